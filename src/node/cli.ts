@@ -1,0 +1,50 @@
+/**
+ * The `palisade` command line. Each subcommand lives in its own module under `commands/` and is
+ * loaded only when it runs, so `palisade --help` stays fast and one command's dependencies never
+ * slow down another.
+ */
+
+export interface CommandModule {
+  /** Runs the command with the arguments after its name; resolves to the process exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<CommandModule>;
+}
+
+/** Every subcommand, in the order `palisade --help` lists them. */
+const commands: Record<string, CommandEntry> = {
+  help: { summary: 'print this help', load: async () => ({ run: async () => printHelp() }) },
+};
+
+function printHelp(): number {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = [
+    'palisade — BFT ordering, a deterministic options engine and threshold-signed prices for a derivatives venue',
+    '',
+    'usage: palisade <command> [options]   (palisade <command> --help for its options)',
+    '',
+    'commands:',
+    ...Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`),
+  ];
+  console.log(lines.join('\n'));
+  return 0;
+}
+
+/**
+ * Dispatches `argv` (without the node and script paths) to a subcommand.
+ * @example process.exitCode = await main(['price', '--type', 'call', '--spot', '42']);
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') return printHelp();
+  const entry = commands[name];
+  if (entry === undefined) {
+    console.error(`palisade: unknown command '${name}'. Run 'palisade --help' for the list.`);
+    return 2;
+  }
+  const module = await entry.load();
+  return module.run(rest);
+}
