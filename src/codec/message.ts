@@ -53,7 +53,11 @@ export function peekTag(bytes: Uint8Array): number {
     throw new CodecError('MESSAGE_TOO_SHORT', 'envelope', `need ${ENVELOPE_HEADER_BYTES} header bytes`);
   }
   if (bytes[0] !== ENVELOPE_VERSION) {
-    throw new CodecError('UNKNOWN_VERSION', 'envelope.version', `version ${bytes[0]} is not ${ENVELOPE_VERSION}`);
+    throw new CodecError(
+      'UNKNOWN_VERSION',
+      'envelope.version',
+      `version ${bytes[0]} is not ${ENVELOPE_VERSION}`,
+    );
   }
   return ((bytes[1] ?? 0) << 8) | (bytes[2] ?? 0);
 }
@@ -63,7 +67,11 @@ export function decodeAny(bytes: Uint8Array): { codec: MessageCodec<unknown>; va
   const tag = peekTag(bytes);
   const codec = registry.get(tag);
   if (codec === undefined) {
-    throw new CodecError('UNKNOWN_TYPE', 'envelope.type', `no message has tag 0x${tag.toString(16).padStart(4, '0')}`);
+    throw new CodecError(
+      'UNKNOWN_TYPE',
+      'envelope.type',
+      `no message has tag 0x${tag.toString(16).padStart(4, '0')}`,
+    );
   }
   return { codec, value: codec.decode(bytes) };
 }
@@ -77,7 +85,10 @@ export function defineMessage<T>(definition: MessageDefinition<T>): MessageCodec
   const { name, tag, type, maxBytes, validate } = definition;
   invariant(Number.isInteger(tag) && tag > 0 && tag <= 0xffff, `${name}: tag must be a u16`);
   invariant(!registry.has(tag), `${name}: tag 0x${tag.toString(16)} is already ${registry.get(tag)?.name}`);
-  invariant(maxBytes >= ENVELOPE_HEADER_BYTES + type.minSize, `${name}: maxBytes below the smallest encoding`);
+  invariant(
+    maxBytes >= ENVELOPE_HEADER_BYTES + type.minSize,
+    `${name}: maxBytes below the smallest encoding`,
+  );
 
   const codec: MessageCodec<T> = Object.freeze({
     name,
@@ -91,7 +102,10 @@ export function defineMessage<T>(definition: MessageDefinition<T>): MessageCodec
       out[1] = tag >> 8;
       out[2] = tag & 0xff;
       out.set(body, ENVELOPE_HEADER_BYTES);
-      invariant(out.length <= maxBytes, `${name}: encoded ${out.length} bytes, above its maximum ${maxBytes}`);
+      invariant(
+        out.length <= maxBytes,
+        `${name}: encoded ${out.length} bytes, above its maximum ${maxBytes}`,
+      );
       return out;
     },
     decode(bytes: Uint8Array): T {
@@ -105,7 +119,8 @@ export function defineMessage<T>(definition: MessageDefinition<T>): MessageCodec
       const body = bytes.subarray(ENVELOPE_HEADER_BYTES);
       const value = deserializeBody(type, body, name);
       const problem = validate?.(value);
-      if (problem !== undefined) throw new CodecError('INVALID_VALUE', `${name}.${problem.field}`, problem.reason);
+      if (problem !== undefined)
+        throw new CodecError('INVALID_VALUE', `${name}.${problem.field}`, problem.reason);
       return value;
     },
     hashTreeRoot(value: T): Uint8Array {

@@ -3,7 +3,7 @@
  *
  *   len(tag) as u8 ‖ tag (ASCII) ‖ chain id as u64 big-endian ‖ canonical bytes
  *
- * so a signature made for one purpose, or on one chain, never verifies for another. The length
+ * (the chain id is a safe integer, written as a u64) so a signature made for one purpose, or on one chain, never verifies for another. The length
  * prefix keeps one tag from being a prefix of another's message.
  */
 import { invariant } from '../codec/invariant.ts';
@@ -23,17 +23,15 @@ export const DomainTag = Object.freeze({
 
 export type DomainTagValue = (typeof DomainTag)[keyof typeof DomainTag];
 
-const MAX_CHAIN_ID = 2n ** 64n - 1n;
-
 /** The exact bytes that are signed for `message` in domain `tag` on chain `chainId`. */
-export function domainMessage(tag: DomainTagValue, chainId: bigint, message: Uint8Array): Uint8Array {
-  invariant(chainId >= 0n && chainId <= MAX_CHAIN_ID, 'chain id must fit in a u64');
+export function domainMessage(tag: DomainTagValue, chainId: number, message: Uint8Array): Uint8Array {
+  invariant(Number.isSafeInteger(chainId) && chainId >= 0, 'chain id must be a non-negative safe integer');
   const tagBytes = new TextEncoder().encode(tag);
   invariant(tagBytes.length > 0 && tagBytes.length < 256, 'domain tag length must fit in a u8');
   const out = new Uint8Array(1 + tagBytes.length + 8 + message.length);
   out[0] = tagBytes.length;
   out.set(tagBytes, 1);
-  new DataView(out.buffer).setBigUint64(1 + tagBytes.length, chainId, false);
+  new DataView(out.buffer).setBigUint64(1 + tagBytes.length, BigInt(chainId), false);
   out.set(message, 1 + tagBytes.length + 8);
   return out;
 }

@@ -13,10 +13,10 @@ test('a signature made in one domain or on one chain never verifies in another',
   const { secretKey, publicKey } = generateEd25519KeyPair();
   const signer = createEd25519Signer(secretKey);
   const message = new TextEncoder().encode('order 42');
-  const signature = signInDomain(signer, DomainTag.transaction, 7n, message);
-  assert.equal(verifyInDomain(publicKey, DomainTag.transaction, 7n, message, signature), true);
-  assert.equal(verifyInDomain(publicKey, DomainTag.notarize, 7n, message, signature), false);
-  assert.equal(verifyInDomain(publicKey, DomainTag.transaction, 8n, message, signature), false);
+  const signature = signInDomain(signer, DomainTag.transaction, 7, message);
+  assert.equal(verifyInDomain(publicKey, DomainTag.transaction, 7, message, signature), true);
+  assert.equal(verifyInDomain(publicKey, DomainTag.notarize, 7, message, signature), false);
+  assert.equal(verifyInDomain(publicKey, DomainTag.transaction, 8, message, signature), false);
   assert.equal(ed25519Verify(publicKey, message, signature), false);
 });
 

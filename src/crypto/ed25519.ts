@@ -106,7 +106,7 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
 export function signInDomain(
   signer: Ed25519Signer,
   tag: DomainTagValue,
-  chainId: bigint,
+  chainId: number,
   message: Uint8Array,
 ): Uint8Array {
   return signer.sign(domainMessage(tag, chainId, message));
@@ -116,7 +116,7 @@ export function signInDomain(
 export function verifyInDomain(
   publicKey: Uint8Array,
   tag: DomainTagValue,
-  chainId: bigint,
+  chainId: number,
   message: Uint8Array,
   signature: Uint8Array,
 ): boolean {

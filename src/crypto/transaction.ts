@@ -1,0 +1,69 @@
+/**
+ * Building and checking signed transactions. These are the stateless checks (signature, chain,
+ * expiry, size); the nonce and rate rules that need account state live with the mempool and the
+ * engine, which call `checkTransaction` first.
+ */
+import {
+  type SignedTransaction,
+  SignedTransactionCodec,
+  TransactionBodyCodec,
+} from '../codec/transaction.ts';
+import { DomainTag, domainMessage } from './domain.ts';
+import { type Ed25519Signer, ed25519Verify } from './ed25519.ts';
+import { sha256 } from './hash.ts';
+
+export interface UnsignedTransaction {
+  chainId: number;
+  nonce: number;
+  expiryHeight: number;
+  payload: Uint8Array;
+}
+
+/** The stateless verdicts on a transaction; `ok` means it may go on to the stateful checks. */
+export type TransactionCheck = 'ok' | 'WRONG_CHAIN' | 'EXPIRED' | 'BAD_SIGNATURE';
+
+/**
+ * Signs a transaction for `signer`.
+ * @example const tx = signTransaction(signer, { chainId: 1, nonce: 0, expiryHeight: 100, payload });
+ */
+export function signTransaction(signer: Ed25519Signer, unsigned: UnsignedTransaction): SignedTransaction {
+  const body = { ...unsigned, signer: signer.publicKey };
+  const signature = signer.sign(
+    domainMessage(DomainTag.transaction, body.chainId, TransactionBodyCodec.encode(body)),
+  );
+  return { body, signature };
+}
+
+/** The transaction id: SHA-256 of the encoded body (the signature is not part of the identity). */
+export function transactionId(tx: SignedTransaction): Uint8Array {
+  return sha256(TransactionBodyCodec.encode(tx.body));
+}
+
+/** True when the signature is the signer's over this body on this body's chain; never throws. */
+export function verifyTransactionSignature(tx: SignedTransaction): boolean {
+  try {
+    const message = domainMessage(
+      DomainTag.transaction,
+      tx.body.chainId,
+      TransactionBodyCodec.encode(tx.body),
+    );
+    return ed25519Verify(tx.body.signer, message, tx.signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The stateless checks, cheapest first: right chain, not expired at `height`, valid signature.
+ * A transaction is valid up to and including its `expiryHeight`.
+ */
+export function checkTransaction(
+  tx: SignedTransaction,
+  context: { chainId: number; height: number },
+): TransactionCheck {
+  if (tx.body.chainId !== context.chainId) return 'WRONG_CHAIN';
+  if (context.height > tx.body.expiryHeight) return 'EXPIRED';
+  return verifyTransactionSignature(tx) ? 'ok' : 'BAD_SIGNATURE';
+}
+
+export { SignedTransactionCodec };
