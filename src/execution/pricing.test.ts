@@ -23,7 +23,14 @@ test('Hull: S=42 K=40 r=10% σ=20% T=0.5 prices the call at 4.759422 and the put
 });
 
 test('Hull: S=49 K=50 r=5% σ=20% T=0.3846 call greeks', () => {
-  const v = bsm({ type: 'call', spot: f('49'), strike: f('50'), rate: f('0.05'), volatility: f('0.2'), years: f('0.3846') });
+  const v = bsm({
+    type: 'call',
+    spot: f('49'),
+    strike: f('50'),
+    rate: f('0.05'),
+    volatility: f('0.2'),
+    years: f('0.3846'),
+  });
   near(v.price, '2.400461', 'price');
   near(v.delta, '0.521602', 'delta');
   near(v.gamma, '0.065545', 'gamma');
@@ -33,7 +40,14 @@ test('Hull: S=49 K=50 r=5% σ=20% T=0.3846 call greeks', () => {
 });
 
 test('put-call parity holds with a dividend yield: C − P = S e^(−qT) − K e^(−rT)', () => {
-  const base = { spot: f('100'), strike: f('95'), rate: f('0.03'), volatility: f('0.35'), years: f('1.25'), dividendYield: f('0.02') };
+  const base = {
+    spot: f('100'),
+    strike: f('95'),
+    rate: f('0.03'),
+    volatility: f('0.35'),
+    years: f('1.25'),
+    dividendYield: f('0.02'),
+  };
   const call = bsm({ ...base, type: 'call' });
   const put = bsm({ ...base, type: 'put' });
   // S e^(−qT) − K e^(−rT) = 100·e^(−0.025) − 95·e^(−0.0375) = 97.530991 − 91.503470 = 6.027522
@@ -50,7 +64,10 @@ test('Haug: Black-76 F=19 K=19 T=0.75 r=10% σ=28% is worth 1.701051 (call and p
 
 test('implied volatility recovers 20% from Hull’s call and put prices', () => {
   const base = { spot: f('42'), strike: f('40'), rate: f('0.1'), years: f('0.5') };
-  for (const [type, price] of [['call', '4.759422'], ['put', '0.808599']] as const) {
+  for (const [type, price] of [
+    ['call', '4.759422'],
+    ['put', '0.808599'],
+  ] as const) {
     const result = impliedVolatility({ ...base, type, price: f(price) });
     assert.equal(result.status, 'ok');
     if (result.status === 'ok') near(result.volatility, '0.2', `${type} iv`, f('0.000001'));
@@ -67,7 +84,14 @@ test('implied volatility says so when no volatility gives the price', () => {
 });
 
 test('an expired or zero-volatility option is worth its discounted intrinsic value', () => {
-  const call = bsm({ type: 'call', spot: f('110'), strike: f('100'), rate: 0n, volatility: f('0.5'), years: 0n });
+  const call = bsm({
+    type: 'call',
+    spot: f('110'),
+    strike: f('100'),
+    rate: 0n,
+    volatility: f('0.5'),
+    years: 0n,
+  });
   assert.equal(call.price, f('10'));
   assert.equal(call.delta, ONE);
   const put = bsm({ type: 'put', spot: f('110'), strike: f('100'), rate: 0n, volatility: 0n, years: f('1') });

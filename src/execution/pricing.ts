@@ -71,11 +71,18 @@ export function bsm(input: BsmInput): OptionValuation {
     const inTheMoney = isCall ? forwardSpot > discountedStrike : forwardSpot < discountedStrike;
     const price = inTheMoney ? abs(forwardSpot - discountedStrike) : 0n;
     const delta = inTheMoney ? (isCall ? carry : -carry) : 0n;
-    const rho = inTheMoney ? (isCall ? mul(mul(strike, years), discount) : -mul(mul(strike, years), discount)) : 0n;
+    const rho = inTheMoney
+      ? isCall
+        ? mul(mul(strike, years), discount)
+        : -mul(mul(strike, years), discount)
+      : 0n;
     return { price, delta, gamma: 0n, vega: 0n, theta: 0n, rho };
   }
 
-  const d1 = div(ln(div(spot, strike)) + mul(rate - dividendYield + mul(volatility, volatility) / 2n, years), stddev);
+  const d1 = div(
+    ln(div(spot, strike)) + mul(rate - dividendYield + mul(volatility, volatility) / 2n, years),
+    stddev,
+  );
   const d2 = d1 - stddev;
   const n1 = normal(d1);
   const n2 = normal(d2);

@@ -17,6 +17,8 @@ interface CommandEntry {
 /** Every subcommand, in the order `palisade --help` lists them. */
 const commands: Record<string, CommandEntry> = {
   help: { summary: 'print this help', load: async () => ({ run: async () => printHelp() }) },
+  price: { summary: 'option price and greeks (fixed-point BSM)', load: () => import('./commands/price.ts') },
+  iv: { summary: 'implied volatility of an option price', load: () => import('./commands/iv.ts') },
 };
 
 function printHelp(): number {
