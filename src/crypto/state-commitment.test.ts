@@ -27,7 +27,8 @@ const bytes = (text: string) => new TextEncoder().encode(text);
 
 /**
  * The tree's definition written out plainly, independent of the incremental implementation:
- * empty set → zeros, one key → its leaf, else split on the next bit.
+ * empty set → zeros, one key → its leaf, else split on the next nibble and hash the present
+ * children behind a bitmap.
  */
 function referenceRoot(entries: [Uint8Array, Uint8Array][], depth = 0): Uint8Array {
   if (entries.length === 0) return new Uint8Array(32);
@@ -35,10 +36,16 @@ function referenceRoot(entries: [Uint8Array, Uint8Array][], depth = 0): Uint8Arr
     const [key, value] = entries[0]!;
     return sha(new Uint8Array([0]), key, sha(value));
   }
-  const bit = (key: Uint8Array) => (key[depth >> 3]! >> (7 - (depth & 7))) & 1;
-  const left = entries.filter(([key]) => bit(key) === 0);
-  const right = entries.filter(([key]) => bit(key) === 1);
-  return sha(new Uint8Array([1]), referenceRoot(left, depth + 1), referenceRoot(right, depth + 1));
+  const nibble = (key: Uint8Array) => (depth % 2 === 0 ? key[depth >> 1]! >> 4 : key[depth >> 1]! & 15);
+  let bitmap = 0;
+  const children: Uint8Array[] = [];
+  for (let i = 0; i < 16; i++) {
+    const group = entries.filter(([key]) => nibble(key) === i);
+    if (group.length === 0) continue;
+    bitmap |= 1 << (15 - i);
+    children.push(referenceRoot(group, depth + 1));
+  }
+  return sha(new Uint8Array([1, bitmap >> 8, bitmap & 255]), ...children);
 }
 
 test('the empty tree has the all-zero root and proves any key absent', () => {
@@ -49,22 +56,21 @@ test('the empty tree has the all-zero root and proves any key absent', () => {
   assert.equal(verifyStateProof(state.root(), keyOf(1), bytes('x'), proof), false);
 });
 
-test('known answer: two keys differing in the first bit hash as internal(leaf, leaf)', () => {
+test('known answer: keys differing in the first nibble hash as one node with a two-bit bitmap', () => {
   const state = createStateCommitment();
   state.set(keyOf(0x80), bytes('b'));
   state.set(keyOf(0x00), bytes('a'));
   const leafA = sha(new Uint8Array([0]), keyOf(0x00), sha(bytes('a')));
   const leafB = sha(new Uint8Array([0]), keyOf(0x80), sha(bytes('b')));
-  assert.deepEqual(state.root(), sha(new Uint8Array([1]), leafA, leafB));
-  // Keys sharing the first bit are pushed down one level, with an empty sibling on the way.
+  // Children 0 and 8 are present: bitmap 0b1000_0000_1000_0000.
+  assert.deepEqual(state.root(), sha(new Uint8Array([1, 0x80, 0x80]), leafA, leafB));
+  // Keys sharing the first nibble are pushed down one level, under a node with a single child.
   const deeper = createStateCommitment();
   deeper.set(keyOf(0x00), bytes('a'));
-  deeper.set(keyOf(0x40), bytes('c'));
-  const leafC = sha(new Uint8Array([0]), keyOf(0x40), sha(bytes('c')));
-  assert.deepEqual(
-    deeper.root(),
-    sha(new Uint8Array([1]), sha(new Uint8Array([1]), leafA, leafC), STATE_EMPTY_ROOT),
-  );
+  deeper.set(keyOf(0x01), bytes('c'));
+  const leafC = sha(new Uint8Array([0]), keyOf(0x01), sha(bytes('c')));
+  const inner = sha(new Uint8Array([1, 0xc0, 0x00]), leafA, leafC);
+  assert.deepEqual(deeper.root(), sha(new Uint8Array([1, 0x80, 0x00]), inner));
 });
 
 // Random keys rarely share long prefixes, so half the keys differ only in their last byte or two:
@@ -173,14 +179,17 @@ test('a proof for one key does not prove another key, nor hold against another r
   assert.equal(verifyStateProof(root, key, undefined, proof), false);
   state.set(key, new Uint8Array([55]));
   assert.equal(verifyStateProof(state.root(), key, new Uint8Array([5]), proof), false);
-  // A truncated path, or a flipped sibling, fails.
+  // A truncated path, a flipped sibling or a moved child fails.
   assert.equal(
-    verifyStateProof(root, key, new Uint8Array([5]), { ...proof, siblings: proof.siblings.slice(1) }),
+    verifyStateProof(root, key, new Uint8Array([5]), { ...proof, levels: proof.levels.slice(1) }),
     false,
   );
-  const flipped = proof.siblings.map((s) => s.slice());
-  flipped[0]![0]! ^= 1;
-  assert.equal(verifyStateProof(root, key, new Uint8Array([5]), { ...proof, siblings: flipped }), false);
+  const flipped = proof.levels.map((level) => ({ ...level, siblings: level.siblings.map((s) => s.slice()) }));
+  flipped[0]!.siblings[0]![0]! ^= 1;
+  assert.equal(verifyStateProof(root, key, new Uint8Array([5]), { ...proof, levels: flipped }), false);
+  const moved = proof.levels.map((level) => ({ ...level, siblings: [...level.siblings] }));
+  moved[0]!.siblings.reverse();
+  assert.equal(verifyStateProof(root, key, new Uint8Array([5]), { ...proof, levels: moved }), false);
 });
 
 test("non-membership cannot be shown with a leaf that is off the key's path", () => {
@@ -216,18 +225,27 @@ test('get, delete and size track the entries; values are copied in and out', () 
 
 test('verification returns false, never throws, on malformed arguments', () => {
   const key = keyOf(1);
-  const bad: unknown[] = [null, 7, {}, { siblings: 'x', leaf: [] }, { siblings: [], leaf: [{ key: 1 }] }];
+  const bad: unknown[] = [
+    null,
+    7,
+    {},
+    { levels: 'x', leaf: [] },
+    { levels: [], leaf: [{ key: 1 }] },
+    { levels: [{ childBitmap: 1.5, siblings: [] }], leaf: [] },
+    { levels: [{ childBitmap: 0x10000, siblings: [] }], leaf: [] },
+    { levels: [null], leaf: [] },
+  ];
   for (const proof of bad) {
     assert.equal(verifyStateProof(STATE_EMPTY_ROOT, key, undefined, proof as never), false);
   }
   assert.equal(
     verifyStateProof(STATE_EMPTY_ROOT, key, undefined, {
-      siblings: new Array(257).fill(STATE_EMPTY_ROOT),
+      levels: new Array(65).fill({ childBitmap: 0, siblings: [] }),
       leaf: [],
     }),
     false,
   );
-  assert.equal(verifyStateProof(new Uint8Array(31), key, undefined, { siblings: [], leaf: [] }), false);
+  assert.equal(verifyStateProof(new Uint8Array(31), key, undefined, { levels: [], leaf: [] }), false);
 });
 
 test('proof decoding is bounded and typed', () => {
