@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import type { AggregatePriceValue, ObservationEntry } from '../codec/oracle.ts';
+import { createEd25519Signer, type Ed25519Signer } from '../crypto/ed25519.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { AggregateFlag, aggregateBlock, DEFAULT_AGGREGATION_PARAMS, flagNames } from './aggregate.ts';
+import { encodeVoteExtension, signObservation } from './observation.ts';
+import { createPriceBook } from './price-book.ts';
+
+const CHAIN = 7;
+const HEIGHT = 100;
+const NOW = 1_700_000_000_000;
+const ASSET = 1;
+
+function signers(count: number, label = 'validator'): Ed25519Signer[] {
+  return Array.from({ length: count }, (_, i) =>
+    createEd25519Signer(sha256(new TextEncoder().encode(`${label}-${i}`))),
+  );
+}
+const pool = signers(16);
+const strangers = signers(2, 'stranger');
+
+function members(set: Ed25519Signer[]) {
+  return set.map((s) => ({ publicKey: s.publicKey, weight: 1n }));
+}
+
+function entry(priceTicks: bigint, confidenceTicks = 10n, sourceTimeMs = NOW - 500): ObservationEntry {
+  return { assetId: ASSET, priceTicks, confidenceTicks, sourceCount: 3, sourceTimeMs };
+}
+
+function extension(
+  signer: Ed25519Signer,
+  entries: ObservationEntry[],
+  overrides: { height?: number; timestampMs?: number; chainId?: number } = {},
+) {
+  return encodeVoteExtension(
+    signObservation(signer, {
+      chainId: overrides.chainId ?? CHAIN,
+      height: overrides.height ?? HEIGHT,
+      validator: signer.publicKey,
+      timestampMs: overrides.timestampMs ?? NOW - 200,
+      entries,
+    }),
+  );
+}
+
+function aggregate(
+  validators: Ed25519Signer[],
+  extensions: Uint8Array[],
+  previous = new Map<number, AggregatePriceValue>(),
+) {
+  return aggregateBlock({
+    chainId: CHAIN,
+    height: HEIGHT,
+    blockTimeMs: NOW,
+    validators: members(validators),
+    assets: [ASSET],
+    extensions,
+    previous,
+  });
+}
+
+test('the price is the median of the observations, the confidence spans their interquartile votes', () => {
+  const set = pool.slice(0, 4);
+  const prices = [1000n, 1010n, 990n, 1005n];
+  const result = aggregate(
+    set,
+    set.map((s, i) => extension(s, [entry(prices[i]!, 2n)])),
+  );
+  const price = result.prices[0]!;
+  assert.equal(price.priceTicks, 1000n); // lower median of 990, 1000, 1005, 1010
+  assert.equal(price.flags, 0);
+  assert.equal(price.observationCount, 4);
+  // votes: 988 990 992 998 1000 1002 1003 1005 1007 1008 1010 1012 → q25 = 992, q75 = 1007
+  assert.equal(price.confidenceTicks, 8n);
+  assert.equal(price.publishTimeMs, NOW - 500);
+});
+
+test('fewer than 2f + 1 fresh observations flag the price stale and carry the previous one', () => {
+  const set = pool.slice(0, 4);
+  const previous = new Map([
+    [
+      ASSET,
+      {
+        ...aggregate(
+          set,
+          set.map((s) => extension(s, [entry(1000n)])),
+        ).prices[0]!,
+      },
+    ],
+  ]);
+  const result = aggregate(
+    set,
+    [
+      extension(set[0]!, [entry(2000n)]),
+      extension(set[1]!, [entry(2000n)]),
+      extension(set[2]!, [entry(2000n, 1n, NOW - 60_000)]),
+    ],
+    previous,
+  );
+  const price = result.prices[0]!;
+  assert.deepEqual(flagNames(price.flags), ['STALE']);
+  assert.equal(price.priceTicks, 1000n);
+  assert.equal(price.observationCount, 2);
+
+  const book = createPriceBook();
+  book.apply(result);
+  assert.equal(book.price(ASSET)?.stale, true);
+});
+
+test('replayed, previous-height, stranger-signed, future-timestamped and tampered observations are dropped', () => {
+  const set = pool.slice(0, 4);
+  const honest = set.map((s) => extension(s, [entry(1000n)]));
+  const baseline = aggregate(set, honest);
+  const tampered = extension(set[0]!, [entry(1000n)]);
+  tampered[3 + 4 + 10]! ^= 1; // a signature bit: SSZ puts the fixed-size signature after the body offset
+  const hostile = [
+    honest[0]!, // the same bytes again
+    extension(set[1]!, [entry(5n)], { height: HEIGHT - 1 }),
+    extension(set[1]!, [entry(5n)], { height: HEIGHT + 1 }),
+    extension(strangers[0]!, [entry(5n)]),
+    extension(set[2]!, [entry(5n)], { chainId: CHAIN + 1 }),
+    tampered,
+    new Uint8Array([1, 4, 2, 0, 0]),
+  ];
+  const result = aggregate(set, [...honest, ...hostile]);
+  assert.deepEqual(
+    result.dropped.map((d) => d.reason),
+    ['REPLAYED', 'PREVIOUS_HEIGHT', 'FUTURE_HEIGHT', 'UNKNOWN_SIGNER', 'TOO_MANY', 'TOO_MANY', 'TOO_MANY'],
+  );
+  // Beyond 2n extensions nothing is even decoded: the proposer cannot make us do unbounded work.
+  assert.equal(result.prices[0]!.priceTicks, baseline.prices[0]!.priceTicks);
+
+  const result2 = aggregate(set, [
+    ...honest.slice(0, 3),
+    extension(strangers[0]!, [entry(5n)]),
+    extension(set[3]!, [entry(5n)], { timestampMs: NOW + 5_000 }),
+    extension(set[2]!, [entry(5n)], { chainId: CHAIN + 1 }),
+    tampered,
+    new Uint8Array([1, 4, 2, 0, 0]),
+  ]);
+  assert.deepEqual(
+    result2.dropped.map((d) => d.reason),
+    ['UNKNOWN_SIGNER', 'FUTURE_TIMESTAMP', 'WRONG_CHAIN', 'BAD_SIGNATURE', 'MALFORMED'],
+  );
+  assert.equal(result2.accepted, 3);
+  assert.deepEqual(result2.prices, aggregate(set, honest.slice(0, 3)).prices);
+});
+
+test('an equivocating validator is dropped entirely and the evidence returned', () => {
+  const set = pool.slice(0, 4);
+  const extensions = set.map((s) => extension(s, [entry(1000n)]));
+  extensions.push(extension(set[3]!, [entry(999_999n)]));
+  const result = aggregate(set, extensions);
+  assert.equal(result.equivocations.length, 1);
+  assert.equal(result.equivocations[0]!.observations.length, 2);
+  assert.equal(result.accepted, 3);
+  assert.equal(result.prices[0]!.priceTicks, 1000n);
+  assert.equal(result.prices[0]!.flags, 0);
+});
+
+test('the result does not depend on the order of the vote extensions', () => {
+  const set = pool.slice(0, 7);
+  const extensions = set.map((s, i) => extension(s, [entry(1000n + BigInt(i * 7) - 20n, BigInt(i))]));
+  const forward = aggregate(set, extensions);
+  const backward = aggregate(set, [...extensions].reverse());
+  assert.deepEqual(forward.prices, backward.prices);
+});
+
+test('guards flag a jump beyond the maximum move and outside the EMA band, without changing the price', () => {
+  const set = pool.slice(0, 4);
+  let previous = new Map<number, AggregatePriceValue>();
+  for (let i = 0; i < 3; i++) {
+    const block = aggregate(
+      set,
+      set.map((s) => extension(s, [entry(1000n)])),
+      previous,
+    );
+    previous = new Map([[ASSET, block.prices[0]!]]);
+  }
+  const jump = aggregate(
+    set,
+    set.map((s) => extension(s, [entry(1300n)])),
+    previous,
+  );
+  assert.equal(jump.prices[0]!.priceTicks, 1300n);
+  assert.deepEqual(flagNames(jump.prices[0]!.flags), ['MAX_MOVE', 'EMA_BAND']);
+  assert.ok(jump.prices[0]!.emaTicks > 1000n && jump.prices[0]!.emaTicks < 1300n);
+
+  const disagreement = aggregate(
+    set,
+    [
+      extension(set[0]!, [entry(900n)]),
+      extension(set[1]!, [entry(1000n)]),
+      extension(set[2]!, [entry(1100n)]),
+      extension(set[3]!, [entry(1200n)]),
+    ],
+    previous,
+  );
+  assert.ok((disagreement.prices[0]!.flags & AggregateFlag.CONFIDENCE_WIDE) !== 0);
+});
+
+test('property: with at most f Byzantine validators the price stays within the honest observations', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(fc.bigInt({ min: 1n, max: 10n ** 12n }), { minLength: 16, maxLength: 16 }),
+      fc.array(fc.bigInt({ min: 1n, max: 1n << 62n }), { minLength: 16, maxLength: 16 }),
+      fc.array(fc.bigInt({ min: 0n, max: 10n ** 6n }), { minLength: 16, maxLength: 16 }),
+      fc.integer({ min: 0, max: 4 }),
+      (f, honestPrices, byzantinePrices, confidences, byzantineWanted) => {
+        const n = 3 * f + 1;
+        const set = pool.slice(0, n);
+        const byzantineCount = Math.min(byzantineWanted, f);
+        const honestSigners = set.slice(byzantineCount);
+        const extensions = [
+          ...set
+            .slice(0, byzantineCount)
+            .map((s, i) => extension(s, [entry(byzantinePrices[i]!, confidences[i]!)])),
+          ...honestSigners.map((s, i) => extension(s, [entry(honestPrices[i]!, confidences[i + f]!)])),
+        ];
+        const price = aggregate(set, extensions).prices[0]!;
+        const honest = honestPrices.slice(0, honestSigners.length);
+        const low = honest.reduce((a, b) => (a < b ? a : b));
+        const high = honest.reduce((a, b) => (a > b ? a : b));
+        assert.ok((price.flags & AggregateFlag.STALE) === 0);
+        assert.ok(
+          price.priceTicks >= low && price.priceTicks <= high,
+          `${price.priceTicks} outside [${low}, ${high}]`,
+        );
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+test('default parameters are frozen', () => {
+  assert.ok(Object.isFrozen(DEFAULT_AGGREGATION_PARAMS));
+});
