@@ -1,0 +1,194 @@
+/**
+ * FROST(secp256k1, SHA-256) threshold Schnorr signatures (RFC 9591), from `@noble/curves`'s
+ * `secp256k1_FROST`, unmodified. This module is the plumbing around it: validators are numbered
+ * 0…n−1 and participant i has the RFC identifier i + 1 (RFC 9591 §4.1 forbids 0); every signature
+ * share is verified (RFC 9591 §5.4) before aggregation, so a validator that sends a bad share is
+ * named rather than silently breaking the signature.
+ *
+ * Two rounds (RFC 9591 §5): each chosen signer publishes nonce commitments (`frostCommit`), then,
+ * once the coordinator has `threshold` of them, signs its share (`frostSignShare`); the
+ * coordinator aggregates (`frostAggregate`). The output is 65 bytes: the group commitment R in
+ * SEC1 compressed form (33) ‖ the scalar z, big-endian (32), and it verifies as
+ * z·G = R + c·PK with c = H2(R ‖ PK ‖ message) — see src/interop/price-certificate.ts for how an
+ * EVM contract recomputes c.
+ */
+import type { FrostPublic, FrostSecret, Nonces } from '@noble/curves/abstract/frost.js';
+import { secp256k1_FROST } from '@noble/curves/secp256k1.js';
+import { invariant } from '../codec/invariant.ts';
+
+export const FROST_SUITE = 'FROST-secp256k1-SHA256-v1';
+export const FROST_SIGNATURE_BYTES = 65;
+export const FROST_POINT_BYTES = 33;
+export const FROST_SCALAR_BYTES = 32;
+
+/** The RFC 9591 identifier of validator `index` (0-based): the scalar index + 1. */
+export function participantIdentifier(index: number): string {
+  invariant(Number.isInteger(index) && index >= 0 && index < 0xffff, 'participant index must be a u16');
+  return secp256k1_FROST.Identifier.fromNumber(index + 1);
+}
+
+/** A validator's share of one keyset, from the DKG (src/crypto/dkg.ts). Keep `secret` private. */
+export interface FrostKeyPackage {
+  readonly epoch: number;
+  readonly index: number;
+  readonly threshold: number;
+  readonly participants: number;
+  /** The group public key, SEC1 compressed (33 bytes): what certificate verifiers hold. */
+  readonly groupPublicKey: Uint8Array;
+  readonly public: FrostPublic;
+  readonly secret: FrostSecret;
+}
+
+/** A signer's round-one commitment, as the coordinator and the other signers see it. */
+export interface FrostCommitment {
+  readonly signer: number;
+  readonly hiding: Uint8Array;
+  readonly binding: Uint8Array;
+}
+
+export type FrostErrorCode =
+  | 'BAD_SIGNATURE_SHARE'
+  | 'MISSING_SIGNATURE_SHARE'
+  | 'NOT_ENOUGH_SIGNERS'
+  | 'UNKNOWN_SIGNER'
+  | 'DUPLICATE_SIGNER'
+  | 'NOT_A_SIGNER';
+
+export class FrostError extends Error {
+  override readonly name = 'FrostError';
+  readonly code: FrostErrorCode;
+  /** Validator indices at fault (for BAD_SIGNATURE_SHARE: whose share failed RFC 9591 §5.4). */
+  readonly signers: readonly number[];
+
+  constructor(code: FrostErrorCode, signers: readonly number[], detail: string) {
+    super(`${code}: ${detail}${signers.length > 0 ? ` (validators ${signers.join(', ')})` : ''}`);
+    this.code = code;
+    this.signers = signers;
+  }
+}
+
+/**
+ * Round one: fresh nonces (kept by the signer, used once) and their public commitments.
+ * @example const { nonces, commitment } = frostCommit(key);
+ */
+export function frostCommit(key: FrostKeyPackage): { nonces: Nonces; commitment: FrostCommitment } {
+  const { nonces, commitments } = secp256k1_FROST.commit(key.secret);
+  return {
+    nonces,
+    commitment: { signer: key.index, hiding: commitments.hiding, binding: commitments.binding },
+  };
+}
+
+function commitmentList(publicPackage: FrostPublic, commitments: readonly FrostCommitment[]) {
+  const seen = new Set<number>();
+  for (const commitment of commitments) {
+    if (seen.has(commitment.signer))
+      throw new FrostError('DUPLICATE_SIGNER', [commitment.signer], 'two commitments from one signer');
+    seen.add(commitment.signer);
+    if (publicPackage.verifyingShares[participantIdentifier(commitment.signer)] === undefined)
+      throw new FrostError('UNKNOWN_SIGNER', [commitment.signer], 'not a member of this keyset');
+  }
+  if (commitments.length < publicPackage.signers.min) {
+    throw new FrostError(
+      'NOT_ENOUGH_SIGNERS',
+      [],
+      `${commitments.length} commitments, threshold ${publicPackage.signers.min}`,
+    );
+  }
+  // RFC 9591 §4.3: the commitment list is sorted by identifier; noble sorts too, we do it explicitly.
+  return [...commitments]
+    .sort((a, b) => a.signer - b.signer)
+    .map((c) => ({ identifier: participantIdentifier(c.signer), hiding: c.hiding, binding: c.binding }));
+}
+
+/**
+ * Round two: this signer's share of the signature over `message`. Consumes `nonces` (noble zeroes
+ * them), so a nonce can never sign twice.
+ * @throws FrostError when the commitment list is malformed or does not include this signer
+ */
+export function frostSignShare(
+  key: FrostKeyPackage,
+  nonces: Nonces,
+  commitments: readonly FrostCommitment[],
+  message: Uint8Array,
+): Uint8Array {
+  const list = commitmentList(key.public, commitments);
+  if (!commitments.some((c) => c.signer === key.index))
+    throw new FrostError('NOT_A_SIGNER', [key.index], 'this validator has no commitment in the list');
+  return secp256k1_FROST.signShare(key.secret, key.public, nonces, list, message);
+}
+
+/**
+ * Validators whose shares fail RFC 9591 §5.4 verification (or are missing), ascending.
+ * Never throws for malformed shares: a share that cannot be parsed is a bad share.
+ */
+export function findBadShares(
+  publicPackage: FrostPublic,
+  commitments: readonly FrostCommitment[],
+  message: Uint8Array,
+  shares: ReadonlyMap<number, Uint8Array>,
+): number[] {
+  const list = commitmentList(publicPackage, commitments);
+  const bad: number[] = [];
+  for (const commitment of [...commitments].sort((a, b) => a.signer - b.signer)) {
+    const share = shares.get(commitment.signer);
+    let valid = false;
+    try {
+      valid =
+        share instanceof Uint8Array &&
+        share.length === FROST_SCALAR_BYTES &&
+        secp256k1_FROST.verifyShare(
+          publicPackage,
+          list,
+          message,
+          participantIdentifier(commitment.signer),
+          share,
+        );
+    } catch {
+      valid = false;
+    }
+    if (!valid) bad.push(commitment.signer);
+  }
+  return bad;
+}
+
+/**
+ * Aggregates verified shares into one 65-byte signature.
+ * @throws FrostError BAD_SIGNATURE_SHARE naming every validator whose share failed, or
+ *   MISSING_SIGNATURE_SHARE naming those who committed but sent none
+ */
+export function frostAggregate(
+  publicPackage: FrostPublic,
+  commitments: readonly FrostCommitment[],
+  message: Uint8Array,
+  shares: ReadonlyMap<number, Uint8Array>,
+): Uint8Array {
+  const missing = commitments.filter((c) => !shares.has(c.signer)).map((c) => c.signer);
+  if (missing.length > 0)
+    throw new FrostError(
+      'MISSING_SIGNATURE_SHARE',
+      missing.sort((a, b) => a - b),
+      'no share',
+    );
+  const bad = findBadShares(publicPackage, commitments, message, shares);
+  if (bad.length > 0)
+    throw new FrostError('BAD_SIGNATURE_SHARE', bad, 'share fails RFC 9591 §5.4 verification');
+  const list = commitmentList(publicPackage, commitments);
+  const byIdentifier: Record<string, Uint8Array> = {};
+  for (const c of commitments) byIdentifier[participantIdentifier(c.signer)] = shares.get(c.signer)!;
+  const signature = secp256k1_FROST.aggregate(publicPackage, list, message, byIdentifier);
+  invariant(signature.length === FROST_SIGNATURE_BYTES, 'FROST signature must be 65 bytes');
+  return signature;
+}
+
+/** Verifies a FROST signature against a group public key; `false`, never a throw, on bad input. */
+export function frostVerify(signature: Uint8Array, message: Uint8Array, groupPublicKey: Uint8Array): boolean {
+  try {
+    if (!(signature instanceof Uint8Array) || signature.length !== FROST_SIGNATURE_BYTES) return false;
+    if (!(groupPublicKey instanceof Uint8Array) || groupPublicKey.length !== FROST_POINT_BYTES) return false;
+    if (!(message instanceof Uint8Array)) return false;
+    return secp256k1_FROST.verify(signature, message, groupPublicKey);
+  } catch {
+    return false;
+  }
+}
