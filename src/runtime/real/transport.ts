@@ -1,0 +1,797 @@
+/**
+ * Validator-to-validator transport: one mutual-TLS 1.3 connection per validator pair over TCP.
+ *
+ * Authentication. Every validator presents a self-signed certificate whose key is its Ed25519
+ * identity key from genesis (`certificate.ts`). OpenSSL checks the CertificateVerify signature in
+ * the handshake, which proves the peer holds that key; certificate chains mean nothing here, so
+ * chain validation is off and instead, the moment the handshake completes and before a single
+ * application byte is read, each side looks the peer's key up in the genesis set:
+ *   - the acceptor refuses keys outside the set, its own key, keys of validators that should not
+ *     dial it (the dialing rule below), and banned peers;
+ *   - the dialer refuses any key but the one of the validator it meant to reach.
+ * A refused socket is destroyed with its buffered input unread, so a stranger never gets a frame
+ * delivered. (Node offers no hook to abort mid-handshake on the server side; in TLS 1.3 the
+ * server sees the client certificate only in the client's final flight anyway.)
+ *
+ * Dialing rule: the validator with the lower index dials the higher one, so each pair has exactly
+ * one connection. A new authenticated connection from a peer replaces the old one: after a crash
+ * the old socket may be half-open, and the newest connection is the one the peer is using.
+ *
+ * Framing: `length (u32, big-endian) ‖ payload`. A zero length is a heartbeat, sent every
+ * `heartbeatIntervalMs`; a connection on which nothing arrives for `idleTimeoutMs` is closed, so a
+ * silently dead peer is detected. A length above `maxFrameBytes` is garbage: the connection is
+ * closed and the peer penalized. Payloads are opaque here; consensus decodes them and reports bad
+ * ones through `penalize`.
+ *
+ * Flow control: each peer has a bounded outbound queue (messages and bytes). Frames are written
+ * to the socket only while its kernel-side backlog is under `socketHighWaterBytes`; the rest wait
+ * in the queue, and when the queue is full the *oldest* frame is dropped (counted as
+ * `outbound_queue_full`): consensus messages about later views supersede earlier ones, and
+ * anything a peer misses it recovers through block sync. A slow or silent peer therefore costs a
+ * bounded amount of memory and never delays the others. Messages to a peer that is not connected
+ * wait in the same queue, so start-up races lose nothing.
+ *
+ * Inbound: per-peer token buckets on messages and bytes; frames above the rate are dropped
+ * (`rate_limited`) and cost a point of score. The score starts at `initialScore`, recovers by
+ * `scoreRecoveryPerSecond`, and at zero the peer is disconnected and refused for `banMs`.
+ *
+ * Reconnection (dialer side): exponential backoff from `reconnectBaseMs` to `reconnectMaxMs` with
+ * equal jitter (half fixed, half random), reset once the peer has sent a frame on a connection.
+ */
+import { createServer, type TLSSocket, type Server as TlsServer, connect as tlsConnect } from 'node:tls';
+import { toHex } from '../../crypto/bytes.ts';
+import type { Clock, Network, PeerId, Rng } from '../types.ts';
+import { createValidatorTlsIdentity, ed25519KeyOfCertificate } from './certificate.ts';
+import { createRealClock } from './clock.ts';
+import { createRealRng } from './rng.ts';
+import { createTokenBucket, type TokenBucket } from './token-bucket.ts';
+
+export interface TransportLimits {
+  /** Largest payload of one frame; a longer length prefix closes the connection. */
+  maxFrameBytes: number;
+  /** Per-peer outbound queue bounds; beyond either, the oldest queued frame is dropped. */
+  outboundQueueMessages: number;
+  outboundQueueBytes: number;
+  /** Frames are handed to the socket only while its unsent backlog is below this. */
+  socketHighWaterBytes: number;
+  /** Per-peer inbound token buckets. */
+  rateMessagesPerSecond: number;
+  rateBurstMessages: number;
+  rateBytesPerSecond: number;
+  rateBurstBytes: number;
+  initialScore: number;
+  scoreRecoveryPerSecond: number;
+  /** How long a peer whose score reached zero is disconnected and refused. */
+  banMs: number;
+  handshakeTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  idleTimeoutMs: number;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+  /** TCP connections that have not finished a handshake, beyond the validators' own. */
+  maxUnauthenticatedConnections: number;
+}
+
+export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze({
+  // A block of a few thousand 4 KiB transactions plus its certificate fits.
+  maxFrameBytes: 16 * 1024 * 1024,
+  outboundQueueMessages: 4096,
+  outboundQueueBytes: 64 * 1024 * 1024,
+  socketHighWaterBytes: 4 * 1024 * 1024,
+  // Consensus at n = 50 sends each peer a few votes per view plus proposals; these leave ample room.
+  rateMessagesPerSecond: 5000,
+  rateBurstMessages: 10_000,
+  rateBytesPerSecond: 64 * 1024 * 1024,
+  rateBurstBytes: 128 * 1024 * 1024,
+  initialScore: 100,
+  scoreRecoveryPerSecond: 1,
+  banMs: 60_000,
+  handshakeTimeoutMs: 5000,
+  heartbeatIntervalMs: 1000,
+  idleTimeoutMs: 5000,
+  reconnectBaseMs: 100,
+  reconnectMaxMs: 10_000,
+  maxUnauthenticatedConnections: 32,
+});
+
+/** Points a peer loses per offence the transport itself detects. */
+const PENALTY_POINTS = Object.freeze({
+  oversize_frame: 50,
+  rate_limited: 1,
+});
+/** Points for a `penalize` call that does not say how many. */
+export const DEFAULT_PENALTY_POINTS = 10;
+/** Distinct reason labels kept per counter map; more are folded into `other` (metrics stay bounded). */
+const MAX_REASON_LABELS = 64;
+
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+export interface TransportValidator {
+  /** The validator's Ed25519 public key, as in genesis. */
+  publicKey: Uint8Array;
+  /** Where it listens; may be given later with `setPeerAddress`. */
+  address?: PeerAddress;
+}
+
+export interface TransportOptions {
+  /** This validator's index in `validators`. */
+  selfIndex: number;
+  /** This validator's 32-byte Ed25519 seed; its public key must be `validators[selfIndex]`. */
+  secretKey: Uint8Array;
+  /** The genesis validator set, in index order. */
+  validators: readonly TransportValidator[];
+  /** Where to accept connections; port 0 picks a free one (see `listen`). */
+  listen: PeerAddress;
+  limits?: Partial<TransportLimits>;
+  clock?: Clock;
+  rng?: Rng;
+  /** Connection events for logs; must not throw. */
+  onEvent?: (event: TransportEvent) => void;
+}
+
+export type TransportEvent =
+  | { type: 'connected'; peer: PeerId; direction: 'inbound' | 'outbound' }
+  | { type: 'disconnected'; peer: PeerId; reason: string }
+  | { type: 'refused'; reason: string; peer?: PeerId }
+  | { type: 'banned'; peer: PeerId; untilMs: number; lastReason: string };
+
+export interface PeerStatus {
+  peer: PeerId;
+  publicKey: string;
+  connected: boolean;
+  /** Whether we dial this peer (it has a higher index) or it dials us. */
+  direction: 'outbound' | 'inbound';
+  score: number;
+  banned: boolean;
+  bannedForMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  queuedMessages: number;
+  queuedBytes: number;
+  connects: number;
+  drops: Record<string, number>;
+  penalties: Record<string, number>;
+}
+
+export interface TransportStatus {
+  self: PeerId;
+  listening: PeerAddress | undefined;
+  peers: PeerStatus[];
+  /** Messages dropped, by reason, over all peers (for `/metrics`). */
+  drops: Record<string, number>;
+  /** Connections refused before or at the handshake, by reason. */
+  refusals: Record<string, number>;
+}
+
+export interface TlsTransport extends Network {
+  /** Starts accepting connections; resolves with the bound address (the real port if 0 was asked). */
+  listen(): Promise<PeerAddress>;
+  /** Starts dialing every higher-indexed validator whose address is known. */
+  start(): void;
+  /** Sets or changes where `peer` listens; dials it if started and it is ours to dial. */
+  setPeerAddress(peer: PeerId, address: PeerAddress): void;
+  /** Lowers `peer`'s score for a bad message (e.g. consensus failing to decode or verify it). */
+  penalize(peer: PeerId, reason: string, points?: number): void;
+  isConnected(peer: PeerId): boolean;
+  status(): TransportStatus;
+  /** Closes every connection and the listener, cancels every timer. */
+  close(): Promise<void>;
+}
+
+interface PeerState {
+  readonly index: PeerId;
+  readonly publicKeyHex: string;
+  readonly weDial: boolean;
+  address: PeerAddress | undefined;
+  socket: TLSSocket | undefined;
+  /** A dial in flight (socket not yet authenticated). */
+  dialing: TLSSocket | undefined;
+  queue: Buffer[];
+  queueHead: number;
+  queuedBytes: number;
+  score: number;
+  scoreUpdatedMs: number;
+  bannedUntilMs: number;
+  reconnectAttempt: number;
+  cancelReconnect: (() => void) | undefined;
+  cancelUnban: (() => void) | undefined;
+  messageBucket: TokenBucket;
+  byteBucket: TokenBucket;
+  bytesIn: number;
+  bytesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  connects: number;
+  drops: Map<string, number>;
+  penalties: Map<string, number>;
+}
+
+const HEARTBEAT_FRAME = Buffer.alloc(4);
+const FRAME_HEADER_BYTES = 4;
+
+/**
+ * Creates the transport of validator `selfIndex`.
+ * @example
+ * const transport = createTlsTransport({ selfIndex: 0, secretKey, validators, listen: { host: '0.0.0.0', port: 9000 } });
+ * transport.onMessage((from, bytes) => consensus.receive(from, bytes));
+ * await transport.listen(); transport.start();
+ * @throws TypeError when `secretKey` is not the key of `validators[selfIndex]` or the options are malformed
+ */
+export function createTlsTransport(options: TransportOptions): TlsTransport {
+  const limits: TransportLimits = { ...DEFAULT_TRANSPORT_LIMITS, ...options.limits };
+  const { selfIndex, validators } = options;
+  if (!Number.isInteger(selfIndex) || selfIndex < 0 || selfIndex >= validators.length) {
+    throw new TypeError(`selfIndex ${selfIndex} is not an index of the ${validators.length} validators`);
+  }
+  const identity = createValidatorTlsIdentity(options.secretKey);
+  const selfKeyHex = toHex(identity.publicKey);
+  const indexByKey = new Map<string, PeerId>();
+  validators.forEach((validator, index) => {
+    const hex = toHex(validator.publicKey);
+    if (validator.publicKey.length !== 32) throw new TypeError(`validator ${index}: key is not 32 bytes`);
+    if (indexByKey.has(hex))
+      throw new TypeError(`validator ${index}: key repeats validator ${indexByKey.get(hex)}`);
+    indexByKey.set(hex, index);
+  });
+  if (indexByKey.get(selfKeyHex) !== selfIndex) {
+    throw new TypeError(`secretKey is not the key of validator ${selfIndex}`);
+  }
+  const clock = options.clock ?? createRealClock();
+  const rng = options.rng ?? createRealRng();
+  const emit = options.onEvent ?? (() => {});
+
+  const peers: (PeerState | undefined)[] = validators.map((validator, index) => {
+    if (index === selfIndex) return undefined;
+    const startMs = clock.now();
+    return {
+      index,
+      publicKeyHex: toHex(validator.publicKey),
+      weDial: selfIndex < index,
+      address: validator.address,
+      socket: undefined,
+      dialing: undefined,
+      queue: [],
+      queueHead: 0,
+      queuedBytes: 0,
+      score: limits.initialScore,
+      scoreUpdatedMs: startMs,
+      bannedUntilMs: 0,
+      reconnectAttempt: 0,
+      cancelReconnect: undefined,
+      cancelUnban: undefined,
+      messageBucket: createTokenBucket(
+        { capacity: limits.rateBurstMessages, refillPerSecond: limits.rateMessagesPerSecond },
+        startMs,
+      ),
+      byteBucket: createTokenBucket(
+        { capacity: limits.rateBurstBytes, refillPerSecond: limits.rateBytesPerSecond },
+        startMs,
+      ),
+      bytesIn: 0,
+      bytesOut: 0,
+      messagesIn: 0,
+      messagesOut: 0,
+      connects: 0,
+      drops: new Map(),
+      penalties: new Map(),
+    };
+  });
+  const totalDrops = new Map<string, number>();
+  const refusals = new Map<string, number>();
+  let handler: ((from: PeerId, message: Uint8Array) => void) | undefined;
+  let server: TlsServer | undefined;
+  let listening: PeerAddress | undefined;
+  let started = false;
+  let stopped = false;
+  /** Every socket we own, authenticated or not, so `close` can end them all. */
+  const sockets = new Set<TLSSocket>();
+  /** Timers not tied to a peer's state (self-deliveries); cancelled on close. */
+  const looseTimers = new Set<() => void>();
+
+  const tlsOptions = {
+    cert: identity.certificatePem,
+    key: identity.privateKeyPem,
+    minVersion: 'TLSv1.3' as const,
+    maxVersion: 'TLSv1.3' as const,
+    // Chains are meaningless for self-signed validator certificates; the key is checked by hand
+    // against genesis before any data is read (see the header comment).
+    rejectUnauthorized: false,
+  };
+
+  function peerState(peer: PeerId): PeerState {
+    const state = Number.isInteger(peer) ? peers[peer] : undefined;
+    if (state === undefined) throw new RangeError(`${peer} is not a peer of validator ${selfIndex}`);
+    return state;
+  }
+
+  function count(map: Map<string, number>, reason: string, amount = 1): void {
+    const label = map.has(reason) || map.size < MAX_REASON_LABELS ? reason : 'other';
+    map.set(label, (map.get(label) ?? 0) + amount);
+  }
+
+  function drop(peer: PeerState, reason: string): void {
+    count(peer.drops, reason);
+    count(totalDrops, reason);
+  }
+
+  function refuse(socket: TLSSocket, reason: string, peer?: PeerId): void {
+    count(refusals, reason);
+    emit(peer === undefined ? { type: 'refused', reason } : { type: 'refused', reason, peer });
+    socket.destroy();
+  }
+
+  function isBanned(peer: PeerState): boolean {
+    return peer.bannedUntilMs > clock.now();
+  }
+
+  function currentScore(peer: PeerState): number {
+    const nowMs = clock.now();
+    if (nowMs > peer.scoreUpdatedMs) {
+      peer.score = Math.min(
+        limits.initialScore,
+        peer.score + ((nowMs - peer.scoreUpdatedMs) * limits.scoreRecoveryPerSecond) / 1000,
+      );
+      peer.scoreUpdatedMs = nowMs;
+    }
+    return peer.score;
+  }
+
+  function penalizePeer(peer: PeerState, reason: string, points: number): void {
+    count(peer.penalties, reason);
+    if (isBanned(peer)) return;
+    peer.score = currentScore(peer) - points;
+    if (peer.score > 0) return;
+    peer.bannedUntilMs = clock.now() + limits.banMs;
+    emit({ type: 'banned', peer: peer.index, untilMs: peer.bannedUntilMs, lastReason: reason });
+    peer.socket?.destroy();
+    peer.dialing?.destroy();
+    peer.cancelReconnect?.();
+    peer.cancelReconnect = undefined;
+    peer.cancelUnban?.();
+    peer.cancelUnban = clock.setTimer(limits.banMs, () => {
+      peer.cancelUnban = undefined;
+      peer.score = limits.initialScore;
+      peer.scoreUpdatedMs = clock.now();
+      peer.reconnectAttempt = 0;
+      dial(peer);
+    });
+  }
+
+  // ---- outbound ----
+
+  function enqueue(peer: PeerState, message: Uint8Array): void {
+    if (message.length > limits.maxFrameBytes) {
+      drop(peer, 'outbound_too_large');
+      return;
+    }
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
+    frame.writeUInt32BE(message.length, 0);
+    frame.set(message, FRAME_HEADER_BYTES);
+    while (
+      queueLength(peer) > 0 &&
+      (queueLength(peer) >= limits.outboundQueueMessages ||
+        peer.queuedBytes + frame.length > limits.outboundQueueBytes)
+    ) {
+      const oldest = dequeue(peer);
+      if (oldest !== undefined) drop(peer, 'outbound_queue_full');
+    }
+    if (frame.length > limits.outboundQueueBytes) {
+      drop(peer, 'outbound_queue_full');
+      return;
+    }
+    peer.queue.push(frame);
+    peer.queuedBytes += frame.length;
+    flush(peer);
+  }
+
+  function queueLength(peer: PeerState): number {
+    return peer.queue.length - peer.queueHead;
+  }
+
+  /** Removes the oldest frame; the array is compacted lazily so dequeuing stays O(1) amortized. */
+  function dequeue(peer: PeerState): Buffer | undefined {
+    if (peer.queueHead >= peer.queue.length) return undefined;
+    const frame = peer.queue[peer.queueHead];
+    peer.queue[peer.queueHead] = HEARTBEAT_FRAME;
+    peer.queueHead += 1;
+    if (peer.queueHead > 1024 && peer.queueHead * 2 > peer.queue.length) {
+      peer.queue = peer.queue.slice(peer.queueHead);
+      peer.queueHead = 0;
+    }
+    if (frame !== undefined) peer.queuedBytes -= frame.length;
+    return frame;
+  }
+
+  function flush(peer: PeerState): void {
+    const socket = peer.socket;
+    if (socket === undefined || socket.destroyed) return;
+    while (queueLength(peer) > 0 && socket.writableLength < limits.socketHighWaterBytes) {
+      const frame = dequeue(peer);
+      if (frame === undefined) break;
+      socket.write(frame);
+      peer.bytesOut += frame.length;
+      peer.messagesOut += 1;
+    }
+  }
+
+  // ---- connections ----
+
+  function dial(peer: PeerState): void {
+    if (stopped || !started || !peer.weDial || peer.address === undefined) return;
+    if (peer.socket !== undefined || peer.dialing !== undefined || peer.cancelReconnect !== undefined) return;
+    if (isBanned(peer)) return;
+    const socket = tlsConnect({
+      ...tlsOptions,
+      host: peer.address.host,
+      port: peer.address.port,
+      // The certificate names nobody; identity is the key, checked on 'secureConnect'.
+      checkServerIdentity: () => undefined,
+    });
+    sockets.add(socket);
+    peer.dialing = socket;
+    const cancelHandshakeTimer = clock.setTimer(limits.handshakeTimeoutMs, () => {
+      if (peer.dialing === socket) socket.destroy();
+    });
+    socket.once('secureConnect', () => {
+      if (peer.dialing !== socket) return;
+      const key = ed25519KeyOfCertificate(socket.getPeerX509Certificate());
+      if (key === undefined || toHex(key) !== peer.publicKeyHex) {
+        cancelHandshakeTimer();
+        peer.dialing = undefined;
+        refuse(socket, 'wrong_peer_key', peer.index);
+        scheduleReconnect(peer);
+        return;
+      }
+      // In TLS 1.3 the client finishes before the server has judged the client's certificate, so
+      // the connection counts as up only once the acceptor's first frame (a heartbeat it sends on
+      // accepting) arrives; until then nothing is taken from the queue, and a refusal loses nothing.
+      attach(peer, socket, 'outbound', cancelHandshakeTimer);
+    });
+    socket.on('error', () => {
+      // Connection refused, reset or TLS failure: 'close' follows and schedules the retry.
+    });
+    socket.once('close', () => {
+      cancelHandshakeTimer();
+      sockets.delete(socket);
+      if (peer.dialing === socket) {
+        peer.dialing = undefined;
+        scheduleReconnect(peer);
+      }
+    });
+  }
+
+  function scheduleReconnect(peer: PeerState): void {
+    if (stopped || !peer.weDial || peer.cancelReconnect !== undefined || isBanned(peer)) return;
+    const exponent = Math.min(peer.reconnectAttempt, 30);
+    const ceilingMs = Math.min(limits.reconnectMaxMs, limits.reconnectBaseMs * 2 ** exponent);
+    const halfMs = Math.floor(ceilingMs / 2);
+    const delayMs = ceilingMs - halfMs + rng.nextInt(halfMs + 1);
+    peer.reconnectAttempt += 1;
+    peer.cancelReconnect = clock.setTimer(delayMs, () => {
+      peer.cancelReconnect = undefined;
+      dial(peer);
+    });
+  }
+
+  function onSecureConnection(socket: TLSSocket): void {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    if (stopped) {
+      socket.destroy();
+      return;
+    }
+    const key = ed25519KeyOfCertificate(socket.getPeerX509Certificate());
+    const index = key === undefined ? undefined : indexByKey.get(toHex(key));
+    if (index === undefined) {
+      refuse(socket, 'unknown_key');
+      return;
+    }
+    if (index === selfIndex) {
+      refuse(socket, 'own_key');
+      return;
+    }
+    const peer = peerState(index);
+    if (peer.weDial) {
+      refuse(socket, 'wrong_direction', index);
+      return;
+    }
+    if (isBanned(peer)) {
+      refuse(socket, 'banned', index);
+      return;
+    }
+    attach(peer, socket, 'inbound');
+  }
+
+  function attach(
+    peer: PeerState,
+    socket: TLSSocket,
+    direction: 'inbound' | 'outbound',
+    cancelHandshakeTimer: () => void = () => {},
+  ): void {
+    socket.setNoDelay(true);
+    let lastReceivedMs = clock.now();
+    let established = false;
+    const reader = createFrameReader(limits.maxFrameBytes);
+
+    function establish(): void {
+      established = true;
+      cancelHandshakeTimer();
+      if (peer.dialing === socket) peer.dialing = undefined;
+      const previous = peer.socket;
+      peer.socket = socket;
+      previous?.destroy();
+      peer.connects += 1;
+      peer.reconnectAttempt = 0;
+      emit({ type: 'connected', peer: peer.index, direction });
+      beat();
+      flush(peer);
+    }
+
+    let cancelHeartbeat = (): void => {};
+    const beat = (): void => {
+      if (peer.socket !== socket) return;
+      if (clock.now() - lastReceivedMs > limits.idleTimeoutMs) {
+        detach('idle_timeout');
+        return;
+      }
+      if (socket.writableLength < limits.socketHighWaterBytes) socket.write(HEARTBEAT_FRAME);
+      cancelHeartbeat = clock.setTimer(limits.heartbeatIntervalMs, beat);
+    };
+
+    let detached = false;
+    function detach(reason: string): void {
+      if (detached) return;
+      detached = true;
+      cancelHeartbeat();
+      cancelHandshakeTimer();
+      socket.destroy();
+      if (peer.dialing === socket) {
+        peer.dialing = undefined;
+        scheduleReconnect(peer);
+        return;
+      }
+      if (peer.socket !== socket) return;
+      peer.socket = undefined;
+      emit({ type: 'disconnected', peer: peer.index, reason });
+      scheduleReconnect(peer);
+    }
+
+    socket.on('data', (chunk: Buffer) => {
+      if (detached || socket.destroyed) return;
+      lastReceivedMs = clock.now();
+      peer.bytesIn += chunk.length;
+      const result = reader.push(chunk);
+      for (const frame of result.frames) {
+        if (!established) establish();
+        if (frame.length === 0) continue; // heartbeat
+        deliver(peer, frame);
+        if (socket.destroyed) return; // the handler penalized the peer into a ban
+      }
+      if (result.oversizeLength !== undefined) {
+        drop(peer, 'oversize_frame');
+        penalizePeer(peer, 'oversize_frame', PENALTY_POINTS.oversize_frame);
+        detach('oversize_frame');
+      }
+    });
+    socket.on('drain', () => {
+      if (peer.socket === socket) flush(peer);
+    });
+    socket.once('close', () => detach('closed'));
+    // The acceptor has already checked the dialer's key, so its side is up at once; its first
+    // heartbeat is what tells the dialer so.
+    if (direction === 'inbound') establish();
+  }
+
+  function deliver(peer: PeerState, frame: Buffer): void {
+    const nowMs = clock.now();
+    // Both buckets are checked before either is charged, so a refused frame costs no tokens.
+    if (
+      peer.messageBucket.available(nowMs) < 1 ||
+      peer.byteBucket.available(nowMs) < frame.length ||
+      !peer.messageBucket.take(1, nowMs) ||
+      !peer.byteBucket.take(frame.length, nowMs)
+    ) {
+      drop(peer, 'rate_limited');
+      penalizePeer(peer, 'rate_limited', PENALTY_POINTS.rate_limited);
+      return;
+    }
+    peer.messagesIn += 1;
+    if (handler === undefined) {
+      drop(peer, 'no_handler');
+      return;
+    }
+    handler(peer.index, new Uint8Array(frame.buffer, frame.byteOffset, frame.length));
+  }
+
+  function deliverToSelf(message: Uint8Array): void {
+    const copy = message.slice();
+    const cancel = clock.setTimer(0, () => {
+      looseTimers.delete(cancel);
+      handler?.(selfIndex, copy);
+    });
+    looseTimers.add(cancel);
+  }
+
+  return {
+    send(to: PeerId, message: Uint8Array): void {
+      if (stopped) return;
+      if (to === selfIndex) {
+        deliverToSelf(message);
+        return;
+      }
+      enqueue(peerState(to), message);
+    },
+    broadcast(message: Uint8Array): void {
+      if (stopped) return;
+      for (const peer of peers) if (peer !== undefined) enqueue(peer, message);
+    },
+    onMessage(receiver: (from: PeerId, message: Uint8Array) => void): void {
+      handler = receiver;
+    },
+    listen(): Promise<PeerAddress> {
+      if (server !== undefined) throw new Error('transport is already listening');
+      const created = createServer(
+        { ...tlsOptions, requestCert: true, handshakeTimeout: limits.handshakeTimeoutMs },
+        onSecureConnection,
+      );
+      created.maxConnections = validators.length + limits.maxUnauthenticatedConnections;
+      created.on('tlsClientError', (_error, socket) => {
+        count(refusals, 'handshake_failed');
+        socket.destroy();
+      });
+      server = created;
+      return new Promise((resolve, reject) => {
+        created.once('error', reject);
+        created.listen(options.listen.port, options.listen.host, () => {
+          created.off('error', reject);
+          const address = created.address();
+          if (address === null || typeof address === 'string') {
+            reject(new Error('TLS server has no TCP address'));
+            return;
+          }
+          listening = { host: address.address, port: address.port };
+          resolve(listening);
+        });
+      });
+    },
+    start(): void {
+      started = true;
+      for (const peer of peers) if (peer !== undefined) dial(peer);
+    },
+    setPeerAddress(peer: PeerId, address: PeerAddress): void {
+      const state = peerState(peer);
+      state.address = { host: address.host, port: address.port };
+      dial(state);
+    },
+    penalize(peer: PeerId, reason: string, points: number = DEFAULT_PENALTY_POINTS): void {
+      if (!Number.isFinite(points) || points < 0) throw new RangeError('penalty points must be >= 0');
+      penalizePeer(peerState(peer), reason, points);
+    },
+    isConnected(peer: PeerId): boolean {
+      return peerState(peer).socket !== undefined;
+    },
+    status(): TransportStatus {
+      const nowMs = clock.now();
+      return {
+        self: selfIndex,
+        listening,
+        peers: peers.flatMap((peer) =>
+          peer === undefined
+            ? []
+            : [
+                {
+                  peer: peer.index,
+                  publicKey: peer.publicKeyHex,
+                  connected: peer.socket !== undefined,
+                  direction: peer.weDial ? 'outbound' : 'inbound',
+                  score: currentScore(peer),
+                  banned: peer.bannedUntilMs > nowMs,
+                  bannedForMs: Math.max(0, peer.bannedUntilMs - nowMs),
+                  bytesIn: peer.bytesIn,
+                  bytesOut: peer.bytesOut,
+                  messagesIn: peer.messagesIn,
+                  messagesOut: peer.messagesOut,
+                  queuedMessages: queueLength(peer),
+                  queuedBytes: peer.queuedBytes,
+                  connects: peer.connects,
+                  drops: Object.fromEntries(peer.drops),
+                  penalties: Object.fromEntries(peer.penalties),
+                } satisfies PeerStatus,
+              ],
+        ),
+        drops: Object.fromEntries(totalDrops),
+        refusals: Object.fromEntries(refusals),
+      };
+    },
+    async close(): Promise<void> {
+      stopped = true;
+      for (const cancel of looseTimers) cancel();
+      looseTimers.clear();
+      for (const peer of peers) {
+        if (peer === undefined) continue;
+        peer.cancelReconnect?.();
+        peer.cancelReconnect = undefined;
+        peer.cancelUnban?.();
+        peer.cancelUnban = undefined;
+      }
+      for (const socket of sockets) socket.destroy();
+      const closing = server;
+      server = undefined;
+      if (closing !== undefined) await new Promise<void>((resolve) => closing.close(() => resolve()));
+    },
+  };
+}
+
+/** Splits a byte stream into frames; never buffers more than one header plus one maximum frame. */
+export interface FrameReader {
+  /**
+   * Appends `chunk`; returns the complete frames it finished (a heartbeat is an empty frame) and,
+   * if a length prefix above the maximum arrived, that length (the stream is then unusable).
+   */
+  push(chunk: Buffer): { frames: Buffer[]; oversizeLength: number | undefined };
+}
+
+export function createFrameReader(maxFrameBytes: number): FrameReader {
+  const chunks: Buffer[] = [];
+  let buffered = 0;
+  let expected: number | undefined;
+  let broken = false;
+
+  /** Removes and returns the first `length` buffered bytes, copying only when they span chunks. */
+  function take(length: number): Buffer {
+    const first = chunks[0];
+    if (first !== undefined && first.length >= length) {
+      const out = first.subarray(0, length);
+      if (first.length === length) chunks.shift();
+      else chunks[0] = first.subarray(length);
+      buffered -= length;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const chunk = chunks[0];
+      if (chunk === undefined) throw new Error('frame reader: took more than was buffered');
+      const used = Math.min(chunk.length, length - filled);
+      chunk.copy(out, filled, 0, used);
+      filled += used;
+      if (used === chunk.length) chunks.shift();
+      else chunks[0] = chunk.subarray(used);
+    }
+    buffered -= length;
+    return out;
+  }
+
+  return {
+    push(chunk: Buffer) {
+      const frames: Buffer[] = [];
+      if (broken) return { frames, oversizeLength: undefined };
+      chunks.push(chunk);
+      buffered += chunk.length;
+      // Each pass consumes at least a 4-byte header, so the loop is bounded by the chunk's length.
+      for (;;) {
+        if (expected === undefined) {
+          if (buffered < FRAME_HEADER_BYTES) break;
+          const length = take(FRAME_HEADER_BYTES).readUInt32BE(0);
+          if (length > maxFrameBytes) {
+            broken = true;
+            chunks.length = 0;
+            buffered = 0;
+            return { frames, oversizeLength: length };
+          }
+          expected = length;
+        }
+        if (buffered < expected) break;
+        frames.push(expected === 0 ? Buffer.alloc(0) : take(expected));
+        expected = undefined;
+      }
+      return { frames, oversizeLength: undefined };
+    },
+  };
+}

@@ -1,0 +1,394 @@
+/**
+ * The validator transport over real sockets on 127.0.0.1 (ephemeral ports): who may connect, what
+ * arrives, and how the transport treats peers that misbehave, stall or restart.
+ */
+import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
+import { after, test } from 'node:test';
+import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { type Ed25519KeyPair, generateEd25519KeyPair } from '../../src/crypto/ed25519.ts';
+import { createValidatorTlsIdentity } from '../../src/runtime/real/certificate.ts';
+import {
+  createTlsTransport,
+  type PeerAddress,
+  type TlsTransport,
+  type TransportLimits,
+} from '../../src/runtime/real/transport.ts';
+
+const LOCALHOST = '127.0.0.1';
+const open: { close(): unknown }[] = [];
+after(async () => {
+  for (const item of open) await item.close();
+});
+
+/** Short timers so failures and recoveries happen within a test's time. */
+const FAST: Partial<TransportLimits> = {
+  reconnectBaseMs: 20,
+  reconnectMaxMs: 200,
+  heartbeatIntervalMs: 100,
+  idleTimeoutMs: 1000,
+  handshakeTimeoutMs: 1000,
+};
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+interface Received {
+  from: number;
+  text: string;
+}
+
+interface Network {
+  keys: Ed25519KeyPair[];
+  transports: TlsTransport[];
+  inboxes: Received[][];
+  addresses: PeerAddress[];
+}
+
+async function startNetwork(
+  size: number,
+  limits: Partial<TransportLimits> = {},
+  skip: ReadonlySet<number> = new Set(),
+): Promise<Network> {
+  const keys = Array.from({ length: size }, () => generateEd25519KeyPair());
+  const validators = keys.map((key) => ({ publicKey: key.publicKey }));
+  const transports: TlsTransport[] = [];
+  const inboxes: Received[][] = [];
+  const addresses: PeerAddress[] = [];
+  for (let index = 0; index < size; index += 1) {
+    const inbox: Received[] = [];
+    inboxes.push(inbox);
+    if (skip.has(index)) continue;
+    const transport = createTlsTransport({
+      selfIndex: index,
+      secretKey: keys[index]!.secretKey,
+      validators,
+      listen: { host: LOCALHOST, port: 0 },
+      limits: { ...FAST, ...limits },
+    });
+    transport.onMessage((from, message) => inbox.push({ from, text: Buffer.from(message).toString() }));
+    open.push(transport);
+    transports[index] = transport;
+    addresses[index] = await transport.listen();
+  }
+  for (let index = 0; index < size; index += 1) {
+    const transport = transports[index];
+    if (transport === undefined) continue;
+    for (let peer = 0; peer < size; peer += 1) {
+      const address = addresses[peer];
+      if (peer !== index && address !== undefined) transport.setPeerAddress(peer, address);
+    }
+    transport.start();
+  }
+  return { keys, transports, inboxes, addresses };
+}
+
+function text(value: string): Uint8Array {
+  return new Uint8Array(Buffer.from(value));
+}
+
+/** A TLS client holding `secretKey`'s certificate, as a peer or an impostor would be. */
+function rawClient(secretKey: Uint8Array, address: PeerAddress): TLSSocket {
+  const identity = createValidatorTlsIdentity(secretKey);
+  const socket = tlsConnect({
+    host: address.host,
+    port: address.port,
+    cert: identity.certificatePem,
+    key: identity.privateKeyPem,
+    minVersion: 'TLSv1.3',
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
+  });
+  socket.on('error', () => {});
+  open.push({ close: () => socket.destroy() });
+  return socket;
+}
+
+function frame(payload: string): Buffer {
+  const body = Buffer.from(payload);
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(body.length, 0);
+  return Buffer.concat([header, body]);
+}
+
+function closed(socket: { once(event: 'close', listener: () => void): unknown }): Promise<void> {
+  return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
+test('four validators connect pairwise and deliver every message tagged with its sender', async () => {
+  const { transports, inboxes } = await startNetwork(4);
+  for (const transport of transports) {
+    await waitFor(() => transport.status().peers.every((peer) => peer.connected), 'a full mesh');
+  }
+  transports.forEach((transport, from) => {
+    transport.broadcast(text(`hello from ${from}`));
+    transport.send((from + 1) % 4, text(`direct from ${from}`));
+  });
+  await waitFor(() => inboxes.every((inbox) => inbox.length === 4), 'every message');
+  inboxes.forEach((inbox, index) => {
+    const expected = [0, 1, 2, 3]
+      .filter((from) => from !== index)
+      .map((from) => ({ from, text: `hello from ${from}` }));
+    expected.push({ from: (index + 3) % 4, text: `direct from ${(index + 3) % 4}` });
+    const sort = (items: Received[]) => [...items].sort((a, b) => a.text.localeCompare(b.text));
+    assert.deepEqual(sort(inbox), sort(expected));
+  });
+  const status = transports[0]!.status();
+  assert.deepEqual(
+    status.peers.map((peer) => [peer.peer, peer.direction, peer.connects]),
+    [
+      [1, 'outbound', 1],
+      [2, 'outbound', 1],
+      [3, 'outbound', 1],
+    ],
+  );
+  assert.ok(status.peers.every((peer) => peer.messagesOut >= 1 && peer.messagesIn >= 1 && peer.bytesIn > 0));
+  assert.deepEqual(
+    transports[3]!.status().peers.map((peer) => peer.direction),
+    ['inbound', 'inbound', 'inbound'],
+  );
+  for (const transport of transports) await transport.close();
+});
+
+test('a message sent to oneself is delivered locally, never over the wire', async () => {
+  const { transports, inboxes } = await startNetwork(2);
+  transports[0]!.send(0, text('note to self'));
+  await waitFor(() => inboxes[0]!.length === 1, 'self delivery');
+  assert.deepEqual(inboxes[0], [{ from: 0, text: 'note to self' }]);
+  for (const transport of transports) await transport.close();
+});
+
+test('a stranger key cannot complete a connection or deliver a frame, and a non-TLS client is refused', async () => {
+  const { transports, inboxes, addresses } = await startNetwork(2);
+  await waitFor(() => transports[1]!.isConnected(0), 'the validators to connect');
+  const stranger = generateEd25519KeyPair();
+  const socket = rawClient(stranger.secretKey, addresses[1]!);
+  socket.once('secureConnect', () => socket.write(frame('let me in')));
+  await closed(socket);
+  await waitFor(() => transports[1]!.status().refusals.unknown_key === 1, 'the refusal to be counted');
+
+  const plain = netConnect(addresses[1]!.port, LOCALHOST, () => plain.write(Buffer.alloc(64, 0x41)));
+  plain.on('error', () => {});
+  await closed(plain);
+  await waitFor(() => transports[1]!.status().refusals.handshake_failed === 1, 'the failed handshake');
+
+  transports[0]!.send(1, text('still here'));
+  await waitFor(() => inboxes[1]!.length === 1, 'a genuine message');
+  assert.deepEqual(inboxes[1], [{ from: 0, text: 'still here' }]);
+  for (const transport of transports) await transport.close();
+});
+
+test('the dialer refuses a server that holds another key than the validator it meant to reach', async () => {
+  const keys = [generateEd25519KeyPair(), generateEd25519KeyPair()];
+  const impostor = createValidatorTlsIdentity(generateEd25519KeyPair().secretKey);
+  let impostorReceived = 0;
+  const server = createTlsServer(
+    {
+      cert: impostor.certificatePem,
+      key: impostor.privateKeyPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    (socket) => {
+      socket.on('data', (chunk) => {
+        impostorReceived += chunk.length;
+      });
+      socket.on('error', () => {});
+    },
+  );
+  open.push(server);
+  await new Promise<void>((resolve) => server.listen(0, LOCALHOST, resolve));
+  const port = (server.address() as { port: number }).port;
+  const transport = createTlsTransport({
+    selfIndex: 0,
+    secretKey: keys[0]!.secretKey,
+    validators: keys.map((key, index) => ({
+      publicKey: key.publicKey,
+      ...(index === 1 ? { address: { host: LOCALHOST, port } } : {}),
+    })),
+    listen: { host: LOCALHOST, port: 0 },
+    limits: FAST,
+  });
+  open.push(transport);
+  transport.send(1, text('for validator 1 only'));
+  transport.start();
+  await waitFor(() => (transport.status().refusals.wrong_peer_key ?? 0) >= 2, 'repeated refusals');
+  assert.equal(transport.isConnected(1), false);
+  assert.equal(impostorReceived, 0);
+  assert.equal(transport.status().peers[0]!.queuedMessages, 1);
+  await transport.close();
+});
+
+test('a validator dialing against the dialing rule is refused', async () => {
+  const { transports, keys, addresses } = await startNetwork(2);
+  // Validator 1 must wait for validator 0 to dial; a connection from it is a protocol violation.
+  const socket = rawClient(keys[1]!.secretKey, addresses[0]!);
+  await closed(socket);
+  await waitFor(() => transports[0]!.status().refusals.wrong_direction === 1, 'the refusal');
+  for (const transport of transports) await transport.close();
+});
+
+test('an oversize length prefix closes the connection and costs the peer score; it reconnects', async () => {
+  const keys = [generateEd25519KeyPair(), generateEd25519KeyPair()];
+  const receiver = createTlsTransport({
+    selfIndex: 1,
+    secretKey: keys[1]!.secretKey,
+    validators: keys.map((key) => ({ publicKey: key.publicKey })),
+    listen: { host: LOCALHOST, port: 0 },
+    limits: { ...FAST, maxFrameBytes: 1024 },
+  });
+  open.push(receiver);
+  const received: string[] = [];
+  receiver.onMessage((_from, message) => received.push(Buffer.from(message).toString()));
+  const address = await receiver.listen();
+  // Validator 0's key, misbehaving: one good frame, then a length far above the maximum.
+  const socket = rawClient(keys[0]!.secretKey, address);
+  socket.on('data', () => {});
+  await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
+  const oversize = Buffer.alloc(4);
+  oversize.writeUInt32BE(1025, 0);
+  socket.write(Buffer.concat([frame('fine'), oversize, Buffer.alloc(100)]));
+  await closed(socket);
+  await waitFor(() => receiver.status().drops.oversize_frame === 1, 'the oversize drop');
+  assert.deepEqual(received, ['fine']);
+  const peer = receiver.status().peers[0]!;
+  assert.equal(peer.connected, false);
+  assert.ok(peer.score <= 51 && peer.score > 49, `score ${peer.score}`);
+
+  const retry = rawClient(keys[0]!.secretKey, address);
+  retry.on('data', () => {});
+  await new Promise<void>((resolve) => retry.once('secureConnect', () => resolve()));
+  retry.write(frame('after'));
+  await waitFor(() => received.length === 2, 'the frame after reconnecting');
+  assert.equal(received[1], 'after');
+  await receiver.close();
+});
+
+test('penalties ban a peer for the cool-down, refuse its connections, then let it back', async () => {
+  const { transports, inboxes } = await startNetwork(2, { banMs: 400 });
+  await waitFor(() => transports[1]!.isConnected(0), 'the connection');
+  transports[1]!.penalize(0, 'invalid_vote', 60);
+  assert.equal(transports[1]!.status().peers[0]!.banned, false);
+  transports[1]!.penalize(0, 'invalid_vote', 60);
+  const banned = transports[1]!.status().peers[0]!;
+  assert.equal(banned.banned, true);
+  assert.deepEqual(banned.penalties, { invalid_vote: 2 });
+  await waitFor(() => !transports[0]!.isConnected(1), 'the disconnection');
+  // Validator 0 keeps dialing with backoff and is refused until the ban ends.
+  await waitFor(() => (transports[1]!.status().refusals.banned ?? 0) >= 1, 'a refused redial');
+  transports[0]!.send(1, text('after the ban'));
+  await waitFor(() => inboxes[1]!.length === 1, 'delivery after the ban', 5000);
+  const restored = transports[1]!.status().peers[0]!;
+  assert.equal(restored.banned, false);
+  assert.equal(restored.score, 100);
+  assert.deepEqual(inboxes[1], [{ from: 0, text: 'after the ban' }]);
+  for (const transport of transports) await transport.close();
+});
+
+test('a restarted peer is redialed with backoff and receives what was queued meanwhile', async () => {
+  const network = await startNetwork(2);
+  const [first, second] = network.transports;
+  await waitFor(() => first!.isConnected(1), 'the connection');
+  await second!.close();
+  await waitFor(() => !first!.isConnected(1), 'the disconnection');
+  first!.send(1, text('while you were away'));
+  const restarted = createTlsTransport({
+    selfIndex: 1,
+    secretKey: network.keys[1]!.secretKey,
+    validators: network.keys.map((key) => ({ publicKey: key.publicKey })),
+    listen: network.addresses[1]!,
+    limits: FAST,
+  });
+  open.push(restarted);
+  const inbox: string[] = [];
+  restarted.onMessage((_from, message) => inbox.push(Buffer.from(message).toString()));
+  await restarted.listen();
+  await waitFor(() => inbox.length === 1, 'the queued message after the restart');
+  assert.deepEqual(inbox, ['while you were away']);
+  assert.equal(first!.status().peers[0]!.connects, 2);
+  await first!.close();
+  await restarted.close();
+});
+
+test('a silent peer fills only its own bounded queue; the others keep receiving', async () => {
+  // Validator 2 is "up" but stops reading: its TLS server accepts with the real key, then stalls.
+  const network = await startNetwork(
+    3,
+    { outboundQueueMessages: 8, socketHighWaterBytes: 64 * 1024 },
+    new Set([2]),
+  );
+  const silentIdentity = createValidatorTlsIdentity(network.keys[2]!.secretKey);
+  const silent = createTlsServer(
+    {
+      cert: silentIdentity.certificatePem,
+      key: silentIdentity.privateKeyPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    (socket) => {
+      // One heartbeat, as an accepting validator sends, then it never reads or writes again.
+      socket.write(Buffer.alloc(4));
+      socket.pause();
+      socket.on('error', () => {});
+    },
+  );
+  open.push(silent);
+  await new Promise<void>((resolve) => silent.listen(0, LOCALHOST, resolve));
+  const sender = network.transports[0]!;
+  sender.setPeerAddress(2, { host: LOCALHOST, port: (silent.address() as { port: number }).port });
+  await waitFor(() => sender.isConnected(1) && sender.isConnected(2), 'both connections');
+  // Paced as consensus would be: the live peer's queue never overflows; the silent one's must.
+  const payload = 'x'.repeat(64 * 1024);
+  const count = 300;
+  for (let i = 0; i < count; i += 1) {
+    while (sender.status().peers[0]!.queuedMessages > 4) await new Promise(setImmediate);
+    sender.broadcast(text(`${i}:${payload}`));
+  }
+  await waitFor(() => network.inboxes[1]!.length === count, 'every message at the live peer', 15_000);
+  assert.deepEqual(
+    network.inboxes[1]!.map((message) => Number(message.text.split(':')[0])),
+    Array.from({ length: count }, (_, i) => i),
+  );
+  const stalled = sender.status().peers[1]!;
+  assert.equal(stalled.peer, 2);
+  assert.ok(stalled.queuedMessages <= 8, `queue of ${stalled.queuedMessages}`);
+  assert.ok((stalled.drops.outbound_queue_full ?? 0) > 0);
+  assert.equal(sender.status().peers[0]!.drops.outbound_queue_full, undefined);
+  for (const transport of network.transports) await transport?.close();
+  silent.close();
+});
+
+test('frames above the per-peer rate are dropped and counted', async () => {
+  const { transports, inboxes } = await startNetwork(2, {
+    rateBurstMessages: 10,
+    rateMessagesPerSecond: 0.001,
+  });
+  await waitFor(() => transports[0]!.isConnected(1), 'the connection');
+  for (let i = 0; i < 25; i += 1) transports[0]!.send(1, text(`m${i}`));
+  await waitFor(() => transports[1]!.status().drops.rate_limited === 15, 'the rate-limit drops');
+  assert.deepEqual(
+    inboxes[1]!.map((message) => message.text),
+    Array.from({ length: 10 }, (_, i) => `m${i}`),
+  );
+  assert.ok(transports[1]!.status().peers[0]!.score < 100);
+  for (const transport of transports) await transport.close();
+});
+
+test('creating a transport with a key that is not its validator’s is refused', () => {
+  const keys = [generateEd25519KeyPair(), generateEd25519KeyPair()];
+  assert.throws(
+    () =>
+      createTlsTransport({
+        selfIndex: 0,
+        secretKey: keys[1]!.secretKey,
+        validators: keys.map((key) => ({ publicKey: key.publicKey })),
+        listen: { host: LOCALHOST, port: 0 },
+      }),
+    /not the key of validator 0/,
+  );
+});
