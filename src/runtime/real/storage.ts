@@ -1,0 +1,379 @@
+/**
+ * Durable storage in `node:sqlite` under the node's data directory.
+ *
+ * Durability: the database runs in WAL mode with `synchronous = FULL`, so a committed transaction
+ * is fsynced to the write-ahead log before `COMMIT` returns; after `kill -9` or a power cut the
+ * database opens at the last commit (SQLite replays or discards the WAL on open). Writes are
+ * buffered in memory until `sync()`, which applies them all in one transaction: either every write
+ * since the previous sync survives a crash, or none does. A vote is journaled and synced before it
+ * is sent (DESIGN.md, Storage).
+ *
+ * Tables:
+ *   kv               — the `Storage` interface's key-value pairs (the consensus journal lives here);
+ *                      keys are stored as UTF-8 blobs, so SQLite's memcmp order is byte order
+ *   finalized_blocks — height → block hash, encoded block, finality certificate; write-once
+ *   snapshots        — height → encoded engine state, to restart without replaying from genesis
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { bytesEqual } from '../../crypto/bytes.ts';
+import type { Storage } from '../types.ts';
+
+const SCHEMA_VERSION = 1;
+export const DEFAULT_DATABASE_FILE = 'palisade.sqlite';
+/** Unsynced writes held in memory at most; callers sync far more often than this fills. */
+export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
+/** Most finalized blocks one `finalizedBlocks` call returns (block sync pages through more). */
+export const MAX_BLOCKS_PER_READ = 1024;
+const MAX_KEY_BYTES = 1024;
+
+export type StorageErrorCode =
+  | 'CLOSED'
+  | 'INVALID_KEY'
+  | 'INVALID_HEIGHT'
+  | 'BATCH_TOO_LARGE'
+  | 'CONFLICTING_BLOCK'
+  | 'UNSUPPORTED_SCHEMA';
+
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+  readonly code: StorageErrorCode;
+  constructor(code: StorageErrorCode, detail: string, options?: { cause?: unknown }) {
+    super(`${code}: ${detail}`, options);
+    this.code = code;
+  }
+}
+
+export interface FinalizedBlockRecord {
+  height: number;
+  hash: Uint8Array;
+  block: Uint8Array;
+  certificate: Uint8Array;
+}
+
+export interface SnapshotRecord {
+  height: number;
+  state: Uint8Array;
+}
+
+export interface SqliteStorage extends Storage {
+  /** The database file. */
+  readonly path: string;
+  /**
+   * Buffers a finalized block until `sync`. Writing the same block again is a no-op.
+   * @throws StorageError CONFLICTING_BLOCK when another hash is already finalized at that height
+   */
+  putFinalizedBlock(record: FinalizedBlockRecord): void;
+  finalizedBlock(height: number): FinalizedBlockRecord | undefined;
+  /** The highest finalized height stored (or buffered), or undefined when there is none. */
+  latestFinalizedHeight(): number | undefined;
+  /** Stored blocks from `fromHeight` upwards, at most `limit` (≤ MAX_BLOCKS_PER_READ); synced ones only. */
+  finalizedBlocks(fromHeight: number, limit: number): FinalizedBlockRecord[];
+  /** Buffers an engine snapshot until `sync`, replacing any at that height. */
+  putSnapshot(record: SnapshotRecord): void;
+  /** The snapshot with the greatest height (buffered ones included). */
+  latestSnapshot(): SnapshotRecord | undefined;
+  /** Buffers deletion of every snapshot below `height` (keep recent ones, free space). */
+  deleteSnapshotsBelow(height: number): void;
+  /** SQLite's own consistency check of the whole file: `['ok']` when healthy. */
+  integrityCheck(): string[];
+  /** Closes the database; unsynced writes are discarded, exactly as a crash would. */
+  close(): void;
+}
+
+export interface OpenStorageOptions {
+  /** Created if missing. */
+  dataDirectory: string;
+  fileName?: string;
+  maxPendingBytes?: number;
+}
+
+/**
+ * Opens (creating if needed) the node's database.
+ * @example const storage = openSqliteStorage({ dataDirectory: './data' }); storage.put('journal/7', vote); await storage.sync();
+ * @throws StorageError UNSUPPORTED_SCHEMA when the file was written by a newer version
+ */
+export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
+  mkdirSync(options.dataDirectory, { recursive: true });
+  const path = join(options.dataDirectory, options.fileName ?? DEFAULT_DATABASE_FILE);
+  const maxPendingBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+  const database = new DatabaseSync(path);
+  try {
+    database.exec('PRAGMA journal_mode = WAL');
+    database.exec('PRAGMA synchronous = FULL');
+    const version = (database.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+    if (version > SCHEMA_VERSION) {
+      throw new StorageError(
+        'UNSUPPORTED_SCHEMA',
+        `${path} has schema ${version}, this node knows ${SCHEMA_VERSION}`,
+      );
+    }
+    database.exec(`
+      CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS finalized_blocks (
+        height INTEGER PRIMARY KEY, hash BLOB NOT NULL, block BLOB NOT NULL, certificate BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS snapshots (height INTEGER PRIMARY KEY, state BLOB NOT NULL);
+      PRAGMA user_version = ${SCHEMA_VERSION};
+    `);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+
+  const statements = {
+    get: database.prepare('SELECT value FROM kv WHERE key = ?'),
+    keysFrom: database.prepare('SELECT key FROM kv WHERE key >= ? ORDER BY key'),
+    keysBetween: database.prepare('SELECT key FROM kv WHERE key >= ? AND key < ? ORDER BY key'),
+    put: database.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)'),
+    delete: database.prepare('DELETE FROM kv WHERE key = ?'),
+    block: database.prepare('SELECT height, hash, block, certificate FROM finalized_blocks WHERE height = ?'),
+    blocks: database.prepare(
+      'SELECT height, hash, block, certificate FROM finalized_blocks WHERE height >= ? ORDER BY height LIMIT ?',
+    ),
+    latestHeight: database.prepare('SELECT MAX(height) AS height FROM finalized_blocks'),
+    putBlock: database.prepare(
+      'INSERT INTO finalized_blocks (height, hash, block, certificate) VALUES (?, ?, ?, ?)',
+    ),
+    latestSnapshot: database.prepare('SELECT height, state FROM snapshots ORDER BY height DESC LIMIT 1'),
+    putSnapshot: database.prepare('INSERT OR REPLACE INTO snapshots (height, state) VALUES (?, ?)'),
+    deleteSnapshotsBelow: database.prepare('DELETE FROM snapshots WHERE height < ?'),
+  } satisfies Record<string, StatementSync>;
+
+  /** Unsynced key-value writes; `null` marks a delete. */
+  const pendingKv = new Map<string, Uint8Array | null>();
+  const pendingBlocks = new Map<number, FinalizedBlockRecord>();
+  const pendingSnapshots = new Map<number, SnapshotRecord>();
+  let pendingSnapshotFloor: number | undefined;
+  let pendingBytes = 0;
+  let closed = false;
+
+  function assertOpen(): void {
+    if (closed) throw new StorageError('CLOSED', `${path} is closed`);
+  }
+
+  function keyBytes(key: string): Buffer {
+    if (typeof key !== 'string') throw new StorageError('INVALID_KEY', 'key must be a string');
+    const bytes = Buffer.from(key, 'utf8');
+    if (bytes.length === 0 || bytes.length > MAX_KEY_BYTES || bytes.toString('utf8') !== key) {
+      throw new StorageError('INVALID_KEY', `key must be 1..${MAX_KEY_BYTES} bytes of well-formed UTF-8`);
+    }
+    return bytes;
+  }
+
+  function assertHeight(height: number): void {
+    if (!Number.isSafeInteger(height) || height < 0) {
+      throw new StorageError('INVALID_HEIGHT', `height must be a non-negative safe integer, got ${height}`);
+    }
+  }
+
+  function reserve(bytes: number): void {
+    if (pendingBytes + bytes > maxPendingBytes) {
+      throw new StorageError(
+        'BATCH_TOO_LARGE',
+        `${pendingBytes + bytes} unsynced bytes would exceed ${maxPendingBytes}; sync more often`,
+      );
+    }
+    pendingBytes += bytes;
+  }
+
+  function copy(bytes: Uint8Array): Uint8Array {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
+    return new Uint8Array(bytes);
+  }
+
+  function toBlock(row: Record<string, unknown>): FinalizedBlockRecord {
+    return {
+      height: Number(row.height),
+      hash: new Uint8Array(row.hash as Uint8Array),
+      block: new Uint8Array(row.block as Uint8Array),
+      certificate: new Uint8Array(row.certificate as Uint8Array),
+    };
+  }
+
+  /** The smallest byte string greater than every string that starts with `prefix`, if any. */
+  function prefixEnd(prefix: Buffer): Buffer | undefined {
+    const end = Buffer.from(prefix);
+    for (let i = end.length - 1; i >= 0; i -= 1) {
+      if ((end[i] ?? 0) < 0xff) {
+        end[i] = (end[i] ?? 0) + 1;
+        return end.subarray(0, i + 1);
+      }
+    }
+    return undefined;
+  }
+
+  function storedBlock(height: number): FinalizedBlockRecord | undefined {
+    const row = statements.block.get(height);
+    return row === undefined ? undefined : toBlock(row);
+  }
+
+  return {
+    path,
+    get(key: string): Uint8Array | undefined {
+      assertOpen();
+      const bytes = keyBytes(key);
+      if (pendingKv.has(key)) {
+        const value = pendingKv.get(key);
+        return value === null || value === undefined ? undefined : new Uint8Array(value);
+      }
+      const row = statements.get.get(bytes);
+      return row === undefined ? undefined : new Uint8Array(row.value as Uint8Array);
+    },
+    keys(prefix: string): string[] {
+      assertOpen();
+      if (typeof prefix !== 'string') throw new StorageError('INVALID_KEY', 'prefix must be a string');
+      const start = Buffer.from(prefix, 'utf8');
+      const end = prefixEnd(start);
+      const rows =
+        end === undefined ? statements.keysFrom.all(start) : statements.keysBetween.all(start, end);
+      const keys = new Set(rows.map((row) => Buffer.from(row.key as Uint8Array).toString('utf8')));
+      for (const [key, value] of pendingKv) {
+        if (!key.startsWith(prefix)) continue;
+        if (value === null) keys.delete(key);
+        else keys.add(key);
+      }
+      return [...keys].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+    },
+    put(key: string, value: Uint8Array): void {
+      assertOpen();
+      const bytes = keyBytes(key);
+      const stored = copy(value);
+      reserve(bytes.length + stored.length);
+      pendingKv.set(key, stored);
+    },
+    delete(key: string): void {
+      assertOpen();
+      reserve(keyBytes(key).length);
+      pendingKv.set(key, null);
+    },
+    async sync(): Promise<void> {
+      assertOpen();
+      if (
+        pendingKv.size === 0 &&
+        pendingBlocks.size === 0 &&
+        pendingSnapshots.size === 0 &&
+        pendingSnapshotFloor === undefined
+      ) {
+        return;
+      }
+      database.exec('BEGIN IMMEDIATE');
+      try {
+        for (const [key, value] of pendingKv) {
+          const bytes = Buffer.from(key, 'utf8');
+          if (value === null) statements.delete.run(bytes);
+          else statements.put.run(bytes, value);
+        }
+        for (const record of [...pendingBlocks.values()].sort((a, b) => a.height - b.height)) {
+          statements.putBlock.run(record.height, record.hash, record.block, record.certificate);
+        }
+        // The floor is applied before new snapshots so a snapshot at or above it is never lost.
+        if (pendingSnapshotFloor !== undefined) statements.deleteSnapshotsBelow.run(pendingSnapshotFloor);
+        for (const record of pendingSnapshots.values())
+          statements.putSnapshot.run(record.height, record.state);
+        database.exec('COMMIT');
+      } catch (error) {
+        // Nothing of this batch reached the file; it stays buffered so a later sync can retry.
+        database.exec('ROLLBACK');
+        throw error;
+      }
+      pendingKv.clear();
+      pendingBlocks.clear();
+      pendingSnapshots.clear();
+      pendingSnapshotFloor = undefined;
+      pendingBytes = 0;
+    },
+    putFinalizedBlock(record: FinalizedBlockRecord): void {
+      assertOpen();
+      assertHeight(record.height);
+      const existing = pendingBlocks.get(record.height) ?? storedBlock(record.height);
+      if (existing !== undefined) {
+        if (bytesEqual(existing.hash, record.hash)) return;
+        throw new StorageError(
+          'CONFLICTING_BLOCK',
+          `height ${record.height} is already finalized with another hash; finality never changes`,
+        );
+      }
+      const stored = {
+        height: record.height,
+        hash: copy(record.hash),
+        block: copy(record.block),
+        certificate: copy(record.certificate),
+      };
+      reserve(stored.hash.length + stored.block.length + stored.certificate.length);
+      pendingBlocks.set(record.height, stored);
+    },
+    finalizedBlock(height: number): FinalizedBlockRecord | undefined {
+      assertOpen();
+      assertHeight(height);
+      const pending = pendingBlocks.get(height);
+      if (pending !== undefined) {
+        return {
+          ...pending,
+          hash: copy(pending.hash),
+          block: copy(pending.block),
+          certificate: copy(pending.certificate),
+        };
+      }
+      return storedBlock(height);
+    },
+    latestFinalizedHeight(): number | undefined {
+      assertOpen();
+      const row = statements.latestHeight.get();
+      let latest = row?.height === null || row?.height === undefined ? undefined : Number(row.height);
+      for (const height of pendingBlocks.keys()) if (latest === undefined || height > latest) latest = height;
+      return latest;
+    },
+    finalizedBlocks(fromHeight: number, limit: number): FinalizedBlockRecord[] {
+      assertOpen();
+      assertHeight(fromHeight);
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_BLOCKS_PER_READ) {
+        throw new StorageError('INVALID_HEIGHT', `limit must be within [1, ${MAX_BLOCKS_PER_READ}]`);
+      }
+      return statements.blocks.all(fromHeight, limit).map(toBlock);
+    },
+    putSnapshot(record: SnapshotRecord): void {
+      assertOpen();
+      assertHeight(record.height);
+      const stored = { height: record.height, state: copy(record.state) };
+      reserve(stored.state.length);
+      pendingSnapshots.set(record.height, stored);
+    },
+    latestSnapshot(): SnapshotRecord | undefined {
+      assertOpen();
+      let latest: SnapshotRecord | undefined;
+      for (const record of pendingSnapshots.values()) {
+        if (latest === undefined || record.height > latest.height) latest = record;
+      }
+      const row = statements.latestSnapshot.get();
+      if (row !== undefined) {
+        const height = Number(row.height);
+        const floorDropsIt = pendingSnapshotFloor !== undefined && height < pendingSnapshotFloor;
+        if (!floorDropsIt && (latest === undefined || height > latest.height)) {
+          return { height, state: new Uint8Array(row.state as Uint8Array) };
+        }
+      }
+      return latest === undefined ? undefined : { height: latest.height, state: copy(latest.state) };
+    },
+    deleteSnapshotsBelow(height: number): void {
+      assertOpen();
+      assertHeight(height);
+      pendingSnapshotFloor = Math.max(pendingSnapshotFloor ?? 0, height);
+      for (const pending of [...pendingSnapshots.keys()]) {
+        if (pending < height) pendingSnapshots.delete(pending);
+      }
+    },
+    integrityCheck(): string[] {
+      assertOpen();
+      return database
+        .prepare('PRAGMA integrity_check')
+        .all()
+        .map((row) => String(row.integrity_check));
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      database.close();
+    },
+  };
+}
