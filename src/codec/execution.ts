@@ -1,0 +1,341 @@
+/**
+ * The execution layer's actions: what a transaction's payload carries (tags 0x03xx). One payload
+ * holds exactly one action; its envelope tag says which. Every field is fixed-size, so an action
+ * has one encoding and a decoder rejects anything longer (an unknown or extra field is
+ * `TRAILING_BYTES`, never silently ignored).
+ *
+ * Units: money in base units of the quote asset (6 decimals, USDC-like); option prices in quote
+ * base units per contract, which must be a multiple of the series' tick size; sizes in contracts
+ * × 10^6 (`sizeE6`), a multiple of the series' lot size. Size and price are range-checked by the
+ * engine rather than here so that a zero, negative (u64 above 2^63) or unsafe size gets its own
+ * status (`INVALID_SIZE`) instead of a generic decoding error.
+ */
+import { ContainerType, ListCompositeType, UintBigintType, type ValueOf } from '@chainsafe/ssz';
+import { CodecError } from './errors.ts';
+import { decodeAny, defineMessage, type MessageCodec } from './message.ts';
+import { Bool, Bytes32, firstUnsafeInteger, Uint8, Uint16, Uint32, Uint64 } from './primitives.ts';
+
+export const ORDER_SIDE = Object.freeze({ buy: 0, sell: 1 } as const);
+export const ORDER_KIND = Object.freeze({ limit: 0, market: 1 } as const);
+export const TIME_IN_FORCE = Object.freeze({ gtc: 0, ioc: 1, fok: 2 } as const);
+export const MARGIN_MODE = Object.freeze({ standard: 0, portfolio: 1 } as const);
+
+type Problem = { field: string; reason: string } | undefined;
+
+function safeIntegers(value: Record<string, unknown>, fields: readonly string[]): Problem {
+  const field = firstUnsafeInteger(value, fields);
+  return field === undefined ? undefined : { field, reason: 'must be a safe integer (below 2^53)' };
+}
+
+function enumField(value: number, limit: number, field: string): Problem {
+  return value < limit ? undefined : { field, reason: `must be below ${limit}` };
+}
+
+/** Credits an account with quote collateral; only the genesis-listed operator (bridge) may sign it. */
+export const DepositType = new ContainerType({ account: Bytes32, amount: Uint64 }, { typeName: 'Deposit' });
+export type Deposit = ValueOf<typeof DepositType>;
+export const DepositCodec = defineMessage({
+  name: 'Deposit',
+  tag: 0x0301,
+  type: DepositType,
+  maxBytes: 3 + DepositType.maxSize,
+  validate: (value) => safeIntegers(value, ['amount']),
+});
+
+/** Takes quote collateral out of the signer's account (refused below initial margin). */
+export const WithdrawType = new ContainerType({ amount: Uint64 }, { typeName: 'Withdraw' });
+export type Withdraw = ValueOf<typeof WithdrawType>;
+export const WithdrawCodec = defineMessage({
+  name: 'Withdraw',
+  tag: 0x0302,
+  type: WithdrawType,
+  maxBytes: 3 + WithdrawType.maxSize,
+  validate: (value) => safeIntegers(value, ['amount']),
+});
+
+export const PlaceOrderType = new ContainerType(
+  {
+    seriesId: Uint32,
+    /** {@link ORDER_SIDE} */
+    side: Uint8,
+    /** {@link ORDER_KIND}; a market order's `price` is ignored and must be 0. */
+    kind: Uint8,
+    /** {@link TIME_IN_FORCE}; a market order is IOC or FOK. */
+    timeInForce: Uint8,
+    postOnly: Bool,
+    reduceOnly: Bool,
+    /** Quote base units per contract; a multiple of the series' tick size. */
+    price: Uint64,
+    /** Contracts × 10^6; a positive multiple of the series' lot size. */
+    sizeE6: Uint64,
+    /** Chosen by the trader; 0 means none. A repeated non-zero id is answered, not re-executed. */
+    clientOrderId: Uint64,
+  },
+  { typeName: 'PlaceOrder' },
+);
+export type PlaceOrder = ValueOf<typeof PlaceOrderType>;
+export const PlaceOrderCodec = defineMessage({
+  name: 'PlaceOrder',
+  tag: 0x0303,
+  type: PlaceOrderType,
+  maxBytes: 3 + PlaceOrderType.maxSize,
+  validate: (value) =>
+    enumField(value.side, 2, 'side') ??
+    enumField(value.kind, 2, 'kind') ??
+    enumField(value.timeInForce, 3, 'timeInForce') ??
+    safeIntegers(value, ['clientOrderId']),
+});
+
+export const CancelOrderType = new ContainerType({ orderId: Uint64 }, { typeName: 'CancelOrder' });
+export type CancelOrder = ValueOf<typeof CancelOrderType>;
+export const CancelOrderCodec = defineMessage({
+  name: 'CancelOrder',
+  tag: 0x0304,
+  type: CancelOrderType,
+  maxBytes: 3 + CancelOrderType.maxSize,
+  validate: (value) => safeIntegers(value, ['orderId']),
+});
+
+/** Cancels the signer's open orders in one series, or in every series when `seriesId` is 0. */
+export const CancelAllType = new ContainerType({ seriesId: Uint32 }, { typeName: 'CancelAll' });
+export type CancelAll = ValueOf<typeof CancelAllType>;
+export const CancelAllCodec = defineMessage({
+  name: 'CancelAll',
+  tag: 0x0305,
+  type: CancelAllType,
+  maxBytes: 3 + CancelAllType.maxSize,
+});
+
+/** Governance: lists a European, cash-settled option series. */
+export const ListSeriesType = new ContainerType(
+  {
+    underlyingId: Uint16,
+    isCall: Bool,
+    /** Quote base units per unit of the underlying. */
+    strike: Uint64,
+    expiryMs: Uint64,
+    /** Quote base units per contract. */
+    tickSize: Uint64,
+    /** Contracts per lot × 10^6. */
+    lotSizeE6: Uint64,
+    /** Units of the underlying per contract × 10^6. */
+    multiplierE6: Uint64,
+  },
+  { typeName: 'ListSeries' },
+);
+export type ListSeries = ValueOf<typeof ListSeriesType>;
+export const ListSeriesCodec = defineMessage({
+  name: 'ListSeries',
+  tag: 0x0306,
+  type: ListSeriesType,
+  maxBytes: 3 + ListSeriesType.maxSize,
+  validate: (value) => safeIntegers(value, ['strike', 'expiryMs', 'tickSize', 'lotSizeE6', 'multiplierE6']),
+});
+
+/** Governance: sets a series' mark volatility (clamped by the engine to its underlying's band). */
+export const SetMarkVolType = new ContainerType(
+  { seriesId: Uint32, volBps: Uint32 },
+  { typeName: 'SetMarkVol' },
+);
+export type SetMarkVol = ValueOf<typeof SetMarkVolType>;
+export const SetMarkVolCodec = defineMessage({
+  name: 'SetMarkVol',
+  tag: 0x0307,
+  type: SetMarkVolType,
+  maxBytes: 3 + SetMarkVolType.maxSize,
+});
+
+/** Chooses the signer's margin model ({@link MARGIN_MODE}). */
+export const SetMarginModeType = new ContainerType({ mode: Uint8 }, { typeName: 'SetMarginMode' });
+export type SetMarginMode = ValueOf<typeof SetMarginModeType>;
+export const SetMarginModeCodec = defineMessage({
+  name: 'SetMarginMode',
+  tag: 0x0308,
+  type: SetMarginModeType,
+  maxBytes: 3 + SetMarginModeType.maxSize,
+  validate: (value) => enumField(value.mode, 2, 'mode'),
+});
+
+export type ExecutionAction =
+  | { kind: 'deposit'; value: Deposit }
+  | { kind: 'withdraw'; value: Withdraw }
+  | { kind: 'placeOrder'; value: PlaceOrder }
+  | { kind: 'cancelOrder'; value: CancelOrder }
+  | { kind: 'cancelAll'; value: CancelAll }
+  | { kind: 'listSeries'; value: ListSeries }
+  | { kind: 'setMarkVol'; value: SetMarkVol }
+  | { kind: 'setMarginMode'; value: SetMarginMode };
+
+const actionKinds = new Map<MessageCodec<unknown>, ExecutionAction['kind']>([
+  [DepositCodec as MessageCodec<unknown>, 'deposit'],
+  [WithdrawCodec as MessageCodec<unknown>, 'withdraw'],
+  [PlaceOrderCodec as MessageCodec<unknown>, 'placeOrder'],
+  [CancelOrderCodec as MessageCodec<unknown>, 'cancelOrder'],
+  [CancelAllCodec as MessageCodec<unknown>, 'cancelAll'],
+  [ListSeriesCodec as MessageCodec<unknown>, 'listSeries'],
+  [SetMarkVolCodec as MessageCodec<unknown>, 'setMarkVol'],
+  [SetMarginModeCodec as MessageCodec<unknown>, 'setMarginMode'],
+]);
+
+/**
+ * Decodes a transaction payload into one execution action.
+ * @example const action = decodeAction(WithdrawCodec.encode({ amount: 5 })); // { kind: 'withdraw', ... }
+ * @throws CodecError when the bytes are not exactly one valid execution action
+ */
+export function decodeAction(payload: Uint8Array): ExecutionAction {
+  const { codec, value } = decodeAny(payload);
+  const kind = actionKinds.get(codec);
+  if (kind === undefined)
+    throw new CodecError('WRONG_TYPE', 'payload', `${codec.name} is not an execution action`);
+  return { kind, value } as ExecutionAction;
+}
+
+/** Encodes an action as a transaction payload. */
+export function encodeAction(action: ExecutionAction): Uint8Array {
+  switch (action.kind) {
+    case 'deposit':
+      return DepositCodec.encode(action.value);
+    case 'withdraw':
+      return WithdrawCodec.encode(action.value);
+    case 'placeOrder':
+      return PlaceOrderCodec.encode(action.value);
+    case 'cancelOrder':
+      return CancelOrderCodec.encode(action.value);
+    case 'cancelAll':
+      return CancelAllCodec.encode(action.value);
+    case 'listSeries':
+      return ListSeriesCodec.encode(action.value);
+    case 'setMarkVol':
+      return SetMarkVolCodec.encode(action.value);
+    case 'setMarginMode':
+      return SetMarginModeCodec.encode(action.value);
+  }
+}
+
+/*
+ * State records committed under the state root (see `execution/engine.ts` for the keys). They
+ * are never decoded from untrusted input by the engine; light clients decode them from proofs,
+ * so they are bounded like every other message.
+ */
+
+/** A quote amount that may be negative (a bankrupt account before its loss is covered). */
+const SignedAmountType = new ContainerType(
+  { negative: Bool, magnitude: new UintBigintType(16) },
+  { typeName: 'SignedAmount' },
+);
+
+export const POSITION_RECORDS_MAX = 1024;
+export const CLIENT_ORDER_IDS_MAX = 64;
+
+export const AccountRecordType = new ContainerType(
+  {
+    publicKey: Bytes32,
+    nonce: Uint64,
+    balance: SignedAmountType,
+    marginMode: Uint8,
+    positions: new ListCompositeType(
+      new ContainerType({ seriesId: Uint32, short: Bool, lots: Uint64 }, { typeName: 'PositionRecord' }),
+      POSITION_RECORDS_MAX,
+    ),
+    /** The most recent client order ids and the orders they created, oldest first. */
+    clientOrderIds: new ListCompositeType(
+      new ContainerType({ clientOrderId: Uint64, orderId: Uint64 }, { typeName: 'ClientOrderIdRecord' }),
+      CLIENT_ORDER_IDS_MAX,
+    ),
+  },
+  { typeName: 'AccountRecord' },
+);
+export type AccountRecord = ValueOf<typeof AccountRecordType>;
+export const AccountRecordCodec = defineMessage({
+  name: 'AccountRecord',
+  tag: 0x0320,
+  type: AccountRecordType,
+  maxBytes: 3 + AccountRecordType.maxSize,
+});
+
+export const OrderRecordType = new ContainerType(
+  {
+    orderId: Uint64,
+    owner: Bytes32,
+    seriesId: Uint32,
+    side: Uint8,
+    priceTicks: Uint64,
+    remainingLots: Uint64,
+    clientOrderId: Uint64,
+    reduceOnly: Bool,
+    sequence: Uint64,
+  },
+  { typeName: 'OrderRecord' },
+);
+export type OrderRecord = ValueOf<typeof OrderRecordType>;
+export const OrderRecordCodec = defineMessage({
+  name: 'OrderRecord',
+  tag: 0x0321,
+  type: OrderRecordType,
+  maxBytes: 3 + OrderRecordType.maxSize,
+});
+
+export const SERIES_STATUS = Object.freeze({ active: 0, expired: 1, settled: 2 } as const);
+
+export const SeriesRecordType = new ContainerType(
+  {
+    seriesId: Uint32,
+    underlyingId: Uint16,
+    isCall: Bool,
+    strike: Uint64,
+    expiryMs: Uint64,
+    tickSize: Uint64,
+    lotSizeE6: Uint64,
+    multiplierE6: Uint64,
+    markVolBps: Uint32,
+    /** {@link SERIES_STATUS} */
+    status: Uint8,
+    /** The 30-minute TWAP it settled at; 0 until settled. */
+    settlementPrice: Uint64,
+    openInterestLots: Uint64,
+  },
+  { typeName: 'SeriesRecord' },
+);
+export type SeriesRecord = ValueOf<typeof SeriesRecordType>;
+export const SeriesRecordCodec = defineMessage({
+  name: 'SeriesRecord',
+  tag: 0x0322,
+  type: SeriesRecordType,
+  maxBytes: 3 + SeriesRecordType.maxSize,
+});
+
+const Amount128 = new UintBigintType(16);
+export const LedgerRecordType = new ContainerType(
+  {
+    height: Uint64,
+    timeMs: Uint64,
+    totalDeposits: Amount128,
+    totalWithdrawals: Amount128,
+    feePool: Amount128,
+    insuranceFund: Amount128,
+    socializedLossTotal: Amount128,
+    unrecoveredLoss: Amount128,
+    nextOrderId: Uint64,
+    nextSeriesId: Uint32,
+  },
+  { typeName: 'LedgerRecord' },
+);
+export type LedgerRecord = ValueOf<typeof LedgerRecordType>;
+export const LedgerRecordCodec = defineMessage({
+  name: 'LedgerRecord',
+  tag: 0x0323,
+  type: LedgerRecordType,
+  maxBytes: 3 + LedgerRecordType.maxSize,
+});
+
+export const IndexRecordType = new ContainerType(
+  { underlyingId: Uint16, price: Uint64, publishTimeMs: Uint64 },
+  { typeName: 'IndexRecord' },
+);
+export type IndexRecord = ValueOf<typeof IndexRecordType>;
+export const IndexRecordCodec = defineMessage({
+  name: 'IndexRecord',
+  tag: 0x0324,
+  type: IndexRecordType,
+  maxBytes: 3 + IndexRecordType.maxSize,
+});

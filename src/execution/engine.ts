@@ -1,0 +1,1411 @@
+/**
+ * The venue's state machine: accounts and collateral, option series, one order book per series,
+ * marks, margin, liquidation, settlement, and the state root. Every validator runs it on the
+ * finalized order of transactions; it is a deterministic function of (state, block): time and
+ * oracle prices come in the block, all arithmetic that changes state is integer.
+ *
+ * Block processing, in this order (the order is part of the protocol):
+ *   1. oracle updates: index prices and settlement samples;
+ *   2. expiry: series whose expiry has passed stop trading (resting orders cancelled) and settle
+ *      on the time-weighted average index over the last 30 minutes before expiry, divided by the
+ *      time actually covered by valid prices; with no valid price, settlement waits and says so;
+ *   3. transactions, in consensus order: stateless checks (chain, expiry height, signature, size),
+ *      then the nonce, then the action. A refusal (`RejectionStatus`) changes nothing, not even
+ *      the nonce; a business outcome (`OutcomeStatus`, e.g. insufficient margin) consumes the
+ *      nonce and changes nothing else;
+ *   4. liquidation of accounts below maintenance margin, in steps into the book;
+ *   5. losses: a bankrupt account (no positions, negative balance) is made whole by the insurance
+ *      fund, then by a pro-rata charge on positive balances (recorded), and anything left is
+ *      recorded as unrecovered;
+ *   6. the state commitment is updated with what the block changed and its root returned.
+ *
+ * Deposits: a genesis-listed operator key (the bridge) signs `Deposit` actions that credit any
+ * account; devnet bots are funded in genesis or by the operator. Withdrawals debit the signer.
+ *
+ * Conservation (tested over random sequences): deposits − withdrawals = Σ balances + fee pool +
+ * insurance fund − unrecovered loss, exactly, after every block. Socialized losses move money
+ * between balances and are recorded in `socializedLossTotal`; a deficit nobody can cover is
+ * written off into `unrecoveredLoss`.
+ */
+import { CodecError } from '../codec/errors.ts';
+import {
+  AccountRecordCodec,
+  type CancelAll,
+  type CancelOrder,
+  CLIENT_ORDER_IDS_MAX,
+  type Deposit,
+  decodeAction,
+  IndexRecordCodec,
+  LedgerRecordCodec,
+  type ListSeries,
+  MARGIN_MODE,
+  ORDER_KIND,
+  OrderRecordCodec,
+  type PlaceOrder,
+  SERIES_STATUS,
+  SeriesRecordCodec,
+  type SetMarginMode,
+  type SetMarkVol,
+  TIME_IN_FORCE,
+  type Withdraw,
+} from '../codec/execution.ts';
+import { invariant } from '../codec/invariant.ts';
+import { MAX_TRANSACTION_PAYLOAD_BYTES, type SignedTransaction } from '../codec/transaction.ts';
+import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { createStateCommitment, type StateCommitment, type StateProof } from '../crypto/state-commitment.ts';
+import { checkTransaction } from '../crypto/transaction.ts';
+import {
+  BUY,
+  createOrderBook,
+  type MatchCallbacks,
+  type OrderBook,
+  type RestingOrder,
+  SELL,
+  type Side,
+} from './book.ts';
+import { divCeil, divFloor, type Fixed, fromBps, min, ONE } from './fixed.ts';
+import {
+  contingencyPerShortLot,
+  type PortfolioPosition,
+  perLot,
+  portfolioRequirement,
+  type SeriesMarket,
+  type StandardMarginPerLot,
+  scenarioPnlPerLot,
+  standardShortMargin,
+  unitValue,
+} from './margin.ts';
+import type {
+  Block,
+  BlockResult,
+  CancelReason,
+  EngineEvent,
+  EngineGenesis,
+  EngineParameters,
+  OracleUpdate,
+  OutcomeStatus,
+  RejectionStatus,
+  SeriesConfig,
+  TransactionResult,
+  UnderlyingConfig,
+} from './types.ts';
+
+const E6 = 1_000_000n;
+const E12 = 1_000_000_000_000n;
+const BPS = 10_000n;
+/** Bounds on what one account and the venue hold, so that every loop over them is bounded. */
+export const MAX_LOTS_PER_ORDER = 1_000_000_000;
+export const MAX_SERIES = 10_000;
+export const MAX_POSITIONS_PER_ACCOUNT = 1024;
+/** Settlement samples kept per underlying: 30 minutes of one-second blocks, with room to spare. */
+const MAX_SAMPLES_PER_UNDERLYING = 8192;
+
+interface Account {
+  readonly index: number;
+  readonly key: string;
+  readonly publicKey: Uint8Array;
+  nonce: number;
+  balance: bigint;
+  marginMode: 0 | 1;
+  /** Series id → signed lots (never 0: a closed position is deleted). */
+  positions: Map<number, number>;
+  openOrders: Map<number, RestingOrder>;
+  clientOrderIds: Array<{ clientOrderId: number; orderId: number }>;
+}
+
+interface Series {
+  readonly seriesId: number;
+  readonly underlying: UnderlyingConfig;
+  readonly isCall: boolean;
+  readonly strike: bigint;
+  readonly expiryMs: number;
+  readonly tickSize: number;
+  readonly lotSizeE6: number;
+  readonly multiplierE6: number;
+  /** Quote base units one lot's premium moves per tick. */
+  readonly lotValuePerTick: bigint;
+  readonly lotUnderlyingE12: bigint;
+  markVolBps: number;
+  status: number;
+  settlementPrice: bigint;
+  openInterestLots: number;
+  readonly book: OrderBook;
+  /** Account indexes holding a position, for settlement. */
+  readonly holders: Set<number>;
+}
+
+interface MarkEntry {
+  market: SeriesMarket;
+  markPerUnit: Fixed;
+  markPerLot: Fixed;
+  /** The mark in ticks, for market and liquidation price bands. */
+  markTicks: number;
+  standard: StandardMarginPerLot;
+  scenarioPnl?: Fixed[];
+  contingency?: Fixed;
+}
+
+interface Sample {
+  timeMs: number;
+  price: bigint;
+  valid: boolean;
+}
+
+export interface AccountView {
+  publicKey: string;
+  nonce: number;
+  balance: bigint;
+  marginMode: 'standard' | 'portfolio';
+  positions: Array<{ seriesId: number; lots: number }>;
+  openOrders: Array<{
+    orderId: number;
+    seriesId: number;
+    side: 'buy' | 'sell';
+    priceTicks: number;
+    remainingLots: number;
+    clientOrderId: number;
+  }>;
+  /** Undefined when a series it holds has no mark (no valid index price). */
+  margin?: { equity: bigint; initial: bigint; maintenance: bigint };
+}
+
+export interface SeriesView {
+  seriesId: number;
+  underlyingId: number;
+  isCall: boolean;
+  strike: bigint;
+  expiryMs: number;
+  tickSize: number;
+  lotSizeE6: number;
+  multiplierE6: number;
+  markVolBps: number;
+  status: 'active' | 'expired' | 'settled';
+  settlementPrice: bigint;
+  openInterestLots: number;
+  /** Mark price per contract in quote base units, when the index is known. */
+  markPrice?: bigint;
+}
+
+export interface LedgerView {
+  height: number;
+  timeMs: number;
+  totalDeposits: bigint;
+  totalWithdrawals: bigint;
+  feePool: bigint;
+  insuranceFund: bigint;
+  socializedLossTotal: bigint;
+  unrecoveredLoss: bigint;
+  /** Σ balances over every account (may include negative balances awaiting cover). */
+  totalBalances: bigint;
+}
+
+export interface Engine {
+  readonly chainId: number;
+  readonly height: number;
+  readonly timeMs: number;
+  /**
+   * Applies a finalized block. Transactions that fail get statuses; only a broken invariant
+   * throws (a bug: the node must stop rather than diverge).
+   * @throws InvariantError when the block's height or time do not follow the last block
+   */
+  applyBlock(block: Block): BlockResult;
+  stateRoot(): Uint8Array;
+  /** A proof for a state key (see {@link accountStateKey} and friends) against the current root. */
+  prove(key: Uint8Array): StateProof;
+  /** The committed value under a state key (an encoded record), if any. */
+  stateValue(key: Uint8Array): Uint8Array | undefined;
+  account(publicKey: Uint8Array | string): AccountView | undefined;
+  accounts(): AccountView[];
+  series(): SeriesView[];
+  book(
+    seriesId: number,
+    maxLevels?: number,
+  ): { bids: Array<[number, number, number]>; asks: Array<[number, number, number]> } | undefined;
+  ledger(): LedgerView;
+  indexPrice(underlyingId: number): bigint | undefined;
+}
+
+const textEncoder = new TextEncoder();
+const ACCOUNT_NAMESPACE = textEncoder.encode('palisade/state/account');
+const ORDER_NAMESPACE = textEncoder.encode('palisade/state/order');
+const SERIES_NAMESPACE = textEncoder.encode('palisade/state/series');
+const INDEX_NAMESPACE = textEncoder.encode('palisade/state/index');
+/** The key of the ledger totals (deposits, withdrawals, fee pool, insurance fund, losses). */
+export const LEDGER_STATE_KEY = sha256(textEncoder.encode('palisade/state/ledger'));
+
+function u64Bytes(value: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(value), false);
+  return out;
+}
+
+/** State key of an account's record: SHA-256(namespace ‖ public key). */
+export function accountStateKey(publicKey: Uint8Array): Uint8Array {
+  return sha256(ACCOUNT_NAMESPACE, publicKey);
+}
+export function orderStateKey(orderId: number): Uint8Array {
+  return sha256(ORDER_NAMESPACE, u64Bytes(orderId));
+}
+export function seriesStateKey(seriesId: number): Uint8Array {
+  return sha256(SERIES_NAMESPACE, u64Bytes(seriesId));
+}
+export function indexStateKey(underlyingId: number): Uint8Array {
+  return sha256(INDEX_NAMESPACE, u64Bytes(underlyingId));
+}
+
+/** Checks a series' parameters; returns why it is invalid, or undefined. */
+function seriesProblem(
+  config: SeriesConfig,
+  underlying: UnderlyingConfig | undefined,
+  nowMs: number,
+): string | undefined {
+  if (underlying === undefined) return 'unknown underlying';
+  const positive = [config.strike, config.tickSize, config.lotSizeE6, config.multiplierE6];
+  if (!positive.every((x) => Number.isSafeInteger(x) && x > 0))
+    return 'strike, tick, lot and multiplier must be positive';
+  if (!Number.isSafeInteger(config.expiryMs) || config.expiryMs <= nowMs)
+    return 'expiry must be in the future';
+  // One lot's premium per tick must be a whole number of base units, so that no premium is rounded.
+  if ((BigInt(config.tickSize) * BigInt(config.lotSizeE6)) % E6 !== 0n)
+    return 'tick × lot must be whole base units';
+  if (BigInt(config.lotSizeE6) * BigInt(config.multiplierE6) > 1_000_000n * E12) return 'lot too large';
+  return undefined;
+}
+
+function hexKey(publicKey: Uint8Array): string {
+  return toHex(publicKey);
+}
+
+function canonicalEventBytes(events: readonly EngineEvent[]): Uint8Array {
+  return textEncoder.encode(
+    JSON.stringify(events, (_key, value) => (typeof value === 'bigint' ? `${value}n` : value)),
+  );
+}
+
+/**
+ * Creates an engine at genesis.
+ * @example const engine = createEngine(genesis); const { stateRoot, events } = engine.applyBlock(block);
+ * @throws InvariantError when the genesis is inconsistent (unknown underlying, duplicate account)
+ */
+export function createEngine(genesis: EngineGenesis): Engine {
+  const params: EngineParameters = { ...genesis.params };
+  const chainId = genesis.chainId;
+  const operator = Uint8Array.from(genesis.operator);
+  const governance = Uint8Array.from(genesis.governance);
+  const underlyings = new Map<number, UnderlyingConfig>();
+  for (const underlying of genesis.underlyings) {
+    invariant(!underlyings.has(underlying.underlyingId), 'duplicate underlying in genesis');
+    underlyings.set(underlying.underlyingId, {
+      ...underlying,
+      pmSpotMovesBps: [...underlying.pmSpotMovesBps],
+    });
+  }
+
+  const accounts = new Map<string, Account>();
+  const accountsByIndex: Account[] = [];
+  const accountsWithPositions = new Set<number>();
+  const seriesById = new Map<number, Series>();
+  const orderSeries = new Map<number, Series>();
+  const indexPrices = new Map<number, { price: bigint; blockTimeMs: number; publishTimeMs: number }>();
+  const samples = new Map<number, Sample[]>();
+  const commitment: StateCommitment = createStateCommitment();
+  let markCache = new Map<number, MarkEntry | null>();
+
+  let height = 0;
+  let timeMs = genesis.startTimeMs;
+  let totalDeposits = 0n;
+  let totalWithdrawals = 0n;
+  let feePool = 0n;
+  let insuranceFund = 0n;
+  let socializedLossTotal = 0n;
+  let unrecoveredLoss = 0n;
+  let nextOrderId = 1;
+  let nextSeriesId = 1;
+
+  const dirtyAccounts = new Set<Account>();
+  const dirtyOrders = new Map<number, RestingOrder | null>();
+  const dirtySeries = new Set<Series>();
+  const dirtyIndexes = new Set<number>();
+  let events: EngineEvent[] = [];
+
+  function createAccount(publicKey: Uint8Array): Account {
+    const key = hexKey(publicKey);
+    invariant(!accounts.has(key), 'account exists');
+    const account: Account = {
+      index: accountsByIndex.length,
+      key,
+      publicKey: Uint8Array.from(publicKey),
+      nonce: 0,
+      balance: 0n,
+      marginMode: MARGIN_MODE.standard,
+      positions: new Map(),
+      openOrders: new Map(),
+      clientOrderIds: [],
+    };
+    accounts.set(key, account);
+    accountsByIndex.push(account);
+    dirtyAccounts.add(account);
+    return account;
+  }
+
+  function accountFor(publicKey: Uint8Array): Account {
+    return accounts.get(hexKey(publicKey)) ?? createAccount(publicKey);
+  }
+
+  function listSeries(config: SeriesConfig): Series {
+    invariant(seriesById.size < MAX_SERIES, 'series limit reached');
+    const underlying = underlyings.get(config.underlyingId);
+    invariant(underlying !== undefined, 'series on an unknown underlying');
+    const series: Series = {
+      seriesId: nextSeriesId++,
+      underlying,
+      isCall: config.isCall,
+      strike: BigInt(config.strike),
+      expiryMs: config.expiryMs,
+      tickSize: config.tickSize,
+      lotSizeE6: config.lotSizeE6,
+      multiplierE6: config.multiplierE6,
+      lotValuePerTick: (BigInt(config.tickSize) * BigInt(config.lotSizeE6)) / E6,
+      lotUnderlyingE12: BigInt(config.lotSizeE6) * BigInt(config.multiplierE6),
+      markVolBps: underlying.defaultVolBps,
+      status: SERIES_STATUS.active,
+      settlementPrice: 0n,
+      openInterestLots: 0,
+      book: createOrderBook(),
+      holders: new Set(),
+    };
+    seriesById.set(series.seriesId, series);
+    dirtySeries.add(series);
+    events.push({ type: 'seriesListed', seriesId: series.seriesId });
+    return series;
+  }
+
+  // Genesis.
+  for (const config of genesis.series) {
+    const problem = seriesProblem(config, underlyings.get(config.underlyingId), genesis.startTimeMs);
+    invariant(problem === undefined, `genesis series: ${problem}`);
+    listSeries(config);
+  }
+  for (const entry of genesis.accounts) {
+    invariant(entry.balance >= 0n, 'genesis balances are not negative');
+    const account = createAccount(entry.publicKey);
+    account.balance = entry.balance;
+    account.marginMode = entry.marginMode === 'portfolio' ? MARGIN_MODE.portfolio : MARGIN_MODE.standard;
+    totalDeposits += entry.balance;
+  }
+  invariant(genesis.insuranceFund >= 0n, 'insurance fund is not negative');
+  insuranceFund = genesis.insuranceFund;
+  totalDeposits += genesis.insuranceFund;
+  events = [];
+  commitState();
+
+  // ---- Marks and margin -------------------------------------------------------------------
+
+  function liveIndex(underlyingId: number): bigint | undefined {
+    const entry = indexPrices.get(underlyingId);
+    if (entry === undefined || timeMs - entry.blockTimeMs > params.maxSampleHoldMs) return undefined;
+    return entry.price;
+  }
+
+  function markOf(series: Series): MarkEntry | undefined {
+    const cached = markCache.get(series.seriesId);
+    if (cached !== undefined) return cached ?? undefined;
+    const spot = liveIndex(series.underlying.underlyingId);
+    if (spot === undefined) {
+      markCache.set(series.seriesId, null);
+      return undefined;
+    }
+    const market: SeriesMarket = {
+      isCall: series.isCall,
+      strike: series.strike,
+      expiryMs: series.expiryMs,
+      lotUnderlyingE12: series.lotUnderlyingE12,
+      spot,
+      rate: fromBps(series.underlying.rateBps),
+      volatility: fromBps(series.markVolBps),
+      nowMs: timeMs,
+    };
+    const markPerUnit = unitValue(market, spot, market.volatility);
+    const markPerLot = perLot(market, markPerUnit);
+    const entry: MarkEntry = {
+      market,
+      markPerUnit,
+      markPerLot,
+      markTicks: Number(divFloor(markPerLot, series.lotValuePerTick * ONE)),
+      standard: standardShortMargin(series.underlying, market, markPerUnit),
+    };
+    markCache.set(series.seriesId, entry);
+    return entry;
+  }
+
+  function scenarioOf(series: Series, mark: MarkEntry): { pnl: Fixed[]; contingency: Fixed } {
+    if (mark.scenarioPnl === undefined || mark.contingency === undefined) {
+      mark.scenarioPnl = scenarioPnlPerLot(series.underlying, mark.market, mark.markPerUnit);
+      mark.contingency = contingencyPerShortLot(series.underlying, mark.market);
+    }
+    return { pnl: mark.scenarioPnl, contingency: mark.contingency };
+  }
+
+  interface ExtraOrder {
+    series: Series;
+    side: Side;
+    lots: number;
+    priceTicks: number;
+  }
+
+  interface Assessment {
+    equity: bigint;
+    /** Initial margin of positions plus what open orders (and `extra`) reserve. */
+    initial: bigint;
+    maintenance: bigint;
+  }
+
+  /**
+   * Equity and requirements of an account, or undefined when a series it is exposed to has no
+   * mark. Open orders reserve margin as Deribit's do: a buy its premium, a sell that would open
+   * a short the initial margin of that short (standard formula, also for portfolio accounts).
+   */
+  function assess(account: Account, extra?: ExtraOrder): Assessment | undefined {
+    let equityFixed = 0n;
+    let standardInitial = 0n;
+    let standardMaintenance = 0n;
+    let orderReserveFixed = 0n;
+    let orderReserve = 0n;
+    const portfolio: PortfolioPosition[] = [];
+    const orderTotals = new Map<Series, { buyPremium: bigint; sellLots: number }>();
+    const addOrder = (series: Series, side: Side, lots: number, priceTicks: number) => {
+      let totals = orderTotals.get(series);
+      if (totals === undefined) {
+        totals = { buyPremium: 0n, sellLots: 0 };
+        orderTotals.set(series, totals);
+      }
+      if (side === BUY) totals.buyPremium += BigInt(lots) * BigInt(priceTicks) * series.lotValuePerTick;
+      else totals.sellLots += lots;
+    };
+    for (const order of account.openOrders.values()) {
+      const series = orderSeries.get(order.orderId);
+      invariant(series !== undefined, 'open order without a series');
+      addOrder(series, order.side, order.remainingLots, order.priceTicks);
+    }
+    if (extra !== undefined) addOrder(extra.series, extra.side, extra.lots, extra.priceTicks);
+
+    for (const [seriesId, lots] of account.positions) {
+      const series = seriesById.get(seriesId);
+      invariant(series !== undefined, 'position in an unknown series');
+      const mark = markOf(series);
+      if (mark === undefined) return undefined;
+      equityFixed += BigInt(lots) * mark.markPerLot;
+      if (account.marginMode === MARGIN_MODE.portfolio) {
+        const scenario = scenarioOf(series, mark);
+        portfolio.push({ lots, scenarioPnl: scenario.pnl, contingencyPerShortLot: scenario.contingency });
+      } else if (lots < 0) {
+        standardInitial += BigInt(-lots) * mark.standard.initial;
+        standardMaintenance += BigInt(-lots) * mark.standard.maintenance;
+      }
+    }
+    for (const [series, totals] of orderTotals) {
+      orderReserve += totals.buyPremium;
+      const position = account.positions.get(series.seriesId) ?? 0;
+      const opening = totals.sellLots - Math.max(position, 0);
+      if (opening > 0) {
+        const mark = markOf(series);
+        if (mark === undefined) return undefined;
+        orderReserveFixed += BigInt(opening) * mark.standard.initial;
+      }
+    }
+    const equity = account.balance + divFloor(equityFixed, ONE);
+    let initial: bigint;
+    let maintenance: bigint;
+    if (account.marginMode === MARGIN_MODE.portfolio) {
+      const requirement = portfolioRequirement(accountUnderlyingParams(account), portfolio);
+      initial = requirement.initial;
+      maintenance = requirement.maintenance;
+    } else {
+      initial = divCeil(standardInitial, ONE);
+      maintenance = divCeil(standardMaintenance, ONE);
+    }
+    return { equity, initial: initial + orderReserve + divCeil(orderReserveFixed, ONE), maintenance };
+  }
+
+  /**
+   * The portfolio grid's parameters. Positions on different underlyings are margined on one grid
+   * (the first underlying's parameters): all genesis underlyings share the default grid, and a
+   * cross-underlying portfolio with independent grids is left for later.
+   */
+  function accountUnderlyingParams(account: Account): UnderlyingConfig {
+    for (const seriesId of account.positions.keys()) {
+      const series = seriesById.get(seriesId);
+      if (series !== undefined) return series.underlying;
+    }
+    const first = underlyings.values().next().value;
+    invariant(first !== undefined, 'no underlying');
+    return first;
+  }
+
+  // ---- Trading ------------------------------------------------------------------------------
+
+  function setPosition(account: Account, series: Series, lots: number): void {
+    const before = account.positions.get(series.seriesId) ?? 0;
+    invariant(Number.isSafeInteger(lots), 'position size is a safe integer');
+    if (lots === 0) {
+      account.positions.delete(series.seriesId);
+      series.holders.delete(account.index);
+      if (account.positions.size === 0) accountsWithPositions.delete(account.index);
+    } else {
+      invariant(
+        account.positions.size < MAX_POSITIONS_PER_ACCOUNT || account.positions.has(series.seriesId),
+        'too many positions',
+      );
+      account.positions.set(series.seriesId, lots);
+      series.holders.add(account.index);
+      accountsWithPositions.add(account.index);
+    }
+    series.openInterestLots += Math.max(lots, 0) - Math.max(before, 0);
+    dirtyAccounts.add(account);
+    dirtySeries.add(series);
+  }
+
+  /** Fee of one side of a fill: a rate of the underlying's notional, capped at a rate of the premium; rounded up. */
+  function fillFee(series: Series, feeBps: number, lots: number, premium: bigint, spot: bigint): bigint {
+    if (feeBps === 0) return 0n;
+    const notionalFee = divCeil(BigInt(feeBps) * spot * BigInt(lots) * series.lotUnderlyingE12, E12 * BPS);
+    const cap = divCeil(BigInt(params.feeCapBps) * premium, BPS);
+    return min(notionalFee, cap);
+  }
+
+  function bookFill(
+    series: Series,
+    taker: Account,
+    takerSide: Side,
+    takerOrderId: number,
+    maker: RestingOrder,
+    lots: number,
+    priceTicks: number,
+    chargeTakerFee: boolean,
+  ): void {
+    const makerAccount = accountsByIndex[maker.owner];
+    invariant(makerAccount !== undefined, 'maker account missing');
+    const spot = liveIndex(series.underlying.underlyingId) ?? 0n;
+    const premium = BigInt(lots) * BigInt(priceTicks) * series.lotValuePerTick;
+    const makerFee = fillFee(series, params.makerFeeBps, lots, premium, spot);
+    const takerFee = chargeTakerFee ? fillFee(series, params.takerFeeBps, lots, premium, spot) : 0n;
+    const buyer = takerSide === BUY ? taker : makerAccount;
+    const seller = takerSide === BUY ? makerAccount : taker;
+    buyer.balance -= premium;
+    seller.balance += premium;
+    makerAccount.balance -= makerFee;
+    taker.balance -= takerFee;
+    feePool += makerFee + takerFee;
+    setPosition(buyer, series, (buyer.positions.get(series.seriesId) ?? 0) + lots);
+    setPosition(seller, series, (seller.positions.get(series.seriesId) ?? 0) - lots);
+    if (maker.remainingLots === 0) makerAccount.openOrders.delete(maker.orderId);
+    dirtyOrders.set(maker.orderId, maker.remainingLots === 0 ? null : maker);
+    dirtyAccounts.add(makerAccount);
+    events.push({
+      type: 'fill',
+      seriesId: series.seriesId,
+      makerOrderId: maker.orderId,
+      takerOrderId,
+      maker: makerAccount.key,
+      taker: taker.key,
+      takerSide: takerSide === BUY ? 'buy' : 'sell',
+      priceTicks,
+      lots,
+      makerFee,
+      takerFee,
+    });
+  }
+
+  function removeOrder(order: RestingOrder, reason: CancelReason): void {
+    const series = orderSeries.get(order.orderId);
+    invariant(series !== undefined, 'resting order without a series');
+    const owner = accountsByIndex[order.owner];
+    invariant(owner !== undefined, 'resting order without an owner');
+    if (order.level !== null) series.book.cancel(order.orderId);
+    owner.openOrders.delete(order.orderId);
+    orderSeries.delete(order.orderId);
+    dirtyOrders.set(order.orderId, null);
+    dirtyAccounts.add(owner);
+    events.push({
+      type: 'cancel',
+      orderId: order.orderId,
+      account: owner.key,
+      seriesId: series.seriesId,
+      lots: order.remainingLots,
+      reason,
+    });
+  }
+
+  function matchCallbacks(
+    series: Series,
+    taker: Account,
+    side: Side,
+    takerOrderId: number,
+    chargeTakerFee: boolean,
+  ): MatchCallbacks {
+    return {
+      onFill: (maker, lots, priceTicks) => {
+        bookFill(series, taker, side, takerOrderId, maker, lots, priceTicks, chargeTakerFee);
+        if (maker.remainingLots === 0) orderSeries.delete(maker.orderId);
+      },
+      onSelfTradeCancel: (maker) => removeOrder(maker, 'selfTrade'),
+    };
+  }
+
+  type Outcome = {
+    status: 'OK' | OutcomeStatus;
+    orderId?: number;
+    filledLots?: number;
+    restingLots?: number;
+  };
+  type Handled = Outcome | { status: RejectionStatus; field?: string };
+
+  function bandTicks(mark: MarkEntry, side: Side, bandBps: number): number {
+    const band = (BigInt(mark.markTicks) * BigInt(bandBps)) / BPS;
+    if (side === BUY) return Math.max(mark.markTicks + Number(band), 1);
+    return Math.max(mark.markTicks - Number(band), 1);
+  }
+
+  function placeOrder(signer: Uint8Array, order: PlaceOrder): Handled {
+    const series = seriesById.get(order.seriesId);
+    if (series === undefined) return { status: 'UNKNOWN_SERIES' };
+    if (series.status !== SERIES_STATUS.active || timeMs >= series.expiryMs)
+      return { status: 'SERIES_NOT_TRADING' };
+    if (!Number.isSafeInteger(order.sizeE6) || order.sizeE6 <= 0) return { status: 'INVALID_SIZE' };
+    if (order.sizeE6 % series.lotSizeE6 !== 0) return { status: 'SIZE_OFF_LOT' };
+    let lots = order.sizeE6 / series.lotSizeE6;
+    if (lots > MAX_LOTS_PER_ORDER) return { status: 'INVALID_SIZE' };
+    const isMarket = order.kind === ORDER_KIND.market;
+    const tif = order.timeInForce;
+    let priceTicks = 0;
+    if (isMarket) {
+      if (order.price !== 0 || tif === TIME_IN_FORCE.gtc || order.postOnly)
+        return { status: 'INVALID_ORDER' };
+    } else {
+      if (!Number.isSafeInteger(order.price) || order.price <= 0) return { status: 'INVALID_PRICE' };
+      if (order.price % series.tickSize !== 0) return { status: 'PRICE_OFF_TICK' };
+      priceTicks = order.price / series.tickSize;
+      if (order.postOnly && tif !== TIME_IN_FORCE.gtc) return { status: 'INVALID_ORDER' };
+    }
+
+    // From here on the transaction is valid: outcomes consume the nonce.
+    const account = accountFor(signer);
+    if (order.clientOrderId !== 0) {
+      const previous = account.clientOrderIds.find((entry) => entry.clientOrderId === order.clientOrderId);
+      if (previous !== undefined) return { status: 'DUPLICATE_CLIENT_ORDER_ID', orderId: previous.orderId };
+    }
+    const mark = markOf(series);
+    if (mark === undefined) return { status: 'NO_MARK_PRICE' };
+    const side: Side = order.side === 0 ? BUY : SELL;
+    const position = account.positions.get(series.seriesId) ?? 0;
+    if (order.reduceOnly) {
+      if (position === 0 || (side === BUY) === position > 0) return { status: 'REDUCE_ONLY_WOULD_INCREASE' };
+      lots = Math.min(lots, Math.abs(position));
+    }
+    if (tif === TIME_IN_FORCE.gtc && account.openOrders.size >= params.maxOpenOrdersPerAccount) {
+      return { status: 'TOO_MANY_OPEN_ORDERS' };
+    }
+    if (isMarket) priceTicks = bandTicks(mark, side, params.marketBandBps);
+    if (order.postOnly && series.book.wouldCross(side, priceTicks, account.index))
+      return { status: 'POST_ONLY_WOULD_CROSS' };
+    if (tif === TIME_IN_FORCE.fok && series.book.fillableLots(side, priceTicks, lots, account.index) < lots) {
+      return { status: 'FOK_UNFILLABLE' };
+    }
+    const reducing =
+      order.reduceOnly || (position !== 0 && (side === BUY) === position < 0 && lots <= Math.abs(position));
+    if (!reducing) {
+      const assessment = assess(account, { series, side, lots, priceTicks });
+      if (assessment === undefined) return { status: 'NO_MARK_PRICE' };
+      const premium = BigInt(lots) * BigInt(priceTicks) * series.lotValuePerTick;
+      const feeBound = divCeil(BigInt(params.feeCapBps) * premium, BPS);
+      if (assessment.equity < assessment.initial + feeBound) return { status: 'INSUFFICIENT_MARGIN' };
+    }
+
+    const orderId = nextOrderId++;
+    const remaining = series.book.match(
+      side,
+      priceTicks,
+      lots,
+      account.index,
+      matchCallbacks(series, account, side, orderId, true),
+    );
+    let restingLots = 0;
+    if (remaining > 0) {
+      if (tif === TIME_IN_FORCE.gtc) {
+        const resting = series.book.add({
+          orderId,
+          owner: account.index,
+          side,
+          priceTicks,
+          remainingLots: remaining,
+          clientOrderId: order.clientOrderId,
+          reduceOnly: order.reduceOnly,
+        });
+        account.openOrders.set(orderId, resting);
+        orderSeries.set(orderId, series);
+        dirtyOrders.set(orderId, resting);
+        restingLots = remaining;
+        events.push({
+          type: 'orderRested',
+          orderId,
+          account: account.key,
+          seriesId: series.seriesId,
+          side: side === BUY ? 'buy' : 'sell',
+          priceTicks,
+          lots: remaining,
+        });
+      } else {
+        events.push({
+          type: 'cancel',
+          orderId,
+          account: account.key,
+          seriesId: series.seriesId,
+          lots: remaining,
+          reason: 'unfilledRemainder',
+        });
+      }
+    }
+    if (order.clientOrderId !== 0) {
+      account.clientOrderIds.push({ clientOrderId: order.clientOrderId, orderId });
+      if (account.clientOrderIds.length > CLIENT_ORDER_IDS_MAX) account.clientOrderIds.shift();
+    }
+    dirtyAccounts.add(account);
+    return { status: 'OK', orderId, filledLots: lots - remaining, restingLots };
+  }
+
+  function cancelOrder(signer: Uint8Array, action: CancelOrder): Handled {
+    const account = accounts.get(hexKey(signer));
+    const order = account?.openOrders.get(action.orderId);
+    if (account === undefined || order === undefined) return { status: 'UNKNOWN_ORDER' };
+    removeOrder(order, 'user');
+    return { status: 'OK', orderId: order.orderId };
+  }
+
+  function cancelAll(signer: Uint8Array, action: CancelAll): Handled {
+    if (action.seriesId !== 0 && !seriesById.has(action.seriesId)) return { status: 'UNKNOWN_SERIES' };
+    const account = accountFor(signer);
+    const orders = [...account.openOrders.values()]
+      .filter(
+        (order) => action.seriesId === 0 || orderSeries.get(order.orderId)?.seriesId === action.seriesId,
+      )
+      .sort((a, b) => a.orderId - b.orderId);
+    for (const order of orders) removeOrder(order, 'user');
+    return { status: 'OK' };
+  }
+
+  function deposit(signer: Uint8Array, action: Deposit): Handled {
+    if (!bytesEqual(signer, operator)) return { status: 'UNAUTHORIZED' };
+    if (action.amount <= 0) return { status: 'INVALID_AMOUNT' };
+    const account = accountFor(action.account);
+    account.balance += BigInt(action.amount);
+    totalDeposits += BigInt(action.amount);
+    dirtyAccounts.add(account);
+    events.push({ type: 'deposit', account: account.key, amount: BigInt(action.amount) });
+    return { status: 'OK' };
+  }
+
+  function withdraw(signer: Uint8Array, action: Withdraw): Handled {
+    if (action.amount <= 0) return { status: 'INVALID_AMOUNT' };
+    const account = accountFor(signer);
+    const amount = BigInt(action.amount);
+    if (amount > account.balance) return { status: 'INSUFFICIENT_BALANCE' };
+    const assessment = assess(account);
+    if (assessment === undefined) return { status: 'NO_MARK_PRICE' };
+    if (assessment.equity - amount < assessment.initial) return { status: 'INSUFFICIENT_MARGIN' };
+    account.balance -= amount;
+    totalWithdrawals += amount;
+    dirtyAccounts.add(account);
+    events.push({ type: 'withdrawal', account: account.key, amount });
+    return { status: 'OK' };
+  }
+
+  function governanceList(signer: Uint8Array, action: ListSeries): Handled {
+    if (!bytesEqual(signer, governance)) return { status: 'UNAUTHORIZED' };
+    const config: SeriesConfig = { ...action };
+    if (seriesProblem(config, underlyings.get(config.underlyingId), timeMs) !== undefined)
+      return { status: 'INVALID_SERIES' };
+    if (seriesById.size >= MAX_SERIES) return { status: 'INVALID_SERIES' };
+    listSeries(config);
+    return { status: 'OK' };
+  }
+
+  function setMarkVol(signer: Uint8Array, action: SetMarkVol): Handled {
+    if (!bytesEqual(signer, governance)) return { status: 'UNAUTHORIZED' };
+    const series = seriesById.get(action.seriesId);
+    if (series === undefined) return { status: 'UNKNOWN_SERIES' };
+    const { minVolBps, maxVolBps } = series.underlying;
+    series.markVolBps = Math.min(Math.max(action.volBps, minVolBps), maxVolBps);
+    markCache.delete(series.seriesId);
+    dirtySeries.add(series);
+    events.push({ type: 'markVolSet', seriesId: series.seriesId, volBps: series.markVolBps });
+    return { status: 'OK' };
+  }
+
+  function setMarginMode(signer: Uint8Array, action: SetMarginMode): Handled {
+    const account = accountFor(signer);
+    const mode = action.mode === MARGIN_MODE.portfolio ? MARGIN_MODE.portfolio : MARGIN_MODE.standard;
+    const previous = account.marginMode;
+    account.marginMode = mode;
+    const assessment = assess(account);
+    if (assessment === undefined || assessment.equity < assessment.initial) {
+      account.marginMode = previous;
+      return { status: assessment === undefined ? 'NO_MARK_PRICE' : 'INSUFFICIENT_MARGIN' };
+    }
+    dirtyAccounts.add(account);
+    events.push({
+      type: 'marginModeSet',
+      account: account.key,
+      mode: mode === MARGIN_MODE.portfolio ? 'portfolio' : 'standard',
+    });
+    return { status: 'OK' };
+  }
+
+  function applyTransaction(tx: SignedTransaction): TransactionResult {
+    if (tx.body.payload.length > MAX_TRANSACTION_PAYLOAD_BYTES) return { status: 'OVERSIZE' };
+    const check = checkTransaction(tx, { chainId, height });
+    if (check !== 'ok') return { status: check };
+    const signer = tx.body.signer;
+    const existing = accounts.get(hexKey(signer));
+    if (tx.body.nonce !== (existing?.nonce ?? 0)) return { status: 'BAD_NONCE' };
+    let action: ReturnType<typeof decodeAction>;
+    try {
+      action = decodeAction(tx.body.payload);
+    } catch (error) {
+      if (error instanceof CodecError) return { status: 'MALFORMED_PAYLOAD', field: error.field };
+      throw error;
+    }
+    let handled: Handled;
+    switch (action.kind) {
+      case 'deposit':
+        handled = deposit(signer, action.value);
+        break;
+      case 'withdraw':
+        handled = withdraw(signer, action.value);
+        break;
+      case 'placeOrder':
+        handled = placeOrder(signer, action.value);
+        break;
+      case 'cancelOrder':
+        handled = cancelOrder(signer, action.value);
+        break;
+      case 'cancelAll':
+        handled = cancelAll(signer, action.value);
+        break;
+      case 'listSeries':
+        handled = governanceList(signer, action.value);
+        break;
+      case 'setMarkVol':
+        handled = setMarkVol(signer, action.value);
+        break;
+      case 'setMarginMode':
+        handled = setMarginMode(signer, action.value);
+        break;
+    }
+    if (isRejection(handled.status)) return handled;
+    // Accepted (done, or a business outcome): the nonce advances.
+    const account = accountFor(signer);
+    account.nonce += 1;
+    dirtyAccounts.add(account);
+    return handled;
+  }
+
+  // ---- Oracle, expiry and settlement ---------------------------------------------------------
+
+  function ingestOracle(updates: readonly OracleUpdate[]): void {
+    const byUnderlying = new Map<number, OracleUpdate>();
+    for (const update of updates)
+      if (underlyings.has(update.underlyingId)) byUnderlying.set(update.underlyingId, update);
+    for (const underlyingId of [...byUnderlying.keys()].sort((a, b) => a - b)) {
+      const update = byUnderlying.get(underlyingId)!;
+      const underlying = underlyings.get(underlyingId)!;
+      const valid =
+        !update.stale &&
+        Number.isSafeInteger(update.price) &&
+        update.price > 0 &&
+        Number.isSafeInteger(update.confidence) &&
+        update.confidence >= 0 &&
+        BigInt(update.confidence) * BPS <= BigInt(update.price) * BigInt(underlying.maxConfidenceBps);
+      let list = samples.get(underlyingId);
+      if (list === undefined) {
+        list = [];
+        samples.set(underlyingId, list);
+      }
+      const price = valid ? BigInt(update.price) : 0n;
+      list.push({ timeMs, price, valid });
+      if (valid) {
+        indexPrices.set(underlyingId, { price, blockTimeMs: timeMs, publishTimeMs: update.publishTimeMs });
+        dirtyIndexes.add(underlyingId);
+      }
+    }
+  }
+
+  function pruneSamples(): void {
+    // Every unsettled series' window starts at or after the oldest expiry still waiting, minus the window.
+    let oldestNeededMs = timeMs - params.settlementWindowMs - params.maxSampleHoldMs;
+    for (const series of seriesById.values()) {
+      if (series.status === SERIES_STATUS.expired) {
+        oldestNeededMs = Math.min(
+          oldestNeededMs,
+          series.expiryMs - params.settlementWindowMs - params.maxSampleHoldMs,
+        );
+      }
+    }
+    for (const list of samples.values()) {
+      let drop = 0;
+      while (drop < list.length - 1 && list[drop]!.timeMs < oldestNeededMs) drop++;
+      if (list.length - drop > MAX_SAMPLES_PER_UNDERLYING) drop = list.length - MAX_SAMPLES_PER_UNDERLYING;
+      if (drop > 0) list.splice(0, drop);
+    }
+  }
+
+  /**
+   * Time-weighted average of valid index samples over [expiry − window, expiry], divided by the
+   * time actually covered (Derive's rule). A valid sample stands from its block's time until the
+   * next sample of the same underlying, at most `maxSampleHoldMs`; an invalid one stands for
+   * nothing. Returns undefined when no valid price covers any of the window.
+   */
+  function settlementTwap(series: Series): { price: bigint; coveredMs: number } | undefined {
+    const list = samples.get(series.underlying.underlyingId) ?? [];
+    const end = series.expiryMs;
+    const start = end - params.settlementWindowMs;
+    let weighted = 0n;
+    let covered = 0;
+    for (let i = 0; i < list.length; i++) {
+      const sample = list[i]!;
+      if (!sample.valid) continue;
+      const next = list[i + 1];
+      const holdEnd = Math.min(
+        next === undefined ? Number.MAX_SAFE_INTEGER : next.timeMs,
+        sample.timeMs + params.maxSampleHoldMs,
+        end,
+      );
+      const from = Math.max(sample.timeMs, start);
+      if (holdEnd <= from) continue;
+      weighted += sample.price * BigInt(holdEnd - from);
+      covered += holdEnd - from;
+    }
+    if (covered === 0) return undefined;
+    return { price: weighted / BigInt(covered), coveredMs: covered };
+  }
+
+  function processExpiries(): void {
+    const due = [...seriesById.values()]
+      .filter((series) => series.status !== SERIES_STATUS.settled && series.expiryMs <= timeMs)
+      .sort((a, b) => a.seriesId - b.seriesId);
+    for (const series of due) {
+      if (series.status === SERIES_STATUS.active) {
+        for (const order of series.book.orders().sort((a, b) => a.orderId - b.orderId))
+          removeOrder(order, 'expiry');
+        series.status = SERIES_STATUS.expired;
+        dirtySeries.add(series);
+        events.push({ type: 'expired', seriesId: series.seriesId });
+      }
+      const twap = settlementTwap(series);
+      if (twap === undefined) {
+        events.push({ type: 'settlementWaiting', seriesId: series.seriesId, reason: 'NO_VALID_PRICE' });
+        continue;
+      }
+      const intrinsic = series.isCall ? twap.price - series.strike : series.strike - twap.price;
+      // Floor per lot: longs receive and shorts pay the same whole amount, so settlement is zero-sum.
+      const payoffPerLot = intrinsic > 0n ? (intrinsic * series.lotUnderlyingE12) / E12 : 0n;
+      events.push({
+        type: 'settlement',
+        seriesId: series.seriesId,
+        settlementPrice: twap.price,
+        coveredMs: twap.coveredMs,
+        payoffPerLot,
+      });
+      for (const index of [...series.holders].sort((a, b) => a - b)) {
+        const account = accountsByIndex[index]!;
+        const lots = account.positions.get(series.seriesId) ?? 0;
+        const cash = BigInt(lots) * payoffPerLot;
+        account.balance += cash;
+        setPosition(account, series, 0);
+        events.push({ type: 'positionSettled', seriesId: series.seriesId, account: account.key, lots, cash });
+      }
+      invariant(series.openInterestLots === 0, 'settled series keeps open interest');
+      series.status = SERIES_STATUS.settled;
+      series.settlementPrice = twap.price;
+      markCache.delete(series.seriesId);
+      dirtySeries.add(series);
+    }
+  }
+
+  // ---- Liquidation and losses ------------------------------------------------------------------
+
+  function liquidate(): void {
+    let stepsLeft = params.maxLiquidationStepsPerBlock;
+    for (const index of [...accountsWithPositions].sort((a, b) => a - b)) {
+      if (stepsLeft <= 0) return;
+      const account = accountsByIndex[index]!;
+      let state = assess(account);
+      if (state === undefined || state.equity >= state.maintenance) continue;
+      for (const order of [...account.openOrders.values()].sort((a, b) => a.orderId - b.orderId))
+        removeOrder(order, 'liquidation');
+      const seriesIds = [...account.positions.keys()].sort((a, b) => a - b);
+      for (const seriesId of seriesIds) {
+        const series = seriesById.get(seriesId)!;
+        while (stepsLeft > 0 && state !== undefined && state.equity < state.maintenance) {
+          const position = account.positions.get(seriesId) ?? 0;
+          const mark = markOf(series);
+          if (position === 0 || mark === undefined || series.status !== SERIES_STATUS.active) break;
+          const side: Side = position > 0 ? SELL : BUY;
+          const lots = Math.min(Math.abs(position), params.liquidationStepLots);
+          const limit = bandTicks(mark, side, params.liquidationBandBps);
+          stepsLeft -= 1;
+          const remaining = series.book.match(
+            side,
+            limit,
+            lots,
+            account.index,
+            matchCallbacks(series, account, side, 0, false),
+          );
+          const filled = lots - remaining;
+          if (filled === 0) break;
+          const spot = mark.market.spot;
+          const penaltyDue = divCeil(
+            BigInt(params.liquidationPenaltyBps) * spot * BigInt(filled) * series.lotUnderlyingE12,
+            E12 * BPS,
+          );
+          const afterFill = assess(account);
+          const equityLeft = afterFill === undefined ? 0n : afterFill.equity;
+          const penalty = penaltyDue < equityLeft ? penaltyDue : equityLeft > 0n ? equityLeft : 0n;
+          account.balance -= penalty;
+          insuranceFund += penalty;
+          dirtyAccounts.add(account);
+          events.push({
+            type: 'liquidationStep',
+            account: account.key,
+            seriesId,
+            lots: filled,
+            penalty,
+            equityBefore: state.equity,
+            maintenanceBefore: state.maintenance,
+          });
+          state = assess(account);
+        }
+      }
+      if (state !== undefined && state.equity < state.maintenance && account.positions.size > 0) {
+        events.push({
+          type: 'liquidationStalled',
+          account: account.key,
+          equity: state.equity,
+          maintenance: state.maintenance,
+        });
+      }
+    }
+  }
+
+  /**
+   * Covers negative balances of accounts with no positions left: first the insurance fund, then a
+   * charge on every positive balance pro rata (floor), the remainder one base unit at a time to the
+   * largest balances (then lowest index); whatever positive balances cannot cover is recorded.
+   */
+  function coverLosses(): void {
+    const bankrupt = [...dirtyAccounts]
+      .filter((a) => a.balance < 0n && a.positions.size === 0)
+      .sort((a, b) => a.index - b.index);
+    for (const account of bankrupt) {
+      const fromFund = -account.balance < insuranceFund ? -account.balance : insuranceFund;
+      if (fromFund > 0n) {
+        insuranceFund -= fromFund;
+        account.balance += fromFund;
+        events.push({ type: 'insuranceCover', account: account.key, amount: fromFund });
+      }
+      if (account.balance >= 0n) continue;
+      const payers = accountsByIndex.filter((a) => a.balance > 0n && a !== account);
+      const pool = payers.reduce((sum, a) => sum + a.balance, 0n);
+      const loss = min(-account.balance, pool);
+      if (loss > 0n) {
+        const charges = payers.map((a) => ({ account: a, amount: (loss * a.balance) / pool }));
+        let rest = loss - charges.reduce((sum, c) => sum + c.amount, 0n);
+        const byBalance = [...charges].sort((x, y) =>
+          y.account.balance > x.account.balance
+            ? 1
+            : y.account.balance < x.account.balance
+              ? -1
+              : x.account.index - y.account.index,
+        );
+        for (const charge of byBalance) {
+          if (rest === 0n) break;
+          if (charge.account.balance - charge.amount > 0n) {
+            charge.amount += 1n;
+            rest -= 1n;
+          }
+        }
+        invariant(rest === 0n, 'socialized loss not fully allocated');
+        for (const charge of charges) {
+          charge.account.balance -= charge.amount;
+          dirtyAccounts.add(charge.account);
+        }
+        account.balance += loss;
+        socializedLossTotal += loss;
+        events.push({
+          type: 'socializedLoss',
+          account: account.key,
+          amount: loss,
+          rule: 'proRataPositiveBalances',
+          charges: charges
+            .filter((c) => c.amount > 0n)
+            .map((c) => ({ account: c.account.key, amount: c.amount })),
+        });
+      }
+      if (account.balance < 0n) {
+        // Nobody is left to charge: the deficit is written off and recorded, never silently lost.
+        unrecoveredLoss += -account.balance;
+        events.push({ type: 'unrecoveredLoss', account: account.key, amount: -account.balance });
+        account.balance = 0n;
+      }
+      dirtyAccounts.add(account);
+    }
+  }
+
+  // ---- State commitment ----------------------------------------------------------------------
+
+  function commitState(): Uint8Array {
+    for (const account of dirtyAccounts) {
+      const positions = [...account.positions]
+        .sort((a, b) => a[0] - b[0])
+        .map(([seriesId, lots]) => ({ seriesId, short: lots < 0, lots: Math.abs(lots) }));
+      commitment.set(
+        accountStateKey(account.publicKey),
+        AccountRecordCodec.encode({
+          publicKey: account.publicKey,
+          nonce: account.nonce,
+          balance: {
+            negative: account.balance < 0n,
+            magnitude: account.balance < 0n ? -account.balance : account.balance,
+          },
+          marginMode: account.marginMode,
+          positions,
+          clientOrderIds: account.clientOrderIds,
+        }),
+      );
+    }
+    for (const [orderId, order] of dirtyOrders) {
+      const key = orderStateKey(orderId);
+      const series = order === null ? undefined : orderSeries.get(orderId);
+      if (order === null || order.level === null || series === undefined) {
+        commitment.delete(key);
+        continue;
+      }
+      commitment.set(
+        key,
+        OrderRecordCodec.encode({
+          orderId,
+          owner: accountsByIndex[order.owner]!.publicKey,
+          seriesId: series.seriesId,
+          side: order.side,
+          priceTicks: order.priceTicks,
+          remainingLots: order.remainingLots,
+          clientOrderId: order.clientOrderId,
+          reduceOnly: order.reduceOnly,
+          sequence: order.sequence,
+        }),
+      );
+    }
+    for (const series of dirtySeries) {
+      commitment.set(
+        seriesStateKey(series.seriesId),
+        SeriesRecordCodec.encode({
+          seriesId: series.seriesId,
+          underlyingId: series.underlying.underlyingId,
+          isCall: series.isCall,
+          strike: Number(series.strike),
+          expiryMs: series.expiryMs,
+          tickSize: series.tickSize,
+          lotSizeE6: series.lotSizeE6,
+          multiplierE6: series.multiplierE6,
+          markVolBps: series.markVolBps,
+          status: series.status,
+          settlementPrice: Number(series.settlementPrice),
+          openInterestLots: series.openInterestLots,
+        }),
+      );
+    }
+    for (const underlyingId of dirtyIndexes) {
+      const entry = indexPrices.get(underlyingId)!;
+      commitment.set(
+        indexStateKey(underlyingId),
+        IndexRecordCodec.encode({
+          underlyingId,
+          price: Number(entry.price),
+          publishTimeMs: entry.publishTimeMs,
+        }),
+      );
+    }
+    commitment.set(
+      LEDGER_STATE_KEY,
+      LedgerRecordCodec.encode({
+        height,
+        timeMs,
+        totalDeposits,
+        totalWithdrawals,
+        feePool,
+        insuranceFund,
+        socializedLossTotal,
+        unrecoveredLoss,
+        nextOrderId,
+        nextSeriesId,
+      }),
+    );
+    dirtyAccounts.clear();
+    dirtyOrders.clear();
+    dirtySeries.clear();
+    dirtyIndexes.clear();
+    return commitment.root();
+  }
+
+  // ---- Views -------------------------------------------------------------------------------------
+
+  function accountView(account: Account): AccountView {
+    const assessment = assess(account);
+    const view: AccountView = {
+      publicKey: account.key,
+      nonce: account.nonce,
+      balance: account.balance,
+      marginMode: account.marginMode === MARGIN_MODE.portfolio ? 'portfolio' : 'standard',
+      positions: [...account.positions]
+        .sort((a, b) => a[0] - b[0])
+        .map(([seriesId, lots]) => ({ seriesId, lots })),
+      openOrders: [...account.openOrders.values()]
+        .sort((a, b) => a.orderId - b.orderId)
+        .map((order) => ({
+          orderId: order.orderId,
+          seriesId: orderSeries.get(order.orderId)!.seriesId,
+          side: order.side === BUY ? 'buy' : 'sell',
+          priceTicks: order.priceTicks,
+          remainingLots: order.remainingLots,
+          clientOrderId: order.clientOrderId,
+        })),
+    };
+    if (assessment !== undefined)
+      view.margin = {
+        equity: assessment.equity,
+        initial: assessment.initial,
+        maintenance: assessment.maintenance,
+      };
+    return view;
+  }
+
+  const engine: Engine = {
+    chainId,
+    get height() {
+      return height;
+    },
+    get timeMs() {
+      return timeMs;
+    },
+    applyBlock(block) {
+      invariant(block.height === height + 1, `block height ${block.height} does not follow ${height}`);
+      invariant(Number.isSafeInteger(block.timeMs) && block.timeMs >= timeMs, 'block time went backwards');
+      height = block.height;
+      timeMs = block.timeMs;
+      events = [];
+      markCache = new Map();
+      ingestOracle(block.oracle);
+      processExpiries();
+      const results = block.transactions.map(applyTransaction);
+      liquidate();
+      coverLosses();
+      pruneSamples();
+      const stateRoot = commitState();
+      const blockEvents = events;
+      events = [];
+      return {
+        height,
+        results,
+        events: blockEvents,
+        stateRoot,
+        eventsHash: sha256(canonicalEventBytes(blockEvents)),
+      };
+    },
+    stateRoot: () => commitment.root(),
+    prove: (key) => commitment.prove(key),
+    stateValue: (key) => commitment.get(key),
+    account(publicKey) {
+      const bytes = typeof publicKey === 'string' ? fromHex(publicKey) : publicKey;
+      const account = bytes === undefined ? undefined : accounts.get(hexKey(bytes));
+      return account === undefined ? undefined : accountView(account);
+    },
+    accounts: () => accountsByIndex.map(accountView),
+    series() {
+      return [...seriesById.values()].map((series) => {
+        const mark = series.status === SERIES_STATUS.settled ? undefined : markOf(series);
+        const view: SeriesView = {
+          seriesId: series.seriesId,
+          underlyingId: series.underlying.underlyingId,
+          isCall: series.isCall,
+          strike: series.strike,
+          expiryMs: series.expiryMs,
+          tickSize: series.tickSize,
+          lotSizeE6: series.lotSizeE6,
+          multiplierE6: series.multiplierE6,
+          markVolBps: series.markVolBps,
+          status:
+            series.status === SERIES_STATUS.active
+              ? 'active'
+              : series.status === SERIES_STATUS.expired
+                ? 'expired'
+                : 'settled',
+          settlementPrice: series.settlementPrice,
+          openInterestLots: series.openInterestLots,
+        };
+        if (mark !== undefined)
+          view.markPrice = divFloor(mark.markPerUnit * BigInt(series.multiplierE6), E6 * ONE);
+        return view;
+      });
+    },
+    book(seriesId, maxLevels = 50) {
+      const series = seriesById.get(seriesId);
+      if (series === undefined) return undefined;
+      return { bids: series.book.depth(BUY, maxLevels), asks: series.book.depth(SELL, maxLevels) };
+    },
+    ledger() {
+      return {
+        height,
+        timeMs,
+        totalDeposits,
+        totalWithdrawals,
+        feePool,
+        insuranceFund,
+        socializedLossTotal,
+        unrecoveredLoss,
+        totalBalances: accountsByIndex.reduce((sum, a) => sum + a.balance, 0n),
+      };
+    },
+    indexPrice: (underlyingId) => liveIndex(underlyingId),
+  };
+  return engine;
+}
+
+const rejections: ReadonlySet<string> = new Set<RejectionStatus>([
+  'OVERSIZE',
+  'WRONG_CHAIN',
+  'EXPIRED',
+  'BAD_SIGNATURE',
+  'BAD_NONCE',
+  'MALFORMED_PAYLOAD',
+  'UNAUTHORIZED',
+  'UNKNOWN_SERIES',
+  'SERIES_NOT_TRADING',
+  'INVALID_SIZE',
+  'SIZE_OFF_LOT',
+  'INVALID_PRICE',
+  'PRICE_OFF_TICK',
+  'INVALID_ORDER',
+  'INVALID_AMOUNT',
+  'INVALID_SERIES',
+  'UNKNOWN_ORDER',
+]);
+
+/** True for statuses that leave the state untouched (the nonce included). */
+export function isRejection(status: string): status is RejectionStatus {
+  return rejections.has(status);
+}
+
+/** The functional form: applies `block` to `engine` and returns the block's results. */
+export function applyBlock(engine: Engine, block: Block): BlockResult {
+  return engine.applyBlock(block);
+}

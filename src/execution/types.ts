@@ -1,0 +1,198 @@
+/**
+ * The engine's inputs and outputs: genesis, blocks, per-transaction statuses and events.
+ *
+ * Units (fixed per asset, as CONVENTIONS.md asks): quote amounts in base units of the quote asset
+ * (6 decimals, USDC-like) as `bigint`; index prices in quote base units per unit of underlying;
+ * option prices in ticks of the series' tick size (quote base units per contract); sizes in lots.
+ */
+import type { SignedTransaction } from '../codec/transaction.ts';
+import type { MarginParameters } from './margin.ts';
+
+export interface UnderlyingConfig extends MarginParameters {
+  underlyingId: number;
+  symbol: string;
+  /** Annual risk-free rate used for marks, in basis points (may be negative). */
+  rateBps: number;
+  /** Mark volatility of a newly listed series, and the band governance may set it within. */
+  defaultVolBps: number;
+  minVolBps: number;
+  maxVolBps: number;
+  /** An oracle price whose confidence interval is wider than this fraction of it is not valid. */
+  maxConfidenceBps: number;
+}
+
+export interface EngineParameters {
+  /** Of the underlying's notional (Deribit: 3 bps), capped at `feeCapBps` of the premium. */
+  makerFeeBps: number;
+  takerFeeBps: number;
+  /** Deribit caps option fees at 12.5% of the option price. */
+  feeCapBps: number;
+  maxOpenOrdersPerAccount: number;
+  /** Market orders and liquidation orders trade no further than this from the mark. */
+  marketBandBps: number;
+  liquidationBandBps: number;
+  /** Lots closed per liquidation step, before margin is looked at again. */
+  liquidationStepLots: number;
+  /** Of the underlying's notional closed, paid by the liquidated account to the insurance fund. */
+  liquidationPenaltyBps: number;
+  /** Liquidation steps per block over all accounts: a bound on the block's work. */
+  maxLiquidationStepsPerBlock: number;
+  /** Settlement TWAP window before expiry (30 minutes). */
+  settlementWindowMs: number;
+  /** How long one oracle sample may stand for the price when the next block is late. */
+  maxSampleHoldMs: number;
+}
+
+export interface SeriesConfig {
+  underlyingId: number;
+  isCall: boolean;
+  strike: number;
+  expiryMs: number;
+  tickSize: number;
+  lotSizeE6: number;
+  multiplierE6: number;
+}
+
+export interface GenesisAccount {
+  publicKey: Uint8Array;
+  balance: bigint;
+  marginMode?: 'standard' | 'portfolio';
+}
+
+export interface EngineGenesis {
+  chainId: number;
+  /** The bridge/operator key: the only signer whose Deposit actions credit accounts. */
+  operator: Uint8Array;
+  /** The key whose ListSeries and SetMarkVol actions are accepted. */
+  governance: Uint8Array;
+  startTimeMs: number;
+  params: EngineParameters;
+  underlyings: UnderlyingConfig[];
+  series: SeriesConfig[];
+  accounts: GenesisAccount[];
+  /** Seed capital of the insurance fund, counted as a deposit. */
+  insuranceFund: bigint;
+}
+
+export interface OracleUpdate {
+  underlyingId: number;
+  /** Quote base units per unit of underlying. */
+  price: number;
+  confidence: number;
+  publishTimeMs: number;
+  stale: boolean;
+}
+
+export interface Block {
+  height: number;
+  timeMs: number;
+  /** In the order consensus finalized them. */
+  transactions: SignedTransaction[];
+  oracle: OracleUpdate[];
+}
+
+/** Refusals that leave the state untouched, the nonce included. */
+export type RejectionStatus =
+  | 'OVERSIZE'
+  | 'WRONG_CHAIN'
+  | 'EXPIRED'
+  | 'BAD_SIGNATURE'
+  | 'BAD_NONCE'
+  | 'MALFORMED_PAYLOAD'
+  | 'UNAUTHORIZED'
+  | 'UNKNOWN_SERIES'
+  | 'SERIES_NOT_TRADING'
+  | 'INVALID_SIZE'
+  | 'SIZE_OFF_LOT'
+  | 'INVALID_PRICE'
+  | 'PRICE_OFF_TICK'
+  | 'INVALID_ORDER'
+  | 'INVALID_AMOUNT'
+  | 'INVALID_SERIES'
+  | 'UNKNOWN_ORDER';
+
+/** Business outcomes: the transaction is consumed (its nonce advances) but does nothing else. */
+export type OutcomeStatus =
+  | 'INSUFFICIENT_MARGIN'
+  | 'INSUFFICIENT_BALANCE'
+  | 'POST_ONLY_WOULD_CROSS'
+  | 'FOK_UNFILLABLE'
+  | 'TOO_MANY_OPEN_ORDERS'
+  | 'REDUCE_ONLY_WOULD_INCREASE'
+  | 'NO_MARK_PRICE'
+  | 'DUPLICATE_CLIENT_ORDER_ID';
+
+export type TransactionStatus = 'OK' | RejectionStatus | OutcomeStatus;
+
+export interface TransactionResult {
+  status: TransactionStatus;
+  /** The payload field at fault, for MALFORMED_PAYLOAD. */
+  field?: string;
+  orderId?: number;
+  filledLots?: number;
+  restingLots?: number;
+}
+
+export type CancelReason = 'user' | 'selfTrade' | 'unfilledRemainder' | 'expiry' | 'liquidation';
+
+export type EngineEvent =
+  | { type: 'deposit'; account: string; amount: bigint }
+  | { type: 'withdrawal'; account: string; amount: bigint }
+  | { type: 'seriesListed'; seriesId: number }
+  | { type: 'markVolSet'; seriesId: number; volBps: number }
+  | { type: 'marginModeSet'; account: string; mode: 'standard' | 'portfolio' }
+  | {
+      type: 'orderRested';
+      orderId: number;
+      account: string;
+      seriesId: number;
+      side: 'buy' | 'sell';
+      priceTicks: number;
+      lots: number;
+    }
+  | {
+      type: 'fill';
+      seriesId: number;
+      makerOrderId: number;
+      takerOrderId: number;
+      maker: string;
+      taker: string;
+      takerSide: 'buy' | 'sell';
+      priceTicks: number;
+      lots: number;
+      makerFee: bigint;
+      takerFee: bigint;
+    }
+  | { type: 'cancel'; orderId: number; account: string; seriesId: number; lots: number; reason: CancelReason }
+  | {
+      type: 'liquidationStep';
+      account: string;
+      seriesId: number;
+      lots: number;
+      penalty: bigint;
+      equityBefore: bigint;
+      maintenanceBefore: bigint;
+    }
+  | { type: 'liquidationStalled'; account: string; equity: bigint; maintenance: bigint }
+  | { type: 'expired'; seriesId: number }
+  | { type: 'settlementWaiting'; seriesId: number; reason: 'NO_VALID_PRICE' }
+  | { type: 'settlement'; seriesId: number; settlementPrice: bigint; coveredMs: number; payoffPerLot: bigint }
+  | { type: 'positionSettled'; seriesId: number; account: string; lots: number; cash: bigint }
+  | { type: 'insuranceCover'; account: string; amount: bigint }
+  | {
+      type: 'socializedLoss';
+      account: string;
+      amount: bigint;
+      rule: 'proRataPositiveBalances';
+      charges: Array<{ account: string; amount: bigint }>;
+    }
+  | { type: 'unrecoveredLoss'; account: string; amount: bigint };
+
+export interface BlockResult {
+  height: number;
+  results: TransactionResult[];
+  events: EngineEvent[];
+  stateRoot: Uint8Array;
+  /** SHA-256 over the canonical encoding of `events`: validators agree on it with the root. */
+  eventsHash: Uint8Array;
+}
