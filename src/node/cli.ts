@@ -19,6 +19,8 @@ const commands: Record<string, CommandEntry> = {
   help: { summary: 'print this help', load: async () => ({ run: async () => printHelp() }) },
   price: { summary: 'option price and greeks (fixed-point BSM)', load: () => import('./commands/price.ts') },
   iv: { summary: 'implied volatility of an option price', load: () => import('./commands/iv.ts') },
+  keygen: { summary: 'new Ed25519 key in an EIP-2335 keystore', load: () => import('./commands/keygen.ts') },
+  bench: { summary: 'run a benchmark (bench/<name>.ts)', load: () => import('./commands/bench.ts') },
 };
 
 function printHelp(): number {
