@@ -1,0 +1,1003 @@
+/**
+ * The Simplex engine of one validator (the protocol is specified in `index.ts`; "spec §n" below
+ * refers to it). Everything outside comes through the runtime interfaces: `Clock` for timers,
+ * `Network` for authenticated messages, `Storage` for the vote journal and finalized blocks.
+ *
+ * State changes happen synchronously inside message and timer handlers; only storage syncs and
+ * application calls are awaited, and every decision that must not be taken twice (signing a vote,
+ * proposing) is recorded in memory before the first await, so concurrent handlers never sign twice.
+ */
+import {
+  type Block,
+  BlockCodec,
+  type Certificate,
+  CertificateCodec,
+  type Evidence,
+  MAX_SYNC_BLOCKS,
+  MAX_SYNC_RESPONSE_BYTES,
+  type Proposal,
+  ProposalCodec,
+  type SyncRequest,
+  SyncRequestCodec,
+  type SyncResponse,
+  SyncResponseCodec,
+  type Vote,
+  VoteCodec,
+  VoteKind,
+  type VoteKindValue,
+} from '../codec/consensus.ts';
+import { CodecError } from '../codec/errors.ts';
+import { invariant } from '../codec/invariant.ts';
+import { peekTag } from '../codec/message.ts';
+import { bytesEqual, toHex } from '../crypto/bytes.ts';
+import type { Ed25519Signer } from '../crypto/ed25519.ts';
+import type { Clock, Network, PeerId, Storage } from '../runtime/types.ts';
+import { certificateFromVotes, verifyCertificate } from './certificate.ts';
+import { conflictOf } from './evidence.ts';
+import { leaderOf, type ValidatorSet } from './validators.ts';
+import {
+  blockDigest,
+  defaultVerifier,
+  genesisDigest,
+  type SignatureVerifier,
+  signVote,
+  verifyVote,
+  ZERO_DIGEST,
+} from './votes.ts';
+
+/** What the application sees of a block's position when proposing or verifying it. */
+export interface BlockContext {
+  readonly view: number;
+  readonly height: number;
+  readonly parentView: number;
+  readonly parent: Uint8Array;
+  readonly proposer: number;
+}
+
+/** A finalized block and the finalization that proves it (of this block or of a descendant). */
+export interface FinalizedBlock {
+  readonly block: Block;
+  readonly digest: Uint8Array;
+  readonly finalization: Certificate;
+}
+
+/**
+ * The application behind consensus. The engine orders digests; the application gives blocks
+ * their meaning. Methods may return a value or a promise.
+ */
+export interface Application {
+  /** A payload for a new block in `context`, or undefined to let the view time out. */
+  propose(context: BlockContext): Promise<Uint8Array | undefined> | Uint8Array | undefined;
+  /** Whether `payload` is acceptable in `context` (the parent may be notarized but not final). */
+  verify(context: BlockContext, payload: Uint8Array): Promise<boolean> | boolean;
+  /** Called once per finalized block, in height order, after it is durable (spec §8). */
+  finalized(block: FinalizedBlock): Promise<void> | void;
+  /** Height of the last finalized block the application has durably processed (0 = genesis). */
+  processedHeight(): number;
+  /** Opaque bytes to attach to one of our votes (oracle observations, decryption shares). */
+  extension?(kind: VoteKindValue, view: number, digest: Uint8Array): Uint8Array;
+  /** Checks a peer's extension; called only for votes whose signature verified. */
+  verifyExtension?(signer: number, kind: VoteKindValue, view: number, digest: Uint8Array, extension: Uint8Array): boolean;
+}
+
+export interface EngineTimeouts {
+  /** No proposal by then: nullify (spec §6; Simplex's 2Δ). */
+  leaderMs: number;
+  /** No notarization by then: nullify (spec §6; Simplex's 3Δ). */
+  notarizationMs: number;
+  /** After nullifying, rebroadcast the nullify and the entry certificate this often. */
+  nullifyRetryMs: number;
+  /** A block request that got no answer goes to the next peer after this long. */
+  syncRetryMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: EngineTimeouts = Object.freeze({
+  leaderMs: 1000,
+  notarizationMs: 2000,
+  nullifyRetryMs: 1000,
+  syncRetryMs: 500,
+});
+
+/** Hooks for the simulator and metrics; the engine never depends on what they do. */
+export interface EngineObserver {
+  /** A vote of ours was journaled, synced and is about to be sent. */
+  released?(vote: Vote): void;
+  /** A certificate was assembled here (`formed`) or received and verified. */
+  certificate?(certificate: Certificate, formed: boolean): void;
+  evidence?(evidence: Evidence): void;
+}
+
+export interface EngineConfig {
+  chainId: number;
+  validators: ValidatorSet;
+  /** Our index in `validators`. */
+  self: number;
+  signer: Ed25519Signer;
+  clock: Clock;
+  network: Network;
+  storage: Storage;
+  application: Application;
+  timeouts?: Partial<EngineTimeouts>;
+  verifier?: SignatureVerifier;
+  observer?: EngineObserver;
+  /**
+   * A deliberately broken rule, only for proving that the simulator catches one: with
+   * 'finalize-after-nullify' the engine signs finalize in a view it nullified (violates spec §3).
+   */
+  mutation?: 'finalize-after-nullify';
+}
+
+export interface EngineStatus {
+  running: boolean;
+  view: number;
+  finalizedHeight: number;
+  finalizedView: number;
+  finalizedDigest: Uint8Array;
+  /** Finalizations seen that conflict with our finalized chain: only possible beyond f faults. */
+  conflictingFinalizations: number;
+}
+
+/** Why a peer's message was dropped; the node weighs these when scoring peers. */
+export const DropReason = Object.freeze({
+  malformed: 'malformed',
+  oversized: 'oversized',
+  unknownType: 'unknown-type',
+  senderMismatch: 'sender-mismatch',
+  badSignature: 'bad-signature',
+  badExtension: 'bad-extension',
+  badCertificate: 'bad-certificate',
+  notLeader: 'not-leader',
+  digestMismatch: 'digest-mismatch',
+  invalidProposal: 'invalid-proposal',
+  tooFarAhead: 'too-far-ahead',
+  stale: 'stale',
+  unsolicited: 'unsolicited',
+} as const);
+export type DropReasonValue = (typeof DropReason)[keyof typeof DropReason];
+
+/** Votes and proposals further than this many views ahead of ours are dropped (bounds memory). */
+export const MAX_VIEWS_AHEAD = 64;
+/** Views whose state we hold at once; beyond it the oldest unfinalized view is forgotten. */
+export const MAX_TRACKED_VIEWS = 2048;
+/** Unfinalized blocks held in memory (proposals and synced blocks awaiting finalization). */
+export const MAX_BLOCKS_IN_MEMORY = 8192;
+/** Block requests outstanding at once. */
+export const MAX_INFLIGHT_REQUESTS = 64;
+/** A request is abandoned after this many peers failed to answer it (it is re-issued if needed). */
+export const MAX_REQUEST_ATTEMPTS = 32;
+/** Evidence kept; one validator can only produce a few per view, and views are bounded. */
+export const MAX_EVIDENCE = 1024;
+
+const JOURNAL_PREFIX = 'consensus/vote/';
+const BLOCK_PREFIX = 'consensus/block/';
+const PROOF_PREFIX = 'consensus/proof/';
+const DIGEST_PREFIX = 'consensus/digest/';
+
+interface VoteEntry {
+  vote: Vote;
+  digestHex: string;
+  verified: boolean;
+}
+
+interface ViewState {
+  readonly view: number;
+  proposal: { block: Block; digest: Uint8Array; digestHex: string } | undefined;
+  proposalState: 'none' | 'checking' | 'accepted' | 'rejected';
+  proposing: boolean;
+  /** Votes by kind (index = VoteKind), then by signer: at most n per kind. */
+  readonly votes: [Map<number, VoteEntry>, Map<number, VoteEntry>, Map<number, VoteEntry>];
+  readonly certificates: [Certificate | undefined, Certificate | undefined, Certificate | undefined];
+  /** What we signed in this view (from memory or the journal): the basis of spec §3. */
+  readonly signed: [Vote | undefined, Vote | undefined, Vote | undefined];
+  entryCertificate: Certificate | undefined;
+  timers: (() => void)[];
+  retryArmed: boolean;
+}
+
+interface FinalizedTip {
+  height: number;
+  view: number;
+  digest: Uint8Array;
+}
+
+function pad(value: number): string {
+  return value.toString().padStart(16, '0');
+}
+
+function journalKey(view: number, kind: number): string {
+  return `${JOURNAL_PREFIX}${pad(view)}/${kind}`;
+}
+
+/**
+ * A Simplex validator. Create it with {@link createEngine}, then `start()`.
+ * @example const engine = createEngine(config); await engine.start(); engine.status().finalizedHeight;
+ */
+export class SimplexEngine {
+  readonly #config: EngineConfig;
+  readonly #validators: ValidatorSet;
+  readonly #timeouts: EngineTimeouts;
+  readonly #verifier: SignatureVerifier;
+  readonly #genesis: Uint8Array;
+  #running = false;
+  #view = 1;
+  #tip: FinalizedTip;
+  readonly #views = new Map<number, ViewState>();
+  readonly #blocks = new Map<string, Block>();
+  readonly #requests = new Map<string, { digest: Uint8Array; attempts: number; cancel: () => void }>();
+  #pendingFinalization: Certificate | undefined;
+  readonly #deliveries: FinalizedBlock[] = [];
+  #delivering = false;
+  readonly #evidence = new Map<string, Evidence>();
+  readonly #drops: Map<string, number>[];
+  #conflictingFinalizations = 0;
+
+  constructor(config: EngineConfig) {
+    invariant(Number.isInteger(config.self) && config.self >= 0 && config.self < config.validators.size, 'self must index the validator set');
+    invariant(
+      bytesEqual(config.signer.publicKey, config.validators.publicKeys[config.self]!),
+      'the signer must hold the key of validator `self`',
+    );
+    this.#config = config;
+    this.#validators = config.validators;
+    this.#timeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
+    this.#verifier = config.verifier ?? defaultVerifier;
+    this.#genesis = genesisDigest(config.chainId);
+    this.#tip = { height: 0, view: 0, digest: this.#genesis };
+    this.#drops = Array.from({ length: config.validators.size }, () => new Map<string, number>());
+  }
+
+  /** Recovers from storage (spec §3, §8), then starts taking messages and timers. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#recoverFinalized();
+    const lastVotedView = this.#recoverJournal();
+    this.#config.network.onMessage((from, message) => this.#onMessage(from, message));
+    this.#queueUndelivered();
+    this.#enterView(Math.max(this.#tip.view + 1, lastVotedView), undefined, true);
+  }
+
+  /** Cancels every timer and ignores further input; storage stays as it is. */
+  stop(): void {
+    this.#running = false;
+    for (const state of this.#views.values()) this.#cancelTimers(state);
+    for (const request of this.#requests.values()) request.cancel();
+    this.#requests.clear();
+  }
+
+  status(): EngineStatus {
+    return {
+      running: this.#running,
+      view: this.#view,
+      finalizedHeight: this.#tip.height,
+      finalizedView: this.#tip.view,
+      finalizedDigest: this.#tip.digest.slice(),
+      conflictingFinalizations: this.#conflictingFinalizations,
+    };
+  }
+
+  /** Equivocation evidence gathered so far, ordered by view then signer. */
+  evidence(): Evidence[] {
+    return [...this.#evidence.values()].sort(
+      (a, b) => a.first.view - b.first.view || a.first.signer - b.first.signer,
+    );
+  }
+
+  /** Dropped messages per peer index and reason. */
+  dropCounters(): Record<number, Partial<Record<DropReasonValue, number>>> {
+    const out: Record<number, Partial<Record<DropReasonValue, number>>> = {};
+    this.#drops.forEach((reasons, peer) => {
+      if (reasons.size === 0) return;
+      const entry: Partial<Record<DropReasonValue, number>> = {};
+      for (const reason of [...reasons.keys()].sort()) entry[reason as DropReasonValue] = reasons.get(reason)!;
+      out[peer] = entry;
+    });
+    return out;
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  #recoverFinalized(): void {
+    const storage = this.#config.storage;
+    const keys = storage.keys(BLOCK_PREFIX);
+    // Writes become durable in order, so the finalized chain on disk is contiguous; a torn or
+    // missing last entry is skipped and the block is simply fetched and finalized again.
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const height = Number(keys[i]!.slice(BLOCK_PREFIX.length));
+      const block = this.#readFinalizedBlock(height);
+      if (block === undefined || this.#readProof(height) === undefined) continue;
+      this.#tip = { height, view: block.view, digest: blockDigest(block) };
+      this.#blocks.set(toHex(this.#tip.digest), block);
+      return;
+    }
+  }
+
+  #readFinalizedBlock(height: number): Block | undefined {
+    const bytes = this.#config.storage.get(BLOCK_PREFIX + pad(height));
+    if (bytes === undefined) return undefined;
+    try {
+      const block = BlockCodec.decode(bytes);
+      return block.height === height ? block : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #readProof(height: number): Certificate | undefined {
+    const bytes = this.#config.storage.get(PROOF_PREFIX + pad(height));
+    if (bytes === undefined) return undefined;
+    try {
+      return CertificateCodec.decode(bytes);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Reloads our own votes above the finalized tip; returns the highest view we voted in. */
+  #recoverJournal(): number {
+    let highest = 0;
+    for (const key of this.#config.storage.keys(JOURNAL_PREFIX)) {
+      const bytes = this.#config.storage.get(key);
+      let vote: Vote;
+      try {
+        vote = VoteCodec.decode(bytes ?? new Uint8Array(0));
+      } catch {
+        // Only a write that never reached `sync` can be torn, and such a vote was never sent.
+        continue;
+      }
+      if (vote.signer !== this.#config.self || vote.view <= this.#tip.view) continue;
+      const state = this.#viewState(vote.view);
+      state.signed[vote.kind] = vote;
+      if (vote.kind === VoteKind.notarize) state.proposalState = 'accepted';
+      highest = Math.max(highest, vote.view);
+    }
+    return highest;
+  }
+
+  #queueUndelivered(): void {
+    const processed = this.#config.application.processedHeight();
+    invariant(processed <= this.#tip.height, 'the application is ahead of the finalized chain it was given');
+    for (let height = processed + 1; height <= this.#tip.height; height++) {
+      const block = this.#readFinalizedBlock(height);
+      const proof = this.#readProof(height);
+      invariant(block !== undefined && proof !== undefined, `finalized block ${height} missing from storage`);
+      this.#deliveries.push({ block, digest: blockDigest(block), finalization: proof });
+    }
+    void this.#deliver();
+  }
+
+  // ---------------------------------------------------------------- views and timers
+
+  #viewState(view: number): ViewState {
+    let state = this.#views.get(view);
+    if (state !== undefined) return state;
+    state = {
+      view,
+      proposal: undefined,
+      proposalState: 'none',
+      proposing: false,
+      votes: [new Map(), new Map(), new Map()],
+      certificates: [undefined, undefined, undefined],
+      signed: [undefined, undefined, undefined],
+      entryCertificate: undefined,
+      timers: [],
+      retryArmed: false,
+    };
+    this.#views.set(view, state);
+    if (this.#views.size > MAX_TRACKED_VIEWS) {
+      // Forgetting an old unfinalized view can only cost liveness (a proposal built over it waits).
+      const oldest = Math.min(...[...this.#views.keys()].filter((v) => v !== this.#view && v !== view));
+      const evicted = this.#views.get(oldest);
+      if (evicted !== undefined && evicted.signed.every((vote) => vote === undefined)) {
+        this.#cancelTimers(evicted);
+        this.#views.delete(oldest);
+      }
+    }
+    return state;
+  }
+
+  #cancelTimers(state: ViewState): void {
+    for (const cancel of state.timers) cancel();
+    state.timers = [];
+    state.retryArmed = false;
+  }
+
+  /** Enters `view` (spec §2, §4) and arms its timers (spec §6). */
+  #enterView(view: number, via: Certificate | undefined, force = false): void {
+    if (!this.#running || (view <= this.#view && !force)) return;
+    const previous = this.#views.get(this.#view);
+    if (previous !== undefined) this.#cancelTimers(previous);
+    this.#view = view;
+    const state = this.#viewState(view);
+    if (via !== undefined) state.entryCertificate = via;
+    const clock = this.#config.clock;
+    state.timers.push(
+      clock.setTimer(this.#timeouts.leaderMs, () => {
+        if (state.signed[VoteKind.notarize] === undefined) this.#timeout(state);
+      }),
+      clock.setTimer(this.#timeouts.notarizationMs, () => {
+        if (state.certificates[VoteKind.notarize] === undefined) this.#timeout(state);
+      }),
+    );
+    if (state.signed[VoteKind.nullify] !== undefined) this.#timeout(state);
+    this.#tryPropose();
+    this.#tryNotarize();
+  }
+
+  /** The view timed out: nullify it (never after finalizing it, spec §3) and keep rebroadcasting. */
+  #timeout(state: ViewState): void {
+    if (!this.#running || state.view !== this.#view) return;
+    if (state.signed[VoteKind.finalize] !== undefined) return;
+    const existing = state.signed[VoteKind.nullify];
+    if (existing === undefined) {
+      this.#castVote(state, VoteKind.nullify, ZERO_DIGEST);
+    } else {
+      this.#config.network.broadcast(VoteCodec.encode(existing));
+    }
+    if (state.entryCertificate !== undefined) {
+      this.#config.network.broadcast(CertificateCodec.encode(state.entryCertificate));
+    }
+    if (!state.retryArmed) {
+      state.retryArmed = true;
+      state.timers.push(
+        this.#config.clock.setTimer(this.#timeouts.nullifyRetryMs, () => {
+          state.retryArmed = false;
+          this.#timeout(state);
+        }),
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- signing
+
+  /**
+   * Signs a vote, records it in memory at once (so nothing signs a conflicting one meanwhile),
+   * journals and syncs it, and only then sends it and counts it (spec §3).
+   */
+  #castVote(state: ViewState, kind: VoteKindValue, digest: Uint8Array, proposal?: Block): void {
+    invariant(state.signed[kind] === undefined, 'a vote of this kind was already signed in this view');
+    if (kind === VoteKind.finalize && this.#config.mutation !== 'finalize-after-nullify') {
+      invariant(state.signed[VoteKind.nullify] === undefined, 'never finalize a nullified view (spec §3)');
+    }
+    if (kind === VoteKind.nullify) {
+      invariant(state.signed[VoteKind.finalize] === undefined, 'never nullify a finalized view (spec §3)');
+    }
+    const extension = this.#config.application.extension?.(kind, state.view, digest) ?? new Uint8Array(0);
+    const vote = signVote(this.#config.signer, this.#config.chainId, {
+      kind,
+      view: state.view,
+      digest,
+      signerIndex: this.#config.self,
+      extension,
+    });
+    state.signed[kind] = vote;
+    const storage = this.#config.storage;
+    storage.put(journalKey(state.view, kind), VoteCodec.encode(vote));
+    void storage.sync().then(() => {
+      if (!this.#running) return;
+      this.#config.observer?.released?.(vote);
+      if (proposal !== undefined) {
+        this.#config.network.broadcast(ProposalCodec.encode({ block: proposal, vote }));
+      } else {
+        this.#config.network.broadcast(VoteCodec.encode(vote));
+      }
+      this.#addVote(state, vote, true);
+    });
+  }
+
+  // ---------------------------------------------------------------- proposing (spec §5)
+
+  /** The parent a proposal in `view` must extend, or undefined while certificates are missing. */
+  #parentFor(view: number): { parentView: number; parent: Uint8Array } | undefined {
+    for (let w = view - 1; w > this.#tip.view; w--) {
+      const state = this.#views.get(w);
+      const certified = state?.certificates[VoteKind.finalize] ?? state?.certificates[VoteKind.notarize];
+      if (certified !== undefined) return { parentView: w, parent: certified.digest };
+      if (state?.certificates[VoteKind.nullify] === undefined) return undefined;
+    }
+    return { parentView: this.#tip.view, parent: this.#tip.digest };
+  }
+
+  #heightOf(digest: Uint8Array, view: number): number | undefined {
+    if (view === this.#tip.view && bytesEqual(digest, this.#tip.digest)) return this.#tip.height;
+    const block = this.#blocks.get(toHex(digest));
+    if (block === undefined) {
+      this.#request(digest, 4);
+      return undefined;
+    }
+    return block.height;
+  }
+
+  #tryPropose(): void {
+    const view = this.#view;
+    const state = this.#viewState(view);
+    if (!this.#running || leaderOf(this.#validators, view) !== this.#config.self) return;
+    if (state.proposing || state.signed[VoteKind.notarize] !== undefined || state.signed[VoteKind.nullify] !== undefined) {
+      return;
+    }
+    const parent = this.#parentFor(view);
+    if (parent === undefined) return;
+    const parentHeight = this.#heightOf(parent.parent, parent.parentView);
+    if (parentHeight === undefined) return;
+    state.proposing = true;
+    const context: BlockContext = { view, height: parentHeight + 1, ...parent, proposer: this.#config.self };
+    void Promise.resolve(this.#config.application.propose(context)).then((payload) => {
+      if (!this.#running || payload === undefined || this.#view !== view) return;
+      if (state.signed[VoteKind.notarize] !== undefined || state.signed[VoteKind.nullify] !== undefined) return;
+      const block: Block = {
+        view,
+        height: context.height,
+        parentView: context.parentView,
+        parent: context.parent,
+        proposer: this.#config.self,
+        payload,
+      };
+      const digest = blockDigest(block);
+      const digestHex = toHex(digest);
+      this.#storeBlock(digestHex, block);
+      state.proposal = { block, digest, digestHex };
+      state.proposalState = 'accepted';
+      this.#castVote(state, VoteKind.notarize, digest, block);
+    });
+  }
+
+  // ---------------------------------------------------------------- notarizing (spec §5)
+
+  /** Checks the current view's proposal and notarizes it when every rule of spec §5 holds. */
+  #tryNotarize(): void {
+    const state = this.#views.get(this.#view);
+    if (!this.#running || state === undefined || state.proposal === undefined) return;
+    if (state.proposalState !== 'none') return;
+    if (state.signed[VoteKind.notarize] !== undefined || state.signed[VoteKind.nullify] !== undefined) return;
+    const { block } = state.proposal;
+    const verdict = this.#checkParent(block);
+    if (verdict === 'wait') return;
+    if (verdict === 'invalid') {
+      state.proposalState = 'rejected';
+      this.#drop(block.proposer, DropReason.invalidProposal);
+      return;
+    }
+    state.proposalState = 'checking';
+    const context: BlockContext = {
+      view: block.view,
+      height: block.height,
+      parentView: block.parentView,
+      parent: block.parent,
+      proposer: block.proposer,
+    };
+    void Promise.resolve(this.#config.application.verify(context, block.payload)).then((valid) => {
+      if (!valid) {
+        state.proposalState = 'rejected';
+        this.#drop(block.proposer, DropReason.invalidProposal);
+        return;
+      }
+      state.proposalState = 'accepted';
+      if (!this.#running || this.#view !== state.view || state.proposal === undefined) return;
+      if (state.signed[VoteKind.notarize] !== undefined || state.signed[VoteKind.nullify] !== undefined) return;
+      this.#castVote(state, VoteKind.notarize, state.proposal.digest);
+    });
+  }
+
+  #checkParent(block: Block): 'ok' | 'wait' | 'invalid' {
+    if (block.parentView < this.#tip.view) return 'invalid';
+    if (block.parentView === this.#tip.view) {
+      if (!bytesEqual(block.parent, this.#tip.digest)) return 'invalid';
+    } else {
+      const parentState = this.#views.get(block.parentView);
+      const certified =
+        parentState?.certificates[VoteKind.finalize] ?? parentState?.certificates[VoteKind.notarize];
+      if (certified === undefined) return 'wait';
+      if (!bytesEqual(certified.digest, block.parent)) return 'invalid';
+    }
+    for (let w = block.parentView + 1; w < block.view; w++) {
+      if (this.#views.get(w)?.certificates[VoteKind.nullify] === undefined) return 'wait';
+    }
+    const parentHeight = this.#heightOf(block.parent, block.parentView);
+    if (parentHeight === undefined) return 'wait';
+    return block.height === parentHeight + 1 ? 'ok' : 'invalid';
+  }
+
+  // ---------------------------------------------------------------- inbound messages
+
+  #drop(peer: PeerId, reason: DropReasonValue): void {
+    const counters = this.#drops[peer];
+    if (counters === undefined) return;
+    counters.set(reason, (counters.get(reason) ?? 0) + 1);
+  }
+
+  #onMessage(from: PeerId, message: Uint8Array): void {
+    if (!this.#running || !Number.isInteger(from) || from < 0 || from >= this.#validators.size) return;
+    if (from === this.#config.self) return;
+    let tag: number;
+    try {
+      tag = peekTag(message);
+    } catch {
+      this.#drop(from, DropReason.malformed);
+      return;
+    }
+    try {
+      switch (tag) {
+        case VoteCodec.tag:
+          this.#onVote(from, VoteCodec.decode(message));
+          return;
+        case ProposalCodec.tag:
+          this.#onProposal(from, ProposalCodec.decode(message));
+          return;
+        case CertificateCodec.tag:
+          this.#onCertificate(from, CertificateCodec.decode(message));
+          return;
+        case SyncRequestCodec.tag:
+          this.#onSyncRequest(from, SyncRequestCodec.decode(message));
+          return;
+        case SyncResponseCodec.tag:
+          this.#onSyncResponse(from, SyncResponseCodec.decode(message));
+          return;
+        default:
+          this.#drop(from, DropReason.unknownType);
+      }
+    } catch (error) {
+      if (!(error instanceof CodecError)) throw error;
+      this.#drop(from, error.code === 'MESSAGE_TOO_LARGE' ? DropReason.oversized : DropReason.malformed);
+    }
+  }
+
+  /** Whether a vote or proposal for `view` is inside the window we keep state for. */
+  #inWindow(from: PeerId, view: number): boolean {
+    if (view <= this.#tip.view) {
+      this.#drop(from, DropReason.stale);
+      return false;
+    }
+    if (view > this.#view + MAX_VIEWS_AHEAD) {
+      this.#drop(from, DropReason.tooFarAhead);
+      return false;
+    }
+    return true;
+  }
+
+  #onVote(from: PeerId, vote: Vote): void {
+    if (vote.signer !== from) {
+      this.#drop(from, DropReason.senderMismatch);
+      return;
+    }
+    if (!this.#inWindow(from, vote.view)) return;
+    this.#addVote(this.#viewState(vote.view), vote, false);
+  }
+
+  /** Checks one vote's signature and extension now; counts the failure against its signer. */
+  #verifyNow(entry: VoteEntry): boolean {
+    if (entry.verified) return true;
+    const vote = entry.vote;
+    if (!verifyVote(this.#validators.publicKeys[vote.signer]!, this.#config.chainId, vote, this.#verifier)) {
+      this.#drop(vote.signer, DropReason.badSignature);
+      return false;
+    }
+    const verifyExtension = this.#config.application.verifyExtension;
+    if (
+      vote.signer !== this.#config.self &&
+      verifyExtension !== undefined &&
+      !verifyExtension(vote.signer, vote.kind as VoteKindValue, vote.view, vote.digest, vote.extension)
+    ) {
+      this.#drop(vote.signer, DropReason.badExtension);
+      return false;
+    }
+    entry.verified = true;
+    return true;
+  }
+
+  /**
+   * Records a vote, detecting equivocation (spec §9), and assembles a certificate when a quorum
+   * agrees (spec §4). Signatures are checked lazily: only when they could complete a quorum, or
+   * when the vote conflicts with another of the same signer.
+   */
+  #addVote(state: ViewState, vote: Vote, verified: boolean): void {
+    const kind = vote.kind as VoteKindValue;
+    const entry: VoteEntry = { vote, digestHex: toHex(vote.digest), verified };
+    const sameKind = state.votes[kind].get(vote.signer);
+    if (sameKind !== undefined) {
+      if (sameKind.digestHex === entry.digestHex) return;
+      if (!this.#verifyNow(entry)) return;
+      if (!this.#verifyNow(sameKind)) {
+        state.votes[kind].set(vote.signer, entry);
+      } else {
+        this.#recordEvidence(sameKind.vote, vote);
+        return;
+      }
+    } else {
+      const opposite = kind === VoteKind.finalize ? VoteKind.nullify : kind === VoteKind.nullify ? VoteKind.finalize : undefined;
+      const other = opposite === undefined ? undefined : state.votes[opposite].get(vote.signer);
+      if (other !== undefined) {
+        if (!this.#verifyNow(entry)) return;
+        if (this.#verifyNow(other)) this.#recordEvidence(other.vote, vote);
+        else state.votes[opposite!].delete(vote.signer);
+      }
+      state.votes[kind].set(vote.signer, entry);
+    }
+    this.#checkQuorum(state, kind, entry.digestHex);
+  }
+
+  #checkQuorum(state: ViewState, kind: VoteKindValue, digestHex: string): void {
+    if (state.certificates[kind] !== undefined) return;
+    const quorum = this.#validators.quorum;
+    const agreeing = [...state.votes[kind].values()].filter((entry) => entry.digestHex === digestHex);
+    if (agreeing.length < quorum) return;
+    const valid: Vote[] = [];
+    for (const entry of agreeing) {
+      if (this.#verifyNow(entry)) valid.push(entry.vote);
+      else state.votes[kind].delete(entry.vote.signer);
+    }
+    if (valid.length < quorum) return;
+    const first = valid[0]!;
+    const certificate = certificateFromVotes(kind, state.view, first.digest, valid);
+    this.#config.network.broadcast(CertificateCodec.encode(certificate));
+    this.#acceptCertificate(state, certificate, true);
+  }
+
+  #onProposal(from: PeerId, proposal: Proposal): void {
+    const { block, vote } = proposal;
+    if (from !== leaderOf(this.#validators, block.view) || block.proposer !== from) {
+      this.#drop(from, DropReason.notLeader);
+      return;
+    }
+    if (!this.#inWindow(from, block.view)) return;
+    const digest = blockDigest(block);
+    if (!bytesEqual(digest, vote.digest)) {
+      this.#drop(from, DropReason.digestMismatch);
+      return;
+    }
+    const state = this.#viewState(block.view);
+    const digestHex = toHex(digest);
+    if (state.proposal !== undefined) {
+      // A second, different proposal is the leader's second notarize: `#addVote` records evidence.
+      if (state.proposal.digestHex !== digestHex) this.#addVote(state, vote, false);
+      return;
+    }
+    const entry: VoteEntry = { vote, digestHex, verified: false };
+    if (!this.#verifyNow(entry)) return;
+    state.proposal = { block, digest, digestHex };
+    this.#storeBlock(digestHex, block);
+    this.#addVote(state, vote, true);
+    this.#tryNotarize();
+  }
+
+  #onCertificate(from: PeerId, certificate: Certificate): void {
+    if (certificate.view <= this.#tip.view) return;
+    const existing = this.#views.get(certificate.view)?.certificates[certificate.kind];
+    if (existing !== undefined) return;
+    if (!verifyCertificate(this.#validators, this.#config.chainId, certificate, this.#verifier)) {
+      this.#drop(from, DropReason.badCertificate);
+      return;
+    }
+    this.#acceptCertificate(this.#viewState(certificate.view), certificate, false);
+  }
+
+  /** A certificate (assembled here or verified) moves the view and may finalize (spec §3, §4). */
+  #acceptCertificate(state: ViewState, certificate: Certificate, formed: boolean): void {
+    const kind = certificate.kind as VoteKindValue;
+    if (state.certificates[kind] !== undefined) return;
+    state.certificates[kind] = certificate;
+    this.#config.observer?.certificate?.(certificate, formed);
+    if (kind === VoteKind.notarize || kind === VoteKind.finalize) {
+      const hex = toHex(certificate.digest);
+      if (!this.#blocks.has(hex)) this.#request(certificate.digest, kind === VoteKind.finalize ? MAX_SYNC_BLOCKS : 4);
+    }
+    if (kind === VoteKind.notarize) this.#maybeFinalize(state, certificate.digest);
+    if (kind === VoteKind.finalize) this.#onFinalization(certificate);
+    this.#enterView(certificate.view + 1, certificate);
+    this.#tryPropose();
+    this.#tryNotarize();
+  }
+
+  /** After a notarization: finalize unless we nullified the view (the safety rule, spec §3). */
+  #maybeFinalize(state: ViewState, digest: Uint8Array): void {
+    if (state.view <= this.#tip.view || state.signed[VoteKind.finalize] !== undefined) return;
+    const nullified = state.signed[VoteKind.nullify] !== undefined;
+    if (nullified && this.#config.mutation !== 'finalize-after-nullify') return;
+    this.#castVote(state, VoteKind.finalize, digest);
+  }
+
+  #recordEvidence(first: Vote, second: Vote): void {
+    if (conflictOf(first, second) === undefined) return;
+    const key = `${first.signer}/${first.view}/${first.kind}/${second.kind}`;
+    if (this.#evidence.has(key) || this.#evidence.size >= MAX_EVIDENCE) return;
+    const evidence: Evidence = { first, second };
+    this.#evidence.set(key, evidence);
+    this.#config.observer?.evidence?.(evidence);
+  }
+
+  // ---------------------------------------------------------------- finalization (spec §4, §8)
+
+  #onFinalization(certificate: Certificate): void {
+    if (certificate.view <= this.#tip.view) return;
+    if (this.#pendingFinalization === undefined || certificate.view > this.#pendingFinalization.view) {
+      this.#pendingFinalization = certificate;
+    }
+    this.#advanceFinalized();
+  }
+
+  /** Walks from the pending finalization down to our tip; finalizes the path once it is whole. */
+  #advanceFinalized(): void {
+    const target = this.#pendingFinalization;
+    if (target === undefined || !this.#running) return;
+    if (target.view <= this.#tip.view) {
+      this.#pendingFinalization = undefined;
+      return;
+    }
+    const path: { block: Block; digest: Uint8Array }[] = [];
+    let digest = target.digest;
+    for (let steps = 0; steps <= MAX_BLOCKS_IN_MEMORY; steps++) {
+      const block = this.#blocks.get(toHex(digest));
+      if (block === undefined) {
+        this.#request(digest, MAX_SYNC_BLOCKS);
+        return;
+      }
+      if (block.height <= this.#tip.height) {
+        // Only more than f Byzantine validators can finalize a block off our finalized chain.
+        this.#conflictingFinalizations++;
+        this.#pendingFinalization = undefined;
+        return;
+      }
+      path.push({ block, digest });
+      if (block.height === this.#tip.height + 1) {
+        if (!bytesEqual(block.parent, this.#tip.digest)) {
+          this.#conflictingFinalizations++;
+          this.#pendingFinalization = undefined;
+          return;
+        }
+        break;
+      }
+      digest = block.parent;
+    }
+    if (path.at(-1)?.block.height !== this.#tip.height + 1) return;
+    this.#pendingFinalization = undefined;
+    path.reverse();
+    const storage = this.#config.storage;
+    for (const { block, digest: blockHash } of path) {
+      storage.put(BLOCK_PREFIX + pad(block.height), BlockCodec.encode(block));
+      storage.put(PROOF_PREFIX + pad(block.height), CertificateCodec.encode(target));
+      storage.put(DIGEST_PREFIX + toHex(blockHash), heightBytes(block.height));
+      this.#deliveries.push({ block, digest: blockHash, finalization: target });
+    }
+    const last = path.at(-1)!;
+    this.#tip = { height: last.block.height, view: last.block.view, digest: last.digest };
+    this.#prune();
+    void this.#deliver();
+    if (this.#view <= this.#tip.view) this.#enterView(this.#tip.view + 1, target);
+    this.#tryPropose();
+    this.#tryNotarize();
+  }
+
+  /** Forgets views and blocks at or below the finalized tip, and their journal entries. */
+  #prune(): void {
+    const storage = this.#config.storage;
+    for (const [view, state] of this.#views) {
+      if (view > this.#tip.view) continue;
+      this.#cancelTimers(state);
+      state.signed.forEach((vote, kind) => {
+        if (vote !== undefined) storage.delete(journalKey(view, kind));
+      });
+      this.#views.delete(view);
+    }
+    for (const [hex, block] of this.#blocks) {
+      if (block.height < this.#tip.height || (block.height === this.#tip.height && block.view !== this.#tip.view)) {
+        this.#blocks.delete(hex);
+      }
+    }
+    for (const [hex, request] of this.#requests) {
+      const block = this.#blocks.get(hex);
+      if (block !== undefined && block.height <= this.#tip.height) {
+        request.cancel();
+        this.#requests.delete(hex);
+      }
+    }
+  }
+
+  /** Syncs finalized blocks to storage, then hands them to the application in order (spec §8). */
+  async #deliver(): Promise<void> {
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      while (this.#deliveries.length > 0 && this.#running) {
+        await this.#config.storage.sync();
+        while (this.#deliveries.length > 0 && this.#running) {
+          const next = this.#deliveries.shift()!;
+          await this.#config.application.finalized(next);
+        }
+      }
+    } finally {
+      this.#delivering = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- resolver (spec §7)
+
+  #storeBlock(digestHex: string, block: Block): boolean {
+    if (this.#blocks.has(digestHex)) return true;
+    if (this.#blocks.size >= MAX_BLOCKS_IN_MEMORY) return false;
+    this.#blocks.set(digestHex, block);
+    return true;
+  }
+
+  #request(digest: Uint8Array, count: number): void {
+    const hex = toHex(digest);
+    if (this.#requests.has(hex) || this.#requests.size >= MAX_INFLIGHT_REQUESTS) return;
+    const request = { digest: digest.slice(), attempts: 0, cancel: () => {} };
+    this.#requests.set(hex, request);
+    const attempt = () => {
+      if (!this.#running || this.#blocks.has(hex) || request.attempts >= MAX_REQUEST_ATTEMPTS) {
+        this.#requests.delete(hex);
+        return;
+      }
+      const size = this.#validators.size;
+      const peer = (this.#config.self + 1 + (request.attempts % (size - 1))) % size;
+      request.attempts++;
+      this.#config.network.send(peer, SyncRequestCodec.encode({ digest: request.digest, count }));
+      request.cancel = this.#config.clock.setTimer(this.#timeouts.syncRetryMs, attempt);
+    };
+    if (this.#validators.size > 1) attempt();
+  }
+
+  #lookupBlock(digest: Uint8Array): Block | undefined {
+    const hex = toHex(digest);
+    const inMemory = this.#blocks.get(hex);
+    if (inMemory !== undefined) return inMemory;
+    const height = this.#config.storage.get(DIGEST_PREFIX + hex);
+    if (height === undefined || height.length !== 8) return undefined;
+    return this.#readFinalizedBlock(Number(new DataView(height.buffer, height.byteOffset, 8).getBigUint64(0)));
+  }
+
+  #onSyncRequest(from: PeerId, request: SyncRequest): void {
+    const blocks: Block[] = [];
+    let bytes = 0;
+    let digest = request.digest;
+    for (let i = 0; i < request.count; i++) {
+      const block = this.#lookupBlock(digest);
+      if (block === undefined) break;
+      const size = BlockCodec.type.serialize(block).length;
+      if (bytes + size > MAX_SYNC_RESPONSE_BYTES) break;
+      bytes += size;
+      blocks.push(block);
+      if (block.height === 1) break;
+      digest = block.parent;
+    }
+    if (blocks.length > 0) this.#config.network.send(from, SyncResponseCodec.encode({ blocks }));
+  }
+
+  #onSyncResponse(from: PeerId, response: SyncResponse): void {
+    let expected: Uint8Array | undefined;
+    let accepted = 0;
+    for (const block of response.blocks) {
+      const digest = blockDigest(block);
+      const hex = toHex(digest);
+      const asked = this.#requests.get(hex);
+      if (asked === undefined && (expected === undefined || !bytesEqual(digest, expected))) {
+        if (accepted === 0) this.#drop(from, DropReason.unsolicited);
+        break;
+      }
+      if (asked !== undefined) {
+        asked.cancel();
+        this.#requests.delete(hex);
+      }
+      if (block.height > this.#tip.height && !this.#storeBlock(hex, block)) break;
+      accepted++;
+      expected = block.parent;
+    }
+    if (accepted === 0) return;
+    this.#advanceFinalized();
+    this.#tryPropose();
+    this.#tryNotarize();
+  }
+}
+
+function heightBytes(height: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(height), false);
+  return out;
+}
+
+/**
+ * Creates a validator's engine; call `start()` to run it.
+ * @throws InvariantError when `self` or the signer does not match the validator set
+ */
+export function createEngine(config: EngineConfig): SimplexEngine {
+  return new SimplexEngine(config);
+}

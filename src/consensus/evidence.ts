@@ -1,0 +1,48 @@
+/**
+ * Equivocation evidence: two signed votes by one validator in one view that Simplex forbids an
+ * honest validator to send together (§3): two notarizes of different blocks, two finalizes of
+ * different blocks, or a nullify and a finalize. Anyone with the validator set checks it alone.
+ */
+import { type Evidence, type Vote, VoteKind } from '../codec/consensus.ts';
+import { bytesEqual } from '../crypto/bytes.ts';
+import type { ValidatorSet } from './validators.ts';
+import { defaultVerifier, type SignatureVerifier, verifyVote } from './votes.ts';
+
+export type EquivocationKind = 'notarize-conflict' | 'finalize-conflict' | 'nullify-and-finalize';
+
+/** How two votes by the same validator in the same view conflict, or undefined if they do not. */
+export function conflictOf(first: Vote, second: Vote): EquivocationKind | undefined {
+  if (first.signer !== second.signer || first.view !== second.view) return undefined;
+  if (first.kind === VoteKind.notarize && second.kind === VoteKind.notarize) {
+    return bytesEqual(first.digest, second.digest) ? undefined : 'notarize-conflict';
+  }
+  if (first.kind === VoteKind.finalize && second.kind === VoteKind.finalize) {
+    return bytesEqual(first.digest, second.digest) ? undefined : 'finalize-conflict';
+  }
+  const kinds = new Set([first.kind, second.kind]);
+  if (kinds.has(VoteKind.nullify) && kinds.has(VoteKind.finalize)) return 'nullify-and-finalize';
+  return undefined;
+}
+
+/**
+ * The validator index that `evidence` proves Byzantine, or undefined when it proves nothing
+ * (votes that do not conflict, a signer out of range, or a signature that does not verify).
+ * Never throws.
+ */
+export function verifyEvidence(
+  validators: ValidatorSet,
+  chainId: number,
+  evidence: Evidence,
+  verifier: SignatureVerifier = defaultVerifier,
+): number | undefined {
+  try {
+    const { first, second } = evidence;
+    if (conflictOf(first, second) === undefined) return undefined;
+    const key = validators.publicKeys[first.signer];
+    if (key === undefined) return undefined;
+    if (!verifyVote(key, chainId, first, verifier) || !verifyVote(key, chainId, second, verifier)) return undefined;
+    return first.signer;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Simplex BFT consensus (Chan & Pass, "Simplex Consensus: A Simple and Fast Consensus Protocol",
+ * TCC 2023), as Commonware's `simplex` implements it. This header is the protocol's specification;
+ * the code cites its sections as "spec §n".
+ *
+ * §1 Setting. n validators with Ed25519 keys, indexed 0..n−1; at most f = ⌊(n−1)/3⌋ Byzantine.
+ *    A quorum is n − f (2f + 1 when n = 3f + 1). Messages are authenticated point to point and
+ *    may be delayed, lost or reordered; safety never depends on timing.
+ *
+ * §2 Views and leaders. Views are numbered from 1 (view 0 is genesis, notarized and final).
+ *    The leader of view v is v mod n. A validator is in one view at a time and only moves forward.
+ *
+ * §3 Votes. In view v a validator signs at most one of each:
+ *    - notarize(v, d): for the first valid proposal d of v's leader (the leader's proposal is
+ *      itself its notarize vote);
+ *    - nullify(v): when its timer for v fires before it has seen a notarization of v;
+ *    - finalize(v, d): when it sees a notarization of (v, d), unless it signed nullify(v).
+ *    The one safety rule: never finalize a view you nullified (and so never nullify after
+ *    finalizing, since finalizing happens on leaving the view). Every vote is journaled and synced
+ *    to durable storage before it leaves the process, and a restarted validator reloads the
+ *    journal, so it never signs anything contradicting what it released before a crash.
+ *
+ * §4 Certificates. A quorum of distinct, valid votes of one kind for one (v, d) is a
+ *    notarization, nullification or finalization. Whoever assembles one broadcasts it. On seeing a
+ *    notarization or nullification (or finalization) of any view w ≥ its current view, a
+ *    validator enters view w + 1. A finalization of (v, d) finalizes d and all its ancestors.
+ *    Votes are verified lazily, in a batch, once enough of them agree to form a quorum.
+ *
+ * §5 Proposals. The leader of v proposes a block whose parent is the block of the highest view
+ *    p < v that has a notarization (or finalization, or is the finalized tip) such that every view
+ *    strictly between p and v has a nullification. A validator notarizes a proposal only if it
+ *    checks the same: parent notarized, every skipped view nullified, height = parent height + 1,
+ *    parent not below the finalized tip, and the application accepts the payload.
+ *
+ * §6 Timers. On entering view v: the leader timeout (no proposal yet → nullify) and the
+ *    notarization timeout (no notarization yet → nullify). After nullifying, a validator
+ *    rebroadcasts its nullify and the certificate that brought it into v every retry interval, so
+ *    validators that missed messages rejoin the view (Simplex's "forward the certificate").
+ *
+ * §7 Resolver. A validator missing a block it needs (a parent to check a proposal, a block on
+ *    the path from a finalization down to its finalized tip) asks peers in turn by digest for it and
+ *    some ancestors. Answers are accepted only by hash linkage from a digest it asked for.
+ *
+ * §8 Delivery. Finalized blocks are written and synced with their proof, then handed to the
+ *    application in height order, exactly once: on restart the engine resumes from the height the
+ *    application reports as processed.
+ *
+ * §9 Evidence and hygiene. Two conflicting votes of one validator in one view (two notarizes or
+ *    two finalizes of different digests, or a nullify and a finalize) are kept as evidence anyone
+ *    can verify. Messages that are malformed, oversized, wrongly signed or out of range are dropped
+ *    and counted per peer with a reason; every buffer is bounded.
+ */
+export type { Application, BlockContext, EngineConfig, EngineObserver, EngineStatus, EngineTimeouts, FinalizedBlock } from './engine.ts';
+export { createEngine, DropReason, SimplexEngine } from './engine.ts';
+export { certificateFromVotes, verifyCertificate } from './certificate.ts';
+export { conflictOf, verifyEvidence } from './evidence.ts';
+export { createValidatorSet, leaderOf, type ValidatorSet } from './validators.ts';
+export { blockDigest, genesisDigest, type SignatureVerifier, signVote, verifyVote, ZERO_DIGEST } from './votes.ts';

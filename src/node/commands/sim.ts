@@ -1,0 +1,127 @@
+/**
+ * `palisade sim`: runs the deterministic consensus simulator over a range of seeds and prints a
+ * summary. A failing seed is printed with the one command that replays it. Exit code 1 when any
+ * run violates an invariant (including liveness), 2 on a usage error.
+ */
+import { createHash } from 'node:crypto';
+import { PROFILES, profileByName } from '../../sim/profiles.ts';
+import { type RunResult, replayCommand, runSimulation } from '../../sim/harness.ts';
+import { numberOption, parseOptions, UsageError } from '../args.ts';
+
+const USAGE = `usage: palisade sim [--seeds N] [--seed-start S] [--validators N] [--byzantine B] [--profile NAME|all] [--json]
+
+  --seeds       how many seeds to run (default 20)
+  --seed-start  first seed (default 1)
+  --validators  validators per run, 1..64 (default 4)
+  --byzantine   Byzantine validators (default: f for adversary profiles, 0 otherwise); above f the
+                Byzantine validators collude and the run must show a violation or a halt
+  --profile     one of: ${PROFILES.map((profile) => profile.name).join(', ')}, or 'all' to cycle (default all)
+  --json        print one JSON document instead of progress`;
+
+/** Largest seed count one invocation accepts. */
+const MAX_SEEDS = 1_000_000;
+
+function integer(name: string, value: string | boolean | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const parsed = numberOption(name, value);
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    throw new UsageError(`--${name} must be an integer in ${min}..${max}`);
+  }
+  return parsed;
+}
+
+export async function run(args: string[]): Promise<number> {
+  let options: ReturnType<typeof parse>;
+  try {
+    options = parse(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`palisade sim: ${error.message}\n${USAGE}`);
+    return 2;
+  }
+  if (options === undefined) {
+    console.log(USAGE);
+    return 0;
+  }
+  const { seeds, seedStart, validators, byzantine, profileName, json } = options;
+  const results: RunResult[] = [];
+  const combined = createHash('sha256');
+  for (let i = 0; i < seeds; i++) {
+    const seed = seedStart + i;
+    const profile = profileName === 'all' ? PROFILES[seed % PROFILES.length]! : profileByName(profileName)!;
+    const result = await runSimulation({ seed, validators, byzantine, profile });
+    results.push(result);
+    combined.update(result.traceHash);
+    if (!json) {
+      const verdict = result.violations.length === 0 ? 'ok' : `FAIL ${result.violations.map((v) => v.invariant).join(',')}`;
+      console.log(
+        `seed ${seed} ${profile.name.padEnd(11)} finalized ${result.finalizedMin}..${result.finalizedMax} nullified ${result.viewsNullified} trace ${result.traceHash.slice(0, 16)} ${verdict}`,
+      );
+      if (result.violations.length > 0) {
+        for (const violation of result.violations) console.log(`    ${violation.invariant}: ${violation.detail}`);
+        console.log(`    replay: ${replayCommand(result)}`);
+      }
+    }
+  }
+  const failed = results.filter((result) => result.violations.length > 0);
+  const summary = {
+    runs: results.length,
+    violations: failed.flatMap((result) =>
+      result.violations.map((violation) => ({
+        seed: result.seed,
+        profile: result.profile,
+        invariant: violation.invariant,
+        detail: violation.detail,
+        replay: replayCommand(result),
+      })),
+    ),
+    failedSeeds: failed.map((result) => result.seed),
+    finalizedBlocksMin: Math.min(...results.map((result) => result.finalizedMin)),
+    viewsNullified: results.reduce((sum, result) => sum + result.viewsNullified, 0),
+    evidence: results.reduce((sum, result) => sum + result.evidence, 0),
+    droppedMessages: results.reduce((sum, result) => sum + result.drops, 0),
+    traceHash: combined.digest('hex'),
+    seeds: results.map((result) => ({
+      seed: result.seed,
+      profile: result.profile,
+      byzantine: result.byzantine,
+      finalizedMin: result.finalizedMin,
+      viewsNullified: result.viewsNullified,
+      violations: result.violations.length,
+      traceHash: result.traceHash,
+    })),
+  };
+  if (json) console.log(JSON.stringify(summary, null, 2));
+  else {
+    console.log(
+      `${summary.runs} runs, ${failed.length} failed, finalized at least ${summary.finalizedBlocksMin} blocks per honest validator, ${summary.viewsNullified} views nullified, trace ${summary.traceHash}`,
+    );
+  }
+  return failed.length === 0 ? 0 : 1;
+}
+
+function parse(args: string[]) {
+  const { values } = parseOptions(args, {
+    seeds: { type: 'string' },
+    'seed-start': { type: 'string' },
+    validators: { type: 'string' },
+    byzantine: { type: 'string' },
+    profile: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help === true) return undefined;
+  const validators = integer('validators', values.validators, 4, 1, 64);
+  const profileName = typeof values.profile === 'string' ? values.profile : 'all';
+  if (profileName !== 'all' && profileByName(profileName) === undefined) {
+    throw new UsageError(`unknown profile '${profileName}'`);
+  }
+  return {
+    seeds: integer('seeds', values.seeds, 20, 1, MAX_SEEDS),
+    seedStart: integer('seed-start', values['seed-start'], 1, 0, Number.MAX_SAFE_INTEGER - MAX_SEEDS),
+    validators,
+    byzantine: values.byzantine === undefined ? undefined : integer('byzantine', values.byzantine, 0, 0, validators),
+    profileName,
+    json: values.json === true,
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * The adversaries by behaviour. `twins` is not a network wrapper: the harness runs two honest
+ * engines with one key, each seeing part of the network (Bano et al., "Twins", 2021).
+ */
+import type { Adversary } from './common.ts';
+import { conflicter } from './conflicter.ts';
+import { equivocator } from './equivocator.ts';
+import { garbage } from './garbage.ts';
+import { nuller } from './nuller.ts';
+import { replayer } from './replayer.ts';
+import { withholder } from './withholder.ts';
+
+export type { Adversary, AdversaryContext } from './common.ts';
+
+export const ADVERSARY_NAMES = ['equivocator', 'nuller', 'conflicter', 'withholder', 'twins', 'garbage', 'replayer'] as const;
+export type AdversaryName = (typeof ADVERSARY_NAMES)[number];
+
+/** The network wrapper for each behaviour (twins has none: see the harness). */
+export const ADVERSARIES: Readonly<Record<Exclude<AdversaryName, 'twins'>, Adversary>> = Object.freeze({
+  equivocator,
+  nuller,
+  conflicter,
+  withholder,
+  garbage,
+  replayer,
+});

@@ -1,0 +1,355 @@
+/**
+ * One simulated run: n validators on a simulated network, driven by one seed. The seed fixes the
+ * keys, every link delay and loss, every partition, crash and torn write, and every adversary's
+ * choice, so a run replays bit for bit; its trace hash (SHA-256 over every delivered message
+ * with its time and endpoints) proves it.
+ *
+ * Byzantine validators are the last `b` indices, so leadership rotates through honest and
+ * Byzantine validators alike. Above f Byzantine validators the
+ * simulator does not pretend: they collude as twins that split the honest validators into two
+ * partitioned halves, the strongest attack, and the run must show a safety violation or a halt.
+ */
+import { createHash } from 'node:crypto';
+import { createEngine, type EngineTimeouts, type SimplexEngine } from '../consensus/engine.ts';
+import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
+import type { SignatureVerifier } from '../consensus/votes.ts';
+import { toHex } from '../crypto/bytes.ts';
+import { createEd25519Signer, type Ed25519Signer, verifyInDomain } from '../crypto/ed25519.ts';
+import type { DomainTagValue } from '../crypto/domain.ts';
+import type { Network } from '../runtime/types.ts';
+import { createSimRng, type SimRng } from '../runtime/sim/rng.ts';
+import { Scheduler, type SimClock } from '../runtime/sim/scheduler.ts';
+import { type SimEndpoint, SimNetwork } from '../runtime/sim/network.ts';
+import { SimStorage } from '../runtime/sim/storage.ts';
+import { ADVERSARIES, ADVERSARY_NAMES, type AdversaryName } from './adversaries/index.ts';
+import { SimApplication } from './app.ts';
+import { InvariantChecker, type Violation } from './invariants.ts';
+import { CALM_LINK, HEAL_AT_MS, LIVENESS_BLOCKS, LIVENESS_WINDOW_MS, type Profile } from './profiles.ts';
+
+export const SIM_CHAIN_ID = 0x5a11;
+
+/** Timers sized for the simulated 10 ms links: Simplex's 2Δ and 3Δ with margin for jitter. */
+export const SIM_TIMEOUTS: EngineTimeouts = Object.freeze({
+  leaderMs: 60,
+  notarizationMs: 100,
+  nullifyRetryMs: 100,
+  syncRetryMs: 60,
+});
+
+/** Events one run may execute; a run that needs more has a livelock and fails. */
+export const MAX_EVENTS_PER_RUN = 2_000_000;
+
+export interface RunOptions {
+  seed: number;
+  validators: number;
+  /** Byzantine validators; undefined takes the profile's default (f or 0). */
+  byzantine?: number | undefined;
+  profile: Profile;
+  mutation?: 'finalize-after-nullify' | undefined;
+  /** Overrides the profile's liveness target (blocks after the heal). */
+  livenessBlocks?: number | undefined;
+}
+
+export interface RunResult {
+  seed: number;
+  profile: string;
+  validators: number;
+  byzantine: number;
+  violations: Violation[];
+  finalizedMin: number;
+  finalizedMax: number;
+  viewsNullified: number;
+  evidence: number;
+  drops: number;
+  events: number;
+  virtualMs: number;
+  traceHash: string;
+}
+
+interface Instance {
+  endpoint: SimEndpoint;
+  clock: SimClock;
+  storage: SimStorage;
+  network: Network;
+  engine: SimplexEngine | undefined;
+  app: SimApplication | undefined;
+  up: boolean;
+}
+
+interface Validator {
+  index: number;
+  byzantine: boolean;
+  behaviour: AdversaryName | undefined;
+  signer: Ed25519Signer;
+  instances: Instance[];
+}
+
+/** Deterministic keys: validator i's seed is SHA-256 of the run seed and i. */
+function keysFor(seed: number, count: number): Ed25519Signer[] {
+  return Array.from({ length: count }, (_, index) =>
+    createEd25519Signer(createHash('sha256').update(`palisade-sim-key/${seed}/${index}`).digest()),
+  );
+}
+
+/** Signature checks are pure, so one run shares a memo of them across validators. */
+function memoVerifier(): SignatureVerifier {
+  const memo = new Map<string, boolean>();
+  return (publicKey: Uint8Array, tag: DomainTagValue, chainId: number, message: Uint8Array, signature: Uint8Array) => {
+    const key = `${tag}|${toHex(publicKey)}|${toHex(message)}|${toHex(signature)}`;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    const valid = verifyInDomain(publicKey, tag, chainId, message, signature);
+    if (memo.size >= 100_000) memo.clear();
+    memo.set(key, valid);
+    return valid;
+  };
+}
+
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Runs one seed and checks every invariant.
+ * @example const result = await runSimulation({ seed: 1, validators: 4, profile: profileByName('calm')! });
+ */
+export async function runSimulation(options: RunOptions): Promise<RunResult> {
+  const { seed, profile } = options;
+  const n = options.validators;
+  const rng = createSimRng(seed);
+  const scheduler = new Scheduler();
+  const network = new SimNetwork(scheduler, rng.fork(), profile.faultyLink);
+  const signers = keysFor(seed, n);
+  const validatorSet: ValidatorSet = createValidatorSet(signers.map((signer) => signer.publicKey));
+  const f = validatorSet.maxFaulty;
+  const byzantineCount = Math.min(n, options.byzantine ?? (profile.byzantineByDefault ? f : 0));
+  const aboveF = byzantineCount > f;
+  const byzantine = new Set<number>();
+  for (let i = n - byzantineCount; i < n; i++) byzantine.add(i);
+  const verifier = memoVerifier();
+  const checker = new InvariantChecker(validatorSet, SIM_CHAIN_ID, verifier, byzantine);
+  const trace = createHash('sha256');
+  const header = new Uint8Array(12);
+  const headerView = new DataView(header.buffer);
+  network.observe((from, to, message) => {
+    headerView.setFloat64(0, scheduler.now());
+    headerView.setUint16(8, from);
+    headerView.setUint16(10, to);
+    trace.update(header);
+    trace.update(message);
+  });
+
+  const adversaryRng = rng.fork();
+  const validators: Validator[] = signers.map((signer, index) => {
+    const isByzantine = byzantine.has(index);
+    let behaviour: AdversaryName | undefined;
+    if (isByzantine) {
+      behaviour = aboveF
+        ? 'twins'
+        : profile.adversary === 'mix'
+          ? ADVERSARY_NAMES[adversaryRng.nextInt(ADVERSARY_NAMES.length)]!
+          : (profile.adversary ?? 'twins');
+    }
+    return { index, byzantine: isByzantine, behaviour, signer, instances: [] };
+  });
+
+  // Endpoints: one per validator, two for twins (side 0 and side 1).
+  const side: number[] = [];
+  const honestSide = new Map<number, number>();
+  for (const validator of validators) {
+    const copies = validator.behaviour === 'twins' ? 2 : 1;
+    for (let copy = 0; copy < copies; copy++) {
+      const endpoint = network.addEndpoint(validator.index);
+      side[endpoint.endpoint] = validator.behaviour === 'twins' ? copy : -1;
+      const clock = scheduler.clockFor();
+      const behaviour = validator.behaviour;
+      const wrapper = behaviour === undefined || behaviour === 'twins' ? undefined : ADVERSARIES[behaviour];
+      const instanceNetwork = wrapper
+        ? wrapper(endpoint, {
+            self: validator.index,
+            signer: validator.signer,
+            chainId: SIM_CHAIN_ID,
+            validators: validatorSet,
+            rng: adversaryRng.fork(),
+            clock,
+            leaderMs: SIM_TIMEOUTS.leaderMs,
+          })
+        : endpoint;
+      validator.instances.push({
+        endpoint,
+        clock,
+        storage: new SimStorage(),
+        network: instanceNetwork,
+        engine: undefined,
+        app: undefined,
+        up: false,
+      });
+    }
+  }
+  const hasTwins = validators.some((validator) => validator.behaviour === 'twins');
+  if (hasTwins) {
+    for (const validator of validators) {
+      if (!validator.byzantine) honestSide.set(validator.instances[0]!.endpoint.endpoint, adversaryRng.nextInt(2));
+    }
+    // Twin copy s talks to the honest validators on side s and to the other twins' copy s.
+    // Above f, honest validators on different sides are partitioned too (split brain).
+    network.setReach((from, to) => {
+      const a = side[from]!;
+      const b = side[to]!;
+      if (a >= 0 && b >= 0) return a === b;
+      if (a >= 0) return honestSide.get(to) === a;
+      if (b >= 0) return honestSide.get(from) === b;
+      return !aboveF || honestSide.get(from) === honestSide.get(to);
+    });
+  }
+
+  const honest = validators.filter((validator) => !validator.byzantine);
+  const startInstance = (validator: Validator, instance: Instance) => {
+    const isHonest = !validator.byzantine;
+    const app = new SimApplication(instance.storage, validator.index, {
+      applied: (block, digest, stateHash) => {
+        if (isHonest) checker.applied(validator.index, block, digest, stateHash);
+      },
+      deliveryError: (detail) => {
+        if (isHonest) checker.fail('exactly-once-delivery', detail);
+      },
+    });
+    const engine = createEngine({
+      chainId: SIM_CHAIN_ID,
+      validators: validatorSet,
+      self: validator.index,
+      signer: validator.signer,
+      clock: instance.clock,
+      network: instance.network,
+      storage: instance.storage,
+      application: app,
+      timeouts: SIM_TIMEOUTS,
+      verifier,
+      ...(isHonest && options.mutation !== undefined ? { mutation: options.mutation } : {}),
+      observer: isHonest
+        ? {
+            released: (vote) => checker.released(vote),
+            certificate: (certificate) => checker.certificate(certificate),
+            evidence: (evidence) => checker.evidence(evidence),
+          }
+        : {},
+    });
+    instance.app = app;
+    instance.engine = engine;
+    instance.up = true;
+    network.setUp(instance.endpoint.endpoint, true);
+    void engine.start();
+  };
+  const crashInstance = (instance: Instance) => {
+    instance.engine?.stop();
+    instance.clock.stopAll();
+    network.setUp(instance.endpoint.endpoint, false);
+    instance.storage.crash(rng);
+    instance.up = false;
+  };
+
+  for (const validator of validators) for (const instance of validator.instances) startInstance(validator, instance);
+
+  const faultRng = rng.fork();
+  let healed = false;
+  if (profile.partitions) {
+    const repartition = () => {
+      if (healed) return;
+      const endpoints = validators.flatMap((validator) => validator.instances.map((instance) => instance.endpoint.endpoint));
+      if (faultRng.nextInt(3) === 0) network.setPartition(undefined);
+      else {
+        const groups: number[] = [];
+        for (const endpoint of endpoints) groups[endpoint] = faultRng.nextInt(2);
+        network.setPartition(groups);
+      }
+      scheduler.schedule(50 + faultRng.nextInt(250), repartition);
+    };
+    scheduler.schedule(faultRng.nextInt(100), repartition);
+  }
+  if (profile.crashes) {
+    const crashSomeone = () => {
+      if (healed) return;
+      const candidates = honest.filter((validator) => validator.instances[0]!.up);
+      const down = honest.length - candidates.length;
+      if (candidates.length > 0 && down < Math.max(1, f)) {
+        const victim = candidates[faultRng.nextInt(candidates.length)]!;
+        const instance = victim.instances[0]!;
+        crashInstance(instance);
+        scheduler.schedule(20 + faultRng.nextInt(300), () => {
+          if (!instance.up) startInstance(victim, instance);
+        });
+      }
+      scheduler.schedule(30 + faultRng.nextInt(200), crashSomeone);
+    };
+    scheduler.schedule(faultRng.nextInt(100), crashSomeone);
+  }
+
+  let target = Number.POSITIVE_INFINITY;
+  const livenessBlocks = options.livenessBlocks ?? LIVENESS_BLOCKS;
+  const heights = () => honest.map((validator) => validator.instances[0]!.app?.processedHeight() ?? 0);
+  scheduler.schedule(HEAL_AT_MS, () => {
+    healed = true;
+    network.setLink(CALM_LINK);
+    if (!aboveF) network.setPartition(undefined);
+    for (const validator of honest) {
+      const instance = validator.instances[0]!;
+      if (!instance.up) startInstance(validator, instance);
+    }
+    target = Math.max(0, ...heights()) + livenessBlocks;
+  });
+  const deadline = HEAL_AT_MS + LIVENESS_WINDOW_MS;
+  let live = false;
+  while (scheduler.step(deadline)) {
+    await settle();
+    if (scheduler.executed() >= MAX_EVENTS_PER_RUN) {
+      checker.fail('event-budget', `more than ${MAX_EVENTS_PER_RUN} events: a livelock`);
+      break;
+    }
+    if (healed && heights().every((height) => height >= target)) {
+      live = true;
+      break;
+    }
+  }
+  if (!live) {
+    checker.fail(
+      'liveness',
+      `honest heights ${heights().join(',')} did not reach ${target} within ${LIVENESS_WINDOW_MS} ms after the heal`,
+    );
+  }
+  checker.finish();
+  for (const validator of validators) for (const instance of validator.instances) if (instance.up) instance.engine?.stop();
+
+  let evidence = 0;
+  let drops = 0;
+  for (const validator of honest) {
+    const engine = validator.instances[0]!.engine;
+    if (engine === undefined) continue;
+    evidence += engine.evidence().length;
+    for (const reasons of Object.values(engine.dropCounters())) {
+      for (const count of Object.values(reasons)) drops += count ?? 0;
+    }
+  }
+  const finalHeights = heights();
+  return {
+    seed,
+    profile: profile.name,
+    validators: n,
+    byzantine: byzantineCount,
+    violations: checker.violations,
+    finalizedMin: Math.min(...finalHeights),
+    finalizedMax: Math.max(...finalHeights),
+    viewsNullified: checker.viewsNullified(),
+    evidence,
+    drops,
+    events: scheduler.executed(),
+    virtualMs: scheduler.now(),
+    traceHash: trace.digest('hex'),
+  };
+}
+
+/** The one command that replays a run. */
+export function replayCommand(result: Pick<RunResult, 'seed' | 'profile' | 'validators' | 'byzantine'>): string {
+  return `palisade sim --seeds 1 --seed-start ${result.seed} --validators ${result.validators} --byzantine ${result.byzantine} --profile ${result.profile}`;
+}
+
+export type { SimRng };
