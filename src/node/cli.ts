@@ -21,6 +21,10 @@ const commands: Record<string, CommandEntry> = {
   iv: { summary: 'implied volatility of an option price', load: () => import('./commands/iv.ts') },
   keygen: { summary: 'new Ed25519 key in an EIP-2335 keystore', load: () => import('./commands/keygen.ts') },
   bench: { summary: 'run a benchmark (bench/<name>.ts)', load: () => import('./commands/bench.ts') },
+  'oracle-sim': {
+    summary: 'oracle aggregation under named manipulation scenarios',
+    load: () => import('./commands/oracle-sim.ts'),
+  },
 };
 
 function printHelp(): number {
