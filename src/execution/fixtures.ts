@@ -1,0 +1,164 @@
+/**
+ * A ready-made engine genesis and transaction builders, shared by the tests, the benchmark and
+ * the devnet: one BTC-like underlying with Deribit-like parameters, a strip of calls and puts, an
+ * operator (bridge) key that credits accounts, and deterministic trader keys.
+ *
+ * Keys here are derived from public strings: they are for tests and the local devnet only.
+ */
+import { type ExecutionAction, encodeAction, type PlaceOrder } from '../codec/execution.ts';
+import type { SignedTransaction } from '../codec/transaction.ts';
+import { createEd25519Signer, type Ed25519Signer } from '../crypto/ed25519.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { signTransaction } from '../crypto/transaction.ts';
+import { MS_PER_DAY } from './margin.ts';
+import type { EngineGenesis, EngineParameters, SeriesConfig, UnderlyingConfig } from './types.ts';
+
+/** 1 USDC in base units (6 decimals). */
+export const USDC = 1_000_000;
+
+/** A signer whose seed is SHA-256 of `label`: reproducible, and therefore never for real funds. */
+export function testSigner(label: string): Ed25519Signer {
+  return createEd25519Signer(sha256(new TextEncoder().encode(`palisade/test-key/${label}`)));
+}
+
+export const DEFAULT_ENGINE_PARAMETERS: EngineParameters = Object.freeze({
+  makerFeeBps: 3,
+  takerFeeBps: 3,
+  feeCapBps: 1250,
+  maxOpenOrdersPerAccount: 200,
+  marketBandBps: 5000,
+  liquidationBandBps: 3000,
+  liquidationStepLots: 10,
+  liquidationPenaltyBps: 50,
+  maxLiquidationStepsPerBlock: 1000,
+  settlementWindowMs: 30 * 60_000,
+  maxSampleHoldMs: 60_000,
+});
+
+export const BTC: UnderlyingConfig = Object.freeze({
+  underlyingId: 1,
+  symbol: 'BTC',
+  rateBps: 0,
+  defaultVolBps: 6000,
+  minVolBps: 1,
+  maxVolBps: 50_000,
+  maxConfidenceBps: 100,
+  imBaseBps: 1500,
+  imMinBps: 1000,
+  mmBps: 750,
+  pmSpotMovesBps: Object.freeze([-2000, -1500, -1000, -500, 0, 500, 1000, 1500, 2000]),
+  pmInitialMultiplierBps: 12500,
+  pmContingencyBps: 200,
+});
+
+/** A BTC option of 1 BTC per contract, 0.1-contract lots, a 5 USDC tick. */
+export function btcSeries(isCall: boolean, strikeUsdc: number, expiryMs: number): SeriesConfig {
+  return {
+    underlyingId: 1,
+    isCall,
+    strike: strikeUsdc * USDC,
+    expiryMs,
+    tickSize: 5 * USDC,
+    lotSizeE6: 100_000,
+    multiplierE6: 1_000_000,
+  };
+}
+
+export interface TestGenesisOptions {
+  chainId?: number;
+  startTimeMs?: number;
+  traders?: Ed25519Signer[];
+  balanceUsdc?: number;
+  insuranceFundUsdc?: number;
+  series?: SeriesConfig[];
+  params?: Partial<EngineParameters>;
+  underlying?: Partial<UnderlyingConfig>;
+}
+
+export const OPERATOR = testSigner('operator');
+export const GOVERNANCE = testSigner('governance');
+
+/**
+ * A genesis with one BTC underlying and, unless given, calls and puts at 50k–70k expiring in
+ * 7 and 30 days.
+ */
+export function testGenesis(options: TestGenesisOptions = {}): EngineGenesis {
+  const startTimeMs = options.startTimeMs ?? Date.UTC(2026, 0, 1);
+  const strikes = [50_000, 55_000, 60_000, 65_000, 70_000];
+  const series =
+    options.series ??
+    [7, 30].flatMap((days) =>
+      strikes.flatMap((strike) =>
+        [true, false].map((isCall) => btcSeries(isCall, strike, startTimeMs + days * MS_PER_DAY)),
+      ),
+    );
+  return {
+    chainId: options.chainId ?? 7,
+    operator: OPERATOR.publicKey,
+    governance: GOVERNANCE.publicKey,
+    startTimeMs,
+    params: { ...DEFAULT_ENGINE_PARAMETERS, ...options.params },
+    underlyings: [{ ...BTC, ...options.underlying }],
+    series,
+    accounts: (options.traders ?? []).map((trader) => ({
+      publicKey: trader.publicKey,
+      balance: BigInt(options.balanceUsdc ?? 1_000_000) * BigInt(USDC),
+    })),
+    insuranceFund: BigInt(options.insuranceFundUsdc ?? 0) * BigInt(USDC),
+  };
+}
+
+/** Signs `action` as the payload of a transaction. */
+export function actionTransaction(
+  signer: Ed25519Signer,
+  nonce: number,
+  action: ExecutionAction,
+  options: { chainId?: number; expiryHeight?: number } = {},
+): SignedTransaction {
+  return signTransaction(signer, {
+    chainId: options.chainId ?? 7,
+    nonce,
+    expiryHeight: options.expiryHeight ?? 1_000_000_000,
+    payload: encodeAction(action),
+  });
+}
+
+/** Keeps nonces per signer so that callers can just say what to do. */
+export function createTransactionBuilder(chainId = 7) {
+  const nonces = new Map<Ed25519Signer, number>();
+  return {
+    next(signer: Ed25519Signer, action: ExecutionAction): SignedTransaction {
+      const nonce = nonces.get(signer) ?? 0;
+      nonces.set(signer, nonce + 1);
+      return actionTransaction(signer, nonce, action, { chainId });
+    },
+    /** Forgets a nonce that the engine did not consume (a rejected transaction). */
+    rewind(signer: Ed25519Signer): void {
+      nonces.set(signer, (nonces.get(signer) ?? 1) - 1);
+    },
+  };
+}
+
+export function limitOrder(
+  seriesId: number,
+  side: 'buy' | 'sell',
+  priceUsdc: number,
+  contracts: number,
+  extra: Partial<PlaceOrder> = {},
+): ExecutionAction {
+  return {
+    kind: 'placeOrder',
+    value: {
+      seriesId,
+      side: side === 'buy' ? 0 : 1,
+      kind: 0,
+      timeInForce: 0,
+      postOnly: false,
+      reduceOnly: false,
+      price: Math.round(priceUsdc * USDC),
+      sizeE6: Math.round(contracts * 1_000_000),
+      clientOrderId: 0,
+      ...extra,
+    },
+  };
+}
