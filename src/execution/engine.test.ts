@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AccountRecordCodec, PlaceOrderCodec } from '../codec/execution.ts';
+import { AccountRecordCodec, type PlaceOrder, PlaceOrderCodec } from '../codec/execution.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
 import { verifyStateProof } from '../crypto/state-commitment.ts';
 import { signTransaction } from '../crypto/transaction.ts';
