@@ -11,6 +11,9 @@
  *   signature, as in Simplex where the leader's proposal counts as its vote).
  * - `SyncRequest` / `SyncResponse`: the resolver asks a peer for a block by digest and up to
  *   `count - 1` of its ancestors; answers are checked by hash linkage, so peers are not trusted.
+ * - `CertificateRequest`: asks a peer for the certificates it holds for one view (answered with
+ *   `Certificate` messages, which verify themselves), so a validator that missed them, or was down
+ *   while they formed, can check proposals built over those views.
  * - `Evidence`: two conflicting signed votes by one validator in one view.
  */
 import { ByteListType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
@@ -214,4 +217,15 @@ export const EvidenceCodec = defineMessage({
   type: EvidenceType,
   maxBytes: 3 + EvidenceType.maxSize,
   validate: (evidence) => validateVote(evidence.first, 'first.') ?? validateVote(evidence.second, 'second.'),
+});
+
+export const CertificateRequestType = new ContainerType({ view: Uint64 }, { typeName: 'CertificateRequest' });
+export type CertificateRequest = ValueOf<typeof CertificateRequestType>;
+
+export const CertificateRequestCodec = defineMessage({
+  name: 'CertificateRequest',
+  tag: 0x0208,
+  type: CertificateRequestType,
+  maxBytes: 3 + CertificateRequestType.maxSize,
+  validate: (request) => safeIntegers(request, ['view']),
 });

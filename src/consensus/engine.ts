@@ -12,6 +12,8 @@ import {
   BlockCodec,
   type Certificate,
   CertificateCodec,
+  type CertificateRequest,
+  CertificateRequestCodec,
   type Evidence,
   MAX_SYNC_BLOCKS,
   MAX_SYNC_RESPONSE_BYTES,
@@ -224,6 +226,9 @@ export class SimplexEngine {
   readonly #views = new Map<number, ViewState>();
   readonly #blocks = new Map<string, Block>();
   readonly #requests = new Map<string, { digest: Uint8Array; attempts: number; cancel: () => void }>();
+  readonly #certificateRequests = new Map<number, { attempts: number; cancel: () => void }>();
+  /** The finalization that proves our tip, served to peers asking about views we have pruned. */
+  #tipProof: Certificate | undefined;
   #pendingFinalization: Certificate | undefined;
   readonly #deliveries: FinalizedBlock[] = [];
   #delivering = false;
@@ -263,6 +268,8 @@ export class SimplexEngine {
     for (const state of this.#views.values()) this.#cancelTimers(state);
     for (const request of this.#requests.values()) request.cancel();
     this.#requests.clear();
+    for (const request of this.#certificateRequests.values()) request.cancel();
+    this.#certificateRequests.clear();
   }
 
   status(): EngineStatus {
@@ -305,8 +312,10 @@ export class SimplexEngine {
     for (let i = keys.length - 1; i >= 0; i--) {
       const height = Number(keys[i]!.slice(BLOCK_PREFIX.length));
       const block = this.#readFinalizedBlock(height);
-      if (block === undefined || this.#readProof(height) === undefined) continue;
+      const proof = this.#readProof(height);
+      if (block === undefined || proof === undefined) continue;
       this.#tip = { height, view: block.view, digest: blockDigest(block) };
+      this.#tipProof = proof;
       this.#blocks.set(toHex(this.#tip.digest), block);
       return;
     }
@@ -493,7 +502,10 @@ export class SimplexEngine {
       const state = this.#views.get(w);
       const certified = state?.certificates[VoteKind.finalize] ?? state?.certificates[VoteKind.notarize];
       if (certified !== undefined) return { parentView: w, parent: certified.digest };
-      if (state?.certificates[VoteKind.nullify] === undefined) return undefined;
+      if (state?.certificates[VoteKind.nullify] === undefined) {
+        this.#requestCertificates(w);
+        return undefined;
+      }
     }
     return { parentView: this.#tip.view, parent: this.#tip.digest };
   }
@@ -586,11 +598,17 @@ export class SimplexEngine {
       const parentState = this.#views.get(block.parentView);
       const certified =
         parentState?.certificates[VoteKind.finalize] ?? parentState?.certificates[VoteKind.notarize];
-      if (certified === undefined) return 'wait';
+      if (certified === undefined) {
+        this.#requestCertificates(block.parentView);
+        return 'wait';
+      }
       if (!bytesEqual(certified.digest, block.parent)) return 'invalid';
     }
     for (let w = block.parentView + 1; w < block.view; w++) {
-      if (this.#views.get(w)?.certificates[VoteKind.nullify] === undefined) return 'wait';
+      if (this.#views.get(w)?.certificates[VoteKind.nullify] === undefined) {
+        this.#requestCertificates(w);
+        return 'wait';
+      }
     }
     const parentHeight = this.#heightOf(block.parent, block.parentView);
     if (parentHeight === undefined) return 'wait';
@@ -631,6 +649,9 @@ export class SimplexEngine {
           return;
         case SyncResponseCodec.tag:
           this.#onSyncResponse(from, SyncResponseCodec.decode(message));
+          return;
+        case CertificateRequestCodec.tag:
+          this.#onCertificateRequest(from, CertificateRequestCodec.decode(message));
           return;
         default:
           this.#drop(from, DropReason.unknownType);
@@ -859,6 +880,7 @@ export class SimplexEngine {
     }
     const last = path.at(-1)!;
     this.#tip = { height: last.block.height, view: last.block.view, digest: last.digest };
+    this.#tipProof = target;
     this.#prune();
     void this.#deliver();
     if (this.#view <= this.#tip.view) this.#enterView(this.#tip.view + 1, target);
@@ -934,6 +956,48 @@ export class SimplexEngine {
       request.cancel = this.#config.clock.setTimer(this.#timeouts.syncRetryMs, attempt);
     };
     if (this.#validators.size > 1) attempt();
+  }
+
+  /** Asks peers in turn for the certificates of `view` until one arrives (spec §7). */
+  #requestCertificates(view: number): void {
+    if (this.#certificateRequests.has(view) || this.#certificateRequests.size >= MAX_INFLIGHT_REQUESTS) return;
+    if (this.#validators.size < 2) return;
+    const request = { attempts: 0, cancel: () => {} };
+    this.#certificateRequests.set(view, request);
+    const attempt = () => {
+      const state = this.#views.get(view);
+      const settled =
+        view <= this.#tip.view ||
+        state?.certificates[VoteKind.nullify] !== undefined ||
+        state?.certificates[VoteKind.notarize] !== undefined ||
+        state?.certificates[VoteKind.finalize] !== undefined;
+      if (!this.#running || settled || request.attempts >= MAX_REQUEST_ATTEMPTS) {
+        this.#certificateRequests.delete(view);
+        return;
+      }
+      const size = this.#validators.size;
+      const peer = (this.#config.self + 1 + ((view + request.attempts) % (size - 1))) % size;
+      request.attempts++;
+      this.#config.network.send(peer, CertificateRequestCodec.encode({ view }));
+      request.cancel = this.#config.clock.setTimer(this.#timeouts.syncRetryMs, attempt);
+    };
+    attempt();
+  }
+
+  /**
+   * Answers with the certificates we hold for the view, or, for a view at or below our finalized
+   * tip, with the finalization of the tip: it lets the asker finalize and move past that view.
+   */
+  #onCertificateRequest(from: PeerId, request: CertificateRequest): void {
+    if (request.view <= this.#tip.view) {
+      if (this.#tipProof !== undefined) this.#config.network.send(from, CertificateCodec.encode(this.#tipProof));
+      return;
+    }
+    const state = this.#views.get(request.view);
+    if (state === undefined) return;
+    for (const certificate of state.certificates) {
+      if (certificate !== undefined) this.#config.network.send(from, CertificateCodec.encode(certificate));
+    }
   }
 
   #lookupBlock(digest: Uint8Array): Block | undefined {

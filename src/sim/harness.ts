@@ -188,9 +188,16 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   }
   const hasTwins = validators.some((validator) => validator.behaviour === 'twins');
   if (hasTwins) {
-    for (const validator of validators) {
-      if (!validator.byzantine) honestSide.set(validator.instances[0]!.endpoint.endpoint, adversaryRng.nextInt(2));
+    // Above f the honest validators are dealt alternately, in a seeded order, to the two sides, so
+    // both sides are non-empty; at or below f each picks a side at random.
+    const order = validators.filter((validator) => !validator.byzantine);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = adversaryRng.nextInt(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
     }
+    order.forEach((validator, position) => {
+      honestSide.set(validator.instances[0]!.endpoint.endpoint, aboveF ? position % 2 : adversaryRng.nextInt(2));
+    });
     // Twin copy s talks to the honest validators on side s and to the other twins' copy s.
     // Above f, honest validators on different sides are partitioned too (split brain).
     network.setReach((from, to) => {
@@ -299,6 +306,8 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   });
   const deadline = HEAL_AT_MS + LIVENESS_WINDOW_MS;
   let live = false;
+  // Engines start with work queued as promise continuations; it runs at time 0, before any event.
+  await settle();
   while (scheduler.step(deadline)) {
     await settle();
     if (scheduler.executed() >= MAX_EVENTS_PER_RUN) {

@@ -23,10 +23,12 @@ import { toHex } from '../crypto/bytes.ts';
 
 export interface Violation {
   readonly invariant: string;
+  /** The first occurrence. */
   readonly detail: string;
+  occurrences: number;
 }
 
-/** Violations kept per run; one broken rule tends to repeat, and the first ones say enough. */
+/** Distinct invariants reported per run (there are fewer than this). */
 const MAX_VIOLATIONS = 20;
 
 export class InvariantChecker {
@@ -51,8 +53,11 @@ export class InvariantChecker {
     this.#byzantine = byzantine;
   }
 
+  /** Records the first violation of each invariant (with how often it recurred). */
   fail(invariant: string, detail: string): void {
-    if (this.violations.length < MAX_VIOLATIONS) this.violations.push({ invariant, detail });
+    const earlier = this.violations.find((violation) => violation.invariant === invariant);
+    if (earlier !== undefined) earlier.occurrences++;
+    else if (this.violations.length < MAX_VIOLATIONS) this.violations.push({ invariant, detail, occurrences: 1 });
   }
 
   /** Views with a nullification seen by an honest validator. */
