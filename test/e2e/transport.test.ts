@@ -155,11 +155,14 @@ test('four validators connect pairwise and deliver every message tagged with its
   for (const transport of transports) await transport.close();
 });
 
-test('a message sent to oneself is delivered locally, never over the wire', async () => {
+test('a message to oneself is dropped, as in the simulated network; broadcast skips oneself', async () => {
   const { transports, inboxes } = await startNetwork(2);
+  await waitFor(() => transports[0]!.isConnected(1), 'the connection');
   transports[0]!.send(0, text('note to self'));
-  await waitFor(() => inboxes[0]!.length === 1, 'self delivery');
-  assert.deepEqual(inboxes[0], [{ from: 0, text: 'note to self' }]);
+  transports[0]!.broadcast(text('to everyone else'));
+  await waitFor(() => inboxes[1]!.length === 1, 'the broadcast');
+  assert.deepEqual(inboxes[0], []);
+  assert.deepEqual(inboxes[1], [{ from: 0, text: 'to everyone else' }]);
   for (const transport of transports) await transport.close();
 });
 
@@ -181,6 +184,16 @@ test('a stranger key cannot complete a connection or deliver a frame, and a non-
   await waitFor(() => inboxes[1]!.length === 1, 'a genuine message');
   assert.deepEqual(inboxes[1], [{ from: 0, text: 'still here' }]);
   for (const transport of transports) await transport.close();
+});
+
+test('a TCP connection that never starts a handshake is closed after the handshake timeout', async () => {
+  const { transports, addresses } = await startNetwork(1, { handshakeTimeoutMs: 200 });
+  const halfOpen = netConnect(addresses[0]!.port, LOCALHOST);
+  halfOpen.on('error', () => {});
+  open.push({ close: () => halfOpen.destroy() });
+  await closed(halfOpen);
+  await waitFor(() => transports[0]!.status().refusals.handshake_failed === 1, 'the refusal');
+  await transports[0]!.close();
 });
 
 test('the dialer refuses a server that holds another key than the validator it meant to reach', async () => {
@@ -359,6 +372,8 @@ test('a silent peer fills only its own bounded queue; the others keep receiving'
   assert.ok(stalled.queuedMessages <= 8, `queue of ${stalled.queuedMessages}`);
   assert.ok((stalled.drops.outbound_queue_full ?? 0) > 0);
   assert.equal(sender.status().peers[0]!.drops.outbound_queue_full, undefined);
+  // No heartbeat from the silent peer within the idle timeout: the connection is dropped and redialed.
+  await waitFor(() => sender.status().peers[1]!.connects >= 2, 'the idle peer to be redialed');
   for (const transport of network.transports) await transport?.close();
   silent.close();
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { generateEd25519KeyPair } from '../../crypto/ed25519.ts';
 import { createValidatorTlsIdentity, ed25519KeyOfCertificate } from './certificate.ts';
 
@@ -31,4 +32,19 @@ test('one key always yields the same certificate; different keys, different seri
 test('no certificate yields no identity key, and a seed of the wrong length is refused', () => {
   assert.equal(ed25519KeyOfCertificate(undefined), undefined);
   assert.throws(() => createValidatorTlsIdentity(new Uint8Array(31)), TypeError);
+});
+
+test('every key yields a certificate OpenSSL accepts for TLS (no non-minimal DER anywhere)', async () => {
+  const { createSecureContext } = await import('node:tls');
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (seed) => {
+      const identity = createValidatorTlsIdentity(seed);
+      createSecureContext({ cert: identity.certificatePem, key: identity.privateKeyPem });
+      assert.deepEqual(
+        ed25519KeyOfCertificate(new X509Certificate(identity.certificatePem)),
+        identity.publicKey,
+      );
+    }),
+    { numRuns: 500 },
+  );
 });

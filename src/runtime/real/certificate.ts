@@ -82,9 +82,10 @@ export function createValidatorTlsIdentity(secretKey: Uint8Array): ValidatorTlsI
   });
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   const publicKey = new Uint8Array(spki.subarray(SPKI_PREFIX.length));
-  // A positive 16-byte serial (top bit cleared) derived from the key: unique per validator.
+  // A 16-byte serial derived from the key. DER INTEGERs are signed and minimal (X.690 §8.3.2), so
+  // the first byte must have its top bit clear (positive) and not be zero (no padding): 01xxxxxx.
   const serial = Buffer.from(sha256(publicKey).subarray(0, 16));
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  serial[0] = ((serial[0] ?? 0) & 0x3f) | 0x40;
   const tbsCertificate = der(
     SEQUENCE,
     der(CONTEXT_0, der(INTEGER, Buffer.from([2]))), // v3

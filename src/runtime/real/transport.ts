@@ -290,8 +290,6 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
   let stopped = false;
   /** Every socket we own, authenticated or not, so `close` can end them all. */
   const sockets = new Set<TLSSocket>();
-  /** Timers not tied to a peer's state (self-deliveries); cancelled on close. */
-  const looseTimers = new Set<() => void>();
 
   const tlsOptions = {
     cert: identity.certificatePem,
@@ -609,22 +607,12 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
     handler(peer.index, new Uint8Array(frame.buffer, frame.byteOffset, frame.length));
   }
 
-  function deliverToSelf(message: Uint8Array): void {
-    const copy = message.slice();
-    const cancel = clock.setTimer(0, () => {
-      looseTimers.delete(cancel);
-      handler?.(selfIndex, copy);
-    });
-    looseTimers.add(cancel);
-  }
-
   return {
     send(to: PeerId, message: Uint8Array): void {
       if (stopped) return;
-      if (to === selfIndex) {
-        deliverToSelf(message);
-        return;
-      }
+      // As in the simulated network, a validator does not message itself: consensus handles its
+      // own votes directly, and delivering them again would only cost work.
+      if (to === selfIndex) return;
       enqueue(peerState(to), message);
     },
     broadcast(message: Uint8Array): void {
@@ -711,8 +699,6 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
     },
     async close(): Promise<void> {
       stopped = true;
-      for (const cancel of looseTimers) cancel();
-      looseTimers.clear();
       for (const peer of peers) {
         if (peer === undefined) continue;
         peer.cancelReconnect?.();
