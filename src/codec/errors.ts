@@ -13,7 +13,8 @@ export type CodecErrorCode =
   | 'FIELD_TOO_LONG'
   | 'INVALID_VALUE'
   | 'TRAILING_BYTES'
-  | 'INVALID_JSON';
+  | 'INVALID_JSON'
+  | 'UNKNOWN_FIELD';
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';

@@ -141,6 +141,76 @@ function deserializeBody<T>(type: Type<T>, body: Uint8Array, name: string): T {
   try {
     return type.deserialize(body);
   } catch (cause) {
-    throw new CodecError('MALFORMED_FIELD', name, (cause as Error).message, { cause });
+    const failure = locateFailure(type, body, name, 0) ?? { field: name, reason: (cause as Error).message };
+    throw new CodecError('MALFORMED_FIELD', failure.field, failure.reason, { cause });
+  }
+}
+
+/** The parts of `@chainsafe/ssz` containers and arrays that `locateFailure` walks. */
+interface ContainerLike {
+  fieldsEntries: { fieldName: string; fieldType: Type<unknown> }[];
+  getFieldRanges(data: DataView, start: number, end: number): { start: number; end: number }[];
+}
+interface ArrayLike {
+  elementType: Type<unknown>;
+}
+
+/** Containers nest a handful of levels; the bound only guards against a type graph we did not expect. */
+const MAX_LOCATE_DEPTH = 32;
+
+/**
+ * Finds the innermost field whose bytes fail to decode, by splitting containers into their fields
+ * (and lists of fixed-size elements into their elements) and decoding each part on its own. Runs
+ * only after a decode has failed, so the happy path pays nothing for it.
+ */
+function locateFailure(
+  type: Type<unknown>,
+  bytes: Uint8Array,
+  path: string,
+  depth: number,
+): { field: string; reason: string } | undefined {
+  try {
+    type.deserialize(bytes);
+    return undefined;
+  } catch (error) {
+    const here = { field: path, reason: (error as Error).message };
+    if (depth >= MAX_LOCATE_DEPTH) return here;
+    if ('fieldsEntries' in type && 'getFieldRanges' in type) {
+      const container = type as unknown as ContainerLike;
+      let ranges: { start: number; end: number }[];
+      try {
+        ranges = container.getFieldRanges(
+          new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          0,
+          bytes.length,
+        );
+      } catch (rangeError) {
+        return { field: path, reason: `field offsets: ${(rangeError as Error).message}` };
+      }
+      for (const [index, { fieldName, fieldType }] of container.fieldsEntries.entries()) {
+        const range = ranges[index];
+        if (range === undefined) continue;
+        const found = locateFailure(
+          fieldType,
+          bytes.subarray(range.start, range.end),
+          `${path}.${fieldName}`,
+          depth + 1,
+        );
+        if (found !== undefined) return found;
+      }
+      return here;
+    }
+    if ('elementType' in type) {
+      const elementType = (type as unknown as ArrayLike).elementType;
+      const size = elementType.fixedSize;
+      if (size !== null && size > 0 && bytes.length % size === 0) {
+        for (let index = 0; index * size < bytes.length; index++) {
+          const element = bytes.subarray(index * size, (index + 1) * size);
+          const found = locateFailure(elementType, element, `${path}[${index}]`, depth + 1);
+          if (found !== undefined) return found;
+        }
+      }
+    }
+    return here;
   }
 }
