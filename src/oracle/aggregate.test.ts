@@ -7,6 +7,7 @@ import { sha256 } from '../crypto/hash.ts';
 import { AggregateFlag, aggregateBlock, DEFAULT_AGGREGATION_PARAMS, flagNames } from './aggregate.ts';
 import { encodeVoteExtension, signObservation } from './observation.ts';
 import { createPriceBook } from './price-book.ts';
+import { maxBigint, minBigint } from './stats.ts';
 
 const CHAIN = 7;
 const HEIGHT = 100;
@@ -222,8 +223,8 @@ test('property: with at most f Byzantine validators the price stays within the h
         ];
         const price = aggregate(set, extensions).prices[0]!;
         const honest = honestPrices.slice(0, honestSigners.length);
-        const low = honest.reduce((a, b) => (a < b ? a : b));
-        const high = honest.reduce((a, b) => (a > b ? a : b));
+        const low = minBigint(...honest);
+        const high = maxBigint(...honest);
         assert.ok((price.flags & AggregateFlag.STALE) === 0);
         assert.ok(
           price.priceTicks >= low && price.priceTicks <= high,

@@ -33,7 +33,7 @@ import {
 } from '../codec/oracle.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { verifyObservationSignature } from './observation.ts';
-import { weightedMedian, weightedPercentile } from './stats.ts';
+import { maxBigint, weightedMedian, weightedPercentile } from './stats.ts';
 
 export const AggregateFlag = Object.freeze({
   STALE: 1,
@@ -274,7 +274,7 @@ function aggregateAsset(
   });
   const q25 = weightedPercentile(votes, 1n, 4n);
   const q75 = weightedPercentile(votes, 3n, 4n);
-  const confidenceTicks = priceTicks - q25 > q75 - priceTicks ? priceTicks - q25 : q75 - priceTicks;
+  const confidenceTicks = maxBigint(priceTicks - q25, q75 - priceTicks);
   const sourceTime = weightedMedian(
     fresh.map(({ weight, entry }) => ({ value: BigInt(entry.sourceTimeMs), weight })),
   );

@@ -23,7 +23,7 @@ import {
 import { DomainTag } from '../crypto/domain.ts';
 import { type Ed25519Signer, signInDomain, verifyInDomain } from '../crypto/ed25519.ts';
 import type { AssetSpec, Quote } from './source.ts';
-import { median, weightedPercentile } from './stats.ts';
+import { maxBigint, median, weightedPercentile } from './stats.ts';
 
 export interface ObservationParams {
   readonly maxSourceAgeMs: number;
@@ -98,7 +98,7 @@ export function observeAsset(
   const priceTicks = median(kept.map((quote) => quote.priceTicks));
   const q25 = weightedPercentile(items, 1n, 4n);
   const q75 = weightedPercentile(items, 3n, 4n);
-  const confidenceTicks = priceTicks - q25 > q75 - priceTicks ? priceTicks - q25 : q75 - priceTicks;
+  const confidenceTicks = maxBigint(priceTicks - q25, q75 - priceTicks);
   const sourceTimeMs = Number(median(kept.map((quote) => BigInt(quote.timestampMs))));
   return {
     assetId,

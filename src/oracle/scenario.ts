@@ -34,6 +34,7 @@ import {
   signObservation,
 } from './observation.ts';
 import type { Quote } from './source.ts';
+import { maxBigint, minBigint } from './stats.ts';
 
 export const SCENARIO_NAMES = [
   'calm',
@@ -396,8 +397,8 @@ export async function runScenario(
     }
     if (honestPrices.length > 0) {
       blocksChecked++;
-      const low = honestPrices.reduce((a, b) => (a < b ? a : b));
-      const high = honestPrices.reduce((a, b) => (a > b ? a : b));
+      const low = minBigint(...honestPrices);
+      const high = maxBigint(...honestPrices);
       if (price.priceTicks < low || price.priceTicks > high) blocksOutside++;
     }
   }
@@ -431,8 +432,8 @@ export async function runScenario(
     series: {
       firstPrice: format(nonEmpty[0]!),
       lastPrice: format(nonEmpty[nonEmpty.length - 1]!),
-      minPrice: format(nonEmpty.reduce((a, b) => (a < b ? a : b))),
-      maxPrice: format(nonEmpty.reduce((a, b) => (a > b ? a : b))),
+      minPrice: format(minBigint(...nonEmpty)),
+      maxPrice: format(maxBigint(...nonEmpty)),
       lastTruePrice: format(market.truePrice(ASSET.assetId)),
       staleBlocks,
     },

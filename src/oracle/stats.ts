@@ -56,3 +56,19 @@ export function weightedMedian(items: readonly WeightedValue[]): bigint {
 export function median(values: readonly bigint[]): bigint {
   return weightedMedian(values.map((value) => ({ value, weight: 1n })));
 }
+
+/** The largest of some bigints (`Math.max` does not take bigints). */
+export function maxBigint(...values: bigint[]): bigint {
+  invariant(values.length > 0, 'maximum of nothing');
+  let best = values[0]!;
+  for (const value of values) if (value > best) best = value;
+  return best;
+}
+
+/** The smallest of some bigints. */
+export function minBigint(...values: bigint[]): bigint {
+  invariant(values.length > 0, 'minimum of nothing');
+  let best = values[0]!;
+  for (const value of values) if (value < best) best = value;
+  return best;
+}
