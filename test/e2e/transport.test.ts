@@ -196,6 +196,16 @@ test('a TCP connection that never starts a handshake is closed after the handsha
   await transports[0]!.close();
 });
 
+test('closing a transport does not wait for connections still in their handshake', async () => {
+  const { transports, addresses } = await startNetwork(1, { handshakeTimeoutMs: 60_000 });
+  const halfOpen = netConnect(addresses[0]!.port, LOCALHOST);
+  halfOpen.on('error', () => {});
+  await new Promise((resolve) => halfOpen.once('connect', resolve));
+  const startedMs = Date.now();
+  await Promise.all([transports[0]!.close(), closed(halfOpen)]);
+  assert.ok(Date.now() - startedMs < 5000);
+});
+
 test('the dialer refuses a server that holds another key than the validator it meant to reach', async () => {
   const keys = [generateEd25519KeyPair(), generateEd25519KeyPair()];
   const impostor = createValidatorTlsIdentity(generateEd25519KeyPair().secretKey);

@@ -38,6 +38,7 @@
  * Reconnection (dialer side): exponential backoff from `reconnectBaseMs` to `reconnectMaxMs` with
  * equal jitter (half fixed, half random), reset once the peer has sent a frame on a connection.
  */
+import type { Socket as NetSocket } from 'node:net';
 import { createServer, type TLSSocket, type Server as TlsServer, connect as tlsConnect } from 'node:tls';
 import { toHex } from '../../crypto/bytes.ts';
 import type { Clock, Network, PeerId, Rng } from '../types.ts';
@@ -290,6 +291,8 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
   let stopped = false;
   /** Every socket we own, authenticated or not, so `close` can end them all. */
   const sockets = new Set<TLSSocket>();
+  /** Accepted TCP connections, handshaken or not: `close` must not wait out their handshakes. */
+  const acceptedConnections = new Set<NetSocket>();
 
   const tlsOptions = {
     cert: identity.certificatePem,
@@ -629,6 +632,10 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
         onSecureConnection,
       );
       created.maxConnections = validators.length + limits.maxUnauthenticatedConnections;
+      created.on('connection', (raw: NetSocket) => {
+        acceptedConnections.add(raw);
+        raw.once('close', () => acceptedConnections.delete(raw));
+      });
       created.on('tlsClientError', (_error, socket) => {
         count(refusals, 'handshake_failed');
         socket.destroy();
@@ -707,6 +714,7 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
         peer.cancelUnban = undefined;
       }
       for (const socket of sockets) socket.destroy();
+      for (const raw of acceptedConnections) raw.destroy();
       const closing = server;
       server = undefined;
       if (closing !== undefined) await new Promise<void>((resolve) => closing.close(() => resolve()));
