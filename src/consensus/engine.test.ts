@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  type Block,
+  CertificateCodec,
+  ProposalCodec,
+  type Vote,
+  VoteCodec,
+  VoteKind,
+} from '../codec/consensus.ts';
+import { peekTag } from '../codec/message.ts';
+import { createEd25519Signer } from '../crypto/ed25519.ts';
+import { createSimRng } from '../runtime/sim/rng.ts';
+import { Scheduler } from '../runtime/sim/scheduler.ts';
+import { SimStorage } from '../runtime/sim/storage.ts';
+import type { Network, PeerId } from '../runtime/types.ts';
+import { certificateFromVotes } from './certificate.ts';
+import { type Application, createEngine, type EngineConfig } from './engine.ts';
+import { createValidatorSet } from './validators.ts';
+import { blockDigest, genesisDigest, signVote, ZERO_DIGEST } from './votes.ts';
+
+const chainId = 3;
+const signers = Array.from({ length: 4 }, (_, i) => createEd25519Signer(new Uint8Array(32).fill(0x40 + i)));
+const validators = createValidatorSet(signers.map((signer) => signer.publicKey));
+const timeouts = { leaderMs: 50, notarizationMs: 80, nullifyRetryMs: 1000, syncRetryMs: 50 };
+
+class CapturingNetwork implements Network {
+  readonly sent: { to: PeerId | 'all'; message: Uint8Array }[] = [];
+  handler: ((from: PeerId, message: Uint8Array) => void) | undefined;
+  send(to: PeerId, message: Uint8Array): void {
+    this.sent.push({ to, message });
+  }
+  broadcast(message: Uint8Array): void {
+    this.sent.push({ to: 'all', message });
+  }
+  onMessage(handler: (from: PeerId, message: Uint8Array) => void): void {
+    this.handler = handler;
+  }
+  votes(): Vote[] {
+    return this.sent.filter(({ message }) => peekTag(message) === VoteCodec.tag).map(({ message }) => VoteCodec.decode(message));
+  }
+}
+
+const application: Application = {
+  propose: () => new Uint8Array(4),
+  verify: () => true,
+  finalized: () => {},
+  processedHeight: () => 0,
+};
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function runUntil(scheduler: Scheduler, timeMs: number): Promise<void> {
+  await settle();
+  while (scheduler.step(timeMs)) await settle();
+  scheduler.advanceTo(timeMs);
+}
+
+function engineFor(scheduler: Scheduler, storage: SimStorage, network: Network, extra: Partial<EngineConfig> = {}) {
+  return createEngine({
+    chainId,
+    validators,
+    self: 0,
+    signer: signers[0]!,
+    clock: scheduler.clockFor(),
+    network,
+    storage,
+    application,
+    timeouts,
+    ...extra,
+  });
+}
+
+const block: Block = { view: 1, height: 1, parentView: 0, parent: genesisDigest(chainId), proposer: 1, payload: new Uint8Array(4) };
+const notarization = certificateFromVotes(
+  VoteKind.notarize,
+  1,
+  blockDigest(block),
+  [1, 2, 3].map((i) => signVote(signers[i]!, chainId, { kind: VoteKind.notarize, view: 1, digest: blockDigest(block), signerIndex: i })),
+);
+
+test('an engine whose leader is silent nullifies the view after the leader timeout, and only then', async () => {
+  const scheduler = new Scheduler();
+  const network = new CapturingNetwork();
+  await engineFor(scheduler, new SimStorage(), network).start();
+  await runUntil(scheduler, timeouts.leaderMs - 1);
+  assert.deepEqual(network.votes(), []);
+  await runUntil(scheduler, timeouts.leaderMs);
+  const votes = network.votes();
+  assert.deepEqual(votes.map((vote) => [vote.kind, vote.view]), [[VoteKind.nullify, 1]]);
+});
+
+test('after a notarization an engine finalizes the view, unless it nullified it, even across a crash', async () => {
+  // Control: an engine that did not nullify finalizes on the notarization.
+  {
+    const scheduler = new Scheduler();
+    const network = new CapturingNetwork();
+    const engine = engineFor(scheduler, new SimStorage(), network);
+    await engine.start();
+    network.handler!(2, CertificateCodec.encode(notarization));
+    await runUntil(scheduler, 1);
+    assert.ok(network.votes().some((vote) => vote.kind === VoteKind.finalize && vote.view === 1));
+    assert.equal(engine.status().view, 2);
+  }
+  // The engine nullifies view 1, crashes (unsynced writes lost), restarts and sees the notarization.
+  const scheduler = new Scheduler();
+  const storage = new SimStorage();
+  const before = new CapturingNetwork();
+  const first = engineFor(scheduler, storage, before);
+  await first.start();
+  await runUntil(scheduler, timeouts.leaderMs);
+  assert.equal(before.votes()[0]?.kind, VoteKind.nullify);
+  first.stop();
+  storage.crash(createSimRng(1));
+  const after = new CapturingNetwork();
+  const second = engineFor(scheduler, storage, after);
+  await second.start();
+  after.handler!(2, CertificateCodec.encode(notarization));
+  await runUntil(scheduler, timeouts.leaderMs + 5);
+  assert.equal(second.status().view, 2);
+  assert.ok(!after.votes().some((vote) => vote.kind === VoteKind.finalize && vote.view === 1), 'finalized a nullified view');
+  // The proposal for view 1 arriving late must not be notarized either: the view is over.
+  assert.ok(!after.votes().some((vote) => vote.view === 1 && vote.kind === VoteKind.notarize));
+});
+
+test('the finalize-after-nullify mutation breaks exactly that rule (so the simulator has something to catch)', async () => {
+  const scheduler = new Scheduler();
+  const network = new CapturingNetwork();
+  await engineFor(scheduler, new SimStorage(), network, { mutation: 'finalize-after-nullify' }).start();
+  await runUntil(scheduler, timeouts.leaderMs);
+  network.handler!(2, CertificateCodec.encode(notarization));
+  await runUntil(scheduler, timeouts.leaderMs + 1);
+  const kinds = network.votes().filter((vote) => vote.view === 1).map((vote) => vote.kind);
+  assert.deepEqual(kinds, [VoteKind.nullify, VoteKind.finalize]);
+});
+
+test('bad peer messages are dropped, counted per peer with a reason, and change nothing', async () => {
+  const scheduler = new Scheduler();
+  const network = new CapturingNetwork();
+  const engine = engineFor(scheduler, new SimStorage(), network);
+  await engine.start();
+  const deliver = network.handler!;
+  const sign = (i: number, kind: 0 | 1 | 2, view: number, digest = ZERO_DIGEST) =>
+    signVote(signers[i]!, chainId, { kind, view, digest, signerIndex: i });
+  deliver(2, Uint8Array.of(1, 2, 3, 4));
+  deliver(2, Uint8Array.of(9, 9, 9));
+  deliver(2, Uint8Array.of(1, 0x02, 0x99));
+  const oversized = new Uint8Array(VoteCodec.maxBytes + 10);
+  oversized.set([1, 0x02, 0x02]);
+  deliver(2, oversized);
+  deliver(2, VoteCodec.encode(sign(3, VoteKind.nullify, 1)));
+  deliver(2, VoteCodec.encode(sign(2, VoteKind.nullify, 10_000)));
+  deliver(3, ProposalCodec.encode({ block, vote: sign(1, VoteKind.notarize, 1, blockDigest(block)) }));
+  const forged = structuredClone(notarization);
+  forged.votes[0]!.signature[5]! ^= 1;
+  deliver(2, CertificateCodec.encode(forged));
+  // Three nullify votes from peers 1, 2, 3 where 3's signature is broken: no nullification forms.
+  deliver(1, VoteCodec.encode(sign(1, VoteKind.nullify, 1)));
+  deliver(2, VoteCodec.encode(sign(2, VoteKind.nullify, 1)));
+  const broken = sign(3, VoteKind.nullify, 1);
+  broken.signature[0]! ^= 1;
+  deliver(3, VoteCodec.encode(broken));
+  await runUntil(scheduler, 1);
+  assert.deepEqual(engine.dropCounters(), {
+    2: { 'bad-certificate': 1, malformed: 2, oversized: 1, 'sender-mismatch': 1, 'too-far-ahead': 1, 'unknown-type': 1 },
+    3: { 'bad-signature': 1, 'not-leader': 1 },
+  });
+  assert.equal(engine.status().view, 1);
+  assert.equal(engine.status().finalizedHeight, 0);
+  assert.deepEqual(network.votes(), []);
+  // The honest third nullify then completes the quorum.
+  deliver(3, VoteCodec.encode(sign(3, VoteKind.nullify, 1)));
+  await runUntil(scheduler, 2);
+  assert.equal(engine.status().view, 2);
+});
+
+test('two conflicting notarizes from one validator become evidence naming it', async () => {
+  const scheduler = new Scheduler();
+  const network = new CapturingNetwork();
+  const engine = engineFor(scheduler, new SimStorage(), network);
+  await engine.start();
+  const a = signVote(signers[2]!, chainId, { kind: VoteKind.notarize, view: 1, digest: new Uint8Array(32).fill(1), signerIndex: 2 });
+  const b = signVote(signers[2]!, chainId, { kind: VoteKind.notarize, view: 1, digest: new Uint8Array(32).fill(2), signerIndex: 2 });
+  network.handler!(2, VoteCodec.encode(a));
+  network.handler!(2, VoteCodec.encode(b));
+  const evidence = engine.evidence();
+  assert.equal(evidence.length, 1);
+  assert.equal(evidence[0]!.first.signer, 2);
+  assert.notDeepEqual(evidence[0]!.first.digest, evidence[0]!.second.digest);
+});
