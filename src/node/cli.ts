@@ -21,6 +21,7 @@ const commands: Record<string, CommandEntry> = {
   iv: { summary: 'implied volatility of an option price', load: () => import('./commands/iv.ts') },
   keygen: { summary: 'new Ed25519 key in an EIP-2335 keystore', load: () => import('./commands/keygen.ts') },
   bench: { summary: 'run a benchmark (bench/<name>.ts)', load: () => import('./commands/bench.ts') },
+  sim: { summary: 'deterministic consensus simulator: seeds, fault profiles, invariants', load: () => import('./commands/sim.ts') },
   'oracle-sim': {
     summary: 'oracle aggregation under named manipulation scenarios',
     load: () => import('./commands/oracle-sim.ts'),
