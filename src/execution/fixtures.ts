@@ -11,7 +11,7 @@ import { createEd25519Signer, type Ed25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { signTransaction } from '../crypto/transaction.ts';
 import { MS_PER_DAY } from './margin.ts';
-import type { EngineGenesis, EngineParameters, SeriesConfig, UnderlyingConfig } from './types.ts';
+import type { Block, EngineGenesis, EngineParameters, SeriesConfig, UnderlyingConfig } from './types.ts';
 
 /** 1 USDC in base units (6 decimals). */
 export const USDC = 1_000_000;
@@ -159,6 +159,119 @@ export function limitOrder(
       sizeE6: Math.round(contracts * 1_000_000),
       clientOrderId: 0,
       ...extra,
+    },
+  };
+}
+
+/** xorshift32: a tiny seeded generator so workloads replay bit for bit (not for cryptography). */
+export function createSeededRandom(seed: number): { next(): number; below(n: number): number } {
+  let state = seed >>> 0 || 0x9e3779b9;
+  const next = () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state;
+  };
+  return { next, below: (n: number) => next() % n };
+}
+
+export interface MixedWorkloadOptions {
+  seed: number;
+  traders: Ed25519Signer[];
+  seriesIds: number[];
+  transactionsPerBlock: number;
+  blockMs?: number;
+  chainId?: number;
+  /** Starting index price in USDC. */
+  spotUsdc?: number;
+  /** Largest index move per block, in basis points. */
+  moveBps?: number;
+}
+
+/**
+ * A seeded stream of blocks of mixed trading: limit orders near the mark, IOC and post-only
+ * orders, cancels of open orders, cancel-alls, withdrawals and operator deposits, with the index
+ * taking a random walk and now and then going stale. Nonces come from the engine's state.
+ */
+export function createMixedWorkload(options: MixedWorkloadOptions) {
+  const random = createSeededRandom(options.seed);
+  const blockMs = options.blockMs ?? 1000;
+  const moveBps = options.moveBps ?? 50;
+  let spot = (options.spotUsdc ?? 60_000) * USDC;
+  return {
+    nextBlock(engine: {
+      height: number;
+      timeMs: number;
+      account(key: Uint8Array): { nonce: number; openOrders: Array<{ orderId: number }> } | undefined;
+      series(): Array<{ seriesId: number; markPrice?: bigint }>;
+    }): Block {
+      spot += Math.trunc((spot * (random.below(2 * moveBps + 1) - moveBps)) / 10_000);
+      spot = Math.max(spot, 1000 * USDC);
+      const stale = random.below(50) === 0;
+      const marks = new Map(engine.series().map((s) => [s.seriesId, s.markPrice]));
+      const used = new Map<Ed25519Signer, number>();
+      const transactions: SignedTransaction[] = [];
+      for (let i = 0; i < options.transactionsPerBlock; i++) {
+        const signer = options.traders[random.below(options.traders.length)]!;
+        const view = engine.account(signer.publicKey);
+        const nonce = (view?.nonce ?? 0) + (used.get(signer) ?? 0);
+        const roll = random.below(100);
+        let action: ExecutionAction;
+        if (roll < 70) {
+          const seriesId = options.seriesIds[random.below(options.seriesIds.length)]!;
+          const mark = Number(marks.get(seriesId) ?? 1000n * BigInt(USDC)) / USDC;
+          const offsetTicks = random.below(41) - 20;
+          const price = Math.max(5, Math.round(mark / 5) * 5 + offsetTicks * 5);
+          action = limitOrder(
+            seriesId,
+            random.below(2) === 0 ? 'buy' : 'sell',
+            price,
+            (1 + random.below(10)) / 10,
+            {
+              timeInForce: random.below(4) === 0 ? 1 : 0,
+              clientOrderId: random.below(3) === 0 ? 1 + random.below(1_000_000) : 0,
+            },
+          );
+        } else if (roll < 88 && view !== undefined && view.openOrders.length > 0) {
+          action = {
+            kind: 'cancelOrder',
+            value: { orderId: view.openOrders[random.below(view.openOrders.length)]!.orderId },
+          };
+        } else if (roll < 92) {
+          action = { kind: 'cancelAll', value: { seriesId: 0 } };
+        } else if (roll < 96) {
+          action = { kind: 'withdraw', value: { amount: (1 + random.below(500)) * USDC } };
+        } else {
+          const target = options.traders[random.below(options.traders.length)]!;
+          const operatorView = engine.account(OPERATOR.publicKey);
+          const operatorNonce = (operatorView?.nonce ?? 0) + (used.get(OPERATOR) ?? 0);
+          used.set(OPERATOR, (used.get(OPERATOR) ?? 0) + 1);
+          transactions.push(
+            actionTransaction(
+              OPERATOR,
+              operatorNonce,
+              {
+                kind: 'deposit',
+                value: { account: target.publicKey, amount: (1 + random.below(5000)) * USDC },
+              },
+              { chainId: options.chainId ?? 7 },
+            ),
+          );
+          continue;
+        }
+        used.set(signer, (used.get(signer) ?? 0) + 1);
+        transactions.push(actionTransaction(signer, nonce, action, { chainId: options.chainId ?? 7 }));
+      }
+      return {
+        height: engine.height + 1,
+        timeMs: engine.timeMs + blockMs,
+        transactions,
+        oracle: [
+          { underlyingId: 1, price: spot, confidence: 0, publishTimeMs: engine.timeMs + blockMs, stale },
+        ],
+      };
     },
   };
 }
