@@ -166,7 +166,8 @@ export const ProposalCodec = defineMessage({
     const problem = validateBlock(proposal.block, 'block.') ?? validateVote(proposal.vote, 'vote.');
     if (problem !== undefined) return problem;
     if (proposal.vote.kind !== VoteKind.notarize) return { field: 'vote.kind', reason: 'must be notarize' };
-    if (proposal.vote.view !== proposal.block.view) return { field: 'vote.view', reason: 'must equal block.view' };
+    if (proposal.vote.view !== proposal.block.view)
+      return { field: 'vote.view', reason: 'must equal block.view' };
     if (proposal.vote.signer !== proposal.block.proposer) {
       return { field: 'vote.signer', reason: 'must be the block proposer' };
     }
@@ -174,7 +175,10 @@ export const ProposalCodec = defineMessage({
   },
 });
 
-export const SyncRequestType = new ContainerType({ digest: Bytes32, count: Uint8 }, { typeName: 'SyncRequest' });
+export const SyncRequestType = new ContainerType(
+  { digest: Bytes32, count: Uint8 },
+  { typeName: 'SyncRequest' },
+);
 export type SyncRequest = ValueOf<typeof SyncRequestType>;
 
 export const SyncRequestCodec = defineMessage({
@@ -208,7 +212,10 @@ export const SyncResponseCodec = defineMessage({
   },
 });
 
-export const EvidenceType = new ContainerType({ first: VoteType, second: VoteType }, { typeName: 'Evidence' });
+export const EvidenceType = new ContainerType(
+  { first: VoteType, second: VoteType },
+  { typeName: 'Evidence' },
+);
 export type Evidence = ValueOf<typeof EvidenceType>;
 
 export const EvidenceCodec = defineMessage({

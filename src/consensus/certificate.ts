@@ -6,18 +6,27 @@
 import {
   type Certificate,
   CertificateCodec,
+  isVoteKind,
   type Vote,
   type VoteKindValue,
-  isVoteKind,
 } from '../codec/consensus.ts';
 import type { ValidatorSet } from './validators.ts';
-import { defaultVerifier, extensionHash, type SignatureVerifier, domainOf, voteSignedBody } from './votes.ts';
+import { defaultVerifier, domainOf, extensionHash, type SignatureVerifier, voteSignedBody } from './votes.ts';
 
 /** Builds a certificate from verified votes of one kind, view and digest (any order). */
-export function certificateFromVotes(kind: VoteKindValue, view: number, digest: Uint8Array, votes: readonly Vote[]): Certificate {
+export function certificateFromVotes(
+  kind: VoteKindValue,
+  view: number,
+  digest: Uint8Array,
+  votes: readonly Vote[],
+): Certificate {
   const entries = [...votes]
     .sort((a, b) => a.signer - b.signer)
-    .map((vote) => ({ signer: vote.signer, extensionHash: extensionHash(vote.extension), signature: vote.signature }));
+    .map((vote) => ({
+      signer: vote.signer,
+      extensionHash: extensionHash(vote.extension),
+      signature: vote.signature,
+    }));
   return { kind, view, digest: digest.slice(), votes: entries };
 }
 
@@ -33,13 +42,16 @@ export function verifyCertificate(
   verifier: SignatureVerifier = defaultVerifier,
 ): boolean {
   try {
-    if (!isVoteKind(certificate.kind) || !Number.isSafeInteger(certificate.view) || certificate.view < 1) return false;
+    if (!isVoteKind(certificate.kind) || !Number.isSafeInteger(certificate.view) || certificate.view < 1)
+      return false;
     if (!(certificate.digest instanceof Uint8Array) || certificate.digest.length !== 32) return false;
     const votes = certificate.votes;
-    if (!Array.isArray(votes) || votes.length < validators.quorum || votes.length > validators.size) return false;
+    if (!Array.isArray(votes) || votes.length < validators.quorum || votes.length > validators.size)
+      return false;
     let previous = -1;
     for (const entry of votes) {
-      if (!Number.isInteger(entry.signer) || entry.signer <= previous || entry.signer >= validators.size) return false;
+      if (!Number.isInteger(entry.signer) || entry.signer <= previous || entry.signer >= validators.size)
+        return false;
       previous = entry.signer;
     }
     const tag = domainOf(certificate.kind);

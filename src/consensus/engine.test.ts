@@ -37,7 +37,9 @@ class CapturingNetwork implements Network {
     this.handler = handler;
   }
   votes(): Vote[] {
-    return this.sent.filter(({ message }) => peekTag(message) === VoteCodec.tag).map(({ message }) => VoteCodec.decode(message));
+    return this.sent
+      .filter(({ message }) => peekTag(message) === VoteCodec.tag)
+      .map(({ message }) => VoteCodec.decode(message));
   }
 }
 
@@ -56,7 +58,12 @@ async function runUntil(scheduler: Scheduler, timeMs: number): Promise<void> {
   scheduler.advanceTo(timeMs);
 }
 
-function engineFor(scheduler: Scheduler, storage: SimStorage, network: Network, extra: Partial<EngineConfig> = {}) {
+function engineFor(
+  scheduler: Scheduler,
+  storage: SimStorage,
+  network: Network,
+  extra: Partial<EngineConfig> = {},
+) {
   return createEngine({
     chainId,
     validators,
@@ -71,12 +78,26 @@ function engineFor(scheduler: Scheduler, storage: SimStorage, network: Network, 
   });
 }
 
-const block: Block = { view: 1, height: 1, parentView: 0, parent: genesisDigest(chainId), proposer: 1, payload: new Uint8Array(4) };
+const block: Block = {
+  view: 1,
+  height: 1,
+  parentView: 0,
+  parent: genesisDigest(chainId),
+  proposer: 1,
+  payload: new Uint8Array(4),
+};
 const notarization = certificateFromVotes(
   VoteKind.notarize,
   1,
   blockDigest(block),
-  [1, 2, 3].map((i) => signVote(signers[i]!, chainId, { kind: VoteKind.notarize, view: 1, digest: blockDigest(block), signerIndex: i })),
+  [1, 2, 3].map((i) =>
+    signVote(signers[i]!, chainId, {
+      kind: VoteKind.notarize,
+      view: 1,
+      digest: blockDigest(block),
+      signerIndex: i,
+    }),
+  ),
 );
 
 test('an engine whose leader is silent nullifies the view after the leader timeout, and only then', async () => {
@@ -87,7 +108,10 @@ test('an engine whose leader is silent nullifies the view after the leader timeo
   assert.deepEqual(network.votes(), []);
   await runUntil(scheduler, timeouts.leaderMs);
   const votes = network.votes();
-  assert.deepEqual(votes.map((vote) => [vote.kind, vote.view]), [[VoteKind.nullify, 1]]);
+  assert.deepEqual(
+    votes.map((vote) => [vote.kind, vote.view]),
+    [[VoteKind.nullify, 1]],
+  );
 });
 
 test('after a notarization an engine finalizes the view, unless it nullified it, even across a crash', async () => {
@@ -118,7 +142,10 @@ test('after a notarization an engine finalizes the view, unless it nullified it,
   after.handler!(2, CertificateCodec.encode(notarization));
   await runUntil(scheduler, timeouts.leaderMs + 5);
   assert.equal(second.status().view, 2);
-  assert.ok(!after.votes().some((vote) => vote.kind === VoteKind.finalize && vote.view === 1), 'finalized a nullified view');
+  assert.ok(
+    !after.votes().some((vote) => vote.kind === VoteKind.finalize && vote.view === 1),
+    'finalized a nullified view',
+  );
   // The proposal for view 1 arriving late must not be notarized either: the view is over.
   assert.ok(!after.votes().some((vote) => vote.view === 1 && vote.kind === VoteKind.notarize));
 });
@@ -130,7 +157,10 @@ test('the finalize-after-nullify mutation breaks exactly that rule (so the simul
   await runUntil(scheduler, timeouts.leaderMs);
   network.handler!(2, CertificateCodec.encode(notarization));
   await runUntil(scheduler, timeouts.leaderMs + 1);
-  const kinds = network.votes().filter((vote) => vote.view === 1).map((vote) => vote.kind);
+  const kinds = network
+    .votes()
+    .filter((vote) => vote.view === 1)
+    .map((vote) => vote.kind);
   assert.deepEqual(kinds, [VoteKind.nullify, VoteKind.finalize]);
 });
 
@@ -140,7 +170,7 @@ test('bad peer messages are dropped, counted per peer with a reason, and change 
   const engine = engineFor(scheduler, new SimStorage(), network);
   await engine.start();
   const deliver = network.handler!;
-  const sign = (i: number, kind: 0 | 1 | 2, view: number, digest = ZERO_DIGEST) =>
+  const sign = (i: number, kind: 0 | 1 | 2, view: number, digest: Uint8Array = ZERO_DIGEST) =>
     signVote(signers[i]!, chainId, { kind, view, digest, signerIndex: i });
   deliver(2, Uint8Array.of(1, 2, 3, 4));
   deliver(2, Uint8Array.of(9, 9, 9));
@@ -162,7 +192,14 @@ test('bad peer messages are dropped, counted per peer with a reason, and change 
   deliver(3, VoteCodec.encode(broken));
   await runUntil(scheduler, 1);
   assert.deepEqual(engine.dropCounters(), {
-    2: { 'bad-certificate': 1, malformed: 2, oversized: 1, 'sender-mismatch': 1, 'too-far-ahead': 1, 'unknown-type': 1 },
+    2: {
+      'bad-certificate': 1,
+      malformed: 2,
+      oversized: 1,
+      'sender-mismatch': 1,
+      'too-far-ahead': 1,
+      'unknown-type': 1,
+    },
     3: { 'bad-signature': 1, 'not-leader': 1 },
   });
   assert.equal(engine.status().view, 1);
@@ -179,8 +216,18 @@ test('two conflicting notarizes from one validator become evidence naming it', a
   const network = new CapturingNetwork();
   const engine = engineFor(scheduler, new SimStorage(), network);
   await engine.start();
-  const a = signVote(signers[2]!, chainId, { kind: VoteKind.notarize, view: 1, digest: new Uint8Array(32).fill(1), signerIndex: 2 });
-  const b = signVote(signers[2]!, chainId, { kind: VoteKind.notarize, view: 1, digest: new Uint8Array(32).fill(2), signerIndex: 2 });
+  const a = signVote(signers[2]!, chainId, {
+    kind: VoteKind.notarize,
+    view: 1,
+    digest: new Uint8Array(32).fill(1),
+    signerIndex: 2,
+  });
+  const b = signVote(signers[2]!, chainId, {
+    kind: VoteKind.notarize,
+    view: 1,
+    digest: new Uint8Array(32).fill(2),
+    signerIndex: 2,
+  });
   network.handler!(2, VoteCodec.encode(a));
   network.handler!(2, VoteCodec.encode(b));
   const evidence = engine.evidence();

@@ -79,7 +79,13 @@ export interface Application {
   /** Opaque bytes to attach to one of our votes (oracle observations, decryption shares). */
   extension?(kind: VoteKindValue, view: number, digest: Uint8Array): Uint8Array;
   /** Checks a peer's extension; called only for votes whose signature verified. */
-  verifyExtension?(signer: number, kind: VoteKindValue, view: number, digest: Uint8Array, extension: Uint8Array): boolean;
+  verifyExtension?(
+    signer: number,
+    kind: VoteKindValue,
+    view: number,
+    digest: Uint8Array,
+    extension: Uint8Array,
+  ): boolean;
 }
 
 export interface EngineTimeouts {
@@ -237,7 +243,10 @@ export class SimplexEngine {
   #conflictingFinalizations = 0;
 
   constructor(config: EngineConfig) {
-    invariant(Number.isInteger(config.self) && config.self >= 0 && config.self < config.validators.size, 'self must index the validator set');
+    invariant(
+      Number.isInteger(config.self) && config.self >= 0 && config.self < config.validators.size,
+      'self must index the validator set',
+    );
     invariant(
       bytesEqual(config.signer.publicKey, config.validators.publicKeys[config.self]!),
       'the signer must hold the key of validator `self`',
@@ -296,7 +305,8 @@ export class SimplexEngine {
     this.#drops.forEach((reasons, peer) => {
       if (reasons.size === 0) return;
       const entry: Partial<Record<DropReasonValue, number>> = {};
-      for (const reason of [...reasons.keys()].sort()) entry[reason as DropReasonValue] = reasons.get(reason)!;
+      for (const reason of [...reasons.keys()].sort())
+        entry[reason as DropReasonValue] = reasons.get(reason)!;
       out[peer] = entry;
     });
     return out;
@@ -355,9 +365,6 @@ export class SimplexEngine {
         continue;
       }
       if (vote.signer !== this.#config.self || vote.view <= this.#tip.view) continue;
-      const state = this.#viewState(vote.view);
-      state.signed[vote.kind] = vote;
-      if (vote.kind === VoteKind.notarize) state.proposalState = 'accepted';
       highest = Math.max(highest, vote.view);
     }
     return highest;
@@ -393,11 +400,28 @@ export class SimplexEngine {
       retryArmed: false,
     };
     this.#views.set(view, state);
+    // The journal, not memory, is the record of what we signed: a view forgotten below and seen
+    // again gets its votes back, so spec §3 holds whatever was evicted.
+    for (const kind of [VoteKind.notarize, VoteKind.nullify, VoteKind.finalize]) {
+      const bytes = this.#config.storage.get(journalKey(view, kind));
+      if (bytes === undefined) continue;
+      try {
+        const vote = VoteCodec.decode(bytes);
+        if (vote.signer === this.#config.self && vote.view === view && vote.kind === kind)
+          state.signed[kind] = vote;
+      } catch {
+        // A torn entry was never synced, so that vote was never sent (see #recoverJournal).
+      }
+    }
+    if (state.signed[VoteKind.notarize] !== undefined) state.proposalState = 'accepted';
     if (this.#views.size > MAX_TRACKED_VIEWS) {
       // Forgetting an old unfinalized view can only cost liveness (a proposal built over it waits).
-      const oldest = Math.min(...[...this.#views.keys()].filter((v) => v !== this.#view && v !== view));
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const candidate of this.#views.keys()) {
+        if (candidate !== this.#view && candidate !== view && candidate < oldest) oldest = candidate;
+      }
       const evicted = this.#views.get(oldest);
-      if (evicted !== undefined && evicted.signed.every((vote) => vote === undefined)) {
+      if (evicted !== undefined) {
         this.#cancelTimers(evicted);
         this.#views.delete(oldest);
       }
@@ -524,7 +548,11 @@ export class SimplexEngine {
     const view = this.#view;
     const state = this.#viewState(view);
     if (!this.#running || leaderOf(this.#validators, view) !== this.#config.self) return;
-    if (state.proposing || state.signed[VoteKind.notarize] !== undefined || state.signed[VoteKind.nullify] !== undefined) {
+    if (
+      state.proposing ||
+      state.signed[VoteKind.notarize] !== undefined ||
+      state.signed[VoteKind.nullify] !== undefined
+    ) {
       return;
     }
     const parent = this.#parentFor(view);
@@ -535,7 +563,8 @@ export class SimplexEngine {
     const context: BlockContext = { view, height: parentHeight + 1, ...parent, proposer: this.#config.self };
     void Promise.resolve(this.#config.application.propose(context)).then((payload) => {
       if (!this.#running || payload === undefined || this.#view !== view) return;
-      if (state.signed[VoteKind.notarize] !== undefined || state.signed[VoteKind.nullify] !== undefined) return;
+      if (state.signed[VoteKind.notarize] !== undefined || state.signed[VoteKind.nullify] !== undefined)
+        return;
       const block: Block = {
         view,
         height: context.height,
@@ -585,7 +614,8 @@ export class SimplexEngine {
       }
       state.proposalState = 'accepted';
       if (!this.#running || this.#view !== state.view || state.proposal === undefined) return;
-      if (state.signed[VoteKind.notarize] !== undefined || state.signed[VoteKind.nullify] !== undefined) return;
+      if (state.signed[VoteKind.notarize] !== undefined || state.signed[VoteKind.nullify] !== undefined)
+        return;
       this.#castVote(state, VoteKind.notarize, state.proposal.digest);
     });
   }
@@ -724,7 +754,12 @@ export class SimplexEngine {
         return;
       }
     } else {
-      const opposite = kind === VoteKind.finalize ? VoteKind.nullify : kind === VoteKind.nullify ? VoteKind.finalize : undefined;
+      const opposite =
+        kind === VoteKind.finalize
+          ? VoteKind.nullify
+          : kind === VoteKind.nullify
+            ? VoteKind.finalize
+            : undefined;
       const other = opposite === undefined ? undefined : state.votes[opposite].get(vote.signer);
       if (other !== undefined) {
         if (!this.#verifyNow(entry)) return;
@@ -799,7 +834,8 @@ export class SimplexEngine {
     this.#config.observer?.certificate?.(certificate, formed);
     if (kind === VoteKind.notarize || kind === VoteKind.finalize) {
       const hex = toHex(certificate.digest);
-      if (!this.#blocks.has(hex)) this.#request(certificate.digest, kind === VoteKind.finalize ? MAX_SYNC_BLOCKS : 4);
+      if (!this.#blocks.has(hex))
+        this.#request(certificate.digest, kind === VoteKind.finalize ? MAX_SYNC_BLOCKS : 4);
     }
     if (kind === VoteKind.notarize) this.#maybeFinalize(state, certificate.digest);
     if (kind === VoteKind.finalize) this.#onFinalization(certificate);
@@ -894,13 +930,18 @@ export class SimplexEngine {
     for (const [view, state] of this.#views) {
       if (view > this.#tip.view) continue;
       this.#cancelTimers(state);
-      state.signed.forEach((vote, kind) => {
-        if (vote !== undefined) storage.delete(journalKey(view, kind));
-      });
       this.#views.delete(view);
     }
+    // Votes at or below the finalized view can never matter again: we never vote there (spec §3).
+    for (const key of storage.keys(JOURNAL_PREFIX)) {
+      if (Number(key.slice(JOURNAL_PREFIX.length, JOURNAL_PREFIX.length + 16)) > this.#tip.view) break;
+      storage.delete(key);
+    }
     for (const [hex, block] of this.#blocks) {
-      if (block.height < this.#tip.height || (block.height === this.#tip.height && block.view !== this.#tip.view)) {
+      if (
+        block.height < this.#tip.height ||
+        (block.height === this.#tip.height && block.view !== this.#tip.view)
+      ) {
         this.#blocks.delete(hex);
       }
     }
@@ -960,7 +1001,8 @@ export class SimplexEngine {
 
   /** Asks peers in turn for the certificates of `view` until one arrives (spec §7). */
   #requestCertificates(view: number): void {
-    if (this.#certificateRequests.has(view) || this.#certificateRequests.size >= MAX_INFLIGHT_REQUESTS) return;
+    if (this.#certificateRequests.has(view) || this.#certificateRequests.size >= MAX_INFLIGHT_REQUESTS)
+      return;
     if (this.#validators.size < 2) return;
     const request = { attempts: 0, cancel: () => {} };
     this.#certificateRequests.set(view, request);
@@ -990,7 +1032,8 @@ export class SimplexEngine {
    */
   #onCertificateRequest(from: PeerId, request: CertificateRequest): void {
     if (request.view <= this.#tip.view) {
-      if (this.#tipProof !== undefined) this.#config.network.send(from, CertificateCodec.encode(this.#tipProof));
+      if (this.#tipProof !== undefined)
+        this.#config.network.send(from, CertificateCodec.encode(this.#tipProof));
       return;
     }
     const state = this.#views.get(request.view);
@@ -1006,7 +1049,9 @@ export class SimplexEngine {
     if (inMemory !== undefined) return inMemory;
     const height = this.#config.storage.get(DIGEST_PREFIX + hex);
     if (height === undefined || height.length !== 8) return undefined;
-    return this.#readFinalizedBlock(Number(new DataView(height.buffer, height.byteOffset, 8).getBigUint64(0)));
+    return this.#readFinalizedBlock(
+      Number(new DataView(height.buffer, height.byteOffset, 8).getBigUint64(0)),
+    );
   }
 
   #onSyncRequest(from: PeerId, request: SyncRequest): void {

@@ -40,7 +40,8 @@ export function verifyEvidence(
     if (conflictOf(first, second) === undefined) return undefined;
     const key = validators.publicKeys[first.signer];
     if (key === undefined) return undefined;
-    if (!verifyVote(key, chainId, first, verifier) || !verifyVote(key, chainId, second, verifier)) return undefined;
+    if (!verifyVote(key, chainId, first, verifier) || !verifyVote(key, chainId, second, verifier))
+      return undefined;
     return first.signer;
   } catch {
     return undefined;

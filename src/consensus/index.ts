@@ -50,9 +50,25 @@
  *    can verify. Messages that are malformed, oversized, wrongly signed or out of range are dropped
  *    and counted per peer with a reason; every buffer is bounded.
  */
-export type { Application, BlockContext, EngineConfig, EngineObserver, EngineStatus, EngineTimeouts, FinalizedBlock } from './engine.ts';
-export { createEngine, DropReason, SimplexEngine } from './engine.ts';
+
 export { certificateFromVotes, verifyCertificate } from './certificate.ts';
+export type {
+  Application,
+  BlockContext,
+  EngineConfig,
+  EngineObserver,
+  EngineStatus,
+  EngineTimeouts,
+  FinalizedBlock,
+} from './engine.ts';
+export { createEngine, DropReason, SimplexEngine } from './engine.ts';
 export { conflictOf, verifyEvidence } from './evidence.ts';
 export { createValidatorSet, leaderOf, type ValidatorSet } from './validators.ts';
-export { blockDigest, genesisDigest, type SignatureVerifier, signVote, verifyVote, ZERO_DIGEST } from './votes.ts';
+export {
+  blockDigest,
+  genesisDigest,
+  type SignatureVerifier,
+  signVote,
+  verifyVote,
+  ZERO_DIGEST,
+} from './votes.ts';

@@ -20,7 +20,8 @@ export interface ValidatorSet {
  */
 export function createValidatorSet(publicKeys: readonly Uint8Array[]): ValidatorSet {
   invariant(publicKeys.length >= 1 && publicKeys.length <= MAX_VALIDATORS, `1..${MAX_VALIDATORS} validators`);
-  for (const key of publicKeys) invariant(key.length === ED25519_PUBLIC_KEY_BYTES, 'public keys are 32 bytes');
+  for (const key of publicKeys)
+    invariant(key.length === ED25519_PUBLIC_KEY_BYTES, 'public keys are 32 bytes');
   const size = publicKeys.length;
   const maxFaulty = Math.floor((size - 1) / 3);
   return Object.freeze({

@@ -29,7 +29,11 @@ export const defaultVerifier: SignatureVerifier = verifyInDomain;
 export const ZERO_DIGEST = new Uint8Array(32);
 
 export function domainOf(kind: VoteKindValue): DomainTagValue {
-  return kind === VoteKind.notarize ? DomainTag.notarize : kind === VoteKind.nullify ? DomainTag.nullify : DomainTag.finalize;
+  return kind === VoteKind.notarize
+    ? DomainTag.notarize
+    : kind === VoteKind.nullify
+      ? DomainTag.nullify
+      : DomainTag.finalize;
 }
 
 /** The digest votes sign for a block: SHA-256 of its canonical encoding. */

@@ -31,7 +31,10 @@ function u64(value: number): Uint8Array {
 
 /** The payload an honest proposer builds for `context`. */
 export function simPayload(context: BlockContext): Uint8Array {
-  return sha256(new TextEncoder().encode('sim-payload'), context.parent, u64(context.view)).slice(0, SIM_PAYLOAD_BYTES);
+  return sha256(new TextEncoder().encode('sim-payload'), context.parent, u64(context.view)).slice(
+    0,
+    SIM_PAYLOAD_BYTES,
+  );
 }
 
 export function simExtension(signer: number, view: number): Uint8Array {
@@ -78,13 +81,19 @@ export class SimApplication implements Application {
 
   async finalized({ block, digest }: FinalizedBlock): Promise<void> {
     if (block.height !== this.#height + 1) {
-      this.#observer.deliveryError(`validator ${this.#self} got height ${block.height} after ${this.#height}`);
+      this.#observer.deliveryError(
+        `validator ${this.#self} got height ${block.height} after ${this.#height}`,
+      );
       return;
     }
     this.#state = sha256(this.#state, u64(block.height), block.payload);
     this.#height = block.height;
-    this.#storage.put(STATE_PREFIX + block.height.toString().padStart(16, '0'), concatBytes(u64(block.height), this.#state));
-    if (block.height > 2) this.#storage.delete(STATE_PREFIX + (block.height - 2).toString().padStart(16, '0'));
+    this.#storage.put(
+      STATE_PREFIX + block.height.toString().padStart(16, '0'),
+      concatBytes(u64(block.height), this.#state),
+    );
+    if (block.height > 2)
+      this.#storage.delete(STATE_PREFIX + (block.height - 2).toString().padStart(16, '0'));
     await this.#storage.sync();
     this.#observer.applied(block, digest, this.#state);
   }
@@ -93,7 +102,13 @@ export class SimApplication implements Application {
     return simExtension(this.#self, view);
   }
 
-  verifyExtension(signer: number, _kind: VoteKindValue, view: number, _digest: Uint8Array, extension: Uint8Array): boolean {
+  verifyExtension(
+    signer: number,
+    _kind: VoteKindValue,
+    view: number,
+    _digest: Uint8Array,
+    extension: Uint8Array,
+  ): boolean {
     return bytesEqual(extension, simExtension(signer, view));
   }
 }

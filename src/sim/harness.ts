@@ -14,13 +14,13 @@ import { createEngine, type EngineTimeouts, type SimplexEngine } from '../consen
 import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
 import type { SignatureVerifier } from '../consensus/votes.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { createEd25519Signer, type Ed25519Signer, verifyInDomain } from '../crypto/ed25519.ts';
 import type { DomainTagValue } from '../crypto/domain.ts';
-import type { Network } from '../runtime/types.ts';
+import { createEd25519Signer, type Ed25519Signer, verifyInDomain } from '../crypto/ed25519.ts';
+import { type SimEndpoint, SimNetwork } from '../runtime/sim/network.ts';
 import { createSimRng, type SimRng } from '../runtime/sim/rng.ts';
 import { Scheduler, type SimClock } from '../runtime/sim/scheduler.ts';
-import { type SimEndpoint, SimNetwork } from '../runtime/sim/network.ts';
 import { SimStorage } from '../runtime/sim/storage.ts';
+import type { Network } from '../runtime/types.ts';
 import { ADVERSARIES, ADVERSARY_NAMES, type AdversaryName } from './adversaries/index.ts';
 import { SimApplication } from './app.ts';
 import { InvariantChecker, type Violation } from './invariants.ts';
@@ -94,7 +94,13 @@ function keysFor(seed: number, count: number): Ed25519Signer[] {
 /** Signature checks are pure, so one run shares a memo of them across validators. */
 function memoVerifier(): SignatureVerifier {
   const memo = new Map<string, boolean>();
-  return (publicKey: Uint8Array, tag: DomainTagValue, chainId: number, message: Uint8Array, signature: Uint8Array) => {
+  return (
+    publicKey: Uint8Array,
+    tag: DomainTagValue,
+    chainId: number,
+    message: Uint8Array,
+    signature: Uint8Array,
+  ) => {
     const key = `${tag}|${toHex(publicKey)}|${toHex(message)}|${toHex(signature)}`;
     const known = memo.get(key);
     if (known !== undefined) return known;
@@ -196,7 +202,10 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
     order.forEach((validator, position) => {
-      honestSide.set(validator.instances[0]!.endpoint.endpoint, aboveF ? position % 2 : adversaryRng.nextInt(2));
+      honestSide.set(
+        validator.instances[0]!.endpoint.endpoint,
+        aboveF ? position % 2 : adversaryRng.nextInt(2),
+      );
     });
     // Twin copy s talks to the honest validators on side s and to the other twins' copy s.
     // Above f, honest validators on different sides are partitioned too (split brain).
@@ -255,14 +264,17 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     instance.up = false;
   };
 
-  for (const validator of validators) for (const instance of validator.instances) startInstance(validator, instance);
+  for (const validator of validators)
+    for (const instance of validator.instances) startInstance(validator, instance);
 
   const faultRng = rng.fork();
   let healed = false;
   if (profile.partitions) {
     const repartition = () => {
       if (healed) return;
-      const endpoints = validators.flatMap((validator) => validator.instances.map((instance) => instance.endpoint.endpoint));
+      const endpoints = validators.flatMap((validator) =>
+        validator.instances.map((instance) => instance.endpoint.endpoint),
+      );
       if (faultRng.nextInt(3) === 0) network.setPartition(undefined);
       else {
         const groups: number[] = [];
@@ -326,7 +338,8 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     );
   }
   checker.finish();
-  for (const validator of validators) for (const instance of validator.instances) if (instance.up) instance.engine?.stop();
+  for (const validator of validators)
+    for (const instance of validator.instances) if (instance.up) instance.engine?.stop();
 
   let evidence = 0;
   let drops = 0;
@@ -357,7 +370,9 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
 }
 
 /** The one command that replays a run. */
-export function replayCommand(result: Pick<RunResult, 'seed' | 'profile' | 'validators' | 'byzantine'>): string {
+export function replayCommand(
+  result: Pick<RunResult, 'seed' | 'profile' | 'validators' | 'byzantine'>,
+): string {
   return `palisade sim --seeds 1 --seed-start ${result.seed} --validators ${result.validators} --byzantine ${result.byzantine} --profile ${result.profile}`;
 }
 

@@ -46,7 +46,12 @@ export class InvariantChecker {
   readonly #checkedCertificates = new Set<string>();
   readonly #released = new Map<string, Vote>();
 
-  constructor(validators: ValidatorSet, chainId: number, verifier: SignatureVerifier, byzantine: ReadonlySet<number>) {
+  constructor(
+    validators: ValidatorSet,
+    chainId: number,
+    verifier: SignatureVerifier,
+    byzantine: ReadonlySet<number>,
+  ) {
     this.#validators = validators;
     this.#chainId = chainId;
     this.#verifier = verifier;
@@ -57,7 +62,8 @@ export class InvariantChecker {
   fail(invariant: string, detail: string): void {
     const earlier = this.violations.find((violation) => violation.invariant === invariant);
     if (earlier !== undefined) earlier.occurrences++;
-    else if (this.violations.length < MAX_VIOLATIONS) this.violations.push({ invariant, detail, occurrences: 1 });
+    else if (this.violations.length < MAX_VIOLATIONS)
+      this.violations.push({ invariant, detail, occurrences: 1 });
   }
 
   /** Views with a nullification seen by an honest validator. */
@@ -74,9 +80,14 @@ export class InvariantChecker {
       const sameKind = earlier.kind === vote.kind;
       const conflicting =
         (sameKind && toHex(earlier.digest) !== toHex(vote.digest)) ||
-        (!sameKind && new Set([earlier.kind, vote.kind]).has(VoteKind.nullify) && new Set([earlier.kind, vote.kind]).has(VoteKind.finalize));
+        (!sameKind &&
+          new Set([earlier.kind, vote.kind]).has(VoteKind.nullify) &&
+          new Set([earlier.kind, vote.kind]).has(VoteKind.finalize));
       if (conflicting) {
-        this.fail('no-conflicting-votes', `honest validator ${vote.signer} released kinds ${earlier.kind} and ${vote.kind} in view ${vote.view}`);
+        this.fail(
+          'no-conflicting-votes',
+          `honest validator ${vote.signer} released kinds ${earlier.kind} and ${vote.kind} in view ${vote.view}`,
+        );
       }
     }
     const key = `${vote.signer}/${vote.view}/${vote.kind}`;
@@ -91,13 +102,17 @@ export class InvariantChecker {
     if (this.#checkedCertificates.has(key)) return;
     this.#checkedCertificates.add(key);
     if (!verifyCertificate(this.#validators, this.#chainId, certificate, this.#verifier)) {
-      this.fail('certificate-quorum', `certificate kind ${certificate.kind} view ${certificate.view} lacks a valid quorum`);
+      this.fail(
+        'certificate-quorum',
+        `certificate kind ${certificate.kind} view ${certificate.view} lacks a valid quorum`,
+      );
     }
     if (certificate.kind === VoteKind.notarize) {
       const set = this.#notarized.get(certificate.view) ?? new Set<string>();
       set.add(digest);
       this.#notarized.set(certificate.view, set);
-      if (set.size > 1) this.fail('one-notarization-per-view', `view ${certificate.view} has ${set.size} notarized blocks`);
+      if (set.size > 1)
+        this.fail('one-notarization-per-view', `view ${certificate.view} has ${set.size} notarized blocks`);
     } else if (certificate.kind === VoteKind.nullify) {
       this.#nullified.add(certificate.view);
     } else {
@@ -110,8 +125,10 @@ export class InvariantChecker {
   /** (8) An honest validator recorded `evidence`. */
   evidence(evidence: Evidence): void {
     const accused = verifyEvidence(this.#validators, this.#chainId, evidence, this.#verifier);
-    if (accused === undefined) this.fail('evidence-valid', `evidence for view ${evidence.first.view} does not verify`);
-    else if (!this.#byzantine.has(accused)) this.fail('evidence-names-byzantine', `evidence accuses honest validator ${accused}`);
+    if (accused === undefined)
+      this.fail('evidence-valid', `evidence for view ${evidence.first.view} does not verify`);
+    else if (!this.#byzantine.has(accused))
+      this.fail('evidence-names-byzantine', `evidence accuses honest validator ${accused}`);
   }
 
   /** (1, 9) An honest validator applied finalized `block` at `height`, reaching `stateHash`. */
@@ -125,24 +142,32 @@ export class InvariantChecker {
     const state = toHex(stateHash);
     const knownState = this.#stateAt.get(block.height);
     if (knownState === undefined) this.#stateAt.set(block.height, state);
-    else if (knownState !== state) this.fail('state-agreement', `validator ${validator} has another state at height ${block.height}`);
+    else if (knownState !== state)
+      this.fail('state-agreement', `validator ${validator} has another state at height ${block.height}`);
     this.#finalizedBlocks.set(digestHex, block);
   }
 
   /** (3, 4, 5) Checks that need the whole run. */
   finish(): void {
     for (const [view, digests] of this.#finalizedViews) {
-      if (this.#nullified.has(view)) this.fail('nullified-xor-finalized', `view ${view} is both nullified and finalized`);
+      if (this.#nullified.has(view))
+        this.fail('nullified-xor-finalized', `view ${view} is both nullified and finalized`);
       for (const digest of digests) {
         if (!this.#notarized.get(view)?.has(digest)) {
-          this.fail('finalization-has-notarization', `view ${view} finalized a block no honest validator saw notarized`);
+          this.fail(
+            'finalization-has-notarization',
+            `view ${view} finalized a block no honest validator saw notarized`,
+          );
         }
       }
     }
     for (const block of this.#finalizedBlocks.values()) {
       for (let view = block.parentView + 1; view < block.view; view++) {
         if (!this.#nullified.has(view)) {
-          this.fail('ancestry-skips-only-nullified', `height ${block.height} skips view ${view}, which was not nullified`);
+          this.fail(
+            'ancestry-skips-only-nullified',
+            `height ${block.height} skips view ${view}, which was not nullified`,
+          );
           break;
         }
       }

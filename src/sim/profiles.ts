@@ -29,13 +29,24 @@ export const HEAL_AT_MS = 800;
 export const LIVENESS_BLOCKS = 5;
 export const LIVENESS_WINDOW_MS = 4000;
 
-const base = { faultyLink: CALM_LINK, partitions: false, crashes: false, adversary: undefined, byzantineByDefault: false };
+const base = {
+  faultyLink: CALM_LINK,
+  partitions: false,
+  crashes: false,
+  adversary: undefined,
+  byzantineByDefault: false,
+};
 
 export const PROFILES: readonly Profile[] = Object.freeze([
   { ...base, name: 'calm', description: 'a calm, whole network; no faults' },
   { ...base, name: 'lossy', description: '20% loss and 30 ms jitter until the heal', faultyLink: LOSSY_LINK },
   { ...base, name: 'partition', description: 'partitions that come and go until the heal', partitions: true },
-  { ...base, name: 'crash', description: 'crashes and restarts with torn storage until the heal', crashes: true },
+  {
+    ...base,
+    name: 'crash',
+    description: 'crashes and restarts with torn storage until the heal',
+    crashes: true,
+  },
   ...ADVERSARY_NAMES.map((adversary) => ({
     ...base,
     name: adversary,

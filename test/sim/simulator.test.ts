@@ -37,7 +37,10 @@ test('more than f Byzantine validators always show a safety violation or a halt'
     for (const validators of [4, 7]) {
       const byzantine = validators === 4 ? 2 : 3;
       const result = await runSimulation({ seed: 500 + index, validators, byzantine, profile });
-      assert.ok(result.violations.length > 0, `${profile.name} with ${byzantine}/${validators} Byzantine reported all good`);
+      assert.ok(
+        result.violations.length > 0,
+        `${profile.name} with ${byzantine}/${validators} Byzantine reported all good`,
+      );
     }
   }
 });
@@ -84,7 +87,10 @@ test('palisade sim --json prints the summary; a failing seed prints the command 
 
   const bad = await capture(['--seeds', '1', '--seed-start', '9', '--byzantine', '2', '--profile', 'calm']);
   assert.equal(bad.code, 1);
-  assert.match(bad.output, /replay: palisade sim --seeds 1 --seed-start 9 --validators 4 --byzantine 2 --profile calm/);
+  assert.match(
+    bad.output,
+    /replay: palisade sim --seeds 1 --seed-start 9 --validators 4 --byzantine 2 --profile calm/,
+  );
 
   const usage = await capture(['--profile', 'nope']);
   assert.equal(usage.code, 2);

@@ -4,8 +4,8 @@
  * run violates an invariant (including liveness), 2 on a usage error.
  */
 import { createHash } from 'node:crypto';
-import { PROFILES, profileByName } from '../../sim/profiles.ts';
 import { type RunResult, replayCommand, runSimulation } from '../../sim/harness.ts';
+import { PROFILES, profileByName } from '../../sim/profiles.ts';
 import { numberOption, parseOptions, UsageError } from '../args.ts';
 
 const USAGE = `usage: palisade sim [--seeds N] [--seed-start S] [--validators N] [--byzantine B] [--profile NAME|all] [--json]
@@ -21,7 +21,13 @@ const USAGE = `usage: palisade sim [--seeds N] [--seed-start S] [--validators N]
 /** Largest seed count one invocation accepts. */
 const MAX_SEEDS = 1_000_000;
 
-function integer(name: string, value: string | boolean | undefined, fallback: number, min: number, max: number): number {
+function integer(
+  name: string,
+  value: string | boolean | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   const parsed = numberOption(name, value);
   if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
@@ -53,12 +59,14 @@ export async function run(args: string[]): Promise<number> {
     results.push(result);
     combined.update(result.traceHash);
     if (!json) {
-      const verdict = result.violations.length === 0 ? 'ok' : `FAIL ${result.violations.map((v) => v.invariant).join(',')}`;
+      const verdict =
+        result.violations.length === 0 ? 'ok' : `FAIL ${result.violations.map((v) => v.invariant).join(',')}`;
       console.log(
         `seed ${seed} ${profile.name.padEnd(11)} finalized ${result.finalizedMin}..${result.finalizedMax} nullified ${result.viewsNullified} trace ${result.traceHash.slice(0, 16)} ${verdict}`,
       );
       if (result.violations.length > 0) {
-        for (const violation of result.violations) console.log(`    ${violation.invariant}: ${violation.detail}`);
+        for (const violation of result.violations)
+          console.log(`    ${violation.invariant}: ${violation.detail}`);
         console.log(`    replay: ${replayCommand(result)}`);
       }
     }
@@ -120,7 +128,8 @@ function parse(args: string[]) {
     seeds: integer('seeds', values.seeds, 20, 1, MAX_SEEDS),
     seedStart: integer('seed-start', values['seed-start'], 1, 0, Number.MAX_SAFE_INTEGER - MAX_SEEDS),
     validators,
-    byzantine: values.byzantine === undefined ? undefined : integer('byzantine', values.byzantine, 0, 0, validators),
+    byzantine:
+      values.byzantine === undefined ? undefined : integer('byzantine', values.byzantine, 0, 0, validators),
     profileName,
     json: values.json === true,
   };

@@ -80,7 +80,13 @@ export class SimNetwork {
 
   /** Adds an endpoint for validator `peer` and returns its `Network` face. */
   addEndpoint(peer: PeerId): SimEndpoint {
-    const state: EndpointState = { endpoint: this.#endpoints.length, peer, handler: undefined, up: true, incarnation: 0 };
+    const state: EndpointState = {
+      endpoint: this.#endpoints.length,
+      peer,
+      handler: undefined,
+      up: true,
+      incarnation: 0,
+    };
     this.#endpoints.push(state);
     const network: SimEndpoint = {
       endpoint: state.endpoint,

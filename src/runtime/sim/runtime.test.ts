@@ -49,9 +49,13 @@ test('a crash keeps synced writes and at most a prefix of unsynced ones', async 
     const hasB = storage.get('b') !== undefined;
     const hasC = storage.get('c') !== undefined;
     if (hasC) assert.ok(hasB, 'c survived without b');
-    if (storage.get('a') === undefined) assert.ok(hasC && storage.get('c')!.length === 4, 'delete survived without c');
+    if (storage.get('a') === undefined)
+      assert.ok(hasC && storage.get('c')!.length === 4, 'delete survived without c');
     if (hasB && hasC) assert.deepEqual(storage.get('b'), Uint8Array.of(2, 2, 2, 2));
-    assert.deepEqual(storage.keys(''), ['a', 'b', 'c'].filter((key) => storage.get(key) !== undefined));
+    assert.deepEqual(
+      storage.keys(''),
+      ['a', 'b', 'c'].filter((key) => storage.get(key) !== undefined),
+    );
   }
 });
 
@@ -60,9 +64,11 @@ test('links deliver after latency, drop with loss, and never cross a partition',
   const network = new SimNetwork(scheduler, createSimRng(3), { latencyMs: 10, jitterMs: 0, lossPerMille: 0 });
   const endpoints = [0, 1, 2].map((peer) => network.addEndpoint(peer));
   const received: string[] = [];
-  endpoints.forEach((endpoint, index) =>
-    endpoint.onMessage((from, message) => received.push(`${from}->${index}:${message[0]}@${scheduler.now()}`)),
-  );
+  endpoints.forEach((endpoint, index) => {
+    endpoint.onMessage((from, message) => {
+      received.push(`${from}->${index}:${message[0]}@${scheduler.now()}`);
+    });
+  });
   endpoints[0]!.broadcast(Uint8Array.of(1));
   network.setPartition([0, 0, 1]);
   endpoints[0]!.broadcast(Uint8Array.of(2));

@@ -43,7 +43,12 @@ export class Scheduler {
   /** Schedules `run` after `delayMs` of virtual time; returns a cancel function. */
   schedule(delayMs: number, run: () => void): () => void {
     invariant(Number.isFinite(delayMs) && delayMs >= 0, 'delay must be a non-negative number');
-    const event: Event = { time: this.#now + Math.ceil(delayMs), sequence: this.#sequence++, run, cancelled: false };
+    const event: Event = {
+      time: this.#now + Math.ceil(delayMs),
+      sequence: this.#sequence++,
+      run,
+      cancelled: false,
+    };
     this.#push(event);
     return () => {
       event.cancelled = true;

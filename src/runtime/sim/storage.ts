@@ -52,7 +52,10 @@ export class SimStorage implements Storage {
       const last = i === kept - 1;
       if (last && operation.value !== undefined && operation.value.length > 0 && rng.chance(500)) {
         this.#tornWrites++;
-        apply(this.#durable, { key: operation.key, value: operation.value.slice(0, rng.nextInt(operation.value.length)) });
+        apply(this.#durable, {
+          key: operation.key,
+          value: operation.value.slice(0, rng.nextInt(operation.value.length)),
+        });
       } else {
         apply(this.#durable, operation);
       }
@@ -68,7 +71,9 @@ export class SimStorage implements Storage {
 
   #record(operation: Operation): void {
     if (this.#unsynced.length >= MAX_UNSYNCED_OPERATIONS) {
-      throw new Error(`SimStorage: more than ${MAX_UNSYNCED_OPERATIONS} unsynced writes; a caller never syncs`);
+      throw new Error(
+        `SimStorage: more than ${MAX_UNSYNCED_OPERATIONS} unsynced writes; a caller never syncs`,
+      );
     }
     this.#unsynced.push(operation);
   }

@@ -3,13 +3,19 @@
  * wrapper that rewrites what it sends (and may watch what it receives): the engine supplies the
  * protocol's timing and the wrapper adds the misbehaviour, signed with the validator's real key.
  */
-import { type Proposal, ProposalCodec, type Vote, VoteCodec, type VoteKindValue } from '../../codec/consensus.ts';
+import {
+  type Proposal,
+  ProposalCodec,
+  type Vote,
+  VoteCodec,
+  type VoteKindValue,
+} from '../../codec/consensus.ts';
 import { peekTag } from '../../codec/message.ts';
 import type { ValidatorSet } from '../../consensus/validators.ts';
 import { signVote } from '../../consensus/votes.ts';
 import type { Ed25519Signer } from '../../crypto/ed25519.ts';
-import type { Clock, Network, PeerId } from '../../runtime/types.ts';
 import type { SimRng } from '../../runtime/sim/rng.ts';
+import type { Clock, Network, PeerId } from '../../runtime/types.ts';
 
 export interface AdversaryContext {
   readonly self: number;
@@ -52,8 +58,20 @@ export function halves(context: AdversaryContext): [PeerId[], PeerId[]] {
 }
 
 /** A vote of ours of `kind` for `view` and `digest`, signed with the real key. */
-export function forge(context: AdversaryContext, kind: VoteKindValue, view: number, digest: Uint8Array, extension: Uint8Array): Vote {
-  return signVote(context.signer, context.chainId, { kind, view, digest, signerIndex: context.self, extension });
+export function forge(
+  context: AdversaryContext,
+  kind: VoteKindValue,
+  view: number,
+  digest: Uint8Array,
+  extension: Uint8Array,
+): Vote {
+  return signVote(context.signer, context.chainId, {
+    kind,
+    view,
+    digest,
+    signerIndex: context.self,
+    extension,
+  });
 }
 
 export function sendAll(inner: Network, peers: readonly PeerId[], message: Uint8Array): void {

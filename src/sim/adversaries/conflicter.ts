@@ -13,12 +13,21 @@ export const conflicter: Adversary = (inner, context) => ({
   broadcast(message) {
     inner.broadcast(message);
     const outgoing = classify(message);
-    const vote = outgoing.type === 'vote' ? outgoing.vote : outgoing.type === 'proposal' ? outgoing.proposal.vote : undefined;
+    const vote =
+      outgoing.type === 'vote'
+        ? outgoing.vote
+        : outgoing.type === 'proposal'
+          ? outgoing.proposal.vote
+          : undefined;
     if (vote === undefined) return;
     if (vote.kind === VoteKind.nullify) {
-      inner.broadcast(VoteCodec.encode(forge(context, VoteKind.finalize, vote.view, context.rng.bytes(32), vote.extension)));
+      inner.broadcast(
+        VoteCodec.encode(forge(context, VoteKind.finalize, vote.view, context.rng.bytes(32), vote.extension)),
+      );
       return;
     }
-    inner.broadcast(VoteCodec.encode(forge(context, vote.kind as 0 | 2, vote.view, context.rng.bytes(32), vote.extension)));
+    inner.broadcast(
+      VoteCodec.encode(forge(context, vote.kind as 0 | 2, vote.view, context.rng.bytes(32), vote.extension)),
+    );
   },
 });

@@ -24,7 +24,13 @@ export const equivocator: Adversary = (inner, context) => ({
     if (outgoing.type === 'vote' && outgoing.vote.kind !== VoteKind.nullify) {
       const { vote } = outgoing;
       sendAll(inner, first, message);
-      sendAll(inner, second, VoteCodec.encode(forge(context, vote.kind as 0 | 2, vote.view, context.rng.bytes(32), vote.extension)));
+      sendAll(
+        inner,
+        second,
+        VoteCodec.encode(
+          forge(context, vote.kind as 0 | 2, vote.view, context.rng.bytes(32), vote.extension),
+        ),
+      );
       return;
     }
     inner.broadcast(message);

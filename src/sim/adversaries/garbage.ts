@@ -32,7 +32,12 @@ export const garbage: Adversary = (inner, context) => {
         inner.send(to, VoteCodec.encode({ ...sample, signer: (context.self + 1) % context.validators.size }));
         return;
       case 4:
-        inner.send(to, VoteCodec.encode(forge(context, VoteKind.nullify, lastView + 100_000, new Uint8Array(32), new Uint8Array(0))));
+        inner.send(
+          to,
+          VoteCodec.encode(
+            forge(context, VoteKind.nullify, lastView + 100_000, new Uint8Array(32), new Uint8Array(0)),
+          ),
+        );
         return;
       case 5: {
         const oversized = new Uint8Array(VoteCodec.maxBytes + MAX_EXTENSION_BYTES);
@@ -48,12 +53,25 @@ export const garbage: Adversary = (inner, context) => {
           .slice(0, context.validators.quorum)
           .sort((a, b) => a - b)
           .map((signer) => ({ signer, extensionHash: new Uint8Array(32), signature: context.rng.bytes(64) }));
-        inner.send(to, CertificateCodec.encode({ kind: VoteKind.finalize, view: lastView, digest: context.rng.bytes(32), votes }));
+        inner.send(
+          to,
+          CertificateCodec.encode({
+            kind: VoteKind.finalize,
+            view: lastView,
+            digest: context.rng.bytes(32),
+            votes,
+          }),
+        );
         return;
       }
       default:
         // A correctly signed vote whose extension the application rejects.
-        inner.send(to, VoteCodec.encode(forge(context, VoteKind.nullify, lastView, new Uint8Array(32), context.rng.bytes(8))));
+        inner.send(
+          to,
+          VoteCodec.encode(
+            forge(context, VoteKind.nullify, lastView, new Uint8Array(32), context.rng.bytes(8)),
+          ),
+        );
     }
   };
   return {

@@ -12,7 +12,15 @@ import { withholder } from './withholder.ts';
 
 export type { Adversary, AdversaryContext } from './common.ts';
 
-export const ADVERSARY_NAMES = ['equivocator', 'nuller', 'conflicter', 'withholder', 'twins', 'garbage', 'replayer'] as const;
+export const ADVERSARY_NAMES = [
+  'equivocator',
+  'nuller',
+  'conflicter',
+  'withholder',
+  'twins',
+  'garbage',
+  'replayer',
+] as const;
 export type AdversaryName = (typeof ADVERSARY_NAMES)[number];
 
 /** The network wrapper for each behaviour (twins has none: see the harness). */

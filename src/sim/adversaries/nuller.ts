@@ -12,7 +12,11 @@ export const nuller: Adversary = (inner, context) => ({
   broadcast(message) {
     const outgoing = classify(message);
     const view =
-      outgoing.type === 'proposal' ? outgoing.proposal.block.view : outgoing.type === 'vote' ? outgoing.vote.view : undefined;
+      outgoing.type === 'proposal'
+        ? outgoing.proposal.block.view
+        : outgoing.type === 'vote'
+          ? outgoing.vote.view
+          : undefined;
     if (view === undefined) {
       inner.broadcast(message);
       return;
