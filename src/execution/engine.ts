@@ -288,7 +288,12 @@ function canonicalEventBytes(events: readonly EngineEvent[]): Uint8Array {
  * @example const engine = createEngine(genesis); const { stateRoot, events } = engine.applyBlock(block);
  * @throws InvariantError when the genesis is inconsistent (unknown underlying, duplicate account)
  */
-export function createEngine(genesis: EngineGenesis): Engine {
+export interface EngineOptions {
+  /** The state commitment to write into (default: a fresh one); the benchmark passes a timed one. */
+  stateCommitment?: StateCommitment;
+}
+
+export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}): Engine {
   const params: EngineParameters = { ...genesis.params };
   const chainId = genesis.chainId;
   const operator = Uint8Array.from(genesis.operator);
@@ -309,7 +314,7 @@ export function createEngine(genesis: EngineGenesis): Engine {
   const orderSeries = new Map<number, Series>();
   const indexPrices = new Map<number, { price: bigint; blockTimeMs: number; publishTimeMs: number }>();
   const samples = new Map<number, Sample[]>();
-  const commitment: StateCommitment = createStateCommitment();
+  const commitment: StateCommitment = options.stateCommitment ?? createStateCommitment();
   let markCache = new Map<number, MarkEntry | null>();
 
   let height = 0;
