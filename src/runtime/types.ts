@@ -32,8 +32,12 @@ export interface Network {
 }
 
 /**
- * Durable key-value storage. `put` and `delete` are buffered until `sync`, which returns only when
- * everything before it is on disk: a vote is journaled and synced before it is sent.
+ * Durable key-value storage. `put` and `delete` are visible to `get` at once but buffered until
+ * `sync`, which resolves only when everything before it is on disk: a vote is journaled and synced
+ * before it is sent. Unsynced writes become durable in the order they were made, so a crash keeps
+ * a prefix of them (consensus relies on this: its finalized chain on disk is always contiguous);
+ * the last write of that prefix may be torn, and readers treat a value that does not decode as
+ * absent. The simulator (`runtime/sim/storage.ts`) implements exactly this model.
  */
 export interface Storage {
   get(key: string): Uint8Array | undefined;
