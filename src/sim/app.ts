@@ -29,12 +29,19 @@ function u64(value: number): Uint8Array {
   return out;
 }
 
-/** The payload an honest proposer builds for `context`. */
-export function simPayload(context: BlockContext): Uint8Array {
-  return sha256(new TextEncoder().encode('sim-payload'), context.parent, u64(context.view)).slice(
-    0,
-    SIM_PAYLOAD_BYTES,
+/**
+ * The payload a proposer builds for `context`. The salt is the proposing process's endpoint, so
+ * the two copies of a twin propose different blocks in the same view, as a real equivocating key
+ * holder would.
+ */
+export function simPayload(context: BlockContext, salt: number): Uint8Array {
+  const digest = sha256(
+    new TextEncoder().encode('sim-payload'),
+    context.parent,
+    u64(context.view),
+    u64(salt),
   );
+  return digest.slice(0, SIM_PAYLOAD_BYTES);
 }
 
 export function simExtension(signer: number, view: number): Uint8Array {
@@ -45,12 +52,14 @@ export class SimApplication implements Application {
   readonly #storage: Storage;
   readonly #observer: AppObserver;
   readonly #self: number;
+  readonly #salt: number;
   #height = 0;
   #state: Uint8Array = new Uint8Array(32);
 
-  constructor(storage: Storage, self: number, observer: AppObserver) {
+  constructor(storage: Storage, self: number, observer: AppObserver, salt = self) {
     this.#storage = storage;
     this.#self = self;
+    this.#salt = salt;
     this.#observer = observer;
     // Each height's state is its own key, so a torn last write falls back to the previous one.
     const keys = storage.keys(STATE_PREFIX);
@@ -72,7 +81,7 @@ export class SimApplication implements Application {
   }
 
   propose(context: BlockContext): Uint8Array {
-    return simPayload(context);
+    return simPayload(context, this.#salt);
   }
 
   verify(_context: BlockContext, payload: Uint8Array): boolean {

@@ -222,14 +222,19 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   const honest = validators.filter((validator) => !validator.byzantine);
   const startInstance = (validator: Validator, instance: Instance) => {
     const isHonest = !validator.byzantine;
-    const app = new SimApplication(instance.storage, validator.index, {
-      applied: (block, digest, stateHash) => {
-        if (isHonest) checker.applied(validator.index, block, digest, stateHash);
+    const app = new SimApplication(
+      instance.storage,
+      validator.index,
+      {
+        applied: (block, digest, stateHash) => {
+          if (isHonest) checker.applied(validator.index, block, digest, stateHash);
+        },
+        deliveryError: (detail) => {
+          if (isHonest) checker.fail('exactly-once-delivery', detail);
+        },
       },
-      deliveryError: (detail) => {
-        if (isHonest) checker.fail('exactly-once-delivery', detail);
-      },
-    });
+      instance.endpoint.endpoint,
+    );
     const engine = createEngine({
       chainId: SIM_CHAIN_ID,
       validators: validatorSet,
