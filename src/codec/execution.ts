@@ -6,9 +6,10 @@
  *
  * Units: money in base units of the quote asset (6 decimals, USDC-like); option prices in quote
  * base units per contract, which must be a multiple of the series' tick size; sizes in contracts
- * × 10^6 (`sizeE6`), a multiple of the series' lot size. Size and price are range-checked by the
- * engine rather than here so that a zero, negative (u64 above 2^63) or unsafe size gets its own
- * status (`INVALID_SIZE`) instead of a generic decoding error.
+ * × 10^6 (`sizeE6`), a multiple of the series' lot size. Every u64 must decode to a safe integer
+ * (message.ts refuses the rest with INVALID_VALUE naming the field); the engine turns such a size
+ * or price (a "negative" u64 among them) into `INVALID_SIZE` / `INVALID_PRICE`, and range-checks
+ * zero and off-lot values itself.
  */
 import { ContainerType, ListCompositeType, UintBigintType, type ValueOf } from '@chainsafe/ssz';
 import { CodecError } from './errors.ts';

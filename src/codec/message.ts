@@ -118,6 +118,14 @@ export function defineMessage<T>(definition: MessageDefinition<T>): MessageCodec
       }
       const body = bytes.subarray(ENVELOPE_HEADER_BYTES);
       const value = deserializeBody(type, body, name);
+      const unsafe = firstUnsafeNumber(value, '');
+      if (unsafe !== undefined) {
+        throw new CodecError(
+          'INVALID_VALUE',
+          `${name}${unsafe}`,
+          'integer above 2^53 − 1 cannot be represented exactly',
+        );
+      }
       const problem = validate?.(value);
       if (problem !== undefined)
         throw new CodecError('INVALID_VALUE', `${name}.${problem.field}`, problem.reason);
@@ -129,6 +137,28 @@ export function defineMessage<T>(definition: MessageDefinition<T>): MessageCodec
   });
   registry.set(tag, codec as MessageCodec<unknown>);
   return codec;
+}
+
+/**
+ * SSZ reads a u64 into a JavaScript number, which silently rounds above 2^53 − 1: two encodings
+ * would decode to one value. Every decoded number must therefore be a safe integer; wider values
+ * use bigint types. Returns the dotted path (with a leading dot) of the first offender.
+ */
+function firstUnsafeNumber(value: unknown, path: string): string | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? undefined : path;
+  if (typeof value !== 'object' || value === null || value instanceof Uint8Array) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = firstUnsafeNumber(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const [key, inner] of Object.entries(value)) {
+    const found = firstUnsafeNumber(inner, `${path}.${key}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function deserializeBody<T>(type: Type<T>, body: Uint8Array, name: string): T {
