@@ -880,8 +880,10 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
       if (!(error instanceof CodecError)) throw error;
       // A size or price that does not fit a safe integer (a "negative" u64 among them) is an
       // out-of-range size or price, not a malformed message: it gets the status a trader expects.
-      if (error.code === 'INVALID_VALUE' && error.field.endsWith('.sizeE6')) return { status: 'INVALID_SIZE' };
-      if (error.code === 'INVALID_VALUE' && error.field.endsWith('.price')) return { status: 'INVALID_PRICE' };
+      if (error.code === 'INVALID_VALUE' && error.field.endsWith('.sizeE6'))
+        return { status: 'INVALID_SIZE' };
+      if (error.code === 'INVALID_VALUE' && error.field.endsWith('.price'))
+        return { status: 'INVALID_PRICE' };
       return { status: 'MALFORMED_PAYLOAD', field: error.field };
     }
     let handled: Handled;
