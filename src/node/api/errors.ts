@@ -1,0 +1,64 @@
+/**
+ * Every error code the API answers with, its HTTP status and what it means. An error body is
+ * always `{ "error": { "code", "message", "field"? } }`; `field` names the request field at fault
+ * (a JSON pointer such as `/transaction` or `querystring/limit`) when there is one. The README's
+ * API section lists the same table, and a test checks both say the same.
+ */
+import type { MempoolRefusalCode } from '../../mempool/mempool.ts';
+
+export const API_ERRORS = Object.freeze({
+  INVALID_REQUEST: { status: 400, meaning: 'a parameter, query or body field fails its schema' },
+  URI_TOO_LONG: { status: 414, meaning: 'a path parameter is over 100 characters' },
+  MALFORMED_JSON: { status: 400, meaning: 'the body is not valid JSON' },
+  BODY_TOO_LARGE: { status: 413, meaning: 'the body is over the size limit' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body is neither application/json nor octet-stream' },
+  NOT_FOUND: { status: 404, meaning: 'no such route' },
+  BLOCK_NOT_FOUND: { status: 404, meaning: 'no finalized block at that height' },
+  TRANSACTION_NOT_FOUND: { status: 404, meaning: 'the node neither holds nor recently finalized it' },
+  ACCOUNT_NOT_FOUND: { status: 404, meaning: 'the engine has never seen that account' },
+  SERIES_NOT_FOUND: { status: 404, meaning: 'no listed series has that id' },
+  TOO_MANY_SUBSCRIBERS: { status: 503, meaning: 'the stream is at its subscriber limit' },
+  INTERNAL: { status: 500, meaning: 'a bug: the node logged it' },
+  // The mempool's refusals of a submitted transaction (src/mempool/mempool.ts).
+  MALFORMED: { status: 400, meaning: 'not a canonical SignedTransaction encoding' },
+  TOO_LARGE: { status: 413, meaning: 'the transaction is over the mempool size limit' },
+  WRONG_CHAIN: { status: 400, meaning: 'signed for another chain id' },
+  EXPIRED: { status: 400, meaning: 'its expiry height is below the next block' },
+  DUPLICATE: { status: 409, meaning: 'the same transaction is already pending' },
+  NONCE_TOO_LOW: { status: 409, meaning: 'the account has already used this nonce' },
+  NONCE_GAP: { status: 422, meaning: 'the nonce is too far ahead of the account' },
+  NONCE_IN_USE: { status: 409, meaning: 'another pending transaction has this nonce' },
+  RATE_LIMITED: { status: 429, meaning: 'the account submits too fast' },
+  BAD_SIGNATURE: { status: 400, meaning: 'the signature is not the signer’s over this body' },
+  MEMPOOL_FULL: { status: 503, meaning: 'the mempool is full and nothing can be evicted' },
+} as const satisfies Record<string, { status: number; meaning: string }> &
+  Record<MempoolRefusalCode, { status: number; meaning: string }>);
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export interface ApiErrorBody {
+  error: { code: ApiErrorCode; message: string; field?: string };
+}
+
+/** An error a route throws on purpose; the error handler turns it into its status and body. */
+export class ApiError extends Error {
+  readonly code: ApiErrorCode;
+  readonly statusCode: number;
+  readonly field: string | undefined;
+
+  constructor(code: ApiErrorCode, message: string, field?: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.statusCode = API_ERRORS[code].status;
+    this.field = field;
+  }
+
+  body(): ApiErrorBody {
+    return errorBody(this.code, this.message, this.field);
+  }
+}
+
+export function errorBody(code: ApiErrorCode, message: string, field?: string): ApiErrorBody {
+  return { error: field === undefined ? { code, message } : { code, message, field } };
+}
