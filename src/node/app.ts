@@ -1,0 +1,574 @@
+/**
+ * The consensus `Application` of a validator: what a block means, who decides each part of it and
+ * what every validator checks. Consensus orders opaque payloads; this module gives them meaning.
+ *
+ * The block rule (a `BlockPayload`, src/node/block.ts), decided by the proposer, checked by every
+ * verifier, executed identically by everyone on finalization:
+ *
+ *   time          the proposer's wall clock, raised to parent time + 1 when the clock is behind.
+ *                 A verifier refuses a time more than `maxFutureBlockMs` ahead of its own clock,
+ *                 or not after the parent's time when it knows the parent. On execution the time
+ *                 is max(payload time, previous block time, genesis start): a deterministic clamp,
+ *                 so a block whose parent a verifier never saw (it synced it) can never make the
+ *                 engine's clock go backwards on any validator.
+ *   transactions  `mempool.select` at the block's height, minus those already in the block's
+ *                 unfinalized ancestors. Verifiers check they decode, are not repeated in the block
+ *                 or its known ancestors, and fit the bounds; signatures, nonces and expiry are
+ *                 the engine's to judge (a bad one gets a status and changes nothing), so a
+ *                 transaction's signature is checked once per validator by the mempool at
+ *                 admission and once by the engine, never by the verifier in between.
+ *   observations  the signed oracle observations for this height that the proposer holds: every
+ *                 validator attaches its observation for height h + 1 as the extension of its
+ *                 notarize and finalize votes on the block at height h, so the leader of h + 1,
+ *                 which needs the notarization of h to propose, holds 2f + 1 of them by then.
+ *                 Verifiers refuse the block when any observation would be dropped by
+ *                 `aggregateBlock` (bad signature, wrong height, stale, repeated, equivocating);
+ *                 fewer than 2f + 1 is allowed and yields a STALE aggregate, never a stall.
+ *
+ * On finalization every validator aggregates the block's observations with `aggregateBlock`
+ * (deterministic, integer) against its price book, feeds the engine the non-zero aggregates as
+ * `OracleUpdate`s (stale ones flagged), applies the block, and persists in one storage sync the
+ * finalized block with its certificate, a JSON summary with every transaction's outcome, and a
+ * transaction-id index. Only then does `processedHeight` move, so a crash at any point replays
+ * from storage what was durable and consensus redelivers the rest (spec §8).
+ *
+ * Restart: the engine's state is not serializable yet, so `open()` replays every stored finalized
+ * block from genesis (the engine replays ~10,000 blocks in seconds; see bench/engine).
+ */
+import { type Block, BlockCodec, CertificateCodec } from '../codec/consensus.ts';
+import { CodecError } from '../codec/errors.ts';
+import { invariant } from '../codec/invariant.ts';
+import { type AggregatePriceValue, SignedObservationCodec } from '../codec/oracle.ts';
+import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
+import type { BlockContext, FinalizedBlock } from '../consensus/engine.ts';
+import { blockDigest, genesisDigest } from '../consensus/votes.ts';
+import { bytesEqual, toHex } from '../crypto/bytes.ts';
+import { transactionId } from '../crypto/transaction.ts';
+import { createEngine as createExecutionEngine, type Engine } from '../execution/engine.ts';
+import type { BlockResult, EngineGenesis, OracleUpdate } from '../execution/types.ts';
+import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../mempool/mempool.ts';
+import { AggregateFlag, aggregateBlock, type BlockAggregate } from '../oracle/aggregate.ts';
+import { verifyObservationSignature } from '../oracle/observation.ts';
+import { createPriceBook, type PriceBook } from '../oracle/price-book.ts';
+import type { SqliteStorage } from '../runtime/real/storage.ts';
+import { type BlockPayload, BlockPayloadCodec, MAX_BLOCK_OBSERVATIONS } from './block.ts';
+import type { OracleAsset } from './genesis.ts';
+import { type BlockSummary, hex, outcomeOf, type TransactionOutcome } from './view.ts';
+
+/** Blocks whose payload facts we remember (proposed or verified, not yet far below finality). */
+const MAX_KNOWN_BLOCKS = 4096;
+/** Heights ahead of the finalized one for which peers' observations are kept. */
+const OBSERVATION_WINDOW = 64;
+const SUMMARY_PREFIX = 'node/summary/';
+const TX_PREFIX = 'node/tx/';
+
+export interface ApplicationLimits {
+  /** Most transactions a proposer puts in a block. */
+  maxBlockTransactions: number;
+  /** Byte budget of a block's transactions (their encodings). */
+  maxBlockTransactionBytes: number;
+  /** A proposal timed further than this ahead of our wall clock is refused. */
+  maxFutureBlockMs: number;
+  /**
+   * With nothing selectable in the mempool, the leader waits this long after its parent's time
+   * before proposing an empty block (the oracle still moves). Keep it well under the consensus
+   * leader timeout. Transactions arriving meanwhile are proposed at once.
+   */
+  emptyBlockIntervalMs: number;
+}
+
+export const DEFAULT_APPLICATION_LIMITS: ApplicationLimits = Object.freeze({
+  maxBlockTransactions: 4096,
+  maxBlockTransactionBytes: 768 * 1024,
+  maxFutureBlockMs: 2000,
+  emptyBlockIntervalMs: 250,
+});
+/** How often a waiting leader looks at its mempool again. */
+const PROPOSE_POLL_MS = 5;
+
+export interface NodeApplicationOptions {
+  chainId: number;
+  /** Ed25519 keys of the validators, by index. */
+  validators: readonly Uint8Array[];
+  self: number;
+  engineGenesis: EngineGenesis;
+  assets: readonly OracleAsset[];
+  storage: SqliteStorage;
+  /** Milliseconds since the Unix epoch: block times come from here (only when proposing). */
+  wallClock: () => number;
+  /** Monotonic milliseconds for rate limits and latency. */
+  monotonicClock: () => number;
+  /** Our signed observation for `height` (encoded), or undefined when we have no prices. */
+  observe: (height: number) => Uint8Array | undefined;
+  limits?: Partial<ApplicationLimits>;
+  mempoolLimits?: Partial<typeof DEFAULT_MEMPOOL_LIMITS>;
+}
+
+/** What one finalized block did, as listeners see it. */
+export interface AppliedBlock {
+  summary: BlockSummary;
+  result: BlockResult;
+  aggregate: BlockAggregate;
+  /** Proposal seen → finalized on our monotonic clock, or null when we never saw the proposal. */
+  finalityLatencyMs: number | null;
+  /** True while replaying stored blocks at start-up. */
+  replay: boolean;
+}
+
+interface KnownBlock {
+  height: number;
+  parentHex: string;
+  timeMs: number;
+  transactionIds: string[];
+  seenAtMs: number;
+}
+
+export interface NodeApplication {
+  readonly engine: Engine;
+  readonly mempool: Mempool;
+  readonly priceBook: PriceBook;
+  /** Replays stored finalized blocks into the engine; call once before consensus starts. */
+  open(): void;
+  propose(context: BlockContext): Promise<Uint8Array | undefined>;
+  verify(context: BlockContext, payload: Uint8Array): boolean;
+  finalized(block: FinalizedBlock): Promise<void>;
+  processedHeight(): number;
+  extension(kind: number, view: number, digest: Uint8Array): Uint8Array;
+  verifyExtension(
+    signer: number,
+    kind: number,
+    view: number,
+    digest: Uint8Array,
+    extension: Uint8Array,
+  ): boolean;
+  /** Latest finalized block's digest and view (genesis: zero digest, view 0). */
+  tip(): { height: number; digest: Uint8Array; view: number; timeMs: number };
+  summary(height: number): BlockSummary | undefined;
+  transactionLocation(id: string): { height: number; outcome: TransactionOutcome } | undefined;
+  onApplied(listener: (applied: AppliedBlock) => void): () => void;
+  stats(): { proposed: number; verified: number; refusedProposals: Record<string, number> };
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+function heightKey(prefix: string, height: number): string {
+  return prefix + height.toString().padStart(16, '0');
+}
+
+/**
+ * @example const app = createNodeApplication({ chainId, validators, self, engineGenesis, assets, storage, wallClock: Date.now, monotonicClock: () => performance.now(), observe });
+ */
+export function createNodeApplication(options: NodeApplicationOptions): NodeApplication {
+  const limits: ApplicationLimits = { ...DEFAULT_APPLICATION_LIMITS, ...options.limits };
+  const { chainId, storage } = options;
+  const engine = createExecutionEngine(options.engineGenesis);
+  const priceBook = createPriceBook();
+  const members = options.validators.map((publicKey) => ({ publicKey, weight: 1n }));
+  const assetIds = options.assets.map((asset) => asset.assetId);
+  const mempool = createMempool({
+    chainId,
+    ...DEFAULT_MEMPOOL_LIMITS,
+    ...options.mempoolLimits,
+    expectedNonce: (account) => engine.account(account)?.nonce ?? 0,
+  });
+  const known = new Map<string, KnownBlock>();
+  /** Observations by height, then by validator index (first valid one wins). */
+  const observations = new Map<number, Map<number, Uint8Array>>();
+  const listeners = new Set<(applied: AppliedBlock) => void>();
+  const refused: Record<string, number> = {};
+  let proposed = 0;
+  let verified = 0;
+  let durableHeight = 0;
+  let tipDigest: Uint8Array = genesisDigest(chainId);
+  let tipView = 0;
+  let opened = false;
+
+  const refuse = (reason: string): false => {
+    refused[reason] = (refused[reason] ?? 0) + 1;
+    return false;
+  };
+
+  const remember = (digest: Uint8Array, entry: KnownBlock) => {
+    known.set(toHex(digest), entry);
+    if (known.size <= MAX_KNOWN_BLOCKS) return;
+    // Forget the lowest heights first: they are finalized or abandoned.
+    const sorted = [...known.entries()].sort((a, b) => a[1].height - b[1].height);
+    for (const [key] of sorted.slice(0, known.size - MAX_KNOWN_BLOCKS)) known.delete(key);
+  };
+
+  /** Transaction ids in the unfinalized ancestors of `parentHex`, as far as we know them. */
+  const ancestorTransactions = (parentHex: string): Set<string> => {
+    const ids = new Set<string>();
+    let cursor = known.get(parentHex);
+    let steps = 0;
+    while (cursor !== undefined && cursor.height > engine.height && steps < MAX_KNOWN_BLOCKS) {
+      for (const id of cursor.transactionIds) ids.add(id);
+      cursor = known.get(cursor.parentHex);
+      steps++;
+    }
+    return ids;
+  };
+
+  const parentTime = (parentHex: string): number | undefined => {
+    if (parentHex === toHex(tipDigest)) return engine.timeMs;
+    return known.get(parentHex)?.timeMs;
+  };
+
+  /** Observations `aggregateBlock` would drop, for this height and block time. */
+  const observationProblems = (height: number, timeMs: number, list: readonly Uint8Array[]) =>
+    aggregateBlock({
+      chainId,
+      height,
+      blockTimeMs: timeMs,
+      validators: members,
+      assets: [],
+      extensions: list,
+      previous: new Map(),
+    }).dropped;
+
+  /** Whether the mempool holds a transaction a block at `height` could carry (not already above us). */
+  const hasSelectable = (height: number, exclude: ReadonlySet<string>): boolean => {
+    if (mempool.stats().transactions === 0) return false;
+    const candidates = mempool.select({
+      height,
+      maxTransactions: exclude.size + 1,
+      maxBytes: limits.maxBlockTransactionBytes,
+    });
+    return candidates.some((pending) => !exclude.has(pending.id));
+  };
+
+  const executionTime = (payloadTimeMs: number): number =>
+    Math.max(payloadTimeMs, engine.timeMs, options.engineGenesis.startTimeMs);
+
+  const oracleUpdates = (prices: readonly AggregatePriceValue[]): OracleUpdate[] => {
+    const updates: OracleUpdate[] = [];
+    for (const price of prices) {
+      const asset = options.assets.find((candidate) => candidate.assetId === price.assetId);
+      if (asset === undefined || price.priceTicks === 0n) continue;
+      // Oracle ticks are 10^-decimals of the quote; the engine counts 10^-6 (genesis bounds decimals ≤ 6).
+      const scale = 10n ** BigInt(6 - asset.decimals);
+      const value = price.priceTicks * scale;
+      const confidence = price.confidenceTicks * scale;
+      if (value > BigInt(Number.MAX_SAFE_INTEGER) || confidence > BigInt(Number.MAX_SAFE_INTEGER)) continue;
+      updates.push({
+        underlyingId: asset.underlyingId,
+        price: Number(value),
+        confidence: Number(confidence),
+        publishTimeMs: price.publishTimeMs,
+        stale: (price.flags & AggregateFlag.STALE) !== 0,
+      });
+    }
+    return updates;
+  };
+
+  const decodePayload = (bytes: Uint8Array): BlockPayload | undefined => {
+    try {
+      return BlockPayloadCodec.decode(bytes);
+    } catch (error) {
+      if (error instanceof CodecError) return undefined;
+      throw error;
+    }
+  };
+
+  /**
+   * Executes one finalized block. Everything here is a function of the block and the state before
+   * it, so every validator computes the same root; a payload that does not decode (only possible
+   * if more than f validators signed it) executes as an empty block.
+   */
+  const execute = (block: Block) => {
+    const payload = decodePayload(block.payload) ?? { timeMs: 0, transactions: [], observations: [] };
+    const timeMs = executionTime(payload.timeMs);
+    const transactions: SignedTransaction[] = [];
+    for (const bytes of payload.transactions) {
+      try {
+        transactions.push(SignedTransactionCodec.decode(bytes));
+      } catch (error) {
+        if (!(error instanceof CodecError)) throw error;
+      }
+    }
+    const aggregate = aggregateBlock({
+      chainId,
+      height: block.height,
+      blockTimeMs: timeMs,
+      validators: members,
+      assets: assetIds,
+      extensions: payload.observations,
+      previous: priceBook.latest(),
+    });
+    priceBook.apply(aggregate);
+    const result = engine.applyBlock({
+      height: block.height,
+      timeMs,
+      transactions,
+      oracle: oracleUpdates(aggregate.prices),
+    });
+    const ids = transactions.map((tx) => transactionId(tx));
+    return { timeMs, transactions, ids, aggregate, result };
+  };
+
+  const summarize = (
+    block: Block,
+    digest: Uint8Array,
+    executed: ReturnType<typeof execute>,
+  ): BlockSummary => ({
+    height: block.height,
+    hash: hex(digest),
+    parentHash: hex(block.parent),
+    view: block.view,
+    proposer: block.proposer,
+    timeMs: executed.timeMs,
+    stateRoot: hex(executed.result.stateRoot),
+    transactions: executed.transactions.map((tx, i) =>
+      outcomeOf(executed.ids[i]!, tx.body, executed.result.results[i]!),
+    ),
+  });
+
+  const emit = (applied: AppliedBlock) => {
+    for (const listener of listeners) listener(applied);
+  };
+
+  const pruneObservations = () => {
+    for (const height of [...observations.keys()]) if (height <= engine.height) observations.delete(height);
+  };
+
+  const app: NodeApplication = {
+    engine,
+    mempool,
+    priceBook,
+
+    open() {
+      invariant(!opened, 'open() runs once');
+      opened = true;
+      const latest = storage.latestFinalizedHeight() ?? 0;
+      for (let height = 1; height <= latest; height++) {
+        const record = storage.finalizedBlock(height);
+        // Finalized blocks are written in order and synced together, so the stored chain is contiguous.
+        invariant(record !== undefined, `finalized block ${height} missing below ${latest}`);
+        const block = BlockCodec.decode(record.block);
+        const executed = execute(block);
+        const summary = summarize(block, record.hash, executed);
+        tipDigest = record.hash;
+        tipView = block.view;
+        durableHeight = height;
+        emit({
+          summary,
+          result: executed.result,
+          aggregate: executed.aggregate,
+          finalityLatencyMs: null,
+          replay: true,
+        });
+      }
+    },
+
+    async propose(context) {
+      const parentHex = toHex(context.parent);
+      const parentMs = parentTime(parentHex);
+      // Measured from the parent's time, but never longer than one interval from now (skewed clocks).
+      const waitUntil = Math.min(
+        (parentMs ?? 0) + limits.emptyBlockIntervalMs,
+        options.wallClock() + limits.emptyBlockIntervalMs,
+      );
+      const exclusions = ancestorTransactions(parentHex);
+      while (options.wallClock() < waitUntil && !hasSelectable(context.height, exclusions)) {
+        await new Promise((resolve) => setTimeout(resolve, PROPOSE_POLL_MS));
+      }
+      const timeMs = Math.max(
+        options.wallClock(),
+        (parentMs ?? engine.timeMs) + 1,
+        options.engineGenesis.startTimeMs,
+      );
+      const exclude = ancestorTransactions(parentHex);
+      const ownObservations: Uint8Array[] = [];
+      const pool = observations.get(context.height);
+      if (pool !== undefined) {
+        const candidates = [...pool.entries()].sort((a, b) => a[0] - b[0]).map(([, bytes]) => bytes);
+        const dropped = new Set(observationProblems(context.height, timeMs, candidates).map((d) => d.index));
+        candidates.forEach((bytes, index) => {
+          if (!dropped.has(index) && ownObservations.length < MAX_BLOCK_OBSERVATIONS)
+            ownObservations.push(bytes);
+        });
+      }
+      const observationBytes = ownObservations.reduce((sum, bytes) => sum + bytes.length + 4, 0);
+      const selected = mempool.select({
+        height: context.height,
+        maxTransactions: limits.maxBlockTransactions + exclude.size,
+        maxBytes: limits.maxBlockTransactionBytes - observationBytes,
+      });
+      const transactions: Uint8Array[] = [];
+      const ids: string[] = [];
+      for (const pending of selected) {
+        if (exclude.has(pending.id)) continue;
+        if (transactions.length >= limits.maxBlockTransactions) break;
+        transactions.push(pending.bytes);
+        ids.push(pending.id);
+      }
+      const payload = BlockPayloadCodec.encode({ timeMs, transactions, observations: ownObservations });
+      const digest = blockDigest({
+        view: context.view,
+        height: context.height,
+        parentView: context.parentView,
+        parent: context.parent,
+        proposer: context.proposer,
+        payload,
+      });
+      remember(digest, {
+        height: context.height,
+        parentHex,
+        timeMs,
+        transactionIds: ids,
+        seenAtMs: options.monotonicClock(),
+      });
+      proposed++;
+      return payload;
+    },
+
+    verify(context, bytes) {
+      const payload = decodePayload(bytes);
+      if (payload === undefined) return refuse('malformed');
+      if (payload.transactions.length > limits.maxBlockTransactions) return refuse('too-many-transactions');
+      if (payload.observations.length > members.length) return refuse('too-many-observations');
+      const parentHex = toHex(context.parent);
+      const parentMs = parentTime(parentHex);
+      if (parentMs !== undefined && payload.timeMs <= parentMs) return refuse('time-not-after-parent');
+      if (payload.timeMs > options.wallClock() + limits.maxFutureBlockMs) return refuse('time-in-future');
+      let transactionBytes = 0;
+      const ids: string[] = [];
+      const seen = ancestorTransactions(parentHex);
+      for (const encoded of payload.transactions) {
+        transactionBytes += encoded.length;
+        let transaction: SignedTransaction;
+        try {
+          transaction = SignedTransactionCodec.decode(encoded);
+        } catch {
+          return refuse('malformed-transaction');
+        }
+        const id = toHex(transactionId(transaction));
+        if (seen.has(id)) return refuse('repeated-transaction');
+        seen.add(id);
+        ids.push(id);
+      }
+      if (transactionBytes > limits.maxBlockTransactionBytes) return refuse('too-many-bytes');
+      if (observationProblems(context.height, payload.timeMs, payload.observations).length > 0)
+        return refuse('bad-observation');
+      remember(blockDigest({ ...context, payload: bytes }), {
+        height: context.height,
+        parentHex,
+        timeMs: payload.timeMs,
+        transactionIds: ids,
+        seenAtMs: options.monotonicClock(),
+      });
+      verified++;
+      return true;
+    },
+
+    async finalized(finalized) {
+      const { block, digest } = finalized;
+      // Consensus redelivers from processedHeight + 1; anything at or below it is already applied.
+      if (block.height <= engine.height) return;
+      invariant(
+        block.height === engine.height + 1,
+        `finalized height ${block.height} skips ${engine.height + 1}`,
+      );
+      const executed = execute(block);
+      const summary = summarize(block, digest, executed);
+      storage.putFinalizedBlock({
+        height: block.height,
+        hash: digest,
+        block: BlockCodec.encode(block),
+        certificate: CertificateCodec.encode(finalized.finalization),
+      });
+      storage.put(heightKey(SUMMARY_PREFIX, block.height), textEncoder.encode(JSON.stringify(summary)));
+      executed.ids.forEach((id, index) => {
+        storage.put(TX_PREFIX + toHex(id), textEncoder.encode(`${block.height}/${index}`));
+      });
+      await storage.sync();
+      durableHeight = block.height;
+      tipDigest = digest;
+      tipView = block.view;
+      mempool.removeFinalized({ height: block.height, transactionIds: executed.ids.map((id) => toHex(id)) });
+      const seenAt = known.get(toHex(digest))?.seenAtMs;
+      for (const [key, entry] of known) if (entry.height <= block.height) known.delete(key);
+      pruneObservations();
+      emit({
+        summary,
+        result: executed.result,
+        aggregate: executed.aggregate,
+        finalityLatencyMs: seenAt === undefined ? null : Math.max(0, options.monotonicClock() - seenAt),
+        replay: false,
+      });
+    },
+
+    processedHeight: () => durableHeight,
+
+    extension(kind, _view, digest) {
+      // A nullify names no block, so there is no next height to observe for.
+      if (kind === 1) return new Uint8Array(0);
+      const digestHex = toHex(digest);
+      const height = digestHex === toHex(tipDigest) ? engine.height : known.get(digestHex)?.height;
+      if (height === undefined) return new Uint8Array(0);
+      const target = height + 1;
+      if (target <= engine.height || target > engine.height + OBSERVATION_WINDOW) return new Uint8Array(0);
+      const pool = observations.get(target);
+      // One observation per height: a second, different one would be equivocation (aggregate.ts).
+      const existing = pool?.get(options.self);
+      if (existing !== undefined) return existing;
+      const observation = options.observe(target);
+      if (observation === undefined) return new Uint8Array(0);
+      const map = pool ?? new Map<number, Uint8Array>();
+      map.set(options.self, observation);
+      observations.set(target, map);
+      return observation;
+    },
+
+    verifyExtension(signer, _kind, _view, _digest, extension) {
+      if (extension.length === 0) return true;
+      let decoded: ReturnType<typeof SignedObservationCodec.decode>;
+      try {
+        decoded = SignedObservationCodec.decode(extension);
+      } catch {
+        return false;
+      }
+      const expected = options.validators[signer];
+      if (expected === undefined || !bytesEqual(decoded.body.validator, expected)) return false;
+      if (decoded.body.chainId !== chainId || !verifyObservationSignature(decoded)) return false;
+      const height = decoded.body.height;
+      // Valid but outside the window we collect for: accepted (the vote is fine) and not kept.
+      if (height <= engine.height || height > engine.height + OBSERVATION_WINDOW) return true;
+      const map = observations.get(height) ?? new Map<number, Uint8Array>();
+      if (!map.has(signer)) map.set(signer, extension.slice());
+      observations.set(height, map);
+      return true;
+    },
+
+    tip: () => ({ height: engine.height, digest: tipDigest.slice(), view: tipView, timeMs: engine.timeMs }),
+
+    summary(height) {
+      const bytes = storage.get(heightKey(SUMMARY_PREFIX, height));
+      if (bytes === undefined) return undefined;
+      try {
+        return JSON.parse(textDecoder.decode(bytes)) as BlockSummary;
+      } catch {
+        return undefined;
+      }
+    },
+
+    transactionLocation(id) {
+      const bytes = storage.get(TX_PREFIX + id);
+      if (bytes === undefined) return undefined;
+      const [heightText, indexText] = textDecoder.decode(bytes).split('/');
+      const height = Number(heightText);
+      const summary = app.summary(height);
+      const outcome = summary?.transactions[Number(indexText)];
+      return outcome === undefined ? undefined : { height, outcome };
+    },
+
+    onApplied(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    stats: () => ({ proposed, verified, refusedProposals: { ...refused } }),
+  };
+  return app;
+}

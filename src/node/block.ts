@@ -1,0 +1,120 @@
+/**
+ * The node's own wire formats (tags 0x05xx): the payload a proposer puts in a consensus block,
+ * transaction gossip between validators, and the coordinator's messages of a FROST signing round.
+ * Like every message they are SSZ with declared maxima, so decoding hostile bytes is bounded.
+ *
+ * `BlockPayload` — what consensus orders (its digest is signed through the block's digest):
+ *   timeMs        the proposer's wall clock (ms since the Unix epoch); the only clock execution uses
+ *   transactions  canonical `SignedTransactionCodec` encodings, in execution order
+ *   observations  `SignedObservation` encodings (vote extensions the proposer collected for this
+ *                 height), aggregated by every validator on finalization
+ * The payload's encoding (envelope included) must fit consensus's `MAX_PAYLOAD_BYTES`.
+ */
+import { ByteListType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
+import { MAX_EXTENSION_BYTES, MAX_PAYLOAD_BYTES } from '../codec/consensus.ts';
+import { defineMessage } from '../codec/message.ts';
+import { PriceCertificateCodec, Secp256k1Point } from '../codec/oracle.ts';
+import { Bytes32, firstUnsafeInteger, Uint16, Uint32, Uint64 } from '../codec/primitives.ts';
+import { SignedTransactionCodec } from '../codec/transaction.ts';
+
+/** Most transactions one block carries; the byte bound usually binds first. */
+export const MAX_BLOCK_TRANSACTIONS = 8192;
+/** Observations one block carries: one per validator of the largest set the oracle admits. */
+export const MAX_BLOCK_OBSERVATIONS = 128;
+/** Transactions in one gossip message. */
+export const MAX_GOSSIP_TRANSACTIONS = 512;
+/** Signers named in one FROST signing request. */
+export const MAX_SIGNING_PARTICIPANTS = 128;
+
+const TransactionBytes = new ByteListType(SignedTransactionCodec.maxBytes);
+
+export const BlockPayloadType = new ContainerType(
+  {
+    timeMs: Uint64,
+    transactions: new ListCompositeType(TransactionBytes, MAX_BLOCK_TRANSACTIONS),
+    observations: new ListCompositeType(new ByteListType(MAX_EXTENSION_BYTES), MAX_BLOCK_OBSERVATIONS),
+  },
+  { typeName: 'BlockPayload' },
+);
+export type BlockPayload = ValueOf<typeof BlockPayloadType>;
+
+export const BlockPayloadCodec = defineMessage({
+  name: 'BlockPayload',
+  tag: 0x0501,
+  type: BlockPayloadType,
+  maxBytes: MAX_PAYLOAD_BYTES,
+  validate: (value) => {
+    const field = firstUnsafeInteger(value, ['timeMs']);
+    return field === undefined ? undefined : { field, reason: 'must be a safe integer' };
+  },
+});
+
+export const TransactionGossipType = new ContainerType(
+  { transactions: new ListCompositeType(TransactionBytes, MAX_GOSSIP_TRANSACTIONS) },
+  { typeName: 'TransactionGossip' },
+);
+export type TransactionGossip = ValueOf<typeof TransactionGossipType>;
+
+export const TransactionGossipCodec = defineMessage({
+  name: 'TransactionGossip',
+  tag: 0x0502,
+  type: TransactionGossipType,
+  maxBytes: 4 * 1024 * 1024,
+});
+
+export const SigningCommitmentType = new ContainerType(
+  { signer: Uint16, hiding: Secp256k1Point, binding: Secp256k1Point },
+  { typeName: 'SigningCommitment' },
+);
+
+/**
+ * The coordinator's round-two request (RFC 9591 §5.2): the commitments it chose, which every
+ * named signer must use to compute its share. The session is named by (epoch, message).
+ */
+export const SigningRequestType = new ContainerType(
+  {
+    chainId: Uint64,
+    epoch: Uint64,
+    message: Bytes32,
+    commitments: new ListCompositeType(SigningCommitmentType, MAX_SIGNING_PARTICIPANTS),
+  },
+  { typeName: 'SigningRequest' },
+);
+export type SigningRequest = ValueOf<typeof SigningRequestType>;
+
+export const SigningRequestCodec = defineMessage({
+  name: 'SigningRequest',
+  tag: 0x0503,
+  type: SigningRequestType,
+  maxBytes: 3 + SigningRequestType.maxSize,
+  validate: (value) => {
+    const field = firstUnsafeInteger(value, ['chainId', 'epoch']);
+    if (field !== undefined) return { field, reason: 'must be a safe integer' };
+    for (let i = 1; i < value.commitments.length; i++) {
+      if (value.commitments[i]!.signer <= value.commitments[i - 1]!.signer)
+        return { field: `commitments[${i}].signer`, reason: 'signers must ascend strictly' };
+    }
+    return undefined;
+  },
+});
+
+/**
+ * A finished price certificate (its `PriceCertificateCodec` encoding), announced by the session's
+ * coordinator so that every node can serve it; receivers verify it against the group key.
+ */
+export const CertificateAnnouncementType = new ContainerType(
+  { assetId: Uint32, height: Uint64, certificate: new ByteListType(PriceCertificateCodec.maxBytes) },
+  { typeName: 'CertificateAnnouncement' },
+);
+export type CertificateAnnouncement = ValueOf<typeof CertificateAnnouncementType>;
+
+export const CertificateAnnouncementCodec = defineMessage({
+  name: 'CertificateAnnouncement',
+  tag: 0x0504,
+  type: CertificateAnnouncementType,
+  maxBytes: 3 + CertificateAnnouncementType.maxSize,
+  validate: (value) => {
+    const field = firstUnsafeInteger(value, ['height']);
+    return field === undefined ? undefined : { field, reason: 'must be a safe integer' };
+  },
+});

@@ -1,0 +1,597 @@
+/**
+ * A validator node: the composition root that wires the layers together.
+ *
+ *   transport (mutual TLS 1.3, one connection per validator pair)
+ *     ├─ 0x02xx → consensus (Simplex; vote journal and finalized blocks in SQLite)
+ *     ├─ 0x04xx → price keyset DKG and FROST signing (price-signing.ts)
+ *     └─ 0x05xx → transaction gossip (here) and signing requests/announcements (price-signing.ts)
+ *   consensus ⇄ application (app.ts: the block rule — time, transactions, oracle observations —
+ *     execution, persistence of finalized blocks with certificates)
+ *   mempool ← API submissions and peers' gossip; the proposer selects from it
+ *   oracle: the genesis' simulated market, polled every market step; each validator signs its
+ *     observation for height h + 1 into its votes on block h (see app.ts)
+ *   API: `startApiServer` over this node's `NodeView`
+ *
+ * Messages in an unknown tag range cost the sender transport score; consensus's own drop
+ * counters are charged to peers every second through `createDropCounterPenalties`.
+ *
+ * Lifecycle: `start()` opens storage, replays finalized blocks into the engine (from genesis: the
+ * engine has no snapshot format yet), listens, dials, starts consensus, the oracle, the DKG (or
+ * loads the keyset) and the API. `stop()` stops consensus, waits for the block being applied,
+ * syncs and closes storage, closes the API and the transport. `kill -9` at any point is safe:
+ * votes are journaled before they are sent and a finalized block is applied again from storage.
+ */
+
+import { CertificateCodec } from '../codec/consensus.ts';
+import { CodecError } from '../codec/errors.ts';
+import { toJson } from '../codec/json.ts';
+import { peekTag } from '../codec/message.ts';
+import { PriceCertificateCodec } from '../codec/oracle.ts';
+import { createEngine as createConsensus, type SimplexEngine } from '../consensus/engine.ts';
+import { createValidatorSet } from '../consensus/validators.ts';
+import { toHex } from '../crypto/bytes.ts';
+import { createEd25519Signer } from '../crypto/ed25519.ts';
+import { accountStateKey } from '../execution/engine.ts';
+import { AggregateFlag } from '../oracle/aggregate.ts';
+import { createSimulatedMarket } from '../oracle/market.ts';
+import { buildObservation, encodeVoteExtension, signObservation } from '../oracle/observation.ts';
+import type { Quote } from '../oracle/source.ts';
+import { createRealClock } from '../runtime/real/clock.ts';
+import { createDropCounterPenalties } from '../runtime/real/penalties.ts';
+import { openSqliteStorage, type SqliteStorage } from '../runtime/real/storage.ts';
+import { createTlsTransport, type TlsTransport, type TransportLimits } from '../runtime/real/transport.ts';
+import type { Network, PeerId } from '../runtime/types.ts';
+import { type RunningApiServer, startApiServer } from './api/server.ts';
+import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
+import { MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from './block.ts';
+import type { Genesis } from './genesis.ts';
+import { createPriceSigner, type PriceSigner } from './price-signing.ts';
+import {
+  accountToJson,
+  bookToJson,
+  certificateToJson,
+  type EvidenceEntry,
+  evidenceToJson,
+  fillsOf,
+  hex,
+  marketToJson,
+  type NodeEvent,
+  type NodeView,
+  type PriceCertificateJson,
+  type PriceJson,
+  stateProofToJson,
+} from './view.ts';
+
+/** Anything with pino's call shape; tests pass a silent one. */
+export interface NodeLogger {
+  info(details: Record<string, unknown>, message: string): void;
+  warn(details: Record<string, unknown>, message: string): void;
+  error(details: Record<string, unknown>, message: string): void;
+  debug(details: Record<string, unknown>, message: string): void;
+}
+
+export interface NodeOptions {
+  genesis: Genesis;
+  index: number;
+  /** The validator's 32-byte Ed25519 seed (from its keystore). */
+  secretKey: Uint8Array;
+  dataDirectory: string;
+  p2pListen: { host: string; port: number };
+  /** Undefined: no HTTP API. */
+  apiListen?: { host: string; port: number } | undefined;
+  /** Overrides of genesis p2p addresses by validator index. */
+  peers?: ReadonlyMap<number, { host: string; port: number }>;
+  oracleEnabled?: boolean;
+  logger?: NodeLogger;
+  version?: string;
+  /** Milliseconds since the Unix epoch for block times; tests may skew it. */
+  wallClock?: () => number;
+  transportLimits?: Partial<TransportLimits>;
+  applicationLimits?: Partial<ApplicationLimits>;
+}
+
+export interface NodeAddresses {
+  p2p: { host: string; port: number };
+  api: string | undefined;
+}
+
+export interface PalisadeNode {
+  readonly index: number;
+  readonly view: NodeView;
+  readonly app: NodeApplication;
+  readonly consensus: SimplexEngine;
+  readonly transport: TlsTransport;
+  readonly prices: PriceSigner;
+  start(): Promise<NodeAddresses>;
+  /** Tells the transport where a peer listens (when ports are only known after binding). */
+  setPeerAddress(peer: PeerId, address: { host: string; port: number }): void;
+  stop(): Promise<void>;
+}
+
+const silentLogger: NodeLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
+/** Points per consensus drop reason: a peer's own fault costs, being slightly behind does not. */
+const CONSENSUS_PENALTIES: Readonly<Record<string, number>> = Object.freeze({
+  malformed: 10,
+  oversized: 10,
+  'unknown-type': 5,
+  'sender-mismatch': 20,
+  'bad-signature': 20,
+  'bad-extension': 10,
+  'bad-certificate': 20,
+  'not-leader': 5,
+  'digest-mismatch': 10,
+  'invalid-proposal': 5,
+  unsolicited: 1,
+});
+const GOSSIP_FLUSH_MS = 5;
+/** Queued outbound gossip, at most; beyond it a submission is still admitted, just not relayed. */
+const MAX_GOSSIP_QUEUE = 8192;
+/** Market steps advanced per poll, so a node far behind the market catches up without stalling. */
+const MAX_MARKET_STEPS_PER_POLL = 20_000;
+
+/**
+ * Builds a validator node; nothing runs until `start()`.
+ * @example const node = createNode({ genesis, index: 0, secretKey, dataDirectory: 'data/0', p2pListen: { host: '127.0.0.1', port: 0 } }); await node.start();
+ * @throws TypeError when `secretKey` is not the key of validator `index`
+ */
+export function createNode(options: NodeOptions): PalisadeNode {
+  const { genesis, index } = options;
+  const logger = options.logger ?? silentLogger;
+  const wallClock = options.wallClock ?? Date.now;
+  const clock = createRealClock();
+  const signer = createEd25519Signer(options.secretKey);
+  const keys = genesis.validators.map((v) => v.publicKey);
+  if (keys[index] === undefined || toHex(keys[index]) !== toHex(signer.publicKey))
+    throw new TypeError(`the secret key is not the key of validator ${index} in genesis`);
+  const n = keys.length;
+  const chainId = genesis.chainId;
+
+  const storage: SqliteStorage = openSqliteStorage({ dataDirectory: options.dataDirectory });
+  const transport = createTlsTransport({
+    selfIndex: index,
+    secretKey: options.secretKey,
+    validators: genesis.validators.map((v, i) => ({
+      publicKey: v.publicKey,
+      address: options.peers?.get(i) ?? v.p2p,
+    })),
+    listen: options.p2pListen,
+    ...(options.transportLimits === undefined ? {} : { limits: options.transportLimits }),
+    clock,
+    onEvent: (event) => logger.info({ event: event.type, ...event }, 'transport'),
+  });
+
+  // ---------------------------------------------------------------- oracle observations
+
+  const oracleEnabled = options.oracleEnabled ?? true;
+  const marketSpec = genesis.oracle.market;
+  const market = createSimulatedMarket({
+    seed: marketSpec.seed,
+    startMs: genesis.engine.startTimeMs,
+    stepMs: marketSpec.stepMs,
+    assets: marketSpec.assets,
+    venues: marketSpec.venues,
+  });
+  const observedAssets = genesis.oracle.assets.map((a) => ({
+    assetId: a.assetId,
+    symbol: a.symbol,
+    decimals: a.decimals,
+  }));
+  let quotes: readonly Quote[] = [];
+  let cancelPoll: (() => void) | undefined;
+  const pollMarket = async () => {
+    const target = Math.min(wallClock(), market.nowMs + MAX_MARKET_STEPS_PER_POLL * marketSpec.stepMs);
+    market.advanceTo(target);
+    const all = await Promise.all(
+      market.sources().map((s) => s.quotes({ assets: observedAssets, nowMs: wallClock() })),
+    );
+    quotes = all.flat();
+  };
+  const schedulePoll = () => {
+    cancelPoll = clock.setTimer(marketSpec.stepMs, () => {
+      pollMarket()
+        .catch((error) => logger.warn({ error: (error as Error).message }, 'oracle poll failed'))
+        .finally(() => {
+          if (running) schedulePoll();
+        });
+    });
+  };
+  const observe = (height: number): Uint8Array | undefined => {
+    if (!oracleEnabled || quotes.length === 0) return undefined;
+    const { body } = buildObservation({
+      chainId,
+      height,
+      validator: signer.publicKey,
+      nowMs: wallClock(),
+      assets: observedAssets,
+      quotes,
+    });
+    if (body.entries.length === 0) return undefined;
+    return encodeVoteExtension(signObservation(signer, body));
+  };
+
+  // ---------------------------------------------------------------- application and consensus
+
+  const app = createNodeApplication({
+    chainId,
+    validators: keys,
+    self: index,
+    engineGenesis: genesis.engine,
+    assets: genesis.oracle.assets,
+    storage,
+    wallClock,
+    monotonicClock: () => clock.now(),
+    observe,
+    ...(options.applicationLimits === undefined ? {} : { limits: options.applicationLimits }),
+  });
+
+  let consensusHandler: ((from: PeerId, message: Uint8Array) => void) | undefined;
+  const consensusNetwork: Network = {
+    send: (to, message) => transport.send(to, message),
+    broadcast: (message) => transport.broadcast(message),
+    onMessage: (handler) => {
+      consensusHandler = handler;
+    },
+  };
+  let inflight: Promise<void> = Promise.resolve();
+  const consensus = createConsensus({
+    chainId,
+    validators: createValidatorSet(keys),
+    self: index,
+    signer,
+    clock,
+    network: consensusNetwork,
+    storage,
+    timeouts: genesis.consensus,
+    application: {
+      propose: (context) => app.propose(context),
+      verify: (context, payload) => app.verify(context, payload),
+      finalized: (block) => {
+        const done = app.finalized(block);
+        inflight = done.catch(() => {});
+        return done;
+      },
+      processedHeight: () => app.processedHeight(),
+      extension: (kind, view, digest) => app.extension(kind, view, digest),
+      verifyExtension: (signerIndex, kind, view, digest, extension) =>
+        app.verifyExtension(signerIndex, kind, view, digest, extension),
+    },
+  });
+
+  const prices = createPriceSigner({
+    chainId,
+    self: index,
+    validators: keys,
+    signer,
+    secretKey: options.secretKey,
+    dataDirectory: options.dataDirectory,
+    epoch: genesis.dkg.epoch,
+    threshold: genesis.dkg.threshold,
+    everyBlocks: genesis.priceCertificates.everyBlocks,
+    domain: {
+      chainId: genesis.priceCertificates.chainId,
+      verifyingContract: genesis.priceCertificates.verifyingContract,
+    },
+    assets: genesis.oracle.assets,
+    clock,
+    send: (to, message) => transport.send(to, message),
+    broadcast: (message) => transport.broadcast(message),
+    log: (level, message, details) => logger[level](details ?? {}, message),
+  });
+
+  // ---------------------------------------------------------------- transaction gossip
+
+  let gossipQueue: Uint8Array[] = [];
+  let cancelGossip: (() => void) | undefined;
+  const flushGossip = () => {
+    cancelGossip = undefined;
+    while (gossipQueue.length > 0) {
+      const batch = gossipQueue.slice(0, MAX_GOSSIP_TRANSACTIONS);
+      gossipQueue = gossipQueue.slice(batch.length);
+      transport.broadcast(TransactionGossipCodec.encode({ transactions: batch }));
+    }
+  };
+  const relay = (bytes: Uint8Array) => {
+    if (n < 2 || gossipQueue.length >= MAX_GOSSIP_QUEUE) return;
+    gossipQueue.push(bytes);
+    // Batching for a few milliseconds turns a burst of submissions into one frame per peer.
+    if (cancelGossip === undefined) cancelGossip = clock.setTimer(GOSSIP_FLUSH_MS, flushGossip);
+  };
+  const admit = (bytes: Uint8Array) =>
+    app.mempool.admit(bytes, { height: app.engine.height + 1, nowMs: clock.now() });
+
+  const onGossip = (from: PeerId, message: Uint8Array) => {
+    const gossip = TransactionGossipCodec.decode(message);
+    for (const bytes of gossip.transactions) {
+      // A transaction we already hold or that is already final is refused quietly; only junk
+      // (undecodable or badly signed) is the sender's fault.
+      const result = admit(bytes);
+      if (result.status === 'refused') {
+        if (result.code === 'MALFORMED' || result.code === 'BAD_SIGNATURE')
+          transport.penalize(from, 'bad-gossip', 2);
+      }
+    }
+  };
+
+  transport.onMessage((from, message) => {
+    let tag: number;
+    try {
+      tag = peekTag(message);
+    } catch {
+      transport.penalize(from, 'malformed');
+      return;
+    }
+    const range = tag >> 8;
+    try {
+      if (range === 0x02) consensusHandler?.(from, message);
+      else if (range === 0x04 || tag === 0x0503 || tag === 0x0504) prices.receive(from, message);
+      else if (tag === TransactionGossipCodec.tag) onGossip(from, message);
+      else transport.penalize(from, 'unknown-type', 5);
+    } catch (error) {
+      if (!(error instanceof CodecError)) throw error;
+      transport.penalize(from, 'malformed');
+    }
+  });
+
+  // ---------------------------------------------------------------- events and view
+
+  const subscribers = new Set<(event: NodeEvent) => void>();
+  const publish = (event: NodeEvent) => {
+    for (const listener of subscribers) {
+      try {
+        listener(event);
+      } catch (error) {
+        logger.warn({ error: (error as Error).message }, 'subscriber threw');
+      }
+    }
+  };
+  const assetById = new Map(genesis.oracle.assets.map((a) => [a.assetId, a]));
+  const symbolOfUnderlying = new Map(genesis.engine.underlyings.map((u) => [u.underlyingId, u.symbol]));
+
+  const priceList = (): PriceJson[] => {
+    const latest = app.priceBook.latest();
+    return genesis.oracle.assets.flatMap((asset) => {
+      const price = latest.get(asset.assetId);
+      if (price === undefined) return [];
+      return [
+        {
+          assetId: asset.assetId,
+          symbol: asset.symbol,
+          price: price.priceTicks.toString(),
+          confidence: price.confidenceTicks.toString(),
+          exponent: -asset.decimals,
+          publishTimeMs: price.publishTimeMs,
+          stale: (price.flags & AggregateFlag.STALE) !== 0,
+          height: price.height,
+        },
+      ];
+    });
+  };
+
+  app.onApplied((applied) => {
+    if (applied.replay) return;
+    const { summary, result, aggregate } = applied;
+    prices.onAggregates(summary.height, aggregate.prices, clock.now());
+    logger.debug({ height: summary.height, transactions: summary.transactions.length }, 'finalized');
+    publish({ topic: 'blocks', block: summary, finalityLatencyMs: applied.finalityLatencyMs });
+    const fills = fillsOf(result.events, summary.height, summary.timeMs);
+    if (fills.length > 0) publish({ topic: 'fills', fills });
+    publish({ topic: 'prices', height: summary.height, prices: priceList() });
+  });
+
+  const dropsByReason = (): Record<string, number> => {
+    const out: Record<string, number> = { ...transport.status().drops };
+    for (const reasons of Object.values(consensus.dropCounters())) {
+      for (const [reason, count] of Object.entries(reasons)) out[reason] = (out[reason] ?? 0) + (count ?? 0);
+    }
+    return out;
+  };
+
+  const view: NodeView = {
+    status() {
+      const tip = app.tip();
+      const consensusStatus = consensus.status();
+      const peers = transport.status().peers;
+      const mempoolStats = app.mempool.stats();
+      return {
+        chainId,
+        nodeIndex: index,
+        version: options.version ?? '0.0.0',
+        height: tip.height,
+        finalizedHash: hex(tip.digest),
+        finalizedView: tip.view,
+        view: Math.max(consensusStatus.view, tip.view),
+        timeMs: tip.timeMs,
+        stateRoot: hex(app.engine.stateRoot()),
+        validators: keys.map((key, i) => {
+          const peer = peers.find((p) => p.peer === i);
+          return {
+            index: i,
+            publicKey: hex(key),
+            self: i === index,
+            connected: i === index || (peer?.connected ?? false),
+            ...(i === index || peer === undefined ? {} : { score: peer.score }),
+          };
+        }),
+        mempool: { transactions: mempoolStats.transactions, bytes: mempoolStats.bytes },
+      };
+    },
+    submitTransaction(bytes) {
+      const result = admit(bytes);
+      if (result.status === 'refused') return { status: 'refused', code: result.code, reason: result.reason };
+      relay(bytes.slice());
+      return { status: 'accepted', id: `0x${result.id}` };
+    },
+    transaction(id) {
+      const bare = id.startsWith('0x') ? id.slice(2) : id;
+      const location = app.transactionLocation(bare);
+      if (location !== undefined)
+        return { id: `0x${bare}`, status: 'finalized', height: location.height, outcome: location.outcome };
+      if (app.mempool.has(bare)) return { id: `0x${bare}`, status: 'pending' };
+      return undefined;
+    },
+    block(height) {
+      const record = storage.finalizedBlock(height);
+      const summary = app.summary(height);
+      if (record === undefined || summary === undefined) return undefined;
+      return {
+        ...summary,
+        finalization: certificateToJson(CertificateCodec.decode(record.certificate)),
+        encoded: hex(record.block),
+      };
+    },
+    blocks(from, limit) {
+      const out = [];
+      const top = app.engine.height;
+      for (let height = Math.max(1, from); height < from + limit && height <= top; height++) {
+        const summary = app.summary(height);
+        if (summary !== undefined) out.push(summary);
+      }
+      return out;
+    },
+    account(publicKey, { proof }) {
+      const account = app.engine.account(publicKey);
+      if (!proof) return account === undefined ? undefined : { account: accountToJson(account) };
+      const key = accountStateKey(publicKey);
+      const value = app.engine.stateValue(key);
+      return {
+        account: account === undefined ? null : accountToJson(account),
+        proof: {
+          height: app.engine.height,
+          stateRoot: hex(app.engine.stateRoot()),
+          key: hex(key),
+          value: value === undefined ? null : hex(value),
+          proof: stateProofToJson(app.engine.prove(key)),
+        },
+      };
+    },
+    markets: () =>
+      app.engine
+        .series()
+        .map((series) => marketToJson(series, symbolOfUnderlying.get(series.underlyingId) ?? '')),
+    book(seriesId, depth) {
+      const book = app.engine.book(seriesId, depth);
+      return book === undefined ? undefined : bookToJson(seriesId, app.engine.height, book);
+    },
+    prices: priceList,
+    keyset() {
+      const keyset = prices.keyset();
+      return keyset === undefined
+        ? undefined
+        : {
+            epoch: keyset.epoch,
+            groupPublicKey: hex(keyset.groupPublicKey),
+            threshold: keyset.threshold,
+            participants: keyset.participants,
+          };
+    },
+    priceCertificates: () =>
+      prices.latest().map((entry) => ({
+        assetId: entry.assetId,
+        symbol: assetById.get(entry.assetId)?.symbol ?? entry.symbol,
+        height: entry.height,
+        certificate: toJson(
+          PriceCertificateCodec.type,
+          PriceCertificateCodec.decode(entry.encoded),
+        ) as unknown as PriceCertificateJson,
+        encoded: hex(entry.encoded),
+      })),
+    evidence: () =>
+      consensus.evidence().map((evidence): EvidenceEntry => {
+        const kinds = [evidence.first.kind, evidence.second.kind];
+        const kind =
+          kinds[0] === 0 && kinds[1] === 0
+            ? 'notarize-conflict'
+            : kinds[0] === 2 && kinds[1] === 2
+              ? 'finalize-conflict'
+              : 'nullify-and-finalize';
+        return {
+          validator: evidence.first.signer,
+          kind,
+          view: evidence.first.view,
+          evidence: evidenceToJson(evidence),
+        };
+      }),
+    metrics() {
+      const mempoolStats = app.mempool.stats();
+      return {
+        peersConnected: transport.status().peers.filter((p) => p.peer !== index && p.connected).length,
+        mempoolTransactions: mempoolStats.transactions,
+        mempoolBytes: mempoolStats.bytes,
+        messagesDropped: dropsByReason(),
+        transactionsRefused: { ...mempoolStats.refused },
+      };
+    },
+    subscribe(listener) {
+      subscribers.add(listener);
+      return () => {
+        subscribers.delete(listener);
+      };
+    },
+  };
+
+  // ---------------------------------------------------------------- lifecycle
+
+  let running = false;
+  let api: RunningApiServer | undefined;
+  let cancelPenalties: (() => void) | undefined;
+  const penalties = createDropCounterPenalties(transport, CONSENSUS_PENALTIES);
+  const chargePenalties = () => {
+    penalties.update(consensus.dropCounters());
+    cancelPenalties = clock.setTimer(1000, chargePenalties);
+  };
+
+  return {
+    index,
+    view,
+    app,
+    consensus,
+    transport,
+    prices,
+    setPeerAddress: (peer, address) => transport.setPeerAddress(peer, address),
+
+    async start() {
+      running = true;
+      const replayStarted = clock.now();
+      app.open();
+      logger.info(
+        { height: app.engine.height, replayMs: Math.round(clock.now() - replayStarted) },
+        'replayed finalized blocks from genesis',
+      );
+      const p2p = await transport.listen();
+      transport.start();
+      await consensus.start();
+      if (oracleEnabled) {
+        await pollMarket();
+        schedulePoll();
+      }
+      prices.start();
+      chargePenalties();
+      if (options.apiListen !== undefined) {
+        api = await startApiServer({
+          view,
+          host: options.apiListen.host,
+          port: options.apiListen.port,
+        });
+      }
+      logger.info({ p2p, api: api?.url, index }, 'node started');
+      return { p2p, api: api?.url };
+    },
+
+    async stop() {
+      if (!running) return;
+      running = false;
+      consensus.stop();
+      prices.stop();
+      cancelPoll?.();
+      cancelPenalties?.();
+      cancelGossip?.();
+      await inflight;
+      if (api !== undefined) await api.close();
+      await storage.sync();
+      storage.close();
+      await transport.close();
+      logger.info({ index }, 'node stopped');
+    },
+  };
+}
