@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { testSigner } from '../execution/fixtures.ts';
+import { createFixtureNode, type FixtureNode } from './api/fixture-node.ts';
+import { type RunningApiServer, startApiServer } from './api/server.ts';
+import {
+  ClientError,
+  createClient,
+  type NodeEvent,
+  type PalisadeClient,
+  validatorSetOf,
+  verifyAccountProof,
+  verifyFinality,
+  verifyPriceCertificate,
+} from './client.ts';
+
+describe('client against the API server on 127.0.0.1', () => {
+  let node: FixtureNode;
+  let api: RunningApiServer;
+  let client: PalisadeClient;
+
+  before(async () => {
+    node = createFixtureNode();
+    api = await startApiServer({ view: node.view });
+    client = createClient({ url: api.url });
+    node.finalizeBlock();
+  });
+  after(() => api.close());
+
+  test('traders sign orders with their own nonces; orders rest, cross and show up in books, fills and accounts', async () => {
+    const markets = await client.markets();
+    const market = markets[0]!;
+    const maker = client.trader(node.traders[0]!);
+    const taker = client.trader(node.traders[1]!);
+    // Two orders submitted back to back: the client numbers them 0 and 1 without a round trip.
+    const [first, second] = await Promise.all([
+      maker.placeOrder({ seriesId: market.seriesId, side: 'sell', priceTicks: 700, lots: 1 }, market),
+      maker.placeOrder({ seriesId: market.seriesId, side: 'sell', priceTicks: 710, lots: 1 }, market),
+    ]);
+    assert.notEqual(first.id, second.id);
+    node.finalizeBlock();
+    assert.equal((await client.waitForTransaction(first.id)).status, 'OK');
+    assert.equal((await client.waitForTransaction(second.id)).nonce, 1);
+    const book = await client.book(market.seriesId, 5);
+    assert.deepEqual(
+      book.asks.map((level) => level.priceTicks),
+      [700, 710],
+    );
+
+    const buy = await taker.placeOrder(
+      { seriesId: market.seriesId, side: 'buy', priceTicks: 700, lots: 1 },
+      market,
+    );
+    const finalizing = setInterval(() => node.finalizeBlock(), 20);
+    try {
+      const outcome = await client.waitForTransaction(buy.id, { intervalMs: 10 });
+      assert.equal(outcome.status, 'OK');
+      assert.equal(outcome.filledLots, 1);
+    } finally {
+      clearInterval(finalizing);
+    }
+    const fills = await client.fills({ seriesId: market.seriesId });
+    assert.equal(fills[0]!.priceTicks, 700);
+    const read = await client.account(node.traders[1]!.publicKey, { proof: true });
+    assert.deepEqual(read.account?.positions, [{ seriesId: market.seriesId, lots: 1 }]);
+    assert.ok(verifyAccountProof(node.traders[1]!.publicKey, read));
+    // A node that lies about the account is caught by the proof.
+    const lie = structuredClone(read);
+    lie.account!.balance = `${BigInt(lie.account!.balance) + 1n}`;
+    assert.ok(!verifyAccountProof(node.traders[1]!.publicKey, lie));
+    assert.ok(!verifyAccountProof(node.traders[1]!.publicKey, read, `0x${'00'.repeat(32)}`));
+
+    const cancel = await maker.cancelAll(market.seriesId);
+    node.finalizeBlock();
+    assert.equal((await client.waitForTransaction(cancel.id)).status, 'OK');
+    assert.equal((await client.book(market.seriesId)).asks.length, 0);
+  });
+
+  test('a refused transaction surfaces as a ClientError with the API code, and the trader resyncs its nonce', async () => {
+    const other = createClient({ url: api.url }).trader(node.traders[2]!);
+    const mine = client.trader(node.traders[2]!);
+    await other.withdraw(1);
+    node.finalizeBlock();
+    // `mine` still believes the nonce is 0; the node says NONCE_TOO_LOW and the trader re-reads it.
+    const { id } = await mine.withdraw(1);
+    node.finalizeBlock();
+    assert.equal((await client.waitForTransaction(id)).nonce, 1);
+
+    await assert.rejects(client.submitTransaction(new Uint8Array([1, 2, 3])), (error: unknown) => {
+      assert.ok(error instanceof ClientError);
+      assert.equal(error.code, 'MALFORMED');
+      assert.equal(error.status, 400);
+      return true;
+    });
+    await assert.rejects(client.block(10_000), { code: 'BLOCK_NOT_FOUND', status: 404 });
+    await assert.rejects(client.account(testSigner('nobody').publicKey), { code: 'ACCOUNT_NOT_FOUND' });
+    await assert.rejects(createClient({ url: 'http://127.0.0.1:1' }).status(), {
+      code: 'NETWORK',
+      status: 0,
+    });
+  });
+
+  test('finality and price certificates verify against the validator set and the keyset, and forgeries do not', async () => {
+    const status = await client.status();
+    const validators = validatorSetOf(status.validators.map((validator) => validator.publicKey));
+    const block = await client.block(status.height);
+    assert.ok(verifyFinality(block, validators, status.chainId));
+    assert.ok(!verifyFinality(block, validators, status.chainId + 1));
+    const other = await client.block(status.height - 1);
+    assert.ok(!verifyFinality({ ...block, finalization: other.finalization }, validators, status.chainId));
+    assert.ok(!verifyFinality({ ...block, encoded: other.encoded }, validators, status.chainId));
+
+    const { keyset, certificates } = await client.certificates();
+    assert.ok(keyset !== null);
+    const entry = certificates[0]!;
+    assert.ok(verifyPriceCertificate(entry, keyset));
+    assert.ok(!verifyPriceCertificate(entry, { ...keyset, epoch: keyset.epoch + 1 }));
+    const inflated = {
+      certificate: { ...entry.certificate, price: `${BigInt(entry.certificate.price) + 1n}` },
+    };
+    assert.ok(!verifyPriceCertificate(inflated, keyset));
+    const prices = await client.prices();
+    assert.equal(prices[0]!.price, entry.certificate.price);
+  });
+
+  test('the stream delivers finalized blocks and prices as they happen', async () => {
+    const events: NodeEvent[] = [];
+    const subscription = client.stream(['blocks', 'prices'], (event) => events.push(event));
+    await subscription.ready;
+    const detail = node.finalizeBlock();
+    const deadline = Date.now() + 5000;
+    while (events.length < 2 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    subscription.close();
+    const block = events.find((event) => event.topic === 'blocks');
+    assert.ok(block !== undefined && block.topic === 'blocks');
+    assert.equal(block.block.hash, detail.hash);
+    assert.ok(events.some((event) => event.topic === 'prices' && event.height === detail.height));
+    const blocks = await client.blocks({ from: detail.height - 1, limit: 2 });
+    assert.deepEqual(
+      blocks.map((summary) => summary.height),
+      [detail.height - 1, detail.height],
+    );
+  });
+});

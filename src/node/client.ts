@@ -1,0 +1,498 @@
+/**
+ * The TypeScript client of a Palisade node (`palisade/client`): reads state, signs and submits
+ * orders with nonce management, streams events, and verifies what the node serves — finality
+ * certificates against the validator set, price certificates against the threshold keyset, and
+ * account state against a state root — so a caller need not trust the node it talks to for those.
+ *
+ * Uses the global `fetch` and `WebSocket` (Node 22+, browsers). Every failure is a `ClientError`
+ * with a stable `code`: the API's own error code (see `api/errors.ts`) when the node answered, or
+ * NETWORK / TIMEOUT / BAD_RESPONSE when it did not answer usefully.
+ *
+ * @example
+ * const client = createClient({ url: 'http://127.0.0.1:8080' });
+ * const trader = client.trader(createEd25519Signer(seed));
+ * const { id } = await trader.placeOrder({ seriesId: 1, side: 'buy', priceTicks: 600, lots: 10 });
+ * const outcome = await client.waitForTransaction(id);
+ */
+import { BlockCodec, type Certificate, CertificateType, VoteKind } from '../codec/consensus.ts';
+import { AccountRecordCodec, type ExecutionAction, encodeAction } from '../codec/execution.ts';
+import { fromJson } from '../codec/json.ts';
+import { PriceCertificateType } from '../codec/oracle.ts';
+import { StateProofType } from '../codec/state-proof.ts';
+import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
+import { verifyCertificate } from '../consensus/certificate.ts';
+import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
+import { blockDigest } from '../consensus/votes.ts';
+import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
+import type { Ed25519Signer } from '../crypto/ed25519.ts';
+import { verifyStateProof } from '../crypto/state-commitment.ts';
+import { signTransaction } from '../crypto/transaction.ts';
+import { accountStateKey } from '../execution/engine.ts';
+import { verifyPriceCertificate as verifyFrostPriceCertificate } from '../interop/price-certificate.ts';
+import type {
+  AccountRead,
+  BlockDetail,
+  BlockSummary,
+  BookJson,
+  EvidenceEntry,
+  FillJson,
+  Hex,
+  KeysetJson,
+  MarketJson,
+  NodeEvent,
+  NodeEventTopic,
+  NodeStatus,
+  PriceCertificateEntry,
+  PriceJson,
+  TransactionLookup,
+  TransactionOutcome,
+} from './view.ts';
+
+export type * from './view.ts';
+
+export type ClientErrorCode = string;
+
+/** A failed call: `code` is the API's error code, or NETWORK, TIMEOUT or BAD_RESPONSE. */
+export class ClientError extends Error {
+  readonly code: ClientErrorCode;
+  /** The HTTP status, or 0 when there was no answer. */
+  readonly status: number;
+  readonly field: string | undefined;
+
+  constructor(
+    code: ClientErrorCode,
+    message: string,
+    status: number,
+    field?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'ClientError';
+    this.code = code;
+    this.status = status;
+    this.field = field;
+  }
+}
+
+export interface ClientOptions {
+  /** The node's API base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** Per-request timeout; default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface OrderParameters {
+  seriesId: number;
+  side: 'buy' | 'sell';
+  /** Price in ticks of the series' tick size (so the limit price is `priceTicks × tickSize`). */
+  priceTicks: number;
+  lots: number;
+  kind?: 'limit' | 'market';
+  timeInForce?: 'gtc' | 'ioc' | 'fok';
+  postOnly?: boolean;
+  reduceOnly?: boolean;
+  clientOrderId?: number;
+}
+
+export interface TraderOptions {
+  /** Blocks after the current height at which a transaction expires; default 120. */
+  expiryBlocks?: number;
+}
+
+/** An account that signs with `signer` and keeps its own nonce count. */
+export interface Trader {
+  readonly publicKey: Hex;
+  /**
+   * Places a limit (or market) order. Sizes are in lots and prices in ticks, as the series
+   * lists them (`MarketJson.lotSizeE6`, `tickSize`).
+   */
+  placeOrder(
+    order: OrderParameters,
+    market?: Pick<MarketJson, 'tickSize' | 'lotSizeE6'>,
+  ): Promise<{ id: Hex }>;
+  cancel(orderId: number): Promise<{ id: Hex }>;
+  /** Cancels every open order in `seriesId`, or in every series when omitted. */
+  cancelAll(seriesId?: number): Promise<{ id: Hex }>;
+  /** Credits `account` (only the genesis operator's deposits are executed). */
+  deposit(account: Hex, amount: bigint | number): Promise<{ id: Hex }>;
+  withdraw(amount: bigint | number): Promise<{ id: Hex }>;
+  /** Signs and submits any execution action. */
+  submitAction(action: ExecutionAction): Promise<{ id: Hex }>;
+  /**
+   * Forgets the local nonce and reads the account's again on the next submission: call it after
+   * a transaction was refused in a block (a refusal does not consume its nonce).
+   */
+  resync(): void;
+}
+
+export interface StreamSubscription {
+  close(): void;
+  /** Resolves when the socket is open and the subscription confirmed. */
+  readonly ready: Promise<void>;
+}
+
+export interface PalisadeClient {
+  status(): Promise<NodeStatus>;
+  /** Submits a signed transaction (or its canonical encoding). */
+  submitTransaction(transaction: SignedTransaction | Uint8Array): Promise<{ id: Hex }>;
+  transaction(id: Hex): Promise<TransactionLookup>;
+  /** Polls until the transaction is finalized; resolves with its outcome. */
+  waitForTransaction(
+    id: Hex,
+    options?: { timeoutMs?: number; intervalMs?: number },
+  ): Promise<TransactionOutcome>;
+  blocks(options?: { from?: number; limit?: number }): Promise<BlockSummary[]>;
+  block(height: number): Promise<BlockDetail>;
+  account(publicKey: Hex | Uint8Array, options?: { proof?: boolean }): Promise<AccountRead>;
+  markets(): Promise<MarketJson[]>;
+  book(seriesId: number, depth?: number): Promise<BookJson>;
+  fills(options?: { seriesId?: number; limit?: number }): Promise<FillJson[]>;
+  prices(): Promise<PriceJson[]>;
+  certificates(): Promise<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>;
+  evidence(): Promise<EvidenceEntry[]>;
+  /** A trading account over this client. */
+  trader(signer: Ed25519Signer, options?: TraderOptions): Trader;
+  /** Opens `/v1/stream` for `topics`; `onEvent` gets every event, `onClose` the close code. */
+  stream(
+    topics: readonly NodeEventTopic[],
+    onEvent: (event: NodeEvent) => void,
+    onClose?: (code: number, reason: string) => void,
+  ): StreamSubscription;
+}
+
+const SIDE = { buy: 0, sell: 1 } as const;
+const KIND = { limit: 0, market: 1 } as const;
+const TIME_IN_FORCE = { gtc: 0, ioc: 1, fok: 2 } as const;
+/** How long a cached chain height may be used for expiry heights. */
+const HEIGHT_CACHE_MS = 2000;
+
+function hexOf(bytes: Uint8Array): Hex {
+  return `0x${toHex(bytes)}`;
+}
+
+function bytesOf(value: Hex, what: string): Uint8Array {
+  const bytes = fromHex(value);
+  if (bytes === undefined) throw new ClientError('BAD_RESPONSE', `${what} is not hex`, 0);
+  return bytes;
+}
+
+/**
+ * @example const client = createClient({ url: 'http://127.0.0.1:8080' }); await client.status();
+ */
+export function createClient(options: ClientOptions): PalisadeClient {
+  const base = new URL(options.url);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  let chain: { chainId: number; height: number; atMs: number } | undefined;
+
+  async function call<T>(
+    path: string,
+    init: RequestInit = {},
+    allowed: readonly number[] = [200],
+  ): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, base), { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+      throw new ClientError(
+        timedOut ? 'TIMEOUT' : 'NETWORK',
+        timedOut ? `${path}: no answer within ${timeoutMs} ms` : `${path}: ${(error as Error).message}`,
+        0,
+        undefined,
+        { cause: error },
+      );
+    }
+    let body: unknown;
+    try {
+      body = await response.json();
+    } catch (error) {
+      throw new ClientError('BAD_RESPONSE', `${path}: answer is not JSON`, response.status, undefined, {
+        cause: error,
+      });
+    }
+    if (allowed.includes(response.status)) return body as T;
+    const failure = (body as { error?: { code?: unknown; message?: unknown; field?: unknown } }).error;
+    if (typeof failure?.code === 'string') {
+      throw new ClientError(
+        failure.code,
+        typeof failure.message === 'string' ? failure.message : failure.code,
+        response.status,
+        typeof failure.field === 'string' ? failure.field : undefined,
+      );
+    }
+    throw new ClientError('BAD_RESPONSE', `${path}: unexpected status ${response.status}`, response.status);
+  }
+
+  async function status(): Promise<NodeStatus> {
+    const current = await call<NodeStatus>('/v1/status');
+    chain = { chainId: current.chainId, height: current.height, atMs: performance.now() };
+    return current;
+  }
+
+  async function chainNow(): Promise<{ chainId: number; height: number }> {
+    if (chain === undefined || performance.now() - chain.atMs > HEIGHT_CACHE_MS) await status();
+    return chain!;
+  }
+
+  async function submitTransaction(transaction: SignedTransaction | Uint8Array): Promise<{ id: Hex }> {
+    const bytes =
+      transaction instanceof Uint8Array ? transaction : SignedTransactionCodec.encode(transaction);
+    const accepted = await call<{ id: Hex }>(
+      '/v1/transactions',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Uint8Array.from(bytes),
+      },
+      [202],
+    );
+    return { id: accepted.id };
+  }
+
+  async function account(
+    publicKey: Hex | Uint8Array,
+    readOptions: { proof?: boolean } = {},
+  ): Promise<AccountRead> {
+    const key = typeof publicKey === 'string' ? publicKey : hexOf(publicKey);
+    return call<AccountRead>(`/v1/accounts/${key}${readOptions.proof === true ? '?proof=true' : ''}`);
+  }
+
+  function trader(signer: Ed25519Signer, traderOptions: TraderOptions = {}): Trader {
+    const publicKey = hexOf(signer.publicKey);
+    const expiryBlocks = traderOptions.expiryBlocks ?? 120;
+    let nextNonce: number | undefined;
+    // Submissions are chained so that nonces are handed out in the order they reach the node.
+    let queue: Promise<unknown> = Promise.resolve();
+
+    async function committedNonce(): Promise<number> {
+      try {
+        return (await account(publicKey)).account?.nonce ?? 0;
+      } catch (error) {
+        if (error instanceof ClientError && error.code === 'ACCOUNT_NOT_FOUND') return 0;
+        throw error;
+      }
+    }
+
+    async function submitOnce(action: ExecutionAction, retry: boolean): Promise<{ id: Hex }> {
+      if (nextNonce === undefined) nextNonce = await committedNonce();
+      const { chainId, height } = await chainNow();
+      const nonce = nextNonce;
+      const transaction = signTransaction(signer, {
+        chainId,
+        nonce,
+        expiryHeight: height + expiryBlocks,
+        payload: encodeAction(action),
+      });
+      try {
+        const result = await submitTransaction(transaction);
+        nextNonce = nonce + 1;
+        return result;
+      } catch (error) {
+        // Our count and the chain disagree (another client signed with this key, or a block
+        // refused one of ours): read the committed nonce again and try once more.
+        const stale =
+          error instanceof ClientError && (error.code === 'NONCE_TOO_LOW' || error.code === 'NONCE_GAP');
+        if (stale) nextNonce = undefined;
+        if (stale && retry) return submitOnce(action, false);
+        throw error;
+      }
+    }
+
+    function submitAction(action: ExecutionAction): Promise<{ id: Hex }> {
+      const result = queue.then(() => submitOnce(action, true));
+      queue = result.catch(() => undefined);
+      return result;
+    }
+
+    return {
+      publicKey,
+      submitAction,
+      placeOrder(order, market) {
+        const tickSize = market?.tickSize ?? 1;
+        const lotSizeE6 = market?.lotSizeE6 ?? 1;
+        return submitAction({
+          kind: 'placeOrder',
+          value: {
+            seriesId: order.seriesId,
+            side: SIDE[order.side],
+            kind: KIND[order.kind ?? 'limit'],
+            timeInForce: TIME_IN_FORCE[order.timeInForce ?? (order.kind === 'market' ? 'ioc' : 'gtc')],
+            postOnly: order.postOnly ?? false,
+            reduceOnly: order.reduceOnly ?? false,
+            price: order.kind === 'market' ? 0 : order.priceTicks * tickSize,
+            sizeE6: order.lots * lotSizeE6,
+            clientOrderId: order.clientOrderId ?? 0,
+          },
+        });
+      },
+      cancel: (orderId) => submitAction({ kind: 'cancelOrder', value: { orderId } }),
+      cancelAll: (seriesId = 0) => submitAction({ kind: 'cancelAll', value: { seriesId } }),
+      deposit: (to, amount) =>
+        submitAction({ kind: 'deposit', value: { account: bytesOf(to, 'account'), amount: Number(amount) } }),
+      withdraw: (amount) => submitAction({ kind: 'withdraw', value: { amount: Number(amount) } }),
+      resync() {
+        nextNonce = undefined;
+      },
+    };
+  }
+
+  return {
+    status,
+    submitTransaction,
+    transaction: (id) => call<TransactionLookup>(`/v1/transactions/${id}`),
+    async waitForTransaction(id, waitOptions = {}) {
+      const deadline = performance.now() + (waitOptions.timeoutMs ?? 30_000);
+      const intervalMs = waitOptions.intervalMs ?? 100;
+      for (;;) {
+        const found = await call<TransactionLookup>(`/v1/transactions/${id}`);
+        if (found.status === 'finalized') return found.outcome;
+        if (performance.now() > deadline) {
+          throw new ClientError('TIMEOUT', `transaction ${id} not finalized in time`, 0);
+        }
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      }
+    },
+    async blocks(page = {}) {
+      const query = new URLSearchParams();
+      if (page.from !== undefined) query.set('from', String(page.from));
+      if (page.limit !== undefined) query.set('limit', String(page.limit));
+      const suffix = query.size > 0 ? `?${query}` : '';
+      return (await call<{ blocks: BlockSummary[] }>(`/v1/blocks${suffix}`)).blocks;
+    },
+    block: (height) => call<BlockDetail>(`/v1/blocks/${height}`),
+    account,
+    markets: async () => (await call<{ markets: MarketJson[] }>('/v1/markets')).markets,
+    book: (seriesId, depth) =>
+      call<BookJson>(`/v1/markets/${seriesId}/book${depth === undefined ? '' : `?depth=${depth}`}`),
+    async fills(query = {}) {
+      const params = new URLSearchParams();
+      if (query.seriesId !== undefined) params.set('seriesId', String(query.seriesId));
+      if (query.limit !== undefined) params.set('limit', String(query.limit));
+      const suffix = params.size > 0 ? `?${params}` : '';
+      return (await call<{ fills: FillJson[] }>(`/v1/fills${suffix}`)).fills;
+    },
+    prices: async () => (await call<{ prices: PriceJson[] }>('/v1/oracle/prices')).prices,
+    certificates: () =>
+      call<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>('/v1/oracle/certificates'),
+    evidence: async () => (await call<{ evidence: EvidenceEntry[] }>('/v1/evidence')).evidence,
+    trader,
+    stream(topics, onEvent, onClose) {
+      const url = new URL(`/v1/stream?topics=${topics.join(',')}`, base);
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      const socket = new WebSocket(url);
+      let confirm: () => void = () => {};
+      let fail: (error: Error) => void = () => {};
+      const ready = new Promise<void>((resolve, reject) => {
+        confirm = resolve;
+        fail = reject;
+      });
+      // A caller that never awaits `ready` must not get an unhandled rejection when the stream ends.
+      ready.catch(() => {});
+      socket.addEventListener('message', (message) => {
+        const data = JSON.parse(String(message.data)) as { type?: string; topic?: string };
+        if (data.type === 'subscribed') confirm();
+        else if (data.topic !== undefined) onEvent(data as NodeEvent);
+      });
+      socket.addEventListener('error', () => fail(new ClientError('NETWORK', 'stream failed to open', 0)));
+      socket.addEventListener('close', (event) => {
+        fail(new ClientError('NETWORK', `stream closed (${event.code})`, 0));
+        onClose?.(event.code, event.reason);
+      });
+      return { ready, close: () => socket.close() };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification: what a client checks instead of trusting the node.
+
+/** A validator set from its public keys in index order (e.g. from genesis, or `/v1/status`). */
+export function validatorSetOf(publicKeys: readonly (Hex | Uint8Array)[]): ValidatorSet {
+  return createValidatorSet(
+    publicKeys.map((key) => (typeof key === 'string' ? bytesOf(key, 'public key') : key)),
+  );
+}
+
+/**
+ * True when `block` is final under `validators` on `chainId`: its encoding hashes to its digest,
+ * and its certificate is a quorum of valid finalize votes over that digest. Never throws.
+ * @example verifyFinality(await client.block(42), validatorSetOf(genesisKeys), 7)
+ */
+export function verifyFinality(block: BlockDetail, validators: ValidatorSet, chainId: number): boolean {
+  try {
+    const certificate: Certificate = fromJson(CertificateType, block.finalization, 'finalization');
+    if (certificate.kind !== VoteKind.finalize) return false;
+    const decoded = BlockCodec.decode(bytesOf(block.encoded, 'encoded'));
+    const digest = blockDigest(decoded);
+    if (!bytesEqual(digest, certificate.digest) || hexOf(digest) !== block.hash.toLowerCase()) return false;
+    if (decoded.height !== block.height) return false;
+    return verifyCertificate(validators, chainId, certificate);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when the price certificate is signed by the keyset's group key for the keyset's epoch.
+ * Never throws.
+ */
+export function verifyPriceCertificate(
+  entry: Pick<PriceCertificateEntry, 'certificate'>,
+  keyset: Pick<KeysetJson, 'epoch' | 'groupPublicKey'>,
+): boolean {
+  try {
+    const value = fromJson(PriceCertificateType, entry.certificate, 'certificate');
+    return verifyFrostPriceCertificate(
+      {
+        report: {
+          feedId: value.feedId,
+          price: value.price,
+          confidence: value.confidence,
+          exponent: value.exponent | 0,
+          publishTime: value.publishTime,
+          epoch: value.epoch,
+        },
+        domain: { chainId: value.chainId, verifyingContract: value.verifyingContract },
+        signature: value.signature,
+      },
+      { epoch: keyset.epoch, groupPublicKey: bytesOf(keyset.groupPublicKey, 'groupPublicKey') },
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when `read.proof` proves the account's committed record (or its absence) under
+ * `stateRoot` (by default the root the proof names; pass one from a block you verified), and the
+ * account the node described agrees with that record. Never throws.
+ */
+export function verifyAccountProof(publicKey: Hex | Uint8Array, read: AccountRead, stateRoot?: Hex): boolean {
+  try {
+    const proof = read.proof;
+    if (proof === undefined) return false;
+    const key = typeof publicKey === 'string' ? bytesOf(publicKey, 'publicKey') : publicKey;
+    const root = bytesOf(stateRoot ?? proof.stateRoot, 'stateRoot');
+    if (stateRoot !== undefined && stateRoot.toLowerCase() !== proof.stateRoot.toLowerCase()) return false;
+    const value = proof.value === null ? undefined : bytesOf(proof.value, 'value');
+    if (
+      !verifyStateProof(root, accountStateKey(key), value, fromJson(StateProofType, proof.proof, 'proof'))
+    ) {
+      return false;
+    }
+    if (value === undefined) return read.account === null;
+    const record = AccountRecordCodec.decode(value);
+    const account = read.account;
+    if (account === null || !bytesEqual(record.publicKey, key) || record.nonce !== account.nonce)
+      return false;
+    const balance = record.balance.negative ? -record.balance.magnitude : record.balance.magnitude;
+    if (balance.toString() !== account.balance) return false;
+    const committed = record.positions
+      .map((position) => `${position.seriesId}:${position.short ? -position.lots : position.lots}`)
+      .sort();
+    const described = account.positions.map((position) => `${position.seriesId}:${position.lots}`).sort();
+    return committed.join(',') === described.join(',');
+  } catch {
+    return false;
+  }
+}
