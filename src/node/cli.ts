@@ -20,8 +20,19 @@ const commands: Record<string, CommandEntry> = {
   price: { summary: 'option price and greeks (fixed-point BSM)', load: () => import('./commands/price.ts') },
   iv: { summary: 'implied volatility of an option price', load: () => import('./commands/iv.ts') },
   keygen: { summary: 'new Ed25519 key in an EIP-2335 keystore', load: () => import('./commands/keygen.ts') },
+  genesis: {
+    summary: 'keys, genesis.json and one config per validator for a new network',
+    load: () => import('./commands/genesis.ts'),
+  },
+  node: {
+    summary: 'run one validator: palisade node --config FILE',
+    load: () => import('./commands/node.ts'),
+  },
   bench: { summary: 'run a benchmark (bench/<name>.ts)', load: () => import('./commands/bench.ts') },
-  sim: { summary: 'deterministic consensus simulator: seeds, fault profiles, invariants', load: () => import('./commands/sim.ts') },
+  sim: {
+    summary: 'deterministic consensus simulator: seeds, fault profiles, invariants',
+    load: () => import('./commands/sim.ts'),
+  },
   'oracle-sim': {
     summary: 'oracle aggregation under named manipulation scenarios',
     load: () => import('./commands/oracle-sim.ts'),

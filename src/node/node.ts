@@ -565,7 +565,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
         await pollMarket();
         schedulePoll();
       }
-      prices.start();
+      // A DKG needs two participants at least; a single-validator network signs no certificates.
+      if (n >= 2) prices.start();
       chargePenalties();
       if (options.apiListen !== undefined) {
         api = await startApiServer({

@@ -1,0 +1,227 @@
+/**
+ * `palisade genesis --validators N --out DIR`: everything a new network needs, in one directory
+ * that can be copied to the validators' machines (see the README's multi-machine section):
+ *
+ *   DIR/genesis.json                the genesis (src/node/genesis.ts)
+ *   DIR/keys/validator-<i>.json     EIP-2335 keystores of the validators' Ed25519 identity keys
+ *   DIR/keys/operator.json          the bridge key that credits deposits
+ *   DIR/keys/governance.json        the key that lists series and sets mark volatility
+ *   DIR/keys/trader-<i>.json        with --traders N: funded trading keys (devnet bots)
+ *   DIR/validator-<i>/config.json   the config of validator i (src/node/config.ts): genesis and
+ *                                   keystore paths relative to it, data in validator-<i>/data
+ *
+ * Validator i listens for peers on HOST:(base-port + i) and serves its API on
+ * API-HOST:(base-port + 100 + i). Keystores are written with mode 0600 and encrypted under the
+ * password from --password-file (first line), else $PALISADE_KEYSTORE_PASSWORD.
+ */
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { toHex } from '../../crypto/bytes.ts';
+import { type Ed25519KeyPair, generateEd25519KeyPair } from '../../crypto/ed25519.ts';
+import { createEd25519Keystore, KeystoreError } from '../../crypto/keystore.ts';
+import { USDC } from '../../execution/fixtures.ts';
+import { numberOption, parseOptions, UsageError } from '../args.ts';
+import { nodeConfigToJson } from '../config.ts';
+import { buildGenesis, genesisToJson } from '../genesis.ts';
+
+export const PASSWORD_ENVIRONMENT_VARIABLE = 'PALISADE_KEYSTORE_PASSWORD';
+const MAX_VALIDATORS = 128;
+const MAX_TRADERS = 1000;
+const USAGE = `usage: palisade genesis --out DIR [--validators N] [--chain-id ID] [--host HOST] [--base-port PORT]
+                        [--api-host HOST] [--traders N] [--trader-balance USDC] [--certificate-every BLOCKS]
+                        [--leader-timeout-ms MS] [--start-time-ms MS] [--password-file FILE]
+                        [--kdf scrypt|pbkdf2] [--fast-kdf] [--json]
+  validator i: p2p HOST:(PORT+i), API API-HOST:(PORT+100+i); defaults 4 validators, chain 7, 127.0.0.1, 26600
+  password: --password-file (first line), else $${PASSWORD_ENVIRONMENT_VARIABLE}
+  --fast-kdf: scrypt n=2^14 instead of 2^18 (local devnets and tests only)`;
+
+async function readPassword(file: string | undefined): Promise<string> {
+  if (file !== undefined) return (await readFile(file, 'utf8')).split(/\r?\n/)[0] ?? '';
+  const fromEnvironment = process.env[PASSWORD_ENVIRONMENT_VARIABLE];
+  if (fromEnvironment !== undefined) return fromEnvironment;
+  throw new UsageError(`no password: pass --password-file or set ${PASSWORD_ENVIRONMENT_VARIABLE}`);
+}
+
+async function writeNew(path: string, text: string, mode: number): Promise<void> {
+  // 'wx' never overwrites a key or a genesis of an existing network.
+  const file = await open(path, 'wx', mode);
+  try {
+    await file.writeFile(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+function integerOption(name: string, value: string | boolean | undefined, min: number, max: number): number {
+  const parsed = numberOption(name, value);
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max)
+    throw new UsageError(`--${name} must be an integer in [${min}, ${max}]`);
+  return parsed;
+}
+
+/**
+ * Runs `palisade genesis`.
+ * @example await run(['--validators', '4', '--out', 'net', '--password-file', 'pw.txt']);
+ */
+export async function run(args: string[]): Promise<number> {
+  try {
+    const { values } = parseOptions(args, {
+      out: { type: 'string' },
+      validators: { type: 'string', default: '4' },
+      'chain-id': { type: 'string', default: '7' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'api-host': { type: 'string', default: '127.0.0.1' },
+      'base-port': { type: 'string', default: '26600' },
+      traders: { type: 'string', default: '0' },
+      'trader-balance': { type: 'string', default: '1000000' },
+      'certificate-every': { type: 'string', default: '5' },
+      'leader-timeout-ms': { type: 'string', default: '1000' },
+      'start-time-ms': { type: 'string' },
+      'password-file': { type: 'string' },
+      kdf: { type: 'string', default: 'scrypt' },
+      'fast-kdf': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (typeof values.out !== 'string') throw new UsageError('--out DIR is required');
+    const n = integerOption('validators', values.validators, 1, MAX_VALIDATORS);
+    const chainId = integerOption('chain-id', values['chain-id'], 0, Number.MAX_SAFE_INTEGER);
+    const basePort = integerOption('base-port', values['base-port'], 1, 65_535 - 100 - n);
+    const traderCount = integerOption('traders', values.traders, 0, MAX_TRADERS);
+    const traderBalance = integerOption('trader-balance', values['trader-balance'], 0, 1_000_000_000_000);
+    const certificateEvery = integerOption('certificate-every', values['certificate-every'], 1, 1_000_000);
+    const leaderMs = integerOption('leader-timeout-ms', values['leader-timeout-ms'], 50, 600_000);
+    const startTimeMs =
+      values['start-time-ms'] === undefined
+        ? Date.now()
+        : integerOption('start-time-ms', values['start-time-ms'], 0, Number.MAX_SAFE_INTEGER);
+    if (values.kdf !== 'scrypt' && values.kdf !== 'pbkdf2') throw new UsageError('--kdf is scrypt or pbkdf2');
+    const password = await readPassword(values['password-file']);
+    const host = values.host as string;
+    const apiHost = values['api-host'] as string;
+
+    const out = resolve(values.out);
+    // Refuse before writing a single key: a half-overwritten network directory is worse than none.
+    const existing = await open(join(out, 'genesis.json'), 'r').then(
+      (file) => file.close().then(() => true),
+      () => false,
+    );
+    if (existing) {
+      console.error(`palisade genesis: ${out} already holds a genesis.json; choose another --out`);
+      return 1;
+    }
+    const keysDirectory = join(out, 'keys');
+    await mkdir(keysDirectory, { recursive: true, mode: 0o700 });
+    const kdfOptions =
+      values.kdf === 'pbkdf2'
+        ? { kdf: 'pbkdf2' as const, ...(values['fast-kdf'] ? { pbkdf2Rounds: 16_384 } : {}) }
+        : { kdf: 'scrypt' as const, ...(values['fast-kdf'] ? { scrypt: { n: 16_384, r: 8, p: 1 } } : {}) };
+    const saveKey = async (name: string, label: string): Promise<{ pair: Ed25519KeyPair; path: string }> => {
+      const pair = generateEd25519KeyPair();
+      const keystore = await createEd25519Keystore(pair.secretKey, password, { ...kdfOptions, label });
+      const path = join(keysDirectory, `${name}.json`);
+      await writeNew(path, `${JSON.stringify(keystore, null, 2)}\n`, 0o600);
+      pair.secretKey.fill(0);
+      return { pair, path };
+    };
+
+    const validators = [];
+    for (let i = 0; i < n; i++) validators.push(await saveKey(`validator-${i}`, `validator ${i}`));
+    const operator = await saveKey('operator', 'operator');
+    const governance = await saveKey('governance', 'governance');
+    const traders = [];
+    for (let i = 0; i < traderCount; i++) traders.push(await saveKey(`trader-${i}`, `trader ${i}`));
+
+    const shownHost = (name: string) => (name.includes(':') ? `[${name}]` : name);
+    const genesis = buildGenesis({
+      chainId,
+      validators: validators.map((v, i) => ({
+        publicKey: v.pair.publicKey,
+        p2p: { host, port: basePort + i },
+        api: `http://${shownHost(apiHost)}:${basePort + 100 + i}`,
+      })),
+      operator: operator.pair.publicKey,
+      governance: governance.pair.publicKey,
+      startTimeMs,
+      accounts: traders.map((t) => ({
+        publicKey: t.pair.publicKey,
+        balance: BigInt(traderBalance) * BigInt(USDC),
+      })),
+      certificateEveryBlocks: certificateEvery,
+      timeouts: {
+        leaderMs,
+        notarizationMs: 2 * leaderMs,
+        nullifyRetryMs: leaderMs,
+        syncRetryMs: Math.max(50, leaderMs >> 1),
+      },
+    });
+    const genesisPath = join(out, 'genesis.json');
+    await writeNew(genesisPath, `${JSON.stringify(genesisToJson(genesis), null, 2)}\n`, 0o644);
+
+    const configs: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const directory = join(out, `validator-${i}`);
+      await mkdir(directory, { recursive: true, mode: 0o700 });
+      const config = nodeConfigToJson(
+        {
+          genesisPath,
+          index: i,
+          keystorePath: validators[i]!.path,
+          passwordFile: values['password-file'] === undefined ? undefined : resolve(values['password-file']),
+          dataDirectory: join(directory, 'data'),
+          p2pListen: { host, port: basePort + i },
+          apiListen: { host: apiHost, port: basePort + 100 + i },
+          peers: new Map(),
+          oracleEnabled: true,
+          logLevel: 'info',
+        },
+        out,
+      );
+      // Paths in a config are relative to its own directory.
+      config.genesis = '../genesis.json';
+      config.keystore = `../keys/validator-${i}.json`;
+      config.dataDirectory = 'data';
+      const path = join(directory, 'config.json');
+      await writeNew(path, `${JSON.stringify(config, null, 2)}\n`, 0o600);
+      configs.push(path);
+    }
+
+    const summary = {
+      chainId,
+      genesis: genesisPath,
+      validators: validators.map((v, i) => ({
+        index: i,
+        publicKey: toHex(v.pair.publicKey),
+        keystore: v.path,
+        config: configs[i],
+        p2p: `${shownHost(host)}:${basePort + i}`,
+        api: `http://${shownHost(apiHost)}:${basePort + 100 + i}`,
+      })),
+      operator: { publicKey: toHex(operator.pair.publicKey), keystore: operator.path },
+      governance: { publicKey: toHex(governance.pair.publicKey), keystore: governance.path },
+      traders: traders.map((t) => ({ publicKey: toHex(t.pair.publicKey), keystore: t.path })),
+    };
+    if (values.json) console.log(JSON.stringify(summary));
+    else {
+      console.log(`genesis   ${genesisPath} (chain ${chainId}, ${n} validators)`);
+      for (const v of summary.validators)
+        console.log(`validator ${v.index}  ${v.p2p}  ${v.api}  ${v.config}`);
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`palisade genesis: ${error.message}\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof KeystoreError || (error as NodeJS.ErrnoException).code !== undefined) {
+      console.error(`palisade genesis: ${(error as Error).message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
