@@ -1,0 +1,84 @@
+/**
+ * Genesis and config files are read strictly: what `palisade genesis` writes parses back to the
+ * same network, and a wrong or unknown field is a typed error naming the field, never a network
+ * started from a half-understood file.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { toHex } from '../crypto/bytes.ts';
+import { GOVERNANCE, OPERATOR, testSigner } from '../execution/fixtures.ts';
+import { ConfigError, parseNodeConfig } from './config.ts';
+import { buildGenesis, GenesisError, genesisToJson, parseGenesis } from './genesis.ts';
+
+const genesis = buildGenesis({
+  chainId: 9,
+  validators: [0, 1, 2, 3].map((i) => ({
+    publicKey: testSigner(`genesis-test-${i}`).publicKey,
+    p2p: { host: '10.0.0.1', port: 26600 + i },
+    api: `http://10.0.0.1:${26700 + i}`,
+  })),
+  operator: OPERATOR.publicKey,
+  governance: GOVERNANCE.publicKey,
+  startTimeMs: 1_800_000_000_000,
+  accounts: [{ publicKey: testSigner('genesis-trader').publicKey, balance: 5n }],
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: tests reach into the JSON document to break one field at a time
+type JsonDocument = Record<string, any>;
+
+function roundTrip(document: unknown) {
+  return parseGenesis(JSON.parse(JSON.stringify(document)));
+}
+
+test('a built genesis round-trips through its JSON form', () => {
+  const parsed = roundTrip(genesisToJson(genesis));
+  assert.deepEqual(parsed, genesis);
+  assert.equal(parsed.dkg.threshold, 3);
+  assert.equal(toHex(parsed.validators[1]!.publicKey), toHex(genesis.validators[1]!.publicKey));
+});
+
+test('wrong genesis fields are refused with the field named', () => {
+  const cases: [string, (doc: JsonDocument) => void][] = [
+    ['format', (doc) => (doc.format = 'other')],
+    ['validators[1].publicKey', (doc) => (doc.validators[1].publicKey = doc.validators[0].publicKey)],
+    ['validators[0].p2p', (doc) => (doc.validators[0].p2p = 'no-port')],
+    ['engine.chainId', (doc) => (doc.engine.chainId = 1)],
+    ['engine.accounts[0].balance', (doc) => (doc.engine.accounts[0].balance = '-5')],
+    ['oracle.assets[0].underlyingId', (doc) => (doc.oracle.assets[0].underlyingId = 99)],
+    ['dkg.threshold', (doc) => (doc.dkg.threshold = 9)],
+    ['genesis.extra', (doc) => (doc.extra = true)],
+  ];
+  for (const [field, mutate] of cases) {
+    const document = JSON.parse(JSON.stringify(genesisToJson(genesis))) as JsonDocument;
+    mutate(document);
+    assert.throws(
+      () => parseGenesis(document),
+      (error: unknown) => error instanceof GenesisError && error.field === field,
+      field,
+    );
+  }
+});
+
+test('configs resolve paths against their directory and refuse unknown fields', () => {
+  const config = parseNodeConfig(
+    {
+      format: 'palisade-node-config/1',
+      genesis: '../genesis.json',
+      index: 2,
+      keystore: '../keys/validator-2.json',
+      dataDirectory: 'data',
+      p2pListen: '0.0.0.0:26602',
+      apiListen: null,
+      peers: { '0': '[::1]:26600' },
+    },
+    '/srv/net/validator-2',
+  );
+  assert.equal(config.genesisPath, '/srv/net/genesis.json');
+  assert.equal(config.dataDirectory, '/srv/net/validator-2/data');
+  assert.equal(config.apiListen, undefined);
+  assert.deepEqual(config.peers.get(0), { host: '::1', port: 26600 });
+  assert.throws(
+    () => parseNodeConfig({ format: 'palisade-node-config/1', surprise: 1 }, '/'),
+    (error: unknown) => error instanceof ConfigError && error.field === 'surprise',
+  );
+});
