@@ -1,8 +1,8 @@
 /**
  * Every error code the API answers with, its HTTP status and what it means. An error body is
  * always `{ "error": { "code", "message", "field"? } }`; `field` names the request field at fault
- * (a JSON pointer such as `/transaction` or `querystring/limit`) when there is one. The README's
- * API section lists the same table, and a test checks both say the same.
+ * ("<part>/<JSON pointer>", e.g. `body/transaction` or `querystring/limit`) when there is one.
+ * Mempool refusals keep the mempool's own codes, so a client sees why its transaction was refused.
  */
 import type { MempoolRefusalCode } from '../../mempool/mempool.ts';
 

@@ -10,7 +10,6 @@ import { type JsonSchema, type JsonValue, jsonSchema } from '../../codec/json.ts
 import { PriceCertificateType } from '../../codec/oracle.ts';
 import { StateProofType } from '../../codec/state-proof.ts';
 import { SignedTransactionCodec } from '../../codec/transaction.ts';
-import { MEMPOOL_REFUSAL_CODES } from '../../mempool/mempool.ts';
 
 /** Ed25519 public keys, digests, state roots: exactly 32 bytes. */
 export const BYTES32_PATTERN = '^0x[0-9a-fA-F]{64}$';
@@ -233,12 +232,3 @@ export const fillSchema = object({
   makerFee: decimal,
   takerFee: decimal,
 });
-
-export const refusalCodes: readonly string[] = MEMPOOL_REFUSAL_CODES;
-
-export const schemas = {
-  array,
-  nullable,
-  bytes32,
-  decimal,
-};

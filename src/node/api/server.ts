@@ -449,6 +449,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       },
     );
 
+    // Prometheus text exposition, not JSON: there is no JSON Schema to give it.
     api.get('/metrics', async (_request, reply) => {
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
