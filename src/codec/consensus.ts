@@ -18,7 +18,7 @@
  */
 import { ByteListType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
 import { defineMessage } from './message.ts';
-import { Bytes32, Bytes64, firstUnsafeInteger, Uint8, Uint16, Uint64 } from './primitives.ts';
+import { Bytes32, Bytes64, Uint8, Uint16, Uint64 } from './primitives.ts';
 
 /** Largest validator set the formats admit; certificates are bounded by it. */
 export const MAX_VALIDATORS = 256;
@@ -40,11 +40,6 @@ export function isVoteKind(value: number): value is VoteKindValue {
 
 type Problem = { field: string; reason: string } | undefined;
 
-function safeIntegers(value: Record<string, unknown>, fields: readonly string[], prefix = ''): Problem {
-  const field = firstUnsafeInteger(value, fields);
-  return field === undefined ? undefined : { field: prefix + field, reason: 'must be a safe integer' };
-}
-
 export const BlockType = new ContainerType(
   {
     view: Uint64,
@@ -59,8 +54,6 @@ export const BlockType = new ContainerType(
 export type Block = ValueOf<typeof BlockType>;
 
 function validateBlock(block: Block, prefix = ''): Problem {
-  const problem = safeIntegers(block, ['view', 'height', 'parentView'], prefix);
-  if (problem !== undefined) return problem;
   if (block.parentView >= block.view) return { field: `${prefix}parentView`, reason: 'must be below view' };
   if (block.height === 0) return { field: `${prefix}height`, reason: 'only genesis has height 0' };
   if (block.proposer >= MAX_VALIDATORS) return { field: `${prefix}proposer`, reason: 'out of range' };
@@ -90,8 +83,6 @@ export type Vote = ValueOf<typeof VoteType>;
 
 function validateVote(vote: Vote, prefix = ''): Problem {
   if (!isVoteKind(vote.kind)) return { field: `${prefix}kind`, reason: 'not a vote kind' };
-  const problem = safeIntegers(vote, ['view'], prefix);
-  if (problem !== undefined) return problem;
   if (vote.view === 0) return { field: `${prefix}view`, reason: 'view 0 is genesis and takes no votes' };
   if (vote.signer >= MAX_VALIDATORS) return { field: `${prefix}signer`, reason: 'out of range' };
   if (vote.kind === VoteKind.nullify && vote.digest.some((byte) => byte !== 0)) {
@@ -133,8 +124,6 @@ export type Certificate = ValueOf<typeof CertificateType>;
 
 function validateCertificate(certificate: Certificate, prefix = ''): Problem {
   if (!isVoteKind(certificate.kind)) return { field: `${prefix}kind`, reason: 'not a vote kind' };
-  const problem = safeIntegers(certificate, ['view'], prefix);
-  if (problem !== undefined) return problem;
   if (certificate.view === 0) return { field: `${prefix}view`, reason: 'view 0 has no certificate' };
   let previous = -1;
   for (const [index, entry] of certificate.votes.entries()) {
@@ -234,5 +223,4 @@ export const CertificateRequestCodec = defineMessage({
   tag: 0x0208,
   type: CertificateRequestType,
   maxBytes: 3 + CertificateRequestType.maxSize,
-  validate: (request) => safeIntegers(request, ['view']),
 });

@@ -14,7 +14,7 @@
 import { ContainerType, ListCompositeType, UintBigintType, type ValueOf } from '@chainsafe/ssz';
 import { CodecError } from './errors.ts';
 import { decodeAny, defineMessage, type MessageCodec } from './message.ts';
-import { Bool, Bytes32, firstUnsafeInteger, Uint8, Uint16, Uint32, Uint64 } from './primitives.ts';
+import { Bool, Bytes32, Uint8, Uint16, Uint32, Uint64 } from './primitives.ts';
 
 export const ORDER_SIDE = Object.freeze({ buy: 0, sell: 1 } as const);
 export const ORDER_KIND = Object.freeze({ limit: 0, market: 1 } as const);
@@ -22,11 +22,6 @@ export const TIME_IN_FORCE = Object.freeze({ gtc: 0, ioc: 1, fok: 2 } as const);
 export const MARGIN_MODE = Object.freeze({ standard: 0, portfolio: 1 } as const);
 
 type Problem = { field: string; reason: string } | undefined;
-
-function safeIntegers(value: Record<string, unknown>, fields: readonly string[]): Problem {
-  const field = firstUnsafeInteger(value, fields);
-  return field === undefined ? undefined : { field, reason: 'must be a safe integer (below 2^53)' };
-}
 
 function enumField(value: number, limit: number, field: string): Problem {
   return value < limit ? undefined : { field, reason: `must be below ${limit}` };
@@ -40,7 +35,6 @@ export const DepositCodec = defineMessage({
   tag: 0x0301,
   type: DepositType,
   maxBytes: 3 + DepositType.maxSize,
-  validate: (value) => safeIntegers(value, ['amount']),
 });
 
 /** Takes quote collateral out of the signer's account (refused below initial margin). */
@@ -51,7 +45,6 @@ export const WithdrawCodec = defineMessage({
   tag: 0x0302,
   type: WithdrawType,
   maxBytes: 3 + WithdrawType.maxSize,
-  validate: (value) => safeIntegers(value, ['amount']),
 });
 
 export const PlaceOrderType = new ContainerType(
@@ -83,8 +76,7 @@ export const PlaceOrderCodec = defineMessage({
   validate: (value) =>
     enumField(value.side, 2, 'side') ??
     enumField(value.kind, 2, 'kind') ??
-    enumField(value.timeInForce, 3, 'timeInForce') ??
-    safeIntegers(value, ['clientOrderId']),
+    enumField(value.timeInForce, 3, 'timeInForce'),
 });
 
 export const CancelOrderType = new ContainerType({ orderId: Uint64 }, { typeName: 'CancelOrder' });
@@ -94,7 +86,6 @@ export const CancelOrderCodec = defineMessage({
   tag: 0x0304,
   type: CancelOrderType,
   maxBytes: 3 + CancelOrderType.maxSize,
-  validate: (value) => safeIntegers(value, ['orderId']),
 });
 
 /** Cancels the signer's open orders in one series, or in every series when `seriesId` is 0. */
@@ -130,7 +121,6 @@ export const ListSeriesCodec = defineMessage({
   tag: 0x0306,
   type: ListSeriesType,
   maxBytes: 3 + ListSeriesType.maxSize,
-  validate: (value) => safeIntegers(value, ['strike', 'expiryMs', 'tickSize', 'lotSizeE6', 'multiplierE6']),
 });
 
 /** Governance: sets a series' mark volatility (clamped by the engine to its underlying's band). */

@@ -5,7 +5,7 @@
  */
 import { ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
 import { defineMessage } from './message.ts';
-import { Bytes32, firstUnsafeInteger, Uint64 } from './primitives.ts';
+import { Bytes32, Uint64 } from './primitives.ts';
 
 /** The most leaves one commitment covers; far above any block's transactions or events. */
 export const MERKLE_MAX_LEAVES = 0xffff_ffff;
@@ -27,8 +27,6 @@ export const MerkleInclusionProofCodec = defineMessage({
   type: MerkleInclusionProofType,
   maxBytes: 3 + MerkleInclusionProofType.maxSize,
   validate: (proof) => {
-    const field = firstUnsafeInteger(proof, ['index', 'leafCount']);
-    if (field !== undefined) return { field, reason: 'must be a safe integer (below 2^53)' };
     if (proof.leafCount > MERKLE_MAX_LEAVES) return { field: 'leafCount', reason: 'above 2^32 − 1' };
     if (proof.index >= proof.leafCount) return { field: 'index', reason: 'not below leafCount' };
     return undefined;

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BooleanType, ContainerType, ListCompositeType } from '@chainsafe/ssz';
+import { type Block, BlockCodec, SyncResponseCodec } from './consensus.ts';
 import { CodecError } from './errors.ts';
-import { decodeAny, defineMessage } from './message.ts';
+import { PlaceOrderCodec } from './execution.ts';
+import { decodeAny, defineMessage, type MessageCodec } from './message.ts';
 import { Bytes32, Uint16 } from './primitives.ts';
+import { SignedTransactionCodec } from './transaction.ts';
 
 const Inner = new ContainerType({ flag: new BooleanType(), weight: Uint16 }, { typeName: 'Inner' });
 const Probe = defineMessage({
@@ -66,4 +69,68 @@ test('envelope errors: too short, unknown version, unknown type, wrong type, tra
   assert.equal(decodeFailure(new Uint8Array([...bytes, 0])).code, 'MALFORMED_FIELD');
   assert.equal(decodeFailure(new Uint8Array(201)).code, 'MESSAGE_TOO_LARGE');
   assert.deepEqual(decodeAny(bytes).value, sample);
+});
+
+function assertUnsafeIntegerRefused<T>(codec: MessageCodec<T>, value: T, field: string): void {
+  const bytes = codec.encode(value);
+  assert.throws(
+    () => codec.decode(bytes),
+    (error: unknown) =>
+      error instanceof CodecError && error.code === 'INVALID_VALUE' && error.field === field,
+    `${codec.name} should refuse 2^53 at ${field}`,
+  );
+  assert.throws(
+    () => decodeAny(bytes),
+    (error: unknown) =>
+      error instanceof CodecError && error.code === 'INVALID_VALUE' && error.field === field,
+  );
+}
+
+test('a u64 of 2^53 is refused by the envelope, naming the field, in consensus, execution and transaction messages', () => {
+  const block: Block = {
+    view: 2,
+    height: 1,
+    parentView: 1,
+    parent: new Uint8Array(32),
+    proposer: 0,
+    payload: new Uint8Array(0),
+  };
+  // The same shapes with safe values decode, so the refusals below are the envelope's rule alone.
+  assert.deepEqual(BlockCodec.decode(BlockCodec.encode(block)), block);
+  assertUnsafeIntegerRefused(BlockCodec, { ...block, height: 2 ** 53 }, 'Block.height');
+  assertUnsafeIntegerRefused(
+    SyncResponseCodec,
+    { blocks: [block, { ...block, view: 2 ** 53 }] },
+    'SyncResponse.blocks[1].view',
+  );
+
+  const order = {
+    seriesId: 1,
+    side: 0,
+    kind: 0,
+    timeInForce: 0,
+    postOnly: false,
+    reduceOnly: false,
+    price: 100,
+    sizeE6: 1_000_000,
+    clientOrderId: 7,
+  };
+  assert.deepEqual(PlaceOrderCodec.decode(PlaceOrderCodec.encode(order)), order);
+  assertUnsafeIntegerRefused(
+    PlaceOrderCodec,
+    { ...order, clientOrderId: 2 ** 53 },
+    'PlaceOrder.clientOrderId',
+  );
+
+  const transaction = {
+    body: {
+      chainId: 1,
+      signer: new Uint8Array(32),
+      nonce: 2 ** 53,
+      expiryHeight: 10,
+      payload: new Uint8Array(0),
+    },
+    signature: new Uint8Array(64),
+  };
+  assertUnsafeIntegerRefused(SignedTransactionCodec, transaction, 'SignedTransaction.body.nonce');
 });

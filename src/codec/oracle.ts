@@ -16,7 +16,7 @@ import {
   type ValueOf,
 } from '@chainsafe/ssz';
 import { defineMessage } from './message.ts';
-import { Bytes32, Bytes64, firstUnsafeInteger, Uint8, Uint16, Uint32, Uint64 } from './primitives.ts';
+import { Bytes32, Bytes64, Uint8, Uint16, Uint32, Uint64 } from './primitives.ts';
 
 /** The most assets one observation may price; the venue lists far fewer. */
 export const MAX_OBSERVED_ASSETS = 64;
@@ -35,13 +35,6 @@ export const FrostSignatureBytes = new ByteVectorType(65);
 export const Address20 = new ByteVectorType(20);
 
 type Problem = { field: string; reason: string } | undefined;
-
-function integerProblem(value: Record<string, unknown>, fields: readonly string[], prefix = ''): Problem {
-  const field = firstUnsafeInteger(value, fields);
-  return field === undefined
-    ? undefined
-    : { field: `${prefix}${field}`, reason: 'must be a safe integer (below 2^53)' };
-}
 
 function priceProblem(value: bigint, field: string, allowZero: boolean): Problem {
   if (value > MAX_PRICE_TICKS) return { field, reason: 'must fit an int64' };
@@ -89,8 +82,6 @@ export const SignedObservationType = new ContainerType(
 export type SignedObservation = ValueOf<typeof SignedObservationType>;
 
 function validateObservationBody(body: ObservationBody, prefix = ''): Problem {
-  const problem = integerProblem(body, ['chainId', 'height', 'timestampMs'], prefix);
-  if (problem !== undefined) return problem;
   let previousAsset = -1;
   for (const [index, entry] of body.entries.entries()) {
     const at = `${prefix}entries[${index}].`;
@@ -98,7 +89,6 @@ function validateObservationBody(body: ObservationBody, prefix = ''): Problem {
       return { field: `${at}assetId`, reason: 'entries must ascend strictly' };
     previousAsset = entry.assetId;
     const bad =
-      integerProblem(entry, ['sourceTimeMs'], at) ??
       priceProblem(entry.priceTicks, `${at}priceTicks`, false) ??
       priceProblem(entry.confidenceTicks, `${at}confidenceTicks`, true);
     if (bad !== undefined) return bad;
@@ -149,7 +139,6 @@ export const AggregatePriceCodec = defineMessage({
   type: AggregatePriceType,
   maxBytes: 3 + AggregatePriceType.maxSize,
   validate: (value) =>
-    integerProblem(value, ['height', 'publishTimeMs']) ??
     priceProblem(value.priceTicks, 'priceTicks', true) ??
     priceProblem(value.confidenceTicks, 'confidenceTicks', true) ??
     priceProblem(value.emaTicks, 'emaTicks', true),
@@ -182,9 +171,7 @@ export const PriceCertificateCodec = defineMessage({
   type: PriceCertificateType,
   maxBytes: 3 + PriceCertificateType.maxSize,
   validate: (value) =>
-    integerProblem(value, ['publishTime', 'epoch', 'chainId']) ??
-    priceProblem(value.price, 'price', false) ??
-    priceProblem(value.confidence, 'confidence', true),
+    priceProblem(value.price, 'price', false) ?? priceProblem(value.confidence, 'confidence', true),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -250,16 +237,12 @@ export const SignedOraclePackageCodec = defineMessage({
   maxBytes: 3 + SignedOraclePackageType.maxSize,
 });
 
-const sessionIntegers = ['chainId', 'epoch'] as const;
-
 export const DkgRound1BodyCodec = defineMessage({
   name: 'DkgRound1Body',
   tag: 0x0410,
   type: DkgRound1BodyType,
   maxBytes: 3 + DkgRound1BodyType.maxSize,
   validate: (value) => {
-    const problem = integerProblem(value, sessionIntegers);
-    if (problem !== undefined) return problem;
     if (value.threshold < 1 || value.threshold > value.participants)
       return { field: 'threshold', reason: 'must be between 1 and participants' };
     if (value.participants > MAX_VALIDATORS) return { field: 'participants', reason: 'too many' };
@@ -274,7 +257,6 @@ export const DkgRound2BodyCodec = defineMessage({
   tag: 0x0411,
   type: DkgRound2BodyType,
   maxBytes: 3 + DkgRound2BodyType.maxSize,
-  validate: (value) => integerProblem(value, sessionIntegers),
 });
 
 export const FrostCommitmentBodyCodec = defineMessage({
@@ -282,7 +264,6 @@ export const FrostCommitmentBodyCodec = defineMessage({
   tag: 0x0412,
   type: FrostCommitmentBodyType,
   maxBytes: 3 + FrostCommitmentBodyType.maxSize,
-  validate: (value) => integerProblem(value, sessionIntegers),
 });
 
 export const FrostShareBodyCodec = defineMessage({
@@ -290,5 +271,4 @@ export const FrostShareBodyCodec = defineMessage({
   tag: 0x0413,
   type: FrostShareBodyType,
   maxBytes: 3 + FrostShareBodyType.maxSize,
-  validate: (value) => integerProblem(value, sessionIntegers),
 });

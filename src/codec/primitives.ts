@@ -1,7 +1,8 @@
 /**
  * SSZ building blocks shared by every message, with the bounds that untrusted input needs.
- * Counters and heights are u64 on the wire but must be safe integers in JavaScript: a decoded
- * value above 2^53 − 1 is refused by `validateSafeIntegers` rather than silently rounded.
+ * Counters and heights are u64 on the wire but must be safe integers in JavaScript: the message
+ * envelope (`defineMessage` in message.ts) refuses any decoded value above 2^53 − 1 rather than
+ * letting it round silently.
  */
 import { BooleanType, ByteVectorType, UintNumberType } from '@chainsafe/ssz';
 
@@ -12,17 +13,10 @@ export const SignatureEd25519 = Bytes64;
 export const Uint8 = new UintNumberType(1);
 export const Uint16 = new UintNumberType(2);
 export const Uint32 = new UintNumberType(4);
-/** A u64 read as a JavaScript number; pair it with {@link firstUnsafeInteger} in `validate`. */
+/**
+ * A u64 read as a JavaScript number. Every registered message's `decode` refuses a value above
+ * 2^53 − 1 (INVALID_VALUE, naming the field), so codecs need no check of their own; a quantity that
+ * may need the full 64 bits takes a bigint type (`UintBigintType`) instead.
+ */
 export const Uint64 = new UintNumberType(8);
 export const Bool = new BooleanType();
-
-/** Returns the first of `fields` whose value is not a non-negative safe integer, or undefined. */
-export function firstUnsafeInteger(
-  value: Record<string, unknown>,
-  fields: readonly string[],
-): string | undefined {
-  return fields.find((field) => {
-    const x = value[field];
-    return typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0;
-  });
-}

@@ -6,7 +6,7 @@
  */
 import { ByteListType, ContainerType, type ValueOf } from '@chainsafe/ssz';
 import { defineMessage } from './message.ts';
-import { Bytes32, Bytes64, firstUnsafeInteger, Uint64 } from './primitives.ts';
+import { Bytes32, Bytes64, Uint64 } from './primitives.ts';
 
 /** The largest payload a transaction may carry: orders are ~200 bytes; governance listings more. */
 export const MAX_TRANSACTION_PAYLOAD_BYTES = 4096;
@@ -29,19 +29,11 @@ export const SignedTransactionType = new ContainerType(
 );
 export type SignedTransaction = ValueOf<typeof SignedTransactionType>;
 
-const integerFields = ['chainId', 'nonce', 'expiryHeight'] as const;
-
-function validateBody(body: TransactionBody): { field: string; reason: string } | undefined {
-  const field = firstUnsafeInteger(body, integerFields);
-  return field === undefined ? undefined : { field, reason: 'must be a safe integer (below 2^53)' };
-}
-
 export const TransactionBodyCodec = defineMessage({
   name: 'TransactionBody',
   tag: 0x0101,
   type: TransactionBodyType,
   maxBytes: 3 + TransactionBodyType.maxSize,
-  validate: validateBody,
 });
 
 export const SignedTransactionCodec = defineMessage({
@@ -49,8 +41,4 @@ export const SignedTransactionCodec = defineMessage({
   tag: 0x0102,
   type: SignedTransactionType,
   maxBytes: 3 + SignedTransactionType.maxSize,
-  validate: (tx) => {
-    const problem = validateBody(tx.body);
-    return problem === undefined ? undefined : { field: `body.${problem.field}`, reason: problem.reason };
-  },
 });

@@ -14,7 +14,7 @@ import { ByteListType, ContainerType, ListCompositeType, type ValueOf } from '@c
 import { MAX_EXTENSION_BYTES, MAX_PAYLOAD_BYTES } from '../codec/consensus.ts';
 import { defineMessage } from '../codec/message.ts';
 import { PriceCertificateCodec, Secp256k1Point } from '../codec/oracle.ts';
-import { Bytes32, firstUnsafeInteger, Uint16, Uint32, Uint64 } from '../codec/primitives.ts';
+import { Bytes32, Uint16, Uint32, Uint64 } from '../codec/primitives.ts';
 import { SignedTransactionCodec } from '../codec/transaction.ts';
 
 /** Most transactions one block carries; the byte bound usually binds first. */
@@ -43,10 +43,6 @@ export const BlockPayloadCodec = defineMessage({
   tag: 0x0501,
   type: BlockPayloadType,
   maxBytes: MAX_PAYLOAD_BYTES,
-  validate: (value) => {
-    const field = firstUnsafeInteger(value, ['timeMs']);
-    return field === undefined ? undefined : { field, reason: 'must be a safe integer' };
-  },
 });
 
 export const TransactionGossipType = new ContainerType(
@@ -88,8 +84,6 @@ export const SigningRequestCodec = defineMessage({
   type: SigningRequestType,
   maxBytes: 3 + SigningRequestType.maxSize,
   validate: (value) => {
-    const field = firstUnsafeInteger(value, ['chainId', 'epoch']);
-    if (field !== undefined) return { field, reason: 'must be a safe integer' };
     for (let i = 1; i < value.commitments.length; i++) {
       if (value.commitments[i]!.signer <= value.commitments[i - 1]!.signer)
         return { field: `commitments[${i}].signer`, reason: 'signers must ascend strictly' };
@@ -113,8 +107,4 @@ export const CertificateAnnouncementCodec = defineMessage({
   tag: 0x0504,
   type: CertificateAnnouncementType,
   maxBytes: 3 + CertificateAnnouncementType.maxSize,
-  validate: (value) => {
-    const field = firstUnsafeInteger(value, ['height']);
-    return field === undefined ? undefined : { field, reason: 'must be a safe integer' };
-  },
 });
