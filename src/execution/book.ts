@@ -46,6 +46,13 @@ export interface MatchCallbacks {
   onFill(maker: RestingOrder, lots: number, priceTicks: number): void;
   /** A resting order of the taker's own owner left the book (self-trade prevention). */
   onSelfTradeCancel(maker: RestingOrder): void;
+  /**
+   * Lots a reduce-only resting order may still fill without increasing or flipping its owner's
+   * position (asked before each of its fills). Absent: reduce-only makers are not limited.
+   */
+  reduceOnlyCapacity?(maker: RestingOrder): number;
+  /** A reduce-only resting order left the book because its owner's position leaves it nothing to reduce. */
+  onReduceOnlyCancel?(maker: RestingOrder): void;
 }
 
 export interface OrderBook {
@@ -58,7 +65,13 @@ export interface OrderBook {
    * Lots that a `side` order limited to `limitTicks` (undefined: any price) could fill now,
    * counting only other owners' orders, up to `wantedLots`. Used for FOK.
    */
-  fillableLots(side: Side, limitTicks: number | undefined, wantedLots: number, owner: number): number;
+  fillableLots(
+    side: Side,
+    limitTicks: number | undefined,
+    wantedLots: number,
+    owner: number,
+    reduceOnlyCapacity?: (maker: RestingOrder) => number,
+  ): number;
   /** Matches an incoming order; returns the lots left unfilled. */
   match(
     side: Side,
@@ -67,8 +80,15 @@ export interface OrderBook {
     owner: number,
     callbacks: MatchCallbacks,
   ): number;
-  /** Rests an order at the back of its price level. */
-  add(order: Omit<RestingOrder, 'level' | 'previous' | 'next' | 'sequence'>): RestingOrder;
+  /**
+   * Rests an order at the back of its price level. A snapshot restore passes the order's original
+   * `sequence` (at most the book's counter); otherwise the book assigns the next one.
+   */
+  add(
+    order: Omit<RestingOrder, 'level' | 'previous' | 'next' | 'sequence'> & { sequence?: number },
+  ): RestingOrder;
+  /** The last sequence assigned (time priority counter), for snapshots. */
+  readonly sequence: number;
   cancel(orderId: number): RestingOrder | undefined;
   get(orderId: number): RestingOrder | undefined;
   /** Aggregated levels from the best outward: [priceTicks, totalLots, orderCount]. */
@@ -81,12 +101,13 @@ export interface OrderBook {
  * Creates an empty book.
  * @example const book = createOrderBook(); book.add({ orderId: 1, owner: 7, side: BUY, priceTicks: 100, remainingLots: 5, clientOrderId: 0, reduceOnly: false });
  */
-export function createOrderBook(): OrderBook {
+export function createOrderBook(options: { sequence?: number } = {}): OrderBook {
   // Sorted so that the best level is last: bids ascending by price, asks descending.
   const levels: [PriceLevel[], PriceLevel[]] = [[], []];
   const levelByPrice: [Map<number, PriceLevel>, Map<number, PriceLevel>] = [new Map(), new Map()];
   const byId = new Map<number, RestingOrder>();
-  let sequence = 0;
+  let sequence = options.sequence ?? 0;
+  invariant(Number.isSafeInteger(sequence) && sequence >= 0, 'book sequence is a safe integer');
 
   /** True when `a` is a better price than `b` for `side`. */
   function better(side: Side, a: number, b: number): boolean {
@@ -157,6 +178,9 @@ export function createOrderBook(): OrderBook {
     get orderCount() {
       return byId.size;
     },
+    get sequence() {
+      return sequence;
+    },
     bestBid() {
       const list = levels[BUY];
       return list[list.length - 1]?.priceTicks;
@@ -176,14 +200,22 @@ export function createOrderBook(): OrderBook {
       }
       return false;
     },
-    fillableLots(side, limitTicks, wantedLots, owner) {
+    fillableLots(side, limitTicks, wantedLots, owner, reduceOnlyCapacity) {
       const opposite = levels[side === BUY ? SELL : BUY];
       let total = 0;
+      // Reduce-only capacity is per owner: two reduce-only orders share one position to reduce.
+      const capacityLeft = new Map<number, number>();
       for (let i = opposite.length - 1; i >= 0 && total < wantedLots; i--) {
         const level = opposite[i]!;
         if (!crosses(side, limitTicks, level.priceTicks)) break;
         for (let order = level.head; order !== null && total < wantedLots; order = order.next) {
-          if (order.owner !== owner) total += order.remainingLots;
+          if (order.owner === owner) continue;
+          if (order.reduceOnly && reduceOnlyCapacity !== undefined) {
+            const left = capacityLeft.get(order.owner) ?? reduceOnlyCapacity(order);
+            const lots = Math.min(order.remainingLots, left);
+            capacityLeft.set(order.owner, left - lots);
+            total += lots;
+          } else total += order.remainingLots;
         }
       }
       return Math.min(total, wantedLots);
@@ -203,13 +235,32 @@ export function createOrderBook(): OrderBook {
             unlink(maker);
             callbacks.onSelfTradeCancel(maker);
           } else {
-            const fill = Math.min(maker.remainingLots, remaining);
+            let fill = Math.min(maker.remainingLots, remaining);
+            if (maker.reduceOnly && callbacks.reduceOnlyCapacity !== undefined) {
+              fill = Math.min(fill, callbacks.reduceOnlyCapacity(maker));
+              if (fill <= 0) {
+                // Nothing left to reduce: the order leaves the book rather than open or flip a position.
+                unlink(maker);
+                callbacks.onReduceOnlyCancel?.(maker);
+                maker = next;
+                continue;
+              }
+            }
             maker.remainingLots -= fill;
             level.totalLots -= fill;
             remaining -= fill;
             // unlink subtracts the (now zero) remainder, so the level total stays right.
             if (maker.remainingLots === 0) unlink(maker);
             callbacks.onFill(maker, fill, level.priceTicks);
+            if (
+              maker.remainingLots > 0 &&
+              maker.reduceOnly &&
+              callbacks.reduceOnlyCapacity !== undefined &&
+              callbacks.reduceOnlyCapacity(maker) <= 0
+            ) {
+              unlink(maker);
+              callbacks.onReduceOnlyCancel?.(maker);
+            }
           }
           maker = next;
         }
@@ -228,8 +279,30 @@ export function createOrderBook(): OrderBook {
       );
       const side = fields.side;
       const level = levelByPrice[side].get(fields.priceTicks) ?? insertLevel(side, fields.priceTicks);
-      sequence += 1;
-      const order: RestingOrder = { ...fields, sequence, level, previous: level.tail, next: null };
+      let orderSequence: number;
+      if (fields.sequence === undefined) {
+        sequence += 1;
+        orderSequence = sequence;
+      } else {
+        invariant(
+          Number.isSafeInteger(fields.sequence) && fields.sequence > 0 && fields.sequence <= sequence,
+          'a restored order sequence is within the book counter',
+        );
+        orderSequence = fields.sequence;
+      }
+      const order: RestingOrder = {
+        orderId: fields.orderId,
+        owner: fields.owner,
+        side: fields.side,
+        priceTicks: fields.priceTicks,
+        remainingLots: fields.remainingLots,
+        clientOrderId: fields.clientOrderId,
+        reduceOnly: fields.reduceOnly,
+        sequence: orderSequence,
+        level,
+        previous: level.tail,
+        next: null,
+      };
       if (level.tail === null) level.head = order;
       else level.tail.next = order;
       level.tail = order;

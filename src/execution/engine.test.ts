@@ -415,3 +415,74 @@ test('governance lists a series and sets its mark volatility within the band; th
     [5_000n * U, 1_000n * U],
   );
 });
+
+test('reduce-only is checked again when a resting reduce-only order fills as maker: it never flips the position', () => {
+  const engine = createEngine(
+    deepCallGenesis({ balances: { alice: 100_000, bob: 1_000_000, carol: 1_000_000 } }),
+  );
+  const txs = createTransactionBuilder();
+  // Bob buys 3 calls from Carol at 10,000: Bob +3, Carol −3.
+  engine.applyBlock(
+    block(engine, [
+      txs.next(bob, limitOrder(1, 'buy', 10_000, 3)),
+      txs.next(carol, limitOrder(1, 'sell', 10_000, 3)),
+    ]),
+  );
+  // Bob rests a reduce-only ask for his whole position (order 3), then sells 2 of the 3 as a taker
+  // into Carol's bid (orders 4 and 5): his position is now +1 while the reduce-only ask still says 3.
+  const r2 = engine.applyBlock(
+    block(engine, [
+      txs.next(bob, limitOrder(1, 'sell', 10_500, 3, { reduceOnly: true })),
+      txs.next(carol, limitOrder(1, 'buy', 10_000, 2)),
+      txs.next(bob, limitOrder(1, 'sell', 10_000, 2, { timeInForce: 1 })),
+    ]),
+  );
+  assert.deepEqual(
+    r2.results.map((x) => [x.status, x.restingLots ?? 0, x.filledLots ?? 0]),
+    [
+      ['OK', 3, 0],
+      ['OK', 2, 0],
+      ['OK', 0, 2],
+    ],
+  );
+  assert.deepEqual(engine.account(bob.publicKey)!.positions, [{ seriesId: 1, lots: 1 }]);
+  // Alice buys 3 at 10,500: Bob's reduce-only ask may fill only 1 (what is left of his long); the
+  // other 2 are cancelled with reason reduceOnly instead of making Bob short 2, and Alice's
+  // remaining 2 rest as a bid.
+  const r3 = engine.applyBlock(block(engine, [txs.next(alice, limitOrder(1, 'buy', 10_500, 3))]));
+  assert.deepEqual(r3.results[0], { status: 'OK', orderId: 6, filledLots: 1, restingLots: 2 });
+  const fills = r3.events.filter((e) => e.type === 'fill');
+  assert.deepEqual(
+    fills.map((e) => e.type === 'fill' && [e.makerOrderId, e.priceTicks, e.lots, e.makerFee]),
+    [[3, 10_500, 1, 18n * U]], // maker fee min(3 bps × 60,000, 12.5% × 10,500) = 18 USDC
+  );
+  const cancel = r3.events.find((e) => e.type === 'cancel');
+  assert.deepEqual(cancel, {
+    type: 'cancel',
+    orderId: 3,
+    account: engine.account(bob.publicKey)!.publicKey,
+    seriesId: 1,
+    lots: 2,
+    reason: 'reduceOnly',
+  });
+  assert.deepEqual(engine.account(bob.publicKey)!.positions, []);
+  assert.deepEqual(engine.account(bob.publicKey)!.openOrders, []);
+  assert.deepEqual(engine.account(alice.publicKey)!.positions, [{ seriesId: 1, lots: 1 }]);
+  assert.deepEqual(engine.book(1), { bids: [[10_500, 2, 1]], asks: [] });
+  // A FOK for 2 against a reduce-only ask that may fill only 1 is unfillable, not half-filled.
+  const r4 = engine.applyBlock(
+    block(engine, [
+      txs.next(alice, { kind: 'cancelAll', value: { seriesId: 0 } }),
+      txs.next(alice, limitOrder(1, 'sell', 11_000, 3, { reduceOnly: true })),
+      txs.next(bob, limitOrder(1, 'buy', 11_000, 2, { timeInForce: 2 })),
+    ]),
+  );
+  assert.deepEqual(
+    r4.results.map((x) => [x.status, x.restingLots ?? 0]),
+    [
+      ['OK', 0],
+      ['OK', 1], // clamped at placement to Alice's long of 1
+      ['FOK_UNFILLABLE', 0],
+    ],
+  );
+});

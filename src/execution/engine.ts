@@ -655,7 +655,22 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
         if (maker.remainingLots === 0) orderSeries.delete(maker.orderId);
       },
       onSelfTradeCancel: (maker) => removeOrder(maker, 'selfTrade'),
+      reduceOnlyCapacity,
+      onReduceOnlyCancel: (maker) => removeOrder(maker, 'reduceOnly'),
     };
+  }
+
+  /**
+   * Lots a resting reduce-only order may still fill: what is left of its owner's position on the
+   * other side. The position may have shrunk since the order rested (other fills, liquidation), so
+   * this is asked at every fill, never only at placement.
+   */
+  function reduceOnlyCapacity(maker: RestingOrder): number {
+    const series = orderSeries.get(maker.orderId);
+    const owner = accountsByIndex[maker.owner];
+    invariant(series !== undefined && owner !== undefined, 'reduce-only order without series or owner');
+    const position = owner.positions.get(series.seriesId) ?? 0;
+    return maker.side === SELL ? Math.max(position, 0) : Math.max(-position, 0);
   }
 
   type Outcome = {
@@ -714,7 +729,10 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
     if (isMarket) priceTicks = bandTicks(mark, side, params.marketBandBps);
     if (order.postOnly && series.book.wouldCross(side, priceTicks, account.index))
       return { status: 'POST_ONLY_WOULD_CROSS' };
-    if (tif === TIME_IN_FORCE.fok && series.book.fillableLots(side, priceTicks, lots, account.index) < lots) {
+    if (
+      tif === TIME_IN_FORCE.fok &&
+      series.book.fillableLots(side, priceTicks, lots, account.index, reduceOnlyCapacity) < lots
+    ) {
       return { status: 'FOK_UNFILLABLE' };
     }
     const reducing =

@@ -133,7 +133,14 @@ export interface TransactionResult {
   restingLots?: number;
 }
 
-export type CancelReason = 'user' | 'selfTrade' | 'unfilledRemainder' | 'expiry' | 'liquidation';
+export type CancelReason =
+  | 'user'
+  | 'selfTrade'
+  | 'unfilledRemainder'
+  | 'expiry'
+  | 'liquidation'
+  /** A resting reduce-only order whose owner's position no longer leaves it anything to reduce. */
+  | 'reduceOnly';
 
 export type EngineEvent =
   | { type: 'deposit'; account: string; amount: bigint }
