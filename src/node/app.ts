@@ -2,7 +2,7 @@
  * The consensus `Application` of a validator: what a block means, who decides each part of it and
  * what every validator checks. Consensus orders opaque payloads; this module gives them meaning.
  *
- * The block rule (a `BlockPayload`, src/node/block.ts), decided by the proposer, checked by every
+ * The block rule (a `BlockPayload`, src/codec/node.ts), decided by the proposer, checked by every
  * verifier, executed identically by everyone on finalization:
  *
  *   time          the proposer's wall clock, raised to parent time + 1 when the clock is behind.
@@ -38,6 +38,7 @@
 import { type Block, BlockCodec, CertificateCodec } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
+import { type BlockPayload, BlockPayloadCodec, MAX_BLOCK_OBSERVATIONS } from '../codec/node.ts';
 import { type AggregatePriceValue, SignedObservationCodec } from '../codec/oracle.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import type { BlockContext, FinalizedBlock } from '../consensus/engine.ts';
@@ -51,7 +52,6 @@ import { AggregateFlag, aggregateBlock, type BlockAggregate } from '../oracle/ag
 import { verifyObservationSignature } from '../oracle/observation.ts';
 import { createPriceBook, type PriceBook } from '../oracle/price-book.ts';
 import type { SqliteStorage } from '../runtime/real/storage.ts';
-import { type BlockPayload, BlockPayloadCodec, MAX_BLOCK_OBSERVATIONS } from './block.ts';
 import type { OracleAsset } from './genesis.ts';
 import { type BlockSummary, hex, outcomeOf, type TransactionOutcome } from './view.ts';
 

@@ -26,6 +26,7 @@ import { CertificateCodec } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { toJson } from '../codec/json.ts';
 import { peekTag } from '../codec/message.ts';
+import { MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
 import { PriceCertificateCodec } from '../codec/oracle.ts';
 import { createEngine as createConsensus, type SimplexEngine } from '../consensus/engine.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
@@ -43,7 +44,6 @@ import { createTlsTransport, type TlsTransport, type TransportLimits } from '../
 import type { Network, PeerId } from '../runtime/types.ts';
 import { type RunningApiServer, startApiServer } from './api/server.ts';
 import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
-import { MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from './block.ts';
 import type { Genesis } from './genesis.ts';
 import { createPriceSigner, type PriceSigner } from './price-signing.ts';
 import {

@@ -29,6 +29,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } f
 import { join } from 'node:path';
 import type { FrostPublic, FrostSecret, Nonces } from '@noble/curves/abstract/frost.js';
 import { peekTag } from '../codec/message.ts';
+import { CertificateAnnouncementCodec, SigningRequestCodec } from '../codec/node.ts';
 import {
   type AggregatePriceValue,
   FrostCommitmentBodyCodec,
@@ -64,7 +65,6 @@ import {
 } from '../interop/price-certificate.ts';
 import { AggregateFlag } from '../oracle/aggregate.ts';
 import type { Clock, PeerId } from '../runtime/types.ts';
-import { CertificateAnnouncementCodec, SigningRequestCodec } from './block.ts';
 import type { OracleAsset } from './genesis.ts';
 
 /** Signing sessions held at once (over assets and heights); older ones are abandoned. */

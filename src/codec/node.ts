@@ -1,7 +1,9 @@
 /**
- * The node's own wire formats (tags 0x05xx): the payload a proposer puts in a consensus block,
+ * The node's wire formats (tags 0x05xx): the payload a proposer puts in a consensus block,
  * transaction gossip between validators, and the coordinator's messages of a FROST signing round.
- * Like every message they are SSZ with declared maxima, so decoding hostile bytes is bounded.
+ * They live in src/codec like every object that is signed, hashed or sent between validators, so
+ * the conformance fixtures and the decoder fuzzer cover them. Like every message they are SSZ with
+ * declared maxima, so decoding hostile bytes is bounded.
  *
  * `BlockPayload` — what consensus orders (its digest is signed through the block's digest):
  *   timeMs        the proposer's wall clock (ms since the Unix epoch); the only clock execution uses
@@ -11,11 +13,11 @@
  * The payload's encoding (envelope included) must fit consensus's `MAX_PAYLOAD_BYTES`.
  */
 import { ByteListType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
-import { MAX_EXTENSION_BYTES, MAX_PAYLOAD_BYTES } from '../codec/consensus.ts';
-import { defineMessage } from '../codec/message.ts';
-import { PriceCertificateCodec, Secp256k1Point } from '../codec/oracle.ts';
-import { Bytes32, Uint16, Uint32, Uint64 } from '../codec/primitives.ts';
-import { SignedTransactionCodec } from '../codec/transaction.ts';
+import { MAX_EXTENSION_BYTES, MAX_PAYLOAD_BYTES } from './consensus.ts';
+import { defineMessage } from './message.ts';
+import { PriceCertificateCodec, Secp256k1Point } from './oracle.ts';
+import { Bytes32, Uint16, Uint32, Uint64 } from './primitives.ts';
+import { SignedTransactionCodec } from './transaction.ts';
 
 /** Most transactions one block carries; the byte bound usually binds first. */
 export const MAX_BLOCK_TRANSACTIONS = 8192;
