@@ -28,6 +28,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'run one validator: palisade node --config FILE',
     load: () => import('./commands/node.ts'),
   },
+  devnet: {
+    summary: 'a whole network on this machine: validators, bots, dashboard (npm start)',
+    load: () => import('./commands/devnet.ts'),
+  },
   bench: { summary: 'run a benchmark (bench/<name>.ts)', load: () => import('./commands/bench.ts') },
   sim: {
     summary: 'deterministic consensus simulator: seeds, fault profiles, invariants',

@@ -1,0 +1,324 @@
+/**
+ * Trading bots that make a devnet's option books trade, through the same typed client
+ * (`palisade/client`) and HTTP API any trader uses: they sign every order with their own key.
+ *
+ *   maker  every `quoteIntervalMs`: cancels its quotes and quotes a bid and an ask in each of the
+ *          `seriesQuoted` active series nearest the money, around the engine's mark (its
+ *          fixed-point Black–Scholes price, `MarketJson.markPrice`), half a spread of
+ *          `spreadBps` (at least one tick) either side plus up to a tick of jitter, post-only.
+ *          Past `maxInventoryLots` in a series it quotes only the side that reduces it.
+ *   taker  every `takeIntervalMs`: picks one of those series and sends an immediate-or-cancel
+ *          order at the best opposite quote for 1–3 lots, buying or selling at random, or
+ *          towards flat past `maxInventoryLots`.
+ *
+ * Each bot waits for its last transaction of a cycle to be finalized before the next cycle, so it
+ * never has more than one cycle in flight and its nonce count cannot drift far; when a wait times
+ * out or the node refuses something, it reads its nonce from the chain again. A bot whose node
+ * stops answering moves on to the next API URL, so the bots keep trading while a validator
+ * restarts. Accounts are funded in genesis (`palisade genesis --traders`).
+ */
+import type { Ed25519Signer } from '../../crypto/ed25519.ts';
+import { createSeededRandom } from '../../execution/fixtures.ts';
+import { ClientError, createClient, type PalisadeClient, type Trader } from '../client.ts';
+import type { AccountRead, MarketJson, PriceJson } from '../view.ts';
+
+export interface BotAccount {
+  role: 'maker' | 'taker';
+  signer: Ed25519Signer;
+}
+
+export interface BotsOptions {
+  /** API base URLs of the validators; each bot starts on a different one. */
+  apiUrls: readonly string[];
+  accounts: readonly BotAccount[];
+  seriesQuoted?: number;
+  quoteIntervalMs?: number;
+  takeIntervalMs?: number;
+  /** Half the quoted spread of the first maker, in basis points of the mark; later makers widen it. */
+  spreadBps?: number;
+  maxInventoryLots?: number;
+  seed?: number;
+  /** Errors worth telling an operator about (a node down, a refusal), at most one per bot per 10 s. */
+  onError?: (bot: string, message: string) => void;
+}
+
+export interface BotStats {
+  /** Transactions the API accepted. */
+  submitted: number;
+  /** Of those, finalized (any outcome). */
+  finalized: number;
+  quotes: number;
+  takerOrders: number;
+  /** Lots the takers' orders filled. */
+  filledLots: number;
+  /** Submissions refused or failed, by error code. */
+  errors: Record<string, number>;
+}
+
+export interface RunningBots {
+  stats(): BotStats;
+  /** Stops after the current step of every bot; resolves when all have stopped. */
+  stop(): Promise<void>;
+}
+
+const DEFAULTS = {
+  seriesQuoted: 6,
+  quoteIntervalMs: 1500,
+  takeIntervalMs: 800,
+  spreadBps: 150,
+  maxInventoryLots: 40,
+};
+const FINALITY_WAIT_MS = 15_000;
+const FINALITY_POLL_MS = 150;
+const EXPIRY_BLOCKS = 60;
+const ERROR_REPORT_INTERVAL_MS = 10_000;
+/** Series that expire sooner than this are left alone: they stop trading before a cycle ends. */
+const MIN_TIME_TO_EXPIRY_MS = 60 * 60_000;
+
+/** The spot price in quote base units (6 decimals) from an oracle price, if any. */
+function spotBaseUnits(prices: readonly PriceJson[], underlying: string): number | undefined {
+  const price = prices.find((entry) => entry.symbol.startsWith(`${underlying}-`));
+  if (price === undefined) return undefined;
+  return Number(price.price) * 10 ** (6 + price.exponent);
+}
+
+/** The active series with a mark worth quoting, nearest the money first. */
+export function seriesToQuote(
+  markets: readonly MarketJson[],
+  prices: readonly PriceJson[],
+  count: number,
+  nowMs: number,
+): MarketJson[] {
+  const tradable = markets.filter(
+    (market) =>
+      market.status === 'active' &&
+      market.expiryMs - nowMs > MIN_TIME_TO_EXPIRY_MS &&
+      market.markPrice !== null &&
+      // Below two ticks a bid of at least one tick and an ask above it cannot straddle the mark.
+      Number(market.markPrice) >= 2 * market.tickSize,
+  );
+  const distance = (market: MarketJson) => {
+    const spot = spotBaseUnits(prices, market.underlying);
+    return spot === undefined ? market.seriesId : Math.abs(Number(market.strike) - spot);
+  };
+  return tradable
+    .sort((a, b) => a.expiryMs - b.expiryMs || distance(a) - distance(b) || a.seriesId - b.seriesId)
+    .slice(0, count);
+}
+
+/** Bid and ask ticks around `markPrice` (quote base units per contract). */
+export function quoteTicks(
+  market: Pick<MarketJson, 'markPrice' | 'tickSize'>,
+  spreadBps: number,
+  jitter: { bid: number; ask: number },
+): { bid: number; ask: number } {
+  const markTicks = Number(market.markPrice) / market.tickSize;
+  const half = Math.max(1, (markTicks * spreadBps) / 10_000);
+  const bid = Math.max(1, Math.floor(markTicks - half - jitter.bid));
+  const ask = Math.max(bid + 1, Math.ceil(markTicks + half + jitter.ask));
+  return { bid, ask };
+}
+
+function positionOf(account: AccountRead | undefined, seriesId: number): number {
+  return account?.account?.positions.find((position) => position.seriesId === seriesId)?.lots ?? 0;
+}
+
+/**
+ * @example const bots = startBots({ apiUrls, accounts: [{ role: 'maker', signer }, { role: 'taker', signer: other }] });
+ */
+export function startBots(options: BotsOptions): RunningBots {
+  if (options.apiUrls.length === 0) throw new RangeError('bots need at least one API URL');
+  const settings = {
+    seriesQuoted: options.seriesQuoted ?? DEFAULTS.seriesQuoted,
+    quoteIntervalMs: options.quoteIntervalMs ?? DEFAULTS.quoteIntervalMs,
+    takeIntervalMs: options.takeIntervalMs ?? DEFAULTS.takeIntervalMs,
+    spreadBps: options.spreadBps ?? DEFAULTS.spreadBps,
+    maxInventoryLots: options.maxInventoryLots ?? DEFAULTS.maxInventoryLots,
+  };
+  const random = createSeededRandom(options.seed ?? Date.now() >>> 0);
+  const stats: BotStats = {
+    submitted: 0,
+    finalized: 0,
+    quotes: 0,
+    takerOrders: 0,
+    filledLots: 0,
+    errors: {},
+  };
+  let stopped = false;
+  const wakers = new Set<() => void>();
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (stopped) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakers.delete(done);
+        resolve();
+      }
+      wakers.add(done);
+    });
+
+  function runBot(account: BotAccount, ordinal: number, makerOrdinal: number): Promise<void> {
+    const name = `${account.role}-${ordinal}`;
+    let urlIndex = ordinal % options.apiUrls.length;
+    let client: PalisadeClient;
+    let trader: Trader;
+    const connect = () => {
+      client = createClient({ url: options.apiUrls[urlIndex]!, timeoutMs: 5000 });
+      trader = client.trader(account.signer, { expiryBlocks: EXPIRY_BLOCKS });
+    };
+    connect();
+    let lastReportMs = 0;
+
+    const fail = (error: unknown) => {
+      const code = error instanceof ClientError ? error.code : 'ERROR';
+      stats.errors[code] = (stats.errors[code] ?? 0) + 1;
+      if (code === 'NETWORK' || code === 'TIMEOUT') {
+        // This node is not answering (restarting, or gone): trade through the next one.
+        urlIndex = (urlIndex + 1) % options.apiUrls.length;
+        connect();
+      } else {
+        trader.resync();
+      }
+      const now = Date.now();
+      if (now - lastReportMs >= ERROR_REPORT_INTERVAL_MS) {
+        lastReportMs = now;
+        options.onError?.(name, `${code}: ${(error as Error).message}`);
+      }
+    };
+
+    const submit = async (send: () => Promise<{ id: string }>): Promise<string | undefined> => {
+      try {
+        const { id } = await send();
+        stats.submitted++;
+        return id;
+      } catch (error) {
+        fail(error);
+        return undefined;
+      }
+    };
+
+    /** Polls until `id` is finalized; gives up (and resyncs the nonce) after FINALITY_WAIT_MS. */
+    const awaitFinal = async (id: string | undefined) => {
+      if (id === undefined) return undefined;
+      const deadline = Date.now() + FINALITY_WAIT_MS;
+      while (!stopped) {
+        try {
+          const found = await client.transaction(id);
+          if (found.status === 'finalized') {
+            stats.finalized++;
+            return found.outcome;
+          }
+        } catch (error) {
+          fail(error);
+          return undefined;
+        }
+        if (Date.now() > deadline) {
+          fail(
+            new ClientError(
+              'NOT_FINALIZED',
+              `transaction ${id} not finalized within ${FINALITY_WAIT_MS} ms`,
+              0,
+            ),
+          );
+          return undefined;
+        }
+        await sleep(FINALITY_POLL_MS);
+      }
+      return undefined;
+    };
+
+    const quoteCycle = async () => {
+      const [markets, prices, me] = await Promise.all([
+        client.markets(),
+        client.prices(),
+        client.account(trader.publicKey).catch(() => undefined),
+      ]);
+      const series = seriesToQuote(markets, prices, settings.seriesQuoted, Date.now());
+      if (series.length === 0) return;
+      const spreadBps = settings.spreadBps * (1 + makerOrdinal);
+      let last = await submit(() => trader.cancelAll());
+      for (const market of series) {
+        const { bid, ask } = quoteTicks(market, spreadBps, {
+          bid: random.below(2),
+          ask: random.below(2),
+        });
+        const position = positionOf(me, market.seriesId);
+        for (const [side, priceTicks] of [
+          ['buy', bid],
+          ['sell', ask],
+        ] as const) {
+          if (side === 'buy' && position >= settings.maxInventoryLots) continue;
+          if (side === 'sell' && position <= -settings.maxInventoryLots) continue;
+          const lots = 2 + random.below(4);
+          const id = await submit(() =>
+            trader.placeOrder({ seriesId: market.seriesId, side, priceTicks, lots, postOnly: true }, market),
+          );
+          if (id !== undefined) {
+            last = id;
+            stats.quotes++;
+          }
+        }
+      }
+      await awaitFinal(last);
+    };
+
+    const takeCycle = async () => {
+      const [markets, prices, me] = await Promise.all([
+        client.markets(),
+        client.prices(),
+        client.account(trader.publicKey).catch(() => undefined),
+      ]);
+      const series = seriesToQuote(markets, prices, settings.seriesQuoted, Date.now());
+      const market = series[random.below(Math.max(1, series.length))];
+      if (market === undefined) return;
+      const book = await client.book(market.seriesId, 1);
+      const position = positionOf(me, market.seriesId);
+      let side: 'buy' | 'sell' = random.below(2) === 0 ? 'buy' : 'sell';
+      if (position >= settings.maxInventoryLots) side = 'sell';
+      if (position <= -settings.maxInventoryLots) side = 'buy';
+      const level = side === 'buy' ? book.asks[0] : book.bids[0];
+      if (level === undefined) return;
+      const lots = 1 + random.below(3);
+      const id = await submit(() =>
+        trader.placeOrder(
+          { seriesId: market.seriesId, side, priceTicks: level.priceTicks, lots, timeInForce: 'ioc' },
+          market,
+        ),
+      );
+      if (id !== undefined) stats.takerOrders++;
+      const outcome = await awaitFinal(id);
+      stats.filledLots += outcome?.filledLots ?? 0;
+    };
+
+    const cycle = account.role === 'maker' ? quoteCycle : takeCycle;
+    const interval = account.role === 'maker' ? settings.quoteIntervalMs : settings.takeIntervalMs;
+    return (async () => {
+      // Spread the bots' first cycles so they do not all hit the node in the same millisecond.
+      await sleep(random.below(interval));
+      while (!stopped) {
+        try {
+          await cycle();
+        } catch (error) {
+          fail(error);
+        }
+        await sleep(interval / 2 + random.below(interval));
+      }
+    })();
+  }
+
+  let makers = 0;
+  const loops = options.accounts.map((account, ordinal) =>
+    runBot(account, ordinal, account.role === 'maker' ? makers++ : 0),
+  );
+
+  return {
+    stats: () => ({ ...stats, errors: { ...stats.errors } }),
+    async stop() {
+      stopped = true;
+      for (const wake of [...wakers]) wake();
+      await Promise.all(loops);
+    },
+  };
+}
