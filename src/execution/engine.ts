@@ -19,6 +19,19 @@
  *      recorded as unrecovered;
  *   6. the state commitment is updated with what the block changed and its root returned.
  *
+ * The root covers everything a later block's outcome depends on, not only what views show:
+ * besides accounts, resting orders (with their time priority), series, index prices and the ledger,
+ * it commits every settlement sample the TWAP will read, the block time each index was last valid
+ * (marks lapse `maxSampleHoldMs` after it), and each account's creation index (the order in which
+ * liquidation and loss allocation visit accounts). Two validators with equal roots therefore have
+ * equal futures, and a snapshot is checked against the root it embeds. Not in the root: the
+ * configuration (genesis; a restore compares it), each book's time-priority counter (a wrong one
+ * shows in the root at the next resting order) and the mark cache (rebuilt every block).
+ *
+ * Snapshots: `engine.snapshot()` encodes the whole state canonically (src/codec/snapshot.ts) and
+ * `restoreEngine(bytes, genesis?)` rebuilds an engine that reproduces the embedded root and behaves
+ * identically from then on.
+ *
  * Deposits: a genesis-listed operator key (the bridge) signs `Deposit` actions that credit any
  * account; devnet bots are funded in genesis or by the operator. Withdrawals debit the signer.
  *
@@ -49,7 +62,18 @@ import {
   TIME_IN_FORCE,
   type Withdraw,
 } from '../codec/execution.ts';
-import { invariant } from '../codec/invariant.ts';
+import { InvariantError, invariant } from '../codec/invariant.ts';
+import {
+  AccountIndexRecordCodec,
+  EngineParametersType,
+  type EngineSnapshot,
+  EngineSnapshotCodec,
+  OracleStateRecordCodec,
+  SampleRecordCodec,
+  type SignedInt,
+  type UnderlyingSnapshot,
+  UnderlyingSnapshotType,
+} from '../codec/snapshot.ts';
 import { MAX_TRANSACTION_PAYLOAD_BYTES, type SignedTransaction } from '../codec/transaction.ts';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
@@ -224,6 +248,12 @@ export interface Engine {
   ): { bids: Array<[number, number, number]>; asks: Array<[number, number, number]> } | undefined;
   ledger(): LedgerView;
   indexPrice(underlyingId: number): bigint | undefined;
+  /**
+   * The complete state in canonical bytes (an `EngineSnapshot`, src/codec/snapshot.ts): equal
+   * states give equal bytes, and {@link restoreEngine} turns them back into an engine with the same
+   * root and the same future behaviour.
+   */
+  snapshot(): Uint8Array;
 }
 
 const textEncoder = new TextEncoder();
@@ -231,6 +261,9 @@ const ACCOUNT_NAMESPACE = textEncoder.encode('palisade/state/account');
 const ORDER_NAMESPACE = textEncoder.encode('palisade/state/order');
 const SERIES_NAMESPACE = textEncoder.encode('palisade/state/series');
 const INDEX_NAMESPACE = textEncoder.encode('palisade/state/index');
+const SAMPLE_NAMESPACE = textEncoder.encode('palisade/state/sample');
+const ORACLE_NAMESPACE = textEncoder.encode('palisade/state/oracle');
+const ACCOUNT_INDEX_NAMESPACE = textEncoder.encode('palisade/state/account-index');
 /** The key of the ledger totals (deposits, withdrawals, fee pool, insurance fund, losses). */
 export const LEDGER_STATE_KEY = sha256(textEncoder.encode('palisade/state/ledger'));
 
@@ -252,6 +285,144 @@ export function seriesStateKey(seriesId: number): Uint8Array {
 }
 export function indexStateKey(underlyingId: number): Uint8Array {
   return sha256(INDEX_NAMESPACE, u64Bytes(underlyingId));
+}
+/** A settlement sample: SHA-256(namespace ‖ underlying ‖ sequence), sequences counting every sample taken. */
+export function sampleStateKey(underlyingId: number, sequence: number): Uint8Array {
+  return sha256(SAMPLE_NAMESPACE, u64Bytes(underlyingId), u64Bytes(sequence));
+}
+export function oracleStateKey(underlyingId: number): Uint8Array {
+  return sha256(ORACLE_NAMESPACE, u64Bytes(underlyingId));
+}
+export function accountIndexStateKey(index: number): Uint8Array {
+  return sha256(ACCOUNT_INDEX_NAMESPACE, u64Bytes(index));
+}
+
+export type SnapshotErrorCode = 'GENESIS_MISMATCH' | 'INCONSISTENT_SNAPSHOT' | 'STATE_ROOT_MISMATCH';
+
+/**
+ * A snapshot that decodes but cannot be the state of an engine (or not of this chain's). Bytes that
+ * do not decode at all are a `CodecError`.
+ */
+export class SnapshotError extends Error {
+  override readonly name = 'SnapshotError';
+  readonly code: SnapshotErrorCode;
+  readonly field: string;
+  constructor(code: SnapshotErrorCode, field: string, detail: string, options?: { cause?: unknown }) {
+    super(`${code} at ${field}: ${detail}`, options);
+    this.code = code;
+    this.field = field;
+  }
+}
+
+function inconsistent(condition: unknown, field: string, detail: string): asserts condition {
+  if (!condition) throw new SnapshotError('INCONSISTENT_SNAPSHOT', field, detail);
+}
+
+function toSigned(value: number): SignedInt {
+  return { negative: value < 0, magnitude: Math.abs(value) };
+}
+function fromSigned(value: SignedInt): number {
+  return value.negative ? -value.magnitude : value.magnitude;
+}
+
+function underlyingSnapshot(underlying: UnderlyingConfig): UnderlyingSnapshot {
+  return {
+    underlyingId: underlying.underlyingId,
+    symbol: textEncoder.encode(underlying.symbol),
+    rateBps: toSigned(underlying.rateBps),
+    defaultVolBps: underlying.defaultVolBps,
+    minVolBps: underlying.minVolBps,
+    maxVolBps: underlying.maxVolBps,
+    maxConfidenceBps: underlying.maxConfidenceBps,
+    imBaseBps: underlying.imBaseBps,
+    imMinBps: underlying.imMinBps,
+    mmBps: underlying.mmBps,
+    pmSpotMovesBps: underlying.pmSpotMovesBps.map(toSigned),
+    pmInitialMultiplierBps: underlying.pmInitialMultiplierBps,
+    pmContingencyBps: underlying.pmContingencyBps,
+  };
+}
+
+function underlyingFromSnapshot(value: UnderlyingSnapshot): UnderlyingConfig {
+  let symbol: string;
+  try {
+    symbol = new TextDecoder('utf-8', { fatal: true }).decode(value.symbol);
+  } catch (cause) {
+    throw new SnapshotError('INCONSISTENT_SNAPSHOT', 'underlyings.symbol', 'not UTF-8', { cause });
+  }
+  return {
+    underlyingId: value.underlyingId,
+    symbol,
+    rateBps: fromSigned(value.rateBps),
+    defaultVolBps: value.defaultVolBps,
+    minVolBps: value.minVolBps,
+    maxVolBps: value.maxVolBps,
+    maxConfidenceBps: value.maxConfidenceBps,
+    imBaseBps: value.imBaseBps,
+    imMinBps: value.imMinBps,
+    mmBps: value.mmBps,
+    pmSpotMovesBps: value.pmSpotMovesBps.map(fromSigned),
+    pmInitialMultiplierBps: value.pmInitialMultiplierBps,
+    pmContingencyBps: value.pmContingencyBps,
+  };
+}
+
+/** The configuration half of a snapshot, encoded, to compare a snapshot against a genesis. */
+function configBytes(genesis: Pick<EngineGenesis, 'params' | 'underlyings'>): Uint8Array[] {
+  return [
+    EngineParametersType.serialize({ ...genesis.params }),
+    ...genesis.underlyings.map((u) => UnderlyingSnapshotType.serialize(underlyingSnapshot(u))),
+  ];
+}
+
+/**
+ * An engine in exactly the state a snapshot holds: same root, same answers to every view, same
+ * results for every future block.
+ * @example const copy = restoreEngine(engine.snapshot(), genesis); copy.stateRoot() // equals engine.stateRoot()
+ * @throws CodecError when the bytes are not an `EngineSnapshot`
+ * @throws SnapshotError when it decodes but is not a consistent engine state, does not reproduce its
+ *   own state root, or (with `genesis`) belongs to another chain or configuration
+ */
+export function restoreEngine(
+  bytes: Uint8Array,
+  genesis?: EngineGenesis,
+  options: EngineOptions = {},
+): Engine {
+  const snapshot = EngineSnapshotCodec.decode(bytes);
+  const underlyings = snapshot.underlyings.map(underlyingFromSnapshot);
+  const config: EngineGenesis = {
+    chainId: snapshot.chainId,
+    operator: snapshot.operator,
+    governance: snapshot.governance,
+    startTimeMs: snapshot.startTimeMs,
+    params: { ...snapshot.params },
+    underlyings,
+    series: [],
+    accounts: [],
+    insuranceFund: 0n,
+  };
+  if (genesis !== undefined) {
+    const same =
+      genesis.chainId === config.chainId &&
+      bytesEqual(genesis.operator, config.operator) &&
+      bytesEqual(genesis.governance, config.governance) &&
+      genesis.startTimeMs === config.startTimeMs;
+    const ours = configBytes(genesis);
+    const theirs = configBytes(config);
+    if (!same || ours.length !== theirs.length || ours.some((b, i) => !bytesEqual(b, theirs[i]!)))
+      throw new SnapshotError(
+        'GENESIS_MISMATCH',
+        'EngineSnapshot',
+        'the snapshot belongs to another chain or configuration',
+      );
+  }
+  try {
+    return buildEngine(config, options, snapshot);
+  } catch (error) {
+    if (error instanceof InvariantError)
+      throw new SnapshotError('INCONSISTENT_SNAPSHOT', 'EngineSnapshot', error.message, { cause: error });
+    throw error;
+  }
 }
 
 /** Checks a series' parameters; returns why it is invalid, or undefined. */
@@ -294,6 +465,14 @@ export interface EngineOptions {
 }
 
 export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}): Engine {
+  return buildEngine(genesis, options, undefined);
+}
+
+function buildEngine(
+  genesis: EngineGenesis,
+  options: EngineOptions,
+  restored: EngineSnapshot | undefined,
+): Engine {
   const params: EngineParameters = { ...genesis.params };
   const chainId = genesis.chainId;
   const operator = Uint8Array.from(genesis.operator);
@@ -314,6 +493,8 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
   const orderSeries = new Map<number, Series>();
   const indexPrices = new Map<number, { price: bigint; blockTimeMs: number; publishTimeMs: number }>();
   const samples = new Map<number, Sample[]>();
+  /** Sequence of each underlying's first kept sample; sequences count every sample ever taken. */
+  const sampleBase = new Map<number, number>();
   const commitment: StateCommitment = options.stateCommitment ?? createStateCommitment();
   let markCache = new Map<number, MarkEntry | null>();
 
@@ -332,6 +513,10 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
   const dirtyOrders = new Map<number, RestingOrder | null>();
   const dirtySeries = new Set<Series>();
   const dirtyIndexes = new Set<number>();
+  /** Sample records to write (a sample) or delete (null), by underlying and sequence. */
+  const sampleWrites: Array<{ underlyingId: number; sequence: number; sample: Sample | null }> = [];
+  const dirtyOracle = new Set<number>();
+  const newAccounts: Account[] = [];
   let events: EngineEvent[] = [];
 
   function createAccount(publicKey: Uint8Array): Account {
@@ -351,6 +536,7 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
     accounts.set(key, account);
     accountsByIndex.push(account);
     dirtyAccounts.add(account);
+    newAccounts.push(account);
     return account;
   }
 
@@ -359,11 +545,18 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
   }
 
   function listSeries(config: SeriesConfig): Series {
+    const series = addSeries(nextSeriesId++, config, 0);
+    events.push({ type: 'seriesListed', seriesId: series.seriesId });
+    return series;
+  }
+
+  function addSeries(seriesId: number, config: SeriesConfig, bookSequence: number): Series {
     invariant(seriesById.size < MAX_SERIES, 'series limit reached');
+    invariant(!seriesById.has(seriesId), 'series id taken');
     const underlying = underlyings.get(config.underlyingId);
     invariant(underlying !== undefined, 'series on an unknown underlying');
     const series: Series = {
-      seriesId: nextSeriesId++,
+      seriesId,
       underlying,
       isCall: config.isCall,
       strike: BigInt(config.strike),
@@ -377,33 +570,160 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
       status: SERIES_STATUS.active,
       settlementPrice: 0n,
       openInterestLots: 0,
-      book: createOrderBook(),
+      book: createOrderBook({ sequence: bookSequence }),
       holders: new Set(),
     };
     seriesById.set(series.seriesId, series);
     dirtySeries.add(series);
-    events.push({ type: 'seriesListed', seriesId: series.seriesId });
     return series;
   }
 
-  // Genesis.
-  for (const config of genesis.series) {
-    const problem = seriesProblem(config, underlyings.get(config.underlyingId), genesis.startTimeMs);
-    invariant(problem === undefined, `genesis series: ${problem}`);
-    listSeries(config);
+  if (restored === undefined) {
+    // Genesis.
+    for (const config of genesis.series) {
+      const problem = seriesProblem(config, underlyings.get(config.underlyingId), genesis.startTimeMs);
+      invariant(problem === undefined, `genesis series: ${problem}`);
+      listSeries(config);
+    }
+    for (const entry of genesis.accounts) {
+      invariant(entry.balance >= 0n, 'genesis balances are not negative');
+      const account = createAccount(entry.publicKey);
+      account.balance = entry.balance;
+      account.marginMode = entry.marginMode === 'portfolio' ? MARGIN_MODE.portfolio : MARGIN_MODE.standard;
+      totalDeposits += entry.balance;
+    }
+    invariant(genesis.insuranceFund >= 0n, 'insurance fund is not negative');
+    insuranceFund = genesis.insuranceFund;
+    totalDeposits += genesis.insuranceFund;
+    events = [];
+    commitState();
+  } else {
+    loadSnapshot(restored);
+    events = [];
+    const root = commitState();
+    if (!bytesEqual(root, restored.stateRoot))
+      throw new SnapshotError(
+        'STATE_ROOT_MISMATCH',
+        'EngineSnapshot.stateRoot',
+        'the restored state has another root',
+      );
   }
-  for (const entry of genesis.accounts) {
-    invariant(entry.balance >= 0n, 'genesis balances are not negative');
-    const account = createAccount(entry.publicKey);
-    account.balance = entry.balance;
-    account.marginMode = entry.marginMode === 'portfolio' ? MARGIN_MODE.portfolio : MARGIN_MODE.standard;
-    totalDeposits += entry.balance;
+
+  /** Rebuilds the state a snapshot holds; everything it loads is marked dirty and committed afresh. */
+  function loadSnapshot(snapshot: EngineSnapshot): void {
+    height = snapshot.height;
+    timeMs = snapshot.timeMs;
+    totalDeposits = snapshot.totalDeposits;
+    totalWithdrawals = snapshot.totalWithdrawals;
+    feePool = snapshot.feePool;
+    insuranceFund = snapshot.insuranceFund;
+    socializedLossTotal = snapshot.socializedLossTotal;
+    unrecoveredLoss = snapshot.unrecoveredLoss;
+    nextOrderId = snapshot.nextOrderId;
+    nextSeriesId = snapshot.nextSeriesId;
+    inconsistent(timeMs >= genesis.startTimeMs, 'timeMs', 'before the chain started');
+    for (const [i, record] of snapshot.series.entries()) {
+      const r = record.record;
+      inconsistent(r.seriesId > 0 && r.seriesId < nextSeriesId, `series[${i}].seriesId`, 'not a listed id');
+      inconsistent(underlyings.has(r.underlyingId), `series[${i}].underlyingId`, 'unknown underlying');
+      inconsistent(r.status <= SERIES_STATUS.settled, `series[${i}].status`, 'unknown status');
+      inconsistent(!seriesById.has(r.seriesId), `series[${i}].seriesId`, 'repeated');
+      const series = addSeries(r.seriesId, { ...r }, record.bookSequence);
+      series.markVolBps = r.markVolBps;
+      series.status = r.status;
+      series.settlementPrice = BigInt(r.settlementPrice);
+    }
+    for (const [i, record] of snapshot.accounts.entries()) {
+      inconsistent(!accounts.has(hexKey(record.publicKey)), `accounts[${i}].publicKey`, 'repeated');
+      inconsistent(record.marginMode <= MARGIN_MODE.portfolio, `accounts[${i}].marginMode`, 'unknown mode');
+      inconsistent(
+        !record.balance.negative || record.balance.magnitude > 0n,
+        `accounts[${i}].balance`,
+        'negative zero',
+      );
+      const account = createAccount(record.publicKey);
+      account.nonce = record.nonce;
+      account.balance = record.balance.negative ? -record.balance.magnitude : record.balance.magnitude;
+      account.marginMode =
+        record.marginMode === MARGIN_MODE.portfolio ? MARGIN_MODE.portfolio : MARGIN_MODE.standard;
+      account.clientOrderIds = record.clientOrderIds.map((entry) => ({ ...entry }));
+      for (const [j, position] of record.positions.entries()) {
+        const series = seriesById.get(position.seriesId);
+        const field = `accounts[${i}].positions[${j}]`;
+        inconsistent(series !== undefined, field, 'unknown series');
+        inconsistent(
+          position.lots > 0 && !account.positions.has(position.seriesId),
+          field,
+          'empty or repeated',
+        );
+        setPosition(account, series, position.short ? -position.lots : position.lots);
+      }
+    }
+    for (const [i, record] of snapshot.series.entries()) {
+      const series = seriesById.get(record.record.seriesId)!;
+      inconsistent(
+        series.openInterestLots === record.record.openInterestLots,
+        `series[${i}].openInterestLots`,
+        'does not match the positions',
+      );
+    }
+    for (const [i, record] of snapshot.orders.entries()) {
+      const field = `orders[${i}]`;
+      const series = seriesById.get(record.seriesId);
+      const owner = accounts.get(hexKey(record.owner));
+      inconsistent(
+        series !== undefined && series.status === SERIES_STATUS.active,
+        field,
+        'not a trading series',
+      );
+      inconsistent(owner !== undefined, `${field}.owner`, 'unknown account');
+      inconsistent(
+        record.orderId > 0 && record.orderId < nextOrderId,
+        `${field}.orderId`,
+        'not an issued id',
+      );
+      inconsistent(!orderSeries.has(record.orderId), `${field}.orderId`, 'repeated');
+      inconsistent(record.side === BUY || record.side === SELL, `${field}.side`, 'unknown side');
+      const resting = series.book.add({
+        orderId: record.orderId,
+        owner: owner.index,
+        side: record.side,
+        priceTicks: record.priceTicks,
+        remainingLots: record.remainingLots,
+        clientOrderId: record.clientOrderId,
+        reduceOnly: record.reduceOnly,
+        sequence: record.sequence,
+      });
+      owner.openOrders.set(record.orderId, resting);
+      orderSeries.set(record.orderId, series);
+      dirtyOrders.set(record.orderId, resting);
+    }
+    for (const [i, record] of snapshot.indexes.entries()) {
+      inconsistent(underlyings.has(record.underlyingId), `indexes[${i}].underlyingId`, 'unknown underlying');
+      inconsistent(!indexPrices.has(record.underlyingId), `indexes[${i}].underlyingId`, 'repeated');
+      indexPrices.set(record.underlyingId, {
+        price: BigInt(record.price),
+        blockTimeMs: record.blockTimeMs,
+        publishTimeMs: record.publishTimeMs,
+      });
+      dirtyIndexes.add(record.underlyingId);
+      dirtyOracle.add(record.underlyingId);
+    }
+    for (const [i, record] of snapshot.samples.entries()) {
+      inconsistent(underlyings.has(record.underlyingId), `samples[${i}].underlyingId`, 'unknown underlying');
+      inconsistent(!samples.has(record.underlyingId), `samples[${i}].underlyingId`, 'repeated');
+      const list = record.samples.map((sample) => ({
+        timeMs: sample.timeMs,
+        price: BigInt(sample.price),
+        valid: sample.valid,
+      }));
+      samples.set(record.underlyingId, list);
+      sampleBase.set(record.underlyingId, record.firstSequence);
+      for (const [j, sample] of list.entries())
+        sampleWrites.push({ underlyingId: record.underlyingId, sequence: record.firstSequence + j, sample });
+      dirtyOracle.add(record.underlyingId);
+    }
   }
-  invariant(genesis.insuranceFund >= 0n, 'insurance fund is not negative');
-  insuranceFund = genesis.insuranceFund;
-  totalDeposits += genesis.insuranceFund;
-  events = [];
-  commitState();
 
   // ---- Marks and margin -------------------------------------------------------------------
 
@@ -961,7 +1281,14 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
         samples.set(underlyingId, list);
       }
       const price = valid ? BigInt(update.price) : 0n;
-      list.push({ timeMs, price, valid });
+      const sample = { timeMs, price, valid };
+      list.push(sample);
+      sampleWrites.push({
+        underlyingId,
+        sequence: (sampleBase.get(underlyingId) ?? 0) + list.length - 1,
+        sample,
+      });
+      dirtyOracle.add(underlyingId);
       if (valid) {
         indexPrices.set(underlyingId, { price, blockTimeMs: timeMs, publishTimeMs: update.publishTimeMs });
         dirtyIndexes.add(underlyingId);
@@ -980,11 +1307,16 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
         );
       }
     }
-    for (const list of samples.values()) {
+    for (const [underlyingId, list] of samples) {
       let drop = 0;
       while (drop < list.length - 1 && list[drop]!.timeMs < oldestNeededMs) drop++;
       if (list.length - drop > MAX_SAMPLES_PER_UNDERLYING) drop = list.length - MAX_SAMPLES_PER_UNDERLYING;
-      if (drop > 0) list.splice(0, drop);
+      if (drop === 0) continue;
+      const base = sampleBase.get(underlyingId) ?? 0;
+      for (let i = 0; i < drop; i++) sampleWrites.push({ underlyingId, sequence: base + i, sample: null });
+      sampleBase.set(underlyingId, base + drop);
+      dirtyOracle.add(underlyingId);
+      list.splice(0, drop);
     }
   }
 
@@ -1192,26 +1524,68 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
 
   // ---- State commitment ----------------------------------------------------------------------
 
-  function commitState(): Uint8Array {
-    for (const account of dirtyAccounts) {
-      const positions = [...account.positions]
+  function accountRecord(account: Account) {
+    return {
+      publicKey: account.publicKey,
+      nonce: account.nonce,
+      balance: {
+        negative: account.balance < 0n,
+        magnitude: account.balance < 0n ? -account.balance : account.balance,
+      },
+      marginMode: account.marginMode,
+      positions: [...account.positions]
         .sort((a, b) => a[0] - b[0])
-        .map(([seriesId, lots]) => ({ seriesId, short: lots < 0, lots: Math.abs(lots) }));
+        .map(([seriesId, lots]) => ({ seriesId, short: lots < 0, lots: Math.abs(lots) })),
+      clientOrderIds: account.clientOrderIds.map((entry) => ({ ...entry })),
+    };
+  }
+
+  function orderRecord(order: RestingOrder, series: Series) {
+    return {
+      orderId: order.orderId,
+      owner: accountsByIndex[order.owner]!.publicKey,
+      seriesId: series.seriesId,
+      side: order.side,
+      priceTicks: order.priceTicks,
+      remainingLots: order.remainingLots,
+      clientOrderId: order.clientOrderId,
+      reduceOnly: order.reduceOnly,
+      sequence: order.sequence,
+    };
+  }
+
+  function seriesRecord(series: Series) {
+    return {
+      seriesId: series.seriesId,
+      underlyingId: series.underlying.underlyingId,
+      isCall: series.isCall,
+      strike: Number(series.strike),
+      expiryMs: series.expiryMs,
+      tickSize: series.tickSize,
+      lotSizeE6: series.lotSizeE6,
+      multiplierE6: series.multiplierE6,
+      markVolBps: series.markVolBps,
+      status: series.status,
+      settlementPrice: Number(series.settlementPrice),
+      openInterestLots: series.openInterestLots,
+    };
+  }
+
+  /**
+   * Writes what the block changed. Besides accounts, orders, series, index prices and the ledger,
+   * the root covers everything a future block's outcome depends on, so that two validators that
+   * agree on the root agree on the future too (and a restored snapshot can be checked against it):
+   * each settlement sample (under its underlying and sequence), per underlying the block time its
+   * index was last seen valid and which samples are kept, and each account's creation index.
+   */
+  function commitState(): Uint8Array {
+    for (const account of dirtyAccounts)
+      commitment.set(accountStateKey(account.publicKey), AccountRecordCodec.encode(accountRecord(account)));
+    for (const account of newAccounts)
       commitment.set(
-        accountStateKey(account.publicKey),
-        AccountRecordCodec.encode({
-          publicKey: account.publicKey,
-          nonce: account.nonce,
-          balance: {
-            negative: account.balance < 0n,
-            magnitude: account.balance < 0n ? -account.balance : account.balance,
-          },
-          marginMode: account.marginMode,
-          positions,
-          clientOrderIds: account.clientOrderIds,
-        }),
+        accountIndexStateKey(account.index),
+        AccountIndexRecordCodec.encode({ index: account.index, publicKey: account.publicKey }),
       );
-    }
     for (const [orderId, order] of dirtyOrders) {
       const key = orderStateKey(orderId);
       const series = order === null ? undefined : orderSeries.get(orderId);
@@ -1219,40 +1593,10 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
         commitment.delete(key);
         continue;
       }
-      commitment.set(
-        key,
-        OrderRecordCodec.encode({
-          orderId,
-          owner: accountsByIndex[order.owner]!.publicKey,
-          seriesId: series.seriesId,
-          side: order.side,
-          priceTicks: order.priceTicks,
-          remainingLots: order.remainingLots,
-          clientOrderId: order.clientOrderId,
-          reduceOnly: order.reduceOnly,
-          sequence: order.sequence,
-        }),
-      );
+      commitment.set(key, OrderRecordCodec.encode(orderRecord(order, series)));
     }
-    for (const series of dirtySeries) {
-      commitment.set(
-        seriesStateKey(series.seriesId),
-        SeriesRecordCodec.encode({
-          seriesId: series.seriesId,
-          underlyingId: series.underlying.underlyingId,
-          isCall: series.isCall,
-          strike: Number(series.strike),
-          expiryMs: series.expiryMs,
-          tickSize: series.tickSize,
-          lotSizeE6: series.lotSizeE6,
-          multiplierE6: series.multiplierE6,
-          markVolBps: series.markVolBps,
-          status: series.status,
-          settlementPrice: Number(series.settlementPrice),
-          openInterestLots: series.openInterestLots,
-        }),
-      );
-    }
+    for (const series of dirtySeries)
+      commitment.set(seriesStateKey(series.seriesId), SeriesRecordCodec.encode(seriesRecord(series)));
     for (const underlyingId of dirtyIndexes) {
       const entry = indexPrices.get(underlyingId)!;
       commitment.set(
@@ -1261,6 +1605,33 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
           underlyingId,
           price: Number(entry.price),
           publishTimeMs: entry.publishTimeMs,
+        }),
+      );
+    }
+    for (const write of sampleWrites) {
+      const key = sampleStateKey(write.underlyingId, write.sequence);
+      if (write.sample === null) commitment.delete(key);
+      else
+        commitment.set(
+          key,
+          SampleRecordCodec.encode({
+            underlyingId: write.underlyingId,
+            sequence: write.sequence,
+            timeMs: write.sample.timeMs,
+            price: Number(write.sample.price),
+            valid: write.sample.valid,
+          }),
+        );
+    }
+    for (const underlyingId of dirtyOracle) {
+      const first = sampleBase.get(underlyingId) ?? 0;
+      commitment.set(
+        oracleStateKey(underlyingId),
+        OracleStateRecordCodec.encode({
+          underlyingId,
+          indexBlockTimeMs: indexPrices.get(underlyingId)?.blockTimeMs ?? 0,
+          firstSampleSequence: first,
+          nextSampleSequence: first + (samples.get(underlyingId)?.length ?? 0),
         }),
       );
     }
@@ -1283,7 +1654,56 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
     dirtyOrders.clear();
     dirtySeries.clear();
     dirtyIndexes.clear();
+    sampleWrites.length = 0;
+    dirtyOracle.clear();
+    newAccounts.length = 0;
     return commitment.root();
+  }
+
+  function snapshot(): Uint8Array {
+    const seriesList = [...seriesById.values()].sort((a, b) => a.seriesId - b.seriesId);
+    const byUnderlying = <T>(map: Map<number, T>) => [...map.entries()].sort((a, b) => a[0] - b[0]);
+    const value: EngineSnapshot = {
+      chainId,
+      operator,
+      governance,
+      startTimeMs: genesis.startTimeMs,
+      params: { ...params },
+      underlyings: [...underlyings.values()].map(underlyingSnapshot),
+      height,
+      timeMs,
+      totalDeposits,
+      totalWithdrawals,
+      feePool,
+      insuranceFund,
+      socializedLossTotal,
+      unrecoveredLoss,
+      nextOrderId,
+      nextSeriesId,
+      accounts: accountsByIndex.map(accountRecord),
+      series: seriesList.map((series) => ({
+        record: seriesRecord(series),
+        bookSequence: series.book.sequence,
+      })),
+      orders: seriesList.flatMap((series) => series.book.orders().map((order) => orderRecord(order, series))),
+      indexes: byUnderlying(indexPrices).map(([underlyingId, entry]) => ({
+        underlyingId,
+        price: Number(entry.price),
+        publishTimeMs: entry.publishTimeMs,
+        blockTimeMs: entry.blockTimeMs,
+      })),
+      samples: byUnderlying(samples).map(([underlyingId, list]) => ({
+        underlyingId,
+        firstSequence: sampleBase.get(underlyingId) ?? 0,
+        samples: list.map((sample) => ({
+          timeMs: sample.timeMs,
+          price: Number(sample.price),
+          valid: sample.valid,
+        })),
+      })),
+      stateRoot: commitment.root(),
+    };
+    return EngineSnapshotCodec.encode(value);
   }
 
   // ---- Views -------------------------------------------------------------------------------------
@@ -1405,6 +1825,7 @@ export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}
       };
     },
     indexPrice: (underlyingId) => liveIndex(underlyingId),
+    snapshot,
   };
   return engine;
 }

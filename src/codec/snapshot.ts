@@ -1,0 +1,225 @@
+/**
+ * Engine snapshots and the state records they added to the commitment (tags 0x0330–0x033f), and the
+ * node's snapshot envelope (0x0580).
+ *
+ * An `EngineSnapshot` is the complete state of the execution engine after a block, in canonical
+ * bytes: the configuration it runs under (chain, operator and governance keys, parameters,
+ * underlyings), the ledger totals and id counters, every account in creation order (the order is
+ * consensus-relevant: liquidation and loss allocation walk accounts by it), every series with its
+ * book's time-priority counter, every resting order in book order (per series by id: bids best
+ * level first, then asks, each level oldest first), the index prices with the block time they were
+ * seen at, the settlement samples the TWAP reads, and the state root all of this commits to. The
+ * same state always yields the same bytes (lists in a fixed order, no maps), so two validators'
+ * snapshots at one height are byte-equal, and a restore is checked against the embedded root.
+ *
+ * Amounts that may be negative (a rate, a grid move) are a sign and a magnitude; "negative zero" is
+ * refused so that every value has one encoding.
+ */
+import { ByteListType, ContainerType, ListCompositeType, UintBigintType, type ValueOf } from '@chainsafe/ssz';
+import { AccountRecordType, OrderRecordType, SeriesRecordType } from './execution.ts';
+import { defineMessage } from './message.ts';
+import { AggregatePriceType } from './oracle.ts';
+import { Bool, Bytes32, Uint16, Uint32, Uint64 } from './primitives.ts';
+
+/** Bounds of what a snapshot may hold; each is far above what the engine's own limits allow today. */
+export const SNAPSHOT_ACCOUNTS_MAX = 1 << 20;
+export const SNAPSHOT_ORDERS_MAX = 1 << 22;
+export const SNAPSHOT_SERIES_MAX = 10_000;
+export const SNAPSHOT_UNDERLYINGS_MAX = 256;
+export const SNAPSHOT_SAMPLES_PER_UNDERLYING_MAX = 8192;
+export const SNAPSHOT_GRID_MOVES_MAX = 64;
+/** A snapshot larger than this is refused before decoding (1 GiB). */
+export const SNAPSHOT_MAX_BYTES = 1 << 30;
+
+const Amount128 = new UintBigintType(16);
+
+const SignedIntType = new ContainerType({ negative: Bool, magnitude: Uint32 }, { typeName: 'SignedInt' });
+export type SignedInt = ValueOf<typeof SignedIntType>;
+
+export const EngineParametersType = new ContainerType(
+  {
+    makerFeeBps: Uint32,
+    takerFeeBps: Uint32,
+    feeCapBps: Uint32,
+    maxOpenOrdersPerAccount: Uint32,
+    marketBandBps: Uint32,
+    liquidationBandBps: Uint32,
+    liquidationStepLots: Uint32,
+    liquidationPenaltyBps: Uint32,
+    maxLiquidationStepsPerBlock: Uint32,
+    settlementWindowMs: Uint64,
+    maxSampleHoldMs: Uint64,
+  },
+  { typeName: 'EngineParameters' },
+);
+
+export const UnderlyingSnapshotType = new ContainerType(
+  {
+    underlyingId: Uint16,
+    /** UTF-8. */
+    symbol: new ByteListType(32),
+    rateBps: SignedIntType,
+    defaultVolBps: Uint32,
+    minVolBps: Uint32,
+    maxVolBps: Uint32,
+    maxConfidenceBps: Uint32,
+    imBaseBps: Uint32,
+    imMinBps: Uint32,
+    mmBps: Uint32,
+    pmSpotMovesBps: new ListCompositeType(SignedIntType, SNAPSHOT_GRID_MOVES_MAX),
+    pmInitialMultiplierBps: Uint32,
+    pmContingencyBps: Uint32,
+  },
+  { typeName: 'UnderlyingSnapshot' },
+);
+export type UnderlyingSnapshot = ValueOf<typeof UnderlyingSnapshotType>;
+
+export const SeriesSnapshotType = new ContainerType(
+  {
+    record: SeriesRecordType,
+    /** The last time-priority sequence its book assigned. */
+    bookSequence: Uint64,
+  },
+  { typeName: 'SeriesSnapshot' },
+);
+
+export const IndexSnapshotType = new ContainerType(
+  { underlyingId: Uint16, price: Uint64, publishTimeMs: Uint64, blockTimeMs: Uint64 },
+  { typeName: 'IndexSnapshot' },
+);
+
+const SampleType = new ContainerType({ timeMs: Uint64, price: Uint64, valid: Bool }, { typeName: 'Sample' });
+
+export const SampleListSnapshotType = new ContainerType(
+  {
+    underlyingId: Uint16,
+    /** Sequence number of the first sample in `samples` (sequences count every sample ever taken). */
+    firstSequence: Uint64,
+    samples: new ListCompositeType(SampleType, SNAPSHOT_SAMPLES_PER_UNDERLYING_MAX),
+  },
+  { typeName: 'SampleListSnapshot' },
+);
+
+export const EngineSnapshotType = new ContainerType(
+  {
+    chainId: Uint64,
+    operator: Bytes32,
+    governance: Bytes32,
+    startTimeMs: Uint64,
+    params: EngineParametersType,
+    underlyings: new ListCompositeType(UnderlyingSnapshotType, SNAPSHOT_UNDERLYINGS_MAX),
+    height: Uint64,
+    timeMs: Uint64,
+    totalDeposits: Amount128,
+    totalWithdrawals: Amount128,
+    feePool: Amount128,
+    insuranceFund: Amount128,
+    socializedLossTotal: Amount128,
+    unrecoveredLoss: Amount128,
+    nextOrderId: Uint64,
+    nextSeriesId: Uint32,
+    /** In creation order: an account's position in this list is its index. */
+    accounts: new ListCompositeType(AccountRecordType, SNAPSHOT_ACCOUNTS_MAX),
+    series: new ListCompositeType(SeriesSnapshotType, SNAPSHOT_SERIES_MAX),
+    /** Per series (ascending id): bids best level first, then asks; each level oldest first. */
+    orders: new ListCompositeType(OrderRecordType, SNAPSHOT_ORDERS_MAX),
+    indexes: new ListCompositeType(IndexSnapshotType, SNAPSHOT_UNDERLYINGS_MAX),
+    samples: new ListCompositeType(SampleListSnapshotType, SNAPSHOT_UNDERLYINGS_MAX),
+    /** The state root the engine had when the snapshot was taken; a restore must reproduce it. */
+    stateRoot: Bytes32,
+  },
+  { typeName: 'EngineSnapshot' },
+);
+export type EngineSnapshot = ValueOf<typeof EngineSnapshotType>;
+
+function signedProblem(value: SignedInt, field: string) {
+  return value.negative && value.magnitude === 0 ? { field, reason: 'negative zero' } : undefined;
+}
+
+export const EngineSnapshotCodec = defineMessage({
+  name: 'EngineSnapshot',
+  tag: 0x0330,
+  type: EngineSnapshotType,
+  maxBytes: SNAPSHOT_MAX_BYTES,
+  validate: (value) => {
+    for (const [i, underlying] of value.underlyings.entries()) {
+      const problem =
+        signedProblem(underlying.rateBps, `underlyings[${i}].rateBps`) ??
+        underlying.pmSpotMovesBps
+          .map((move, j) => signedProblem(move, `underlyings[${i}].pmSpotMovesBps[${j}]`))
+          .find((p) => p !== undefined);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  },
+});
+
+/*
+ * State records that make the root cover everything future blocks depend on (see engine.ts,
+ * "State commitment").
+ */
+
+/** One settlement sample of an underlying, under (underlying, sequence). */
+export const SampleRecordType = new ContainerType(
+  { underlyingId: Uint16, sequence: Uint64, timeMs: Uint64, price: Uint64, valid: Bool },
+  { typeName: 'SampleRecord' },
+);
+export type SampleRecord = ValueOf<typeof SampleRecordType>;
+export const SampleRecordCodec = defineMessage({
+  name: 'SampleRecord',
+  tag: 0x0331,
+  type: SampleRecordType,
+  maxBytes: 3 + SampleRecordType.maxSize,
+});
+
+/** Per underlying: when its index price was last seen valid, and which samples are kept. */
+export const OracleStateRecordType = new ContainerType(
+  { underlyingId: Uint16, indexBlockTimeMs: Uint64, firstSampleSequence: Uint64, nextSampleSequence: Uint64 },
+  { typeName: 'OracleStateRecord' },
+);
+export type OracleStateRecord = ValueOf<typeof OracleStateRecordType>;
+export const OracleStateRecordCodec = defineMessage({
+  name: 'OracleStateRecord',
+  tag: 0x0332,
+  type: OracleStateRecordType,
+  maxBytes: 3 + OracleStateRecordType.maxSize,
+  validate: (value) =>
+    value.firstSampleSequence > value.nextSampleSequence
+      ? { field: 'firstSampleSequence', reason: 'after nextSampleSequence' }
+      : undefined,
+});
+
+/** An account's creation index, which orders liquidation and loss allocation. */
+export const AccountIndexRecordType = new ContainerType(
+  { index: Uint64, publicKey: Bytes32 },
+  { typeName: 'AccountIndexRecord' },
+);
+export type AccountIndexRecord = ValueOf<typeof AccountIndexRecordType>;
+export const AccountIndexRecordCodec = defineMessage({
+  name: 'AccountIndexRecord',
+  tag: 0x0333,
+  type: AccountIndexRecordType,
+  maxBytes: 3 + AccountIndexRecordType.maxSize,
+});
+
+/**
+ * What a validator stores every K finalized blocks: the engine snapshot and the oracle aggregation
+ * state the next block's aggregate depends on (the previous aggregate per asset, EMA included).
+ */
+export const NodeSnapshotType = new ContainerType(
+  {
+    height: Uint64,
+    /** An encoded `EngineSnapshot`. */
+    engine: new ByteListType(SNAPSHOT_MAX_BYTES),
+    /** Previous aggregate per asset, ascending asset id, as `aggregateBlock` wants them. */
+    prices: new ListCompositeType(AggregatePriceType, SNAPSHOT_UNDERLYINGS_MAX),
+  },
+  { typeName: 'NodeSnapshot' },
+);
+export type NodeSnapshot = ValueOf<typeof NodeSnapshotType>;
+export const NodeSnapshotCodec = defineMessage({
+  name: 'NodeSnapshot',
+  tag: 0x0580,
+  type: NodeSnapshotType,
+  maxBytes: SNAPSHOT_MAX_BYTES + 64 * 1024,
+});
