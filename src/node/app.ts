@@ -32,20 +32,31 @@
  * transaction-id index. Only then does `processedHeight` move, so a crash at any point replays
  * from storage what was durable and consensus redelivers the rest (spec §8).
  *
- * Restart: the engine's state is not serializable yet, so `open()` replays every stored finalized
- * block from genesis (the engine replays ~10,000 blocks in seconds; see bench/engine).
+ * Snapshots: every `snapshotIntervalBlocks` finalized blocks (default 100) the node stores a
+ * `NodeSnapshot` (src/codec/snapshot.ts) — the engine's snapshot and the previous oracle aggregate
+ * per asset, which the next block's aggregation reads — in the same storage sync as the block, and
+ * deletes snapshots older than the one before it. Restart: `open()` restores the latest snapshot
+ * (checked against its own state root and this genesis) and replays only the finalized blocks
+ * stored after it; a snapshot that does not decode or restore is ignored and every block is replayed
+ * from genesis, which gives the same state, only slower.
  */
 import { type Block, BlockCodec, CertificateCodec } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
 import { type BlockPayload, BlockPayloadCodec, MAX_BLOCK_OBSERVATIONS } from '../codec/node.ts';
 import { type AggregatePriceValue, SignedObservationCodec } from '../codec/oracle.ts';
+import { NodeSnapshotCodec } from '../codec/snapshot.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import type { BlockContext, FinalizedBlock } from '../consensus/engine.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { transactionId } from '../crypto/transaction.ts';
-import { createEngine as createExecutionEngine, type Engine } from '../execution/engine.ts';
+import {
+  createEngine as createExecutionEngine,
+  type Engine,
+  restoreEngine,
+  SnapshotError,
+} from '../execution/engine.ts';
 import type { BlockResult, EngineGenesis, OracleUpdate } from '../execution/types.ts';
 import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../mempool/mempool.ts';
 import { AggregateFlag, aggregateBlock, type BlockAggregate } from '../oracle/aggregate.ts';
@@ -75,6 +86,8 @@ export interface ApplicationLimits {
    * leader timeout. Transactions arriving meanwhile are proposed at once.
    */
   emptyBlockIntervalMs: number;
+  /** A snapshot of the engine is stored every this many finalized blocks (0: never). */
+  snapshotIntervalBlocks: number;
 }
 
 export const DEFAULT_APPLICATION_LIMITS: ApplicationLimits = Object.freeze({
@@ -82,7 +95,10 @@ export const DEFAULT_APPLICATION_LIMITS: ApplicationLimits = Object.freeze({
   maxBlockTransactionBytes: 768 * 1024,
   maxFutureBlockMs: 2000,
   emptyBlockIntervalMs: 250,
+  snapshotIntervalBlocks: 100,
 });
+/** Snapshots kept: the latest and the one before it, in case the latest cannot be restored. */
+const SNAPSHOTS_KEPT = 2;
 /** How often a waiting leader looks at its mempool again. */
 const PROPOSE_POLL_MS = 5;
 
@@ -127,8 +143,11 @@ export interface NodeApplication {
   readonly engine: Engine;
   readonly mempool: Mempool;
   readonly priceBook: PriceBook;
-  /** Replays stored finalized blocks into the engine; call once before consensus starts. */
-  open(): void;
+  /**
+   * Restores the latest stored snapshot, if any, and replays the stored finalized blocks after it
+   * into the engine; call once before consensus starts.
+   */
+  open(): { snapshotHeight: number; replayedBlocks: number };
   propose(context: BlockContext): Promise<Uint8Array | undefined>;
   verify(context: BlockContext, payload: Uint8Array): boolean;
   finalized(block: FinalizedBlock): Promise<void>;
@@ -162,7 +181,7 @@ function heightKey(prefix: string, height: number): string {
 export function createNodeApplication(options: NodeApplicationOptions): NodeApplication {
   const limits: ApplicationLimits = { ...DEFAULT_APPLICATION_LIMITS, ...options.limits };
   const { chainId, storage } = options;
-  const engine = createExecutionEngine(options.engineGenesis);
+  let engine = createExecutionEngine(options.engineGenesis);
   const priceBook = createPriceBook();
   const members = options.validators.map((publicKey) => ({ publicKey, weight: 1n }));
   const assetIds = options.assets.map((asset) => asset.assetId);
@@ -332,8 +351,52 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     for (const height of [...observations.keys()]) if (height <= engine.height) observations.delete(height);
   };
 
+  /**
+   * Restores the latest snapshot at or below `latest` into the engine and price book; returns its
+   * height, or 0 when there is none usable (the caller then replays from genesis).
+   */
+  const restoreSnapshot = (latest: number): number => {
+    const record = storage.latestSnapshot();
+    if (record === undefined || record.height > latest) return 0;
+    const stored = storage.finalizedBlock(record.height);
+    if (stored === undefined) return 0;
+    try {
+      const snapshot = NodeSnapshotCodec.decode(record.state);
+      const restored = restoreEngine(snapshot.engine, options.engineGenesis);
+      if (snapshot.height !== record.height || restored.height !== record.height) return 0;
+      engine = restored;
+      priceBook.apply({
+        height: snapshot.height,
+        prices: snapshot.prices,
+        accepted: 0,
+        dropped: [],
+        equivocations: [],
+      });
+      tipDigest = stored.hash;
+      tipView = BlockCodec.decode(stored.block).view;
+      durableHeight = record.height;
+      return record.height;
+    } catch (error) {
+      if (error instanceof CodecError || error instanceof SnapshotError) return 0;
+      throw error;
+    }
+  };
+
+  /** Buffers a snapshot of the state after `height` (written by the block's own sync). */
+  const storeSnapshot = (height: number) => {
+    const prices = [...priceBook.latest().values()].sort((a, b) => a.assetId - b.assetId);
+    storage.putSnapshot({
+      height,
+      state: NodeSnapshotCodec.encode({ height, engine: engine.snapshot(), prices }),
+    });
+    const floor = height - (SNAPSHOTS_KEPT - 1) * limits.snapshotIntervalBlocks;
+    if (floor > 0) storage.deleteSnapshotsBelow(floor);
+  };
+
   const app: NodeApplication = {
-    engine,
+    get engine() {
+      return engine;
+    },
     mempool,
     priceBook,
 
@@ -341,7 +404,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       invariant(!opened, 'open() runs once');
       opened = true;
       const latest = storage.latestFinalizedHeight() ?? 0;
-      for (let height = 1; height <= latest; height++) {
+      const snapshotHeight = restoreSnapshot(latest);
+      for (let height = snapshotHeight + 1; height <= latest; height++) {
         const record = storage.finalizedBlock(height);
         // Finalized blocks are written in order and synced together, so the stored chain is contiguous.
         invariant(record !== undefined, `finalized block ${height} missing below ${latest}`);
@@ -359,6 +423,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           replay: true,
         });
       }
+      return { snapshotHeight, replayedBlocks: latest - snapshotHeight };
     },
 
     async propose(context) {
@@ -482,6 +547,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       executed.ids.forEach((id, index) => {
         storage.put(TX_PREFIX + toHex(id), textEncoder.encode(`${block.height}/${index}`));
       });
+      if (limits.snapshotIntervalBlocks > 0 && block.height % limits.snapshotIntervalBlocks === 0)
+        storeSnapshot(block.height);
       await storage.sync();
       durableHeight = block.height;
       tipDigest = digest;

@@ -19,7 +19,7 @@ import { sha256 } from '../crypto/hash.ts';
 import { actionTransaction, GOVERNANCE, OPERATOR, testSigner, USDC } from '../execution/fixtures.ts';
 import { decodePriceCertificate, verifyPriceCertificate } from '../interop/price-certificate.ts';
 import { buildGenesis, type Genesis } from './genesis.ts';
-import { createNode, type PalisadeNode } from './node.ts';
+import { createNode, type NodeLogger, type PalisadeNode } from './node.ts';
 
 const CHAIN_ID = 7;
 const N = 4;
@@ -51,15 +51,19 @@ async function waitFor<T>(what: string, check: () => T | undefined | false, time
   }
 }
 
-function startNode(genesis: Genesis, index: number): PalisadeNode {
+/** A snapshot every 5 finalized blocks, so that a restart in this test restores one. */
+const SNAPSHOT_INTERVAL = 5;
+
+function startNode(genesis: Genesis, index: number, logger?: NodeLogger): PalisadeNode {
   return createNode({
+    ...(logger === undefined ? {} : { logger }),
     genesis,
     index,
     secretKey: seeds[index]!,
     dataDirectory: join(root, `validator-${index}`),
     p2pListen: genesis.validators[index]!.p2p,
     transportLimits: { reconnectBaseMs: 50, reconnectMaxMs: 500 },
-    applicationLimits: { emptyBlockIntervalMs: 50 },
+    applicationLimits: { emptyBlockIntervalMs: 50, snapshotIntervalBlocks: SNAPSHOT_INTERVAL },
   });
 }
 
@@ -158,18 +162,39 @@ test('four validators finalize, execute transactions from any of them, price and
   assert.equal(block?.finalization.digest, block?.hash);
 });
 
-test('a stopped validator restarts from its data directory, catches up and agrees', async () => {
+test('a stopped validator restarts from its latest snapshot, replays the blocks after it, catches up and agrees', async () => {
   const stopped = nodes[3]!;
+  await waitFor(
+    'a snapshot behind validator 3',
+    () => stopped.app.engine.height >= 2 * SNAPSHOT_INTERVAL + 2,
+  );
   await stopped.stop();
   const heightAtStop = stopped.app.engine.height;
   const others = nodes.slice(0, 3);
   await waitFor('progress without validator 3', () =>
     others.every((node) => node.app.engine.height >= heightAtStop + 3),
   );
-  const restarted = startNode(genesis, 3);
+  const opened: Record<string, unknown>[] = [];
+  const restarted = startNode(genesis, 3, {
+    info: (details, message) => {
+      if (message.startsWith('restored the latest snapshot')) opened.push(details);
+    },
+    warn() {},
+    error() {},
+    debug() {},
+  });
   nodes[3] = restarted;
   await restarted.start();
   assert.ok(restarted.app.engine.height >= heightAtStop, 'replayed its stored blocks');
+  // It started from the newest multiple of the interval at or below its stored height, not from genesis.
+  const snapshotHeight = opened[0]?.snapshotHeight as number;
+  assert.equal(snapshotHeight, heightAtStop - (heightAtStop % SNAPSHOT_INTERVAL));
+  assert.equal(opened[0]?.replayedBlocks, heightAtStop - snapshotHeight);
+  // The restored engine's root at the snapshot's height is the one every validator recorded there.
+  assert.equal(
+    restarted.app.summary(snapshotHeight)?.stateRoot,
+    others[0]!.app.summary(snapshotHeight)?.stateRoot,
+  );
   assert.equal(
     toHex(restarted.prices.keyset()!.groupPublicKey),
     toHex(others[0]!.prices.keyset()!.groupPublicKey),

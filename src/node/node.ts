@@ -15,9 +15,10 @@
  * Messages in an unknown tag range cost the sender transport score; consensus's own drop
  * counters are charged to peers every second through `createDropCounterPenalties`.
  *
- * Lifecycle: `start()` opens storage, replays finalized blocks into the engine (from genesis: the
- * engine has no snapshot format yet), listens, dials, starts consensus, the oracle, the DKG (or
- * loads the keyset) and the API. `stop()` stops consensus, waits for the block being applied,
+ * Lifecycle: `start()` opens storage, restores the latest engine snapshot and replays the finalized
+ * blocks stored after it (app.ts; a snapshot every `applicationLimits.snapshotIntervalBlocks`,
+ * default 100), listens, dials, starts consensus, the oracle, the DKG (or loads the keyset) and the
+ * API. `stop()` stops consensus, waits for the block being applied,
  * syncs and closes storage, closes the API and the transport. `kill -9` at any point is safe:
  * votes are journaled before they are sent and a finalized block is applied again from storage.
  */
@@ -553,10 +554,15 @@ export function createNode(options: NodeOptions): PalisadeNode {
     async start() {
       running = true;
       const replayStarted = clock.now();
-      app.open();
+      const opened = app.open();
       logger.info(
-        { height: app.engine.height, replayMs: Math.round(clock.now() - replayStarted) },
-        'replayed finalized blocks from genesis',
+        {
+          height: app.engine.height,
+          snapshotHeight: opened.snapshotHeight,
+          replayedBlocks: opened.replayedBlocks,
+          replayMs: Math.round(clock.now() - replayStarted),
+        },
+        'restored the latest snapshot and replayed the finalized blocks after it',
       );
       const p2p = await transport.listen();
       transport.start();
