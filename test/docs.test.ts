@@ -12,7 +12,10 @@ const apiDoc = readFileSync(new URL('../docs/api.md', import.meta.url), 'utf8');
 test('docs/api.md lists exactly the error codes and statuses of src/node/api/errors.ts', () => {
   const errorsSection = apiDoc.slice(apiDoc.indexOf('## Errors'));
   const documented = Object.fromEntries(
-    [...errorsSection.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map((row) => [row[1], Number(row[2])]),
+    [...errorsSection.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map((row) => [
+      row[1],
+      Number(row[2]),
+    ]),
   );
   const inCode = Object.fromEntries(Object.entries(API_ERRORS).map(([code, entry]) => [code, entry.status]));
   assert.deepEqual(documented, inCode);
