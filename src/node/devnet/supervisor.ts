@@ -9,10 +9,10 @@
  * Exits the caller asked for (`kill`, `stop`, `stopAll`) are never restarted.
  *
  * Stopping sends SIGTERM (the node finishes the block being applied and syncs storage) and
- * SIGKILL after `stopGraceMs`. Should the supervising process exit without stopping them (an
- * uncaught exception, a test failing), an `exit` hook SIGKILLs every child still running, so no
- * validator is left orphaned holding its ports. (Only SIGKILL of the supervisor itself escapes
- * this; the devnet then stops the stale validators on its next start, see devnet.ts.)
+ * SIGKILL after `stopGraceMs`. No validator outlives its supervisor: should the supervising
+ * process exit without stopping them (an uncaught exception, a failing test), an `exit` hook
+ * SIGKILLs every child still running; should it be killed outright, each child notices its stdin
+ * pipe close and stops itself (orphan-guard.ts, preloaded into every validator).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -103,6 +103,7 @@ interface Slot {
 }
 
 const LOG_TAIL_BYTES = 4096;
+const ORPHAN_GUARD = new URL('./orphan-guard.ts', import.meta.url).href;
 
 function logTail(file: string): string {
   try {
@@ -192,13 +193,18 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     const logFd = openSync(slot.info.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [PALISADE_BIN, 'node', '--config', slot.info.config], {
-        stdio: ['ignore', 'pipe', logFd],
-        env: { ...process.env, ...options.env },
-        // Its own process group: a Ctrl-C on the terminal reaches only the supervisor, which
-        // stops the validators itself, instead of racing them to exit and taking that for a crash.
-        detached: true,
-      });
+      child = spawn(
+        process.execPath,
+        ['--import', ORPHAN_GUARD, PALISADE_BIN, 'node', '--config', slot.info.config],
+        {
+          // stdin stays an open pipe that only our death closes (orphan-guard.ts).
+          stdio: ['pipe', 'pipe', logFd],
+          env: { ...process.env, ...options.env },
+          // Its own process group: a Ctrl-C on the terminal reaches only the supervisor, which
+          // stops the validators itself, instead of racing them to exit and taking that for a crash.
+          detached: true,
+        },
+      );
     } finally {
       // The child holds its own copy of the descriptor.
       closeSync(logFd);

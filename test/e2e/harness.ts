@@ -1,0 +1,155 @@
+/**
+ * A devnet of real validator processes for the end-to-end tests: its own temporary data
+ * directory, free loopback ports, short consensus timeouts (so a view change costs ~0.3 s, not a
+ * second), no automatic restarts (the tests decide who is down) and no bots unless asked.
+ *
+ * `close()` stops every validator (SIGTERM, SIGKILL after 5 s) and removes the directory; the
+ * supervisor's exit hook SIGKILLs any validator still running if the test process dies first.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningDevnet, startDevnet } from '../../src/node/devnet/devnet.ts';
+import type { BlockSummary, NodeStatus } from '../../src/node/view.ts';
+
+/** Consensus leader timeout of test networks. */
+export const TEST_LEADER_TIMEOUT_MS = 300;
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A base port P with P..P+n-1 (p2p), P+100..P+100+n-1 (API) and P+200 (dashboard) all free,
+ * chosen at random so that parallel test files do not collide.
+ */
+export async function freeBasePort(validators: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 35_000);
+    const ports = [base + 200];
+    for (let i = 0; i < validators; i++) ports.push(base + i, base + 100 + i);
+    const free = await Promise.all(ports.map(portFree));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error('no free block of ports on 127.0.0.1');
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `condition` every 100 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(
+  condition: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** `promise`, or a rejection naming `what` after `timeoutMs`: a test fails instead of hanging. */
+export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export interface TestDevnet {
+  devnet: RunningDevnet;
+  dataDirectory: string;
+  apiUrls: string[];
+  /** `/v1/status` of validator i, or undefined when it does not answer. */
+  status(index: number): Promise<NodeStatus | undefined>;
+  /** Heights of `indexes` (undefined for a validator that does not answer). */
+  heights(indexes: readonly number[]): Promise<Array<number | undefined>>;
+  /** Block hashes of validator i at heights from..to (inclusive). */
+  hashes(index: number, from: number, to: number): Promise<string[]>;
+  /** Asserts that `indexes` report the same hash at every height in from..to. */
+  assertSameHashes(indexes: readonly number[], from: number, to: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts a devnet for a test file; call `close()` in `after`. */
+export async function startTestDevnet(
+  options: { validators?: number; bots?: boolean; leaderTimeoutMs?: number } = {},
+): Promise<TestDevnet> {
+  const validators = options.validators ?? 4;
+  const dataDirectory = mkdtempSync(join(tmpdir(), 'palisade-e2e-'));
+  let devnet: RunningDevnet;
+  try {
+    devnet = await startDevnet({
+      dataDirectory,
+      validators,
+      basePort: await freeBasePort(validators),
+      dashboardPort: 0,
+      bots: options.bots ?? false,
+      reset: false,
+      leaderTimeoutMs: options.leaderTimeoutMs ?? TEST_LEADER_TIMEOUT_MS,
+      restart: false,
+    });
+  } catch (error) {
+    rmSync(dataDirectory, { recursive: true, force: true });
+    throw error;
+  }
+  const apiUrls = devnet.network.validators.map((validator) => validator.api);
+
+  const status = async (index: number): Promise<NodeStatus | undefined> => {
+    try {
+      const response = await fetch(`${apiUrls[index]}/v1/status`, { signal: AbortSignal.timeout(2000) });
+      return response.ok ? ((await response.json()) as NodeStatus) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const hashes = async (index: number, from: number, to: number): Promise<string[]> => {
+    const out: string[] = [];
+    for (let start = from; start <= to; start += 100) {
+      const limit = Math.min(100, to - start + 1);
+      const response = await fetch(`${apiUrls[index]}/v1/blocks?from=${start}&limit=${limit}`);
+      assert.equal(response.status, 200, `validator ${index} serves blocks ${start}..`);
+      const page = (await response.json()) as { blocks: BlockSummary[] };
+      for (const block of page.blocks) out.push(`${block.height}:${block.hash}`);
+    }
+    return out;
+  };
+
+  return {
+    devnet,
+    dataDirectory,
+    apiUrls,
+    status,
+    heights: (indexes) => Promise.all(indexes.map(async (index) => (await status(index))?.height)),
+    hashes,
+    async assertSameHashes(indexes, from, to) {
+      const lists = await Promise.all(indexes.map((index) => hashes(index, from, to)));
+      assert.equal(lists[0]!.length, to - from + 1, `validator ${indexes[0]} has every block ${from}..${to}`);
+      for (const [position, list] of lists.entries()) {
+        assert.deepEqual(list, lists[0], `validator ${indexes[position]} agrees with ${indexes[0]}`);
+      }
+    },
+    async close() {
+      try {
+        await devnet.stop();
+      } finally {
+        rmSync(dataDirectory, { recursive: true, force: true });
+      }
+    },
+  };
+}
