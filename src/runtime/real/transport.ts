@@ -100,6 +100,8 @@ const PENALTY_POINTS = Object.freeze({
   oversize_frame: 50,
   rate_limited: 1,
 });
+/** How long `close` lets an authenticated connection flush and close before destroying it. */
+const CLOSE_GRACE_MS = 1000;
 /** Points for a `penalize` call that does not say how many. */
 export const DEFAULT_PENALTY_POINTS = 10;
 /** Distinct reason labels kept per counter map; more are folded into `other` (metrics stay bounded). */
@@ -713,7 +715,41 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
         peer.cancelUnban?.();
         peer.cancelUnban = undefined;
       }
-      for (const socket of sockets) socket.destroy();
+      // Authenticated connections are drained and ended, not destroyed: destroy() discards what
+      // is still queued, so the last frames sent before close (a node relaying the transactions
+      // it accepted just before shutting down) would never reach the peer. The peer's queue is
+      // written out as the socket drains, then the socket is ended; a peer that does not take it
+      // within CLOSE_GRACE_MS is cut off. Connections still in their handshake carry nothing of
+      // ours and go at once.
+      const authenticated = new Set<TLSSocket>();
+      const ended: Promise<void>[] = [];
+      for (const peer of peers) {
+        const socket = peer?.socket;
+        if (peer === undefined || socket === undefined || socket.destroyed) continue;
+        authenticated.add(socket);
+        ended.push(
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+            socket.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            const endWhenDrained = () => {
+              flush(peer);
+              if (queueLength(peer) === 0) socket.end();
+              else socket.once('drain', endWhenDrained);
+            };
+            endWhenDrained();
+          }),
+        );
+      }
+      // An accepted TCP connection is the one under an authenticated TLS socket when they share
+      // the remote address and port.
+      const endpoint = (socket: NetSocket) => `${socket.remoteAddress}:${socket.remotePort}`;
+      const keep = new Set([...authenticated].map(endpoint));
+      for (const socket of sockets) if (!authenticated.has(socket)) socket.destroy();
+      for (const raw of acceptedConnections) if (!keep.has(endpoint(raw))) raw.destroy();
+      await Promise.all(ended);
       for (const raw of acceptedConnections) raw.destroy();
       const closing = server;
       server = undefined;
