@@ -588,13 +588,17 @@ export function createNode(options: NodeOptions): PalisadeNode {
     async stop() {
       if (!running) return;
       running = false;
+      // The API closes first, so that nothing is accepted after this point, and every
+      // transaction it did accept is relayed before the transport closes: a 202 must not be
+      // lost with this process (the mempool is not persisted; peers hold it from here).
+      if (api !== undefined) await api.close();
       consensus.stop();
       prices.stop();
       cancelPoll?.();
       cancelPenalties?.();
       cancelGossip?.();
+      flushGossip();
       await inflight;
-      if (api !== undefined) await api.close();
       await storage.sync();
       storage.close();
       await transport.close();
