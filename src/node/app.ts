@@ -216,17 +216,25 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     for (const [key] of sorted.slice(0, known.size - MAX_KNOWN_BLOCKS)) known.delete(key);
   };
 
-  /** Transaction ids in the unfinalized ancestors of `parentHex`, as far as we know them. */
-  const ancestorTransactions = (parentHex: string): Set<string> => {
+  /**
+   * Transaction ids in the unfinalized ancestors of `parentHex`, or undefined when one of them is
+   * unknown here: a proposer that cannot see every transaction above the finalized tip must not
+   * propose any, or it may repeat one (executed as BAD_NONCE, wasting the block).
+   */
+  const ancestorTransactions = (parentHex: string): Set<string> | undefined => {
     const ids = new Set<string>();
-    let cursor = known.get(parentHex);
-    let steps = 0;
-    while (cursor !== undefined && cursor.height > engine.height && steps < MAX_KNOWN_BLOCKS) {
+    let cursorHex = parentHex;
+    for (let steps = 0; steps < MAX_KNOWN_BLOCKS; steps++) {
+      if (cursorHex === toHex(tipDigest)) return ids;
+      const cursor = known.get(cursorHex);
+      // An ancestor we never verified (it reached us through sync): its transactions are unknown.
+      if (cursor === undefined) return undefined;
+      // Executed already (its finalization is being persisted): the mempool no longer holds them.
+      if (cursor.height <= engine.height) return ids;
       for (const id of cursor.transactionIds) ids.add(id);
-      cursor = known.get(cursor.parentHex);
-      steps++;
+      cursorHex = cursor.parentHex;
     }
-    return ids;
+    return undefined;
   };
 
   const parentTime = (parentHex: string): number | undefined => {
@@ -435,7 +443,10 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         options.wallClock() + limits.emptyBlockIntervalMs,
       );
       const exclusions = ancestorTransactions(parentHex);
-      while (options.wallClock() < waitUntil && !hasSelectable(context.height, exclusions)) {
+      while (
+        options.wallClock() < waitUntil &&
+        (exclusions === undefined || !hasSelectable(context.height, exclusions))
+      ) {
         await new Promise((resolve) => setTimeout(resolve, PROPOSE_POLL_MS));
       }
       const timeMs = Math.max(
@@ -455,15 +466,18 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         });
       }
       const observationBytes = ownObservations.reduce((sum, bytes) => sum + bytes.length + 4, 0);
-      const selected = mempool.select({
-        height: context.height,
-        maxTransactions: limits.maxBlockTransactions + exclude.size,
-        maxBytes: limits.maxBlockTransactionBytes - observationBytes,
-      });
+      const selected =
+        exclude === undefined
+          ? []
+          : mempool.select({
+              height: context.height,
+              maxTransactions: limits.maxBlockTransactions + exclude.size,
+              maxBytes: limits.maxBlockTransactionBytes - observationBytes,
+            });
       const transactions: Uint8Array[] = [];
       const ids: string[] = [];
       for (const pending of selected) {
-        if (exclude.has(pending.id)) continue;
+        if (exclude?.has(pending.id)) continue;
         if (transactions.length >= limits.maxBlockTransactions) break;
         transactions.push(pending.bytes);
         ids.push(pending.id);
@@ -499,7 +513,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (payload.timeMs > options.wallClock() + limits.maxFutureBlockMs) return refuse('time-in-future');
       let transactionBytes = 0;
       const ids: string[] = [];
-      const seen = ancestorTransactions(parentHex);
+      // With an ancestor unknown here, repeats of its transactions cannot be seen; the engine
+      // still refuses them by nonce, so the block is accepted rather than stalling the chain.
+      const seen = ancestorTransactions(parentHex) ?? new Set<string>();
       for (const encoded of payload.transactions) {
         transactionBytes += encoded.length;
         let transaction: SignedTransaction;
@@ -536,6 +552,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         `finalized height ${block.height} skips ${engine.height + 1}`,
       );
       const executed = execute(block);
+      // Out of the mempool as soon as the engine has executed them, not after the sync below: in
+      // between, the engine's height already counts this block, so `ancestorTransactions` no
+      // longer excludes its transactions, and a proposal made during the sync would carry them
+      // again (executed as BAD_NONCE, and their id index pointing at the failed copy).
+      mempool.removeFinalized({ height: block.height, transactionIds: executed.ids.map((id) => toHex(id)) });
       const summary = summarize(block, digest, executed);
       storage.putFinalizedBlock({
         height: block.height,
@@ -545,7 +566,10 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       });
       storage.put(heightKey(SUMMARY_PREFIX, block.height), textEncoder.encode(JSON.stringify(summary)));
       executed.ids.forEach((id, index) => {
-        storage.put(TX_PREFIX + toHex(id), textEncoder.encode(`${block.height}/${index}`));
+        // A transaction's location is where it first executed; a later copy a faulty leader
+        // slipped into a block (refused by the engine as BAD_NONCE) must not replace it.
+        const key = TX_PREFIX + toHex(id);
+        if (storage.get(key) === undefined) storage.put(key, textEncoder.encode(`${block.height}/${index}`));
       });
       if (limits.snapshotIntervalBlocks > 0 && block.height % limits.snapshotIntervalBlocks === 0)
         storeSnapshot(block.height);
@@ -553,7 +577,6 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       durableHeight = block.height;
       tipDigest = digest;
       tipView = block.view;
-      mempool.removeFinalized({ height: block.height, transactionIds: executed.ids.map((id) => toHex(id)) });
       const seenAt = known.get(toHex(digest))?.seenAtMs;
       for (const [key, entry] of known) if (entry.height <= block.height) known.delete(key);
       pruneObservations();
