@@ -3,8 +3,8 @@
  * directory, free loopback ports, short consensus timeouts (so a view change costs ~0.3 s, not a
  * second), no automatic restarts (the tests decide who is down) and no bots unless asked.
  *
- * `close()` stops every validator (SIGTERM, SIGKILL after 5 s) and removes the directory; the
- * supervisor's exit hook SIGKILLs any validator still running if the test process dies first.
+ * `close()` stops every validator (SIGTERM, SIGKILL after 10 s) and removes the directory. Should
+ * the test process die first, the validators stop themselves (src/node/devnet/orphan-guard.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -148,7 +148,10 @@ export async function startTestDevnet(
       try {
         await devnet.stop();
       } finally {
-        rmSync(dataDirectory, { recursive: true, force: true });
+        // PALISADE_E2E_KEEP=1 keeps the directory (validator logs, databases) to debug a failure.
+        if (process.env.PALISADE_E2E_KEEP === undefined)
+          rmSync(dataDirectory, { recursive: true, force: true });
+        else console.error(`kept ${dataDirectory}`);
       }
     },
   };
