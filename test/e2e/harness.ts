@@ -8,37 +8,16 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningDevnet, startDevnet } from '../../src/node/devnet/devnet.ts';
+import { freeBasePort } from '../../src/node/devnet/ports.ts';
 import type { BlockSummary, NodeStatus } from '../../src/node/view.ts';
 
 /** Consensus leader timeout of test networks. */
 export const TEST_LEADER_TIMEOUT_MS = 300;
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * A base port P with P..P+n-1 (p2p), P+100..P+100+n-1 (API) and P+200 (dashboard) all free,
- * chosen at random so that parallel test files do not collide.
- */
-export async function freeBasePort(validators: number): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 35_000);
-    const ports = [base + 200];
-    for (let i = 0; i < validators; i++) ports.push(base + i, base + 100 + i);
-    const free = await Promise.all(ports.map(portFree));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error('no free block of ports on 127.0.0.1');
-}
+export { freeBasePort };
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

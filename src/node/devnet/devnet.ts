@@ -47,6 +47,11 @@ export interface DevnetOptions {
   dashboardPort?: number | undefined;
   bots: boolean;
   reset: boolean;
+  /**
+   * Funded accounts made with a new network beyond the bots' own (the benchmark's load
+   * generator signs with them); keystores under network/keys/trader-<i>.json after the bots'.
+   */
+  extraTraders?: number;
   /** Consensus leader timeout written into a new genesis (default 1000 ms). */
   leaderTimeoutMs?: number;
   restart?: RestartPolicy | false;
@@ -183,7 +188,7 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
     dataDirectory,
     validators: options.validators,
     basePort: options.basePort ?? DEFAULT_BASE_PORT,
-    traders: BOT_ROLES.length,
+    traders: BOT_ROLES.length + (options.extraTraders ?? 0),
     leaderTimeoutMs: options.leaderTimeoutMs ?? 1000,
   });
   const networkBasePort = network.genesis.validators[0]!.p2p.port;

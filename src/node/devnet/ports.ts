@@ -1,0 +1,30 @@
+/**
+ * Free loopback ports for a devnet whose ports must not collide with anything running: tests and
+ * benchmarks that start several networks on one machine.
+ */
+import { createServer } from 'node:net';
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A base port P with P..P+n-1 (p2p), P+100..P+100+n-1 (API) and P+200 (dashboard) all free on
+ * 127.0.0.1, chosen at random so that concurrent callers rarely try the same block.
+ * @example const basePort = await freeBasePort(4);
+ * @throws Error when 200 random blocks were all taken
+ */
+export async function freeBasePort(validators: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 35_000);
+    const ports = [base + 200];
+    for (let i = 0; i < validators; i++) ports.push(base + i, base + 100 + i);
+    const free = await Promise.all(ports.map(portFree));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error('no free block of ports on 127.0.0.1');
+}
