@@ -18,7 +18,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { PALISADE_BIN } from './network.ts';
+import { DevnetError, PALISADE_BIN } from './network.ts';
 
 export type ValidatorState = 'starting' | 'running' | 'restarting' | 'stopped';
 
@@ -176,13 +176,17 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       if (shuttingDown || slot.child !== undefined) return;
       slot.info.restarts += 1;
       // A failed start exits the child, and its exit handler schedules the next attempt.
-      launch(slot).catch((error: unknown) =>
+      launch(slot, true).catch((error: unknown) =>
         emit({ type: 'start-failed', index: slot.info.index, error: (error as Error).message }),
       );
     }, delayMs);
   };
 
-  function launch(slot: Slot): Promise<ValidatorProcessInfo> {
+  /**
+   * Starts the validator of `slot`. `restarting`: a restart after a crash, whose own failure to
+   * start is retried with backoff; a first start's failure is the caller's to handle.
+   */
+  function launch(slot: Slot, restarting = false): Promise<ValidatorProcessInfo> {
     if (slot.child !== undefined) {
       return Promise.reject(new Error(`validator ${slot.info.index} is already running`));
     }
@@ -234,19 +238,25 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       markExited();
       if (!ready) {
         failStart(
-          new Error(
+          new DevnetError(
+            'VALIDATOR_START_FAILED',
             `validator ${slot.info.index} exited (${signal ?? code}) before it was ready; its log ${slot.info.logFile} ends:\n${logTail(slot.info.logFile)}`,
           ),
         );
       }
       emit({ type: 'exited', index: slot.info.index, pid, code, signal, expected });
-      if (!expected) scheduleRestart(slot);
+      if (!expected && (ready || restarting)) scheduleRestart(slot);
     });
 
     return new Promise<ValidatorProcessInfo>((resolveReady, rejectReady) => {
       failStart = rejectReady;
       const timer = setTimeout(() => {
-        rejectReady(new Error(`validator ${slot.info.index} not ready within ${readyTimeoutMs} ms`));
+        rejectReady(
+          new DevnetError(
+            'VALIDATOR_START_FAILED',
+            `validator ${slot.info.index} not ready within ${readyTimeoutMs} ms; see ${slot.info.logFile}`,
+          ),
+        );
         slot.expectExit = true;
         child.kill('SIGKILL');
       }, readyTimeoutMs);
