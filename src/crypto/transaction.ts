@@ -54,16 +54,24 @@ export function verifyTransactionSignature(tx: SignedTransaction): boolean {
 }
 
 /**
+ * Answers whether a transaction's signature is valid. Any implementation must give exactly the
+ * verdict of {@link verifyTransactionSignature} (a node may answer from a record of earlier
+ * verifications of the same bytes); the engine's determinism rests on it.
+ */
+export type TransactionSignatureCheck = (tx: SignedTransaction) => boolean;
+
+/**
  * The stateless checks, cheapest first: right chain, not expired at `height`, valid signature.
  * A transaction is valid up to and including its `expiryHeight`.
  */
 export function checkTransaction(
   tx: SignedTransaction,
   context: { chainId: number; height: number },
+  verifySignature: TransactionSignatureCheck = verifyTransactionSignature,
 ): TransactionCheck {
   if (tx.body.chainId !== context.chainId) return 'WRONG_CHAIN';
   if (context.height > tx.body.expiryHeight) return 'EXPIRED';
-  return verifyTransactionSignature(tx) ? 'ok' : 'BAD_SIGNATURE';
+  return verifySignature(tx) ? 'ok' : 'BAD_SIGNATURE';
 }
 
 export { SignedTransactionCodec };

@@ -78,7 +78,7 @@ import { MAX_TRANSACTION_PAYLOAD_BYTES, type SignedTransaction } from '../codec/
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { createStateCommitment, type StateCommitment, type StateProof } from '../crypto/state-commitment.ts';
-import { checkTransaction } from '../crypto/transaction.ts';
+import { checkTransaction, type TransactionSignatureCheck } from '../crypto/transaction.ts';
 import {
   BUY,
   createOrderBook,
@@ -462,6 +462,11 @@ function canonicalEventBytes(events: readonly EngineEvent[]): Uint8Array {
 export interface EngineOptions {
   /** The state commitment to write into (default: a fresh one); the benchmark passes a timed one. */
   stateCommitment?: StateCommitment;
+  /**
+   * Checks a transaction's signature (default: an Ed25519 verification). A node injects one that
+   * answers from the verifications its mempool already did; it must give the same verdicts.
+   */
+  verifySignature?: TransactionSignatureCheck;
 }
 
 export function createEngine(genesis: EngineGenesis, options: EngineOptions = {}): Engine {
@@ -496,6 +501,7 @@ function buildEngine(
   /** Sequence of each underlying's first kept sample; sequences count every sample ever taken. */
   const sampleBase = new Map<number, number>();
   const commitment: StateCommitment = options.stateCommitment ?? createStateCommitment();
+  const verifySignature = options.verifySignature;
   let markCache = new Map<number, MarkEntry | null>();
 
   let height = 0;
@@ -1206,7 +1212,7 @@ function buildEngine(
 
   function applyTransaction(tx: SignedTransaction): TransactionResult {
     if (tx.body.payload.length > MAX_TRANSACTION_PAYLOAD_BYTES) return { status: 'OVERSIZE' };
-    const check = checkTransaction(tx, { chainId, height });
+    const check = checkTransaction(tx, { chainId, height }, verifySignature);
     if (check !== 'ok') return { status: check };
     const signer = tx.body.signer;
     const existing = accounts.get(hexKey(signer));

@@ -39,7 +39,7 @@ import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { checkTransaction, transactionId } from '../crypto/transaction.ts';
+import { checkTransaction, transactionId, verifyTransactionSignature } from '../crypto/transaction.ts';
 
 export const MEMPOOL_REFUSAL_CODES = Object.freeze([
   'MALFORMED',
@@ -82,6 +82,12 @@ export interface MempoolConfig {
   maxTrackedAdmissions: number;
   /** The next nonce the committed state expects from `account` (0 for an unknown account). */
   expectedNonce: (account: Uint8Array) => number;
+  /**
+   * Verifies a decoded transaction's signature, given also its canonical encoding (default: an
+   * Ed25519 verification). A node passes one that also records the verified encoding, so that its
+   * engine need not verify the same bytes again.
+   */
+  verifySignature?: (transaction: SignedTransaction, encoded: Uint8Array) => boolean;
 }
 
 export const DEFAULT_MEMPOOL_LIMITS = Object.freeze({
@@ -178,6 +184,7 @@ export function createMempool(config: MempoolConfig): Mempool {
   );
   invariant(Number.isSafeInteger(config.chainId) && config.chainId >= 0, 'chainId must be a safe integer');
 
+  const verifySignature = config.verifySignature ?? verifyTransactionSignature;
   const byId = new Map<string, PendingTransaction>();
   const accounts = new Map<string, AccountQueue>();
   let totalBytes = 0;
@@ -311,7 +318,9 @@ export function createMempool(config: MempoolConfig): Mempool {
       );
     }
     // Signature last among the checks of the transaction itself: it costs the most.
-    const check = checkTransaction(transaction, { chainId: config.chainId, height: context.height });
+    const check = checkTransaction(transaction, { chainId: config.chainId, height: context.height }, (tx) =>
+      verifySignature(tx, bytes),
+    );
     if (check !== 'ok') return refuse(check, 'the signature does not verify for this signer and body');
     if (admissions.length - admissionsHead >= config.maxTrackedAdmissions) {
       return refuse('MEMPOOL_FULL', 'too many admissions within the rate window');

@@ -14,9 +14,11 @@
  *   transactions  `mempool.select` at the block's height, minus those already in the block's
  *                 unfinalized ancestors. Verifiers check they decode, are not repeated in the block
  *                 or its known ancestors, and fit the bounds; signatures, nonces and expiry are
- *                 the engine's to judge (a bad one gets a status and changes nothing), so a
- *                 transaction's signature is checked once per validator by the mempool at
- *                 admission and once by the engine, never by the verifier in between.
+ *                 the engine's to judge (a bad one gets a status and changes nothing). A
+ *                 transaction's signature is verified once per validator: by the mempool at
+ *                 admission, which records the verified encoding (verified-transactions.ts); the
+ *                 engine's check is answered from that record for the same bytes and verifies
+ *                 anything else itself. The verifier in between checks no signatures.
  *   observations  the signed oracle observations for this height that the proposer holds: every
  *                 validator attaches its observation for height h + 1 as the extension of its
  *                 notarize and finalize votes on the block at height h, so the leader of h + 1,
@@ -64,6 +66,7 @@ import { verifyObservationSignature } from '../oracle/observation.ts';
 import { createPriceBook, type PriceBook } from '../oracle/price-book.ts';
 import type { SqliteStorage } from '../runtime/real/storage.ts';
 import type { OracleAsset } from './genesis.ts';
+import { createVerifiedTransactions } from './verified-transactions.ts';
 import { type BlockSummary, hex, outcomeOf, type TransactionOutcome } from './view.ts';
 
 /** Blocks whose payload facts we remember (proposed or verified, not yet far below finality). */
@@ -181,15 +184,28 @@ function heightKey(prefix: string, height: number): string {
 export function createNodeApplication(options: NodeApplicationOptions): NodeApplication {
   const limits: ApplicationLimits = { ...DEFAULT_APPLICATION_LIMITS, ...options.limits };
   const { chainId, storage } = options;
-  let engine = createExecutionEngine(options.engineGenesis);
+  const mempoolLimits = { ...DEFAULT_MEMPOOL_LIMITS, ...options.mempoolLimits };
+  // Each signature is verified once here: at admission, recorded by its whole encoding; the
+  // engine's check of a finalized block's transaction is answered from that record.
+  const verifiedTransactions = createVerifiedTransactions({ maxEntries: 2 * mempoolLimits.maxTransactions });
+  /** The bytes each transaction of the block being executed was decoded from. */
+  const encodings = new WeakMap<SignedTransaction, Uint8Array>();
+  const engineOptions = {
+    verifySignature: (transaction: SignedTransaction) =>
+      verifiedTransactions.check(
+        transaction,
+        encodings.get(transaction) ?? SignedTransactionCodec.encode(transaction),
+      ),
+  };
+  let engine = createExecutionEngine(options.engineGenesis, engineOptions);
   const priceBook = createPriceBook();
   const members = options.validators.map((publicKey) => ({ publicKey, weight: 1n }));
   const assetIds = options.assets.map((asset) => asset.assetId);
   const mempool = createMempool({
     chainId,
-    ...DEFAULT_MEMPOOL_LIMITS,
-    ...options.mempoolLimits,
+    ...mempoolLimits,
     expectedNonce: (account) => engine.account(account)?.nonce ?? 0,
+    verifySignature: (transaction, encoded) => verifiedTransactions.verify(transaction, encoded),
   });
   const known = new Map<string, KnownBlock>();
   /** Observations by height, then by validator index (first valid one wins). */
@@ -309,7 +325,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     const transactions: SignedTransaction[] = [];
     for (const bytes of payload.transactions) {
       try {
-        transactions.push(SignedTransactionCodec.decode(bytes));
+        const transaction = SignedTransactionCodec.decode(bytes);
+        encodings.set(transaction, bytes);
+        transactions.push(transaction);
       } catch (error) {
         if (!(error instanceof CodecError)) throw error;
       }
@@ -370,7 +388,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     if (stored === undefined) return 0;
     try {
       const snapshot = NodeSnapshotCodec.decode(record.state);
-      const restored = restoreEngine(snapshot.engine, options.engineGenesis);
+      const restored = restoreEngine(snapshot.engine, options.engineGenesis, engineOptions);
       if (snapshot.height !== record.height || restored.height !== record.height) return 0;
       engine = restored;
       priceBook.apply({
