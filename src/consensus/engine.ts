@@ -72,7 +72,11 @@ export interface Application {
   propose(context: BlockContext): Promise<Uint8Array | undefined> | Uint8Array | undefined;
   /** Whether `payload` is acceptable in `context` (the parent may be notarized but not final). */
   verify(context: BlockContext, payload: Uint8Array): Promise<boolean> | boolean;
-  /** Called once per finalized block, in height order, after it is durable (spec §8). */
+  /**
+   * Called once per finalized block, in height order, after it is durable (spec §8) — or, with
+   * `EngineConfig.applicationSyncsStorage`, once its records are written to storage, which the
+   * application's own sync then makes durable before `processedHeight` passes the block.
+   */
   finalized(block: FinalizedBlock): Promise<void> | void;
   /** Height of the last finalized block the application has durably processed (0 = genesis). */
   processedHeight(): number;
@@ -128,6 +132,14 @@ export interface EngineConfig {
   timeouts?: Partial<EngineTimeouts>;
   verifier?: SignatureVerifier;
   observer?: EngineObserver;
+  /**
+   * True when `application.finalized` syncs this same `storage` before its `processedHeight`
+   * moves past the block: the engine then delivers without a sync of its own, and the finalized
+   * block's records commit in the application's sync, one fsync per block instead of two. A crash
+   * before that sync loses only records that peers still hold, as a crash before the engine's own
+   * sync would; votes are synced before they are sent either way (spec §3).
+   */
+  applicationSyncsStorage?: boolean;
   /**
    * A deliberately broken rule, only for proving that the simulator catches one: with
    * 'finalize-after-nullify' the engine signs finalize in a view it nullified (violates spec §3).
@@ -960,7 +972,7 @@ export class SimplexEngine {
     this.#delivering = true;
     try {
       while (this.#deliveries.length > 0 && this.#running) {
-        await this.#config.storage.sync();
+        if (this.#config.applicationSyncsStorage !== true) await this.#config.storage.sync();
         while (this.#deliveries.length > 0 && this.#running) {
           const next = this.#deliveries.shift()!;
           await this.#config.application.finalized(next);

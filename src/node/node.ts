@@ -244,6 +244,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
     network: consensusNetwork,
     storage,
     timeouts: genesis.consensus,
+    // app.finalized syncs this storage before processedHeight moves (one fsync per block).
+    applicationSyncsStorage: true,
     application: {
       propose: (context) => app.propose(context),
       verify: (context, payload) => app.verify(context, payload),
