@@ -17,7 +17,6 @@
 import { BlockCodec, type Certificate, CertificateType, VoteKind } from '../codec/consensus.ts';
 import { AccountRecordCodec, type ExecutionAction, encodeAction } from '../codec/execution.ts';
 import { fromJson } from '../codec/json.ts';
-import { PriceCertificateType } from '../codec/oracle.ts';
 import { StateProofType } from '../codec/state-proof.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import { verifyCertificate } from '../consensus/certificate.ts';
@@ -47,6 +46,8 @@ import type {
   TransactionLookup,
   TransactionOutcome,
 } from './view.ts';
+
+import { priceCertificateFromJson } from './view.ts';
 
 export type * from './view.ts';
 
@@ -441,7 +442,7 @@ export function verifyPriceCertificate(
   keyset: Pick<KeysetJson, 'epoch' | 'groupPublicKey'>,
 ): boolean {
   try {
-    const value = fromJson(PriceCertificateType, entry.certificate, 'certificate');
+    const value = priceCertificateFromJson(entry.certificate);
     return verifyFrostPriceCertificate(
       {
         report: {

@@ -25,7 +25,6 @@
 
 import { CertificateCodec } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
-import { toJson } from '../codec/json.ts';
 import { peekTag } from '../codec/message.ts';
 import { MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
 import { PriceCertificateCodec } from '../codec/oracle.ts';
@@ -58,8 +57,8 @@ import {
   marketToJson,
   type NodeEvent,
   type NodeView,
-  type PriceCertificateJson,
   type PriceJson,
+  priceCertificateToJson,
   stateProofToJson,
 } from './view.ts';
 
@@ -493,10 +492,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
         assetId: entry.assetId,
         symbol: assetById.get(entry.assetId)?.symbol ?? entry.symbol,
         height: entry.height,
-        certificate: toJson(
-          PriceCertificateCodec.type,
-          PriceCertificateCodec.decode(entry.encoded),
-        ) as unknown as PriceCertificateJson,
+        certificate: priceCertificateToJson(PriceCertificateCodec.decode(entry.encoded)),
         encoded: hex(entry.encoded),
       })),
     evidence: () =>

@@ -17,7 +17,8 @@
  * node, the tests and any other implementer produce exactly the same JSON.
  */
 import { type Certificate, CertificateType, type Evidence, EvidenceType } from '../codec/consensus.ts';
-import { toJson } from '../codec/json.ts';
+import { fromJson, toJson } from '../codec/json.ts';
+import { PriceCertificateType, type PriceCertificateValue } from '../codec/oracle.ts';
 import type { StateProof } from '../codec/state-proof.ts';
 import { StateProofType } from '../codec/state-proof.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -237,7 +238,7 @@ export interface PriceCertificateJson {
   feedId: Hex;
   price: Decimal;
   confidence: Decimal;
-  /** EIP-712 int32 exponent carried as its two's-complement u32. */
+  /** The EIP-712 int32 exponent (e.g. −6); the binary encoding carries it as a two's-complement u32. */
   exponent: number;
   publishTime: Decimal;
   epoch: Decimal;
@@ -365,6 +366,24 @@ export interface NodeView {
 
 // ---------------------------------------------------------------------------------------------
 // Conversions from the layers' own objects.
+
+/**
+ * The JSON form of a price certificate: the codec's JSON form, except that `exponent` is the signed
+ * int32 the EIP-712 report signs rather than the u32 that carries it on the wire.
+ */
+export function priceCertificateToJson(certificate: PriceCertificateValue): PriceCertificateJson {
+  const json = toJson(PriceCertificateType, certificate) as unknown as PriceCertificateJson;
+  return { ...json, exponent: certificate.exponent | 0 };
+}
+
+/**
+ * Parses {@link priceCertificateToJson}'s form back into the codec's value.
+ * @throws CodecError naming the field when the JSON is not a price certificate
+ */
+export function priceCertificateFromJson(json: PriceCertificateJson): PriceCertificateValue {
+  const exponent = Number.isInteger(json.exponent) ? json.exponent >>> 0 : json.exponent;
+  return fromJson(PriceCertificateType, { ...json, exponent }, 'certificate');
+}
 
 /** The JSON form of a consensus finality certificate. */
 export function certificateToJson(certificate: Certificate): CertificateJson {

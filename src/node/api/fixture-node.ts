@@ -9,8 +9,6 @@
  * Test-only keys (derived from public strings); never for a real network.
  */
 import { type Block, BlockCodec, type Evidence, VoteKind } from '../../codec/consensus.ts';
-import { toJson } from '../../codec/json.ts';
-import { PriceCertificateType } from '../../codec/oracle.ts';
 import { SignedTransactionCodec } from '../../codec/transaction.ts';
 import { certificateFromVotes } from '../../consensus/certificate.ts';
 import { conflictOf } from '../../consensus/evidence.ts';
@@ -51,6 +49,7 @@ import {
   outcomeOf,
   type PriceCertificateEntry,
   type PriceJson,
+  priceCertificateToJson,
   stateProofToJson,
   type TransactionOutcome,
 } from '../view.ts';
@@ -180,7 +179,7 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
       assetId: ASSET_ID,
       symbol: SYMBOL,
       height,
-      certificate: toJson(PriceCertificateType, value) as unknown as PriceCertificateEntry['certificate'],
+      certificate: priceCertificateToJson(value),
       encoded: hex(encoded),
     };
   }

@@ -203,11 +203,23 @@ export const keysetSchema = object({
   participants: count,
 });
 
+/** The codec's schema for a price certificate, with `exponent` as the signed int32 it really is. */
+function priceCertificateJsonSchema(): JsonSchema {
+  const schema = jsonSchema(PriceCertificateType) as { properties: Record<string, JsonSchema> };
+  return {
+    ...schema,
+    properties: {
+      ...schema.properties,
+      exponent: { type: 'integer', minimum: -(2 ** 31), maximum: 2 ** 31 - 1 },
+    },
+  };
+}
+
 export const priceCertificateEntrySchema = object({
   assetId: count,
   symbol: { type: 'string' },
   height: count,
-  certificate: jsonSchema(PriceCertificateType),
+  certificate: priceCertificateJsonSchema(),
   encoded: hexString,
 });
 

@@ -370,6 +370,10 @@ describe('API server over a node built from the real layers', () => {
     const verdict = registry.verify(bytes(certificates[0].encoded));
     assert.ok(verdict.ok, verdict.ok ? '' : verdict.detail);
     assert.equal(verdict.certificate.report.price, BigInt(certificates[0].certificate.price));
+    // The JSON shows the signed exponent the EIP-712 report signs, the same as the price feed.
+    assert.equal(certificates[0].certificate.exponent, verdict.certificate.report.exponent);
+    assert.equal(certificates[0].certificate.exponent, prices[0].exponent);
+    assert.ok(certificates[0].certificate.exponent < 0);
   });
 
   test('evidence is served in a form anyone can verify', async () => {
