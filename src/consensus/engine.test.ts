@@ -235,3 +235,31 @@ test('two conflicting notarizes from one validator become evidence naming it', a
   assert.equal(evidence[0]!.first.signer, 2);
   assert.notDeepEqual(evidence[0]!.first.digest, evidence[0]!.second.digest);
 });
+
+test('a restarted engine still forwards the certificate that brought it into its view (spec §6)', async () => {
+  const scheduler = new Scheduler();
+  const storage = new SimStorage();
+  const before = new CapturingNetwork();
+  const first = engineFor(scheduler, storage, before);
+  await first.start();
+  // The notarization of view 1 brings the engine into view 2; its finalize vote is synced.
+  before.handler!(2, CertificateCodec.encode(notarization));
+  await runUntil(scheduler, 1);
+  assert.equal(first.status().view, 2);
+  first.stop();
+  storage.crash(createSimRng(1));
+  const after = new CapturingNetwork();
+  const second = engineFor(scheduler, storage, after);
+  await second.start();
+  assert.equal(second.status().view, 2);
+  // View 2 times out: the nullify goes out with the notarization of view 1, so a peer still in
+  // view 1 (which never saw that notarization) can join view 2 and help nullify it.
+  await runUntil(scheduler, 1 + timeouts.notarizationMs + 1);
+  assert.ok(after.votes().some((vote) => vote.kind === VoteKind.nullify && vote.view === 2));
+  const forwarded = after.sent
+    .filter(({ to, message }) => to === 'all' && peekTag(message) === CertificateCodec.tag)
+    .map(({ message }) => CertificateCodec.decode(message));
+  assert.ok(forwarded.length > 0, 'nothing forwarded');
+  for (const certificate of forwarded)
+    assert.deepEqual([certificate.kind, certificate.view], [VoteKind.notarize, 1]);
+});

@@ -192,6 +192,8 @@ const JOURNAL_PREFIX = 'consensus/vote/';
 const BLOCK_PREFIX = 'consensus/block/';
 const PROOF_PREFIX = 'consensus/proof/';
 const DIGEST_PREFIX = 'consensus/digest/';
+/** The certificate that brought us into our current view, kept so a restart can forward it. */
+const ENTRY_KEY = 'consensus/entry';
 
 interface VoteEntry {
   vote: Vote;
@@ -281,6 +283,10 @@ export class SimplexEngine {
     this.#config.network.onMessage((from, message) => this.#onMessage(from, message));
     this.#queueUndelivered();
     this.#enterView(Math.max(this.#tip.view + 1, lastVotedView), undefined, true);
+    // The certificate that brought us into our view before the crash is what spec §6 forwards;
+    // without it a restarted validator has nothing to bring peers that missed it into its view.
+    const entry = this.#recoverEntry() ?? this.#tipProof;
+    if (entry !== undefined) this.#enterView(entry.view + 1, entry);
   }
 
   /** Cancels every timer and ignores further input; storage stays as it is. */
@@ -382,6 +388,19 @@ export class SimplexEngine {
     return highest;
   }
 
+  /** The last entry certificate we journaled (see #enterView), if it is one above our tip. */
+  #recoverEntry(): Certificate | undefined {
+    const bytes = this.#config.storage.get(ENTRY_KEY);
+    if (bytes === undefined) return undefined;
+    try {
+      const certificate = CertificateCodec.decode(bytes);
+      return certificate.view >= this.#tip.view ? certificate : undefined;
+    } catch {
+      // A torn entry was never synced, so neither was any vote of the view it led to.
+      return undefined;
+    }
+  }
+
   #queueUndelivered(): void {
     const processed = this.#config.application.processedHeight();
     invariant(processed <= this.#tip.height, 'the application is ahead of the finalized chain it was given');
@@ -447,14 +466,26 @@ export class SimplexEngine {
     state.retryArmed = false;
   }
 
-  /** Enters `view` (spec §2, §4) and arms its timers (spec §6). */
+  /**
+   * Enters `view` (spec §2, §4) and arms its timers (spec §6). The certificate `via` is journaled
+   * (it becomes durable with the first vote synced in the view), so a restart can still forward
+   * it (spec §6); a certificate of the view before ours also becomes our entry certificate when
+   * we got here without one (at a restart).
+   */
   #enterView(view: number, via: Certificate | undefined, force = false): void {
-    if (!this.#running || (view <= this.#view && !force)) return;
+    if (!this.#running) return;
+    if (view === this.#view && !force) {
+      const current = this.#views.get(view);
+      if (via !== undefined && current !== undefined && current.entryCertificate === undefined)
+        this.#setEntry(current, via);
+      return;
+    }
+    if (view <= this.#view && !force) return;
     const previous = this.#views.get(this.#view);
     if (previous !== undefined) this.#cancelTimers(previous);
     this.#view = view;
     const state = this.#viewState(view);
-    if (via !== undefined) state.entryCertificate = via;
+    if (via !== undefined) this.#setEntry(state, via);
     const clock = this.#config.clock;
     state.timers.push(
       clock.setTimer(this.#timeouts.leaderMs, () => {
@@ -467,6 +498,11 @@ export class SimplexEngine {
     if (state.signed[VoteKind.nullify] !== undefined) this.#timeout(state);
     this.#tryPropose();
     this.#tryNotarize();
+  }
+
+  #setEntry(state: ViewState, via: Certificate): void {
+    state.entryCertificate = via;
+    this.#config.storage.put(ENTRY_KEY, CertificateCodec.encode(via));
   }
 
   /** The view timed out: nullify it (never after finalizing it, spec §3) and keep rebroadcasting. */
@@ -849,9 +885,11 @@ export class SimplexEngine {
       if (!this.#blocks.has(hex))
         this.#request(certificate.digest, kind === VoteKind.finalize ? MAX_SYNC_BLOCKS : 4);
     }
+    // Entering first journals the certificate before our finalize vote below is synced, so a
+    // restart after that vote resumes in the next view and can still forward it (spec §6).
+    this.#enterView(certificate.view + 1, certificate);
     if (kind === VoteKind.notarize) this.#maybeFinalize(state, certificate.digest);
     if (kind === VoteKind.finalize) this.#onFinalization(certificate);
-    this.#enterView(certificate.view + 1, certificate);
     this.#tryPropose();
     this.#tryNotarize();
   }

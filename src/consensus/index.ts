@@ -35,7 +35,8 @@
  * §6 Timers. On entering view v: the leader timeout (no proposal yet → nullify) and the
  *    notarization timeout (no notarization yet → nullify). After nullifying, a validator
  *    rebroadcasts its nullify and the certificate that brought it into v every retry interval, so
- *    validators that missed messages rejoin the view (Simplex's "forward the certificate").
+ *    validators that missed messages rejoin the view (Simplex's "forward the certificate"). That
+ *    certificate is journaled ahead of the votes of v, so a restarted validator still forwards it.
  *
  * §7 Resolver. A validator missing a block it needs (a parent to check a proposal, a block on
  *    the path from a finalization down to its finalized tip) asks peers in turn by digest for it and
