@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import {
   type Block,
   CertificateCodec,
+  CertificateRequestCodec,
   ProposalCodec,
+  SyncRequestCodec,
+  SyncResponseCodec,
   type Vote,
   VoteCodec,
   VoteKind,
@@ -262,4 +265,46 @@ test('a restarted engine still forwards the certificate that brought it into its
   assert.ok(forwarded.length > 0, 'nothing forwarded');
   for (const certificate of forwarded)
     assert.deepEqual([certificate.kind, certificate.view], [VoteKind.notarize, 1]);
+});
+
+test('a restarted engine still serves the block it notarized and the certificates it saw (spec §7)', async () => {
+  const scheduler = new Scheduler();
+  const storage = new SimStorage();
+  const before = new CapturingNetwork();
+  const first = engineFor(scheduler, storage, before);
+  await first.start();
+  // Validator 1 leads view 1: its proposal is notarized here (the vote is synced), then the
+  // notarization of view 1 arrives and our finalize vote for it is synced.
+  const proposerVote = signVote(signers[1]!, chainId, {
+    kind: VoteKind.notarize,
+    view: 1,
+    digest: blockDigest(block),
+    signerIndex: 1,
+  });
+  before.handler!(1, ProposalCodec.encode({ block, vote: proposerVote }));
+  await runUntil(scheduler, 1);
+  assert.ok(before.votes().some((vote) => vote.kind === VoteKind.notarize && vote.view === 1));
+  before.handler!(2, CertificateCodec.encode(notarization));
+  await runUntil(scheduler, 2);
+  assert.ok(before.votes().some((vote) => vote.kind === VoteKind.finalize && vote.view === 1));
+  first.stop();
+  storage.crash(createSimRng(1));
+  const after = new CapturingNetwork();
+  const second = engineFor(scheduler, storage, after);
+  await second.start();
+  assert.equal(second.status().view, 2);
+  after.handler!(3, SyncRequestCodec.encode({ digest: blockDigest(block), count: 1 }));
+  after.handler!(3, CertificateRequestCodec.encode({ view: 1 }));
+  const toPeer = after.sent.filter(({ to }) => to === 3).map(({ message }) => message);
+  const blocks = toPeer
+    .filter((message) => peekTag(message) === SyncResponseCodec.tag)
+    .flatMap((message) => SyncResponseCodec.decode(message).blocks);
+  assert.deepEqual(blocks.map(blockDigest), [blockDigest(block)]);
+  const certificates = toPeer
+    .filter((message) => peekTag(message) === CertificateCodec.tag)
+    .map((message) => CertificateCodec.decode(message));
+  assert.deepEqual(
+    certificates.map((certificate) => [certificate.kind, certificate.view]),
+    [[VoteKind.notarize, 1]],
+  );
 });

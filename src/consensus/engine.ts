@@ -1,7 +1,8 @@
 /**
  * The Simplex engine of one validator (the protocol is specified in `index.ts`; "spec §n" below
  * refers to it). Everything outside comes through the runtime interfaces: `Clock` for timers,
- * `Network` for authenticated messages, `Storage` for the vote journal and finalized blocks.
+ * `Network` for authenticated messages, `Storage` for the vote and certificate journal and
+ * finalized blocks.
  *
  * State changes happen synchronously inside message and timer handlers; only storage syncs and
  * application calls are awaited, and every decision that must not be taken twice (signing a vote,
@@ -192,8 +193,15 @@ const JOURNAL_PREFIX = 'consensus/vote/';
 const BLOCK_PREFIX = 'consensus/block/';
 const PROOF_PREFIX = 'consensus/proof/';
 const DIGEST_PREFIX = 'consensus/digest/';
-/** The certificate that brought us into our current view, kept so a restart can forward it. */
-const ENTRY_KEY = 'consensus/entry';
+/**
+ * Every certificate above the finalized tip we saw or formed, by view and kind (at most three per
+ * view), and the block our notarize vote signs, by view: written before the next vote is synced,
+ * so what we acted on survives a crash with that vote; pruned with the vote journal (spec §3, §6).
+ */
+const CERTIFICATE_PREFIX = 'consensus/certificate/';
+const NOTARIZED_PREFIX = 'consensus/notarized/';
+/** Written by an earlier version (the entry certificate alone); superseded by CERTIFICATE_PREFIX. */
+const LEGACY_ENTRY_KEY = 'consensus/entry';
 
 interface VoteEntry {
   vote: Vote;
@@ -228,6 +236,15 @@ function pad(value: number): string {
 
 function journalKey(view: number, kind: number): string {
   return `${JOURNAL_PREFIX}${pad(view)}/${kind}`;
+}
+
+function certificateKey(view: number, kind: number): string {
+  return `${CERTIFICATE_PREFIX}${pad(view)}/${kind}`;
+}
+
+/** The view a journal key (`<prefix><16-digit view>/...`) belongs to. */
+function viewOfKey(prefix: string, key: string): number {
+  return Number(key.slice(prefix.length, prefix.length + 16));
 }
 
 /**
@@ -280,13 +297,19 @@ export class SimplexEngine {
     this.#running = true;
     this.#recoverFinalized();
     const lastVotedView = this.#recoverJournal();
+    const certificates = this.#recoverCertificates();
+    this.#recoverNotarizedBlocks();
+    if (this.#config.storage.get(LEGACY_ENTRY_KEY) !== undefined)
+      this.#config.storage.delete(LEGACY_ENTRY_KEY);
     this.#config.network.onMessage((from, message) => this.#onMessage(from, message));
     this.#queueUndelivered();
     this.#enterView(Math.max(this.#tip.view + 1, lastVotedView), undefined, true);
-    // The certificate that brought us into our view before the crash is what spec §6 forwards;
-    // without it a restarted validator has nothing to bring peers that missed it into its view.
-    const entry = this.#recoverEntry() ?? this.#tipProof;
-    if (entry !== undefined) this.#enterView(entry.view + 1, entry);
+    // The certificates we held before the crash act again as when first seen: they move us into
+    // the views they open, give us the entry certificate spec §6 forwards, answer peers' requests
+    // (spec §7) and let proposals build on them (spec §5), even when no other honest node has them.
+    for (const certificate of certificates)
+      this.#acceptCertificate(this.#viewState(certificate.view), certificate, false, true);
+    if (this.#tipProof !== undefined) this.#enterView(this.#tipProof.view + 1, this.#tipProof);
   }
 
   /** Cancels every timer and ignores further input; storage stays as it is. */
@@ -388,16 +411,49 @@ export class SimplexEngine {
     return highest;
   }
 
-  /** The last entry certificate we journaled (see #enterView), if it is one above our tip. */
-  #recoverEntry(): Certificate | undefined {
-    const bytes = this.#config.storage.get(ENTRY_KEY);
+  /** The certificate journal above the finalized tip, in view order; torn or invalid ones skipped. */
+  #recoverCertificates(): Certificate[] {
+    const storage = this.#config.storage;
+    const out: Certificate[] = [];
+    for (const key of storage.keys(CERTIFICATE_PREFIX)) {
+      if (viewOfKey(CERTIFICATE_PREFIX, key) <= this.#tip.view) continue;
+      const certificate = this.#decodeCertificate(storage.get(key));
+      if (certificate !== undefined && key === certificateKey(certificate.view, certificate.kind))
+        out.push(certificate);
+    }
+    return out;
+  }
+
+  /**
+   * A journaled certificate, or undefined when it is absent, torn or (with `verify`) invalid.
+   * Answers to peers skip verification: they verify what they receive (spec §4).
+   */
+  #decodeCertificate(bytes: Uint8Array | undefined, verify = true): Certificate | undefined {
     if (bytes === undefined) return undefined;
     try {
       const certificate = CertificateCodec.decode(bytes);
-      return certificate.view >= this.#tip.view ? certificate : undefined;
+      return !verify || verifyCertificate(this.#validators, this.#config.chainId, certificate, this.#verifier)
+        ? certificate
+        : undefined;
     } catch {
-      // A torn entry was never synced, so neither was any vote of the view it led to.
+      // Only a write that never reached `sync` can be torn; peers may still hold it.
       return undefined;
+    }
+  }
+
+  /** Reloads the blocks we notarized above the finalized tip, so we can still serve them (spec §7). */
+  #recoverNotarizedBlocks(): void {
+    const storage = this.#config.storage;
+    for (const key of storage.keys(NOTARIZED_PREFIX)) {
+      const view = viewOfKey(NOTARIZED_PREFIX, key);
+      if (view <= this.#tip.view) continue;
+      try {
+        const block = BlockCodec.decode(storage.get(key) ?? new Uint8Array(0));
+        if (block.view === view && block.height > this.#tip.height)
+          this.#storeBlock(toHex(blockDigest(block)), block);
+      } catch {
+        // A torn block was never synced, so neither was the notarize vote that followed it.
+      }
     }
   }
 
@@ -501,8 +557,8 @@ export class SimplexEngine {
   }
 
   #setEntry(state: ViewState, via: Certificate): void {
+    // `via` is already in the certificate journal (see #acceptCertificate), or is the tip's proof.
     state.entryCertificate = via;
-    this.#config.storage.put(ENTRY_KEY, CertificateCodec.encode(via));
   }
 
   /** The view timed out: nullify it (never after finalizing it, spec §3) and keep rebroadcasting. */
@@ -553,6 +609,13 @@ export class SimplexEngine {
     });
     state.signed[kind] = vote;
     const storage = this.#config.storage;
+    if (kind === VoteKind.notarize) {
+      // The block we notarize is journaled ahead of the vote, so it is durable whenever the vote
+      // is: a notarization it joins can always be resolved from us, even after a crash (spec §7).
+      const block = proposal ?? state.proposal?.block;
+      if (block !== undefined && bytesEqual(blockDigest(block), digest))
+        storage.put(`${NOTARIZED_PREFIX}${pad(state.view)}`, BlockCodec.encode(block));
+    }
     storage.put(journalKey(state.view, kind), VoteCodec.encode(vote));
     void storage.sync().then(() => {
       if (!this.#running) return;
@@ -875,10 +938,14 @@ export class SimplexEngine {
   }
 
   /** A certificate (assembled here or verified) moves the view and may finalize (spec §3, §4). */
-  #acceptCertificate(state: ViewState, certificate: Certificate, formed: boolean): void {
+  #acceptCertificate(state: ViewState, certificate: Certificate, formed: boolean, recovered = false): void {
     const kind = certificate.kind as VoteKindValue;
     if (state.certificates[kind] !== undefined) return;
     state.certificates[kind] = certificate;
+    // Journaled before any vote it leads to (our finalize below, votes of the next view) is
+    // synced, so a restart after such a vote still holds it (spec §6, §7).
+    if (!recovered && certificate.view > this.#tip.view)
+      this.#config.storage.put(certificateKey(certificate.view, kind), CertificateCodec.encode(certificate));
     this.#config.observer?.certificate?.(certificate, formed);
     if (kind === VoteKind.notarize || kind === VoteKind.finalize) {
       const hex = toHex(certificate.digest);
@@ -982,10 +1049,13 @@ export class SimplexEngine {
       this.#cancelTimers(state);
       this.#views.delete(view);
     }
-    // Votes at or below the finalized view can never matter again: we never vote there (spec §3).
-    for (const key of storage.keys(JOURNAL_PREFIX)) {
-      if (Number(key.slice(JOURNAL_PREFIX.length, JOURNAL_PREFIX.length + 16)) > this.#tip.view) break;
-      storage.delete(key);
+    // Votes at or below the finalized view can never matter again: we never vote there (spec §3);
+    // nor can certificates or notarized blocks there (the tip's proof answers for them).
+    for (const prefix of [JOURNAL_PREFIX, CERTIFICATE_PREFIX, NOTARIZED_PREFIX]) {
+      for (const key of storage.keys(prefix)) {
+        if (viewOfKey(prefix, key) > this.#tip.view) break;
+        storage.delete(key);
+      }
     }
     for (const [hex, block] of this.#blocks) {
       if (
@@ -1087,8 +1157,11 @@ export class SimplexEngine {
       return;
     }
     const state = this.#views.get(request.view);
-    if (state === undefined) return;
-    for (const certificate of state.certificates) {
+    for (const kind of [VoteKind.notarize, VoteKind.nullify, VoteKind.finalize]) {
+      // A view forgotten from memory (MAX_TRACKED_VIEWS) still answers from the journal.
+      const certificate =
+        state?.certificates[kind] ??
+        this.#decodeCertificate(this.#config.storage.get(certificateKey(request.view, kind)), false);
       if (certificate !== undefined) this.#config.network.send(from, CertificateCodec.encode(certificate));
     }
   }

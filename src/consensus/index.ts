@@ -36,11 +36,14 @@
  *    notarization timeout (no notarization yet → nullify). After nullifying, a validator
  *    rebroadcasts its nullify and the certificate that brought it into v every retry interval, so
  *    validators that missed messages rejoin the view (Simplex's "forward the certificate"). That
- *    certificate is journaled ahead of the votes of v, so a restarted validator still forwards it.
+ *    certificate is journaled ahead of the votes of v (§7), so a restarted validator still forwards it.
  *
  * §7 Resolver. A validator missing a block it needs (a parent to check a proposal, a block on
  *    the path from a finalization down to its finalized tip) asks peers in turn by digest for it and
- *    some ancestors. Answers are accepted only by hash linkage from a digest it asked for.
+ *    some ancestors. Answers are accepted only by hash linkage from a digest it asked for. Every
+ *    certificate above its finalized tip that a validator saw or formed, and the block its notarize
+ *    vote signs, are journaled ahead of its next vote (so synced with it), recovered on restart,
+ *    served to block and certificate requests, and pruned with the vote journal as the tip moves.
  *
  * §8 Delivery. Finalized blocks are written and synced with their proof, then handed to the
  *    application in height order, exactly once: on restart the engine resumes from the height the

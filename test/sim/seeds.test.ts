@@ -31,12 +31,18 @@ for (const [index, profile] of PROFILES.entries()) {
  * Seeds from wide sweeps that once failed, each with the command that replays it. 5243 and 5351
  * ('mix'): every honest validator that held the certificate opening the highest honest view
  * crashed and restarted without it, so none could forward it (spec §6) to the honest validator
- * left in an earlier view, and no view after the heal gathered a quorum.
+ * left in an earlier view, and no view after the heal gathered a quorum. 6264, 6430 and 6531
+ * ('mix'): every honest holder of a notarized block (6264, 6430) or of every certificate of the
+ * view above the finalized tip (6531) crashed and restarted without it, so every proposal waited
+ * on a block or certificate request nobody could answer; both are now journaled (spec §7).
  */
 const REGRESSION_SEEDS: readonly { seed: number; profile: string; validators: number; byzantine: number }[] =
   [
     { seed: 5243, profile: 'mix', validators: 4, byzantine: 1 },
     { seed: 5351, profile: 'mix', validators: 4, byzantine: 1 },
+    { seed: 6264, profile: 'mix', validators: 4, byzantine: 1 },
+    { seed: 6430, profile: 'mix', validators: 4, byzantine: 1 },
+    { seed: 6531, profile: 'mix', validators: 4, byzantine: 1 },
   ];
 
 test('seeds that once stalled keep every invariant', async () => {
