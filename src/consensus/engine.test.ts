@@ -308,3 +308,47 @@ test('a restarted engine still serves the block it notarized and the certificate
     [[VoteKind.notarize, 1]],
   );
 });
+
+test('a view with a notarization still gets its nullification asked for when a proposal skips it (spec §7)', async () => {
+  const scheduler = new Scheduler();
+  const network = new CapturingNetwork();
+  const engine = engineFor(scheduler, new SimStorage(), network);
+  await engine.start();
+  // View 1 was both notarized and nullified; we hold only its notarization and enter view 2.
+  network.handler!(1, CertificateCodec.encode(notarization));
+  await runUntil(scheduler, 1);
+  assert.equal(engine.status().view, 2);
+  // The leader of view 2 skips view 1, which is valid only with view 1's nullification.
+  const skipping: Block = { ...block, view: 2, proposer: 2 };
+  const leaderVote = signVote(signers[2]!, chainId, {
+    kind: VoteKind.notarize,
+    view: 2,
+    digest: blockDigest(skipping),
+    signerIndex: 2,
+  });
+  network.handler!(2, ProposalCodec.encode({ block: skipping, vote: leaderVote }));
+  await runUntil(scheduler, 2);
+  const asked = network.sent
+    .filter(({ message }) => peekTag(message) === CertificateRequestCodec.tag)
+    .map(({ message }) => CertificateRequestCodec.decode(message).view);
+  assert.ok(asked.includes(1), 'no request for the nullification of view 1');
+  const nullification = certificateFromVotes(
+    VoteKind.nullify,
+    1,
+    ZERO_DIGEST,
+    [1, 2, 3].map((i) =>
+      signVote(signers[i]!, chainId, {
+        kind: VoteKind.nullify,
+        view: 1,
+        digest: ZERO_DIGEST,
+        signerIndex: i,
+      }),
+    ),
+  );
+  network.handler!(3, CertificateCodec.encode(nullification));
+  await runUntil(scheduler, 3);
+  assert.ok(
+    network.votes().some((vote) => vote.kind === VoteKind.notarize && vote.view === 2),
+    'the proposal skipping view 1 was not notarized',
+  );
+});

@@ -263,7 +263,8 @@ export class SimplexEngine {
   readonly #views = new Map<number, ViewState>();
   readonly #blocks = new Map<string, Block>();
   readonly #requests = new Map<string, { digest: Uint8Array; attempts: number; cancel: () => void }>();
-  readonly #certificateRequests = new Map<number, { attempts: number; cancel: () => void }>();
+  /** Certificate requests by `<view>/<need>` (see {@link CertificateNeed}). */
+  readonly #certificateRequests = new Map<string, { attempts: number; cancel: () => void }>();
   /** The finalization that proves our tip, served to peers asking about views we have pruned. */
   #tipProof: Certificate | undefined;
   #pendingFinalization: Certificate | undefined;
@@ -638,7 +639,7 @@ export class SimplexEngine {
       const certified = state?.certificates[VoteKind.finalize] ?? state?.certificates[VoteKind.notarize];
       if (certified !== undefined) return { parentView: w, parent: certified.digest };
       if (state?.certificates[VoteKind.nullify] === undefined) {
-        this.#requestCertificates(w);
+        this.#requestCertificates(w, 'any');
         return undefined;
       }
     }
@@ -740,14 +741,14 @@ export class SimplexEngine {
       const certified =
         parentState?.certificates[VoteKind.finalize] ?? parentState?.certificates[VoteKind.notarize];
       if (certified === undefined) {
-        this.#requestCertificates(block.parentView);
+        this.#requestCertificates(block.parentView, 'certified');
         return 'wait';
       }
       if (!bytesEqual(certified.digest, block.parent)) return 'invalid';
     }
     for (let w = block.parentView + 1; w < block.view; w++) {
       if (this.#views.get(w)?.certificates[VoteKind.nullify] === undefined) {
-        this.#requestCertificates(w);
+        this.#requestCertificates(w, 'nullify');
         return 'wait';
       }
     }
@@ -1119,22 +1120,28 @@ export class SimplexEngine {
     if (this.#validators.size > 1) attempt();
   }
 
-  /** Asks peers in turn for the certificates of `view` until one arrives (spec §7). */
-  #requestCertificates(view: number): void {
-    if (this.#certificateRequests.has(view) || this.#certificateRequests.size >= MAX_INFLIGHT_REQUESTS)
-      return;
+  /**
+   * Asks peers in turn for the certificates of `view` until one that meets `need` arrives (spec §7).
+   * A view can have both a notarization and a nullification (an honest validator may nullify after
+   * notarizing), and peers may hold either: a proposal skipping the view needs its nullification, one
+   * building on it its notarization, so holding the other kind does not end the request.
+   */
+  #requestCertificates(view: number, need: CertificateNeed): void {
+    const key = `${view}/${need}`;
+    if (this.#certificateRequests.has(key) || this.#certificateRequests.size >= MAX_INFLIGHT_REQUESTS) return;
     if (this.#validators.size < 2) return;
     const request = { attempts: 0, cancel: () => {} };
-    this.#certificateRequests.set(view, request);
+    this.#certificateRequests.set(key, request);
     const attempt = () => {
-      const state = this.#views.get(view);
+      const certificates = this.#views.get(view)?.certificates;
+      const nullified = certificates?.[VoteKind.nullify] !== undefined;
+      const certified =
+        certificates?.[VoteKind.notarize] !== undefined || certificates?.[VoteKind.finalize] !== undefined;
       const settled =
         view <= this.#tip.view ||
-        state?.certificates[VoteKind.nullify] !== undefined ||
-        state?.certificates[VoteKind.notarize] !== undefined ||
-        state?.certificates[VoteKind.finalize] !== undefined;
+        (need === 'nullify' ? nullified : need === 'certified' ? certified : nullified || certified);
       if (!this.#running || settled || request.attempts >= MAX_REQUEST_ATTEMPTS) {
-        this.#certificateRequests.delete(view);
+        if (this.#certificateRequests.get(key) === request) this.#certificateRequests.delete(key);
         return;
       }
       const size = this.#validators.size;
@@ -1219,6 +1226,12 @@ export class SimplexEngine {
     this.#tryNotarize();
   }
 }
+
+/**
+ * Which certificate of a view a certificate request waits for: its nullification (to skip it),
+ * its notarization or finalization (to build on it), or any of them (to choose a parent, spec §5).
+ */
+type CertificateNeed = 'nullify' | 'certified' | 'any';
 
 function heightBytes(height: number): Uint8Array {
   const out = new Uint8Array(8);

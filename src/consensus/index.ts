@@ -40,7 +40,9 @@
  *
  * §7 Resolver. A validator missing a block it needs (a parent to check a proposal, a block on
  *    the path from a finalization down to its finalized tip) asks peers in turn by digest for it and
- *    some ancestors. Answers are accepted only by hash linkage from a digest it asked for. Every
+ *    some ancestors. Answers are accepted only by hash linkage from a digest it asked for. A
+ *    validator missing a certificate asks peers in turn by view until the kind it needs arrives: a
+ *    view may have both a notarization and a nullification, and holding one is not the other. Every
  *    certificate above its finalized tip that a validator saw or formed, and the block its notarize
  *    vote signs, are journaled ahead of its next vote (so synced with it), recovered on restart,
  *    served to block and certificate requests, and pruned with the vote journal as the tip moves.

@@ -35,6 +35,10 @@ for (const [index, profile] of PROFILES.entries()) {
  * ('mix'): every honest holder of a notarized block (6264, 6430) or of every certificate of the
  * view above the finalized tip (6531) crashed and restarted without it, so every proposal waited
  * on a block or certificate request nobody could answer; both are now journaled (spec §7).
+ * 41167 ('mix'): view 3 had both a notarization and a nullification, and the honest validators
+ * held one kind each; a certificate request ended once the view had either kind, so the holder of
+ * the notarization never asked for the nullification it needed to accept proposals skipping view 3,
+ * nor the others for the notarization proposals built on it: every view after the heal was nullified.
  */
 const REGRESSION_SEEDS: readonly { seed: number; profile: string; validators: number; byzantine: number }[] =
   [
@@ -43,6 +47,7 @@ const REGRESSION_SEEDS: readonly { seed: number; profile: string; validators: nu
     { seed: 6264, profile: 'mix', validators: 4, byzantine: 1 },
     { seed: 6430, profile: 'mix', validators: 4, byzantine: 1 },
     { seed: 6531, profile: 'mix', validators: 4, byzantine: 1 },
+    { seed: 41167, profile: 'mix', validators: 4, byzantine: 1 },
   ];
 
 test('seeds that once stalled keep every invariant', async () => {
