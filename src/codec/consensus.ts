@@ -64,7 +64,6 @@ export const BlockCodec = defineMessage({
   name: 'Block',
   tag: 0x0201,
   type: BlockType,
-  maxBytes: 3 + BlockType.maxSize,
   validate: (block) => validateBlock(block),
 });
 
@@ -95,7 +94,6 @@ export const VoteCodec = defineMessage({
   name: 'Vote',
   tag: 0x0202,
   type: VoteType,
-  maxBytes: 3 + VoteType.maxSize,
   validate: (vote) => validateVote(vote),
 });
 
@@ -139,7 +137,6 @@ export const CertificateCodec = defineMessage({
   name: 'Certificate',
   tag: 0x0204,
   type: CertificateType,
-  maxBytes: 3 + CertificateType.maxSize,
   validate: (certificate) => validateCertificate(certificate),
 });
 
@@ -150,7 +147,6 @@ export const ProposalCodec = defineMessage({
   name: 'Proposal',
   tag: 0x0203,
   type: ProposalType,
-  maxBytes: 3 + ProposalType.maxSize,
   validate: (proposal) => {
     const problem = validateBlock(proposal.block, 'block.') ?? validateVote(proposal.vote, 'vote.');
     if (problem !== undefined) return problem;
@@ -174,7 +170,6 @@ export const SyncRequestCodec = defineMessage({
   name: 'SyncRequest',
   tag: 0x0205,
   type: SyncRequestType,
-  maxBytes: 3 + SyncRequestType.maxSize,
   validate: (request) =>
     request.count >= 1 && request.count <= MAX_SYNC_BLOCKS
       ? undefined
@@ -211,7 +206,6 @@ export const EvidenceCodec = defineMessage({
   name: 'Evidence',
   tag: 0x0207,
   type: EvidenceType,
-  maxBytes: 3 + EvidenceType.maxSize,
   validate: (evidence) => validateVote(evidence.first, 'first.') ?? validateVote(evidence.second, 'second.'),
 });
 
@@ -222,5 +216,4 @@ export const CertificateRequestCodec = defineMessage({
   name: 'CertificateRequest',
   tag: 0x0208,
   type: CertificateRequestType,
-  maxBytes: 3 + CertificateRequestType.maxSize,
 });

@@ -34,7 +34,6 @@ export const DepositCodec = defineMessage({
   name: 'Deposit',
   tag: 0x0301,
   type: DepositType,
-  maxBytes: 3 + DepositType.maxSize,
 });
 
 /** Takes quote collateral out of the signer's account (refused below initial margin). */
@@ -44,7 +43,6 @@ export const WithdrawCodec = defineMessage({
   name: 'Withdraw',
   tag: 0x0302,
   type: WithdrawType,
-  maxBytes: 3 + WithdrawType.maxSize,
 });
 
 export const PlaceOrderType = new ContainerType(
@@ -72,7 +70,6 @@ export const PlaceOrderCodec = defineMessage({
   name: 'PlaceOrder',
   tag: 0x0303,
   type: PlaceOrderType,
-  maxBytes: 3 + PlaceOrderType.maxSize,
   validate: (value) =>
     enumField(value.side, 2, 'side') ??
     enumField(value.kind, 2, 'kind') ??
@@ -85,7 +82,6 @@ export const CancelOrderCodec = defineMessage({
   name: 'CancelOrder',
   tag: 0x0304,
   type: CancelOrderType,
-  maxBytes: 3 + CancelOrderType.maxSize,
 });
 
 /** Cancels the signer's open orders in one series, or in every series when `seriesId` is 0. */
@@ -95,7 +91,6 @@ export const CancelAllCodec = defineMessage({
   name: 'CancelAll',
   tag: 0x0305,
   type: CancelAllType,
-  maxBytes: 3 + CancelAllType.maxSize,
 });
 
 /** Governance: lists a European, cash-settled option series. */
@@ -120,7 +115,6 @@ export const ListSeriesCodec = defineMessage({
   name: 'ListSeries',
   tag: 0x0306,
   type: ListSeriesType,
-  maxBytes: 3 + ListSeriesType.maxSize,
 });
 
 /** Governance: sets a series' mark volatility (clamped by the engine to its underlying's band). */
@@ -133,7 +127,6 @@ export const SetMarkVolCodec = defineMessage({
   name: 'SetMarkVol',
   tag: 0x0307,
   type: SetMarkVolType,
-  maxBytes: 3 + SetMarkVolType.maxSize,
 });
 
 /** Chooses the signer's margin model ({@link MARGIN_MODE}). */
@@ -143,7 +136,6 @@ export const SetMarginModeCodec = defineMessage({
   name: 'SetMarginMode',
   tag: 0x0308,
   type: SetMarginModeType,
-  maxBytes: 3 + SetMarginModeType.maxSize,
   validate: (value) => enumField(value.mode, 2, 'mode'),
 });
 
@@ -241,7 +233,6 @@ export const AccountRecordCodec = defineMessage({
   name: 'AccountRecord',
   tag: 0x0320,
   type: AccountRecordType,
-  maxBytes: 3 + AccountRecordType.maxSize,
 });
 
 export const OrderRecordType = new ContainerType(
@@ -263,7 +254,6 @@ export const OrderRecordCodec = defineMessage({
   name: 'OrderRecord',
   tag: 0x0321,
   type: OrderRecordType,
-  maxBytes: 3 + OrderRecordType.maxSize,
 });
 
 export const SERIES_STATUS = Object.freeze({ active: 0, expired: 1, settled: 2 } as const);
@@ -292,7 +282,6 @@ export const SeriesRecordCodec = defineMessage({
   name: 'SeriesRecord',
   tag: 0x0322,
   type: SeriesRecordType,
-  maxBytes: 3 + SeriesRecordType.maxSize,
 });
 
 const Amount128 = new UintBigintType(16);
@@ -316,7 +305,6 @@ export const LedgerRecordCodec = defineMessage({
   name: 'LedgerRecord',
   tag: 0x0323,
   type: LedgerRecordType,
-  maxBytes: 3 + LedgerRecordType.maxSize,
 });
 
 export const IndexRecordType = new ContainerType(
@@ -328,5 +316,4 @@ export const IndexRecordCodec = defineMessage({
   name: 'IndexRecord',
   tag: 0x0324,
   type: IndexRecordType,
-  maxBytes: 3 + IndexRecordType.maxSize,
 });

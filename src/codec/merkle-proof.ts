@@ -25,7 +25,6 @@ export const MerkleInclusionProofCodec = defineMessage({
   name: 'MerkleInclusionProof',
   tag: 0x0111,
   type: MerkleInclusionProofType,
-  maxBytes: 3 + MerkleInclusionProofType.maxSize,
   validate: (proof) => {
     if (proof.leafCount > MERKLE_MAX_LEAVES) return { field: 'leafCount', reason: 'above 2^32 − 1' };
     if (proof.index >= proof.leafCount) return { field: 'index', reason: 'not below leafCount' };

@@ -34,8 +34,11 @@ export interface MessageDefinition<T> {
   name: string;
   tag: number;
   type: Type<T>;
-  /** Upper bound on the encoded size; must not exceed what the SSZ type itself allows. */
-  maxBytes: number;
+  /**
+   * Upper bound on the encoded size, header included. Defaults to the largest encoding the SSZ
+   * type allows; set it lower where a message must be smaller than its type could be.
+   */
+  maxBytes?: number;
   /** Semantic checks beyond the SSZ shape; returns the failing field's path and why, or undefined. */
   validate?: (value: T) => { field: string; reason: string } | undefined;
 }
@@ -82,7 +85,8 @@ export function decodeAny(bytes: Uint8Array): { codec: MessageCodec<unknown>; va
  * @throws InvariantError when the tag is taken or out of range
  */
 export function defineMessage<T>(definition: MessageDefinition<T>): MessageCodec<T> {
-  const { name, tag, type, maxBytes, validate } = definition;
+  const { name, tag, type, validate } = definition;
+  const maxBytes = definition.maxBytes ?? ENVELOPE_HEADER_BYTES + type.maxSize;
   invariant(Number.isInteger(tag) && tag > 0 && tag <= 0xffff, `${name}: tag must be a u16`);
   invariant(!registry.has(tag), `${name}: tag 0x${tag.toString(16)} is already ${registry.get(tag)?.name}`);
   invariant(

@@ -84,7 +84,6 @@ export const SigningRequestCodec = defineMessage({
   name: 'SigningRequest',
   tag: 0x0503,
   type: SigningRequestType,
-  maxBytes: 3 + SigningRequestType.maxSize,
   validate: (value) => {
     for (let i = 1; i < value.commitments.length; i++) {
       if (value.commitments[i]!.signer <= value.commitments[i - 1]!.signer)
@@ -108,5 +107,4 @@ export const CertificateAnnouncementCodec = defineMessage({
   name: 'CertificateAnnouncement',
   tag: 0x0504,
   type: CertificateAnnouncementType,
-  maxBytes: 3 + CertificateAnnouncementType.maxSize,
 });

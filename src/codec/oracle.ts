@@ -101,7 +101,6 @@ export const ObservationBodyCodec = defineMessage({
   name: 'ObservationBody',
   tag: 0x0401,
   type: ObservationBodyType,
-  maxBytes: 3 + ObservationBodyType.maxSize,
   validate: (body) => validateObservationBody(body),
 });
 
@@ -110,7 +109,6 @@ export const SignedObservationCodec = defineMessage({
   name: 'SignedObservation',
   tag: 0x0402,
   type: SignedObservationType,
-  maxBytes: 3 + SignedObservationType.maxSize,
   validate: (value) => validateObservationBody(value.body, 'body.'),
 });
 
@@ -137,7 +135,6 @@ export const AggregatePriceCodec = defineMessage({
   name: 'AggregatePrice',
   tag: 0x0403,
   type: AggregatePriceType,
-  maxBytes: 3 + AggregatePriceType.maxSize,
   validate: (value) =>
     priceProblem(value.priceTicks, 'priceTicks', true) ??
     priceProblem(value.confidenceTicks, 'confidenceTicks', true) ??
@@ -169,7 +166,6 @@ export const PriceCertificateCodec = defineMessage({
   name: 'PriceCertificate',
   tag: 0x0404,
   type: PriceCertificateType,
-  maxBytes: 3 + PriceCertificateType.maxSize,
   validate: (value) =>
     priceProblem(value.price, 'price', false) ?? priceProblem(value.confidence, 'confidence', true),
 });
@@ -234,14 +230,12 @@ export const SignedOraclePackageCodec = defineMessage({
   name: 'SignedOraclePackage',
   tag: 0x0414,
   type: SignedOraclePackageType,
-  maxBytes: 3 + SignedOraclePackageType.maxSize,
 });
 
 export const DkgRound1BodyCodec = defineMessage({
   name: 'DkgRound1Body',
   tag: 0x0410,
   type: DkgRound1BodyType,
-  maxBytes: 3 + DkgRound1BodyType.maxSize,
   validate: (value) => {
     if (value.threshold < 1 || value.threshold > value.participants)
       return { field: 'threshold', reason: 'must be between 1 and participants' };
@@ -256,19 +250,16 @@ export const DkgRound2BodyCodec = defineMessage({
   name: 'DkgRound2Body',
   tag: 0x0411,
   type: DkgRound2BodyType,
-  maxBytes: 3 + DkgRound2BodyType.maxSize,
 });
 
 export const FrostCommitmentBodyCodec = defineMessage({
   name: 'FrostCommitmentBody',
   tag: 0x0412,
   type: FrostCommitmentBodyType,
-  maxBytes: 3 + FrostCommitmentBodyType.maxSize,
 });
 
 export const FrostShareBodyCodec = defineMessage({
   name: 'FrostShareBody',
   tag: 0x0413,
   type: FrostShareBodyType,
-  maxBytes: 3 + FrostShareBodyType.maxSize,
 });

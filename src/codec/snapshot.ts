@@ -169,7 +169,6 @@ export const SampleRecordCodec = defineMessage({
   name: 'SampleRecord',
   tag: 0x0331,
   type: SampleRecordType,
-  maxBytes: 3 + SampleRecordType.maxSize,
 });
 
 /** Per underlying: when its index price was last seen valid, and which samples are kept. */
@@ -182,7 +181,6 @@ export const OracleStateRecordCodec = defineMessage({
   name: 'OracleStateRecord',
   tag: 0x0332,
   type: OracleStateRecordType,
-  maxBytes: 3 + OracleStateRecordType.maxSize,
   validate: (value) =>
     value.firstSampleSequence > value.nextSampleSequence
       ? { field: 'firstSampleSequence', reason: 'after nextSampleSequence' }
@@ -199,7 +197,6 @@ export const AccountIndexRecordCodec = defineMessage({
   name: 'AccountIndexRecord',
   tag: 0x0333,
   type: AccountIndexRecordType,
-  maxBytes: 3 + AccountIndexRecordType.maxSize,
 });
 
 /**

@@ -42,5 +42,4 @@ export const StateProofCodec = defineMessage({
   name: 'StateProof',
   tag: 0x0110,
   type: StateProofType,
-  maxBytes: 3 + StateProofType.maxSize,
 });

@@ -33,12 +33,10 @@ export const TransactionBodyCodec = defineMessage({
   name: 'TransactionBody',
   tag: 0x0101,
   type: TransactionBodyType,
-  maxBytes: 3 + TransactionBodyType.maxSize,
 });
 
 export const SignedTransactionCodec = defineMessage({
   name: 'SignedTransaction',
   tag: 0x0102,
   type: SignedTransactionType,
-  maxBytes: 3 + SignedTransactionType.maxSize,
 });
