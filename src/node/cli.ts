@@ -3,10 +3,13 @@
  * loaded only when it runs, so `palisade --help` stays fast and one command's dependencies never
  * slow down another.
  */
+import { UsageError } from './args.ts';
 
 export interface CommandModule {
   /** Runs the command with the arguments after its name; resolves to the process exit code. */
   run(args: string[]): Promise<number>;
+  /** Printed after a {@link UsageError}, which every command leaves to `main`. */
+  usage?: string;
 }
 
 interface CommandEntry {
@@ -70,5 +73,14 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const module = await entry.load();
-  return module.run(rest);
+  try {
+    return await module.run(rest);
+  } catch (error) {
+    // Bad options are the caller's mistake: say which, show the usage, exit 2 (as getopt tools do).
+    if (!(error instanceof UsageError)) throw error;
+    console.error(
+      `palisade ${name}: ${error.message}${module.usage === undefined ? '' : `\n${module.usage}`}`,
+    );
+    return 2;
+  }
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { run } from '../../src/node/commands/sim.ts';
+import { main } from '../../src/node/cli.ts';
 import { runSimulation } from '../../src/sim/harness.ts';
 import { PROFILES, profileByName } from '../../src/sim/profiles.ts';
 
@@ -66,7 +66,7 @@ async function capture(args: string[]): Promise<{ code: number; output: string }
   console.log = (...parts: unknown[]) => lines.push(parts.join(' '));
   console.error = (...parts: unknown[]) => lines.push(parts.join(' '));
   try {
-    const code = await run(args);
+    const code = await main(['sim', ...args]);
     return { code, output: lines.join('\n') };
   } finally {
     console.log = original.log;

@@ -15,7 +15,7 @@ import { type RunningDevnet, startDevnet } from '../devnet/devnet.ts';
 import { DevnetError } from '../devnet/network.ts';
 import type { SupervisorEvent } from '../devnet/supervisor.ts';
 
-const USAGE = `usage: palisade devnet [--validators N] [--data DIR] [--reset] [--base-port PORT]
+export const usage = `usage: palisade devnet [--validators N] [--data DIR] [--reset] [--base-port PORT]
                       [--dashboard-port PORT] [--no-bots] [--leader-timeout-ms MS] [--json]
   defaults: 4 validators, data in ./.palisade/devnet, base port 26600, dashboard on base port + 200
   validator i: p2p 127.0.0.1:(PORT+i), API http://127.0.0.1:(PORT+100+i)
@@ -50,75 +50,65 @@ function describe(event: SupervisorEvent): string | undefined {
  * @example process.exitCode = await run(['--validators', '4']);
  */
 export async function run(args: string[]): Promise<number> {
-  let options: Parameters<typeof startDevnet>[0];
-  let json: boolean;
-  try {
-    const { values } = parseOptions(args, {
-      validators: { type: 'string', default: '4' },
-      data: { type: 'string', default: '.palisade/devnet' },
-      reset: { type: 'boolean', default: false },
-      'base-port': { type: 'string' },
-      'dashboard-port': { type: 'string' },
-      'no-bots': { type: 'boolean', default: false },
-      'leader-timeout-ms': { type: 'string', default: '1000' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    });
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    json = values.json === true;
-    const validators = integer('validators', values.validators, 1, 64);
-    const basePort =
-      values['base-port'] === undefined
-        ? undefined
-        : integer('base-port', values['base-port'], 1024, 65_535 - 200 - validators);
-    const dashboardPort =
-      values['dashboard-port'] === undefined
-        ? undefined
-        : integer('dashboard-port', values['dashboard-port'], 0, 65_535);
-    const say = (message: string) => {
-      if (json) process.stderr.write(`${JSON.stringify({ event: 'progress', message })}\n`);
-      else console.log(message);
-    };
-    const warn = (event: Record<string, unknown>, message: string) => {
-      if (json) process.stderr.write(`${JSON.stringify(event)}\n`);
-      else console.log(message);
-    };
-    let startedOnce = false;
-    options = {
-      dataDirectory: values.data as string,
-      validators,
-      basePort,
-      dashboardPort,
-      bots: values['no-bots'] !== true,
-      reset: values.reset === true,
-      leaderTimeoutMs: integer('leader-timeout-ms', values['leader-timeout-ms'], 50, 600_000),
-      onProgress: say,
-      onEvent: (event) => {
-        if (event.type === 'ready') {
-          if (startedOnce)
-            warn({ ...event }, `validator ${event.index} is back up: pid ${event.pid}, ${event.api}`);
-          return;
-        }
-        const message = describe(event);
-        if (message !== undefined) warn({ ...event }, message);
-      },
-      onBotError: (bot, message) => warn({ event: 'bot-error', bot, message }, `bot ${bot}: ${message}`),
-    };
-    // A ready event is news only after start-up (a restart); the start-up lines say the rest.
-    const markStarted = () => {
-      startedOnce = true;
-    };
-    return await supervise(options, json, markStarted);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`palisade devnet: ${error.message}\n${USAGE}`);
-      return 2;
-    }
-    throw error;
+  const { values } = parseOptions(args, {
+    validators: { type: 'string', default: '4' },
+    data: { type: 'string', default: '.palisade/devnet' },
+    reset: { type: 'boolean', default: false },
+    'base-port': { type: 'string' },
+    'dashboard-port': { type: 'string' },
+    'no-bots': { type: 'boolean', default: false },
+    'leader-timeout-ms': { type: 'string', default: '1000' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (values.help) {
+    console.log(usage);
+    return 0;
   }
+  const json = values.json === true;
+  const validators = integer('validators', values.validators, 1, 64);
+  const basePort =
+    values['base-port'] === undefined
+      ? undefined
+      : integer('base-port', values['base-port'], 1024, 65_535 - 200 - validators);
+  const dashboardPort =
+    values['dashboard-port'] === undefined
+      ? undefined
+      : integer('dashboard-port', values['dashboard-port'], 0, 65_535);
+  const say = (message: string) => {
+    if (json) process.stderr.write(`${JSON.stringify({ event: 'progress', message })}\n`);
+    else console.log(message);
+  };
+  const warn = (event: Record<string, unknown>, message: string) => {
+    if (json) process.stderr.write(`${JSON.stringify(event)}\n`);
+    else console.log(message);
+  };
+  let startedOnce = false;
+  const options: Parameters<typeof startDevnet>[0] = {
+    dataDirectory: values.data as string,
+    validators,
+    basePort,
+    dashboardPort,
+    bots: values['no-bots'] !== true,
+    reset: values.reset === true,
+    leaderTimeoutMs: integer('leader-timeout-ms', values['leader-timeout-ms'], 50, 600_000),
+    onProgress: say,
+    onEvent: (event) => {
+      if (event.type === 'ready') {
+        if (startedOnce)
+          warn({ ...event }, `validator ${event.index} is back up: pid ${event.pid}, ${event.api}`);
+        return;
+      }
+      const message = describe(event);
+      if (message !== undefined) warn({ ...event }, message);
+    },
+    onBotError: (bot, message) => warn({ event: 'bot-error', bot, message }, `bot ${bot}: ${message}`),
+  };
+  // A ready event is news only after start-up (a restart); the start-up lines say the rest.
+  const markStarted = () => {
+    startedOnce = true;
+  };
+  return await supervise(options, json, markStarted);
 }
 
 async function supervise(

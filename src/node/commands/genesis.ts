@@ -27,7 +27,7 @@ import { buildGenesis, genesisToJson } from '../genesis.ts';
 export const PASSWORD_ENVIRONMENT_VARIABLE = 'PALISADE_KEYSTORE_PASSWORD';
 const MAX_VALIDATORS = 128;
 const MAX_TRADERS = 1000;
-const USAGE = `usage: palisade genesis --out DIR [--validators N] [--chain-id ID] [--host HOST] [--base-port PORT]
+export const usage = `usage: palisade genesis --out DIR [--validators N] [--chain-id ID] [--host HOST] [--base-port PORT]
                         [--api-host HOST] [--traders N] [--trader-balance USDC] [--certificate-every BLOCKS]
                         [--leader-timeout-ms MS] [--start-time-ms MS] [--password-file FILE]
                         [--kdf scrypt|pbkdf2] [--fast-kdf] [--json]
@@ -85,7 +85,7 @@ export async function run(args: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
     });
     if (values.help) {
-      console.log(USAGE);
+      console.log(usage);
       return 0;
     }
     if (typeof values.out !== 'string') throw new UsageError('--out DIR is required');
@@ -214,11 +214,7 @@ export async function run(args: string[]): Promise<number> {
     }
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`palisade genesis: ${error.message}\n${USAGE}`);
-      return 2;
-    }
-    if (error instanceof KeystoreError || (error as NodeJS.ErrnoException).code !== undefined) {
+    if (error instanceof KeystoreError || (error as NodeJS.ErrnoException).syscall !== undefined) {
       console.error(`palisade genesis: ${(error as Error).message}`);
       return 1;
     }

@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { toHex } from '../../crypto/bytes.ts';
 import { loadEd25519Keystore } from '../../crypto/keystore.ts';
-import { PASSWORD_ENVIRONMENT_VARIABLE, run } from './keygen.ts';
+import { main } from '../cli.ts';
+import { PASSWORD_ENVIRONMENT_VARIABLE } from './keygen.ts';
+
+/** Runs `palisade keygen …` as the CLI does, usage errors included. */
+const run = (args: string[]) => main(['keygen', ...args]);
 
 test('keygen writes a 0600 keystore that loads back to the printed public key', async (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'palisade-keygen-'));

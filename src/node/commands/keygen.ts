@@ -13,7 +13,7 @@ import { createEd25519Keystore, KeystoreError } from '../../crypto/keystore.ts';
 import { parseOptions, UsageError } from '../args.ts';
 
 export const PASSWORD_ENVIRONMENT_VARIABLE = 'PALISADE_KEYSTORE_PASSWORD';
-const USAGE =
+export const usage =
   'usage: palisade keygen --out DIR [--password-file FILE] [--kdf scrypt|pbkdf2] [--label TEXT] [--json]\n' +
   `password: --password-file, else $${PASSWORD_ENVIRONMENT_VARIABLE}, else a prompt on a terminal`;
 
@@ -80,7 +80,7 @@ export async function run(args: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
     });
     if (values.help) {
-      console.log(USAGE);
+      console.log(usage);
       return 0;
     }
     if (typeof values.out !== 'string') throw new UsageError('--out DIR is required');
@@ -112,11 +112,7 @@ export async function run(args: string[]): Promise<number> {
     }
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`palisade keygen: ${error.message}\n${USAGE}`);
-      return 2;
-    }
-    if (error instanceof KeystoreError || (error as NodeJS.ErrnoException).code !== undefined) {
+    if (error instanceof KeystoreError || (error as NodeJS.ErrnoException).syscall !== undefined) {
       console.error(`palisade keygen: ${(error as Error).message}`);
       return 1;
     }

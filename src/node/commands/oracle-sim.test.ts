@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { run } from './oracle-sim.ts';
+import { main } from '../cli.ts';
 
 async function capture(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -10,7 +10,7 @@ async function capture(args: string[]): Promise<{ code: number; out: string; err
   console.log = (...parts: unknown[]) => out.push(parts.join(' '));
   console.error = (...parts: unknown[]) => err.push(parts.join(' '));
   try {
-    const code = await run(args);
+    const code = await main(['oracle-sim', ...args]);
     return { code, out: out.join('\n'), err: err.join('\n') };
   } finally {
     console.log = log;

@@ -20,7 +20,7 @@ export const pricingOptionSpec = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-const USAGE =
+export const usage =
   'usage: palisade price --type call|put --spot S --strike K --rate r --vol v --years T [--dividend q] [--decimals 6] [--json]\n' +
   '  rates, yields and volatility as fractions per year (0.05 = 5%); vega and rho per 1.00, theta per year';
 
@@ -55,33 +55,25 @@ export function decimalsOption(value: string | boolean | undefined): number {
 }
 
 export async function run(args: string[]): Promise<number> {
-  try {
-    const { values } = parseOptions(args, pricingOptionSpec);
-    if (values.help === true) {
-      console.log(USAGE);
-      return 0;
-    }
-    const decimals = decimalsOption(values.decimals);
-    const valuation = bsm({
-      type: optionTypeOption(values.type),
-      spot: fixedOption('spot', values.spot, { positive: true }),
-      strike: fixedOption('strike', values.strike, { positive: true }),
-      rate: fixedOption('rate', values.rate),
-      volatility: fixedOption('vol', values.vol, { nonNegative: true }),
-      years: fixedOption('years', values.years, { nonNegative: true }),
-      dividendYield: fixedOption('dividend', values.dividend),
-    });
-    const fields = Object.entries(valuation).map(
-      ([name, value]) => [name, formatFixed(value, decimals)] as const,
-    );
-    if (values.json === true) console.log(JSON.stringify(Object.fromEntries(fields)));
-    else for (const [name, value] of fields) console.log(`${name.padEnd(6)} ${value}`);
+  const { values } = parseOptions(args, pricingOptionSpec);
+  if (values.help === true) {
+    console.log(usage);
     return 0;
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`palisade price: ${error.message}\n${USAGE}`);
-      return 2;
-    }
-    throw error;
   }
+  const decimals = decimalsOption(values.decimals);
+  const valuation = bsm({
+    type: optionTypeOption(values.type),
+    spot: fixedOption('spot', values.spot, { positive: true }),
+    strike: fixedOption('strike', values.strike, { positive: true }),
+    rate: fixedOption('rate', values.rate),
+    volatility: fixedOption('vol', values.vol, { nonNegative: true }),
+    years: fixedOption('years', values.years, { nonNegative: true }),
+    dividendYield: fixedOption('dividend', values.dividend),
+  });
+  const fields = Object.entries(valuation).map(
+    ([name, value]) => [name, formatFixed(value, decimals)] as const,
+  );
+  if (values.json === true) console.log(JSON.stringify(Object.fromEntries(fields)));
+  else for (const [name, value] of fields) console.log(`${name.padEnd(6)} ${value}`);
+  return 0;
 }

@@ -8,7 +8,7 @@ import { type RunResult, replayCommand, runSimulation } from '../../sim/harness.
 import { PROFILES, profileByName } from '../../sim/profiles.ts';
 import { numberOption, parseOptions, UsageError } from '../args.ts';
 
-const USAGE = `usage: palisade sim [--seeds N] [--seed-start S] [--validators N] [--byzantine B] [--profile NAME|all] [--json]
+export const usage = `usage: palisade sim [--seeds N] [--seed-start S] [--validators N] [--byzantine B] [--profile NAME|all] [--json]
 
   --seeds       how many seeds to run (default 20)
   --seed-start  first seed (default 1)
@@ -37,16 +37,9 @@ function integer(
 }
 
 export async function run(args: string[]): Promise<number> {
-  let options: ReturnType<typeof parse>;
-  try {
-    options = parse(args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`palisade sim: ${error.message}\n${USAGE}`);
-    return 2;
-  }
+  const options = parse(args);
   if (options === undefined) {
-    console.log(USAGE);
+    console.log(usage);
     return 0;
   }
   const { seeds, seedStart, validators, byzantine, profileName, json } = options;
