@@ -20,7 +20,9 @@ function portFree(port: number): Promise<boolean> {
  */
 export async function freeBasePort(validators: number): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 35_000);
+    // Stay below Linux's ephemeral range (32768 and up): a port found free there can be taken a
+    // moment later as the source port of some outgoing connection.
+    const base = 20_000 + Math.floor(Math.random() * 12_400);
     const ports = [base + 200];
     for (let i = 0; i < validators; i++) ports.push(base + i, base + 100 + i);
     const free = await Promise.all(ports.map(portFree));
