@@ -62,7 +62,7 @@ function aggregate(
   });
 }
 
-test('the price is the median of the observations, the confidence spans their interquartile votes', () => {
+test('the price is the median of the observations, the confidence reaches the (f+1)-th lowest low and highest high', () => {
   const set = pool.slice(0, 4);
   const prices = [1000n, 1010n, 990n, 1005n];
   const result = aggregate(
@@ -73,8 +73,9 @@ test('the price is the median of the observations, the confidence spans their in
   assert.equal(price.priceTicks, 1000n); // lower median of 990, 1000, 1005, 1010
   assert.equal(price.flags, 0);
   assert.equal(price.observationCount, 4);
-  // votes: 988 990 992 998 1000 1002 1003 1005 1007 1008 1010 1012 → q25 = 992, q75 = 1007
-  assert.equal(price.confidenceTicks, 8n);
+  // n = 4, f = 1: lows 988 998 1003 1008 → the second lowest is 998; highs 1012 1007 1002 992 →
+  // the second highest is 1007; max(1000 − 998, 1007 − 1000) = 7.
+  assert.equal(price.confidenceTicks, 7n);
   assert.equal(price.publishTimeMs, NOW - 500);
 });
 
@@ -238,4 +239,95 @@ test('property: with at most f Byzantine validators the price stays within the h
 
 test('default parameters are frozen', () => {
   assert.ok(Object.isFrozen(DEFAULT_AGGREGATION_PARAMS));
+});
+
+/** The honest spread bound of the module header: how far the honest intervals reach from the honest prices. */
+function honestSpreadBound(honest: readonly ObservationEntry[]): bigint {
+  const prices = honest.map((e) => e.priceTicks);
+  const lows = honest.map((e) => (e.priceTicks > e.confidenceTicks ? e.priceTicks - e.confidenceTicks : 0n));
+  const highs = honest.map((e) => e.priceTicks + e.confidenceTicks);
+  return maxBigint(maxBigint(...highs) - minBigint(...prices), maxBigint(...prices) - minBigint(...lows));
+}
+
+test('attack: f validators at price 1 with confidence 0 cannot widen the confidence past the honest spread', () => {
+  for (const n of [4, 7, 10, 31]) {
+    const f = Math.floor((n - 1) / 3);
+    const set = pool.length >= n ? pool.slice(0, n) : signers(n, 'wide');
+    const honest = Array.from({ length: n - f }, (_, i) => entry(6_500_000n + BigInt(i * 10), 500n));
+    const extensions = [
+      ...set.slice(0, f).map((s) => extension(s, [entry(1n, 0n)])),
+      ...set.slice(f).map((s, i) => extension(s, [honest[i]!])),
+    ];
+    const price = aggregate(set, extensions).prices[0]!;
+    const bound = honestSpreadBound(honest);
+    assert.ok(
+      price.confidenceTicks <= bound,
+      `n = ${n}: confidence ${price.confidenceTicks} ticks at price ${price.priceTicks} exceeds the honest bound ${bound}`,
+    );
+    assert.equal(price.flags & AggregateFlag.CONFIDENCE_WIDE, 0, `n = ${n}: flagged wide`);
+  }
+});
+
+const wideSet = signers(31, 'wide');
+
+test('property: f arbitrary observations move neither the price outside the honest range nor the confidence past the honest spread (n = 4, 7, 10, 31)', () => {
+  const priceTicks = fc.bigInt({ min: 1n, max: 10n ** 12n });
+  const anyPrice = fc.oneof(fc.constant(1n), fc.bigInt({ min: 1n, max: (1n << 63n) - 1n }), priceTicks);
+  const anyConfidence = fc.oneof(
+    fc.constant(0n),
+    fc.bigInt({ min: 0n, max: (1n << 63n) - 1n }),
+    fc.bigInt({ min: 0n, max: 10n ** 9n }),
+  );
+  // Any timestamp aggregation admits: from the oldest allowed age to the furthest allowed skew,
+  // and source times outside it too (such an entry is simply not fresh).
+  const observedAt = fc.integer({
+    min: NOW - DEFAULT_AGGREGATION_PARAMS.maxObservationAgeMs,
+    max: NOW + DEFAULT_AGGREGATION_PARAMS.maxFutureSkewMs,
+  });
+  const sourceAt = fc.integer({ min: NOW - 30_000, max: NOW + 5_000 });
+  fc.assert(
+    fc.property(
+      fc.constantFrom(4, 7, 10, 31),
+      fc.array(fc.record({ price: priceTicks, confidence: fc.bigInt({ min: 0n, max: 10n ** 10n }) }), {
+        minLength: 31,
+        maxLength: 31,
+      }),
+      fc.array(fc.record({ price: anyPrice, confidence: anyConfidence, at: observedAt, sourceAt }), {
+        minLength: 10,
+        maxLength: 10,
+      }),
+      fc.integer({ min: 0, max: 10 }),
+      (n, honestDraws, byzantineDraws, byzantineWanted) => {
+        const f = Math.floor((n - 1) / 3);
+        const set = wideSet.slice(0, n);
+        const byzantineCount = Math.min(byzantineWanted, f);
+        const honest = honestDraws
+          .slice(0, n - byzantineCount)
+          .map((draw) => entry(draw.price, draw.confidence));
+        const extensions = [
+          ...set.slice(0, byzantineCount).map((s, i) => {
+            const draw = byzantineDraws[i]!;
+            return extension(s, [entry(draw.price, draw.confidence, draw.sourceAt)], {
+              timestampMs: draw.at,
+            });
+          }),
+          ...set.slice(byzantineCount).map((s, i) => extension(s, [honest[i]!])),
+        ];
+        const price = aggregate(set, extensions).prices[0]!;
+        const low = minBigint(...honest.map((e) => e.priceTicks));
+        const high = maxBigint(...honest.map((e) => e.priceTicks));
+        assert.equal(price.flags & AggregateFlag.STALE, 0);
+        assert.ok(
+          price.priceTicks >= low && price.priceTicks <= high,
+          `${price.priceTicks} outside [${low}, ${high}]`,
+        );
+        const bound = honestSpreadBound(honest);
+        assert.ok(
+          price.confidenceTicks <= bound,
+          `confidence ${price.confidenceTicks} > honest bound ${bound}`,
+        );
+      },
+    ),
+    { numRuns: 80 },
+  );
 });

@@ -12,28 +12,46 @@
  * Per asset, over the admitted observations whose sources are fresh at the block's time:
  * - price: the stake-weighted lower median. It is always one of the observed prices, and as long
  *   as the adversary holds less than half the fresh weight it lies within the honest range.
- * - confidence: Pyth's construction (docs.pyth.network, "Price Aggregation"): each observation
- *   casts three weighted votes at p − c, p and p + c; the confidence is the larger distance from
- *   the price to the 25th and 75th percentiles of the votes.
+ * - confidence: trimmed by the Byzantine weight, so that f liars can neither widen it nor make it
+ *   useless. Let W be the validator set's total weight and t = ⌊(W − 1)/3⌋ the most weight the
+ *   fault model lets the adversary hold (strictly less than a third; t = f for n = 3f + 1 equal
+ *   weights). Each fresh observation i gives an interval [lᵢ, hᵢ] = [max(pᵢ − cᵢ, 0), pᵢ + cᵢ].
+ *   L is the smallest lᵢ such that the observations with l ≤ L weigh more than t; H is the largest
+ *   hᵢ such that those with h ≥ H weigh more than t (the (t+1)-th lowest low and highest high by
+ *   weight). The confidence is max(P − L, H − P), with P the price above.
+ *   Bound (the property test in aggregate.test.ts checks it for n = 4, 7, 10, 31): any set of
+ *   observations weighing more than t contains an honest one, so L ≥ the smallest honest low
+ *   and H ≤ the largest honest high; P lies within the honest prices; hence confidence ≤ S =
+ *   max(max honest h − min honest p, max honest p − min honest l), the honest spread, whatever
+ *   the liars report (price, confidence or timestamp). It is never
+ *   negative: the observations with p ≤ P weigh at least half the fresh weight, more than W/3 > t,
+ *   and their lows are at most P, so L ≤ P (and H ≥ P likewise). The liars cannot narrow it below
+ *   the honest observations' own (t+1)-th values either, since the honest weight alone passes t
+ *   there. Pyth's construction (percentiles of p − c, p, p + c votes) did not have this property:
+ *   f observations at price 1 with confidence 0 pulled its 25th percentile to 1, a confidence of
+ *   about 100% of the price, and the engine then refused every sample.
  * - stale: fewer than 2f + 1 fresh observations (by weight: not more than two thirds) cannot
  *   outvote f Byzantine validators; the previous price is carried, flagged STALE, and consumers
  *   must not use it.
  * - guards (flags, never silent corrections — the monitor turns flags into circuit breakers):
  *   MAX_MOVE when the price moved more than `maxMoveBps` since the previous aggregate; EMA_BAND
  *   when it is more than `emaBandBps` from the exponential moving average; CONFIDENCE_WIDE when
- *   the observations disagree by more than `confidenceWideBps` of the price.
+ *   the confidence above is more than `confidenceWideBps` of the price. It is computed from the
+ *   trimmed confidence on purpose: a flag f liars could raise at will would pause markets at will.
+ *   More than f colluders control every statistic here, and then only MAX_MOVE and EMA_BAND show.
  */
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
 import {
   type AggregatePriceValue,
+  MAX_PRICE_TICKS,
   type ObservationEntry,
   type SignedObservation,
   SignedObservationCodec,
 } from '../codec/oracle.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { verifyObservationSignature } from './observation.ts';
-import { maxBigint, weightedMedian, weightedPercentile } from './stats.ts';
+import { maxBigint, minBigint, weightedMedian } from './stats.ts';
 
 export const AggregateFlag = Object.freeze({
   STALE: 1,
@@ -264,17 +282,7 @@ function aggregateAsset(
   }
 
   const priceTicks = weightedMedian(fresh.map(({ weight, entry }) => ({ value: entry.priceTicks, weight })));
-  const votes = fresh.flatMap(({ weight, entry }) => {
-    const low = entry.priceTicks > entry.confidenceTicks ? entry.priceTicks - entry.confidenceTicks : 0n;
-    return [
-      { value: low, weight },
-      { value: entry.priceTicks, weight },
-      { value: entry.priceTicks + entry.confidenceTicks, weight },
-    ];
-  });
-  const q25 = weightedPercentile(votes, 1n, 4n);
-  const q75 = weightedPercentile(votes, 3n, 4n);
-  const confidenceTicks = maxBigint(priceTicks - q25, q75 - priceTicks);
+  const confidenceTicks = trimmedConfidence(fresh, priceTicks, (totalWeight - 1n) / 3n);
   const sourceTime = weightedMedian(
     fresh.map(({ weight, entry }) => ({ value: BigInt(entry.sourceTimeMs), weight })),
   );
@@ -301,6 +309,42 @@ function aggregateAsset(
     observationCount: fresh.length,
     flags,
   };
+}
+
+/**
+ * max(P − L, H − P) of the module header: L and H are the lows and highs reached once more than
+ * `trimWeight` (the adversary's largest possible weight) has been passed from each end, so every
+ * one of them is bounded by an honest observation. Capped at the codec's largest price.
+ */
+function trimmedConfidence(
+  fresh: readonly { weight: bigint; entry: ObservationEntry }[],
+  priceTicks: bigint,
+  trimWeight: bigint,
+): bigint {
+  const lows = fresh.map(({ weight, entry }) => ({
+    value: entry.priceTicks > entry.confidenceTicks ? entry.priceTicks - entry.confidenceTicks : 0n,
+    weight,
+  }));
+  const highs = fresh.map(({ weight, entry }) => ({
+    value: entry.priceTicks + entry.confidenceTicks,
+    weight,
+  }));
+  lows.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  highs.sort((a, b) => (a.value > b.value ? -1 : a.value < b.value ? 1 : 0));
+  const low = valuePastWeight(lows, trimWeight);
+  const high = valuePastWeight(highs, trimWeight);
+  invariant(low <= priceTicks && high >= priceTicks, 'the trimmed interval must contain the median');
+  return minBigint(maxBigint(priceTicks - low, high - priceTicks), MAX_PRICE_TICKS);
+}
+
+/** The first value, in the given order, at which the cumulative weight exceeds `weight`. */
+function valuePastWeight(sorted: readonly { value: bigint; weight: bigint }[], weight: bigint): bigint {
+  let cumulative = 0n;
+  for (const item of sorted) {
+    cumulative += item.weight;
+    if (cumulative > weight) return item.value;
+  }
+  invariant(false, 'the fresh weight must exceed the trim weight');
 }
 
 /** |value − reference| > reference × bps / 10⁴, without division. */

@@ -76,6 +76,20 @@ test('more than f colluders: the guards flag and the summary says the honest bou
   assert.equal(summary.honestBound.holds, false);
   assert.match(summary.honestBound.statement, /honest bound no longer holds/);
   assert.ok(summary.guardsTripped.includes('MAX_MOVE'));
-  assert.ok(summary.guardsTripped.includes('CONFIDENCE_WIDE'));
+  // 2f + 1 colluders agree with each other, so the trimmed confidence (which f liars cannot
+  // widen) stays narrow: the move guards are what flag a majority lie.
+  assert.ok(summary.guardsTripped.includes('EMA_BAND'));
   assert.ok(summary.worstDeviationBps > 2_500);
+});
+
+test('attack: f validators at one tick with confidence 0, or with the widest confidence, cannot widen the confidence', async () => {
+  const summary = await runScenario('byzantine-confidence', { durationMs: 180_000 });
+  assert.equal(summary.series.staleBlocks, 0);
+  assert.equal(summary.honestRange.blocksOutside, 0);
+  assert.equal(summary.honestConfidence.blocksWider, 0);
+  assert.ok(summary.honestConfidence.blocksChecked >= 170, `${summary.honestConfidence.blocksChecked}`);
+  // The engine refuses samples wider than 100 bps (BTC's maxConfidenceBps in the fixtures).
+  assert.ok(summary.honestConfidence.widestBps < 100, `widest ${summary.honestConfidence.widestBps} bps`);
+  assert.equal(summary.guards.CONFIDENCE_WIDE, 0);
+  assert.equal(summary.honestBound.holds, true);
 });

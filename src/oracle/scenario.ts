@@ -5,11 +5,13 @@
  * test with the bound it must meet.
  *
  * The bound (issue 5): with at most f Byzantine validators and a majority of honest sources per
- * validator, the aggregate lies within the honest validators' observations, every block. With more
- * than f colluders it no longer holds, and the summary says so; the guards must then flag.
+ * validator, the aggregate lies within the honest validators' observations, every block, and
+ * (issue 9) its confidence is no wider than the honest spread of src/oracle/aggregate.ts: the
+ * largest distance from an honest price to the far end of another honest interval. With more than
+ * f colluders neither holds, and the summary says so; the move guards must then flag.
  */
 import { invariant } from '../codec/invariant.ts';
-import type { AggregatePriceValue, ObservationEntry } from '../codec/oracle.ts';
+import { type AggregatePriceValue, MAX_PRICE_TICKS, type ObservationEntry } from '../codec/oracle.ts';
 import { createEd25519Signer, type Ed25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
 import {
@@ -42,6 +44,7 @@ export const SCENARIO_NAMES = [
   'stuck-floor',
   'byzantine-extreme',
   'byzantine-equivocate',
+  'byzantine-confidence',
   'validator-stale',
   'stale-quorum',
   'bad-observations',
@@ -181,6 +184,22 @@ function plan(name: ScenarioName): ScenarioPlan {
           forge(c.signer, c.height, c.nowMs, scaled(c.honestEntry, 1n, 2n, c.nowMs)),
         ],
       };
+    case 'byzantine-confidence':
+      return {
+        description:
+          'f of 3f + 1 validators report one tick with confidence 0, or the market price with the widest confidence, to widen the confidence until the engine refuses every sample',
+        validators: 7,
+        byzantine: 2,
+        durationMs: 10 * MINUTE,
+        byzantineExtensions: (c) => {
+          if (c.honestEntry === undefined) return [];
+          const entry =
+            c.validator % 2 === 0
+              ? { ...c.honestEntry, priceTicks: 1n, confidenceTicks: 0n, sourceTimeMs: c.nowMs - 100 }
+              : { ...c.honestEntry, confidenceTicks: MAX_PRICE_TICKS - c.honestEntry.priceTicks };
+          return [forge(c.signer, c.height, c.nowMs, [entry])];
+        },
+      };
     case 'validator-stale':
       return {
         description: 'all sources of one validator go stale (frozen quotes) from minute 2',
@@ -280,6 +299,13 @@ export interface ScenarioSummary {
   readonly worstDeviationBps: number;
   readonly worstDeviationHeight: number;
   readonly honestRange: { readonly blocksOutside: number; readonly blocksChecked: number };
+  /** Blocks whose confidence was wider than the honest spread, of those with honest observations. */
+  readonly honestConfidence: {
+    readonly blocksWider: number;
+    readonly blocksChecked: number;
+    /** The widest confidence seen, in basis points of its price. */
+    readonly widestBps: number;
+  };
   readonly honestBound: { readonly applies: boolean; readonly holds: boolean; readonly statement: string };
 }
 
@@ -321,6 +347,8 @@ export async function runScenario(
   let worstDeviationHeight = 0;
   let blocksOutside = 0;
   let blocksChecked = 0;
+  let blocksWider = 0;
+  let widestConfidenceBps = 0;
   let staleBlocks = 0;
   const prices: bigint[] = [];
   const blocks = Math.floor(durationMs / BLOCK_MS);
@@ -331,6 +359,7 @@ export async function runScenario(
     const truePrice = market.truePrice(ASSET.assetId);
     const extensions: Uint8Array[] = [];
     const honestPrices: bigint[] = [];
+    const honestEntries: ObservationEntry[] = [];
     for (let v = 0; v < n; v++) {
       const raw = (await Promise.all(sources.map((s) => s.quotes({ assets: [ASSET], nowMs })))).flat();
       const seen = raw.map((q) => {
@@ -363,8 +392,10 @@ export async function runScenario(
       } else {
         extensions.push(encodeVoteExtension(signObservation(signers[v]!, body)));
         const entry = body.entries[0];
-        if (entry !== undefined && nowMs - entry.sourceTimeMs <= params.maxObservationAgeMs)
+        if (entry !== undefined && nowMs - entry.sourceTimeMs <= params.maxObservationAgeMs) {
           honestPrices.push(entry.priceTicks);
+          honestEntries.push(entry);
+        }
       }
       if (v === 0 && scenario.injected !== undefined) extensions.push(...scenario.injected(context));
     }
@@ -400,15 +431,18 @@ export async function runScenario(
       const low = minBigint(...honestPrices);
       const high = maxBigint(...honestPrices);
       if (price.priceTicks < low || price.priceTicks > high) blocksOutside++;
+      if (price.confidenceTicks > honestSpread(honestEntries)) blocksWider++;
     }
+    const confidenceBps = Number((price.confidenceTicks * 10_000n) / price.priceTicks);
+    if (confidenceBps > widestConfidenceBps) widestConfidenceBps = confidenceBps;
   }
 
   const applies = scenario.byzantine <= f;
-  const holds = blocksOutside === 0;
+  const holds = blocksOutside === 0 && blocksWider === 0;
   const statement = applies
     ? holds
-      ? `with ${scenario.byzantine} ≤ f = ${f} Byzantine validators the aggregate stayed within the honest observations on all ${blocksChecked} checked blocks`
-      : `BOUND VIOLATED: the aggregate left the honest range on ${blocksOutside} blocks with only ${scenario.byzantine} ≤ f = ${f} Byzantine validators`
+      ? `with ${scenario.byzantine} ≤ f = ${f} Byzantine validators the aggregate stayed within the honest observations, its confidence within the honest spread, on all ${blocksChecked} checked blocks`
+      : `BOUND VIOLATED: with only ${scenario.byzantine} ≤ f = ${f} Byzantine validators the aggregate left the honest range on ${blocksOutside} blocks and its confidence exceeded the honest spread on ${blocksWider}`
     : `${scenario.byzantine} colluding validators exceed f = ${f}: the honest bound no longer holds (aggregate outside the honest range on ${blocksOutside} of ${blocksChecked} blocks); the guards flagged ${
         Object.entries(guards)
           .filter(([, count]) => count > 0)
@@ -445,6 +479,15 @@ export async function runScenario(
     worstDeviationBps,
     worstDeviationHeight,
     honestRange: { blocksOutside, blocksChecked },
+    honestConfidence: { blocksWider, blocksChecked, widestBps: widestConfidenceBps },
     honestBound: { applies, holds: applies && holds, statement },
   };
+}
+
+/** The honest spread bound of src/oracle/aggregate.ts over the honest validators' entries. */
+function honestSpread(entries: readonly ObservationEntry[]): bigint {
+  const prices = entries.map((e) => e.priceTicks);
+  const lows = entries.map((e) => (e.priceTicks > e.confidenceTicks ? e.priceTicks - e.confidenceTicks : 0n));
+  const highs = entries.map((e) => e.priceTicks + e.confidenceTicks);
+  return maxBigint(maxBigint(...highs) - minBigint(...prices), maxBigint(...prices) - minBigint(...lows));
 }
