@@ -186,13 +186,26 @@ test('a stranger key cannot complete a connection or deliver a frame, and a non-
   for (const transport of transports) await transport.close();
 });
 
-test('a TCP connection that never starts a handshake is closed after the handshake timeout', async () => {
-  const { transports, addresses } = await startNetwork(1, { handshakeTimeoutMs: 200 });
-  const halfOpen = netConnect(addresses[0]!.port, LOCALHOST);
-  halfOpen.on('error', () => {});
-  open.push({ close: () => halfOpen.destroy() });
-  await closed(halfOpen);
-  await waitFor(() => transports[0]!.status().refusals.handshake_failed === 1, 'the refusal');
+test('a TCP connection that never starts a handshake is closed after its pool’s handshake window', async () => {
+  const { transports, addresses } = await startNetwork(1, {
+    handshakeTimeoutMs: 1000,
+    strangerHandshakeTimeoutMs: 100,
+  });
+  // From the validators' host (127.0.0.1, where genesis puts them): the reserved window.
+  const fromValidatorHost = netConnect(addresses[0]!.port, LOCALHOST);
+  // From elsewhere: a stranger's window.
+  const fromElsewhere = netConnect({ port: addresses[0]!.port, host: LOCALHOST, localAddress: '127.0.5.1' });
+  for (const socket of [fromValidatorHost, fromElsewhere]) {
+    socket.on('error', () => {});
+    open.push({ close: () => socket.destroy() });
+  }
+  await waitFor(() => transports[0]!.status().handshaking.reserved === 1, 'the reserved handshake');
+  assert.equal(transports[0]!.status().handshaking.strangers, 1);
+  await closed(fromElsewhere);
+  assert.equal(fromValidatorHost.destroyed, false, 'the reserved window is the longer one');
+  await closed(fromValidatorHost);
+  await waitFor(() => transports[0]!.status().refusals.handshake_timeout === 2, 'the refusals');
+  assert.deepEqual(transports[0]!.status().handshaking, { reserved: 0, strangers: 0 });
   await transports[0]!.close();
 });
 
@@ -416,4 +429,118 @@ test('creating a transport with a key that is not its validator’s is refused',
       }),
     /not the key of validator 0/,
   );
+});
+
+/**
+ * Strangers holding the connection slots (issue 10, attack 4). Every stranger here connects from
+ * its own loopback address (127.0.1.x, 127.0.2.x), as attackers on other machines would; the
+ * validators connect from 127.0.0.1, the host their genesis addresses name.
+ */
+interface StrangerSwarm {
+  /** TCP connections the swarm opened in all. */
+  attempts(): number;
+  stop(): void;
+}
+
+function strangerSwarm(target: PeerAddress, options: { idle: number; slowloris: number }): StrangerSwarm {
+  const live = new Set<ReturnType<typeof netConnect>>();
+  let attempts = 0;
+  let stopped = false;
+  const timers: NodeJS.Timeout[] = [];
+  const connectFrom = (localAddress: string, onConnect?: (socket: ReturnType<typeof netConnect>) => void) => {
+    attempts += 1;
+    const socket = netConnect({ host: target.host, port: target.port, localAddress });
+    socket.on('error', () => {});
+    live.add(socket);
+    socket.once('connect', () => onConnect?.(socket));
+    socket.once('close', () => live.delete(socket));
+    return socket;
+  };
+  // Idle sockets: four per address over many addresses, never a byte; reopened when closed.
+  for (let i = 0; i < options.idle; i += 1) {
+    const localAddress = `127.0.1.${1 + Math.floor(i / 4)}`;
+    const keep = () => {
+      if (stopped) return;
+      connectFrom(localAddress).once('close', () => setTimeout(keep, 10));
+    };
+    keep();
+  }
+  // Slowloris: a TLS record header then one byte every 200 ms, never a complete ClientHello.
+  for (let i = 0; i < options.slowloris; i += 1) {
+    const localAddress = `127.0.2.${1 + Math.floor(i / 4)}`;
+    const keep = () => {
+      if (stopped) return;
+      const socket = connectFrom(localAddress, (connected) => {
+        connected.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]));
+        const drip = setInterval(() => {
+          if (connected.destroyed) clearInterval(drip);
+          else connected.write(Buffer.from([0x01]));
+        }, 200);
+        timers.push(drip);
+      });
+      socket.once('close', () => setTimeout(keep, 10));
+    };
+    keep();
+  }
+  // One stranger reconnecting in a loop as fast as it is closed.
+  const loop = () => {
+    if (stopped) return;
+    connectFrom('127.0.3.1').once('close', () => setImmediate(loop));
+  };
+  loop();
+  return {
+    attempts: () => attempts,
+    stop() {
+      stopped = true;
+      for (const timer of timers) clearInterval(timer);
+      for (const socket of live) socket.destroy();
+    },
+  };
+}
+
+test('strangers holding idle, slowloris and looping connections cannot keep a restarted validator out', async () => {
+  // Default handshake windows and slot limits; only reconnection is quick, so that a refused
+  // dial would be retried (and counted) many times while the test waits.
+  const limits: Partial<TransportLimits> = { reconnectBaseMs: 20, reconnectMaxMs: 200 };
+  const network = await startNetwork(2, limits);
+  const [first, target] = network.transports as [TlsTransport, TlsTransport];
+  await waitFor(() => target.isConnected(0), 'the first connection');
+  const swarm = strangerSwarm(network.addresses[1]!, { idle: 200, slowloris: 40 });
+  open.push({ close: () => swarm.stop() });
+  await waitFor(
+    () => target.status().handshaking.strangers === 32,
+    'the strangers to fill their pool',
+    10_000,
+  );
+  // Past one stranger handshake window: the strangers have been timed out and are back.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal(target.status().handshaking.strangers, 32);
+
+  // Validator 0 restarts (a new process would be a new transport with the same key).
+  await first.close();
+  await waitFor(() => !target.isConnected(0), 'the disconnection');
+  const events: string[] = [];
+  const restarted = createTlsTransport({
+    selfIndex: 0,
+    secretKey: network.keys[0]!.secretKey,
+    validators: network.keys.map((key) => ({ publicKey: key.publicKey })),
+    listen: { host: LOCALHOST, port: 0 },
+    limits,
+    onEvent: (event) => events.push(event.type),
+  });
+  open.push(restarted);
+  restarted.setPeerAddress(1, network.addresses[1]!);
+  restarted.start();
+  await waitFor(() => restarted.isConnected(1) && target.isConnected(0), 'the restarted validator', 10_000);
+  // The very first dial got through: no failed attempt before the connection.
+  assert.deepEqual(events.slice(0, events.indexOf('connected') + 1), ['connected']);
+  // The strangers kept trying throughout and never held more than their pool.
+  const { refusals, handshaking } = target.status();
+  assert.ok(handshaking.strangers <= 32, JSON.stringify(handshaking));
+  for (const reason of ['handshake_timeout', 'handshake_rate_limited', 'handshake_slots_full']) {
+    assert.ok((refusals[reason] ?? 0) > 0, `${reason} in ${JSON.stringify(refusals)}`);
+  }
+  swarm.stop();
+  await restarted.close();
+  await target.close();
 });

@@ -33,12 +33,37 @@
  *
  * Inbound: per-peer token buckets on messages and bytes; frames above the rate are dropped
  * (`rate_limited`) and cost a point of score. The score starts at `initialScore`, recovers by
- * `scoreRecoveryPerSecond`, and at zero the peer is disconnected and refused for `banMs`.
+ * `scoreRecoveryPerSecond`, and at zero the peer is disconnected and refused for `banMs`. The
+ * message rate is sized from what honest validators send (see `DEFAULT_TRANSPORT_LIMITS`).
+ *
+ * Admission (acceptor side). Who is on the other end of a TCP connection is known only once its
+ * TLS handshake ends, so a stranger can open sockets and never finish (or never start) one. Node's
+ * `maxConnections` would refuse everyone once strangers hold the slots, validators included; it is
+ * not used. Instead every accepted connection waits in one of two pools until its handshake ends:
+ *   - reserved: connections from a host a genesis validator is at (the hosts of the validators'
+ *     addresses, genesis or `setPeerAddress`, given as IP literals). A TCP connection cannot come
+ *     from an address the sender does not hold, so strangers elsewhere can never take these
+ *     slots. At most `maxReservedHandshakes`; a newer one replaces the oldest (a validator retrying
+ *     supersedes its own stale attempt). Window: `handshakeTimeoutMs`.
+ *   - strangers: everyone else, at most `maxUnauthenticatedConnections` in all and
+ *     `maxHandshakesPerAddress` per source address, with `handshakeAttemptsPerSecondPerAddress`
+ *     new connections per address (burst `handshakeAttemptBurstPerAddress`). When the pool is full
+ *     a newcomer evicts the oldest handshake of the address holding the most, unless its own
+ *     address already holds nearly as many: the slots are shared fairly between addresses, so a
+ *     validator whose source address is not in genesis (NAT) still gets one. Window:
+ *     `strangerHandshakeTimeoutMs`, 1 s: a TLS 1.3 handshake takes a few milliseconds on a LAN and
+ *     one and a half round trips across the world (~0.5 s), and a stranger's socket that has not
+ *     finished by then is not worth its slot.
+ * A connection leaves its pool the moment its handshake ends: it is then a validator (at most one
+ * connection each, see the dialing rule) or refused at once. A validator's reconnection therefore
+ * never waits for strangers' sockets to time out.
  *
  * Reconnection (dialer side): exponential backoff from `reconnectBaseMs` to `reconnectMaxMs` with
  * equal jitter (half fixed, half random), reset once the peer has sent a frame on a connection.
+ * The ceiling is 2 s: with at most a few dozen peers redialing costs nothing, and a healed
+ * partition must not wait ten seconds for its connections.
  */
-import type { Socket as NetSocket } from 'node:net';
+import { isIP, type Socket as NetSocket } from 'node:net';
 import { createServer, type TLSSocket, type Server as TlsServer, connect as tlsConnect } from 'node:tls';
 import { toHex } from '../../crypto/bytes.ts';
 import type { Clock, Network, PeerId, Rng } from '../types.ts';
@@ -69,8 +94,17 @@ export interface TransportLimits {
   idleTimeoutMs: number;
   reconnectBaseMs: number;
   reconnectMaxMs: number;
-  /** TCP connections that have not finished a handshake, beyond the validators' own. */
+  /** Handshake window of a connection from a stranger's address (see the header's Admission). */
+  strangerHandshakeTimeoutMs: number;
+  /** Stranger connections still in their handshake, over all addresses. */
   maxUnauthenticatedConnections: number;
+  /** Stranger connections still in their handshake from one source address. */
+  maxHandshakesPerAddress: number;
+  /** New connections per second (and burst) accepted from one stranger address. */
+  handshakeAttemptsPerSecondPerAddress: number;
+  handshakeAttemptBurstPerAddress: number;
+  /** Connections from validators' hosts still in their handshake. */
+  maxReservedHandshakes: number;
 }
 
 export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze({
@@ -91,9 +125,16 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze
   heartbeatIntervalMs: 1000,
   idleTimeoutMs: 5000,
   reconnectBaseMs: 100,
-  reconnectMaxMs: 10_000,
+  reconnectMaxMs: 2000,
+  strangerHandshakeTimeoutMs: 1000,
   maxUnauthenticatedConnections: 32,
+  maxHandshakesPerAddress: 4,
+  handshakeAttemptsPerSecondPerAddress: 2,
+  handshakeAttemptBurstPerAddress: 8,
+  maxReservedHandshakes: 64,
 });
+/** Stranger addresses whose attempt buckets are remembered; the least recently seen go first. */
+const MAX_TRACKED_ADDRESSES = 4096;
 
 /** Points a peer loses per offence the transport itself detects. */
 const PENALTY_POINTS = Object.freeze({
@@ -139,6 +180,7 @@ export type TransportEvent =
   | { type: 'connected'; peer: PeerId; direction: 'inbound' | 'outbound' }
   | { type: 'disconnected'; peer: PeerId; reason: string }
   | { type: 'refused'; reason: string; peer?: PeerId }
+  | { type: 'dial_failed'; peer: PeerId; reason: string }
   | { type: 'banned'; peer: PeerId; untilMs: number; lastReason: string };
 
 export interface PeerStatus {
@@ -169,6 +211,8 @@ export interface TransportStatus {
   drops: Record<string, number>;
   /** Connections refused before or at the handshake, by reason. */
   refusals: Record<string, number>;
+  /** Accepted connections still in their handshake, by pool (see the header's Admission). */
+  handshaking: { reserved: number; strangers: number };
 }
 
 export interface TlsTransport extends Network {
@@ -212,6 +256,19 @@ interface PeerState {
   connects: number;
   drops: Map<string, number>;
   penalties: Map<string, number>;
+}
+
+interface Handshake {
+  readonly endpoint: string;
+  readonly host: string;
+  readonly reserved: boolean;
+  readonly raw: NetSocket;
+  readonly cancelTimer: () => void;
+}
+
+/** An IPv4 peer of a dual-stack listener is reported as `::ffff:a.b.c.d`; the host is `a.b.c.d`. */
+function normalizeHost(host: string): string {
+  return host.startsWith('::ffff:') && isIP(host.slice(7)) === 4 ? host.slice(7) : host;
 }
 
 const HEARTBEAT_FRAME = Buffer.alloc(4);
@@ -295,6 +352,18 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
   const sockets = new Set<TLSSocket>();
   /** Accepted TCP connections, handshaken or not: `close` must not wait out their handshakes. */
   const acceptedConnections = new Set<NetSocket>();
+  /** Hosts validators are at (IP literals): their connections go to the reserved pool. */
+  const validatorHosts = new Set<string>();
+  for (const validator of validators)
+    if (validator.address !== undefined) noteValidatorHost(validator.address.host);
+  noteValidatorHost(options.listen.host);
+  /** Connections still in their handshake, oldest first, by the endpoint the TLS socket will report. */
+  const handshaking = new Map<string, Handshake>();
+  let reservedHandshakes = 0;
+  let strangerHandshakes = 0;
+  const strangerHandshakesByHost = new Map<string, number>();
+  /** Per stranger address: new connections it may still open; least recently seen first. */
+  const attemptBuckets = new Map<string, TokenBucket>();
 
   const tlsOptions = {
     cert: identity.certificatePem,
@@ -326,6 +395,117 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
     count(refusals, reason);
     emit(peer === undefined ? { type: 'refused', reason } : { type: 'refused', reason, peer });
     socket.destroy();
+  }
+
+  function noteValidatorHost(host: string): void {
+    const normalized = normalizeHost(host);
+    if (isIP(normalized) !== 0 && normalized !== '0.0.0.0' && normalized !== '::')
+      validatorHosts.add(normalized);
+  }
+
+  /**
+   * Takes a new TCP connection into a handshake pool (see the header's Admission), or refuses it.
+   * Runs for every accepted socket before a byte of it is read.
+   */
+  function admit(raw: NetSocket): void {
+    const host = normalizeHost(raw.remoteAddress ?? '');
+    const endpoint = `${host}:${raw.remotePort}`;
+    const reserved = validatorHosts.has(host);
+    if (reserved) {
+      if (reservedHandshakes >= limits.maxReservedHandshakes) {
+        const oldest = [...handshaking.values()].find((entry) => entry.reserved);
+        if (oldest !== undefined) endHandshake(oldest, 'reserved_replaced');
+      }
+    } else {
+      const nowMs = clock.now();
+      let bucket = attemptBuckets.get(host);
+      if (bucket === undefined) {
+        bucket = createTokenBucket(
+          {
+            capacity: limits.handshakeAttemptBurstPerAddress,
+            refillPerSecond: limits.handshakeAttemptsPerSecondPerAddress,
+          },
+          nowMs,
+        );
+        if (attemptBuckets.size >= MAX_TRACKED_ADDRESSES) {
+          const leastRecent = attemptBuckets.keys().next().value;
+          if (leastRecent !== undefined) attemptBuckets.delete(leastRecent);
+        }
+      } else {
+        attemptBuckets.delete(host);
+      }
+      attemptBuckets.set(host, bucket);
+      if (!bucket.take(1, nowMs)) {
+        refuseRaw(raw, 'handshake_rate_limited');
+        return;
+      }
+      const ownCount = strangerHandshakesByHost.get(host) ?? 0;
+      if (ownCount >= limits.maxHandshakesPerAddress) {
+        refuseRaw(raw, 'address_limit');
+        return;
+      }
+      if (strangerHandshakes >= limits.maxUnauthenticatedConnections) {
+        // Evict from the address that holds the most, if that is more than a fair share ahead.
+        let heaviest: string | undefined;
+        let heaviestCount = 0;
+        for (const [other, count] of strangerHandshakesByHost) {
+          if (count > heaviestCount) {
+            heaviest = other;
+            heaviestCount = count;
+          }
+        }
+        if (heaviest === undefined || heaviestCount <= ownCount + 1) {
+          refuseRaw(raw, 'handshake_slots_full');
+          return;
+        }
+        const victim = [...handshaking.values()].find((entry) => !entry.reserved && entry.host === heaviest);
+        if (victim !== undefined) endHandshake(victim, 'handshake_evicted');
+      }
+    }
+    const entry: Handshake = {
+      endpoint,
+      host,
+      reserved,
+      raw,
+      cancelTimer: clock.setTimer(
+        reserved ? limits.handshakeTimeoutMs : limits.strangerHandshakeTimeoutMs,
+        () => endHandshake(entry, 'handshake_timeout'),
+      ),
+    };
+    handshaking.set(endpoint, entry);
+    if (reserved) reservedHandshakes += 1;
+    else {
+      strangerHandshakes += 1;
+      strangerHandshakesByHost.set(host, (strangerHandshakesByHost.get(host) ?? 0) + 1);
+    }
+    raw.once('close', () => leavePool(entry));
+  }
+
+  function refuseRaw(raw: NetSocket, reason: string): void {
+    count(refusals, reason);
+    raw.destroy();
+  }
+
+  /** Removes a connection from its pool: its handshake ended (either way) or it closed. */
+  function leavePool(entry: Handshake): void {
+    if (handshaking.get(entry.endpoint) !== entry) return;
+    handshaking.delete(entry.endpoint);
+    entry.cancelTimer();
+    if (entry.reserved) reservedHandshakes -= 1;
+    else {
+      strangerHandshakes -= 1;
+      const left = (strangerHandshakesByHost.get(entry.host) ?? 1) - 1;
+      if (left === 0) strangerHandshakesByHost.delete(entry.host);
+      else strangerHandshakesByHost.set(entry.host, left);
+    }
+  }
+
+  /** Closes a connection that did not finish its handshake in time or lost its slot. */
+  function endHandshake(entry: Handshake, reason: string): void {
+    if (handshaking.get(entry.endpoint) !== entry) return;
+    leavePool(entry);
+    count(refusals, reason);
+    entry.raw.destroy();
   }
 
   function isBanned(peer: PeerState): boolean {
@@ -455,14 +635,17 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
       // accepting) arrives; until then nothing is taken from the queue, and a refusal loses nothing.
       attach(peer, socket, 'outbound', cancelHandshakeTimer);
     });
-    socket.on('error', () => {
+    let failure = 'closed';
+    socket.on('error', (error: NodeJS.ErrnoException) => {
       // Connection refused, reset or TLS failure: 'close' follows and schedules the retry.
+      failure = error.code ?? 'error';
     });
     socket.once('close', () => {
       cancelHandshakeTimer();
       sockets.delete(socket);
       if (peer.dialing === socket) {
         peer.dialing = undefined;
+        if (!stopped) emit({ type: 'dial_failed', peer: peer.index, reason: failure });
         scheduleReconnect(peer);
       }
     });
@@ -482,6 +665,8 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
   }
 
   function onSecureConnection(socket: TLSSocket): void {
+    const pooled = handshaking.get(`${normalizeHost(socket.remoteAddress ?? '')}:${socket.remotePort}`);
+    if (pooled !== undefined) leavePool(pooled);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => {});
@@ -630,16 +815,29 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
     listen(): Promise<PeerAddress> {
       if (server !== undefined) throw new Error('transport is already listening');
       const created = createServer(
-        { ...tlsOptions, requestCert: true, handshakeTimeout: limits.handshakeTimeoutMs },
+        {
+          ...tlsOptions,
+          requestCert: true,
+          // A backstop only: the pools' own timers (see `admit`) end handshakes first.
+          handshakeTimeout: Math.max(limits.handshakeTimeoutMs, limits.strangerHandshakeTimeoutMs) + 1000,
+        },
         onSecureConnection,
       );
-      created.maxConnections = validators.length + limits.maxUnauthenticatedConnections;
+      // No `maxConnections`: admission is by pool (see the header), so strangers cannot fill a
+      // cap that validators need too.
       created.on('connection', (raw: NetSocket) => {
         acceptedConnections.add(raw);
         raw.once('close', () => acceptedConnections.delete(raw));
+        if (stopped) raw.destroy();
+        else admit(raw);
       });
       created.on('tlsClientError', (_error, socket) => {
-        count(refusals, 'handshake_failed');
+        // A socket we closed ourselves (timeout, eviction) was counted under that reason already.
+        const pooled = handshaking.get(`${normalizeHost(socket.remoteAddress ?? '')}:${socket.remotePort}`);
+        if (pooled !== undefined) {
+          leavePool(pooled);
+          count(refusals, 'handshake_failed');
+        }
         socket.destroy();
       });
       server = created;
@@ -664,6 +862,7 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
     setPeerAddress(peer: PeerId, address: PeerAddress): void {
       const state = peerState(peer);
       state.address = { host: address.host, port: address.port };
+      noteValidatorHost(address.host);
       dial(state);
     },
     penalize(peer: PeerId, reason: string, points: number = DEFAULT_PENALTY_POINTS): void {
@@ -704,6 +903,7 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
         ),
         drops: Object.fromEntries(totalDrops),
         refusals: Object.fromEntries(refusals),
+        handshaking: { reserved: reservedHandshakes, strangers: strangerHandshakes },
       };
     },
     async close(): Promise<void> {
@@ -747,6 +947,7 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
       // the remote address and port.
       const endpoint = (socket: NetSocket) => `${socket.remoteAddress}:${socket.remotePort}`;
       const keep = new Set([...authenticated].map(endpoint));
+      for (const entry of [...handshaking.values()]) leavePool(entry);
       for (const socket of sockets) if (!authenticated.has(socket)) socket.destroy();
       for (const raw of acceptedConnections) if (!keep.has(endpoint(raw))) raw.destroy();
       await Promise.all(ended);
