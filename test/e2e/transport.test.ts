@@ -544,3 +544,65 @@ test('strangers holding idle, slowloris and looping connections cannot keep a re
   await restarted.close();
   await target.close();
 });
+
+/** A transport for validator 1 with default limits, and validator 0's key in a raw TLS client. */
+async function floodTarget(
+  limits: Partial<TransportLimits> = {},
+): Promise<{ receiver: TlsTransport; flooder: TLSSocket; received: number[] }> {
+  const keys = [generateEd25519KeyPair(), generateEd25519KeyPair()];
+  const receiver = createTlsTransport({
+    selfIndex: 1,
+    secretKey: keys[1]!.secretKey,
+    validators: keys.map((key) => ({ publicKey: key.publicKey })),
+    listen: { host: LOCALHOST, port: 0 },
+    limits,
+  });
+  open.push(receiver);
+  const received: number[] = [];
+  receiver.onMessage((_from, message) => received.push(message.length));
+  const flooder = rawClient(keys[0]!.secretKey, await receiver.listen());
+  flooder.on('data', () => {});
+  await new Promise<void>((resolve) => flooder.once('secureConnect', () => resolve()));
+  await waitFor(() => receiver.isConnected(0), 'the connection');
+  return { receiver, flooder, received };
+}
+
+test('with the default limits a peer flooding messages is cut to the honest budget and banned', async () => {
+  // Honest peers send about 30 messages/s (see DEFAULT_TRANSPORT_LIMITS); this one, holding a
+  // validator's key but not using our transport, writes 12,000 frames at once.
+  const { receiver, flooder, received } = await floodTarget();
+  const startedMs = Date.now();
+  const frames: Buffer[] = [];
+  for (let i = 0; i < 12_000; i += 1) frames.push(frame(`m${i}`));
+  flooder.write(Buffer.concat(frames));
+  await waitFor(() => receiver.status().peers[0]!.banned, 'the ban', 10_000);
+  const elapsedS = (Date.now() - startedMs) / 1000;
+  const status = receiver.status().peers[0]!;
+  // Delivered: at most the burst plus the sustained rate over the time it took.
+  assert.ok(received.length <= 4096 + 1000 * elapsedS, `${received.length} delivered in ${elapsedS} s`);
+  assert.ok((status.drops.rate_limited ?? 0) >= 100, JSON.stringify(status.drops));
+  assert.ok((status.penalties.rate_limited ?? 0) >= 100);
+  await receiver.close();
+});
+
+test('a peer sending more bytes than the byte budget has the excess dropped and pays for it', async () => {
+  // A small budget so that the test does not depend on how fast this machine encrypts.
+  const { receiver, flooder, received } = await floodTarget({
+    rateBytesPerSecond: 1024 * 1024,
+    rateBurstBytes: 4 * 1024 * 1024,
+  });
+  const startedMs = Date.now();
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(1024 * 1024, 0);
+  const mebibyteFrame = Buffer.concat([header, Buffer.alloc(1024 * 1024)]);
+  for (let i = 0; i < 16; i += 1) flooder.write(mebibyteFrame);
+  await waitFor(
+    () => received.length + (receiver.status().drops.rate_limited ?? 0) === 16,
+    'every frame delivered or dropped',
+    20_000,
+  );
+  const elapsedS = (Date.now() - startedMs) / 1000;
+  assert.ok(received.length <= 4 + elapsedS, `${received.length} MiB delivered in ${elapsedS} s`);
+  assert.ok((receiver.status().peers[0]!.penalties.rate_limited ?? 0) > 0);
+  await receiver.close();
+});
