@@ -217,3 +217,61 @@ export const CertificateRequestCodec = defineMessage({
   tag: 0x0208,
   type: CertificateRequestType,
 });
+
+/** Most finalized blocks one range response carries, and the largest `count` a request may ask. */
+export const MAX_RANGE_BLOCKS = 1024;
+
+/**
+ * Block sync by height (the resolver's forward path, spec §7): asks a peer for its finalized blocks
+ * `fromHeight .. fromHeight + count - 1`, served from its storage.
+ */
+export const RangeRequestType = new ContainerType(
+  { fromHeight: Uint64, count: Uint16 },
+  { typeName: 'RangeRequest' },
+);
+export type RangeRequest = ValueOf<typeof RangeRequestType>;
+
+export const RangeRequestCodec = defineMessage({
+  name: 'RangeRequest',
+  tag: 0x0210,
+  type: RangeRequestType,
+  validate: (request) => {
+    if (request.fromHeight === 0) return { field: 'fromHeight', reason: 'genesis is not served' };
+    return request.count >= 1 && request.count <= MAX_RANGE_BLOCKS
+      ? undefined
+      : { field: 'count', reason: `must be 1..${MAX_RANGE_BLOCKS}` };
+  },
+});
+
+/**
+ * Consecutive finalized blocks in ascending height and the finality certificate the responder
+ * stored with the last of them: the finalization of that block or of a descendant (a block
+ * finalized through a later block's certificate is stored with that certificate). The asker checks
+ * the hash links from its own tip and finalizes once the certified block is among those it holds;
+ * stopping before `MAX_SYNC_RESPONSE_BYTES` is exceeded bounds the response.
+ */
+export const RangeResponseType = new ContainerType(
+  {
+    blocks: new ListCompositeType(BlockType, MAX_RANGE_BLOCKS),
+    finalization: CertificateType,
+  },
+  { typeName: 'RangeResponse' },
+);
+export type RangeResponse = ValueOf<typeof RangeResponseType>;
+
+export const RangeResponseCodec = defineMessage({
+  name: 'RangeResponse',
+  tag: 0x0211,
+  type: RangeResponseType,
+  maxBytes: MAX_SYNC_RESPONSE_BYTES + 4 * MAX_RANGE_BLOCKS + BlockType.maxSize + CertificateType.maxSize,
+  validate: (response) => {
+    if (response.blocks.length === 0) return { field: 'blocks', reason: 'must not be empty' };
+    for (const [index, block] of response.blocks.entries()) {
+      const problem = validateBlock(block, `blocks.${index}.`);
+      if (problem !== undefined) return problem;
+      if (index > 0 && block.height !== response.blocks[index - 1]!.height + 1)
+        return { field: `blocks.${index}.height`, reason: 'heights must be consecutive' };
+    }
+    return validateCertificate(response.finalization, 'finalization.');
+  },
+});

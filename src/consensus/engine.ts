@@ -16,10 +16,15 @@ import {
   type CertificateRequest,
   CertificateRequestCodec,
   type Evidence,
+  MAX_RANGE_BLOCKS,
   MAX_SYNC_BLOCKS,
   MAX_SYNC_RESPONSE_BYTES,
   type Proposal,
   ProposalCodec,
+  type RangeRequest,
+  RangeRequestCodec,
+  type RangeResponse,
+  RangeResponseCodec,
   type SyncRequest,
   SyncRequestCodec,
   type SyncResponse,
@@ -34,6 +39,7 @@ import { invariant } from '../codec/invariant.ts';
 import { peekTag } from '../codec/message.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
+import { sha256 } from '../crypto/hash.ts';
 import type { Clock, Network, PeerId, Storage } from '../runtime/types.ts';
 import { certificateFromVotes, verifyCertificate } from './certificate.ts';
 import { conflictOf } from './evidence.ts';
@@ -188,6 +194,21 @@ export const MAX_INFLIGHT_REQUESTS = 64;
 export const MAX_REQUEST_ATTEMPTS = 32;
 /** Evidence kept; one validator can only produce a few per view, and views are bounded. */
 export const MAX_EVIDENCE = 1024;
+/**
+ * Block sync by height (spec §7): when the backward walk from a finalization would have to hold
+ * more than this many unfinalized blocks below the lowest one it has, the engine instead fetches
+ * finalized blocks forward from its tip in height ranges, served from peers' storage.
+ */
+export const RANGE_SYNC_GAP_BLOCKS = 256;
+/** Blocks asked for in one range request (a response may carry fewer: its byte budget). */
+export const RANGE_REQUEST_BLOCKS = 256;
+/**
+ * Blocks fetched by height that link to our tip but are not yet covered by a finality certificate
+ * we hold (their stored proof certifies a later block): at most this many, and this many bytes;
+ * beyond, the run is dropped and fetched again from another peer.
+ */
+export const MAX_RANGE_RUN_BLOCKS = MAX_BLOCKS_IN_MEMORY;
+export const MAX_RANGE_RUN_BYTES = 64 * 1024 * 1024;
 
 const JOURNAL_PREFIX = 'consensus/vote/';
 const BLOCK_PREFIX = 'consensus/block/';
@@ -230,6 +251,29 @@ interface FinalizedTip {
   digest: Uint8Array;
 }
 
+/** Block sync by height in progress: see {@link RANGE_SYNC_GAP_BLOCKS}. */
+interface RangeSync {
+  /** Blocks above our tip, linked to it by parent hash, that no certificate we hold covers yet. */
+  run: { block: Block; digest: Uint8Array }[];
+  runBytes: number;
+  /** Requests that went unanswered or were refused; the sync gives up after MAX_REQUEST_ATTEMPTS. */
+  failures: number;
+  /** Rotates the peer asked. */
+  attempts: number;
+  inflight: { peer: number; fromHeight: number; cancel: () => void } | undefined;
+}
+
+/** What {@link SimplexEngine.syncStatus} reports. */
+export interface SyncStatus {
+  finalizedHeight: number;
+  /** Highest height we know to be finalized (from a finalization whose block we hold). */
+  targetHeight: number;
+  /** True while finalized blocks are fetched forward by height. */
+  rangeSyncing: boolean;
+  /** Blocks finalized through block sync by height since start. */
+  rangeSyncedBlocks: number;
+}
+
 function pad(value: number): string {
   return value.toString().padStart(16, '0');
 }
@@ -268,6 +312,9 @@ export class SimplexEngine {
   /** The finalization that proves our tip, served to peers asking about views we have pruned. */
   #tipProof: Certificate | undefined;
   #pendingFinalization: Certificate | undefined;
+  #rangeSync: RangeSync | undefined;
+  #targetHeight = 0;
+  #rangeSyncedBlocks = 0;
   readonly #deliveries: FinalizedBlock[] = [];
   #delivering = false;
   readonly #evidence = new Map<string, Evidence>();
@@ -321,6 +368,7 @@ export class SimplexEngine {
     this.#requests.clear();
     for (const request of this.#certificateRequests.values()) request.cancel();
     this.#certificateRequests.clear();
+    this.#stopRangeSync();
   }
 
   status(): EngineStatus {
@@ -332,6 +380,52 @@ export class SimplexEngine {
       finalizedDigest: this.#tip.digest.slice(),
       conflictingFinalizations: this.#conflictingFinalizations,
     };
+  }
+
+  /** How far behind the network we are, and whether block sync by height is running. */
+  syncStatus(): SyncStatus {
+    return {
+      finalizedHeight: this.#tip.height,
+      targetHeight: Math.max(this.#targetHeight, this.#tip.height),
+      rangeSyncing: this.#rangeSync !== undefined,
+      rangeSyncedBlocks: this.#rangeSyncedBlocks,
+    };
+  }
+
+  /**
+   * Installs a finalized tip restored by state sync: the application already holds its state at
+   * `finalized.block` (restored from a snapshot whose state root a finality certificate covers),
+   * so consensus continues from there and fetches the blocks above it by height. The caller has
+   * checked that `finalized.finalization` certifies the block or a descendant of it; this checks
+   * the certificate itself and that the block is above our tip. Returns false, changing nothing,
+   * otherwise.
+   */
+  installFinalizedTip(finalized: FinalizedBlock): boolean {
+    const { block, finalization } = finalized;
+    if (!this.#running || block.height <= this.#tip.height) return false;
+    const digest = blockDigest(block);
+    if (!bytesEqual(digest, finalized.digest)) return false;
+    if (finalization.kind !== VoteKind.finalize || finalization.view < block.view) return false;
+    if (!verifyCertificate(this.#validators, this.#config.chainId, finalization, this.#verifier))
+      return false;
+    const storage = this.#config.storage;
+    storage.put(BLOCK_PREFIX + pad(block.height), BlockCodec.encode(block));
+    storage.put(PROOF_PREFIX + pad(block.height), CertificateCodec.encode(finalization));
+    storage.put(DIGEST_PREFIX + toHex(digest), heightBytes(block.height));
+    this.#tip = { height: block.height, view: block.view, digest };
+    this.#tipProof = finalization;
+    this.#targetHeight = Math.max(this.#targetHeight, block.height);
+    // Blocks below the new tip were never applied here and never will be: the state replaces them.
+    const pending = this.#deliveries.filter((entry) => entry.block.height > block.height);
+    this.#deliveries.length = 0;
+    this.#deliveries.push(...pending);
+    if (this.#pendingFinalization !== undefined && this.#pendingFinalization.view <= block.view)
+      this.#pendingFinalization = undefined;
+    this.#stopRangeSync();
+    this.#prune();
+    if (this.#view <= this.#tip.view) this.#enterView(this.#tip.view + 1, undefined);
+    this.#advanceFinalized();
+    return true;
   }
 
   /** Equivocation evidence gathered so far, ordered by view then signer. */
@@ -795,6 +889,12 @@ export class SimplexEngine {
         case CertificateRequestCodec.tag:
           this.#onCertificateRequest(from, CertificateRequestCodec.decode(message));
           return;
+        case RangeRequestCodec.tag:
+          this.#onRangeRequest(from, RangeRequestCodec.decode(message));
+          return;
+        case RangeResponseCodec.tag:
+          this.#onRangeResponse(from, RangeResponseCodec.decode(message));
+          return;
         default:
           this.#drop(from, DropReason.unknownType);
       }
@@ -1002,9 +1102,15 @@ export class SimplexEngine {
     for (let steps = 0; steps <= MAX_BLOCKS_IN_MEMORY; steps++) {
       const block = this.#blocks.get(toHex(digest));
       if (block === undefined) {
-        this.#request(digest, MAX_SYNC_BLOCKS);
+        // Far below the lowest block we hold, walking back would need more blocks than memory
+        // holds: fetch forward by height from our tip instead (spec §7).
+        const lowest = path.at(-1)?.block.height;
+        if (lowest !== undefined && lowest - this.#tip.height - 1 > RANGE_SYNC_GAP_BLOCKS)
+          this.#startRangeSync();
+        else this.#request(digest, MAX_SYNC_BLOCKS);
         return;
       }
+      if (steps === 0) this.#targetHeight = Math.max(this.#targetHeight, block.height);
       if (block.height <= this.#tip.height) {
         // Only more than f Byzantine validators can finalize a block off our finalized chain.
         this.#conflictingFinalizations++;
@@ -1025,16 +1131,28 @@ export class SimplexEngine {
     if (path.at(-1)?.block.height !== this.#tip.height + 1) return;
     this.#pendingFinalization = undefined;
     path.reverse();
+    this.#finalizePath(path, target);
+  }
+
+  /**
+   * Finalizes `path` (consecutive blocks from our tip + 1, the last certified by `target`): stores
+   * each block with the certificate, or with the finalization of its own view when we hold one, so
+   * that most stored proofs certify their own block (spec §8); then moves the tip and delivers.
+   */
+  #finalizePath(path: readonly { block: Block; digest: Uint8Array }[], target: Certificate): void {
     const storage = this.#config.storage;
     for (const { block, digest: blockHash } of path) {
+      const own = this.#views.get(block.view)?.certificates[VoteKind.finalize];
+      const proof = own !== undefined && bytesEqual(own.digest, blockHash) ? own : target;
       storage.put(BLOCK_PREFIX + pad(block.height), BlockCodec.encode(block));
-      storage.put(PROOF_PREFIX + pad(block.height), CertificateCodec.encode(target));
+      storage.put(PROOF_PREFIX + pad(block.height), CertificateCodec.encode(proof));
       storage.put(DIGEST_PREFIX + toHex(blockHash), heightBytes(block.height));
-      this.#deliveries.push({ block, digest: blockHash, finalization: target });
+      this.#deliveries.push({ block, digest: blockHash, finalization: proof });
     }
     const last = path.at(-1)!;
     this.#tip = { height: last.block.height, view: last.block.view, digest: last.digest };
     this.#tipProof = target;
+    this.#targetHeight = Math.max(this.#targetHeight, last.block.height);
     this.#prune();
     void this.#deliver();
     if (this.#view <= this.#tip.view) this.#enterView(this.#tip.view + 1, target);
@@ -1224,6 +1342,181 @@ export class SimplexEngine {
     this.#advanceFinalized();
     this.#tryPropose();
     this.#tryNotarize();
+  }
+
+  // ---------------------------------------------------------------- block sync by height (spec §7)
+
+  #startRangeSync(): void {
+    if (!this.#running || this.#validators.size < 2) return;
+    if (this.#rangeSync === undefined)
+      this.#rangeSync = { run: [], runBytes: 0, failures: 0, attempts: 0, inflight: undefined };
+    if (this.#rangeSync.inflight === undefined) this.#requestRange();
+  }
+
+  #stopRangeSync(): void {
+    this.#rangeSync?.inflight?.cancel();
+    this.#rangeSync = undefined;
+  }
+
+  /** The block the next range must extend: the end of the unproven run, or our tip. */
+  #rangeEnd(sync: RangeSync): { height: number; digest: Uint8Array } {
+    // Finalization through the cache may have overtaken the run: drop what is now final.
+    while (sync.run.length > 0 && sync.run[0]!.block.height <= this.#tip.height) {
+      sync.runBytes -= sync.run.shift()!.block.payload.length;
+    }
+    const first = sync.run[0];
+    if (first !== undefined && !bytesEqual(first.block.parent, this.#tip.digest)) {
+      sync.run = [];
+      sync.runBytes = 0;
+    }
+    const last = sync.run.at(-1);
+    return last === undefined
+      ? { height: this.#tip.height, digest: this.#tip.digest }
+      : { height: last.block.height, digest: last.digest };
+  }
+
+  #requestRange(): void {
+    const sync = this.#rangeSync;
+    if (sync === undefined || !this.#running) return;
+    if (sync.failures >= MAX_REQUEST_ATTEMPTS) {
+      // Every peer failed us for a while: give up until the next finalization restarts the sync.
+      this.#stopRangeSync();
+      return;
+    }
+    const fromHeight = this.#rangeEnd(sync).height + 1;
+    const size = this.#validators.size;
+    const peer = (this.#config.self + 1 + (sync.attempts % (size - 1))) % size;
+    sync.attempts++;
+    const inflight = { peer, fromHeight, cancel: () => {} };
+    sync.inflight = inflight;
+    this.#config.network.send(peer, RangeRequestCodec.encode({ fromHeight, count: RANGE_REQUEST_BLOCKS }));
+    // A range is larger than one block, so its answer gets several block-request periods.
+    inflight.cancel = this.#config.clock.setTimer(4 * this.#timeouts.syncRetryMs, () => {
+      if (this.#rangeSync !== sync || sync.inflight !== inflight) return;
+      sync.inflight = undefined;
+      sync.failures++;
+      this.#requestRange();
+    });
+  }
+
+  /**
+   * Serves finalized blocks by height from storage, at most `MAX_RANGE_BLOCKS` and
+   * `MAX_SYNC_RESPONSE_BYTES`, with the finality certificate stored with the last of them. The
+   * range ends, when it can, at a block whose stored certificate is its own, so the asker can
+   * finalize the whole range at once; otherwise the certificate covers a later block and the asker
+   * keeps the range until it holds that block.
+   */
+  #onRangeRequest(from: PeerId, request: RangeRequest): void {
+    const last = Math.min(
+      request.fromHeight + Math.min(request.count, MAX_RANGE_BLOCKS) - 1,
+      this.#tip.height,
+    );
+    const blocks: Block[] = [];
+    const digests: Uint8Array[] = [];
+    let bytes = 0;
+    for (let height = request.fromHeight; height <= last; height++) {
+      const encoded = this.#config.storage.get(BLOCK_PREFIX + pad(height));
+      const block = this.#readFinalizedBlock(height);
+      if (encoded === undefined || block === undefined) break;
+      if (bytes + encoded.length > MAX_SYNC_RESPONSE_BYTES && blocks.length > 0) break;
+      bytes += encoded.length;
+      blocks.push(block);
+      digests.push(sha256(encoded));
+    }
+    let end = blocks.length - 1;
+    let finalization: Certificate | undefined;
+    for (let index = end; index >= 0 && finalization === undefined; index--) {
+      const proof = this.#readProof(blocks[index]!.height);
+      if (proof !== undefined && bytesEqual(proof.digest, digests[index]!)) {
+        end = index;
+        finalization = proof;
+      }
+    }
+    if (end < 0) return;
+    finalization ??= this.#readProof(blocks[end]!.height);
+    if (finalization === undefined) return;
+    this.#config.network.send(
+      from,
+      RangeResponseCodec.encode({ blocks: blocks.slice(0, end + 1), finalization }),
+    );
+  }
+
+  /**
+   * Extends the unproven run with a peer's range when it links by parent hash, then finalizes the
+   * run up to the block the range's certificate covers, if we hold that block; otherwise asks for
+   * the next range (the certificate covers a later block). Only the peer asked is heard.
+   */
+  #onRangeResponse(from: PeerId, response: RangeResponse): void {
+    const sync = this.#rangeSync;
+    const inflight = sync?.inflight;
+    if (sync === undefined || inflight === undefined || from !== inflight.peer) {
+      this.#drop(from, DropReason.unsolicited);
+      return;
+    }
+    if (response.blocks[0]!.height !== inflight.fromHeight) {
+      this.#drop(from, DropReason.unsolicited);
+      return;
+    }
+    inflight.cancel();
+    sync.inflight = undefined;
+    let end = this.#rangeEnd(sync);
+    for (const block of response.blocks) {
+      if (block.height <= end.height) continue;
+      if (block.height !== end.height + 1 || !bytesEqual(block.parent, end.digest)) {
+        // A peer that breaks the hash chain from a tip it served before lied once: start over.
+        this.#drop(from, DropReason.digestMismatch);
+        sync.run = [];
+        sync.runBytes = 0;
+        sync.failures++;
+        this.#requestRange();
+        return;
+      }
+      if (
+        sync.run.length >= MAX_RANGE_RUN_BLOCKS ||
+        sync.runBytes + block.payload.length > MAX_RANGE_RUN_BYTES
+      )
+        break;
+      const digest = blockDigest(block);
+      sync.run.push({ block, digest });
+      sync.runBytes += block.payload.length;
+      end = { height: block.height, digest };
+      sync.failures = 0;
+    }
+    const certificate = response.finalization;
+    const index = sync.run.findIndex(({ digest }) => bytesEqual(digest, certificate.digest));
+    if (index >= 0) {
+      const certified = sync.run[index]!.block;
+      if (
+        certificate.kind !== VoteKind.finalize ||
+        certificate.view !== certified.view ||
+        !verifyCertificate(this.#validators, this.#config.chainId, certificate, this.#verifier)
+      ) {
+        this.#drop(from, DropReason.badCertificate);
+        sync.failures++;
+        this.#requestRange();
+        return;
+      }
+      const path = sync.run.splice(0, index + 1);
+      for (const entry of path) sync.runBytes -= entry.block.payload.length;
+      sync.failures = 0;
+      this.#rangeSyncedBlocks += path.length;
+      this.#finalizePath(path, certificate);
+      if (this.#rangeSync !== sync) return;
+    } else if (sync.run.length >= MAX_RANGE_RUN_BLOCKS) {
+      // No certificate covers this much: the peer fed us blocks off the finalized chain.
+      sync.run = [];
+      sync.runBytes = 0;
+      sync.failures++;
+    }
+    // Done once the remaining gap is small enough for the backward walk to close it.
+    const target = this.#pendingFinalization;
+    const gap = this.#targetHeight - this.#rangeEnd(sync).height;
+    if (sync.run.length === 0 && (target === undefined || gap <= RANGE_SYNC_GAP_BLOCKS)) {
+      this.#stopRangeSync();
+      this.#advanceFinalized();
+      return;
+    }
+    this.#requestRange();
   }
 }
 
