@@ -44,6 +44,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'oracle aggregation under named manipulation scenarios',
     load: () => import('./commands/oracle-sim.ts'),
   },
+  fuzz: {
+    summary: 'fuzz engine: every action with hostile inputs; finds throws and value leaks',
+    load: () => import('./commands/fuzz.ts'),
+  },
 };
 
 function printHelp(): number {
