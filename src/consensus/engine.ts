@@ -43,7 +43,11 @@ import { sha256 } from '../crypto/hash.ts';
 import type { Clock, Network, PeerId, Storage } from '../runtime/types.ts';
 import { certificateFromVotes, verifyCertificate } from './certificate.ts';
 import { conflictOf } from './evidence.ts';
+import { EvidenceStore } from './evidence-store.ts';
+import { RequestBudget } from './request-budget.ts';
+import { backedOffMs } from './timeouts.ts';
 import { leaderOf, type ValidatorSet } from './validators.ts';
+import { ViewRanges } from './view-ranges.ts';
 import {
   blockDigest,
   defaultVerifier,
@@ -164,6 +168,17 @@ export interface EngineStatus {
   conflictingFinalizations: number;
 }
 
+/** What {@link SimplexEngine.cacheSizes} reports. */
+export interface CacheSizes {
+  blocks: number;
+  /** Payload bytes of the blocks and proposals held. */
+  blockBytes: number;
+  views: number;
+  proposals: number;
+  blockRequests: number;
+  certificateRequests: number;
+}
+
 /** Why a peer's message was dropped; the node weighs these when scoring peers. */
 export const DropReason = Object.freeze({
   malformed: 'malformed',
@@ -179,6 +194,8 @@ export const DropReason = Object.freeze({
   tooFarAhead: 'too-far-ahead',
   stale: 'stale',
   unsolicited: 'unsolicited',
+  /** A block or certificate request beyond the peer's budget (spec §9): not answered. */
+  rateLimited: 'rate-limited',
 } as const);
 export type DropReasonValue = (typeof DropReason)[keyof typeof DropReason];
 
@@ -192,8 +209,8 @@ export const MAX_BLOCKS_IN_MEMORY = 8192;
 export const MAX_INFLIGHT_REQUESTS = 64;
 /** A request is abandoned after this many peers failed to answer it (it is re-issued if needed). */
 export const MAX_REQUEST_ATTEMPTS = 32;
-/** Evidence kept; one validator can only produce a few per view, and views are bounded. */
-export const MAX_EVIDENCE = 1024;
+/** Nullifications asked for at once when a proposal skips views we hold none for (spec §7). */
+export const MAX_CERTIFICATE_BATCH = 16;
 /**
  * Block sync by height (spec §7): when the backward walk from a finalization would have to hold
  * more than this many unfinalized blocks below the lowest one it has, the engine instead fetches
@@ -243,6 +260,8 @@ interface ViewState {
   entryCertificate: Certificate | undefined;
   timers: (() => void)[];
   retryArmed: boolean;
+  /** Conflicts recorded in this view, by signer and kinds: each is counted once (spec §9). */
+  conflicts: Set<string> | undefined;
 }
 
 interface FinalizedTip {
@@ -317,7 +336,16 @@ export class SimplexEngine {
   #rangeSyncedBlocks = 0;
   readonly #deliveries: FinalizedBlock[] = [];
   #delivering = false;
-  readonly #evidence = new Map<string, Evidence>();
+  readonly #evidence: EvidenceStore;
+  /** Views above the finalized tip with a nullification we hold (spec §5), as ranges. */
+  readonly #nullified = new ViewRanges();
+  /** Views above the finalized tip with a notarization or finalization we hold, and its digest. */
+  readonly #certified = new Map<number, Uint8Array>();
+  /** Views holding a proposal not (yet) in the block cache; released when we leave the view. */
+  readonly #heldProposals = new Set<number>();
+  /** Per-peer budgets for answering block and certificate requests (spec §9). */
+  readonly #syncBudget: RequestBudget;
+  readonly #certificateBudget: RequestBudget;
   readonly #drops: Map<string, number>[];
   #conflictingFinalizations = 0;
 
@@ -337,6 +365,9 @@ export class SimplexEngine {
     this.#genesis = genesisDigest(config.chainId);
     this.#tip = { height: 0, view: 0, digest: this.#genesis };
     this.#drops = Array.from({ length: config.validators.size }, () => new Map<string, number>());
+    this.#evidence = new EvidenceStore(config.storage, config.validators.size);
+    this.#syncBudget = new RequestBudget(config.clock, config.validators.size);
+    this.#certificateBudget = new RequestBudget(config.clock, config.validators.size);
   }
 
   /** Recovers from storage (spec §3, §8), then starts taking messages and timers. */
@@ -347,6 +378,7 @@ export class SimplexEngine {
     const lastVotedView = this.#recoverJournal();
     const certificates = this.#recoverCertificates();
     this.#recoverNotarizedBlocks();
+    this.#evidence.load();
     if (this.#config.storage.get(LEGACY_ENTRY_KEY) !== undefined)
       this.#config.storage.delete(LEGACY_ENTRY_KEY);
     this.#config.network.onMessage((from, message) => this.#onMessage(from, message));
@@ -379,6 +411,29 @@ export class SimplexEngine {
       finalizedView: this.#tip.view,
       finalizedDigest: this.#tip.digest.slice(),
       conflictingFinalizations: this.#conflictingFinalizations,
+    };
+  }
+
+  /**
+   * How much each bounded cache holds now (for tests and metrics): blocks in memory and their
+   * payload bytes, tracked views, proposals held, and outstanding block and certificate requests.
+   */
+  cacheSizes(): CacheSizes {
+    let blockBytes = 0;
+    for (const block of this.#blocks.values()) blockBytes += block.payload.length;
+    let proposals = 0;
+    for (const state of this.#views.values()) {
+      if (state.proposal === undefined) continue;
+      proposals++;
+      if (!this.#blocks.has(state.proposal.digestHex)) blockBytes += state.proposal.block.payload.length;
+    }
+    return {
+      blocks: this.#blocks.size,
+      blockBytes,
+      views: this.#views.size,
+      proposals,
+      blockRequests: this.#requests.size,
+      certificateRequests: this.#certificateRequests.size,
     };
   }
 
@@ -428,11 +483,17 @@ export class SimplexEngine {
     return true;
   }
 
-  /** Equivocation evidence gathered so far, ordered by view then signer. */
+  /**
+   * Equivocation evidence kept (persisted; at most `EVIDENCE_PER_OFFENDER_MAX` per offender),
+   * ordered by view then signer.
+   */
   evidence(): Evidence[] {
-    return [...this.#evidence.values()].sort(
-      (a, b) => a.first.view - b.first.view || a.first.signer - b.first.signer,
-    );
+    return this.#evidence.list();
+  }
+
+  /** Conflicting vote pairs seen per offender (more than {@link evidence} keeps of each). */
+  evidenceCounts(): Record<number, number> {
+    return this.#evidence.counts();
   }
 
   /** Dropped messages per peer index and reason. */
@@ -580,6 +641,7 @@ export class SimplexEngine {
       entryCertificate: undefined,
       timers: [],
       retryArmed: false,
+      conflicts: undefined,
     };
     this.#views.set(view, state);
     // The journal, not memory, is the record of what we signed: a view forgotten below and seen
@@ -635,20 +697,38 @@ export class SimplexEngine {
     const previous = this.#views.get(this.#view);
     if (previous !== undefined) this.#cancelTimers(previous);
     this.#view = view;
+    this.#releaseProposalsBelow(view);
     const state = this.#viewState(view);
     if (via !== undefined) this.#setEntry(state, via);
     const clock = this.#config.clock;
+    // Simplex's timeouts back off while views keep being nullified (see timeouts.ts).
+    const streak = this.#nullifiedStreak(view);
     state.timers.push(
-      clock.setTimer(this.#timeouts.leaderMs, () => {
+      clock.setTimer(backedOffMs(this.#timeouts.leaderMs, streak), () => {
         if (state.signed[VoteKind.notarize] === undefined) this.#timeout(state);
       }),
-      clock.setTimer(this.#timeouts.notarizationMs, () => {
+      clock.setTimer(backedOffMs(this.#timeouts.notarizationMs, streak), () => {
         if (state.certificates[VoteKind.notarize] === undefined) this.#timeout(state);
       }),
     );
     if (state.signed[VoteKind.nullify] !== undefined) this.#timeout(state);
     this.#tryPropose();
     this.#tryNotarize();
+  }
+
+  /**
+   * Forgets the proposals of views below `view` that never joined the block cache: we only
+   * notarize in our current view, and a quorum certifying one of them later makes us fetch it
+   * (spec §7), so holding them would only let a leader's unchecked payloads pile up.
+   */
+  #releaseProposalsBelow(view: number): void {
+    for (const held of [...this.#heldProposals]) {
+      if (held >= view) continue;
+      this.#heldProposals.delete(held);
+      const state = this.#views.get(held);
+      if (state?.proposal !== undefined && !this.#blocks.has(state.proposal.digestHex))
+        state.proposal = undefined;
+    }
   }
 
   #setEntry(state: ViewState, via: Certificate): void {
@@ -726,18 +806,39 @@ export class SimplexEngine {
 
   // ---------------------------------------------------------------- proposing (spec §5)
 
+  /**
+   * What the certificates we hold say about the views just below `view` (spec §5): `runStart` is
+   * the first of the consecutive nullified views ending at `view − 1` (`view` when that one is not
+   * nullified), and `certifiedView` the highest certified view at or above `runStart − 1` (below
+   * `view`), or −1. A proposal in `view` builds on `certifiedView` when there is one, on the
+   * finalized tip when the run reaches down to it, and must wait for view `runStart − 1` otherwise.
+   * Both lookups cost the number of unfinalized certified views, not the length of the run.
+   */
+  #viewsBelow(view: number): { runStart: number; certifiedView: number } {
+    const runStart = this.#nullified.runStart(view - 1);
+    let certifiedView = -1;
+    // Certified views above the tip are few: the tip follows them unless finalize votes are lost.
+    for (const candidate of this.#certified.keys()) {
+      if (candidate >= runStart - 1 && candidate < view && candidate > certifiedView)
+        certifiedView = candidate;
+    }
+    return { runStart, certifiedView };
+  }
+
+  /** Consecutive views just below `view` that were nullified and not certified (spec §6 backoff). */
+  #nullifiedStreak(view: number): number {
+    const { runStart, certifiedView } = this.#viewsBelow(view);
+    return certifiedView >= 0 ? view - 1 - certifiedView : view - runStart;
+  }
+
   /** The parent a proposal in `view` must extend, or undefined while certificates are missing. */
   #parentFor(view: number): { parentView: number; parent: Uint8Array } | undefined {
-    for (let w = view - 1; w > this.#tip.view; w--) {
-      const state = this.#views.get(w);
-      const certified = state?.certificates[VoteKind.finalize] ?? state?.certificates[VoteKind.notarize];
-      if (certified !== undefined) return { parentView: w, parent: certified.digest };
-      if (state?.certificates[VoteKind.nullify] === undefined) {
-        this.#requestCertificates(w, 'any');
-        return undefined;
-      }
-    }
-    return { parentView: this.#tip.view, parent: this.#tip.digest };
+    const { runStart, certifiedView } = this.#viewsBelow(view);
+    const certified = this.#certified.get(certifiedView);
+    if (certified !== undefined) return { parentView: certifiedView, parent: certified };
+    if (runStart - 1 <= this.#tip.view) return { parentView: this.#tip.view, parent: this.#tip.digest };
+    this.#requestCertificates(runStart - 1, 'any');
+    return undefined;
   }
 
   #heightOf(digest: Uint8Array, view: number): number | undefined {
@@ -822,6 +923,9 @@ export class SimplexEngine {
       if (!this.#running || this.#view !== state.view || state.proposal === undefined) return;
       if (state.signed[VoteKind.notarize] !== undefined || state.signed[VoteKind.nullify] !== undefined)
         return;
+      // Checked by spec §5 and the application: the block joins the cache, for the proposals that
+      // build on it and the finalization that may cover it.
+      this.#storeBlock(state.proposal.digestHex, state.proposal.block);
       this.#castVote(state, VoteKind.notarize, state.proposal.digest);
     });
   }
@@ -831,20 +935,19 @@ export class SimplexEngine {
     if (block.parentView === this.#tip.view) {
       if (!bytesEqual(block.parent, this.#tip.digest)) return 'invalid';
     } else {
-      const parentState = this.#views.get(block.parentView);
-      const certified =
-        parentState?.certificates[VoteKind.finalize] ?? parentState?.certificates[VoteKind.notarize];
+      const certified = this.#certified.get(block.parentView);
       if (certified === undefined) {
         this.#requestCertificates(block.parentView, 'certified');
         return 'wait';
       }
-      if (!bytesEqual(certified.digest, block.parent)) return 'invalid';
+      if (!bytesEqual(certified, block.parent)) return 'invalid';
     }
-    for (let w = block.parentView + 1; w < block.view; w++) {
-      if (this.#views.get(w)?.certificates[VoteKind.nullify] === undefined) {
-        this.#requestCertificates(w, 'nullify');
-        return 'wait';
-      }
+    // Every skipped view needs its nullification; the ones we lack are fetched a batch at a time
+    // (each arrival re-checks), so any number of skipped views resolves in bounded memory.
+    const missing = this.#nullified.missing(block.parentView + 1, block.view - 1, MAX_CERTIFICATE_BATCH);
+    if (missing.length > 0) {
+      for (const view of missing) this.#requestCertificates(view, 'nullify');
+      return 'wait';
     }
     const parentHeight = this.#heightOf(block.parent, block.parentView);
     if (parentHeight === undefined) return 'wait';
@@ -962,7 +1065,7 @@ export class SimplexEngine {
       if (!this.#verifyNow(sameKind)) {
         state.votes[kind].set(vote.signer, entry);
       } else {
-        this.#recordEvidence(sameKind.vote, vote);
+        this.#recordEvidence(state, sameKind.vote, vote);
         return;
       }
     } else {
@@ -975,7 +1078,7 @@ export class SimplexEngine {
       const other = opposite === undefined ? undefined : state.votes[opposite].get(vote.signer);
       if (other !== undefined) {
         if (!this.#verifyNow(entry)) return;
-        if (this.#verifyNow(other)) this.#recordEvidence(other.vote, vote);
+        if (this.#verifyNow(other)) this.#recordEvidence(state, other.vote, vote);
         else state.votes[opposite!].delete(vote.signer);
       }
       state.votes[kind].set(vote.signer, entry);
@@ -1021,16 +1124,58 @@ export class SimplexEngine {
     }
     const entry: VoteEntry = { vote, digestHex, verified: false };
     if (!this.#verifyNow(entry)) return;
+    // Checked before anything is held (spec §5): a block whose height cannot follow its parent, or
+    // cannot be reached from our tip in the views since, is refused. The leader's vote still
+    // counts, so a second proposal of the view is caught as equivocation (spec §9).
+    if (!this.#plausible(block)) {
+      state.proposalState = 'rejected';
+      this.#drop(from, DropReason.invalidProposal);
+      this.#addVote(state, vote, true);
+      return;
+    }
+    if (block.view < this.#view) {
+      // We no longer notarize in that view; the block matters only if a quorum certified it.
+      const certified = this.#certified.get(block.view);
+      if (certified !== undefined && bytesEqual(certified, digest)) {
+        this.#storeBlock(digestHex, block);
+        this.#advanceFinalized();
+        this.#tryPropose();
+        this.#tryNotarize();
+      }
+      this.#addVote(state, vote, true);
+      return;
+    }
+    // Held with the view, not in the block cache, until it is checked or certified: at most one
+    // per view in the window of MAX_VIEWS_AHEAD views we accept messages for.
     state.proposal = { block, digest, digestHex };
-    this.#storeBlock(digestHex, block);
+    this.#heldProposals.add(block.view);
     this.#addVote(state, vote, true);
     this.#tryNotarize();
+  }
+
+  /**
+   * Whether a proposal's height and parent can be right at all, from what we hold: its parent is
+   * not below our tip, its height is above the tip's and at most one per view since the tip, and
+   * when we hold its parent, exactly one above the parent's.
+   */
+  #plausible(block: Block): boolean {
+    const tip = this.#tip;
+    if (block.parentView < tip.view || block.height <= tip.height) return false;
+    if (block.height - tip.height > block.view - tip.view) return false;
+    if (block.parentView === tip.view)
+      return bytesEqual(block.parent, tip.digest) && block.height === tip.height + 1;
+    const parent = this.#blocks.get(toHex(block.parent));
+    if (parent === undefined) return true;
+    return parent.view === block.parentView && block.height === parent.height + 1;
   }
 
   #onCertificate(from: PeerId, certificate: Certificate): void {
     if (certificate.view <= this.#tip.view) return;
     const existing = this.#views.get(certificate.view)?.certificates[certificate.kind];
     if (existing !== undefined) return;
+    // A nullification already held for a view whose state was forgotten (MAX_TRACKED_VIEWS) adds
+    // nothing: the ranges, not the view state, are what proposals are checked against (spec §5).
+    if (certificate.kind === VoteKind.nullify && this.#nullified.has(certificate.view)) return;
     if (!verifyCertificate(this.#validators, this.#config.chainId, certificate, this.#verifier)) {
       this.#drop(from, DropReason.badCertificate);
       return;
@@ -1048,8 +1193,14 @@ export class SimplexEngine {
     if (!recovered && certificate.view > this.#tip.view)
       this.#config.storage.put(certificateKey(certificate.view, kind), CertificateCodec.encode(certificate));
     this.#config.observer?.certificate?.(certificate, formed);
+    if (certificate.view > this.#tip.view) {
+      if (kind === VoteKind.nullify) this.#nullified.add(certificate.view);
+      else this.#certified.set(certificate.view, certificate.digest);
+    }
     if (kind === VoteKind.notarize || kind === VoteKind.finalize) {
       const hex = toHex(certificate.digest);
+      // A quorum certified the proposal we hold (even one we never checked): it joins the cache.
+      if (state.proposal?.digestHex === hex) this.#storeBlock(hex, state.proposal.block);
       if (!this.#blocks.has(hex))
         this.#request(certificate.digest, kind === VoteKind.finalize ? MAX_SYNC_BLOCKS : 4);
     }
@@ -1070,12 +1221,16 @@ export class SimplexEngine {
     this.#castVote(state, VoteKind.finalize, digest);
   }
 
-  #recordEvidence(first: Vote, second: Vote): void {
+  /** Persists a conflict once per view, signer and kinds, bounded per offender (spec §9). */
+  #recordEvidence(state: ViewState, first: Vote, second: Vote): void {
     if (conflictOf(first, second) === undefined) return;
-    const key = `${first.signer}/${first.view}/${first.kind}/${second.kind}`;
-    if (this.#evidence.has(key) || this.#evidence.size >= MAX_EVIDENCE) return;
+    const key = `${first.signer}/${first.kind}/${second.kind}`;
+    state.conflicts ??= new Set();
+    // At most n signers × 3 kind pairs per view, so this set is bounded with the views.
+    if (state.conflicts.has(key)) return;
+    state.conflicts.add(key);
     const evidence: Evidence = { first, second };
-    this.#evidence.set(key, evidence);
+    this.#evidence.record(evidence);
     this.#config.observer?.evidence?.(evidence);
   }
 
@@ -1176,20 +1331,27 @@ export class SimplexEngine {
         storage.delete(key);
       }
     }
-    for (const [hex, block] of this.#blocks) {
-      if (
-        block.height < this.#tip.height ||
-        (block.height === this.#tip.height && block.view !== this.#tip.view)
-      ) {
-        this.#blocks.delete(hex);
-      }
-    }
     for (const [hex, request] of this.#requests) {
       const block = this.#blocks.get(hex);
       if (block !== undefined && block.height <= this.#tip.height) {
         request.cancel();
         this.#requests.delete(hex);
       }
+    }
+    // Every cache is pruned by view as well as by height: nothing at or below the finalized view
+    // or height but the tip itself can be needed again, whatever height it claims.
+    const tipHex = toHex(this.#tip.digest);
+    for (const [hex, block] of this.#blocks) {
+      if (hex !== tipHex && (block.view <= this.#tip.view || block.height <= this.#tip.height))
+        this.#blocks.delete(hex);
+    }
+    this.#nullified.pruneThrough(this.#tip.view);
+    for (const view of this.#certified.keys()) if (view <= this.#tip.view) this.#certified.delete(view);
+    for (const view of this.#heldProposals) if (view <= this.#tip.view) this.#heldProposals.delete(view);
+    for (const [key, request] of this.#certificateRequests) {
+      if (Number(key.slice(0, key.indexOf('/'))) > this.#tip.view) continue;
+      request.cancel();
+      this.#certificateRequests.delete(key);
     }
   }
 
@@ -1251,10 +1413,8 @@ export class SimplexEngine {
     const request = { attempts: 0, cancel: () => {} };
     this.#certificateRequests.set(key, request);
     const attempt = () => {
-      const certificates = this.#views.get(view)?.certificates;
-      const nullified = certificates?.[VoteKind.nullify] !== undefined;
-      const certified =
-        certificates?.[VoteKind.notarize] !== undefined || certificates?.[VoteKind.finalize] !== undefined;
+      const nullified = this.#nullified.has(view);
+      const certified = this.#certified.has(view);
       const settled =
         view <= this.#tip.view ||
         (need === 'nullify' ? nullified : need === 'certified' ? certified : nullified || certified);
@@ -1276,9 +1436,18 @@ export class SimplexEngine {
    * tip, with the finalization of the tip: it lets the asker finalize and move past that view.
    */
   #onCertificateRequest(from: PeerId, request: CertificateRequest): void {
+    if (!this.#certificateBudget.takeRequest(from)) {
+      this.#drop(from, DropReason.rateLimited);
+      return;
+    }
+    const answer = (certificate: Certificate) => {
+      const encoded = CertificateCodec.encode(certificate);
+      if (encoded.length > this.#certificateBudget.bytesAvailable(from)) return;
+      this.#certificateBudget.spendBytes(from, encoded.length);
+      this.#config.network.send(from, encoded);
+    };
     if (request.view <= this.#tip.view) {
-      if (this.#tipProof !== undefined)
-        this.#config.network.send(from, CertificateCodec.encode(this.#tipProof));
+      if (this.#tipProof !== undefined) answer(this.#tipProof);
       return;
     }
     const state = this.#views.get(request.view);
@@ -1287,7 +1456,7 @@ export class SimplexEngine {
       const certificate =
         state?.certificates[kind] ??
         this.#decodeCertificate(this.#config.storage.get(certificateKey(request.view, kind)), false);
-      if (certificate !== undefined) this.#config.network.send(from, CertificateCodec.encode(certificate));
+      if (certificate !== undefined) answer(certificate);
     }
   }
 
@@ -1302,7 +1471,13 @@ export class SimplexEngine {
     );
   }
 
+  /** Answers from memory or storage, within the peer's request and byte budget (spec §7, §9). */
   #onSyncRequest(from: PeerId, request: SyncRequest): void {
+    if (!this.#syncBudget.takeRequest(from)) {
+      this.#drop(from, DropReason.rateLimited);
+      return;
+    }
+    const byteLimit = Math.min(MAX_SYNC_RESPONSE_BYTES, this.#syncBudget.bytesAvailable(from));
     const blocks: Block[] = [];
     let bytes = 0;
     let digest = request.digest;
@@ -1310,13 +1485,18 @@ export class SimplexEngine {
       const block = this.#lookupBlock(digest);
       if (block === undefined) break;
       const size = BlockCodec.type.serialize(block).length;
-      if (bytes + size > MAX_SYNC_RESPONSE_BYTES) break;
+      if (bytes + size > byteLimit) {
+        if (blocks.length === 0) this.#drop(from, DropReason.rateLimited);
+        break;
+      }
       bytes += size;
       blocks.push(block);
       if (block.height === 1) break;
       digest = block.parent;
     }
-    if (blocks.length > 0) this.#config.network.send(from, SyncResponseCodec.encode({ blocks }));
+    if (blocks.length === 0) return;
+    this.#syncBudget.spendBytes(from, bytes);
+    this.#config.network.send(from, SyncResponseCodec.encode({ blocks }));
   }
 
   #onSyncResponse(from: PeerId, response: SyncResponse): void {

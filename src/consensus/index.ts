@@ -31,9 +31,22 @@
  *    strictly between p and v has a nullification. A validator notarizes a proposal only if it
  *    checks the same: parent notarized, every skipped view nullified, height = parent height + 1,
  *    parent not below the finalized tip, and the application accepts the payload.
+ *    Any number of skipped views is allowed. A validator holds the nullified views above its
+ *    finalized tip as ranges (a run of thousands costs one), journals every nullification with its
+ *    next vote (§7), and asks for the ones it lacks a bounded batch at a time; nothing needs the
+ *    nullifications in memory as view state. Safety is unchanged: the check is the same predicate
+ *    over the same verified certificates, only stored compactly, and a view's nullification is a
+ *    quorum's signatures whichever way it arrives. Before anything of a proposal is held, its
+ *    height must be plausible: above the tip's, at most one per view since the tip, and exactly
+ *    the parent's + 1 when the parent is held; a proposal that passes is held with its view (at most
+ *    one per view, in the window of views accepted) and joins the block cache only once it is
+ *    checked as above or a quorum certifies it, so a Byzantine leader cannot fill the cache.
  *
  * §6 Timers. On entering view v: the leader timeout (no proposal yet → nullify) and the
- *    notarization timeout (no notarization yet → nullify). After nullifying, a validator
+ *    notarization timeout (no notarization yet → nullify). Both back off exponentially with the
+ *    number k of consecutive nullified, uncertified views just below v (×2^min(k, 3)), so they
+ *    outgrow an unknown network delay, and return to their base after any certified view; k is a
+ *    function of the certificates held, so a restart resumes it. After nullifying, a validator
  *    rebroadcasts its nullify and the certificate that brought it into v every retry interval, so
  *    validators that missed messages rejoin the view (Simplex's "forward the certificate"). That
  *    certificate is journaled ahead of the votes of v (§7), so a restarted validator still forwards it.
@@ -53,8 +66,11 @@
  *
  * §9 Evidence and hygiene. Two conflicting votes of one validator in one view (two notarizes or
  *    two finalizes of different digests, or a nullify and a finalize) are kept as evidence anyone
- *    can verify. Messages that are malformed, oversized, wrongly signed or out of range are dropped
- *    and counted per peer with a reason; every buffer is bounded.
+ *    can verify; it is persisted (so it is served after a restart) and bounded: the first 16 per
+ *    offender, and beyond them a count. Messages that are malformed, oversized, wrongly signed or
+ *    out of range are dropped and counted per peer with a reason; so are block and certificate
+ *    requests beyond the peer's answer budget (requests and bytes per second). Every buffer is
+ *    bounded, and every cache is pruned by view as well as by height.
  */
 
 export { certificateFromVotes, verifyCertificate } from './certificate.ts';

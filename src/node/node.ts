@@ -123,6 +123,8 @@ const CONSENSUS_PENALTIES: Readonly<Record<string, number>> = Object.freeze({
   'digest-mismatch': 10,
   'invalid-proposal': 5,
   unsolicited: 1,
+  // Requests beyond a peer's answer budget: an honest peer stays far below it (request-budget.ts).
+  'rate-limited': 2,
 });
 const GOSSIP_FLUSH_MS = 5;
 /** Queued outbound gossip, at most; beyond it a submission is still admitted, just not relayed. */
