@@ -49,6 +49,11 @@ export const EngineParametersType = new ContainerType(
     maxLiquidationStepsPerBlock: Uint32,
     settlementWindowMs: Uint64,
     maxSampleHoldMs: Uint64,
+    backstopBandBps: Uint32,
+    oracleGuardPauseMs: Uint64,
+    settlementMinCoveredMs: Uint64,
+    settlementExtensionMs: Uint64,
+    settlementFallbackDelayMs: Uint64,
   },
   { typeName: 'EngineParameters' },
 );
@@ -96,6 +101,8 @@ export const SampleListSnapshotType = new ContainerType(
     /** Sequence number of the first sample in `samples` (sequences count every sample ever taken). */
     firstSequence: Uint64,
     samples: new ListCompositeType(SampleType, SNAPSHOT_SAMPLES_PER_UNDERLYING_MAX),
+    /** End of the underlying's oracle-guard pause episode (0: none), see src/execution/oracle-guard.ts. */
+    guardUntilMs: Uint64,
   },
   { typeName: 'SampleListSnapshot' },
 );
@@ -171,9 +178,18 @@ export const SampleRecordCodec = defineMessage({
   type: SampleRecordType,
 });
 
-/** Per underlying: when its index price was last seen valid, and which samples are kept. */
+/**
+ * Per underlying: when its index price was last seen valid, which samples are kept, and the end of
+ * its oracle-guard pause episode (0: none).
+ */
 export const OracleStateRecordType = new ContainerType(
-  { underlyingId: Uint16, indexBlockTimeMs: Uint64, firstSampleSequence: Uint64, nextSampleSequence: Uint64 },
+  {
+    underlyingId: Uint16,
+    indexBlockTimeMs: Uint64,
+    firstSampleSequence: Uint64,
+    nextSampleSequence: Uint64,
+    guardUntilMs: Uint64,
+  },
   { typeName: 'OracleStateRecord' },
 );
 export type OracleStateRecord = ValueOf<typeof OracleStateRecordType>;

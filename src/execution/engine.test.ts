@@ -259,7 +259,7 @@ test('liquidation: a short call below maintenance is bought back in the book and
   assert.equal(fill?.type === 'fill' ? fill.makerFee : undefined, 19_800_000n);
 });
 
-test('bankruptcy: the insurance fund pays first, then the rest is charged pro rata to positive balances', () => {
+test('bankruptcy: the insurance fund pays first, then the opposite position is deleveraged at the bankruptcy price', () => {
   const engine = createEngine(deepCallGenesis({ insuranceFundUsdc: 1_000 }));
   const txs = createTransactionBuilder();
   engine.applyBlock(
@@ -268,26 +268,35 @@ test('bankruptcy: the insurance fund pays first, then the rest is charged pro ra
       txs.next(alice, limitOrder(1, 'sell', 10_000, 1)),
     ]),
   );
-  // Spot 90,000: mark 40,000; buying back at 40,000 leaves Alice at 30,982 − 40,000 = −9,018 (no penalty: no equity).
+  // Spot 90,000: mark 40,000; Alice's equity is 30,982 − 40,000 = −9,018 at the mark, so no book
+  // fill can help (Carol's offer at 40,000 stays): the fund covers 1,000 and Bob's long, the
+  // opposite position, is closed against her short for all she has, 31,982, bearing the 8,018 left.
   const r = engine.applyBlock(
     block(engine, [txs.next(carol, limitOrder(1, 'sell', 40_000, 1))], oracle(90_000)),
   );
   const cover = r.events.find((e) => e.type === 'insuranceCover');
   assert.equal(cover?.type === 'insuranceCover' ? cover.amount : undefined, 1_000n * U);
-  const loss = r.events.find((e) => e.type === 'socializedLoss');
-  assert.ok(loss?.type === 'socializedLoss');
-  assert.equal(loss.amount, 8_018n * U); // 9,018 − 1,000 from the fund
-  // Bob 989,982 and Carol 1,000,000 + 40,000 − 27 (3 bps × 90,000) = 1,039,973 share 8,018 pro rata:
-  // Bob floor(8,018 × 989,982 / 2,029,955) = 3,910.271742, Carol 4,107.728257 (floors, in base
-  // units); the one base unit left over goes to the larger balance, Carol's.
-  assert.deepEqual(
-    loss.charges.map((c) => c.amount),
-    [3_910_271_742n, 4_107_728_258n],
-  );
+  const adl = r.events.find((e) => e.type === 'autoDeleverage');
+  assert.deepEqual(adl, {
+    type: 'autoDeleverage',
+    account: engine.account(alice.publicKey)!.publicKey,
+    counterparty: engine.account(bob.publicKey)!.publicKey,
+    seriesId: 1,
+    lots: 1,
+    cash: -31_982n * U,
+    lossShare: 8_018n * U,
+  });
   assert.equal(engine.account(alice.publicKey)!.balance, 0n);
+  assert.equal(engine.account(bob.publicKey)!.balance, 989_982n * U + 31_982n * U);
+  assert.equal(
+    engine.account(carol.publicKey)!.balance,
+    1_000_000n * U,
+    'Carol holds no position and pays nothing',
+  );
   const ledger = engine.ledger();
   assert.equal(ledger.insuranceFund, 0n);
   assert.equal(ledger.socializedLossTotal, 8_018n * U);
+  assert.equal(ledger.unrecoveredLoss, 0n);
   assert.equal(
     ledger.totalDeposits - ledger.totalWithdrawals,
     ledger.totalBalances + ledger.feePool + ledger.insuranceFund - ledger.unrecoveredLoss,

@@ -79,6 +79,7 @@ import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { createStateCommitment, type StateCommitment, type StateProof } from '../crypto/state-commitment.ts';
 import { checkTransaction, type TransactionSignatureCheck } from '../crypto/transaction.ts';
+import { BACKSTOP_PUBLIC_KEY, backstopCanCarry } from './backstop.ts';
 import {
   BUY,
   createOrderBook,
@@ -90,6 +91,16 @@ import {
 } from './book.ts';
 import { divCeil, divFloor, type Fixed, fromBps, min, ONE } from './fixed.ts';
 import {
+  bankruptcyLimitTicks,
+  type ClosureCandidate,
+  cappedPenalty,
+  closureOrder,
+  deficitShare,
+  deleverageOrder,
+  type RequirementInput,
+  stepReductions,
+} from './liquidation.ts';
+import {
   contingencyPerShortLot,
   type PortfolioPosition,
   perLot,
@@ -100,6 +111,8 @@ import {
   standardShortMargin,
   unitValue,
 } from './margin.ts';
+import { guardPaused, guardPrice } from './oracle-guard.ts';
+import { oldestSampleNeededMs, placeSample, settlementPrice } from './settlement.ts';
 import type {
   Block,
   BlockResult,
@@ -122,8 +135,13 @@ const BPS = 10_000n;
 export const MAX_LOTS_PER_ORDER = 1_000_000_000;
 export const MAX_SERIES = 10_000;
 export const MAX_POSITIONS_PER_ACCOUNT = 1024;
-/** Settlement samples kept per underlying: 30 minutes of one-second blocks, with room to spare. */
+/**
+ * Settlement samples kept per underlying, at most one per second (src/execution/settlement.ts):
+ * 2 h 16 min, above what the defaults read (window 30 min + extension 30 min + hold 1 min, kept
+ * until the 60-minute fallback delay ends: 2 h 1 min). A bound on memory, not the retention rule.
+ */
 const MAX_SAMPLES_PER_UNDERLYING = 8192;
+const BACKSTOP_KEY = toHex(BACKSTOP_PUBLIC_KEY);
 
 interface Account {
   readonly index: number;
@@ -500,6 +518,8 @@ function buildEngine(
   const samples = new Map<number, Sample[]>();
   /** Sequence of each underlying's first kept sample; sequences count every sample ever taken. */
   const sampleBase = new Map<number, number>();
+  /** Per underlying, the end of its oracle-guard pause episode (absent: none), src/execution/oracle-guard.ts. */
+  const guardUntil = new Map<number, number>();
   const commitment: StateCommitment = options.stateCommitment ?? createStateCommitment();
   const verifySignature = options.verifySignature;
   let markCache = new Map<number, MarkEntry | null>();
@@ -725,6 +745,7 @@ function buildEngine(
       }));
       samples.set(record.underlyingId, list);
       sampleBase.set(record.underlyingId, record.firstSequence);
+      if (record.guardUntilMs !== 0) guardUntil.set(record.underlyingId, record.guardUntilMs);
       for (const [j, sample] of list.entries())
         sampleWrites.push({ underlyingId: record.underlyingId, sequence: record.firstSequence + j, sample });
       dirtyOracle.add(record.underlyingId);
@@ -1267,6 +1288,11 @@ function buildEngine(
 
   // ---- Oracle, expiry and settlement ---------------------------------------------------------
 
+  /**
+   * Takes each underlying's update (the last one of the block for it): a valid price passes the
+   * oracle guards (src/execution/oracle-guard.ts) before it becomes the index, and the sample is
+   * kept by time, at most one per second (src/execution/settlement.ts).
+   */
   function ingestOracle(updates: readonly OracleUpdate[]): void {
     const byUnderlying = new Map<number, OracleUpdate>();
     for (const update of updates)
@@ -1281,37 +1307,63 @@ function buildEngine(
         Number.isSafeInteger(update.confidence) &&
         update.confidence >= 0 &&
         BigInt(update.confidence) * BPS <= BigInt(update.price) * BigInt(underlying.maxConfidenceBps);
+      const accept =
+        valid && guardOracle(underlyingId, Number.isSafeInteger(update.flags) ? update.flags! : 0);
       let list = samples.get(underlyingId);
       if (list === undefined) {
         list = [];
         samples.set(underlyingId, list);
       }
-      const price = valid ? BigInt(update.price) : 0n;
-      const sample = { timeMs, price, valid };
-      list.push(sample);
-      sampleWrites.push({
-        underlyingId,
-        sequence: (sampleBase.get(underlyingId) ?? 0) + list.length - 1,
-        sample,
-      });
-      dirtyOracle.add(underlyingId);
-      if (valid) {
+      const price = accept ? BigInt(update.price) : 0n;
+      const sample = { timeMs, price, valid: accept };
+      const placement = placeSample(list, sample);
+      if (placement === 'append') list.push(sample);
+      else if (placement === 'replaceLast') list[list.length - 1] = sample;
+      if (placement !== 'drop') {
+        sampleWrites.push({
+          underlyingId,
+          sequence: (sampleBase.get(underlyingId) ?? 0) + list.length - 1,
+          sample,
+        });
+        dirtyOracle.add(underlyingId);
+      }
+      if (accept) {
         indexPrices.set(underlyingId, { price, blockTimeMs: timeMs, publishTimeMs: update.publishTimeMs });
         dirtyIndexes.add(underlyingId);
+        dirtyOracle.add(underlyingId);
       }
     }
   }
 
+  /** Applies the guard to a valid price of `underlyingId`; true when it may become the index. */
+  function guardOracle(underlyingId: number, flags: number): boolean {
+    const untilBefore = guardUntil.get(underlyingId) ?? 0;
+    const decision = guardPrice(
+      flags,
+      untilBefore,
+      timeMs,
+      params.oracleGuardPauseMs,
+      indexPrices.get(underlyingId)?.blockTimeMs,
+    );
+    if (decision.untilMs !== untilBefore) {
+      if (decision.untilMs === 0) guardUntil.delete(underlyingId);
+      else guardUntil.set(underlyingId, decision.untilMs);
+      dirtyOracle.add(underlyingId);
+    }
+    if (decision.event?.type === 'pause')
+      events.push({ type: 'oracleGuardPause', underlyingId, flags, untilMs: decision.event.untilMs });
+    else if (decision.event?.type === 'resume')
+      events.push({ type: 'oracleGuardResume', underlyingId, reason: decision.event.reason });
+    return decision.accept;
+  }
+
   function pruneSamples(): void {
-    // Every unsettled series' window starts at or after the oldest expiry still waiting, minus the window.
-    let oldestNeededMs = timeMs - params.settlementWindowMs - params.maxSampleHoldMs;
+    // Every series' TWAP, extension included, starts at or after the oldest expiry still waiting
+    // (or now, for series that have not expired) minus window, extension and hold.
+    let oldestNeededMs = oldestSampleNeededMs(timeMs, params);
     for (const series of seriesById.values()) {
-      if (series.status === SERIES_STATUS.expired) {
-        oldestNeededMs = Math.min(
-          oldestNeededMs,
-          series.expiryMs - params.settlementWindowMs - params.maxSampleHoldMs,
-        );
-      }
+      if (series.status === SERIES_STATUS.expired)
+        oldestNeededMs = Math.min(oldestNeededMs, oldestSampleNeededMs(series.expiryMs, params));
     }
     for (const [underlyingId, list] of samples) {
       let drop = 0;
@@ -1327,35 +1379,10 @@ function buildEngine(
   }
 
   /**
-   * Time-weighted average of valid index samples over [expiry − window, expiry], divided by the
-   * time actually covered (Derive's rule). A valid sample stands from its block's time until the
-   * next sample of the same underlying, at most `maxSampleHoldMs`; an invalid one stands for
-   * nothing. Returns undefined when no valid price covers any of the window.
+   * Expired series stop trading and settle by the rules of src/execution/settlement.ts: the
+   * window's TWAP, else the extended window's, else (after the fallback delay) the last valid
+   * index price. Settlement is zero-sum per lot; a short left negative is a loss (losses step).
    */
-  function settlementTwap(series: Series): { price: bigint; coveredMs: number } | undefined {
-    const list = samples.get(series.underlying.underlyingId) ?? [];
-    const end = series.expiryMs;
-    const start = end - params.settlementWindowMs;
-    let weighted = 0n;
-    let covered = 0;
-    for (let i = 0; i < list.length; i++) {
-      const sample = list[i]!;
-      if (!sample.valid) continue;
-      const next = list[i + 1];
-      const holdEnd = Math.min(
-        next === undefined ? Number.MAX_SAFE_INTEGER : next.timeMs,
-        sample.timeMs + params.maxSampleHoldMs,
-        end,
-      );
-      const from = Math.max(sample.timeMs, start);
-      if (holdEnd <= from) continue;
-      weighted += sample.price * BigInt(holdEnd - from);
-      covered += holdEnd - from;
-    }
-    if (covered === 0) return undefined;
-    return { price: weighted / BigInt(covered), coveredMs: covered };
-  }
-
   function processExpiries(): void {
     const due = [...seriesById.values()]
       .filter((series) => series.status !== SERIES_STATUS.settled && series.expiryMs <= timeMs)
@@ -1368,11 +1395,21 @@ function buildEngine(
         dirtySeries.add(series);
         events.push({ type: 'expired', seriesId: series.seriesId });
       }
-      const twap = settlementTwap(series);
+      const underlyingId = series.underlying.underlyingId;
+      const twap = settlementPrice(
+        samples.get(underlyingId) ?? [],
+        series.expiryMs,
+        timeMs,
+        params,
+        indexPrices.get(underlyingId)?.price,
+        series.openInterestLots,
+      );
       if (twap === undefined) {
         events.push({ type: 'settlementWaiting', seriesId: series.seriesId, reason: 'NO_VALID_PRICE' });
         continue;
       }
+      if (twap.rule !== 'window')
+        events.push({ type: 'settlementFallback', seriesId: series.seriesId, rule: twap.rule });
       const intrinsic = series.isCall ? twap.price - series.strike : series.strike - twap.price;
       // Floor per lot: longs receive and shorts pay the same whole amount, so settlement is zero-sum.
       const payoffPerLot = intrinsic > 0n ? (intrinsic * series.lotUnderlyingE12) / E12 : 0n;
@@ -1399,58 +1436,40 @@ function buildEngine(
     }
   }
 
-  // ---- Liquidation and losses ------------------------------------------------------------------
+  // ---- Liquidation and losses (rules: src/execution/liquidation.ts) ------------------------------
+
+  /** Margin as liquidation sees it: the backstop account counts the insurance fund as equity. */
+  function liquidationHealth(account: Account): Assessment | undefined {
+    const state = assess(account);
+    if (state === undefined || account.key !== BACKSTOP_KEY) return state;
+    return { ...state, equity: state.equity + insuranceFund };
+  }
+
+  /** Whether a position of the account is on an underlying whose oracle guard pauses liquidation. */
+  function guardPausesAccount(account: Account): boolean {
+    for (const seriesId of account.positions.keys()) {
+      const underlyingId = seriesById.get(seriesId)!.underlying.underlyingId;
+      if (guardPaused(guardUntil.get(underlyingId) ?? 0, timeMs)) return true;
+    }
+    return false;
+  }
 
   function liquidate(): void {
     let stepsLeft = params.maxLiquidationStepsPerBlock;
     for (const index of [...accountsWithPositions].sort((a, b) => a - b)) {
       if (stepsLeft <= 0) return;
       const account = accountsByIndex[index]!;
-      let state = assess(account);
+      if (guardPausesAccount(account)) continue;
+      let state = liquidationHealth(account);
       if (state === undefined || state.equity >= state.maintenance) continue;
       for (const order of [...account.openOrders.values()].sort((a, b) => a.orderId - b.orderId))
         removeOrder(order, 'liquidation');
-      const seriesIds = [...account.positions.keys()].sort((a, b) => a - b);
-      for (const seriesId of seriesIds) {
-        const series = seriesById.get(seriesId)!;
+      for (const candidate of closurePlan(account)) {
+        const series = seriesById.get(candidate.seriesId)!;
         while (stepsLeft > 0 && state !== undefined && state.equity < state.maintenance) {
-          const position = account.positions.get(seriesId) ?? 0;
-          const mark = markOf(series);
-          if (position === 0 || mark === undefined || series.status !== SERIES_STATUS.active) break;
-          const side: Side = position > 0 ? SELL : BUY;
-          const lots = Math.min(Math.abs(position), params.liquidationStepLots);
-          const limit = bandTicks(mark, side, params.liquidationBandBps);
           stepsLeft -= 1;
-          const remaining = series.book.match(
-            side,
-            limit,
-            lots,
-            account.index,
-            matchCallbacks(series, account, side, 0, false),
-          );
-          const filled = lots - remaining;
-          if (filled === 0) break;
-          const spot = mark.market.spot;
-          const penaltyDue = divCeil(
-            BigInt(params.liquidationPenaltyBps) * spot * BigInt(filled) * series.lotUnderlyingE12,
-            E12 * BPS,
-          );
-          const afterFill = assess(account);
-          const equityLeft = afterFill === undefined ? 0n : afterFill.equity;
-          const penalty = penaltyDue < equityLeft ? penaltyDue : equityLeft > 0n ? equityLeft : 0n;
-          account.balance -= penalty;
-          insuranceFund += penalty;
-          dirtyAccounts.add(account);
-          events.push({
-            type: 'liquidationStep',
-            account: account.key,
-            seriesId,
-            lots: filled,
-            penalty,
-            equityBefore: state.equity,
-            maintenanceBefore: state.maintenance,
-          });
-          state = assess(account);
+          if (closeStep(account, series, state) === 0) break;
+          state = liquidationHealth(account);
         }
       }
       if (state !== undefined && state.equity < state.maintenance && account.positions.size > 0) {
@@ -1464,12 +1483,263 @@ function buildEngine(
     }
   }
 
+  /** The account's tradable positions in the order liquidation closes them (liquidation.ts). */
+  function closurePlan(account: Account): ClosureCandidate[] {
+    const portfolio = account.marginMode === MARGIN_MODE.portfolio;
+    const inputs: RequirementInput[] = [];
+    const values: Fixed[] = [];
+    const closable: boolean[] = [];
+    for (const [seriesId, lots] of [...account.positions].sort((a, b) => a[0] - b[0])) {
+      const series = seriesById.get(seriesId)!;
+      const mark = markOf(series);
+      if (mark === undefined) continue;
+      const stepLots = Math.min(Math.abs(lots), params.liquidationStepLots);
+      const input: RequirementInput = {
+        seriesId,
+        underlyingId: series.underlying.underlyingId,
+        lots,
+        stepLots,
+        standardMaintenance: mark.standard.maintenance,
+      };
+      if (portfolio) {
+        const scenario = scenarioOf(series, mark);
+        input.scenarioPnl = scenario.pnl;
+        input.contingency = scenario.contingency;
+      }
+      inputs.push(input);
+      values.push(BigInt(stepLots) * (mark.markPerLot < 0n ? -mark.markPerLot : mark.markPerLot));
+      closable.push(series.status === SERIES_STATUS.active);
+    }
+    const reductions = stepReductions(portfolio, inputs);
+    return closureOrder(
+      inputs
+        .map((input, i) => ({
+          seriesId: input.seriesId,
+          lots: input.lots,
+          stepLots: input.stepLots,
+          reduction: reductions[i]!,
+          value: values[i]!,
+        }))
+        .filter((_, i) => closable[i]),
+    );
+  }
+
   /**
-   * Covers negative balances of accounts with no positions left: first the insurance fund, then a
-   * charge on every positive balance pro rata (floor), the remainder one base unit at a time to the
-   * largest balances (then lowest index); whatever positive balances cannot cover is recorded.
+   * One liquidation step on one position: the fund covers a bankrupt account's deficit as far as
+   * it can; then the book or the backstop while the equity is not negative, else ADL. Returns the
+   * lots closed (0: nothing could be done).
+   */
+  function closeStep(account: Account, series: Series, state: Assessment): number {
+    const position = account.positions.get(series.seriesId) ?? 0;
+    const mark = markOf(series);
+    if (position === 0 || mark === undefined || series.status !== SERIES_STATUS.active) return 0;
+    const isBackstop = account.key === BACKSTOP_KEY;
+    const buying = position < 0;
+    const side: Side = buying ? BUY : SELL;
+    const lots = Math.min(Math.abs(position), params.liquidationStepLots);
+    let equity = state.equity;
+    if (equity < 0n && !isBackstop) {
+      const cover = min(-equity, insuranceFund);
+      if (cover > 0n) {
+        insuranceFund -= cover;
+        account.balance += cover;
+        equity += cover;
+        dirtyAccounts.add(account);
+        events.push({ type: 'insuranceCover', account: account.key, amount: cover });
+      }
+    }
+    if (equity >= 0n) {
+      const bankruptcy = bankruptcyLimitTicks(
+        buying,
+        lots,
+        equity,
+        mark.markPerLot,
+        series.lotValuePerTick,
+        ONE,
+      );
+      const bound = (ticks: number) => (buying ? Math.min(ticks, bankruptcy) : Math.max(ticks, bankruptcy));
+      const limit = bound(bandTicks(mark, side, params.liquidationBandBps));
+      const filled = bookStep(account, series, side, lots, limit, state);
+      if (filled > 0) return filled;
+      if (!isBackstop) {
+        // The fund takes as much of the step as it can carry (halving: at most log2(step) + 1 tries).
+        const price = bound(bandTicks(mark, side, params.backstopBandBps));
+        for (let k = lots; k >= 1; k = Math.floor(k / 2))
+          if (backstopStep(account, series, buying, k, price)) return k;
+      }
+    }
+    return deleverageStep(account, series, mark, lots, equity);
+  }
+
+  /** Closes up to `lots` in the book at `limit` or better; the penalty is capped by the value closed. */
+  function bookStep(
+    account: Account,
+    series: Series,
+    side: Side,
+    lots: number,
+    limit: number,
+    state: Assessment,
+  ): number {
+    const balanceBefore = account.balance;
+    const remaining = series.book.match(
+      side,
+      limit,
+      lots,
+      account.index,
+      matchCallbacks(series, account, side, 0, false),
+    );
+    const filled = lots - remaining;
+    if (filled === 0) return 0;
+    // No taker fee and no own orders (cancelled): the balance moved by exactly the premium.
+    const valueClosed =
+      balanceBefore > account.balance ? balanceBefore - account.balance : account.balance - balanceBefore;
+    const spot = liveIndex(series.underlying.underlyingId) ?? 0n;
+    const notionalPenalty = divCeil(
+      BigInt(params.liquidationPenaltyBps) * spot * BigInt(filled) * series.lotUnderlyingE12,
+      E12 * BPS,
+    );
+    const afterFill = assess(account);
+    // The backstop's penalty would only move the fund's own money from one pocket to the other.
+    const penalty =
+      account.key === BACKSTOP_KEY
+        ? 0n
+        : cappedPenalty(notionalPenalty, valueClosed, afterFill?.equity ?? 0n);
+    account.balance -= penalty;
+    insuranceFund += penalty;
+    dirtyAccounts.add(account);
+    events.push({
+      type: 'liquidationStep',
+      account: account.key,
+      seriesId: series.seriesId,
+      lots: filled,
+      penalty,
+      equityBefore: state.equity,
+      maintenanceBefore: state.maintenance,
+    });
+    return filled;
+  }
+
+  /** The backstop account takes `lots` at `priceTicks` if the fund can carry it (backstop.ts). */
+  function backstopStep(
+    account: Account,
+    series: Series,
+    buying: boolean,
+    lots: number,
+    priceTicks: number,
+  ): boolean {
+    const seriesId = series.seriesId;
+    const premium = BigInt(lots) * BigInt(priceTicks) * series.lotValuePerTick;
+    const existing = accounts.get(BACKSTOP_KEY);
+    const fundLotsAfter = (existing?.positions.get(seriesId) ?? 0) + (buying ? -lots : lots);
+    const positions = new Map(existing?.positions ?? []);
+    if (fundLotsAfter === 0) positions.delete(seriesId);
+    else positions.set(seriesId, fundLotsAfter);
+    if (positions.size > MAX_POSITIONS_PER_ACCOUNT) return false;
+    const probe: Account = {
+      index: existing?.index ?? -1,
+      key: BACKSTOP_KEY,
+      publicKey: BACKSTOP_PUBLIC_KEY,
+      nonce: 0,
+      balance: (existing?.balance ?? 0n) + (buying ? premium : -premium),
+      marginMode: MARGIN_MODE.standard,
+      positions,
+      openOrders: new Map(),
+      clientOrderIds: [],
+    };
+    const after = assess(probe);
+    if (after === undefined || !backstopCanCarry(after, insuranceFund)) return false;
+    const fund = existing ?? createAccount(BACKSTOP_PUBLIC_KEY);
+    const cash = buying ? -premium : premium;
+    account.balance += cash;
+    fund.balance -= cash;
+    setPosition(account, series, (account.positions.get(seriesId) ?? 0) + (buying ? lots : -lots));
+    setPosition(fund, series, fundLotsAfter);
+    dirtyAccounts.add(account);
+    dirtyAccounts.add(fund);
+    events.push({ type: 'backstopTaken', account: account.key, seriesId, lots, priceTicks, cash });
+    return true;
+  }
+
+  /**
+   * Auto-deleveraging: closes `lots` against the opposite positions, ranked (liquidation.ts), at
+   * the mark less each counterparty's share of the account's deficit.
+   */
+  function deleverageStep(
+    account: Account,
+    series: Series,
+    mark: MarkEntry,
+    lots: number,
+    equity: bigint,
+  ): number {
+    const seriesId = series.seriesId;
+    const buying = (account.positions.get(seriesId) ?? 0) < 0;
+    const ranked = deleverageOrder(
+      [...series.holders]
+        .filter((index) => index !== account.index)
+        .map((index) => {
+          const counterparty = accountsByIndex[index]!;
+          const opposite = counterparty.positions.get(seriesId) ?? 0;
+          const health = liquidationHealth(counterparty);
+          return {
+            index,
+            lots: buying ? opposite : -opposite,
+            freeEquity: health === undefined ? undefined : health.equity - health.maintenance,
+            equity: health === undefined ? 0n : health.equity,
+          };
+        })
+        .filter((candidate) => candidate.lots > 0),
+    );
+    let deficit = equity < 0n ? -equity : 0n;
+    let accountLots = 0;
+    for (const held of account.positions.values()) accountLots += Math.abs(held);
+    let left = lots;
+    for (const candidate of ranked) {
+      if (left === 0) break;
+      const counterparty = accountsByIndex[candidate.index]!;
+      const k = Math.min(left, candidate.lots);
+      const markValue = buying
+        ? divCeil(BigInt(k) * mark.markPerLot, ONE)
+        : divFloor(BigInt(k) * mark.markPerLot, ONE);
+      const share = deficitShare(deficit, k, accountLots, candidate.equity);
+      const cash = buying ? share - markValue : markValue + share;
+      account.balance += cash;
+      counterparty.balance -= cash;
+      setPosition(account, series, (account.positions.get(seriesId) ?? 0) + (buying ? k : -k));
+      setPosition(counterparty, series, (counterparty.positions.get(seriesId) ?? 0) + (buying ? -k : k));
+      dirtyAccounts.add(account);
+      dirtyAccounts.add(counterparty);
+      socializedLossTotal += share;
+      events.push({
+        type: 'autoDeleverage',
+        account: account.key,
+        counterparty: counterparty.key,
+        seriesId,
+        lots: k,
+        cash,
+        lossShare: share,
+      });
+      deficit -= share;
+      accountLots -= k;
+      left -= k;
+    }
+    return lots - left;
+  }
+
+  /**
+   * Returns a flat backstop account's gains to the insurance fund, then covers the negative balance
+   * of every account with no positions left from the fund; what the fund cannot cover is written
+   * off and recorded as unrecovered. No other account is charged: the deficits a liquidation can
+   * leave were passed to counterparties by ADL at the bankruptcy price, and an account holding no
+   * position never pays for another's loss.
    */
   function coverLosses(): void {
+    const fund = accounts.get(BACKSTOP_KEY);
+    if (fund !== undefined && fund.positions.size === 0 && fund.balance > 0n) {
+      events.push({ type: 'backstopReturned', amount: fund.balance });
+      insuranceFund += fund.balance;
+      fund.balance = 0n;
+      dirtyAccounts.add(fund);
+    }
     const bankrupt = [...dirtyAccounts]
       .filter((a) => a.balance < 0n && a.positions.size === 0)
       .sort((a, b) => a.index - b.index);
@@ -1479,44 +1749,6 @@ function buildEngine(
         insuranceFund -= fromFund;
         account.balance += fromFund;
         events.push({ type: 'insuranceCover', account: account.key, amount: fromFund });
-      }
-      if (account.balance >= 0n) continue;
-      const payers = accountsByIndex.filter((a) => a.balance > 0n && a !== account);
-      const pool = payers.reduce((sum, a) => sum + a.balance, 0n);
-      const loss = min(-account.balance, pool);
-      if (loss > 0n) {
-        const charges = payers.map((a) => ({ account: a, amount: (loss * a.balance) / pool }));
-        let rest = loss - charges.reduce((sum, c) => sum + c.amount, 0n);
-        const byBalance = [...charges].sort((x, y) =>
-          y.account.balance > x.account.balance
-            ? 1
-            : y.account.balance < x.account.balance
-              ? -1
-              : x.account.index - y.account.index,
-        );
-        for (const charge of byBalance) {
-          if (rest === 0n) break;
-          if (charge.account.balance - charge.amount > 0n) {
-            charge.amount += 1n;
-            rest -= 1n;
-          }
-        }
-        invariant(rest === 0n, 'socialized loss not fully allocated');
-        for (const charge of charges) {
-          charge.account.balance -= charge.amount;
-          dirtyAccounts.add(charge.account);
-        }
-        account.balance += loss;
-        socializedLossTotal += loss;
-        events.push({
-          type: 'socializedLoss',
-          account: account.key,
-          amount: loss,
-          rule: 'proRataPositiveBalances',
-          charges: charges
-            .filter((c) => c.amount > 0n)
-            .map((c) => ({ account: c.account.key, amount: c.amount })),
-        });
       }
       if (account.balance < 0n) {
         // Nobody is left to charge: the deficit is written off and recorded, never silently lost.
@@ -1638,6 +1870,7 @@ function buildEngine(
           indexBlockTimeMs: indexPrices.get(underlyingId)?.blockTimeMs ?? 0,
           firstSampleSequence: first,
           nextSampleSequence: first + (samples.get(underlyingId)?.length ?? 0),
+          guardUntilMs: guardUntil.get(underlyingId) ?? 0,
         }),
       );
     }
@@ -1706,6 +1939,7 @@ function buildEngine(
           price: Number(sample.price),
           valid: sample.valid,
         })),
+        guardUntilMs: guardUntil.get(underlyingId) ?? 0,
       })),
       stateRoot: commitment.root(),
     };

@@ -33,6 +33,11 @@ export const DEFAULT_ENGINE_PARAMETERS: EngineParameters = Object.freeze({
   maxLiquidationStepsPerBlock: 1000,
   settlementWindowMs: 30 * 60_000,
   maxSampleHoldMs: 60_000,
+  backstopBandBps: 3000,
+  oracleGuardPauseMs: 30_000,
+  settlementMinCoveredMs: 5 * 60_000,
+  settlementExtensionMs: 30 * 60_000,
+  settlementFallbackDelayMs: 60 * 60_000,
 });
 
 export const BTC: UnderlyingConfig = Object.freeze({

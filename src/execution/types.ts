@@ -41,6 +41,22 @@ export interface EngineParameters {
   settlementWindowMs: number;
   /** How long one oracle sample may stand for the price when the next block is late. */
   maxSampleHoldMs: number;
+  /**
+   * The insurance fund's backstop account takes a position the book could not absorb at the mark
+   * moved this far against the liquidated account (src/execution/liquidation.ts).
+   */
+  backstopBandBps: number;
+  /**
+   * A guard-flagged oracle price (MAX_MOVE, EMA_BAND, CONFIDENCE_WIDE) pauses new index prices and
+   * liquidation on its underlying for at most this long, in block time (src/execution/oracle-guard.ts).
+   */
+  oracleGuardPauseMs: number;
+  /** A settlement window covering less than this with valid prices is extended (src/execution/settlement.ts). */
+  settlementMinCoveredMs: number;
+  /** How far before the window the TWAP may reach when the window itself is too thinly covered. */
+  settlementExtensionMs: number;
+  /** After expiry plus this, a series with no usable TWAP settles on the last valid index price. */
+  settlementFallbackDelayMs: number;
 }
 
 export interface SeriesConfig {
@@ -81,6 +97,12 @@ export interface OracleUpdate {
   confidence: number;
   publishTimeMs: number;
   stale: boolean;
+  /**
+   * The aggregate's guard flags (src/oracle/aggregate.ts `AggregateFlag`: MAX_MOVE 2, EMA_BAND 4,
+   * CONFIDENCE_WIDE 8; STALE is `stale`). A flagged price pauses its underlying's marks and
+   * liquidation for at most `oracleGuardPauseMs`. Absent means none.
+   */
+  flags?: number;
 }
 
 export interface Block {
@@ -181,18 +203,43 @@ export type EngineEvent =
       maintenanceBefore: bigint;
     }
   | { type: 'liquidationStalled'; account: string; equity: bigint; maintenance: bigint }
+  /** The insurance fund's backstop account took lots the book could not absorb (`cash` paid to the account). */
+  | {
+      type: 'backstopTaken';
+      account: string;
+      seriesId: number;
+      lots: number;
+      priceTicks: number;
+      cash: bigint;
+    }
+  /**
+   * The liquidated account's lots closed against an opposite position at the mark, less the
+   * account's deficit share (`lossShare`) borne by the counterparty; `cash` is what the
+   * liquidated account received (negative: paid).
+   */
+  | {
+      type: 'autoDeleverage';
+      account: string;
+      counterparty: string;
+      seriesId: number;
+      lots: number;
+      cash: bigint;
+      lossShare: bigint;
+    }
+  /** A flat backstop account's gains return to the insurance fund. */
+  | { type: 'backstopReturned'; amount: bigint }
+  | { type: 'oracleGuardPause'; underlyingId: number; flags: number; untilMs: number }
+  | { type: 'oracleGuardResume'; underlyingId: number; reason: 'unflagged' | 'timeout' }
+  | {
+      type: 'settlementFallback';
+      seriesId: number;
+      rule: 'extendedWindow' | 'lastValidPrice' | 'noOpenInterest';
+    }
   | { type: 'expired'; seriesId: number }
   | { type: 'settlementWaiting'; seriesId: number; reason: 'NO_VALID_PRICE' }
   | { type: 'settlement'; seriesId: number; settlementPrice: bigint; coveredMs: number; payoffPerLot: bigint }
   | { type: 'positionSettled'; seriesId: number; account: string; lots: number; cash: bigint }
   | { type: 'insuranceCover'; account: string; amount: bigint }
-  | {
-      type: 'socializedLoss';
-      account: string;
-      amount: bigint;
-      rule: 'proRataPositiveBalances';
-      charges: Array<{ account: string; amount: bigint }>;
-    }
   | { type: 'unrecoveredLoss'; account: string; amount: bigint };
 
 export interface BlockResult {

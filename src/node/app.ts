@@ -300,6 +300,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         confidence: Number(confidence),
         publishTimeMs: price.publishTimeMs,
         stale: (price.flags & AggregateFlag.STALE) !== 0,
+        // The guards pause the underlying's marks and liquidation in the engine (oracle-guard.ts).
+        flags:
+          price.flags & (AggregateFlag.MAX_MOVE | AggregateFlag.EMA_BAND | AggregateFlag.CONFIDENCE_WIDE),
       });
     }
     return updates;

@@ -222,6 +222,11 @@ const PARAM_KEYS: readonly (keyof EngineParameters)[] = [
   'maxLiquidationStepsPerBlock',
   'settlementWindowMs',
   'maxSampleHoldMs',
+  'backstopBandBps',
+  'oracleGuardPauseMs',
+  'settlementMinCoveredMs',
+  'settlementExtensionMs',
+  'settlementFallbackDelayMs',
 ];
 
 const UNDERLYING_NUMBER_KEYS = [

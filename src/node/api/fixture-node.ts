@@ -27,7 +27,7 @@ import {
   priceReportDigest,
 } from '../../interop/price-certificate.ts';
 import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../../mempool/mempool.ts';
-import { aggregateBlock } from '../../oracle/aggregate.ts';
+import { AggregateFlag, aggregateBlock } from '../../oracle/aggregate.ts';
 import { encodeVoteExtension, signObservation } from '../../oracle/observation.ts';
 import { createPriceBook } from '../../oracle/price-book.ts';
 import {
@@ -313,6 +313,8 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
         confidence: Number(price.confidenceTicks),
         publishTimeMs: price.publishTimeMs,
         stale: priceBook.price(price.assetId)?.stale ?? true,
+        flags:
+          price.flags & (AggregateFlag.MAX_MOVE | AggregateFlag.EMA_BAND | AggregateFlag.CONFIDENCE_WIDE),
       }));
       const transactions = pending.map((entry) => entry.transaction);
       const result = engine.applyBlock({ height, timeMs, transactions, oracle });
