@@ -8,6 +8,12 @@
  * consensus, finishes the block being applied, syncs and closes storage, closes the API and the
  * transport, prints {"event":"stopped",…} and exits 0. Exit codes: 1 runtime failure, 2 bad
  * usage or config.
+ *
+ * Testing only: $PALISADE_CLOCK_OFFSET_MS (an integer, at most a day either way) shifts the
+ * node's wall clock — the times it gives its blocks, the clock it checks others' block times
+ * against, its oracle's market time — as a machine whose clock is off would. Monotonic timers
+ * (consensus timeouts, the transport) are not shifted, as a skewed clock does not shift them.
+ * The node logs a warning when it is set. test/e2e/netfaults.test.ts runs a validator 10 s ahead.
  */
 import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
@@ -18,6 +24,18 @@ import { ConfigError, readNodeConfig } from '../config.ts';
 import { GenesisError, parseGenesis } from '../genesis.ts';
 import { createNode } from '../node.ts';
 import { PASSWORD_ENVIRONMENT_VARIABLE } from './genesis.ts';
+
+const CLOCK_OFFSET_VARIABLE = 'PALISADE_CLOCK_OFFSET_MS';
+const MAX_CLOCK_OFFSET_MS = 86_400_000;
+
+function clockOffsetMs(): number {
+  const text = process.env[CLOCK_OFFSET_VARIABLE];
+  if (text === undefined || text === '') return 0;
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text) || Math.abs(value) > MAX_CLOCK_OFFSET_MS)
+    throw new UsageError(`$${CLOCK_OFFSET_VARIABLE} must be an integer of milliseconds within a day`);
+  return value;
+}
 
 const USAGE = `usage: palisade node --config FILE
   password: the config's passwordFile, else $${PASSWORD_ENVIRONMENT_VARIABLE}`;
@@ -39,7 +57,9 @@ export async function run(args: string[]): Promise<number> {
   let config: ReturnType<typeof readNodeConfig>;
   let secretKey: Uint8Array;
   let genesis: ReturnType<typeof parseGenesis>;
+  let offsetMs: number;
   try {
+    offsetMs = clockOffsetMs();
     const { values } = parseOptions(args, {
       config: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -81,6 +101,8 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const logger = pino({ level: config.logLevel, base: { index: config.index } }, pino.destination(2));
+  if (offsetMs !== 0)
+    logger.warn({ clockOffsetMs: offsetMs }, `wall clock shifted by $${CLOCK_OFFSET_VARIABLE}`);
   const node = createNode({
     genesis,
     index: config.index,
@@ -92,6 +114,7 @@ export async function run(args: string[]): Promise<number> {
     oracleEnabled: config.oracleEnabled,
     logger,
     version: await packageVersion(),
+    ...(offsetMs === 0 ? {} : { wallClock: () => Date.now() + offsetMs }),
   });
 
   return new Promise<number>((resolveExit) => {

@@ -1,0 +1,186 @@
+/**
+ * Network faults with real processes: four validators (`palisade node`), each in its own Linux
+ * network namespace (netns.ts builds them with `ip`; root is needed, and without it every test
+ * here says why and skips). The tests run in order on one network:
+ *
+ * 1. Partition 2 + 2 for 30 s: validators 2 and 3's data links move to a second bridge, so each
+ *    side reaches only itself; packets across are lost, not refused. Neither side has the 2f + 1 =
+ *    3 votes a certificate needs: no height advances during it, and after the heal all four hold
+ *    the same hash at every height. Healed, finality resumes within 5 s.
+ * 2. A clock 10 s ahead: validator 3 restarted with PALISADE_CLOCK_OFFSET_MS=10000 (its wall clock
+ *    only; timers are monotonic and unaffected). Its proposals carry times 10 s ahead, which the
+ *    others refuse as more than `maxFutureBlockMs` (2 s) in the future, so the views it leads are
+ *    nullified; it still verifies and votes on the others' blocks. Finality continues, no block it
+ *    proposed is finalized while skewed, nothing diverges; with its clock right again its blocks
+ *    are finalized again.
+ * 3. Delay and loss: 200 ± 50 ms one-way on every link with 5% loss. This kernel may lack `tc
+ *    netem`, so the delay is emulated in userspace: every validator pair talks through a TCP relay
+ *    in this process (the validators dial it through `peers`), which holds each chunk it forwards
+ *    for 150–250 ms, in order, and holds 5% of chunks a further 200–400 ms, the retransmission
+ *    timeout after which TCP resends a lost segment, with everything behind it waiting (head-of-line
+ *    blocking), which is what loss costs a TCP stream. Relays forward with no delay for the baseline,
+ *    so the comparison is the delay alone. The finality latency in `/metrics` runs from a node first
+ *    seeing a proposal (the leader: making it) to finalizing it: three one-way hops for the leader
+ *    (proposal, notarize votes, finalize votes), two for the others, so over the four nodes 2.25
+ *    hops per block on average. The rise over the baseline must be at least that many minimum hop
+ *    delays (150 ms) on average, and two of them on every node.
+ * (With `tc netem` in the kernel, the same delay could be put on the data links instead; the
+ * relays are used either way so that the test measures the same thing on every machine.)
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { sleep, waitFor } from './harness.ts';
+import {
+  type NetnsNetwork,
+  NO_DELAY,
+  namespacesUnavailable,
+  netemAvailable,
+  startNetnsNetwork,
+} from './netns.ts';
+
+const ALL = [0, 1, 2, 3];
+let net: NetnsNetwork | undefined;
+let unavailable: string | undefined;
+
+before(async () => {
+  unavailable = await namespacesUnavailable();
+  if (unavailable !== undefined) {
+    console.log(`netfaults: skipped: ${unavailable}`);
+    return;
+  }
+  console.log(
+    `netfaults: tc netem ${(await netemAvailable()) ? 'is' : 'is not'} in this kernel; delays come from relays`,
+  );
+  net = await startNetnsNetwork({ leaderTimeoutMs: 1000 });
+  console.log(`netfaults: network in ${net.directory}, relay seed ${net.seed} (PALISADE_NETFAULTS_SEED)`);
+});
+after(async () => {
+  await net?.close();
+});
+
+function network(): NetnsNetwork {
+  assert.ok(net !== undefined);
+  return net;
+}
+
+async function heightsOf(indexes: readonly number[]): Promise<number[]> {
+  const heights = await network().heights();
+  return indexes.map((index) => heights[index] ?? -1);
+}
+
+async function minHeight(indexes: readonly number[] = ALL): Promise<number> {
+  return Math.min(...(await heightsOf(indexes)));
+}
+
+async function maxHeight(indexes: readonly number[] = ALL): Promise<number> {
+  return Math.max(...(await heightsOf(indexes)));
+}
+
+async function assertSameHashes(from: number, to: number): Promise<void> {
+  const lists = await Promise.all(
+    ALL.map(async (index) =>
+      (await network().hashes(index, from, to)).map(
+        (block) => `${block.height}:${block.hash}:${block.stateRoot}`,
+      ),
+    ),
+  );
+  assert.equal(lists[0]!.length, to - from + 1, `validator 0 has every block ${from}..${to}`);
+  for (const [index, list] of lists.entries())
+    assert.deepEqual(list, lists[0], `validator ${index} agrees with 0`);
+}
+
+test('a 2 + 2 partition for 30 s: no finality, no divergence; healed, finality resumes within 5 s', async (t) => {
+  if (unavailable !== undefined) return t.skip(unavailable);
+  await waitFor(async () => (await minHeight()) >= 3, 'all four finalizing', 60_000);
+  await network().partition([2, 3]);
+  const partitionedAt = Date.now();
+  // Votes already in flight may still finalize a block; after that nothing can.
+  await sleep(2000);
+  const stalled = await heightsOf(ALL);
+  while (Date.now() - partitionedAt < 30_000) {
+    await sleep(1000);
+    assert.deepEqual(await heightsOf(ALL), stalled, 'no validator finalizes during the partition');
+  }
+  await network().heal();
+  const highest = Math.max(...stalled);
+  await waitFor(async () => (await maxHeight()) > highest, 'a block finalized after the heal', 5000);
+  await waitFor(async () => (await minHeight()) >= highest + 3, 'all four finalizing again', 30_000);
+  await assertSameHashes(1, await minHeight());
+});
+
+test('a validator whose clock is 10 s ahead: its blocks are refused, finality continues, nothing diverges', async (t) => {
+  if (unavailable !== undefined) return t.skip(unavailable);
+  await network().stop(3);
+  await network().start(3, { PALISADE_CLOCK_OFFSET_MS: '10000' });
+  const from = (await maxHeight()) + 1;
+  await waitFor(
+    async () => (await minHeight()) >= from + 15,
+    'fifteen blocks with a skewed validator',
+    60_000,
+  );
+  const to = await minHeight();
+  await assertSameHashes(1, to);
+  const blocks = await network().hashes(0, from, to);
+  const proposers = blocks.map((block) => block.proposer);
+  assert.ok(!proposers.includes(3), `blocks proposed by the skewed validator were finalized: ${proposers}`);
+  // Its clock set right, its proposals are accepted again.
+  await network().stop(3);
+  await network().start(3);
+  const after = (await maxHeight()) + 1;
+  await waitFor(
+    async () => {
+      const top = await minHeight();
+      return top >= after && (await network().hashes(0, after, top)).some((block) => block.proposer === 3);
+    },
+    'a block of validator 3 finalized with its clock right',
+    60_000,
+  );
+  await assertSameHashes(1, await minHeight());
+});
+
+test('200 ± 50 ms delay with 5% loss on every link: finality continues and its latency rises accordingly', async (t) => {
+  if (unavailable !== undefined) return t.skip(unavailable);
+  const nodes = network();
+  await Promise.all(ALL.map((index) => nodes.stop(index)));
+  nodes.useRelays(true);
+  nodes.setProfile(NO_DELAY);
+  await Promise.all(ALL.map((index) => nodes.start(index)));
+  const startHeight = await maxHeight();
+  await waitFor(async () => (await minHeight()) >= startHeight + 3, 'finality through the relays', 60_000);
+
+  /** Mean finality latency per node (seconds) over `blocks` more blocks. */
+  const measure = async (blocks: number, what: string): Promise<number[]> => {
+    const before = await Promise.all(ALL.map((index) => nodes.finality(index)));
+    const target = (await maxHeight()) + blocks;
+    await waitFor(async () => (await minHeight()) >= target, what, 120_000);
+    const afterwards = await Promise.all(ALL.map((index) => nodes.finality(index)));
+    return ALL.map((index) => {
+      const count = afterwards[index]!.count - before[index]!.count;
+      assert.ok(count > 0, `validator ${index} observed finality latencies`);
+      return (afterwards[index]!.sumSeconds - before[index]!.sumSeconds) / count;
+    });
+  };
+
+  const baseline = await measure(20, 'twenty blocks without delay');
+  const delay = { delayMs: 200, jitterMs: 50, lossRate: 0.05, retransmitMinMs: 200, retransmitMaxMs: 400 };
+  nodes.setProfile(delay);
+  // Let what was in flight without delay land before measuring.
+  await sleep(3000);
+  const delayed = await measure(10, 'ten blocks with delay and loss');
+  const format = (values: number[]) => values.map((seconds) => `${Math.round(seconds * 1000)}`).join(', ');
+  console.log(`netfaults: finality latency per validator without delay (ms): ${format(baseline)}`);
+  console.log(
+    `netfaults: finality latency per validator with 200 ± 50 ms and 5% loss (ms): ${format(delayed)}`,
+  );
+  const minimumHopS = (delay.delayMs - delay.jitterMs) / 1000;
+  const rises = ALL.map((index) => delayed[index]! - baseline[index]!);
+  const meanRise = rises.reduce((sum, rise) => sum + rise, 0) / rises.length;
+  console.log(
+    `netfaults: mean rise ${Math.round(meanRise * 1000)} ms (bound ${Math.round(2.25 * minimumHopS * 1000)} ms)`,
+  );
+  assert.ok(meanRise >= 2.25 * minimumHopS, `mean rise ${meanRise} s`);
+  for (const [index, rise] of rises.entries())
+    assert.ok(rise >= 2 * minimumHopS, `validator ${index} rose ${rise} s`);
+  nodes.setProfile(NO_DELAY);
+  await assertSameHashes(1, await minHeight());
+});
