@@ -9,11 +9,19 @@
  *   WRONG_CHAIN    signed for another chain id
  *   EXPIRED        its `expiryHeight` is below the height of the next block
  *   DUPLICATE      a transaction with the same id (hash of the body) is already pending
+ *   NO_ACCOUNT     the signer has no account (`accountExists`, when configured) and the payload
+ *                  is not a Deposit: the engine refuses every other action from such a key, and
+ *                  fresh keys cost nothing to make, so they must not cost the pool anything either
  *   NONCE_TOO_LOW  the account's committed state has already used this nonce
  *   NONCE_GAP      the nonce is `maxPendingPerAccount` or more ahead of the committed next nonce
  *   NONCE_IN_USE   another transaction of this account with this nonce is pending (no replacement:
  *                  without fees there is nothing to choose the replacement by)
  *   RATE_LIMITED   the account had `rateLimit.transactions` admitted within `rateLimit.windowMs`
+ *   GLOBAL_RATE_LIMITED  this validator's admission budget is spent: a token bucket over `nowMs`
+ *                  (`globalRateLimit`: so many per second, up to `burst` saved) for every admission,
+ *                  and a smaller one (`newAccountRateLimit`) that admissions from keys without an
+ *                  account also draw on. 10,000 fresh keys therefore get at most the newcomers'
+ *                  rate, and what is left of the global rate stays with existing accounts.
  *   BAD_SIGNATURE  the signature is not the signer's over this body on this chain
  *   MEMPOOL_FULL   the pool is at its bound and the eviction rule frees nothing for this account
  *
@@ -24,18 +32,23 @@
  * Eviction rule (at `maxTransactions` or `maxBytes`): the newcomer may displace the *highest-nonce*
  * transaction of the account holding the most pending transactions (ties: the greater account key),
  * and only if that account would still hold more than the newcomer's account after admission.
+ * A key without an account never evicts anything: it may only wait for room.
  * One account flooding the pool therefore pays first, and an account can never evict its way past
  * another to a larger share. The highest nonce goes first because it is the last to be executable.
  *
- * Selection (`select`) is deterministic: accounts in byte order of their key, taken round-robin
- * one transaction per account per round, each account's in nonce order from its committed next
- * nonce; an expired transaction or one that does not fit ends its account's run (later nonces
- * cannot execute without it). Fair ordering by encrypted transactions comes later (roadmap 6).
+ * Selection (`select`) is by arrival: round-robin, one transaction per account per round (so one
+ * account cannot fill a block), each account's in nonce order from its committed next nonce, and
+ * within a round the accounts in the order their transaction for that round was admitted (a
+ * sequence number the pool gives every admission). The account key plays no part: a key ground
+ * to start with zeros gains nothing. The same admission calls give the same selection. An expired
+ * transaction or one that does not fit ends its account's run (later nonces cannot execute
+ * without it). Fair ordering by encrypted transactions comes later (roadmap 6).
  *
  * Pure: time (`nowMs`) and height come in as arguments and committed nonces through
  * `expectedNonce`, so the same calls give the same pool in the simulator and in production.
  */
 import { CodecError } from '../codec/errors.ts';
+import { decodeAction } from '../codec/execution.ts';
 import { invariant } from '../codec/invariant.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -51,6 +64,8 @@ export const MEMPOOL_REFUSAL_CODES = Object.freeze([
   'NONCE_GAP',
   'NONCE_IN_USE',
   'RATE_LIMITED',
+  'GLOBAL_RATE_LIMITED',
+  'NO_ACCOUNT',
   'BAD_SIGNATURE',
   'MEMPOOL_FULL',
 ] as const);
@@ -80,14 +95,30 @@ export interface MempoolConfig {
   rateLimit: { transactions: number; windowMs: number };
   /** Admissions remembered for rate limiting (over all accounts); beyond it, MEMPOOL_FULL. */
   maxTrackedAdmissions: number;
+  /** This validator's admissions over all accounts: a token bucket refilled from `nowMs`. */
+  globalRateLimit: TokenBucketLimit;
+  /** Admissions from keys without an account (see `accountExists`) also draw on this bucket. */
+  newAccountRateLimit: TokenBucketLimit;
   /** The next nonce the committed state expects from `account` (0 for an unknown account). */
   expectedNonce: (account: Uint8Array) => number;
+  /**
+   * Whether the committed state has an account for this key. Without it every key counts as
+   * having one (no NO_ACCOUNT refusals, no newcomer bucket).
+   */
+  accountExists?: (account: Uint8Array) => boolean;
   /**
    * Verifies a decoded transaction's signature, given also its canonical encoding (default: an
    * Ed25519 verification). A node passes one that also records the verified encoding, so that its
    * engine need not verify the same bytes again.
    */
   verifySignature?: (transaction: SignedTransaction, encoded: Uint8Array) => boolean;
+}
+
+export interface TokenBucketLimit {
+  /** Tokens added per second of `nowMs`; one admission spends one. */
+  transactionsPerSecond: number;
+  /** The most tokens saved up: the largest burst admitted at once. */
+  burst: number;
 }
 
 export const DEFAULT_MEMPOOL_LIMITS = Object.freeze({
@@ -97,6 +128,10 @@ export const DEFAULT_MEMPOOL_LIMITS = Object.freeze({
   maxPendingPerAccount: 64,
   rateLimit: Object.freeze({ transactions: 100, windowMs: 1000 }),
   maxTrackedAdmissions: 200_000,
+  // Several times what the devnet finalizes at saturation (about 1,000 tx/s on two cores), so the
+  // bucket binds only under a flood; newcomers (deposits to keys not yet credited) are rare.
+  globalRateLimit: Object.freeze({ transactionsPerSecond: 5_000, burst: 10_000 }),
+  newAccountRateLimit: Object.freeze({ transactionsPerSecond: 100, burst: 200 }),
 });
 
 export interface AdmitContext {
@@ -114,6 +149,8 @@ export interface PendingTransaction {
   account: string;
   nonce: number;
   admittedAtMs: number;
+  /** Admission order within this pool: selection orders a round by it. */
+  sequence: number;
 }
 
 export interface SelectOptions {
@@ -175,6 +212,10 @@ export function createMempool(config: MempoolConfig): Mempool {
     rateTransactions: config.rateLimit.transactions,
     rateWindowMs: config.rateLimit.windowMs,
     maxTrackedAdmissions: config.maxTrackedAdmissions,
+    globalTransactionsPerSecond: config.globalRateLimit.transactionsPerSecond,
+    globalBurst: config.globalRateLimit.burst,
+    newAccountTransactionsPerSecond: config.newAccountRateLimit.transactionsPerSecond,
+    newAccountBurst: config.newAccountRateLimit.burst,
   })) {
     invariant(Number.isSafeInteger(value) && value > 0, `mempool ${name} must be a positive integer`);
   }
@@ -194,6 +235,9 @@ export function createMempool(config: MempoolConfig): Mempool {
   const admissionsByAccount = new Map<string, number>();
   let accepted = 0;
   let evictedCount = 0;
+  let nextSequence = 0;
+  const globalBucket = createTokenBucket(config.globalRateLimit);
+  const newAccountBucket = createTokenBucket(config.newAccountRateLimit);
   const refused = Object.fromEntries(MEMPOOL_REFUSAL_CODES.map((code) => [code, 0])) as Record<
     MempoolRefusalCode,
     number
@@ -239,6 +283,10 @@ export function createMempool(config: MempoolConfig): Mempool {
    * The evictions that would make room for a transaction of `bytes` from `account`, or undefined
    * if the eviction rule cannot. Plans without mutating, so a refusal changes nothing.
    */
+  function isFull(bytes: number): boolean {
+    return byId.size + 1 > config.maxTransactions || totalBytes + bytes > config.maxBytes;
+  }
+
   function planEvictions(account: string, bytes: number): PendingTransaction[] | undefined {
     const plan: PendingTransaction[] = [];
     const removedFrom = new Map<string, number>();
@@ -297,6 +345,10 @@ export function createMempool(config: MempoolConfig): Mempool {
     const id = toHex(transactionId(transaction));
     if (byId.has(id)) return refuse('DUPLICATE', `transaction ${id} is already pending`);
     const account = toHex(body.signer);
+    const newcomer = config.accountExists !== undefined && !config.accountExists(body.signer);
+    if (newcomer && !isDeposit(body.payload)) {
+      return refuse('NO_ACCOUNT', 'the signer has no account; only a deposit may come from such a key');
+    }
     const expected = committedNonce(body.signer);
     if (body.nonce < expected) {
       return refuse('NONCE_TOO_LOW', `nonce ${body.nonce} is used; the account's next nonce is ${expected}`);
@@ -317,6 +369,17 @@ export function createMempool(config: MempoolConfig): Mempool {
         `at most ${config.rateLimit.transactions} transactions per ${config.rateLimit.windowMs} ms per account`,
       );
     }
+    // Tokens are checked here and spent only on admission, so that junk cannot drain the budget.
+    globalBucket.refill(context.nowMs);
+    newAccountBucket.refill(context.nowMs);
+    if (!globalBucket.available() || (newcomer && !newAccountBucket.available())) {
+      const limit =
+        newcomer && globalBucket.available() ? config.newAccountRateLimit : config.globalRateLimit;
+      return refuse(
+        'GLOBAL_RATE_LIMITED',
+        `this validator admits at most ${limit.transactionsPerSecond} per second${newcomer ? ' from keys without an account' : ''}`,
+      );
+    }
     // Signature last among the checks of the transaction itself: it costs the most.
     const check = checkTransaction(transaction, { chainId: config.chainId, height: context.height }, (tx) =>
       verifySignature(tx, bytes),
@@ -325,7 +388,7 @@ export function createMempool(config: MempoolConfig): Mempool {
     if (admissions.length - admissionsHead >= config.maxTrackedAdmissions) {
       return refuse('MEMPOOL_FULL', 'too many admissions within the rate window');
     }
-    const evictions = planEvictions(account, bytes.length);
+    const evictions = newcomer && isFull(bytes.length) ? undefined : planEvictions(account, bytes.length);
     if (evictions === undefined) {
       return refuse('MEMPOOL_FULL', 'the pool is full and no account holds more than this one would');
     }
@@ -339,7 +402,10 @@ export function createMempool(config: MempoolConfig): Mempool {
       account,
       nonce: body.nonce,
       admittedAtMs: context.nowMs,
+      sequence: nextSequence++,
     };
+    globalBucket.spend();
+    if (newcomer) newAccountBucket.spend();
     byId.set(id, entry);
     totalBytes += entry.bytes.length;
     let queue = accounts.get(account);
@@ -358,24 +424,32 @@ export function createMempool(config: MempoolConfig): Mempool {
     invariant(Number.isSafeInteger(options.height) && options.height >= 0, 'height must be a safe integer');
     invariant(Number.isSafeInteger(options.maxTransactions) && options.maxTransactions >= 0, 'bad limit');
     invariant(Number.isSafeInteger(options.maxBytes) && options.maxBytes >= 0, 'bad byte limit');
-    // Hex of the key sorts as the key's bytes do.
-    const runs = [...accounts.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, queue]) => ({ queue, next: committedNonce(queue.key), open: true }));
+    const runs = [...accounts.values()].map((queue) => ({
+      queue,
+      next: committedNonce(queue.key),
+      open: true,
+    }));
     const chosen: PendingTransaction[] = [];
     let bytes = 0;
     // Each round takes at most one transaction per account and ends an account's run otherwise,
     // so there are at most maxPendingPerAccount + 1 rounds.
     for (let open = runs.length; open > 0 && chosen.length < options.maxTransactions; ) {
-      open = 0;
+      const round: { entry: PendingTransaction; run: (typeof runs)[number] }[] = [];
       for (const run of runs) {
-        if (!run.open || chosen.length >= options.maxTransactions) continue;
+        if (!run.open) continue;
         const entry = run.queue.byNonce.get(run.next);
-        if (
-          entry === undefined ||
-          entry.transaction.body.expiryHeight < options.height ||
-          bytes + entry.bytes.length > options.maxBytes
-        ) {
+        if (entry === undefined || entry.transaction.body.expiryHeight < options.height) {
+          run.open = false;
+          continue;
+        }
+        round.push({ entry, run });
+      }
+      // Sequences are unique, so the order within a round depends on the admissions only.
+      round.sort((a, b) => a.entry.sequence - b.entry.sequence);
+      open = 0;
+      for (const { entry, run } of round) {
+        if (chosen.length >= options.maxTransactions) break;
+        if (bytes + entry.bytes.length > options.maxBytes) {
           run.open = false;
           continue;
         }
@@ -435,6 +509,45 @@ export function createMempool(config: MempoolConfig): Mempool {
         evicted: evictedCount,
         refused: { ...refused },
       };
+    },
+  };
+}
+
+/** True when the payload decodes as a Deposit: the only action a key without an account may send. */
+function isDeposit(payload: Uint8Array): boolean {
+  try {
+    return decodeAction(payload).kind === 'deposit';
+  } catch (error) {
+    if (error instanceof CodecError) return false;
+    throw error;
+  }
+}
+
+/**
+ * A token bucket in integer thousandths of a token, refilled from whole milliseconds of `nowMs`
+ * (the remainder carries over), so every validator given the same calls holds the same tokens.
+ * A clock that steps back refills nothing.
+ */
+function createTokenBucket(limit: TokenBucketLimit) {
+  const capacity = limit.burst * 1000;
+  let milliTokens = capacity;
+  let lastMs: number | undefined;
+  return {
+    refill(nowMs: number): void {
+      if (lastMs === undefined || nowMs < lastMs) {
+        lastMs = lastMs === undefined ? nowMs : lastMs;
+        return;
+      }
+      const elapsedMs = Math.floor(nowMs - lastMs);
+      if (elapsedMs <= 0) return;
+      lastMs += elapsedMs;
+      // A token per 1000 / rate ms is `rate` thousandths of a token per ms.
+      milliTokens = Math.min(capacity, milliTokens + elapsedMs * limit.transactionsPerSecond);
+    },
+    available: (): boolean => milliTokens >= 1000,
+    spend(): void {
+      invariant(milliTokens >= 1000, 'spent a token the bucket does not hold');
+      milliTokens -= 1000;
     },
   };
 }

@@ -54,6 +54,7 @@ import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { transactionId } from '../crypto/transaction.ts';
 import {
+  accountStateKey,
   createEngine as createExecutionEngine,
   type Engine,
   restoreEngine,
@@ -205,6 +206,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     chainId,
     ...mempoolLimits,
     expectedNonce: (account) => engine.account(account)?.nonce ?? 0,
+    // One map lookup in the state commitment, not a margin assessment as `account()` is.
+    accountExists: (account) => engine.stateValue(accountStateKey(account)) !== undefined,
     verifySignature: (transaction, encoded) => verifiedTransactions.verify(transaction, encoded),
   });
   const known = new Map<string, KnownBlock>();

@@ -92,6 +92,7 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
     ...DEFAULT_MEMPOOL_LIMITS,
     chainId,
     expectedNonce: (account) => engine.account(account)?.nonce ?? 0,
+    accountExists: (account) => engine.stateValue(accountStateKey(account)) !== undefined,
   });
   const validators = Array.from({ length: VALIDATORS }, (_, i) => testSigner(`api-validator-${i}`));
   const validatorSet = createValidatorSet(validators.map((signer) => signer.publicKey));
