@@ -5,26 +5,37 @@
  * oracle prices come in the block, all arithmetic that changes state is integer.
  *
  * Block processing, in this order (the order is part of the protocol):
- *   1. oracle updates: index prices and settlement samples;
+ *   1. oracle updates: a valid price passes the oracle guards (src/execution/oracle-guard.ts: a
+ *      flagged price pauses the underlying's index and liquidations for at most
+ *      `oracleGuardPauseMs`) and becomes the index; settlement samples are kept by time, one per
+ *      second (src/execution/settlement.ts);
  *   2. expiry: series whose expiry has passed stop trading (resting orders cancelled) and settle
  *      on the time-weighted average index over the last 30 minutes before expiry, divided by the
- *      time actually covered by valid prices; with no valid price, settlement waits and says so;
+ *      time actually covered by valid prices; a thinly covered window extends backwards, and with
+ *      no valid price at all the series settles on the last valid index price after
+ *      `settlementFallbackDelayMs` (src/execution/settlement.ts), so settlement always concludes;
  *   3. transactions, in consensus order: stateless checks (chain, expiry height, signature, size),
  *      then the nonce, then the action. A refusal (`RejectionStatus`) changes nothing, not even
  *      the nonce; a business outcome (`OutcomeStatus`, e.g. insufficient margin) consumes the
  *      nonce and changes nothing else;
- *   4. liquidation of accounts below maintenance margin, in steps into the book;
- *   5. losses: a bankrupt account (no positions, negative balance) is made whole by the insurance
- *      fund, then by a pro-rata charge on positive balances (recorded), and anything left is
- *      recorded as unrecovered;
+ *   4. liquidation of accounts below maintenance margin (src/execution/liquidation.ts), skipping
+ *      accounts exposed to a guard-paused underlying: positions closed in the order that lowers the
+ *      requirement most per value closed, in steps into the book, else taken by the insurance
+ *      fund's backstop account (src/execution/backstop.ts), else auto-deleveraged against the
+ *      opposite positions at the bankruptcy price;
+ *   5. losses: a flat backstop account's gains return to the insurance fund; a bankrupt account
+ *      (no positions, negative balance) is made whole by the insurance fund, and anything left is
+ *      recorded as unrecovered. No account is charged for another's loss here: deficits were
+ *      passed to counterparties with positions by auto-deleveraging in step 4;
  *   6. the state commitment is updated with what the block changed and its root returned.
  *
  * The root covers everything a later block's outcome depends on, not only what views show:
  * besides accounts, resting orders (with their time priority), series, index prices and the ledger,
  * it commits every settlement sample the TWAP will read, the block time each index was last valid
- * (marks lapse `maxSampleHoldMs` after it), and each account's creation index (the order in which
- * liquidation and loss allocation visit accounts). Two validators with equal roots therefore have
- * equal futures, and a snapshot is checked against the root it embeds. Not in the root: the
+ * (marks lapse `maxSampleHoldMs` after it), each underlying's oracle-guard pause, and each
+ * account's creation index (the order in which liquidation and loss allocation visit accounts).
+ * Two validators with equal roots therefore have equal futures, and a snapshot is checked against
+ * the root it embeds. Not in the root: the
  * configuration (genesis; a restore compares it), each book's time-priority counter (a wrong one
  * shows in the root at the next resting order) and the mark cache (rebuilt every block).
  *
@@ -36,9 +47,11 @@
  * account; devnet bots are funded in genesis or by the operator. Withdrawals debit the signer.
  *
  * Conservation (tested over random sequences): deposits − withdrawals = Σ balances + fee pool +
- * insurance fund − unrecovered loss, exactly, after every block. Socialized losses move money
- * between balances and are recorded in `socializedLossTotal`; a deficit nobody can cover is
- * written off into `unrecoveredLoss`.
+ * insurance fund − unrecovered loss, exactly, after every block (the backstop account's balance is
+ * one of the balances). Deficit shares passed by auto-deleveraging move money between balances of
+ * accounts holding positions and are recorded in `socializedLossTotal`; a deficit nobody can cover
+ * is written off into `unrecoveredLoss`. Accounts that neither trade nor hold positions never lose
+ * balance (also tested over random sequences).
  */
 import { CodecError } from '../codec/errors.ts';
 import {

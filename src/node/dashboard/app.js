@@ -205,19 +205,31 @@ function renderBooks(snapshot) {
   );
 }
 
+/**
+ * What kind of trade a fill is: the node's `kind` when it says (a backstop take or an
+ * auto-deleveraging trade, from the engine's backstopTaken and autoDeleverage events), else a
+ * liquidation step into the book (the engine's liquidation orders carry order id 0), else a trade.
+ */
+function fillKind(fill) {
+  if (typeof fill.kind === 'string') return fill.kind;
+  return fill.takerOrderId === 0 ? 'liquidation' : 'trade';
+}
+
 function renderFills(snapshot) {
   const body = byTestId('fills').querySelector('tbody');
   if (snapshot.fills.length === 0) {
-    body.replaceChildren(row([{ text: 'no fills yet', attributes: { class: 'empty', colspan: '7' } }]));
+    body.replaceChildren(row([{ text: 'no fills yet', attributes: { class: 'empty', colspan: '8' } }]));
     return;
   }
   const markets = new Map(snapshot.books.map(({ market }) => [market.seriesId, market]));
   body.replaceChildren(
     ...snapshot.fills.map((fill) => {
       const market = markets.get(fill.seriesId);
+      const kind = fillKind(fill);
       return row(
         [
           fill.height,
+          { text: kind, attributes: { class: kind === 'trade' ? '' : 'warn', 'data-testid': 'fill-kind' } },
           market === undefined ? `#${fill.seriesId}` : marketLabel(market),
           { text: fill.takerSide, attributes: { class: fill.takerSide } },
           market === undefined ? `${fill.priceTicks} ticks` : usd(fill.priceTicks * market.tickSize),
