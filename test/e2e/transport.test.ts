@@ -14,6 +14,7 @@ import {
   type TlsTransport,
   type TransportLimits,
 } from '../../src/runtime/real/transport.ts';
+import { startTestDevnet, type TestDevnet, waitFor as waitForAsync } from './harness.ts';
 
 const LOCALHOST = '127.0.0.1';
 const open: { close(): unknown }[] = [];
@@ -152,6 +153,9 @@ test('four validators connect pairwise and deliver every message tagged with its
     transports[3]!.status().peers.map((peer) => peer.direction),
     ['inbound', 'inbound', 'inbound'],
   );
+  // Authenticated connections have left the handshake pools.
+  for (const transport of transports)
+    assert.deepEqual(transport.status().handshaking, { reserved: 0, strangers: 0 });
   for (const transport of transports) await transport.close();
 });
 
@@ -188,7 +192,7 @@ test('a stranger key cannot complete a connection or deliver a frame, and a non-
 
 test('a TCP connection that never starts a handshake is closed after its pool’s handshake window', async () => {
   const { transports, addresses } = await startNetwork(1, {
-    handshakeTimeoutMs: 1000,
+    handshakeTimeoutMs: 2000,
     strangerHandshakeTimeoutMs: 100,
   });
   // From the validators' host (127.0.0.1, where genesis puts them): the reserved window.
@@ -199,8 +203,6 @@ test('a TCP connection that never starts a handshake is closed after its pool’
     socket.on('error', () => {});
     open.push({ close: () => socket.destroy() });
   }
-  await waitFor(() => transports[0]!.status().handshaking.reserved === 1, 'the reserved handshake');
-  assert.equal(transports[0]!.status().handshaking.strangers, 1);
   await closed(fromElsewhere);
   assert.equal(fromValidatorHost.destroyed, false, 'the reserved window is the longer one');
   await closed(fromValidatorHost);
@@ -512,7 +514,7 @@ test('strangers holding idle, slowloris and looping connections cannot keep a re
     'the strangers to fill their pool',
     10_000,
   );
-  // Past one stranger handshake window: the strangers have been timed out and are back.
+  // Past one stranger handshake window: whatever was evicted or timed out, the strangers are back.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   assert.equal(target.status().handshaking.strangers, 32);
 
@@ -537,7 +539,7 @@ test('strangers holding idle, slowloris and looping connections cannot keep a re
   // The strangers kept trying throughout and never held more than their pool.
   const { refusals, handshaking } = target.status();
   assert.ok(handshaking.strangers <= 32, JSON.stringify(handshaking));
-  for (const reason of ['handshake_timeout', 'handshake_rate_limited', 'handshake_slots_full']) {
+  for (const reason of ['handshake_rate_limited', 'handshake_evicted']) {
     assert.ok((refusals[reason] ?? 0) > 0, `${reason} in ${JSON.stringify(refusals)}`);
   }
   swarm.stop();
@@ -565,6 +567,77 @@ async function floodTarget(
   await new Promise<void>((resolve) => flooder.once('secureConnect', () => resolve()));
   await waitFor(() => receiver.isConnected(0), 'the connection');
   return { receiver, flooder, received };
+}
+
+test('a validator connecting from an address genesis does not name still gets a fair share of the stranger slots', async () => {
+  const network = await startNetwork(2, { reconnectBaseMs: 20, reconnectMaxMs: 200 });
+  const target = network.transports[1]!;
+  await network.transports[0]!.close();
+  await waitFor(() => !target.isConnected(0), 'the disconnection');
+  const swarm = strangerSwarm(network.addresses[1]!, { idle: 200, slowloris: 0 });
+  open.push({ close: () => swarm.stop() });
+  await waitFor(
+    () => target.status().handshaking.strangers === 32,
+    'the strangers to fill their pool',
+    10_000,
+  );
+  // Validator 0 behind a NAT: its connection comes from 127.0.4.1, which no validator address names.
+  const identity = createValidatorTlsIdentity(network.keys[0]!.secretKey);
+  const natted = tlsConnect({
+    socket: netConnect({ host: LOCALHOST, port: network.addresses[1]!.port, localAddress: '127.0.4.1' }),
+    cert: identity.certificatePem,
+    key: identity.privateKeyPem,
+    minVersion: 'TLSv1.3',
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
+  });
+  natted.on('error', () => {});
+  natted.on('data', () => {});
+  open.push({ close: () => natted.destroy() });
+  await waitFor(() => target.isConnected(0), 'the validator behind the NAT', 5000);
+  assert.ok((target.status().refusals.handshake_evicted ?? 0) >= 1, JSON.stringify(target.status().refusals));
+  swarm.stop();
+  natted.destroy();
+  await target.close();
+});
+
+test('strangers holding the slots of two of four validators do not halt a network whose other two restart', async () => {
+  // The attack that halted the network before: strangers hold validators 2 and 3's connection
+  // slots, and validators 0 and 1 restart. If 0 and 1 could not reach 2 and 3 again, each side
+  // would have two of the three votes a certificate needs.
+  const net = await startTestDevnet();
+  const swarms: StrangerSwarm[] = [];
+  try {
+    await restartBesideStrangers(net, swarms);
+  } finally {
+    for (const swarm of swarms) swarm.stop();
+    await net.close();
+  }
+});
+
+async function restartBesideStrangers(net: TestDevnet, swarms: StrangerSwarm[]): Promise<void> {
+  const all = [0, 1, 2, 3];
+  const minHeight = async () => Math.min(...(await net.heights(all)).map((height) => height ?? -1));
+  await waitForAsync(async () => (await minHeight()) >= 3, 'all four finalizing', 60_000);
+  const p2p = net.devnet.network.validators.map((validator) => validator.p2p);
+  for (const index of [2, 3]) {
+    const [host, port] = p2p[index]!.split(':') as [string, string];
+    swarms.push(strangerSwarm({ host, port: Number(port) }, { idle: 200, slowloris: 40 }));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await net.devnet.supervisor.kill(0, 'SIGKILL');
+  await net.devnet.supervisor.kill(1, 'SIGKILL');
+  const before = Math.max(...(await net.heights([2, 3])).map((height) => height ?? -1));
+  await Promise.all([net.devnet.supervisor.start(0), net.devnet.supervisor.start(1)]);
+  await waitForAsync(
+    async () => (await minHeight()) >= before + 10,
+    'ten blocks finalized by all four',
+    60_000,
+  );
+  for (const swarm of swarms) {
+    assert.ok(swarm.attempts() > 240, `the strangers kept trying (${swarm.attempts()} connections)`);
+  }
+  await net.assertSameHashes(all, 1, await minHeight());
 }
 
 test('with the default limits a peer flooding messages is cut to the honest budget and banned', async () => {

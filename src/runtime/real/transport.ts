@@ -47,10 +47,13 @@
  *     supersedes its own stale attempt). Window: `handshakeTimeoutMs`.
  *   - strangers: everyone else, at most `maxUnauthenticatedConnections` in all and
  *     `maxHandshakesPerAddress` per source address, with `handshakeAttemptsPerSecondPerAddress`
- *     new connections per address (burst `handshakeAttemptBurstPerAddress`). When the pool is full
- *     a newcomer evicts the oldest handshake of the address holding the most, unless its own
- *     address already holds nearly as many: the slots are shared fairly between addresses, so a
- *     validator whose source address is not in genesis (NAT) still gets one. Window:
+ *     new connections per address (burst `handshakeAttemptBurstPerAddress`); an IPv6 address
+ *     counts as its /64. When the pool is full a newcomer still gets a slot: it evicts the oldest
+ *     handshake of the address holding the most if that address holds more than the newcomer's
+ *     would, else the oldest handshake of all. Slots are thus shared fairly between addresses,
+ *     and a validator whose source address genesis does not name (NAT) is evicted only if 32
+ *     connections arrive during its handshake (milliseconds on a LAN), which takes an attacker
+ *     dozens of addresses at the per-address rate. Window:
  *     `strangerHandshakeTimeoutMs`, 1 s: a TLS 1.3 handshake takes a few milliseconds on a LAN and
  *     one and a half round trips across the world (~0.5 s), and a stranger's socket that has not
  *     finished by then is not worth its slot.
@@ -274,6 +277,26 @@ interface Handshake {
   readonly cancelTimer: () => void;
 }
 
+/** The address group limits count by: an IPv4 address itself, or the /64 of an IPv6 address. */
+export function addressGroup(host: string): string {
+  if (isIP(host) !== 6) return host;
+  const [head = '', tail] = host.split('::');
+  const headParts = head === '' ? [] : head.split(':');
+  const tailParts = tail === undefined || tail === '' ? [] : tail.split(':');
+  const parts =
+    tail === undefined
+      ? headParts
+      : [
+          ...headParts,
+          ...Array<string>(Math.max(0, 8 - headParts.length - tailParts.length)).fill('0'),
+          ...tailParts,
+        ];
+  return `${parts
+    .slice(0, 4)
+    .map((part) => part.toLowerCase().padStart(4, '0'))
+    .join(':')}::/64`;
+}
+
 /** An IPv4 peer of a dual-stack listener is reported as `::ffff:a.b.c.d`; the host is `a.b.c.d`. */
 function normalizeHost(host: string): string {
   return host.startsWith('::ffff:') && isIP(host.slice(7)) === 4 ? host.slice(7) : host;
@@ -416,9 +439,12 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
    * Runs for every accepted socket before a byte of it is read.
    */
   function admit(raw: NetSocket): void {
-    const host = normalizeHost(raw.remoteAddress ?? '');
-    const endpoint = `${host}:${raw.remotePort}`;
-    const reserved = validatorHosts.has(host);
+    const remote = normalizeHost(raw.remoteAddress ?? '');
+    const endpoint = `${remote}:${raw.remotePort}`;
+    const reserved = validatorHosts.has(remote);
+    // Strangers are counted by address group: one IPv4 address, or one IPv6 /64 (one subscriber
+    // usually holds a whole /64, and counting its addresses apart would make the limits moot).
+    const host = reserved ? remote : addressGroup(remote);
     if (reserved) {
       if (reservedHandshakes >= limits.maxReservedHandshakes) {
         const oldest = [...handshaking.values()].find((entry) => entry.reserved);
@@ -453,7 +479,8 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
         return;
       }
       if (strangerHandshakes >= limits.maxUnauthenticatedConnections) {
-        // Evict from the address that holds the most, if that is more than a fair share ahead.
+        // The newcomer always gets a slot. The oldest handshake of the address holding the most
+        // goes if that address holds more than the newcomer's would; otherwise the oldest of all.
         let heaviest: string | undefined;
         let heaviestCount = 0;
         for (const [other, count] of strangerHandshakesByHost) {
@@ -462,11 +489,10 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
             heaviestCount = count;
           }
         }
-        if (heaviest === undefined || heaviestCount <= ownCount + 1) {
-          refuseRaw(raw, 'handshake_slots_full');
-          return;
-        }
-        const victim = [...handshaking.values()].find((entry) => !entry.reserved && entry.host === heaviest);
+        const fromHeaviest = heaviestCount > ownCount + 1;
+        const victim = [...handshaking.values()].find(
+          (entry) => !entry.reserved && (!fromHeaviest || entry.host === heaviest),
+        );
         if (victim !== undefined) endHandshake(victim, 'handshake_evicted');
       }
     }
