@@ -13,7 +13,10 @@
  *   ACCOUNT_WITHOUT_DEPOSIT  a key with no account and no deposit got one by another action
  *                            (withdraw, cancelAll, setMarginMode, an order): accounts cost a deposit;
  *   SNAPSHOT_DIVERGED        an engine restored from a snapshot does not reproduce the root, or
- *                            gives another root or other events on the next block.
+ *                            gives another root or other events on the next block;
+ *   SETTLEMENT_STUCK         a series expired more than `SETTLEMENT_STUCK_MS` of block time ago
+ *                            and has not settled (checked when the fuzzer refreshes its view of
+ *                            the series, every 8 blocks): settlement must always conclude.
  *
  * The market: three underlyings with different spot levels, margin parameters and portfolio
  * stress grids; a strip of short-dated series on each, so expiries and settlements happen within
@@ -58,6 +61,7 @@ export const FUZZ_FINDING_KINDS = Object.freeze([
   'IDLE_LOSS',
   'ACCOUNT_WITHOUT_DEPOSIT',
   'SNAPSHOT_DIVERGED',
+  'SETTLEMENT_STUCK',
 ] as const);
 export type FuzzFindingKind = (typeof FUZZ_FINDING_KINDS)[number];
 
@@ -111,6 +115,11 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const CHAIN_ID = 7;
 const START_MS = Date.UTC(2026, 0, 1);
 const HOUR_MS = 3_600_000;
+/**
+ * Far beyond any settlement rule's reach (a 30-minute window, extended by as much again, then the
+ * last valid price after an hour): an expired series still open this long after expiry is stuck.
+ */
+export const SETTLEMENT_STUCK_MS = 6 * HOUR_MS;
 const OPERATOR_KEY = sha256(new TextEncoder().encode('palisade/fuzz/operator'));
 const GOVERNANCE_KEY = sha256(new TextEncoder().encode('palisade/fuzz/governance'));
 
@@ -242,7 +251,10 @@ function createEpisode(seed: number, transactionsPerBlockMax: number, seriesPerU
     const key = keyOf(seed, label);
     actors.push({ key, hex: toHex(key), role });
   };
-  add('maker', 'maker');
+  // Two makers, one bidding and one offering, so that quoting round a moving mark never trades
+  // with itself (self-trade prevention would cancel the older quote).
+  add('maker', 'maker-bid');
+  add('maker', 'maker-ask');
   for (let i = 0; i < 6; i++) add('trader', `trader-${i}`);
   for (let i = 0; i < 4; i++) add('colluder', `colluder-${i}`);
   for (let i = 0; i < 3; i++) add('idle', `idle-${i}`);
@@ -373,11 +385,17 @@ function createEpisode(seed: number, transactionsPerBlockMax: number, seriesPerU
     };
   }
 
-  function quote(maker: Actor, info: SeriesInfo, out: SignedTransaction[], taken: Map<string, number>): void {
+  function quote(
+    makers: readonly Actor[],
+    info: SeriesInfo,
+    out: SignedTransaction[],
+    taken: Map<string, number>,
+  ): void {
     const markTicks =
       info.markPrice === undefined ? undefined : Number(info.markPrice / BigInt(info.tickSize));
     if (markTicks === undefined) return;
     for (const side of [0, 1]) {
+      const maker = makers[side]!;
       const offset = 1 + random.below(5);
       const ticks = side === 0 ? markTicks - offset : markTicks + offset;
       if (ticks <= 0) continue;
@@ -427,13 +445,39 @@ function createEpisode(seed: number, transactionsPerBlockMax: number, seriesPerU
       const roll = random.below(100);
       const info = randomSeries();
       if (roll < 22) {
-        if (info !== undefined) quote(byRole('maker')[0]!, info, transactions, taken);
+        if (info !== undefined) quote(byRole('maker'), info, transactions, taken);
         if (random.below(20) === 0)
           transactions.push(
-            signed(byRole('maker')[0]!, { kind: 'cancelAll', value: { seriesId: 0 } }, taken),
+            signed(pick(random, byRole('maker')), { kind: 'cancelAll', value: { seriesId: 0 } }, taken),
           );
-      } else if (roll < 50) {
+      } else if (roll < 38) {
         transactions.push(signed(pick(random, byRole('trader')), randomOrder(info), taken));
+      } else if (roll < 50 && info?.markPrice !== undefined) {
+        // A leveraged taker: sells (mostly) or buys into the maker's quotes, as much as its margin
+        // lets it, so that the next gap has someone to liquidate.
+        const markTicks = Math.max(1, Number(info.markPrice / BigInt(info.tickSize)));
+        const sell = random.below(4) !== 0;
+        const ticks = sell ? Math.max(1, markTicks - 6) : markTicks + 6;
+        transactions.push(
+          signed(
+            pick(random, byRole('trader')),
+            {
+              kind: 'placeOrder',
+              value: {
+                seriesId: info.seriesId,
+                side: sell ? 1 : 0,
+                kind: 0,
+                timeInForce: 1,
+                postOnly: false,
+                reduceOnly: false,
+                price: ticks * info.tickSize,
+                sizeE6: pick(random, [1, 2, 5, 10, 20, 50]) * info.lotSizeE6,
+                clientOrderId: 0,
+              },
+            },
+            taken,
+          ),
+        );
       } else if (roll < 58 && info !== undefined) {
         // A colluding pair: one rests at an absurd price, the other takes it in the same block.
         const pair = random.below(2) * 2;
@@ -595,7 +639,7 @@ function createEpisode(seed: number, transactionsPerBlockMax: number, seriesPerU
       const id = plan.config.underlyingId;
       if (random.below(15) === 0) continue; // no update this block
       let spot = spots.get(id)!;
-      const shock = random.below(400);
+      const shock = random.below(150);
       if (shock === 0) spot = Math.max(1, Math.floor((spot * pick(random, [1, 3, 5, 7])) / 10));
       else if (shock === 1) spot = Math.min(spot * pick(random, [2, 3, 10]), Math.floor(MAX_SAFE / 4));
       else spot = Math.max(1, spot + Math.trunc((spot * (random.below(201) - 100)) / 10_000));
@@ -618,8 +662,14 @@ function createEpisode(seed: number, transactionsPerBlockMax: number, seriesPerU
     return { height: engine.height + 1, timeMs, transactions, oracle };
   }
 
-  /** Learns what the block did: nonces consumed, orders resting, the series and their marks. */
-  function observe(engine: Engine, block: Block, result: BlockResult): void {
+  const stuckReported = new Set<number>();
+
+  /**
+   * Learns what the block did: nonces consumed, orders resting, the series and their marks.
+   * Returns the series found stuck in expiry for the first time.
+   */
+  function observe(engine: Engine, block: Block, result: BlockResult): number[] {
+    const stuck: number[] = [];
     block.transactions.forEach((tx, i) => {
       const status = result.results[i]?.status;
       if (status !== undefined && !isRejection(status)) {
@@ -637,7 +687,8 @@ function createEpisode(seed: number, transactionsPerBlockMax: number, seriesPerU
       block.height % 8 === 1 ||
       result.events.some((e) => e.type === 'seriesListed' || e.type === 'expired')
     ) {
-      seriesInfo = engine.series().map((s) => ({
+      const views = engine.series();
+      seriesInfo = views.map((s) => ({
         seriesId: s.seriesId,
         underlyingId: s.underlyingId,
         tickSize: s.tickSize,
@@ -645,7 +696,14 @@ function createEpisode(seed: number, transactionsPerBlockMax: number, seriesPerU
         markPrice: s.markPrice,
         active: s.status === 'active',
       }));
+      for (const view of views) {
+        if (view.status === 'settled' || engine.timeMs - view.expiryMs <= SETTLEMENT_STUCK_MS) continue;
+        if (stuckReported.has(view.seriesId)) continue;
+        stuckReported.add(view.seriesId);
+        stuck.push(view.seriesId);
+      }
     }
+    return stuck;
   }
 
   return { genesis, actors, genesisBalance, nextBlock, observe, freshKeysThisBlock };
@@ -819,7 +877,12 @@ export function runEngineFuzz(options: EngineFuzzOptions, onProgress?: FuzzProgr
           restored = undefined;
         }
       }
-      episode.observe(engine, block, result);
+      for (const seriesId of episode.observe(engine, block, result))
+        found(
+          'SETTLEMENT_STUCK',
+          block.height,
+          `series ${seriesId} expired over 6 hours ago and has not settled`,
+        );
       onProgress?.(report());
     }
   }

@@ -3,10 +3,11 @@
  * [--series M] [--transactions T] [--json]`: drives every engine action with random and hostile
  * inputs (src/execution/fuzz.ts), checks after every block that `applyBlock` did not throw, that
  * money is conserved, that accounts which never traded kept their balance, that no key got an
- * account without a deposit, and that a restored snapshot reproduces the root. Prints blocks per
- * second and what the run reached (fills, liquidation steps, settlements, insurance covers,
- * statuses); exits 1 with each finding's episode seed and height, which replay it:
- * `palisade fuzz engine --seed <seed> --blocks <height>`.
+ * account without a deposit, that a restored snapshot reproduces the root and that expired series
+ * settle. Prints blocks per second and what the run reached (fills, liquidation steps,
+ * settlements, insurance covers, statuses); exits 1 with each finding's episode seed and height,
+ * which replay it: `palisade fuzz engine --seed <seed> --blocks <height>` (with the same shape
+ * options).
  */
 import { type EngineFuzzReport, runEngineFuzz } from '../../execution/fuzz.ts';
 import { numberOption, parseOptions, UsageError } from '../args.ts';
@@ -27,6 +28,8 @@ function reached(report: EngineFuzzReport): Record<string, number> {
   return {
     fills: events.fill ?? 0,
     liquidationSteps: events.liquidationStep ?? 0,
+    backstopTakes: events.backstopTaken ?? 0,
+    autoDeleverages: events.autoDeleverage ?? 0,
     settlements: events.settlement ?? 0,
     insuranceCovers: events.insuranceCover ?? 0,
     socializedLosses: events.socializedLoss ?? 0,
