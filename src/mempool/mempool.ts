@@ -44,8 +44,9 @@
  * transaction or one that does not fit ends its account's run (later nonces cannot execute
  * without it). Fair ordering by encrypted transactions comes later (roadmap 6).
  *
- * Pure: time (`nowMs`) and height come in as arguments and committed nonces through
- * `expectedNonce`, so the same calls give the same pool in the simulator and in production.
+ * Pure: time (`nowMs`) and height come in as arguments, committed nonces and accounts through
+ * `expectedNonce` and `accountExists`, so the same calls give the same pool (the token buckets
+ * included) in the simulator and in production.
  */
 import { CodecError } from '../codec/errors.ts';
 import { decodeAction } from '../codec/execution.ts';
