@@ -10,13 +10,26 @@
  *   transactions  canonical `SignedTransactionCodec` encodings, in execution order
  *   observations  `SignedObservation` encodings (vote extensions the proposer collected for this
  *                 height), aggregated by every validator on finalization
+ *   stateRootHeight, stateRoot
+ *                 the node state root (engine state root and oracle aggregation state, see
+ *                 src/node/app.ts) after height `stateRootHeight`, a fixed lag below the block, so
+ *                 that a finality certificate covers every state root a lag behind it
  * The payload's encoding (envelope included) must fit consensus's `MAX_PAYLOAD_BYTES`.
+ *
+ * State sync (src/node/state-sync.ts), between validators:
+ *   `SnapshotOfferRequest`  asks a peer for a snapshot above `minHeight`
+ *   `SnapshotOffer`         a stored `NodeSnapshot`'s height, size and hash, and the finalized
+ *                           blocks from its height up to one its finality certificate covers,
+ *                           among them the block that commits to the snapshot's state root
+ *   `SnapshotChunkRequest`  asks for one `SNAPSHOT_CHUNK_BYTES` slice of that snapshot
+ *   `SnapshotChunk`         the slice (the last one may be shorter)
  */
 import { ByteListType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
 import { MAX_EXTENSION_BYTES, MAX_PAYLOAD_BYTES } from './consensus.ts';
 import { defineMessage } from './message.ts';
 import { PriceCertificateCodec, Secp256k1Point } from './oracle.ts';
 import { Bytes32, Uint16, Uint32, Uint64 } from './primitives.ts';
+import { SNAPSHOT_MAX_BYTES } from './snapshot.ts';
 import { SignedTransactionCodec } from './transaction.ts';
 
 /** Most transactions one block carries; the byte bound usually binds first. */
@@ -35,6 +48,8 @@ export const BlockPayloadType = new ContainerType(
     timeMs: Uint64,
     transactions: new ListCompositeType(TransactionBytes, MAX_BLOCK_TRANSACTIONS),
     observations: new ListCompositeType(new ByteListType(MAX_EXTENSION_BYTES), MAX_BLOCK_OBSERVATIONS),
+    stateRootHeight: Uint64,
+    stateRoot: Bytes32,
   },
   { typeName: 'BlockPayload' },
 );
@@ -107,4 +122,77 @@ export const CertificateAnnouncementCodec = defineMessage({
   name: 'CertificateAnnouncement',
   tag: 0x0504,
   type: CertificateAnnouncementType,
+});
+
+/** One slice of a snapshot in state sync; the transport's frames hold it with room to spare. */
+export const SNAPSHOT_CHUNK_BYTES = 1 << 20;
+/** Finalized blocks one offer carries: the snapshot's block, the lag, and the way to a certificate. */
+export const MAX_OFFER_BLOCKS = 128;
+/** Byte budget of one offer's blocks. */
+export const MAX_OFFER_BLOCK_BYTES = 4 << 20;
+
+export const SnapshotOfferRequestType = new ContainerType(
+  { minHeight: Uint64 },
+  { typeName: 'SnapshotOfferRequest' },
+);
+export type SnapshotOfferRequest = ValueOf<typeof SnapshotOfferRequestType>;
+
+export const SnapshotOfferRequestCodec = defineMessage({
+  name: 'SnapshotOfferRequest',
+  tag: 0x0505,
+  type: SnapshotOfferRequestType,
+});
+
+export const SnapshotOfferType = new ContainerType(
+  {
+    height: Uint64,
+    snapshotBytes: Uint64,
+    /** SHA-256 of the snapshot's `NodeSnapshotCodec` encoding. */
+    snapshotHash: Bytes32,
+    /** `BlockCodec` encodings of the finalized blocks `height`, `height + 1`, … in order. */
+    blocks: new ListCompositeType(new ByteListType(MAX_OFFER_BLOCK_BYTES), MAX_OFFER_BLOCKS),
+    /** `CertificateCodec` encoding of the finalization of the last of `blocks`. */
+    finalization: new ByteListType(64 * 1024),
+  },
+  { typeName: 'SnapshotOffer' },
+);
+export type SnapshotOffer = ValueOf<typeof SnapshotOfferType>;
+
+export const SnapshotOfferCodec = defineMessage({
+  name: 'SnapshotOffer',
+  tag: 0x0506,
+  type: SnapshotOfferType,
+  maxBytes: MAX_OFFER_BLOCK_BYTES + 4 * MAX_OFFER_BLOCKS + 64 * 1024 + 1024,
+  validate: (offer) => {
+    if (offer.height === 0) return { field: 'height', reason: 'genesis needs no snapshot' };
+    if (offer.snapshotBytes === 0 || offer.snapshotBytes > SNAPSHOT_MAX_BYTES)
+      return { field: 'snapshotBytes', reason: `must be 1..${SNAPSHOT_MAX_BYTES}` };
+    if (offer.blocks.length === 0) return { field: 'blocks', reason: 'must not be empty' };
+    return undefined;
+  },
+});
+
+export const SnapshotChunkRequestType = new ContainerType(
+  { height: Uint64, index: Uint32 },
+  { typeName: 'SnapshotChunkRequest' },
+);
+export type SnapshotChunkRequest = ValueOf<typeof SnapshotChunkRequestType>;
+
+export const SnapshotChunkRequestCodec = defineMessage({
+  name: 'SnapshotChunkRequest',
+  tag: 0x0507,
+  type: SnapshotChunkRequestType,
+});
+
+export const SnapshotChunkType = new ContainerType(
+  { height: Uint64, index: Uint32, data: new ByteListType(SNAPSHOT_CHUNK_BYTES) },
+  { typeName: 'SnapshotChunk' },
+);
+export type SnapshotChunk = ValueOf<typeof SnapshotChunkType>;
+
+export const SnapshotChunkCodec = defineMessage({
+  name: 'SnapshotChunk',
+  tag: 0x0508,
+  type: SnapshotChunkType,
+  validate: (chunk) => (chunk.data.length === 0 ? { field: 'data', reason: 'must not be empty' } : undefined),
 });

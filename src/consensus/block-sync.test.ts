@@ -88,7 +88,7 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** A stand-in for the execution layer: a running hash of every payload it is given, in order. */
 function recordingApplication() {
   const delivered: FinalizedBlock[] = [];
-  let stateRoot = new Uint8Array(32);
+  let stateRoot: Uint8Array = new Uint8Array(32);
   const application: Application = {
     // The caught-up validator must not make blocks of its own while catching up.
     propose: () => undefined,
@@ -109,7 +109,7 @@ test('a validator 50,000 blocks behind catches up by block sync by height: equal
   const network = new SimNetwork(scheduler, createSimRng(5), { latencyMs: 2, jitterMs: 0, lossPerMille: 0 });
   const sourceStorage = new SimStorage();
   const { blocks, digests } = await buildChain(sourceStorage, length, 1000);
-  let expectedRoot = new Uint8Array(32);
+  let expectedRoot: Uint8Array = new Uint8Array(32);
   for (const block of blocks) expectedRoot = sha256(expectedRoot, block.payload);
 
   const source = recordingApplication();

@@ -1713,6 +1713,18 @@ function heightBytes(height: number): Uint8Array {
 }
 
 /**
+ * Writes a finalized block and its proof in the engine's storage layout, as the engine itself does
+ * when it finalizes: for tools and tests that build a chain an engine then serves and recovers.
+ * The caller syncs.
+ * @example putFinalizedBlock(storage, block, finalization); await storage.sync();
+ */
+export function putFinalizedBlock(storage: Storage, block: Block, proof: Certificate): void {
+  storage.put(BLOCK_PREFIX + pad(block.height), BlockCodec.encode(block));
+  storage.put(PROOF_PREFIX + pad(block.height), CertificateCodec.encode(proof));
+  storage.put(DIGEST_PREFIX + toHex(blockDigest(block)), heightBytes(block.height));
+}
+
+/**
  * Creates a validator's engine; call `start()` to run it.
  * @throws InvariantError when `self` or the signer does not match the validator set
  */

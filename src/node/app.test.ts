@@ -55,6 +55,9 @@ test('a copy of an admitted transaction with another signature is still refused 
     timeMs: engineGenesis.startTimeMs + 1000,
     transactions: [forgedBytes, admittedBytes],
     observations: [],
+    // Execution does not read the committed state root; only verifiers check it.
+    stateRootHeight: 0,
+    stateRoot: new Uint8Array(32),
   });
   const block = { view: 1, height: 1, parentView: 0, parent: genesisDigest(CHAIN_ID), proposer: 0, payload };
   await app.finalized({

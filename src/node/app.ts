@@ -26,6 +26,27 @@
  *                 Verifiers refuse the block when any observation would be dropped by
  *                 `aggregateBlock` (bad signature, wrong height, stale, repeated, equivocating);
  *                 fewer than 2f + 1 is allowed and yields a STALE aggregate, never a stall.
+ *   state root    `stateRootHeight` = max(0, height − STATE_ROOT_LAG_BLOCKS) and `stateRoot` = the
+ *                 node state root after that height: SHA-256 over a label, the engine's state root
+ *                 and the SSZ of the oracle aggregation state (the previous aggregate per asset, which
+ *                 the next block's aggregation reads), so it covers all of a `NodeSnapshot`. Height 0
+ *                 is the genesis state. The proposer waits (at most `stateRootWaitMs`) for its own
+ *                 execution to reach that height; a verifier refuses any other height or root, and
+ *                 when its execution is behind it waits for it (at most `stateRootWaitMs`, then
+ *                 refuses: a verifier that far behind only withholds its own vote).
+ *                 Why the root is the honest one: a block is notarized only when 2f + 1 validators
+ *                 verified it, so at least f + 1 honest ones checked the root against their own
+ *                 execution of the finalized chain at `stateRootHeight`. That block is an ancestor of
+ *                 the block being verified: consensus only verifies a block that extends our
+ *                 finalized tip through notarized parents, and every notarized block above a
+ *                 finalized one extends it (Simplex safety), so whatever a verifier's height, the
+ *                 block at `stateRootHeight` it executed is the one this block builds on. Execution
+ *                 is deterministic, so every honest validator's root there is the same and a
+ *                 notarized — a fortiori finalized — block carries exactly it. A finality
+ *                 certificate of the block, or of a descendant linked to it by parent hashes, thus
+ *                 covers the state at `stateRootHeight`: state sync checks a snapshot against it.
+ *                 The lag keeps proposers and verifiers from waiting in steady state, where
+ *                 execution trails proposals by two or three blocks.
  *
  * On finalization every validator aggregates the block's observations with `aggregateBlock`
  * (deterministic, integer) against its price book, feeds the engine the non-zero aggregates as
@@ -41,17 +62,28 @@
  * (checked against its own state root and this genesis) and replays only the finalized blocks
  * stored after it; a snapshot that does not decode or restore is ignored and every block is replayed
  * from genesis, which gives the same state, only slower.
+ *
+ * State sync (src/node/state-sync.ts): `installSnapshot` replaces the state with a peer's snapshot
+ * once the caller has checked it against the state root a finalized block commits to (above); the
+ * snapshot and the finalized block at its height are stored, so a restart restores it again. Blocks
+ * below it are never applied here; the API serves heights from it upwards.
+ *
+ * Finality proofs (`finalityProof`): a block finalized through a later block's certificate is
+ * stored with that certificate; the proof adds the stored encodings of the blocks from it up to the
+ * certified one, so anyone can follow the parent hashes (src/node/client.ts `verifyFinality`).
  */
-import { type Block, BlockCodec, CertificateCodec } from '../codec/consensus.ts';
+import { ListCompositeType } from '@chainsafe/ssz';
+import { type Block, BlockCodec, type Certificate, CertificateCodec, VoteKind } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
 import { type BlockPayload, BlockPayloadCodec, MAX_BLOCK_OBSERVATIONS } from '../codec/node.ts';
-import { type AggregatePriceValue, SignedObservationCodec } from '../codec/oracle.ts';
-import { NodeSnapshotCodec } from '../codec/snapshot.ts';
+import { AggregatePriceType, type AggregatePriceValue, SignedObservationCodec } from '../codec/oracle.ts';
+import { NodeSnapshotCodec, SNAPSHOT_UNDERLYINGS_MAX } from '../codec/snapshot.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import type { BlockContext, FinalizedBlock } from '../consensus/engine.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
+import { sha256 } from '../crypto/hash.ts';
 import { transactionId } from '../crypto/transaction.ts';
 import {
   accountStateKey,
@@ -76,6 +108,54 @@ const MAX_KNOWN_BLOCKS = 4096;
 const OBSERVATION_WINDOW = 64;
 const SUMMARY_PREFIX = 'node/summary/';
 const TX_PREFIX = 'node/tx/';
+/** The node state root after each recent height (see the block rule's state root). */
+const ROOT_PREFIX = 'node/root/';
+/**
+ * A block at height h commits to the node state root after height h − STATE_ROOT_LAG_BLOCKS. Part
+ * of the block rule: every validator must use the same value.
+ */
+export const STATE_ROOT_LAG_BLOCKS = 16;
+/** Roots kept (memory and storage): verifying a block above the finalized tip needs only the last lag. */
+const ROOTS_KEPT = 4 * STATE_ROOT_LAG_BLOCKS;
+/** Verifications waiting for our execution to reach a committed height, at most. */
+const MAX_ROOT_WAITERS = 256;
+/** Blocks between a stored block and the one its certificate certifies, at most, in a proof. */
+export const MAX_FINALITY_DESCENDANTS = 8192;
+const STATE_ROOT_LABEL = new TextEncoder().encode('PALISADE/NODE/STATE-ROOT/v1');
+const PriceListType = new ListCompositeType(AggregatePriceType, SNAPSHOT_UNDERLYINGS_MAX);
+
+/**
+ * The node state root the block rule commits to: the engine's state root and the oracle
+ * aggregation state (previous aggregate per asset, ascending asset id) — all a `NodeSnapshot` holds.
+ */
+export function nodeStateRoot(
+  engineStateRoot: Uint8Array,
+  prices: readonly AggregatePriceValue[],
+): Uint8Array {
+  const sorted = [...prices].sort((a, b) => a.assetId - b.assetId);
+  return sha256(STATE_ROOT_LABEL, engineStateRoot, sha256(PriceListType.serialize(sorted)));
+}
+
+/** The height whose state root a block at `height` commits to. */
+export function stateRootHeightFor(height: number): number {
+  return Math.max(0, height - STATE_ROOT_LAG_BLOCKS);
+}
+
+/** A stored finalized block with what proves it final: see `NodeApplication.finalityProof`. */
+export interface FinalityProof {
+  height: number;
+  hash: Uint8Array;
+  /** `BlockCodec` encoding. */
+  block: Uint8Array;
+  certificate: Certificate;
+  /** Encodings of the blocks above, up to the one `certificate` certifies (empty: this one). */
+  descendants: Uint8Array[];
+}
+
+/** What `installSnapshot` did. */
+export type InstallSnapshotResult =
+  | { status: 'installed'; height: number }
+  | { status: 'refused'; reason: 'not-ahead' | 'malformed' | 'root-mismatch' | 'height-mismatch' };
 
 export interface ApplicationLimits {
   /** Most transactions a proposer puts in a block. */
@@ -92,6 +172,8 @@ export interface ApplicationLimits {
   emptyBlockIntervalMs: number;
   /** A snapshot of the engine is stored every this many finalized blocks (0: never). */
   snapshotIntervalBlocks: number;
+  /** How long a proposer or verifier waits for its execution to reach a committed state root. */
+  stateRootWaitMs: number;
 }
 
 export const DEFAULT_APPLICATION_LIMITS: ApplicationLimits = Object.freeze({
@@ -100,6 +182,7 @@ export const DEFAULT_APPLICATION_LIMITS: ApplicationLimits = Object.freeze({
   maxFutureBlockMs: 2000,
   emptyBlockIntervalMs: 250,
   snapshotIntervalBlocks: 100,
+  stateRootWaitMs: 5000,
 });
 /** Snapshots kept: the latest and the one before it, in case the latest cannot be restored. */
 const SNAPSHOTS_KEPT = 2;
@@ -153,7 +236,7 @@ export interface NodeApplication {
    */
   open(): { snapshotHeight: number; replayedBlocks: number };
   propose(context: BlockContext): Promise<Uint8Array | undefined>;
-  verify(context: BlockContext, payload: Uint8Array): boolean;
+  verify(context: BlockContext, payload: Uint8Array): boolean | Promise<boolean>;
   finalized(block: FinalizedBlock): Promise<void>;
   processedHeight(): number;
   extension(kind: number, view: number, digest: Uint8Array): Uint8Array;
@@ -170,6 +253,27 @@ export interface NodeApplication {
   transactionLocation(id: string): { height: number; outcome: TransactionOutcome } | undefined;
   onApplied(listener: (applied: AppliedBlock) => void): () => void;
   stats(): { proposed: number; verified: number; refusedProposals: Record<string, number> };
+  /** The node state root after `height`, when we know it (the last few heights, and genesis). */
+  stateRootAt(height: number): Uint8Array | undefined;
+  /**
+   * The stored block at `height` with its certificate and, when that certifies a later block, the
+   * stored blocks up to it; undefined when not stored or when that chain is not complete yet.
+   */
+  finalityProof(height: number): FinalityProof | undefined;
+  /** Heights of the snapshots stored and synced, ascending. */
+  snapshotHeights(): number[];
+  /** A stored snapshot's `NodeSnapshotCodec` encoding (the last one read is cached). */
+  snapshotBytes(height: number): Uint8Array | undefined;
+  /**
+   * Replaces the state with a snapshot (state sync). The caller has checked that `committedRoot`
+   * is the state root a finalized block commits to at the snapshot's height and that `block` is
+   * the finalized block at that height; this checks the snapshot against the root. The writes
+   * are buffered; the caller syncs storage.
+   */
+  installSnapshot(
+    encoded: Uint8Array,
+    finalized: { block: Block; digest: Uint8Array; certificate: Certificate; committedRoot: Uint8Array },
+  ): InstallSnapshotResult;
 }
 
 const textEncoder = new TextEncoder();
@@ -221,6 +325,43 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   let tipDigest: Uint8Array = genesisDigest(chainId);
   let tipView = 0;
   let opened = false;
+  /** Node state roots of recent heights (the block rule's state root); older ones in storage. */
+  const roots = new Map<number, Uint8Array>();
+  const genesisRoot = nodeStateRoot(engine.stateRoot(), []);
+  const rootWaiters: { height: number; resolve: (reached: boolean) => void }[] = [];
+  /** Moves when state sync replaces the state, so a block applied across it does not move the tip. */
+  let generation = 0;
+  let snapshotCache: { height: number; bytes: Uint8Array } | undefined;
+
+  const recordRoot = (height: number, root: Uint8Array) => {
+    roots.set(height, root);
+    roots.delete(height - ROOTS_KEPT);
+    for (let i = rootWaiters.length - 1; i >= 0; i--) {
+      if (rootWaiters[i]!.height <= height) rootWaiters.splice(i, 1)[0]!.resolve(true);
+    }
+  };
+
+  /** Resolves true once our execution has reached `height`, false after `stateRootWaitMs`. */
+  const reachHeight = (height: number): Promise<boolean> => {
+    if (engine.height >= height) return Promise.resolve(true);
+    if (rootWaiters.length >= MAX_ROOT_WAITERS) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const index = rootWaiters.indexOf(waiter);
+        if (index >= 0) rootWaiters.splice(index, 1);
+        resolve(false);
+      }, limits.stateRootWaitMs);
+      timer.unref?.();
+      const waiter = {
+        height,
+        resolve: (reached: boolean) => {
+          clearTimeout(timer);
+          resolve(reached);
+        },
+      };
+      rootWaiters.push(waiter);
+    });
+  };
 
   const refuse = (reason: string): false => {
     refused[reason] = (refused[reason] ?? 0) + 1;
@@ -354,6 +495,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       transactions,
       oracle: oracleUpdates(aggregate.prices),
     });
+    recordRoot(block.height, nodeStateRoot(result.stateRoot, [...priceBook.latest().values()]));
     const ids = transactions.map((tx) => transactionId(tx));
     return { timeMs, transactions, ids, aggregate, result };
   };
@@ -407,6 +549,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       tipDigest = stored.hash;
       tipView = BlockCodec.decode(stored.block).view;
       durableHeight = record.height;
+      recordRoot(record.height, nodeStateRoot(restored.stateRoot(), snapshot.prices));
       return record.height;
     } catch (error) {
       if (error instanceof CodecError || error instanceof SnapshotError) return 0;
@@ -459,6 +602,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     },
 
     async propose(context) {
+      // The block commits to our own state root a lag below it: never propose without it.
+      const rootHeight = stateRootHeightFor(context.height);
+      if (!(await reachHeight(rootHeight))) return undefined;
+      const stateRoot = app.stateRootAt(rootHeight);
+      if (stateRoot === undefined) return undefined;
       const parentHex = toHex(context.parent);
       const parentMs = parentTime(parentHex);
       // Measured from the parent's time, but never longer than one interval from now (skewed clocks).
@@ -506,7 +654,13 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         transactions.push(pending.bytes);
         ids.push(pending.id);
       }
-      const payload = BlockPayloadCodec.encode({ timeMs, transactions, observations: ownObservations });
+      const payload = BlockPayloadCodec.encode({
+        timeMs,
+        transactions,
+        observations: ownObservations,
+        stateRootHeight: rootHeight,
+        stateRoot,
+      });
       const digest = blockDigest({
         view: context.view,
         height: context.height,
@@ -556,21 +710,34 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (transactionBytes > limits.maxBlockTransactionBytes) return refuse('too-many-bytes');
       if (observationProblems(context.height, payload.timeMs, payload.observations).length > 0)
         return refuse('bad-observation');
-      remember(blockDigest({ ...context, payload: bytes }), {
-        height: context.height,
-        parentHex,
-        timeMs: payload.timeMs,
-        transactionIds: ids,
-        seenAtMs: options.monotonicClock(),
-      });
-      verified++;
-      return true;
+      const rootHeight = stateRootHeightFor(context.height);
+      if (payload.stateRootHeight !== rootHeight) return refuse('wrong-state-root-height');
+      const checkRoot = (): boolean => {
+        const expected = app.stateRootAt(rootHeight);
+        if (expected === undefined) return refuse('state-root-unknown');
+        if (!bytesEqual(expected, payload.stateRoot)) return refuse('wrong-state-root');
+        remember(blockDigest({ ...context, payload: bytes }), {
+          height: context.height,
+          parentHex,
+          timeMs: payload.timeMs,
+          transactionIds: ids,
+          seenAtMs: options.monotonicClock(),
+        });
+        verified++;
+        return true;
+      };
+      if (engine.height >= rootHeight) return checkRoot();
+      // Our execution is behind the committed height: the root is checked once we get there.
+      return reachHeight(rootHeight).then((reached) =>
+        reached ? checkRoot() : refuse('state-root-not-reached'),
+      );
     },
 
     async finalized(finalized) {
       const { block, digest } = finalized;
       // Consensus redelivers from processedHeight + 1; anything at or below it is already applied.
       if (block.height <= engine.height) return;
+      const startGeneration = generation;
       invariant(
         block.height === engine.height + 1,
         `finalized height ${block.height} skips ${engine.height + 1}`,
@@ -597,7 +764,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       });
       if (limits.snapshotIntervalBlocks > 0 && block.height % limits.snapshotIntervalBlocks === 0)
         storeSnapshot(block.height);
+      storage.put(heightKey(ROOT_PREFIX, block.height), roots.get(block.height)!);
+      if (block.height > ROOTS_KEPT) storage.delete(heightKey(ROOT_PREFIX, block.height - ROOTS_KEPT));
       await storage.sync();
+      // State sync replaced the state meanwhile: this block is below it and moves nothing.
+      if (generation !== startGeneration) return;
       durableHeight = block.height;
       tipDigest = digest;
       tipView = block.view;
@@ -683,6 +854,92 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     },
 
     stats: () => ({ proposed, verified, refusedProposals: { ...refused } }),
+
+    stateRootAt(height) {
+      if (height === 0) return genesisRoot;
+      const inMemory = roots.get(height);
+      if (inMemory !== undefined) return inMemory;
+      const stored = storage.get(heightKey(ROOT_PREFIX, height));
+      return stored?.length === 32 ? stored : undefined;
+    },
+
+    finalityProof(height) {
+      const record = storage.finalizedBlock(height);
+      if (record === undefined) return undefined;
+      let certificate: Certificate;
+      try {
+        certificate = CertificateCodec.decode(record.certificate);
+      } catch (error) {
+        if (error instanceof CodecError) return undefined;
+        throw error;
+      }
+      if (certificate.kind !== VoteKind.finalize) return undefined;
+      const descendants: Uint8Array[] = [];
+      let cursor = record.hash;
+      // Blocks of one finalization are stored one sync each, the certified one last: until it is
+      // stored the chain is incomplete and the block is not served yet.
+      for (let next = height + 1; !bytesEqual(cursor, certificate.digest); next++) {
+        if (descendants.length >= MAX_FINALITY_DESCENDANTS) return undefined;
+        const above = storage.finalizedBlock(next);
+        if (above === undefined) return undefined;
+        descendants.push(above.block);
+        cursor = above.hash;
+      }
+      return { height, hash: record.hash, block: record.block, certificate, descendants };
+    },
+
+    snapshotHeights: () => storage.snapshotHeights(),
+
+    snapshotBytes(height) {
+      if (snapshotCache?.height === height) return snapshotCache.bytes;
+      const bytes = storage.snapshot(height);
+      if (bytes !== undefined) snapshotCache = { height, bytes };
+      return bytes;
+    },
+
+    installSnapshot(encoded, finalized) {
+      const { block, digest, certificate, committedRoot } = finalized;
+      if (block.height <= engine.height) return { status: 'refused', reason: 'not-ahead' };
+      let snapshot: ReturnType<typeof NodeSnapshotCodec.decode>;
+      let restored: Engine;
+      try {
+        snapshot = NodeSnapshotCodec.decode(encoded);
+        restored = restoreEngine(snapshot.engine, options.engineGenesis, engineOptions);
+      } catch (error) {
+        if (error instanceof CodecError || error instanceof SnapshotError)
+          return { status: 'refused', reason: 'malformed' };
+        throw error;
+      }
+      if (snapshot.height !== block.height || restored.height !== block.height)
+        return { status: 'refused', reason: 'height-mismatch' };
+      const root = nodeStateRoot(restored.stateRoot(), snapshot.prices);
+      if (!bytesEqual(root, committedRoot)) return { status: 'refused', reason: 'root-mismatch' };
+      generation++;
+      engine = restored;
+      priceBook.apply({
+        height: snapshot.height,
+        prices: snapshot.prices,
+        accepted: 0,
+        dropped: [],
+        equivocations: [],
+      });
+      roots.clear();
+      recordRoot(block.height, root);
+      tipDigest = digest.slice();
+      tipView = block.view;
+      durableHeight = block.height;
+      known.clear();
+      pruneObservations();
+      storage.putSnapshot({ height: block.height, state: encoded });
+      storage.putFinalizedBlock({
+        height: block.height,
+        hash: digest,
+        block: BlockCodec.encode(block),
+        certificate: CertificateCodec.encode(certificate),
+      });
+      storage.put(heightKey(ROOT_PREFIX, block.height), root);
+      return { status: 'installed', height: block.height };
+    },
   };
   return app;
 }

@@ -414,9 +414,14 @@ export function validatorSetOf(publicKeys: readonly (Hex | Uint8Array)[]): Valid
   );
 }
 
+/** Longest chain of descendants `verifyFinality` follows (the node's own bound, app.ts). */
+export const MAX_FINALITY_DESCENDANTS = 8192;
+
 /**
  * True when `block` is final under `validators` on `chainId`: its encoding hashes to its digest,
- * and its certificate is a quorum of valid finalize votes over that digest. Never throws.
+ * and its certificate is a quorum of valid finalize votes over that digest — or over the last of
+ * `descendants`, where each descendant is at the next height and names the previous block's hash
+ * as its parent (a block finalized through a later block's certificate). Never throws.
  * @example verifyFinality(await client.block(42), validatorSetOf(genesisKeys), 7)
  */
 export function verifyFinality(block: BlockDetail, validators: ValidatorSet, chainId: number): boolean {
@@ -425,8 +430,18 @@ export function verifyFinality(block: BlockDetail, validators: ValidatorSet, cha
     if (certificate.kind !== VoteKind.finalize) return false;
     const decoded = BlockCodec.decode(bytesOf(block.encoded, 'encoded'));
     const digest = blockDigest(decoded);
-    if (!bytesEqual(digest, certificate.digest) || hexOf(digest) !== block.hash.toLowerCase()) return false;
-    if (decoded.height !== block.height) return false;
+    if (hexOf(digest) !== block.hash.toLowerCase() || decoded.height !== block.height) return false;
+    const descendants = block.descendants ?? [];
+    if (!Array.isArray(descendants) || descendants.length > MAX_FINALITY_DESCENDANTS) return false;
+    let certified = decoded;
+    let certifiedDigest = digest;
+    for (const encoded of descendants) {
+      const next = BlockCodec.decode(bytesOf(encoded, 'descendants'));
+      if (next.height !== certified.height + 1 || !bytesEqual(next.parent, certifiedDigest)) return false;
+      certified = next;
+      certifiedDigest = blockDigest(next);
+    }
+    if (!bytesEqual(certifiedDigest, certificate.digest) || certificate.view !== certified.view) return false;
     return verifyCertificate(validators, chainId, certificate);
   } catch {
     return false;

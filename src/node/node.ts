@@ -4,7 +4,8 @@
  *   transport (mutual TLS 1.3, one connection per validator pair)
  *     ├─ 0x02xx → consensus (Simplex; vote journal and finalized blocks in SQLite)
  *     ├─ 0x04xx → price keyset DKG and FROST signing (price-signing.ts)
- *     └─ 0x05xx → transaction gossip (here) and signing requests/announcements (price-signing.ts)
+ *     └─ 0x05xx → transaction gossip (here), signing requests/announcements (price-signing.ts)
+ *                 and state sync, 0x0505–0x0508 (state-sync.ts)
  *   consensus ⇄ application (app.ts: the block rule — time, transactions, oracle observations —
  *     execution, persistence of finalized blocks with certificates)
  *   mempool ← API submissions and peers' gossip; the proposer selects from it
@@ -23,7 +24,6 @@
  * votes are journaled before they are sent and a finalized block is applied again from storage.
  */
 
-import { CertificateCodec } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { peekTag } from '../codec/message.ts';
 import { MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
@@ -46,10 +46,11 @@ import { type RunningApiServer, startApiServer } from './api/server.ts';
 import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
 import type { Genesis } from './genesis.ts';
 import { createPriceSigner, type PriceSigner } from './price-signing.ts';
+import { createStateSync, type StateSync } from './state-sync.ts';
 import {
   accountToJson,
+  blockDetailOf,
   bookToJson,
-  certificateToJson,
   type EvidenceEntry,
   evidenceToJson,
   fillsOf,
@@ -88,7 +89,15 @@ export interface NodeOptions {
   wallClock?: () => number;
   transportLimits?: Partial<TransportLimits>;
   applicationLimits?: Partial<ApplicationLimits>;
+  /**
+   * A validator this many blocks behind the highest finalized height it knows fetches a peer's
+   * snapshot (state sync) instead of executing every block (0: block sync only).
+   */
+  stateSyncThresholdBlocks?: number;
 }
+
+/** Default of `NodeOptions.stateSyncThresholdBlocks`: state sync pays off long before this. */
+export const DEFAULT_STATE_SYNC_THRESHOLD_BLOCKS = 4096;
 
 export interface NodeAddresses {
   p2p: { host: string; port: number };
@@ -102,6 +111,7 @@ export interface PalisadeNode {
   readonly consensus: SimplexEngine;
   readonly transport: TlsTransport;
   readonly prices: PriceSigner;
+  readonly stateSync: StateSync;
   start(): Promise<NodeAddresses>;
   /** Tells the transport where a peer listens (when ports are only known after binding). */
   setPeerAddress(peer: PeerId, address: { host: string; port: number }): void;
@@ -283,6 +293,20 @@ export function createNode(options: NodeOptions): PalisadeNode {
     log: (level, message, details) => logger[level](details ?? {}, message),
   });
 
+  const stateSync = createStateSync({
+    chainId,
+    validators: createValidatorSet(keys),
+    self: index,
+    app,
+    storage,
+    consensus,
+    send: (to, message) => transport.send(to, message),
+    clock,
+    thresholdBlocks: options.stateSyncThresholdBlocks ?? DEFAULT_STATE_SYNC_THRESHOLD_BLOCKS,
+    idle: () => inflight,
+    log: (level, message, details) => logger[level](details, message),
+  });
+
   // ---------------------------------------------------------------- transaction gossip
 
   let gossipQueue: Uint8Array[] = [];
@@ -317,6 +341,10 @@ export function createNode(options: NodeOptions): PalisadeNode {
     }
   };
 
+  const onStateSync = (from: PeerId, message: Uint8Array) => {
+    if (stateSync.receive(from, message) === 'reject') transport.penalize(from, 'bad-state-sync', 10);
+  };
+
   transport.onMessage((from, message) => {
     let tag: number;
     try {
@@ -330,6 +358,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       if (range === 0x02) consensusHandler?.(from, message);
       else if (range === 0x04 || tag === 0x0503 || tag === 0x0504) prices.receive(from, message);
       else if (tag === TransactionGossipCodec.tag) onGossip(from, message);
+      else if (tag >= 0x0505 && tag <= 0x0508) onStateSync(from, message);
       else transport.penalize(from, 'unknown-type', 5);
     } catch (error) {
       if (!(error instanceof CodecError)) throw error;
@@ -435,14 +464,11 @@ export function createNode(options: NodeOptions): PalisadeNode {
       return undefined;
     },
     block(height) {
-      const record = storage.finalizedBlock(height);
+      // Served only with a proof the shipped client verifies (app.ts, finality proofs).
+      const proof = app.finalityProof(height);
       const summary = app.summary(height);
-      if (record === undefined || summary === undefined) return undefined;
-      return {
-        ...summary,
-        finalization: certificateToJson(CertificateCodec.decode(record.certificate)),
-        encoded: hex(record.block),
-      };
+      if (proof === undefined || summary === undefined) return undefined;
+      return blockDetailOf(summary, proof);
     },
     blocks(from, limit) {
       const out = [];
@@ -549,6 +575,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     consensus,
     transport,
     prices,
+    stateSync,
     setPeerAddress: (peer, address) => transport.setPeerAddress(peer, address),
 
     async start() {
@@ -573,6 +600,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       }
       // A DKG needs two participants at least; a single-validator network signs no certificates.
       if (n >= 2) prices.start();
+      stateSync.start();
       chargePenalties();
       if (options.apiListen !== undefined) {
         api = await startApiServer({
@@ -593,6 +621,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       // lost with this process (the mempool is not persisted; peers hold it from here).
       if (api !== undefined) await api.close();
       consensus.stop();
+      stateSync.stop();
       prices.stop();
       cancelPoll?.();
       cancelPenalties?.();

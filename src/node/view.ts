@@ -122,7 +122,10 @@ export interface CertificateJson {
   votes: Array<{ signer: number; extensionHash: Hex; signature: Hex }>;
 }
 
-/** `GET /v1/blocks/:height`: a finalized block with the certificate that finalized it. */
+/**
+ * `GET /v1/blocks/:height`: a finalized block with the certificate that finalized it — its own, or
+ * a descendant's with the blocks linking the two.
+ */
 export interface BlockDetail extends BlockSummary {
   /** The finalization certificate: a quorum of finalize votes over `hash`. */
   finalization: CertificateJson;
@@ -131,6 +134,13 @@ export interface BlockDetail extends BlockSummary {
    * so a light client can recompute `hash` itself before trusting the certificate.
    */
   encoded: Hex;
+  /**
+   * Empty when `finalization` certifies this block. A block finalized through a later block's
+   * certificate carries the encodings of the blocks from the next height up to the certified one,
+   * ascending: each names the previous one's hash as its parent, so the certificate covers this
+   * block through the hash chain.
+   */
+  descendants: Hex[];
 }
 
 export interface OpenOrderJson {
@@ -388,6 +398,22 @@ export function priceCertificateFromJson(json: PriceCertificateJson): PriceCerti
 /** The JSON form of a consensus finality certificate. */
 export function certificateToJson(certificate: Certificate): CertificateJson {
   return toJson(CertificateType, certificate) as unknown as CertificateJson;
+}
+
+/**
+ * What `GET /v1/blocks/:height` serves: the summary with the block's encoding, its stored finality
+ * certificate and the encodings of the descendants that link the two (empty for its own).
+ */
+export function blockDetailOf(
+  summary: BlockSummary,
+  proof: { certificate: Certificate; block: Uint8Array; descendants: readonly Uint8Array[] },
+): BlockDetail {
+  return {
+    ...summary,
+    finalization: certificateToJson(proof.certificate),
+    encoded: hex(proof.block),
+    descendants: proof.descendants.map((encoded) => hex(encoded)),
+  };
 }
 
 export function evidenceToJson(evidence: Evidence): EvidenceEntry['evidence'] {

@@ -186,7 +186,7 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
   }
 
   function summaryOf(detail: BlockDetail): BlockSummary {
-    const { finalization: _finalization, encoded: _encoded, ...summary } = detail;
+    const { finalization: _finalization, encoded: _encoded, descendants: _descendants, ...summary } = detail;
     return summary;
   }
 
@@ -351,6 +351,8 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
         transactions: outcomesOfBlock,
         finalization: certificateToJson(finalization),
         encoded: hex(BlockCodec.encode(block)),
+        // Each fixture block is finalized by its own certificate.
+        descendants: [],
       };
       blocks.set(height, detail);
       for (const outcome of outcomesOfBlock) {

@@ -78,6 +78,7 @@ export const blockDetailSchema = object({
   ...blockSummaryProperties,
   finalization: certificateSchema,
   encoded: hexString,
+  descendants: array(hexString),
 });
 
 export const validatorStatusSchema = object(

@@ -6,7 +6,8 @@
  * database opens at the last commit (SQLite replays or discards the WAL on open). Writes are
  * buffered in memory until `sync()`, which applies them all in one transaction: either every write
  * since the previous sync survives a crash, or none does. A vote is journaled and synced before it
- * is sent (DESIGN.md, Storage).
+ * is sent (DESIGN.md, Storage). `durability: 'off'` (benchmarks and tests that build long chains,
+ * never a validator) keeps the rollback journal in memory and never fsyncs.
  *
  * Tables:
  *   kv               — the `Storage` interface's key-value pairs (the consensus journal lives here);
@@ -74,6 +75,10 @@ export interface SqliteStorage extends Storage {
   putSnapshot(record: SnapshotRecord): void;
   /** The snapshot with the greatest height (buffered ones included). */
   latestSnapshot(): SnapshotRecord | undefined;
+  /** Heights of the synced snapshots, ascending (what state sync may offer peers). */
+  snapshotHeights(): number[];
+  /** A synced snapshot's state, or undefined. */
+  snapshot(height: number): Uint8Array | undefined;
   /** Buffers deletion of every snapshot below `height` (keep recent ones, free space). */
   deleteSnapshotsBelow(height: number): void;
   /** SQLite's own consistency check of the whole file: `['ok']` when healthy. */
@@ -87,6 +92,11 @@ export interface OpenStorageOptions {
   dataDirectory: string;
   fileName?: string;
   maxPendingBytes?: number;
+  /**
+   * 'full' (the default): every sync reaches the disk before it returns. 'off' leaves flushing to
+   * the operating system — for benchmarks and tests that build long chains, never for a validator.
+   */
+  durability?: 'full' | 'off';
 }
 
 /**
@@ -100,8 +110,8 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
   const maxPendingBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
   const database = new DatabaseSync(path);
   try {
-    database.exec('PRAGMA journal_mode = WAL');
-    database.exec('PRAGMA synchronous = FULL');
+    database.exec(`PRAGMA journal_mode = ${options.durability === 'off' ? 'MEMORY' : 'WAL'}`);
+    database.exec(`PRAGMA synchronous = ${options.durability === 'off' ? 'OFF' : 'FULL'}`);
     const version = (database.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
     if (version > SCHEMA_VERSION) {
       throw new StorageError(
@@ -138,6 +148,8 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
     latestSnapshot: database.prepare('SELECT height, state FROM snapshots ORDER BY height DESC LIMIT 1'),
     putSnapshot: database.prepare('INSERT OR REPLACE INTO snapshots (height, state) VALUES (?, ?)'),
     deleteSnapshotsBelow: database.prepare('DELETE FROM snapshots WHERE height < ?'),
+    snapshotHeights: database.prepare('SELECT height FROM snapshots ORDER BY height'),
+    snapshot: database.prepare('SELECT state FROM snapshots WHERE height = ?'),
   } satisfies Record<string, StatementSync>;
 
   /** Unsynced key-value writes; `null` marks a delete. */
@@ -354,6 +366,16 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
         }
       }
       return latest === undefined ? undefined : { height: latest.height, state: copy(latest.state) };
+    },
+    snapshotHeights(): number[] {
+      assertOpen();
+      return statements.snapshotHeights.all().map((row) => Number(row.height));
+    },
+    snapshot(height: number): Uint8Array | undefined {
+      assertOpen();
+      assertHeight(height);
+      const row = statements.snapshot.get(height);
+      return row === undefined ? undefined : new Uint8Array(row.state as Uint8Array);
     },
     deleteSnapshotsBelow(height: number): void {
       assertOpen();

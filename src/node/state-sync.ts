@@ -1,0 +1,458 @@
+/**
+ * State sync: a validator far behind the network fetches a peer's `NodeSnapshot` at a finalized
+ * height instead of executing every block since its own tip, checks it against the state root a
+ * finality certificate covers, installs it, and lets block sync by height (consensus, spec §7)
+ * replay the blocks above it.
+ *
+ * When: every `pollMs` the driver compares the highest height consensus knows to be finalized with
+ * the height the application has processed; a gap above `thresholdBlocks` (0: never) starts a sync.
+ *
+ * Protocol (messages in src/codec/node.ts, one peer at a time, each step with a timeout that moves
+ * on to the next peer):
+ *   1. `SnapshotOfferRequest{minHeight}` → `SnapshotOffer`: a stored snapshot's height s, size and
+ *      hash, the finalized blocks s, s + 1, …, H and the finalization of H. The responder picks its
+ *      newest synced snapshot with s + STATE_ROOT_LAG_BLOCKS at or below its processed height and
+ *      a chain to a certified block that fits the offer's bounds.
+ *   2. The asker checks the offer (`verifyOffer`): consecutive heights linked by parent hash, the
+ *      certificate a quorum of finalize votes over H, and the block at s + STATE_ROOT_LAG_BLOCKS,
+ *      which commits to the node state root after s (app.ts, the block rule). That root is what
+ *      2f + 1 validators checked against their own execution, so it is the honest state at s.
+ *   3. `SnapshotChunkRequest{height, index}` → `SnapshotChunk`, in order, `SNAPSHOT_CHUNK_BYTES`
+ *      each, from the peer that made the offer; the whole must hash to the offered hash (a lying
+ *      peer wastes one download, then the next peer is asked).
+ *   4. The application restores the snapshot and refuses it unless its node state root equals the
+ *      committed root (`installSnapshot`); consensus takes block s as its finalized tip
+ *      (`installFinalizedTip`); one storage sync makes both durable.
+ *
+ * Bounds: one sync at a time, snapshots up to `SNAPSHOT_MAX_BYTES`, offers up to MAX_OFFER_BLOCKS
+ * blocks and MAX_OFFER_BLOCK_BYTES; a responder answers each peer at most `MAX_OFFERS_PER_SECOND`
+ * offers and `MAX_CHUNKS_PER_SECOND` chunks per second and drops the rest.
+ */
+import { type Block, BlockCodec, type Certificate, CertificateCodec, VoteKind } from '../codec/consensus.ts';
+import { CodecError } from '../codec/errors.ts';
+import { peekTag } from '../codec/message.ts';
+import {
+  BlockPayloadCodec,
+  MAX_OFFER_BLOCK_BYTES,
+  MAX_OFFER_BLOCKS,
+  SNAPSHOT_CHUNK_BYTES,
+  SnapshotChunkCodec,
+  SnapshotChunkRequestCodec,
+  type SnapshotOffer,
+  SnapshotOfferCodec,
+  SnapshotOfferRequestCodec,
+} from '../codec/node.ts';
+import { verifyCertificate } from '../consensus/certificate.ts';
+import type { FinalizedBlock, SyncStatus } from '../consensus/engine.ts';
+import type { ValidatorSet } from '../consensus/validators.ts';
+import { blockDigest } from '../consensus/votes.ts';
+import { bytesEqual } from '../crypto/bytes.ts';
+import { sha256 } from '../crypto/hash.ts';
+import type { SqliteStorage } from '../runtime/real/storage.ts';
+import type { Clock, PeerId } from '../runtime/types.ts';
+import { type NodeApplication, STATE_ROOT_LAG_BLOCKS } from './app.ts';
+
+/** Offers one responder answers per peer per second. */
+export const MAX_OFFERS_PER_SECOND = 2;
+/** Chunks one responder serves per peer per second (32 MiB/s). */
+export const MAX_CHUNKS_PER_SECOND = 32;
+/** A chunk that does not arrive in time is asked for again this many times, then the peer is dropped. */
+const CHUNK_ATTEMPTS = 3;
+
+export interface StateSyncOptions {
+  chainId: number;
+  validators: ValidatorSet;
+  self: number;
+  app: NodeApplication;
+  storage: SqliteStorage;
+  consensus: {
+    syncStatus(): SyncStatus;
+    installFinalizedTip(finalized: FinalizedBlock): boolean;
+  };
+  send: (to: PeerId, message: Uint8Array) => void;
+  clock: Clock;
+  /** Start a state sync when this many blocks behind the highest finalized height known (0: never). */
+  thresholdBlocks: number;
+  pollMs?: number;
+  /** How long to wait for an offer or a chunk. */
+  requestTimeoutMs?: number;
+  /** Resolves when no finalized block is being applied. */
+  idle?: () => Promise<void>;
+  log?: (level: 'info' | 'warn', message: string, details: Record<string, unknown>) => void;
+}
+
+export interface StateSyncStatus {
+  phase: 'idle' | 'offer' | 'fetching' | 'installing';
+  /** Snapshots installed since start. */
+  installed: number;
+  /** Height of the last snapshot installed, or null. */
+  lastHeight: number | null;
+  /** How long the last state sync took, offer to install (ms on the node's clock), or null. */
+  lastDurationMs: number | null;
+}
+
+/** What a message did, for the node's peer scoring: only `reject` is the sender's fault. */
+export type StateSyncVerdict = 'accept' | 'ignore' | 'reject';
+
+export interface StateSync {
+  start(): void;
+  stop(): void;
+  receive(from: PeerId, message: Uint8Array): StateSyncVerdict;
+  status(): StateSyncStatus;
+}
+
+/** A checked offer: the finalized block at the snapshot's height and the root committed to it. */
+export interface VerifiedOffer {
+  height: number;
+  snapshotBytes: number;
+  snapshotHash: Uint8Array;
+  block: Block;
+  digest: Uint8Array;
+  certificate: Certificate;
+  committedRoot: Uint8Array;
+}
+
+export type OfferCheck =
+  | { status: 'valid'; offer: VerifiedOffer }
+  | { status: 'invalid'; reason: 'malformed' | 'broken-chain' | 'too-short' | 'bad-certificate' | 'no-root' };
+
+/**
+ * Checks a snapshot offer against the validator set: the blocks form a hash chain from the
+ * snapshot's height, the certificate finalizes the last, and the block a lag above the snapshot
+ * commits to its state root. Never throws.
+ * @example const check = verifyOffer(offer, validators, chainId); if (check.status === 'valid') check.offer.committedRoot;
+ */
+export function verifyOffer(offer: SnapshotOffer, validators: ValidatorSet, chainId: number): OfferCheck {
+  try {
+    const blocks = offer.blocks.map((bytes) => BlockCodec.decode(bytes));
+    const digests = blocks.map((block) => blockDigest(block));
+    for (let i = 0; i < blocks.length; i++) {
+      const block = blocks[i]!;
+      if (block.height !== offer.height + i) return { status: 'invalid', reason: 'broken-chain' };
+      if (i > 0 && !bytesEqual(block.parent, digests[i - 1]!))
+        return { status: 'invalid', reason: 'broken-chain' };
+    }
+    if (blocks.length <= STATE_ROOT_LAG_BLOCKS) return { status: 'invalid', reason: 'too-short' };
+    const certificate = CertificateCodec.decode(offer.finalization);
+    const last = blocks.at(-1)!;
+    if (
+      certificate.kind !== VoteKind.finalize ||
+      certificate.view !== last.view ||
+      !bytesEqual(certificate.digest, digests.at(-1)!) ||
+      !verifyCertificate(validators, chainId, certificate)
+    )
+      return { status: 'invalid', reason: 'bad-certificate' };
+    const payload = BlockPayloadCodec.decode(blocks[STATE_ROOT_LAG_BLOCKS]!.payload);
+    if (payload.stateRootHeight !== offer.height) return { status: 'invalid', reason: 'no-root' };
+    return {
+      status: 'valid',
+      offer: {
+        height: offer.height,
+        snapshotBytes: offer.snapshotBytes,
+        snapshotHash: offer.snapshotHash,
+        block: blocks[0]!,
+        digest: digests[0]!,
+        certificate,
+        committedRoot: payload.stateRoot,
+      },
+    };
+  } catch (error) {
+    if (error instanceof CodecError) return { status: 'invalid', reason: 'malformed' };
+    throw error;
+  }
+}
+
+interface Fetch {
+  peer: PeerId;
+  offer: VerifiedOffer;
+  chunks: Uint8Array[];
+  attempts: number;
+  startedMs: number;
+}
+
+/**
+ * The state sync driver of one node; `receive` takes the four state sync messages.
+ * @example const sync = createStateSync({ ...wiring, thresholdBlocks: 4096 }); sync.start();
+ */
+export function createStateSync(options: StateSyncOptions): StateSync {
+  const { app, storage, consensus, clock, validators, chainId } = options;
+  const pollMs = options.pollMs ?? 1000;
+  const timeoutMs = options.requestTimeoutMs ?? 2000;
+  const size = validators.size;
+  let running = false;
+  let phase: StateSyncStatus['phase'] = 'idle';
+  let installed = 0;
+  let lastHeight: number | null = null;
+  let lastDurationMs: number | null = null;
+  let cancelPoll: (() => void) | undefined;
+  let cancelRequest: (() => void) | undefined;
+  /** The peer asked for an offer, and how many have been asked in this round. */
+  let asked: { peer: PeerId; round: number; startedMs: number } | undefined;
+  let rotation = 0;
+  let fetch: Fetch | undefined;
+  /** The snapshot this node serves now, with its hash. */
+  let served: { height: number; bytes: Uint8Array; hash: Uint8Array } | undefined;
+  const budget = new Map<PeerId, { windowMs: number; offers: number; chunks: number }>();
+
+  const log = (level: 'info' | 'warn', message: string, details: Record<string, unknown>) =>
+    options.log?.(level, message, details);
+
+  const withinBudget = (peer: PeerId, kind: 'offers' | 'chunks'): boolean => {
+    const window = Math.floor(clock.now() / 1000);
+    let entry = budget.get(peer);
+    if (entry === undefined || entry.windowMs !== window) {
+      entry = { windowMs: window, offers: 0, chunks: 0 };
+      budget.set(peer, entry);
+    }
+    const limit = kind === 'offers' ? MAX_OFFERS_PER_SECOND : MAX_CHUNKS_PER_SECOND;
+    if (entry[kind] >= limit) return false;
+    entry[kind]++;
+    return true;
+  };
+
+  const reset = () => {
+    cancelRequest?.();
+    cancelRequest = undefined;
+    asked = undefined;
+    fetch = undefined;
+    phase = 'idle';
+  };
+
+  const behind = (): boolean => {
+    if (options.thresholdBlocks <= 0) return false;
+    return consensus.syncStatus().targetHeight - app.processedHeight() > options.thresholdBlocks;
+  };
+
+  const askOffer = (round: number) => {
+    if (!running) return;
+    if (round >= size - 1) {
+      reset();
+      return;
+    }
+    const peer = (options.self + 1 + (rotation++ % (size - 1))) % size;
+    phase = 'offer';
+    asked = { peer, round, startedMs: asked?.startedMs ?? clock.now() };
+    options.send(peer, SnapshotOfferRequestCodec.encode({ minHeight: app.processedHeight() + 1 }));
+    cancelRequest?.();
+    cancelRequest = clock.setTimer(timeoutMs, () => askOffer(round + 1));
+  };
+
+  const requestChunk = () => {
+    const current = fetch;
+    if (current === undefined || !running) return;
+    if (current.attempts >= CHUNK_ATTEMPTS) {
+      log('warn', 'state sync: a peer stopped serving its snapshot', { peer: current.peer });
+      reset();
+      return;
+    }
+    current.attempts++;
+    const index = current.chunks.length;
+    options.send(current.peer, SnapshotChunkRequestCodec.encode({ height: current.offer.height, index }));
+    cancelRequest?.();
+    cancelRequest = clock.setTimer(timeoutMs, requestChunk);
+  };
+
+  const poll = () => {
+    cancelPoll = clock.setTimer(pollMs, poll);
+    if (phase === 'idle' && behind() && size > 1) askOffer(0);
+  };
+
+  const install = async (current: Fetch) => {
+    phase = 'installing';
+    cancelRequest?.();
+    cancelRequest = undefined;
+    const total = current.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    const bytes = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of current.chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    if (!bytesEqual(sha256(bytes), current.offer.snapshotHash)) {
+      log('warn', 'state sync: the snapshot does not match its offer', { peer: current.peer });
+      reset();
+      return;
+    }
+    await options.idle?.();
+    if (!running || fetch !== current) return;
+    const { offer } = current;
+    // Block sync may have overtaken the snapshot meanwhile; then there is nothing to install.
+    if (consensus.syncStatus().finalizedHeight >= offer.height || app.processedHeight() >= offer.height) {
+      reset();
+      return;
+    }
+    const result = app.installSnapshot(bytes, {
+      block: offer.block,
+      digest: offer.digest,
+      certificate: offer.certificate,
+      committedRoot: offer.committedRoot,
+    });
+    if (result.status !== 'installed') {
+      log('warn', 'state sync: snapshot refused', { peer: current.peer, reason: result.reason });
+      reset();
+      return;
+    }
+    const tipInstalled = consensus.installFinalizedTip({
+      block: offer.block,
+      digest: offer.digest,
+      finalization: offer.certificate,
+    });
+    await storage.sync();
+    installed++;
+    lastHeight = offer.height;
+    lastDurationMs = Math.round(clock.now() - current.startedMs);
+    log('info', 'state synced', {
+      height: offer.height,
+      snapshotBytes: total,
+      peer: current.peer,
+      durationMs: lastDurationMs,
+      consensusTip: tipInstalled,
+    });
+    reset();
+  };
+
+  const onOffer = (from: PeerId, offer: SnapshotOffer): StateSyncVerdict => {
+    if (phase !== 'offer' || asked === undefined || asked.peer !== from) return 'ignore';
+    const check = verifyOffer(offer, validators, chainId);
+    if (check.status !== 'valid') {
+      log('warn', 'state sync: invalid offer', { peer: from, reason: check.reason });
+      askOffer(asked.round + 1);
+      return 'reject';
+    }
+    if (check.offer.height <= app.processedHeight()) {
+      askOffer(asked.round + 1);
+      return 'ignore';
+    }
+    fetch = { peer: from, offer: check.offer, chunks: [], attempts: 0, startedMs: asked.startedMs };
+    asked = undefined;
+    phase = 'fetching';
+    log('info', 'state sync: fetching a snapshot', {
+      peer: from,
+      height: check.offer.height,
+      snapshotBytes: check.offer.snapshotBytes,
+    });
+    requestChunk();
+    return 'accept';
+  };
+
+  const onChunk = (
+    from: PeerId,
+    chunk: { height: number; index: number; data: Uint8Array },
+  ): StateSyncVerdict => {
+    const current = fetch;
+    if (phase !== 'fetching' || current === undefined || current.peer !== from) return 'ignore';
+    if (chunk.height !== current.offer.height || chunk.index !== current.chunks.length) return 'ignore';
+    const received = current.chunks.length * SNAPSHOT_CHUNK_BYTES;
+    const expected = Math.min(SNAPSHOT_CHUNK_BYTES, current.offer.snapshotBytes - received);
+    if (chunk.data.length !== expected) {
+      reset();
+      return 'reject';
+    }
+    current.chunks.push(chunk.data);
+    current.attempts = 0;
+    if (received + chunk.data.length < current.offer.snapshotBytes) {
+      requestChunk();
+    } else {
+      void install(current).catch((error: unknown) => {
+        log('warn', 'state sync: install failed', { error: (error as Error).message });
+        reset();
+      });
+    }
+    return 'accept';
+  };
+
+  /** The snapshot at `height` with its hash, read once and kept while it is being served. */
+  const servedSnapshot = (height: number) => {
+    if (served?.height === height) return served;
+    const bytes = app.snapshotBytes(height);
+    if (bytes === undefined) return undefined;
+    served = { height, bytes, hash: sha256(bytes) };
+    return served;
+  };
+
+  /** The newest snapshot we can prove: see step 1 of the protocol. */
+  const buildOffer = (minHeight: number): SnapshotOffer | undefined => {
+    const processed = app.processedHeight();
+    const heights = app
+      .snapshotHeights()
+      .filter((h) => h >= minHeight && h + STATE_ROOT_LAG_BLOCKS <= processed);
+    for (const height of heights.reverse()) {
+      const blocks: Uint8Array[] = [];
+      let bytes = 0;
+      for (let k = height; k < height + STATE_ROOT_LAG_BLOCKS; k++) {
+        const record = storage.finalizedBlock(k);
+        if (record === undefined) break;
+        blocks.push(record.block);
+        bytes += record.block.length;
+      }
+      if (blocks.length < STATE_ROOT_LAG_BLOCKS) continue;
+      const proof = app.finalityProof(height + STATE_ROOT_LAG_BLOCKS);
+      if (proof === undefined) continue;
+      blocks.push(proof.block, ...proof.descendants);
+      bytes += proof.block.length + proof.descendants.reduce((sum, block) => sum + block.length, 0);
+      if (blocks.length > MAX_OFFER_BLOCKS || bytes > MAX_OFFER_BLOCK_BYTES) continue;
+      const snapshot = servedSnapshot(height);
+      if (snapshot === undefined) continue;
+      return {
+        height,
+        snapshotBytes: snapshot.bytes.length,
+        snapshotHash: snapshot.hash,
+        blocks,
+        finalization: CertificateCodec.encode(proof.certificate),
+      };
+    }
+    return undefined;
+  };
+
+  const receive = (from: PeerId, message: Uint8Array): StateSyncVerdict => {
+    if (!running) return 'ignore';
+    try {
+      switch (peekTag(message)) {
+        case SnapshotOfferRequestCodec.tag: {
+          const request = SnapshotOfferRequestCodec.decode(message);
+          if (!withinBudget(from, 'offers')) return 'ignore';
+          const offer = buildOffer(request.minHeight);
+          if (offer !== undefined) options.send(from, SnapshotOfferCodec.encode(offer));
+          return 'accept';
+        }
+        case SnapshotOfferCodec.tag:
+          return onOffer(from, SnapshotOfferCodec.decode(message));
+        case SnapshotChunkRequestCodec.tag: {
+          const request = SnapshotChunkRequestCodec.decode(message);
+          if (!withinBudget(from, 'chunks')) return 'ignore';
+          const snapshot = servedSnapshot(request.height);
+          const start = request.index * SNAPSHOT_CHUNK_BYTES;
+          if (snapshot === undefined || start >= snapshot.bytes.length) return 'ignore';
+          const data = snapshot.bytes.subarray(start, start + SNAPSHOT_CHUNK_BYTES);
+          options.send(
+            from,
+            SnapshotChunkCodec.encode({ height: request.height, index: request.index, data }),
+          );
+          return 'accept';
+        }
+        case SnapshotChunkCodec.tag:
+          return onChunk(from, SnapshotChunkCodec.decode(message));
+        default:
+          return 'reject';
+      }
+    } catch (error) {
+      if (error instanceof CodecError) return 'reject';
+      throw error;
+    }
+  };
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      poll();
+    },
+    stop() {
+      running = false;
+      cancelPoll?.();
+      reset();
+    },
+    receive,
+    status: () => ({ phase, installed, lastHeight, lastDurationMs }),
+  };
+}
