@@ -269,6 +269,8 @@ export const SeriesRecordType = new ContainerType(
     lotSizeE6: Uint64,
     multiplierE6: Uint64,
     markVolBps: Uint32,
+    /** Block time of governance's last SetMarkVol on the series (0: never): the hourly bound runs from it. */
+    markVolSetMs: Uint64,
     /** {@link SERIES_STATUS} */
     status: Uint8,
     /** The 30-minute TWAP it settled at; 0 until settled. */

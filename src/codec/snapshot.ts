@@ -54,6 +54,13 @@ export const EngineParametersType = new ContainerType(
     settlementMinCoveredMs: Uint64,
     settlementExtensionMs: Uint64,
     settlementFallbackDelayMs: Uint64,
+    priceBandBps: Uint32,
+    priceBandMinTicks: Uint32,
+    maxPositionsPerAccount: Uint32,
+    maxAccounts: Uint32,
+    maxSeries: Uint32,
+    minDepositForAccount: Uint64,
+    maxVolChangeBpsPerHour: Uint32,
   },
   { typeName: 'EngineParameters' },
 );

@@ -41,7 +41,7 @@ export interface PriceLevel {
   orderCount: number;
 }
 
-export interface MatchCallbacks {
+export interface MatchCallbacks<Reason extends string = string> {
   /** A fill of `lots` at the maker's price; the maker's `remainingLots` is already reduced. */
   onFill(maker: RestingOrder, lots: number, priceTicks: number): void;
   /** A resting order of the taker's own owner left the book (self-trade prevention). */
@@ -53,6 +53,13 @@ export interface MatchCallbacks {
   reduceOnlyCapacity?(maker: RestingOrder): number;
   /** A reduce-only resting order left the book because its owner's position leaves it nothing to reduce. */
   onReduceOnlyCancel?(maker: RestingOrder): void;
+  /**
+   * Asked before every fill of a maker (after the reduce-only limit): undefined lets `lots` fill at
+   * `priceTicks`; a reason removes the maker from the book instead (`onAdmitCancel`) and matching
+   * goes on with the next one. The engine's price band and fill-time margin check live here.
+   */
+  admit?(maker: RestingOrder, lots: number, priceTicks: number): Reason | undefined;
+  onAdmitCancel?(maker: RestingOrder, reason: Reason): void;
 }
 
 export interface OrderBook {
@@ -71,14 +78,15 @@ export interface OrderBook {
     wantedLots: number,
     owner: number,
     reduceOnlyCapacity?: (maker: RestingOrder) => number,
+    admit?: (maker: RestingOrder, lots: number, priceTicks: number) => string | undefined,
   ): number;
   /** Matches an incoming order; returns the lots left unfilled. */
-  match(
+  match<Reason extends string>(
     side: Side,
     limitTicks: number | undefined,
     lots: number,
     owner: number,
-    callbacks: MatchCallbacks,
+    callbacks: MatchCallbacks<Reason>,
   ): number;
   /**
    * Rests an order at the back of its price level. A snapshot restore passes the order's original
@@ -200,7 +208,7 @@ export function createOrderBook(options: { sequence?: number } = {}): OrderBook 
       }
       return false;
     },
-    fillableLots(side, limitTicks, wantedLots, owner, reduceOnlyCapacity) {
+    fillableLots(side, limitTicks, wantedLots, owner, reduceOnlyCapacity, admit) {
       const opposite = levels[side === BUY ? SELL : BUY];
       let total = 0;
       // Reduce-only capacity is per owner: two reduce-only orders share one position to reduce.
@@ -210,6 +218,10 @@ export function createOrderBook(options: { sequence?: number } = {}): OrderBook 
         if (!crosses(side, limitTicks, level.priceTicks)) break;
         for (let order = level.head; order !== null && total < wantedLots; order = order.next) {
           if (order.owner === owner) continue;
+          // A maker the engine would remove instead of filling counts for nothing. It is asked about
+          // its lots as of now: two makers of one owner that each pass alone may not pass together.
+          const asked = Math.min(order.remainingLots, wantedLots - total);
+          if (admit !== undefined && admit(order, asked, level.priceTicks) !== undefined) continue;
           if (order.reduceOnly && reduceOnlyCapacity !== undefined) {
             const left = capacityLeft.get(order.owner) ?? reduceOnlyCapacity(order);
             const lots = Math.min(order.remainingLots, left);
@@ -245,6 +257,13 @@ export function createOrderBook(options: { sequence?: number } = {}): OrderBook 
                 maker = next;
                 continue;
               }
+            }
+            const refusal = callbacks.admit?.(maker, fill, level.priceTicks);
+            if (refusal !== undefined) {
+              unlink(maker);
+              callbacks.onAdmitCancel?.(maker, refusal);
+              maker = next;
+              continue;
             }
             maker.remainingLots -= fill;
             level.totalLots -= fill;

@@ -163,7 +163,8 @@ test('a crossing order fills at the maker price with Deribit fees, and the accou
   assert.equal(r1.results[0]?.status, 'OK');
   assert.equal(r1.results[0]?.restingLots, 1);
   const r2 = engine.applyBlock(
-    block(engine, [txs.next(alice, limitOrder(1, 'sell', 9_000, 1, { timeInForce: 1 }))]),
+    // What-if margin counts the premium at the limit (9,900 here), the fill is at the maker's 10,000.
+    block(engine, [txs.next(alice, limitOrder(1, 'sell', 9_900, 1, { timeInForce: 1 }))]),
   );
   assert.equal(r2.results[0]?.status, 'OK');
   assert.equal(r2.results[0]?.filledLots, 1);
@@ -314,14 +315,15 @@ test('settlement: 30-minute TWAP over the time actually covered; without a valid
   const txs = createTransactionBuilder();
   engine.applyBlock(
     block(engine, [
-      txs.next(bob, limitOrder(1, 'buy', 1_000, 2)),
-      txs.next(alice, limitOrder(1, 'sell', 1_000, 2)),
+      // At the marks (217 and 343 USDC), inside the price band.
+      txs.next(bob, limitOrder(1, 'buy', 215, 2)),
+      txs.next(alice, limitOrder(1, 'sell', 215, 2)),
     ]),
   );
   engine.applyBlock(
     block(engine, [
-      txs.next(bob, limitOrder(2, 'buy', 1_000, 1)),
-      txs.next(alice, limitOrder(2, 'sell', 1_000, 1)),
+      txs.next(bob, limitOrder(2, 'buy', 345, 1)),
+      txs.next(alice, limitOrder(2, 'sell', 345, 1)),
     ]),
   );
   assert.deepEqual(engine.account(alice.publicKey)!.positions, [
@@ -417,7 +419,8 @@ test('governance lists a series and sets its mark volatility within the band; th
     r.results.map((x) => x.status),
     ['OK', 'OK', 'OK', 'INSUFFICIENT_BALANCE', 'OK'],
   );
-  assert.equal(engine.series()[0]?.markVolBps, 50_000); // clamped to the 500% maximum
+  // 900,000 is clamped to the 500% maximum, then to the hourly bound: 6,000 + 1,000.
+  assert.equal(engine.series()[0]?.markVolBps, 7_000);
   assert.equal(engine.account(carol.publicKey)!.balance, 4_000n * U);
   assert.deepEqual(
     [engine.ledger().totalDeposits, engine.ledger().totalWithdrawals],

@@ -84,6 +84,7 @@ import {
   OracleStateRecordCodec,
   SampleRecordCodec,
   type SignedInt,
+  SNAPSHOT_ACCOUNTS_MAX,
   type UnderlyingSnapshot,
   UnderlyingSnapshotType,
 } from '../codec/snapshot.ts';
@@ -125,6 +126,15 @@ import {
   unitValue,
 } from './margin.ts';
 import { guardPaused, guardPrice } from './oracle-guard.ts';
+import {
+  boundedVolChange,
+  clampToBand,
+  coversInitial,
+  deRisks,
+  inBand,
+  type PriceBand,
+  priceBand,
+} from './risk.ts';
 import { oldestSampleNeededMs, placeSample, settlementPrice } from './settlement.ts';
 import type {
   Block,
@@ -144,7 +154,12 @@ import type {
 const E6 = 1_000_000n;
 const E12 = 1_000_000_000_000n;
 const BPS = 10_000n;
-/** Bounds on what one account and the venue hold, so that every loop over them is bounded. */
+/**
+ * Hard bounds on what one account and the venue hold, so that every loop over them is bounded (and
+ * what the records can encode). Genesis caps within them (`maxPositionsPerAccount`, `maxSeries`,
+ * `maxAccounts`) are what transactions meet, each as a refusal with its own status; the invariants
+ * on the hard bounds are therefore never reached by any sequence of transactions.
+ */
 export const MAX_LOTS_PER_ORDER = 1_000_000_000;
 export const MAX_SERIES = 10_000;
 export const MAX_POSITIONS_PER_ACCOUNT = 1024;
@@ -182,6 +197,8 @@ interface Series {
   readonly lotValuePerTick: bigint;
   readonly lotUnderlyingE12: bigint;
   markVolBps: number;
+  /** Block time of the last SetMarkVol (0: never), for the hourly bound (src/execution/risk.ts). */
+  markVolSetMs: number;
   status: number;
   settlementPrice: bigint;
   openInterestLots: number;
@@ -510,6 +527,19 @@ function buildEngine(
   restored: EngineSnapshot | undefined,
 ): Engine {
   const params: EngineParameters = { ...genesis.params };
+  // The caps are genesis choices within what the records can hold; a genesis beyond them is inconsistent.
+  invariant(
+    params.maxPositionsPerAccount >= 1 && params.maxPositionsPerAccount <= MAX_POSITIONS_PER_ACCOUNT,
+    'maxPositionsPerAccount within 1…1024',
+  );
+  invariant(
+    params.maxSeries <= MAX_SERIES && genesis.series.length <= params.maxSeries,
+    'series within maxSeries',
+  );
+  invariant(
+    params.maxAccounts <= SNAPSHOT_ACCOUNTS_MAX && genesis.accounts.length <= params.maxAccounts,
+    'accounts within maxAccounts, within what a snapshot holds',
+  );
   const chainId = genesis.chainId;
   const operator = Uint8Array.from(genesis.operator);
   const governance = Uint8Array.from(genesis.governance);
@@ -579,8 +609,28 @@ function buildEngine(
     return account;
   }
 
+  /**
+   * The genesis keys (operator, governance) act without a deposit: their record, which holds their
+   * nonce, is created by their first accepted action. Every other key needs an account, which only
+   * genesis or a deposit of at least `minDepositForAccount` creates.
+   */
+  function isGenesisKey(publicKey: Uint8Array): boolean {
+    return bytesEqual(publicKey, operator) || bytesEqual(publicKey, governance);
+  }
+
+  /** Accounts counted against `maxAccounts`: all but the genesis keys' records. */
+  function countedAccounts(): number {
+    let genesisRecords = accounts.has(hexKey(operator)) ? 1 : 0;
+    if (!bytesEqual(operator, governance) && accounts.has(hexKey(governance))) genesisRecords += 1;
+    return accounts.size - genesisRecords;
+  }
+
+  /** The signer's account; `applyTransaction` lets only existing accounts and genesis keys get here. */
   function accountFor(publicKey: Uint8Array): Account {
-    return accounts.get(hexKey(publicKey)) ?? createAccount(publicKey);
+    const account = accounts.get(hexKey(publicKey));
+    if (account !== undefined) return account;
+    invariant(isGenesisKey(publicKey), 'an action from a key without an account passed admission');
+    return createAccount(publicKey);
   }
 
   function listSeries(config: SeriesConfig): Series {
@@ -606,6 +656,7 @@ function buildEngine(
       lotValuePerTick: (BigInt(config.tickSize) * BigInt(config.lotSizeE6)) / E6,
       lotUnderlyingE12: BigInt(config.lotSizeE6) * BigInt(config.multiplierE6),
       markVolBps: underlying.defaultVolBps,
+      markVolSetMs: 0,
       status: SERIES_STATUS.active,
       settlementPrice: 0n,
       openInterestLots: 0,
@@ -669,6 +720,7 @@ function buildEngine(
       inconsistent(!seriesById.has(r.seriesId), `series[${i}].seriesId`, 'repeated');
       const series = addSeries(r.seriesId, { ...r }, record.bookSequence);
       series.markVolBps = r.markVolBps;
+      series.markVolSetMs = r.markVolSetMs;
       series.status = r.status;
       series.settlementPrice = BigInt(r.settlementPrice);
     }
@@ -819,6 +871,19 @@ function buildEngine(
     priceTicks: number;
   }
 
+  /**
+   * A hypothetical change to an account, for what-if margin (src/execution/risk.ts): a fill of
+   * `lotsDelta` lots in `series` (negative: sold) that moves the balance by `balanceDelta` (premium
+   * and fee bound), and, for a maker fill, the resting order `orderId` shrinking by `orderLots`.
+   */
+  interface Change {
+    series: Series;
+    lotsDelta: number;
+    balanceDelta: bigint;
+    orderId?: number;
+    orderLots?: number;
+  }
+
   interface Assessment {
     equity: bigint;
     /** Initial margin of positions plus what open orders (and `extra`) reserve. */
@@ -830,14 +895,17 @@ function buildEngine(
    * Equity and requirements of an account, or undefined when a series it is exposed to has no
    * mark. Open orders reserve margin as Deribit's do: a buy its premium, a sell that would open
    * a short the initial margin of that short (standard formula, also for portfolio accounts).
+   * With `change`, the account as it would be after that fill (what-if margin). Portfolio accounts
+   * are stressed per underlying, each on its own grid, and the requirements added: a sum, so the
+   * order in which positions were opened (the map's order) cannot change it.
    */
-  function assess(account: Account, extra?: ExtraOrder): Assessment | undefined {
+  function assess(account: Account, extra?: ExtraOrder, change?: Change): Assessment | undefined {
     let equityFixed = 0n;
     let standardInitial = 0n;
     let standardMaintenance = 0n;
     let orderReserveFixed = 0n;
     let orderReserve = 0n;
-    const portfolio: PortfolioPosition[] = [];
+    const portfolio = new Map<UnderlyingConfig, PortfolioPosition[]>();
     const orderTotals = new Map<Series, { buyPremium: bigint; sellLots: number }>();
     const addOrder = (series: Series, side: Side, lots: number, priceTicks: number) => {
       let totals = orderTotals.get(series);
@@ -851,41 +919,64 @@ function buildEngine(
     for (const order of account.openOrders.values()) {
       const series = orderSeries.get(order.orderId);
       invariant(series !== undefined, 'open order without a series');
-      addOrder(series, order.side, order.remainingLots, order.priceTicks);
+      const lots =
+        change !== undefined && change.orderId === order.orderId
+          ? order.remainingLots - (change.orderLots ?? 0)
+          : order.remainingLots;
+      if (lots > 0) addOrder(series, order.side, lots, order.priceTicks);
     }
     if (extra !== undefined) addOrder(extra.series, extra.side, extra.lots, extra.priceTicks);
+    const positionAfter = (series: Series): number =>
+      (account.positions.get(series.seriesId) ?? 0) +
+      (change !== undefined && change.series === series ? change.lotsDelta : 0);
 
-    for (const [seriesId, lots] of account.positions) {
-      const series = seriesById.get(seriesId);
-      invariant(series !== undefined, 'position in an unknown series');
+    const addPosition = (series: Series, lots: number): boolean => {
       const mark = markOf(series);
-      if (mark === undefined) return undefined;
+      if (mark === undefined) return false;
       equityFixed += BigInt(lots) * mark.markPerLot;
       if (account.marginMode === MARGIN_MODE.portfolio) {
         const scenario = scenarioOf(series, mark);
-        portfolio.push({ lots, scenarioPnl: scenario.pnl, contingencyPerShortLot: scenario.contingency });
+        let group = portfolio.get(series.underlying);
+        if (group === undefined) {
+          group = [];
+          portfolio.set(series.underlying, group);
+        }
+        group.push({ lots, scenarioPnl: scenario.pnl, contingencyPerShortLot: scenario.contingency });
       } else if (lots < 0) {
         standardInitial += BigInt(-lots) * mark.standard.initial;
         standardMaintenance += BigInt(-lots) * mark.standard.maintenance;
       }
+      return true;
+    };
+    for (const seriesId of account.positions.keys()) {
+      const series = seriesById.get(seriesId);
+      invariant(series !== undefined, 'position in an unknown series');
+      const lots = positionAfter(series);
+      if (lots !== 0 && !addPosition(series, lots)) return undefined;
+    }
+    if (change !== undefined && change.lotsDelta !== 0 && !account.positions.has(change.series.seriesId)) {
+      if (!addPosition(change.series, change.lotsDelta)) return undefined;
     }
     for (const [series, totals] of orderTotals) {
       orderReserve += totals.buyPremium;
-      const position = account.positions.get(series.seriesId) ?? 0;
-      const opening = totals.sellLots - Math.max(position, 0);
+      const opening = totals.sellLots - Math.max(positionAfter(series), 0);
       if (opening > 0) {
         const mark = markOf(series);
         if (mark === undefined) return undefined;
         orderReserveFixed += BigInt(opening) * mark.standard.initial;
       }
     }
-    const equity = account.balance + divFloor(equityFixed, ONE);
-    let initial: bigint;
-    let maintenance: bigint;
+    const equity = account.balance + (change?.balanceDelta ?? 0n) + divFloor(equityFixed, ONE);
+    let initial = 0n;
+    let maintenance = 0n;
     if (account.marginMode === MARGIN_MODE.portfolio) {
-      const requirement = portfolioRequirement(accountUnderlyingParams(account), portfolio);
-      initial = requirement.initial;
-      maintenance = requirement.maintenance;
+      // Each underlying on its own grid (spot moves, multiplier, contingency), requirements added:
+      // no diversification is credited between underlyings (the conservative choice).
+      for (const [underlying, positions] of portfolio) {
+        const requirement = portfolioRequirement(underlying, positions);
+        initial += requirement.initial;
+        maintenance += requirement.maintenance;
+      }
     } else {
       initial = divCeil(standardInitial, ONE);
       maintenance = divCeil(standardMaintenance, ONE);
@@ -894,18 +985,27 @@ function buildEngine(
   }
 
   /**
-   * The portfolio grid's parameters. Positions on different underlyings are margined on one grid
-   * (the first underlying's parameters): all genesis underlyings share the default grid, and a
-   * cross-underlying portfolio with independent grids is left for later.
+   * The what-if margin rule (src/execution/risk.ts): `change` is the order fully filled (fee bound
+   * in its balance move), `resting` the order fully resting when it can rest.
    */
-  function accountUnderlyingParams(account: Account): UnderlyingConfig {
-    for (const seriesId of account.positions.keys()) {
-      const series = seriesById.get(seriesId);
-      if (series !== undefined) return series.underlying;
+  function whatIfRefusal(
+    account: Account,
+    change: Change,
+    resting: ExtraOrder | undefined,
+    feeBound: bigint,
+  ): 'NO_MARK_PRICE' | 'INSUFFICIENT_MARGIN' | undefined {
+    const filled = assess(account, undefined, change);
+    if (filled === undefined) return 'NO_MARK_PRICE';
+    let covers = coversInitial(filled, 0n);
+    if (covers && resting !== undefined) {
+      const rested = assess(account, resting);
+      if (rested === undefined) return 'NO_MARK_PRICE';
+      covers = coversInitial(rested, feeBound);
     }
-    const first = underlyings.values().next().value;
-    invariant(first !== undefined, 'no underlying');
-    return first;
+    if (covers) return undefined;
+    const before = assess(account);
+    if (before === undefined) return 'NO_MARK_PRICE';
+    return deRisks(before, filled) ? undefined : 'INSUFFICIENT_MARGIN';
   }
 
   // ---- Trading ------------------------------------------------------------------------------
@@ -1008,7 +1108,9 @@ function buildEngine(
     side: Side,
     takerOrderId: number,
     chargeTakerFee: boolean,
-  ): MatchCallbacks {
+  ): MatchCallbacks<CancelReason> {
+    const mark = markOf(series);
+    const band = mark === undefined ? undefined : priceBandOf(mark);
     return {
       onFill: (maker, lots, priceTicks) => {
         bookFill(series, taker, side, takerOrderId, maker, lots, priceTicks, chargeTakerFee);
@@ -1017,7 +1119,44 @@ function buildEngine(
       onSelfTradeCancel: (maker) => removeOrder(maker, 'selfTrade'),
       reduceOnlyCapacity,
       onReduceOnlyCancel: (maker) => removeOrder(maker, 'reduceOnly'),
+      admit: (maker, lots, priceTicks) => makerRefusal(series, band, maker, lots, priceTicks),
+      onAdmitCancel: (maker, reason) => removeOrder(maker, reason),
     };
+  }
+
+  function priceBandOf(mark: MarkEntry): PriceBand {
+    return priceBand(mark.markTicks, params.priceBandBps, params.priceBandMinTicks);
+  }
+
+  /**
+   * Why a resting order met by a taker must leave the book instead of filling `lots` at its price,
+   * if it must (src/execution/risk.ts): its price is outside the band of the current mark; the fill
+   * would open a position beyond the owner's cap; or the owner's account after the fill fails the
+   * what-if margin rule. Asked before every maker fill: the owner's position and the marks may
+   * have changed since the order rested (a reducing sell may now open a short).
+   */
+  function makerRefusal(
+    series: Series,
+    band: PriceBand | undefined,
+    maker: RestingOrder,
+    lots: number,
+    priceTicks: number,
+  ): CancelReason | undefined {
+    if (band === undefined || !inBand(priceTicks, band)) return 'outOfBand';
+    const owner = accountsByIndex[maker.owner];
+    invariant(owner !== undefined, 'resting order without an owner');
+    if (!owner.positions.has(series.seriesId) && owner.positions.size >= params.maxPositionsPerAccount)
+      return 'tooManyPositions';
+    const premium = BigInt(lots) * BigInt(priceTicks) * series.lotValuePerTick;
+    const feeBound = divCeil(BigInt(params.feeCapBps) * premium, BPS);
+    const change: Change = {
+      series,
+      lotsDelta: maker.side === BUY ? lots : -lots,
+      balanceDelta: (maker.side === BUY ? -premium : premium) - feeBound,
+      orderId: maker.orderId,
+      orderLots: lots,
+    };
+    return whatIfRefusal(owner, change, undefined, feeBound) === undefined ? undefined : 'insufficientMargin';
   }
 
   /**
@@ -1077,6 +1216,8 @@ function buildEngine(
     }
     const mark = markOf(series);
     if (mark === undefined) return { status: 'NO_MARK_PRICE' };
+    const band = priceBandOf(mark);
+    if (!isMarket && !inBand(priceTicks, band)) return { status: 'PRICE_OUT_OF_BAND' };
     const side: Side = order.side === 0 ? BUY : SELL;
     const position = account.positions.get(series.seriesId) ?? 0;
     if (order.reduceOnly) {
@@ -1086,24 +1227,34 @@ function buildEngine(
     if (tif === TIME_IN_FORCE.gtc && account.openOrders.size >= params.maxOpenOrdersPerAccount) {
       return { status: 'TOO_MANY_OPEN_ORDERS' };
     }
-    if (isMarket) priceTicks = bandTicks(mark, side, params.marketBandBps);
+    if (position === 0 && account.positions.size >= params.maxPositionsPerAccount)
+      return { status: 'TOO_MANY_POSITIONS' };
+    // A market order trades within the market band, and never outside the price band.
+    if (isMarket) priceTicks = clampToBand(side === BUY, bandTicks(mark, side, params.marketBandBps), band);
     if (order.postOnly && series.book.wouldCross(side, priceTicks, account.index))
       return { status: 'POST_ONLY_WOULD_CROSS' };
     if (
       tif === TIME_IN_FORCE.fok &&
-      series.book.fillableLots(side, priceTicks, lots, account.index, reduceOnlyCapacity) < lots
+      series.book.fillableLots(side, priceTicks, lots, account.index, reduceOnlyCapacity, (maker, l, p) =>
+        makerRefusal(series, band, maker, l, p),
+      ) < lots
     ) {
       return { status: 'FOK_UNFILLABLE' };
     }
-    const reducing =
-      order.reduceOnly || (position !== 0 && (side === BUY) === position < 0 && lots <= Math.abs(position));
-    if (!reducing) {
-      const assessment = assess(account, { series, side, lots, priceTicks });
-      if (assessment === undefined) return { status: 'NO_MARK_PRICE' };
-      const premium = BigInt(lots) * BigInt(priceTicks) * series.lotValuePerTick;
-      const feeBound = divCeil(BigInt(params.feeCapBps) * premium, BPS);
-      if (assessment.equity < assessment.initial + feeBound) return { status: 'INSUFFICIENT_MARGIN' };
-    }
+    // What-if margin on every order, reducing ones included (src/execution/risk.ts).
+    const premium = BigInt(lots) * BigInt(priceTicks) * series.lotValuePerTick;
+    const feeBound = divCeil(BigInt(params.feeCapBps) * premium, BPS);
+    const refusal = whatIfRefusal(
+      account,
+      {
+        series,
+        lotsDelta: side === BUY ? lots : -lots,
+        balanceDelta: (side === BUY ? -premium : premium) - feeBound,
+      },
+      tif === TIME_IN_FORCE.gtc ? { series, side, lots, priceTicks } : undefined,
+      feeBound,
+    );
+    if (refusal !== undefined) return { status: refusal };
 
     const orderId = nextOrderId++;
     const remaining = series.book.match(
@@ -1180,7 +1331,14 @@ function buildEngine(
   function deposit(signer: Uint8Array, action: Deposit): Handled {
     if (!bytesEqual(signer, operator)) return { status: 'UNAUTHORIZED' };
     if (action.amount <= 0) return { status: 'INVALID_AMOUNT' };
-    const account = accountFor(action.account);
+    let account = accounts.get(hexKey(action.account));
+    if (account === undefined) {
+      // Accounts cost something: only a deposit of at least the minimum creates one, within the cap.
+      if (BigInt(action.amount) < BigInt(params.minDepositForAccount))
+        return { status: 'DEPOSIT_BELOW_MINIMUM' };
+      if (countedAccounts() >= params.maxAccounts) return { status: 'TOO_MANY_ACCOUNTS' };
+      account = createAccount(action.account);
+    }
     account.balance += BigInt(action.amount);
     totalDeposits += BigInt(action.amount);
     dirtyAccounts.add(account);
@@ -1208,7 +1366,7 @@ function buildEngine(
     const config: SeriesConfig = { ...action };
     if (seriesProblem(config, underlyings.get(config.underlyingId), timeMs) !== undefined)
       return { status: 'INVALID_SERIES' };
-    if (seriesById.size >= MAX_SERIES) return { status: 'INVALID_SERIES' };
+    if (seriesById.size >= params.maxSeries) return { status: 'TOO_MANY_SERIES' };
     listSeries(config);
     return { status: 'OK' };
   }
@@ -1218,10 +1376,25 @@ function buildEngine(
     const series = seriesById.get(action.seriesId);
     if (series === undefined) return { status: 'UNKNOWN_SERIES' };
     const { minVolBps, maxVolBps } = series.underlying;
-    series.markVolBps = Math.min(Math.max(action.volBps, minVolBps), maxVolBps);
+    const requested = Math.min(Math.max(action.volBps, minVolBps), maxVolBps);
+    // At most `maxVolChangeBpsPerHour` per hour of block time since the last change (src/execution/risk.ts).
+    series.markVolBps = boundedVolChange(
+      series.markVolBps,
+      requested,
+      series.markVolSetMs,
+      timeMs,
+      params.maxVolChangeBpsPerHour,
+    );
+    // 0 means "never set"; a block at time 0 still starts the clock.
+    series.markVolSetMs = Math.max(timeMs, 1);
     markCache.delete(series.seriesId);
     dirtySeries.add(series);
-    events.push({ type: 'markVolSet', seriesId: series.seriesId, volBps: series.markVolBps });
+    events.push({
+      type: 'markVolSet',
+      seriesId: series.seriesId,
+      volBps: series.markVolBps,
+      requestedVolBps: action.volBps,
+    });
     return { status: 'OK' };
   }
 
@@ -1251,6 +1424,8 @@ function buildEngine(
     const signer = tx.body.signer;
     const existing = accounts.get(hexKey(signer));
     if (tx.body.nonce !== (existing?.nonce ?? 0)) return { status: 'BAD_NONCE' };
+    // A key without an account can do nothing but be deposited to: it creates no state at all.
+    if (existing === undefined && !isGenesisKey(signer)) return { status: 'UNKNOWN_ACCOUNT' };
     let action: ReturnType<typeof decodeAction>;
     try {
       action = decodeAction(tx.body.payload);
@@ -1816,6 +1991,7 @@ function buildEngine(
       lotSizeE6: series.lotSizeE6,
       multiplierE6: series.multiplierE6,
       markVolBps: series.markVolBps,
+      markVolSetMs: series.markVolSetMs,
       status: series.status,
       settlementPrice: Number(series.settlementPrice),
       openInterestLots: series.openInterestLots,
@@ -2101,6 +2277,7 @@ const rejections: ReadonlySet<string> = new Set<RejectionStatus>([
   'INVALID_AMOUNT',
   'INVALID_SERIES',
   'UNKNOWN_ORDER',
+  'UNKNOWN_ACCOUNT',
 ]);
 
 /** True for statuses that leave the state untouched (the nonce included). */

@@ -38,6 +38,16 @@ export const DEFAULT_ENGINE_PARAMETERS: EngineParameters = Object.freeze({
   settlementMinCoveredMs: 5 * 60_000,
   settlementExtensionMs: 30 * 60_000,
   settlementFallbackDelayMs: 60 * 60_000,
+  // Half the mark either way (the market-order band), at least 10 ticks so that cheap options trade.
+  priceBandBps: 5000,
+  priceBandMinTicks: 10,
+  maxPositionsPerAccount: 1024,
+  maxAccounts: 1_000_000,
+  maxSeries: 10_000,
+  // 10 USDC: an account record costs the venue state forever, so it costs its owner a deposit.
+  minDepositForAccount: 10 * 1_000_000,
+  // Ten volatility points an hour: a day's worth of realistic re-marking, never a jump.
+  maxVolChangeBpsPerHour: 1000,
 });
 
 export const BTC: UnderlyingConfig = Object.freeze({

@@ -57,6 +57,21 @@ export interface EngineParameters {
   settlementExtensionMs: number;
   /** After expiry plus this, a series with no usable TWAP settles on the last valid index price. */
   settlementFallbackDelayMs: number;
+  /**
+   * Price band of limit orders (src/execution/risk.ts): a limit may be at most this fraction of the
+   * mark away from it, or `priceBandMinTicks` ticks, whichever is wider; at match time a taker's
+   * limit is clamped to the band and a maker outside it leaves the book.
+   */
+  priceBandBps: number;
+  priceBandMinTicks: number;
+  /** Caps, each a refusal with its own status: positions per account (≤ 1024), accounts, series. */
+  maxPositionsPerAccount: number;
+  maxAccounts: number;
+  maxSeries: number;
+  /** The smallest deposit that creates an account, in quote base units (an account's cost). */
+  minDepositForAccount: number;
+  /** Governance moves a series' mark volatility by at most this much per hour of block time. */
+  maxVolChangeBpsPerHour: number;
 }
 
 export interface SeriesConfig {
@@ -131,7 +146,9 @@ export type RejectionStatus =
   | 'INVALID_ORDER'
   | 'INVALID_AMOUNT'
   | 'INVALID_SERIES'
-  | 'UNKNOWN_ORDER';
+  | 'UNKNOWN_ORDER'
+  /** Any action but a deposit to it from a key that has no account (accounts cost a deposit). */
+  | 'UNKNOWN_ACCOUNT';
 
 /** Business outcomes: the transaction is consumed (its nonce advances) but does nothing else. */
 export type OutcomeStatus =
@@ -142,7 +159,17 @@ export type OutcomeStatus =
   | 'TOO_MANY_OPEN_ORDERS'
   | 'REDUCE_ONLY_WOULD_INCREASE'
   | 'NO_MARK_PRICE'
-  | 'DUPLICATE_CLIENT_ORDER_ID';
+  | 'DUPLICATE_CLIENT_ORDER_ID'
+  /**
+   * A limit outside the series' price band around the mark. An outcome, not a rejection: the band
+   * moves with the mark, so a refused order must consume its nonce and can never be replayed later.
+   */
+  | 'PRICE_OUT_OF_BAND'
+  | 'TOO_MANY_POSITIONS'
+  | 'TOO_MANY_ACCOUNTS'
+  | 'TOO_MANY_SERIES'
+  /** A deposit that would create an account with less than `minDepositForAccount`. */
+  | 'DEPOSIT_BELOW_MINIMUM';
 
 export type TransactionStatus = 'OK' | RejectionStatus | OutcomeStatus;
 
@@ -162,13 +189,20 @@ export type CancelReason =
   | 'expiry'
   | 'liquidation'
   /** A resting reduce-only order whose owner's position no longer leaves it anything to reduce. */
-  | 'reduceOnly';
+  | 'reduceOnly'
+  /** A resting order priced outside the band around the current mark, met by a taker. */
+  | 'outOfBand'
+  /** A resting order whose fill would fail the what-if margin check at fill time. */
+  | 'insufficientMargin'
+  /** A resting order whose fill would open a position beyond `maxPositionsPerAccount`. */
+  | 'tooManyPositions';
 
 export type EngineEvent =
   | { type: 'deposit'; account: string; amount: bigint }
   | { type: 'withdrawal'; account: string; amount: bigint }
   | { type: 'seriesListed'; seriesId: number }
-  | { type: 'markVolSet'; seriesId: number; volBps: number }
+  /** `volBps` is the volatility applied: the request clamped to the band and to the hourly bound. */
+  | { type: 'markVolSet'; seriesId: number; volBps: number; requestedVolBps: number }
   | { type: 'marginModeSet'; account: string; mode: 'standard' | 'portfolio' }
   | {
       type: 'orderRested';

@@ -227,6 +227,13 @@ const PARAM_KEYS: readonly (keyof EngineParameters)[] = [
   'settlementMinCoveredMs',
   'settlementExtensionMs',
   'settlementFallbackDelayMs',
+  'priceBandBps',
+  'priceBandMinTicks',
+  'maxPositionsPerAccount',
+  'maxAccounts',
+  'maxSeries',
+  'minDepositForAccount',
+  'maxVolChangeBpsPerHour',
 ];
 
 const UNDERLYING_NUMBER_KEYS = [
