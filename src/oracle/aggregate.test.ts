@@ -331,3 +331,72 @@ test('property: f arbitrary observations move neither the price outside the hone
     { numRuns: 80 },
   );
 });
+
+test('property: with stake weights, liars holding under a third of the weight cannot widen the confidence either', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(4, 7, 10, 31),
+      fc.array(fc.bigInt({ min: 1n, max: 1_000n }), { minLength: 31, maxLength: 31 }),
+      fc.array(
+        fc.record({
+          price: fc.bigInt({ min: 1n, max: 10n ** 12n }),
+          confidence: fc.bigInt({ min: 0n, max: 10n ** 9n }),
+        }),
+        {
+          minLength: 31,
+          maxLength: 31,
+        },
+      ),
+      fc.array(
+        fc.record({
+          price: fc.bigInt({ min: 1n, max: (1n << 63n) - 1n }),
+          confidence: fc.bigInt({ min: 0n, max: (1n << 63n) - 1n }),
+        }),
+        {
+          minLength: 31,
+          maxLength: 31,
+        },
+      ),
+      (n, weights, honestDraws, liarDraws) => {
+        const set = wideSet.slice(0, n);
+        const weightOf = weights.slice(0, n);
+        const total = weightOf.reduce((a, b) => a + b, 0n);
+        // The liars: the heaviest validators that together still weigh less than a third.
+        const order = [...weightOf.keys()].sort((a, b) => Number(weightOf[b]! - weightOf[a]!));
+        const liars = new Set<number>();
+        let liarWeight = 0n;
+        for (const index of order) {
+          if ((liarWeight + weightOf[index]!) * 3n < total) {
+            liars.add(index);
+            liarWeight += weightOf[index]!;
+          }
+        }
+        const honest: ObservationEntry[] = [];
+        const extensions = set.map((signer, i) => {
+          if (liars.has(i)) return extension(signer, [entry(liarDraws[i]!.price, liarDraws[i]!.confidence)]);
+          const honestEntry = entry(honestDraws[i]!.price, honestDraws[i]!.confidence);
+          honest.push(honestEntry);
+          return extension(signer, [honestEntry]);
+        });
+        const price = aggregateBlock({
+          chainId: CHAIN,
+          height: HEIGHT,
+          blockTimeMs: NOW,
+          validators: set.map((s, i) => ({ publicKey: s.publicKey, weight: weightOf[i]! })),
+          assets: [ASSET],
+          extensions,
+          previous: new Map(),
+        }).prices[0]!;
+        assert.equal(price.flags & AggregateFlag.STALE, 0);
+        const low = minBigint(...honest.map((e) => e.priceTicks));
+        const high = maxBigint(...honest.map((e) => e.priceTicks));
+        assert.ok(price.priceTicks >= low && price.priceTicks <= high);
+        assert.ok(
+          price.confidenceTicks <= honestSpreadBound(honest),
+          `${price.confidenceTicks} past the honest spread`,
+        );
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
