@@ -48,10 +48,12 @@ export interface NodeConfig {
   peers: Map<number, { host: string; port: number }>;
   oracleEnabled: boolean;
   logLevel: LogLevel;
+  /** Blocks behind at which the node state-syncs (NodeOptions.stateSyncThresholdBlocks); undefined: default. */
+  stateSyncThresholdBlocks?: number | undefined;
 }
 
 const KEYS = ['format', 'genesis', 'index', 'keystore', 'dataDirectory', 'p2pListen', 'apiListen'];
-const OPTIONAL = ['passwordFile', 'peers', 'oracle', 'logLevel'];
+const OPTIONAL = ['passwordFile', 'peers', 'oracle', 'logLevel', 'stateSyncThresholdBlocks'];
 
 function path(value: unknown, field: string, base: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 4096)
@@ -101,6 +103,9 @@ export function parseNodeConfig(document: unknown, base: string): NodeConfig {
     if (typeof oracle.enabled !== 'boolean') throw new ConfigError('oracle.enabled', 'must be true or false');
     oracleEnabled = oracle.enabled;
   }
+  const threshold = record.stateSyncThresholdBlocks;
+  if (threshold !== undefined && (!Number.isSafeInteger(threshold) || (threshold as number) < 0))
+    throw new ConfigError('stateSyncThresholdBlocks', 'must be a non-negative integer (0: never state sync)');
   const logLevel = record.logLevel ?? 'info';
   if (!LOG_LEVELS.includes(logLevel as LogLevel))
     throw new ConfigError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -116,6 +121,7 @@ export function parseNodeConfig(document: unknown, base: string): NodeConfig {
     peers,
     oracleEnabled,
     logLevel: logLevel as LogLevel,
+    stateSyncThresholdBlocks: threshold as number | undefined,
   };
 }
 
@@ -153,5 +159,8 @@ export function nodeConfigToJson(config: NodeConfig, base: string): Record<strin
       : { peers: Object.fromEntries([...config.peers].map(([i, a]) => [String(i), hostPort(a)])) }),
     ...(config.oracleEnabled ? {} : { oracle: { enabled: false } }),
     logLevel: config.logLevel,
+    ...(config.stateSyncThresholdBlocks === undefined
+      ? {}
+      : { stateSyncThresholdBlocks: config.stateSyncThresholdBlocks }),
   };
 }

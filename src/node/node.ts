@@ -447,6 +447,12 @@ export function createNode(options: NodeOptions): PalisadeNode {
           };
         }),
         mempool: { transactions: mempoolStats.transactions, bytes: mempoolStats.bytes },
+        sync: {
+          targetHeight: Math.max(consensus.syncStatus().targetHeight, tip.height),
+          blockSyncing: consensus.syncStatus().rangeSyncing,
+          stateSyncs: stateSync.status().installed,
+          stateSyncHeight: stateSync.status().lastHeight,
+        },
       };
     },
     submitTransaction(bytes) {

@@ -74,6 +74,19 @@ export interface NodeStatus {
   /** Every genesis validator in index order, with whether this node is connected to it. */
   validators: ValidatorStatus[];
   mempool: { transactions: number; bytes: number };
+  /** How this node catches up: block sync by height and state sync (src/node/state-sync.ts). */
+  sync: SyncStatusJson;
+}
+
+export interface SyncStatusJson {
+  /** Highest height this node knows to be finalized (≥ `height` while it catches up). */
+  targetHeight: number;
+  /** True while consensus fetches finalized blocks forward by height. */
+  blockSyncing: boolean;
+  /** Snapshots installed by state sync since the node started. */
+  stateSyncs: number;
+  /** Height of the last snapshot installed by state sync, or null. */
+  stateSyncHeight: number | null;
 }
 
 /** `POST /v1/transactions`: what the mempool said about a submitted transaction. */

@@ -211,6 +211,8 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
           ...(index === 0 ? {} : { score: connected.has(index) ? 100 : 0 }),
         })),
         mempool: { transactions: mempool.stats().transactions, bytes: mempool.stats().bytes },
+        // The fixture node is never behind.
+        sync: { targetHeight: engine.height, blockSyncing: false, stateSyncs: 0, stateSyncHeight: null },
       };
     },
     submitTransaction(bytes) {

@@ -104,6 +104,12 @@ export const statusSchema = object({
   stateRoot: bytes32,
   validators: array(validatorStatusSchema),
   mempool: object({ transactions: count, bytes: count }),
+  sync: object({
+    targetHeight: count,
+    blockSyncing: { type: 'boolean' },
+    stateSyncs: count,
+    stateSyncHeight: nullable(count),
+  }),
 });
 
 export const submitRequestSchema = object({

@@ -112,6 +112,9 @@ export async function run(args: string[]): Promise<number> {
     apiListen: config.apiListen,
     peers: config.peers,
     oracleEnabled: config.oracleEnabled,
+    ...(config.stateSyncThresholdBlocks === undefined
+      ? {}
+      : { stateSyncThresholdBlocks: config.stateSyncThresholdBlocks }),
     logger,
     version: await packageVersion(),
     ...(offsetMs === 0 ? {} : { wallClock: () => Date.now() + offsetMs }),
