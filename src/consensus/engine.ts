@@ -171,6 +171,8 @@ export interface EngineStatus {
 /** What {@link SimplexEngine.cacheSizes} reports. */
 export interface CacheSizes {
   blocks: number;
+  /** Blocks other than the tip at or below the finalized tip's view or height: always 0. */
+  stale: number;
   /** Payload bytes of the blocks and proposals held. */
   blockBytes: number;
   views: number;
@@ -203,7 +205,11 @@ export type DropReasonValue = (typeof DropReason)[keyof typeof DropReason];
 export const MAX_VIEWS_AHEAD = 64;
 /** Views whose state we hold at once; beyond it the oldest unfinalized view is forgotten. */
 export const MAX_TRACKED_VIEWS = 2048;
-/** Unfinalized blocks held in memory (proposals and synced blocks awaiting finalization). */
+/**
+ * Unfinalized blocks held in memory: blocks above the finalized tip that we checked (spec §5),
+ * proposed, or fetched or kept because a quorum certified them. Unchecked proposals are held with
+ * their view instead (at most one per view in the MAX_VIEWS_AHEAD window), never here.
+ */
 export const MAX_BLOCKS_IN_MEMORY = 8192;
 /** Block requests outstanding at once. */
 export const MAX_INFLIGHT_REQUESTS = 64;
@@ -420,7 +426,12 @@ export class SimplexEngine {
    */
   cacheSizes(): CacheSizes {
     let blockBytes = 0;
-    for (const block of this.#blocks.values()) blockBytes += block.payload.length;
+    let stale = 0;
+    const tipHex = toHex(this.#tip.digest);
+    for (const [hex, block] of this.#blocks) {
+      blockBytes += block.payload.length;
+      if (hex !== tipHex && (block.view <= this.#tip.view || block.height <= this.#tip.height)) stale++;
+    }
     let proposals = 0;
     for (const state of this.#views.values()) {
       if (state.proposal === undefined) continue;
@@ -429,6 +440,7 @@ export class SimplexEngine {
     }
     return {
       blocks: this.#blocks.size,
+      stale,
       blockBytes,
       views: this.#views.size,
       proposals,
@@ -1376,6 +1388,8 @@ export class SimplexEngine {
 
   #storeBlock(digestHex: string, block: Block): boolean {
     if (this.#blocks.has(digestHex)) return true;
+    // Nothing at or below the finalized tip, by view or by height, can be needed again.
+    if (block.view <= this.#tip.view || block.height <= this.#tip.height) return false;
     if (this.#blocks.size >= MAX_BLOCKS_IN_MEMORY) return false;
     this.#blocks.set(digestHex, block);
     return true;

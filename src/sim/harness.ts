@@ -10,7 +10,16 @@
  * partitioned halves, the strongest attack, and the run must show a safety violation or a halt.
  */
 import { createHash } from 'node:crypto';
-import { createEngine, type EngineTimeouts, type SimplexEngine } from '../consensus/engine.ts';
+import { ProposalCodec, SyncResponseCodec } from '../codec/consensus.ts';
+import { peekTag } from '../codec/message.ts';
+import {
+  createEngine,
+  type EngineTimeouts,
+  MAX_TRACKED_VIEWS,
+  MAX_VIEWS_AHEAD,
+  type SimplexEngine,
+} from '../consensus/engine.ts';
+import { DEFAULT_REQUEST_BUDGET } from '../consensus/request-budget.ts';
 import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
 import type { SignatureVerifier } from '../consensus/votes.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -21,10 +30,10 @@ import { createSimRng, type SimRng } from '../runtime/sim/rng.ts';
 import { Scheduler, type SimClock } from '../runtime/sim/scheduler.ts';
 import { SimStorage } from '../runtime/sim/storage.ts';
 import type { Network } from '../runtime/types.ts';
-import { ADVERSARIES, ADVERSARY_NAMES, type AdversaryName } from './adversaries/index.ts';
+import { ADVERSARIES, type AdversaryName, MIX_ADVERSARY_NAMES } from './adversaries/index.ts';
 import { SimApplication } from './app.ts';
 import { InvariantChecker, type Violation } from './invariants.ts';
-import { CALM_LINK, HEAL_AT_MS, LIVENESS_BLOCKS, LIVENESS_WINDOW_MS, type Profile } from './profiles.ts';
+import { CALM_LINK, LIVENESS_BLOCKS, LIVENESS_WINDOW_MS, type Profile } from './profiles.ts';
 
 export const SIM_CHAIN_ID = 0x5a11;
 
@@ -35,6 +44,27 @@ export const SIM_TIMEOUTS: EngineTimeouts = Object.freeze({
   nullifyRetryMs: 100,
   syncRetryMs: 60,
 });
+
+/** How often honest validators' caches are checked against their bounds (virtual time). */
+const CACHE_CHECK_MS = 250;
+/** Blocks beyond one per view above the finalized tip that a cache may hold (the tip, forks). */
+const CACHE_BLOCKS_SLACK = 8;
+
+function isProposal(message: Uint8Array): boolean {
+  try {
+    return peekTag(message) === ProposalCodec.tag;
+  } catch {
+    return false;
+  }
+}
+
+function isSyncResponse(message: Uint8Array): boolean {
+  try {
+    return peekTag(message) === SyncResponseCodec.tag;
+  } catch {
+    return false;
+  }
+}
 
 /** Events one run may execute; a run that needs more has a livelock and fails. */
 export const MAX_EVENTS_PER_RUN = 2_000_000;
@@ -137,7 +167,13 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   const trace = createHash('sha256');
   const header = new Uint8Array(12);
   const headerView = new DataView(header.buffer);
+  /** Sync responses each honest validator sent each Byzantine one: checked against the budget. */
+  const syncAnswers = new Map<string, number>();
   network.observe((from, to, message) => {
+    if (isSyncResponse(message)) {
+      const key = `${from}/${peerOfEndpoint[to]}`;
+      syncAnswers.set(key, (syncAnswers.get(key) ?? 0) + 1);
+    }
     headerView.setFloat64(0, scheduler.now());
     headerView.setUint16(8, from);
     headerView.setUint16(10, to);
@@ -153,7 +189,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       behaviour = aboveF
         ? 'twins'
         : profile.adversary === 'mix'
-          ? ADVERSARY_NAMES[adversaryRng.nextInt(ADVERSARY_NAMES.length)]!
+          ? MIX_ADVERSARY_NAMES[adversaryRng.nextInt(MIX_ADVERSARY_NAMES.length)]!
           : (profile.adversary ?? 'twins');
     }
     return { index, byzantine: isByzantine, behaviour, signer, instances: [] };
@@ -192,6 +228,9 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       });
     }
   }
+  const peerOfEndpoint: number[] = [];
+  for (const validator of validators)
+    for (const instance of validator.instances) peerOfEndpoint[instance.endpoint.endpoint] = validator.index;
   const hasTwins = validators.some((validator) => validator.behaviour === 'twins');
   if (hasTwins) {
     // Above f the honest validators are dealt alternately, in a seeded order, to the two sides, so
@@ -311,9 +350,43 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   let target = Number.POSITIVE_INFINITY;
   const livenessBlocks = options.livenessBlocks ?? LIVENESS_BLOCKS;
   const heights = () => honest.map((validator) => validator.instances[0]!.app?.processedHeight() ?? 0);
-  scheduler.schedule(HEAL_AT_MS, () => {
+  if (profile.proposalsCut) network.setFilter((message) => !isProposal(message));
+  if (profile.midwayCrash) {
+    scheduler.schedule(Math.floor(profile.healAtMs / 2), () => {
+      const victim = honest[faultRng.nextInt(honest.length)]!;
+      const instance = victim.instances[0]!;
+      crashInstance(instance);
+      scheduler.schedule(50 + faultRng.nextInt(2000), () => {
+        if (!instance.up) startInstance(victim, instance);
+      });
+    });
+  }
+  const checkCaches = () => {
+    for (const validator of honest) {
+      const engine = validator.instances[0]!.engine;
+      if (engine === undefined || !validator.instances[0]!.up) continue;
+      const sizes = engine.cacheSizes();
+      const { view, finalizedView } = engine.status();
+      // Only blocks checked or certified above the tip are cached: at most one per view since it.
+      const blocksMax = CACHE_BLOCKS_SLACK + view - finalizedView;
+      if (
+        sizes.stale > 0 ||
+        sizes.blocks > blocksMax ||
+        sizes.views > MAX_TRACKED_VIEWS ||
+        sizes.proposals > blocksMax + MAX_VIEWS_AHEAD
+      )
+        checker.fail(
+          'bounded-caches',
+          `validator ${validator.index} in view ${view} (finalized view ${finalizedView}) holds ${sizes.blocks} blocks (${sizes.stale} at or below the tip), ${sizes.proposals} proposals, ${sizes.views} views`,
+        );
+    }
+    scheduler.schedule(CACHE_CHECK_MS, checkCaches);
+  };
+  scheduler.schedule(CACHE_CHECK_MS, checkCaches);
+  scheduler.schedule(profile.healAtMs, () => {
     healed = true;
     network.setLink(CALM_LINK);
+    network.setFilter(undefined);
     if (!aboveF) network.setPartition(undefined);
     for (const validator of honest) {
       const instance = validator.instances[0]!;
@@ -321,7 +394,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     }
     target = Math.max(0, ...heights()) + livenessBlocks;
   });
-  const deadline = HEAL_AT_MS + LIVENESS_WINDOW_MS;
+  const deadline = profile.healAtMs + LIVENESS_WINDOW_MS;
   let live = false;
   // Engines start with work queued as promise continuations; it runs at time 0, before any event.
   await settle();
@@ -340,6 +413,18 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     checker.fail(
       'liveness',
       `honest heights ${heights().join(',')} did not reach ${target} within ${LIVENESS_WINDOW_MS} ms after the heal`,
+    );
+  }
+  // Answers to a peer's block requests stay within its budget (spec §9), whatever it sends.
+  const answersMax =
+    DEFAULT_REQUEST_BUDGET.requestsBurst +
+    Math.ceil((DEFAULT_REQUEST_BUDGET.requestsPerSecond * scheduler.now()) / 1000);
+  for (const [pair, answers] of [...syncAnswers].sort()) {
+    const [from, to] = pair.split('/').map(Number) as [number, number];
+    if (byzantine.has(from) || !byzantine.has(to) || answers <= answersMax) continue;
+    checker.fail(
+      'sync-budget',
+      `validator ${from} answered ${answers} block requests of ${to}, more than ${answersMax}`,
     );
   }
   checker.finish();

@@ -6,7 +6,7 @@
  * network is synchronous and at most f validators are Byzantine).
  */
 import type { LinkModel } from '../runtime/sim/network.ts';
-import { ADVERSARY_NAMES, type AdversaryName } from './adversaries/index.ts';
+import { ADVERSARY_NAMES, type AdversaryName, MIX_ADVERSARY_NAMES } from './adversaries/index.ts';
 
 export interface Profile {
   readonly name: string;
@@ -19,6 +19,12 @@ export interface Profile {
   readonly adversary: AdversaryName | 'mix' | undefined;
   /** Byzantine validators when `--byzantine` is not given: f for adversary profiles, else 0. */
   readonly byzantineByDefault: boolean;
+  /** No proposal crosses the network until the heal: every view's leader is cut off from the rest. */
+  readonly proposalsCut: boolean;
+  /** One honest validator crashes (torn storage) halfway to the heal and restarts shortly after. */
+  readonly midwayCrash: boolean;
+  /** When faults end; {@link HEAL_AT_MS} unless the profile needs longer. */
+  readonly healAtMs: number;
 }
 
 /** The calm link: one-way delay of 10 ms with up to 2 ms of jitter. */
@@ -26,6 +32,12 @@ export const CALM_LINK: LinkModel = Object.freeze({ latencyMs: 10, jitterMs: 2, 
 const LOSSY_LINK: LinkModel = Object.freeze({ latencyMs: 10, jitterMs: 30, lossPerMille: 200 });
 
 export const HEAL_AT_MS = 800;
+/**
+ * The long partition lasts 20 virtual minutes: with timeouts backed off to 8× (480 ms a view in
+ * the simulator) that is about 2,400 consecutive nullified views, more than the 2,048 views an
+ * engine once held and needed all of to build on the last certified one.
+ */
+export const LONG_PARTITION_MS = 20 * 60 * 1000;
 export const LIVENESS_BLOCKS = 5;
 export const LIVENESS_WINDOW_MS = 4000;
 
@@ -35,7 +47,20 @@ const base = {
   crashes: false,
   adversary: undefined,
   byzantineByDefault: false,
+  proposalsCut: false,
+  midwayCrash: false,
+  healAtMs: HEAL_AT_MS,
 };
+
+function adversaryProfile(adversary: AdversaryName): Profile {
+  return {
+    ...base,
+    name: adversary,
+    description: `f Byzantine validators acting as ${adversary}`,
+    adversary,
+    byzantineByDefault: true,
+  };
+}
 
 export const PROFILES: readonly Profile[] = Object.freeze([
   { ...base, name: 'calm', description: 'a calm, whole network; no faults' },
@@ -47,13 +72,7 @@ export const PROFILES: readonly Profile[] = Object.freeze([
     description: 'crashes and restarts with torn storage until the heal',
     crashes: true,
   },
-  ...ADVERSARY_NAMES.map((adversary) => ({
-    ...base,
-    name: adversary,
-    description: `f Byzantine validators acting as ${adversary}`,
-    adversary,
-    byzantineByDefault: true,
-  })),
+  ...MIX_ADVERSARY_NAMES.map(adversaryProfile),
   {
     ...base,
     name: 'mix',
@@ -63,6 +82,17 @@ export const PROFILES: readonly Profile[] = Object.freeze([
     crashes: true,
     adversary: 'mix' as const,
     byzantineByDefault: true,
+  },
+  // Issue 10's liveness attacks, after the older profiles so that their CI seeds stay the same.
+  ...ADVERSARY_NAMES.filter((adversary) => !MIX_ADVERSARY_NAMES.includes(adversary)).map(adversaryProfile),
+  {
+    ...base,
+    name: 'long-partition',
+    description:
+      'for 20 virtual minutes no proposal gets through (each leader cut off), with a crash and restart halfway: thousands of nullified views, then the heal',
+    proposalsCut: true,
+    midwayCrash: true,
+    healAtMs: LONG_PARTITION_MS,
   },
 ]);
 

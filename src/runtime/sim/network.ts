@@ -47,6 +47,8 @@ export class SimNetwork {
   #group: number[] | undefined;
   /** Static reachability (twins): `reach(a, b)` false means a's messages never reach b. */
   #reach: (fromEndpoint: number, toEndpoint: number) => boolean = () => true;
+  /** Drops the messages it returns false for (a fault that cuts off one kind of message). */
+  #admit: ((message: Uint8Array) => boolean) | undefined;
   #observer: DeliveryObserver | undefined;
   #sent = 0;
   #delivered = 0;
@@ -68,6 +70,11 @@ export class SimNetwork {
 
   setReach(reach: (fromEndpoint: number, toEndpoint: number) => boolean): void {
     this.#reach = reach;
+  }
+
+  /** Links carry only the messages `admit` accepts; `undefined` lets everything through again. */
+  setFilter(admit: ((message: Uint8Array) => boolean) | undefined): void {
+    this.#admit = admit;
   }
 
   observe(observer: DeliveryObserver): void {
@@ -121,6 +128,7 @@ export class SimNetwork {
       this.#sent++;
       if (!this.#reach(from.endpoint, target.endpoint)) continue;
       if (this.#group !== undefined && this.#group[from.endpoint] !== this.#group[target.endpoint]) continue;
+      if (this.#admit !== undefined && !this.#admit(message)) continue;
       if (this.#link.lossPerMille > 0 && this.#rng.chance(this.#link.lossPerMille)) continue;
       const jitter = this.#link.jitterMs > 0 ? this.#rng.nextInt(this.#link.jitterMs + 1) : 0;
       const incarnation = target.incarnation;
