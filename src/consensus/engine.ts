@@ -156,6 +156,13 @@ export interface EngineConfig {
    * 'finalize-after-nullify' the engine signs finalize in a view it nullified (violates spec §3).
    */
   mutation?: 'finalize-after-nullify';
+  /**
+   * With a state sync behind the engine (src/node/state-sync.ts): a finalization more than this
+   * many blocks above our tip is not fetched block by block; the engine waits for
+   * `installFinalizedTip`, or for `declineStateSync` when no snapshot can be had. Undefined or 0:
+   * always block sync.
+   */
+  stateSyncThresholdBlocks?: number;
 }
 
 export interface EngineStatus {
@@ -340,6 +347,8 @@ export class SimplexEngine {
   #rangeSync: RangeSync | undefined;
   #targetHeight = 0;
   #rangeSyncedBlocks = 0;
+  /** State sync gave up (see EngineConfig.stateSyncThresholdBlocks): block sync whatever the gap. */
+  #stateSyncDeclined = false;
   readonly #deliveries: FinalizedBlock[] = [];
   #delivering = false;
   readonly #evidence: EvidenceStore;
@@ -449,6 +458,25 @@ export class SimplexEngine {
     };
   }
 
+  /**
+   * State sync found no snapshot (or failed): catch up by block sync, however far behind. Once
+   * caught up, the threshold applies again.
+   */
+  declineStateSync(): void {
+    if (this.#stateSyncDeclined) return;
+    this.#stateSyncDeclined = true;
+    this.#advanceFinalized();
+  }
+
+  /** Whether the gap to the known finalized height is for state sync to close, not block sync. */
+  #awaitingStateSync(): boolean {
+    const threshold = this.#config.stateSyncThresholdBlocks ?? 0;
+    if (threshold <= 0 || this.#stateSyncDeclined) return false;
+    if (this.#targetHeight - this.#tip.height <= threshold) return false;
+    this.#stopRangeSync();
+    return true;
+  }
+
   /** How far behind the network we are, and whether block sync by height is running. */
   syncStatus(): SyncStatus {
     return {
@@ -482,6 +510,8 @@ export class SimplexEngine {
     this.#tip = { height: block.height, view: block.view, digest };
     this.#tipProof = finalization;
     this.#targetHeight = Math.max(this.#targetHeight, block.height);
+    // The rest, up to the network, is block sync's: a snapshot will not get us closer now.
+    this.#stateSyncDeclined = true;
     // Blocks below the new tip were never applied here and never will be: the state replaces them.
     const pending = this.#deliveries.filter((entry) => entry.block.height > block.height);
     this.#deliveries.length = 0;
@@ -1277,7 +1307,10 @@ export class SimplexEngine {
         else this.#request(digest, MAX_SYNC_BLOCKS);
         return;
       }
-      if (steps === 0) this.#targetHeight = Math.max(this.#targetHeight, block.height);
+      if (steps === 0) {
+        this.#targetHeight = Math.max(this.#targetHeight, block.height);
+        if (this.#awaitingStateSync()) return;
+      }
       if (block.height <= this.#tip.height) {
         // Only more than f Byzantine validators can finalize a block off our finalized chain.
         this.#conflictingFinalizations++;
@@ -1320,6 +1353,8 @@ export class SimplexEngine {
     this.#tip = { height: last.block.height, view: last.block.view, digest: last.digest };
     this.#tipProof = target;
     this.#targetHeight = Math.max(this.#targetHeight, last.block.height);
+    // Caught up: should we fall far behind again, state sync is worth trying again.
+    if (this.#tip.height >= this.#targetHeight) this.#stateSyncDeclined = false;
     this.#prune();
     void this.#deliver();
     if (this.#view <= this.#tip.view) this.#enterView(this.#tip.view + 1, target);

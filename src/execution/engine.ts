@@ -1496,7 +1496,12 @@ function buildEngine(
         update.confidence >= 0 &&
         BigInt(update.confidence) * BPS <= BigInt(update.price) * BigInt(underlying.maxConfidenceBps);
       const accept =
-        valid && guardOracle(underlyingId, Number.isSafeInteger(update.flags) ? update.flags! : 0);
+        valid &&
+        guardOracle(
+          underlyingId,
+          BigInt(update.price),
+          Number.isSafeInteger(update.flags) ? update.flags! : 0,
+        );
       let list = samples.get(underlyingId);
       if (list === undefined) {
         list = [];
@@ -1524,14 +1529,15 @@ function buildEngine(
   }
 
   /** Applies the guard to a valid price of `underlyingId`; true when it may become the index. */
-  function guardOracle(underlyingId: number, flags: number): boolean {
+  function guardOracle(underlyingId: number, price: bigint, flags: number): boolean {
     const untilBefore = guardUntil.get(underlyingId) ?? 0;
     const decision = guardPrice(
       flags,
+      price,
       untilBefore,
       timeMs,
       params.oracleGuardPauseMs,
-      indexPrices.get(underlyingId)?.blockTimeMs,
+      indexPrices.get(underlyingId),
     );
     if (decision.untilMs !== untilBefore) {
       if (decision.untilMs === 0) guardUntil.delete(underlyingId);

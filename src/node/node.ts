@@ -257,6 +257,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     timeouts: genesis.consensus,
     // app.finalized syncs this storage before processedHeight moves (one fsync per block).
     applicationSyncsStorage: true,
+    stateSyncThresholdBlocks: options.stateSyncThresholdBlocks ?? DEFAULT_STATE_SYNC_THRESHOLD_BLOCKS,
     application: {
       propose: (context) => app.propose(context),
       verify: (context, payload) => app.verify(context, payload),

@@ -121,6 +121,7 @@ function validator(
     application,
     timeouts,
     applicationSyncsStorage: true,
+    stateSyncThresholdBlocks: thresholdBlocks,
   });
   const stateSync = createStateSync({
     chainId: CHAIN_ID,
@@ -210,6 +211,9 @@ test('a validator 50,000 blocks behind catches up by state sync, then block sync
   const status = lagging.stateSync.status();
   assert.equal(status.installed, 1, 'state synced once');
   assert.equal(status.lastHeight, snapshotHeight);
+  // State sync instead of block sync: nothing below the snapshot was fetched or executed.
+  assert.equal(lagging.storage.finalizedBlock(1), undefined);
+  assert.equal(lagging.app.summary(snapshotHeight - 1), undefined);
   assert.equal(lagging.app.processedHeight(), length);
   assert.equal(lagging.consensus.status().finalizedHeight, length);
   assert.equal(toHex(lagging.app.tip().digest), toHex(digests[length - 1]!));

@@ -6,6 +6,9 @@
  *
  * When: every `pollMs` the driver compares the highest height consensus knows to be finalized with
  * the height the application has processed; a gap above `thresholdBlocks` (0: never) starts a sync.
+ * Consensus, given the same threshold, does not fetch such a gap block by block meanwhile; when no
+ * peer offers a usable snapshot, or the one fetched is refused, the driver declines
+ * (`declineStateSync`) and block sync closes the gap; the next round waits `DECLINED_RETRY_MS`.
  *
  * Protocol (messages in src/codec/node.ts, one peer at a time, each step with a timeout that moves
  * on to the next peer):
@@ -56,6 +59,8 @@ import { type NodeApplication, STATE_ROOT_LAG_BLOCKS } from './app.ts';
 export const MAX_OFFERS_PER_SECOND = 2;
 /** Chunks one responder serves per peer per second (32 MiB/s). */
 export const MAX_CHUNKS_PER_SECOND = 32;
+/** After no peer offered a snapshot, the next round waits this long (block sync runs meanwhile). */
+const DECLINED_RETRY_MS = 30_000;
 /** A chunk that does not arrive in time is asked for again this many times, then the peer is dropped. */
 const CHUNK_ATTEMPTS = 3;
 
@@ -68,6 +73,8 @@ export interface StateSyncOptions {
   consensus: {
     syncStatus(): SyncStatus;
     installFinalizedTip(finalized: FinalizedBlock): boolean;
+    /** No snapshot to be had: consensus catches up block by block instead. */
+    declineStateSync(): void;
   };
   send: (to: PeerId, message: Uint8Array) => void;
   clock: Clock;
@@ -189,6 +196,8 @@ export function createStateSync(options: StateSyncOptions): StateSync {
   /** The peer asked for an offer, and how many have been asked in this round. */
   let asked: { peer: PeerId; round: number; startedMs: number } | undefined;
   let rotation = 0;
+  /** After a round without a usable offer, block sync has its turn until then. */
+  let retryAtMs = 0;
   let fetch: Fetch | undefined;
   /** The snapshot this node serves now, with its hash. */
   let served: { height: number; bytes: Uint8Array; hash: Uint8Array } | undefined;
@@ -218,15 +227,17 @@ export function createStateSync(options: StateSyncOptions): StateSync {
     phase = 'idle';
   };
 
-  const behind = (): boolean => {
-    if (options.thresholdBlocks <= 0) return false;
-    return consensus.syncStatus().targetHeight - app.processedHeight() > options.thresholdBlocks;
-  };
+  const gap = () => consensus.syncStatus().targetHeight - app.processedHeight();
+  const behind = (): boolean => options.thresholdBlocks > 0 && gap() > options.thresholdBlocks;
 
   const askOffer = (round: number) => {
     if (!running) return;
     if (round >= size - 1) {
+      // No peer offered a usable snapshot: block sync closes the gap instead.
+      log('info', 'state sync: no snapshot offered; block sync instead', { behind: gap() });
       reset();
+      retryAtMs = clock.now() + DECLINED_RETRY_MS;
+      consensus.declineStateSync();
       return;
     }
     const peer = (options.self + 1 + (rotation++ % (size - 1))) % size;
@@ -254,7 +265,7 @@ export function createStateSync(options: StateSyncOptions): StateSync {
 
   const poll = () => {
     cancelPoll = clock.setTimer(pollMs, poll);
-    if (phase === 'idle' && behind() && size > 1) askOffer(0);
+    if (phase === 'idle' && clock.now() >= retryAtMs && behind() && size > 1) askOffer(0);
   };
 
   const install = async (current: Fetch) => {
@@ -290,6 +301,7 @@ export function createStateSync(options: StateSyncOptions): StateSync {
     if (result.status !== 'installed') {
       log('warn', 'state sync: snapshot refused', { peer: current.peer, reason: result.reason });
       reset();
+      consensus.declineStateSync();
       return;
     }
     const tipInstalled = consensus.installFinalizedTip({
