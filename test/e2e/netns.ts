@@ -212,12 +212,19 @@ export interface NetnsNetwork {
   readonly directory: string;
   readonly nodes: readonly NetnsNode[];
   readonly seed: number;
+  /** Whether this kernel has `tc netem`: `setProfile` then shapes the data links themselves. */
+  readonly netem: boolean;
   /** Starts validator i (after `stop`), with the given extra environment. */
   start(index: number, environment?: Record<string, string>): Promise<void>;
   stop(index: number): Promise<void>;
   /** Routes validator traffic through the relays (`true`) or over the data links (`false`); restarts nobody. */
   useRelays(relays: boolean): void;
-  setProfile(profile: LinkProfile): void;
+  /**
+   * Sets the delay of every link: the relays' profile, and with `netem` also a netem qdisc on
+   * each validator's data link (its egress: each one-way hop crosses exactly one), so that
+   * whichever route the validators use is delayed.
+   */
+  setProfile(profile: LinkProfile): Promise<void>;
   /** Moves the data links of `side` to `bridge-b`: they reach each other, and nobody else. */
   partition(side: readonly number[]): Promise<void>;
   heal(): Promise<void>;
@@ -246,6 +253,7 @@ export async function startNetnsNetwork(options: { leaderTimeoutMs: number }): P
   const seed = Number(process.env.PALISADE_NETFAULTS_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const random = createRandom(seed);
   const relayPort = (i: number, j: number) => RELAY_BASE_PORT + i * 10 + j;
+  const netem = await netemAvailable();
   const created: string[] = [];
   const nodes: NetnsNode[] = [];
   const relays: ReturnType<typeof createDelayRelay>[] = [];
@@ -406,13 +414,36 @@ export async function startNetnsNetwork(options: { leaderTimeoutMs: number }): P
     directory,
     nodes,
     seed,
+    netem,
     start,
     stop,
     useRelays(relaysOn) {
       viaRelays = relaysOn;
     },
-    setProfile(next) {
+    async setProfile(next) {
       profile = next;
+      if (!netem) return;
+      for (let i = 0; i < count; i += 1) {
+        const tc = ['netns', 'exec', nsOf(i), 'tc', 'qdisc'];
+        if (next.delayMs === 0 && next.jitterMs === 0 && next.lossRate === 0) {
+          await run('ip', [...tc, 'del', 'dev', 'eth0', 'root']).catch(() => {});
+          continue;
+        }
+        // Loss is real here: the kernel's TCP retransmits after its own timeout.
+        await run('ip', [
+          ...tc,
+          'replace',
+          'dev',
+          'eth0',
+          'root',
+          'netem',
+          'delay',
+          `${next.delayMs}ms`,
+          `${next.jitterMs}ms`,
+          'loss',
+          `${next.lossRate * 100}%`,
+        ]);
+      }
     },
     async partition(side) {
       for (const i of side) await ip('-n', hub, 'link', 'set', `${id}h${i}`, 'master', 'bridge-b');

@@ -93,6 +93,8 @@ export interface TransportLimits {
   /** How long a peer whose score reached zero is disconnected and refused. */
   banMs: number;
   handshakeTimeoutMs: number;
+  /** A dial whose TCP connection is not up by then is abandoned and retried. */
+  connectTimeoutMs: number;
   heartbeatIntervalMs: number;
   idleTimeoutMs: number;
   reconnectBaseMs: number;
@@ -133,6 +135,8 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze
   scoreRecoveryPerSecond: 1,
   banMs: 60_000,
   handshakeTimeoutMs: 5000,
+  // A TCP connect takes one round trip, under 0.5 s between any two places on Earth.
+  connectTimeoutMs: 1000,
   heartbeatIntervalMs: 1000,
   idleTimeoutMs: 5000,
   reconnectBaseMs: 100,
@@ -642,6 +646,7 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
     if (stopped || !started || !peer.weDial || peer.address === undefined) return;
     if (peer.socket !== undefined || peer.dialing !== undefined || peer.cancelReconnect !== undefined) return;
     if (isBanned(peer)) return;
+    let failure = 'closed';
     const socket = tlsConnect({
       ...tlsOptions,
       host: peer.address.host,
@@ -654,6 +659,16 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
     const cancelHandshakeTimer = clock.setTimer(limits.handshakeTimeoutMs, () => {
       if (peer.dialing === socket) socket.destroy();
     });
+    // A SYN lost in a partition is retransmitted by the kernel only 1 s, then 3 s, after it was
+    // sent; a connect that has not completed in `connectTimeoutMs` is abandoned and retried, so a
+    // healed link is redialed within a backoff step instead of waiting out the handshake window.
+    const cancelConnectTimer = clock.setTimer(limits.connectTimeoutMs, () => {
+      if (peer.dialing === socket && socket.connecting) {
+        failure = 'connect_timeout';
+        socket.destroy();
+      }
+    });
+    socket.once('connect', cancelConnectTimer);
     socket.once('secureConnect', () => {
       if (peer.dialing !== socket) return;
       const key = ed25519KeyOfCertificate(socket.getPeerX509Certificate());
@@ -669,13 +684,13 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
       // accepting) arrives; until then nothing is taken from the queue, and a refusal loses nothing.
       attach(peer, socket, 'outbound', cancelHandshakeTimer);
     });
-    let failure = 'closed';
     socket.on('error', (error: NodeJS.ErrnoException) => {
       // Connection refused, reset or TLS failure: 'close' follows and schedules the retry.
       failure = error.code ?? 'error';
     });
     socket.once('close', () => {
       cancelHandshakeTimer();
+      cancelConnectTimer();
       sockets.delete(socket);
       if (peer.dialing === socket) {
         peer.dialing = undefined;
