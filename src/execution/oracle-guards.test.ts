@@ -95,6 +95,23 @@ test('a flagged one-block spike liquidates nobody and never becomes the index', 
   assert.deepEqual(engine.account(alice.publicKey)?.positions, [{ seriesId: 1, lots: -1 }]);
 });
 
+test('a spike flagged once and then carried unflagged (the EMA caught up) stays paused for the whole pause', () => {
+  const engine = withShort();
+  // The aggregate flags a jump once (MAX_MOVE); the next aggregate at the same price is no move and,
+  // with a 5% EMA step, within the EMA band: unflagged. It must not end the pause: only a price back
+  // near the held index, or the pause running out, does.
+  const first = engine.applyBlock(nextBlock(engine, update(66_000, MAX_MOVE), 1000));
+  assert.deepEqual(liquidating(first.events), []);
+  for (let k = 0; k < 29; k++) {
+    const carried = engine.applyBlock(nextBlock(engine, update(66_000), 1000));
+    assert.deepEqual(liquidating(carried.events), [], `liquidated ${k + 2} s into the pause`);
+    assert.equal(engine.indexPrice(1), 60_000n * U);
+  }
+  const after = engine.applyBlock(nextBlock(engine, update(66_000), 1000));
+  assert.equal(engine.indexPrice(1), 66_000n * U, 'the carried price was not taken when the pause ran out');
+  assert.ok(liquidating(after.events).length > 0);
+});
+
 test('a persistent 30% gap all sources agree on becomes the index within 201 blocks at 150 ms, and liquidation resumes', () => {
   const engine = withShort();
   engine.applyBlock(nextBlock(engine, update(60_000), 150));
