@@ -35,9 +35,9 @@
  * (marks lapse `maxSampleHoldMs` after it), each underlying's oracle-guard pause, and each
  * account's creation index (the order in which liquidation and loss allocation visit accounts).
  * Two validators with equal roots therefore have equal futures, and a snapshot is checked against
- * the root it embeds. Not in the root: the
- * configuration (genesis; a restore compares it), each book's time-priority counter (a wrong one
- * shows in the root at the next resting order) and the mark cache (rebuilt every block).
+ * the root it embeds. Not in the root: the configuration (genesis; a restore compares it), each
+ * book's time-priority counter (a wrong one shows in the root at the next resting order) and the
+ * mark cache (rebuilt every block).
  *
  * Snapshots: `engine.snapshot()` encodes the whole state canonically (src/codec/snapshot.ts) and
  * `restoreEngine(bytes, genesis?)` rebuilds an engine that reproduces the embedded root and behaves

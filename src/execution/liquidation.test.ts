@@ -20,6 +20,14 @@ import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { BACKSTOP_PUBLIC_KEY } from './backstop.ts';
 import { createEngine, type Engine } from './engine.ts';
 import { createTransactionBuilder, limitOrder, testGenesis, testSigner, USDC } from './fixtures.ts';
+import {
+  cappedPenalty,
+  closureOrder,
+  deficitShare,
+  deleverageOrder,
+  type RequirementInput,
+  stepReductions,
+} from './liquidation.ts';
 import { MS_PER_DAY } from './margin.ts';
 import type { EngineEvent, OracleUpdate, SeriesConfig } from './types.ts';
 
@@ -220,4 +228,75 @@ test('a bankrupt account is covered by the fund, then by its counterparty, never
     ledger.totalDeposits - ledger.totalWithdrawals,
     ledger.totalBalances + ledger.feePool + ledger.insuranceFund - ledger.unrecoveredLoss,
   );
+});
+
+test('portfolio margin: closing the long that hedges a short raises the requirement, so it ranks after the short', () => {
+  // Two scenarios (spot down, spot up) per lot, in fixed point: the long call gains when spot is up,
+  // the short call loses then. Short 1 lot of series 2 hedged by long 1 lot of series 1 (lower id).
+  const up = 1000n;
+  const positions: RequirementInput[] = [
+    {
+      seriesId: 1,
+      underlyingId: 1,
+      lots: 1,
+      stepLots: 1,
+      standardMaintenance: 0n,
+      scenarioPnl: [-100n, up],
+      contingency: 0n,
+    },
+    {
+      seriesId: 2,
+      underlyingId: 1,
+      lots: -1,
+      stepLots: 1,
+      standardMaintenance: 0n,
+      scenarioPnl: [-80n, 900n],
+      contingency: 5n,
+    },
+  ];
+  // Worst now: min(−100 + 80, 1000 − 900) = −20 → requirement 20 + contingency 5.
+  // Close the long: the short alone loses 900 when up → requirement 900 + 5: reduction −880.
+  // Close the short: the long alone loses 100 when down → requirement 100: reduction −75.
+  const reductions = stepReductions(true, positions);
+  assert.deepEqual(reductions, [-880n, -75n]);
+  const order = closureOrder(
+    positions.map((p, i) => ({
+      seriesId: p.seriesId,
+      lots: p.lots,
+      stepLots: 1,
+      reduction: reductions[i]!,
+      value: 10n,
+    })),
+  );
+  assert.deepEqual(
+    order.map((c) => c.seriesId),
+    [2, 1],
+  );
+  // Standard margin: the long removes nothing, the short its maintenance; the short comes first.
+  const standard = stepReductions(false, [
+    { ...positions[0]!, standardMaintenance: 7n },
+    { ...positions[1]!, standardMaintenance: 7n },
+  ]);
+  assert.deepEqual(standard, [0n, 7n]);
+});
+
+test('ADL ranks counterparties by free equity and never passes more of a deficit than one can bear', () => {
+  const ranked = deleverageOrder([
+    { index: 3, lots: 1, freeEquity: 50n, equity: 60n },
+    { index: 1, lots: 1, freeEquity: undefined, equity: 0n },
+    { index: 2, lots: 1, freeEquity: 50n, equity: 70n },
+    { index: 4, lots: 1, freeEquity: 900n, equity: 1000n },
+  ]);
+  assert.deepEqual(
+    ranked.map((c) => c.index),
+    [4, 2, 3, 1],
+  );
+  assert.equal(deficitShare(100n, 1, 4, 1000n), 25n); // pro rata
+  assert.equal(deficitShare(100n, 1, 3, 1000n), 34n); // rounded up
+  assert.equal(deficitShare(100n, 4, 4, 1000n), 100n); // the last lots take the rest
+  assert.equal(deficitShare(100n, 4, 4, 30n), 30n); // never more than the counterparty's equity
+  assert.equal(deficitShare(100n, 4, 4, -5n), 0n);
+  assert.equal(cappedPenalty(450n, 1n, 1000n), 1n);
+  assert.equal(cappedPenalty(450n, 1000n, 200n), 200n);
+  assert.equal(cappedPenalty(450n, 1000n, -1n), 0n);
 });
