@@ -53,10 +53,10 @@
  *     would, else the oldest handshake of all. Slots are thus shared fairly between addresses,
  *     and a validator whose source address genesis does not name (NAT) is evicted only if 32
  *     connections arrive during its handshake (milliseconds on a LAN), which takes an attacker
- *     dozens of addresses at the per-address rate. Window:
- *     `strangerHandshakeTimeoutMs`, 1 s: a TLS 1.3 handshake takes a few milliseconds on a LAN and
- *     one and a half round trips across the world (~0.5 s), and a stranger's socket that has not
- *     finished by then is not worth its slot.
+ *     dozens of addresses at the per-address rate. Window: `strangerHandshakeTimeoutMs`, 1 s:
+ *     a TLS 1.3 handshake takes a few milliseconds on a LAN and one and a half round trips
+ *     across the world (~0.5 s), and a stranger's socket that has not finished by then is not
+ *     worth its slot.
  * A connection leaves its pool the moment its handshake ends: it is then a validator (at most one
  * connection each, see the dialing rule) or refused at once. A validator's reconnection therefore
  * never waits for strangers' sockets to time out.
@@ -64,7 +64,9 @@
  * Reconnection (dialer side): exponential backoff from `reconnectBaseMs` to `reconnectMaxMs` with
  * equal jitter (half fixed, half random), reset once the peer has sent a frame on a connection.
  * The ceiling is 2 s: with at most a few dozen peers redialing costs nothing, and a healed
- * partition must not wait ten seconds for its connections.
+ * partition must not wait ten seconds for its connections. For the same reason a dial whose TCP
+ * connection is not up within `connectTimeoutMs` is abandoned (a SYN lost in a partition would
+ * otherwise wait for the kernel's retransmission). Each failed dial is reported as `dial_failed`.
  */
 import { isIP, type Socket as NetSocket } from 'node:net';
 import { createServer, type TLSSocket, type Server as TlsServer, connect as tlsConnect } from 'node:tls';
