@@ -10,6 +10,10 @@
  *                            unrecovered loss (the engine header's identity);
  *   IDLE_LOSS                an account that never traded and holds no position has a balance
  *                            other than what it was funded with (genesis + deposits − withdrawals);
+ *   FLAT_LOSS                an account flat at two checks (every `snapshotEveryBlocks`), with no
+ *                            trade, settlement, liquidation or loss cover of its own in between,
+ *                            whose balance moved by anything but its deposits and withdrawals:
+ *                            losses are never charged to accounts that hold no position;
  *   ACCOUNT_WITHOUT_DEPOSIT  a key with no account and no deposit got one by another action
  *                            (withdraw, cancelAll, setMarginMode, an order): accounts cost a deposit;
  *   SNAPSHOT_DIVERGED        an engine restored from a snapshot does not reproduce the root, or
@@ -59,6 +63,7 @@ export const FUZZ_FINDING_KINDS = Object.freeze([
   'THROW',
   'CONSERVATION',
   'IDLE_LOSS',
+  'FLAT_LOSS',
   'ACCOUNT_WITHOUT_DEPOSIT',
   'SNAPSHOT_DIVERGED',
   'SETTLEMENT_STUCK',
@@ -718,6 +723,13 @@ const TRADING_FIELDS: Record<string, readonly string[]> = {
   backstopTaken: ['account'],
 };
 
+/** Events that change the named account's own balance without a trade: a flat account may see them. */
+const OWN_LOSS_FIELDS: Record<string, readonly string[]> = {
+  insuranceCover: ['account'],
+  unrecoveredLoss: ['account'],
+  socializedLoss: ['account'],
+};
+
 /**
  * Runs the fuzzer. Never throws on what the engine does: a throw inside `applyBlock` is a finding.
  * @example const report = runEngineFuzz({ seed: 1, blocks: 10_000 }); if (report.findings.length > 0) …
@@ -781,6 +793,10 @@ export function runEngineFuzz(options: EngineFuzzOptions, onProgress?: FuzzProgr
     const traded = new Set<string>();
     const deposited = new Set<string>(episode.genesisBalance.keys());
     const reportedIdle = new Set<string>();
+    /** Balance less net funding of each flat account at the last full check. */
+    let flatResidual = new Map<string, bigint>();
+    /** Accounts that traded or had a loss of their own covered since the last full check. */
+    const touched = new Set<string>();
     let restored: Engine | undefined;
     const limit = Math.min(episodeBlocks, options.blocks - blocks);
 
@@ -802,7 +818,12 @@ export function runEngineFuzz(options: EngineFuzzOptions, onProgress?: FuzzProgr
         eventCounts[event.type] = (eventCounts[event.type] ?? 0) + 1;
         const fields = TRADING_FIELDS[event.type];
         const named = event as unknown as Record<string, unknown>;
-        if (fields !== undefined) for (const field of fields) traded.add(String(named[field]));
+        if (fields !== undefined)
+          for (const field of fields) {
+            traded.add(String(named[field]));
+            touched.add(String(named[field]));
+          }
+        for (const field of OWN_LOSS_FIELDS[event.type] ?? []) touched.add(String(named[field]));
         if (event.type === 'deposit') {
           funding.set(event.account, (funding.get(event.account) ?? 0n) + event.amount);
           deposited.add(event.account);
@@ -862,6 +883,26 @@ export function runEngineFuzz(options: EngineFuzzOptions, onProgress?: FuzzProgr
             `account ${account.publicKey.slice(0, 16)}… never traded and holds ${account.balance}, funded ${expected}`,
           );
         }
+      }
+
+      if (idleCheck) {
+        const residuals = new Map<string, bigint>();
+        for (const account of candidates) {
+          if (account === undefined || account.positions.length > 0) continue;
+          const residual = account.balance - (funding.get(account.publicKey) ?? 0n);
+          residuals.set(account.publicKey, residual);
+          const before = flatResidual.get(account.publicKey);
+          if (before === undefined || touched.has(account.publicKey) || residual === before) continue;
+          if (reportedIdle.has(account.publicKey)) continue;
+          reportedIdle.add(account.publicKey);
+          found(
+            'FLAT_LOSS',
+            block.height,
+            `account ${account.publicKey.slice(0, 16)}… held no position and did not trade, yet its balance moved by ${residual - before}`,
+          );
+        }
+        flatResidual = residuals;
+        touched.clear();
       }
 
       if (block.height % snapshotEvery === 0) {
