@@ -185,6 +185,8 @@ test('conservation over random sequences that reach liquidation, backstop, auto-
     actions: fc.array(action, { maxLength: 8 }),
     moveBps: fc.constantFrom(-5000, -3000, -3000, -1500, -500, 0, 0, 500, 1500, 3000, 3000, 5000),
     stale: fc.nat(11).map((x) => x === 0),
+    /** Now and then a guard flag (MAX_MOVE or EMA_BAND), which pauses the index and liquidations. */
+    flags: fc.nat(9).map((x) => (x === 0 ? 2 : x === 1 ? 4 : 0)),
     advanceMs: fc.constantFrom(1000, 60_000, 10 * 60_000, 20 * 60_000),
   });
   const counts = new Map<string, number>();
@@ -275,7 +277,16 @@ test('conservation over random sequences that reach liquidation, backstop, auto-
           height: engine.height + 1,
           timeMs,
           transactions,
-          oracle: [{ underlyingId: 1, price: spot, confidence: 0, publishTimeMs: timeMs, stale: s.stale }],
+          oracle: [
+            {
+              underlyingId: 1,
+              price: spot,
+              confidence: 0,
+              publishTimeMs: timeMs,
+              stale: s.stale,
+              flags: s.flags,
+            },
+          ],
         });
         const after = engine.ledger();
         for (const event of result.events) {
@@ -328,6 +339,7 @@ test('conservation over random sequences that reach liquidation, backstop, auto-
     'insuranceCover',
     'backstopTaken',
     'autoDeleverage',
+    'oracleGuardPause',
     'settlement',
     'positionSettled',
     'withdrawal',
@@ -335,8 +347,8 @@ test('conservation over random sequences that reach liquidation, backstop, auto-
   ]) {
     const n = runsWith.get(type) ?? 0;
     // A meaningful fraction: at least 1% of the runs contain each kind (measured with this seed:
-    // liquidation steps in 2.0%, backstop takes in 3.1%, auto-deleveraging in 9.5%, insurance
-    // cover in 5.3% of 1,000 runs).
+    // liquidation steps in 2.0%, backstop takes in 2.1%, auto-deleveraging in 8.0%, insurance
+    // cover in 4.5%, oracle-guard pauses in 61% of 1,000 runs).
     assert.ok(n >= runs / 100, `only ${n} of ${runs} runs produced a ${type} event (${report})`);
   }
   if (process.env.PALISADE_VERBOSE) console.log(runs, report);
