@@ -15,10 +15,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { toHex } from '../crypto/bytes.ts';
+import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { BACKSTOP_PUBLIC_KEY } from './backstop.ts';
-import { createEngine, type Engine } from './engine.ts';
+import { createEngine, type Engine, restoreEngine } from './engine.ts';
 import { createTransactionBuilder, limitOrder, testGenesis, testSigner, USDC } from './fixtures.ts';
 import {
   cappedPenalty,
@@ -299,4 +299,51 @@ test('ADL ranks counterparties by free equity and never passes more of a deficit
   assert.equal(cappedPenalty(450n, 1n, 1000n), 1n);
   assert.equal(cappedPenalty(450n, 1000n, 200n), 200n);
   assert.equal(cappedPenalty(450n, 1000n, -1n), 0n);
+});
+
+test('the backstop account restores from a snapshot, settles at expiry, and its gain returns to the fund', () => {
+  const genesis = testGenesis({
+    startTimeMs: START,
+    series: [contract(true, 50_000)],
+    insuranceFundUsdc: 100_000,
+    underlying: { defaultVolBps: 1 },
+  });
+  genesis.accounts = [alice, bob].map((signer, i) => ({
+    publicKey: signer.publicKey,
+    balance: BigInt(i === 0 ? 21_000 : 1_000_000) * U,
+  }));
+  const engine = createEngine(genesis);
+  builder = createTransactionBuilder();
+  const at = (timeMs: number, spotUsdc: number, transactions: ReturnType<typeof tx>[] = []) =>
+    engine.applyBlock({ height: engine.height + 1, timeMs, transactions, oracle: [oracle(spotUsdc)] });
+  at(START + 1000, 60_000, [
+    tx(bob, 1, 'buy', 10_000, 1),
+    tx(alice, 1, 'sell', 10_000, 1, { timeInForce: 1 }),
+  ]);
+  assert.ok(at(START + 2000, 66_000).events.some((e) => e.type === 'backstopTaken'));
+  // The fund's account is short the call it sold Alice at 20,800.
+  const restored = restoreEngine(engine.snapshot(), genesis);
+  assert.ok(bytesEqual(restored.stateRoot(), engine.stateRoot()));
+  const expiryMs = START + MS_PER_DAY;
+  let returned: EngineEvent | undefined;
+  for (let t = expiryMs - 10 * 60_000; t <= expiryMs; t += 60_000) {
+    const result = at(t, 60_000);
+    const twin = restored.applyBlock({
+      height: result.height,
+      timeMs: t,
+      transactions: [],
+      oracle: [oracle(60_000)],
+    });
+    assert.ok(bytesEqual(twin.stateRoot, result.stateRoot), `the restored engine diverged at ${t}`);
+    returned ??= result.events.find((e) => e.type === 'backstopReturned');
+  }
+  // Settled at 60,000: the short pays 10,000; 20,800 − 10,000 = 10,800 returns to the fund.
+  assert.deepEqual(returned, { type: 'backstopReturned', amount: 10_800n * U });
+  const ledger = engine.ledger();
+  assert.equal(ledger.insuranceFund, 110_800n * U);
+  assert.equal(engine.account(BACKSTOP_PUBLIC_KEY)?.balance, 0n);
+  assert.equal(
+    ledger.totalDeposits - ledger.totalWithdrawals,
+    ledger.totalBalances + ledger.feePool + ledger.insuranceFund - ledger.unrecoveredLoss,
+  );
 });
