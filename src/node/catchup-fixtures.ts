@@ -7,17 +7,27 @@
  * stores blocks finalized through a descendant's certificate.
  */
 import { type Block, type Certificate, VoteKind } from '../codec/consensus.ts';
+import { peekTag } from '../codec/message.ts';
 import { BlockPayloadCodec } from '../codec/node.ts';
 import { NodeSnapshotCodec } from '../codec/snapshot.ts';
 import { certificateFromVotes } from '../consensus/certificate.ts';
-import { putFinalizedBlock } from '../consensus/engine.ts';
+import {
+  type Application,
+  createEngine,
+  putFinalizedBlock,
+  type SimplexEngine,
+} from '../consensus/engine.ts';
 import { leaderOf, type ValidatorSet } from '../consensus/validators.ts';
 import { blockDigest, genesisDigest, signVote } from '../consensus/votes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { createEngine as createExecutionEngine } from '../execution/engine.ts';
 import type { EngineGenesis } from '../execution/types.ts';
 import type { SqliteStorage } from '../runtime/real/storage.ts';
+import type { SimEndpoint } from '../runtime/sim/network.ts';
+import type { Scheduler } from '../runtime/sim/scheduler.ts';
+import type { Network, PeerId } from '../runtime/types.ts';
 import { type NodeApplication, nodeStateRoot, STATE_ROOT_LAG_BLOCKS, stateRootHeightFor } from './app.ts';
+import { createStateSync, type StateSync } from './state-sync.ts';
 
 export interface BuildChainOptions {
   chainId: number;
@@ -175,4 +185,115 @@ export async function buildBareChain(options: BareChainOptions): Promise<BareCha
     prices: [],
   });
   return { digests, tip, snapshot, roots };
+}
+
+/** Consensus timeouts of simulated catch-up runs (short: only the sync paths matter). */
+export const CATCHUP_TIMEOUTS = Object.freeze({
+  leaderMs: 500,
+  notarizationMs: 1000,
+  nullifyRetryMs: 500,
+  syncRetryMs: 100,
+});
+
+/** Splits one simulated endpoint between consensus (0x02xx) and state sync (0x0505–0x0508). */
+function routed(endpoint: SimEndpoint) {
+  let consensus: ((from: PeerId, message: Uint8Array) => void) | undefined;
+  let stateSync: StateSync | undefined;
+  endpoint.onMessage((from, message) => {
+    const tag = peekTag(message);
+    if (tag >> 8 === 0x02) consensus?.(from, message);
+    else if (tag >= 0x0505 && tag <= 0x0508) stateSync?.receive(from, message);
+  });
+  const network: Network = {
+    send: (to, message) => endpoint.send(to, message),
+    broadcast: (message) => endpoint.broadcast(message),
+    onMessage: (handler) => {
+      consensus = handler;
+    },
+  };
+  return {
+    network,
+    attach: (sync: StateSync) => {
+      stateSync = sync;
+    },
+  };
+}
+
+export interface SimulatedValidatorOptions {
+  scheduler: Scheduler;
+  endpoint: SimEndpoint;
+  self: number;
+  app: NodeApplication;
+  storage: SqliteStorage;
+  chainId: number;
+  validators: ValidatorSet;
+  signers: readonly Ed25519Signer[];
+  /** State sync beyond this many blocks behind (0: block sync only, but still serve snapshots). */
+  thresholdBlocks: number;
+}
+
+/**
+ * A validator as the node wires it — the real application and storage, the consensus engine and
+ * state sync — over the simulated clock and network. It never proposes: these runs are about
+ * catching up with blocks that exist.
+ * @example const v = simulatedValidator({ scheduler, endpoint, self: 1, app, storage, chainId, validators, signers, thresholdBlocks: 1000 }); await v.consensus.start(); v.stateSync.start();
+ */
+export function simulatedValidator(options: SimulatedValidatorOptions) {
+  const { app, storage, scheduler, endpoint, self, chainId, validators } = options;
+  const route = routed(endpoint);
+  let inflight: Promise<void> = Promise.resolve();
+  const application: Application = {
+    propose: () => undefined,
+    verify: (context, payload) => app.verify(context, payload),
+    finalized: (block) => {
+      const done = app.finalized(block);
+      inflight = done.catch(() => {});
+      return done;
+    },
+    processedHeight: () => app.processedHeight(),
+  };
+  const consensus: SimplexEngine = createEngine({
+    chainId,
+    validators,
+    self,
+    signer: options.signers[self]!,
+    clock: scheduler.clockFor(),
+    network: route.network,
+    storage,
+    application,
+    timeouts: CATCHUP_TIMEOUTS,
+    applicationSyncsStorage: true,
+    stateSyncThresholdBlocks: options.thresholdBlocks,
+  });
+  const stateSync = createStateSync({
+    chainId,
+    validators,
+    self,
+    app,
+    storage,
+    consensus,
+    send: (to, message) => endpoint.send(to, message),
+    clock: scheduler.clockFor(),
+    thresholdBlocks: options.thresholdBlocks,
+    pollMs: 200,
+    requestTimeoutMs: 1000,
+    idle: () => inflight,
+  });
+  route.attach(stateSync);
+  return { app, storage, consensus, stateSync };
+}
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Runs the simulation in 20 ms slices until `done()` (or `maxSteps` slices), letting the real
+ * storage and application promises settle between events.
+ */
+export async function runSimulationUntil(scheduler: Scheduler, done: () => boolean, maxSteps = 50_000) {
+  for (let step = 0; step < maxSteps && !done(); step++) {
+    await settle();
+    while (scheduler.step(scheduler.now() + 20)) await settle();
+    scheduler.advanceTo(scheduler.now() + 20);
+  }
+  for (let i = 0; i < 20; i++) await settle();
 }

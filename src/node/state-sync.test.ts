@@ -16,10 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { BlockCodec } from '../codec/consensus.ts';
-import { peekTag } from '../codec/message.ts';
 import { BlockPayloadCodec, type SnapshotOffer } from '../codec/node.ts';
 import { NodeSnapshotCodec } from '../codec/snapshot.ts';
-import { type Application, createEngine, type SimplexEngine } from '../consensus/engine.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
 import { blockDigest } from '../consensus/votes.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -27,14 +25,18 @@ import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { restoreEngine } from '../execution/engine.ts';
 import { testGenesis } from '../execution/fixtures.ts';
 import { openSqliteStorage, type SqliteStorage } from '../runtime/real/storage.ts';
-import { type SimEndpoint, SimNetwork } from '../runtime/sim/network.ts';
+import { SimNetwork } from '../runtime/sim/network.ts';
 import { createSimRng } from '../runtime/sim/rng.ts';
 import { Scheduler } from '../runtime/sim/scheduler.ts';
-import type { Network, PeerId } from '../runtime/types.ts';
 import { createNodeApplication, type NodeApplication, nodeStateRoot, STATE_ROOT_LAG_BLOCKS } from './app.ts';
-import { buildBareChain, buildFinalizedChain } from './catchup-fixtures.ts';
+import {
+  buildBareChain,
+  buildFinalizedChain,
+  runSimulationUntil,
+  simulatedValidator,
+} from './catchup-fixtures.ts';
 import { verifyFinality } from './client.ts';
-import { createStateSync, type StateSync, verifyOffer } from './state-sync.ts';
+import { verifyOffer } from './state-sync.ts';
 import { type BlockDetail, blockDetailOf } from './view.ts';
 
 const CHAIN_ID = 7;
@@ -42,7 +44,7 @@ const signers = Array.from({ length: 4 }, (_, i) => createEd25519Signer(new Uint
 const keys = signers.map((signer) => signer.publicKey);
 const validators = createValidatorSet(keys);
 const engineGenesis = testGenesis({ chainId: CHAIN_ID });
-const timeouts = { leaderMs: 500, notarizationMs: 1000, nullifyRetryMs: 500, syncRetryMs: 100 };
+const wiring = { chainId: CHAIN_ID, validators, signers };
 const root = mkdtempSync(join(tmpdir(), 'palisade-state-sync-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -63,85 +65,6 @@ function openApp(name: string): { app: NodeApplication; storage: SqliteStorage }
   app.open();
   return { app, storage };
 }
-
-/** Splits one simulated endpoint between consensus (0x02xx) and state sync (0x0505–0x0508). */
-function routed(endpoint: SimEndpoint) {
-  let consensus: ((from: PeerId, message: Uint8Array) => void) | undefined;
-  let stateSync: StateSync | undefined;
-  endpoint.onMessage((from, message) => {
-    const tag = peekTag(message);
-    if (tag >> 8 === 0x02) consensus?.(from, message);
-    else if (tag >= 0x0505 && tag <= 0x0508) stateSync?.receive(from, message);
-  });
-  const network: Network = {
-    send: (to, message) => endpoint.send(to, message),
-    broadcast: (message) => endpoint.broadcast(message),
-    onMessage: (handler) => {
-      consensus = handler;
-    },
-  };
-  return {
-    network,
-    attach: (sync: StateSync) => {
-      stateSync = sync;
-    },
-  };
-}
-
-/** A validator: application, storage, consensus engine and state sync on one endpoint. */
-function validator(
-  scheduler: Scheduler,
-  endpoint: SimEndpoint,
-  self: number,
-  opened: { app: NodeApplication; storage: SqliteStorage },
-  thresholdBlocks: number,
-) {
-  const { app, storage } = opened;
-  const route = routed(endpoint);
-  let inflight: Promise<void> = Promise.resolve();
-  const application: Application = {
-    // Neither proposes: the test is about catching up, not about new blocks.
-    propose: () => undefined,
-    verify: (context, payload) => app.verify(context, payload),
-    finalized: (block) => {
-      const done = app.finalized(block);
-      inflight = done.catch(() => {});
-      return done;
-    },
-    processedHeight: () => app.processedHeight(),
-  };
-  const consensus: SimplexEngine = createEngine({
-    chainId: CHAIN_ID,
-    validators,
-    self,
-    signer: signers[self]!,
-    clock: scheduler.clockFor(),
-    network: route.network,
-    storage,
-    application,
-    timeouts,
-    applicationSyncsStorage: true,
-    stateSyncThresholdBlocks: thresholdBlocks,
-  });
-  const stateSync = createStateSync({
-    chainId: CHAIN_ID,
-    validators,
-    self,
-    app,
-    storage,
-    consensus,
-    send: (to, message) => endpoint.send(to, message),
-    clock: scheduler.clockFor(),
-    thresholdBlocks,
-    pollMs: 200,
-    requestTimeoutMs: 1000,
-    idle: () => inflight,
-  });
-  route.attach(stateSync);
-  return { app, storage, consensus, stateSync };
-}
-
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Every height `app` serves, as the API would serve it. */
 function servedBlocks(app: NodeApplication, from: number, to: number): BlockDetail[] {
@@ -194,19 +117,28 @@ test('a validator 50,000 blocks behind catches up by state sync, then block sync
 
   const scheduler = new Scheduler();
   const network = new SimNetwork(scheduler, createSimRng(9), { latencyMs: 2, jitterMs: 0, lossPerMille: 0 });
-  const peer = validator(scheduler, network.addEndpoint(0), 0, source, 0);
-  const lagging = validator(scheduler, network.addEndpoint(1), 1, openApp('lagging'), 1000);
+  const peer = simulatedValidator({
+    scheduler,
+    endpoint: network.addEndpoint(0),
+    self: 0,
+    ...source,
+    ...wiring,
+    thresholdBlocks: 0,
+  });
+  const lagging = simulatedValidator({
+    scheduler,
+    endpoint: network.addEndpoint(1),
+    self: 1,
+    ...openApp('lagging'),
+    ...wiring,
+    thresholdBlocks: 1000,
+  });
   await peer.consensus.start();
   peer.stateSync.start();
   await lagging.consensus.start();
   lagging.stateSync.start();
 
-  for (let step = 0; step < 20_000 && lagging.app.processedHeight() < length; step++) {
-    await settle();
-    while (scheduler.step(scheduler.now() + 20)) await settle();
-    scheduler.advanceTo(scheduler.now() + 20);
-  }
-  for (let i = 0; i < 20; i++) await settle();
+  await runSimulationUntil(scheduler, () => lagging.app.processedHeight() >= length);
 
   const status = lagging.stateSync.status();
   assert.equal(status.installed, 1, 'state synced once');
