@@ -13,7 +13,11 @@
  *    nullified; it still verifies and votes on the others' blocks. Finality continues, no block it
  *    proposed is finalized while skewed, nothing diverges; with its clock right again its blocks
  *    are finalized again.
- * 3. Delay and loss: 200 ± 50 ms one-way on every link with 5% loss. With `tc netem` in the
+ * 3. Isolation beyond the catch-up window: validator 3's data link alone on the second bridge
+ *    until the others are more than `stateSyncThresholdBlocks` (20 here) ahead and hold a
+ *    snapshot above its height; healed, it state-syncs (snapshot checked against the root a
+ *    finalized block commits to), block-syncs the rest and agrees with the others.
+ * 4. Delay and loss: 200 ± 50 ms one-way on every link with 5% loss. With `tc netem` in the
  *    kernel (probed once), a netem qdisc on every validator's data link does it: real packet delay
  *    and real packet loss, which the kernel's TCP retransmits. Without it (this machine's kernel
  *    has no netem), the delay is emulated in userspace: every validator pair talks through a TCP
@@ -22,11 +26,12 @@
  *    retransmission timeout after which TCP resends a lost segment, with everything behind it
  *    waiting (head-of-line blocking), which is what loss costs a TCP stream. The baseline is
  *    measured on the same network and route with no delay, so the comparison is the delay alone.
- *    The finality latency in `/metrics` runs from a node first
- *    seeing a proposal (the leader: making it) to finalizing it: three one-way hops for the leader
- *    (proposal, notarize votes, finalize votes), two for the others, so over the four nodes 2.25
- *    hops per block on average. The rise over the baseline must be at least that many minimum hop
- *    delays (150 ms) on average, and two of them on every node.
+ *    The finality latency in `/metrics` runs from a node first seeing a proposal (the leader:
+ *    making it) to finalizing it: three one-way hops for the leader (proposal, notarize votes,
+ *    finalize votes), two for the others, so over the four nodes 2.25 hops per block on average.
+ *    The rise over the baseline must be at least that many minimum hop delays (150 ms) on
+ *    average, and two of them on every node.
+ * The seed of the relays' delays is printed; PALISADE_NETFAULTS_SEED replays it.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -34,6 +39,11 @@ import { sleep, waitFor } from './harness.ts';
 import { type NetnsNetwork, NO_DELAY, namespacesUnavailable, startNetnsNetwork } from './netns.ts';
 
 const ALL = [0, 1, 2, 3];
+/** A validator more than this many blocks behind state-syncs (set in every config). */
+const STATE_SYNC_THRESHOLD_BLOCKS = 20;
+/** The application's snapshot interval and the lag at which a block commits to a state root (app.ts). */
+const SNAPSHOT_INTERVAL_BLOCKS = 100;
+const STATE_ROOT_LAG_BLOCKS = 16;
 let net: NetnsNetwork | undefined;
 let unavailable: string | undefined;
 
@@ -43,7 +53,10 @@ before(async () => {
     console.log(`netfaults: skipped: ${unavailable}`);
     return;
   }
-  net = await startNetnsNetwork({ leaderTimeoutMs: 1000 });
+  net = await startNetnsNetwork({
+    leaderTimeoutMs: 1000,
+    stateSyncThresholdBlocks: STATE_SYNC_THRESHOLD_BLOCKS,
+  });
   console.log(
     `netfaults: ${net.netem ? 'tc netem is in this kernel: delays on the data links' : 'no tc netem in this kernel: delays from relays'}`,
   );
@@ -71,7 +84,11 @@ async function maxHeight(indexes: readonly number[] = ALL): Promise<number> {
   return Math.max(...(await heightsOf(indexes)));
 }
 
+/** Lowest height every validator stores (a state-synced validator has nothing below its snapshot). */
+let commonFrom = 1;
+
 async function assertSameHashes(from: number, to: number): Promise<void> {
+  from = Math.max(from, commonFrom);
   const lists = await Promise.all(
     ALL.map(async (index) =>
       (await network().hashes(index, from, to)).map(
@@ -131,6 +148,52 @@ test('a validator whose clock is 10 s ahead: its blocks are refused, finality co
     60_000,
   );
   await assertSameHashes(1, await minHeight());
+});
+
+test('a validator isolated for longer than its catch-up window: healed, it catches up by state sync', async (t) => {
+  if (unavailable !== undefined) return t.skip(unavailable);
+  const isolatedAt = (await network().status(3))?.height ?? 0;
+  await network().partition([3]);
+  const survivors = [0, 1, 2];
+  // Isolated until the others hold a snapshot above its height whose root a finalized block
+  // covers, and are far more than the window ahead.
+  const snapshotAbove = Math.ceil((isolatedAt + 1) / SNAPSHOT_INTERVAL_BLOCKS) * SNAPSHOT_INTERVAL_BLOCKS;
+  const isolatedUntil = Math.max(
+    snapshotAbove + STATE_ROOT_LAG_BLOCKS + 4,
+    isolatedAt + 2 * STATE_SYNC_THRESHOLD_BLOCKS,
+  );
+  await waitFor(
+    async () => (await minHeight(survivors)) >= isolatedUntil,
+    `the others at ${isolatedUntil}`,
+    240_000,
+  );
+  assert.ok(
+    ((await network().status(3))?.height ?? 0) <= isolatedAt + 2,
+    'the isolated validator finalized nothing',
+  );
+  await network().heal();
+  const healedMs = Date.now();
+  await waitFor(
+    async () => {
+      const [isolated, other] = await Promise.all([network().status(3), network().status(0)]);
+      return (
+        isolated !== undefined &&
+        other !== undefined &&
+        isolated.sync.stateSyncs >= 1 &&
+        isolated.height + 2 >= other.height
+      );
+    },
+    'validator 3 to state-sync and catch up',
+    120_000,
+  );
+  const status = (await network().status(3))!;
+  console.log(
+    `netfaults: isolated at ${isolatedAt}, healed with the others at ${isolatedUntil}+; state-synced at ${status.sync.stateSyncHeight}, caught up to ${status.height} ${Date.now() - healedMs} ms after the heal`,
+  );
+  const syncedAt = status.sync.stateSyncHeight;
+  assert.ok(syncedAt !== null && syncedAt > isolatedAt, `state-synced at ${syncedAt}, above ${isolatedAt}`);
+  commonFrom = syncedAt + 1;
+  await assertSameHashes(commonFrom, await minHeight());
 });
 
 test('200 ± 50 ms delay with 5% loss on every link: finality continues and its latency rises accordingly', async (t) => {

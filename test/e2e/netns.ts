@@ -237,7 +237,11 @@ export interface NetnsNetwork {
 }
 
 /** Builds the namespaces, a genesis and configs, and starts four validators. */
-export async function startNetnsNetwork(options: { leaderTimeoutMs: number }): Promise<NetnsNetwork> {
+export async function startNetnsNetwork(options: {
+  leaderTimeoutMs: number;
+  /** Written into every config (see src/node/config.ts); the node's default when absent. */
+  stateSyncThresholdBlocks?: number;
+}): Promise<NetnsNetwork> {
   await removeStale();
   const count = 4;
   const id = `${PREFIX}${process.pid}`;
@@ -341,6 +345,8 @@ export async function startNetnsNetwork(options: { leaderTimeoutMs: number }): P
     config.p2pListen = `0.0.0.0:${P2P_PORT}`;
     config.apiListen = `${managementNode(i)}:${API_PORT}`;
     config.peers = peers;
+    if (options.stateSyncThresholdBlocks !== undefined)
+      config.stateSyncThresholdBlocks = options.stateSyncThresholdBlocks;
     writeFileSync(configPath(i), JSON.stringify(config, null, 2));
   };
 
