@@ -11,6 +11,7 @@ import {
   BlockCodec,
   type Certificate,
   CertificateCodec,
+  RangeRequestCodec,
   RangeResponseCodec,
   VoteKind,
 } from '../codec/consensus.ts';
@@ -169,4 +170,106 @@ test('a validator 50,000 blocks behind catches up by block sync by height: equal
   assert.ok(sync.rangeSyncedBlocks > length - 2 * MAX_BLOCKS_IN_MEMORY, `${sync.rangeSyncedBlocks} by range`);
   // Bounded ranges: many responses, none above the request size.
   assert.ok(rangeResponses >= Math.floor(length / 1024), `${rangeResponses} range responses`);
+});
+
+test('peers that break the hash chain or forge the certificate of a range are charged, and the honest one still serves the catch-up', async () => {
+  const length = 3_000;
+  const scheduler = new Scheduler();
+  const network = new SimNetwork(scheduler, createSimRng(6), { latencyMs: 2, jitterMs: 0, lossPerMille: 0 });
+  const sourceStorage = new SimStorage();
+  const { blocks, digests } = await buildChain(sourceStorage, length, 100);
+  const source = recordingApplication();
+  const lagging = recordingApplication();
+  const honest = createEngine({
+    chainId,
+    validators,
+    self: 0,
+    signer: signers[0]!,
+    clock: scheduler.clockFor(),
+    network: network.addEndpoint(0),
+    storage: sourceStorage,
+    application: { ...source.application, processedHeight: () => length },
+    timeouts,
+  });
+  const caughtUp = createEngine({
+    chainId,
+    validators,
+    self: 1,
+    signer: signers[1]!,
+    clock: scheduler.clockFor(),
+    network: network.addEndpoint(1),
+    storage: new SimStorage(),
+    application: lagging.application,
+    timeouts,
+  });
+  // Validator 2 answers every range with real blocks whose first parent is wrong; validator 3 with
+  // a chain of its own that links to the asker's tip, "certified" by one key signing for three.
+  const liars = [2, 3].map((self) => {
+    const endpoint = network.addEndpoint(self);
+    let answered = 0;
+    endpoint.onMessage((from, message) => {
+      if (peekTag(message) !== RangeRequestCodec.tag) return;
+      const request = RangeRequestCodec.decode(message);
+      answered++;
+      const start = request.fromHeight;
+      if (self === 2) {
+        const range = blocks.slice(start - 1, start - 1 + 64).map((block) => ({ ...block }));
+        range[0] = { ...range[0]!, parent: new Uint8Array(32).fill(7) };
+        const proof = finalization(range.at(-1)!.view, blockDigest(range.at(-1)!));
+        endpoint.send(from, RangeResponseCodec.encode({ blocks: range, finalization: proof }));
+        return;
+      }
+      let parent = start === 1 ? genesisDigest(chainId) : digests[start - 2]!;
+      const fake: Block[] = [];
+      for (let height = start; height < start + 64; height++) {
+        const block: Block = {
+          view: height,
+          height,
+          parentView: height - 1,
+          parent,
+          proposer: 3,
+          payload: new TextEncoder().encode(`fake ${height}`),
+        };
+        parent = blockDigest(block);
+        fake.push(block);
+      }
+      const last = fake.at(-1)!;
+      const forged = certificateFromVotes(
+        VoteKind.finalize,
+        last.view,
+        parent,
+        [0, 1, 3].map((signerIndex) =>
+          signVote(signers[3]!, chainId, {
+            kind: VoteKind.finalize,
+            view: last.view,
+            digest: parent,
+            signerIndex,
+          }),
+        ),
+      );
+      endpoint.send(from, RangeResponseCodec.encode({ blocks: fake, finalization: forged }));
+    });
+    return { answered: () => answered };
+  });
+  await honest.start();
+  await caughtUp.start();
+  for (let ms = 0; ms < 300_000 && caughtUp.status().finalizedHeight < length; ms += 50) {
+    await settle();
+    while (scheduler.step(scheduler.now() + 50)) await settle();
+    scheduler.advanceTo(scheduler.now() + 50);
+  }
+  for (let i = 0; i < 20; i++) await settle();
+  assert.equal(caughtUp.status().finalizedHeight, length);
+  assert.equal(toHex(caughtUp.status().finalizedDigest), toHex(digests[length - 1]!));
+  lagging.delivered.forEach((entry, index) => {
+    if (toHex(entry.digest) !== toHex(digests[index]!)) assert.fail(`hash differs at height ${index + 1}`);
+  });
+  assert.ok(
+    liars.every((liar) => liar.answered() > 0),
+    'both liars were asked',
+  );
+  const drops = caughtUp.dropCounters();
+  assert.ok((drops[2]?.['digest-mismatch'] ?? 0) >= 1, JSON.stringify(drops));
+  assert.ok((drops[3]?.['bad-certificate'] ?? 0) >= 1, JSON.stringify(drops));
+  assert.equal(drops[0], undefined, 'the honest peer is charged nothing');
 });

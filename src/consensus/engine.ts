@@ -290,7 +290,7 @@ interface RangeSync {
   runBytes: number;
   /** Requests that went unanswered or were refused; the sync gives up after MAX_REQUEST_ATTEMPTS. */
   failures: number;
-  /** Rotates the peer asked. */
+  /** Picks the peer asked: it moves on at each failure. */
   attempts: number;
   inflight: { peer: number; fromHeight: number; cancel: () => void } | undefined;
 }
@@ -1614,8 +1614,8 @@ export class SimplexEngine {
     }
     const fromHeight = this.#rangeEnd(sync).height + 1;
     const size = this.#validators.size;
+    // The same peer while it serves us; the next one after a failure (#rangeFailed).
     const peer = (this.#config.self + 1 + (sync.attempts % (size - 1))) % size;
-    sync.attempts++;
     const inflight = { peer, fromHeight, cancel: () => {} };
     sync.inflight = inflight;
     this.#config.network.send(peer, RangeRequestCodec.encode({ fromHeight, count: RANGE_REQUEST_BLOCKS }));
@@ -1623,9 +1623,21 @@ export class SimplexEngine {
     inflight.cancel = this.#config.clock.setTimer(4 * this.#timeouts.syncRetryMs, () => {
       if (this.#rangeSync !== sync || sync.inflight !== inflight) return;
       sync.inflight = undefined;
-      sync.failures++;
+      this.#rangeFailed(sync);
       this.#requestRange();
     });
+  }
+
+  /**
+   * A peer failed a range (no answer, a broken hash chain, a bad certificate, or blocks no
+   * certificate covers): its unproven blocks go and the next peer is asked. A run only ever holds
+   * one peer's blocks, so an honest peer is never charged for continuing a liar's run.
+   */
+  #rangeFailed(sync: RangeSync): void {
+    sync.failures++;
+    sync.attempts++;
+    sync.run = [];
+    sync.runBytes = 0;
   }
 
   /**
@@ -1636,21 +1648,33 @@ export class SimplexEngine {
    * keeps the range until it holds that block.
    */
   #onRangeRequest(from: PeerId, request: RangeRequest): void {
+    // Ranges are read from storage and cost bandwidth the asker does not pay: the same per-peer
+    // budget as block requests (request-budget.ts) bounds them.
+    if (!this.#syncBudget.takeRequest(from)) {
+      this.#drop(from, DropReason.rateLimited);
+      return;
+    }
+    const byteLimit = Math.min(MAX_SYNC_RESPONSE_BYTES, this.#syncBudget.bytesAvailable(from));
     const last = Math.min(
       request.fromHeight + Math.min(request.count, MAX_RANGE_BLOCKS) - 1,
       this.#tip.height,
     );
     const blocks: Block[] = [];
     const digests: Uint8Array[] = [];
+    const sizes: number[] = [];
     let bytes = 0;
     for (let height = request.fromHeight; height <= last; height++) {
       const encoded = this.#config.storage.get(BLOCK_PREFIX + pad(height));
       const block = this.#readFinalizedBlock(height);
       if (encoded === undefined || block === undefined) break;
-      if (bytes + encoded.length > MAX_SYNC_RESPONSE_BYTES && blocks.length > 0) break;
+      if (bytes + encoded.length > byteLimit) {
+        if (blocks.length === 0) this.#drop(from, DropReason.rateLimited);
+        break;
+      }
       bytes += encoded.length;
       blocks.push(block);
       digests.push(sha256(encoded));
+      sizes.push(encoded.length);
     }
     let end = blocks.length - 1;
     let finalization: Certificate | undefined;
@@ -1664,6 +1688,10 @@ export class SimplexEngine {
     if (end < 0) return;
     finalization ??= this.#readProof(blocks[end]!.height);
     if (finalization === undefined) return;
+    this.#syncBudget.spendBytes(
+      from,
+      sizes.slice(0, end + 1).reduce((sum, size) => sum + size, 0),
+    );
     this.#config.network.send(
       from,
       RangeResponseCodec.encode({ blocks: blocks.slice(0, end + 1), finalization }),
@@ -1694,9 +1722,7 @@ export class SimplexEngine {
       if (block.height !== end.height + 1 || !bytesEqual(block.parent, end.digest)) {
         // A peer that breaks the hash chain from a tip it served before lied once: start over.
         this.#drop(from, DropReason.digestMismatch);
-        sync.run = [];
-        sync.runBytes = 0;
-        sync.failures++;
+        this.#rangeFailed(sync);
         this.#requestRange();
         return;
       }
@@ -1721,7 +1747,7 @@ export class SimplexEngine {
         !verifyCertificate(this.#validators, this.#config.chainId, certificate, this.#verifier)
       ) {
         this.#drop(from, DropReason.badCertificate);
-        sync.failures++;
+        this.#rangeFailed(sync);
         this.#requestRange();
         return;
       }
@@ -1733,9 +1759,7 @@ export class SimplexEngine {
       if (this.#rangeSync !== sync) return;
     } else if (sync.run.length >= MAX_RANGE_RUN_BLOCKS) {
       // No certificate covers this much: the peer fed us blocks off the finalized chain.
-      sync.run = [];
-      sync.runBytes = 0;
-      sync.failures++;
+      this.#rangeFailed(sync);
     }
     // Done once the remaining gap is small enough for the backward walk to close it.
     const target = this.#pendingFinalization;
