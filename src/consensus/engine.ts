@@ -7,6 +7,14 @@
  * State changes happen synchronously inside message and timer handlers; only storage syncs and
  * application calls are awaited, and every decision that must not be taken twice (signing a vote,
  * proposing) is recorded in memory before the first await, so concurrent handlers never sign twice.
+ *
+ * Catching up (spec §7): a finalization close above our tip is resolved by walking back from its
+ * block through block requests by digest; one further below the lowest block we hold than
+ * `RANGE_SYNC_GAP_BLOCKS` is closed by block sync by height instead — finalized blocks fetched
+ * forward from our tip in ranges served from peers' storage, checked by parent hashes from our
+ * tip and finalized once we hold the block the range's stored certificate certifies. With
+ * `stateSyncThresholdBlocks`, a larger gap waits for the node's state sync, which installs a new
+ * tip (`installFinalizedTip`) or declines (`declineStateSync`).
  */
 import {
   type Block,
