@@ -1,5 +1,5 @@
 /**
- * `palisade bench catchup [--blocks N] [--durability full|off] [--json]`: how fast a validator
+ * `palisade bench catchup [--blocks N (10,000)] [--durability full|off] [--json]`: how fast a validator
  * that fell N blocks behind catches up, by block sync and by state sync, each through the real
  * application, SQLite storage and consensus engine (the network is simulated in-process with 2 ms
  * links, so the figures are what the validator's own work allows, not what a WAN allows).
@@ -47,7 +47,7 @@ export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      blocks: { type: 'string', default: '20000' },
+      blocks: { type: 'string', default: '10000' },
       durability: { type: 'string', default: 'full' },
       json: { type: 'boolean', default: false },
     },
