@@ -519,3 +519,82 @@ test('governance cannot jump volatility: one SetMarkVol moves a series by at mos
   const second = again.events.find((e) => e.type === 'markVolSet');
   assert.ok(second?.type === 'markVolSet' && set?.type === 'markVolSet' && second.volBps - set.volBps <= 1);
 });
+
+test('property: an order that passes never gets its own account liquidated in the same block', () => {
+  // Seeded runs: a deep maker quotes every series; thin traders in both margin modes trade, the
+  // index moves so that some end up under initial margin; then, in a block at the same index and
+  // time (the same marks), they place random orders — buys, sells, reduce-only, IOC and resting,
+  // at random prices anywhere inside the band. An account not liquidatable before that block and with an
+  // accepted order in it must not be liquidated in it, and ends at or above maintenance.
+  const expiry = START + 7 * MS_PER_DAY;
+  const series = [55_000, 60_000, 65_000].flatMap((k) => [
+    btcSeries(true, k, expiry),
+    btcSeries(false, k, expiry),
+  ]);
+  let checked = 0;
+  let acceptedOrders = 0;
+  for (let run = 0; run < 60; run++) {
+    const random = createSeededRandom(1000 + run);
+    const maker = testSigner(`prop-maker-${run}`);
+    const thin = Array.from({ length: 4 }, (_, i) => testSigner(`prop-thin-${run}-${i}`));
+    const genesis = testGenesis({ startTimeMs: START, traders: [maker, ...thin], series });
+    genesis.accounts[0]!.balance = 50_000_000n * U;
+    genesis.accounts.slice(1).forEach((a, i) => {
+      a.balance = BigInt(800 + random.below(4_000)) * U;
+      a.marginMode = i % 2 === 0 ? 'portfolio' : 'standard';
+    });
+    const engine = createEngine(genesis);
+    const d = driver(engine);
+    d.block();
+    const randomOrder = (signer: Ed25519Signer) => {
+      const id = 1 + random.below(series.length);
+      // Anywhere from half to one and a half times the mark: inside the band, far from fair.
+      const ticks = Math.max(1, Math.round((markUsdc(engine, id) / 5) * (0.5 + random.below(101) / 100)));
+      const position = engine.account(signer.publicKey)!.positions.find((p) => p.seriesId === id)?.lots ?? 0;
+      const reduceOnly = position !== 0 && random.below(3) === 0;
+      const side = reduceOnly ? (position > 0 ? 'sell' : 'buy') : random.below(2) === 0 ? 'buy' : 'sell';
+      d.tx(
+        signer,
+        limitOrder(id, side, ticks * 5, (1 + random.below(4)) / 10, {
+          reduceOnly,
+          timeInForce: random.below(2),
+        }),
+      );
+    };
+    const quote = () => {
+      d.tx(maker, { kind: 'cancelAll', value: { seriesId: 0 } });
+      for (let id = 1; id <= series.length; id++) {
+        const m = markUsdc(engine, id);
+        d.tx(maker, limitOrder(id, 'buy', Math.max(5, m - 5 * (1 + random.below(3))), 2));
+        d.tx(maker, limitOrder(id, 'sell', m + 5 * (1 + random.below(3)), 2));
+      }
+    };
+    for (let round = 0; round < 3; round++) {
+      quote();
+      for (let i = 0; i < 8; i++) randomOrder(thin[random.below(thin.length)]!);
+      d.prices[1] = 60_000 + (random.below(11) - 5) * 600;
+      d.block();
+    }
+    quote();
+    d.block(0);
+    const before = new Map(thin.map((s) => [s, engine.account(s.publicKey)!.margin!]));
+    const signers: Ed25519Signer[] = [];
+    for (let i = 0; i < 10; i++) {
+      const signer = thin[random.below(thin.length)]!;
+      signers.push(signer);
+      randomOrder(signer);
+    }
+    const r = d.block(0);
+    for (const s of thin) {
+      const accepted = r.results.some((x, i) => signers[i] === s && x.status === 'OK');
+      const m = before.get(s)!;
+      if (!accepted || m.equity < m.maintenance) continue;
+      acceptedOrders++;
+      checked++;
+      assert.ok(!liquidated(r.events, s), `run ${run}: an accepted order got its own account liquidated`);
+      const after = engine.account(s.publicKey)!.margin!;
+      assert.ok(after.equity >= after.maintenance, `run ${run}: below maintenance after its own orders`);
+    }
+  }
+  assert.ok(checked >= 40 && acceptedOrders >= 40, `too few accounts checked (${checked})`);
+});

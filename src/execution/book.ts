@@ -10,7 +10,9 @@
  * The book knows nothing about money or margin: the engine decides whether an order may trade and
  * books each fill through the callbacks. Self-trade prevention is "cancel the resting order"
  * (Deribit's and CME's common default): an order never fills against its own owner's order; the
- * older one leaves the book and the newer one keeps matching.
+ * older one leaves the book and the newer one keeps matching. Before each maker fill the engine may
+ * refuse it (`admit`: price band, position cap, fill-time margin); a refused maker leaves the book
+ * and matching continues with the next one.
  */
 import { invariant } from '../codec/invariant.ts';
 

@@ -17,7 +17,11 @@
  *   3. transactions, in consensus order: stateless checks (chain, expiry height, signature, size),
  *      then the nonce, then the action. A refusal (`RejectionStatus`) changes nothing, not even
  *      the nonce; a business outcome (`OutcomeStatus`, e.g. insufficient margin) consumes the
- *      nonce and changes nothing else;
+ *      nonce and changes nothing else. A key without an account gets `UNKNOWN_ACCOUNT` for
+ *      anything but being deposited to. Every order meets pre-trade risk (src/execution/risk.ts):
+ *      a price band around the mark and what-if margin, reducing orders included; every maker
+ *      fill meets them again, and a maker that fails leaves the book. Caps (positions per
+ *      account, open orders, accounts, series) are outcomes, never invariants;
  *   4. liquidation of accounts below maintenance margin (src/execution/liquidation.ts), skipping
  *      accounts exposed to a guard-paused underlying: positions closed in the order that lowers the
  *      requirement most per value closed, in steps into the book, else taken by the insurance
@@ -45,6 +49,10 @@
  *
  * Deposits: a genesis-listed operator key (the bridge) signs `Deposit` actions that credit any
  * account; devnet bots are funded in genesis or by the operator. Withdrawals debit the signer.
+ * Accounts cost a deposit: only genesis or a deposit of at least `minDepositForAccount` creates
+ * one (a smaller one is `DEPOSIT_BELOW_MINIMUM` and credits nothing: the bridge must not submit
+ * it, or refunds it). The operator and governance keys need no deposit: their record, which
+ * holds their nonce, appears with their first accepted action.
  *
  * Conservation (tested over random sequences): deposits − withdrawals = Σ balances + fee pool +
  * insurance fund − unrecovered loss, exactly, after every block (the backstop account's balance is

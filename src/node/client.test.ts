@@ -32,10 +32,11 @@ describe('client against the API server on 127.0.0.1', () => {
     const market = markets[0]!;
     const maker = client.trader(node.traders[0]!);
     const taker = client.trader(node.traders[1]!);
-    // Two orders submitted back to back: the client numbers them 0 and 1 without a round trip.
+    // Two orders submitted back to back: the client numbers them 0 and 1 without a round trip. The
+    // first market is the 7-day 50,000 call, marked near 10,030 USDC (2,006 ticks of 5 USDC).
     const [first, second] = await Promise.all([
-      maker.placeOrder({ seriesId: market.seriesId, side: 'sell', priceTicks: 700, lots: 1 }, market),
-      maker.placeOrder({ seriesId: market.seriesId, side: 'sell', priceTicks: 710, lots: 1 }, market),
+      maker.placeOrder({ seriesId: market.seriesId, side: 'sell', priceTicks: 2000, lots: 1 }, market),
+      maker.placeOrder({ seriesId: market.seriesId, side: 'sell', priceTicks: 2010, lots: 1 }, market),
     ]);
     assert.notEqual(first.id, second.id);
     node.finalizeBlock();
@@ -44,11 +45,11 @@ describe('client against the API server on 127.0.0.1', () => {
     const book = await client.book(market.seriesId, 5);
     assert.deepEqual(
       book.asks.map((level) => level.priceTicks),
-      [700, 710],
+      [2000, 2010],
     );
 
     const buy = await taker.placeOrder(
-      { seriesId: market.seriesId, side: 'buy', priceTicks: 700, lots: 1 },
+      { seriesId: market.seriesId, side: 'buy', priceTicks: 2000, lots: 1 },
       market,
     );
     const finalizing = setInterval(() => node.finalizeBlock(), 20);
@@ -60,7 +61,7 @@ describe('client against the API server on 127.0.0.1', () => {
       clearInterval(finalizing);
     }
     const fills = await client.fills({ seriesId: market.seriesId });
-    assert.equal(fills[0]!.priceTicks, 700);
+    assert.equal(fills[0]!.priceTicks, 2000);
     const read = await client.account(node.traders[1]!.publicKey, { proof: true });
     assert.deepEqual(read.account?.positions, [{ seriesId: market.seriesId, lots: 1 }]);
     assert.ok(verifyAccountProof(node.traders[1]!.publicKey, read));

@@ -26,6 +26,7 @@ function bytes(value: string): Uint8Array {
   return out;
 }
 
+/** Series 1 is the 7-day 50,000 call; at 60,000 its mark is about 10,030 USDC, inside whose price band orders must be. */
 function encodedOrder(node: FixtureNode, trader: number, nonce: number, side: 'buy' | 'sell', price: number) {
   const signer = node.traders[trader]!;
   return SignedTransactionCodec.encode(actionTransaction(signer, nonce, limitOrder(1, side, price, 1)));
@@ -63,7 +64,7 @@ describe('API server over a node built from the real layers', () => {
     const response = await app.inject({
       method: 'POST',
       url: '/v1/transactions',
-      payload: { transaction: hex(encodedOrder(node, 0, 0, 'sell', 3000)) },
+      payload: { transaction: hex(encodedOrder(node, 0, 0, 'sell', 10_000)) },
     });
     assert.equal(response.statusCode, 202, response.body);
     const { id } = response.json();
@@ -82,7 +83,7 @@ describe('API server over a node built from the real layers', () => {
       method: 'POST',
       url: '/v1/transactions',
       headers: { 'content-type': 'application/octet-stream' },
-      payload: Buffer.from(encodedOrder(node, 1, 0, 'buy', 3000)),
+      payload: Buffer.from(encodedOrder(node, 1, 0, 'buy', 10_000)),
     });
     assert.equal(response.statusCode, 202, response.body);
     node.finalizeBlock();
@@ -339,8 +340,8 @@ describe('API server over a node built from the real layers', () => {
     assert.equal(markets[0].underlying, 'BTC');
     assert.match(markets[0].markPrice, /^[0-9]+$/);
     for (const [nonce, price] of [
-      [1, 3100],
-      [2, 3200],
+      [1, 10_100],
+      [2, 10_200],
     ] as const) {
       const payload = { transaction: hex(encodedOrder(node, 0, nonce, 'sell', price)) };
       assert.equal((await app.inject({ method: 'POST', url: '/v1/transactions', payload })).statusCode, 202);
@@ -348,7 +349,7 @@ describe('API server over a node built from the real layers', () => {
     node.finalizeBlock();
     const book = (await app.inject('/v1/markets/1/book?depth=1')).json();
     assert.equal(book.asks.length, 1);
-    assert.equal(book.asks[0].priceTicks, 3100 / 5);
+    assert.equal(book.asks[0].priceTicks, 10_100 / 5);
     assert.equal(book.height, node.engine.height);
     const missing = await app.inject('/v1/markets/99999/book');
     assert.equal(missing.statusCode, 404);
