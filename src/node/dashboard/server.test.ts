@@ -22,11 +22,12 @@ async function recordApi(): Promise<Map<string, string>> {
   const app = createApiServer({ view: node.view });
   await app.ready();
   const [maker, taker] = node.traders;
+  // Series 1 (the 7-day 50,000 call) is marked near 10,030 USDC: orders stay inside its price band.
   for (const [signer, nonce, side, price] of [
-    [maker!, 0, 'sell', 3000],
-    [maker!, 1, 'sell', 3100],
-    [taker!, 0, 'buy', 3000],
-    [taker!, 1, 'buy', 2900],
+    [maker!, 0, 'sell', 10_000],
+    [maker!, 1, 'sell', 10_100],
+    [taker!, 0, 'buy', 10_000],
+    [taker!, 1, 'buy', 9_900],
   ] as const) {
     const bytes = SignedTransactionCodec.encode(
       actionTransaction(signer, nonce, limitOrder(1, side, price, 1)),
@@ -109,8 +110,15 @@ describe('dashboard aggregation server', () => {
   });
 
   test('a snapshot folds every validator, the down one included, with prices, books and fills', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const snapshot = (await (await fetch(`${dashboard.url}/api/snapshot`)).json()) as DashboardSnapshot;
+    // A latency needs two polls of each validator's histogram; on a loaded machine the first polls
+    // may take longer than the poll interval, so wait for the second one (bounded) instead of a sleep.
+    let snapshot: DashboardSnapshot | undefined;
+    for (let attempt = 0; attempt < 200; attempt++) {
+      snapshot = (await (await fetch(`${dashboard.url}/api/snapshot`)).json()) as DashboardSnapshot;
+      if (snapshot.history.length >= 2 && snapshot.validators[0]?.finalityLatencyMs != null) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(snapshot !== undefined);
     assert.equal(snapshot.chainId, 7);
     assert.equal(snapshot.height, 4);
     assert.deepEqual(
@@ -131,14 +139,14 @@ describe('dashboard aggregation server', () => {
     assert.equal(snapshot.books[0]!.market.seriesId, 1);
     assert.deepEqual(
       snapshot.books[0]!.book.asks.map((level) => level.priceTicks),
-      [620],
+      [2020],
     );
     assert.deepEqual(
       snapshot.books[0]!.book.bids.map((level) => level.priceTicks),
-      [580],
+      [1980],
     );
     assert.equal(snapshot.fills.length, 1);
-    assert.equal(snapshot.fills[0]!.priceTicks, 600);
+    assert.equal(snapshot.fills[0]!.priceTicks, 2000);
   });
 
   test('the page and its module are served; the event stream pushes snapshots and is bounded', async () => {
