@@ -27,7 +27,9 @@
  *      committed root (`installSnapshot`); consensus takes block s as its finalized tip
  *      (`installFinalizedTip`); one storage sync makes both durable.
  *
- * Bounds: one sync at a time, snapshots up to `SNAPSHOT_MAX_BYTES`, offers up to MAX_OFFER_BLOCKS
+ * Bounds: one sync at a time, snapshots up to `SNAPSHOT_MAX_BYTES` fetched within a deadline of
+ * the request timeout plus their size at `FETCH_MIN_BYTES_PER_SECOND` (a peer that drips chunks is
+ * dropped and the next one asked), offers up to MAX_OFFER_BLOCKS
  * blocks and MAX_OFFER_BLOCK_BYTES; a responder answers each peer at most `MAX_OFFERS_PER_SECOND`
  * offers and `MAX_CHUNKS_PER_SECOND` chunks per second and drops the rest.
  */
@@ -63,6 +65,12 @@ export const MAX_CHUNKS_PER_SECOND = 32;
 const DECLINED_RETRY_MS = 30_000;
 /** A chunk that does not arrive in time is asked for again this many times, then the peer is dropped. */
 const CHUNK_ATTEMPTS = 3;
+/**
+ * The slowest whole download we wait for (4 MiB/s, an eighth of what a responder serves): a peer
+ * that answers each chunk just inside the chunk timeout would otherwise hold a 1 GiB fetch, and
+ * with it the gap consensus keeps for state sync, for over half an hour.
+ */
+export const FETCH_MIN_BYTES_PER_SECOND = 4 << 20;
 
 export interface StateSyncOptions {
   chainId: number;
@@ -175,6 +183,8 @@ interface Fetch {
   chunks: Uint8Array[];
   attempts: number;
   startedMs: number;
+  /** The whole snapshot must be in by then (`FETCH_MIN_BYTES_PER_SECOND`), or the peer is dropped. */
+  deadlineMs: number;
 }
 
 /**
@@ -253,6 +263,14 @@ export function createStateSync(options: StateSyncOptions): StateSync {
     if (current === undefined || !running) return;
     if (current.attempts >= CHUNK_ATTEMPTS) {
       log('warn', 'state sync: a peer stopped serving its snapshot', { peer: current.peer });
+      reset();
+      return;
+    }
+    if (clock.now() > current.deadlineMs) {
+      log('warn', 'state sync: a peer serves its snapshot too slowly', {
+        peer: current.peer,
+        receivedBytes: current.chunks.length * SNAPSHOT_CHUNK_BYTES,
+      });
       reset();
       return;
     }
@@ -335,7 +353,16 @@ export function createStateSync(options: StateSyncOptions): StateSync {
       askOffer(asked.round + 1);
       return 'ignore';
     }
-    fetch = { peer: from, offer: check.offer, chunks: [], attempts: 0, startedMs: asked.startedMs };
+    const deadlineMs =
+      clock.now() + timeoutMs + Math.ceil((check.offer.snapshotBytes * 1000) / FETCH_MIN_BYTES_PER_SECOND);
+    fetch = {
+      peer: from,
+      offer: check.offer,
+      chunks: [],
+      attempts: 0,
+      startedMs: asked.startedMs,
+      deadlineMs,
+    };
     asked = undefined;
     phase = 'fetching';
     log('info', 'state sync: fetching a snapshot', {

@@ -1,0 +1,281 @@
+/**
+ * Red team against state sync (src/node/state-sync.ts), as a Byzantine validator would attack a
+ * validator that is far behind: the victim's driver runs over a simulated clock against peers this
+ * test plays, with a genuine finalized chain (real application, SQLite, certificates) so that the
+ * offers the attacker makes are the strongest it can make: real blocks and a real certificate, but
+ * a snapshot of its own choosing.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { type Block, BlockCodec, CertificateCodec, VoteKind } from '../codec/consensus.ts';
+import { peekTag } from '../codec/message.ts';
+import {
+  BlockPayloadCodec,
+  SNAPSHOT_CHUNK_BYTES,
+  SnapshotChunkCodec,
+  SnapshotChunkRequestCodec,
+  type SnapshotOffer,
+  SnapshotOfferCodec,
+  SnapshotOfferRequestCodec,
+} from '../codec/node.ts';
+import { SNAPSHOT_MAX_BYTES } from '../codec/snapshot.ts';
+import { certificateFromVotes } from '../consensus/certificate.ts';
+import type { SyncStatus } from '../consensus/engine.ts';
+import { createValidatorSet } from '../consensus/validators.ts';
+import { blockDigest, signVote } from '../consensus/votes.ts';
+import { createEd25519Signer } from '../crypto/ed25519.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { testGenesis } from '../execution/fixtures.ts';
+import { openSqliteStorage, type SqliteStorage } from '../runtime/real/storage.ts';
+import { Scheduler } from '../runtime/sim/scheduler.ts';
+import type { PeerId } from '../runtime/types.ts';
+import { createNodeApplication, type NodeApplication, STATE_ROOT_LAG_BLOCKS } from './app.ts';
+import { buildFinalizedChain } from './catchup-fixtures.ts';
+import { createStateSync, FETCH_MIN_BYTES_PER_SECOND, verifyOffer } from './state-sync.ts';
+
+const CHAIN_ID = 7;
+const signers = Array.from({ length: 4 }, (_, i) => createEd25519Signer(new Uint8Array(32).fill(0x60 + i)));
+const keys = signers.map((signer) => signer.publicKey);
+const validators = createValidatorSet(keys);
+const engineGenesis = testGenesis({ chainId: CHAIN_ID });
+const root = mkdtempSync(join(tmpdir(), 'palisade-redteam-sync-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function openApp(name: string): { app: NodeApplication; storage: SqliteStorage } {
+  const storage = openSqliteStorage({ dataDirectory: join(root, name), durability: 'off' });
+  const app = createNodeApplication({
+    chainId: CHAIN_ID,
+    validators: keys,
+    self: 0,
+    engineGenesis,
+    assets: [],
+    storage,
+    wallClock: () => engineGenesis.startTimeMs,
+    monotonicClock: () => 0,
+    observe: () => undefined,
+    limits: { snapshotIntervalBlocks: 100 },
+  });
+  app.open();
+  return { app, storage };
+}
+
+let chains = 0;
+/** A genuine chain of 140 finalized blocks with a snapshot at 100, and the honest offer for it. */
+async function honestChain() {
+  const { app, storage } = openApp(`chain-${++chains}`);
+  await buildFinalizedChain({
+    chainId: CHAIN_ID,
+    validators,
+    signers,
+    app,
+    storage,
+    length: 140,
+    certifyEvery: 10,
+    startTimeMs: engineGenesis.startTimeMs,
+  });
+  const height = 100;
+  const blocks: Uint8Array[] = [];
+  const last = height + STATE_ROOT_LAG_BLOCKS + 4;
+  for (let k = height; k <= last; k++) blocks.push(storage.finalizedBlock(k)!.block);
+  const snapshot = app.snapshotBytes(height)!;
+  const offer: SnapshotOffer = {
+    height,
+    snapshotBytes: snapshot.length,
+    snapshotHash: sha256(snapshot),
+    blocks,
+    finalization: storage.finalizedBlock(last)!.certificate,
+  };
+  assert.equal(verifyOffer(offer, validators, CHAIN_ID).status, 'valid');
+  return { app, storage, offer, snapshot };
+}
+
+interface Sent {
+  to: PeerId;
+  tag: number;
+  message: Uint8Array;
+  atMs: number;
+}
+
+/** The victim: validator 0, at height 0, knowing of finalized height 100,000. */
+function victim(scheduler: Scheduler) {
+  const sent: Sent[] = [];
+  const installs: number[] = [];
+  let declined = 0;
+  const clock = scheduler.clockFor();
+  const fakeApp = {
+    processedHeight: () => 0,
+    snapshotHeights: () => [] as number[],
+    snapshotBytes: () => undefined,
+    finalityProof: () => undefined,
+    installSnapshot: (_bytes: Uint8Array, proof: { block: Block }) => {
+      installs.push(proof.block.height);
+      return { status: 'refused' as const, reason: 'root-mismatch' as const };
+    },
+  } as unknown as NodeApplication;
+  const status: SyncStatus = {
+    finalizedHeight: 0,
+    targetHeight: 100_000,
+    rangeSyncing: false,
+    rangeSyncedBlocks: 0,
+  };
+  const sync = createStateSync({
+    chainId: CHAIN_ID,
+    validators,
+    self: 0,
+    app: fakeApp,
+    storage: { finalizedBlock: () => undefined, sync: async () => {} } as unknown as SqliteStorage,
+    consensus: {
+      syncStatus: () => status,
+      installFinalizedTip: () => true,
+      declineStateSync: () => {
+        declined++;
+      },
+    },
+    send: (to, message) => sent.push({ to, tag: peekTag(message), message, atMs: scheduler.now() }),
+    clock,
+    thresholdBlocks: 1000,
+    pollMs: 1000,
+    requestTimeoutMs: 2000,
+  });
+  return { sync, sent, installs, declined: () => declined, clock };
+}
+
+function runUntil(scheduler: Scheduler, untilMs: number, onStep?: () => void) {
+  while (scheduler.step(untilMs)) onStep?.();
+  scheduler.advanceTo(untilMs);
+}
+
+test('attack: a Byzantine peer that drips a 1 GiB claimed snapshot, one chunk just inside each timeout, cannot hold a validator in state sync for long', async () => {
+  const { offer } = await honestChain();
+  // The strongest lie: genuine blocks and certificate, but a snapshot of the maximum size whose
+  // hash the liar chose (it will never match, but the victim learns that only at the end).
+  const lie: SnapshotOffer = {
+    ...offer,
+    snapshotBytes: SNAPSHOT_MAX_BYTES,
+    snapshotHash: new Uint8Array(32).fill(9),
+  };
+  assert.equal(verifyOffer(lie, validators, CHAIN_ID).status, 'valid', 'the offer itself proves its root');
+  const scheduler = new Scheduler();
+  const node = victim(scheduler);
+  const chunk = new Uint8Array(SNAPSHOT_CHUNK_BYTES);
+  let handled = 0;
+  // Peer 1 is the liar; it answers its chunk requests 1.9 s late, always inside the 2 s timeout.
+  const handle = () => {
+    for (; handled < node.sent.length; handled++) {
+      const { to, tag, message } = node.sent[handled]!;
+      if (to !== 1) continue;
+      if (tag === SnapshotOfferRequestCodec.tag)
+        scheduler.schedule(10, () => node.sync.receive(1, SnapshotOfferCodec.encode(lie)));
+      if (tag === SnapshotChunkRequestCodec.tag) {
+        const { height, index } = SnapshotChunkRequestCodec.decode(message);
+        // Never the last chunk: the test must not assemble a GiB.
+        if ((index + 2) * SNAPSHOT_CHUNK_BYTES > SNAPSHOT_MAX_BYTES) continue;
+        scheduler.schedule(1900, () =>
+          node.sync.receive(1, SnapshotChunkCodec.encode({ height, index, data: chunk })),
+        );
+      }
+    }
+  };
+  node.sync.start();
+  // Within ten minutes of virtual time the victim must have left the liar and asked someone else.
+  runUntil(scheduler, 10 * 60_000, handle);
+  node.sync.stop();
+  const chunkRequests = node.sent.filter((s) => s.to === 1 && s.tag === SnapshotChunkRequestCodec.tag);
+  assert.ok(chunkRequests.length > 10, 'the liar was fetched from');
+  const askedOthers = node.sent.filter((s) => s.to !== 1 && s.tag === SnapshotOfferRequestCodec.tag);
+  assert.ok(
+    askedOthers.length > 0,
+    `after ${chunkRequests.length} dripped chunks (${Math.round(scheduler.now() / 1000)} s) the victim still fetches from the liar and asked nobody else`,
+  );
+  // The liar is dropped at the deadline: the request timeout plus 1 GiB at the minimum rate.
+  const heldMs = askedOthers[0]!.atMs - chunkRequests[0]!.atMs;
+  const deadlineMs = 2000 + (SNAPSHOT_MAX_BYTES * 1000) / FETCH_MIN_BYTES_PER_SECOND;
+  assert.ok(heldMs <= deadlineMs + 2 * 2000, `held ${heldMs} ms, deadline ${deadlineMs} ms`);
+  assert.equal(node.installs.length, 0);
+});
+
+test('attack: offers nobody asked for, from the wrong peer or replayed after the fetch started, are ignored', async () => {
+  const { offer } = await honestChain();
+  const scheduler = new Scheduler();
+  const node = victim(scheduler);
+  node.sync.start();
+  runUntil(scheduler, 1000);
+  const asked = node.sent.find((s) => s.tag === SnapshotOfferRequestCodec.tag);
+  assert.ok(asked !== undefined);
+  const stranger = ((asked.to + 1) % 3) + 1;
+  assert.equal(node.sync.receive(stranger, SnapshotOfferCodec.encode(offer)), 'ignore');
+  assert.equal(node.sync.status().phase, 'offer');
+  assert.equal(node.sync.receive(asked.to, SnapshotOfferCodec.encode(offer)), 'accept');
+  assert.equal(node.sync.status().phase, 'fetching');
+  // A replay of the same offer, or a chunk from another peer, changes nothing.
+  assert.equal(node.sync.receive(asked.to, SnapshotOfferCodec.encode(offer)), 'ignore');
+  const data = new Uint8Array(Math.min(SNAPSHOT_CHUNK_BYTES, offer.snapshotBytes));
+  assert.equal(
+    node.sync.receive(stranger, SnapshotChunkCodec.encode({ height: offer.height, index: 0, data })),
+    'ignore',
+  );
+  // A chunk of the wrong size from the peer itself is its fault.
+  assert.equal(
+    node.sync.receive(
+      asked.to,
+      SnapshotChunkCodec.encode({ height: offer.height, index: 0, data: data.subarray(1) }),
+    ),
+    'reject',
+  );
+  assert.equal(node.sync.status().phase, 'idle');
+  node.sync.stop();
+});
+
+test('attack: f validators forge a chain whose committing block carries their root; a certificate of f signatures, repeated or not, is refused', async () => {
+  const { offer } = await honestChain();
+  const blocks = offer.blocks.map((bytes) => BlockCodec.decode(bytes));
+  // Replace the committing block's root and rebuild the hash chain above it.
+  const forged: Block[] = [];
+  let parent =
+    blocks[STATE_ROOT_LAG_BLOCKS - 1] === undefined
+      ? new Uint8Array(32)
+      : blockDigest(blocks[STATE_ROOT_LAG_BLOCKS - 1]!);
+  for (let i = 0; i < blocks.length; i++) {
+    if (i < STATE_ROOT_LAG_BLOCKS) {
+      forged.push(blocks[i]!);
+      continue;
+    }
+    let payload = blocks[i]!.payload;
+    if (i === STATE_ROOT_LAG_BLOCKS) {
+      const decoded = BlockPayloadCodec.decode(payload);
+      payload = BlockPayloadCodec.encode({ ...decoded, stateRoot: new Uint8Array(32).fill(0xee) });
+    }
+    const block = { ...blocks[i]!, parent, payload };
+    forged.push(block);
+    parent = blockDigest(block);
+  }
+  const last = forged.at(-1)!;
+  const digest = blockDigest(last);
+  const liar = signers[1]!;
+  const vote = signVote(liar, CHAIN_ID, { kind: VoteKind.finalize, view: last.view, digest, signerIndex: 1 });
+  const base = { ...offer, blocks: forged.map((block) => BlockCodec.encode(block)) };
+  for (const votes of [[vote], [vote, vote, vote]]) {
+    const certificate = certificateFromVotes(VoteKind.finalize, last.view, digest, votes);
+    const check = verifyOffer(
+      { ...base, finalization: CertificateCodec.encode(certificate) },
+      validators,
+      CHAIN_ID,
+    );
+    // Too few signers is refused by the codec itself ('malformed'), repeated ones by the check.
+    assert.equal(check.status, 'invalid');
+    if (check.status === 'invalid')
+      assert.ok(['malformed', 'bad-certificate'].includes(check.reason), check.reason);
+  }
+  // The genuine certificate over the honest tip does not cover the forged chain either.
+  assert.deepEqual(verifyOffer(base, validators, CHAIN_ID), { status: 'invalid', reason: 'bad-certificate' });
+  // Nor does a genuine certificate of another height (the honest chain's certificate at 110).
+  const { storage } = await honestChain();
+  const other = storage.finalizedBlock(110)!.certificate;
+  assert.deepEqual(verifyOffer({ ...offer, finalization: other }, validators, CHAIN_ID), {
+    status: 'invalid',
+    reason: 'bad-certificate',
+  });
+});
