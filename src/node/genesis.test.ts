@@ -46,6 +46,11 @@ test('wrong genesis fields are refused with the field named', () => {
     ['engine.accounts[0].balance', (doc) => (doc.engine.accounts[0].balance = '-5')],
     ['oracle.assets[0].underlyingId', (doc) => (doc.oracle.assets[0].underlyingId = 99)],
     ['dkg.threshold', (doc) => (doc.dkg.threshold = 9)],
+    [
+      'engine.params.oracleGuardPauseMs',
+      (doc) => (doc.engine.params.oracleGuardPauseMs = doc.engine.params.maxSampleHoldMs),
+    ],
+    ['engine.params.maxPositionsPerAccount', (doc) => (doc.engine.params.maxPositionsPerAccount = 5000)],
     ['genesis.extra', (doc) => (doc.extra = true)],
   ];
   for (const [field, mutate] of cases) {

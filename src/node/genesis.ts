@@ -21,6 +21,7 @@
  */
 import type { EngineTimeouts } from '../consensus/engine.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
+import { MAX_POSITIONS_PER_ACCOUNT } from '../execution/engine.ts';
 import { BTC, btcSeries, DEFAULT_ENGINE_PARAMETERS, USDC } from '../execution/fixtures.ts';
 import { MS_PER_DAY } from '../execution/margin.ts';
 import type { EngineGenesis, EngineParameters, SeriesConfig, UnderlyingConfig } from '../execution/types.ts';
@@ -294,6 +295,15 @@ function parseEngine(value: unknown, chainId: number): EngineGenesis {
   const paramsRecord = object(record.params, 'engine.params', PARAM_KEYS);
   const params = {} as Record<string, number>;
   for (const key of PARAM_KEYS) params[key] = integer(paramsRecord[key], `engine.params.${key}`);
+  // A guard pause holds the last index price; were it as long as the hold, marks would lapse and
+  // every margin check would answer NO_MARK_PRICE during the pause (src/execution/oracle-guard.ts).
+  if (params.oracleGuardPauseMs! >= params.maxSampleHoldMs!)
+    throw new GenesisError('engine.params.oracleGuardPauseMs', 'must be below maxSampleHoldMs');
+  if (params.maxPositionsPerAccount! < 1 || params.maxPositionsPerAccount! > MAX_POSITIONS_PER_ACCOUNT)
+    throw new GenesisError(
+      'engine.params.maxPositionsPerAccount',
+      `must be between 1 and ${MAX_POSITIONS_PER_ACCOUNT}`,
+    );
   const underlyings = array(record.underlyings, 'engine.underlyings', 64).map((u, i) =>
     parseUnderlying(u, `engine.underlyings[${i}]`),
   );
