@@ -43,8 +43,12 @@
  *   - reserved: connections from a host a genesis validator is at (the hosts of the validators'
  *     addresses, genesis or `setPeerAddress`, given as IP literals). A TCP connection cannot come
  *     from an address the sender does not hold, so strangers elsewhere can never take these
- *     slots. At most `maxReservedHandshakes`; a newer one replaces the oldest (a validator retrying
- *     supersedes its own stale attempt). Window: `handshakeTimeoutMs`.
+ *     slots. At most `maxReservedHandshakes`, and each validator host at most its share of them
+ *     (the maximum over the number of validator hosts): a newer connection from a host at its
+ *     share replaces that host's oldest (a validator retrying supersedes its own stale attempt),
+ *     and when the pool is full otherwise, the oldest of the host holding the most goes. A
+ *     Byzantine validator flooding from its own host thus churns only its own slots.
+ *     Window: `handshakeTimeoutMs`.
  *   - strangers: everyone else, at most `maxUnauthenticatedConnections` in all and
  *     `maxHandshakesPerAddress` per source address, with `handshakeAttemptsPerSecondPerAddress`
  *     new connections per address (burst `handshakeAttemptBurstPerAddress`); an IPv6 address
@@ -397,6 +401,7 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
   /** Connections still in their handshake, oldest first, by the endpoint the TLS socket will report. */
   const handshaking = new Map<string, Handshake>();
   let reservedHandshakes = 0;
+  const reservedHandshakesByHost = new Map<string, number>();
   let strangerHandshakes = 0;
   const strangerHandshakesByHost = new Map<string, number>();
   /** Per stranger address: new connections it may still open; least recently seen first. */
@@ -452,8 +457,21 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
     // usually holds a whole /64, and counting its addresses apart would make the limits moot).
     const host = reserved ? remote : addressGroup(remote);
     if (reserved) {
-      if (reservedHandshakes >= limits.maxReservedHandshakes) {
-        const oldest = [...handshaking.values()].find((entry) => entry.reserved);
+      // One validator host may hold only its share of the reserved slots; beyond it, its own oldest
+      // attempt goes. Otherwise a Byzantine validator opening sockets from its genesis host would
+      // replace every other validator's handshake before it could finish.
+      const ownCount = reservedHandshakesByHost.get(host) ?? 0;
+      const share = Math.max(1, Math.floor(limits.maxReservedHandshakes / Math.max(1, validatorHosts.size)));
+      if (ownCount >= share || reservedHandshakes >= limits.maxReservedHandshakes) {
+        let heaviest = host;
+        let heaviestCount = ownCount;
+        if (ownCount < share)
+          for (const [other, held] of reservedHandshakesByHost)
+            if (held > heaviestCount) {
+              heaviest = other;
+              heaviestCount = held;
+            }
+        const oldest = [...handshaking.values()].find((entry) => entry.reserved && entry.host === heaviest);
         if (oldest !== undefined) endHandshake(oldest, 'reserved_replaced');
       }
     } else {
@@ -513,8 +531,10 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
       ),
     };
     handshaking.set(endpoint, entry);
-    if (reserved) reservedHandshakes += 1;
-    else {
+    if (reserved) {
+      reservedHandshakes += 1;
+      reservedHandshakesByHost.set(host, (reservedHandshakesByHost.get(host) ?? 0) + 1);
+    } else {
       strangerHandshakes += 1;
       strangerHandshakesByHost.set(host, (strangerHandshakesByHost.get(host) ?? 0) + 1);
     }
@@ -531,8 +551,12 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
     if (handshaking.get(entry.endpoint) !== entry) return;
     handshaking.delete(entry.endpoint);
     entry.cancelTimer();
-    if (entry.reserved) reservedHandshakes -= 1;
-    else {
+    if (entry.reserved) {
+      reservedHandshakes -= 1;
+      const held = (reservedHandshakesByHost.get(entry.host) ?? 1) - 1;
+      if (held === 0) reservedHandshakesByHost.delete(entry.host);
+      else reservedHandshakesByHost.set(entry.host, held);
+    } else {
       strangerHandshakes -= 1;
       const left = (strangerHandshakesByHost.get(entry.host) ?? 1) - 1;
       if (left === 0) strangerHandshakesByHost.delete(entry.host);
