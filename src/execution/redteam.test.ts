@@ -155,3 +155,52 @@ test('attack: governance moves volatility in several steps: within one block not
   d.tx(GOVERNANCE, target).block(2000);
   assert.ok(vol() - start <= 2 * bound, `within an hour: ${vol() - start} bps`);
 });
+
+test('attack: a reduce-only order larger than the position never flips it, resting or taking', () => {
+  const { thin, whale, engine, d } = setup(3_000);
+  const mark = markUsdc(engine, 1);
+  d.tx(whale, limitOrder(1, 'sell', mark, 0.1))
+    .tx(thin, limitOrder(1, 'buy', mark, 0.1))
+    .block();
+  assert.deepEqual(engine.account(thin.publicKey)!.positions, [{ seriesId: 1, lots: 1 }]);
+  // Taking: a reduce-only sell of 5 lots against a 5-lot bid.
+  d.tx(whale, limitOrder(1, 'buy', mark, 0.5))
+    .tx(thin, limitOrder(1, 'sell', mark, 0.5, { reduceOnly: true }))
+    .block();
+  assert.deepEqual(engine.account(thin.publicKey)!.positions, [], 'the reduce-only sell flipped the long');
+  // Resting: long again, a resting reduce-only sell of 5 lots, then the whale lifts it all.
+  d.tx(whale, limitOrder(1, 'sell', mark, 0.1))
+    .tx(thin, limitOrder(1, 'buy', mark, 0.1, { timeInForce: 1 }))
+    .block();
+  d.tx(whale, { kind: 'cancelAll', value: { seriesId: 0 } }).block();
+  assert.deepEqual(engine.account(thin.publicKey)!.positions, [{ seriesId: 1, lots: 1 }]);
+  d.tx(thin, limitOrder(1, 'sell', mark + 10, 0.5, { reduceOnly: true })).block();
+  const r = d.tx(whale, limitOrder(1, 'buy', mark + 10, 0.5, { timeInForce: 1 })).block();
+  assert.deepEqual(
+    engine.account(thin.publicKey)!.positions,
+    [],
+    'the resting reduce-only sell opened a short',
+  );
+  assert.ok(!liquidated(r.events, thin));
+});
+
+test('attack: a maker cancelling all in the same block after a taker: the transaction order decides, deterministically', () => {
+  const run = () => {
+    const { thin, whale, engine, d } = setup(3_000);
+    const mark = markUsdc(engine, 1);
+    d.tx(thin, limitOrder(1, 'sell', mark, 0.1)).block();
+    const r = d
+      .tx(whale, limitOrder(1, 'buy', mark, 0.1, { timeInForce: 1 }))
+      .tx(thin, { kind: 'cancelAll', value: { seriesId: 0 } })
+      .block();
+    return {
+      filled: r.results[0]!.filledLots,
+      root: toHex(engine.stateRoot()),
+      open: engine.account(thin.publicKey)!.positions,
+    };
+  };
+  const a = run();
+  const b = run();
+  assert.equal(a.filled, 1, 'the earlier taker fills before the cancel');
+  assert.deepEqual(a, b);
+});
