@@ -279,3 +279,49 @@ test('attack: f validators forge a chain whose committing block carries their ro
     reason: 'bad-certificate',
   });
 });
+
+test('attack: a Byzantine peer alternating chunk requests between the two kept snapshots cannot make the responder re-read and re-hash a snapshot per request', () => {
+  const scheduler = new Scheduler();
+  let reads = 0;
+  const snapshots = new Map([
+    [100, new Uint8Array(3 * SNAPSHOT_CHUNK_BYTES).fill(1)],
+    [200, new Uint8Array(3 * SNAPSHOT_CHUNK_BYTES).fill(2)],
+  ]);
+  const responderApp = {
+    processedHeight: () => 300,
+    snapshotHeights: () => [100, 200],
+    snapshotBytes: (height: number) => {
+      reads++;
+      return snapshots.get(height);
+    },
+  } as unknown as NodeApplication;
+  const served: number[] = [];
+  const responder = createStateSync({
+    chainId: CHAIN_ID,
+    validators,
+    self: 0,
+    app: responderApp,
+    storage: { finalizedBlock: () => undefined, sync: async () => {} } as unknown as SqliteStorage,
+    consensus: {
+      syncStatus: () => ({
+        finalizedHeight: 300,
+        targetHeight: 300,
+        rangeSyncing: false,
+        rangeSyncedBlocks: 0,
+      }),
+      installFinalizedTip: () => true,
+      declineStateSync: () => {},
+    },
+    send: (_to, message) => {
+      if (peekTag(message) === SnapshotChunkCodec.tag) served.push(SnapshotChunkCodec.decode(message).height);
+    },
+    clock: scheduler.clockFor(),
+    thresholdBlocks: 0,
+  });
+  responder.start();
+  for (let i = 0; i < 32; i++)
+    responder.receive(1, SnapshotChunkRequestCodec.encode({ height: i % 2 === 0 ? 100 : 200, index: i % 3 }));
+  responder.stop();
+  assert.equal(served.length, 32, 'every request within the budget is answered');
+  assert.ok(reads <= 2, `${reads} snapshot reads (each also hashed) for 32 chunk requests`);
+});

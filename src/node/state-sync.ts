@@ -31,7 +31,8 @@
  * the request timeout plus their size at `FETCH_MIN_BYTES_PER_SECOND` (a peer that drips chunks is
  * dropped and the next one asked), offers up to MAX_OFFER_BLOCKS
  * blocks and MAX_OFFER_BLOCK_BYTES; a responder answers each peer at most `MAX_OFFERS_PER_SECOND`
- * offers and `MAX_CHUNKS_PER_SECOND` chunks per second and drops the rest.
+ * offers and `MAX_CHUNKS_PER_SECOND` chunks per second and drops the rest, and reads and hashes
+ * each snapshot it serves once (it holds the two the application keeps).
  */
 import { type Block, BlockCodec, type Certificate, CertificateCodec, VoteKind } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
@@ -61,6 +62,8 @@ import { type NodeApplication, STATE_ROOT_LAG_BLOCKS } from './app.ts';
 export const MAX_OFFERS_PER_SECOND = 2;
 /** Chunks one responder serves per peer per second (32 MiB/s). */
 export const MAX_CHUNKS_PER_SECOND = 32;
+/** Snapshots held in memory for serving: the application keeps two (app.ts SNAPSHOTS_KEPT). */
+const SERVED_SNAPSHOTS_MAX = 2;
 /** After no peer offered a snapshot, the next round waits this long (block sync runs meanwhile). */
 const DECLINED_RETRY_MS = 30_000;
 /** A chunk that does not arrive in time is asked for again this many times, then the peer is dropped. */
@@ -210,7 +213,12 @@ export function createStateSync(options: StateSyncOptions): StateSync {
   let retryAtMs = 0;
   let fetch: Fetch | undefined;
   /** The snapshot this node serves now, with its hash. */
-  let served: { height: number; bytes: Uint8Array; hash: Uint8Array } | undefined;
+  /**
+   * The snapshots this node serves, by height, each read and hashed once: as many as the
+   * application keeps (`SERVED_SNAPSHOTS_MAX`), so that a peer alternating its chunk requests
+   * between them cannot make every request read and hash a whole snapshot again.
+   */
+  const served = new Map<number, { bytes: Uint8Array; hash: Uint8Array }>();
   const budget = new Map<PeerId, { windowMs: number; offers: number; chunks: number }>();
 
   const log = (level: 'info' | 'warn', message: string, details: Record<string, unknown>) =>
@@ -402,11 +410,17 @@ export function createStateSync(options: StateSyncOptions): StateSync {
 
   /** The snapshot at `height` with its hash, read once and kept while it is being served. */
   const servedSnapshot = (height: number) => {
-    if (served?.height === height) return served;
+    const kept = served.get(height);
+    if (kept !== undefined) return kept;
     const bytes = app.snapshotBytes(height);
     if (bytes === undefined) return undefined;
-    served = { height, bytes, hash: sha256(bytes) };
-    return served;
+    // Heights the application no longer keeps go first, then the lowest.
+    const current = new Set(app.snapshotHeights());
+    for (const old of [...served.keys()]) if (!current.has(old)) served.delete(old);
+    while (served.size >= SERVED_SNAPSHOTS_MAX) served.delete(Math.min(...served.keys()));
+    const entry = { bytes, hash: sha256(bytes) };
+    served.set(height, entry);
+    return entry;
   };
 
   /** The newest snapshot we can prove: see step 1 of the protocol. */
