@@ -9,19 +9,19 @@
  *   WRONG_CHAIN    signed for another chain id
  *   EXPIRED        its `expiryHeight` is below the height of the next block
  *   DUPLICATE      a transaction with the same id (hash of the body) is already pending
- *   NO_ACCOUNT     the signer has no account (`accountExists`, when configured) and the payload
- *                  is not a Deposit: the engine refuses every other action from such a key, and
- *                  fresh keys cost nothing to make, so they must not cost the pool anything either
+ *   NO_ACCOUNT     the signer has no account (`accountExists`, when configured): the engine refuses
+ *                  every action from such a key (a deposit credits an account, but only the
+ *                  operator, which the node counts as existing, may sign one), and fresh keys cost
+ *                  nothing to make, so they must not cost the pool anything either — not even
+ *                  admission budget
  *   NONCE_TOO_LOW  the account's committed state has already used this nonce
  *   NONCE_GAP      the nonce is `maxPendingPerAccount` or more ahead of the committed next nonce
  *   NONCE_IN_USE   another transaction of this account with this nonce is pending (no replacement:
  *                  without fees there is nothing to choose the replacement by)
  *   RATE_LIMITED   the account had `rateLimit.transactions` admitted within `rateLimit.windowMs`
  *   GLOBAL_RATE_LIMITED  this validator's admission budget is spent: a token bucket over `nowMs`
- *                  (`globalRateLimit`: so many per second, up to `burst` saved) for every admission,
- *                  and a smaller one (`newAccountRateLimit`) that admissions from keys without an
- *                  account also draw on. 10,000 fresh keys therefore get at most the newcomers'
- *                  rate, and what is left of the global rate stays with existing accounts.
+ *                  (`globalRateLimit`: so many per second, up to `burst` saved) for every admission.
+ *                  Fresh keys are refused before it (NO_ACCOUNT), so they cannot spend it.
  *   BAD_SIGNATURE  the signature is not the signer's over this body on this chain
  *   MEMPOOL_FULL   the pool is at its bound and the eviction rule frees nothing for this account
  *
@@ -49,7 +49,6 @@
  * included) in the simulator and in production.
  */
 import { CodecError } from '../codec/errors.ts';
-import { decodeAction } from '../codec/execution.ts';
 import { invariant } from '../codec/invariant.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -98,13 +97,12 @@ export interface MempoolConfig {
   maxTrackedAdmissions: number;
   /** This validator's admissions over all accounts: a token bucket refilled from `nowMs`. */
   globalRateLimit: TokenBucketLimit;
-  /** Admissions from keys without an account (see `accountExists`) also draw on this bucket. */
-  newAccountRateLimit: TokenBucketLimit;
   /** The next nonce the committed state expects from `account` (0 for an unknown account). */
   expectedNonce: (account: Uint8Array) => number;
   /**
-   * Whether the committed state has an account for this key. Without it every key counts as
-   * having one (no NO_ACCOUNT refusals, no newcomer bucket).
+   * Whether the committed state has an account for this key (a node also counts the genesis
+   * operator and governance keys, whose record appears with their first action). Without it every
+   * key counts as having one (no NO_ACCOUNT refusals).
    */
   accountExists?: (account: Uint8Array) => boolean;
   /**
@@ -130,9 +128,8 @@ export const DEFAULT_MEMPOOL_LIMITS = Object.freeze({
   rateLimit: Object.freeze({ transactions: 100, windowMs: 1000 }),
   maxTrackedAdmissions: 200_000,
   // Several times what the devnet finalizes at saturation (about 1,000 tx/s on two cores), so the
-  // bucket binds only under a flood; newcomers (deposits to keys not yet credited) are rare.
+  // bucket binds only under a flood.
   globalRateLimit: Object.freeze({ transactionsPerSecond: 5_000, burst: 10_000 }),
-  newAccountRateLimit: Object.freeze({ transactionsPerSecond: 100, burst: 200 }),
 });
 
 export interface AdmitContext {
@@ -215,8 +212,6 @@ export function createMempool(config: MempoolConfig): Mempool {
     maxTrackedAdmissions: config.maxTrackedAdmissions,
     globalTransactionsPerSecond: config.globalRateLimit.transactionsPerSecond,
     globalBurst: config.globalRateLimit.burst,
-    newAccountTransactionsPerSecond: config.newAccountRateLimit.transactionsPerSecond,
-    newAccountBurst: config.newAccountRateLimit.burst,
   })) {
     invariant(Number.isSafeInteger(value) && value > 0, `mempool ${name} must be a positive integer`);
   }
@@ -238,7 +233,6 @@ export function createMempool(config: MempoolConfig): Mempool {
   let evictedCount = 0;
   let nextSequence = 0;
   const globalBucket = createTokenBucket(config.globalRateLimit);
-  const newAccountBucket = createTokenBucket(config.newAccountRateLimit);
   const refused = Object.fromEntries(MEMPOOL_REFUSAL_CODES.map((code) => [code, 0])) as Record<
     MempoolRefusalCode,
     number
@@ -284,10 +278,6 @@ export function createMempool(config: MempoolConfig): Mempool {
    * The evictions that would make room for a transaction of `bytes` from `account`, or undefined
    * if the eviction rule cannot. Plans without mutating, so a refusal changes nothing.
    */
-  function isFull(bytes: number): boolean {
-    return byId.size + 1 > config.maxTransactions || totalBytes + bytes > config.maxBytes;
-  }
-
   function planEvictions(account: string, bytes: number): PendingTransaction[] | undefined {
     const plan: PendingTransaction[] = [];
     const removedFrom = new Map<string, number>();
@@ -346,9 +336,8 @@ export function createMempool(config: MempoolConfig): Mempool {
     const id = toHex(transactionId(transaction));
     if (byId.has(id)) return refuse('DUPLICATE', `transaction ${id} is already pending`);
     const account = toHex(body.signer);
-    const newcomer = config.accountExists !== undefined && !config.accountExists(body.signer);
-    if (newcomer && !isDeposit(body.payload)) {
-      return refuse('NO_ACCOUNT', 'the signer has no account; only a deposit may come from such a key');
+    if (config.accountExists !== undefined && !config.accountExists(body.signer)) {
+      return refuse('NO_ACCOUNT', 'the signer has no account; the operator deposits to open one');
     }
     const expected = committedNonce(body.signer);
     if (body.nonce < expected) {
@@ -372,13 +361,10 @@ export function createMempool(config: MempoolConfig): Mempool {
     }
     // Tokens are checked here and spent only on admission, so that junk cannot drain the budget.
     globalBucket.refill(context.nowMs);
-    newAccountBucket.refill(context.nowMs);
-    if (!globalBucket.available() || (newcomer && !newAccountBucket.available())) {
-      const limit =
-        newcomer && globalBucket.available() ? config.newAccountRateLimit : config.globalRateLimit;
+    if (!globalBucket.available()) {
       return refuse(
         'GLOBAL_RATE_LIMITED',
-        `this validator admits at most ${limit.transactionsPerSecond} per second${newcomer ? ' from keys without an account' : ''}`,
+        `this validator admits at most ${config.globalRateLimit.transactionsPerSecond} per second`,
       );
     }
     // Signature last among the checks of the transaction itself: it costs the most.
@@ -389,7 +375,7 @@ export function createMempool(config: MempoolConfig): Mempool {
     if (admissions.length - admissionsHead >= config.maxTrackedAdmissions) {
       return refuse('MEMPOOL_FULL', 'too many admissions within the rate window');
     }
-    const evictions = newcomer && isFull(bytes.length) ? undefined : planEvictions(account, bytes.length);
+    const evictions = planEvictions(account, bytes.length);
     if (evictions === undefined) {
       return refuse('MEMPOOL_FULL', 'the pool is full and no account holds more than this one would');
     }
@@ -406,7 +392,6 @@ export function createMempool(config: MempoolConfig): Mempool {
       sequence: nextSequence++,
     };
     globalBucket.spend();
-    if (newcomer) newAccountBucket.spend();
     byId.set(id, entry);
     totalBytes += entry.bytes.length;
     let queue = accounts.get(account);
@@ -512,16 +497,6 @@ export function createMempool(config: MempoolConfig): Mempool {
       };
     },
   };
-}
-
-/** True when the payload decodes as a Deposit: the only action a key without an account may send. */
-function isDeposit(payload: Uint8Array): boolean {
-  try {
-    return decodeAction(payload).kind === 'deposit';
-  } catch (error) {
-    if (error instanceof CodecError) return false;
-    throw error;
-  }
 }
 
 /**

@@ -284,6 +284,24 @@ function heightKey(prefix: string, height: number): string {
 }
 
 /**
+ * Whether the engine holds an account for `publicKey`, as the mempool's `accountExists` asks: one
+ * lookup in the state commitment (not a margin assessment, as `account()` is). The genesis
+ * operator and governance keys count as existing although their record appears only with their
+ * first accepted action: without that, the mempool would refuse their first transaction.
+ */
+export function hasAccount(
+  engine: Pick<Engine, 'stateValue'>,
+  genesis: Pick<EngineGenesis, 'operator' | 'governance'>,
+  publicKey: Uint8Array,
+): boolean {
+  return (
+    bytesEqual(publicKey, genesis.operator) ||
+    bytesEqual(publicKey, genesis.governance) ||
+    engine.stateValue(accountStateKey(publicKey)) !== undefined
+  );
+}
+
+/**
  * @example const app = createNodeApplication({ chainId, validators, self, engineGenesis, assets, storage, wallClock: Date.now, monotonicClock: () => performance.now(), observe });
  */
 export function createNodeApplication(options: NodeApplicationOptions): NodeApplication {
@@ -310,8 +328,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     chainId,
     ...mempoolLimits,
     expectedNonce: (account) => engine.account(account)?.nonce ?? 0,
-    // One map lookup in the state commitment, not a margin assessment as `account()` is.
-    accountExists: (account) => engine.stateValue(accountStateKey(account)) !== undefined,
+    accountExists: (account) => hasAccount(engine, options.engineGenesis, account),
     verifySignature: (transaction, encoded) => verifiedTransactions.verify(transaction, encoded),
   });
   const known = new Map<string, KnownBlock>();

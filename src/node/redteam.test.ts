@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { type Block, BlockCodec, CertificateCodec, VoteKind } from '../codec/consensus.ts';
+import type { ExecutionAction } from '../codec/execution.ts';
 import { peekTag } from '../codec/message.ts';
 import {
   BlockPayloadCodec,
@@ -22,13 +23,14 @@ import {
   SnapshotOfferRequestCodec,
 } from '../codec/node.ts';
 import { SNAPSHOT_MAX_BYTES } from '../codec/snapshot.ts';
+import { SignedTransactionCodec } from '../codec/transaction.ts';
 import { certificateFromVotes } from '../consensus/certificate.ts';
 import type { SyncStatus } from '../consensus/engine.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
 import { blockDigest, signVote } from '../consensus/votes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
-import { testGenesis } from '../execution/fixtures.ts';
+import { actionTransaction, GOVERNANCE, OPERATOR, testGenesis } from '../execution/fixtures.ts';
 import { openSqliteStorage, type SqliteStorage } from '../runtime/real/storage.ts';
 import { Scheduler } from '../runtime/sim/scheduler.ts';
 import type { PeerId } from '../runtime/types.ts';
@@ -324,4 +326,47 @@ test('attack: a Byzantine peer alternating chunk requests between the two kept s
   responder.stop();
   assert.equal(served.length, 32, 'every request within the budget is answered');
   assert.ok(reads <= 2, `${reads} snapshot reads (each also hashed) for 32 chunk requests`);
+});
+
+/** A signed transaction's encoding, as a client sends it. */
+function encoded(signer: Parameters<typeof actionTransaction>[0], nonce: number, action: ExecutionAction) {
+  return SignedTransactionCodec.encode(actionTransaction(signer, nonce, action, { chainId: CHAIN_ID }));
+}
+
+test('attack: governance is not locked out — its key has no record until its first action, and the mempool does not refuse it NO_ACCOUNT', () => {
+  const { app } = openApp('governance');
+  const result = app.mempool.admit(
+    encoded(GOVERNANCE, 0, { kind: 'setMarkVol', value: { seriesId: 1, volBps: 6000 } }),
+    { height: 1, nowMs: 0 },
+  );
+  assert.equal(result.status, 'accepted', JSON.stringify(result));
+});
+
+test('attack: a stranger signing deposits with fresh keys (only the operator deposits) is refused NO_ACCOUNT and cannot keep the operator from onboarding anyone', () => {
+  const { app } = openApp('newcomers');
+  // The stranger: free keys, each signing a "deposit" to itself. The engine answers UNAUTHORIZED,
+  // so none of this costs the stranger anything.
+  let refusedJunk = 0;
+  for (let i = 0; i < 400; i++) {
+    const key = createEd25519Signer(
+      new Uint8Array(32).fill(0).map((_, j) => (j === 0 ? 0xa0 : j === 1 ? i >> 8 : j === 2 ? i & 0xff : 1)),
+    );
+    const result = app.mempool.admit(
+      encoded(key, 0, { kind: 'deposit', value: { account: key.publicKey, amount: 10 ** 12 } }),
+      { height: 1, nowMs: 0 },
+    );
+    if (result.status === 'refused' && result.code === 'NO_ACCOUNT') refusedJunk++;
+  }
+  // The operator onboards a new trader in the same second.
+  const trader = createEd25519Signer(new Uint8Array(32).fill(0x77));
+  const onboarding = app.mempool.admit(
+    encoded(OPERATOR, 0, { kind: 'deposit', value: { account: trader.publicKey, amount: 100_000_000 } }),
+    { height: 1, nowMs: 0 },
+  );
+  assert.equal(refusedJunk, 400, 'a stranger-signed deposit was admitted');
+  assert.equal(
+    onboarding.status,
+    'accepted',
+    `operator refused after ${400 - refusedJunk} junk deposits from strangers were admitted: ${JSON.stringify(onboarding)}`,
+  );
 });

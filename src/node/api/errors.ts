@@ -30,7 +30,7 @@ export const API_ERRORS = Object.freeze({
   NONCE_IN_USE: { status: 409, meaning: 'another pending transaction has this nonce' },
   RATE_LIMITED: { status: 429, meaning: 'the account submits too fast' },
   GLOBAL_RATE_LIMITED: { status: 429, meaning: 'this validator’s admission rate is spent' },
-  NO_ACCOUNT: { status: 403, meaning: 'the signer has no account; only deposits' },
+  NO_ACCOUNT: { status: 403, meaning: 'the signer has no account: a deposit opens one' },
   BAD_SIGNATURE: { status: 400, meaning: 'the signature is not the signer’s over this body' },
   MEMPOOL_FULL: { status: 503, meaning: 'the mempool is full and nothing can be evicted' },
 } as const satisfies Record<string, { status: number; meaning: string }> &

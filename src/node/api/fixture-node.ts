@@ -30,6 +30,7 @@ import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../../mempo
 import { AggregateFlag, aggregateBlock } from '../../oracle/aggregate.ts';
 import { encodeVoteExtension, signObservation } from '../../oracle/observation.ts';
 import { createPriceBook } from '../../oracle/price-book.ts';
+import { hasAccount } from '../app.ts';
 import {
   type AccountRead,
   accountToJson,
@@ -92,7 +93,7 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
     ...DEFAULT_MEMPOOL_LIMITS,
     chainId,
     expectedNonce: (account) => engine.account(account)?.nonce ?? 0,
-    accountExists: (account) => engine.stateValue(accountStateKey(account)) !== undefined,
+    accountExists: (account) => hasAccount(engine, genesis, account),
   });
   const validators = Array.from({ length: VALIDATORS }, (_, i) => testSigner(`api-validator-${i}`));
   const validatorSet = createValidatorSet(validators.map((signer) => signer.publicKey));
