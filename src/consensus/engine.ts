@@ -75,6 +75,9 @@ export interface BlockContext {
   readonly proposer: number;
 }
 
+/** An application's judgement of a proposal: valid, invalid, or not yet decidable here. */
+export type Verdict = boolean | 'unknown';
+
 /** A finalized block and the finalization that proves it (of this block or of a descendant). */
 export interface FinalizedBlock {
   readonly block: Block;
@@ -89,8 +92,13 @@ export interface FinalizedBlock {
 export interface Application {
   /** A payload for a new block in `context`, or undefined to let the view time out. */
   propose(context: BlockContext): Promise<Uint8Array | undefined> | Uint8Array | undefined;
-  /** Whether `payload` is acceptable in `context` (the parent may be notarized but not final). */
-  verify(context: BlockContext, payload: Uint8Array): Promise<boolean> | boolean;
+  /**
+   * Whether `payload` is acceptable in `context` (the parent may be notarized but not final):
+   * true, false (the proposer is charged), or 'unknown' when this validator cannot judge it yet
+   * (its own execution is behind what the block commits to). An unknown proposal gets no vote and
+   * charges nobody; it is verified again after each block we finalize while its view lasts.
+   */
+  verify(context: BlockContext, payload: Uint8Array): Promise<Verdict> | Verdict;
   /**
    * Called once per finalized block, in height order, after it is durable (spec §8) — or, with
    * `EngineConfig.applicationSyncsStorage`, once its records are written to storage, which the
@@ -271,7 +279,8 @@ interface VoteEntry {
 interface ViewState {
   readonly view: number;
   proposal: { block: Block; digest: Uint8Array; digestHex: string } | undefined;
-  proposalState: 'none' | 'checking' | 'accepted' | 'rejected';
+  /** 'undecided': the application could not judge it yet; re-verified after our next finalization. */
+  proposalState: 'none' | 'checking' | 'accepted' | 'rejected' | 'undecided';
   proposing: boolean;
   /** Votes by kind (index = VoteKind), then by signer: at most n per kind. */
   readonly votes: [Map<number, VoteEntry>, Map<number, VoteEntry>, Map<number, VoteEntry>];
@@ -964,7 +973,13 @@ export class SimplexEngine {
       proposer: block.proposer,
     };
     void Promise.resolve(this.#config.application.verify(context, block.payload)).then((valid) => {
-      if (!valid) {
+      if (valid === 'unknown') {
+        // Not the proposer's fault: our execution is behind. No vote, no charge; the view times
+        // out as for a silent leader unless a finalization lets us judge it first.
+        state.proposalState = 'undecided';
+        return;
+      }
+      if (valid !== true) {
         state.proposalState = 'rejected';
         this.#drop(block.proposer, DropReason.invalidProposal);
         return;
@@ -1420,11 +1435,20 @@ export class SimplexEngine {
         while (this.#deliveries.length > 0 && this.#running) {
           const next = this.#deliveries.shift()!;
           await this.#config.application.finalized(next);
+          this.#retryUndecided();
         }
       }
     } finally {
       this.#delivering = false;
     }
+  }
+
+  /** Our execution moved: a proposal of the current view we could not judge is verified again. */
+  #retryUndecided(): void {
+    const state = this.#views.get(this.#view);
+    if (state === undefined || state.proposalState !== 'undecided') return;
+    state.proposalState = 'none';
+    this.#tryNotarize();
   }
 
   // ---------------------------------------------------------------- resolver (spec §7)

@@ -30,7 +30,9 @@
  *    p < v that has a notarization (or finalization, or is the finalized tip) such that every view
  *    strictly between p and v has a nullification. A validator notarizes a proposal only if it
  *    checks the same: parent notarized, every skipped view nullified, height = parent height + 1,
- *    parent not below the finalized tip, and the application accepts the payload.
+ *    parent not below the finalized tip, and the application accepts the payload. The application
+ *    may answer that it cannot judge yet (its execution is behind): then the validator neither votes
+ *    nor blames the leader, and judges again after its next finalization while the view lasts.
  *    Any number of skipped views is allowed. A validator holds the nullified views above its
  *    finalized tip as ranges (a run of thousands costs one), journals every nullification with its
  *    next vote (§7), and asks for the ones it lacks a bounded batch at a time; nothing needs the

@@ -33,7 +33,8 @@
  *                 is the genesis state. The proposer waits (at most `stateRootWaitMs`) for its own
  *                 execution to reach that height; a verifier refuses any other height or root, and
  *                 when its execution is behind it waits for it (at most `stateRootWaitMs`, then
- *                 refuses: a verifier that far behind only withholds its own vote).
+ *                 answers 'unknown': a verifier that far behind only withholds its own vote and
+ *                 never charges the proposer).
  *                 Why the root is the honest one: a block is notarized only when 2f + 1 validators
  *                 verified it, so at least f + 1 honest ones checked the root against their own
  *                 execution of the finalized chain at `stateRootHeight`. That block is an ancestor of
@@ -80,7 +81,7 @@ import { type BlockPayload, BlockPayloadCodec, MAX_BLOCK_OBSERVATIONS } from '..
 import { AggregatePriceType, type AggregatePriceValue, SignedObservationCodec } from '../codec/oracle.ts';
 import { NodeSnapshotCodec, SNAPSHOT_UNDERLYINGS_MAX } from '../codec/snapshot.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
-import type { BlockContext, FinalizedBlock } from '../consensus/engine.ts';
+import type { BlockContext, FinalizedBlock, Verdict } from '../consensus/engine.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
@@ -236,7 +237,7 @@ export interface NodeApplication {
    */
   open(): { snapshotHeight: number; replayedBlocks: number };
   propose(context: BlockContext): Promise<Uint8Array | undefined>;
-  verify(context: BlockContext, payload: Uint8Array): boolean | Promise<boolean>;
+  verify(context: BlockContext, payload: Uint8Array): Verdict | Promise<Verdict>;
   finalized(block: FinalizedBlock): Promise<void>;
   processedHeight(): number;
   extension(kind: number, view: number, digest: Uint8Array): Uint8Array;
@@ -729,9 +730,15 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         return refuse('bad-observation');
       const rootHeight = stateRootHeightFor(context.height);
       if (payload.stateRootHeight !== rootHeight) return refuse('wrong-state-root-height');
-      const checkRoot = (): boolean => {
+      // Not knowing the root (our execution is behind it, or restored from a snapshot above it) is
+      // our own limit, not the proposer's fault: the verdict is 'unknown', which charges nobody.
+      const cannotJudge = (reason: string): 'unknown' => {
+        refuse(reason);
+        return 'unknown';
+      };
+      const checkRoot = (): Verdict => {
         const expected = app.stateRootAt(rootHeight);
-        if (expected === undefined) return refuse('state-root-unknown');
+        if (expected === undefined) return cannotJudge('state-root-unknown');
         if (!bytesEqual(expected, payload.stateRoot)) return refuse('wrong-state-root');
         remember(blockDigest({ ...context, payload: bytes }), {
           height: context.height,
@@ -746,7 +753,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (engine.height >= rootHeight) return checkRoot();
       // Our execution is behind the committed height: the root is checked once we get there.
       return reachHeight(rootHeight).then((reached) =>
-        reached ? checkRoot() : refuse('state-root-not-reached'),
+        reached ? checkRoot() : cannotJudge('state-root-not-reached'),
       );
     },
 
