@@ -158,6 +158,7 @@ import type {
   TransactionResult,
   UnderlyingConfig,
 } from './types.ts';
+import { REJECTION_STATUSES } from './types.ts';
 
 const E6 = 1_000_000n;
 const E12 = 1_000_000_000_000n;
@@ -2273,26 +2274,7 @@ function buildEngine(
   return engine;
 }
 
-const rejections: ReadonlySet<string> = new Set<RejectionStatus>([
-  'OVERSIZE',
-  'WRONG_CHAIN',
-  'EXPIRED',
-  'BAD_SIGNATURE',
-  'BAD_NONCE',
-  'MALFORMED_PAYLOAD',
-  'UNAUTHORIZED',
-  'UNKNOWN_SERIES',
-  'SERIES_NOT_TRADING',
-  'INVALID_SIZE',
-  'SIZE_OFF_LOT',
-  'INVALID_PRICE',
-  'PRICE_OFF_TICK',
-  'INVALID_ORDER',
-  'INVALID_AMOUNT',
-  'INVALID_SERIES',
-  'UNKNOWN_ORDER',
-  'UNKNOWN_ACCOUNT',
-]);
+const rejections: ReadonlySet<string> = new Set<string>(REJECTION_STATUSES);
 
 /** True for statuses that leave the state untouched (the nonce included). */
 export function isRejection(status: string): status is RejectionStatus {

@@ -128,27 +128,34 @@ export interface Block {
   oracle: OracleUpdate[];
 }
 
-/** Refusals that leave the state untouched, the nonce included. */
-export type RejectionStatus =
-  | 'OVERSIZE'
-  | 'WRONG_CHAIN'
-  | 'EXPIRED'
-  | 'BAD_SIGNATURE'
-  | 'BAD_NONCE'
-  | 'MALFORMED_PAYLOAD'
-  | 'UNAUTHORIZED'
-  | 'UNKNOWN_SERIES'
-  | 'SERIES_NOT_TRADING'
-  | 'INVALID_SIZE'
-  | 'SIZE_OFF_LOT'
-  | 'INVALID_PRICE'
-  | 'PRICE_OFF_TICK'
-  | 'INVALID_ORDER'
-  | 'INVALID_AMOUNT'
-  | 'INVALID_SERIES'
-  | 'UNKNOWN_ORDER'
-  /** Any action but a deposit to it from a key that has no account (accounts cost a deposit). */
-  | 'UNKNOWN_ACCOUNT';
+/**
+ * Refusals that leave the state untouched, the nonce included. The one list: `RejectionStatus`
+ * and the engine's `isRejection` are both derived from it. `UNKNOWN_ACCOUNT` is any action but a
+ * deposit to it from a key that has no account (accounts cost a deposit).
+ */
+export const REJECTION_STATUSES = Object.freeze([
+  'OVERSIZE',
+  'WRONG_CHAIN',
+  'EXPIRED',
+  'BAD_SIGNATURE',
+  'BAD_NONCE',
+  'MALFORMED_PAYLOAD',
+  'UNAUTHORIZED',
+  'UNKNOWN_SERIES',
+  'SERIES_NOT_TRADING',
+  'INVALID_SIZE',
+  'SIZE_OFF_LOT',
+  'INVALID_PRICE',
+  'PRICE_OFF_TICK',
+  'INVALID_ORDER',
+  'INVALID_AMOUNT',
+  'INVALID_SERIES',
+  'UNKNOWN_ORDER',
+  'UNKNOWN_ACCOUNT',
+] as const);
+
+/** Refusals that leave the state untouched, the nonce included (see `REJECTION_STATUSES`). */
+export type RejectionStatus = (typeof REJECTION_STATUSES)[number];
 
 /** Business outcomes: the transaction is consumed (its nonce advances) but does nothing else. */
 export type OutcomeStatus =
