@@ -323,6 +323,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   };
   let engine = createExecutionEngine(options.engineGenesis, engineOptions);
   const priceBook = createPriceBook();
+  /** The previous aggregates a restored snapshot carries, which the next block's aggregation reads. */
+  const restorePrices = (height: number, prices: Parameters<typeof priceBook.apply>[0]['prices']) =>
+    priceBook.apply({ height, prices, accepted: 0, dropped: [], equivocations: [] });
   const members = options.validators.map((publicKey) => ({ publicKey, weight: 1n }));
   const assetIds = options.assets.map((asset) => asset.assetId);
   const mempool = createMempool({
@@ -557,13 +560,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       const restored = restoreEngine(snapshot.engine, options.engineGenesis, engineOptions);
       if (snapshot.height !== record.height || restored.height !== record.height) return 0;
       engine = restored;
-      priceBook.apply({
-        height: snapshot.height,
-        prices: snapshot.prices,
-        accepted: 0,
-        dropped: [],
-        equivocations: [],
-      });
+      restorePrices(snapshot.height, snapshot.prices);
       tipDigest = stored.hash;
       tipView = BlockCodec.decode(stored.block).view;
       durableHeight = record.height;
@@ -940,13 +937,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (!bytesEqual(root, committedRoot)) return { status: 'refused', reason: 'root-mismatch' };
       generation++;
       engine = restored;
-      priceBook.apply({
-        height: snapshot.height,
-        prices: snapshot.prices,
-        accepted: 0,
-        dropped: [],
-        equivocations: [],
-      });
+      restorePrices(snapshot.height, snapshot.prices);
       roots.clear();
       recordRoot(block.height, root);
       tipDigest = digest.slice();
