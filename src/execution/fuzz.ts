@@ -132,7 +132,9 @@ const GOVERNANCE_KEY = sha256(new TextEncoder().encode('palisade/fuzz/governance
 const GOOD_SIGNATURE = new Uint8Array(64);
 const FORGED_SIGNATURE = Uint8Array.from({ length: 64 }, () => 1);
 const fuzzSignatureCheck = (tx: SignedTransaction): boolean => tx.signature[0] === 0;
-const ENGINE_OPTIONS = Object.freeze({ verifySignature: fuzzSignatureCheck });
+/** Engine options the fuzzer runs with: its transactions carry a marker instead of a signature. */
+export const FUZZ_ENGINE_OPTIONS = Object.freeze({ verifySignature: fuzzSignatureCheck });
+const ENGINE_OPTIONS = FUZZ_ENGINE_OPTIONS;
 
 interface UnderlyingPlan {
   readonly config: UnderlyingConfig;
@@ -249,7 +251,12 @@ function seriesPlan(random: Random, plan: UnderlyingPlan, nowMs: number): Series
 }
 
 /** One episode: a genesis, its actors, and the state the generator keeps between blocks. */
-function createEpisode(seed: number, transactionsPerBlockMax: number, seriesPerUnderlying: number) {
+/**
+ * One fuzzing episode: a genesis and a block generator that reads the engine's views. Exported for
+ * the determinism fixture (src/execution/determinism.test.ts), which replays episodes and compares
+ * their state roots with committed digests.
+ */
+export function createEpisode(seed: number, transactionsPerBlockMax: number, seriesPerUnderlying: number) {
   const random = createSeededRandom(seed);
   const actors: Actor[] = [];
   const add = (role: Role, label: string) => {
