@@ -16,7 +16,6 @@ import { OrderBook as PeerOrderBook } from 'hft-limit-order-book';
 import { createStateCommitment, type StateCommitment } from '../src/crypto/state-commitment.ts';
 import { BUY, createOrderBook, SELL } from '../src/execution/book.ts';
 import { createEngine } from '../src/execution/engine.ts';
-import { fromBps, ONE, parseFixed } from '../src/execution/fixed.ts';
 import {
   BTC,
   createMixedWorkload,
@@ -36,6 +35,7 @@ import {
 import { bsm } from '../src/execution/pricing.ts';
 import type { Block } from '../src/execution/types.ts';
 import { parseOptions, UsageError } from '../src/node/args.ts';
+import { fromBps, ONE, parseFixed } from '../src/std/fixed.ts';
 
 interface Operation {
   cancel: boolean;

@@ -11,17 +11,19 @@ const srcRoot = resolve(import.meta.dirname, '..', 'src');
 
 /** Which of our layers each layer may import (its own folder is always allowed). */
 const allowedImports: Record<string, readonly string[]> = {
-  codec: [],
-  crypto: ['codec'],
-  runtime: ['codec', 'crypto'],
-  consensus: ['codec', 'crypto', 'runtime'],
-  mempool: ['codec', 'crypto'],
-  execution: ['codec', 'crypto'],
-  oracle: ['codec', 'crypto'],
-  monitor: ['codec', 'crypto', 'runtime', 'consensus', 'mempool', 'execution', 'oracle'],
-  interop: ['codec', 'crypto'],
-  risk: ['codec', 'monitor'],
+  std: [],
+  codec: ['std'],
+  crypto: ['std', 'codec'],
+  runtime: ['std', 'codec', 'crypto'],
+  consensus: ['std', 'codec', 'crypto', 'runtime'],
+  mempool: ['std', 'codec', 'crypto'],
+  execution: ['std', 'codec', 'crypto'],
+  oracle: ['std', 'codec', 'crypto'],
+  monitor: ['std', 'codec', 'crypto', 'runtime', 'consensus', 'mempool', 'execution', 'oracle'],
+  interop: ['std', 'codec', 'crypto'],
+  risk: ['std', 'codec', 'monitor'],
   node: [
+    'std',
     'codec',
     'crypto',
     'runtime',
@@ -35,6 +37,7 @@ const allowedImports: Record<string, readonly string[]> = {
     'sim',
   ],
   sim: [
+    'std',
     'codec',
     'crypto',
     'runtime',
@@ -52,7 +55,7 @@ const allowedImports: Record<string, readonly string[]> = {
 const realRuntimeFolder = 'runtime/real/';
 
 /** Layers whose code must be a deterministic function of its inputs. */
-const pureLayers = new Set(['consensus', 'execution', 'mempool', 'oracle']);
+const pureLayers = new Set(['std', 'consensus', 'execution', 'mempool', 'oracle']);
 const worldModules =
   /^node:(fs|net|tls|http|https|http2|dgram|child_process|worker_threads|sqlite|os|cluster)(\/|$)/;
 const nondeterministic = [

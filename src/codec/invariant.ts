@@ -1,11 +1,2 @@
-/**
- * A broken invariant is a bug: it crashes loudly instead of letting a wrong state continue.
- * Input errors are typed errors and business outcomes are returned statuses; neither uses this.
- */
-export class InvariantError extends Error {
-  readonly code = 'INVARIANT';
-}
-
-export function invariant(condition: unknown, why: string): asserts condition {
-  if (!condition) throw new InvariantError(why);
-}
+/** `invariant` lives in src/std (DESIGN.md); codec's importers keep this path. */
+export { InvariantError, invariant } from '../std/invariant.ts';

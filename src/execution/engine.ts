@@ -101,6 +101,7 @@ import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { createStateCommitment, type StateCommitment, type StateProof } from '../crypto/state-commitment.ts';
 import { checkTransaction, type TransactionSignatureCheck } from '../crypto/transaction.ts';
+import { divCeil, divFloor, type Fixed, fromBps, min, ONE } from '../std/fixed.ts';
 import { BACKSTOP_PUBLIC_KEY, backstopCanCarry } from './backstop.ts';
 import {
   BUY,
@@ -111,7 +112,6 @@ import {
   SELL,
   type Side,
 } from './book.ts';
-import { divCeil, divFloor, type Fixed, fromBps, min, ONE } from './fixed.ts';
 import {
   bankruptcyLimitTicks,
   type ClosureCandidate,

@@ -34,7 +34,7 @@
  *   capped by the value closed (the premium that changed hands) and by the equity left; it goes
  *   to the insurance fund. The backstop's band is its compensation; ADL takes no penalty.
  */
-import type { Fixed } from './fixed.ts';
+import type { Fixed } from '../std/fixed.ts';
 
 export interface ClosureCandidate {
   seriesId: number;

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { abs, divCeil, type Fixed, fromBps, max, min, ONE, parseFixed } from './fixed.ts';
+import { abs, divCeil, type Fixed, fromBps, max, min, ONE, parseFixed } from '../std/fixed.ts';
 import { BTC } from './fixtures.ts';
 import {
   contingencyPerShortLot,

@@ -22,7 +22,7 @@
  * per series and shared by every account: an account's requirement is then 27 dot products.
  */
 import { invariant } from '../codec/invariant.ts';
-import { divCeil, divFloor, type Fixed, fromBps, max, min, mul, ONE, pow } from './fixed.ts';
+import { divCeil, divFloor, type Fixed, fromBps, max, min, mul, ONE, pow } from '../std/fixed.ts';
 import { bsm } from './pricing.ts';
 
 export const MS_PER_DAY = 86_400_000;

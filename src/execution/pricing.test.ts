@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { abs, type Fixed, formatFixed, ln, normalCdf, ONE, parseFixed, sqrt } from './fixed.ts';
+import { abs, type Fixed, formatFixed, ln, normalCdf, ONE, parseFixed, sqrt } from '../std/fixed.ts';
 import { black76, bsm, impliedVolatility } from './pricing.ts';
 
 const f = parseFixed;

@@ -9,7 +9,7 @@
  * volatility or rate (divide by 100 for "per point"), theta is per year.
  */
 import { invariant } from '../codec/invariant.ts';
-import { abs, div, exp, type Fixed, ln, max, mul, normal, ONE, sqrt } from './fixed.ts';
+import { abs, div, exp, type Fixed, ln, max, mul, normal, ONE, sqrt } from '../std/fixed.ts';
 
 export type OptionType = 'call' | 'put';
 

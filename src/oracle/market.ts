@@ -9,7 +9,8 @@
  * probability `jumpPpmPerStep` a jump of ±`jumpBps` follows.
  */
 import { invariant } from '../codec/invariant.ts';
-import { absBigint, createPrng, expFixed, FIXED_ONE, type Prng, sqrtFixed } from './fixed.ts';
+import { abs as absBigint, exp as expFixed, ONE as FIXED_ONE, sqrt as sqrtFixed } from '../std/fixed.ts';
+import { createPrng, type Prng } from '../std/prng.ts';
 import type { AssetSpec, PriceSource, Quote } from './source.ts';
 
 export interface SimulatedAssetSpec extends AssetSpec {

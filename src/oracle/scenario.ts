@@ -14,6 +14,7 @@ import { invariant } from '../codec/invariant.ts';
 import { type AggregatePriceValue, MAX_PRICE_TICKS, type ObservationEntry } from '../codec/oracle.ts';
 import { createEd25519Signer, type Ed25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
+import { createPrng } from '../std/prng.ts';
 import {
   AggregateFlag,
   type AggregationParams,
@@ -21,7 +22,6 @@ import {
   DEFAULT_AGGREGATION_PARAMS,
   flagNames,
 } from './aggregate.ts';
-import { createPrng } from './fixed.ts';
 import {
   createSimulatedMarket,
   deviationBps,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { createPrng, expFixed, FIXED_ONE, sqrtBigint } from './fixed.ts';
+import { exp as expFixed, ONE as FIXED_ONE, isqrt as sqrtBigint } from '../std/fixed.ts';
+import { createPrng } from '../std/prng.ts';
 import {
   createCoinbaseSource,
   createDeribitIndexSource,

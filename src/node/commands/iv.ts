@@ -3,8 +3,8 @@
  * with the reason when no volatility gives the price (below intrinsic, above the upper bound) or
  * the solver does not converge.
  */
-import { formatFixed } from '../../execution/fixed.ts';
 import { impliedVolatility } from '../../execution/pricing.ts';
+import { formatFixed } from '../../std/fixed.ts';
 import { parseOptions } from '../args.ts';
 import { decimalsOption, fixedOption, optionTypeOption, pricingOptionSpec } from './price.ts';
 

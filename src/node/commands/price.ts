@@ -3,8 +3,8 @@
  * it prints is exactly what the validators compute. Decimal input is parsed exactly (no float
  * detour) and output is formatted from the fixed-point result.
  */
-import { type Fixed, formatFixed, parseFixed } from '../../execution/fixed.ts';
 import { bsm, type OptionType } from '../../execution/pricing.ts';
+import { type Fixed, formatFixed, parseFixed } from '../../std/fixed.ts';
 import { parseOptions, UsageError } from '../args.ts';
 
 export const pricingOptionSpec = {

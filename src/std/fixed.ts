@@ -1,6 +1,7 @@
 /**
- * Fixed-point arithmetic with 18 decimals on `bigint`, and the transcendental functions pricing
- * needs (exp, ln, sqrt, the standard normal CDF and density), written with integer operations only.
+ * The one fixed-point library (DESIGN.md, `src/std`): 18 decimals on `bigint`, and the
+ * transcendental functions pricing and the simulated market need (exp, ln, sqrt, the standard
+ * normal CDF and density), written with integer operations only.
  *
  * Why not `Math.exp` and friends: ECMAScript lets each engine approximate them (ECMA-262 §21.3.2
  * says "implementation-approximated"), so two validators on different Node builds could disagree
@@ -12,7 +13,7 @@
  * zero; callers that turn a result into money round with {@link divFloor} / {@link divCeil} in the
  * venue's favour.
  */
-import { invariant } from '../codec/invariant.ts';
+import { invariant } from './invariant.ts';
 
 export type Fixed = bigint;
 

@@ -1,67 +1,10 @@
 /**
- * Deterministic numerics for the oracle: a seeded pseudo-random generator and fixed-point
- * `exp`/`sqrt` in `bigint`. JavaScript's `Math.exp`/`Math.random` are engine-defined (DESIGN.md,
- * "Consensus-critical arithmetic is integer"), so the simulated market and anything that might feed
- * consensus is built from integer operations only: the same seed gives the same path on every
- * machine, which is what lets a scenario replay from its seed.
+ * A seeded pseudo-random generator for simulations and replays (the simulated market, scenarios):
+ * `Math.random` cannot be seeded and is engine-defined, so anything that must replay from its seed
+ * draws from this instead. Integer operations only, so every machine gets the same stream.
  */
-import { invariant } from '../codec/invariant.ts';
-
-/** Fixed-point scale: 1.0 is represented as 10^18. */
-export const FIXED_ONE = 10n ** 18n;
-/** ln 2 at 10^18, rounded (0.693147180559945309...). */
-const LN2 = 693_147_180_559_945_309n;
-/** Beyond this exponent the result would dwarf any price; simulations never come close. */
-const EXP_ARGUMENT_MAX = 64n * FIXED_ONE;
-
-/**
- * e^(x / 10^18) × 10^18, rounded down. Range reduction x = k·ln2 + r with |r| ≤ ln2/2, then a
- * Taylor series for e^r (terms shrink by at least 2× each step, so 40 terms exceed 10^-18).
- * @throws InvariantError when |x| exceeds 64 (a caller bug in a price model)
- */
-export function expFixed(x: bigint): bigint {
-  invariant(x <= EXP_ARGUMENT_MAX && x >= -EXP_ARGUMENT_MAX, 'expFixed argument out of range');
-  const k = divRound(x, LN2);
-  const r = x - k * LN2;
-  let term = FIXED_ONE;
-  let sum = FIXED_ONE;
-  for (let n = 1n; n <= 40n && term !== 0n; n++) {
-    term = (term * r) / (n * FIXED_ONE);
-    sum += term;
-  }
-  return k >= 0n ? sum << k : sum >> -k;
-}
-
-/** ⌊√n⌋ for a non-negative bigint (Newton's method, which converges from above). */
-export function sqrtBigint(n: bigint): bigint {
-  invariant(n >= 0n, 'square root of a negative number');
-  if (n < 2n) return n;
-  let x = 1n << BigInt((n.toString(2).length + 1) >> 1);
-  for (;;) {
-    const y = (x + n / x) >> 1n;
-    if (y >= x) return x;
-    x = y;
-  }
-}
-
-/** √(x / 10^18) × 10^18. */
-export function sqrtFixed(x: bigint): bigint {
-  return sqrtBigint(x * FIXED_ONE);
-}
-
-/** Division rounding half away from zero. */
-export function divRound(a: bigint, b: bigint): bigint {
-  invariant(b !== 0n, 'division by zero');
-  const negative = a < 0n !== b < 0n;
-  const absA = a < 0n ? -a : a;
-  const absB = b < 0n ? -b : b;
-  const q = (absA + absB / 2n) / absB;
-  return negative ? -q : q;
-}
-
-export function absBigint(a: bigint): bigint {
-  return a < 0n ? -a : a;
-}
+import { ONE } from './fixed.ts';
+import { invariant } from './invariant.ts';
 
 /** A seeded generator of 32-bit integers; the same seed yields the same stream everywhere. */
 export interface Prng {
@@ -123,7 +66,7 @@ export function createPrng(seed: number): Prng {
   const nextUnitFixed = (): bigint => {
     const high = BigInt(nextU32());
     const low = BigInt(nextU32());
-    return (((high << 32n) | low) * FIXED_ONE) >> 64n;
+    return (((high << 32n) | low) * ONE) >> 64n;
   };
   return Object.freeze({
     nextU32,
@@ -132,7 +75,7 @@ export function createPrng(seed: number): Prng {
     nextNormalFixed: () => {
       let sum = 0n;
       for (let i = 0; i < 12; i++) sum += nextUnitFixed();
-      return sum - 6n * FIXED_ONE;
+      return sum - 6n * ONE;
     },
     chancePpm: (ppm: number) => nextBelow(1_000_000) < ppm,
   });
