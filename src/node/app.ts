@@ -73,32 +73,39 @@
  * stored with that certificate; the proof adds the stored encodings of the blocks from it up to the
  * certified one, so anyone can follow the parent hashes (src/node/client.ts `verifyFinality`).
  */
-import { ListCompositeType } from '@chainsafe/ssz';
+
+import {
+  adoptChainSnapshot,
+  createChainState,
+  decodeBlockPayload,
+  observationProblems as droppedObservations,
+  executeBlock,
+  hasAccount,
+  nodeStateRoot,
+  restoreChainSnapshot,
+  STATE_ROOT_LAG_BLOCKS,
+  snapshotChainState,
+  stateRootHeightFor,
+} from '../chain/block-rule.ts';
+import type { BlockStore } from '../chain/block-store.ts';
 import { type Block, BlockCodec, type Certificate, CertificateCodec, VoteKind } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
-import { type BlockPayload, BlockPayloadCodec, MAX_BLOCK_OBSERVATIONS } from '../codec/node.ts';
-import { AggregatePriceType, type AggregatePriceValue, SignedObservationCodec } from '../codec/oracle.ts';
-import { NodeSnapshotCodec, SNAPSHOT_UNDERLYINGS_MAX } from '../codec/snapshot.ts';
+import { BlockPayloadCodec, MAX_BLOCK_OBSERVATIONS } from '../codec/node.ts';
+import { SignedObservationCodec } from '../codec/oracle.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import type { BlockContext, FinalizedBlock, Verdict } from '../consensus/engine.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
-import { sha256 } from '../crypto/hash.ts';
 import { transactionId } from '../crypto/transaction.ts';
-import {
-  accountStateKey,
-  createEngine as createExecutionEngine,
-  type Engine,
-  restoreEngine,
-  SnapshotError,
-} from '../execution/engine.ts';
-import type { BlockResult, EngineGenesis, OracleUpdate } from '../execution/types.ts';
+import { type Engine, SnapshotError } from '../execution/engine.ts';
+import type { BlockResult, EngineGenesis } from '../execution/types.ts';
 import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../mempool/mempool.ts';
-import { AggregateFlag, aggregateBlock, type BlockAggregate } from '../oracle/aggregate.ts';
+import type { BlockAggregate } from '../oracle/aggregate.ts';
 import { verifyObservationSignature } from '../oracle/observation.ts';
-import { createPriceBook, type PriceBook } from '../oracle/price-book.ts';
-import type { SqliteStorage } from '../runtime/real/storage.ts';
+import type { PriceBook } from '../oracle/price-book.ts';
+import { createRealClock } from '../runtime/real/clock.ts';
+import type { Clock } from '../runtime/types.ts';
 import type { OracleAsset } from './genesis.ts';
 import { createVerifiedTransactions } from './verified-transactions.ts';
 import { type BlockSummary, hex, outcomeOf, type TransactionOutcome } from './view.ts';
@@ -111,36 +118,16 @@ const SUMMARY_PREFIX = 'node/summary/';
 const TX_PREFIX = 'node/tx/';
 /** The node state root after each recent height (see the block rule's state root). */
 const ROOT_PREFIX = 'node/root/';
-/**
- * A block at height h commits to the node state root after height h − STATE_ROOT_LAG_BLOCKS. Part
- * of the block rule: every validator must use the same value.
- */
-export const STATE_ROOT_LAG_BLOCKS = 16;
+
+// The block rule itself (execution, the node state root and its lag) lives in src/chain/block-rule.ts.
+export { hasAccount, nodeStateRoot, STATE_ROOT_LAG_BLOCKS, stateRootHeightFor };
+
 /** Roots kept (memory and storage): verifying a block above the finalized tip needs only the last lag. */
 const ROOTS_KEPT = 4 * STATE_ROOT_LAG_BLOCKS;
 /** Verifications waiting for our execution to reach a committed height, at most. */
 const MAX_ROOT_WAITERS = 256;
 /** Blocks between a stored block and the one its certificate certifies, at most, in a proof. */
 export const MAX_FINALITY_DESCENDANTS = 8192;
-const STATE_ROOT_LABEL = new TextEncoder().encode('PALISADE/NODE/STATE-ROOT/v1');
-const PriceListType = new ListCompositeType(AggregatePriceType, SNAPSHOT_UNDERLYINGS_MAX);
-
-/**
- * The node state root the block rule commits to: the engine's state root and the oracle
- * aggregation state (previous aggregate per asset, ascending asset id) — all a `NodeSnapshot` holds.
- */
-export function nodeStateRoot(
-  engineStateRoot: Uint8Array,
-  prices: readonly AggregatePriceValue[],
-): Uint8Array {
-  const sorted = [...prices].sort((a, b) => a.assetId - b.assetId);
-  return sha256(STATE_ROOT_LABEL, engineStateRoot, sha256(PriceListType.serialize(sorted)));
-}
-
-/** The height whose state root a block at `height` commits to. */
-export function stateRootHeightFor(height: number): number {
-  return Math.max(0, height - STATE_ROOT_LAG_BLOCKS);
-}
 
 /** A stored finalized block with what proves it final: see `NodeApplication.finalityProof`. */
 export interface FinalityProof {
@@ -197,11 +184,14 @@ export interface NodeApplicationOptions {
   self: number;
   engineGenesis: EngineGenesis;
   assets: readonly OracleAsset[];
-  storage: SqliteStorage;
+  /** The real runtime's SQLite storage, or `createKvBlockStore` over the simulator's. */
+  storage: BlockStore;
   /** Milliseconds since the Unix epoch: block times come from here (only when proposing). */
   wallClock: () => number;
   /** Monotonic milliseconds for rate limits and latency. */
   monotonicClock: () => number;
+  /** Timers (waiting for a state root, a proposer's poll of its mempool); default the real clock. */
+  clock?: Clock;
   /** Our signed observation for `height` (encoded), or undefined when we have no prices. */
   observe: (height: number) => Uint8Array | undefined;
   limits?: Partial<ApplicationLimits>;
@@ -285,24 +275,6 @@ function heightKey(prefix: string, height: number): string {
 }
 
 /**
- * Whether the engine holds an account for `publicKey`, as the mempool's `accountExists` asks: one
- * lookup in the state commitment (not a margin assessment, as `account()` is). The genesis
- * operator and governance keys count as existing although their record appears only with their
- * first accepted action: without that, the mempool would refuse their first transaction.
- */
-export function hasAccount(
-  engine: Pick<Engine, 'stateValue'>,
-  genesis: Pick<EngineGenesis, 'operator' | 'governance'>,
-  publicKey: Uint8Array,
-): boolean {
-  return (
-    bytesEqual(publicKey, genesis.operator) ||
-    bytesEqual(publicKey, genesis.governance) ||
-    engine.stateValue(accountStateKey(publicKey)) !== undefined
-  );
-}
-
-/**
  * @example const app = createNodeApplication({ chainId, validators, self, engineGenesis, assets, storage, wallClock: Date.now, monotonicClock: () => performance.now(), observe });
  */
 export function createNodeApplication(options: NodeApplicationOptions): NodeApplication {
@@ -312,27 +284,17 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   // Each signature is verified once here: at admission, recorded by its whole encoding; the
   // engine's check of a finalized block's transaction is answered from that record.
   const verifiedTransactions = createVerifiedTransactions({ maxEntries: 2 * mempoolLimits.maxTransactions });
-  /** The bytes each transaction of the block being executed was decoded from. */
-  const encodings = new WeakMap<SignedTransaction, Uint8Array>();
-  const engineOptions = {
-    verifySignature: (transaction: SignedTransaction) =>
-      verifiedTransactions.check(
-        transaction,
-        encodings.get(transaction) ?? SignedTransactionCodec.encode(transaction),
-      ),
-  };
-  let engine = createExecutionEngine(options.engineGenesis, engineOptions);
-  const priceBook = createPriceBook();
-  /** The previous aggregates a restored snapshot carries, which the next block's aggregation reads. */
-  const restorePrices = (height: number, prices: Parameters<typeof priceBook.apply>[0]['prices']) =>
-    priceBook.apply({ height, prices, accepted: 0, dropped: [], equivocations: [] });
-  const members = options.validators.map((publicKey) => ({ publicKey, weight: 1n }));
-  const assetIds = options.assets.map((asset) => asset.assetId);
+  const clock = options.clock ?? createRealClock();
+  const chain = createChainState(
+    { chainId, validators: options.validators, assets: options.assets, engineGenesis: options.engineGenesis },
+    { verifySignature: (transaction, encoded) => verifiedTransactions.check(transaction, encoded) },
+  );
+  const { priceBook } = chain;
   const mempool = createMempool({
     chainId,
     ...mempoolLimits,
-    expectedNonce: (account) => engine.account(account)?.nonce ?? 0,
-    accountExists: (account) => hasAccount(engine, options.engineGenesis, account),
+    expectedNonce: (account) => chain.engine.account(account)?.nonce ?? 0,
+    accountExists: (account) => hasAccount(chain.engine, options.engineGenesis, account),
     verifySignature: (transaction, encoded) => verifiedTransactions.verify(transaction, encoded),
   });
   const known = new Map<string, KnownBlock>();
@@ -348,7 +310,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   let opened = false;
   /** Node state roots of recent heights (the block rule's state root); older ones in storage. */
   const roots = new Map<number, Uint8Array>();
-  const genesisRoot = nodeStateRoot(engine.stateRoot(), []);
+  const genesisRoot = nodeStateRoot(chain.engine.stateRoot(), []);
   const rootWaiters: { height: number; resolve: (reached: boolean) => void }[] = [];
   /** Moves when state sync replaces the state, so a block applied across it does not move the tip. */
   let generation = 0;
@@ -364,19 +326,18 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
 
   /** Resolves true once our execution has reached `height`, false after `stateRootWaitMs`. */
   const reachHeight = (height: number): Promise<boolean> => {
-    if (engine.height >= height) return Promise.resolve(true);
+    if (chain.engine.height >= height) return Promise.resolve(true);
     if (rootWaiters.length >= MAX_ROOT_WAITERS) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const cancel = clock.setTimer(limits.stateRootWaitMs, () => {
         const index = rootWaiters.indexOf(waiter);
         if (index >= 0) rootWaiters.splice(index, 1);
         resolve(false);
-      }, limits.stateRootWaitMs);
-      timer.unref?.();
+      });
       const waiter = {
         height,
         resolve: (reached: boolean) => {
-          clearTimeout(timer);
+          cancel();
           resolve(reached);
         },
       };
@@ -411,7 +372,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       // An ancestor we never verified (it reached us through sync): its transactions are unknown.
       if (cursor === undefined) return undefined;
       // Executed already (its finalization is being persisted): the mempool no longer holds them.
-      if (cursor.height <= engine.height) return ids;
+      if (cursor.height <= chain.engine.height) return ids;
       for (const id of cursor.transactionIds) ids.add(id);
       cursorHex = cursor.parentHex;
     }
@@ -419,21 +380,13 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   };
 
   const parentTime = (parentHex: string): number | undefined => {
-    if (parentHex === toHex(tipDigest)) return engine.timeMs;
+    if (parentHex === toHex(tipDigest)) return chain.engine.timeMs;
     return known.get(parentHex)?.timeMs;
   };
 
   /** Observations `aggregateBlock` would drop, for this height and block time. */
   const observationProblems = (height: number, timeMs: number, list: readonly Uint8Array[]) =>
-    aggregateBlock({
-      chainId,
-      height,
-      blockTimeMs: timeMs,
-      validators: members,
-      assets: [],
-      extensions: list,
-      previous: new Map(),
-    }).dropped;
+    droppedObservations(chain.rules, height, timeMs, list);
 
   /** Whether the mempool holds a transaction a block at `height` could carry (not already above us). */
   const hasSelectable = (height: number, exclude: ReadonlySet<string>): boolean => {
@@ -446,79 +399,15 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     return candidates.some((pending) => !exclude.has(pending.id));
   };
 
-  const executionTime = (payloadTimeMs: number): number =>
-    Math.max(payloadTimeMs, engine.timeMs, options.engineGenesis.startTimeMs);
-
-  const oracleUpdates = (prices: readonly AggregatePriceValue[]): OracleUpdate[] => {
-    const updates: OracleUpdate[] = [];
-    for (const price of prices) {
-      const asset = options.assets.find((candidate) => candidate.assetId === price.assetId);
-      if (asset === undefined || price.priceTicks === 0n) continue;
-      // Oracle ticks are 10^-decimals of the quote; the engine counts 10^-6 (genesis bounds decimals ≤ 6).
-      const scale = 10n ** BigInt(6 - asset.decimals);
-      const value = price.priceTicks * scale;
-      const confidence = price.confidenceTicks * scale;
-      if (value > BigInt(Number.MAX_SAFE_INTEGER) || confidence > BigInt(Number.MAX_SAFE_INTEGER)) continue;
-      updates.push({
-        underlyingId: asset.underlyingId,
-        price: Number(value),
-        confidence: Number(confidence),
-        publishTimeMs: price.publishTimeMs,
-        stale: (price.flags & AggregateFlag.STALE) !== 0,
-        // The guards pause the underlying's marks and liquidation in the engine (oracle-guard.ts).
-        flags:
-          price.flags & (AggregateFlag.MAX_MOVE | AggregateFlag.EMA_BAND | AggregateFlag.CONFIDENCE_WIDE),
-      });
-    }
-    return updates;
-  };
-
-  const decodePayload = (bytes: Uint8Array): BlockPayload | undefined => {
-    try {
-      return BlockPayloadCodec.decode(bytes);
-    } catch (error) {
-      if (error instanceof CodecError) return undefined;
-      throw error;
-    }
-  };
-
   /**
-   * Executes one finalized block. Everything here is a function of the block and the state before
-   * it, so every validator computes the same root; a payload that does not decode (only possible
-   * if more than f validators signed it) executes as an empty block.
+   * Executes one finalized block by the block rule (src/chain/block-rule.ts) and records its node
+   * state root. Everything is a function of the block and the state before it, so every validator
+   * computes the same root.
    */
   const execute = (block: Block) => {
-    const payload = decodePayload(block.payload) ?? { timeMs: 0, transactions: [], observations: [] };
-    const timeMs = executionTime(payload.timeMs);
-    const transactions: SignedTransaction[] = [];
-    for (const bytes of payload.transactions) {
-      try {
-        const transaction = SignedTransactionCodec.decode(bytes);
-        encodings.set(transaction, bytes);
-        transactions.push(transaction);
-      } catch (error) {
-        if (!(error instanceof CodecError)) throw error;
-      }
-    }
-    const aggregate = aggregateBlock({
-      chainId,
-      height: block.height,
-      blockTimeMs: timeMs,
-      validators: members,
-      assets: assetIds,
-      extensions: payload.observations,
-      previous: priceBook.latest(),
-    });
-    priceBook.apply(aggregate);
-    const result = engine.applyBlock({
-      height: block.height,
-      timeMs,
-      transactions,
-      oracle: oracleUpdates(aggregate.prices),
-    });
-    recordRoot(block.height, nodeStateRoot(result.stateRoot, [...priceBook.latest().values()]));
-    const ids = transactions.map((tx) => transactionId(tx));
-    return { timeMs, transactions, ids, aggregate, result };
+    const executed = executeBlock(chain, block);
+    recordRoot(block.height, executed.root);
+    return executed;
   };
 
   const summarize = (
@@ -543,7 +432,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   };
 
   const pruneObservations = () => {
-    for (const height of [...observations.keys()]) if (height <= engine.height) observations.delete(height);
+    for (const height of [...observations.keys()])
+      if (height <= chain.engine.height) observations.delete(height);
   };
 
   /**
@@ -556,15 +446,13 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     const stored = storage.finalizedBlock(record.height);
     if (stored === undefined) return 0;
     try {
-      const snapshot = NodeSnapshotCodec.decode(record.state);
-      const restored = restoreEngine(snapshot.engine, options.engineGenesis, engineOptions);
-      if (snapshot.height !== record.height || restored.height !== record.height) return 0;
-      engine = restored;
-      restorePrices(snapshot.height, snapshot.prices);
+      const restored = restoreChainSnapshot(chain, record.state);
+      if (restored.height !== record.height || restored.engine.height !== record.height) return 0;
+      adoptChainSnapshot(chain, restored);
       tipDigest = stored.hash;
       tipView = BlockCodec.decode(stored.block).view;
       durableHeight = record.height;
-      recordRoot(record.height, nodeStateRoot(restored.stateRoot(), snapshot.prices));
+      recordRoot(record.height, restored.root);
       return record.height;
     } catch (error) {
       if (error instanceof CodecError || error instanceof SnapshotError) return 0;
@@ -574,18 +462,15 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
 
   /** Buffers a snapshot of the state after `height` (written by the block's own sync). */
   const storeSnapshot = (height: number) => {
-    const prices = [...priceBook.latest().values()].sort((a, b) => a.assetId - b.assetId);
-    storage.putSnapshot({
-      height,
-      state: NodeSnapshotCodec.encode({ height, engine: engine.snapshot(), prices }),
-    });
+    invariant(chain.engine.height === height, 'a snapshot is taken of the state after its height');
+    storage.putSnapshot({ height, state: snapshotChainState(chain) });
     const floor = height - (SNAPSHOTS_KEPT - 1) * limits.snapshotIntervalBlocks;
     if (floor > 0) storage.deleteSnapshotsBelow(floor);
   };
 
   const app: NodeApplication = {
     get engine() {
-      return engine;
+      return chain.engine;
     },
     mempool,
     priceBook,
@@ -634,11 +519,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         options.wallClock() < waitUntil &&
         (exclusions === undefined || !hasSelectable(context.height, exclusions))
       ) {
-        await new Promise((resolve) => setTimeout(resolve, PROPOSE_POLL_MS));
+        await new Promise<void>((resolve) => clock.setTimer(PROPOSE_POLL_MS, resolve));
       }
       const timeMs = Math.max(
         options.wallClock(),
-        (parentMs ?? engine.timeMs) + 1,
+        (parentMs ?? chain.engine.timeMs) + 1,
         options.engineGenesis.startTimeMs,
       );
       const exclude = ancestorTransactions(parentHex);
@@ -696,10 +581,10 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     },
 
     verify(context, bytes) {
-      const payload = decodePayload(bytes);
+      const payload = decodeBlockPayload(bytes);
       if (payload === undefined) return refuse('malformed');
       if (payload.transactions.length > limits.maxBlockTransactions) return refuse('too-many-transactions');
-      if (payload.observations.length > members.length) return refuse('too-many-observations');
+      if (payload.observations.length > options.validators.length) return refuse('too-many-observations');
       const parentHex = toHex(context.parent);
       const parentMs = parentTime(parentHex);
       if (parentMs !== undefined && payload.timeMs <= parentMs) return refuse('time-not-after-parent');
@@ -747,7 +632,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         verified++;
         return true;
       };
-      if (engine.height >= rootHeight) return checkRoot();
+      if (chain.engine.height >= rootHeight) return checkRoot();
       // Our execution is behind the committed height: the root is checked once we get there.
       return reachHeight(rootHeight).then((reached) =>
         reached ? checkRoot() : cannotJudge('state-root-not-reached'),
@@ -757,11 +642,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     async finalized(finalized) {
       const { block, digest } = finalized;
       // Consensus redelivers from processedHeight + 1; anything at or below it is already applied.
-      if (block.height <= engine.height) return;
+      if (block.height <= chain.engine.height) return;
       const startGeneration = generation;
       invariant(
-        block.height === engine.height + 1,
-        `finalized height ${block.height} skips ${engine.height + 1}`,
+        block.height === chain.engine.height + 1,
+        `finalized height ${block.height} skips ${chain.engine.height + 1}`,
       );
       const executed = execute(block);
       // Out of the mempool as soon as the engine has executed them, not after the sync below: in
@@ -811,10 +696,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       // A nullify names no block, so there is no next height to observe for.
       if (kind === 1) return new Uint8Array(0);
       const digestHex = toHex(digest);
-      const height = digestHex === toHex(tipDigest) ? engine.height : known.get(digestHex)?.height;
+      const height = digestHex === toHex(tipDigest) ? chain.engine.height : known.get(digestHex)?.height;
       if (height === undefined) return new Uint8Array(0);
       const target = height + 1;
-      if (target <= engine.height || target > engine.height + OBSERVATION_WINDOW) return new Uint8Array(0);
+      if (target <= chain.engine.height || target > chain.engine.height + OBSERVATION_WINDOW)
+        return new Uint8Array(0);
       const pool = observations.get(target);
       // One observation per height: a second, different one would be equivocation (aggregate.ts).
       const existing = pool?.get(options.self);
@@ -840,14 +726,19 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (decoded.body.chainId !== chainId || !verifyObservationSignature(decoded)) return false;
       const height = decoded.body.height;
       // Valid but outside the window we collect for: accepted (the vote is fine) and not kept.
-      if (height <= engine.height || height > engine.height + OBSERVATION_WINDOW) return true;
+      if (height <= chain.engine.height || height > chain.engine.height + OBSERVATION_WINDOW) return true;
       const map = observations.get(height) ?? new Map<number, Uint8Array>();
       if (!map.has(signer)) map.set(signer, extension.slice());
       observations.set(height, map);
       return true;
     },
 
-    tip: () => ({ height: engine.height, digest: tipDigest.slice(), view: tipView, timeMs: engine.timeMs }),
+    tip: () => ({
+      height: chain.engine.height,
+      digest: tipDigest.slice(),
+      view: tipView,
+      timeMs: chain.engine.timeMs,
+    }),
 
     summary(height) {
       const bytes = storage.get(heightKey(SUMMARY_PREFIX, height));
@@ -920,24 +811,21 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
 
     installSnapshot(encoded, finalized) {
       const { block, digest, certificate, committedRoot } = finalized;
-      if (block.height <= engine.height) return { status: 'refused', reason: 'not-ahead' };
-      let snapshot: ReturnType<typeof NodeSnapshotCodec.decode>;
-      let restored: Engine;
+      if (block.height <= chain.engine.height) return { status: 'refused', reason: 'not-ahead' };
+      let restored: ReturnType<typeof restoreChainSnapshot>;
       try {
-        snapshot = NodeSnapshotCodec.decode(encoded);
-        restored = restoreEngine(snapshot.engine, options.engineGenesis, engineOptions);
+        restored = restoreChainSnapshot(chain, encoded);
       } catch (error) {
         if (error instanceof CodecError || error instanceof SnapshotError)
           return { status: 'refused', reason: 'malformed' };
         throw error;
       }
-      if (snapshot.height !== block.height || restored.height !== block.height)
+      if (restored.height !== block.height || restored.engine.height !== block.height)
         return { status: 'refused', reason: 'height-mismatch' };
-      const root = nodeStateRoot(restored.stateRoot(), snapshot.prices);
+      const root = restored.root;
       if (!bytesEqual(root, committedRoot)) return { status: 'refused', reason: 'root-mismatch' };
       generation++;
-      engine = restored;
-      restorePrices(snapshot.height, snapshot.prices);
+      adoptChainSnapshot(chain, restored);
       roots.clear();
       recordRoot(block.height, root);
       tipDigest = digest.slice();

@@ -4,12 +4,24 @@
  * real mempool, real oracle aggregation of Ed25519-signed observations from four validator keys,
  * real finalization certificates signed by a quorum of those keys, real FROST price certificates
  * from a local DKG, and real equivocation evidence. What it does not have is consensus between
- * processes: `finalizeBlock` plays the part of a finalized block arriving.
+ * processes: `finalizeBlock` plays the part of a finalized block arriving. Each block is a real
+ * `BlockPayload` (time, transactions, the validators' observations, the committed state root) and
+ * is executed by the validators' own block rule (src/chain/block-rule.ts `executeBlock`), so the API
+ * tests read the state a validator would reach from the same blocks.
  *
  * Test-only keys (derived from public strings); never for a real network.
  */
+
+import {
+  chainStateRoot,
+  createChainState,
+  executeBlock,
+  hasAccount,
+  STATE_ROOT_LAG_BLOCKS,
+  stateRootHeightFor,
+} from '../../chain/block-rule.ts';
 import { type Block, BlockCodec, type Evidence, VoteKind } from '../../codec/consensus.ts';
-import { SignedTransactionCodec } from '../../codec/transaction.ts';
+import { BlockPayloadCodec } from '../../codec/node.ts';
 import { certificateFromVotes } from '../../consensus/certificate.ts';
 import { conflictOf } from '../../consensus/evidence.ts';
 import { createValidatorSet, type ValidatorSet } from '../../consensus/validators.ts';
@@ -17,8 +29,7 @@ import { blockDigest, genesisDigest, signVote } from '../../consensus/votes.ts';
 import { runLocalDkg } from '../../crypto/dkg.ts';
 import type { Ed25519Signer } from '../../crypto/ed25519.ts';
 import { type FrostCommitment, frostCommit, frostSignShare } from '../../crypto/frost.ts';
-import { transactionId } from '../../crypto/transaction.ts';
-import { accountStateKey, createEngine, type Engine } from '../../execution/engine.ts';
+import { accountStateKey, type Engine } from '../../execution/engine.ts';
 import { testGenesis, testSigner } from '../../execution/fixtures.ts';
 import {
   assemblePriceCertificate,
@@ -27,10 +38,7 @@ import {
   priceReportDigest,
 } from '../../interop/price-certificate.ts';
 import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../../mempool/mempool.ts';
-import { AggregateFlag, aggregateBlock } from '../../oracle/aggregate.ts';
 import { encodeVoteExtension, signObservation } from '../../oracle/observation.ts';
-import { createPriceBook } from '../../oracle/price-book.ts';
-import { hasAccount } from '../app.ts';
 import {
   type AccountRead,
   accountToJson,
@@ -88,20 +96,26 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
   const traders = Array.from({ length: options.traders ?? 3 }, (_, i) => testSigner(`api-trader-${i}`));
   const genesis = testGenesis({ traders });
   const chainId = genesis.chainId;
-  const engine = createEngine(genesis);
+  const validators = Array.from({ length: VALIDATORS }, (_, i) => testSigner(`api-validator-${i}`));
+  const chain = createChainState({
+    chainId,
+    validators: validators.map((signer) => signer.publicKey),
+    assets: [{ assetId: ASSET_ID, decimals: -PRICE_EXPONENT, underlyingId: ASSET_ID }],
+    engineGenesis: genesis,
+  });
+  const { engine, priceBook } = chain;
   const mempool = createMempool({
     ...DEFAULT_MEMPOOL_LIMITS,
     chainId,
     expectedNonce: (account) => engine.account(account)?.nonce ?? 0,
     accountExists: (account) => hasAccount(engine, genesis, account),
   });
-  const validators = Array.from({ length: VALIDATORS }, (_, i) => testSigner(`api-validator-${i}`));
   const validatorSet = createValidatorSet(validators.map((signer) => signer.publicKey));
-  const members = validators.map((signer) => ({ publicKey: signer.publicKey, weight: 1n }));
   const frostKeys = runLocalDkg({ chainId, epoch: 1, participants: VALIDATORS, threshold: QUORUM });
   const keyset = { epoch: 1, groupPublicKey: frostKeys[0]!.groupPublicKey };
   const priceDomain = { chainId, verifyingContract: new Uint8Array(20).fill(0x11) };
-  const priceBook = createPriceBook();
+  /** Node state roots of the last heights: each block commits to the one a lag below it. */
+  const roots = new Map<number, Uint8Array>([[0, chainStateRoot(chain)]]);
 
   const blocks = new Map<number, BlockDetail>();
   const outcomes = new Map<string, { height: number; outcome: TransactionOutcome }>();
@@ -301,27 +315,18 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
       const height = engine.height + 1;
       const timeMs = engine.timeMs + BLOCK_INTERVAL_MS;
       const pending = mempool.select({ height, maxTransactions: 1000, maxBytes: 1 << 20 });
-      const aggregate = aggregateBlock({
-        chainId,
-        height,
-        blockTimeMs: timeMs,
-        validators: members,
-        assets: [ASSET_ID],
-        extensions: observations(height, timeMs),
-        previous: priceBook.latest(),
+      const stateRootHeight = stateRootHeightFor(height);
+      const payload = BlockPayloadCodec.encode({
+        timeMs,
+        transactions: pending.map((entry) => entry.bytes),
+        observations: observations(height, timeMs),
+        stateRootHeight,
+        stateRoot: roots.get(stateRootHeight)!,
       });
-      priceBook.apply(aggregate);
-      const oracle = aggregate.prices.map((price) => ({
-        underlyingId: price.assetId,
-        price: Number(price.priceTicks),
-        confidence: Number(price.confidenceTicks),
-        publishTimeMs: price.publishTimeMs,
-        stale: priceBook.price(price.assetId)?.stale ?? true,
-        flags:
-          price.flags & (AggregateFlag.MAX_MOVE | AggregateFlag.EMA_BAND | AggregateFlag.CONFIDENCE_WIDE),
-      }));
-      const transactions = pending.map((entry) => entry.transaction);
-      const result = engine.applyBlock({ height, timeMs, transactions, oracle });
+      const executed = executeBlock(chain, { height, payload });
+      const { aggregate, result, transactions } = executed;
+      roots.set(height, executed.root);
+      roots.delete(height - STATE_ROOT_LAG_BLOCKS - 1);
       mempool.removeFinalized({ height, transactionIds: pending.map((entry) => entry.id) });
 
       const view = tip.view + 1;
@@ -331,7 +336,7 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
         parentView: tip.view,
         parent: tip.digest,
         proposer: view % VALIDATORS,
-        payload: Buffer.concat(pending.map((entry) => SignedTransactionCodec.encode(entry.transaction))),
+        payload,
       };
       const digest = blockDigest(block);
       const votes = validators
@@ -341,7 +346,7 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
         );
       const finalization = certificateFromVotes(VoteKind.finalize, view, digest, votes);
       const outcomesOfBlock = transactions.map((transaction, i) =>
-        outcomeOf(transactionId(transaction), transaction.body, result.results[i]!),
+        outcomeOf(executed.ids[i]!, transaction.body, result.results[i]!),
       );
       const detail: BlockDetail = {
         height,
@@ -349,7 +354,7 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
         parentHash: hex(tip.digest),
         view,
         proposer: block.proposer,
-        timeMs,
+        timeMs: executed.timeMs,
         stateRoot: hex(result.stateRoot),
         transactions: outcomesOfBlock,
         finalization: certificateToJson(finalization),

@@ -1,0 +1,330 @@
+/**
+ * The block rule, once: what every validator does with a finalized block. The validator's
+ * application (src/node/app.ts), the API's test node (src/node/api/fixture-node.ts) and the
+ * whole-node simulator (src/sim/node-harness.ts) all call `executeBlock`, so what the API tests and
+ * the simulator check is what the validators run.
+ *
+ * `executeBlock(state, block)`, for a block whose payload is a `BlockPayload` (src/codec/node.ts):
+ *
+ *   1. payload   decoded; a payload that does not decode (only possible when more than f
+ *                validators signed it) executes as an empty block.
+ *   2. time      max(payload time, previous block time, genesis start): a deterministic clamp, so
+ *                a block whose parent a validator never saw can never move the engine's clock back.
+ *   3. transactions  each encoding decoded; one that does not decode is skipped. The bytes are
+ *                remembered for the signature check (`ChainOptions.verifySignature`), so a node can
+ *                answer it from the verification its mempool made at admission.
+ *   4. oracle    the observations aggregated by `aggregateBlock` against the previous aggregate per
+ *                asset (deterministic, integer) and applied to the price book; every non-zero
+ *                aggregate of a genesis asset becomes an `OracleUpdate` in engine units (stale ones
+ *                flagged, guard flags passed on).
+ *   5. execution the engine applies the block (statuses for bad transactions; only a broken
+ *                invariant throws).
+ *   6. root      the node state root: SHA-256 over a label, the engine's state root and the SSZ of
+ *                the previous aggregate per asset, so it covers all of a `NodeSnapshot`.
+ *
+ * The state (the engine and the price book) is advanced in place: the engine is an incremental
+ * state machine over a Merkle commitment, and copying it per block would cost a snapshot. Nothing
+ * here reads a clock, a file or randomness; the result is a function of the state and the block.
+ */
+import { ListCompositeType } from '@chainsafe/ssz';
+import { CodecError } from '../codec/errors.ts';
+import { invariant } from '../codec/invariant.ts';
+import { type BlockPayload, BlockPayloadCodec } from '../codec/node.ts';
+import { AggregatePriceType, type AggregatePriceValue } from '../codec/oracle.ts';
+import { NodeSnapshotCodec, SNAPSHOT_UNDERLYINGS_MAX } from '../codec/snapshot.ts';
+import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
+import { bytesEqual } from '../crypto/bytes.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { transactionId } from '../crypto/transaction.ts';
+import { accountStateKey, createEngine, type Engine, restoreEngine } from '../execution/engine.ts';
+import type { BlockResult, EngineEvent, EngineGenesis, OracleUpdate } from '../execution/types.ts';
+import {
+  AggregateFlag,
+  aggregateBlock,
+  type BlockAggregate,
+  type DroppedObservation,
+} from '../oracle/aggregate.ts';
+import { createPriceBook, type PriceBook } from '../oracle/price-book.ts';
+
+/**
+ * A block at height h commits to the node state root after height h − STATE_ROOT_LAG_BLOCKS. Part
+ * of the block rule: every validator must use the same value.
+ */
+export const STATE_ROOT_LAG_BLOCKS = 16;
+const STATE_ROOT_LABEL = new TextEncoder().encode('PALISADE/NODE/STATE-ROOT/v1');
+const PriceListType = new ListCompositeType(AggregatePriceType, SNAPSHOT_UNDERLYINGS_MAX);
+/** The engine counts quote base units with 6 decimals; genesis bounds an asset's decimals by it. */
+const ENGINE_DECIMALS = 6;
+
+/** An oracle asset of the genesis and the engine underlying its aggregates price. */
+export interface ChainAsset {
+  readonly assetId: number;
+  /** One oracle tick is 10^-decimals of the quote (at most 6). */
+  readonly decimals: number;
+  readonly underlyingId: number;
+}
+
+/** What the block rule needs from genesis; equal on every validator. */
+export interface ChainRules {
+  readonly chainId: number;
+  /** Ed25519 keys of the validators, by index (each of weight 1). */
+  readonly validators: readonly Uint8Array[];
+  readonly assets: readonly ChainAsset[];
+  readonly engineGenesis: EngineGenesis;
+}
+
+export interface ChainOptions {
+  /**
+   * Checks a transaction's signature given the bytes it was decoded from (default: the engine's
+   * own Ed25519 verification). It must give the engine's verdicts.
+   */
+  verifySignature?: (transaction: SignedTransaction, encoded: Uint8Array) => boolean;
+}
+
+/** The state the block rule advances: the engine and the oracle's price book. */
+export interface ChainState {
+  readonly rules: ChainRules;
+  engine: Engine;
+  readonly priceBook: PriceBook;
+  /** The bytes each transaction of the block being executed was decoded from. */
+  readonly encodings: WeakMap<SignedTransaction, Uint8Array>;
+  readonly options: ChainOptions;
+}
+
+/** A finalized block as the rule sees it: its height and its `BlockPayload` encoding. */
+export interface ChainBlock {
+  readonly height: number;
+  readonly payload: Uint8Array;
+}
+
+export interface ExecutedBlock {
+  height: number;
+  /** The execution time (clamped, see step 2). */
+  timeMs: number;
+  /** The transactions that decoded, in block order, with their ids. */
+  transactions: SignedTransaction[];
+  ids: Uint8Array[];
+  aggregate: BlockAggregate;
+  result: BlockResult;
+  events: EngineEvent[];
+  /** The node state root after this block (step 6). */
+  root: Uint8Array;
+}
+
+/**
+ * The node state root the block rule commits to: the engine's state root and the oracle
+ * aggregation state (previous aggregate per asset, ascending asset id) — all a `NodeSnapshot` holds.
+ */
+export function nodeStateRoot(
+  engineStateRoot: Uint8Array,
+  prices: readonly AggregatePriceValue[],
+): Uint8Array {
+  const sorted = [...prices].sort((a, b) => a.assetId - b.assetId);
+  return sha256(STATE_ROOT_LABEL, engineStateRoot, sha256(PriceListType.serialize(sorted)));
+}
+
+/** The height whose state root a block at `height` commits to. */
+export function stateRootHeightFor(height: number): number {
+  return Math.max(0, height - STATE_ROOT_LAG_BLOCKS);
+}
+
+/**
+ * Whether the engine holds an account for `publicKey`, as the mempool's `accountExists` asks: one
+ * lookup in the state commitment (not a margin assessment, as `account()` is). The genesis
+ * operator and governance keys count as existing although their record appears only with their
+ * first accepted action: without that, the mempool would refuse their first transaction.
+ */
+export function hasAccount(
+  engine: Pick<Engine, 'stateValue'>,
+  genesis: Pick<EngineGenesis, 'operator' | 'governance'>,
+  publicKey: Uint8Array,
+): boolean {
+  return (
+    bytesEqual(publicKey, genesis.operator) ||
+    bytesEqual(publicKey, genesis.governance) ||
+    engine.stateValue(accountStateKey(publicKey)) !== undefined
+  );
+}
+
+function engineOptionsOf(encodings: WeakMap<SignedTransaction, Uint8Array>, options: ChainOptions) {
+  const verify = options.verifySignature;
+  if (verify === undefined) return {};
+  return {
+    verifySignature: (transaction: SignedTransaction) =>
+      verify(transaction, encodings.get(transaction) ?? SignedTransactionCodec.encode(transaction)),
+  };
+}
+
+/**
+ * The state at genesis.
+ * @example const state = createChainState({ chainId, validators, assets, engineGenesis });
+ */
+export function createChainState(rules: ChainRules, options: ChainOptions = {}): ChainState {
+  const encodings = new WeakMap<SignedTransaction, Uint8Array>();
+  const engine = createEngine(rules.engineGenesis, engineOptionsOf(encodings, options));
+  return { rules, engine, priceBook: createPriceBook(), encodings, options };
+}
+
+/** A snapshot decoded and restored, not yet adopted (see `adoptChainSnapshot`). */
+export interface RestoredChain {
+  /** The height the snapshot claims. */
+  readonly height: number;
+  readonly engine: Engine;
+  readonly prices: readonly AggregatePriceValue[];
+  /** The node state root of the restored state. */
+  readonly root: Uint8Array;
+}
+
+/**
+ * Decodes a `NodeSnapshotCodec` snapshot and restores its engine; `state` does not change. The
+ * caller checks the height (`height` and `engine.height`) and the root before adopting it.
+ * @throws CodecError when the snapshot does not decode; SnapshotError when it does not restore
+ */
+export function restoreChainSnapshot(state: ChainState, encoded: Uint8Array): RestoredChain {
+  const snapshot = NodeSnapshotCodec.decode(encoded);
+  const engine = restoreEngine(
+    snapshot.engine,
+    state.rules.engineGenesis,
+    engineOptionsOf(state.encodings, state.options),
+  );
+  return {
+    height: snapshot.height,
+    engine,
+    prices: snapshot.prices,
+    root: nodeStateRoot(engine.stateRoot(), snapshot.prices),
+  };
+}
+
+/**
+ * Replaces `state` with a restored snapshot: its engine, and its previous aggregates applied to the
+ * price book (which the next block's aggregation reads).
+ */
+export function adoptChainSnapshot(state: ChainState, restored: RestoredChain): void {
+  invariant(restored.engine.height === restored.height, 'a restored snapshot is at its own height');
+  state.engine = restored.engine;
+  state.priceBook.apply({
+    height: restored.height,
+    prices: [...restored.prices],
+    accepted: 0,
+    dropped: [],
+    equivocations: [],
+  });
+}
+
+/** The `NodeSnapshotCodec` encoding of the state after its last block. */
+export function snapshotChainState(state: ChainState): Uint8Array {
+  const prices = [...state.priceBook.latest().values()].sort((a, b) => a.assetId - b.assetId);
+  return NodeSnapshotCodec.encode({ height: state.engine.height, engine: state.engine.snapshot(), prices });
+}
+
+/** The node state root of the state as it is (after its last block). */
+export function chainStateRoot(state: ChainState): Uint8Array {
+  return nodeStateRoot(state.engine.stateRoot(), [...state.priceBook.latest().values()]);
+}
+
+/** The payload, or undefined when it does not decode. */
+export function decodeBlockPayload(bytes: Uint8Array): BlockPayload | undefined {
+  try {
+    return BlockPayloadCodec.decode(bytes);
+  } catch (error) {
+    if (error instanceof CodecError) return undefined;
+    throw error;
+  }
+}
+
+/** Observations `aggregateBlock` would drop at this height and block time (a verifier refuses them). */
+export function observationProblems(
+  rules: Pick<ChainRules, 'chainId' | 'validators'>,
+  height: number,
+  timeMs: number,
+  list: readonly Uint8Array[],
+): readonly DroppedObservation[] {
+  return aggregateBlock({
+    chainId: rules.chainId,
+    height,
+    blockTimeMs: timeMs,
+    validators: rules.validators.map((publicKey) => ({ publicKey, weight: 1n })),
+    assets: [],
+    extensions: list,
+    previous: new Map(),
+  }).dropped;
+}
+
+/** The engine's oracle input from a block's aggregates (step 4). */
+export function oracleUpdates(
+  assets: readonly ChainAsset[],
+  prices: readonly AggregatePriceValue[],
+): OracleUpdate[] {
+  const updates: OracleUpdate[] = [];
+  for (const price of prices) {
+    const asset = assets.find((candidate) => candidate.assetId === price.assetId);
+    if (asset === undefined || price.priceTicks === 0n) continue;
+    invariant(
+      asset.decimals >= 0 && asset.decimals <= ENGINE_DECIMALS,
+      'asset decimals within the engine unit',
+    );
+    const scale = 10n ** BigInt(ENGINE_DECIMALS - asset.decimals);
+    const value = price.priceTicks * scale;
+    const confidence = price.confidenceTicks * scale;
+    if (value > BigInt(Number.MAX_SAFE_INTEGER) || confidence > BigInt(Number.MAX_SAFE_INTEGER)) continue;
+    updates.push({
+      underlyingId: asset.underlyingId,
+      price: Number(value),
+      confidence: Number(confidence),
+      publishTimeMs: price.publishTimeMs,
+      stale: (price.flags & AggregateFlag.STALE) !== 0,
+      // The guards pause the underlying's marks and liquidation in the engine (oracle-guard.ts).
+      flags: price.flags & (AggregateFlag.MAX_MOVE | AggregateFlag.EMA_BAND | AggregateFlag.CONFIDENCE_WIDE),
+    });
+  }
+  return updates;
+}
+
+/** The execution time of a payload timed `payloadTimeMs` on this state (step 2). */
+export function executionTime(state: ChainState, payloadTimeMs: number): number {
+  return Math.max(payloadTimeMs, state.engine.timeMs, state.rules.engineGenesis.startTimeMs);
+}
+
+/**
+ * Executes one finalized block on `state` (the block rule, steps 1–6 above).
+ * @example const { root, events } = executeBlock(state, { height: 1, payload });
+ * @throws InvariantError when the height does not follow the state's, or the engine breaks an invariant
+ */
+export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBlock {
+  const { rules } = state;
+  invariant(
+    block.height === state.engine.height + 1,
+    `block ${block.height} does not follow ${state.engine.height}`,
+  );
+  const payload = decodeBlockPayload(block.payload) ?? { timeMs: 0, transactions: [], observations: [] };
+  const timeMs = executionTime(state, payload.timeMs);
+  const transactions: SignedTransaction[] = [];
+  for (const bytes of payload.transactions) {
+    try {
+      const transaction = SignedTransactionCodec.decode(bytes);
+      state.encodings.set(transaction, bytes);
+      transactions.push(transaction);
+    } catch (error) {
+      if (!(error instanceof CodecError)) throw error;
+    }
+  }
+  const aggregate = aggregateBlock({
+    chainId: rules.chainId,
+    height: block.height,
+    blockTimeMs: timeMs,
+    validators: rules.validators.map((publicKey) => ({ publicKey, weight: 1n })),
+    assets: rules.assets.map((asset) => asset.assetId),
+    extensions: payload.observations,
+    previous: state.priceBook.latest(),
+  });
+  state.priceBook.apply(aggregate);
+  const result = state.engine.applyBlock({
+    height: block.height,
+    timeMs,
+    transactions,
+    oracle: oracleUpdates(rules.assets, aggregate.prices),
+  });
+  const root = nodeStateRoot(result.stateRoot, [...state.priceBook.latest().values()]);
+  const ids = transactions.map((transaction) => transactionId(transaction));
+  return { height: block.height, timeMs, transactions, ids, aggregate, result, events: result.events, root };
+}
