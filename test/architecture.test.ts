@@ -1,6 +1,6 @@
 /**
  * Keeps DESIGN.md's layer table true: every import under `src/` must point down the table, and
- * the pure layers (consensus, execution, mempool, oracle) must not reach the real world.
+ * the pure layers (consensus, execution, mempool, oracle, chain) must not reach the real world.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,6 +22,19 @@ const allowedImports: Record<string, readonly string[]> = {
   monitor: ['std', 'codec', 'crypto', 'runtime', 'consensus', 'mempool', 'execution', 'oracle'],
   interop: ['std', 'codec', 'crypto'],
   risk: ['std', 'codec', 'monitor'],
+  // The block rule: composes the layers above it over the runtime's interfaces (never the real runtime).
+  chain: [
+    'std',
+    'codec',
+    'crypto',
+    'runtime',
+    'consensus',
+    'mempool',
+    'execution',
+    'oracle',
+    'monitor',
+    'interop',
+  ],
   node: [
     'std',
     'codec',
@@ -34,6 +47,7 @@ const allowedImports: Record<string, readonly string[]> = {
     'monitor',
     'interop',
     'risk',
+    'chain',
     'sim',
   ],
   sim: [
@@ -48,6 +62,7 @@ const allowedImports: Record<string, readonly string[]> = {
     'monitor',
     'interop',
     'risk',
+    'chain',
   ],
 };
 
@@ -55,7 +70,7 @@ const allowedImports: Record<string, readonly string[]> = {
 const realRuntimeFolder = 'runtime/real/';
 
 /** Layers whose code must be a deterministic function of its inputs. */
-const pureLayers = new Set(['std', 'consensus', 'execution', 'mempool', 'oracle']);
+const pureLayers = new Set(['std', 'consensus', 'execution', 'mempool', 'oracle', 'chain']);
 const worldModules =
   /^node:(fs|net|tls|http|https|http2|dgram|child_process|worker_threads|sqlite|os|cluster)(\/|$)/;
 const nondeterministic = [
