@@ -217,7 +217,11 @@ export const AccountRecordType = new ContainerType(
     balance: SignedAmountType,
     marginMode: Uint8,
     positions: new ListCompositeType(
-      new ContainerType({ seriesId: Uint32, short: Bool, lots: Uint64 }, { typeName: 'PositionRecord' }),
+      new ContainerType(
+        // entryCost: the premium paid for the position (negative: received), for ADL's ranking.
+        { seriesId: Uint32, short: Bool, lots: Uint64, entryCost: SignedAmountType },
+        { typeName: 'PositionRecord' },
+      ),
       POSITION_RECORDS_MAX,
     ),
     /** The most recent client order ids and the orders they created, oldest first. */

@@ -283,7 +283,9 @@ test('bankruptcy: the insurance fund pays first, then the opposite position is d
     account: engine.account(alice.publicKey)!.publicKey,
     counterparty: engine.account(bob.publicKey)!.publicKey,
     seriesId: 1,
+    side: 'buy',
     lots: 1,
+    price: 31_982n * U,
     cash: -31_982n * U,
     lossShare: 8_018n * U,
   });

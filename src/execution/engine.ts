@@ -189,6 +189,12 @@ interface Account {
   marginMode: 0 | 1;
   /** Series id → signed lots (never 0: a closed position is deleted). */
   positions: Map<number, number>;
+  /**
+   * Series id → the position's entry cost: the premium paid for its lots (negative: received),
+   * fees excluded, scaled down pro rata as it is reduced. Auto-deleveraging ranks by the profit
+   * over it (src/execution/liquidation.ts). Same keys as `positions`.
+   */
+  entryCosts: Map<number, bigint>;
   openOrders: Map<number, RestingOrder>;
   clientOrderIds: Array<{ clientOrderId: number; orderId: number }>;
 }
@@ -608,6 +614,7 @@ function buildEngine(
       balance: 0n,
       marginMode: MARGIN_MODE.standard,
       positions: new Map(),
+      entryCosts: new Map(),
       openOrders: new Map(),
       clientOrderIds: [],
     };
@@ -756,7 +763,10 @@ function buildEngine(
           field,
           'empty or repeated',
         );
-        setPosition(account, series, position.short ? -position.lots : position.lots);
+        setPosition(account, series, position.short ? -position.lots : position.lots, 0n);
+        const cost = position.entryCost;
+        inconsistent(!cost.negative || cost.magnitude > 0n, `${field}.entryCost`, 'negative zero');
+        account.entryCosts.set(position.seriesId, cost.negative ? -cost.magnitude : cost.magnitude);
       }
     }
     for (const [i, record] of snapshot.series.entries()) {
@@ -1019,9 +1029,24 @@ function buildEngine(
 
   // ---- Trading ------------------------------------------------------------------------------
 
-  function setPosition(account: Account, series: Series, lots: number): void {
+  /**
+   * Sets the account's position in the series to `lots`, having paid `paid` for the change (the
+   * premium, fees excluded; negative: received). The entry cost grows by what a growing position
+   * paid, shrinks pro rata (toward zero) as the position is reduced, and on a flip keeps the share
+   * of `paid` that opened the new side.
+   */
+  function setPosition(account: Account, series: Series, lots: number, paid: bigint): void {
     const before = account.positions.get(series.seriesId) ?? 0;
     invariant(Number.isSafeInteger(lots), 'position size is a safe integer');
+    const costBefore = account.entryCosts.get(series.seriesId) ?? 0n;
+    const delta = lots - before;
+    let cost: bigint;
+    if (lots === 0) cost = 0n;
+    else if (before === 0 || before < 0 === delta < 0) cost = costBefore + paid;
+    else if (before < 0 === lots < 0) cost = (costBefore * BigInt(lots)) / BigInt(before);
+    else cost = (paid * BigInt(lots)) / BigInt(delta);
+    if (lots === 0) account.entryCosts.delete(series.seriesId);
+    else account.entryCosts.set(series.seriesId, cost);
     if (lots === 0) {
       account.positions.delete(series.seriesId);
       series.holders.delete(account.index);
@@ -1071,8 +1096,8 @@ function buildEngine(
     makerAccount.balance -= makerFee;
     taker.balance -= takerFee;
     feePool += makerFee + takerFee;
-    setPosition(buyer, series, (buyer.positions.get(series.seriesId) ?? 0) + lots);
-    setPosition(seller, series, (seller.positions.get(series.seriesId) ?? 0) - lots);
+    setPosition(buyer, series, (buyer.positions.get(series.seriesId) ?? 0) + lots, premium);
+    setPosition(seller, series, (seller.positions.get(series.seriesId) ?? 0) - lots, -premium);
     if (maker.remainingLots === 0) makerAccount.openOrders.delete(maker.orderId);
     dirtyOrders.set(maker.orderId, maker.remainingLots === 0 ? null : maker);
     dirtyAccounts.add(makerAccount);
@@ -1628,7 +1653,7 @@ function buildEngine(
         const lots = account.positions.get(series.seriesId) ?? 0;
         const cash = BigInt(lots) * payoffPerLot;
         account.balance += cash;
-        setPosition(account, series, 0);
+        setPosition(account, series, 0, 0n);
         events.push({ type: 'positionSettled', seriesId: series.seriesId, account: account.key, lots, cash });
       }
       invariant(series.openInterestLots === 0, 'settled series keeps open interest');
@@ -1846,6 +1871,7 @@ function buildEngine(
       balance: (existing?.balance ?? 0n) + (buying ? premium : -premium),
       marginMode: MARGIN_MODE.standard,
       positions,
+      entryCosts: new Map(),
       openOrders: new Map(),
       clientOrderIds: [],
     };
@@ -1855,8 +1881,8 @@ function buildEngine(
     const cash = buying ? -premium : premium;
     account.balance += cash;
     fund.balance -= cash;
-    setPosition(account, series, (account.positions.get(seriesId) ?? 0) + (buying ? lots : -lots));
-    setPosition(fund, series, fundLotsAfter);
+    setPosition(account, series, (account.positions.get(seriesId) ?? 0) + (buying ? lots : -lots), -cash);
+    setPosition(fund, series, fundLotsAfter, cash);
     dirtyAccounts.add(account);
     dirtyAccounts.add(fund);
     events.push({ type: 'backstopTaken', account: account.key, seriesId, lots, priceTicks, cash });
@@ -1883,11 +1909,12 @@ function buildEngine(
           const counterparty = accountsByIndex[index]!;
           const opposite = counterparty.positions.get(seriesId) ?? 0;
           const health = liquidationHealth(counterparty);
+          const value = divFloor(BigInt(opposite) * mark.markPerLot, ONE);
           return {
             index,
             lots: buying ? opposite : -opposite,
-            freeEquity: health === undefined ? undefined : health.equity - health.maintenance,
-            equity: health === undefined ? 0n : health.equity,
+            profit: value - (counterparty.entryCosts.get(seriesId) ?? 0n),
+            equity: health === undefined ? undefined : health.equity,
           };
         })
         .filter((candidate) => candidate.lots > 0),
@@ -1903,12 +1930,17 @@ function buildEngine(
       const markValue = buying
         ? divCeil(BigInt(k) * mark.markPerLot, ONE)
         : divFloor(BigInt(k) * mark.markPerLot, ONE);
-      const share = deficitShare(deficit, k, accountLots, candidate.equity);
+      const share = deficitShare(deficit, k, accountLots, candidate.equity ?? 0n);
       const cash = buying ? share - markValue : markValue + share;
       account.balance += cash;
       counterparty.balance -= cash;
-      setPosition(account, series, (account.positions.get(seriesId) ?? 0) + (buying ? k : -k));
-      setPosition(counterparty, series, (counterparty.positions.get(seriesId) ?? 0) + (buying ? -k : k));
+      setPosition(account, series, (account.positions.get(seriesId) ?? 0) + (buying ? k : -k), -cash);
+      setPosition(
+        counterparty,
+        series,
+        (counterparty.positions.get(seriesId) ?? 0) + (buying ? -k : k),
+        cash,
+      );
       dirtyAccounts.add(account);
       dirtyAccounts.add(counterparty);
       socializedLossTotal += share;
@@ -1917,7 +1949,9 @@ function buildEngine(
         account: account.key,
         counterparty: counterparty.key,
         seriesId,
+        side: buying ? 'buy' : 'sell',
         lots: k,
+        price: (buying ? -cash : cash) / BigInt(k),
         cash,
         lossShare: share,
       });
@@ -1976,7 +2010,15 @@ function buildEngine(
       marginMode: account.marginMode,
       positions: [...account.positions]
         .sort((a, b) => a[0] - b[0])
-        .map(([seriesId, lots]) => ({ seriesId, short: lots < 0, lots: Math.abs(lots) })),
+        .map(([seriesId, lots]) => {
+          const cost = account.entryCosts.get(seriesId) ?? 0n;
+          return {
+            seriesId,
+            short: lots < 0,
+            lots: Math.abs(lots),
+            entryCost: { negative: cost < 0n, magnitude: cost < 0n ? -cost : cost },
+          };
+        }),
       clientOrderIds: account.clientOrderIds.map((entry) => ({ ...entry })),
     };
   }

@@ -188,7 +188,9 @@ test('with no fund and no book the short is deleveraged against the long at the 
     account: key(alice),
     counterparty: key(bob),
     seriesId: 1,
+    side: 'buy',
     lots: 1,
+    price: 30_982n * U,
     cash: -30_982n * U,
     lossShare: 9_018n * U,
   });
@@ -280,16 +282,18 @@ test('portfolio margin: closing the long that hedges a short raises the requirem
   assert.deepEqual(standard, [0n, 7n]);
 });
 
-test('ADL ranks counterparties by free equity and never passes more of a deficit than one can bear', () => {
+test('ADL ranks counterparties by profit for equity and never passes more of a deficit than one can bear', () => {
   const ranked = deleverageOrder([
-    { index: 3, lots: 1, freeEquity: 50n, equity: 60n },
-    { index: 1, lots: 1, freeEquity: undefined, equity: 0n },
-    { index: 2, lots: 1, freeEquity: 50n, equity: 70n },
-    { index: 4, lots: 1, freeEquity: 900n, equity: 1000n },
+    { index: 3, lots: 1, profit: 30n, equity: 60n }, // 0.5
+    { index: 1, lots: 1, profit: 500n, equity: undefined }, // cannot be assessed: last
+    { index: 2, lots: 1, profit: 35n, equity: 70n }, // 0.5: the tie goes to the lower index
+    { index: 4, lots: 1, profit: 900n, equity: 9_000n }, // 0.1: the largest profit, yet less for its equity
+    { index: 5, lots: 1, profit: -10n, equity: 100n }, // a loss ranks below every profit
+    { index: 6, lots: 1, profit: 10n, equity: 0n }, // nothing to bear with: last
   ]);
   assert.deepEqual(
     ranked.map((c) => c.index),
-    [4, 2, 3, 1],
+    [2, 3, 4, 5, 1, 6],
   );
   assert.equal(deficitShare(100n, 1, 4, 1000n), 25n); // pro rata
   assert.equal(deficitShare(100n, 1, 3, 1000n), 34n); // rounded up

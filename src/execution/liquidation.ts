@@ -23,13 +23,19 @@
  *   opposite positions: auto-deleveraging (ADL) at the bankruptcy price. Each ADL trade closes
  *   lots of both sides at the mark, less the counterparty's share of the deficit, pro rata to the
  *   lots closed out of all the account's lots (the last lots take what is left), and never more
- *   than the counterparty's own equity. Counterparties are ranked by free equity (equity minus
- *   maintenance), highest first, then account index: the engine keeps no entry prices, so the
- *   unrealized profit × leverage rank of Hyperliquid and dYdX v4 is not available; free equity is
- *   what the move that bankrupted the account added to the other side, and ranking by it picks the
- *   accounts best able to bear the loss. A deficit no counterparty can bear stays on the account
- *   and, once it is flat, is recorded as unrecovered loss (losses step). No account that holds no
- *   position ever pays.
+ *   than the counterparty's own equity. Counterparties are ranked by the unrealized profit of their
+ *   opposite position in the series (its value at the mark less its entry cost: the premium paid
+ *   for it, negative when received, which the engine keeps per position through every fill,
+ *   backstop take, ADL trade and settlement) divided by the counterparty's equity, highest first,
+ *   then account index (`deleverageOrder`). Profit for equity is the rank Hyperliquid and dYdX v4
+ *   use (profit × effective leverage, which for one position is profit ÷ equity up to the
+ *   position's size): the positions that gained most from the move, for the collateral behind them,
+ *   give back first. Ranking by absolute free equity instead let a colluding pair steer ADL: the
+ *   thief's partner, small and highly leveraged, kept its winning long while a large honest holder
+ *   of the same long was closed at the bankruptcy price (src/execution/redteam-adl.test.ts).
+ *   A counterparty whose equity is zero, negative or cannot be assessed ranks last. A deficit no
+ *   counterparty can bear stays on the account and, once it is flat, is recorded as unrecovered
+ *   loss (losses step). No account that holds no position ever pays.
  * - The penalty of a book step is `liquidationPenaltyBps` of the underlying's notional closed,
  *   capped by the value closed (the premium that changed hands) and by the equity left; it goes
  *   to the insurance fund. The backstop's band is its compensation; ADL takes no penalty.
@@ -152,19 +158,26 @@ export interface DeleverageCounterparty {
   index: number;
   /** The counterparty's opposite position, as a positive lot count. */
   lots: number;
-  /** Equity minus maintenance, or undefined when it cannot be assessed (ranked last). */
-  freeEquity: bigint | undefined;
-  /** What it can bear of a deficit: its equity (0 when it cannot be assessed). */
-  equity: bigint;
+  /** Unrealized profit of that position: its value at the mark less its entry cost (base units). */
+  profit: bigint;
+  /** The counterparty's equity (what it can bear of a deficit), or undefined when it cannot be assessed. */
+  equity: bigint | undefined;
 }
 
-/** Counterparties in ADL order: free equity, highest first, then account index. */
+/**
+ * Counterparties in ADL order: profit ÷ equity, highest first, then account index; those whose
+ * equity is not positive (or unknown) last, by account index. Ratios are compared by
+ * cross-multiplication, so the order is exact.
+ */
 export function deleverageOrder<T extends DeleverageCounterparty>(counterparties: readonly T[]): T[] {
   return [...counterparties].sort((a, b) => {
-    if (a.freeEquity !== b.freeEquity) {
-      if (a.freeEquity === undefined) return 1;
-      if (b.freeEquity === undefined) return -1;
-      return a.freeEquity > b.freeEquity ? -1 : 1;
+    const aRanked = a.equity !== undefined && a.equity > 0n;
+    const bRanked = b.equity !== undefined && b.equity > 0n;
+    if (aRanked !== bRanked) return aRanked ? -1 : 1;
+    if (aRanked && bRanked) {
+      const left = a.profit * (b.equity as bigint);
+      const right = b.profit * (a.equity as bigint);
+      if (left !== right) return left > right ? -1 : 1;
     }
     return a.index - b.index;
   });

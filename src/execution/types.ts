@@ -260,10 +260,20 @@ export type EngineEvent =
    */
   | {
       type: 'autoDeleverage';
+      /** The liquidated account. */
       account: string;
+      /** The holder of the opposite position, closed against it. */
       counterparty: string;
       seriesId: number;
+      /** The liquidated account's side: 'buy' closes its short, 'sell' its long. */
+      side: 'buy' | 'sell';
       lots: number;
+      /**
+       * Quote base units per lot the liquidated account paid ('buy') or received ('sell'): the mark
+       * less the counterparty's share of the deficit, per lot, truncated toward zero.
+       */
+      price: bigint;
+      /** What the liquidated account received (negative: paid), in all. */
       cash: bigint;
       lossShare: bigint;
     }
