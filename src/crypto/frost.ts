@@ -71,8 +71,12 @@ export class FrostError extends Error {
  * Round one: fresh nonces (kept by the signer, used once) and their public commitments.
  * @example const { nonces, commitment } = frostCommit(key);
  */
-export function frostCommit(key: FrostKeyPackage): { nonces: Nonces; commitment: FrostCommitment } {
-  const { nonces, commitments } = secp256k1_FROST.commit(key.secret);
+export function frostCommit(
+  key: FrostKeyPackage,
+  randomBytes?: (length?: number) => Uint8Array,
+): { nonces: Nonces; commitment: FrostCommitment } {
+  // RFC 9591 §4.1 nonce_generate hashes fresh randomness with the secret; `randomBytes` is for tests.
+  const { nonces, commitments } = secp256k1_FROST.commit(key.secret, randomBytes as never);
   return {
     nonces,
     commitment: { signer: key.index, hiding: commitments.hiding, binding: commitments.binding },
@@ -116,6 +120,30 @@ export function frostSignShare(
   if (!commitments.some((c) => c.signer === key.index))
     throw new FrostError('NOT_A_SIGNER', [key.index], 'this validator has no commitment in the list');
   return secp256k1_FROST.signShare(key.secret, key.public, nonces, list, message);
+}
+
+/**
+ * RFC 9591 §5.4 for one signer's share: `false` (never a throw) when it does not verify or does not
+ * parse, so a coordinator can name the signer the moment its share arrives.
+ */
+export function frostVerifyShare(
+  publicPackage: FrostPublic,
+  commitments: readonly FrostCommitment[],
+  message: Uint8Array,
+  signer: number,
+  share: Uint8Array,
+): boolean {
+  try {
+    const list = commitmentList(publicPackage, commitments);
+    return (
+      share instanceof Uint8Array &&
+      share.length === FROST_SCALAR_BYTES &&
+      commitments.some((c) => c.signer === signer) &&
+      secp256k1_FROST.verifyShare(publicPackage, list, message, participantIdentifier(signer), share)
+    );
+  } catch {
+    return false;
+  }
 }
 
 /**

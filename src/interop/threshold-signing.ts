@@ -1,0 +1,478 @@
+/**
+ * FROST signing that tolerates f faulty validators (sans-IO: messages in, messages out, time
+ * passed in). RFC 9591 §5 gives two rounds and leaves it to the coordinator to pick signers; a
+ * signer that commits and then withholds its share, or sends one that fails verification, would
+ * stall a session that waits for it. Here a session runs in attempts:
+ *
+ *   attempt k, coordinator c_k = (base + ⌊k / A⌋) mod n     (A attempts per coordinator)
+ *   1. commit (RFC 9591 §5.1): attempt 0 — every validator sends fresh nonce commitments to c_0
+ *      as soon as it opens the session; later attempts — c_k invites every validator it has not
+ *      excluded, and each answers with fresh commitments for that attempt;
+ *   2. c_k takes the first t commitments (preferring validators not recently at fault) and sends
+ *      each chosen signer the list (RFC 9591 §5.2);
+ *   3. c_k verifies every share as it arrives (RFC 9591 §5.4). A share that fails names its
+ *      signer, who is excluded, and the next attempt starts at once; at the attempt's deadline,
+ *      every chosen signer that has not delivered is excluded and the next attempt starts;
+ *   4. with t verified shares, c_k aggregates (RFC 9591 §5.3).
+ *   After A attempts the next validator takes over as coordinator (a silent or Byzantine
+ *   coordinator costs A attempt deadlines, never the session), up to MAX_SIGNING_ATTEMPTS.
+ *
+ * With n ≥ t + f, at most f exclusions leave t honest signers, so a session completes within
+ * f + 1 attempts of an honest coordinator.
+ *
+ * Nonces. Every attempt uses fresh nonces from each signer; a nonce pair signs at most once and
+ * only the exact commitment list it was asked for with its own commitment in it. The ledger of
+ * issued commitments asserts (`invariant`) that no commitment is ever issued twice — a broken
+ * random source would otherwise leak the share (RFC 9591 §4.1, §7.1).
+ */
+import type { Nonces } from '@noble/curves/abstract/frost.js';
+import { invariant } from '../codec/invariant.ts';
+import { peekTag } from '../codec/message.ts';
+import { bytesEqual, toHex } from '../crypto/bytes.ts';
+import {
+  type FrostCommitment,
+  type FrostKeyPackage,
+  frostAggregate,
+  frostCommit,
+  frostSignShare,
+  frostVerifyShare,
+} from '../crypto/frost.ts';
+import {
+  MAX_SIGNING_ATTEMPTS,
+  SigningAttemptRequestCodec,
+  SigningAttemptShareCodec,
+  SigningCommitCodec,
+  SigningInviteCodec,
+} from './signing-codec.ts';
+
+/** Sessions held at once; the oldest are dropped beyond it. */
+export const MAX_SIGNING_SESSIONS = 256;
+/** Commitments for sessions not opened yet (our block may come later), held at most. */
+const MAX_EARLY_MESSAGES = 1024;
+
+export interface ThresholdSigningOptions {
+  readonly chainId: number;
+  readonly self: number;
+  readonly key: FrostKeyPackage;
+  /** How long a coordinator waits for an attempt's commitments and shares. */
+  readonly attemptMs: number;
+  /** Attempts each coordinator runs before the next validator takes over (A). Default 2. */
+  readonly attemptsPerCoordinator?: number;
+  /** How long a validator at fault is passed over when a coordinator picks signers. */
+  readonly suspectMs?: number;
+  /** Randomness for nonces (RFC 9591 §4.1 hashes it with the share); tests only. */
+  readonly randomBytes?: (length?: number) => Uint8Array;
+}
+
+export interface SigningOutput {
+  readonly to: number;
+  readonly bytes: Uint8Array;
+}
+
+export interface SigningCompletion {
+  readonly message: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly attempt: number;
+  readonly signers: readonly number[];
+}
+
+export type SigningFault = 'SILENT' | 'BAD_SHARE';
+
+export interface ThresholdSigningStats {
+  sessionsOpened: number;
+  completed: number;
+  attemptsStarted: number;
+  /** Faults seen as coordinator, by validator index. */
+  faults: Record<number, { silent: number; badShares: number }>;
+}
+
+export interface ThresholdSigner {
+  /** Opens the session for `message` (32 bytes) whose first coordinator is `base`. */
+  open(message: Uint8Array, base: number, nowMs: number): SigningOutput[];
+  /** A message from authenticated validator `from`; malformed input is dropped (returns []). */
+  receive(from: number, bytes: Uint8Array, nowMs: number): SigningOutput[];
+  /** Fires attempt deadlines. */
+  tick(nowMs: number): SigningOutput[];
+  /** Signatures finished since the last call (as coordinator). */
+  takeCompleted(): SigningCompletion[];
+  /** The session's certificate is known (from anyone): stop working on it. */
+  close(message: Uint8Array): void;
+  stats(): ThresholdSigningStats;
+}
+
+interface Attempt {
+  readonly index: number;
+  readonly startedMs: number;
+  readonly commitments: Map<number, FrostCommitment>;
+  chosen: FrostCommitment[] | undefined;
+  readonly shares: Map<number, Uint8Array>;
+}
+
+interface Session {
+  readonly message: Uint8Array;
+  readonly key: string;
+  readonly base: number;
+  readonly openedMs: number;
+  /** Signer side: our commitments and unused nonces by attempt. */
+  readonly mine: Map<number, { commitment: FrostCommitment; nonces: Nonces | undefined }>;
+  /** Coordinator side. */
+  attempt: Attempt | undefined;
+  readonly excluded: Set<number>;
+  done: boolean;
+}
+
+type Body = { chainId: number; epoch: number; message: Uint8Array; attempt: number };
+
+/**
+ * @example const signer = createThresholdSigner({ chainId, self, key, attemptMs: 2000 }); send(signer.open(digest, base, now));
+ */
+export function createThresholdSigner(options: ThresholdSigningOptions): ThresholdSigner {
+  const { key, self, chainId } = options;
+  const n = key.participants;
+  const t = key.threshold;
+  const epoch = key.epoch;
+  const perCoordinator = options.attemptsPerCoordinator ?? 2;
+  const suspectMs = options.suspectMs ?? 60_000;
+  invariant(Number.isInteger(perCoordinator) && perCoordinator >= 1, 'attempts per coordinator ≥ 1');
+  invariant(options.attemptMs > 0, 'attempt deadline must be positive');
+  invariant(self === key.index, 'the key package is ours');
+
+  const sessions = new Map<string, Session>();
+  const early = new Map<string, { from: number; bytes: Uint8Array }[]>();
+  let earlyCount = 0;
+  /** Every commitment we issued (hiding point hex → where), bounded with the sessions. */
+  const issued = new Map<string, string>();
+  const suspects = new Map<number, number>();
+  const completions: SigningCompletion[] = [];
+  const stats: ThresholdSigningStats = { sessionsOpened: 0, completed: 0, attemptsStarted: 0, faults: {} };
+
+  const coordinatorOf = (session: Session, attempt: number) =>
+    (session.base + Math.floor(attempt / perCoordinator)) % n;
+
+  const fault = (validator: number, kind: SigningFault, nowMs: number) => {
+    const record = stats.faults[validator] ?? { silent: 0, badShares: 0 };
+    stats.faults[validator] = record;
+    if (kind === 'SILENT') record.silent++;
+    else record.badShares++;
+    suspects.set(validator, nowMs + suspectMs);
+  };
+
+  /** Fresh nonces for (session, attempt); asserts the commitment was never issued before. */
+  const commit = (session: Session, attempt: number): FrostCommitment => {
+    const { nonces, commitment } = frostCommit(key, options.randomBytes);
+    const fingerprint = toHex(commitment.hiding) + toHex(commitment.binding);
+    invariant(!issued.has(fingerprint), 'a FROST nonce commitment was issued twice (broken randomness)');
+    issued.set(fingerprint, `${session.key}/${attempt}`);
+    while (issued.size > MAX_SIGNING_SESSIONS * MAX_SIGNING_ATTEMPTS)
+      issued.delete(issued.keys().next().value as string);
+    session.mine.set(attempt, { commitment, nonces });
+    return commitment;
+  };
+
+  const body = (session: Session, attempt: number): Body => ({
+    chainId,
+    epoch,
+    message: session.message,
+    attempt,
+  });
+
+  const sendCommit = (session: Session, attempt: number, nowMs: number): SigningOutput[] => {
+    if (session.mine.has(attempt)) return [];
+    const commitment = commit(session, attempt);
+    const coordinator = coordinatorOf(session, attempt);
+    if (coordinator === self) return addCommitment(session, attempt, commitment, nowMs);
+    return [
+      {
+        to: coordinator,
+        bytes: SigningCommitCodec.encode({
+          ...body(session, attempt),
+          signer: self,
+          hiding: commitment.hiding,
+          binding: commitment.binding,
+        }),
+      },
+    ];
+  };
+
+  // ------------------------------------------------------------------ coordinator
+
+  const startAttempt = (session: Session, index: number, nowMs: number): SigningOutput[] => {
+    invariant(coordinatorOf(session, index) === self, 'only the attempt coordinator starts it');
+    session.attempt = {
+      index,
+      startedMs: nowMs,
+      commitments: new Map(),
+      chosen: undefined,
+      shares: new Map(),
+    };
+    stats.attemptsStarted++;
+    const out: SigningOutput[] = [];
+    if (index > 0) {
+      const invite = SigningInviteCodec.encode(body(session, index));
+      for (let validator = 0; validator < n; validator++)
+        if (validator !== self && !session.excluded.has(validator))
+          out.push({ to: validator, bytes: invite });
+    }
+    out.push(...sendCommit(session, index, nowMs));
+    return out;
+  };
+
+  const nextAttempt = (session: Session, nowMs: number): SigningOutput[] => {
+    const current = session.attempt;
+    invariant(current !== undefined, 'a retry follows an attempt');
+    const index = current.index + 1;
+    session.attempt = undefined;
+    if (index >= MAX_SIGNING_ATTEMPTS || coordinatorOf(session, index) !== self) return [];
+    if (n - session.excluded.size < t) return [];
+    return startAttempt(session, index, nowMs);
+  };
+
+  const addCommitment = (
+    session: Session,
+    attempt: number,
+    commitment: FrostCommitment,
+    nowMs: number,
+  ): SigningOutput[] => {
+    const current = session.attempt;
+    if (session.done || current === undefined || current.index !== attempt || current.chosen !== undefined)
+      return [];
+    if (session.excluded.has(commitment.signer) || current.commitments.has(commitment.signer)) return [];
+    current.commitments.set(commitment.signer, commitment);
+    return choose(session, nowMs);
+  };
+
+  /** Picks the attempt's t signers once enough commitments are in, and sends them the list. */
+  const choose = (session: Session, nowMs: number): SigningOutput[] => {
+    const current = session.attempt;
+    if (session.done || current === undefined || current.chosen !== undefined) return [];
+    const attempt = current.index;
+    const all = [...current.commitments.values()];
+    const trusted = all.filter((c) => (suspects.get(c.signer) ?? 0) <= nowMs);
+    const waitedLong = nowMs - current.startedMs >= options.attemptMs / 2;
+    // Prefer t validators not recently at fault; take anyone once half the deadline has passed.
+    const pool = trusted.length >= t ? trusted : waitedLong ? all : [];
+    if (pool.length < t) return [];
+    current.chosen = pool.slice(0, t).sort((a, b) => a.signer - b.signer);
+    const request = SigningAttemptRequestCodec.encode({
+      ...body(session, attempt),
+      commitments: current.chosen.map((c) => ({ signer: c.signer, hiding: c.hiding, binding: c.binding })),
+    });
+    const out: SigningOutput[] = [];
+    for (const chosen of current.chosen) {
+      if (chosen.signer === self) out.push(...signShare(session, attempt, current.chosen, nowMs));
+      else out.push({ to: chosen.signer, bytes: request });
+    }
+    return out;
+  };
+
+  const addShare = (session: Session, attempt: number, signer: number, share: Uint8Array, nowMs: number) => {
+    const current = session.attempt;
+    if (session.done || current?.index !== attempt || current.chosen === undefined) return [];
+    if (!current.chosen.some((c) => c.signer === signer) || current.shares.has(signer)) return [];
+    if (!frostVerifyShare(key.public, current.chosen, session.message, signer, share)) {
+      // RFC 9591 §5.4: the share names its signer; retry at once without it.
+      fault(signer, 'BAD_SHARE', nowMs);
+      session.excluded.add(signer);
+      return nextAttempt(session, nowMs);
+    }
+    current.shares.set(signer, share);
+    if (current.shares.size < current.chosen.length) return [];
+    const signature = frostAggregate(key.public, current.chosen, session.message, current.shares);
+    session.done = true;
+    stats.completed++;
+    completions.push({
+      message: session.message,
+      signature,
+      attempt,
+      signers: current.chosen.map((c) => c.signer),
+    });
+    return [];
+  };
+
+  // ------------------------------------------------------------------ signer
+
+  const signShare = (
+    session: Session,
+    attempt: number,
+    list: readonly FrostCommitment[],
+    nowMs: number,
+  ): SigningOutput[] => {
+    const mine = session.mine.get(attempt);
+    if (mine === undefined || mine.nonces === undefined) return [];
+    const listed = list.find((c) => c.signer === self);
+    // Only ever over our own commitment, exactly as issued, in a list of t distinct signers.
+    if (
+      listed === undefined ||
+      !bytesEqual(listed.hiding, mine.commitment.hiding) ||
+      !bytesEqual(listed.binding, mine.commitment.binding) ||
+      list.length !== t ||
+      new Set(list.map((c) => c.signer)).size !== list.length
+    )
+      return [];
+    const nonces = mine.nonces;
+    mine.nonces = undefined;
+    invariant(
+      issued.get(toHex(mine.commitment.hiding) + toHex(mine.commitment.binding)) ===
+        `${session.key}/${attempt}`,
+      'nonces sign only the attempt they were issued for',
+    );
+    let share: Uint8Array;
+    try {
+      share = frostSignShare(key, nonces, list, session.message);
+    } catch {
+      return []; // a list naming strangers or duplicates: nothing signed, the nonces are spent
+    }
+    const coordinator = coordinatorOf(session, attempt);
+    if (coordinator === self) return addShare(session, attempt, self, share, nowMs);
+    return [
+      {
+        to: coordinator,
+        bytes: SigningAttemptShareCodec.encode({ ...body(session, attempt), signer: self, share }),
+      },
+    ];
+  };
+
+  // ------------------------------------------------------------------ dispatch
+
+  const sameSession = (value: Body) =>
+    value.chainId === chainId && value.epoch === epoch && value.attempt < MAX_SIGNING_ATTEMPTS;
+
+  const handle = (session: Session, from: number, bytes: Uint8Array, nowMs: number): SigningOutput[] => {
+    const tag = peekTag(bytes);
+    if (tag === SigningCommitCodec.tag) {
+      const value = SigningCommitCodec.decode(bytes);
+      if (value.signer !== from || !sameSession(value)) return [];
+      if (coordinatorOf(session, value.attempt) !== self) return [];
+      return addCommitment(
+        session,
+        value.attempt,
+        { signer: from, hiding: value.hiding, binding: value.binding },
+        nowMs,
+      );
+    }
+    if (tag === SigningInviteCodec.tag) {
+      const value = SigningInviteCodec.decode(bytes);
+      if (!sameSession(value) || coordinatorOf(session, value.attempt) !== from || session.done) return [];
+      return sendCommit(session, value.attempt, nowMs);
+    }
+    if (tag === SigningAttemptRequestCodec.tag) {
+      const value = SigningAttemptRequestCodec.decode(bytes);
+      if (!sameSession(value) || coordinatorOf(session, value.attempt) !== from) return [];
+      return signShare(session, value.attempt, value.commitments, nowMs);
+    }
+    if (tag === SigningAttemptShareCodec.tag) {
+      const value = SigningAttemptShareCodec.decode(bytes);
+      if (value.signer !== from || !sameSession(value)) return [];
+      return addShare(session, value.attempt, from, value.share, nowMs);
+    }
+    return [];
+  };
+
+  const messageOf = (bytes: Uint8Array): Uint8Array | undefined => {
+    const tag = peekTag(bytes);
+    if (tag === SigningCommitCodec.tag) return SigningCommitCodec.decode(bytes).message;
+    if (tag === SigningInviteCodec.tag) return SigningInviteCodec.decode(bytes).message;
+    if (tag === SigningAttemptRequestCodec.tag) return SigningAttemptRequestCodec.decode(bytes).message;
+    if (tag === SigningAttemptShareCodec.tag) return SigningAttemptShareCodec.decode(bytes).message;
+    return undefined;
+  };
+
+  return {
+    open(message, base, nowMs) {
+      invariant(message instanceof Uint8Array && message.length === 32, 'sessions sign 32-byte digests');
+      invariant(Number.isInteger(base) && base >= 0 && base < n, 'base coordinator is a validator');
+      const sessionKey = toHex(message);
+      if (sessions.has(sessionKey)) return [];
+      const session: Session = {
+        message: Uint8Array.from(message),
+        key: sessionKey,
+        base,
+        openedMs: nowMs,
+        mine: new Map(),
+        attempt: undefined,
+        excluded: new Set(),
+        done: false,
+      };
+      sessions.set(sessionKey, session);
+      stats.sessionsOpened++;
+      while (sessions.size > MAX_SIGNING_SESSIONS) sessions.delete(sessions.keys().next().value as string);
+      const out =
+        coordinatorOf(session, 0) === self ? startAttempt(session, 0, nowMs) : sendCommit(session, 0, nowMs);
+      const held = early.get(sessionKey) ?? [];
+      early.delete(sessionKey);
+      earlyCount -= held.length;
+      for (const { from, bytes } of held) out.push(...this.receive(from, bytes, nowMs));
+      return out;
+    },
+
+    receive(from, bytes, nowMs) {
+      if (from === self || !Number.isInteger(from) || from < 0 || from >= n) return [];
+      try {
+        const message = messageOf(bytes);
+        if (message === undefined) return [];
+        const session = sessions.get(toHex(message));
+        if (session === undefined) {
+          // Our copy of the block may not be final yet: hold a bounded number of messages.
+          if (earlyCount >= MAX_EARLY_MESSAGES) return [];
+          const list = early.get(toHex(message)) ?? [];
+          if (list.length >= 2 * n) return [];
+          list.push({ from, bytes: bytes.slice() });
+          early.set(toHex(message), list);
+          earlyCount++;
+          return [];
+        }
+        return handle(session, from, bytes, nowMs);
+      } catch {
+        return []; // malformed input from a peer changes nothing
+      }
+    },
+
+    tick(nowMs) {
+      const out: SigningOutput[] = [];
+      for (const session of sessions.values()) {
+        if (session.done) continue;
+        const current = session.attempt;
+        if (current !== undefined) {
+          if (nowMs - current.startedMs < options.attemptMs) {
+            out.push(...choose(session, nowMs));
+            continue;
+          }
+          // The deadline: whoever was chosen and did not deliver is excluded (none chosen: nobody).
+          for (const chosen of current.chosen ?? [])
+            if (!current.shares.has(chosen.signer) && chosen.signer !== self) {
+              fault(chosen.signer, 'SILENT', nowMs);
+              session.excluded.add(chosen.signer);
+            }
+          out.push(...nextAttempt(session, nowMs));
+          continue;
+        }
+        // Take over when the schedule makes us coordinator (the previous one failed or was silent).
+        const block = Math.floor((nowMs - session.openedMs) / (options.attemptMs * perCoordinator));
+        const index = block * perCoordinator;
+        if (
+          index > 0 &&
+          index < MAX_SIGNING_ATTEMPTS &&
+          coordinatorOf(session, index) === self &&
+          !session.mine.has(index)
+        )
+          out.push(...startAttempt(session, index, nowMs));
+      }
+      if (earlyCount > MAX_EARLY_MESSAGES / 2) {
+        early.clear();
+        earlyCount = 0;
+      }
+      return out;
+    },
+
+    takeCompleted() {
+      return completions.splice(0, completions.length);
+    },
+
+    close(message) {
+      const session = sessions.get(toHex(message));
+      if (session !== undefined) session.done = true;
+    },
+
+    stats: () => ({ ...stats, faults: structuredClone(stats.faults) }),
+  };
+}
