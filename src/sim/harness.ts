@@ -8,10 +8,18 @@
  * Byzantine validators alike. Above f Byzantine validators the
  * simulator does not pretend: they collude as twins that split the honest validators into two
  * partitioned halves, the strongest attack, and the run must show a safety violation or a halt.
+ *
+ * Two compositions run under the same faults: the consensus-only one (a hash-chain application,
+ * fast) and, with `node`, the whole node (src/sim/whole-node.ts): every validator runs the
+ * validators' own application — mempool, the block rule, oracle observations on votes — over
+ * this run's storage and clock, with a seeded market and traders, and the venue's invariants are
+ * checked beside the consensus ones; the state agreement there is on the node state root.
  */
 import { createHash } from 'node:crypto';
+import { createKvBlockStore } from '../chain/block-store.ts';
 import { ProposalCodec, SyncResponseCodec } from '../codec/consensus.ts';
 import { peekTag } from '../codec/message.ts';
+import type { Application } from '../consensus/engine.ts';
 import {
   createEngine,
   type EngineTimeouts,
@@ -34,6 +42,13 @@ import { ADVERSARIES, type AdversaryName, MIX_ADVERSARY_NAMES } from './adversar
 import { SimApplication } from './app.ts';
 import { InvariantChecker, type Violation } from './invariants.ts';
 import { CALM_LINK, LIVENESS_BLOCKS, LIVENESS_WINDOW_MS, type Profile } from './profiles.ts';
+import {
+  createSimMarket,
+  type SimNode,
+  type SimNodeFactory,
+  VenueChecker,
+  WHOLE_NODE_LIVENESS_BLOCKS,
+} from './whole-node.ts';
 
 export const SIM_CHAIN_ID = 0x5a11;
 
@@ -78,6 +93,18 @@ export interface RunOptions {
   mutation?: 'finalize-after-nullify' | undefined;
   /** Overrides the profile's liveness target (blocks after the heal). */
   livenessBlocks?: number | undefined;
+  /** Runs the whole node this factory builds for every validator instead of the hash chain. */
+  node?: SimNodeFactory | undefined;
+}
+
+/** What the market did in a whole-node run, after the heal. */
+export interface MarketSummary {
+  blocksAfterHeal: number;
+  freshMarks: number;
+  acceptedOrders: number;
+  fills: number;
+  submitted: number;
+  admitted: number;
 }
 
 export interface RunResult {
@@ -94,6 +121,8 @@ export interface RunResult {
   events: number;
   virtualMs: number;
   traceHash: string;
+  mode: 'consensus' | 'whole-node';
+  market?: MarketSummary;
 }
 
 interface Instance {
@@ -102,7 +131,8 @@ interface Instance {
   storage: SimStorage;
   network: Network;
   engine: SimplexEngine | undefined;
-  app: SimApplication | undefined;
+  app: { processedHeight(): number } | undefined;
+  node: SimNode | undefined;
   up: boolean;
 }
 
@@ -224,6 +254,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
         network: instanceNetwork,
         engine: undefined,
         app: undefined,
+        node: undefined,
         up: false,
       });
     }
@@ -259,8 +290,86 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   }
 
   const honest = validators.filter((validator) => !validator.byzantine);
+  // The market has a generator of its own, so the consensus-only runs keep their seeds' traces.
+  const market =
+    options.node === undefined
+      ? undefined
+      : createSimMarket({ chainId: SIM_CHAIN_ID, rng: createSimRng(seed ^ 0x6d61726b) });
+  const venue =
+    market === undefined
+      ? undefined
+      : new VenueChecker(
+          (invariant, detail) => checker.fail(invariant, detail),
+          market.idle,
+          market.engineGenesis,
+        );
+  const venueValidator = honest[0];
+  const startNode = (validator: Validator, instance: Instance, factory: SimNodeFactory): Application => {
+    const isHonest = !validator.byzantine;
+    const report = (what: string, error: unknown) => {
+      if (isHonest)
+        checker.fail(
+          'no-invariant-thrown',
+          `validator ${validator.index} ${what}: ${(error as Error)?.message ?? error}`,
+        );
+    };
+    const guarded = <T>(what: string, call: () => T): T => {
+      try {
+        const out = call();
+        if (out instanceof Promise)
+          return out.catch((error: unknown) => {
+            report(what, error);
+            throw error;
+          }) as T;
+        return out;
+      } catch (error) {
+        report(what, error);
+        throw error;
+      }
+    };
+    const node = factory({
+      chainId: SIM_CHAIN_ID,
+      validators: signers.map((signer) => signer.publicKey),
+      self: validator.index,
+      engineGenesis: market!.engineGenesis,
+      assets: market!.assets,
+      // A fresh view of the storage after each (re)start: what was buffered died with the process.
+      storage: createKvBlockStore(instance.storage),
+      clock: instance.clock,
+      wallClock: () => market!.engineGenesis.startTimeMs + instance.clock.now(),
+      observe: (height) =>
+        market!.observation(validator.signer, validator.index, height, instance.clock.now()),
+    });
+    if (isHonest && validator === venueValidator)
+      node.onApplied((applied) => {
+        if (!applied.replay) venue!.applied(node.engine, applied);
+      });
+    guarded('opening its storage', () => node.open());
+    instance.node = node;
+    const inner = node.application;
+    return {
+      propose: (context) => guarded(`proposing at height ${context.height}`, () => inner.propose(context)),
+      verify: (context, payload) =>
+        guarded(`verifying at height ${context.height}`, () => inner.verify(context, payload)),
+      finalized: async (finalized) => {
+        await guarded(`executing height ${finalized.block.height}`, () => inner.finalized(finalized));
+        if (!isHonest || inner.processedHeight() < finalized.block.height) return;
+        const root = node.stateRootAt(finalized.block.height);
+        if (root !== undefined) checker.applied(validator.index, finalized.block, finalized.digest, root);
+      },
+      processedHeight: () => inner.processedHeight(),
+      extension: (kind, view, digest) => inner.extension(kind, view, digest),
+      verifyExtension: (signer, kind, view, digest, extension) =>
+        inner.verifyExtension(signer, kind, view, digest, extension),
+    };
+  };
   const startInstance = (validator: Validator, instance: Instance) => {
     const isHonest = !validator.byzantine;
+    if (options.node !== undefined) {
+      const application = startNode(validator, instance, options.node);
+      startConsensus(validator, instance, application, true);
+      return;
+    }
     const app = new SimApplication(
       instance.storage,
       validator.index,
@@ -274,6 +383,17 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       },
       instance.endpoint.endpoint,
     );
+    instance.app = app;
+    startConsensus(validator, instance, app, false);
+  };
+  const startConsensus = (
+    validator: Validator,
+    instance: Instance,
+    app: Application,
+    applicationSyncsStorage: boolean,
+  ) => {
+    const isHonest = !validator.byzantine;
+    if (applicationSyncsStorage) instance.app = app;
     const engine = createEngine({
       chainId: SIM_CHAIN_ID,
       validators: validatorSet,
@@ -283,6 +403,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       network: instance.network,
       storage: instance.storage,
       application: app,
+      ...(applicationSyncsStorage ? { applicationSyncsStorage: true } : {}),
       timeouts: SIM_TIMEOUTS,
       verifier,
       ...(isHonest && options.mutation !== undefined ? { mutation: options.mutation } : {}),
@@ -294,7 +415,6 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
           }
         : {},
     });
-    instance.app = app;
     instance.engine = engine;
     instance.up = true;
     network.setUp(instance.endpoint.endpoint, true);
@@ -313,6 +433,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
 
   const faultRng = rng.fork();
   let healed = false;
+  let marketStats: { submitted: number; admitted: number } | undefined;
   if (profile.partitions) {
     const repartition = () => {
       if (healed) return;
@@ -348,7 +469,9 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   }
 
   let target = Number.POSITIVE_INFINITY;
-  const livenessBlocks = options.livenessBlocks ?? LIVENESS_BLOCKS;
+  // The whole node also needs blocks enough after the heal to judge the market's liveness.
+  const livenessBlocks =
+    options.livenessBlocks ?? (options.node === undefined ? LIVENESS_BLOCKS : WHOLE_NODE_LIVENESS_BLOCKS);
   const heights = () => honest.map((validator) => validator.instances[0]!.app?.processedHeight() ?? 0);
   if (profile.proposalsCut) network.setFilter((message) => !isProposal(message));
   if (profile.midwayCrash) {
@@ -383,8 +506,38 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     scheduler.schedule(CACHE_CHECK_MS, checkCaches);
   };
   scheduler.schedule(CACHE_CHECK_MS, checkCaches);
+  if (market !== undefined) {
+    const traderClock = scheduler.clockFor();
+    const upNodes = () =>
+      validators.flatMap((validator) =>
+        validator.instances.filter((instance) => instance.up && instance.node !== undefined),
+      );
+    marketStats = market.startTraders({
+      clock: traderClock,
+      reference: () => {
+        let best: SimNode | undefined;
+        for (const validator of honest) {
+          const node = validator.instances[0]!.node;
+          if (
+            node !== undefined &&
+            validator.instances[0]!.up &&
+            (best === undefined || node.engine.height > best.engine.height)
+          )
+            best = node;
+        }
+        return best?.engine;
+      },
+      submit: (bytes) => {
+        let admitted = 0;
+        for (const instance of upNodes())
+          if (instance.node!.admit(bytes, scheduler.now()).status === 'accepted') admitted++;
+        return admitted;
+      },
+    });
+  }
   scheduler.schedule(profile.healAtMs, () => {
     healed = true;
+    if (venue !== undefined) venue.healed = true;
     network.setLink(CALM_LINK);
     network.setFilter(undefined);
     if (!aboveF) network.setPartition(undefined);
@@ -409,6 +562,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       break;
     }
   }
+  if (live) venue?.finish();
   if (!live) {
     checker.fail(
       'liveness',
@@ -456,14 +610,28 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     events: scheduler.executed(),
     virtualMs: scheduler.now(),
     traceHash: trace.digest('hex'),
+    mode: options.node === undefined ? 'consensus' : 'whole-node',
+    ...(venue === undefined
+      ? {}
+      : {
+          market: {
+            blocksAfterHeal: venue.afterHeal.blocks,
+            freshMarks: venue.afterHeal.freshMarks,
+            acceptedOrders: venue.afterHeal.acceptedOrders,
+            fills: venue.afterHeal.fills,
+            submitted: marketStats?.submitted ?? 0,
+            admitted: marketStats?.admitted ?? 0,
+          },
+        }),
   };
 }
 
 /** The one command that replays a run. */
 export function replayCommand(
-  result: Pick<RunResult, 'seed' | 'profile' | 'validators' | 'byzantine'>,
+  result: Pick<RunResult, 'seed' | 'profile' | 'validators' | 'byzantine'> & { mode?: RunResult['mode'] },
 ): string {
-  return `palisade sim --seeds 1 --seed-start ${result.seed} --validators ${result.validators} --byzantine ${result.byzantine} --profile ${result.profile}`;
+  const mode = result.mode === 'whole-node' ? ' --mode whole-node' : '';
+  return `palisade sim --seeds 1 --seed-start ${result.seed} --validators ${result.validators} --byzantine ${result.byzantine} --profile ${result.profile}${mode}`;
 }
 
 export type { SimRng };

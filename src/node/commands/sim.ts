@@ -1,14 +1,20 @@
 /**
- * `palisade sim`: runs the deterministic consensus simulator over a range of seeds and prints a
- * summary. A failing seed is printed with the one command that replays it. Exit code 1 when any
- * run violates an invariant (including liveness), 2 on a usage error.
+ * `palisade sim`: runs the deterministic simulator over a range of seeds and prints a summary. Two
+ * modes: `consensus` (the fast profile: consensus over a hash-chain application) and `whole-node`
+ * (every validator runs the validators' own application — mempool, the block rule, oracle
+ * observations on votes — with traders and a seeded market, and the venue's invariants are
+ * checked too). A failing seed is printed with the one command that replays it. Exit code 1 when
+ * any run violates an invariant (including liveness), 2 on a usage error.
  */
 import { createHash } from 'node:crypto';
 import { type RunResult, replayCommand, runSimulation } from '../../sim/harness.ts';
 import { PROFILES, profileByName } from '../../sim/profiles.ts';
 import { numberOption, parseOptions, UsageError } from '../args.ts';
+import { createSimNode } from '../sim-node.ts';
 
-export const usage = `usage: palisade sim [--seeds N] [--seed-start S] [--validators N] [--byzantine B] [--profile NAME|all] [--json]
+const MODES = ['consensus', 'whole-node'] as const;
+
+export const usage = `usage: palisade sim [--seeds N] [--seed-start S] [--validators N] [--byzantine B] [--profile NAME|all] [--mode consensus|whole-node] [--json]
 
   --seeds       how many seeds to run (default 20)
   --seed-start  first seed (default 1)
@@ -16,6 +22,8 @@ export const usage = `usage: palisade sim [--seeds N] [--seed-start S] [--valida
   --byzantine   Byzantine validators (default: f for adversary profiles, 0 otherwise); above f the
                 Byzantine validators collude and the run must show a violation or a halt
   --profile     one of: ${PROFILES.map((profile) => profile.name).join(', ')}, or 'all' to cycle (default all)
+  --mode        consensus (default, fast: a hash-chain application) or whole-node (every validator runs
+                the validators' application with traders and a seeded market; venue invariants too)
   --json        print one JSON document instead of progress`;
 
 /** Largest seed count one invocation accepts. */
@@ -42,20 +50,26 @@ export async function run(args: string[]): Promise<number> {
     console.log(usage);
     return 0;
   }
-  const { seeds, seedStart, validators, byzantine, profileName, json } = options;
+  const { seeds, seedStart, validators, byzantine, profileName, json, mode } = options;
+  const node = mode === 'whole-node' ? createSimNode : undefined;
+  const startedMs = performance.now();
   const results: RunResult[] = [];
   const combined = createHash('sha256');
   for (let i = 0; i < seeds; i++) {
     const seed = seedStart + i;
     const profile = profileName === 'all' ? PROFILES[seed % PROFILES.length]! : profileByName(profileName)!;
-    const result = await runSimulation({ seed, validators, byzantine, profile });
+    const result = await runSimulation({ seed, validators, byzantine, profile, node });
     results.push(result);
     combined.update(result.traceHash);
     if (!json) {
       const verdict =
         result.violations.length === 0 ? 'ok' : `FAIL ${result.violations.map((v) => v.invariant).join(',')}`;
+      const market =
+        result.market === undefined
+          ? ''
+          : ` orders ${result.market.acceptedOrders} fills ${result.market.fills} marks ${result.market.freshMarks}/${result.market.blocksAfterHeal}`;
       console.log(
-        `seed ${seed} ${profile.name.padEnd(11)} finalized ${result.finalizedMin}..${result.finalizedMax} nullified ${result.viewsNullified} trace ${result.traceHash.slice(0, 16)} ${verdict}`,
+        `seed ${seed} ${profile.name.padEnd(11)} finalized ${result.finalizedMin}..${result.finalizedMax} nullified ${result.viewsNullified}${market} trace ${result.traceHash.slice(0, 16)} ${verdict}`,
       );
       if (result.violations.length > 0) {
         for (const violation of result.violations)
@@ -65,8 +79,11 @@ export async function run(args: string[]): Promise<number> {
     }
   }
   const failed = results.filter((result) => result.violations.length > 0);
+  const elapsedMs = performance.now() - startedMs;
   const summary = {
     runs: results.length,
+    mode,
+    seedsPerSecond: Number(((results.length * 1000) / Math.max(1, elapsedMs)).toFixed(2)),
     violations: failed.flatMap((result) =>
       result.violations.map((violation) => ({
         seed: result.seed,
@@ -90,12 +107,13 @@ export async function run(args: string[]): Promise<number> {
       viewsNullified: result.viewsNullified,
       violations: result.violations.length,
       traceHash: result.traceHash,
+      ...(result.market === undefined ? {} : { market: result.market }),
     })),
   };
   if (json) console.log(JSON.stringify(summary, null, 2));
   else {
     console.log(
-      `${summary.runs} runs, ${failed.length} failed, finalized at least ${summary.finalizedBlocksMin} blocks per honest validator, ${summary.viewsNullified} views nullified, trace ${summary.traceHash}`,
+      `${summary.runs} ${mode} runs (${summary.seedsPerSecond} seeds/s), ${failed.length} failed, finalized at least ${summary.finalizedBlocksMin} blocks per honest validator, ${summary.viewsNullified} views nullified, trace ${summary.traceHash}`,
     );
   }
   return failed.length === 0 ? 0 : 1;
@@ -108,6 +126,7 @@ function parse(args: string[]) {
     validators: { type: 'string' },
     byzantine: { type: 'string' },
     profile: { type: 'string' },
+    mode: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -117,7 +136,11 @@ function parse(args: string[]) {
   if (profileName !== 'all' && profileByName(profileName) === undefined) {
     throw new UsageError(`unknown profile '${profileName}'`);
   }
+  const mode = typeof values.mode === 'string' ? values.mode : 'consensus';
+  if (!(MODES as readonly string[]).includes(mode))
+    throw new UsageError(`unknown mode '${mode}' (one of: ${MODES.join(', ')})`);
   return {
+    mode: mode as (typeof MODES)[number],
     seeds: integer('seeds', values.seeds, 20, 1, MAX_SEEDS),
     seedStart: integer('seed-start', values['seed-start'], 1, 0, Number.MAX_SAFE_INTEGER - MAX_SEEDS),
     validators,

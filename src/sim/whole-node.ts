@@ -1,0 +1,325 @@
+/**
+ * The whole-node profile's world: what a validator node is to the simulator, the seeded market
+ * its oracle observes, the traders that use it, and the venue's invariants.
+ *
+ * The node itself is the validators' composition (consensus application, mempool, the block rule
+ * of src/chain, oracle observations on votes) built by a `SimNodeFactory` the composition root
+ * provides (src/node/sim-node.ts wraps `createNodeApplication`), over this run's simulated storage
+ * and clock. Every validator observes the same seeded index with a small per-validator spread, as
+ * real sources would; traders are a market maker quoting around the mark and takers crossing it,
+ * signing with their own keys and sending each transaction to every validator's mempool (the
+ * gossip a real node does).
+ *
+ * Venue invariants, checked after every finalized block on one honest validator (the consensus
+ * invariants already prove every honest validator has the same node state root at each height):
+ *   conservation        deposits − withdrawals = Σ balances + fee pool + insurance − unrecovered loss;
+ *   idle-accounts       accounts that never trade keep their genesis balance;
+ *   no-loss-without-position  an account holding no position and no open order before a block, and
+ *                       signing nothing in it, has no less afterwards;
+ *   no-invariant-thrown an application call that throws (an engine invariant, a bug) is reported;
+ *   market-liveness     after the heal orders are accepted and finalized, and marks keep coming.
+ */
+
+import type { ChainAsset } from '../chain/block-rule.ts';
+import type { BlockStore } from '../chain/block-store.ts';
+import { SignedTransactionCodec } from '../codec/transaction.ts';
+import type { Application } from '../consensus/engine.ts';
+import { toHex } from '../crypto/bytes.ts';
+import type { Ed25519Signer } from '../crypto/ed25519.ts';
+import type { Engine } from '../execution/engine.ts';
+import {
+  actionTransaction,
+  btcSeries,
+  limitOrder,
+  testGenesis,
+  testSigner,
+  USDC,
+} from '../execution/fixtures.ts';
+import { MS_PER_DAY } from '../execution/margin.ts';
+import type { BlockResult, EngineGenesis } from '../execution/types.ts';
+import { AggregateFlag, type BlockAggregate } from '../oracle/aggregate.ts';
+import { encodeVoteExtension, signObservation } from '../oracle/observation.ts';
+import type { SimRng } from '../runtime/sim/rng.ts';
+import type { Clock } from '../runtime/types.ts';
+
+/** What the harness hands the factory for one simulated validator process. */
+export interface SimNodeParameters {
+  chainId: number;
+  validators: readonly Uint8Array[];
+  self: number;
+  engineGenesis: EngineGenesis;
+  assets: readonly ChainAsset[];
+  storage: BlockStore;
+  clock: Clock;
+  /** Virtual milliseconds since the Unix epoch. */
+  wallClock: () => number;
+  observe: (height: number) => Uint8Array | undefined;
+}
+
+/** One finalized block as a simulated node reports it. */
+export interface SimApplied {
+  height: number;
+  result: BlockResult;
+  aggregate: BlockAggregate;
+  /** The signer of each transaction, in block order (lowercase hex, no prefix). */
+  signers: readonly string[];
+  replay: boolean;
+}
+
+export interface SimNode {
+  /** What consensus drives. */
+  readonly application: Required<Application>;
+  readonly engine: Engine;
+  /** Restores storage; call once before consensus starts. */
+  open(): void;
+  /** Admits an encoded transaction into the mempool at virtual time `nowMs`. */
+  admit(bytes: Uint8Array, nowMs: number): { status: string; code?: string };
+  stateRootAt(height: number): Uint8Array | undefined;
+  onApplied(listener: (applied: SimApplied) => void): void;
+}
+
+export type SimNodeFactory = (parameters: SimNodeParameters) => SimNode;
+
+/** Application timings scaled to the simulator's 10 ms links and 60 ms leader timeout. */
+export const SIM_APPLICATION_LIMITS = Object.freeze({
+  emptyBlockIntervalMs: 20,
+  stateRootWaitMs: 300,
+  snapshotIntervalBlocks: 16,
+  maxFutureBlockMs: 2000,
+});
+
+export const SIM_ASSET: ChainAsset = Object.freeze({ assetId: 1, decimals: 6, underlyingId: 1 });
+const START_TIME_MS = Date.UTC(2026, 0, 1);
+const START_PRICE_USDC = 60_000;
+/** The index moves once per step, by at most this much. */
+const MARKET_STEP_MS = 100;
+const MARKET_MOVE_BPS_MAX = 8;
+/** Each validator's sources read a little apart. */
+const VALIDATOR_SPREAD_BPS = 2;
+const CONFIDENCE_BPS = 10;
+const TAKERS = 3;
+const IDLE_ACCOUNTS = 2;
+const TRADER_BALANCE_USDC = 1_000_000;
+/** How often each trader acts, virtual ms, and how long it waits for its nonce to move. */
+const TRADER_PERIOD_MS = 60;
+const TRADER_RESYNC_MS = 300;
+/** Blocks every honest validator must finalize after the heal in a whole-node run (market liveness is judged over them). */
+export const WHOLE_NODE_LIVENESS_BLOCKS = 20;
+
+export interface SimMarketWorld {
+  readonly engineGenesis: EngineGenesis;
+  readonly assets: readonly ChainAsset[];
+  readonly idle: readonly Ed25519Signer[];
+  /** The index in quote base units at virtual time `nowMs` (ms since the run began). */
+  indexAt(nowMs: number): bigint;
+  /** Validator `index`'s signed observation for `height` at virtual time `nowMs`. */
+  observation(signer: Ed25519Signer, index: number, height: number, nowMs: number): Uint8Array;
+  /** Starts the traders; `submit` sends one encoding to every validator, returning how many admitted it. */
+  startTraders(options: {
+    clock: Clock;
+    reference: () => Engine | undefined;
+    submit: (bytes: Uint8Array) => number;
+  }): TraderStats;
+}
+
+export interface TraderStats {
+  submitted: number;
+  admitted: number;
+}
+
+/** The seeded market of one run. */
+export function createSimMarket(options: { chainId: number; rng: SimRng }): SimMarketWorld {
+  const { chainId } = options;
+  const walk = options.rng.fork();
+  const traderRng = options.rng.fork();
+  const maker = testSigner(`sim-maker/${chainId}`);
+  const takers = Array.from({ length: TAKERS }, (_, i) => testSigner(`sim-taker/${i}`));
+  const idle = Array.from({ length: IDLE_ACCOUNTS }, (_, i) => testSigner(`sim-idle/${i}`));
+  const engineGenesis = testGenesis({
+    chainId,
+    startTimeMs: START_TIME_MS,
+    traders: [maker, ...takers, ...idle],
+    balanceUsdc: TRADER_BALANCE_USDC,
+    insuranceFundUsdc: 100_000,
+    series: [
+      btcSeries(true, 60_000, START_TIME_MS + 7 * MS_PER_DAY),
+      btcSeries(false, 60_000, START_TIME_MS + 7 * MS_PER_DAY),
+      btcSeries(true, 65_000, START_TIME_MS + 30 * MS_PER_DAY),
+    ],
+  });
+  const path: bigint[] = [BigInt(START_PRICE_USDC) * BigInt(USDC)];
+  const indexAt = (nowMs: number): bigint => {
+    const step = Math.max(0, Math.floor(nowMs / MARKET_STEP_MS));
+    while (path.length <= step) {
+      const last = path[path.length - 1]!;
+      const moveBps = BigInt(walk.nextInt(2 * MARKET_MOVE_BPS_MAX + 1) - MARKET_MOVE_BPS_MAX);
+      path.push(last + (last * moveBps) / 10_000n);
+    }
+    return path[step]!;
+  };
+
+  return {
+    engineGenesis,
+    assets: [SIM_ASSET],
+    idle,
+    indexAt,
+    observation(signer, index, height, nowMs) {
+      const index0 = indexAt(nowMs);
+      const spread = BigInt((index % 3) - 1) * BigInt(VALIDATOR_SPREAD_BPS);
+      const priceTicks = index0 + (index0 * spread) / 10_000n;
+      const timeMs = START_TIME_MS + nowMs;
+      return encodeVoteExtension(
+        signObservation(signer, {
+          chainId,
+          height,
+          validator: signer.publicKey,
+          timestampMs: timeMs,
+          entries: [
+            {
+              assetId: SIM_ASSET.assetId,
+              priceTicks,
+              confidenceTicks: (priceTicks * BigInt(CONFIDENCE_BPS)) / 10_000n,
+              sourceCount: 3,
+              sourceTimeMs: timeMs,
+            },
+          ],
+        }),
+      );
+    },
+    startTraders({ clock, reference, submit }) {
+      const stats: TraderStats = { submitted: 0, admitted: 0 };
+      const all = [maker, ...takers];
+      for (const [position, signer] of all.entries()) {
+        let nextNonce: number | undefined;
+        let waitingSince = 0;
+        const send = (nonce: number, action: Parameters<typeof actionTransaction>[2]) => {
+          const bytes = SignedTransactionCodec.encode(actionTransaction(signer, nonce, action, { chainId }));
+          stats.submitted++;
+          if (submit(bytes) > 0) stats.admitted++;
+        };
+        const act = () => {
+          const engine = reference();
+          const account = engine?.account(signer.publicKey);
+          if (engine !== undefined && account !== undefined) {
+            // Resynchronise from the state when the previous batch executed or seems lost.
+            if (
+              nextNonce === undefined ||
+              account.nonce >= nextNonce ||
+              clock.now() - waitingSince > TRADER_RESYNC_MS
+            ) {
+              nextNonce = account.nonce;
+              const series = engine.series().filter((entry) => entry.status === 'active' && entry.markPrice);
+              const chosen = series[traderRng.nextInt(Math.max(1, series.length))];
+              if (chosen?.markPrice !== undefined) {
+                const tickUsdc = chosen.tickSize / USDC;
+                const markUsdc = Math.round(Number(chosen.markPrice) / USDC / tickUsdc) * tickUsdc;
+                if (position === 0) {
+                  const halfSpread = tickUsdc * (1 + traderRng.nextInt(3));
+                  send(nextNonce++, { kind: 'cancelAll', value: { seriesId: 0 } });
+                  send(nextNonce++, limitOrder(chosen.seriesId, 'buy', markUsdc - halfSpread, 1));
+                  send(nextNonce++, limitOrder(chosen.seriesId, 'sell', markUsdc + halfSpread, 1));
+                } else {
+                  const side = traderRng.nextInt(2) === 0 ? 'buy' : 'sell';
+                  const crossUsdc = tickUsdc * (3 + traderRng.nextInt(3));
+                  const price = side === 'buy' ? markUsdc + crossUsdc : markUsdc - crossUsdc;
+                  send(
+                    nextNonce++,
+                    limitOrder(chosen.seriesId, side, price, (1 + traderRng.nextInt(5)) / 10, {
+                      timeInForce: 1,
+                    }),
+                  );
+                }
+                waitingSince = clock.now();
+              }
+            }
+          }
+          clock.setTimer(TRADER_PERIOD_MS + traderRng.nextInt(TRADER_PERIOD_MS), act);
+        };
+        clock.setTimer(50 + position * 7, act);
+      }
+      return stats;
+    },
+  };
+}
+
+/** Venue invariants over one honest validator's finalized blocks (see the header). */
+export class VenueChecker {
+  readonly #fail: (invariant: string, detail: string) => void;
+  readonly #idle: ReadonlyMap<string, bigint>;
+  #previous = new Map<string, { balance: bigint; flat: boolean }>();
+  #height = 0;
+  /** Blocks after the heal, and how many carried a fresh mark or an accepted order. */
+  afterHeal = { blocks: 0, freshMarks: 0, acceptedOrders: 0, fills: 0 };
+  healed = false;
+
+  constructor(
+    fail: (invariant: string, detail: string) => void,
+    idle: readonly Ed25519Signer[],
+    genesis: EngineGenesis,
+  ) {
+    this.#fail = fail;
+    const balances = new Map(genesis.accounts.map((entry) => [toHex(entry.publicKey), entry.balance]));
+    this.#idle = new Map(
+      idle.map((signer) => [toHex(signer.publicKey), balances.get(toHex(signer.publicKey)) ?? 0n]),
+    );
+  }
+
+  /** Checks one block, given the engine after it; blocks must come in height order without gaps. */
+  applied(engine: Engine, applied: SimApplied): void {
+    if (applied.height <= this.#height) return;
+    const height = applied.height;
+    this.#height = height;
+    const ledger = engine.ledger();
+    const gap =
+      ledger.totalDeposits -
+      ledger.totalWithdrawals -
+      (ledger.totalBalances + ledger.feePool + ledger.insuranceFund - ledger.unrecoveredLoss);
+    if (gap !== 0n)
+      this.#fail('conservation', `height ${height}: deposits − withdrawals − holdings = ${gap}`);
+    const signers = new Set(applied.signers);
+    const next = new Map<string, { balance: bigint; flat: boolean }>();
+    for (const account of engine.accounts()) {
+      const key = account.publicKey.startsWith('0x') ? account.publicKey.slice(2) : account.publicKey;
+      next.set(key, {
+        balance: account.balance,
+        flat: account.positions.length === 0 && account.openOrders.length === 0,
+      });
+      const idleBalance = this.#idle.get(key);
+      if (idleBalance !== undefined && account.balance !== idleBalance)
+        this.#fail(
+          'idle-accounts',
+          `height ${height}: idle account ${key.slice(0, 16)} holds ${account.balance}, not ${idleBalance}`,
+        );
+      const before = this.#previous.get(key);
+      if (before?.flat && !signers.has(key) && account.balance < before.balance)
+        this.#fail(
+          'no-loss-without-position',
+          `height ${height}: account ${key.slice(0, 16)} with no position lost ${before.balance - account.balance}`,
+        );
+    }
+    this.#previous = next;
+    if (!this.healed) return;
+    this.afterHeal.blocks++;
+    const price = applied.aggregate.prices.find((entry) => entry.assetId === SIM_ASSET.assetId);
+    if (price !== undefined && (price.flags & AggregateFlag.STALE) === 0 && price.priceTicks > 0n)
+      this.afterHeal.freshMarks++;
+    for (const result of applied.result.results) {
+      if (result.status !== 'OK') continue;
+      if ((result.filledLots ?? 0) > 0) this.afterHeal.fills++;
+      if (result.orderId !== undefined) this.afterHeal.acceptedOrders++;
+    }
+  }
+
+  /** The liveness of the market after the heal (a run that met the consensus target). */
+  finish(): void {
+    const { blocks, freshMarks, acceptedOrders } = this.afterHeal;
+    if (blocks === 0) return;
+    if (acceptedOrders === 0)
+      this.#fail('market-liveness', `no order was accepted in the ${blocks} blocks after the heal`);
+    if (2 * freshMarks < blocks)
+      this.#fail(
+        'market-liveness',
+        `only ${freshMarks} of the ${blocks} blocks after the heal carried a fresh mark`,
+      );
+  }
+}
