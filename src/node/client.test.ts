@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { testSigner } from '../execution/fixtures.ts';
 import { createFixtureNode, type FixtureNode } from './api/fixture-node.ts';
 import { type RunningApiServer, startApiServer } from './api/server.ts';
 import {
+  CLIENT_ERRORS,
   ClientError,
+  type ClientErrorCode,
   createClient,
-  type NodeEvent,
   type PalisadeClient,
+  type StreamEvent,
+  type Trader,
   validatorSetOf,
   verifyAccountProof,
   verifyFinality,
@@ -20,7 +25,7 @@ describe('client against the API server on 127.0.0.1', () => {
   let client: PalisadeClient;
 
   before(async () => {
-    node = createFixtureNode();
+    node = createFixtureNode({ traders: 4 });
     api = await startApiServer({ view: node.view });
     client = createClient({ url: api.url });
     node.finalizeBlock();
@@ -61,7 +66,10 @@ describe('client against the API server on 127.0.0.1', () => {
       clearInterval(finalizing);
     }
     const fills = await client.fills({ seriesId: market.seriesId });
-    assert.equal(fills[0]!.priceTicks, 2000);
+    assert.deepEqual(
+      fills.map((fill) => [fill.kind, fill.kind === 'trade' ? fill.priceTicks : undefined]),
+      [['trade', 2000]],
+    );
     const read = await client.account(node.traders[1]!.publicKey, { proof: true });
     assert.deepEqual(read.account?.positions, [{ seriesId: market.seriesId, lots: 1 }]);
     assert.ok(verifyAccountProof(node.traders[1]!.publicKey, read));
@@ -124,8 +132,81 @@ describe('client against the API server on 127.0.0.1', () => {
     assert.equal(prices[0]!.price, entry.certificate.price);
   });
 
+  test('an order without its market reads the series from the node, so its tick size is never taken as 1', async () => {
+    const trader = client.trader(node.traders[3]!);
+    // 2,001 ticks of series 1 (tick 5 USDC) is 10,005 USDC, inside the band around the ~10,030 mark;
+    // with a tick size of 1 it would be 0.002001 USDC and PRICE_OFF_TICK.
+    const { id } = await trader.placeOrder({ seriesId: 1, side: 'buy', priceTicks: 2001, lots: 1 });
+    node.finalizeBlock();
+    const outcome = await client.waitForTransaction(id);
+    assert.equal(outcome.status, 'OK');
+    assert.equal(outcome.restingLots, 1);
+    const book = await client.book(1, 50);
+    assert.ok(book.bids.some((level) => level.priceTicks === 2001));
+    await assert.rejects(trader.placeOrder({ seriesId: 4242, side: 'buy', priceTicks: 1, lots: 1 }), {
+      code: 'SERIES_NOT_FOUND',
+    });
+    const wrongMarket = (await client.markets())[1]!;
+    await assert.rejects(
+      trader.placeOrder({ seriesId: 1, side: 'buy', priceTicks: 2001, lots: 1 }, wrongMarket),
+      { code: 'INVALID_ORDER' },
+    );
+  });
+
+  test('orders the engine would refuse are refused before signing, and cost no nonce', async () => {
+    const trader = client.trader(node.traders[3]!);
+    const market = (await client.markets())[0]!;
+    const nonceBefore = (await client.account(node.traders[3]!.publicKey)).account?.nonce;
+    const pendingBefore = node.mempool.stats();
+    // What a JavaScript caller (no compiler) can still send: each is the engine's INVALID_ORDER.
+    const refused: unknown[] = [
+      { seriesId: 1, side: 'buy', lots: 1, kind: 'market', timeInForce: 'gtc' },
+      { seriesId: 1, side: 'buy', lots: 1, kind: 'market', postOnly: true },
+      { seriesId: 1, side: 'buy', lots: 1, kind: 'market', priceTicks: 2000 },
+      { seriesId: 1, side: 'buy', lots: 1, priceTicks: 2000, postOnly: true, timeInForce: 'ioc' },
+      { seriesId: 1, side: 'buy', lots: 0, priceTicks: 2000 },
+      { seriesId: 1, side: 'buy', lots: 1, priceTicks: 20.5 },
+      { seriesId: 1, side: 'up', lots: 1, priceTicks: 2000 },
+    ];
+    for (const order of refused) {
+      await assert.rejects(trader.placeOrder(order as never, market), (error: unknown) => {
+        assert.ok(error instanceof ClientError, String(error));
+        assert.equal(error.code, 'INVALID_ORDER', JSON.stringify(order));
+        return true;
+      });
+    }
+    assert.deepEqual(node.mempool.stats(), pendingBefore);
+    node.finalizeBlock();
+    assert.equal((await client.account(node.traders[3]!.publicKey)).account?.nonce, nonceBefore);
+  });
+
+  test('an error code outside the documented ones is a BAD_RESPONSE, not a code nobody handles', async () => {
+    const server = createServer((_request, response) => {
+      response.writeHead(400, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: { code: 'SOMETHING_NEW', message: 'a newer node' } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await assert.rejects(createClient({ url: `http://127.0.0.1:${port}` }).status(), (error: unknown) => {
+        assert.ok(error instanceof ClientError);
+        assert.equal(error.code, 'BAD_RESPONSE');
+        assert.match(error.message, /SOMETHING_NEW/);
+        return true;
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    assert.deepEqual(Object.keys(CLIENT_ERRORS).sort(), [
+      'BAD_RESPONSE',
+      'INVALID_ORDER',
+      'NETWORK',
+      'TIMEOUT',
+    ]);
+  });
+
   test('the stream delivers finalized blocks and prices as they happen', async () => {
-    const events: NodeEvent[] = [];
+    const events: StreamEvent[] = [];
     const subscription = client.stream(['blocks', 'prices'], (event) => events.push(event));
     await subscription.ready;
     const detail = node.finalizeBlock();
@@ -144,3 +225,42 @@ describe('client against the API server on 127.0.0.1', () => {
     );
   });
 });
+
+/**
+ * Type-level tests: `npm run typecheck` compiles this function (it never runs). Each
+ * `@ts-expect-error` line is a combination the engine refuses, and the compiler must refuse it too:
+ * were the type to accept one, the directive would be unused and the typecheck would fail.
+ */
+export function orderParameterTypes(trader: Trader, market: Parameters<Trader['placeOrder']>[1]): void {
+  void trader.placeOrder({ seriesId: 1, side: 'buy', priceTicks: 2000, lots: 1 });
+  void trader.placeOrder({ seriesId: 1, side: 'buy', priceTicks: 2000, lots: 1, timeInForce: 'ioc' }, market);
+  void trader.placeOrder({ seriesId: 1, side: 'buy', priceTicks: 2000, lots: 1, postOnly: true });
+  void trader.placeOrder({ seriesId: 1, side: 'sell', lots: 1, kind: 'market', timeInForce: 'fok' });
+  // @ts-expect-error a market order never rests, so it cannot be GTC
+  void trader.placeOrder({ seriesId: 1, side: 'buy', lots: 1, kind: 'market', timeInForce: 'gtc' });
+  // @ts-expect-error a market order takes, so it cannot be post-only
+  void trader.placeOrder({ seriesId: 1, side: 'buy', lots: 1, kind: 'market', postOnly: true });
+  // @ts-expect-error a market order has no price
+  void trader.placeOrder({ seriesId: 1, side: 'buy', lots: 1, kind: 'market', priceTicks: 2000 });
+  // @ts-expect-error a post-only order rests, so it cannot be IOC
+  void trader.placeOrder({
+    seriesId: 1,
+    side: 'buy',
+    priceTicks: 2000,
+    lots: 1,
+    postOnly: true,
+    timeInForce: 'ioc',
+  });
+  // @ts-expect-error a limit order needs its price
+  void trader.placeOrder({ seriesId: 1, side: 'buy', lots: 1 });
+  const withoutSeries = { tickSize: 5, lotSizeE6: 1 };
+  const limit = { seriesId: 1, side: 'buy', priceTicks: 2000, lots: 1 } as const;
+  // @ts-expect-error the market given must carry the series id it is checked against
+  void trader.placeOrder(limit, withoutSeries);
+
+  const documented: ClientErrorCode[] = ['NETWORK', 'ACCOUNT_NOT_FOUND', 'NONCE_GAP', 'INVALID_ORDER'];
+  void documented;
+  // @ts-expect-error a code neither the API nor the client documents
+  const undocumented: ClientErrorCode = 'SOMETHING_NEW';
+  void undocumented;
+}

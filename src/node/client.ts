@@ -5,8 +5,12 @@
  * account state against a state root — so a caller need not trust the node it talks to for those.
  *
  * Uses the global `fetch` and `WebSocket` (Node 22+, browsers). Every failure is a `ClientError`
- * with a stable `code`: the API's own error code (see `api/errors.ts`) when the node answered, or
- * NETWORK / TIMEOUT / BAD_RESPONSE when it did not answer usefully.
+ * with a stable `code` (`ClientErrorCode`, docs/api.md): the API's own error code (see
+ * `api/errors.ts`) when the node answered, or one of the client's own (`CLIENT_ERRORS`).
+ *
+ * Orders are a union (`OrderParameters`), so the compiler refuses the combinations the engine
+ * refuses (a market order resting GTC or post-only, a post-only order that is IOC); the client
+ * checks the same at run time for JavaScript callers, before anything is signed.
  *
  * @example
  * const client = createClient({ url: 'http://127.0.0.1:8080' });
@@ -14,7 +18,7 @@
  * const { id } = await trader.placeOrder({ seriesId: 1, side: 'buy', priceTicks: 600, lots: 10 });
  * const outcome = await client.waitForTransaction(id);
  */
-import { BlockCodec, type Certificate, CertificateType, VoteKind } from '../codec/consensus.ts';
+import { BlockCodec, type Certificate, VoteKind } from '../codec/consensus.ts';
 import { AccountRecordCodec, type ExecutionAction, encodeAction } from '../codec/execution.ts';
 import { fromJson } from '../codec/json.ts';
 import { StateProofType } from '../codec/state-proof.ts';
@@ -28,6 +32,7 @@ import { verifyStateProof } from '../crypto/state-commitment.ts';
 import { signTransaction } from '../crypto/transaction.ts';
 import { accountStateKey } from '../execution/engine.ts';
 import { verifyPriceCertificate as verifyFrostPriceCertificate } from '../interop/price-certificate.ts';
+import { API_ERRORS, type ApiErrorCode } from './api/errors.ts';
 import type {
   AccountRead,
   BlockDetail,
@@ -38,22 +43,35 @@ import type {
   Hex,
   KeysetJson,
   MarketJson,
-  NodeEvent,
   NodeEventTopic,
   NodeStatus,
   PriceCertificateEntry,
-  PriceJson,
+  PriceWithDecimalsJson,
+  StreamEvent,
   TransactionLookup,
   TransactionOutcome,
 } from './view.ts';
 
-import { priceCertificateFromJson } from './view.ts';
+import { certificateFromJson, priceCertificateFromJson } from './view.ts';
 
 export type * from './view.ts';
 
-export type ClientErrorCode = string;
+/** The codes a `ClientError` has that the node never sends: the client's own findings. */
+export const CLIENT_ERRORS = Object.freeze({
+  NETWORK: 'the node could not be reached, or the connection failed',
+  TIMEOUT: 'no answer (or no finalization) within the time allowed',
+  BAD_RESPONSE: 'the node answered something that is not the API (not JSON, an unknown error code)',
+  INVALID_ORDER: 'order parameters the engine would refuse; nothing was signed or sent',
+} as const);
 
-/** A failed call: `code` is the API's error code, or NETWORK, TIMEOUT or BAD_RESPONSE. */
+/** Every code a `ClientError` can have: the API's (docs/api.md, "Errors") and the client's own. */
+export type ClientErrorCode = ApiErrorCode | keyof typeof CLIENT_ERRORS;
+
+function isApiErrorCode(code: string): code is ApiErrorCode {
+  return Object.hasOwn(API_ERRORS, code);
+}
+
+/** A failed call: `code` is the API's error code, or one of {@link CLIENT_ERRORS}. */
 export class ClientError extends Error {
   readonly code: ClientErrorCode;
   /** The HTTP status, or 0 when there was no answer. */
@@ -82,18 +100,52 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
-export interface OrderParameters {
+/** What every order has. */
+interface OrderCommon {
   seriesId: number;
   side: 'buy' | 'sell';
-  /** Price in ticks of the series' tick size (so the limit price is `priceTicks × tickSize`). */
-  priceTicks: number;
+  /** Size in lots of the series (`MarketJson.lotSizeE6`). */
   lots: number;
-  kind?: 'limit' | 'market';
-  timeInForce?: 'gtc' | 'ioc' | 'fok';
-  postOnly?: boolean;
+  /** Only ever reduces the position (capped at its size). */
   reduceOnly?: boolean;
+  /** Non-zero: the engine refuses a second order with the same id from this account. */
   clientOrderId?: number;
 }
+
+/** A limit order: GTC rests what does not fill; IOC and FOK never rest. */
+export interface LimitOrderParameters extends OrderCommon {
+  kind?: 'limit';
+  /** Price in ticks of the series' tick size (so the limit price is `priceTicks × tickSize`). */
+  priceTicks: number;
+  timeInForce?: 'gtc' | 'ioc' | 'fok';
+  postOnly?: false;
+}
+
+/** A post-only limit order: refused (`POST_ONLY_WOULD_CROSS`) rather than taking; always GTC. */
+export interface PostOnlyOrderParameters extends OrderCommon {
+  kind?: 'limit';
+  priceTicks: number;
+  timeInForce?: 'gtc';
+  postOnly: true;
+}
+
+/** A market order: trades within the venue's market band, never rests, so it has no price. */
+export interface MarketOrderParameters extends OrderCommon {
+  kind: 'market';
+  priceTicks?: undefined;
+  /** Default IOC. */
+  timeInForce?: 'ioc' | 'fok';
+  postOnly?: false;
+}
+
+/**
+ * An order the engine can accept: the compiler refuses a market order with a price, GTC or
+ * post-only, and a post-only order that is IOC or FOK (the engine's INVALID_ORDER).
+ */
+export type OrderParameters = LimitOrderParameters | PostOnlyOrderParameters | MarketOrderParameters;
+
+/** What an order needs of its series to be encoded: prices and sizes go on the wire in base units. */
+export type OrderMarket = Pick<MarketJson, 'seriesId' | 'tickSize' | 'lotSizeE6'>;
 
 export interface TraderOptions {
   /** Blocks after the current height at which a transaction expires; default 120. */
@@ -104,13 +156,13 @@ export interface TraderOptions {
 export interface Trader {
   readonly publicKey: Hex;
   /**
-   * Places a limit (or market) order. Sizes are in lots and prices in ticks, as the series
-   * lists them (`MarketJson.lotSizeE6`, `tickSize`).
+   * Places a limit, post-only or market order. Sizes are in lots and prices in ticks, as the
+   * series lists them (`MarketJson.lotSizeE6`, `tickSize`); pass the series' market, or leave it
+   * out and the client reads it from `/v1/markets` (once per series).
+   * @throws ClientError INVALID_ORDER for parameters the engine would refuse (nothing is signed),
+   *   SERIES_NOT_FOUND when the node lists no such series
    */
-  placeOrder(
-    order: OrderParameters,
-    market?: Pick<MarketJson, 'tickSize' | 'lotSizeE6'>,
-  ): Promise<{ id: Hex }>;
+  placeOrder(order: OrderParameters, market?: OrderMarket): Promise<{ id: Hex }>;
   cancel(orderId: number): Promise<{ id: Hex }>;
   /** Cancels every open order in `seriesId`, or in every series when omitted. */
   cancelAll(seriesId?: number): Promise<{ id: Hex }>;
@@ -148,7 +200,7 @@ export interface PalisadeClient {
   markets(): Promise<MarketJson[]>;
   book(seriesId: number, depth?: number): Promise<BookJson>;
   fills(options?: { seriesId?: number; limit?: number }): Promise<FillJson[]>;
-  prices(): Promise<PriceJson[]>;
+  prices(): Promise<PriceWithDecimalsJson[]>;
   certificates(): Promise<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>;
   evidence(): Promise<EvidenceEntry[]>;
   /** A trading account over this client. */
@@ -156,7 +208,7 @@ export interface PalisadeClient {
   /** Opens `/v1/stream` for `topics`; `onEvent` gets every event, `onClose` the close code. */
   stream(
     topics: readonly NodeEventTopic[],
-    onEvent: (event: NodeEvent) => void,
+    onEvent: (event: StreamEvent) => void,
     onClose?: (code: number, reason: string) => void,
   ): StreamSubscription;
 }
@@ -166,6 +218,41 @@ const KIND = { limit: 0, market: 1 } as const;
 const TIME_IN_FORCE = { gtc: 0, ioc: 1, fok: 2 } as const;
 /** How long a cached chain height may be used for expiry heights. */
 const HEIGHT_CACHE_MS = 2000;
+/** Series whose tick and lot sizes a client remembers. */
+const MARKET_CACHE_MAX = 10_000;
+
+/**
+ * Why the engine would refuse `order`'s shape (INVALID_ORDER, INVALID_PRICE, INVALID_SIZE), for
+ * callers the compiler did not check; undefined when it is well formed.
+ */
+function orderProblem(order: OrderParameters): string | undefined {
+  const loose = order as {
+    kind?: unknown;
+    priceTicks?: unknown;
+    timeInForce?: unknown;
+    postOnly?: unknown;
+    lots?: unknown;
+    side?: unknown;
+  };
+  if (loose.side !== 'buy' && loose.side !== 'sell') return 'side must be buy or sell';
+  if (!Number.isSafeInteger(loose.lots) || (loose.lots as number) <= 0)
+    return 'lots must be a positive integer';
+  if (loose.kind !== undefined && loose.kind !== 'limit' && loose.kind !== 'market')
+    return 'kind must be limit or market';
+  if (loose.timeInForce !== undefined && !Object.hasOwn(TIME_IN_FORCE, loose.timeInForce as string))
+    return 'timeInForce must be gtc, ioc or fok';
+  if (loose.kind === 'market') {
+    if (loose.priceTicks !== undefined) return 'a market order has no price';
+    if (loose.timeInForce === 'gtc') return 'a market order never rests: it cannot be GTC';
+    if (loose.postOnly === true) return 'a market order takes: it cannot be post-only';
+    return undefined;
+  }
+  if (!Number.isSafeInteger(loose.priceTicks) || (loose.priceTicks as number) <= 0)
+    return 'priceTicks must be a positive integer';
+  if (loose.postOnly === true && loose.timeInForce !== undefined && loose.timeInForce !== 'gtc')
+    return 'a post-only order rests: it must be GTC';
+  return undefined;
+}
 
 function hexOf(bytes: Uint8Array): Hex {
   return `0x${toHex(bytes)}`;
@@ -212,11 +299,20 @@ export function createClient(options: ClientOptions): PalisadeClient {
       });
     }
     if (allowed.includes(response.status)) return body as T;
-    const failure = (body as { error?: { code?: unknown; message?: unknown; field?: unknown } }).error;
+    const failure = (body as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)
+      ?.error;
     if (typeof failure?.code === 'string') {
+      const code = failure.code;
+      if (!isApiErrorCode(code)) {
+        throw new ClientError(
+          'BAD_RESPONSE',
+          `${path}: unknown error code ${JSON.stringify(code.slice(0, 64))}`,
+          response.status,
+        );
+      }
       throw new ClientError(
-        failure.code,
-        typeof failure.message === 'string' ? failure.message : failure.code,
+        code,
+        typeof failure.message === 'string' ? failure.message : code,
         response.status,
         typeof failure.field === 'string' ? failure.field : undefined,
       );
@@ -256,6 +352,25 @@ export function createClient(options: ClientOptions): PalisadeClient {
   ): Promise<AccountRead> {
     const key = typeof publicKey === 'string' ? publicKey : hexOf(publicKey);
     return call<AccountRead>(`/v1/accounts/${key}${readOptions.proof === true ? '?proof=true' : ''}`);
+  }
+
+  // A series' tick and lot size never change once listed, so one read serves every later order.
+  const marketCache = new Map<number, OrderMarket>();
+  async function marketOf(seriesId: number): Promise<OrderMarket> {
+    const cached = marketCache.get(seriesId);
+    if (cached !== undefined) return cached;
+    const listed = (await call<{ markets: MarketJson[] }>('/v1/markets')).markets;
+    for (const market of listed) {
+      if (marketCache.size >= MARKET_CACHE_MAX) break;
+      marketCache.set(market.seriesId, {
+        seriesId: market.seriesId,
+        tickSize: market.tickSize,
+        lotSizeE6: market.lotSizeE6,
+      });
+    }
+    const found = marketCache.get(seriesId) ?? listed.find((market) => market.seriesId === seriesId);
+    if (found === undefined) throw new ClientError('SERIES_NOT_FOUND', `no series ${seriesId}`, 404);
+    return found;
   }
 
   function trader(signer: Ed25519Signer, traderOptions: TraderOptions = {}): Trader {
@@ -308,20 +423,29 @@ export function createClient(options: ClientOptions): PalisadeClient {
     return {
       publicKey,
       submitAction,
-      placeOrder(order, market) {
-        const tickSize = market?.tickSize ?? 1;
-        const lotSizeE6 = market?.lotSizeE6 ?? 1;
+      async placeOrder(order, market) {
+        const problem = orderProblem(order);
+        if (problem !== undefined) throw new ClientError('INVALID_ORDER', problem, 0);
+        const series = market ?? (await marketOf(order.seriesId));
+        if (series.seriesId !== order.seriesId) {
+          throw new ClientError(
+            'INVALID_ORDER',
+            `the market given is series ${series.seriesId}, the order is for ${order.seriesId}`,
+            0,
+          );
+        }
+        const isMarket = order.kind === 'market';
         return submitAction({
           kind: 'placeOrder',
           value: {
             seriesId: order.seriesId,
             side: SIDE[order.side],
             kind: KIND[order.kind ?? 'limit'],
-            timeInForce: TIME_IN_FORCE[order.timeInForce ?? (order.kind === 'market' ? 'ioc' : 'gtc')],
+            timeInForce: TIME_IN_FORCE[order.timeInForce ?? (isMarket ? 'ioc' : 'gtc')],
             postOnly: order.postOnly ?? false,
             reduceOnly: order.reduceOnly ?? false,
-            price: order.kind === 'market' ? 0 : order.priceTicks * tickSize,
-            sizeE6: order.lots * lotSizeE6,
+            price: isMarket ? 0 : order.priceTicks * series.tickSize,
+            sizeE6: order.lots * series.lotSizeE6,
             clientOrderId: order.clientOrderId ?? 0,
           },
         });
@@ -372,7 +496,7 @@ export function createClient(options: ClientOptions): PalisadeClient {
       const suffix = params.size > 0 ? `?${params}` : '';
       return (await call<{ fills: FillJson[] }>(`/v1/fills${suffix}`)).fills;
     },
-    prices: async () => (await call<{ prices: PriceJson[] }>('/v1/oracle/prices')).prices,
+    prices: async () => (await call<{ prices: PriceWithDecimalsJson[] }>('/v1/oracle/prices')).prices,
     certificates: () =>
       call<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>('/v1/oracle/certificates'),
     evidence: async () => (await call<{ evidence: EvidenceEntry[] }>('/v1/evidence')).evidence,
@@ -392,7 +516,7 @@ export function createClient(options: ClientOptions): PalisadeClient {
       socket.addEventListener('message', (message) => {
         const data = JSON.parse(String(message.data)) as { type?: string; topic?: string };
         if (data.type === 'subscribed') confirm();
-        else if (data.topic !== undefined) onEvent(data as NodeEvent);
+        else if (data.topic !== undefined) onEvent(data as StreamEvent);
       });
       socket.addEventListener('error', () => fail(new ClientError('NETWORK', 'stream failed to open', 0)));
       socket.addEventListener('close', (event) => {
@@ -426,7 +550,7 @@ export const MAX_FINALITY_DESCENDANTS = 8192;
  */
 export function verifyFinality(block: BlockDetail, validators: ValidatorSet, chainId: number): boolean {
   try {
-    const certificate: Certificate = fromJson(CertificateType, block.finalization, 'finalization');
+    const certificate: Certificate = certificateFromJson(block.finalization);
     if (certificate.kind !== VoteKind.finalize) return false;
     const decoded = BlockCodec.decode(bytesOf(block.encoded, 'encoded'));
     const digest = blockDigest(decoded);

@@ -4,10 +4,15 @@
  * `NodeView`; `api/server.ts` only ever talks to this interface, so the API can be tested against
  * real layer objects without a network, and the node never has to know about HTTP.
  *
- * Every type here is plain JSON data, ready for schema-driven serialization:
+ * Every type here is plain JSON data, ready for schema-driven serialization. One rule for numbers
+ * (docs/api.md, "Numbers"; a test walks every schema of the OpenAPI document to keep it):
+ *   money     amounts and prices in base units are decimal strings of the integer (`Decimal`,
+ *             `SignedDecimal` with a leading "-"), whatever their size, because they can pass 2^53;
+ *             beside each one a person reads, `<name>Decimal` gives the same value in whole units
+ *             ("10030.25", `UnitDecimal`)
+ *   others    every other integer (heights, views, epochs, times, ids, counts, lots, ticks) is a
+ *             JSON number, bounded below 2^53 (the codec's 64-bit views and epochs included)
  *   bytes     "0x" + lower-case hex (`Hex`)
- *   bigints   decimal strings (`Decimal`), signed ones with a leading "-" (`SignedDecimal`)
- *   integers  JSON numbers (all below 2^53)
  *
  * Reads are synchronous snapshots of the node's state after its last applied finalized block
  * (a method may also return a promise, for a node that reads blocks from storage). A read never
@@ -22,9 +27,12 @@ import { PriceCertificateType, type PriceCertificateValue } from '../codec/oracl
 import type { StateProof } from '../codec/state-proof.ts';
 import { StateProofType } from '../codec/state-proof.ts';
 import { toHex } from '../crypto/bytes.ts';
+import { BACKSTOP_PUBLIC_KEY } from '../execution/backstop.ts';
 import type { AccountView, SeriesView } from '../execution/engine.ts';
 import type { EngineEvent, TransactionResult, TransactionStatus } from '../execution/types.ts';
 import type { MempoolRefusalCode } from '../mempool/mempool.ts';
+import type { Finding } from '../monitor/finding.ts';
+import type { FindingCount, FindingQuery } from '../monitor/monitor.ts';
 
 /** "0x" followed by lower-case hex digits, two per byte. */
 export type Hex = string;
@@ -32,6 +40,8 @@ export type Hex = string;
 export type Decimal = string;
 /** An integer as a decimal string, with a leading "-" when negative. */
 export type SignedDecimal = string;
+/** A decimal number in whole units of its asset, e.g. "10030.25" or "-0.5" (no exponent, no trailing zeros). */
+export type UnitDecimal = string;
 /** A value the node may produce synchronously or, when it has to read storage, as a promise. */
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -127,10 +137,13 @@ export interface BlockSummary {
   transactions: TransactionOutcome[];
 }
 
-/** The JSON form of a consensus `Certificate` (see `codec/json.ts`). */
+/**
+ * The JSON form of a consensus `Certificate`: the codec's (`codec/json.ts`) with `view` as a number,
+ * as everywhere else in the API.
+ */
 export interface CertificateJson {
   kind: number;
-  view: Decimal;
+  view: number;
   digest: Hex;
   votes: Array<{ signer: number; extensionHash: Hex; signature: Hex }>;
 }
@@ -171,12 +184,23 @@ export interface AccountJson {
   /** The next nonce the engine expects from this account. */
   nonce: number;
   balance: SignedDecimal;
+  balanceDecimal: UnitDecimal;
   marginMode: 'standard' | 'portfolio';
   /** Positive lots are long, negative short. */
   positions: Array<{ seriesId: number; lots: number }>;
   openOrders: OpenOrderJson[];
   /** Null when a series it holds has no mark (no valid index price). */
-  margin: { equity: SignedDecimal; initial: Decimal; maintenance: Decimal } | null;
+  margin: MarginJson | null;
+}
+
+/** An account's margin, in quote base units with the same in whole units beside each. */
+export interface MarginJson {
+  equity: SignedDecimal;
+  equityDecimal: UnitDecimal;
+  initial: Decimal;
+  initialDecimal: UnitDecimal;
+  maintenance: Decimal;
+  maintenanceDecimal: UnitDecimal;
 }
 
 /** The JSON form of a `StateProof` (see `codec/state-proof.ts`). */
@@ -211,7 +235,9 @@ export interface MarketJson {
   /** The underlying's symbol, e.g. "BTC". */
   underlying: string;
   isCall: boolean;
+  /** Quote base units per unit of the underlying. */
   strike: Decimal;
+  strikeDecimal: UnitDecimal;
   expiryMs: number;
   tickSize: number;
   lotSizeE6: number;
@@ -219,9 +245,11 @@ export interface MarketJson {
   markVolBps: number;
   status: 'active' | 'expired' | 'settled';
   settlementPrice: Decimal;
+  settlementPriceDecimal: UnitDecimal;
   openInterestLots: number;
   /** Mark price per contract; null while the index is unknown. */
   markPrice: Decimal | null;
+  markPriceDecimal: UnitDecimal | null;
 }
 
 /** One aggregated price level. */
@@ -256,16 +284,32 @@ export interface PriceJson {
   height: number;
 }
 
-/** The JSON form of the codec's `PriceCertificate` (see `codec/oracle.ts`). */
+/**
+ * `GET /v1/oracle/prices` and the `prices` stream: the node's {@link PriceJson} with price and
+ * confidence in whole units of the quote beside the ticks (the server adds them,
+ * {@link priceWithDecimals}).
+ */
+export interface PriceWithDecimalsJson extends PriceJson {
+  /** `price` × 10^`exponent`. */
+  priceDecimal: UnitDecimal;
+  confidenceDecimal: UnitDecimal;
+}
+
+/**
+ * The JSON form of the codec's `PriceCertificate` (see `codec/oracle.ts`), with the API's number
+ * rule: `price` and `confidence` (oracle ticks, money) are decimal strings, `publishTime`, `epoch`
+ * and `chainId` numbers.
+ */
 export interface PriceCertificateJson {
   feedId: Hex;
   price: Decimal;
   confidence: Decimal;
   /** The EIP-712 int32 exponent (e.g. −6); the binary encoding carries it as a two's-complement u32. */
   exponent: number;
-  publishTime: Decimal;
-  epoch: Decimal;
-  chainId: Decimal;
+  /** Seconds since the Unix epoch. */
+  publishTime: number;
+  epoch: number;
+  chainId: number;
   verifyingContract: Hex;
   signature: Hex;
 }
@@ -300,27 +344,91 @@ export interface EvidenceEntry {
 
 export interface VoteJson {
   kind: number;
-  view: Decimal;
+  view: number;
   digest: Hex;
   signer: number;
   extension: Hex;
   signature: Hex;
 }
 
-/** A trade, in the engine's units (ticks of the series' tick size, lots, quote base units). */
-export interface FillJson {
+/**
+ * What `/v1/fills` and the `fills` stream carry: trades, and every step of a liquidation (engine
+ * events `fill`, `liquidationStep`, `backstopTaken`, `autoDeleverage`), in the order the engine
+ * executed them. Units are the engine's: ticks of the series' tick size, lots, quote base units
+ * (with the whole-unit `…Decimal` beside each amount).
+ */
+export type FillJson = TradeFillJson | LiquidationFillJson | BackstopFillJson | DeleverageFillJson;
+
+/** What every entry of {@link FillJson} has. */
+interface FillBase {
   height: number;
   timeMs: number;
   seriesId: number;
+  lots: number;
+}
+
+/** A trade in the book. */
+export interface TradeFillJson extends FillBase {
+  kind: 'trade';
   makerOrderId: number;
   takerOrderId: number;
   maker: Hex;
   taker: Hex;
   takerSide: 'buy' | 'sell';
   priceTicks: number;
-  lots: number;
   makerFee: Decimal;
+  makerFeeDecimal: UnitDecimal;
   takerFee: Decimal;
+  takerFeeDecimal: UnitDecimal;
+  /** True when the taker is an account being liquidated (the step follows as a `liquidation` entry). */
+  liquidation: boolean;
+}
+
+/** One liquidation step closed in the book: the trades just before it are its fills. */
+export interface LiquidationFillJson extends FillBase {
+  kind: 'liquidation';
+  /** The account being liquidated. */
+  account: Hex;
+  /** The liquidated account's side (`buy` closes a short), from its fills; null without them. */
+  side: 'buy' | 'sell' | null;
+  /** Charged to the account, paid to the insurance fund. */
+  penalty: Decimal;
+  penaltyDecimal: UnitDecimal;
+  /** The account's equity and maintenance requirement when the step began. */
+  equityBefore: SignedDecimal;
+  equityBeforeDecimal: UnitDecimal;
+  maintenanceBefore: Decimal;
+  maintenanceBeforeDecimal: UnitDecimal;
+}
+
+/** A step the book could not absorb, taken by the insurance fund's backstop account. */
+export interface BackstopFillJson extends FillBase {
+  kind: 'backstop';
+  account: Hex;
+  /** The backstop account's public key. */
+  counterparty: Hex;
+  /** The liquidated account's side; null when nothing changed hands that tells (a zero price). */
+  side: 'buy' | 'sell' | null;
+  priceTicks: number;
+  /** Paid to the liquidated account (negative: paid by it). */
+  cash: SignedDecimal;
+  cashDecimal: UnitDecimal;
+}
+
+/** Lots of a liquidated account closed against an opposite position (auto-deleveraging). */
+export interface DeleverageFillJson extends FillBase {
+  kind: 'deleverage';
+  account: Hex;
+  /** The account whose opposite position was reduced. */
+  counterparty: Hex;
+  /** The liquidated account's side; null when the mark value was zero (it does not tell). */
+  side: 'buy' | 'sell' | null;
+  /** Paid to the liquidated account (negative: paid by it), the counterparty's loss share included. */
+  cash: SignedDecimal;
+  cashDecimal: UnitDecimal;
+  /** The part of the liquidated account's deficit the counterparty bore. */
+  lossShare: Decimal;
+  lossShareDecimal: UnitDecimal;
 }
 
 /** Counters and gauges for `/metrics`; counters only ever grow over the node's lifetime. */
@@ -347,9 +455,16 @@ export type NodeEvent =
       finalityLatencyMs: number | null;
     }
   | { topic: 'fills'; fills: FillJson[] }
-  | { topic: 'prices'; height: number; prices: PriceJson[] };
+  | { topic: 'prices'; height: number; prices: PriceJson[] }
+  /** New findings of this node's monitor (src/monitor), as they are made. */
+  | { topic: 'findings'; findings: Finding[] };
 
 export type NodeEventTopic = NodeEvent['topic'];
+
+/** An event as `/v1/stream` sends it: prices carry their whole-unit decimals. */
+export type StreamEvent =
+  | Exclude<NodeEvent, { topic: 'prices' }>
+  | { topic: 'prices'; height: number; prices: PriceWithDecimalsJson[] };
 
 export interface NodeView {
   status(): MaybePromise<NodeStatus>;
@@ -380,6 +495,10 @@ export interface NodeView {
   /** Equivocation evidence this node holds (bounded by the consensus engine). */
   evidence(): MaybePromise<EvidenceEntry[]>;
   metrics(): NodeMetrics;
+  /** The monitor's stored findings, newest first (absent: the node runs no monitor). */
+  findings?(query: FindingQuery): MaybePromise<Finding[]>;
+  /** Findings made since start, by alert id and severity (for `/metrics`). */
+  findingCounts?(): FindingCount[];
   /**
    * Calls `listener` for every event from now on, synchronously from the node's block delivery;
    * the listener must not throw or block. Returns the unsubscribe function.
@@ -396,7 +515,13 @@ export interface NodeView {
  */
 export function priceCertificateToJson(certificate: PriceCertificateValue): PriceCertificateJson {
   const json = toJson(PriceCertificateType, certificate) as unknown as PriceCertificateJson;
-  return { ...json, exponent: certificate.exponent | 0 };
+  return {
+    ...json,
+    exponent: certificate.exponent | 0,
+    publishTime: certificate.publishTime,
+    epoch: certificate.epoch,
+    chainId: certificate.chainId,
+  };
 }
 
 /**
@@ -405,12 +530,36 @@ export function priceCertificateToJson(certificate: PriceCertificateValue): Pric
  */
 export function priceCertificateFromJson(json: PriceCertificateJson): PriceCertificateValue {
   const exponent = Number.isInteger(json.exponent) ? json.exponent >>> 0 : json.exponent;
-  return fromJson(PriceCertificateType, { ...json, exponent }, 'certificate');
+  const codecForm = {
+    ...json,
+    exponent,
+    publishTime: codecUint64(json.publishTime),
+    epoch: codecUint64(json.epoch),
+    chainId: codecUint64(json.chainId),
+  };
+  return fromJson(PriceCertificateType, codecForm, 'certificate');
+}
+
+/**
+ * A 64-bit integer the API shows as a JSON number, back in the codec's decimal-string form. Only a
+ * safe integer converts; anything else is passed on for `fromJson` to refuse with the field named.
+ */
+function codecUint64(value: unknown): unknown {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : value;
 }
 
 /** The JSON form of a consensus finality certificate. */
 export function certificateToJson(certificate: Certificate): CertificateJson {
-  return toJson(CertificateType, certificate) as unknown as CertificateJson;
+  const json = toJson(CertificateType, certificate) as unknown as CertificateJson;
+  return { ...json, view: certificate.view };
+}
+
+/**
+ * Parses {@link certificateToJson}'s form back into the codec's value.
+ * @throws CodecError naming the field when the JSON is not a certificate
+ */
+export function certificateFromJson(json: CertificateJson, path = 'finalization'): Certificate {
+  return fromJson(CertificateType, { ...json, view: codecUint64(json.view) }, path);
 }
 
 /**
@@ -430,7 +579,26 @@ export function blockDetailOf(
 }
 
 export function evidenceToJson(evidence: Evidence): EvidenceEntry['evidence'] {
-  return toJson(EvidenceType, evidence) as unknown as EvidenceEntry['evidence'];
+  const json = toJson(EvidenceType, evidence) as unknown as EvidenceEntry['evidence'];
+  return {
+    first: { ...json.first, view: evidence.first.view },
+    second: { ...json.second, view: evidence.second.view },
+  };
+}
+
+/**
+ * Parses {@link evidenceToJson}'s form back into the codec's value.
+ * @throws CodecError naming the field when the JSON is not evidence
+ */
+export function evidenceFromJson(json: EvidenceEntry['evidence']): Evidence {
+  return fromJson(
+    EvidenceType,
+    {
+      first: { ...json.first, view: codecUint64(json.first.view) },
+      second: { ...json.second, view: codecUint64(json.second.view) },
+    },
+    'evidence',
+  );
 }
 
 export function stateProofToJson(proof: StateProof): StateProofJson {
@@ -443,6 +611,7 @@ export function accountToJson(account: AccountView): AccountJson {
     publicKey: account.publicKey.startsWith('0x') ? account.publicKey : `0x${account.publicKey}`,
     nonce: account.nonce,
     balance: account.balance.toString(),
+    balanceDecimal: quoteDecimal(account.balance),
     marginMode: account.marginMode,
     positions: account.positions.map((position) => ({ seriesId: position.seriesId, lots: position.lots })),
     openOrders: account.openOrders.map((order) => ({ ...order })),
@@ -451,8 +620,11 @@ export function accountToJson(account: AccountView): AccountJson {
         ? null
         : {
             equity: account.margin.equity.toString(),
+            equityDecimal: quoteDecimal(account.margin.equity),
             initial: account.margin.initial.toString(),
+            initialDecimal: quoteDecimal(account.margin.initial),
             maintenance: account.margin.maintenance.toString(),
+            maintenanceDecimal: quoteDecimal(account.margin.maintenance),
           },
   };
 }
@@ -465,6 +637,7 @@ export function marketToJson(series: SeriesView, symbol: string): MarketJson {
     underlying: symbol,
     isCall: series.isCall,
     strike: series.strike.toString(),
+    strikeDecimal: quoteDecimal(series.strike),
     expiryMs: series.expiryMs,
     tickSize: series.tickSize,
     lotSizeE6: series.lotSizeE6,
@@ -472,9 +645,19 @@ export function marketToJson(series: SeriesView, symbol: string): MarketJson {
     markVolBps: series.markVolBps,
     status: series.status,
     settlementPrice: series.settlementPrice.toString(),
+    settlementPriceDecimal: quoteDecimal(series.settlementPrice),
     openInterestLots: series.openInterestLots,
     markPrice: series.markPrice === undefined ? null : series.markPrice.toString(),
+    markPriceDecimal: series.markPrice === undefined ? null : quoteDecimal(series.markPrice),
   };
+}
+
+/** A price with its whole-unit decimals (`price` × 10^`exponent`), as the API serves it. */
+export function priceWithDecimals(price: PriceJson): PriceWithDecimalsJson {
+  const scale = -price.exponent;
+  const toUnits = (ticks: Decimal) =>
+    scale >= 0 ? unitDecimal(BigInt(ticks), scale) : (BigInt(ticks) * 10n ** BigInt(-scale)).toString();
+  return { ...price, priceDecimal: toUnits(price.price), confidenceDecimal: toUnits(price.confidence) };
 }
 
 /** The engine's depth tuples `[priceTicks, lots, orders]` as a book. */
@@ -491,27 +674,131 @@ export function bookToJson(
   return { seriesId, height, bids: depth.bids.map(level), asks: depth.asks.map(level) };
 }
 
-/** The fills among a block's engine events. */
+/**
+ * The trades and liquidation steps among a block's engine events, in event order. A book
+ * liquidation step is emitted after its fills, so those fills (the account as taker, in the same
+ * series, just before it) are marked `liquidation` and give the step its side. A backstop take's
+ * side follows from its cash (the account pays to buy); an auto-deleveraging trade's from its
+ * cash less the loss share, which is the mark value with the account's sign.
+ */
 export function fillsOf(events: readonly EngineEvent[], height: number, timeMs: number): FillJson[] {
   const fills: FillJson[] = [];
   for (const event of events) {
-    if (event.type !== 'fill') continue;
-    fills.push({
-      height,
-      timeMs,
-      seriesId: event.seriesId,
-      makerOrderId: event.makerOrderId,
-      takerOrderId: event.takerOrderId,
-      maker: event.maker.startsWith('0x') ? event.maker : `0x${event.maker}`,
-      taker: event.taker.startsWith('0x') ? event.taker : `0x${event.taker}`,
-      takerSide: event.takerSide,
-      priceTicks: event.priceTicks,
-      lots: event.lots,
-      makerFee: event.makerFee.toString(),
-      takerFee: event.takerFee.toString(),
-    });
+    switch (event.type) {
+      case 'fill':
+        fills.push({
+          kind: 'trade',
+          height,
+          timeMs,
+          seriesId: event.seriesId,
+          makerOrderId: event.makerOrderId,
+          takerOrderId: event.takerOrderId,
+          maker: prefixed(event.maker),
+          taker: prefixed(event.taker),
+          takerSide: event.takerSide,
+          priceTicks: event.priceTicks,
+          lots: event.lots,
+          makerFee: event.makerFee.toString(),
+          makerFeeDecimal: quoteDecimal(event.makerFee),
+          takerFee: event.takerFee.toString(),
+          takerFeeDecimal: quoteDecimal(event.takerFee),
+          liquidation: false,
+        });
+        break;
+      case 'liquidationStep': {
+        const account = prefixed(event.account);
+        let side: 'buy' | 'sell' | undefined;
+        for (let i = fills.length - 1; i >= 0; i--) {
+          const fill = fills[i]!;
+          if (fill.kind !== 'trade' || fill.liquidation || fill.taker !== account) break;
+          if (fill.seriesId !== event.seriesId) break;
+          fill.liquidation = true;
+          side = fill.takerSide;
+        }
+        fills.push({
+          kind: 'liquidation',
+          height,
+          timeMs,
+          seriesId: event.seriesId,
+          lots: event.lots,
+          account,
+          side: side ?? null,
+          penalty: event.penalty.toString(),
+          penaltyDecimal: quoteDecimal(event.penalty),
+          equityBefore: event.equityBefore.toString(),
+          equityBeforeDecimal: quoteDecimal(event.equityBefore),
+          maintenanceBefore: event.maintenanceBefore.toString(),
+          maintenanceBeforeDecimal: quoteDecimal(event.maintenanceBefore),
+        });
+        break;
+      }
+      case 'backstopTaken':
+        fills.push({
+          kind: 'backstop',
+          height,
+          timeMs,
+          seriesId: event.seriesId,
+          lots: event.lots,
+          account: prefixed(event.account),
+          counterparty: BACKSTOP_ACCOUNT,
+          side: sideOfCash(event.cash),
+          priceTicks: event.priceTicks,
+          cash: event.cash.toString(),
+          cashDecimal: quoteDecimal(event.cash),
+        });
+        break;
+      case 'autoDeleverage':
+        fills.push({
+          kind: 'deleverage',
+          height,
+          timeMs,
+          seriesId: event.seriesId,
+          lots: event.lots,
+          account: prefixed(event.account),
+          counterparty: prefixed(event.counterparty),
+          side: sideOfCash(event.cash - event.lossShare),
+          cash: event.cash.toString(),
+          cashDecimal: quoteDecimal(event.cash),
+          lossShare: event.lossShare.toString(),
+          lossShareDecimal: quoteDecimal(event.lossShare),
+        });
+        break;
+    }
   }
   return fills;
+}
+
+/** The insurance fund's backstop account, as the fills name it. */
+export const BACKSTOP_ACCOUNT: Hex = hex(BACKSTOP_PUBLIC_KEY);
+
+/** An account that pays (negative cash) bought; one that is paid sold; zero tells nothing. */
+function sideOfCash(cash: bigint): 'buy' | 'sell' | null {
+  return cash < 0n ? 'buy' : cash > 0n ? 'sell' : null;
+}
+
+function prefixed(key: string): Hex {
+  return key.startsWith('0x') ? key : `0x${key}`;
+}
+
+/** Decimal places of the engine's quote asset (USDC-like; src/execution/types.ts). */
+export const QUOTE_DECIMALS = 6;
+
+/**
+ * `value` × 10^−`decimals` as an exact decimal: "10030.25", "-0.000001", "0".
+ * @example unitDecimal(10_030_250_000n, 6) === '10030.25'
+ */
+export function unitDecimal(value: bigint, decimals: number): UnitDecimal {
+  const negative = value < 0n;
+  const digits = (negative ? -value : value).toString().padStart(decimals + 1, '0');
+  const whole = digits.slice(0, digits.length - decimals);
+  const fraction = digits.slice(digits.length - decimals).replace(/0+$/, '');
+  const body = fraction === '' ? whole : `${whole}.${fraction}`;
+  return negative ? `-${body}` : body;
+}
+
+/** An amount in quote base units, in whole quote units. */
+export function quoteDecimal(value: bigint): UnitDecimal {
+  return unitDecimal(value, QUOTE_DECIMALS);
 }
 
 /** One transaction's outcome, from its id, body and the engine's result. */

@@ -2,24 +2,88 @@
  * JSON Schemas (draft-07) of every API request and response, in the shapes `view.ts` defines.
  * Fastify compiles them twice: with Ajv to validate requests (unknown fields refused, see
  * `server.ts`) and with fast-json-stringify to serialize responses, so a response can never carry
- * a field its schema does not declare. Where a type has an SSZ definition the schema comes from
- * `codec/json.ts`, so the binary and JSON forms cannot drift apart.
+ * a field its schema does not declare; `@fastify/swagger` turns them into the OpenAPI document.
+ * Where a type has an SSZ definition the schema comes from `codec/json.ts`, so the binary and JSON
+ * forms cannot drift apart, with the API's number rule applied (`withSafeIntegers`).
+ *
+ * The number rule (docs/api.md, "Numbers"): money — an amount or a price in base units — is a
+ * decimal string of the integer (`baseUnits`, `signedBaseUnits`), and beside each one a person
+ * reads, `<name>Decimal` is the same value in whole units (`unitDecimal`); every other integer is
+ * a JSON number whose schema bounds it within ±(2^53 − 1). `MONEY_FIELDS` names the money fields;
+ * a test walks every schema of the OpenAPI document against the rule.
  */
 import { CertificateType, EvidenceType } from '../../codec/consensus.ts';
 import { type JsonSchema, type JsonValue, jsonSchema } from '../../codec/json.ts';
 import { PriceCertificateType } from '../../codec/oracle.ts';
 import { StateProofType } from '../../codec/state-proof.ts';
 import { SignedTransactionCodec } from '../../codec/transaction.ts';
+import { API_ERRORS } from './errors.ts';
 
 /** Ed25519 public keys, digests, state roots: exactly 32 bytes. */
 export const BYTES32_PATTERN = '^0x[0-9a-fA-F]{64}$';
 
+/** Base-unit integers (money) as decimal strings. */
+export const BASE_UNITS_PATTERN = '^(0|[1-9][0-9]*)$';
+export const SIGNED_BASE_UNITS_PATTERN = '^(0|-?[1-9][0-9]*)$';
+/** Whole units: an exact decimal without an exponent or trailing zeros ("10030.25", "-0.5", "0"). */
+export const UNIT_DECIMAL_PATTERN = '^-?(0|[1-9][0-9]*)(\\.[0-9]*[1-9])?$';
+
+/**
+ * The money fields of the API: decimal strings of base units. Every one a person reads has its
+ * `<name>Decimal` beside it, except inside signed codec objects (a price certificate), whose
+ * JSON a verifier parses back field for field.
+ */
+export const MONEY_FIELDS = Object.freeze([
+  'balance',
+  'equity',
+  'initial',
+  'maintenance',
+  'strike',
+  'settlementPrice',
+  'markPrice',
+  'price',
+  'confidence',
+  'makerFee',
+  'takerFee',
+  'penalty',
+  'equityBefore',
+  'maintenanceBefore',
+  'cash',
+  'lossShare',
+] as const);
+
 const hexString: JsonSchema = { type: 'string', pattern: '^0x([0-9a-f]{2})*$' };
 const bytes32: JsonSchema = { type: 'string', pattern: BYTES32_PATTERN };
-const decimal: JsonSchema = { type: 'string', pattern: '^(0|[1-9][0-9]*)$' };
-const signedDecimal: JsonSchema = { type: 'string', pattern: '^(0|-?[1-9][0-9]*)$' };
-const count: JsonSchema = { type: 'integer', minimum: 0 };
-const integer: JsonSchema = { type: 'integer' };
+const decimal: JsonSchema = { type: 'string', pattern: BASE_UNITS_PATTERN };
+const signedDecimal: JsonSchema = { type: 'string', pattern: SIGNED_BASE_UNITS_PATTERN };
+const unitDecimal: JsonSchema = { type: 'string', pattern: UNIT_DECIMAL_PATTERN };
+/** A non-negative integer below 2^53: heights, views, times, counters, ids. */
+const count: JsonSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
+/** A u32 (series and asset ids, as the codec carries them). */
+const u32: JsonSchema = { type: 'integer', minimum: 0, maximum: 0xffff_ffff };
+const integer: JsonSchema = {
+  type: 'integer',
+  minimum: Number.MIN_SAFE_INTEGER,
+  maximum: Number.MAX_SAFE_INTEGER,
+};
+
+/**
+ * The codec's schema with the API's number rule: every 64-bit integer the codec holds as a JS
+ * number (a view, an epoch, a time; the codec writes it as a decimal string) becomes a bounded JSON
+ * number. `bigint` fields (money: oracle ticks) stay strings. Applied to the properties named in
+ * `fields`, which must be such strings.
+ */
+function withSafeIntegers(schema: JsonSchema, fields: readonly string[]): JsonSchema {
+  const properties = { ...(schema.properties as { [key: string]: JsonSchema }) };
+  for (const field of fields) {
+    const codecForm = properties[field];
+    if (codecForm?.type !== 'string' || codecForm.maxLength !== 16) {
+      throw new Error(`${String(schema.title)}.${field} is not a number-valued 64-bit integer of the codec`);
+    }
+    properties[field] = count;
+  }
+  return { ...schema, properties };
+}
 const nullable = (schema: JsonSchema): JsonSchema => ({ anyOf: [{ type: 'null' }, schema] });
 const array = (items: JsonSchema): JsonSchema => ({ type: 'array', items });
 
@@ -38,9 +102,14 @@ export function object(
 
 /** `{ error: { code, message, field? } }`: the one shape of every 4xx and 5xx answer. */
 export const errorSchema = object({
-  error: object({ code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } }, [
-    'field',
-  ]),
+  error: object(
+    {
+      code: { type: 'string', enum: Object.keys(API_ERRORS) },
+      message: { type: 'string' },
+      field: { type: 'string' },
+    },
+    ['field'],
+  ),
 });
 
 const transactionStatus = { type: 'string', pattern: '^[A-Z_]+$' };
@@ -72,7 +141,7 @@ const blockSummaryProperties = {
 
 export const blockSummarySchema = object(blockSummaryProperties);
 
-export const certificateSchema = jsonSchema(CertificateType);
+export const certificateSchema = withSafeIntegers(jsonSchema(CertificateType), ['view']);
 
 export const blockDetailSchema = object({
   ...blockSummaryProperties,
@@ -136,7 +205,7 @@ export const transactionLookupSchema = object(
 
 const openOrderSchema = object({
   orderId: count,
-  seriesId: count,
+  seriesId: u32,
   side: { type: 'string', enum: ['buy', 'sell'] },
   priceTicks: count,
   remainingLots: count,
@@ -147,10 +216,20 @@ export const accountSchema = object({
   publicKey: bytes32,
   nonce: count,
   balance: signedDecimal,
+  balanceDecimal: unitDecimal,
   marginMode: { type: 'string', enum: ['standard', 'portfolio'] },
-  positions: array(object({ seriesId: count, lots: integer })),
+  positions: array(object({ seriesId: u32, lots: integer })),
   openOrders: array(openOrderSchema),
-  margin: nullable(object({ equity: signedDecimal, initial: decimal, maintenance: decimal })),
+  margin: nullable(
+    object({
+      equity: signedDecimal,
+      equityDecimal: unitDecimal,
+      initial: decimal,
+      initialDecimal: unitDecimal,
+      maintenance: decimal,
+      maintenanceDecimal: unitDecimal,
+    }),
+  ),
 });
 
 export const accountReadSchema = object(
@@ -168,11 +247,12 @@ export const accountReadSchema = object(
 );
 
 export const marketSchema = object({
-  seriesId: count,
+  seriesId: u32,
   underlyingId: count,
   underlying: { type: 'string' },
   isCall: { type: 'boolean' },
   strike: decimal,
+  strikeDecimal: unitDecimal,
   expiryMs: count,
   tickSize: count,
   lotSizeE6: count,
@@ -180,24 +260,28 @@ export const marketSchema = object({
   markVolBps: count,
   status: { type: 'string', enum: ['active', 'expired', 'settled'] },
   settlementPrice: decimal,
+  settlementPriceDecimal: unitDecimal,
   openInterestLots: count,
   markPrice: nullable(decimal),
+  markPriceDecimal: nullable(unitDecimal),
 });
 
 const bookLevelSchema = object({ priceTicks: count, lots: count, orders: count });
 export const bookSchema = object({
-  seriesId: count,
+  seriesId: u32,
   height: count,
   bids: array(bookLevelSchema),
   asks: array(bookLevelSchema),
 });
 
 export const priceSchema = object({
-  assetId: count,
+  assetId: u32,
   symbol: { type: 'string' },
   price: decimal,
   confidence: decimal,
-  exponent: integer,
+  exponent: { type: 'integer', minimum: -18, maximum: 18 },
+  priceDecimal: unitDecimal,
+  confidenceDecimal: unitDecimal,
   publishTimeMs: count,
   stale: { type: 'boolean' },
   height: count,
@@ -212,7 +296,9 @@ export const keysetSchema = object({
 
 /** The codec's schema for a price certificate, with `exponent` as the signed int32 it really is. */
 function priceCertificateJsonSchema(): JsonSchema {
-  const schema = jsonSchema(PriceCertificateType) as { properties: Record<string, JsonSchema> };
+  const schema = withSafeIntegers(jsonSchema(PriceCertificateType), ['publishTime', 'epoch', 'chainId']) as {
+    properties: Record<string, JsonSchema>;
+  };
   return {
     ...schema,
     properties: {
@@ -223,7 +309,7 @@ function priceCertificateJsonSchema(): JsonSchema {
 }
 
 export const priceCertificateEntrySchema = object({
-  assetId: count,
+  assetId: u32,
   symbol: { type: 'string' },
   height: count,
   certificate: priceCertificateJsonSchema(),
@@ -234,20 +320,75 @@ export const evidenceEntrySchema = object({
   validator: count,
   kind: { type: 'string', enum: ['notarize-conflict', 'finalize-conflict', 'nullify-and-finalize'] },
   view: count,
-  evidence: jsonSchema(EvidenceType),
+  evidence: evidenceJsonSchema(),
 });
 
-export const fillSchema = object({
-  height: count,
-  timeMs: count,
-  seriesId: count,
-  makerOrderId: count,
-  takerOrderId: count,
-  maker: bytes32,
-  taker: bytes32,
-  takerSide: { type: 'string', enum: ['buy', 'sell'] },
-  priceTicks: count,
-  lots: count,
-  makerFee: decimal,
-  takerFee: decimal,
-});
+/** The codec's evidence schema with each vote's `view` a number. */
+function evidenceJsonSchema(): JsonSchema {
+  const schema = jsonSchema(EvidenceType) as { properties: Record<string, JsonSchema> };
+  return {
+    ...schema,
+    properties: {
+      first: withSafeIntegers(schema.properties.first!, ['view']),
+      second: withSafeIntegers(schema.properties.second!, ['view']),
+    },
+  };
+}
+
+const fillBase = { height: count, timeMs: count, seriesId: u32, lots: count };
+const side = { type: 'string', enum: ['buy', 'sell'] };
+const sideOrNull = nullable(side);
+
+/** A trade, or a step of a liquidation (`kind`), as `FillJson` in view.ts. */
+export const fillSchema: JsonSchema = {
+  anyOf: [
+    object({
+      kind: { type: 'string', enum: ['trade'] },
+      ...fillBase,
+      makerOrderId: count,
+      takerOrderId: count,
+      maker: bytes32,
+      taker: bytes32,
+      takerSide: side,
+      priceTicks: count,
+      makerFee: decimal,
+      makerFeeDecimal: unitDecimal,
+      takerFee: decimal,
+      takerFeeDecimal: unitDecimal,
+      liquidation: { type: 'boolean' },
+    }),
+    object({
+      kind: { type: 'string', enum: ['liquidation'] },
+      ...fillBase,
+      account: bytes32,
+      side: sideOrNull,
+      penalty: decimal,
+      penaltyDecimal: unitDecimal,
+      equityBefore: signedDecimal,
+      equityBeforeDecimal: unitDecimal,
+      maintenanceBefore: decimal,
+      maintenanceBeforeDecimal: unitDecimal,
+    }),
+    object({
+      kind: { type: 'string', enum: ['backstop'] },
+      ...fillBase,
+      account: bytes32,
+      counterparty: bytes32,
+      side: sideOrNull,
+      priceTicks: count,
+      cash: signedDecimal,
+      cashDecimal: unitDecimal,
+    }),
+    object({
+      kind: { type: 'string', enum: ['deleverage'] },
+      ...fillBase,
+      account: bytes32,
+      counterparty: bytes32,
+      side: sideOrNull,
+      cash: signedDecimal,
+      cashDecimal: unitDecimal,
+      lossShare: decimal,
+      lossShareDecimal: unitDecimal,
+    }),
+  ],
+};

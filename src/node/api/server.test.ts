@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import type { InjectOptions } from 'fastify';
-import { BlockCodec, CertificateType, EvidenceType } from '../../codec/consensus.ts';
+import { BlockCodec } from '../../codec/consensus.ts';
 import { AccountRecordCodec } from '../../codec/execution.ts';
 import { fromJson } from '../../codec/json.ts';
 import { StateProofType } from '../../codec/state-proof.ts';
@@ -15,9 +16,15 @@ import { verifyStateProof } from '../../crypto/state-commitment.ts';
 import { accountStateKey } from '../../execution/engine.ts';
 import { actionTransaction, limitOrder, testSigner } from '../../execution/fixtures.ts';
 import { createKeysetRegistry } from '../../interop/price-certificate.ts';
-import { hex } from '../view.ts';
+import { certificateFromJson, evidenceFromJson, hex } from '../view.ts';
 import { API_ERRORS } from './errors.ts';
 import { createFixtureNode, type FixtureNode } from './fixture-node.ts';
+import {
+  BASE_UNITS_PATTERN,
+  MONEY_FIELDS,
+  SIGNED_BASE_UNITS_PATTERN,
+  UNIT_DECIMAL_PATTERN,
+} from './schemas.ts';
 import { createApiServer, startApiServer } from './server.ts';
 
 function bytes(value: string): Uint8Array {
@@ -270,7 +277,7 @@ describe('API server over a node built from the real layers', () => {
     assert.equal(page[1].parentHash, page[0].hash);
 
     const detail = (await app.inject(`/v1/blocks/${height}`)).json();
-    const certificate = fromJson(CertificateType, detail.finalization);
+    const certificate = certificateFromJson(detail.finalization);
     assert.ok(verifyCertificate(node.validatorSet, node.chainId, certificate));
     const block = BlockCodec.decode(bytes(detail.encoded));
     assert.equal(hex(blockDigest(block)), detail.hash);
@@ -382,10 +389,7 @@ describe('API server over a node built from the real layers', () => {
     const evidence = (await app.inject('/v1/evidence')).json().evidence;
     assert.equal(evidence.length, 1);
     assert.equal(evidence[0].kind, 'notarize-conflict');
-    assert.equal(
-      verifyEvidence(node.validatorSet, node.chainId, fromJson(EvidenceType, evidence[0].evidence)),
-      3,
-    );
+    assert.equal(verifyEvidence(node.validatorSet, node.chainId, evidenceFromJson(evidence[0].evidence)), 3);
   });
 
   test('/metrics exposes height, finality latency, peers, mempool and drops by reason in its own registry', async () => {
@@ -402,6 +406,100 @@ describe('API server over a node built from the real layers', () => {
     assert.match(text, /^palisade_transactions_refused_total\{code="DUPLICATE"\} 1$/m);
     assert.match((await other.inject('/metrics')).body, /^palisade_finalized_height 0$/m);
     await other.close();
+  });
+
+  test('/v1/openapi.json is a valid OpenAPI 3.1 document of every registered route, and /v1/docs shows it', async () => {
+    const routes: string[] = [];
+    const probe = createApiServer({ view: createFixtureNode({ traders: 1 }).view });
+    probe.addHook('onRoute', (route) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      for (const method of methods) {
+        // HEAD mirrors GET; the page's own assets are not the API.
+        if (method !== 'HEAD' && !route.url.startsWith('/v1/docs')) routes.push(`${method} ${route.url}`);
+      }
+    });
+    await probe.ready();
+    try {
+      const response = await probe.inject('/v1/openapi.json');
+      assert.equal(response.statusCode, 200);
+      const document = response.json();
+      assert.equal(document.openapi, '3.1.0');
+      // Throws, naming the fault, unless the document is valid against the OpenAPI 3.1 schema.
+      await SwaggerParser.validate(structuredClone(document));
+      const described = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(
+        ([path, operations]) =>
+          Object.keys(operations).map(
+            (method) => `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`,
+          ),
+      );
+      assert.ok(routes.length >= 15, `the route scan saw ${routes.length} routes`);
+      assert.deepEqual([...described].sort(), [...new Set(routes)].sort());
+      const page = await probe.inject('/v1/docs');
+      assert.equal(page.statusCode, 200);
+      assert.match(page.headers['content-type'] as string, /text\/html/);
+      assert.match(page.body, /swagger/i);
+    } finally {
+      await probe.close();
+    }
+  });
+
+  test('one number rule over every schema: money a decimal string with its whole-unit Decimal, every other integer a bounded number', async () => {
+    const document = (await app.inject('/v1/openapi.json')).json();
+    assert.deepEqual(numberRuleProblems(document), []);
+    // The checker itself catches what it is for (so the test above can fail).
+    const planted = {
+      paths: {
+        '/a': {
+          get: {
+            responses: {
+              200: {
+                content: {
+                  'application/json': {
+                    schema: {
+                      type: 'object',
+                      properties: {
+                        keyset: { type: 'object', properties: { epoch: { type: 'integer', minimum: 0 } } },
+                        certificate: {
+                          type: 'object',
+                          properties: { epoch: { type: 'string', pattern: BASE_UNITS_PATTERN } },
+                        },
+                        balance: { type: 'string', pattern: SIGNED_BASE_UNITS_PATTERN },
+                        lots: { type: 'integer', minimum: 0, maximum: 2 ** 64 },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    };
+    assert.deepEqual(numberRuleProblems(planted).sort(), [
+      '/a get 200: balance has no balanceDecimal beside it',
+      '/a get 200: epoch is a decimal string but not a money field',
+      '/a get 200: epoch is not bounded within ±(2^53 − 1)',
+      '/a get 200: lots is not bounded within ±(2^53 − 1)',
+      'epoch is both a number and a string',
+    ]);
+  });
+
+  test('amounts a person reads come with their whole-unit decimal, equal to the base units', async () => {
+    const account = (await app.inject(`/v1/accounts/${hex(node.traders[1]!.publicKey)}`)).json().account;
+    assert.equal(account.balanceDecimal, unitsOf(account.balance, 6));
+    assert.equal(account.margin.maintenanceDecimal, unitsOf(account.margin.maintenance, 6));
+    const market = (await app.inject('/v1/markets')).json().markets[0];
+    // Series 1 is the 50,000 call: the strike in base units is 50,000 × 10^6.
+    assert.equal(market.strike, '50000000000');
+    assert.equal(market.strikeDecimal, '50000');
+    assert.equal(market.markPriceDecimal, unitsOf(market.markPrice, 6));
+    const price = (await app.inject('/v1/oracle/prices')).json().prices[0];
+    assert.equal(price.priceDecimal, unitsOf(price.price, -price.exponent));
+    assert.equal(price.confidenceDecimal, unitsOf(price.confidence, -price.exponent));
+    const { certificates, keyset } = (await app.inject('/v1/oracle/certificates')).json();
+    // The certificate's epoch is a number, as the keyset's is (it used to be "1" beside 1).
+    assert.equal(certificates[0].certificate.epoch, keyset.epoch);
+    assert.equal(typeof certificates[0].certificate.publishTime, 'number');
   });
 
   test('every error code has a status', () => {
@@ -508,3 +606,86 @@ describe('WebSocket stream on 127.0.0.1', () => {
     }
   });
 });
+
+/** `value` base units with `decimals` places, by string arithmetic (independent of view.ts). */
+function unitsOf(value: string, decimals: number): string {
+  const negative = value.startsWith('-');
+  const digits = (negative ? value.slice(1) : value).padStart(decimals + 1, '0');
+  const whole = digits.slice(0, digits.length - decimals).replace(/^0+(?=\d)/, '');
+  const fraction = digits.slice(digits.length - decimals).replace(/0+$/, '');
+  return `${negative ? '-' : ''}${whole}${fraction === '' ? '' : `.${fraction}`}`;
+}
+
+type Schema = { [key: string]: unknown };
+
+/**
+ * Every breach of the API's number rule (docs/api.md, "Numbers") in an OpenAPI document: an integer
+ * without bounds within ±(2^53 − 1), a money field as a number, a base-unit string that is not a
+ * money field, a money field a person reads without its `<name>Decimal` (signed codec objects, which
+ * carry a `title`, are exempt from that), and a field name that is a number in one place and a
+ * string in another.
+ */
+function numberRuleProblems(document: { paths: Record<string, Record<string, Schema>> }): string[] {
+  const problems: string[] = [];
+  const kinds = new Map<string, Set<'number' | 'string'>>();
+  const money = new Set<string>(MONEY_FIELDS);
+  const decimalPatterns = new Set([BASE_UNITS_PATTERN, SIGNED_BASE_UNITS_PATTERN]);
+  const unwrap = (schema: Schema): Schema => {
+    const anyOf = schema.anyOf as Schema[] | undefined;
+    if (anyOf !== undefined && anyOf.length === 2 && anyOf[0]!.type === 'null') return anyOf[1]!;
+    return schema;
+  };
+  const field = (where: string, name: string, raw: Schema, siblings: Schema | undefined, signed: boolean) => {
+    const schema = unwrap(raw);
+    if (schema.type === 'integer') {
+      kinds.set(name, (kinds.get(name) ?? new Set()).add('number'));
+      const { minimum, maximum } = schema as { minimum?: number; maximum?: number };
+      const bounded =
+        typeof minimum === 'number' &&
+        typeof maximum === 'number' &&
+        minimum >= Number.MIN_SAFE_INTEGER &&
+        maximum <= Number.MAX_SAFE_INTEGER;
+      if (!bounded) problems.push(`${where}: ${name} is not bounded within ±(2^53 − 1)`);
+      if (money.has(name)) problems.push(`${where}: money field ${name} is a number`);
+    } else if (schema.type === 'string' && decimalPatterns.has(schema.pattern as string)) {
+      kinds.set(name, (kinds.get(name) ?? new Set()).add('string'));
+      if (!money.has(name)) problems.push(`${where}: ${name} is a decimal string but not a money field`);
+      else if (!signed && siblings !== undefined) {
+        const beside = siblings[`${name}Decimal`] as Schema | undefined;
+        if (beside === undefined || unwrap(beside).pattern !== UNIT_DECIMAL_PATTERN)
+          problems.push(`${where}: ${name} has no ${name}Decimal beside it`);
+      }
+    }
+    walk(where, schema, signed);
+  };
+  const walk = (where: string, schema: Schema, signed: boolean) => {
+    const inSigned = signed || typeof schema.title === 'string';
+    const properties = schema.properties as Record<string, Schema> | undefined;
+    if (properties !== undefined)
+      for (const [name, sub] of Object.entries(properties)) field(where, name, sub, properties, inSigned);
+    if (schema.items !== undefined) walk(where, schema.items as Schema, inSigned);
+    for (const key of ['anyOf', 'oneOf', 'allOf'])
+      for (const sub of (schema[key] as Schema[] | undefined) ?? []) walk(where, sub, inSigned);
+  };
+  for (const [path, operations] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      for (const parameter of (operation.parameters as Schema[] | undefined) ?? [])
+        field(
+          `${path} ${method} parameter`,
+          parameter.name as string,
+          parameter.schema as Schema,
+          undefined,
+          false,
+        );
+      const bodies = Object.values(
+        ((operation.requestBody as Schema | undefined)?.content as Record<string, Schema> | undefined) ?? {},
+      );
+      for (const body of bodies) walk(`${path} ${method} body`, body.schema as Schema, false);
+      for (const [status, response] of Object.entries((operation.responses as Record<string, Schema>) ?? {}))
+        for (const content of Object.values((response.content as Record<string, Schema> | undefined) ?? {}))
+          walk(`${path} ${method} ${status}`, content.schema as Schema, false);
+    }
+  }
+  for (const [name, seen] of kinds) if (seen.size > 1) problems.push(`${name} is both a number and a string`);
+  return problems;
+}

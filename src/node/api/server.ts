@@ -14,18 +14,24 @@
  *   GET  /v1/oracle/certificates           latest price certificate per asset, with the keyset
  *   GET  /v1/evidence                      equivocation evidence
  *   GET  /v1/stream (WebSocket)            blocks, fills, prices (see stream.ts)
+ *   GET  /v1/openapi.json                  this API as an OpenAPI 3.1 document
+ *   GET  /v1/docs                          the same document as a browsable page (Swagger UI)
  *   GET  /metrics                          Prometheus text format
  *
  * Every route declares JSON Schemas for its parameters, query, body and every response: Ajv
  * refuses unknown fields (Fastify's default silently strips them; we turn that off) and
  * fast-json-stringify writes only declared fields. Errors are `{error:{code,message,field?}}` with
  * the codes of `errors.ts`. Nothing reaches the node that has not passed its schema, and a
- * submitted transaction is still decoded and checked in full by the mempool.
+ * submitted transaction is still decoded and checked in full by the mempool. The OpenAPI document
+ * is generated from those same schemas (`@fastify/swagger`), so it cannot describe a route other
+ * than the one that runs.
  *
  * Bounds: request bodies (`bodyBytes`), path parameters (100 characters), pages of blocks and
  * fills, book depth, the time a request may take (slow clients are cut off), WebSocket
  * subscribers and their unsent backlog.
  */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, {
   type FastifyBaseLogger,
@@ -34,8 +40,9 @@ import Fastify, {
   type FastifyReply,
 } from 'fastify';
 import { fromHex } from '../../crypto/bytes.ts';
-import type { FillJson, NodeEventTopic, NodeView } from '../view.ts';
+import { type FillJson, type NodeEventTopic, type NodeView, priceWithDecimals } from '../view.ts';
 import { API_ERRORS, ApiError, errorBody } from './errors.ts';
+import { registerFindings } from './findings.ts';
 import { createApiMetrics } from './metrics.ts';
 import {
   accountReadSchema,
@@ -107,6 +114,8 @@ export interface RunningApiServer {
 }
 
 const MAX_HEIGHT = Number.MAX_SAFE_INTEGER;
+/** The version of this API's contract (the `v1` of its paths), as the OpenAPI document states it. */
+export const API_VERSION = '1.0.0';
 const errorResponses = { '4xx': errorSchema, '5xx': errorSchema };
 
 function heightParam(maximum = MAX_HEIGHT) {
@@ -176,7 +185,11 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       fills.push(...event.fills);
       if (fills.length > limits.recentFills) fills.splice(0, fills.length - limits.recentFills);
     }
-    hub.publish(event);
+    hub.publish(
+      event.topic === 'prices'
+        ? { ...event, prices: event.prices.map((price) => priceWithDecimals(price)) }
+        : event,
+    );
   });
   app.addHook('onClose', async () => {
     unsubscribe();
@@ -221,7 +234,26 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     return reply.code(500).send(errorBody('INTERNAL', 'internal error'));
   });
 
+  // Registered before the routes: the swagger plugin records each route's schemas as it is added.
+  app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Palisade node API',
+        version: API_VERSION,
+        description:
+          'Every validator serves this API. Integers: money is a decimal string of base units, every ' +
+          'other integer a JSON number below 2^53 (docs/api.md, "Numbers").',
+      },
+    },
+  });
+  app.register(swaggerUi, { routePrefix: '/v1/docs', staticCSP: true });
   app.register(websocket, { options: { maxPayload: limits.stream.maxClientFrameBytes } });
+  // @fastify/websocket hides its routes from the document; the stream is part of the API, so it is
+  // listed (as the GET that upgrades), with its query schema.
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/v1/stream' && route.schema !== undefined) route.schema.hide = false;
+  });
 
   app.register(async (api) => {
     api.post<{ Body: { transaction: string } | Buffer }>(
@@ -394,7 +426,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
           response: { 200: object({ prices: { type: 'array', items: priceSchema } }), ...errorResponses },
         },
       },
-      async () => ({ prices: await view.prices() }),
+      async () => ({ prices: (await view.prices()).map((price) => priceWithDecimals(price)) }),
     );
 
     api.get(
@@ -431,6 +463,8 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       {
         websocket: true,
         schema: {
+          description:
+            'WebSocket upgrade: blocks, fills and prices as they finalize (docs/api.md, stream.ts)',
           querystring: object({ topics: { type: 'string', pattern: '^[a-z,]{0,40}$' } }, ['topics']),
         },
         preValidation: async (_request, reply) => {
@@ -448,6 +482,14 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
         hub.accept(socket, topics as NodeEventTopic[]);
       },
     );
+
+    api.get(
+      '/v1/openapi.json',
+      { schema: { response: { 200: { type: 'object', additionalProperties: true } } } },
+      async () => app.swagger(),
+    );
+
+    registerFindings(api, view, metrics.registry);
 
     // Prometheus text exposition, not JSON: there is no JSON Schema to give it.
     api.get('/metrics', async (_request, reply) => {

@@ -10,6 +10,7 @@
  *                     {"topic":"blocks","block":{...},"finalityLatencyMs":12}
  *                     {"topic":"fills","fills":[...]}
  *                     {"topic":"prices","height":7,"prices":[...]}
+ *                     {"topic":"findings","findings":[...]}            the monitor's new findings
  *
  * Bounds: at most `maxSubscribers` sockets (the upgrade is refused with 503 beyond it); a client
  * frame is at most `maxClientFrameBytes` (ws closes the socket with 1009 above it); each socket may
@@ -18,7 +19,7 @@
  * consumer can cost itself its stream, never the node its memory. Sockets that stop answering
  * pings are terminated.
  */
-import type { NodeEvent, NodeEventTopic } from '../view.ts';
+import type { NodeEventTopic, StreamEvent } from '../view.ts';
 
 /** What the hub needs of a `ws` WebSocket (the `ws` package ships no types of its own). */
 export interface StreamSocket {
@@ -33,7 +34,7 @@ export interface StreamSocket {
   on(event: 'pong' | 'close' | 'error', listener: () => void): void;
 }
 
-export const STREAM_TOPICS: readonly NodeEventTopic[] = Object.freeze(['blocks', 'fills', 'prices']);
+export const STREAM_TOPICS: readonly NodeEventTopic[] = Object.freeze(['blocks', 'fills', 'prices', 'findings']);
 
 export interface StreamLimits {
   maxSubscribers: number;
@@ -64,7 +65,7 @@ export interface StreamHub {
   /** Whether another subscriber fits; checked before the upgrade so a refusal is a plain 503. */
   hasRoom(): boolean;
   accept(socket: StreamSocket, topics: readonly NodeEventTopic[]): void;
-  publish(event: NodeEvent): void;
+  publish(event: StreamEvent): void;
   readonly subscribers: number;
   /** Subscribers closed for falling behind, since start. */
   readonly slowConsumersDropped: number;

@@ -146,7 +146,10 @@ describe('dashboard aggregation server', () => {
       [1980],
     );
     assert.equal(snapshot.fills.length, 1);
-    assert.equal(snapshot.fills[0]!.priceTicks, 2000);
+    assert.deepEqual(
+      snapshot.fills.map((fill) => [fill.kind, fill.kind === 'trade' ? fill.priceTicks : undefined]),
+      [['trade', 2000]],
+    );
   });
 
   test('the page and its module are served; the event stream pushes snapshots and is bounded', async () => {
