@@ -11,7 +11,9 @@ import {
   type KeystoreErrorCode,
   loadEd25519Keystore,
   normalizeKeystorePassword,
+  openThresholdKeyFile,
   parseKeystore,
+  sealThresholdKeyFile,
 } from './keystore.ts';
 
 const vectors = JSON.parse(
@@ -131,4 +133,51 @@ test('short passwords are refused when writing', async () => {
     createEd25519Keystore(new Uint8Array(32), 'short\u0000\u0001', fastScrypt),
     'KEYSTORE_WEAK_PASSWORD',
   );
+});
+
+test('threshold key files: versioned, header authenticated, every alteration a typed error', () => {
+  const key = new Uint8Array(32).fill(3);
+  const header = { chainId: 7, epoch: 4, index: 2 };
+  const secret = JSON.stringify({ signingShare: 'ab'.repeat(32) });
+  const text = sealThresholdKeyFile(secret, key, header);
+  assert.deepEqual(openThresholdKeyFile(text, key, header), { plaintext: secret, version: 2 });
+  assert.ok(!text.includes('ab'.repeat(32)), 'the share is not stored in the clear');
+  const expectCode = (mutated: string, code: KeystoreErrorCode, expected = header) =>
+    assert.throws(
+      () => openThresholdKeyFile(mutated, key, expected),
+      (error: unknown) => error instanceof KeystoreError && error.code === code,
+    );
+  const record = JSON.parse(text) as Record<string, unknown>;
+  expectCode(JSON.stringify({ ...record, version: 3 }), 'KEYSTORE_UNSUPPORTED');
+  expectCode(JSON.stringify({ ...record, format: 'other' }), 'KEYSTORE_UNSUPPORTED');
+  expectCode(JSON.stringify({ ...record, extra: 1 }), 'KEYSTORE_UNKNOWN_FIELD');
+  expectCode(text.slice(0, text.length - 10), 'KEYSTORE_TRUNCATED');
+  const data = String(record.data);
+  const flipped = (data[0] === '0' ? '1' : '0') + data.slice(1);
+  expectCode(JSON.stringify({ ...record, data: flipped }), 'KEYSTORE_TAMPERED');
+  // The header is authenticated: editing it to match another epoch does not make the file that epoch's.
+  expectCode(JSON.stringify({ ...record, epoch: 5 }), 'KEYSTORE_TAMPERED', { ...header, epoch: 5 });
+  expectCode(text, 'KEYSTORE_TAMPERED', { ...header, index: 1 });
+  assert.throws(() => openThresholdKeyFile(text, new Uint8Array(32).fill(4), header), {
+    code: 'KEYSTORE_TAMPERED',
+  });
+});
+
+test('threshold key files written before versioning (v1) are still read', async () => {
+  const { createCipheriv } = await import('node:crypto');
+  const key = new Uint8Array(32).fill(9);
+  const iv = new Uint8Array(12).fill(1);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const data = Buffer.concat([cipher.update('{"version":1}', 'utf8'), cipher.final()]);
+  const legacy = JSON.stringify({
+    cipher: 'aes-256-gcm',
+    kdf: 'hkdf-sha256(identity seed)',
+    iv: toHex(iv),
+    tag: cipher.getAuthTag().toString('hex'),
+    data: data.toString('hex'),
+  });
+  assert.deepEqual(openThresholdKeyFile(legacy, key, { chainId: 1, epoch: 1, index: 0 }), {
+    plaintext: '{"version":1}',
+    version: 1,
+  });
 });

@@ -17,7 +17,7 @@
  * capped (a hostile file must not make us allocate gigabytes), and every failure is a
  * {@link KeystoreError} with its own code. Nothing is returned until the checksum has verified.
  */
-import { createDecipheriv, pbkdf2, randomBytes, randomUUID, scrypt } from 'node:crypto';
+import { createCipheriv, createDecipheriv, pbkdf2, randomBytes, randomUUID, scrypt } from 'node:crypto';
 import { bytesEqual, fromHex, toHex } from './bytes.ts';
 import { ED25519_SEED_BYTES, type Ed25519KeyPair, ed25519PublicKey } from './ed25519.ts';
 import { sha256 } from './hash.ts';
@@ -40,7 +40,9 @@ export type KeystoreErrorCode =
   /** Not a Palisade Ed25519 keystore (another key type, e.g. a BLS validator key). */
   | 'KEYSTORE_WRONG_KEY_TYPE'
   /** The password is unusable: too short after normalisation. */
-  | 'KEYSTORE_WEAK_PASSWORD';
+  | 'KEYSTORE_WEAK_PASSWORD'
+  /** A threshold key file whose ciphertext, tag or header was altered, or that is not ours. */
+  | 'KEYSTORE_TAMPERED';
 
 export class KeystoreError extends Error {
   override readonly name = 'KeystoreError';
@@ -456,4 +458,127 @@ export async function loadEd25519Keystore(text: string, password: string): Promi
     fail('KEYSTORE_PUBKEY_MISMATCH', 'pubkey', 'the decrypted seed gives another public key');
   }
   return { secretKey: seed, publicKey };
+}
+
+// --- threshold key files ----------------------------------------------------------------------
+
+/**
+ * The at-rest format of a validator's threshold key package (the FROST share of the price keyset,
+ * one file per epoch). Version 2:
+ *
+ *   { "format": "palisade-threshold-key", "version": 2, "chainId", "epoch", "index",
+ *     "cipher": "aes-256-gcm", "iv": 12 bytes hex, "tag": 16 bytes hex, "data": hex }
+ *
+ * The key is 32 bytes the caller derives (HKDF-SHA-256 of the identity seed, per chain and epoch);
+ * the header fields are the AES-GCM additional data, so a header edited, or a file copied under
+ * another epoch's or validator's name, fails authentication like an altered ciphertext. Version 1
+ * (the envelope without format or version, header not authenticated) is still read.
+ */
+export const THRESHOLD_KEY_FILE_FORMAT = 'palisade-threshold-key';
+export const THRESHOLD_KEY_FILE_VERSION = 2;
+const MAX_THRESHOLD_KEY_FILE_CHARS = 1 << 20;
+
+export interface ThresholdKeyFileHeader {
+  readonly chainId: number;
+  readonly epoch: number;
+  readonly index: number;
+}
+
+function thresholdAdditionalData(header: ThresholdKeyFileHeader): Buffer {
+  return Buffer.from(
+    `${THRESHOLD_KEY_FILE_FORMAT}/v${THRESHOLD_KEY_FILE_VERSION}/chain ${header.chainId}/epoch ${header.epoch}/index ${header.index}`,
+  );
+}
+
+/**
+ * Encrypts a threshold key package's JSON text into a version-2 key file's text.
+ * @example const text = sealThresholdKeyFile(JSON.stringify(contents), key, { chainId, epoch, index });
+ */
+export function sealThresholdKeyFile(
+  plaintext: string,
+  key: Uint8Array,
+  header: ThresholdKeyFileHeader,
+): string {
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new RangeError('a key file key is 32 bytes');
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(thresholdAdditionalData(header));
+  const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return JSON.stringify({
+    format: THRESHOLD_KEY_FILE_FORMAT,
+    version: THRESHOLD_KEY_FILE_VERSION,
+    chainId: header.chainId,
+    epoch: header.epoch,
+    index: header.index,
+    cipher: 'aes-256-gcm',
+    iv: iv.toString('hex'),
+    tag: cipher.getAuthTag().toString('hex'),
+    data: data.toString('hex'),
+  });
+}
+
+/**
+ * Checks and decrypts a threshold key file: the version is checked before anything else, then the
+ * header against `expected`, then the authentication tag. Returns the plaintext and the version
+ * it was stored in (1 for files written before the format was versioned).
+ * @throws KeystoreError KEYSTORE_TRUNCATED, KEYSTORE_MALFORMED, KEYSTORE_UNKNOWN_FIELD,
+ *   KEYSTORE_UNSUPPORTED (unknown version or cipher), KEYSTORE_TAMPERED
+ */
+export function openThresholdKeyFile(
+  text: string,
+  key: Uint8Array,
+  expected: ThresholdKeyFileHeader,
+): { plaintext: string; version: 1 | 2 } {
+  if (typeof text !== 'string' || text.length > MAX_THRESHOLD_KEY_FILE_CHARS)
+    fail('KEYSTORE_MALFORMED', 'keyfile', 'not a key file');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    const truncated = !text.trimEnd().endsWith('}');
+    fail(truncated ? 'KEYSTORE_TRUNCATED' : 'KEYSTORE_MALFORMED', 'keyfile', (error as Error).message);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    fail('KEYSTORE_MALFORMED', 'keyfile', 'expected an object');
+  const record = parsed as Json;
+  const legacy = record.format === undefined && record.version === undefined;
+  const version = legacy ? 1 : record.version;
+  if (!legacy && record.format !== THRESHOLD_KEY_FILE_FORMAT)
+    fail('KEYSTORE_UNSUPPORTED', 'format', `'${String(record.format)}' is not ${THRESHOLD_KEY_FILE_FORMAT}`);
+  if (version !== 1 && version !== THRESHOLD_KEY_FILE_VERSION)
+    fail('KEYSTORE_UNSUPPORTED', 'version', `threshold key file version ${String(version)} is not 1 or 2`);
+  const allowed =
+    version === 1
+      ? ['cipher', 'kdf', 'iv', 'tag', 'data']
+      : ['format', 'version', 'chainId', 'epoch', 'index', 'cipher', 'iv', 'tag', 'data'];
+  const envelope = objectAt(record, 'keyfile', allowed);
+  if (stringAt(envelope, 'cipher', 'keyfile') !== 'aes-256-gcm')
+    fail('KEYSTORE_UNSUPPORTED', 'keyfile.cipher', 'only aes-256-gcm');
+  const iv = hexBytes(hexAt(envelope, 'iv', 'keyfile', 12, 12));
+  const tag = hexBytes(hexAt(envelope, 'tag', 'keyfile', 16, 16));
+  const data = hexBytes(hexAt(envelope, 'data', 'keyfile', 1, MAX_THRESHOLD_KEY_FILE_CHARS / 2));
+  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  if (version === THRESHOLD_KEY_FILE_VERSION) {
+    for (const field of ['chainId', 'epoch', 'index'] as const) {
+      const value = integerAt(envelope, field, 'keyfile', 0, Number.MAX_SAFE_INTEGER);
+      if (value !== expected[field])
+        fail(
+          'KEYSTORE_TAMPERED',
+          `keyfile.${field}`,
+          `the file is for ${field} ${value}, not ${expected[field]}`,
+        );
+    }
+    decipher.setAAD(thresholdAdditionalData(expected));
+  }
+  decipher.setAuthTag(tag);
+  try {
+    const plain = Buffer.concat([decipher.update(data), decipher.final()]);
+    return { plaintext: plain.toString('utf8'), version: version as 1 | 2 };
+  } catch {
+    return fail(
+      'KEYSTORE_TAMPERED',
+      'keyfile.tag',
+      'authentication failed: altered, or encrypted for another validator',
+    );
+  }
 }
