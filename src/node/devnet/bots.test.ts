@@ -18,6 +18,7 @@ function market(seriesId: number, strikeUsdc: number, overrides: Partial<MarketJ
     underlying: 'BTC',
     isCall: true,
     strike: String(strikeUsdc * 1_000_000),
+    strikeDecimal: String(strikeUsdc),
     expiryMs: NOW_MS + 7 * DAY_MS,
     tickSize: 5_000_000,
     lotSizeE6: 100_000,
@@ -25,8 +26,10 @@ function market(seriesId: number, strikeUsdc: number, overrides: Partial<MarketJ
     markVolBps: 6000,
     status: 'active',
     settlementPrice: '0',
+    settlementPriceDecimal: '0',
     openInterestLots: 0,
     markPrice: String(2_000 * 1_000_000),
+    markPriceDecimal: '2000',
     ...overrides,
   };
 }

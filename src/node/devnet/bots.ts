@@ -217,7 +217,7 @@ export function startBots(options: BotsOptions): RunningBots {
         if (Date.now() > deadline) {
           fail(
             new ClientError(
-              'NOT_FINALIZED',
+              'TIMEOUT',
               `transaction ${id} not finalized within ${FINALITY_WAIT_MS} ms`,
               0,
             ),
