@@ -134,6 +134,8 @@ interface Instance {
   app: { processedHeight(): number } | undefined;
   node: SimNode | undefined;
   up: boolean;
+  /** Its application threw while executing: it stopped for good, as a real node must. */
+  halted: boolean;
 }
 
 interface Validator {
@@ -256,6 +258,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
         app: undefined,
         node: undefined,
         up: false,
+        halted: false,
       });
     }
   }
@@ -352,7 +355,14 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       verify: (context, payload) =>
         guarded(`verifying at height ${context.height}`, () => inner.verify(context, payload)),
       finalized: async (finalized) => {
-        await guarded(`executing height ${finalized.block.height}`, () => inner.finalized(finalized));
+        try {
+          await inner.finalized(finalized);
+        } catch (error) {
+          // A node whose execution broke stops rather than diverge; the run goes on without it.
+          report(`executing height ${finalized.block.height}`, error);
+          halt(instance);
+          return;
+        }
         if (!isHonest || inner.processedHeight() < finalized.block.height) return;
         const root = node.stateRootAt(finalized.block.height);
         if (root !== undefined) checker.applied(validator.index, finalized.block, finalized.digest, root);
@@ -363,7 +373,15 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
         inner.verifyExtension(signer, kind, view, digest, extension),
     };
   };
+  const halt = (instance: Instance) => {
+    instance.halted = true;
+    instance.engine?.stop();
+    instance.clock.stopAll();
+    network.setUp(instance.endpoint.endpoint, false);
+    instance.up = false;
+  };
   const startInstance = (validator: Validator, instance: Instance) => {
+    if (instance.halted) return;
     const isHonest = !validator.byzantine;
     if (options.node !== undefined) {
       const application = startNode(validator, instance, options.node);
