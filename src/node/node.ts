@@ -33,6 +33,10 @@ import { createValidatorSet } from '../consensus/validators.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { accountStateKey } from '../execution/engine.ts';
+import type { MonitorConfigOverrides } from '../monitor/config.ts';
+import { severityRank } from '../monitor/finding.ts';
+import { createMonitor } from '../monitor/monitor.ts';
+import { createWebhookSender, type WebhookOptions } from '../monitor/webhook.ts';
 import { AggregateFlag } from '../oracle/aggregate.ts';
 import { createSimulatedMarket } from '../oracle/market.ts';
 import { buildObservation, encodeVoteExtension, signObservation } from '../oracle/observation.ts';
@@ -45,6 +49,7 @@ import type { Network, PeerId } from '../runtime/types.ts';
 import { type RunningApiServer, startApiServer } from './api/server.ts';
 import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
 import type { Genesis } from './genesis.ts';
+import { createMonitorFeed } from './monitor-feed.ts';
 import { createPriceSigner, type PriceSigner } from './price-signing.ts';
 import { createStateSync, type StateSync } from './state-sync.ts';
 import {
@@ -94,6 +99,8 @@ export interface NodeOptions {
    * snapshot (state sync) instead of executing every block (0: block sync only).
    */
   stateSyncThresholdBlocks?: number;
+  /** The monitor's thresholds (src/monitor/config.ts), findings kept, and an optional webhook. */
+  monitor?: { config?: MonitorConfigOverrides; capacity?: number; webhook?: Omit<WebhookOptions, 'onError'> };
 }
 
 /** Default of `NodeOptions.stateSyncThresholdBlocks`: state sync pays off long before this. */
@@ -379,6 +386,27 @@ export function createNode(options: NodeOptions): PalisadeNode {
       }
     }
   };
+  // The monitor (src/monitor): findings go to the stream, the log (High and above) and the webhook.
+  const monitor = createMonitor({
+    ...(options.monitor?.config === undefined ? {} : { config: options.monitor.config }),
+    ...(options.monitor?.capacity === undefined ? {} : { capacity: options.monitor.capacity }),
+    onError: (detector, error) =>
+      logger.error({ detector, error: (error as Error).message }, 'detector failed'),
+  });
+  const webhookOptions = options.monitor?.webhook;
+  const webhook =
+    webhookOptions === undefined
+      ? undefined
+      : createWebhookSender({
+          ...webhookOptions,
+          onError: (error) => logger.warn(error, 'webhook delivery failed'),
+        });
+  monitor.subscribe((findings) => {
+    publish({ topic: 'findings', findings: [...findings] });
+    webhook?.enqueue(findings);
+    for (const finding of findings)
+      if (severityRank(finding.severity) >= severityRank('High')) logger.warn({ finding }, finding.name);
+  });
   const assetById = new Map(genesis.oracle.assets.map((a) => [a.assetId, a]));
   const symbolOfUnderlying = new Map(genesis.engine.underlyings.map((u) => [u.underlyingId, u.symbol]));
 
@@ -556,6 +584,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
         transactionsRefused: { ...mempoolStats.refused },
       };
     },
+    findings: (query) => monitor.findings(query),
+    findingCounts: () => monitor.counts(),
     subscribe(listener) {
       subscribers.add(listener);
       return () => {
@@ -563,6 +593,19 @@ export function createNode(options: NodeOptions): PalisadeNode {
       };
     },
   };
+
+  const monitorFeed = createMonitorFeed({
+    monitor,
+    app,
+    consensus,
+    transport,
+    evidence: view.evidence,
+    quotes: () => quotes,
+    assets: genesis.oracle.assets,
+    clock,
+    wallClock,
+    log: (message, details) => logger.warn(details, message),
+  });
 
   // ---------------------------------------------------------------- lifecycle
 
@@ -609,6 +652,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       if (n >= 2) prices.start();
       stateSync.start();
       chargePenalties();
+      monitorFeed.start();
       if (options.apiListen !== undefined) {
         api = await startApiServer({
           view,
@@ -632,6 +676,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
       prices.stop();
       cancelPoll?.();
       cancelPenalties?.();
+      monitorFeed.stop();
+      webhook?.close();
       cancelGossip?.();
       flushGossip();
       await inflight;

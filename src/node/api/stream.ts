@@ -34,7 +34,12 @@ export interface StreamSocket {
   on(event: 'pong' | 'close' | 'error', listener: () => void): void;
 }
 
-export const STREAM_TOPICS: readonly NodeEventTopic[] = Object.freeze(['blocks', 'fills', 'prices', 'findings']);
+export const STREAM_TOPICS: readonly NodeEventTopic[] = Object.freeze([
+  'blocks',
+  'fills',
+  'prices',
+  'findings',
+]);
 
 export interface StreamLimits {
   maxSubscribers: number;
