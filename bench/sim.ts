@@ -1,0 +1,81 @@
+/**
+ * `palisade bench sim [--seeds N] [--profile NAME] [--json]`: simulated seeds per second of the
+ * whole-node profile (every validator runs the validators' application with traders and a
+ * seeded market) beside the consensus-only profile (a hash-chain application), on the same seeds,
+ * fault profile and validator counts (n = 4 and 7), in one process. The ratio is what running the
+ * real block rule costs the simulator; the consensus-only profile is its peer, not a bound.
+ */
+import { parseArgs } from 'node:util';
+import { createSimNode } from '../src/node/sim-node.ts';
+import { runSimulation } from '../src/sim/harness.ts';
+import { profileByName } from '../src/sim/profiles.ts';
+
+const SEED_START = 90_000;
+
+async function seedsPerSecond(options: {
+  seeds: number;
+  validators: number;
+  profile: string;
+  wholeNode: boolean;
+}): Promise<{ seedsPerSecond: number; failed: number; blocksMin: number }> {
+  const profile = profileByName(options.profile)!;
+  let failed = 0;
+  let blocksMin = Number.POSITIVE_INFINITY;
+  const started = performance.now();
+  for (let i = 0; i < options.seeds; i++) {
+    const result = await runSimulation({
+      seed: SEED_START + i,
+      validators: options.validators,
+      profile,
+      node: options.wholeNode ? createSimNode : undefined,
+    });
+    if (result.violations.length > 0) failed++;
+    blocksMin = Math.min(blocksMin, result.finalizedMin);
+  }
+  const elapsedMs = performance.now() - started;
+  return { seedsPerSecond: Number(((options.seeds * 1000) / elapsedMs).toFixed(2)), failed, blocksMin };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seeds: { type: 'string', default: '6' },
+      profile: { type: 'string', default: 'mix' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const seeds = Number(values.seeds);
+  if (!Number.isSafeInteger(seeds) || seeds < 1 || seeds > 10_000) {
+    console.error('palisade bench sim: --seeds must be an integer in 1..10000');
+    return 2;
+  }
+  if (profileByName(values.profile) === undefined) {
+    console.error(`palisade bench sim: unknown profile '${values.profile}'`);
+    return 2;
+  }
+  // Warm-up: module loading and JIT are not part of either figure.
+  await seedsPerSecond({ seeds: 1, validators: 4, profile: 'calm', wholeNode: true });
+  const rows = [];
+  for (const validators of [4, 7]) {
+    const consensus = await seedsPerSecond({ seeds, validators, profile: values.profile, wholeNode: false });
+    const wholeNode = await seedsPerSecond({ seeds, validators, profile: values.profile, wholeNode: true });
+    rows.push({
+      validators,
+      consensusSeedsPerSecond: consensus.seedsPerSecond,
+      wholeNodeSeedsPerSecond: wholeNode.seedsPerSecond,
+      wholeNodeOverConsensus: Number((wholeNode.seedsPerSecond / consensus.seedsPerSecond).toFixed(3)),
+      failed: consensus.failed + wholeNode.failed,
+      wholeNodeBlocksMin: wholeNode.blocksMin,
+    });
+  }
+  if (values.json) console.log(JSON.stringify({ seeds, profile: values.profile, rows }, null, 2));
+  else {
+    console.log(`simulated seeds per second, profile '${values.profile}', ${seeds} seeds each`);
+    for (const row of rows)
+      console.log(
+        `  n = ${row.validators}  whole-node ${row.wholeNodeSeedsPerSecond}/s  consensus-only ${row.consensusSeedsPerSecond}/s  (${row.wholeNodeOverConsensus}×)  failed ${row.failed}`,
+      );
+  }
+  return rows.every((row) => row.failed === 0) ? 0 : 1;
+}
