@@ -157,6 +157,13 @@ export const REJECTION_STATUSES = Object.freeze([
 /** Refusals that leave the state untouched, the nonce included (see `REJECTION_STATUSES`). */
 export type RejectionStatus = (typeof REJECTION_STATUSES)[number];
 
+const rejections: ReadonlySet<string> = new Set<string>(REJECTION_STATUSES);
+
+/** True for statuses that leave the state untouched (the nonce included). */
+export function isRejection(status: string): status is RejectionStatus {
+  return rejections.has(status);
+}
+
 /** Business outcomes: the transaction is consumed (its nonce advances) but does nothing else. */
 export type OutcomeStatus =
   | 'INSUFFICIENT_MARGIN'

@@ -1,0 +1,247 @@
+/**
+ * The engine's explicit state (`EngineState`) and the records it holds: accounts, series, marks,
+ * settlement samples; the hard bounds every loop over them meets; and the result types every action
+ * returns. Steps (src/execution/steps/) and actions (src/execution/actions/) are functions over it.
+ */
+import { toHex } from '../crypto/bytes.ts';
+import type { StateCommitment } from '../crypto/state-commitment.ts';
+import type { TransactionSignatureCheck } from '../crypto/transaction.ts';
+import type { Fixed } from '../std/fixed.ts';
+import { BACKSTOP_PUBLIC_KEY } from './backstop.ts';
+import type { OrderBook, RestingOrder, Side } from './book.ts';
+import type { SeriesMarket, StandardMarginPerLot } from './margin.ts';
+import type {
+  EngineEvent,
+  EngineParameters,
+  OutcomeStatus,
+  RejectionStatus,
+  UnderlyingConfig,
+} from './types.ts';
+
+export const E6 = 1_000_000n;
+export const E12 = 1_000_000_000_000n;
+export const BPS = 10_000n;
+/**
+ * Hard bounds on what one account and the venue hold, so that every loop over them is bounded (and
+ * what the records can encode). Genesis caps within them (`maxPositionsPerAccount`, `maxSeries`,
+ * `maxAccounts`) are what transactions meet, each as a refusal with its own status; the invariants
+ * on the hard bounds are therefore never reached by any sequence of transactions.
+ */
+export const MAX_LOTS_PER_ORDER = 1_000_000_000;
+export const MAX_SERIES = 10_000;
+export const MAX_POSITIONS_PER_ACCOUNT = 1024;
+/**
+ * Settlement samples kept per underlying, at most one per second (src/execution/settlement.ts):
+ * 2 h 16 min, above what the defaults read (window 30 min + extension 30 min + hold 1 min, kept
+ * until the 60-minute fallback delay ends: 2 h 1 min). A bound on memory, not the retention rule.
+ */
+export const MAX_SAMPLES_PER_UNDERLYING = 8192;
+export const BACKSTOP_KEY = toHex(BACKSTOP_PUBLIC_KEY);
+
+export interface Account {
+  readonly index: number;
+  readonly key: string;
+  readonly publicKey: Uint8Array;
+  nonce: number;
+  balance: bigint;
+  marginMode: 0 | 1;
+  /** Series id → signed lots (never 0: a closed position is deleted). */
+  positions: Map<number, number>;
+  /**
+   * Series id → the position's entry cost: the premium paid for its lots (negative: received),
+   * fees excluded, scaled down pro rata as it is reduced. Auto-deleveraging ranks by the profit
+   * over it (src/execution/liquidation.ts). Same keys as `positions`.
+   */
+  entryCosts: Map<number, bigint>;
+  openOrders: Map<number, RestingOrder>;
+  clientOrderIds: Array<{ clientOrderId: number; orderId: number }>;
+}
+
+export interface Series {
+  readonly seriesId: number;
+  readonly underlying: UnderlyingConfig;
+  readonly isCall: boolean;
+  readonly strike: bigint;
+  readonly expiryMs: number;
+  readonly tickSize: number;
+  readonly lotSizeE6: number;
+  readonly multiplierE6: number;
+  /** Quote base units one lot's premium moves per tick. */
+  readonly lotValuePerTick: bigint;
+  readonly lotUnderlyingE12: bigint;
+  markVolBps: number;
+  /** Block time of the last SetMarkVol (0: never), for the hourly bound (src/execution/risk.ts). */
+  markVolSetMs: number;
+  status: number;
+  settlementPrice: bigint;
+  openInterestLots: number;
+  readonly book: OrderBook;
+  /** Account indexes holding a position, for settlement. */
+  readonly holders: Set<number>;
+}
+
+export interface MarkEntry {
+  market: SeriesMarket;
+  markPerUnit: Fixed;
+  markPerLot: Fixed;
+  /** The mark in ticks, for market and liquidation price bands. */
+  markTicks: number;
+  standard: StandardMarginPerLot;
+  scenarioPnl?: Fixed[];
+  contingency?: Fixed;
+}
+
+export interface Sample {
+  timeMs: number;
+  price: bigint;
+  valid: boolean;
+}
+
+export interface ExtraOrder {
+  series: Series;
+  side: Side;
+  lots: number;
+  priceTicks: number;
+}
+
+/**
+ * A hypothetical change to an account, for what-if margin (src/execution/risk.ts): a fill of
+ * `lotsDelta` lots in `series` (negative: sold) that moves the balance by `balanceDelta` (premium
+ * and fee bound), and, for a maker fill, the resting order `orderId` shrinking by `orderLots`.
+ */
+export interface Change {
+  series: Series;
+  lotsDelta: number;
+  balanceDelta: bigint;
+  orderId?: number;
+  orderLots?: number;
+}
+
+export interface Assessment {
+  equity: bigint;
+  /** Initial margin of positions plus what open orders (and `extra`) reserve. */
+  initial: bigint;
+  maintenance: bigint;
+}
+
+export type Outcome = {
+  status: 'OK' | OutcomeStatus;
+  orderId?: number;
+  filledLots?: number;
+  restingLots?: number;
+};
+export type Handled = Outcome | { status: RejectionStatus; field?: string };
+
+/** An index price and when it was last valid (marks lapse `maxSampleHoldMs` after it). */
+export interface IndexEntry {
+  price: bigint;
+  blockTimeMs: number;
+  publishTimeMs: number;
+}
+
+/** A sample record to write (a sample) or delete (null), by underlying and sequence. */
+export interface SampleWrite {
+  underlyingId: number;
+  sequence: number;
+  sample: Sample | null;
+}
+
+/**
+ * The whole state of the venue, and what the block being applied has changed so far. Every step
+ * and action is a function of it (and of its own arguments) that changes it in place; nothing else
+ * holds state. The configuration fields are fixed at genesis; the `dirty…` sets, `sampleWrites`,
+ * `newAccounts` and `events` live for one block and are emptied by the commit step.
+ */
+export interface EngineState {
+  readonly chainId: number;
+  readonly operator: Uint8Array;
+  readonly governance: Uint8Array;
+  readonly startTimeMs: number;
+  readonly params: EngineParameters;
+  readonly underlyings: Map<number, UnderlyingConfig>;
+  readonly verifySignature: TransactionSignatureCheck | undefined;
+  readonly commitment: StateCommitment;
+
+  readonly accounts: Map<string, Account>;
+  /** Accounts in creation order: the order liquidation and loss allocation visit them. */
+  readonly accountsByIndex: Account[];
+  readonly accountsWithPositions: Set<number>;
+  readonly seriesById: Map<number, Series>;
+  readonly orderSeries: Map<number, Series>;
+  readonly indexPrices: Map<number, IndexEntry>;
+  readonly samples: Map<number, Sample[]>;
+  /** Sequence of each underlying's first kept sample; sequences count every sample ever taken. */
+  readonly sampleBase: Map<number, number>;
+  /** Per underlying, the end of its oracle-guard pause episode (absent: none), src/execution/oracle-guard.ts. */
+  readonly guardUntil: Map<number, number>;
+  /** Marks of this block, by series (null: no mark); rebuilt every block, not in the root. */
+  markCache: Map<number, MarkEntry | null>;
+
+  height: number;
+  timeMs: number;
+  totalDeposits: bigint;
+  totalWithdrawals: bigint;
+  feePool: bigint;
+  insuranceFund: bigint;
+  socializedLossTotal: bigint;
+  unrecoveredLoss: bigint;
+  nextOrderId: number;
+  nextSeriesId: number;
+
+  readonly dirtyAccounts: Set<Account>;
+  readonly dirtyOrders: Map<number, RestingOrder | null>;
+  readonly dirtySeries: Set<Series>;
+  readonly dirtyIndexes: Set<number>;
+  readonly sampleWrites: SampleWrite[];
+  readonly dirtyOracle: Set<number>;
+  readonly newAccounts: Account[];
+  events: EngineEvent[];
+}
+
+/** An empty state (no accounts, no series, no prices) with the given configuration. */
+export function emptyState(config: {
+  chainId: number;
+  operator: Uint8Array;
+  governance: Uint8Array;
+  startTimeMs: number;
+  params: EngineParameters;
+  underlyings: Map<number, UnderlyingConfig>;
+  verifySignature: TransactionSignatureCheck | undefined;
+  commitment: StateCommitment;
+}): EngineState {
+  return {
+    ...config,
+    accounts: new Map(),
+    accountsByIndex: [],
+    accountsWithPositions: new Set(),
+    seriesById: new Map(),
+    orderSeries: new Map(),
+    indexPrices: new Map(),
+    samples: new Map(),
+    sampleBase: new Map(),
+    guardUntil: new Map(),
+    markCache: new Map(),
+    height: 0,
+    timeMs: config.startTimeMs,
+    totalDeposits: 0n,
+    totalWithdrawals: 0n,
+    feePool: 0n,
+    insuranceFund: 0n,
+    socializedLossTotal: 0n,
+    unrecoveredLoss: 0n,
+    nextOrderId: 1,
+    nextSeriesId: 1,
+    dirtyAccounts: new Set(),
+    dirtyOrders: new Map(),
+    dirtySeries: new Set(),
+    dirtyIndexes: new Set(),
+    sampleWrites: [],
+    dirtyOracle: new Set(),
+    newAccounts: [],
+    events: [],
+  };
+}
+
+export function hexKey(publicKey: Uint8Array): string {
+  return toHex(publicKey);
+}

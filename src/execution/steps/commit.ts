@@ -1,0 +1,113 @@
+/** Block step 6, the state commitment: what the block changed is written and the root returned. */
+import {
+  AccountRecordCodec,
+  IndexRecordCodec,
+  LedgerRecordCodec,
+  OrderRecordCodec,
+  SeriesRecordCodec,
+} from '../../codec/execution.ts';
+import { AccountIndexRecordCodec, OracleStateRecordCodec, SampleRecordCodec } from '../../codec/snapshot.ts';
+import {
+  accountIndexStateKey,
+  accountRecord,
+  accountStateKey,
+  indexStateKey,
+  LEDGER_STATE_KEY,
+  oracleStateKey,
+  orderRecord,
+  orderStateKey,
+  sampleStateKey,
+  seriesRecord,
+  seriesStateKey,
+} from '../records.ts';
+import type { EngineState } from '../state.ts';
+
+/**
+ * Writes what the block changed. Besides accounts, orders, series, index prices and the ledger,
+ * the root covers everything a future block's outcome depends on, so that two validators that
+ * agree on the root agree on the future too (and a restored snapshot can be checked against it):
+ * each settlement sample (under its underlying and sequence), per underlying the block time its
+ * index was last seen valid and which samples are kept, and each account's creation index.
+ */
+export function commitState(s: EngineState): Uint8Array {
+  for (const account of s.dirtyAccounts)
+    s.commitment.set(accountStateKey(account.publicKey), AccountRecordCodec.encode(accountRecord(account)));
+  for (const account of s.newAccounts)
+    s.commitment.set(
+      accountIndexStateKey(account.index),
+      AccountIndexRecordCodec.encode({ index: account.index, publicKey: account.publicKey }),
+    );
+  for (const [orderId, order] of s.dirtyOrders) {
+    const key = orderStateKey(orderId);
+    const series = order === null ? undefined : s.orderSeries.get(orderId);
+    if (order === null || order.level === null || series === undefined) {
+      s.commitment.delete(key);
+      continue;
+    }
+    s.commitment.set(key, OrderRecordCodec.encode(orderRecord(s, order, series)));
+  }
+  for (const series of s.dirtySeries)
+    s.commitment.set(seriesStateKey(series.seriesId), SeriesRecordCodec.encode(seriesRecord(series)));
+  for (const underlyingId of s.dirtyIndexes) {
+    const entry = s.indexPrices.get(underlyingId)!;
+    s.commitment.set(
+      indexStateKey(underlyingId),
+      IndexRecordCodec.encode({
+        underlyingId,
+        price: Number(entry.price),
+        publishTimeMs: entry.publishTimeMs,
+      }),
+    );
+  }
+  for (const write of s.sampleWrites) {
+    const key = sampleStateKey(write.underlyingId, write.sequence);
+    if (write.sample === null) s.commitment.delete(key);
+    else
+      s.commitment.set(
+        key,
+        SampleRecordCodec.encode({
+          underlyingId: write.underlyingId,
+          sequence: write.sequence,
+          timeMs: write.sample.timeMs,
+          price: Number(write.sample.price),
+          valid: write.sample.valid,
+        }),
+      );
+  }
+  for (const underlyingId of s.dirtyOracle) {
+    const first = s.sampleBase.get(underlyingId) ?? 0;
+    s.commitment.set(
+      oracleStateKey(underlyingId),
+      OracleStateRecordCodec.encode({
+        underlyingId,
+        indexBlockTimeMs: s.indexPrices.get(underlyingId)?.blockTimeMs ?? 0,
+        firstSampleSequence: first,
+        nextSampleSequence: first + (s.samples.get(underlyingId)?.length ?? 0),
+        guardUntilMs: s.guardUntil.get(underlyingId) ?? 0,
+      }),
+    );
+  }
+  s.commitment.set(
+    LEDGER_STATE_KEY,
+    LedgerRecordCodec.encode({
+      height: s.height,
+      timeMs: s.timeMs,
+      totalDeposits: s.totalDeposits,
+      totalWithdrawals: s.totalWithdrawals,
+      feePool: s.feePool,
+      insuranceFund: s.insuranceFund,
+      socializedLossTotal: s.socializedLossTotal,
+      unrecoveredLoss: s.unrecoveredLoss,
+      nextOrderId: s.nextOrderId,
+      nextSeriesId: s.nextSeriesId,
+    }),
+  );
+  s.dirtyAccounts.clear();
+  s.dirtyOrders.clear();
+  s.dirtySeries.clear();
+  s.dirtyIndexes.clear();
+  s.sampleWrites.length = 0;
+  s.dirtyOracle.clear();
+  s.newAccounts.length = 0;
+  return s.commitment.root();
+}
