@@ -1,59 +1,42 @@
 /**
  * The price keyset and threshold-signed price certificates, over the validators' authenticated
- * transport (the `from` of every message is a TLS-authenticated validator index).
+ * transport (the `from` of every message is a TLS-authenticated validator index). This file is
+ * the I/O around two sans-IO protocols: key generation with complaints (src/crypto/keygen.ts)
+ * and signing that tolerates f faulty validators (src/interop/threshold-signing.ts).
  *
- * DKG (no dealer). At start, when the data directory holds no key package for the genesis epoch,
- * every validator runs `createDkgParticipant`: it broadcasts its signed round-one package every
- * `retryMs` until it has finished, sends each peer its round-two share once it holds every
- * round-one package (shares that arrive early are held, one per sender), and re-sends its packages
- * to any peer that is still asking after it finished. The result — the key package plus the
- * packages it sent, so it can still answer peers after a restart — is written AES-256-GCM
- * encrypted under a key derived (HKDF-SHA-256) from the validator's identity seed, file mode 0600,
- * fsynced and renamed into place. A DKG needs every validator online; a validator that restarts
- * before finishing starts a new polynomial, which the others refuse as a conflicting package:
- * delete every `price-keyset-*.key` and restart all validators to run it again (logged).
+ * DKG. At start, when the data directory holds no key file for the genesis epoch, every validator
+ * runs a `dkg` keygen session. Everything it sends is kept and re-sent every `retryMs` until it
+ * has finished (peers that connect late still get it; every message is idempotent), and again to
+ * a peer that is still sending keygen messages after we finished. Deadlines count from our start:
+ * `dkgDealMs` for deals and shares, `dkgDealMs + dkgComplaintMs` for complaints and answers. A
+ * validator that is silent, sends a bad share or equivocates is named in `stats().dkgCulprits`,
+ * and the others finish without it when at least 2f + 1 dealers qualify. The key package is
+ * written as a version-2 threshold key file (src/crypto/keystore.ts: AES-256-GCM under a key
+ * derived with HKDF-SHA-256 from the identity seed, header authenticated), mode 0600, fsynced and
+ * renamed into place.
  *
- * Signing (RFC 9591, two rounds). After every finalized block whose height is a multiple of
- * `everyBlocks`, every validator holds the same aggregates (they are a function of finalized
- * blocks), so each knows, without being told, what to sign: for each asset with a fresh,
- * non-stale aggregate the EIP-712 `PriceReport` digest. The coordinator of (height, asset) is
- * validator (height / everyBlocks + asset index) mod n. Each validator commits fresh nonces and
- * sends the commitment to the coordinator; the coordinator takes the first `threshold` to arrive,
- * sends that list to those signers, verifies every share (RFC 9591 §5.4) — a bad share names its
- * validator, counted in `stats().badShares` — aggregates, verifies the certificate against the group
- * key and announces it to everyone, who verify it again before keeping it as the latest for the
- * asset. A signer signs a session at most once, with nonces it never reuses.
+ * Signing. After every finalized block whose height is a multiple of `everyBlocks`, every
+ * validator holds the same aggregates (a function of finalized blocks), so each knows what to
+ * sign: for each asset with a fresh aggregate, the EIP-712 `PriceReport` digest. The session's
+ * first coordinator is validator (height / everyBlocks + asset index) mod n; a coordinator retries
+ * without whoever withheld or sent a bad share, and the next validator takes over from a silent
+ * coordinator (see threshold-signing.ts). The certificate is verified against the group key and
+ * announced to everyone, who verify it again before keeping it as the asset's latest.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FrostPublic, FrostSecret, Nonces } from '@noble/curves/abstract/frost.js';
+import type { FrostPublic, FrostSecret } from '@noble/curves/abstract/frost.js';
 import { peekTag } from '../codec/message.ts';
-import { CertificateAnnouncementCodec, SigningRequestCodec } from '../codec/node.ts';
-import {
-  type AggregatePriceValue,
-  FrostCommitmentBodyCodec,
-  FrostShareBodyCodec,
-  SignedOraclePackageCodec,
-} from '../codec/oracle.ts';
+import { CertificateAnnouncementCodec } from '../codec/node.ts';
+import type { AggregatePriceValue } from '../codec/oracle.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
-import {
-  createDkgParticipant,
-  DkgError,
-  type DkgParticipant,
-  openDkgPackage,
-  sealDkgPackage,
-} from '../crypto/dkg.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
+import type { FrostKeyPackage } from '../crypto/frost.ts';
+import { createKeygenMachine, KeygenError, type KeygenMachine, type KeygenOutput } from '../crypto/keygen.ts';
+import { SealedKeygenCodec } from '../crypto/keygen-codec.ts';
+import { openThresholdKeyFile, sealThresholdKeyFile } from '../crypto/keystore.ts';
 import {
-  type FrostCommitment,
-  FrostError,
-  type FrostKeyPackage,
-  frostCommit,
-  frostSignShare,
-} from '../crypto/frost.ts';
-import {
-  assemblePriceCertificate,
   type CertificateDomain,
   decodePriceCertificate,
   encodePriceCertificate,
@@ -63,14 +46,25 @@ import {
   priceReportDigest,
   verifyPriceCertificate,
 } from '../interop/price-certificate.ts';
+import {
+  SigningAttemptRequestCodec,
+  SigningAttemptShareCodec,
+  SigningCommitCodec,
+  SigningInviteCodec,
+} from '../interop/signing-codec.ts';
+import {
+  createThresholdSigner,
+  type SigningOutput,
+  type ThresholdSigner,
+} from '../interop/threshold-signing.ts';
 import { AggregateFlag } from '../oracle/aggregate.ts';
 import type { Clock, PeerId } from '../runtime/types.ts';
 import type { OracleAsset } from './genesis.ts';
 
-/** Signing sessions held at once (over assets and heights); older ones are abandoned. */
-const MAX_SESSIONS = 256;
-/** Commitments that arrived before we finalized their block, held at most. */
-const MAX_EARLY_COMMITMENTS = 1024;
+/** Reports awaiting a certificate, held at most; older ones are forgotten. */
+const MAX_PENDING_REPORTS = 256;
+/** Keygen messages we sent, kept for re-sending: a deal, n shares, a complaint, answers. */
+const MAX_SENT_KEYGEN = 4 * 256;
 
 export interface PriceSignerOptions {
   chainId: number;
@@ -90,7 +84,12 @@ export interface PriceSignerOptions {
   broadcast(message: Uint8Array): void;
   log?: (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) => void;
   retryMs?: number;
+  /** A report with no certificate this long after its block counts as a failed session. */
   sessionTimeoutMs?: number;
+  /** Deadline of one signing attempt (threshold-signing.ts). */
+  attemptMs?: number;
+  dkgDealMs?: number;
+  dkgComplaintMs?: number;
 }
 
 export interface LatestCertificate {
@@ -103,18 +102,23 @@ export interface LatestCertificate {
 
 export interface PriceSignerStats {
   dkg: 'running' | 'done' | 'failed';
+  /** Dealers the DKG left out, with why (SILENT, BAD_SHARE, EQUIVOCATION, …). */
   dkgCulprits: number[];
+  dkgDisqualified: { dealer: number; reason: string }[];
   sessionsStarted: number;
   certificates: number;
   failedSessions: number;
   /** Bad signature shares seen as coordinator, by validator index. */
   badShares: Record<number, number>;
+  /** Chosen signers that did not deliver, seen as coordinator, by validator index. */
+  silentSigners: Record<number, number>;
+  signingAttempts: number;
 }
 
 export interface PriceSigner {
   start(): void;
   stop(): void;
-  /** Takes a DKG (0x04xx) or signing (0x05xx) message from an authenticated peer. */
+  /** Takes a keygen or signing (0x04xx) or announcement (0x0504) message from an authenticated peer. */
   receive(from: PeerId, message: Uint8Array): void;
   /** Called after every finalized block with the block's aggregates. */
   onAggregates(height: number, prices: readonly AggregatePriceValue[], nowMs: number): void;
@@ -127,29 +131,10 @@ export interface PriceSigner {
   ready(): Promise<void>;
 }
 
-interface Session {
-  readonly digestHex: string;
-  readonly digest: Uint8Array;
-  readonly report: PriceReport;
-  readonly asset: OracleAsset;
-  readonly height: number;
-  readonly coordinator: number;
-  readonly createdMs: number;
-  nonces: Nonces | undefined;
-  readonly own: FrostCommitment;
-  /** Coordinator only. */
-  readonly commitments: Map<number, FrostCommitment>;
-  chosen: FrostCommitment[] | undefined;
-  readonly shares: Map<number, Uint8Array>;
-  signed: boolean;
-  done: boolean;
-}
-
 // ---------------------------------------------------------------------------------------------
-// Key file
+// Key file (contents inside the encrypted envelope)
 
-interface KeyFile {
-  version: 1;
+interface KeyFileContents {
   epoch: number;
   index: number;
   threshold: number;
@@ -161,8 +146,8 @@ interface KeyFile {
     verifyingShares: Record<string, string>;
   };
   secret: { identifier: string; signingShare: string };
-  round1: string;
-  round2: Record<string, string>;
+  /** Sealed keygen messages we sent, to answer peers still running the DKG after a restart. */
+  sent?: { to: number | 'all'; bytes: string }[];
 }
 
 function keyFilePath(dataDirectory: string, epoch: number): string {
@@ -181,22 +166,12 @@ function fileKey(secretKey: Uint8Array, chainId: number, epoch: number): Buffer 
   );
 }
 
-/** Writes the key package encrypted, 0600, fsynced, then renamed into place (never half-written). */
-export function writeKeyFile(path: string, key: Buffer, contents: KeyFile): void {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const body = Buffer.concat([cipher.update(JSON.stringify(contents), 'utf8'), cipher.final()]);
-  const sealed = JSON.stringify({
-    cipher: 'aes-256-gcm',
-    kdf: 'hkdf-sha256(identity seed)',
-    iv: iv.toString('hex'),
-    tag: cipher.getAuthTag().toString('hex'),
-    data: body.toString('hex'),
-  });
+/** Writes text 0600, fsynced, then renamed into place (never half-written). */
+function writeAtomically(path: string, text: string): void {
   const temporary = `${path}.tmp`;
   const fd = openSync(temporary, 'w', 0o600);
   try {
-    writeSync(fd, sealed);
+    writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -204,8 +179,8 @@ export function writeKeyFile(path: string, key: Buffer, contents: KeyFile): void
   renameSync(temporary, path);
 }
 
-/** Reads a key file; undefined when absent; throws when present but unreadable (wrong key, torn). */
-export function readKeyFile(path: string, key: Buffer): KeyFile | undefined {
+/** The key file's contents; undefined when absent. @throws KeystoreError when present but not readable. */
+function readKeyFile(path: string, key: Buffer, header: { chainId: number; epoch: number; index: number }) {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -213,11 +188,7 @@ export function readKeyFile(path: string, key: Buffer): KeyFile | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const sealed = JSON.parse(text) as { iv: string; tag: string; data: string };
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'hex'));
-  decipher.setAuthTag(Buffer.from(sealed.tag, 'hex'));
-  const plain = Buffer.concat([decipher.update(Buffer.from(sealed.data, 'hex')), decipher.final()]);
-  return JSON.parse(plain.toString('utf8')) as KeyFile;
+  return JSON.parse(openThresholdKeyFile(text, key, header).plaintext) as KeyFileContents;
 }
 
 function bytesOf(hexText: string): Uint8Array<ArrayBuffer> {
@@ -226,7 +197,7 @@ function bytesOf(hexText: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(bytes);
 }
 
-function toKeyPackage(file: KeyFile): FrostKeyPackage {
+function toKeyPackage(file: KeyFileContents): FrostKeyPackage {
   const publicPackage: FrostPublic = {
     signers: file.public.signers,
     commitments: file.public.commitments.map(bytesOf),
@@ -249,9 +220,8 @@ function toKeyPackage(file: KeyFile): FrostKeyPackage {
   });
 }
 
-function fromKeyPackage(key: FrostKeyPackage, round1: Uint8Array, round2: Map<number, Uint8Array>): KeyFile {
+function fromKeyPackage(key: FrostKeyPackage, sent: readonly KeygenOutput[]): KeyFileContents {
   return {
-    version: 1,
     epoch: key.epoch,
     index: key.index,
     threshold: key.threshold,
@@ -265,10 +235,19 @@ function fromKeyPackage(key: FrostKeyPackage, round1: Uint8Array, round2: Map<nu
       ),
     },
     secret: { identifier: key.secret.identifier, signingShare: toHex(key.secret.signingShare) },
-    round1: toHex(round1),
-    round2: Object.fromEntries([...round2.entries()].map(([to, bytes]) => [String(to), toHex(bytes)])),
+    sent: sent.map((output) => ({
+      to: output.to === 'all' ? 'all' : output.recipient,
+      bytes: toHex(output.bytes),
+    })),
   };
 }
+
+const SIGNING_TAGS = new Set([
+  SigningCommitCodec.tag,
+  SigningAttemptRequestCodec.tag,
+  SigningAttemptShareCodec.tag,
+  SigningInviteCodec.tag,
+]);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -278,186 +257,109 @@ function fromKeyPackage(key: FrostKeyPackage, round1: Uint8Array, round2: Map<nu
 export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   const n = options.validators.length;
   const retryMs = options.retryMs ?? 1000;
-  const sessionTimeoutMs = options.sessionTimeoutMs ?? 15_000;
+  const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
+  const attemptMs = options.attemptMs ?? 2000;
+  const dkgDealMs = options.dkgDealMs ?? 30_000;
+  const dkgComplaintMs = options.dkgComplaintMs ?? 10_000;
   const log = options.log ?? (() => {});
   const path = keyFilePath(options.dataDirectory, options.epoch);
   const encryptionKey = fileKey(options.secretKey, options.chainId, options.epoch);
-  const session = {
-    chainId: options.chainId,
-    epoch: options.epoch,
-    participants: n,
-    threshold: options.threshold,
-  };
+  const header = { chainId: options.chainId, epoch: options.epoch, index: options.self };
 
   let key: FrostKeyPackage | undefined;
-  let participant: DkgParticipant | undefined;
+  let machine: KeygenMachine | undefined;
+  let engine: ThresholdSigner | undefined;
   let dkgState: PriceSignerStats['dkg'] = 'running';
-  let dkgCulprits: number[] = [];
-  let round1Sealed: Uint8Array | undefined;
-  const round2Sealed = new Map<number, Uint8Array>();
-  const round1Seen = new Map<number, string>();
-  const round2Seen = new Set<number>();
-  const earlyRound2 = new Map<number, Uint8Array>();
-  let collecting2 = false;
+  let dkgDisqualified: { dealer: number; reason: string }[] = [];
+  const sent: KeygenOutput[] = [];
   const lastAnswerMs = new Map<number, number>();
-  let cancelRetry: (() => void) | undefined;
+  const timers: (() => void)[] = [];
   let running = false;
   let resolveReady: () => void = () => {};
   const readyPromise = new Promise<void>((resolve) => {
     resolveReady = resolve;
   });
 
-  const sessions = new Map<string, Session>();
-  const earlyCommitments = new Map<string, { from: number; commitment: FrostCommitment }[]>();
-  let earlyCount = 0;
+  const pending = new Map<
+    string,
+    { report: PriceReport; asset: OracleAsset; height: number; createdMs: number }
+  >();
   const latestByAsset = new Map<number, LatestCertificate>();
-  const badShares: Record<number, number> = {};
   let sessionsStarted = 0;
   let certificates = 0;
   let failedSessions = 0;
 
+  const later = (delayMs: number, callback: () => void) => {
+    timers.push(options.clock.setTimer(delayMs, callback));
+  };
+
   // ------------------------------------------------------------------ DKG
 
-  const finishDkg = () => {
-    if (participant === undefined) return;
-    key = participant.finish();
-    writeKeyFile(path, encryptionKey, fromKeyPackage(key, round1Sealed!, round2Sealed));
-    dkgState = 'done';
-    cancelRetry?.();
-    log('info', 'price keyset ready', { epoch: key.epoch, groupPublicKey: toHex(key.groupPublicKey) });
-    resolveReady();
+  const transmit = (output: KeygenOutput) => {
+    if (output.to === 'all') options.broadcast(output.bytes);
+    else if (output.recipient !== options.self) options.send(output.recipient, output.bytes);
   };
 
-  const failDkg = (error: DkgError) => {
-    dkgState = 'failed';
-    dkgCulprits = [...error.culprits];
-    cancelRetry?.();
-    log('warn', 'DKG failed', { code: error.code, culprits: error.culprits, message: error.message });
-  };
-
-  const receiveShare = (bytes: Uint8Array, body: { sender: number }) => {
-    if (round2Seen.has(body.sender)) return;
-    const opened = openDkgPackage(bytes, options.chainId, options.validators);
-    if (opened.kind !== 'round2') return;
-    participant!.receiveRound2(opened.body);
-    round2Seen.add(body.sender);
-    if (round2Seen.size === n - 1) finishDkg();
-  };
-
-  const startRound2 = () => {
-    const shares = participant!.round2();
-    collecting2 = true;
-    for (const body of shares) {
-      const sealed = sealDkgPackage(options.signer, body);
-      round2Sealed.set(body.recipient, sealed);
-      options.send(body.recipient, sealed);
+  const dispatchKeygen = (outputs: readonly KeygenOutput[]) => {
+    for (const output of outputs) {
+      if (sent.length < MAX_SENT_KEYGEN) sent.push(output);
+      transmit(output);
     }
-    for (const [sender, bytes] of earlyRound2) receiveShare(bytes, { sender });
-    earlyRound2.clear();
+    checkKeygenDone();
   };
 
-  const onDkgPackage = (from: PeerId, bytes: Uint8Array) => {
-    const opened = openDkgPackage(bytes, options.chainId, options.validators);
-    if (opened.body.sender !== from) return;
-    if (opened.body.epoch !== options.epoch) return;
-    if (dkgState !== 'running') {
-      // A peer still asking: answer with what we sent, at most once per retry interval.
-      if (opened.kind !== 'round1' || round1Sealed === undefined) return;
-      const now = options.clock.now();
-      if (now - (lastAnswerMs.get(from) ?? Number.NEGATIVE_INFINITY) < retryMs) return;
-      lastAnswerMs.set(from, now);
-      options.send(from, round1Sealed);
-      const share = round2Sealed.get(from);
-      if (share !== undefined) options.send(from, share);
-      return;
+  const checkKeygenDone = () => {
+    if (machine === undefined || machine.phase !== 'done' || dkgState !== 'running') return;
+    try {
+      const result = machine.result();
+      if (result?.key === undefined) return;
+      dkgDisqualified = result.disqualified.map((d) => ({ dealer: d.dealer, reason: d.reason }));
+      key = result.key;
+      writeAtomically(
+        path,
+        sealThresholdKeyFile(JSON.stringify(fromKeyPackage(key, sent)), encryptionKey, header),
+      );
+      dkgState = 'done';
+      if (dkgDisqualified.length > 0) log('warn', 'DKG left out dealers', { disqualified: dkgDisqualified });
+      log('info', 'price keyset ready', { epoch: key.epoch, groupPublicKey: toHex(key.groupPublicKey) });
+      startSigning();
+      resolveReady();
+    } catch (error) {
+      if (!(error instanceof KeygenError)) throw error;
+      dkgState = 'failed';
+      dkgDisqualified = error.culprits.map((dealer) => ({ dealer, reason: error.code }));
+      log('warn', 'DKG failed', { code: error.code, culprits: error.culprits, message: error.message });
     }
-    if (opened.kind === 'round1') {
-      const fingerprint = toHex(bytes);
-      const previous = round1Seen.get(from);
-      if (previous !== undefined) {
-        if (previous !== fingerprint)
-          log('warn', 'conflicting DKG round-one package (did the peer restart mid-DKG?)', { peer: from });
-        return;
-      }
-      participant!.receiveRound1(opened.body);
-      round1Seen.set(from, fingerprint);
-      if (round1Seen.size === n - 1) startRound2();
-      return;
-    }
-    if (opened.body.recipient !== options.self) return;
-    if (!collecting2) {
-      if (!earlyRound2.has(from)) earlyRound2.set(from, bytes.slice());
-      return;
-    }
-    receiveShare(bytes, opened.body);
   };
 
-  const retry = () => {
+  const retransmit = () => {
     if (!running || dkgState !== 'running') return;
-    if (round1Sealed !== undefined) options.broadcast(round1Sealed);
-    for (const [to, share] of round2Sealed) options.send(to, share);
-    cancelRetry = options.clock.setTimer(retryMs, retry);
+    for (const output of sent) transmit(output);
+    later(retryMs, retransmit);
+  };
+
+  const answerStraggler = (from: number) => {
+    // A peer still in the DKG: give it what we sent, at most once per retry interval.
+    const now = options.clock.now();
+    if (now - (lastAnswerMs.get(from) ?? Number.NEGATIVE_INFINITY) < retryMs) return;
+    lastAnswerMs.set(from, now);
+    for (const output of sent)
+      if (output.to === 'all' || output.recipient === from) options.send(from, output.bytes);
+  };
+
+  const onKeygen = (from: number, bytes: Uint8Array) => {
+    if (dkgState !== 'running' || machine === undefined) {
+      answerStraggler(from);
+      return;
+    }
+    dispatchKeygen(machine.receive(bytes));
   };
 
   // ------------------------------------------------------------------ signing
 
-  const coordinatorOf = (height: number, assetIndex: number) =>
-    (Math.floor(height / options.everyBlocks) + assetIndex) % n;
-
-  const prune = (nowMs: number) => {
-    for (const [digestHex, entry] of sessions) {
-      if (nowMs - entry.createdMs > sessionTimeoutMs) {
-        if (!entry.done && entry.coordinator === options.self) failedSessions++;
-        sessions.delete(digestHex);
-      }
-    }
-    while (sessions.size > MAX_SESSIONS) {
-      const oldest = sessions.keys().next().value as string;
-      sessions.delete(oldest);
-    }
-  };
-
-  const requestShares = (entry: Session) => {
-    if (entry.chosen !== undefined || entry.commitments.size < options.threshold) return;
-    entry.chosen = [...entry.commitments.values()]
-      .slice(0, options.threshold)
-      .sort((a, b) => a.signer - b.signer);
-    const request = SigningRequestCodec.encode({
-      chainId: options.chainId,
-      epoch: options.epoch,
-      message: entry.digest,
-      commitments: entry.chosen.map((c) => ({ signer: c.signer, hiding: c.hiding, binding: c.binding })),
-    });
-    for (const commitment of entry.chosen) {
-      if (commitment.signer === options.self) signShare(entry, entry.chosen);
-      else options.send(commitment.signer, request);
-    }
-  };
-
-  const addCommitment = (entry: Session, commitment: FrostCommitment) => {
-    if (entry.chosen !== undefined || entry.commitments.has(commitment.signer)) return;
-    entry.commitments.set(commitment.signer, commitment);
-    requestShares(entry);
-  };
-
-  const signShare = (entry: Session, chosen: readonly FrostCommitment[]) => {
-    if (entry.signed || entry.nonces === undefined || key === undefined) return;
-    entry.signed = true;
-    const nonces = entry.nonces;
-    entry.nonces = undefined;
-    const share = frostSignShare(key, nonces, chosen, entry.digest);
-    if (entry.coordinator === options.self) addShare(entry, options.self, share);
-    else
-      options.send(
-        entry.coordinator,
-        FrostShareBodyCodec.encode({
-          chainId: options.chainId,
-          epoch: options.epoch,
-          message: entry.digest,
-          signer: options.self,
-          share,
-        }),
-      );
+  const dispatchSigning = (outputs: readonly SigningOutput[]) => {
+    for (const output of outputs) options.send(output.to, output.bytes);
+    collectCompletions();
   };
 
   const keep = (entry: LatestCertificate) => {
@@ -465,25 +367,22 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     if (current === undefined || current.height < entry.height) latestByAsset.set(entry.assetId, entry);
   };
 
-  const addShare = (entry: Session, signer: number, share: Uint8Array) => {
-    if (key === undefined || entry.done || entry.chosen === undefined) return;
-    if (!entry.chosen.some((c) => c.signer === signer) || entry.shares.has(signer)) return;
-    entry.shares.set(signer, share);
-    if (entry.shares.size < entry.chosen.length) return;
-    entry.done = true;
-    try {
-      const certificate = assemblePriceCertificate({
+  const collectCompletions = () => {
+    if (engine === undefined || key === undefined) return;
+    for (const completion of engine.takeCompleted()) {
+      const digestHex = toHex(completion.message);
+      const entry = pending.get(digestHex);
+      if (entry === undefined) continue;
+      const certificate: PriceCertificate = {
         report: entry.report,
         domain: options.domain,
-        publicPackage: key.public,
-        commitments: entry.chosen,
-        shares: entry.shares,
-      });
+        signature: completion.signature,
+      };
       if (!verifyPriceCertificate(certificate, { epoch: key.epoch, groupPublicKey: key.groupPublicKey })) {
-        failedSessions++;
         log('warn', 'assembled price certificate does not verify', { height: entry.height });
-        return;
+        continue;
       }
+      pending.delete(digestHex);
       const encoded = encodePriceCertificate(certificate);
       certificates++;
       keep({
@@ -500,64 +399,26 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
           certificate: encoded,
         }),
       );
-    } catch (error) {
-      if (!(error instanceof FrostError)) throw error;
+    }
+  };
+
+  const tick = () => {
+    if (!running || engine === undefined) return;
+    const now = options.clock.now();
+    dispatchSigning(engine.tick(now));
+    for (const [digestHex, entry] of pending) {
+      if (now - entry.createdMs <= sessionTimeoutMs) continue;
       failedSessions++;
-      if (error.code === 'BAD_SIGNATURE_SHARE')
-        for (const bad of error.signers) badShares[bad] = (badShares[bad] ?? 0) + 1;
-      log('warn', 'price signing failed', {
-        code: error.code,
-        validators: error.signers,
-        height: entry.height,
-      });
+      pending.delete(digestHex);
+      engine.close(fromHex(digestHex)!);
     }
+    later(Math.max(1, Math.floor(attemptMs / 4)), tick);
   };
 
-  const onCommitment = (from: PeerId, bytes: Uint8Array) => {
-    const body = FrostCommitmentBodyCodec.decode(bytes);
-    if (body.signer !== from || body.chainId !== options.chainId || body.epoch !== options.epoch) return;
-    const commitment: FrostCommitment = { signer: from, hiding: body.hiding, binding: body.binding };
-    const digestHex = toHex(body.message);
-    const entry = sessions.get(digestHex);
-    if (entry === undefined) {
-      // We may not have finalized this block yet: hold the commitment for a while, bounded.
-      if (earlyCount >= MAX_EARLY_COMMITMENTS) return;
-      const list = earlyCommitments.get(digestHex) ?? [];
-      if (list.length >= n) return;
-      list.push({ from, commitment });
-      earlyCommitments.set(digestHex, list);
-      earlyCount++;
-      return;
-    }
-    if (entry.coordinator === options.self) addCommitment(entry, commitment);
-  };
-
-  const onRequest = (from: PeerId, bytes: Uint8Array) => {
-    const request = SigningRequestCodec.decode(bytes);
-    if (request.chainId !== options.chainId || request.epoch !== options.epoch) return;
-    const entry = sessions.get(toHex(request.message));
-    if (entry === undefined || entry.coordinator !== from) return;
-    const mine = request.commitments.find((c) => c.signer === options.self);
-    // Our share is only ever computed over our own commitment, exactly as we sent it.
-    if (
-      mine === undefined ||
-      toHex(mine.hiding) !== toHex(entry.own.hiding) ||
-      toHex(mine.binding) !== toHex(entry.own.binding)
-    )
-      return;
-    if (request.commitments.length < options.threshold) return;
-    signShare(
-      entry,
-      request.commitments.map((c) => ({ signer: c.signer, hiding: c.hiding, binding: c.binding })),
-    );
-  };
-
-  const onShare = (from: PeerId, bytes: Uint8Array) => {
-    const body = FrostShareBodyCodec.decode(bytes);
-    if (body.signer !== from || body.chainId !== options.chainId || body.epoch !== options.epoch) return;
-    const entry = sessions.get(toHex(body.message));
-    if (entry === undefined || entry.coordinator !== options.self) return;
-    addShare(entry, from, body.share);
+  const startSigning = () => {
+    if (key === undefined || engine !== undefined) return;
+    engine = createThresholdSigner({ chainId: options.chainId, self: options.self, key, attemptMs });
+    tick();
   };
 
   const onAnnouncement = (bytes: Uint8Array) => {
@@ -574,6 +435,9 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       return;
     if (!verifyPriceCertificate(certificate, { epoch: key.epoch, groupPublicKey: key.groupPublicKey }))
       return;
+    const digest = priceReportDigest(certificate.report, certificate.domain);
+    engine?.close(digest);
+    pending.delete(toHex(digest));
     keep({
       assetId: asset.assetId,
       symbol: asset.symbol,
@@ -587,51 +451,62 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     start() {
       if (running) return;
       running = true;
-      const file = readKeyFile(path, encryptionKey);
+      const file = readKeyFile(path, encryptionKey, header);
       if (file !== undefined) {
         key = toKeyPackage(file);
-        round1Sealed = bytesOf(file.round1);
-        for (const [to, hexText] of Object.entries(file.round2))
-          round2Sealed.set(Number(to), bytesOf(hexText));
+        for (const entry of file.sent ?? [])
+          sent.push(
+            entry.to === 'all'
+              ? { to: 'all', bytes: bytesOf(entry.bytes) }
+              : { to: 'recipient', recipient: entry.to, bytes: bytesOf(entry.bytes) },
+          );
         dkgState = 'done';
+        startSigning();
         resolveReady();
         return;
       }
-      participant = createDkgParticipant(session, options.self);
-      round1Sealed = sealDkgPackage(options.signer, participant.round1());
-      retry();
+      machine = createKeygenMachine(
+        {
+          chainId: options.chainId,
+          epoch: options.epoch,
+          kind: 'dkg',
+          dealerKeys: options.validators,
+          recipientKeys: options.validators,
+          threshold: options.threshold,
+        },
+        { dealer: options.self, recipient: options.self, signer: options.signer },
+      );
+      dispatchKeygen(machine.start());
+      later(dkgDealMs, () => {
+        if (running && machine !== undefined) dispatchKeygen(machine.advance('deals'));
+      });
+      later(dkgDealMs + dkgComplaintMs, () => {
+        if (running && machine !== undefined) dispatchKeygen(machine.advance('complaints'));
+      });
+      later(retryMs, retransmit);
     },
 
     stop() {
       running = false;
-      cancelRetry?.();
+      for (const cancel of timers.splice(0, timers.length)) cancel();
     },
 
     receive(from, message) {
       if (!running || from === options.self) return;
       try {
         const tag = peekTag(message);
-        if (tag === SignedOraclePackageCodec.tag) onDkgPackage(from, message);
-        else if (tag === FrostCommitmentBodyCodec.tag) onCommitment(from, message);
-        else if (tag === SigningRequestCodec.tag) onRequest(from, message);
-        else if (tag === FrostShareBodyCodec.tag) onShare(from, message);
-        else if (tag === CertificateAnnouncementCodec.tag) onAnnouncement(message);
+        if (tag === SealedKeygenCodec.tag) onKeygen(from, message);
+        else if (SIGNING_TAGS.has(tag)) {
+          if (engine !== undefined) dispatchSigning(engine.receive(from, message, options.clock.now()));
+        } else if (tag === CertificateAnnouncementCodec.tag) onAnnouncement(message);
       } catch (error) {
-        if (
-          error instanceof DkgError &&
-          (error.code === 'BAD_SHARE' || error.code === 'BAD_PROOF_OF_KNOWLEDGE')
-        ) {
-          failDkg(error);
-          return;
-        }
-        // Malformed or out-of-session input from a peer changes nothing here.
+        // Malformed, forged or out-of-session input from a peer changes nothing here.
         log('warn', 'dropped price-signing message', { peer: from, reason: (error as Error).message });
       }
     },
 
-    onAggregates(height, prices, nowMs) {
-      prune(nowMs);
-      if (!running || key === undefined || height % options.everyBlocks !== 0) return;
+    onAggregates(height, prices) {
+      if (!running || key === undefined || engine === undefined || height % options.everyBlocks !== 0) return;
       options.assets.forEach((asset, assetIndex) => {
         const price = prices.find((p) => p.assetId === asset.assetId);
         if (price === undefined || price.priceTicks <= 0n || (price.flags & AggregateFlag.STALE) !== 0)
@@ -646,53 +521,13 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         };
         const digest = priceReportDigest(report, options.domain);
         const digestHex = toHex(digest);
-        if (sessions.has(digestHex)) return;
-        const { nonces, commitment } = frostCommit(key!);
-        const entry: Session = {
-          digestHex,
-          digest,
-          report,
-          asset,
-          height,
-          coordinator: coordinatorOf(height, assetIndex),
-          createdMs: nowMs,
-          nonces,
-          own: commitment,
-          commitments: new Map(),
-          chosen: undefined,
-          shares: new Map(),
-          signed: false,
-          done: false,
-        };
-        sessions.set(digestHex, entry);
+        if (pending.has(digestHex)) return;
+        pending.set(digestHex, { report, asset, height, createdMs: options.clock.now() });
+        while (pending.size > MAX_PENDING_REPORTS) pending.delete(pending.keys().next().value as string);
         sessionsStarted++;
-        if (entry.coordinator === options.self) {
-          addCommitment(entry, commitment);
-          for (const early of earlyCommitments.get(digestHex) ?? []) addCommitment(entry, early.commitment);
-        } else {
-          options.send(
-            entry.coordinator,
-            FrostCommitmentBodyCodec.encode({
-              chainId: options.chainId,
-              epoch: options.epoch,
-              message: digest,
-              signer: options.self,
-              hiding: commitment.hiding,
-              binding: commitment.binding,
-            }),
-          );
-        }
-        const held = earlyCommitments.get(digestHex);
-        if (held !== undefined) {
-          earlyCount -= held.length;
-          earlyCommitments.delete(digestHex);
-        }
+        const base = (Math.floor(height / options.everyBlocks) + assetIndex) % n;
+        dispatchSigning(engine!.open(digest, base, options.clock.now()));
       });
-      // Early commitments for sessions we never opened (stale for us) are forgotten with the rest.
-      if (earlyCount > MAX_EARLY_COMMITMENTS / 2) {
-        earlyCommitments.clear();
-        earlyCount = 0;
-      }
     },
 
     keyset: () =>
@@ -707,14 +542,26 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
 
     latest: () => [...latestByAsset.values()].sort((a, b) => a.assetId - b.assetId),
 
-    stats: () => ({
-      dkg: dkgState,
-      dkgCulprits: [...dkgCulprits],
-      sessionsStarted,
-      certificates,
-      failedSessions,
-      badShares: { ...badShares },
-    }),
+    stats: () => {
+      const faults = engine?.stats().faults ?? {};
+      const badShares: Record<number, number> = {};
+      const silentSigners: Record<number, number> = {};
+      for (const [validator, record] of Object.entries(faults)) {
+        if (record.badShares > 0) badShares[Number(validator)] = record.badShares;
+        if (record.silent > 0) silentSigners[Number(validator)] = record.silent;
+      }
+      return {
+        dkg: dkgState,
+        dkgCulprits: dkgDisqualified.map((d) => d.dealer),
+        dkgDisqualified: dkgDisqualified.map((d) => ({ ...d })),
+        sessionsStarted,
+        certificates,
+        failedSessions,
+        badShares,
+        silentSigners,
+        signingAttempts: engine?.stats().attemptsStarted ?? 0,
+      };
+    },
 
     ready: () => readyPromise,
   };

@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { AggregatePriceValue } from '../codec/oracle.ts';
+import { toHex } from '../crypto/bytes.ts';
+import { createEd25519Signer } from '../crypto/ed25519.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { verifyPriceCertificate } from '../interop/price-certificate.ts';
+import { SigningAttemptShareCodec } from '../interop/signing-codec.ts';
+import type { Clock } from '../runtime/types.ts';
+import { createPriceSigner, type PriceSigner } from './price-signing.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'palisade-price-signing-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+/** A clock whose time moves only when the test says so; timers fire in due order. */
+function manualClock() {
+  let now = 0;
+  let sequence = 0;
+  const timers = new Map<number, { at: number; callback: () => void }>();
+  const clock: Clock = {
+    now: () => now,
+    setTimer(delayMs, callback) {
+      const id = sequence++;
+      timers.set(id, { at: now + delayMs, callback });
+      return () => timers.delete(id);
+    },
+  };
+  const advance = (ms: number, between: () => void) => {
+    const end = now + ms;
+    for (;;) {
+      const due = [...timers.entries()]
+        .filter(([, t]) => t.at <= end)
+        .sort((a, b) => a[1].at - b[1].at || a[0] - b[0]);
+      if (due.length === 0) break;
+      const [id, timer] = due[0]!;
+      timers.delete(id);
+      now = Math.max(now, timer.at);
+      timer.callback();
+      between();
+    }
+    now = end;
+  };
+  return { clock, advance };
+}
+
+type Fault = 'crashed' | 'withholds-shares' | 'bad-shares';
+
+function network(n: number, faults: ReadonlyMap<number, Fault>, name: string, reuse?: readonly string[]) {
+  const { clock, advance } = manualClock();
+  const identities = Array.from({ length: n }, (_, i) => sha256(new TextEncoder().encode(`${name} ${i}`)));
+  const signers = identities.map((seed) => createEd25519Signer(seed));
+  const queue: { from: number; to: number; message: Uint8Array }[] = [];
+  const outgoing = (from: number, to: number, message: Uint8Array) => {
+    const fault = faults.get(from);
+    if (fault === 'crashed') return;
+    const isShare = ((message[1]! << 8) | message[2]!) === SigningAttemptShareCodec.tag;
+    if (isShare && fault === 'withholds-shares') return;
+    if (isShare && fault === 'bad-shares') {
+      const body = SigningAttemptShareCodec.decode(message);
+      const share = Uint8Array.from(body.share);
+      share[0]! ^= 0x40;
+      queue.push({ from, to, message: SigningAttemptShareCodec.encode({ ...body, share }) });
+      return;
+    }
+    queue.push({ from, to, message });
+  };
+  const directories = reuse ?? signers.map((_, i) => mkdtempSync(join(root, `${name}-${i}-`)));
+  const prices: PriceSigner[] = signers.map((signer, i) =>
+    createPriceSigner({
+      chainId: 9,
+      self: i,
+      validators: signers.map((s) => s.publicKey),
+      signer,
+      secretKey: identities[i]!,
+      dataDirectory: directories[i]!,
+      epoch: 1,
+      threshold: n - Math.floor((n - 1) / 3),
+      everyBlocks: 1,
+      domain: { chainId: 42161, verifyingContract: new Uint8Array(20).fill(0x11) },
+      assets: [
+        { assetId: 1, symbol: 'BTC-USD', decimals: 2, underlyingId: 1 },
+        { assetId: 2, symbol: 'ETH-USD', decimals: 2, underlyingId: 2 },
+      ],
+      clock,
+      send: (to, message) => outgoing(i, to, message),
+      broadcast: (message) => {
+        for (let to = 0; to < n; to++) if (to !== i) outgoing(i, to, message);
+      },
+      retryMs: 500,
+      attemptMs: 1000,
+      dkgDealMs: 5000,
+      dkgComplaintMs: 3000,
+      sessionTimeoutMs: 15_000,
+    }),
+  );
+  const deliver = () => {
+    for (let steps = 0; queue.length > 0; steps++) {
+      assert.ok(steps < 1_000_000);
+      const { from, to, message } = queue.shift()!;
+      if (faults.get(to) !== 'crashed') prices[to]!.receive(from, message);
+    }
+  };
+  const honest = prices.filter((_, i) => !faults.has(i));
+  return {
+    prices,
+    honest,
+    directories,
+    start() {
+      prices.forEach((p, i) => {
+        if (faults.get(i) !== 'crashed') p.start();
+      });
+      deliver();
+    },
+    run(ms: number) {
+      advance(ms, deliver);
+      deliver();
+    },
+    block(height: number) {
+      const aggregates: AggregatePriceValue[] = [1, 2].map((assetId) => ({
+        assetId,
+        height,
+        priceTicks: 6_400_000n + BigInt(height * 100 + assetId),
+        confidenceTicks: 500n,
+        publishTimeMs: 1_717_000_000_000 + height * 1000,
+        emaTicks: 6_400_000n,
+        observationCount: n,
+        flags: 0,
+      }));
+      // The faulty validators finalize first, so their commitments are among the first t a
+      // coordinator sees (the worst case: they get chosen).
+      const order = [...prices.keys()].sort((a, b) => Number(faults.has(b)) - Number(faults.has(a)));
+      for (const i of order)
+        if (faults.get(i) !== 'crashed') prices[i]!.onAggregates(height, aggregates, clock.now());
+      deliver();
+    },
+    stop() {
+      for (const p of prices) p.stop();
+    },
+  };
+}
+
+/** Runs `blocks` blocks, one per simulated second, and checks every honest node has every certificate. */
+function certifiesEveryBlock(net: ReturnType<typeof network>, blocks: number) {
+  for (let height = 1; height <= blocks; height++) {
+    net.block(height);
+    net.run(1000);
+  }
+  net.run(20_000);
+  const keyset = net.honest[0]!.keyset()!;
+  for (const p of net.honest) {
+    const latest = p.latest();
+    assert.equal(latest.length, 2, 'both assets certified');
+    for (const entry of latest) {
+      assert.equal(entry.height, blocks, 'up to the last block');
+      assert.ok(verifyPriceCertificate(entry.certificate, keyset));
+    }
+    // Every session this node opened ended with a verified certificate (none timed out).
+    assert.equal(p.stats().sessionsStarted, 2 * blocks);
+    assert.equal(p.stats().failedSessions, 0, 'no session without a certificate');
+  }
+}
+
+test('a crashed validator (f = 1 of 4): the DKG names it SILENT and finishes, and certificates keep coming', () => {
+  const net = network(4, new Map([[2, 'crashed']]), 'crashed');
+  net.start();
+  assert.ok(
+    net.honest.every((p) => p.keyset() === undefined),
+    'no key before the deadlines',
+  );
+  net.run(9000);
+  const keys = new Set(net.honest.map((p) => toHex(p.keyset()!.groupPublicKey)));
+  assert.equal(keys.size, 1);
+  for (const p of net.honest) assert.deepEqual(p.stats().dkgDisqualified, [{ dealer: 2, reason: 'SILENT' }]);
+  certifiesEveryBlock(net, 8);
+  net.stop();
+});
+
+test('a validator that commits then withholds its share (f = 1 of 4): retried without it, certificates keep coming', () => {
+  const net = network(4, new Map([[3, 'withholds-shares']]), 'withholds');
+  net.start();
+  assert.ok(
+    net.prices.every((p) => p.keyset() !== undefined),
+    'the DKG finishes at once with everyone online',
+  );
+  certifiesEveryBlock(net, 8);
+  const silent = net.honest.reduce((sum, p) => sum + (p.stats().silentSigners[3] ?? 0), 0);
+  assert.ok(silent >= 1, 'the withholding validator is named');
+  net.stop();
+});
+
+test('f = 2 of 7 Byzantine signers sending shares that fail RFC 9591 §5.4: named, certificates keep coming', () => {
+  const net = network(
+    7,
+    new Map<number, Fault>([
+      [1, 'bad-shares'],
+      [4, 'bad-shares'],
+    ]),
+    'byzantine',
+  );
+  net.start();
+  certifiesEveryBlock(net, 7);
+  const bad = net.honest.reduce(
+    (sum, p) => sum + (p.stats().badShares[1] ?? 0) + (p.stats().badShares[4] ?? 0),
+    0,
+  );
+  assert.ok(bad >= 1);
+  net.stop();
+});
+
+test('the key file is versioned and checked: an unknown version or a tampered file is refused at start', () => {
+  const net = network(4, new Map(), 'keyfile');
+  net.start();
+  net.stop();
+  const file = join(net.directories[0]!, 'price-keyset-1.key');
+  const text = readFileSync(file, 'utf8');
+  const record = JSON.parse(text) as { format: string; version: number; data: string };
+  assert.equal(record.format, 'palisade-threshold-key');
+  assert.equal(record.version, 2);
+  const restart = () => network(4, new Map(), 'keyfile', net.directories).prices[0]!.start();
+  writeFileSync(file, JSON.stringify({ ...record, version: 9 }));
+  assert.throws(restart, { name: 'KeystoreError', code: 'KEYSTORE_UNSUPPORTED' });
+  const flipped = (record.data[0] === '0' ? '1' : '0') + record.data.slice(1);
+  writeFileSync(file, JSON.stringify({ ...record, data: flipped }));
+  assert.throws(restart, { name: 'KeystoreError', code: 'KEYSTORE_TAMPERED' });
+  writeFileSync(file, text);
+  const again = network(4, new Map(), 'keyfile', net.directories);
+  again.prices[0]!.start();
+  assert.equal(
+    toHex(again.prices[0]!.keyset()!.groupPublicKey),
+    toHex(net.prices[0]!.keyset()!.groupPublicKey),
+  );
+  again.stop();
+});
