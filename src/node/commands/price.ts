@@ -2,9 +2,14 @@
  * `palisade price`: an option's price and greeks from the engine's own fixed-point pricing, so what
  * it prints is exactly what the validators compute. Decimal input is parsed exactly (no float
  * detour) and output is formatted from the fixed-point result.
+ *
+ * Greeks are shown in the venue convention by default, as Deribit shows them: vega per volatility
+ * point (1%), theta per calendar day (1/365 of a year), rho per rate point (1%). `--greeks
+ * per-unit` shows the pricing's own figures instead: per 1.00 of volatility and rate, per year.
+ * Every field names its unit, so the two can never be mistaken for each other.
  */
-import { bsm, type OptionType } from '../../execution/pricing.ts';
-import { type Fixed, formatFixed, parseFixed } from '../../std/fixed.ts';
+import { bsm, type OptionType, type OptionValuation } from '../../execution/pricing.ts';
+import { type Fixed, formatFixed, ONE, parseFixed } from '../../std/fixed.ts';
 import { parseOptions, UsageError } from '../args.ts';
 
 export const pricingOptionSpec = {
@@ -21,8 +26,81 @@ export const pricingOptionSpec = {
 } as const;
 
 export const usage =
-  'usage: palisade price --type call|put --spot S --strike K --rate r --vol v --years T [--dividend q] [--decimals 6] [--json]\n' +
-  '  rates, yields and volatility as fractions per year (0.05 = 5%); vega and rho per 1.00, theta per year';
+  'usage: palisade price --type call|put --spot S --strike K --rate r --vol v --years T [--dividend q] [--decimals 6] [--greeks venue|per-unit] [--json]\n' +
+  '  rates, yields and volatility as fractions per year (0.05 = 5%, negative rates as --rate -0.05)\n' +
+  '  greeks: venue (default) = vegaPerVolPoint, thetaPerDay, rhoPerRatePoint; per-unit = vegaPerUnitVol, thetaPerYear, rhoPerUnitRate';
+
+/** Days in the year `thetaPerDay` divides by (calendar days, as Deribit counts them). */
+export const DAYS_PER_YEAR = 365n;
+
+export type GreeksConvention = 'venue' | 'per-unit';
+
+/**
+ * A valuation's fields with their units in their names: the venue convention (per volatility
+ * point, per day, per rate point) or the pricing's own (per 1.00, per year).
+ * @example greeksWithUnits(bsm(input), 'venue').vegaPerVolPoint
+ */
+export function greeksWithUnits(
+  valuation: OptionValuation,
+  convention: GreeksConvention,
+): Record<string, Fixed> {
+  const { price, delta, gamma, vega, theta, rho } = valuation;
+  if (convention === 'per-unit') {
+    return { price, delta, gamma, vegaPerUnitVol: vega, thetaPerYear: theta, rhoPerUnitRate: rho };
+  }
+  return {
+    price,
+    delta,
+    gamma,
+    vegaPerVolPoint: vega / 100n,
+    thetaPerDay: theta / DAYS_PER_YEAR,
+    rhoPerRatePoint: rho / 100n,
+  };
+}
+
+export function greeksOption(value: string | boolean | undefined): GreeksConvention {
+  if (value === undefined || value === 'venue') return 'venue';
+  if (value === 'per-unit') return 'per-unit';
+  throw new UsageError(`--greeks must be venue or per-unit, got ${String(value)}`);
+}
+
+/** Prices and strikes the 18-decimal pricing keeps digits for (quote units). */
+const PRICE_MIN: Fixed = ONE / 1_000_000n; // 10^-6
+const PRICE_MAX: Fixed = ONE * 1_000_000_000_000n; // 10^12
+/** Largest |rate × years| and |dividend × years|: e^100 is no discount factor, and e^130 overflows. */
+const GROWTH_MAX: Fixed = 100n * ONE;
+
+/**
+ * Refuses inputs outside the range the fixed-point pricing covers, with a usage error naming the
+ * option, rather than letting a broken invariant deep in `ln` or `exp` crash the command: a spot of
+ * 10^-18 makes spot/strike round to zero, whose logarithm does not exist.
+ * @throws UsageError naming the option out of range
+ */
+export function checkPricingDomain(input: {
+  spot: Fixed;
+  strike: Fixed;
+  rate: Fixed;
+  years: Fixed;
+  dividendYield: Fixed;
+}): void {
+  for (const [name, value] of [
+    ['spot', input.spot],
+    ['strike', input.strike],
+  ] as const) {
+    if (value < PRICE_MIN || value > PRICE_MAX)
+      throw new UsageError(
+        `--${name} must be between 0.000001 and 1000000000000, got ${formatFixed(value, 18)}`,
+      );
+  }
+  for (const [name, value] of [
+    ['rate', input.rate],
+    ['dividend', input.dividendYield],
+  ] as const) {
+    const growth = (value * input.years) / ONE;
+    if (growth > GROWTH_MAX || growth < -GROWTH_MAX)
+      throw new UsageError(`--${name} × --years must be within ±100 (e^100 is no discount factor)`);
+  }
+}
 
 /** Parses a decimal option exactly into fixed point, or throws a UsageError naming it. */
 export function fixedOption(
@@ -55,13 +133,17 @@ export function decimalsOption(value: string | boolean | undefined): number {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseOptions(args, pricingOptionSpec);
+  const { values } = parseOptions(args, {
+    ...pricingOptionSpec,
+    greeks: { type: 'string', default: 'venue' },
+  });
   if (values.help === true) {
     console.log(usage);
     return 0;
   }
   const decimals = decimalsOption(values.decimals);
-  const valuation = bsm({
+  const convention = greeksOption(values.greeks);
+  const input = {
     type: optionTypeOption(values.type),
     spot: fixedOption('spot', values.spot, { positive: true }),
     strike: fixedOption('strike', values.strike, { positive: true }),
@@ -69,11 +151,12 @@ export async function run(args: string[]): Promise<number> {
     volatility: fixedOption('vol', values.vol, { nonNegative: true }),
     years: fixedOption('years', values.years, { nonNegative: true }),
     dividendYield: fixedOption('dividend', values.dividend),
-  });
-  const fields = Object.entries(valuation).map(
+  };
+  checkPricingDomain(input);
+  const fields = Object.entries(greeksWithUnits(bsm(input), convention)).map(
     ([name, value]) => [name, formatFixed(value, decimals)] as const,
   );
   if (values.json === true) console.log(JSON.stringify(Object.fromEntries(fields)));
-  else for (const [name, value] of fields) console.log(`${name.padEnd(6)} ${value}`);
+  else for (const [name, value] of fields) console.log(`${name.padEnd(15)} ${value}`);
   return 0;
 }
