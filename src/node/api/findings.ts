@@ -32,8 +32,8 @@ export const findingSchema = object({
   type: { type: 'string', enum: [...FINDING_TYPES] },
   metadata: { type: 'object', additionalProperties: { type: 'string' } },
   addresses: { type: 'array', items: { type: 'string' } },
-  height: { type: 'integer', minimum: 0 },
-  timeMs: { type: 'integer', minimum: 0 },
+  height: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+  timeMs: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
 });
 
 /**
