@@ -9,9 +9,18 @@
  *              per-series scenario vectors cached per block (warm) and computed afresh (cold)
  *   replay     blocks of mixed trading (signature checks included) per second, and the share of
  *              time spent computing the state root
+ *   baseline   with `--baseline DIR` (another checkout, e.g. `git worktree add /tmp/engine-old
+ *              <commit>` with node_modules linked): the same blocks replayed through that
+ *              checkout's engine and this one, alternately, `--rounds` times each, timed by
+ *              process CPU user time (`process.cpuUsage`), which a loaded machine disturbs less
+ *              than wall time; the median of each and their ratio (this engine's speed over the
+ *              baseline's; issue 9 asks ≥ 0.9). Signatures are taken as verified (as a node's
+ *              mempool cache answers), so the figure is the engine's own work.
  *
  * Timing uses `performance.now()`; it never feeds the engine.
  */
+
+import { pathToFileURL } from 'node:url';
 import { OrderBook as PeerOrderBook } from 'hft-limit-order-book';
 import { createStateCommitment, type StateCommitment } from '../src/crypto/state-commitment.ts';
 import { BUY, createOrderBook, SELL } from '../src/execution/book.ts';
@@ -230,18 +239,92 @@ function benchReplay(blockCount: number, log: (line: string) => void) {
   };
 }
 
+type CreateEngine = typeof createEngine;
+
+/** CPU user milliseconds of replaying `blocks` from genesis through `create`'s engine. */
+function replayCpuMs(create: CreateEngine, genesis: ReturnType<typeof testGenesis>, blocks: Block[]): number {
+  const engine = create(genesis, { verifySignature: () => true });
+  const before = process.cpuUsage();
+  for (const block of blocks) engine.applyBlock(block);
+  return process.cpuUsage(before).user / 1000;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/**
+ * This engine against the one in another checkout on the same blocks, alternating (baseline, ours,
+ * baseline, ours …) so that a load change on the machine hits both alike.
+ */
+async function benchBaseline(
+  directory: string,
+  blockCount: number,
+  rounds: number,
+  log: (line: string) => void,
+) {
+  const url = pathToFileURL(`${directory.replace(/\/$/, '')}/src/execution/engine.ts`).href;
+  const baseline = (await import(url)) as { createEngine: CreateEngine };
+  const traders = Array.from({ length: 40 }, (_, i) => testSigner(`bench-${i}`));
+  const genesis = testGenesis({ traders, balanceUsdc: 10_000_000 });
+  const builder = createEngine(genesis, { verifySignature: () => true });
+  const workload = createMixedWorkload({
+    seed: 11,
+    traders,
+    seriesIds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    transactionsPerBlock: 8,
+    moveBps: 20,
+  });
+  const blocks: Block[] = [];
+  for (let i = 0; i < blockCount; i++) {
+    const block = workload.nextBlock(builder);
+    blocks.push(block);
+    builder.applyBlock(block);
+  }
+  // One warm-up replay each, so that both are measured with optimized code.
+  replayCpuMs(baseline.createEngine, genesis, blocks.slice(0, Math.min(500, blocks.length)));
+  replayCpuMs(createEngine, genesis, blocks.slice(0, Math.min(500, blocks.length)));
+  const baselineMs: number[] = [];
+  const oursMs: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    baselineMs.push(replayCpuMs(baseline.createEngine, genesis, blocks));
+    oursMs.push(replayCpuMs(createEngine, genesis, blocks));
+    log(
+      `  round ${round + 1}/${rounds}: baseline ${baselineMs.at(-1)!.toFixed(0)} ms, this ${oursMs.at(-1)!.toFixed(0)} ms`,
+    );
+  }
+  const baselineMedianMs = median(baselineMs);
+  const oursMedianMs = median(oursMs);
+  return {
+    directory,
+    blocks: blockCount,
+    rounds,
+    baselineCpuMs: baselineMedianMs,
+    oursCpuMs: oursMedianMs,
+    baselineBlocksPerSecond: blockCount / (baselineMedianMs / 1000),
+    oursBlocksPerSecond: blockCount / (oursMedianMs / 1000),
+    /** This engine's speed over the baseline's (above 1: faster). */
+    speedRatio: baselineMedianMs / oursMedianMs,
+    boundRatio: 0.9,
+  };
+}
+
 export async function run(args: string[]): Promise<number> {
-  let values: { json?: boolean; orders?: string; blocks?: string };
+  let values: { json?: boolean; orders?: string; blocks?: string; baseline?: string; rounds?: string };
   try {
     values = parseOptions(args, {
       json: { type: 'boolean', default: false },
       orders: { type: 'string', default: '500000' },
       blocks: { type: 'string', default: '10000' },
+      baseline: { type: 'string' },
+      rounds: { type: 'string', default: '5' },
     }).values;
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(
-        `palisade bench engine: ${error.message}\nusage: palisade bench engine [--orders 500000] [--blocks 10000] [--json]`,
+        `palisade bench engine: ${error.message}\nusage: palisade bench engine [--orders 500000] [--blocks 10000] [--baseline DIR [--rounds 5]] [--json]`,
       );
       return 2;
     }
@@ -249,6 +332,11 @@ export async function run(args: string[]): Promise<number> {
   }
   const orders = Number(values.orders);
   const blockCount = Number(values.blocks);
+  const rounds = Number(values.rounds);
+  if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > 100) {
+    console.error('palisade bench engine: --rounds 1…100');
+    return 2;
+  }
   if (
     !Number.isSafeInteger(orders) ||
     orders < 1000 ||
@@ -302,6 +390,21 @@ export async function run(args: string[]): Promise<number> {
     `  state commitment ${replay.stateRootMsPerBlock.toFixed(3)} ms/block, ${(replay.stateRootShare * 100).toFixed(1)}% of replay time`,
   );
 
+  let baseline: Awaited<ReturnType<typeof benchBaseline>> | undefined;
+  if (values.baseline !== undefined) {
+    log(
+      `baseline: the same ${blockCount.toLocaleString('en')} blocks through ${values.baseline} and this checkout, alternately, CPU user time`,
+    );
+    baseline = await benchBaseline(values.baseline, blockCount, rounds, log);
+    log(
+      `  baseline ${Math.round(baseline.baselineBlocksPerSecond).toLocaleString('en')} blocks/s (median ${baseline.baselineCpuMs.toFixed(0)} ms)`,
+    );
+    log(
+      `  this     ${Math.round(baseline.oursBlocksPerSecond).toLocaleString('en')} blocks/s (median ${baseline.oursCpuMs.toFixed(0)} ms)`,
+    );
+    log(`  ratio    ${baseline.speedRatio.toFixed(3)}× the baseline's speed (bound ≥ 0.9×)`);
+  }
+
   if (quiet) {
     console.log(
       JSON.stringify({
@@ -322,6 +425,7 @@ export async function run(args: string[]): Promise<number> {
           boundMs: 1,
         },
         replay,
+        ...(baseline === undefined ? {} : { baseline }),
       }),
     );
   }
