@@ -122,6 +122,7 @@ export async function createEvmHarness(
     ),
   );
   const nonces = new Map<string, bigint>();
+  const accounts = new Map<string, EvmAccount>();
   let timestamp = options.timestamp ?? 1_750_000_000n;
   let blockNumber = 1n;
   const interfaces = new Map<string, Interface>();
@@ -275,10 +276,14 @@ export async function createEvmHarness(
       return timestamp;
     },
     async account(label) {
+      const known = accounts.get(label);
+      if (known !== undefined) return known;
       const secretKey = keccak256(new TextEncoder().encode(`palisade evm harness account ${label}`));
       const address = createAddressFromPrivateKey(secretKey);
       await vm.stateManager.putAccount(address, new Account(0n, FUNDING_WEI));
-      return { address: address.bytes, hex: address.toString(), secretKey };
+      const created = { address: address.bytes, hex: address.toString(), secretKey };
+      accounts.set(label, created);
+      return created;
     },
     async deploy(from, contractName, args = []) {
       const artifact = artifactOf(contractName);
