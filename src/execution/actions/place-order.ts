@@ -15,17 +15,36 @@ import { whatIfRefusal } from '../assess.ts';
 import { BUY, SELL, type Side } from '../book.ts';
 import { markOf } from '../marks.ts';
 import { clampToBand, inBand } from '../risk.ts';
-import { BPS, type EngineState, type Handled, MAX_LOTS_PER_ORDER } from '../state.ts';
+import {
+  type Account,
+  BPS,
+  type EngineState,
+  type Handled,
+  MAX_LOTS_PER_ORDER,
+  type Series,
+} from '../state.ts';
 import { bandTicks, makerRefusal, matchCallbacks, priceBandOf, reduceOnlyCapacity } from '../trading.ts';
 
-export function placeOrder(s: EngineState, signer: Uint8Array, order: PlaceOrder): Handled {
+/** What a well-formed order asks for, in the series' lots and ticks (0 ticks: a market order). */
+interface OrderShape {
+  series: Series;
+  lots: number;
+  priceTicks: number;
+  isMarket: boolean;
+}
+
+/**
+ * The checks that need no account: the series trades, size and price fit its lot and tick, the
+ * order kind and time in force agree. A refusal here is a rejection (the nonce stays).
+ */
+function orderShape(s: EngineState, order: PlaceOrder): OrderShape | Handled {
   const series = s.seriesById.get(order.seriesId);
   if (series === undefined) return { status: 'UNKNOWN_SERIES' };
   if (series.status !== SERIES_STATUS.active || s.timeMs >= series.expiryMs)
     return { status: 'SERIES_NOT_TRADING' };
   if (!Number.isSafeInteger(order.sizeE6) || order.sizeE6 <= 0) return { status: 'INVALID_SIZE' };
   if (order.sizeE6 % series.lotSizeE6 !== 0) return { status: 'SIZE_OFF_LOT' };
-  let lots = order.sizeE6 / series.lotSizeE6;
+  const lots = order.sizeE6 / series.lotSizeE6;
   if (lots > MAX_LOTS_PER_ORDER) return { status: 'INVALID_SIZE' };
   const isMarket = order.kind === ORDER_KIND.market;
   const tif = order.timeInForce;
@@ -38,7 +57,15 @@ export function placeOrder(s: EngineState, signer: Uint8Array, order: PlaceOrder
     priceTicks = order.price / series.tickSize;
     if (order.postOnly && tif !== TIME_IN_FORCE.gtc) return { status: 'INVALID_ORDER' };
   }
+  return { series, lots, priceTicks, isMarket };
+}
 
+export function placeOrder(s: EngineState, signer: Uint8Array, order: PlaceOrder): Handled {
+  const shape = orderShape(s, order);
+  if ('status' in shape) return shape;
+  const { series, isMarket } = shape;
+  let { lots, priceTicks } = shape;
+  const tif = order.timeInForce;
   // From here on the transaction is valid: outcomes consume the nonce.
   const account = accountFor(s, signer);
   if (order.clientOrderId !== 0) {
@@ -101,46 +128,60 @@ export function placeOrder(s: EngineState, signer: Uint8Array, order: PlaceOrder
     account.index,
     matchCallbacks(s, series, account, side, orderId, true),
   );
-  let restingLots = 0;
-  if (remaining > 0) {
-    if (tif === TIME_IN_FORCE.gtc) {
-      const resting = series.book.add({
-        orderId,
-        owner: account.index,
-        side,
-        priceTicks,
-        remainingLots: remaining,
-        clientOrderId: order.clientOrderId,
-        reduceOnly: order.reduceOnly,
-      });
-      account.openOrders.set(orderId, resting);
-      s.orderSeries.set(orderId, series);
-      s.dirtyOrders.set(orderId, resting);
-      restingLots = remaining;
-      s.events.push({
-        type: 'orderRested',
-        orderId,
-        account: account.key,
-        seriesId: series.seriesId,
-        side: side === BUY ? 'buy' : 'sell',
-        priceTicks,
-        lots: remaining,
-      });
-    } else {
-      s.events.push({
-        type: 'cancel',
-        orderId,
-        account: account.key,
-        seriesId: series.seriesId,
-        lots: remaining,
-        reason: 'unfilledRemainder',
-      });
-    }
-  }
+  const restingLots =
+    remaining > 0 ? restOrCancel(s, account, series, order, orderId, side, priceTicks, remaining) : 0;
   if (order.clientOrderId !== 0) {
     account.clientOrderIds.push({ clientOrderId: order.clientOrderId, orderId });
     if (account.clientOrderIds.length > CLIENT_ORDER_IDS_MAX) account.clientOrderIds.shift();
   }
   s.dirtyAccounts.add(account);
   return { status: 'OK', orderId, filledLots: lots - remaining, restingLots };
+}
+
+/** What is left after matching: a GTC order rests (returns the lots resting); IOC and FOK remainders are cancelled. */
+function restOrCancel(
+  s: EngineState,
+  account: Account,
+  series: Series,
+  order: PlaceOrder,
+  orderId: number,
+  side: Side,
+  priceTicks: number,
+  remaining: number,
+): number {
+  let restingLots = 0;
+  if (order.timeInForce === TIME_IN_FORCE.gtc) {
+    const resting = series.book.add({
+      orderId,
+      owner: account.index,
+      side,
+      priceTicks,
+      remainingLots: remaining,
+      clientOrderId: order.clientOrderId,
+      reduceOnly: order.reduceOnly,
+    });
+    account.openOrders.set(orderId, resting);
+    s.orderSeries.set(orderId, series);
+    s.dirtyOrders.set(orderId, resting);
+    restingLots = remaining;
+    s.events.push({
+      type: 'orderRested',
+      orderId,
+      account: account.key,
+      seriesId: series.seriesId,
+      side: side === BUY ? 'buy' : 'sell',
+      priceTicks,
+      lots: remaining,
+    });
+  } else {
+    s.events.push({
+      type: 'cancel',
+      orderId,
+      account: account.key,
+      seriesId: series.seriesId,
+      lots: remaining,
+      reason: 'unfilledRemainder',
+    });
+  }
+  return restingLots;
 }
