@@ -10,33 +10,35 @@
  * returning a status. This file only composes them and keeps the public API.
  *
  * Block processing, in this order (the order is part of the protocol):
- *   1. oracle updates: a valid price passes the oracle guards (src/execution/oracle-guard.ts: a
- *      flagged price pauses the underlying's index and liquidations for at most
- *      `oracleGuardPauseMs`) and becomes the index; settlement samples are kept by time, one per
- *      second (src/execution/settlement.ts);
- *   2. expiry: series whose expiry has passed stop trading (resting orders cancelled) and settle
- *      on the time-weighted average index over the last 30 minutes before expiry, divided by the
- *      time actually covered by valid prices; a thinly covered window extends backwards, and with
+ *   1. oracle updates (steps/oracle.ts): a valid price passes the oracle guards
+ *      (src/execution/oracle-guard.ts: a flagged price pauses the underlying's index and liquidations
+ *      for at most `oracleGuardPauseMs`) and becomes the index; settlement samples are kept by time,
+ *      one per second (src/execution/settlement.ts);
+ *   2. expiry (steps/expiry.ts): series whose expiry has passed stop trading (resting orders cancelled)
+ *      and settle on the time-weighted average index over the last 30 minutes before expiry, divided by
+ *      the time actually covered by valid prices; a thinly covered window extends backwards, and with
  *      no valid price at all the series settles on the last valid index price after
  *      `settlementFallbackDelayMs` (src/execution/settlement.ts), so settlement always concludes;
- *   3. transactions, in consensus order: stateless checks (chain, expiry height, signature, size),
- *      then the nonce, then the action. A refusal (`RejectionStatus`) changes nothing, not even
- *      the nonce; a business outcome (`OutcomeStatus`, e.g. insufficient margin) consumes the
- *      nonce and changes nothing else. A key without an account gets `UNKNOWN_ACCOUNT` for
- *      anything but being deposited to. Every order meets pre-trade risk (src/execution/risk.ts):
- *      a price band around the mark and what-if margin, reducing orders included; every maker
- *      fill meets them again, and a maker that fails leaves the book. Caps (positions per
- *      account, open orders, accounts, series) are outcomes, never invariants;
- *   4. liquidation of accounts below maintenance margin (src/execution/liquidation.ts), skipping
- *      accounts exposed to a guard-paused underlying: positions closed in the order that lowers the
- *      requirement most per value closed, in steps into the book, else taken by the insurance
- *      fund's backstop account (src/execution/backstop.ts), else auto-deleveraged against the
- *      opposite positions at the bankruptcy price;
- *   5. losses: a flat backstop account's gains return to the insurance fund; a bankrupt account
- *      (no positions, negative balance) is made whole by the insurance fund, and anything left is
- *      recorded as unrecovered. No account is charged for another's loss here: deficits were
- *      passed to counterparties with positions by auto-deleveraging in step 4;
- *   6. the state commitment is updated with what the block changed and its root returned.
+ *   3. transactions (steps/transactions.ts, actions/), in consensus order: stateless checks (chain,
+ *      expiry height, signature, size), then the nonce, then the action. A refusal (`RejectionStatus`)
+ *      changes nothing, not even the nonce; a business outcome (`OutcomeStatus`, e.g. insufficient
+ *      margin) consumes the nonce and changes nothing else. A key without an account gets
+ *      `UNKNOWN_ACCOUNT` for anything but being deposited to. Every order meets pre-trade risk
+ *      (src/execution/risk.ts): a price band around the mark and what-if margin, reducing orders
+ *      included; every maker fill meets them again, and a maker that fails leaves the book. Caps
+ *      (positions per account, open orders, accounts, series) are outcomes, never invariants;
+ *   4. liquidation (steps/liquidation.ts, close.ts, backstop.ts, deleverage.ts) of accounts below
+ *      maintenance margin (src/execution/liquidation.ts), skipping accounts exposed to a guard-paused
+ *      underlying: positions closed in the order that lowers the requirement most per value closed, in
+ *      steps into the book, else taken by the insurance fund's backstop account
+ *      (src/execution/backstop.ts), else auto-deleveraged against the opposite positions at the
+ *      bankruptcy price, the most profitable for their equity first;
+ *   5. losses (steps/losses.ts): a flat backstop account's gains return to the insurance fund; a
+ *      bankrupt account (no positions, negative balance) is made whole by the insurance fund, and
+ *      anything left is recorded as unrecovered. No account is charged for another's loss here:
+ *      deficits were passed to counterparties with positions by auto-deleveraging in step 4;
+ *   6. the state commitment (steps/commit.ts; after steps/samples.ts drops unread samples) is updated
+ *      with what the block changed and its root returned.
  *
  * The root covers everything a later block's outcome depends on, not only what views show:
  * besides accounts, resting orders (with their time priority), series, index prices and the ledger,
