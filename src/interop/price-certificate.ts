@@ -267,6 +267,8 @@ export interface KeysetRegistry {
   /** Activates a new DKG's keyset; epochs only increase, and every older epoch is retired. */
   activate(epoch: number, groupPublicKey: Uint8Array): void;
   readonly activeEpoch: number | undefined;
+  /** The active keyset (epoch and group key), for following handovers (handover-certificate.ts). */
+  readonly activeKeyset: { epoch: number; groupPublicKey: Uint8Array } | undefined;
   /** Decodes and checks a certificate for this consumer's domain; never throws. */
   verify(bytes: Uint8Array): CertificateVerdict;
 }
@@ -290,6 +292,11 @@ export function createKeysetRegistry(domain: CertificateDomain): KeysetRegistry 
     },
     get activeEpoch() {
       return active?.epoch;
+    },
+    get activeKeyset() {
+      return active === undefined
+        ? undefined
+        : { epoch: active.epoch, groupPublicKey: Uint8Array.from(active.groupPublicKey) };
     },
     verify(bytes) {
       let certificate: PriceCertificate;
