@@ -421,8 +421,11 @@ export interface DeleverageFillJson extends FillBase {
   account: Hex;
   /** The account whose opposite position was reduced. */
   counterparty: Hex;
-  /** The liquidated account's side; null when the mark value was zero (it does not tell). */
-  side: 'buy' | 'sell' | null;
+  /** The liquidated account's side: `buy` closes its short. */
+  side: 'buy' | 'sell';
+  /** Quote base units per lot the account paid (`buy`) or received (`sell`): the mark less the loss share. */
+  price: Decimal;
+  priceDecimal: UnitDecimal;
   /** Paid to the liquidated account (negative: paid by it), the counterparty's loss share included. */
   cash: SignedDecimal;
   cashDecimal: UnitDecimal;
@@ -678,8 +681,7 @@ export function bookToJson(
  * The trades and liquidation steps among a block's engine events, in event order. A book
  * liquidation step is emitted after its fills, so those fills (the account as taker, in the same
  * series, just before it) are marked `liquidation` and give the step its side. A backstop take's
- * side follows from its cash (the account pays to buy); an auto-deleveraging trade's from its
- * cash less the loss share, which is the mark value with the account's sign.
+ * side follows from its cash (the account pays to buy); an auto-deleveraging trade names its own.
  */
 export function fillsOf(events: readonly EngineEvent[], height: number, timeMs: number): FillJson[] {
   const fills: FillJson[] = [];
@@ -756,7 +758,9 @@ export function fillsOf(events: readonly EngineEvent[], height: number, timeMs: 
           lots: event.lots,
           account: prefixed(event.account),
           counterparty: prefixed(event.counterparty),
-          side: sideOfCash(event.cash - event.lossShare),
+          side: event.side,
+          price: event.price.toString(),
+          priceDecimal: quoteDecimal(event.price),
           cash: event.cash.toString(),
           cashDecimal: quoteDecimal(event.cash),
           lossShare: event.lossShare.toString(),

@@ -206,36 +206,85 @@ function renderBooks(snapshot) {
 }
 
 /**
- * What kind of trade a fill is: the node's `kind` when it says (a backstop take or an
- * auto-deleveraging trade, from the engine's backstopTaken and autoDeleverage events), else a
- * liquidation step into the book (the engine's liquidation orders carry order id 0), else a trade.
+ * One row per entry of `/v1/fills` (FillJson in view.ts): a trade, or a step of a liquidation —
+ * into the book (`liquidation`, after the trades it made, which are marked), taken by the
+ * insurance fund's backstop account (`backstop`), or closed against an opposite position by
+ * auto-deleveraging (`deleverage`). The side of a liquidation entry is the liquidated account's.
  */
-function fillKind(fill) {
-  if (typeof fill.kind === 'string') return fill.kind;
-  return fill.takerOrderId === 0 ? 'liquidation' : 'trade';
+function fillCells(fill, market) {
+  const perContract = (ticks) =>
+    market === undefined ? `${ticks} ticks` : usd(BigInt(ticks) * BigInt(market.tickSize));
+  const side = (value) => ({ text: value ?? '–', attributes: { class: value ?? '' } });
+  switch (fill.kind) {
+    case 'liquidation':
+      return {
+        kind: 'liquidation',
+        cells: [
+          side(fill.side),
+          '–',
+          shortKey(fill.account),
+          'book',
+          `penalty ${usd(fill.penalty)}; equity ${usd(fill.equityBefore)} < maintenance ${usd(fill.maintenanceBefore)}`,
+        ],
+      };
+    case 'backstop':
+      return {
+        kind: 'backstop',
+        cells: [
+          side(fill.side),
+          perContract(fill.priceTicks),
+          shortKey(fill.account),
+          'backstop fund',
+          `cash ${usd(fill.cash)}`,
+        ],
+      };
+    case 'deleverage':
+      return {
+        kind: 'deleverage',
+        cells: [
+          side(fill.side),
+          `${usd(fill.price)} / lot`,
+          shortKey(fill.account),
+          shortKey(fill.counterparty),
+          `cash ${usd(fill.cash)}; loss share ${usd(fill.lossShare)}`,
+        ],
+      };
+    default:
+      return {
+        kind: fill.liquidation ? 'liquidation fill' : 'trade',
+        cells: [
+          side(fill.takerSide),
+          perContract(fill.priceTicks),
+          shortKey(fill.maker),
+          shortKey(fill.taker),
+          `fees ${usd(fill.makerFee)} / ${usd(fill.takerFee)}`,
+        ],
+      };
+  }
 }
 
 function renderFills(snapshot) {
   const body = byTestId('fills').querySelector('tbody');
   if (snapshot.fills.length === 0) {
-    body.replaceChildren(row([{ text: 'no fills yet', attributes: { class: 'empty', colspan: '8' } }]));
+    body.replaceChildren(row([{ text: 'no fills yet', attributes: { class: 'empty', colspan: '9' } }]));
     return;
   }
   const markets = new Map(snapshot.books.map(({ market }) => [market.seriesId, market]));
   body.replaceChildren(
     ...snapshot.fills.map((fill) => {
       const market = markets.get(fill.seriesId);
-      const kind = fillKind(fill);
+      const { kind, cells } = fillCells(fill, market);
       return row(
         [
           fill.height,
           { text: kind, attributes: { class: kind === 'trade' ? '' : 'warn', 'data-testid': 'fill-kind' } },
           market === undefined ? `#${fill.seriesId}` : marketLabel(market),
-          { text: fill.takerSide, attributes: { class: fill.takerSide } },
-          market === undefined ? `${fill.priceTicks} ticks` : usd(fill.priceTicks * market.tickSize),
+          cells[0],
+          cells[1],
           fill.lots,
-          shortKey(fill.maker),
-          shortKey(fill.taker),
+          cells[2],
+          cells[3],
+          cells[4],
         ],
         { 'data-testid': 'fill-row' },
       );

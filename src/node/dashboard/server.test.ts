@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import type { ExecutionAction } from '../../codec/execution.ts';
 import { SignedTransactionCodec } from '../../codec/transaction.ts';
+import type { Ed25519Signer } from '../../crypto/ed25519.ts';
 import { actionTransaction, limitOrder } from '../../execution/fixtures.ts';
-import { createFixtureNode } from '../api/fixture-node.ts';
+import { createFixtureNode, type FixtureNode } from '../api/fixture-node.ts';
 import { createApiServer } from '../api/server.ts';
 import {
   createDashboardServer,
@@ -17,24 +19,11 @@ import {
  * Records what the real API answers for a node that has traded, so the stubs below serve the
  * API's true shapes (recorded at test start, so they can never go stale).
  */
-async function recordApi(): Promise<Map<string, string>> {
-  const node = createFixtureNode();
+async function recordApi(drive: (node: FixtureNode) => void = trade): Promise<Map<string, string>> {
+  const node = createFixtureNode({ traders: 4 });
   const app = createApiServer({ view: node.view });
   await app.ready();
-  const [maker, taker] = node.traders;
-  // Series 1 (the 7-day 50,000 call) is marked near 10,030 USDC: orders stay inside its price band.
-  for (const [signer, nonce, side, price] of [
-    [maker!, 0, 'sell', 10_000],
-    [maker!, 1, 'sell', 10_100],
-    [taker!, 0, 'buy', 10_000],
-    [taker!, 1, 'buy', 9_900],
-  ] as const) {
-    const bytes = SignedTransactionCodec.encode(
-      actionTransaction(signer, nonce, limitOrder(1, side, price, 1)),
-    );
-    node.view.submitTransaction(bytes);
-    node.finalizeBlock();
-  }
+  drive(node);
   const recorded = new Map<string, string>();
   const markets = (await app.inject('/v1/markets')).json().markets as Array<{ seriesId: number }>;
   const paths = [
@@ -51,6 +40,56 @@ async function recordApi(): Promise<Map<string, string>> {
   }
   await app.close();
   return recorded;
+}
+
+function submit(node: FixtureNode, signer: Ed25519Signer, nonce: number, action: ExecutionAction) {
+  node.view.submitTransaction(SignedTransactionCodec.encode(actionTransaction(signer, nonce, action)));
+}
+
+/** Two resting offers and two crossing bids in series 1, one block each. */
+function trade(node: FixtureNode): void {
+  const [maker, taker] = node.traders;
+  // Series 1 (the 7-day 50,000 call) is marked near 10,030 USDC: orders stay inside its price band.
+  for (const [signer, nonce, side, price] of [
+    [maker!, 0, 'sell', 10_000],
+    [maker!, 1, 'sell', 10_100],
+    [taker!, 0, 'buy', 10_000],
+    [taker!, 1, 'buy', 9_900],
+  ] as const) {
+    const bytes = SignedTransactionCodec.encode(
+      actionTransaction(signer, nonce, limitOrder(1, side, price, 1)),
+    );
+    node.view.submitTransaction(bytes);
+    node.finalizeBlock();
+  }
+}
+
+/**
+ * Two accounts short 10 lots of series 1 each to a third, then withdraw down to near their
+ * initial margin; the index climbs 500 USDC a block to 63,000, where both fall below maintenance.
+ * The first is closed in the book against a fourth trader's offer (a liquidation step and its
+ * trade); for the second the book is empty and the insurance fund holds nothing, so it is
+ * auto-deleveraged against the long.
+ */
+function liquidate(node: FixtureNode): void {
+  const [first, long, offerer, second] = node.traders as [
+    Ed25519Signer,
+    Ed25519Signer,
+    Ed25519Signer,
+    Ed25519Signer,
+  ];
+  node.finalizeBlock();
+  submit(node, first, 0, limitOrder(1, 'sell', 10_000, 1));
+  submit(node, second, 0, limitOrder(1, 'sell', 10_000, 1));
+  submit(node, long, 0, limitOrder(1, 'buy', 10_000, 2));
+  node.finalizeBlock();
+  submit(node, first, 1, { kind: 'withdraw', value: { amount: 980_000 * 1_000_000 } });
+  submit(node, second, 1, { kind: 'withdraw', value: { amount: 980_000 * 1_000_000 } });
+  node.finalizeBlock();
+  for (let priceUsdc = 60_000; priceUsdc <= 63_000; priceUsdc += 500) {
+    if (priceUsdc === 61_000) submit(node, offerer, 0, limitOrder(1, 'sell', 11_000, 1));
+    node.finalizeBlock({ priceUsdc });
+  }
 }
 
 /** A validator API stub: recorded JSON, and a finality histogram that grows 25 ms per block. */
@@ -197,3 +236,54 @@ describe('dashboard aggregation server', () => {
     assert.equal(histogramTotals('', 'palisade_finality_latency_seconds'), undefined);
   });
 });
+
+describe('dashboard: every step of a liquidation shows', () => {
+  test('book steps with their trades, and auto-deleveraging trades, reach the snapshot with their kind and side', async () => {
+    const recorded = await recordApi(liquidate);
+    const stub = await startStub(recorded);
+    const dashboard = await createDashboardServer({
+      validators: [{ index: 0, apiUrl: urlOf(stub) }],
+      pollMs: 50,
+    });
+    try {
+      let snapshot: DashboardSnapshot | undefined;
+      for (let attempt = 0; attempt < 200 && (snapshot?.fills.length ?? 0) === 0; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        snapshot = (await (await fetch(`${dashboard.url}/api/snapshot`)).json()) as DashboardSnapshot;
+      }
+      assert.ok(snapshot !== undefined);
+      // Newest first: the block at 63,000 holds the deleveraging, the step and the trade it made.
+      const latest = snapshot.fills.filter((fill) => fill.height === snapshot.fills[0]!.height);
+      assert.deepEqual(
+        latest.map((fill) => fill.kind),
+        ['deleverage', 'liquidation', 'trade'],
+      );
+      const [deleverage, step, trade] = latest;
+      assert.ok(deleverage?.kind === 'deleverage' && step?.kind === 'liquidation' && trade?.kind === 'trade');
+      assert.equal(trade.liquidation, true);
+      assert.equal(trade.taker, step.account);
+      assert.equal(step.side, 'buy');
+      assert.equal(step.lots, 10);
+      assert.ok(BigInt(step.penalty) > 0n);
+      assert.ok(BigInt(step.equityBefore) < BigInt(step.maintenanceBefore));
+      assert.equal(deleverage.side, 'buy');
+      assert.equal(deleverage.lots, 10);
+      assert.notEqual(deleverage.account, step.account);
+      assert.ok(BigInt(deleverage.cash) < 0n, 'the short pays to be closed');
+      assert.equal(deleverage.cashDecimal, unitsOf(deleverage.cash));
+      // The trades before the liquidation are ordinary ones.
+      assert.ok(snapshot.fills.some((fill) => fill.kind === 'trade' && !fill.liquidation));
+    } finally {
+      await dashboard.close();
+      await new Promise((resolve) => stub.close(resolve));
+    }
+  });
+});
+
+/** Quote base units (6 decimals) in whole units, by string arithmetic. */
+function unitsOf(value: string): string {
+  const negative = value.startsWith('-');
+  const digits = (negative ? value.slice(1) : value).padStart(7, '0');
+  const fraction = digits.slice(-6).replace(/0+$/, '');
+  return `${negative ? '-' : ''}${digits.slice(0, -6)}${fraction === '' ? '' : `.${fraction}`}`;
+}
