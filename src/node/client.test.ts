@@ -217,7 +217,14 @@ describe('client against the API server on 127.0.0.1', () => {
     const block = events.find((event) => event.topic === 'blocks');
     assert.ok(block !== undefined && block.topic === 'blocks');
     assert.equal(block.block.hash, detail.hash);
-    assert.ok(events.some((event) => event.topic === 'prices' && event.height === detail.height));
+    const prices = events.find((event) => event.topic === 'prices' && event.height === detail.height);
+    assert.ok(prices?.topic === 'prices');
+    // The stream's prices carry their whole-unit decimals, as /v1/oracle/prices does.
+    const streamed = prices.prices[0]!;
+    assert.equal(
+      streamed.priceDecimal,
+      (Number(streamed.price) * 10 ** streamed.exponent).toFixed(-streamed.exponent).replace(/\.?0+$/, ''),
+    );
     const blocks = await client.blocks({ from: detail.height - 1, limit: 2 });
     assert.deepEqual(
       blocks.map((summary) => summary.height),
