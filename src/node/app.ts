@@ -101,7 +101,7 @@ import { transactionId } from '../crypto/transaction.ts';
 import { type Engine, SnapshotError } from '../execution/engine.ts';
 import type { BlockResult, EngineGenesis } from '../execution/types.ts';
 import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../mempool/mempool.ts';
-import type { BlockAggregate } from '../oracle/aggregate.ts';
+import { AggregateFlag, aggregateBlock, type BlockAggregate } from '../oracle/aggregate.ts';
 import { verifyObservationSignature } from '../oracle/observation.ts';
 import type { PriceBook } from '../oracle/price-book.ts';
 import { createRealClock } from '../runtime/real/clock.ts';
@@ -162,6 +162,12 @@ export interface ApplicationLimits {
   snapshotIntervalBlocks: number;
   /** How long a proposer or verifier waits for its execution to reach a committed state root. */
   stateRootWaitMs: number;
+  /**
+   * How long a proposer holding observations for its height, but fewer than 2f + 1 fresh ones
+   * for some asset, waits for more to arrive on votes before proposing (a stale aggregate pauses
+   * marks). Keep it well under the consensus leader timeout.
+   */
+  observationWaitMs: number;
 }
 
 export const DEFAULT_APPLICATION_LIMITS: ApplicationLimits = Object.freeze({
@@ -171,6 +177,7 @@ export const DEFAULT_APPLICATION_LIMITS: ApplicationLimits = Object.freeze({
   emptyBlockIntervalMs: 250,
   snapshotIntervalBlocks: 100,
   stateRootWaitMs: 5000,
+  observationWaitMs: 200,
 });
 /** Snapshots kept: the latest and the one before it, in case the latest cannot be restored. */
 const SNAPSHOTS_KEPT = 2;
@@ -388,6 +395,32 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const observationProblems = (height: number, timeMs: number, list: readonly Uint8Array[]) =>
     droppedObservations(chain.rules, height, timeMs, list);
 
+  /**
+   * Whether we hold observations for `height` but, at a block time of now, fewer than 2f + 1 of
+   * them would be fresh for some asset (the aggregate would be STALE). Holding none is not a lack:
+   * a network without prices must not wait on every block.
+   */
+  const lacksFreshQuorum = (height: number, parentMs: number | undefined): boolean => {
+    const pool = observations.get(height);
+    if (pool === undefined || pool.size === 0 || options.assets.length === 0) return false;
+    if (pool.size >= options.validators.length) return false;
+    const timeMs = Math.max(
+      options.wallClock(),
+      (parentMs ?? chain.engine.timeMs) + 1,
+      options.engineGenesis.startTimeMs,
+    );
+    const aggregate = aggregateBlock({
+      chainId,
+      height,
+      blockTimeMs: timeMs,
+      validators: options.validators.map((publicKey) => ({ publicKey, weight: 1n })),
+      assets: options.assets.map((asset) => asset.assetId),
+      extensions: [...pool.entries()].sort((a, b) => a[0] - b[0]).map(([, bytes]) => bytes),
+      previous: chain.priceBook.latest(),
+    });
+    return aggregate.prices.some((price) => (price.flags & AggregateFlag.STALE) !== 0);
+  };
+
   /** Whether the mempool holds a transaction a block at `height` could carry (not already above us). */
   const hasSelectable = (height: number, exclude: ReadonlySet<string>): boolean => {
     if (mempool.stats().transactions === 0) return false;
@@ -519,6 +552,13 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         options.wallClock() < waitUntil &&
         (exclusions === undefined || !hasSelectable(context.height, exclusions))
       ) {
+        await new Promise<void>((resolve) => clock.setTimer(PROPOSE_POLL_MS, resolve));
+      }
+      // f validators can answer first with observations that count for nothing (sources hours old):
+      // carried in place of honest ones, they leave fewer than 2f + 1 fresh and the marks stale.
+      // The honest observations are on their way on the remaining votes; wait for them, bounded.
+      const observationsUntil = options.wallClock() + limits.observationWaitMs;
+      while (options.wallClock() < observationsUntil && lacksFreshQuorum(context.height, parentMs)) {
         await new Promise<void>((resolve) => clock.setTimer(PROPOSE_POLL_MS, resolve));
       }
       const timeMs = Math.max(

@@ -44,6 +44,10 @@ import { InvariantChecker, type Violation } from './invariants.ts';
 import { CALM_LINK, LIVENESS_BLOCKS, LIVENESS_WINDOW_MS, type Profile } from './profiles.ts';
 import {
   createSimMarket,
+  type HonestRange,
+  honestRangeOf,
+  LIE_STRATEGIES,
+  SIM_ASSET,
   type SimNode,
   type SimNodeFactory,
   VenueChecker,
@@ -222,7 +226,8 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
         ? 'twins'
         : profile.adversary === 'mix'
           ? MIX_ADVERSARY_NAMES[adversaryRng.nextInt(MIX_ADVERSARY_NAMES.length)]!
-          : (profile.adversary ?? 'twins');
+          : // A venue adversary acts through the application only: its consensus messages are honest.
+            (profile.adversary ?? (profile.nodeAdversary === undefined ? 'twins' : undefined));
     }
     return { index, byzantine: isByzantine, behaviour, signer, instances: [] };
   });
@@ -297,15 +302,22 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   const market =
     options.node === undefined
       ? undefined
-      : createSimMarket({ chainId: SIM_CHAIN_ID, rng: createSimRng(seed ^ 0x6d61726b) });
+      : createSimMarket({
+          chainId: SIM_CHAIN_ID,
+          rng: createSimRng(seed ^ 0x6d61726b),
+          griefer: profile.nodeAdversary === 'griefer',
+        });
+  const liars = profile.nodeAdversary === 'oracle-liar' && !aboveF;
+  const lieStrategy = LIE_STRATEGIES[createSimRng(seed ^ 0x6c696172).nextInt(LIE_STRATEGIES.length)]!;
+  const honestKeys = new Set(
+    validators
+      .filter((validator) => !validator.byzantine)
+      .map((validator) => toHex(validator.signer.publicKey)),
+  );
   const venue =
     market === undefined
       ? undefined
-      : new VenueChecker(
-          (invariant, detail) => checker.fail(invariant, detail),
-          market.idle,
-          market.engineGenesis,
-        );
+      : new VenueChecker((invariant, detail) => checker.fail(invariant, detail), market);
   const venueValidator = honest[0];
   const startNode = (validator: Validator, instance: Instance, factory: SimNodeFactory): Application => {
     const isHonest = !validator.byzantine;
@@ -341,11 +353,16 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       clock: instance.clock,
       wallClock: () => market!.engineGenesis.startTimeMs + instance.clock.now(),
       observe: (height) =>
-        market!.observation(validator.signer, validator.index, height, instance.clock.now()),
+        liars && validator.byzantine
+          ? market!.lie(validator.signer, height, instance.clock.now(), lieStrategy)
+          : market!.observation(validator.signer, validator.index, height, instance.clock.now()),
     });
+    /** The honest observations of the block being executed, for the oracle invariant. */
+    let executing: { height: number; range: HonestRange | undefined } | undefined;
     if (isHonest && validator === venueValidator)
       node.onApplied((applied) => {
-        if (!applied.replay) venue!.applied(node.engine, applied);
+        const range = executing?.height === applied.height ? executing.range : undefined;
+        if (!applied.replay) venue!.applied(node.engine, applied, range);
       });
     guarded('opening its storage', () => node.open());
     instance.node = node;
@@ -355,6 +372,11 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       verify: (context, payload) =>
         guarded(`verifying at height ${context.height}`, () => inner.verify(context, payload)),
       finalized: async (finalized) => {
+        if (validator === venueValidator)
+          executing = {
+            height: finalized.block.height,
+            range: honestRangeOf(finalized.block.payload, honestKeys, SIM_ASSET.assetId),
+          };
         try {
           await inner.finalized(finalized);
         } catch (error) {

@@ -25,7 +25,16 @@ export interface Profile {
   readonly midwayCrash: boolean;
   /** When faults end; {@link HEAL_AT_MS} unless the profile needs longer. */
   readonly healAtMs: number;
+  /**
+   * An adversary against the venue rather than consensus (whole-node mode only): 'oracle-liar'
+   * makes the Byzantine validators' observations lie; 'griefer' adds a hostile trader.
+   */
+  readonly nodeAdversary?: NodeAdversaryName;
 }
+
+/** Adversaries that need the whole node (src/sim/whole-node.ts). */
+export const NODE_ADVERSARY_NAMES = ['oracle-liar', 'griefer'] as const;
+export type NodeAdversaryName = (typeof NODE_ADVERSARY_NAMES)[number];
 
 /** The calm link: one-way delay of 10 ms with up to 2 ms of jitter. */
 export const CALM_LINK: LinkModel = Object.freeze({ latencyMs: 10, jitterMs: 2, lossPerMille: 0 });
@@ -96,6 +105,31 @@ export const PROFILES: readonly Profile[] = Object.freeze([
   },
 ]);
 
+/**
+ * Profiles that only the whole-node mode runs: kept apart from {@link PROFILES} so that the
+ * consensus-only seeds and their CI budget stay as they were.
+ */
+export const NODE_PROFILES: readonly Profile[] = Object.freeze([
+  {
+    ...base,
+    name: 'oracle-liar',
+    description:
+      'f Byzantine validators report prices and confidences chosen to move marks (far off, confidence zero or huge, stale source times), all in one direction',
+    byzantineByDefault: true,
+    nodeAdversary: 'oracle-liar' as const,
+  },
+  {
+    ...base,
+    name: 'griefer',
+    description:
+      'a hostile trader floods orders and cancel storms from a funded account, spams undecodable bytes and signs from many fresh keys',
+    nodeAdversary: 'griefer' as const,
+  },
+]);
+
 export function profileByName(name: string): Profile | undefined {
-  return PROFILES.find((profile) => profile.name === name);
+  return (
+    PROFILES.find((profile) => profile.name === name) ??
+    NODE_PROFILES.find((profile) => profile.name === name)
+  );
 }

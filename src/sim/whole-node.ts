@@ -17,11 +17,25 @@
  *   no-loss-without-position  an account holding no position and no open order before a block, and
  *                       signing nothing in it, has no less afterwards;
  *   no-invariant-thrown an application call that throws (an engine invariant, a bug) is reported;
- *   market-liveness     after the heal orders are accepted and finalized, and marks keep coming.
+ *   market-liveness     after the heal the honest traders' orders are accepted and finalized, and
+ *                       marks keep coming;
+ *   no-account-without-deposit  nobody gets an account record without a deposit (fresh keys);
+ *   oracle-honest-range a fresh aggregate price lies within the prices the block's honest
+ *                       observations reported, and its confidence within their spread (the bound
+ *                       src/oracle/aggregate.ts proves), whatever f liars report.
+ *
+ * Venue adversaries (profiles in src/sim/profiles.ts `NODE_PROFILES`):
+ *   oracle-liar  the f Byzantine validators' observations lie, all in one direction per run: far
+ *                above or below the index with a tiny confidence, a confidence as wide as the
+ *                price, source times an hour old (to void samples), or a mix per height;
+ *   griefer      a funded hostile trader floods resting orders and cancel storms at many times the
+ *                per-account rate, spams undecodable bytes, and signs orders from fresh keys.
  */
 
 import type { ChainAsset } from '../chain/block-rule.ts';
 import type { BlockStore } from '../chain/block-store.ts';
+import { BlockPayloadCodec } from '../codec/node.ts';
+import { SignedObservationCodec } from '../codec/oracle.ts';
 import { SignedTransactionCodec } from '../codec/transaction.ts';
 import type { Application } from '../consensus/engine.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -84,6 +98,7 @@ export type SimNodeFactory = (parameters: SimNodeParameters) => SimNode;
 export const SIM_APPLICATION_LIMITS = Object.freeze({
   emptyBlockIntervalMs: 20,
   stateRootWaitMs: 300,
+  observationWaitMs: 25,
   snapshotIntervalBlocks: 16,
   maxFutureBlockMs: 2000,
 });
@@ -106,10 +121,23 @@ const TRADER_RESYNC_MS = 300;
 /** Blocks every honest validator must finalize after the heal in a whole-node run (market liveness is judged over them). */
 export const WHOLE_NODE_LIVENESS_BLOCKS = 20;
 
+export type LieStrategy = 'high' | 'low' | 'wide' | 'stale' | 'mixed';
+export const LIE_STRATEGIES: readonly LieStrategy[] = Object.freeze([
+  'high',
+  'low',
+  'wide',
+  'stale',
+  'mixed',
+]);
+
 export interface SimMarketWorld {
   readonly engineGenesis: EngineGenesis;
   readonly assets: readonly ChainAsset[];
   readonly idle: readonly Ed25519Signer[];
+  /** Keys (hex) of the honest traders: the market maker and the takers. */
+  readonly honestTraders: ReadonlySet<string>;
+  /** A lying observation for `height` (oracle-liar), by `strategy`. */
+  lie(signer: Ed25519Signer, height: number, nowMs: number, strategy: LieStrategy): Uint8Array;
   /** The index in quote base units at virtual time `nowMs` (ms since the run began). */
   indexAt(nowMs: number): bigint;
   /** Validator `index`'s signed observation for `height` at virtual time `nowMs`. */
@@ -128,8 +156,13 @@ export interface TraderStats {
 }
 
 /** The seeded market of one run. */
-export function createSimMarket(options: { chainId: number; rng: SimRng }): SimMarketWorld {
+export function createSimMarket(options: {
+  chainId: number;
+  rng: SimRng;
+  griefer?: boolean;
+}): SimMarketWorld {
   const { chainId } = options;
+  const griefer = options.griefer === true ? testSigner(`sim-griefer/${chainId}`) : undefined;
   const walk = options.rng.fork();
   const traderRng = options.rng.fork();
   const maker = testSigner(`sim-maker/${chainId}`);
@@ -138,7 +171,7 @@ export function createSimMarket(options: { chainId: number; rng: SimRng }): SimM
   const engineGenesis = testGenesis({
     chainId,
     startTimeMs: START_TIME_MS,
-    traders: [maker, ...takers, ...idle],
+    traders: [maker, ...takers, ...idle, ...(griefer === undefined ? [] : [griefer])],
     balanceUsdc: TRADER_BALANCE_USDC,
     insuranceFundUsdc: 100_000,
     series: [
@@ -158,11 +191,55 @@ export function createSimMarket(options: { chainId: number; rng: SimRng }): SimM
     return path[step]!;
   };
 
+  const signed = (
+    signer: Ed25519Signer,
+    height: number,
+    nowMs: number,
+    entry: { priceTicks: bigint; confidenceTicks: bigint; sourceTimeMs: number },
+  ) =>
+    encodeVoteExtension(
+      signObservation(signer, {
+        chainId,
+        height,
+        validator: signer.publicKey,
+        timestampMs: START_TIME_MS + nowMs,
+        entries: [{ assetId: SIM_ASSET.assetId, sourceCount: 3, ...entry }],
+      }),
+    );
   return {
     engineGenesis,
     assets: [SIM_ASSET],
     idle,
+    honestTraders: new Set([maker, ...takers].map((signer) => toHex(signer.publicKey))),
     indexAt,
+    lie(signer, height, nowMs, strategy) {
+      const index0 = indexAt(nowMs);
+      const timeMs = START_TIME_MS + nowMs;
+      const chosen = strategy === 'mixed' ? LIE_STRATEGIES[height % 4]! : strategy;
+      if (chosen === 'high')
+        return signed(signer, height, nowMs, {
+          priceTicks: index0 * 3n,
+          confidenceTicks: 1n,
+          sourceTimeMs: timeMs,
+        });
+      if (chosen === 'low')
+        return signed(signer, height, nowMs, {
+          priceTicks: index0 / 3n,
+          confidenceTicks: 0n,
+          sourceTimeMs: timeMs,
+        });
+      if (chosen === 'wide')
+        return signed(signer, height, nowMs, {
+          priceTicks: index0,
+          confidenceTicks: index0,
+          sourceTimeMs: timeMs,
+        });
+      return signed(signer, height, nowMs, {
+        priceTicks: index0 * 2n,
+        confidenceTicks: 1n,
+        sourceTimeMs: timeMs - 3_600_000,
+      });
+    },
     observation(signer, index, height, nowMs) {
       const index0 = indexAt(nowMs);
       const spread = BigInt((index % 3) - 1) * BigInt(VALIDATOR_SPREAD_BPS);
@@ -237,9 +314,109 @@ export function createSimMarket(options: { chainId: number; rng: SimRng }): SimM
         };
         clock.setTimer(50 + position * 7, act);
       }
+      if (griefer !== undefined)
+        startGriefer(griefer, { clock, reference, submit, rng: traderRng.fork(), chainId });
       return stats;
     },
   };
+}
+
+/** Griefing every 20 virtual ms: far resting orders, cancel storms, undecodable spam, fresh keys. */
+function startGriefer(
+  griefer: Ed25519Signer,
+  context: {
+    clock: Clock;
+    reference: () => Engine | undefined;
+    submit: (bytes: Uint8Array) => number;
+    rng: SimRng;
+    chainId: number;
+  },
+): void {
+  const { clock, reference, submit, rng, chainId } = context;
+  let nonce: number | undefined;
+  let fresh = 0;
+  const act = () => {
+    const engine = reference();
+    const account = engine?.account(griefer.publicKey);
+    if (engine !== undefined && account !== undefined) {
+      if (nonce === undefined || nonce < account.nonce || rng.nextInt(10) === 0) nonce = account.nonce;
+      const series = engine.series().filter((entry) => entry.status === 'active' && entry.markPrice);
+      const chosen = series[rng.nextInt(Math.max(1, series.length))];
+      if (chosen?.markPrice !== undefined) {
+        const tickUsdc = chosen.tickSize / USDC;
+        const markUsdc = Math.round(Number(chosen.markPrice) / USDC / tickUsdc) * tickUsdc;
+        for (let i = 0; i < 8; i++) {
+          const away = tickUsdc * (20 + rng.nextInt(40));
+          const side = rng.nextInt(2) === 0 ? 'buy' : 'sell';
+          const price = side === 'buy' ? Math.max(tickUsdc, markUsdc - away) : markUsdc + away;
+          const order = limitOrder(chosen.seriesId, side, price, 0.1, { postOnly: true });
+          submit(SignedTransactionCodec.encode(actionTransaction(griefer, nonce++, order, { chainId })));
+        }
+        if (rng.nextInt(2) === 0)
+          submit(
+            SignedTransactionCodec.encode(
+              actionTransaction(griefer, nonce++, { kind: 'cancelAll', value: { seriesId: 0 } }, { chainId }),
+            ),
+          );
+        // An account nobody funded, signing a valid order.
+        const stranger = testSigner(`sim-stranger/${fresh++}`);
+        submit(
+          SignedTransactionCodec.encode(
+            actionTransaction(stranger, 0, limitOrder(chosen.seriesId, 'buy', markUsdc, 0.1), { chainId }),
+          ),
+        );
+      }
+    }
+    submit(Uint8Array.from({ length: 1 + rng.nextInt(300) }, () => rng.nextInt(256)));
+    clock.setTimer(20, act);
+  };
+  clock.setTimer(40, act);
+}
+
+/** The honest observations' range in one block: what a fresh aggregate must lie within. */
+export interface HonestRange {
+  priceMin: bigint;
+  priceMax: bigint;
+  lowMin: bigint;
+  highMax: bigint;
+}
+
+/** The range of the honest validators' observations of `assetId` a block payload carries. */
+export function honestRangeOf(
+  payload: Uint8Array,
+  honestKeys: ReadonlySet<string>,
+  assetId: number,
+): HonestRange | undefined {
+  let range: HonestRange | undefined;
+  let observations: Uint8Array[];
+  try {
+    observations = BlockPayloadCodec.decode(payload).observations;
+  } catch {
+    return undefined;
+  }
+  for (const bytes of observations) {
+    let observation: ReturnType<typeof SignedObservationCodec.decode>;
+    try {
+      observation = SignedObservationCodec.decode(bytes);
+    } catch {
+      continue;
+    }
+    if (!honestKeys.has(toHex(observation.body.validator))) continue;
+    const entry = observation.body.entries.find((candidate) => candidate.assetId === assetId);
+    if (entry === undefined) continue;
+    const low = entry.priceTicks > entry.confidenceTicks ? entry.priceTicks - entry.confidenceTicks : 0n;
+    const high = entry.priceTicks + entry.confidenceTicks;
+    range =
+      range === undefined
+        ? { priceMin: entry.priceTicks, priceMax: entry.priceTicks, lowMin: low, highMax: high }
+        : {
+            priceMin: entry.priceTicks < range.priceMin ? entry.priceTicks : range.priceMin,
+            priceMax: entry.priceTicks > range.priceMax ? entry.priceTicks : range.priceMax,
+            lowMin: low < range.lowMin ? low : range.lowMin,
+            highMax: high > range.highMax ? high : range.highMax,
+          };
+  }
+  return range;
 }
 
 /** Venue invariants over one honest validator's finalized blocks (see the header). */
@@ -252,12 +429,18 @@ export class VenueChecker {
   afterHeal = { blocks: 0, freshMarks: 0, acceptedOrders: 0, fills: 0 };
   healed = false;
 
+  readonly #honestTraders: ReadonlySet<string>;
+  readonly #accountsMax: number;
+
   constructor(
     fail: (invariant: string, detail: string) => void,
-    idle: readonly Ed25519Signer[],
-    genesis: EngineGenesis,
+    market: Pick<SimMarketWorld, 'idle' | 'honestTraders' | 'engineGenesis'>,
   ) {
+    const { idle, engineGenesis: genesis } = market;
     this.#fail = fail;
+    this.#honestTraders = market.honestTraders;
+    // No deposits happen in the simulation: the genesis accounts and the operator's are all there are.
+    this.#accountsMax = genesis.accounts.length + 2;
     const balances = new Map(genesis.accounts.map((entry) => [toHex(entry.publicKey), entry.balance]));
     this.#idle = new Map(
       idle.map((signer) => [toHex(signer.publicKey), balances.get(toHex(signer.publicKey)) ?? 0n]),
@@ -265,7 +448,7 @@ export class VenueChecker {
   }
 
   /** Checks one block, given the engine after it; blocks must come in height order without gaps. */
-  applied(engine: Engine, applied: SimApplied): void {
+  applied(engine: Engine, applied: SimApplied, honest?: HonestRange): void {
     if (applied.height <= this.#height) return;
     const height = applied.height;
     this.#height = height;
@@ -298,13 +481,39 @@ export class VenueChecker {
         );
     }
     this.#previous = next;
+    if (next.size > this.#accountsMax)
+      this.#fail(
+        'no-account-without-deposit',
+        `height ${height}: ${next.size} accounts, at most ${this.#accountsMax} were funded`,
+      );
+    const fresh = applied.aggregate.prices.find((entry) => entry.assetId === SIM_ASSET.assetId);
+    if (
+      honest !== undefined &&
+      fresh !== undefined &&
+      (fresh.flags & AggregateFlag.STALE) === 0 &&
+      fresh.priceTicks > 0n
+    ) {
+      if (fresh.priceTicks < honest.priceMin || fresh.priceTicks > honest.priceMax)
+        this.#fail(
+          'oracle-honest-range',
+          `height ${height}: aggregate ${fresh.priceTicks} outside the honest prices ${honest.priceMin}..${honest.priceMax}`,
+        );
+      const spreadUp = honest.highMax - honest.priceMin;
+      const spreadDown = honest.priceMax - honest.lowMin;
+      const bound = spreadUp > spreadDown ? spreadUp : spreadDown;
+      if (fresh.confidenceTicks > bound)
+        this.#fail(
+          'oracle-honest-range',
+          `height ${height}: confidence ${fresh.confidenceTicks} above the honest spread ${bound}`,
+        );
+    }
     if (!this.healed) return;
     this.afterHeal.blocks++;
     const price = applied.aggregate.prices.find((entry) => entry.assetId === SIM_ASSET.assetId);
     if (price !== undefined && (price.flags & AggregateFlag.STALE) === 0 && price.priceTicks > 0n)
       this.afterHeal.freshMarks++;
-    for (const result of applied.result.results) {
-      if (result.status !== 'OK') continue;
+    for (const [index, result] of applied.result.results.entries()) {
+      if (result.status !== 'OK' || !this.#honestTraders.has(applied.signers[index] ?? '')) continue;
       if ((result.filledLots ?? 0) > 0) this.afterHeal.fills++;
       if (result.orderId !== undefined) this.afterHeal.acceptedOrders++;
     }

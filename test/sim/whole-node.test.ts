@@ -48,6 +48,46 @@ test('whole-node runs keep every invariant under faults and f Byzantine validato
   assert.deepEqual(failures, []);
 });
 
+/** One seed per lie (the strategy is drawn from the seed: src/sim/whole-node.ts `LIE_STRATEGIES`). */
+const LIAR_SEEDS = { stale: 30_000, low: 30_001, wide: 30_002, mixed: 30_003, high: 30_009 } as const;
+
+test('oracle-liar: f lying validators keep neither marks out of the honest range nor the market stale', async () => {
+  // Fails before the proposer waited for fresh observations (app.ts observationWaitMs): with the
+  // 'stale' lie, 'only 5 of the 20 blocks after the heal carried a fresh mark' (market-liveness).
+  const failures: string[] = [];
+  const runs = [
+    ...Object.values(LIAR_SEEDS).map((seed) => ({ seed, validators: 4 })),
+    { seed: LIAR_SEEDS.stale, validators: 7 },
+  ];
+  for (const { seed, validators } of runs) {
+    const result = await runSimulation({
+      seed,
+      validators,
+      profile: profileByName('oracle-liar')!,
+      node: createSimNode,
+    });
+    assert.equal(result.byzantine, validators === 4 ? 1 : 2);
+    if (result.violations.length > 0)
+      failures.push(`${JSON.stringify(result.violations)}\n  replay: ${replayCommand(result)}`);
+  }
+  assert.deepEqual(failures, []);
+});
+
+test('griefer: order floods, cancel storms, spam and fresh keys leave the honest market live', async () => {
+  const failures: string[] = [];
+  for (const seed of [31_000, 31_001]) {
+    const result = await runSimulation({
+      seed,
+      validators: 4,
+      profile: profileByName('griefer')!,
+      node: createSimNode,
+    });
+    if (result.violations.length > 0 || result.market!.acceptedOrders === 0)
+      failures.push(`${JSON.stringify(result.violations)}\n  replay: ${replayCommand(result)}`);
+  }
+  assert.deepEqual(failures, []);
+});
+
 test('a whole-node run replays bit for bit; another seed does not', async () => {
   const profile = profileByName('crash')!;
   const first = await runSimulation({ seed: 41, validators: 4, profile, node: createSimNode });

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type RunResult, replayCommand, runSimulation } from '../../sim/harness.ts';
-import { PROFILES, profileByName } from '../../sim/profiles.ts';
+import { NODE_PROFILES, PROFILES, profileByName } from '../../sim/profiles.ts';
 import { numberOption, parseOptions, UsageError } from '../args.ts';
 import { createSimNode } from '../sim-node.ts';
 
@@ -21,7 +21,8 @@ export const usage = `usage: palisade sim [--seeds N] [--seed-start S] [--valida
   --validators  validators per run, 1..64 (default 4)
   --byzantine   Byzantine validators (default: f for adversary profiles, 0 otherwise); above f the
                 Byzantine validators collude and the run must show a violation or a halt
-  --profile     one of: ${PROFILES.map((profile) => profile.name).join(', ')}, or 'all' to cycle (default all)
+  --profile     one of: ${PROFILES.map((profile) => profile.name).join(', ')}, or 'all' to cycle (default all);
+                with --mode whole-node also: ${NODE_PROFILES.map((profile) => profile.name).join(', ')}
   --mode        consensus (default, fast: a hash-chain application) or whole-node (every validator runs
                 the validators' application with traders and a seeded market; venue invariants too)
   --json        print one JSON document instead of progress`;
@@ -57,7 +58,8 @@ export async function run(args: string[]): Promise<number> {
   const combined = createHash('sha256');
   for (let i = 0; i < seeds; i++) {
     const seed = seedStart + i;
-    const profile = profileName === 'all' ? PROFILES[seed % PROFILES.length]! : profileByName(profileName)!;
+    const cycle = mode === 'whole-node' ? [...PROFILES, ...NODE_PROFILES] : PROFILES;
+    const profile = profileName === 'all' ? cycle[seed % cycle.length]! : profileByName(profileName)!;
     const result = await runSimulation({ seed, validators, byzantine, profile, node });
     results.push(result);
     combined.update(result.traceHash);
@@ -135,6 +137,9 @@ function parse(args: string[]) {
   const profileName = typeof values.profile === 'string' ? values.profile : 'all';
   if (profileName !== 'all' && profileByName(profileName) === undefined) {
     throw new UsageError(`unknown profile '${profileName}'`);
+  }
+  if (values.mode !== 'whole-node' && profileByName(profileName)?.nodeAdversary !== undefined) {
+    throw new UsageError(`profile '${profileName}' attacks the venue: it needs --mode whole-node`);
   }
   const mode = typeof values.mode === 'string' ? values.mode : 'consensus';
   if (!(MODES as readonly string[]).includes(mode))
