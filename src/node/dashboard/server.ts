@@ -7,7 +7,7 @@
  * the poll's timeout shows as down; nothing it fails to say stops the others being shown.
  *
  *   GET /                 the page
- *   GET /app.js           its module
+ *   GET /app.js           its module (and /findings-panel.js, the findings panel: findings.ts)
  *   GET /api/snapshot     the latest snapshot (JSON)
  *   GET /api/events       text/event-stream of snapshots, one per poll
  *
@@ -23,6 +23,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { BookJson, FillJson, MarketJson, NodeStatus, PriceJson } from '../view.ts';
+import { type DashboardFinding, fetchFindings, pollFindings } from './findings.ts';
 
 export interface DashboardValidator {
   index: number;
@@ -79,6 +80,8 @@ export interface DashboardSnapshot {
   prices: PriceJson[];
   books: Array<{ market: MarketJson; book: BookJson }>;
   fills: FillJson[];
+  /** Every answering validator's latest monitor findings, newest first. */
+  findings: DashboardFinding[];
 }
 
 export interface RunningDashboard {
@@ -122,9 +125,10 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
   const historyLength = options.historyLength ?? 300;
   const booksShown = options.books ?? 4;
-  const [page, script] = await Promise.all([
+  const [page, script, findingsScript] = await Promise.all([
     readFile(join(STATIC_DIRECTORY, 'index.html')),
     readFile(join(STATIC_DIRECTORY, 'app.js')),
+    readFile(join(STATIC_DIRECTORY, 'findings-panel.js')),
   ]);
 
   const latency = new Map<number, LatencyCounters>();
@@ -149,6 +153,7 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
     prices: [],
     books: [],
     fills: [],
+    findings: [],
   };
   const clients = new Set<ServerResponse>();
 
@@ -243,6 +248,10 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
         // Keep the previous market data; the validator table already says who is reachable.
       }
     }
+    const findings = await pollFindings(
+      up.map((result) => result.snapshot),
+      (apiUrl) => fetchFindings(apiUrl, requestTimeoutMs),
+    );
     const timeMs = Date.now();
     history.push({
       timeMs,
@@ -262,6 +271,7 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
       validators: results.map((result) => result.snapshot),
       history,
       ...market,
+      findings,
     };
     broadcast();
   }
@@ -300,6 +310,10 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
       case '/app.js':
         response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', ...security });
         response.end(script);
+        return;
+      case '/findings-panel.js':
+        response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', ...security });
+        response.end(findingsScript);
         return;
       case '/api/snapshot':
         response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
