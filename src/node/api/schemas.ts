@@ -17,6 +17,7 @@ import { type JsonSchema, type JsonValue, jsonSchema } from '../../codec/json.ts
 import { PriceCertificateType } from '../../codec/oracle.ts';
 import { StateProofType } from '../../codec/state-proof.ts';
 import { SignedTransactionCodec } from '../../codec/transaction.ts';
+import { invariant } from '../../std/invariant.ts';
 import { API_ERRORS } from './errors.ts';
 
 /** Ed25519 public keys, digests, state roots: exactly 32 bytes. */
@@ -77,9 +78,10 @@ function withSafeIntegers(schema: JsonSchema, fields: readonly string[]): JsonSc
   const properties = { ...(schema.properties as { [key: string]: JsonSchema }) };
   for (const field of fields) {
     const codecForm = properties[field];
-    if (codecForm?.type !== 'string' || codecForm.maxLength !== 16) {
-      throw new Error(`${String(schema.title)}.${field} is not a number-valued 64-bit integer of the codec`);
-    }
+    invariant(
+      codecForm?.type === 'string' && codecForm.maxLength === 16,
+      `${String(schema.title)}.${field} is not a number-valued 64-bit integer of the codec`,
+    );
     properties[field] = count;
   }
   return { ...schema, properties };
