@@ -192,13 +192,9 @@ export async function createEvmHarness(
   const sendRaw = async (from: EvmAccount, to: Uint8Array | undefined, data: Uint8Array) => {
     const nonce = nonces.get(from.hex) ?? 0n;
     const tx = createLegacyTx(
-      {
-        nonce,
-        gasPrice: GAS_PRICE,
-        gasLimit: TRANSACTION_GAS_LIMIT,
-        to: to === undefined ? undefined : new Address(to),
-        data,
-      },
+      to === undefined
+        ? { nonce, gasPrice: GAS_PRICE, gasLimit: TRANSACTION_GAS_LIMIT, data }
+        : { nonce, gasPrice: GAS_PRICE, gasLimit: TRANSACTION_GAS_LIMIT, to: new Address(to), data },
       { common },
     ).sign(from.secretKey);
     const result = await runTx(vm, { tx, block: nextBlock() });
