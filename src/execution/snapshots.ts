@@ -111,6 +111,14 @@ export function loadSnapshot(s: EngineState, snapshot: EngineSnapshot): void {
   s.nextOrderId = snapshot.nextOrderId;
   s.nextSeriesId = snapshot.nextSeriesId;
   inconsistent(s.timeMs >= s.startTimeMs, 'timeMs', 'before the chain started');
+  loadSeries(s, snapshot);
+  loadAccounts(s, snapshot);
+  loadOrders(s, snapshot);
+  loadOracle(s, snapshot);
+}
+
+/** Series, before the accounts whose positions name them. */
+function loadSeries(s: EngineState, snapshot: EngineSnapshot): void {
   for (const [i, record] of snapshot.series.entries()) {
     const r = record.record;
     inconsistent(r.seriesId > 0 && r.seriesId < s.nextSeriesId, `series[${i}].seriesId`, 'not a listed id');
@@ -123,6 +131,10 @@ export function loadSnapshot(s: EngineState, snapshot: EngineSnapshot): void {
     series.status = r.status;
     series.settlementPrice = BigInt(r.settlementPrice);
   }
+}
+
+/** Accounts with their positions (and entry costs); open interest must then match the positions. */
+function loadAccounts(s: EngineState, snapshot: EngineSnapshot): void {
   for (const [i, record] of snapshot.accounts.entries()) {
     inconsistent(!s.accounts.has(hexKey(record.publicKey)), `accounts[${i}].publicKey`, 'repeated');
     inconsistent(record.marginMode <= MARGIN_MODE.portfolio, `accounts[${i}].marginMode`, 'unknown mode');
@@ -160,6 +172,10 @@ export function loadSnapshot(s: EngineState, snapshot: EngineSnapshot): void {
       'does not match the positions',
     );
   }
+}
+
+/** Resting orders, each in a trading series and owned by a known account. */
+function loadOrders(s: EngineState, snapshot: EngineSnapshot): void {
   for (const [i, record] of snapshot.orders.entries()) {
     const field = `orders[${i}]`;
     const series = s.seriesById.get(record.seriesId);
@@ -191,6 +207,10 @@ export function loadSnapshot(s: EngineState, snapshot: EngineSnapshot): void {
     s.orderSeries.set(record.orderId, series);
     s.dirtyOrders.set(record.orderId, resting);
   }
+}
+
+/** Index prices, settlement samples and oracle-guard pauses, per underlying. */
+function loadOracle(s: EngineState, snapshot: EngineSnapshot): void {
   for (const [i, record] of snapshot.indexes.entries()) {
     inconsistent(s.underlyings.has(record.underlyingId), `indexes[${i}].underlyingId`, 'unknown underlying');
     inconsistent(!s.indexPrices.has(record.underlyingId), `indexes[${i}].underlyingId`, 'repeated');
