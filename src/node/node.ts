@@ -240,6 +240,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     storage,
     wallClock,
     monotonicClock: () => clock.now(),
+    clock,
     observe,
     ...(options.applicationLimits === undefined ? {} : { limits: options.applicationLimits }),
   });
