@@ -55,6 +55,12 @@ export interface MonitorConfig {
     sourceStuckMs: number;
     /** …by at least this much is stuck. */
     sourceStuckMoveBps: number;
+    /**
+     * A STALE aggregate (fewer than 2f + 1 fresh observations) in this many blocks in a row is
+     * reported; single stale blocks are routine (a proposal built before the observations arrived:
+     * about one block in six on a loaded devnet, measured).
+     */
+    staleBlocksInRow: number;
     /** Sources × assets tracked at most (bounded memory against a flood of source ids). */
     trackedSourcesMax: number;
   };
@@ -137,6 +143,7 @@ export const DEFAULT_MONITOR_CONFIG: MonitorConfig = deepFreeze({
     sourceDivergenceSamples: 5,
     sourceStuckMs: 60_000,
     sourceStuckMoveBps: 20,
+    staleBlocksInRow: 5,
     trackedSourcesMax: 1_024,
   },
   trading: {

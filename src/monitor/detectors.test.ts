@@ -359,7 +359,7 @@ describe('oracle detectors', () => {
   });
 
   test('an aggregate raising MAX_MOVE is High; an unflagged aggregate is silent', () => {
-    const detector = new AggregateFlagDetector();
+    const detector = new AggregateFlagDetector(config.oracle);
     assert.deepEqual(
       run(detector, [oracle(1, { aggregate: aggregate(100n) }), oracle(2, { aggregate: aggregate(101n) })]),
       [],
@@ -368,6 +368,23 @@ describe('oracle detectors', () => {
     assert.deepEqual(alerts(found), ['PALISADE-ORACLE-FLAGGED']);
     assert.equal(found[0]!.severity, 'High');
     assert.deepEqual(detector.observe(oracle(4, { aggregate: aggregate(150n, 2) })), [], 'only on the rise');
+  });
+
+  test('STALE is reported only once it lasts; stale blocks here and there are routine', () => {
+    const detector = new AggregateFlagDetector(config.oracle);
+    const inRow = config.oracle.staleBlocksInRow;
+    // Stale every other block (what a loaded devnet shows), ending fresh: never a finding.
+    const flapping = Array.from({ length: 41 }, (_, i) =>
+      oracle(i + 1, { aggregate: aggregate(100n, i % 2) }),
+    );
+    assert.deepEqual(run(detector, flapping), []);
+    const lasting = Array.from({ length: inRow + 3 }, (_, i) =>
+      oracle(100 + i, { aggregate: aggregate(100n, 1) }),
+    );
+    const found = run(detector, lasting);
+    assert.deepEqual(alerts(found), ['PALISADE-ORACLE-FLAGGED']);
+    assert.equal(found[0]!.height, 100 + inRow - 1);
+    assert.equal(found[0]!.metadata.flags, 'STALE');
   });
 
   test('an observation equivocation names the validator', () => {

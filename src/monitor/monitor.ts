@@ -97,7 +97,7 @@ export function standardDetectors(config: MonitorConfig): Detector[] {
     new MempoolSpamDetector(config.mempool),
     new OwnDeviationDetector(config.oracle),
     new SourceHealthDetector(config.oracle),
-    new AggregateFlagDetector(),
+    new AggregateFlagDetector(config.oracle),
     new ObservationEquivocationDetector(),
     new OffMarkTradeDetector(config.trading),
     new SelfTradeDetector(),

@@ -7,7 +7,7 @@
  * far from it means this validator's sources are broken or manipulated (or, with more than f
  * liars, that the aggregate is): either way an operator must look.
  */
-import { flagNames } from '../../oracle/aggregate.ts';
+import { AggregateFlag, flagNames } from '../../oracle/aggregate.ts';
 import type { MonitorConfig } from '../config.ts';
 import { type Detector, deviationBps } from '../detector.ts';
 import { createFinding, type Finding, sourceAddress } from '../finding.ts';
@@ -37,7 +37,7 @@ export class OwnDeviationDetector implements Detector {
     for (const aggregate of signal.aggregate.slice(0, 256)) {
       const mine = own.get(aggregate.assetId);
       // A stale aggregate carries the previous price: no basis for comparison.
-      if (mine === undefined || aggregate.flags & 1 || aggregate.priceTicks <= 0n) {
+      if (mine === undefined || aggregate.flags & AggregateFlag.STALE || aggregate.priceTicks <= 0n) {
         this.#inRow.delete(aggregate.assetId);
         continue;
       }
@@ -201,25 +201,42 @@ export class SourceHealthDetector implements Detector {
   }
 }
 
-/** An aggregate raising a guard flag (STALE, MAX_MOVE, EMA_BAND, CONFIDENCE_WIDE), on the rise. */
+/**
+ * An aggregate raising a guard flag, on the rise: MAX_MOVE, EMA_BAND and CONFIDENCE_WIDE at once,
+ * STALE only once it has lasted `staleBlocksInRow` blocks (a single stale block is routine).
+ */
 export class AggregateFlagDetector implements Detector {
   readonly name = 'oracle-flags';
+  readonly #config: MonitorConfig['oracle'];
   readonly #flags = new Map<number, number>();
+  readonly #staleInRow = new Map<number, number>();
+
+  constructor(config: MonitorConfig['oracle']) {
+    this.#config = config;
+  }
 
   observe(signal: MonitorSignal): Finding[] {
     if (signal.kind !== 'oracle') return [];
     const findings: Finding[] = [];
     for (const aggregate of signal.aggregate.slice(0, 256)) {
+      const stale = (aggregate.flags & AggregateFlag.STALE) !== 0;
+      const staleInRow = stale ? (this.#staleInRow.get(aggregate.assetId) ?? 0) + 1 : 0;
+      this.#staleInRow.set(aggregate.assetId, staleInRow);
+      // STALE counts as raised only from the block it has lasted long enough.
+      const flags =
+        stale && staleInRow < this.#config.staleBlocksInRow
+          ? aggregate.flags & ~AggregateFlag.STALE
+          : aggregate.flags;
       const before = this.#flags.get(aggregate.assetId) ?? 0;
-      this.#flags.set(aggregate.assetId, aggregate.flags);
-      const raised = aggregate.flags & ~before;
+      this.#flags.set(aggregate.assetId, flags);
+      const raised = flags & ~before;
       if (raised === 0) continue;
       const names = flagNames(raised);
       findings.push(
         createFinding({
           alertId: 'PALISADE-ORACLE-FLAGGED',
           name: 'Oracle aggregate flagged',
-          description: `The aggregate price of asset ${aggregate.assetId} raised ${names.join(', ')}`,
+          description: `The aggregate price of asset ${aggregate.assetId} raised ${names.join(', ')}${stale ? ` (stale for ${staleInRow} blocks)` : ''}`,
           severity: names.includes('MAX_MOVE') || names.includes('EMA_BAND') ? 'High' : 'Medium',
           type: 'Degraded',
           metadata: { assetId: aggregate.assetId, flags: names.join(','), priceTicks: aggregate.priceTicks },
