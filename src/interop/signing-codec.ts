@@ -10,8 +10,14 @@ import { defineMessage } from '../codec/message.ts';
 import { MAX_VALIDATORS, Secp256k1Point } from '../codec/oracle.ts';
 import { Bytes32, Uint16, Uint64 } from '../codec/primitives.ts';
 
+/**
+ * Attempt numbers: attempt = coordinator turn × ATTEMPTS_PER_TURN + retry within the turn, so the
+ * number says which coordinator runs it. At most MAX_COORDINATOR_TURNS turns per session.
+ */
+export const ATTEMPTS_PER_TURN = 32;
+export const MAX_COORDINATOR_TURNS = 8;
 /** Attempts per session, at most (each uses fresh nonces from every signer it asks). */
-export const MAX_SIGNING_ATTEMPTS = 16;
+export const MAX_SIGNING_ATTEMPTS = ATTEMPTS_PER_TURN * MAX_COORDINATOR_TURNS;
 
 const SessionFields = { chainId: Uint64, epoch: Uint64, message: Bytes32, attempt: Uint16 };
 

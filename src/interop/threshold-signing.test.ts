@@ -135,6 +135,15 @@ test('f = 2 of 7 send shares that fail RFC 9591 §5.4: named, excluded at once, 
   const { done, engines } = expectAllSigned(keys, faults, 7);
   for (const completion of done)
     assert.ok(!completion.signers.includes(2) && !completion.signers.includes(5));
+  // A bad share is retried at once, within the coordinator's turn: where the first coordinator is
+  // honest, no deadline is waited for (a faulty one's turn must run out first).
+  for (const completion of done) {
+    const base =
+      [...Array(7).keys()].find(
+        (i) => Buffer.compare(sha256(new TextEncoder().encode(`report ${i}`)), completion.message) === 0,
+      )! % 7;
+    if (!faults.has(base)) assert.equal(completion.atMs, 0, `session with coordinator ${base} waited`);
+  }
   const bad = engines.reduce(
     (sum, e) => sum + (e.stats().faults[2]?.badShares ?? 0) + (e.stats().faults[5]?.badShares ?? 0),
     0,

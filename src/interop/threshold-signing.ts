@@ -4,7 +4,8 @@
  * signer that commits and then withholds its share, or sends one that fails verification, would
  * stall a session that waits for it. Here a session runs in attempts:
  *
- *   attempt k, coordinator c_k = (base + ⌊k / A⌋) mod n     (A attempts per coordinator)
+ *   turn b = ⌊(now − open) / T⌋, coordinator c_b = (base + b) mod n; its attempts are numbered
+ *   k = b·32 + j, so every attempt number names its coordinator (T = `turnMs`)
  *   1. commit (RFC 9591 §5.1): attempt 0 — every validator sends fresh nonce commitments to c_0
  *      as soon as it opens the session; later attempts — c_k invites every validator it has not
  *      excluded, and each answers with fresh commitments for that attempt;
@@ -14,11 +15,13 @@
  *      signer, who is excluded, and the next attempt starts at once; at the attempt's deadline,
  *      every chosen signer that has not delivered is excluded and the next attempt starts;
  *   4. with t verified shares, c_k aggregates (RFC 9591 §5.3).
- *   After A attempts the next validator takes over as coordinator (a silent or Byzantine
- *   coordinator costs A attempt deadlines, never the session), up to MAX_SIGNING_ATTEMPTS.
+ *   A coordinator retries as long as its turn lasts; then the next validator takes over (a silent
+ *   or Byzantine coordinator costs one turn, never the session), for up to 8 turns.
  *
  * With n ≥ t + f, at most f exclusions leave t honest signers, so a session completes within
- * f + 1 attempts of an honest coordinator.
+ * f + 1 attempts of an honest coordinator; bad shares are retried at once, and validators at
+ * fault are passed over in later sessions (`suspectMs`), so withholding costs deadlines only
+ * until each withholder has been caught once.
  *
  * Nonces. Every attempt uses fresh nonces from each signer; a nonce pair signs at most once and
  * only the exact commitment list it was asked for with its own commitment in it. The ledger of
@@ -38,6 +41,7 @@ import {
   frostVerifyShare,
 } from '../crypto/frost.ts';
 import {
+  ATTEMPTS_PER_TURN,
   MAX_SIGNING_ATTEMPTS,
   SigningAttemptRequestCodec,
   SigningAttemptShareCodec,
@@ -56,8 +60,8 @@ export interface ThresholdSigningOptions {
   readonly key: FrostKeyPackage;
   /** How long a coordinator waits for an attempt's commitments and shares. */
   readonly attemptMs: number;
-  /** Attempts each coordinator runs before the next validator takes over (A). Default 2. */
-  readonly attemptsPerCoordinator?: number;
+  /** How long each coordinator's turn lasts before the next validator takes over. Default 3 attempts. */
+  readonly turnMs?: number;
   /** How long a validator at fault is passed over when a coordinator picks signers. */
   readonly suspectMs?: number;
   /** Randomness for nonces (RFC 9591 §4.1 hashes it with the share); tests only. */
@@ -131,9 +135,9 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
   const n = key.participants;
   const t = key.threshold;
   const epoch = key.epoch;
-  const perCoordinator = options.attemptsPerCoordinator ?? 2;
+  const turnMs = options.turnMs ?? 3 * options.attemptMs;
   const suspectMs = options.suspectMs ?? 60_000;
-  invariant(Number.isInteger(perCoordinator) && perCoordinator >= 1, 'attempts per coordinator ≥ 1');
+  invariant(turnMs >= options.attemptMs, 'a turn holds at least one attempt');
   invariant(options.attemptMs > 0, 'attempt deadline must be positive');
   invariant(self === key.index, 'the key package is ours');
 
@@ -147,7 +151,8 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
   const stats: ThresholdSigningStats = { sessionsOpened: 0, completed: 0, attemptsStarted: 0, faults: {} };
 
   const coordinatorOf = (session: Session, attempt: number) =>
-    (session.base + Math.floor(attempt / perCoordinator)) % n;
+    (session.base + Math.floor(attempt / ATTEMPTS_PER_TURN)) % n;
+  const turnAt = (session: Session, nowMs: number) => Math.floor((nowMs - session.openedMs) / turnMs);
 
   const fault = (validator: number, kind: SigningFault, nowMs: number) => {
     const record = stats.faults[validator] ?? { silent: 0, badShares: 0 };
@@ -222,7 +227,9 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
     invariant(current !== undefined, 'a retry follows an attempt');
     const index = current.index + 1;
     session.attempt = undefined;
-    if (index >= MAX_SIGNING_ATTEMPTS || coordinatorOf(session, index) !== self) return [];
+    // Retry within our turn only: its attempt numbers, and the clock still in it.
+    if (index % ATTEMPTS_PER_TURN === 0 || index >= MAX_SIGNING_ATTEMPTS) return [];
+    if (turnAt(session, nowMs) > Math.floor(current.index / ATTEMPTS_PER_TURN)) return [];
     if (n - session.excluded.size < t) return [];
     return startAttempt(session, index, nowMs);
   };
@@ -447,8 +454,7 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
           continue;
         }
         // Take over when the schedule makes us coordinator (the previous one failed or was silent).
-        const block = Math.floor((nowMs - session.openedMs) / (options.attemptMs * perCoordinator));
-        const index = block * perCoordinator;
+        const index = turnAt(session, nowMs) * ATTEMPTS_PER_TURN;
         if (
           index > 0 &&
           index < MAX_SIGNING_ATTEMPTS &&
