@@ -400,10 +400,14 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
    * them would be fresh for some asset (the aggregate would be STALE). Holding none is not a lack:
    * a network without prices must not wait on every block.
    */
+  let freshQuorumMemo: { height: number; held: number; lacks: boolean } | undefined;
   const lacksFreshQuorum = (height: number, parentMs: number | undefined): boolean => {
     const pool = observations.get(height);
     if (pool === undefined || pool.size === 0 || options.assets.length === 0) return false;
     if (pool.size >= options.validators.length) return false;
+    // Polled every few milliseconds: aggregate (and verify signatures) again only when more arrived.
+    if (freshQuorumMemo?.height === height && freshQuorumMemo.held === pool.size)
+      return freshQuorumMemo.lacks;
     const timeMs = Math.max(
       options.wallClock(),
       (parentMs ?? chain.engine.timeMs) + 1,
@@ -418,7 +422,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       extensions: [...pool.entries()].sort((a, b) => a[0] - b[0]).map(([, bytes]) => bytes),
       previous: chain.priceBook.latest(),
     });
-    return aggregate.prices.some((price) => (price.flags & AggregateFlag.STALE) !== 0);
+    const lacks = aggregate.prices.some((price) => (price.flags & AggregateFlag.STALE) !== 0);
+    freshQuorumMemo = { height, held: pool.size, lacks };
+    return lacks;
   };
 
   /** Whether the mempool holds a transaction a block at `height` could carry (not already above us). */
