@@ -41,6 +41,35 @@ library FrostSecp256k1 {
     function verify(bytes32 message, uint256 keyX, uint256 keyParity, Signature calldata signature)
         internal
         view
+        returns (bool)
+    {
+        uint256 m;
+        assembly ("memory-safe") {
+            m := mload(0x40)
+            mstore(add(m, 130), message)
+        }
+        return _verifyAt(m, 32, keyX, keyParity, signature);
+    }
+
+    /// @notice `verify` for a message of any length (RFC 9591's test vectors sign "test"); the
+    /// same code checks both, the 32-byte form only skips a copy.
+    function verifyBytes(bytes memory message, uint256 keyX, uint256 keyParity, Signature calldata signature)
+        internal
+        view
+        returns (bool)
+    {
+        uint256 m;
+        assembly ("memory-safe") {
+            m := mload(0x40)
+            mcopy(add(m, 130), add(message, 0x20), mload(message))
+        }
+        return _verifyAt(m, message.length, keyX, keyParity, signature);
+    }
+
+    /// @dev The check itself, with the message already at m + 130 (`length` bytes) in free memory.
+    function _verifyAt(uint256 m, uint256 length, uint256 keyX, uint256 keyParity, Signature calldata signature)
+        private
+        view
         returns (bool ok)
     {
         assembly ("memory-safe") {
@@ -51,19 +80,19 @@ library FrostSecp256k1 {
             ok := and(and(lt(rx, P), lt(ry, P)), lt(z, N))
             ok := and(ok, eq(mulmod(ry, ry, P), addmod(mulmod(mulmod(rx, rx, P), rx, P), 7, P)))
             if ok {
-                let m := mload(0x40)
                 // b_0 = SHA-256(Z_pad(64) ‖ R ‖ PK ‖ msg ‖ I2OSP(48, 2) ‖ 0x00 ‖ DST ‖ I2OSP(29, 1)).
-                // Unaligned stores go left to right, each single byte after the word it follows.
+                // Unaligned stores go left to right, each single byte after the word it follows;
+                // none reaches the message at m + 130.
                 mstore(m, 0)
                 mstore(add(m, 0x20), 0)
                 mstore(add(m, 65), rx)
                 mstore8(add(m, 64), add(2, and(ry, 1)))
                 mstore(add(m, 98), keyX)
                 mstore8(add(m, 97), add(2, keyParity))
-                mstore(add(m, 130), message)
-                mstore(add(m, 162), B0_TAIL)
-                mstore8(add(m, 194), 29)
-                ok := staticcall(gas(), 0x02, m, 195, m, 0x20)
+                let tail := add(add(m, 130), length)
+                mstore(tail, B0_TAIL)
+                mstore8(add(tail, 32), 29)
+                ok := staticcall(gas(), 0x02, m, add(163, length), m, 0x20)
                 let b0 := mload(m)
                 // b_1 = SHA-256(b_0 ‖ 0x01 ‖ DST ‖ I2OSP(29, 1)).
                 mstore(add(m, 0x20), B1_TAIL)

@@ -4,6 +4,7 @@
  * chains or contracts, and use of a retired keyset after a handover is refused.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { secp256k1, secp256k1_FROST } from '@noble/curves/secp256k1.js';
 import * as tiny from 'tiny-secp256k1';
@@ -66,6 +67,27 @@ test('a price certificate from src/crypto/frost.ts verifies on chain, within the
   ]);
   assert.equal(result.value![0], true);
   t.diagnostic(`verifyPriceReport (digest included): ${result.executionGas} execution gas`);
+});
+
+test('RFC 9591 Appendix E.5 (FROST(secp256k1, SHA-256)): the published signature verifies in the contract', async () => {
+  const vector = JSON.parse(
+    readFileSync(new URL('../vectors/rfc9591-frost-secp256k1.json', import.meta.url), 'utf8'),
+  ) as { group_public_key: string; message: string; sig: string };
+  const groupKey = Uint8Array.from(Buffer.from(vector.group_public_key, 'hex'));
+  const message = Uint8Array.from(Buffer.from(vector.message, 'hex'));
+  const signature = Uint8Array.from(Buffer.from(vector.sig, 'hex'));
+  assert.equal(secp256k1_FROST.verify(signature, message, groupKey), true);
+  const evm = await createEvmHarness();
+  const vectors = await evm.deploy(await evm.account('deployer'), 'FrostVectors');
+  const check = async (m: Uint8Array, s: ReturnType<typeof evmFrostSignature>) =>
+    (await vectors.call('verifyBytes', [m, groupKey, s])).value![0] as boolean;
+  assert.equal(await check(message, evmFrostSignature(signature)), true);
+  assert.equal(
+    await check(Uint8Array.from(Buffer.from('74657375', 'hex')), evmFrostSignature(signature)),
+    false,
+  );
+  const parsed = evmFrostSignature(signature);
+  assert.equal(await check(message, { ...parsed, z: (parsed.z + 1n) % N }), false);
 });
 
 test('a signature made with @noble/curves FROST directly (single-key RFC 9591 signing) verifies', async () => {
