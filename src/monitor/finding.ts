@@ -54,10 +54,13 @@ export class MonitorError extends Error {
   override readonly name = 'MonitorError';
   readonly code: MonitorErrorCode;
   readonly field: string;
+  /** What is wrong with `field`, without its name. */
+  readonly detail: string;
   constructor(code: MonitorErrorCode, field: string, detail: string) {
     super(`${field}: ${detail}`);
     this.code = code;
     this.field = field;
+    this.detail = detail;
   }
 }
 

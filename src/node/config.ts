@@ -17,9 +17,12 @@
  *                   private networks)
  *   oracle          optional { "enabled": false } to run without observing prices
  *   logLevel        optional pino level (default "info")
+ *   monitor         optional findings settings: capacity, thresholds, webhook (src/monitor/settings.ts)
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { MonitorError } from '../monitor/finding.ts';
+import { type MonitorSettings, parseMonitorSettings } from '../monitor/settings.ts';
 import { GenesisError, parseHostPort } from './genesis.ts';
 
 export const CONFIG_FORMAT = 'palisade-node-config/1';
@@ -50,10 +53,12 @@ export interface NodeConfig {
   logLevel: LogLevel;
   /** Blocks behind at which the node state-syncs (NodeOptions.stateSyncThresholdBlocks); undefined: default. */
   stateSyncThresholdBlocks?: number | undefined;
+  /** The `monitor` section (NodeOptions.monitor); undefined: the defaults, no webhook. */
+  monitor?: MonitorSettings | undefined;
 }
 
 const KEYS = ['format', 'genesis', 'index', 'keystore', 'dataDirectory', 'p2pListen', 'apiListen'];
-const OPTIONAL = ['passwordFile', 'peers', 'oracle', 'logLevel', 'stateSyncThresholdBlocks'];
+const OPTIONAL = ['passwordFile', 'peers', 'oracle', 'logLevel', 'stateSyncThresholdBlocks', 'monitor'];
 
 function path(value: unknown, field: string, base: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 4096)
@@ -106,6 +111,13 @@ export function parseNodeConfig(document: unknown, base: string): NodeConfig {
   const threshold = record.stateSyncThresholdBlocks;
   if (threshold !== undefined && (!Number.isSafeInteger(threshold) || (threshold as number) < 0))
     throw new ConfigError('stateSyncThresholdBlocks', 'must be a non-negative integer (0: never state sync)');
+  let monitor: MonitorSettings | undefined;
+  try {
+    monitor = record.monitor === undefined ? undefined : parseMonitorSettings(record.monitor);
+  } catch (error) {
+    if (error instanceof MonitorError) throw new ConfigError(error.field, error.detail);
+    throw error;
+  }
   const logLevel = record.logLevel ?? 'info';
   if (!LOG_LEVELS.includes(logLevel as LogLevel))
     throw new ConfigError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -122,6 +134,7 @@ export function parseNodeConfig(document: unknown, base: string): NodeConfig {
     oracleEnabled,
     logLevel: logLevel as LogLevel,
     stateSyncThresholdBlocks: threshold as number | undefined,
+    monitor,
   };
 }
 

@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { toHex } from '../../crypto/bytes.ts';
 import { KeystoreError, loadEd25519Keystore } from '../../crypto/keystore.ts';
+import { withWebhookSecret } from '../../monitor/settings.ts';
 import { parseOptions, UsageError } from '../args.ts';
 import { ConfigError, readNodeConfig } from '../config.ts';
 import { GenesisError, parseGenesis } from '../genesis.ts';
@@ -115,6 +116,7 @@ export async function run(args: string[]): Promise<number> {
     ...(config.stateSyncThresholdBlocks === undefined
       ? {}
       : { stateSyncThresholdBlocks: config.stateSyncThresholdBlocks }),
+    ...(config.monitor === undefined ? {} : { monitor: withWebhookSecret(config.monitor, process.env) }),
     logger,
     version: await packageVersion(),
     ...(offsetMs === 0 ? {} : { wallClock: () => Date.now() + offsetMs }),
