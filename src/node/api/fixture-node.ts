@@ -39,6 +39,7 @@ import {
 } from '../../interop/price-certificate.ts';
 import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../../mempool/mempool.ts';
 import { encodeVoteExtension, signObservation } from '../../oracle/observation.ts';
+import { DEFAULT_APPLICATION_LIMITS } from '../app.ts';
 import {
   type AccountRead,
   accountToJson,
@@ -314,7 +315,12 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
       if (blockOptions.priceUsdc !== undefined) priceUsdc = blockOptions.priceUsdc;
       const height = engine.height + 1;
       const timeMs = engine.timeMs + BLOCK_INTERVAL_MS;
-      const pending = mempool.select({ height, maxTransactions: 1000, maxBytes: 1 << 20 });
+      // A validator's own bounds, so that the payload always fits consensus's limit.
+      const pending = mempool.select({
+        height,
+        maxTransactions: Math.min(1000, DEFAULT_APPLICATION_LIMITS.maxBlockTransactions),
+        maxBytes: DEFAULT_APPLICATION_LIMITS.maxBlockTransactionBytes,
+      });
       const stateRootHeight = stateRootHeightFor(height);
       const payload = BlockPayloadCodec.encode({
         timeMs,
