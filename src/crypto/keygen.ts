@@ -184,6 +184,8 @@ export interface KeygenResult {
 
 export interface KeygenMachine {
   readonly phase: KeygenPhase;
+  /** The digest every message of this session carries (see {@link keygenSessionDigest}). */
+  readonly sessionDigest: Uint8Array;
   /** Our deal and shares (dealers); nothing for a pure recipient. Call once. */
   start(): KeygenOutput[];
   /**
@@ -731,6 +733,7 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
     get phase() {
       return phase;
     },
+    sessionDigest,
 
     start() {
       invariant(!started, 'start once');
@@ -850,4 +853,23 @@ export function runLocalKeygen(session: KeygenSession, roles: readonly KeygenRol
     invariant(result !== undefined, 'every local participant finished');
     return result;
   });
+}
+
+/**
+ * The session digest a sealed keygen message carries, read without checking its signature (for
+ * routing to the right session, which then checks everything).
+ * @throws KeygenError MALFORMED
+ */
+export function keygenMessageSession(bytes: Uint8Array): Uint8Array {
+  try {
+    const { payload } = SealedKeygenCodec.decode(bytes);
+    const tag = peekTag(payload);
+    if (tag === KeygenDealCodec.tag) return KeygenDealCodec.decode(payload).session;
+    if (tag === KeygenShareCodec.tag) return KeygenShareCodec.decode(payload).session;
+    if (tag === KeygenComplaintCodec.tag) return KeygenComplaintCodec.decode(payload).session;
+    if (tag === KeygenJustificationCodec.tag) return KeygenJustificationCodec.decode(payload).session;
+  } catch (cause) {
+    throw new KeygenError('MALFORMED', [], 'undecodable keygen message', { cause });
+  }
+  throw new KeygenError('MALFORMED', [], 'not a keygen message');
 }

@@ -48,7 +48,13 @@ function manualClock() {
 
 type Fault = 'crashed' | 'withholds-shares' | 'bad-shares';
 
-function network(n: number, faults: ReadonlyMap<number, Fault>, name: string, reuse?: readonly string[]) {
+function network(
+  n: number,
+  faults: ReadonlyMap<number, Fault>,
+  name: string,
+  reuse?: readonly string[],
+  epochBlocks = 0,
+) {
   const { clock, advance } = manualClock();
   const identities = Array.from({ length: n }, (_, i) => sha256(new TextEncoder().encode(`${name} ${i}`)));
   const signers = identities.map((seed) => createEd25519Signer(seed));
@@ -94,6 +100,7 @@ function network(n: number, faults: ReadonlyMap<number, Fault>, name: string, re
       dkgDealMs: 5000,
       dkgComplaintMs: 3000,
       sessionTimeoutMs: 15_000,
+      epochBlocks,
     }),
   );
   const deliver = () => {
@@ -155,7 +162,14 @@ function certifiesEveryBlock(net: ReturnType<typeof network>, blocks: number) {
     assert.equal(latest.length, 2, 'both assets certified');
     for (const entry of latest) {
       assert.equal(entry.height, blocks, 'up to the last block');
-      assert.ok(verifyPriceCertificate(entry.certificate, keyset));
+      // A refresh keeps the group key; the certificate names the epoch it was signed in.
+      assert.ok(entry.certificate.report.epoch <= keyset.epoch);
+      assert.ok(
+        verifyPriceCertificate(entry.certificate, {
+          epoch: entry.certificate.report.epoch,
+          groupPublicKey: keyset.groupPublicKey,
+        }),
+      );
     }
     // Every session this node opened ended with a verified certificate (none timed out).
     assert.equal(p.stats().sessionsStarted, 2 * blocks);
@@ -233,4 +247,42 @@ test('the key file is versioned and checked: an unknown version or a tampered fi
     toHex(net.prices[0]!.keyset()!.groupPublicKey),
   );
   again.stop();
+});
+
+test('proactive refresh every 3 blocks: the epoch advances, the group key stays, certificates continue and name the epoch', () => {
+  const net = network(4, new Map(), 'refresh', undefined, 3);
+  net.start();
+  const groupKey = toHex(net.prices[0]!.keyset()!.groupPublicKey);
+  certifiesEveryBlock(net, 10);
+  for (const p of net.prices) {
+    assert.equal(p.keyset()!.epoch, 4, 'refreshed at heights 3, 6 and 9');
+    assert.equal(toHex(p.keyset()!.groupPublicKey), groupKey);
+    assert.equal(p.stats().refreshes, 3);
+    for (const entry of p.latest()) assert.equal(entry.certificate.report.epoch, 4);
+  }
+  for (const epoch of [1, 2, 3, 4]) readFileSync(join(net.directories[0]!, `price-keyset-${epoch}.key`));
+  net.stop();
+  // A restart loads the latest epoch's key file.
+  const again = network(4, new Map(), 'refresh', net.directories, 3);
+  again.prices[0]!.start();
+  assert.equal(again.prices[0]!.keyset()!.epoch, 4);
+  again.stop();
+});
+
+test('refresh with a crashed validator (f = 1 of 4): the others refresh without it and certificates continue', () => {
+  const net = network(4, new Map([[1, 'crashed']]), 'refresh-crashed', undefined, 5);
+  net.start();
+  net.run(9000);
+  const groupKey = toHex(net.honest[0]!.keyset()!.groupPublicKey);
+  certifiesEveryBlock(net, 16);
+  for (const p of net.honest) {
+    assert.ok(p.keyset()!.epoch >= 2, 'at least one refresh finished');
+    assert.equal(toHex(p.keyset()!.groupPublicKey), groupKey);
+  }
+  assert.equal(
+    new Set(net.honest.map((p) => p.keyset()!.epoch)).size,
+    1,
+    'the honest validators agree on the epoch',
+  );
+  net.stop();
 });

@@ -15,6 +15,13 @@
  * derived with HKDF-SHA-256 from the identity seed, header authenticated), mode 0600, fsynced and
  * renamed into place.
  *
+ * Refresh. With `epochBlocks` > 0, at every finalized height that is a multiple of it, every
+ * validator starts a zero-sum refresh (the same keygen with complaints, kind `refresh`) into the
+ * next epoch: same deadlines, same re-sending. Its key file is written under the new epoch, and
+ * signing moves to the new shares; sessions already open finish on the old epoch's. The group key
+ * never changes, certificates name the new epoch, and a share stolen before a refresh is useless
+ * after it. At restart the latest epoch's key file is loaded.
+ *
  * Signing. After every finalized block whose height is a multiple of `everyBlocks`, every
  * validator holds the same aggregates (a function of finalized blocks), so each knows what to
  * sign: for each asset with a fresh aggregate, the EIP-712 `PriceReport` digest. The session's
@@ -24,16 +31,22 @@
  * announced to everyone, who verify it again before keeping it as the asset's latest.
  */
 import { hkdfSync } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrostPublic, FrostSecret } from '@noble/curves/abstract/frost.js';
 import { peekTag } from '../codec/message.ts';
 import { CertificateAnnouncementCodec } from '../codec/node.ts';
 import type { AggregatePriceValue } from '../codec/oracle.ts';
-import { fromHex, toHex } from '../crypto/bytes.ts';
+import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import type { FrostKeyPackage } from '../crypto/frost.ts';
-import { createKeygenMachine, KeygenError, type KeygenMachine, type KeygenOutput } from '../crypto/keygen.ts';
+import {
+  createKeygenMachine,
+  KeygenError,
+  type KeygenMachine,
+  type KeygenOutput,
+  keygenMessageSession,
+} from '../crypto/keygen.ts';
 import { SealedKeygenCodec } from '../crypto/keygen-codec.ts';
 import { openThresholdKeyFile, sealThresholdKeyFile } from '../crypto/keystore.ts';
 import {
@@ -90,6 +103,11 @@ export interface PriceSignerOptions {
   attemptMs?: number;
   dkgDealMs?: number;
   dkgComplaintMs?: number;
+  /**
+   * Proactive refresh every this many finalized blocks (0: never): at each multiple, every
+   * validator starts a zero-sum refresh into the next epoch; the group key stays.
+   */
+  epochBlocks?: number;
 }
 
 export interface LatestCertificate {
@@ -113,6 +131,8 @@ export interface PriceSignerStats {
   /** Chosen signers that did not deliver, seen as coordinator, by validator index. */
   silentSigners: Record<number, number>;
   signingAttempts: number;
+  /** Refreshes completed since start. */
+  refreshes: number;
 }
 
 export interface PriceSigner {
@@ -148,6 +168,31 @@ interface KeyFileContents {
   secret: { identifier: string; signingShare: string };
   /** Sealed keygen messages we sent, to answer peers still running the DKG after a restart. */
   sent?: { to: number | 'all'; bytes: string }[];
+}
+
+interface KeygenRun {
+  readonly epoch: number;
+  readonly kind: 'dkg' | 'refresh';
+  /** Undefined for a run finished before a restart (only its sent messages remain). */
+  readonly machine: KeygenMachine | undefined;
+  readonly sent: KeygenOutput[];
+  state: 'running' | 'done' | 'failed';
+  readonly digest: Uint8Array;
+}
+
+/** Epochs of the key files in the data directory. */
+function keyFileEpochs(dataDirectory: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dataDirectory);
+  } catch {
+    return [];
+  }
+  return entries
+    .map((name) => /^price-keyset-(\d+)\.key$/.exec(name)?.[1])
+    .filter((epoch): epoch is string => epoch !== undefined)
+    .map(Number)
+    .filter(Number.isSafeInteger);
 }
 
 function keyFilePath(dataDirectory: string, epoch: number): string {
@@ -261,17 +306,18 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   const attemptMs = options.attemptMs ?? 2000;
   const dkgDealMs = options.dkgDealMs ?? 30_000;
   const dkgComplaintMs = options.dkgComplaintMs ?? 10_000;
+  const epochBlocks = options.epochBlocks ?? 0;
   const log = options.log ?? (() => {});
-  const path = keyFilePath(options.dataDirectory, options.epoch);
-  const encryptionKey = fileKey(options.secretKey, options.chainId, options.epoch);
-  const header = { chainId: options.chainId, epoch: options.epoch, index: options.self };
+  const headerOf = (epoch: number) => ({ chainId: options.chainId, epoch, index: options.self });
 
+  /** The key package signing now (the latest epoch), and the engines of the last two epochs. */
   let key: FrostKeyPackage | undefined;
-  let machine: KeygenMachine | undefined;
-  let engine: ThresholdSigner | undefined;
+  const engines = new Map<number, ThresholdSigner>();
+  /** Keygen sessions: the genesis DKG and each epoch's refresh, by the epoch they produce. */
+  const runs = new Map<number, KeygenRun>();
   let dkgState: PriceSignerStats['dkg'] = 'running';
   let dkgDisqualified: { dealer: number; reason: string }[] = [];
-  const sent: KeygenOutput[] = [];
+  let refreshes = 0;
   const lastAnswerMs = new Map<number, number>();
   const timers: (() => void)[] = [];
   let running = false;
@@ -282,7 +328,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
 
   const pending = new Map<
     string,
-    { report: PriceReport; asset: OracleAsset; height: number; createdMs: number }
+    { report: PriceReport; asset: OracleAsset; height: number; createdMs: number; epoch: number }
   >();
   const latestByAsset = new Map<number, LatestCertificate>();
   let sessionsStarted = 0;
@@ -293,66 +339,132 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     timers.push(options.clock.setTimer(delayMs, callback));
   };
 
-  // ------------------------------------------------------------------ DKG
+  // ------------------------------------------------------------------ keygen (DKG and refresh)
 
   const transmit = (output: KeygenOutput) => {
     if (output.to === 'all') options.broadcast(output.bytes);
     else if (output.recipient !== options.self) options.send(output.recipient, output.bytes);
   };
 
-  const dispatchKeygen = (outputs: readonly KeygenOutput[]) => {
+  const dispatchKeygen = (run: KeygenRun, outputs: readonly KeygenOutput[]) => {
     for (const output of outputs) {
-      if (sent.length < MAX_SENT_KEYGEN) sent.push(output);
+      if (run.sent.length < MAX_SENT_KEYGEN) run.sent.push(output);
       transmit(output);
     }
-    checkKeygenDone();
+    checkKeygenDone(run);
   };
 
-  const checkKeygenDone = () => {
-    if (machine === undefined || machine.phase !== 'done' || dkgState !== 'running') return;
-    try {
-      const result = machine.result();
-      if (result?.key === undefined) return;
-      dkgDisqualified = result.disqualified.map((d) => ({ dealer: d.dealer, reason: d.reason }));
-      key = result.key;
-      writeAtomically(
-        path,
-        sealThresholdKeyFile(JSON.stringify(fromKeyPackage(key, sent)), encryptionKey, header),
+  const adopt = (next: FrostKeyPackage) => {
+    key = next;
+    if (!engines.has(next.epoch))
+      engines.set(
+        next.epoch,
+        createThresholdSigner({ chainId: options.chainId, self: options.self, key: next, attemptMs }),
       );
-      dkgState = 'done';
-      if (dkgDisqualified.length > 0) log('warn', 'DKG left out dealers', { disqualified: dkgDisqualified });
-      log('info', 'price keyset ready', { epoch: key.epoch, groupPublicKey: toHex(key.groupPublicKey) });
-      startSigning();
+    // In-flight sessions of the previous epoch finish on its engine; older engines are dropped.
+    for (const epoch of [...engines.keys()]) if (epoch < next.epoch - 1) engines.delete(epoch);
+  };
+
+  const checkKeygenDone = (run: KeygenRun) => {
+    if (run.machine === undefined || run.machine.phase !== 'done' || run.state !== 'running') return;
+    try {
+      const result = run.machine.result();
+      if (result?.key === undefined) return;
+      const disqualified = result.disqualified.map((d) => ({ dealer: d.dealer, reason: d.reason }));
+      run.state = 'done';
+      writeAtomically(
+        keyFilePath(options.dataDirectory, run.epoch),
+        sealThresholdKeyFile(
+          JSON.stringify(fromKeyPackage(result.key, run.sent)),
+          fileKey(options.secretKey, options.chainId, run.epoch),
+          headerOf(run.epoch),
+        ),
+      );
+      if (disqualified.length > 0)
+        log('warn', `${run.kind} left out dealers`, { epoch: run.epoch, disqualified });
+      if (run.kind === 'dkg') {
+        dkgState = 'done';
+        dkgDisqualified = disqualified;
+      } else refreshes++;
+      if (key === undefined || result.key.epoch > key.epoch) adopt(result.key);
+      log('info', run.kind === 'dkg' ? 'price keyset ready' : 'price keyset refreshed', {
+        epoch: result.key.epoch,
+        groupPublicKey: toHex(result.key.groupPublicKey),
+      });
+      startTicking();
       resolveReady();
     } catch (error) {
       if (!(error instanceof KeygenError)) throw error;
-      dkgState = 'failed';
-      dkgDisqualified = error.culprits.map((dealer) => ({ dealer, reason: error.code }));
-      log('warn', 'DKG failed', { code: error.code, culprits: error.culprits, message: error.message });
+      run.state = 'failed';
+      if (run.kind === 'dkg') {
+        dkgState = 'failed';
+        dkgDisqualified = error.culprits.map((dealer) => ({ dealer, reason: error.code }));
+      }
+      log('warn', `${run.kind} failed`, { epoch: run.epoch, code: error.code, culprits: error.culprits });
     }
   };
 
-  const retransmit = () => {
-    if (!running || dkgState !== 'running') return;
-    for (const output of sent) transmit(output);
-    later(retryMs, retransmit);
+  const retransmit = (run: KeygenRun) => {
+    if (!running || run.state !== 'running') return;
+    for (const output of run.sent) transmit(output);
+    later(retryMs, () => retransmit(run));
   };
 
-  const answerStraggler = (from: number) => {
-    // A peer still in the DKG: give it what we sent, at most once per retry interval.
+  /** Starts a keygen run: the machine's first messages, its two deadlines and re-sending. */
+  const startRun = (run: KeygenRun) => {
+    runs.set(run.epoch, run);
+    for (const epoch of [...runs.keys()]) if (epoch < run.epoch - 2) runs.delete(epoch);
+    dispatchKeygen(run, run.machine!.start());
+    later(dkgDealMs, () => {
+      if (running && run.state === 'running') dispatchKeygen(run, run.machine!.advance('deals'));
+    });
+    later(dkgDealMs + dkgComplaintMs, () => {
+      if (running && run.state === 'running') dispatchKeygen(run, run.machine!.advance('complaints'));
+    });
+    later(retryMs, () => retransmit(run));
+  };
+
+  const session = (epoch: number, kind: 'dkg' | 'refresh') => ({
+    chainId: options.chainId,
+    epoch,
+    kind,
+    dealerKeys: options.validators,
+    recipientKeys: options.validators,
+    threshold: options.threshold,
+    ...(kind === 'refresh' ? { previous: key!.public } : {}),
+  });
+
+  /** Proactive refresh (src/crypto/keygen.ts kind `refresh`) into epoch key.epoch + 1. */
+  const startRefresh = () => {
+    if (key === undefined || runs.has(key.epoch + 1)) return;
+    const epoch = key.epoch + 1;
+    const machine = createKeygenMachine(session(epoch, 'refresh'), {
+      dealer: options.self,
+      recipient: options.self,
+      signer: options.signer,
+      previousKey: key,
+    });
+    startRun({ epoch, kind: 'refresh', machine, sent: [], state: 'running', digest: machine.sessionDigest });
+  };
+
+  const answerStraggler = (from: number, run: KeygenRun) => {
+    // A peer still in a keygen we finished: give it what we sent, at most once per retry interval.
     const now = options.clock.now();
-    if (now - (lastAnswerMs.get(from) ?? Number.NEGATIVE_INFINITY) < retryMs) return;
-    lastAnswerMs.set(from, now);
-    for (const output of sent)
+    const last = lastAnswerMs.get(from * 65_536 + run.epoch) ?? Number.NEGATIVE_INFINITY;
+    if (now - last < retryMs) return;
+    lastAnswerMs.set(from * 65_536 + run.epoch, now);
+    for (const output of run.sent)
       if (output.to === 'all' || output.recipient === from) options.send(from, output.bytes);
   };
 
   const onKeygen = (from: number, bytes: Uint8Array) => {
-    if (dkgState !== 'running' || machine === undefined) {
-      answerStraggler(from);
+    const digest = keygenMessageSession(bytes);
+    for (const run of runs.values()) {
+      if (!bytesEqual(run.digest, digest)) continue;
+      if (run.state !== 'running' || run.machine === undefined) answerStraggler(from, run);
+      else dispatchKeygen(run, run.machine.receive(bytes));
       return;
     }
-    dispatchKeygen(machine.receive(bytes));
   };
 
   // ------------------------------------------------------------------ signing
@@ -368,56 +480,62 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   };
 
   const collectCompletions = () => {
-    if (engine === undefined || key === undefined) return;
-    for (const completion of engine.takeCompleted()) {
-      const digestHex = toHex(completion.message);
-      const entry = pending.get(digestHex);
-      if (entry === undefined) continue;
-      const certificate: PriceCertificate = {
-        report: entry.report,
-        domain: options.domain,
-        signature: completion.signature,
-      };
-      if (!verifyPriceCertificate(certificate, { epoch: key.epoch, groupPublicKey: key.groupPublicKey })) {
-        log('warn', 'assembled price certificate does not verify', { height: entry.height });
-        continue;
-      }
-      pending.delete(digestHex);
-      const encoded = encodePriceCertificate(certificate);
-      certificates++;
-      keep({
-        assetId: entry.asset.assetId,
-        symbol: entry.asset.symbol,
-        height: entry.height,
-        certificate,
-        encoded,
-      });
-      options.broadcast(
-        CertificateAnnouncementCodec.encode({
+    for (const [epoch, engine] of engines) {
+      for (const completion of engine.takeCompleted()) {
+        const digestHex = toHex(completion.message);
+        const entry = pending.get(digestHex);
+        const signingKey = engine === engines.get(epoch) ? keyOfEpoch(epoch) : undefined;
+        if (entry === undefined || signingKey === undefined) continue;
+        const certificate: PriceCertificate = {
+          report: entry.report,
+          domain: options.domain,
+          signature: completion.signature,
+        };
+        if (!verifyPriceCertificate(certificate, { epoch, groupPublicKey: signingKey.groupPublicKey })) {
+          log('warn', 'assembled price certificate does not verify', { height: entry.height });
+          continue;
+        }
+        pending.delete(digestHex);
+        const encoded = encodePriceCertificate(certificate);
+        certificates++;
+        keep({
           assetId: entry.asset.assetId,
+          symbol: entry.asset.symbol,
           height: entry.height,
-          certificate: encoded,
-        }),
-      );
+          certificate,
+          encoded,
+        });
+        options.broadcast(
+          CertificateAnnouncementCodec.encode({
+            assetId: entry.asset.assetId,
+            height: entry.height,
+            certificate: encoded,
+          }),
+        );
+      }
     }
   };
 
+  /** Refresh keeps the group key, so every epoch's key is the current key with its epoch. */
+  const keyOfEpoch = (epoch: number) =>
+    key !== undefined && engines.has(epoch) ? { epoch, groupPublicKey: key.groupPublicKey } : undefined;
+
+  let ticking = false;
   const tick = () => {
-    if (!running || engine === undefined) return;
+    if (!running) return;
     const now = options.clock.now();
-    dispatchSigning(engine.tick(now));
+    for (const engine of engines.values()) dispatchSigning(engine.tick(now));
     for (const [digestHex, entry] of pending) {
       if (now - entry.createdMs <= sessionTimeoutMs) continue;
       failedSessions++;
       pending.delete(digestHex);
-      engine.close(fromHex(digestHex)!);
+      engines.get(entry.epoch)?.close(fromHex(digestHex)!);
     }
     later(Math.max(1, Math.floor(attemptMs / 4)), tick);
   };
-
-  const startSigning = () => {
-    if (key === undefined || engine !== undefined) return;
-    engine = createThresholdSigner({ chainId: options.chainId, self: options.self, key, attemptMs });
+  const startTicking = () => {
+    if (ticking) return;
+    ticking = true;
     tick();
   };
 
@@ -433,10 +551,10 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       toHex(certificate.domain.verifyingContract) !== toHex(options.domain.verifyingContract)
     )
       return;
-    if (!verifyPriceCertificate(certificate, { epoch: key.epoch, groupPublicKey: key.groupPublicKey }))
-      return;
+    const keyset = keyOfEpoch(certificate.report.epoch);
+    if (keyset === undefined || !verifyPriceCertificate(certificate, keyset)) return;
     const digest = priceReportDigest(certificate.report, certificate.domain);
-    engine?.close(digest);
+    engines.get(keyset.epoch)?.close(digest);
     pending.delete(toHex(digest));
     keep({
       assetId: asset.assetId,
@@ -451,39 +569,50 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     start() {
       if (running) return;
       running = true;
-      const file = readKeyFile(path, encryptionKey, header);
+      // The latest epoch we hold a key file for (the genesis DKG's, or a later refresh's).
+      const latestEpoch = keyFileEpochs(options.dataDirectory)
+        .filter((epoch) => epoch >= options.epoch)
+        .reduce((a, b) => Math.max(a, b), options.epoch);
+      const file = readKeyFile(
+        keyFilePath(options.dataDirectory, latestEpoch),
+        fileKey(options.secretKey, options.chainId, latestEpoch),
+        headerOf(latestEpoch),
+      );
       if (file !== undefined) {
-        key = toKeyPackage(file);
-        for (const entry of file.sent ?? [])
-          sent.push(
-            entry.to === 'all'
-              ? { to: 'all', bytes: bytesOf(entry.bytes) }
-              : { to: 'recipient', recipient: entry.to, bytes: bytesOf(entry.bytes) },
-          );
+        const loaded = toKeyPackage(file);
+        const sent: KeygenOutput[] = (file.sent ?? []).map((entry) =>
+          entry.to === 'all'
+            ? { to: 'all', bytes: bytesOf(entry.bytes) }
+            : { to: 'recipient', recipient: entry.to, bytes: bytesOf(entry.bytes) },
+        );
+        const digest = sent.length > 0 ? keygenMessageSession(sent[0]!.bytes) : new Uint8Array(32);
+        runs.set(latestEpoch, {
+          epoch: latestEpoch,
+          kind: latestEpoch === options.epoch ? 'dkg' : 'refresh',
+          machine: undefined,
+          sent,
+          state: 'done',
+          digest,
+        });
         dkgState = 'done';
-        startSigning();
+        adopt(loaded);
+        startTicking();
         resolveReady();
         return;
       }
-      machine = createKeygenMachine(
-        {
-          chainId: options.chainId,
-          epoch: options.epoch,
-          kind: 'dkg',
-          dealerKeys: options.validators,
-          recipientKeys: options.validators,
-          threshold: options.threshold,
-        },
-        { dealer: options.self, recipient: options.self, signer: options.signer },
-      );
-      dispatchKeygen(machine.start());
-      later(dkgDealMs, () => {
-        if (running && machine !== undefined) dispatchKeygen(machine.advance('deals'));
+      const machine = createKeygenMachine(session(options.epoch, 'dkg'), {
+        dealer: options.self,
+        recipient: options.self,
+        signer: options.signer,
       });
-      later(dkgDealMs + dkgComplaintMs, () => {
-        if (running && machine !== undefined) dispatchKeygen(machine.advance('complaints'));
+      startRun({
+        epoch: options.epoch,
+        kind: 'dkg',
+        machine,
+        sent: [],
+        state: 'running',
+        digest: machine.sessionDigest,
       });
-      later(retryMs, retransmit);
     },
 
     stop() {
@@ -497,7 +626,9 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         const tag = peekTag(message);
         if (tag === SealedKeygenCodec.tag) onKeygen(from, message);
         else if (SIGNING_TAGS.has(tag)) {
-          if (engine !== undefined) dispatchSigning(engine.receive(from, message, options.clock.now()));
+          // Each engine takes only its own epoch's messages.
+          for (const engine of engines.values())
+            dispatchSigning(engine.receive(from, message, options.clock.now()));
         } else if (tag === CertificateAnnouncementCodec.tag) onAnnouncement(message);
       } catch (error) {
         // Malformed, forged or out-of-session input from a peer changes nothing here.
@@ -506,7 +637,10 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     },
 
     onAggregates(height, prices) {
-      if (!running || key === undefined || engine === undefined || height % options.everyBlocks !== 0) return;
+      if (!running || key === undefined) return;
+      if (epochBlocks > 0 && height > 0 && height % epochBlocks === 0) startRefresh();
+      const engine = engines.get(key.epoch);
+      if (engine === undefined || height % options.everyBlocks !== 0) return;
       options.assets.forEach((asset, assetIndex) => {
         const price = prices.find((p) => p.assetId === asset.assetId);
         if (price === undefined || price.priceTicks <= 0n || (price.flags & AggregateFlag.STALE) !== 0)
@@ -522,11 +656,11 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         const digest = priceReportDigest(report, options.domain);
         const digestHex = toHex(digest);
         if (pending.has(digestHex)) return;
-        pending.set(digestHex, { report, asset, height, createdMs: options.clock.now() });
+        pending.set(digestHex, { report, asset, height, createdMs: options.clock.now(), epoch: key!.epoch });
         while (pending.size > MAX_PENDING_REPORTS) pending.delete(pending.keys().next().value as string);
         sessionsStarted++;
         const base = (Math.floor(height / options.everyBlocks) + assetIndex) % n;
-        dispatchSigning(engine!.open(digest, base, options.clock.now()));
+        dispatchSigning(engine.open(digest, base, options.clock.now()));
       });
     },
 
@@ -543,12 +677,17 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     latest: () => [...latestByAsset.values()].sort((a, b) => a.assetId - b.assetId),
 
     stats: () => {
-      const faults = engine?.stats().faults ?? {};
       const badShares: Record<number, number> = {};
       const silentSigners: Record<number, number> = {};
-      for (const [validator, record] of Object.entries(faults)) {
-        if (record.badShares > 0) badShares[Number(validator)] = record.badShares;
-        if (record.silent > 0) silentSigners[Number(validator)] = record.silent;
+      let signingAttempts = 0;
+      for (const engine of engines.values()) {
+        const engineStats = engine.stats();
+        signingAttempts += engineStats.attemptsStarted;
+        for (const [validator, record] of Object.entries(engineStats.faults)) {
+          const v = Number(validator);
+          if (record.badShares > 0) badShares[v] = (badShares[v] ?? 0) + record.badShares;
+          if (record.silent > 0) silentSigners[v] = (silentSigners[v] ?? 0) + record.silent;
+        }
       }
       return {
         dkg: dkgState,
@@ -559,7 +698,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         failedSessions,
         badShares,
         silentSigners,
-        signingAttempts: engine?.stats().attemptsStarted ?? 0,
+        signingAttempts,
+        refreshes,
       };
     },
 
