@@ -22,6 +22,12 @@
  */
 import { invariant } from '../../codec/invariant.ts';
 import { bytesEqual } from '../../crypto/bytes.ts';
+import { keccak256 } from '../../crypto/hash.ts';
+
+/** topic 0 of `PalisadeVault.Deposited(bytes32 account, address token, address from, uint256 amount, uint64 nonce)`. */
+export const DEPOSITED_TOPIC = keccak256(
+  new TextEncoder().encode('Deposited(bytes32,address,address,uint256,uint64)'),
+);
 
 export interface DepositEvent {
   /** The vault's nonce: unique per vault, assigned in order. */
@@ -46,6 +52,7 @@ export interface ObservedBlock {
 }
 
 export type DepositErrorCode =
+  | 'NOT_A_DEPOSIT_LOG'
   | 'REORG_BEYOND_CONFIRMATIONS'
   | 'BLOCK_GAP'
   | 'DEPOSIT_NOT_IN_BLOCK'
@@ -61,6 +68,57 @@ export class DepositError extends Error {
     this.code = code;
     this.blockNumber = blockNumber;
   }
+}
+
+export interface VaultLog {
+  /** The emitting contract. */
+  readonly address: Uint8Array;
+  readonly topics: readonly Uint8Array[];
+  readonly data: Uint8Array;
+  readonly logIndex: number;
+}
+
+function wordValue(word: Uint8Array): bigint {
+  return BigInt(`0x${Buffer.from(word).toString('hex') || '0'}`);
+}
+
+function addressFromTopic(topic: Uint8Array): Uint8Array {
+  if (topic.length !== 32 || topic.subarray(0, 12).some((byte) => byte !== 0)) {
+    throw new DepositError('NOT_A_DEPOSIT_LOG', 'an address topic has non-zero high bytes');
+  }
+  return topic.slice(12);
+}
+
+/**
+ * A `Deposited` log of `vault`, as a JSON-RPC follower reads it, into a {@link DepositEvent}.
+ * @example const deposit = decodeDepositLog(log, vault, { number, hash }, transactionHash);
+ * @throws DepositError NOT_A_DEPOSIT_LOG for a log of another contract or event, or malformed
+ */
+export function decodeDepositLog(
+  log: VaultLog,
+  vault: Uint8Array,
+  block: { number: bigint; hash: Uint8Array },
+  transactionHash: Uint8Array,
+): DepositEvent {
+  if (!bytesEqual(log.address, vault))
+    throw new DepositError('NOT_A_DEPOSIT_LOG', 'emitted by another contract');
+  if (log.topics.length !== 4 || !bytesEqual(log.topics[0]!, DEPOSITED_TOPIC)) {
+    throw new DepositError('NOT_A_DEPOSIT_LOG', 'not a Deposited event');
+  }
+  if (log.data.length !== 64) throw new DepositError('NOT_A_DEPOSIT_LOG', 'Deposited data must be two words');
+  const nonce = wordValue(log.data.subarray(32, 64));
+  if (nonce >= 1n << 64n) throw new DepositError('NOT_A_DEPOSIT_LOG', 'nonce does not fit a uint64');
+  addressFromTopic(log.topics[3]!);
+  return {
+    nonce,
+    account: log.topics[1]!.slice(),
+    token: addressFromTopic(log.topics[2]!),
+    amount: wordValue(log.data.subarray(0, 32)),
+    blockNumber: block.number,
+    blockHash: block.hash.slice(),
+    transactionHash: transactionHash.slice(),
+    logIndex: log.logIndex,
+  };
 }
 
 export interface DepositFollower {

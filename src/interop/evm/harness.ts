@@ -48,7 +48,28 @@ export interface SendResult {
   readonly executionGas: bigint;
   readonly transactionGas: bigint;
   readonly logs: readonly DecodedLog[];
+  /** The logs as the chain has them (what a JSON-RPC follower would read). */
+  readonly rawLogs: readonly RawLog[];
   readonly returned: Result | undefined;
+  /** The block the transaction was mined in (one transaction per block). */
+  readonly block: { readonly number: bigint; readonly hash: Uint8Array; readonly parentHash: Uint8Array };
+  readonly transactionHash: Uint8Array;
+}
+
+/** A mined block as a JSON-RPC follower sees it: one transaction, its logs. */
+export interface MinedBlock {
+  readonly number: bigint;
+  readonly hash: Uint8Array;
+  readonly parentHash: Uint8Array;
+  readonly transactionHash: Uint8Array;
+  readonly logs: readonly RawLog[];
+}
+
+export interface RawLog {
+  readonly address: Uint8Array;
+  readonly topics: readonly Uint8Array[];
+  readonly data: Uint8Array;
+  readonly logIndex: number;
 }
 
 export interface CallResult {
@@ -80,6 +101,8 @@ export interface EvmHarness {
   deploy(from: EvmAccount, contractName: string, args?: readonly unknown[]): Promise<DeployedContract>;
   /** A contract already deployed at `address`, seen through `contractName`'s ABI. */
   at(contractName: string, address: Uint8Array): DeployedContract;
+  /** Every block mined so far, in order (deployments included). */
+  readonly blocks: readonly MinedBlock[];
   /** Moves the clock forward; the next block carries the new timestamp. */
   advance(seconds: bigint): void;
 }
@@ -123,6 +146,7 @@ export async function createEvmHarness(
   );
   const nonces = new Map<string, bigint>();
   const accounts = new Map<string, EvmAccount>();
+  const mined: MinedBlock[] = [];
   let timestamp = options.timestamp ?? 1_750_000_000n;
   let blockNumber = 1n;
   const interfaces = new Map<string, Interface>();
@@ -149,6 +173,7 @@ export async function createEvmHarness(
       {
         header: {
           number,
+          parentHash,
           timestamp: time,
           gasLimit: BLOCK_GAS_LIMIT,
           baseFeePerGas: 1n,
@@ -158,8 +183,10 @@ export async function createEvmHarness(
       { common, skipConsensusFormatValidation: true },
     );
   const currentBlock = () => blockAt(blockNumber, timestamp);
+  let parentHash: Uint8Array = new Uint8Array(32);
   const nextBlock = () => {
     const block = blockAt(blockNumber, timestamp);
+    parentHash = block.hash();
     blockNumber += 1n;
     timestamp += 12n;
     return block;
@@ -197,9 +224,20 @@ export async function createEvmHarness(
         : { nonce, gasPrice: GAS_PRICE, gasLimit: TRANSACTION_GAS_LIMIT, to: new Address(to), data },
       { common },
     ).sign(from.secretKey);
-    const result = await runTx(vm, { tx, block: nextBlock() });
+    const block = nextBlock();
+    const result = await runTx(vm, { tx, block });
     nonces.set(from.hex, nonce + 1n);
-    return result;
+    const header = { number: block.header.number, hash: block.hash(), parentHash: block.header.parentHash };
+    const failed = result.execResult.exceptionError !== undefined;
+    const logs = (failed ? [] : (result.execResult.logs ?? [])) as [Uint8Array, Uint8Array[], Uint8Array][];
+    const rawLogs = logs.map(([address, topics, logData], logIndex) => ({
+      address,
+      topics,
+      data: logData,
+      logIndex,
+    }));
+    mined.push({ ...header, transactionHash: tx.hash(), logs: rawLogs });
+    return { result, block: header, transactionHash: tx.hash(), rawLogs };
   };
 
   let caller: EvmAccount | undefined;
@@ -250,16 +288,20 @@ export async function createEvmHarness(
       },
       async send(from, functionName, args = []) {
         const data = bytesOf(contract.encodeFunctionData(functionName, args));
-        const result = await sendRaw(from, address, data);
+        const { result, block, transactionHash, rawLogs } = await sendRaw(from, address, data);
         const exec = result.execResult;
         const ok = exec.exceptionError === undefined;
+        const logs = (ok ? (exec.logs ?? []) : []) as [Uint8Array, Uint8Array[], Uint8Array][];
         return {
           ok,
           revert: ok ? undefined : decodeRevert(exec.returnValue, contract),
           executionGas: exec.executionGasUsed,
           transactionGas: result.totalGasSpent,
-          logs: ok ? decodeLogs(exec.logs as [Uint8Array, Uint8Array[], Uint8Array][] | undefined) : [],
+          logs: decodeLogs(logs),
+          rawLogs,
           returned: ok ? contract.decodeFunctionResult(functionName, hexOf(exec.returnValue)) : undefined,
+          block,
+          transactionHash,
         };
       },
     };
@@ -268,6 +310,7 @@ export async function createEvmHarness(
   const harness: EvmHarness = {
     chainId,
     vm,
+    blocks: mined,
     get timestamp() {
       return timestamp;
     },
@@ -289,7 +332,7 @@ export async function createEvmHarness(
       data.set(artifact.bytecode, 0);
       data.set(encodedArgs, artifact.bytecode.length);
       const nonce = nonces.get(from.hex) ?? 0n;
-      const result = await sendRaw(from, undefined, data);
+      const { result } = await sendRaw(from, undefined, data);
       if (result.execResult.exceptionError !== undefined || result.createdAddress === undefined) {
         const revert = decodeRevert(result.execResult.returnValue, contract);
         throw new EvmHarnessError('DEPLOY_FAILED', `${contractName}: ${revert.name}`);
