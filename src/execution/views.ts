@@ -1,8 +1,9 @@
 /** Read-only views of the state for the API, the dashboard and tests; never part of the root. */
 import { MARGIN_MODE, SERIES_STATUS } from '../codec/execution.ts';
-import { divFloor, ONE } from '../std/fixed.ts';
+import { divFloor, type Fixed, ONE } from '../std/fixed.ts';
 import { assess } from './assess.ts';
 import { BUY } from './book.ts';
+import { yearsBetween } from './margin.ts';
 import { markOf } from './marks.ts';
 import type { Account, EngineState } from './state.ts';
 import { E6 } from './state.ts';
@@ -40,6 +41,12 @@ export interface SeriesView {
   openInterestLots: number;
   /** Mark price per contract in quote base units, when the index is known. */
   markPrice?: bigint;
+  /**
+   * What the mark was priced from, when the index is known: the index in quote base units per
+   * unit of the underlying, and the rate, volatility and years to expiry (fixed point), so a
+   * reader can derive the greeks the mark implies.
+   */
+  pricing?: { spot: bigint; rate: Fixed; volatility: Fixed; years: Fixed };
 }
 
 export interface LedgerView {
@@ -108,8 +115,11 @@ export function seriesViews(s: EngineState): SeriesView[] {
       settlementPrice: series.settlementPrice,
       openInterestLots: series.openInterestLots,
     };
-    if (mark !== undefined)
+    if (mark !== undefined) {
       view.markPrice = divFloor(mark.markPerUnit * BigInt(series.multiplierE6), E6 * ONE);
+      const { spot, rate, volatility, nowMs, expiryMs } = mark.market;
+      view.pricing = { spot, rate, volatility, years: yearsBetween(nowMs, expiryMs) };
+    }
     return view;
   });
 }

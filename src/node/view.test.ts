@@ -22,7 +22,7 @@ import {
 } from '../execution/fixtures.ts';
 import { MS_PER_DAY } from '../execution/margin.ts';
 import type { EngineEvent } from '../execution/types.ts';
-import { BACKSTOP_ACCOUNT, fillsOf, quoteDecimal, unitDecimal } from './view.ts';
+import { BACKSTOP_ACCOUNT, fillsOf, marketToJson, quoteDecimal, unitDecimal } from './view.ts';
 
 const U = BigInt(USDC);
 const START = Date.UTC(2026, 0, 1);
@@ -136,4 +136,75 @@ test('whole-unit decimals are exact: no float, no exponent, no trailing zeros', 
   assert.equal(quoteDecimal(9_007_199_254_740_993n), '9007199254.740993');
   assert.equal(unitDecimal(123n, 0), '123');
   assert.equal(unitDecimal(5n, 18), '0.000000000000000005');
+});
+
+/**
+ * A market's greeks are the engine's Black-Scholes at the mark, per contract, in the venue
+ * convention: Hull's 20-week call (S = 49, K = 50, r = 5%, σ = 20%, T = 0.3846; delta 0.522,
+ * gamma 0.066, vega 0.121 per point, theta −4.31 per year, rho 0.0891 per point), on a contract of
+ * 2 units so the multiplier shows.
+ */
+test('a market carries the greeks its mark implies, per contract, venue convention by default', () => {
+  const whole = 10n ** 6n;
+  const fixed = (value: number) => BigInt(Math.round(value * 1e6)) * 10n ** 12n;
+  const series = {
+    seriesId: 1,
+    underlyingId: 1,
+    isCall: true,
+    strike: 50n * whole,
+    expiryMs: 0,
+    tickSize: 1,
+    lotSizeE6: 1_000_000,
+    multiplierE6: 2_000_000,
+    markVolBps: 2_000,
+    status: 'active' as const,
+    settlementPrice: 0n,
+    openInterestLots: 0,
+    markPrice: 0n,
+    pricing: { spot: 49n * whole, rate: fixed(0.05), volatility: fixed(0.2), years: fixed(0.3846) },
+  };
+  const market = marketToJson(series, 'BTC');
+  assert.ok(market.greeks !== null && market.greeksPerUnit !== null);
+  const near = (actual: string, expected: number, tolerance: number, what: string) =>
+    assert.ok(Math.abs(Number(actual) - expected) <= tolerance, `${what} ${actual}, expected ${expected}`);
+  near(market.greeks.delta, 2 * 0.522, 0.001, 'delta');
+  near(market.greeks.gamma, 2 * 0.066, 0.001, 'gamma');
+  near(market.greeks.vegaPerVolPoint, 2 * 0.121, 0.001, 'vega per point');
+  near(market.greeks.thetaPerDay, (2 * -4.31) / 365, 0.0001, 'theta per day');
+  near(market.greeks.rhoPerRatePoint, 2 * 0.0891, 0.0002, 'rho per point');
+  near(market.greeksPerUnit.vegaPerUnitVol, 2 * 12.1, 0.05, 'vega per 1.00');
+  near(market.greeksPerUnit.thetaPerYear, 2 * -4.31, 0.01, 'theta per year');
+  const { pricing: _pricing, ...unpriced } = series;
+  assert.equal(marketToJson(unpriced, 'BTC').greeks, null);
+});
+
+test('the engine’s series views carry what the mark was priced from, so the API serves greeks', () => {
+  const genesis = testGenesis({
+    startTimeMs: START,
+    series: [
+      {
+        underlyingId: 1,
+        isCall: false,
+        strike: 50_000 * USDC,
+        expiryMs: START + 30 * MS_PER_DAY,
+        tickSize: USDC,
+        lotSizeE6: 1_000_000,
+        multiplierE6: 1_000_000,
+      },
+    ],
+  });
+  const engine = createEngine(genesis);
+  assert.equal(marketToJson(engine.series()[0]!, 'BTC').greeks, null, 'no greeks before an index');
+  engine.applyBlock({
+    height: 1,
+    timeMs: START + 1_000,
+    transactions: [],
+    oracle: [{ underlyingId: 1, price: 50_000 * USDC, confidence: 0, publishTimeMs: 0, stale: false }],
+  });
+  const [market] = engine.series().map((series) => marketToJson(series, 'BTC'));
+  assert.ok(market?.greeks, 'greeks once the index is live');
+  const delta = Number(market.greeks.delta);
+  assert.ok(delta < 0 && delta > -1, `an at-the-money put's delta ${delta} lies in (-1, 0)`);
+  assert.ok(Number(market.greeks.thetaPerDay) < 0, 'a long option decays');
+  assert.ok(Number(market.greeks.vegaPerVolPoint) > 0, 'and gains with volatility');
 });

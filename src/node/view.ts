@@ -29,10 +29,12 @@ import { StateProofType } from '../codec/state-proof.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { BACKSTOP_PUBLIC_KEY } from '../execution/backstop.ts';
 import type { AccountView, SeriesView } from '../execution/engine.ts';
+import { bsm, type OptionValuation } from '../execution/pricing.ts';
 import type { EngineEvent, TransactionResult, TransactionStatus } from '../execution/types.ts';
 import type { MempoolRefusalCode } from '../mempool/mempool.ts';
 import type { Finding } from '../monitor/finding.ts';
 import type { FindingCount, FindingQuery } from '../monitor/monitor.ts';
+import { ONE as FIXED_ONE, type Fixed } from '../std/fixed.ts';
 
 /** "0x" followed by lower-case hex digits, two per byte. */
 export type Hex = string;
@@ -250,6 +252,82 @@ export interface MarketJson {
   /** Mark price per contract; null while the index is unknown. */
   markPrice: Decimal | null;
   markPriceDecimal: UnitDecimal | null;
+  /**
+   * The greeks the mark implies, per contract, in whole quote units and the venue convention
+   * (vega per volatility point, theta per calendar day, rho per rate point); null while the index
+   * is unknown.
+   */
+  greeks: MarketGreeksJson | null;
+  /** The same greeks per 1.00 of volatility and rate and per year. */
+  greeksPerUnit: MarketGreeksPerUnitJson | null;
+}
+
+/** Exact decimals of fixed-point greeks (18 places at most). */
+export interface MarketGreeksJson {
+  delta: UnitDecimal;
+  gamma: UnitDecimal;
+  vegaPerVolPoint: UnitDecimal;
+  thetaPerDay: UnitDecimal;
+  rhoPerRatePoint: UnitDecimal;
+}
+
+export interface MarketGreeksPerUnitJson {
+  delta: UnitDecimal;
+  gamma: UnitDecimal;
+  vegaPerUnitVol: UnitDecimal;
+  thetaPerYear: UnitDecimal;
+  rhoPerUnitRate: UnitDecimal;
+}
+
+/** Days in the year `thetaPerDay` divides by (calendar days, as Deribit counts them). */
+export const DAYS_PER_YEAR = 365n;
+
+export type GreeksConvention = 'venue' | 'per-unit';
+
+/**
+ * A valuation's fields with their units in their names: the venue convention (per volatility
+ * point, per day, per rate point) or the pricing's own (per 1.00, per year).
+ * @example greeksWithUnits(bsm(input), 'venue').vegaPerVolPoint
+ */
+export function greeksWithUnits(
+  valuation: OptionValuation,
+  convention: GreeksConvention,
+): Record<string, Fixed> {
+  const { price, delta, gamma, vega, theta, rho } = valuation;
+  if (convention === 'per-unit') {
+    return { price, delta, gamma, vegaPerUnitVol: vega, thetaPerYear: theta, rhoPerUnitRate: rho };
+  }
+  return {
+    price,
+    delta,
+    gamma,
+    vegaPerVolPoint: vega / 100n,
+    thetaPerDay: theta / DAYS_PER_YEAR,
+    rhoPerRatePoint: rho / 100n,
+  };
+}
+
+/**
+ * The greeks of one contract of `series` at its mark: Black-Scholes on the index and strike in
+ * whole quote units, each figure scaled by the contract's multiplier.
+ */
+function marketGreeks(series: SeriesView, convention: GreeksConvention): Record<string, UnitDecimal> | null {
+  if (series.pricing === undefined) return null;
+  const { spot, rate, volatility, years } = series.pricing;
+  const whole = 10n ** BigInt(QUOTE_DECIMALS);
+  const valuation = bsm({
+    type: series.isCall ? 'call' : 'put',
+    spot: (spot * FIXED_ONE) / whole,
+    strike: (series.strike * FIXED_ONE) / whole,
+    rate,
+    volatility,
+    years,
+  });
+  const { price: _price, ...greeks } = greeksWithUnits(valuation, convention);
+  const multiplier = BigInt(series.multiplierE6);
+  return Object.fromEntries(
+    Object.entries(greeks).map(([name, value]) => [name, unitDecimal((value * multiplier) / 1_000_000n, 18)]),
+  );
 }
 
 /** One aggregated price level. */
@@ -652,6 +730,8 @@ export function marketToJson(series: SeriesView, symbol: string): MarketJson {
     openInterestLots: series.openInterestLots,
     markPrice: series.markPrice === undefined ? null : series.markPrice.toString(),
     markPriceDecimal: series.markPrice === undefined ? null : quoteDecimal(series.markPrice),
+    greeks: marketGreeks(series, 'venue') as MarketGreeksJson | null,
+    greeksPerUnit: marketGreeks(series, 'per-unit') as MarketGreeksPerUnitJson | null,
   };
 }
 

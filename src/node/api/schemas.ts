@@ -266,6 +266,24 @@ export const marketSchema = object({
   openInterestLots: count,
   markPrice: nullable(decimal),
   markPriceDecimal: nullable(unitDecimal),
+  greeks: nullable(
+    object({
+      delta: unitDecimal,
+      gamma: unitDecimal,
+      vegaPerVolPoint: unitDecimal,
+      thetaPerDay: unitDecimal,
+      rhoPerRatePoint: unitDecimal,
+    }),
+  ),
+  greeksPerUnit: nullable(
+    object({
+      delta: unitDecimal,
+      gamma: unitDecimal,
+      vegaPerUnitVol: unitDecimal,
+      thetaPerYear: unitDecimal,
+      rhoPerUnitRate: unitDecimal,
+    }),
+  ),
 });
 
 const bookLevelSchema = object({ priceTicks: count, lots: count, orders: count });

@@ -8,9 +8,10 @@
  * per-unit` shows the pricing's own figures instead: per 1.00 of volatility and rate, per year.
  * Every field names its unit, so the two can never be mistaken for each other.
  */
-import { bsm, type OptionType, type OptionValuation } from '../../execution/pricing.ts';
+import { bsm, type OptionType } from '../../execution/pricing.ts';
 import { type Fixed, formatFixed, ONE, parseFixed } from '../../std/fixed.ts';
 import { parseOptions, UsageError } from '../args.ts';
+import { type GreeksConvention, greeksWithUnits } from '../view.ts';
 
 export const pricingOptionSpec = {
   type: { type: 'string' },
@@ -29,34 +30,6 @@ export const usage =
   'usage: palisade price --type call|put --spot S --strike K --rate r --vol v --years T [--dividend q] [--decimals 6] [--greeks venue|per-unit] [--json]\n' +
   '  rates, yields and volatility as fractions per year (0.05 = 5%, negative rates as --rate -0.05)\n' +
   '  greeks: venue (default) = vegaPerVolPoint, thetaPerDay, rhoPerRatePoint; per-unit = vegaPerUnitVol, thetaPerYear, rhoPerUnitRate';
-
-/** Days in the year `thetaPerDay` divides by (calendar days, as Deribit counts them). */
-export const DAYS_PER_YEAR = 365n;
-
-export type GreeksConvention = 'venue' | 'per-unit';
-
-/**
- * A valuation's fields with their units in their names: the venue convention (per volatility
- * point, per day, per rate point) or the pricing's own (per 1.00, per year).
- * @example greeksWithUnits(bsm(input), 'venue').vegaPerVolPoint
- */
-export function greeksWithUnits(
-  valuation: OptionValuation,
-  convention: GreeksConvention,
-): Record<string, Fixed> {
-  const { price, delta, gamma, vega, theta, rho } = valuation;
-  if (convention === 'per-unit') {
-    return { price, delta, gamma, vegaPerUnitVol: vega, thetaPerYear: theta, rhoPerUnitRate: rho };
-  }
-  return {
-    price,
-    delta,
-    gamma,
-    vegaPerVolPoint: vega / 100n,
-    thetaPerDay: theta / DAYS_PER_YEAR,
-    rhoPerRatePoint: rho / 100n,
-  };
-}
 
 export function greeksOption(value: string | boolean | undefined): GreeksConvention {
   if (value === undefined || value === 'venue') return 'venue';

@@ -42,6 +42,12 @@ function shortKey(hex) {
   return `${hex.slice(0, 8)}…${hex.slice(-4)}`;
 }
 
+/** The mark's greeks per contract in the venue convention (vega per vol point, theta per day). */
+function greeksLine(greeks) {
+  const round = (value, places) => Number(value).toFixed(places);
+  return `Δ ${round(greeks.delta, 4)}  ·  Γ ${round(greeks.gamma, 6)}  ·  vega/1% ${round(greeks.vegaPerVolPoint, 2)}  ·  θ/day ${round(greeks.thetaPerDay, 2)}  ·  ρ/1% ${round(greeks.rhoPerRatePoint, 2)}`;
+}
+
 function marketLabel(market) {
   const days = Math.max(0, Math.round((market.expiryMs - Date.now()) / 86_400_000));
   return `${market.underlying} ${usd(market.strike, 0)} ${market.isCall ? 'C' : 'P'} ${days}d`;
@@ -166,6 +172,8 @@ function renderBooks(snapshot) {
           `${marketLabel(market)}  ·  mark ${market.markPrice === null ? '–' : usd(market.markPrice)}  ·  OI ${market.openInterestLots}`,
         ),
       );
+      if (market.greeks)
+        box.append(element('p', { class: 'greeks', 'data-testid': 'greeks' }, greeksLine(market.greeks)));
       const table = element('table');
       const header = element('tr');
       header.append(...['side', 'price', 'lots', 'orders'].map((name) => element('th', {}, name)));

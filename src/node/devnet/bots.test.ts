@@ -30,6 +30,8 @@ function market(seriesId: number, strikeUsdc: number, overrides: Partial<MarketJ
     openInterestLots: 0,
     markPrice: String(2_000 * 1_000_000),
     markPriceDecimal: '2000',
+    greeks: null,
+    greeksPerUnit: null,
     ...overrides,
   };
 }
