@@ -61,6 +61,9 @@ export const EngineParametersType = new ContainerType(
     maxSeries: Uint32,
     minDepositForAccount: Uint64,
     maxVolChangeBpsPerHour: Uint32,
+    volLambdaBps: Uint32,
+    volLambdaIntervalMs: Uint64,
+    volSampleIntervalMs: Uint64,
   },
   { typeName: 'EngineParameters' },
 );
@@ -114,6 +117,26 @@ export const SampleListSnapshotType = new ContainerType(
   { typeName: 'SampleListSnapshot' },
 );
 
+/**
+ * Per underlying, the automatic responses' state (issue 15, src/execution/volatility.ts): the EWMA
+ * variance of index returns (annualised, 18-decimal fixed point) and the last sample it took.
+ */
+export const RiskStateRecordType = new ContainerType(
+  {
+    underlyingId: Uint16,
+    variance: Amount128,
+    samplePrice: Uint64,
+    samplePriceTimeMs: Uint64,
+  },
+  { typeName: 'RiskStateRecord' },
+);
+export type RiskStateRecord = ValueOf<typeof RiskStateRecordType>;
+export const RiskStateRecordCodec = defineMessage({
+  name: 'RiskStateRecord',
+  tag: 0x0334,
+  type: RiskStateRecordType,
+});
+
 export const EngineSnapshotType = new ContainerType(
   {
     chainId: Uint64,
@@ -139,6 +162,8 @@ export const EngineSnapshotType = new ContainerType(
     orders: new ListCompositeType(OrderRecordType, SNAPSHOT_ORDERS_MAX),
     indexes: new ListCompositeType(IndexSnapshotType, SNAPSHOT_UNDERLYINGS_MAX),
     samples: new ListCompositeType(SampleListSnapshotType, SNAPSHOT_UNDERLYINGS_MAX),
+    /** Per underlying (ascending id), the automatic responses' state, as committed. */
+    risk: new ListCompositeType(RiskStateRecordType, SNAPSHOT_UNDERLYINGS_MAX),
     /** The state root the engine had when the snapshot was taken; a restore must reproduce it. */
     stateRoot: Bytes32,
   },

@@ -108,9 +108,12 @@ import {
   accountView,
   type LedgerView,
   ledgerView,
+  type RiskView,
+  riskView,
   type SeriesView,
   seriesViews,
 } from './views.ts';
+import { varianceOfVolBps } from './volatility.ts';
 
 export {
   accountIndexStateKey,
@@ -125,7 +128,7 @@ export {
 export { SnapshotError, type SnapshotErrorCode } from './snapshots.ts';
 export { MAX_LOTS_PER_ORDER, MAX_POSITIONS_PER_ACCOUNT, MAX_SERIES } from './state.ts';
 export { isRejection } from './types.ts';
-export type { AccountView, LedgerView, SeriesView } from './views.ts';
+export type { AccountView, LedgerView, RiskView, SeriesView } from './views.ts';
 
 export interface Engine {
   readonly chainId: number;
@@ -151,6 +154,8 @@ export interface Engine {
   ): { bids: Array<[number, number, number]>; asks: Array<[number, number, number]> } | undefined;
   ledger(): LedgerView;
   indexPrice(underlyingId: number): bigint | undefined;
+  /** An underlying's automatic-response state: its EWMA volatility (issue 15). */
+  risk(underlyingId: number): RiskView | undefined;
   /**
    * The complete state in canonical bytes (an `EngineSnapshot`, src/codec/snapshot.ts): equal
    * states give equal bytes, and {@link restoreEngine} turns them back into an engine with the same
@@ -280,6 +285,15 @@ function buildEngine(
       account.marginMode = entry.marginMode === 'portfolio' ? MARGIN_MODE.portfolio : MARGIN_MODE.standard;
       s.totalDeposits += entry.balance;
     }
+    // Every underlying's EWMA starts at its governance volatility and takes its first sample later.
+    for (const underlying of [...underlyings.values()].sort((a, b) => a.underlyingId - b.underlyingId)) {
+      s.risk.set(underlying.underlyingId, {
+        variance: varianceOfVolBps(underlying.defaultVolBps),
+        samplePrice: 0n,
+        samplePriceTimeMs: 0,
+      });
+      s.dirtyRisk.add(underlying.underlyingId);
+    }
     invariant(genesis.insuranceFund >= 0n, 'insurance fund is not negative');
     s.insuranceFund = genesis.insuranceFund;
     s.totalDeposits += genesis.insuranceFund;
@@ -355,6 +369,7 @@ function engineOver(s: EngineState): Engine {
     },
     ledger: () => ledgerView(s),
     indexPrice: (underlyingId) => liveIndex(s, underlyingId),
+    risk: (underlyingId) => riskView(s, underlyingId),
     snapshot: () => snapshotBytes(s),
   };
 }

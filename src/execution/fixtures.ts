@@ -10,6 +10,7 @@ import type { SignedTransaction } from '../codec/transaction.ts';
 import { createEd25519Signer, type Ed25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { signTransaction } from '../crypto/transaction.ts';
+import { ADAPTIVE_PARAMETER_DEFAULTS } from './adaptive-defaults.ts';
 import { MS_PER_DAY } from './margin.ts';
 import type { Block, EngineGenesis, EngineParameters, SeriesConfig, UnderlyingConfig } from './types.ts';
 
@@ -48,6 +49,7 @@ export const DEFAULT_ENGINE_PARAMETERS: EngineParameters = Object.freeze({
   minDepositForAccount: 10 * 1_000_000,
   // Ten volatility points an hour: a day's worth of realistic re-marking, never a jump.
   maxVolChangeBpsPerHour: 1000,
+  ...ADAPTIVE_PARAMETER_DEFAULTS,
 });
 
 export const BTC: UnderlyingConfig = Object.freeze({

@@ -4,7 +4,7 @@
  */
 import { sha256 } from '../crypto/hash.ts';
 import type { RestingOrder } from './book.ts';
-import type { Account, EngineState, Series } from './state.ts';
+import type { Account, EngineState, Series, UnderlyingRisk } from './state.ts';
 
 export const textEncoder = new TextEncoder();
 const ACCOUNT_NAMESPACE = textEncoder.encode('palisade/state/account');
@@ -13,6 +13,7 @@ const SERIES_NAMESPACE = textEncoder.encode('palisade/state/series');
 const INDEX_NAMESPACE = textEncoder.encode('palisade/state/index');
 const SAMPLE_NAMESPACE = textEncoder.encode('palisade/state/sample');
 const ORACLE_NAMESPACE = textEncoder.encode('palisade/state/oracle');
+const RISK_NAMESPACE = textEncoder.encode('palisade/state/risk');
 const ACCOUNT_INDEX_NAMESPACE = textEncoder.encode('palisade/state/account-index');
 /** The key of the ledger totals (deposits, withdrawals, fee pool, insurance fund, losses). */
 export const LEDGER_STATE_KEY = sha256(textEncoder.encode('palisade/state/ledger'));
@@ -42,6 +43,18 @@ export function sampleStateKey(underlyingId: number, sequence: number): Uint8Arr
 }
 export function oracleStateKey(underlyingId: number): Uint8Array {
   return sha256(ORACLE_NAMESPACE, u64Bytes(underlyingId));
+}
+/** An underlying's automatic-response state (EWMA volatility, issue 15). */
+export function riskStateKey(underlyingId: number): Uint8Array {
+  return sha256(RISK_NAMESPACE, u64Bytes(underlyingId));
+}
+export function riskRecord(underlyingId: number, risk: UnderlyingRisk) {
+  return {
+    underlyingId,
+    variance: risk.variance,
+    samplePrice: Number(risk.samplePrice),
+    samplePriceTimeMs: risk.samplePriceTimeMs,
+  };
 }
 export function accountIndexStateKey(index: number): Uint8Array {
   return sha256(ACCOUNT_INDEX_NAMESPACE, u64Bytes(index));

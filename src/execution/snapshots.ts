@@ -14,11 +14,12 @@ import {
 } from '../codec/snapshot.ts';
 import { createAccount } from './accounts.ts';
 import { BUY, SELL } from './book.ts';
-import { accountRecord, orderRecord, seriesRecord, textEncoder } from './records.ts';
+import { accountRecord, orderRecord, riskRecord, seriesRecord, textEncoder } from './records.ts';
 import { addSeries } from './series.ts';
 import { type EngineState, hexKey } from './state.ts';
 import { setPosition } from './trading.ts';
 import type { EngineGenesis, UnderlyingConfig } from './types.ts';
+import { MAX_VARIANCE } from './volatility.ts';
 
 export type SnapshotErrorCode = 'GENESIS_MISMATCH' | 'INCONSISTENT_SNAPSHOT' | 'STATE_ROOT_MISMATCH';
 
@@ -115,6 +116,24 @@ export function loadSnapshot(s: EngineState, snapshot: EngineSnapshot): void {
   loadAccounts(s, snapshot);
   loadOrders(s, snapshot);
   loadOracle(s, snapshot);
+  loadRisk(s, snapshot);
+}
+
+/** The automatic responses' state: exactly one record per configured underlying. */
+function loadRisk(s: EngineState, snapshot: EngineSnapshot): void {
+  for (const [i, record] of snapshot.risk.entries()) {
+    const field = `risk[${i}]`;
+    inconsistent(s.underlyings.has(record.underlyingId), `${field}.underlyingId`, 'unknown underlying');
+    inconsistent(!s.risk.has(record.underlyingId), `${field}.underlyingId`, 'repeated');
+    inconsistent(record.variance <= MAX_VARIANCE, `${field}.variance`, 'above the cap');
+    s.risk.set(record.underlyingId, {
+      variance: record.variance,
+      samplePrice: BigInt(record.samplePrice),
+      samplePriceTimeMs: record.samplePriceTimeMs,
+    });
+    s.dirtyRisk.add(record.underlyingId);
+  }
+  inconsistent(s.risk.size === s.underlyings.size, 'risk', 'not one record per underlying');
 }
 
 /** Series, before the accounts whose positions name them. */
@@ -283,6 +302,7 @@ export function snapshotBytes(s: EngineState): Uint8Array {
       })),
       guardUntilMs: s.guardUntil.get(underlyingId) ?? 0,
     })),
+    risk: byUnderlying(s.risk).map(([underlyingId, risk]) => riskRecord(underlyingId, risk)),
     stateRoot: s.commitment.root(),
   };
   return EngineSnapshotCodec.encode(value);

@@ -139,6 +139,18 @@ export interface IndexEntry {
   publishTimeMs: number;
 }
 
+/**
+ * Per underlying, what the automatic responses keep (issue 15): the EWMA variance of index returns
+ * (src/execution/volatility.ts) and the price and block time of the sample it last took.
+ */
+export interface UnderlyingRisk {
+  /** Annualised variance of log returns, fixed point. */
+  variance: Fixed;
+  /** The index price of the last EWMA sample (0: none yet). */
+  samplePrice: bigint;
+  samplePriceTimeMs: number;
+}
+
 /** A sample record to write (a sample) or delete (null), by underlying and sequence. */
 export interface SampleWrite {
   underlyingId: number;
@@ -174,6 +186,8 @@ export interface EngineState {
   readonly sampleBase: Map<number, number>;
   /** Per underlying, the end of its oracle-guard pause episode (absent: none), src/execution/oracle-guard.ts. */
   readonly guardUntil: Map<number, number>;
+  /** Per underlying, the automatic responses' state (every configured underlying has one). */
+  readonly risk: Map<number, UnderlyingRisk>;
   /** Marks of this block, by series (null: no mark); rebuilt every block, not in the root. */
   markCache: Map<number, MarkEntry | null>;
 
@@ -194,6 +208,7 @@ export interface EngineState {
   readonly dirtyIndexes: Set<number>;
   readonly sampleWrites: SampleWrite[];
   readonly dirtyOracle: Set<number>;
+  readonly dirtyRisk: Set<number>;
   readonly newAccounts: Account[];
   events: EngineEvent[];
 }
@@ -220,6 +235,7 @@ export function emptyState(config: {
     samples: new Map(),
     sampleBase: new Map(),
     guardUntil: new Map(),
+    risk: new Map(),
     markCache: new Map(),
     height: 0,
     timeMs: config.startTimeMs,
@@ -237,6 +253,7 @@ export function emptyState(config: {
     dirtyIndexes: new Set(),
     sampleWrites: [],
     dirtyOracle: new Set(),
+    dirtyRisk: new Set(),
     newAccounts: [],
     events: [],
   };

@@ -72,6 +72,14 @@ export interface EngineParameters {
   minDepositForAccount: number;
   /** Governance moves a series' mark volatility by at most this much per hour of block time. */
   maxVolChangeBpsPerHour: number;
+  /**
+   * EWMA volatility per underlying (src/execution/volatility.ts): RiskMetrics' λ (9400 = 0.94) for
+   * returns `volLambdaIntervalMs` apart (a day), scaled to the actual spacing; a sample at most
+   * every `volSampleIntervalMs` of block time.
+   */
+  volLambdaBps: number;
+  volLambdaIntervalMs: number;
+  volSampleIntervalMs: number;
 }
 
 export interface SeriesConfig {

@@ -7,6 +7,7 @@ import { yearsBetween } from './margin.ts';
 import { markOf } from './marks.ts';
 import type { Account, EngineState } from './state.ts';
 import { E6 } from './state.ts';
+import { volBpsOfVariance } from './volatility.ts';
 
 export interface AccountView {
   publicKey: string;
@@ -122,6 +123,25 @@ export function seriesViews(s: EngineState): SeriesView[] {
     }
     return view;
   });
+}
+
+/** An underlying's automatic-response state (issue 15). */
+export interface RiskView {
+  underlyingId: number;
+  /** The EWMA volatility of index returns, annualised, in basis points (src/execution/volatility.ts). */
+  ewmaVolBps: number;
+  /** Block time of the EWMA's last sample (0: none yet). */
+  sampleTimeMs: number;
+}
+
+export function riskView(s: EngineState, underlyingId: number): RiskView | undefined {
+  const risk = s.risk.get(underlyingId);
+  if (risk === undefined) return undefined;
+  return {
+    underlyingId,
+    ewmaVolBps: volBpsOfVariance(risk.variance),
+    sampleTimeMs: risk.samplePriceTimeMs,
+  };
 }
 
 export function ledgerView(s: EngineState): LedgerView {

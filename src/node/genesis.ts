@@ -21,6 +21,7 @@
  */
 import type { EngineTimeouts } from '../consensus/engine.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
+import { ADAPTIVE_PARAMETER_DEFAULTS } from '../execution/adaptive-defaults.ts';
 import { MAX_POSITIONS_PER_ACCOUNT } from '../execution/engine.ts';
 import { BTC, btcSeries, DEFAULT_ENGINE_PARAMETERS, USDC } from '../execution/fixtures.ts';
 import { MS_PER_DAY } from '../execution/margin.ts';
@@ -292,9 +293,22 @@ function parseEngine(value: unknown, chainId: number): EngineGenesis {
     'insuranceFund',
   ]);
   if (record.chainId !== chainId) throw new GenesisError('engine.chainId', 'must equal chainId');
-  const paramsRecord = object(record.params, 'engine.params', PARAM_KEYS);
+  const adaptiveKeys = Object.keys(
+    ADAPTIVE_PARAMETER_DEFAULTS,
+  ) as (keyof typeof ADAPTIVE_PARAMETER_DEFAULTS)[];
+  const paramsRecord = object(record.params, 'engine.params', PARAM_KEYS, adaptiveKeys);
   const params = {} as Record<string, number>;
   for (const key of PARAM_KEYS) params[key] = integer(paramsRecord[key], `engine.params.${key}`);
+  // Issue 15's parameters may be omitted (a genesis written before them): their defaults apply.
+  for (const key of adaptiveKeys)
+    params[key] =
+      paramsRecord[key] === undefined
+        ? ADAPTIVE_PARAMETER_DEFAULTS[key]
+        : integer(paramsRecord[key], `engine.params.${key}`);
+  if (params.volLambdaBps! < 1 || params.volLambdaBps! > 10_000)
+    throw new GenesisError('engine.params.volLambdaBps', 'must be in [1, 10000]');
+  if (params.volLambdaIntervalMs! < 1)
+    throw new GenesisError('engine.params.volLambdaIntervalMs', 'must be positive');
   // A guard pause holds the last index price; were it as long as the hold, marks would lapse and
   // every margin check would answer NO_MARK_PRICE during the pause (src/execution/oracle-guard.ts).
   if (params.oracleGuardPauseMs! >= params.maxSampleHoldMs!)

@@ -6,7 +6,12 @@ import {
   OrderRecordCodec,
   SeriesRecordCodec,
 } from '../../codec/execution.ts';
-import { AccountIndexRecordCodec, OracleStateRecordCodec, SampleRecordCodec } from '../../codec/snapshot.ts';
+import {
+  AccountIndexRecordCodec,
+  OracleStateRecordCodec,
+  RiskStateRecordCodec,
+  SampleRecordCodec,
+} from '../../codec/snapshot.ts';
 import {
   accountIndexStateKey,
   accountRecord,
@@ -16,6 +21,8 @@ import {
   oracleStateKey,
   orderRecord,
   orderStateKey,
+  riskRecord,
+  riskStateKey,
   sampleStateKey,
   seriesRecord,
   seriesStateKey,
@@ -27,7 +34,8 @@ import type { EngineState } from '../state.ts';
  * the root covers everything a future block's outcome depends on, so that two validators that
  * agree on the root agree on the future too (and a restored snapshot can be checked against it):
  * each settlement sample (under its underlying and sequence), per underlying the block time its
- * index was last seen valid and which samples are kept, and each account's creation index.
+ * index was last seen valid and which samples are kept, its automatic-response state (EWMA
+ * volatility), and each account's creation index.
  */
 export function commitState(s: EngineState): Uint8Array {
   for (const account of s.dirtyAccounts)
@@ -87,6 +95,11 @@ export function commitState(s: EngineState): Uint8Array {
       }),
     );
   }
+  for (const underlyingId of s.dirtyRisk)
+    s.commitment.set(
+      riskStateKey(underlyingId),
+      RiskStateRecordCodec.encode(riskRecord(underlyingId, s.risk.get(underlyingId)!)),
+    );
   s.commitment.set(
     LEDGER_STATE_KEY,
     LedgerRecordCodec.encode({
@@ -108,6 +121,7 @@ export function commitState(s: EngineState): Uint8Array {
   s.dirtyIndexes.clear();
   s.sampleWrites.length = 0;
   s.dirtyOracle.clear();
+  s.dirtyRisk.clear();
   s.newAccounts.length = 0;
   return s.commitment.root();
 }

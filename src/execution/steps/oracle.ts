@@ -1,11 +1,13 @@
 /**
  * Block step 1, oracle updates (engine.ts header): a valid price passes the oracle guards
- * (src/execution/oracle-guard.ts) and becomes the index; settlement samples are kept by time.
+ * (src/execution/oracle-guard.ts), feeds the underlying's EWMA volatility (src/execution/volatility.ts)
+ * and becomes the index; settlement samples are kept by time.
  */
 import { guardPrice } from '../oracle-guard.ts';
 import { placeSample } from '../settlement.ts';
 import { BPS, type EngineState } from '../state.ts';
 import type { OracleUpdate } from '../types.ts';
+import { ewmaVariance } from '../volatility.ts';
 
 /**
  * Takes each underlying's update (the last one of the block for it): a valid price passes the
@@ -53,11 +55,34 @@ export function ingestOracle(s: EngineState, updates: readonly OracleUpdate[]): 
       s.dirtyOracle.add(underlyingId);
     }
     if (accept) {
+      sampleVolatility(s, underlyingId, price);
       s.indexPrices.set(underlyingId, { price, blockTimeMs: s.timeMs, publishTimeMs: update.publishTimeMs });
       s.dirtyIndexes.add(underlyingId);
       s.dirtyOracle.add(underlyingId);
     }
   }
+}
+
+/**
+ * Feeds an accepted index price to the underlying's EWMA (src/execution/volatility.ts): at most one
+ * sample every `volSampleIntervalMs` of block time; the first price only starts the series.
+ */
+export function sampleVolatility(s: EngineState, underlyingId: number, price: bigint): void {
+  const risk = s.risk.get(underlyingId)!;
+  const dtMs = s.timeMs - risk.samplePriceTimeMs;
+  if (risk.samplePrice !== 0n && dtMs < Math.max(s.params.volSampleIntervalMs, 1)) return;
+  if (risk.samplePrice !== 0n)
+    risk.variance = ewmaVariance(
+      risk.variance,
+      risk.samplePrice,
+      price,
+      dtMs,
+      s.params.volLambdaBps,
+      s.params.volLambdaIntervalMs,
+    );
+  risk.samplePrice = price;
+  risk.samplePriceTimeMs = s.timeMs;
+  s.dirtyRisk.add(underlyingId);
 }
 
 /** Applies the guard to a valid price of `underlyingId`; true when it may become the index. */
