@@ -32,6 +32,8 @@ import { verifyStateProof } from '../crypto/state-commitment.ts';
 import { signTransaction } from '../crypto/transaction.ts';
 import { accountStateKey } from '../execution/engine.ts';
 import { verifyPriceCertificate as verifyFrostPriceCertificate } from '../interop/price-certificate.ts';
+import type { Finding } from '../monitor/finding.ts';
+import type { FindingQuery } from '../monitor/monitor.ts';
 import { API_ERRORS, type ApiErrorCode } from './api/errors.ts';
 import type {
   AccountRead,
@@ -203,6 +205,8 @@ export interface PalisadeClient {
   prices(): Promise<PriceWithDecimalsJson[]>;
   certificates(): Promise<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>;
   evidence(): Promise<EvidenceEntry[]>;
+  /** The node's monitor findings, newest first (docs/api.md, Findings). */
+  findings(query?: FindingQuery): Promise<Finding[]>;
   /** A trading account over this client. */
   trader(signer: Ed25519Signer, options?: TraderOptions): Trader;
   /** Opens `/v1/stream` for `topics`; `onEvent` gets every event, `onClose` the close code. */
@@ -500,6 +504,16 @@ export function createClient(options: ClientOptions): PalisadeClient {
     certificates: () =>
       call<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>('/v1/oracle/certificates'),
     evidence: async () => (await call<{ evidence: EvidenceEntry[] }>('/v1/evidence')).evidence,
+    async findings(query = {}) {
+      const params = new URLSearchParams();
+      if (query.severities !== undefined && query.severities.length > 0)
+        params.set('severity', query.severities.join(','));
+      if (query.types !== undefined && query.types.length > 0) params.set('type', query.types.join(','));
+      if (query.sinceMs !== undefined) params.set('since', String(query.sinceMs));
+      if (query.limit !== undefined) params.set('limit', String(query.limit));
+      const suffix = params.size > 0 ? `?${params}` : '';
+      return (await call<{ findings: Finding[] }>(`/v1/findings${suffix}`)).findings;
+    },
     trader,
     stream(topics, onEvent, onClose) {
       const url = new URL(`/v1/stream?topics=${topics.join(',')}`, base);

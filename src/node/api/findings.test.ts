@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createMonitor, type Monitor } from '../../monitor/monitor.ts';
 import type { BlockSignal } from '../../monitor/signals.ts';
+import { createClient } from '../client.ts';
 import type { NodeEvent, NodeView } from '../view.ts';
 import { createFixtureNode } from './fixture-node.ts';
 import { createApiServer, startApiServer } from './server.ts';
@@ -170,6 +171,33 @@ describe('GET /v1/findings', () => {
         [['PALISADE-SELF-TRADE', 7]],
       );
       socket.close();
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('the client reads findings with the same filters', async () => {
+    const { view, monitor } = monitoredView();
+    monitor.ingest(selfTrade(1));
+    monitor.ingest(block(2, [{ type: 'unrecoveredLoss', account: trader, amount: 9n }]));
+    const api = await startApiServer({ view });
+    try {
+      const client = createClient({ url: api.url });
+      assert.deepEqual(
+        (await client.findings()).map((f) => f.alertId),
+        ['PALISADE-UNRECOVERED-LOSS', 'PALISADE-SELF-TRADE'],
+      );
+      const critical = await client.findings({
+        severities: ['Critical'],
+        types: ['Degraded'],
+        sinceMs: 0,
+        limit: 5,
+      });
+      assert.deepEqual(
+        critical.map((f) => f.alertId),
+        ['PALISADE-UNRECOVERED-LOSS'],
+      );
+      await assert.rejects(client.findings({ limit: 10_000 }), { code: 'INVALID_REQUEST' });
     } finally {
       await api.close();
     }
