@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { AggregatePriceValue } from '../codec/oracle.ts';
-import { toHex } from '../crypto/bytes.ts';
+import { fromHex, toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
+import { followKeysetChain } from '../interop/handover-certificate.ts';
 import { verifyPriceCertificate } from '../interop/price-certificate.ts';
 import { SigningAttemptShareCodec } from '../interop/signing-codec.ts';
 import type { Clock } from '../runtime/types.ts';
@@ -14,6 +15,8 @@ import { createPriceSigner, type PriceSigner } from './price-signing.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'palisade-price-signing-'));
 after(() => rmSync(root, { recursive: true, force: true }));
+
+const domain = { chainId: 42161, verifyingContract: new Uint8Array(20).fill(0x11) };
 
 /** A clock whose time moves only when the test says so; timers fire in due order. */
 function manualClock() {
@@ -85,7 +88,7 @@ function network(
       epoch: 1,
       threshold: n - Math.floor((n - 1) / 3),
       everyBlocks: 1,
-      domain: { chainId: 42161, verifyingContract: new Uint8Array(20).fill(0x11) },
+      domain,
       assets: [
         { assetId: 1, symbol: 'BTC-USD', decimals: 2, underlyingId: 1 },
         { assetId: 2, symbol: 'ETH-USD', decimals: 2, underlyingId: 2 },
@@ -261,6 +264,24 @@ test('proactive refresh every 3 blocks: the epoch advances, the group key stays,
     for (const entry of p.latest()) assert.equal(entry.certificate.report.epoch, 4);
   }
   for (const epoch of [1, 2, 3, 4]) readFileSync(join(net.directories[0]!, `price-keyset-${epoch}.key`));
+  // Each refresh is certified by the outgoing keyset: a verifier holding epoch 1 follows to epoch 4.
+  for (const p of net.prices) {
+    const chain = p.handovers();
+    assert.deepEqual(
+      chain.map((h) => [h.fromEpoch, h.toEpoch]),
+      [
+        [1, 2],
+        [2, 3],
+        [3, 4],
+      ],
+    );
+    const verdict = followKeysetChain(
+      { epoch: 1, groupPublicKey: fromHex(groupKey)! },
+      chain.map((h) => h.encoded),
+      domain,
+    );
+    assert.ok(verdict.ok && verdict.keyset.epoch === 4);
+  }
   net.stop();
   // A restart loads the latest epoch's key file.
   const again = network(4, new Map(), 'refresh', net.directories, 3);

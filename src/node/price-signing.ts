@@ -50,6 +50,14 @@ import {
 import { SealedKeygenCodec } from '../crypto/keygen-codec.ts';
 import { openThresholdKeyFile, sealThresholdKeyFile } from '../crypto/keystore.ts';
 import {
+  decodeHandoverCertificate,
+  encodeHandoverCertificate,
+  type HandoverCertificate,
+  HandoverCertificateCodec,
+  handoverMessage,
+  verifyHandover,
+} from '../interop/handover-certificate.ts';
+import {
   type CertificateDomain,
   decodePriceCertificate,
   encodePriceCertificate,
@@ -76,6 +84,8 @@ import type { OracleAsset } from './genesis.ts';
 
 /** Reports awaiting a certificate, held at most; older ones are forgotten. */
 const MAX_PENDING_REPORTS = 256;
+/** Handover certificates kept (one per refresh). */
+const MAX_HANDOVERS = 64;
 /** Keygen messages we sent, kept for re-sending: a deal, n shares, a complaint, answers. */
 const MAX_SENT_KEYGEN = 4 * 256;
 
@@ -146,6 +156,8 @@ export interface PriceSigner {
     | { epoch: number; groupPublicKey: Uint8Array; threshold: number; participants: number }
     | undefined;
   latest(): LatestCertificate[];
+  /** Handover certificates from each refreshed epoch to the next, oldest first (the last 64). */
+  handovers(): (HandoverCertificate & { encoded: Uint8Array })[];
   stats(): PriceSignerStats;
   /** Resolves once the DKG has produced (or loaded) a key package. */
   ready(): Promise<void>;
@@ -331,6 +343,9 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     { report: PriceReport; asset: OracleAsset; height: number; createdMs: number; epoch: number }
   >();
   const latestByAsset = new Map<number, LatestCertificate>();
+  /** Handover digests being signed → the epoch they hand over to. */
+  const pendingHandovers = new Map<string, number>();
+  const handovers: HandoverCertificate[] = [];
   let sessionsStarted = 0;
   let certificates = 0;
   let failedSessions = 0;
@@ -363,6 +378,40 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       );
     // In-flight sessions of the previous epoch finish on its engine; older engines are dropped.
     for (const epoch of [...engines.keys()]) if (epoch < next.epoch - 1) engines.delete(epoch);
+    // The outgoing keyset certifies the new epoch for verifiers that follow keysets
+    // (src/interop/handover-certificate.ts); every validator opens the same session.
+    const previous = engines.get(next.epoch - 1);
+    if (previous !== undefined) {
+      const digest = handoverMessage(options.domain, next.epoch - 1, next);
+      pendingHandovers.set(toHex(digest), next.epoch);
+      while (pendingHandovers.size > 8)
+        pendingHandovers.delete(pendingHandovers.keys().next().value as string);
+      dispatchSigning(previous.open(digest, (next.epoch - 1) % n, options.clock.now()));
+    }
+  };
+
+  const keepHandover = (certificate: HandoverCertificate) => {
+    if (handovers.some((h) => h.toEpoch === certificate.toEpoch)) return;
+    handovers.push(certificate);
+    handovers.sort((a, b) => a.fromEpoch - b.fromEpoch);
+    while (handovers.length > MAX_HANDOVERS) handovers.shift();
+  };
+
+  const onHandover = (bytes: Uint8Array) => {
+    if (key === undefined) return;
+    const certificate = decodeHandoverCertificate(bytes);
+    // Refresh keeps the group key, so the outgoing keyset's key is ours with its epoch.
+    const verdict = verifyHandover(
+      bytes,
+      { epoch: certificate.fromEpoch, groupPublicKey: key.groupPublicKey },
+      options.domain,
+    );
+    if (!verdict.ok || !engines.has(certificate.toEpoch)) return;
+    pendingHandovers.delete(toHex(handoverMessage(options.domain, certificate.fromEpoch, verdict.next)));
+    engines
+      .get(certificate.fromEpoch)
+      ?.close(handoverMessage(options.domain, certificate.fromEpoch, verdict.next));
+    keepHandover(certificate);
   };
 
   const checkKeygenDone = (run: KeygenRun) => {
@@ -483,6 +532,23 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     for (const [epoch, engine] of engines) {
       for (const completion of engine.takeCompleted()) {
         const digestHex = toHex(completion.message);
+        const toEpoch = pendingHandovers.get(digestHex);
+        if (toEpoch !== undefined && key !== undefined) {
+          const certificate: HandoverCertificate = {
+            domain: options.domain,
+            fromEpoch: epoch,
+            toEpoch,
+            groupPublicKey: key.groupPublicKey,
+            signature: completion.signature,
+          };
+          const encoded = encodeHandoverCertificate(certificate);
+          if (!verifyHandover(encoded, { epoch, groupPublicKey: key.groupPublicKey }, options.domain).ok)
+            continue;
+          pendingHandovers.delete(digestHex);
+          keepHandover(certificate);
+          options.broadcast(encoded);
+          continue;
+        }
         const entry = pending.get(digestHex);
         const signingKey = engine === engines.get(epoch) ? keyOfEpoch(epoch) : undefined;
         if (entry === undefined || signingKey === undefined) continue;
@@ -630,6 +696,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
           for (const engine of engines.values())
             dispatchSigning(engine.receive(from, message, options.clock.now()));
         } else if (tag === CertificateAnnouncementCodec.tag) onAnnouncement(message);
+        else if (tag === HandoverCertificateCodec.tag) onHandover(message);
       } catch (error) {
         // Malformed, forged or out-of-session input from a peer changes nothing here.
         log('warn', 'dropped price-signing message', { peer: from, reason: (error as Error).message });
@@ -675,6 +742,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
           },
 
     latest: () => [...latestByAsset.values()].sort((a, b) => a.assetId - b.assetId),
+
+    handovers: () => handovers.map((h) => ({ ...h, encoded: encodeHandoverCertificate(h) })),
 
     stats: () => {
       const badShares: Record<number, number> = {};
