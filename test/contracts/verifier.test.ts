@@ -15,7 +15,7 @@ import {
   evmKeyset,
   handoverDigest,
 } from '../../src/interop/evm/certificates.ts';
-import { compileContracts } from '../../src/interop/evm/compile.ts';
+import { artifactsDocument, compileContracts } from '../../src/interop/evm/compile.ts';
 import { createEvmHarness } from '../../src/interop/evm/harness.ts';
 import { frostChallenge, priceReportDigest } from '../../src/interop/price-certificate.ts';
 import { domainOf, frostSign, keysetOf, keysetOne, keysetTwo, sampleReport } from './fixtures.ts';
@@ -41,9 +41,15 @@ async function verifies(
   return result.value![0] as boolean;
 }
 
-test('two builds of contracts/ give identical bytecode (deterministic compile)', () => {
+test('two builds of contracts/ give identical bytecode, and contracts/artifacts.json is that build', () => {
   const first = compileContracts();
   const second = compileContracts();
+  const committed = readFileSync(new URL('../../contracts/artifacts.json', import.meta.url), 'utf8');
+  assert.equal(
+    committed,
+    artifactsDocument(first),
+    'contracts/artifacts.json is stale: run node src/interop/evm/compile.ts --write',
+  );
   assert.equal(first.sourceDigest, second.sourceDigest);
   assert.ok(first.solcVersion.startsWith('0.8.37+'));
   for (const [name, artifact] of first.contracts) {

@@ -4,10 +4,15 @@
  * resolve to the pinned npm package; nothing else is read, so a build is a function of the
  * repository and the lock file. The input names every source by a repository-relative path and
  * fixes every setting (optimizer, EVM version, metadata), so two builds give identical bytecode;
- * a test holds that, and `sourceDigest` names the exact input for anyone who caches artifacts.
+ * a test holds that, and `sourceDigest` names the exact input.
+ *
+ * `contracts/artifacts.json` is a committed build: `compiledContracts()` uses it only when its
+ * `sourceDigest` equals the digest of the input built from the sources now present and its solc
+ * version is the installed one, and compiles otherwise. A test compiles afresh and requires the
+ * committed file to be identical; `node src/interop/evm/compile.ts --write` rewrites it.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -178,10 +183,64 @@ export function compileContracts(): CompileOutput {
   };
 }
 
+const artifactsPath = join(contractsRoot, 'artifacts.json');
+
+interface ArtifactsFile {
+  solcVersion: string;
+  sourceDigest: string;
+  contracts: Record<string, { source: string; abi: unknown[]; bytecode: string; deployedBytecode: string }>;
+}
+
+/** The committed-artifacts document of a build (sorted by name, hex bytecode). */
+export function artifactsDocument(output: CompileOutput): string {
+  const contracts: ArtifactsFile['contracts'] = {};
+  for (const name of [...output.contracts.keys()].sort()) {
+    const artifact = output.contracts.get(name)!;
+    contracts[name] = {
+      source: artifact.source,
+      abi: [...artifact.abi],
+      bytecode: Buffer.from(artifact.bytecode).toString('hex'),
+      deployedBytecode: Buffer.from(artifact.deployedBytecode).toString('hex'),
+    };
+  }
+  const document: ArtifactsFile = {
+    solcVersion: output.solcVersion,
+    sourceDigest: output.sourceDigest,
+    contracts,
+  };
+  return `${JSON.stringify(document, null, 1)}\n`;
+}
+
+/** The committed build, or undefined when absent or not built from the present sources. */
+export function committedArtifacts(): CompileOutput | undefined {
+  if (!existsSync(artifactsPath)) return undefined;
+  const document = JSON.parse(readFileSync(artifactsPath, 'utf8')) as ArtifactsFile;
+  const installed = (require('solc/package.json') as { version: string }).version;
+  if (!document.solcVersion.startsWith(`${installed}+`) || installed !== SOLC_VERSION) return undefined;
+  const digest = createHash('sha256').update(standardJsonInput()).digest('hex');
+  if (document.sourceDigest !== digest) return undefined;
+  const contracts = new Map<string, ContractArtifact>();
+  for (const [name, artifact] of Object.entries(document.contracts)) {
+    contracts.set(name, {
+      name,
+      source: artifact.source,
+      abi: artifact.abi,
+      bytecode: hexToBytes(artifact.bytecode),
+      deployedBytecode: hexToBytes(artifact.deployedBytecode),
+    });
+  }
+  return { contracts, sourceDigest: document.sourceDigest, solcVersion: document.solcVersion };
+}
+
 let memo: CompileOutput | undefined;
 
-/** {@link compileContracts} once per process (a build takes seconds in WebAssembly). */
+/** The committed build when it matches the sources, else {@link compileContracts}; once per process. */
 export function compiledContracts(): CompileOutput {
-  memo ??= compileContracts();
+  memo ??= committedArtifacts() ?? compileContracts();
   return memo;
+}
+
+if (import.meta.main && process.argv.includes('--write')) {
+  writeFileSync(artifactsPath, artifactsDocument(compileContracts()));
+  console.log(`wrote ${relative(repositoryRoot, artifactsPath)}`);
 }
