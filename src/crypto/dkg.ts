@@ -15,6 +15,11 @@
  *   DKG can run without it.
  *
  * Each epoch's DKG yields a new group key; certificates name their epoch (src/interop).
+ *
+ * The validators no longer run this module: src/crypto/keygen.ts is the DKG they run (with a
+ * complaint round, so bad, silent and equivocating dealers are named and left out instead of
+ * aborting it), and it also refreshes and reshares. This one stays as the plain noble DKG that
+ * tests and `palisade bench keys` compare against.
  */
 
 import type { DKG_Round1, DKG_Round2, DKG_Secret } from '@noble/curves/abstract/frost.js';

@@ -61,6 +61,12 @@ export interface MonitorConfig {
      * about one block in six on a loaded devnet, measured).
      */
     staleBlocksInRow: number;
+    /** Observations dropped for a reason that is the signer's fault, from one validator… */
+    badObservationsMax: number;
+    /** …within this many blocks. */
+    badObservationWindowBlocks: number;
+    /** Aggregation drop reasons that are the signer's fault (late or surplus ones are not). */
+    badObservationReasons: readonly string[];
     /** Sources × assets tracked at most (bounded memory against a flood of source ids). */
     trackedSourcesMax: number;
   };
@@ -144,6 +150,16 @@ export const DEFAULT_MONITOR_CONFIG: MonitorConfig = deepFreeze({
     sourceStuckMs: 60_000,
     sourceStuckMoveBps: 20,
     staleBlocksInRow: 5,
+    badObservationsMax: 3,
+    badObservationWindowBlocks: 100,
+    badObservationReasons: [
+      'MALFORMED',
+      'WRONG_CHAIN',
+      'UNKNOWN_SIGNER',
+      'BAD_SIGNATURE',
+      'FUTURE_TIMESTAMP',
+      'REPLAYED',
+    ],
     trackedSourcesMax: 1_024,
   },
   trading: {

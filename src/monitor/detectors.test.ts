@@ -23,6 +23,7 @@ import {
 import { HandshakeDetector, MempoolSpamDetector, PeerFaultDetector } from './detectors/network.ts';
 import {
   AggregateFlagDetector,
+  BadObservationDetector,
   ObservationEquivocationDetector,
   OwnDeviationDetector,
   SourceHealthDetector,
@@ -385,6 +386,27 @@ describe('oracle detectors', () => {
     assert.deepEqual(alerts(found), ['PALISADE-ORACLE-FLAGGED']);
     assert.equal(found[0]!.height, 100 + inRow - 1);
     assert.equal(found[0]!.metadata.flags, 'STALE');
+  });
+
+  test('badly signed observations from one validator are reported; late ones are routine', () => {
+    const detector = new BadObservationDetector(config.oracle);
+    const late = Array.from({ length: 50 }, (_, i) =>
+      oracle(i + 1, {
+        dropped: [
+          { reason: 'STALE_TIMESTAMP', validator: bob },
+          { reason: 'PREVIOUS_HEIGHT', validator: carol },
+        ],
+      }),
+    );
+    assert.deepEqual(run(detector, late), []);
+    const max = config.oracle.badObservationsMax;
+    const bad = Array.from({ length: max }, (_, i) =>
+      oracle(100 + i, { dropped: [{ reason: 'BAD_SIGNATURE', validator: bob }] }),
+    );
+    const found = run(detector, bad);
+    assert.deepEqual(alerts(found), ['PALISADE-ORACLE-BAD-OBSERVATION']);
+    assert.deepEqual(found[0]!.addresses, [`0x${bob}`]);
+    assert.equal(found[0]!.height, 100 + max - 1);
   });
 
   test('an observation equivocation names the validator', () => {

@@ -23,6 +23,7 @@ import {
 import { HandshakeDetector, MempoolSpamDetector, PeerFaultDetector } from './detectors/network.ts';
 import {
   AggregateFlagDetector,
+  BadObservationDetector,
   ObservationEquivocationDetector,
   OwnDeviationDetector,
   SourceHealthDetector,
@@ -99,6 +100,7 @@ export function standardDetectors(config: MonitorConfig): Detector[] {
     new SourceHealthDetector(config.oracle),
     new AggregateFlagDetector(config.oracle),
     new ObservationEquivocationDetector(),
+    new BadObservationDetector(config.oracle),
     new OffMarkTradeDetector(config.trading),
     new SelfTradeDetector(),
     new WashTradeDetector(config.trading),

@@ -9,7 +9,7 @@
  */
 import { AggregateFlag, flagNames } from '../../oracle/aggregate.ts';
 import type { MonitorConfig } from '../config.ts';
-import { type Detector, deviationBps } from '../detector.ts';
+import { Cooldown, type Detector, deviationBps, SlidingSum } from '../detector.ts';
 import { createFinding, type Finding, sourceAddress } from '../finding.ts';
 import type { MonitorSignal } from '../signals.ts';
 
@@ -271,5 +271,66 @@ export class ObservationEquivocationDetector implements Detector {
         key: validator,
       });
     });
+  }
+}
+
+/** Validators tracked for bad observations at most (the set is a few dozen; junk keys share one). */
+const OBSERVERS_MAX = 256;
+
+/**
+ * Observations the aggregation dropped for the signer's fault (bad signature, wrong chain, unknown
+ * signer, a timestamp from the future, a replay), counted per validator over a window of blocks.
+ * Late or surplus observations are normal and not counted.
+ */
+export class BadObservationDetector implements Detector {
+  readonly name = 'oracle-bad-observations';
+  readonly #config: MonitorConfig['oracle'];
+  readonly #windows = new Map<string, SlidingSum>();
+  readonly #cooldown: Cooldown;
+
+  constructor(config: MonitorConfig['oracle']) {
+    this.#config = config;
+    this.#cooldown = new Cooldown(config.badObservationWindowBlocks, OBSERVERS_MAX);
+  }
+
+  observe(signal: MonitorSignal): Finding[] {
+    if (signal.kind !== 'oracle') return [];
+    const counts = new Map<string, { count: number; reasons: Set<string> }>();
+    for (const drop of signal.dropped.slice(0, 1024)) {
+      if (!this.#config.badObservationReasons.includes(drop.reason)) continue;
+      const key = drop.validator?.toLowerCase().replace(/^0x/, '');
+      let validator = key !== undefined && /^[0-9a-f]{64}$/.test(key) ? key : 'unknown';
+      if (!this.#windows.has(validator) && this.#windows.size >= OBSERVERS_MAX) validator = 'unknown';
+      const entry = counts.get(validator) ?? { count: 0, reasons: new Set<string>() };
+      entry.count += 1;
+      entry.reasons.add(drop.reason);
+      counts.set(validator, entry);
+    }
+    const findings: Finding[] = [];
+    for (const [validator, { count, reasons }] of counts) {
+      let window = this.#windows.get(validator);
+      if (window === undefined) {
+        window = new SlidingSum(this.#config.badObservationWindowBlocks, 1024);
+        this.#windows.set(validator, window);
+      }
+      const inWindow = window.add(signal.height, count);
+      if (inWindow < this.#config.badObservationsMax || !this.#cooldown.ready(validator, signal.height))
+        continue;
+      findings.push(
+        createFinding({
+          alertId: 'PALISADE-ORACLE-BAD-OBSERVATION',
+          name: 'Invalid oracle observations',
+          description: `${inWindow} observations ${validator === 'unknown' ? 'naming no known validator' : `signed by ${validator.slice(0, 16)}…`} were dropped within ${this.#config.badObservationWindowBlocks} blocks (${[...reasons].sort().join(', ')})`,
+          severity: 'Medium',
+          type: 'Suspicious',
+          metadata: { validatorKey: validator, dropped: inWindow, reasons: [...reasons].sort().join(',') },
+          addresses: validator === 'unknown' ? [] : [`0x${validator}`],
+          height: signal.height,
+          timeMs: signal.timeMs,
+          key: validator,
+        }),
+      );
+    }
+    return findings;
   }
 }
