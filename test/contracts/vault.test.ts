@@ -199,6 +199,17 @@ test('attack: forged, replayed, foreign-domain and retired-keyset checkpoints ar
     proofArgs(foreignLeaves.tree.proof(0)),
   ]);
   assert.equal(foreignClaim.revert?.name, 'InvalidProof');
+  const otherVault = certifiedCheckpoint(deployment, items, {
+    leafVault: new Uint8Array(20).fill(0x99),
+    height: 201n,
+  });
+  assert.equal((await submit(deployment, otherVault)).ok, true);
+  const otherVaultClaim = await deployment.vault.send(thief, 'claim', [
+    withdrawalArgs(items[0]!),
+    201n,
+    proofArgs(otherVault.tree.proof(0)),
+  ]);
+  assert.equal(otherVaultClaim.revert?.name, 'InvalidProof');
   // Replayed: the same checkpoint a second time.
   const genuine = certifiedCheckpoint(deployment, items, { height: 300n });
   assert.equal((await submit(deployment, genuine)).ok, true);

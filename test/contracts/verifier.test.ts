@@ -8,16 +8,23 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { secp256k1, secp256k1_FROST } from '@noble/curves/secp256k1.js';
 import * as tiny from 'tiny-secp256k1';
-import { frostVerify } from '../../src/crypto/frost.ts';
+import { frostCommit, frostSignShare, frostVerify } from '../../src/crypto/frost.ts';
 import {
   checkpointDigest,
   evmFrostSignature,
   evmKeyset,
+  evmPriceCertificateArguments,
   handoverDigest,
 } from '../../src/interop/evm/certificates.ts';
 import { artifactsDocument, compileContracts } from '../../src/interop/evm/compile.ts';
 import { createEvmHarness } from '../../src/interop/evm/harness.ts';
-import { frostChallenge, priceReportDigest } from '../../src/interop/price-certificate.ts';
+import {
+  assemblePriceCertificate,
+  decodePriceCertificate,
+  encodePriceCertificate,
+  frostChallenge,
+  priceReportDigest,
+} from '../../src/interop/price-certificate.ts';
 import { domainOf, frostSign, keysetOf, keysetOne, keysetTwo, sampleReport } from './fixtures.ts';
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -73,6 +80,28 @@ test('a price certificate from src/crypto/frost.ts verifies on chain, within the
   ]);
   assert.equal(result.value![0], true);
   t.diagnostic(`verifyPriceReport (digest included): ${result.executionGas} execution gas`);
+});
+
+test('a certificate as the oracle encodes it (assemblePriceCertificate, codec round trip) verifies on chain', async () => {
+  const { verifier, domain } = await setup();
+  const report = sampleReport(1, { price: 123_456_789n });
+  const digest = priceReportDigest(report, domain);
+  const signers = keysetOne.slice(1, 4);
+  const round1 = signers.map((key) => frostCommit(key));
+  const commitments = round1.map((x) => x.commitment);
+  const shares = new Map(
+    signers.map((key, i) => [key.index, frostSignShare(key, round1[i]!.nonces, commitments, digest)]),
+  );
+  const certificate = assemblePriceCertificate({
+    report,
+    domain,
+    publicPackage: keysetOne[0]!.public,
+    commitments,
+    shares,
+  });
+  const decoded = decodePriceCertificate(encodePriceCertificate(certificate));
+  const args = evmPriceCertificateArguments(decoded, keysetOne[0]!.groupPublicKey);
+  assert.equal((await verifier.call('verifyPriceReport', args)).value![0], true);
 });
 
 test('RFC 9591 Appendix E.5 (FROST(secp256k1, SHA-256)): the published signature verifies in the contract', async () => {

@@ -31,7 +31,7 @@ import { concatBytes } from '../../crypto/bytes.ts';
 import { FROST_POINT_BYTES, FROST_SIGNATURE_BYTES } from '../../crypto/frost.ts';
 import { keccak256 } from '../../crypto/hash.ts';
 import { createEvmMerkleTree, type EvmMerkleTree, type EvmStaticType } from '../../crypto/merkle-evm.ts';
-import { type CertificateDomain, EIP712_DOMAIN_TYPE } from '../price-certificate.ts';
+import { type CertificateDomain, EIP712_DOMAIN_TYPE, type PriceCertificate } from '../price-certificate.ts';
 
 export const BRIDGE_DOMAIN_NAME = 'Palisade Verifier';
 export const BRIDGE_DOMAIN_VERSION = '1';
@@ -226,4 +226,39 @@ export function withdrawalsTree(
 /** Re-exported for callers that assemble checkpoints: the compressed form of a point. */
 export function compressedPoint(x: bigint, parity: number): Uint8Array {
   return concatBytes(new Uint8Array([2 + parity]), word(x));
+}
+
+/** A price report as `PalisadeVerifier.PriceReport` takes it (ABI integers as bigints). */
+export interface EvmPriceReport {
+  readonly feedId: Uint8Array;
+  readonly price: bigint;
+  readonly confidence: bigint;
+  readonly exponent: bigint;
+  readonly publishTime: bigint;
+  readonly epoch: bigint;
+}
+
+/**
+ * The arguments of `verifyPriceReport(keyset, report, signature)` for a certificate made by
+ * src/interop/price-certificate.ts, against the keyset's group key.
+ * @example const [keyset, report, signature] = evmPriceCertificateArguments(certificate, groupKey);
+ * @throws Error when the signature's R or the group key is not a curve point
+ */
+export function evmPriceCertificateArguments(
+  certificate: PriceCertificate,
+  groupPublicKey: Uint8Array,
+): [EvmKeyset, EvmPriceReport, EvmFrostSignature] {
+  const { report } = certificate;
+  return [
+    evmKeyset(BigInt(report.epoch), groupPublicKey),
+    {
+      feedId: report.feedId,
+      price: report.price,
+      confidence: report.confidence,
+      exponent: BigInt(report.exponent),
+      publishTime: BigInt(report.publishTime),
+      epoch: BigInt(report.epoch),
+    },
+    evmFrostSignature(certificate.signature),
+  ];
 }
