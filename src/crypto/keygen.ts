@@ -72,6 +72,7 @@ import {
 } from './keygen-codec.ts';
 import {
   combineCommitments,
+  commitmentEvaluator,
   commitPolynomial,
   evaluateCommitment,
   evaluatePolynomial,
@@ -616,10 +617,9 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
       );
     const commitmentBytes = combined.map(pointBytes);
     const verifyingShares: Record<string, Uint8Array<ArrayBuffer>> = {};
+    const evaluate = commitmentEvaluator(combined);
     for (let recipient = 0; recipient < recipientCount; recipient++)
-      verifyingShares[participantIdentifier(recipient)] = pointBytes(
-        evaluateCommitment(combined, identifierOf(recipient)),
-      );
+      verifyingShares[participantIdentifier(recipient)] = pointBytes(evaluate(identifierOf(recipient)));
     const publicPackage: FrostPublic = {
       signers: { min: t, max: recipientCount },
       commitments: commitmentBytes,
