@@ -459,3 +459,55 @@ test('the global bucket caps the sum over tokens, in value units, even when each
   assert.ok(tokenAvailable >= 4_900_000_000n, 'the token bucket alone had room');
   assert.ok(globalAvailable < 4_900_000_000n);
 });
+
+test('a token curse stops only that token; a global curse stops checkpoints and every token', async () => {
+  const deployment = await withFunds();
+  const second = await deployment.evm.deploy(deployment.deployer, 'TestToken', [
+    'Wrapped Test ETH',
+    'pETH',
+    6n,
+  ]);
+  await byAllGovernors(deployment, 'configureToken', [
+    second.hex,
+    TOKEN_CAPACITY,
+    TOKEN_RATE,
+    DELAY_THRESHOLD,
+    10n ** 18n,
+  ]);
+  const depositor = await deployment.evm.account('depositor');
+  await second.send(depositor, 'mint', [depositor.hex, 1_000_000n]);
+  await second.send(depositor, 'approve', [deployment.vault.hex, 1_000_000n]);
+  await deployment.vault.send(depositor, 'deposit', [second.hex, 1_000_000n, account]);
+  const recipient = await deployment.evm.account('recipient');
+  const items = [
+    withdrawal(deployment, 1n, recipient.address, 1_000n),
+    { id: 2n, token: second.address, recipient: recipient.address, amount: 1_000n },
+  ];
+  const certified = certifiedCheckpoint(deployment, items);
+  await submit(deployment, certified);
+  const subject = (await deployment.vault.call('tokenSubject', [deployment.token.hex])).value![0];
+  for (const guardian of deployment.guardians.slice(0, 2))
+    await deployment.vault.send(guardian, 'voteToCurse', [subject]);
+  const cursedToken = await deployment.vault.send(recipient, 'claim', [
+    withdrawalArgs(items[0]!),
+    100n,
+    proofArgs(certified.tree.proof(0)),
+  ]);
+  assert.equal(cursedToken.revert?.name, 'SubjectCursed');
+  const otherToken = await deployment.vault.send(recipient, 'claim', [
+    withdrawalArgs(items[1]!),
+    100n,
+    proofArgs(certified.tree.proof(1)),
+  ]);
+  assert.equal(otherToken.ok, true, otherToken.revert?.name);
+
+  const global = (await deployment.vault.call('GLOBAL_SUBJECT')).value![0];
+  for (const guardian of deployment.guardians.slice(1))
+    await deployment.vault.send(guardian, 'voteToCurse', [global]);
+  const next = certifiedCheckpoint(deployment, [withdrawal(deployment, 3n, recipient.address, 5n)], {
+    height: 101n,
+  });
+  assert.equal((await submit(deployment, next)).revert?.name, 'SubjectCursed');
+  const deposit = await deployment.vault.send(depositor, 'deposit', [second.hex, 1n, account]);
+  assert.equal(deposit.revert?.name, 'SubjectCursed');
+});
