@@ -220,3 +220,21 @@ test('a replayed request gets no second share, and a retry asks for fresh commit
   );
   assert.equal(coordinator.stats().faults[2]?.silent, 1);
 });
+
+test('commitments of another epoch do not count, arriving before the session opens or after', () => {
+  const keys = keyset(4);
+  const coordinator = createThresholdSigner({ chainId: 7, self: 0, key: keys[0]!, attemptMs: ATTEMPT_MS });
+  const digest = sha256(new Uint8Array([5]));
+  const commits = [1, 2].map((v) => {
+    const signer = createThresholdSigner({ chainId: 7, self: v, key: keys[v]!, attemptMs: ATTEMPT_MS });
+    return SigningCommitCodec.decode(signer.open(digest, 0, 0)[0]!.bytes);
+  });
+  // The same commitments relabelled for epoch 2 arrive before the session is open.
+  for (const commit of commits)
+    coordinator.receive(commit.signer, SigningCommitCodec.encode({ ...commit, epoch: 2 }), 0);
+  assert.deepEqual(coordinator.open(digest, 0, 0), [], 'no signing request from foreign-epoch commitments');
+  const requests = commits.flatMap((commit) =>
+    coordinator.receive(commit.signer, SigningCommitCodec.encode(commit), 0),
+  );
+  assert.deepEqual(requests.map((r) => r.to).sort(), [1, 2], 'the epoch-1 commitments count');
+});

@@ -375,13 +375,20 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
     return [];
   };
 
+  /** The session a message is for, if it is of this chain and epoch (others are not ours to hold). */
   const messageOf = (bytes: Uint8Array): Uint8Array | undefined => {
     const tag = peekTag(bytes);
-    if (tag === SigningCommitCodec.tag) return SigningCommitCodec.decode(bytes).message;
-    if (tag === SigningInviteCodec.tag) return SigningInviteCodec.decode(bytes).message;
-    if (tag === SigningAttemptRequestCodec.tag) return SigningAttemptRequestCodec.decode(bytes).message;
-    if (tag === SigningAttemptShareCodec.tag) return SigningAttemptShareCodec.decode(bytes).message;
-    return undefined;
+    const value: Body | undefined =
+      tag === SigningCommitCodec.tag
+        ? SigningCommitCodec.decode(bytes)
+        : tag === SigningInviteCodec.tag
+          ? SigningInviteCodec.decode(bytes)
+          : tag === SigningAttemptRequestCodec.tag
+            ? SigningAttemptRequestCodec.decode(bytes)
+            : tag === SigningAttemptShareCodec.tag
+              ? SigningAttemptShareCodec.decode(bytes)
+              : undefined;
+    return value !== undefined && sameSession(value) ? value.message : undefined;
   };
 
   return {
