@@ -64,6 +64,11 @@ export const EngineParametersType = new ContainerType(
     volLambdaBps: Uint32,
     volLambdaIntervalMs: Uint64,
     volSampleIntervalMs: Uint64,
+    breakerWindowMs: Uint64,
+    breakerVolMultipleBps: Uint32,
+    breakerFloorBps: Uint32,
+    breakerMaxBps: Uint32,
+    breakerHaltMs: Uint64,
   },
   { typeName: 'EngineParameters' },
 );
@@ -119,7 +124,8 @@ export const SampleListSnapshotType = new ContainerType(
 
 /**
  * Per underlying, the automatic responses' state (issue 15, src/execution/volatility.ts): the EWMA
- * variance of index returns (annualised, 18-decimal fixed point) and the last sample it took.
+ * variance of index returns (annualised, 18-decimal fixed point) and the last sample it took, and
+ * the circuit breaker's halt and reference start (src/execution/breaker.ts).
  */
 export const RiskStateRecordType = new ContainerType(
   {
@@ -127,6 +133,10 @@ export const RiskStateRecordType = new ContainerType(
     variance: Amount128,
     samplePrice: Uint64,
     samplePriceTimeMs: Uint64,
+    /** End of the circuit-breaker halt (0: trading), src/execution/breaker.ts. */
+    haltedUntilMs: Uint64,
+    /** The breaker's reference counts samples from this block time on. */
+    bandFromMs: Uint64,
   },
   { typeName: 'RiskStateRecord' },
 );

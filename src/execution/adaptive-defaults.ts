@@ -4,7 +4,15 @@
  */
 import type { EngineParameters } from './types.ts';
 
-export type AdaptiveParameterKey = 'volLambdaBps' | 'volLambdaIntervalMs' | 'volSampleIntervalMs';
+export type AdaptiveParameterKey =
+  | 'volLambdaBps'
+  | 'volLambdaIntervalMs'
+  | 'volSampleIntervalMs'
+  | 'breakerWindowMs'
+  | 'breakerVolMultipleBps'
+  | 'breakerFloorBps'
+  | 'breakerMaxBps'
+  | 'breakerHaltMs';
 
 export const ADAPTIVE_PARAMETER_DEFAULTS: Readonly<Pick<EngineParameters, AdaptiveParameterKey>> =
   Object.freeze({
@@ -12,4 +20,11 @@ export const ADAPTIVE_PARAMETER_DEFAULTS: Readonly<Pick<EngineParameters, Adapti
     volLambdaBps: 9400,
     volLambdaIntervalMs: 86_400_000,
     volSampleIntervalMs: 1000,
+    // A 15-minute window, 4 σ of a 15-minute move but at least 5% and at most 20%, 2-minute halts
+    // (CME's equity-index dynamic limits halt for 2 minutes).
+    breakerWindowMs: 15 * 60_000,
+    breakerVolMultipleBps: 40_000,
+    breakerFloorBps: 500,
+    breakerMaxBps: 2_000,
+    breakerHaltMs: 2 * 60_000,
   });

@@ -101,6 +101,10 @@ export interface OrderBook {
   readonly sequence: number;
   cancel(orderId: number): RestingOrder | undefined;
   get(orderId: number): RestingOrder | undefined;
+  /** The order with time priority at the best level of `side` (the call auction's next one). */
+  first(side: Side): RestingOrder | undefined;
+  /** Takes `lots` from a resting order (it leaves the book at zero), for the call auction's fills. */
+  reduce(order: RestingOrder, lots: number): void;
   /** Aggregated levels from the best outward: [priceTicks, totalLots, orderCount]. */
   depth(side: Side, maxLevels: number): Array<[number, number, number]>;
   /** Every resting order, bids then asks, each side best level first and in time order. */
@@ -340,6 +344,20 @@ export function createOrderBook(options: { sequence?: number } = {}): OrderBook 
     },
     get(orderId) {
       return byId.get(orderId);
+    },
+    first(side) {
+      const list = levels[side];
+      return list[list.length - 1]?.head ?? undefined;
+    },
+    reduce(order, lots) {
+      invariant(order.level !== null && byId.get(order.orderId) === order, 'reducing an order not resting');
+      invariant(
+        Number.isSafeInteger(lots) && lots > 0 && lots <= order.remainingLots,
+        'reduce within the order',
+      );
+      order.remainingLots -= lots;
+      order.level.totalLots -= lots;
+      if (order.remainingLots === 0) unlink(order);
     },
     depth(side, maxLevels) {
       const list = levels[side];

@@ -82,6 +82,14 @@ test('fuzzer episodes reproduce the committed state roots, events and snapshots'
   }
   // The episodes must reach what the engine's hard paths do, or equal digests prove little.
   const total = (type: string) => SEEDS.reduce((sum, s) => sum + (actual[String(s)]!.events[type] ?? 0), 0);
-  for (const type of ['fill', 'liquidationStep', 'settlement', 'autoDeleverage', 'backstopTaken'])
+  for (const type of [
+    'fill',
+    'liquidationStep',
+    'settlement',
+    'autoDeleverage',
+    'backstopTaken',
+    'circuitBreakerHalt',
+    'callAuction',
+  ])
     assert.ok(total(type) > 0, `no ${type} event in the fixture's episodes`);
 });

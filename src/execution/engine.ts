@@ -88,6 +88,7 @@ import {
   underlyingFromSnapshot,
 } from './snapshots.ts';
 import { type EngineState, emptyState, hexKey, MAX_POSITIONS_PER_ACCOUNT, MAX_SERIES } from './state.ts';
+import { reopenMarkets } from './steps/breaker.ts';
 import { commitState } from './steps/commit.ts';
 import { processExpiries } from './steps/expiry.ts';
 import { liquidate } from './steps/liquidation.ts';
@@ -244,6 +245,11 @@ function buildEngine(
     params.maxPositionsPerAccount >= 1 && params.maxPositionsPerAccount <= MAX_POSITIONS_PER_ACCOUNT,
     'maxPositionsPerAccount within 1…1024',
   );
+  // The breaker's window reads settlement samples, kept for window + extension (steps/samples.ts).
+  invariant(
+    params.breakerWindowMs <= params.settlementWindowMs + params.settlementExtensionMs,
+    'breakerWindowMs within the samples kept',
+  );
   invariant(
     params.maxSeries <= MAX_SERIES && genesis.series.length <= params.maxSeries,
     'series within maxSeries',
@@ -291,6 +297,8 @@ function buildEngine(
         variance: varianceOfVolBps(underlying.defaultVolBps),
         samplePrice: 0n,
         samplePriceTimeMs: 0,
+        haltedUntilMs: 0,
+        bandFromMs: 0,
       });
       s.dirtyRisk.add(underlying.underlyingId);
     }
@@ -323,6 +331,7 @@ function applyBlockTo(s: EngineState, block: Block): BlockResult {
   s.markCache = new Map();
   ingestOracle(s, block.oracle);
   processExpiries(s);
+  reopenMarkets(s);
   const results = block.transactions.map((tx) => applyTransaction(s, tx));
   liquidate(s);
   coverLosses(s);

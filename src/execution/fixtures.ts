@@ -50,6 +50,9 @@ export const DEFAULT_ENGINE_PARAMETERS: EngineParameters = Object.freeze({
   // Ten volatility points an hour: a day's worth of realistic re-marking, never a jump.
   maxVolChangeBpsPerHour: 1000,
   ...ADAPTIVE_PARAMETER_DEFAULTS,
+  // No circuit breaker in the shared fixture: its scenarios jump the index by design to reach
+  // liquidation and settlement. The breaker's tests, the fuzzer and `palisade stress` switch it on.
+  breakerWindowMs: 0,
 });
 
 export const BTC: UnderlyingConfig = Object.freeze({

@@ -43,10 +43,12 @@
  * with `palisade fuzz engine --seed <episode seed> --blocks <height>`. Pure and deterministic: the
  * same options give the same report, bit for bit (the CLI adds the wall-clock figures).
  */
+
 import { type ExecutionAction, encodeAction } from '../codec/execution.ts';
 import type { SignedTransaction } from '../codec/transaction.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
+import { ADAPTIVE_PARAMETER_DEFAULTS } from './adaptive-defaults.ts';
 import { createEngine, type Engine, isRejection, restoreEngine } from './engine.ts';
 import { BTC, createSeededRandom, DEFAULT_ENGINE_PARAMETERS, USDC } from './fixtures.ts';
 import { MS_PER_DAY } from './margin.ts';
@@ -283,6 +285,11 @@ export function createEpisode(seed: number, transactionsPerBlockMax: number, ser
     liquidationStepLots: 1 + random.below(20),
     liquidationPenaltyBps: random.below(200),
     maxLiquidationStepsPerBlock: 5 + random.below(100),
+    // The circuit breaker on, narrow enough that the random walk trips it and halts end in call
+    // auctions (src/execution/breaker.ts) within an episode.
+    breakerWindowMs: ADAPTIVE_PARAMETER_DEFAULTS.breakerWindowMs,
+    breakerFloorBps: 50 + random.below(300),
+    breakerHaltMs: 5_000 + random.below(30_000),
   };
   const genesis: EngineGenesis = {
     chainId: CHAIN_ID,

@@ -54,6 +54,8 @@ export function riskRecord(underlyingId: number, risk: UnderlyingRisk) {
     variance: risk.variance,
     samplePrice: Number(risk.samplePrice),
     samplePriceTimeMs: risk.samplePriceTimeMs,
+    haltedUntilMs: risk.haltedUntilMs,
+    bandFromMs: risk.bandFromMs,
   };
 }
 export function accountIndexStateKey(index: number): Uint8Array {

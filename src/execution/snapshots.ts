@@ -130,6 +130,8 @@ function loadRisk(s: EngineState, snapshot: EngineSnapshot): void {
       variance: record.variance,
       samplePrice: BigInt(record.samplePrice),
       samplePriceTimeMs: record.samplePriceTimeMs,
+      haltedUntilMs: record.haltedUntilMs,
+      bandFromMs: record.bandFromMs,
     });
     s.dirtyRisk.add(record.underlyingId);
   }

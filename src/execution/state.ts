@@ -149,6 +149,10 @@ export interface UnderlyingRisk {
   /** The index price of the last EWMA sample (0: none yet). */
   samplePrice: bigint;
   samplePriceTimeMs: number;
+  /** End of the circuit-breaker halt (0: trading), src/execution/breaker.ts. */
+  haltedUntilMs: number;
+  /** The breaker's rolling low and high count samples from this block time on (the last halt's start). */
+  bandFromMs: number;
 }
 
 /** A sample record to write (a sample) or delete (null), by underlying and sequence. */

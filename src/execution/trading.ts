@@ -87,13 +87,15 @@ export function bookFill(
   lots: number,
   priceTicks: number,
   chargeTakerFee: boolean,
+  /** The taker's fee rate when not `takerFeeBps` (the call auction charges both sides the maker fee). */
+  takerFeeBps: number = s.params.takerFeeBps,
 ): void {
   const makerAccount = s.accountsByIndex[maker.owner];
   invariant(makerAccount !== undefined, 'maker account missing');
   const spot = liveIndex(s, series.underlying.underlyingId) ?? 0n;
   const premium = BigInt(lots) * BigInt(priceTicks) * series.lotValuePerTick;
   const makerFee = fillFee(s, series, s.params.makerFeeBps, lots, premium, spot);
-  const takerFee = chargeTakerFee ? fillFee(s, series, s.params.takerFeeBps, lots, premium, spot) : 0n;
+  const takerFee = chargeTakerFee ? fillFee(s, series, takerFeeBps, lots, premium, spot) : 0n;
   const buyer = takerSide === BUY ? taker : makerAccount;
   const seller = takerSide === BUY ? makerAccount : taker;
   buyer.balance -= premium;

@@ -80,6 +80,17 @@ export interface EngineParameters {
   volLambdaBps: number;
   volLambdaIntervalMs: number;
   volSampleIntervalMs: number;
+  /**
+   * Circuit breaker per underlying (src/execution/breaker.ts): a band of `breakerVolMultipleBps`
+   * EWMA standard deviations over `breakerWindowMs` (0: no breaker), at least `breakerFloorBps` and
+   * at most `breakerMaxBps`, around the rolling low and high of the window; a breach halts the
+   * underlying's series for `breakerHaltMs`, then a call auction reopens them.
+   */
+  breakerWindowMs: number;
+  breakerVolMultipleBps: number;
+  breakerFloorBps: number;
+  breakerMaxBps: number;
+  breakerHaltMs: number;
 }
 
 export interface SeriesConfig {
@@ -191,7 +202,12 @@ export type OutcomeStatus =
   | 'TOO_MANY_ACCOUNTS'
   | 'TOO_MANY_SERIES'
   /** A deposit that would create an account with less than `minDepositForAccount`. */
-  | 'DEPOSIT_BELOW_MINIMUM';
+  | 'DEPOSIT_BELOW_MINIMUM'
+  /**
+   * A market, IOC or FOK order on a series whose underlying's circuit breaker halted it
+   * (src/execution/breaker.ts). An outcome: the halt ends, and the order must not be replayed then.
+   */
+  | 'MARKET_HALTED';
 
 export type TransactionStatus = 'OK' | RejectionStatus | OutcomeStatus;
 
@@ -294,6 +310,19 @@ export type EngineEvent =
     }
   /** A flat backstop account's gains return to the insurance fund. */
   | { type: 'backstopReturned'; amount: bigint }
+  /** A circuit breaker tripped (src/execution/breaker.ts): the underlying's series halt until `untilMs`. */
+  | {
+      type: 'circuitBreakerHalt';
+      underlyingId: number;
+      price: bigint;
+      low: bigint;
+      high: bigint;
+      widthBps: number;
+      untilMs: number;
+    }
+  /** A series' call auction at reopening: `lots` traded at the one price `priceTicks`. */
+  | { type: 'callAuction'; seriesId: number; priceTicks: number; lots: number }
+  | { type: 'circuitBreakerReopen'; underlyingId: number }
   | { type: 'oracleGuardPause'; underlyingId: number; flags: number; untilMs: number }
   | { type: 'oracleGuardResume'; underlyingId: number; reason: 'unflagged' | 'timeout' }
   | {

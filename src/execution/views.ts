@@ -132,6 +132,8 @@ export interface RiskView {
   ewmaVolBps: number;
   /** Block time of the EWMA's last sample (0: none yet). */
   sampleTimeMs: number;
+  /** End of a circuit-breaker halt of its series (0: trading), src/execution/breaker.ts. */
+  haltedUntilMs: number;
 }
 
 export function riskView(s: EngineState, underlyingId: number): RiskView | undefined {
@@ -141,6 +143,7 @@ export function riskView(s: EngineState, underlyingId: number): RiskView | undef
     underlyingId,
     ewmaVolBps: volBpsOfVariance(risk.variance),
     sampleTimeMs: risk.samplePriceTimeMs,
+    haltedUntilMs: risk.haltedUntilMs,
   };
 }
 

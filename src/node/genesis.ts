@@ -307,6 +307,11 @@ function parseEngine(value: unknown, chainId: number): EngineGenesis {
         : integer(paramsRecord[key], `engine.params.${key}`);
   if (params.volLambdaBps! < 1 || params.volLambdaBps! > 10_000)
     throw new GenesisError('engine.params.volLambdaBps', 'must be in [1, 10000]');
+  if (params.breakerWindowMs! > params.settlementWindowMs! + params.settlementExtensionMs!)
+    throw new GenesisError(
+      'engine.params.breakerWindowMs',
+      'must be at most settlementWindowMs + settlementExtensionMs (the samples kept)',
+    );
   if (params.volLambdaIntervalMs! < 1)
     throw new GenesisError('engine.params.volLambdaIntervalMs', 'must be positive');
   // A guard pause holds the last index price; were it as long as the hold, marks would lapse and

@@ -23,6 +23,7 @@ import {
   MAX_LOTS_PER_ORDER,
   type Series,
 } from '../state.ts';
+import { halted } from '../steps/breaker.ts';
 import { bandTicks, makerRefusal, matchCallbacks, priceBandOf, reduceOnlyCapacity } from '../trading.ts';
 
 /** What a well-formed order asks for, in the series' lots and ticks (0 ticks: a market order). */
@@ -72,6 +73,9 @@ export function placeOrder(s: EngineState, signer: Uint8Array, order: PlaceOrder
     const previous = account.clientOrderIds.find((entry) => entry.clientOrderId === order.clientOrderId);
     if (previous !== undefined) return { status: 'DUPLICATE_CLIENT_ORDER_ID', orderId: previous.orderId };
   }
+  // A circuit-breaker halt (src/execution/breaker.ts): only GTC limit orders, which rest unmatched.
+  const isHalted = halted(s, series.underlying.underlyingId);
+  if (isHalted && (isMarket || tif !== TIME_IN_FORCE.gtc)) return { status: 'MARKET_HALTED' };
   const mark = markOf(s, series);
   if (mark === undefined) return { status: 'NO_MARK_PRICE' };
   const band = priceBandOf(s, mark);
@@ -121,13 +125,15 @@ export function placeOrder(s: EngineState, signer: Uint8Array, order: PlaceOrder
   if (refusal !== undefined) return { status: refusal };
 
   const orderId = s.nextOrderId++;
-  const remaining = series.book.match(
-    side,
-    priceTicks,
-    lots,
-    account.index,
-    matchCallbacks(s, series, account, side, orderId, true),
-  );
+  const remaining = isHalted
+    ? lots
+    : series.book.match(
+        side,
+        priceTicks,
+        lots,
+        account.index,
+        matchCallbacks(s, series, account, side, orderId, true),
+      );
   const restingLots =
     remaining > 0 ? restOrCancel(s, account, series, order, orderId, side, priceTicks, remaining) : 0;
   if (order.clientOrderId !== 0) {

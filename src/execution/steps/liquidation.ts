@@ -16,6 +16,7 @@ import { markOf, scenarioOf } from '../marks.ts';
 import { guardPaused } from '../oracle-guard.ts';
 import type { Account, EngineState } from '../state.ts';
 import { removeOrder } from '../trading.ts';
+import { halted } from './breaker.ts';
 import { closeStep } from './close.ts';
 
 /** Whether a position of the account is on an underlying whose oracle guard pauses liquidation. */
@@ -23,6 +24,8 @@ export function guardPausesAccount(s: EngineState, account: Account): boolean {
   for (const seriesId of account.positions.keys()) {
     const underlyingId = s.seriesById.get(seriesId)!.underlying.underlyingId;
     if (guardPaused(s.guardUntil.get(underlyingId) ?? 0, s.timeMs)) return true;
+    // A circuit-breaker halt: nothing trades on the underlying until its call auction.
+    if (halted(s, underlyingId)) return true;
   }
   return false;
 }

@@ -8,6 +8,7 @@ import { placeSample } from '../settlement.ts';
 import { BPS, type EngineState } from '../state.ts';
 import type { OracleUpdate } from '../types.ts';
 import { ewmaVariance } from '../volatility.ts';
+import { checkBreaker } from './breaker.ts';
 
 /**
  * Takes each underlying's update (the last one of the block for it): a valid price passes the
@@ -36,6 +37,8 @@ export function ingestOracle(s: EngineState, updates: readonly OracleUpdate[]): 
         BigInt(update.price),
         Number.isSafeInteger(update.flags) ? update.flags! : 0,
       );
+    // The circuit breaker reads the samples before this one (steps/breaker.ts).
+    if (accept) checkBreaker(s, underlyingId, BigInt(update.price));
     let list = s.samples.get(underlyingId);
     if (list === undefined) {
       list = [];
