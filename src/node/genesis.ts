@@ -48,7 +48,19 @@ export interface GenesisValidator {
   p2p: { host: string; port: number };
   /** Its HTTP API base URL (informational: clients and the devnet read it). */
   api: string;
+  /** Who runs it, where, and how its key is held, as declared (optional; `palisade risk` reads it). */
+  metadata?: ValidatorMetadata;
 }
+
+/** Declared facts about a validator's operation; each is free text of at most 64 characters. */
+export interface ValidatorMetadata {
+  operator?: string;
+  jurisdiction?: string;
+  hosting?: string;
+  keyCustody?: string;
+}
+
+const VALIDATOR_METADATA_FIELDS = ['operator', 'jurisdiction', 'hosting', 'keyCustody'] as const;
 
 export interface OracleAsset {
   assetId: number;
@@ -101,6 +113,7 @@ export function genesisToJson(genesis: Genesis): Json {
       publicKey: hex(v.publicKey),
       p2p: `${v.p2p.host}:${v.p2p.port}`,
       api: v.api,
+      ...(v.metadata === undefined ? {} : { metadata: { ...v.metadata } }),
     })),
     engine: {
       chainId: engine.chainId,
@@ -443,11 +456,25 @@ export function parseGenesis(document: unknown): Genesis {
   const keys = new Set<string>();
   const validators = array(record.validators, 'validators', MAX_GENESIS_VALIDATORS).map((v, i) => {
     const at = `validators[${i}]`;
-    const entry = object(v, at, ['publicKey', 'p2p', 'api']);
+    const entry = object(v, at, ['publicKey', 'p2p', 'api'], ['metadata']);
     const publicKey = bytes(entry.publicKey, `${at}.publicKey`, 32);
     if (keys.has(toHex(publicKey))) throw new GenesisError(`${at}.publicKey`, 'duplicate validator key');
     keys.add(toHex(publicKey));
-    return { publicKey, p2p: parseHostPort(entry.p2p, `${at}.p2p`), api: text(entry.api, `${at}.api`) };
+    const parsed: GenesisValidator = {
+      publicKey,
+      p2p: parseHostPort(entry.p2p, `${at}.p2p`),
+      api: text(entry.api, `${at}.api`),
+    };
+    if (entry.metadata !== undefined) {
+      const declared = object(entry.metadata, `${at}.metadata`, [], VALIDATOR_METADATA_FIELDS);
+      const metadata: ValidatorMetadata = {};
+      for (const field of VALIDATOR_METADATA_FIELDS) {
+        if (declared[field] !== undefined)
+          metadata[field] = text(declared[field], `${at}.metadata.${field}`, 64);
+      }
+      parsed.metadata = metadata;
+    }
+    return parsed;
   });
   if (validators.length < 1) throw new GenesisError('validators', 'needs at least one validator');
   const engine = parseEngine(record.engine, chainId);

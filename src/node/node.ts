@@ -46,6 +46,7 @@ import { createDropCounterPenalties } from '../runtime/real/penalties.ts';
 import { openSqliteStorage, type SqliteStorage } from '../runtime/real/storage.ts';
 import { createTlsTransport, type TlsTransport, type TransportLimits } from '../runtime/real/transport.ts';
 import type { Network, PeerId } from '../runtime/types.ts';
+import { networkInfoOf } from './api/network.ts';
 import { type RunningApiServer, startApiServer } from './api/server.ts';
 import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
 import type { Genesis } from './genesis.ts';
@@ -657,6 +658,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       if (options.apiListen !== undefined) {
         api = await startApiServer({
           view,
+          network: networkInfoOf(genesis),
           host: options.apiListen.host,
           port: options.apiListen.port,
         });

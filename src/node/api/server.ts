@@ -44,6 +44,7 @@ import { type FillJson, type NodeEventTopic, type NodeView, priceWithDecimals } 
 import { API_ERRORS, ApiError, errorBody } from './errors.ts';
 import { registerFindings } from './findings.ts';
 import { createApiMetrics } from './metrics.ts';
+import { type NetworkInfo, registerNetwork } from './network.ts';
 import {
   accountReadSchema,
   BYTES32_PATTERN,
@@ -97,6 +98,8 @@ export interface ApiServerOptions {
   /** A pino logger; without one the server logs nothing. */
   logger?: FastifyBaseLogger;
   limits?: Partial<Omit<ApiLimits, 'stream'>> & { stream?: Partial<StreamLimits> };
+  /** What genesis says about the network, served at `GET /v1/network` (network.ts). */
+  network?: NetworkInfo;
 }
 
 export interface StartApiServerOptions extends ApiServerOptions {
@@ -490,6 +493,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     );
 
     registerFindings(api, view, metrics.registry);
+    registerNetwork(api, options.network);
 
     // Prometheus text exposition, not JSON: there is no JSON Schema to give it.
     api.get('/metrics', async (_request, reply) => {
