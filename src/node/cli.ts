@@ -40,6 +40,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'deterministic consensus simulator: seeds, fault profiles, invariants',
     load: () => import('./commands/sim.ts'),
   },
+  redteam: {
+    summary: 'red-team catalogue: historical exploits replayed against the simulated venue, certificates and network',
+    load: () => import('./commands/redteam.ts'),
+  },
   'oracle-sim': {
     summary: 'oracle aggregation under named manipulation scenarios',
     load: () => import('./commands/oracle-sim.ts'),
@@ -47,6 +51,14 @@ const commands: Record<string, CommandEntry> = {
   fuzz: {
     summary: 'fuzz engine: every action with hostile inputs; finds throws and value leaks',
     load: () => import('./commands/fuzz.ts'),
+  },
+  risk: {
+    summary: 'live security assessment of a running network: dispersion, finality, oracle, expected loss',
+    load: () => import('./commands/risk.ts'),
+  },
+  conformance: {
+    summary: 'check a running network against the security specification (docs/spec/)',
+    load: () => import('./commands/conformance.ts'),
   },
 };
 

@@ -1,0 +1,310 @@
+/**
+ * The red-team catalogue: attacks modelled on real incidents, each adapted to what Palisade
+ * exposes, each reporting `refused` with its evidence or `succeeded` with the loss.
+ *
+ * Three kinds of target:
+ *   venue        the engine fed through the validators' oracle aggregation and the block rule's
+ *                oracle step (venue.ts), judged by the fair-value invariant (fair-value.ts);
+ *   certificates a consumer's keyset registry for price certificates (certificates.ts);
+ *   network      seeded runs of the simulator (harness.ts) over the simulated network: the
+ *                consensus-only profile for issue 10's liveness attacks, the whole node for the
+ *                venue adversaries; `refused` when the run kept every invariant.
+ * Entries take the seed (the venue's keys; the simulator's run seed) and, for venue entries, the
+ * engine parameters to run with, so that a bug injected through the genesis (a band removed) shows
+ * as a `succeeded`.
+ */
+import { btcSeries, limitOrder } from '../../execution/fixtures.ts';
+import { MS_PER_DAY } from '../../execution/margin.ts';
+import type { EngineParameters } from '../../execution/types.ts';
+import { runSimulation } from '../harness.ts';
+import { profileByName } from '../profiles.ts';
+import type { SimNodeFactory } from '../whole-node.ts';
+import { harmony, nomad, ronin, wormhole } from './certificates.ts';
+import { bzx, type EconomicContext, mango, oracleSqueeze, venusLuna, whaleLiquidation } from './economic.ts';
+import { type Outcome, startScenario, usdc } from './scenario.ts';
+import { REDTEAM_START_MS } from './venue.ts';
+
+export type Target = 'venue' | 'certificates' | 'network';
+
+export interface CatalogueContext {
+  seed: number;
+  params?: Partial<EngineParameters> | undefined;
+  /** The whole node for network entries that need it (the composition root's `createSimNode`). */
+  node?: SimNodeFactory | undefined;
+}
+
+export interface CatalogueEntry {
+  id: string;
+  incident: string;
+  target: Target;
+  /** How the incident is adapted to Palisade. */
+  adaptation: string;
+  run(context: CatalogueContext): Promise<Outcome> | Outcome;
+}
+
+/**
+ * Issue 9: margin checked per order but spent by many at once. A thin account rests ten call
+ * offers, each affordable alone; its partner lifts them all in one block; the index then rises.
+ */
+function manyRestingSells(context: EconomicContext): Outcome {
+  const s = startScenario(
+    {
+      seed: context.seed,
+      params: context.params,
+      traders: { thin: 2_500, partner: 200_000, idle: 50_000 },
+      series: [btcSeries(true, 60_000, REDTEAM_START_MS + 7 * MS_PER_DAY)],
+      insuranceFundUsdc: 100_000,
+      spotUsdc: 60_000,
+    },
+    { coalition: ['thin', 'partner'], bystanders: ['idle'] },
+  );
+  const mark = s.venue.markUsdc(1);
+  for (let i = 0; i < 10; i++) s.tx('thin', limitOrder(1, 'sell', mark, 0.1));
+  s.block();
+  s.tx('partner', limitOrder(1, 'buy', mark, 1, { timeInForce: 1 })).block();
+  s.venue.spotUsdc = 66_000;
+  for (let i = 0; i < 6; i++) s.block(10_000);
+  s.tx('partner', {
+    kind: 'withdraw',
+    value: { amount: Number(s.venue.engine.account(s.venue.key('partner'))!.balance / 2n) },
+  }).block();
+  const thin = s.venue.engine.account(s.venue.key('thin'))!;
+  s.fact(
+    `thin account after the rise: balance ${usdc(thin.balance)}, positions ${JSON.stringify(thin.positions)}`,
+  );
+  return s.finish(
+    'each fill of a resting order is margin-checked when it fills: the fills beyond what the account carries do not happen',
+  );
+}
+
+/** A network entry: `refused` when `seeds` runs of `profile` keep every invariant. */
+async function networkRun(
+  context: CatalogueContext,
+  profile: string,
+  whole: boolean,
+  seeds: number,
+): Promise<Outcome> {
+  const statuses: string[] = [];
+  const facts: string[] = [];
+  let violations = 0;
+  for (let i = 0; i < seeds; i++) {
+    const seed = context.seed + i;
+    if (whole && context.node === undefined) throw new Error('a whole-node entry needs the node factory');
+    const result = await runSimulation({
+      seed,
+      validators: 4,
+      profile: profileByName(profile)!,
+      node: whole ? context.node : undefined,
+    });
+    violations += result.violations.length;
+    statuses.push(
+      `seed ${seed}: ${result.violations.length === 0 ? 'all invariants kept' : result.violations.map((v) => `${v.invariant}: ${v.detail}`).join('; ')}, finalized ${result.finalizedMin}..${result.finalizedMax}, ${result.viewsNullified} views nullified, ${result.evidence} evidence`,
+    );
+    if (result.market !== undefined)
+      facts.push(
+        `seed ${seed}: ${result.market.acceptedOrders} honest orders accepted and ${result.market.freshMarks} of ${result.market.blocksAfterHeal} blocks with a fresh mark after the heal`,
+      );
+  }
+  return {
+    verdict: violations === 0 ? 'refused' : 'succeeded',
+    loss: 0n,
+    summary:
+      violations === 0
+        ? `${seeds} seeded run(s): one finalized chain, every invariant kept, live after the heal`
+        : `${violations} invariant violation(s)`,
+    evidence: {
+      statuses,
+      events: {},
+      notable: [],
+      balancesBefore: {},
+      balancesAfter: {},
+      insuranceFund: { before: '0', after: '0' },
+      socializedLoss: '0',
+      facts,
+    },
+  };
+}
+
+export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
+  {
+    id: 'mango-2022',
+    incident: 'Mango Markets, Oct 2022: thin-market pump, borrow against the mark',
+    target: 'venue',
+    adaptation:
+      'a self-trade at 5,000× the mark, then a 30% index pump and a stale honest offer lifted on the thin series, then withdrawals',
+    run: mango,
+  },
+  {
+    id: 'bzx-2020',
+    incident: 'bZx, Feb 2020: one-transaction price manipulation',
+    target: 'venue',
+    adaptation: 'wash trades at the band top, a sale into an honest bid and a withdrawal, all in one block',
+    run: bzx,
+  },
+  {
+    id: 'venus-luna-2022',
+    incident: 'Venus / LUNA, May 2022: a feed stuck at its floor',
+    target: 'venue',
+    adaptation:
+      'every source stops updating at the old price while the index falls 30%; puts bought at the stuck mark, withdrawal against a short put',
+    run: venusLuna,
+  },
+  {
+    id: 'kiloex-jelly-2025',
+    incident: 'KiloEx and Hyperliquid JELLY, 2025: oracle and illiquid-market squeeze',
+    target: 'venue',
+    adaptation:
+      'f of 4 validators report 3× the index with a tiny confidence; the attacker sells into honest bids at the lied mark',
+    run: oracleSqueeze,
+  },
+  {
+    id: 'hyperliquid-eth-2025',
+    incident: "Hyperliquid ETH, Mar 2025: a whale's forced liquidation draining the liquidity vault",
+    target: 'venue',
+    adaptation:
+      'a short whale withdraws to initial margin, its partner rests offers far above the mark for the liquidation to buy, the index rises 8%',
+    run: whaleLiquidation,
+  },
+  {
+    id: 'issue9-many-resting-sells',
+    incident: 'issue 9: margin checked per order, spent by many',
+    target: 'venue',
+    adaptation:
+      'ten resting offers each affordable alone, lifted at once by a partner, then the index rises 10%',
+    run: manyRestingSells,
+  },
+  {
+    id: 'ronin-2022',
+    incident: 'Ronin, Mar 2022: validator keys stolen',
+    target: 'certificates',
+    adaptation: 'f FROST shares stolen (n = 4 and 7) sign a forged price report',
+    run: () => ronin(),
+  },
+  {
+    id: 'harmony-2022',
+    incident: 'Harmony Horizon, Jun 2022: a 2-of-5 signer set',
+    target: 'certificates',
+    adaptation: "two of five shares stolen; the attacker's own 2-of-5 keyset; re-keying the registry",
+    run: () => harmony(),
+  },
+  {
+    id: 'wormhole-2022',
+    incident: 'Wormhole, Feb 2022: a forged signature set',
+    target: 'certificates',
+    adaptation:
+      'a genuine signature on a forged report, random bytes, another domain, a retired epoch, an edited epoch',
+    run: () => wormhole(),
+  },
+  {
+    id: 'nomad-2022',
+    incident: 'Nomad, Aug 2022: an accepted zero root',
+    target: 'certificates',
+    adaptation: 'no keyset, an all-zero group key, all-zero and identity signatures',
+    run: () => nomad(),
+  },
+  ...(
+    [
+      ['cache-filler', 'a Byzantine leader proposing at height 2^50 with unknown parents and 1 MiB payloads'],
+      ['sync-flooder', 'a peer flooding block-sync and certificate requests'],
+      ['garbage', 'f validators sending undecodable and oversized messages'],
+      ['replayer', 'f validators replaying old votes and certificates'],
+    ] as const
+  ).map(
+    ([profile, adaptation]): CatalogueEntry => ({
+      id: `issue10-${profile}`,
+      incident: `issue 10: ${profile}`,
+      target: 'network',
+      adaptation: `${adaptation}, over the simulated network (consensus-only profile '${profile}')`,
+      run: (context) => networkRun(context, profile, false, 1),
+    }),
+  ),
+  {
+    id: 'whole-node-oracle-liar',
+    incident: 'issue 12: f validators lie about prices to move marks',
+    target: 'network',
+    adaptation:
+      'the whole node on every validator; f report far-off prices, zero or huge confidences, stale times',
+    run: (context) => networkRun(context, 'oracle-liar', true, 1),
+  },
+  {
+    id: 'whole-node-griefer',
+    incident: 'issue 12: spam, order floods, cancel storms, fresh keys',
+    target: 'network',
+    adaptation: 'the whole node on every validator; a funded hostile trader floods the mempools',
+    run: (context) => networkRun(context, 'griefer', true, 1),
+  },
+]);
+
+export interface EntryResult {
+  id: string;
+  incident: string;
+  target: Target;
+  adaptation: string;
+  seed: number;
+  verdict: Outcome['verdict'];
+  loss: string;
+  summary: string;
+  evidence: Outcome['evidence'];
+  ms: number;
+}
+
+/** Runs every entry (or those `only` names) for each of `seeds` seeds from `seedStart`. */
+export async function runCatalogue(options: {
+  seeds?: number;
+  seedStart?: number;
+  params?: Partial<EngineParameters> | undefined;
+  node?: SimNodeFactory | undefined;
+  only?: readonly string[] | undefined;
+  now?: () => number;
+}): Promise<EntryResult[]> {
+  const seeds = options.seeds ?? 1;
+  const start = options.seedStart ?? 1;
+  const now = options.now ?? (() => performance.now());
+  const results: EntryResult[] = [];
+  for (const entry of CATALOGUE) {
+    if (options.only !== undefined && !options.only.includes(entry.id)) continue;
+    for (let i = 0; i < seeds; i++) {
+      const seed = start + i;
+      const began = now();
+      const outcome = await entry.run({ seed, params: options.params, node: options.node });
+      results.push({
+        id: entry.id,
+        incident: entry.incident,
+        target: entry.target,
+        adaptation: entry.adaptation,
+        seed,
+        verdict: outcome.verdict,
+        loss: usdc(outcome.loss),
+        summary: outcome.summary,
+        evidence: outcome.evidence,
+        ms: Math.round(now() - began),
+      });
+    }
+  }
+  return results;
+}
+
+/** The readable table: one line per entry and seed. */
+export function formatTable(results: readonly EntryResult[]): string {
+  const rows = results.map((r) => [
+    r.id,
+    String(r.seed),
+    r.target,
+    r.verdict,
+    r.verdict === 'succeeded' ? r.loss : '-',
+    r.summary,
+  ]);
+  const header = ['attack', 'seed', 'target', 'verdict', 'loss USDC', 'why'];
+  const widths = header.map((title, column) =>
+    Math.min(48, Math.max(title.length, ...rows.map((row) => row[column]!.length))),
+  );
+  const line = (cells: string[]) =>
+    cells.map((cell, column) => (column < cells.length - 1 ? cell.padEnd(widths[column]!) : cell)).join('  ');
+  const refused = results.filter((r) => r.verdict === 'refused').length;
+  return [
+    line(header),
+    ...rows.map(line),
+    '',
+    `${results.length} run(s) of ${new Set(results.map((r) => r.id)).size} attack(s): ${refused} refused, ${results.length - refused} succeeded`,
+  ].join('\n');
+}
