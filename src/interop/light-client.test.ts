@@ -1,0 +1,376 @@
+/**
+ * The light client against a Byzantine node: each forged answer is refused with its code and
+ * changes nothing, the honest answer after it is accepted. The honest chain is built with the
+ * validators' own block rule (src/chain/block-rule.ts) from the test genesis, signed by the real
+ * validator keys; the Byzantine node holds one validator's key (f = 1 of 4) and every public datum.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import {
+  chainStateRoot,
+  createChainState,
+  executeBlock,
+  STATE_ROOT_LAG_BLOCKS,
+  stateRootHeightFor,
+} from '../chain/block-rule.ts';
+import { type Block, BlockCodec, VoteKind } from '../codec/consensus.ts';
+import { BlockPayloadCodec } from '../codec/node.ts';
+import type { AggregatePriceValue } from '../codec/oracle.ts';
+import { certificateFromVotes } from '../consensus/certificate.ts';
+import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
+import { blockDigest, genesisDigest, signVote } from '../consensus/votes.ts';
+import { runLocalDkg } from '../crypto/dkg.ts';
+import type { Ed25519Signer } from '../crypto/ed25519.ts';
+import { type FrostKeyPackage, frostAggregate, frostCommit, frostSignShare } from '../crypto/frost.ts';
+import { accountStateKey } from '../execution/engine.ts';
+import { testGenesis, testSigner } from '../execution/fixtures.ts';
+import { createFixtureNode } from '../node/api/fixture-node.ts';
+import { startApiServer } from '../node/api/server.ts';
+import {
+  type AccountRead,
+  accountToJson,
+  type BlockDetail,
+  certificateToJson,
+  hex,
+  stateProofToJson,
+} from '../node/view.ts';
+import { encodeHandoverCertificate, handoverMessage, type Keyset } from './handover-certificate.ts';
+import {
+  createLightClient,
+  createLightClientDriver,
+  type LightClient,
+  type LightClientErrorCode,
+  type StateRootOpening,
+  type ValidatorSchedule,
+} from './light-client.ts';
+import {
+  type CertificateDomain,
+  encodePriceCertificate,
+  feedIdOf,
+  priceReportDigest,
+} from './price-certificate.ts';
+
+const validators = Array.from({ length: 4 }, (_, i) => testSigner(`light-validator-${i}`));
+const otherValidators = Array.from({ length: 4 }, (_, i) => testSigner(`light-other-validator-${i}`));
+const trader = testSigner('light-trader');
+const domain: CertificateDomain = { chainId: 0, verifyingContract: new Uint8Array(20).fill(0x22) };
+
+function frostSign(keys: FrostKeyPackage[], digest: Uint8Array): Uint8Array {
+  const chosen = keys.slice(0, 3);
+  const round1 = chosen.map((key) => frostCommit(key));
+  const commitments = round1.map((entry) => entry.commitment);
+  const shares = new Map(
+    chosen.map((key, i) => [key.index, frostSignShare(key, round1[i]!.nonces, commitments, digest)]),
+  );
+  return frostAggregate(chosen[0]!.public, commitments, digest, shares);
+}
+
+/** An honest chain: each block finalized by validators 0..2, with the node state roots it committed. */
+function honestChain(blocks: number) {
+  const genesis = testGenesis({ traders: [trader] });
+  const chainId = genesis.chainId;
+  const chain = createChainState({
+    chainId,
+    validators: validators.map((signer) => signer.publicKey),
+    assets: [],
+    engineGenesis: genesis,
+  });
+  const roots = new Map<number, Uint8Array>([[0, chainStateRoot(chain)]]);
+  const openings = new Map<number, StateRootOpening>();
+  const reads = new Map<number, AccountRead>();
+  const record = (height: number) => {
+    openings.set(height, {
+      engineStateRoot: chain.engine.stateRoot(),
+      prices: [...chain.priceBook.latest().values()] as AggregatePriceValue[],
+    });
+    const key = accountStateKey(trader.publicKey);
+    const account = chain.engine.account(trader.publicKey);
+    const value = chain.engine.stateValue(key);
+    reads.set(height, {
+      account: account === undefined ? null : accountToJson(account),
+      proof: {
+        height,
+        stateRoot: hex(chain.engine.stateRoot()),
+        key: hex(key),
+        value: value === undefined ? null : hex(value),
+        proof: stateProofToJson(chain.engine.prove(key)),
+      },
+    });
+  };
+  record(0);
+  const details: BlockDetail[] = [];
+  let tip = { view: 0, digest: genesisDigest(chainId) };
+  for (let height = 1; height <= blocks; height++) {
+    const stateRootHeight = stateRootHeightFor(height);
+    const payload = BlockPayloadCodec.encode({
+      timeMs: genesis.startTimeMs + height * 1000,
+      transactions: [],
+      observations: [],
+      stateRootHeight,
+      stateRoot: roots.get(stateRootHeight)!,
+    });
+    const executed = executeBlock(chain, { height, payload });
+    roots.set(height, executed.root);
+    record(height);
+    const block: Block = {
+      view: tip.view + 1,
+      height,
+      parentView: tip.view,
+      parent: tip.digest,
+      proposer: (tip.view + 1) % 4,
+      payload,
+    };
+    details.push(finalized(chainId, block, validators.slice(0, 3), [0, 1, 2]));
+    tip = { view: block.view, digest: blockDigest(block) };
+  }
+  return { chainId, details, openings, reads, roots };
+}
+
+function finalized(
+  chainId: number,
+  block: Block,
+  signers: readonly Ed25519Signer[],
+  indices: readonly number[],
+): BlockDetail {
+  const digest = blockDigest(block);
+  const votes = signers.map((signer, i) =>
+    signVote(signer, chainId, {
+      kind: VoteKind.finalize,
+      view: block.view,
+      digest,
+      signerIndex: indices[i]!,
+    }),
+  );
+  return {
+    height: block.height,
+    hash: hex(digest),
+    parentHash: hex(block.parent),
+    view: block.view,
+    proposer: block.proposer,
+    timeMs: 0,
+    stateRoot: hex(new Uint8Array(32)),
+    transactions: [],
+    finalization: certificateToJson(certificateFromVotes(VoteKind.finalize, block.view, digest, votes)),
+    encoded: hex(BlockCodec.encode(block)),
+    descendants: [],
+  };
+}
+
+const epoch1Keys = runLocalDkg({ chainId: 0, epoch: 1, participants: 4, threshold: 3 });
+const epoch2Keys = runLocalDkg({ chainId: 0, epoch: 2, participants: 4, threshold: 3 });
+const keysetOf = (keys: FrostKeyPackage[]): Keyset => ({
+  epoch: keys[0]!.epoch,
+  groupPublicKey: keys[0]!.groupPublicKey,
+});
+
+function lightClientFor(chainId: number, schedule?: ValidatorSchedule): LightClient {
+  return createLightClient({
+    chainId,
+    validators: createValidatorSet(validators.map((signer) => signer.publicKey)),
+    keyset: keysetOf(epoch1Keys),
+    keysetDomain: domain,
+    ...(schedule === undefined ? {} : { schedule }),
+  });
+}
+
+function refuses(code: LightClientErrorCode, run: () => unknown): void {
+  assert.throws(run, (error: unknown) => {
+    assert.equal((error as { code?: string }).code, code, String(error));
+    return true;
+  });
+}
+
+const world = honestChain(2 * STATE_ROOT_LAG_BLOCKS + 6);
+
+function decoded(detail: BlockDetail): Block {
+  return BlockCodec.decode(Uint8Array.from(Buffer.from(detail.encoded.slice(2), 'hex')));
+}
+
+describe('light client: finality from genesis against a Byzantine node', () => {
+  test('forged, misplaced and minority-signed blocks are refused; the honest one is accepted', () => {
+    const light = lightClientFor(world.chainId);
+    const [first, second] = world.details as [BlockDetail, BlockDetail];
+    // A forged certificate: the honest block with one signature replaced by the Byzantine one's
+    // signature over another digest.
+    const forged = structuredClone(first);
+    forged.finalization.votes[1]!.signature = hex(new Uint8Array(64).fill(7));
+    refuses('BAD_CERTIFICATE', () => light.acceptBlock(forged));
+    // The certificate of another height carried with this block.
+    refuses('NOT_FINALIZE', () => light.acceptBlock({ ...first, finalization: second.finalization }));
+    // A block of height 2 offered as the next one.
+    refuses('WRONG_HEIGHT', () => light.acceptBlock(second));
+    // A fork at height 1 signed by f = 1 validator (the Byzantine one) and by no one else.
+    const forkBlock: Block = {
+      ...decoded(first),
+      payload: decoded(first).payload.slice(),
+      proposer: 3,
+      view: 1,
+    };
+    forkBlock.payload[forkBlock.payload.length - 1]! ^= 1;
+    const minority = finalized(world.chainId, forkBlock, [validators[3]!], [3]);
+    refuses('BAD_CERTIFICATE', () => light.acceptBlock(minority));
+    // The same fork with f signatures padded to a quorum by repeating the signer's entry.
+    const padded = structuredClone(minority);
+    padded.finalization.votes = [0, 1, 2].map(() => ({ ...minority.finalization.votes[0]! }));
+    refuses('BAD_CERTIFICATE', () => light.acceptBlock(padded));
+    // A hash that does not match the encoding.
+    refuses('HASH_MISMATCH', () => light.acceptBlock({ ...first, hash: second.hash }));
+    // A certificate signed by a quorum of keys that are not the genesis validators.
+    refuses('BAD_CERTIFICATE', () =>
+      light.acceptBlock(finalized(world.chainId, decoded(first), otherValidators.slice(0, 3), [0, 1, 2])),
+    );
+    assert.equal(light.tip.height, 0, 'nothing was accepted');
+    assert.equal(light.acceptBlock(first).height, 1);
+    // A height-2 block that builds on another height 1 than the one followed does not link.
+    const stray: Block = { ...decoded(second), parent: new Uint8Array(32).fill(5) };
+    refuses('NOT_LINKED', () => light.acceptBlock(finalized(world.chainId, stray, [validators[3]!], [3])));
+    assert.equal(light.acceptBlock(second).height, 2);
+  });
+
+  test('a block finalized through a descendant certificate verifies through the hash chain', () => {
+    const light = lightClientFor(world.chainId);
+    const [first, second, third] = world.details as [BlockDetail, BlockDetail, BlockDetail];
+    const viaDescendants = {
+      ...first,
+      finalization: third.finalization,
+      descendants: [second.encoded, third.encoded],
+    };
+    refuses('BAD_DESCENDANTS', () => light.acceptBlock({ ...viaDescendants, descendants: [third.encoded] }));
+    assert.equal(light.acceptBlock(viaDescendants).height, 1);
+  });
+
+  test('votes of epoch e are checked against epoch e’s set: a new epoch signed by the old set is refused', () => {
+    const epochLength = 3;
+    const schedule: ValidatorSchedule = {
+      epochOf: (height) => Math.floor((height - 1) / epochLength),
+      // A rotation known to the schedule (as a committed set change would be): epoch 1 is the other set.
+      validatorsOf: (epoch) =>
+        epoch === 1 ? createValidatorSet(otherValidators.map((signer) => signer.publicKey)) : undefined,
+    };
+    const light = lightClientFor(world.chainId, schedule);
+    for (const detail of world.details.slice(0, epochLength)) light.acceptBlock(detail);
+    const fourth = world.details[epochLength]!;
+    // The honest chain's block 4 is signed by the genesis set, which no longer signs epoch 1.
+    refuses('BAD_CERTIFICATE', () => light.acceptBlock(fourth));
+    const bySuccessors = finalized(world.chainId, decoded(fourth), otherValidators.slice(0, 3), [0, 1, 2]);
+    assert.equal(light.acceptBlock(bySuccessors).epoch, 1);
+    const noSet: ValidatorSchedule = { epochOf: schedule.epochOf, validatorsOf: () => undefined };
+    const stuck = lightClientFor(world.chainId, noSet);
+    for (const detail of world.details.slice(0, epochLength)) stuck.acceptBlock(detail);
+    refuses('UNKNOWN_EPOCH', () => stuck.acceptBlock(fourth));
+  });
+});
+
+describe('light client: account state against committed roots', () => {
+  const light = lightClientFor(world.chainId);
+  for (const detail of world.details) light.acceptBlock(detail);
+  const newest = world.details.length - STATE_ROOT_LAG_BLOCKS;
+
+  test('a proof under the committed root is accepted; another root, a stale root and an uncommitted one are not', () => {
+    const read = world.reads.get(newest)!;
+    const opening = world.openings.get(newest)!;
+    assert.equal(light.verifyAccount(trader.publicKey, read, opening), read);
+    // The opening of another height's root (a true root, not the one committed at this height).
+    refuses('ROOT_MISMATCH', () =>
+      light.verifyAccount(trader.publicKey, read, {
+        ...opening,
+        engineStateRoot: new Uint8Array(32).fill(3),
+      }),
+    );
+    // A proof that names another root than the opening.
+    const otherRoot = structuredClone(read);
+    otherRoot.proof!.stateRoot = hex(new Uint8Array(32).fill(9));
+    refuses('ROOT_MISMATCH', () => light.verifyAccount(trader.publicKey, otherRoot, opening));
+    // A balance the proof does not prove.
+    const lied = structuredClone(read);
+    lied.account!.balance = (BigInt(lied.account!.balance) + 1n).toString();
+    refuses('BAD_STATE_PROOF', () => light.verifyAccount(trader.publicKey, lied, opening));
+    // The proof of another account presented as this one's.
+    refuses('BAD_STATE_PROOF', () => light.verifyAccount(validators[0]!.publicKey, read, opening));
+    // A true, certified but stale root (height 0), hiding everything since.
+    refuses('STALE_ROOT', () =>
+      light.verifyAccount(trader.publicKey, world.reads.get(0)!, world.openings.get(0)!),
+    );
+    // The tip's state, whose root no finalized block has committed yet.
+    const tipHeight = world.details.length;
+    refuses('ROOT_NOT_COMMITTED', () =>
+      light.verifyAccount(trader.publicKey, world.reads.get(tipHeight)!, world.openings.get(tipHeight)!),
+    );
+  });
+});
+
+describe('light client: price certificates and keyset handovers', () => {
+  const report = {
+    feedId: feedIdOf('BTC-USD'),
+    price: 60_000_000_000n,
+    confidence: 1_000_000n,
+    exponent: -6,
+    publishTime: 1_767_225_600,
+    epoch: 1,
+  };
+  const certify = (keys: FrostKeyPackage[], epoch: number, on = domain) =>
+    encodePriceCertificate({
+      report: { ...report, epoch },
+      domain: on,
+      signature: frostSign(keys, priceReportDigest({ ...report, epoch }, on)),
+    });
+  const handover = (keys: FrostKeyPackage[], fromEpoch: number, next: Keyset) =>
+    encodeHandoverCertificate({
+      domain,
+      fromEpoch,
+      toEpoch: next.epoch,
+      groupPublicKey: next.groupPublicKey,
+      signature: frostSign(keys, handoverMessage(domain, fromEpoch, next)),
+    });
+
+  test('forged, foreign and old-keyset certificates are refused; handovers move the keyset', () => {
+    const light = lightClientFor(world.chainId);
+    assert.equal(light.verifyPriceCertificate(certify(epoch1Keys, 1)).report.price, report.price);
+    refuses('BAD_PRICE_SIGNATURE', () => light.verifyPriceCertificate(certify(epoch2Keys, 1)));
+    refuses('WRONG_DOMAIN', () =>
+      light.verifyPriceCertificate(
+        certify(epoch1Keys, 1, { chainId: 1, verifyingContract: domain.verifyingContract }),
+      ),
+    );
+    refuses('MALFORMED', () => light.verifyPriceCertificate(new Uint8Array(10)));
+    // A handover signed by the incoming keyset itself (not the current one) is refused.
+    refuses('HANDOVER_REFUSED', () => light.followHandovers([handover(epoch2Keys, 1, keysetOf(epoch2Keys))]));
+    assert.equal(light.keyset.epoch, 1);
+    assert.equal(light.followHandovers([handover(epoch1Keys, 1, keysetOf(epoch2Keys))]).epoch, 2);
+    // After the handover, the old keyset's certificates are of a past epoch.
+    refuses('WRONG_EPOCH', () => light.verifyPriceCertificate(certify(epoch1Keys, 1)));
+    assert.equal(light.verifyPriceCertificate(certify(epoch2Keys, 2)).report.epoch, 2);
+  });
+});
+
+describe('light client driver against the fixture node on 127.0.0.1', async () => {
+  const node = createFixtureNode({ traders: 1 });
+  const api = await startApiServer({ view: node.view });
+  after(() => api.close());
+
+  test('follows the served chain from genesis and verifies its price certificates', async () => {
+    for (let i = 0; i < 5; i++) node.finalizeBlock({ priceUsdc: 60_000 + i });
+    const validatorSet: ValidatorSet = node.validatorSet;
+    const light = createLightClient({
+      chainId: node.chainId,
+      validators: validatorSet,
+      keyset: node.keyset,
+      keysetDomain: { chainId: node.chainId, verifyingContract: new Uint8Array(20).fill(0x11) },
+    });
+    const driver = createLightClientDriver(light, { url: api.url });
+    assert.equal(await driver.sync(), 5);
+    assert.equal(light.tip.height, 5);
+    const certificates = await driver.priceCertificates();
+    assert.ok(certificates.length >= 1);
+    // A light client holding another genesis refuses the same node's chain.
+    const misled = createLightClient({
+      chainId: node.chainId,
+      validators: createValidatorSet(otherValidators.map((signer) => signer.publicKey)),
+      keyset: node.keyset,
+      keysetDomain: { chainId: node.chainId, verifyingContract: new Uint8Array(20).fill(0x11) },
+    });
+    await assert.rejects(createLightClientDriver(misled, { url: api.url }).sync(), {
+      code: 'BAD_CERTIFICATE',
+    });
+  });
+});
