@@ -1,5 +1,5 @@
 /**
- * `palisade bench keys [--json] [--quick]`: the threshold keyset's protocols on this machine, each
+ * `palisade bench keys [--json] [--quick] [--sizes=4,7,16,31]`: the threshold keyset's protocols on this machine, each
  * beside the all-honest run of the same protocol measured in the same process, as ratios.
  *
  * - DKG with complaints (src/crypto/keygen.ts) for n = 4, 7, 16, 31 at t = 2f + 1: all honest,
@@ -268,7 +268,16 @@ function benchSigning(keys: FrostKeyPackage[], runs: number) {
 export async function run(args: string[]): Promise<number> {
   const json = args.includes('--json');
   const quick = args.includes('--quick');
-  const sizes = quick ? [4, 7] : [4, 7, 16, 31];
+  const sizesArgument = args.find((arg) => arg.startsWith('--sizes='));
+  const sizes = sizesArgument
+    ? sizesArgument
+        .slice('--sizes='.length)
+        .split(',')
+        .map(Number)
+        .filter((n) => Number.isInteger(n) && n >= 4 && n <= 128)
+    : quick
+      ? [4, 7]
+      : [4, 7, 16, 31];
   const progress = (text: string) => {
     if (!json) process.stderr.write(`${text}\n`);
   };

@@ -379,6 +379,7 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
   let started = false;
   let complained = false;
   const answered = new Set<number>();
+  const verdicts = new Map<string, boolean>();
   let outcome: KeygenResult | KeygenError | undefined;
 
   // ---------------------------------------------------------------- deals
@@ -448,6 +449,16 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
   /** Does this evidence prove the dealer's signed share for `recipient` fails its commitment? */
   const evidenceConvicts = (dealer: number, recipient: number, evidence: Uint8Array): boolean | undefined => {
     if (evidence.length === 0) return undefined;
+    // Judged once per piece of evidence: it is re-read on every message after the complaints.
+    const memoKey = `${dealer}/${recipient}/${toHex(evidence)}`;
+    if (verdicts.has(memoKey)) return verdicts.get(memoKey);
+    const verdict = judgeEvidence(dealer, recipient, evidence);
+    // Undefined (no deal yet to judge against) may change when a relayed deal arrives.
+    if (verdict !== undefined) verdicts.set(memoKey, verdict);
+    return verdict;
+  };
+
+  const judgeEvidence = (dealer: number, recipient: number, evidence: Uint8Array): boolean | undefined => {
     let opened: Opened;
     try {
       opened = openKeygenMessage(session, sessionDigest, evidence);
