@@ -33,9 +33,14 @@ test('every catalogue entry is refused on the simulated network, venue and certi
 test('injected bug: with the price band removed, the Mango entry succeeds and names the loss', async () => {
   // Fails if the fair-value invariant judged fills by the venue's own (removed) band: the stale
   // offer lifted at the pre-pump mark would then count as fair and the entry would stay refused.
-  const venue = CATALOGUE.filter((entry) => entry.target === 'venue').map((entry) => entry.id);
+  const venue = CATALOGUE.filter((entry) => entry.target === 'venue' && entry.id !== 'colluders-search').map(
+    (entry) => entry.id,
+  );
   const seeds = 3;
-  const results = await runCatalogue({ seeds, seedStart: 1, params: NO_BAND, only: venue });
+  const results = [
+    ...(await runCatalogue({ seeds, seedStart: 1, params: NO_BAND, only: venue })),
+    ...(await runCatalogue({ seeds: 1, seedStart: 1, params: NO_BAND, only: ['colluders-search'] })),
+  ];
   const mango = results.filter((result) => result.id === 'mango-2022');
   assert.equal(mango.length, seeds);
   for (const result of mango) {
@@ -43,6 +48,9 @@ test('injected bug: with the price band removed, the Mango entry succeeds and na
     assert.ok(Number(result.loss) > 1000, `loss ${result.loss}`);
     assert.ok(Number(result.evidence.fairValue!.unfairFlows) > 0);
   }
+  // The colluders' search finds it too, within one CI seed.
+  const searched = results.filter((result) => result.id === 'colluders-search');
+  assert.equal(searched[0]!.verdict, 'succeeded', searched[0]!.summary);
   // With the band, the same seeds are refused.
   const banded = await runCatalogue({ seeds, seedStart: 1, only: ['mango-2022'] });
   assert.deepEqual(

@@ -20,6 +20,7 @@ import { runSimulation } from '../harness.ts';
 import { profileByName } from '../profiles.ts';
 import type { SimNodeFactory } from '../whole-node.ts';
 import { harmony, nomad, ronin, wormhole } from './certificates.ts';
+import { colluders } from './colluders.ts';
 import { bzx, type EconomicContext, mango, oracleSqueeze, venusLuna, whaleLiquidation } from './economic.ts';
 import { type Outcome, startScenario, usdc } from './scenario.ts';
 import { REDTEAM_START_MS } from './venue.ts';
@@ -172,6 +173,14 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     adaptation:
       'ten resting offers each affordable alone, lifted at once by a partner, then the index rises 10%',
     run: manyRestingSells,
+  },
+  {
+    id: 'colluders-search',
+    incident: 'issue 12: colluders searching for value extraction',
+    target: 'venue',
+    adaptation:
+      'three colluders search (random, then greedy) over self-trades at extreme prices, reduce-only games, taking quotes, withdrawals, index moves and expiry; rewarded by what they can withdraw',
+    run: colluders,
   },
   {
     id: 'ronin-2022',
