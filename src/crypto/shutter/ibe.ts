@@ -33,6 +33,7 @@ import { bls12_381, bls12_381_Fr } from '@noble/curves/bls12-381.js';
 import { CodecError } from '../../codec/errors.ts';
 import { invariant } from '../../codec/invariant.ts';
 import { keccak256 } from '../hash.ts';
+import { nobleBackend, nobleGtBytes, type PairingBackend } from './pairing-backend.ts';
 
 export const G1 = bls12_381.G1.Point;
 export const G2 = bls12_381.G2.Point;
@@ -61,7 +62,7 @@ export interface ShutterCiphertext {
 }
 
 /** Why a ciphertext did not decrypt: an expected outcome (the sender's fault), not a bug. */
-export type DecryptFailure = 'INVALID_PADDING' | 'C1_MISMATCH';
+export type DecryptFailure = 'INVALID_PADDING' | 'C1_MISMATCH' | 'MALFORMED';
 export type DecryptResult =
   | { readonly ok: true; readonly message: Uint8Array }
   | { readonly ok: false; readonly reason: DecryptFailure };
@@ -74,28 +75,13 @@ export function shutterIdentityPoint(id: Uint8Array): G1Point {
   return bls12_381.G1.hashToCurve(prefixed, { DST: SHUTTER_HASH_TO_G1_DST }) as G1Point;
 }
 
-/**
- * H2 over a GT element. blst's `fp12 → big-endian` order (which shcrypto hashes) and noble's
- * `Fp12.toBytes` differ; this writes blst's: for each of the three Fp2 slots k, the slot of the
- * first Fp6 half then of the second, each Fp2 as (c0, c1). Checked by the published vectors.
- */
+/** H2: keccak(0x02 ‖ the GT element in shcrypto's 576-byte order). */
+function hashGtBytes(gtBytes: Uint8Array): Uint8Array {
+  return keccak256(Uint8Array.of(0x02), gtBytes);
+}
+
 function hashGt(value: Gt): Uint8Array {
-  const out = new Uint8Array(1 + 576);
-  out[0] = 0x02;
-  const halves = [value.c0, value.c1];
-  const slot = (half: (typeof halves)[number], k: number) =>
-    k === 0 ? half.c0 : k === 1 ? half.c1 : half.c2;
-  let offset = 1;
-  for (let k = 0; k < 3; k++) {
-    for (const half of halves) {
-      const fp2 = slot(half, k);
-      for (const coordinate of [fp2.c0, fp2.c1]) {
-        out.set(bls12_381.fields.Fp.toBytes(coordinate), offset);
-        offset += 48;
-      }
-    }
-  }
-  return keccak256(out);
+  return hashGtBytes(nobleGtBytes(value));
 }
 
 function hashToScalar(sigma: Uint8Array, message: Uint8Array): bigint {
@@ -262,4 +248,37 @@ export function decodeG1(bytes: Uint8Array, field: string): G1Point {
   } catch (cause) {
     throw new CodecError('INVALID_VALUE', field, 'not a point of G1', { cause });
   }
+}
+
+/**
+ * Decrypts wire bytes with a compressed key on `backend` (./pairing-backend.ts), the block rule's
+ * fast path. C1 is never decompressed by itself: it is paired (the backend checks it is in G2) and
+ * then compared byte for byte with the canonical encoding of H3(σ ‖ m)·g2, which any other
+ * encoding of any point fails. Malformed bytes are a `MALFORMED` outcome, not a throw.
+ */
+export function shutterDecryptBytes(
+  wire: Uint8Array,
+  decryptionKey: Uint8Array,
+  backend: PairingBackend = nobleBackend,
+  blocksMax: number = CIPHERTEXT_BLOCKS_MAX_DEFAULT,
+): DecryptResult {
+  const malformed = { ok: false, reason: 'MALFORMED' } as const;
+  if (wire.length < HEADER_BYTES || wire[0] !== SHUTTER_CIPHERTEXT_VERSION) return malformed;
+  const bodyBytes = wire.length - HEADER_BYTES;
+  if (bodyBytes % SHUTTER_BLOCK_BYTES !== 0 || bodyBytes / SHUTTER_BLOCK_BYTES > blocksMax) return malformed;
+  const c1 = wire.subarray(1, 1 + G2_COMPRESSED_BYTES);
+  const gt = backend.pairingBytes(decryptionKey, c1);
+  if (gt === undefined) return malformed;
+  const sigma = xor(wire.subarray(1 + G2_COMPRESSED_BYTES, HEADER_BYTES), hashGtBytes(gt));
+  const blocks: Uint8Array[] = [];
+  for (let offset = HEADER_BYTES, i = 0; offset < wire.length; offset += SHUTTER_BLOCK_BYTES, i++)
+    blocks.push(xor(wire.subarray(offset, offset + SHUTTER_BLOCK_BYTES), blockKey(sigma, i)));
+  const message = unpad(blocks);
+  if (message === undefined) return { ok: false, reason: 'INVALID_PADDING' };
+  const r = hashToScalar(sigma, message);
+  if (r === 0n) return { ok: false, reason: 'C1_MISMATCH' };
+  const expected = backend.g2BaseMultiply(r);
+  for (let i = 0; i < G2_COMPRESSED_BYTES; i++)
+    if (expected[i] !== c1[i]) return { ok: false, reason: 'C1_MISMATCH' };
+  return { ok: true, message };
 }
