@@ -21,6 +21,7 @@ const allowedImports: Record<string, readonly string[]> = {
   oracle: ['std', 'codec', 'crypto'],
   monitor: ['std', 'codec', 'crypto', 'runtime', 'consensus', 'mempool', 'execution', 'oracle'],
   interop: ['std', 'codec', 'crypto'],
+  privacy: ['std', 'codec', 'crypto'],
   risk: ['std', 'codec', 'monitor'],
   // The block rule: composes the layers above it over the runtime's interfaces (never the real runtime).
   chain: [
@@ -47,6 +48,7 @@ const allowedImports: Record<string, readonly string[]> = {
     'monitor',
     'interop',
     'risk',
+    'privacy',
     'chain',
     'sim',
   ],

@@ -60,6 +60,14 @@ const commands: Record<string, CommandEntry> = {
     summary: 'check a running network against the security specification (docs/spec/)',
     load: () => import('./commands/conformance.ts'),
   },
+  'prove-margin': {
+    summary: 'zero-knowledge proof that an account of yours has equity ≥ k × maintenance',
+    load: () => import('./commands/prove-margin.ts'),
+  },
+  'verify-margin': {
+    summary: 'check a margin proof against your challenge, ratio and trusted account root',
+    load: () => import('./commands/verify-margin.ts'),
+  },
 };
 
 function printHelp(): number {

@@ -23,6 +23,9 @@ declare module 'snarkjs' {
       input: Record<string, unknown>,
       wasmFile: string | Uint8Array,
       zkeyFile: string | Uint8Array,
+      logger?: unknown,
+      wtnsCalcOptions?: unknown,
+      proverOptions?: { singleThread?: boolean },
     ): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
     verify(vkey: unknown, publicSignals: readonly string[], proof: Groth16Proof): Promise<boolean>;
   };

@@ -1,0 +1,125 @@
+/**
+ * Builds the margin-proof circuits and their Groth16 keys for the devnet:
+ *
+ *   node circuits/build.ts [--sizes 1,4,16] [--write-hashes]
+ *
+ * 1. Phase 1 (powers of tau, 2^15 — enough for 16 positions): a fresh accumulator and one
+ *    contribution from a public beacon, then `prepare phase2`.
+ * 2. Each circuit compiled by `circom2` (the WASM build of circom 2, no native binary) with `--O2`.
+ * 3. Phase 2: `groth16 setup`, then one beacon contribution; the verification key exported.
+ *
+ * Every step is deterministic (beacons, no random contribution), so the keys are reproducible
+ * artifacts and `circuits/keys.sha256.json` commits their SHA-256 hashes; the loader
+ * (src/privacy/keys.ts) refuses a key whose hash differs. The price of determinism: anyone can
+ * recompute the devnet's toxic waste and forge proofs. These keys are for the devnet only; the
+ * production ceremony is in circuits/README.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const circuitsDir = join(root, 'circuits');
+const buildDir = join(circuitsDir, 'build');
+const snarkjsCli = join(root, 'node_modules', 'snarkjs', 'build', 'cli.cjs');
+const circomCli = join(root, 'node_modules', 'circom2', 'cli.js');
+export const PTAU_POWER = 15;
+/** SHA-256("PALISADE/PRIVACY/DEVNET-BEACON/v1"): the devnet's public beacon. */
+export const DEVNET_BEACON = 'c648cded16310dc4fde686b49a9bb6d5a66ca1075e652303c86971607eced23e';
+const BEACON_ITERATIONS_EXP = '10';
+
+function run(cli: string, args: string[]): void {
+  execFileSync(process.execPath, [cli, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+export function artifactPaths(size: number): { wasm: string; zkey: string; vkey: string; r1cs: string } {
+  return {
+    r1cs: join(buildDir, `margin_${size}.r1cs`),
+    wasm: join(buildDir, `margin_${size}_js`, `margin_${size}.wasm`),
+    zkey: join(buildDir, `margin_${size}.zkey`),
+    vkey: join(buildDir, `margin_${size}.vkey.json`),
+  };
+}
+
+function buildPtau(): string {
+  const final = join(buildDir, `pot${PTAU_POWER}_final.ptau`);
+  if (existsSync(final)) return final;
+  const p0 = join(buildDir, `pot${PTAU_POWER}_0.ptau`);
+  const p1 = join(buildDir, `pot${PTAU_POWER}_1.ptau`);
+  run(snarkjsCli, ['powersoftau', 'new', 'bn128', String(PTAU_POWER), p0]);
+  run(snarkjsCli, [
+    'powersoftau',
+    'beacon',
+    p0,
+    p1,
+    DEVNET_BEACON,
+    BEACON_ITERATIONS_EXP,
+    '-n=palisade-devnet',
+  ]);
+  run(snarkjsCli, ['powersoftau', 'prepare', 'phase2', p1, `${final}.tmp`]);
+  renameSync(`${final}.tmp`, final);
+  rmSync(p0);
+  rmSync(p1);
+  return final;
+}
+
+function buildCircuit(size: number, ptau: string): Record<string, string> {
+  const paths = artifactPaths(size);
+  run(circomCli, [
+    join('circuits', `margin_${size}.circom`),
+    '--r1cs',
+    '--wasm',
+    '--O2',
+    '-l',
+    'node_modules',
+    '-o',
+    join('circuits', 'build'),
+  ]);
+  const z0 = join(buildDir, `margin_${size}_0.zkey`);
+  run(snarkjsCli, ['groth16', 'setup', paths.r1cs, ptau, z0]);
+  run(snarkjsCli, [
+    'zkey',
+    'beacon',
+    z0,
+    paths.zkey,
+    DEVNET_BEACON,
+    BEACON_ITERATIONS_EXP,
+    '-n=palisade-devnet',
+  ]);
+  rmSync(z0);
+  run(snarkjsCli, ['zkey', 'export', 'verificationkey', paths.zkey, paths.vkey]);
+  return { wasm: sha256File(paths.wasm), zkey: sha256File(paths.zkey), vkey: sha256File(paths.vkey) };
+}
+
+function main(argv: string[]): void {
+  const sizesAt = argv.indexOf('--sizes');
+  const sizes = (sizesAt >= 0 ? (argv[sizesAt + 1] ?? '') : '1,4,16').split(',').map(Number);
+  for (const size of sizes) {
+    if (![1, 4, 16].includes(size)) throw new Error(`no circuit with ${size} positions (1, 4, 16)`);
+  }
+  mkdirSync(buildDir, { recursive: true });
+  const ptau = buildPtau();
+  const hashesPath = join(circuitsDir, 'keys.sha256.json');
+  const hashes: Record<string, Record<string, string>> = existsSync(hashesPath)
+    ? JSON.parse(readFileSync(hashesPath, 'utf8'))
+    : {};
+  for (const size of sizes) {
+    const started = process.hrtime.bigint();
+    const built = buildCircuit(size, ptau);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    process.stderr.write(`margin_${size}: built in ${seconds.toFixed(1)} s\n`);
+    const committed = hashes[String(size)];
+    if (argv.includes('--write-hashes')) hashes[String(size)] = built;
+    else if (committed !== undefined && JSON.stringify(committed) !== JSON.stringify(built)) {
+      throw new Error(`margin_${size}: built keys differ from circuits/keys.sha256.json`);
+    }
+  }
+  if (argv.includes('--write-hashes')) writeFileSync(hashesPath, `${JSON.stringify(hashes, null, 2)}\n`);
+}
+
+if (import.meta.main) main(process.argv.slice(2));

@@ -1,0 +1,102 @@
+/**
+ * The circuits' build artifacts (circuits/build, made by `npm run build:circuits`) and the hashes
+ * committed beside them (circuits/keys.sha256.json). A key, circuit or verification key whose
+ * SHA-256 differs from the committed one is refused: a swapped verification key would accept
+ * proofs of anything.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type CircuitSize, MarginProofError, sha256Hex } from './margin-proof.ts';
+
+export const CIRCUITS_DIR = resolve(import.meta.dirname, '..', '..', 'circuits');
+
+export interface ArtifactHashes {
+  wasm: string;
+  zkey: string;
+  vkey: string;
+}
+
+export interface ProverArtifacts {
+  size: CircuitSize;
+  wasm: Uint8Array;
+  zkey: Uint8Array;
+}
+
+export function committedHashes(size: CircuitSize, dir = CIRCUITS_DIR): ArtifactHashes {
+  const path = join(dir, 'keys.sha256.json');
+  const all = JSON.parse(readFileSync(path, 'utf8')) as Record<string, ArtifactHashes | undefined>;
+  const hashes = all[String(size)];
+  if (hashes === undefined) {
+    throw new MarginProofError('KEY_HASH_MISMATCH', `circuit ${size}`, 'no committed hash for this circuit');
+  }
+  return hashes;
+}
+
+export function artifactFiles(
+  size: CircuitSize,
+  dir = CIRCUITS_DIR,
+): { wasm: string; zkey: string; vkey: string } {
+  const build = join(dir, 'build');
+  return {
+    wasm: join(build, `margin_${size}_js`, `margin_${size}.wasm`),
+    zkey: join(build, `margin_${size}.zkey`),
+    vkey: join(build, `margin_${size}.vkey.json`),
+  };
+}
+
+export function artifactsBuilt(size: CircuitSize, dir = CIRCUITS_DIR): boolean {
+  const files = artifactFiles(size, dir);
+  return existsSync(files.wasm) && existsSync(files.zkey) && existsSync(files.vkey);
+}
+
+function readChecked(path: string, expected: string, what: string): Uint8Array {
+  if (!existsSync(path)) {
+    throw new MarginProofError('KEY_HASH_MISMATCH', what, `${path} is missing: run npm run build:circuits`);
+  }
+  const bytes = readFileSync(path);
+  const actual = sha256Hex(bytes);
+  if (actual !== expected) {
+    throw new MarginProofError(
+      'KEY_HASH_MISMATCH',
+      what,
+      `SHA-256 ${actual} is not the committed ${expected}`,
+    );
+  }
+  return bytes;
+}
+
+export function loadProverArtifacts(size: CircuitSize, dir = CIRCUITS_DIR): ProverArtifacts {
+  const hashes = committedHashes(size, dir);
+  const files = artifactFiles(size, dir);
+  return {
+    size,
+    wasm: readChecked(files.wasm, hashes.wasm, 'wasm'),
+    zkey: readChecked(files.zkey, hashes.zkey, 'zkey'),
+  };
+}
+
+/** Checks bytes of a verification key (from a file or a peer) against the committed hash. */
+export function parseVerificationKey(size: CircuitSize, bytes: Uint8Array, dir = CIRCUITS_DIR): unknown {
+  const expected = committedHashes(size, dir).vkey;
+  const actual = sha256Hex(bytes);
+  if (actual !== expected) {
+    throw new MarginProofError(
+      'KEY_HASH_MISMATCH',
+      'vkey',
+      `SHA-256 ${actual} is not the committed ${expected}`,
+    );
+  }
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+export function loadVerificationKey(size: CircuitSize, dir = CIRCUITS_DIR): unknown {
+  const files = artifactFiles(size, dir);
+  if (!existsSync(files.vkey)) {
+    throw new MarginProofError(
+      'KEY_HASH_MISMATCH',
+      'vkey',
+      `${files.vkey} is missing: run npm run build:circuits`,
+    );
+  }
+  return parseVerificationKey(size, readFileSync(files.vkey), dir);
+}
