@@ -69,6 +69,11 @@ export const EngineParametersType = new ContainerType(
     breakerFloorBps: Uint32,
     breakerMaxBps: Uint32,
     breakerHaltMs: Uint64,
+    autoMinDelayMs: Uint64,
+    autoMaxStepBps: Uint32,
+    autoMaxPeriodBps: Uint32,
+    autoPeriodMs: Uint64,
+    autoScaleMaxBps: Uint32,
   },
   { typeName: 'EngineParameters' },
 );
@@ -137,6 +142,13 @@ export const RiskStateRecordType = new ContainerType(
     haltedUntilMs: Uint64,
     /** The breaker's reference counts samples from this block time on. */
     bandFromMs: Uint64,
+    /** Parameters that follow volatility (src/execution/steward.ts) and their bound period. */
+    autoVolBps: Uint32,
+    scaleBps: Uint32,
+    autoUpdatedMs: Uint64,
+    periodStartMs: Uint64,
+    periodStartVolBps: Uint32,
+    periodStartScaleBps: Uint32,
   },
   { typeName: 'RiskStateRecord' },
 );

@@ -12,7 +12,12 @@ export type AdaptiveParameterKey =
   | 'breakerVolMultipleBps'
   | 'breakerFloorBps'
   | 'breakerMaxBps'
-  | 'breakerHaltMs';
+  | 'breakerHaltMs'
+  | 'autoMinDelayMs'
+  | 'autoMaxStepBps'
+  | 'autoMaxPeriodBps'
+  | 'autoPeriodMs'
+  | 'autoScaleMaxBps';
 
 export const ADAPTIVE_PARAMETER_DEFAULTS: Readonly<Pick<EngineParameters, AdaptiveParameterKey>> =
   Object.freeze({
@@ -27,4 +32,11 @@ export const ADAPTIVE_PARAMETER_DEFAULTS: Readonly<Pick<EngineParameters, Adapti
     breakerFloorBps: 500,
     breakerMaxBps: 2_000,
     breakerHaltMs: 2 * 60_000,
+    // Stewards: at most one change a minute, 10% of the value each, 50% of it an hour; the band
+    // and initial margin at most 3× their genesis values.
+    autoMinDelayMs: 60_000,
+    autoMaxStepBps: 1_000,
+    autoMaxPeriodBps: 5_000,
+    autoPeriodMs: 3_600_000,
+    autoScaleMaxBps: 30_000,
   });

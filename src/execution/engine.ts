@@ -95,6 +95,7 @@ import { liquidate } from './steps/liquidation.ts';
 import { coverLosses } from './steps/losses.ts';
 import { ingestOracle } from './steps/oracle.ts';
 import { pruneSamples } from './steps/samples.ts';
+import { followVolatility } from './steps/steward.ts';
 import { applyTransaction } from './steps/transactions.ts';
 import type {
   Block,
@@ -299,6 +300,12 @@ function buildEngine(
         samplePriceTimeMs: 0,
         haltedUntilMs: 0,
         bandFromMs: 0,
+        autoVolBps: underlying.defaultVolBps,
+        scaleBps: 10_000,
+        autoUpdatedMs: 0,
+        periodStartMs: 0,
+        periodStartVolBps: underlying.defaultVolBps,
+        periodStartScaleBps: 10_000,
       });
       s.dirtyRisk.add(underlying.underlyingId);
     }
@@ -330,6 +337,7 @@ function applyBlockTo(s: EngineState, block: Block): BlockResult {
   s.events = [];
   s.markCache = new Map();
   ingestOracle(s, block.oracle);
+  followVolatility(s);
   processExpiries(s);
   reopenMarkets(s);
   const results = block.transactions.map((tx) => applyTransaction(s, tx));

@@ -53,6 +53,8 @@ export const DEFAULT_ENGINE_PARAMETERS: EngineParameters = Object.freeze({
   // No circuit breaker in the shared fixture: its scenarios jump the index by design to reach
   // liquidation and settlement. The breaker's tests, the fuzzer and `palisade stress` switch it on.
   breakerWindowMs: 0,
+  // Nor parameters that follow volatility: the fixture's marks and margins are worked by hand.
+  autoMaxStepBps: 0,
 });
 
 export const BTC: UnderlyingConfig = Object.freeze({

@@ -290,6 +290,10 @@ export function createEpisode(seed: number, transactionsPerBlockMax: number, ser
     breakerWindowMs: ADAPTIVE_PARAMETER_DEFAULTS.breakerWindowMs,
     breakerFloorBps: 50 + random.below(300),
     breakerHaltMs: 5_000 + random.below(30_000),
+    // Parameters that follow volatility on, updating often enough to move within an episode.
+    autoMaxStepBps: ADAPTIVE_PARAMETER_DEFAULTS.autoMaxStepBps,
+    autoMinDelayMs: 1_000 + random.below(20_000),
+    autoPeriodMs: 60_000 + random.below(600_000),
   };
   const genesis: EngineGenesis = {
     chainId: CHAIN_ID,

@@ -12,6 +12,7 @@ import {
   unitValue,
 } from './margin.ts';
 import type { EngineState, MarkEntry, Series } from './state.ts';
+import type { UnderlyingConfig } from './types.ts';
 
 export function liveIndex(s: EngineState, underlyingId: number): bigint | undefined {
   const entry = s.indexPrices.get(underlyingId);
@@ -27,6 +28,8 @@ export function markOf(s: EngineState, series: Series): MarkEntry | undefined {
     s.markCache.set(series.seriesId, null);
     return undefined;
   }
+  const risk = s.risk.get(series.underlying.underlyingId);
+  const scaleBps = risk?.scaleBps ?? 10_000;
   const market: SeriesMarket = {
     isCall: series.isCall,
     strike: series.strike,
@@ -34,7 +37,11 @@ export function markOf(s: EngineState, series: Series): MarkEntry | undefined {
     lotUnderlyingE12: series.lotUnderlyingE12,
     spot,
     rate: fromBps(series.underlying.rateBps),
-    volatility: fromBps(series.markVolBps),
+    // The governance volatility is a floor; the market's (src/execution/steward.ts) may be higher.
+    // autoMaxStepBps = 0 switches the automatic parameters off, their effect included.
+    volatility: fromBps(
+      Math.max(series.markVolBps, s.params.autoMaxStepBps === 0 ? 0 : (risk?.autoVolBps ?? 0)),
+    ),
     nowMs: s.timeMs,
   };
   const markPerUnit = unitValue(market, spot, market.volatility);
@@ -44,10 +51,25 @@ export function markOf(s: EngineState, series: Series): MarkEntry | undefined {
     markPerUnit,
     markPerLot,
     markTicks: Number(divFloor(markPerLot, series.lotValuePerTick * ONE)),
-    standard: standardShortMargin(series.underlying, market, markPerUnit),
+    standard: standardShortMargin(scaledInitial(series.underlying, scaleBps), market, markPerUnit),
+    bandBps: scaled(s.params.priceBandBps, scaleBps),
   };
   s.markCache.set(series.seriesId, entry);
   return entry;
+}
+
+function scaled(value: number, scaleBps: number): number {
+  return Number((BigInt(value) * BigInt(scaleBps)) / 10_000n);
+}
+
+/** The underlying's margin parameters with the initial-margin rates scaled (maintenance unchanged). */
+function scaledInitial(underlying: UnderlyingConfig, scaleBps: number): UnderlyingConfig {
+  if (scaleBps === 10_000) return underlying;
+  return {
+    ...underlying,
+    imBaseBps: scaled(underlying.imBaseBps, scaleBps),
+    imMinBps: scaled(underlying.imMinBps, scaleBps),
+  };
 }
 
 export function scenarioOf(series: Series, mark: MarkEntry): { pnl: Fixed[]; contingency: Fixed } {

@@ -56,6 +56,12 @@ export function riskRecord(underlyingId: number, risk: UnderlyingRisk) {
     samplePriceTimeMs: risk.samplePriceTimeMs,
     haltedUntilMs: risk.haltedUntilMs,
     bandFromMs: risk.bandFromMs,
+    autoVolBps: risk.autoVolBps,
+    scaleBps: risk.scaleBps,
+    autoUpdatedMs: risk.autoUpdatedMs,
+    periodStartMs: risk.periodStartMs,
+    periodStartVolBps: risk.periodStartVolBps,
+    periodStartScaleBps: risk.periodStartScaleBps,
   };
 }
 export function accountIndexStateKey(index: number): Uint8Array {

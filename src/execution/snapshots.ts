@@ -126,12 +126,23 @@ function loadRisk(s: EngineState, snapshot: EngineSnapshot): void {
     inconsistent(s.underlyings.has(record.underlyingId), `${field}.underlyingId`, 'unknown underlying');
     inconsistent(!s.risk.has(record.underlyingId), `${field}.underlyingId`, 'repeated');
     inconsistent(record.variance <= MAX_VARIANCE, `${field}.variance`, 'above the cap');
+    inconsistent(
+      record.scaleBps >= 10_000 && record.periodStartScaleBps >= 10_000,
+      `${field}.scaleBps`,
+      'below 1×',
+    );
     s.risk.set(record.underlyingId, {
       variance: record.variance,
       samplePrice: BigInt(record.samplePrice),
       samplePriceTimeMs: record.samplePriceTimeMs,
       haltedUntilMs: record.haltedUntilMs,
       bandFromMs: record.bandFromMs,
+      autoVolBps: record.autoVolBps,
+      scaleBps: record.scaleBps,
+      autoUpdatedMs: record.autoUpdatedMs,
+      periodStartMs: record.periodStartMs,
+      periodStartVolBps: record.periodStartVolBps,
+      periodStartScaleBps: record.periodStartScaleBps,
     });
     s.dirtyRisk.add(record.underlyingId);
   }

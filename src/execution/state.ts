@@ -86,6 +86,8 @@ export interface MarkEntry {
   markPerLot: Fixed;
   /** The mark in ticks, for market and liquidation price bands. */
   markTicks: number;
+  /** The limit-price band's width for this block: `priceBandBps` × the risk scale (src/execution/steward.ts). */
+  bandBps: number;
   standard: StandardMarginPerLot;
   scenarioPnl?: Fixed[];
   contingency?: Fixed;
@@ -153,6 +155,16 @@ export interface UnderlyingRisk {
   haltedUntilMs: number;
   /** The breaker's rolling low and high count samples from this block time on (the last halt's start). */
   bandFromMs: number;
+  /** Parameters that follow volatility (src/execution/steward.ts): the mark-volatility floor. */
+  autoVolBps: number;
+  /** The band and initial-margin multiplier, 10,000 = 1×. */
+  scaleBps: number;
+  /** Block time of the last automatic update (0: none). */
+  autoUpdatedMs: number;
+  /** The current bound period's start and the two values then. */
+  periodStartMs: number;
+  periodStartVolBps: number;
+  periodStartScaleBps: number;
 }
 
 /** A sample record to write (a sample) or delete (null), by underlying and sequence. */

@@ -167,7 +167,7 @@ export function matchCallbacks(
 }
 
 export function priceBandOf(s: EngineState, mark: MarkEntry): PriceBand {
-  return priceBand(mark.markTicks, s.params.priceBandBps, s.params.priceBandMinTicks);
+  return priceBand(mark.markTicks, mark.bandBps, s.params.priceBandMinTicks);
 }
 
 /**

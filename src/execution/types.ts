@@ -91,6 +91,18 @@ export interface EngineParameters {
   breakerFloorBps: number;
   breakerMaxBps: number;
   breakerHaltMs: number;
+  /**
+   * Parameters that follow volatility (src/execution/steward.ts), Aave-risk-steward bounds: an
+   * update at most every `autoMinDelayMs`; one update moves a parameter by at most `autoMaxStepBps`
+   * of its value (0: no automatic changes); within a period of `autoPeriodMs` it stays within
+   * `autoMaxPeriodBps` of its value at the period's start. The risk scale (band and initial margin
+   * multiplier) is at most `autoScaleMaxBps` (10,000 = 1×).
+   */
+  autoMinDelayMs: number;
+  autoMaxStepBps: number;
+  autoMaxPeriodBps: number;
+  autoPeriodMs: number;
+  autoScaleMaxBps: number;
 }
 
 export interface SeriesConfig {
@@ -323,6 +335,17 @@ export type EngineEvent =
   /** A series' call auction at reopening: `lots` traded at the one price `priceTicks`. */
   | { type: 'callAuction'; seriesId: number; priceTicks: number; lots: number }
   | { type: 'circuitBreakerReopen'; underlyingId: number }
+  /**
+   * Parameters that follow volatility moved (src/execution/steward.ts): the mark-volatility floor
+   * and the band and initial-margin scale, towards targets from the EWMA (`ewmaVolBps`), bounded.
+   */
+  | {
+      type: 'parametersAdjusted';
+      underlyingId: number;
+      ewmaVolBps: number;
+      autoVolBps: number;
+      scaleBps: number;
+    }
   | { type: 'oracleGuardPause'; underlyingId: number; flags: number; untilMs: number }
   | { type: 'oracleGuardResume'; underlyingId: number; reason: 'unflagged' | 'timeout' }
   | {

@@ -134,6 +134,9 @@ export interface RiskView {
   sampleTimeMs: number;
   /** End of a circuit-breaker halt of its series (0: trading), src/execution/breaker.ts. */
   haltedUntilMs: number;
+  /** Parameters that follow volatility (src/execution/steward.ts): mark-volatility floor, band and IM scale. */
+  autoVolBps: number;
+  scaleBps: number;
 }
 
 export function riskView(s: EngineState, underlyingId: number): RiskView | undefined {
@@ -144,6 +147,8 @@ export function riskView(s: EngineState, underlyingId: number): RiskView | undef
     ewmaVolBps: volBpsOfVariance(risk.variance),
     sampleTimeMs: risk.samplePriceTimeMs,
     haltedUntilMs: risk.haltedUntilMs,
+    autoVolBps: risk.autoVolBps,
+    scaleBps: risk.scaleBps,
   };
 }
 
