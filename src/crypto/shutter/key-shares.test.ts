@@ -26,6 +26,7 @@ import {
   releaseKeyShare,
   type ShareVerificationContext,
   type SignedKeyShare,
+  verifyDecryptionKeysBatch,
   verifyEarlyShareEvidence,
 } from './key-shares.ts';
 
@@ -201,6 +202,31 @@ describe('decryption-key shares: attacks', () => {
       ok: false,
       code: 'BAD_SIGNATURE',
     });
+  });
+
+  it("batch-verifies a block's combined keys and fails when one of them is wrong", () => {
+    const identities = Array.from({ length: 6 }, (_, j) =>
+      shutterIdentityPoint(orderIdentity(CHAIN_ID, 30, new Uint8Array(32).fill(j))),
+    );
+    const keys = identities.map((q) => {
+      const combined = combineKeyShares(
+        [0, 1, 2].map((i) => ({ validatorIndex: i, share: computeKeyShare(secretShares[i]!, q) })),
+        THRESHOLD,
+      );
+      assert.ok(combined.ok);
+      return combined.key;
+    });
+    assert.equal(verifyDecryptionKeysBatch(keys, identities, keyset.eonPublicKey), true);
+    // One key swapped for another identity's, and two keys that err in opposite directions.
+    const swapped = [...keys];
+    swapped[4] = keys[5]!;
+    assert.equal(verifyDecryptionKeysBatch(swapped, identities, keyset.eonPublicKey), false);
+    const offset = G1.BASE.multiply(randomEonScalar());
+    const cancelling = [...keys];
+    cancelling[0] = keys[0]!.add(offset);
+    cancelling[1] = keys[1]!.subtract(offset);
+    assert.equal(verifyDecryptionKeysBatch(cancelling, identities, keyset.eonPublicKey), false);
+    assert.equal(verifyDecryptionKeysBatch(keys.slice(1), identities, keyset.eonPublicKey), false);
   });
 
   it('separates identities by chain, batch and sender', () => {

@@ -26,6 +26,7 @@
  * ({@link EarlyShareEvidence}).
  */
 import { createHash } from 'node:crypto';
+import { pippenger } from '@noble/curves/abstract/curve.js';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { invariant } from '../../codec/invariant.ts';
 import { ed25519Verify } from '../ed25519.ts';
@@ -171,6 +172,38 @@ export function combineKeyShares(shares: readonly IndexedKeyShare[], threshold: 
     G1.ZERO,
   );
   return { ok: true, key };
+}
+
+/**
+ * Checks the combined keys of a whole block at once. Every key is K_j = s·Q_j under the same
+ * eon key P, so with random 128-bit weights ρ_j
+ *
+ *   e(Σ ρ_j·K_j, g2) = e(Σ ρ_j·Q_j, P)
+ *
+ * holds for all j with certainty when every key is right, and with probability ≤ 2^-128 when
+ * any is wrong: two pairings and two multi-scalar multiplications (Pippenger) for k keys, against
+ * 2k pairings one by one. `false` says only that some key is wrong; callers then check the keys
+ * (or their validators' shares) one at a time to name it. Never throws.
+ */
+export function verifyDecryptionKeysBatch(
+  keys: readonly G1Point[],
+  identities: readonly G1Point[],
+  eonPublicKey: G2Point,
+): boolean {
+  if (keys.length !== identities.length || eonPublicKey.is0()) return false;
+  if (keys.length === 0) return true;
+  if (keys.some((key) => key.is0()) || identities.some((identity) => identity.is0())) return false;
+  const weights = keys.map(() => (randomEonScalar() & ((1n << 128n) - 1n)) | 1n);
+  const weightedKeys = pippenger(G1, [...keys], weights);
+  const weightedIdentities = pippenger(G1, [...identities], weights);
+  if (weightedKeys.is0() || weightedIdentities.is0()) return false;
+  return Fp12.eql(
+    bls12_381.pairingBatch([
+      { g1: weightedKeys, g2: G2.BASE.negate() },
+      { g1: weightedIdentities, g2: eonPublicKey },
+    ]),
+    Fp12.ONE,
+  );
 }
 
 /** What a validator signs when it releases a share. */
