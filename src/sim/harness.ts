@@ -38,6 +38,13 @@ import { createSimRng, type SimRng } from '../runtime/sim/rng.ts';
 import { Scheduler, type SimClock } from '../runtime/sim/scheduler.ts';
 import { SimStorage } from '../runtime/sim/storage.ts';
 import type { Network } from '../runtime/types.ts';
+import {
+  createFrontRunner,
+  FRONT_RUN_STRATEGIES,
+  type FrontRunner,
+  type FrontRunStats,
+  type FrontRunStrategy,
+} from './adversaries/front-runner.ts';
 import { ADVERSARIES, type AdversaryName, MIX_ADVERSARY_NAMES } from './adversaries/index.ts';
 import { SimApplication } from './app.ts';
 import { InvariantChecker, type Violation } from './invariants.ts';
@@ -48,6 +55,7 @@ import {
   honestRangeOf,
   LIE_STRATEGIES,
   SIM_ASSET,
+  type SimMarketWorld,
   type SimNode,
   type SimNodeFactory,
   VenueChecker,
@@ -101,6 +109,30 @@ export interface RunOptions {
   node?: SimNodeFactory | undefined;
 }
 
+/** What the front-runner did and made (USDC: balance plus positions at the mark, less its deposit). */
+export interface FrontRunSummary extends FrontRunStats {
+  strategy: FrontRunStrategy;
+  profitUsdc: number;
+}
+
+function frontRunnerSummary(
+  frontRunner: FrontRunner,
+  market: SimMarketWorld,
+  engine: NonNullable<Instance['node']>['engine'],
+): FrontRunSummary {
+  const key = toHex(frontRunner.signer.publicKey);
+  const deposit =
+    market.engineGenesis.accounts.find((entry) => toHex(entry.publicKey) === key)?.balance ?? 0n;
+  const account = engine.account(frontRunner.signer.publicKey);
+  let value = account?.balance ?? 0n;
+  for (const position of account?.positions ?? []) {
+    const series = engine.series().find((entry) => entry.seriesId === position.seriesId);
+    value +=
+      (BigInt(position.lots) * BigInt(series?.lotSizeE6 ?? 0) * (series?.markPrice ?? 0n)) / 1_000_000n;
+  }
+  return { strategy: frontRunner.strategy, ...frontRunner.stats, profitUsdc: Number(value - deposit) / 1e6 };
+}
+
 /** What the market did in a whole-node run, after the heal. */
 export interface MarketSummary {
   blocksAfterHeal: number;
@@ -109,6 +141,7 @@ export interface MarketSummary {
   fills: number;
   submitted: number;
   admitted: number;
+  frontRunner?: FrontRunSummary;
 }
 
 export interface RunResult {
@@ -306,6 +339,18 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
           chainId: SIM_CHAIN_ID,
           rng: createSimRng(seed ^ 0x6d61726b),
           griefer: profile.nodeAdversary === 'griefer',
+          frontRunner: profile.nodeAdversary === 'front-runner',
+        });
+  // One front-runner for all the Byzantine leaders: they share the trader and its nonces.
+  const frontRunner =
+    market?.frontRunner === undefined || aboveF
+      ? undefined
+      : createFrontRunner({
+          signer: market.frontRunner,
+          chainId: SIM_CHAIN_ID,
+          strategy:
+            FRONT_RUN_STRATEGIES[createSimRng(seed ^ 0x66726f6e).nextInt(FRONT_RUN_STRATEGIES.length)]!,
+          censored: market.takers[0]!.publicKey,
         });
   const liars = profile.nodeAdversary === 'oracle-liar' && !aboveF;
   const lieStrategy = LIE_STRATEGIES[createSimRng(seed ^ 0x6c696172).nextInt(LIE_STRATEGIES.length)]!;
@@ -368,7 +413,12 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     instance.node = node;
     const inner = node.application;
     return {
-      propose: (context) => guarded(`proposing at height ${context.height}`, () => inner.propose(context)),
+      propose: (context) =>
+        guarded(`proposing at height ${context.height}`, async () => {
+          const payload = await inner.propose(context);
+          if (frontRunner === undefined || isHonest || payload === undefined) return payload;
+          return frontRunner.rewrite(payload, node.engine);
+        }),
       verify: (context, payload) =>
         guarded(`verifying at height ${context.height}`, () => inner.verify(context, payload)),
       finalized: async (finalized) => {
@@ -661,6 +711,15 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
             fills: venue.afterHeal.fills,
             submitted: marketStats?.submitted ?? 0,
             admitted: marketStats?.admitted ?? 0,
+            ...(frontRunner === undefined || venueValidator?.instances[0]?.node === undefined
+              ? {}
+              : {
+                  frontRunner: frontRunnerSummary(
+                    frontRunner,
+                    market!,
+                    venueValidator.instances[0].node.engine,
+                  ),
+                }),
           },
         }),
   };

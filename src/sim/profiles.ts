@@ -27,13 +27,14 @@ export interface Profile {
   readonly healAtMs: number;
   /**
    * An adversary against the venue rather than consensus (whole-node mode only): 'oracle-liar'
-   * makes the Byzantine validators' observations lie; 'griefer' adds a hostile trader.
+   * makes the Byzantine validators' observations lie; 'griefer' adds a hostile trader;
+   * 'front-runner' makes the Byzantine leaders rewrite their proposals (adversaries/front-runner.ts).
    */
   readonly nodeAdversary?: NodeAdversaryName;
 }
 
 /** Adversaries that need the whole node (src/sim/whole-node.ts). */
-export const NODE_ADVERSARY_NAMES = ['oracle-liar', 'griefer'] as const;
+export const NODE_ADVERSARY_NAMES = ['oracle-liar', 'griefer', 'front-runner'] as const;
 export type NodeAdversaryName = (typeof NODE_ADVERSARY_NAMES)[number];
 
 /** The calm link: one-way delay of 10 ms with up to 2 ms of jitter. */
@@ -124,6 +125,14 @@ export const NODE_PROFILES: readonly Profile[] = Object.freeze([
     description:
       'a hostile trader floods orders and cancel storms from a funded account, spams undecodable bytes and signs from many fresh keys',
     nodeAdversary: 'griefer' as const,
+  },
+  {
+    ...base,
+    name: 'front-runner',
+    description:
+      "f Byzantine leaders rewrite their proposals: their own trader's orders ahead of large ones (sandwich), one taker censored, or the order reversed",
+    byzantineByDefault: true,
+    nodeAdversary: 'front-runner' as const,
   },
 ]);
 

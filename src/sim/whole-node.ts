@@ -29,7 +29,10 @@
  *                above or below the index with a tiny confidence, a confidence as wide as the
  *                price, source times an hour old (to void samples), or a mix per height;
  *   griefer      a funded hostile trader floods resting orders and cancel storms at many times the
- *                per-account rate, spams undecodable bytes, and signs orders from fresh keys.
+ *                per-account rate, spams undecodable bytes, and signs orders from fresh keys;
+ *   front-runner the f Byzantine leaders rewrite their proposals (src/sim/adversaries/front-runner.ts):
+ *                their funded trader's orders sandwich large ones, a taker is censored, or the
+ *                order is reversed; the trader's profit is in the run summary.
  */
 
 import type { ChainAsset } from '../chain/block-rule.ts';
@@ -134,6 +137,10 @@ export interface SimMarketWorld {
   readonly engineGenesis: EngineGenesis;
   readonly assets: readonly ChainAsset[];
   readonly idle: readonly Ed25519Signer[];
+  /** The front-runner's trader (a funded genesis account), when the run has one. */
+  readonly frontRunner: Ed25519Signer | undefined;
+  /** The honest takers (the front-runner's censor strategy drops the first one's transactions). */
+  readonly takers: readonly Ed25519Signer[];
   /** Keys (hex) of the honest traders: the market maker and the takers. */
   readonly honestTraders: ReadonlySet<string>;
   /** A lying observation for `height` (oracle-liar), by `strategy`. */
@@ -160,9 +167,11 @@ export function createSimMarket(options: {
   chainId: number;
   rng: SimRng;
   griefer?: boolean;
+  frontRunner?: boolean;
 }): SimMarketWorld {
   const { chainId } = options;
   const griefer = options.griefer === true ? testSigner(`sim-griefer/${chainId}`) : undefined;
+  const frontRunner = options.frontRunner === true ? testSigner(`sim-front-runner/${chainId}`) : undefined;
   const walk = options.rng.fork();
   const traderRng = options.rng.fork();
   const maker = testSigner(`sim-maker/${chainId}`);
@@ -171,7 +180,13 @@ export function createSimMarket(options: {
   const engineGenesis = testGenesis({
     chainId,
     startTimeMs: START_TIME_MS,
-    traders: [maker, ...takers, ...idle, ...(griefer === undefined ? [] : [griefer])],
+    traders: [
+      maker,
+      ...takers,
+      ...idle,
+      ...(griefer === undefined ? [] : [griefer]),
+      ...(frontRunner === undefined ? [] : [frontRunner]),
+    ],
     balanceUsdc: TRADER_BALANCE_USDC,
     insuranceFundUsdc: 100_000,
     series: [
@@ -210,6 +225,8 @@ export function createSimMarket(options: {
     engineGenesis,
     assets: [SIM_ASSET],
     idle,
+    frontRunner,
+    takers,
     honestTraders: new Set([maker, ...takers].map((signer) => toHex(signer.publicKey))),
     indexAt,
     lie(signer, height, nowMs, strategy) {
