@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { assessRisk, type RiskReport } from '../../risk/assess.ts';
 import { riskReportHtml } from '../../risk/html.ts';
 import { collectSnapshot } from '../../risk/snapshot.ts';
@@ -58,7 +58,9 @@ test('a healthy 4-validator network: safety and liveness Nakamoto 2, one more ma
       assert.ok(report.dispersion[key].method.length > 20, key);
 
     const schema = JSON.parse(readFileSync(join(root, 'docs', 'risk-report.schema.json'), 'utf8'));
-    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema) as ((
+      data: unknown,
+    ) => boolean) & { errors?: unknown };
     const json = JSON.parse(JSON.stringify(report));
     assert.ok(validate(json), JSON.stringify(validate.errors));
     // The schema is not a blank cheque: a report missing its premium is refused.
