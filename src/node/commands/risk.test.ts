@@ -15,6 +15,7 @@ import { assessRisk, type RiskReport } from '../../risk/assess.ts';
 import { riskReportHtml } from '../../risk/html.ts';
 import { collectSnapshot } from '../../risk/snapshot.ts';
 import { createFixtureNode, type FixtureNode } from '../api/fixture-node.ts';
+import { createDashboardServer } from '../dashboard/server.ts';
 import { httpFetchers } from './risk.ts';
 import { fixtureNetwork, serveFixture, stuckSourceFindings } from './risk-fixtures.ts';
 
@@ -154,4 +155,25 @@ test('an unreachable node is a typed UNREACHABLE error, and a non-API answer BAD
     fetchText: async () => ({ status: 404, text: '' }),
   };
   await assert.rejects(collectSnapshot(fetchers, { url: 'x', nowMs: 0 }), { code: 'BAD_RESPONSE' });
+});
+
+test("the dashboard's /risk serves the live report of the first validator that answers, and its page links to it", async () => {
+  const node = newNode(4);
+  const api = await serveFixture(node, fixtureNetwork(node), []);
+  const dashboard = await createDashboardServer({
+    validators: [
+      { index: 0, apiUrl: 'http://127.0.0.1:9' },
+      { index: 1, apiUrl: api.url },
+    ],
+    pollMs: 60_000,
+  });
+  try {
+    const page = await fetch(`${dashboard.url}/risk`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /aria-label="risk rosette"/);
+    assert.match(await (await fetch(`${dashboard.url}/`)).text(), /href="\/risk"/);
+  } finally {
+    await dashboard.close();
+    await api.close();
+  }
 });

@@ -110,3 +110,20 @@ export async function run(args: string[]): Promise<number> {
   } else console.log(summary(report));
   return 0;
 }
+
+/**
+ * The risk report page of the first of `apiUrls` that answers (the dashboard's `/risk`).
+ * @throws RiskError `UNREACHABLE` when none answers
+ */
+export async function riskPageOf(apiUrls: readonly string[], windowBlocks = 100): Promise<string> {
+  let last: unknown;
+  for (const url of apiUrls.slice(0, 128)) {
+    try {
+      return riskReportHtml(await riskReportOf(url, windowBlocks));
+    } catch (error) {
+      if (!(error instanceof RiskError)) throw error;
+      last = error;
+    }
+  }
+  throw new RiskError('UNREACHABLE', 'no validator answered', 'apiUrls', { cause: last });
+}

@@ -8,6 +8,7 @@
  *
  *   GET /                 the page
  *   GET /app.js           its module (and /findings-panel.js, the findings panel: findings.ts)
+ *   GET /risk             the live risk report of the network (src/risk, `palisade risk --html`)
  *   GET /api/snapshot     the latest snapshot (JSON)
  *   GET /api/events       text/event-stream of snapshots, one per poll
  *
@@ -22,6 +23,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { riskPageOf } from '../commands/risk.ts';
 import type { BookJson, FillJson, MarketJson, NodeStatus, PriceJson } from '../view.ts';
 import { type DashboardFinding, fetchFindings, pollFindings } from './findings.ts';
 
@@ -314,6 +316,19 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
       case '/findings-panel.js':
         response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', ...security });
         response.end(findingsScript);
+        return;
+      case '/risk':
+        // The live risk report (palisade risk --html), from the first validator that answers.
+        riskPageOf(options.validators.map((validator) => validator.apiUrl)).then(
+          (html) => {
+            response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...security });
+            response.end(html);
+          },
+          (error: Error) => {
+            response.writeHead(502, { 'content-type': 'application/json' });
+            response.end(JSON.stringify({ error: { code: 'UNREACHABLE', message: error.message } }));
+          },
+        );
         return;
       case '/api/snapshot':
         response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
