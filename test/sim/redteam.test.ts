@@ -14,6 +14,7 @@ import { main } from '../../src/node/cli.ts';
 import { NO_BAND } from '../../src/node/commands/redteam.ts';
 import { createSimNode } from '../../src/node/sim-node.ts';
 import { CATALOGUE, runCatalogue } from '../../src/sim/redteam/catalogue.ts';
+import { withholderSigner } from '../../src/sim/redteam/withholder-signer.ts';
 
 test('every catalogue entry is refused on the simulated network, venue and certificates', async () => {
   const results = await runCatalogue({ seeds: 1, seedStart: 1, node: createSimNode });
@@ -91,4 +92,10 @@ test('palisade redteam prints a table, --json, and writes the evidence to --repo
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
+});
+
+test('withholder-signer can fail: f + 1 withholders at n = 4 leave reports uncertified and the entry says so', () => {
+  const outcome = withholderSigner({ seed: 1, aboveF: true });
+  assert.equal(outcome.verdict, 'succeeded', outcome.evidence.statuses.join('\n'));
+  assert.match(outcome.evidence.statuses[0]!, /0 of 3 reports certified/);
 });

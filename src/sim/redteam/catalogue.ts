@@ -24,6 +24,7 @@ import { colluders } from './colluders.ts';
 import { bzx, type EconomicContext, mango, oracleSqueeze, venusLuna, whaleLiquidation } from './economic.ts';
 import { type Outcome, startScenario, usdc } from './scenario.ts';
 import { REDTEAM_START_MS } from './venue.ts';
+import { withholderSigner } from './withholder-signer.ts';
 
 export type Target = 'venue' | 'certificates' | 'network';
 
@@ -227,6 +228,14 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
       run: (context) => networkRun(context, profile, false, 1),
     }),
   ),
+  {
+    id: 'withholder-signer',
+    incident: 'issue 12: validators that commit to price signing and never sign',
+    target: 'network',
+    adaptation:
+      'f validators (n = 4 and 7) send nonce commitments and withhold every share, over the simulated network; the threshold-signing protocol price-signing runs',
+    run: withholderSigner,
+  },
   {
     id: 'whole-node-oracle-liar',
     incident: 'issue 12: f validators lie about prices to move marks',
