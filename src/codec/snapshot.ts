@@ -74,6 +74,10 @@ export const EngineParametersType = new ContainerType(
     autoMaxPeriodBps: Uint32,
     autoPeriodMs: Uint64,
     autoScaleMaxBps: Uint32,
+    withdrawDrawdownBps: Uint32,
+    withdrawDrawdownWindowMs: Uint64,
+    withdrawCapPerBlock: Uint64,
+    liquidationGraceMs: Uint64,
   },
   { typeName: 'EngineParameters' },
 );
@@ -149,6 +153,8 @@ export const RiskStateRecordType = new ContainerType(
     periodStartMs: Uint64,
     periodStartVolBps: Uint32,
     periodStartScaleBps: Uint32,
+    /** Liquidation waits until this block time after an oracle-guard pause (0: none). */
+    graceUntilMs: Uint64,
   },
   { typeName: 'RiskStateRecord' },
 );
@@ -157,6 +163,18 @@ export const RiskStateRecordCodec = defineMessage({
   name: 'RiskStateRecord',
   tag: 0x0334,
   type: RiskStateRecordType,
+});
+
+/** The withdrawal slowdown's watch on the insurance fund (src/execution/steps/responses.ts). */
+export const FundWatchRecordType = new ContainerType(
+  { reference: Amount128, referenceMs: Uint64, throttled: Bool },
+  { typeName: 'FundWatchRecord' },
+);
+export type FundWatchRecord = ValueOf<typeof FundWatchRecordType>;
+export const FundWatchRecordCodec = defineMessage({
+  name: 'FundWatchRecord',
+  tag: 0x0335,
+  type: FundWatchRecordType,
 });
 
 export const EngineSnapshotType = new ContainerType(
@@ -186,6 +204,7 @@ export const EngineSnapshotType = new ContainerType(
     samples: new ListCompositeType(SampleListSnapshotType, SNAPSHOT_UNDERLYINGS_MAX),
     /** Per underlying (ascending id), the automatic responses' state, as committed. */
     risk: new ListCompositeType(RiskStateRecordType, SNAPSHOT_UNDERLYINGS_MAX),
+    fundWatch: FundWatchRecordType,
     /** The state root the engine had when the snapshot was taken; a restore must reproduce it. */
     stateRoot: Bytes32,
   },

@@ -17,7 +17,11 @@ export type AdaptiveParameterKey =
   | 'autoMaxStepBps'
   | 'autoMaxPeriodBps'
   | 'autoPeriodMs'
-  | 'autoScaleMaxBps';
+  | 'autoScaleMaxBps'
+  | 'withdrawDrawdownBps'
+  | 'withdrawDrawdownWindowMs'
+  | 'withdrawCapPerBlock'
+  | 'liquidationGraceMs';
 
 export const ADAPTIVE_PARAMETER_DEFAULTS: Readonly<Pick<EngineParameters, AdaptiveParameterKey>> =
   Object.freeze({
@@ -39,4 +43,10 @@ export const ADAPTIVE_PARAMETER_DEFAULTS: Readonly<Pick<EngineParameters, Adapti
     autoMaxPeriodBps: 5_000,
     autoPeriodMs: 3_600_000,
     autoScaleMaxBps: 30_000,
+    // A fund 10% down within the hour: at most 100,000 USDC of withdrawals a block.
+    withdrawDrawdownBps: 1_000,
+    withdrawDrawdownWindowMs: 3_600_000,
+    withdrawCapPerBlock: 100_000 * 1_000_000,
+    // Ten seconds for accounts to add margin after a flagged-price pause, before liquidation.
+    liquidationGraceMs: 10_000,
   });

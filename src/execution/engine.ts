@@ -94,6 +94,7 @@ import { processExpiries } from './steps/expiry.ts';
 import { liquidate } from './steps/liquidation.ts';
 import { coverLosses } from './steps/losses.ts';
 import { ingestOracle } from './steps/oracle.ts';
+import { watchFund } from './steps/responses.ts';
 import { pruneSamples } from './steps/samples.ts';
 import { followVolatility } from './steps/steward.ts';
 import { applyTransaction } from './steps/transactions.ts';
@@ -306,12 +307,15 @@ function buildEngine(
         periodStartMs: 0,
         periodStartVolBps: underlying.defaultVolBps,
         periodStartScaleBps: 10_000,
+        graceUntilMs: 0,
       });
       s.dirtyRisk.add(underlying.underlyingId);
     }
     invariant(genesis.insuranceFund >= 0n, 'insurance fund is not negative');
     s.insuranceFund = genesis.insuranceFund;
     s.totalDeposits += genesis.insuranceFund;
+    s.fundWatch.reference = genesis.insuranceFund;
+    s.fundWatch.referenceMs = genesis.startTimeMs;
     s.events = [];
     commitState(s);
   } else {
@@ -338,6 +342,7 @@ function applyBlockTo(s: EngineState, block: Block): BlockResult {
   s.markCache = new Map();
   ingestOracle(s, block.oracle);
   followVolatility(s);
+  watchFund(s);
   processExpiries(s);
   reopenMarkets(s);
   const results = block.transactions.map((tx) => applyTransaction(s, tx));

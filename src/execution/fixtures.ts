@@ -55,6 +55,9 @@ export const DEFAULT_ENGINE_PARAMETERS: EngineParameters = Object.freeze({
   breakerWindowMs: 0,
   // Nor parameters that follow volatility: the fixture's marks and margins are worked by hand.
   autoMaxStepBps: 0,
+  // Nor the withdrawal slowdown or the liquidation grace after a guard pause.
+  withdrawDrawdownBps: 0,
+  liquidationGraceMs: 0,
 });
 
 export const BTC: UnderlyingConfig = Object.freeze({

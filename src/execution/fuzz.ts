@@ -294,6 +294,10 @@ export function createEpisode(seed: number, transactionsPerBlockMax: number, ser
     autoMaxStepBps: ADAPTIVE_PARAMETER_DEFAULTS.autoMaxStepBps,
     autoMinDelayMs: 1_000 + random.below(20_000),
     autoPeriodMs: 60_000 + random.below(600_000),
+    // Withdrawals slow down on a fast fund drawdown; liquidation waits a grace after guard pauses.
+    withdrawDrawdownBps: ADAPTIVE_PARAMETER_DEFAULTS.withdrawDrawdownBps,
+    withdrawCapPerBlock: 1_000 * USDC * (1 + random.below(100)),
+    liquidationGraceMs: random.below(20_000),
   };
   const genesis: EngineGenesis = {
     chainId: CHAIN_ID,

@@ -13,6 +13,8 @@ const SERIES_NAMESPACE = textEncoder.encode('palisade/state/series');
 const INDEX_NAMESPACE = textEncoder.encode('palisade/state/index');
 const SAMPLE_NAMESPACE = textEncoder.encode('palisade/state/sample');
 const ORACLE_NAMESPACE = textEncoder.encode('palisade/state/oracle');
+/** The key of the withdrawal slowdown's fund watch. */
+export const FUND_WATCH_STATE_KEY = sha256(textEncoder.encode('palisade/state/fund-watch'));
 const RISK_NAMESPACE = textEncoder.encode('palisade/state/risk');
 const ACCOUNT_INDEX_NAMESPACE = textEncoder.encode('palisade/state/account-index');
 /** The key of the ledger totals (deposits, withdrawals, fee pool, insurance fund, losses). */
@@ -62,6 +64,7 @@ export function riskRecord(underlyingId: number, risk: UnderlyingRisk) {
     periodStartMs: risk.periodStartMs,
     periodStartVolBps: risk.periodStartVolBps,
     periodStartScaleBps: risk.periodStartScaleBps,
+    graceUntilMs: risk.graceUntilMs,
   };
 }
 export function accountIndexStateKey(index: number): Uint8Array {

@@ -143,10 +143,14 @@ function loadRisk(s: EngineState, snapshot: EngineSnapshot): void {
       periodStartMs: record.periodStartMs,
       periodStartVolBps: record.periodStartVolBps,
       periodStartScaleBps: record.periodStartScaleBps,
+      graceUntilMs: record.graceUntilMs,
     });
     s.dirtyRisk.add(record.underlyingId);
   }
   inconsistent(s.risk.size === s.underlyings.size, 'risk', 'not one record per underlying');
+  s.fundWatch.reference = snapshot.fundWatch.reference;
+  s.fundWatch.referenceMs = snapshot.fundWatch.referenceMs;
+  s.fundWatch.throttled = snapshot.fundWatch.throttled;
 }
 
 /** Series, before the accounts whose positions name them. */
@@ -316,6 +320,7 @@ export function snapshotBytes(s: EngineState): Uint8Array {
       guardUntilMs: s.guardUntil.get(underlyingId) ?? 0,
     })),
     risk: byUnderlying(s.risk).map(([underlyingId, risk]) => riskRecord(underlyingId, risk)),
+    fundWatch: { ...s.fundWatch },
     stateRoot: s.commitment.root(),
   };
   return EngineSnapshotCodec.encode(value);

@@ -165,6 +165,16 @@ export interface UnderlyingRisk {
   periodStartMs: number;
   periodStartVolBps: number;
   periodStartScaleBps: number;
+  /** Liquidation on the underlying waits until this block time after a guard pause (0: none). */
+  graceUntilMs: number;
+}
+
+/** The withdrawal slowdown's watch on the insurance fund (src/execution/steps/responses.ts). */
+export interface FundWatch {
+  /** The fund at the start of the current window, and that start's block time. */
+  reference: bigint;
+  referenceMs: number;
+  throttled: boolean;
 }
 
 /** A sample record to write (a sample) or delete (null), by underlying and sequence. */
@@ -204,6 +214,9 @@ export interface EngineState {
   readonly guardUntil: Map<number, number>;
   /** Per underlying, the automatic responses' state (every configured underlying has one). */
   readonly risk: Map<number, UnderlyingRisk>;
+  readonly fundWatch: FundWatch;
+  /** Withdrawals paid in the block being applied (not state: reset every block). */
+  withdrawnThisBlock: bigint;
   /** Marks of this block, by series (null: no mark); rebuilt every block, not in the root. */
   markCache: Map<number, MarkEntry | null>;
 
@@ -252,6 +265,8 @@ export function emptyState(config: {
     sampleBase: new Map(),
     guardUntil: new Map(),
     risk: new Map(),
+    fundWatch: { reference: 0n, referenceMs: 0, throttled: false },
+    withdrawnThisBlock: 0n,
     markCache: new Map(),
     height: 0,
     timeMs: config.startTimeMs,

@@ -103,6 +103,16 @@ export interface EngineParameters {
   autoMaxPeriodBps: number;
   autoPeriodMs: number;
   autoScaleMaxBps: number;
+  /**
+   * Withdrawals slow down (src/execution/steps/responses.ts): while the insurance fund is more than
+   * `withdrawDrawdownBps` below its value at the start of the current `withdrawDrawdownWindowMs`
+   * window (0: never), a block pays out at most `withdrawCapPerBlock` quote base units in all.
+   */
+  withdrawDrawdownBps: number;
+  withdrawDrawdownWindowMs: number;
+  withdrawCapPerBlock: number;
+  /** After an oracle-guard pause ends, liquidation on the underlying waits this much longer. */
+  liquidationGraceMs: number;
 }
 
 export interface SeriesConfig {
@@ -219,7 +229,9 @@ export type OutcomeStatus =
    * A market, IOC or FOK order on a series whose underlying's circuit breaker halted it
    * (src/execution/breaker.ts). An outcome: the halt ends, and the order must not be replayed then.
    */
-  | 'MARKET_HALTED';
+  | 'MARKET_HALTED'
+  /** A withdrawal beyond this block's cap while the insurance fund draws down fast (an outcome). */
+  | 'WITHDRAWAL_THROTTLED';
 
 export type TransactionStatus = 'OK' | RejectionStatus | OutcomeStatus;
 
@@ -346,6 +358,11 @@ export type EngineEvent =
       autoVolBps: number;
       scaleBps: number;
     }
+  /** The insurance fund fell fast: withdrawals are capped per block (`withdrawCapPerBlock`) until it stops. */
+  | { type: 'withdrawalsThrottled'; insuranceFund: bigint; reference: bigint }
+  | { type: 'withdrawalsRestored'; insuranceFund: bigint }
+  /** A guard pause ended: liquidation on the underlying resumes at `untilMs`. */
+  | { type: 'liquidationGrace'; underlyingId: number; untilMs: number }
   | { type: 'oracleGuardPause'; underlyingId: number; flags: number; untilMs: number }
   | { type: 'oracleGuardResume'; underlyingId: number; reason: 'unflagged' | 'timeout' }
   | {

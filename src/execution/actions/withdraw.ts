@@ -12,6 +12,10 @@ export function withdraw(s: EngineState, signer: Uint8Array, action: Withdraw): 
   const assessment = assess(s, account);
   if (assessment === undefined) return { status: 'NO_MARK_PRICE' };
   if (assessment.equity - amount < assessment.initial) return { status: 'INSUFFICIENT_MARGIN' };
+  // The slowdown (src/execution/steps/responses.ts): a block pays at most the cap while throttled.
+  if (s.fundWatch.throttled && s.withdrawnThisBlock + amount > BigInt(s.params.withdrawCapPerBlock))
+    return { status: 'WITHDRAWAL_THROTTLED' };
+  s.withdrawnThisBlock += amount;
   account.balance -= amount;
   s.totalWithdrawals += amount;
   s.dirtyAccounts.add(account);

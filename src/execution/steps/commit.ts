@@ -8,6 +8,7 @@ import {
 } from '../../codec/execution.ts';
 import {
   AccountIndexRecordCodec,
+  FundWatchRecordCodec,
   OracleStateRecordCodec,
   RiskStateRecordCodec,
   SampleRecordCodec,
@@ -16,6 +17,7 @@ import {
   accountIndexStateKey,
   accountRecord,
   accountStateKey,
+  FUND_WATCH_STATE_KEY,
   indexStateKey,
   LEDGER_STATE_KEY,
   oracleStateKey,
@@ -100,6 +102,7 @@ export function commitState(s: EngineState): Uint8Array {
       riskStateKey(underlyingId),
       RiskStateRecordCodec.encode(riskRecord(underlyingId, s.risk.get(underlyingId)!)),
     );
+  s.commitment.set(FUND_WATCH_STATE_KEY, FundWatchRecordCodec.encode({ ...s.fundWatch }));
   s.commitment.set(
     LEDGER_STATE_KEY,
     LedgerRecordCodec.encode({

@@ -26,6 +26,8 @@ export function guardPausesAccount(s: EngineState, account: Account): boolean {
     if (guardPaused(s.guardUntil.get(underlyingId) ?? 0, s.timeMs)) return true;
     // A circuit-breaker halt: nothing trades on the underlying until its call auction.
     if (halted(s, underlyingId)) return true;
+    // The grace period after a guard pause (steps/oracle.ts).
+    if (s.timeMs < (s.risk.get(underlyingId)?.graceUntilMs ?? 0)) return true;
   }
   return false;
 }

@@ -106,7 +106,15 @@ export function guardOracle(s: EngineState, underlyingId: number, price: bigint,
   }
   if (decision.event?.type === 'pause')
     s.events.push({ type: 'oracleGuardPause', underlyingId, flags, untilMs: decision.event.untilMs });
-  else if (decision.event?.type === 'resume')
+  else if (decision.event?.type === 'resume') {
     s.events.push({ type: 'oracleGuardResume', underlyingId, reason: decision.event.reason });
+    // Liquidation resumes only after a grace period: accounts may add margin first.
+    if (s.params.liquidationGraceMs > 0) {
+      const risk = s.risk.get(underlyingId)!;
+      risk.graceUntilMs = s.timeMs + s.params.liquidationGraceMs;
+      s.dirtyRisk.add(underlyingId);
+      s.events.push({ type: 'liquidationGrace', underlyingId, untilMs: risk.graceUntilMs });
+    }
+  }
   return decision.accept;
 }
