@@ -225,7 +225,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
       incident: `issue 10: ${profile}`,
       target: 'network',
       adaptation: `${adaptation}, over the simulated network (consensus-only profile '${profile}')`,
-      run: (context) => networkRun(context, profile, false, 1),
+      run: (context: CatalogueContext) => networkRun(context, profile, false, 1),
     }),
   ),
   {
@@ -242,14 +242,14 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     target: 'network',
     adaptation:
       'the whole node on every validator; f report far-off prices, zero or huge confidences, stale times',
-    run: (context) => networkRun(context, 'oracle-liar', true, 1),
+    run: (context: CatalogueContext) => networkRun(context, 'oracle-liar', true, 1),
   },
   {
     id: 'whole-node-griefer',
     incident: 'issue 12: spam, order floods, cancel storms, fresh keys',
     target: 'network',
     adaptation: 'the whole node on every validator; a funded hostile trader floods the mempools',
-    run: (context) => networkRun(context, 'griefer', true, 1),
+    run: (context: CatalogueContext) => networkRun(context, 'griefer', true, 1),
   },
 ]);
 
