@@ -41,6 +41,7 @@ import {
   type G2Point,
   shutterIdentityPoint,
 } from './ibe.ts';
+import type { PairingBackend } from './pairing-backend.ts';
 
 export const ShutterDomainTag = Object.freeze({
   identity: 'PALISADE/SHUTTER/IDENTITY/v1',
@@ -124,7 +125,7 @@ export function findBadKeyShares(
     let right = G2.ZERO;
     for (const { validatorIndex, share } of known) {
       // 128-bit weights suffice for soundness 2^-128 and halve the multiplication cost.
-      const weight = (randomEonScalar() & ((1n << 128n) - 1n)) | 1n;
+      const weight = batchWeight();
       left = left.add(share.multiply(weight));
       right = right.add(publicShares[validatorIndex]!.multiply(weight));
     }
@@ -193,7 +194,7 @@ export function verifyDecryptionKeysBatch(
   if (keys.length !== identities.length || eonPublicKey.is0()) return false;
   if (keys.length === 0) return true;
   if (keys.some((key) => key.is0()) || identities.some((identity) => identity.is0())) return false;
-  const weights = keys.map(() => (randomEonScalar() & ((1n << 128n) - 1n)) | 1n);
+  const weights = keys.map(batchWeight);
   const weightedKeys = pippenger(G1, [...keys], weights);
   const weightedIdentities = pippenger(G1, [...identities], weights);
   if (weightedKeys.is0() || weightedIdentities.is0()) return false;
@@ -204,6 +205,55 @@ export function verifyDecryptionKeysBatch(
     ]),
     Fp12.ONE,
   );
+}
+
+function batchWeight(): bigint {
+  return (randomEonScalar() & ((1n << 128n) - 1n)) | 1n;
+}
+
+/**
+ * The block rule's bytes path for {@link verifyDecryptionKeysBatch} on a pairing backend: are all
+ * `keys` s·Q_j for the s behind `publicKey`? With `publicKey` the eon key this checks a block's
+ * combined keys; with validator i's public share P_i it checks all of i's shares for the block.
+ * `false` on any malformed point. Never throws.
+ */
+export function verifyBlockKeysWith(
+  backend: PairingBackend,
+  keys: readonly Uint8Array[],
+  identities: readonly Uint8Array[],
+  publicKey: Uint8Array,
+): boolean {
+  if (keys.length !== identities.length) return false;
+  if (keys.length === 0) return true;
+  const weights = keys.map(batchWeight);
+  try {
+    const left = backend.g1MultiScalar(keys, weights);
+    const right = backend.g1MultiScalar(identities, weights);
+    if (left === undefined || right === undefined) return false;
+    return backend.pairingEquals(left, right, publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** {@link combineKeyShares} on a pairing backend, compressed shares in and the key out. */
+export function combineKeySharesWith(
+  backend: PairingBackend,
+  shares: readonly { readonly validatorIndex: number; readonly share: Uint8Array }[],
+  threshold: number,
+): { readonly ok: true; readonly key: Uint8Array } | Extract<CombineResult, { ok: false }> {
+  const indices = shares.map((s) => s.validatorIndex);
+  if (new Set(indices).size !== indices.length)
+    return { ok: false, code: 'DUPLICATE_VALIDATOR', have: shares.length };
+  if (shares.length < threshold) return { ok: false, code: 'TOO_FEW_SHARES', have: shares.length };
+  const used = shares.slice(0, threshold);
+  const usedIndices = used.map((s) => s.validatorIndex);
+  const key = backend.g1MultiScalar(
+    used.map((s) => s.share),
+    used.map((s) => lagrangeAtZero(usedIndices, s.validatorIndex)),
+  );
+  invariant(key !== undefined, 'shares must be decoded and checked before combining');
+  return { ok: true, key };
 }
 
 /** What a validator signs when it releases a share. */

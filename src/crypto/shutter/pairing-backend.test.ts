@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { randomEonScalar } from './eon-dkg.ts';
+import { combineEonKeyset, combineEonSecretShare, dealEon, randomEonScalar } from './eon-dkg.ts';
 import {
   encodeShutterCiphertext,
   G1,
@@ -16,6 +16,13 @@ import {
   shutterEncrypt,
   shutterIdentityPoint,
 } from './ibe.ts';
+import {
+  combineKeyShares,
+  combineKeySharesWith,
+  computeKeyShare,
+  orderIdentity,
+  verifyBlockKeysWith,
+} from './key-shares.ts';
 import { createMclBackend, nobleBackend, type PairingBackend } from './pairing-backend.ts';
 
 const hexOf = (bytes: Uint8Array | undefined) =>
@@ -72,5 +79,51 @@ describe('pairing backends agree', () => {
       ok: false,
       reason: 'MALFORMED',
     });
+  });
+
+  it('on combining shares and batch-checking a block of keys, with the same verdicts on bad ones', () => {
+    const dealings = Array.from({ length: 4 }, (_, j) => dealEon(j, 3, 4));
+    const keyset = combineEonKeyset(dealings, 3, 4);
+    const secrets = Array.from({ length: 4 }, (_, i) => combineEonSecretShare(dealings, i));
+    const identities = Array.from({ length: 5 }, (_, j) =>
+      shutterIdentityPoint(orderIdentity(1, 2, new Uint8Array(32).fill(j))),
+    );
+    const shares = identities.map((q) =>
+      [3, 0, 2].map((i) => ({ validatorIndex: i, share: computeKeyShare(secrets[i]!, q) })),
+    );
+    const eonKey = keyset.eonPublicKey.toBytes(true);
+    const identityBytes = identities.map((q) => q.toBytes(true));
+    for (const backend of [nobleBackend, mcl]) {
+      const keys = shares.map((row) => {
+        const combined = combineKeySharesWith(
+          backend,
+          row.map((s) => ({ validatorIndex: s.validatorIndex, share: s.share.toBytes(true) })),
+          3,
+        );
+        assert.ok(combined.ok);
+        const reference = combineKeyShares(row, 3);
+        assert.ok(reference.ok);
+        assert.equal(hexOf(combined.key), hexOf(reference.key.toBytes(true)), backend.name);
+        return combined.key;
+      });
+      assert.equal(verifyBlockKeysWith(backend, keys, identityBytes, eonKey), true, backend.name);
+      const validatorShares = shares.map((row) => row[1]!.share.toBytes(true)); // validator 0's
+      assert.equal(
+        verifyBlockKeysWith(backend, validatorShares, identityBytes, keyset.publicShares[0]!.toBytes(true)),
+        true,
+      );
+      assert.equal(
+        verifyBlockKeysWith(backend, validatorShares, identityBytes, keyset.publicShares[1]!.toBytes(true)),
+        false,
+      );
+      const offset = G1.BASE.multiply(randomEonScalar());
+      const cancelling = [...keys];
+      cancelling[0] = G1.fromBytes(keys[0]!).add(offset).toBytes(true);
+      cancelling[3] = G1.fromBytes(keys[3]!).subtract(offset).toBytes(true);
+      assert.equal(verifyBlockKeysWith(backend, cancelling, identityBytes, eonKey), false, backend.name);
+      const broken = [...keys];
+      broken[2] = new Uint8Array(48).fill(0xff);
+      assert.equal(verifyBlockKeysWith(backend, broken, identityBytes, eonKey), false, backend.name);
+    }
   });
 });

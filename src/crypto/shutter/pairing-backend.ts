@@ -12,6 +12,7 @@
  * @chainsafe/blst was the other candidate: its Node binding exposes BLS signatures only (verify,
  * aggregate), not a pairing value in GT, which H2 needs; so it cannot decrypt.
  */
+import { pippenger } from '@noble/curves/abstract/curve.js';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { invariant } from '../../codec/invariant.ts';
 
@@ -23,6 +24,10 @@ export interface PairingBackend {
   g2BaseMultiply(scalar: bigint): Uint8Array;
   /** s·P, compressed; `undefined` when P does not decode. */
   g1Multiply(g1: Uint8Array, scalar: bigint): Uint8Array | undefined;
+  /** Σ s_i·P_i, compressed (the identity encodes as 0xc0 ‖ 0…); `undefined` when a point does not decode. */
+  g1MultiScalar(points: readonly Uint8Array[], scalars: readonly bigint[]): Uint8Array | undefined;
+  /** e(A, g2) = e(B, Q): the check every key and share verification reduces to. `false` on bad input. */
+  pairingEquals(a: Uint8Array, b: Uint8Array, q: Uint8Array): boolean;
 }
 
 const Fp = bls12_381.fields.Fp;
@@ -68,6 +73,29 @@ export const nobleBackend: PairingBackend = Object.freeze({
   g1Multiply(g1: Uint8Array, scalar: bigint) {
     const p = tryDecode(() => G1.fromBytes(g1));
     return p === undefined ? undefined : p.multiply(scalar).toBytes(true);
+  },
+  g1MultiScalar(points: readonly Uint8Array[], scalars: readonly bigint[]) {
+    invariant(points.length === scalars.length && points.length > 0, 'one scalar per point');
+    const decoded = [];
+    for (const bytes of points) {
+      const point = tryDecode(() => G1.fromBytes(bytes));
+      if (point === undefined) return undefined;
+      decoded.push(point);
+    }
+    return pippenger(G1, decoded, [...scalars]).toBytes(true);
+  },
+  pairingEquals(a: Uint8Array, b: Uint8Array, q: Uint8Array) {
+    const left = tryDecode(() => G1.fromBytes(a));
+    const right = tryDecode(() => G1.fromBytes(b));
+    const point = tryDecode(() => G2.fromBytes(q));
+    if (left === undefined || right === undefined || point === undefined) return false;
+    if (left.is0() || right.is0() || point.is0()) return false;
+    const Fp12 = bls12_381.fields.Fp12;
+    const product = bls12_381.pairingBatch([
+      { g1: left, g2: G2.BASE.negate() },
+      { g1: right, g2: point },
+    ]);
+    return Fp12.eql(product, Fp12.ONE);
   },
 } as const);
 
@@ -129,6 +157,28 @@ export async function createMclBackend(): Promise<PairingBackend> {
     g1Multiply(g1: Uint8Array, scalar: bigint) {
       const p = g1Of(g1);
       return p === undefined ? undefined : mcl.mul(p, fr(scalar)).serialize();
+    },
+    g1MultiScalar(points: readonly Uint8Array[], scalars: readonly bigint[]) {
+      invariant(points.length === scalars.length && points.length > 0, 'one scalar per point');
+      const decoded = [];
+      for (const bytes of points) {
+        const point = tryDecode(() => {
+          const value = new mcl.G1();
+          value.deserialize(bytes);
+          return value;
+        });
+        if (point === undefined) return undefined;
+        decoded.push(point);
+      }
+      return mcl.mulVec(decoded, scalars.map(fr)).serialize();
+    },
+    pairingEquals(a: Uint8Array, b: Uint8Array, q: Uint8Array) {
+      const left = g1Of(a);
+      const right = g1Of(b);
+      const point = g2Of(q);
+      if (left === undefined || right === undefined || point === undefined) return false;
+      const product = mcl.mul(mcl.millerLoop(mcl.neg(left), g2Base), mcl.millerLoop(right, point));
+      return mcl.finalExp(product).isOne();
     },
   });
 }
