@@ -139,15 +139,16 @@ export const CHECKS: Readonly<Record<string, Check>> = Object.freeze({
   'oracle.observation-quorum': (snapshot) => {
     const quorum = snapshot.network.quorumPower;
     const power = new Map(snapshot.network.validators.map((v) => [v.index, v.votingPower]));
-    const blocks = snapshot.blocks.filter((b) => b.observations.length > 0);
     if (snapshot.blocks.length === 0) return fail('no finalized block could be read in the window');
-    const short = snapshot.blocks.filter((b) => {
+    const withQuorum = snapshot.blocks.filter((b) => {
       const observers = new Set(b.observations.map((o) => o.validator));
-      return [...observers].reduce((s, i) => s + (power.get(i) ?? 0), 0) < quorum;
-    });
+      return [...observers].reduce((s, i) => s + (power.get(i) ?? 0), 0) >= quorum;
+    }).length;
+    // A block with fewer observations leaves the price as it was (flagged stale by the aggregation
+    // rule); a network where most blocks lack a quorum of observers prices from a minority or not at all.
     return outcome(
-      short.length === 0,
-      `${snapshot.blocks.length - short.length} of ${snapshot.blocks.length} blocks carry observations of quorum power (${blocks.length} carry any)`,
+      2 * withQuorum >= snapshot.blocks.length,
+      `${withQuorum} of ${snapshot.blocks.length} blocks carry observations of quorum power (at least half must)`,
     );
   },
   'oracle.certificate-threshold': (snapshot) => {
