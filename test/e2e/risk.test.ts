@@ -31,7 +31,11 @@ const failures = (result: Awaited<ReturnType<typeof conformanceOf>>) =>
 test('one validator killed: the liveness margin drops, nullified views and its oracle downtime show, PDS-CON-04 fails', async () => {
   const spec = loadSpecification();
   const heightOf = async (i: number) => (await net.status(i))?.height ?? -1;
-  await waitFor(async () => (await heightOf(0)) >= 40, 'forty finalized blocks (start-up views out of the window)', 90_000);
+  await waitFor(
+    async () => (await heightOf(0)) >= 40,
+    'forty finalized blocks (start-up views out of the window)',
+    90_000,
+  );
   const healthy = await riskReportOf(net.apiUrls[0]!, 20);
   assert.equal(healthy.dispersion.connected.value.validators, 4);
   assert.deepEqual(healthy.dispersion.livenessMargin.value, {
