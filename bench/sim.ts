@@ -1,14 +1,16 @@
 /**
- * `palisade bench sim [--seeds N] [--profile NAME] [--json]`: simulated seeds per second of the
+ * `palisade bench sim [--seeds N] [--profile NAME[,NAME…]|venue] [--json]`: simulated seeds per second of the
  * whole-node profile (every validator runs the validators' application with traders and a
  * seeded market) beside the consensus-only profile (a hash-chain application), on the same seeds,
  * fault profile and validator counts (n = 4 and 7), in one process. The ratio is what running the
  * real block rule costs the simulator; the consensus-only profile is its peer, not a bound.
+ * `--profile venue` measures each venue adversary (oracle-liar, griefer, front-runner); the
+ * consensus-only peer of a venue profile runs the same faults with its f validators honest there.
  */
 import { parseArgs } from 'node:util';
 import { createSimNode } from '../src/node/sim-node.ts';
 import { runSimulation } from '../src/sim/harness.ts';
-import { profileByName } from '../src/sim/profiles.ts';
+import { NODE_PROFILES, profileByName } from '../src/sim/profiles.ts';
 
 const SEED_START = 90_000;
 
@@ -50,31 +52,36 @@ export async function run(args: string[]): Promise<number> {
     console.error('palisade bench sim: --seeds must be an integer in 1..10000');
     return 2;
   }
-  if (profileByName(values.profile) === undefined) {
-    console.error(`palisade bench sim: unknown profile '${values.profile}'`);
-    return 2;
-  }
+  const profiles =
+    values.profile === 'venue' ? NODE_PROFILES.map((profile) => profile.name) : values.profile.split(',');
+  for (const name of profiles)
+    if (profileByName(name) === undefined) {
+      console.error(`palisade bench sim: unknown profile '${name}'`);
+      return 2;
+    }
   // Warm-up: module loading and JIT are not part of either figure.
   await seedsPerSecond({ seeds: 1, validators: 4, profile: 'calm', wholeNode: true });
   const rows = [];
-  for (const validators of [4, 7]) {
-    const consensus = await seedsPerSecond({ seeds, validators, profile: values.profile, wholeNode: false });
-    const wholeNode = await seedsPerSecond({ seeds, validators, profile: values.profile, wholeNode: true });
-    rows.push({
-      validators,
-      consensusSeedsPerSecond: consensus.seedsPerSecond,
-      wholeNodeSeedsPerSecond: wholeNode.seedsPerSecond,
-      wholeNodeOverConsensus: Number((wholeNode.seedsPerSecond / consensus.seedsPerSecond).toFixed(3)),
-      failed: consensus.failed + wholeNode.failed,
-      wholeNodeBlocksMin: wholeNode.blocksMin,
-    });
-  }
+  for (const profile of profiles)
+    for (const validators of [4, 7]) {
+      const consensus = await seedsPerSecond({ seeds, validators, profile, wholeNode: false });
+      const wholeNode = await seedsPerSecond({ seeds, validators, profile, wholeNode: true });
+      rows.push({
+        profile,
+        validators,
+        consensusSeedsPerSecond: consensus.seedsPerSecond,
+        wholeNodeSeedsPerSecond: wholeNode.seedsPerSecond,
+        wholeNodeOverConsensus: Number((wholeNode.seedsPerSecond / consensus.seedsPerSecond).toFixed(3)),
+        failed: consensus.failed + wholeNode.failed,
+        wholeNodeBlocksMin: wholeNode.blocksMin,
+      });
+    }
   if (values.json) console.log(JSON.stringify({ seeds, profile: values.profile, rows }, null, 2));
   else {
-    console.log(`simulated seeds per second, profile '${values.profile}', ${seeds} seeds each`);
+    console.log(`simulated seeds per second, ${seeds} seeds each`);
     for (const row of rows)
       console.log(
-        `  n = ${row.validators}  whole-node ${row.wholeNodeSeedsPerSecond}/s  consensus-only ${row.consensusSeedsPerSecond}/s  (${row.wholeNodeOverConsensus}×)  failed ${row.failed}`,
+        `  ${row.profile.padEnd(12)} n = ${row.validators}  whole-node ${row.wholeNodeSeedsPerSecond}/s  consensus-only ${row.consensusSeedsPerSecond}/s  (${row.wholeNodeOverConsensus}×)  failed ${row.failed}`,
       );
   }
   return rows.every((row) => row.failed === 0) ? 0 : 1;

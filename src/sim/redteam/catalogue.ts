@@ -102,6 +102,11 @@ async function networkRun(
     statuses.push(
       `seed ${seed}: ${result.violations.length === 0 ? 'all invariants kept' : result.violations.map((v) => `${v.invariant}: ${v.detail}`).join('; ')}, finalized ${result.finalizedMin}..${result.finalizedMax}, ${result.viewsNullified} views nullified, ${result.evidence} evidence`,
     );
+    const front = result.market?.frontRunner;
+    if (front !== undefined)
+      facts.push(
+        `seed ${seed}: front-runner strategy ${front.strategy}: ${front.proposals} proposals rewritten, ${front.frontRun} orders sandwiched, ${front.censored} censored, ${front.reordered} reordered; its profit ${front.profitUsdc} USDC (the fair-ordering baseline)`,
+      );
     if (result.market !== undefined)
       facts.push(
         `seed ${seed}: ${result.market.acceptedOrders} honest orders accepted and ${result.market.freshMarks} of ${result.market.blocksAfterHeal} blocks with a fresh mark after the heal`,
@@ -243,6 +248,14 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     adaptation:
       'the whole node on every validator; f report far-off prices, zero or huge confidences, stale times',
     run: (context: CatalogueContext) => networkRun(context, 'oracle-liar', true, 1),
+  },
+  {
+    id: 'whole-node-front-runner',
+    incident: 'issue 12: a Byzantine leader front-runs, censors or reorders',
+    target: 'network',
+    adaptation:
+      "the whole node on every validator; f leaders rewrite their proposals (sandwich, censor, reverse); refused when every invariant holds — the leader's profit is reported as the fair-ordering baseline",
+    run: (context: CatalogueContext) => networkRun(context, 'front-runner', true, 1),
   },
   {
     id: 'whole-node-griefer',
