@@ -1,0 +1,252 @@
+/**
+ * `palisade bench fair-ordering [--json] [--quick] [--full] [--validators=N]`: what one validator
+ * spends per block to open k encrypted orders (k = 1, 100, 1,000), each figure beside a peer
+ * measured in the same run, as a ratio.
+ *
+ * Per block of k orders from k senders (one identity each, src/crypto/shutter/key-shares.ts):
+ * - identities: k hash-to-G1 (RFC 9380, Shutter's DST);
+ * - share checks: the t shares of every identity, one validator's shares for the whole block in
+ *   one weighted check (2 pairings + MSMs per validator), beside checking each share by its own
+ *   two pairings;
+ * - combine: Lagrange interpolation of t shares per identity;
+ * - key check: all k combined keys in one weighted check (verifyDecryptionKeysBatch), beside
+ *   checking each key alone;
+ * - decrypt: k ciphertexts on noble and on mcl-wasm (the same interface), beside verifying k
+ *   Ed25519 signatures (what admitting k plain orders costs).
+ *
+ * Per-item operations (hashing, per-share and per-key checks, combining, decrypting) are linear in
+ * k; where k × the per-item time would take long, a sample of `sampled` items is timed and scaled
+ * to k (shown as `sampled`; `--full` times all k). Batched checks are always timed on all k.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { createEd25519Signer, ed25519Verify } from '../src/crypto/ed25519.ts';
+import {
+  combineEonKeyset,
+  combineEonSecretShare,
+  dealEon,
+  randomEonScalar,
+} from '../src/crypto/shutter/eon-dkg.ts';
+import {
+  encodeShutterCiphertext,
+  G1,
+  type G1Point,
+  G2,
+  shutterDecryptBytes,
+  shutterEncrypt,
+  shutterIdentityPoint,
+  verifyShutterDecryptionKey,
+} from '../src/crypto/shutter/ibe.ts';
+import {
+  combineKeySharesWith,
+  computeKeyShare,
+  orderIdentity,
+  verifyBlockKeysWith,
+  verifyKeyShare,
+} from '../src/crypto/shutter/key-shares.ts';
+import {
+  createMclBackend,
+  nobleBackend,
+  type PairingBackend,
+} from '../src/crypto/shutter/pairing-backend.ts';
+
+const DECRYPT_SAMPLE = 100;
+const round = (value: number) => Number(value.toFixed(value < 10 ? 2 : 1));
+const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
+
+/** Times `body` over items [0, sample) and scales to `total`. */
+function perItem(
+  total: number,
+  sample: number,
+  body: (index: number) => void,
+): { ms: number; sampled: number } {
+  const count = Math.min(total, sample);
+  const start = performance.now();
+  for (let i = 0; i < count; i++) body(i);
+  return { ms: round(((performance.now() - start) / count) * total), sampled: count };
+}
+
+function once(body: () => void): number {
+  const start = performance.now();
+  body();
+  return round(performance.now() - start);
+}
+
+export async function run(args: string[]): Promise<number> {
+  const json = args.includes('--json');
+  const quick = args.includes('--quick');
+  const full = args.includes('--full');
+  const validatorsArgument = args.find((arg) => arg.startsWith('--validators='));
+  const validators = validatorsArgument ? Number(validatorsArgument.slice('--validators='.length)) : 4;
+  if (!Number.isInteger(validators) || validators < 4 || validators > 64) {
+    console.error('palisade bench fair-ordering: --validators must be an integer in [4, 64]');
+    return 2;
+  }
+  const f = Math.floor((validators - 1) / 3);
+  const threshold = 2 * f + 1;
+  const sizes = quick ? [1, 100] : [1, 100, 1000];
+  const sample = full ? Number.POSITIVE_INFINITY : quick ? 5 : 20;
+  const progress = (text: string) => {
+    if (!json) process.stderr.write(`${text}\n`);
+  };
+
+  progress(`eon DKG n = ${validators}, t = ${threshold}`);
+  const dealings = Array.from({ length: validators }, (_, j) => dealEon(j, threshold, validators));
+  const keyset = combineEonKeyset(dealings, threshold, validators);
+  const secretShares = Array.from({ length: validators }, (_, i) => combineEonSecretShare(dealings, i));
+  const mcl = await createMclBackend();
+  const signer = createEd25519Signer(new Uint8Array(randomBytes(32)));
+
+  const blocks = [];
+  // The first pass (k = 1) only warms the JIT and mcl's tables; it is not reported.
+  for (const [pass, k] of [1, ...sizes].entries()) {
+    progress(pass === 0 ? 'warm-up' : `block of k = ${k} encrypted orders`);
+    const senders = Array.from({ length: k }, () => new Uint8Array(randomBytes(32)));
+    const preimages = senders.map((sender) => orderIdentity(7, 100, sender));
+    // Setup (not timed): the orders, every validator's share for every identity, the wire ciphertexts.
+    const identities: G1Point[] = preimages.map((preimage) => shutterIdentityPoint(preimage));
+    const order = new Uint8Array(96); // an order's plaintext: three blocks after padding
+    // Decryption is timed on at most DECRYPT_SAMPLE items unless --full, so only those are encrypted.
+    const wires = identities
+      .slice(0, full ? k : Math.min(k, DECRYPT_SAMPLE))
+      .map((identity) =>
+        encodeShutterCiphertext(
+          shutterEncrypt(order, keyset.eonPublicKey, identity, new Uint8Array(randomBytes(32))),
+        ),
+      );
+    const signers = Array.from({ length: threshold }, (_, i) => i);
+    const shares = identities.map((identity) =>
+      signers.map((i) => ({ validatorIndex: i, share: computeKeyShare(secretShares[i]!, identity) })),
+    );
+    const signed = senders.map((sender) => ({ message: sender, signature: signer.sign(sender) }));
+
+    const hashIdentities = perItem(k, Math.max(sample, 50), (j) => shutterIdentityPoint(preimages[j]!));
+    const identityBytes = identities.map((identity) => identity.toBytes(true));
+    const shareBytes = shares.map((row) =>
+      row.map(({ validatorIndex, share }) => ({ validatorIndex, share: share.toBytes(true) })),
+    );
+    const shareEach = perItem(k * threshold, sample, (index) => {
+      const j = Math.floor(index / threshold);
+      const { validatorIndex, share } = shares[j]![index % threshold]!;
+      if (!verifyKeyShare(share, keyset.publicShares[validatorIndex]!, identities[j]!))
+        throw new Error('share');
+    });
+    const eonKey = keyset.eonPublicKey.toBytes(true);
+    const byBackend = (backend: PairingBackend) => {
+      // One validator's shares for the whole block in one check per validator.
+      const shareBatchMs = once(() => {
+        for (const i of signers) {
+          const own = shareBytes.map((row) => row.find((s) => s.validatorIndex === i)!.share);
+          if (!verifyBlockKeysWith(backend, own, identityBytes, keyset.publicShares[i]!.toBytes(true)))
+            throw new Error('share batch');
+        }
+      });
+      const keys: Uint8Array[] = [];
+      const combineMs = once(() => {
+        for (const row of shareBytes) {
+          const combined = combineKeySharesWith(backend, row, threshold);
+          if (!combined.ok) throw new Error('combine');
+          keys.push(combined.key);
+        }
+      });
+      const keyBatchMs = once(() => {
+        if (!verifyBlockKeysWith(backend, keys, identityBytes, eonKey)) throw new Error('key batch');
+      });
+      const decryptSample = full
+        ? Number.POSITIVE_INFINITY
+        : backend.name === 'noble'
+          ? sample
+          : DECRYPT_SAMPLE;
+      const decrypt = perItem(k, decryptSample, (j) => {
+        if (!shutterDecryptBytes(wires[j]!, keys[j]!, backend).ok) throw new Error('decrypt');
+      });
+      return {
+        shareBatchMs,
+        combineMs,
+        keyBatchMs,
+        decryptMs: decrypt.ms,
+        decryptSampled: decrypt.sampled,
+        keys,
+      };
+    };
+    const noble = byBackend(nobleBackend);
+    const fast = byBackend(mcl);
+    const nobleKeys = noble.keys.map((bytes) => G1.fromBytes(bytes));
+    const keyEach = perItem(k, sample, (j) => {
+      if (!verifyShutterDecryptionKey(nobleKeys[j]!, keyset.eonPublicKey, identities[j]!))
+        throw new Error('key');
+    });
+    const ed25519 = perItem(k, Number.POSITIVE_INFINITY, (j) => {
+      if (!ed25519Verify(signer.publicKey, signed[j]!.message, signed[j]!.signature)) throw new Error('sig');
+    });
+    type Figure = 'shareBatchMs' | 'combineMs' | 'keyBatchMs' | 'decryptMs';
+    const pick = (key: Figure) => ({
+      nobleMs: noble[key],
+      mclMs: fast[key],
+      ratioNobleToMcl: ratio(noble[key], fast[key]),
+    });
+    const best = (key: Figure) => Math.min(noble[key], fast[key]);
+    if (pass === 0) continue;
+    blocks.push({
+      k,
+      hashIdentitiesMs: hashIdentities.ms,
+      shareChecksBatched: {
+        ...pick('shareBatchMs'),
+        oneByOneNobleMs: shareEach.ms,
+        ratioOneByOneToBatched: ratio(shareEach.ms, noble.shareBatchMs),
+      },
+      combine: pick('combineMs'),
+      keyChecksBatched: {
+        ...pick('keyBatchMs'),
+        oneByOneNobleMs: keyEach.ms,
+        ratioOneByOneToBatched: ratio(keyEach.ms, noble.keyBatchMs),
+      },
+      decrypt: { ...pick('decryptMs'), sampledNoble: noble.decryptSampled, sampledMcl: fast.decryptSampled },
+      ed25519VerifyMs: ed25519.ms,
+      ratioDecryptToEd25519: ratio(best('decryptMs'), ed25519.ms),
+      totalBestMs: round(
+        hashIdentities.ms + best('shareBatchMs') + best('combineMs') + best('keyBatchMs') + best('decryptMs'),
+      ),
+    });
+  }
+
+  // One pairing on each backend, the unit everything above is made of.
+  const p = G1.BASE.multiply(randomEonScalar()).toBytes(true);
+  const q = G2.BASE.multiply(randomEonScalar()).toBytes(true);
+  const pairingNoble = perItem(10, 10, () => nobleBackend.pairingBytes(p, q));
+  const pairingMcl = perItem(10, 10, () => mcl.pairingBytes(p, q));
+  const result = {
+    benchmark: 'fair-ordering',
+    node: process.version,
+    validators,
+    threshold,
+    pairing: {
+      nobleMs: pairingNoble.ms / 10,
+      mclMs: pairingMcl.ms / 10,
+      ratio: ratio(pairingNoble.ms, pairingMcl.ms),
+    },
+    blocks,
+  };
+  if (json) {
+    console.log(JSON.stringify(result, null, 2));
+    return 0;
+  }
+  console.log(
+    `n=${validators} t=${threshold}; one validator's work per block; one pairing: noble ${result.pairing.nobleMs.toFixed(2)} ms, mcl-wasm ${result.pairing.mclMs.toFixed(2)} ms (×${result.pairing.ratio})`,
+  );
+  const pair = (figure: { nobleMs: number; mclMs: number; ratioNobleToMcl: number }) =>
+    `noble ${figure.nobleMs} ms / mcl ${figure.mclMs} ms (×${figure.ratioNobleToMcl})`;
+  for (const b of blocks) {
+    console.log(
+      `k=${b.k}: identities ${b.hashIdentitiesMs} ms` +
+        ` | share checks, batched per validator: ${pair(b.shareChecksBatched)}; one by one (noble) ${b.shareChecksBatched.oneByOneNobleMs} ms = ×${b.shareChecksBatched.ratioOneByOneToBatched}` +
+        ` | combine: ${pair(b.combine)}` +
+        ` | key checks, one batch: ${pair(b.keyChecksBatched)}; one by one (noble) ${b.keyChecksBatched.oneByOneNobleMs} ms = ×${b.keyChecksBatched.ratioOneByOneToBatched}` +
+        ` | decrypt: ${pair(b.decrypt)}; Ed25519 verify of as many ${b.ed25519VerifyMs} ms (decrypt ×${b.ratioDecryptToEd25519})` +
+        ` | total with the faster of each ${b.totalBestMs} ms`,
+    );
+  }
+  if (!full)
+    console.log(`per-item figures above 20 items are timed on a sample and scaled (--full times all)`);
+  return 0;
+}
