@@ -379,7 +379,10 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
   let started = false;
   let complained = false;
   const answered = new Set<number>();
-  const verdicts = new Map<string, boolean>();
+  /** Verdicts on evidence, by the (immutable, held) evidence array of a stored complaint. */
+  const verdicts = new WeakMap<Uint8Array, boolean>();
+  /** SHA-256 of every sealed message accepted, so a relayed copy costs a hash, not a signature check. */
+  const accepted = new Set<string>();
   let outcome: KeygenResult | KeygenError | undefined;
 
   // ---------------------------------------------------------------- deals
@@ -450,11 +453,10 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
   const evidenceConvicts = (dealer: number, recipient: number, evidence: Uint8Array): boolean | undefined => {
     if (evidence.length === 0) return undefined;
     // Judged once per piece of evidence: it is re-read on every message after the complaints.
-    const memoKey = `${dealer}/${recipient}/${toHex(evidence)}`;
-    if (verdicts.has(memoKey)) return verdicts.get(memoKey);
+    if (verdicts.has(evidence)) return verdicts.get(evidence);
     const verdict = judgeEvidence(dealer, recipient, evidence);
     // Undefined (no deal yet to judge against) may change when a relayed deal arrives.
-    if (verdict !== undefined) verdicts.set(memoKey, verdict);
+    if (verdict !== undefined) verdicts.set(evidence, verdict);
     return verdict;
   };
 
@@ -679,7 +681,10 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
   // ---------------------------------------------------------------- receiving
 
   function receiveInternal(bytes: Uint8Array): KeygenOutput[] {
+    const fingerprint = toHex(sha256(bytes));
+    if (accepted.has(fingerprint)) return [];
     const opened = openKeygenMessage(session, sessionDigest, bytes);
+    if (accepted.size < 16 * MAX_VALIDATORS * MAX_VALIDATORS) accepted.add(fingerprint);
     if (phase === 'done') return [];
     switch (opened.kind) {
       case 'deal':
@@ -703,7 +708,6 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
         complaintSeals.set(recipient, seals);
         const out: KeygenOutput[] = [];
         // Relay an accusing complaint once, so the accused hears it even if its author chose whom to tell.
-        const fingerprint = toHex(sha256(bytes));
         if (opened.body.accusations.length > 0 && !relayedComplaints.has(fingerprint) && recipient !== me) {
           relayedComplaints.add(fingerprint);
           out.push({ to: 'all', bytes: bytes.slice() });
