@@ -58,6 +58,8 @@ export interface SourceFigures {
   stuckFindings: number;
   divergingFindings: number;
   stuckMsMax: number;
+  /** Largest distance from the other sources' median a diverging finding reported (bps); null: none. */
+  deviationBpsMax: number | null;
   uptime: number;
   status: 'healthy' | 'stuck' | 'diverging';
 }
@@ -255,7 +257,15 @@ function sourcesOf(
   const entry = (source: string) => {
     let found = sources.get(source);
     if (found === undefined) {
-      found = { source, stuckFindings: 0, divergingFindings: 0, stuckMsMax: 0, uptime: 1, status: 'healthy' };
+      found = {
+        source,
+        stuckFindings: 0,
+        divergingFindings: 0,
+        stuckMsMax: 0,
+        deviationBpsMax: null,
+        uptime: 1,
+        status: 'healthy',
+      };
       sources.set(source, found);
     }
     return found;
@@ -272,7 +282,11 @@ function sourcesOf(
       const unchangedMs = Number(finding.metadata.unchangedMs ?? '0');
       figures.stuckMsMax = Math.max(figures.stuckMsMax, Number.isFinite(unchangedMs) ? unchangedMs : 0);
     } else if (finding.alertId === 'PALISADE-ORACLE-SOURCE-DIVERGING') {
-      entry(source).divergingFindings += 1;
+      const figures = entry(source);
+      figures.divergingFindings += 1;
+      const deviation = Number(finding.metadata.deviationBps ?? 'NaN');
+      if (Number.isFinite(deviation))
+        figures.deviationBpsMax = Math.max(figures.deviationBpsMax ?? 0, deviation);
     }
   }
   for (const figures of sources.values()) {
@@ -468,7 +482,7 @@ export function assessRisk(
       perSource: {
         value: sources,
         method:
-          'sources from genesis (GET /v1/network) and the monitor’s PALISADE-ORACLE-SOURCE-STUCK and -DIVERGING findings in the window (GET /v1/findings); uptime = 1 − the longest frozen span a stuck finding reports / window span',
+          'sources from genesis (GET /v1/network) and the monitor’s PALISADE-ORACLE-SOURCE-STUCK and -DIVERGING findings in the window (GET /v1/findings); uptime = 1 − the longest frozen span a stuck finding reports / window span; staleness = that span (stuckMsMax); deviation = the largest distance from the other sources’ median a diverging finding reports',
       },
       certificates: {
         value: { expectedEveryBlocks: every, issuedWithinExpected, assets: assets.length },

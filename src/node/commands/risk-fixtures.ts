@@ -60,7 +60,11 @@ export function fixtureNetwork(
 }
 
 /** Findings a real source-health detector makes when `venue-c` stops moving at the fixture's block times. */
-export function stuckSourceFindings(startMs: number, blocks: number): Finding[] {
+export function stuckSourceFindings(
+  startMs: number,
+  blocks: number,
+  options: { divergingSource?: boolean } = {},
+): Finding[] {
   const detector = new SourceHealthDetector(DEFAULT_MONITOR_CONFIG.oracle);
   const findings: Finding[] = [];
   for (let i = 0; i < blocks; i++) {
@@ -77,6 +81,10 @@ export function stuckSourceFindings(startMs: number, blocks: number): Finding[] 
           { sourceId: 'venue-a', assetId: 1, priceTicks: moving, timestampMs: timeMs },
           { sourceId: 'venue-b', assetId: 1, priceTicks: moving + 1_000_000n, timestampMs: timeMs },
           { sourceId: 'venue-c', assetId: 1, priceTicks: 60_000_000_000n, timestampMs: timeMs },
+          // With `divergingSource`, venue-d quotes 5% above the moving sources.
+          ...(options.divergingSource === true
+            ? [{ sourceId: 'venue-d', assetId: 1, priceTicks: (moving * 105n) / 100n, timestampMs: timeMs }]
+            : []),
         ],
         dropped: [],
         equivocations: [],

@@ -130,7 +130,7 @@ test('two validators run by one operator: the Nakamoto coefficient for safety fa
 test('one oracle source stuck: its uptime and status worsen, the others stay healthy', async () => {
   const node = newNode(90);
   const startMs = (await node.view.block(1))!.timeMs;
-  const findings = stuckSourceFindings(startMs, 90);
+  const findings = stuckSourceFindings(startMs, 90, { divergingSource: true });
   assert.ok(findings.some((f) => f.alertId === 'PALISADE-ORACLE-SOURCE-STUCK'));
   const healthyApi = await serveFixture(node, fixtureNetwork(node), []);
   const stuckApi = await serveFixture(node, fixtureNetwork(node), findings);
@@ -141,6 +141,12 @@ test('one oracle source stuck: its uptime and status worsen, the others stay hea
     assert.equal(source(healthy, 'venue-c').uptime, 1);
     assert.equal(source(stuck, 'venue-c').status, 'stuck');
     assert.ok(source(stuck, 'venue-c').uptime < 0.5, `uptime ${source(stuck, 'venue-c').uptime}`);
+    assert.equal(source(stuck, 'venue-d').status, 'diverging');
+    assert.ok(
+      (source(stuck, 'venue-d').deviationBpsMax ?? 0) >= 400,
+      `${source(stuck, 'venue-d').deviationBpsMax}`,
+    );
+    assert.equal(source(stuck, 'venue-a').deviationBpsMax, null);
     assert.equal(source(stuck, 'venue-a').status, 'healthy');
     assert.equal(source(stuck, 'venue-a').uptime, 1);
   } finally {
