@@ -86,12 +86,15 @@ test('band width: 4σ of a 15-minute move, floored and capped', () => {
   assert.equal(breakerWidthBps(varianceOfVolBps(100_000), 900_000, 40_000, 500, 2000), 2000);
   // 500%: 2.67% × 4 = 10.68% → 1068 bps (floor of the integer steps).
   assert.equal(breakerWidthBps(varianceOfVolBps(50_000), 900_000, 40_000, 500, 2000), 1068);
-  const band = { low: 100n, high: 120n, widthBps: 500 };
-  // 120 × 1.05 = 126 is the edge, still inside; 95 = 100 × 0.95 likewise.
-  assert.equal(breaches(127n, band), true);
-  assert.equal(breaches(126n, band), false);
-  assert.equal(breaches(95n, band), false);
-  assert.equal(breaches(94n, band), true);
+  // A window that ranged 100–102: 5% below its high is 96.9, 5% above its low 105.
+  const band = { low: 100n, high: 102n, widthBps: 500 };
+  assert.equal(breaches(105n, band), false, '105 is the edge, still inside');
+  assert.equal(breaches(106n, band), true);
+  assert.equal(breaches(97n, band), false);
+  assert.equal(breaches(96n, band), true);
+  // A slide of 1% a step: the window's high stays, so the sixth step is a breach (a crash in bursts).
+  const slide = { low: 95_099n, high: 100_000n, widthBps: 500 };
+  assert.equal(breaches(94_148n, slide), true);
 });
 
 function genesisWith(params: Partial<EngineParameters> = {}) {

@@ -5,8 +5,10 @@
  * Band (in the manner of CME Globex's dynamic circuit breakers, which halt a market that moves
  * beyond a band around a reference price and reopen it through a pre-open and an uncrossing): the
  * reference is the rolling low and high of the underlying's valid index samples over the last
- * `breakerWindowMs` (and since the last halt began: a reopened market gets a fresh reference). An
- * accepted index price above high × (1 + w) or below low × (1 − w) is a breach. The width w follows
+ * `breakerWindowMs` (and since the last halt or reopening: a reopened market gets a fresh
+ * reference). An accepted index price more than w below the window's high, or more than w above
+ * its low, is a breach: price < high × (1 − w) or price > low × (1 + w), i.e. the index moved by
+ * more than w within the window, whether in one jump or step by step. The width w follows
  * the EWMA volatility (src/execution/volatility.ts): `breakerVolMultipleBps` standard deviations of
  * a move over the window, σ × √(window / year), and never less than `breakerFloorBps` (a calm EWMA
  * must not narrow the band into halting on noise), never more than `breakerMaxBps`.
@@ -70,11 +72,11 @@ function isqrtBig(n: bigint): bigint {
   }
 }
 
-/** Whether `price` is outside the band around [low, high] of width `widthBps`. */
+/** Whether `price` is more than `widthBps` below the window's high or above its low. */
 export function breaches(price: bigint, band: BreakerBand): boolean {
   return (
-    price * BPS > band.high * (BPS + BigInt(band.widthBps)) ||
-    price * BPS < band.low * (BPS - BigInt(band.widthBps))
+    price * BPS < band.high * (BPS - BigInt(band.widthBps)) ||
+    price * BPS > band.low * (BPS + BigInt(band.widthBps))
   );
 }
 

@@ -153,7 +153,7 @@ export interface UnderlyingRisk {
   samplePriceTimeMs: number;
   /** End of the circuit-breaker halt (0: trading), src/execution/breaker.ts. */
   haltedUntilMs: number;
-  /** The breaker's rolling low and high count samples from this block time on (the last halt's start). */
+  /** The breaker's rolling low and high count samples from this block time on (the last halt or reopening). */
   bandFromMs: number;
   /** Parameters that follow volatility (src/execution/steward.ts): the mark-volatility floor. */
   autoVolBps: number;

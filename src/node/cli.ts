@@ -48,6 +48,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'oracle aggregation under named manipulation scenarios',
     load: () => import('./commands/oracle-sim.ts'),
   },
+  stress: {
+    summary: 'replay volatility regimes (calm, March 2020, 2022 cascade): EWMA, bands, margins, halts',
+    load: () => import('./commands/stress.ts'),
+  },
   fuzz: {
     summary: 'fuzz engine: every action with hostile inputs; finds throws and value leaks',
     load: () => import('./commands/fuzz.ts'),

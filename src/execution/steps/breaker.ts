@@ -17,7 +17,7 @@ export function halted(s: EngineState, underlyingId: number): boolean {
   return (s.risk.get(underlyingId)?.haltedUntilMs ?? 0) !== 0;
 }
 
-/** The breaker's band now: the rolling low and high of valid samples in the window, or none. */
+/** The breaker's band now: the rolling low and high of valid samples in the window (since the last halt or reopening), or none. */
 export function breakerBand(s: EngineState, underlyingId: number): BreakerBand | undefined {
   const risk = s.risk.get(underlyingId)!;
   if (s.params.breakerWindowMs === 0) return undefined;
@@ -75,6 +75,8 @@ export function reopenMarkets(s: EngineState): void {
     if (series.some((x) => markOf(s, x) === undefined)) continue;
     for (const x of series) callAuction(s, x);
     risk.haltedUntilMs = 0;
+    // The band's reference starts afresh at the reopening.
+    risk.bandFromMs = s.timeMs;
     s.dirtyRisk.add(underlyingId);
     s.events.push({ type: 'circuitBreakerReopen', underlyingId });
   }
