@@ -49,6 +49,7 @@ import { ADVERSARIES, type AdversaryName, MIX_ADVERSARY_NAMES } from './adversar
 import { SimApplication } from './app.ts';
 import { InvariantChecker, type Violation } from './invariants.ts';
 import { CALM_LINK, LIVENESS_BLOCKS, LIVENESS_WINDOW_MS, type Profile } from './profiles.ts';
+import { FairValueLedger } from './redteam/fair-value.ts';
 import {
   createSimMarket,
   type HonestRange,
@@ -142,6 +143,8 @@ export interface MarketSummary {
   submitted: number;
   admitted: number;
   frontRunner?: FrontRunSummary;
+  /** The attacker-withdrawal invariant's ledger: flows with honest accounts, those off the fair band, and the excess (USDC; ≤ 0 holds). */
+  attackers?: { outsideFlows: number; unfairFlows: number; excessUsdc: number };
 }
 
 export interface RunResult {
@@ -364,6 +367,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       ? undefined
       : new VenueChecker((invariant, detail) => checker.fail(invariant, detail), market);
   const venueValidator = honest[0];
+  let attackerLedger: { ledger: FairValueLedger; engine: SimNode['engine'] } | undefined;
   const startNode = (validator: Validator, instance: Instance, factory: SimNodeFactory): Application => {
     const isHonest = !validator.byzantine;
     const report = (what: string, error: unknown) => {
@@ -407,7 +411,17 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     if (isHonest && validator === venueValidator)
       node.onApplied((applied) => {
         const range = executing?.height === applied.height ? executing.range : undefined;
-        if (!applied.replay) venue!.applied(node.engine, applied, range);
+        if (applied.replay) return;
+        venue!.applied(node.engine, applied, range);
+        if (attackerLedger === undefined && market!.attackers.length > 0) {
+          const keys = market!.attackers.map((signer) => toHex(signer.publicKey));
+          const deposits = market!.engineGenesis.accounts
+            .filter((entry) => keys.includes(toHex(entry.publicKey)))
+            .reduce((sum, entry) => sum + entry.balance, 0n);
+          attackerLedger = { ledger: new FairValueLedger(keys, node.engine, deposits), engine: node.engine };
+        }
+        attackerLedger?.ledger.block(applied.result, applied.result, node.engine, node.engine);
+        if (attackerLedger !== undefined) attackerLedger.engine = node.engine;
       });
     guarded('opening its storage', () => node.open());
     instance.node = node;
@@ -653,6 +667,15 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     }
   }
   if (live) venue?.finish();
+  const attackerReport = attackerLedger?.ledger.report(attackerLedger.engine, attackerLedger.engine);
+  if (attackerLedger !== undefined && attackerReport !== undefined) {
+    const report = attackerReport;
+    if (report.excess > 0n)
+      checker.fail(
+        'attacker-withdrawal',
+        `the hostile traders hold and withdrew ${report.withdrawn + report.held} against deposits ${report.deposits} plus fair pay ${report.fairPay}: ${report.excess} beyond (${report.unfairFlows} of ${report.outsideFlows} flows off the fair band)`,
+      );
+  }
   if (!live) {
     checker.fail(
       'liveness',
@@ -711,6 +734,15 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
             fills: venue.afterHeal.fills,
             submitted: marketStats?.submitted ?? 0,
             admitted: marketStats?.admitted ?? 0,
+            ...(attackerReport === undefined
+              ? {}
+              : {
+                  attackers: {
+                    outsideFlows: attackerReport.outsideFlows,
+                    unfairFlows: attackerReport.unfairFlows,
+                    excessUsdc: Number(attackerReport.excess) / 1e6,
+                  },
+                }),
             ...(frontRunner === undefined || venueValidator?.instances[0]?.node === undefined
               ? {}
               : {

@@ -20,6 +20,11 @@
  *   market-liveness     after the heal the honest traders' orders are accepted and finalized, and
  *                       marks keep coming;
  *   no-account-without-deposit  nobody gets an account record without a deposit (fresh keys);
+ *   attacker-withdrawal the hostile traders (griefer, front-runner) take out no more than their
+ *                       deposits plus what the market paid them at fair prices: fills valued within
+ *                       the reference band around the honest mark (src/sim/redteam/fair-value.ts
+ *                       defines it; here the honest mark is the engine's, which oracle-honest-range
+ *                       keeps on the honest observations);
  *   oracle-honest-range a fresh aggregate price lies within the prices the block's honest
  *                       observations reported, and its confidence within their spread (the bound
  *                       src/oracle/aggregate.ts proves), whatever f liars report.
@@ -137,6 +142,8 @@ export interface SimMarketWorld {
   readonly engineGenesis: EngineGenesis;
   readonly assets: readonly ChainAsset[];
   readonly idle: readonly Ed25519Signer[];
+  /** The hostile traders' keys (griefer, front-runner), judged by the attacker-withdrawal invariant. */
+  readonly attackers: readonly Ed25519Signer[];
   /** The front-runner's trader (a funded genesis account), when the run has one. */
   readonly frontRunner: Ed25519Signer | undefined;
   /** The honest takers (the front-runner's censor strategy drops the first one's transactions). */
@@ -226,6 +233,10 @@ export function createSimMarket(options: {
     assets: [SIM_ASSET],
     idle,
     frontRunner,
+    attackers: [
+      ...(griefer === undefined ? [] : [griefer]),
+      ...(frontRunner === undefined ? [] : [frontRunner]),
+    ],
     takers,
     honestTraders: new Set([maker, ...takers].map((signer) => toHex(signer.publicKey))),
     indexAt,

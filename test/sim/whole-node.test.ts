@@ -105,7 +105,11 @@ test('front-runner: f Byzantine leaders that sandwich, censor or reorder leave e
     assert.equal(front.strategy, strategy);
     assert.equal(typeof front.profitUsdc, 'number');
     // The rewriting happened: otherwise the run proves nothing about it.
-    if (strategy === 'sandwich') assert.ok(front.frontRun > 0, JSON.stringify(front));
+    if (strategy === 'sandwich') {
+      assert.ok(front.frontRun > 0, JSON.stringify(front));
+      // The attacker-withdrawal invariant judged real flows between the front-runner and honest traders.
+      assert.ok(result.market!.attackers!.outsideFlows > 0, JSON.stringify(result.market));
+    }
     if (strategy === 'censor') assert.ok(front.censored > 0, JSON.stringify(front));
     if (strategy === 'reorder') assert.ok(front.reordered > 0, JSON.stringify(front));
     if (result.violations.length > 0 || result.market!.acceptedOrders === 0)

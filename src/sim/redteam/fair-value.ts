@@ -65,11 +65,17 @@ export class FairValueLedger {
   #unfairFlows = 0;
   #positions = new Map<string, Map<number, number>>();
 
-  constructor(coalition: Iterable<string>, engine: Engine) {
+  #height = -1;
+
+  /**
+   * @param deposits the coalition's deposits when not its balances in `engine` now (a ledger
+   *   started after genesis, from the genesis accounts)
+   */
+  constructor(coalition: Iterable<string>, engine: Engine, deposits?: bigint) {
     this.#coalition = new Set([...coalition].map(normal));
-    let deposits = 0n;
-    for (const key of this.#coalition) deposits += engine.account(key)?.balance ?? 0n;
-    this.#deposits = deposits;
+    let balances = 0n;
+    for (const key of this.#coalition) balances += engine.account(key)?.balance ?? 0n;
+    this.#deposits = deposits ?? balances;
     this.#snapshotPositions(engine);
   }
 
@@ -105,6 +111,9 @@ export class FairValueLedger {
 
   /** Accounts one block's events; `engine` and `honest` are the venue and its twin after it. */
   block(result: BlockResult, honestResult: BlockResult | undefined, engine: Engine, honest: Engine): void {
+    // A block seen again (a restarted node replaying) is counted once.
+    if (result.height <= this.#height) return;
+    this.#height = result.height;
     const inside = (key: string) => this.#coalition.has(normal(key));
     for (const event of result.events) {
       if (event.type === 'withdrawal' && inside(event.account)) this.#withdrawn += event.amount;
