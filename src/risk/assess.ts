@@ -95,7 +95,7 @@ export interface RiskReport {
     blockIntervalMs: Figure<{ p50: number | null; p99: number | null; max: number | null }>;
     finalityLatencyMs: Figure<{ p50: number | null; p99: number | null; observations: number }>;
     nullifiedViewShare: Figure<number | null>;
-    certificatesWithQuorum: Figure<{ checked: number; withQuorum: number }>;
+    certificatesWithQuorum: Figure<{ checked: number; withQuorum: number; verified: number | null }>;
     series: Array<{ height: number; intervalMs: number; nullifiedViews: number }>;
   };
   oracle: {
@@ -466,9 +466,15 @@ export function assessRisk(
           'views skipped between consecutive finalized blocks (each skipped view was nullified) over all views the window spans',
       },
       certificatesWithQuorum: {
-        value: { checked: blocks.length, withQuorum },
+        value: {
+          checked: blocks.length,
+          withQuorum,
+          verified: blocks.some((b) => b.certificateVerified === null)
+            ? null
+            : blocks.filter((b) => b.certificateVerified === true).length,
+        },
         method:
-          'finalization certificates in the window whose distinct signers hold quorum voting power (the client’s verifyFinality also checks the signatures)',
+          'finalization certificates in the window whose distinct signers hold quorum voting power; verified: those whose encoding, hash, descendants and finalize signatures the client’s verifyFinality accepts against the validator keys (null without a verifier)',
       },
       series: intervals,
     },

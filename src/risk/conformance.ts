@@ -104,11 +104,11 @@ export const CHECKS: Readonly<Record<string, Check>> = Object.freeze({
     );
   },
   'consensus.certificates': (_snapshot, report) => {
-    const { checked, withQuorum } = report.finality.certificatesWithQuorum.value;
+    const { checked, withQuorum, verified } = report.finality.certificatesWithQuorum.value;
     if (checked === 0) return fail('no finalized block could be read in the window');
     return outcome(
-      withQuorum === checked,
-      `${withQuorum} of ${checked} finality certificates carry quorum power`,
+      withQuorum === checked && (verified === null || verified === checked),
+      `${withQuorum} of ${checked} finality certificates carry quorum power; ${verified === null ? 'signatures not verified (no verifier)' : `${verified} of ${checked} verify`}`,
     );
   },
   'consensus.dispersion': (_snapshot, report) =>

@@ -24,6 +24,12 @@ export interface RiskFetchers {
   fetchJson(path: string): Promise<HttpAnswer>;
   /** GETs `path` as text (`/metrics`). */
   fetchText(path: string): Promise<{ status: number; text: string }>;
+  /**
+   * Verifies a `/v1/blocks/:height` answer's finality (encoding, hash, descendants and the quorum of
+   * finalize signatures) against the validators' keys; the node's client provides it. Without it
+   * certificates are only counted, not verified.
+   */
+  verifyFinality?(block: unknown, validatorPublicKeys: readonly string[], chainId: number): boolean;
 }
 
 export class RiskError extends Error {
@@ -82,6 +88,8 @@ export interface BlockSample {
   certificateView: number;
   /** Distinct validator indexes whose finalize signatures the certificate carries. */
   certificateSigners: number[];
+  /** Whether the certificate verified (null: no verifier was given). */
+  certificateVerified: boolean | null;
   observations: ObservationSample[];
 }
 
@@ -269,7 +277,11 @@ function networkFrom(status: Obj, network: Obj | undefined): NetworkDescription 
   };
 }
 
-function blockFrom(body: unknown, keyIndex: ReadonlyMap<string, number>): BlockSample {
+function blockFrom(
+  body: unknown,
+  keyIndex: ReadonlyMap<string, number>,
+  verify: ((block: unknown) => boolean) | undefined,
+): BlockSample {
   const block = objectOf(body, 'block');
   const height = numberOf(block.height, 'block.height');
   const finalization = objectOf(block.finalization, `block ${height}.finalization`);
@@ -310,6 +322,7 @@ function blockFrom(body: unknown, keyIndex: ReadonlyMap<string, number>): BlockS
     proposer: numberOf(block.proposer, `block ${height}.proposer`),
     certificateView: numberOf(finalization.view, `block ${height}.finalization.view`),
     certificateSigners: [...signers].sort((a, b) => a - b),
+    certificateVerified: verify === undefined ? null : verify(body),
     observations,
   };
 }
@@ -365,6 +378,10 @@ export async function collectSnapshot(
     network.validators.map((v) => [v.publicKey.replace(/^0x/, '').toLowerCase(), v.index]),
   );
   const height = numberOf(status.height, 'status.height');
+  const keys = network.validators.map((v) => v.publicKey);
+  const verifier = fetchers.verifyFinality?.bind(fetchers);
+  const verify =
+    verifier === undefined ? undefined : (block: unknown) => verifier(block, keys, network.chainId);
   const heights: number[] = [];
   for (let h = Math.max(1, height - windowBlocks + 1); h <= height; h++) heights.push(h);
   const blocks: BlockSample[] = [];
@@ -374,7 +391,8 @@ export async function collectSnapshot(
       heights.slice(i, i + concurrency).map((h) => getJson(fetchers, `/v1/blocks/${h}`)),
     );
     // The newest heights may wait for a certified descendant (BLOCK_NOT_FOUND): skipped.
-    for (const answer of answers) if (answer.status === 200) blocks.push(blockFrom(answer.body, keyIndex));
+    for (const answer of answers)
+      if (answer.status === 200) blocks.push(blockFrom(answer.body, keyIndex, verify));
   }
   const pricesBody = objectOf(await required(fetchers, '/v1/oracle/prices'), 'prices');
   const prices = arrayOf(pricesBody.prices, 'prices.prices', 256).map((entry, i) => {

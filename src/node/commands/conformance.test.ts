@@ -21,6 +21,7 @@ import {
 import { collectSnapshot } from '../../risk/snapshot.ts';
 import { createFixtureNode, type FixtureNode } from '../api/fixture-node.ts';
 import type { NetworkInfo } from '../api/network.ts';
+import { startApiServer } from '../api/server.ts';
 import { conformanceOf, loadSpecification } from './conformance.ts';
 import { httpFetchers } from './risk.ts';
 import { fixtureNetwork, serveFixture } from './risk-fixtures.ts';
@@ -233,6 +234,37 @@ test('SARIF 2.1.0: one rule per control, one result per control naming its rule,
     const html = conformanceHtml(result);
     assert.match(html, /PDS-GOV-01/);
     assert.doesNotMatch(html, /<script|src=/);
+  } finally {
+    await api.close();
+  }
+});
+
+test('a node serving a forged finality certificate (quorum of signers, one signature flipped) fails PDS-CON-02: certificates are verified, not only counted', async () => {
+  const node = newNode(6);
+  const forged = {
+    ...node.view,
+    block(height: number) {
+      const block = node.view.block(height) as ReturnType<FixtureNode['view']['block']> & {
+        finalization: { votes: Array<{ signature: string }> };
+      };
+      if (block === undefined || height !== 4) return block;
+      const copy = structuredClone(block);
+      const signature = copy.finalization.votes[0]!.signature;
+      // Flip the last hex digit of the first finalize signature: the signer count is unchanged.
+      copy.finalization.votes[0]!.signature =
+        `${signature.slice(0, -1)}${signature.endsWith('0') ? '1' : '0'}`;
+      return copy;
+    },
+  };
+  const api = await startApiServer({
+    view: { ...forged, findings: () => [] },
+    network: fixtureNetwork(node),
+  });
+  try {
+    const result = await conformanceOf(api.url, specification);
+    const control = result.results.find((r) => r.id === 'PDS-CON-02')!;
+    assert.equal(control.status, 'fail', control.evidence);
+    assert.match(control.evidence, /6 of 6 finality certificates carry quorum power; 5 of 6 verify/);
   } finally {
     await api.close();
   }

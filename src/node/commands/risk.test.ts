@@ -49,7 +49,11 @@ test('a healthy 4-validator network: safety and liveness Nakamoto 2, one more ma
     });
     assert.equal(report.finality.blockIntervalMs.value.p50, 1000);
     assert.equal(report.finality.nullifiedViewShare.value, 0);
-    assert.deepEqual(report.finality.certificatesWithQuorum.value, { checked: 30, withQuorum: 30 });
+    assert.deepEqual(report.finality.certificatesWithQuorum.value, {
+      checked: 30,
+      withQuorum: 30,
+      verified: 30,
+    });
     for (const v of report.oracle.perValidator.value) assert.equal(v.uptime, 1, `validator ${v.validator}`);
     // The fixture's validators see prices 5 USDC apart around 60,000: about 0.8 to 1.7 bps from the median.
     assert.ok(report.oracle.perValidator.value.every((v) => (v.deviationBpsMax ?? 99) < 2));

@@ -8,6 +8,8 @@ import { assessRisk, type RiskReport } from '../../risk/assess.ts';
 import { riskReportHtml } from '../../risk/html.ts';
 import { collectSnapshot, RiskError, type RiskFetchers } from '../../risk/snapshot.ts';
 import { numberOption, parseOptions, UsageError } from '../args.ts';
+import { validatorSetOf, verifyFinality } from '../client.ts';
+import type { BlockDetail } from '../view.ts';
 
 export const usage =
   'usage: palisade risk --url http://127.0.0.1:8080 [--window 100] [--json | --html report.html]\n' +
@@ -27,6 +29,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /** Fetchers over HTTP for the risk layer, which does not import the node. */
 export function httpFetchers(baseUrl: string): RiskFetchers {
   const base = baseUrl.replace(/\/+$/, '');
+  let cachedSet: { id: string; set: ReturnType<typeof validatorSetOf> } | undefined;
   return {
     async fetchJson(path) {
       const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
@@ -42,6 +45,11 @@ export function httpFetchers(baseUrl: string): RiskFetchers {
     async fetchText(path) {
       const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
       return { status: response.status, text: await response.text() };
+    },
+    verifyFinality(block, validatorPublicKeys, chainId) {
+      const id = validatorPublicKeys.join(',');
+      if (cachedSet?.id !== id) cachedSet = { id, set: validatorSetOf(validatorPublicKeys) };
+      return verifyFinality(block as BlockDetail, cachedSet.set, chainId);
     },
   };
 }
