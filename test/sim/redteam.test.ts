@@ -99,3 +99,26 @@ test('withholder-signer can fail: f + 1 withholders at n = 4 leave reports uncer
   assert.equal(outcome.verdict, 'succeeded', outcome.evidence.statuses.join('\n'));
   assert.match(outcome.evidence.statuses[0]!, /0 of 3 reports certified/);
 });
+
+test('palisade redteam --url runs the API-reachable entries against a node on 127.0.0.1', async () => {
+  const { createFixtureNode } = await import('../../src/node/api/fixture-node.ts');
+  const { startApiServer } = await import('../../src/node/api/server.ts');
+  const node = createFixtureNode({ traders: 2 });
+  const api = await startApiServer({ view: node.view });
+  node.finalizeBlock();
+  const finalizing = setInterval(() => node.finalizeBlock(), 20);
+  try {
+    const run = await capture(['--url', api.url, '--json']);
+    const document = JSON.parse(run.output);
+    assert.equal(document.target, api.url);
+    assert.deepEqual(
+      document.results.map((result: { id: string; verdict: string }) => `${result.id} ${result.verdict}`),
+      ['wormhole-2022 refused', 'nomad-2022 refused', 'mango-2022 refused'],
+      run.output,
+    );
+    assert.equal(run.code, 0);
+  } finally {
+    clearInterval(finalizing);
+    await api.close();
+  }
+});
