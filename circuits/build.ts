@@ -3,7 +3,7 @@
  *
  *   node circuits/build.ts [--sizes 1,4,16] [--write-hashes]
  *
- * 1. Phase 1 (powers of tau, 2^15 — enough for 16 positions): a fresh accumulator and one
+ * 1. Phase 1 (powers of tau, 2^15 for 1 and 4 positions, 2^16 for 16): a fresh accumulator and one
  *    contribution from a public beacon, then `prepare phase2`.
  * 2. Each circuit compiled by `circom2` (the WASM build of circom 2, no native binary) with `--O2`.
  * 3. Phase 2: `groth16 setup`, then one beacon contribution; the verification key exported.
@@ -24,7 +24,10 @@ const circuitsDir = join(root, 'circuits');
 const buildDir = join(circuitsDir, 'build');
 const snarkjsCli = join(root, 'node_modules', 'snarkjs', 'build', 'cli.cjs');
 const circomCli = join(root, 'node_modules', 'circom2', 'cli.js');
-export const PTAU_POWER = 15;
+/** Powers of tau per circuit: 2^15 holds 1 and 4 positions, 16 positions need 2^16. */
+export function ptauPower(size: number): number {
+  return size === 16 ? 16 : 15;
+}
 /** SHA-256("PALISADE/PRIVACY/DEVNET-BEACON/v1"): the devnet's public beacon. */
 export const DEVNET_BEACON = 'c648cded16310dc4fde686b49a9bb6d5a66ca1075e652303c86971607eced23e';
 const BEACON_ITERATIONS_EXP = '10';
@@ -46,12 +49,12 @@ export function artifactPaths(size: number): { wasm: string; zkey: string; vkey:
   };
 }
 
-function buildPtau(): string {
-  const final = join(buildDir, `pot${PTAU_POWER}_final.ptau`);
+function buildPtau(power: number): string {
+  const final = join(buildDir, `pot${power}_final.ptau`);
   if (existsSync(final)) return final;
-  const p0 = join(buildDir, `pot${PTAU_POWER}_0.ptau`);
-  const p1 = join(buildDir, `pot${PTAU_POWER}_1.ptau`);
-  run(snarkjsCli, ['powersoftau', 'new', 'bn128', String(PTAU_POWER), p0]);
+  const p0 = join(buildDir, `pot${power}_0.ptau`);
+  const p1 = join(buildDir, `pot${power}_1.ptau`);
+  run(snarkjsCli, ['powersoftau', 'new', 'bn128', String(power), p0]);
   run(snarkjsCli, [
     'powersoftau',
     'beacon',
@@ -121,7 +124,6 @@ function main(argv: string[]): void {
 }
 
 function build(argv: string[], sizes: number[]): void {
-  const ptau = buildPtau();
   const hashesPath = join(circuitsDir, 'keys.sha256.json');
   const hashes: Record<string, Record<string, string>> = existsSync(hashesPath)
     ? JSON.parse(readFileSync(hashesPath, 'utf8'))
@@ -140,7 +142,7 @@ function build(argv: string[], sizes: number[]): void {
       continue; // already built (by a build this one waited for)
     }
     const started = process.hrtime.bigint();
-    const built = buildCircuit(size, ptau);
+    const built = buildCircuit(size, buildPtau(ptauPower(size)));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     process.stderr.write(`margin_${size}: built in ${seconds.toFixed(1)} s\n`);
     if (argv.includes('--write-hashes')) hashes[String(size)] = built;

@@ -1,4 +1,4 @@
 pragma circom 2.1.0;
-// 16 position slot(s), a table of 16 series, a tree of depth 20.
+// 16 position slot(s), a table of 32 series, a tree of depth 20.
 include "margin.circom";
-component main {public [root, mmBps, kBps, challenge, tag, tableId, tableIsCall, tableSpot, tableMark, tableLotE12]} = MarginProof(16, 16, 20);
+component main {public [root, mmBps, kBps, challenge, tag, tableId, tableIsCall, tableSpot, tableMark, tableLotE12]} = MarginProof(16, 32, 20);

@@ -24,6 +24,7 @@ import {
   parseMarginProof,
   type SeriesMark,
   standardRequirement,
+  TABLE_SLOTS,
   TagRegistry,
 } from './margin-proof.ts';
 import { proveInputs, proveMargin, shutdownProver, type VerifyContext, verifyMargin } from './prover.ts';
@@ -189,8 +190,8 @@ test('refused: a tampered public input (k raised after proving)', async () => {
     refused('INVALID_PROOF'),
   );
   const mark = { ...proof, publicSignals: [...proof.publicSignals] };
-  // Table slot 0 is series 3 (sorted); its mark is signal 5 + 3 × 16.
-  mark.publicSignals[5 + 3 * 16] = String(1n * USDC * E18);
+  // Table slot 0 is series 3 (sorted); its mark is signal 5 + 3 × TABLE_SLOTS.
+  mark.publicSignals[5 + 3 * TABLE_SLOTS] = String(1n * USDC * E18);
   const cheaper = series.map((s) => (s.seriesId === 3 ? { ...s, markPerUnit: 1n * USDC * E18 } : s));
   await assert.rejects(
     verifyMargin(statement({ series: cheaper }), mark, context()),

@@ -64,7 +64,7 @@ import {
 export const CIRCUIT_SIZES = [1, 4, 16] as const;
 export type CircuitSize = (typeof CIRCUIT_SIZES)[number];
 /** Series slots in the public table (every circuit). */
-export const TABLE_SLOTS = 16;
+export const TABLE_SLOTS = 32;
 /** Series id of an empty table slot: outside the 32-bit range a position's series id is held to. */
 export const EMPTY_SERIES_ID = 2n ** 32n;
 export const TREE_DEPTH = 20;
@@ -122,7 +122,7 @@ export interface MarginStatement {
   kBps: number;
   /** The verifier's challenge, a field element. */
   challenge: bigint;
-  /** Every live series at `height` (at most 16), any order: the table is sorted by series id. */
+  /** Every live series at `height` (at most TABLE_SLOTS = 32), any order: the table is sorted by series id. */
   series: readonly SeriesMark[];
 }
 
