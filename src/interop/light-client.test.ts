@@ -34,6 +34,8 @@ import {
   hex,
   stateProofToJson,
 } from '../node/view.ts';
+import { checkpointDigest } from './evm/certificates.ts';
+import { encodeCheckpointCertificate } from './evm/checkpoint.ts';
 import { encodeHandoverCertificate, handoverMessage, type Keyset } from './handover-certificate.ts';
 import {
   createLightClient,
@@ -340,6 +342,40 @@ describe('light client: price certificates and keyset handovers', () => {
     // After the handover, the old keyset's certificates are of a past epoch.
     refuses('WRONG_EPOCH', () => light.verifyPriceCertificate(certify(epoch1Keys, 1)));
     assert.equal(light.verifyPriceCertificate(certify(epoch2Keys, 2)).report.epoch, 2);
+  });
+});
+
+describe('light client: checkpoints', () => {
+  test('a checkpoint of a followed block is accepted; of a fork, an unfollowed height or another keyset, not', () => {
+    const light = lightClientFor(world.chainId);
+    for (const detail of world.details.slice(0, 4)) light.acceptBlock(detail);
+    const evmDomain: CertificateDomain = { chainId: 31337, verifyingContract: new Uint8Array(20).fill(0x44) };
+    const checkpointOf = (height: number, blockHash: Uint8Array, keys = epoch1Keys, epoch = 1n) => {
+      const checkpoint = {
+        height: BigInt(height),
+        blockHash,
+        stateRoot: new Uint8Array(32).fill(1),
+        withdrawalsRoot: new Uint8Array(32).fill(2),
+        epoch,
+      };
+      return encodeCheckpointCertificate({
+        domain: evmDomain,
+        checkpoint,
+        signature: frostSign(keys, checkpointDigest(checkpoint, evmDomain)),
+      });
+    };
+    const hashAt = (height: number) =>
+      Uint8Array.from(Buffer.from(world.details[height - 1]!.hash.slice(2), 'hex'));
+    assert.equal(light.verifyCheckpoint(checkpointOf(3, hashAt(3)), evmDomain).checkpoint.height, 3n);
+    // The keyset certified a block that is not the finalized one at height 3.
+    refuses('CHECKPOINT_FORK', () => light.verifyCheckpoint(checkpointOf(3, hashAt(2)), evmDomain));
+    refuses('CHECKPOINT_NOT_FOLLOWED', () => light.verifyCheckpoint(checkpointOf(9, hashAt(9)), evmDomain));
+    refuses('BAD_CHECKPOINT', () =>
+      light.verifyCheckpoint(checkpointOf(3, hashAt(3), epoch2Keys), evmDomain),
+    );
+    refuses('BAD_CHECKPOINT', () =>
+      light.verifyCheckpoint(checkpointOf(3, hashAt(3)), { ...evmDomain, chainId: 1 }),
+    );
   });
 });
 

@@ -9,6 +9,12 @@
  * The genesis: the chain id, the validator set of epoch 0, the genesis digest (`genesisDigest`), the
  * genesis price keyset and its certificate domain. Everything else is derived.
  *
+ * ## Checkpoints
+ * A checkpoint certificate (src/interop/evm/checkpoint.ts) is accepted when the current keyset
+ * signed it for the EVM verifier's domain and its block hash is the finalized block the light
+ * client followed at that height: a keyset that certified a block outside the finalized chain is
+ * caught here, whatever its signature.
+ *
  * ## Following finality (Simplex §3, finalization)
  * Blocks are accepted strictly in height order. A block at height h is accepted when
  *   1. its encoding (`BlockCodec`) decodes, is at height h, and hashes to the hash the node names;
@@ -49,6 +55,7 @@ import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import { type ClientOptions, createClient, verifyAccountProof } from '../node/client.ts';
 import { type AccountRead, type BlockDetail, certificateFromJson, hex } from '../node/view.ts';
+import { type CheckpointCertificate, verifyCheckpointCertificate } from './evm/checkpoint.ts';
 import { followKeysetChain, type HandoverRefusal, type Keyset } from './handover-certificate.ts';
 import {
   type CertificateDomain,
@@ -79,6 +86,10 @@ export const LIGHT_CLIENT_ERRORS = Object.freeze({
   WRONG_EPOCH: 'the price certificate is not of the current keyset’s epoch',
   BAD_PRICE_SIGNATURE: 'the price certificate is not signed by the current keyset',
   HANDOVER_REFUSED: 'a keyset handover in the chain was refused',
+  BAD_CHECKPOINT: 'the checkpoint certificate is not the current keyset’s for the verifier’s domain',
+  CHECKPOINT_NOT_FOLLOWED:
+    'the checkpoint names a height the light client has not followed (or no longer remembers)',
+  CHECKPOINT_FORK: 'the checkpoint names another block than the finalized one at its height',
 } as const);
 
 export type LightClientErrorCode = keyof typeof LIGHT_CLIENT_ERRORS;
@@ -167,6 +178,12 @@ export interface LightClient {
    */
   verifyPriceCertificate(encoded: Uint8Array): PriceCertificate;
   /**
+   * Checks an encoded checkpoint certificate (src/interop/evm/checkpoint.ts) for the EVM verifier
+   * at `domain`: signed by the current keyset, and naming the finalized block at its height.
+   * @throws LightClientError (BAD_CHECKPOINT with the reason, CHECKPOINT_NOT_FOLLOWED, CHECKPOINT_FORK)
+   */
+  verifyCheckpoint(encoded: Uint8Array, domain: CertificateDomain): CheckpointCertificate;
+  /**
    * Follows encoded handover certificates from the current keyset; all or nothing.
    * @throws LightClientError HANDOVER_REFUSED with the index and reason
    */
@@ -200,6 +217,7 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
   const maxStaleBlocks = genesis.maxStaleBlocks ?? 16;
   const sets = new Map<number, ValidatorSet>([[0, genesis.validators]]);
   const roots = new Map<number, Uint8Array>();
+  const hashes = new Map<number, Uint8Array>();
   let newestRootHeight = -1;
   let last: FinalizedBlock | undefined;
   let tip = { height: 0, hash: genesisDigest(chainId), epoch: 0 };
@@ -285,6 +303,8 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
       if (roots.size > LIGHT_CLIENT_MAX_ROOTS) roots.delete(roots.keys().next().value!);
     }
     newestRootHeight = Math.max(newestRootHeight, payload.stateRootHeight);
+    hashes.set(height, digest);
+    if (hashes.size > LIGHT_CLIENT_MAX_ROOTS) hashes.delete(hashes.keys().next().value!);
     last = finalized;
     tip = { height, hash: digest, epoch };
     return finalized;
@@ -335,6 +355,18 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
     return certificate;
   }
 
+  function verifyCheckpoint(encoded: Uint8Array, domain: CertificateDomain): CheckpointCertificate {
+    const verdict = verifyCheckpointCertificate(encoded, keyset, domain);
+    if (!verdict.ok)
+      throw new LightClientError('BAD_CHECKPOINT', { reason: verdict.reason, detail: verdict.detail });
+    const { height, blockHash } = verdict.certificate.checkpoint;
+    const followed = height <= BigInt(Number.MAX_SAFE_INTEGER) ? hashes.get(Number(height)) : undefined;
+    if (followed === undefined) throw new LightClientError('CHECKPOINT_NOT_FOLLOWED', { height });
+    if (!bytesEqual(followed, blockHash))
+      throw new LightClientError('CHECKPOINT_FORK', { height, blockHash: toHex(blockHash) });
+    return verdict.certificate;
+  }
+
   function followHandovers(handovers: readonly Uint8Array[]): Keyset {
     const verdict = followKeysetChain(keyset, handovers, genesis.keysetDomain);
     if (!verdict.ok) {
@@ -360,6 +392,7 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
     committedRoot: (height) => roots.get(height)?.slice(),
     verifyAccount,
     verifyPriceCertificate,
+    verifyCheckpoint,
     followHandovers,
   };
 }
