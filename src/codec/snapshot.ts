@@ -177,6 +177,18 @@ export const FundWatchRecordCodec = defineMessage({
   type: FundWatchRecordType,
 });
 
+/** The head of the engine's audit log (src/execution/audit.ts): next sequence and last hash. */
+export const AuditHeadRecordType = new ContainerType(
+  { sequence: Uint64, hash: Bytes32 },
+  { typeName: 'AuditHeadRecord' },
+);
+export type AuditHeadRecord = ValueOf<typeof AuditHeadRecordType>;
+export const AuditHeadRecordCodec = defineMessage({
+  name: 'AuditHeadRecord',
+  tag: 0x0336,
+  type: AuditHeadRecordType,
+});
+
 export const EngineSnapshotType = new ContainerType(
   {
     chainId: Uint64,
@@ -205,6 +217,7 @@ export const EngineSnapshotType = new ContainerType(
     /** Per underlying (ascending id), the automatic responses' state, as committed. */
     risk: new ListCompositeType(RiskStateRecordType, SNAPSHOT_UNDERLYINGS_MAX),
     fundWatch: FundWatchRecordType,
+    auditHead: AuditHeadRecordType,
     /** The state root the engine had when the snapshot was taken; a restore must reproduce it. */
     stateRoot: Bytes32,
   },

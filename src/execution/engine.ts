@@ -12,13 +12,22 @@
  * Block processing, in this order (the order is part of the protocol):
  *   1. oracle updates (steps/oracle.ts): a valid price passes the oracle guards
  *      (src/execution/oracle-guard.ts: a flagged price pauses the underlying's index and liquidations
- *      for at most `oracleGuardPauseMs`) and becomes the index; settlement samples are kept by time,
- *      one per second (src/execution/settlement.ts);
+ *      for at most `oracleGuardPauseMs`, and liquidation waits `liquidationGraceMs` after it), feeds the
+ *      underlying's EWMA volatility (src/execution/volatility.ts), is checked against the circuit
+ *      breaker's band (steps/breaker.ts, src/execution/breaker.ts: a breach halts the underlying's
+ *      series for `breakerHaltMs`) and becomes the index; settlement samples are kept by time, one
+ *      per second (src/execution/settlement.ts);
+ *   1b. parameters that follow volatility (steps/steward.ts, src/execution/steward.ts): the mark
+ *      volatility floor and the band and initial-margin scale move towards the EWMA's targets within
+ *      the stewards' bounds; 1c. the withdrawal slowdown's watch on the insurance fund
+ *      (steps/responses.ts);
  *   2. expiry (steps/expiry.ts): series whose expiry has passed stop trading (resting orders cancelled)
  *      and settle on the time-weighted average index over the last 30 minutes before expiry, divided by
  *      the time actually covered by valid prices; a thinly covered window extends backwards, and with
  *      no valid price at all the series settles on the last valid index price after
  *      `settlementFallbackDelayMs` (src/execution/settlement.ts), so settlement always concludes;
+ *   2b. reopening (steps/breaker.ts): a halt that has run its time ends with a call auction per
+ *      series of the underlying, uncrossing its book at one price;
  *   3. transactions (steps/transactions.ts, actions/), in consensus order: stateless checks (chain,
  *      expiry height, signature, size), then the nonce, then the action. A refusal (`RejectionStatus`)
  *      changes nothing, not even the nonce; a business outcome (`OutcomeStatus`, e.g. insufficient
@@ -38,13 +47,16 @@
  *      anything left is recorded as unrecovered. No account is charged for another's loss here:
  *      deficits were passed to counterparties with positions by auto-deleveraging in step 4;
  *   6. the state commitment (steps/commit.ts; after steps/samples.ts drops unread samples) is updated
- *      with what the block changed and its root returned.
+ *      with what the block changed and its root returned; the block's governance actions, parameter
+ *      changes and automatic responses are first appended to the audit log whose head the root
+ *      commits (src/execution/audit.ts).
  *
  * The root covers everything a later block's outcome depends on, not only what views show:
  * besides accounts, resting orders (with their time priority), series, index prices and the ledger,
  * it commits every settlement sample the TWAP will read, the block time each index was last valid
- * (marks lapse `maxSampleHoldMs` after it), each underlying's oracle-guard pause, and each
- * account's creation index (the order in which liquidation and loss allocation visit accounts).
+ * (marks lapse `maxSampleHoldMs` after it), each underlying's oracle-guard pause, its automatic
+ * responses' state (EWMA, halt, automatic parameters and their bound period, liquidation grace),
+ * the withdrawal slowdown's fund watch, the audit log's head, and each account's creation index (the order in which liquidation and loss allocation visit accounts).
  * Two validators with equal roots therefore have equal futures, and a snapshot is checked against
  * the root it embeds. Not in the root: the configuration (genesis; a restore compares it), each
  * book's time-priority counter (a wrong one shows in the root at the next resting order) and the
@@ -72,7 +84,7 @@
 import { MARGIN_MODE } from '../codec/execution.ts';
 import { InvariantError, invariant } from '../codec/invariant.ts';
 import { type EngineSnapshot, EngineSnapshotCodec, SNAPSHOT_ACCOUNTS_MAX } from '../codec/snapshot.ts';
-import { bytesEqual, fromHex } from '../crypto/bytes.ts';
+import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { createStateCommitment, type StateCommitment, type StateProof } from '../crypto/state-commitment.ts';
 import type { TransactionSignatureCheck } from '../crypto/transaction.ts';
@@ -157,6 +169,8 @@ export interface Engine {
   ): { bids: Array<[number, number, number]>; asks: Array<[number, number, number]> } | undefined;
   ledger(): LedgerView;
   indexPrice(underlyingId: number): bigint | undefined;
+  /** The audit log's head (src/execution/audit.ts): entries so far and the last hash, 0x-hex. */
+  auditHead(): { sequence: number; hash: string };
   /** An underlying's automatic-response state: its EWMA volatility (issue 15). */
   risk(underlyingId: number): RiskView | undefined;
   /**
@@ -392,6 +406,7 @@ function engineOver(s: EngineState): Engine {
     ledger: () => ledgerView(s),
     indexPrice: (underlyingId) => liveIndex(s, underlyingId),
     risk: (underlyingId) => riskView(s, underlyingId),
+    auditHead: () => ({ sequence: s.auditHead.sequence, hash: `0x${toHex(s.auditHead.hash)}` }),
     snapshot: () => snapshotBytes(s),
   };
 }

@@ -151,6 +151,8 @@ function loadRisk(s: EngineState, snapshot: EngineSnapshot): void {
   s.fundWatch.reference = snapshot.fundWatch.reference;
   s.fundWatch.referenceMs = snapshot.fundWatch.referenceMs;
   s.fundWatch.throttled = snapshot.fundWatch.throttled;
+  s.auditHead.sequence = snapshot.auditHead.sequence;
+  s.auditHead.hash = Uint8Array.from(snapshot.auditHead.hash);
 }
 
 /** Series, before the accounts whose positions name them. */
@@ -321,6 +323,7 @@ export function snapshotBytes(s: EngineState): Uint8Array {
     })),
     risk: byUnderlying(s.risk).map(([underlyingId, risk]) => riskRecord(underlyingId, risk)),
     fundWatch: { ...s.fundWatch },
+    auditHead: { sequence: s.auditHead.sequence, hash: s.auditHead.hash },
     stateRoot: s.commitment.root(),
   };
   return EngineSnapshotCodec.encode(value);

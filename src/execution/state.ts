@@ -7,6 +7,7 @@ import { toHex } from '../crypto/bytes.ts';
 import type { StateCommitment } from '../crypto/state-commitment.ts';
 import type { TransactionSignatureCheck } from '../crypto/transaction.ts';
 import type { Fixed } from '../std/fixed.ts';
+import type { EngineAuditHead } from './audit.ts';
 import { BACKSTOP_PUBLIC_KEY } from './backstop.ts';
 import type { OrderBook, RestingOrder, Side } from './book.ts';
 import type { SeriesMarket, StandardMarginPerLot } from './margin.ts';
@@ -215,6 +216,8 @@ export interface EngineState {
   /** Per underlying, the automatic responses' state (every configured underlying has one). */
   readonly risk: Map<number, UnderlyingRisk>;
   readonly fundWatch: FundWatch;
+  /** The audit log's head (src/execution/audit.ts), in the root. */
+  readonly auditHead: EngineAuditHead;
   /** Withdrawals paid in the block being applied (not state: reset every block). */
   withdrawnThisBlock: bigint;
   /** Marks of this block, by series (null: no mark); rebuilt every block, not in the root. */
@@ -266,6 +269,7 @@ export function emptyState(config: {
     guardUntil: new Map(),
     risk: new Map(),
     fundWatch: { reference: 0n, referenceMs: 0, throttled: false },
+    auditHead: { sequence: 0, hash: new Uint8Array(32) },
     withdrawnThisBlock: 0n,
     markCache: new Map(),
     height: 0,

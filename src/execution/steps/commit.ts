@@ -8,12 +8,15 @@ import {
 } from '../../codec/execution.ts';
 import {
   AccountIndexRecordCodec,
+  AuditHeadRecordCodec,
   FundWatchRecordCodec,
   OracleStateRecordCodec,
   RiskStateRecordCodec,
   SampleRecordCodec,
 } from '../../codec/snapshot.ts';
+import { appendAudit } from '../audit.ts';
 import {
+  AUDIT_HEAD_STATE_KEY,
   accountIndexStateKey,
   accountRecord,
   accountStateKey,
@@ -102,6 +105,12 @@ export function commitState(s: EngineState): Uint8Array {
       riskStateKey(underlyingId),
       RiskStateRecordCodec.encode(riskRecord(underlyingId, s.risk.get(underlyingId)!)),
     );
+  // The audit log takes the block's governance actions, parameter changes and responses.
+  appendAudit(s.auditHead, s.chainId, s.events, s.height, s.timeMs);
+  s.commitment.set(
+    AUDIT_HEAD_STATE_KEY,
+    AuditHeadRecordCodec.encode({ sequence: s.auditHead.sequence, hash: s.auditHead.hash }),
+  );
   s.commitment.set(FUND_WATCH_STATE_KEY, FundWatchRecordCodec.encode({ ...s.fundWatch }));
   s.commitment.set(
     LEDGER_STATE_KEY,
