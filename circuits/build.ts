@@ -1,9 +1,9 @@
 /**
  * Builds the margin-proof circuits and their Groth16 keys for the devnet:
  *
- *   node circuits/build.ts [--sizes 1,4,16] [--write-hashes]
+ *   node circuits/build.ts [--sizes 1,4,16] [--write-hashes] [--compile-only]
  *
- * 1. Phase 1 (powers of tau, 2^15 for 1 and 4 positions, 2^16 for 16): a fresh accumulator and one
+ * 1. Phase 1 (powers of tau: 2^14, 2^15, 2^16 for 1, 4, 16 positions): a fresh accumulator and one
  *    contribution from a public beacon, then `prepare phase2`.
  * 2. Each circuit compiled by `circom2` (the WASM build of circom 2, no native binary) with `--O2`.
  * 3. Phase 2: `groth16 setup`, then one beacon contribution; the verification key exported.
@@ -24,9 +24,9 @@ const circuitsDir = join(root, 'circuits');
 const buildDir = join(circuitsDir, 'build');
 const snarkjsCli = join(root, 'node_modules', 'snarkjs', 'build', 'cli.cjs');
 const circomCli = join(root, 'node_modules', 'circom2', 'cli.js');
-/** Powers of tau per circuit: 2^15 holds 1 and 4 positions, 16 positions need 2^16. */
+/** Powers of tau per circuit (constraints + public inputs must fit): 2^14, 2^15, 2^16. */
 export function ptauPower(size: number): number {
-  return size === 16 ? 16 : 15;
+  return size === 16 ? 16 : size === 4 ? 15 : 14;
 }
 /** SHA-256("PALISADE/PRIVACY/DEVNET-BEACON/v1"): the devnet's public beacon. */
 export const DEVNET_BEACON = 'c648cded16310dc4fde686b49a9bb6d5a66ca1075e652303c86971607eced23e';
@@ -71,8 +71,8 @@ function buildPtau(power: number): string {
   return final;
 }
 
-function buildCircuit(size: number, ptau: string): Record<string, string> {
-  const paths = artifactPaths(size);
+/** Compiles one circuit (r1cs and witness generator), no keys: what witness-level tests need. */
+export function compileCircuit(size: number): void {
   run(circomCli, [
     join('circuits', `margin_${size}.circom`),
     '--r1cs',
@@ -83,6 +83,11 @@ function buildCircuit(size: number, ptau: string): Record<string, string> {
     '-o',
     join('circuits', 'build'),
   ]);
+}
+
+function buildCircuit(size: number, ptau: string): Record<string, string> {
+  const paths = artifactPaths(size);
+  compileCircuit(size);
   const z0 = join(buildDir, `margin_${size}_0.zkey`);
   run(snarkjsCli, ['groth16', 'setup', paths.r1cs, ptau, z0]);
   run(snarkjsCli, [
@@ -124,6 +129,10 @@ function main(argv: string[]): void {
 }
 
 function build(argv: string[], sizes: number[]): void {
+  if (argv.includes('--compile-only')) {
+    for (const size of sizes) if (!existsSync(artifactPaths(size).wasm)) compileCircuit(size);
+    return;
+  }
   const hashesPath = join(circuitsDir, 'keys.sha256.json');
   const hashes: Record<string, Record<string, string>> = existsSync(hashesPath)
     ? JSON.parse(readFileSync(hashesPath, 'utf8'))

@@ -29,6 +29,13 @@ declare module 'snarkjs' {
     ): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
     verify(vkey: unknown, publicSignals: readonly string[], proof: Groth16Proof): Promise<boolean>;
   };
+  export const wtns: {
+    calculate(
+      input: Record<string, unknown>,
+      wasmFile: string | Uint8Array,
+      out: { type: 'mem' },
+    ): Promise<void>;
+  };
   export const r1cs: {
     info(file: string): Promise<{ nConstraints: number; nPubInputs: number; nPrvInputs: number }>;
   };
