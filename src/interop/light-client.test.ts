@@ -5,7 +5,7 @@
  * validator keys; the Byzantine node holds one validator's key (f = 1 of 4) and every public datum.
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   chainStateRoot,
   createChainState,
@@ -379,12 +379,11 @@ describe('light client: checkpoints', () => {
   });
 });
 
-describe('light client driver against the fixture node on 127.0.0.1', async () => {
-  const node = createFixtureNode({ traders: 1 });
-  const api = await startApiServer({ view: node.view });
-  after(() => api.close());
-
-  test('follows the served chain from genesis and verifies its price certificates', async () => {
+describe('light client driver against the fixture node on 127.0.0.1', () => {
+  test('follows the served chain from genesis and verifies its price certificates', async (t) => {
+    const node = createFixtureNode({ traders: 1 });
+    const api = await startApiServer({ view: node.view });
+    t.after(() => api.close());
     for (let i = 0; i < 5; i++) node.finalizeBlock({ priceUsdc: 60_000 + i });
     const validatorSet: ValidatorSet = node.validatorSet;
     const light = createLightClient({
