@@ -41,7 +41,8 @@ const commands: Record<string, CommandEntry> = {
     load: () => import('./commands/sim.ts'),
   },
   redteam: {
-    summary: 'red-team catalogue: historical exploits replayed against the simulated venue, certificates and network',
+    summary:
+      'red-team catalogue: historical exploits replayed against the simulated venue, certificates and network',
     load: () => import('./commands/redteam.ts'),
   },
   'oracle-sim': {

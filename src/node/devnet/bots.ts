@@ -216,11 +216,7 @@ export function startBots(options: BotsOptions): RunningBots {
         }
         if (Date.now() > deadline) {
           fail(
-            new ClientError(
-              'TIMEOUT',
-              `transaction ${id} not finalized within ${FINALITY_WAIT_MS} ms`,
-              0,
-            ),
+            new ClientError('TIMEOUT', `transaction ${id} not finalized within ${FINALITY_WAIT_MS} ms`, 0),
           );
           return undefined;
         }
