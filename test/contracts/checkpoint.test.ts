@@ -6,17 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { domainOf, frostSign, keysetOne, keysetTwo } from '../../../test/contracts/fixtures.ts';
-import { CodecError } from '../../codec/errors.ts';
-import { type Checkpoint, checkpointDigest } from './certificates.ts';
+import { CodecError } from '../../src/codec/errors.ts';
+import { type Checkpoint, checkpointDigest } from '../../src/interop/evm/certificates.ts';
 import {
   CheckpointCertificateCodec,
   decodeCheckpointCertificate,
   encodeCheckpointCertificate,
   evmCheckpointArguments,
   verifyCheckpointCertificate,
-} from './checkpoint.ts';
-import { createEvmHarness } from './harness.ts';
+} from '../../src/interop/evm/checkpoint.ts';
+import { createEvmHarness } from '../../src/interop/evm/harness.ts';
+import { domainOf, frostSign, keysetOne, keysetTwo } from './fixtures.ts';
 
 const checkpoint: Checkpoint = {
   height: 1_024n,

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Abi, createPublicClient, createWalletClient, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { type EdrNode, startEdrNode } from '../../../test/contracts/edr-node.ts';
-import { keysetOne } from '../../../test/contracts/fixtures.ts';
-import { compiledContracts } from './compile.ts';
-import { createDepositAggregator, type DepositEvent } from './deposits.ts';
-import { createRpcDepositFollower } from './follower-rpc.ts';
-import { createEvmReader } from './rpc.ts';
+import { compiledContracts } from '../../src/interop/evm/compile.ts';
+import { createDepositAggregator, type DepositEvent } from '../../src/interop/evm/deposits.ts';
+import { createRpcDepositFollower } from '../../src/interop/evm/follower-rpc.ts';
+import { createEvmReader } from '../../src/interop/evm/rpc.ts';
+import { type EdrNode, startEdrNode } from './edr-node.ts';
+import { keysetOne } from './fixtures.ts';
 
 interface Chain {
   node: EdrNode;

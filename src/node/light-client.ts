@@ -53,16 +53,16 @@ import { verifyCertificate } from '../consensus/certificate.ts';
 import type { ValidatorSet } from '../consensus/validators.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
-import { type ClientOptions, createClient, verifyAccountProof } from '../node/client.ts';
-import { type AccountRead, type BlockDetail, certificateFromJson, hex } from '../node/view.ts';
-import { type CheckpointCertificate, verifyCheckpointCertificate } from './evm/checkpoint.ts';
-import { followKeysetChain, type HandoverRefusal, type Keyset } from './handover-certificate.ts';
+import { type CheckpointCertificate, verifyCheckpointCertificate } from '../interop/evm/checkpoint.ts';
+import { followKeysetChain, type HandoverRefusal, type Keyset } from '../interop/handover-certificate.ts';
 import {
   type CertificateDomain,
   decodePriceCertificate,
   type PriceCertificate,
   verifyPriceCertificate as verifyFrostPriceCertificate,
-} from './price-certificate.ts';
+} from '../interop/price-certificate.ts';
+import { type ClientOptions, createClient, verifyAccountProof } from './client.ts';
+import { type AccountRead, type BlockDetail, certificateFromJson, hex } from './view.ts';
 
 /** Longest chain of descendants one block may carry (the node's own bound, src/node/app.ts). */
 export const LIGHT_CLIENT_MAX_DESCENDANTS = 8192;

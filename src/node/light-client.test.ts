@@ -24,19 +24,17 @@ import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { type FrostKeyPackage, frostAggregate, frostCommit, frostSignShare } from '../crypto/frost.ts';
 import { accountStateKey } from '../execution/engine.ts';
 import { testGenesis, testSigner } from '../execution/fixtures.ts';
-import { createFixtureNode } from '../node/api/fixture-node.ts';
-import { startApiServer } from '../node/api/server.ts';
+import { checkpointDigest } from '../interop/evm/certificates.ts';
+import { encodeCheckpointCertificate } from '../interop/evm/checkpoint.ts';
+import { encodeHandoverCertificate, handoverMessage, type Keyset } from '../interop/handover-certificate.ts';
 import {
-  type AccountRead,
-  accountToJson,
-  type BlockDetail,
-  certificateToJson,
-  hex,
-  stateProofToJson,
-} from '../node/view.ts';
-import { checkpointDigest } from './evm/certificates.ts';
-import { encodeCheckpointCertificate } from './evm/checkpoint.ts';
-import { encodeHandoverCertificate, handoverMessage, type Keyset } from './handover-certificate.ts';
+  type CertificateDomain,
+  encodePriceCertificate,
+  feedIdOf,
+  priceReportDigest,
+} from '../interop/price-certificate.ts';
+import { createFixtureNode } from './api/fixture-node.ts';
+import { startApiServer } from './api/server.ts';
 import {
   createLightClient,
   createLightClientDriver,
@@ -46,11 +44,13 @@ import {
   type ValidatorSchedule,
 } from './light-client.ts';
 import {
-  type CertificateDomain,
-  encodePriceCertificate,
-  feedIdOf,
-  priceReportDigest,
-} from './price-certificate.ts';
+  type AccountRead,
+  accountToJson,
+  type BlockDetail,
+  certificateToJson,
+  hex,
+  stateProofToJson,
+} from './view.ts';
 
 const validators = Array.from({ length: 4 }, (_, i) => testSigner(`light-validator-${i}`));
 const otherValidators = Array.from({ length: 4 }, (_, i) => testSigner(`light-other-validator-${i}`));
