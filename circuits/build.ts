@@ -16,12 +16,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const circuitsDir = join(root, 'circuits');
 const buildDir = join(circuitsDir, 'build');
+/** The committed copies that tests and the CLI load (src/privacy/keys.ts), so CI never rebuilds. */
+const keysDir = join(circuitsDir, 'keys');
 const snarkjsCli = join(root, 'node_modules', 'snarkjs', 'build', 'cli.cjs');
 const circomCli = join(root, 'node_modules', 'circom2', 'cli.js');
 /** Powers of tau per circuit (constraints + public inputs must fit): 2^14, 2^15, 2^16. */
@@ -104,6 +106,15 @@ function buildCircuit(size: number, ptau: string): Record<string, string> {
   return { wasm: sha256File(paths.wasm), zkey: sha256File(paths.zkey), vkey: sha256File(paths.vkey) };
 }
 
+/** Copies one circuit's wasm, proving key and verification key to circuits/keys (to commit). */
+function copyToKeys(size: number): void {
+  const paths = artifactPaths(size);
+  mkdirSync(keysDir, { recursive: true });
+  copyFileSync(paths.wasm, join(keysDir, `margin_${size}.wasm`));
+  copyFileSync(paths.zkey, join(keysDir, `margin_${size}.zkey`));
+  copyFileSync(paths.vkey, join(keysDir, `margin_${size}.vkey.json`));
+}
+
 function main(argv: string[]): void {
   const sizesAt = argv.indexOf('--sizes');
   const sizes = (sizesAt >= 0 ? (argv[sizesAt + 1] ?? '') : '1,4,16').split(',').map(Number);
@@ -158,6 +169,7 @@ function build(argv: string[], sizes: number[]): void {
     else if (committed !== undefined && JSON.stringify(committed) !== JSON.stringify(built)) {
       throw new Error(`margin_${size}: built keys differ from circuits/keys.sha256.json`);
     }
+    copyToKeys(size);
   }
   if (argv.includes('--write-hashes')) writeFileSync(hashesPath, `${JSON.stringify(hashes, null, 2)}\n`);
 }

@@ -1,6 +1,7 @@
 /**
- * The circuits' build artifacts (circuits/build, made by `npm run build:circuits`) and the hashes
- * committed beside them (circuits/keys.sha256.json). A key, circuit or verification key whose
+ * The circuits' build artifacts (committed under circuits/keys; `npm run build:circuits` remakes them
+ * in circuits/build and copies them there) and the hashes committed beside them
+ * (circuits/keys.sha256.json). A key, circuit or verification key whose
  * SHA-256 differs from the committed one is refused: a swapped verification key would accept
  * proofs of anything.
  */
@@ -32,15 +33,35 @@ export function committedHashes(size: CircuitSize, dir = CIRCUITS_DIR): Artifact
   return hashes;
 }
 
+/**
+ * Where a circuit's artifacts are: circuits/keys (committed, so CI and a fresh clone never rebuild
+ * them) when it holds this circuit, else circuits/build (a local `npm run build:circuits`). Either
+ * way the loader checks every file against circuits/keys.sha256.json.
+ */
 export function artifactFiles(
   size: CircuitSize,
   dir = CIRCUITS_DIR,
 ): { wasm: string; zkey: string; vkey: string } {
+  const committed = committedArtifactFiles(size, dir);
+  if (existsSync(committed.zkey)) return committed;
   const build = join(dir, 'build');
   return {
     wasm: join(build, `margin_${size}_js`, `margin_${size}.wasm`),
     zkey: join(build, `margin_${size}.zkey`),
     vkey: join(build, `margin_${size}.vkey.json`),
+  };
+}
+
+/** The committed copies of a circuit's artifacts (circuits/keys/margin_N.{wasm,zkey,vkey.json}). */
+export function committedArtifactFiles(
+  size: CircuitSize,
+  dir = CIRCUITS_DIR,
+): { wasm: string; zkey: string; vkey: string } {
+  const keys = join(dir, 'keys');
+  return {
+    wasm: join(keys, `margin_${size}.wasm`),
+    zkey: join(keys, `margin_${size}.zkey`),
+    vkey: join(keys, `margin_${size}.vkey.json`),
   };
 }
 
