@@ -11,6 +11,7 @@ import { followKeysetChain } from '../interop/handover-certificate.ts';
 import { verifyPriceCertificate } from '../interop/price-certificate.ts';
 import { SigningAttemptShareCodec } from '../interop/signing-codec.ts';
 import type { Clock } from '../runtime/types.ts';
+import { createFilePriceKeyStore } from './price-key-files.ts';
 import { createPriceSigner, type PriceSigner } from './price-signing.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'palisade-price-signing-'));
@@ -84,7 +85,7 @@ function network(
       validators: signers.map((s) => s.publicKey),
       signer,
       secretKey: identities[i]!,
-      dataDirectory: directories[i]!,
+      keyStore: createFilePriceKeyStore(directories[i]!),
       epoch: 1,
       threshold: n - Math.floor((n - 1) / 3),
       everyBlocks: 1,

@@ -12,8 +12,13 @@
  * validator that is silent, sends a bad share or equivocates is named in `stats().dkgCulprits`,
  * and the others finish without it when at least 2f + 1 dealers qualify. The key package is
  * written as a version-2 threshold key file (src/crypto/keystore.ts: AES-256-GCM under a key
- * derived with HKDF-SHA-256 from the identity seed, header authenticated), mode 0600, fsynced and
- * renamed into place.
+ * derived with HKDF-SHA-256 from the identity seed, header authenticated) into the `keyStore`: on
+ * a node, a file mode 0600, fsynced and renamed into place (src/node/price-key-files.ts); in the
+ * simulator, the simulated validator's disk (`createMemoryPriceKeyStore`).
+ *
+ * I/O. Everything outside goes through interfaces: the key store, `send`/`broadcast` (the real
+ * transport on a node, the simulated network in src/sim) and the runtime `Clock` for every timer,
+ * so the same driver runs in a validator and in `palisade sim --mode whole-node`.
  *
  * Refresh. With `epochBlocks` > 0, at every finalized height that is a multiple of it, every
  * validator starts a zero-sum refresh (the same keygen with complaints, kind `refresh`) into the
@@ -31,8 +36,6 @@
  * announced to everyone, who verify it again before keeping it as the asset's latest.
  */
 import { hkdfSync } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FrostPublic, FrostSecret } from '@noble/curves/abstract/frost.js';
 import { peekTag } from '../codec/message.ts';
 import { CertificateAnnouncementCodec } from '../codec/node.ts';
@@ -89,6 +92,34 @@ const MAX_HANDOVERS = 64;
 /** Keygen messages we sent, kept for re-sending: a deal, n shares, a complaint, answers. */
 const MAX_SENT_KEYGEN = 4 * 256;
 
+/**
+ * The price keyset's durable store: one sealed key file (text) per epoch. `write` returns only
+ * once the text is durable and whole (a crash leaves the old file or the new one, never half).
+ */
+export interface PriceKeyStore {
+  /** Epochs that have a key file, in any order. */
+  epochs(): number[];
+  /** The key file of `epoch`; undefined when there is none. */
+  read(epoch: number): string | undefined;
+  write(epoch: number, text: string): void;
+}
+
+/**
+ * A key store in memory: the simulator's model of a validator's disk (it survives the simulated
+ * process's crashes because the harness keeps it per validator, not per process).
+ * @example const keyStore = createMemoryPriceKeyStore(); createPriceSigner({ ...options, keyStore });
+ */
+export function createMemoryPriceKeyStore(): PriceKeyStore {
+  const files = new Map<number, string>();
+  return {
+    epochs: () => [...files.keys()],
+    read: (epoch) => files.get(epoch),
+    write: (epoch, text) => {
+      files.set(epoch, text);
+    },
+  };
+}
+
 export interface PriceSignerOptions {
   chainId: number;
   self: number;
@@ -96,7 +127,8 @@ export interface PriceSignerOptions {
   signer: Ed25519Signer;
   /** The identity seed: the key-file encryption key is derived from it. */
   secretKey: Uint8Array;
-  dataDirectory: string;
+  /** Where the sealed key files are kept (src/node/price-key-files.ts on a node). */
+  keyStore: PriceKeyStore;
   epoch: number;
   threshold: number;
   everyBlocks: number;
@@ -192,25 +224,6 @@ interface KeygenRun {
   readonly digest: Uint8Array;
 }
 
-/** Epochs of the key files in the data directory. */
-function keyFileEpochs(dataDirectory: string): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(dataDirectory);
-  } catch {
-    return [];
-  }
-  return entries
-    .map((name) => /^price-keyset-(\d+)\.key$/.exec(name)?.[1])
-    .filter((epoch): epoch is string => epoch !== undefined)
-    .map(Number)
-    .filter(Number.isSafeInteger);
-}
-
-function keyFilePath(dataDirectory: string, epoch: number): string {
-  return join(dataDirectory, `price-keyset-${epoch}.key`);
-}
-
 function fileKey(secretKey: Uint8Array, chainId: number, epoch: number): Buffer {
   return Buffer.from(
     hkdfSync(
@@ -223,28 +236,15 @@ function fileKey(secretKey: Uint8Array, chainId: number, epoch: number): Buffer 
   );
 }
 
-/** Writes text 0600, fsynced, then renamed into place (never half-written). */
-function writeAtomically(path: string, text: string): void {
-  const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-}
-
 /** The key file's contents; undefined when absent. @throws KeystoreError when present but not readable. */
-function readKeyFile(path: string, key: Buffer, header: { chainId: number; epoch: number; index: number }) {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+function readKeyFile(
+  store: PriceKeyStore,
+  epoch: number,
+  key: Buffer,
+  header: { chainId: number; epoch: number; index: number },
+) {
+  const text = store.read(epoch);
+  if (text === undefined) return undefined;
   return JSON.parse(openThresholdKeyFile(text, key, header).plaintext) as KeyFileContents;
 }
 
@@ -421,8 +421,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       if (result?.key === undefined) return;
       const disqualified = result.disqualified.map((d) => ({ dealer: d.dealer, reason: d.reason }));
       run.state = 'done';
-      writeAtomically(
-        keyFilePath(options.dataDirectory, run.epoch),
+      options.keyStore.write(
+        run.epoch,
         sealThresholdKeyFile(
           JSON.stringify(fromKeyPackage(result.key, run.sent)),
           fileKey(options.secretKey, options.chainId, run.epoch),
@@ -636,11 +636,13 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       if (running) return;
       running = true;
       // The latest epoch we hold a key file for (the genesis DKG's, or a later refresh's).
-      const latestEpoch = keyFileEpochs(options.dataDirectory)
-        .filter((epoch) => epoch >= options.epoch)
+      const latestEpoch = options.keyStore
+        .epochs()
+        .filter((epoch) => Number.isSafeInteger(epoch) && epoch >= options.epoch)
         .reduce((a, b) => Math.max(a, b), options.epoch);
       const file = readKeyFile(
-        keyFilePath(options.dataDirectory, latestEpoch),
+        options.keyStore,
+        latestEpoch,
         fileKey(options.secretKey, options.chainId, latestEpoch),
         headerOf(latestEpoch),
       );
