@@ -15,7 +15,9 @@
  *                   is for the operator's machine unless they choose otherwise)
  *   peers           optional { "<index>": "host:port" } overriding genesis p2p addresses (NAT,
  *                   private networks)
- *   oracle          optional { "enabled": false } to run without observing prices
+ *   oracle          optional { "enabled": false } to run without observing prices, and
+ *                   "stuckSources": ["venue-id", …], a fault drill: those sources freeze at their
+ *                   first price on this validator (src/oracle/source.ts stuckSource)
  *   logLevel        optional pino level (default "info")
  *   monitor         optional findings settings: capacity, thresholds, webhook (src/monitor/settings.ts)
  */
@@ -50,6 +52,8 @@ export interface NodeConfig {
   apiListen: { host: string; port: number } | undefined;
   peers: Map<number, { host: string; port: number }>;
   oracleEnabled: boolean;
+  /** Sources this validator sees frozen (a fault drill); empty normally. */
+  oracleStuckSources?: readonly string[] | undefined;
   logLevel: LogLevel;
   /** Blocks behind at which the node state-syncs (NodeOptions.stateSyncThresholdBlocks); undefined: default. */
   stateSyncThresholdBlocks?: number | undefined;
@@ -101,12 +105,28 @@ export function parseNodeConfig(document: unknown, base: string): NodeConfig {
     }
   }
   let oracleEnabled = true;
+  let oracleStuckSources: string[] | undefined;
   if (record.oracle !== undefined) {
     const oracle = record.oracle as Record<string, unknown>;
-    if (typeof oracle !== 'object' || oracle === null || Object.keys(oracle).some((k) => k !== 'enabled'))
-      throw new ConfigError('oracle', 'must be { "enabled": boolean }');
-    if (typeof oracle.enabled !== 'boolean') throw new ConfigError('oracle.enabled', 'must be true or false');
-    oracleEnabled = oracle.enabled;
+    if (
+      typeof oracle !== 'object' ||
+      oracle === null ||
+      Object.keys(oracle).some((k) => k !== 'enabled' && k !== 'stuckSources')
+    )
+      throw new ConfigError('oracle', 'must be { "enabled"?: boolean, "stuckSources"?: string[] }');
+    if (oracle.enabled !== undefined && typeof oracle.enabled !== 'boolean')
+      throw new ConfigError('oracle.enabled', 'must be true or false');
+    oracleEnabled = oracle.enabled ?? true;
+    if (oracle.stuckSources !== undefined) {
+      const stuck = oracle.stuckSources;
+      if (
+        !Array.isArray(stuck) ||
+        stuck.length > 64 ||
+        stuck.some((id) => typeof id !== 'string' || !/^[\w.-]{1,64}$/.test(id))
+      )
+        throw new ConfigError('oracle.stuckSources', 'must be a list of at most 64 source ids');
+      oracleStuckSources = stuck as string[];
+    }
   }
   const threshold = record.stateSyncThresholdBlocks;
   if (threshold !== undefined && (!Number.isSafeInteger(threshold) || (threshold as number) < 0))
@@ -132,6 +152,7 @@ export function parseNodeConfig(document: unknown, base: string): NodeConfig {
     apiListen: record.apiListen === null ? undefined : address(record.apiListen, 'apiListen'),
     peers,
     oracleEnabled,
+    ...(oracleStuckSources === undefined ? {} : { oracleStuckSources }),
     logLevel: logLevel as LogLevel,
     stateSyncThresholdBlocks: threshold as number | undefined,
     monitor,
@@ -170,7 +191,16 @@ export function nodeConfigToJson(config: NodeConfig, base: string): Record<strin
     ...(config.peers.size === 0
       ? {}
       : { peers: Object.fromEntries([...config.peers].map(([i, a]) => [String(i), hostPort(a)])) }),
-    ...(config.oracleEnabled ? {} : { oracle: { enabled: false } }),
+    ...(config.oracleEnabled && (config.oracleStuckSources ?? []).length === 0
+      ? {}
+      : {
+          oracle: {
+            enabled: config.oracleEnabled,
+            ...((config.oracleStuckSources ?? []).length === 0
+              ? {}
+              : { stuckSources: [...(config.oracleStuckSources ?? [])] }),
+          },
+        }),
     logLevel: config.logLevel,
     ...(config.stateSyncThresholdBlocks === undefined
       ? {}

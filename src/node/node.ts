@@ -40,7 +40,7 @@ import { createWebhookSender, type WebhookOptions } from '../monitor/webhook.ts'
 import { AggregateFlag } from '../oracle/aggregate.ts';
 import { createSimulatedMarket } from '../oracle/market.ts';
 import { buildObservation, encodeVoteExtension, signObservation } from '../oracle/observation.ts';
-import type { Quote } from '../oracle/source.ts';
+import { type Quote, stuckSource } from '../oracle/source.ts';
 import { createRealClock } from '../runtime/real/clock.ts';
 import { createDropCounterPenalties } from '../runtime/real/penalties.ts';
 import { openSqliteStorage, type SqliteStorage } from '../runtime/real/storage.ts';
@@ -51,7 +51,6 @@ import { type RunningApiServer, startApiServer } from './api/server.ts';
 import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
 import type { Genesis } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
-import { createFilePriceKeyStore } from './price-key-files.ts';
 import { createPriceSigner, type PriceSigner } from './price-signing.ts';
 import { createStateSync, type StateSync } from './state-sync.ts';
 import {
@@ -90,6 +89,8 @@ export interface NodeOptions {
   /** Overrides of genesis p2p addresses by validator index. */
   peers?: ReadonlyMap<number, { host: string; port: number }>;
   oracleEnabled?: boolean;
+  /** Source ids this validator sees frozen at their first price: a fault drill (config `oracle.stuckSources`). */
+  oracleStuckSources?: readonly string[] | undefined;
   logger?: NodeLogger;
   version?: string;
   /** Milliseconds since the Unix epoch for block times; tests may skew it. */
@@ -198,13 +199,15 @@ export function createNode(options: NodeOptions): PalisadeNode {
     symbol: a.symbol,
     decimals: a.decimals,
   }));
+  const stuck = new Set(options.oracleStuckSources ?? []);
+  const sources = market.sources().map((s) => (stuck.has(s.id) ? stuckSource(s) : s));
   let quotes: readonly Quote[] = [];
   let cancelPoll: (() => void) | undefined;
   const pollMarket = async () => {
     const target = Math.min(wallClock(), market.nowMs + MAX_MARKET_STEPS_PER_POLL * marketSpec.stepMs);
     market.advanceTo(target);
     const all = await Promise.all(
-      market.sources().map((s) => s.quotes({ assets: observedAssets, nowMs: wallClock() })),
+      sources.map((s) => s.quotes({ assets: observedAssets, nowMs: wallClock() })),
     );
     quotes = all.flat();
   };
@@ -289,7 +292,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     validators: keys,
     signer,
     secretKey: options.secretKey,
-    keyStore: createFilePriceKeyStore(options.dataDirectory),
+    dataDirectory: options.dataDirectory,
     epoch: genesis.dkg.epoch,
     threshold: genesis.dkg.threshold,
     everyBlocks: genesis.priceCertificates.everyBlocks,

@@ -37,6 +37,28 @@ export interface PriceSource {
   quotes(request: QuoteRequest): Promise<readonly Quote[]>;
 }
 
+/**
+ * A fault drill: `source` stuck at the first price it quoted for each asset, still stamped with
+ * the validator's clock, the shape of a feed frozen at its floor while the market moves (Venus and
+ * LUNA, 2022). The observation step takes its quotes as fresh; the aggregate's median and the
+ * source-health detector must see through it.
+ * @example const frozen = stuckSource(source); // quotes the same price on every poll from now on
+ */
+export function stuckSource(source: PriceSource): PriceSource {
+  const first = new Map<number, Quote>();
+  return {
+    id: source.id,
+    async quotes(request) {
+      const live = await source.quotes(request);
+      for (const quote of live) if (!first.has(quote.assetId)) first.set(quote.assetId, quote);
+      return request.assets.flatMap((asset) => {
+        const quote = first.get(asset.assetId);
+        return quote === undefined ? [] : [{ ...quote, timestampMs: request.nowMs }];
+      });
+    },
+  };
+}
+
 /** The most digits a decimal price may carry before the point; keeps parsing bounded. */
 const MAX_DECIMAL_LENGTH = 40;
 

@@ -12,7 +12,7 @@ import {
 import { createSimulatedMarket } from './market.ts';
 import { observeAsset } from './observation.ts';
 import { createReplaySources, parseTicksCsv, parseTicksJsonl, ReplayError } from './replay.ts';
-import { type AssetSpec, decimalToTicks, ticksToDecimal } from './source.ts';
+import { type AssetSpec, decimalToTicks, type PriceSource, stuckSource, ticksToDecimal } from './source.ts';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../test/fixtures/oracle/${name}`, import.meta.url), 'utf8');
@@ -251,4 +251,31 @@ test('fixed-point exp and sqrt are accurate, and the simulated market is determi
   assert.equal(one.truePrice(1), two.truePrice(1));
   assert.notEqual(one.truePrice(1), 6_500_000n);
   assert.equal(one.venueQuote('v', 1)?.timestampMs, 3_600_000 - 2_000);
+});
+
+test('a stuck source repeats its first price per asset, stamped with the caller’s clock', async () => {
+  let price = 100n;
+  const live: PriceSource = {
+    id: 'venue-x',
+    quotes: async (request) => [
+      { sourceId: 'venue-x', assetId: BTC.assetId, priceTicks: price, timestampMs: request.nowMs - 10 },
+      ...(price > 100n
+        ? [{ sourceId: 'venue-x', assetId: ETH.assetId, priceTicks: price * 2n, timestampMs: request.nowMs }]
+        : []),
+    ],
+  };
+  const frozen = stuckSource(live);
+  assert.equal(frozen.id, 'venue-x');
+  const first = await frozen.quotes({ assets: [BTC, ETH], nowMs: NOW });
+  assert.deepEqual(first, [
+    { sourceId: 'venue-x', assetId: BTC.assetId, priceTicks: 100n, timestampMs: NOW },
+  ]);
+  price = 250n;
+  const later = await frozen.quotes({ assets: [BTC, ETH], nowMs: NOW + 60_000 });
+  assert.deepEqual(later, [
+    { sourceId: 'venue-x', assetId: BTC.assetId, priceTicks: 100n, timestampMs: NOW + 60_000 },
+    { sourceId: 'venue-x', assetId: ETH.assetId, priceTicks: 500n, timestampMs: NOW + 60_000 },
+  ]);
+  price = 300n;
+  assert.equal((await frozen.quotes({ assets: [ETH], nowMs: NOW + 1 }))[0]?.priceTicks, 500n);
 });

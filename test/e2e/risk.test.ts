@@ -2,10 +2,13 @@
  * `palisade risk` and `palisade conformance` against a real devnet (four `palisade node`
  * processes), then with one validator killed: the liveness margin falls from one to zero, the
  * killed validator's leader views are nullified, its observations stop, and the liveness control
- * fails. The devnet's genesis declares no validator metadata and has one governance key, so the
+ * fails. Then it comes back seeing one oracle source stuck (the config's `oracle.stuckSources`
+ * drill): that source's status turns `stuck` and its uptime falls, the other sources stay
+ * healthy. The devnet's genesis declares no validator metadata and has one governance key, so the
  * dispersion, custody and governance controls fail on it before and after; the test states that.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { conformanceOf, loadSpecification } from '../../src/node/commands/conformance.ts';
 import { riskReportOf } from '../../src/node/commands/risk.ts';
@@ -81,4 +84,38 @@ test('one validator killed: the liveness margin drops, nullified views and its o
     ['PDS-CON-03', 'PDS-CON-04', 'PDS-KEY-02', 'PDS-GOV-01'],
     failures(afterKill),
   );
+
+  // One oracle source stuck: validator 3 restarts seeing venue-c frozen at its first price, with a
+  // source-health detector tuned to this short test (10 s unchanged while the others moved 1 bp).
+  const configPath = net.devnet.network.validators[3]!.config;
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      ...config,
+      oracle: { enabled: true, stuckSources: ['venue-c'] },
+      monitor: { thresholds: { oracle: { sourceStuckMs: 10_000, sourceStuckMoveBps: 1 } } },
+    }),
+  );
+  await net.devnet.supervisor.start(3);
+  const stuckUrl = net.apiUrls[3]!;
+  const sourceOf = (report: typeof healthy, id: string) =>
+    report.oracle.perSource.value?.find((s) => s.source === id);
+  let stuck = healthy;
+  await waitFor(
+    async () => {
+      stuck = await riskReportOf(stuckUrl, 20);
+      return sourceOf(stuck, 'venue-c')?.status === 'stuck';
+    },
+    'validator 3 to report venue-c stuck',
+    120_000,
+  );
+  assert.equal(sourceOf(healthy, 'venue-c')?.status, 'healthy');
+  assert.equal(sourceOf(healthy, 'venue-c')?.uptime, 1);
+  assert.ok(
+    (sourceOf(stuck, 'venue-c')?.uptime ?? 1) < 1,
+    `stuck uptime ${sourceOf(stuck, 'venue-c')?.uptime}`,
+  );
+  for (const other of ['venue-a', 'venue-b', 'venue-d'])
+    assert.notEqual(sourceOf(stuck, other)?.status, 'stuck', `${other} is not stuck`);
 });

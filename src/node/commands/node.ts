@@ -113,6 +113,7 @@ export async function run(args: string[]): Promise<number> {
     apiListen: config.apiListen,
     peers: config.peers,
     oracleEnabled: config.oracleEnabled,
+    oracleStuckSources: config.oracleStuckSources,
     ...(config.stateSyncThresholdBlocks === undefined
       ? {}
       : { stateSyncThresholdBlocks: config.stateSyncThresholdBlocks }),
