@@ -51,6 +51,7 @@ import { type RunningApiServer, startApiServer } from './api/server.ts';
 import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
 import type { Genesis } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
+import { createFilePriceKeyStore } from './price-key-files.ts';
 import { createPriceSigner, type PriceSigner } from './price-signing.ts';
 import { createStateSync, type StateSync } from './state-sync.ts';
 import {
@@ -292,7 +293,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     validators: keys,
     signer,
     secretKey: options.secretKey,
-    dataDirectory: options.dataDirectory,
+    keyStore: createFilePriceKeyStore(options.dataDirectory),
     epoch: genesis.dkg.epoch,
     threshold: genesis.dkg.threshold,
     everyBlocks: genesis.priceCertificates.everyBlocks,
