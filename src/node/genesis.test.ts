@@ -37,6 +37,31 @@ test('a built genesis round-trips through its JSON form', () => {
   assert.equal(toHex(parsed.validators[1]!.publicKey), toHex(genesis.validators[1]!.publicKey));
 });
 
+test('epochs: genesis carries the refresh period and keygen deadlines; a genesis without them never refreshes', () => {
+  const withEpochs = buildGenesis({
+    chainId: 9,
+    validators: genesis.validators,
+    operator: OPERATOR.publicKey,
+    governance: GOVERNANCE.publicKey,
+    startTimeMs: 1_800_000_000_000,
+    epochBlocks: 600,
+    keygenDealMs: 4000,
+    keygenComplaintMs: 2000,
+  });
+  const parsed = roundTrip(genesisToJson(withEpochs));
+  assert.deepEqual(parsed.dkg, { epoch: 1, threshold: 3, epochBlocks: 600, dealMs: 4000, complaintMs: 2000 });
+  // A genesis written before epochs existed: no refresh, the old fixed deadlines.
+  const document = JSON.parse(JSON.stringify(genesisToJson(genesis))) as JsonDocument;
+  document.dkg = { epoch: 1, threshold: 3 };
+  assert.deepEqual(parseGenesis(document).dkg, {
+    epoch: 1,
+    threshold: 3,
+    epochBlocks: 0,
+    dealMs: 30_000,
+    complaintMs: 10_000,
+  });
+});
+
 test('wrong genesis fields are refused with the field named', () => {
   const cases: [string, (doc: JsonDocument) => void][] = [
     ['format', (doc) => (doc.format = 'other')],
@@ -46,6 +71,11 @@ test('wrong genesis fields are refused with the field named', () => {
     ['engine.accounts[0].balance', (doc) => (doc.engine.accounts[0].balance = '-5')],
     ['oracle.assets[0].underlyingId', (doc) => (doc.oracle.assets[0].underlyingId = 99)],
     ['dkg.threshold', (doc) => (doc.dkg.threshold = 9)],
+    ['dkg.epochBlocks', (doc) => (doc.dkg.epochBlocks = 5)],
+    ['dkg.epochBlocks', (doc) => (doc.dkg.epochBlocks = -600)],
+    ['dkg.epochBlocks', (doc) => (doc.dkg.epochBlocks = '600')],
+    ['dkg.dealMs', (doc) => (doc.dkg.dealMs = 0)],
+    ['dkg.refreshEvery', (doc) => (doc.dkg.refreshEvery = 600)],
     [
       'engine.params.oracleGuardPauseMs',
       (doc) => (doc.engine.params.oracleGuardPauseMs = doc.engine.params.maxSampleHoldMs),

@@ -13,8 +13,12 @@
  *   oracle            assets the validators price (assetId, symbol, decimals, underlyingId: the
  *                     engine underlying the aggregate feeds) and the simulated market they observe
  *                     (devnet default: every validator derives the same venues from the same seed)
- *   dkg               { epoch, threshold }: the price keyset's first epoch and its FROST threshold
- *                     (2f + 1 by default); the DKG itself runs among the validators at start
+ *   dkg               { epoch, threshold, epochBlocks?, dealMs?, complaintMs? }: the price keyset's
+ *                     first epoch and its FROST threshold (2f + 1 by default); the DKG itself runs
+ *                     among the validators at start. With epochBlocks > 0 (default 0: never) the
+ *                     validators refresh their shares into the next epoch at every finalized
+ *                     height that is a multiple of it; dealMs and complaintMs (defaults 30,000
+ *                     and 10,000) are the keygen rounds' deadlines, the same for every validator
  *   priceCertificates { everyBlocks, chainId, verifyingContract }: how often the validators
  *                     threshold-sign each fresh aggregate, and the EIP-712 domain they sign in
  *   consensus         timeouts (ms) every validator uses; all should use the same
@@ -83,10 +87,28 @@ export interface Genesis {
   validators: GenesisValidator[];
   engine: EngineGenesis;
   oracle: { assets: OracleAsset[]; market: SimulatedMarketGenesis };
-  dkg: { epoch: number; threshold: number };
+  dkg: KeyLifecycleGenesis;
   priceCertificates: { everyBlocks: number; chainId: number; verifyingContract: Uint8Array };
   consensus: EngineTimeouts;
 }
+
+/** The price keyset's lifecycle: its first epoch, threshold, refresh period and keygen deadlines. */
+export interface KeyLifecycleGenesis {
+  epoch: number;
+  threshold: number;
+  /** Refresh into the next epoch at every finalized height that is a multiple of this; 0: never. */
+  epochBlocks: number;
+  /** Deadline of a keygen's deal round, from its start (ms). */
+  dealMs: number;
+  /** Deadline of its complaint round, after the deal deadline (ms). */
+  complaintMs: number;
+}
+
+/** Keygen deadlines when genesis names none: generous for a WAN, where a late deal costs a dealer. */
+export const DEFAULT_KEYGEN_DEAL_MS = 30_000;
+export const DEFAULT_KEYGEN_COMPLAINT_MS = 10_000;
+/** The most blocks an epoch may last (about a year at one block a second). */
+export const MAX_EPOCH_BLOCKS = 31_536_000;
 
 /** The largest f with n ≥ 3f + 1, and the quorum n − f. */
 export function faultTolerance(n: number): { f: number; quorum: number } {
@@ -479,11 +501,32 @@ export function parseGenesis(document: unknown): Genesis {
   if (validators.length < 1) throw new GenesisError('validators', 'needs at least one validator');
   const engine = parseEngine(record.engine, chainId);
   const oracle = parseOracle(record.oracle, new Set(engine.underlyings.map((u) => u.underlyingId)));
-  const dkgRecord = object(record.dkg, 'dkg', ['epoch', 'threshold']);
-  const dkg = {
+  const dkgRecord = object(
+    record.dkg,
+    'dkg',
+    ['epoch', 'threshold'],
+    ['epochBlocks', 'dealMs', 'complaintMs'],
+  );
+  const dkg: KeyLifecycleGenesis = {
     epoch: integer(dkgRecord.epoch, 'dkg.epoch'),
     threshold: integer(dkgRecord.threshold, 'dkg.threshold', 2, Math.max(2, validators.length)),
+    epochBlocks:
+      dkgRecord.epochBlocks === undefined
+        ? 0
+        : integer(dkgRecord.epochBlocks, 'dkg.epochBlocks', 0, MAX_EPOCH_BLOCKS),
+    dealMs:
+      dkgRecord.dealMs === undefined
+        ? DEFAULT_KEYGEN_DEAL_MS
+        : integer(dkgRecord.dealMs, 'dkg.dealMs', 100, 600_000),
+    complaintMs:
+      dkgRecord.complaintMs === undefined
+        ? DEFAULT_KEYGEN_COMPLAINT_MS
+        : integer(dkgRecord.complaintMs, 'dkg.complaintMs', 100, 600_000),
   };
+  // A refresh takes a few block times at best; under 10 blocks an epoch would be spent mostly
+  // refreshing (a boundary reached while a refresh runs is skipped), so such a value is a typo.
+  if (dkg.epochBlocks > 0 && dkg.epochBlocks < 10)
+    throw new GenesisError('dkg.epochBlocks', 'must be 0 (no refresh) or at least 10');
   const certificates = object(record.priceCertificates, 'priceCertificates', [
     'everyBlocks',
     'chainId',
@@ -552,6 +595,11 @@ export interface BuildGenesisOptions {
   marketSeed?: number;
   /** Threshold-sign fresh aggregates every this many blocks (default 5). */
   certificateEveryBlocks?: number;
+  /** Refresh the price keyset every this many finalized blocks (default 0: never). */
+  epochBlocks?: number;
+  /** Keygen deadlines (defaults DEFAULT_KEYGEN_DEAL_MS, DEFAULT_KEYGEN_COMPLAINT_MS). */
+  keygenDealMs?: number;
+  keygenComplaintMs?: number;
   timeouts?: Partial<EngineTimeouts>;
   /** EIP-712 domain of price certificates (default: this chain id, the zero address). */
   certificateChainId?: number;
@@ -598,7 +646,13 @@ export function buildGenesis(options: BuildGenesisOptions): Genesis {
       assets: [{ assetId: 1, symbol: 'BTC-USD', decimals: 6, underlyingId: 1 }],
       market: defaultSimulatedMarket(options.marketSeed ?? options.chainId),
     },
-    dkg: { epoch: 1, threshold: Math.max(2, faultTolerance(n).quorum) },
+    dkg: {
+      epoch: 1,
+      threshold: Math.max(2, faultTolerance(n).quorum),
+      epochBlocks: options.epochBlocks ?? 0,
+      dealMs: options.keygenDealMs ?? DEFAULT_KEYGEN_DEAL_MS,
+      complaintMs: options.keygenComplaintMs ?? DEFAULT_KEYGEN_COMPLAINT_MS,
+    },
     priceCertificates: {
       everyBlocks: options.certificateEveryBlocks ?? 5,
       chainId: options.certificateChainId ?? options.chainId,

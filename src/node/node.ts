@@ -46,6 +46,7 @@ import { createDropCounterPenalties } from '../runtime/real/penalties.ts';
 import { openSqliteStorage, type SqliteStorage } from '../runtime/real/storage.ts';
 import { createTlsTransport, type TlsTransport, type TransportLimits } from '../runtime/real/transport.ts';
 import type { Network, PeerId } from '../runtime/types.ts';
+import { nextRefreshHeight } from './api/keys.ts';
 import { networkInfoOf } from './api/network.ts';
 import { type RunningApiServer, startApiServer } from './api/server.ts';
 import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
@@ -296,6 +297,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
     keyStore: createFilePriceKeyStore(options.dataDirectory),
     epoch: genesis.dkg.epoch,
     threshold: genesis.dkg.threshold,
+    epochBlocks: genesis.dkg.epochBlocks,
+    dkgDealMs: genesis.dkg.dealMs,
+    dkgComplaintMs: genesis.dkg.complaintMs,
     everyBlocks: genesis.priceCertificates.everyBlocks,
     domain: {
       chainId: genesis.priceCertificates.chainId,
@@ -565,6 +569,45 @@ export function createNode(options: NodeOptions): PalisadeNode {
         certificate: priceCertificateToJson(PriceCertificateCodec.decode(entry.encoded)),
         encoded: hex(entry.encoded),
       })),
+    keyLifecycle() {
+      const keyset = prices.keyset();
+      const stats = prices.stats();
+      const height = app.engine.height;
+      return {
+        height,
+        epochBlocks: genesis.dkg.epochBlocks,
+        epoch: keyset?.epoch ?? null,
+        nextRefreshHeight: nextRefreshHeight(height, genesis.dkg.epochBlocks),
+        keyset:
+          keyset === undefined
+            ? null
+            : {
+                epoch: keyset.epoch,
+                groupPublicKey: hex(keyset.groupPublicKey),
+                threshold: keyset.threshold,
+                participants: keyset.participants,
+              },
+        // Every validator of genesis is a recipient of every keygen, so each holds a share.
+        signers:
+          keyset === undefined
+            ? []
+            : keys.slice(0, keyset.participants).map((publicKey, signerIndex) => ({
+                index: signerIndex,
+                publicKey: hex(publicKey),
+              })),
+        keygen: stats.dkg,
+        disqualified: stats.dkgDisqualified,
+        refreshes: stats.refreshes,
+        certificates: stats.certificates,
+        handovers: prices.handovers().map((handover) => ({
+          fromEpoch: handover.fromEpoch,
+          toEpoch: handover.toEpoch,
+          groupPublicKey: hex(handover.groupPublicKey),
+          signature: hex(handover.signature),
+          encoded: hex(handover.encoded),
+        })),
+      };
+    },
     evidence: () =>
       consensus.evidence().map((evidence): EvidenceEntry => {
         const kinds = [evidence.first.kind, evidence.second.kind];

@@ -35,6 +35,7 @@ import type { MempoolRefusalCode } from '../mempool/mempool.ts';
 import type { Finding } from '../monitor/finding.ts';
 import type { FindingCount, FindingQuery } from '../monitor/monitor.ts';
 import { ONE as FIXED_ONE, type Fixed } from '../std/fixed.ts';
+import type { KeyLifecycleJson } from './api/keys.ts';
 
 /** "0x" followed by lower-case hex digits, two per byte. */
 export type Hex = string;
@@ -573,6 +574,8 @@ export interface NodeView {
   keyset(): MaybePromise<KeysetJson | undefined>;
   /** The latest price certificate per asset, ascending by asset id. */
   priceCertificates(): MaybePromise<PriceCertificateEntry[]>;
+  /** The price keyset's epoch, signers and handover chain (absent: the node runs no keyset). */
+  keyLifecycle?(): MaybePromise<KeyLifecycleJson>;
   /** Equivocation evidence this node holds (bounded by the consensus engine). */
   evidence(): MaybePromise<EvidenceEntry[]>;
   metrics(): NodeMetrics;

@@ -12,6 +12,7 @@
  *   GET  /v1/fills?seriesId&limit          recent fills seen by this server, newest first
  *   GET  /v1/oracle/prices                 latest aggregated price per asset
  *   GET  /v1/oracle/certificates           latest price certificate per asset, with the keyset
+ *   GET  /v1/keys                          keyset epoch, group key, signers, handover chain (keys.ts)
  *   GET  /v1/evidence                      equivocation evidence
  *   GET  /v1/stream (WebSocket)            blocks, fills, prices (see stream.ts)
  *   GET  /v1/openapi.json                  this API as an OpenAPI 3.1 document
@@ -43,6 +44,7 @@ import { fromHex } from '../../crypto/bytes.ts';
 import { type FillJson, type NodeEventTopic, type NodeView, priceWithDecimals } from '../view.ts';
 import { API_ERRORS, ApiError, errorBody } from './errors.ts';
 import { registerFindings } from './findings.ts';
+import { registerKeys } from './keys.ts';
 import { createApiMetrics } from './metrics.ts';
 import { type NetworkInfo, registerNetwork } from './network.ts';
 import {
@@ -493,6 +495,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     );
 
     registerFindings(api, view, metrics.registry);
+    registerKeys(api, view);
     registerNetwork(api, options.network);
 
     // Prometheus text exposition, not JSON: there is no JSON Schema to give it.

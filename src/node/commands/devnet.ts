@@ -14,13 +14,18 @@ import { numberOption, parseOptions, UsageError } from '../args.ts';
 import { type RunningDevnet, startDevnet } from '../devnet/devnet.ts';
 import { DevnetError } from '../devnet/network.ts';
 import type { SupervisorEvent } from '../devnet/supervisor.ts';
+import { MAX_EPOCH_BLOCKS } from '../genesis.ts';
 
 export const usage = `usage: palisade devnet [--validators N] [--data DIR] [--reset] [--base-port PORT]
-                      [--dashboard-port PORT] [--no-bots] [--leader-timeout-ms MS] [--json]
+                      [--dashboard-port PORT] [--no-bots] [--leader-timeout-ms MS]
+                      [--epoch-blocks N] [--json]
   defaults: 4 validators, data in ./.palisade/devnet, base port 26600, dashboard on base port + 200
   validator i: p2p 127.0.0.1:(PORT+i), API http://127.0.0.1:(PORT+100+i)
   starting again resumes from DIR; --reset deletes DIR first. Ctrl-C stops everything.
-  --base-port and --leader-timeout-ms apply when the network is made (first start or --reset).`;
+  --epoch-blocks N: the validators refresh the price keyset every N finalized blocks (a new epoch,
+    the same group key, a handover certificate); default 0, never. At least 10 when set.
+  --base-port, --leader-timeout-ms and --epoch-blocks apply when the network is made (first start
+    or --reset).`;
 
 const STATUS_INTERVAL_MS = 15_000;
 
@@ -58,6 +63,7 @@ export async function run(args: string[]): Promise<number> {
     'dashboard-port': { type: 'string' },
     'no-bots': { type: 'boolean', default: false },
     'leader-timeout-ms': { type: 'string', default: '1000' },
+    'epoch-blocks': { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -75,6 +81,12 @@ export async function run(args: string[]): Promise<number> {
     values['dashboard-port'] === undefined
       ? undefined
       : integer('dashboard-port', values['dashboard-port'], 0, 65_535);
+  const epochBlocks =
+    values['epoch-blocks'] === undefined
+      ? undefined
+      : integer('epoch-blocks', values['epoch-blocks'], 0, MAX_EPOCH_BLOCKS);
+  if (epochBlocks !== undefined && epochBlocks > 0 && epochBlocks < 10)
+    throw new UsageError('--epoch-blocks must be 0 (never) or at least 10');
   const say = (message: string) => {
     if (json) process.stderr.write(`${JSON.stringify({ event: 'progress', message })}\n`);
     else console.log(message);
@@ -92,6 +104,7 @@ export async function run(args: string[]): Promise<number> {
     bots: values['no-bots'] !== true,
     reset: values.reset === true,
     leaderTimeoutMs: integer('leader-timeout-ms', values['leader-timeout-ms'], 50, 600_000),
+    epochBlocks,
     onProgress: say,
     onEvent: (event) => {
       if (event.type === 'ready') {

@@ -22,7 +22,13 @@ import { createEd25519Keystore, KeystoreError } from '../../crypto/keystore.ts';
 import { USDC } from '../../execution/fixtures.ts';
 import { numberOption, parseOptions, UsageError } from '../args.ts';
 import { nodeConfigToJson } from '../config.ts';
-import { buildGenesis, genesisToJson } from '../genesis.ts';
+import {
+  buildGenesis,
+  DEFAULT_KEYGEN_COMPLAINT_MS,
+  DEFAULT_KEYGEN_DEAL_MS,
+  genesisToJson,
+  MAX_EPOCH_BLOCKS,
+} from '../genesis.ts';
 
 export const PASSWORD_ENVIRONMENT_VARIABLE = 'PALISADE_KEYSTORE_PASSWORD';
 const MAX_VALIDATORS = 128;
@@ -30,10 +36,12 @@ const MAX_TRADERS = 1000;
 export const usage = `usage: palisade genesis --out DIR [--validators N] [--chain-id ID] [--host HOST] [--base-port PORT]
                         [--api-host HOST] [--traders N] [--trader-balance USDC] [--certificate-every BLOCKS]
                         [--leader-timeout-ms MS] [--start-time-ms MS] [--password-file FILE]
+                        [--epoch-blocks N] [--keygen-deal-ms MS] [--keygen-complaint-ms MS]
                         [--kdf scrypt|pbkdf2] [--fast-kdf] [--json]
   validator i: p2p HOST:(PORT+i), API API-HOST:(PORT+100+i); defaults 4 validators, chain 7, 127.0.0.1, 26600
   password: --password-file (first line), else $${PASSWORD_ENVIRONMENT_VARIABLE}
-  --fast-kdf: scrypt n=2^14 instead of 2^18 (local devnets and tests only)`;
+  --fast-kdf: scrypt n=2^14 instead of 2^18 (local devnets and tests only)
+  --epoch-blocks: refresh the price keyset every N finalized blocks (default 0: never; else >= 10)`;
 
 async function readPassword(file: string | undefined): Promise<string> {
   if (file !== undefined) return (await readFile(file, 'utf8')).split(/\r?\n/)[0] ?? '';
@@ -77,6 +85,9 @@ export async function run(args: string[]): Promise<number> {
       'trader-balance': { type: 'string', default: '1000000' },
       'certificate-every': { type: 'string', default: '5' },
       'leader-timeout-ms': { type: 'string', default: '1000' },
+      'epoch-blocks': { type: 'string', default: '0' },
+      'keygen-deal-ms': { type: 'string', default: String(DEFAULT_KEYGEN_DEAL_MS) },
+      'keygen-complaint-ms': { type: 'string', default: String(DEFAULT_KEYGEN_COMPLAINT_MS) },
       'start-time-ms': { type: 'string' },
       'password-file': { type: 'string' },
       kdf: { type: 'string', default: 'scrypt' },
@@ -96,6 +107,15 @@ export async function run(args: string[]): Promise<number> {
     const traderBalance = integerOption('trader-balance', values['trader-balance'], 0, 1_000_000_000_000);
     const certificateEvery = integerOption('certificate-every', values['certificate-every'], 1, 1_000_000);
     const leaderMs = integerOption('leader-timeout-ms', values['leader-timeout-ms'], 50, 600_000);
+    const epochBlocks = integerOption('epoch-blocks', values['epoch-blocks'], 0, MAX_EPOCH_BLOCKS);
+    if (epochBlocks > 0 && epochBlocks < 10) throw new UsageError('--epoch-blocks is 0 or at least 10');
+    const keygenDealMs = integerOption('keygen-deal-ms', values['keygen-deal-ms'], 100, 600_000);
+    const keygenComplaintMs = integerOption(
+      'keygen-complaint-ms',
+      values['keygen-complaint-ms'],
+      100,
+      600_000,
+    );
     const startTimeMs =
       values['start-time-ms'] === undefined
         ? Date.now()
@@ -153,6 +173,9 @@ export async function run(args: string[]): Promise<number> {
         balance: BigInt(traderBalance) * BigInt(USDC),
       })),
       certificateEveryBlocks: certificateEvery,
+      epochBlocks,
+      keygenDealMs,
+      keygenComplaintMs,
       timeouts: {
         leaderMs,
         notarizationMs: 2 * leaderMs,

@@ -54,6 +54,14 @@ export interface DevnetOptions {
   extraTraders?: number;
   /** Consensus leader timeout written into a new genesis (default 1000 ms). */
   leaderTimeoutMs?: number;
+  /**
+   * Price keyset refresh period written into a new genesis, in finalized blocks (default 0:
+   * never). An existing network keeps its genesis' period.
+   */
+  epochBlocks?: number | undefined;
+  /** Keygen round deadlines written into a new genesis (tests shorten them). */
+  keygenDealMs?: number | undefined;
+  keygenComplaintMs?: number | undefined;
   restart?: RestartPolicy | false;
   /** Dashboard poll period (default 1000 ms). */
   dashboardPollMs?: number;
@@ -190,10 +198,19 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
     basePort: options.basePort ?? DEFAULT_BASE_PORT,
     traders: BOT_ROLES.length + (options.extraTraders ?? 0),
     leaderTimeoutMs: options.leaderTimeoutMs ?? 1000,
+    ...(options.epochBlocks === undefined ? {} : { epochBlocks: options.epochBlocks }),
+    ...(options.keygenDealMs === undefined ? {} : { keygenDealMs: options.keygenDealMs }),
+    ...(options.keygenComplaintMs === undefined ? {} : { keygenComplaintMs: options.keygenComplaintMs }),
   });
   const networkBasePort = network.genesis.validators[0]!.p2p.port;
   if (!created && options.basePort !== undefined && networkBasePort !== options.basePort) {
     progress(`the network was made with base port ${networkBasePort}; it keeps its ports`);
+  }
+  const networkEpochBlocks = network.genesis.dkg.epochBlocks;
+  if (!created && options.epochBlocks !== undefined && networkEpochBlocks !== options.epochBlocks) {
+    progress(
+      `the network was made with ${networkEpochBlocks === 0 ? 'no refresh' : `epochs of ${networkEpochBlocks} blocks`}; it keeps them (--reset to change)`,
+    );
   }
   progress(
     created

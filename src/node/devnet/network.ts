@@ -40,6 +40,11 @@ export interface DevnetNetworkOptions {
   traders: number;
   /** Consensus leader timeout; tests shorten it so that a view change takes less time. */
   leaderTimeoutMs: number;
+  /** Refresh the price keyset every this many finalized blocks (0 or absent: never). */
+  epochBlocks?: number;
+  /** Keygen round deadlines written into genesis (absent: the genesis defaults). */
+  keygenDealMs?: number;
+  keygenComplaintMs?: number;
 }
 
 export interface DevnetValidatorEntry {
@@ -166,6 +171,12 @@ export async function ensureNetwork(
     String(options.traders),
     '--leader-timeout-ms',
     String(options.leaderTimeoutMs),
+    '--epoch-blocks',
+    String(options.epochBlocks ?? 0),
+    ...(options.keygenDealMs === undefined ? [] : ['--keygen-deal-ms', String(options.keygenDealMs)]),
+    ...(options.keygenComplaintMs === undefined
+      ? []
+      : ['--keygen-complaint-ms', String(options.keygenComplaintMs)]),
     '--password-file',
     passwordFile,
     // scrypt at 2^14: these keys guard nothing but a local devnet, and start-up stays quick.
