@@ -28,6 +28,7 @@ import {
   OwnDeviationDetector,
   SourceHealthDetector,
 } from './detectors/oracle.ts';
+import { AutomaticResponseDetector } from './detectors/responses.ts';
 import { OffMarkTradeDetector, SelfTradeDetector, WashTradeDetector } from './detectors/trading.ts';
 import type { Finding } from './finding.ts';
 import type {
@@ -663,5 +664,53 @@ describe('governance detector', () => {
       [],
       'waiting is reported once per series',
     );
+  });
+});
+
+describe('automatic-response detector', () => {
+  test('every response the engine takes is a finding: halts and throttles High, grace Medium', () => {
+    const detector = new AutomaticResponseDetector();
+    assert.deepEqual(detector.observe(block(1, [fill(alice, bob, 'buy', 1)])), []);
+    const found = detector.observe(
+      block(2, [
+        {
+          type: 'circuitBreakerHalt',
+          underlyingId: 1,
+          price: 40_000n,
+          low: 57_000n,
+          high: 63_000n,
+          widthBps: 500,
+          untilMs: 300_000,
+        },
+        { type: 'withdrawalsThrottled', insuranceFund: 10n, reference: 100n },
+        { type: 'liquidationGrace', underlyingId: 1, untilMs: 360_000 },
+        {
+          type: 'parametersAdjusted',
+          underlyingId: 1,
+          ewmaVolBps: 9_000,
+          autoVolBps: 8_000,
+          scaleBps: 11_000,
+        },
+        { type: 'callAuction', seriesId: 3, priceTicks: 120, lots: 4 },
+        { type: 'circuitBreakerReopen', underlyingId: 1 },
+        { type: 'withdrawalsRestored', insuranceFund: 50n },
+      ]),
+    );
+    assert.deepEqual(alerts(found), [
+      'PALISADE-CIRCUIT-BREAKER-HALT',
+      'PALISADE-WITHDRAWALS-THROTTLED',
+      'PALISADE-LIQUIDATION-GRACE',
+      'PALISADE-PARAMETERS-ADJUSTED',
+      'PALISADE-CALL-AUCTION',
+      'PALISADE-CIRCUIT-BREAKER-REOPEN',
+      'PALISADE-WITHDRAWALS-RESTORED',
+    ]);
+    assert.deepEqual(
+      found.map((f) => f.severity),
+      ['High', 'High', 'Medium', 'Low', 'Info', 'Info', 'Info'],
+    );
+    assert.equal(found[0]!.metadata.untilMs, '300000');
+    assert.equal(found[0]!.metadata.price, '40000');
+    assert.equal(found[4]!.metadata.lots, '4');
   });
 });

@@ -28,6 +28,7 @@ import {
   OwnDeviationDetector,
   SourceHealthDetector,
 } from './detectors/oracle.ts';
+import { AutomaticResponseDetector } from './detectors/responses.ts';
 import { OffMarkTradeDetector, SelfTradeDetector, WashTradeDetector } from './detectors/trading.ts';
 import {
   FINDING_TYPES,
@@ -109,6 +110,7 @@ export function standardDetectors(config: MonitorConfig): Detector[] {
     new InsuranceDrawdownDetector(config.ledger),
     new ConcentrationDetector(config.ledger),
     new GovernanceDetector(),
+    new AutomaticResponseDetector(),
   ];
 }
 
