@@ -216,3 +216,31 @@ test('after SIGKILL mid-write, every synced batch survives whole and the databas
   assert.equal(storage.latestSnapshot()?.height, journal.length - 1);
   storage.close();
 });
+
+test('group commit: syncs made while a commit is on its way share the next one, and each resolves only once its writes are in the file', async () => {
+  const dataDirectory = freshDirectory();
+  const storage = openSqliteStorage({ dataDirectory });
+  const reader = openSqliteStorage({ dataDirectory, commits: 'inline' });
+  const seenOnDisk: boolean[] = [];
+  const syncs: Promise<void>[] = [];
+  for (let i = 0; i < 50; i += 1) {
+    const key = `journal/${String(i).padStart(4, '0')}`;
+    storage.put(key, bytes(i));
+    syncs.push(
+      storage.sync().then(() => {
+        // Another connection sees it: it is committed, not only buffered in this process.
+        seenOnDisk.push(reader.get(key) !== undefined);
+      }),
+    );
+  }
+  await Promise.all(syncs);
+  assert.equal(seenOnDisk.length, 50);
+  assert.ok(seenOnDisk.every(Boolean));
+  const { commits, syncs: counted } = storage.commitStats();
+  assert.equal(counted, 50);
+  // The first sync commits alone; the 49 made during it ride together in the next.
+  assert.equal(commits, 2);
+  assert.deepEqual(reader.keys('journal/').length, 50);
+  storage.close();
+  reader.close();
+});
