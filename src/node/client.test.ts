@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { encodeAction } from '../codec/execution.ts';
+import { SignedTransactionCodec } from '../codec/transaction.ts';
+import { toHex } from '../crypto/bytes.ts';
+import { signTransaction } from '../crypto/transaction.ts';
 import { testSigner } from '../execution/fixtures.ts';
 import { createFixtureNode, type FixtureNode } from './api/fixture-node.ts';
 import { type RunningApiServer, startApiServer } from './api/server.ts';
@@ -107,6 +111,56 @@ describe('client against the API server on 127.0.0.1', () => {
       code: 'NETWORK',
       status: 0,
     });
+  });
+
+  test('a batch submission answers every transaction in order, binary and JSON, over one kept-alive connection', async () => {
+    const connections = { count: 0 };
+    const onConnection = () => {
+      connections.count += 1;
+    };
+    api.app.server.on('connection', onConnection);
+    try {
+      const { chainId } = await client.status();
+      const signer = node.traders[3]!;
+      const start = (await client.account(signer.publicKey)).account?.nonce ?? 0;
+      const signed = (nonce: number) =>
+        signTransaction(signer, {
+          chainId,
+          nonce,
+          expiryHeight: 1_000_000,
+          payload: encodeAction({ kind: 'cancelAll', value: { seriesId: 0 } }),
+        });
+      const first = signed(start);
+      const answers = await client.submitTransactions([first, signed(start + 1), first, new Uint8Array([1, 2])]);
+      assert.deepEqual(
+        answers.map((answer) => (answer.status === 'accepted' ? 'accepted' : answer.code)),
+        ['accepted', 'accepted', 'DUPLICATE', 'MALFORMED'],
+      );
+      // The same route takes JSON hex.
+      const json = await fetch(`${api.url}/v1/transactions/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          transactions: [`0x${toHex(SignedTransactionCodec.encode(signed(start + 2)))}`],
+        }),
+      });
+      assert.equal(json.status, 200);
+      assert.equal(((await json.json()) as { results: { status: string }[] }).results[0]?.status, 'accepted');
+      node.finalizeBlock();
+      const id = answers[1]!.status === 'accepted' ? answers[1]!.id : '0x';
+      assert.equal((await client.waitForTransaction(id)).status, 'OK');
+      // A body that is not whole frames is refused as a whole and admits nothing.
+      const cut = await fetch(`${api.url}/v1/transactions/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: new Uint8Array([0, 0, 0, 9, 1, 2]),
+      });
+      assert.equal(cut.status, 400);
+      // Every request of the client above (status, account, batch, wait) rode one connection.
+      assert.equal(connections.count <= 2, true, `${connections.count} connections`);
+    } finally {
+      api.app.server.off('connection', onConnection);
+    }
   });
 
   test('finality and price certificates verify against the validator set and the keyset, and forgeries do not', async () => {

@@ -195,6 +195,33 @@ export const submitRequestSchema = object({
 
 export const submitAcceptedSchema = object({ id: bytes32, status: { type: 'string', enum: ['accepted'] } });
 
+/** `POST /v1/transactions/batch` as JSON: up to `maxTransactions` hex encodings. */
+export function submitBatchRequestSchema(maxTransactions: number): JsonSchema {
+  return object({
+    transactions: {
+      type: 'array',
+      minItems: 1,
+      maxItems: maxTransactions,
+      items: (submitRequestSchema.properties as { transaction: JsonSchema }).transaction,
+    },
+  });
+}
+
+/** One answer per submitted transaction, in order: accepted with its id, or refused with a code. */
+export const submitBatchResultSchema = object({
+  results: array(
+    object(
+      {
+        id: bytes32,
+        status: { type: 'string', enum: ['accepted', 'refused'] },
+        code: { type: 'string', enum: Object.keys(API_ERRORS) },
+        reason: { type: 'string' },
+      },
+      ['id', 'code', 'reason'],
+    ),
+  ),
+});
+
 export const transactionLookupSchema = object(
   {
     id: bytes32,

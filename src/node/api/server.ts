@@ -42,6 +42,7 @@ import Fastify, {
 } from 'fastify';
 import { fromHex } from '../../crypto/bytes.ts';
 import { type FillJson, type NodeEventTopic, type NodeView, priceWithDecimals } from '../view.ts';
+import { splitFramedTransactions } from './batch.ts';
 import { API_ERRORS, ApiError, errorBody } from './errors.ts';
 import { registerFindings } from './findings.ts';
 import { registerKeys } from './keys.ts';
@@ -63,6 +64,8 @@ import {
   priceSchema,
   statusSchema,
   submitAcceptedSchema,
+  submitBatchRequestSchema,
+  submitBatchResultSchema,
   submitRequestSchema,
   transactionLookupSchema,
 } from './schemas.ts';
@@ -71,6 +74,9 @@ import { createStreamHub, DEFAULT_STREAM_LIMITS, parseTopics, type StreamLimits 
 export interface ApiLimits {
   /** Largest request body: a transaction is at most ~4.3 KB, ~8.7 KB as JSON hex. */
   bodyBytes: number;
+  /** Largest body of `POST /v1/transactions/batch`, and the most transactions one batch carries. */
+  batchBodyBytes: number;
+  maxBatchTransactions: number;
   defaultBlocksPerPage: number;
   maxBlocksPerPage: number;
   defaultBookDepth: number;
@@ -85,6 +91,8 @@ export interface ApiLimits {
 
 export const DEFAULT_API_LIMITS: ApiLimits = Object.freeze({
   bodyBytes: 16 * 1024,
+  batchBodyBytes: 1024 * 1024,
+  maxBatchTransactions: 1024,
   defaultBlocksPerPage: 20,
   maxBlocksPerPage: 100,
   defaultBookDepth: 20,
@@ -119,6 +127,7 @@ export interface RunningApiServer {
 }
 
 const MAX_HEIGHT = Number.MAX_SAFE_INTEGER;
+
 /** The version of this API's contract (the `v1` of its paths), as the OpenAPI document states it. */
 export const API_VERSION = '1.0.0';
 const errorResponses = { '4xx': errorSchema, '5xx': errorSchema };
@@ -284,6 +293,52 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
         const result = await view.submitTransaction(bytes);
         if (result.status === 'accepted') return reply.code(202).send({ id: result.id, status: 'accepted' });
         return reply.code(API_ERRORS[result.code].status).send(errorBody(result.code, result.reason));
+      },
+    );
+
+    // Many transactions in one request: a market maker requoting a book sends its orders together,
+    // and the node pays one request's parsing and routing for all of them. Each is admitted exactly
+    // as a single submission is (same checks, same relay) and answered in order.
+    api.post<{ Body: { transactions: string[] } | Buffer }>(
+      '/v1/transactions/batch',
+      {
+        bodyLimit: limits.batchBodyBytes,
+        schema: {
+          body: {
+            content: {
+              'application/json': { schema: submitBatchRequestSchema(limits.maxBatchTransactions) },
+              'application/octet-stream': { schema: {} },
+            },
+          },
+          response: { 200: submitBatchResultSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        let list: Uint8Array[];
+        if (Buffer.isBuffer(body)) {
+          const framed = splitFramedTransactions(body, limits.maxBatchTransactions);
+          if (typeof framed === 'string') throw new ApiError('INVALID_REQUEST', framed, 'body');
+          list = framed;
+        } else {
+          list = [];
+          for (const [index, text] of body.transactions.entries()) {
+            const bytes = fromHex(text);
+            if (bytes === undefined)
+              throw new ApiError('INVALID_REQUEST', 'transaction is not hex', `body/transactions/${index}`);
+            list.push(bytes);
+          }
+        }
+        const results = [];
+        for (const bytes of list) {
+          const result = await view.submitTransaction(bytes);
+          results.push(
+            result.status === 'accepted'
+              ? { id: result.id, status: 'accepted' as const }
+              : { status: 'refused' as const, code: result.code, reason: result.reason },
+          );
+        }
+        return reply.code(200).send({ results });
       },
     );
 
