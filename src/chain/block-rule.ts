@@ -17,6 +17,10 @@
  *                asset (deterministic, integer) and applied to the price book; every non-zero
  *                aggregate of a genesis asset becomes an `OracleUpdate` in engine units (stale ones
  *                flagged, guard flags passed on).
+ *   4b. bridge   the deposit reports (`payload.deposits`) counted by `depositsAtQuorum`
+ *                (src/interop/evm/deposit-quorum.ts): a vault deposit that 2f + 1 validators
+ *                reported identically, for the genesis's EVM chain and vault, goes to the engine,
+ *                which credits each vault nonce once; the token must be the genesis's bridged one.
  *   5. execution the engine applies the block (statuses for bad transactions; only a broken
  *                invariant throws).
  *   6. root      the node state root: SHA-256 over a label, the engine's state root and the SSZ of
@@ -37,7 +41,18 @@ import { bytesEqual } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { transactionId } from '../crypto/transaction.ts';
 import { accountStateKey, createEngine, type Engine, restoreEngine } from '../execution/engine.ts';
-import type { BlockResult, EngineEvent, EngineGenesis, OracleUpdate } from '../execution/types.ts';
+import type {
+  BlockResult,
+  BridgeDeposit,
+  EngineEvent,
+  EngineGenesis,
+  OracleUpdate,
+} from '../execution/types.ts';
+import {
+  type DepositReportProblem,
+  depositReportProblems,
+  depositsAtQuorum,
+} from '../interop/evm/deposit-quorum.ts';
 import {
   AggregateFlag,
   aggregateBlock,
@@ -71,6 +86,17 @@ export interface ChainRules {
   readonly validators: readonly Uint8Array[];
   readonly assets: readonly ChainAsset[];
   readonly engineGenesis: EngineGenesis;
+  /** The EVM vault the validators follow; absent: no bridge, and a block with reports is refused. */
+  readonly bridge?: ChainBridge;
+}
+
+/** The bridge's EVM side, from genesis. */
+export interface ChainBridge {
+  readonly evmChainId: number;
+  /** The vault's 20-byte address. */
+  readonly vault: Uint8Array;
+  /** The 20-byte ERC-20 the engine's quote is bridged as (other tokens are refused). */
+  readonly token: Uint8Array;
 }
 
 export interface ChainOptions {
@@ -250,6 +276,41 @@ export function observationProblems(
   }).dropped;
 }
 
+/** Deposit reports a verifier refuses at this height (empty: all acceptable). */
+export function depositProblems(
+  rules: Pick<ChainRules, 'chainId' | 'validators' | 'bridge'>,
+  height: number,
+  list: readonly Uint8Array[],
+): DepositReportProblem[] {
+  if (list.length === 0) return [];
+  return depositReportProblems(
+    { chainId: rules.chainId, validators: rules.validators, bridge: rules.bridge },
+    height,
+    list,
+  );
+}
+
+/** The engine's bridge input from a block's reports (step 4b). */
+export function bridgeDeposits(
+  rules: Pick<ChainRules, 'chainId' | 'validators' | 'bridge'>,
+  height: number,
+  list: readonly Uint8Array[],
+): BridgeDeposit[] {
+  const bridge = rules.bridge;
+  if (list.length === 0 || bridge === undefined) return [];
+  const { deposits } = depositsAtQuorum(
+    { chainId: rules.chainId, validators: rules.validators, bridge },
+    height,
+    list,
+  );
+  return deposits.map((deposit) => ({
+    nonce: deposit.nonce,
+    account: deposit.account,
+    amount: deposit.amount,
+    tokenListed: bytesEqual(deposit.token, bridge.token),
+  }));
+}
+
 /** The engine's oracle input from a block's aggregates (step 4). */
 export function oracleUpdates(
   assets: readonly ChainAsset[],
@@ -296,7 +357,12 @@ export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBloc
     block.height === state.engine.height + 1,
     `block ${block.height} does not follow ${state.engine.height}`,
   );
-  const payload = decodeBlockPayload(block.payload) ?? { timeMs: 0, transactions: [], observations: [] };
+  const payload = decodeBlockPayload(block.payload) ?? {
+    timeMs: 0,
+    transactions: [],
+    observations: [],
+    deposits: [],
+  };
   const timeMs = executionTime(state, payload.timeMs);
   const transactions: SignedTransaction[] = [];
   for (const bytes of payload.transactions) {
@@ -323,6 +389,7 @@ export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBloc
     timeMs,
     transactions,
     oracle: oracleUpdates(rules.assets, aggregate.prices),
+    deposits: bridgeDeposits(rules, block.height, payload.deposits),
   });
   const root = nodeStateRoot(result.stateRoot, [...state.priceBook.latest().values()]);
   const ids = transactions.map((transaction) => transactionId(transaction));

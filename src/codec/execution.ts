@@ -139,6 +139,21 @@ export const SetMarginModeCodec = defineMessage({
   validate: (value) => enumField(value.mode, 2, 'mode'),
 });
 
+/**
+ * Registers the signer's ownership commitment `Poseidon(secret)` (a BN254 field element, 32 bytes
+ * big-endian) for the margin proofs of src/privacy: once per account, and no two accounts share one.
+ */
+export const RegisterCommitmentType = new ContainerType(
+  { commitment: Bytes32 },
+  { typeName: 'RegisterCommitment' },
+);
+export type RegisterCommitment = ValueOf<typeof RegisterCommitmentType>;
+export const RegisterCommitmentCodec = defineMessage({
+  name: 'RegisterCommitment',
+  tag: 0x0310,
+  type: RegisterCommitmentType,
+});
+
 export type ExecutionAction =
   | { kind: 'deposit'; value: Deposit }
   | { kind: 'withdraw'; value: Withdraw }
@@ -147,7 +162,8 @@ export type ExecutionAction =
   | { kind: 'cancelAll'; value: CancelAll }
   | { kind: 'listSeries'; value: ListSeries }
   | { kind: 'setMarkVol'; value: SetMarkVol }
-  | { kind: 'setMarginMode'; value: SetMarginMode };
+  | { kind: 'setMarginMode'; value: SetMarginMode }
+  | { kind: 'registerCommitment'; value: RegisterCommitment };
 
 const actionKinds = new Map<MessageCodec<unknown>, ExecutionAction['kind']>([
   [DepositCodec as MessageCodec<unknown>, 'deposit'],
@@ -158,6 +174,7 @@ const actionKinds = new Map<MessageCodec<unknown>, ExecutionAction['kind']>([
   [ListSeriesCodec as MessageCodec<unknown>, 'listSeries'],
   [SetMarkVolCodec as MessageCodec<unknown>, 'setMarkVol'],
   [SetMarginModeCodec as MessageCodec<unknown>, 'setMarginMode'],
+  [RegisterCommitmentCodec as MessageCodec<unknown>, 'registerCommitment'],
 ]);
 
 /**
@@ -192,6 +209,8 @@ export function encodeAction(action: ExecutionAction): Uint8Array {
       return SetMarkVolCodec.encode(action.value);
     case 'setMarginMode':
       return SetMarginModeCodec.encode(action.value);
+    case 'registerCommitment':
+      return RegisterCommitmentCodec.encode(action.value);
   }
 }
 

@@ -10,6 +10,8 @@
  *   transactions  canonical `SignedTransactionCodec` encodings, in execution order
  *   observations  `SignedObservation` encodings (vote extensions the proposer collected for this
  *                 height), aggregated by every validator on finalization
+ *   deposits      `SignedDepositReport` encodings (src/codec/bridge.ts) the proposer collected from
+ *                 the same vote extensions; a deposit is credited when 2f + 1 of them report it
  *   stateRootHeight, stateRoot
  *                 the node state root (engine state root and oracle aggregation state, see
  *                 src/node/app.ts) after height `stateRootHeight`, a fixed lag below the block, so
@@ -25,6 +27,7 @@
  *   `SnapshotChunk`         the slice (the last one may be shorter)
  */
 import { ByteListType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
+import { SignedDepositReportCodec } from './bridge.ts';
 import { MAX_EXTENSION_BYTES, MAX_PAYLOAD_BYTES } from './consensus.ts';
 import { defineMessage } from './message.ts';
 import { PriceCertificateCodec, Secp256k1Point } from './oracle.ts';
@@ -48,6 +51,11 @@ export const BlockPayloadType = new ContainerType(
     timeMs: Uint64,
     transactions: new ListCompositeType(TransactionBytes, MAX_BLOCK_TRANSACTIONS),
     observations: new ListCompositeType(new ByteListType(MAX_EXTENSION_BYTES), MAX_BLOCK_OBSERVATIONS),
+    /** `SignedDepositReport` encodings (src/codec/bridge.ts): the bridge's 2f + 1 deposit reports. */
+    deposits: new ListCompositeType(
+      new ByteListType(SignedDepositReportCodec.maxBytes),
+      MAX_BLOCK_OBSERVATIONS,
+    ),
     stateRootHeight: Uint64,
     stateRoot: Bytes32,
   },

@@ -16,6 +16,7 @@
  * refused so that every value has one encoding.
  */
 import { ByteListType, ContainerType, ListCompositeType, UintBigintType, type ValueOf } from '@chainsafe/ssz';
+import { CreditedDepositsRecordType } from './bridge.ts';
 import { AccountRecordType, OrderRecordType, SeriesRecordType } from './execution.ts';
 import { defineMessage } from './message.ts';
 import { AggregatePriceType } from './oracle.ts';
@@ -218,6 +219,8 @@ export const EngineSnapshotType = new ContainerType(
     risk: new ListCompositeType(RiskStateRecordType, SNAPSHOT_UNDERLYINGS_MAX),
     fundWatch: FundWatchRecordType,
     auditHead: AuditHeadRecordType,
+    /** The vault nonces the bridge credited (src/execution/actions/deposit.ts). */
+    creditedDeposits: CreditedDepositsRecordType,
     /** The state root the engine had when the snapshot was taken; a restore must reproduce it. */
     stateRoot: Bytes32,
   },

@@ -16,9 +16,11 @@ export const DomainTag = Object.freeze({
   finalize: 'PALISADE/CONSENSUS/FINALIZE/v1',
   proposal: 'PALISADE/CONSENSUS/PROPOSAL/v1',
   observation: 'PALISADE/ORACLE/OBSERVATION/v1',
+  depositReport: 'PALISADE/BRIDGE/DEPOSIT-REPORT/v1',
   dkg: 'PALISADE/ORACLE/DKG/v1',
   peerHandshake: 'PALISADE/P2P/HANDSHAKE/v1',
   keystore: 'PALISADE/KEYSTORE/v1',
+  governanceProposal: 'PALISADE/GOVERNANCE/PROPOSAL/v1',
 } as const);
 
 export type DomainTagValue = (typeof DomainTag)[keyof typeof DomainTag];

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   accountLeaf,
+  FIELD_ORDER,
   loadPoseidon,
   PoseidonTree,
   PoseidonTreeError,
   packPosition,
   positionsDigest,
   rootFromPath,
+  syncPoseidon,
 } from './poseidon-tree.ts';
 
 const hasher = await loadPoseidon();
@@ -28,6 +30,32 @@ test('Poseidon matches circomlib reference vectors (BN254, circomlib constants)'
     hasher.hash([1n, 2n, 3n, 4n]),
     0x299c867db6c1fdd79dcefa40e4510b9837e60ebb1ce0663dbaa525df65250465n,
   );
+});
+
+test("the engine's synchronous Poseidon (poseidon-lite) equals circomlibjs on every arity the tree uses", () => {
+  let seed = 0x9e3779b97f4a7c15n;
+  const next = (): bigint => {
+    seed = (seed * 6364136223846793005n + 1442695040888963407n) % 2n ** 256n;
+    return seed % FIELD_ORDER;
+  };
+  for (let i = 0; i < 40; i++) {
+    for (const arity of [1, 2, 3]) {
+      const inputs = Array.from({ length: arity }, next);
+      assert.equal(syncPoseidon.hash(inputs), hasher.hash(inputs), `arity ${arity}`);
+    }
+  }
+  const tree = new PoseidonTree(syncPoseidon, 6);
+  const reference = new PoseidonTree(hasher, 6);
+  for (const [i, leaf] of [
+    [0, 5n],
+    [9, 6n],
+    [63, 7n],
+  ] as const) {
+    tree.set(i, leaf);
+    reference.set(i, leaf);
+  }
+  assert.equal(tree.root(), reference.root());
+  assert.throws(() => syncPoseidon.hash([FIELD_ORDER]), PoseidonTreeError);
 });
 
 test('the tree root is a function of the leaves: order of updates and rewrites do not matter', () => {

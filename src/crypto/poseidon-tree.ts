@@ -3,7 +3,11 @@
  *
  * Hash: Poseidon over BN254's scalar field with circomlib's constants, evaluated by `circomlibjs`
  * (the reference JS of the same project as circomlib's circuits): a root computed here and a root
- * recomputed inside the circuit agree bit for bit, which the proving tests exercise.
+ * recomputed inside the circuit agree bit for bit, which the proving tests exercise. The engine
+ * needs a synchronous hash and cannot wait seconds at start-up for circomlibjs (importing it and
+ * building its WASM took 2.4 s + 4 s here, measured), so `syncPoseidon` evaluates the same
+ * permutation with `poseidon-lite` (pure JS, circomlib's constants, used by Semaphore/zk-kit); a
+ * test checks the two agree on random inputs of every arity the tree uses.
  *
  *   ownerCommitment = Poseidon(secret)
  *   packed position = seriesId · 2^33 + short · 2^32 + |lots|      (seriesId, |lots| < 2^32)
@@ -16,7 +20,9 @@
  * nodes of empty subtrees are the precomputed zero hashes and never stored. The tree is a pure
  * function of its non-empty leaves; the snapshot is exactly that list, and `restore` rebuilds it.
  */
-import { buildPoseidon } from 'circomlibjs';
+import { poseidon1 } from 'poseidon-lite/poseidon1';
+import { poseidon2 } from 'poseidon-lite/poseidon2';
+import { poseidon3 } from 'poseidon-lite/poseidon3';
 
 /** BN254's scalar field order: every Poseidon input and output is below it. */
 export const FIELD_ORDER = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
@@ -49,16 +55,37 @@ let hasherPromise: Promise<PoseidonHasher> | undefined;
 
 /** The process's Poseidon (circomlibjs builds its WASM once). */
 export function loadPoseidon(): Promise<PoseidonHasher> {
-  hasherPromise ??= buildPoseidon().then((poseidon) => ({
-    hash(inputs: readonly bigint[]): bigint {
-      inputs.forEach((value, i) => {
-        checkField(value, `inputs[${i}]`);
-      });
-      return poseidon.F.toObject(poseidon(inputs));
-    },
-  }));
+  // Imported on first use: loading circomlibjs costs seconds, and the engine (which imports this
+  // module for `syncPoseidon`) must not pay them.
+  hasherPromise ??= import('circomlibjs')
+    .then(({ buildPoseidon }) => buildPoseidon())
+    .then((poseidon) => ({
+      hash(inputs: readonly bigint[]): bigint {
+        inputs.forEach((value, i) => {
+          checkField(value, `inputs[${i}]`);
+        });
+        return poseidon.F.toObject(poseidon(inputs));
+      },
+    }));
   return hasherPromise;
 }
+
+/**
+ * Poseidon over 1 to 3 inputs, synchronously (`poseidon-lite`): what the engine's account tree uses
+ * (leaves take 3 inputs, nodes and the positions chain 2, the owner commitment 1).
+ */
+export const syncPoseidon: PoseidonHasher = Object.freeze({
+  hash(inputs: readonly bigint[]): bigint {
+    inputs.forEach((value, i) => {
+      checkField(value, `inputs[${i}]`);
+    });
+    const list = [...inputs];
+    if (list.length === 1) return poseidon1(list);
+    if (list.length === 2) return poseidon2(list);
+    if (list.length === 3) return poseidon3(list);
+    throw new PoseidonTreeError('OUT_OF_FIELD', 'inputs', 'the synchronous Poseidon takes 1 to 3 inputs');
+  },
+});
 
 function checkField(value: bigint, field: string): void {
   if (value < 0n || value >= FIELD_ORDER) {

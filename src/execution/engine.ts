@@ -20,7 +20,8 @@
  *   1b. parameters that follow volatility (steps/steward.ts, src/execution/steward.ts): the mark
  *      volatility floor and the band and initial-margin scale move towards the EWMA's targets within
  *      the stewards' bounds; 1c. the withdrawal slowdown's watch on the insurance fund
- *      (steps/responses.ts);
+ *      (steps/responses.ts); 1d. bridge deposits (actions/deposit.ts `creditBridgeDeposits`):
+ *      the vault deposits 2f + 1 validators reported in the block, each vault nonce credited once;
  *   2. expiry (steps/expiry.ts): series whose expiry has passed stop trading (resting orders cancelled)
  *      and settle on the time-weighted average index over the last 30 minutes before expiry, divided by
  *      the time actually covered by valid prices; a thinly covered window extends backwards, and with
@@ -89,6 +90,7 @@ import { sha256 } from '../crypto/hash.ts';
 import { createStateCommitment, type StateCommitment, type StateProof } from '../crypto/state-commitment.ts';
 import type { TransactionSignatureCheck } from '../crypto/transaction.ts';
 import { createAccount } from './accounts.ts';
+import { creditBridgeDeposits, isDepositCredited } from './actions/deposit.ts';
 import { BUY, SELL } from './book.ts';
 import { liveIndex } from './marks.ts';
 import { listSeries, seriesProblem } from './series.ts';
@@ -169,6 +171,8 @@ export interface Engine {
   ): { bids: Array<[number, number, number]>; asks: Array<[number, number, number]> } | undefined;
   ledger(): LedgerView;
   indexPrice(underlyingId: number): bigint | undefined;
+  /** Whether the bridge has consumed this vault nonce (credited it, or refused it for good). */
+  depositCredited(nonce: number): boolean;
   /** The audit log's head (src/execution/audit.ts): entries so far and the last hash, 0x-hex. */
   auditHead(): { sequence: number; hash: string };
   /** An underlying's automatic-response state: its EWMA volatility (issue 15). */
@@ -357,6 +361,7 @@ function applyBlockTo(s: EngineState, block: Block): BlockResult {
   ingestOracle(s, block.oracle);
   followVolatility(s);
   watchFund(s);
+  creditBridgeDeposits(s, block.deposits ?? []);
   processExpiries(s);
   reopenMarkets(s);
   const results = block.transactions.map((tx) => applyTransaction(s, tx));
@@ -406,6 +411,7 @@ function engineOver(s: EngineState): Engine {
     ledger: () => ledgerView(s),
     indexPrice: (underlyingId) => liveIndex(s, underlyingId),
     risk: (underlyingId) => riskView(s, underlyingId),
+    depositCredited: (nonce) => isDepositCredited(s, nonce),
     auditHead: () => ({ sequence: s.auditHead.sequence, hash: `0x${toHex(s.auditHead.hash)}` }),
     snapshot: () => snapshotBytes(s),
   };

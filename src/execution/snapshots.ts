@@ -17,6 +17,7 @@ import { BUY, SELL } from './book.ts';
 import { accountRecord, orderRecord, riskRecord, seriesRecord, textEncoder } from './records.ts';
 import { addSeries } from './series.ts';
 import { type EngineState, hexKey } from './state.ts';
+import { creditedDepositsRecord } from './steps/commit.ts';
 import { setPosition } from './trading.ts';
 import type { EngineGenesis, UnderlyingConfig } from './types.ts';
 import { MAX_VARIANCE } from './volatility.ts';
@@ -153,6 +154,10 @@ function loadRisk(s: EngineState, snapshot: EngineSnapshot): void {
   s.fundWatch.throttled = snapshot.fundWatch.throttled;
   s.auditHead.sequence = snapshot.auditHead.sequence;
   s.auditHead.hash = Uint8Array.from(snapshot.auditHead.hash);
+  const credited = snapshot.creditedDeposits;
+  s.creditedDeposits.watermark = credited.watermark;
+  for (const nonce of credited.above) s.creditedDeposits.above.add(nonce);
+  s.creditedDeposits.dirty = credited.watermark > 0 || credited.above.length > 0;
 }
 
 /** Series, before the accounts whose positions name them. */
@@ -324,6 +329,7 @@ export function snapshotBytes(s: EngineState): Uint8Array {
     risk: byUnderlying(s.risk).map(([underlyingId, risk]) => riskRecord(underlyingId, risk)),
     fundWatch: { ...s.fundWatch },
     auditHead: { sequence: s.auditHead.sequence, hash: s.auditHead.hash },
+    creditedDeposits: creditedDepositsRecord(s),
     stateRoot: s.commitment.root(),
   };
   return EngineSnapshotCodec.encode(value);

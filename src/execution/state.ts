@@ -186,6 +186,17 @@ export interface SampleWrite {
 }
 
 /**
+ * The vault nonces credited so far: every nonce up to `watermark` and those in `above`. Written to
+ * the commitment only once non-empty, so a chain without a bridge keeps its roots.
+ */
+export interface CreditedDeposits {
+  watermark: number;
+  readonly above: Set<number>;
+  /** Changed in the block being applied (or restored): the commit step writes its record. */
+  dirty: boolean;
+}
+
+/**
  * The whole state of the venue, and what the block being applied has changed so far. Every step
  * and action is a function of it (and of its own arguments) that changes it in place; nothing else
  * holds state. The configuration fields are fixed at genesis; the `dirty…` sets, `sampleWrites`,
@@ -218,6 +229,8 @@ export interface EngineState {
   readonly fundWatch: FundWatch;
   /** The audit log's head (src/execution/audit.ts), in the root. */
   readonly auditHead: EngineAuditHead;
+  /** Vault nonces the bridge credited (actions/deposit.ts `creditBridgeDeposits`), in the root. */
+  readonly creditedDeposits: CreditedDeposits;
   /** Withdrawals paid in the block being applied (not state: reset every block). */
   withdrawnThisBlock: bigint;
   /** Marks of this block, by series (null: no mark); rebuilt every block, not in the root. */
@@ -270,6 +283,7 @@ export function emptyState(config: {
     risk: new Map(),
     fundWatch: { reference: 0n, referenceMs: 0, throttled: false },
     auditHead: { sequence: 0, hash: new Uint8Array(32) },
+    creditedDeposits: { watermark: 0, above: new Set(), dirty: false },
     withdrawnThisBlock: 0n,
     markCache: new Map(),
     height: 0,

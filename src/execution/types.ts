@@ -167,6 +167,30 @@ export interface Block {
   /** In the order consensus finalized them. */
   transactions: SignedTransaction[];
   oracle: OracleUpdate[];
+  /**
+   * Vault deposits that 2f + 1 validators reported identically in this block (the block rule,
+   * src/interop/evm/deposit-quorum.ts), ascending by nonce; each nonce is credited once, ever.
+   */
+  deposits?: BridgeDeposit[];
+}
+
+/** Why a vault deposit was consumed without a credit (its value stays in the vault). */
+export type BridgeDepositRefusal =
+  | 'UNLISTED_TOKEN'
+  | 'AMOUNT_TOO_LARGE'
+  | 'DEPOSIT_BELOW_MINIMUM'
+  | 'TOO_MANY_ACCOUNTS';
+
+/** A deposit into the EVM vault, as the block rule hands it to the engine. */
+export interface BridgeDeposit {
+  /** The vault's nonce (unique per vault). */
+  nonce: number;
+  /** The 32-byte Palisade account. */
+  account: Uint8Array;
+  /** Token base units (the vault's uint256). */
+  amount: bigint;
+  /** Whether the token is the one the genesis bridges (the engine's quote). */
+  tokenListed: boolean;
 }
 
 /**
@@ -262,6 +286,14 @@ export type CancelReason =
 export type EngineEvent =
   | { type: 'deposit'; account: string; amount: bigint }
   | { type: 'withdrawal'; account: string; amount: bigint }
+  /** A vault deposit consumed without a credit (the value stays in the vault). */
+  | {
+      type: 'bridgeDepositRefused';
+      nonce: number;
+      account: string;
+      amount: bigint;
+      reason: BridgeDepositRefusal;
+    }
   | { type: 'seriesListed'; seriesId: number }
   /** `volBps` is the volatility applied: the request clamped to the band and to the hourly bound. */
   | { type: 'markVolSet'; seriesId: number; volBps: number; requestedVolBps: number }

@@ -55,6 +55,7 @@ test('a copy of an admitted transaction with another signature is still refused 
     timeMs: engineGenesis.startTimeMs + 1000,
     transactions: [forgedBytes, admittedBytes],
     observations: [],
+    deposits: [],
     // Execution does not read the committed state root; only verifiers check it.
     stateRootHeight: 0,
     stateRoot: new Uint8Array(32),

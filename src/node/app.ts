@@ -26,6 +26,13 @@
  *                 Verifiers refuse the block when any observation would be dropped by
  *                 `aggregateBlock` (bad signature, wrong height, stale, repeated, equivocating);
  *                 fewer than 2f + 1 is allowed and yields a STALE aggregate, never a stall.
+ *   deposits      the signed deposit reports for this height the proposer holds (the bridge,
+ *                 src/interop/evm/deposit-quorum.ts): a validator that follows the EVM vault puts
+ *                 its report beside its observation in its vote extension (a `VoteExtension`,
+ *                 src/codec/bridge.ts). Verifiers refuse the block when any report is malformed,
+ *                 signed by a non-validator or badly, for another height, chain or vault, or a
+ *                 second one of a validator; on execution a deposit reported identically by 2f + 1
+ *                 of them is credited, once per vault nonce.
  *   state root    `stateRootHeight` = max(0, height − STATE_ROOT_LAG_BLOCKS) and `stateRoot` = the
  *                 node state root after that height: SHA-256 over a label, the engine's state root
  *                 and the SSZ of the oracle aggregation state (the previous aggregate per asset, which
@@ -76,8 +83,10 @@
 
 import {
   adoptChainSnapshot,
+  type ChainBridge,
   createChainState,
   decodeBlockPayload,
+  depositProblems,
   observationProblems as droppedObservations,
   executeBlock,
   hasAccount,
@@ -88,6 +97,7 @@ import {
   stateRootHeightFor,
 } from '../chain/block-rule.ts';
 import type { BlockStore } from '../chain/block-store.ts';
+import { SignedDepositReportCodec, VoteExtensionCodec } from '../codec/bridge.ts';
 import { type Block, BlockCodec, type Certificate, CertificateCodec, VoteKind } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
@@ -201,6 +211,13 @@ export interface NodeApplicationOptions {
   clock?: Clock;
   /** Our signed observation for `height` (encoded), or undefined when we have no prices. */
   observe: (height: number) => Uint8Array | undefined;
+  /** The EVM vault this network bridges (genesis); absent: no bridge. */
+  bridge?: ChainBridge;
+  /**
+   * Our signed deposit report for `height` (an encoded `SignedDepositReport`,
+   * src/interop/evm/deposit-quorum.ts `createDepositReporter`), or undefined when we hold none.
+   */
+  reportDeposits?: (height: number) => Uint8Array | undefined;
   limits?: Partial<ApplicationLimits>;
   mempoolLimits?: Partial<typeof DEFAULT_MEMPOOL_LIMITS>;
 }
@@ -293,7 +310,13 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const verifiedTransactions = createVerifiedTransactions({ maxEntries: 2 * mempoolLimits.maxTransactions });
   const clock = options.clock ?? createRealClock();
   const chain = createChainState(
-    { chainId, validators: options.validators, assets: options.assets, engineGenesis: options.engineGenesis },
+    {
+      chainId,
+      validators: options.validators,
+      assets: options.assets,
+      engineGenesis: options.engineGenesis,
+      ...(options.bridge === undefined ? {} : { bridge: options.bridge }),
+    },
     { verifySignature: (transaction, encoded) => verifiedTransactions.check(transaction, encoded) },
   );
   const { priceBook } = chain;
@@ -307,6 +330,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const known = new Map<string, KnownBlock>();
   /** Observations by height, then by validator index (first valid one wins). */
   const observations = new Map<number, Map<number, Uint8Array>>();
+  /** Deposit reports by height, then by validator index (first valid one wins). */
+  const depositReports = new Map<number, Map<number, Uint8Array>>();
   const listeners = new Set<(applied: AppliedBlock) => void>();
   const refused: Record<string, number> = {};
   let proposed = 0;
@@ -473,6 +498,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const pruneObservations = () => {
     for (const height of [...observations.keys()])
       if (height <= chain.engine.height) observations.delete(height);
+    for (const height of [...depositReports.keys()])
+      if (height <= chain.engine.height) depositReports.delete(height);
   };
 
   /**
@@ -505,6 +532,45 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     storage.putSnapshot({ height, state: snapshotChainState(chain) });
     const floor = height - (SNAPSHOTS_KEPT - 1) * limits.snapshotIntervalBlocks;
     if (floor > 0) storage.deleteSnapshotsBelow(floor);
+  };
+
+  /** A peer's observation from its vote extension: checked, and kept for its height. */
+  const acceptObservation = (signer: number, bytes: Uint8Array): boolean => {
+    let decoded: ReturnType<typeof SignedObservationCodec.decode>;
+    try {
+      decoded = SignedObservationCodec.decode(bytes);
+    } catch {
+      return false;
+    }
+    const expected = options.validators[signer];
+    if (expected === undefined || !bytesEqual(decoded.body.validator, expected)) return false;
+    if (decoded.body.chainId !== chainId || !verifyObservationSignature(decoded)) return false;
+    const height = decoded.body.height;
+    // Valid but outside the window we collect for: accepted (the vote is fine) and not kept.
+    if (height <= chain.engine.height || height > chain.engine.height + OBSERVATION_WINDOW) return true;
+    const map = observations.get(height) ?? new Map<number, Uint8Array>();
+    if (!map.has(signer)) map.set(signer, bytes.slice());
+    observations.set(height, map);
+    return true;
+  };
+
+  /** A peer's deposit report from its vote extension: checked as a block's verifier will, and kept. */
+  const acceptDepositReport = (signer: number, bytes: Uint8Array): boolean => {
+    let report: ReturnType<typeof SignedDepositReportCodec.decode>;
+    try {
+      report = SignedDepositReportCodec.decode(bytes);
+    } catch {
+      return false;
+    }
+    const expected = options.validators[signer];
+    if (expected === undefined || !bytesEqual(report.body.validator, expected)) return false;
+    const height = report.body.height;
+    if (height <= chain.engine.height || height > chain.engine.height + OBSERVATION_WINDOW) return true;
+    if (depositProblems(chain.rules, height, [bytes]).length > 0) return false;
+    const map = depositReports.get(height) ?? new Map<number, Uint8Array>();
+    if (!map.has(signer)) map.set(signer, bytes.slice());
+    depositReports.set(height, map);
+    return true;
   };
 
   const app: NodeApplication = {
@@ -583,7 +649,16 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
             ownObservations.push(bytes);
         });
       }
-      const observationBytes = ownObservations.reduce((sum, bytes) => sum + bytes.length + 4, 0);
+      const ownDeposits: Uint8Array[] = [];
+      const reportPool = depositReports.get(context.height);
+      if (reportPool !== undefined) {
+        for (const [, bytes] of [...reportPool.entries()].sort((a, b) => a[0] - b[0]))
+          if (depositProblems(chain.rules, context.height, [bytes]).length === 0) ownDeposits.push(bytes);
+      }
+      const observationBytes = [...ownObservations, ...ownDeposits].reduce(
+        (sum, bytes) => sum + bytes.length + 4,
+        0,
+      );
       const selected =
         exclude === undefined
           ? []
@@ -604,6 +679,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         timeMs,
         transactions,
         observations: ownObservations,
+        deposits: ownDeposits,
         stateRootHeight: rootHeight,
         stateRoot,
       });
@@ -631,6 +707,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (payload === undefined) return refuse('malformed');
       if (payload.transactions.length > limits.maxBlockTransactions) return refuse('too-many-transactions');
       if (payload.observations.length > options.validators.length) return refuse('too-many-observations');
+      if (payload.deposits.length > options.validators.length) return refuse('too-many-deposit-reports');
       const parentHex = toHex(context.parent);
       const parentMs = parentTime(parentHex);
       if (parentMs !== undefined && payload.timeMs <= parentMs) return refuse('time-not-after-parent');
@@ -656,6 +733,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (transactionBytes > limits.maxBlockTransactionBytes) return refuse('too-many-bytes');
       if (observationProblems(context.height, payload.timeMs, payload.observations).length > 0)
         return refuse('bad-observation');
+      if (depositProblems(chain.rules, context.height, payload.deposits).length > 0)
+        return refuse('bad-deposit-report');
       const rootHeight = stateRootHeightFor(context.height);
       if (payload.stateRootHeight !== rootHeight) return refuse('wrong-state-root-height');
       // Not knowing the root (our execution is behind it, or restored from a snapshot above it) is
@@ -749,34 +828,49 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         return new Uint8Array(0);
       const pool = observations.get(target);
       // One observation per height: a second, different one would be equivocation (aggregate.ts).
-      const existing = pool?.get(options.self);
-      if (existing !== undefined) return existing;
-      const observation = options.observe(target);
-      if (observation === undefined) return new Uint8Array(0);
-      const map = pool ?? new Map<number, Uint8Array>();
-      map.set(options.self, observation);
-      observations.set(target, map);
-      return observation;
+      let observation = pool?.get(options.self);
+      if (observation === undefined) {
+        observation = options.observe(target);
+        if (observation !== undefined) {
+          const map = pool ?? new Map<number, Uint8Array>();
+          map.set(options.self, observation);
+          observations.set(target, map);
+        }
+      }
+      // One deposit report per height too: the votes of both kinds carry the same bytes.
+      const reportPool = depositReports.get(target);
+      let report = reportPool?.get(options.self);
+      if (report === undefined && options.reportDeposits !== undefined) {
+        report = options.reportDeposits(target);
+        if (report !== undefined) {
+          const map = reportPool ?? new Map<number, Uint8Array>();
+          map.set(options.self, report);
+          depositReports.set(target, map);
+        }
+      }
+      if (report === undefined) return observation ?? new Uint8Array(0);
+      return VoteExtensionCodec.encode({ observation: observation ?? new Uint8Array(0), deposits: report });
     },
 
     verifyExtension(signer, _kind, _view, _digest, extension) {
       if (extension.length === 0) return true;
-      let decoded: ReturnType<typeof SignedObservationCodec.decode>;
-      try {
-        decoded = SignedObservationCodec.decode(extension);
-      } catch {
-        return false;
+      let observationBytes = extension;
+      if (
+        extension.length >= 3 &&
+        extension[1] === VoteExtensionCodec.tag >> 8 &&
+        extension[2] === (VoteExtensionCodec.tag & 0xff)
+      ) {
+        let composite: ReturnType<typeof VoteExtensionCodec.decode>;
+        try {
+          composite = VoteExtensionCodec.decode(extension);
+        } catch {
+          return false;
+        }
+        if (!acceptDepositReport(signer, composite.deposits)) return false;
+        observationBytes = composite.observation;
+        if (observationBytes.length === 0) return true;
       }
-      const expected = options.validators[signer];
-      if (expected === undefined || !bytesEqual(decoded.body.validator, expected)) return false;
-      if (decoded.body.chainId !== chainId || !verifyObservationSignature(decoded)) return false;
-      const height = decoded.body.height;
-      // Valid but outside the window we collect for: accepted (the vote is fine) and not kept.
-      if (height <= chain.engine.height || height > chain.engine.height + OBSERVATION_WINDOW) return true;
-      const map = observations.get(height) ?? new Map<number, Uint8Array>();
-      if (!map.has(signer)) map.set(signer, extension.slice());
-      observations.set(height, map);
-      return true;
+      return acceptObservation(signer, observationBytes);
     },
 
     tip: () => ({

@@ -49,6 +49,7 @@ function emptyPayload(height: number, startTimeMs: number, rootHeight: number, s
     timeMs: startTimeMs + height,
     transactions: [],
     observations: [],
+    deposits: [],
     stateRootHeight: rootHeight,
     stateRoot,
   });

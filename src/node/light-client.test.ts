@@ -108,6 +108,7 @@ function honestChain(blocks: number) {
       timeMs: genesis.startTimeMs + height * 1000,
       transactions: [],
       observations: [],
+      deposits: [],
       stateRootHeight,
       stateRoot: roots.get(stateRootHeight)!,
     });

@@ -1,4 +1,6 @@
 /** Block step 6, the state commitment: what the block changed is written and the root returned. */
+
+import { CreditedDepositsRecordCodec } from '../../codec/bridge.ts';
 import {
   AccountRecordCodec,
   IndexRecordCodec,
@@ -20,6 +22,7 @@ import {
   accountIndexStateKey,
   accountRecord,
   accountStateKey,
+  CREDITED_DEPOSITS_STATE_KEY,
   FUND_WATCH_STATE_KEY,
   indexStateKey,
   LEDGER_STATE_KEY,
@@ -112,6 +115,13 @@ export function commitState(s: EngineState): Uint8Array {
     AuditHeadRecordCodec.encode({ sequence: s.auditHead.sequence, hash: s.auditHead.hash }),
   );
   s.commitment.set(FUND_WATCH_STATE_KEY, FundWatchRecordCodec.encode({ ...s.fundWatch }));
+  if (s.creditedDeposits.dirty) {
+    s.commitment.set(
+      CREDITED_DEPOSITS_STATE_KEY,
+      CreditedDepositsRecordCodec.encode(creditedDepositsRecord(s)),
+    );
+    s.creditedDeposits.dirty = false;
+  }
   s.commitment.set(
     LEDGER_STATE_KEY,
     LedgerRecordCodec.encode({
@@ -136,4 +146,12 @@ export function commitState(s: EngineState): Uint8Array {
   s.dirtyRisk.clear();
   s.newAccounts.length = 0;
   return s.commitment.root();
+}
+
+/** The bridge's credited nonces as committed and snapshotted (ascending above the watermark). */
+export function creditedDepositsRecord(s: EngineState): { watermark: number; above: number[] } {
+  return {
+    watermark: s.creditedDeposits.watermark,
+    above: [...s.creditedDeposits.above].sort((a, b) => a - b),
+  };
 }

@@ -13,6 +13,7 @@ import { deposit } from '../actions/deposit.ts';
 import { governanceList, setMarkVol } from '../actions/governance.ts';
 import { setMarginMode } from '../actions/margin-mode.ts';
 import { placeOrder } from '../actions/place-order.ts';
+import { registerCommitment } from '../actions/register-commitment.ts';
 import { withdraw } from '../actions/withdraw.ts';
 import { type EngineState, type Handled, hexKey } from '../state.ts';
 import { isRejection, type TransactionResult } from '../types.ts';
@@ -62,6 +63,9 @@ export function applyTransaction(s: EngineState, tx: SignedTransaction): Transac
       break;
     case 'setMarginMode':
       handled = setMarginMode(s, signer, action.value);
+      break;
+    case 'registerCommitment':
+      handled = registerCommitment(s, signer, action.value);
       break;
   }
   if (isRejection(handled.status)) return handled;

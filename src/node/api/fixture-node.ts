@@ -326,6 +326,7 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
         timeMs,
         transactions: pending.map((entry) => entry.bytes),
         observations: observations(height, timeMs),
+        deposits: [],
         stateRootHeight,
         stateRoot: roots.get(stateRootHeight)!,
       });

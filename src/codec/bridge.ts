@@ -1,0 +1,144 @@
+/**
+ * The bridge's wire formats (tags 0x046x): what a validator reports of the EVM vault's deposits,
+ * how the report rides on its votes beside its oracle observation, and what the engine commits of
+ * the deposits it credited.
+ *
+ * `DepositReportBody` — one validator's confirmed, not yet credited deposits for one height:
+ *   chainId      the Palisade chain (signed in the domain too)
+ *   height       the height whose votes carry it; a block of any other height refuses it
+ *   validator    the validator's Ed25519 identity key
+ *   evmChainId, vault
+ *                the EVM chain and the vault contract the deposits were read from; a report for
+ *                another chain or vault than the genesis names is refused by every verifier
+ *   deposits     strictly ascending by vault nonce (one entry per nonce, canonical), each with
+ *                every field of the `Deposited` event and its place: transaction hash, log index,
+ *                Palisade account, token, amount (uint256), nonce
+ * `SignedDepositReport` — the body and the validator's Ed25519 signature in the bridge domain.
+ * `VoteExtension` — a vote's extension when the validator reports deposits: its encoded
+ *   `SignedObservation` (or nothing) and its encoded `SignedDepositReport`. A vote that reports no
+ *   deposit carries the bare observation, as before.
+ * `CreditedDepositsRecord` — the engine's record of the vault nonces it credited: every nonce up
+ *   to `watermark`, and those above it in `above` (ascending). Part of the state root.
+ */
+import {
+  ByteListType,
+  ContainerType,
+  ListBasicType,
+  ListCompositeType,
+  UintBigintType,
+  type ValueOf,
+} from '@chainsafe/ssz';
+import { MAX_EXTENSION_BYTES } from './consensus.ts';
+import { defineMessage } from './message.ts';
+import { Address20 } from './oracle.ts';
+import { Bytes32, Bytes64, Uint32, Uint64 } from './primitives.ts';
+
+/** Deposits one report carries; a validator with more reports the lowest nonces first. */
+export const MAX_REPORTED_DEPOSITS = 8;
+/** Credited nonces kept above the watermark (the vault assigns nonces in order, so few). */
+export const MAX_CREDITED_ABOVE = 4096;
+
+const Uint256 = new UintBigintType(32);
+
+export const ReportedDepositType = new ContainerType(
+  {
+    transactionHash: Bytes32,
+    logIndex: Uint32,
+    /** The 32-byte Palisade account credited. */
+    account: Bytes32,
+    token: Address20,
+    amount: Uint256,
+    nonce: Uint64,
+  },
+  { typeName: 'ReportedDeposit' },
+);
+export type ReportedDeposit = ValueOf<typeof ReportedDepositType>;
+
+export const DepositReportBodyType = new ContainerType(
+  {
+    chainId: Uint64,
+    height: Uint64,
+    validator: Bytes32,
+    evmChainId: Uint64,
+    vault: Address20,
+    deposits: new ListCompositeType(ReportedDepositType, MAX_REPORTED_DEPOSITS),
+  },
+  { typeName: 'DepositReportBody' },
+);
+export type DepositReportBody = ValueOf<typeof DepositReportBodyType>;
+
+function reportBodyProblem(body: DepositReportBody, prefix: string) {
+  for (let i = 0; i < body.deposits.length; i++) {
+    const deposit = body.deposits[i]!;
+    if (deposit.nonce === 0)
+      return { field: `${prefix}deposits[${i}].nonce`, reason: 'vault nonces start at 1' };
+    if (deposit.amount === 0n) return { field: `${prefix}deposits[${i}].amount`, reason: 'must be positive' };
+    if (i > 0 && deposit.nonce <= body.deposits[i - 1]!.nonce)
+      return { field: `${prefix}deposits[${i}].nonce`, reason: 'nonces must ascend strictly' };
+  }
+  return undefined;
+}
+
+export const DepositReportBodyCodec = defineMessage({
+  name: 'DepositReportBody',
+  tag: 0x0460,
+  type: DepositReportBodyType,
+  validate: (body) => reportBodyProblem(body, ''),
+});
+
+export const SignedDepositReportType = new ContainerType(
+  { body: DepositReportBodyType, signature: Bytes64 },
+  { typeName: 'SignedDepositReport' },
+);
+export type SignedDepositReport = ValueOf<typeof SignedDepositReportType>;
+
+export const SignedDepositReportCodec = defineMessage({
+  name: 'SignedDepositReport',
+  tag: 0x0461,
+  type: SignedDepositReportType,
+  validate: (value) => reportBodyProblem(value.body, 'body.'),
+});
+
+export const VoteExtensionType = new ContainerType(
+  {
+    /** An encoded `SignedObservation`, or empty. */
+    observation: new ByteListType(MAX_EXTENSION_BYTES),
+    /** An encoded `SignedDepositReport`. */
+    deposits: new ByteListType(SignedDepositReportCodec.maxBytes),
+  },
+  { typeName: 'VoteExtension' },
+);
+export type VoteExtension = ValueOf<typeof VoteExtensionType>;
+
+export const VoteExtensionCodec = defineMessage({
+  name: 'VoteExtension',
+  tag: 0x0462,
+  type: VoteExtensionType,
+  maxBytes: MAX_EXTENSION_BYTES,
+  validate: (value) =>
+    value.deposits.length === 0
+      ? { field: 'deposits', reason: 'a vote without deposits carries the bare observation' }
+      : undefined,
+});
+
+export const CreditedDepositsRecordType = new ContainerType(
+  { watermark: Uint64, above: new ListBasicType(Uint64, MAX_CREDITED_ABOVE) },
+  { typeName: 'CreditedDepositsRecord' },
+);
+export type CreditedDepositsRecord = ValueOf<typeof CreditedDepositsRecordType>;
+
+export const CreditedDepositsRecordCodec = defineMessage({
+  name: 'CreditedDepositsRecord',
+  tag: 0x0463,
+  type: CreditedDepositsRecordType,
+  validate: (value) => {
+    for (let i = 0; i < value.above.length; i++) {
+      const nonce = value.above[i]!;
+      if (nonce <= value.watermark + 1 && i === 0)
+        return { field: 'above[0]', reason: 'nonces above the watermark leave a gap after it' };
+      if (i > 0 && nonce <= value.above[i - 1]!)
+        return { field: `above[${i}]`, reason: 'must ascend strictly' };
+    }
+    return undefined;
+  },
+});
