@@ -221,6 +221,14 @@ export const EngineSnapshotType = new ContainerType(
     auditHead: AuditHeadRecordType,
     /** The vault nonces the bridge credited (src/execution/actions/deposit.ts). */
     creditedDeposits: CreditedDepositsRecordType,
+    /**
+     * Registered ownership commitments (src/execution/account-tree.ts) by ascending account index,
+     * each 32 bytes big-endian; the Poseidon tree is rebuilt from them and the accounts.
+     */
+    commitments: new ListCompositeType(
+      new ContainerType({ index: Uint64, commitment: Bytes32 }, { typeName: 'CommitmentSnapshot' }),
+      SNAPSHOT_ACCOUNTS_MAX,
+    ),
     /** The state root the engine had when the snapshot was taken; a restore must reproduce it. */
     stateRoot: Bytes32,
   },

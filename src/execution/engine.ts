@@ -82,6 +82,7 @@
  * balance (also tested over random sequences).
  */
 
+import { AccountTreeRecordCodec } from '../codec/account-tree.ts';
 import { MARGIN_MODE } from '../codec/execution.ts';
 import { InvariantError, invariant } from '../codec/invariant.ts';
 import { type EngineSnapshot, EngineSnapshotCodec, SNAPSHOT_ACCOUNTS_MAX } from '../codec/snapshot.ts';
@@ -89,6 +90,7 @@ import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { createStateCommitment, type StateCommitment, type StateProof } from '../crypto/state-commitment.ts';
 import type { TransactionSignatureCheck } from '../crypto/transaction.ts';
+import { type AccountWitnessView, accountTreeCommitment, accountWitness } from './account-tree.ts';
 import { createAccount } from './accounts.ts';
 import { creditBridgeDeposits, isDepositCredited } from './actions/deposit.ts';
 import { BUY, SELL } from './book.ts';
@@ -132,13 +134,16 @@ import {
 } from './views.ts';
 import { varianceOfVolBps } from './volatility.ts';
 
+export type { AccountWitnessView } from './account-tree.ts';
 export {
+  ACCOUNT_TREE_STATE_KEY,
   accountIndexStateKey,
   accountStateKey,
   indexStateKey,
   LEDGER_STATE_KEY,
   oracleStateKey,
   orderStateKey,
+  ownerCommitmentStateKey,
   sampleStateKey,
   seriesStateKey,
 } from './records.ts';
@@ -146,6 +151,20 @@ export { SnapshotError, type SnapshotErrorCode } from './snapshots.ts';
 export { MAX_LOTS_PER_ORDER, MAX_POSITIONS_PER_ACCOUNT, MAX_SERIES } from './state.ts';
 export { isRejection } from './types.ts';
 export type { AccountView, LedgerView, RiskView, SeriesView } from './views.ts';
+
+/** The account tree at one height, as the engine commits it. */
+export interface AccountTreeView {
+  height: number;
+  root: bigint;
+  leaves: number;
+  mmBps: number;
+  /** The encoded `AccountTreeRecord`: the value under `ACCOUNT_TREE_STATE_KEY`. */
+  record: Uint8Array;
+  /** The encoded `MarkTable` whose SHA-256 the record holds. */
+  markTable: Uint8Array;
+  /** Leaves the last block rehashed (its cost: each positions + 21 Poseidon hashes). */
+  leavesUpdated: number;
+}
 
 export interface Engine {
   readonly chainId: number;
@@ -175,6 +194,14 @@ export interface Engine {
   depositCredited(nonce: number): boolean;
   /** The audit log's head (src/execution/audit.ts): entries so far and the last hash, 0x-hex. */
   auditHead(): { sequence: number; hash: string };
+  /**
+   * The Poseidon account tree at this height (src/execution/account-tree.ts): its committed record
+   * (under `ACCOUNT_TREE_STATE_KEY`), root, and the mark table the record's hash covers; undefined
+   * before the first registration.
+   */
+  accountTree(): AccountTreeView | undefined;
+  /** A registered account's leaf inputs and Merkle path at this height (what its prover needs). */
+  accountWitness(publicKey: Uint8Array | string): AccountWitnessView | undefined;
   /** An underlying's automatic-response state: its EWMA volatility (issue 15). */
   risk(underlyingId: number): RiskView | undefined;
   /**
@@ -413,6 +440,24 @@ function engineOver(s: EngineState): Engine {
     risk: (underlyingId) => riskView(s, underlyingId),
     depositCredited: (nonce) => isDepositCredited(s, nonce),
     auditHead: () => ({ sequence: s.auditHead.sequence, hash: `0x${toHex(s.auditHead.hash)}` }),
+    accountTree() {
+      if (s.accountTree.commitments.size === 0) return undefined;
+      const { record, markTable } = accountTreeCommitment(s);
+      return {
+        height: s.height,
+        root: s.accountTree.tree.root(),
+        leaves: record.leaves,
+        mmBps: record.mmBps,
+        record: AccountTreeRecordCodec.encode(record),
+        markTable,
+        leavesUpdated: s.accountTree.lastLeavesUpdated,
+      };
+    },
+    accountWitness(publicKey) {
+      const bytes = typeof publicKey === 'string' ? fromHex(publicKey) : publicKey;
+      const account = bytes === undefined ? undefined : s.accounts.get(hexKey(bytes));
+      return account === undefined ? undefined : accountWitness(s, account);
+    },
     snapshot: () => snapshotBytes(s),
   };
 }

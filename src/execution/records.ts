@@ -21,6 +21,13 @@ export const CREDITED_DEPOSITS_STATE_KEY = sha256(textEncoder.encode('palisade/s
 export const FUND_WATCH_STATE_KEY = sha256(textEncoder.encode('palisade/state/fund-watch'));
 const RISK_NAMESPACE = textEncoder.encode('palisade/state/risk');
 const ACCOUNT_INDEX_NAMESPACE = textEncoder.encode('palisade/state/account-index');
+/** The key of the Poseidon account tree's record (src/execution/account-tree.ts). */
+export const ACCOUNT_TREE_STATE_KEY = sha256(textEncoder.encode('palisade/state/account-tree'));
+const OWNER_COMMITMENT_NAMESPACE = textEncoder.encode('palisade/state/owner-commitment');
+/** The key of an account's registered ownership commitment, by account index. */
+export function ownerCommitmentStateKey(index: number): Uint8Array {
+  return sha256(OWNER_COMMITMENT_NAMESPACE, u64Bytes(index));
+}
 /** The key of the ledger totals (deposits, withdrawals, fee pool, insurance fund, losses). */
 export const LEDGER_STATE_KEY = sha256(textEncoder.encode('palisade/state/ledger'));
 

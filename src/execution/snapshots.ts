@@ -12,6 +12,8 @@ import {
   type UnderlyingSnapshot,
   UnderlyingSnapshotType,
 } from '../codec/snapshot.ts';
+import { FIELD_ORDER } from '../crypto/poseidon-tree.ts';
+import { bytesToField, fieldToBytes, registerOwner } from './account-tree.ts';
 import { createAccount } from './accounts.ts';
 import { BUY, SELL } from './book.ts';
 import { accountRecord, orderRecord, riskRecord, seriesRecord, textEncoder } from './records.ts';
@@ -118,6 +120,23 @@ export function loadSnapshot(s: EngineState, snapshot: EngineSnapshot): void {
   loadOrders(s, snapshot);
   loadOracle(s, snapshot);
   loadRisk(s, snapshot);
+  loadCommitments(s, snapshot);
+}
+
+/** Ownership commitments: each of an existing account, in the field, not 0, not shared. */
+function loadCommitments(s: EngineState, snapshot: EngineSnapshot): void {
+  let previous = -1;
+  for (const [i, entry] of snapshot.commitments.entries()) {
+    const field = `commitments[${i}]`;
+    const account = s.accountsByIndex[entry.index];
+    inconsistent(entry.index > previous, `${field}.index`, 'not ascending');
+    inconsistent(account !== undefined, `${field}.index`, 'no such account');
+    const commitment = bytesToField(entry.commitment);
+    inconsistent(commitment !== 0n && commitment < FIELD_ORDER, `${field}.commitment`, 'not a commitment');
+    inconsistent(!s.accountTree.owners.has(commitment.toString()), `${field}.commitment`, 'shared');
+    registerOwner(s, account, commitment);
+    previous = entry.index;
+  }
 }
 
 /** The automatic responses' state: exactly one record per configured underlying. */
@@ -330,6 +349,9 @@ export function snapshotBytes(s: EngineState): Uint8Array {
     fundWatch: { ...s.fundWatch },
     auditHead: { sequence: s.auditHead.sequence, hash: s.auditHead.hash },
     creditedDeposits: creditedDepositsRecord(s),
+    commitments: [...s.accountTree.commitments.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([index, commitment]) => ({ index, commitment: fieldToBytes(commitment) })),
     stateRoot: s.commitment.root(),
   };
   return EngineSnapshotCodec.encode(value);

@@ -7,6 +7,7 @@ import { toHex } from '../crypto/bytes.ts';
 import type { StateCommitment } from '../crypto/state-commitment.ts';
 import type { TransactionSignatureCheck } from '../crypto/transaction.ts';
 import type { Fixed } from '../std/fixed.ts';
+import { type AccountTreeState, createAccountTreeState } from './account-tree.ts';
 import type { EngineAuditHead } from './audit.ts';
 import { BACKSTOP_PUBLIC_KEY } from './backstop.ts';
 import type { OrderBook, RestingOrder, Side } from './book.ts';
@@ -231,6 +232,8 @@ export interface EngineState {
   readonly auditHead: EngineAuditHead;
   /** Vault nonces the bridge credited (actions/deposit.ts `creditBridgeDeposits`), in the root. */
   readonly creditedDeposits: CreditedDeposits;
+  /** The Poseidon account tree of registered owners (src/execution/account-tree.ts), in the root. */
+  readonly accountTree: AccountTreeState;
   /** Withdrawals paid in the block being applied (not state: reset every block). */
   withdrawnThisBlock: bigint;
   /** Marks of this block, by series (null: no mark); rebuilt every block, not in the root. */
@@ -284,6 +287,7 @@ export function emptyState(config: {
     fundWatch: { reference: 0n, referenceMs: 0, throttled: false },
     auditHead: { sequence: 0, hash: new Uint8Array(32) },
     creditedDeposits: { watermark: 0, above: new Set(), dirty: false },
+    accountTree: createAccountTreeState(),
     withdrawnThisBlock: 0n,
     markCache: new Map(),
     height: 0,

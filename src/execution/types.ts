@@ -217,6 +217,8 @@ export const REJECTION_STATUSES = Object.freeze([
   'INVALID_SERIES',
   'UNKNOWN_ORDER',
   'UNKNOWN_ACCOUNT',
+  /** A RegisterCommitment of 0 or of a value outside BN254's scalar field. */
+  'INVALID_COMMITMENT',
 ] as const);
 
 /** Refusals that leave the state untouched, the nonce included (see `REJECTION_STATUSES`). */
@@ -255,7 +257,11 @@ export type OutcomeStatus =
    */
   | 'MARKET_HALTED'
   /** A withdrawal beyond this block's cap while the insurance fund draws down fast (an outcome). */
-  | 'WITHDRAWAL_THROTTLED';
+  | 'WITHDRAWAL_THROTTLED'
+  /** The account already registered its ownership commitment (src/execution/account-tree.ts): once only. */
+  | 'COMMITMENT_ALREADY_SET'
+  /** Another account registered this commitment first. */
+  | 'COMMITMENT_TAKEN';
 
 export type TransactionStatus = 'OK' | RejectionStatus | OutcomeStatus;
 
@@ -298,6 +304,7 @@ export type EngineEvent =
   /** `volBps` is the volatility applied: the request clamped to the band and to the hourly bound. */
   | { type: 'markVolSet'; seriesId: number; volBps: number; requestedVolBps: number }
   | { type: 'marginModeSet'; account: string; mode: 'standard' | 'portfolio' }
+  | { type: 'commitmentRegistered'; account: string; index: number }
   | {
       type: 'orderRested';
       orderId: number;

@@ -1,5 +1,6 @@
 /** Block step 6, the state commitment: what the block changed is written and the root returned. */
 
+import { AccountTreeRecordCodec, OwnerCommitmentRecordCodec } from '../../codec/account-tree.ts';
 import { CreditedDepositsRecordCodec } from '../../codec/bridge.ts';
 import {
   AccountRecordCodec,
@@ -16,8 +17,10 @@ import {
   RiskStateRecordCodec,
   SampleRecordCodec,
 } from '../../codec/snapshot.ts';
+import { accountTreeCommitment, fieldToBytes, updateAccountTree } from '../account-tree.ts';
 import { appendAudit } from '../audit.ts';
 import {
+  ACCOUNT_TREE_STATE_KEY,
   AUDIT_HEAD_STATE_KEY,
   accountIndexStateKey,
   accountRecord,
@@ -29,6 +32,7 @@ import {
   oracleStateKey,
   orderRecord,
   orderStateKey,
+  ownerCommitmentStateKey,
   riskRecord,
   riskStateKey,
   sampleStateKey,
@@ -36,6 +40,29 @@ import {
   seriesStateKey,
 } from '../records.ts';
 import type { EngineState } from '../state.ts';
+
+/**
+ * The Poseidon account tree (src/execution/account-tree.ts): registrations, the touched leaves and,
+ * once it has a leaf, its root with the mark table's hash at this height.
+ */
+function commitAccountTree(s: EngineState): void {
+  const tree = s.accountTree;
+  for (const index of tree.registered) {
+    const account = s.accountsByIndex[index]!;
+    s.commitment.set(
+      ownerCommitmentStateKey(index),
+      OwnerCommitmentRecordCodec.encode({
+        index,
+        publicKey: account.publicKey,
+        commitment: fieldToBytes(tree.commitments.get(index)!),
+      }),
+    );
+  }
+  tree.registered.length = 0;
+  updateAccountTree(s);
+  if (tree.commitments.size === 0) return;
+  s.commitment.set(ACCOUNT_TREE_STATE_KEY, AccountTreeRecordCodec.encode(accountTreeCommitment(s).record));
+}
 
 /**
  * Writes what the block changed. Besides accounts, orders, series, index prices and the ledger,
@@ -108,6 +135,7 @@ export function commitState(s: EngineState): Uint8Array {
       riskStateKey(underlyingId),
       RiskStateRecordCodec.encode(riskRecord(underlyingId, s.risk.get(underlyingId)!)),
     );
+  commitAccountTree(s);
   // The audit log takes the block's governance actions, parameter changes and responses.
   appendAudit(s.auditHead, s.chainId, s.events, s.height, s.timeMs);
   s.commitment.set(
