@@ -402,3 +402,41 @@ test('a message for another session, or not signed by its author, is refused and
   assert.throws(() => a.receive(new Uint8Array([1, 2, 3])), { code: 'MALFORMED' });
   assert.deepEqual(a.waitingFor().deals, [1, 2, 3]);
 });
+
+test('a dealing seed makes a restarted dealer deal the same bytes again; another session or seed deals otherwise', () => {
+  const keys = keysOf(signers.slice(0, 4));
+  const dkg = {
+    chainId: 7,
+    epoch: 1,
+    kind: 'dkg' as const,
+    dealerKeys: keys,
+    recipientKeys: keys,
+    threshold: 3,
+  };
+  const seed = sha256(new TextEncoder().encode('validator 2 identity'));
+  const start = (session: typeof dkg, dealingSeed?: Uint8Array) =>
+    createKeygenMachine(session, {
+      dealer: 2,
+      recipient: 2,
+      signer: signers[2]!,
+      ...(dealingSeed === undefined ? {} : { dealingSeed }),
+    })
+      .start()
+      .map((output) => toHex(output.bytes));
+  const first = start(dkg, seed);
+  assert.deepEqual(start(dkg, seed), first, 'the crash-restarted dealer repeats itself');
+  assert.notDeepEqual(start({ ...dkg, epoch: 2 }, seed), first, 'another session');
+  assert.notDeepEqual(start(dkg, sha256(seed)), first, 'another seed');
+  assert.notDeepEqual(start(dkg), start(dkg), 'without a seed each start samples afresh');
+  // The seeded dealing is a valid one: every recipient finishes with the same group key.
+  const results = runLocalKeygen(
+    dkg,
+    [0, 1, 2, 3].map((i) => ({
+      dealer: i,
+      recipient: i,
+      signer: signers[i]!,
+      dealingSeed: sha256(Uint8Array.of(i, ...seed)),
+    })),
+  );
+  assert.equal(new Set(results.map((r) => toHex(r.key!.groupPublicKey))).size, 1);
+});

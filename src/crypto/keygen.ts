@@ -50,6 +50,8 @@
  */
 import type { FrostPublic } from '@noble/curves/abstract/frost.js';
 import { secp256k1_FROST } from '@noble/curves/secp256k1.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 as sha256Hash } from '@noble/hashes/sha2.js';
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
 import { peekTag } from '../codec/message.ts';
@@ -83,6 +85,7 @@ import {
   parsePoint,
   parseScalar,
   pointBytes,
+  type RandomBytes,
   randomPolynomial,
   scalarBytes,
   verifyProofOfKnowledge,
@@ -162,6 +165,32 @@ export interface KeygenRole {
   readonly signer: Ed25519Signer;
   /** Our key package of `previous` (refresh: to add to; reshare: to deal from). */
   readonly previousKey?: FrostKeyPackage;
+  /**
+   * A secret of at least 32 bytes from which the dealing (polynomial, proof of knowledge) is
+   * derived with HKDF-SHA-256 (RFC 5869) over the session digest, instead of the CSPRNG. A dealer
+   * that crashes and starts the same session again then deals byte for byte the same deal and
+   * shares (Ed25519 signatures are deterministic too, RFC 8032 §5.1.6), so its peers see a copy,
+   * not an equivocation. The dealing is as secret as the seed: derive it from the validator's
+   * identity key, as RFC 8032 derives signing nonces from the key.
+   */
+  readonly dealingSeed?: Uint8Array;
+}
+
+/** HKDF-SHA-256 gives at most 255 blocks; a dealing takes one 48-byte draw per coefficient + 1. */
+const DEALING_STREAM_BYTES = 255 * 32;
+/** HKDF's info: a dealing stream is for nothing else. */
+const DEALING_INFO = new TextEncoder().encode('PALISADE/KEYGEN/DEALING/v1');
+
+/** The byte stream a dealer samples its dealing from, bound to the session (see `dealingSeed`). */
+function dealingStream(seed: Uint8Array, sessionDigest: Uint8Array): RandomBytes {
+  invariant(seed.length >= 32, 'a dealing seed has at least 32 bytes');
+  const stream = hkdf(sha256Hash, seed, sessionDigest, DEALING_INFO, DEALING_STREAM_BYTES);
+  let offset = 0;
+  return (length = 32) => {
+    invariant(offset + length <= stream.length, 'dealing stream exhausted');
+    offset += length;
+    return Uint8Array.from(stream.subarray(offset - length, offset));
+  };
 }
 
 export type KeygenOutput =
@@ -346,6 +375,8 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
   const sessionDigest = keygenSessionDigest(session);
   const { dealer: self, recipient: me } = role;
   invariant(self !== undefined || me !== undefined, 'a participant deals, receives, or both');
+  const dealingRng =
+    role.dealingSeed === undefined ? undefined : dealingStream(role.dealingSeed, sessionDigest);
   if (self !== undefined) {
     invariant(Number.isInteger(self) && self >= 0 && self < dealerCount, 'dealer index outside the set');
     invariant(bytesEqual(role.signer.publicKey, session.dealerKeys[self]!), 'signer is not this dealer');
@@ -758,10 +789,12 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
       let proofOfKnowledge = ZERO_PROOF;
       if (session.kind === 'dkg') {
         // noble's DKG round 1 samples the polynomial and proves knowledge of a_0 (FROST §5.1).
-        const round1 = secp256k1_FROST.DKG.round1(participantIdentifier(self), {
-          min: t,
-          max: recipientCount,
-        });
+        const round1 = secp256k1_FROST.DKG.round1(
+          participantIdentifier(self),
+          { min: t, max: recipientCount },
+          undefined,
+          ...(dealingRng === undefined ? [] : [dealingRng]),
+        );
         invariant(round1.secret.coefficients !== undefined, 'noble kept the coefficients');
         coefficients = [...round1.secret.coefficients];
         commitmentBytes = round1.public.commitment;
@@ -770,7 +803,7 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
       } else {
         const constant =
           session.kind === 'refresh' ? 0n : Fn.fromBytes(role.previousKey!.secret.signingShare);
-        coefficients = randomPolynomial(t, constant);
+        coefficients = randomPolynomial(t, constant, dealingRng);
         const points = commitPolynomial(coefficients);
         commitmentBytes = (session.kind === 'refresh' ? points.slice(1) : points).map(pointBytes);
       }

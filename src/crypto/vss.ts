@@ -42,9 +42,14 @@ export function identifierOf(index: number): bigint {
   return BigInt(index + 1);
 }
 
-/** A fresh non-zero scalar from noble's CSPRNG-backed sampler. */
-export function randomScalar(): bigint {
-  return Fn.fromBytes(secp256k1_FROST.utils.randomScalar());
+/** Bytes for sampling: the CSPRNG by default, or a deterministic stream (see keygen's dealing seed). */
+export type RandomBytes = (length?: number) => Uint8Array<ArrayBuffer>;
+
+/** A fresh non-zero scalar from noble's sampler, over the CSPRNG unless `rng` is given. */
+export function randomScalar(rng?: RandomBytes): bigint {
+  return Fn.fromBytes(
+    rng === undefined ? secp256k1_FROST.utils.randomScalar() : secp256k1_FROST.utils.randomScalar(rng),
+  );
 }
 
 /**
@@ -52,11 +57,11 @@ export function randomScalar(): bigint {
  * A zero constant (proactive refresh) is allowed; its commitment is then the identity, which is
  * never sent (see {@link commitPolynomial}).
  */
-export function randomPolynomial(coefficientCount: number, constant: bigint): bigint[] {
+export function randomPolynomial(coefficientCount: number, constant: bigint, rng?: RandomBytes): bigint[] {
   invariant(Number.isInteger(coefficientCount) && coefficientCount >= 1, 'a polynomial needs a coefficient');
   invariant(constant >= 0n && constant < Fn.ORDER, 'constant term must be a scalar');
   const coefficients = [constant];
-  for (let k = 1; k < coefficientCount; k++) coefficients.push(randomScalar());
+  for (let k = 1; k < coefficientCount; k++) coefficients.push(randomScalar(rng));
   return coefficients;
 }
 

@@ -78,12 +78,12 @@ function network(
     queue.push({ from, to, message });
   };
   const directories = reuse ?? signers.map((_, i) => mkdtempSync(join(root, `${name}-${i}-`)));
-  const prices: PriceSigner[] = signers.map((signer, i) =>
+  const make = (i: number): PriceSigner =>
     createPriceSigner({
       chainId: 9,
       self: i,
       validators: signers.map((s) => s.publicKey),
-      signer,
+      signer: signers[i]!,
       secretKey: identities[i]!,
       keyStore: createFilePriceKeyStore(directories[i]!),
       epoch: 1,
@@ -105,8 +105,8 @@ function network(
       dkgComplaintMs: 3000,
       sessionTimeoutMs: 15_000,
       epochBlocks,
-    }),
-  );
+    });
+  const prices: PriceSigner[] = signers.map((_, i) => make(i));
   const deliver = () => {
     for (let steps = 0; queue.length > 0; steps++) {
       assert.ok(steps < 1_000_000);
@@ -129,7 +129,16 @@ function network(
       advance(ms, deliver);
       deliver();
     },
-    block(height: number) {
+    deliver,
+    /** A new process for validator i on the same disk (the old one is stopped first). */
+    restart(i: number) {
+      prices[i]!.stop();
+      prices[i] = make(i);
+      prices[i]!.start();
+      deliver();
+    },
+    /** Block `height` finalized at `only` (default every live validator); delivers unless told not to. */
+    block(height: number, only?: readonly number[], deliverAfter = true) {
       const aggregates: AggregatePriceValue[] = [1, 2].map((assetId) => ({
         assetId,
         height,
@@ -144,8 +153,9 @@ function network(
       // coordinator sees (the worst case: they get chosen).
       const order = [...prices.keys()].sort((a, b) => Number(faults.has(b)) - Number(faults.has(a)));
       for (const i of order)
-        if (faults.get(i) !== 'crashed') prices[i]!.onAggregates(height, aggregates, clock.now());
-      deliver();
+        if (faults.get(i) !== 'crashed' && (only === undefined || only.includes(i)))
+          prices[i]!.onAggregates(height, aggregates, clock.now());
+      if (deliverAfter) deliver();
     },
     stop() {
       for (const p of prices) p.stop();
@@ -307,4 +317,60 @@ test('refresh with a crashed validator (f = 1 of 4): the others refresh without 
     'the honest validators agree on the epoch',
   );
   net.stop();
+});
+
+/**
+ * Crash anywhere: validator 3 finalizes the boundary block, deals its refresh (deal and shares
+ * reach everyone) and dies before it hears anything back. Restarted on the same disk — with only
+ * the previous epoch's key file — it must finish the refresh the others are in (`stillRunning`)
+ * or have finished (after the deadlines): the same epoch and group key as the others, and
+ * certificates from then on verify under it. Without deterministic dealing its second deal
+ * would be an equivocation; without a late start it would stay an epoch behind for good.
+ */
+function killedMidRefresh(name: string, restartAfterMs: number) {
+  const faults = new Map<number, Fault>();
+  const net = network(4, faults, name, undefined, 5);
+  net.start();
+  for (let height = 1; height <= 4; height++) {
+    net.block(height);
+    net.run(1000);
+  }
+  const groupKey = toHex(net.prices[0]!.keyset()!.groupPublicKey);
+  net.block(5, [0, 1, 2], false);
+  net.block(5, [3], false);
+  faults.set(3, 'crashed');
+  net.deliver();
+  net.run(restartAfterMs);
+  faults.delete(3);
+  net.restart(3);
+  assert.equal(net.prices[3]!.keyset()!.epoch, 1, 'restarted from the epoch-1 key file');
+  net.run(20_000);
+  for (let height = 6; height <= 9; height++) {
+    net.block(height);
+    net.run(1000);
+  }
+  net.run(20_000);
+  for (const [i, p] of net.prices.entries()) {
+    assert.equal(p.keyset()!.epoch, 2, `validator ${i} is in epoch 2`);
+    assert.equal(toHex(p.keyset()!.groupPublicKey), groupKey);
+    for (const entry of p.latest()) {
+      assert.equal(entry.height, 9);
+      assert.equal(entry.certificate.report.epoch, 2);
+    }
+  }
+  // Validator 3's new share is right (nobody saw a bad signature share from it), and its deal
+  // after the restart was the one from before: no one names it an equivocator.
+  for (const p of net.prices) {
+    assert.equal(p.stats().badShares[3] ?? 0, 0);
+    assert.deepEqual(p.stats().refreshDisqualified, []);
+  }
+  net.stop();
+}
+
+test('killed mid-refresh after dealing, restarted while the others still refresh: it finishes the refresh', () => {
+  killedMidRefresh('mid-refresh-early', 1000);
+});
+
+test('killed mid-refresh after dealing, restarted after the others finished: it catches up to their epoch', () => {
+  killedMidRefresh('mid-refresh-late', 20_000);
 });

@@ -27,6 +27,22 @@
  * never changes, certificates name the new epoch, and a share stolen before a refresh is useless
  * after it. At restart the latest epoch's key file is loaded.
  *
+ * Crash anywhere. A validator killed in a DKG or refresh restarts with the key file of the epoch
+ * before (or none) and finishes the round it was in, with no file removed by hand:
+ *   - its dealing (polynomial and proof of knowledge) is derived from its identity key and the
+ *     session (src/crypto/keygen.ts `dealingSeed`, HKDF-SHA-256), so what it deals after the
+ *     restart is byte for byte what it may have dealt before: a copy to its peers, never an
+ *     equivocation that would disqualify it;
+ *   - a keygen message for the refresh into the epoch after ours, while we run none, means our
+ *     peers are in a refresh we are not (we crashed in it, or were down at its boundary): we start
+ *     it then; a price certificate of that next epoch means they finished it, and we start it too,
+ *     and they answer our messages with everything they sent (the straggler rule above);
+ *   - a refresh that failed (too few dealers reached us) starts again at most once per pair of
+ *     deadlines when such a sign comes.
+ * A validator down across two refreshes or more is not caught up this way (peers keep the
+ * messages of the last two runs); it signs no more and counts among the f faulty until share
+ * repair (src/crypto/repair.ts) is driven over the network.
+ *
  * Signing. After every finalized block whose height is a multiple of `everyBlocks`, every
  * validator holds the same aggregates (a function of finalized blocks), so each knows what to
  * sign: for each asset with a fresh aggregate, the EIP-712 `PriceReport` digest. The session's
@@ -49,6 +65,7 @@ import {
   type KeygenMachine,
   type KeygenOutput,
   keygenMessageSession,
+  keygenSessionDigest,
 } from '../crypto/keygen.ts';
 import { SealedKeygenCodec } from '../crypto/keygen-codec.ts';
 import { openThresholdKeyFile, sealThresholdKeyFile } from '../crypto/keystore.ts';
@@ -175,6 +192,8 @@ export interface PriceSignerStats {
   signingAttempts: number;
   /** Refreshes completed since start. */
   refreshes: number;
+  /** Dealers the latest completed refresh left out, with why; empty when it qualified everyone. */
+  refreshDisqualified: { epoch: number; dealer: number; reason: string }[];
 }
 
 export interface PriceSigner {
@@ -329,8 +348,23 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   const runs = new Map<number, KeygenRun>();
   let dkgState: PriceSignerStats['dkg'] = 'running';
   let dkgDisqualified: { dealer: number; reason: string }[] = [];
+  let refreshDisqualified: PriceSignerStats['refreshDisqualified'] = [];
   let refreshes = 0;
   const lastAnswerMs = new Map<number, number>();
+  /** When each epoch's refresh last started (a failed one starts again only after its deadlines). */
+  const lastRefreshStartMs = new Map<number, number>();
+  /** Our dealings' secret: a restarted dealer deals the same again (src/crypto/keygen.ts `dealingSeed`). */
+  const dealingSeed = Uint8Array.from(
+    Buffer.from(
+      hkdfSync(
+        'sha256',
+        options.secretKey,
+        Buffer.from(`chain ${options.chainId}`),
+        'palisade/keygen-dealing/v1',
+        32,
+      ),
+    ),
+  );
   const timers: (() => void)[] = [];
   let running = false;
   let resolveReady: () => void = () => {};
@@ -434,7 +468,10 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       if (run.kind === 'dkg') {
         dkgState = 'done';
         dkgDisqualified = disqualified;
-      } else refreshes++;
+      } else {
+        refreshes++;
+        refreshDisqualified = disqualified.map((d) => ({ epoch: run.epoch, ...d }));
+      }
       if (key === undefined || result.key.epoch > key.epoch) adopt(result.key);
       log('info', run.kind === 'dkg' ? 'price keyset ready' : 'price keyset refreshed', {
         epoch: result.key.epoch,
@@ -483,17 +520,43 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     ...(kind === 'refresh' ? { previous: key!.public } : {}),
   });
 
-  /** Proactive refresh (src/crypto/keygen.ts kind `refresh`) into epoch key.epoch + 1. */
+  /**
+   * Proactive refresh (src/crypto/keygen.ts kind `refresh`) into epoch key.epoch + 1. A run that
+   * failed may start again after its deadlines (a validator that came back late retries).
+   */
   const startRefresh = () => {
-    if (key === undefined || runs.has(key.epoch + 1)) return;
+    if (key === undefined) return;
     const epoch = key.epoch + 1;
+    const existing = runs.get(epoch);
+    if (existing !== undefined && existing.state !== 'failed') return;
+    const now = options.clock.now();
+    if (now - (lastRefreshStartMs.get(epoch) ?? Number.NEGATIVE_INFINITY) < dkgDealMs + dkgComplaintMs)
+      return;
+    lastRefreshStartMs.set(epoch, now);
     const machine = createKeygenMachine(session(epoch, 'refresh'), {
       dealer: options.self,
       recipient: options.self,
       signer: options.signer,
       previousKey: key,
+      dealingSeed,
     });
     startRun({ epoch, kind: 'refresh', machine, sent: [], state: 'running', digest: machine.sessionDigest });
+  };
+
+  /**
+   * The session digest of the refresh into key.epoch + 1, as our peers compute it: a keygen
+   * message for it while we have no such run means the network started that refresh without us
+   * (we were down at its boundary block, or crashed in it), so we start it late.
+   */
+  let nextRefreshDigest: { epoch: number; digest: Uint8Array } | undefined;
+  const isNextRefresh = (digest: Uint8Array) => {
+    if (key === undefined) return false;
+    if (nextRefreshDigest?.epoch !== key.epoch + 1)
+      nextRefreshDigest = {
+        epoch: key.epoch + 1,
+        digest: keygenSessionDigest(session(key.epoch + 1, 'refresh')),
+      };
+    return bytesEqual(nextRefreshDigest.digest, digest);
   };
 
   const answerStraggler = (from: number, run: KeygenRun) => {
@@ -510,10 +573,19 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     const digest = keygenMessageSession(bytes);
     for (const run of runs.values()) {
       if (!bytesEqual(run.digest, digest)) continue;
+      if (run.state === 'failed' && isNextRefresh(digest)) break;
       if (run.state !== 'running' || run.machine === undefined) answerStraggler(from, run);
       else dispatchKeygen(run, run.machine.receive(bytes));
       return;
     }
+    // Crash anywhere: a refresh our peers run and we do not (we came back from a crash in it, or
+    // after its boundary). Dealing is derived from our identity key (`dealingSeed`), so the deal we
+    // send now is the one we may have sent before the crash, byte for byte.
+    if (!isNextRefresh(digest)) return;
+    startRefresh();
+    const run = runs.get(key!.epoch + 1);
+    if (run?.state === 'running' && run.machine !== undefined)
+      dispatchKeygen(run, run.machine.receive(bytes));
   };
 
   // ------------------------------------------------------------------ signing
@@ -617,6 +689,10 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       toHex(certificate.domain.verifyingContract) !== toHex(options.domain.verifyingContract)
     )
       return;
+    // A certificate of the epoch after ours: the others finished a refresh we missed. Start it;
+    // they answer our messages with theirs (answerStraggler). Only a hint: a forged one costs a
+    // keygen run that fails, at most once per pair of deadlines.
+    if (certificate.report.epoch === key.epoch + 1 && !engines.has(key.epoch + 1)) startRefresh();
     const keyset = keyOfEpoch(certificate.report.epoch);
     if (keyset === undefined || !verifyPriceCertificate(certificate, keyset)) return;
     const digest = priceReportDigest(certificate.report, certificate.domain);
@@ -672,6 +748,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         dealer: options.self,
         recipient: options.self,
         signer: options.signer,
+        dealingSeed,
       });
       startRun({
         epoch: options.epoch,
@@ -764,6 +841,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         dkg: dkgState,
         dkgCulprits: dkgDisqualified.map((d) => d.dealer),
         dkgDisqualified: dkgDisqualified.map((d) => ({ ...d })),
+        refreshDisqualified: refreshDisqualified.map((d) => ({ ...d })),
         sessionsStarted,
         certificates,
         failedSessions,
