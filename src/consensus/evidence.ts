@@ -4,7 +4,13 @@
  * different blocks, or a nullify and a finalize. Anyone with the validator set checks it alone.
  */
 import { type Evidence, type Vote, VoteKind } from '../codec/consensus.ts';
+import type { EarlyKeyShare } from '../codec/envelope.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
+import { keyShareOfMessage } from '../crypto/shutter/envelope.ts';
+import {
+  type ShareVerificationContext,
+  verifyEarlyBatchShareEvidence,
+} from '../crypto/shutter/key-shares.ts';
 import type { ValidatorSet } from './validators.ts';
 import { defaultVerifier, type SignatureVerifier, verifyVote } from './votes.ts';
 
@@ -43,6 +49,29 @@ export function verifyEvidence(
     if (!verifyVote(key, chainId, first, verifier) || !verifyVote(key, chainId, second, verifier))
       return undefined;
     return first.signer;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `EarlyKeyShare` evidence (issue 14, src/codec/envelope.ts): validator i's own signed
+ * decryption-key share for block b, for b's batch identity, recorded while the finalized height
+ * was below b. Validators release a block's share only once the block is final, so this proves i
+ * Byzantine: it handed out key material that lets its holders read b's orders before their order
+ * was fixed. `finalizedHeightAtRecord` must be the recording chain's, never the accuser's. Returns
+ * the offender's index, or undefined when the evidence proves nothing. Never throws.
+ */
+export function verifyEarlyKeyShare(
+  evidence: EarlyKeyShare,
+  context: ShareVerificationContext,
+): number | undefined {
+  try {
+    const verdict = verifyEarlyBatchShareEvidence(
+      { share: keyShareOfMessage(evidence.share), finalizedHeightAtRecord: evidence.finalizedHeightAtRecord },
+      context,
+    );
+    return verdict.ok ? verdict.offender : undefined;
   } catch {
     return undefined;
   }

@@ -19,6 +19,7 @@
  * const outcome = await client.waitForTransaction(id);
  */
 import { BlockCodec, type Certificate, VoteKind } from '../codec/consensus.ts';
+import { SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
 import { AccountRecordCodec, type ExecutionAction, encodeAction } from '../codec/execution.ts';
 import { fromJson } from '../codec/json.ts';
 import { StateProofType } from '../codec/state-proof.ts';
@@ -28,6 +29,8 @@ import { createValidatorSet, type ValidatorSet } from '../consensus/validators.t
 import { blockDigest } from '../consensus/votes.ts';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
+import { sealOrder } from '../crypto/shutter/envelope.ts';
+import { decodeG2 } from '../crypto/shutter/ibe.ts';
 import { verifyStateProof } from '../crypto/state-commitment.ts';
 import { signTransaction } from '../crypto/transaction.ts';
 import { accountStateKey } from '../execution/engine.ts';
@@ -576,6 +579,44 @@ export function createClient(options: ClientOptions): PalisadeClient {
 
 // ---------------------------------------------------------------------------------------------
 // Verification: what a client checks instead of trusting the node.
+
+/**
+ * Encrypts an order for the block at `targetHeight` (issue 14, fair ordering): `action` is signed
+ * as a transaction at `nonce`, encrypted to that height's batch identity under the eon key (96-byte
+ * compressed G2, as the validators' keyset publishes it) and wrapped in an envelope signed by the
+ * same key (src/crypto/shutter/envelope.ts). Returns the `SignedOrderEnvelope` encoding. Nothing
+ * before the block at `targetHeight` is final can open it; it is expired after that height.
+ * @throws {CodecError} when `eonPublicKey` is not a point of G2
+ */
+export function encrypt(
+  signer: Ed25519Signer,
+  input: {
+    chainId: number;
+    eon: number;
+    eonPublicKey: Uint8Array;
+    targetHeight: number;
+    nonce: number;
+    fee: number;
+    action: ExecutionAction;
+  },
+): Uint8Array {
+  const transaction = signTransaction(signer, {
+    chainId: input.chainId,
+    nonce: input.nonce,
+    expiryHeight: input.targetHeight,
+    payload: encodeAction(input.action),
+  });
+  const envelope = sealOrder(signer, {
+    chainId: input.chainId,
+    eon: input.eon,
+    eonPublicKey: decodeG2(input.eonPublicKey, 'eonPublicKey'),
+    targetHeight: input.targetHeight,
+    fee: input.fee,
+    transaction,
+    sigma: globalThis.crypto.getRandomValues(new Uint8Array(32)),
+  });
+  return SignedOrderEnvelopeCodec.encode(envelope);
+}
 
 /** A validator set from its public keys in index order (e.g. from genesis, or `/v1/status`). */
 export function validatorSetOf(publicKeys: readonly (Hex | Uint8Array)[]): ValidatorSet {

@@ -45,8 +45,19 @@ import type { PairingBackend } from './pairing-backend.ts';
 
 export const ShutterDomainTag = Object.freeze({
   identity: 'PALISADE/SHUTTER/IDENTITY/v1',
+  batchIdentity: 'PALISADE/SHUTTER/BATCH-IDENTITY/v1',
   keyShare: 'PALISADE/SHUTTER/KEY-SHARE/v1',
+  envelope: 'PALISADE/SHUTTER/ENVELOPE/v1',
 } as const);
+
+/** Length-prefixed domain tag ‖ chain id u64 ‖ body: the layout of src/crypto/domain.ts. */
+export function shutterDomainBytes(
+  tag: (typeof ShutterDomainTag)[keyof typeof ShutterDomainTag],
+  chainId: number,
+  body: Uint8Array,
+): Uint8Array {
+  return domainBytes(tag, chainId, body);
+}
 
 export const IDENTITY_PREIMAGE_BYTES = 32;
 const SENDER_BYTES = 32;
@@ -79,6 +90,20 @@ export function orderIdentity(chainId: number, batch: number, sender: Uint8Array
   return new Uint8Array(
     createHash('sha256')
       .update(domainBytes(ShutterDomainTag.identity, chainId, body))
+      .digest(),
+  );
+}
+
+/**
+ * The identity preimage of every order in `batch` (the block height whose order it joins) on
+ * `chainId`: SHA-256(len ‖ "PALISADE/SHUTTER/BATCH-IDENTITY/v1" ‖ chain id u64 ‖ batch u64). One
+ * key per block opens all of that block's orders and nothing of any other block's: the key for
+ * height h is s·H1(id(h)), and s·H1(id(h')) for h' ≠ h cannot be computed from it (BDH).
+ */
+export function batchIdentity(chainId: number, batch: number): Uint8Array {
+  return new Uint8Array(
+    createHash('sha256')
+      .update(domainBytes(ShutterDomainTag.batchIdentity, chainId, u64(batch)))
       .digest(),
   );
 }
@@ -322,11 +347,40 @@ export function releaseKeyShare(
       batch: request.batch,
       finalizedHeight: request.finalizedHeight,
     };
-  const identity = orderIdentity(parameters.chainId, request.batch, request.sender);
+  return signShare(
+    parameters,
+    request.batch,
+    orderIdentity(parameters.chainId, request.batch, request.sender),
+  );
+}
+
+/**
+ * {@link releaseKeyShare} for the block's single identity {@link batchIdentity}: the share every
+ * validator releases for block `batch` once it is final, whatever orders the block holds.
+ */
+export function releaseBatchKeyShare(
+  parameters: Parameters<typeof releaseKeyShare>[0],
+  request: { readonly batch: number; readonly finalizedHeight: number },
+): ReleaseResult {
+  if (request.batch > request.finalizedHeight)
+    return {
+      ok: false,
+      code: 'BATCH_NOT_FINALIZED',
+      batch: request.batch,
+      finalizedHeight: request.finalizedHeight,
+    };
+  return signShare(parameters, request.batch, batchIdentity(parameters.chainId, request.batch));
+}
+
+function signShare(
+  parameters: Parameters<typeof releaseKeyShare>[0],
+  batch: number,
+  identity: Uint8Array,
+): ReleaseResult {
   const statement: KeyShareStatement = {
     chainId: parameters.chainId,
     eon: parameters.eon,
-    batch: request.batch,
+    batch,
     validatorIndex: parameters.validatorIndex,
     identity,
     share: computeKeyShare(parameters.secretShare, shutterIdentityPoint(identity)),
@@ -415,4 +469,19 @@ export function verifyEarlyShareEvidence(
 /** Decodes a 48-byte compressed share from untrusted bytes. @throws {CodecError} */
 export function decodeKeyShare(bytes: Uint8Array): G1Point {
   return decodeG1(bytes, 'keyShare.share');
+}
+
+/**
+ * {@link verifyEarlyShareEvidence} for batch shares: the signed share must also be for its
+ * batch's own identity, so what it leaked is the key of a block that was not yet final.
+ */
+export function verifyEarlyBatchShareEvidence(
+  evidence: EarlyShareEvidence,
+  context: ShareVerificationContext,
+): EarlyShareVerdict | { readonly ok: false; readonly code: 'WRONG_IDENTITY' } {
+  const expected = batchIdentity(context.chainId, evidence.share.batch);
+  const identity = evidence.share.identity;
+  if (identity.length !== expected.length || identity.some((byte, i) => byte !== expected[i]))
+    return { ok: false, code: 'WRONG_IDENTITY' };
+  return verifyEarlyShareEvidence(evidence, context);
 }

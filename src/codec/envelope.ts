@@ -1,0 +1,136 @@
+/**
+ * Encrypted orders (issue 14, fair ordering). An order travels as a public envelope and a Shutter
+ * ciphertext (src/crypto/shutter/ibe.ts) of a whole `SignedTransaction` encoding:
+ *
+ *   OrderEnvelopeBody  what admission and the leader see: the sender, the account nonce the order
+ *                      consumes, the fee it pays, the eon (keyset) it is encrypted to, the one
+ *                      block height it is for (its batch, which is also its expiry), and the
+ *                      ciphertext's size and SHA-256
+ *   SignedOrderEnvelope the body, the sender's Ed25519 signature over
+ *                      `PALISADE/SHUTTER/ENVELOPE/v1 ‖ chain id ‖ encode(OrderEnvelopeBody)`, and
+ *                      the ciphertext bytes
+ *
+ * The ciphertext is encrypted to the identity of its target height (one identity per block,
+ * src/crypto/shutter/key-shares.ts `batchIdentity`), so it can only be opened by the key the
+ * validators release once that block is final. An order meant for "any of heights h..h+w" is
+ * w + 1 envelopes with the same nonce: the first included consumes it, the others are replays.
+ *
+ * A decryption-key share (`SignedKeyShareMessage`) and the evidence of one released early
+ * (`EarlyKeyShareEvidence`) are here too: the bytes a validator sends and the chain records.
+ */
+import { ByteListType, ByteVectorType, ContainerType, type ValueOf } from '@chainsafe/ssz';
+import { defineMessage } from './message.ts';
+import { Bytes32, Bytes64, Uint16, Uint32, Uint64 } from './primitives.ts';
+import { SignedTransactionCodec } from './transaction.ts';
+
+/** Shutter's header: version byte, C1 (compressed G2, 96 bytes), C2 (32 bytes). */
+export const ENVELOPE_CIPHERTEXT_HEADER_BYTES = 1 + 96 + 32;
+export const ENVELOPE_CIPHERTEXT_BLOCK_BYTES = 32;
+/**
+ * The largest ciphertext an envelope may carry: the header and the PKCS#7-padded blocks of the
+ * largest `SignedTransaction` encoding (padding always adds 1..32 bytes).
+ */
+export const MAX_ENVELOPE_CIPHERTEXT_BYTES =
+  ENVELOPE_CIPHERTEXT_HEADER_BYTES +
+  ENVELOPE_CIPHERTEXT_BLOCK_BYTES *
+    (Math.floor(SignedTransactionCodec.maxBytes / ENVELOPE_CIPHERTEXT_BLOCK_BYTES) + 1);
+/** The smallest: the header and one block (a zero-byte plaintext pads to one block). */
+export const MIN_ENVELOPE_CIPHERTEXT_BYTES =
+  ENVELOPE_CIPHERTEXT_HEADER_BYTES + ENVELOPE_CIPHERTEXT_BLOCK_BYTES;
+
+export const OrderEnvelopeBodyType = new ContainerType(
+  {
+    chainId: Uint64,
+    sender: Bytes32,
+    nonce: Uint64,
+    /** Base units of the settlement asset, charged whether or not the order opens and is valid. */
+    fee: Uint64,
+    eon: Uint64,
+    /** The only height whose block may include it; it is expired above it. */
+    targetHeight: Uint64,
+    ciphertextBytes: Uint32,
+    ciphertextHash: Bytes32,
+  },
+  { typeName: 'OrderEnvelopeBody' },
+);
+export type OrderEnvelopeBody = ValueOf<typeof OrderEnvelopeBodyType>;
+
+export const SignedOrderEnvelopeType = new ContainerType(
+  {
+    body: OrderEnvelopeBodyType,
+    signature: Bytes64,
+    ciphertext: new ByteListType(MAX_ENVELOPE_CIPHERTEXT_BYTES),
+  },
+  { typeName: 'SignedOrderEnvelope' },
+);
+export type SignedOrderEnvelope = ValueOf<typeof SignedOrderEnvelopeType>;
+
+export const OrderEnvelopeBodyCodec = defineMessage({
+  name: 'OrderEnvelopeBody',
+  tag: 0x0120,
+  type: OrderEnvelopeBodyType,
+});
+
+/** Shape checks only; the signature and the hash are src/crypto/shutter/envelope.ts's. */
+export const SignedOrderEnvelopeCodec = defineMessage({
+  name: 'SignedOrderEnvelope',
+  tag: 0x0121,
+  type: SignedOrderEnvelopeType,
+  validate(value) {
+    const size = value.ciphertext.length;
+    if (value.body.ciphertextBytes !== size)
+      return { field: 'body.ciphertextBytes', reason: `says ${value.body.ciphertextBytes}, carries ${size}` };
+    if (size < MIN_ENVELOPE_CIPHERTEXT_BYTES)
+      return {
+        field: 'ciphertext',
+        reason: `${size} bytes, below the ${MIN_ENVELOPE_CIPHERTEXT_BYTES} of one block`,
+      };
+    if ((size - ENVELOPE_CIPHERTEXT_HEADER_BYTES) % ENVELOPE_CIPHERTEXT_BLOCK_BYTES !== 0)
+      return { field: 'ciphertext', reason: 'not a whole number of 32-byte blocks' };
+    if (value.ciphertext[0] !== 0x03)
+      return { field: 'ciphertext', reason: 'Shutter version byte is not 0x03' };
+    return undefined;
+  },
+});
+
+/** A validator's share D_i = s_i·H1(id) of a batch key, as it signs and sends it. */
+export const SignedKeyShareType = new ContainerType(
+  {
+    chainId: Uint64,
+    eon: Uint64,
+    batch: Uint64,
+    validatorIndex: Uint16,
+    identity: Bytes32,
+    /** Compressed G1 point. */
+    share: new ByteVectorType(48),
+    signature: Bytes64,
+  },
+  { typeName: 'SignedKeyShareMessage' },
+);
+export type SignedKeyShareMessage = ValueOf<typeof SignedKeyShareType>;
+
+export const SignedKeyShareCodec = defineMessage({
+  name: 'SignedKeyShareMessage',
+  tag: 0x0122,
+  type: SignedKeyShareType,
+  validate(value) {
+    if (value.validatorIndex === 0xffff) return { field: 'validatorIndex', reason: '0xffff is no validator' };
+    return undefined;
+  },
+});
+
+/**
+ * A validator's signed share for a batch above the finalized height at which the chain records
+ * it. The recording height is the chain's, not the accuser's: the block rule fills it in.
+ */
+export const EarlyKeyShareType = new ContainerType(
+  { share: SignedKeyShareType, finalizedHeightAtRecord: Uint64 },
+  { typeName: 'EarlyKeyShare' },
+);
+export type EarlyKeyShare = ValueOf<typeof EarlyKeyShareType>;
+
+export const EarlyKeyShareCodec = defineMessage({
+  name: 'EarlyKeyShare',
+  tag: 0x0123,
+  type: EarlyKeyShareType,
+});

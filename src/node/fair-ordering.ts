@@ -1,0 +1,159 @@
+/**
+ * A validator's side of fair ordering (issue 14), sans IO: collecting the other validators'
+ * decryption-key shares for a finalized block, naming the ones that lie, combining 2f + 1 into the
+ * block's key, and turning a share released before its block was final into evidence.
+ *
+ * For block h every validator i releases D_i = s_i·H1(batchIdentity(chain, h)) once h is final
+ * (`releaseBatchKeyShare`, src/crypto/shutter/key-shares.ts), signed with its Ed25519 key. A
+ * collector for h takes shares in any order:
+ *
+ *   refused at once   another chain, eon or height, an identity that is not h's, an unknown
+ *                     validator, a second share of one validator, a bad Ed25519 signature
+ *   held              everything else, until `combine`
+ *   combine           one batched pairing check of all held shares against the validators' eon
+ *                     public shares P_i (two pairings, whatever their number); only when it fails,
+ *                     one check per share, so the liars are named. A liar's share is signed by it,
+ *                     so its own bytes are proof that it sent a wrong share. Then t = 2f + 1 good
+ *                     shares are interpolated at 0 into K = s·Q, which is checked against the eon
+ *                     key before it is handed out.
+ *
+ * The collector never reads a clock; when to give up waiting for shares is the caller's.
+ */
+import { type EarlyKeyShare, SignedKeyShareCodec, type SignedKeyShareMessage } from '../codec/envelope.ts';
+import { bytesEqual } from '../crypto/bytes.ts';
+import { ed25519Verify } from '../crypto/ed25519.ts';
+import { keyShareMessageOf, keyShareOfMessage } from '../crypto/shutter/envelope.ts';
+import { type G2Point, shutterIdentityPoint, verifyShutterDecryptionKey } from '../crypto/shutter/ibe.ts';
+import {
+  batchIdentity,
+  checkSignedKeyShare,
+  combineKeyShares,
+  findBadKeyShares,
+  keyShareSigningBytes,
+  type SignedKeyShare,
+} from '../crypto/shutter/key-shares.ts';
+
+export interface BatchKeyContext {
+  readonly chainId: number;
+  readonly eon: number;
+  /** t = 2f + 1. */
+  readonly threshold: number;
+  readonly eonPublicKey: G2Point;
+  /** Ed25519 identity keys by validator index. */
+  readonly validatorKeys: readonly Uint8Array[];
+  /** Eon public shares P_i = s_i·g2 by validator index. */
+  readonly publicShares: readonly G2Point[];
+}
+
+export type ShareRefusal =
+  | 'MALFORMED'
+  | 'WRONG_CHAIN'
+  | 'WRONG_EON'
+  | 'WRONG_BATCH'
+  | 'WRONG_IDENTITY'
+  | 'UNKNOWN_VALIDATOR'
+  | 'DUPLICATE'
+  | 'BAD_SIGNATURE';
+
+export type OfferVerdict =
+  | { readonly ok: true; readonly held: number }
+  | { readonly ok: false; readonly code: ShareRefusal };
+
+export type CombineOutcome =
+  | {
+      readonly ok: true;
+      /** K = s·Q, 48-byte compressed G1. */
+      readonly key: Uint8Array;
+      /** The validators whose shares were interpolated. */
+      readonly used: readonly number[];
+      /** Validators whose signed share failed the pairing check, with the share as proof. */
+      readonly liars: readonly SignedKeyShare[];
+    }
+  | {
+      readonly ok: false;
+      readonly code: 'TOO_FEW_SHARES';
+      readonly good: number;
+      readonly liars: readonly SignedKeyShare[];
+    };
+
+export interface BatchKeyCollector {
+  readonly batch: number;
+  /** A share from a peer, decoded or as its `SignedKeyShareMessage` encoding. Never throws. */
+  offer(share: SignedKeyShare | Uint8Array): OfferVerdict;
+  /** Checks the held shares and combines the key when t of them are good. */
+  combine(): CombineOutcome;
+}
+
+/** Collects the shares of block `batch`'s key. */
+export function createBatchKeyCollector(context: BatchKeyContext, batch: number): BatchKeyCollector {
+  const identity = batchIdentity(context.chainId, batch);
+  const identityPoint = shutterIdentityPoint(identity);
+  const held = new Map<number, SignedKeyShare>();
+  const liars = new Map<number, SignedKeyShare>();
+  return {
+    batch,
+    offer(input) {
+      let share: SignedKeyShare;
+      try {
+        share = input instanceof Uint8Array ? keyShareOfMessage(SignedKeyShareCodec.decode(input)) : input;
+      } catch {
+        return { ok: false, code: 'MALFORMED' };
+      }
+      if (share.chainId !== context.chainId) return { ok: false, code: 'WRONG_CHAIN' };
+      if (share.eon !== context.eon) return { ok: false, code: 'WRONG_EON' };
+      if (share.batch !== batch) return { ok: false, code: 'WRONG_BATCH' };
+      if (!bytesEqual(share.identity, identity)) return { ok: false, code: 'WRONG_IDENTITY' };
+      const key = context.validatorKeys[share.validatorIndex];
+      if (key === undefined || context.publicShares[share.validatorIndex] === undefined)
+        return { ok: false, code: 'UNKNOWN_VALIDATOR' };
+      if (held.has(share.validatorIndex) || liars.has(share.validatorIndex))
+        return { ok: false, code: 'DUPLICATE' };
+      let signed: boolean;
+      try {
+        signed = ed25519Verify(key, keyShareSigningBytes(share), share.signature);
+      } catch {
+        signed = false;
+      }
+      if (!signed) return { ok: false, code: 'BAD_SIGNATURE' };
+      held.set(share.validatorIndex, share);
+      return { ok: true, held: held.size };
+    },
+    combine() {
+      const candidates = [...held.values()];
+      const bad = new Set(findBadKeyShares(candidates, context.publicShares, identityPoint));
+      for (const share of candidates)
+        if (bad.has(share.validatorIndex)) {
+          liars.set(share.validatorIndex, share);
+          held.delete(share.validatorIndex);
+        }
+      const good = [...held.values()].sort((a, b) => a.validatorIndex - b.validatorIndex);
+      const named = [...liars.values()].sort((a, b) => a.validatorIndex - b.validatorIndex);
+      const combined = combineKeyShares(good, context.threshold);
+      if (!combined.ok) return { ok: false, code: 'TOO_FEW_SHARES', good: good.length, liars: named };
+      const used = good.slice(0, context.threshold).map((s) => s.validatorIndex);
+      // Every used share passed its pairing check, so this holds unless the keyset is inconsistent.
+      if (!verifyShutterDecryptionKey(combined.key, context.eonPublicKey, identityPoint))
+        throw new Error('batch key failed its check although every share passed: keyset inconsistent');
+      return { ok: true, key: combined.key.toBytes(true), used, liars: named };
+    },
+  };
+}
+
+/**
+ * The evidence to record when a validator's share for `share.batch` reaches us while our
+ * finalized height is `finalizedHeight` < `share.batch`: undefined when the share is not early or
+ * does not check (a forged share proves nothing about its claimed signer).
+ */
+export function earlyShareEvidence(
+  share: SignedKeyShare,
+  finalizedHeight: number,
+  context: BatchKeyContext,
+): EarlyKeyShare | undefined {
+  if (share.batch <= finalizedHeight) return undefined;
+  if (!bytesEqual(share.identity, batchIdentity(context.chainId, share.batch))) return undefined;
+  const check = checkSignedKeyShare(share, context);
+  if (!check.ok) return undefined;
+  return { share: keyShareMessageOf(share), finalizedHeightAtRecord: finalizedHeight };
+}
+
+export type { SignedKeyShareMessage };
