@@ -14,13 +14,21 @@
  * - decrypt: k ciphertexts on noble and on mcl-wasm (the same interface), beside verifying k
  *   Ed25519 signatures (what admitting k plain orders costs).
  *
+ * One identity per block (`perBlockIdentity`, the shape the chain uses): the n signed shares of the
+ * block's one identity collected, checked and combined (src/node/fair-ordering.ts) once per block,
+ * then the block opened by src/chain/encrypted-batch.ts on noble and on mcl-wasm, beside the
+ * Ed25519 checks of as many plain transactions; and the client's encryption per order.
+ *
  * Per-item operations (hashing, per-share and per-key checks, combining, decrypting) are linear in
  * k; where k × the per-item time would take long, a sample of `sampled` items is timed and scaled
  * to k (shown as `sampled`; `--full` times all k). Batched checks are always timed on all k.
  */
 
 import { randomBytes } from 'node:crypto';
+import { openEncryptedBatch } from '../src/chain/encrypted-batch.ts';
+import { SignedOrderEnvelopeCodec } from '../src/codec/envelope.ts';
 import { createEd25519Signer, ed25519Verify } from '../src/crypto/ed25519.ts';
+import { sealOrder } from '../src/crypto/shutter/envelope.ts';
 import {
   combineEonKeyset,
   combineEonSecretShare,
@@ -41,6 +49,7 @@ import {
   combineKeySharesWith,
   computeKeyShare,
   orderIdentity,
+  releaseBatchKeyShare,
   verifyBlockKeysWith,
   verifyKeyShare,
 } from '../src/crypto/shutter/key-shares.ts';
@@ -49,6 +58,8 @@ import {
   nobleBackend,
   type PairingBackend,
 } from '../src/crypto/shutter/pairing-backend.ts';
+import { signTransaction, verifyTransactionSignature } from '../src/crypto/transaction.ts';
+import { createBatchKeyCollector } from '../src/node/fair-ordering.ts';
 
 const DECRYPT_SAMPLE = 100;
 const round = (value: number) => Number(value.toFixed(value < 10 ? 2 : 1));
@@ -210,6 +221,103 @@ export async function run(args: string[]): Promise<number> {
     });
   }
 
+  // One identity per block (the shape the chain uses, src/chain/encrypted-batch.ts): the key work is
+  // one collection of n signed shares whatever k, and each order costs its decryption and two
+  // Ed25519 checks (envelope and inner transaction).
+  const perBlockIdentity = [];
+  const validatorSigners = Array.from({ length: validators }, () =>
+    createEd25519Signer(new Uint8Array(randomBytes(32))),
+  );
+  const chainId = 7;
+  for (const [pass, k] of [1, ...sizes].entries()) {
+    const height = 1000 + pass;
+    progress(pass === 0 ? 'warm-up (one identity per block)' : `one identity per block, k = ${k}`);
+    const released = validatorSigners.map((validatorSigner, i) => {
+      const share = releaseBatchKeyShare(
+        { chainId, eon: 1, validatorIndex: i, secretShare: secretShares[i]!, signer: validatorSigner },
+        { batch: height, finalizedHeight: height },
+      );
+      if (!share.ok) throw new Error('release');
+      return share.share;
+    });
+    let key: Uint8Array = new Uint8Array(0);
+    const collectMs = once(() => {
+      const collector = createBatchKeyCollector(
+        {
+          chainId,
+          eon: 1,
+          threshold,
+          eonPublicKey: keyset.eonPublicKey,
+          validatorKeys: validatorSigners.map((v) => v.publicKey),
+          publicShares: keyset.publicShares,
+        },
+        height,
+      );
+      for (const share of released) if (!collector.offer(share).ok) throw new Error('offer');
+      const combined = collector.combine();
+      if (!combined.ok) throw new Error('combine');
+      key = combined.key;
+    });
+    const count = full ? k : Math.min(k, sample);
+    const traders = Array.from({ length: count }, () => createEd25519Signer(new Uint8Array(randomBytes(32))));
+    const transactions = traders.map((trader) =>
+      signTransaction(trader, { chainId, nonce: 0, expiryHeight: height, payload: new Uint8Array(80) }),
+    );
+    const encryptStart = performance.now();
+    const envelopes = traders.map((trader, j) =>
+      SignedOrderEnvelopeCodec.encode(
+        sealOrder(trader, {
+          chainId,
+          eon: 1,
+          eonPublicKey: keyset.eonPublicKey,
+          targetHeight: height,
+          fee: 1,
+          transaction: transactions[j]!,
+          sigma: new Uint8Array(randomBytes(32)),
+        }),
+      ),
+    );
+    const encryptPerOrderMs = (performance.now() - encryptStart) / count;
+    // The key check is once per block; the rest is per order, timed on the sample and scaled to k.
+    const openOn = (backend: PairingBackend) => {
+      const timed = (list: Uint8Array[]) => {
+        const start = performance.now();
+        const opened = openEncryptedBatch({
+          chainId,
+          eon: 1,
+          eonPublicKey: keyset.eonPublicKey,
+          height,
+          envelopes: list,
+          key,
+          nextNonce: () => 0,
+          backend,
+        });
+        if (!opened.ok || opened.transactions.length !== list.length) throw new Error('open');
+        return performance.now() - start;
+      };
+      const fixed = timed([]);
+      const perOrder = Math.max(0, timed(envelopes) - fixed) / count;
+      return fixed + perOrder * k;
+    };
+    const openNobleMs = openOn(nobleBackend);
+    const openMclMs = openOn(mcl);
+    const plainStart = performance.now();
+    for (const transaction of transactions)
+      if (!verifyTransactionSignature(transaction)) throw new Error('plain');
+    const plainMs = ((performance.now() - plainStart) / count) * k;
+    if (pass === 0) continue;
+    perBlockIdentity.push({
+      k,
+      sampled: count,
+      collectAndCombineSharesMs: collectMs,
+      encryptPerOrderMs: round(encryptPerOrderMs),
+      openBlockNobleMs: round(openNobleMs),
+      openBlockMclMs: round(openMclMs),
+      plainSignatureChecksMs: round(plainMs),
+      ratioEncryptedToPlain: ratio(collectMs + Math.min(openNobleMs, openMclMs), plainMs),
+    });
+  }
+
   // One pairing on each backend, the unit everything above is made of.
   const p = G1.BASE.multiply(randomEonScalar()).toBytes(true);
   const q = G2.BASE.multiply(randomEonScalar()).toBytes(true);
@@ -226,6 +334,7 @@ export async function run(args: string[]): Promise<number> {
       ratio: ratio(pairingNoble.ms, pairingMcl.ms),
     },
     blocks,
+    perBlockIdentity,
   };
   if (json) {
     console.log(JSON.stringify(result, null, 2));
@@ -246,6 +355,14 @@ export async function run(args: string[]): Promise<number> {
         ` | total with the faster of each ${b.totalBestMs} ms`,
     );
   }
+  console.log("one identity per block (the chain's shape): key work once per block, then each order");
+  for (const b of perBlockIdentity)
+    console.log(
+      `k=${b.k}: collect ${validators} signed shares + combine + check the key ${b.collectAndCombineSharesMs} ms` +
+        ` | encrypt (client, noble) ${b.encryptPerOrderMs} ms per order` +
+        ` | open the block (envelope check, decrypt, decode, signer and signature check): noble ${b.openBlockNobleMs} ms / mcl ${b.openBlockMclMs} ms` +
+        ` | plain: Ed25519 of as many ${b.plainSignatureChecksMs} ms (encrypted ×${b.ratioEncryptedToPlain})`,
+    );
   if (!full)
     console.log(`per-item figures above 20 items are timed on a sample and scaled (--full times all)`);
   return 0;

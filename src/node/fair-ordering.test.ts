@@ -28,7 +28,13 @@ import { createEngine } from '../execution/engine.ts';
 import { actionTransaction, limitOrder, testGenesis, testSigner } from '../execution/fixtures.ts';
 import { createFrontRunner } from '../sim/adversaries/front-runner.ts';
 import { encrypt } from './client.ts';
-import { type BatchKeyContext, createBatchKeyCollector, earlyShareEvidence } from './fair-ordering.ts';
+import {
+  type BatchKeyContext,
+  createBatchKeyCollector,
+  createKeyShareRelay,
+  earlyShareEvidence,
+  MAX_KEY_SHARE_ATTACHMENT_BYTES,
+} from './fair-ordering.ts';
 
 const COUNT = 7;
 const F = 2;
@@ -214,6 +220,38 @@ describe('never early', () => {
     const guess = combineKeyShares(pooled, F);
     assert.ok(guess.ok);
     assert.equal(isBatchKey(CHAIN_ID, height, guess.key.toBytes(true), keyset.eonPublicKey), false);
+  });
+});
+
+describe('shares riding on votes (the relay)', () => {
+  const relays = Array.from({ length: COUNT }, (_, i) =>
+    createKeyShareRelay({ context, self: i, secretShare: secretShares[i]!, signer: signers[i]! }),
+  );
+
+  it('attaches nothing for a block that is not final, then the share; 2f + 1 relayed shares give the key once final', () => {
+    const height = 100;
+    for (const relay of relays) assert.equal(relay.attach(height, height - 1), undefined);
+    const attached = relays.slice(1, THRESHOLD).map((relay) => relay.attach(height, height)!);
+    for (const bytes of attached) assert.ok(bytes.length <= MAX_KEY_SHARE_ATTACHMENT_BYTES);
+    const us = relays[0]!;
+    assert.ok(us.attach(height, height) !== undefined);
+    for (const bytes of attached)
+      assert.deepEqual(us.receive(bytes, height), { ok: true, held: attached.indexOf(bytes) + 2 });
+    assert.equal(us.key(height, height - 1), undefined, 'never combined before finality');
+    const outcome = us.key(height, height);
+    assert.ok(outcome?.ok);
+    assert.ok(isBatchKey(CHAIN_ID, height, outcome.key, keyset.eonPublicKey));
+    assert.deepEqual(us.evidence, []);
+  });
+
+  it('a peer whose vote carries a share for a block not yet final is caught: the evidence names it', () => {
+    const height = 101;
+    // Validator 6 tells its guard the block is final when the chain's finalized height is 100.
+    const early = relays[6]!.attach(height, height)!;
+    const us = relays[0]!;
+    assert.deepEqual(us.receive(early, height - 1), { ok: true, held: 1, early: true });
+    assert.equal(us.evidence.length, 1);
+    assert.equal(verifyEarlyKeyShare(us.evidence[0]!, context), 6);
   });
 });
 

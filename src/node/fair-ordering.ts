@@ -30,6 +30,8 @@ import {
   combineKeyShares,
   findBadKeyShares,
   keyShareSigningBytes,
+  releaseBatchKeyShare,
+  type ShareSigner,
   type SignedKeyShare,
 } from '../crypto/shutter/key-shares.ts';
 
@@ -157,3 +159,104 @@ export function earlyShareEvidence(
 }
 
 export type { SignedKeyShareMessage };
+
+/**
+ * What a validator's application does with key shares on its votes, sans IO: after block h is
+ * final, its next votes carry its signed share for h (`attach`, encoded, at most
+ * MAX_KEY_SHARE_ATTACHMENT_BYTES so it fits a vote extension beside an observation); shares on
+ * peers' votes go to `receive`; `key(h)` combines once 2f + 1 good ones are held and h is final.
+ *
+ *   never early  `attach` gives nothing for a height above the finalized one (a vote for a block
+ *                is not its finality), and `key` combines nothing above it either;
+ *   caught early a peer's valid share for a height above our finalized one is held (it is real
+ *                key material), and the `EarlyKeyShare` evidence against its signer is recorded.
+ *
+ * Attaching it to the vote extension and recording evidence in a block are the app's (not wired
+ * yet: src/node/app.ts and the VoteExtension codec belong to others).
+ */
+export interface KeyShareRelay {
+  /** Our encoded share for block `height`, or undefined when it is not final. */
+  attach(height: number, finalizedHeight: number): Uint8Array | undefined;
+  /** A peer's encoded share from its vote. */
+  receive(bytes: Uint8Array, finalizedHeight: number): OfferVerdict & { readonly early?: true };
+  /** Block `height`'s key, once final and 2f + 1 good shares are held. */
+  key(height: number, finalizedHeight: number): CombineOutcome | undefined;
+  /** Evidence of early releases seen so far. */
+  readonly evidence: readonly EarlyKeyShare[];
+  /** Forgets collectors and shares of heights below `height`. */
+  prune(height: number): void;
+}
+
+/** A `SignedKeyShareMessage` encoding: header, 8 + 8 + 8 + 2 + 32 + 48 + 64 bytes. */
+export const MAX_KEY_SHARE_ATTACHMENT_BYTES = SignedKeyShareCodec.maxBytes;
+
+export function createKeyShareRelay(options: {
+  readonly context: BatchKeyContext;
+  readonly self: number;
+  readonly secretShare: bigint;
+  readonly signer: ShareSigner;
+}): KeyShareRelay {
+  const { context } = options;
+  const collectors = new Map<number, BatchKeyCollector>();
+  const own = new Map<number, Uint8Array>();
+  const keys = new Map<number, CombineOutcome>();
+  const evidence: EarlyKeyShare[] = [];
+  const collectorFor = (height: number) => {
+    let collector = collectors.get(height);
+    if (collector === undefined) {
+      collector = createBatchKeyCollector(context, height);
+      collectors.set(height, collector);
+    }
+    return collector;
+  };
+  return {
+    evidence,
+    attach(height, finalizedHeight) {
+      const cached = own.get(height);
+      if (cached !== undefined) return cached;
+      const released = releaseBatchKeyShare(
+        {
+          chainId: context.chainId,
+          eon: context.eon,
+          validatorIndex: options.self,
+          secretShare: options.secretShare,
+          signer: options.signer,
+        },
+        { batch: height, finalizedHeight },
+      );
+      if (!released.ok) return undefined;
+      const bytes = SignedKeyShareCodec.encode(keyShareMessageOf(released.share));
+      own.set(height, bytes);
+      collectorFor(height).offer(released.share);
+      return bytes;
+    },
+    receive(bytes, finalizedHeight) {
+      let share: SignedKeyShare;
+      try {
+        share = keyShareOfMessage(SignedKeyShareCodec.decode(bytes));
+      } catch {
+        return { ok: false, code: 'MALFORMED' };
+      }
+      const verdict = collectorFor(share.batch).offer(share);
+      if (!verdict.ok || share.batch <= finalizedHeight) return verdict;
+      const caught = earlyShareEvidence(share, finalizedHeight, context);
+      if (caught === undefined) return verdict;
+      evidence.push(caught);
+      return { ...verdict, early: true };
+    },
+    key(height, finalizedHeight) {
+      if (height > finalizedHeight) return undefined;
+      const done = keys.get(height);
+      if (done?.ok) return done;
+      const collector = collectors.get(height);
+      if (collector === undefined) return undefined;
+      const outcome = collector.combine();
+      keys.set(height, outcome);
+      return outcome;
+    },
+    prune(height) {
+      for (const map of [collectors, own, keys] as Map<number, unknown>[])
+        for (const key of [...map.keys()]) if (key < height) map.delete(key);
+    },
+  };
+}
