@@ -1,30 +1,84 @@
 /**
  * The validator's own composition for the simulator: `createNodeApplication` (consensus
  * application, mempool, the block rule of src/chain, oracle observations on votes) over the
- * simulated runtime's storage and clock. The composition root provides it to the simulator
- * (`palisade sim --mode whole-node`, test/sim), so the simulator attacks exactly what a validator
- * runs; only the transport and the price-signing driver are not part of it yet.
+ * simulated runtime's storage and clock, and the price-signing driver (src/node/price-signing.ts:
+ * DKG, FROST certificates, announcements) over the simulated network, with its key files on the
+ * simulated validator's disk. The composition root provides it to the simulator (`palisade sim
+ * --mode whole-node`, test/sim), so the simulator attacks exactly what a validator runs; only the
+ * TLS transport is not part of it (the simulated network authenticates senders as it does).
  */
-import type { SimNode, SimNodeFactory } from '../sim/whole-node.ts';
+import { AggregateFlag } from '../oracle/aggregate.ts';
+import type { SimNode, SimNodeFactory, SimOpenedReport } from '../sim/whole-node.ts';
 import { SIM_APPLICATION_LIMITS } from '../sim/whole-node.ts';
 import { createNodeApplication } from './app.ts';
+import { createPriceSigner, type PriceKeyStore } from './price-signing.ts';
+
+/** The price key files as entries of the simulated validator's disk. */
+function diskKeyStore(disk: Map<string, string>): PriceKeyStore {
+  const prefix = 'price-keyset-';
+  return {
+    epochs: () =>
+      [...disk.keys()]
+        .filter((name) => name.startsWith(prefix))
+        .map((name) => Number(name.slice(prefix.length)))
+        .filter(Number.isSafeInteger),
+    read: (epoch) => disk.get(`${prefix}${epoch}`),
+    write: (epoch, text) => {
+      disk.set(`${prefix}${epoch}`, text);
+    },
+  };
+}
 
 /**
  * @example runSimulation({ seed: 1, validators: 4, profile, node: createSimNode });
  */
 export const createSimNode: SimNodeFactory = (parameters) => {
+  const assets = parameters.assets.map((asset) => ({ ...asset, symbol: `ASSET-${asset.assetId}` }));
   const app = createNodeApplication({
     chainId: parameters.chainId,
     validators: parameters.validators,
     self: parameters.self,
     engineGenesis: parameters.engineGenesis,
-    assets: parameters.assets.map((asset) => ({ ...asset, symbol: `ASSET-${asset.assetId}` })),
+    assets,
     storage: parameters.storage,
     wallClock: parameters.wallClock,
     monotonicClock: () => parameters.clock.now(),
     clock: parameters.clock,
     observe: parameters.observe,
     limits: SIM_APPLICATION_LIMITS,
+  });
+  const signing = parameters.priceSigning;
+  const prices = createPriceSigner({
+    chainId: parameters.chainId,
+    self: parameters.self,
+    validators: parameters.validators,
+    signer: parameters.signer,
+    secretKey: parameters.secretKey,
+    keyStore: diskKeyStore(parameters.disk),
+    epoch: 1,
+    threshold: signing.threshold,
+    everyBlocks: signing.everyBlocks,
+    domain: signing.domain,
+    assets,
+    clock: parameters.clock,
+    send: parameters.send,
+    broadcast: parameters.broadcast,
+    retryMs: signing.retryMs,
+    attemptMs: signing.attemptMs,
+    sessionTimeoutMs: signing.sessionTimeoutMs,
+    dkgDealMs: signing.dkgDealMs,
+    dkgComplaintMs: signing.dkgComplaintMs,
+  });
+  const opened: SimOpenedReport[] = [];
+  // As src/node/node.ts does: every block executed live (not replayed) feeds price signing.
+  app.onApplied((applied) => {
+    if (applied.replay) return;
+    const height = applied.summary.height;
+    if (prices.keyset() !== undefined && height % signing.everyBlocks === 0)
+      for (const price of applied.aggregate.prices)
+        if (price.priceTicks > 0n && (price.flags & AggregateFlag.STALE) === 0)
+          opened.push({ height, assetId: price.assetId, priceTicks: price.priceTicks });
+    prices.onAggregates(height, applied.aggregate.prices, parameters.clock.now());
   });
   const node: SimNode = {
     application: {
@@ -49,6 +103,13 @@ export const createSimNode: SimNodeFactory = (parameters) => {
         : { status: result.status, code: result.code };
     },
     stateRootAt: (height) => app.stateRootAt(height),
+    prices: {
+      start: () => prices.start(),
+      receive: (from, message) => prices.receive(from, message),
+      keyset: () => prices.keyset(),
+      opened: () => opened,
+      stats: () => prices.stats(),
+    },
     onApplied(listener) {
       app.onApplied((applied) => {
         listener({

@@ -11,14 +11,18 @@
  *
  * Two compositions run under the same faults: the consensus-only one (a hash-chain application,
  * fast) and, with `node`, the whole node (src/sim/whole-node.ts): every validator runs the
- * validators' own application — mempool, the block rule, oracle observations on votes — over
- * this run's storage and clock, with a seeded market and traders, and the venue's invariants are
- * checked beside the consensus ones; the state agreement there is on the node state root.
+ * validators' own application — mempool, the block rule, oracle observations on votes — and its
+ * price signer (src/node/price-signing.ts: DKG, FROST sessions, announcements, its key files on
+ * the simulated validator's disk) over this run's storage, clock and network, with a seeded
+ * market and traders, and the venue's invariants are checked beside the consensus ones; the state
+ * agreement there is on the node state root. Price-signing messages reach the signer, the rest
+ * consensus, as src/node/node.ts routes them; a consensus adversary's wrapper sees only the latter.
  */
 import { createHash } from 'node:crypto';
 import { createKvBlockStore } from '../chain/block-store.ts';
 import { ProposalCodec, SyncResponseCodec } from '../codec/consensus.ts';
 import { peekTag } from '../codec/message.ts';
+import { CertificateAnnouncementCodec } from '../codec/node.ts';
 import type { Application } from '../consensus/engine.ts';
 import {
   createEngine,
@@ -33,11 +37,12 @@ import type { SignatureVerifier } from '../consensus/votes.ts';
 import { toHex } from '../crypto/bytes.ts';
 import type { DomainTagValue } from '../crypto/domain.ts';
 import { createEd25519Signer, type Ed25519Signer, verifyInDomain } from '../crypto/ed25519.ts';
+import { SigningAttemptShareCodec } from '../interop/signing-codec.ts';
 import { type SimEndpoint, SimNetwork } from '../runtime/sim/network.ts';
 import { createSimRng, type SimRng } from '../runtime/sim/rng.ts';
 import { Scheduler, type SimClock } from '../runtime/sim/scheduler.ts';
 import { SimStorage } from '../runtime/sim/storage.ts';
-import type { Network } from '../runtime/types.ts';
+import type { Network, PeerId } from '../runtime/types.ts';
 import {
   createFrontRunner,
   FRONT_RUN_STRATEGIES,
@@ -47,6 +52,7 @@ import {
 } from './adversaries/front-runner.ts';
 import { ADVERSARIES, type AdversaryName, MIX_ADVERSARY_NAMES } from './adversaries/index.ts';
 import { SimApplication } from './app.ts';
+import { CertificateLiveness, type CertificateSummary } from './certificate-liveness.ts';
 import { InvariantChecker, type Violation } from './invariants.ts';
 import { CALM_LINK, LIVENESS_BLOCKS, LIVENESS_WINDOW_MS, type Profile } from './profiles.ts';
 import { FairValueLedger } from './redteam/fair-value.ts';
@@ -56,9 +62,12 @@ import {
   honestRangeOf,
   LIE_STRATEGIES,
   SIM_ASSET,
+  SIM_PRICE_DOMAIN,
   type SimMarketWorld,
   type SimNode,
   type SimNodeFactory,
+  type SimPriceSigning,
+  simPriceSigning,
   VenueChecker,
   WHOLE_NODE_LIVENESS_BLOCKS,
 } from './whole-node.ts';
@@ -103,7 +112,12 @@ export interface RunOptions {
   /** Byzantine validators; undefined takes the profile's default (f or 0). */
   byzantine?: number | undefined;
   profile: Profile;
-  mutation?: 'finalize-after-nullify' | undefined;
+  /**
+   * A bug put in on purpose, to show an invariant catches it: 'finalize-after-nullify' in honest
+   * consensus engines; 'no-signing-retry' gives every price signer an attempt deadline longer than
+   * the run, so a signing attempt whose chosen signers withhold is never retried.
+   */
+  mutation?: 'finalize-after-nullify' | 'no-signing-retry' | undefined;
   /** Overrides the profile's liveness target (blocks after the heal). */
   livenessBlocks?: number | undefined;
   /** Runs the whole node this factory builds for every validator instead of the hash chain. */
@@ -145,6 +159,12 @@ export interface MarketSummary {
   frontRunner?: FrontRunSummary;
   /** The attacker-withdrawal invariant's ledger: flows with honest accounts, those off the fair band, and the excess (USDC; ≤ 0 holds). */
   attackers?: { outsideFlows: number; unfairFlows: number; excessUsdc: number };
+  /** Price signing (certificate-liveness): reports opened after the heal and certified, and the signers named silent. */
+  certificates?: CertificateSummary & {
+    silentNamed: number;
+    signingAttempts: number;
+    sharesWithheld: number;
+  };
 }
 
 export interface RunResult {
@@ -167,6 +187,14 @@ export interface RunResult {
 
 interface Instance {
   endpoint: SimEndpoint;
+  /** The validator's files (the price key files): kept across its crashes. */
+  disk: Map<string, string>;
+  /** Receiver of the price-signing messages (the running process's signer). */
+  prices: ((from: PeerId, message: Uint8Array) => void) | undefined;
+  /** The endpoint's one receiver (the network forgets it at a crash): price signing or consensus. */
+  receive: (from: PeerId, message: Uint8Array) => void;
+  /** Sends price-signing messages from this endpoint, as its behaviour allows. */
+  sendPrices: { send(to: PeerId, message: Uint8Array): void; broadcast(message: Uint8Array): void };
   clock: SimClock;
   storage: SimStorage;
   network: Network;
@@ -186,11 +214,25 @@ interface Validator {
   instances: Instance[];
 }
 
+/** Validator i's identity seed: SHA-256 of the run seed and i. */
+function identitySeed(seed: number, index: number): Uint8Array {
+  return createHash('sha256').update(`palisade-sim-key/${seed}/${index}`).digest();
+}
+
 /** Deterministic keys: validator i's seed is SHA-256 of the run seed and i. */
 function keysFor(seed: number, count: number): Ed25519Signer[] {
-  return Array.from({ length: count }, (_, index) =>
-    createEd25519Signer(createHash('sha256').update(`palisade-sim-key/${seed}/${index}`).digest()),
-  );
+  return Array.from({ length: count }, (_, index) => createEd25519Signer(identitySeed(seed, index)));
+}
+
+/** Price signing messages: keygen and signing (0x04xx), handovers (0x0503), announcements (0x0504). */
+function isPriceMessage(message: Uint8Array): boolean {
+  if (message.length < 3) return false;
+  const tag = (message[1]! << 8) | message[2]!;
+  return tag >> 8 === 0x04 || tag === 0x0503 || tag === CertificateAnnouncementCodec.tag;
+}
+
+function isSignatureShare(message: Uint8Array): boolean {
+  return message.length >= 3 && ((message[1]! << 8) | message[2]!) === SigningAttemptShareCodec.tag;
 }
 
 /** Signature checks are pure, so one run shares a memo of them across validators. */
@@ -250,7 +292,13 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     headerView.setUint16(8, from);
     headerView.setUint16(10, to);
     trace.update(header);
-    trace.update(message);
+    // Price signing draws its nonces and dealing polynomials from OS randomness, so its bytes
+    // differ between replays while its schedule does not: the trace takes their type and length.
+    if (isPriceMessage(message)) {
+      headerView.setUint16(8, (message[1]! << 8) | message[2]!);
+      headerView.setUint16(10, Math.min(message.length, 0xffff));
+      trace.update(header);
+    } else trace.update(message);
   });
 
   const adversaryRng = rng.fork();
@@ -268,6 +316,21 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     return { index, byzantine: isByzantine, behaviour, signer, instances: [] };
   });
 
+  const priceSigning: SimPriceSigning = simPriceSigning(n, {
+    noRetry: options.mutation === 'no-signing-retry',
+  });
+  const withholdsShares = profile.nodeAdversary === 'withholder-signer' && !aboveF;
+  const certificates =
+    options.node === undefined
+      ? undefined
+      : new CertificateLiveness(
+          SIM_PRICE_DOMAIN,
+          new Set(signers.map((_, index) => index).filter((index) => !byzantine.has(index))),
+          (invariant, detail) => checker.fail(invariant, detail),
+        );
+  let sharesWithheld = 0;
+  /** Honest validators that crashed while the genesis DKG was running. */
+  const crashedInDkg = new Set<number>();
   // Endpoints: one per validator, two for twins (side 0 and side 1).
   const side: number[] = [];
   const honestSide = new Map<number, number>();
@@ -279,8 +342,29 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       const clock = scheduler.clockFor();
       const behaviour = validator.behaviour;
       const wrapper = behaviour === undefined || behaviour === 'twins' ? undefined : ADVERSARIES[behaviour];
+      // Price-signing messages go to the price signer, the rest to consensus (as src/node/node.ts
+      // routes them). A consensus adversary's wrapper sees only the consensus side.
+      let consensusHandler: ((from: PeerId, message: Uint8Array) => void) | undefined;
+      const consensusSide: Network = {
+        send: (to, message) => endpoint.send(to, message),
+        broadcast: (message) => endpoint.broadcast(message),
+        onMessage: (handler) => {
+          consensusHandler = handler;
+        },
+      };
+      const withholder = withholdsShares && validator.byzantine;
+      const priceSend = (to: PeerId | undefined, message: Uint8Array) => {
+        // withholder-signer: it deals, commits and answers like everyone, and never sends a share.
+        if (withholder && isSignatureShare(message)) {
+          sharesWithheld++;
+          return;
+        }
+        certificates?.sent(validator.index, message);
+        if (to === undefined) endpoint.broadcast(message);
+        else endpoint.send(to, message);
+      };
       const instanceNetwork = wrapper
-        ? wrapper(endpoint, {
+        ? wrapper(consensusSide, {
             self: validator.index,
             signer: validator.signer,
             chainId: SIM_CHAIN_ID,
@@ -289,9 +373,16 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
             clock,
             leaderMs: SIM_TIMEOUTS.leaderMs,
           })
-        : endpoint;
-      validator.instances.push({
+        : consensusSide;
+      const instance: Instance = {
         endpoint,
+        disk: new Map(),
+        prices: undefined,
+        receive: () => {},
+        sendPrices: {
+          send: (to, message) => priceSend(to, message),
+          broadcast: (message) => priceSend(undefined, message),
+        },
         clock,
         storage: new SimStorage(),
         network: instanceNetwork,
@@ -300,7 +391,12 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
         node: undefined,
         up: false,
         halted: false,
-      });
+      };
+      instance.receive = (from, message) => {
+        if (isPriceMessage(message)) instance.prices?.(from, message);
+        else consensusHandler?.(from, message);
+      };
+      validator.instances.push(instance);
     }
   }
   const peerOfEndpoint: number[] = [];
@@ -405,7 +501,15 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
         liars && validator.byzantine
           ? market!.lie(validator.signer, height, instance.clock.now(), lieStrategy)
           : market!.observation(validator.signer, validator.index, height, instance.clock.now()),
+      signer: validator.signer,
+      secretKey: identitySeed(seed, validator.index),
+      disk: instance.disk,
+      priceSigning,
+      send: instance.sendPrices.send,
+      broadcast: instance.sendPrices.broadcast,
     });
+    instance.prices = (from, message) =>
+      guarded(`taking a price-signing message from ${from}`, () => node.prices.receive(from, message));
     /** The honest observations of the block being executed, for the oracle invariant. */
     let executing: { height: number; range: HonestRange | undefined } | undefined;
     if (isHonest && validator === venueValidator)
@@ -472,6 +576,8 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     if (options.node !== undefined) {
       const application = startNode(validator, instance, options.node);
       startConsensus(validator, instance, application, true);
+      const node = instance.node;
+      if (node !== undefined && !instance.halted) node.prices.start();
       return;
     }
     const app = new SimApplication(
@@ -510,7 +616,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       ...(applicationSyncsStorage ? { applicationSyncsStorage: true } : {}),
       timeouts: SIM_TIMEOUTS,
       verifier,
-      ...(isHonest && options.mutation !== undefined ? { mutation: options.mutation } : {}),
+      ...(isHonest && options.mutation === 'finalize-after-nullify' ? { mutation: options.mutation } : {}),
       observer: isHonest
         ? {
             released: (vote) => checker.released(vote),
@@ -522,9 +628,15 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     instance.engine = engine;
     instance.up = true;
     network.setUp(instance.endpoint.endpoint, true);
+    instance.endpoint.onMessage(instance.receive);
     void engine.start();
   };
   const crashInstance = (instance: Instance) => {
+    // A validator that loses the DKG's state mid-session deals again at restart: to the others a
+    // second deal (equivocation), so the session counts it among its faulty dealers.
+    const validatorIndex = peerOfEndpoint[instance.endpoint.endpoint]!;
+    if (instance.node?.prices.stats().dkg === 'running' && !byzantine.has(validatorIndex))
+      crashedInDkg.add(validatorIndex);
     instance.engine?.stop();
     instance.clock.stopAll();
     network.setUp(instance.endpoint.endpoint, false);
@@ -639,8 +751,10 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       },
     });
   }
+  let healHeight = 0;
   scheduler.schedule(profile.healAtMs, () => {
     healed = true;
+    healHeight = Math.max(0, ...heights());
     if (venue !== undefined) venue.healed = true;
     network.setLink(CALM_LINK);
     network.setFilter(undefined);
@@ -666,7 +780,40 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       break;
     }
   }
+  // Price signing: the sessions opened up to the target get one session timeout to end.
+  const witnesses = () =>
+    honest
+      .filter((validator) => !validator.instances[0]!.halted && validator.instances[0]!.node !== undefined)
+      .map((validator) => {
+        const node = validator.instances[0]!.node!;
+        return {
+          index: validator.index,
+          keyset: node.prices.keyset(),
+          dkg: node.prices.stats().dkg,
+          opened: node.prices.opened(),
+        };
+      });
+  const liveAtMs = scheduler.now();
+  if (live && certificates !== undefined && !aboveF) {
+    const graceEnd = liveAtMs + priceSigning.sessionTimeoutMs;
+    while (certificates.outstanding(witnesses(), healHeight, target) > 0 && scheduler.step(graceEnd))
+      await settle();
+  }
   if (live) venue?.finish();
+  // The DKG tolerates f faulty dealers in its session, crashed ones included: beyond that its
+  // failure is not a violation (as above f for consensus), and the summary says why.
+  const dkgFaulty = byzantineCount + crashedInDkg.size;
+  const certificateSummary =
+    live && certificates !== undefined && !aboveF
+      ? dkgFaulty <= f
+        ? certificates.finish(witnesses(), healHeight, target, scheduler.now() - liveAtMs)
+        : {
+            opened: 0,
+            certified: 0,
+            announced: 0,
+            notJudged: `the DKG session had ${dkgFaulty} faulty dealers (${byzantineCount} Byzantine, honest ${[...crashedInDkg].join(',')} crashed during it), more than f = ${f}`,
+          }
+      : undefined;
   const attackerReport = attackerLedger?.ledger.report(attackerLedger.engine, attackerLedger.engine);
   if (attackerLedger !== undefined && attackerReport !== undefined) {
     const report = attackerReport;
@@ -734,6 +881,23 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
             fills: venue.afterHeal.fills,
             submitted: marketStats?.submitted ?? 0,
             admitted: marketStats?.admitted ?? 0,
+            ...(certificateSummary === undefined
+              ? {}
+              : {
+                  certificates: {
+                    ...certificateSummary,
+                    signingAttempts: honest.reduce(
+                      (sum, validator) =>
+                        sum + (validator.instances[0]!.node?.prices.stats().signingAttempts ?? 0),
+                      0,
+                    ),
+                    silentNamed: honest.reduce((sum, validator) => {
+                      const silent = validator.instances[0]!.node?.prices.stats().silentSigners ?? {};
+                      return sum + [...byzantine].reduce((total, b) => total + (silent[b] ?? 0), 0);
+                    }, 0),
+                    sharesWithheld,
+                  },
+                }),
             ...(attackerReport === undefined
               ? {}
               : {

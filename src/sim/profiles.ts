@@ -28,13 +28,14 @@ export interface Profile {
   /**
    * An adversary against the venue rather than consensus (whole-node mode only): 'oracle-liar'
    * makes the Byzantine validators' observations lie; 'griefer' adds a hostile trader;
-   * 'front-runner' makes the Byzantine leaders rewrite their proposals (adversaries/front-runner.ts).
+   * 'front-runner' makes the Byzantine leaders rewrite their proposals (adversaries/front-runner.ts);
+   * 'withholder-signer' makes them commit to price signing and never send a share.
    */
   readonly nodeAdversary?: NodeAdversaryName;
 }
 
 /** Adversaries that need the whole node (src/sim/whole-node.ts). */
-export const NODE_ADVERSARY_NAMES = ['oracle-liar', 'griefer', 'front-runner'] as const;
+export const NODE_ADVERSARY_NAMES = ['oracle-liar', 'griefer', 'front-runner', 'withholder-signer'] as const;
 export type NodeAdversaryName = (typeof NODE_ADVERSARY_NAMES)[number];
 
 /** The calm link: one-way delay of 10 ms with up to 2 ms of jitter. */
@@ -133,6 +134,14 @@ export const NODE_PROFILES: readonly Profile[] = Object.freeze([
       "f Byzantine leaders rewrite their proposals: their own trader's orders ahead of large ones (sandwich), one taker censored, or the order reversed",
     byzantineByDefault: true,
     nodeAdversary: 'front-runner' as const,
+  },
+  {
+    ...base,
+    name: 'withholder-signer',
+    description:
+      'f Byzantine validators take part in the DKG and in every signing session (nonce commitments) and never send a signature share',
+    byzantineByDefault: true,
+    nodeAdversary: 'withholder-signer' as const,
   },
 ]);
 

@@ -3,9 +3,9 @@
  * its oracle observes, the traders that use it, and the venue's invariants.
  *
  * The node itself is the validators' composition (consensus application, mempool, the block rule
- * of src/chain, oracle observations on votes) built by a `SimNodeFactory` the composition root
- * provides (src/node/sim-node.ts wraps `createNodeApplication`), over this run's simulated storage
- * and clock. Every validator observes the same seeded index with a small per-validator spread, as
+ * of src/chain, oracle observations on votes, price signing) built by a `SimNodeFactory` the
+ * composition root provides (src/node/sim-node.ts wraps `createNodeApplication` and
+ * `createPriceSigner`), over this run's simulated storage, clock, disk and network. Every validator observes the same seeded index with a small per-validator spread, as
  * real sources would; traders are a market maker quoting around the mark and takers crossing it,
  * signing with their own keys and sending each transaction to every validator's mempool (the
  * gossip a real node does).
@@ -27,7 +27,10 @@
  *                       keeps on the honest observations);
  *   oracle-honest-range a fresh aggregate price lies within the prices the block's honest
  *                       observations reported, and its confidence within their spread (the bound
- *                       src/oracle/aggregate.ts proves), whatever f liars report.
+ *                       src/oracle/aggregate.ts proves), whatever f liars report;
+ *   certificate-liveness after the heal every report an honest validator opened for signing is
+ *                       certified, under the one group key all honest validators hold, for the
+ *                       price the finalized block aggregated (src/sim/certificate-liveness.ts).
  *
  * Venue adversaries (profiles in src/sim/profiles.ts `NODE_PROFILES`):
  *   oracle-liar  the f Byzantine validators' observations lie, all in one direction per run: far
@@ -37,7 +40,10 @@
  *                per-account rate, spams undecodable bytes, and signs orders from fresh keys;
  *   front-runner the f Byzantine leaders rewrite their proposals (src/sim/adversaries/front-runner.ts):
  *                their funded trader's orders sandwich large ones, a taker is censored, or the
- *                order is reversed; the trader's profit is in the run summary.
+ *                order is reversed; the trader's profit is in the run summary;
+ *   withholder-signer the f Byzantine validators run price signing (they deal in the DKG and send
+ *                nonce commitments in every session) and never send a signature share (the
+ *                harness drops them on the way out and counts them).
  */
 
 import type { ChainAsset } from '../chain/block-rule.ts';
@@ -59,10 +65,80 @@ import {
 } from '../execution/fixtures.ts';
 import { MS_PER_DAY } from '../execution/margin.ts';
 import type { BlockResult, EngineGenesis } from '../execution/types.ts';
+import type { CertificateDomain } from '../interop/price-certificate.ts';
 import { AggregateFlag, type BlockAggregate } from '../oracle/aggregate.ts';
 import { encodeVoteExtension, signObservation } from '../oracle/observation.ts';
 import type { SimRng } from '../runtime/sim/rng.ts';
 import type { Clock } from '../runtime/types.ts';
+
+/**
+ * Price signing in a whole-node run (src/node/price-signing.ts, driven by every validator): the
+ * genesis keyset's threshold, how often reports are signed, and the driver's timings scaled to
+ * the simulator's 10 ms links.
+ */
+export interface SimPriceSigning {
+  readonly threshold: number;
+  readonly everyBlocks: number;
+  readonly domain: CertificateDomain;
+  readonly retryMs: number;
+  readonly attemptMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly dkgDealMs: number;
+  readonly dkgComplaintMs: number;
+}
+
+/** What the harness sees of one simulated validator's price signer. */
+export interface SimPriceSigner {
+  /** Starts the DKG (or loads the keyset from the validator's disk). */
+  start(): void;
+  /** Takes a price-signing message (0x04xx, 0x0503, 0x0504) from an authenticated peer. */
+  receive(from: number, message: Uint8Array): void;
+  keyset(): { epoch: number; groupPublicKey: Uint8Array } | undefined;
+  /** The reports this process opened a signing session for, in order. */
+  opened(): readonly SimOpenedReport[];
+  stats(): {
+    dkg: string;
+    certificates: number;
+    sessionsStarted: number;
+    failedSessions: number;
+    signingAttempts: number;
+    silentSigners: Record<number, number>;
+  };
+}
+
+export interface SimOpenedReport {
+  height: number;
+  assetId: number;
+  priceTicks: bigint;
+}
+
+/** The price certificates' EIP-712 domain in the simulator. */
+export const SIM_PRICE_DOMAIN: CertificateDomain = Object.freeze({
+  chainId: 0x5a11,
+  verifyingContract: Uint8Array.from({ length: 20 }, (_, i) => 0xa0 + i),
+});
+
+/**
+ * Price signing at n validators: threshold n − f (2f + 1 at n = 3f + 1, as genesis sets it), a
+ * report every 5 blocks, attempts of 100 ms (a few 10 ms round trips), sessions abandoned after
+ * 1.5 s, and DKG deadlines past the heal at 800 ms (the DKG assumes synchronous links by its
+ * deadline; the faults before the heal are the asynchrony it waits out, re-sending every 50 ms).
+ * `noRetry` is the mutation that shows `certificate-liveness` works: an attempt deadline longer
+ * than any run, so an attempt whose chosen signers withhold is never retried.
+ */
+export function simPriceSigning(n: number, options: { noRetry?: boolean } = {}): SimPriceSigning {
+  const f = Math.floor((n - 1) / 3);
+  return Object.freeze({
+    threshold: n - f,
+    everyBlocks: 10,
+    domain: SIM_PRICE_DOMAIN,
+    retryMs: 50,
+    attemptMs: options.noRetry === true ? 1_000_000_000 : 100,
+    sessionTimeoutMs: 1500,
+    dkgDealMs: 1000,
+    dkgComplaintMs: 300,
+  });
+}
 
 /** What the harness hands the factory for one simulated validator process. */
 export interface SimNodeParameters {
@@ -76,6 +152,15 @@ export interface SimNodeParameters {
   /** Virtual milliseconds since the Unix epoch. */
   wallClock: () => number;
   observe: (height: number) => Uint8Array | undefined;
+  /** The validator's identity key and the seed it came from (the price key files are sealed under it). */
+  signer: Ed25519Signer;
+  secretKey: Uint8Array;
+  /** Files on this validator's disk: they survive its crashes, each written whole or not at all. */
+  disk: Map<string, string>;
+  priceSigning: SimPriceSigning;
+  /** Price-signing messages to peers over the simulated network. */
+  send(to: number, message: Uint8Array): void;
+  broadcast(message: Uint8Array): void;
 }
 
 /** One finalized block as a simulated node reports it. */
@@ -98,6 +183,7 @@ export interface SimNode {
   admit(bytes: Uint8Array, nowMs: number): { status: string; code?: string };
   stateRootAt(height: number): Uint8Array | undefined;
   onApplied(listener: (applied: SimApplied) => void): void;
+  readonly prices: SimPriceSigner;
 }
 
 export type SimNodeFactory = (parameters: SimNodeParameters) => SimNode;

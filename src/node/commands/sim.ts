@@ -2,8 +2,8 @@
  * `palisade sim`: runs the deterministic simulator over a range of seeds and prints a summary. Two
  * modes: `consensus` (the fast profile: consensus over a hash-chain application) and `whole-node`
  * (every validator runs the validators' own application — mempool, the block rule, oracle
- * observations on votes — with traders and a seeded market, and the venue's invariants are
- * checked too). A failing seed is printed with the one command that replays it. Exit code 1 when
+ * observations on votes, price signing — with traders and a seeded market, and the venue's
+ * invariants, certificate-liveness among them, are checked too). A failing seed is printed with the one command that replays it. Exit code 1 when
  * any run violates an invariant (including liveness), 2 on a usage error.
  */
 import { createHash } from 'node:crypto';
@@ -24,7 +24,8 @@ export const usage = `usage: palisade sim [--seeds N] [--seed-start S] [--valida
   --profile     one of: ${PROFILES.map((profile) => profile.name).join(', ')}, or 'all' to cycle (default all);
                 with --mode whole-node also: ${NODE_PROFILES.map((profile) => profile.name).join(', ')}
   --mode        consensus (default, fast: a hash-chain application) or whole-node (every validator runs
-                the validators' application with traders and a seeded market; venue invariants too)
+                the validators' application and price signing with traders and a seeded market;
+                venue invariants and certificate-liveness too)
   --json        print one JSON document instead of progress`;
 
 /** Largest seed count one invocation accepts. */
@@ -43,6 +44,13 @@ function integer(
     throw new UsageError(`--${name} must be an integer in ${min}..${max}`);
   }
   return parsed;
+}
+
+/** Price certificates after the heal, as one run's line shows them. */
+function certificatesText(certificates: NonNullable<RunResult['market']>['certificates']): string {
+  if (certificates === undefined) return '';
+  if (certificates.notJudged !== undefined) return ' certificates not judged (DKG beyond f)';
+  return ` certificates ${certificates.certified}/${certificates.opened}`;
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -69,7 +77,7 @@ export async function run(args: string[]): Promise<number> {
       const market =
         result.market === undefined
           ? ''
-          : ` orders ${result.market.acceptedOrders} fills ${result.market.fills} marks ${result.market.freshMarks}/${result.market.blocksAfterHeal}`;
+          : ` orders ${result.market.acceptedOrders} fills ${result.market.fills} marks ${result.market.freshMarks}/${result.market.blocksAfterHeal}${certificatesText(result.market.certificates)}`;
       console.log(
         `seed ${seed} ${profile.name.padEnd(11)} finalized ${result.finalizedMin}..${result.finalizedMax} nullified ${result.viewsNullified}${market} trace ${result.traceHash.slice(0, 16)} ${verdict}`,
       );

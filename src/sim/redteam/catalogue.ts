@@ -111,6 +111,13 @@ async function networkRun(
       facts.push(
         `seed ${seed}: ${result.market.acceptedOrders} honest orders accepted and ${result.market.freshMarks} of ${result.market.blocksAfterHeal} blocks with a fresh mark after the heal`,
       );
+    const certificates = result.market?.certificates;
+    if (certificates !== undefined)
+      facts.push(
+        certificates.notJudged === undefined
+          ? `seed ${seed}: price signing: ${certificates.certified} of ${certificates.opened} reports opened after the heal certified under the group key, ${certificates.signingAttempts} attempts, ${certificates.sharesWithheld} shares withheld, withholders named silent ${certificates.silentNamed} times`
+          : `seed ${seed}: price signing not judged: ${certificates.notJudged}`,
+      );
   }
   return {
     verdict: violations === 0 ? 'refused' : 'succeeded',
@@ -240,6 +247,14 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     adaptation:
       'f validators (n = 4 and 7) send nonce commitments and withhold every share, over the simulated network; the threshold-signing protocol price-signing runs',
     run: withholderSigner,
+  },
+  {
+    id: 'whole-node-withholder-signer',
+    incident: 'issue 12: validators that commit to price signing and never sign (the whole node)',
+    target: 'network',
+    adaptation:
+      'the whole node on every validator, each running src/node/price-signing.ts (DKG, FROST sessions, announcements); f deal, commit and never send a share; refused when every report opened after the heal is certified under the group key (certificate-liveness)',
+    run: (context: CatalogueContext) => networkRun(context, 'withholder-signer', true, 1),
   },
   {
     id: 'whole-node-oracle-liar',

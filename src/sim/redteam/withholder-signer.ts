@@ -7,9 +7,9 @@
  * end in a certificate that a consumer's keyset registry verifies, within a bound of virtual time;
  * `succeeded` (the withholders stopped certificates) otherwise.
  *
- * src/node/price-signing.ts itself does not run here: it reads and writes its key files with
- * node:fs (keystore, DKG results) and takes the real transport; the simulator would need that
- * storage behind the runtime's `Storage` interface first. The protocol it runs is what is attacked.
+ * This entry attacks the protocol core alone (and shows at f + 1 that it can report `succeeded`);
+ * `whole-node-withholder-signer` attacks src/node/price-signing.ts itself, run by every validator
+ * of a whole-node simulation (profile 'withholder-signer', invariant certificate-liveness).
  */
 import { runLocalDkg } from '../../crypto/dkg.ts';
 import {
@@ -148,7 +148,7 @@ export function withholderSigner(context: { seed: number; aboveF?: boolean }): O
     socializedLoss: '0',
     facts: [
       `attempt deadline ${ATTEMPT_MS} ms, bound ${DEADLINE_MS} ms, simulated links 10 ± 8 ms`,
-      'src/node/price-signing.ts does not run in the simulator (node:fs key files); its protocol core does',
+      'the protocol core alone; whole-node-withholder-signer runs src/node/price-signing.ts on every simulated validator',
     ],
   };
   return {
