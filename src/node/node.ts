@@ -597,6 +597,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
               })),
         keygen: stats.dkg,
         disqualified: stats.dkgDisqualified,
+        refreshDisqualified: stats.refreshDisqualified,
         refreshes: stats.refreshes,
         certificates: stats.certificates,
         handovers: prices.handovers().map((handover) => ({

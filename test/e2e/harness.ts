@@ -66,7 +66,15 @@ export interface TestDevnet {
 
 /** Starts a devnet for a test file; call `close()` in `after`. */
 export async function startTestDevnet(
-  options: { validators?: number; bots?: boolean; leaderTimeoutMs?: number } = {},
+  options: {
+    validators?: number;
+    bots?: boolean;
+    leaderTimeoutMs?: number;
+    /** Price keyset refresh period and keygen deadlines written into genesis. */
+    epochBlocks?: number;
+    keygenDealMs?: number;
+    keygenComplaintMs?: number;
+  } = {},
 ): Promise<TestDevnet> {
   const validators = options.validators ?? 4;
   const dataDirectory = mkdtempSync(join(tmpdir(), 'palisade-e2e-'));
@@ -80,6 +88,9 @@ export async function startTestDevnet(
       bots: options.bots ?? false,
       reset: false,
       leaderTimeoutMs: options.leaderTimeoutMs ?? TEST_LEADER_TIMEOUT_MS,
+      epochBlocks: options.epochBlocks,
+      keygenDealMs: options.keygenDealMs,
+      keygenComplaintMs: options.keygenComplaintMs,
       restart: false,
     });
   } catch (error) {

@@ -77,6 +77,7 @@ function lifecycle(): KeyLifecycleJson {
     signers: signers.map((s, index) => ({ index, publicKey: hex(s.publicKey) })),
     keygen: 'done',
     disqualified: [],
+    refreshDisqualified: [{ epoch: 3, dealer: 1, reason: 'SILENT' }],
     refreshes: 2,
     certificates: 17,
     handovers,

@@ -53,6 +53,8 @@ export interface KeyLifecycleJson {
   keygen: 'running' | 'done' | 'failed';
   /** Dealers the genesis DKG left out, with why. */
   disqualified: { dealer: number; reason: string }[];
+  /** Dealers the latest refresh left out, with why (SILENT, EQUIVOCATION, BAD_SHARE, …). */
+  refreshDisqualified: { epoch: number; dealer: number; reason: string }[];
   /** Refreshes this node completed since it started. */
   refreshes: number;
   /** Price certificates this node assembled or accepted since it started. */
@@ -90,6 +92,10 @@ export const keyLifecycleSchema = object({
   disqualified: {
     type: 'array',
     items: object({ dealer: count, reason: { type: 'string' } }),
+  },
+  refreshDisqualified: {
+    type: 'array',
+    items: object({ epoch: count, dealer: count, reason: { type: 'string' } }),
   },
   refreshes: count,
   certificates: count,
