@@ -1,5 +1,5 @@
 /**
- * `palisade bench fair-ordering [--json] [--quick] [--full] [--validators=N]`: what one validator
+ * `palisade bench fair-ordering [--json] [--quick] [--full] [--per-block] [--validators=N]`: what one validator
  * spends per block to open k encrypted orders (k = 1, 100, 1,000), each figure beside a peer
  * measured in the same run, as a ratio.
  *
@@ -87,6 +87,8 @@ export async function run(args: string[]): Promise<number> {
   const json = args.includes('--json');
   const quick = args.includes('--quick');
   const full = args.includes('--full');
+  // Only the chain's shape (one identity per block): skips the per-(block, sender) figures.
+  const perBlockOnly = args.includes('--per-block');
   const validatorsArgument = args.find((arg) => arg.startsWith('--validators='));
   const validators = validatorsArgument ? Number(validatorsArgument.slice('--validators='.length)) : 4;
   if (!Number.isInteger(validators) || validators < 4 || validators > 64) {
@@ -110,7 +112,7 @@ export async function run(args: string[]): Promise<number> {
 
   const blocks = [];
   // The first pass (k = 1) only warms the JIT and mcl's tables; it is not reported.
-  for (const [pass, k] of [1, ...sizes].entries()) {
+  for (const [pass, k] of (perBlockOnly ? [] : [1, ...sizes]).entries()) {
     progress(pass === 0 ? 'warm-up' : `block of k = ${k} encrypted orders`);
     const senders = Array.from({ length: k }, () => new Uint8Array(randomBytes(32)));
     const preimages = senders.map((sender) => orderIdentity(7, 100, sender));
