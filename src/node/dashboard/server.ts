@@ -7,7 +7,8 @@
  * the poll's timeout shows as down; nothing it fails to say stops the others being shown.
  *
  *   GET /                 the page
- *   GET /app.js           its module (and /findings-panel.js, the findings panel: findings.ts)
+ *   GET /app.js           its module (and /findings-panel.js, the findings panel: findings.ts;
+ *                         /keys-panel.js, the price keyset's epoch and signers: keys.ts)
  *   GET /risk             the live risk report of the network (src/risk, `palisade risk --html`)
  *   GET /api/snapshot     the latest snapshot (JSON)
  *   GET /api/events       text/event-stream of snapshots, one per poll
@@ -26,6 +27,7 @@ import { join } from 'node:path';
 import { riskPageOf } from '../commands/risk.ts';
 import type { BookJson, FillJson, MarketJson, NodeStatus, PriceJson } from '../view.ts';
 import { type DashboardFinding, fetchFindings, pollFindings } from './findings.ts';
+import { type DashboardKeys, fetchKeys, pollKeys } from './keys.ts';
 
 export interface DashboardValidator {
   index: number;
@@ -84,6 +86,8 @@ export interface DashboardSnapshot {
   fills: FillJson[];
   /** Every answering validator's latest monitor findings, newest first. */
   findings: DashboardFinding[];
+  /** The price keyset: epoch, group key, signers and their epochs; null before the DKG. */
+  keys: DashboardKeys | null;
 }
 
 export interface RunningDashboard {
@@ -127,10 +131,11 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
   const historyLength = options.historyLength ?? 300;
   const booksShown = options.books ?? 4;
-  const [page, script, findingsScript] = await Promise.all([
+  const [page, script, findingsScript, keysScript] = await Promise.all([
     readFile(join(STATIC_DIRECTORY, 'index.html')),
     readFile(join(STATIC_DIRECTORY, 'app.js')),
     readFile(join(STATIC_DIRECTORY, 'findings-panel.js')),
+    readFile(join(STATIC_DIRECTORY, 'keys-panel.js')),
   ]);
 
   const latency = new Map<number, LatencyCounters>();
@@ -156,6 +161,7 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
     books: [],
     fills: [],
     findings: [],
+    keys: null,
   };
   const clients = new Set<ServerResponse>();
 
@@ -254,6 +260,11 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
       up.map((result) => result.snapshot),
       (apiUrl) => fetchFindings(apiUrl, requestTimeoutMs),
     );
+    const keys =
+      (await pollKeys(
+        results.map((result) => result.snapshot),
+        (apiUrl) => fetchKeys(apiUrl, requestTimeoutMs),
+      )) ?? current.keys;
     const timeMs = Date.now();
     history.push({
       timeMs,
@@ -274,6 +285,7 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
       history,
       ...market,
       findings,
+      keys,
     };
     broadcast();
   }
@@ -316,6 +328,10 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
       case '/findings-panel.js':
         response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', ...security });
         response.end(findingsScript);
+        return;
+      case '/keys-panel.js':
+        response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', ...security });
+        response.end(keysScript);
         return;
       case '/risk':
         // The live risk report (palisade risk --html), from the first validator that answers.
