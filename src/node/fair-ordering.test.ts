@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { isBatchKey, openEncryptedBatch } from '../chain/encrypted-batch.ts';
 import { EarlyKeyShareCodec, SignedKeyShareCodec, SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
@@ -13,7 +14,8 @@ import { BlockPayloadCodec } from '../codec/node.ts';
 import { SignedTransactionCodec } from '../codec/transaction.ts';
 import { verifyEarlyKeyShare } from '../consensus/evidence.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
-import { keyShareMessageOf } from '../crypto/shutter/envelope.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { envelopeSigningBytes, keyShareMessageOf } from '../crypto/shutter/envelope.ts';
 import { combineEonKeyset, combineEonSecretShare, dealEon } from '../crypto/shutter/eon-dkg.ts';
 import { G1, shutterIdentityPoint } from '../crypto/shutter/ibe.ts';
 import {
@@ -331,5 +333,85 @@ describe('front-runner leader against envelopes', () => {
       (bytes) => !Buffer.from(SignedOrderEnvelopeCodec.decode(bytes).body.sender).equals(victim.publicKey),
     );
     assert.equal(censored.length, 0);
+  });
+});
+
+describe("the flow against Shutter's SDK (@shutter-network/shutter-sdk 0.0.2, blst WASM)", () => {
+  type Hex = `0x${string}`;
+  const sdk = createRequire(import.meta.url)('@shutter-network/shutter-sdk') as {
+    encryptData(message: Hex, identityPreimage: Hex, eonKey: Hex, sigma: Hex): Promise<Hex>;
+    decrypt(ciphertext: Hex, key: Hex): Promise<Hex>;
+  };
+  const hexOf = (bytes: Uint8Array): Hex => `0x${Buffer.from(bytes).toString('hex')}`;
+  const height = 70;
+  const batchKey = () => {
+    const collector = createBatchKeyCollector(context, height);
+    for (const i of [6, 2, 4, 0, 5]) collector.offer(release(i, height));
+    const combined = collector.combine();
+    assert.ok(combined.ok);
+    return combined.key;
+  };
+
+  it('an order the SDK encrypts to our eon key and the block identity executes through our rule', async () => {
+    const transaction = actionTransaction(alice, 0, limitOrder(1, 'sell', 120, 2));
+    const ciphertext = Buffer.from(
+      (
+        await sdk.encryptData(
+          hexOf(SignedTransactionCodec.encode(transaction)),
+          hexOf(batchIdentity(CHAIN_ID, height)),
+          hexOf(keyset.eonPublicKey.toBytes(true)),
+          hexOf(new Uint8Array(randomBytes(32))),
+        )
+      ).slice(2),
+      'hex',
+    );
+    const body = {
+      chainId: CHAIN_ID,
+      sender: alice.publicKey,
+      nonce: 0,
+      fee: 100,
+      eon: EON,
+      targetHeight: height,
+      ciphertextBytes: ciphertext.length,
+      ciphertextHash: sha256(new Uint8Array(ciphertext)),
+    };
+    const envelope = SignedOrderEnvelopeCodec.encode({
+      body,
+      signature: alice.sign(envelopeSigningBytes(body)),
+      ciphertext: new Uint8Array(ciphertext),
+    });
+    const opened = openEncryptedBatch({
+      chainId: CHAIN_ID,
+      eon: EON,
+      eonPublicKey: keyset.eonPublicKey,
+      height,
+      envelopes: [envelope],
+      key: batchKey(),
+      nextNonce: () => 0,
+    });
+    assert.ok(opened.ok);
+    assert.deepEqual(
+      opened.transactions.map((t) => SignedTransactionCodec.encode(t)),
+      [SignedTransactionCodec.encode(transaction)],
+    );
+  });
+
+  it("the client's encrypted order opens in the SDK with our threshold-combined block key", async () => {
+    const action = limitOrder(1, 'buy', 90, 3);
+    const envelope = SignedOrderEnvelopeCodec.decode(
+      encrypt(alice, {
+        chainId: CHAIN_ID,
+        eon: EON,
+        eonPublicKey: keyset.eonPublicKey.toBytes(true),
+        targetHeight: height,
+        nonce: 4,
+        fee: 100,
+        action,
+      }),
+    );
+    const plaintext = await sdk.decrypt(hexOf(envelope.ciphertext), hexOf(batchKey()));
+    const transaction = SignedTransactionCodec.decode(new Uint8Array(Buffer.from(plaintext.slice(2), 'hex')));
+    assert.deepEqual(transaction.body.signer, alice.publicKey);
+    assert.equal(transaction.body.nonce, 4);
   });
 });

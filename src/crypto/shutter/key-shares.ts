@@ -10,6 +10,10 @@
  * or any other batch's orders, and a key can be asked for only by naming an envelope the chain
  * has ordered. Q = H1(id) as Shutter hashes identities.
  *
+ * The chain uses the coarser {@link batchIdentity} (one identity per block: one key opens all of
+ * block h's orders and nothing of any other block's) because the per-sender form costs a hash,
+ * shares and a combine per order; `orderIdentity` stays for the figures that compare the two.
+ *
  * Shares. Validator i holds s_i (./eon-dkg.ts) and releases D_i = s_i·Q. It is checked against
  * the validator's public share P_i = s_i·g2 by e(D_i, g2) = e(Q, P_i). Many shares for one
  * identity are checked at once with random weights ρ_i (Bellare–Garay–Rabin 1998, small
