@@ -33,6 +33,9 @@ import { createValidatorSet } from '../consensus/validators.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { accountStateKey } from '../execution/engine.ts';
+import { createDepositReporter, type DepositReporter } from '../interop/evm/deposit-quorum.ts';
+import { createRpcDepositFollower } from '../interop/evm/follower-rpc.ts';
+import { createEvmReader } from '../interop/evm/rpc.ts';
 import type { MonitorConfigOverrides } from '../monitor/config.ts';
 import { severityRank } from '../monitor/finding.ts';
 import { createMonitor } from '../monitor/monitor.ts';
@@ -91,6 +94,11 @@ export interface NodeOptions {
   /** Overrides of genesis p2p addresses by validator index. */
   peers?: ReadonlyMap<number, { host: string; port: number }>;
   oracleEnabled?: boolean;
+  /**
+   * The EVM chain's JSON-RPC URL, for a genesis with a `bridge`: this validator follows the vault
+   * and reports its deposits on its votes. Undefined: it reports none (it still counts others').
+   */
+  evmRpcUrl?: string | undefined;
   /** Source ids this validator sees frozen at their first price: a fault drill (config `oracle.stuckSources`). */
   oracleStuckSources?: readonly string[] | undefined;
   logger?: NodeLogger;
@@ -153,6 +161,8 @@ const GOSSIP_FLUSH_MS = 5;
 const MAX_GOSSIP_QUEUE = 8192;
 /** Market steps advanced per poll, so a node far behind the market catches up without stalling. */
 const MAX_MARKET_STEPS_PER_POLL = 20_000;
+/** How often a validator following the bridge's EVM chain polls it. */
+const BRIDGE_POLL_MS = 1000;
 
 /**
  * Builds a validator node; nothing runs until `start()`.
@@ -236,6 +246,48 @@ export function createNode(options: NodeOptions): PalisadeNode {
     return encodeVoteExtension(signObservation(signer, body));
   };
 
+  // ---------------------------------------------------------------- bridge deposits
+
+  // Every validator applies the genesis bridge's rules; one with an RPC URL also reports.
+  const bridge = genesis.bridge;
+  let reporter: DepositReporter | undefined;
+  let pollDeposits: (() => Promise<unknown>) | undefined;
+  let cancelBridgePoll: (() => void) | undefined;
+  if (bridge !== undefined && options.evmRpcUrl !== undefined) {
+    const depositReporter = createDepositReporter({
+      signer,
+      chainId,
+      bridge,
+      isCredited: (nonce) => app.engine.depositCredited(nonce),
+    });
+    reporter = depositReporter;
+    const follower = createRpcDepositFollower({
+      reader: createEvmReader({ url: options.evmRpcUrl }),
+      vault: bridge.vault,
+      confirmations: bridge.confirmations,
+      fromBlock: BigInt(bridge.fromBlock),
+      report: (deposit) => depositReporter.add(deposit),
+    });
+    pollDeposits = () => follower.poll();
+  }
+  const scheduleBridgePoll = () => {
+    if (pollDeposits === undefined) return;
+    const poll = pollDeposits;
+    cancelBridgePoll = clock.setTimer(BRIDGE_POLL_MS, () => {
+      poll()
+        .then(() => {
+          if (running) scheduleBridgePoll();
+        })
+        .catch((error: Error) => {
+          // A reorg beyond the confirmation depth halts the follower for good (deposits.ts); an
+          // RPC failure is retried at the next poll.
+          const halted = error.name === 'DepositError';
+          logger.warn({ error: error.message, halted }, 'EVM deposit poll failed');
+          if (running && !halted) scheduleBridgePoll();
+        });
+    });
+  };
+
   // ---------------------------------------------------------------- application and consensus
 
   const app = createNodeApplication({
@@ -249,6 +301,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
     monotonicClock: () => clock.now(),
     clock,
     observe,
+    ...(bridge === undefined ? {} : { bridge }),
+    ...(reporter === undefined ? {} : { reportDeposits: (height: number) => reporter.report(height) }),
     ...(options.applicationLimits === undefined ? {} : { limits: options.applicationLimits }),
   });
 
@@ -699,6 +753,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
         await pollMarket();
         schedulePoll();
       }
+      scheduleBridgePoll();
       // A DKG needs two participants at least; a single-validator network signs no certificates.
       if (n >= 2) prices.start();
       stateSync.start();
@@ -727,6 +782,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       stateSync.stop();
       prices.stop();
       cancelPoll?.();
+      cancelBridgePoll?.();
       cancelPenalties?.();
       monitorFeed.stop();
       webhook?.close();
