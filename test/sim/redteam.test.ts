@@ -113,10 +113,23 @@ test('palisade redteam --url runs the API-reachable entries against a node on 12
     assert.equal(document.target, api.url);
     assert.deepEqual(
       document.results.map((result: { id: string; verdict: string }) => `${result.id} ${result.verdict}`),
-      ['wormhole-2022 refused', 'nomad-2022 refused', 'mango-2022 refused'],
+      ['wormhole-2022 refused', 'nomad-2022 refused', 'harmony-2022 refused', 'mango-2022 refused'],
       run.output,
     );
     assert.equal(run.code, 0);
+    const harmony = document.results.find((result: { id: string }) => result.id === 'harmony-2022');
+    assert.match(harmony.summary, /no forgery verifies/);
+    // Every other entry is named with why the API cannot reach it: the two lists cover the catalogue.
+    const reached = new Set(document.results.map((result: { id: string }) => result.id));
+    const named = document.notThroughApi as { id: string; why: string }[];
+    assert.ok(named.every((entry) => entry.why.length > 20 && !reached.has(entry.id)));
+    assert.deepEqual(
+      [...reached, ...named.map((entry) => entry.id)].sort(),
+      CATALOGUE.map((entry) => entry.id).sort(),
+    );
+    const table = await capture(['--url', api.url]);
+    assert.match(table.output, /not run through the API \(\d+; the simulated catalogue runs them\):/);
+    assert.match(table.output, /ronin-2022 +needs f validators’ FROST shares/);
   } finally {
     clearInterval(finalizing);
     await api.close();

@@ -3,18 +3,24 @@
  * real incidents, run against the simulated venue, price certificates and network — printed as a
  * table, or as JSON, with the full evidence written to a report file. With `--url` the entries
  * that can run through the API run against that node instead: the price-certificate forgeries
- * against the keyset and certificates it publishes, and an unfunded key's out-of-band order.
+ * (Wormhole, Nomad, Harmony: the attacker's own 2-of-5 keyset, and the published threshold)
+ * against the keyset and certificates it publishes, and an unfunded key's out-of-band order
+ * (Mango); every other entry is listed with why it cannot (its `apiLimit`).
  * Exit code 0 when every entry was refused, 1 when any succeeded, 2 on a usage error.
  */
 import { writeFileSync } from 'node:fs';
 import { encodeAction } from '../../codec/execution.ts';
 import { SignedTransactionCodec } from '../../codec/transaction.ts';
+import { toHex } from '../../crypto/bytes.ts';
 import { createEd25519Signer } from '../../crypto/ed25519.ts';
 import { signTransaction } from '../../crypto/transaction.ts';
+import { feedIdOf } from '../../interop/price-certificate.ts';
 import { CATALOGUE, type EntryResult, formatTable, runCatalogue } from '../../sim/redteam/catalogue.ts';
+import { rogueSignature } from '../../sim/redteam/certificates.ts';
 import { numberOption, parseOptions, UsageError } from '../args.ts';
 import { createClient, verifyPriceCertificate } from '../client.ts';
 import { createSimNode } from '../sim-node.ts';
+import { priceCertificateFromJson } from '../view.ts';
 
 export const usage = `usage: palisade redteam [--seeds N] [--seed-start S] [--only ID,ID] [--inject no-band] [--json] [--report FILE] [--url URL]
 
@@ -60,6 +66,14 @@ export async function run(args: string[]): Promise<number> {
     typeof values.url === 'string'
       ? await againstNode(values.url)
       : await runCatalogue({ seeds, seedStart, only, params, node: createSimNode });
+  // Through the API, the entries it cannot reach are named with why.
+  const notThroughApi =
+    typeof values.url === 'string'
+      ? CATALOGUE.filter((entry) => entry.apiLimit !== undefined).map((entry) => ({
+          id: entry.id,
+          why: entry.apiLimit!,
+        }))
+      : undefined;
   const elapsedMs = performance.now() - startedMs;
   const refused = results.filter((result) => result.verdict === 'refused').length;
   const document = {
@@ -70,6 +84,7 @@ export async function run(args: string[]): Promise<number> {
     refused,
     succeeded: results.length - refused,
     elapsedMs: Math.round(elapsedMs),
+    ...(notThroughApi === undefined ? {} : { notThroughApi }),
     results,
   };
   if (typeof values.report === 'string')
@@ -82,7 +97,13 @@ export async function run(args: string[]): Promise<number> {
         2,
       ),
     );
-  else console.log(formatTable(results));
+  else {
+    console.log(formatTable(results));
+    if (notThroughApi !== undefined) {
+      console.log(`\nnot run through the API (${notThroughApi.length}; the simulated catalogue runs them):`);
+      for (const entry of notThroughApi) console.log(`  ${entry.id.padEnd(30)} ${entry.why}`);
+    }
+  }
   return refused === results.length ? 0 : 1;
 }
 
@@ -125,7 +146,7 @@ async function againstNode(url: string): Promise<EntryResult[]> {
     return { id, incident: known.incident, target: known.target, adaptation: known.adaptation, seed: 0 };
   };
   if (keyset === null || entry === undefined) {
-    for (const id of ['wormhole-2022', 'nomad-2022'])
+    for (const id of ['wormhole-2022', 'nomad-2022', 'harmony-2022'])
       results.push({
         ...base(id),
         verdict: 'succeeded',
@@ -176,6 +197,42 @@ async function againstNode(url: string): Promise<EntryResult[]> {
     judge('nomad-2022', {
       'an all-zero signature': { ...certificate, signature: `0x${'00'.repeat(65)}` },
     });
+    // Harmony: the attacker's own 2-of-5 keyset signs the node's domain and epoch; and the
+    // published keyset must ask for the consensus quorum, 2f + 1 of its participants.
+    const value = priceCertificateFromJson(certificate);
+    const domain = { chainId: value.chainId, verifyingContract: value.verifyingContract };
+    const rogue = (price: bigint, symbol?: string) =>
+      `0x${toHex(
+        rogueSignature(
+          {
+            feedId: symbol === undefined ? value.feedId : feedIdOf(symbol),
+            price,
+            confidence: value.confidence,
+            exponent: value.exponent | 0,
+            publishTime: value.publishTime,
+            epoch: value.epoch,
+          },
+          domain,
+        ),
+      )}`;
+    const before = results.length;
+    judge('harmony-2022', {
+      "a report priced at 1 signed by the attacker's 2-of-5 keyset": {
+        ...certificate,
+        price: '1',
+        signature: rogue(1n),
+      },
+      "the node's own report re-signed by a 2-of-5 keyset": { ...certificate, signature: rogue(value.price) },
+    });
+    const quorum = keyset.participants - Math.floor((keyset.participants - 1) / 3);
+    const harmony = results[before]!;
+    harmony.evidence.statuses.push(
+      `published threshold ${keyset.threshold} of ${keyset.participants}: ${keyset.threshold >= quorum ? 'at least' : 'BELOW'} the quorum ${quorum}`,
+    );
+    if (keyset.threshold < quorum) {
+      harmony.verdict = 'succeeded';
+      harmony.summary = `the node's keyset asks for ${keyset.threshold} of ${keyset.participants} shares, below the quorum ${quorum}: that many stolen keys sign anything`;
+    }
   }
   // Mango through the API: a key nobody funded places an order at 5,000× the mark.
   const markets = await client.markets();

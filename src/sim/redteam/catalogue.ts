@@ -41,8 +41,18 @@ export interface CatalogueEntry {
   target: Target;
   /** How the incident is adapted to Palisade. */
   adaptation: string;
+  /**
+   * Why `palisade redteam --url` cannot run this entry through a devnet's public API; absent when
+   * it can (src/node/commands/redteam.ts runs those).
+   */
+  apiLimit?: string;
   run(context: CatalogueContext): Promise<Outcome> | Outcome;
 }
+
+const NEEDS_INDEX =
+  'needs funded attacker accounts and an index that moves on cue (or lying validators); the public API gives neither: deposits are the operator’s and the index is the sources’';
+const NEEDS_VALIDATOR =
+  'needs to be a validator (a TLS identity in genesis) or to control the network between them; the public API is outside both';
 
 /**
  * Issue 9: margin checked per order but spent by many at once. A thin account rests ten call
@@ -150,6 +160,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   },
   {
     id: 'bzx-2020',
+    apiLimit: NEEDS_INDEX,
     incident: 'bZx, Feb 2020: one-transaction price manipulation',
     target: 'venue',
     adaptation: 'wash trades at the band top, a sale into an honest bid and a withdrawal, all in one block',
@@ -157,6 +168,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   },
   {
     id: 'venus-luna-2022',
+    apiLimit: NEEDS_INDEX,
     incident: 'Venus / LUNA, May 2022: a feed stuck at its floor',
     target: 'venue',
     adaptation:
@@ -165,6 +177,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   },
   {
     id: 'kiloex-jelly-2025',
+    apiLimit: NEEDS_INDEX,
     incident: 'KiloEx and Hyperliquid JELLY, 2025: oracle and illiquid-market squeeze',
     target: 'venue',
     adaptation:
@@ -173,6 +186,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   },
   {
     id: 'hyperliquid-eth-2025',
+    apiLimit: NEEDS_INDEX,
     incident: "Hyperliquid ETH, Mar 2025: a whale's forced liquidation draining the liquidity vault",
     target: 'venue',
     adaptation:
@@ -181,6 +195,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   },
   {
     id: 'issue9-many-resting-sells',
+    apiLimit: NEEDS_INDEX,
     incident: 'issue 9: margin checked per order, spent by many',
     target: 'venue',
     adaptation:
@@ -189,6 +204,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   },
   {
     id: 'colluders-search',
+    apiLimit: NEEDS_INDEX,
     incident: 'issue 12: colluders searching for value extraction',
     target: 'venue',
     adaptation:
@@ -197,6 +213,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   },
   {
     id: 'ronin-2022',
+    apiLimit:
+      'needs f validators’ FROST shares to sign with; the API publishes only the group key (the simulated entry steals them at n = 4 and 7)',
     incident: 'Ronin, Mar 2022: validator keys stolen',
     target: 'certificates',
     adaptation: 'f FROST shares stolen (n = 4 and 7) sign a forged price report',
@@ -237,11 +255,13 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
       incident: `issue 10: ${profile}`,
       target: 'network',
       adaptation: `${adaptation}, over the simulated network (consensus-only profile '${profile}')`,
+      apiLimit: NEEDS_VALIDATOR,
       run: (context: CatalogueContext) => networkRun(context, profile, false, 1),
     }),
   ),
   {
     id: 'withholder-signer',
+    apiLimit: NEEDS_VALIDATOR,
     incident: 'issue 12: validators that commit to price signing and never sign',
     target: 'network',
     adaptation:
@@ -250,6 +270,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   },
   {
     id: 'whole-node-withholder-signer',
+    apiLimit: NEEDS_VALIDATOR,
     incident: 'issue 12: validators that commit to price signing and never sign (the whole node)',
     target: 'network',
     adaptation:
@@ -258,6 +279,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   },
   {
     id: 'whole-node-oracle-liar',
+    apiLimit: NEEDS_VALIDATOR,
     incident: 'issue 12: f validators lie about prices to move marks',
     target: 'network',
     adaptation:
@@ -266,6 +288,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   },
   {
     id: 'whole-node-front-runner',
+    apiLimit: NEEDS_VALIDATOR,
     incident: 'issue 12: a Byzantine leader front-runs, censors or reorders',
     target: 'network',
     adaptation:
@@ -274,6 +297,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   },
   {
     id: 'whole-node-griefer',
+    apiLimit:
+      'floods every validator’s mempool from many funded and fresh keys for a simulated minute; against a shared devnet that is a denial of service, not a test (the API’s rate limits are tested in test/e2e)',
     incident: 'issue 12: spam, order floods, cancel storms, fresh keys',
     target: 'network',
     adaptation: 'the whole node on every validator; a funded hostile trader floods the mempools',

@@ -69,6 +69,20 @@ function sign(
   return assemblePriceCertificate({ report: r, domain, publicPackage: keys[0]!.public, commitments, shares });
 }
 
+/**
+ * `report` signed under `domain` by a keyset the attacker dealt itself (Harmony's 2-of-5 by
+ * default): what `palisade redteam --url` presents to a node's published keyset.
+ */
+export function rogueSignature(
+  r: PriceReport,
+  domain: CertificateDomain,
+  participants = 5,
+  threshold = 2,
+): Uint8Array {
+  const keys = runLocalDkg({ chainId: 7, epoch: r.epoch, participants, threshold });
+  return sign(keys, keys.slice(0, threshold), r, { domain }).signature;
+}
+
 interface Keyset {
   n: number;
   f: number;
