@@ -27,7 +27,8 @@ import {
   type SignedKeyShare,
 } from '../crypto/shutter/key-shares.ts';
 import { createEngine } from '../execution/engine.ts';
-import { actionTransaction, limitOrder, testGenesis, testSigner } from '../execution/fixtures.ts';
+import { actionTransaction, limitOrder, testGenesis, testSigner, USDC } from '../execution/fixtures.ts';
+import { MS_PER_DAY } from '../execution/margin.ts';
 import { createFrontRunner } from '../sim/adversaries/front-runner.ts';
 import { encrypt } from './client.ts';
 import {
@@ -413,5 +414,124 @@ describe("the flow against Shutter's SDK (@shutter-network/shutter-sdk 0.0.2, bl
     const transaction = SignedTransactionCodec.decode(new Uint8Array(Buffer.from(plaintext.slice(2), 'hex')));
     assert.deepEqual(transaction.body.signer, alice.publicKey);
     assert.equal(transaction.body.nonce, 4);
+  });
+});
+
+describe("the front-runner's profit, executed by the engine", () => {
+  // One series whose mark is exactly its intrinsic value: a call struck at 50,000 with the index at
+  // 60,000 and a 0.01% mark volatility, 1-contract lots, 1 USDC ticks (as src/execution/engine.test.ts).
+  const START = Date.UTC(2026, 0, 1);
+  const maker = testSigner('profit/maker');
+  const victim = testSigner('profit/victim');
+  const leader = testSigner('profit/leader');
+  const genesis = () => {
+    const g = testGenesis({
+      startTimeMs: START,
+      traders: [maker, victim, leader],
+      series: [
+        {
+          underlyingId: 1,
+          isCall: true,
+          strike: 50_000 * USDC,
+          expiryMs: START + MS_PER_DAY,
+          tickSize: USDC,
+          lotSizeE6: 1_000_000,
+          multiplierE6: 1_000_000,
+        },
+      ],
+      underlying: { defaultVolBps: 1 },
+    });
+    return g;
+  };
+  const oracle = [{ underlyingId: 1, price: 60_000 * USDC, confidence: 0, publishTimeMs: 0, stale: false }];
+  const ask = actionTransaction(maker, 0, limitOrder(1, 'sell', 10_000, 1));
+  const take = limitOrder(1, 'buy', 10_500, 1); // the victim's large buy, limit 500 above the ask
+
+  /** The leader's gain over the run: balance change (its position ends flat). */
+  function run(secondBlock: (engine: ReturnType<typeof createEngine>) => Uint8Array[]) {
+    const engine = createEngine(genesis());
+    engine.applyBlock({ height: 1, timeMs: START + 1000, transactions: [ask], oracle });
+    const before = engine.account(leader.publicKey)!.balance;
+    const runner = createFrontRunner({
+      signer: leader,
+      chainId: CHAIN_ID,
+      strategy: 'sandwich',
+      censored: victim.publicKey,
+    });
+    const proposed = BlockPayloadCodec.decode(
+      runner.rewrite(
+        BlockPayloadCodec.encode({
+          timeMs: 0,
+          transactions: secondBlock(engine),
+          observations: [],
+          deposits: [],
+          stateRootHeight: 0,
+          stateRoot: new Uint8Array(32),
+        }),
+        engine,
+      ),
+    ).transactions;
+    return { engine, proposed, before, runner };
+  }
+
+  it('plain: the sandwich takes the ask and sells it to the victim at its limit, a measured profit', () => {
+    const { engine, proposed, before, runner } = run(() => [
+      SignedTransactionCodec.encode(actionTransaction(victim, 0, take)),
+    ]);
+    engine.applyBlock({
+      height: 2,
+      timeMs: START + 2000,
+      transactions: proposed.map((bytes) => SignedTransactionCodec.decode(bytes)),
+      oracle,
+    });
+    const leaderAfter = engine.account(leader.publicKey)!;
+    const profit = Number(leaderAfter.balance - before) / USDC;
+    assert.equal(runner.stats.frontRun, 1);
+    assert.deepEqual(
+      leaderAfter.positions.filter((p) => p.lots !== 0),
+      [],
+    );
+    // Bought at 10,000, sold at 10,500, two fills' fees (at most 18 USDC each: 3 bps of 60,000).
+    assert.ok(profit > 450 && profit <= 500, `profit ${profit} USDC`);
+    console.log(`front-runner, plain orders: profit ${profit} USDC on one sandwich`);
+  });
+
+  it('encrypted: it proposes the envelope untouched, the block opens after finality, and its profit is exactly zero', () => {
+    const height = 2;
+    const { engine, proposed, before, runner } = run(() => [
+      encrypt(victim, {
+        chainId: CHAIN_ID,
+        eon: EON,
+        eonPublicKey: keyset.eonPublicKey.toBytes(true),
+        targetHeight: height,
+        nonce: 0,
+        fee: 0,
+        action: take,
+      }),
+    ]);
+    assert.equal(runner.stats.frontRun, 0);
+    const collector = createBatchKeyCollector(context, height);
+    for (const i of [0, 1, 2, 3, 4]) collector.offer(release(i, height));
+    const combined = collector.combine();
+    assert.ok(combined.ok);
+    const opened = openEncryptedBatch({
+      chainId: CHAIN_ID,
+      eon: EON,
+      eonPublicKey: keyset.eonPublicKey,
+      height,
+      envelopes: proposed,
+      key: combined.key,
+      nextNonce: (sender) => engine.account(sender)?.nonce ?? 0,
+    });
+    assert.ok(opened.ok);
+    assert.equal(opened.transactions.length, 1);
+    engine.applyBlock({ height, timeMs: START + 2000, transactions: [...opened.transactions], oracle });
+    // The victim's order ran (it bought the ask), and the leader traded nothing.
+    assert.deepEqual(
+      engine.account(victim.publicKey)!.positions.filter((p) => p.lots !== 0),
+      [{ seriesId: 1, lots: 1 }],
+    );
+    assert.equal(engine.account(leader.publicKey)!.balance - before, 0n);
+    console.log('front-runner, encrypted orders: profit 0 USDC');
   });
 });
