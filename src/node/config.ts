@@ -59,10 +59,20 @@ export interface NodeConfig {
   stateSyncThresholdBlocks?: number | undefined;
   /** The `monitor` section (NodeOptions.monitor); undefined: the defaults, no webhook. */
   monitor?: MonitorSettings | undefined;
+  /** `evmRpc`: the bridge's EVM JSON-RPC URL (genesis `bridge`); undefined: report no deposits. */
+  evmRpcUrl?: string | undefined;
 }
 
 const KEYS = ['format', 'genesis', 'index', 'keystore', 'dataDirectory', 'p2pListen', 'apiListen'];
-const OPTIONAL = ['passwordFile', 'peers', 'oracle', 'logLevel', 'stateSyncThresholdBlocks', 'monitor'];
+const OPTIONAL = [
+  'passwordFile',
+  'peers',
+  'oracle',
+  'logLevel',
+  'stateSyncThresholdBlocks',
+  'monitor',
+  'evmRpc',
+];
 
 function path(value: unknown, field: string, base: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 4096)
@@ -138,6 +148,9 @@ export function parseNodeConfig(document: unknown, base: string): NodeConfig {
     if (error instanceof MonitorError) throw new ConfigError(error.field, error.detail);
     throw error;
   }
+  const evmRpc = record.evmRpc;
+  if (evmRpc !== undefined && (typeof evmRpc !== 'string' || !/^https?:\/\/\S{1,2000}$/.test(evmRpc)))
+    throw new ConfigError('evmRpc', 'must be an http(s) URL');
   const logLevel = record.logLevel ?? 'info';
   if (!LOG_LEVELS.includes(logLevel as LogLevel))
     throw new ConfigError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -156,6 +169,7 @@ export function parseNodeConfig(document: unknown, base: string): NodeConfig {
     logLevel: logLevel as LogLevel,
     stateSyncThresholdBlocks: threshold as number | undefined,
     monitor,
+    ...(evmRpc === undefined ? {} : { evmRpcUrl: evmRpc as string }),
   };
 }
 
@@ -205,5 +219,6 @@ export function nodeConfigToJson(config: NodeConfig, base: string): Record<strin
     ...(config.stateSyncThresholdBlocks === undefined
       ? {}
       : { stateSyncThresholdBlocks: config.stateSyncThresholdBlocks }),
+    ...(config.evmRpcUrl === undefined ? {} : { evmRpc: config.evmRpcUrl }),
   };
 }

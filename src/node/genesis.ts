@@ -22,6 +22,12 @@
  *   priceCertificates { everyBlocks, chainId, verifyingContract }: how often the validators
  *                     threshold-sign each fresh aggregate, and the EIP-712 domain they sign in
  *   consensus         timeouts (ms) every validator uses; all should use the same
+ *   bridge            optional { evmChainId, vault, token, fromBlock, confirmations }: the EVM vault
+ *                     the validators follow (src/interop/evm/deposit-quorum.ts). A deposit is
+ *                     credited when 2f + 1 of them report it `confirmations` deep; `token` is the
+ *                     ERC-20 the engine's quote is bridged as, `fromBlock` the vault's deployment
+ *                     block. A genesis with a bridge names no operator: `engine.operator` must be 64
+ *                     zeros (no key), so no single key can mint
  */
 import type { EngineTimeouts } from '../consensus/engine.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
@@ -90,6 +96,21 @@ export interface Genesis {
   dkg: KeyLifecycleGenesis;
   priceCertificates: { everyBlocks: number; chainId: number; verifyingContract: Uint8Array };
   consensus: EngineTimeouts;
+  /** The EVM vault the validators follow; absent: no bridge. */
+  bridge?: GenesisBridge;
+}
+
+/** The `bridge` section. */
+export interface GenesisBridge {
+  evmChainId: number;
+  /** 20-byte vault address. */
+  vault: Uint8Array;
+  /** 20-byte ERC-20 the engine's quote is bridged as. */
+  token: Uint8Array;
+  /** The vault's deployment block: followers read from here. */
+  fromBlock: number;
+  /** Depth at which a validator reports a deposit (1 = in the head block). */
+  confirmations: number;
 }
 
 /** The price keyset's lifecycle: its first epoch, threshold, refresh period and keygen deadlines. */
@@ -171,6 +192,17 @@ export function genesisToJson(genesis: Genesis): Json {
       verifyingContract: hex(genesis.priceCertificates.verifyingContract),
     },
     consensus: { ...genesis.consensus } as unknown as Json,
+    ...(genesis.bridge === undefined
+      ? {}
+      : {
+          bridge: {
+            evmChainId: genesis.bridge.evmChainId,
+            vault: hex(genesis.bridge.vault),
+            token: hex(genesis.bridge.token),
+            fromBlock: genesis.bridge.fromBlock,
+            confirmations: genesis.bridge.confirmations,
+          },
+        }),
   };
 }
 
@@ -463,16 +495,12 @@ function parseOracle(value: unknown, underlyingIds: ReadonlySet<number>): Genesi
  * @throws GenesisError naming the first field that is wrong
  */
 export function parseGenesis(document: unknown): Genesis {
-  const record = object(document, 'genesis', [
-    'format',
-    'chainId',
-    'validators',
-    'engine',
-    'oracle',
-    'dkg',
-    'priceCertificates',
-    'consensus',
-  ]);
+  const record = object(
+    document,
+    'genesis',
+    ['format', 'chainId', 'validators', 'engine', 'oracle', 'dkg', 'priceCertificates', 'consensus'],
+    ['bridge'],
+  );
   if (record.format !== GENESIS_FORMAT) throw new GenesisError('format', `must be "${GENESIS_FORMAT}"`);
   const chainId = integer(record.chainId, 'chainId');
   const keys = new Set<string>();
@@ -538,7 +566,9 @@ export function parseGenesis(document: unknown): Genesis {
     'nullifyRetryMs',
     'syncRetryMs',
   ]);
+  const bridge = record.bridge === undefined ? undefined : parseBridge(record.bridge, engine.operator);
   return {
+    ...(bridge === undefined ? {} : { bridge }),
     chainId,
     validators,
     engine,
@@ -555,6 +585,20 @@ export function parseGenesis(document: unknown): Genesis {
       nullifyRetryMs: integer(consensusRecord.nullifyRetryMs, 'consensus.nullifyRetryMs', 1, 600_000),
       syncRetryMs: integer(consensusRecord.syncRetryMs, 'consensus.syncRetryMs', 1, 600_000),
     },
+  };
+}
+
+/** `bridge`: the EVM vault; with it, no operator key (the engine's `Deposit` action mints nothing). */
+function parseBridge(value: unknown, operator: Uint8Array): GenesisBridge {
+  const record = object(value, 'bridge', ['evmChainId', 'vault', 'token', 'fromBlock', 'confirmations']);
+  if (operator.some((byte) => byte !== 0))
+    throw new GenesisError('engine.operator', 'a genesis with a bridge names no operator key (64 zeros)');
+  return {
+    evmChainId: integer(record.evmChainId, 'bridge.evmChainId', 1),
+    vault: bytes(record.vault, 'bridge.vault', 20),
+    token: bytes(record.token, 'bridge.token', 20),
+    fromBlock: integer(record.fromBlock, 'bridge.fromBlock'),
+    confirmations: integer(record.confirmations, 'bridge.confirmations', 1, 10_000),
   };
 }
 

@@ -33,6 +33,9 @@ import { createValidatorSet } from '../consensus/validators.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { accountStateKey } from '../execution/engine.ts';
+import { createDepositReporter, type DepositReporter } from '../interop/evm/deposit-quorum.ts';
+import { createRpcDepositFollower } from '../interop/evm/follower-rpc.ts';
+import { createEvmReader } from '../interop/evm/rpc.ts';
 import type { MonitorConfigOverrides } from '../monitor/config.ts';
 import { severityRank } from '../monitor/finding.ts';
 import { createMonitor } from '../monitor/monitor.ts';
@@ -54,7 +57,6 @@ import type { Genesis } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
 import { createPriceSigner, type PriceSigner } from './price-signing.ts';
-import { createSignaturePool, defaultSignatureThreads } from './signature-pool.ts';
 import { createStateSync, type StateSync } from './state-sync.ts';
 import {
   accountToJson,
@@ -92,6 +94,11 @@ export interface NodeOptions {
   /** Overrides of genesis p2p addresses by validator index. */
   peers?: ReadonlyMap<number, { host: string; port: number }>;
   oracleEnabled?: boolean;
+  /**
+   * The EVM chain's JSON-RPC URL, for a genesis with a `bridge`: this validator follows the vault
+   * and reports its deposits on its votes. Undefined: it reports none (it still counts others').
+   */
+  evmRpcUrl?: string | undefined;
   /** Source ids this validator sees frozen at their first price: a fault drill (config `oracle.stuckSources`). */
   oracleStuckSources?: readonly string[] | undefined;
   logger?: NodeLogger;
@@ -99,8 +106,6 @@ export interface NodeOptions {
   /** Milliseconds since the Unix epoch for block times; tests may skew it. */
   wallClock?: () => number;
   transportLimits?: Partial<TransportLimits>;
-  /** Threads verifying transaction signatures off the event loop (default: cores − 1, 1 to 4; 0 inline). */
-  signatureThreads?: number;
   applicationLimits?: Partial<ApplicationLimits>;
   /**
    * A validator this many blocks behind the highest finalized height it knows fetches a peer's
@@ -156,6 +161,8 @@ const GOSSIP_FLUSH_MS = 5;
 const MAX_GOSSIP_QUEUE = 8192;
 /** Market steps advanced per poll, so a node far behind the market catches up without stalling. */
 const MAX_MARKET_STEPS_PER_POLL = 20_000;
+/** How often a validator following the bridge's EVM chain polls it. */
+const BRIDGE_POLL_MS = 1000;
 
 /**
  * Builds a validator node; nothing runs until `start()`.
@@ -239,6 +246,48 @@ export function createNode(options: NodeOptions): PalisadeNode {
     return encodeVoteExtension(signObservation(signer, body));
   };
 
+  // ---------------------------------------------------------------- bridge deposits
+
+  // Every validator applies the genesis bridge's rules; one with an RPC URL also reports.
+  const bridge = genesis.bridge;
+  let reporter: DepositReporter | undefined;
+  let pollDeposits: (() => Promise<unknown>) | undefined;
+  let cancelBridgePoll: (() => void) | undefined;
+  if (bridge !== undefined && options.evmRpcUrl !== undefined) {
+    const depositReporter = createDepositReporter({
+      signer,
+      chainId,
+      bridge,
+      isCredited: (nonce) => app.engine.depositCredited(nonce),
+    });
+    reporter = depositReporter;
+    const follower = createRpcDepositFollower({
+      reader: createEvmReader({ url: options.evmRpcUrl }),
+      vault: bridge.vault,
+      confirmations: bridge.confirmations,
+      fromBlock: BigInt(bridge.fromBlock),
+      report: (deposit) => depositReporter.add(deposit),
+    });
+    pollDeposits = () => follower.poll();
+  }
+  const scheduleBridgePoll = () => {
+    if (pollDeposits === undefined) return;
+    const poll = pollDeposits;
+    cancelBridgePoll = clock.setTimer(BRIDGE_POLL_MS, () => {
+      poll()
+        .then(() => {
+          if (running) scheduleBridgePoll();
+        })
+        .catch((error: Error) => {
+          // A reorg beyond the confirmation depth halts the follower for good (deposits.ts); an
+          // RPC failure is retried at the next poll.
+          const halted = error.name === 'DepositError';
+          logger.warn({ error: error.message, halted }, 'EVM deposit poll failed');
+          if (running && !halted) scheduleBridgePoll();
+        });
+    });
+  };
+
   // ---------------------------------------------------------------- application and consensus
 
   const app = createNodeApplication({
@@ -252,6 +301,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
     monotonicClock: () => clock.now(),
     clock,
     observe,
+    ...(bridge === undefined ? {} : { bridge }),
+    ...(reporter === undefined ? {} : { reportDeposits: (height: number) => reporter.report(height) }),
     ...(options.applicationLimits === undefined ? {} : { limits: options.applicationLimits }),
   });
 
@@ -347,35 +398,20 @@ export function createNode(options: NodeOptions): PalisadeNode {
     // Batching for a few milliseconds turns a burst of submissions into one frame per peer.
     if (cancelGossip === undefined) cancelGossip = clock.setTimer(GOSSIP_FLUSH_MS, flushGossip);
   };
-  const admitContext = () => ({ height: app.engine.height + 1, nowMs: clock.now() });
-  const admit = (bytes: Uint8Array) => app.mempool.admit(bytes, admitContext());
-  const signatures = createSignaturePool({ threads: options.signatureThreads ?? defaultSignatureThreads() });
-  /**
-   * Admits `list` in order, its signatures verified on the signature pool first: what the mempool
-   * would refuse anyway is refused without a verification, the rest is verified in parallel off
-   * the event loop and recorded, so `admit` (which checks everything again) answers from the record.
-   */
-  const admitMany = async (list: readonly Uint8Array[]) => {
-    const early = list.map((bytes) => app.mempool.precheck(bytes, admitContext()));
-    const candidates = list.filter((_, index) => early[index] === undefined);
-    const verdicts = await signatures.verify(candidates);
-    candidates.forEach((bytes, index) => {
-      if (verdicts[index] === true) app.recordVerified(bytes);
-    });
-    return list.map((bytes, index) => early[index] ?? admit(bytes));
-  };
+  const admit = (bytes: Uint8Array) =>
+    app.mempool.admit(bytes, { height: app.engine.height + 1, nowMs: clock.now() });
 
   const onGossip = (from: PeerId, message: Uint8Array) => {
     const gossip = TransactionGossipCodec.decode(message);
-    void admitMany(gossip.transactions).then((results) => {
+    for (const bytes of gossip.transactions) {
       // A transaction we already hold or that is already final is refused quietly; only junk
       // (undecodable or badly signed) is the sender's fault.
-      const junk = results.some(
-        (result) =>
-          result.status === 'refused' && (result.code === 'MALFORMED' || result.code === 'BAD_SIGNATURE'),
-      );
-      if (junk && running) transport.penalize(from, 'bad-gossip', 2);
-    });
+      const result = admit(bytes);
+      if (result.status === 'refused') {
+        if (result.code === 'MALFORMED' || result.code === 'BAD_SIGNATURE')
+          transport.penalize(from, 'bad-gossip', 2);
+      }
+    }
   };
 
   const onStateSync = (from: PeerId, message: Uint8Array) => {
@@ -513,18 +549,11 @@ export function createNode(options: NodeOptions): PalisadeNode {
         },
       };
     },
-    async submitTransaction(bytes) {
-      const [answer] = await view.submitTransactions!([bytes]);
-      return answer!;
-    },
-    async submitTransactions(list) {
-      const results = await admitMany(list);
-      return results.map((result, index) => {
-        if (result.status === 'refused')
-          return { status: 'refused', code: result.code, reason: result.reason };
-        relay(list[index]!.slice());
-        return { status: 'accepted', id: `0x${result.id}` };
-      });
+    submitTransaction(bytes) {
+      const result = admit(bytes);
+      if (result.status === 'refused') return { status: 'refused', code: result.code, reason: result.reason };
+      relay(bytes.slice());
+      return { status: 'accepted', id: `0x${result.id}` };
     },
     transaction(id) {
       const bare = id.startsWith('0x') ? id.slice(2) : id;
@@ -724,6 +753,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
         await pollMarket();
         schedulePoll();
       }
+      scheduleBridgePoll();
       // A DKG needs two participants at least; a single-validator network signs no certificates.
       if (n >= 2) prices.start();
       stateSync.start();
@@ -752,6 +782,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       stateSync.stop();
       prices.stop();
       cancelPoll?.();
+      cancelBridgePoll?.();
       cancelPenalties?.();
       monitorFeed.stop();
       webhook?.close();
@@ -761,7 +792,6 @@ export function createNode(options: NodeOptions): PalisadeNode {
       await storage.sync();
       storage.close();
       await transport.close();
-      await signatures.close();
       logger.info({ index }, 'node stopped');
     },
   };

@@ -114,6 +114,7 @@ export async function run(args: string[]): Promise<number> {
     peers: config.peers,
     oracleEnabled: config.oracleEnabled,
     oracleStuckSources: config.oracleStuckSources,
+    evmRpcUrl: config.evmRpcUrl,
     ...(config.stateSyncThresholdBlocks === undefined
       ? {}
       : { stateSyncThresholdBlocks: config.stateSyncThresholdBlocks }),
