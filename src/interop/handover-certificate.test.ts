@@ -148,6 +148,20 @@ test('forged handovers are refused: another key, a changed group key, another do
   );
 });
 
+test('a validator-set change: the handover to the new set signed by the new keyset alone is refused', () => {
+  // Epoch 2's set (a new DKG among validators 2..5) certifies its own group key: no verifier
+  // holding epoch 1 may follow it, only the outgoing keyset's signature counts.
+  const selfSigned = handover(epoch2, 1, keyset(epoch2));
+  assert.deepEqual(pick(followKeysetChain(keyset(epoch1), [selfSigned], domain)), {
+    ok: false,
+    index: 0,
+    reason: 'BAD_SIGNATURE',
+  });
+  // (A resharing keeps the group key, so the reshared set signs under the key verifiers already
+  // hold: there the outgoing and incoming keys are one, and the old set's shares are dead.)
+  assert.ok(followKeysetChain(keyset(epoch1), [h12, h23], domain).ok);
+});
+
 test('replayed and skipping handovers are refused, and the chain stops at the last good keyset', () => {
   const replay = followKeysetChain(keyset(epoch1), [h12, h23, h12], domain);
   assert.deepEqual(pick(replay), { ok: false, index: 2, reason: 'NOT_FROM_CURRENT' });
