@@ -246,6 +246,11 @@ export interface NodeApplication {
   readonly mempool: Mempool;
   readonly priceBook: PriceBook;
   /**
+   * Records that `encoded`'s signature was verified off the event loop (src/node/signature-pool.ts),
+   * so admission and execution answer from the record instead of verifying again.
+   */
+  recordVerified(encoded: Uint8Array): void;
+  /**
    * Restores the latest stored snapshot, if any, and replays the stored finalized blocks after it
    * into the engine; call once before consensus starts.
    */
@@ -579,6 +584,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     },
     mempool,
     priceBook,
+    recordVerified: (encoded) => verifiedTransactions.record(encoded),
 
     open() {
       invariant(!opened, 'open() runs once');

@@ -22,8 +22,16 @@ import { sha256 } from '../crypto/hash.ts';
 import { verifyTransactionSignature } from '../crypto/transaction.ts';
 
 export interface VerifiedTransactions {
-  /** Verifies the signature; on success remembers `encoded` (the transaction's canonical bytes). */
+  /**
+   * True when `encoded` (the transaction's canonical bytes) is remembered (the record is kept) or
+   * its signature verifies now, which is then remembered.
+   */
   verify(transaction: SignedTransaction, encoded: Uint8Array): boolean;
+  /**
+   * Remembers `encoded` as verified: only for bytes whose signature was just verified elsewhere
+   * (the signature pool, signature-pool.ts, which answers exactly as `verifyTransactionSignature`).
+   */
+  record(encoded: Uint8Array): void;
   /**
    * True when `encoded` was remembered (the record is then consumed) or, failing that, when the
    * signature verifies now. The same answer `verifyTransactionSignature` gives.
@@ -44,18 +52,25 @@ export function createVerifiedTransactions(options: { maxEntries: number }): Ver
   /** Hex SHA-256 of verified encodings, oldest first (a Set iterates in insertion order). */
   const verified = new Set<string>();
   const keyOf = (encoded: Uint8Array) => toHex(sha256(encoded));
+  const remember = (key: string) => {
+    verified.delete(key);
+    verified.add(key);
+    // Each insertion adds one, so one removal keeps the bound.
+    if (verified.size > options.maxEntries) {
+      const oldest = verified.values().next().value;
+      if (oldest !== undefined) verified.delete(oldest);
+    }
+  };
   return {
     verify(transaction, encoded) {
-      if (!verifyTransactionSignature(transaction)) return false;
       const key = keyOf(encoded);
-      verified.delete(key);
-      verified.add(key);
-      // Each insertion adds one, so one removal keeps the bound.
-      if (verified.size > options.maxEntries) {
-        const oldest = verified.values().next().value;
-        if (oldest !== undefined) verified.delete(oldest);
-      }
+      if (verified.has(key)) return true;
+      if (!verifyTransactionSignature(transaction)) return false;
+      remember(key);
       return true;
+    },
+    record(encoded) {
+      remember(keyOf(encoded));
     },
     check(transaction, encoded) {
       if (verified.delete(keyOf(encoded))) return true;

@@ -556,6 +556,8 @@ export interface NodeView {
    * and checks everything again, so any bytes are safe to pass.
    */
   submitTransaction(bytes: Uint8Array): MaybePromise<SubmitResult>;
+  /** Many at once, answered in order (a node verifies their signatures together); optional. */
+  submitTransactions?(list: readonly Uint8Array[]): MaybePromise<SubmitResult[]>;
   transaction(id: Hex): MaybePromise<TransactionLookup | undefined>;
   /** A finalized block with its finality certificate, or undefined above the finalized height. */
   block(height: number): MaybePromise<BlockDetail | undefined>;

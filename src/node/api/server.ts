@@ -41,7 +41,13 @@ import Fastify, {
   type FastifyReply,
 } from 'fastify';
 import { fromHex } from '../../crypto/bytes.ts';
-import { type FillJson, type NodeEventTopic, type NodeView, priceWithDecimals } from '../view.ts';
+import {
+  type FillJson,
+  type NodeEventTopic,
+  type NodeView,
+  priceWithDecimals,
+  type SubmitResult,
+} from '../view.ts';
 import { splitFramedTransactions } from './batch.ts';
 import { API_ERRORS, ApiError, errorBody } from './errors.ts';
 import { registerFindings } from './findings.ts';
@@ -329,15 +335,14 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
             list.push(bytes);
           }
         }
-        const results = [];
-        for (const bytes of list) {
-          const result = await view.submitTransaction(bytes);
-          results.push(
-            result.status === 'accepted'
-              ? { id: result.id, status: 'accepted' as const }
-              : { status: 'refused' as const, code: result.code, reason: result.reason },
-          );
-        }
+        const answers: SubmitResult[] = [];
+        if (view.submitTransactions !== undefined) answers.push(...(await view.submitTransactions(list)));
+        else for (const bytes of list) answers.push(await view.submitTransaction(bytes));
+        const results = answers.map((result) =>
+          result.status === 'accepted'
+            ? { id: result.id, status: 'accepted' as const }
+            : { status: 'refused' as const, code: result.code, reason: result.reason },
+        );
         return reply.code(200).send({ results });
       },
     );

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { encodeAction } from '../codec/execution.ts';
+import { SignedTransactionCodec } from '../codec/transaction.ts';
+import { signTransaction, verifyTransactionSignature } from '../crypto/transaction.ts';
+import { testSigner } from '../execution/fixtures.ts';
+import { createSignaturePool } from './signature-pool.ts';
+import { createVerifiedTransactions } from './verified-transactions.ts';
+
+function encodings(count: number): Uint8Array[] {
+  const signer = testSigner('pool');
+  return Array.from({ length: count }, (_, nonce) =>
+    SignedTransactionCodec.encode(
+      signTransaction(signer, {
+        chainId: 7,
+        nonce,
+        expiryHeight: 100,
+        payload: encodeAction({ kind: 'cancelAll', value: { seriesId: 0 } }),
+      }),
+    ),
+  );
+}
+
+test('the signature pool answers exactly what verifyTransactionSignature says, in order, on threads and inline', async () => {
+  const good = encodings(40);
+  const forged = good.map((bytes, index) => {
+    if (index % 3 !== 0) return bytes;
+    const copy = new Uint8Array(bytes);
+    // The signature is the encoding's tail: a flipped bit there must be refused.
+    copy[copy.length - 1]! ^= 1;
+    return copy;
+  });
+  const list = [...forged, new Uint8Array([1, 2, 3]), new Uint8Array(0)];
+  const expected = list.map((bytes) => {
+    try {
+      return verifyTransactionSignature(SignedTransactionCodec.decode(bytes));
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(expected.includes(true) && expected.includes(false));
+  const pool = createSignaturePool({ threads: 2 });
+  try {
+    assert.deepEqual(await pool.verify(list), expected);
+    assert.deepEqual(await pool.verify([list[0]!]), [expected[0]]);
+    assert.deepEqual(await pool.verify([]), []);
+  } finally {
+    await pool.close();
+  }
+  // Closed, or without threads: the same verdicts, inline.
+  assert.deepEqual(await pool.verify(list), expected);
+  assert.deepEqual(await createSignaturePool({ threads: 0 }).verify(list), expected);
+});
+
+test('a recorded encoding answers verify without a second verification; a copy with another signature is not answered from it', () => {
+  const [bytes] = encodings(1);
+  const transaction = SignedTransactionCodec.decode(bytes!);
+  const verified = createVerifiedTransactions({ maxEntries: 4 });
+  verified.record(bytes!);
+  // Same body, forged signature: another encoding, so no record answers for it.
+  const forged = { ...transaction, signature: new Uint8Array(transaction.signature).fill(9) };
+  assert.equal(verified.verify(forged, SignedTransactionCodec.encode(forged)), false);
+  assert.equal(verified.verify(transaction, bytes!), true);
+  // The engine's check consumes the record; a repeat verifies afresh (and still passes).
+  assert.equal(verified.check(transaction, bytes!), true);
+  assert.equal(verified.size(), 0);
+  assert.equal(verified.check(transaction, bytes!), true);
+});

@@ -1,0 +1,99 @@
+/**
+ * Transaction signatures verified on worker threads, in parallel with consensus and execution on
+ * the event loop. The pool answers one verdict per canonical encoding — exactly what
+ * `verifyTransactionSignature(SignedTransactionCodec.decode(bytes))` says, false for bytes that do
+ * not decode — so what the node admits is unchanged; only where the Ed25519 work runs moves. A
+ * verified encoding is then recorded (verified-transactions.ts) and the mempool's and engine's
+ * checks are answered from the record.
+ *
+ * Batches are split across the threads (round-robin by chunk), so a batch submission or a gossip
+ * frame of hundreds of transactions uses every thread at once. A pool with zero threads verifies
+ * inline (the simulator and tests need no threads). A thread that dies fails its outstanding
+ * batches with an error, never with a verdict.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { invariant } from '../codec/invariant.ts';
+import { verifyEncodedTransaction } from './signature-worker.ts';
+
+export interface SignaturePool {
+  readonly threads: number;
+  /** One verdict per encoding, in order. */
+  verify(encodings: readonly Uint8Array[]): Promise<boolean[]>;
+  /** Stops the threads; later calls verify inline. */
+  close(): Promise<void>;
+}
+
+/** Below this many, a batch is not split further (a message costs more than a few verifications). */
+const MIN_CHUNK = 8;
+
+/** Default thread count: the machine's cores less the event loop's, at least one, at most four. */
+export function defaultSignatureThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+/**
+ * @example const pool = createSignaturePool({ threads: 2 }); const [ok] = await pool.verify([bytes]);
+ * @throws InvariantError when `threads` is not a non-negative integer
+ */
+export function createSignaturePool(options: { threads: number }): SignaturePool {
+  invariant(Number.isSafeInteger(options.threads) && options.threads >= 0, 'threads must be >= 0');
+  interface Outstanding {
+    resolve: (verdicts: boolean[]) => void;
+    reject: (error: Error) => void;
+  }
+  const workers: { worker: Worker; outstanding: Map<number, Outstanding> }[] = [];
+  let nextId = 1;
+  let nextWorker = 0;
+  let closed = false;
+  for (let i = 0; i < options.threads; i++) {
+    const worker = new Worker(new URL('./signature-worker.ts', import.meta.url), {
+      workerData: { signatureThread: true },
+      execArgv: [],
+    });
+    worker.unref();
+    const entry = { worker, outstanding: new Map<number, Outstanding>() };
+    worker.on('message', (answer: { id: number; verdicts: boolean[] }) => {
+      const waiting = entry.outstanding.get(answer.id);
+      entry.outstanding.delete(answer.id);
+      waiting?.resolve(answer.verdicts);
+    });
+    const fail = (error: Error) => {
+      for (const waiting of entry.outstanding.values()) waiting.reject(error);
+      entry.outstanding.clear();
+      const index = workers.indexOf(entry);
+      if (index !== -1) workers.splice(index, 1);
+    };
+    worker.on('error', fail);
+    worker.on('exit', () => fail(new Error('a signature thread exited')));
+    workers.push(entry);
+  }
+
+  function send(chunk: readonly Uint8Array[]): Promise<boolean[]> {
+    if (closed || workers.length === 0) return Promise.resolve(chunk.map(verifyEncodedTransaction));
+    const entry = workers[nextWorker++ % workers.length]!;
+    const id = nextId++;
+    return new Promise<boolean[]>((resolve, reject) => {
+      entry.outstanding.set(id, { resolve, reject });
+      entry.worker.postMessage({ id, encodings: chunk });
+    });
+  }
+
+  return {
+    threads: options.threads,
+    async verify(encodings) {
+      if (encodings.length === 0) return [];
+      const parts = Math.max(1, Math.min(workers.length, Math.floor(encodings.length / MIN_CHUNK)));
+      const size = Math.ceil(encodings.length / parts);
+      const chunks: Uint8Array[][] = [];
+      for (let start = 0; start < encodings.length; start += size)
+        chunks.push(encodings.slice(start, start + size) as Uint8Array[]);
+      const verdicts = await Promise.all(chunks.map(send));
+      return verdicts.flat();
+    },
+    async close() {
+      closed = true;
+      await Promise.all(workers.splice(0).map(({ worker }) => worker.terminate()));
+    },
+  };
+}
