@@ -60,6 +60,7 @@ import {
 } from '../src/crypto/shutter/pairing-backend.ts';
 import { signTransaction, verifyTransactionSignature } from '../src/crypto/transaction.ts';
 import { createBatchKeyCollector } from '../src/node/fair-ordering.ts';
+import { createDecryptPool } from '../src/node/fair-ordering-decrypt.ts';
 
 const DECRYPT_SAMPLE = 100;
 const round = (value: number) => Number(value.toFixed(value < 10 ? 2 : 1));
@@ -227,6 +228,7 @@ export async function run(args: string[]): Promise<number> {
   // one collection of n signed shares whatever k, and each order costs its decryption and two
   // Ed25519 checks (envelope and inner transaction).
   const perBlockIdentity = [];
+  const decryptPool = createDecryptPool({ threads: 2, inline: mcl });
   const validatorSigners = Array.from({ length: validators }, () =>
     createEd25519Signer(new Uint8Array(randomBytes(32))),
   );
@@ -301,6 +303,17 @@ export async function run(args: string[]): Promise<number> {
       const perOrder = Math.max(0, timed(envelopes) - fixed) / count;
       return fixed + perOrder * k;
     };
+    // Decryption alone, inline on mcl and split across two worker threads (each on mcl).
+    const ciphertexts = envelopes.map((bytes) => SignedOrderEnvelopeCodec.decode(bytes).ciphertext);
+    const inlineStart = performance.now();
+    for (const ciphertext of ciphertexts)
+      if (!shutterDecryptBytes(ciphertext, key, mcl).ok) throw new Error('decrypt');
+    const decryptInlineMs = ((performance.now() - inlineStart) / count) * k;
+    await decryptPool.decrypt(ciphertexts.slice(0, 2), key); // threads loaded and warm
+    const threadedStart = performance.now();
+    const threaded = await decryptPool.decrypt(ciphertexts, key);
+    if (!threaded.every((result) => result.ok)) throw new Error('threaded decrypt');
+    const decryptThreadsMs = ((performance.now() - threadedStart) / count) * k;
     const openNobleMs = openOn(nobleBackend);
     const openMclMs = openOn(mcl);
     const plainStart = performance.now();
@@ -315,10 +328,15 @@ export async function run(args: string[]): Promise<number> {
       encryptPerOrderMs: round(encryptPerOrderMs),
       openBlockNobleMs: round(openNobleMs),
       openBlockMclMs: round(openMclMs),
+      decryptMclInlineMs: round(decryptInlineMs),
+      decryptMclTwoThreadsMs: round(decryptThreadsMs),
+      ratioInlineToThreads: ratio(decryptInlineMs, decryptThreadsMs),
       plainSignatureChecksMs: round(plainMs),
       ratioEncryptedToPlain: ratio(collectMs + Math.min(openNobleMs, openMclMs), plainMs),
     });
   }
+
+  await decryptPool.close();
 
   // One pairing on each backend, the unit everything above is made of.
   const p = G1.BASE.multiply(randomEonScalar()).toBytes(true);
@@ -363,6 +381,7 @@ export async function run(args: string[]): Promise<number> {
       `k=${b.k}: collect ${validators} signed shares + combine + check the key ${b.collectAndCombineSharesMs} ms` +
         ` | encrypt (client, noble) ${b.encryptPerOrderMs} ms per order` +
         ` | open the block (envelope check, decrypt, decode, signer and signature check): noble ${b.openBlockNobleMs} ms / mcl ${b.openBlockMclMs} ms` +
+        ` | decrypt alone on mcl: inline ${b.decryptMclInlineMs} ms, two threads ${b.decryptMclTwoThreadsMs} ms (×${b.ratioInlineToThreads})` +
         ` | plain: Ed25519 of as many ${b.plainSignatureChecksMs} ms (encrypted ×${b.ratioEncryptedToPlain})`,
     );
   if (!full)

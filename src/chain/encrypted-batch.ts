@@ -36,6 +36,7 @@ import { type SignedTransaction, SignedTransactionCodec } from '../codec/transac
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { verifyEnvelope } from '../crypto/shutter/envelope.ts';
 import {
+  type DecryptResult,
   decodeG1,
   type G2Point,
   shutterDecryptBytes,
@@ -92,6 +93,13 @@ export interface EncryptedBatchInput {
   /** Same verdict as `verifyTransactionSignature`; a node may answer from a cache. */
   readonly verifySignature?: (transaction: SignedTransaction) => boolean;
   readonly backend?: PairingBackend;
+  /**
+   * Decryptions already made, by envelope index: `shutterDecryptBytes(envelope.ciphertext, key)`
+   * on any backend (e.g. on worker threads, src/node/fair-ordering-decrypt.ts). Used in place of
+   * decrypting here; an index without one is decrypted here. Every failure is UNDECRYPTABLE
+   * whatever its reason, so the outcomes do not depend on which backend made them.
+   */
+  readonly opened?: readonly (DecryptResult | undefined)[];
 }
 
 export type EncryptedBatchResult =
@@ -172,7 +180,9 @@ function judge(
     envelope,
     reason,
   });
-  const opened = shutterDecryptBytes(envelope.ciphertext, input.key, input.backend ?? nobleBackend);
+  const opened =
+    input.opened?.[index] ??
+    shutterDecryptBytes(envelope.ciphertext, input.key, input.backend ?? nobleBackend);
   if (!opened.ok) return charged('UNDECRYPTABLE');
   let transaction: SignedTransaction;
   try {
