@@ -191,8 +191,13 @@ async function supervise(
             bots === undefined
               ? ''
               : ` · bots ${bots.finalized} transactions finalized, ${bots.filledLots} lots filled`;
+          const keys = snapshot.keys;
+          const epoch =
+            keys === null
+              ? ' · price keyset: DKG running'
+              : ` · epoch ${keys.epoch} (${keys.signers.filter((signer) => signer.epoch === keys.epoch).length}/${keys.signers.length} signers in it)`;
           console.log(
-            `height ${snapshot.height} · validators ${up}/${snapshot.validators.length} up${trading}`,
+            `height ${snapshot.height} · validators ${up}/${snapshot.validators.length} up${epoch}${trading}`,
           );
         }, STATUS_INTERVAL_MS)
       : undefined;
