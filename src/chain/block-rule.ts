@@ -41,6 +41,7 @@ import { bytesEqual } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { transactionId } from '../crypto/transaction.ts';
 import { accountStateKey, createEngine, type Engine, restoreEngine } from '../execution/engine.ts';
+import { isGovernanceKey } from '../execution/governance.ts';
 import type {
   BlockResult,
   BridgeDeposit,
@@ -157,7 +158,7 @@ export function stateRootHeightFor(height: number): number {
 /**
  * Whether the engine holds an account for `publicKey`, as the mempool's `accountExists` asks: one
  * lookup in the state commitment (not a margin assessment, as `account()` is). The genesis
- * operator and governance keys count as existing although their record appears only with their
+ * operator, governors and guardians count as existing although their record appears only with their
  * first accepted action: without that, the mempool would refuse their first transaction.
  */
 export function hasAccount(
@@ -167,8 +168,8 @@ export function hasAccount(
 ): boolean {
   return (
     bytesEqual(publicKey, genesis.operator) ||
-    bytesEqual(publicKey, genesis.governance) ||
-    engine.stateValue(accountStateKey(publicKey)) !== undefined
+    engine.stateValue(accountStateKey(publicKey)) !== undefined ||
+    isGovernanceKey(genesis.governance, publicKey)
   );
 }
 

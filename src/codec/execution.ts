@@ -11,10 +11,17 @@
  * or price (a "negative" u64 among them) into `INVALID_SIZE` / `INVALID_PRICE`, and range-checks
  * zero and off-lot values itself.
  */
-import { ContainerType, ListCompositeType, UintBigintType, type ValueOf } from '@chainsafe/ssz';
+import {
+  ByteListType,
+  ContainerType,
+  ListBasicType,
+  ListCompositeType,
+  UintBigintType,
+  type ValueOf,
+} from '@chainsafe/ssz';
 import { CodecError } from './errors.ts';
 import { decodeAny, defineMessage, type MessageCodec } from './message.ts';
-import { Bool, Bytes32, Uint8, Uint16, Uint32, Uint64 } from './primitives.ts';
+import { Bool, Bytes32, Bytes64, Uint8, Uint16, Uint32, Uint64 } from './primitives.ts';
 
 export const ORDER_SIDE = Object.freeze({ buy: 0, sell: 1 } as const);
 export const ORDER_KIND = Object.freeze({ limit: 0, market: 1 } as const);
@@ -139,6 +146,152 @@ export const SetMarginModeCodec = defineMessage({
   validate: (value) => enumField(value.mode, 2, 'mode'),
 });
 
+/*
+ * Governance (src/execution/governance.ts). No key acts alone: a `GovernanceProposal` carries one
+ * governance action (any message of `governanceActionKinds`, encoded with its envelope) and the
+ * governors' or guardians' signatures over its domain-separated digest. The bare `ListSeries` and
+ * `SetMarkVol` actions above are governance actions; a transaction carrying one unwrapped is refused.
+ */
+
+/** The most signatures one proposal carries (a governor set holds at most as many keys). */
+export const GOVERNANCE_SIGNATURES_MAX = 32;
+/** The most keys a governor or guardian set holds. */
+export const GOVERNANCE_KEYS_MAX = 32;
+/** The largest governance action a proposal wraps, envelope included. */
+export const GOVERNANCE_ACTION_BYTES_MAX = 3072;
+/** `underlyingId` of a halt or resume that covers every underlying. */
+export const ALL_UNDERLYINGS = 0;
+
+/** Governance: halts new orders on one underlying's series, or on all of them (`ALL_UNDERLYINGS`). */
+export const HaltMarketsType = new ContainerType({ underlyingId: Uint16 }, { typeName: 'HaltMarkets' });
+export type HaltMarkets = ValueOf<typeof HaltMarketsType>;
+export const HaltMarketsCodec = defineMessage({ name: 'HaltMarkets', tag: 0x0341, type: HaltMarketsType });
+
+/** Governance: lifts a halt set by `HaltMarkets` (the same `underlyingId`). */
+export const ResumeMarketsType = new ContainerType({ underlyingId: Uint16 }, { typeName: 'ResumeMarkets' });
+export type ResumeMarkets = ValueOf<typeof ResumeMarketsType>;
+export const ResumeMarketsCodec = defineMessage({
+  name: 'ResumeMarkets',
+  tag: 0x0342,
+  type: ResumeMarketsType,
+});
+
+/** Governance: drops a queued proposal before its timelock ends. */
+export const CancelProposalType = new ContainerType({ proposalId: Uint64 }, { typeName: 'CancelProposal' });
+export type CancelProposal = ValueOf<typeof CancelProposalType>;
+export const CancelProposalCodec = defineMessage({
+  name: 'CancelProposal',
+  tag: 0x0343,
+  type: CancelProposalType,
+});
+
+/** The governor and guardian sets, their thresholds and the timelock (genesis, or a rotation). */
+export const GovernanceConfigType = new ContainerType(
+  {
+    governors: new ListCompositeType(Bytes32, GOVERNANCE_KEYS_MAX),
+    /** m: governor signatures every governance action needs. */
+    threshold: Uint8,
+    guardians: new ListCompositeType(Bytes32, GOVERNANCE_KEYS_MAX),
+    /** g: guardian signatures a halt needs (lifting it needs m governors). */
+    guardianThreshold: Uint8,
+    /** Block time between a timelocked proposal's acceptance and its execution. */
+    timelockMs: Uint64,
+  },
+  { typeName: 'GovernanceConfig' },
+);
+export type GovernanceConfigValue = ValueOf<typeof GovernanceConfigType>;
+
+/** Governance: replaces the governor and guardian sets, thresholds and timelock (timelocked). */
+export const SetGovernanceCodec = defineMessage({
+  name: 'SetGovernance',
+  tag: 0x0344,
+  type: GovernanceConfigType,
+});
+
+/** Governance: sets one engine parameter by name (`GOVERNED_PARAMETERS`, timelocked). */
+export const SetParameterType = new ContainerType(
+  { name: new ByteListType(64), value: Uint64 },
+  { typeName: 'SetParameter' },
+);
+export type SetParameter = ValueOf<typeof SetParameterType>;
+export const SetParameterCodec = defineMessage({ name: 'SetParameter', tag: 0x0345, type: SetParameterType });
+
+export const GovernanceSignatureType = new ContainerType(
+  { publicKey: Bytes32, signature: Bytes64 },
+  { typeName: 'GovernanceSignature' },
+);
+export type GovernanceSignature = ValueOf<typeof GovernanceSignatureType>;
+
+/**
+ * A governance proposal: `proposalId` (chosen by its authors, executed at most once), the block
+ * time after which it may no longer be submitted, the wrapped action's encoding, and signatures
+ * over `PALISADE/GOVERNANCE/PROPOSAL/v1 ‖ chain id ‖ u64 proposalId ‖ u64 expiryMs ‖ action`.
+ */
+export const GovernanceProposalType = new ContainerType(
+  {
+    proposalId: Uint64,
+    expiryMs: Uint64,
+    action: new ByteListType(GOVERNANCE_ACTION_BYTES_MAX),
+    signatures: new ListCompositeType(GovernanceSignatureType, GOVERNANCE_SIGNATURES_MAX),
+  },
+  { typeName: 'GovernanceProposal' },
+);
+export type GovernanceProposal = ValueOf<typeof GovernanceProposalType>;
+export const GovernanceProposalCodec = defineMessage({
+  name: 'GovernanceProposal',
+  tag: 0x0340,
+  type: GovernanceProposalType,
+});
+
+/**
+ * Every action a proposal may wrap. A new kind (issue 11's `changeValidators`) adds its codec
+ * here, a member to `GovernanceAction` and a case to src/execution/governance.ts's `applyGoverned`
+ * and `governanceClassOf`.
+ */
+export type GovernanceAction =
+  | { kind: 'listSeries'; value: ListSeries }
+  | { kind: 'setMarkVol'; value: SetMarkVol }
+  | { kind: 'haltMarkets'; value: HaltMarkets }
+  | { kind: 'resumeMarkets'; value: ResumeMarkets }
+  | { kind: 'cancelProposal'; value: CancelProposal }
+  | { kind: 'setGovernance'; value: GovernanceConfigValue }
+  | { kind: 'setParameter'; value: SetParameter };
+
+const governanceActionKinds = new Map<MessageCodec<unknown>, GovernanceAction['kind']>([
+  [ListSeriesCodec as MessageCodec<unknown>, 'listSeries'],
+  [SetMarkVolCodec as MessageCodec<unknown>, 'setMarkVol'],
+  [HaltMarketsCodec as MessageCodec<unknown>, 'haltMarkets'],
+  [ResumeMarketsCodec as MessageCodec<unknown>, 'resumeMarkets'],
+  [CancelProposalCodec as MessageCodec<unknown>, 'cancelProposal'],
+  [SetGovernanceCodec as MessageCodec<unknown>, 'setGovernance'],
+  [SetParameterCodec as MessageCodec<unknown>, 'setParameter'],
+]);
+
+const governanceCodecs: Record<GovernanceAction['kind'], MessageCodec<unknown>> = Object.freeze(
+  Object.fromEntries([...governanceActionKinds].map(([codec, kind]) => [kind, codec])) as Record<
+    GovernanceAction['kind'],
+    MessageCodec<unknown>
+  >,
+);
+
+/**
+ * Decodes the action a proposal wraps.
+ * @example decodeGovernanceAction(encodeGovernanceAction({ kind: 'haltMarkets', value: { underlyingId: 0 } }))
+ * @throws CodecError when the bytes are not exactly one governance action
+ */
+export function decodeGovernanceAction(bytes: Uint8Array): GovernanceAction {
+  const { codec, value } = decodeAny(bytes);
+  const kind = governanceActionKinds.get(codec);
+  if (kind === undefined)
+    throw new CodecError('WRONG_TYPE', 'action', `${codec.name} is not a governance action`);
+  return { kind, value } as GovernanceAction;
+}
+
+/** Encodes a governance action for a proposal. */
+export function encodeGovernanceAction(action: GovernanceAction): Uint8Array {
+  return governanceCodecs[action.kind].encode(action.value);
+}
+
 /**
  * Registers the signer's ownership commitment `Poseidon(secret)` (a BN254 field element, 32 bytes
  * big-endian) for the margin proofs of src/privacy: once per account, and no two accounts share one.
@@ -155,6 +308,7 @@ export const RegisterCommitmentCodec = defineMessage({
 });
 
 export type ExecutionAction =
+  | { kind: 'governanceProposal'; value: GovernanceProposal }
   | { kind: 'deposit'; value: Deposit }
   | { kind: 'withdraw'; value: Withdraw }
   | { kind: 'placeOrder'; value: PlaceOrder }
@@ -166,6 +320,7 @@ export type ExecutionAction =
   | { kind: 'registerCommitment'; value: RegisterCommitment };
 
 const actionKinds = new Map<MessageCodec<unknown>, ExecutionAction['kind']>([
+  [GovernanceProposalCodec as MessageCodec<unknown>, 'governanceProposal'],
   [DepositCodec as MessageCodec<unknown>, 'deposit'],
   [WithdrawCodec as MessageCodec<unknown>, 'withdraw'],
   [PlaceOrderCodec as MessageCodec<unknown>, 'placeOrder'],
@@ -193,6 +348,8 @@ export function decodeAction(payload: Uint8Array): ExecutionAction {
 /** Encodes an action as a transaction payload. */
 export function encodeAction(action: ExecutionAction): Uint8Array {
   switch (action.kind) {
+    case 'governanceProposal':
+      return GovernanceProposalCodec.encode(action.value);
     case 'deposit':
       return DepositCodec.encode(action.value);
     case 'withdraw':
@@ -341,4 +498,42 @@ export const IndexRecordCodec = defineMessage({
   name: 'IndexRecord',
   tag: 0x0324,
   type: IndexRecordType,
+});
+
+/**
+ * Governance's committed state (src/execution/governance.ts): the current sets, the ids of
+ * proposals accepted whose expiry has not passed (a replay of one is refused), the queue of
+ * timelocked proposals, and the halts governance set.
+ */
+export const GOVERNANCE_USED_IDS_MAX = 1024;
+export const GOVERNANCE_QUEUE_MAX = 64;
+export const GovernanceRecordType = new ContainerType(
+  {
+    config: GovernanceConfigType,
+    used: new ListCompositeType(
+      new ContainerType({ proposalId: Uint64, expiryMs: Uint64 }, { typeName: 'UsedProposal' }),
+      GOVERNANCE_USED_IDS_MAX,
+    ),
+    queue: new ListCompositeType(
+      new ContainerType(
+        { proposalId: Uint64, executeAtMs: Uint64, action: new ByteListType(GOVERNANCE_ACTION_BYTES_MAX) },
+        { typeName: 'QueuedProposal' },
+      ),
+      GOVERNANCE_QUEUE_MAX,
+    ),
+    /** Underlyings halted by governance, ascending; `ALL_UNDERLYINGS` (0) halts every one. */
+    halted: new ListBasicType(Uint16, 256),
+    /** Parameters governance set (`SetParameter`), by name ascending: they override genesis. */
+    parameters: new ListCompositeType(
+      new ContainerType({ name: new ByteListType(64), value: Uint64 }, { typeName: 'ParameterOverride' }),
+      64,
+    ),
+  },
+  { typeName: 'GovernanceRecord' },
+);
+export type GovernanceRecord = ValueOf<typeof GovernanceRecordType>;
+export const GovernanceRecordCodec = defineMessage({
+  name: 'GovernanceRecord',
+  tag: 0x0347,
+  type: GovernanceRecordType,
 });

@@ -17,7 +17,7 @@
  */
 import { ByteListType, ContainerType, ListCompositeType, UintBigintType, type ValueOf } from '@chainsafe/ssz';
 import { CreditedDepositsRecordType } from './bridge.ts';
-import { AccountRecordType, OrderRecordType, SeriesRecordType } from './execution.ts';
+import { AccountRecordType, GovernanceRecordType, OrderRecordType, SeriesRecordType } from './execution.ts';
 import { defineMessage } from './message.ts';
 import { AggregatePriceType } from './oracle.ts';
 import { Bool, Bytes32, Uint16, Uint32, Uint64 } from './primitives.ts';
@@ -194,7 +194,8 @@ export const EngineSnapshotType = new ContainerType(
   {
     chainId: Uint64,
     operator: Bytes32,
-    governance: Bytes32,
+    /** Governance's committed record (src/execution/governance.ts). */
+    governance: GovernanceRecordType,
     startTimeMs: Uint64,
     params: EngineParametersType,
     underlyings: new ListCompositeType(UnderlyingSnapshotType, SNAPSHOT_UNDERLYINGS_MAX),

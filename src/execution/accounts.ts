@@ -5,6 +5,7 @@
 import { MARGIN_MODE } from '../codec/execution.ts';
 import { invariant } from '../codec/invariant.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
+import { isGovernanceKey } from './governance.ts';
 import { type Account, type EngineState, hexKey } from './state.ts';
 
 export function createAccount(s: EngineState, publicKey: Uint8Array): Account {
@@ -31,17 +32,21 @@ export function createAccount(s: EngineState, publicKey: Uint8Array): Account {
 
 /**
  * The genesis keys (operator, governance) act without a deposit: their record, which holds their
+ * The genesis keys (operator, the current governors and guardians) act without a deposit: their record, which holds their
  * nonce, is created by their first accepted action. Every other key needs an account, which only
  * genesis or a deposit of at least `minDepositForAccount` creates.
  */
 export function isGenesisKey(s: EngineState, publicKey: Uint8Array): boolean {
-  return bytesEqual(publicKey, s.operator) || bytesEqual(publicKey, s.governance);
+  return bytesEqual(publicKey, s.operator) || isGovernanceKey(s.governance.config, publicKey);
 }
 
-/** Accounts counted against `maxAccounts`: all but the genesis keys' records. */
+/** Accounts counted against `maxAccounts`: all but the operator's and the governance keys' records. */
 export function countedAccounts(s: EngineState): number {
-  let genesisRecords = s.accounts.has(hexKey(s.operator)) ? 1 : 0;
-  if (!bytesEqual(s.operator, s.governance) && s.accounts.has(hexKey(s.governance))) genesisRecords += 1;
+  const keys = new Set(
+    [s.operator, ...s.governance.config.governors, ...s.governance.config.guardians].map(hexKey),
+  );
+  let genesisRecords = 0;
+  for (const key of keys) if (s.accounts.has(key)) genesisRecords += 1;
   return s.accounts.size - genesisRecords;
 }
 

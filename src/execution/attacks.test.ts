@@ -16,6 +16,7 @@ import {
   btcSeries,
   createSeededRandom,
   GOVERNANCE,
+  governed,
   limitOrder,
   OPERATOR,
   testGenesis,
@@ -506,7 +507,9 @@ test('governance cannot jump volatility: one SetMarkVol moves a series by at mos
   for (const s of shorts)
     assert.deepEqual(engine.account(s.publicKey)!.positions, [{ seriesId: 1, lots: -1 }]);
   // Governance sets 500% volatility in one action.
-  const r = d.tx(GOVERNANCE, { kind: 'setMarkVol', value: { seriesId: 1, volBps: 50_000 } }).block();
+  const r = d
+    .tx(GOVERNANCE, governed({ kind: 'setMarkVol', value: { seriesId: 1, volBps: 50_000 } }))
+    .block();
   const set = r.events.find((e) => e.type === 'markVolSet');
   const bound = Number(genesis.params.maxVolChangeBpsPerHour);
   assert.ok(
@@ -515,7 +518,9 @@ test('governance cannot jump volatility: one SetMarkVol moves a series by at mos
   );
   for (const s of shorts) assert.ok(!liquidated(r.events, s), 'one governance action liquidated a short');
   // Right after, there is no allowance left: a second action moves nothing.
-  const again = d.tx(GOVERNANCE, { kind: 'setMarkVol', value: { seriesId: 1, volBps: 50_000 } }).block();
+  const again = d
+    .tx(GOVERNANCE, governed({ kind: 'setMarkVol', value: { seriesId: 1, volBps: 50_000 } }))
+    .block();
   const second = again.events.find((e) => e.type === 'markVolSet');
   assert.ok(second?.type === 'markVolSet' && set?.type === 'markVolSet' && second.volBps - set.volBps <= 1);
 });

@@ -15,6 +15,7 @@ import {
   btcSeries,
   createTransactionBuilder,
   GOVERNANCE,
+  governed,
   limitOrder,
   OPERATOR,
   testGenesis,
@@ -407,11 +408,11 @@ test('governance lists a series and sets its mark volatility within the band; th
   const txs = createTransactionBuilder();
   const r = engine.applyBlock(
     block(engine, [
-      txs.next(GOVERNANCE, {
-        kind: 'listSeries',
-        value: { ...btcSeries(false, 58_000, START + 3 * MS_PER_DAY) },
-      }),
-      txs.next(GOVERNANCE, { kind: 'setMarkVol', value: { seriesId: 1, volBps: 900_000 } }),
+      txs.next(
+        GOVERNANCE,
+        governed({ kind: 'listSeries', value: { ...btcSeries(false, 58_000, START + 3 * MS_PER_DAY) } }),
+      ),
+      txs.next(GOVERNANCE, governed({ kind: 'setMarkVol', value: { seriesId: 1, volBps: 900_000 } })),
       txs.next(OPERATOR, { kind: 'deposit', value: { account: carol.publicKey, amount: 5_000 * USDC } }),
       txs.next(carol, { kind: 'withdraw', value: { amount: 6_000 * USDC } }),
       txs.next(carol, { kind: 'withdraw', value: { amount: 1_000 * USDC } }),

@@ -29,6 +29,8 @@
  *      `settlementFallbackDelayMs` (src/execution/settlement.ts), so settlement always concludes;
  *   2b. reopening (steps/breaker.ts): a halt that has run its time ends with a call auction per
  *      series of the underlying, uncrossing its book at one price;
+ *   2c. governance (actions/governance.ts, rules in src/execution/governance.ts): queued proposals
+ *      whose timelock has ended run, in (time, id) order; accepted ids past their expiry are dropped;
  *   3. transactions (steps/transactions.ts, actions/), in consensus order: stateless checks (chain,
  *      expiry height, signature, size), then the nonce, then the action. A refusal (`RejectionStatus`)
  *      changes nothing, not even the nonce; a business outcome (`OutcomeStatus`, e.g. insufficient
@@ -93,7 +95,15 @@ import type { TransactionSignatureCheck } from '../crypto/transaction.ts';
 import { type AccountWitnessView, accountTreeCommitment, accountWitness } from './account-tree.ts';
 import { createAccount } from './accounts.ts';
 import { creditBridgeDeposits, isDepositCredited } from './actions/deposit.ts';
+import { executeDueProposals } from './actions/governance.ts';
 import { BUY, SELL } from './book.ts';
+import {
+  configFromValue,
+  type GovernanceView,
+  governanceConfigProblem,
+  governanceView,
+  initialGovernance,
+} from './governance.ts';
 import { liveIndex } from './marks.ts';
 import { listSeries, seriesProblem } from './series.ts';
 import {
@@ -135,6 +145,7 @@ import {
 import { varianceOfVolBps } from './volatility.ts';
 
 export type { AccountWitnessView } from './account-tree.ts';
+export type { GovernanceConfig, GovernanceView } from './governance.ts';
 export {
   ACCOUNT_TREE_STATE_KEY,
   accountIndexStateKey,
@@ -192,6 +203,8 @@ export interface Engine {
   indexPrice(underlyingId: number): bigint | undefined;
   /** Whether the bridge has consumed this vault nonce (credited it, or refused it for good). */
   depositCredited(nonce: number): boolean;
+  /** Governance's current sets, timelock queue and halts (src/execution/governance.ts). */
+  governance(): GovernanceView;
   /** The audit log's head (src/execution/audit.ts): entries so far and the last hash, 0x-hex. */
   auditHead(): { sequence: number; hash: string };
   /**
@@ -230,7 +243,7 @@ export function restoreEngine(
   const config: EngineGenesis = {
     chainId: snapshot.chainId,
     operator: snapshot.operator,
-    governance: snapshot.governance,
+    governance: configFromValue(snapshot.governance.config),
     startTimeMs: snapshot.startTimeMs,
     params: { ...snapshot.params },
     underlyings,
@@ -239,12 +252,16 @@ export function restoreEngine(
     insuranceFund: 0n,
   };
   if (genesis !== undefined) {
+    // Governance may have rotated its keys and set parameters since genesis: the snapshot's record
+    // (committed in its root) says which, and the genesis parameters with those applied must match.
     const same =
       genesis.chainId === config.chainId &&
       bytesEqual(genesis.operator, config.operator) &&
-      bytesEqual(genesis.governance, config.governance) &&
       genesis.startTimeMs === config.startTimeMs;
-    const ours = configBytes(genesis);
+    const overrides = Object.fromEntries(
+      snapshot.governance.parameters.map((entry) => [new TextDecoder().decode(entry.name), entry.value]),
+    );
+    const ours = configBytes({ ...genesis, params: { ...genesis.params, ...overrides } });
     const theirs = configBytes(config);
     if (!same || ours.length !== theirs.length || ours.some((b, i) => !bytesEqual(b, theirs[i]!)))
       throw new SnapshotError(
@@ -305,6 +322,8 @@ function buildEngine(
     params.maxAccounts <= SNAPSHOT_ACCOUNTS_MAX && genesis.accounts.length <= params.maxAccounts,
     'accounts within maxAccounts, within what a snapshot holds',
   );
+  const governanceProblem = governanceConfigProblem(genesis.governance);
+  invariant(governanceProblem === undefined, `genesis governance: ${governanceProblem}`);
   const underlyings = new Map<number, UnderlyingConfig>();
   for (const underlying of genesis.underlyings) {
     invariant(!underlyings.has(underlying.underlyingId), 'duplicate underlying in genesis');
@@ -316,7 +335,7 @@ function buildEngine(
   const s = emptyState({
     chainId: genesis.chainId,
     operator: Uint8Array.from(genesis.operator),
-    governance: Uint8Array.from(genesis.governance),
+    governance: initialGovernance(genesis.governance),
     startTimeMs: genesis.startTimeMs,
     params,
     underlyings,
@@ -391,6 +410,7 @@ function applyBlockTo(s: EngineState, block: Block): BlockResult {
   creditBridgeDeposits(s, block.deposits ?? []);
   processExpiries(s);
   reopenMarkets(s);
+  executeDueProposals(s);
   const results = block.transactions.map((tx) => applyTransaction(s, tx));
   liquidate(s);
   coverLosses(s);
@@ -439,6 +459,7 @@ function engineOver(s: EngineState): Engine {
     indexPrice: (underlyingId) => liveIndex(s, underlyingId),
     risk: (underlyingId) => riskView(s, underlyingId),
     depositCredited: (nonce) => isDepositCredited(s, nonce),
+    governance: () => governanceView(s.governance),
     auditHead: () => ({ sequence: s.auditHead.sequence, hash: `0x${toHex(s.auditHead.hash)}` }),
     accountTree() {
       if (s.accountTree.commitments.size === 0) return undefined;

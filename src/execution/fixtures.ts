@@ -5,12 +5,19 @@
  *
  * Keys here are derived from public strings: they are for tests and the local devnet only.
  */
-import { type ExecutionAction, encodeAction, type PlaceOrder } from '../codec/execution.ts';
+import {
+  type ExecutionAction,
+  encodeAction,
+  encodeGovernanceAction,
+  type GovernanceAction,
+  type PlaceOrder,
+} from '../codec/execution.ts';
 import type { SignedTransaction } from '../codec/transaction.ts';
 import { createEd25519Signer, type Ed25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { signTransaction } from '../crypto/transaction.ts';
 import { ADAPTIVE_PARAMETER_DEFAULTS } from './adaptive-defaults.ts';
+import { type GovernanceConfig, signProposal } from './governance.ts';
 import { MS_PER_DAY } from './margin.ts';
 import type { Block, EngineGenesis, EngineParameters, SeriesConfig, UnderlyingConfig } from './types.ts';
 
@@ -91,6 +98,8 @@ export function btcSeries(isCall: boolean, strikeUsdc: number, expiryMs: number)
 
 export interface TestGenesisOptions {
   chainId?: number;
+  /** Default: {@link testGovernance} (3-of-5 governors, 2-of-3 guardians, no timelock). */
+  governance?: GovernanceConfig;
   startTimeMs?: number;
   traders?: Ed25519Signer[];
   balanceUsdc?: number;
@@ -101,7 +110,64 @@ export interface TestGenesisOptions {
 }
 
 export const OPERATOR = testSigner('operator');
-export const GOVERNANCE = testSigner('governance');
+/** Five governors, three of whom sign every governance action; the first submits proposals. */
+export const GOVERNORS: readonly Ed25519Signer[] = Object.freeze([
+  testSigner('governance'),
+  ...[2, 3, 4, 5].map((i) => testSigner(`governor-${i}`)),
+]);
+export const GOVERNANCE = GOVERNORS[0]!;
+/** Three guardians, two of whom may halt markets (lifting a halt takes three governors). */
+export const GUARDIANS: readonly Ed25519Signer[] = Object.freeze(
+  [1, 2, 3].map((i) => testSigner(`guardian-${i}`)),
+);
+
+/**
+ * The fixture's governance: 3-of-5 governors, 2-of-3 guardians. The timelock is 0, so that tests of
+ * what a governance action does see it in the block that carries it; tests of the timelock (and
+ * the devnet) set one.
+ */
+export function testGovernance(options: { timelockMs?: number } = {}): GovernanceConfig {
+  return {
+    governors: GOVERNORS.map((signer) => Uint8Array.from(signer.publicKey)),
+    threshold: 3,
+    guardians: GUARDIANS.map((signer) => Uint8Array.from(signer.publicKey)),
+    guardianThreshold: 2,
+    timelockMs: options.timelockMs ?? 0,
+  };
+}
+
+let nextProposalId = 1;
+
+/**
+ * A governance action wrapped in a proposal signed by `signers` (default: the first three
+ * governors), ready for {@link actionTransaction}. Ids count up per process unless given.
+ * @example txs.next(GOVERNANCE, governed({ kind: 'setMarkVol', value: { seriesId: 1, volBps: 6000 } }))
+ */
+export function governed(
+  action: GovernanceAction,
+  options: {
+    signers?: readonly Ed25519Signer[];
+    proposalId?: number;
+    expiryMs?: number;
+    chainId?: number;
+  } = {},
+): ExecutionAction {
+  const proposalId = options.proposalId ?? nextProposalId++;
+  const expiryMs = options.expiryMs ?? Date.UTC(2026, 0, 1) + 20 * MS_PER_DAY;
+  const bytes = encodeGovernanceAction(action);
+  const signers = options.signers ?? GOVERNORS.slice(0, 3);
+  return {
+    kind: 'governanceProposal',
+    value: {
+      proposalId,
+      expiryMs,
+      action: bytes,
+      signatures: signers.map((signer) =>
+        signProposal(signer, options.chainId ?? 7, { proposalId, expiryMs, action: bytes }),
+      ),
+    },
+  };
+}
 
 /**
  * A genesis with one BTC underlying and, unless given, calls and puts at 50k–70k expiring in
@@ -120,7 +186,7 @@ export function testGenesis(options: TestGenesisOptions = {}): EngineGenesis {
   return {
     chainId: options.chainId ?? 7,
     operator: OPERATOR.publicKey,
-    governance: GOVERNANCE.publicKey,
+    governance: options.governance ?? testGovernance(),
     startTimeMs,
     params: { ...DEFAULT_ENGINE_PARAMETERS, ...options.params },
     underlyings: [{ ...BTC, ...options.underlying }],

@@ -44,13 +44,20 @@
  * same options give the same report, bit for bit (the CLI adds the wall-clock figures).
  */
 
-import { type ExecutionAction, encodeAction } from '../codec/execution.ts';
+import {
+  type ExecutionAction,
+  encodeAction,
+  encodeGovernanceAction,
+  type GovernanceAction,
+} from '../codec/execution.ts';
 import type { SignedTransaction } from '../codec/transaction.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
+import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { ADAPTIVE_PARAMETER_DEFAULTS } from './adaptive-defaults.ts';
 import { createEngine, type Engine, isRejection, restoreEngine } from './engine.ts';
 import { BTC, createSeededRandom, DEFAULT_ENGINE_PARAMETERS, USDC } from './fixtures.ts';
+import { signProposal } from './governance.ts';
 import { MS_PER_DAY } from './margin.ts';
 import type {
   Block,
@@ -128,7 +135,26 @@ const HOUR_MS = 3_600_000;
  */
 export const SETTLEMENT_STUCK_MS = 6 * HOUR_MS;
 const OPERATOR_KEY = sha256(new TextEncoder().encode('palisade/fuzz/operator'));
-const GOVERNANCE_KEY = sha256(new TextEncoder().encode('palisade/fuzz/governance'));
+/** Governance is one real governor (threshold 1, no timelock): its proposals carry real signatures. */
+const GOVERNOR = createEd25519Signer(sha256(new TextEncoder().encode('palisade/fuzz/governance')));
+const GOVERNANCE_KEY = GOVERNOR.publicKey;
+
+/** Wraps a governance action in a proposal the fuzz governor signs; ids are unique per block position. */
+function fuzzProposal(action: GovernanceAction, engine: Engine, position: number): ExecutionAction {
+  const proposalId = (engine.height + 1) * 10_000 + position;
+  const nowMs = engine.timeMs;
+  const expiryMs = nowMs + HOUR_MS;
+  const bytes = encodeGovernanceAction(action);
+  return {
+    kind: 'governanceProposal',
+    value: {
+      proposalId,
+      expiryMs,
+      action: bytes,
+      signatures: [signProposal(GOVERNOR, CHAIN_ID, { proposalId, expiryMs, action: bytes })],
+    },
+  };
+}
 
 /** Signature bytes the fuzzer's check accepts, and bytes it refuses. */
 const GOOD_SIGNATURE = new Uint8Array(64);
@@ -302,7 +328,13 @@ export function createEpisode(seed: number, transactionsPerBlockMax: number, ser
   const genesis: EngineGenesis = {
     chainId: CHAIN_ID,
     operator: OPERATOR_KEY,
-    governance: GOVERNANCE_KEY,
+    governance: {
+      governors: [GOVERNANCE_KEY],
+      threshold: 1,
+      guardians: [],
+      guardianThreshold: 0,
+      timelockMs: 0,
+    },
     startTimeMs: START_MS,
     params,
     underlyings: UNDERLYINGS.map((plan) => ({
@@ -596,10 +628,14 @@ export function createEpisode(seed: number, transactionsPerBlockMax: number, ser
           transactions.push(
             signed(
               governance,
-              {
-                kind: 'listSeries',
-                value: { ...listing, underlyingId: random.below(15) === 0 ? 77 : listing.underlyingId },
-              },
+              fuzzProposal(
+                {
+                  kind: 'listSeries',
+                  value: { ...listing, underlyingId: random.below(15) === 0 ? 77 : listing.underlyingId },
+                },
+                engine,
+                transactions.length,
+              ),
               taken,
             ),
           );
@@ -608,7 +644,11 @@ export function createEpisode(seed: number, transactionsPerBlockMax: number, ser
           transactions.push(
             signed(
               governance,
-              { kind: 'setMarkVol', value: { seriesId: info?.seriesId ?? 1, volBps } },
+              fuzzProposal(
+                { kind: 'setMarkVol', value: { seriesId: info?.seriesId ?? 1, volBps } },
+                engine,
+                transactions.length,
+              ),
               taken,
             ),
           );

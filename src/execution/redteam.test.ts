@@ -14,6 +14,7 @@ import {
   actionTransaction,
   btcSeries,
   GOVERNANCE,
+  governed,
   limitOrder,
   testGenesis,
   testSigner,
@@ -148,11 +149,14 @@ test('attack: governance moves volatility in several steps: within one block not
   const vol = () => engine.series().find((s) => s.seriesId === 1)!.markVolBps;
   const start = vol();
   const target = { kind: 'setMarkVol', value: { seriesId: 1, volBps: 50_000 } } as const;
-  d.tx(GOVERNANCE, target).tx(GOVERNANCE, target).tx(GOVERNANCE, target).block();
+  d.tx(GOVERNANCE, governed(target))
+    .tx(GOVERNANCE, governed(target))
+    .tx(GOVERNANCE, governed(target))
+    .block();
   assert.ok(vol() - start <= bound, `three actions in one block moved ${vol() - start} bps`);
   // Just before and just after an hour boundary, then again an hour later.
-  d.tx(GOVERNANCE, target).block(MS_PER_HOUR - 1000);
-  d.tx(GOVERNANCE, target).block(2000);
+  d.tx(GOVERNANCE, governed(target)).block(MS_PER_HOUR - 1000);
+  d.tx(GOVERNANCE, governed(target)).block(2000);
   assert.ok(vol() - start <= 2 * bound, `within an hour: ${vol() - start} bps`);
 });
 

@@ -3,7 +3,7 @@
  * with every field checked for consistency (a snapshot that decodes but cannot be a state is a
  * `SnapshotError`).
  */
-import { MARGIN_MODE, SERIES_STATUS } from '../codec/execution.ts';
+import { decodeGovernanceAction, MARGIN_MODE, SERIES_STATUS } from '../codec/execution.ts';
 import {
   EngineParametersType,
   type EngineSnapshot,
@@ -16,6 +16,7 @@ import { FIELD_ORDER } from '../crypto/poseidon-tree.ts';
 import { bytesToField, fieldToBytes, registerOwner } from './account-tree.ts';
 import { createAccount } from './accounts.ts';
 import { BUY, SELL } from './book.ts';
+import { governanceConfigProblem, governanceFromRecord, governanceRecord } from './governance.ts';
 import { accountRecord, orderRecord, riskRecord, seriesRecord, textEncoder } from './records.ts';
 import { addSeries } from './series.ts';
 import { type EngineState, hexKey } from './state.ts';
@@ -120,6 +121,7 @@ export function loadSnapshot(s: EngineState, snapshot: EngineSnapshot): void {
   loadOrders(s, snapshot);
   loadOracle(s, snapshot);
   loadRisk(s, snapshot);
+  loadGovernance(s, snapshot);
   loadCommitments(s, snapshot);
 }
 
@@ -137,6 +139,40 @@ function loadCommitments(s: EngineState, snapshot: EngineSnapshot): void {
     registerOwner(s, account, commitment);
     previous = entry.index;
   }
+}
+
+/** Governance's record: its sets must be usable, its queue decodable, its halts known underlyings. */
+function loadGovernance(s: EngineState, snapshot: EngineSnapshot): void {
+  const loaded = governanceFromRecord(snapshot.governance);
+  const problem = governanceConfigProblem(loaded.config);
+  inconsistent(problem === undefined, 'governance.config', problem ?? '');
+  for (const [i, entry] of loaded.queue.entries()) {
+    try {
+      decodeGovernanceAction(entry.action);
+    } catch (cause) {
+      throw new SnapshotError('INCONSISTENT_SNAPSHOT', `governance.queue[${i}]`, 'not a governance action', {
+        cause,
+      });
+    }
+  }
+  for (const underlyingId of loaded.halted)
+    inconsistent(
+      underlyingId === 0 || s.underlyings.has(underlyingId),
+      'governance.halted',
+      'unknown underlying',
+    );
+  for (const [name, value] of loaded.parameters)
+    inconsistent(
+      (s.params as unknown as Record<string, number>)[name] === value,
+      `governance.parameters.${name}`,
+      'the parameters do not hold it',
+    );
+  s.governance.config = loaded.config;
+  s.governance.used = loaded.used;
+  s.governance.queue = loaded.queue;
+  s.governance.parameters = loaded.parameters;
+  for (const underlyingId of loaded.halted) s.governance.halted.add(underlyingId);
+  s.governance.dirty = true;
 }
 
 /** The automatic responses' state: exactly one record per configured underlying. */
@@ -307,7 +343,7 @@ export function snapshotBytes(s: EngineState): Uint8Array {
   const value: EngineSnapshot = {
     chainId: s.chainId,
     operator: s.operator,
-    governance: s.governance,
+    governance: governanceRecord(s.governance),
     startTimeMs: s.startTimeMs,
     params: { ...s.params },
     underlyings: [...s.underlyings.values()].map(underlyingSnapshot),

@@ -11,6 +11,7 @@ import { type AccountTreeState, createAccountTreeState } from './account-tree.ts
 import type { EngineAuditHead } from './audit.ts';
 import { BACKSTOP_PUBLIC_KEY } from './backstop.ts';
 import type { OrderBook, RestingOrder, Side } from './book.ts';
+import type { GovernanceState } from './governance.ts';
 import type { SeriesMarket, StandardMarginPerLot } from './margin.ts';
 import type {
   EngineEvent,
@@ -206,7 +207,8 @@ export interface CreditedDeposits {
 export interface EngineState {
   readonly chainId: number;
   readonly operator: Uint8Array;
-  readonly governance: Uint8Array;
+  /** Governors, guardians, accepted ids, the timelock queue and halts (src/execution/governance.ts), in the root. */
+  readonly governance: GovernanceState;
   readonly startTimeMs: number;
   readonly params: EngineParameters;
   readonly underlyings: Map<number, UnderlyingConfig>;
@@ -265,7 +267,7 @@ export interface EngineState {
 export function emptyState(config: {
   chainId: number;
   operator: Uint8Array;
-  governance: Uint8Array;
+  governance: GovernanceState;
   startTimeMs: number;
   params: EngineParameters;
   underlyings: Map<number, UnderlyingConfig>;

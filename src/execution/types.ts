@@ -6,6 +6,7 @@
  * option prices in ticks of the series' tick size (quote base units per contract); sizes in lots.
  */
 import type { SignedTransaction } from '../codec/transaction.ts';
+import type { GovernanceConfig } from './governance.ts';
 import type { MarginParameters } from './margin.ts';
 
 export interface UnderlyingConfig extends MarginParameters {
@@ -135,8 +136,11 @@ export interface EngineGenesis {
   chainId: number;
   /** The bridge/operator key: the only signer whose Deposit actions credit accounts. */
   operator: Uint8Array;
-  /** The key whose ListSeries and SetMarkVol actions are accepted. */
-  governance: Uint8Array;
+  /**
+   * Governors (m of them sign every governance action), guardians (g of them may halt) and the
+   * timelock of non-emergency actions (src/execution/governance.ts).
+   */
+  governance: GovernanceConfig;
   startTimeMs: number;
   params: EngineParameters;
   underlyings: UnderlyingConfig[];
@@ -219,6 +223,16 @@ export const REJECTION_STATUSES = Object.freeze([
   'UNKNOWN_ACCOUNT',
   /** A RegisterCommitment of 0 or of a value outside BN254's scalar field. */
   'INVALID_COMMITMENT',
+  /** Governance (src/execution/governance.ts): fewer than the threshold of counted signatures. */
+  'INSUFFICIENT_SIGNATURES',
+  /** A proposal submitted after its expiry. */
+  'PROPOSAL_EXPIRED',
+  /** A proposal id already accepted. */
+  'PROPOSAL_REPLAYED',
+  /** A proposal whose action cannot run (its `field` says which part), or whose expiry is too far. */
+  'INVALID_PROPOSAL',
+  /** The accepted-id set or the timelock queue is full. */
+  'TOO_MANY_PROPOSALS',
 ] as const);
 
 /** Refusals that leave the state untouched, the nonce included (see `REJECTION_STATUSES`). */
@@ -301,6 +315,24 @@ export type EngineEvent =
       reason: BridgeDepositRefusal;
     }
   | { type: 'seriesListed'; seriesId: number }
+  /** A governance proposal ran (`signers`: the counted keys, hex, comma-separated; absent after a timelock). */
+  | { type: 'governanceExecuted'; proposalId: number; action: string; signers?: string }
+  | { type: 'governanceQueued'; proposalId: number; action: string; executeAtMs: number; signers: string }
+  | { type: 'governanceFailed'; proposalId: number; action: string; reason: string }
+  /** Governance halted new orders on an underlying's series (0: on all of them). */
+  | { type: 'governanceHalt'; proposalId: number; underlyingId: number }
+  | { type: 'governanceResume'; proposalId: number; underlyingId: number }
+  | { type: 'proposalCancelled'; proposalId: number; cancelled: number }
+  | {
+      type: 'governanceChanged';
+      proposalId: number;
+      governors: number;
+      threshold: number;
+      guardians: number;
+      guardianThreshold: number;
+      timelockMs: number;
+    }
+  | { type: 'parameterSet'; proposalId: number; name: string; value: number; previous: number }
   /** `volBps` is the volatility applied: the request clamped to the band and to the hourly bound. */
   | { type: 'markVolSet'; seriesId: number; volBps: number; requestedVolBps: number }
   | { type: 'marginModeSet'; account: string; mode: 'standard' | 'portfolio' }

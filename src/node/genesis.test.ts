@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { toHex } from '../crypto/bytes.ts';
-import { GOVERNANCE, OPERATOR, testSigner } from '../execution/fixtures.ts';
+import { OPERATOR, testGovernance, testSigner } from '../execution/fixtures.ts';
 import { ConfigError, parseNodeConfig } from './config.ts';
 import { buildGenesis, GenesisError, genesisToJson, parseGenesis } from './genesis.ts';
 
@@ -18,7 +18,7 @@ const genesis = buildGenesis({
     api: `http://10.0.0.1:${26700 + i}`,
   })),
   operator: OPERATOR.publicKey,
-  governance: GOVERNANCE.publicKey,
+  governance: testGovernance(),
   startTimeMs: 1_800_000_000_000,
   accounts: [{ publicKey: testSigner('genesis-trader').publicKey, balance: 5n }],
 });
@@ -42,7 +42,7 @@ test('epochs: genesis carries the refresh period and keygen deadlines; a genesis
     chainId: 9,
     validators: genesis.validators,
     operator: OPERATOR.publicKey,
-    governance: GOVERNANCE.publicKey,
+    governance: testGovernance(),
     startTimeMs: 1_800_000_000_000,
     epochBlocks: 600,
     keygenDealMs: 4000,

@@ -8,7 +8,8 @@
  *   chainId           signed into every vote, transaction and observation
  *   validators[]      { publicKey (Ed25519, hex), p2p "host:port", api "http://host:port" }, in
  *                     index order: validator i is the leader of views ≡ i (mod n)
- *   engine            the execution engine's genesis (operator and governance keys, parameters,
+ *   engine            the execution engine's genesis (operator key, governance: governors with a
+ *                     threshold m, guardians with a pause threshold g, a timelock; parameters,
  *                     underlyings, listed option series, funded accounts, insurance fund)
  *   oracle            assets the validators price (assetId, symbol, decimals, underlyingId: the
  *                     engine underlying the aggregate feeds) and the simulated market they observe
@@ -29,11 +30,14 @@
  *                     block. A genesis with a bridge names no operator: `engine.operator` must be 64
  *                     zeros (no key), so no single key can mint
  */
+
+import { GOVERNANCE_KEYS_MAX } from '../codec/execution.ts';
 import type { EngineTimeouts } from '../consensus/engine.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { ADAPTIVE_PARAMETER_DEFAULTS } from '../execution/adaptive-defaults.ts';
 import { MAX_POSITIONS_PER_ACCOUNT } from '../execution/engine.ts';
 import { BTC, btcSeries, DEFAULT_ENGINE_PARAMETERS, USDC } from '../execution/fixtures.ts';
+import { type GovernanceConfig, governanceConfigProblem } from '../execution/governance.ts';
 import { MS_PER_DAY } from '../execution/margin.ts';
 import type { EngineGenesis, EngineParameters, SeriesConfig, UnderlyingConfig } from '../execution/types.ts';
 import type { SimulatedAssetSpec, VenueSpec } from '../oracle/market.ts';
@@ -161,7 +165,13 @@ export function genesisToJson(genesis: Genesis): Json {
     engine: {
       chainId: engine.chainId,
       operator: hex(engine.operator),
-      governance: hex(engine.governance),
+      governance: {
+        governors: engine.governance.governors.map(hex),
+        threshold: engine.governance.threshold,
+        guardians: engine.governance.guardians.map(hex),
+        guardianThreshold: engine.governance.guardianThreshold,
+        timelockMs: engine.governance.timelockMs,
+      },
       startTimeMs: engine.startTimeMs,
       params: { ...engine.params },
       underlyings: engine.underlyings.map((u) => ({ ...u, pmSpotMovesBps: [...u.pmSpotMovesBps] })),
@@ -346,6 +356,39 @@ function parseSeries(value: unknown, field: string): SeriesConfig {
   };
 }
 
+/**
+ * `engine.governance`: { governors[] (Ed25519, hex), threshold m, guardians[] (hex), guardianThreshold
+ * g, timelockMs } (src/execution/governance.ts). One key alone never governs: m < 2 is accepted here
+ * (a test network may choose it) but fails the conformance control PDS-GOV-01.
+ */
+function parseGovernance(value: unknown): GovernanceConfig {
+  const field = 'engine.governance';
+  const record = object(value, field, [
+    'governors',
+    'threshold',
+    'guardians',
+    'guardianThreshold',
+    'timelockMs',
+  ]);
+  const keys = (list: unknown, at: string) =>
+    array(list, at, GOVERNANCE_KEYS_MAX).map((key, i) => bytes(key, `${at}[${i}]`, 32));
+  const config: GovernanceConfig = {
+    governors: keys(record.governors, `${field}.governors`),
+    threshold: integer(record.threshold, `${field}.threshold`, 1, GOVERNANCE_KEYS_MAX),
+    guardians: keys(record.guardians, `${field}.guardians`),
+    guardianThreshold: integer(
+      record.guardianThreshold,
+      `${field}.guardianThreshold`,
+      0,
+      GOVERNANCE_KEYS_MAX,
+    ),
+    timelockMs: integer(record.timelockMs, `${field}.timelockMs`),
+  };
+  const problem = governanceConfigProblem(config);
+  if (problem !== undefined) throw new GenesisError(field, problem);
+  return config;
+}
+
 function parseEngine(value: unknown, chainId: number): EngineGenesis {
   const field = 'engine';
   const record = object(value, field, [
@@ -411,7 +454,7 @@ function parseEngine(value: unknown, chainId: number): EngineGenesis {
   return {
     chainId,
     operator: bytes(record.operator, 'engine.operator', 32),
-    governance: bytes(record.governance, 'engine.governance', 32),
+    governance: parseGovernance(record.governance),
     startTimeMs: integer(record.startTimeMs, 'engine.startTimeMs'),
     params: params as unknown as EngineParameters,
     underlyings,
@@ -632,7 +675,8 @@ export interface BuildGenesisOptions {
   validators: GenesisValidator[];
   /** The bridge key that credits deposits, and the key that lists series. */
   operator: Uint8Array;
-  governance: Uint8Array;
+  /** Governors, guardians, thresholds and timelock (src/execution/governance.ts). */
+  governance: GovernanceConfig;
   startTimeMs: number;
   /** Accounts funded at genesis (e.g. devnet bots), balances in quote base units. */
   accounts?: { publicKey: Uint8Array; balance: bigint }[];

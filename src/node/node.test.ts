@@ -16,7 +16,7 @@ import { SignedTransactionCodec } from '../codec/transaction.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
-import { actionTransaction, GOVERNANCE, OPERATOR, testSigner, USDC } from '../execution/fixtures.ts';
+import { actionTransaction, OPERATOR, testGovernance, testSigner, USDC } from '../execution/fixtures.ts';
 import { decodePriceCertificate, verifyPriceCertificate } from '../interop/price-certificate.ts';
 import { buildGenesis, type Genesis } from './genesis.ts';
 import { createNode, type NodeLogger, type PalisadeNode } from './node.ts';
@@ -76,7 +76,7 @@ const genesis = buildGenesis({
     api: 'http://127.0.0.1:0',
   })),
   operator: OPERATOR.publicKey,
-  governance: GOVERNANCE.publicKey,
+  governance: testGovernance(),
   startTimeMs: Date.now(),
   accounts: traders.map((t) => ({ publicKey: t.publicKey, balance: 100_000n * BigInt(USDC) })),
   certificateEveryBlocks: 2,

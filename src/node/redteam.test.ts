@@ -30,7 +30,7 @@ import { createValidatorSet } from '../consensus/validators.ts';
 import { blockDigest, signVote } from '../consensus/votes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
-import { actionTransaction, GOVERNANCE, OPERATOR, testGenesis } from '../execution/fixtures.ts';
+import { actionTransaction, GOVERNANCE, governed, OPERATOR, testGenesis } from '../execution/fixtures.ts';
 import { openSqliteStorage, type SqliteStorage } from '../runtime/real/storage.ts';
 import { Scheduler } from '../runtime/sim/scheduler.ts';
 import type { PeerId } from '../runtime/types.ts';
@@ -336,7 +336,11 @@ function encoded(signer: Parameters<typeof actionTransaction>[0], nonce: number,
 test('attack: governance is not locked out — its key has no record until its first action, and the mempool does not refuse it NO_ACCOUNT', () => {
   const { app } = openApp('governance');
   const result = app.mempool.admit(
-    encoded(GOVERNANCE, 0, { kind: 'setMarkVol', value: { seriesId: 1, volBps: 6000 } }),
+    encoded(
+      GOVERNANCE,
+      0,
+      governed({ kind: 'setMarkVol', value: { seriesId: 1, volBps: 6000 } }, { chainId: CHAIN_ID }),
+    ),
     { height: 1, nowMs: 0 },
   );
   assert.equal(result.status, 'accepted', JSON.stringify(result));

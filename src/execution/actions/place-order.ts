@@ -13,6 +13,7 @@ import { divCeil } from '../../std/fixed.ts';
 import { accountFor } from '../accounts.ts';
 import { whatIfRefusal } from '../assess.ts';
 import { BUY, SELL, type Side } from '../book.ts';
+import { governanceHalted } from '../governance.ts';
 import { markOf } from '../marks.ts';
 import { clampToBand, inBand } from '../risk.ts';
 import {
@@ -73,6 +74,8 @@ export function placeOrder(s: EngineState, signer: Uint8Array, order: PlaceOrder
     const previous = account.clientOrderIds.find((entry) => entry.clientOrderId === order.clientOrderId);
     if (previous !== undefined) return { status: 'DUPLICATE_CLIENT_ORDER_ID', orderId: previous.orderId };
   }
+  // A governance halt (src/execution/governance.ts): no new order until m governors lift it.
+  if (governanceHalted(s.governance, series.underlying.underlyingId)) return { status: 'MARKET_HALTED' };
   // A circuit-breaker halt (src/execution/breaker.ts): only GTC limit orders, which rest unmatched.
   const isHalted = halted(s, series.underlying.underlyingId);
   if (isHalted && (isMarket || tif !== TIME_IN_FORCE.gtc)) return { status: 'MARKET_HALTED' };

@@ -4,6 +4,7 @@ import { AccountTreeRecordCodec, OwnerCommitmentRecordCodec } from '../../codec/
 import { CreditedDepositsRecordCodec } from '../../codec/bridge.ts';
 import {
   AccountRecordCodec,
+  GovernanceRecordCodec,
   IndexRecordCodec,
   LedgerRecordCodec,
   OrderRecordCodec,
@@ -19,6 +20,7 @@ import {
 } from '../../codec/snapshot.ts';
 import { accountTreeCommitment, fieldToBytes, updateAccountTree } from '../account-tree.ts';
 import { appendAudit } from '../audit.ts';
+import { governanceRecord } from '../governance.ts';
 import {
   ACCOUNT_TREE_STATE_KEY,
   AUDIT_HEAD_STATE_KEY,
@@ -27,6 +29,7 @@ import {
   accountStateKey,
   CREDITED_DEPOSITS_STATE_KEY,
   FUND_WATCH_STATE_KEY,
+  GOVERNANCE_STATE_KEY,
   indexStateKey,
   LEDGER_STATE_KEY,
   oracleStateKey,
@@ -136,6 +139,10 @@ export function commitState(s: EngineState): Uint8Array {
       RiskStateRecordCodec.encode(riskRecord(underlyingId, s.risk.get(underlyingId)!)),
     );
   commitAccountTree(s);
+  if (s.governance.dirty) {
+    s.commitment.set(GOVERNANCE_STATE_KEY, GovernanceRecordCodec.encode(governanceRecord(s.governance)));
+    s.governance.dirty = false;
+  }
   // The audit log takes the block's governance actions, parameter changes and responses.
   appendAudit(s.auditHead, s.chainId, s.events, s.height, s.timeMs);
   s.commitment.set(

@@ -10,7 +10,7 @@ import { checkTransaction } from '../../crypto/transaction.ts';
 import { accountFor, isGenesisKey } from '../accounts.ts';
 import { cancelAll, cancelOrder } from '../actions/cancel.ts';
 import { deposit } from '../actions/deposit.ts';
-import { governanceList, setMarkVol } from '../actions/governance.ts';
+import { submitProposal, unwrappedGovernance } from '../actions/governance.ts';
 import { setMarginMode } from '../actions/margin-mode.ts';
 import { placeOrder } from '../actions/place-order.ts';
 import { registerCommitment } from '../actions/register-commitment.ts';
@@ -40,6 +40,9 @@ export function applyTransaction(s: EngineState, tx: SignedTransaction): Transac
   }
   let handled: Handled;
   switch (action.kind) {
+    case 'governanceProposal':
+      handled = submitProposal(s, action.value);
+      break;
     case 'deposit':
       handled = deposit(s, signer, action.value);
       break;
@@ -56,10 +59,8 @@ export function applyTransaction(s: EngineState, tx: SignedTransaction): Transac
       handled = cancelAll(s, signer, action.value);
       break;
     case 'listSeries':
-      handled = governanceList(s, signer, action.value);
-      break;
     case 'setMarkVol':
-      handled = setMarkVol(s, signer, action.value);
+      handled = unwrappedGovernance();
       break;
     case 'setMarginMode':
       handled = setMarginMode(s, signer, action.value);

@@ -23,7 +23,13 @@ const genesis = buildGenesis({
       : {}),
   })),
   operator: testSigner('network-test-operator').publicKey,
-  governance: testSigner('network-test-governance').publicKey,
+  governance: {
+    governors: [1, 2, 3, 4, 5].map((i) => testSigner(`network-test-governor-${i}`).publicKey),
+    threshold: 3,
+    guardians: [1, 2, 3].map((i) => testSigner(`network-test-governor-${i}`).publicKey),
+    guardianThreshold: 2,
+    timelockMs: 60_000,
+  },
   startTimeMs: 1_800_000_000_000,
 });
 
@@ -55,8 +61,11 @@ test('declared metadata round-trips through genesis JSON and is served at /v1/ne
     );
     assert.deepEqual(body.consensus.quorum, 3);
     assert.deepEqual(body.priceKeyset, { epoch: 1, threshold: 3, participants: 4 });
-    assert.deepEqual(body.governance.threshold, 1);
-    assert.equal(body.governance.keys.length, 1);
+    assert.deepEqual(body.governance.threshold, 3);
+    assert.equal(body.governance.keys.length, 5);
+    assert.equal(body.governance.guardians.length, 3);
+    assert.equal(body.governance.guardianThreshold, 2);
+    assert.equal(body.governance.timelockMs, 60_000);
     assert.deepEqual(
       body.oracle.sources.map((s: JsonDocument) => s.id),
       ['venue-a', 'venue-b', 'venue-c', 'venue-d'],

@@ -35,8 +35,17 @@ export interface NetworkInfo {
   };
   priceKeyset: { epoch: number; threshold: number; participants: number };
   priceCertificates: { everyBlocks: number };
-  /** Keys that may act as governance, and how many of them must sign one action. */
-  governance: { keys: string[]; threshold: number };
+  /**
+   * The governors (`keys`) and how many of them must sign one action; the guardians and how many
+   * of them may halt; the timelock of non-emergency actions (genesis values).
+   */
+  governance: {
+    keys: string[];
+    threshold: number;
+    guardians: string[];
+    guardianThreshold: number;
+    timelockMs: number;
+  };
   oracle: { assets: Array<{ assetId: number; symbol: string }>; sources: Array<{ id: string }> };
   bridge: null;
 }
@@ -68,8 +77,15 @@ export function networkInfoOf(genesis: Genesis): NetworkInfo {
       participants: genesis.validators.length,
     },
     priceCertificates: { everyBlocks: genesis.priceCertificates.everyBlocks },
-    // The engine accepts governance actions from one key (src/execution/actions/governance.ts).
-    governance: { keys: [`0x${toHex(genesis.engine.governance)}`], threshold: 1 },
+    // Every governance action needs `threshold` of the governors' signatures; a halt needs
+    // `guardianThreshold` guardians (src/execution/governance.ts). The genesis sets.
+    governance: {
+      keys: genesis.engine.governance.governors.map((key) => `0x${toHex(key)}`),
+      threshold: genesis.engine.governance.threshold,
+      guardians: genesis.engine.governance.guardians.map((key) => `0x${toHex(key)}`),
+      guardianThreshold: genesis.engine.governance.guardianThreshold,
+      timelockMs: genesis.engine.governance.timelockMs,
+    },
     oracle: {
       assets: genesis.oracle.assets.map((asset) => ({ assetId: asset.assetId, symbol: asset.symbol })),
       sources: genesis.oracle.market.venues.map((venue) => ({ id: venue.id })),
@@ -106,7 +122,13 @@ export const networkSchema = object({
   }),
   priceKeyset: object({ epoch: count, threshold: count, participants: count }),
   priceCertificates: object({ everyBlocks: count }),
-  governance: object({ keys: { type: 'array', maxItems: 128, items: key32 }, threshold: count }),
+  governance: object({
+    keys: { type: 'array', maxItems: 128, items: key32 },
+    threshold: count,
+    guardians: { type: 'array', maxItems: 128, items: key32 },
+    guardianThreshold: count,
+    timelockMs: count,
+  }),
   oracle: object({
     assets: { type: 'array', items: object({ assetId: count, symbol: { type: 'string' } }) },
     sources: { type: 'array', items: object({ id: { type: 'string' } }) },

@@ -5,7 +5,8 @@
  *   DIR/genesis.json                the genesis (src/node/genesis.ts)
  *   DIR/keys/validator-<i>.json     EIP-2335 keystores of the validators' Ed25519 identity keys
  *   DIR/keys/operator.json          the bridge key that credits deposits
- *   DIR/keys/governance.json        the key that lists series and sets mark volatility
+ *   DIR/keys/governor-<i>.json      the governors' keys (default 5; 3 of them sign every governance
+ *                                   action, the first 3 are also guardians, 2 of whom may halt)
  *   DIR/keys/trader-<i>.json        with --traders N: funded trading keys (devnet bots)
  *   DIR/validator-<i>/config.json   the config of validator i (src/node/config.ts): genesis and
  *                                   keystore paths relative to it, data in validator-<i>/data
@@ -16,10 +17,12 @@
  */
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { GOVERNANCE_KEYS_MAX } from '../../codec/execution.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { type Ed25519KeyPair, generateEd25519KeyPair } from '../../crypto/ed25519.ts';
 import { createEd25519Keystore, KeystoreError } from '../../crypto/keystore.ts';
 import { USDC } from '../../execution/fixtures.ts';
+import { governanceConfigProblem } from '../../execution/governance.ts';
 import { numberOption, parseOptions, UsageError } from '../args.ts';
 import { nodeConfigToJson } from '../config.ts';
 import {
@@ -36,10 +39,14 @@ const MAX_TRADERS = 1000;
 export const usage = `usage: palisade genesis --out DIR [--validators N] [--chain-id ID] [--host HOST] [--base-port PORT]
                         [--api-host HOST] [--traders N] [--trader-balance USDC] [--certificate-every BLOCKS]
                         [--leader-timeout-ms MS] [--start-time-ms MS] [--password-file FILE]
+                        [--governors N] [--governance-threshold M] [--guardians G] [--guardian-threshold K]
+                        [--timelock-ms MS]
                         [--epoch-blocks N] [--keygen-deal-ms MS] [--keygen-complaint-ms MS]
                         [--kdf scrypt|pbkdf2] [--fast-kdf] [--json]
   validator i: p2p HOST:(PORT+i), API API-HOST:(PORT+100+i); defaults 4 validators, chain 7, 127.0.0.1, 26600
   password: --password-file (first line), else $${PASSWORD_ENVIRONMENT_VARIABLE}
+  governance: N governor keys (default 5), M of them sign each action (3); the first G are
+    guardians (3), K of whom may halt markets (2); non-emergency actions wait MS (60000)
   --fast-kdf: scrypt n=2^14 instead of 2^18 (local devnets and tests only)
   --epoch-blocks: refresh the price keyset every N finalized blocks (default 0: never; else >= 10)`;
 
@@ -85,6 +92,11 @@ export async function run(args: string[]): Promise<number> {
       'trader-balance': { type: 'string', default: '1000000' },
       'certificate-every': { type: 'string', default: '5' },
       'leader-timeout-ms': { type: 'string', default: '1000' },
+      governors: { type: 'string', default: '5' },
+      'governance-threshold': { type: 'string', default: '3' },
+      guardians: { type: 'string', default: '3' },
+      'guardian-threshold': { type: 'string', default: '2' },
+      'timelock-ms': { type: 'string', default: '60000' },
       'epoch-blocks': { type: 'string', default: '0' },
       'keygen-deal-ms': { type: 'string', default: String(DEFAULT_KEYGEN_DEAL_MS) },
       'keygen-complaint-ms': { type: 'string', default: String(DEFAULT_KEYGEN_COMPLAINT_MS) },
@@ -107,6 +119,21 @@ export async function run(args: string[]): Promise<number> {
     const traderBalance = integerOption('trader-balance', values['trader-balance'], 0, 1_000_000_000_000);
     const certificateEvery = integerOption('certificate-every', values['certificate-every'], 1, 1_000_000);
     const leaderMs = integerOption('leader-timeout-ms', values['leader-timeout-ms'], 50, 600_000);
+    const governorCount = integerOption('governors', values.governors, 1, GOVERNANCE_KEYS_MAX);
+    const governanceThreshold = integerOption(
+      'governance-threshold',
+      values['governance-threshold'],
+      1,
+      governorCount,
+    );
+    const guardianCount = integerOption('guardians', values.guardians, 0, governorCount);
+    const guardianThreshold = integerOption(
+      'guardian-threshold',
+      values['guardian-threshold'],
+      0,
+      guardianCount,
+    );
+    const timelockMs = integerOption('timelock-ms', values['timelock-ms'], 0, 30 * 86_400_000);
     const epochBlocks = integerOption('epoch-blocks', values['epoch-blocks'], 0, MAX_EPOCH_BLOCKS);
     if (epochBlocks > 0 && epochBlocks < 10) throw new UsageError('--epoch-blocks is 0 or at least 10');
     const keygenDealMs = integerOption('keygen-deal-ms', values['keygen-deal-ms'], 100, 600_000);
@@ -153,7 +180,17 @@ export async function run(args: string[]): Promise<number> {
     const validators = [];
     for (let i = 0; i < n; i++) validators.push(await saveKey(`validator-${i}`, `validator ${i}`));
     const operator = await saveKey('operator', 'operator');
-    const governance = await saveKey('governance', 'governance');
+    const governors = [];
+    for (let i = 0; i < governorCount; i++) governors.push(await saveKey(`governor-${i}`, `governor ${i}`));
+    const governance = {
+      governors: governors.map((g) => g.pair.publicKey),
+      threshold: governanceThreshold,
+      guardians: governors.slice(0, guardianCount).map((g) => g.pair.publicKey),
+      guardianThreshold,
+      timelockMs,
+    };
+    const governanceProblem = governanceConfigProblem(governance);
+    if (governanceProblem !== undefined) throw new UsageError(`governance: ${governanceProblem}`);
     const traders = [];
     for (let i = 0; i < traderCount; i++) traders.push(await saveKey(`trader-${i}`, `trader ${i}`));
 
@@ -166,7 +203,7 @@ export async function run(args: string[]): Promise<number> {
         api: `http://${shownHost(apiHost)}:${basePort + 100 + i}`,
       })),
       operator: operator.pair.publicKey,
-      governance: governance.pair.publicKey,
+      governance,
       startTimeMs,
       accounts: traders.map((t) => ({
         publicKey: t.pair.publicKey,
@@ -226,7 +263,13 @@ export async function run(args: string[]): Promise<number> {
         api: `http://${shownHost(apiHost)}:${basePort + 100 + i}`,
       })),
       operator: { publicKey: toHex(operator.pair.publicKey), keystore: operator.path },
-      governance: { publicKey: toHex(governance.pair.publicKey), keystore: governance.path },
+      governance: {
+        governors: governors.map((g) => ({ publicKey: toHex(g.pair.publicKey), keystore: g.path })),
+        threshold: governanceThreshold,
+        guardians: governors.slice(0, guardianCount).map((g) => toHex(g.pair.publicKey)),
+        guardianThreshold,
+        timelockMs,
+      },
       traders: traders.map((t) => ({ publicKey: toHex(t.pair.publicKey), keystore: t.path })),
     };
     if (values.json) console.log(JSON.stringify(summary));

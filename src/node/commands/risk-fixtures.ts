@@ -50,6 +50,9 @@ export function fixtureNetwork(
         (_, i) => `0x${String(i + 1).padStart(64, '0')}`,
       ),
       threshold: overrides.governanceThreshold ?? 3,
+      guardians: [],
+      guardianThreshold: 0,
+      timelockMs: 60_000,
     },
     oracle: {
       assets: [{ assetId: 1, symbol: 'BTC' }],
