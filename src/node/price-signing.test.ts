@@ -363,6 +363,11 @@ function killedMidRefresh(name: string, restartAfterMs: number) {
   for (const p of net.prices) {
     assert.equal(p.stats().badShares[3] ?? 0, 0);
     assert.deepEqual(p.stats().refreshDisqualified, []);
+    // Every one holds the handover into epoch 2, the late one too.
+    assert.deepEqual(
+      p.handovers().map((h) => [h.fromEpoch, h.toEpoch]),
+      [[1, 2]],
+    );
   }
   net.stop();
 }

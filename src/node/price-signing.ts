@@ -567,6 +567,9 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     lastAnswerMs.set(from * 65_536 + run.epoch, now);
     for (const output of run.sent)
       if (output.to === 'all' || output.recipient === from) options.send(from, output.bytes);
+    // A straggler that finishes on these missed the handover into this epoch: send it after them.
+    const handover = handovers.find((h) => h.toEpoch === run.epoch);
+    if (handover !== undefined) options.send(from, encodeHandoverCertificate(handover));
   };
 
   const onKeygen = (from: number, bytes: Uint8Array) => {
