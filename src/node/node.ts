@@ -57,6 +57,7 @@ import type { Genesis } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
 import { createPriceSigner, type PriceSigner } from './price-signing.ts';
+import { createSignaturePool, defaultSignatureThreads } from './signature-pool.ts';
 import { createStateSync, type StateSync } from './state-sync.ts';
 import {
   accountToJson,
@@ -106,6 +107,8 @@ export interface NodeOptions {
   /** Milliseconds since the Unix epoch for block times; tests may skew it. */
   wallClock?: () => number;
   transportLimits?: Partial<TransportLimits>;
+  /** Threads verifying transaction signatures off the event loop (default: cores − 1, 1 to 4; 0 inline). */
+  signatureThreads?: number;
   applicationLimits?: Partial<ApplicationLimits>;
   /**
    * A validator this many blocks behind the highest finalized height it knows fetches a peer's
@@ -398,20 +401,35 @@ export function createNode(options: NodeOptions): PalisadeNode {
     // Batching for a few milliseconds turns a burst of submissions into one frame per peer.
     if (cancelGossip === undefined) cancelGossip = clock.setTimer(GOSSIP_FLUSH_MS, flushGossip);
   };
-  const admit = (bytes: Uint8Array) =>
-    app.mempool.admit(bytes, { height: app.engine.height + 1, nowMs: clock.now() });
+  const admitContext = () => ({ height: app.engine.height + 1, nowMs: clock.now() });
+  const admit = (bytes: Uint8Array) => app.mempool.admit(bytes, admitContext());
+  const signatures = createSignaturePool({ threads: options.signatureThreads ?? defaultSignatureThreads() });
+  /**
+   * Admits `list` in order, its signatures verified on the signature pool first: what the mempool
+   * would refuse anyway is refused without a verification, the rest is verified in parallel off
+   * the event loop and recorded, so `admit` (which checks everything again) answers from the record.
+   */
+  const admitMany = async (list: readonly Uint8Array[]) => {
+    const early = list.map((bytes) => app.mempool.precheck(bytes, admitContext()));
+    const candidates = list.filter((_, index) => early[index] === undefined);
+    const verdicts = await signatures.verify(candidates);
+    candidates.forEach((bytes, index) => {
+      if (verdicts[index] === true) app.recordVerified(bytes);
+    });
+    return list.map((bytes, index) => early[index] ?? admit(bytes));
+  };
 
   const onGossip = (from: PeerId, message: Uint8Array) => {
     const gossip = TransactionGossipCodec.decode(message);
-    for (const bytes of gossip.transactions) {
+    void admitMany(gossip.transactions).then((results) => {
       // A transaction we already hold or that is already final is refused quietly; only junk
       // (undecodable or badly signed) is the sender's fault.
-      const result = admit(bytes);
-      if (result.status === 'refused') {
-        if (result.code === 'MALFORMED' || result.code === 'BAD_SIGNATURE')
-          transport.penalize(from, 'bad-gossip', 2);
-      }
-    }
+      const junk = results.some(
+        (result) =>
+          result.status === 'refused' && (result.code === 'MALFORMED' || result.code === 'BAD_SIGNATURE'),
+      );
+      if (junk && running) transport.penalize(from, 'bad-gossip', 2);
+    });
   };
 
   const onStateSync = (from: PeerId, message: Uint8Array) => {
@@ -549,11 +567,18 @@ export function createNode(options: NodeOptions): PalisadeNode {
         },
       };
     },
-    submitTransaction(bytes) {
-      const result = admit(bytes);
-      if (result.status === 'refused') return { status: 'refused', code: result.code, reason: result.reason };
-      relay(bytes.slice());
-      return { status: 'accepted', id: `0x${result.id}` };
+    async submitTransaction(bytes) {
+      const [answer] = await view.submitTransactions!([bytes]);
+      return answer!;
+    },
+    async submitTransactions(list) {
+      const results = await admitMany(list);
+      return results.map((result, index) => {
+        if (result.status === 'refused')
+          return { status: 'refused', code: result.code, reason: result.reason };
+        relay(list[index]!.slice());
+        return { status: 'accepted', id: `0x${result.id}` };
+      });
     },
     transaction(id) {
       const bare = id.startsWith('0x') ? id.slice(2) : id;
@@ -792,6 +817,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       await storage.sync();
       storage.close();
       await transport.close();
+      await signatures.close();
       logger.info({ index }, 'node stopped');
     },
   };
