@@ -71,7 +71,10 @@ export const OrderEnvelopeBodyCodec = defineMessage({
   type: OrderEnvelopeBodyType,
 });
 
-/** Shape checks only; the signature and the hash are src/crypto/shutter/envelope.ts's. */
+/**
+ * The declared size must be the carried size. The ciphertext's own shape (a Shutter header, whole
+ * 32-byte blocks), the signature and the hash are src/crypto/shutter/envelope.ts's `checkEnvelope`.
+ */
 export const SignedOrderEnvelopeCodec = defineMessage({
   name: 'SignedOrderEnvelope',
   tag: 0x0121,
@@ -80,15 +83,6 @@ export const SignedOrderEnvelopeCodec = defineMessage({
     const size = value.ciphertext.length;
     if (value.body.ciphertextBytes !== size)
       return { field: 'body.ciphertextBytes', reason: `says ${value.body.ciphertextBytes}, carries ${size}` };
-    if (size < MIN_ENVELOPE_CIPHERTEXT_BYTES)
-      return {
-        field: 'ciphertext',
-        reason: `${size} bytes, below the ${MIN_ENVELOPE_CIPHERTEXT_BYTES} of one block`,
-      };
-    if ((size - ENVELOPE_CIPHERTEXT_HEADER_BYTES) % ENVELOPE_CIPHERTEXT_BLOCK_BYTES !== 0)
-      return { field: 'ciphertext', reason: 'not a whole number of 32-byte blocks' };
-    if (value.ciphertext[0] !== 0x03)
-      return { field: 'ciphertext', reason: 'Shutter version byte is not 0x03' };
     return undefined;
   },
 });

@@ -23,6 +23,7 @@ import {
   checkEnvelope,
   type EnvelopeCheckContext,
   EnvelopeError,
+  envelopeSigningBytes,
   sealOrder,
 } from './envelope.ts';
 import { randomEonScalar } from './eon-dkg.ts';
@@ -95,13 +96,20 @@ describe('order envelope', () => {
       () => admitEnvelope(lyingBytes, context),
       (e: unknown) => e instanceof CodecError && e.field === 'SignedOrderEnvelope.body.ciphertextBytes',
     );
-    // A ciphertext that is not whole 32-byte blocks.
-    const ragged = {
-      ...envelope,
-      ciphertext: envelope.ciphertext.subarray(0, envelope.ciphertext.length - 1),
-    };
-    ragged.body = { ...ragged.body, ciphertextBytes: ragged.ciphertext.length };
-    assert.throws(() => SignedOrderEnvelopeCodec.decode(encodeUnchecked(ragged)), CodecError);
+    // A ciphertext that is not whole 32-byte blocks, or too short, or of another version, under
+    // the sender's own valid signature.
+    const ragged = sealWith(envelope.ciphertext.subarray(0, envelope.ciphertext.length - 1));
+    assert.equal(checkEnvelope(ragged, context), 'MALFORMED_CIPHERTEXT');
+    assert.equal(
+      checkEnvelope(sealWith(envelope.ciphertext.subarray(0, 129)), context),
+      'MALFORMED_CIPHERTEXT',
+    );
+    const otherVersion = new Uint8Array(envelope.ciphertext);
+    otherVersion[0] = 0x02;
+    assert.throws(
+      () => admitEnvelope(SignedOrderEnvelopeCodec.encode(sealWith(otherVersion)), context),
+      (e: unknown) => e instanceof EnvelopeError && e.code === 'MALFORMED_CIPHERTEXT',
+    );
     assert.ok(MAX_ENVELOPE_CIPHERTEXT_BYTES >= SignedTransactionCodec.maxBytes + 129);
   });
 
@@ -142,11 +150,17 @@ describe('order envelope', () => {
   });
 });
 
-/** SSZ without the codec's checks, to build bytes an attacker would send. */
-function encodeUnchecked(value: SignedOrderEnvelope): Uint8Array {
-  const body = SignedOrderEnvelopeCodec.type.serialize(value);
-  const out = new Uint8Array(3 + body.length);
-  out.set([1, 0x01, 0x21]);
-  out.set(body, 3);
-  return out;
+/** Alice's valid signature over an envelope carrying `ciphertext`, whatever its shape. */
+function sealWith(ciphertext: Uint8Array): SignedOrderEnvelope {
+  const body = {
+    chainId: CHAIN_ID,
+    sender: alice.publicKey,
+    nonce: 0,
+    fee: 1000,
+    eon: EON,
+    targetHeight: 10,
+    ciphertextBytes: ciphertext.length,
+    ciphertextHash: sha256(ciphertext),
+  };
+  return { body, signature: alice.sign(envelopeSigningBytes(body)), ciphertext: new Uint8Array(ciphertext) };
 }

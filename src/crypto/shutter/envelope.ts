@@ -10,10 +10,13 @@
  * own: the block rule (src/chain/encrypted-batch.ts) refuses to execute a plaintext whose signer
  * is not the envelope's sender.
  *
- * `checkEnvelope` is the stateless admission check, cheapest first; the nonce verdict needs the
+ * `checkEnvelope` is the stateless admission check, cheapest first (the ciphertext's shape too); the nonce verdict needs the
  * sender's next nonce, which the caller reads from its state.
  */
 import {
+  ENVELOPE_CIPHERTEXT_BLOCK_BYTES,
+  ENVELOPE_CIPHERTEXT_HEADER_BYTES,
+  MIN_ENVELOPE_CIPHERTEXT_BYTES,
   OrderEnvelopeBodyCodec,
   type SignedKeyShareMessage,
   type SignedOrderEnvelope,
@@ -97,6 +100,7 @@ export type EnvelopeCheck =
   | 'EXPIRED'
   | 'TOO_FAR_AHEAD'
   | 'REPLAYED_NONCE'
+  | 'MALFORMED_CIPHERTEXT'
   | 'BAD_SIGNATURE'
   | 'CIPHERTEXT_MISMATCH';
 
@@ -122,7 +126,17 @@ export function checkEnvelope(envelope: SignedOrderEnvelope, context: EnvelopeCh
   if (body.targetHeight < context.height) return 'EXPIRED';
   if (body.targetHeight > context.height + context.aheadMax) return 'TOO_FAR_AHEAD';
   if (body.nonce < context.nextNonce(body.sender)) return 'REPLAYED_NONCE';
+  if (!wellFormedCiphertext(envelope.ciphertext)) return 'MALFORMED_CIPHERTEXT';
   return verifyEnvelope(envelope);
+}
+
+/** Shutter's wire shape: version 0x03, C1 and C2, then at least one whole 32-byte block. */
+export function wellFormedCiphertext(ciphertext: Uint8Array): boolean {
+  return (
+    ciphertext.length >= MIN_ENVELOPE_CIPHERTEXT_BYTES &&
+    (ciphertext.length - ENVELOPE_CIPHERTEXT_HEADER_BYTES) % ENVELOPE_CIPHERTEXT_BLOCK_BYTES === 0 &&
+    ciphertext[0] === 0x03
+  );
 }
 
 /** A typed refusal of envelope bytes, for callers that prefer a throw. */
