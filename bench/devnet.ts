@@ -1,7 +1,10 @@
 /**
- * `palisade bench devnet [--json] [--seconds S] [--accounts N]`: a real four-validator devnet on
- * this machine (each validator its own process, on loopback) under a load generator that signs
- * orders and submits them over HTTP to all four APIs.
+ * `palisade bench devnet [--json] [--seconds S] [--accounts N] [--validators 4,7,10]
+ * [--submit batch|single] [--no-profile]`: real devnets of n validators on this machine (each
+ * validator its own process, on loopback; n = 4, 7 and 10 by default, one after the other) under a
+ * load generator that signs orders and submits them over HTTP to every API: in batches (`POST
+ * /v1/transactions/batch`, what every ~2 ms brings per node) by default, one per request with
+ * `--submit single`.
  *
  *   saturation   closed loop: every account keeps up to WINDOW transactions unfinalized and
  *                submits as fast as the nodes accept, paced under the mempool's per-account
@@ -17,13 +20,23 @@
  * network of this size on this machine can finalize faster. The ratio printed is measured
  * saturated throughput over that bound. Everything shares the machine: the four validators, the
  * load generator (signing, HTTP) and the stream reader; the report says how many cores there are.
+ * The verification rate is measured before and after the networks run and the mean is used: on a
+ * machine other work shares, the bound moves with the load as the figures do.
+ *
+ * CPU per transaction per validator: each validator's process CPU time (utime + stime from
+ * /proc/<pid>/stat) over the saturation window, divided by the transactions finalized in it, and
+ * split by category with each validator's CPU profile (`--cpu-prof`, samples inside the window only;
+ * bench/lib/cpu-profile.ts): signature, decode, execution, state root, storage, network, HTTP/JSON,
+ * consensus, oracle/prices, GC, other; "threads" is process CPU beyond the main thread's (the
+ * storage commit thread, the signature pool, V8's and libuv's helpers).
  *
  * Orders: a few accounts quote post-only around the mark (cancelling all every 20 orders, so
  * books stay bounded); the rest send immediate-or-cancel orders near the mark, so blocks carry
  * fills as well as resting and cancelled orders.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,12 +48,18 @@ import { sha256 } from '../src/crypto/hash.ts';
 import { loadEd25519Keystore } from '../src/crypto/keystore.ts';
 import { signTransaction, transactionId } from '../src/crypto/transaction.ts';
 import { createSeededRandom } from '../src/execution/fixtures.ts';
+import { frameTransactions } from '../src/node/api/batch.ts';
 import { createClient } from '../src/node/client.ts';
 import { BOT_ROLES, startDevnet } from '../src/node/devnet/devnet.ts';
 import { freeBasePort } from '../src/node/devnet/ports.ts';
 import type { MarketJson } from '../src/node/view.ts';
+import { CATEGORIES, type Category, summarizeProfile } from './lib/cpu-profile.ts';
 
-const VALIDATORS = 4;
+/** Goals of issue 18, printed beside the figures. */
+const GOALS = { ratioToBound: 0.35, halfLoadP50Ms: 50, halfLoadP99Ms: 150 } as const;
+/** How long the batching load generator collects a node's transactions before posting them. */
+const BATCH_WINDOW_MS = 2;
+const MAX_BATCH = 512;
 /** Unfinalized transactions an account may have at once (the mempool holds 64 per account). */
 const WINDOW = 48;
 /** Per-account submissions per second, under the mempool's 100 per second per account. */
@@ -64,6 +83,9 @@ interface Sent {
 
 interface PhaseResult {
   offeredPerSecond: number;
+  /** Blocks validator 0 streamed in the window, and the transactions they carried on average. */
+  blocks: number;
+  transactionsPerBlock: number;
   submitted: number;
   accepted: number;
   refused: Record<string, number>;
@@ -99,7 +121,16 @@ function verifyRate(): number {
   return (count * 1000) / elapsed;
 }
 
-function parseArgs(args: string[]): { json: boolean; seconds: number; accounts: number } {
+interface Options {
+  json: boolean;
+  seconds: number;
+  accounts: number;
+  validators: number[];
+  submit: 'batch' | 'single';
+  profile: boolean;
+}
+
+function parseArgs(args: string[]): Options {
   const value = (name: string, fallback: number) => {
     const index = args.indexOf(`--${name}`);
     if (index === -1) return fallback;
@@ -107,12 +138,106 @@ function parseArgs(args: string[]): { json: boolean; seconds: number; accounts: 
     if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`--${name} needs a positive integer`);
     return parsed;
   };
-  return { json: args.includes('--json'), seconds: value('seconds', 12), accounts: value('accounts', 128) };
+  const validatorsAt = args.indexOf('--validators');
+  const validators =
+    validatorsAt === -1
+      ? [4, 7, 10]
+      : String(args[validatorsAt + 1] ?? '')
+          .split(',')
+          .map(Number);
+  if (validators.some((n) => !Number.isInteger(n) || n < 1 || n > 32))
+    throw new Error('--validators needs a comma-separated list of counts in [1, 32]');
+  const submitAt = args.indexOf('--submit');
+  const submit = submitAt === -1 ? 'batch' : args[submitAt + 1];
+  if (submit !== 'batch' && submit !== 'single') throw new Error('--submit is batch or single');
+  return {
+    json: args.includes('--json'),
+    seconds: value('seconds', 12),
+    accounts: value('accounts', 128),
+    validators,
+    submit,
+    profile: !args.includes('--no-profile'),
+  };
+}
+
+/** Clock ticks per second of /proc's CPU times. */
+function clockTicks(): number {
+  try {
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
+  } catch {
+    return 100;
+  }
+}
+
+/**
+ * A process's CPU time so far (user + system), µs, or NaN when /proc cannot say; with `mainThread`,
+ * only its main thread's (the thread whose id is the pid).
+ */
+function processCpuUs(pid: number, ticks: number, mainThread = false): number {
+  try {
+    const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticks;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * CPU µs so far of a process's threads other than the main one, by kind: Node's worker threads
+ * (the storage commit thread, the signature pool), V8's helpers (garbage collection, compilers),
+ * and the rest (libuv's pool, the inspector).
+ */
+function threadCpuUs(pid: number, ticks: number): { workers: number; v8: number; rest: number } {
+  const out = { workers: 0, v8: 0, rest: 0 };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      if (tid === String(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const us = ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticks;
+        if (name === 'WorkerThread') out.workers += us;
+        else if (name.startsWith('V8')) out.v8 += us;
+        else out.rest += us;
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+  } catch {
+    // The process ended.
+  }
+  return out;
+}
+
+/** Monotonic µs, the clock V8's CPU profiles stamp samples with. */
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+type Split = Record<Category | 'threads', number> & {
+  threadKinds: { workers: number; v8: number; rest: number };
+};
+
+interface NetworkResult {
+  validators: number;
+  bound: number;
+  saturation: PhaseResult;
+  halfLoad: PhaseResult;
+  ratioToBound: number;
+  /** µs of CPU per finalized transaction per validator, saturation window, mean over validators. */
+  cpuUsPerTransaction: number;
+  /** The same split by category (profiles), or undefined without --cpu-prof. */
+  split: Split | undefined;
+  goals: { ratioToBound: boolean; halfLoadP50Ms: boolean; halfLoadP99Ms: boolean };
 }
 
 /**
  * Runs the benchmark; resolves with the exit code.
- * @example process.exitCode = await run(['--json']);
+ * @example process.exitCode = await run(['--json', '--validators', '4']);
  */
 export async function run(args: string[]): Promise<number> {
   const options = parseArgs(args);
@@ -121,21 +246,127 @@ export async function run(args: string[]): Promise<number> {
   };
   const cores = availableParallelism();
   say(`measuring single-core Ed25519 verification rate (${cores} cores)…`);
-  const verifiesPerSecond = verifyRate();
-  const bound = (cores * verifiesPerSecond) / VALIDATORS;
+  const rateBefore = verifyRate();
+  const results: NetworkResult[] = [];
+  for (const n of options.validators) {
+    results.push(await runNetwork(options, n, cores, rateBefore, say));
+  }
+  const rateAfter = verifyRate();
+  const verifiesPerSecond = (rateBefore + rateAfter) / 2;
+  for (const result of results) {
+    result.bound = (cores * verifiesPerSecond) / result.validators;
+    result.ratioToBound = result.saturation.finalizedPerSecond / result.bound;
+    result.goals.ratioToBound = result.ratioToBound >= GOALS.ratioToBound;
+  }
+  const report = {
+    benchmark: 'devnet',
+    machine: { cores, node: process.version },
+    accounts: options.accounts,
+    submit: options.submit,
+    bound: {
+      ed25519VerifiesPerSecondSingleCore: Math.round(verifiesPerSecond),
+      measured: { before: Math.round(rateBefore), after: Math.round(rateAfter) },
+      formula: 'cores × single-core Ed25519 verifications per second ÷ validators',
+    },
+    goals: GOALS,
+    networks: results,
+  };
+  if (options.json) {
+    console.log(JSON.stringify(report, null, 2));
+    return 0;
+  }
+  const f = (value: number, digits = 0) =>
+    Number.isFinite(value)
+      ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+      : '–';
+  const mark = (met: boolean) => (met ? 'met' : 'not met');
+  console.log('');
+  console.log(
+    `devnet: ${cores} cores, ${options.accounts} accounts, ${options.submit === 'batch' ? 'batched' : 'one-per-request'} HTTP submissions; Ed25519 ${f(verifiesPerSecond)} verifies/s on one core (${f(rateBefore)} before, ${f(rateAfter)} after)`,
+  );
+  for (const result of results) {
+    const { saturation: sat, halfLoad: half } = result;
+    console.log(`n = ${result.validators}`);
+    console.log(
+      `  bound        ${f(result.bound)} tx/s  (${cores} cores × ${f(verifiesPerSecond)} verifies/s ÷ ${result.validators})`,
+    );
+    console.log(
+      `  saturation   ${f(sat.finalizedPerSecond)} tx/s finalized   ratio ${f(result.ratioToBound, 2)} (goal ≥ ${GOALS.ratioToBound}: ${mark(result.goals.ratioToBound)})   p50 ${f(sat.latencyMs.p50, 1)} ms  p99 ${f(sat.latencyMs.p99, 1)} ms   ${f(sat.blocks / options.seconds, 1)} blocks/s × ${f(sat.transactionsPerBlock)} tx   refused: ${refusals(sat)}`,
+    );
+    console.log(
+      `  half load    ${f(half.finalizedPerSecond)} tx/s (offered ${f(half.offeredPerSecond)})   p50 ${f(half.latencyMs.p50, 1)} ms (goal ≤ ${GOALS.halfLoadP50Ms}: ${mark(result.goals.halfLoadP50Ms)})  p99 ${f(half.latencyMs.p99, 1)} ms (goal ≤ ${GOALS.halfLoadP99Ms}: ${mark(result.goals.halfLoadP99Ms)})   ${f(half.blocks / options.seconds, 1)} blocks/s   refused: ${refusals(half)}`,
+    );
+    const split = result.split;
+    const parts =
+      split === undefined
+        ? ''
+        : `: ${(
+            [
+              'signature',
+              'decode',
+              'execution',
+              'state root',
+              'storage',
+              'network',
+              'http/json',
+              'consensus',
+              'oracle/prices',
+              'gc',
+              'other',
+              'threads',
+            ] as const
+          )
+            .map((category) => `${category} ${f(split[category])}`)
+            .join(
+              ', ',
+            )} (worker threads ${f(split.threadKinds.workers)}, V8 helpers ${f(split.threadKinds.v8)}, rest ${f(split.threadKinds.rest)})`;
+    console.log(`  CPU µs/tx per validator at saturation ${f(result.cpuUsPerTransaction)}${parts}`);
+  }
+  return 0;
+}
 
+function refusals(phase: PhaseResult): string {
+  return (
+    Object.entries(phase.refused)
+      .map(([code, count]) => `${code} ${count}`)
+      .join(', ') || 'none'
+  );
+}
+
+async function runNetwork(
+  options: Options,
+  validators: number,
+  cores: number,
+  verifiesPerSecond: number,
+  say: (message: string) => void,
+): Promise<NetworkResult> {
   const dataDirectory = mkdtempSync(join(tmpdir(), 'palisade-bench-devnet-'));
-  say(`starting ${VALIDATORS} validators with ${options.accounts} funded accounts in ${dataDirectory}…`);
-  const devnet = await startDevnet({
-    dataDirectory,
-    validators: VALIDATORS,
-    basePort: await freeBasePort(VALIDATORS),
-    dashboardPort: 0,
-    bots: false,
-    reset: false,
-    restart: false,
-    extraTraders: options.accounts,
-  });
+  const profileDirectory = join(dataDirectory, 'profiles');
+  say(`n = ${validators}: starting validators with ${options.accounts} funded accounts in ${dataDirectory}…`);
+  // The validators inherit the environment: profile them, not this process.
+  const savedNodeOptions = process.env.NODE_OPTIONS;
+  if (options.profile)
+    process.env.NODE_OPTIONS =
+      `${savedNodeOptions ?? ''} --cpu-prof --cpu-prof-dir=${profileDirectory}`.trim();
+  let devnet: Awaited<ReturnType<typeof startDevnet>>;
+  try {
+    devnet = await startDevnet({
+      dataDirectory,
+      validators,
+      basePort: await freeBasePort(validators),
+      dashboardPort: 0,
+      bots: false,
+      reset: false,
+      restart: false,
+      extraTraders: options.accounts,
+    });
+  } finally {
+    if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = savedNodeOptions;
+  }
+  const ticks = clockTicks();
+  const pids = devnet.supervisor.validators().map((info) => info.pid ?? 0);
+  let stopped = false;
   try {
     const network = devnet.network;
     const password = (await readFile(network.passwordFile, 'utf8')).split(/\r?\n/)[0] ?? '';
@@ -156,7 +387,7 @@ export async function run(args: string[]): Promise<number> {
     const client = createClient({ url: apiUrls[0]! });
     // Marks appear once the oracle has aggregated a price.
     let markets: MarketJson[] = [];
-    for (let attempt = 0; attempt < 100; attempt++) {
+    for (let attempt = 0; attempt < 150; attempt++) {
       markets = (await client.markets()).filter((market) => market.markPrice !== null);
       if (markets.length > 0) break;
       await sleep(200);
@@ -196,6 +427,7 @@ export async function run(args: string[]): Promise<number> {
     const sent = new Map<string, Sent>();
     let latencies: number[] = [];
     let finalizedInWindow = 0;
+    let blocksInWindow = 0;
     let window: { startMs: number; endMs: number } | undefined;
     let streamFailure: string | undefined;
     const stream = client.stream(
@@ -203,6 +435,7 @@ export async function run(args: string[]): Promise<number> {
       (event) => {
         if (event.topic !== 'blocks') return;
         const nowMs = performance.now();
+        if (window !== undefined && nowMs >= window.startMs && nowMs < window.endMs) blocksInWindow++;
         for (const outcome of event.block.transactions) {
           const entry = sent.get(outcome.id);
           if (entry === undefined) continue;
@@ -221,6 +454,60 @@ export async function run(args: string[]): Promise<number> {
     );
     await stream.ready;
 
+    // Per node, what was signed in the last BATCH_WINDOW_MS, posted together.
+    const queues = apiUrls.map(() => [] as { bytes: Uint8Array; answer: (code: string) => void }[]);
+    const flushTimers: (ReturnType<typeof setTimeout> | undefined)[] = apiUrls.map(() => undefined);
+    const flush = async (node: number): Promise<void> => {
+      flushTimers[node] = undefined;
+      const queue = queues[node]!.splice(0, queues[node]!.length);
+      if (queue.length === 0) return;
+      let codes: string[];
+      try {
+        const response = await fetch(`${apiUrls[node]}/v1/transactions/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream' },
+          body: frameTransactions(queue.map((entry) => entry.bytes)),
+        });
+        const body = (await response.json()) as {
+          results?: { status: string; code?: string }[];
+          error?: { code?: string };
+        };
+        codes =
+          response.status === 200 && body.results !== undefined
+            ? body.results.map((result) =>
+                result.status === 'accepted' ? 'ACCEPTED' : (result.code ?? 'REFUSED'),
+              )
+            : queue.map(() => body.error?.code ?? `HTTP_${response.status}`);
+      } catch {
+        codes = queue.map(() => 'NETWORK');
+      }
+      for (const [index, entry] of queue.entries()) entry.answer(codes[index] ?? 'NETWORK');
+    };
+    const post = (node: number, bytes: Uint8Array): Promise<string> => {
+      if (options.submit === 'single') {
+        return fetch(`${apiUrls[node]}/v1/transactions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream' },
+          body: Buffer.from(bytes),
+        })
+          .then(async (response) => {
+            const body = (await response.json()) as { error?: { code?: string } };
+            return response.status === 202 ? 'ACCEPTED' : (body.error?.code ?? `HTTP_${response.status}`);
+          })
+          .catch(() => 'NETWORK');
+      }
+      return new Promise<string>((answer) => {
+        const queue = queues[node]!;
+        queue.push({ bytes, answer });
+        if (queue.length >= MAX_BATCH) {
+          clearTimeout(flushTimers[node]);
+          void flush(node);
+        } else if (flushTimers[node] === undefined) {
+          flushTimers[node] = setTimeout(() => void flush(node), BATCH_WINDOW_MS);
+        }
+      });
+    };
+
     let submitted = 0;
     let accepted = 0;
     let refused: Record<string, number> = {};
@@ -238,18 +525,7 @@ export async function run(args: string[]): Promise<number> {
       account.inflight++;
       account.nonce++;
       submitted++;
-      let code: string;
-      try {
-        const response = await fetch(`${apiUrls[ordinal % apiUrls.length]}/v1/transactions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/octet-stream' },
-          body: Buffer.from(bytes),
-        });
-        const body = (await response.json()) as { error?: { code?: string } };
-        code = response.status === 202 ? 'ACCEPTED' : (body.error?.code ?? `HTTP_${response.status}`);
-      } catch {
-        code = 'NETWORK';
-      }
+      const code = await post(ordinal % apiUrls.length, bytes);
       if (code === 'ACCEPTED') {
         accepted++;
         return;
@@ -262,10 +538,16 @@ export async function run(args: string[]): Promise<number> {
       if (!nonceTaken && account.nonce === transaction.body.nonce + 1) account.nonce--;
     };
 
+    /** CPU of each validator over the saturation window, and the window on the profiles' clock. */
+    type Threads = { workers: number; v8: number; rest: number };
+    let cpuWindow:
+      | { fromUs: number; toUs: number; cpuUs: number[]; mainUs: number[]; threads: Threads[] }
+      | undefined;
     const measure = async (
       name: string,
       drive: (endMs: number) => Promise<void>,
       offeredPerSecond: number,
+      sampleCpu: boolean,
     ): Promise<PhaseResult> => {
       const warmupMs = 3000;
       const start = performance.now();
@@ -275,15 +557,56 @@ export async function run(args: string[]): Promise<number> {
       refused = {};
       latencies = [];
       finalizedInWindow = 0;
-      say(`${name}: ${warmupMs / 1000} s warm-up, ${options.seconds} s measured…`);
+      blocksInWindow = 0;
+      let cpuAtStart: { us: number; cpu: number[]; main: number[]; threads: Threads[] } | undefined;
+      const timers: ReturnType<typeof setTimeout>[] = [];
+      if (sampleCpu) {
+        timers.push(
+          setTimeout(() => {
+            cpuAtStart = {
+              us: monotonicUs(),
+              cpu: pids.map((pid) => processCpuUs(pid, ticks)),
+              main: pids.map((pid) => processCpuUs(pid, ticks, true)),
+              threads: pids.map((pid) => threadCpuUs(pid, ticks)),
+            };
+          }, warmupMs),
+          setTimeout(
+            () => {
+              if (cpuAtStart === undefined) return;
+              const now = pids.map((pid) => processCpuUs(pid, ticks));
+              const main = pids.map((pid) => processCpuUs(pid, ticks, true));
+              const threads = pids.map((pid) => threadCpuUs(pid, ticks));
+              cpuWindow = {
+                fromUs: cpuAtStart.us,
+                toUs: monotonicUs(),
+                cpuUs: now.map((cpu, index) => cpu - cpuAtStart!.cpu[index]!),
+                mainUs: main.map((cpu, index) => cpu - cpuAtStart!.main[index]!),
+                threads: threads.map((now, index) => {
+                  const then = cpuAtStart!.threads[index]!;
+                  return {
+                    workers: now.workers - then.workers,
+                    v8: now.v8 - then.v8,
+                    rest: now.rest - then.rest,
+                  };
+                }),
+              };
+            },
+            warmupMs + options.seconds * 1000,
+          ),
+        );
+      }
+      say(`n = ${validators}, ${name}: ${warmupMs / 1000} s warm-up, ${options.seconds} s measured…`);
       await drive(window.endMs);
       // Let what was sent inside the window finalize before reading latencies.
       const drainUntil = performance.now() + 10_000;
       while (sent.size > 0 && performance.now() < drainUntil) await sleep(50);
+      for (const timer of timers) clearTimeout(timer);
       if (streamFailure !== undefined) throw new Error(streamFailure);
       const sorted = [...latencies].sort((a, b) => a - b);
       return {
         offeredPerSecond,
+        blocks: blocksInWindow,
+        transactionsPerBlock: blocksInWindow === 0 ? 0 : finalizedInWindow / blocksInWindow,
         submitted,
         accepted,
         refused,
@@ -324,10 +647,11 @@ export async function run(args: string[]): Promise<number> {
         );
       },
       accounts.length * ACCOUNT_RATE,
+      true,
     );
 
     // Half load: open loop at half the saturated throughput, spread over the accounts.
-    const halfRate = saturation.finalizedPerSecond / 2;
+    const halfRate = Math.max(1, saturation.finalizedPerSecond / 2);
     const half = await measure(
       'half load',
       async (endMs) => {
@@ -350,55 +674,80 @@ export async function run(args: string[]): Promise<number> {
         await Promise.all(pending);
       },
       halfRate,
+      false,
     );
     stream.close();
+    await devnet.stop();
+    stopped = true;
 
-    const ratio = saturation.finalizedPerSecond / bound;
-    const report = {
-      benchmark: 'devnet',
-      machine: { cores, node: process.version },
-      validators: VALIDATORS,
-      accounts: accounts.length,
-      bound: {
-        ed25519VerifiesPerSecondSingleCore: Math.round(verifiesPerSecond),
-        transactionsPerSecond: Math.round(bound),
-        formula: 'cores × single-core Ed25519 verifications per second ÷ validators',
-      },
+    const perValidatorUs = (cpuWindow?.cpuUs ?? []).map((cpu) => cpu / Math.max(1, saturation.finalized));
+    const cpuUsPerTransaction =
+      perValidatorUs.length === 0
+        ? Number.NaN
+        : perValidatorUs.reduce((a, b) => a + b, 0) / perValidatorUs.length;
+    let split: Split | undefined;
+    if (options.profile && cpuWindow !== undefined) {
+      const files = readdirSync(profileDirectory);
+      const splits: Split[] = [];
+      pids.forEach((pid, index) => {
+        // CPU.<date>.<time>.<pid>.<thread>.<sequence>.cpuprofile: the main thread is 0.
+        const file = files.find((name) => name.split('.')[3] === String(pid) && name.split('.')[4] === '0');
+        if (file === undefined) return;
+        const summary = summarizeProfile(join(profileDirectory, file), 0, {
+          fromUs: cpuWindow!.fromUs,
+          toUs: cpuWindow!.toUs,
+        });
+        // The profile says how the main thread's time divides; /proc says how much CPU it had (on
+        // a loaded machine a profile's busy time also counts time spent waiting for a core).
+        const transactions = Math.max(1, saturation.finalized);
+        const mainCpu = cpuWindow!.mainUs[index] ?? Number.NaN;
+        const share = (us: number) => (summary.busyUs === 0 ? 0 : us / summary.busyUs);
+        const one = Object.fromEntries(
+          CATEGORIES.map((category) => [
+            category,
+            (share(summary.byCategory[category]) * mainCpu) / transactions,
+          ]),
+        ) as unknown as Split;
+        one.threads = Math.max(0, ((cpuWindow!.cpuUs[index] ?? mainCpu) - mainCpu) / transactions);
+        const kinds = cpuWindow!.threads[index] ?? { workers: 0, v8: 0, rest: 0 };
+        one.threadKinds = {
+          workers: kinds.workers / transactions,
+          v8: kinds.v8 / transactions,
+          rest: kinds.rest / transactions,
+        };
+        splits.push(one);
+      });
+      if (splits.length > 0) {
+        const mean = (pick: (one: Split) => number) =>
+          splits.reduce((sum, one) => sum + pick(one), 0) / splits.length;
+        split = {
+          ...(Object.fromEntries(
+            [...CATEGORIES, 'threads' as const].map((category) => [category, mean((one) => one[category])]),
+          ) as Record<Category | 'threads', number>),
+          threadKinds: {
+            workers: mean((one) => one.threadKinds.workers),
+            v8: mean((one) => one.threadKinds.v8),
+            rest: mean((one) => one.threadKinds.rest),
+          },
+        };
+      }
+    }
+    return {
+      validators,
+      bound: (cores * verifiesPerSecond) / validators,
       saturation,
       halfLoad: half,
-      ratioToBound: ratio,
+      ratioToBound: 0,
+      cpuUsPerTransaction,
+      split,
       goals: {
-        ratioToBound: { target: 0.7, met: ratio >= 0.7 },
-        halfLoadP50Ms: { target: 50, met: half.latencyMs.p50 < 50 },
-        halfLoadP99Ms: { target: 250, met: half.latencyMs.p99 < 250 },
+        ratioToBound: false,
+        halfLoadP50Ms: half.latencyMs.p50 <= GOALS.halfLoadP50Ms,
+        halfLoadP99Ms: half.latencyMs.p99 <= GOALS.halfLoadP99Ms,
       },
     };
-    if (options.json) {
-      console.log(JSON.stringify(report, null, 2));
-      return 0;
-    }
-    const f = (value: number, digits = 0) =>
-      value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-    const refusals = (phase: PhaseResult) =>
-      Object.entries(phase.refused)
-        .map(([code, count]) => `${code} ${count}`)
-        .join(', ') || 'none';
-    console.log('');
-    console.log(
-      `devnet: ${VALIDATORS} validator processes on ${cores} cores, ${accounts.length} accounts, HTTP submissions`,
-    );
-    console.log(
-      `  bound        ${f(bound)} tx/s  (${cores} cores × ${f(verifiesPerSecond)} Ed25519 verifies/s ÷ ${VALIDATORS} validators)`,
-    );
-    console.log(
-      `  saturation   ${f(saturation.finalizedPerSecond)} tx/s finalized   ratio to bound ${f(ratio, 2)} (goal ≥ 0.70)   p50 ${f(saturation.latencyMs.p50, 1)} ms  p99 ${f(saturation.latencyMs.p99, 1)} ms   refused: ${refusals(saturation)}`,
-    );
-    console.log(
-      `  half load    ${f(half.finalizedPerSecond)} tx/s finalized (offered ${f(halfRate)})   p50 ${f(half.latencyMs.p50, 1)} ms (goal < 50)  p99 ${f(half.latencyMs.p99, 1)} ms (goal < 250)   refused: ${refusals(half)}`,
-    );
-    return 0;
   } finally {
-    await devnet.stop();
+    if (!stopped) await devnet.stop();
     rmSync(dataDirectory, { recursive: true, force: true });
   }
 }
