@@ -103,6 +103,17 @@ test('a validator SIGKILLed in a refresh: certificates continue; restarted, it f
     assert.deepEqual(named, [], `validator ${index} names no equivocator`);
   }
 
+  // The dashboard shows it live: the epoch, and every signer holding a share of it.
+  await waitFor(
+    () => {
+      const keys = net.devnet.dashboard.snapshot().keys;
+      return keys !== null && keys.epoch >= 2 && keys.signers.every((signer) => signer.epoch === keys.epoch);
+    },
+    'the dashboard showing epoch 2 and its four signers',
+    10_000,
+  );
+  assert.equal(net.devnet.dashboard.snapshot().keys?.groupPublicKey, groupKey);
+
   // Certificates continue after the restart; each verifies under the group key a verifier
   // reaches from the genesis keyset by the handover chain.
   const heightNow = (await net.status(0))!.height;
