@@ -248,8 +248,19 @@ export async function run(args: string[]): Promise<number> {
   say(`measuring single-core Ed25519 verification rate (${cores} cores)…`);
   const rateBefore = verifyRate();
   const results: NetworkResult[] = [];
+  const failures: { validators: number; error: string }[] = [];
   for (const n of options.validators) {
-    results.push(await runNetwork(options, n, cores, rateBefore, say));
+    // A network that cannot start (a starved machine) is reported and the next n still runs.
+    try {
+      const result = await runNetwork(options, n, cores, rateBefore, say);
+      results.push(result);
+      say(
+        `n = ${n}: ${Math.round(result.saturation.finalizedPerSecond)} tx/s at saturation (ratio ${(result.saturation.finalizedPerSecond / result.bound).toFixed(2)} of the bound measured before), half-load p50 ${Math.round(result.halfLoad.latencyMs.p50)} ms, p99 ${Math.round(result.halfLoad.latencyMs.p99)} ms, ${Math.round(result.cpuUsPerTransaction)} CPU µs/tx per validator`,
+      );
+    } catch (error) {
+      failures.push({ validators: n, error: error instanceof Error ? error.message : String(error) });
+      say(`n = ${n}: failed: ${failures.at(-1)!.error}`);
+    }
   }
   const rateAfter = verifyRate();
   const verifiesPerSecond = (rateBefore + rateAfter) / 2;
@@ -270,10 +281,11 @@ export async function run(args: string[]): Promise<number> {
     },
     goals: GOALS,
     networks: results,
+    failures,
   };
   if (options.json) {
     console.log(JSON.stringify(report, null, 2));
-    return 0;
+    return failures.length === 0 ? 0 : 1;
   }
   const f = (value: number, digits = 0) =>
     Number.isFinite(value)
@@ -284,6 +296,7 @@ export async function run(args: string[]): Promise<number> {
   console.log(
     `devnet: ${cores} cores, ${options.accounts} accounts, ${options.submit === 'batch' ? 'batched' : 'one-per-request'} HTTP submissions; Ed25519 ${f(verifiesPerSecond)} verifies/s on one core (${f(rateBefore)} before, ${f(rateAfter)} after)`,
   );
+  for (const failure of failures) console.log(`n = ${failure.validators}: failed: ${failure.error}`);
   for (const result of results) {
     const { saturation: sat, halfLoad: half } = result;
     console.log(`n = ${result.validators}`);
@@ -322,7 +335,7 @@ export async function run(args: string[]): Promise<number> {
             )} (worker threads ${f(split.threadKinds.workers)}, V8 helpers ${f(split.threadKinds.v8)}, rest ${f(split.threadKinds.rest)})`;
     console.log(`  CPU µs/tx per validator at saturation ${f(result.cpuUsPerTransaction)}${parts}`);
   }
-  return 0;
+  return failures.length === 0 ? 0 : 1;
 }
 
 function refusals(phase: PhaseResult): string {
