@@ -39,6 +39,7 @@ import type { Finding } from '../monitor/finding.ts';
 import type { FindingQuery } from '../monitor/monitor.ts';
 import { frameTransactions } from './api/batch.ts';
 import { API_ERRORS, type ApiErrorCode } from './api/errors.ts';
+import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
 import type {
   AccountRead,
   BlockDetail,
@@ -221,6 +222,13 @@ export interface PalisadeClient {
   evidence(): Promise<EvidenceEntry[]>;
   /** The node's monitor findings, newest first (docs/api.md, Findings). */
   findings(query?: FindingQuery): Promise<Finding[]>;
+  /**
+   * The account tree's checkpoint at `height` (margin proofs, src/node/privacy.ts): check it with
+   * `verifyAccountTreeCheckpoint` before use.
+   */
+  privacyCheckpoint(height: number): Promise<PrivacyCheckpointJson>;
+  /** A registered account's leaf inputs and Merkle path (this names the account to the node). */
+  privacyWitness(publicKey: Hex | Uint8Array): Promise<PrivacyWitnessJson>;
   /** A trading account over this client. */
   trader(signer: Ed25519Signer, options?: TraderOptions): Trader;
   /** Opens `/v1/stream` for `topics`; `onEvent` gets every event, `onClose` the close code. */
@@ -549,6 +557,11 @@ export function createClient(options: ClientOptions): PalisadeClient {
       const suffix = params.size > 0 ? `?${params}` : '';
       return (await call<{ findings: Finding[] }>(`/v1/findings${suffix}`)).findings;
     },
+    privacyCheckpoint: (height) => call<PrivacyCheckpointJson>(`/v1/privacy/checkpoints/${height}`),
+    privacyWitness: (publicKey) =>
+      call<PrivacyWitnessJson>(
+        `/v1/privacy/accounts/${typeof publicKey === 'string' ? publicKey : `0x${toHex(publicKey)}`}/witness`,
+      ),
     trader,
     stream(topics, onEvent, onClose) {
       const url = new URL(`/v1/stream?topics=${topics.join(',')}`, base);

@@ -57,6 +57,7 @@ import type { Genesis } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
 import { createPriceSigner, type PriceSigner } from './price-signing.ts';
+import { createPrivacyCheckpoints } from './privacy.ts';
 import { createSignaturePool, defaultSignatureThreads } from './signature-pool.ts';
 import { createStateSync, type StateSync } from './state-sync.ts';
 import {
@@ -513,6 +514,12 @@ export function createNode(options: NodeOptions): PalisadeNode {
     });
   };
 
+  // Account tree checkpoints for margin proofs (src/node/privacy.ts), replayed blocks included.
+  const privacy = createPrivacyCheckpoints(
+    () => app.engine,
+    () => app.priceBook.latest().values(),
+  );
+  app.onApplied(() => privacy.record());
   app.onApplied((applied) => {
     if (applied.replay) return;
     const { summary, result, aggregate } = applied;
@@ -716,6 +723,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
     },
     findings: (query) => monitor.findings(query),
     findingCounts: () => monitor.counts(),
+    privacyCheckpoint: (height) => privacy.checkpoint(height),
+    privacyWitness: (publicKey) => privacy.witness(publicKey),
     subscribe(listener) {
       subscribers.add(listener);
       return () => {

@@ -36,6 +36,7 @@ import type { Finding } from '../monitor/finding.ts';
 import type { FindingCount, FindingQuery } from '../monitor/monitor.ts';
 import { ONE as FIXED_ONE, type Fixed } from '../std/fixed.ts';
 import type { KeyLifecycleJson } from './api/keys.ts';
+import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
 
 /** "0x" followed by lower-case hex digits, two per byte. */
 export type Hex = string;
@@ -578,6 +579,10 @@ export interface NodeView {
   priceCertificates(): MaybePromise<PriceCertificateEntry[]>;
   /** The price keyset's epoch, signers and handover chain (absent: the node runs no keyset). */
   keyLifecycle?(): MaybePromise<KeyLifecycleJson>;
+  /** The account tree's checkpoint at `height` for margin proofs (src/node/privacy.ts); absent: none kept. */
+  privacyCheckpoint?(height: number): MaybePromise<PrivacyCheckpointJson | undefined>;
+  /** A registered account's leaf inputs and Merkle path at the node's height. */
+  privacyWitness?(publicKey: Uint8Array): MaybePromise<PrivacyWitnessJson | undefined>;
   /** Equivocation evidence this node holds (bounded by the consensus engine). */
   evidence(): MaybePromise<EvidenceEntry[]>;
   metrics(): NodeMetrics;

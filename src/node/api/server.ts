@@ -14,6 +14,8 @@
  *   GET  /v1/oracle/certificates           latest price certificate per asset, with the keyset
  *   GET  /v1/keys                          keyset epoch, group key, signers, handover chain (keys.ts)
  *   GET  /v1/evidence                      equivocation evidence
+ *   GET  /v1/privacy/checkpoints/:height   account tree record, state proof, opening (privacy.ts)
+ *   GET  /v1/privacy/accounts/:key/witness a registered account's leaf inputs and Merkle path
  *   GET  /v1/stream (WebSocket)            blocks, fills, prices (see stream.ts)
  *   GET  /v1/openapi.json                  this API as an OpenAPI 3.1 document
  *   GET  /v1/docs                          the same document as a browsable page (Swagger UI)
@@ -54,6 +56,7 @@ import { registerFindings } from './findings.ts';
 import { registerKeys } from './keys.ts';
 import { createApiMetrics } from './metrics.ts';
 import { type NetworkInfo, registerNetwork } from './network.ts';
+import { registerPrivacy } from './privacy.ts';
 import {
   accountReadSchema,
   BYTES32_PATTERN,
@@ -556,6 +559,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
 
     registerFindings(api, view, metrics.registry);
     registerKeys(api, view);
+    registerPrivacy(api, view);
     registerNetwork(api, options.network);
 
     // Prometheus text exposition, not JSON: there is no JSON Schema to give it.
