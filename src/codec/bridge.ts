@@ -121,6 +121,19 @@ export const VoteExtensionCodec = defineMessage({
       : undefined,
 });
 
+/** Bytes a `VoteExtension` adds around its two parts (envelope and two offsets). */
+export const VOTE_EXTENSION_OVERHEAD_BYTES = 3 + 2 * 4;
+
+/**
+ * How many deposits a report can carry in `maxBytes` (at most `MAX_REPORTED_DEPOSITS`): a vote
+ * extension holds the observation first, and the report takes what is left.
+ */
+export function reportCapacity(maxBytes: number): number {
+  const perDeposit = ReportedDepositType.maxSize;
+  const empty = SignedDepositReportCodec.maxBytes - MAX_REPORTED_DEPOSITS * perDeposit;
+  return Math.max(0, Math.min(MAX_REPORTED_DEPOSITS, Math.floor((maxBytes - empty) / perDeposit)));
+}
+
 export const CreditedDepositsRecordType = new ContainerType(
   { watermark: Uint64, above: new ListBasicType(Uint64, MAX_CREDITED_ABOVE) },
   { typeName: 'CreditedDepositsRecord' },

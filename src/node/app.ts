@@ -97,8 +97,19 @@ import {
   stateRootHeightFor,
 } from '../chain/block-rule.ts';
 import type { BlockStore } from '../chain/block-store.ts';
-import { SignedDepositReportCodec, VoteExtensionCodec } from '../codec/bridge.ts';
-import { type Block, BlockCodec, type Certificate, CertificateCodec, VoteKind } from '../codec/consensus.ts';
+import {
+  SignedDepositReportCodec,
+  VOTE_EXTENSION_OVERHEAD_BYTES,
+  VoteExtensionCodec,
+} from '../codec/bridge.ts';
+import {
+  type Block,
+  BlockCodec,
+  type Certificate,
+  CertificateCodec,
+  MAX_EXTENSION_BYTES,
+  VoteKind,
+} from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
 import { BlockPayloadCodec, MAX_BLOCK_OBSERVATIONS } from '../codec/node.ts';
@@ -217,7 +228,7 @@ export interface NodeApplicationOptions {
    * Our signed deposit report for `height` (an encoded `SignedDepositReport`,
    * src/interop/evm/deposit-quorum.ts `createDepositReporter`), or undefined when we hold none.
    */
-  reportDeposits?: (height: number) => Uint8Array | undefined;
+  reportDeposits?: (height: number, maxBytes: number) => Uint8Array | undefined;
   limits?: Partial<ApplicationLimits>;
   mempoolLimits?: Partial<typeof DEFAULT_MEMPOOL_LIMITS>;
 }
@@ -847,7 +858,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       const reportPool = depositReports.get(target);
       let report = reportPool?.get(options.self);
       if (report === undefined && options.reportDeposits !== undefined) {
-        report = options.reportDeposits(target);
+        // The observation goes first; the report takes the room left in the extension.
+        const room = MAX_EXTENSION_BYTES - VOTE_EXTENSION_OVERHEAD_BYTES - (observation?.length ?? 0);
+        report = options.reportDeposits(target, room);
         if (report !== undefined) {
           const map = reportPool ?? new Map<number, Uint8Array>();
           map.set(options.self, report);

@@ -306,7 +306,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
     clock,
     observe,
     ...(bridge === undefined ? {} : { bridge }),
-    ...(reporter === undefined ? {} : { reportDeposits: (height: number) => reporter.report(height) }),
+    ...(reporter === undefined
+      ? {}
+      : { reportDeposits: (height: number, maxBytes: number) => reporter.report(height, maxBytes) }),
     ...(options.applicationLimits === undefined ? {} : { limits: options.applicationLimits }),
   });
 

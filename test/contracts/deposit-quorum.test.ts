@@ -336,4 +336,37 @@ describe('deposits credited at 2f + 1 identical reports', () => {
     assert.equal(reporters[0]!.report(state.engine.height + 1), undefined);
     assert.equal(reporters[0]!.pending, 0);
   });
+
+  test('a report fits the room its vote extension leaves: fewer deposits, or none, never an oversize vote', () => {
+    const { signers, state } = network(4);
+    const reporter = createDepositReporter({
+      signer: signers[0]!,
+      chainId: CHAIN_ID,
+      bridge,
+      isCredited: (nonce) => state.engine.depositCredited(nonce),
+    });
+    for (let nonce = 1; nonce <= 10; nonce++)
+      reporter.add({
+        nonce: BigInt(nonce),
+        account: ALICE,
+        token: bridge.token,
+        amount: 20n * BigInt(USDC),
+        blockNumber: 10n,
+        blockHash: new Uint8Array(32).fill(9),
+        transactionHash: new Uint8Array(32).fill(nonce),
+        logIndex: 0,
+      });
+    const full = reporter.report(1)!;
+    assert.equal(full.length, SignedDepositReportCodec.maxBytes);
+    // Room for three deposits and a little more: three, within the room.
+    const room = full.length - 5 * 128 + 100;
+    const partial = reporter.report(1, room)!;
+    assert.ok(partial.length <= room);
+    assert.deepEqual(
+      SignedDepositReportCodec.decode(partial).body.deposits.map((entry) => entry.nonce),
+      [1, 2, 3],
+    );
+    assert.equal(reporter.report(1, 200), undefined, 'no room for one deposit: no report');
+    assert.equal(reporter.pending, 10);
+  });
 });

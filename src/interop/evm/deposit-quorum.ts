@@ -26,7 +26,7 @@
 import {
   type DepositReportBody,
   DepositReportBodyCodec,
-  MAX_REPORTED_DEPOSITS,
+  reportCapacity,
   type SignedDepositReport,
   SignedDepositReportCodec,
 } from '../../codec/bridge.ts';
@@ -250,10 +250,10 @@ export interface DepositReporter {
   /** A deposit the follower released (confirmed); kept until the engine has credited it. */
   add(deposit: DepositEvent): void;
   /**
-   * This validator's signed report for `height` (encoded), of the lowest uncredited nonces, or
-   * undefined when it holds none.
+   * This validator's signed report for `height` (encoded), of the lowest uncredited nonces that
+   * fit `maxBytes` (default: a full report), or undefined when it holds none or none fits.
    */
-  report(height: number): Uint8Array | undefined;
+  report(height: number, maxBytes?: number): Uint8Array | undefined;
   /** Released, not yet credited. */
   readonly pending: number;
 }
@@ -286,10 +286,11 @@ export function createDepositReporter(options: {
       if (pending.size >= pendingMax) return;
       pending.set(nonce, deposit);
     },
-    report(height) {
+    report(height, maxBytes = SignedDepositReportCodec.maxBytes) {
       for (const nonce of [...pending.keys()]) if (options.isCredited(nonce)) pending.delete(nonce);
-      if (pending.size === 0) return undefined;
-      const nonces = [...pending.keys()].sort((a, b) => a - b).slice(0, MAX_REPORTED_DEPOSITS);
+      const capacity = reportCapacity(maxBytes);
+      if (pending.size === 0 || capacity === 0) return undefined;
+      const nonces = [...pending.keys()].sort((a, b) => a - b).slice(0, capacity);
       const body: DepositReportBody = {
         chainId: options.chainId,
         height,
