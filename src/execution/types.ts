@@ -315,7 +315,7 @@ export type EngineEvent =
       reason: BridgeDepositRefusal;
     }
   | { type: 'seriesListed'; seriesId: number }
-  /** A governance proposal ran (`signers`: the counted keys, hex, comma-separated; absent after a timelock). */
+  /** A governance proposal ran (`signers`: the counted keys' first 6 bytes, hex, comma-separated; absent after a timelock). */
   | { type: 'governanceExecuted'; proposalId: number; action: string; signers?: string }
   | { type: 'governanceQueued'; proposalId: number; action: string; executeAtMs: number; signers: string }
   | { type: 'governanceFailed'; proposalId: number; action: string; reason: string }

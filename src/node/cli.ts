@@ -69,6 +69,14 @@ const commands: Record<string, CommandEntry> = {
     summary: 'zero-knowledge proof that an account of yours has equity ≥ k × maintenance',
     load: () => import('./commands/prove-margin.ts'),
   },
+  'audit-log': {
+    summary: "fetch the engine's hash-chained audit log; --verify checks it against the committed head",
+    load: () => import('./commands/audit-log.ts'),
+  },
+  governance: {
+    summary: 'build, sign and submit an m-of-n governance proposal',
+    load: () => import('./commands/governance.ts'),
+  },
   'verify-margin': {
     summary: 'check a margin proof against your challenge, ratio and trusted account root',
     load: () => import('./commands/verify-margin.ts'),

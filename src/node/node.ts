@@ -30,7 +30,7 @@ import { MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.t
 import { PriceCertificateCodec } from '../codec/oracle.ts';
 import { createEngine as createConsensus, type SimplexEngine } from '../consensus/engine.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
-import { toHex } from '../crypto/bytes.ts';
+import { fromHex, toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { accountStateKey } from '../execution/engine.ts';
 import { createDepositReporter, type DepositReporter } from '../interop/evm/deposit-quorum.ts';
@@ -53,6 +53,7 @@ import { nextRefreshHeight } from './api/keys.ts';
 import { networkInfoOf } from './api/network.ts';
 import { type RunningApiServer, startApiServer } from './api/server.ts';
 import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
+import { auditLogRead, createAuditTrail } from './audit-trail.ts';
 import type { Genesis } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
@@ -516,6 +517,17 @@ export function createNode(options: NodeOptions): PalisadeNode {
     });
   };
 
+  // The audit log's entries (src/node/audit-trail.ts): every applied block, replays included; when
+  // the trail no longer ends at the engine's committed head (a restored snapshot), it starts afresh there.
+  const engineAuditHead = () => {
+    const head = app.engine.auditHead();
+    return { sequence: head.sequence, hash: fromHex(head.hash.slice(2))! };
+  };
+  const auditTrail = createAuditTrail(genesis.chainId, engineAuditHead());
+  app.onApplied((applied) => {
+    auditTrail.append(applied.result.events, applied.summary.height, applied.summary.timeMs);
+    if (auditTrail.head().hash !== app.engine.auditHead().hash) auditTrail.reset(engineAuditHead());
+  });
   // Account tree checkpoints for margin proofs (src/node/privacy.ts), replayed blocks included.
   const privacy = createPrivacyCheckpoints(
     () => app.engine,
@@ -723,6 +735,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
         transactionsRefused: { ...mempoolStats.refused },
       };
     },
+    auditLog: (query) => auditLogRead(app.engine, auditTrail, query),
     findings: (query) => monitor.findings(query),
     findingCounts: () => monitor.counts(),
     privacyCheckpoint: (height) => privacy.checkpoint(height),

@@ -226,6 +226,29 @@ export interface AccountProofJson {
   proof: StateProofJson;
 }
 
+/** One entry of the engine's audit log (src/execution/audit.ts), hashes 0x-hex. */
+export interface AuditEntryJson {
+  sequence: number;
+  height: number;
+  timeMs: number;
+  kind: 'governance' | 'parameter' | 'response';
+  action: string;
+  details: Record<string, string>;
+  previousHash: Hex;
+  hash: Hex;
+}
+
+/**
+ * The audit log as a node serves it: entries from `from`, and the committed head with its state
+ * proof (`value` is the encoded `AuditHeadRecord` under `key`, the audit-head state key).
+ */
+export interface AuditLogRead {
+  chainId: number;
+  entries: AuditEntryJson[];
+  head: { sequence: number; hash: Hex };
+  proof: AccountProofJson;
+}
+
 export interface AccountRead {
   /** Null when the engine has never seen the account (only returned together with a proof). */
   account: AccountJson | null;
@@ -586,6 +609,8 @@ export interface NodeView {
   /** Equivocation evidence this node holds (bounded by the consensus engine). */
   evidence(): MaybePromise<EvidenceEntry[]>;
   metrics(): NodeMetrics;
+  /** The engine's audit log entries from `from` (at most `limit`) and its proven head. */
+  auditLog?(query: { from: number; limit: number }): MaybePromise<AuditLogRead>;
   /** The monitor's stored findings, newest first (absent: the node runs no monitor). */
   findings?(query: FindingQuery): MaybePromise<Finding[]>;
   /** Findings made since start, by alert id and severity (for `/metrics`). */

@@ -68,7 +68,11 @@ export function submitProposal(s: EngineState, proposal: GovernanceProposal): Ha
   governance.used.push({ proposalId: proposal.proposalId, expiryMs: proposal.expiryMs });
   governance.used.sort((a, b) => a.proposalId - b.proposalId);
   governance.dirty = true;
-  const signers = [...new Set([...governors, ...guardians])].sort().join(',');
+  // Each counted key's first 6 bytes (hex): identifies the signers within the audit log's value bound.
+  const signers = [...new Set([...governors, ...guardians])]
+    .sort()
+    .map((key) => key.slice(0, 12))
+    .join(',');
   if (!queued) {
     s.events.push({
       type: 'governanceExecuted',

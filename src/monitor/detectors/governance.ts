@@ -1,8 +1,9 @@
 /**
  * Governance and parameter changes, and the engine's own protective actions: every listing, every
  * volatility change (and whether the engine clamped the request), oracle-guard pauses and resumes,
- * settlement fallbacks. Governance is one key today (issue 15 replaces it with m-of-n); until then
- * each of its actions deserves a line an operator can audit.
+ * settlement fallbacks, and every step of an m-of-n governance proposal (queued, executed, failed,
+ * cancelled, a halt and its lift, a rotation of the governors, a parameter set): each deserves a
+ * line an operator can audit, and a rotation or a failed proposal a closer look.
  */
 import type { Detector } from '../detector.ts';
 import { createFinding, type Finding } from '../finding.ts';
@@ -59,6 +60,45 @@ export class GovernanceDetector implements Detector {
           );
           break;
         }
+        case 'governanceQueued':
+        case 'governanceExecuted':
+        case 'governanceFailed':
+        case 'proposalCancelled':
+        case 'governanceChanged':
+        case 'parameterSet':
+          findings.push(governanceFinding(event, key, common));
+          break;
+        case 'governanceHalt':
+          findings.push(
+            createFinding({
+              alertId: 'PALISADE-GOVERNANCE-HALT',
+              name: 'Markets halted by governance',
+              description:
+                event.underlyingId === 0
+                  ? `Guardians or governors halted every market (proposal ${event.proposalId}); m governors lift it`
+                  : `Guardians or governors halted underlying ${event.underlyingId} (proposal ${event.proposalId}); m governors lift it`,
+              severity: 'High',
+              type: 'Degraded',
+              metadata: { underlyingId: event.underlyingId, proposalId: event.proposalId },
+              key,
+              ...common,
+            }),
+          );
+          break;
+        case 'governanceResume':
+          findings.push(
+            createFinding({
+              alertId: 'PALISADE-GOVERNANCE-RESUME',
+              name: 'Governance halt lifted',
+              description: `Governors lifted the halt on ${event.underlyingId === 0 ? 'every market' : `underlying ${event.underlyingId}`} (proposal ${event.proposalId})`,
+              severity: 'Info',
+              type: 'Info',
+              metadata: { underlyingId: event.underlyingId, proposalId: event.proposalId },
+              key,
+              ...common,
+            }),
+          );
+          break;
         case 'oracleGuardPause':
           findings.push(
             createFinding({
@@ -126,4 +166,40 @@ export class GovernanceDetector implements Detector {
     }
     return findings;
   }
+}
+
+type GovernanceStep = Extract<MonitorSignal & { kind: 'block' }, { kind: 'block' }>['events'][number] & {
+  type:
+    | 'governanceQueued'
+    | 'governanceExecuted'
+    | 'governanceFailed'
+    | 'proposalCancelled'
+    | 'governanceChanged'
+    | 'parameterSet';
+};
+
+/** A proposal's step as a finding: a rotation is High, a failed execution Medium, the rest Info. */
+function governanceFinding(
+  event: GovernanceStep,
+  key: string,
+  common: { height: number; timeMs: number },
+): Finding {
+  const metadata: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(event))
+    if (name !== 'type') metadata[name] = value as string | number;
+  const severity =
+    event.type === 'governanceChanged' ? 'High' : event.type === 'governanceFailed' ? 'Medium' : 'Info';
+  return createFinding({
+    alertId: `PALISADE-GOVERNANCE-${event.type
+      .replace(/^governance/, '')
+      .replace(/(?<!^)[A-Z]/g, (c) => `-${c}`)
+      .toUpperCase()}`,
+    name: `Governance: ${event.type}`,
+    description: `Governance proposal ${event.proposalId}: ${event.type}`,
+    severity,
+    type: severity === 'Info' ? 'Info' : 'Suspicious',
+    metadata,
+    key,
+    ...common,
+  });
 }

@@ -26,6 +26,7 @@ import { certificateFromVotes } from '../../consensus/certificate.ts';
 import { conflictOf } from '../../consensus/evidence.ts';
 import { createValidatorSet, type ValidatorSet } from '../../consensus/validators.ts';
 import { blockDigest, genesisDigest, signVote } from '../../consensus/votes.ts';
+import { fromHex } from '../../crypto/bytes.ts';
 import { runLocalDkg } from '../../crypto/dkg.ts';
 import type { Ed25519Signer } from '../../crypto/ed25519.ts';
 import { type FrostCommitment, frostCommit, frostSignShare } from '../../crypto/frost.ts';
@@ -40,6 +41,7 @@ import {
 import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../../mempool/mempool.ts';
 import { encodeVoteExtension, signObservation } from '../../oracle/observation.ts';
 import { DEFAULT_APPLICATION_LIMITS } from '../app.ts';
+import { auditLogRead, createAuditTrail } from '../audit-trail.ts';
 import {
   type AccountRead,
   accountToJson,
@@ -105,6 +107,10 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
     engineGenesis: genesis,
   });
   const { engine, priceBook } = chain;
+  const auditTrail = createAuditTrail(chainId, {
+    sequence: engine.auditHead().sequence,
+    hash: fromHex(engine.auditHead().hash.slice(2))!,
+  });
   const mempool = createMempool({
     ...DEFAULT_MEMPOOL_LIMITS,
     chainId,
@@ -271,6 +277,7 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
       }
       return read;
     },
+    auditLog: (query) => auditLogRead(engine, auditTrail, query),
     markets: () => engine.series().map((series) => marketToJson(series, SYMBOL)),
     book(seriesId, depth) {
       const book = engine.book(seriesId, depth);
@@ -392,6 +399,7 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
       }
 
       emit({ topic: 'blocks', block: summaryOf(detail), finalityLatencyMs: performance.now() - started });
+      auditTrail.append(result.events, height, timeMs);
       const fills = fillsOf(result.events, height, timeMs);
       if (fills.length > 0) emit({ topic: 'fills', fills });
       emit({ topic: 'prices', height, prices });

@@ -50,6 +50,7 @@ import {
   priceWithDecimals,
   type SubmitResult,
 } from '../view.ts';
+import { registerAuditLog } from './audit-log.ts';
 import { splitFramedTransactions } from './batch.ts';
 import { API_ERRORS, ApiError, errorBody } from './errors.ts';
 import { registerFindings } from './findings.ts';
@@ -558,6 +559,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     );
 
     registerFindings(api, view, metrics.registry);
+    registerAuditLog(api, view);
     registerKeys(api, view);
     registerPrivacy(api, view);
     registerNetwork(api, options.network);

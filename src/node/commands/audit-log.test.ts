@@ -1,0 +1,107 @@
+/**
+ * `palisade audit-log --url … --verify` against the fixture node's API after governance actions
+ * (a guardian halt, its lift by governors, a listing): the served chain verifies and ends at the
+ * head the state root commits; a modified entry, a dropped entry, a head that does not match the
+ * chain, a proof of another value and a root other than the trusted one each fail with a typed
+ * `AuditLogError`.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SignedTransactionCodec } from '../../codec/transaction.ts';
+import {
+  actionTransaction,
+  btcSeries,
+  GOVERNANCE,
+  GOVERNORS,
+  GUARDIANS,
+  governed,
+} from '../../execution/fixtures.ts';
+import { MS_PER_DAY } from '../../execution/margin.ts';
+import { createFixtureNode } from '../api/fixture-node.ts';
+import { startApiServer } from '../api/server.ts';
+import type { AuditLogRead } from '../view.ts';
+import { AuditLogError, fetchAuditLog, run, verifyAuditLog } from './audit-log.ts';
+
+function refusedWith(code: string) {
+  return (error: unknown) => error instanceof AuditLogError && error.code === code;
+}
+
+test('audit log: the served chain verifies against the committed head; tampering fails with a typed error', async () => {
+  const node = createFixtureNode();
+  node.finalizeBlock();
+  const expiryMs = node.engine.timeMs + MS_PER_DAY;
+  const actions = [
+    governed(
+      { kind: 'haltMarkets', value: { underlyingId: 1 } },
+      { signers: GUARDIANS.slice(0, 2), expiryMs },
+    ),
+    governed(
+      { kind: 'resumeMarkets', value: { underlyingId: 1 } },
+      { signers: GOVERNORS.slice(0, 3), expiryMs },
+    ),
+    governed(
+      { kind: 'listSeries', value: btcSeries(false, 45_000, node.engine.timeMs + 3 * MS_PER_DAY) },
+      { signers: GOVERNORS.slice(2), expiryMs },
+    ),
+  ];
+  for (const [nonce, action] of actions.entries()) {
+    const admitted = node.mempool.admit(
+      SignedTransactionCodec.encode(actionTransaction(GOVERNANCE, nonce, action)),
+      {
+        height: node.engine.height + 1,
+        nowMs: 0,
+      },
+    );
+    assert.equal(admitted.status, 'accepted');
+    node.finalizeBlock();
+  }
+  const api = await startApiServer({ view: node.view });
+  try {
+    const read = await fetchAuditLog(api.url);
+    assert.ok(read.entries.length >= 5, `entries: ${read.entries.map((e) => e.action).join(', ')}`);
+    assert.ok(read.entries.some((e) => e.action === 'governanceHalt'));
+    assert.ok(read.entries.some((e) => e.action === 'seriesListed'));
+    const { head } = verifyAuditLog(read, read.proof.stateRoot);
+    assert.deepEqual(head, node.engine.auditHead());
+
+    const copy = (): AuditLogRead => JSON.parse(JSON.stringify(read));
+    const modified = copy();
+    modified.entries[1]!.details = { ...modified.entries[1]!.details, underlyingId: '0' };
+    assert.throws(() => verifyAuditLog(modified), refusedWith('BAD_HASH'));
+    const dropped = copy();
+    dropped.entries.splice(1, 1);
+    assert.throws(() => verifyAuditLog(dropped), refusedWith('BAD_SEQUENCE'));
+    const renumbered = copy();
+    renumbered.entries.splice(1, 1);
+    for (const [i, entry] of renumbered.entries.entries()) entry.sequence = i;
+    assert.throws(() => verifyAuditLog(renumbered), refusedWith('BAD_LINK'));
+    const truncated = copy();
+    truncated.entries.pop();
+    assert.throws(() => verifyAuditLog(truncated), refusedWith('HEAD_MISMATCH'));
+    const rewritten = copy();
+    rewritten.entries.pop();
+    rewritten.head = { sequence: rewritten.head.sequence - 1, hash: rewritten.entries.at(-1)!.hash };
+    assert.throws(
+      () => verifyAuditLog(rewritten),
+      refusedWith('HEAD_MISMATCH'),
+      'a shorter chain with its own head is not the committed one',
+    );
+    const otherRoot = `0x${'11'.repeat(32)}`;
+    assert.throws(() => verifyAuditLog(read, otherRoot), refusedWith('ROOT_MISMATCH'));
+    const forgedProof = copy();
+    forgedProof.proof.stateRoot = otherRoot;
+    assert.throws(() => verifyAuditLog(forgedProof), refusedWith('BAD_STATE_PROOF'));
+
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (line: string) => printed.push(line);
+    try {
+      assert.equal(await run(['--url', api.url, '--verify']), 0);
+    } finally {
+      console.log = log;
+    }
+    assert.match(printed.at(-1)!, /^verified: \d+ entries from 0/);
+  } finally {
+    await api.close();
+  }
+});
