@@ -19,7 +19,12 @@ import {
   loadPoseidon,
   ownerCommitment,
   PoseidonTree,
+  syncPoseidon,
 } from '../src/crypto/poseidon-tree.ts';
+import { fieldToBytes } from '../src/execution/account-tree.ts';
+import { createEngine } from '../src/execution/engine.ts';
+import { createTransactionBuilder, testGenesis, testSigner } from '../src/execution/fixtures.ts';
+import type { Block } from '../src/execution/types.ts';
 import {
   artifactFiles,
   artifactsBuilt,
@@ -154,6 +159,7 @@ export async function run(args: string[]): Promise<number> {
   }
   await shutdownProver();
 
+  const engineBlock = engineTreeCost();
   // Tree maintenance: 2,000 updates to a tree already holding 10,000 accounts.
   const big = new PoseidonTree(hasher, 20);
   for (let i = 0; i < 10_000; i++) big.set(i * 37, BigInt(i + 1));
@@ -185,11 +191,71 @@ export async function run(args: string[]): Promise<number> {
     per100AccountBlockMs: Number((100 * (perUpdateMs + leafMs)).toFixed(1)),
   };
 
-  const report = { goals: { proveMs16: PROVE_GOAL_MS, verifyMs: VERIFY_GOAL_MS }, circuits, tree: tree20 };
+  const report = {
+    goals: { proveMs16: PROVE_GOAL_MS, verifyMs: VERIFY_GOAL_MS },
+    circuits,
+    tree: tree20,
+    engineBlock,
+  };
   if (json) console.log(JSON.stringify(report));
   else {
     for (const c of circuits) console.log(JSON.stringify(c));
     console.log(JSON.stringify(tree20));
+    console.log(JSON.stringify(engineBlock));
   }
   return 0;
+}
+
+/**
+ * What the account tree costs the engine per block (src/execution/account-tree.ts, poseidon-lite):
+ * the same block of 100 withdrawals applied to an engine where the 100 accounts registered a
+ * commitment and to one where none did; the difference is the tree's work (100 leaves rehashed).
+ */
+function engineTreeCost(): Record<string, number> {
+  const traders = Array.from({ length: 100 }, (_, i) => testSigner(`zk-bench-${i}`));
+  const genesis = testGenesis({ traders, balanceUsdc: 10_000 });
+  const timeOf = (height: number) => genesis.startTimeMs + height * 1000;
+  const measure = (register: boolean): number => {
+    const engine = createEngine(genesis);
+    const txs = createTransactionBuilder();
+    const at = (height: number, transactions: Block['transactions']): Block => ({
+      height,
+      timeMs: timeOf(height),
+      transactions,
+      oracle: [],
+    });
+    engine.applyBlock(
+      at(
+        1,
+        register
+          ? traders.map((t, i) =>
+              txs.next(t, {
+                kind: 'registerCommitment',
+                value: { commitment: fieldToBytes(ownerCommitment(syncPoseidon, BigInt(i + 1))) },
+              }),
+            )
+          : [],
+      ),
+    );
+    let totalMs = 0;
+    for (let round = 0; round < 5; round++) {
+      const block = at(
+        engine.height + 1,
+        traders.map((t) => txs.next(t, { kind: 'withdraw', value: { amount: 1 } })),
+      );
+      const started = performance.now();
+      engine.applyBlock(block);
+      totalMs += performance.now() - started;
+    }
+    return totalMs / 5;
+  };
+  const without = measure(false);
+  const withTree = measure(true);
+  return {
+    touchedRegisteredAccounts: 100,
+    blockMsWithoutTree: Number(without.toFixed(1)),
+    blockMsWithTree: Number(withTree.toFixed(1)),
+    treeMsPerBlock: Number((withTree - without).toFixed(1)),
+    treeMsPerAccount: Number(((withTree - without) / 100).toFixed(2)),
+  };
 }
