@@ -7,7 +7,7 @@
  * the test process die first, the validators stop themselves (src/node/devnet/orphan-guard.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningDevnet, startDevnet } from '../../src/node/devnet/devnet.ts';
@@ -74,11 +74,18 @@ export async function startTestDevnet(
     epochBlocks?: number;
     keygenDealMs?: number;
     keygenComplaintMs?: number;
+    /** Declared validator metadata for genesis (palisade genesis --validator-metadata), one per validator. */
+    validatorMetadata?: ReadonlyArray<Record<string, string>>;
   } = {},
 ): Promise<TestDevnet> {
   const validators = options.validators ?? 4;
   const dataDirectory = mkdtempSync(join(tmpdir(), 'palisade-e2e-'));
   let devnet: RunningDevnet;
+  let validatorMetadataFile: string | undefined;
+  if (options.validatorMetadata !== undefined) {
+    validatorMetadataFile = join(dataDirectory, 'validator-metadata.json');
+    writeFileSync(validatorMetadataFile, JSON.stringify(options.validatorMetadata));
+  }
   try {
     devnet = await startDevnet({
       dataDirectory,
@@ -91,6 +98,7 @@ export async function startTestDevnet(
       epochBlocks: options.epochBlocks,
       keygenDealMs: options.keygenDealMs,
       keygenComplaintMs: options.keygenComplaintMs,
+      validatorMetadataFile,
       restart: false,
     });
   } catch (error) {

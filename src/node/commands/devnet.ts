@@ -18,14 +18,16 @@ import { MAX_EPOCH_BLOCKS } from '../genesis.ts';
 
 export const usage = `usage: palisade devnet [--validators N] [--data DIR] [--reset] [--base-port PORT]
                       [--dashboard-port PORT] [--no-bots] [--leader-timeout-ms MS]
-                      [--epoch-blocks N] [--json]
+                      [--epoch-blocks N] [--validator-metadata FILE] [--json]
   defaults: 4 validators, data in ./.palisade/devnet, base port 26600, dashboard on base port + 200
   validator i: p2p 127.0.0.1:(PORT+i), API http://127.0.0.1:(PORT+100+i)
   starting again resumes from DIR; --reset deletes DIR first. Ctrl-C stops everything.
   --epoch-blocks N: the validators refresh the price keyset every N finalized blocks (a new epoch,
     the same group key, a handover certificate); default 0, never. At least 10 when set.
-  --base-port, --leader-timeout-ms and --epoch-blocks apply when the network is made (first start
-    or --reset).`;
+  --validator-metadata FILE: what each validator's operator declares (palisade genesis
+    --validator-metadata), read by palisade risk and conformance; absent: declared as unknown
+  --base-port, --leader-timeout-ms, --epoch-blocks and --validator-metadata apply when the network
+    is made (first start or --reset).`;
 
 const STATUS_INTERVAL_MS = 15_000;
 
@@ -64,6 +66,7 @@ export async function run(args: string[]): Promise<number> {
     'no-bots': { type: 'boolean', default: false },
     'leader-timeout-ms': { type: 'string', default: '1000' },
     'epoch-blocks': { type: 'string' },
+    'validator-metadata': { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -105,6 +108,7 @@ export async function run(args: string[]): Promise<number> {
     reset: values.reset === true,
     leaderTimeoutMs: integer('leader-timeout-ms', values['leader-timeout-ms'], 50, 600_000),
     epochBlocks,
+    validatorMetadataFile: values['validator-metadata'],
     onProgress: say,
     onEvent: (event) => {
       if (event.type === 'ready') {

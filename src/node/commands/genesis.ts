@@ -42,13 +42,46 @@ export const usage = `usage: palisade genesis --out DIR [--validators N] [--chai
                         [--governors N] [--governance-threshold M] [--guardians G] [--guardian-threshold K]
                         [--timelock-ms MS]
                         [--epoch-blocks N] [--keygen-deal-ms MS] [--keygen-complaint-ms MS]
-                        [--kdf scrypt|pbkdf2] [--fast-kdf] [--json]
+                        [--validator-metadata FILE] [--kdf scrypt|pbkdf2] [--fast-kdf] [--json]
   validator i: p2p HOST:(PORT+i), API API-HOST:(PORT+100+i); defaults 4 validators, chain 7, 127.0.0.1, 26600
   password: --password-file (first line), else $${PASSWORD_ENVIRONMENT_VARIABLE}
   governance: N governor keys (default 5), M of them sign each action (3); the first G are
     guardians (3), K of whom may halt markets (2); non-emergency actions wait MS (60000)
   --fast-kdf: scrypt n=2^14 instead of 2^18 (local devnets and tests only)
-  --epoch-blocks: refresh the price keyset every N finalized blocks (default 0: never; else >= 10)`;
+  --epoch-blocks: refresh the price keyset every N finalized blocks (default 0: never; else >= 10)
+  --validator-metadata: a JSON array, one object per validator, of what its operator declares:
+    operator, jurisdiction, hosting, keyCustody (each optional, at most 64 characters); palisade
+    risk and conformance read it from genesis`;
+
+const METADATA_FIELDS = ['operator', 'jurisdiction', 'hosting', 'keyCustody'] as const;
+
+/** Reads --validator-metadata: one object per validator with only the declared fields. */
+async function readValidatorMetadata(
+  file: string,
+  n: number,
+): Promise<Array<Partial<Record<(typeof METADATA_FIELDS)[number], string>>>> {
+  let document: unknown;
+  try {
+    document = JSON.parse(await readFile(file, 'utf8'));
+  } catch (cause) {
+    throw new UsageError(`--validator-metadata: cannot read ${file}: ${(cause as Error).message}`);
+  }
+  if (!Array.isArray(document) || document.length !== n)
+    throw new UsageError(`--validator-metadata must be a JSON array of ${n} objects, one per validator`);
+  return document.map((entry, i) => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      throw new UsageError(`--validator-metadata[${i}] must be an object`);
+    const declared: Partial<Record<(typeof METADATA_FIELDS)[number], string>> = {};
+    for (const [key, value] of Object.entries(entry as Record<string, unknown>)) {
+      if (!(METADATA_FIELDS as readonly string[]).includes(key))
+        throw new UsageError(`--validator-metadata[${i}].${key} is not one of ${METADATA_FIELDS.join(', ')}`);
+      if (typeof value !== 'string' || value.length === 0 || value.length > 64)
+        throw new UsageError(`--validator-metadata[${i}].${key} must be text of 1 to 64 characters`);
+      declared[key as (typeof METADATA_FIELDS)[number]] = value;
+    }
+    return declared;
+  });
+}
 
 async function readPassword(file: string | undefined): Promise<string> {
   if (file !== undefined) return (await readFile(file, 'utf8')).split(/\r?\n/)[0] ?? '';
@@ -101,6 +134,7 @@ export async function run(args: string[]): Promise<number> {
       'keygen-deal-ms': { type: 'string', default: String(DEFAULT_KEYGEN_DEAL_MS) },
       'keygen-complaint-ms': { type: 'string', default: String(DEFAULT_KEYGEN_COMPLAINT_MS) },
       'start-time-ms': { type: 'string' },
+      'validator-metadata': { type: 'string' },
       'password-file': { type: 'string' },
       kdf: { type: 'string', default: 'scrypt' },
       'fast-kdf': { type: 'boolean', default: false },
@@ -148,6 +182,10 @@ export async function run(args: string[]): Promise<number> {
         ? Date.now()
         : integerOption('start-time-ms', values['start-time-ms'], 0, Number.MAX_SAFE_INTEGER);
     if (values.kdf !== 'scrypt' && values.kdf !== 'pbkdf2') throw new UsageError('--kdf is scrypt or pbkdf2');
+    const metadata =
+      values['validator-metadata'] === undefined
+        ? undefined
+        : await readValidatorMetadata(values['validator-metadata'], n);
     const password = await readPassword(values['password-file']);
     const host = values.host as string;
     const apiHost = values['api-host'] as string;
@@ -201,6 +239,9 @@ export async function run(args: string[]): Promise<number> {
         publicKey: v.pair.publicKey,
         p2p: { host, port: basePort + i },
         api: `http://${shownHost(apiHost)}:${basePort + 100 + i}`,
+        ...(metadata === undefined || Object.keys(metadata[i]!).length === 0
+          ? {}
+          : { metadata: metadata[i]! }),
       })),
       operator: operator.pair.publicKey,
       governance,

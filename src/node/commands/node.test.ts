@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
+import { UsageError } from '../args.ts';
 import { readNodeConfig } from '../config.ts';
 import { parseGenesis } from '../genesis.ts';
 import { run as genesisCommand } from './genesis.ts';
@@ -99,6 +100,50 @@ test('genesis writes keys, genesis and configs that parse back; refuses to overw
     genesisCommand(['--validators', '4', '--out', out, '--password-file', passwordFile, '--fast-kdf']),
   );
   assert.notEqual(again, 0);
+});
+
+test('genesis --validator-metadata declares each validator in genesis; a wrong file writes nothing', async () => {
+  const declared = [
+    { operator: 'alpha', jurisdiction: 'CH', hosting: 'own-rack', keyCustody: 'yubihsm' },
+    { operator: 'beta', hosting: 'hetzner' },
+  ];
+  const file = join(root, 'metadata.json');
+  writeFileSync(file, JSON.stringify(declared));
+  const args = (out: string, metadata: string) => [
+    '--validators',
+    '2',
+    '--out',
+    out,
+    '--password-file',
+    passwordFile,
+    '--fast-kdf',
+    '--json',
+    '--validator-metadata',
+    metadata,
+  ];
+  const out = join(root, 'declared');
+  assert.equal(await quietly(() => genesisCommand(args(out, file))), 0);
+  const genesis = parseGenesis(JSON.parse(readFileSync(join(out, 'genesis.json'), 'utf8')));
+  assert.deepEqual(
+    genesis.validators.map((v) => v.metadata),
+    declared,
+  );
+  for (const [name, bad] of [
+    ['one-entry', [declared[0]]],
+    ['unknown-field', [declared[0], { operator: 'beta', owner: 'x' }]],
+    ['too-long', [declared[0], { operator: 'b'.repeat(65) }]],
+    ['not-text', [declared[0], { operator: 7 }]],
+  ] as const) {
+    const badFile = join(root, `${name}.json`);
+    writeFileSync(badFile, JSON.stringify(bad));
+    const badOut = join(root, `bad-${name}`);
+    await assert.rejects(
+      quietly(() => genesisCommand(args(badOut, badFile))),
+      (error: unknown) => error instanceof UsageError && /--validator-metadata/.test(error.message),
+      name,
+    );
+    assert.equal(existsSync(badOut), false, `${name}: nothing written`);
+  }
 });
 
 test('palisade node runs a validator process, finalizes, stops on SIGTERM and resumes', async () => {

@@ -59,6 +59,8 @@ export interface DevnetOptions {
    * never). An existing network keeps its genesis' period.
    */
   epochBlocks?: number | undefined;
+  /** A JSON file of declared validator metadata for a new network's genesis (palisade genesis --validator-metadata). */
+  validatorMetadataFile?: string | undefined;
   /** Keygen round deadlines written into a new genesis (tests shorten them). */
   keygenDealMs?: number | undefined;
   keygenComplaintMs?: number | undefined;
@@ -199,6 +201,9 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
     traders: BOT_ROLES.length + (options.extraTraders ?? 0),
     leaderTimeoutMs: options.leaderTimeoutMs ?? 1000,
     ...(options.epochBlocks === undefined ? {} : { epochBlocks: options.epochBlocks }),
+    ...(options.validatorMetadataFile === undefined
+      ? {}
+      : { validatorMetadataFile: options.validatorMetadataFile }),
     ...(options.keygenDealMs === undefined ? {} : { keygenDealMs: options.keygenDealMs }),
     ...(options.keygenComplaintMs === undefined ? {} : { keygenComplaintMs: options.keygenComplaintMs }),
   });

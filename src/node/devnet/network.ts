@@ -42,6 +42,8 @@ export interface DevnetNetworkOptions {
   leaderTimeoutMs: number;
   /** Refresh the price keyset every this many finalized blocks (0 or absent: never). */
   epochBlocks?: number;
+  /** `palisade genesis --validator-metadata`: what each validator's operator declares. */
+  validatorMetadataFile?: string | undefined;
   /** Keygen round deadlines written into genesis (absent: the genesis defaults). */
   keygenDealMs?: number;
   keygenComplaintMs?: number;
@@ -177,6 +179,9 @@ export async function ensureNetwork(
     ...(options.keygenComplaintMs === undefined
       ? []
       : ['--keygen-complaint-ms', String(options.keygenComplaintMs)]),
+    ...(options.validatorMetadataFile === undefined
+      ? []
+      : ['--validator-metadata', resolve(options.validatorMetadataFile)]),
     '--password-file',
     passwordFile,
     // scrypt at 2^14: these keys guard nothing but a local devnet, and start-up stays quick.
