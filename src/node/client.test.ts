@@ -131,7 +131,12 @@ describe('client against the API server on 127.0.0.1', () => {
           payload: encodeAction({ kind: 'cancelAll', value: { seriesId: 0 } }),
         });
       const first = signed(start);
-      const answers = await client.submitTransactions([first, signed(start + 1), first, new Uint8Array([1, 2])]);
+      const answers = await client.submitTransactions([
+        first,
+        signed(start + 1),
+        first,
+        new Uint8Array([1, 2]),
+      ]);
       assert.deepEqual(
         answers.map((answer) => (answer.status === 'accepted' ? 'accepted' : answer.code)),
         ['accepted', 'accepted', 'DUPLICATE', 'MALFORMED'],
