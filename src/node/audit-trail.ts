@@ -5,6 +5,7 @@
  * A node that started from a snapshot holds the entries after it: the first one served names the
  * hash it links to. Bounded: the oldest entries are dropped beyond `capacity`.
  */
+import { AggregatePriceType, type AggregatePriceValue } from '../codec/oracle.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { auditEntryHash, auditRecordOf } from '../execution/audit.ts';
 import type { Engine } from '../execution/engine.ts';
@@ -59,13 +60,19 @@ export function createAuditTrail(
   };
 }
 
-/** The served audit log: entries from the trail, the head and its proof from the engine. */
+/**
+ * The served audit log: entries from the trail, the head and its proof from the engine, and the
+ * opening of the node state root at the proof's height (the engine root and `prices`, the oracle
+ * aggregates after that height), which the block at height + 16 commits.
+ */
 export function auditLogRead(
   engine: Pick<Engine, 'chainId' | 'height' | 'stateRoot' | 'stateValue' | 'prove' | 'auditHead'>,
   trail: AuditTrail,
   query: { from: number; limit: number },
+  prices: Iterable<AggregatePriceValue>,
 ): AuditLogRead {
   const value = engine.stateValue(AUDIT_HEAD_STATE_KEY);
+  const sorted = [...prices].sort((a, b) => a.assetId - b.assetId);
   return {
     chainId: engine.chainId,
     entries: trail.entries(query.from, query.limit),
@@ -76,6 +83,10 @@ export function auditLogRead(
       key: `0x${toHex(AUDIT_HEAD_STATE_KEY)}`,
       value: value === undefined ? null : `0x${toHex(value)}`,
       proof: stateProofToJson(engine.prove(AUDIT_HEAD_STATE_KEY)),
+    },
+    opening: {
+      engineStateRoot: `0x${toHex(engine.stateRoot())}`,
+      prices: sorted.map((price) => `0x${toHex(AggregatePriceType.serialize(price))}`),
     },
   };
 }

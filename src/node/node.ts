@@ -735,7 +735,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
         transactionsRefused: { ...mempoolStats.refused },
       };
     },
-    auditLog: (query) => auditLogRead(app.engine, auditTrail, query),
+    auditLog: (query) => auditLogRead(app.engine, auditTrail, query, app.priceBook.latest().values()),
     findings: (query) => monitor.findings(query),
     findingCounts: () => monitor.counts(),
     privacyCheckpoint: (height) => privacy.checkpoint(height),

@@ -117,6 +117,43 @@ function bytesOf(value: unknown, height: number, field: string): Uint8Array {
   return bytes;
 }
 
+/** The opening of a node state root as a node serves it: what `nodeStateRoot` hashes, 0x-hex. */
+export interface StateRootOpeningJson {
+  /** Engine state root after the height. */
+  engineStateRoot: string;
+  /** Each oracle aggregate after the height (`AggregatePriceType` SSZ), ascending asset id. */
+  prices: string[];
+}
+
+/**
+ * The engine state root after `height` as finality certifies it (module header, steps 1–2): the
+ * followed chain committed a node state root for `height` and `opening` hashes to it. Shared by
+ * every verifier of a served state (margin proofs here, the audit log in commands/audit-log.ts),
+ * which throws its own error for the refusal.
+ */
+export function openCommittedEngineRoot(
+  light: Pick<LightClient, 'committedRoot'>,
+  height: number,
+  opening: StateRootOpeningJson,
+):
+  | { engineRoot: Uint8Array }
+  | { refusal: 'ROOT_NOT_COMMITTED' | 'MALFORMED' | 'OPENING_MISMATCH'; detail: string } {
+  const committed = light.committedRoot(height);
+  if (committed === undefined)
+    return { refusal: 'ROOT_NOT_COMMITTED', detail: 'no followed block commits this height' };
+  let engineRoot: Uint8Array;
+  let prices: AggregatePriceValue[];
+  try {
+    engineRoot = bytesOf(opening.engineStateRoot, height, 'engineStateRoot');
+    prices = opening.prices.map((p, i) => AggregatePriceType.deserialize(bytesOf(p, height, `prices[${i}]`)));
+  } catch {
+    return { refusal: 'MALFORMED', detail: 'the opening does not decode' };
+  }
+  if (!bytesEqual(nodeStateRoot(engineRoot, prices), committed))
+    return { refusal: 'OPENING_MISMATCH', detail: 'the opening is not the committed root' };
+  return { engineRoot };
+}
+
 /**
  * The account tree at `height` as the finalized chain certifies it (module header, steps 1–4).
  * @throws AccountTreeCheckpointError naming the step that failed
@@ -126,24 +163,14 @@ export function verifyAccountTreeCheckpoint(
   height: number,
   checkpoint: PrivacyCheckpointJson,
 ): CertifiedAccountTree {
-  const committed = light.committedRoot(height);
-  if (committed === undefined)
-    throw new AccountTreeCheckpointError(
-      'ROOT_NOT_COMMITTED',
-      height,
-      'no followed block commits this height',
-    );
-  let engineRoot: Uint8Array;
+  const opened = openCommittedEngineRoot(light, height, checkpoint);
+  if ('refusal' in opened) throw new AccountTreeCheckpointError(opened.refusal, height, opened.detail);
+  const engineRoot = opened.engineRoot;
   let record: ReturnType<typeof AccountTreeRecordCodec.decode>;
   let table: MarkTable;
   let recordBytes: Uint8Array;
   let proof: ReturnType<typeof decodeStateProof>;
-  let prices: AggregatePriceValue[];
   try {
-    engineRoot = bytesOf(checkpoint.engineStateRoot, height, 'engineStateRoot');
-    prices = checkpoint.prices.map((p, i) =>
-      AggregatePriceType.deserialize(bytesOf(p, height, `prices[${i}]`)),
-    );
     recordBytes = bytesOf(checkpoint.record, height, 'record');
     record = AccountTreeRecordCodec.decode(recordBytes);
     proof = decodeStateProof(bytesOf(checkpoint.proof, height, 'proof'));
@@ -161,8 +188,6 @@ export function verifyAccountTreeCheckpoint(
       cause: error,
     });
   }
-  if (!bytesEqual(nodeStateRoot(engineRoot, prices), committed))
-    throw new AccountTreeCheckpointError('OPENING_MISMATCH', height, 'the opening is not the committed root');
   if (!verifyStateProof(engineRoot, ACCOUNT_TREE_STATE_KEY, recordBytes, proof))
     throw new AccountTreeCheckpointError(
       'BAD_STATE_PROOF',

@@ -247,6 +247,12 @@ export interface AuditLogRead {
   entries: AuditEntryJson[];
   head: { sequence: number; hash: Hex };
   proof: AccountProofJson;
+  /**
+   * The opening of the node state root after `proof.height`: the engine root (`proof.stateRoot`)
+   * and each oracle aggregate (`AggregatePriceType` SSZ, ascending asset id), which the block at
+   * `proof.height` + 16 commits; a light client checks it (src/node/privacy.ts `openCommittedEngineRoot`).
+   */
+  opening: { engineStateRoot: Hex; prices: Hex[] };
 }
 
 export interface AccountRead {

@@ -1,8 +1,9 @@
 /**
  * `GET /v1/audit-log?from=<sequence>&limit=<n>`: the engine's hash-chained audit log
  * (src/execution/audit.ts) as the node keeps it (src/node/audit-trail.ts), with the head the state
- * root commits and its state proof, so `palisade audit-log --verify` checks the chain link by link
- * and its end against the committed head. `limit` is 1 to 1,000 (default 1,000). A node that keeps
+ * root commits, its state proof and the opening of the node state root at the proof's height, so
+ * `palisade audit-log --verify` checks the chain link by link, its end against the committed head
+ * and (with `--genesis`) that engine root against the one finality commits at height + 16. `limit` is 1 to 1,000 (default 1,000). A node that keeps
  * no log answers 404 `NOT_FOUND`.
  */
 import type { FastifyInstance } from 'fastify';
@@ -50,6 +51,10 @@ export function registerAuditLog(api: FastifyInstance, view: NodeView): void {
               key: hash,
               value: nullableHex,
               proof: jsonSchema(StateProofType),
+            }),
+            opening: object({
+              engineStateRoot: hash,
+              prices: { type: 'array', items: { type: 'string', pattern: '^0x([0-9a-f]{2})*$' } },
             }),
           }),
           '4xx': errorSchema,

@@ -277,7 +277,7 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
       }
       return read;
     },
-    auditLog: (query) => auditLogRead(engine, auditTrail, query),
+    auditLog: (query) => auditLogRead(engine, auditTrail, query, priceBook.latest().values()),
     markets: () => engine.series().map((series) => marketToJson(series, SYMBOL)),
     book(seriesId, depth) {
       const book = engine.book(seriesId, depth);

@@ -3,7 +3,8 @@
  * (a guardian halt, its lift by governors, a listing): the served chain verifies and ends at the
  * head the state root commits; a modified entry, a dropped entry, a head that does not match the
  * chain, a proof of another value and a root other than the trusted one each fail with a typed
- * `AuditLogError`.
+ * `AuditLogError`. Against finality: a node serving a forged log that hashes all the way to its own
+ * engine root is refused, because that root is not the one the genesis validators finalized.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -19,12 +20,94 @@ import {
 import { MS_PER_DAY } from '../../execution/margin.ts';
 import { createFixtureNode } from '../api/fixture-node.ts';
 import { startApiServer } from '../api/server.ts';
+import { UsageError } from '../args.ts';
+import { createLightClient, createLightClientDriver } from '../light-client.ts';
 import type { AuditLogRead } from '../view.ts';
-import { AuditLogError, fetchAuditLog, run, verifyAuditLog } from './audit-log.ts';
+import { AuditLogError, fetchAuditLog, run, verifyAuditLog, verifyAuditLogCertified } from './audit-log.ts';
 
 function refusedWith(code: string) {
   return (error: unknown) => error instanceof AuditLogError && error.code === code;
 }
+
+/** A fixture node after governance actions; `halt: false` is a lying node's history without the halt. */
+function governedNode(options: { halt: boolean }) {
+  const node = createFixtureNode();
+  node.finalizeBlock();
+  const expiryMs = node.engine.timeMs + MS_PER_DAY;
+  const actions = [
+    ...(options.halt
+      ? [
+          governed(
+            { kind: 'haltMarkets', value: { underlyingId: 1 } },
+            { signers: GUARDIANS.slice(0, 2), expiryMs },
+          ),
+        ]
+      : []),
+    governed(
+      { kind: 'listSeries', value: btcSeries(false, 45_000, node.engine.timeMs + 3 * MS_PER_DAY) },
+      { signers: GOVERNORS.slice(2), expiryMs },
+    ),
+  ];
+  for (const [nonce, action] of actions.entries()) {
+    const bytes = SignedTransactionCodec.encode(actionTransaction(GOVERNANCE, nonce, action));
+    assert.equal(node.mempool.admit(bytes, { height: node.engine.height + 1, nowMs: 0 }).status, 'accepted');
+    node.finalizeBlock();
+  }
+  if (!options.halt) node.finalizeBlock();
+  return node;
+}
+
+test('audit log against finality: a forged log that hashes to its own engine root is refused', async (t) => {
+  const honest = governedNode({ halt: true });
+  const liar = governedNode({ halt: false });
+  const api = await startApiServer({ view: honest.view });
+  const lying = await startApiServer({ view: liar.view });
+  t.after(() => Promise.all([api.close(), lying.close()]));
+  const read = await fetchAuditLog(api.url);
+  const forged = await fetchAuditLog(lying.url);
+  assert.equal(forged.proof.height, read.proof.height);
+  assert.ok(read.entries.some((e) => e.action === 'governanceHalt'));
+  assert.ok(!forged.entries.some((e) => e.action === 'governanceHalt'), 'the liar hides the halt');
+  assert.notEqual(forged.proof.stateRoot, read.proof.stateRoot);
+  // Self-consistent: every hash, link and the proof check out under the liar's own root.
+  verifyAuditLog(forged);
+
+  const light = createLightClient({
+    chainId: honest.chainId,
+    validators: honest.validatorSet,
+    keyset: honest.keyset,
+    keysetDomain: { chainId: honest.chainId, verifyingContract: new Uint8Array(20).fill(0x11) },
+  });
+  const driver = createLightClientDriver(light, { url: api.url });
+  // Not yet certified: the block committing the proof's height is 16 blocks on.
+  await assert.rejects(verifyAuditLogCertified(read, driver, 0), refusedWith('ROOT_NOT_COMMITTED'));
+  for (let i = 0; i < 16; i++) honest.finalizeBlock();
+  const { head, certifiedBy } = await verifyAuditLogCertified(read, driver, 0);
+  assert.equal(head.hash, read.head.hash);
+  assert.equal(certifiedBy, read.proof.height + 16);
+
+  await assert.rejects(verifyAuditLogCertified(forged, driver, 0), refusedWith('OPENING_MISMATCH'));
+  const copy = (): AuditLogRead => JSON.parse(JSON.stringify(read));
+  const forgedOpening = JSON.parse(JSON.stringify(forged)) as AuditLogRead;
+  forgedOpening.opening.prices = read.opening.prices;
+  assert.throws(() => verifyAuditLog(forgedOpening, { light }), refusedWith('OPENING_MISMATCH'));
+  const honestOpening = JSON.parse(JSON.stringify(forged)) as AuditLogRead;
+  honestOpening.opening = read.opening;
+  assert.throws(
+    () => verifyAuditLog(honestOpening, { light }),
+    refusedWith('ROOT_MISMATCH'),
+    'the true opening does not vouch for another engine root',
+  );
+  const later = copy();
+  later.proof.height = light.tip.height;
+  assert.throws(() => verifyAuditLog(later, { light }), refusedWith('ROOT_NOT_COMMITTED'));
+  const unopened = copy();
+  delete (unopened as Partial<AuditLogRead>).opening;
+  assert.throws(() => verifyAuditLog(unopened, { light }), refusedWith('MALFORMED'));
+  const badPrice = copy();
+  badPrice.opening.prices = ['0x00'];
+  assert.throws(() => verifyAuditLog(badPrice, { light }), refusedWith('MALFORMED'));
+});
 
 test('audit log: the served chain verifies against the committed head; tampering fails with a typed error', async () => {
   const node = createFixtureNode();
@@ -61,7 +144,7 @@ test('audit log: the served chain verifies against the committed head; tampering
     assert.ok(read.entries.length >= 5, `entries: ${read.entries.map((e) => e.action).join(', ')}`);
     assert.ok(read.entries.some((e) => e.action === 'governanceHalt'));
     assert.ok(read.entries.some((e) => e.action === 'seriesListed'));
-    const { head } = verifyAuditLog(read, read.proof.stateRoot);
+    const { head } = verifyAuditLog(read, { stateRoot: read.proof.stateRoot });
     assert.deepEqual(head, node.engine.auditHead());
 
     const copy = (): AuditLogRead => JSON.parse(JSON.stringify(read));
@@ -87,7 +170,7 @@ test('audit log: the served chain verifies against the committed head; tampering
       'a shorter chain with its own head is not the committed one',
     );
     const otherRoot = `0x${'11'.repeat(32)}`;
-    assert.throws(() => verifyAuditLog(read, otherRoot), refusedWith('ROOT_MISMATCH'));
+    assert.throws(() => verifyAuditLog(read, { stateRoot: otherRoot }), refusedWith('ROOT_MISMATCH'));
     const forgedProof = copy();
     forgedProof.proof.stateRoot = otherRoot;
     assert.throws(() => verifyAuditLog(forgedProof), refusedWith('BAD_STATE_PROOF'));
@@ -101,6 +184,10 @@ test('audit log: the served chain verifies against the committed head; tampering
       console.log = log;
     }
     assert.match(printed.at(-1)!, /^verified: \d+ entries from 0/);
+    await assert.rejects(
+      run(['--url', api.url, '--verify', '--genesis', 'genesis.json', '--state-root', otherRoot]),
+      UsageError,
+    );
   } finally {
     await api.close();
   }
