@@ -7,6 +7,9 @@
  * engine root is refused, because that root is not the one the genesis validators finalized.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { SignedTransactionCodec } from '../../codec/transaction.ts';
 import {
@@ -16,17 +19,34 @@ import {
   GOVERNORS,
   GUARDIANS,
   governed,
+  OPERATOR,
+  testGovernance,
 } from '../../execution/fixtures.ts';
 import { MS_PER_DAY } from '../../execution/margin.ts';
 import { createFixtureNode } from '../api/fixture-node.ts';
 import { startApiServer } from '../api/server.ts';
 import { UsageError } from '../args.ts';
+import { buildGenesis, genesisToJson } from '../genesis.ts';
 import { createLightClient, createLightClientDriver } from '../light-client.ts';
 import type { AuditLogRead } from '../view.ts';
 import { AuditLogError, fetchAuditLog, run, verifyAuditLog, verifyAuditLogCertified } from './audit-log.ts';
 
 function refusedWith(code: string) {
   return (error: unknown) => error instanceof AuditLogError && error.code === code;
+}
+
+/** `run`'s exit code and what it printed (stdout and stderr, in order). */
+async function captured(command: () => Promise<number>): Promise<{ code: number; out: string[] }> {
+  const out: string[] = [];
+  const { log, error } = console;
+  console.log = (line: string) => out.push(line);
+  console.error = (line: string) => out.push(line);
+  try {
+    return { code: await command(), out };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
 }
 
 /** A fixture node after governance actions; `halt: false` is a lying node's history without the halt. */
@@ -81,10 +101,39 @@ test('audit log against finality: a forged log that hashes to its own engine roo
   const driver = createLightClientDriver(light, { url: api.url });
   // Not yet certified: the block committing the proof's height is 16 blocks on.
   await assert.rejects(verifyAuditLogCertified(read, driver, 0), refusedWith('ROOT_NOT_COMMITTED'));
+  // The command, from a genesis file naming the fixture's validators.
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-audit-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const genesisFile = join(dir, 'genesis.json');
+  const genesis = buildGenesis({
+    chainId: honest.chainId,
+    validators: honest.validators.map((signer, i) => ({
+      publicKey: signer.publicKey,
+      p2p: { host: '127.0.0.1', port: 26600 + i },
+      api: `http://127.0.0.1:${26700 + i}`,
+    })),
+    operator: OPERATOR.publicKey,
+    governance: testGovernance(),
+    startTimeMs: 1_800_000_000_000,
+  });
+  writeFileSync(genesisFile, JSON.stringify(genesisToJson(genesis)));
+  const command = ['--url', api.url, '--verify', '--genesis', genesisFile, '--wait-ms', '0'];
+  const { code: early, out: earlyOut } = await captured(() => run(command));
+  assert.equal(early, 1);
+  assert.match(earlyOut.join('\n'), /ROOT_NOT_COMMITTED/);
+
   for (let i = 0; i < 16; i++) honest.finalizeBlock();
   const { head, certifiedBy } = await verifyAuditLogCertified(read, driver, 0);
   assert.equal(head.hash, read.head.hash);
   assert.equal(certifiedBy, read.proof.height + 16);
+  // The command reads the log at the node's new tip, then waits for finality to pass it by 16
+  // blocks while the chain goes on.
+  const producing = setInterval(() => honest.finalizeBlock(), 10);
+  const { code, out } = await captured(() => run([...command.slice(0, -1), '60000'])).finally(() =>
+    clearInterval(producing),
+  );
+  assert.equal(code, 0, out.join('\n'));
+  assert.match(out.at(-1)!, /^verified: .* \(certified: finalized block \d+ commits the state after \d+\)$/);
 
   await assert.rejects(verifyAuditLogCertified(forged, driver, 0), refusedWith('OPENING_MISMATCH'));
   const copy = (): AuditLogRead => JSON.parse(JSON.stringify(read));
