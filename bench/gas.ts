@@ -6,15 +6,21 @@
  *   against the 7,000-gas goal, and against an m-of-n ECDSA signature set (Wormhole/Ronin's
  *   shape, m = 2f + 1) verifying the same report for n = 4, 7, 19, as ratios;
  * - the vault's calls: deposit, checkpoint submission, an immediate claim, a delayed execution,
- *   and a keyset handover.
+ *   and a keyset handover;
+ * - one 1-slot margin proof (src/privacy, proved in this run) verified by MarginVerifier1, the
+ *   Groth16 verifier snarkjs exports from the committed key (its runtime code is placed at an
+ *   address: at 28,328 bytes it is over EIP-170's limit for a deployment).
  *
  * "execution" is the gas the code used (what a contract calling the verifier pays, less the 2,600
  * of a first call to a cold contract); "transaction" adds the 21,000 base and the calldata, as a
  * receipt shows. The ECDSA set is passed in calldata against a stored hash, cheaper than
  * Wormhole's storage array, so the ratios favour the baseline.
  */
+
+import { Address } from '@ethereumjs/util';
 import { runLocalDkg } from '../src/crypto/dkg.ts';
 import { type FrostKeyPackage, frostAggregate, frostCommit, frostSignShare } from '../src/crypto/frost.ts';
+import { accountLeaf, loadPoseidon, ownerCommitment, PoseidonTree } from '../src/crypto/poseidon-tree.ts';
 import { createEcdsaSet, signEcdsaSet } from '../src/interop/evm/baseline.ts';
 import {
   checkpointDigest,
@@ -23,8 +29,11 @@ import {
   handoverDigest,
   withdrawalsTree,
 } from '../src/interop/evm/certificates.ts';
+import { compiledContracts } from '../src/interop/evm/compile.ts';
 import { createEvmHarness, type DeployedContract, type EvmHarness } from '../src/interop/evm/harness.ts';
 import { feedIdOf, type PriceReport, priceReportDigest } from '../src/interop/price-certificate.ts';
+import { loadProverArtifacts } from '../src/privacy/keys.ts';
+import { proveMargin, shutdownProver } from '../src/privacy/prover.ts';
 
 export const PRICE_VERIFY_GAS_GOAL = 7_000n;
 const SET_SIZES = [4, 7, 19] as const;
@@ -195,11 +204,79 @@ export async function measureGas(): Promise<GasRow[]> {
 }
 
 /**
+ * Proves one 1-slot margin statement (one short put, one other account in the tree) and measures
+ * MarginVerifier1.verifyProof on it; starts and stops snarkjs's prover threads.
+ */
+export async function measureMarginVerifierGas(): Promise<GasRow> {
+  const hasher = await loadPoseidon();
+  const secret = 0x5ec7e7n;
+  const commitment = ownerCommitment(hasher, secret);
+  const trader = { index: 41, balance: 1_000_000_000n, positions: [{ seriesId: 7, lots: -10 }] };
+  const tree = new PoseidonTree(hasher, 20);
+  tree.set(trader.index, accountLeaf(hasher, { ...trader, ownerCommitment: commitment }));
+  tree.set(2, accountLeaf(hasher, { balance: 5_000_000n, positions: [], ownerCommitment: 11n }));
+  const statement = {
+    height: 120,
+    root: tree.root(),
+    mmBps: 750,
+    kBps: 30_000,
+    challenge: 0xc0ffeen,
+    series: [
+      {
+        seriesId: 7,
+        isCall: false,
+        spot: 3_000_000_000n,
+        markPerUnit: 50_000_000n * 10n ** 18n,
+        lotUnderlyingE12: 10n ** 11n,
+      },
+    ],
+  };
+  const witness = { ...trader, secret, path: tree.path(trader.index) };
+  let proof: Awaited<ReturnType<typeof proveMargin>>;
+  try {
+    proof = await proveMargin(hasher, loadProverArtifacts(1), statement, witness, commitment);
+  } finally {
+    await shutdownProver();
+  }
+  const evm = await createEvmHarness();
+  const address = new Address(
+    Uint8Array.from(Buffer.from('00000000000000000000000000000000000a11ce', 'hex')),
+  );
+  await evm.vm.stateManager.putCode(
+    address,
+    compiledContracts().contracts.get('MarginVerifier1')!.deployedBytecode,
+  );
+  const verifier = evm.at('MarginVerifier1', address.bytes);
+  const p = proof.proof;
+  // G2 coordinates as (c1, c0), the order EIP-197 takes.
+  const args = [
+    [p.pi_a[0], p.pi_a[1]],
+    [
+      [p.pi_b[0]![1], p.pi_b[0]![0]],
+      [p.pi_b[1]![1], p.pi_b[1]![0]],
+    ],
+    [p.pi_c[0], p.pi_c[1]],
+    proof.publicSignals,
+  ];
+  const call = await verifier.call('verifyProof', args);
+  if (call.value?.[0] !== true) throw new Error('bench gas: the margin proof did not verify on chain');
+  const sent = await verifier.send(await evm.account('sender'), 'verifyProof', args);
+  expectOk('margin verifyProof', sent);
+  return {
+    name: 'MarginVerifier1 verifyProof (1-slot, 165 signals)',
+    executionGas: Number(call.executionGas),
+    transactionGas: Number(sent.transactionGas),
+    ratio: undefined,
+    against: undefined,
+  };
+}
+
+/**
  * Runs the benchmark.
  * @example process.exitCode = await run(['--json']);
  */
 export async function run(args: string[]): Promise<number> {
-  const rows = await measureGas();
+  const rows = [...(await measureGas()), await measureMarginVerifierGas()];
   if (args.includes('--json')) {
     console.log(JSON.stringify({ goal: Number(PRICE_VERIFY_GAS_GOAL), rows }, null, 2));
     return 0;
