@@ -313,22 +313,7 @@ export async function run(args: string[]): Promise<number> {
     const parts =
       split === undefined
         ? ''
-        : `: ${(
-            [
-              'signature',
-              'decode',
-              'execution',
-              'state root',
-              'storage',
-              'network',
-              'http/json',
-              'consensus',
-              'oracle/prices',
-              'gc',
-              'other',
-              'threads',
-            ] as const
-          )
+        : `: ${[...CATEGORIES, 'threads' as const]
             .map((category) => `${category} ${f(split[category])}`)
             .join(
               ', ',
