@@ -20,12 +20,14 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { KEY_PART_BYTES } from '../src/privacy/keys.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const circuitsDir = join(root, 'circuits');
@@ -119,7 +121,18 @@ function copyToKeys(size: number): void {
   const paths = artifactPaths(size);
   mkdirSync(keysDir, { recursive: true });
   copyFileSync(paths.wasm, join(keysDir, `margin_${size}.wasm`));
-  copyFileSync(paths.zkey, join(keysDir, `margin_${size}.zkey`));
+  // The proving key goes in parts of at most 4 MiB (src/privacy/keys.ts joins them): no tracked
+  // file over the repository's 5 MB limit.
+  const zkey = readFileSync(paths.zkey);
+  for (const stale of readdirSync(keysDir)) {
+    if (stale.startsWith(`margin_${size}.zkey`)) rmSync(join(keysDir, stale));
+  }
+  for (let i = 0; i * KEY_PART_BYTES < zkey.length; i++) {
+    writeFileSync(
+      join(keysDir, `margin_${size}.zkey.${i}`),
+      zkey.subarray(i * KEY_PART_BYTES, (i + 1) * KEY_PART_BYTES),
+    );
+  }
   copyFileSync(paths.vkey, join(keysDir, `margin_${size}.vkey.json`));
 }
 

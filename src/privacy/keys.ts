@@ -43,7 +43,7 @@ export function artifactFiles(
   dir = CIRCUITS_DIR,
 ): { wasm: string; zkey: string; vkey: string } {
   const committed = committedArtifactFiles(size, dir);
-  if (existsSync(committed.zkey)) return committed;
+  if (artifactExists(committed.zkey)) return committed;
   const build = join(dir, 'build');
   return {
     wasm: join(build, `margin_${size}_js`, `margin_${size}.wasm`),
@@ -52,7 +52,11 @@ export function artifactFiles(
   };
 }
 
-/** The committed copies of a circuit's artifacts (circuits/keys/margin_N.{wasm,zkey,vkey.json}). */
+/**
+ * The committed copies of a circuit's artifacts (circuits/keys/margin_N.{wasm,zkey,vkey.json}). A
+ * proving key is committed in parts of at most {@link KEY_PART_BYTES} (margin_N.zkey.0, .1, …) so
+ * that no tracked file exceeds the repository's 5 MB limit; {@link readArtifact} joins them.
+ */
 export function committedArtifactFiles(
   size: CircuitSize,
   dir = CIRCUITS_DIR,
@@ -67,14 +71,35 @@ export function committedArtifactFiles(
 
 export function artifactsBuilt(size: CircuitSize, dir = CIRCUITS_DIR): boolean {
   const files = artifactFiles(size, dir);
-  return existsSync(files.wasm) && existsSync(files.zkey) && existsSync(files.vkey);
+  return artifactExists(files.wasm) && artifactExists(files.zkey) && artifactExists(files.vkey);
+}
+
+/** The largest part a committed artifact is split into (4 MiB). */
+export const KEY_PART_BYTES = 4 * 1024 * 1024;
+
+/** The parts of a split artifact, in order: `path`.0, `path`.1, … while they exist. */
+function artifactParts(path: string): string[] {
+  const parts: string[] = [];
+  while (existsSync(`${path}.${parts.length}`)) parts.push(`${path}.${parts.length}`);
+  return parts;
+}
+
+function artifactExists(path: string): boolean {
+  return existsSync(path) || existsSync(`${path}.0`);
+}
+
+/** An artifact's bytes: the whole file, or its committed parts joined; undefined when neither exists. */
+export function readArtifact(path: string): Uint8Array | undefined {
+  if (existsSync(path)) return readFileSync(path);
+  const parts = artifactParts(path);
+  return parts.length === 0 ? undefined : Buffer.concat(parts.map((part) => readFileSync(part)));
 }
 
 function readChecked(path: string, expected: string, what: string): Uint8Array {
-  if (!existsSync(path)) {
+  const bytes = readArtifact(path);
+  if (bytes === undefined) {
     throw new MarginProofError('KEY_HASH_MISMATCH', what, `${path} is missing: run npm run build:circuits`);
   }
-  const bytes = readFileSync(path);
   const actual = sha256Hex(bytes);
   if (actual !== expected) {
     throw new MarginProofError(

@@ -4,11 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { accountLeaf, loadPoseidon, ownerCommitment, PoseidonTree } from '../crypto/poseidon-tree.ts';
 import {
   artifactsBuilt,
   CIRCUITS_DIR,
+  KEY_PART_BYTES,
   loadProverArtifacts,
   loadVerificationKey,
   parseVerificationKey,
@@ -226,6 +230,26 @@ test('refused: a secret that does not match the registered commitment', async ()
     proveInputs(loadProverArtifacts(1), HEIGHT, circuitInputs(hasher, statement(), thief, 1)),
     refused('PROOF_FAILED'),
   );
+});
+
+test('the committed proving key is stored in parts under 5 MB; a part missing or changed is refused', () => {
+  const keys = join(CIRCUITS_DIR, 'keys');
+  for (let i = 0; i < 3; i++) assert.ok(statSync(join(keys, `margin_1.zkey.${i}`)).size <= KEY_PART_BYTES);
+  assert.equal(
+    loadProverArtifacts(1).zkey.length,
+    2 * KEY_PART_BYTES + statSync(join(keys, 'margin_1.zkey.2')).size,
+  );
+  const copy = mkdtempSync(join(tmpdir(), 'palisade-keys-'));
+  try {
+    cpSync(join(CIRCUITS_DIR, 'keys.sha256.json'), join(copy, 'keys.sha256.json'));
+    cpSync(keys, join(copy, 'keys'), { recursive: true });
+    rmSync(join(copy, 'keys', 'margin_1.zkey.2'));
+    assert.throws(() => loadProverArtifacts(1, copy), refused('KEY_HASH_MISMATCH'), 'last part missing');
+    writeFileSync(join(copy, 'keys', 'margin_1.zkey.2'), new Uint8Array(10));
+    assert.throws(() => loadProverArtifacts(1, copy), refused('KEY_HASH_MISMATCH'), 'last part changed');
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
 });
 
 test('refused: a verification key or proving key that is not the committed build', () => {
