@@ -89,7 +89,7 @@ async function chainOf(publicClient: PublicClient, rpc: string) {
 }
 
 /** Sends through the node's owned account `from` and waits for a successful receipt. */
-async function sender(rpc: string) {
+async function sender(rpc: string, deployerIndex = DEPLOYER_INDEX) {
   const { publicClient, wallet } = clients(rpc);
   const chain = await chainOf(publicClient, rpc);
   const contracts = compiledContracts().contracts;
@@ -112,7 +112,7 @@ async function sender(rpc: string) {
         abi: artifact.abi as Abi,
         bytecode: hexBytes(artifact.bytecode),
         args: args as never,
-        account: addressOf(DEPLOYER_INDEX),
+        account: addressOf(deployerIndex),
         chain,
       });
       return mined(hash, `deploying ${name}`);
@@ -133,12 +133,16 @@ async function sender(rpc: string) {
 
 /**
  * Deploys the token and the vault, lists the token with the devnet's limits (every governor
- * approves), and names the verifier's future address.
+ * approves), and names the verifier's future address (the deployer's third contract; `deployer`
+ * another funded account than 0, for a second deployment on one chain).
  * @throws DevnetError EVM_DEPLOY_FAILED
  */
-export async function deployTokenAndVault(rpc: string): Promise<BridgeDeployment> {
-  const evm = await sender(rpc);
-  const deployer = addressOf(DEPLOYER_INDEX);
+export async function deployTokenAndVault(
+  rpc: string,
+  options: { deployer?: number } = {},
+): Promise<BridgeDeployment> {
+  const evm = await sender(rpc, options.deployer);
+  const deployer = addressOf(options.deployer ?? DEPLOYER_INDEX);
   const nonce = await evm.publicClient.getTransactionCount({ address: deployer });
   if (nonce !== 0)
     throw new DevnetError('EVM_DEPLOY_FAILED', `the deployer has sent ${nonce} transactions on a new chain`);
@@ -202,21 +206,43 @@ export async function hasCode(rpc: string, address: Hex): Promise<boolean> {
 }
 
 /**
- * Mints `amount` of the test token to EVM wallet `wallet`, approves the vault and deposits it for
- * the Palisade account `account` (three transactions). Returns the vault's deposit nonce.
+ * Mints `amount` of the test token to EVM wallet `wallet` and approves the vault for it (two
+ * transactions, two blocks): what `depositPrepared` then spends.
  * @throws DevnetError EVM_DEPOSIT_FAILED
  */
-export async function depositFor(
+export async function prepareDeposit(
+  deployment: BridgeDeployment,
+  wallet: number,
+  amount: bigint,
+): Promise<void> {
+  const evm = await sender(deployment.rpc);
+  try {
+    await evm.send('TestToken', deployment.token, wallet, 'mint', [addressOf(wallet), amount]);
+    await evm.send('TestToken', deployment.token, wallet, 'approve', [deployment.vault, amount]);
+  } catch (cause) {
+    throw new DevnetError(
+      'EVM_DEPOSIT_FAILED',
+      `approving from wallet ${wallet}: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
+/**
+ * The vault's `deposit` of `amount` for the Palisade account `account` (one transaction, one
+ * block), after `prepareDeposit`.
+ * @throws DevnetError EVM_DEPOSIT_FAILED
+ */
+export async function depositPrepared(
   deployment: BridgeDeployment,
   wallet: number,
   account: Uint8Array,
   amount: bigint,
-): Promise<bigint> {
+): Promise<void> {
   const evm = await sender(deployment.rpc);
-  const from = addressOf(wallet);
   try {
-    await evm.send('TestToken', deployment.token, wallet, 'mint', [from, amount]);
-    await evm.send('TestToken', deployment.token, wallet, 'approve', [deployment.vault, amount]);
     await evm.send('PalisadeVault', deployment.vault, wallet, 'deposit', [
       deployment.token,
       amount,
@@ -231,6 +257,21 @@ export async function depositFor(
       },
     );
   }
+}
+
+/**
+ * Mints, approves and deposits `amount` for the Palisade account `account` from EVM wallet
+ * `wallet` (three transactions). Returns the vault's deposit count after it.
+ * @throws DevnetError EVM_DEPOSIT_FAILED
+ */
+export async function depositFor(
+  deployment: BridgeDeployment,
+  wallet: number,
+  account: Uint8Array,
+  amount: bigint,
+): Promise<bigint> {
+  await prepareDeposit(deployment, wallet, amount);
+  await depositPrepared(deployment, wallet, account, amount);
   return readVault(deployment).then((state) => state.depositNonce);
 }
 

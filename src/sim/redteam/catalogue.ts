@@ -2,13 +2,15 @@
  * The red-team catalogue: attacks modelled on real incidents, each adapted to what Palisade
  * exposes, each reporting `refused` with its evidence or `succeeded` with the loss.
  *
- * Three kinds of target:
+ * Four kinds of target:
  *   venue        the engine fed through the validators' oracle aggregation and the block rule's
  *                oracle step (venue.ts), judged by the fair-value invariant (fair-value.ts);
  *   certificates a consumer's keyset registry for price certificates (certificates.ts);
  *   network      seeded runs of the simulator (harness.ts) over the simulated network: the
  *                consensus-only profile for issue 10's liveness attacks, the whole node for the
- *                venue adversaries; `refused` when the run kept every invariant.
+ *                venue adversaries; `refused` when the run kept every invariant;
+ *   bridge       the deposit path against the committed vault on an in-process EVM (EDR), the
+ *                validators' JSON-RPC followers and signed reports, and the block rule (deposits.ts).
  * Entries take the seed (the venue's keys; the simulator's run seed) and, for venue entries, the
  * engine parameters to run with, so that a bug injected through the genesis (a band removed) shows
  * as a `succeeded`.
@@ -21,12 +23,13 @@ import { profileByName } from '../profiles.ts';
 import type { SimNodeFactory } from '../whole-node.ts';
 import { harmony, nomad, ronin, wormhole } from './certificates.ts';
 import { colluders } from './colluders.ts';
+import { depositOtherChainOrVault, depositReorgedAway, depositReplayed, fakeDepositByF } from './deposits.ts';
 import { bzx, type EconomicContext, mango, oracleSqueeze, venusLuna, whaleLiquidation } from './economic.ts';
 import { type Outcome, startScenario, usdc } from './scenario.ts';
 import { REDTEAM_START_MS } from './venue.ts';
 import { withholderSigner } from './withholder-signer.ts';
 
-export type Target = 'venue' | 'certificates' | 'network';
+export type Target = 'venue' | 'certificates' | 'network' | 'bridge';
 
 export interface CatalogueContext {
   seed: number;
@@ -51,6 +54,8 @@ export interface CatalogueEntry {
 
 const NEEDS_INDEX =
   'needs funded attacker accounts and an index that moves on cue (or lying validators); the public API gives neither: deposits are the operator’s and the index is the sources’';
+const NEEDS_BRIDGE_POWER =
+  'needs validator identity keys to sign deposit reports, or control of the EVM chain to reorganize it; the public API offers neither (and the devnet’s EVM node refuses evm_revert)';
 const NEEDS_VALIDATOR =
   'needs to be a validator (a TLS identity in genesis) or to control the network between them; the public API is outside both';
 
@@ -241,6 +246,42 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     target: 'certificates',
     adaptation: 'no keyset, an all-zero group key, all-zero and identity signatures',
     run: () => nomad(),
+  },
+  {
+    id: 'ronin-harmony-fake-deposit',
+    apiLimit: NEEDS_BRIDGE_POWER,
+    incident: 'Ronin (Mar 2022) and Harmony Horizon (Jun 2022): the bridge signers minted deposits',
+    target: 'bridge',
+    adaptation:
+      'f of 4 and of 7 validators sign a deposit the vault never saw and the genuine one with the amount raised and the account changed; a Byzantine proposer carries them',
+    run: () => fakeDepositByF(),
+  },
+  {
+    id: 'deposit-reorged-away',
+    apiLimit: NEEDS_BRIDGE_POWER,
+    incident: 'deposit then reorg (the double-spend exchanges and bridges guard against with confirmations)',
+    target: 'bridge',
+    adaptation:
+      'the attacker deposits, every validator looks while it is one block short of the confirmation depth, then the EVM chain is reorganized below it',
+    run: () => depositReorgedAway(),
+  },
+  {
+    id: 'deposit-replayed',
+    apiLimit: NEEDS_BRIDGE_POWER,
+    incident: 'replayed bridge messages (Qubit, Jan 2022; the Nomad copycats)',
+    target: 'bridge',
+    adaptation:
+      'the reports that credited a deposit put into a later block, then the same deposit re-signed at the new height by every validator key',
+    run: () => depositReplayed(),
+  },
+  {
+    id: 'deposit-other-chain-or-vault',
+    apiLimit: NEEDS_BRIDGE_POWER,
+    incident: 'cross-deployment replay: a message valid on another chain or contract',
+    target: 'bridge',
+    adaptation:
+      "deposits into the attacker's own vault on the same chain and into a vault on chain 1; reports naming them, signed by f keys and then by all",
+    run: () => depositOtherChainOrVault(),
   },
   ...(
     [
