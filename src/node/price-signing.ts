@@ -155,6 +155,8 @@ export interface PriceSignerOptions {
   send(to: PeerId, message: Uint8Array): void;
   broadcast(message: Uint8Array): void;
   log?: (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) => void;
+  /** Called with each certificate kept (assembled here or announced by a peer, verified either way). */
+  onCertificate?: (entry: LatestCertificate) => void;
   retryMs?: number;
   /** A report with no certificate this long after its block counts as a failed session. */
   sessionTimeoutMs?: number;
@@ -601,6 +603,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   const keep = (entry: LatestCertificate) => {
     const current = latestByAsset.get(entry.assetId);
     if (current === undefined || current.height < entry.height) latestByAsset.set(entry.assetId, entry);
+    options.onCertificate?.(entry);
   };
 
   const collectCompletions = () => {
