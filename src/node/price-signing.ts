@@ -87,6 +87,7 @@ import {
   priceReportDigest,
   verifyPriceCertificate,
 } from '../interop/price-certificate.ts';
+import { createSignerHealth } from '../interop/signer-health.ts';
 import {
   SigningAttemptRequestCodec,
   SigningAttemptShareCodec,
@@ -371,6 +372,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       ),
     ),
   );
+  /** Who failed to sign or coordinate, shared by every epoch's engine (src/interop/signer-health.ts). */
+  const health = createSignerHealth();
   const timers: (() => void)[] = [];
   let running = false;
   let resolveReady: () => void = () => {};
@@ -422,7 +425,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     if (!engines.has(next.epoch))
       engines.set(
         next.epoch,
-        createThresholdSigner({ chainId: options.chainId, self: options.self, key: next, attemptMs }),
+        createThresholdSigner({ chainId: options.chainId, self: options.self, key: next, attemptMs, health }),
       );
     // In-flight sessions of the previous epoch finish on its engine; older engines are dropped.
     for (const epoch of [...engines.keys()]) if (epoch < next.epoch - 1) engines.delete(epoch);
