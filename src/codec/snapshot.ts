@@ -17,7 +17,13 @@
  */
 import { ByteListType, ContainerType, ListCompositeType, UintBigintType, type ValueOf } from '@chainsafe/ssz';
 import { CreditedDepositsRecordType } from './bridge.ts';
-import { AccountRecordType, GovernanceRecordType, OrderRecordType, SeriesRecordType } from './execution.ts';
+import {
+  AccountRecordType,
+  GovernanceRecordType,
+  OrderRecordType,
+  SeriesRecordType,
+  ValidatorSetRecordType,
+} from './execution.ts';
 import { defineMessage } from './message.ts';
 import { AggregatePriceType } from './oracle.ts';
 import { Bool, Bytes32, Uint16, Uint32, Uint64 } from './primitives.ts';
@@ -230,6 +236,8 @@ export const EngineSnapshotType = new ContainerType(
       new ContainerType({ index: Uint64, commitment: Bytes32 }, { typeName: 'CommitmentSnapshot' }),
       SNAPSHOT_ACCOUNTS_MAX,
     ),
+    /** The consensus validator set (src/execution/validator-set.ts); empty when genesis names none. */
+    validatorSet: new ListCompositeType(ValidatorSetRecordType, 1),
     /** The state root the engine had when the snapshot was taken; a restore must reproduce it. */
     stateRoot: Bytes32,
   },

@@ -95,7 +95,7 @@ import type { TransactionSignatureCheck } from '../crypto/transaction.ts';
 import { type AccountWitnessView, accountTreeCommitment, accountWitness } from './account-tree.ts';
 import { createAccount } from './accounts.ts';
 import { creditBridgeDeposits, isDepositCredited } from './actions/deposit.ts';
-import { executeDueProposals } from './actions/governance.ts';
+import { applyEpochBoundary, executeDueProposals } from './actions/governance.ts';
 import { BUY, SELL } from './book.ts';
 import {
   configFromValue,
@@ -132,6 +132,7 @@ import type {
   EngineParameters,
   UnderlyingConfig,
 } from './types.ts';
+import { initialValidatorSet, type ValidatorSetView, validatorSetView } from './validator-set.ts';
 import {
   type AccountView,
   accountView,
@@ -205,6 +206,8 @@ export interface Engine {
   depositCredited(nonce: number): boolean;
   /** Governance's current sets, timelock queue and halts (src/execution/governance.ts). */
   governance(): GovernanceView;
+  /** The consensus validator set, its epoch and scheduled change; undefined when genesis names none. */
+  validatorSet(): ValidatorSetView | undefined;
   /** The audit log's head (src/execution/audit.ts): entries so far and the last hash, 0x-hex. */
   auditHead(): { sequence: number; hash: string };
   /**
@@ -336,6 +339,7 @@ function buildEngine(
     chainId: genesis.chainId,
     operator: Uint8Array.from(genesis.operator),
     governance: initialGovernance(genesis.governance),
+    validatorSet: genesis.validatorSet === undefined ? undefined : initialValidatorSet(genesis.validatorSet),
     startTimeMs: genesis.startTimeMs,
     params,
     underlyings,
@@ -410,6 +414,7 @@ function applyBlockTo(s: EngineState, block: Block): BlockResult {
   creditBridgeDeposits(s, block.deposits ?? []);
   processExpiries(s);
   reopenMarkets(s);
+  applyEpochBoundary(s);
   executeDueProposals(s);
   const results = block.transactions.map((tx) => applyTransaction(s, tx));
   liquidate(s);
@@ -460,6 +465,7 @@ function engineOver(s: EngineState): Engine {
     risk: (underlyingId) => riskView(s, underlyingId),
     depositCredited: (nonce) => isDepositCredited(s, nonce),
     governance: () => governanceView(s.governance),
+    validatorSet: () => (s.validatorSet === undefined ? undefined : validatorSetView(s.validatorSet)),
     auditHead: () => ({ sequence: s.auditHead.sequence, hash: `0x${toHex(s.auditHead.hash)}` }),
     accountTree() {
       if (s.accountTree.commitments.size === 0) return undefined;

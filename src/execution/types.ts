@@ -8,6 +8,7 @@
 import type { SignedTransaction } from '../codec/transaction.ts';
 import type { GovernanceConfig } from './governance.ts';
 import type { MarginParameters } from './margin.ts';
+import type { ValidatorSetGenesis } from './validator-set.ts';
 
 export interface UnderlyingConfig extends MarginParameters {
   underlyingId: number;
@@ -148,6 +149,11 @@ export interface EngineGenesis {
   accounts: GenesisAccount[];
   /** Seed capital of the insurance fund, counted as a deposit. */
   insuranceFund: bigint;
+  /**
+   * The consensus validators and the epoch length (src/execution/validator-set.ts), when
+   * governance is to change the set; without it `ChangeValidators` is refused.
+   */
+  validatorSet?: ValidatorSetGenesis;
 }
 
 export interface OracleUpdate {
@@ -333,6 +339,16 @@ export type EngineEvent =
       timelockMs: number;
     }
   | { type: 'parameterSet'; proposalId: number; name: string; value: number; previous: number }
+  /** A `ChangeValidators` passed: the set changes at the start of block `effectiveHeight`. */
+  | {
+      type: 'validatorChangeScheduled';
+      proposalId: number;
+      op: 'add' | 'remove';
+      publicKey: string;
+      effectiveHeight: number;
+    }
+  /** The epoch boundary applied a change: `epoch`'s set (`validators` members) begins after this block. */
+  | { type: 'validatorSetChanged'; proposalId: number; epoch: number; validators: number; publicKey: string }
   /** `volBps` is the volatility applied: the request clamped to the band and to the hourly bound. */
   | { type: 'markVolSet'; seriesId: number; volBps: number; requestedVolBps: number }
   | { type: 'marginModeSet'; account: string; mode: 'standard' | 'portfolio' }
