@@ -500,7 +500,11 @@ export function createClient(options: ClientOptions): PalisadeClient {
       cancelAll: (seriesId = 0) => submitAction({ kind: 'cancelAll', value: { seriesId } }),
       deposit: (to, amount) =>
         submitAction({ kind: 'deposit', value: { account: bytesOf(to, 'account'), amount: Number(amount) } }),
-      withdraw: (amount) => submitAction({ kind: 'withdraw', value: { amount: Number(amount) } }),
+      withdraw: (amount) =>
+        submitAction({
+          kind: 'withdraw',
+          value: { amount: Number(amount), recipient: new Uint8Array(20), token: new Uint8Array(20) },
+        }),
       resync() {
         nextNonce = undefined;
       },
