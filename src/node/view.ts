@@ -35,6 +35,7 @@ import type { MempoolRefusalCode } from '../mempool/mempool.ts';
 import type { Finding } from '../monitor/finding.ts';
 import type { FindingCount, FindingQuery } from '../monitor/monitor.ts';
 import { ONE as FIXED_ONE, type Fixed } from '../std/fixed.ts';
+import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
 import type { KeyLifecycleJson } from './api/keys.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
 
@@ -610,6 +611,10 @@ export interface NodeView {
   keyLifecycle?(): MaybePromise<KeyLifecycleJson>;
   /** The account tree's checkpoint at `height` for margin proofs (src/node/privacy.ts); absent: none kept. */
   privacyCheckpoint?(height: number): MaybePromise<PrivacyCheckpointJson | undefined>;
+  /** A certified withdrawals checkpoint (src/node/checkpoint-signing.ts); absent: no bridge. */
+  checkpoint?(height: number | 'latest'): MaybePromise<CheckpointJson | undefined>;
+  /** A withdrawal's leaf, proof and checkpoint; undefined when in no certified checkpoint kept. */
+  withdrawalProof?(id: number): MaybePromise<WithdrawalProofJson | undefined>;
   /** A registered account's leaf inputs and Merkle path at the node's height. */
   privacyWitness?(publicKey: Uint8Array): MaybePromise<PrivacyWitnessJson | undefined>;
   /** Equivocation evidence this node holds (bounded by the consensus engine). */

@@ -51,6 +51,7 @@ export const MONEY_FIELDS = Object.freeze([
   'maintenanceBefore',
   'cash',
   'lossShare',
+  'amount',
 ] as const);
 
 const hexString: JsonSchema = { type: 'string', pattern: '^0x([0-9a-f]{2})*$' };
