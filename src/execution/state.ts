@@ -133,6 +133,8 @@ export interface Assessment {
 export type Outcome = {
   status: 'OK' | OutcomeStatus;
   orderId?: number;
+  /** A bridged withdrawal's id in the vault's leaf (src/execution/withdrawals.ts). */
+  withdrawalId?: number;
   filledLots?: number;
   restingLots?: number;
 };

@@ -306,6 +306,8 @@ export interface TransactionResult {
   /** The payload field at fault, for MALFORMED_PAYLOAD. */
   field?: string;
   orderId?: number;
+  /** A bridged withdrawal's id (src/execution/withdrawals.ts): what the vault's claim names. */
+  withdrawalId?: number;
   filledLots?: number;
   restingLots?: number;
 }

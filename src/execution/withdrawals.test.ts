@@ -60,7 +60,7 @@ test('a withdrawal debits at once and enters the withdrawals root committed in t
   const engine = createEngine(bridged());
   const txs = createTransactionBuilder();
   const r = engine.applyBlock(next(engine, [txs.next(alice, withdraw(1_000))]));
-  assert.equal(r.results[0]?.status, 'OK');
+  assert.deepEqual(r.results[0], { status: 'OK', withdrawalId: 1 });
   assert.equal(engine.account(alice.publicKey)!.balance, 9_000n * BigInt(USDC));
   const view = engine.withdrawals();
   assert.ok(view !== undefined);

@@ -118,6 +118,8 @@ export interface TransactionOutcome {
   /** The payload field at fault, for MALFORMED_PAYLOAD. */
   field?: string;
   orderId?: number;
+  /** A bridged withdrawal's id: `GET /v1/bridge/withdrawals/:id` serves its proof. */
+  withdrawalId?: number;
   filledLots?: number;
   restingLots?: number;
 }
@@ -945,6 +947,7 @@ export function outcomeOf(
   };
   if (result.field !== undefined) outcome.field = result.field;
   if (result.orderId !== undefined) outcome.orderId = result.orderId;
+  if (result.withdrawalId !== undefined) outcome.withdrawalId = result.withdrawalId;
   if (result.filledLots !== undefined) outcome.filledLots = result.filledLots;
   if (result.restingLots !== undefined) outcome.restingLots = result.restingLots;
   return outcome;

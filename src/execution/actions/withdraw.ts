@@ -45,5 +45,5 @@ export function withdraw(s: EngineState, signer: Uint8Array, action: Withdraw): 
     recipient: toHex(action.recipient),
     token: toHex(action.token),
   });
-  return { status: 'OK' };
+  return { status: 'OK', withdrawalId: id };
 }

@@ -125,10 +125,11 @@ export const transactionOutcomeSchema = object(
     status: transactionStatus,
     field: { type: 'string' },
     orderId: count,
+    withdrawalId: count,
     filledLots: count,
     restingLots: count,
   },
-  ['field', 'orderId', 'filledLots', 'restingLots'],
+  ['field', 'orderId', 'withdrawalId', 'filledLots', 'restingLots'],
 );
 
 const blockSummaryProperties = {
