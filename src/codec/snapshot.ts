@@ -16,7 +16,7 @@
  * refused so that every value has one encoding.
  */
 import { ByteListType, ContainerType, ListCompositeType, UintBigintType, type ValueOf } from '@chainsafe/ssz';
-import { CreditedDepositsRecordType } from './bridge.ts';
+import { CreditedDepositsRecordType, WithdrawalsRecordType } from './bridge.ts';
 import {
   AccountRecordType,
   GovernanceRecordType,
@@ -228,6 +228,8 @@ export const EngineSnapshotType = new ContainerType(
     auditHead: AuditHeadRecordType,
     /** The vault nonces the bridge credited (src/execution/actions/deposit.ts). */
     creditedDeposits: CreditedDepositsRecordType,
+    /** The checkpoint period's withdrawals (src/execution/withdrawals.ts): one with a bridge, else none. */
+    withdrawals: new ListCompositeType(WithdrawalsRecordType, 1),
     /**
      * Registered ownership commitments (src/execution/account-tree.ts) by ascending account index,
      * each 32 bytes big-endian; the Poseidon tree is rebuilt from them and the accounts.

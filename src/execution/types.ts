@@ -154,6 +154,22 @@ export interface EngineGenesis {
    * governance is to change the set; without it `ChangeValidators` is refused.
    */
   validatorSet?: ValidatorSetGenesis;
+  /**
+   * The EVM vault withdrawals are paid from (src/execution/withdrawals.ts); absent: withdrawals
+   * debit and pay nothing (test networks without a bridge), and no list is committed.
+   */
+  bridge?: EngineBridge;
+}
+
+/** The vault side of withdrawals: the leaf's domain, the token it pays, the checkpoint period. */
+export interface EngineBridge {
+  evmChainId: number;
+  /** 20-byte vault address. */
+  vault: Uint8Array;
+  /** 20-byte ERC-20 the engine's quote is paid out as. */
+  token: Uint8Array;
+  /** A checkpoint certifies every height that is a multiple of this (at least 1). */
+  checkpointEveryBlocks: number;
 }
 
 export interface OracleUpdate {
@@ -224,6 +240,10 @@ export const REJECTION_STATUSES = Object.freeze([
   'PRICE_OFF_TICK',
   'INVALID_ORDER',
   'INVALID_AMOUNT',
+  /** A withdrawal to the zero address (the vault would burn it). */
+  'INVALID_RECIPIENT',
+  /** A withdrawal of a token the bridge does not pay out. */
+  'UNLISTED_TOKEN',
   'INVALID_SERIES',
   'UNKNOWN_ORDER',
   'UNKNOWN_ACCOUNT',
@@ -278,6 +298,8 @@ export type OutcomeStatus =
   | 'MARKET_HALTED'
   /** A withdrawal beyond this block's cap while the insurance fund draws down fast (an outcome). */
   | 'WITHDRAWAL_THROTTLED'
+  /** The checkpoint period's withdrawals list is full; the next period takes it (an outcome). */
+  | 'WITHDRAWALS_FULL'
   /** The account already registered its ownership commitment (src/execution/account-tree.ts): once only. */
   | 'COMMITMENT_ALREADY_SET'
   /** Another account registered this commitment first. */
@@ -290,6 +312,8 @@ export interface TransactionResult {
   /** The payload field at fault, for MALFORMED_PAYLOAD. */
   field?: string;
   orderId?: number;
+  /** A bridged withdrawal's id (src/execution/withdrawals.ts): what the vault's claim names. */
+  withdrawalId?: number;
   filledLots?: number;
   restingLots?: number;
 }
@@ -311,7 +335,8 @@ export type CancelReason =
 
 export type EngineEvent =
   | { type: 'deposit'; account: string; amount: bigint }
-  | { type: 'withdrawal'; account: string; amount: bigint }
+  /** `id`, `recipient` and `token` (hex) when a bridge pays it out (src/execution/withdrawals.ts). */
+  | { type: 'withdrawal'; account: string; amount: bigint; id?: number; recipient?: string; token?: string }
   /** A vault deposit consumed without a credit (the value stays in the vault). */
   | {
       type: 'bridgeDepositRefused';

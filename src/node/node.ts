@@ -32,6 +32,7 @@ import { createValidatorSet } from '../consensus/validators.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { accountStateKey } from '../execution/engine.ts';
+import { CheckpointCertificateCodec } from '../interop/evm/checkpoint.ts';
 import { createDepositReporter, type DepositReporter } from '../interop/evm/deposit-quorum.ts';
 import { createRpcDepositFollower } from '../interop/evm/follower-rpc.ts';
 import { createEvmReader } from '../interop/evm/rpc.ts';
@@ -48,12 +49,14 @@ import { createDropCounterPenalties } from '../runtime/real/penalties.ts';
 import { openSqliteStorage, type SqliteStorage } from '../runtime/real/storage.ts';
 import { createTlsTransport, type TlsTransport, type TransportLimits } from '../runtime/real/transport.ts';
 import type { Network, PeerId } from '../runtime/types.ts';
+import { checkpointJson, withdrawalProofJson } from './api/bridge.ts';
 import { nextRefreshHeight } from './api/keys.ts';
 import { networkInfoOf } from './api/network.ts';
 import { type RunningApiServer, startApiServer } from './api/server.ts';
 import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
 import { auditLogRead, createAuditTrail } from './audit-trail.ts';
 import { createCertificateHistory } from './certificate-history.ts';
+import { createCheckpointSigner } from './checkpoint-signing.ts';
 import type { Genesis } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
@@ -378,6 +381,23 @@ export function createNode(options: NodeOptions): PalisadeNode {
     onCertificate: (entry) => certificateHistory.record(entry),
   });
 
+  // Withdrawals checkpoints (src/node/checkpoint-signing.ts), signed in the verifier's domain.
+  const checkpointDomain = {
+    chainId: genesis.priceCertificates.chainId,
+    verifyingContract: genesis.priceCertificates.verifyingContract,
+  };
+  const checkpoints =
+    genesis.bridge === undefined
+      ? undefined
+      : createCheckpointSigner({
+          domain: checkpointDomain,
+          everyBlocks: genesis.bridge.checkpointEveryBlocks,
+          validators: keys.length,
+          prices,
+          broadcast: (message) => transport.broadcast(message),
+          log: (level, message, details) => logger[level](details ?? {}, message),
+        });
+
   const stateSync = createStateSync({
     chainId,
     validators: createValidatorSet(keys),
@@ -456,6 +476,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     const range = tag >> 8;
     try {
       if (range === 0x02) consensusHandler?.(from, message);
+      else if (tag === CheckpointCertificateCodec.tag) checkpoints?.receive(from, message);
       else if (range === 0x04 || tag === 0x0503 || tag === 0x0504) prices.receive(from, message);
       else if (tag === TransactionGossipCodec.tag) onGossip(from, message);
       else if (tag >= 0x0505 && tag <= 0x0508) onStateSync(from, message);
@@ -541,6 +562,17 @@ export function createNode(options: NodeOptions): PalisadeNode {
     () => app.priceBook.latest().values(),
   );
   app.onApplied(() => privacy.record());
+  app.onApplied((applied) => {
+    const withdrawals = app.engine.withdrawals();
+    if (checkpoints === undefined || withdrawals === undefined) return;
+    checkpoints.onBlock({
+      height: applied.summary.height,
+      blockHash: fromHex(applied.summary.hash.slice(2))!,
+      stateRoot: fromHex(applied.summary.stateRoot.slice(2))!,
+      withdrawals,
+      sign: !applied.replay,
+    });
+  });
   app.onApplied((applied) => {
     if (applied.replay) return;
     const { summary, result, aggregate } = applied;
@@ -745,6 +777,16 @@ export function createNode(options: NodeOptions): PalisadeNode {
     findings: (query) => monitor.findings(query),
     findingCounts: () => monitor.counts(),
     privacyCheckpoint: (height) => privacy.checkpoint(height),
+    checkpoint(height) {
+      const record = height === 'latest' ? checkpoints?.latest() : checkpoints?.byHeight(height);
+      return record?.certificate === undefined ? undefined : checkpointJson(record, checkpointDomain);
+    },
+    withdrawalProof(id) {
+      const proof = checkpoints?.proof(id);
+      return proof?.record.certificate === undefined
+        ? undefined
+        : withdrawalProofJson(proof, checkpointDomain);
+    },
     privacyWitness: (publicKey) => privacy.witness(publicKey),
     subscribe(listener) {
       subscribers.add(listener);

@@ -219,6 +219,19 @@ export interface PriceSigner {
   stats(): PriceSignerStats;
   /** Resolves once the DKG has produced (or loaded) a key package. */
   ready(): Promise<void>;
+  /**
+   * Opens a signing session for another certificate's digest (src/node/checkpoint-signing.ts)
+   * on `epoch`'s keyset; every validator must open the same digest. `onSigned` gets the group
+   * signature when this validator assembles it as coordinator. False when that epoch has no engine.
+   */
+  signDigest(
+    digest: Uint8Array,
+    epoch: number,
+    base: number,
+    onSigned: (signature: Uint8Array) => void,
+  ): boolean;
+  /** The digest's certificate is known (from a peer): stop working on it. */
+  closeDigest(digest: Uint8Array, epoch: number): void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,6 +410,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   const pendingHandovers = new Map<string, number>();
   const handovers: HandoverCertificate[] = [];
   let highestHeight = 0;
+  /** Sessions opened through `signDigest`, by digest hex → completion callback (bounded). */
+  const external = new Map<string, (signature: Uint8Array) => void>();
   let sessionsStarted = 0;
   let certificates = 0;
   let failedSessions = 0;
@@ -640,6 +655,12 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
           pendingHandovers.delete(digestHex);
           keepHandover(certificate);
           options.broadcast(encoded);
+          continue;
+        }
+        const onSigned = external.get(digestHex);
+        if (onSigned !== undefined) {
+          external.delete(digestHex);
+          onSigned(completion.signature);
           continue;
         }
         const entry = pending.get(digestHex);
@@ -897,5 +918,19 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     },
 
     ready: () => readyPromise,
+
+    signDigest(digest, epoch, base, onSigned) {
+      const engine = engines.get(epoch);
+      if (!running || engine === undefined) return false;
+      external.set(toHex(digest), onSigned);
+      while (external.size > MAX_PENDING_REPORTS) external.delete(external.keys().next().value as string);
+      dispatchSigning(engine.open(digest, base % n, options.clock.now()));
+      return true;
+    },
+
+    closeDigest(digest, epoch) {
+      external.delete(toHex(digest));
+      engines.get(epoch)?.close(digest);
+    },
   };
 }

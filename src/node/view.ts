@@ -35,6 +35,7 @@ import type { MempoolRefusalCode } from '../mempool/mempool.ts';
 import type { Finding } from '../monitor/finding.ts';
 import type { FindingCount, FindingQuery } from '../monitor/monitor.ts';
 import { ONE as FIXED_ONE, type Fixed } from '../std/fixed.ts';
+import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
 import type { KeyLifecycleJson } from './api/keys.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
 
@@ -117,6 +118,8 @@ export interface TransactionOutcome {
   /** The payload field at fault, for MALFORMED_PAYLOAD. */
   field?: string;
   orderId?: number;
+  /** A bridged withdrawal's id: `GET /v1/bridge/withdrawals/:id` serves its proof. */
+  withdrawalId?: number;
   filledLots?: number;
   restingLots?: number;
 }
@@ -616,6 +619,10 @@ export interface NodeView {
   keyLifecycle?(): MaybePromise<KeyLifecycleJson>;
   /** The account tree's checkpoint at `height` for margin proofs (src/node/privacy.ts); absent: none kept. */
   privacyCheckpoint?(height: number): MaybePromise<PrivacyCheckpointJson | undefined>;
+  /** A certified withdrawals checkpoint (src/node/checkpoint-signing.ts); absent: no bridge. */
+  checkpoint?(height: number | 'latest'): MaybePromise<CheckpointJson | undefined>;
+  /** A withdrawal's leaf, proof and checkpoint; undefined when in no certified checkpoint kept. */
+  withdrawalProof?(id: number): MaybePromise<WithdrawalProofJson | undefined>;
   /** A registered account's leaf inputs and Merkle path at the node's height. */
   privacyWitness?(publicKey: Uint8Array): MaybePromise<PrivacyWitnessJson | undefined>;
   /** Equivocation evidence this node holds (bounded by the consensus engine). */
@@ -962,6 +969,7 @@ export function outcomeOf(
   };
   if (result.field !== undefined) outcome.field = result.field;
   if (result.orderId !== undefined) outcome.orderId = result.orderId;
+  if (result.withdrawalId !== undefined) outcome.withdrawalId = result.withdrawalId;
   if (result.filledLots !== undefined) outcome.filledLots = result.filledLots;
   if (result.restingLots !== undefined) outcome.restingLots = result.restingLots;
   return outcome;

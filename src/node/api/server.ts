@@ -14,6 +14,7 @@
  *   GET  /v1/oracle/certificates           latest price certificate per asset, with the keyset
  *   GET  /v1/keys                          keyset epoch, group key, signers, handover chain (keys.ts)
  *   GET  /v1/evidence                      equivocation evidence
+ *   GET  /v1/bridge/checkpoints/latest|:height, /v1/bridge/withdrawals/:id   withdrawals (bridge.ts)
  *   GET  /v1/privacy/checkpoints/:height   account tree record, state proof, opening (privacy.ts)
  *   GET  /v1/privacy/accounts/:key/witness a registered account's leaf inputs and Merkle path
  *   GET  /v1/stream (WebSocket)            blocks, fills, prices (see stream.ts)
@@ -53,6 +54,7 @@ import {
 } from '../view.ts';
 import { registerAuditLog } from './audit-log.ts';
 import { splitFramedTransactions } from './batch.ts';
+import { registerBridge } from './bridge.ts';
 import { API_ERRORS, ApiError, errorBody } from './errors.ts';
 import { registerFindings } from './findings.ts';
 import { registerKeys } from './keys.ts';
@@ -587,6 +589,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     registerAuditLog(api, view);
     registerKeys(api, view);
     registerPrivacy(api, view);
+    registerBridge(api, view);
     registerNetwork(api, options.network);
 
     // Prometheus text exposition, not JSON: there is no JSON Schema to give it.

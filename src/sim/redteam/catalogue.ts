@@ -78,7 +78,11 @@ function manyRestingSells(context: EconomicContext): Outcome {
   for (let i = 0; i < 6; i++) s.block(10_000);
   s.tx('partner', {
     kind: 'withdraw',
-    value: { amount: Number(s.venue.engine.account(s.venue.key('partner'))!.balance / 2n) },
+    value: {
+      amount: Number(s.venue.engine.account(s.venue.key('partner'))!.balance / 2n),
+      recipient: new Uint8Array(20),
+      token: new Uint8Array(20),
+    },
   }).block();
   const thin = s.venue.engine.account(s.venue.key('thin'))!;
   s.fact(
