@@ -128,9 +128,7 @@ async function networkRun(
     const certificates = result.market?.certificates;
     if (certificates !== undefined)
       facts.push(
-        certificates.notJudged === undefined
-          ? `seed ${seed}: price signing: ${certificates.certified} of ${certificates.opened} reports opened after the heal certified under the group key, ${certificates.signingAttempts} attempts, ${certificates.sharesWithheld} shares withheld, withholders named silent ${certificates.silentNamed} times`
-          : `seed ${seed}: price signing not judged: ${certificates.notJudged}`,
+        `seed ${seed}: price signing: ${certificates.certified} of ${certificates.opened} reports opened after the heal certified under the group key, ${certificates.signingAttempts} attempts, ${certificates.sharesWithheld} shares withheld, withholders named silent ${certificates.silentNamed} times`,
       );
   }
   return {
