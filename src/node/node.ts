@@ -164,7 +164,11 @@ const CONSENSUS_PENALTIES: Readonly<Record<string, number>> = Object.freeze({
   // Requests beyond a peer's answer budget: an honest peer stays far below it (request-budget.ts).
   'rate-limited': 2,
 });
-const GOSSIP_FLUSH_MS = 5;
+/**
+ * Submissions relayed within this window share a gossip frame. Every millisecond here is latency
+ * for a transaction submitted away from the leader; a batch submission is one frame anyway.
+ */
+const GOSSIP_FLUSH_MS = 1;
 /** Queued outbound gossip, at most; beyond it a submission is still admitted, just not relayed. */
 const MAX_GOSSIP_QUEUE = 8192;
 /** Market steps advanced per poll, so a node far behind the market catches up without stalling. */
@@ -573,14 +577,18 @@ export function createNode(options: NodeOptions): PalisadeNode {
       sign: !applied.replay,
     });
   });
-  app.onApplied((applied) => {
-    if (applied.replay) return;
-    const { summary, result, aggregate } = applied;
-    prices.onAggregates(summary.height, aggregate.prices, clock.now());
-    logger.debug({ height: summary.height, transactions: summary.transactions.length }, 'finalized');
-    publish({ topic: 'blocks', block: summary, finalityLatencyMs: applied.finalityLatencyMs });
+  // Blocks and fills reach subscribers once executed, without waiting for our sync (app.ts onExecuted).
+  app.onExecuted((executed) => {
+    const { summary, result } = executed;
+    publish({ topic: 'blocks', block: summary, finalityLatencyMs: executed.finalityLatencyMs });
     const fills = fillsOf(result.events, summary.height, summary.timeMs);
     if (fills.length > 0) publish({ topic: 'fills', fills });
+  });
+  app.onApplied((applied) => {
+    if (applied.replay) return;
+    const { summary, aggregate } = applied;
+    prices.onAggregates(summary.height, aggregate.prices, clock.now());
+    logger.debug({ height: summary.height, transactions: summary.transactions.length }, 'finalized');
     publish({ topic: 'prices', height: summary.height, prices: priceList() });
   });
 
