@@ -52,6 +52,11 @@ test('a copy of an admitted transaction with another signature is still refused 
   assert.equal(toHex(transactionId(forged)), toHex(transactionId(admitted)));
 
   const payload = BlockPayloadCodec.encode({
+    envelopes: [],
+
+    batchKeys: [],
+
+    earlyShares: [],
     timeMs: engineGenesis.startTimeMs + 1000,
     transactions: [forgedBytes, admittedBytes],
     observations: [],
