@@ -27,7 +27,6 @@
 import { CodecError } from '../codec/errors.ts';
 import { peekTag } from '../codec/message.ts';
 import { MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
-import { PriceCertificateCodec } from '../codec/oracle.ts';
 import { createEngine as createConsensus, type SimplexEngine } from '../consensus/engine.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
@@ -54,10 +53,11 @@ import { networkInfoOf } from './api/network.ts';
 import { type RunningApiServer, startApiServer } from './api/server.ts';
 import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
 import { auditLogRead, createAuditTrail } from './audit-trail.ts';
+import { createCertificateHistory } from './certificate-history.ts';
 import type { Genesis } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
-import { createPriceSigner, type PriceSigner } from './price-signing.ts';
+import { createPriceSigner, type LatestCertificate, type PriceSigner } from './price-signing.ts';
 import { createPrivacyCheckpoints } from './privacy.ts';
 import { createSignaturePool, defaultSignatureThreads } from './signature-pool.ts';
 import { createStateSync, type StateSync } from './state-sync.ts';
@@ -73,7 +73,7 @@ import {
   type NodeEvent,
   type NodeView,
   type PriceJson,
-  priceCertificateToJson,
+  priceCertificateEntryOf,
   stateProofToJson,
 } from './view.ts';
 
@@ -349,6 +349,10 @@ export function createNode(options: NodeOptions): PalisadeNode {
     },
   });
 
+  const certificateHistory = createCertificateHistory(
+    storage,
+    (assetId) => genesis.oracle.assets.find((asset) => asset.assetId === assetId)?.symbol ?? '',
+  );
   const prices = createPriceSigner({
     chainId,
     self: index,
@@ -371,6 +375,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     send: (to, message) => transport.send(to, message),
     broadcast: (message) => transport.broadcast(message),
     log: (level, message, details) => logger[level](details ?? {}, message),
+    onCertificate: (entry) => certificateHistory.record(entry),
   });
 
   const stateSync = createStateSync({
@@ -495,6 +500,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
       if (severityRank(finding.severity) >= severityRank('High')) logger.warn({ finding }, finding.name);
   });
   const assetById = new Map(genesis.oracle.assets.map((a) => [a.assetId, a]));
+  const certificateEntry = (entry: LatestCertificate) =>
+    priceCertificateEntryOf({ ...entry, symbol: assetById.get(entry.assetId)?.symbol ?? entry.symbol });
   const symbolOfUnderlying = new Map(genesis.engine.underlyings.map((u) => [u.underlyingId, u.symbol]));
 
   const priceList = (): PriceJson[] => {
@@ -661,14 +668,13 @@ export function createNode(options: NodeOptions): PalisadeNode {
             participants: keyset.participants,
           };
     },
-    priceCertificates: () =>
-      prices.latest().map((entry) => ({
-        assetId: entry.assetId,
-        symbol: assetById.get(entry.assetId)?.symbol ?? entry.symbol,
-        height: entry.height,
-        certificate: priceCertificateToJson(PriceCertificateCodec.decode(entry.encoded)),
-        encoded: hex(entry.encoded),
-      })),
+    priceCertificates: () => prices.latest().map(certificateEntry),
+    priceCertificatesAt: (query) =>
+      genesis.oracle.assets
+        .map((asset) => certificateHistory.at(asset.assetId, query))
+        .filter((entry) => entry !== undefined)
+        .sort((a, b) => a.assetId - b.assetId)
+        .map(certificateEntry),
     keyLifecycle() {
       const keyset = prices.keyset();
       const stats = prices.stats();
