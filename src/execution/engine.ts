@@ -31,6 +31,9 @@
  *      series of the underlying, uncrossing its book at one price;
  *   2c. governance (actions/governance.ts, rules in src/execution/governance.ts): queued proposals
  *      whose timelock has ended run, in (time, id) order; accepted ids past their expiry are dropped;
+ *   3a. fair ordering (steps/encrypted-orders.ts): an earlier block's encrypted orders, opened with
+ *      its key, run first in that block's order (their nonces reserved); then this block's envelopes
+ *      pay their fees and reserve their nonces;
  *   3. transactions (steps/transactions.ts, actions/), in consensus order: stateless checks (chain,
  *      expiry height, signature, size), then the nonce, then the action. A refusal (`RejectionStatus`)
  *      changes nothing, not even the nonce; a business outcome (`OutcomeStatus`, e.g. insufficient
@@ -124,6 +127,7 @@ import {
 } from './state.ts';
 import { reopenMarkets } from './steps/breaker.ts';
 import { commitState } from './steps/commit.ts';
+import { applyEncrypted, reserveEnvelopes } from './steps/encrypted-orders.ts';
 import { processExpiries } from './steps/expiry.ts';
 import { liquidate } from './steps/liquidation.ts';
 import { coverLosses } from './steps/losses.ts';
@@ -489,6 +493,8 @@ function applyBlockTo(s: EngineState, block: Block): BlockResult {
   reopenMarkets(s);
   applyEpochBoundary(s);
   executeDueProposals(s);
+  const encryptedResults = applyEncrypted(s, block.encrypted ?? []);
+  const reservationResults = reserveEnvelopes(s, block.envelopeReservations ?? []);
   const results = block.transactions.map((tx) => applyTransaction(s, tx));
   liquidate(s);
   coverLosses(s);
@@ -496,7 +502,15 @@ function applyBlockTo(s: EngineState, block: Block): BlockResult {
   const stateRoot = commitState(s);
   const events = s.events;
   s.events = [];
-  return { height: s.height, results, events, stateRoot, eventsHash: sha256(canonicalEventBytes(events)) };
+  return {
+    height: s.height,
+    results,
+    encryptedResults,
+    reservationResults,
+    events,
+    stateRoot,
+    eventsHash: sha256(canonicalEventBytes(events)),
+  };
 }
 
 const textEncoder = new TextEncoder();

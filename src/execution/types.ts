@@ -198,7 +198,32 @@ export interface Block {
    * src/interop/evm/deposit-quorum.ts), ascending by nonce; each nonce is credited once, ever.
    */
   deposits?: BridgeDeposit[];
+  /**
+   * Encrypted orders of an earlier block, opened by the block rule once that block's key was
+   * final (src/chain/fair-batches.ts), in the order that block fixed. They run before
+   * `transactions`; their nonces were reserved when their envelopes were included.
+   */
+  encrypted?: SignedTransaction[];
+  /**
+   * This block's encrypted-order envelopes that the block rule admitted, in block order: each
+   * pays its fee (at most the sender's balance, to the fee pool) and reserves its nonce now,
+   * before `transactions`, whatever its ciphertext turns out to hold.
+   */
+  envelopeReservations?: EnvelopeReservation[];
 }
+
+/** An included envelope's charge: its fee and the nonce its hidden transaction consumes. */
+export interface EnvelopeReservation {
+  sender: Uint8Array;
+  nonce: number;
+  /** Base units of the quote asset. */
+  fee: number;
+}
+
+/** What a reservation did: `charged` base units moved to the fee pool. */
+export type ReservationResult =
+  | { status: 'RESERVED'; charged: bigint }
+  | { status: 'UNKNOWN_ACCOUNT' | 'BAD_NONCE' };
 
 /** Why a vault deposit was consumed without a credit (its value stays in the vault). */
 export type BridgeDepositRefusal =
@@ -492,6 +517,10 @@ export type EngineEvent =
 export interface BlockResult {
   height: number;
   results: TransactionResult[];
+  /** Results of `Block.encrypted`, in order (empty when there were none). */
+  encryptedResults: TransactionResult[];
+  /** Results of `Block.envelopeReservations`, in order. */
+  reservationResults: ReservationResult[];
   events: EngineEvent[];
   stateRoot: Uint8Array;
   /** SHA-256 over the canonical encoding of `events`: validators agree on it with the root. */

@@ -52,6 +52,11 @@ test('a copy of an admitted transaction with another signature is still refused 
   assert.equal(toHex(transactionId(forged)), toHex(transactionId(admitted)));
 
   const payload = BlockPayloadCodec.encode({
+    envelopes: [],
+
+    batchKeys: [],
+
+    earlyShares: [],
     timeMs: engineGenesis.startTimeMs + 1000,
     transactions: [forgedBytes, admittedBytes],
     observations: [],
@@ -146,6 +151,9 @@ test('a leader whose parent it never checked proposes its mempool as soon as the
     transactions: [],
     observations: [],
     deposits: [],
+    envelopes: [],
+    batchKeys: [],
+    earlyShares: [],
     stateRootHeight: 0,
     stateRoot: new Uint8Array(32),
   });
@@ -205,6 +213,9 @@ test('a finalized block reaches onExecuted before its sync; processedHeight and 
     transactions: [SignedTransactionCodec.encode(order)],
     observations: [],
     deposits: [],
+    envelopes: [],
+    batchKeys: [],
+    earlyShares: [],
     stateRootHeight: 0,
     stateRoot: new Uint8Array(32),
   });

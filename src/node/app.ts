@@ -706,6 +706,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         ids.push(pending.id);
       }
       const payload = BlockPayloadCodec.encode({
+        envelopes: [],
+        batchKeys: [],
+        earlyShares: [],
         timeMs,
         transactions,
         observations: ownObservations,

@@ -105,6 +105,9 @@ function honestChain(blocks: number) {
   for (let height = 1; height <= blocks; height++) {
     const stateRootHeight = stateRootHeightFor(height);
     const payload = BlockPayloadCodec.encode({
+      envelopes: [],
+      batchKeys: [],
+      earlyShares: [],
       timeMs: genesis.startTimeMs + height * 1000,
       transactions: [],
       observations: [],

@@ -328,6 +328,9 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
       });
       const stateRootHeight = stateRootHeightFor(height);
       const payload = BlockPayloadCodec.encode({
+        envelopes: [],
+        batchKeys: [],
+        earlyShares: [],
         timeMs,
         transactions: pending.map((entry) => entry.bytes),
         observations: observations(height, timeMs),
