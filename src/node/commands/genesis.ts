@@ -33,6 +33,7 @@ import { numberOption, parseOptions, UsageError } from '../args.ts';
 import { nodeConfigToJson } from '../config.ts';
 import {
   buildGenesis,
+  DEFAULT_CHECKPOINT_EVERY_BLOCKS,
   DEFAULT_KEYGEN_COMPLAINT_MS,
   DEFAULT_KEYGEN_DEAL_MS,
   genesisToJson,
@@ -333,6 +334,7 @@ export async function run(args: string[]): Promise<number> {
         token: bridge.token,
         fromBlock: bridge.fromBlock,
         confirmations: bridge.confirmations,
+        checkpointEveryBlocks: DEFAULT_CHECKPOINT_EVERY_BLOCKS,
       };
     }
     const genesisPath = join(out, 'genesis.json');
