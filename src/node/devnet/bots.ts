@@ -45,6 +45,14 @@ export interface BotsOptions {
    * devnet funds the bot's account through the bridge here.
    */
   prepare?: (account: BotAccount, ordinal: number, client: PalisadeClient) => Promise<void>;
+  /**
+   * Every `everyMs` a bot takes one step out of its trading to run `run` with its own trader (so
+   * that nonces stay in order): the devnet withdraws to the bot's EVM wallet here.
+   */
+  withdraw?: {
+    everyMs: number;
+    run: (account: BotAccount, ordinal: number, client: PalisadeClient, trader: Trader) => Promise<void>;
+  };
   /** Errors worth telling an operator about (a node down, a refusal), at most one per bot per 10 s. */
   onError?: (bot: string, message: string) => void;
 }
@@ -62,6 +70,8 @@ export interface BotStats {
   errors: Record<string, number>;
   /** Bots whose `prepare` succeeded. */
   prepared: number;
+  /** `withdraw` steps that succeeded. */
+  withdrawals: number;
 }
 
 export interface RunningBots {
@@ -154,6 +164,7 @@ export function startBots(options: BotsOptions): RunningBots {
     filledLots: 0,
     errors: {},
     prepared: 0,
+    withdrawals: 0,
   };
   let stopped = false;
   const wakers = new Set<() => void>();
@@ -182,6 +193,7 @@ export function startBots(options: BotsOptions): RunningBots {
     connect();
     // The client of the node this bot talks to now (`fail` moves it on when one stops answering).
     const currentClient = () => client;
+    const currentTrader = () => trader;
     let lastReportMs = 0;
 
     const fail = (error: unknown) => {
@@ -316,9 +328,17 @@ export function startBots(options: BotsOptions): RunningBots {
           await sleep(PREPARE_RETRY_MS);
         }
       }
+      const withdraw = options.withdraw;
+      // The first withdrawal comes a while after funding: the deposit first has to be credited.
+      let lastWithdrawMs = Date.now();
       while (!stopped) {
         try {
           await cycle();
+          if (withdraw !== undefined && Date.now() - lastWithdrawMs >= withdraw.everyMs) {
+            lastWithdrawMs = Date.now();
+            await withdraw.run(account, ordinal, currentClient(), currentTrader());
+            stats.withdrawals++;
+          }
         } catch (error) {
           fail(error);
         }

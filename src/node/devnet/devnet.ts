@@ -24,10 +24,13 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createEd25519Signer } from '../../crypto/ed25519.ts';
 import { loadEd25519Keystore } from '../../crypto/keystore.ts';
-import type { PalisadeClient } from '../client.ts';
+import { EDR_ACCOUNT_KEYS } from '../../interop/evm/edr-server.ts';
+import type { PalisadeClient, Trader } from '../client.ts';
 import { createDashboardServer, type RunningDashboard } from '../dashboard/server.ts';
+import { claimOnVault } from '../withdraw-evm.ts';
 import { type BotAccount, type RunningBots, startBots } from './bots.ts';
 import {
+  addressOf,
   BOT_WALLET_BASE,
   type BridgeDeployment,
   DEVNET_CONFIRMATIONS,
@@ -55,6 +58,10 @@ export const BOT_ROLES: readonly BotAccount['role'][] = Object.freeze(['maker', 
 export const BOT_DEPOSIT = 1_000_000n * 10n ** 6n;
 /** How long a bot waits for its deposit to be credited before it deposits again. */
 const CREDIT_WAIT_MS = 60_000;
+/** On a bridged devnet each bot withdraws this much to its EVM wallet this often, and claims it. */
+export const BOT_WITHDRAWAL = 1_000n * 10n ** 6n;
+const BOT_WITHDRAW_EVERY_MS = 45_000;
+const CLAIM_ATTEMPTS = 3;
 
 export interface DevnetOptions {
   dataDirectory: string;
@@ -147,6 +154,8 @@ export interface RunningDevnet {
   readonly evm: (BridgeDeployment & { process: EvmProcess }) | undefined;
   /** Resolves once the verifier is on the EVM chain (after the validators' DKG). */
   readonly verifierReady: Promise<void>;
+  /** The bots' withdrawals through the vault: submitted on Palisade, claimed (paid or queued) on the EVM. */
+  withdrawals(): { submitted: number; claimed: number; failed: number };
   /** True when this start made the network (keys and genesis). */
   readonly created: boolean;
   record(): DevnetRecord;
@@ -393,6 +402,7 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
   let dashboard: RunningDashboard | undefined;
   let bots: RunningBots | undefined;
   let verifierReady: Promise<void> = Promise.resolve();
+  const withdrawals = botWithdrawals(() => evm, options.onBotError);
   const verifierAbort = new AbortController();
   try {
     await supervisor.startAll();
@@ -432,7 +442,12 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
         apiUrls: network.validators.map((validator) => validator.api),
         accounts: botAccounts,
         ...(options.onBotError === undefined ? {} : { onError: options.onBotError }),
-        ...(evm === undefined ? {} : { prepare: fundThroughVault(evm) }),
+        ...(evm === undefined
+          ? {}
+          : {
+              prepare: fundThroughVault(evm),
+              withdraw: { everyMs: BOT_WITHDRAW_EVERY_MS, run: withdrawals.run },
+            }),
       });
     }
     record = {
@@ -487,6 +502,7 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
     bots,
     evm,
     verifierReady,
+    withdrawals: withdrawals.stats,
     created,
     record: () => record!,
     stop() {
@@ -495,8 +511,10 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
         // A bot in the middle of an HTTP call finishes within its timeout; nobody needs to wait.
         if (bots !== undefined) await Promise.race([bots.stop(), delay(BOT_STOP_WAIT_MS)]);
         await startedDashboard.close();
+        withdrawals.stop();
         await supervisor.stopAll();
         await verifierReady;
+        await withdrawals.settled();
         // Last: the validators follow it until they stop.
         await evm?.process.stop();
         record = { ...record!, running: false };
@@ -577,5 +595,67 @@ function fundThroughVault(
         );
       await delay(500);
     }
+  };
+}
+
+/**
+ * The bots' withdrawals: `run` (a bot's step) signs `Withdraw` of BOT_WITHDRAWAL to the bot's EVM
+ * wallet and waits for its block; the claim — waiting for the certified checkpoint that holds
+ * it, then `submitCheckpoint` if the vault lacks it and `claim` with the Merkle proof (src/node/
+ * withdraw-evm.ts) — runs in the background so the bot goes back to trading.
+ */
+function botWithdrawals(
+  deploymentOf: () => BridgeDeployment | undefined,
+  onError: ((bot: string, message: string) => void) | undefined,
+) {
+  const counts = { submitted: 0, claimed: 0, failed: 0 };
+  const claims = new Set<Promise<void>>();
+  let stopped = false;
+  return {
+    stats: () => ({ ...counts }),
+    stop() {
+      stopped = true;
+    },
+    settled: () => Promise.allSettled([...claims]).then(() => undefined),
+    async run(_account: BotAccount, ordinal: number, client: PalisadeClient, trader: Trader): Promise<void> {
+      const deployment = deploymentOf();
+      if (deployment === undefined || stopped) return;
+      const wallet = BOT_WALLET_BASE + ordinal;
+      const { id } = await trader.withdraw(BOT_WITHDRAWAL, {
+        recipient: addressOf(wallet),
+        token: deployment.token,
+      });
+      const outcome = await client.waitForTransaction(id, { timeoutMs: 30_000 });
+      if (outcome.status !== 'OK' || outcome.withdrawalId === undefined)
+        throw new DevnetError('WITHDRAW_REFUSED', `the engine answered ${outcome.status}`);
+      counts.submitted++;
+      const withdrawalId = outcome.withdrawalId;
+      const claim = (async () => {
+        const read = await client.waitForWithdrawal(withdrawalId, { timeoutMs: 120_000 });
+        const { keyset } = await client.certificates();
+        if (keyset === null) throw new DevnetError('WITHDRAW_REFUSED', 'the node serves no keyset');
+        // Two bots may race to submit the same checkpoint; the loser's next try finds it known.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await claimOnVault(
+              read,
+              { rpcUrl: deployment.rpc, privateKey: EDR_ACCOUNT_KEYS[wallet]!, vault: deployment.vault },
+              Uint8Array.from(Buffer.from(keyset.groupPublicKey.slice(2), 'hex')),
+            );
+            break;
+          } catch (error) {
+            if (stopped || attempt >= CLAIM_ATTEMPTS) throw error;
+            await delay(2000);
+          }
+        }
+        counts.claimed++;
+      })().catch((error: Error) => {
+        if (stopped) return;
+        counts.failed++;
+        onError?.(`withdrawer-${ordinal}`, error.message);
+      });
+      claims.add(claim);
+      claim.finally(() => claims.delete(claim));
+    },
   };
 }

@@ -121,6 +121,9 @@ async function startWorld(n: number, label: string): Promise<World> {
         deposits: reports,
         stateRootHeight: 0,
         stateRoot: new Uint8Array(32),
+        envelopes: [],
+        batchKeys: [],
+        earlyShares: [],
       });
       for (const state of states) executeBlock(state, { height, payload });
       const after = states[0]!.engine.account(MALLORY)?.balance ?? 0n;
