@@ -41,6 +41,7 @@ import { type GovernanceConfig, governanceConfigProblem } from '../execution/gov
 import { MS_PER_DAY } from '../execution/margin.ts';
 import type { EngineGenesis, EngineParameters, SeriesConfig, UnderlyingConfig } from '../execution/types.ts';
 import type { SimulatedAssetSpec, VenueSpec } from '../oracle/market.ts';
+import { validatorSetGenesis } from './epochs.ts';
 
 export const GENESIS_FORMAT = 'palisade-genesis/1';
 /** The most validators a genesis may list (the oracle's and DKG's bound). */
@@ -610,11 +611,13 @@ export function parseGenesis(document: unknown): Genesis {
     'syncRetryMs',
   ]);
   const bridge = record.bridge === undefined ? undefined : parseBridge(record.bridge, engine.operator);
+  const validatorSet = validatorSetGenesis(validators, dkg.epochBlocks);
   return {
     ...(bridge === undefined ? {} : { bridge }),
     chainId,
     validators,
-    engine,
+    // With epochs, the engine commits the validator set governance may change (src/node/epochs.ts).
+    engine: validatorSet === undefined ? engine : { ...engine, validatorSet },
     oracle,
     dkg,
     priceCertificates: {
@@ -702,6 +705,11 @@ export const DEFAULT_NETWORK_TIMEOUTS: EngineTimeouts = Object.freeze({
   syncRetryMs: 500,
 });
 
+function validatorSetField(validators: readonly GenesisValidator[], epochBlocks: number | undefined) {
+  const validatorSet = validatorSetGenesis(validators, epochBlocks);
+  return validatorSet === undefined ? {} : { validatorSet };
+}
+
 /**
  * A genesis with one BTC underlying (Deribit-like margin), calls and puts at 50k–70k expiring 7
  * and 30 days after `startTimeMs`, the BTC-USD oracle asset on the default simulated market, the
@@ -729,6 +737,7 @@ export function buildGenesis(options: BuildGenesisOptions): Genesis {
       series,
       accounts: (options.accounts ?? []).map((a) => ({ publicKey: a.publicKey, balance: a.balance })),
       insuranceFund: 1_000_000n * BigInt(USDC),
+      ...validatorSetField(options.validators, options.epochBlocks),
     },
     oracle: {
       assets: [{ assetId: 1, symbol: 'BTC-USD', decimals: 6, underlyingId: 1 }],

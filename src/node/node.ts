@@ -29,6 +29,7 @@ import { peekTag } from '../codec/message.ts';
 import { MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
 import { PriceCertificateCodec } from '../codec/oracle.ts';
 import { createEngine as createConsensus, type SimplexEngine } from '../consensus/engine.ts';
+import { createValidatorSchedule } from '../consensus/epochs.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
@@ -54,6 +55,7 @@ import { networkInfoOf } from './api/network.ts';
 import { type RunningApiServer, startApiServer } from './api/server.ts';
 import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
 import { auditLogRead, createAuditTrail } from './audit-trail.ts';
+import { catchUpEpochs, followValidatorEpoch, storedBlockView } from './epochs.ts';
 import type { Genesis } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
@@ -325,6 +327,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
   const consensus = createConsensus({
     chainId,
     validators: createValidatorSet(keys),
+    schedule: createValidatorSchedule({ epoch: 1, firstView: 1, validators: createValidatorSet(keys) }),
     self: index,
     signer,
     clock,
@@ -534,6 +537,13 @@ export function createNode(options: NodeOptions): PalisadeNode {
     () => app.priceBook.latest().values(),
   );
   app.onApplied(() => privacy.record());
+  // Validator epochs (src/node/epochs.ts): a boundary block that changed the set schedules the
+  // next consensus epoch from the view after it, replayed blocks included.
+  app.onApplied((applied) => {
+    const epoch = followValidatorEpoch(consensus, applied.summary.view, app.engine.validatorSet());
+    if (epoch !== undefined)
+      logger.info({ epoch, height: applied.summary.height }, 'validator epoch scheduled');
+  });
   app.onApplied((applied) => {
     if (applied.replay) return;
     const { summary, result, aggregate } = applied;
@@ -786,6 +796,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
       running = true;
       const replayStarted = clock.now();
       const opened = app.open();
+      catchUpEpochs(consensus, app.engine.validatorSet(), (height) =>
+        storedBlockView(storage.finalizedBlock(height)),
+      );
       logger.info(
         {
           height: app.engine.height,
