@@ -21,6 +21,7 @@ import {
 } from '@chainsafe/ssz';
 import { CodecError } from './errors.ts';
 import { decodeAny, defineMessage, type MessageCodec } from './message.ts';
+import { Address20 } from './oracle.ts';
 import { Bool, Bytes32, Bytes64, Uint8, Uint16, Uint32, Uint64 } from './primitives.ts';
 
 export const ORDER_SIDE = Object.freeze({ buy: 0, sell: 1 } as const);
@@ -43,8 +44,15 @@ export const DepositCodec = defineMessage({
   type: DepositType,
 });
 
-/** Takes quote collateral out of the signer's account (refused below initial margin). */
-export const WithdrawType = new ContainerType({ amount: Uint64 }, { typeName: 'Withdraw' });
+/**
+ * Takes quote collateral out of the signer's account (refused below initial margin) to `recipient`
+ * on the EVM chain, paid by the vault in `token` (the genesis bridge's ERC-20; src/execution/
+ * withdrawals.ts). Both are 20-byte addresses; a network without a bridge debits and pays nothing.
+ */
+export const WithdrawType = new ContainerType(
+  { amount: Uint64, recipient: Address20, token: Address20 },
+  { typeName: 'Withdraw' },
+);
 export type Withdraw = ValueOf<typeof WithdrawType>;
 export const WithdrawCodec = defineMessage({
   name: 'Withdraw',

@@ -1308,7 +1308,20 @@ export class SimplexEngine {
       }
       state.votes[kind].set(vote.signer, entry);
     }
-    this.#checkQuorum(state, kind, entry.digestHex);
+    if (state.certificates[kind] !== undefined) this.#passLateExtension(state, entry);
+    else this.#checkQuorum(state, kind, entry.digestHex);
+  }
+
+  /**
+   * A vote that arrives after its view's certificate counts for nothing, so it is never verified
+   * lazily, but its extension (the signer's oracle observation for the next height) is what the
+   * next leader waits for to propose with 2f + 1 fresh prices. When we lead the next view, such a
+   * vote is verified now, which hands its extension to the application.
+   */
+  #passLateExtension(state: ViewState, entry: VoteEntry): void {
+    if (entry.verified || entry.vote.extension.length === 0) return;
+    if (leaderOf(this.#validators, state.view + 1) !== this.#config.self) return;
+    this.#verifyNow(entry);
   }
 
   #checkQuorum(state: ViewState, kind: VoteKindValue, digestHex: string): void {

@@ -21,6 +21,8 @@ export const GOVERNANCE_STATE_KEY = sha256(textEncoder.encode('palisade/state/go
 export const VALIDATOR_SET_STATE_KEY = sha256(textEncoder.encode('palisade/state/validator-set'));
 /** The key of the vault nonces the bridge credited (actions/deposit.ts). */
 export const CREDITED_DEPOSITS_STATE_KEY = sha256(textEncoder.encode('palisade/state/credited-deposits'));
+/** The key of the checkpoint period's withdrawals record (src/execution/withdrawals.ts). */
+export const WITHDRAWALS_STATE_KEY = sha256(textEncoder.encode('palisade/state/withdrawals'));
 /** The key of the withdrawal slowdown's fund watch. */
 export const FUND_WATCH_STATE_KEY = sha256(textEncoder.encode('palisade/state/fund-watch'));
 const RISK_NAMESPACE = textEncoder.encode('palisade/state/risk');

@@ -78,7 +78,11 @@ function manyRestingSells(context: EconomicContext): Outcome {
   for (let i = 0; i < 6; i++) s.block(10_000);
   s.tx('partner', {
     kind: 'withdraw',
-    value: { amount: Number(s.venue.engine.account(s.venue.key('partner'))!.balance / 2n) },
+    value: {
+      amount: Number(s.venue.engine.account(s.venue.key('partner'))!.balance / 2n),
+      recipient: new Uint8Array(20),
+      token: new Uint8Array(20),
+    },
   }).block();
   const thin = s.venue.engine.account(s.venue.key('thin'))!;
   s.fact(
@@ -124,9 +128,7 @@ async function networkRun(
     const certificates = result.market?.certificates;
     if (certificates !== undefined)
       facts.push(
-        certificates.notJudged === undefined
-          ? `seed ${seed}: price signing: ${certificates.certified} of ${certificates.opened} reports opened after the heal certified under the group key, ${certificates.signingAttempts} attempts, ${certificates.sharesWithheld} shares withheld, withholders named silent ${certificates.silentNamed} times`
-          : `seed ${seed}: price signing not judged: ${certificates.notJudged}`,
+        `seed ${seed}: price signing: ${certificates.certified} of ${certificates.opened} reports opened after the heal certified under the group key, ${certificates.signingAttempts} attempts, ${certificates.sharesWithheld} shares withheld, withholders named silent ${certificates.silentNamed} times`,
       );
   }
   return {

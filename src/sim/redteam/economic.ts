@@ -47,7 +47,10 @@ export function mango(context: EconomicContext): Outcome {
   const absurd = 10_000_000;
   s.tx('partner', limitOrder(1, 'sell', absurd, 0.1))
     .tx('thief', limitOrder(1, 'buy', absurd, 0.1, { reduceOnly: true }))
-    .tx('partner', { kind: 'withdraw', value: { amount: 990_000 * USDC } })
+    .tx('partner', {
+      kind: 'withdraw',
+      value: { amount: 990_000 * USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+    })
     .tx('partner', { kind: 'cancelAll', value: { seriesId: 0 } })
     .block();
   // The thin market: one honest offer of one contract at today's mark.
@@ -58,10 +61,17 @@ export function mango(context: EconomicContext): Outcome {
   s.fact(`index pumped 60,000 → 78,000; call mark ${mark} → ${pumped} USDC`);
   s.tx('thief', limitOrder(1, 'buy', pumped, 1, { timeInForce: 1 })).block();
   const thief = s.venue.engine.account(s.venue.key('thief'))!;
-  s.tx('thief', { kind: 'withdraw', value: { amount: Number(thief.balance) } }).block();
+  s.tx('thief', {
+    kind: 'withdraw',
+    value: { amount: Number(thief.balance), recipient: new Uint8Array(20), token: new Uint8Array(20) },
+  }).block();
   s.tx('partner', {
     kind: 'withdraw',
-    value: { amount: Number(s.venue.engine.account(s.venue.key('partner'))!.balance) },
+    value: {
+      amount: Number(s.venue.engine.account(s.venue.key('partner'))!.balance),
+      recipient: new Uint8Array(20),
+      token: new Uint8Array(20),
+    },
   }).block();
   return s.finish(
     'the absurd self-trade is refused (band / margin), the stale offer leaves the book out of band, and only cash above initial margin can be withdrawn',
@@ -92,7 +102,10 @@ export function bzx(context: EconomicContext): Outcome {
   for (let i = 0; i < 5; i++)
     s.tx('partner', limitOrder(1, 'sell', top, 0.5)).tx('thief', limitOrder(1, 'buy', top, 0.5));
   s.tx('thief', limitOrder(1, 'sell', top, 1, { timeInForce: 1 }))
-    .tx('thief', { kind: 'withdraw', value: { amount: 15_000 * USDC } })
+    .tx('thief', {
+      kind: 'withdraw',
+      value: { amount: 15_000 * USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+    })
     .block();
   s.fact(
     `mark before ${mark}, after the wash block ${s.venue.markUsdc(1)} USDC (honest ${s.venue.markUsdc(1, s.venue.honest)})`,
@@ -141,7 +154,10 @@ export function venusLuna(context: EconomicContext): Outcome {
   // The maker still offers puts at the stuck mark; the thief buys and withdraws.
   s.tx('maker', limitOrder(1, 'sell', mark, 2))
     .tx('thief', limitOrder(1, 'buy', mark, 2, { timeInForce: 1 }))
-    .tx('thief', { kind: 'withdraw', value: { amount: 25_000 * USDC } })
+    .tx('thief', {
+      kind: 'withdraw',
+      value: { amount: 25_000 * USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+    })
     .block(10_000);
   // The feed recovers; the truth arrives.
   s.venue.feed = undefined;
@@ -186,7 +202,10 @@ export function oracleSqueeze(context: EconomicContext): Outcome {
   s.tx('maker', limitOrder(1, 'buy', s.venue.markUsdc(1), 2))
     .tx('thief', limitOrder(1, 'sell', lied, 2, { timeInForce: 1 }))
     .tx('thief', limitOrder(1, 'sell', s.venue.markUsdc(1), 2, { timeInForce: 1 }))
-    .tx('thief', { kind: 'withdraw', value: { amount: 19_000 * USDC } })
+    .tx('thief', {
+      kind: 'withdraw',
+      value: { amount: 19_000 * USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+    })
     .block();
   s.tx('maker', { kind: 'cancelAll', value: { seriesId: 0 } }).block();
   return s.finish(
@@ -218,7 +237,11 @@ export function whaleLiquidation(context: EconomicContext): Outcome {
     .block();
   const margin = s.venue.engine.account(s.venue.key('whale'))!.margin!;
   const spare = margin.equity - margin.initial;
-  if (spare > 0n) s.tx('whale', { kind: 'withdraw', value: { amount: Number(spare) } }).block();
+  if (spare > 0n)
+    s.tx('whale', {
+      kind: 'withdraw',
+      value: { amount: Number(spare), recipient: new Uint8Array(20), token: new Uint8Array(20) },
+    }).block();
   // The partner offers the calls back far above the mark for the liquidation to buy from.
   s.tx('partner', limitOrder(1, 'sell', Math.round(mark * 3), 5)).block();
   s.venue.spotUsdc = 64_800;
