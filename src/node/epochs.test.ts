@@ -134,3 +134,30 @@ test('built and parsed genesis commit the same validator set, and none without e
   );
   assert.equal(buildGenesis(options).engine.validatorSet, undefined);
 });
+
+test('attack: a replay that crosses a later boundary before the earlier epochs are scheduled neither throws nor skips one', () => {
+  const hex = (i: number) => `0x${Buffer.from(signers[i]!.publicKey).toString('hex')}`;
+  const committed = {
+    epoch: 3,
+    epochBlocks: EPOCH_BLOCKS,
+    members: [],
+    pending: undefined,
+    epochs: [
+      { epoch: 1, sinceHeight: 0, keys: [0, 1, 2, 3, 4].map(hex) },
+      { epoch: 2, sinceHeight: 10, keys: [0, 2, 3, 4].map(hex) },
+      { epoch: 3, sinceHeight: 20, keys: [0, 2, 3, 4, 1].map(hex) },
+    ],
+  };
+  const { engine, schedule, calls } = follower();
+  // Block 20 replayed while epoch 2 is not scheduled yet: nothing, rather than epoch 3 after 1.
+  assert.equal(followValidatorEpoch(engine, 41, committed), undefined);
+  assert.deepEqual(calls, []);
+  assert.deepEqual(
+    catchUpEpochs(engine, committed, (height) => height * 2),
+    [2, 3],
+  );
+  assert.deepEqual(calls, [21, 41]);
+  assert.equal(schedule.at(40)!.epoch, 2);
+  assert.equal(schedule.at(41)!.validators.size, 5);
+  assert.equal(followValidatorEpoch(engine, 41, committed), undefined, 'already scheduled');
+});

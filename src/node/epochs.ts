@@ -92,9 +92,10 @@ export interface EpochFollower {
 }
 
 /**
- * After block `view` was executed: when it applied a set change (the committed set's epoch is
- * past the engine's latest), schedules that epoch from the next view. Idempotent (a replayed block
- * schedules nothing twice). Returns the epoch scheduled, or undefined.
+ * After block `view` was executed: when it applied a set change (the committed epoch is the one
+ * after the engine's latest), schedules that epoch from the next view. Idempotent (a replayed block
+ * schedules nothing twice); an epoch that is not the next one (earlier ones missing: call
+ * {@link catchUpEpochs} first) is not scheduled. Returns the epoch scheduled, or undefined.
  */
 export function followValidatorEpoch(
   engine: EpochFollower,
@@ -102,8 +103,8 @@ export function followValidatorEpoch(
   committed: ValidatorSetView | undefined,
 ): number | undefined {
   if (committed === undefined) return undefined;
-  const current = engine.epochAt(view + 1)?.epoch ?? 0;
-  if (committed.epoch <= current) return undefined;
+  const latest = engine.epochAt(Number.MAX_SAFE_INTEGER)?.epoch ?? 0;
+  if (committed.epoch !== latest + 1) return undefined;
   const entry = committed.epochs[committed.epochs.length - 1]!;
   engine.scheduleEpoch({ epoch: entry.epoch, firstView: view + 1, validators: setOf(entry.keys) });
   return entry.epoch;

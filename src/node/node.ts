@@ -569,9 +569,12 @@ export function createNode(options: NodeOptions): PalisadeNode {
     () => app.priceBook.latest().values(),
   );
   app.onApplied(() => privacy.record());
+  const viewOfStoredBlock = (height: number) => storedBlockView(storage.finalizedBlock(height));
   // Validator epochs (src/node/epochs.ts): a boundary block that changed the set schedules the
   // next consensus epoch from the view after it, replayed blocks included.
   app.onApplied((applied) => {
+    // Epochs committed before a restored snapshot first (a replay may cross a later boundary).
+    catchUpEpochs(consensus, app.engine.validatorSet(), viewOfStoredBlock);
     const epoch = followValidatorEpoch(consensus, applied.summary.view, app.engine.validatorSet());
     if (epoch !== undefined)
       logger.info({ epoch, height: applied.summary.height }, 'validator epoch scheduled');
@@ -852,9 +855,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       running = true;
       const replayStarted = clock.now();
       const opened = app.open();
-      catchUpEpochs(consensus, app.engine.validatorSet(), (height) =>
-        storedBlockView(storage.finalizedBlock(height)),
-      );
+      catchUpEpochs(consensus, app.engine.validatorSet(), viewOfStoredBlock);
       logger.info(
         {
           height: app.engine.height,
