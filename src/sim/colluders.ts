@@ -168,7 +168,14 @@ export function createColluders(options: {
     if (move.kind !== 'withdraw') return actionsOf(move, engine);
     const balance = engine.account(signers[move.who]!.publicKey)?.balance ?? 0n;
     const amount = Number((balance * BigInt(Math.round(move.fraction * 100))) / 100n);
-    return amount > 0 ? [[move.who, { kind: 'withdraw', value: { amount } }]] : [];
+    return amount > 0
+      ? [
+          [
+            move.who,
+            { kind: 'withdraw', value: { amount, recipient: new Uint8Array(20), token: new Uint8Array(20) } },
+          ],
+        ]
+      : [];
   };
   const equity = (engine: Engine): bigint =>
     signers.reduce((sum, signer) => {

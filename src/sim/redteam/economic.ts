@@ -60,7 +60,10 @@ const mango: Incident = {
     await s
       .tx('partner', limitOrder(1, 'sell', absurd, 0.1))
       .tx('thief', limitOrder(1, 'buy', absurd, 0.1, { reduceOnly: true }))
-      .tx('partner', { kind: 'withdraw', value: { amount: 990_000 * USDC } })
+      .tx('partner', {
+        kind: 'withdraw',
+        value: { recipient: new Uint8Array(20), token: new Uint8Array(20), amount: 990_000 * USDC },
+      })
       .tx('partner', { kind: 'cancelAll', value: { seriesId: 0 } })
       .block();
     // The thin market: one honest offer of one contract at today's mark.
@@ -71,11 +74,20 @@ const mango: Incident = {
     s.fact(`index pumped 60,000 → 78,000; call mark ${mark} → ${pumped} USDC`);
     await s.tx('thief', limitOrder(1, 'buy', pumped, 1, { timeInForce: 1 })).block();
     const thief = s.venue.engine.account(s.venue.key('thief'))!;
-    await s.tx('thief', { kind: 'withdraw', value: { amount: Number(thief.balance) } }).block();
+    await s
+      .tx('thief', {
+        kind: 'withdraw',
+        value: { recipient: new Uint8Array(20), token: new Uint8Array(20), amount: Number(thief.balance) },
+      })
+      .block();
     await s
       .tx('partner', {
         kind: 'withdraw',
-        value: { amount: Number(s.venue.engine.account(s.venue.key('partner'))!.balance) },
+        value: {
+          recipient: new Uint8Array(20),
+          token: new Uint8Array(20),
+          amount: Number(s.venue.engine.account(s.venue.key('partner'))!.balance),
+        },
       })
       .block();
   },
@@ -105,7 +117,10 @@ const bzx: Incident = {
       s.tx('partner', limitOrder(1, 'sell', top, 0.5)).tx('thief', limitOrder(1, 'buy', top, 0.5));
     await s
       .tx('thief', limitOrder(1, 'sell', top, 1, { timeInForce: 1 }))
-      .tx('thief', { kind: 'withdraw', value: { amount: 15_000 * USDC } })
+      .tx('thief', {
+        kind: 'withdraw',
+        value: { recipient: new Uint8Array(20), token: new Uint8Array(20), amount: 15_000 * USDC },
+      })
       .block();
     s.fact(
       `mark before ${mark}, after the wash block ${s.venue.markUsdc(1)} USDC (honest ${s.venue.markUsdc(1, s.venue.honest)})`,
@@ -153,7 +168,10 @@ const venusLuna: Incident = {
     await s
       .tx('maker', limitOrder(1, 'sell', mark, 2))
       .tx('thief', limitOrder(1, 'buy', mark, 2, { timeInForce: 1 }))
-      .tx('thief', { kind: 'withdraw', value: { amount: 25_000 * USDC } })
+      .tx('thief', {
+        kind: 'withdraw',
+        value: { recipient: new Uint8Array(20), token: new Uint8Array(20), amount: 25_000 * USDC },
+      })
       .block(10_000);
     // The feed recovers; the truth arrives.
     s.venue.feed = undefined;
@@ -197,7 +215,10 @@ const oracleSqueeze: Incident = {
       .tx('maker', limitOrder(1, 'buy', s.venue.markUsdc(1), 2))
       .tx('thief', limitOrder(1, 'sell', lied, 2, { timeInForce: 1 }))
       .tx('thief', limitOrder(1, 'sell', s.venue.markUsdc(1), 2, { timeInForce: 1 }))
-      .tx('thief', { kind: 'withdraw', value: { amount: 19_000 * USDC } })
+      .tx('thief', {
+        kind: 'withdraw',
+        value: { recipient: new Uint8Array(20), token: new Uint8Array(20), amount: 19_000 * USDC },
+      })
       .block();
     await s.tx('maker', { kind: 'cancelAll', value: { seriesId: 0 } }).block();
   },
@@ -227,7 +248,13 @@ const whaleLiquidation: Incident = {
       .block();
     const margin = s.venue.engine.account(s.venue.key('whale'))!.margin!;
     const spare = margin.equity - margin.initial;
-    if (spare > 0n) await s.tx('whale', { kind: 'withdraw', value: { amount: Number(spare) } }).block();
+    if (spare > 0n)
+      await s
+        .tx('whale', {
+          kind: 'withdraw',
+          value: { recipient: new Uint8Array(20), token: new Uint8Array(20), amount: Number(spare) },
+        })
+        .block();
     // The partner offers the calls back far above the mark for the liquidation to buy from.
     await s.tx('partner', limitOrder(1, 'sell', Math.round(mark * 3), 5)).block();
     s.venue.spotUsdc = 64_800;
@@ -261,7 +288,11 @@ const manyRestingSells: Incident = {
     await s
       .tx('partner', {
         kind: 'withdraw',
-        value: { amount: Number(s.venue.engine.account(s.venue.key('partner'))!.balance / 2n) },
+        value: {
+          recipient: new Uint8Array(20),
+          token: new Uint8Array(20),
+          amount: Number(s.venue.engine.account(s.venue.key('partner'))!.balance / 2n),
+        },
       })
       .block();
     const thin = s.venue.engine.account(s.venue.key('thin'))!;
