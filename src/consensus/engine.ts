@@ -1320,7 +1320,10 @@ export class SimplexEngine {
    */
   #passLateExtension(state: ViewState, entry: VoteEntry): void {
     if (entry.verified || entry.vote.extension.length === 0) return;
-    if (leaderOf(this.#validators, state.view + 1) !== this.#config.self) return;
+    const next = state.view + 1;
+    const set = this.#setAt(next);
+    const self = this.#selfIn(next);
+    if (set === undefined || self === undefined || leaderOf(set, next) !== self) return;
     this.#verifyNow(entry);
   }
 

@@ -127,6 +127,7 @@ import { verifyObservationSignature } from '../oracle/observation.ts';
 import type { PriceBook } from '../oracle/price-book.ts';
 import { createRealClock } from '../runtime/real/clock.ts';
 import type { Clock } from '../runtime/types.ts';
+import { epochGateHeight } from './epochs.ts';
 import type { OracleAsset } from './genesis.ts';
 import { createVerifiedTransactions } from './verified-transactions.ts';
 import { type BlockSummary, hex, outcomeOf, type TransactionOutcome } from './view.ts';
@@ -379,6 +380,10 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (rootWaiters[i]!.height <= height) rootWaiters.splice(i, 1)[0]!.resolve(true);
     }
   };
+
+  /** The height executed before proposing or voting at `height` (src/node/epochs.ts). */
+  const epochGate = (height: number) =>
+    epochGateHeight(options.engineGenesis.validatorSet?.epochBlocks, height);
 
   /** Resolves true once our execution has reached `height`, false after `stateRootWaitMs`. */
   const reachHeight = (height: number): Promise<boolean> => {
@@ -634,7 +639,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     async propose(context) {
       // The block commits to our own state root a lag below it: never propose without it.
       const rootHeight = stateRootHeightFor(context.height);
-      if (!(await reachHeight(rootHeight))) return undefined;
+      if (!(await reachHeight(Math.max(rootHeight, epochGate(context.height))))) return undefined;
       const stateRoot = app.stateRootAt(rootHeight);
       if (stateRoot === undefined) return undefined;
       const parentHex = toHex(context.parent);
@@ -790,9 +795,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         verified++;
         return true;
       };
-      if (chain.engine.height >= rootHeight) return checkRoot();
+      // Above an epoch boundary we judge only once we executed it, and so know its validator set.
+      const needed = Math.max(rootHeight, epochGate(context.height));
+      if (chain.engine.height >= needed) return checkRoot();
       // Our execution is behind the committed height: the root is checked once we get there.
-      return reachHeight(rootHeight).then((reached) =>
+      return reachHeight(needed).then((reached) =>
         reached ? checkRoot() : cannotJudge('state-root-not-reached'),
       );
     },

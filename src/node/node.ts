@@ -28,6 +28,7 @@ import { CodecError } from '../codec/errors.ts';
 import { peekTag } from '../codec/message.ts';
 import { MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
 import { createEngine as createConsensus, type SimplexEngine } from '../consensus/engine.ts';
+import { createValidatorSchedule } from '../consensus/epochs.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
@@ -57,6 +58,7 @@ import { type ApplicationLimits, createNodeApplication, type NodeApplication } f
 import { auditLogRead, createAuditTrail } from './audit-trail.ts';
 import { createCertificateHistory } from './certificate-history.ts';
 import { createCheckpointSigner } from './checkpoint-signing.ts';
+import { catchUpEpochs, followValidatorEpoch, storedBlockView } from './epochs.ts';
 import type { Genesis } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
@@ -332,6 +334,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
   const consensus = createConsensus({
     chainId,
     validators: createValidatorSet(keys),
+    schedule: createValidatorSchedule({ epoch: 1, firstView: 1, validators: createValidatorSet(keys) }),
     self: index,
     signer,
     clock,
@@ -566,6 +569,16 @@ export function createNode(options: NodeOptions): PalisadeNode {
     () => app.priceBook.latest().values(),
   );
   app.onApplied(() => privacy.record());
+  const viewOfStoredBlock = (height: number) => storedBlockView(storage.finalizedBlock(height));
+  // Validator epochs (src/node/epochs.ts): a boundary block that changed the set schedules the
+  // next consensus epoch from the view after it, replayed blocks included.
+  app.onApplied((applied) => {
+    // Epochs committed before a restored snapshot first (a replay may cross a later boundary).
+    catchUpEpochs(consensus, app.engine.validatorSet(), viewOfStoredBlock);
+    const epoch = followValidatorEpoch(consensus, applied.summary.view, app.engine.validatorSet());
+    if (epoch !== undefined)
+      logger.info({ epoch, height: applied.summary.height }, 'validator epoch scheduled');
+  });
   app.onApplied((applied) => {
     const withdrawals = app.engine.withdrawals();
     if (checkpoints === undefined || withdrawals === undefined) return;
@@ -842,6 +855,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       running = true;
       const replayStarted = clock.now();
       const opened = app.open();
+      catchUpEpochs(consensus, app.engine.validatorSet(), viewOfStoredBlock);
       logger.info(
         {
           height: app.engine.height,
