@@ -241,7 +241,12 @@ function engineTreeCost(): Record<string, number> {
     for (let round = 0; round < 5; round++) {
       const block = at(
         engine.height + 1,
-        traders.map((t) => txs.next(t, { kind: 'withdraw', value: { amount: 1 } })),
+        traders.map((t) =>
+          txs.next(t, {
+            kind: 'withdraw',
+            value: { amount: 1, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+          }),
+        ),
       );
       const started = performance.now();
       engine.applyBlock(block);

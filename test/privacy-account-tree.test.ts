@@ -143,7 +143,10 @@ test('the tree follows the accounts incrementally, is in the state root, and res
   assert.deepEqual(restored.stateRoot(), engine.stateRoot());
   assert.equal(restored.accountTree()!.root, view.root);
   const next = runner(restored);
-  const t1 = txs.next(bob, { kind: 'withdraw', value: { amount: 5 * USDC } });
+  const t1 = txs.next(bob, {
+    kind: 'withdraw',
+    value: { amount: 5 * USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+  });
   block([t1]);
   next.block([t1]);
   assert.deepEqual(restored.stateRoot(), engine.stateRoot());

@@ -19,6 +19,11 @@
  *   deposit carries the bare observation, as before.
  * `CreditedDepositsRecord` — the engine's record of the vault nonces it credited: every nonce up
  *   to `watermark`, and those above it in `above` (ascending). Part of the state root.
+ * `WithdrawalsRecord` — the engine's withdrawals of the current checkpoint period
+ *   (src/execution/withdrawals.ts): the vault it pays from (EVM chain id, vault, token, the
+ *   checkpoint period), the next withdrawal id, the checkpoint height the entries belong to, the
+ *   entries (ascending id) and their root in the vault's leaf layout. Part of the state root, so a
+ *   state proof of it proves the withdrawals root a checkpoint certifies.
  */
 import {
   ByteListType,
@@ -151,6 +156,47 @@ export const CreditedDepositsRecordCodec = defineMessage({
         return { field: 'above[0]', reason: 'nonces above the watermark leave a gap after it' };
       if (i > 0 && nonce <= value.above[i - 1]!)
         return { field: `above[${i}]`, reason: 'must ascend strictly' };
+    }
+    return undefined;
+  },
+});
+
+/** Withdrawals one checkpoint period holds; beyond it a withdrawal waits for the next period. */
+export const MAX_WITHDRAWALS_PER_CHECKPOINT = 1024;
+
+export const WithdrawalEntryType = new ContainerType(
+  { id: Uint64, recipient: Address20, token: Address20, amount: Uint256 },
+  { typeName: 'WithdrawalEntry' },
+);
+
+export const WithdrawalsRecordType = new ContainerType(
+  {
+    evmChainId: Uint64,
+    vault: Address20,
+    token: Address20,
+    checkpointEveryBlocks: Uint64,
+    nextId: Uint64,
+    checkpointHeight: Uint64,
+    entries: new ListCompositeType(WithdrawalEntryType, MAX_WITHDRAWALS_PER_CHECKPOINT),
+    root: Bytes32,
+  },
+  { typeName: 'WithdrawalsRecord' },
+);
+export type WithdrawalsRecord = ValueOf<typeof WithdrawalsRecordType>;
+
+export const WithdrawalsRecordCodec = defineMessage({
+  name: 'WithdrawalsRecord',
+  tag: 0x0464,
+  type: WithdrawalsRecordType,
+  validate: (value) => {
+    if (value.checkpointEveryBlocks < 1)
+      return { field: 'checkpointEveryBlocks', reason: 'must be positive' };
+    for (let i = 0; i < value.entries.length; i++) {
+      const entry = value.entries[i]!;
+      if (entry.id < 1 || entry.id >= value.nextId)
+        return { field: `entries[${i}].id`, reason: 'must be an id already given' };
+      if (i > 0 && entry.id <= value.entries[i - 1]!.id)
+        return { field: `entries[${i}].id`, reason: 'must ascend strictly' };
     }
     return undefined;
   },

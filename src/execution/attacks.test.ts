@@ -98,7 +98,10 @@ test('Mango-style theft: a short buys its lot back from its partner at an absurd
   const r = d
     .tx(partner, limitOrder(1, 'sell', absurd, 0.1))
     .tx(thief, limitOrder(1, 'buy', absurd, 0.1, { reduceOnly: true }))
-    .tx(partner, { kind: 'withdraw', value: { amount: 990_000 * USDC } })
+    .tx(partner, {
+      kind: 'withdraw',
+      value: { amount: 990_000 * USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+    })
     .block();
   for (const status of [r.results[0]!.status, r.results[1]!.status])
     assert.ok(
@@ -158,7 +161,10 @@ test('what-if margin: selling the long leg of a portfolio spread is checked, and
   // Withdraw down to just above the spread's initial margin.
   const margin = engine.account(spreader.publicKey)!.margin!;
   const spare = margin.equity - margin.initial - 5n * U;
-  d.tx(spreader, { kind: 'withdraw', value: { amount: Number(spare) } }).block();
+  d.tx(spreader, {
+    kind: 'withdraw',
+    value: { amount: Number(spare), recipient: new Uint8Array(20), token: new Uint8Array(20) },
+  }).block();
   // Selling the long leg "reduces" a position but leaves a naked short the account cannot carry.
   const r = d
     .tx(maker, limitOrder(1, 'buy', markUsdc(engine, 1), 0.1))
@@ -265,7 +271,14 @@ test('a resting reducing order that would open a short when it fills is margin-c
   // The resting sell would now open a short: the account withdraws all it can, and the index rises 3%.
   const margin = engine.account(thin.publicKey)!.margin!;
   const withdrawn = d
-    .tx(thin, { kind: 'withdraw', value: { amount: Number(margin.equity - margin.initial) - USDC } })
+    .tx(thin, {
+      kind: 'withdraw',
+      value: {
+        amount: Number(margin.equity - margin.initial) - USDC,
+        recipient: new Uint8Array(20),
+        token: new Uint8Array(20),
+      },
+    })
     .block();
   assert.equal(withdrawn.results[0]!.status, 'OK');
   d.prices[1] = 61_800;
@@ -330,7 +343,7 @@ test('accounts cost a deposit: 100 fresh keys cannot create state, not even a ch
   const twin = createEngine(genesis);
   const random = createSeededRandom(9);
   const actions: ExecutionAction[] = [
-    { kind: 'withdraw', value: { amount: 1 } },
+    { kind: 'withdraw', value: { amount: 1, recipient: new Uint8Array(20), token: new Uint8Array(20) } },
     { kind: 'cancelAll', value: { seriesId: 0 } },
     { kind: 'setMarginMode', value: { mode: 1 } },
     { kind: 'cancelOrder', value: { orderId: 1 } },

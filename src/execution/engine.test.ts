@@ -414,8 +414,14 @@ test('governance lists a series and sets its mark volatility within the band; th
       ),
       txs.next(GOVERNANCE, governed({ kind: 'setMarkVol', value: { seriesId: 1, volBps: 900_000 } })),
       txs.next(OPERATOR, { kind: 'deposit', value: { account: carol.publicKey, amount: 5_000 * USDC } }),
-      txs.next(carol, { kind: 'withdraw', value: { amount: 6_000 * USDC } }),
-      txs.next(carol, { kind: 'withdraw', value: { amount: 1_000 * USDC } }),
+      txs.next(carol, {
+        kind: 'withdraw',
+        value: { amount: 6_000 * USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+      }),
+      txs.next(carol, {
+        kind: 'withdraw',
+        value: { amount: 1_000 * USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+      }),
     ]),
   );
   assert.deepEqual(

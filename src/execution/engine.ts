@@ -31,6 +31,9 @@
  *      series of the underlying, uncrossing its book at one price;
  *   2c. governance (actions/governance.ts, rules in src/execution/governance.ts): queued proposals
  *      whose timelock has ended run, in (time, id) order; accepted ids past their expiry are dropped;
+ *   3a. fair ordering (steps/encrypted-orders.ts): an earlier block's encrypted orders, opened with
+ *      its key, run first in that block's order (their nonces reserved); then this block's envelopes
+ *      pay their fees and reserve their nonces;
  *   3. transactions (steps/transactions.ts, actions/), in consensus order: stateless checks (chain,
  *      expiry height, signature, size), then the nonce, then the action. A refusal (`RejectionStatus`)
  *      changes nothing, not even the nonce; a business outcome (`OutcomeStatus`, e.g. insufficient
@@ -95,7 +98,7 @@ import type { TransactionSignatureCheck } from '../crypto/transaction.ts';
 import { type AccountWitnessView, accountTreeCommitment, accountWitness } from './account-tree.ts';
 import { createAccount } from './accounts.ts';
 import { creditBridgeDeposits, isDepositCredited } from './actions/deposit.ts';
-import { executeDueProposals } from './actions/governance.ts';
+import { applyEpochBoundary, executeDueProposals } from './actions/governance.ts';
 import { BUY, SELL } from './book.ts';
 import {
   configFromValue,
@@ -113,9 +116,18 @@ import {
   snapshotBytes,
   underlyingFromSnapshot,
 } from './snapshots.ts';
-import { type EngineState, emptyState, hexKey, MAX_POSITIONS_PER_ACCOUNT, MAX_SERIES } from './state.ts';
+import {
+  type EngineState,
+  emptyState,
+  hexKey,
+  MAX_POSITIONS_PER_ACCOUNT,
+  MAX_SERIES,
+  type WithdrawalEntry,
+  type WithdrawalsState,
+} from './state.ts';
 import { reopenMarkets } from './steps/breaker.ts';
 import { commitState } from './steps/commit.ts';
+import { applyEncrypted, reserveEnvelopes } from './steps/encrypted-orders.ts';
 import { processExpiries } from './steps/expiry.ts';
 import { liquidate } from './steps/liquidation.ts';
 import { coverLosses } from './steps/losses.ts';
@@ -127,11 +139,13 @@ import { applyTransaction } from './steps/transactions.ts';
 import type {
   Block,
   BlockResult,
+  EngineBridge,
   EngineEvent,
   EngineGenesis,
   EngineParameters,
   UnderlyingConfig,
 } from './types.ts';
+import { initialValidatorSet, type ValidatorSetView, validatorSetView } from './validator-set.ts';
 import {
   type AccountView,
   accountView,
@@ -143,6 +157,60 @@ import {
   seriesViews,
 } from './views.ts';
 import { varianceOfVolBps } from './volatility.ts';
+import { initialWithdrawals, rollWithdrawals } from './withdrawals.ts';
+
+/** What {@link Engine.withdrawals} returns: copies, safe to keep. */
+export interface WithdrawalsView {
+  bridge: EngineBridge;
+  nextId: number;
+  /** The checkpoint height whose withdrawals root covers `entries`. */
+  checkpointHeight: number;
+  entries: WithdrawalEntry[];
+  root: Uint8Array;
+}
+
+function withdrawalsView(withdrawals: WithdrawalsState | undefined): WithdrawalsView | undefined {
+  if (withdrawals === undefined) return undefined;
+  return {
+    bridge: {
+      ...withdrawals.bridge,
+      vault: withdrawals.bridge.vault.slice(),
+      token: withdrawals.bridge.token.slice(),
+    },
+    nextId: withdrawals.nextId,
+    checkpointHeight: withdrawals.checkpointHeight,
+    entries: withdrawals.entries.map((entry) => ({
+      ...entry,
+      recipient: entry.recipient.slice(),
+      token: entry.token.slice(),
+    })),
+    root: withdrawals.root.slice(),
+  };
+}
+
+/** The bridge a snapshot's withdrawals record names (none: no bridge). */
+function bridgeOfSnapshot(snapshot: EngineSnapshot): { bridge?: EngineBridge } {
+  const record = snapshot.withdrawals[0];
+  if (record === undefined) return {};
+  return {
+    bridge: {
+      evmChainId: record.evmChainId,
+      vault: Uint8Array.from(record.vault),
+      token: Uint8Array.from(record.token),
+      checkpointEveryBlocks: record.checkpointEveryBlocks,
+    },
+  };
+}
+
+function sameBridge(a: EngineBridge | undefined, b: EngineBridge | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return (
+    a.evmChainId === b.evmChainId &&
+    a.checkpointEveryBlocks === b.checkpointEveryBlocks &&
+    bytesEqual(a.vault, b.vault) &&
+    bytesEqual(a.token, b.token)
+  );
+}
 
 export type { AccountWitnessView } from './account-tree.ts';
 export type { GovernanceConfig, GovernanceView } from './governance.ts';
@@ -157,6 +225,7 @@ export {
   ownerCommitmentStateKey,
   sampleStateKey,
   seriesStateKey,
+  WITHDRAWALS_STATE_KEY,
 } from './records.ts';
 export { SnapshotError, type SnapshotErrorCode } from './snapshots.ts';
 export { MAX_LOTS_PER_ORDER, MAX_POSITIONS_PER_ACCOUNT, MAX_SERIES } from './state.ts';
@@ -205,6 +274,8 @@ export interface Engine {
   depositCredited(nonce: number): boolean;
   /** Governance's current sets, timelock queue and halts (src/execution/governance.ts). */
   governance(): GovernanceView;
+  /** The consensus validator set, its epoch and scheduled change; undefined when genesis names none. */
+  validatorSet(): ValidatorSetView | undefined;
   /** The audit log's head (src/execution/audit.ts): entries so far and the last hash, 0x-hex. */
   auditHead(): { sequence: number; hash: string };
   /**
@@ -217,6 +288,11 @@ export interface Engine {
   accountWitness(publicKey: Uint8Array | string): AccountWitnessView | undefined;
   /** An underlying's automatic-response state: its EWMA volatility (issue 15). */
   risk(underlyingId: number): RiskView | undefined;
+  /**
+   * The checkpoint period's withdrawals (src/execution/withdrawals.ts) as committed at this height,
+   * under `WITHDRAWALS_STATE_KEY`; undefined without a bridge.
+   */
+  withdrawals(): WithdrawalsView | undefined;
   /**
    * The complete state in canonical bytes (an `EngineSnapshot`, src/codec/snapshot.ts): equal
    * states give equal bytes, and {@link restoreEngine} turns them back into an engine with the same
@@ -250,11 +326,13 @@ export function restoreEngine(
     series: [],
     accounts: [],
     insuranceFund: 0n,
+    ...bridgeOfSnapshot(snapshot),
   };
   if (genesis !== undefined) {
     // Governance may have rotated its keys and set parameters since genesis: the snapshot's record
     // (committed in its root) says which, and the genesis parameters with those applied must match.
     const same =
+      sameBridge(genesis.bridge, config.bridge) &&
       genesis.chainId === config.chainId &&
       bytesEqual(genesis.operator, config.operator) &&
       genesis.startTimeMs === config.startTimeMs;
@@ -336,11 +414,13 @@ function buildEngine(
     chainId: genesis.chainId,
     operator: Uint8Array.from(genesis.operator),
     governance: initialGovernance(genesis.governance),
+    validatorSet: genesis.validatorSet === undefined ? undefined : initialValidatorSet(genesis.validatorSet),
     startTimeMs: genesis.startTimeMs,
     params,
     underlyings,
     verifySignature: options.verifySignature,
     commitment: options.stateCommitment ?? createStateCommitment(),
+    withdrawals: initialWithdrawals(genesis.bridge),
   });
 
   if (restored === undefined) {
@@ -408,9 +488,13 @@ function applyBlockTo(s: EngineState, block: Block): BlockResult {
   followVolatility(s);
   watchFund(s);
   creditBridgeDeposits(s, block.deposits ?? []);
+  rollWithdrawals(s);
   processExpiries(s);
   reopenMarkets(s);
+  applyEpochBoundary(s);
   executeDueProposals(s);
+  const encryptedResults = applyEncrypted(s, block.encrypted ?? []);
+  const reservationResults = reserveEnvelopes(s, block.envelopeReservations ?? []);
   const results = block.transactions.map((tx) => applyTransaction(s, tx));
   liquidate(s);
   coverLosses(s);
@@ -418,7 +502,15 @@ function applyBlockTo(s: EngineState, block: Block): BlockResult {
   const stateRoot = commitState(s);
   const events = s.events;
   s.events = [];
-  return { height: s.height, results, events, stateRoot, eventsHash: sha256(canonicalEventBytes(events)) };
+  return {
+    height: s.height,
+    results,
+    encryptedResults,
+    reservationResults,
+    events,
+    stateRoot,
+    eventsHash: sha256(canonicalEventBytes(events)),
+  };
 }
 
 const textEncoder = new TextEncoder();
@@ -458,8 +550,10 @@ function engineOver(s: EngineState): Engine {
     ledger: () => ledgerView(s),
     indexPrice: (underlyingId) => liveIndex(s, underlyingId),
     risk: (underlyingId) => riskView(s, underlyingId),
+    withdrawals: () => withdrawalsView(s.withdrawals),
     depositCredited: (nonce) => isDepositCredited(s, nonce),
     governance: () => governanceView(s.governance),
+    validatorSet: () => (s.validatorSet === undefined ? undefined : validatorSetView(s.validatorSet)),
     auditHead: () => ({ sequence: s.auditHead.sequence, hash: `0x${toHex(s.auditHead.hash)}` }),
     accountTree() {
       if (s.accountTree.commitments.size === 0) return undefined;

@@ -333,7 +333,14 @@ export function createMixedWorkload(options: MixedWorkloadOptions) {
         } else if (roll < 92) {
           action = { kind: 'cancelAll', value: { seriesId: 0 } };
         } else if (roll < 96) {
-          action = { kind: 'withdraw', value: { amount: (1 + random.below(500)) * USDC } };
+          action = {
+            kind: 'withdraw',
+            value: {
+              amount: (1 + random.below(500)) * USDC,
+              recipient: new Uint8Array(20),
+              token: new Uint8Array(20),
+            },
+          };
         } else {
           const target = options.traders[random.below(options.traders.length)]!;
           const operatorView = engine.account(OPERATOR.publicKey);

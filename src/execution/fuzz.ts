@@ -575,7 +575,14 @@ export function createEpisode(seed: number, transactionsPerBlockMax: number, ser
           transactions.push(
             signed(
               taking,
-              { kind: 'withdraw', value: { amount: (1 + random.below(1_000_000)) * USDC } },
+              {
+                kind: 'withdraw',
+                value: {
+                  amount: (1 + random.below(1_000_000)) * USDC,
+                  recipient: new Uint8Array(20),
+                  token: new Uint8Array(20),
+                },
+              },
               taken,
             ),
           );
@@ -592,7 +599,13 @@ export function createEpisode(seed: number, transactionsPerBlockMax: number, ser
       } else if (roll < 72) {
         const actor = pick(random, [...byRole('trader'), ...byRole('colluder')]);
         const amount = pick(random, [0, 1, (1 + random.below(10_000)) * USDC, MAX_SAFE]);
-        transactions.push(signed(actor, { kind: 'withdraw', value: { amount } }, taken));
+        transactions.push(
+          signed(
+            actor,
+            { kind: 'withdraw', value: { amount, recipient: new Uint8Array(20), token: new Uint8Array(20) } },
+            taken,
+          ),
+        );
       } else if (roll < 78) {
         const freshRoll = random.below(4);
         const target = freshRoll === 0 ? keyOf(seed, `fresh-${freshCounter++}`) : pick(random, actors).key;
@@ -659,7 +672,10 @@ export function createEpisode(seed: number, transactionsPerBlockMax: number, ser
         const fresh = { key, hex: toHex(key) };
         freshKeysThisBlock.push(fresh.hex);
         const action: ExecutionAction = pick(random, [
-          { kind: 'withdraw', value: { amount: random.below(2) } },
+          {
+            kind: 'withdraw',
+            value: { amount: random.below(2), recipient: new Uint8Array(20), token: new Uint8Array(20) },
+          },
           { kind: 'cancelAll', value: { seriesId: 0 } },
           { kind: 'setMarginMode', value: { mode: random.below(2) } },
           { kind: 'cancelOrder', value: { orderId: orderIds[0] ?? 1 } },

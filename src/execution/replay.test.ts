@@ -241,7 +241,14 @@ test('conservation over random sequences that reach liquidation, backstop, auto-
           const signer = a.kind === 'cancelAll' ? everyone[a.trader]! : thin[a.trader]!;
           const nonce = nonceOf(signer);
           if (a.kind === 'withdraw')
-            return signed(signer, nonce, { kind: 'withdraw', value: { amount: a.amountUsdc * USDC } });
+            return signed(signer, nonce, {
+              kind: 'withdraw',
+              value: {
+                amount: a.amountUsdc * USDC,
+                recipient: new Uint8Array(20),
+                token: new Uint8Array(20),
+              },
+            });
           if (a.kind === 'cancelAll')
             return signed(signer, nonce, { kind: 'cancelAll', value: { seriesId: 0 } });
           if (a.kind === 'short') {

@@ -73,7 +73,10 @@ function withShort(params: Partial<EngineParameters>) {
 }
 
 const withdrawal = (amountUsdc: number) =>
-  ({ kind: 'withdraw', value: { amount: amountUsdc * USDC } }) as const;
+  ({
+    kind: 'withdraw',
+    value: { amount: amountUsdc * USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+  }) as const;
 
 const slowdown: Partial<EngineParameters> = {
   withdrawDrawdownBps: 1000,

@@ -23,7 +23,9 @@ import { type EngineState, hexKey } from './state.ts';
 import { creditedDepositsRecord } from './steps/commit.ts';
 import { setPosition } from './trading.ts';
 import type { EngineGenesis, UnderlyingConfig } from './types.ts';
+import { validatorSetFromRecord, validatorSetRecord } from './validator-set.ts';
 import { MAX_VARIANCE } from './volatility.ts';
+import { withdrawalsRecord } from './withdrawals.ts';
 
 export type SnapshotErrorCode = 'GENESIS_MISMATCH' | 'INCONSISTENT_SNAPSHOT' | 'STATE_ROOT_MISMATCH';
 
@@ -116,6 +118,8 @@ export function loadSnapshot(s: EngineState, snapshot: EngineSnapshot): void {
   s.nextOrderId = snapshot.nextOrderId;
   s.nextSeriesId = snapshot.nextSeriesId;
   inconsistent(s.timeMs >= s.startTimeMs, 'timeMs', 'before the chain started');
+  const validators = snapshot.validatorSet[0];
+  s.validatorSet = validators === undefined ? undefined : validatorSetFromRecord(validators);
   loadSeries(s, snapshot);
   loadAccounts(s, snapshot);
   loadOrders(s, snapshot);
@@ -213,6 +217,24 @@ function loadRisk(s: EngineState, snapshot: EngineSnapshot): void {
   s.creditedDeposits.watermark = credited.watermark;
   for (const nonce of credited.above) s.creditedDeposits.above.add(nonce);
   s.creditedDeposits.dirty = credited.watermark > 0 || credited.above.length > 0;
+  loadWithdrawals(s, snapshot);
+}
+
+/** The withdrawals list: present exactly when the configuration names a bridge. */
+function loadWithdrawals(s: EngineState, snapshot: EngineSnapshot): void {
+  const record = snapshot.withdrawals[0];
+  const withdrawals = s.withdrawals;
+  inconsistent((record === undefined) === (withdrawals === undefined), 'withdrawals', 'bridge mismatch');
+  if (record === undefined || withdrawals === undefined) return;
+  withdrawals.nextId = record.nextId;
+  withdrawals.checkpointHeight = record.checkpointHeight;
+  withdrawals.entries = record.entries.map((entry) => ({
+    id: entry.id,
+    recipient: Uint8Array.from(entry.recipient),
+    token: Uint8Array.from(entry.token),
+    amount: entry.amount,
+  }));
+  withdrawals.dirty = true;
 }
 
 /** Series, before the accounts whose positions name them. */
@@ -344,6 +366,7 @@ export function snapshotBytes(s: EngineState): Uint8Array {
     chainId: s.chainId,
     operator: s.operator,
     governance: governanceRecord(s.governance),
+    validatorSet: s.validatorSet === undefined ? [] : [validatorSetRecord(s.validatorSet)],
     startTimeMs: s.startTimeMs,
     params: { ...s.params },
     underlyings: [...s.underlyings.values()].map(underlyingSnapshot),
@@ -385,6 +408,7 @@ export function snapshotBytes(s: EngineState): Uint8Array {
     fundWatch: { ...s.fundWatch },
     auditHead: { sequence: s.auditHead.sequence, hash: s.auditHead.hash },
     creditedDeposits: creditedDepositsRecord(s),
+    withdrawals: s.withdrawals === undefined ? [] : [withdrawalsRecord(s.withdrawals)],
     commitments: [...s.accountTree.commitments.entries()]
       .sort((a, b) => a[0] - b[0])
       .map(([index, commitment]) => ({ index, commitment: fieldToBytes(commitment) })),

@@ -14,12 +14,14 @@ import type { OrderBook, RestingOrder, Side } from './book.ts';
 import type { GovernanceState } from './governance.ts';
 import type { SeriesMarket, StandardMarginPerLot } from './margin.ts';
 import type {
+  EngineBridge,
   EngineEvent,
   EngineParameters,
   OutcomeStatus,
   RejectionStatus,
   UnderlyingConfig,
 } from './types.ts';
+import type { ValidatorSetState } from './validator-set.ts';
 
 export const E6 = 1_000_000n;
 export const E12 = 1_000_000_000_000n;
@@ -132,6 +134,8 @@ export interface Assessment {
 export type Outcome = {
   status: 'OK' | OutcomeStatus;
   orderId?: number;
+  /** A bridged withdrawal's id in the vault's leaf (src/execution/withdrawals.ts). */
+  withdrawalId?: number;
   filledLots?: number;
   restingLots?: number;
 };
@@ -198,6 +202,28 @@ export interface CreditedDeposits {
   dirty: boolean;
 }
 
+/** One withdrawal the vault will pay (its leaf: src/execution/withdrawals.ts). */
+export interface WithdrawalEntry {
+  readonly id: number;
+  readonly recipient: Uint8Array;
+  readonly token: Uint8Array;
+  readonly amount: bigint;
+}
+
+/**
+ * The current checkpoint period's withdrawals (src/execution/withdrawals.ts), present only when
+ * the genesis names a bridge; written to the commitment whenever `dirty`.
+ */
+export interface WithdrawalsState {
+  readonly bridge: EngineBridge;
+  nextId: number;
+  /** The checkpoint whose withdrawals root covers `entries`. */
+  checkpointHeight: number;
+  entries: WithdrawalEntry[];
+  root: Uint8Array;
+  dirty: boolean;
+}
+
 /**
  * The whole state of the venue, and what the block being applied has changed so far. Every step
  * and action is a function of it (and of its own arguments) that changes it in place; nothing else
@@ -209,6 +235,8 @@ export interface EngineState {
   readonly operator: Uint8Array;
   /** Governors, guardians, accepted ids, the timelock queue and halts (src/execution/governance.ts), in the root. */
   readonly governance: GovernanceState;
+  /** The consensus validator set and its scheduled change (src/execution/validator-set.ts), in the root. */
+  validatorSet: ValidatorSetState | undefined;
   readonly startTimeMs: number;
   readonly params: EngineParameters;
   readonly underlyings: Map<number, UnderlyingConfig>;
@@ -236,6 +264,8 @@ export interface EngineState {
   readonly creditedDeposits: CreditedDeposits;
   /** The Poseidon account tree of registered owners (src/execution/account-tree.ts), in the root. */
   readonly accountTree: AccountTreeState;
+  /** Withdrawals of the current checkpoint period, in the root; undefined without a bridge. */
+  readonly withdrawals: WithdrawalsState | undefined;
   /** Withdrawals paid in the block being applied (not state: reset every block). */
   withdrawnThisBlock: bigint;
   /** Marks of this block, by series (null: no mark); rebuilt every block, not in the root. */
@@ -268,11 +298,13 @@ export function emptyState(config: {
   chainId: number;
   operator: Uint8Array;
   governance: GovernanceState;
+  validatorSet: ValidatorSetState | undefined;
   startTimeMs: number;
   params: EngineParameters;
   underlyings: Map<number, UnderlyingConfig>;
   verifySignature: TransactionSignatureCheck | undefined;
   commitment: StateCommitment;
+  withdrawals: WithdrawalsState | undefined;
 }): EngineState {
   return {
     ...config,

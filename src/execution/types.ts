@@ -8,6 +8,7 @@
 import type { SignedTransaction } from '../codec/transaction.ts';
 import type { GovernanceConfig } from './governance.ts';
 import type { MarginParameters } from './margin.ts';
+import type { ValidatorSetGenesis } from './validator-set.ts';
 
 export interface UnderlyingConfig extends MarginParameters {
   underlyingId: number;
@@ -148,6 +149,27 @@ export interface EngineGenesis {
   accounts: GenesisAccount[];
   /** Seed capital of the insurance fund, counted as a deposit. */
   insuranceFund: bigint;
+  /**
+   * The consensus validators and the epoch length (src/execution/validator-set.ts), when
+   * governance is to change the set; without it `ChangeValidators` is refused.
+   */
+  validatorSet?: ValidatorSetGenesis;
+  /**
+   * The EVM vault withdrawals are paid from (src/execution/withdrawals.ts); absent: withdrawals
+   * debit and pay nothing (test networks without a bridge), and no list is committed.
+   */
+  bridge?: EngineBridge;
+}
+
+/** The vault side of withdrawals: the leaf's domain, the token it pays, the checkpoint period. */
+export interface EngineBridge {
+  evmChainId: number;
+  /** 20-byte vault address. */
+  vault: Uint8Array;
+  /** 20-byte ERC-20 the engine's quote is paid out as. */
+  token: Uint8Array;
+  /** A checkpoint certifies every height that is a multiple of this (at least 1). */
+  checkpointEveryBlocks: number;
 }
 
 export interface OracleUpdate {
@@ -176,7 +198,32 @@ export interface Block {
    * src/interop/evm/deposit-quorum.ts), ascending by nonce; each nonce is credited once, ever.
    */
   deposits?: BridgeDeposit[];
+  /**
+   * Encrypted orders of an earlier block, opened by the block rule once that block's key was
+   * final (src/chain/fair-batches.ts), in the order that block fixed. They run before
+   * `transactions`; their nonces were reserved when their envelopes were included.
+   */
+  encrypted?: SignedTransaction[];
+  /**
+   * This block's encrypted-order envelopes that the block rule admitted, in block order: each
+   * pays its fee (at most the sender's balance, to the fee pool) and reserves its nonce now,
+   * before `transactions`, whatever its ciphertext turns out to hold.
+   */
+  envelopeReservations?: EnvelopeReservation[];
 }
+
+/** An included envelope's charge: its fee and the nonce its hidden transaction consumes. */
+export interface EnvelopeReservation {
+  sender: Uint8Array;
+  nonce: number;
+  /** Base units of the quote asset. */
+  fee: number;
+}
+
+/** What a reservation did: `charged` base units moved to the fee pool. */
+export type ReservationResult =
+  | { status: 'RESERVED'; charged: bigint }
+  | { status: 'UNKNOWN_ACCOUNT' | 'BAD_NONCE' };
 
 /** Why a vault deposit was consumed without a credit (its value stays in the vault). */
 export type BridgeDepositRefusal =
@@ -218,6 +265,10 @@ export const REJECTION_STATUSES = Object.freeze([
   'PRICE_OFF_TICK',
   'INVALID_ORDER',
   'INVALID_AMOUNT',
+  /** A withdrawal to the zero address (the vault would burn it). */
+  'INVALID_RECIPIENT',
+  /** A withdrawal of a token the bridge does not pay out. */
+  'UNLISTED_TOKEN',
   'INVALID_SERIES',
   'UNKNOWN_ORDER',
   'UNKNOWN_ACCOUNT',
@@ -272,6 +323,8 @@ export type OutcomeStatus =
   | 'MARKET_HALTED'
   /** A withdrawal beyond this block's cap while the insurance fund draws down fast (an outcome). */
   | 'WITHDRAWAL_THROTTLED'
+  /** The checkpoint period's withdrawals list is full; the next period takes it (an outcome). */
+  | 'WITHDRAWALS_FULL'
   /** The account already registered its ownership commitment (src/execution/account-tree.ts): once only. */
   | 'COMMITMENT_ALREADY_SET'
   /** Another account registered this commitment first. */
@@ -284,6 +337,8 @@ export interface TransactionResult {
   /** The payload field at fault, for MALFORMED_PAYLOAD. */
   field?: string;
   orderId?: number;
+  /** A bridged withdrawal's id (src/execution/withdrawals.ts): what the vault's claim names. */
+  withdrawalId?: number;
   filledLots?: number;
   restingLots?: number;
 }
@@ -305,7 +360,8 @@ export type CancelReason =
 
 export type EngineEvent =
   | { type: 'deposit'; account: string; amount: bigint }
-  | { type: 'withdrawal'; account: string; amount: bigint }
+  /** `id`, `recipient` and `token` (hex) when a bridge pays it out (src/execution/withdrawals.ts). */
+  | { type: 'withdrawal'; account: string; amount: bigint; id?: number; recipient?: string; token?: string }
   /** A vault deposit consumed without a credit (the value stays in the vault). */
   | {
       type: 'bridgeDepositRefused';
@@ -333,6 +389,16 @@ export type EngineEvent =
       timelockMs: number;
     }
   | { type: 'parameterSet'; proposalId: number; name: string; value: number; previous: number }
+  /** A `ChangeValidators` passed: the set changes at the start of block `effectiveHeight`. */
+  | {
+      type: 'validatorChangeScheduled';
+      proposalId: number;
+      op: 'add' | 'remove';
+      publicKey: string;
+      effectiveHeight: number;
+    }
+  /** The epoch boundary applied a change: `epoch`'s set (`validators` members) begins after this block. */
+  | { type: 'validatorSetChanged'; proposalId: number; epoch: number; validators: number; publicKey: string }
   /** `volBps` is the volatility applied: the request clamped to the band and to the hourly bound. */
   | { type: 'markVolSet'; seriesId: number; volBps: number; requestedVolBps: number }
   | { type: 'marginModeSet'; account: string; mode: 'standard' | 'portfolio' }
@@ -451,6 +517,10 @@ export type EngineEvent =
 export interface BlockResult {
   height: number;
   results: TransactionResult[];
+  /** Results of `Block.encrypted`, in order (empty when there were none). */
+  encryptedResults: TransactionResult[];
+  /** Results of `Block.envelopeReservations`, in order. */
+  reservationResults: ReservationResult[];
   events: EngineEvent[];
   stateRoot: Uint8Array;
   /** SHA-256 over the canonical encoding of `events`: validators agree on it with the root. */

@@ -38,6 +38,7 @@ import { verifyPriceCertificate as verifyFrostPriceCertificate } from '../intero
 import type { Finding } from '../monitor/finding.ts';
 import type { FindingQuery } from '../monitor/monitor.ts';
 import { frameTransactions } from './api/batch.ts';
+import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
 import { API_ERRORS, type ApiErrorCode } from './api/errors.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
 import type {
@@ -69,6 +70,7 @@ export const CLIENT_ERRORS = Object.freeze({
   TIMEOUT: 'no answer (or no finalization) within the time allowed',
   BAD_RESPONSE: 'the node answered something that is not the API (not JSON, an unknown error code)',
   INVALID_ORDER: 'order parameters the engine would refuse; nothing was signed or sent',
+  INVALID_ADDRESS: 'an EVM address that is not 20 bytes of 0x hex; nothing was signed or sent',
 } as const);
 
 /** Every code a `ClientError` can have: the API's (docs/api.md, "Errors") and the client's own. */
@@ -175,7 +177,12 @@ export interface Trader {
   cancelAll(seriesId?: number): Promise<{ id: Hex }>;
   /** Credits `account` (only the genesis operator's deposits are executed). */
   deposit(account: Hex, amount: bigint | number): Promise<{ id: Hex }>;
-  withdraw(amount: bigint | number): Promise<{ id: Hex }>;
+  /**
+   * Withdraws `amount` quote base units to `to.recipient` on the bridge's EVM chain, paid in
+   * `to.token` (the genesis bridge's ERC-20). Without `to` the action names no recipient, which a
+   * bridged engine refuses (INVALID_RECIPIENT); src/node/withdraw-evm.ts claims it on the vault.
+   */
+  withdraw(amount: bigint | number, to?: { recipient: Hex; token: Hex }): Promise<{ id: Hex }>;
   /** Signs and submits any execution action. */
   submitAction(action: ExecutionAction): Promise<{ id: Hex }>;
   /**
@@ -218,7 +225,13 @@ export interface PalisadeClient {
   book(seriesId: number, depth?: number): Promise<BookJson>;
   fills(options?: { seriesId?: number; limit?: number }): Promise<FillJson[]>;
   prices(): Promise<PriceWithDecimalsJson[]>;
-  certificates(): Promise<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>;
+  /**
+   * The latest price certificate per asset; with `height` or `time` (Unix seconds), the one in
+   * force then (docs/api.md); `asset` keeps one symbol. Verify each (light-client.ts does).
+   */
+  certificates(
+    query?: { asset?: string } & ({ height?: number; time?: never } | { time?: number; height?: never }),
+  ): Promise<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>;
   evidence(): Promise<EvidenceEntry[]>;
   /** The node's monitor findings, newest first (docs/api.md, Findings). */
   findings(query?: FindingQuery): Promise<Finding[]>;
@@ -229,6 +242,15 @@ export interface PalisadeClient {
   privacyCheckpoint(height: number): Promise<PrivacyCheckpointJson>;
   /** A registered account's leaf inputs and Merkle path (this names the account to the node). */
   privacyWitness(publicKey: Hex | Uint8Array): Promise<PrivacyWitnessJson>;
+  /** A certified withdrawals checkpoint, by height or the latest (docs/api.md, Withdrawals). */
+  checkpoint(height: number | 'latest'): Promise<CheckpointJson>;
+  /** A withdrawal's leaf, proof and certified checkpoint; WITHDRAWAL_NOT_FOUND until certified. */
+  withdrawal(id: number): Promise<WithdrawalProofJson>;
+  /** Polls until the withdrawal is in a certified checkpoint; TIMEOUT after `timeoutMs` (default 60 s). */
+  waitForWithdrawal(
+    id: number,
+    options?: { timeoutMs?: number; intervalMs?: number },
+  ): Promise<WithdrawalProofJson>;
   /** A trading account over this client. */
   trader(signer: Ed25519Signer, options?: TraderOptions): Trader;
   /** Opens `/v1/stream` for `topics`; `onEvent` gets every event, `onClose` the close code. */
@@ -287,6 +309,13 @@ function hexOf(bytes: Uint8Array): Hex {
 function bytesOf(value: Hex, what: string): Uint8Array {
   const bytes = fromHex(value);
   if (bytes === undefined) throw new ClientError('BAD_RESPONSE', `${what} is not hex`, 0);
+  return bytes;
+}
+
+/** A 20-byte EVM address from 0x hex. @throws ClientError INVALID_ADDRESS */
+function addressOf(value: Hex, what: string): Uint8Array {
+  const bytes = /^0x[0-9a-fA-F]{40}$/.test(value) ? fromHex(value.slice(2)) : undefined;
+  if (bytes === undefined) throw new ClientError('INVALID_ADDRESS', `${what} is not a 20-byte 0x address`, 0);
   return bytes;
 }
 
@@ -500,7 +529,15 @@ export function createClient(options: ClientOptions): PalisadeClient {
       cancelAll: (seriesId = 0) => submitAction({ kind: 'cancelAll', value: { seriesId } }),
       deposit: (to, amount) =>
         submitAction({ kind: 'deposit', value: { account: bytesOf(to, 'account'), amount: Number(amount) } }),
-      withdraw: (amount) => submitAction({ kind: 'withdraw', value: { amount: Number(amount) } }),
+      withdraw: (amount, to) =>
+        submitAction({
+          kind: 'withdraw',
+          value: {
+            amount: Number(amount),
+            recipient: to === undefined ? new Uint8Array(20) : addressOf(to.recipient, 'recipient'),
+            token: to === undefined ? new Uint8Array(20) : addressOf(to.token, 'token'),
+          },
+        }),
       resync() {
         nextNonce = undefined;
       },
@@ -544,8 +581,16 @@ export function createClient(options: ClientOptions): PalisadeClient {
       return (await call<{ fills: FillJson[] }>(`/v1/fills${suffix}`)).fills;
     },
     prices: async () => (await call<{ prices: PriceWithDecimalsJson[] }>('/v1/oracle/prices')).prices,
-    certificates: () =>
-      call<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>('/v1/oracle/certificates'),
+    certificates(query = {}) {
+      const params = new URLSearchParams();
+      if (query.asset !== undefined) params.set('asset', query.asset);
+      if (query.height !== undefined) params.set('height', String(query.height));
+      if (query.time !== undefined) params.set('time', String(query.time));
+      const search = params.size > 0 ? `?${params}` : '';
+      return call<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>(
+        `/v1/oracle/certificates${search}`,
+      );
+    },
     evidence: async () => (await call<{ evidence: EvidenceEntry[] }>('/v1/evidence')).evidence,
     async findings(query = {}) {
       const params = new URLSearchParams();
@@ -558,6 +603,21 @@ export function createClient(options: ClientOptions): PalisadeClient {
       return (await call<{ findings: Finding[] }>(`/v1/findings${suffix}`)).findings;
     },
     privacyCheckpoint: (height) => call<PrivacyCheckpointJson>(`/v1/privacy/checkpoints/${height}`),
+    checkpoint: (height) => call<CheckpointJson>(`/v1/bridge/checkpoints/${height}`),
+    withdrawal: (id) => call<WithdrawalProofJson>(`/v1/bridge/withdrawals/${id}`),
+    async waitForWithdrawal(id, waitOptions = {}) {
+      const deadline = Date.now() + (waitOptions.timeoutMs ?? 60_000);
+      for (;;) {
+        try {
+          return await call<WithdrawalProofJson>(`/v1/bridge/withdrawals/${id}`);
+        } catch (error) {
+          if (!(error instanceof ClientError) || error.code !== 'WITHDRAWAL_NOT_FOUND') throw error;
+        }
+        if (Date.now() >= deadline)
+          throw new ClientError('TIMEOUT', `withdrawal ${id} is in no certified checkpoint yet`, 0);
+        await new Promise((resolve) => setTimeout(resolve, waitOptions.intervalMs ?? 250));
+      }
+    },
     privacyWitness: (publicKey) =>
       call<PrivacyWitnessJson>(
         `/v1/privacy/accounts/${typeof publicKey === 'string' ? publicKey : `0x${toHex(publicKey)}`}/witness`,

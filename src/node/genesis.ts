@@ -23,11 +23,16 @@
  *   priceCertificates { everyBlocks, chainId, verifyingContract }: how often the validators
  *                     threshold-sign each fresh aggregate, and the EIP-712 domain they sign in
  *   consensus         timeouts (ms) every validator uses; all should use the same
- *   bridge            optional { evmChainId, vault, token, fromBlock, confirmations }: the EVM vault
- *                     the validators follow (src/interop/evm/deposit-quorum.ts). A deposit is
- *                     credited when 2f + 1 of them report it `confirmations` deep; `token` is the
- *                     ERC-20 the engine's quote is bridged as, `fromBlock` the vault's deployment
- *                     block. A genesis with a bridge names no operator: `engine.operator` must be 64
+ *   bridge            optional { evmChainId, vault, token, fromBlock, confirmations,
+ *                     checkpointEveryBlocks? }: the EVM vault the validators follow
+ *                     (src/interop/evm/deposit-quorum.ts). A deposit is credited when 2f + 1 of them
+ *                     report it `confirmations` deep; `token` is the ERC-20 the engine's quote is
+ *                     bridged as, `fromBlock` the vault's deployment block. Withdrawals are paid by
+ *                     the vault against a checkpoint the price keyset certifies at every height that
+ *                     is a multiple of `checkpointEveryBlocks` (default 10; src/execution/
+ *                     withdrawals.ts), in the EIP-712 domain of `priceCertificates` (the
+ *                     PalisadeVerifier the vault calls), whose chainId must then be `evmChainId`.
+ *                     A genesis with a bridge names no operator: `engine.operator` must be 64
  *                     zeros (no key), so no single key can mint
  */
 
@@ -39,8 +44,15 @@ import { MAX_POSITIONS_PER_ACCOUNT } from '../execution/engine.ts';
 import { BTC, btcSeries, DEFAULT_ENGINE_PARAMETERS, USDC } from '../execution/fixtures.ts';
 import { type GovernanceConfig, governanceConfigProblem } from '../execution/governance.ts';
 import { MS_PER_DAY } from '../execution/margin.ts';
-import type { EngineGenesis, EngineParameters, SeriesConfig, UnderlyingConfig } from '../execution/types.ts';
+import type {
+  EngineBridge,
+  EngineGenesis,
+  EngineParameters,
+  SeriesConfig,
+  UnderlyingConfig,
+} from '../execution/types.ts';
 import type { SimulatedAssetSpec, VenueSpec } from '../oracle/market.ts';
+import { validatorSetGenesis } from './epochs.ts';
 
 export const GENESIS_FORMAT = 'palisade-genesis/1';
 /** The most validators a genesis may list (the oracle's and DKG's bound). */
@@ -115,7 +127,12 @@ export interface GenesisBridge {
   fromBlock: number;
   /** Depth at which a validator reports a deposit (1 = in the head block). */
   confirmations: number;
+  /** A withdrawals checkpoint is certified at every multiple of this height. */
+  checkpointEveryBlocks: number;
 }
+
+/** Checkpoint period when genesis names none: about ten seconds of blocks on the devnet. */
+export const DEFAULT_CHECKPOINT_EVERY_BLOCKS = 10;
 
 /** The price keyset's lifecycle: its first epoch, threshold, refresh period and keygen deadlines. */
 export interface KeyLifecycleGenesis {
@@ -211,6 +228,7 @@ export function genesisToJson(genesis: Genesis): Json {
             token: hex(genesis.bridge.token),
             fromBlock: genesis.bridge.fromBlock,
             confirmations: genesis.bridge.confirmations,
+            checkpointEveryBlocks: genesis.bridge.checkpointEveryBlocks,
           },
         }),
   };
@@ -610,16 +628,28 @@ export function parseGenesis(document: unknown): Genesis {
     'syncRetryMs',
   ]);
   const bridge = record.bridge === undefined ? undefined : parseBridge(record.bridge, engine.operator);
+  const validatorSet = validatorSetGenesis(validators, dkg.epochBlocks);
+  const certificateChainId = integer(certificates.chainId, 'priceCertificates.chainId');
+  if (bridge !== undefined && certificateChainId !== bridge.evmChainId)
+    throw new GenesisError(
+      'priceCertificates.chainId',
+      'with a bridge, certificates name its EVM chain (bridge.evmChainId): the vault verifies checkpoints there',
+    );
   return {
     ...(bridge === undefined ? {} : { bridge }),
     chainId,
     validators,
-    engine,
+    // With epochs, the engine commits the validator set governance may change (src/node/epochs.ts).
+    engine: {
+      ...engine,
+      ...(bridge === undefined ? {} : { bridge: engineBridge(bridge) }),
+      ...(validatorSet === undefined ? {} : { validatorSet }),
+    },
     oracle,
     dkg,
     priceCertificates: {
       everyBlocks: integer(certificates.everyBlocks, 'priceCertificates.everyBlocks', 1, 1_000_000),
-      chainId: integer(certificates.chainId, 'priceCertificates.chainId'),
+      chainId: certificateChainId,
       verifyingContract: bytes(certificates.verifyingContract, 'priceCertificates.verifyingContract', 20),
     },
     consensus: {
@@ -633,7 +663,12 @@ export function parseGenesis(document: unknown): Genesis {
 
 /** `bridge`: the EVM vault; with it, no operator key (the engine's `Deposit` action mints nothing). */
 function parseBridge(value: unknown, operator: Uint8Array): GenesisBridge {
-  const record = object(value, 'bridge', ['evmChainId', 'vault', 'token', 'fromBlock', 'confirmations']);
+  const record = object(
+    value,
+    'bridge',
+    ['evmChainId', 'vault', 'token', 'fromBlock', 'confirmations'],
+    ['checkpointEveryBlocks'],
+  );
   if (operator.some((byte) => byte !== 0))
     throw new GenesisError('engine.operator', 'a genesis with a bridge names no operator key (64 zeros)');
   return {
@@ -642,6 +677,20 @@ function parseBridge(value: unknown, operator: Uint8Array): GenesisBridge {
     token: bytes(record.token, 'bridge.token', 20),
     fromBlock: integer(record.fromBlock, 'bridge.fromBlock'),
     confirmations: integer(record.confirmations, 'bridge.confirmations', 1, 10_000),
+    checkpointEveryBlocks:
+      record.checkpointEveryBlocks === undefined
+        ? DEFAULT_CHECKPOINT_EVERY_BLOCKS
+        : integer(record.checkpointEveryBlocks, 'bridge.checkpointEveryBlocks', 1, 100_000),
+  };
+}
+
+/** The engine's side of the bridge: where withdrawals are paid and how often they are certified. */
+export function engineBridge(bridge: GenesisBridge): EngineBridge {
+  return {
+    evmChainId: bridge.evmChainId,
+    vault: Uint8Array.from(bridge.vault),
+    token: Uint8Array.from(bridge.token),
+    checkpointEveryBlocks: bridge.checkpointEveryBlocks,
   };
 }
 
@@ -702,6 +751,11 @@ export const DEFAULT_NETWORK_TIMEOUTS: EngineTimeouts = Object.freeze({
   syncRetryMs: 500,
 });
 
+function validatorSetField(validators: readonly GenesisValidator[], epochBlocks: number | undefined) {
+  const validatorSet = validatorSetGenesis(validators, epochBlocks);
+  return validatorSet === undefined ? {} : { validatorSet };
+}
+
 /**
  * A genesis with one BTC underlying (Deribit-like margin), calls and puts at 50k–70k expiring 7
  * and 30 days after `startTimeMs`, the BTC-USD oracle asset on the default simulated market, the
@@ -729,6 +783,7 @@ export function buildGenesis(options: BuildGenesisOptions): Genesis {
       series,
       accounts: (options.accounts ?? []).map((a) => ({ publicKey: a.publicKey, balance: a.balance })),
       insuranceFund: 1_000_000n * BigInt(USDC),
+      ...validatorSetField(options.validators, options.epochBlocks),
     },
     oracle: {
       assets: [{ assetId: 1, symbol: 'BTC-USD', decimals: 6, underlyingId: 1 }],

@@ -108,7 +108,10 @@ test('four validators finalize, execute transactions from any of them, price and
   // Each trader withdraws through a different validator; a bad transaction is refused with a code.
   const ids: string[] = [];
   for (let i = 0; i < N; i++) {
-    const tx = actionTransaction(traders[i]!, 0, { kind: 'withdraw', value: { amount: (i + 1) * USDC } });
+    const tx = actionTransaction(traders[i]!, 0, {
+      kind: 'withdraw',
+      value: { amount: (i + 1) * USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+    });
     const result = await nodes[i]!.view.submitTransaction(SignedTransactionCodec.encode(tx));
     assert.equal(result.status, 'accepted');
     if (result.status === 'accepted') ids.push(result.id);

@@ -23,7 +23,7 @@
  */
 import { type Certificate, CertificateType, type Evidence, EvidenceType } from '../codec/consensus.ts';
 import { fromJson, toJson } from '../codec/json.ts';
-import { PriceCertificateType, type PriceCertificateValue } from '../codec/oracle.ts';
+import { PriceCertificateCodec, PriceCertificateType, type PriceCertificateValue } from '../codec/oracle.ts';
 import type { StateProof } from '../codec/state-proof.ts';
 import { StateProofType } from '../codec/state-proof.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -35,6 +35,7 @@ import type { MempoolRefusalCode } from '../mempool/mempool.ts';
 import type { Finding } from '../monitor/finding.ts';
 import type { FindingCount, FindingQuery } from '../monitor/monitor.ts';
 import { ONE as FIXED_ONE, type Fixed } from '../std/fixed.ts';
+import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
 import type { KeyLifecycleJson } from './api/keys.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
 
@@ -117,6 +118,8 @@ export interface TransactionOutcome {
   /** The payload field at fault, for MALFORMED_PAYLOAD. */
   field?: string;
   orderId?: number;
+  /** A bridged withdrawal's id: `GET /v1/bridge/withdrawals/:id` serves its proof. */
+  withdrawalId?: number;
   filledLots?: number;
   restingLots?: number;
 }
@@ -606,10 +609,20 @@ export interface NodeView {
   keyset(): MaybePromise<KeysetJson | undefined>;
   /** The latest price certificate per asset, ascending by asset id. */
   priceCertificates(): MaybePromise<PriceCertificateEntry[]>;
+  /**
+   * Per asset, ascending by id, the certificate in force at a past height (the newest assembled at
+   * or below it) or time (the newest whose report was published at or before it, Unix seconds).
+   * Absent: the node keeps no history (only the latest).
+   */
+  priceCertificatesAt?(query: { height: number } | { time: number }): MaybePromise<PriceCertificateEntry[]>;
   /** The price keyset's epoch, signers and handover chain (absent: the node runs no keyset). */
   keyLifecycle?(): MaybePromise<KeyLifecycleJson>;
   /** The account tree's checkpoint at `height` for margin proofs (src/node/privacy.ts); absent: none kept. */
   privacyCheckpoint?(height: number): MaybePromise<PrivacyCheckpointJson | undefined>;
+  /** A certified withdrawals checkpoint (src/node/checkpoint-signing.ts); absent: no bridge. */
+  checkpoint?(height: number | 'latest'): MaybePromise<CheckpointJson | undefined>;
+  /** A withdrawal's leaf, proof and checkpoint; undefined when in no certified checkpoint kept. */
+  withdrawalProof?(id: number): MaybePromise<WithdrawalProofJson | undefined>;
   /** A registered account's leaf inputs and Merkle path at the node's height. */
   privacyWitness?(publicKey: Uint8Array): MaybePromise<PrivacyWitnessJson | undefined>;
   /** Equivocation evidence this node holds (bounded by the consensus engine). */
@@ -635,6 +648,22 @@ export interface NodeView {
  * The JSON form of a price certificate: the codec's JSON form, except that `exponent` is the signed
  * int32 the EIP-712 report signs rather than the u32 that carries it on the wire.
  */
+/** A kept certificate (its codec encoding) as the API serves it. */
+export function priceCertificateEntryOf(entry: {
+  readonly assetId: number;
+  readonly symbol: string;
+  readonly height: number;
+  readonly encoded: Uint8Array;
+}): PriceCertificateEntry {
+  return {
+    assetId: entry.assetId,
+    symbol: entry.symbol,
+    height: entry.height,
+    certificate: priceCertificateToJson(PriceCertificateCodec.decode(entry.encoded)),
+    encoded: hex(entry.encoded),
+  };
+}
+
 export function priceCertificateToJson(certificate: PriceCertificateValue): PriceCertificateJson {
   const json = toJson(PriceCertificateType, certificate) as unknown as PriceCertificateJson;
   return {
@@ -940,6 +969,7 @@ export function outcomeOf(
   };
   if (result.field !== undefined) outcome.field = result.field;
   if (result.orderId !== undefined) outcome.orderId = result.orderId;
+  if (result.withdrawalId !== undefined) outcome.withdrawalId = result.withdrawalId;
   if (result.filledLots !== undefined) outcome.filledLots = result.filledLots;
   if (result.restingLots !== undefined) outcome.restingLots = result.restingLots;
   return outcome;

@@ -90,8 +90,11 @@ export async function byAllGovernors(deployment: Deployment, functionName: strin
   return last!;
 }
 
-export async function deploy(options: { chainId?: bigint } = {}): Promise<Deployment> {
-  const evm = await createEvmHarness({ chainId: options.chainId ?? 31337n });
+/** `groupPublicKey`: the verifier's epoch-1 keyset (default keysetOne's); `evm`: deploy beside another. */
+export async function deploy(
+  options: { chainId?: bigint; groupPublicKey?: Uint8Array; evm?: EvmHarness } = {},
+): Promise<Deployment> {
+  const evm = options.evm ?? (await createEvmHarness({ chainId: options.chainId ?? 31337n }));
   const deployer = await evm.account('deployer');
   const governors = await Promise.all(
     Array.from({ length: GOVERNOR_COUNT }, (_, i) => evm.account(`governor ${i}`)),
@@ -99,7 +102,10 @@ export async function deploy(options: { chainId?: bigint } = {}): Promise<Deploy
   const guardians = await Promise.all(
     Array.from({ length: GUARDIAN_COUNT }, (_, i) => evm.account(`guardian ${i}`)),
   );
-  const verifier = await evm.deploy(deployer, 'PalisadeVerifier', [1n, keysetOne[0]!.groupPublicKey]);
+  const verifier = await evm.deploy(deployer, 'PalisadeVerifier', [
+    1n,
+    options.groupPublicKey ?? keysetOne[0]!.groupPublicKey,
+  ]);
   const vault = await evm.deploy(deployer, 'PalisadeVault', [
     verifier.hex,
     governors.map((g) => g.hex),

@@ -1,11 +1,22 @@
-/** `Withdraw`: the signer's balance, never below what its initial margin needs. */
+/**
+ * `Withdraw`: the signer's balance, never below what its initial margin needs. With a bridge the
+ * withdrawal is appended to the checkpoint period's list the vault pays from
+ * (src/execution/withdrawals.ts): the token must be the bridge's and the recipient not zero.
+ */
 import type { Withdraw } from '../../codec/execution.ts';
+import { bytesEqual, toHex } from '../../crypto/bytes.ts';
 import { accountFor } from '../accounts.ts';
 import { assess } from '../assess.ts';
 import type { EngineState, Handled } from '../state.ts';
+import { appendWithdrawal, MAX_WITHDRAWALS_PER_CHECKPOINT } from '../withdrawals.ts';
 
 export function withdraw(s: EngineState, signer: Uint8Array, action: Withdraw): Handled {
   if (action.amount <= 0) return { status: 'INVALID_AMOUNT' };
+  const withdrawals = s.withdrawals;
+  if (withdrawals !== undefined) {
+    if (action.recipient.every((byte) => byte === 0)) return { status: 'INVALID_RECIPIENT' };
+    if (!bytesEqual(action.token, withdrawals.bridge.token)) return { status: 'UNLISTED_TOKEN' };
+  }
   const account = accountFor(s, signer);
   const amount = BigInt(action.amount);
   if (amount > account.balance) return { status: 'INSUFFICIENT_BALANCE' };
@@ -15,10 +26,24 @@ export function withdraw(s: EngineState, signer: Uint8Array, action: Withdraw): 
   // The slowdown (src/execution/steps/responses.ts): a block pays at most the cap while throttled.
   if (s.fundWatch.throttled && s.withdrawnThisBlock + amount > BigInt(s.params.withdrawCapPerBlock))
     return { status: 'WITHDRAWAL_THROTTLED' };
+  if (withdrawals !== undefined && withdrawals.entries.length >= MAX_WITHDRAWALS_PER_CHECKPOINT)
+    return { status: 'WITHDRAWALS_FULL' };
   s.withdrawnThisBlock += amount;
   account.balance -= amount;
   s.totalWithdrawals += amount;
   s.dirtyAccounts.add(account);
-  s.events.push({ type: 'withdrawal', account: account.key, amount });
-  return { status: 'OK' };
+  if (withdrawals === undefined) {
+    s.events.push({ type: 'withdrawal', account: account.key, amount });
+    return { status: 'OK' };
+  }
+  const id = appendWithdrawal(withdrawals, action.recipient, action.token, amount);
+  s.events.push({
+    type: 'withdrawal',
+    account: account.key,
+    amount,
+    id,
+    recipient: toHex(action.recipient),
+    token: toHex(action.token),
+  });
+  return { status: 'OK', withdrawalId: id };
 }

@@ -1,7 +1,7 @@
 /** Block step 6, the state commitment: what the block changed is written and the root returned. */
 
 import { AccountTreeRecordCodec, OwnerCommitmentRecordCodec } from '../../codec/account-tree.ts';
-import { CreditedDepositsRecordCodec } from '../../codec/bridge.ts';
+import { CreditedDepositsRecordCodec, WithdrawalsRecordCodec } from '../../codec/bridge.ts';
 import {
   AccountRecordCodec,
   GovernanceRecordCodec,
@@ -9,6 +9,7 @@ import {
   LedgerRecordCodec,
   OrderRecordCodec,
   SeriesRecordCodec,
+  ValidatorSetRecordCodec,
 } from '../../codec/execution.ts';
 import {
   AccountIndexRecordCodec,
@@ -41,8 +42,12 @@ import {
   sampleStateKey,
   seriesRecord,
   seriesStateKey,
+  VALIDATOR_SET_STATE_KEY,
+  WITHDRAWALS_STATE_KEY,
 } from '../records.ts';
 import type { EngineState } from '../state.ts';
+import { validatorSetRecord } from '../validator-set.ts';
+import { withdrawalsRecord } from '../withdrawals.ts';
 
 /**
  * The Poseidon account tree (src/execution/account-tree.ts): registrations, the touched leaves and,
@@ -143,6 +148,13 @@ export function commitState(s: EngineState): Uint8Array {
     s.commitment.set(GOVERNANCE_STATE_KEY, GovernanceRecordCodec.encode(governanceRecord(s.governance)));
     s.governance.dirty = false;
   }
+  if (s.validatorSet?.dirty === true) {
+    s.commitment.set(
+      VALIDATOR_SET_STATE_KEY,
+      ValidatorSetRecordCodec.encode(validatorSetRecord(s.validatorSet)),
+    );
+    s.validatorSet.dirty = false;
+  }
   // The audit log takes the block's governance actions, parameter changes and responses.
   appendAudit(s.auditHead, s.chainId, s.events, s.height, s.timeMs);
   s.commitment.set(
@@ -156,6 +168,10 @@ export function commitState(s: EngineState): Uint8Array {
       CreditedDepositsRecordCodec.encode(creditedDepositsRecord(s)),
     );
     s.creditedDeposits.dirty = false;
+  }
+  if (s.withdrawals?.dirty === true) {
+    s.commitment.set(WITHDRAWALS_STATE_KEY, WithdrawalsRecordCodec.encode(withdrawalsRecord(s.withdrawals)));
+    s.withdrawals.dirty = false;
   }
   s.commitment.set(
     LEDGER_STATE_KEY,

@@ -51,6 +51,7 @@ export const MONEY_FIELDS = Object.freeze([
   'maintenanceBefore',
   'cash',
   'lossShare',
+  'amount',
 ] as const);
 
 const hexString: JsonSchema = { type: 'string', pattern: '^0x([0-9a-f]{2})*$' };
@@ -124,10 +125,11 @@ export const transactionOutcomeSchema = object(
     status: transactionStatus,
     field: { type: 'string' },
     orderId: count,
+    withdrawalId: count,
     filledLots: count,
     restingLots: count,
   },
-  ['field', 'orderId', 'filledLots', 'restingLots'],
+  ['field', 'orderId', 'withdrawalId', 'filledLots', 'restingLots'],
 );
 
 const blockSummaryProperties = {

@@ -14,6 +14,7 @@
  *   GET  /v1/oracle/certificates           latest price certificate per asset, with the keyset
  *   GET  /v1/keys                          keyset epoch, group key, signers, handover chain (keys.ts)
  *   GET  /v1/evidence                      equivocation evidence
+ *   GET  /v1/bridge/checkpoints/latest|:height, /v1/bridge/withdrawals/:id   withdrawals (bridge.ts)
  *   GET  /v1/privacy/checkpoints/:height   account tree record, state proof, opening (privacy.ts)
  *   GET  /v1/privacy/accounts/:key/witness a registered account's leaf inputs and Merkle path
  *   GET  /v1/stream (WebSocket)            blocks, fills, prices (see stream.ts)
@@ -47,11 +48,13 @@ import {
   type FillJson,
   type NodeEventTopic,
   type NodeView,
+  type PriceCertificateEntry,
   priceWithDecimals,
   type SubmitResult,
 } from '../view.ts';
 import { registerAuditLog } from './audit-log.ts';
 import { splitFramedTransactions } from './batch.ts';
+import { registerBridge } from './bridge.ts';
 import { API_ERRORS, ApiError, errorBody } from './errors.ts';
 import { registerFindings } from './findings.ts';
 import { registerKeys } from './keys.ts';
@@ -498,10 +501,18 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       async () => ({ prices: (await view.prices()).map((price) => priceWithDecimals(price)) }),
     );
 
-    api.get(
+    api.get<{ Querystring: { asset?: string; height?: number; time?: number } }>(
       '/v1/oracle/certificates',
       {
         schema: {
+          querystring: object(
+            {
+              asset: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,32}$' },
+              height: heightParam(),
+              time: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+            },
+            ['asset', 'height', 'time'],
+          ),
           response: {
             200: object({
               keyset: { anyOf: [{ type: 'null' }, keysetSchema] },
@@ -511,7 +522,23 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
           },
         },
       },
-      async () => ({ keyset: (await view.keyset()) ?? null, certificates: await view.priceCertificates() }),
+      async (request) => {
+        const { asset, height, time } = request.query;
+        if (height !== undefined && time !== undefined)
+          throw new ApiError('INVALID_REQUEST', 'ask by height or by time, not both', 'querystring/time');
+        if (asset !== undefined && !(await view.prices()).some((price) => price.symbol === asset))
+          throw new ApiError('ASSET_NOT_FOUND', `no oracle asset ${asset}`, 'querystring/asset');
+        let certificates: PriceCertificateEntry[];
+        if (height === undefined && time === undefined) certificates = await view.priceCertificates();
+        else if (view.priceCertificatesAt === undefined)
+          throw new ApiError('NO_HISTORY', 'this node keeps only the latest certificates');
+        else
+          certificates = await view.priceCertificatesAt(height !== undefined ? { height } : { time: time! });
+        return {
+          keyset: (await view.keyset()) ?? null,
+          certificates: asset === undefined ? certificates : certificates.filter((c) => c.symbol === asset),
+        };
+      },
     );
 
     api.get(
@@ -562,6 +589,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     registerAuditLog(api, view);
     registerKeys(api, view);
     registerPrivacy(api, view);
+    registerBridge(api, view);
     registerNetwork(api, options.network);
 
     // Prometheus text exposition, not JSON: there is no JSON Schema to give it.

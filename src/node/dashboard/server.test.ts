@@ -83,8 +83,14 @@ function liquidate(node: FixtureNode): void {
   submit(node, second, 0, limitOrder(1, 'sell', 10_000, 1));
   submit(node, long, 0, limitOrder(1, 'buy', 10_000, 2));
   node.finalizeBlock();
-  submit(node, first, 1, { kind: 'withdraw', value: { amount: 980_000 * 1_000_000 } });
-  submit(node, second, 1, { kind: 'withdraw', value: { amount: 980_000 * 1_000_000 } });
+  submit(node, first, 1, {
+    kind: 'withdraw',
+    value: { amount: 980_000 * 1_000_000, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+  });
+  submit(node, second, 1, {
+    kind: 'withdraw',
+    value: { amount: 980_000 * 1_000_000, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+  });
   node.finalizeBlock();
   for (let priceUsdc = 60_000; priceUsdc <= 63_000; priceUsdc += 500) {
     if (priceUsdc === 61_000) submit(node, offerer, 0, limitOrder(1, 'sell', 11_000, 1));

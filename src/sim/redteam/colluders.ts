@@ -183,7 +183,21 @@ function play(seed: number, moves: readonly Move[], params: Partial<EngineParame
       case 'withdraw': {
         const balance = venue.engine.account(venue.key(`c${move.who}`))?.balance ?? 0n;
         const amount = Number((balance * BigInt(Math.round(move.fraction * 100))) / 100n);
-        step(1000, label, amount > 0 ? [[`c${move.who}`, { kind: 'withdraw', value: { amount } }]] : []);
+        step(
+          1000,
+          label,
+          amount > 0
+            ? [
+                [
+                  `c${move.who}`,
+                  {
+                    kind: 'withdraw',
+                    value: { amount, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+                  },
+                ],
+              ]
+            : [],
+        );
         break;
       }
       case 'cancel':

@@ -1,0 +1,137 @@
+/**
+ * Withdrawals through the EVM vault (contracts/PalisadeVault.sol). A `Withdraw` debits the account
+ * at once (actions/withdraw.ts) and appends the withdrawal to the current checkpoint period's
+ * list; the list's root enters the state root in the `WithdrawalsRecord` (src/codec/bridge.ts),
+ * and the validators FROST-certify it at the period's end (src/node/checkpoint-signing.ts).
+ *
+ * Periods. With `checkpointEveryBlocks` = k, a withdrawal in block h belongs to the checkpoint at
+ * ⌈h / k⌉ · k. The first block after that height starts an empty list (step 1e, before any
+ * transaction); ids count up across periods from 1 and are never reused, so the vault's
+ * `claimed[id]` pays each once. A period holds at most `MAX_WITHDRAWALS_PER_CHECKPOINT`.
+ *
+ * Leaf (the vault's `withdrawalLeaf`, OpenZeppelin StandardMerkleTree):
+ *   keccak256(keccak256(abi.encode(uint256 evmChainId, address vault, uint64 id, address token,
+ *                                  address recipient, uint256 amount)))
+ * The chain id and vault in every leaf make a proof for another deployment match nothing there.
+ * An empty list's root is {@link EMPTY_WITHDRAWALS_ROOT}, a hash of a domain tag: never zero
+ * (the vault refuses the zero root, Nomad's loss), and no leaf or pair of nodes hashes to it.
+ */
+import { MAX_WITHDRAWALS_PER_CHECKPOINT } from '../codec/bridge.ts';
+import { invariant } from '../codec/invariant.ts';
+import { keccak256 } from '../crypto/hash.ts';
+import { createEvmMerkleTree, type EvmMerkleTree, evmLeafHash } from '../crypto/merkle-evm.ts';
+import type { EngineState, WithdrawalEntry, WithdrawalsState } from './state.ts';
+import type { EngineBridge } from './types.ts';
+
+export { MAX_WITHDRAWALS_PER_CHECKPOINT };
+
+/** The withdrawals root of a period without withdrawals. */
+export const EMPTY_WITHDRAWALS_ROOT: Uint8Array = keccak256(
+  new TextEncoder().encode('PALISADE/WITHDRAWALS/EMPTY/v1'),
+);
+
+const LEAF_TYPES = ['uint256', 'address', 'uint64', 'address', 'address', 'uint256'] as const;
+
+function leafValues(bridge: EngineBridge, entry: WithdrawalEntry) {
+  return [
+    BigInt(bridge.evmChainId),
+    bridge.vault,
+    BigInt(entry.id),
+    entry.token,
+    entry.recipient,
+    entry.amount,
+  ];
+}
+
+/** The vault's leaf hash of `entry`. */
+export function withdrawalLeafHash(bridge: EngineBridge, entry: WithdrawalEntry): Uint8Array {
+  return evmLeafHash(LEAF_TYPES, leafValues(bridge, entry));
+}
+
+/**
+ * The StandardMerkleTree over `entries` (value index i is entries[i]); undefined when empty.
+ * @example const tree = withdrawalsTree(bridge, entries); tree?.proof(0);
+ */
+export function withdrawalsTree(
+  bridge: EngineBridge,
+  entries: readonly WithdrawalEntry[],
+): EvmMerkleTree | undefined {
+  if (entries.length === 0) return undefined;
+  return createEvmMerkleTree(
+    LEAF_TYPES,
+    entries.map((entry) => leafValues(bridge, entry)),
+  );
+}
+
+export function withdrawalsRootOf(bridge: EngineBridge, entries: readonly WithdrawalEntry[]): Uint8Array {
+  return withdrawalsTree(bridge, entries)?.root ?? EMPTY_WITHDRAWALS_ROOT.slice();
+}
+
+/** The checkpoint height whose root covers a withdrawal made at `height`. */
+export function checkpointHeightOf(height: number, everyBlocks: number): number {
+  invariant(Number.isSafeInteger(everyBlocks) && everyBlocks >= 1, 'a checkpoint period is positive');
+  return Math.ceil(height / everyBlocks) * everyBlocks;
+}
+
+/** The state at genesis: no withdrawal yet, written into the first root. */
+export function initialWithdrawals(bridge: EngineBridge | undefined): WithdrawalsState | undefined {
+  if (bridge === undefined) return undefined;
+  invariant(
+    bridge.vault.length === 20 && bridge.token.length === 20 && Number.isSafeInteger(bridge.evmChainId),
+    'a bridge names a 20-byte vault and token',
+  );
+  return {
+    bridge: { ...bridge, vault: Uint8Array.from(bridge.vault), token: Uint8Array.from(bridge.token) },
+    nextId: 1,
+    checkpointHeight: checkpointHeightOf(0, bridge.checkpointEveryBlocks),
+    entries: [],
+    root: EMPTY_WITHDRAWALS_ROOT.slice(),
+    dirty: true,
+  };
+}
+
+/** Block step 1e: the block after a checkpoint height starts the next period's empty list. */
+export function rollWithdrawals(s: EngineState): void {
+  const withdrawals = s.withdrawals;
+  if (withdrawals === undefined || s.height <= withdrawals.checkpointHeight) return;
+  withdrawals.checkpointHeight = checkpointHeightOf(s.height, withdrawals.bridge.checkpointEveryBlocks);
+  if (withdrawals.entries.length > 0) {
+    withdrawals.entries = [];
+    withdrawals.root = EMPTY_WITHDRAWALS_ROOT.slice();
+  }
+  withdrawals.dirty = true;
+}
+
+/** Appends a withdrawal (the caller checked the token and the balance); returns its id. */
+export function appendWithdrawal(
+  withdrawals: WithdrawalsState,
+  recipient: Uint8Array,
+  token: Uint8Array,
+  amount: bigint,
+): number {
+  invariant(withdrawals.entries.length < MAX_WITHDRAWALS_PER_CHECKPOINT, 'a period within its bound');
+  const id = withdrawals.nextId++;
+  withdrawals.entries.push({
+    id,
+    recipient: Uint8Array.from(recipient),
+    token: Uint8Array.from(token),
+    amount,
+  });
+  withdrawals.dirty = true;
+  return id;
+}
+
+/** The record the commit step writes; the root is recomputed here, once per block that changed it. */
+export function withdrawalsRecord(withdrawals: WithdrawalsState) {
+  withdrawals.root = withdrawalsRootOf(withdrawals.bridge, withdrawals.entries);
+  return {
+    evmChainId: withdrawals.bridge.evmChainId,
+    vault: withdrawals.bridge.vault,
+    token: withdrawals.bridge.token,
+    checkpointEveryBlocks: withdrawals.bridge.checkpointEveryBlocks,
+    nextId: withdrawals.nextId,
+    checkpointHeight: withdrawals.checkpointHeight,
+    entries: withdrawals.entries.map((entry) => ({ ...entry })),
+    root: withdrawals.root,
+  };
+}

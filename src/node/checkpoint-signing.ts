@@ -1,0 +1,207 @@
+/**
+ * Withdrawal checkpoints, FROST-certified by the price keyset (src/node/price-signing.ts runs the
+ * sessions; this module decides what to sign and keeps what was signed).
+ *
+ * After every applied block whose height h is a multiple of the bridge's `checkpointEveryBlocks`,
+ * every validator holds the same finalized block hash, state root and withdrawals list (a function
+ * of finalized blocks), so each computes the same EIP-712 `Checkpoint` (src/interop/evm/
+ * certificates.ts): (h, block hash, state root, the period's withdrawals root, the keyset's
+ * epoch), and opens a signing session for its digest with first coordinator (h / k) mod n. An
+ * honest validator signs only the digest it computed itself, so f validators that agree on a fake
+ * checkpoint never gather the 2f + 1 shares a signature needs.
+ *
+ * The coordinator that assembles the signature verifies the certificate, keeps it and broadcasts
+ * it (wire format 0x0451, src/interop/evm/checkpoint.ts); every other validator keeps a received
+ * certificate only when it verifies against the group key and certifies exactly the checkpoint
+ * it computed for that height. Each checkpoint keeps its withdrawals list, so the API serves a
+ * withdrawal's leaf, Merkle proof and checkpoint (what `palisade withdraw` submits to the vault).
+ * At most `retainCheckpoints` checkpoints are kept (oldest forgotten first).
+ */
+import { bytesEqual } from '../crypto/bytes.ts';
+import type { WithdrawalsView } from '../execution/engine.ts';
+import type { WithdrawalEntry } from '../execution/state.ts';
+import type { EngineBridge } from '../execution/types.ts';
+import { withdrawalsTree } from '../execution/withdrawals.ts';
+import { type Checkpoint, checkpointDigest } from '../interop/evm/certificates.ts';
+import {
+  type CheckpointCertificate,
+  decodeCheckpointCertificate,
+  encodeCheckpointCertificate,
+  verifyCheckpointCertificate,
+} from '../interop/evm/checkpoint.ts';
+import type { CertificateDomain } from '../interop/price-certificate.ts';
+import type { PriceSigner } from './price-signing.ts';
+
+/** Checkpoints kept by default: a day of them at one block a second and k = 10. */
+export const DEFAULT_RETAINED_CHECKPOINTS = 8640;
+
+export interface CheckpointSignerOptions {
+  /** The verifier's EIP-712 domain (genesis `priceCertificates`: the bridge's EVM chain). */
+  domain: CertificateDomain;
+  everyBlocks: number;
+  validators: number;
+  prices: Pick<PriceSigner, 'keyset' | 'signDigest' | 'closeDigest'>;
+  broadcast(message: Uint8Array): void;
+  log?: (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) => void;
+  retainCheckpoints?: number;
+}
+
+export interface CheckpointRecord {
+  checkpoint: Checkpoint;
+  /** The vault the entries' leaves name. */
+  bridge: EngineBridge;
+  entries: readonly WithdrawalEntry[];
+  /** The encoded certificate once known. */
+  certificate: Uint8Array | undefined;
+}
+
+export interface WithdrawalProof {
+  entry: WithdrawalEntry;
+  /** The vault's leaf hash and its proof, bottom up, as `MerkleProof.verify` takes them. */
+  leaf: Uint8Array;
+  proof: Uint8Array[];
+  record: CheckpointRecord;
+}
+
+export interface AppliedCheckpointBlock {
+  height: number;
+  blockHash: Uint8Array;
+  stateRoot: Uint8Array;
+  withdrawals: WithdrawalsView;
+  /** False while replaying stored blocks at start: record the checkpoint, do not sign. */
+  sign: boolean;
+}
+
+export interface CheckpointSigner {
+  onBlock(block: AppliedCheckpointBlock): void;
+  /** A 0x0451 certificate from an authenticated peer; anything that does not verify is dropped. */
+  receive(from: number, bytes: Uint8Array): void;
+  byHeight(height: number): CheckpointRecord | undefined;
+  /** The highest certified checkpoint. */
+  latest(): CheckpointRecord | undefined;
+  /** A withdrawal's proof in the checkpoint that holds it; undefined when unknown or forgotten. */
+  proof(id: number): WithdrawalProof | undefined;
+  stats(): { opened: number; certified: number; dropped: number };
+}
+
+/**
+ * @example const checkpoints = createCheckpointSigner({ domain, everyBlocks: 10, validators: 4, prices, broadcast });
+ */
+export function createCheckpointSigner(options: CheckpointSignerOptions): CheckpointSigner {
+  const retain = options.retainCheckpoints ?? DEFAULT_RETAINED_CHECKPOINTS;
+  const log = options.log ?? (() => {});
+  const records = new Map<number, CheckpointRecord>();
+  const heightOfWithdrawal = new Map<number, number>();
+  let latestCertified: number | undefined;
+  let opened = 0;
+  let certified = 0;
+  let dropped = 0;
+
+  const forget = () => {
+    while (records.size > retain) {
+      const [height, record] = records.entries().next().value as [number, CheckpointRecord];
+      records.delete(height);
+      for (const entry of record.entries) heightOfWithdrawal.delete(entry.id);
+    }
+  };
+
+  const keep = (record: CheckpointRecord, certificate: CheckpointCertificate) => {
+    if (record.certificate !== undefined) return;
+    record.certificate = encodeCheckpointCertificate(certificate);
+    certified++;
+    const height = Number(record.checkpoint.height);
+    if (latestCertified === undefined || height > latestCertified) latestCertified = height;
+  };
+
+  const groupKeyset = (epoch: bigint) => {
+    const keyset = options.prices.keyset();
+    // Refresh keeps the group key: every epoch up to ours verifies with it.
+    if (keyset === undefined || epoch > BigInt(keyset.epoch)) return undefined;
+    return { epoch: Number(epoch), groupPublicKey: keyset.groupPublicKey };
+  };
+
+  return {
+    onBlock(block) {
+      if (block.height === 0 || block.height % options.everyBlocks !== 0 || records.has(block.height)) return;
+      const keyset = options.prices.keyset();
+      if (keyset === undefined) return;
+      const checkpoint: Checkpoint = {
+        height: BigInt(block.height),
+        blockHash: Uint8Array.from(block.blockHash),
+        stateRoot: Uint8Array.from(block.stateRoot),
+        withdrawalsRoot: block.withdrawals.root.slice(),
+        epoch: BigInt(keyset.epoch),
+      };
+      const entries = block.withdrawals.checkpointHeight === block.height ? block.withdrawals.entries : [];
+      const record: CheckpointRecord = {
+        checkpoint,
+        bridge: block.withdrawals.bridge,
+        entries,
+        certificate: undefined,
+      };
+      records.set(block.height, record);
+      for (const entry of entries) heightOfWithdrawal.set(entry.id, block.height);
+      forget();
+      if (!block.sign) return;
+      const digest = checkpointDigest(checkpoint, options.domain);
+      const base = Math.floor(block.height / options.everyBlocks) % options.validators;
+      const started = options.prices.signDigest(digest, keyset.epoch, base, (signature) => {
+        const certificate = { domain: options.domain, checkpoint, signature };
+        const encoded = encodeCheckpointCertificate(certificate);
+        const verdict = verifyCheckpointCertificate(encoded, groupKeyset(checkpoint.epoch)!, options.domain);
+        if (!verdict.ok) {
+          log('warn', 'assembled checkpoint certificate does not verify', { height: block.height });
+          return;
+        }
+        keep(record, certificate);
+        options.broadcast(encoded);
+      });
+      if (started) opened++;
+    },
+
+    receive(from, bytes) {
+      let certificate: CheckpointCertificate;
+      try {
+        certificate = decodeCheckpointCertificate(bytes);
+      } catch {
+        dropped++;
+        return;
+      }
+      const record = records.get(Number(certificate.checkpoint.height));
+      const keyset = groupKeyset(certificate.checkpoint.epoch);
+      const ours = record?.checkpoint;
+      // Only the checkpoint we computed ourselves, signed by the group key, is kept.
+      if (
+        record === undefined ||
+        ours === undefined ||
+        keyset === undefined ||
+        !bytesEqual(ours.blockHash, certificate.checkpoint.blockHash) ||
+        !bytesEqual(ours.stateRoot, certificate.checkpoint.stateRoot) ||
+        !bytesEqual(ours.withdrawalsRoot, certificate.checkpoint.withdrawalsRoot) ||
+        !verifyCheckpointCertificate(bytes, keyset, options.domain).ok
+      ) {
+        dropped++;
+        log('warn', 'dropped checkpoint certificate', { peer: from });
+        return;
+      }
+      if (certificate.checkpoint.epoch !== ours.epoch) record.checkpoint = certificate.checkpoint;
+      options.prices.closeDigest(checkpointDigest(ours, options.domain), Number(ours.epoch));
+      keep(record, certificate);
+    },
+
+    byHeight: (height) => records.get(height),
+
+    latest: () => (latestCertified === undefined ? undefined : records.get(latestCertified)),
+
+    proof(id) {
+      const height = heightOfWithdrawal.get(id);
+      const record = height === undefined ? undefined : records.get(height);
+      if (record === undefined) return undefined;
+      const index = record.entries.findIndex((entry) => entry.id === id);
+      const tree = withdrawalsTree(record.bridge, record.entries)!;
+      return { entry: record.entries[index]!, leaf: tree.leafHash(index), proof: tree.proof(index), record };
+    },
+
+    stats: () => ({ opened, certified, dropped }),
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * `claimOnVault` (src/node/withdraw-evm.ts) over JSON-RPC against an EDR node running the
+ * committed vault: it submits the node-signed checkpoint once, claims with the served proof, and
+ * a second claim reverts with the vault's AlreadyClaimed; a proof read for another vault is
+ * refused on chain.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { type Abi, createPublicClient, type Hex, http } from 'viem';
+import { fromHex } from '../../src/crypto/bytes.ts';
+import { frostAggregate, frostCommit, frostSignShare } from '../../src/crypto/frost.ts';
+import { withdrawalsRootOf } from '../../src/execution/withdrawals.ts';
+import { compiledContracts } from '../../src/interop/evm/compile.ts';
+import { withdrawalProofJson } from '../../src/node/api/bridge.ts';
+import { createCheckpointSigner } from '../../src/node/checkpoint-signing.ts';
+import { claimOnVault, WithdrawError } from '../../src/node/withdraw-evm.ts';
+import { type EdrNode, startEdrNode } from './edr-node.ts';
+import { deployOnEdr } from './edr-vault.ts';
+import { keysetOne } from './fixtures.ts';
+
+let node: EdrNode | undefined;
+after(() => node?.close());
+
+/** The test keyset standing in for the validators' price signer (threshold 3 of 4). */
+const prices = {
+  keyset: () => ({ epoch: 1, groupPublicKey: keysetOne[0]!.groupPublicKey, threshold: 3, participants: 4 }),
+  signDigest(digest: Uint8Array, _epoch: number, _base: number, onSigned: (signature: Uint8Array) => void) {
+    const signers = keysetOne.slice(0, 3);
+    const round1 = signers.map((key) => frostCommit(key));
+    const commitments = round1.map((x) => x.commitment);
+    const shares = new Map(
+      signers.map((key, i) => [key.index, frostSignShare(key, round1[i]!.nonces, commitments, digest)]),
+    );
+    onSigned(frostAggregate(keysetOne[0]!.public, commitments, digest, shares));
+    return true;
+  },
+  closeDigest: () => {},
+};
+
+test('claimOnVault submits the checkpoint once and claims over JSON-RPC; a replay reverts', async () => {
+  node = await startEdrNode();
+  const chain = await deployOnEdr(node);
+  await chain.deposit(50_000_000n, new Uint8Array(32).fill(0xac));
+  const publicClient = createPublicClient({ transport: http(node.url, { retryCount: 0 }) });
+  const contracts = compiledContracts().contracts;
+  const verifier = (await publicClient.readContract({
+    abi: contracts.get('PalisadeVault')!.abi as Abi,
+    address: chain.vault,
+    functionName: 'verifier',
+  })) as Hex;
+  const domain = { chainId: Number(node.chainId), verifyingContract: fromHex(verifier)! };
+  const bridge = {
+    evmChainId: Number(node.chainId),
+    vault: fromHex(chain.vault)!,
+    token: fromHex(chain.token)!,
+    checkpointEveryBlocks: 5,
+  };
+  const recipient = new Uint8Array(20).fill(0x5e);
+  const entries = [
+    { id: 1, recipient, token: bridge.token, amount: 3_000_000n },
+    { id: 2, recipient, token: bridge.token, amount: 4_000_000n },
+  ];
+  const signer = createCheckpointSigner({
+    domain,
+    everyBlocks: 5,
+    validators: 4,
+    prices,
+    broadcast: () => {},
+  });
+  signer.onBlock({
+    height: 5,
+    blockHash: new Uint8Array(32).fill(0x01),
+    stateRoot: new Uint8Array(32).fill(0x02),
+    withdrawals: {
+      bridge,
+      nextId: 3,
+      checkpointHeight: 5,
+      entries,
+      root: withdrawalsRootOf(bridge, entries),
+    },
+    sign: true,
+  });
+  const relayer = { rpcUrl: node.url, privateKey: node.accounts[6]!, vault: chain.vault };
+  const groupKey = keysetOne[0]!.groupPublicKey;
+  const first = await claimOnVault(withdrawalProofJson(signer.proof(1)!, domain), relayer, groupKey);
+  assert.ok(first.checkpointTransaction !== undefined, 'the first claim brings the checkpoint');
+  assert.equal(first.paid, true);
+  const second = await claimOnVault(withdrawalProofJson(signer.proof(2)!, domain), relayer, groupKey);
+  assert.equal(second.checkpointTransaction, undefined, 'the checkpoint is submitted once');
+  const balance = (await publicClient.readContract({
+    abi: contracts.get('TestToken')!.abi as Abi,
+    address: chain.token,
+    functionName: 'balanceOf',
+    args: [`0x${'5e'.repeat(20)}`],
+  })) as bigint;
+  assert.equal(balance, 7_000_000n);
+  await assert.rejects(
+    claimOnVault(withdrawalProofJson(signer.proof(1)!, domain), relayer, groupKey),
+    (error: unknown) =>
+      error instanceof WithdrawError &&
+      error.code === 'VAULT_REVERTED' &&
+      /AlreadyClaimed/.test(error.message),
+  );
+  // A proof served for another vault's leaves (same keyset, same chain) proves nothing here.
+  const elsewhere = { ...bridge, vault: new Uint8Array(20).fill(0x99) };
+  const foreign = createCheckpointSigner({
+    domain,
+    everyBlocks: 5,
+    validators: 4,
+    prices,
+    broadcast: () => {},
+  });
+  const stolen = [{ id: 7, recipient, token: bridge.token, amount: 9_000_000n }];
+  foreign.onBlock({
+    height: 10,
+    blockHash: new Uint8Array(32).fill(0x03),
+    stateRoot: new Uint8Array(32).fill(0x04),
+    withdrawals: {
+      bridge: elsewhere,
+      nextId: 8,
+      checkpointHeight: 10,
+      entries: stolen,
+      root: withdrawalsRootOf(elsewhere, stolen),
+    },
+    sign: true,
+  });
+  await assert.rejects(
+    claimOnVault(withdrawalProofJson(foreign.proof(7)!, domain), relayer, groupKey),
+    (error: unknown) => error instanceof WithdrawError && /InvalidProof/.test(error.message),
+  );
+});
