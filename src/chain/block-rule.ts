@@ -21,10 +21,17 @@
  *                (src/interop/evm/deposit-quorum.ts): a vault deposit that 2f + 1 validators
  *                reported identically, for the genesis's EVM chain and vault, goes to the engine,
  *                which credits each vault nonce once; the token must be the genesis's bridged one.
+ *   4c. fair ordering (./fair-batches.ts; only with `rules.fairOrdering`) the pending batches whose
+ *                keys the block carries are opened (their transactions run first in step 5, in
+ *                their own block's order), batches that waited `KEY_WAIT_BLOCKS_MAX` are dropped,
+ *                and the block's own envelopes are admitted: each pays its fee and reserves its
+ *                nonce in step 5, and they wait as this block's batch for its key. Early-share
+ *                evidence names its offenders.
  *   5. execution the engine applies the block (statuses for bad transactions; only a broken
  *                invariant throws).
  *   6. root      the node state root: SHA-256 over a label, the engine's state root and the SSZ of
- *                the previous aggregate per asset, so it covers all of a `NodeSnapshot`.
+ *                the previous aggregate per asset, and, while any batch waits for its key, the
+ *                pending batches' root; so it covers all of a `NodeSnapshot`.
  *
  * The state (the engine and the price book) is advanced in place: the engine is an incremental
  * state machine over a Merkle commitment, and copying it per block would cost a snapshot. Nothing
@@ -33,9 +40,9 @@
 import { ListCompositeType } from '@chainsafe/ssz';
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
-import { type BlockPayload, BlockPayloadCodec } from '../codec/node.ts';
+import { type BlockPayload, BlockPayloadCodec, noFairOrdering } from '../codec/node.ts';
 import { AggregatePriceType, type AggregatePriceValue } from '../codec/oracle.ts';
-import { NodeSnapshotCodec, SNAPSHOT_UNDERLYINGS_MAX } from '../codec/snapshot.ts';
+import { NodeSnapshotCodec, type PendingBatch, SNAPSHOT_UNDERLYINGS_MAX } from '../codec/snapshot.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
@@ -61,6 +68,15 @@ import {
   type DroppedObservation,
 } from '../oracle/aggregate.ts';
 import { createPriceBook, type PriceBook } from '../oracle/price-book.ts';
+import {
+  admitEnvelopes,
+  earlyShareOffender,
+  type FairChainContext,
+  type FairOrderingRules,
+  type OpenedBatch,
+  openBatches,
+  pendingBatchesRoot,
+} from './fair-batches.ts';
 
 /**
  * A block at height h commits to the node state root after height h − STATE_ROOT_LAG_BLOCKS. Part
@@ -89,6 +105,8 @@ export interface ChainRules {
   readonly engineGenesis: EngineGenesis;
   /** The EVM vault the validators follow; absent: no bridge, and a block with reports is refused. */
   readonly bridge?: ChainBridge;
+  /** The eon keyset orders are encrypted to; absent: no encrypted orders (envelopes are ignored). */
+  readonly fairOrdering?: FairOrderingRules;
 }
 
 /** The bridge's EVM side, from genesis. */
@@ -116,6 +134,8 @@ export interface ChainState {
   /** The bytes each transaction of the block being executed was decoded from. */
   readonly encodings: WeakMap<SignedTransaction, Uint8Array>;
   readonly options: ChainOptions;
+  /** Finalized blocks' encrypted orders waiting for their keys, ascending by height. */
+  pending: PendingBatch[];
 }
 
 /** A finalized block as the rule sees it: its height and its `BlockPayload` encoding. */
@@ -136,6 +156,17 @@ export interface ExecutedBlock {
   events: EngineEvent[];
   /** The node state root after this block (step 6). */
   root: Uint8Array;
+  /** Step 4c: earlier blocks' encrypted orders run first in this block, and this block's envelopes. */
+  fair: {
+    /** The opened transactions that ran, in order, with their ids and results. */
+    transactions: SignedTransaction[];
+    ids: Uint8Array[];
+    opened: OpenedBatch[];
+    /** Envelopes of this block admitted (fee paid, nonce reserved, waiting for its key). */
+    admitted: number;
+    /** Validators the block's early-share evidence proves Byzantine. */
+    earlyShareOffenders: number[];
+  };
 }
 
 /**
@@ -145,9 +176,13 @@ export interface ExecutedBlock {
 export function nodeStateRoot(
   engineStateRoot: Uint8Array,
   prices: readonly AggregatePriceValue[],
+  pending: readonly PendingBatch[] = [],
 ): Uint8Array {
   const sorted = [...prices].sort((a, b) => a.assetId - b.assetId);
-  return sha256(STATE_ROOT_LABEL, engineStateRoot, sha256(PriceListType.serialize(sorted)));
+  const priceRoot = sha256(PriceListType.serialize(sorted));
+  // Without pending batches the root is the one chains without fair ordering have always had.
+  if (pending.length === 0) return sha256(STATE_ROOT_LABEL, engineStateRoot, priceRoot);
+  return sha256(STATE_ROOT_LABEL, engineStateRoot, priceRoot, pendingBatchesRoot(pending));
 }
 
 /** The height whose state root a block at `height` commits to. */
@@ -189,7 +224,7 @@ function engineOptionsOf(encodings: WeakMap<SignedTransaction, Uint8Array>, opti
 export function createChainState(rules: ChainRules, options: ChainOptions = {}): ChainState {
   const encodings = new WeakMap<SignedTransaction, Uint8Array>();
   const engine = createEngine(rules.engineGenesis, engineOptionsOf(encodings, options));
-  return { rules, engine, priceBook: createPriceBook(), encodings, options };
+  return { rules, engine, priceBook: createPriceBook(), encodings, options, pending: [] };
 }
 
 /** A snapshot decoded and restored, not yet adopted (see `adoptChainSnapshot`). */
@@ -198,6 +233,7 @@ export interface RestoredChain {
   readonly height: number;
   readonly engine: Engine;
   readonly prices: readonly AggregatePriceValue[];
+  readonly pending: readonly PendingBatch[];
   /** The node state root of the restored state. */
   readonly root: Uint8Array;
 }
@@ -218,7 +254,8 @@ export function restoreChainSnapshot(state: ChainState, encoded: Uint8Array): Re
     height: snapshot.height,
     engine,
     prices: snapshot.prices,
-    root: nodeStateRoot(engine.stateRoot(), snapshot.prices),
+    pending: snapshot.pendingBatches,
+    root: nodeStateRoot(engine.stateRoot(), snapshot.prices, snapshot.pendingBatches),
   };
 }
 
@@ -229,6 +266,7 @@ export function restoreChainSnapshot(state: ChainState, encoded: Uint8Array): Re
 export function adoptChainSnapshot(state: ChainState, restored: RestoredChain): void {
   invariant(restored.engine.height === restored.height, 'a restored snapshot is at its own height');
   state.engine = restored.engine;
+  state.pending = [...restored.pending];
   state.priceBook.apply({
     height: restored.height,
     prices: [...restored.prices],
@@ -241,12 +279,17 @@ export function adoptChainSnapshot(state: ChainState, restored: RestoredChain): 
 /** The `NodeSnapshotCodec` encoding of the state after its last block. */
 export function snapshotChainState(state: ChainState): Uint8Array {
   const prices = [...state.priceBook.latest().values()].sort((a, b) => a.assetId - b.assetId);
-  return NodeSnapshotCodec.encode({ height: state.engine.height, engine: state.engine.snapshot(), prices });
+  return NodeSnapshotCodec.encode({
+    height: state.engine.height,
+    engine: state.engine.snapshot(),
+    prices,
+    pendingBatches: state.pending,
+  });
 }
 
 /** The node state root of the state as it is (after its last block). */
 export function chainStateRoot(state: ChainState): Uint8Array {
-  return nodeStateRoot(state.engine.stateRoot(), [...state.priceBook.latest().values()]);
+  return nodeStateRoot(state.engine.stateRoot(), [...state.priceBook.latest().values()], state.pending);
 }
 
 /** The payload, or undefined when it does not decode. */
@@ -363,6 +406,7 @@ export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBloc
     transactions: [],
     observations: [],
     deposits: [],
+    ...noFairOrdering(),
   };
   const timeMs = executionTime(state, payload.timeMs);
   const transactions: SignedTransaction[] = [];
@@ -385,14 +429,82 @@ export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBloc
     previous: state.priceBook.latest(),
   });
   state.priceBook.apply(aggregate);
+  const fair = fairStep(state, block.height, payload);
   const result = state.engine.applyBlock({
     height: block.height,
     timeMs,
     transactions,
     oracle: oracleUpdates(rules.assets, aggregate.prices),
     deposits: bridgeDeposits(rules, block.height, payload.deposits),
+    encrypted: fair.transactions,
+    envelopeReservations: fair.reservations,
   });
-  const root = nodeStateRoot(result.stateRoot, [...state.priceBook.latest().values()]);
+  state.pending = fair.pending;
+  const root = nodeStateRoot(result.stateRoot, [...state.priceBook.latest().values()], state.pending);
   const ids = transactions.map((transaction) => transactionId(transaction));
-  return { height: block.height, timeMs, transactions, ids, aggregate, result, events: result.events, root };
+  return {
+    height: block.height,
+    timeMs,
+    transactions,
+    ids,
+    aggregate,
+    result,
+    events: result.events,
+    root,
+    fair: {
+      transactions: fair.transactions,
+      ids: fair.transactions.map((transaction) => transactionId(transaction)),
+      opened: fair.opened,
+      admitted: fair.reservations.length,
+      earlyShareOffenders: fair.earlyShareOffenders,
+    },
+  };
+}
+
+/** Step 4c: which encrypted orders run, which envelopes pay, and the pending batches after. */
+function fairStep(
+  state: ChainState,
+  height: number,
+  payload: Pick<BlockPayload, 'envelopes' | 'batchKeys' | 'earlyShares'>,
+) {
+  const fairOrdering = state.rules.fairOrdering;
+  if (fairOrdering === undefined)
+    return {
+      transactions: [],
+      opened: [],
+      reservations: [],
+      pending: state.pending,
+      earlyShareOffenders: [],
+    };
+  const context: FairChainContext = {
+    chainId: state.rules.chainId,
+    validators: state.rules.validators,
+    fairOrdering,
+  };
+  const verify = engineOptionsOf(state.encodings, state.options).verifySignature;
+  const opened = openBatches(context, state.pending, height, payload.batchKeys, verify);
+  // Only an account with a record can pay and reserve (a genesis key gets one with its first plain action).
+  const admitted = admitEnvelopes(
+    context,
+    opened.pending,
+    height,
+    payload.envelopes,
+    (sender) => state.engine.account(sender)?.nonce,
+  );
+  const pending =
+    admitted.admitted.length === 0
+      ? opened.pending
+      : [...opened.pending, { height, envelopes: admitted.admitted }];
+  const offenders = new Set<number>();
+  for (const encoded of payload.earlyShares) {
+    const offender = earlyShareOffender(context, height, encoded);
+    if (offender !== undefined) offenders.add(offender);
+  }
+  return {
+    transactions: opened.transactions,
+    opened: opened.opened,
+    reservations: admitted.reservations,
+    pending,
+    earlyShareOffenders: [...offenders].sort((a, b) => a - b),
+  };
 }

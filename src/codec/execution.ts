@@ -224,6 +224,34 @@ export const SetParameterType = new ContainerType(
 export type SetParameter = ValueOf<typeof SetParameterType>;
 export const SetParameterCodec = defineMessage({ name: 'SetParameter', tag: 0x0345, type: SetParameterType });
 
+/** `ChangeValidators.op`. */
+export const VALIDATOR_CHANGE = Object.freeze({ add: 0, remove: 1 } as const);
+/** The longest `p2p` ("host:port") or `api` (URL) a validator entry carries. */
+export const VALIDATOR_ADDRESS_BYTES_MAX = 256;
+
+/**
+ * Governance: adds or removes one validator at the next epoch boundary (issue 11; timelocked). An
+ * added validator is named as genesis names one: its Ed25519 consensus key, where its transport
+ * listens ("host:port") and its API URL; a removal names the key alone (addresses empty).
+ */
+export const ChangeValidatorsType = new ContainerType(
+  {
+    /** {@link VALIDATOR_CHANGE} */
+    op: Uint8,
+    publicKey: Bytes32,
+    p2p: new ByteListType(VALIDATOR_ADDRESS_BYTES_MAX),
+    api: new ByteListType(VALIDATOR_ADDRESS_BYTES_MAX),
+  },
+  { typeName: 'ChangeValidators' },
+);
+export type ChangeValidators = ValueOf<typeof ChangeValidatorsType>;
+export const ChangeValidatorsCodec = defineMessage({
+  name: 'ChangeValidators',
+  tag: 0x0348,
+  type: ChangeValidatorsType,
+  validate: (value) => enumField(value.op, 2, 'op'),
+});
+
 export const GovernanceSignatureType = new ContainerType(
   { publicKey: Bytes32, signature: Bytes64 },
   { typeName: 'GovernanceSignature' },
@@ -252,8 +280,7 @@ export const GovernanceProposalCodec = defineMessage({
 });
 
 /**
- * Every action a proposal may wrap. A new kind (issue 11's `changeValidators`) adds its codec
- * here, a member to `GovernanceAction` and a case to src/execution/governance.ts's `applyGoverned`
+ * Every action a proposal may wrap. A new kind adds its codec here, a member to `GovernanceAction` and a case to src/execution/governance.ts's `applyGoverned`
  * and `governanceClassOf`.
  */
 export type GovernanceAction =
@@ -263,7 +290,8 @@ export type GovernanceAction =
   | { kind: 'resumeMarkets'; value: ResumeMarkets }
   | { kind: 'cancelProposal'; value: CancelProposal }
   | { kind: 'setGovernance'; value: GovernanceConfigValue }
-  | { kind: 'setParameter'; value: SetParameter };
+  | { kind: 'setParameter'; value: SetParameter }
+  | { kind: 'changeValidators'; value: ChangeValidators };
 
 const governanceActionKinds = new Map<MessageCodec<unknown>, GovernanceAction['kind']>([
   [ListSeriesCodec as MessageCodec<unknown>, 'listSeries'],
@@ -273,6 +301,7 @@ const governanceActionKinds = new Map<MessageCodec<unknown>, GovernanceAction['k
   [CancelProposalCodec as MessageCodec<unknown>, 'cancelProposal'],
   [SetGovernanceCodec as MessageCodec<unknown>, 'setGovernance'],
   [SetParameterCodec as MessageCodec<unknown>, 'setParameter'],
+  [ChangeValidatorsCodec as MessageCodec<unknown>, 'changeValidators'],
 ]);
 
 const governanceCodecs: Record<GovernanceAction['kind'], MessageCodec<unknown>> = Object.freeze(
@@ -495,6 +524,52 @@ export const LedgerRecordCodec = defineMessage({
   name: 'LedgerRecord',
   tag: 0x0323,
   type: LedgerRecordType,
+});
+
+/** Most past epochs the validator-set record keeps (their sets check old certificates). */
+export const VALIDATOR_EPOCHS_KEPT = 16;
+
+export const ValidatorMemberType = new ContainerType(
+  {
+    publicKey: Bytes32,
+    p2p: new ByteListType(VALIDATOR_ADDRESS_BYTES_MAX),
+    api: new ByteListType(VALIDATOR_ADDRESS_BYTES_MAX),
+  },
+  { typeName: 'ValidatorMember' },
+);
+
+/**
+ * The consensus validator set (src/execution/validator-set.ts): the current epoch, its members in
+ * index order, the change scheduled for the next boundary (at most one), and the recent epochs'
+ * keys with the height of the boundary block each began after (0: genesis).
+ */
+export const ValidatorSetRecordType = new ContainerType(
+  {
+    epochBlocks: Uint64,
+    epoch: Uint64,
+    members: new ListCompositeType(ValidatorMemberType, 256),
+    pending: new ListCompositeType(
+      new ContainerType(
+        { proposalId: Uint64, effectiveHeight: Uint64, change: ChangeValidatorsType },
+        { typeName: 'PendingValidatorChange' },
+      ),
+      1,
+    ),
+    epochs: new ListCompositeType(
+      new ContainerType(
+        { epoch: Uint64, sinceHeight: Uint64, keys: new ListCompositeType(Bytes32, 256) },
+        { typeName: 'ValidatorEpochRecord' },
+      ),
+      VALIDATOR_EPOCHS_KEPT,
+    ),
+  },
+  { typeName: 'ValidatorSetRecord' },
+);
+export type ValidatorSetRecord = ValueOf<typeof ValidatorSetRecordType>;
+export const ValidatorSetRecordCodec = defineMessage({
+  name: 'ValidatorSetRecord',
+  tag: 0x0349,
+  type: ValidatorSetRecordType,
 });
 
 export const IndexRecordType = new ContainerType(

@@ -12,6 +12,14 @@
  *                 height), aggregated by every validator on finalization
  *   deposits      `SignedDepositReport` encodings (src/codec/bridge.ts) the proposer collected from
  *                 the same vote extensions; a deposit is credited when 2f + 1 of them report it
+ *   envelopes     `SignedOrderEnvelope` encodings (src/codec/envelope.ts) for this height, in the order
+ *                 the proposer fixed: encrypted orders whose contents nobody can read until this
+ *                 block is final (fair ordering, src/chain/fair-batches.ts)
+ *   batchKeys     decryption keys (height, compressed G1) of earlier blocks' encrypted orders, each
+ *                 combined from 2f + 1 validators' shares after its block was final; the block that
+ *                 carries h's key executes h's orders first, before its own transactions
+ *   earlyShares   `EarlyKeyShare` evidence: a validator's signed share for a block that was not yet
+ *                 final when it reached the proposer
  *   stateRootHeight, stateRoot
  *                 the node state root (engine state root and oracle aggregation state, see
  *                 src/node/app.ts) after height `stateRootHeight`, a fixed lag below the block, so
@@ -26,9 +34,10 @@
  *   `SnapshotChunkRequest`  asks for one `SNAPSHOT_CHUNK_BYTES` slice of that snapshot
  *   `SnapshotChunk`         the slice (the last one may be shorter)
  */
-import { ByteListType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
+import { ByteListType, ByteVectorType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
 import { SignedDepositReportCodec } from './bridge.ts';
 import { MAX_EXTENSION_BYTES, MAX_PAYLOAD_BYTES } from './consensus.ts';
+import { EarlyKeyShareCodec, SignedOrderEnvelopeCodec } from './envelope.ts';
 import { defineMessage } from './message.ts';
 import { PriceCertificateCodec, Secp256k1Point } from './oracle.ts';
 import { Bytes32, Uint16, Uint32, Uint64 } from './primitives.ts';
@@ -39,12 +48,25 @@ import { SignedTransactionCodec } from './transaction.ts';
 export const MAX_BLOCK_TRANSACTIONS = 8192;
 /** Observations one block carries: one per validator of the largest set the oracle admits. */
 export const MAX_BLOCK_OBSERVATIONS = 128;
+/** Encrypted-order envelopes one block carries; the payload's byte bound usually binds first. */
+export const MAX_BLOCK_ENVELOPES = 2048;
+/** Earlier blocks' decryption keys one block carries (a backlog drains this many per block). */
+export const MAX_BLOCK_BATCH_KEYS = 8;
+/** Early-share evidence one block carries. */
+export const MAX_BLOCK_EARLY_SHARES = 16;
 /** Transactions in one gossip message. */
 export const MAX_GOSSIP_TRANSACTIONS = 512;
 /** Signers named in one FROST signing request. */
 export const MAX_SIGNING_PARTICIPANTS = 128;
 
 const TransactionBytes = new ByteListType(SignedTransactionCodec.maxBytes);
+
+/** A block's decryption key: K = s·H1(batchIdentity(chain, height)), compressed G1. */
+export const BatchKeyType = new ContainerType(
+  { height: Uint64, key: new ByteVectorType(48) },
+  { typeName: 'BatchKey' },
+);
+export type BatchKey = ValueOf<typeof BatchKeyType>;
 
 export const BlockPayloadType = new ContainerType(
   {
@@ -58,10 +80,20 @@ export const BlockPayloadType = new ContainerType(
     ),
     stateRootHeight: Uint64,
     stateRoot: Bytes32,
+    envelopes: new ListCompositeType(
+      new ByteListType(SignedOrderEnvelopeCodec.maxBytes),
+      MAX_BLOCK_ENVELOPES,
+    ),
+    batchKeys: new ListCompositeType(BatchKeyType, MAX_BLOCK_BATCH_KEYS),
+    earlyShares: new ListCompositeType(new ByteListType(EarlyKeyShareCodec.maxBytes), MAX_BLOCK_EARLY_SHARES),
   },
   { typeName: 'BlockPayload' },
 );
 export type BlockPayload = ValueOf<typeof BlockPayloadType>;
+/** The fair-ordering fields of a payload that carries none (fresh arrays each call). */
+export function noFairOrdering(): Pick<BlockPayload, 'envelopes' | 'batchKeys' | 'earlyShares'> {
+  return { envelopes: [], batchKeys: [], earlyShares: [] };
+}
 
 export const BlockPayloadCodec = defineMessage({
   name: 'BlockPayload',

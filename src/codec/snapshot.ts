@@ -17,7 +17,14 @@
  */
 import { ByteListType, ContainerType, ListCompositeType, UintBigintType, type ValueOf } from '@chainsafe/ssz';
 import { CreditedDepositsRecordType, WithdrawalsRecordType } from './bridge.ts';
-import { AccountRecordType, GovernanceRecordType, OrderRecordType, SeriesRecordType } from './execution.ts';
+import { SignedOrderEnvelopeCodec } from './envelope.ts';
+import {
+  AccountRecordType,
+  GovernanceRecordType,
+  OrderRecordType,
+  SeriesRecordType,
+  ValidatorSetRecordType,
+} from './execution.ts';
 import { defineMessage } from './message.ts';
 import { AggregatePriceType } from './oracle.ts';
 import { Bool, Bytes32, Uint16, Uint32, Uint64 } from './primitives.ts';
@@ -232,6 +239,8 @@ export const EngineSnapshotType = new ContainerType(
       new ContainerType({ index: Uint64, commitment: Bytes32 }, { typeName: 'CommitmentSnapshot' }),
       SNAPSHOT_ACCOUNTS_MAX,
     ),
+    /** The consensus validator set (src/execution/validator-set.ts); empty when genesis names none. */
+    validatorSet: new ListCompositeType(ValidatorSetRecordType, 1),
     /** The state root the engine had when the snapshot was taken; a restore must reproduce it. */
     stateRoot: Bytes32,
   },
@@ -315,9 +324,31 @@ export const AccountIndexRecordCodec = defineMessage({
   type: AccountIndexRecordType,
 });
 
+/** Finalized blocks whose encrypted orders wait for their key, at most (src/chain/fair-batches.ts). */
+export const MAX_PENDING_BATCHES = 16;
+/** Envelopes one pending batch holds (a block's `MAX_BLOCK_ENVELOPES`). */
+export const MAX_PENDING_BATCH_ENVELOPES = 2048;
+/** Bytes of one pending batch's envelopes: a block payload's bound. */
+export const MAX_PENDING_BATCH_BYTES = 1 << 20;
+
+/** A finalized block's encrypted orders, in block order, waiting for the block's key. */
+export const PendingBatchType = new ContainerType(
+  {
+    height: Uint64,
+    envelopes: new ListCompositeType(
+      new ByteListType(SignedOrderEnvelopeCodec.maxBytes),
+      MAX_PENDING_BATCH_ENVELOPES,
+    ),
+  },
+  { typeName: 'PendingBatch' },
+);
+export type PendingBatch = ValueOf<typeof PendingBatchType>;
+export const PendingBatchListType = new ListCompositeType(PendingBatchType, MAX_PENDING_BATCHES);
+
 /**
- * What a validator stores every K finalized blocks: the engine snapshot and the oracle aggregation
- * state the next block's aggregate depends on (the previous aggregate per asset, EMA included).
+ * What a validator stores every K finalized blocks: the engine snapshot, the oracle aggregation
+ * state the next block's aggregate depends on (the previous aggregate per asset, EMA included),
+ * and the encrypted batches still waiting for their keys, ascending by height.
  */
 export const NodeSnapshotType = new ContainerType(
   {
@@ -326,6 +357,7 @@ export const NodeSnapshotType = new ContainerType(
     engine: new ByteListType(SNAPSHOT_MAX_BYTES),
     /** Previous aggregate per asset, ascending asset id, as `aggregateBlock` wants them. */
     prices: new ListCompositeType(AggregatePriceType, SNAPSHOT_UNDERLYINGS_MAX),
+    pendingBatches: PendingBatchListType,
   },
   { typeName: 'NodeSnapshot' },
 );
@@ -334,5 +366,17 @@ export const NodeSnapshotCodec = defineMessage({
   name: 'NodeSnapshot',
   tag: 0x0580,
   type: NodeSnapshotType,
-  maxBytes: SNAPSHOT_MAX_BYTES + 64 * 1024,
+  maxBytes: SNAPSHOT_MAX_BYTES + 64 * 1024 + MAX_PENDING_BATCHES * MAX_PENDING_BATCH_BYTES,
+  validate(value) {
+    for (let i = 0; i < value.pendingBatches.length; i++) {
+      const batch = value.pendingBatches[i]!;
+      if (i > 0 && batch.height <= value.pendingBatches[i - 1]!.height)
+        return { field: `pendingBatches[${i}].height`, reason: 'must ascend strictly' };
+      if (batch.height > value.height)
+        return { field: `pendingBatches[${i}].height`, reason: 'above the snapshot' };
+      if (batch.envelopes.length === 0)
+        return { field: `pendingBatches[${i}].envelopes`, reason: 'must not be empty' };
+    }
+    return undefined;
+  },
 });

@@ -352,3 +352,49 @@ test('a view with a notarization still gets its nullification asked for when a p
     'the proposal skipping view 1 was not notarized',
   );
 });
+
+test('the next leader reads the observations on votes that arrive after their view is certified', async () => {
+  // Fails before: votes arriving after the certificate were never verified, so their extensions
+  // never reached the application and the next leader waited its observation timeout instead.
+  const digest = blockDigest(block);
+  const late = (i: number, extension: Uint8Array) =>
+    signVote(signers[i]!, chainId, { kind: VoteKind.notarize, view: 1, digest, signerIndex: i, extension });
+  const certified = certificateFromVotes(
+    VoteKind.notarize,
+    1,
+    digest,
+    [0, 1, 3].map((i) => late(i, new Uint8Array(0))),
+  );
+  const runAs = async (self: number) => {
+    const scheduler = new Scheduler();
+    const network = new CapturingNetwork();
+    const seen: [number, number][] = [];
+    const engine = engineFor(scheduler, new SimStorage(), network, {
+      self,
+      signer: signers[self]!,
+      application: {
+        ...application,
+        verifyExtension: (signer, _kind, _view, _digest, extension) => {
+          seen.push([signer, extension[0]!]);
+          return true;
+        },
+      },
+    });
+    await engine.start();
+    network.handler!(3, CertificateCodec.encode(certified));
+    await runUntil(scheduler, 1);
+    const forged = late(0, Uint8Array.of(7));
+    forged.signature[3]! ^= 1;
+    network.handler!(0, VoteCodec.encode(forged));
+    network.handler!(1, VoteCodec.encode(late(1, Uint8Array.of(9))));
+    await runUntil(scheduler, 2);
+    return { seen, drops: engine.dropCounters() };
+  };
+  // Validator 2 leads view 2: the honest late vote's extension is passed on, the forged one charged.
+  const leader = await runAs(2);
+  assert.deepEqual(leader.seen, [[1, 9]]);
+  assert.equal(leader.drops[0]?.['bad-signature'], 1);
+  // Validator 3 does not lead view 2: late votes stay unverified, as before (no CPU spent).
+  const other = await runAs(3);
+  assert.deepEqual(other.seen, []);
+});

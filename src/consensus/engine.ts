@@ -27,6 +27,7 @@ import {
   MAX_RANGE_BLOCKS,
   MAX_SYNC_BLOCKS,
   MAX_SYNC_RESPONSE_BYTES,
+  MAX_VALIDATORS,
   type Proposal,
   ProposalCodec,
   type RangeRequest,
@@ -50,6 +51,7 @@ import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
 import type { Clock, Network, PeerId, Storage } from '../runtime/types.ts';
 import { certificateFromVotes, verifyCertificate } from './certificate.ts';
+import { createValidatorSchedule, type ValidatorEpoch, type ValidatorSchedule } from './epochs.ts';
 import { conflictOf } from './evidence.ts';
 import { EvidenceStore } from './evidence-store.ts';
 import { RequestBudget } from './request-budget.ts';
@@ -148,9 +150,21 @@ export interface EngineObserver {
 
 export interface EngineConfig {
   chainId: number;
+  /**
+   * The genesis validators. With `schedule`, they are also the start of the peer directory: a
+   * `PeerId` is an index into the genesis keys followed by every key a later epoch adds, in the
+   * order the epochs add them (the network numbers peers the same way).
+   */
   validators: ValidatorSet;
-  /** Our index in `validators`. */
+  /** Our index in `validators` (our `PeerId`). */
   self: number;
+  /**
+   * The validator sets by epoch (src/consensus/epochs.ts): a vote, proposal or certificate of view
+   * v is checked against the set of v's epoch, its signer index names a member of that set, the
+   * leader of v is v mod that set's size and a quorum is that set's. Later epochs are added with
+   * {@link SimplexEngine.scheduleEpoch}. Default: `validators` for every view.
+   */
+  schedule?: ValidatorSchedule;
   signer: Ed25519Signer;
   clock: Clock;
   network: Network;
@@ -347,6 +361,12 @@ function viewOfKey(prefix: string, key: string): number {
 export class SimplexEngine {
   readonly #config: EngineConfig;
   readonly #validators: ValidatorSet;
+  readonly #schedule: ValidatorSchedule;
+  /** Keys by `PeerId` (see EngineConfig.validators), and the reverse. */
+  readonly #directory: Uint8Array[];
+  readonly #peerByKey = new Map<string, PeerId>();
+  /** Per validator set: the peer of each member and our member index (undefined: not a member). */
+  readonly #rosters = new WeakMap<ValidatorSet, { peers: PeerId[]; self: number | undefined }>();
   readonly #timeouts: EngineTimeouts;
   readonly #verifier: SignatureVerifier;
   readonly #genesis: Uint8Array;
@@ -392,14 +412,148 @@ export class SimplexEngine {
     );
     this.#config = config;
     this.#validators = config.validators;
+    this.#schedule =
+      config.schedule ?? createValidatorSchedule({ epoch: 1, firstView: 1, validators: config.validators });
+    this.#directory = config.validators.publicKeys.map((key) => key.slice());
+    for (const [peer, key] of this.#directory.entries()) this.#peerByKey.set(toHex(key), peer);
+    for (let view = 1; ; ) {
+      // Keys of epochs already scheduled join the directory in epoch order.
+      const epoch = this.#schedule.at(view);
+      if (epoch !== undefined) this.#addToDirectory(epoch.validators);
+      const latest = this.#schedule.latest();
+      if (epoch === undefined || epoch.epoch === latest.epoch) {
+        this.#addToDirectory(latest.validators);
+        break;
+      }
+      view = this.#nextEpochView(epoch);
+    }
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
     this.#verifier = config.verifier ?? defaultVerifier;
     this.#genesis = genesisDigest(config.chainId);
     this.#tip = { height: 0, view: 0, digest: this.#genesis };
-    this.#drops = Array.from({ length: config.validators.size }, () => new Map<string, number>());
-    this.#evidence = new EvidenceStore(config.storage, config.validators.size);
-    this.#syncBudget = new RequestBudget(config.clock, config.validators.size);
-    this.#certificateBudget = new RequestBudget(config.clock, config.validators.size);
+    // With epochs, peers are the directory (it grows) and evidence is kept by the signer index of
+    // its view's epoch: both are sized for the most validators a set can have.
+    const peers = config.schedule === undefined ? config.validators.size : MAX_VALIDATORS;
+    this.#drops = Array.from({ length: peers }, () => new Map<string, number>());
+    this.#evidence = new EvidenceStore(config.storage, peers);
+    this.#syncBudget = new RequestBudget(config.clock, peers);
+    this.#certificateBudget = new RequestBudget(config.clock, peers);
+  }
+
+  // ---------------------------------------------------------------- validator epochs
+
+  /** The first view after `epoch` that belongs to a later scheduled epoch. */
+  #nextEpochView(epoch: ValidatorEpoch): number {
+    let low = epoch.firstView + 1;
+    let high = this.#schedule.latest().firstView;
+    // Binary search over views: the schedule maps views to epochs monotonically.
+    while (low < high) {
+      const middle = low + Math.floor((high - low) / 2);
+      if (this.#schedule.at(middle)!.epoch > epoch.epoch) high = middle;
+      else low = middle + 1;
+    }
+    return high;
+  }
+
+  #addToDirectory(set: ValidatorSet): void {
+    for (const key of set.publicKeys) {
+      const hex = toHex(key);
+      if (this.#peerByKey.has(hex) || this.#directory.length >= MAX_VALIDATORS) continue;
+      this.#peerByKey.set(hex, this.#directory.length);
+      this.#directory.push(key.slice());
+    }
+  }
+
+  /** The set of `view`'s epoch; undefined for views of no kept epoch. */
+  #setAt(view: number): ValidatorSet | undefined {
+    return this.#schedule.at(view)?.validators;
+  }
+
+  #roster(set: ValidatorSet): { peers: PeerId[]; self: number | undefined } {
+    let roster = this.#rosters.get(set);
+    if (roster === undefined) {
+      const peers = set.publicKeys.map((key) => this.#peerByKey.get(toHex(key)) ?? -1);
+      const self = peers.indexOf(this.#config.self);
+      roster = { peers, self: self < 0 ? undefined : self };
+      this.#rosters.set(set, roster);
+    }
+    return roster;
+  }
+
+  /** Our member index in `view`'s set; undefined when we are not a member then. */
+  #selfIn(view: number): number | undefined {
+    const set = this.#setAt(view);
+    return set === undefined ? undefined : this.#roster(set).self;
+  }
+
+  /** The peer that member `index` of `view`'s set is; undefined for no such member. */
+  #peerIn(view: number, index: number): PeerId | undefined {
+    const set = this.#setAt(view);
+    if (set === undefined || !Number.isInteger(index) || index < 0 || index >= set.size) return undefined;
+    const peer = this.#roster(set).peers[index]!;
+    return peer < 0 ? undefined : peer;
+  }
+
+  /** The epoch of `view` (undefined: none kept), for status and the application. */
+  epochAt(view: number): ValidatorEpoch | undefined {
+    return this.#schedule.at(view);
+  }
+
+  /**
+   * Schedules the next validator epoch, derived by the application from the finalized chain (a
+   * governance change applied at an epoch boundary, src/execution/validator-set.ts): from
+   * `next.firstView` on, votes and certificates are checked against `next.validators`. Votes held
+   * for those views are checked again under the new set (those of a removed validator, or signed
+   * under an index that now names another key, fail and are dropped), and a nullify we signed there
+   * under our old index is signed again under the new one: the same view and the same content, so
+   * spec §3 (which is about what a validator signs, not the index it signs it under) is kept. A
+   * notarize or finalize signed under the old index stays recorded (we sign no other in that view).
+   * @throws EpochScheduleError when `next` is not the next epoch or does not start after the last
+   */
+  scheduleEpoch(next: ValidatorEpoch): void {
+    this.#schedule.schedule(next);
+    this.#addToDirectory(next.validators);
+    for (const state of this.#views.values()) {
+      if (state.view < next.firstView) continue;
+      const self = this.#selfIn(state.view);
+      for (const kind of [VoteKind.notarize, VoteKind.nullify, VoteKind.finalize]) {
+        for (const entry of state.votes[kind].values()) entry.verified = false;
+        const own = state.signed[kind];
+        if (own === undefined || own.signer === self) continue;
+        state.votes[kind].delete(own.signer);
+        if (kind === VoteKind.nullify && self !== undefined) this.#resignNullify(state, self);
+      }
+      for (const kind of [VoteKind.notarize, VoteKind.nullify, VoteKind.finalize]) {
+        const digests = new Set([...state.votes[kind].values()].map((entry) => entry.digestHex));
+        for (const digestHex of digests) this.#checkQuorum(state, kind, digestHex);
+      }
+    }
+  }
+
+  /** Whether `certificate` carries a quorum of its view's epoch's set (spec §4). */
+  #verifyCertificate(certificate: Certificate): boolean {
+    const set = this.#setAt(certificate.view);
+    return set !== undefined && verifyCertificate(set, this.#config.chainId, certificate, this.#verifier);
+  }
+
+  /** Signs our nullify of `state.view` again under member index `self` (see scheduleEpoch). */
+  #resignNullify(state: ViewState, self: number): void {
+    const previous = state.signed[VoteKind.nullify]!;
+    const vote = signVote(this.#config.signer, this.#config.chainId, {
+      kind: VoteKind.nullify,
+      view: state.view,
+      digest: previous.digest,
+      signerIndex: self,
+      extension: previous.extension,
+    });
+    state.signed[VoteKind.nullify] = vote;
+    this.#config.storage.put(journalKey(state.view, VoteKind.nullify), VoteCodec.encode(vote));
+    void this.#config.storage.sync().then(() => {
+      if (!this.#running) return;
+      this.#config.observer?.released?.(vote);
+      this.#config.network.broadcast(VoteCodec.encode(vote));
+      this.#addVote(state, vote, true);
+    });
   }
 
   /** Recovers from storage (spec §3, §8), then starts taking messages and timers. */
@@ -518,8 +672,7 @@ export class SimplexEngine {
     const digest = blockDigest(block);
     if (!bytesEqual(digest, finalized.digest)) return false;
     if (finalization.kind !== VoteKind.finalize || finalization.view < block.view) return false;
-    if (!verifyCertificate(this.#validators, this.#config.chainId, finalization, this.#verifier))
-      return false;
+    if (!this.#verifyCertificate(finalization)) return false;
     const storage = this.#config.storage;
     storage.put(BLOCK_PREFIX + pad(block.height), BlockCodec.encode(block));
     storage.put(PROOF_PREFIX + pad(block.height), CertificateCodec.encode(finalization));
@@ -620,7 +773,9 @@ export class SimplexEngine {
         // Only a write that never reached `sync` can be torn, and such a vote was never sent.
         continue;
       }
-      if (vote.signer !== this.#config.self || vote.view <= this.#tip.view) continue;
+      // Only we write the journal; the signer index is the one of the vote's epoch (it may differ
+      // between epochs), so it is not what makes a vote ours.
+      if (vote.view <= this.#tip.view) continue;
       highest = Math.max(highest, vote.view);
     }
     return highest;
@@ -647,9 +802,7 @@ export class SimplexEngine {
     if (bytes === undefined) return undefined;
     try {
       const certificate = CertificateCodec.decode(bytes);
-      return !verify || verifyCertificate(this.#validators, this.#config.chainId, certificate, this.#verifier)
-        ? certificate
-        : undefined;
+      return !verify || this.#verifyCertificate(certificate) ? certificate : undefined;
     } catch {
       // Only a write that never reached `sync` can be torn; peers may still hold it.
       return undefined;
@@ -710,8 +863,7 @@ export class SimplexEngine {
       if (bytes === undefined) continue;
       try {
         const vote = VoteCodec.decode(bytes);
-        if (vote.signer === this.#config.self && vote.view === view && vote.kind === kind)
-          state.signed[kind] = vote;
+        if (vote.view === view && vote.kind === kind) state.signed[kind] = vote;
       } catch {
         // A torn entry was never synced, so that vote was never sent (see #recoverJournal).
       }
@@ -826,6 +978,9 @@ export class SimplexEngine {
    * journals and syncs it, and only then sends it and counts it (spec §3).
    */
   #castVote(state: ViewState, kind: VoteKindValue, digest: Uint8Array, proposal?: Block): void {
+    // Outside the view's validator set we sign nothing (a removed validator has no voice after it).
+    const self = this.#selfIn(state.view);
+    if (self === undefined) return;
     invariant(state.signed[kind] === undefined, 'a vote of this kind was already signed in this view');
     if (kind === VoteKind.finalize && this.#config.mutation !== 'finalize-after-nullify') {
       invariant(state.signed[VoteKind.nullify] === undefined, 'never finalize a nullified view (spec §3)');
@@ -838,7 +993,7 @@ export class SimplexEngine {
       kind,
       view: state.view,
       digest,
-      signerIndex: this.#config.self,
+      signerIndex: self,
       extension,
     });
     state.signed[kind] = vote;
@@ -913,7 +1068,9 @@ export class SimplexEngine {
   #tryPropose(): void {
     const view = this.#view;
     const state = this.#viewState(view);
-    if (!this.#running || leaderOf(this.#validators, view) !== this.#config.self) return;
+    const set = this.#setAt(view);
+    const self = this.#selfIn(view);
+    if (!this.#running || set === undefined || self === undefined || leaderOf(set, view) !== self) return;
     if (
       state.proposing ||
       state.signed[VoteKind.notarize] !== undefined ||
@@ -926,7 +1083,7 @@ export class SimplexEngine {
     const parentHeight = this.#heightOf(parent.parent, parent.parentView);
     if (parentHeight === undefined) return;
     state.proposing = true;
-    const context: BlockContext = { view, height: parentHeight + 1, ...parent, proposer: this.#config.self };
+    const context: BlockContext = { view, height: parentHeight + 1, ...parent, proposer: self };
     void Promise.resolve(this.#config.application.propose(context)).then((payload) => {
       if (!this.#running || payload === undefined || this.#view !== view) return;
       if (state.signed[VoteKind.notarize] !== undefined || state.signed[VoteKind.nullify] !== undefined)
@@ -936,7 +1093,7 @@ export class SimplexEngine {
         height: context.height,
         parentView: context.parentView,
         parent: context.parent,
-        proposer: this.#config.self,
+        proposer: self,
         payload,
       };
       const digest = blockDigest(block);
@@ -1028,7 +1185,7 @@ export class SimplexEngine {
   }
 
   #onMessage(from: PeerId, message: Uint8Array): void {
-    if (!this.#running || !Number.isInteger(from) || from < 0 || from >= this.#validators.size) return;
+    if (!this.#running || !Number.isInteger(from) || from < 0 || from >= this.#directory.length) return;
     if (from === this.#config.self) return;
     let tag: number;
     try {
@@ -1086,7 +1243,7 @@ export class SimplexEngine {
   }
 
   #onVote(from: PeerId, vote: Vote): void {
-    if (vote.signer !== from) {
+    if (this.#peerIn(vote.view, vote.signer) !== from) {
       this.#drop(from, DropReason.senderMismatch);
       return;
     }
@@ -1098,17 +1255,20 @@ export class SimplexEngine {
   #verifyNow(entry: VoteEntry): boolean {
     if (entry.verified) return true;
     const vote = entry.vote;
-    if (!verifyVote(this.#validators.publicKeys[vote.signer]!, this.#config.chainId, vote, this.#verifier)) {
-      this.#drop(vote.signer, DropReason.badSignature);
+    const key = this.#setAt(vote.view)?.publicKeys[vote.signer];
+    const peer = this.#peerIn(vote.view, vote.signer) ?? -1;
+    if (key === undefined || !verifyVote(key, this.#config.chainId, vote, this.#verifier)) {
+      this.#drop(peer, DropReason.badSignature);
       return false;
     }
     const verifyExtension = this.#config.application.verifyExtension;
+    // The application knows validators by peer (genesis index): it is given the peer, not the index.
     if (
-      vote.signer !== this.#config.self &&
+      peer !== this.#config.self &&
       verifyExtension !== undefined &&
-      !verifyExtension(vote.signer, vote.kind as VoteKindValue, vote.view, vote.digest, vote.extension)
+      !verifyExtension(peer, vote.kind as VoteKindValue, vote.view, vote.digest, vote.extension)
     ) {
-      this.#drop(vote.signer, DropReason.badExtension);
+      this.#drop(peer, DropReason.badExtension);
       return false;
     }
     entry.verified = true;
@@ -1148,12 +1308,29 @@ export class SimplexEngine {
       }
       state.votes[kind].set(vote.signer, entry);
     }
-    this.#checkQuorum(state, kind, entry.digestHex);
+    if (state.certificates[kind] !== undefined) this.#passLateExtension(state, entry);
+    else this.#checkQuorum(state, kind, entry.digestHex);
+  }
+
+  /**
+   * A vote that arrives after its view's certificate counts for nothing, so it is never verified
+   * lazily, but its extension (the signer's oracle observation for the next height) is what the
+   * next leader waits for to propose with 2f + 1 fresh prices. When we lead the next view, such a
+   * vote is verified now, which hands its extension to the application.
+   */
+  #passLateExtension(state: ViewState, entry: VoteEntry): void {
+    if (entry.verified || entry.vote.extension.length === 0) return;
+    const next = state.view + 1;
+    const set = this.#setAt(next);
+    const self = this.#selfIn(next);
+    if (set === undefined || self === undefined || leaderOf(set, next) !== self) return;
+    this.#verifyNow(entry);
   }
 
   #checkQuorum(state: ViewState, kind: VoteKindValue, digestHex: string): void {
     if (state.certificates[kind] !== undefined) return;
-    const quorum = this.#validators.quorum;
+    const quorum = this.#setAt(state.view)?.quorum;
+    if (quorum === undefined) return;
     const agreeing = [...state.votes[kind].values()].filter((entry) => entry.digestHex === digestHex);
     if (agreeing.length < quorum) return;
     const valid: Vote[] = [];
@@ -1170,7 +1347,9 @@ export class SimplexEngine {
 
   #onProposal(from: PeerId, proposal: Proposal): void {
     const { block, vote } = proposal;
-    if (from !== leaderOf(this.#validators, block.view) || block.proposer !== from) {
+    const set = this.#setAt(block.view);
+    const leader = set === undefined ? -1 : leaderOf(set, block.view);
+    if (block.proposer !== leader || this.#peerIn(block.view, leader) !== from) {
       this.#drop(from, DropReason.notLeader);
       return;
     }
@@ -1241,7 +1420,7 @@ export class SimplexEngine {
     // A nullification already held for a view whose state was forgotten (MAX_TRACKED_VIEWS) adds
     // nothing: the ranges, not the view state, are what proposals are checked against (spec §5).
     if (certificate.kind === VoteKind.nullify && this.#nullified.has(certificate.view)) return;
-    if (!verifyCertificate(this.#validators, this.#config.chainId, certificate, this.#verifier)) {
+    if (!this.#verifyCertificate(certificate)) {
       this.#drop(from, DropReason.badCertificate);
       return;
     }
@@ -1472,13 +1651,13 @@ export class SimplexEngine {
         this.#requests.delete(hex);
         return;
       }
-      const size = this.#validators.size;
+      const size = this.#directory.length;
       const peer = (this.#config.self + 1 + (request.attempts % (size - 1))) % size;
       request.attempts++;
       this.#config.network.send(peer, SyncRequestCodec.encode({ digest: request.digest, count }));
       request.cancel = this.#config.clock.setTimer(this.#timeouts.syncRetryMs, attempt);
     };
-    if (this.#validators.size > 1) attempt();
+    if (this.#directory.length > 1) attempt();
   }
 
   /**
@@ -1490,7 +1669,7 @@ export class SimplexEngine {
   #requestCertificates(view: number, need: CertificateNeed): void {
     const key = `${view}/${need}`;
     if (this.#certificateRequests.has(key) || this.#certificateRequests.size >= MAX_INFLIGHT_REQUESTS) return;
-    if (this.#validators.size < 2) return;
+    if (this.#directory.length < 2) return;
     const request = { attempts: 0, cancel: () => {} };
     this.#certificateRequests.set(key, request);
     const attempt = () => {
@@ -1503,7 +1682,7 @@ export class SimplexEngine {
         if (this.#certificateRequests.get(key) === request) this.#certificateRequests.delete(key);
         return;
       }
-      const size = this.#validators.size;
+      const size = this.#directory.length;
       const peer = (this.#config.self + 1 + ((view + request.attempts) % (size - 1))) % size;
       request.attempts++;
       this.#config.network.send(peer, CertificateRequestCodec.encode({ view }));
@@ -1608,7 +1787,7 @@ export class SimplexEngine {
   // ---------------------------------------------------------------- block sync by height (spec §7)
 
   #startRangeSync(): void {
-    if (!this.#running || this.#validators.size < 2) return;
+    if (!this.#running || this.#directory.length < 2) return;
     if (this.#rangeSync === undefined)
       this.#rangeSync = { run: [], runBytes: 0, failures: 0, attempts: 0, inflight: undefined };
     if (this.#rangeSync.inflight === undefined) this.#requestRange();
@@ -1645,7 +1824,7 @@ export class SimplexEngine {
       return;
     }
     const fromHeight = this.#rangeEnd(sync).height + 1;
-    const size = this.#validators.size;
+    const size = this.#directory.length;
     // The same peer while it serves us; the next one after a failure (#rangeFailed).
     const peer = (this.#config.self + 1 + (sync.attempts % (size - 1))) % size;
     const inflight = { peer, fromHeight, cancel: () => {} };
@@ -1776,7 +1955,7 @@ export class SimplexEngine {
       if (
         certificate.kind !== VoteKind.finalize ||
         certificate.view !== certified.view ||
-        !verifyCertificate(this.#validators, this.#config.chainId, certificate, this.#verifier)
+        !this.#verifyCertificate(certificate)
       ) {
         this.#drop(from, DropReason.badCertificate);
         this.#rangeFailed(sync);

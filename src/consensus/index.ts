@@ -7,6 +7,13 @@
  *    A quorum is n − f (2f + 1 when n = 3f + 1). Messages are authenticated point to point and
  *    may be delayed, lost or reordered; safety never depends on timing.
  *
+ *    Validator epochs (epochs.ts): the set may change at an epoch boundary; every rule below is
+ *    then about the set of the view's epoch (its n, f, quorum, signer indices and leader), the
+ *    peers are a directory of every key seen (genesis first), and a validator outside a view's
+ *    set signs nothing in it. The application schedules epoch e + 1 from the view after the
+ *    finalized boundary block (SimplexEngine.scheduleEpoch); sets differ by one validator, so
+ *    quorums of consecutive epochs intersect in an honest validator (src/execution/validator-set.ts).
+ *
  * §2 Views and leaders. Views are numbered from 1 (view 0 is genesis, notarized and final).
  *    The leader of view v is v mod n. A validator is in one view at a time and only moves forward.
  *
@@ -86,6 +93,13 @@ export type {
   FinalizedBlock,
 } from './engine.ts';
 export { createEngine, DropReason, SimplexEngine } from './engine.ts';
+export {
+  createValidatorSchedule,
+  type ValidatorEpoch,
+  type ValidatorSchedule,
+  verifyCertificateInEpoch,
+  verifyVoteInEpoch,
+} from './epochs.ts';
 export { conflictOf, verifyEvidence } from './evidence.ts';
 export { createValidatorSet, leaderOf, type ValidatorSet } from './validators.ts';
 export {

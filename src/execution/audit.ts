@@ -36,6 +36,8 @@ export const AUDITED_EVENTS: Readonly<
   proposalCancelled: 'governance',
   governanceChanged: 'governance',
   parameterSet: 'governance',
+  validatorChangeScheduled: 'governance',
+  validatorSetChanged: 'governance',
   parametersAdjusted: 'parameter',
   circuitBreakerHalt: 'response',
   callAuction: 'response',

@@ -31,6 +31,9 @@
  *      series of the underlying, uncrossing its book at one price;
  *   2c. governance (actions/governance.ts, rules in src/execution/governance.ts): queued proposals
  *      whose timelock has ended run, in (time, id) order; accepted ids past their expiry are dropped;
+ *   3a. fair ordering (steps/encrypted-orders.ts): an earlier block's encrypted orders, opened with
+ *      its key, run first in that block's order (their nonces reserved); then this block's envelopes
+ *      pay their fees and reserve their nonces;
  *   3. transactions (steps/transactions.ts, actions/), in consensus order: stateless checks (chain,
  *      expiry height, signature, size), then the nonce, then the action. A refusal (`RejectionStatus`)
  *      changes nothing, not even the nonce; a business outcome (`OutcomeStatus`, e.g. insufficient
@@ -95,7 +98,7 @@ import type { TransactionSignatureCheck } from '../crypto/transaction.ts';
 import { type AccountWitnessView, accountTreeCommitment, accountWitness } from './account-tree.ts';
 import { createAccount } from './accounts.ts';
 import { creditBridgeDeposits, isDepositCredited } from './actions/deposit.ts';
-import { executeDueProposals } from './actions/governance.ts';
+import { applyEpochBoundary, executeDueProposals } from './actions/governance.ts';
 import { BUY, SELL } from './book.ts';
 import {
   configFromValue,
@@ -124,6 +127,7 @@ import {
 } from './state.ts';
 import { reopenMarkets } from './steps/breaker.ts';
 import { commitState } from './steps/commit.ts';
+import { applyEncrypted, reserveEnvelopes } from './steps/encrypted-orders.ts';
 import { processExpiries } from './steps/expiry.ts';
 import { liquidate } from './steps/liquidation.ts';
 import { coverLosses } from './steps/losses.ts';
@@ -141,6 +145,7 @@ import type {
   EngineParameters,
   UnderlyingConfig,
 } from './types.ts';
+import { initialValidatorSet, type ValidatorSetView, validatorSetView } from './validator-set.ts';
 import {
   type AccountView,
   accountView,
@@ -269,6 +274,8 @@ export interface Engine {
   depositCredited(nonce: number): boolean;
   /** Governance's current sets, timelock queue and halts (src/execution/governance.ts). */
   governance(): GovernanceView;
+  /** The consensus validator set, its epoch and scheduled change; undefined when genesis names none. */
+  validatorSet(): ValidatorSetView | undefined;
   /** The audit log's head (src/execution/audit.ts): entries so far and the last hash, 0x-hex. */
   auditHead(): { sequence: number; hash: string };
   /**
@@ -407,6 +414,7 @@ function buildEngine(
     chainId: genesis.chainId,
     operator: Uint8Array.from(genesis.operator),
     governance: initialGovernance(genesis.governance),
+    validatorSet: genesis.validatorSet === undefined ? undefined : initialValidatorSet(genesis.validatorSet),
     startTimeMs: genesis.startTimeMs,
     params,
     underlyings,
@@ -483,7 +491,10 @@ function applyBlockTo(s: EngineState, block: Block): BlockResult {
   rollWithdrawals(s);
   processExpiries(s);
   reopenMarkets(s);
+  applyEpochBoundary(s);
   executeDueProposals(s);
+  const encryptedResults = applyEncrypted(s, block.encrypted ?? []);
+  const reservationResults = reserveEnvelopes(s, block.envelopeReservations ?? []);
   const results = block.transactions.map((tx) => applyTransaction(s, tx));
   liquidate(s);
   coverLosses(s);
@@ -491,7 +502,15 @@ function applyBlockTo(s: EngineState, block: Block): BlockResult {
   const stateRoot = commitState(s);
   const events = s.events;
   s.events = [];
-  return { height: s.height, results, events, stateRoot, eventsHash: sha256(canonicalEventBytes(events)) };
+  return {
+    height: s.height,
+    results,
+    encryptedResults,
+    reservationResults,
+    events,
+    stateRoot,
+    eventsHash: sha256(canonicalEventBytes(events)),
+  };
 }
 
 const textEncoder = new TextEncoder();
@@ -534,6 +553,7 @@ function engineOver(s: EngineState): Engine {
     withdrawals: () => withdrawalsView(s.withdrawals),
     depositCredited: (nonce) => isDepositCredited(s, nonce),
     governance: () => governanceView(s.governance),
+    validatorSet: () => (s.validatorSet === undefined ? undefined : validatorSetView(s.validatorSet)),
     auditHead: () => ({ sequence: s.auditHead.sequence, hash: `0x${toHex(s.auditHead.hash)}` }),
     accountTree() {
       if (s.accountTree.commitments.size === 0) return undefined;

@@ -17,6 +17,8 @@ const ORACLE_NAMESPACE = textEncoder.encode('palisade/state/oracle');
 export const AUDIT_HEAD_STATE_KEY = sha256(textEncoder.encode('palisade/state/audit-head'));
 /** The key of governance's record (src/execution/governance.ts): sets, accepted ids, queue, halts. */
 export const GOVERNANCE_STATE_KEY = sha256(textEncoder.encode('palisade/state/governance'));
+/** The key of the consensus validator set's record (src/execution/validator-set.ts). */
+export const VALIDATOR_SET_STATE_KEY = sha256(textEncoder.encode('palisade/state/validator-set'));
 /** The key of the vault nonces the bridge credited (actions/deposit.ts). */
 export const CREDITED_DEPOSITS_STATE_KEY = sha256(textEncoder.encode('palisade/state/credited-deposits'));
 /** The key of the checkpoint period's withdrawals record (src/execution/withdrawals.ts). */

@@ -23,6 +23,7 @@ import { type EngineState, hexKey } from './state.ts';
 import { creditedDepositsRecord } from './steps/commit.ts';
 import { setPosition } from './trading.ts';
 import type { EngineGenesis, UnderlyingConfig } from './types.ts';
+import { validatorSetFromRecord, validatorSetRecord } from './validator-set.ts';
 import { MAX_VARIANCE } from './volatility.ts';
 import { withdrawalsRecord } from './withdrawals.ts';
 
@@ -117,6 +118,8 @@ export function loadSnapshot(s: EngineState, snapshot: EngineSnapshot): void {
   s.nextOrderId = snapshot.nextOrderId;
   s.nextSeriesId = snapshot.nextSeriesId;
   inconsistent(s.timeMs >= s.startTimeMs, 'timeMs', 'before the chain started');
+  const validators = snapshot.validatorSet[0];
+  s.validatorSet = validators === undefined ? undefined : validatorSetFromRecord(validators);
   loadSeries(s, snapshot);
   loadAccounts(s, snapshot);
   loadOrders(s, snapshot);
@@ -363,6 +366,7 @@ export function snapshotBytes(s: EngineState): Uint8Array {
     chainId: s.chainId,
     operator: s.operator,
     governance: governanceRecord(s.governance),
+    validatorSet: s.validatorSet === undefined ? [] : [validatorSetRecord(s.validatorSet)],
     startTimeMs: s.startTimeMs,
     params: { ...s.params },
     underlyings: [...s.underlyings.values()].map(underlyingSnapshot),

@@ -21,6 +21,7 @@ import type {
   RejectionStatus,
   UnderlyingConfig,
 } from './types.ts';
+import type { ValidatorSetState } from './validator-set.ts';
 
 export const E6 = 1_000_000n;
 export const E12 = 1_000_000_000_000n;
@@ -234,6 +235,8 @@ export interface EngineState {
   readonly operator: Uint8Array;
   /** Governors, guardians, accepted ids, the timelock queue and halts (src/execution/governance.ts), in the root. */
   readonly governance: GovernanceState;
+  /** The consensus validator set and its scheduled change (src/execution/validator-set.ts), in the root. */
+  validatorSet: ValidatorSetState | undefined;
   readonly startTimeMs: number;
   readonly params: EngineParameters;
   readonly underlyings: Map<number, UnderlyingConfig>;
@@ -295,6 +298,7 @@ export function emptyState(config: {
   chainId: number;
   operator: Uint8Array;
   governance: GovernanceState;
+  validatorSet: ValidatorSetState | undefined;
   startTimeMs: number;
   params: EngineParameters;
   underlyings: Map<number, UnderlyingConfig>;

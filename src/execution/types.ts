@@ -8,6 +8,7 @@
 import type { SignedTransaction } from '../codec/transaction.ts';
 import type { GovernanceConfig } from './governance.ts';
 import type { MarginParameters } from './margin.ts';
+import type { ValidatorSetGenesis } from './validator-set.ts';
 
 export interface UnderlyingConfig extends MarginParameters {
   underlyingId: number;
@@ -149,6 +150,11 @@ export interface EngineGenesis {
   /** Seed capital of the insurance fund, counted as a deposit. */
   insuranceFund: bigint;
   /**
+   * The consensus validators and the epoch length (src/execution/validator-set.ts), when
+   * governance is to change the set; without it `ChangeValidators` is refused.
+   */
+  validatorSet?: ValidatorSetGenesis;
+  /**
    * The EVM vault withdrawals are paid from (src/execution/withdrawals.ts); absent: withdrawals
    * debit and pay nothing (test networks without a bridge), and no list is committed.
    */
@@ -192,7 +198,32 @@ export interface Block {
    * src/interop/evm/deposit-quorum.ts), ascending by nonce; each nonce is credited once, ever.
    */
   deposits?: BridgeDeposit[];
+  /**
+   * Encrypted orders of an earlier block, opened by the block rule once that block's key was
+   * final (src/chain/fair-batches.ts), in the order that block fixed. They run before
+   * `transactions`; their nonces were reserved when their envelopes were included.
+   */
+  encrypted?: SignedTransaction[];
+  /**
+   * This block's encrypted-order envelopes that the block rule admitted, in block order: each
+   * pays its fee (at most the sender's balance, to the fee pool) and reserves its nonce now,
+   * before `transactions`, whatever its ciphertext turns out to hold.
+   */
+  envelopeReservations?: EnvelopeReservation[];
 }
+
+/** An included envelope's charge: its fee and the nonce its hidden transaction consumes. */
+export interface EnvelopeReservation {
+  sender: Uint8Array;
+  nonce: number;
+  /** Base units of the quote asset. */
+  fee: number;
+}
+
+/** What a reservation did: `charged` base units moved to the fee pool. */
+export type ReservationResult =
+  | { status: 'RESERVED'; charged: bigint }
+  | { status: 'UNKNOWN_ACCOUNT' | 'BAD_NONCE' };
 
 /** Why a vault deposit was consumed without a credit (its value stays in the vault). */
 export type BridgeDepositRefusal =
@@ -358,6 +389,16 @@ export type EngineEvent =
       timelockMs: number;
     }
   | { type: 'parameterSet'; proposalId: number; name: string; value: number; previous: number }
+  /** A `ChangeValidators` passed: the set changes at the start of block `effectiveHeight`. */
+  | {
+      type: 'validatorChangeScheduled';
+      proposalId: number;
+      op: 'add' | 'remove';
+      publicKey: string;
+      effectiveHeight: number;
+    }
+  /** The epoch boundary applied a change: `epoch`'s set (`validators` members) begins after this block. */
+  | { type: 'validatorSetChanged'; proposalId: number; epoch: number; validators: number; publicKey: string }
   /** `volBps` is the volatility applied: the request clamped to the band and to the hourly bound. */
   | { type: 'markVolSet'; seriesId: number; volBps: number; requestedVolBps: number }
   | { type: 'marginModeSet'; account: string; mode: 'standard' | 'portfolio' }
@@ -476,6 +517,10 @@ export type EngineEvent =
 export interface BlockResult {
   height: number;
   results: TransactionResult[];
+  /** Results of `Block.encrypted`, in order (empty when there were none). */
+  encryptedResults: TransactionResult[];
+  /** Results of `Block.envelopeReservations`, in order. */
+  reservationResults: ReservationResult[];
   events: EngineEvent[];
   stateRoot: Uint8Array;
   /** SHA-256 over the canonical encoding of `events`: validators agree on it with the root. */

@@ -5,7 +5,7 @@ import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { type FrostKeyPackage, frostVerify } from '../crypto/frost.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { runLocalKeygen } from '../crypto/keygen.ts';
-import { SigningAttemptShareCodec, SigningCommitCodec } from './signing-codec.ts';
+import { SigningAttemptRequestCodec, SigningAttemptShareCodec, SigningCommitCodec } from './signing-codec.ts';
 import {
   createThresholdSigner,
   type SigningCompletion,
@@ -236,5 +236,91 @@ test('commitments of another epoch do not count, arriving before the session ope
   const requests = commits.flatMap((commit) =>
     coordinator.receive(commit.signer, SigningCommitCodec.encode(commit), 0),
   );
-  assert.deepEqual(requests.map((r) => r.to).sort(), [1, 2], 'the epoch-1 commitments count');
+  assert.ok(requests.length > 0, 'a signing request once the epoch-1 commitments are in');
+  const chosen = SigningAttemptRequestCodec.decode(requests[0]!.bytes).commitments.map((c) => c.signer);
+  assert.deepEqual(chosen.sort(), [0, 1, 2], 'the epoch-1 commitments count');
+});
+
+/**
+ * Sessions opened one every `everyMs` (coordinator base i mod n), validator `crashed` down
+ * between `downMs` and `upMs` (it sends and receives nothing then, and keeps its state, as after a
+ * restart with its key file). Returns when each session completed, relative to its opening, and by
+ * whom.
+ */
+function timeline(
+  keys: FrostKeyPackage[],
+  options: { crashed: number; downMs: number; upMs: number; sessions: number; everyMs: number },
+) {
+  const n = keys.length;
+  const engines = keys.map((key) =>
+    createThresholdSigner({ chainId: 7, self: key.index, key, attemptMs: ATTEMPT_MS }),
+  );
+  let now = 0;
+  const down = (v: number) => v === options.crashed && now >= options.downMs && now < options.upMs;
+  const queue: { from: number; output: SigningOutput }[] = [];
+  const emit = (from: number, outputs: SigningOutput[]) => {
+    if (!down(from)) for (const output of outputs) queue.push({ from, output });
+  };
+  const digests = Array.from({ length: options.sessions }, (_, i) =>
+    sha256(new TextEncoder().encode(`timeline ${i}`)),
+  );
+  const done = new Map<number, { afterMs: number; by: number; attempt: number }>();
+  for (; now <= options.sessions * options.everyMs + 10 * ATTEMPT_MS; now += 50) {
+    if (now % options.everyMs === 0 && now / options.everyMs < options.sessions) {
+      const i = now / options.everyMs;
+      engines.forEach((engine, v) => {
+        if (!down(v)) emit(v, engine.open(digests[i]!, i % n, now));
+      });
+    }
+    engines.forEach((engine, v) => {
+      if (!down(v)) emit(v, engine.tick(now));
+    });
+    while (queue.length > 0) {
+      const { from, output } = queue.shift()!;
+      if (!down(output.to)) emit(output.to, engines[output.to]!.receive(from, output.bytes, now));
+    }
+    engines.forEach((engine, v) => {
+      for (const completion of engine.takeCompleted()) {
+        const i = digests.findIndex((d) => Buffer.compare(d, completion.message) === 0);
+        if (!done.has(i))
+          done.set(i, { afterMs: now - i * options.everyMs, by: v, attempt: completion.attempt });
+        assert.ok(frostVerify(completion.signature, completion.message, keys[0]!.groupPublicKey));
+        for (const other of engines) other.close(completion.message);
+      }
+    });
+  }
+  return done;
+}
+
+test('one of 4 crashed: a session it would coordinate waits at most one attempt deadline, later ones none', () => {
+  const keys = keyset(4);
+  const sessions = 16;
+  const done = timeline(keys, {
+    crashed: 3,
+    downMs: 0,
+    upMs: Number.POSITIVE_INFINITY,
+    sessions,
+    everyMs: 500,
+  });
+  assert.equal(done.size, sessions, 'every session signs');
+  const waits = [...done.entries()].sort((a, b) => a[0] - b[0]).map(([, d]) => d.afterMs);
+  for (const [i, wait] of waits.entries())
+    assert.ok(wait <= ATTEMPT_MS + 100, `session ${i} (base ${i % 4}) took ${wait} ms, over one deadline`);
+  // Once validator 3 has been seen silent as coordinator, its sessions are taken over at once.
+  const later = waits.filter((_, i) => i % 4 === 3).slice(1);
+  assert.ok(later.length >= 2 && later.every((wait) => wait <= 100), `later base-3 sessions: ${later}`);
+});
+
+test('a crashed coordinator that comes back coordinates its sessions again (the way back)', () => {
+  const keys = keyset(4);
+  const sessions = 24;
+  const done = timeline(keys, { crashed: 3, downMs: 0, upMs: 6000, sessions, everyMs: 500 });
+  assert.equal(done.size, sessions);
+  // Sessions opened after it is back, with base 3: validator 3 aggregates them itself.
+  const back = [...done.entries()].filter(([i]) => i % 4 === 3 && i * 500 >= 8000);
+  assert.ok(back.length >= 2);
+  assert.ok(
+    back.some(([, d]) => d.by === 3 && d.attempt === 0),
+    `after its return validator 3 coordinates again: ${JSON.stringify(back)}`,
+  );
 });

@@ -16,7 +16,11 @@
  *      every chosen signer that has not delivered is excluded and the next attempt starts;
  *   4. with t verified shares, c_k aggregates (RFC 9591 §5.3).
  *   A coordinator retries as long as its turn lasts; then the next validator takes over (a silent
- *   or Byzantine coordinator costs one turn, never the session), for up to 8 turns.
+ *   or Byzantine coordinator costs one turn, never the session), for up to 8 turns. The list of
+ *   step 2 goes to every validator not excluded, so the non-chosen know the coordinator is alive:
+ *   one we have not heard from is taken over from after one attempt deadline, not its whole turn,
+ *   and at once in later sessions once it has been silent (src/interop/signer-health.ts, shared
+ *   by all sessions and epochs; a request or invite from it again restores it).
  *
  * With n ≥ t + f, at most f exclusions leave t honest signers, so a session completes within
  * f + 1 attempts of an honest coordinator; bad shares are retried at once, and validators at
@@ -40,6 +44,7 @@ import {
   frostSignShare,
   frostVerifyShare,
 } from '../crypto/frost.ts';
+import { createSignerHealth, type SignerHealth } from './signer-health.ts';
 import {
   ATTEMPTS_PER_TURN,
   MAX_SIGNING_ATTEMPTS,
@@ -64,6 +69,8 @@ export interface ThresholdSigningOptions {
   readonly turnMs?: number;
   /** How long a validator at fault is passed over when a coordinator picks signers. */
   readonly suspectMs?: number;
+  /** Peers' behaviour seen so far, shared across sessions and epochs (default: this engine's own). */
+  readonly health?: SignerHealth;
   /** Randomness for nonces (RFC 9591 §4.1 hashes it with the share); tests only. */
   readonly randomBytes?: (length?: number) => Uint8Array;
 }
@@ -122,6 +129,8 @@ interface Session {
   /** Coordinator side. */
   attempt: Attempt | undefined;
   readonly excluded: Set<number>;
+  /** Coordinator turns whose coordinator we heard from (a request or an invite). */
+  readonly heard: Set<number>;
   done: boolean;
 }
 
@@ -146,7 +155,7 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
   let earlyCount = 0;
   /** Every commitment we issued (hiding point hex → where), bounded with the sessions. */
   const issued = new Map<string, string>();
-  const suspects = new Map<number, number>();
+  const health = options.health ?? createSignerHealth(suspectMs);
   const completions: SigningCompletion[] = [];
   const stats: ThresholdSigningStats = { sessionsOpened: 0, completed: 0, attemptsStarted: 0, faults: {} };
 
@@ -159,7 +168,7 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
     stats.faults[validator] = record;
     if (kind === 'SILENT') record.silent++;
     else record.badShares++;
-    suspects.set(validator, nowMs + suspectMs);
+    health.signerFault(validator, nowMs);
   };
 
   /** Fresh nonces for (session, attempt); asserts the commitment was never issued before. */
@@ -254,7 +263,7 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
     if (session.done || current === undefined || current.chosen !== undefined) return [];
     const attempt = current.index;
     const all = [...current.commitments.values()];
-    const trusted = all.filter((c) => (suspects.get(c.signer) ?? 0) <= nowMs);
+    const trusted = all.filter((c) => health.signerTrusted(c.signer, nowMs));
     const waitedLong = nowMs - current.startedMs >= options.attemptMs / 2;
     // Prefer t validators not recently at fault; take anyone once half the deadline has passed.
     const pool = trusted.length >= t ? trusted : waitedLong ? all : [];
@@ -265,10 +274,12 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
       commitments: current.chosen.map((c) => ({ signer: c.signer, hiding: c.hiding, binding: c.binding })),
     });
     const out: SigningOutput[] = [];
-    for (const chosen of current.chosen) {
-      if (chosen.signer === self) out.push(...signShare(session, attempt, current.chosen, nowMs));
-      else out.push({ to: chosen.signer, bytes: request });
-    }
+    // Everyone not excluded gets the list: the chosen sign it, the others learn we are alive (so
+    // the next coordinator does not take over, see `takeOver`).
+    for (let validator = 0; validator < n; validator++)
+      if (validator !== self && !session.excluded.has(validator)) out.push({ to: validator, bytes: request });
+    if (current.chosen.some((c) => c.signer === self))
+      out.push(...signShare(session, attempt, current.chosen, nowMs));
     return out;
   };
 
@@ -282,6 +293,7 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
       session.excluded.add(signer);
       return nextAttempt(session, nowMs);
     }
+    health.signerDelivered(signer);
     current.shares.set(signer, share);
     if (current.shares.size < current.chosen.length) return [];
     const signature = frostAggregate(key.public, current.chosen, session.message, current.shares);
@@ -339,6 +351,40 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
     ];
   };
 
+  // ------------------------------------------------------------------ take-over
+
+  const heardFrom = (session: Session, attempt: number, coordinator: number) => {
+    session.heard.add(Math.floor(attempt / ATTEMPTS_PER_TURN));
+    health.coordinatorHeard(coordinator);
+  };
+
+  /**
+   * The turn we should coordinate now, if any. Turn b starts at open + b·turnMs, or earlier when
+   * every coordinator before it was silent to us: one we have not heard from in this session is
+   * judged silent one attempt deadline after its turn began, or at once if it was already silent
+   * as coordinator before (`health`). Taking over early only costs work if the earlier coordinator
+   * was alive after all (two signatures on the same message, either one valid).
+   */
+  const takeOver = (session: Session, nowMs: number): { turn: number; skipped: number[] } | undefined => {
+    let start = session.openedMs;
+    const skipped: number[] = [];
+    for (let turn = 0; turn < MAX_SIGNING_ATTEMPTS / ATTEMPTS_PER_TURN; turn++) {
+      if (start > nowMs) return undefined;
+      const coordinator = coordinatorOf(session, turn * ATTEMPTS_PER_TURN);
+      if (coordinator === self && turn > 0 && !session.mine.has(turn * ATTEMPTS_PER_TURN))
+        return { turn, skipped };
+      const scheduled = session.openedMs + (turn + 1) * turnMs;
+      if (coordinator === self || session.heard.has(turn)) {
+        start = scheduled;
+        continue;
+      }
+      const silentAt = start + (health.coordinatorSuspected(coordinator) ? 0 : options.attemptMs);
+      if (silentAt < scheduled) skipped.push(coordinator);
+      start = Math.min(scheduled, silentAt);
+    }
+    return undefined;
+  };
+
   // ------------------------------------------------------------------ dispatch
 
   const sameSession = (value: Body) =>
@@ -359,12 +405,15 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
     }
     if (tag === SigningInviteCodec.tag) {
       const value = SigningInviteCodec.decode(bytes);
-      if (!sameSession(value) || coordinatorOf(session, value.attempt) !== from || session.done) return [];
+      if (!sameSession(value) || coordinatorOf(session, value.attempt) !== from) return [];
+      heardFrom(session, value.attempt, from);
+      if (session.done) return [];
       return sendCommit(session, value.attempt, nowMs);
     }
     if (tag === SigningAttemptRequestCodec.tag) {
       const value = SigningAttemptRequestCodec.decode(bytes);
       if (!sameSession(value) || coordinatorOf(session, value.attempt) !== from) return [];
+      heardFrom(session, value.attempt, from);
       return signShare(session, value.attempt, value.commitments, nowMs);
     }
     if (tag === SigningAttemptShareCodec.tag) {
@@ -405,6 +454,7 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
         mine: new Map(),
         attempt: undefined,
         excluded: new Set(),
+        heard: new Set(),
         done: false,
       };
       sessions.set(sessionKey, session);
@@ -460,15 +510,12 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
           out.push(...nextAttempt(session, nowMs));
           continue;
         }
-        // Take over when the schedule makes us coordinator (the previous one failed or was silent).
-        const index = turnAt(session, nowMs) * ATTEMPTS_PER_TURN;
-        if (
-          index > 0 &&
-          index < MAX_SIGNING_ATTEMPTS &&
-          coordinatorOf(session, index) === self &&
-          !session.mine.has(index)
-        )
-          out.push(...startAttempt(session, index, nowMs));
+        // Take over when the previous coordinators failed or were silent (see `takeOver`).
+        const takeover = takeOver(session, nowMs);
+        if (takeover !== undefined) {
+          for (const coordinator of takeover.skipped) health.coordinatorSilent(coordinator);
+          out.push(...startAttempt(session, takeover.turn * ATTEMPTS_PER_TURN, nowMs));
+        }
       }
       if (earlyCount > MAX_EARLY_MESSAGES / 2) {
         early.clear();

@@ -52,6 +52,11 @@ test('a copy of an admitted transaction with another signature is still refused 
   assert.equal(toHex(transactionId(forged)), toHex(transactionId(admitted)));
 
   const payload = BlockPayloadCodec.encode({
+    envelopes: [],
+
+    batchKeys: [],
+
+    earlyShares: [],
     timeMs: engineGenesis.startTimeMs + 1000,
     transactions: [forgedBytes, admittedBytes],
     observations: [],
@@ -95,4 +100,139 @@ test('the record answers only for verified bytes, is consumed once and stays bou
   // Forgotten (the oldest, past the bound) or consumed: verified afresh, same verdict.
   assert.equal(verified.check(transactions[0]!, encoded[0]!), true);
   assert.equal(verified.check(transactions[2]!, encoded[2]!), true);
+});
+
+test('a leader whose parent it never checked proposes its mempool as soon as the parent finalizes, not after the empty-block interval', async () => {
+  // Fails before: the ancestors' transactions were looked up once, so a parent certified before
+  // we checked it kept the leader waiting the whole interval (then an empty-looking wait of 250 ms
+  // at every such view) although the parent finalized a few milliseconds later.
+  const storage = openSqliteStorage({ dataDirectory: join(root, 'unknown-parent') });
+  const engineGenesis = testGenesis({ chainId: CHAIN_ID, traders: [trader] });
+  let nowMs = engineGenesis.startTimeMs + 1000;
+  const timers: { at: number; callback: () => void }[] = [];
+  const clock = {
+    now: () => nowMs,
+    setTimer(delayMs: number, callback: () => void) {
+      const timer = { at: nowMs + delayMs, callback };
+      timers.push(timer);
+      return () => timers.splice(timers.indexOf(timer), 1);
+    },
+  };
+  const advance = async (ms: number) => {
+    nowMs += ms;
+    for (const due of timers.filter((timer) => timer.at <= nowMs)) {
+      timers.splice(timers.indexOf(due), 1);
+      due.callback();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  const app = createNodeApplication({
+    chainId: CHAIN_ID,
+    validators: [validator.publicKey],
+    self: 0,
+    engineGenesis,
+    assets: [],
+    storage,
+    wallClock: () => nowMs,
+    monotonicClock: () => nowMs,
+    clock,
+    observe: () => undefined,
+    limits: { emptyBlockIntervalMs: 1000 },
+  });
+  app.open();
+  const order = actionTransaction(trader, 0, { kind: 'cancelAll', value: { seriesId: 0 } });
+  assert.equal(
+    app.mempool.admit(SignedTransactionCodec.encode(order), { height: 2, nowMs }).status,
+    'accepted',
+  );
+  // Block 1 reached consensus without this validator checking it (certified, then finalized).
+  const payload = BlockPayloadCodec.encode({
+    timeMs: nowMs - 10,
+    transactions: [],
+    observations: [],
+    deposits: [],
+    envelopes: [],
+    batchKeys: [],
+    earlyShares: [],
+    stateRootHeight: 0,
+    stateRoot: new Uint8Array(32),
+  });
+  const parent = { view: 1, height: 1, parentView: 0, parent: genesisDigest(CHAIN_ID), proposer: 0, payload };
+  let proposal: Uint8Array | undefined;
+  void app
+    .propose({ view: 2, height: 2, parentView: 1, parent: blockDigest(parent), proposer: 0 })
+    .then((bytes) => {
+      proposal = bytes;
+    });
+  await advance(20);
+  assert.equal(
+    proposal,
+    undefined,
+    'nothing may be proposed over an ancestor whose transactions are unknown',
+  );
+  await app.finalized({
+    block: parent,
+    digest: blockDigest(parent),
+    finalization: { kind: 2, view: 1, digest: blockDigest(parent), votes: [] },
+  });
+  for (let step = 0; step < 10 && proposal === undefined; step++) await advance(5);
+  assert.ok(proposal, 'still waiting 50 ms after the parent finalized');
+  assert.equal(BlockPayloadCodec.decode(proposal).transactions.length, 1);
+  storage.close();
+});
+
+test('a finalized block reaches onExecuted before its sync; processedHeight and onApplied wait for the sync', async () => {
+  // Fails before: there was no way to see a finalized block before this validator's own fsync, so
+  // the block stream (and a trader's finality) waited one more disk sync after the certificate.
+  const storage = openSqliteStorage({ dataDirectory: join(root, 'executed-first') });
+  let release: (() => void) | undefined;
+  const realSync = storage.sync.bind(storage);
+  storage.sync = () =>
+    new Promise<void>((resolve) => {
+      release = () => void realSync().then(resolve);
+    });
+  const engineGenesis = testGenesis({ chainId: CHAIN_ID, traders: [trader] });
+  const app = createNodeApplication({
+    chainId: CHAIN_ID,
+    validators: [validator.publicKey],
+    self: 0,
+    engineGenesis,
+    assets: [],
+    storage,
+    wallClock: () => engineGenesis.startTimeMs + 1000,
+    monotonicClock: () => 0,
+    observe: () => undefined,
+  });
+  app.open();
+  const seen: string[] = [];
+  app.onExecuted((executed) => seen.push(`executed ${executed.summary.height}`));
+  app.onApplied((applied) => seen.push(`applied ${applied.summary.height}`));
+  const order = actionTransaction(trader, 0, { kind: 'cancelAll', value: { seriesId: 0 } });
+  const payload = BlockPayloadCodec.encode({
+    timeMs: engineGenesis.startTimeMs + 1000,
+    transactions: [SignedTransactionCodec.encode(order)],
+    observations: [],
+    deposits: [],
+    envelopes: [],
+    batchKeys: [],
+    earlyShares: [],
+    stateRootHeight: 0,
+    stateRoot: new Uint8Array(32),
+  });
+  const block = { view: 1, height: 1, parentView: 0, parent: genesisDigest(CHAIN_ID), proposer: 0, payload };
+  const done = app.finalized({
+    block,
+    digest: blockDigest(block),
+    finalization: { kind: 2, view: 1, digest: blockDigest(block), votes: [] },
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(seen, ['executed 1']);
+  assert.equal(app.processedHeight(), 0, 'processedHeight moved before the block was durable');
+  // What the stream announces can already be looked up (reads see the buffered writes).
+  assert.equal(app.transactionLocation(toHex(transactionId(order)))?.height, 1);
+  release!();
+  await done;
+  assert.deepEqual(seen, ['executed 1', 'applied 1']);
+  assert.equal(app.processedHeight(), 1);
+  storage.close();
 });

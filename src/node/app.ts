@@ -127,6 +127,7 @@ import { verifyObservationSignature } from '../oracle/observation.ts';
 import type { PriceBook } from '../oracle/price-book.ts';
 import { createRealClock } from '../runtime/real/clock.ts';
 import type { Clock } from '../runtime/types.ts';
+import { epochGateHeight } from './epochs.ts';
 import type { OracleAsset } from './genesis.ts';
 import { createVerifiedTransactions } from './verified-transactions.ts';
 import { type BlockSummary, hex, outcomeOf, type TransactionOutcome } from './view.ts';
@@ -283,6 +284,13 @@ export interface NodeApplication {
   summary(height: number): BlockSummary | undefined;
   transactionLocation(id: string): { height: number; outcome: TransactionOutcome } | undefined;
   onApplied(listener: (applied: AppliedBlock) => void): () => void;
+  /**
+   * Called once per block finalized by consensus (never for a replay), as soon as it is executed
+   * and its writes are buffered, before they are synced: what traders see (the block stream, fills)
+   * need not wait for this validator's disk, since a finalization certificate, not our copy, makes
+   * a block final. `processedHeight` and `onApplied` still move only after the sync.
+   */
+  onExecuted(listener: (executed: AppliedBlock) => void): () => void;
   stats(): { proposed: number; verified: number; refusedProposals: Record<string, number> };
   /** The node state root after `height`, when we know it (the last few heights, and genesis). */
   stateRootAt(height: number): Uint8Array | undefined;
@@ -349,6 +357,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   /** Deposit reports by height, then by validator index (first valid one wins). */
   const depositReports = new Map<number, Map<number, Uint8Array>>();
   const listeners = new Set<(applied: AppliedBlock) => void>();
+  const executedListeners = new Set<(executed: AppliedBlock) => void>();
   const refused: Record<string, number> = {};
   let proposed = 0;
   let verified = 0;
@@ -371,6 +380,10 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (rootWaiters[i]!.height <= height) rootWaiters.splice(i, 1)[0]!.resolve(true);
     }
   };
+
+  /** The height executed before proposing or voting at `height` (src/node/epochs.ts). */
+  const epochGate = (height: number) =>
+    epochGateHeight(options.engineGenesis.validatorSet?.epochBlocks, height);
 
   /** Resolves true once our execution has reached `height`, false after `stateRootWaitMs`. */
   const reachHeight = (height: number): Promise<boolean> => {
@@ -626,23 +639,28 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     async propose(context) {
       // The block commits to our own state root a lag below it: never propose without it.
       const rootHeight = stateRootHeightFor(context.height);
-      if (!(await reachHeight(rootHeight))) return undefined;
+      if (!(await reachHeight(Math.max(rootHeight, epochGate(context.height))))) return undefined;
       const stateRoot = app.stateRootAt(rootHeight);
       if (stateRoot === undefined) return undefined;
       const parentHex = toHex(context.parent);
-      const parentMs = parentTime(parentHex);
       // Measured from the parent's time, but never longer than one interval from now (skewed clocks).
       const waitUntil = Math.min(
-        (parentMs ?? 0) + limits.emptyBlockIntervalMs,
+        (parentTime(parentHex) ?? Number.POSITIVE_INFINITY) + limits.emptyBlockIntervalMs,
         options.wallClock() + limits.emptyBlockIntervalMs,
       );
-      const exclusions = ancestorTransactions(parentHex);
+      // An ancestor certified before we checked it leaves its transactions unknown, and nothing can
+      // be proposed over it; it becomes known when it finalizes, a round later. So the ancestors are
+      // looked up again on every poll: the mempool goes into this block as soon as they are known,
+      // instead of an empty block now (and the mempool a view later).
+      let exclusions = ancestorTransactions(parentHex);
       while (
         options.wallClock() < waitUntil &&
         (exclusions === undefined || !hasSelectable(context.height, exclusions))
       ) {
         await new Promise<void>((resolve) => clock.setTimer(PROPOSE_POLL_MS, resolve));
+        exclusions = ancestorTransactions(parentHex);
       }
+      const parentMs = parentTime(parentHex);
       // f validators can answer first with observations that count for nothing (sources hours old):
       // carried in place of honest ones, they leave fewer than 2f + 1 fresh and the marks stale.
       // The honest observations are on their way on the remaining votes; wait for them, bounded.
@@ -693,6 +711,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         ids.push(pending.id);
       }
       const payload = BlockPayloadCodec.encode({
+        envelopes: [],
+        batchKeys: [],
+        earlyShares: [],
         timeMs,
         transactions,
         observations: ownObservations,
@@ -774,9 +795,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         verified++;
         return true;
       };
-      if (chain.engine.height >= rootHeight) return checkRoot();
+      // Above an epoch boundary we judge only once we executed it, and so know its validator set.
+      const needed = Math.max(rootHeight, epochGate(context.height));
+      if (chain.engine.height >= needed) return checkRoot();
       // Our execution is behind the committed height: the root is checked once we get there.
-      return reachHeight(rootHeight).then((reached) =>
+      return reachHeight(needed).then((reached) =>
         reached ? checkRoot() : cannotJudge('state-root-not-reached'),
       );
     },
@@ -814,13 +837,21 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         storeSnapshot(block.height);
       storage.put(heightKey(ROOT_PREFIX, block.height), roots.get(block.height)!);
       if (block.height > ROOTS_KEPT) storage.delete(heightKey(ROOT_PREFIX, block.height - ROOTS_KEPT));
+      const seenAt = known.get(toHex(digest))?.seenAtMs;
+      const executedEvent: AppliedBlock = {
+        summary,
+        result: executed.result,
+        aggregate: executed.aggregate,
+        finalityLatencyMs: seenAt === undefined ? null : Math.max(0, options.monotonicClock() - seenAt),
+        replay: false,
+      };
+      for (const listener of executedListeners) listener(executedEvent);
       await storage.sync();
       // State sync replaced the state meanwhile: this block is below it and moves nothing.
       if (generation !== startGeneration) return;
       durableHeight = block.height;
       tipDigest = digest;
       tipView = block.view;
-      const seenAt = known.get(toHex(digest))?.seenAtMs;
       for (const [key, entry] of known) if (entry.height <= block.height) known.delete(key);
       pruneObservations();
       emit({
@@ -922,6 +953,10 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     onApplied(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onExecuted(listener) {
+      executedListeners.add(listener);
+      return () => executedListeners.delete(listener);
     },
 
     stats: () => ({ proposed, verified, refusedProposals: { ...refused } }),

@@ -46,6 +46,9 @@ export interface BuildChainOptions {
 
 function emptyPayload(height: number, startTimeMs: number, rootHeight: number, stateRoot: Uint8Array) {
   return BlockPayloadCodec.encode({
+    envelopes: [],
+    batchKeys: [],
+    earlyShares: [],
     timeMs: startTimeMs + height,
     transactions: [],
     observations: [],
@@ -184,6 +187,7 @@ export async function buildBareChain(options: BareChainOptions): Promise<BareCha
     height: options.length,
     engine: engine.snapshot(),
     prices: [],
+    pendingBatches: [],
   });
   return { digests, tip, snapshot, roots };
 }

@@ -35,6 +35,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'a whole network on this machine: validators, bots, dashboard (npm start)',
     load: () => import('./commands/devnet.ts'),
   },
+  'evm-node': {
+    summary: "the devnet's local EVM JSON-RPC node (Hardhat's EDR): palisade evm-node --port PORT",
+    load: () => import('./commands/evm-node.ts'),
+  },
   bench: { summary: 'run a benchmark (bench/<name>.ts)', load: () => import('./commands/bench.ts') },
   sim: {
     summary: 'deterministic consensus simulator: seeds, fault profiles, invariants',

@@ -258,6 +258,7 @@ describe('client against the API server on 127.0.0.1', () => {
     }
     assert.deepEqual(Object.keys(CLIENT_ERRORS).sort(), [
       'BAD_RESPONSE',
+      'INVALID_ADDRESS',
       'INVALID_ORDER',
       'NETWORK',
       'TIMEOUT',

@@ -225,7 +225,13 @@ export interface PalisadeClient {
   book(seriesId: number, depth?: number): Promise<BookJson>;
   fills(options?: { seriesId?: number; limit?: number }): Promise<FillJson[]>;
   prices(): Promise<PriceWithDecimalsJson[]>;
-  certificates(): Promise<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>;
+  /**
+   * The latest price certificate per asset; with `height` or `time` (Unix seconds), the one in
+   * force then (docs/api.md); `asset` keeps one symbol. Verify each (light-client.ts does).
+   */
+  certificates(
+    query?: { asset?: string } & ({ height?: number; time?: never } | { time?: number; height?: never }),
+  ): Promise<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>;
   evidence(): Promise<EvidenceEntry[]>;
   /** The node's monitor findings, newest first (docs/api.md, Findings). */
   findings(query?: FindingQuery): Promise<Finding[]>;
@@ -575,8 +581,16 @@ export function createClient(options: ClientOptions): PalisadeClient {
       return (await call<{ fills: FillJson[] }>(`/v1/fills${suffix}`)).fills;
     },
     prices: async () => (await call<{ prices: PriceWithDecimalsJson[] }>('/v1/oracle/prices')).prices,
-    certificates: () =>
-      call<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>('/v1/oracle/certificates'),
+    certificates(query = {}) {
+      const params = new URLSearchParams();
+      if (query.asset !== undefined) params.set('asset', query.asset);
+      if (query.height !== undefined) params.set('height', String(query.height));
+      if (query.time !== undefined) params.set('time', String(query.time));
+      const search = params.size > 0 ? `?${params}` : '';
+      return call<{ keyset: KeysetJson | null; certificates: PriceCertificateEntry[] }>(
+        `/v1/oracle/certificates${search}`,
+      );
+    },
     evidence: async () => (await call<{ evidence: EvidenceEntry[] }>('/v1/evidence')).evidence,
     async findings(query = {}) {
       const params = new URLSearchParams();

@@ -266,6 +266,9 @@ describe('front-runner leader against envelopes', () => {
   const large = (side: 'buy' | 'sell') => limitOrder(seriesId, side, 100, 1); // 1 contract ≥ LARGE_ORDER_E6
   const payloadOf = (transactions: Uint8Array[]) =>
     BlockPayloadCodec.encode({
+      envelopes: [],
+      batchKeys: [],
+      earlyShares: [],
       timeMs: 1,
       transactions,
       observations: [],
@@ -461,6 +464,9 @@ describe("the front-runner's profit, executed by the engine", () => {
     const proposed = BlockPayloadCodec.decode(
       runner.rewrite(
         BlockPayloadCodec.encode({
+          envelopes: [],
+          batchKeys: [],
+          earlyShares: [],
           timeMs: 0,
           transactions: secondBlock(engine),
           observations: [],

@@ -52,6 +52,7 @@ import type {
   UnderlyingConfig,
 } from '../execution/types.ts';
 import type { SimulatedAssetSpec, VenueSpec } from '../oracle/market.ts';
+import { validatorSetGenesis } from './epochs.ts';
 
 export const GENESIS_FORMAT = 'palisade-genesis/1';
 /** The most validators a genesis may list (the oracle's and DKG's bound). */
@@ -627,6 +628,7 @@ export function parseGenesis(document: unknown): Genesis {
     'syncRetryMs',
   ]);
   const bridge = record.bridge === undefined ? undefined : parseBridge(record.bridge, engine.operator);
+  const validatorSet = validatorSetGenesis(validators, dkg.epochBlocks);
   const certificateChainId = integer(certificates.chainId, 'priceCertificates.chainId');
   if (bridge !== undefined && certificateChainId !== bridge.evmChainId)
     throw new GenesisError(
@@ -637,7 +639,12 @@ export function parseGenesis(document: unknown): Genesis {
     ...(bridge === undefined ? {} : { bridge }),
     chainId,
     validators,
-    engine: bridge === undefined ? engine : { ...engine, bridge: engineBridge(bridge) },
+    // With epochs, the engine commits the validator set governance may change (src/node/epochs.ts).
+    engine: {
+      ...engine,
+      ...(bridge === undefined ? {} : { bridge: engineBridge(bridge) }),
+      ...(validatorSet === undefined ? {} : { validatorSet }),
+    },
     oracle,
     dkg,
     priceCertificates: {
@@ -744,6 +751,11 @@ export const DEFAULT_NETWORK_TIMEOUTS: EngineTimeouts = Object.freeze({
   syncRetryMs: 500,
 });
 
+function validatorSetField(validators: readonly GenesisValidator[], epochBlocks: number | undefined) {
+  const validatorSet = validatorSetGenesis(validators, epochBlocks);
+  return validatorSet === undefined ? {} : { validatorSet };
+}
+
 /**
  * A genesis with one BTC underlying (Deribit-like margin), calls and puts at 50k–70k expiring 7
  * and 30 days after `startTimeMs`, the BTC-USD oracle asset on the default simulated market, the
@@ -771,6 +783,7 @@ export function buildGenesis(options: BuildGenesisOptions): Genesis {
       series,
       accounts: (options.accounts ?? []).map((a) => ({ publicKey: a.publicKey, balance: a.balance })),
       insuranceFund: 1_000_000n * BigInt(USDC),
+      ...validatorSetField(options.validators, options.epochBlocks),
     },
     oracle: {
       assets: [{ assetId: 1, symbol: 'BTC-USD', decimals: 6, underlyingId: 1 }],

@@ -105,6 +105,9 @@ function honestChain(blocks: number) {
   for (let height = 1; height <= blocks; height++) {
     const stateRootHeight = stateRootHeightFor(height);
     const payload = BlockPayloadCodec.encode({
+      envelopes: [],
+      batchKeys: [],
+      earlyShares: [],
       timeMs: genesis.startTimeMs + height * 1000,
       transactions: [],
       observations: [],
@@ -398,6 +401,10 @@ describe('light client driver against the fixture node on 127.0.0.1', () => {
     assert.equal(light.tip.height, 5);
     const certificates = await driver.priceCertificates();
     assert.ok(certificates.length >= 1);
+    // The certificate in force at an earlier height is a different one, and verifies the same way.
+    const [past] = await driver.priceCertificates({ height: 2 });
+    assert.ok(past !== undefined && past.report.price !== certificates[0]!.report.price);
+    assert.ok(past.report.publishTime <= certificates[0]!.report.publishTime);
     // A light client holding another genesis refuses the same node's chain.
     const misled = createLightClient({
       chainId: node.chainId,

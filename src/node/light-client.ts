@@ -405,8 +405,8 @@ export interface LightClientDriver {
    * @throws ClientError when the node cannot be reached
    */
   sync(maxBlocks?: number): Promise<number>;
-  /** The node's latest price certificates, each verified; refused ones throw. */
-  priceCertificates(): Promise<PriceCertificate[]>;
+  /** The node's latest price certificates (or those in force at a height), each verified; refused ones throw. */
+  priceCertificates(query?: { height: number }): Promise<PriceCertificate[]>;
   /** An account with its proof, verified against the committed root (the caller supplies the opening). */
   account(publicKey: Uint8Array, opening: StateRootOpening): Promise<AccountRead>;
 }
@@ -428,8 +428,8 @@ export function createLightClientDriver(light: LightClient, options: ClientOptio
       }
       return accepted;
     },
-    async priceCertificates() {
-      const { certificates } = await client.certificates();
+    async priceCertificates(query) {
+      const { certificates } = await client.certificates(query);
       return certificates.map((entry) => light.verifyPriceCertificate(decodeHex(entry.encoded, 'encoded')));
     },
     async account(publicKey, opening) {

@@ -27,8 +27,8 @@
 import { CodecError } from '../codec/errors.ts';
 import { peekTag } from '../codec/message.ts';
 import { MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
-import { PriceCertificateCodec } from '../codec/oracle.ts';
 import { createEngine as createConsensus, type SimplexEngine } from '../consensus/engine.ts';
+import { createValidatorSchedule } from '../consensus/epochs.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
@@ -56,11 +56,13 @@ import { networkInfoOf } from './api/network.ts';
 import { type RunningApiServer, startApiServer } from './api/server.ts';
 import { type ApplicationLimits, createNodeApplication, type NodeApplication } from './app.ts';
 import { auditLogRead, createAuditTrail } from './audit-trail.ts';
+import { createCertificateHistory } from './certificate-history.ts';
 import { createCheckpointSigner } from './checkpoint-signing.ts';
+import { catchUpEpochs, followValidatorEpoch, storedBlockView } from './epochs.ts';
 import type { Genesis } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
-import { createPriceSigner, type PriceSigner } from './price-signing.ts';
+import { createPriceSigner, type LatestCertificate, type PriceSigner } from './price-signing.ts';
 import { createPrivacyCheckpoints } from './privacy.ts';
 import { createSignaturePool, defaultSignatureThreads } from './signature-pool.ts';
 import { createStateSync, type StateSync } from './state-sync.ts';
@@ -76,7 +78,7 @@ import {
   type NodeEvent,
   type NodeView,
   type PriceJson,
-  priceCertificateToJson,
+  priceCertificateEntryOf,
   stateProofToJson,
 } from './view.ts';
 
@@ -164,7 +166,11 @@ const CONSENSUS_PENALTIES: Readonly<Record<string, number>> = Object.freeze({
   // Requests beyond a peer's answer budget: an honest peer stays far below it (request-budget.ts).
   'rate-limited': 2,
 });
-const GOSSIP_FLUSH_MS = 5;
+/**
+ * Submissions relayed within this window share a gossip frame. Every millisecond here is latency
+ * for a transaction submitted away from the leader; a batch submission is one frame anyway.
+ */
+const GOSSIP_FLUSH_MS = 1;
 /** Queued outbound gossip, at most; beyond it a submission is still admitted, just not relayed. */
 const MAX_GOSSIP_QUEUE = 8192;
 /** Market steps advanced per poll, so a node far behind the market catches up without stalling. */
@@ -328,6 +334,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
   const consensus = createConsensus({
     chainId,
     validators: createValidatorSet(keys),
+    schedule: createValidatorSchedule({ epoch: 1, firstView: 1, validators: createValidatorSet(keys) }),
     self: index,
     signer,
     clock,
@@ -352,6 +359,10 @@ export function createNode(options: NodeOptions): PalisadeNode {
     },
   });
 
+  const certificateHistory = createCertificateHistory(
+    storage,
+    (assetId) => genesis.oracle.assets.find((asset) => asset.assetId === assetId)?.symbol ?? '',
+  );
   const prices = createPriceSigner({
     chainId,
     self: index,
@@ -374,6 +385,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     send: (to, message) => transport.send(to, message),
     broadcast: (message) => transport.broadcast(message),
     log: (level, message, details) => logger[level](details ?? {}, message),
+    onCertificate: (entry) => certificateHistory.record(entry),
   });
 
   // Withdrawals checkpoints (src/node/checkpoint-signing.ts), signed in the verifier's domain.
@@ -516,6 +528,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
       if (severityRank(finding.severity) >= severityRank('High')) logger.warn({ finding }, finding.name);
   });
   const assetById = new Map(genesis.oracle.assets.map((a) => [a.assetId, a]));
+  const certificateEntry = (entry: LatestCertificate) =>
+    priceCertificateEntryOf({ ...entry, symbol: assetById.get(entry.assetId)?.symbol ?? entry.symbol });
   const symbolOfUnderlying = new Map(genesis.engine.underlyings.map((u) => [u.underlyingId, u.symbol]));
 
   const priceList = (): PriceJson[] => {
@@ -555,6 +569,16 @@ export function createNode(options: NodeOptions): PalisadeNode {
     () => app.priceBook.latest().values(),
   );
   app.onApplied(() => privacy.record());
+  const viewOfStoredBlock = (height: number) => storedBlockView(storage.finalizedBlock(height));
+  // Validator epochs (src/node/epochs.ts): a boundary block that changed the set schedules the
+  // next consensus epoch from the view after it, replayed blocks included.
+  app.onApplied((applied) => {
+    // Epochs committed before a restored snapshot first (a replay may cross a later boundary).
+    catchUpEpochs(consensus, app.engine.validatorSet(), viewOfStoredBlock);
+    const epoch = followValidatorEpoch(consensus, applied.summary.view, app.engine.validatorSet());
+    if (epoch !== undefined)
+      logger.info({ epoch, height: applied.summary.height }, 'validator epoch scheduled');
+  });
   app.onApplied((applied) => {
     const withdrawals = app.engine.withdrawals();
     if (checkpoints === undefined || withdrawals === undefined) return;
@@ -566,14 +590,18 @@ export function createNode(options: NodeOptions): PalisadeNode {
       sign: !applied.replay,
     });
   });
-  app.onApplied((applied) => {
-    if (applied.replay) return;
-    const { summary, result, aggregate } = applied;
-    prices.onAggregates(summary.height, aggregate.prices, clock.now());
-    logger.debug({ height: summary.height, transactions: summary.transactions.length }, 'finalized');
-    publish({ topic: 'blocks', block: summary, finalityLatencyMs: applied.finalityLatencyMs });
+  // Blocks and fills reach subscribers once executed, without waiting for our sync (app.ts onExecuted).
+  app.onExecuted((executed) => {
+    const { summary, result } = executed;
+    publish({ topic: 'blocks', block: summary, finalityLatencyMs: executed.finalityLatencyMs });
     const fills = fillsOf(result.events, summary.height, summary.timeMs);
     if (fills.length > 0) publish({ topic: 'fills', fills });
+  });
+  app.onApplied((applied) => {
+    if (applied.replay) return;
+    const { summary, aggregate } = applied;
+    prices.onAggregates(summary.height, aggregate.prices, clock.now());
+    logger.debug({ height: summary.height, transactions: summary.transactions.length }, 'finalized');
     publish({ topic: 'prices', height: summary.height, prices: priceList() });
   });
 
@@ -693,14 +721,13 @@ export function createNode(options: NodeOptions): PalisadeNode {
             participants: keyset.participants,
           };
     },
-    priceCertificates: () =>
-      prices.latest().map((entry) => ({
-        assetId: entry.assetId,
-        symbol: assetById.get(entry.assetId)?.symbol ?? entry.symbol,
-        height: entry.height,
-        certificate: priceCertificateToJson(PriceCertificateCodec.decode(entry.encoded)),
-        encoded: hex(entry.encoded),
-      })),
+    priceCertificates: () => prices.latest().map(certificateEntry),
+    priceCertificatesAt: (query) =>
+      genesis.oracle.assets
+        .map((asset) => certificateHistory.at(asset.assetId, query))
+        .filter((entry) => entry !== undefined)
+        .sort((a, b) => a.assetId - b.assetId)
+        .map(certificateEntry),
     keyLifecycle() {
       const keyset = prices.keyset();
       const stats = prices.stats();
@@ -828,6 +855,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       running = true;
       const replayStarted = clock.now();
       const opened = app.open();
+      catchUpEpochs(consensus, app.engine.validatorSet(), viewOfStoredBlock);
       logger.info(
         {
           height: app.engine.height,

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { CertificateAnnouncementCodec } from '../codec/node.ts';
 import type { AggregatePriceValue } from '../codec/oracle.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
@@ -378,4 +379,38 @@ test('killed mid-refresh after dealing, restarted while the others still refresh
 
 test('killed mid-refresh after dealing, restarted after the others finished: it catches up to their epoch', () => {
   killedMidRefresh('mid-refresh-late', 20_000);
+});
+
+test('a Byzantine peer re-announcing an old certificate at a false height cannot pin the latest price or the history', () => {
+  const net = network(4, new Map(), 'replayed-height');
+  net.start();
+  net.run(10_000);
+  for (let height = 1; height <= 3; height++) {
+    net.block(height);
+    net.run(1000);
+  }
+  net.run(5000);
+  const victim = net.prices[0]!;
+  const old = victim.latest().find((entry) => entry.assetId === 1)!;
+  assert.equal(old.height, 3);
+  const first = net.prices[1]!.latest().find((entry) => entry.assetId === 1)!;
+  // Validator 3 replays a real certificate (it verifies) under a height far above the chain's.
+  for (const height of [2 ** 40, 3, 4]) {
+    victim.receive(
+      3,
+      CertificateAnnouncementCodec.encode({ assetId: 1, height, certificate: first.encoded }),
+    );
+  }
+  const pinned = victim.latest().find((entry) => entry.assetId === 1)!;
+  assert.equal(pinned.height, 3, 'the replay did not become the latest');
+  assert.deepEqual(pinned.encoded, old.encoded);
+  for (let height = 4; height <= 5; height++) {
+    net.block(height);
+    net.run(1000);
+  }
+  net.run(5000);
+  const latest = victim.latest().find((entry) => entry.assetId === 1)!;
+  assert.equal(latest.height, 5, 'later certificates still take over');
+  assert.equal(latest.certificate.report.publishTime, Math.floor((1_717_000_000_000 + 5 * 1000) / 1000));
+  net.stop();
 });

@@ -87,6 +87,7 @@ import {
   priceReportDigest,
   verifyPriceCertificate,
 } from '../interop/price-certificate.ts';
+import { createSignerHealth } from '../interop/signer-health.ts';
 import {
   SigningAttemptRequestCodec,
   SigningAttemptShareCodec,
@@ -104,6 +105,10 @@ import type { OracleAsset } from './genesis.ts';
 
 /** Reports awaiting a certificate, held at most; older ones are forgotten. */
 const MAX_PENDING_REPORTS = 256;
+/** Reports built from our own finalized aggregates, remembered by digest to place announcements. */
+const MAX_KNOWN_REPORTS = 4096;
+/** Verified certificates announced for heights we have not reached, held until we do. */
+const MAX_AHEAD_CERTIFICATES = 256;
 /** Handover certificates kept (one per refresh). */
 const MAX_HANDOVERS = 64;
 /** Keygen messages we sent, kept for re-sending: a deal, n shares, a complaint, answers. */
@@ -155,6 +160,8 @@ export interface PriceSignerOptions {
   send(to: PeerId, message: Uint8Array): void;
   broadcast(message: Uint8Array): void;
   log?: (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) => void;
+  /** Called with each certificate kept (assembled here or announced by a peer, verified either way). */
+  onCertificate?: (entry: LatestCertificate) => void;
   retryMs?: number;
   /** A report with no certificate this long after its block counts as a failed session. */
   sessionTimeoutMs?: number;
@@ -378,6 +385,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       ),
     ),
   );
+  /** Who failed to sign or coordinate, shared by every epoch's engine (src/interop/signer-health.ts). */
+  const health = createSignerHealth();
   const timers: (() => void)[] = [];
   let running = false;
   let resolveReady: () => void = () => {};
@@ -390,9 +399,17 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     { report: PriceReport; asset: OracleAsset; height: number; createdMs: number; epoch: number }
   >();
   const latestByAsset = new Map<number, LatestCertificate>();
+  /**
+   * An announcement's height is not signed (the report holds a publish time, not a height), so a
+   * peer could replay a real certificate under a false height and pin `latest` or the history.
+   * Heights come from our own chain instead: digest → the height whose aggregate produced it.
+   */
+  const knownReports = new Map<string, number>();
+  const aheadCertificates = new Map<string, { certificate: PriceCertificate; encoded: Uint8Array }>();
   /** Handover digests being signed → the epoch they hand over to. */
   const pendingHandovers = new Map<string, number>();
   const handovers: HandoverCertificate[] = [];
+  let highestHeight = 0;
   /** Sessions opened through `signDigest`, by digest hex → completion callback (bounded). */
   const external = new Map<string, (signature: Uint8Array) => void>();
   let sessionsStarted = 0;
@@ -423,7 +440,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     if (!engines.has(next.epoch))
       engines.set(
         next.epoch,
-        createThresholdSigner({ chainId: options.chainId, self: options.self, key: next, attemptMs }),
+        createThresholdSigner({ chainId: options.chainId, self: options.self, key: next, attemptMs, health }),
       );
     // In-flight sessions of the previous epoch finish on its engine; older engines are dropped.
     for (const epoch of [...engines.keys()]) if (epoch < next.epoch - 1) engines.delete(epoch);
@@ -616,6 +633,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   const keep = (entry: LatestCertificate) => {
     const current = latestByAsset.get(entry.assetId);
     if (current === undefined || current.height < entry.height) latestByAsset.set(entry.assetId, entry);
+    options.onCertificate?.(entry);
   };
 
   const collectCompletions = () => {
@@ -720,15 +738,27 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     const keyset = keyOfEpoch(certificate.report.epoch);
     if (keyset === undefined || !verifyPriceCertificate(certificate, keyset)) return;
     const digest = priceReportDigest(certificate.report, certificate.domain);
+    const digestHex = toHex(digest);
     engines.get(keyset.epoch)?.close(digest);
-    pending.delete(toHex(digest));
-    keep({
-      assetId: asset.assetId,
-      symbol: asset.symbol,
-      height: announcement.height,
-      certificate,
-      encoded: announcement.certificate.slice(),
-    });
+    pending.delete(digestHex);
+    const height = knownReports.get(digestHex);
+    if (height !== undefined) {
+      keep({
+        assetId: asset.assetId,
+        symbol: asset.symbol,
+        height,
+        certificate,
+        encoded: announcement.certificate.slice(),
+      });
+      return;
+    }
+    // Not a report of a height we processed. Ahead of us (we are catching up): hold it until our
+    // own aggregate builds the same report. At or below what we processed: not our chain's
+    // report for that height (or one from before a restart): nothing to file it under.
+    if (announcement.height <= highestHeight) return;
+    aheadCertificates.set(digestHex, { certificate, encoded: announcement.certificate.slice() });
+    while (aheadCertificates.size > MAX_AHEAD_CERTIFICATES)
+      aheadCertificates.delete(aheadCertificates.keys().next().value as string);
   };
 
   return {
@@ -808,6 +838,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
 
     onAggregates(height, prices) {
       if (!running || key === undefined) return;
+      highestHeight = Math.max(highestHeight, height);
       if (epochBlocks > 0 && height > 0 && height % epochBlocks === 0) startRefresh();
       const engine = engines.get(key.epoch);
       if (engine === undefined || height % options.everyBlocks !== 0) return;
@@ -825,6 +856,16 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         };
         const digest = priceReportDigest(report, options.domain);
         const digestHex = toHex(digest);
+        knownReports.set(digestHex, height);
+        while (knownReports.size > MAX_KNOWN_REPORTS)
+          knownReports.delete(knownReports.keys().next().value as string);
+        const announced = aheadCertificates.get(digestHex);
+        if (announced !== undefined) {
+          // The others certified it while we were behind: file it at our height, no session.
+          aheadCertificates.delete(digestHex);
+          keep({ assetId: asset.assetId, symbol: asset.symbol, height, ...announced });
+          return;
+        }
         if (pending.has(digestHex)) return;
         pending.set(digestHex, { report, asset, height, createdMs: options.clock.now(), epoch: key!.epoch });
         while (pending.size > MAX_PENDING_REPORTS) pending.delete(pending.keys().next().value as string);

@@ -288,7 +288,12 @@ test('state sync refuses offers that do not prove their root, and snapshots that
     flags: 0,
   };
   const relabeled = NodeSnapshotCodec.encode({ ...decoded, prices: [forgedPrice] });
-  const genesisState = NodeSnapshotCodec.encode({ height, engine: fresh.app.engine.snapshot(), prices: [] });
+  const genesisState = NodeSnapshotCodec.encode({
+    height,
+    engine: fresh.app.engine.snapshot(),
+    prices: [],
+    pendingBatches: [],
+  });
   const before = toHex(fresh.app.engine.stateRoot());
   const refused = fresh.app.installSnapshot(relabeled, {
     block: good.offer.block,

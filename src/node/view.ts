@@ -23,7 +23,7 @@
  */
 import { type Certificate, CertificateType, type Evidence, EvidenceType } from '../codec/consensus.ts';
 import { fromJson, toJson } from '../codec/json.ts';
-import { PriceCertificateType, type PriceCertificateValue } from '../codec/oracle.ts';
+import { PriceCertificateCodec, PriceCertificateType, type PriceCertificateValue } from '../codec/oracle.ts';
 import type { StateProof } from '../codec/state-proof.ts';
 import { StateProofType } from '../codec/state-proof.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -609,6 +609,12 @@ export interface NodeView {
   keyset(): MaybePromise<KeysetJson | undefined>;
   /** The latest price certificate per asset, ascending by asset id. */
   priceCertificates(): MaybePromise<PriceCertificateEntry[]>;
+  /**
+   * Per asset, ascending by id, the certificate in force at a past height (the newest assembled at
+   * or below it) or time (the newest whose report was published at or before it, Unix seconds).
+   * Absent: the node keeps no history (only the latest).
+   */
+  priceCertificatesAt?(query: { height: number } | { time: number }): MaybePromise<PriceCertificateEntry[]>;
   /** The price keyset's epoch, signers and handover chain (absent: the node runs no keyset). */
   keyLifecycle?(): MaybePromise<KeyLifecycleJson>;
   /** The account tree's checkpoint at `height` for margin proofs (src/node/privacy.ts); absent: none kept. */
@@ -642,6 +648,22 @@ export interface NodeView {
  * The JSON form of a price certificate: the codec's JSON form, except that `exponent` is the signed
  * int32 the EIP-712 report signs rather than the u32 that carries it on the wire.
  */
+/** A kept certificate (its codec encoding) as the API serves it. */
+export function priceCertificateEntryOf(entry: {
+  readonly assetId: number;
+  readonly symbol: string;
+  readonly height: number;
+  readonly encoded: Uint8Array;
+}): PriceCertificateEntry {
+  return {
+    assetId: entry.assetId,
+    symbol: entry.symbol,
+    height: entry.height,
+    certificate: priceCertificateToJson(PriceCertificateCodec.decode(entry.encoded)),
+    encoded: hex(entry.encoded),
+  };
+}
+
 export function priceCertificateToJson(certificate: PriceCertificateValue): PriceCertificateJson {
   const json = toJson(PriceCertificateType, certificate) as unknown as PriceCertificateJson;
   return {

@@ -44,8 +44,6 @@ export interface CertificateSummary {
   certified: number;
   /** Distinct (asset, height) certificates announced during the whole run. */
   announced: number;
-  /** Why the invariant was not judged, when it was not (more than f faulty dealers in the DKG). */
-  notJudged?: string;
 }
 
 export class CertificateLiveness {

@@ -53,6 +53,7 @@ import {
 import { ADVERSARIES, type AdversaryName, MIX_ADVERSARY_NAMES } from './adversaries/index.ts';
 import { SimApplication } from './app.ts';
 import { CertificateLiveness, type CertificateSummary } from './certificate-liveness.ts';
+import { COLLUDE_STRATEGIES, COLLUDERS, type ColludeStats, createColluders } from './colluders.ts';
 import { InvariantChecker, type Violation } from './invariants.ts';
 import { CALM_LINK, LIVENESS_BLOCKS, LIVENESS_WINDOW_MS, type Profile } from './profiles.ts';
 import { FairValueLedger } from './redteam/fair-value.ts';
@@ -61,6 +62,7 @@ import {
   type HonestRange,
   honestRangeOf,
   LIE_STRATEGIES,
+  NO_PRICE_BAND,
   SIM_ASSET,
   SIM_PRICE_DOMAIN,
   type SimMarketWorld,
@@ -103,6 +105,14 @@ function isSyncResponse(message: Uint8Array): boolean {
   }
 }
 
+/**
+ * Bugs put in on purpose, to show an invariant catches each: 'finalize-after-nullify' in honest
+ * consensus engines; 'no-signing-retry' (price signing never retries an attempt); 'no-price-band'
+ * (whole node: the genesis's price band removed, `NO_PRICE_BAND`).
+ */
+export const MUTATIONS = ['finalize-after-nullify', 'no-signing-retry', 'no-price-band'] as const;
+export type Mutation = (typeof MUTATIONS)[number];
+
 /** Events one run may execute; a run that needs more has a livelock and fails. */
 export const MAX_EVENTS_PER_RUN = 2_000_000;
 
@@ -117,7 +127,7 @@ export interface RunOptions {
    * consensus engines; 'no-signing-retry' gives every price signer an attempt deadline longer than
    * the run, so a signing attempt whose chosen signers withhold is never retried.
    */
-  mutation?: 'finalize-after-nullify' | 'no-signing-retry' | undefined;
+  mutation?: Mutation | undefined;
   /** Overrides the profile's liveness target (blocks after the heal). */
   livenessBlocks?: number | undefined;
   /** Runs the whole node this factory builds for every validator instead of the hash chain. */
@@ -157,6 +167,7 @@ export interface MarketSummary {
   submitted: number;
   admitted: number;
   frontRunner?: FrontRunSummary;
+  colluders?: ColludeStats;
   /** The attacker-withdrawal invariant's ledger: flows with honest accounts, those off the fair band, and the excess (USDC; ≤ 0 holds). */
   attackers?: { outsideFlows: number; unfairFlows: number; excessUsdc: number };
   /** Price signing (certificate-liveness): reports opened after the heal and certified, and the signers named silent. */
@@ -164,6 +175,8 @@ export interface MarketSummary {
     silentNamed: number;
     signingAttempts: number;
     sharesWithheld: number;
+    /** Honest validators that crashed while the genesis DKG ran (each restarted and dealt the same again). */
+    crashedInDkg: number;
   };
 }
 
@@ -183,6 +196,8 @@ export interface RunResult {
   traceHash: string;
   mode: 'consensus' | 'whole-node';
   market?: MarketSummary;
+  /** The injected bug the run ran with, if any. */
+  mutation?: Mutation;
 }
 
 interface Instance {
@@ -329,7 +344,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
           (invariant, detail) => checker.fail(invariant, detail),
         );
   let sharesWithheld = 0;
-  /** Honest validators that crashed while the genesis DKG was running. */
+  /** Honest validators that crashed while the genesis DKG was running (reported in the summary). */
   const crashedInDkg = new Set<number>();
   // Endpoints: one per validator, two for twins (side 0 and side 1).
   const side: number[] = [];
@@ -439,6 +454,19 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
           rng: createSimRng(seed ^ 0x6d61726b),
           griefer: profile.nodeAdversary === 'griefer',
           frontRunner: profile.nodeAdversary === 'front-runner',
+          colluders: profile.nodeAdversary === 'colluders' ? COLLUDERS : 0,
+          params: options.mutation === 'no-price-band' ? NO_PRICE_BAND : undefined,
+        });
+  const colluders =
+    market === undefined || market.colluders.length === 0
+      ? undefined
+      : createColluders({
+          signers: market.colluders,
+          chainId: SIM_CHAIN_ID,
+          strategy: COLLUDE_STRATEGIES[createSimRng(seed ^ 0x636f6c6c).nextInt(COLLUDE_STRATEGIES.length)]!,
+          rng: createSimRng(seed ^ 0x73656172),
+          genesis: market.engineGenesis,
+          underlyingId: SIM_ASSET.underlyingId,
         });
   // One front-runner for all the Byzantine leaders: they share the trader and its nonces.
   const frontRunner =
@@ -632,8 +660,8 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     void engine.start();
   };
   const crashInstance = (instance: Instance) => {
-    // A validator that loses the DKG's state mid-session deals again at restart: to the others a
-    // second deal (equivocation), so the session counts it among its faulty dealers.
+    // Counted for the summary: a validator that loses the DKG's state mid-session deals again at
+    // restart, the same bytes (deterministic dealing), and must still end with the group key.
     const validatorIndex = peerOfEndpoint[instance.endpoint.endpoint]!;
     if (instance.node?.prices.stats().dkg === 'running' && !byzantine.has(validatorIndex))
       crashedInDkg.add(validatorIndex);
@@ -728,27 +756,31 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       validators.flatMap((validator) =>
         validator.instances.filter((instance) => instance.up && instance.node !== undefined),
       );
-    marketStats = market.startTraders({
-      clock: traderClock,
-      reference: () => {
-        let best: SimNode | undefined;
-        for (const validator of honest) {
-          const node = validator.instances[0]!.node;
-          if (
-            node !== undefined &&
-            validator.instances[0]!.up &&
-            (best === undefined || node.engine.height > best.engine.height)
-          )
-            best = node;
-        }
-        return best?.engine;
-      },
-      submit: (bytes) => {
-        let admitted = 0;
-        for (const instance of upNodes())
-          if (instance.node!.admit(bytes, scheduler.now()).status === 'accepted') admitted++;
-        return admitted;
-      },
+    const reference = () => {
+      let best: SimNode | undefined;
+      for (const validator of honest) {
+        const node = validator.instances[0]!.node;
+        if (
+          node !== undefined &&
+          validator.instances[0]!.up &&
+          (best === undefined || node.engine.height > best.engine.height)
+        )
+          best = node;
+      }
+      return best?.engine;
+    };
+    const submit = (bytes: Uint8Array) => {
+      let admitted = 0;
+      for (const instance of upNodes())
+        if (instance.node!.admit(bytes, scheduler.now()).status === 'accepted') admitted++;
+      return admitted;
+    };
+    marketStats = market.startTraders({ clock: traderClock, reference, submit });
+    colluders?.start({
+      clock: scheduler.clockFor(),
+      reference,
+      submit,
+      pump: (bps) => market.shiftIndex(bps, scheduler.now()),
     });
   }
   let healHeight = 0;
@@ -800,19 +832,13 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       await settle();
   }
   if (live) venue?.finish();
-  // The DKG tolerates f faulty dealers in its session, crashed ones included: beyond that its
-  // failure is not a violation (as above f for consensus), and the summary says why.
-  const dkgFaulty = byzantineCount + crashedInDkg.size;
+  // The DKG tolerates f faulty dealers. An honest validator that crashed during it is not one:
+  // its dealing is derived from its identity key and the session (src/crypto/keygen.ts
+  // `dealingSeed`), so what it deals after the restart is a copy of what it dealt before, and it
+  // finishes the session it was in. Runs with crashes in the DKG are judged like the others.
   const certificateSummary =
     live && certificates !== undefined && !aboveF
-      ? dkgFaulty <= f
-        ? certificates.finish(witnesses(), healHeight, target, scheduler.now() - liveAtMs)
-        : {
-            opened: 0,
-            certified: 0,
-            announced: 0,
-            notJudged: `the DKG session had ${dkgFaulty} faulty dealers (${byzantineCount} Byzantine, honest ${[...crashedInDkg].join(',')} crashed during it), more than f = ${f}`,
-          }
+      ? certificates.finish(witnesses(), healHeight, target, scheduler.now() - liveAtMs)
       : undefined;
   const attackerReport = attackerLedger?.ledger.report(attackerLedger.engine, attackerLedger.engine);
   if (attackerLedger !== undefined && attackerReport !== undefined) {
@@ -871,6 +897,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     virtualMs: scheduler.now(),
     traceHash: trace.digest('hex'),
     mode: options.node === undefined ? 'consensus' : 'whole-node',
+    ...(options.mutation === undefined ? {} : { mutation: options.mutation }),
     ...(venue === undefined
       ? {}
       : {
@@ -896,6 +923,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
                       return sum + [...byzantine].reduce((total, b) => total + (silent[b] ?? 0), 0);
                     }, 0),
                     sharesWithheld,
+                    crashedInDkg: crashedInDkg.size,
                   },
                 }),
             ...(attackerReport === undefined
@@ -907,6 +935,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
                     excessUsdc: Number(attackerReport.excess) / 1e6,
                   },
                 }),
+            ...(colluders === undefined ? {} : { colluders: { ...colluders.stats } }),
             ...(frontRunner === undefined || venueValidator?.instances[0]?.node === undefined
               ? {}
               : {
@@ -923,10 +952,14 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
 
 /** The one command that replays a run. */
 export function replayCommand(
-  result: Pick<RunResult, 'seed' | 'profile' | 'validators' | 'byzantine'> & { mode?: RunResult['mode'] },
+  result: Pick<RunResult, 'seed' | 'profile' | 'validators' | 'byzantine'> & {
+    mode?: RunResult['mode'];
+    mutation?: Mutation | undefined;
+  },
 ): string {
   const mode = result.mode === 'whole-node' ? ' --mode whole-node' : '';
-  return `palisade sim --seeds 1 --seed-start ${result.seed} --validators ${result.validators} --byzantine ${result.byzantine} --profile ${result.profile}${mode}`;
+  const mutation = result.mutation === undefined ? '' : ` --mutation ${result.mutation}`;
+  return `palisade sim --seeds 1 --seed-start ${result.seed} --validators ${result.validators} --byzantine ${result.byzantine} --profile ${result.profile}${mode}${mutation}`;
 }
 
 export type { SimRng };

@@ -29,13 +29,20 @@ export interface Profile {
    * An adversary against the venue rather than consensus (whole-node mode only): 'oracle-liar'
    * makes the Byzantine validators' observations lie; 'griefer' adds a hostile trader;
    * 'front-runner' makes the Byzantine leaders rewrite their proposals (adversaries/front-runner.ts);
-   * 'withholder-signer' makes them commit to price signing and never send a share.
+   * 'withholder-signer' makes them commit to price signing and never send a share; 'colluders'
+   * adds three colluding traders that search for value extraction (src/sim/colluders.ts).
    */
   readonly nodeAdversary?: NodeAdversaryName;
 }
 
 /** Adversaries that need the whole node (src/sim/whole-node.ts). */
-export const NODE_ADVERSARY_NAMES = ['oracle-liar', 'griefer', 'front-runner', 'withholder-signer'] as const;
+export const NODE_ADVERSARY_NAMES = [
+  'oracle-liar',
+  'griefer',
+  'front-runner',
+  'withholder-signer',
+  'colluders',
+] as const;
 export type NodeAdversaryName = (typeof NODE_ADVERSARY_NAMES)[number];
 
 /** The calm link: one-way delay of 10 ms with up to 2 ms of jitter. */
@@ -142,6 +149,13 @@ export const NODE_PROFILES: readonly Profile[] = Object.freeze([
       'f Byzantine validators take part in the DKG and in every signing session (nonce commitments) and never send a signature share',
     byzantineByDefault: true,
     nodeAdversary: 'withholder-signer' as const,
+  },
+  {
+    ...base,
+    name: 'colluders',
+    description:
+      'three colluding traders search (random, or greedy on copies of the state) over self-trades at extreme prices, reduce-only games, sweeps of the honest book, withdrawals and pumps of the spot venues, rewarded by what they can withdraw',
+    nodeAdversary: 'colluders' as const,
   },
 ]);
 

@@ -64,7 +64,7 @@ import {
   USDC,
 } from '../execution/fixtures.ts';
 import { MS_PER_DAY } from '../execution/margin.ts';
-import type { BlockResult, EngineGenesis } from '../execution/types.ts';
+import type { BlockResult, EngineGenesis, EngineParameters } from '../execution/types.ts';
 import type { CertificateDomain } from '../interop/price-certificate.ts';
 import { AggregateFlag, type BlockAggregate } from '../oracle/aggregate.ts';
 import { encodeVoteExtension, signObservation } from '../oracle/observation.ts';
@@ -197,6 +197,17 @@ export const SIM_APPLICATION_LIMITS = Object.freeze({
   maxFutureBlockMs: 2000,
 });
 
+/**
+ * The injected bug the venue's invariants must catch: a price band so wide it is none (orders at
+ * any price are accepted, and resting orders a mark move leaves far off are not cancelled). Used
+ * only by the mutation switch (`palisade sim --mutation no-price-band`, `palisade redteam
+ * --inject no-band`) and their tests.
+ */
+export const NO_PRICE_BAND: Partial<EngineParameters> = Object.freeze({
+  priceBandBps: 1_000_000_000,
+  priceBandMinTicks: 1_000_000_000,
+});
+
 export const SIM_ASSET: ChainAsset = Object.freeze({ assetId: 1, decimals: 6, underlyingId: 1 });
 const START_TIME_MS = Date.UTC(2026, 0, 1);
 const START_PRICE_USDC = 60_000;
@@ -209,6 +220,7 @@ const CONFIDENCE_BPS = 10;
 const TAKERS = 3;
 const IDLE_ACCOUNTS = 2;
 const TRADER_BALANCE_USDC = 1_000_000;
+const COLLUDER_BALANCE_USDC = 100_000;
 /** How often each trader acts, virtual ms, and how long it waits for its nonce to move. */
 const TRADER_PERIOD_MS = 60;
 const TRADER_RESYNC_MS = 300;
@@ -232,6 +244,10 @@ export interface SimMarketWorld {
   readonly attackers: readonly Ed25519Signer[];
   /** The front-runner's trader (a funded genesis account), when the run has one. */
   readonly frontRunner: Ed25519Signer | undefined;
+  /** The colluding traders (funded genesis accounts), when the run has them. */
+  readonly colluders: readonly Ed25519Signer[];
+  /** Moves the index by `bps` from virtual time `nowMs` on (the colluders' pump of the spot venues). */
+  shiftIndex(bps: number, nowMs: number): void;
   /** The honest takers (the front-runner's censor strategy drops the first one's transactions). */
   readonly takers: readonly Ed25519Signer[];
   /** Keys (hex) of the honest traders: the market maker and the takers. */
@@ -261,8 +277,14 @@ export function createSimMarket(options: {
   rng: SimRng;
   griefer?: boolean;
   frontRunner?: boolean;
+  colluders?: number;
+  /** Engine parameters replaced in the genesis (an injected bug: the price band removed). */
+  params?: Partial<EngineParameters> | undefined;
 }): SimMarketWorld {
   const { chainId } = options;
+  const colluders = Array.from({ length: options.colluders ?? 0 }, (_, i) =>
+    testSigner(`sim-colluder/${chainId}/${i}`),
+  );
   const griefer = options.griefer === true ? testSigner(`sim-griefer/${chainId}`) : undefined;
   const frontRunner = options.frontRunner === true ? testSigner(`sim-front-runner/${chainId}`) : undefined;
   const walk = options.rng.fork();
@@ -279,8 +301,10 @@ export function createSimMarket(options: {
       ...idle,
       ...(griefer === undefined ? [] : [griefer]),
       ...(frontRunner === undefined ? [] : [frontRunner]),
+      ...colluders,
     ],
     balanceUsdc: TRADER_BALANCE_USDC,
+    ...(options.params === undefined ? {} : { params: options.params }),
     insuranceFundUsdc: 100_000,
     series: [
       btcSeries(true, 60_000, START_TIME_MS + 7 * MS_PER_DAY),
@@ -288,6 +312,10 @@ export function createSimMarket(options: {
       btcSeries(true, 65_000, START_TIME_MS + 30 * MS_PER_DAY),
     ],
   });
+  for (const signer of colluders) {
+    const entry = engineGenesis.accounts.find((account) => account.publicKey === signer.publicKey);
+    if (entry !== undefined) entry.balance = BigInt(COLLUDER_BALANCE_USDC * USDC);
+  }
   const path: bigint[] = [BigInt(START_PRICE_USDC) * BigInt(USDC)];
   const indexAt = (nowMs: number): bigint => {
     const step = Math.max(0, Math.floor(nowMs / MARKET_STEP_MS));
@@ -319,10 +347,17 @@ export function createSimMarket(options: {
     assets: [SIM_ASSET],
     idle,
     frontRunner,
+    colluders,
     attackers: [
       ...(griefer === undefined ? [] : [griefer]),
       ...(frontRunner === undefined ? [] : [frontRunner]),
+      ...colluders,
     ],
+    shiftIndex(bps, nowMs) {
+      indexAt(nowMs);
+      const step = Math.max(0, Math.floor(nowMs / MARKET_STEP_MS));
+      for (let i = step; i < path.length; i++) path[i] = path[i]! + (path[i]! * BigInt(bps)) / 10_000n;
+    },
     takers,
     honestTraders: new Set([maker, ...takers].map((signer) => toHex(signer.publicKey))),
     indexAt,

@@ -80,6 +80,9 @@ describe('EVM deposit → 2f + 1 reports → credited, against EDR on 127.0.0.1'
         .map((i) => validators[i]!.reporter.report(height))
         .filter((report): report is Uint8Array => report !== undefined);
       const payload = BlockPayloadCodec.encode({
+        envelopes: [],
+        batchKeys: [],
+        earlyShares: [],
         timeMs: engineGenesis.startTimeMs + height * 1000,
         transactions: [],
         observations: [],

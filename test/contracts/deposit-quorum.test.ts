@@ -83,6 +83,9 @@ function report(
 function block(state: ChainState, reports: Uint8Array[]) {
   const height = state.engine.height + 1;
   const payload = BlockPayloadCodec.encode({
+    envelopes: [],
+    batchKeys: [],
+    earlyShares: [],
     timeMs: state.rules.engineGenesis.startTimeMs + height * 1000,
     transactions: [],
     observations: [],

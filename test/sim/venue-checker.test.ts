@@ -51,6 +51,8 @@ function block(
     result: {
       height,
       results: [],
+      encryptedResults: [],
+      reservationResults: [],
       events: [],
       stateRoot: new Uint8Array(32),
       eventsHash: new Uint8Array(32),

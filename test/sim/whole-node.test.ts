@@ -33,6 +33,7 @@ const CI_RUNS: readonly { profile: string; seeds: number; validators: number }[]
 
 test('whole-node runs keep every invariant under faults and f Byzantine validators', async () => {
   const failures: string[] = [];
+  const crashedInDkg: string[] = [];
   for (const [index, { profile, seeds, validators }] of CI_RUNS.entries()) {
     for (let i = 0; i < seeds; i++) {
       const seed = 20_000 + index * 100 + i;
@@ -46,16 +47,18 @@ test('whole-node runs keep every invariant under faults and f Byzantine validato
       const market = result.market!;
       if (result.violations.length > 0 || market.acceptedOrders === 0)
         failures.push(`${JSON.stringify(result.violations)}\n  replay: ${replayCommand(result)}`);
-      // Price signing ran and was judged, except where the DKG met more than f faulty dealers
-      // (crashes during it count: the summary says so; only 'mix' runs meet that here).
+      // Price signing ran and was judged on every run, those where an honest validator crashed
+      // during the DKG included (it deals the same again at restart: src/crypto/keygen.ts dealingSeed).
       const certificates = market.certificates!;
-      if (certificates.notJudged === undefined)
-        assert.ok(certificates.opened > 0 && certificates.certified === certificates.opened, profile);
-      else assert.equal(profile, 'mix', certificates.notJudged);
+      assert.ok(certificates.opened > 0 && certificates.certified === certificates.opened, profile);
+      if (certificates.crashedInDkg > 0) crashedInDkg.push(`${profile}/${validators} seed ${seed}`);
       assert.ok(result.finalizedMin >= 20, `${profile} seed ${seed} finalized only ${result.finalizedMin}`);
     }
   }
   assert.deepEqual(failures, []);
+  // The mix seeds once 'not judged' (the harness counted honest validators that crashed during
+  // the DKG as faulty dealers) are judged, and every report after the heal is certified.
+  assert.deepEqual(crashedInDkg, ['mix/4 seed 20400', 'mix/4 seed 20401', 'mix/7 seed 20800']);
 });
 
 /** One seed per lie (the strategy is drawn from the seed: src/sim/whole-node.ts `LIE_STRATEGIES`). */
@@ -227,6 +230,65 @@ test('front-runner: f Byzantine leaders that sandwich, censor or reorder leave e
       failures.push(`${JSON.stringify(result.violations)}\n  replay: ${replayCommand(result)}`);
   }
   assert.deepEqual(failures, []);
+});
+
+/** The colluders' CI seeds: 4 and 6 search greedily, 5 at random (src/sim/colluders.ts). */
+const COLLUDER_SEEDS = { start: 4, count: 3 } as const;
+
+test('colluders: traders searching self-trades, reduce-only games, sweeps, withdrawals and pumps take no more than fair pay', async () => {
+  const failures: string[] = [];
+  const strategies = new Set<string>();
+  let outsideFlows = 0;
+  for (let seed = COLLUDER_SEEDS.start; seed < COLLUDER_SEEDS.start + COLLUDER_SEEDS.count; seed++) {
+    const result = await runSimulation({
+      seed,
+      validators: 4,
+      profile: profileByName('colluders')!,
+      node: createSimNode,
+    });
+    const colluders = result.market!.colluders!;
+    strategies.add(colluders.strategy);
+    // The search acted, through the mempools: otherwise the run proves nothing.
+    assert.ok(colluders.moves > 5 && colluders.pumps > 0 && colluders.sweeps > 0, JSON.stringify(colluders));
+    outsideFlows += result.market!.attackers!.outsideFlows;
+    if (result.violations.length > 0 || result.market!.acceptedOrders === 0)
+      failures.push(`${JSON.stringify(result.violations)}\n  replay: ${replayCommand(result)}`);
+  }
+  assert.deepEqual([...strategies].sort(), ['greedy', 'random']);
+  assert.ok(outsideFlows > 0, 'the colluders traded with honest accounts');
+  assert.deepEqual(failures, []);
+});
+
+test('injected bug: with the price band removed, the colluders profile fails attacker-withdrawal within its CI seeds and prints the replay', async () => {
+  // The same seeds as the test above, with the genesis band removed (`--mutation no-price-band`):
+  // after a pump the maker's quotes at the old mark are not cancelled, a sweep lifts them off the
+  // fair band, and the attacker-withdrawal invariant sees the excess.
+  const run = await capture([
+    '--seeds',
+    String(COLLUDER_SEEDS.count),
+    '--seed-start',
+    String(COLLUDER_SEEDS.start),
+    '--profile',
+    'colluders',
+    '--mode',
+    'whole-node',
+    '--mutation',
+    'no-price-band',
+  ]);
+  assert.equal(run.code, 1, run.output);
+  assert.match(
+    run.output,
+    /attacker-withdrawal: the hostile traders hold and withdrew \d+ .* beyond \([1-9]\d* of \d+ flows off the fair band\)/,
+  );
+  assert.match(
+    run.output,
+    /replay: palisade sim --seeds 1 --seed-start [456] --validators 4 --byzantine 0 --profile colluders --mode whole-node --mutation no-price-band/,
+  );
+  const caught = run.output.split('\n').filter((line) => /^seed \d+ colluders .*FAIL/.test(line));
+  assert.ok(caught.length >= 1, run.output);
+  const usage = await capture(['--mutation', 'no-price-band']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.output, /needs --mode whole-node/);
 });
 
 test('a whole-node run replays bit for bit; another seed does not', async () => {

@@ -12,7 +12,9 @@ import {
   type GovernanceProposal,
   type ListSeries,
   type SetMarkVol,
+  VALIDATOR_CHANGE,
 } from '../../codec/execution.ts';
+import { toHex } from '../../crypto/bytes.ts';
 import {
   configFromValue,
   countedSigners,
@@ -25,6 +27,7 @@ import { boundedVolChange } from '../risk.ts';
 import { listSeries, seriesProblem } from '../series.ts';
 import type { EngineState, Handled } from '../state.ts';
 import type { EngineParameters, SeriesConfig } from '../types.ts';
+import { applyValidatorBoundary, scheduleValidatorChange, validatorChangeProblem } from '../validator-set.ts';
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -100,6 +103,23 @@ export function submitProposal(s: EngineState, proposal: GovernanceProposal): Ha
 }
 
 /**
+ * Block step 2c, first: at an epoch boundary with a change pending, the validator set changes
+ * (src/execution/validator-set.ts); the consensus set of the views after this block follows it.
+ */
+export function applyEpochBoundary(s: EngineState): void {
+  if (s.validatorSet === undefined) return;
+  const applied = applyValidatorBoundary(s.validatorSet, s.height);
+  if (applied === undefined) return;
+  s.events.push({
+    type: 'validatorSetChanged',
+    proposalId: applied.proposalId,
+    epoch: s.validatorSet.epoch,
+    validators: s.validatorSet.members.length,
+    publicKey: `0x${toHex(applied.change.publicKey)}`,
+  });
+}
+
+/**
  * Block step 2c (after reopening, before the transactions): queued proposals whose timelock has
  * ended run, in (time, id) order; ids whose expiry has passed are forgotten (a replay is expired).
  */
@@ -159,6 +179,8 @@ function governedProblem(s: EngineState, action: GovernanceAction): string | und
       return governanceConfigProblem(configFromValue(action.value)) === undefined
         ? undefined
         : 'action.governance';
+    case 'changeValidators':
+      return validatorChangeProblem(s.validatorSet, action.value);
     case 'setParameter': {
       let name: string;
       try {
@@ -207,6 +229,17 @@ function runGoverned(s: EngineState, proposalId: number, action: GovernanceActio
         timelockMs: governance.config.timelockMs,
       });
       return { status: 'OK' };
+    case 'changeValidators': {
+      const effectiveHeight = scheduleValidatorChange(s.validatorSet!, proposalId, action.value, s.height);
+      s.events.push({
+        type: 'validatorChangeScheduled',
+        proposalId,
+        op: action.value.op === VALIDATOR_CHANGE.add ? 'add' : 'remove',
+        publicKey: `0x${toHex(action.value.publicKey)}`,
+        effectiveHeight,
+      });
+      return { status: 'OK' };
+    }
     case 'setParameter': {
       const name = textDecoder.decode(action.value.name) as keyof EngineParameters;
       const previous = s.params[name];

@@ -9,6 +9,7 @@ import {
   LedgerRecordCodec,
   OrderRecordCodec,
   SeriesRecordCodec,
+  ValidatorSetRecordCodec,
 } from '../../codec/execution.ts';
 import {
   AccountIndexRecordCodec,
@@ -41,9 +42,11 @@ import {
   sampleStateKey,
   seriesRecord,
   seriesStateKey,
+  VALIDATOR_SET_STATE_KEY,
   WITHDRAWALS_STATE_KEY,
 } from '../records.ts';
 import type { EngineState } from '../state.ts';
+import { validatorSetRecord } from '../validator-set.ts';
 import { withdrawalsRecord } from '../withdrawals.ts';
 
 /**
@@ -144,6 +147,13 @@ export function commitState(s: EngineState): Uint8Array {
   if (s.governance.dirty) {
     s.commitment.set(GOVERNANCE_STATE_KEY, GovernanceRecordCodec.encode(governanceRecord(s.governance)));
     s.governance.dirty = false;
+  }
+  if (s.validatorSet?.dirty === true) {
+    s.commitment.set(
+      VALIDATOR_SET_STATE_KEY,
+      ValidatorSetRecordCodec.encode(validatorSetRecord(s.validatorSet)),
+    );
+    s.validatorSet.dirty = false;
   }
   // The audit log takes the block's governance actions, parameter changes and responses.
   appendAudit(s.auditHead, s.chainId, s.events, s.height, s.timeMs);

@@ -18,13 +18,22 @@ import { withdraw } from '../actions/withdraw.ts';
 import { type EngineState, type Handled, hexKey } from '../state.ts';
 import { isRejection, type TransactionResult } from '../types.ts';
 
-export function applyTransaction(s: EngineState, tx: SignedTransaction): TransactionResult {
+/**
+ * `nonceReserved`: the transaction's nonce was consumed when its encrypted envelope was included
+ * (steps/encrypted-orders.ts); it is not checked against the account's and does not advance it.
+ */
+export function applyTransaction(
+  s: EngineState,
+  tx: SignedTransaction,
+  options: { readonly nonceReserved?: boolean } = {},
+): TransactionResult {
   if (tx.body.payload.length > MAX_TRANSACTION_PAYLOAD_BYTES) return { status: 'OVERSIZE' };
   const check = checkTransaction(tx, { chainId: s.chainId, height: s.height }, s.verifySignature);
   if (check !== 'ok') return { status: check };
   const signer = tx.body.signer;
   const existing = s.accounts.get(hexKey(signer));
-  if (tx.body.nonce !== (existing?.nonce ?? 0)) return { status: 'BAD_NONCE' };
+  if (options.nonceReserved !== true && tx.body.nonce !== (existing?.nonce ?? 0))
+    return { status: 'BAD_NONCE' };
   // A key without an account can do nothing but be deposited to: it creates no state at all.
   if (existing === undefined && !isGenesisKey(s, signer)) return { status: 'UNKNOWN_ACCOUNT' };
   let action: ReturnType<typeof decodeAction>;
@@ -70,7 +79,8 @@ export function applyTransaction(s: EngineState, tx: SignedTransaction): Transac
       break;
   }
   if (isRejection(handled.status)) return handled;
-  // Accepted (done, or a business outcome): the nonce advances.
+  // Accepted (done, or a business outcome): the nonce advances, unless it was reserved before.
+  if (options.nonceReserved === true) return handled;
   const account = accountFor(s, signer);
   account.nonce += 1;
   s.dirtyAccounts.add(account);

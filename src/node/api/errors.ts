@@ -17,6 +17,8 @@ export const API_ERRORS = Object.freeze({
   TRANSACTION_NOT_FOUND: { status: 404, meaning: 'the node neither holds nor recently finalized it' },
   ACCOUNT_NOT_FOUND: { status: 404, meaning: 'the engine has never seen that account' },
   SERIES_NOT_FOUND: { status: 404, meaning: 'no listed series has that id' },
+  ASSET_NOT_FOUND: { status: 404, meaning: 'no oracle asset has that symbol' },
+  NO_HISTORY: { status: 404, meaning: 'this node keeps only the latest certificates' },
   CHECKPOINT_NOT_FOUND: { status: 404, meaning: 'no certified withdrawals checkpoint kept there' },
   WITHDRAWAL_NOT_FOUND: { status: 404, meaning: 'the withdrawal is in no certified checkpoint kept' },
   TOO_MANY_SUBSCRIBERS: { status: 503, meaning: 'the stream is at its subscriber limit' },

@@ -40,8 +40,10 @@ import {
 } from '../../interop/price-certificate.ts';
 import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../../mempool/mempool.ts';
 import { encodeVoteExtension, signObservation } from '../../oracle/observation.ts';
+import { SimStorage } from '../../runtime/sim/storage.ts';
 import { DEFAULT_APPLICATION_LIMITS } from '../app.ts';
 import { auditLogRead, createAuditTrail } from '../audit-trail.ts';
+import { createCertificateHistory } from '../certificate-history.ts';
 import {
   type AccountRead,
   accountToJson,
@@ -61,7 +63,7 @@ import {
   outcomeOf,
   type PriceCertificateEntry,
   type PriceJson,
-  priceCertificateToJson,
+  priceCertificateEntryOf,
   stateProofToJson,
   type TransactionOutcome,
 } from '../view.ts';
@@ -131,6 +133,8 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
   const drops: Record<string, number> = {};
   const evidence: EvidenceEntry[] = [];
   let certificates: PriceCertificateEntry[] = [];
+  // The node's own history module over an in-memory store, so the API tests select as a node does.
+  const certificateHistory = createCertificateHistory(new SimStorage(), () => SYMBOL, 1024);
   let prices: PriceJson[] = [];
   let tip = { view: 0, digest: genesisDigest(chainId) };
   let priceUsdc = options.startPriceUsdc ?? 60_000;
@@ -186,25 +190,15 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
       commitments,
       shares,
     });
-    const encoded = encodePriceCertificate(certificate);
-    const value = {
-      feedId: report.feedId,
-      price,
-      confidence,
-      exponent: PRICE_EXPONENT >>> 0,
-      publishTime: report.publishTime,
-      epoch: report.epoch,
-      chainId: priceDomain.chainId,
-      verifyingContract: priceDomain.verifyingContract,
-      signature: certificate.signature,
-    };
-    return {
+    const entry = {
       assetId: ASSET_ID,
       symbol: SYMBOL,
       height,
-      certificate: priceCertificateToJson(value),
-      encoded: hex(encoded),
+      certificate,
+      encoded: encodePriceCertificate(certificate),
     };
+    certificateHistory.record(entry);
+    return priceCertificateEntryOf(entry);
   }
 
   function summaryOf(detail: BlockDetail): BlockSummary {
@@ -291,6 +285,10 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
       participants: VALIDATORS,
     }),
     priceCertificates: () => certificates,
+    priceCertificatesAt(query) {
+      const entry = certificateHistory.at(ASSET_ID, query);
+      return entry === undefined ? [] : [priceCertificateEntryOf(entry)];
+    },
     evidence: () => evidence,
     metrics(): NodeMetrics {
       const stats = mempool.stats();
@@ -330,6 +328,9 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
       });
       const stateRootHeight = stateRootHeightFor(height);
       const payload = BlockPayloadCodec.encode({
+        envelopes: [],
+        batchKeys: [],
+        earlyShares: [],
         timeMs,
         transactions: pending.map((entry) => entry.bytes),
         observations: observations(height, timeMs),

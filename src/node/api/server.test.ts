@@ -384,6 +384,36 @@ describe('API server over a node built from the real layers', () => {
     assert.ok(certificates[0].certificate.exponent < 0);
   });
 
+  test('past certificates by height or time: the one in force then, verifiable; bad queries refused', async () => {
+    const first = (await app.inject('/v1/oracle/certificates')).json().certificates[0];
+    node.finalizeBlock();
+    node.finalizeBlock();
+    const latest = (await app.inject('/v1/oracle/certificates')).json().certificates[0];
+    assert.ok(latest.height > first.height);
+    const atHeight = (await app.inject(`/v1/oracle/certificates?height=${latest.height - 1}`)).json();
+    assert.equal(atHeight.certificates.length, 1);
+    assert.ok(atHeight.certificates[0].height < latest.height);
+    assert.ok(atHeight.certificates[0].height >= first.height);
+    const registry = createKeysetRegistry({
+      chainId: node.chainId,
+      verifyingContract: new Uint8Array(20).fill(0x11),
+    });
+    registry.activate(atHeight.keyset.epoch, bytes(atHeight.keyset.groupPublicKey));
+    assert.ok(registry.verify(bytes(atHeight.certificates[0].encoded)).ok);
+    const byTime = (
+      await app.inject(`/v1/oracle/certificates?asset=BTC&time=${latest.certificate.publishTime}`)
+    ).json();
+    assert.equal(byTime.certificates[0].certificate.publishTime, latest.certificate.publishTime);
+    assert.deepEqual((await app.inject('/v1/oracle/certificates?height=0')).json().certificates, []);
+    const both = await app.inject('/v1/oracle/certificates?height=1&time=1');
+    assert.equal(both.statusCode, 400);
+    assert.equal(both.json().error.field, 'querystring/time');
+    const unknown = await app.inject('/v1/oracle/certificates?asset=NOPE&height=1');
+    assert.equal(unknown.statusCode, 404);
+    assert.equal(unknown.json().error.code, 'ASSET_NOT_FOUND');
+    assert.equal((await app.inject('/v1/oracle/certificates?heigth=1')).statusCode, 400, 'unknown field');
+  });
+
   test('evidence is served in a form anyone can verify', async () => {
     node.equivocate();
     const evidence = (await app.inject('/v1/evidence')).json().evidence;

@@ -48,6 +48,7 @@ import {
   type FillJson,
   type NodeEventTopic,
   type NodeView,
+  type PriceCertificateEntry,
   priceWithDecimals,
   type SubmitResult,
 } from '../view.ts';
@@ -500,10 +501,18 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       async () => ({ prices: (await view.prices()).map((price) => priceWithDecimals(price)) }),
     );
 
-    api.get(
+    api.get<{ Querystring: { asset?: string; height?: number; time?: number } }>(
       '/v1/oracle/certificates',
       {
         schema: {
+          querystring: object(
+            {
+              asset: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,32}$' },
+              height: heightParam(),
+              time: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+            },
+            ['asset', 'height', 'time'],
+          ),
           response: {
             200: object({
               keyset: { anyOf: [{ type: 'null' }, keysetSchema] },
@@ -513,7 +522,23 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
           },
         },
       },
-      async () => ({ keyset: (await view.keyset()) ?? null, certificates: await view.priceCertificates() }),
+      async (request) => {
+        const { asset, height, time } = request.query;
+        if (height !== undefined && time !== undefined)
+          throw new ApiError('INVALID_REQUEST', 'ask by height or by time, not both', 'querystring/time');
+        if (asset !== undefined && !(await view.prices()).some((price) => price.symbol === asset))
+          throw new ApiError('ASSET_NOT_FOUND', `no oracle asset ${asset}`, 'querystring/asset');
+        let certificates: PriceCertificateEntry[];
+        if (height === undefined && time === undefined) certificates = await view.priceCertificates();
+        else if (view.priceCertificatesAt === undefined)
+          throw new ApiError('NO_HISTORY', 'this node keeps only the latest certificates');
+        else
+          certificates = await view.priceCertificatesAt(height !== undefined ? { height } : { time: time! });
+        return {
+          keyset: (await view.keyset()) ?? null,
+          certificates: asset === undefined ? certificates : certificates.filter((c) => c.symbol === asset),
+        };
+      },
     );
 
     api.get(

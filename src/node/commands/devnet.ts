@@ -18,7 +18,8 @@ import { MAX_EPOCH_BLOCKS } from '../genesis.ts';
 
 export const usage = `usage: palisade devnet [--validators N] [--data DIR] [--reset] [--base-port PORT]
                       [--dashboard-port PORT] [--no-bots] [--leader-timeout-ms MS]
-                      [--epoch-blocks N] [--validator-metadata FILE] [--json]
+                      [--epoch-blocks N] [--validator-metadata FILE] [--no-evm] [--evm-port PORT]
+                      [--json]
   defaults: 4 validators, data in ./.palisade/devnet, base port 26600, dashboard on base port + 200
   validator i: p2p 127.0.0.1:(PORT+i), API http://127.0.0.1:(PORT+100+i)
   starting again resumes from DIR; --reset deletes DIR first. Ctrl-C stops everything.
@@ -26,8 +27,11 @@ export const usage = `usage: palisade devnet [--validators N] [--data DIR] [--re
     the same group key, a handover certificate); default 0, never. At least 10 when set.
   --validator-metadata FILE: what each validator's operator declares (palisade genesis
     --validator-metadata), read by palisade risk and conformance; absent: declared as unknown
-  --base-port, --leader-timeout-ms, --epoch-blocks and --validator-metadata apply when the network
-    is made (first start or --reset).`;
+  the bridge (default): a local EVM node (Hardhat's EDR) on --evm-port (default base port + 300)
+    with the test stablecoin, the vault and the verifier; the bots deposit through the vault and
+    are credited by 2f + 1 validators. --no-evm makes a network without it (genesis-funded bots).
+  --base-port, --leader-timeout-ms, --epoch-blocks, --validator-metadata and --no-evm apply when
+    the network is made (first start or --reset).`;
 
 const STATUS_INTERVAL_MS = 15_000;
 
@@ -67,6 +71,8 @@ export async function run(args: string[]): Promise<number> {
     'leader-timeout-ms': { type: 'string', default: '1000' },
     'epoch-blocks': { type: 'string' },
     'validator-metadata': { type: 'string' },
+    'no-evm': { type: 'boolean', default: false },
+    'evm-port': { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -109,6 +115,9 @@ export async function run(args: string[]): Promise<number> {
     leaderTimeoutMs: integer('leader-timeout-ms', values['leader-timeout-ms'], 50, 600_000),
     epochBlocks,
     validatorMetadataFile: values['validator-metadata'],
+    evm: values['no-evm'] !== true,
+    evmPort:
+      values['evm-port'] === undefined ? undefined : integer('evm-port', values['evm-port'], 0, 65_535),
     onProgress: say,
     onEvent: (event) => {
       if (event.type === 'ready') {
@@ -176,6 +185,12 @@ async function supervise(
       );
     }
     console.log(`dashboard    ${record.dashboard}`);
+    if (record.evm !== undefined) {
+      console.log(`evm          pid ${record.evm.pid}  rpc ${record.evm.rpc}  chain ${record.evm.chainId}`);
+      console.log(
+        `             vault ${record.evm.vault}  token ${record.evm.token} (pUSD)  verifier ${record.evm.verifier}`,
+      );
+    }
     console.log(
       options.bots
         ? `bots         ${record.bots.map((bot) => bot.role).join(', ')} trading the series nearest the money`
@@ -191,10 +206,12 @@ async function supervise(
           const snapshot = devnet.dashboard.snapshot();
           const up = snapshot.validators.filter((validator) => validator.up).length;
           const bots = devnet.bots?.stats();
+          const funded =
+            devnet.evm === undefined || bots === undefined ? '' : `${bots.prepared} funded via the vault, `;
           const trading =
             bots === undefined
               ? ''
-              : ` · bots ${bots.finalized} transactions finalized, ${bots.filledLots} lots filled`;
+              : ` · bots ${funded}${bots.finalized} transactions finalized, ${bots.filledLots} lots filled`;
           const keys = snapshot.keys;
           const epoch =
             keys === null

@@ -4,12 +4,18 @@
  *
  *   DIR/genesis.json                the genesis (src/node/genesis.ts)
  *   DIR/keys/validator-<i>.json     EIP-2335 keystores of the validators' Ed25519 identity keys
- *   DIR/keys/operator.json          the bridge key that credits deposits
+ *   DIR/keys/operator.json          the key that credits deposits, without --bridge (with it,
+ *                                   deposits are credited by 2f + 1 validators and there is none)
  *   DIR/keys/governor-<i>.json      the governors' keys (default 5; 3 of them sign every governance
  *                                   action, the first 3 are also guardians, 2 of whom may halt)
  *   DIR/keys/trader-<i>.json        with --traders N: funded trading keys (devnet bots)
  *   DIR/validator-<i>/config.json   the config of validator i (src/node/config.ts): genesis and
  *                                   keystore paths relative to it, data in validator-<i>/data
+ *
+ * --bridge FILE names the EVM side (a JSON object: evmChainId, vault, token, fromBlock,
+ * confirmations, verifier; addresses 0x-hex): genesis gets its `bridge` section, the price
+ * certificates are signed for that chain id and verifier contract, and no operator key exists.
+ * --evm-rpc URL writes `evmRpc` into every validator's config (what the validators follow).
  *
  * Validator i listens for peers on HOST:(base-port + i) and serves its API on
  * API-HOST:(base-port + 100 + i). Keystores are written with mode 0600 and encrypted under the
@@ -27,6 +33,7 @@ import { numberOption, parseOptions, UsageError } from '../args.ts';
 import { nodeConfigToJson } from '../config.ts';
 import {
   buildGenesis,
+  DEFAULT_CHECKPOINT_EVERY_BLOCKS,
   DEFAULT_KEYGEN_COMPLAINT_MS,
   DEFAULT_KEYGEN_DEAL_MS,
   genesisToJson,
@@ -42,18 +49,67 @@ export const usage = `usage: palisade genesis --out DIR [--validators N] [--chai
                         [--governors N] [--governance-threshold M] [--guardians G] [--guardian-threshold K]
                         [--timelock-ms MS]
                         [--epoch-blocks N] [--keygen-deal-ms MS] [--keygen-complaint-ms MS]
-                        [--validator-metadata FILE] [--kdf scrypt|pbkdf2] [--fast-kdf] [--json]
+                        [--validator-metadata FILE] [--bridge FILE] [--evm-rpc URL]
+                        [--kdf scrypt|pbkdf2] [--fast-kdf] [--json]
   validator i: p2p HOST:(PORT+i), API API-HOST:(PORT+100+i); defaults 4 validators, chain 7, 127.0.0.1, 26600
   password: --password-file (first line), else $${PASSWORD_ENVIRONMENT_VARIABLE}
   governance: N governor keys (default 5), M of them sign each action (3); the first G are
     guardians (3), K of whom may halt markets (2); non-emergency actions wait MS (60000)
   --fast-kdf: scrypt n=2^14 instead of 2^18 (local devnets and tests only)
   --epoch-blocks: refresh the price keyset every N finalized blocks (default 0: never; else >= 10)
+  --bridge: a JSON object {evmChainId, vault, token, fromBlock, confirmations, verifier} naming the
+    EVM vault, token and certificate verifier: deposits are credited by 2f + 1 validators, no operator key
+  --evm-rpc: the EVM JSON-RPC URL written into every validator config (evmRpc)
   --validator-metadata: a JSON array, one object per validator, of what its operator declares:
     operator, jurisdiction, hosting, keyCustody (each optional, at most 64 characters); palisade
     risk and conformance read it from genesis`;
 
 const METADATA_FIELDS = ['operator', 'jurisdiction', 'hosting', 'keyCustody'] as const;
+
+export interface BridgeFile {
+  evmChainId: number;
+  vault: Uint8Array;
+  token: Uint8Array;
+  fromBlock: number;
+  confirmations: number;
+  verifier: Uint8Array;
+}
+
+/** Reads --bridge: the EVM side a bridged network follows and certifies for. */
+async function readBridgeFile(file: string): Promise<BridgeFile> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, 'utf8'));
+  } catch (cause) {
+    throw new UsageError(`--bridge: cannot read ${file}: ${(cause as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new UsageError('--bridge must be a JSON object');
+  const record = value as Record<string, unknown>;
+  const fields = ['evmChainId', 'vault', 'token', 'fromBlock', 'confirmations', 'verifier'];
+  for (const key of Object.keys(record))
+    if (!fields.includes(key)) throw new UsageError(`--bridge.${key} is not one of ${fields.join(', ')}`);
+  const address = (key: string): Uint8Array => {
+    const text = record[key];
+    if (typeof text !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(text) || /^0x0{40}$/.test(text))
+      throw new UsageError(`--bridge.${key} must be a non-zero 0x-hex address`);
+    return Uint8Array.from(Buffer.from(text.slice(2), 'hex'));
+  };
+  const whole = (key: string, min: number, max: number): number => {
+    const n = record[key];
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max)
+      throw new UsageError(`--bridge.${key} must be an integer in [${min}, ${max}]`);
+    return n;
+  };
+  return {
+    evmChainId: whole('evmChainId', 1, Number.MAX_SAFE_INTEGER),
+    vault: address('vault'),
+    token: address('token'),
+    fromBlock: whole('fromBlock', 0, Number.MAX_SAFE_INTEGER),
+    confirmations: whole('confirmations', 1, 10_000),
+    verifier: address('verifier'),
+  };
+}
 
 /** Reads --validator-metadata: one object per validator with only the declared fields. */
 async function readValidatorMetadata(
@@ -135,6 +191,8 @@ export async function run(args: string[]): Promise<number> {
       'keygen-complaint-ms': { type: 'string', default: String(DEFAULT_KEYGEN_COMPLAINT_MS) },
       'start-time-ms': { type: 'string' },
       'validator-metadata': { type: 'string' },
+      bridge: { type: 'string' },
+      'evm-rpc': { type: 'string' },
       'password-file': { type: 'string' },
       kdf: { type: 'string', default: 'scrypt' },
       'fast-kdf': { type: 'boolean', default: false },
@@ -186,6 +244,10 @@ export async function run(args: string[]): Promise<number> {
       values['validator-metadata'] === undefined
         ? undefined
         : await readValidatorMetadata(values['validator-metadata'], n);
+    const bridge = values.bridge === undefined ? undefined : await readBridgeFile(values.bridge as string);
+    const evmRpc = values['evm-rpc'] as string | undefined;
+    if (evmRpc !== undefined && !/^https?:\/\/\S{1,2000}$/.test(evmRpc))
+      throw new UsageError('--evm-rpc must be an http(s) URL');
     const password = await readPassword(values['password-file']);
     const host = values.host as string;
     const apiHost = values['api-host'] as string;
@@ -217,7 +279,8 @@ export async function run(args: string[]): Promise<number> {
 
     const validators = [];
     for (let i = 0; i < n; i++) validators.push(await saveKey(`validator-${i}`, `validator ${i}`));
-    const operator = await saveKey('operator', 'operator');
+    // With a bridge, 2f + 1 validators credit deposits and no single key can (genesis.ts).
+    const operator = bridge === undefined ? await saveKey('operator', 'operator') : undefined;
     const governors = [];
     for (let i = 0; i < governorCount; i++) governors.push(await saveKey(`governor-${i}`, `governor ${i}`));
     const governance = {
@@ -243,7 +306,7 @@ export async function run(args: string[]): Promise<number> {
           ? {}
           : { metadata: metadata[i]! }),
       })),
-      operator: operator.pair.publicKey,
+      operator: operator?.pair.publicKey ?? new Uint8Array(32),
       governance,
       startTimeMs,
       accounts: traders.map((t) => ({
@@ -254,6 +317,9 @@ export async function run(args: string[]): Promise<number> {
       epochBlocks,
       keygenDealMs,
       keygenComplaintMs,
+      ...(bridge === undefined
+        ? {}
+        : { certificateChainId: bridge.evmChainId, verifyingContract: bridge.verifier }),
       timeouts: {
         leaderMs,
         notarizationMs: 2 * leaderMs,
@@ -261,6 +327,16 @@ export async function run(args: string[]): Promise<number> {
         syncRetryMs: Math.max(50, leaderMs >> 1),
       },
     });
+    if (bridge !== undefined) {
+      genesis.bridge = {
+        evmChainId: bridge.evmChainId,
+        vault: bridge.vault,
+        token: bridge.token,
+        fromBlock: bridge.fromBlock,
+        confirmations: bridge.confirmations,
+        checkpointEveryBlocks: DEFAULT_CHECKPOINT_EVERY_BLOCKS,
+      };
+    }
     const genesisPath = join(out, 'genesis.json');
     await writeNew(genesisPath, `${JSON.stringify(genesisToJson(genesis), null, 2)}\n`, 0o644);
 
@@ -280,6 +356,7 @@ export async function run(args: string[]): Promise<number> {
           peers: new Map(),
           oracleEnabled: true,
           logLevel: 'info',
+          ...(evmRpc === undefined ? {} : { evmRpcUrl: evmRpc }),
         },
         out,
       );
@@ -303,7 +380,10 @@ export async function run(args: string[]): Promise<number> {
         p2p: `${shownHost(host)}:${basePort + i}`,
         api: `http://${shownHost(apiHost)}:${basePort + 100 + i}`,
       })),
-      operator: { publicKey: toHex(operator.pair.publicKey), keystore: operator.path },
+      operator:
+        operator === undefined
+          ? null
+          : { publicKey: toHex(operator.pair.publicKey), keystore: operator.path },
       governance: {
         governors: governors.map((g) => ({ publicKey: toHex(g.pair.publicKey), keystore: g.path })),
         threshold: governanceThreshold,

@@ -17,6 +17,7 @@ import { signTransaction } from '../../crypto/transaction.ts';
 import { feedIdOf } from '../../interop/price-certificate.ts';
 import { CATALOGUE, type EntryResult, formatTable, runCatalogue } from '../../sim/redteam/catalogue.ts';
 import { rogueSignature } from '../../sim/redteam/certificates.ts';
+import { NO_PRICE_BAND } from '../../sim/whole-node.ts';
 import { numberOption, parseOptions, UsageError } from '../args.ts';
 import { createClient, verifyPriceCertificate } from '../client.ts';
 import { createSimNode } from '../sim-node.ts';
@@ -35,7 +36,7 @@ export const usage = `usage: palisade redteam [--seeds N] [--seed-start S] [--on
 
 const MAX_SEEDS = 10_000;
 /** The injected bug of `--inject no-band`: no limit is ever outside a band this wide. */
-export const NO_BAND = Object.freeze({ priceBandBps: 1_000_000_000, priceBandMinTicks: 1_000_000_000 });
+export const NO_BAND = NO_PRICE_BAND;
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseOptions(args, {

@@ -7,14 +7,14 @@
  * any run violates an invariant (including liveness), 2 on a usage error.
  */
 import { createHash } from 'node:crypto';
-import { type RunResult, replayCommand, runSimulation } from '../../sim/harness.ts';
+import { MUTATIONS, type Mutation, type RunResult, replayCommand, runSimulation } from '../../sim/harness.ts';
 import { NODE_PROFILES, PROFILES, profileByName } from '../../sim/profiles.ts';
 import { numberOption, parseOptions, UsageError } from '../args.ts';
 import { createSimNode } from '../sim-node.ts';
 
 const MODES = ['consensus', 'whole-node'] as const;
 
-export const usage = `usage: palisade sim [--seeds N] [--seed-start S] [--validators N] [--byzantine B] [--profile NAME|all] [--mode consensus|whole-node] [--json]
+export const usage = `usage: palisade sim [--seeds N] [--seed-start S] [--validators N] [--byzantine B] [--profile NAME|all] [--mode consensus|whole-node] [--mutation NAME] [--json]
 
   --seeds       how many seeds to run (default 20)
   --seed-start  first seed (default 1)
@@ -26,6 +26,8 @@ export const usage = `usage: palisade sim [--seeds N] [--seed-start S] [--valida
   --mode        consensus (default, fast: a hash-chain application) or whole-node (every validator runs
                 the validators' application and price signing with traders and a seeded market;
                 venue invariants and certificate-liveness too)
+  --mutation    a bug put in on purpose, to see an invariant catch it (tests and replays only):
+                ${MUTATIONS.join(', ')}; the last two need --mode whole-node
   --json        print one JSON document instead of progress`;
 
 /** Largest seed count one invocation accepts. */
@@ -49,7 +51,6 @@ function integer(
 /** Price certificates after the heal, as one run's line shows them. */
 function certificatesText(certificates: NonNullable<RunResult['market']>['certificates']): string {
   if (certificates === undefined) return '';
-  if (certificates.notJudged !== undefined) return ' certificates not judged (DKG beyond f)';
   return ` certificates ${certificates.certified}/${certificates.opened}`;
 }
 
@@ -59,7 +60,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(usage);
     return 0;
   }
-  const { seeds, seedStart, validators, byzantine, profileName, json, mode } = options;
+  const { seeds, seedStart, validators, byzantine, profileName, json, mode, mutation } = options;
   const node = mode === 'whole-node' ? createSimNode : undefined;
   const startedMs = performance.now();
   const results: RunResult[] = [];
@@ -68,7 +69,7 @@ export async function run(args: string[]): Promise<number> {
     const seed = seedStart + i;
     const cycle = mode === 'whole-node' ? [...PROFILES, ...NODE_PROFILES] : PROFILES;
     const profile = profileName === 'all' ? cycle[seed % cycle.length]! : profileByName(profileName)!;
-    const result = await runSimulation({ seed, validators, byzantine, profile, node });
+    const result = await runSimulation({ seed, validators, byzantine, profile, node, mutation });
     results.push(result);
     combined.update(result.traceHash);
     if (!json) {
@@ -137,6 +138,7 @@ function parse(args: string[]) {
     byzantine: { type: 'string' },
     profile: { type: 'string' },
     mode: { type: 'string' },
+    mutation: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -152,8 +154,14 @@ function parse(args: string[]) {
   const mode = typeof values.mode === 'string' ? values.mode : 'consensus';
   if (!(MODES as readonly string[]).includes(mode))
     throw new UsageError(`unknown mode '${mode}' (one of: ${MODES.join(', ')})`);
+  const mutation = typeof values.mutation === 'string' ? values.mutation : undefined;
+  if (mutation !== undefined && !(MUTATIONS as readonly string[]).includes(mutation))
+    throw new UsageError(`unknown mutation '${mutation}' (one of: ${MUTATIONS.join(', ')})`);
+  if ((mutation === 'no-price-band' || mutation === 'no-signing-retry') && mode !== 'whole-node')
+    throw new UsageError(`mutation '${mutation}' needs --mode whole-node`);
   return {
     mode: mode as (typeof MODES)[number],
+    mutation: mutation as Mutation | undefined,
     seeds: integer('seeds', values.seeds, 20, 1, MAX_SEEDS),
     seedStart: integer('seed-start', values['seed-start'], 1, 0, Number.MAX_SAFE_INTEGER - MAX_SEEDS),
     validators,

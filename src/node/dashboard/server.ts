@@ -8,7 +8,8 @@
  *
  *   GET /                 the page
  *   GET /app.js           its module (and /findings-panel.js, the findings panel: findings.ts;
- *                         /keys-panel.js, the price keyset's epoch and signers: keys.ts)
+ *                         /keys-panel.js, the price keyset's epoch and signers: keys.ts;
+ *                         /bridge-panel.js, the vault's deposits, limits and pause: bridge.ts)
  *   GET /risk             the live risk report of the network (src/risk, `palisade risk --html`)
  *   GET /api/snapshot     the latest snapshot (JSON)
  *   GET /api/events       text/event-stream of snapshots, one per poll
@@ -26,6 +27,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join } from 'node:path';
 import { riskPageOf } from '../commands/risk.ts';
 import type { BookJson, FillJson, MarketJson, NodeStatus, PriceJson } from '../view.ts';
+import { type DashboardBridge, pollBridge } from './bridge.ts';
 import { type DashboardFinding, fetchFindings, pollFindings } from './findings.ts';
 import { type DashboardKeys, fetchKeys, pollKeys } from './keys.ts';
 
@@ -50,6 +52,8 @@ export interface DashboardServerOptions {
   historyLength?: number;
   /** Order books shown (the most open interest first); default 4. */
   books?: number;
+  /** The bridge's EVM node and contracts: the vault panel (bridge.ts); absent, no panel. */
+  bridge?: { rpc: string; vault: string; token: string; verifier: string };
 }
 
 export interface ValidatorSnapshot {
@@ -88,6 +92,8 @@ export interface DashboardSnapshot {
   findings: DashboardFinding[];
   /** The price keyset: epoch, group key, signers and their epochs; null before the DKG. */
   keys: DashboardKeys | null;
+  /** The vault on the EVM node and the latest checkpoint's withdrawals; null without a bridge. */
+  bridge: DashboardBridge | null;
 }
 
 export interface RunningDashboard {
@@ -131,11 +137,12 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
   const historyLength = options.historyLength ?? 300;
   const booksShown = options.books ?? 4;
-  const [page, script, findingsScript, keysScript] = await Promise.all([
+  const [page, script, findingsScript, keysScript, bridgeScript] = await Promise.all([
     readFile(join(STATIC_DIRECTORY, 'index.html')),
     readFile(join(STATIC_DIRECTORY, 'app.js')),
     readFile(join(STATIC_DIRECTORY, 'findings-panel.js')),
     readFile(join(STATIC_DIRECTORY, 'keys-panel.js')),
+    readFile(join(STATIC_DIRECTORY, 'bridge-panel.js')),
   ]);
 
   const latency = new Map<number, LatencyCounters>();
@@ -162,6 +169,7 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
     fills: [],
     findings: [],
     keys: null,
+    bridge: null,
   };
   const clients = new Set<ServerResponse>();
 
@@ -265,6 +273,14 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
         results.map((result) => result.snapshot),
         (apiUrl) => fetchKeys(apiUrl, requestTimeoutMs),
       )) ?? current.keys;
+    const bridge =
+      options.bridge === undefined
+        ? null
+        : await pollBridge(
+            options.bridge as Parameters<typeof pollBridge>[0],
+            source?.snapshot.apiUrl,
+            requestTimeoutMs,
+          );
     const timeMs = Date.now();
     history.push({
       timeMs,
@@ -286,6 +302,7 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
       ...market,
       findings,
       keys,
+      bridge,
     };
     broadcast();
   }
@@ -332,6 +349,10 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
       case '/keys-panel.js':
         response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', ...security });
         response.end(keysScript);
+        return;
+      case '/bridge-panel.js':
+        response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', ...security });
+        response.end(bridgeScript);
         return;
       case '/risk':
         // The live risk report (palisade risk --html), from the first validator that answers.

@@ -15,7 +15,9 @@
  * never has more than one cycle in flight and its nonce count cannot drift far; when a wait times
  * out or the node refuses something, it reads its nonce from the chain again. A bot whose node
  * stops answering moves on to the next API URL, so the bots keep trading while a validator
- * restarts. Accounts are funded in genesis (`palisade genesis --traders`).
+ * restarts. Accounts are funded in genesis (`palisade genesis --traders`), or, on a devnet with
+ * the bridge, by `prepare`: each bot first runs it (the devnet's deposits through the vault, then
+ * a wait for the 2f + 1 credit), retrying every few seconds until it succeeds, and trades after.
  */
 import type { Ed25519Signer } from '../../crypto/ed25519.ts';
 import { createSeededRandom } from '../../execution/fixtures.ts';
@@ -38,6 +40,19 @@ export interface BotsOptions {
   spreadBps?: number;
   maxInventoryLots?: number;
   seed?: number;
+  /**
+   * Run once per bot before its first cycle (and again after a failure, until it succeeds): the
+   * devnet funds the bot's account through the bridge here.
+   */
+  prepare?: (account: BotAccount, ordinal: number, client: PalisadeClient) => Promise<void>;
+  /**
+   * Every `everyMs` a bot takes one step out of its trading to run `run` with its own trader (so
+   * that nonces stay in order): the devnet withdraws to the bot's EVM wallet here.
+   */
+  withdraw?: {
+    everyMs: number;
+    run: (account: BotAccount, ordinal: number, client: PalisadeClient, trader: Trader) => Promise<void>;
+  };
   /** Errors worth telling an operator about (a node down, a refusal), at most one per bot per 10 s. */
   onError?: (bot: string, message: string) => void;
 }
@@ -53,6 +68,10 @@ export interface BotStats {
   filledLots: number;
   /** Submissions refused or failed, by error code. */
   errors: Record<string, number>;
+  /** Bots whose `prepare` succeeded. */
+  prepared: number;
+  /** `withdraw` steps that succeeded. */
+  withdrawals: number;
 }
 
 export interface RunningBots {
@@ -72,6 +91,7 @@ const FINALITY_WAIT_MS = 15_000;
 const FINALITY_POLL_MS = 150;
 const EXPIRY_BLOCKS = 60;
 const ERROR_REPORT_INTERVAL_MS = 10_000;
+const PREPARE_RETRY_MS = 3000;
 /** Series that expire sooner than this are left alone: they stop trading before a cycle ends. */
 const MIN_TIME_TO_EXPIRY_MS = 60 * 60_000;
 
@@ -143,6 +163,8 @@ export function startBots(options: BotsOptions): RunningBots {
     takerOrders: 0,
     filledLots: 0,
     errors: {},
+    prepared: 0,
+    withdrawals: 0,
   };
   let stopped = false;
   const wakers = new Set<() => void>();
@@ -169,6 +191,9 @@ export function startBots(options: BotsOptions): RunningBots {
       trader = client.trader(account.signer, { expiryBlocks: EXPIRY_BLOCKS });
     };
     connect();
+    // The client of the node this bot talks to now (`fail` moves it on when one stops answering).
+    const currentClient = () => client;
+    const currentTrader = () => trader;
     let lastReportMs = 0;
 
     const fail = (error: unknown) => {
@@ -293,9 +318,27 @@ export function startBots(options: BotsOptions): RunningBots {
     return (async () => {
       // Spread the bots' first cycles so they do not all hit the node in the same millisecond.
       await sleep(random.below(interval));
+      while (options.prepare !== undefined && !stopped) {
+        try {
+          await options.prepare(account, ordinal, currentClient());
+          stats.prepared++;
+          break;
+        } catch (error) {
+          fail(error);
+          await sleep(PREPARE_RETRY_MS);
+        }
+      }
+      const withdraw = options.withdraw;
+      // The first withdrawal comes a while after funding: the deposit first has to be credited.
+      let lastWithdrawMs = Date.now();
       while (!stopped) {
         try {
           await cycle();
+          if (withdraw !== undefined && Date.now() - lastWithdrawMs >= withdraw.everyMs) {
+            lastWithdrawMs = Date.now();
+            await withdraw.run(account, ordinal, currentClient(), currentTrader());
+            stats.withdrawals++;
+          }
         } catch (error) {
           fail(error);
         }

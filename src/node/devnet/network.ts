@@ -47,6 +47,11 @@ export interface DevnetNetworkOptions {
   /** Keygen round deadlines written into genesis (absent: the genesis defaults). */
   keygenDealMs?: number;
   keygenComplaintMs?: number;
+  /**
+   * The EVM side (`palisade genesis --bridge`): a new network credits deposits through the vault,
+   * so its traders start unfunded (the bots deposit).
+   */
+  bridgeFile?: string;
 }
 
 export interface DevnetValidatorEntry {
@@ -171,6 +176,7 @@ export async function ensureNetwork(
     String(options.basePort),
     '--traders',
     String(options.traders),
+    ...(options.bridgeFile === undefined ? [] : ['--bridge', options.bridgeFile, '--trader-balance', '0']),
     '--leader-timeout-ms',
     String(options.leaderTimeoutMs),
     '--epoch-blocks',
@@ -197,4 +203,19 @@ export async function ensureNetwork(
   if (network === undefined)
     throw new DevnetError('GENESIS_FAILED', 'palisade genesis wrote no genesis.json');
   return { network, created: true };
+}
+
+/**
+ * Points every validator's config at the EVM node (`evmRpc`), which may listen on another port
+ * after a restart: the devnet rewrites it at every start, before the validators read it.
+ */
+export async function setEvmRpc(network: DevnetNetwork, rpc: string): Promise<void> {
+  for (const validator of network.validators) {
+    const config = JSON.parse(await readFile(validator.config, 'utf8')) as Record<string, unknown>;
+    if (config.evmRpc === rpc) continue;
+    config.evmRpc = rpc;
+    const scratch = `${validator.config}.${process.pid}.tmp`;
+    await writeFile(scratch, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+    await rename(scratch, validator.config);
+  }
 }

@@ -2,31 +2,31 @@
  * The red-team catalogue: attacks modelled on real incidents, each adapted to what Palisade
  * exposes, each reporting `refused` with its evidence or `succeeded` with the loss.
  *
- * Three kinds of target:
+ * Four kinds of target:
  *   venue        the engine fed through the validators' oracle aggregation and the block rule's
  *                oracle step (venue.ts), judged by the fair-value invariant (fair-value.ts);
  *   certificates a consumer's keyset registry for price certificates (certificates.ts);
  *   network      seeded runs of the simulator (harness.ts) over the simulated network: the
  *                consensus-only profile for issue 10's liveness attacks, the whole node for the
- *                venue adversaries; `refused` when the run kept every invariant.
+ *                venue adversaries; `refused` when the run kept every invariant;
+ *   bridge       the deposit path against the committed vault on an in-process EVM (EDR), the
+ *                validators' JSON-RPC followers and signed reports, and the block rule (deposits.ts).
  * Entries take the seed (the venue's keys; the simulator's run seed) and, for venue entries, the
  * engine parameters to run with, so that a bug injected through the genesis (a band removed) shows
  * as a `succeeded`.
  */
-import { btcSeries, limitOrder } from '../../execution/fixtures.ts';
-import { MS_PER_DAY } from '../../execution/margin.ts';
 import type { EngineParameters } from '../../execution/types.ts';
 import { runSimulation } from '../harness.ts';
 import { profileByName } from '../profiles.ts';
 import type { SimNodeFactory } from '../whole-node.ts';
 import { harmony, nomad, ronin, wormhole } from './certificates.ts';
 import { colluders } from './colluders.ts';
-import { bzx, type EconomicContext, mango, oracleSqueeze, venusLuna, whaleLiquidation } from './economic.ts';
-import { type Outcome, startScenario, usdc } from './scenario.ts';
-import { REDTEAM_START_MS } from './venue.ts';
+import { depositOtherChainOrVault, depositReorgedAway, depositReplayed, fakeDepositByF } from './deposits.ts';
+import { INCIDENTS, runIncident } from './economic.ts';
+import { type Outcome, usdc } from './scenario.ts';
 import { withholderSigner } from './withholder-signer.ts';
 
-export type Target = 'venue' | 'certificates' | 'network';
+export type Target = 'venue' | 'certificates' | 'network' | 'bridge';
 
 export interface CatalogueContext {
   seed: number;
@@ -51,47 +51,10 @@ export interface CatalogueEntry {
 
 const NEEDS_INDEX =
   'needs funded attacker accounts and an index that moves on cue (or lying validators); the public API gives neither: deposits are the operator’s and the index is the sources’';
+const NEEDS_BRIDGE_POWER =
+  'needs validator identity keys to sign deposit reports, or control of the EVM chain to reorganize it; the public API offers neither (and the devnet’s EVM node refuses evm_revert)';
 const NEEDS_VALIDATOR =
   'needs to be a validator (a TLS identity in genesis) or to control the network between them; the public API is outside both';
-
-/**
- * Issue 9: margin checked per order but spent by many at once. A thin account rests ten call
- * offers, each affordable alone; its partner lifts them all in one block; the index then rises.
- */
-function manyRestingSells(context: EconomicContext): Outcome {
-  const s = startScenario(
-    {
-      seed: context.seed,
-      params: context.params,
-      traders: { thin: 2_500, partner: 200_000, idle: 50_000 },
-      series: [btcSeries(true, 60_000, REDTEAM_START_MS + 7 * MS_PER_DAY)],
-      insuranceFundUsdc: 100_000,
-      spotUsdc: 60_000,
-    },
-    { coalition: ['thin', 'partner'], bystanders: ['idle'] },
-  );
-  const mark = s.venue.markUsdc(1);
-  for (let i = 0; i < 10; i++) s.tx('thin', limitOrder(1, 'sell', mark, 0.1));
-  s.block();
-  s.tx('partner', limitOrder(1, 'buy', mark, 1, { timeInForce: 1 })).block();
-  s.venue.spotUsdc = 66_000;
-  for (let i = 0; i < 6; i++) s.block(10_000);
-  s.tx('partner', {
-    kind: 'withdraw',
-    value: {
-      amount: Number(s.venue.engine.account(s.venue.key('partner'))!.balance / 2n),
-      recipient: new Uint8Array(20),
-      token: new Uint8Array(20),
-    },
-  }).block();
-  const thin = s.venue.engine.account(s.venue.key('thin'))!;
-  s.fact(
-    `thin account after the rise: balance ${usdc(thin.balance)}, positions ${JSON.stringify(thin.positions)}`,
-  );
-  return s.finish(
-    'each fill of a resting order is margin-checked when it fills: the fills beyond what the account carries do not happen',
-  );
-}
 
 /** A network entry: `refused` when `seeds` runs of `profile` keep every invariant. */
 async function networkRun(
@@ -128,9 +91,7 @@ async function networkRun(
     const certificates = result.market?.certificates;
     if (certificates !== undefined)
       facts.push(
-        certificates.notJudged === undefined
-          ? `seed ${seed}: price signing: ${certificates.certified} of ${certificates.opened} reports opened after the heal certified under the group key, ${certificates.signingAttempts} attempts, ${certificates.sharesWithheld} shares withheld, withholders named silent ${certificates.silentNamed} times`
-          : `seed ${seed}: price signing not judged: ${certificates.notJudged}`,
+        `seed ${seed}: price signing: ${certificates.certified} of ${certificates.opened} reports opened after the heal certified under the group key, ${certificates.signingAttempts} attempts, ${certificates.sharesWithheld} shares withheld, withholders named silent ${certificates.silentNamed} times`,
       );
   }
   return {
@@ -160,7 +121,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     target: 'venue',
     adaptation:
       'a self-trade at 5,000× the mark, then a 30% index pump and a stale honest offer lifted on the thin series, then withdrawals',
-    run: mango,
+    run: (context) => runIncident(INCIDENTS['mango-2022']!, context),
   },
   {
     id: 'bzx-2020',
@@ -168,7 +129,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     incident: 'bZx, Feb 2020: one-transaction price manipulation',
     target: 'venue',
     adaptation: 'wash trades at the band top, a sale into an honest bid and a withdrawal, all in one block',
-    run: bzx,
+    run: (context) => runIncident(INCIDENTS['bzx-2020']!, context),
   },
   {
     id: 'venus-luna-2022',
@@ -177,7 +138,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     target: 'venue',
     adaptation:
       'every source stops updating at the old price while the index falls 30%; puts bought at the stuck mark, withdrawal against a short put',
-    run: venusLuna,
+    run: (context) => runIncident(INCIDENTS['venus-luna-2022']!, context),
   },
   {
     id: 'kiloex-jelly-2025',
@@ -186,7 +147,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     target: 'venue',
     adaptation:
       'f of 4 validators report 3× the index with a tiny confidence; the attacker sells into honest bids at the lied mark',
-    run: oracleSqueeze,
+    run: (context) => runIncident(INCIDENTS['kiloex-jelly-2025']!, context),
   },
   {
     id: 'hyperliquid-eth-2025',
@@ -195,7 +156,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     target: 'venue',
     adaptation:
       'a short whale withdraws to initial margin, its partner rests offers far above the mark for the liquidation to buy, the index rises 8%',
-    run: whaleLiquidation,
+    run: (context) => runIncident(INCIDENTS['hyperliquid-eth-2025']!, context),
   },
   {
     id: 'issue9-many-resting-sells',
@@ -204,7 +165,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     target: 'venue',
     adaptation:
       'ten resting offers each affordable alone, lifted at once by a partner, then the index rises 10%',
-    run: manyRestingSells,
+    run: (context) => runIncident(INCIDENTS['issue9-many-resting-sells']!, context),
   },
   {
     id: 'colluders-search',
@@ -245,6 +206,42 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     target: 'certificates',
     adaptation: 'no keyset, an all-zero group key, all-zero and identity signatures',
     run: () => nomad(),
+  },
+  {
+    id: 'ronin-harmony-fake-deposit',
+    apiLimit: NEEDS_BRIDGE_POWER,
+    incident: 'Ronin (Mar 2022) and Harmony Horizon (Jun 2022): the bridge signers minted deposits',
+    target: 'bridge',
+    adaptation:
+      'f of 4 and of 7 validators sign a deposit the vault never saw and the genuine one with the amount raised and the account changed; a Byzantine proposer carries them',
+    run: () => fakeDepositByF(),
+  },
+  {
+    id: 'deposit-reorged-away',
+    apiLimit: NEEDS_BRIDGE_POWER,
+    incident: 'deposit then reorg (the double-spend exchanges and bridges guard against with confirmations)',
+    target: 'bridge',
+    adaptation:
+      'the attacker deposits, every validator looks while it is one block short of the confirmation depth, then the EVM chain is reorganized below it',
+    run: () => depositReorgedAway(),
+  },
+  {
+    id: 'deposit-replayed',
+    apiLimit: NEEDS_BRIDGE_POWER,
+    incident: 'replayed bridge messages (Qubit, Jan 2022; the Nomad copycats)',
+    target: 'bridge',
+    adaptation:
+      'the reports that credited a deposit put into a later block, then the same deposit re-signed at the new height by every validator key',
+    run: () => depositReplayed(),
+  },
+  {
+    id: 'deposit-other-chain-or-vault',
+    apiLimit: NEEDS_BRIDGE_POWER,
+    incident: 'cross-deployment replay: a message valid on another chain or contract',
+    target: 'bridge',
+    adaptation:
+      "deposits into the attacker's own vault on the same chain and into a vault on chain 1; reports naming them, signed by f keys and then by all",
+    run: () => depositOtherChainOrVault(),
   },
   ...(
     [

@@ -8,7 +8,6 @@
  */
 import type { ExecutionAction } from '../../codec/execution.ts';
 import { USDC } from '../../execution/fixtures.ts';
-import type { BlockResult } from '../../execution/types.ts';
 import { FairValueLedger, type FairValueReport } from './fair-value.ts';
 import { createVenue, type Venue, type VenueOptions } from './venue.ts';
 
@@ -46,18 +45,26 @@ export const usdc = (units: bigint): string => {
 export interface Scenario {
   readonly venue: Venue;
   tx(label: string, action: ExecutionAction): Scenario;
-  block(advanceMs?: number): BlockResult;
+  /** Executes the queued transactions `advanceMs` of block time after the last block. */
+  block(advanceMs?: number): Promise<void>;
   fact(line: string): void;
   finish(summary: string): Outcome;
 }
 
-/** Starts a scenario: `coalition` are the attackers' labels, `bystanders` accounts that must not lose. */
-export function startScenario(
-  options: VenueOptions,
-  roles: { coalition: string[]; bystanders: string[] },
-): Scenario {
-  const venue = createVenue(options);
-  const labels = Object.keys(options.traders);
+export interface ScenarioRoles {
+  /** The attackers' labels. */
+  coalition: string[];
+  /** Accounts that must not lose. */
+  bystanders: string[];
+}
+
+/** Starts a scenario on the engine venue (venue.ts). */
+export function startScenario(options: VenueOptions, roles: ScenarioRoles): Scenario {
+  return scenarioOn(createVenue(options), Object.keys(options.traders), roles);
+}
+
+/** Runs a scenario on `venue`, whose traders are `labels` (the engine venue, or a network venue). */
+export function scenarioOn(venue: Venue, labels: readonly string[], roles: ScenarioRoles): Scenario {
   const balances = () =>
     Object.fromEntries(labels.map((label) => [label, venue.engine.account(venue.key(label))?.balance ?? 0n]));
   const before = balances();
@@ -70,47 +77,48 @@ export function startScenario(
   const events: Record<string, number> = {};
   const notable: string[] = [];
   const facts: string[] = [];
-  let queued: string[] = [];
   const labelOf = new Map(labels.map((label) => [venue.key(label), label]));
   const who = (key: string) => labelOf.get(key.replace(/^0x/, '').toLowerCase()) ?? key.slice(0, 12);
+  venue.onRefused((note, code) => statuses.push(`${note ?? '?'} → not admitted: ${code}`));
+  venue.onBlock((block) => {
+    const { result } = block;
+    ledger.block(result, block.honest, venue.engine, venue.honest);
+    for (const [index, outcome] of result.results.entries()) {
+      const note = block.notes[index];
+      if (note !== undefined) statuses.push(`h${result.height} ${note} → ${outcome.status}`);
+    }
+    for (const event of result.events) {
+      events[event.type] = (events[event.type] ?? 0) + 1;
+      if (
+        (event.type === 'cancel' && event.reason !== 'user') ||
+        event.type === 'liquidationStep' ||
+        event.type === 'backstopTaken' ||
+        event.type === 'insuranceCover' ||
+        event.type === 'unrecoveredLoss' ||
+        event.type === 'withdrawal' ||
+        event.type === 'fill'
+      ) {
+        const text = JSON.stringify(event, (_key, value) =>
+          typeof value === 'bigint' ? value.toString() : value,
+        ).replace(/"(account|maker|taker)":"([0-9a-f]+)"/g, (_m, field, key) => `"${field}":"${who(key)}"`);
+        if (notable.length < 60) notable.push(`h${result.height} ${text}`);
+      }
+    }
+  });
   const scenario: Scenario = {
     venue,
     tx(label, action) {
-      venue.tx(label, action);
       const detail =
         action.kind === 'placeOrder'
           ? `${action.value.side === 0 ? 'buy' : 'sell'} ${action.value.sizeE6 / 1e6} @${action.value.price / USDC} on series ${action.value.seriesId}${action.value.reduceOnly ? ' reduce-only' : ''}`
           : action.kind === 'withdraw'
             ? `withdraw ${usdc(BigInt(action.value.amount))}`
             : action.kind;
-      queued.push(`${label}: ${detail}`);
+      venue.tx(label, action, `${label}: ${detail}`);
       return scenario;
     },
-    block(advanceMs) {
-      const result = venue.block(advanceMs);
-      const last = venue.blocks[venue.blocks.length - 1]!;
-      ledger.block(result, last.honest, venue.engine, venue.honest);
-      for (const [index, outcome] of result.results.entries())
-        statuses.push(`h${result.height} ${queued[index] ?? '?'} → ${outcome.status}`);
-      queued = [];
-      for (const event of result.events) {
-        events[event.type] = (events[event.type] ?? 0) + 1;
-        if (
-          (event.type === 'cancel' && event.reason !== 'user') ||
-          event.type === 'liquidationStep' ||
-          event.type === 'backstopTaken' ||
-          event.type === 'insuranceCover' ||
-          event.type === 'unrecoveredLoss' ||
-          event.type === 'withdrawal' ||
-          event.type === 'fill'
-        ) {
-          const text = JSON.stringify(event, (_key, value) =>
-            typeof value === 'bigint' ? value.toString() : value,
-          ).replace(/"(account|maker|taker)":"([0-9a-f]+)"/g, (_m, field, key) => `"${field}":"${who(key)}"`);
-          if (notable.length < 60) notable.push(`h${result.height} ${text}`);
-        }
-      }
-      return result;
+    async block(advanceMs) {
+      await venue.block(advanceMs);
     },
     fact(line) {
       facts.push(line);

@@ -58,12 +58,21 @@ export interface VenueOptions {
   validators?: number;
 }
 
+/** One block of a venue, as the scenario runner follows it. */
+export interface VenueBlock {
+  result: BlockResult;
+  aggregate: BlockAggregate;
+  /** The honest twin's result for the same height (no transaction, the honest index). */
+  honest: BlockResult;
+  /** The note each transaction was queued with (`tx`'s third argument), in block order. */
+  notes: readonly (string | undefined)[];
+}
+
 export interface Venue {
   readonly engine: Engine;
   /** The twin that sees only the honest index: its marks are the honest marks. */
   readonly honest: Engine;
   readonly genesis: EngineGenesis;
-  readonly validators: readonly Ed25519Signer[];
   /** The honest index in USDC; scenarios move it. */
   spotUsdc: number;
   /**
@@ -75,17 +84,30 @@ export interface Venue {
   liars: Liar[];
   signer(label: string): Ed25519Signer;
   key(label: string): string;
-  tx(label: string, action: ExecutionAction): Venue;
-  /** Executes the pending transactions in one block `advanceMs` after the last. */
-  block(advanceMs?: number): BlockResult;
-  readonly blocks: readonly { result: BlockResult; aggregate: BlockAggregate; honest: BlockResult }[];
+  /** Queues a transaction of `label`'s for the next block; `note` names it in the evidence. */
+  tx(label: string, action: ExecutionAction, note?: string): Venue;
+  /** Executes the pending transactions, `advanceMs` of block time after the last block. */
+  block(advanceMs?: number): unknown;
+  readonly blocks: readonly VenueBlock[];
   /** The series' mark per contract in USDC rounded to its tick (at least one tick). */
   markUsdc(seriesId: number, engine?: Engine): number;
+  /** Every block executed from now on, in order. */
+  onBlock(listener: (block: VenueBlock) => void): void;
+  /** A queued transaction no validator admitted (network venues), with the mempool's code. */
+  onRefused(listener: (note: string | undefined, code: string) => void): void;
 }
 
-/** Builds a venue; its first block (no transactions) has already run, so marks exist. */
-export function createVenue(options: VenueOptions): Venue {
-  const n = options.validators ?? 4;
+/** The engine venue: `block` runs at once and returns the block's result. */
+export interface EngineVenue extends Venue {
+  tx(label: string, action: ExecutionAction, note?: string): EngineVenue;
+  block(advanceMs?: number): BlockResult;
+}
+
+/** Deterministic trader keys and the venue's genesis (balances as `options.traders` says). */
+export function venueGenesis(
+  options: VenueOptions,
+  chainId: number,
+): { genesis: EngineGenesis; signerOf: (label: string) => Ed25519Signer } {
   const signers = new Map<string, Ed25519Signer>();
   const signerOf = (label: string): Ed25519Signer => {
     let signer = signers.get(label);
@@ -96,7 +118,7 @@ export function createVenue(options: VenueOptions): Venue {
     return signer;
   };
   const genesis = testGenesis({
-    chainId: REDTEAM_CHAIN_ID,
+    chainId,
     startTimeMs: REDTEAM_START_MS,
     traders: Object.keys(options.traders).map(signerOf),
     insuranceFundUsdc: options.insuranceFundUsdc,
@@ -106,74 +128,64 @@ export function createVenue(options: VenueOptions): Venue {
   });
   for (const [index, usdc] of Object.values(options.traders).entries())
     genesis.accounts[index]!.balance = BigInt(Math.round(usdc * USDC));
-  const engine = createEngine(genesis);
-  const honest = createEngine(genesis);
-  const validators = Array.from({ length: n }, (_, i) =>
-    testSigner(`redteam/${options.seed}/validator/${i}`),
+  return { genesis, signerOf };
+}
+
+/** One validator's signed observation of the asset. */
+function observe(
+  chainId: number,
+  signer: Ed25519Signer,
+  height: number,
+  timeMs: number,
+  entry: ObservedEntry,
+) {
+  return encodeVoteExtension(
+    signObservation(signer, {
+      chainId,
+      height,
+      validator: signer.publicKey,
+      timestampMs: timeMs,
+      entries: [
+        {
+          assetId: ASSET.assetId,
+          priceTicks: entry.priceTicks,
+          confidenceTicks: entry.confidenceTicks,
+          sourceCount: SOURCES,
+          sourceTimeMs: timeMs - entry.sourceAgeMs,
+        },
+      ],
+    }),
   );
+}
+
+/** The honest index as every honest source reads it: fresh, confidence 0.1%. */
+export function freshEntry(spotUsdc: number): ObservedEntry {
+  const priceTicks = BigInt(Math.round(spotUsdc * USDC));
+  return { priceTicks, confidenceTicks: priceTicks / 1000n, sourceAgeMs: 0 };
+}
+
+/**
+ * Aggregates n validators' observations block after block, as the block rule does: `entries[i]`
+ * is validator i's (undefined: silent). Used by the venue and by its honest twin.
+ */
+export function createAggregator(seed: number, chainId: number, n: number) {
+  const validators = Array.from({ length: n }, (_, i) => testSigner(`redteam/${seed}/validator/${i}`));
   const members = validators.map((signer) => ({ publicKey: signer.publicKey, weight: 1n }));
-  const used = new Map<string, number>();
-  let pending: ReturnType<typeof actionTransaction>[] = [];
   let previous = new Map<number, AggregatePriceValue>();
-  let honestPrevious = new Map<number, AggregatePriceValue>();
-  const blocks: { result: BlockResult; aggregate: BlockAggregate; honest: BlockResult }[] = [];
-
-  const observe = (signer: Ed25519Signer, height: number, timeMs: number, entry: ObservedEntry) =>
-    encodeVoteExtension(
-      signObservation(signer, {
-        chainId: REDTEAM_CHAIN_ID,
-        height,
-        validator: signer.publicKey,
-        timestampMs: timeMs,
-        entries: [
-          {
-            assetId: ASSET.assetId,
-            priceTicks: entry.priceTicks,
-            confidenceTicks: entry.confidenceTicks,
-            sourceCount: SOURCES,
-            sourceTimeMs: timeMs - entry.sourceAgeMs,
-          },
-        ],
-      }),
-    );
-
-  const venue: Venue = {
-    engine,
-    honest,
-    genesis,
+  return {
     validators,
-    spotUsdc: options.spotUsdc,
-    feed: undefined,
-    liars: [],
-    signer: signerOf,
-    key: (label) => toHex(signerOf(label).publicKey),
-    tx(label, action) {
-      const signer = signerOf(label);
-      const offset = used.get(label) ?? 0;
-      used.set(label, offset + 1);
-      const nonce = (engine.account(signer.publicKey)?.nonce ?? 0) + offset;
-      pending.push(actionTransaction(signer, nonce, action, { chainId: REDTEAM_CHAIN_ID }));
-      return venue;
-    },
-    block(advanceMs = 1000) {
-      const timeMs = engine.timeMs + advanceMs;
-      const height = engine.height + 1;
-      const honestTicks = BigInt(Math.round(venue.spotUsdc * USDC));
-      const fresh: ObservedEntry = {
-        priceTicks: honestTicks,
-        confidenceTicks: honestTicks / 1000n,
-        sourceAgeMs: 0,
-      };
+    aggregate(
+      height: number,
+      timeMs: number,
+      entries: readonly (ObservedEntry | undefined)[],
+    ): BlockAggregate {
       const extensions: Uint8Array[] = [];
-      const honestExtensions: Uint8Array[] = [];
       for (const [index, signer] of validators.entries()) {
-        const liar = venue.liars[index - (n - venue.liars.length)];
-        honestExtensions.push(observe(signer, height, timeMs, fresh));
-        const entry = liar !== undefined ? liar(height, honestTicks) : (venue.feed ?? fresh);
-        if (entry !== undefined) extensions.push(observe(signer, height, timeMs, entry));
+        const entry = entries[index];
+        if (entry !== undefined) extensions.push(observe(chainId, signer, height, timeMs, entry));
       }
       const aggregate = aggregateBlock({
-        chainId: REDTEAM_CHAIN_ID,
+        chainId,
         height,
         blockTimeMs: timeMs,
         validators: members,
@@ -181,41 +193,104 @@ export function createVenue(options: VenueOptions): Venue {
         extensions,
         previous,
       });
-      const honestAggregate = aggregateBlock({
-        chainId: REDTEAM_CHAIN_ID,
-        height,
-        blockTimeMs: timeMs,
-        validators: members,
-        assets: [ASSET.assetId],
-        extensions: honestExtensions,
-        previous: honestPrevious,
-      });
       previous = new Map(aggregate.prices.map((price) => [price.assetId, price]));
-      honestPrevious = new Map(honestAggregate.prices.map((price) => [price.assetId, price]));
-      const result = engine.applyBlock({
-        height,
-        timeMs,
-        transactions: pending,
-        oracle: oracleUpdates([ASSET], aggregate.prices),
-      });
-      const honestResult = honest.applyBlock({
+      return aggregate;
+    },
+  };
+}
+
+/** The honest twin: the same genesis, no transaction, the honest index at every block. */
+export function createHonestTwin(genesis: EngineGenesis, seed: number, n: number) {
+  const engine = createEngine(genesis);
+  const aggregator = createAggregator(seed, genesis.chainId, n);
+  return {
+    engine,
+    block(height: number, timeMs: number, spotUsdc: number): BlockResult {
+      const fresh = freshEntry(spotUsdc);
+      const aggregate = aggregator.aggregate(height, timeMs, Array(n).fill(fresh));
+      return engine.applyBlock({
         height,
         timeMs,
         transactions: [],
-        oracle: oracleUpdates([ASSET], honestAggregate.prices),
+        oracle: oracleUpdates([ASSET], aggregate.prices),
       });
+    },
+  };
+}
+
+/** The series' mark per contract in USDC rounded to its tick (at least one tick). */
+export function markUsdcOf(engine: Engine, seriesId: number): number {
+  const series = engine.series().find((entry) => entry.seriesId === seriesId);
+  const tick = (series?.tickSize ?? USDC) / USDC;
+  const mark = series?.markPrice;
+  if (mark === undefined) return tick;
+  return Math.max(tick, Math.round(Number(mark) / USDC / tick) * tick);
+}
+
+/** Builds a venue; its first block (no transactions) has already run, so marks exist. */
+export function createVenue(options: VenueOptions): EngineVenue {
+  const n = options.validators ?? 4;
+  const { genesis, signerOf } = venueGenesis(options, REDTEAM_CHAIN_ID);
+  const engine = createEngine(genesis);
+  const twin = createHonestTwin(genesis, options.seed, n);
+  const aggregator = createAggregator(options.seed, REDTEAM_CHAIN_ID, n);
+  const used = new Map<string, number>();
+  let pending: { tx: ReturnType<typeof actionTransaction>; note: string | undefined }[] = [];
+  const blocks: VenueBlock[] = [];
+  const listeners: ((block: VenueBlock) => void)[] = [];
+
+  const venue: EngineVenue = {
+    engine,
+    honest: twin.engine,
+    genesis,
+    spotUsdc: options.spotUsdc,
+    feed: undefined,
+    liars: [],
+    signer: signerOf,
+    key: (label) => toHex(signerOf(label).publicKey),
+    tx(label, action, note) {
+      const signer = signerOf(label);
+      const offset = used.get(label) ?? 0;
+      used.set(label, offset + 1);
+      const nonce = (engine.account(signer.publicKey)?.nonce ?? 0) + offset;
+      pending.push({ tx: actionTransaction(signer, nonce, action, { chainId: REDTEAM_CHAIN_ID }), note });
+      return venue;
+    },
+    block(advanceMs = 1000) {
+      const timeMs = engine.timeMs + advanceMs;
+      const height = engine.height + 1;
+      const fresh = freshEntry(venue.spotUsdc);
+      const entries = aggregator.validators.map((_, index) => {
+        const liar = venue.liars[index - (n - venue.liars.length)];
+        return liar !== undefined ? liar(height, fresh.priceTicks) : (venue.feed ?? fresh);
+      });
+      const aggregate = aggregator.aggregate(height, timeMs, entries);
+      const result = engine.applyBlock({
+        height,
+        timeMs,
+        transactions: pending.map((entry) => entry.tx),
+        oracle: oracleUpdates([ASSET], aggregate.prices),
+      });
+      const honestResult = twin.block(height, timeMs, venue.spotUsdc);
+      const block: VenueBlock = {
+        result,
+        aggregate,
+        honest: honestResult,
+        notes: pending.map((entry) => entry.note),
+      };
       pending = [];
       used.clear();
-      blocks.push({ result, aggregate, honest: honestResult });
+      blocks.push(block);
+      for (const listener of listeners) listener(block);
       return result;
     },
     blocks,
-    markUsdc(seriesId, from = engine) {
-      const series = from.series().find((entry) => entry.seriesId === seriesId);
-      const tick = (series?.tickSize ?? USDC) / USDC;
-      const mark = series?.markPrice;
-      if (mark === undefined) return tick;
-      return Math.max(tick, Math.round(Number(mark) / USDC / tick) * tick);
+    markUsdc: (seriesId, from = engine) => markUsdcOf(from, seriesId),
+    onBlock(listener) {
+      listeners.push(listener);
+    },
+    onRefused() {
+      // Every transaction reaches the engine: refusals are statuses in the block.
     },
   };
   venue.block();

@@ -1,0 +1,389 @@
+/**
+ * Fair ordering in the block rule (./fair-batches.ts, ./block-rule.ts), attacks first:
+ *
+ * - the Byzantine leader that withholds a key it holds, so that its own plain transactions run
+ *   ahead of orders it has read (a measured profit when the rule is missing; refused by verifiers;
+ *   zero when the key is carried, because the opened orders run first);
+ * - the free cancel: a plain transaction reusing an envelope's nonce after the envelope is in;
+ *   garbage under a valid envelope; a sender without an account;
+ * - a wrong key in a block, early-share evidence, snapshots and the node state root while a batch
+ *   waits, and a batch whose key never comes.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { EarlyKeyShareCodec, SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
+import type { ExecutionAction } from '../codec/execution.ts';
+import { type BatchKey, type BlockPayload, BlockPayloadCodec, noFairOrdering } from '../codec/node.ts';
+import { SignedObservationCodec } from '../codec/oracle.ts';
+import { SignedTransactionCodec } from '../codec/transaction.ts';
+import type { Ed25519Signer } from '../crypto/ed25519.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { envelopeSigningBytes, keyShareMessageOf, sealOrder } from '../crypto/shutter/envelope.ts';
+import { combineEonKeyset, combineEonSecretShare, dealEon } from '../crypto/shutter/eon-dkg.ts';
+import { G1 } from '../crypto/shutter/ibe.ts';
+import { combineKeyShares, releaseBatchKeyShare } from '../crypto/shutter/key-shares.ts';
+import { actionTransaction, limitOrder, testGenesis, testSigner, USDC } from '../execution/fixtures.ts';
+import { MS_PER_DAY } from '../execution/margin.ts';
+import { signObservation } from '../oracle/observation.ts';
+import {
+  type ChainRules,
+  type ChainState,
+  chainStateRoot,
+  createChainState,
+  executeBlock,
+  restoreChainSnapshot,
+  snapshotChainState,
+} from './block-rule.ts';
+import { fairPayloadProblem, KEY_WAIT_BLOCKS_MAX, withheldBatch } from './fair-batches.ts';
+
+const CHAIN_ID = 7;
+const EON = 1;
+const COUNT = 4;
+const THRESHOLD = 3;
+const START = Date.UTC(2026, 0, 1);
+const validators = Array.from({ length: COUNT }, (_, i) => testSigner(`fair-chain/validator-${i}`));
+const dealings = Array.from({ length: COUNT }, (_, j) => dealEon(j, THRESHOLD, COUNT));
+const keyset = combineEonKeyset(dealings, THRESHOLD, COUNT);
+const secretShares = Array.from({ length: COUNT }, (_, i) => combineEonSecretShare(dealings, i));
+const maker = testSigner('fair-chain/maker');
+const victim = testSigner('fair-chain/victim');
+const leader = testSigner('fair-chain/leader');
+
+function rules(): ChainRules {
+  return {
+    chainId: CHAIN_ID,
+    validators: validators.map((v) => v.publicKey),
+    assets: [{ assetId: 1, decimals: 6, underlyingId: 1 }],
+    engineGenesis: {
+      ...testGenesis({
+        chainId: CHAIN_ID,
+        startTimeMs: START,
+        traders: [maker, victim, leader],
+        series: [
+          {
+            underlyingId: 1,
+            isCall: true,
+            strike: 50_000 * USDC,
+            expiryMs: START + MS_PER_DAY,
+            tickSize: USDC,
+            lotSizeE6: 1_000_000,
+            multiplierE6: 1_000_000,
+          },
+        ],
+        underlying: { defaultVolBps: 1 },
+      }),
+    },
+    fairOrdering: { eon: EON, eonPublicKey: keyset.eonPublicKey, publicShares: keyset.publicShares },
+  };
+}
+
+/** Block h's key, combined from t validators' released shares (h final). */
+function keyOf(height: number): BatchKey {
+  const shares = [0, 1, 2].map((i) => {
+    const released = releaseBatchKeyShare(
+      {
+        chainId: CHAIN_ID,
+        eon: EON,
+        validatorIndex: i,
+        secretShare: secretShares[i]!,
+        signer: validators[i]!,
+      },
+      { batch: height, finalizedHeight: height },
+    );
+    assert.ok(released.ok);
+    return released.share;
+  });
+  const combined = combineKeyShares(shares, THRESHOLD);
+  assert.ok(combined.ok);
+  return { height, key: combined.key.toBytes(true) };
+}
+
+/** Every validator's signed observation of the underlying at 60,000 for `height`. */
+function observations(height: number): Uint8Array[] {
+  const timeMs = START + height * 1000;
+  return validators.map((signer) =>
+    SignedObservationCodec.encode(
+      signObservation(signer, {
+        chainId: CHAIN_ID,
+        height,
+        validator: signer.publicKey,
+        timestampMs: timeMs,
+        entries: [
+          {
+            assetId: 1,
+            priceTicks: 60_000n * BigInt(USDC),
+            confidenceTicks: 0n,
+            sourceCount: 3,
+            sourceTimeMs: timeMs,
+          },
+        ],
+      }),
+    ),
+  );
+}
+
+function block(state: ChainState, fields: Partial<BlockPayload> = {}) {
+  const height = state.engine.height + 1;
+  const payload = BlockPayloadCodec.encode({
+    timeMs: START + height * 1000,
+    transactions: [],
+    observations: observations(height),
+    deposits: [],
+    stateRootHeight: 0,
+    stateRoot: new Uint8Array(32),
+    ...noFairOrdering(),
+    ...fields,
+  });
+  return executeBlock(state, { height, payload });
+}
+
+const plain = (signer: Ed25519Signer, nonce: number, action: ExecutionAction) =>
+  SignedTransactionCodec.encode(actionTransaction(signer, nonce, action));
+
+function sealed(
+  signer: Ed25519Signer,
+  nonce: number,
+  action: ExecutionAction,
+  targetHeight: number,
+  fee = 2 * USDC,
+) {
+  return SignedOrderEnvelopeCodec.encode(
+    sealOrder(signer, {
+      chainId: CHAIN_ID,
+      eon: EON,
+      eonPublicKey: keyset.eonPublicKey,
+      targetHeight,
+      fee,
+      transaction: actionTransaction(signer, nonce, action),
+      sigma: new Uint8Array(randomBytes(32)),
+    }),
+  );
+}
+
+const ASK = limitOrder(1, 'sell', 10_000, 1);
+const TAKE = limitOrder(1, 'buy', 10_500, 1); // the victim's large buy, 500 above the ask
+
+/** Blocks 1–3: the maker's ask rests, the victim's encrypted buy is in block 2, block 3 is empty. */
+function scene() {
+  const state = createChainState(rules());
+  block(state, { transactions: [plain(maker, 0, ASK)] });
+  const leaderBefore = state.engine.account(leader.publicKey)!.balance;
+  const victimBefore = state.engine.account(victim.publicKey)!.balance;
+  const included = block(state, { envelopes: [sealed(victim, 0, TAKE, 2)] });
+  assert.equal(included.fair.admitted, 1);
+  block(state);
+  return { state, leaderBefore, victimBefore };
+}
+
+const lotsOf = (state: ChainState, signer: Ed25519Signer) =>
+  state.engine.account(signer.publicKey)!.positions.reduce((sum, p) => sum + p.lots, 0);
+
+describe('the leader that holds a key and withholds it (adversary first)', () => {
+  // The leader of block 4 holds 2f + 1 shares of block 2's key from the votes, so it reads the
+  // victim's buy. Its sandwich: take the ask at 10,000 and rest a sell at the victim's limit.
+  const sandwich = [
+    plain(leader, 0, limitOrder(1, 'buy', 10_000, 1)),
+    plain(leader, 1, limitOrder(1, 'sell', 10_500, 1)),
+  ];
+
+  it('without the verifier rule, the attack is real: a measured profit once the key comes a block later', () => {
+    const { state, leaderBefore } = scene();
+    block(state, { transactions: sandwich });
+    const opened = block(state, { batchKeys: [keyOf(2)] });
+    assert.equal(opened.fair.transactions.length, 1);
+    const profit = Number(state.engine.account(leader.publicKey)!.balance - leaderBefore) / USDC;
+    assert.equal(lotsOf(state, leader), 0, 'the leader ends flat');
+    assert.ok(profit > 450 && profit <= 500, `profit ${profit} USDC`);
+    console.log(`withholding leader, no verifier rule: profit ${profit} USDC`);
+  });
+
+  it('verifiers who hold the key refuse the block that leaves it out and carries plain transactions', () => {
+    const { state } = scene();
+    const waiting = state.pending.map((batch) => batch.height);
+    assert.deepEqual(waiting, [2]);
+    const held = (height: number) => height === 2;
+    assert.equal(withheldBatch(waiting, held, { transactions: sandwich, batchKeys: [] }), 2);
+    // Carrying the key, or carrying no plain transaction, is never refused by this rule.
+    assert.equal(withheldBatch(waiting, held, { transactions: sandwich, batchKeys: [keyOf(2)] }), undefined);
+    assert.equal(withheldBatch(waiting, held, { transactions: [], batchKeys: [] }), undefined);
+    // A verifier that does not hold 2f + 1 shares yet cannot blame the proposer.
+    assert.equal(
+      withheldBatch(waiting, () => false, { transactions: sandwich, batchKeys: [] }),
+      undefined,
+    );
+  });
+
+  it('with the key carried, the opened order runs first: the victim takes the ask and the leader gains exactly 0', () => {
+    const { state, leaderBefore } = scene();
+    const executed = block(state, { transactions: sandwich, batchKeys: [keyOf(2)] });
+    assert.equal(executed.fair.transactions.length, 1);
+    assert.equal(executed.result.encryptedResults[0]!.status, 'OK');
+    assert.equal(lotsOf(state, victim), 1, 'the victim bought the ask');
+    assert.equal(lotsOf(state, leader), 0, 'nothing left for the leader to buy');
+    // The leader's buy rests unfilled; its sell has nothing to sell into. Balance unchanged.
+    assert.equal(state.engine.account(leader.publicKey)!.balance - leaderBefore, 0n);
+    assert.deepEqual(state.pending, []);
+    console.log('withholding leader, key carried: profit 0 USDC');
+  });
+});
+
+describe('no free cancel, and who pays', () => {
+  it('the envelope pays its fee and reserves its nonce when included; a plain transaction reusing the nonce is BAD_NONCE', () => {
+    const state = createChainState(rules());
+    const before = state.engine.account(victim.publicKey)!;
+    const included = block(state, {
+      envelopes: [sealed(victim, 0, TAKE, 1, 3 * USDC)],
+      transactions: [plain(victim, 0, limitOrder(1, 'buy', 9_000, 1))],
+    });
+    assert.deepEqual(included.result.reservationResults, [{ status: 'RESERVED', charged: BigInt(3 * USDC) }]);
+    assert.equal(included.result.results[0]!.status, 'BAD_NONCE');
+    const after = state.engine.account(victim.publicKey)!;
+    assert.equal(after.nonce, before.nonce + 1);
+    assert.equal(after.balance, before.balance - BigInt(3 * USDC));
+  });
+
+  it('garbage under a valid envelope pays and runs nothing; an account-less sender and a nonce gap are dropped uncharged', () => {
+    const state = createChainState(rules());
+    const stranger = testSigner('fair-chain/stranger');
+    const garbage = new Uint8Array(1 + 96 + 32 + 64).fill(7);
+    garbage[0] = 0x03;
+    const body = {
+      chainId: CHAIN_ID,
+      sender: victim.publicKey,
+      nonce: 0,
+      fee: USDC,
+      eon: EON,
+      targetHeight: 1,
+      ciphertextBytes: garbage.length,
+      ciphertextHash: sha256(garbage),
+    };
+    const wrapped = SignedOrderEnvelopeCodec.encode({
+      body,
+      signature: victim.sign(envelopeSigningBytes(body)),
+      ciphertext: garbage,
+    });
+    const balance = state.engine.account(victim.publicKey)!.balance;
+    const first = block(state, {
+      envelopes: [wrapped, sealed(stranger, 0, TAKE, 1), sealed(maker, 5, ASK, 1)],
+    });
+    assert.equal(first.fair.admitted, 1);
+    block(state);
+    const opened = block(state, { batchKeys: [keyOf(1)] });
+    assert.equal(opened.fair.opened[0]!.outcomes[0]!.kind, 'charged');
+    assert.equal(opened.fair.transactions.length, 0);
+    assert.equal(state.engine.account(victim.publicKey)!.balance, balance - BigInt(USDC));
+    assert.equal(state.engine.account(victim.publicKey)!.nonce, 1);
+    assert.equal(state.engine.account(maker.publicKey)!.nonce, 0);
+  });
+});
+
+describe('keys, evidence, snapshots', () => {
+  it('a wrong key is refused by verifiers and, in a finalized block, opens nothing: the batch keeps waiting', () => {
+    const state = createChainState(rules());
+    block(state, { envelopes: [sealed(victim, 0, TAKE, 1)] });
+    const wrong: BatchKey = { height: 1, key: G1.BASE.multiply(12345n).toBytes(true) };
+    const context = {
+      chainId: CHAIN_ID,
+      validators: rules().validators,
+      fairOrdering: rules().fairOrdering!,
+    };
+    const payload = { envelopes: [], batchKeys: [wrong], earlyShares: [] };
+    assert.equal(fairPayloadProblem(context, 3, payload), 'bad-batch-key');
+    assert.equal(fairPayloadProblem(context, 3, { ...payload, batchKeys: [keyOf(1)] }), undefined);
+    assert.equal(
+      fairPayloadProblem(context, 1, { ...payload, batchKeys: [keyOf(1)] }),
+      'batch-key-not-below-block',
+    );
+    assert.equal(
+      fairPayloadProblem(context, 3, { ...payload, batchKeys: [keyOf(1), keyOf(1)] }),
+      'batch-keys-not-ascending',
+    );
+    const withWrong = block(state, { batchKeys: [wrong] });
+    assert.equal(withWrong.fair.opened.length, 0);
+    assert.deepEqual(
+      state.pending.map((b) => b.height),
+      [1],
+    );
+    assert.equal(block(state, { batchKeys: [keyOf(1)] }).fair.transactions.length, 1);
+  });
+
+  it('an envelope for another height is refused by verifiers and dropped by the rule', () => {
+    const context = {
+      chainId: CHAIN_ID,
+      validators: rules().validators,
+      fairOrdering: rules().fairOrdering!,
+    };
+    const envelope = sealed(victim, 0, TAKE, 9);
+    assert.equal(
+      fairPayloadProblem(context, 8, { envelopes: [envelope], batchKeys: [], earlyShares: [] }),
+      'bad-envelope',
+    );
+    const state = createChainState(rules());
+    assert.equal(block(state, { envelopes: [envelope] }).fair.admitted, 0);
+    assert.equal(
+      fairPayloadProblem({ chainId: CHAIN_ID, validators: [] }, 8, {
+        envelopes: [envelope],
+        batchKeys: [],
+        earlyShares: [],
+      }),
+      'fair-ordering-disabled',
+    );
+  });
+
+  it('early-share evidence names the validator that released a share for a block not yet final', () => {
+    const state = createChainState(rules());
+    const released = releaseBatchKeyShare(
+      {
+        chainId: CHAIN_ID,
+        eon: EON,
+        validatorIndex: 2,
+        secretShare: secretShares[2]!,
+        signer: validators[2]!,
+      },
+      { batch: 5, finalizedHeight: 5 }, // the liar tells its own guard that 5 is final
+    );
+    assert.ok(released.ok);
+    const share = keyShareMessageOf(released.share);
+    const evidence = EarlyKeyShareCodec.encode({ share, finalizedHeightAtRecord: 0 });
+    const context = {
+      chainId: CHAIN_ID,
+      validators: rules().validators,
+      fairOrdering: rules().fairOrdering!,
+    };
+    assert.equal(
+      fairPayloadProblem(context, 1, { envelopes: [], batchKeys: [], earlyShares: [evidence] }),
+      undefined,
+    );
+    assert.deepEqual(block(state, { earlyShares: [evidence] }).fair.earlyShareOffenders, [2]);
+    // Recorded at block 6, a share for 5 proves nothing: 5 may be final by then.
+    const late = EarlyKeyShareCodec.encode({ share, finalizedHeightAtRecord: 5 });
+    assert.equal(
+      fairPayloadProblem(context, 6, { envelopes: [], batchKeys: [], earlyShares: [late] }),
+      'bad-early-share',
+    );
+  });
+
+  it('the node state root covers the pending batches, and a snapshot restores them', () => {
+    const state = createChainState(rules());
+    block(state, { envelopes: [sealed(victim, 0, TAKE, 1)] });
+    const root = chainStateRoot(state);
+    const restored = restoreChainSnapshot(createChainState(rules()), snapshotChainState(state));
+    assert.deepEqual(restored.root, root);
+    assert.equal(restored.pending.length, 1);
+    const saved = state.pending;
+    state.pending = [];
+    assert.notDeepEqual(chainStateRoot(state), root, 'dropping a pending batch changes the root');
+    state.pending = saved;
+  });
+
+  it(`a batch whose key never comes is dropped after ${KEY_WAIT_BLOCKS_MAX} blocks, its fee kept`, () => {
+    const state = createChainState(rules());
+    block(state, { envelopes: [sealed(victim, 0, TAKE, 1)] });
+    for (let i = 0; i < KEY_WAIT_BLOCKS_MAX; i++) block(state);
+    assert.equal(state.pending.length, 1);
+    block(state);
+    assert.equal(state.pending.length, 0);
+    assert.equal(block(state, { batchKeys: [keyOf(1)] }).fair.transactions.length, 0);
+  });
+});
