@@ -85,6 +85,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'check a margin proof against your challenge, ratio and trusted account root',
     load: () => import('./commands/verify-margin.ts'),
   },
+  withdraw: {
+    summary: 'withdraw to an EVM address: the transaction, the certified checkpoint, the vault claim',
+    load: () => import('./commands/withdraw.ts'),
+  },
 };
 
 function printHelp(): number {
