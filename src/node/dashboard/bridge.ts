@@ -2,7 +2,7 @@
  * The dashboard's bridge panel (server side): the vault as the EVM node holds it — deposits made,
  * the token held, each rate-limit bucket's available capacity, capacity and refill, the delay
  * threshold and the pause (curse) state, global and per token — read straight from the EVM node
- * with `eth_call` at one block (src/node/devnet/bridge.ts `readVault`), and the withdrawals of the
+ * with `eth_call` at one block (src/interop/evm/vault-setup.ts `readVault`), and the withdrawals of the
  * latest certified checkpoint from a validator (`GET /v1/bridge/checkpoints/latest`).
  *
  * Why the EVM node and not a validator for the vault: the vault is what holds the tokens and
@@ -10,7 +10,7 @@
  * validator's report of it (a validator relaying capacity or pause would be one more party to
  * believe, and could lag or lie). Withdrawals are Palisade state, so they come from Palisade.
  */
-import { type BridgeDeployment, readVault } from '../devnet/bridge.ts';
+import { type BridgeDeployment, readVault } from '../../interop/evm/vault-setup.ts';
 
 export interface DashboardBridge {
   rpc: string;

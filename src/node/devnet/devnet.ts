@@ -25,10 +25,6 @@ import { join, resolve } from 'node:path';
 import { createEd25519Signer } from '../../crypto/ed25519.ts';
 import { loadEd25519Keystore } from '../../crypto/keystore.ts';
 import { EDR_ACCOUNT_KEYS } from '../../interop/evm/edr-server.ts';
-import type { PalisadeClient, Trader } from '../client.ts';
-import { createDashboardServer, type RunningDashboard } from '../dashboard/server.ts';
-import { claimOnVault } from '../withdraw-evm.ts';
-import { type BotAccount, type RunningBots, startBots } from './bots.ts';
 import {
   addressOf,
   BOT_WALLET_BASE,
@@ -39,7 +35,11 @@ import {
   deployVerifier,
   depositFor,
   hasCode,
-} from './bridge.ts';
+} from '../../interop/evm/vault-setup.ts';
+import type { PalisadeClient, Trader } from '../client.ts';
+import { createDashboardServer, type RunningDashboard } from '../dashboard/server.ts';
+import { claimOnVault } from '../withdraw-evm.ts';
+import { type BotAccount, type RunningBots, startBots } from './bots.ts';
 import { type EvmProcess, startEvmProcess } from './evm.ts';
 import { DevnetError, type DevnetNetwork, ensureNetwork, readNetwork, setEvmRpc } from './network.ts';
 import {

@@ -30,7 +30,7 @@ import {
   depositPrepared,
   prepareDeposit,
   readVault,
-} from '../../node/devnet/bridge.ts';
+} from '../../interop/evm/vault-setup.ts';
 import { type Evidence, type Outcome, usdc } from './scenario.ts';
 
 const CHAIN_ID = 7;

@@ -26,9 +26,22 @@ import {
   type PublicClient,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { compiledContracts } from '../../interop/evm/compile.ts';
-import { EDR_ACCOUNT_KEYS } from '../../interop/evm/edr-server.ts';
-import { DevnetError } from './network.ts';
+import { compiledContracts } from './compile.ts';
+import { EDR_ACCOUNT_KEYS } from './edr-server.ts';
+
+/** A deployment or deposit on the local EVM node that did not happen (code EVM_DEPLOY_FAILED or EVM_DEPOSIT_FAILED). */
+export class VaultSetupError extends Error {
+  override readonly name = 'VaultSetupError';
+  readonly code: 'EVM_DEPLOY_FAILED' | 'EVM_DEPOSIT_FAILED';
+  constructor(
+    code: 'EVM_DEPLOY_FAILED' | 'EVM_DEPOSIT_FAILED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.code = code;
+  }
+}
 
 /** Depth at which the devnet's validators report a deposit. */
 export const DEVNET_CONFIRMATIONS = 2;
@@ -99,7 +112,7 @@ async function sender(rpc: string, deployerIndex = DEPLOYER_INDEX) {
       pollingInterval: 100,
       timeout: 30_000,
     });
-    if (receipt.status !== 'success') throw new DevnetError('EVM_DEPLOY_FAILED', `${what} reverted`);
+    if (receipt.status !== 'success') throw new VaultSetupError('EVM_DEPLOY_FAILED', `${what} reverted`);
     return receipt;
   };
   return {
@@ -107,7 +120,7 @@ async function sender(rpc: string, deployerIndex = DEPLOYER_INDEX) {
     chain,
     async deploy(name: string, args: readonly unknown[]) {
       const artifact = contracts.get(name);
-      if (artifact === undefined) throw new DevnetError('EVM_DEPLOY_FAILED', `no compiled ${name}`);
+      if (artifact === undefined) throw new VaultSetupError('EVM_DEPLOY_FAILED', `no compiled ${name}`);
       const hash = await wallet.deployContract({
         abi: artifact.abi as Abi,
         bytecode: hexBytes(artifact.bytecode),
@@ -135,7 +148,7 @@ async function sender(rpc: string, deployerIndex = DEPLOYER_INDEX) {
  * Deploys the token and the vault, lists the token with the devnet's limits (every governor
  * approves), and names the verifier's future address (the deployer's third contract; `deployer`
  * another funded account than 0, for a second deployment on one chain).
- * @throws DevnetError EVM_DEPLOY_FAILED
+ * @throws VaultSetupError EVM_DEPLOY_FAILED
  */
 export async function deployTokenAndVault(
   rpc: string,
@@ -145,7 +158,10 @@ export async function deployTokenAndVault(
   const deployer = addressOf(options.deployer ?? DEPLOYER_INDEX);
   const nonce = await evm.publicClient.getTransactionCount({ address: deployer });
   if (nonce !== 0)
-    throw new DevnetError('EVM_DEPLOY_FAILED', `the deployer has sent ${nonce} transactions on a new chain`);
+    throw new VaultSetupError(
+      'EVM_DEPLOY_FAILED',
+      `the deployer has sent ${nonce} transactions on a new chain`,
+    );
   const verifier = getContractAddress({ from: deployer, nonce: 2n });
   const token = (await evm.deploy('TestToken', ['Palisade Test USD', 'pUSD', TOKEN_DECIMALS]))
     .contractAddress!;
@@ -180,7 +196,7 @@ export async function deployTokenAndVault(
 
 /**
  * Deploys the verifier with the price keyset the validators made, at the address the vault names.
- * @throws DevnetError EVM_DEPLOY_FAILED (also when it lands elsewhere: the deployer sent something else)
+ * @throws VaultSetupError EVM_DEPLOY_FAILED (also when it lands elsewhere: the deployer sent something else)
  */
 export async function deployVerifier(
   deployment: BridgeDeployment,
@@ -192,7 +208,7 @@ export async function deployVerifier(
     hexBytes(keyset.groupPublicKey),
   ]);
   if (receipt.contractAddress?.toLowerCase() !== deployment.verifier.toLowerCase()) {
-    throw new DevnetError(
+    throw new VaultSetupError(
       'EVM_DEPLOY_FAILED',
       `the verifier landed at ${receipt.contractAddress}, not ${deployment.verifier} as the vault expects`,
     );
@@ -208,7 +224,7 @@ export async function hasCode(rpc: string, address: Hex): Promise<boolean> {
 /**
  * Mints `amount` of the test token to EVM wallet `wallet` and approves the vault for it (two
  * transactions, two blocks): what `depositPrepared` then spends.
- * @throws DevnetError EVM_DEPOSIT_FAILED
+ * @throws VaultSetupError EVM_DEPOSIT_FAILED
  */
 export async function prepareDeposit(
   deployment: BridgeDeployment,
@@ -220,7 +236,7 @@ export async function prepareDeposit(
     await evm.send('TestToken', deployment.token, wallet, 'mint', [addressOf(wallet), amount]);
     await evm.send('TestToken', deployment.token, wallet, 'approve', [deployment.vault, amount]);
   } catch (cause) {
-    throw new DevnetError(
+    throw new VaultSetupError(
       'EVM_DEPOSIT_FAILED',
       `approving from wallet ${wallet}: ${(cause as Error).message}`,
       {
@@ -233,7 +249,7 @@ export async function prepareDeposit(
 /**
  * The vault's `deposit` of `amount` for the Palisade account `account` (one transaction, one
  * block), after `prepareDeposit`.
- * @throws DevnetError EVM_DEPOSIT_FAILED
+ * @throws VaultSetupError EVM_DEPOSIT_FAILED
  */
 export async function depositPrepared(
   deployment: BridgeDeployment,
@@ -249,7 +265,7 @@ export async function depositPrepared(
       hexBytes(account),
     ]);
   } catch (cause) {
-    throw new DevnetError(
+    throw new VaultSetupError(
       'EVM_DEPOSIT_FAILED',
       `deposit from wallet ${wallet}: ${(cause as Error).message}`,
       {
@@ -262,7 +278,7 @@ export async function depositPrepared(
 /**
  * Mints, approves and deposits `amount` for the Palisade account `account` from EVM wallet
  * `wallet` (three transactions). Returns the vault's deposit count after it.
- * @throws DevnetError EVM_DEPOSIT_FAILED
+ * @throws VaultSetupError EVM_DEPOSIT_FAILED
  */
 export async function depositFor(
   deployment: BridgeDeployment,
