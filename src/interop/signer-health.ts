@@ -22,6 +22,8 @@ export interface SignerHealth {
   coordinatorSilent(validator: number): void;
   coordinatorHeard(validator: number): void;
   coordinatorSuspected(validator: number): boolean;
+  /** Validators suspect now as signers, ascending (for status pages; never consensus). */
+  suspectedSigners(nowMs: number): number[];
 }
 
 const MAX_BACKOFF = 64;
@@ -49,5 +51,10 @@ export function createSignerHealth(suspectMs = 60_000): SignerHealth {
       silentCoordinators.delete(validator);
     },
     coordinatorSuspected: (validator) => silentCoordinators.has(validator),
+    suspectedSigners: (nowMs) =>
+      [...suspectUntil]
+        .filter(([, until]) => until > nowMs)
+        .map(([validator]) => validator)
+        .sort((a, b) => a - b),
   };
 }

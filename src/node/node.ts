@@ -759,6 +759,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
         refreshDisqualified: stats.refreshDisqualified,
         refreshes: stats.refreshes,
         certificates: stats.certificates,
+        lastAssembled: stats.lastAssembled,
+        suspectedSigners: stats.suspectedSigners,
         handovers: prices.handovers().map((handover) => ({
           fromEpoch: handover.fromEpoch,
           toEpoch: handover.toEpoch,

@@ -201,6 +201,10 @@ export interface PriceSignerStats {
   refreshes: number;
   /** Dealers the latest completed refresh left out, with why; empty when it qualified everyone. */
   refreshDisqualified: { epoch: number; dealer: number; reason: string }[];
+  /** The latest price certificate this node assembled as coordinator, and whose shares it holds. */
+  lastAssembled: { height: number; epoch: number; signers: number[] } | null;
+  /** Validators this node currently passes over as signers (src/interop/signer-health.ts). */
+  suspectedSigners: number[];
 }
 
 export interface PriceSigner {
@@ -387,6 +391,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   );
   /** Who failed to sign or coordinate, shared by every epoch's engine (src/interop/signer-health.ts). */
   const health = createSignerHealth();
+  let lastAssembled: PriceSignerStats['lastAssembled'] = null;
   const timers: (() => void)[] = [];
   let running = false;
   let resolveReady: () => void = () => {};
@@ -678,6 +683,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         pending.delete(digestHex);
         const encoded = encodePriceCertificate(certificate);
         certificates++;
+        lastAssembled = { height: entry.height, epoch, signers: [...completion.signers].sort((a, b) => a - b) };
         keep({
           assetId: entry.asset.assetId,
           symbol: entry.asset.symbol,
@@ -907,6 +913,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         dkgCulprits: dkgDisqualified.map((d) => d.dealer),
         dkgDisqualified: dkgDisqualified.map((d) => ({ ...d })),
         refreshDisqualified: refreshDisqualified.map((d) => ({ ...d })),
+        lastAssembled: lastAssembled === null ? null : { ...lastAssembled, signers: [...lastAssembled.signers] },
+        suspectedSigners: health.suspectedSigners(options.clock.now()),
         sessionsStarted,
         certificates,
         failedSessions,

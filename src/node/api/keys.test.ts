@@ -80,6 +80,8 @@ function lifecycle(): KeyLifecycleJson {
     refreshDisqualified: [{ epoch: 3, dealer: 1, reason: 'SILENT' }],
     refreshes: 2,
     certificates: 17,
+    lastAssembled: { height: 1190, epoch: 3, signers: [0, 2, 3] },
+    suspectedSigners: [1],
     handovers,
   };
 }

@@ -12,6 +12,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { JsonSchema } from '../../codec/json.ts';
+import { MAX_VALIDATORS } from '../../codec/oracle.ts';
 import type { NodeView } from '../view.ts';
 import { ApiError } from './errors.ts';
 import { errorSchema, keysetSchema, object } from './schemas.ts';
@@ -59,6 +60,10 @@ export interface KeyLifecycleJson {
   refreshes: number;
   /** Price certificates this node assembled or accepted since it started. */
   certificates: number;
+  /** The latest price certificate this node assembled as coordinator, and whose shares it holds. */
+  lastAssembled: { height: number; epoch: number; signers: number[] } | null;
+  /** Validators this node passes over as signers now (late or bad shares; not consensus). */
+  suspectedSigners: number[];
   /** Oldest first, at most {@link HANDOVERS_SERVED_MAX}. */
   handovers: HandoverJson[];
 }
@@ -99,6 +104,13 @@ export const keyLifecycleSchema = object({
   },
   refreshes: count,
   certificates: count,
+  lastAssembled: {
+    anyOf: [
+      { type: 'null' },
+      object({ height: count, epoch: count, signers: { type: 'array', items: count, maxItems: MAX_VALIDATORS } }),
+    ],
+  },
+  suspectedSigners: { type: 'array', items: count, maxItems: MAX_VALIDATORS },
   handovers: { type: 'array', items: handoverSchema, maxItems: HANDOVERS_SERVED_MAX },
 });
 

@@ -44,6 +44,13 @@ function renderKeys(snapshot) {
     left.length === 0 ? 'nobody' : left.map((entry) => `#${entry.dealer} ${entry.reason}`).join(', '),
     left.length === 0 ? 'up' : 'warn',
   );
+  const lastCertificate = keys === null ? null : (keys.lastCertificate ?? null);
+  setText(
+    'keyset-last-signers',
+    lastCertificate === null
+      ? 'none yet'
+      : `${lastCertificate.signers.map((index) => `#${index}`).join(', ')} (height ${lastCertificate.height}, epoch ${lastCertificate.epoch}, assembled by #${lastCertificate.assembledBy})`,
+  );
   const table = document.querySelector('[data-testid="signers"]');
   if (table === null) return;
   const rows = (keys === null ? [] : keys.signers).map((signer) => {
@@ -61,6 +68,12 @@ function renderKeys(snapshot) {
       row,
       !signer.up ? 'down' : current ? 'signing' : 'catching up',
       !signer.up ? 'down' : current ? 'up' : 'warn',
+    );
+    const suspectedBy = signer.suspectedBy ?? [];
+    cell(
+      row,
+      suspectedBy.length === 0 ? 'nobody' : suspectedBy.map((index) => `#${index}`).join(', '),
+      suspectedBy.length === 0 ? 'up' : 'warn',
     );
     return row;
   });

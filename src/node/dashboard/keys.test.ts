@@ -26,6 +26,8 @@ function lifecycle(epoch: number, height: number): KeyLifecycleJson {
     refreshDisqualified: epoch === 3 ? [{ epoch: 3, dealer: 2, reason: 'SILENT' }] : [],
     refreshes: epoch - 1,
     certificates: 10,
+    lastAssembled: null,
+    suspectedSigners: [],
     handovers: [],
   };
 }
@@ -85,6 +87,54 @@ test('the keyset panel shows the latest epoch, its key and threshold, and each s
   }
 });
 
+test('the signers panel names who signed the latest certificate and who suspects which signer', async () => {
+  const node = createFixtureNode();
+  // v0 assembled an older certificate; v1 the latest one, without 2 (which v1 and v3 now pass over).
+  const served = new Map<string, KeyLifecycleJson>([
+    ['http://v0', { ...lifecycle(2, 1210), lastAssembled: { height: 1203, epoch: 2, signers: [0, 1, 2] } }],
+    [
+      'http://v1',
+      { ...lifecycle(2, 1210), lastAssembled: { height: 1207, epoch: 2, signers: [0, 1, 3] }, suspectedSigners: [2] },
+    ],
+    ['http://v3', { ...lifecycle(2, 1209), suspectedSigners: [2] }],
+  ]);
+  const apps = new Map(
+    [...served].map(([url, keys]) => [url, createApiServer({ view: { ...node.view, keyLifecycle: () => keys } })]),
+  );
+  const get = async (apiUrl: string) => {
+    const response = await apps.get(apiUrl)!.inject('/v1/keys');
+    if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
+    return response.json() as KeyLifecycleJson;
+  };
+  try {
+    const keys = await pollKeys(
+      [
+        { index: 0, apiUrl: 'http://v0', up: true },
+        { index: 1, apiUrl: 'http://v1', up: true },
+        { index: 3, apiUrl: 'http://v3', up: true },
+      ],
+      get,
+    );
+    assert.ok(keys !== null);
+    assert.deepEqual(keys.lastCertificate, { height: 1207, epoch: 2, signers: [0, 1, 3], assembledBy: 1 });
+    assert.deepEqual(
+      keys.signers.map((signer) => [signer.index, signer.suspectedBy]),
+      [
+        [0, []],
+        [1, []],
+        [2, [1, 3]],
+        [3, []],
+      ],
+    );
+    // Nobody assembled anything yet: no last certificate, and nobody suspected.
+    const quiet = await pollKeys([{ index: 3, apiUrl: 'http://v3', up: true }], async () => lifecycle(2, 1209));
+    assert.equal(quiet?.lastCertificate, null);
+    assert.ok(quiet?.signers.every((signer) => signer.suspectedBy.length === 0));
+  } finally {
+    await Promise.all([...apps.values()].map((app) => app.close()));
+  }
+});
+
 test('the dashboard serves the keyset panel, and its snapshot has no keyset before any validator holds one', async () => {
   const dashboard = await createDashboardServer({ validators: [], pollMs: 60_000 });
   try {
@@ -93,6 +143,7 @@ test('the dashboard serves the keyset panel, and its snapshot has no keyset befo
     assert.match(await script.text(), /renderKeys/);
     const page = await (await fetch(dashboard.url)).text();
     assert.match(page, /data-testid="signers"/);
+    assert.match(page, /data-testid="keyset-last-signers"/);
     assert.match(page, /src="\/keys-panel.js"/);
     assert.equal(dashboard.snapshot().keys, null);
   } finally {

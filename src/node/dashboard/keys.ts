@@ -15,6 +15,8 @@ export interface DashboardSigner {
   epoch: number | null;
   /** Whether it answered its status this poll. */
   up: boolean;
+  /** The validators that pass it over as a signer now (it was late or sent a bad share). */
+  suspectedBy: number[];
 }
 
 export interface DashboardKeys {
@@ -30,6 +32,8 @@ export interface DashboardKeys {
   lastHandover: { fromEpoch: number; toEpoch: number } | null;
   /** Who the latest refresh left out, as the most advanced validator saw it. */
   refreshDisqualified: KeyLifecycleJson['refreshDisqualified'];
+  /** The most recent price certificate any answering validator assembled, and its t signers. */
+  lastCertificate: { height: number; epoch: number; signers: number[]; assembledBy: number } | null;
 }
 
 /**
@@ -79,6 +83,15 @@ export async function pollKeys(
     )[0]?.answer;
   if (best === undefined || best.keyset === null) return null;
   const last = best.handovers.at(-1);
+  const suspectedBy = new Map<number, number[]>();
+  let lastCertificate: DashboardKeys['lastCertificate'] = null;
+  answers.forEach((answer, position) => {
+    const reporter = validators[position]!.index;
+    for (const signer of answer?.suspectedSigners ?? []) suspectedBy.set(signer, [...(suspectedBy.get(signer) ?? []), reporter]);
+    const assembled = answer?.lastAssembled;
+    if (assembled != null && (lastCertificate === null || assembled.height > lastCertificate.height))
+      lastCertificate = { ...assembled, signers: [...assembled.signers], assembledBy: reporter };
+  });
   return {
     epoch: best.keyset.epoch,
     epochBlocks: best.epochBlocks,
@@ -90,10 +103,12 @@ export async function pollKeys(
       publicKey: signer.publicKey,
       epoch: epochOf.get(signer.index) ?? null,
       up: validators.find((validator) => validator.index === signer.index)?.up ?? false,
+      suspectedBy: suspectedBy.get(signer.index) ?? [],
     })),
     refreshes: best.refreshes,
     handovers: best.handovers.length,
     lastHandover: last === undefined ? null : { fromEpoch: last.fromEpoch, toEpoch: last.toEpoch },
     refreshDisqualified: best.refreshDisqualified,
+    lastCertificate,
   };
 }
