@@ -17,6 +17,7 @@
  *   GET  /v1/bridge/checkpoints/latest|:height, /v1/bridge/withdrawals/:id   withdrawals (bridge.ts)
  *   GET  /v1/privacy/checkpoints/:height   account tree record, state proof, opening (privacy.ts)
  *   GET  /v1/privacy/accounts/:key/witness a registered account's leaf inputs and Merkle path
+ *   GET  /v1/validators/boundaries/:height the validator-set record at a boundary, proven (validators.ts)
  *   GET  /v1/stream (WebSocket)            blocks, fills, prices (see stream.ts)
  *   GET  /v1/openapi.json                  this API as an OpenAPI 3.1 document
  *   GET  /v1/docs                          the same document as a browsable page (Swagger UI)
@@ -61,6 +62,7 @@ import { registerKeys } from './keys.ts';
 import { createApiMetrics } from './metrics.ts';
 import { type NetworkInfo, registerNetwork } from './network.ts';
 import { registerPrivacy } from './privacy.ts';
+import { registerValidators } from './validators.ts';
 import {
   accountReadSchema,
   BYTES32_PATTERN,
@@ -590,6 +592,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     registerKeys(api, view);
     registerPrivacy(api, view);
     registerBridge(api, view);
+    registerValidators(api, view);
     registerNetwork(api, options.network);
 
     // Prometheus text exposition, not JSON: there is no JSON Schema to give it.
