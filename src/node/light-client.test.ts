@@ -14,16 +14,26 @@ import {
   stateRootHeightFor,
 } from '../chain/block-rule.ts';
 import { type Block, BlockCodec, VoteKind } from '../codec/consensus.ts';
+import { VALIDATOR_CHANGE, ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { BlockPayloadCodec } from '../codec/node.ts';
 import type { AggregatePriceValue } from '../codec/oracle.ts';
+import { SignedTransactionCodec } from '../codec/transaction.ts';
 import { certificateFromVotes } from '../consensus/certificate.ts';
 import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
 import { blockDigest, genesisDigest, signVote } from '../consensus/votes.ts';
+import { fromHex } from '../crypto/bytes.ts';
 import { runLocalDkg } from '../crypto/dkg.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { type FrostKeyPackage, frostAggregate, frostCommit, frostSignShare } from '../crypto/frost.ts';
 import { accountStateKey } from '../execution/engine.ts';
-import { testGenesis, testSigner } from '../execution/fixtures.ts';
+import {
+  createTransactionBuilder,
+  GOVERNANCE,
+  governed,
+  testGenesis,
+  testGovernance,
+  testSigner,
+} from '../execution/fixtures.ts';
 import { checkpointDigest } from '../interop/evm/certificates.ts';
 import { encodeCheckpointCertificate } from '../interop/evm/checkpoint.ts';
 import { encodeHandoverCertificate, handoverMessage, type Keyset } from '../interop/handover-certificate.ts';
@@ -33,6 +43,7 @@ import {
   feedIdOf,
   priceReportDigest,
 } from '../interop/price-certificate.ts';
+import { SimStorage } from '../runtime/sim/storage.ts';
 import { createFixtureNode } from './api/fixture-node.ts';
 import { startApiServer } from './api/server.ts';
 import {
@@ -41,8 +52,8 @@ import {
   type LightClient,
   type LightClientErrorCode,
   type StateRootOpening,
-  type ValidatorSchedule,
 } from './light-client.ts';
+import { createValidatorSetProofs } from './validator-set-proofs.ts';
 import {
   type AccountRead,
   accountToJson,
@@ -67,16 +78,52 @@ function frostSign(keys: FrostKeyPackage[], digest: Uint8Array): Uint8Array {
   return frostAggregate(chosen[0]!.public, commitments, digest, shares);
 }
 
-/** An honest chain: each block finalized by validators 0..2, with the node state roots it committed. */
-function honestChain(blocks: number) {
-  const genesis = testGenesis({ traders: [trader] });
+/**
+ * An honest chain: each block finalized by the first quorum of the set in force (validators 0..2 of
+ * the genesis four by default), with the node state roots it committed. With `epochBlocks` the
+ * genesis commits a validator set and `change` (a governance ChangeValidators) executes at
+ * `changeAtHeight`; the node's own recorder keeps each boundary's validator-set proof.
+ */
+function honestChain(
+  blocks: number,
+  options: {
+    signers?: readonly Ed25519Signer[];
+    epochBlocks?: number;
+    change?: { atHeight: number; op: 'add' | 'remove'; signer: Ed25519Signer };
+  } = {},
+) {
+  const members = options.signers ?? validators;
+  const genesis = {
+    ...testGenesis({ traders: [trader], governance: testGovernance() }),
+    ...(options.epochBlocks === undefined
+      ? {}
+      : {
+          validatorSet: {
+            epochBlocks: options.epochBlocks,
+            members: members.map((signer, i) => ({
+              publicKey: signer.publicKey,
+              p2p: `127.0.0.1:${9100 + i}`,
+              api: `http://127.0.0.1:${8100 + i}`,
+            })),
+          },
+        }),
+  };
   const chainId = genesis.chainId;
   const chain = createChainState({
     chainId,
-    validators: validators.map((signer) => signer.publicKey),
+    validators: members.map((signer) => signer.publicKey),
     assets: [],
     engineGenesis: genesis,
   });
+  const proofs = createValidatorSetProofs(
+    new SimStorage(),
+    () => chain.engine,
+    () => chain.priceBook.latest().values(),
+  );
+  proofs.record();
+  const everyone = [...members, ...(options.change === undefined ? [] : [options.change.signer])];
+  let signing: Ed25519Signer[] = [...members];
+  const txs = createTransactionBuilder(chainId);
   const roots = new Map<number, Uint8Array>([[0, chainStateRoot(chain)]]);
   const openings = new Map<number, StateRootOpening>();
   const reads = new Map<number, AccountRead>();
@@ -101,35 +148,67 @@ function honestChain(blocks: number) {
   };
   record(0);
   const details: BlockDetail[] = [];
+  const blockOf = new Map<number, Block>();
   let tip = { view: 0, digest: genesisDigest(chainId) };
   for (let height = 1; height <= blocks; height++) {
     const stateRootHeight = stateRootHeightFor(height);
+    const change = options.change;
+    const transactions =
+      change !== undefined && change.atHeight === height
+        ? [
+            SignedTransactionCodec.encode(
+              txs.next(
+                GOVERNANCE,
+                governed({
+                  kind: 'changeValidators',
+                  value: {
+                    op: VALIDATOR_CHANGE[change.op],
+                    publicKey: change.signer.publicKey,
+                    p2p: new TextEncoder().encode(change.op === 'add' ? '127.0.0.1:9199' : ''),
+                    api: new TextEncoder().encode(change.op === 'add' ? 'http://127.0.0.1:8199' : ''),
+                  },
+                }),
+              ),
+            ),
+          ]
+        : [];
     const payload = BlockPayloadCodec.encode({
       envelopes: [],
       batchKeys: [],
       earlyShares: [],
       timeMs: genesis.startTimeMs + height * 1000,
-      transactions: [],
+      transactions,
       observations: [],
       deposits: [],
       stateRootHeight,
       stateRoot: roots.get(stateRootHeight)!,
     });
     const executed = executeBlock(chain, { height, payload });
+    if (transactions.length > 0) assert.equal(executed.result.results[0]!.status, 'OK');
     roots.set(height, executed.root);
     record(height);
+    proofs.record();
     const block: Block = {
       view: tip.view + 1,
       height,
       parentView: tip.view,
       parent: tip.digest,
-      proposer: (tip.view + 1) % 4,
+      proposer: (tip.view + 1) % signing.length,
       payload,
     };
-    details.push(finalized(chainId, block, validators.slice(0, 3), [0, 1, 2]));
+    blockOf.set(height, block);
+    // Block `height` is signed by the set in force before it executed (a boundary block by the old set).
+    const quorum = createValidatorSet(signing.map((signer) => signer.publicKey)).quorum;
+    const indices = Array.from({ length: quorum }, (_, i) => i);
+    details.push(finalized(chainId, block, signing.slice(0, quorum), indices));
     tip = { view: block.view, digest: blockDigest(block) };
+    const committed = chain.engine.validatorSet();
+    if (committed !== undefined)
+      signing = committed.members.map(
+        (member) => everyone.find((signer) => hex(signer.publicKey) === member.publicKey)!,
+      );
   }
-  return { chainId, details, openings, reads, roots };
+  return { chainId, details, openings, reads, roots, proofs, blockOf, signing: () => signing };
 }
 
 function finalized(
@@ -169,13 +248,13 @@ const keysetOf = (keys: FrostKeyPackage[]): Keyset => ({
   groupPublicKey: keys[0]!.groupPublicKey,
 });
 
-function lightClientFor(chainId: number, schedule?: ValidatorSchedule): LightClient {
+function lightClientFor(chainId: number, epochBlocks?: number, genesisSet = validators): LightClient {
   return createLightClient({
     chainId,
-    validators: createValidatorSet(validators.map((signer) => signer.publicKey)),
+    validators: createValidatorSet(genesisSet.map((signer) => signer.publicKey)),
     keyset: keysetOf(epoch1Keys),
     keysetDomain: domain,
-    ...(schedule === undefined ? {} : { schedule }),
+    ...(epochBlocks === undefined ? {} : { epochBlocks }),
   });
 }
 
@@ -243,27 +322,6 @@ describe('light client: finality from genesis against a Byzantine node', () => {
     };
     refuses('BAD_DESCENDANTS', () => light.acceptBlock({ ...viaDescendants, descendants: [third.encoded] }));
     assert.equal(light.acceptBlock(viaDescendants).height, 1);
-  });
-
-  test('votes of epoch e are checked against epoch e’s set: a new epoch signed by the old set is refused', () => {
-    const epochLength = 3;
-    const schedule: ValidatorSchedule = {
-      epochOf: (height) => Math.floor((height - 1) / epochLength),
-      // A rotation known to the schedule (as a committed set change would be): epoch 1 is the other set.
-      validatorsOf: (epoch) =>
-        epoch === 1 ? createValidatorSet(otherValidators.map((signer) => signer.publicKey)) : undefined,
-    };
-    const light = lightClientFor(world.chainId, schedule);
-    for (const detail of world.details.slice(0, epochLength)) light.acceptBlock(detail);
-    const fourth = world.details[epochLength]!;
-    // The honest chain's block 4 is signed by the genesis set, which no longer signs epoch 1.
-    refuses('BAD_CERTIFICATE', () => light.acceptBlock(fourth));
-    const bySuccessors = finalized(world.chainId, decoded(fourth), otherValidators.slice(0, 3), [0, 1, 2]);
-    assert.equal(light.acceptBlock(bySuccessors).epoch, 1);
-    const noSet: ValidatorSchedule = { epochOf: schedule.epochOf, validatorsOf: () => undefined };
-    const stuck = lightClientFor(world.chainId, noSet);
-    for (const detail of world.details.slice(0, epochLength)) stuck.acceptBlock(detail);
-    refuses('UNKNOWN_EPOCH', () => stuck.acceptBlock(fourth));
   });
 });
 
@@ -415,5 +473,131 @@ describe('light client driver against the fixture node on 127.0.0.1', () => {
     await assert.rejects(createLightClientDriver(misled, { url: api.url }).sync(), {
       code: 'BAD_CERTIFICATE',
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Validator-set changes: five genesis validators, epochs of 20 blocks, governance removes
+// validator 0 at height 2, so boundary 20 (whose block commits the root after 4) changes the set;
+// boundary 40 changes nothing.
+
+const EPOCH = 20;
+const setValidators = Array.from({ length: 5 }, (_, i) => testSigner(`light-set-validator-${i}`));
+const changing = honestChain(45, {
+  signers: setValidators,
+  epochBlocks: EPOCH,
+  change: { atHeight: 2, op: 'remove', signer: setValidators[0]! },
+});
+const proofAt = (boundary: number) => changing.proofs.proof(boundary)!;
+const followTo = (light: LightClient, height: number) => {
+  while (light.tip.height < height) {
+    light.acceptBlock(changing.details[light.tip.height]!);
+    const pending = light.pendingBoundary;
+    if (pending !== undefined && light.tip.height < height) light.acceptValidatorSet(proofAt(pending));
+  }
+};
+
+describe('light client: finality across validator-set changes', () => {
+  test('the next set comes from the record the boundary block commits; the old set no longer signs', () => {
+    const light = lightClientFor(changing.chainId, EPOCH, setValidators);
+    followTo(light, EPOCH);
+    assert.equal(light.pendingBoundary, EPOCH);
+    const next = changing.details[EPOCH]!;
+    // Withheld proof: nothing after the boundary is accepted, however well signed.
+    refuses('VALIDATOR_SET_PENDING', () => light.acceptBlock(next));
+    // The old set (4 of its 5: a quorum of it) signs block 21 after the change.
+    const byOldSet = finalized(
+      changing.chainId,
+      changing.blockOf.get(EPOCH + 1)!,
+      setValidators.slice(0, 4),
+      [0, 1, 2, 3],
+    );
+    // A proof of another boundary, and a true proof under another (later, also certified) root.
+    refuses('NO_BOUNDARY_PENDING', () => light.acceptValidatorSet(proofAt(2 * EPOCH)));
+    refuses('ROOT_MISMATCH', () =>
+      light.acceptValidatorSet({
+        ...proofAt(2 * EPOCH),
+        boundaryHeight: EPOCH,
+        height: proofAt(EPOCH).height,
+      }),
+    );
+    // A forged set change: the record rewritten (no pending removal; an attacker added) under the
+    // true root and its true proof.
+    const honest = proofAt(EPOCH);
+    const record = ValidatorSetRecordCodec.decode(fromHex(honest.record)!);
+    assert.equal(record.pending.length, 1, 'the root after 4 shows the change pending for 20');
+    const noChange = hex(ValidatorSetRecordCodec.encode({ ...record, pending: [] }));
+    refuses('BAD_STATE_PROOF', () => light.acceptValidatorSet({ ...honest, record: noChange }));
+    const attacker = testSigner('light-set-attacker');
+    const addsAttacker = hex(
+      ValidatorSetRecordCodec.encode({
+        ...record,
+        pending: [
+          {
+            ...record.pending[0]!,
+            change: {
+              op: VALIDATOR_CHANGE.add,
+              publicKey: attacker.publicKey,
+              p2p: new TextEncoder().encode('1.2.3.4:1'),
+              api: new Uint8Array(0),
+            },
+          },
+        ],
+      }),
+    );
+    refuses('BAD_STATE_PROOF', () => light.acceptValidatorSet({ ...honest, record: addsAttacker }));
+    refuses('MALFORMED', () => light.acceptValidatorSet({ ...honest, proof: '0x00' }));
+    assert.equal(light.validators.epoch, 1, 'nothing changed');
+    assert.equal(light.pendingBoundary, EPOCH);
+
+    const proven = light.acceptValidatorSet(honest);
+    assert.equal(proven.changed, true);
+    assert.equal(proven.epoch, 2);
+    assert.deepEqual(
+      proven.set.publicKeys.map(hex),
+      setValidators.slice(1).map((signer) => hex(signer.publicKey)),
+    );
+    refuses('BAD_CERTIFICATE', () => light.acceptBlock(byOldSet));
+    // The removed validator with f = 1 current member: no quorum of the new set.
+    refuses('BAD_CERTIFICATE', () =>
+      light.acceptBlock(
+        finalized(
+          changing.chainId,
+          changing.blockOf.get(EPOCH + 1)!,
+          [setValidators[0]!, setValidators[1]!, setValidators[2]!],
+          [0, 1, 2],
+        ),
+      ),
+    );
+    assert.equal(light.acceptBlock(next).epoch, 2);
+    // Boundary 40 changes nothing: the same set, proven again.
+    followTo(light, 2 * EPOCH);
+    const same = light.acceptValidatorSet(proofAt(2 * EPOCH));
+    assert.equal(same.changed, false);
+    assert.equal(same.epoch, 2);
+    followTo(light, 45);
+    assert.equal(light.tip.height, 45);
+  });
+
+  test('a boundary block certified only through a descendant of the next epoch cannot be checked yet', () => {
+    const light = lightClientFor(changing.chainId, EPOCH, setValidators);
+    followTo(light, EPOCH - 1);
+    const boundaryBlock = changing.details[EPOCH - 1]!;
+    const descendant = changing.details[EPOCH]!;
+    refuses('UNKNOWN_EPOCH', () =>
+      light.acceptBlock({
+        ...boundaryBlock,
+        finalization: descendant.finalization,
+        descendants: [descendant.encoded],
+      }),
+    );
+    assert.equal(light.acceptBlock(boundaryBlock).height, EPOCH);
+  });
+
+  test('a light client without epochs refuses the new set’s blocks rather than guess', () => {
+    const light = lightClientFor(changing.chainId, undefined, setValidators);
+    for (const detail of changing.details.slice(0, EPOCH)) light.acceptBlock(detail);
+    // Three of the new set at its indices are not a quorum (4) of the genesis five.
+    refuses('BAD_CERTIFICATE', () => light.acceptBlock(changing.details[EPOCH]!));
   });
 });

@@ -56,9 +56,9 @@
 
 import { nodeStateRoot } from '../chain/block-rule.ts';
 import { type Block, BlockCodec, type Certificate, VoteKind } from '../codec/consensus.ts';
+import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { BlockPayloadCodec } from '../codec/node.ts';
 import type { AggregatePriceValue } from '../codec/oracle.ts';
-import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { AggregatePriceType } from '../codec/oracle.ts';
 import { verifyCertificate } from '../consensus/certificate.ts';
 import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
@@ -329,7 +329,11 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
 
   function acceptValidatorSet(served: ValidatorSetProofJson) {
     const pending = boundary;
-    if (pending === undefined || served?.boundaryHeight !== pending.height || served.height !== pending.rootHeight)
+    if (
+      pending === undefined ||
+      served?.boundaryHeight !== pending.height ||
+      served.height !== pending.rootHeight
+    )
       throw new LightClientError('NO_BOUNDARY_PENDING', {
         boundary: pending?.height,
         served: served?.boundaryHeight,
@@ -635,7 +639,8 @@ export function createLightClientDriver(light: LightClient, options: LightClient
           fault(index, 'keys', error);
         }
       }
-      if (!answered) throw new LightClientError('UNAVAILABLE', { asked: 'keys', faults: faults.slice(-nodes.length) });
+      if (!answered)
+        throw new LightClientError('UNAVAILABLE', { asked: 'keys', faults: faults.slice(-nodes.length) });
       return light.keyset;
     },
     checkpoint(height, domain) {

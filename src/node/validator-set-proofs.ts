@@ -12,7 +12,7 @@
  * below 16), and persists it, so that a light client starting from genesis can ask for every
  * boundary. Nothing here is trusted by its reader (src/node/light-client.ts `acceptValidatorSet`).
  */
-import { stateRootHeightFor, STATE_ROOT_LAG_BLOCKS } from '../chain/block-rule.ts';
+import { STATE_ROOT_LAG_BLOCKS, stateRootHeightFor } from '../chain/block-rule.ts';
 import { AggregatePriceType, type AggregatePriceValue } from '../codec/oracle.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { encodeStateProof } from '../crypto/state-commitment.ts';
