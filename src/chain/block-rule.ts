@@ -49,7 +49,6 @@ import { sha256 } from '../crypto/hash.ts';
 import { transactionId } from '../crypto/transaction.ts';
 import { accountStateKey, createEngine, type Engine, restoreEngine } from '../execution/engine.ts';
 import { isGovernanceKey } from '../execution/governance.ts';
-import { VALIDATOR_CHANGE_LEAD_BLOCKS } from '../execution/validator-set.ts';
 import type {
   BlockResult,
   BridgeDeposit,
@@ -57,6 +56,7 @@ import type {
   EngineGenesis,
   OracleUpdate,
 } from '../execution/types.ts';
+import { VALIDATOR_CHANGE_LEAD_BLOCKS } from '../execution/validator-set.ts';
 import {
   type DepositReportProblem,
   depositReportProblems,

@@ -176,7 +176,10 @@ test('a change takes effect at the first boundary at least the state-root lag ah
   assert.equal(event.effectiveHeight, BOUNDARY);
   assert.equal(engine.validatorSet()!.pending?.effectiveHeight, BOUNDARY);
   assert.equal(changeBoundary(EPOCH_BLOCKS, BOUNDARY - VALIDATOR_CHANGE_LEAD_BLOCKS), BOUNDARY);
-  assert.equal(changeBoundary(EPOCH_BLOCKS, BOUNDARY - VALIDATOR_CHANGE_LEAD_BLOCKS + 1), BOUNDARY + EPOCH_BLOCKS);
+  assert.equal(
+    changeBoundary(EPOCH_BLOCKS, BOUNDARY - VALIDATOR_CHANGE_LEAD_BLOCKS + 1),
+    BOUNDARY + EPOCH_BLOCKS,
+  );
   // The pending change is in the root: a restored engine has it and the same root.
   const copy = restoreEngine(engine.snapshot(), genesis);
   assert.ok(bytesEqual(copy.stateRoot(), engine.stateRoot()));

@@ -62,7 +62,6 @@ import { registerKeys } from './keys.ts';
 import { createApiMetrics } from './metrics.ts';
 import { type NetworkInfo, registerNetwork } from './network.ts';
 import { registerPrivacy } from './privacy.ts';
-import { registerValidators } from './validators.ts';
 import {
   accountReadSchema,
   BYTES32_PATTERN,
@@ -85,6 +84,7 @@ import {
   transactionLookupSchema,
 } from './schemas.ts';
 import { createStreamHub, DEFAULT_STREAM_LIMITS, parseTopics, type StreamLimits } from './stream.ts';
+import { registerValidators } from './validators.ts';
 
 export interface ApiLimits {
   /** Largest request body: a transaction is at most ~4.3 KB, ~8.7 KB as JSON hex. */
