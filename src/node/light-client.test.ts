@@ -44,7 +44,9 @@ import {
   priceReportDigest,
 } from '../interop/price-certificate.ts';
 import { SimStorage } from '../runtime/sim/storage.ts';
+import type { CheckpointJson } from './api/bridge.ts';
 import { createFixtureNode } from './api/fixture-node.ts';
+import type { KeyLifecycleJson } from './api/keys.ts';
 import { startApiServer } from './api/server.ts';
 import {
   createLightClient,
@@ -53,13 +55,14 @@ import {
   type LightClientErrorCode,
   type StateRootOpening,
 } from './light-client.ts';
-import { createValidatorSetProofs } from './validator-set-proofs.ts';
+import { createValidatorSetProofs, type ValidatorSetProofJson } from './validator-set-proofs.ts';
 import {
   type AccountRead,
   accountToJson,
   type BlockDetail,
   certificateToJson,
   hex,
+  type NodeView,
   stateProofToJson,
 } from './view.ts';
 
@@ -599,5 +602,112 @@ describe('light client: finality across validator-set changes', () => {
     for (const detail of changing.details.slice(0, EPOCH)) light.acceptBlock(detail);
     // Three of the new set at its indices are not a quorum (4) of the genesis five.
     refuses('BAD_CERTIFICATE', () => light.acceptBlock(changing.details[EPOCH]!));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The driver over several nodes on 127.0.0.1: each serves the fixture node's API with the blocks,
+// boundary proofs, handovers and checkpoints of a world given to it, honest or not.
+
+type Served = {
+  height: number;
+  block?: (height: number) => BlockDetail | undefined;
+  proof?: (height: number) => ValidatorSetProofJson | undefined;
+  keys?: () => KeyLifecycleJson;
+  checkpoint?: (height: number | 'latest') => CheckpointJson | undefined;
+};
+
+async function serve(t: { after(fn: () => unknown): void }, served: Served): Promise<string> {
+  const fixture = createFixtureNode({ traders: 1 });
+  const view: NodeView = {
+    ...fixture.view,
+    status: async () => ({
+      ...(await fixture.view.status()),
+      chainId: changing.chainId,
+      height: served.height,
+    }),
+    block: (height) => (served.block ?? ((h) => changing.details[h - 1]))(height),
+    validatorSetProof: (height) => (served.proof ?? ((h) => changing.proofs.proof(h)))(height),
+    ...(served.keys === undefined ? {} : { keyLifecycle: served.keys }),
+    ...(served.checkpoint === undefined ? {} : { checkpoint: served.checkpoint }),
+  };
+  const api = await startApiServer({ view });
+  t.after(() => api.close());
+  return api.url;
+}
+
+const honestNode: Served = { height: changing.details.length };
+
+describe('light client driver over several nodes, some lying', () => {
+  test('one node forges the set change, one withholds the boundary proof: the driver proves it from the honest one', async (t) => {
+    const forger = await serve(t, {
+      ...honestNode,
+      // A true proof under another root, offered for boundary 20.
+      proof: (h) => ({
+        ...changing.proofs.proof(2 * EPOCH)!,
+        boundaryHeight: h,
+        height: changing.proofs.proof(h)!.height,
+      }),
+    });
+    const withholder = await serve(t, { ...honestNode, proof: () => undefined });
+    const honest = await serve(t, honestNode);
+    const light = lightClientFor(changing.chainId, EPOCH, setValidators);
+    const driver = createLightClientDriver(light, {
+      nodes: [{ url: forger }, { url: withholder }, { url: honest }],
+    });
+    assert.equal(await driver.sync(), 45);
+    assert.equal(light.validators.epoch, 2);
+    const faults = driver
+      .faults()
+      .map(
+        (f) =>
+          `${f.node === forger ? 'forger' : f.node === withholder ? 'withholder' : 'honest'} ${f.asked} ${f.code}`,
+      );
+    assert.deepEqual(faults, [
+      'forger validator set after 20 ROOT_MISMATCH',
+      'withholder validator set after 20 BOUNDARY_NOT_FOUND',
+      'withholder validator set after 40 BOUNDARY_NOT_FOUND',
+    ]);
+  });
+
+  test('a node serving the old set’s certificate after the change is set aside; alone, it is refused', async (t) => {
+    const oldSetBlock = finalized(
+      changing.chainId,
+      changing.blockOf.get(EPOCH + 1)!,
+      setValidators.slice(0, 4),
+      [0, 1, 2, 3],
+    );
+    const stale = await serve(t, {
+      ...honestNode,
+      block: (h) => (h === EPOCH + 1 ? oldSetBlock : changing.details[h - 1]),
+    });
+    const honest = await serve(t, honestNode);
+    const light = lightClientFor(changing.chainId, EPOCH, setValidators);
+    const driver = createLightClientDriver(light, { nodes: [{ url: stale }, { url: honest }] });
+    assert.equal(await driver.sync(), 45);
+    assert.deepEqual(
+      driver.faults().map((f) => [f.node === stale, f.asked, f.code]),
+      [[true, 'block 21', 'BAD_CERTIFICATE']],
+    );
+    const alone = lightClientFor(changing.chainId, EPOCH, setValidators);
+    await assert.rejects(createLightClientDriver(alone, { url: stale }).sync(), { code: 'BAD_CERTIFICATE' });
+    assert.equal(alone.tip.height, EPOCH, 'it kept what verified, nothing after');
+  });
+
+  test('a node that claims a height it cannot serve: a typed error, never a block that does not verify', async (t) => {
+    const boaster = await serve(t, { ...honestNode, height: 1_000 });
+    const honest = await serve(t, honestNode);
+    const light = lightClientFor(changing.chainId, EPOCH, setValidators);
+    const driver = createLightClientDriver(light, { nodes: [{ url: boaster }, { url: honest }] });
+    await assert.rejects(driver.sync(), (error: unknown) => {
+      assert.equal((error as { code?: string }).code, 'UNAVAILABLE');
+      return true;
+    });
+    assert.equal(light.tip.height, 45);
+    // Every node unreachable: typed as well.
+    const nowhere = createLightClientDriver(lightClientFor(changing.chainId, EPOCH, setValidators), {
+      nodes: [{ url: 'http://127.0.0.1:9' }, { url: 'http://127.0.0.1:9' }],
+    });
+    await assert.rejects(nowhere.sync(), { code: 'UNAVAILABLE' });
   });
 });

@@ -577,16 +577,19 @@ export function createLightClientDriver(light: LightClient, options: LightClient
           ? [(await nodes[0]!.client.status()).height]
           : await Promise.all(
               nodes.map(async (node, index) => {
-                if (setAside.has(index)) return 0;
+                if (setAside.has(index)) return undefined;
                 try {
                   return (await node.client.status()).height;
                 } catch (error) {
                   fault(index, 'status', error);
-                  return 0;
+                  return undefined;
                 }
               }),
             );
-      const target = Math.max(...claims);
+      const answered = claims.filter((claim): claim is number => Number.isSafeInteger(claim));
+      if (answered.length === 0)
+        throw new LightClientError('UNAVAILABLE', { asked: 'status', faults: faults.slice(-nodes.length) });
+      const target = Math.max(...answered);
       await proveBoundary();
       let accepted = 0;
       while (light.tip.height < target && accepted < maxBlocks) {
