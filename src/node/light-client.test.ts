@@ -21,7 +21,7 @@ import { SignedTransactionCodec } from '../codec/transaction.ts';
 import { certificateFromVotes } from '../consensus/certificate.ts';
 import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
 import { blockDigest, genesisDigest, signVote } from '../consensus/votes.ts';
-import { fromHex } from '../crypto/bytes.ts';
+import { bytesEqual, fromHex } from '../crypto/bytes.ts';
 import { runLocalDkg } from '../crypto/dkg.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { type FrostKeyPackage, frostAggregate, frostCommit, frostSignShare } from '../crypto/frost.ts';
@@ -36,7 +36,12 @@ import {
 } from '../execution/fixtures.ts';
 import { checkpointDigest } from '../interop/evm/certificates.ts';
 import { encodeCheckpointCertificate } from '../interop/evm/checkpoint.ts';
-import { encodeHandoverCertificate, handoverMessage, type Keyset } from '../interop/handover-certificate.ts';
+import {
+  decodeHandoverCertificate,
+  encodeHandoverCertificate,
+  handoverMessage,
+  type Keyset,
+} from '../interop/handover-certificate.ts';
 import {
   type CertificateDomain,
   encodePriceCertificate,
@@ -71,8 +76,8 @@ const otherValidators = Array.from({ length: 4 }, (_, i) => testSigner(`light-ot
 const trader = testSigner('light-trader');
 const domain: CertificateDomain = { chainId: 0, verifyingContract: new Uint8Array(20).fill(0x22) };
 
-function frostSign(keys: FrostKeyPackage[], digest: Uint8Array): Uint8Array {
-  const chosen = keys.slice(0, 3);
+function frostSign(keys: FrostKeyPackage[], digest: Uint8Array, signers = 3): Uint8Array {
+  const chosen = keys.slice(0, signers);
   const round1 = chosen.map((key) => frostCommit(key));
   const commitments = round1.map((entry) => entry.commitment);
   const shares = new Map(
@@ -709,5 +714,126 @@ describe('light client driver over several nodes, some lying', () => {
       nodes: [{ url: 'http://127.0.0.1:9' }, { url: 'http://127.0.0.1:9' }],
     });
     await assert.rejects(nowhere.sync(), { code: 'UNAVAILABLE' });
+  });
+});
+
+describe('light client driver: the keyset’s handover chain and checkpoints from several nodes', () => {
+  const epoch3Keys = runLocalDkg({ chainId: 0, epoch: 3, participants: 4, threshold: 3 });
+  const handover = (keys: FrostKeyPackage[], fromEpoch: number, next: Keyset, signers = 3) =>
+    encodeHandoverCertificate({
+      domain,
+      fromEpoch,
+      toEpoch: next.epoch,
+      groupPublicKey: next.groupPublicKey,
+      signature: frostSign(keys, handoverMessage(domain, fromEpoch, next), signers),
+    });
+  const lifecycle = (handovers: Uint8Array[]): KeyLifecycleJson => ({
+    height: 45,
+    epochBlocks: EPOCH,
+    epoch: 3,
+    nextRefreshHeight: 60,
+    keyset: {
+      epoch: 3,
+      groupPublicKey: hex(keysetOf(epoch3Keys).groupPublicKey),
+      threshold: 3,
+      participants: 4,
+    },
+    signers: [],
+    keygen: 'done',
+    disqualified: [],
+    refreshDisqualified: [],
+    refreshes: 2,
+    certificates: 0,
+    handovers: handovers.map((bytes) => {
+      const decoded = decodeHandoverCertificate(bytes);
+      return {
+        fromEpoch: decoded.fromEpoch,
+        toEpoch: decoded.toEpoch,
+        groupPublicKey: hex(decoded.groupPublicKey),
+        signature: hex(decoded.signature),
+        encoded: hex(bytes),
+      };
+    }),
+  });
+  const oneToTwo = handover(epoch1Keys, 1, keysetOf(epoch2Keys));
+  const twoToThree = handover(epoch2Keys, 2, keysetOf(epoch3Keys));
+
+  test('a handover by the replaced keyset or below its threshold is refused; withholding holds nobody back', async (t) => {
+    // The keyset of epoch 1 (handed over, its holders possibly removed) signs epoch 2 → 3.
+    const byReplaced = handover(epoch1Keys, 2, keysetOf(epoch3Keys));
+    const direct = lightClientFor(world.chainId);
+    direct.followHandovers([oneToTwo]);
+    refuses('HANDOVER_REFUSED', () => direct.followHandovers([byReplaced]));
+    // Two shares of a 3-of-4 keyset cannot make its signature: the aggregator refuses (RFC 9591
+    // §5.3), and anything else two holders produce is not the group's (the BAD_SIGNATURE above).
+    assert.throws(() => handover(epoch2Keys, 2, keysetOf(epoch3Keys), 2), /NOT_ENOUGH_SIGNERS/);
+    assert.equal(direct.keyset.epoch, 2, 'nothing changed');
+
+    const liar = await serve(t, { ...honestNode, keys: () => lifecycle([oneToTwo, byReplaced]) });
+    const withholder = await serve(t, { ...honestNode, keys: () => lifecycle([oneToTwo]) });
+    const honest = await serve(t, { ...honestNode, keys: () => lifecycle([oneToTwo, twoToThree]) });
+    const light = lightClientFor(world.chainId);
+    const driver = createLightClientDriver(light, {
+      nodes: [{ url: liar }, { url: withholder }, { url: honest }],
+    });
+    const keyset = await driver.followKeyset();
+    assert.equal(keyset.epoch, 3);
+    assert.ok(bytesEqual(keyset.groupPublicKey, keysetOf(epoch3Keys).groupPublicKey));
+    assert.deepEqual(
+      driver.faults().map((f) => [f.node === liar, f.code]),
+      [[true, 'HANDOVER_REFUSED']],
+    );
+    // A single lying node: refused, typed, and the keyset stays where the verified chain left it.
+    const alone = lightClientFor(world.chainId);
+    await assert.rejects(createLightClientDriver(alone, { url: liar }).followKeyset(), {
+      code: 'UNAVAILABLE',
+    });
+    assert.equal(alone.keyset.epoch, 1);
+  });
+
+  test('a checkpoint of a fork from one node is set aside; the followed block’s from another verifies', async (t) => {
+    const evmDomain: CertificateDomain = { chainId: 31337, verifyingContract: new Uint8Array(20).fill(0x44) };
+    const hashAt = (height: number) => fromHex(changing.details[height - 1]!.hash)!;
+    const checkpointJson = (height: number, blockHash: Uint8Array): CheckpointJson => {
+      const checkpoint = {
+        height: BigInt(height),
+        blockHash,
+        stateRoot: changing.openings.get(height)!.engineStateRoot,
+        withdrawalsRoot: new Uint8Array(32).fill(2),
+        epoch: 1n,
+      };
+      const encoded = encodeCheckpointCertificate({
+        domain: evmDomain,
+        checkpoint,
+        signature: frostSign(epoch1Keys, checkpointDigest(checkpoint, evmDomain)),
+      });
+      return {
+        height,
+        blockHash: hex(blockHash),
+        stateRoot: hex(checkpoint.stateRoot),
+        withdrawalsRoot: hex(checkpoint.withdrawalsRoot),
+        epoch: 1,
+        chainId: evmDomain.chainId,
+        verifyingContract: hex(evmDomain.verifyingContract),
+        withdrawals: 0,
+        encoded: hex(encoded),
+      };
+    };
+    // The keyset itself (f + 1 shares colluding would do) certified another block at height 10.
+    const forked = await serve(t, { ...honestNode, checkpoint: () => checkpointJson(10, hashAt(9)) });
+    const honest = await serve(t, { ...honestNode, checkpoint: () => checkpointJson(10, hashAt(10)) });
+    const light = lightClientFor(changing.chainId, EPOCH, setValidators);
+    const driver = createLightClientDriver(light, { nodes: [{ url: forked }, { url: honest }] });
+    // Not followed yet: refused from both, typed.
+    await assert.rejects(driver.checkpoint(10, evmDomain), { code: 'UNAVAILABLE' });
+    await driver.sync();
+    const certified = await driver.checkpoint(10, evmDomain);
+    assert.equal(certified.checkpoint.height, 10n);
+    assert.ok(driver.faults().some((f) => f.node === forked && f.code === 'CHECKPOINT_FORK'));
+    // The certified state root is the one finality committed (the block at 26 commits the root after 10).
+    const opening = changing.openings.get(10)!;
+    const encoded = fromHex(checkpointJson(10, hashAt(10)).encoded)!;
+    assert.equal(light.verifyCheckpoint(encoded, evmDomain, opening).checkpoint.height, 10n);
+    refuses('ROOT_MISMATCH', () => light.verifyCheckpoint(encoded, evmDomain, changing.openings.get(11)!));
   });
 });

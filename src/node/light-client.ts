@@ -118,17 +118,32 @@ export const LIGHT_CLIENT_ERRORS = Object.freeze({
 
 export type LightClientErrorCode = keyof typeof LIGHT_CLIENT_ERRORS;
 
+/** Refusals that say where the light client is, not that the answer was false. */
+const NOT_YET_CODES: ReadonlySet<LightClientErrorCode> = new Set<LightClientErrorCode>([
+  'UNKNOWN_EPOCH',
+  'VALIDATOR_SET_PENDING',
+  'ROOT_NOT_COMMITTED',
+  'STALE_ROOT',
+  'CHECKPOINT_NOT_FOLLOWED',
+  'UNAVAILABLE',
+]);
+
 /** A refused answer: nothing the light client holds changed. */
 export class LightClientError extends Error {
   readonly code: LightClientErrorCode;
-  /** Network-facing verdict (as Lodestar's): every refusal here is the answer's fault. */
-  readonly verdict = 'reject' as const;
+  /**
+   * Network-facing verdict (as Lodestar's): `reject` when the answer is false (its node is not to
+   * be asked again), `ignore` when it is only not usable yet by this light client (a height not
+   * followed, a root not committed, a boundary not proven) or nothing was answered.
+   */
+  readonly verdict: 'reject' | 'ignore';
   readonly details: Readonly<Record<string, unknown>>;
 
   constructor(code: LightClientErrorCode, details: Record<string, unknown> = {}, options?: ErrorOptions) {
     super(`${code}: ${LIGHT_CLIENT_ERRORS[code]}`, options);
     this.name = 'LightClientError';
     this.code = code;
+    this.verdict = NOT_YET_CODES.has(code) ? 'ignore' : 'reject';
     this.details = Object.freeze({ ...details });
   }
 }
@@ -198,10 +213,17 @@ export interface LightClient {
   verifyPriceCertificate(encoded: Uint8Array): PriceCertificate;
   /**
    * Checks an encoded checkpoint certificate (src/interop/evm/checkpoint.ts) for the EVM verifier
-   * at `domain`: signed by the current keyset, and naming the finalized block at its height.
-   * @throws LightClientError (BAD_CHECKPOINT with the reason, CHECKPOINT_NOT_FOLLOWED, CHECKPOINT_FORK)
+   * at `domain`: signed by the current keyset, and naming the finalized block at its height; with
+   * `opening` (of the node state root after that height), also certifying the engine root finality
+   * committed, so the withdrawals root it carries is that state's.
+   * @throws LightClientError (BAD_CHECKPOINT with the reason, CHECKPOINT_NOT_FOLLOWED, CHECKPOINT_FORK,
+   *   ROOT_NOT_COMMITTED, ROOT_MISMATCH)
    */
-  verifyCheckpoint(encoded: Uint8Array, domain: CertificateDomain): CheckpointCertificate;
+  verifyCheckpoint(
+    encoded: Uint8Array,
+    domain: CertificateDomain,
+    opening?: StateRootOpening,
+  ): CheckpointCertificate;
   /**
    * Follows encoded handover certificates from the current keyset; all or nothing.
    * @throws LightClientError HANDOVER_REFUSED with the index and reason
@@ -428,7 +450,11 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
     return certificate;
   }
 
-  function verifyCheckpoint(encoded: Uint8Array, domain: CertificateDomain): CheckpointCertificate {
+  function verifyCheckpoint(
+    encoded: Uint8Array,
+    domain: CertificateDomain,
+    opening?: StateRootOpening,
+  ): CheckpointCertificate {
     const verdict = verifyCheckpointCertificate(encoded, keyset, domain);
     if (!verdict.ok)
       throw new LightClientError('BAD_CHECKPOINT', { reason: verdict.reason, detail: verdict.detail });
@@ -437,6 +463,22 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
     if (followed === undefined) throw new LightClientError('CHECKPOINT_NOT_FOLLOWED', { height });
     if (!bytesEqual(followed, blockHash))
       throw new LightClientError('CHECKPOINT_FORK', { height, blockHash: toHex(blockHash) });
+    if (opening !== undefined) {
+      // The certified engine root must be the one finality committed for that height (block + 16).
+      const committed = roots.get(Number(height));
+      if (committed === undefined) throw new LightClientError('ROOT_NOT_COMMITTED', { height });
+      let opened: Uint8Array;
+      try {
+        opened = nodeStateRoot(opening.engineStateRoot, opening.prices);
+      } catch (error) {
+        throw new LightClientError('MALFORMED', { field: 'opening' }, { cause: error });
+      }
+      if (
+        !bytesEqual(opened, committed) ||
+        !bytesEqual(opening.engineStateRoot, verdict.certificate.checkpoint.stateRoot)
+      )
+        throw new LightClientError('ROOT_MISMATCH', { height, field: 'checkpoint.stateRoot' });
+    }
     return verdict.certificate;
   }
 
@@ -534,7 +576,7 @@ export function createLightClientDriver(light: LightClient, options: LightClient
     const code = (error as { code?: unknown })?.code;
     faults.push({ node: nodes[index]!.url, asked, code: typeof code === 'string' ? code : 'ERROR' });
     if (faults.length > FAULTS_KEPT) faults.shift();
-    if (error instanceof LightClientError) setAside.add(index);
+    if (error instanceof LightClientError && error.verdict === 'reject') setAside.add(index);
   };
 
   /** Asks each node not set aside until one answer verifies; `check` must change nothing on refusal. */
