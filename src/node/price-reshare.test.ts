@@ -6,7 +6,7 @@
  * signing, an old member dealing bad reshares, an old member crashed during the reshare.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -251,6 +251,12 @@ test('a set change at block 4 (5 → 4 validators): reshared to the new set, han
   assert.equal(registry.verify(early).ok, false, 'the old epoch is retired');
   const after = seen.find((s) => s.height === 6)!.encoded;
   assert.ok(registry.verify(after).ok, 'epoch-2 certificates verify against epoch 2’s key');
+  // The key file of epoch 2 is the versioned, encrypted format, and its members are not in clear.
+  const text = readFileSync(join(net.directories[1]!, 'price-keyset-2.key'), 'utf8');
+  const record = JSON.parse(text) as { format: string; version: number };
+  assert.equal(record.format, 'palisade-threshold-key');
+  assert.equal(record.version, 2);
+  for (const signer of net.signers) assert.ok(!text.includes(toHex(signer.publicKey)));
   // The key file of epoch 2 names the new members; a restart loads it and keeps signing.
   net.restart(1);
   assert.equal(net.prices[1]!.keyset()!.epoch, 3);

@@ -43,6 +43,17 @@
  * messages of the last two runs); it signs no more and counts among the f faulty until share
  * repair (src/crypto/repair.ts) is driven over the network.
  *
+ * Validator-set change. When the execution state applies a set change at boundary block H, the
+ * node calls `changeValidators(H, keys)` before `onAggregates(H)`; the boundary then starts a
+ * reshare (src/crypto/keygen.ts kind `reshare`, Desmedt–Jajodia / Wong–Wang–Wing, see
+ * src/node/price-membership.ts) instead of a refresh: the old members deal, the new members
+ * receive, over the same transport messages, with the same deadlines, re-sending and complaint
+ * round. The new keyset keeps the group key and takes the next epoch; its engine numbers the new
+ * members (messages are translated to transport peers), the old keyset signs the handover, and a
+ * validator that only dealt retires (`stats().member` false) and signs nothing new. A validator
+ * added by governance (not among the genesis validators) cannot take part yet: it would need the
+ * old keyset's public package to join the session, which nothing sends it.
+ *
  * Signing. After every finalized block whose height is a multiple of `everyBlocks`, every
  * validator holds the same aggregates (a function of finalized blocks), so each knows what to
  * sign: for each asset with a fresh aggregate, the EIP-712 `PriceReport` digest. The session's
