@@ -607,6 +607,17 @@ export function createNode(options: NodeOptions): PalisadeNode {
     const fills = fillsOf(result.events, summary.height, summary.timeMs);
     if (fills.length > 0) publish({ topic: 'fills', fills });
   });
+  // A set change applied at this boundary: the price keyset is reshared to the new set there
+  // (src/node/price-membership.ts), started by the onAggregates of the same block below.
+  app.onApplied((applied) => {
+    const committed = app.engine.validatorSet();
+    const entry = committed?.epochs[committed.epochs.length - 1];
+    if (entry === undefined || entry.epoch === 1 || entry.sinceHeight !== applied.summary.height) return;
+    prices.changeValidators(
+      entry.sinceHeight,
+      entry.keys.map((hex) => fromHex(hex)!),
+    );
+  });
   app.onApplied((applied) => {
     if (applied.replay) return;
     const { summary, aggregate } = applied;
