@@ -56,6 +56,7 @@ import type {
   EngineGenesis,
   OracleUpdate,
 } from '../execution/types.ts';
+import { VALIDATOR_CHANGE_LEAD_BLOCKS } from '../execution/validator-set.ts';
 import {
   type DepositReportProblem,
   depositReportProblems,
@@ -83,6 +84,11 @@ import {
  * of the block rule: every validator must use the same value.
  */
 export const STATE_ROOT_LAG_BLOCKS = 16;
+// A validator-set change must sit in a root the old set finalizes (src/execution/validator-set.ts).
+invariant(
+  VALIDATOR_CHANGE_LEAD_BLOCKS >= STATE_ROOT_LAG_BLOCKS,
+  'a validator-set change leads its boundary by at least the state-root lag',
+);
 const STATE_ROOT_LABEL = new TextEncoder().encode('PALISADE/NODE/STATE-ROOT/v1');
 const PriceListType = new ListCompositeType(AggregatePriceType, SNAPSHOT_UNDERLYINGS_MAX);
 /** The engine counts quote base units with 6 decimals; genesis bounds an asset's decimals by it. */

@@ -89,7 +89,17 @@ import {
   randomPolynomial,
   scalarBytes,
   verifyProofOfKnowledge,
+  verifyPublicShare,
 } from './vss.ts';
+
+/**
+ * The scalar of a share message this machine already accepted (its signature was checked on
+ * receipt, so it is only decoded again); undefined when it is not a valid scalar.
+ */
+function heldShareValue(sealed: Uint8Array): bigint | undefined {
+  const { payload } = SealedKeygenCodec.decode(sealed);
+  return parseScalar(KeygenShareCodec.decode(payload).share);
+}
 
 export type KeygenKind = 'dkg' | 'refresh' | 'reshare';
 
@@ -412,6 +422,8 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
   const answered = new Set<number>();
   /** Verdicts on evidence, by the (immutable, held) evidence array of a stored complaint. */
   const verdicts = new WeakMap<Uint8Array, boolean>();
+  /** Dealers some evidence has proven to have sent a bad signed share. */
+  const convicted = new Set<number>();
   /** SHA-256 of every sealed message accepted, so a relayed copy costs a hash, not a signature check. */
   const accepted = new Set<string>();
   let outcome: KeygenResult | KeygenError | undefined;
@@ -459,9 +471,7 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
     const sealed = myShares.get(dealer);
     const commitment = deals.get(dealer)?.commitment;
     if (sealed === undefined || commitment === undefined || me === undefined) return undefined;
-    const opened = openKeygenMessage(session, sessionDigest, sealed);
-    invariant(opened.kind === 'share', 'a held share is a share');
-    const value = parseScalar(opened.body.share);
+    const value = heldShareValue(sealed);
     const valid =
       value !== undefined &&
       Point.BASE.multiply(value).equals(evaluateCommitment(commitment, identifierOf(me)));
@@ -488,6 +498,7 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
     const verdict = judgeEvidence(dealer, recipient, evidence);
     // Undefined (no deal yet to judge against) may change when a relayed deal arrives.
     if (verdict !== undefined) verdicts.set(evidence, verdict);
+    if (verdict === true) convicted.add(dealer);
     return verdict;
   };
 
@@ -503,10 +514,8 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
     const commitment = deals.get(dealer)?.commitment;
     if (commitment === undefined) return undefined;
     const value = parseScalar(opened.body.share);
-    return (
-      value === undefined ||
-      !Point.BASE.multiply(value).equals(evaluateCommitment(commitment, identifierOf(recipient)))
-    );
+    // The share is public now (it is the evidence): variable-time arithmetic is fine.
+    return value === undefined || !verifyPublicShare(value, identifierOf(recipient), commitment);
   };
 
   const complain = (): KeygenOutput[] => {
@@ -569,6 +578,9 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
       }
       for (const [dealer, evidence] of accusationsOf(recipient)) {
         if (equivocations.has(dealer) || deals.get(dealer)?.commitment === undefined) continue;
+        // One piece of convicting evidence disqualifies the dealer (and `combine` stops at the first
+        // it meets), so the rest of its accusers' evidence need not be judged, nor answered.
+        if (convicted.has(dealer)) continue;
         if (evidenceConvicts(dealer, recipient, evidence) === true) continue;
         if (!answers.get(dealer)?.has(recipient)) return false;
       }
@@ -766,7 +778,7 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
           const valid =
             commitment !== undefined &&
             value !== undefined &&
-            Point.BASE.multiply(value).equals(evaluateCommitment(commitment, identifierOf(reveal.recipient)));
+            verifyPublicShare(value, identifierOf(reveal.recipient), commitment);
           byRecipient.set(reveal.recipient, valid ? value : undefined);
         }
         answers.set(dealer, byRecipient);

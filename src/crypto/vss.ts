@@ -124,23 +124,40 @@ export function verifyShare(share: bigint, x: bigint, commitment: readonly Point
   return Point.BASE.multiply(share).equals(evaluateCommitment(commitment, x));
 }
 
-/** Coefficient-wise sum Σ_i w_i · C_i of equally long commitments (w_i = 1 when weights omitted). */
+/**
+ * Coefficient-wise sum Σ_i w_i · C_i of equally long commitments (w_i = 1 when weights omitted).
+ * Weighted, each coefficient is one multi-scalar multiplication over the commitments (noble's
+ * `mulAddUnsafe`): at n = 31 that is 21 MSMs of 31 points instead of 651 single multiplications.
+ */
 export function combineCommitments(
   commitments: readonly (readonly Point[])[],
   weights?: readonly bigint[],
 ): Point[] {
   invariant(commitments.length > 0, 'nothing to combine');
+  invariant(weights === undefined || weights.length === commitments.length, 'one weight per commitment');
   const length = commitments[0]!.length;
-  const out: Point[] = Array.from({ length }, () => Point.ZERO);
-  commitments.forEach((commitment, i) => {
+  for (const commitment of commitments)
     invariant(commitment.length === length, 'commitments of different degrees');
-    const weight = weights?.[i] ?? 1n;
-    for (let k = 0; k < length; k++) {
+  return Array.from({ length }, (_, k) => {
+    const points: Point[] = [];
+    const scalars: bigint[] = [];
+    commitments.forEach((commitment, i) => {
       const term = commitment[k]!;
-      if (!term.equals(Point.ZERO)) out[k] = out[k]!.add(weight === 1n ? term : term.multiplyUnsafe(weight));
-    }
+      const weight = weights?.[i] ?? 1n;
+      if (term.equals(Point.ZERO) || weight === 0n) return;
+      points.push(term);
+      scalars.push(weight);
+    });
+    if (points.length === 0) return Point.ZERO;
+    if (weights === undefined) return points.reduce((sum, point) => sum.add(point));
+    return mulAddUnsafe(Point, points, scalars);
   });
-  return out;
+}
+
+/** Feldman's check of a share that is already public (evidence, a revealed answer): variable time. */
+export function verifyPublicShare(share: bigint, x: bigint, commitment: readonly Point[]): boolean {
+  if (share <= 0n || share >= Fn.ORDER) return false;
+  return Point.BASE.multiplyUnsafe(share).equals(evaluateCommitment(commitment, x));
 }
 
 /**

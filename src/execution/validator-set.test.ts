@@ -3,7 +3,8 @@
  * governors' threshold, a replayed one, one run before its timelock, one leaving three validators
  * (and so removing all of them one by one), adding a key that is already a member or is no curve
  * point, removing a stranger, two changes for one boundary (which would break quorum
- * intersection across it), and a change that lands anywhere but the next epoch boundary. The
+ * intersection across it), and a change that lands anywhere but the first epoch boundary at least
+ * the state-root lag ahead (closer, no root the old set finalizes would show it to a light client). The
  * genesis: five validators, epochs of 10 blocks, 3-of-5 governors, a one-minute timelock.
  */
 import assert from 'node:assert/strict';
@@ -22,6 +23,7 @@ import {
 } from './fixtures.ts';
 import { VALIDATOR_SET_STATE_KEY } from './records.ts';
 import type { Block, BlockResult, EngineGenesis } from './types.ts';
+import { changeBoundary, VALIDATOR_CHANGE_LEAD_BLOCKS } from './validator-set.ts';
 
 const START = Date.UTC(2026, 0, 1);
 const TIMELOCK_MS = 60_000;
@@ -103,7 +105,7 @@ test('attack: without the governors threshold, or replayed, a validator change i
   assert.equal(status(submit(accepted)).status, 'PROPOSAL_REPLAYED');
   // Queued, not scheduled, until the timelock ends: nothing pending, nothing changed.
   assert.equal(engine.validatorSet()!.pending, undefined);
-  runTo(engine, block, 2 * EPOCH_BLOCKS + 1);
+  runTo(engine, block, 3 * EPOCH_BLOCKS + 1);
   // One removal went through; the replay did not remove a second validator.
   assert.deepEqual(keysOf(engine), before.slice(0, 4));
 });
@@ -157,24 +159,36 @@ test('attack: a second change for the same boundary is refused (one validator en
   assert.equal(engine.validatorSet()!.pending?.publicKey, hex(4));
 });
 
-test('a change takes effect exactly at the next epoch boundary; the record in the root and a snapshot carry it', () => {
+test('a change takes effect at the first boundary at least the state-root lag ahead; the record in the root and a snapshot carry it', () => {
   const { engine, genesis, submit, block } = setup();
-  runTo(engine, block, 3);
+  runTo(engine, block, 2);
   submit(governed(change('add', 5)));
   const scheduled = block(TIMELOCK_MS);
+  const executedAt = engine.height;
+  assert.equal(executedAt, 4);
   const event = scheduled.events.find((e) => e.type === 'validatorChangeScheduled');
   assert.ok(event !== undefined && event.type === 'validatorChangeScheduled');
-  assert.equal(event.effectiveHeight, EPOCH_BLOCKS);
-  assert.equal(engine.validatorSet()!.pending?.effectiveHeight, EPOCH_BLOCKS);
+  // Boundary 10 is closer than the lead (a root committed by an old-set block would not show the
+  // change): the change waits for boundary 20, whose block commits the root after 4 ≥ executedAt.
+  const BOUNDARY = 2 * EPOCH_BLOCKS;
+  assert.ok(EPOCH_BLOCKS - executedAt < VALIDATOR_CHANGE_LEAD_BLOCKS);
+  assert.ok(BOUNDARY - executedAt >= VALIDATOR_CHANGE_LEAD_BLOCKS);
+  assert.equal(event.effectiveHeight, BOUNDARY);
+  assert.equal(engine.validatorSet()!.pending?.effectiveHeight, BOUNDARY);
+  assert.equal(changeBoundary(EPOCH_BLOCKS, BOUNDARY - VALIDATOR_CHANGE_LEAD_BLOCKS), BOUNDARY);
+  assert.equal(
+    changeBoundary(EPOCH_BLOCKS, BOUNDARY - VALIDATOR_CHANGE_LEAD_BLOCKS + 1),
+    BOUNDARY + EPOCH_BLOCKS,
+  );
   // The pending change is in the root: a restored engine has it and the same root.
   const copy = restoreEngine(engine.snapshot(), genesis);
   assert.ok(bytesEqual(copy.stateRoot(), engine.stateRoot()));
   assert.equal(copy.validatorSet()!.pending?.publicKey, hex(5));
-  const results = runTo(engine, block, EPOCH_BLOCKS - 1);
+  const results = runTo(engine, block, BOUNDARY - 1);
   assert.ok(results.every((r) => !r.events.some((e) => e.type === 'validatorSetChanged')));
   assert.equal(keysOf(engine).length, 5, 'not before the boundary');
   const boundary = block();
-  assert.equal(engine.height, EPOCH_BLOCKS);
+  assert.equal(engine.height, BOUNDARY);
   assert.ok(boundary.events.some((e) => e.type === 'validatorSetChanged'));
   const view = engine.validatorSet()!;
   assert.equal(view.epoch, 2);
@@ -187,7 +201,7 @@ test('a change takes effect exactly at the next epoch boundary; the record in th
     view.epochs.map((e) => [e.epoch, e.sinceHeight, e.keys.length]),
     [
       [1, 0, 5],
-      [2, EPOCH_BLOCKS, 6],
+      [2, 2 * EPOCH_BLOCKS, 6],
     ],
   );
   const record = ValidatorSetRecordCodec.decode(engine.stateValue(VALIDATOR_SET_STATE_KEY)!);

@@ -1,9 +1,14 @@
 /**
  * The consensus validator set as committed state (issue 11, "validator-set change"). Genesis names
  * the validators and the epoch length B (`dkg.epochBlocks`); governance changes the set with a
- * timelocked `ChangeValidators` (add or remove one validator) that takes effect at the next epoch
- * boundary: the first height H that is a multiple of B above the height the change executes at.
- * Block H is the last block of the old epoch (the old set finalizes it); the new set holds for
+ * timelocked `ChangeValidators` (add or remove one validator) that takes effect at an epoch
+ * boundary: the first height H that is a multiple of B with H ≥ h + `VALIDATOR_CHANGE_LEAD_BLOCKS`,
+ * h the height the change executes at. The lead is the state-root lag (src/chain/block-rule.ts
+ * `STATE_ROOT_LAG_BLOCKS`): block H commits the state root after H − 16, so the pending change is
+ * in a root the old set itself finalized, and a light client learns the next set from a proof of
+ * this record under that root without trusting anyone the old set did not certify
+ * (src/node/light-client.ts). A boundary closer than the lead would apply a change no old-set block
+ * commits. Block H is the last block of the old epoch (the old set finalizes it); the new set holds for
  * every view after the view of block H. Every validator derives the same H from the finalized
  * chain, and the record (under `VALIDATOR_SET_STATE_KEY`, in the state root) names the change
  * before it happens and the set after, so all agree on which set a view belongs to.
@@ -35,6 +40,12 @@ import { bytesEqual, toHex } from '../crypto/bytes.ts';
 
 /** The fewest validators a set may have: 3f + 1 with f = 1. */
 export const MIN_VALIDATORS = 4;
+
+/**
+ * How many blocks before its boundary a change must execute (module header): equal to the
+ * state-root lag, which src/chain/block-rule.ts asserts against it.
+ */
+export const VALIDATOR_CHANGE_LEAD_BLOCKS = 16;
 
 export interface ValidatorMember {
   publicKey: Uint8Array;
@@ -107,6 +118,11 @@ export function nextBoundary(epochBlocks: number, height: number): number {
   return (Math.floor(height / epochBlocks) + 1) * epochBlocks;
 }
 
+/** The boundary a change executed at `height` takes effect at: the first one at least the lead above. */
+export function changeBoundary(epochBlocks: number, height: number): number {
+  return nextBoundary(epochBlocks, height + VALIDATOR_CHANGE_LEAD_BLOCKS - 1);
+}
+
 function isLargeOrderPoint(key: Uint8Array): boolean {
   try {
     const point = ed25519.Point.fromBytes(key);
@@ -144,7 +160,7 @@ export function validatorChangeProblem(
   return undefined;
 }
 
-/** Schedules a checked change for the next boundary above `height`; returns that boundary. */
+/** Schedules a checked change for its boundary ({@link changeBoundary}); returns that boundary. */
 export function scheduleValidatorChange(
   set: ValidatorSetState,
   proposalId: number,
@@ -152,7 +168,7 @@ export function scheduleValidatorChange(
   height: number,
 ): number {
   invariant(validatorChangeProblem(set, change) === undefined, 'a validator change is checked first');
-  const effectiveHeight = nextBoundary(set.epochBlocks, height);
+  const effectiveHeight = changeBoundary(set.epochBlocks, height);
   set.pending = {
     proposalId,
     effectiveHeight,

@@ -40,7 +40,9 @@ import type { FindingQuery } from '../monitor/monitor.ts';
 import { frameTransactions } from './api/batch.ts';
 import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
 import { API_ERRORS, type ApiErrorCode } from './api/errors.ts';
+import type { KeyLifecycleJson } from './api/keys.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
+import type { ValidatorSetProofJson } from './validator-set-proofs.ts';
 import type {
   AccountRead,
   BlockDetail,
@@ -244,6 +246,13 @@ export interface PalisadeClient {
   privacyWitness(publicKey: Hex | Uint8Array): Promise<PrivacyWitnessJson>;
   /** A certified withdrawals checkpoint, by height or the latest (docs/api.md, Withdrawals). */
   checkpoint(height: number | 'latest'): Promise<CheckpointJson>;
+  /** The price keyset's lifecycle and its handover chain (`GET /v1/keys`); follow it with a light client. */
+  keys(): Promise<KeyLifecycleJson>;
+  /**
+   * At a validator-set boundary, the set record under the root the boundary block commits, proven;
+   * BOUNDARY_NOT_FOUND when not kept. Check it with a light client's `acceptValidatorSet`.
+   */
+  validatorSetProof(height: number): Promise<ValidatorSetProofJson>;
   /** A withdrawal's leaf, proof and certified checkpoint; WITHDRAWAL_NOT_FOUND until certified. */
   withdrawal(id: number): Promise<WithdrawalProofJson>;
   /** Polls until the withdrawal is in a certified checkpoint; TIMEOUT after `timeoutMs` (default 60 s). */
@@ -604,6 +613,8 @@ export function createClient(options: ClientOptions): PalisadeClient {
     },
     privacyCheckpoint: (height) => call<PrivacyCheckpointJson>(`/v1/privacy/checkpoints/${height}`),
     checkpoint: (height) => call<CheckpointJson>(`/v1/bridge/checkpoints/${height}`),
+    keys: () => call<KeyLifecycleJson>('/v1/keys'),
+    validatorSetProof: (height) => call<ValidatorSetProofJson>(`/v1/validators/boundaries/${height}`),
     withdrawal: (id) => call<WithdrawalProofJson>(`/v1/bridge/withdrawals/${id}`),
     async waitForWithdrawal(id, waitOptions = {}) {
       const deadline = Date.now() + (waitOptions.timeoutMs ?? 60_000);

@@ -1,6 +1,6 @@
 /**
  * From governance to the consensus schedule (src/node/epochs.ts): a `ChangeValidators` executed by
- * the real execution engine lands at the next boundary, and the node's glue schedules epoch 2 on
+ * the real execution engine lands at its boundary (the first one at least the state-root lag ahead), and the node's glue schedules epoch 2 on
  * the consensus side from the view after the boundary block. Attacks: a replayed boundary block
  * (restart) scheduling the epoch twice or at another view; a catch-up across a boundary block this
  * node does not hold; a vote of the removed validator after the boundary; a genesis whose parsed
@@ -27,6 +27,8 @@ import { catchUpEpochs, epochGateHeight, followValidatorEpoch, validatorSetGenes
 import { buildGenesis, type GenesisValidator, genesisToJson, parseGenesis } from './genesis.ts';
 
 const EPOCH_BLOCKS = 10;
+/** The change executes at height 3; boundary 10 is closer than the 16-block lead, so 20. */
+const BOUNDARY = 2 * EPOCH_BLOCKS;
 const signers = Array.from({ length: 5 }, (_, i) => testSigner(`node-epochs-${i}`));
 const validators: GenesisValidator[] = signers.map((s, i) => ({
   publicKey: s.publicKey,
@@ -77,7 +79,7 @@ test('governance removes a validator: epoch 2 is scheduled once, from the view a
     },
   });
   const viewOf = (height: number) => height * 2 + 1; // some views were nullified on the way
-  for (let height = 1; height <= 2 * EPOCH_BLOCKS; height++) {
+  for (let height = 1; height <= 3 * EPOCH_BLOCKS; height++) {
     const result = execution.applyBlock({
       height,
       timeMs: execution.timeMs + 1000,
@@ -87,14 +89,14 @@ test('governance removes a validator: epoch 2 is scheduled once, from the view a
     if (height === 3) assert.equal(result.results[0]!.status, 'OK');
     followValidatorEpoch(engine, viewOf(height), execution.validatorSet());
   }
-  const firstView = viewOf(EPOCH_BLOCKS) + 1;
+  const firstView = viewOf(BOUNDARY) + 1;
   assert.deepEqual(calls, [firstView], 'scheduled exactly once');
   assert.equal(schedule.at(firstView - 1)!.epoch, 1);
   const next = schedule.at(firstView)!.validators;
   assert.equal(next.size, 4);
   assert.ok(next.publicKeys.every((key) => !bytesEqual(key, signers[1]!.publicKey)));
   // A replayed boundary block (a restart replaying from a snapshot) schedules nothing again.
-  followValidatorEpoch(engine, viewOf(EPOCH_BLOCKS), execution.validatorSet());
+  followValidatorEpoch(engine, viewOf(BOUNDARY), execution.validatorSet());
   assert.deepEqual(calls, [firstView]);
   // The removed validator's vote after the boundary, under its old index, is refused; before, it counted.
   const vote = (view: number) =>

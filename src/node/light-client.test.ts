@@ -14,26 +14,44 @@ import {
   stateRootHeightFor,
 } from '../chain/block-rule.ts';
 import { type Block, BlockCodec, VoteKind } from '../codec/consensus.ts';
+import { VALIDATOR_CHANGE, ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { BlockPayloadCodec } from '../codec/node.ts';
 import type { AggregatePriceValue } from '../codec/oracle.ts';
+import { SignedTransactionCodec } from '../codec/transaction.ts';
 import { certificateFromVotes } from '../consensus/certificate.ts';
 import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
 import { blockDigest, genesisDigest, signVote } from '../consensus/votes.ts';
+import { bytesEqual, fromHex } from '../crypto/bytes.ts';
 import { runLocalDkg } from '../crypto/dkg.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { type FrostKeyPackage, frostAggregate, frostCommit, frostSignShare } from '../crypto/frost.ts';
 import { accountStateKey } from '../execution/engine.ts';
-import { testGenesis, testSigner } from '../execution/fixtures.ts';
+import {
+  createTransactionBuilder,
+  GOVERNANCE,
+  governed,
+  testGenesis,
+  testGovernance,
+  testSigner,
+} from '../execution/fixtures.ts';
 import { checkpointDigest } from '../interop/evm/certificates.ts';
 import { encodeCheckpointCertificate } from '../interop/evm/checkpoint.ts';
-import { encodeHandoverCertificate, handoverMessage, type Keyset } from '../interop/handover-certificate.ts';
+import {
+  decodeHandoverCertificate,
+  encodeHandoverCertificate,
+  handoverMessage,
+  type Keyset,
+} from '../interop/handover-certificate.ts';
 import {
   type CertificateDomain,
   encodePriceCertificate,
   feedIdOf,
   priceReportDigest,
 } from '../interop/price-certificate.ts';
+import { SimStorage } from '../runtime/sim/storage.ts';
+import type { CheckpointJson } from './api/bridge.ts';
 import { createFixtureNode } from './api/fixture-node.ts';
+import type { KeyLifecycleJson } from './api/keys.ts';
 import { startApiServer } from './api/server.ts';
 import {
   createLightClient,
@@ -41,14 +59,15 @@ import {
   type LightClient,
   type LightClientErrorCode,
   type StateRootOpening,
-  type ValidatorSchedule,
 } from './light-client.ts';
+import { createValidatorSetProofs, type ValidatorSetProofJson } from './validator-set-proofs.ts';
 import {
   type AccountRead,
   accountToJson,
   type BlockDetail,
   certificateToJson,
   hex,
+  type NodeView,
   stateProofToJson,
 } from './view.ts';
 
@@ -57,8 +76,8 @@ const otherValidators = Array.from({ length: 4 }, (_, i) => testSigner(`light-ot
 const trader = testSigner('light-trader');
 const domain: CertificateDomain = { chainId: 0, verifyingContract: new Uint8Array(20).fill(0x22) };
 
-function frostSign(keys: FrostKeyPackage[], digest: Uint8Array): Uint8Array {
-  const chosen = keys.slice(0, 3);
+function frostSign(keys: FrostKeyPackage[], digest: Uint8Array, signers = 3): Uint8Array {
+  const chosen = keys.slice(0, signers);
   const round1 = chosen.map((key) => frostCommit(key));
   const commitments = round1.map((entry) => entry.commitment);
   const shares = new Map(
@@ -67,16 +86,52 @@ function frostSign(keys: FrostKeyPackage[], digest: Uint8Array): Uint8Array {
   return frostAggregate(chosen[0]!.public, commitments, digest, shares);
 }
 
-/** An honest chain: each block finalized by validators 0..2, with the node state roots it committed. */
-function honestChain(blocks: number) {
-  const genesis = testGenesis({ traders: [trader] });
+/**
+ * An honest chain: each block finalized by the first quorum of the set in force (validators 0..2 of
+ * the genesis four by default), with the node state roots it committed. With `epochBlocks` the
+ * genesis commits a validator set and `change` (a governance ChangeValidators) executes at
+ * `changeAtHeight`; the node's own recorder keeps each boundary's validator-set proof.
+ */
+function honestChain(
+  blocks: number,
+  options: {
+    signers?: readonly Ed25519Signer[];
+    epochBlocks?: number;
+    change?: { atHeight: number; op: 'add' | 'remove'; signer: Ed25519Signer };
+  } = {},
+) {
+  const members = options.signers ?? validators;
+  const genesis = {
+    ...testGenesis({ traders: [trader], governance: testGovernance() }),
+    ...(options.epochBlocks === undefined
+      ? {}
+      : {
+          validatorSet: {
+            epochBlocks: options.epochBlocks,
+            members: members.map((signer, i) => ({
+              publicKey: signer.publicKey,
+              p2p: `127.0.0.1:${9100 + i}`,
+              api: `http://127.0.0.1:${8100 + i}`,
+            })),
+          },
+        }),
+  };
   const chainId = genesis.chainId;
   const chain = createChainState({
     chainId,
-    validators: validators.map((signer) => signer.publicKey),
+    validators: members.map((signer) => signer.publicKey),
     assets: [],
     engineGenesis: genesis,
   });
+  const proofs = createValidatorSetProofs(
+    new SimStorage(),
+    () => chain.engine,
+    () => chain.priceBook.latest().values(),
+  );
+  proofs.record();
+  const everyone = [...members, ...(options.change === undefined ? [] : [options.change.signer])];
+  let signing: Ed25519Signer[] = [...members];
+  const txs = createTransactionBuilder(chainId);
   const roots = new Map<number, Uint8Array>([[0, chainStateRoot(chain)]]);
   const openings = new Map<number, StateRootOpening>();
   const reads = new Map<number, AccountRead>();
@@ -101,35 +156,67 @@ function honestChain(blocks: number) {
   };
   record(0);
   const details: BlockDetail[] = [];
+  const blockOf = new Map<number, Block>();
   let tip = { view: 0, digest: genesisDigest(chainId) };
   for (let height = 1; height <= blocks; height++) {
     const stateRootHeight = stateRootHeightFor(height);
+    const change = options.change;
+    const transactions =
+      change !== undefined && change.atHeight === height
+        ? [
+            SignedTransactionCodec.encode(
+              txs.next(
+                GOVERNANCE,
+                governed({
+                  kind: 'changeValidators',
+                  value: {
+                    op: VALIDATOR_CHANGE[change.op],
+                    publicKey: change.signer.publicKey,
+                    p2p: new TextEncoder().encode(change.op === 'add' ? '127.0.0.1:9199' : ''),
+                    api: new TextEncoder().encode(change.op === 'add' ? 'http://127.0.0.1:8199' : ''),
+                  },
+                }),
+              ),
+            ),
+          ]
+        : [];
     const payload = BlockPayloadCodec.encode({
       envelopes: [],
       batchKeys: [],
       earlyShares: [],
       timeMs: genesis.startTimeMs + height * 1000,
-      transactions: [],
+      transactions,
       observations: [],
       deposits: [],
       stateRootHeight,
       stateRoot: roots.get(stateRootHeight)!,
     });
     const executed = executeBlock(chain, { height, payload });
+    if (transactions.length > 0) assert.equal(executed.result.results[0]!.status, 'OK');
     roots.set(height, executed.root);
     record(height);
+    proofs.record();
     const block: Block = {
       view: tip.view + 1,
       height,
       parentView: tip.view,
       parent: tip.digest,
-      proposer: (tip.view + 1) % 4,
+      proposer: (tip.view + 1) % signing.length,
       payload,
     };
-    details.push(finalized(chainId, block, validators.slice(0, 3), [0, 1, 2]));
+    blockOf.set(height, block);
+    // Block `height` is signed by the set in force before it executed (a boundary block by the old set).
+    const quorum = createValidatorSet(signing.map((signer) => signer.publicKey)).quorum;
+    const indices = Array.from({ length: quorum }, (_, i) => i);
+    details.push(finalized(chainId, block, signing.slice(0, quorum), indices));
     tip = { view: block.view, digest: blockDigest(block) };
+    const committed = chain.engine.validatorSet();
+    if (committed !== undefined)
+      signing = committed.members.map(
+        (member) => everyone.find((signer) => hex(signer.publicKey) === member.publicKey)!,
+      );
   }
-  return { chainId, details, openings, reads, roots };
+  return { chainId, details, openings, reads, roots, proofs, blockOf, signing: () => signing };
 }
 
 function finalized(
@@ -169,13 +256,13 @@ const keysetOf = (keys: FrostKeyPackage[]): Keyset => ({
   groupPublicKey: keys[0]!.groupPublicKey,
 });
 
-function lightClientFor(chainId: number, schedule?: ValidatorSchedule): LightClient {
+function lightClientFor(chainId: number, epochBlocks?: number, genesisSet = validators): LightClient {
   return createLightClient({
     chainId,
-    validators: createValidatorSet(validators.map((signer) => signer.publicKey)),
+    validators: createValidatorSet(genesisSet.map((signer) => signer.publicKey)),
     keyset: keysetOf(epoch1Keys),
     keysetDomain: domain,
-    ...(schedule === undefined ? {} : { schedule }),
+    ...(epochBlocks === undefined ? {} : { epochBlocks }),
   });
 }
 
@@ -243,27 +330,6 @@ describe('light client: finality from genesis against a Byzantine node', () => {
     };
     refuses('BAD_DESCENDANTS', () => light.acceptBlock({ ...viaDescendants, descendants: [third.encoded] }));
     assert.equal(light.acceptBlock(viaDescendants).height, 1);
-  });
-
-  test('votes of epoch e are checked against epoch e’s set: a new epoch signed by the old set is refused', () => {
-    const epochLength = 3;
-    const schedule: ValidatorSchedule = {
-      epochOf: (height) => Math.floor((height - 1) / epochLength),
-      // A rotation known to the schedule (as a committed set change would be): epoch 1 is the other set.
-      validatorsOf: (epoch) =>
-        epoch === 1 ? createValidatorSet(otherValidators.map((signer) => signer.publicKey)) : undefined,
-    };
-    const light = lightClientFor(world.chainId, schedule);
-    for (const detail of world.details.slice(0, epochLength)) light.acceptBlock(detail);
-    const fourth = world.details[epochLength]!;
-    // The honest chain's block 4 is signed by the genesis set, which no longer signs epoch 1.
-    refuses('BAD_CERTIFICATE', () => light.acceptBlock(fourth));
-    const bySuccessors = finalized(world.chainId, decoded(fourth), otherValidators.slice(0, 3), [0, 1, 2]);
-    assert.equal(light.acceptBlock(bySuccessors).epoch, 1);
-    const noSet: ValidatorSchedule = { epochOf: schedule.epochOf, validatorsOf: () => undefined };
-    const stuck = lightClientFor(world.chainId, noSet);
-    for (const detail of world.details.slice(0, epochLength)) stuck.acceptBlock(detail);
-    refuses('UNKNOWN_EPOCH', () => stuck.acceptBlock(fourth));
   });
 });
 
@@ -415,5 +481,361 @@ describe('light client driver against the fixture node on 127.0.0.1', () => {
     await assert.rejects(createLightClientDriver(misled, { url: api.url }).sync(), {
       code: 'BAD_CERTIFICATE',
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Validator-set changes: five genesis validators, epochs of 20 blocks, governance removes
+// validator 0 at height 2, so boundary 20 (whose block commits the root after 4) changes the set;
+// boundary 40 changes nothing.
+
+const EPOCH = 20;
+const setValidators = Array.from({ length: 5 }, (_, i) => testSigner(`light-set-validator-${i}`));
+const changing = honestChain(45, {
+  signers: setValidators,
+  epochBlocks: EPOCH,
+  change: { atHeight: 2, op: 'remove', signer: setValidators[0]! },
+});
+const proofAt = (boundary: number) => changing.proofs.proof(boundary)!;
+const followTo = (light: LightClient, height: number) => {
+  while (light.tip.height < height) {
+    light.acceptBlock(changing.details[light.tip.height]!);
+    const pending = light.pendingBoundary;
+    if (pending !== undefined && light.tip.height < height) light.acceptValidatorSet(proofAt(pending));
+  }
+};
+
+describe('light client: finality across validator-set changes', () => {
+  test('the next set comes from the record the boundary block commits; the old set no longer signs', () => {
+    const light = lightClientFor(changing.chainId, EPOCH, setValidators);
+    followTo(light, EPOCH);
+    assert.equal(light.pendingBoundary, EPOCH);
+    const next = changing.details[EPOCH]!;
+    // Withheld proof: nothing after the boundary is accepted, however well signed.
+    refuses('VALIDATOR_SET_PENDING', () => light.acceptBlock(next));
+    // The old set (4 of its 5: a quorum of it) signs block 21 after the change.
+    const byOldSet = finalized(
+      changing.chainId,
+      changing.blockOf.get(EPOCH + 1)!,
+      setValidators.slice(0, 4),
+      [0, 1, 2, 3],
+    );
+    // A proof of another boundary, and a true proof under another (later, also certified) root.
+    refuses('NO_BOUNDARY_PENDING', () => light.acceptValidatorSet(proofAt(2 * EPOCH)));
+    refuses('ROOT_MISMATCH', () =>
+      light.acceptValidatorSet({
+        ...proofAt(2 * EPOCH),
+        boundaryHeight: EPOCH,
+        height: proofAt(EPOCH).height,
+      }),
+    );
+    // A forged set change: the record rewritten (no pending removal; an attacker added) under the
+    // true root and its true proof.
+    const honest = proofAt(EPOCH);
+    const record = ValidatorSetRecordCodec.decode(fromHex(honest.record)!);
+    assert.equal(record.pending.length, 1, 'the root after 4 shows the change pending for 20');
+    const noChange = hex(ValidatorSetRecordCodec.encode({ ...record, pending: [] }));
+    refuses('BAD_STATE_PROOF', () => light.acceptValidatorSet({ ...honest, record: noChange }));
+    const attacker = testSigner('light-set-attacker');
+    const addsAttacker = hex(
+      ValidatorSetRecordCodec.encode({
+        ...record,
+        pending: [
+          {
+            ...record.pending[0]!,
+            change: {
+              op: VALIDATOR_CHANGE.add,
+              publicKey: attacker.publicKey,
+              p2p: new TextEncoder().encode('1.2.3.4:1'),
+              api: new Uint8Array(0),
+            },
+          },
+        ],
+      }),
+    );
+    refuses('BAD_STATE_PROOF', () => light.acceptValidatorSet({ ...honest, record: addsAttacker }));
+    refuses('MALFORMED', () => light.acceptValidatorSet({ ...honest, proof: '0x00' }));
+    assert.equal(light.validators.epoch, 1, 'nothing changed');
+    assert.equal(light.pendingBoundary, EPOCH);
+
+    const proven = light.acceptValidatorSet(honest);
+    assert.equal(proven.changed, true);
+    assert.equal(proven.epoch, 2);
+    assert.deepEqual(
+      proven.set.publicKeys.map(hex),
+      setValidators.slice(1).map((signer) => hex(signer.publicKey)),
+    );
+    refuses('BAD_CERTIFICATE', () => light.acceptBlock(byOldSet));
+    // The removed validator with f = 1 current member: no quorum of the new set.
+    refuses('BAD_CERTIFICATE', () =>
+      light.acceptBlock(
+        finalized(
+          changing.chainId,
+          changing.blockOf.get(EPOCH + 1)!,
+          [setValidators[0]!, setValidators[1]!, setValidators[2]!],
+          [0, 1, 2],
+        ),
+      ),
+    );
+    assert.equal(light.acceptBlock(next).epoch, 2);
+    // Boundary 40 changes nothing: the same set, proven again.
+    followTo(light, 2 * EPOCH);
+    const same = light.acceptValidatorSet(proofAt(2 * EPOCH));
+    assert.equal(same.changed, false);
+    assert.equal(same.epoch, 2);
+    followTo(light, 45);
+    assert.equal(light.tip.height, 45);
+  });
+
+  test('a boundary block certified only through a descendant of the next epoch cannot be checked yet', () => {
+    const light = lightClientFor(changing.chainId, EPOCH, setValidators);
+    followTo(light, EPOCH - 1);
+    const boundaryBlock = changing.details[EPOCH - 1]!;
+    const descendant = changing.details[EPOCH]!;
+    refuses('UNKNOWN_EPOCH', () =>
+      light.acceptBlock({
+        ...boundaryBlock,
+        finalization: descendant.finalization,
+        descendants: [descendant.encoded],
+      }),
+    );
+    assert.equal(light.acceptBlock(boundaryBlock).height, EPOCH);
+  });
+
+  test('a light client without epochs refuses the new set’s blocks rather than guess', () => {
+    const light = lightClientFor(changing.chainId, undefined, setValidators);
+    for (const detail of changing.details.slice(0, EPOCH)) light.acceptBlock(detail);
+    // Three of the new set at its indices are not a quorum (4) of the genesis five.
+    refuses('BAD_CERTIFICATE', () => light.acceptBlock(changing.details[EPOCH]!));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The driver over several nodes on 127.0.0.1: each serves the fixture node's API with the blocks,
+// boundary proofs, handovers and checkpoints of a world given to it, honest or not.
+
+type Served = {
+  height: number;
+  block?: (height: number) => BlockDetail | undefined;
+  proof?: (height: number) => ValidatorSetProofJson | undefined;
+  keys?: () => KeyLifecycleJson;
+  checkpoint?: (height: number | 'latest') => CheckpointJson | undefined;
+};
+
+async function serve(t: { after(fn: () => unknown): void }, served: Served): Promise<string> {
+  const fixture = createFixtureNode({ traders: 1 });
+  const view: NodeView = {
+    ...fixture.view,
+    status: async () => ({
+      ...(await fixture.view.status()),
+      chainId: changing.chainId,
+      height: served.height,
+    }),
+    block: (height) => (served.block ?? ((h) => changing.details[h - 1]))(height),
+    validatorSetProof: (height) => (served.proof ?? ((h) => changing.proofs.proof(h)))(height),
+    ...(served.keys === undefined ? {} : { keyLifecycle: served.keys }),
+    ...(served.checkpoint === undefined ? {} : { checkpoint: served.checkpoint }),
+  };
+  const api = await startApiServer({ view });
+  t.after(() => api.close());
+  return api.url;
+}
+
+const honestNode: Served = { height: changing.details.length };
+
+describe('light client driver over several nodes, some lying', () => {
+  test('one node forges the set change, one withholds the boundary proof: the driver proves it from the honest one', async (t) => {
+    const forger = await serve(t, {
+      ...honestNode,
+      // A true proof under another root, offered for boundary 20.
+      proof: (h) => ({
+        ...changing.proofs.proof(2 * EPOCH)!,
+        boundaryHeight: h,
+        height: changing.proofs.proof(h)!.height,
+      }),
+    });
+    const withholder = await serve(t, { ...honestNode, proof: () => undefined });
+    const honest = await serve(t, honestNode);
+    const light = lightClientFor(changing.chainId, EPOCH, setValidators);
+    const driver = createLightClientDriver(light, {
+      nodes: [{ url: forger }, { url: withholder }, { url: honest }],
+    });
+    assert.equal(await driver.sync(), 45);
+    assert.equal(light.validators.epoch, 2);
+    const faults = driver
+      .faults()
+      .map(
+        (f) =>
+          `${f.node === forger ? 'forger' : f.node === withholder ? 'withholder' : 'honest'} ${f.asked} ${f.code}`,
+      );
+    assert.deepEqual(faults, [
+      'forger validator set after 20 ROOT_MISMATCH',
+      'withholder validator set after 20 BOUNDARY_NOT_FOUND',
+      'withholder validator set after 40 BOUNDARY_NOT_FOUND',
+    ]);
+  });
+
+  test('a node serving the old set’s certificate after the change is set aside; alone, it is refused', async (t) => {
+    const oldSetBlock = finalized(
+      changing.chainId,
+      changing.blockOf.get(EPOCH + 1)!,
+      setValidators.slice(0, 4),
+      [0, 1, 2, 3],
+    );
+    const stale = await serve(t, {
+      ...honestNode,
+      block: (h) => (h === EPOCH + 1 ? oldSetBlock : changing.details[h - 1]),
+    });
+    const honest = await serve(t, honestNode);
+    const light = lightClientFor(changing.chainId, EPOCH, setValidators);
+    const driver = createLightClientDriver(light, { nodes: [{ url: stale }, { url: honest }] });
+    assert.equal(await driver.sync(), 45);
+    assert.deepEqual(
+      driver.faults().map((f) => [f.node === stale, f.asked, f.code]),
+      [[true, 'block 21', 'BAD_CERTIFICATE']],
+    );
+    const alone = lightClientFor(changing.chainId, EPOCH, setValidators);
+    await assert.rejects(createLightClientDriver(alone, { url: stale }).sync(), { code: 'BAD_CERTIFICATE' });
+    assert.equal(alone.tip.height, EPOCH, 'it kept what verified, nothing after');
+  });
+
+  test('a node that claims a height it cannot serve: a typed error, never a block that does not verify', async (t) => {
+    const boaster = await serve(t, { ...honestNode, height: 1_000 });
+    const honest = await serve(t, honestNode);
+    const light = lightClientFor(changing.chainId, EPOCH, setValidators);
+    const driver = createLightClientDriver(light, { nodes: [{ url: boaster }, { url: honest }] });
+    await assert.rejects(driver.sync(), (error: unknown) => {
+      assert.equal((error as { code?: string }).code, 'UNAVAILABLE');
+      return true;
+    });
+    assert.equal(light.tip.height, 45);
+    // Every node unreachable: typed as well.
+    const nowhere = createLightClientDriver(lightClientFor(changing.chainId, EPOCH, setValidators), {
+      nodes: [{ url: 'http://127.0.0.1:9' }, { url: 'http://127.0.0.1:9' }],
+    });
+    await assert.rejects(nowhere.sync(), { code: 'UNAVAILABLE' });
+  });
+});
+
+describe('light client driver: the keyset’s handover chain and checkpoints from several nodes', () => {
+  const epoch3Keys = runLocalDkg({ chainId: 0, epoch: 3, participants: 4, threshold: 3 });
+  const handover = (keys: FrostKeyPackage[], fromEpoch: number, next: Keyset, signers = 3) =>
+    encodeHandoverCertificate({
+      domain,
+      fromEpoch,
+      toEpoch: next.epoch,
+      groupPublicKey: next.groupPublicKey,
+      signature: frostSign(keys, handoverMessage(domain, fromEpoch, next), signers),
+    });
+  const lifecycle = (handovers: Uint8Array[]): KeyLifecycleJson => ({
+    height: 45,
+    epochBlocks: EPOCH,
+    epoch: 3,
+    nextRefreshHeight: 60,
+    keyset: {
+      epoch: 3,
+      groupPublicKey: hex(keysetOf(epoch3Keys).groupPublicKey),
+      threshold: 3,
+      participants: 4,
+    },
+    signers: [],
+    keygen: 'done',
+    disqualified: [],
+    refreshDisqualified: [],
+    refreshes: 2,
+    lastAssembled: null,
+    suspectedSigners: [],
+    certificates: 0,
+    handovers: handovers.map((bytes) => {
+      const decoded = decodeHandoverCertificate(bytes);
+      return {
+        fromEpoch: decoded.fromEpoch,
+        toEpoch: decoded.toEpoch,
+        groupPublicKey: hex(decoded.groupPublicKey),
+        signature: hex(decoded.signature),
+        encoded: hex(bytes),
+      };
+    }),
+  });
+  const oneToTwo = handover(epoch1Keys, 1, keysetOf(epoch2Keys));
+  const twoToThree = handover(epoch2Keys, 2, keysetOf(epoch3Keys));
+
+  test('a handover by the replaced keyset or below its threshold is refused; withholding holds nobody back', async (t) => {
+    // The keyset of epoch 1 (handed over, its holders possibly removed) signs epoch 2 → 3.
+    const byReplaced = handover(epoch1Keys, 2, keysetOf(epoch3Keys));
+    const direct = lightClientFor(world.chainId);
+    direct.followHandovers([oneToTwo]);
+    refuses('HANDOVER_REFUSED', () => direct.followHandovers([byReplaced]));
+    // Two shares of a 3-of-4 keyset cannot make its signature: the aggregator refuses (RFC 9591
+    // §5.3), and anything else two holders produce is not the group's (the BAD_SIGNATURE above).
+    assert.throws(() => handover(epoch2Keys, 2, keysetOf(epoch3Keys), 2), /NOT_ENOUGH_SIGNERS/);
+    assert.equal(direct.keyset.epoch, 2, 'nothing changed');
+
+    const liar = await serve(t, { ...honestNode, keys: () => lifecycle([oneToTwo, byReplaced]) });
+    const withholder = await serve(t, { ...honestNode, keys: () => lifecycle([oneToTwo]) });
+    const honest = await serve(t, { ...honestNode, keys: () => lifecycle([oneToTwo, twoToThree]) });
+    const light = lightClientFor(world.chainId);
+    const driver = createLightClientDriver(light, {
+      nodes: [{ url: liar }, { url: withholder }, { url: honest }],
+    });
+    const keyset = await driver.followKeyset();
+    assert.equal(keyset.epoch, 3);
+    assert.ok(bytesEqual(keyset.groupPublicKey, keysetOf(epoch3Keys).groupPublicKey));
+    assert.deepEqual(
+      driver.faults().map((f) => [f.node === liar, f.code]),
+      [[true, 'HANDOVER_REFUSED']],
+    );
+    // A single lying node: refused, typed, and the keyset stays where the verified chain left it.
+    const alone = lightClientFor(world.chainId);
+    await assert.rejects(createLightClientDriver(alone, { url: liar }).followKeyset(), {
+      code: 'UNAVAILABLE',
+    });
+    assert.equal(alone.keyset.epoch, 1);
+  });
+
+  test('a checkpoint of a fork from one node is set aside; the followed block’s from another verifies', async (t) => {
+    const evmDomain: CertificateDomain = { chainId: 31337, verifyingContract: new Uint8Array(20).fill(0x44) };
+    const hashAt = (height: number) => fromHex(changing.details[height - 1]!.hash)!;
+    const checkpointJson = (height: number, blockHash: Uint8Array): CheckpointJson => {
+      const checkpoint = {
+        height: BigInt(height),
+        blockHash,
+        stateRoot: changing.openings.get(height)!.engineStateRoot,
+        withdrawalsRoot: new Uint8Array(32).fill(2),
+        epoch: 1n,
+      };
+      const encoded = encodeCheckpointCertificate({
+        domain: evmDomain,
+        checkpoint,
+        signature: frostSign(epoch1Keys, checkpointDigest(checkpoint, evmDomain)),
+      });
+      return {
+        height,
+        blockHash: hex(blockHash),
+        stateRoot: hex(checkpoint.stateRoot),
+        withdrawalsRoot: hex(checkpoint.withdrawalsRoot),
+        epoch: 1,
+        chainId: evmDomain.chainId,
+        verifyingContract: hex(evmDomain.verifyingContract),
+        withdrawals: 0,
+        encoded: hex(encoded),
+      };
+    };
+    // The keyset itself (f + 1 shares colluding would do) certified another block at height 10.
+    const forked = await serve(t, { ...honestNode, checkpoint: () => checkpointJson(10, hashAt(9)) });
+    const honest = await serve(t, { ...honestNode, checkpoint: () => checkpointJson(10, hashAt(10)) });
+    const light = lightClientFor(changing.chainId, EPOCH, setValidators);
+    const driver = createLightClientDriver(light, { nodes: [{ url: forked }, { url: honest }] });
+    // Not followed yet: refused from both, typed.
+    await assert.rejects(driver.checkpoint(10, evmDomain), { code: 'UNAVAILABLE' });
+    await driver.sync();
+    const certified = await driver.checkpoint(10, evmDomain);
+    assert.equal(certified.checkpoint.height, 10n);
+    assert.ok(driver.faults().some((f) => f.node === forked && f.code === 'CHECKPOINT_FORK'));
+    // The certified state root is the one finality committed (the block at 26 commits the root after 10).
+    const opening = changing.openings.get(10)!;
+    const encoded = fromHex(checkpointJson(10, hashAt(10)).encoded)!;
+    assert.equal(light.verifyCheckpoint(encoded, evmDomain, opening).checkpoint.height, 10n);
+    refuses('ROOT_MISMATCH', () => light.verifyCheckpoint(encoded, evmDomain, changing.openings.get(11)!));
   });
 });

@@ -28,12 +28,21 @@
  * Under at most f faulty validators no two conflicting blocks are finalized, so a chain that passes
  * these checks is the chain.
  *
- * ## Validator sets by epoch
- * A {@link ValidatorSchedule} names the epoch of each height and yields the set of a new epoch once
- * the light client has finalized the block before the epoch's first height (so a set change
- * committed in epoch e − 1 decides epoch e's set, checked by epoch e − 1's signers). Votes of
- * epoch e are checked against epoch e's set only. Today's network has one set from genesis:
- * {@link fixedValidatorSchedule}.
+ * ## Validator sets by epoch (src/execution/validator-set.ts)
+ * With `epochBlocks` (genesis `dkg.epochBlocks`), every height H that is a multiple of it is a
+ * boundary: block H is the last one the outgoing set finalizes, and it commits the node state root
+ * after H − 16. A set change takes effect at H only if it executed at or before H − 16, so the
+ * validator-set record under that root names it as pending (or names none). After accepting block
+ * H the light client refuses every further block (`VALIDATOR_SET_PENDING`) until
+ * {@link LightClient.acceptValidatorSet} has checked that record: its opening hashes to the root
+ * block H commits, its state proof holds under the opened engine root, it agrees with the set the
+ * light client follows (epoch, epoch length, members), and the next set is what the execution rule
+ * itself (`applyValidatorBoundary`) makes of it. So the next set is certified by the old set's
+ * 2f + 1, never by one node's word. Votes of epoch e are checked against epoch e's set only: a
+ * certificate of the old set after H, or one of a later set before H, is refused. A block whose
+ * certificate is a descendant's across a boundary cannot be checked yet (`UNKNOWN_EPOCH`): ask for
+ * the boundary block's own certificate (the node gate makes every boundary block finalized by its
+ * own, src/node/epochs.ts). Without `epochBlocks` one set holds from genesis.
  *
  * ## State
  * Every block payload (`BlockPayloadCodec`) commits the node state root after height
@@ -47,14 +56,24 @@
 
 import { nodeStateRoot } from '../chain/block-rule.ts';
 import { type Block, BlockCodec, type Certificate, VoteKind } from '../codec/consensus.ts';
+import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { BlockPayloadCodec } from '../codec/node.ts';
 import type { AggregatePriceValue } from '../codec/oracle.ts';
+import { AggregatePriceType } from '../codec/oracle.ts';
 import { verifyCertificate } from '../consensus/certificate.ts';
-import type { ValidatorSet } from '../consensus/validators.ts';
+import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
+import { decodeStateProof, verifyStateProof } from '../crypto/state-commitment.ts';
+import { VALIDATOR_SET_STATE_KEY } from '../execution/records.ts';
+import { applyValidatorBoundary, validatorSetFromRecord } from '../execution/validator-set.ts';
 import { type CheckpointCertificate, verifyCheckpointCertificate } from '../interop/evm/checkpoint.ts';
-import { followKeysetChain, type HandoverRefusal, type Keyset } from '../interop/handover-certificate.ts';
+import {
+  decodeHandoverCertificate,
+  followKeysetChain,
+  type HandoverRefusal,
+  type Keyset,
+} from '../interop/handover-certificate.ts';
 import {
   type CertificateDomain,
   decodePriceCertificate,
@@ -62,6 +81,7 @@ import {
   verifyPriceCertificate as verifyFrostPriceCertificate,
 } from '../interop/price-certificate.ts';
 import { type ClientOptions, createClient, verifyAccountProof } from './client.ts';
+import type { ValidatorSetProofJson } from './validator-set-proofs.ts';
 import { type AccountRead, type BlockDetail, certificateFromJson, hex } from './view.ts';
 
 /** Longest chain of descendants one block may carry (the node's own bound, src/node/app.ts). */
@@ -76,7 +96,10 @@ export const LIGHT_CLIENT_ERRORS = Object.freeze({
   NOT_LINKED: 'the block does not extend the followed chain (a fork)',
   BAD_DESCENDANTS: 'the descendants do not link the block to the certified one',
   NOT_FINALIZE: 'the certificate is not a finalize certificate of the certified block',
-  UNKNOWN_EPOCH: 'no validator set is known for the epoch of the certified block',
+  UNKNOWN_EPOCH: 'the certificate is of a validator set past a boundary the light client has not crossed',
+  VALIDATOR_SET_PENDING: 'a boundary was accepted: the next validator set must be proven first',
+  NO_BOUNDARY_PENDING: 'no boundary block awaits its validator-set proof, or the proof is for another one',
+  VALIDATOR_SET_MISMATCH: 'the proven validator-set record disagrees with the set the light client follows',
   BAD_CERTIFICATE: 'the certificate is not a quorum of valid signatures of the epoch’s validators',
   ROOT_NOT_COMMITTED: 'no finalized block followed so far commits a state root at that height',
   STALE_ROOT: 'the state proof is at a height too far below the newest committed root',
@@ -90,46 +113,47 @@ export const LIGHT_CLIENT_ERRORS = Object.freeze({
   CHECKPOINT_NOT_FOLLOWED:
     'the checkpoint names a height the light client has not followed (or no longer remembers)',
   CHECKPOINT_FORK: 'the checkpoint names another block than the finalized one at its height',
+  UNAVAILABLE: 'no node served the next answer in a form that verifies (each refusal is in `details`)',
 } as const);
 
 export type LightClientErrorCode = keyof typeof LIGHT_CLIENT_ERRORS;
 
+/** Refusals that say where the light client is, not that the answer was false. */
+const NOT_YET_CODES: ReadonlySet<LightClientErrorCode> = new Set<LightClientErrorCode>([
+  'UNKNOWN_EPOCH',
+  'VALIDATOR_SET_PENDING',
+  'ROOT_NOT_COMMITTED',
+  'STALE_ROOT',
+  'CHECKPOINT_NOT_FOLLOWED',
+  'UNAVAILABLE',
+]);
+
 /** A refused answer: nothing the light client holds changed. */
 export class LightClientError extends Error {
   readonly code: LightClientErrorCode;
-  /** Network-facing verdict (as Lodestar's): every refusal here is the answer's fault. */
-  readonly verdict = 'reject' as const;
+  /**
+   * Network-facing verdict (as Lodestar's): `reject` when the answer is false (its node is not to
+   * be asked again), `ignore` when it is only not usable yet by this light client (a height not
+   * followed, a root not committed, a boundary not proven) or nothing was answered.
+   */
+  readonly verdict: 'reject' | 'ignore';
   readonly details: Readonly<Record<string, unknown>>;
 
   constructor(code: LightClientErrorCode, details: Record<string, unknown> = {}, options?: ErrorOptions) {
     super(`${code}: ${LIGHT_CLIENT_ERRORS[code]}`, options);
     this.name = 'LightClientError';
     this.code = code;
+    this.verdict = NOT_YET_CODES.has(code) ? 'ignore' : 'reject';
     this.details = Object.freeze({ ...details });
   }
 }
 
-/** Which validator set signs each height (see the module header). */
-export interface ValidatorSchedule {
-  /** The epoch of `height` (≥ 1); non-decreasing in height. */
-  epochOf(height: number): number;
-  /**
-   * The set of `epoch`, asked once, after the light client finalized `lastOfPrevious` (the block
-   * just before the epoch's first height, with its decoded payload). Undefined: not derivable.
-   */
-  validatorsOf(epoch: number, lastOfPrevious: FinalizedBlock): ValidatorSet | undefined;
-}
-
-/** One validator set for every height: today's network. */
-export function fixedValidatorSchedule(): ValidatorSchedule {
-  return Object.freeze({ epochOf: () => 0, validatorsOf: () => undefined });
-}
-
 export interface LightClientGenesis {
   chainId: number;
-  /** The validator set of epoch 0 (the genesis validators). */
+  /** The genesis validators, in index order: the set of epoch 1. */
   validators: ValidatorSet;
-  schedule?: ValidatorSchedule;
+  /** Validator-set epoch length (genesis `dkg.epochBlocks`); absent or 0: one set from genesis. */
+  epochBlocks?: number;
   /** The genesis price keyset and the domain its certificates and handovers name. */
   keyset: Keyset;
   keysetDomain: CertificateDomain;
@@ -159,7 +183,17 @@ export interface StateRootOpening {
 export interface LightClient {
   /** The last finalized block followed (height 0: genesis, nothing followed yet). */
   readonly tip: { height: number; hash: Uint8Array; epoch: number };
+  /** The validator set that signs the next block (its epoch; 1 is the genesis set). */
+  readonly validators: { epoch: number; set: ValidatorSet };
+  /** The boundary block accepted whose next set is not proven yet. */
+  readonly pendingBoundary: number | undefined;
   readonly keyset: Keyset;
+  /**
+   * Proves the set after the pending boundary from the record under the root that block commits.
+   * @throws LightClientError (NO_BOUNDARY_PENDING, MALFORMED, ROOT_MISMATCH, BAD_STATE_PROOF,
+   *   VALIDATOR_SET_MISMATCH); nothing changes then
+   */
+  acceptValidatorSet(proof: ValidatorSetProofJson): { epoch: number; set: ValidatorSet; changed: boolean };
   /**
    * Accepts the next block.
    * @throws LightClientError when it is not the next finalized block of the followed chain
@@ -179,10 +213,17 @@ export interface LightClient {
   verifyPriceCertificate(encoded: Uint8Array): PriceCertificate;
   /**
    * Checks an encoded checkpoint certificate (src/interop/evm/checkpoint.ts) for the EVM verifier
-   * at `domain`: signed by the current keyset, and naming the finalized block at its height.
-   * @throws LightClientError (BAD_CHECKPOINT with the reason, CHECKPOINT_NOT_FOLLOWED, CHECKPOINT_FORK)
+   * at `domain`: signed by the current keyset, and naming the finalized block at its height; with
+   * `opening` (of the node state root after that height), also certifying the engine root finality
+   * committed, so the withdrawals root it carries is that state's.
+   * @throws LightClientError (BAD_CHECKPOINT with the reason, CHECKPOINT_NOT_FOLLOWED, CHECKPOINT_FORK,
+   *   ROOT_NOT_COMMITTED, ROOT_MISMATCH)
    */
-  verifyCheckpoint(encoded: Uint8Array, domain: CertificateDomain): CheckpointCertificate;
+  verifyCheckpoint(
+    encoded: Uint8Array,
+    domain: CertificateDomain,
+    opening?: StateRootOpening,
+  ): CheckpointCertificate;
   /**
    * Follows encoded handover certificates from the current keyset; all or nothing.
    * @throws LightClientError HANDOVER_REFUSED with the index and reason
@@ -212,28 +253,28 @@ function decodeBlock(bytes: Uint8Array, field: string): Block {
  */
 export function createLightClient(genesis: LightClientGenesis): LightClient {
   const { chainId } = genesis;
-  const schedule = genesis.schedule ?? fixedValidatorSchedule();
+  const epochBlocks = genesis.epochBlocks ?? 0;
+  if (!Number.isSafeInteger(epochBlocks) || epochBlocks < 0)
+    throw new LightClientError('MALFORMED', { field: 'epochBlocks' });
   const priceDomain = genesis.priceDomain ?? genesis.keysetDomain;
   const maxStaleBlocks = genesis.maxStaleBlocks ?? 16;
-  const sets = new Map<number, ValidatorSet>([[0, genesis.validators]]);
+  let current = { epoch: 1, set: genesis.validators };
+  /** The boundary block accepted last, and the root it commits, until its next set is proven. */
+  let boundary: { height: number; rootHeight: number; root: Uint8Array } | undefined;
   const roots = new Map<number, Uint8Array>();
   const hashes = new Map<number, Uint8Array>();
   let newestRootHeight = -1;
-  let last: FinalizedBlock | undefined;
-  let tip = { height: 0, hash: genesisDigest(chainId), epoch: 0 };
+  let tip = { height: 0, hash: genesisDigest(chainId), epoch: 1 };
   let keyset: Keyset = { epoch: genesis.keyset.epoch, groupPublicKey: genesis.keyset.groupPublicKey.slice() };
 
-  function validatorsFor(epoch: number): ValidatorSet {
-    const known = sets.get(epoch);
-    if (known !== undefined) return known;
-    // A new epoch starts right after the tip; its set comes from the finalized chain so far.
-    const derived = last === undefined ? undefined : schedule.validatorsOf(epoch, last);
-    if (derived === undefined) throw new LightClientError('UNKNOWN_EPOCH', { epoch });
-    return derived;
-  }
+  /** The last height the current set signs: the next boundary at or above `height`. */
+  const lastHeightOfEpoch = (height: number) =>
+    epochBlocks === 0 ? Number.MAX_SAFE_INTEGER : Math.ceil(height / epochBlocks) * epochBlocks;
 
   function acceptBlock(detail: BlockDetail): FinalizedBlock {
     const height = tip.height + 1;
+    if (boundary !== undefined)
+      throw new LightClientError('VALIDATOR_SET_PENDING', { boundary: boundary.height });
     if (detail === null || typeof detail !== 'object')
       throw new LightClientError('MALFORMED', { field: 'block' });
     if (detail.height !== height)
@@ -272,15 +313,13 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
       !bytesEqual(certificate.digest, certifiedDigest)
     )
       throw new LightClientError('NOT_FINALIZE', { height, view: certificate.view });
-    // Votes are checked against the set of the certified block's epoch (module header).
-    const certifiedEpoch = schedule.epochOf(certified.height);
-    const epoch = schedule.epochOf(height);
-    // A descendant's certificate of a later, not yet derived epoch cannot be checked yet.
-    if (certifiedEpoch !== epoch && !sets.has(certifiedEpoch))
-      throw new LightClientError('UNKNOWN_EPOCH', { epoch: certifiedEpoch });
-    const validators = validatorsFor(certifiedEpoch);
-    if (!verifyCertificate(validators, chainId, certificate))
-      throw new LightClientError('BAD_CERTIFICATE', { height, epoch: certifiedEpoch });
+    // Votes are checked against the set of the certified block's epoch (module header): a
+    // descendant past the boundary is signed by a set not proven yet.
+    if (certified.height > lastHeightOfEpoch(height))
+      throw new LightClientError('UNKNOWN_EPOCH', { height, certifiedHeight: certified.height });
+    const epoch = current.epoch;
+    if (!verifyCertificate(current.set, chainId, certificate))
+      throw new LightClientError('BAD_CERTIFICATE', { height, epoch });
     let payload: ReturnType<typeof BlockPayloadCodec.decode>;
     try {
       payload = BlockPayloadCodec.decode(block.payload);
@@ -288,7 +327,8 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
       throw new LightClientError('MALFORMED', { field: 'payload' }, { cause: error });
     }
     // Everything checked: only now does any state change.
-    sets.set(certifiedEpoch, validators);
+    if (epochBlocks !== 0 && height % epochBlocks === 0)
+      boundary = { height, rootHeight: payload.stateRootHeight, root: payload.stateRoot.slice() };
     const finalized: FinalizedBlock = Object.freeze({
       height,
       hash: digest,
@@ -305,9 +345,64 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
     newestRootHeight = Math.max(newestRootHeight, payload.stateRootHeight);
     hashes.set(height, digest);
     if (hashes.size > LIGHT_CLIENT_MAX_ROOTS) hashes.delete(hashes.keys().next().value!);
-    last = finalized;
     tip = { height, hash: digest, epoch };
     return finalized;
+  }
+
+  function acceptValidatorSet(served: ValidatorSetProofJson) {
+    const pending = boundary;
+    if (
+      pending === undefined ||
+      served?.boundaryHeight !== pending.height ||
+      served.height !== pending.rootHeight
+    )
+      throw new LightClientError('NO_BOUNDARY_PENDING', {
+        boundary: pending?.height,
+        served: served?.boundaryHeight,
+        rootHeight: served?.height,
+      });
+    let engineRoot: Uint8Array;
+    let recordBytes: Uint8Array;
+    let record: ReturnType<typeof ValidatorSetRecordCodec.decode>;
+    let proof: ReturnType<typeof decodeStateProof>;
+    let opened: Uint8Array;
+    try {
+      engineRoot = decodeHex(served.engineStateRoot, 'engineStateRoot');
+      const prices = (Array.isArray(served.prices) ? served.prices : []).map((price, i) =>
+        AggregatePriceType.deserialize(decodeHex(price, `prices.${i}`)),
+      );
+      if (!Array.isArray(served.prices)) throw new LightClientError('MALFORMED', { field: 'prices' });
+      opened = nodeStateRoot(engineRoot, prices);
+      recordBytes = decodeHex(served.record, 'record');
+      record = ValidatorSetRecordCodec.decode(recordBytes);
+      proof = decodeStateProof(decodeHex(served.proof, 'proof'));
+    } catch (error) {
+      if (error instanceof LightClientError) throw error;
+      throw new LightClientError('MALFORMED', { field: 'validatorSetProof' }, { cause: error });
+    }
+    if (!bytesEqual(opened, pending.root))
+      throw new LightClientError('ROOT_MISMATCH', { height: pending.rootHeight, field: 'opening' });
+    if (!verifyStateProof(engineRoot, VALIDATOR_SET_STATE_KEY, recordBytes, proof))
+      throw new LightClientError('BAD_STATE_PROOF', { height: pending.rootHeight, field: 'record' });
+    // A record under a certified root is the chain's own; disagreeing with what the light client
+    // derived means the genesis it was given is not this chain's.
+    const state = validatorSetFromRecord(record);
+    const keys = state.members.map((member) => member.publicKey);
+    if (
+      state.epoch !== current.epoch ||
+      state.epochBlocks !== epochBlocks ||
+      keys.length !== current.set.publicKeys.length ||
+      keys.some((key, i) => !bytesEqual(key, current.set.publicKeys[i]!))
+    )
+      throw new LightClientError('VALIDATOR_SET_MISMATCH', { epoch: state.epoch, followed: current.epoch });
+    // The execution rule itself turns the record into the next set.
+    const changed = applyValidatorBoundary(state, pending.height) !== undefined;
+    const next = changed
+      ? { epoch: state.epoch, set: createValidatorSet(state.members.map((member) => member.publicKey)) }
+      : current;
+    current = next;
+    boundary = undefined;
+    return { epoch: next.epoch, set: next.set, changed };
   }
 
   function verifyAccount(publicKey: Uint8Array, read: AccountRead, opening: StateRootOpening): AccountRead {
@@ -355,7 +450,11 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
     return certificate;
   }
 
-  function verifyCheckpoint(encoded: Uint8Array, domain: CertificateDomain): CheckpointCertificate {
+  function verifyCheckpoint(
+    encoded: Uint8Array,
+    domain: CertificateDomain,
+    opening?: StateRootOpening,
+  ): CheckpointCertificate {
     const verdict = verifyCheckpointCertificate(encoded, keyset, domain);
     if (!verdict.ok)
       throw new LightClientError('BAD_CHECKPOINT', { reason: verdict.reason, detail: verdict.detail });
@@ -364,6 +463,22 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
     if (followed === undefined) throw new LightClientError('CHECKPOINT_NOT_FOLLOWED', { height });
     if (!bytesEqual(followed, blockHash))
       throw new LightClientError('CHECKPOINT_FORK', { height, blockHash: toHex(blockHash) });
+    if (opening !== undefined) {
+      // The certified engine root must be the one finality committed for that height (block + 16).
+      const committed = roots.get(Number(height));
+      if (committed === undefined) throw new LightClientError('ROOT_NOT_COMMITTED', { height });
+      let opened: Uint8Array;
+      try {
+        opened = nodeStateRoot(opening.engineStateRoot, opening.prices);
+      } catch (error) {
+        throw new LightClientError('MALFORMED', { field: 'opening' }, { cause: error });
+      }
+      if (
+        !bytesEqual(opened, committed) ||
+        !bytesEqual(opening.engineStateRoot, verdict.certificate.checkpoint.stateRoot)
+      )
+        throw new LightClientError('ROOT_MISMATCH', { height, field: 'checkpoint.stateRoot' });
+    }
     return verdict.certificate;
   }
 
@@ -388,7 +503,14 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
     get keyset() {
       return { epoch: keyset.epoch, groupPublicKey: keyset.groupPublicKey.slice() };
     },
+    get validators() {
+      return { epoch: current.epoch, set: current.set };
+    },
+    get pendingBoundary() {
+      return boundary?.height;
+    },
     acceptBlock,
+    acceptValidatorSet,
     committedRoot: (height) => roots.get(height)?.slice(),
     verifyAccount,
     verifyPriceCertificate,
@@ -397,44 +519,182 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
   };
 }
 
+/** One node's answer the driver did not use: the node, what was asked and why. */
+export interface NodeFault {
+  readonly node: string;
+  readonly asked: string;
+  /** A LightClientError code (the answer was false: the node is set aside) or a ClientError code. */
+  readonly code: string;
+}
+
 export interface LightClientDriver {
   readonly light: LightClient;
   /**
-   * Follows the node's finalized chain up to its status height (at most `maxBlocks` at a time).
-   * @throws LightClientError on the first refused block (the light client keeps what it accepted)
-   * @throws ClientError when the node cannot be reached
+   * Follows finality up to the highest height any node claims (at most `maxBlocks` at a time),
+   * proving each boundary's next validator set on the way. Each height is asked of the nodes in
+   * turn: an unreachable or not-found answer moves to the next node, a false one (refused by the
+   * light client) also sets that node aside for the driver's lifetime.
+   * @throws LightClientError UNAVAILABLE when no node serves the next block or proof verifiably
+   *   (with one node: that node's own error); the light client keeps what it accepted
    */
   sync(maxBlocks?: number): Promise<number>;
-  /** The node's latest price certificates (or those in force at a height), each verified; refused ones throw. */
+  /** The latest price certificates (or those in force at a height) from the first node whose every one verifies. */
   priceCertificates(query?: { height: number }): Promise<PriceCertificate[]>;
   /** An account with its proof, verified against the committed root (the caller supplies the opening). */
   account(publicKey: Uint8Array, opening: StateRootOpening): Promise<AccountRead>;
+  /**
+   * Follows the handover chain each node serves (`GET /v1/keys`) from the light client's keyset:
+   * every node is asked, so one that withholds the latest handover does not hold the keyset back.
+   * @throws LightClientError UNAVAILABLE when no node answered a chain that verifies
+   */
+  followKeyset(): Promise<Keyset>;
+  /** A certified withdrawals checkpoint, verified against the keyset and the followed block at its height. */
+  checkpoint(height: number | 'latest', domain: CertificateDomain): Promise<CheckpointCertificate>;
+  /** Answers set aside so far, oldest first (at most 256). */
+  faults(): readonly NodeFault[];
 }
 
+/** The nodes a driver asks: one, or several in order of preference. */
+export type LightClientNodes = ClientOptions | { nodes: readonly ClientOptions[] };
+
+const FAULTS_KEPT = 256;
+
 /**
- * Drives a light client against one node's HTTP API with `fetch` (through `palisade/client`).
- * @example const driver = createLightClientDriver(light, { url }); await driver.sync();
+ * Drives a light client over one or more nodes' HTTP APIs with `fetch` (through `palisade/client`).
+ * No node is trusted: every answer is checked by the light client before it changes anything.
+ * @example const driver = createLightClientDriver(light, { nodes: [{ url: a }, { url: b }] }); await driver.sync();
  */
-export function createLightClientDriver(light: LightClient, options: ClientOptions): LightClientDriver {
-  const client = createClient(options);
+export function createLightClientDriver(light: LightClient, options: LightClientNodes): LightClientDriver {
+  const nodes = ('nodes' in options ? options.nodes : [options]).map((node) => ({
+    url: node.url,
+    client: createClient(node),
+  }));
+  if (nodes.length === 0) throw new LightClientError('UNAVAILABLE', { nodes: 0 });
+  const setAside = new Set<number>();
+  const faults: NodeFault[] = [];
+  const fault = (index: number, asked: string, error: unknown) => {
+    const code = (error as { code?: unknown })?.code;
+    faults.push({ node: nodes[index]!.url, asked, code: typeof code === 'string' ? code : 'ERROR' });
+    if (faults.length > FAULTS_KEPT) faults.shift();
+    if (error instanceof LightClientError && error.verdict === 'reject') setAside.add(index);
+  };
+
+  /** Asks each node not set aside until one answer verifies; `check` must change nothing on refusal. */
+  async function ask<T, R>(
+    asked: string,
+    read: (client: ReturnType<typeof createClient>) => Promise<T>,
+    check: (answer: T) => R,
+  ): Promise<R> {
+    const errors: unknown[] = [];
+    for (let index = 0; index < nodes.length; index++) {
+      if (setAside.has(index)) continue;
+      try {
+        return check(await read(nodes[index]!.client));
+      } catch (error) {
+        fault(index, asked, error);
+        errors.push(error);
+      }
+    }
+    if (nodes.length === 1 && errors.length === 1) throw errors[0];
+    throw new LightClientError('UNAVAILABLE', { asked, faults: faults.slice(-nodes.length) });
+  }
+
+  async function proveBoundary(): Promise<void> {
+    const pending = light.pendingBoundary;
+    if (pending === undefined) return;
+    await ask(
+      `validator set after ${pending}`,
+      (client) => client.validatorSetProof(pending),
+      (proof) => light.acceptValidatorSet(proof),
+    );
+  }
+
   return {
     light,
     async sync(maxBlocks = 1024) {
-      const status = await client.status();
+      // With one node its error is the answer, as a plain client would see it; with several, a
+      // node that does not answer claims nothing. A claim is only a target: blocks are verified.
+      const claims =
+        nodes.length === 1
+          ? [(await nodes[0]!.client.status()).height]
+          : await Promise.all(
+              nodes.map(async (node, index) => {
+                if (setAside.has(index)) return undefined;
+                try {
+                  return (await node.client.status()).height;
+                } catch (error) {
+                  fault(index, 'status', error);
+                  return undefined;
+                }
+              }),
+            );
+      const answered = claims.filter((claim): claim is number => Number.isSafeInteger(claim));
+      if (answered.length === 0)
+        throw new LightClientError('UNAVAILABLE', { asked: 'status', faults: faults.slice(-nodes.length) });
+      const target = Math.max(...answered);
+      await proveBoundary();
       let accepted = 0;
-      while (light.tip.height < status.height && accepted < maxBlocks) {
-        light.acceptBlock(await client.block(light.tip.height + 1));
+      while (light.tip.height < target && accepted < maxBlocks) {
+        const height = light.tip.height + 1;
+        await ask(
+          `block ${height}`,
+          (client) => client.block(height),
+          (detail) => light.acceptBlock(detail),
+        );
         accepted++;
+        await proveBoundary();
       }
       return accepted;
     },
-    async priceCertificates(query) {
-      const { certificates } = await client.certificates(query);
-      return certificates.map((entry) => light.verifyPriceCertificate(decodeHex(entry.encoded, 'encoded')));
+    priceCertificates(query) {
+      return ask(
+        'price certificates',
+        (client) => client.certificates(query),
+        ({ certificates }) =>
+          certificates.map((entry) => light.verifyPriceCertificate(decodeHex(entry.encoded, 'encoded'))),
+      );
     },
-    async account(publicKey, opening) {
-      const read = await client.account(publicKey, { proof: true });
-      return light.verifyAccount(publicKey, read, opening);
+    account(publicKey, opening) {
+      return ask(
+        'account',
+        (client) => client.account(publicKey, { proof: true }),
+        (read) => light.verifyAccount(publicKey, read, opening),
+      );
     },
+    async followKeyset() {
+      let answered = false;
+      for (let index = 0; index < nodes.length; index++) {
+        if (setAside.has(index)) continue;
+        try {
+          const lifecycle = await nodes[index]!.client.keys();
+          const handovers = (Array.isArray(lifecycle.handovers) ? lifecycle.handovers : []).map((entry, i) =>
+            decodeHex(entry?.encoded, `handovers.${i}.encoded`),
+          );
+          // Those the light client is already past are history; the rest must chain from its keyset.
+          const ahead = handovers.filter((bytes) => {
+            try {
+              return decodeHandoverCertificate(bytes).toEpoch > light.keyset.epoch;
+            } catch {
+              return true; // refused below with its reason
+            }
+          });
+          light.followHandovers(ahead);
+          answered = true;
+        } catch (error) {
+          fault(index, 'keys', error);
+        }
+      }
+      if (!answered)
+        throw new LightClientError('UNAVAILABLE', { asked: 'keys', faults: faults.slice(-nodes.length) });
+      return light.keyset;
+    },
+    checkpoint(height, domain) {
+      return ask(
+        `checkpoint ${height}`,
+        (client) => client.checkpoint(height),
+        (checkpoint) => light.verifyCheckpoint(decodeHex(checkpoint?.encoded, 'encoded'), domain),
+      );
+    },
+    faults: () => faults.slice(),
   };
 }

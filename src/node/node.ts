@@ -66,6 +66,7 @@ import { createPriceSigner, type LatestCertificate, type PriceSigner } from './p
 import { createPrivacyCheckpoints } from './privacy.ts';
 import { createSignaturePool, defaultSignatureThreads } from './signature-pool.ts';
 import { createStateSync, type StateSync } from './state-sync.ts';
+import { createValidatorSetProofs } from './validator-set-proofs.ts';
 import {
   accountToJson,
   blockDetailOf,
@@ -569,6 +570,15 @@ export function createNode(options: NodeOptions): PalisadeNode {
     () => app.priceBook.latest().values(),
   );
   app.onApplied(() => privacy.record());
+  // Validator-set boundary proofs for light clients (src/node/validator-set-proofs.ts), persisted;
+  // genesis first, for the boundaries at or below the state-root lag.
+  const validatorSetProofs = createValidatorSetProofs(
+    storage,
+    () => app.engine,
+    () => app.priceBook.latest().values(),
+  );
+  if (app.engine.height === 0) validatorSetProofs.record();
+  app.onApplied(() => validatorSetProofs.record());
   const viewOfStoredBlock = (height: number) => storedBlockView(storage.finalizedBlock(height));
   // Validator epochs (src/node/epochs.ts): a boundary block that changed the set schedules the
   // next consensus epoch from the view after it, replayed blocks included.
@@ -596,6 +606,17 @@ export function createNode(options: NodeOptions): PalisadeNode {
     publish({ topic: 'blocks', block: summary, finalityLatencyMs: executed.finalityLatencyMs });
     const fills = fillsOf(result.events, summary.height, summary.timeMs);
     if (fills.length > 0) publish({ topic: 'fills', fills });
+  });
+  // A set change applied at this boundary: the price keyset is reshared to the new set there
+  // (src/node/price-membership.ts), started by the onAggregates of the same block below.
+  app.onApplied((applied) => {
+    const committed = app.engine.validatorSet();
+    const entry = committed?.epochs[committed.epochs.length - 1];
+    if (entry === undefined || entry.epoch === 1 || entry.sinceHeight !== applied.summary.height) return;
+    prices.changeValidators(
+      entry.sinceHeight,
+      entry.keys.map((hex) => fromHex(hex)!),
+    );
   });
   app.onApplied((applied) => {
     if (applied.replay) return;
@@ -800,6 +821,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     findings: (query) => monitor.findings(query),
     findingCounts: () => monitor.counts(),
     privacyCheckpoint: (height) => privacy.checkpoint(height),
+    validatorSetProof: (height) => validatorSetProofs.proof(height),
     checkpoint(height) {
       const record = height === 'latest' ? checkpoints?.latest() : checkpoints?.byHeight(height);
       return record?.certificate === undefined ? undefined : checkpointJson(record, checkpointDomain);

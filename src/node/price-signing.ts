@@ -43,6 +43,17 @@
  * messages of the last two runs); it signs no more and counts among the f faulty until share
  * repair (src/crypto/repair.ts) is driven over the network.
  *
+ * Validator-set change. When the execution state applies a set change at boundary block H, the
+ * node calls `changeValidators(H, keys)` before `onAggregates(H)`; the boundary then starts a
+ * reshare (src/crypto/keygen.ts kind `reshare`, Desmedt–Jajodia / Wong–Wang–Wing, see
+ * src/node/price-membership.ts) instead of a refresh: the old members deal, the new members
+ * receive, over the same transport messages, with the same deadlines, re-sending and complaint
+ * round. The new keyset keeps the group key and takes the next epoch; its engine numbers the new
+ * members (messages are translated to transport peers), the old keyset signs the handover, and a
+ * validator that only dealt retires (`stats().member` false) and signs nothing new. A validator
+ * added by governance (not among the genesis validators) cannot take part yet: it would need the
+ * old keyset's public package to join the session, which nothing sends it.
+ *
  * Signing. After every finalized block whose height is a multiple of `everyBlocks`, every
  * validator holds the same aggregates (a function of finalized blocks), so each knows what to
  * sign: for each asset with a fresh aggregate, the EIP-712 `PriceReport` digest. The session's
@@ -53,6 +64,7 @@
  */
 import { hkdfSync } from 'node:crypto';
 import type { FrostPublic, FrostSecret } from '@noble/curves/abstract/frost.js';
+import { invariant } from '../codec/invariant.ts';
 import { peekTag } from '../codec/message.ts';
 import { CertificateAnnouncementCodec } from '../codec/node.ts';
 import type { AggregatePriceValue } from '../codec/oracle.ts';
@@ -64,6 +76,7 @@ import {
   KeygenError,
   type KeygenMachine,
   type KeygenOutput,
+  type KeygenSession,
   keygenMessageSession,
   keygenSessionDigest,
 } from '../crypto/keygen.ts';
@@ -102,6 +115,15 @@ import {
 import { AggregateFlag } from '../oracle/aggregate.ts';
 import type { Clock, PeerId } from '../runtime/types.ts';
 import type { OracleAsset } from './genesis.ts';
+import {
+  type EpochMembers,
+  epochMembers,
+  indexedDirectory,
+  memberIndexOf,
+  type PeerDirectory,
+  sameMembers,
+  thresholdOfSet,
+} from './price-membership.ts';
 
 /** Reports awaiting a certificate, held at most; older ones are forgotten. */
 const MAX_PENDING_REPORTS = 256;
@@ -174,6 +196,11 @@ export interface PriceSignerOptions {
    * validator starts a zero-sum refresh into the next epoch; the group key stays.
    */
   epochBlocks?: number;
+  /**
+   * The transport's peers by identity key (default: peer i is `validators[i]`). A validator set
+   * change may name only keys the directory holds; the genesis keyset's members are `validators`.
+   */
+  directory?: PeerDirectory;
 }
 
 export interface LatestCertificate {
@@ -201,6 +228,12 @@ export interface PriceSignerStats {
   refreshes: number;
   /** Dealers the latest completed refresh left out, with why; empty when it qualified everyone. */
   refreshDisqualified: { epoch: number; dealer: number; reason: string }[];
+  /** Reshares to a new validator set completed since start (dealt, received, or both). */
+  reshares: number;
+  /** Old members the latest completed reshare left out, with why. */
+  reshareDisqualified: { epoch: number; dealer: number; reason: string }[];
+  /** False once a reshare moved the keyset to a set without us: we sign nothing new. */
+  member: boolean;
   /** The latest price certificate this node assembled as coordinator, and whose shares it holds. */
   lastAssembled: { height: number; epoch: number; signers: number[] } | null;
   /** Validators this node currently passes over as signers (src/interop/signer-health.ts). */
@@ -223,6 +256,13 @@ export interface PriceSigner {
   stats(): PriceSignerStats;
   /** Resolves once the DKG has produced (or loaded) a key package. */
   ready(): Promise<void>;
+  /**
+   * The execution state applied a validator-set change at boundary block `height` (its
+   * `validatorSetChanged`): `keys` is the new set in index order. Call it before
+   * `onAggregates(height)`, which then starts a reshare to that set instead of a refresh.
+   * Keys the directory cannot reach are recipients that stay silent (at most f' of them).
+   */
+  changeValidators(height: number, keys: readonly Uint8Array[]): void;
   /**
    * Opens a signing session for another certificate's digest (src/node/checkpoint-signing.ts)
    * on `epoch`'s keyset; every validator must open the same digest. `onSigned` gets the group
@@ -253,13 +293,20 @@ interface KeyFileContents {
     verifyingShares: Record<string, string>;
   };
   secret: { identifier: string; signingShare: string };
+  /**
+   * The keyset's members (identity keys, hex) in member order; absent in files written before
+   * set changes existed, whose members are the genesis validators.
+   */
+  members?: string[];
   /** Sealed keygen messages we sent, to answer peers still running the DKG after a restart. */
   sent?: { to: number | 'all'; bytes: string }[];
 }
 
 interface KeygenRun {
   readonly epoch: number;
-  readonly kind: 'dkg' | 'refresh';
+  readonly kind: 'dkg' | 'refresh' | 'reshare';
+  /** The session's recipients, for addressing its shares (the new set in a reshare). */
+  readonly recipients: EpochMembers;
   /** Undefined for a run finished before a restart (only its sent messages remain). */
   readonly machine: KeygenMachine | undefined;
   readonly sent: KeygenOutput[];
@@ -320,8 +367,13 @@ function toKeyPackage(file: KeyFileContents): FrostKeyPackage {
   });
 }
 
-function fromKeyPackage(key: FrostKeyPackage, sent: readonly KeygenOutput[]): KeyFileContents {
+function fromKeyPackage(
+  key: FrostKeyPackage,
+  sent: readonly KeygenOutput[],
+  members: readonly Uint8Array[],
+): KeyFileContents {
   return {
+    members: members.map((member) => toHex(member)),
     epoch: key.epoch,
     index: key.index,
     threshold: key.threshold,
@@ -355,7 +407,18 @@ const SIGNING_TAGS = new Set([
  * @example const prices = createPriceSigner({ ...options }); prices.start(); transport.onMessage((from, m) => prices.receive(from, m));
  */
 export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
-  const n = options.validators.length;
+  const directory = options.directory ?? indexedDirectory(options.validators);
+  /** The genesis keyset's members: the validators, in transport order. */
+  const genesisMembers = epochMembers(options.validators, directory);
+  /** Members of every keyset epoch we hold (or held) a key or an engine for. */
+  const membersOf = new Map<number, EpochMembers>();
+  const membersAt = (epoch: number): EpochMembers => membersOf.get(epoch) ?? genesisMembers;
+  /** A set change applied at a boundary: the reshare at that height deals to these members. */
+  let pendingChange: { height: number; epoch: number; members: EpochMembers } | undefined;
+  /** False once a reshare moved the keyset to a set without us. */
+  let member = true;
+  let reshares = 0;
+  let reshareDisqualified: PriceSignerStats['reshareDisqualified'] = [];
   const retryMs = options.retryMs ?? 1000;
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
   const attemptMs = options.attemptMs ?? 2000;
@@ -389,8 +452,11 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       ),
     ),
   );
-  /** Who failed to sign or coordinate, shared by every epoch's engine (src/interop/signer-health.ts). */
-  const health = createSignerHealth();
+  /**
+   * Who failed to sign or coordinate (src/interop/signer-health.ts), by member index: shared by
+   * the engines of epochs with the same members, fresh after a set change renumbers them.
+   */
+  const healthOf = new Map<number, ReturnType<typeof createSignerHealth>>();
   let lastAssembled: PriceSignerStats['lastAssembled'] = null;
   const timers: (() => void)[] = [];
   let running = false;
@@ -415,6 +481,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   const pendingHandovers = new Map<string, number>();
   const handovers: HandoverCertificate[] = [];
   let highestHeight = 0;
+  /** The epoch a reshare without us produced (we keep its handover). */
+  let retiredInto: number | undefined;
   /** Sessions opened through `signDigest`, by digest hex → completion callback (bounded). */
   const external = new Map<string, (signature: Uint8Array) => void>();
   let sessionsStarted = 0;
@@ -427,38 +495,57 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
 
   // ------------------------------------------------------------------ keygen (DKG and refresh)
 
-  const transmit = (output: KeygenOutput) => {
-    if (output.to === 'all') options.broadcast(output.bytes);
-    else if (output.recipient !== options.self) options.send(output.recipient, output.bytes);
+  const transmit = (run: KeygenRun, output: KeygenOutput) => {
+    if (output.to === 'all') {
+      options.broadcast(output.bytes);
+      return;
+    }
+    const peer = run.recipients.peerOfMember(output.recipient);
+    if (peer !== undefined && peer !== options.self) options.send(peer, output.bytes);
   };
 
   const dispatchKeygen = (run: KeygenRun, outputs: readonly KeygenOutput[]) => {
     for (const output of outputs) {
       if (run.sent.length < MAX_SENT_KEYGEN) run.sent.push(output);
-      transmit(output);
+      transmit(run, output);
     }
     checkKeygenDone(run);
   };
 
-  const adopt = (next: FrostKeyPackage) => {
+  /**
+   * The outgoing keyset certifies the next epoch's key for verifiers that follow keysets
+   * (src/interop/handover-certificate.ts); every old member opens the same session on its engine.
+   */
+  const openHandover = (fromEpoch: number, next: { epoch: number; groupPublicKey: Uint8Array }) => {
+    const previous = engines.get(fromEpoch);
+    if (previous === undefined) return;
+    const digest = handoverMessage(options.domain, fromEpoch, next);
+    pendingHandovers.set(toHex(digest), next.epoch);
+    while (pendingHandovers.size > 8) pendingHandovers.delete(pendingHandovers.keys().next().value as string);
+    const participants = membersAt(fromEpoch).keys.length;
+    dispatchSigning(fromEpoch, previous.open(digest, fromEpoch % participants, options.clock.now()));
+  };
+
+  const adopt = (next: FrostKeyPackage, members: EpochMembers) => {
     key = next;
+    const before = membersOf.get(next.epoch - 1);
+    membersOf.set(next.epoch, members);
+    let health = healthOf.get(next.epoch);
+    if (health === undefined) {
+      const inherited = before !== undefined && sameMembers(before.keys, members.keys);
+      health = (inherited ? healthOf.get(next.epoch - 1) : undefined) ?? createSignerHealth();
+      healthOf.set(next.epoch, health);
+    }
     if (!engines.has(next.epoch))
       engines.set(
         next.epoch,
-        createThresholdSigner({ chainId: options.chainId, self: options.self, key: next, attemptMs, health }),
+        createThresholdSigner({ chainId: options.chainId, self: next.index, key: next, attemptMs, health }),
       );
     // In-flight sessions of the previous epoch finish on its engine; older engines are dropped.
     for (const epoch of [...engines.keys()]) if (epoch < next.epoch - 1) engines.delete(epoch);
-    // The outgoing keyset certifies the new epoch for verifiers that follow keysets
-    // (src/interop/handover-certificate.ts); every validator opens the same session.
-    const previous = engines.get(next.epoch - 1);
-    if (previous !== undefined) {
-      const digest = handoverMessage(options.domain, next.epoch - 1, next);
-      pendingHandovers.set(toHex(digest), next.epoch);
-      while (pendingHandovers.size > 8)
-        pendingHandovers.delete(pendingHandovers.keys().next().value as string);
-      dispatchSigning(previous.open(digest, (next.epoch - 1) % n, options.clock.now()));
-    }
+    for (const epoch of [...membersOf.keys()]) if (epoch < next.epoch - 2) membersOf.delete(epoch);
+    for (const epoch of [...healthOf.keys()]) if (epoch < next.epoch - 2) healthOf.delete(epoch);
+    openHandover(next.epoch - 1, next);
   };
 
   const keepHandover = (certificate: HandoverCertificate) => {
@@ -477,7 +564,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       { epoch: certificate.fromEpoch, groupPublicKey: key.groupPublicKey },
       options.domain,
     );
-    if (!verdict.ok || !engines.has(certificate.toEpoch)) return;
+    if (!verdict.ok || !bytesEqual(verdict.next.groupPublicKey, key.groupPublicKey)) return;
+    if (!engines.has(certificate.toEpoch) && certificate.toEpoch !== retiredInto) return;
     pendingHandovers.delete(toHex(handoverMessage(options.domain, certificate.fromEpoch, verdict.next)));
     engines
       .get(certificate.fromEpoch)
@@ -485,17 +573,35 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     keepHandover(certificate);
   };
 
+  /**
+   * A reshare we only dealt in finished: the keyset moved to a set without us. We help the old
+   * keyset sign the handover, finish the old epoch's open sessions, and sign nothing new.
+   */
+  const retire = (run: KeygenRun, groupPublicKey: Uint8Array) => {
+    member = false;
+    retiredInto = run.epoch;
+    reshares++;
+    log('info', 'price keyset moved to a validator set without us', { epoch: run.epoch });
+    openHandover(run.epoch - 1, { epoch: run.epoch, groupPublicKey });
+  };
+
   const checkKeygenDone = (run: KeygenRun) => {
     if (run.machine === undefined || run.machine.phase !== 'done' || run.state !== 'running') return;
     try {
       const result = run.machine.result();
-      if (result?.key === undefined) return;
+      if (result === undefined) return;
       const disqualified = result.disqualified.map((d) => ({ dealer: d.dealer, reason: d.reason }));
+      if (run.kind === 'reshare') reshareDisqualified = disqualified.map((d) => ({ epoch: run.epoch, ...d }));
+      if (result.key === undefined) {
+        run.state = 'done';
+        if (run.kind === 'reshare') retire(run, result.groupPublicKey);
+        return;
+      }
       run.state = 'done';
       options.keyStore.write(
         run.epoch,
         sealThresholdKeyFile(
-          JSON.stringify(fromKeyPackage(result.key, run.sent)),
+          JSON.stringify(fromKeyPackage(result.key, run.sent, run.recipients.keys)),
           fileKey(options.secretKey, options.chainId, run.epoch),
           headerOf(run.epoch),
         ),
@@ -505,15 +611,19 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       if (run.kind === 'dkg') {
         dkgState = 'done';
         dkgDisqualified = disqualified;
-      } else {
+      } else if (run.kind === 'refresh') {
         refreshes++;
         refreshDisqualified = disqualified.map((d) => ({ epoch: run.epoch, ...d }));
-      }
-      if (key === undefined || result.key.epoch > key.epoch) adopt(result.key);
-      log('info', run.kind === 'dkg' ? 'price keyset ready' : 'price keyset refreshed', {
-        epoch: result.key.epoch,
-        groupPublicKey: toHex(result.key.groupPublicKey),
-      });
+      } else reshares++;
+      if (key === undefined || result.key.epoch > key.epoch) adopt(result.key, run.recipients);
+      log(
+        'info',
+        `price keyset ${run.kind === 'dkg' ? 'ready' : run.kind === 'refresh' ? 'refreshed' : 'reshared'}`,
+        {
+          epoch: result.key.epoch,
+          groupPublicKey: toHex(result.key.groupPublicKey),
+        },
+      );
       startTicking();
       resolveReady();
     } catch (error) {
@@ -529,7 +639,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
 
   const retransmit = (run: KeygenRun) => {
     if (!running || run.state !== 'running') return;
-    for (const output of run.sent) transmit(output);
+    for (const output of run.sent) transmit(run, output);
     later(retryMs, () => retransmit(run));
   };
 
@@ -547,14 +657,29 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     later(retryMs, () => retransmit(run));
   };
 
-  const session = (epoch: number, kind: 'dkg' | 'refresh') => ({
+  /** The DKG (genesis members) or the refresh of our current keyset (its members). */
+  const session = (epoch: number, kind: 'dkg' | 'refresh'): KeygenSession => {
+    const members = kind === 'dkg' ? genesisMembers : membersAt(key!.epoch);
+    return {
+      chainId: options.chainId,
+      epoch,
+      kind,
+      dealerKeys: members.keys,
+      recipientKeys: members.keys,
+      threshold: kind === 'dkg' ? options.threshold : key!.threshold,
+      ...(kind === 'refresh' ? { previous: key!.public } : {}),
+    };
+  };
+
+  /** The reshare of our current keyset (its members deal) to `to` (they receive). */
+  const reshareSession = (epoch: number, to: EpochMembers): KeygenSession => ({
     chainId: options.chainId,
     epoch,
-    kind,
-    dealerKeys: options.validators,
-    recipientKeys: options.validators,
-    threshold: options.threshold,
-    ...(kind === 'refresh' ? { previous: key!.public } : {}),
+    kind: 'reshare',
+    dealerKeys: membersAt(key!.epoch).keys,
+    recipientKeys: to.keys,
+    threshold: thresholdOfSet(to.keys.length),
+    previous: key!.public,
   });
 
   /**
@@ -562,7 +687,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
    * failed may start again after its deadlines (a validator that came back late retries).
    */
   const startRefresh = () => {
-    if (key === undefined) return;
+    if (key === undefined || !member) return;
     const epoch = key.epoch + 1;
     const existing = runs.get(epoch);
     if (existing !== undefined && existing.state !== 'failed') return;
@@ -570,30 +695,57 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     if (now - (lastRefreshStartMs.get(epoch) ?? Number.NEGATIVE_INFINITY) < dkgDealMs + dkgComplaintMs)
       return;
     lastRefreshStartMs.set(epoch, now);
-    const machine = createKeygenMachine(session(epoch, 'refresh'), {
-      dealer: options.self,
-      recipient: options.self,
+    const next = nextKeygen()!;
+    const machine = createKeygenMachine(next.session, {
+      dealer: key.index,
+      ...(next.recipient === undefined ? {} : { recipient: next.recipient }),
       signer: options.signer,
       previousKey: key,
       dealingSeed,
     });
-    startRun({ epoch, kind: 'refresh', machine, sent: [], state: 'running', digest: machine.sessionDigest });
+    startRun({
+      epoch,
+      kind: next.session.kind as 'refresh' | 'reshare',
+      recipients: next.recipients,
+      machine,
+      sent: [],
+      state: 'running',
+      digest: machine.sessionDigest,
+    });
   };
 
   /**
-   * The session digest of the refresh into key.epoch + 1, as our peers compute it: a keygen
-   * message for it while we have no such run means the network started that refresh without us
-   * (we were down at its boundary block, or crashed in it), so we start it late.
+   * The session into key.epoch + 1 the boundary starts: a reshare to the new set when the
+   * execution state applied a set change there (`changeValidators`), else a refresh.
    */
-  let nextRefreshDigest: { epoch: number; digest: Uint8Array } | undefined;
+  const nextKeygen = () => {
+    if (key === undefined) return undefined;
+    const epoch = key.epoch + 1;
+    const change = pendingChange?.epoch === epoch ? pendingChange : undefined;
+    if (change === undefined)
+      return { session: session(epoch, 'refresh'), recipients: membersAt(key.epoch), recipient: key.index };
+    return {
+      session: reshareSession(epoch, change.members),
+      recipients: change.members,
+      recipient: memberIndexOf(change.members.keys, options.signer.publicKey),
+    };
+  };
+
+  /**
+   * The session digest of the refresh or reshare into key.epoch + 1, as our peers compute it: a
+   * keygen message for it while we have no such run means the network started it without us (we
+   * were down at its boundary block, or crashed in it), so we start it late.
+   */
+  let nextKeygenDigest: { epoch: number; change: unknown; digest: Uint8Array } | undefined;
   const isNextRefresh = (digest: Uint8Array) => {
-    if (key === undefined) return false;
-    if (nextRefreshDigest?.epoch !== key.epoch + 1)
-      nextRefreshDigest = {
+    if (key === undefined || !member) return false;
+    if (nextKeygenDigest?.epoch !== key.epoch + 1 || nextKeygenDigest.change !== pendingChange)
+      nextKeygenDigest = {
         epoch: key.epoch + 1,
-        digest: keygenSessionDigest(session(key.epoch + 1, 'refresh')),
+        change: pendingChange,
+        digest: keygenSessionDigest(nextKeygen()!.session),
       };
-    return bytesEqual(nextRefreshDigest.digest, digest);
+    return bytesEqual(nextKeygenDigest.digest, digest);
   };
 
   const answerStraggler = (from: number, run: KeygenRun) => {
@@ -603,7 +755,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     if (now - last < retryMs) return;
     lastAnswerMs.set(from * 65_536 + run.epoch, now);
     for (const output of run.sent)
-      if (output.to === 'all' || output.recipient === from) options.send(from, output.bytes);
+      if (output.to === 'all' || run.recipients.peerOfMember(output.recipient) === from)
+        options.send(from, output.bytes);
     // A straggler that finishes on these missed the handover into this epoch: send it after them.
     const handover = handovers.find((h) => h.toEpoch === run.epoch);
     if (handover !== undefined) options.send(from, encodeHandoverCertificate(handover));
@@ -630,8 +783,13 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
 
   // ------------------------------------------------------------------ signing
 
-  const dispatchSigning = (outputs: readonly SigningOutput[]) => {
-    for (const output of outputs) options.send(output.to, output.bytes);
+  /** Sends an epoch engine's messages: its `to` is a member index of that epoch. */
+  const dispatchSigning = (epoch: number, outputs: readonly SigningOutput[]) => {
+    const members = membersAt(epoch);
+    for (const output of outputs) {
+      const peer = members.peerOfMember(output.to);
+      if (peer !== undefined) options.send(peer, output.bytes);
+    }
     collectCompletions();
   };
 
@@ -683,7 +841,11 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         pending.delete(digestHex);
         const encoded = encodePriceCertificate(certificate);
         certificates++;
-        lastAssembled = { height: entry.height, epoch, signers: [...completion.signers].sort((a, b) => a - b) };
+        lastAssembled = {
+          height: entry.height,
+          epoch,
+          signers: [...completion.signers].sort((a, b) => a - b),
+        };
         keep({
           assetId: entry.asset.assetId,
           symbol: entry.asset.symbol,
@@ -710,7 +872,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   const tick = () => {
     if (!running) return;
     const now = options.clock.now();
-    for (const engine of engines.values()) dispatchSigning(engine.tick(now));
+    for (const [epoch, engine] of engines) dispatchSigning(epoch, engine.tick(now));
     for (const [digestHex, entry] of pending) {
       if (now - entry.createdMs <= sessionTimeoutMs) continue;
       failedSessions++;
@@ -790,16 +952,24 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
             : { to: 'recipient', recipient: entry.to, bytes: bytesOf(entry.bytes) },
         );
         const digest = sent.length > 0 ? keygenMessageSession(sent[0]!.bytes) : new Uint8Array(32);
+        const members =
+          file.members === undefined ? genesisMembers : epochMembers(file.members.map(bytesOf), directory);
+        invariant(
+          members.keys.length === loaded.participants &&
+            bytesEqual(members.keys[loaded.index]!, options.signer.publicKey),
+          'the key file is ours and names its members',
+        );
         runs.set(latestEpoch, {
           epoch: latestEpoch,
           kind: latestEpoch === options.epoch ? 'dkg' : 'refresh',
+          recipients: members,
           machine: undefined,
           sent,
           state: 'done',
           digest,
         });
         dkgState = 'done';
-        adopt(loaded);
+        adopt(loaded, members);
         startTicking();
         resolveReady();
         return;
@@ -813,6 +983,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       startRun({
         epoch: options.epoch,
         kind: 'dkg',
+        recipients: genesisMembers,
         machine,
         sent: [],
         state: 'running',
@@ -831,9 +1002,13 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         const tag = peekTag(message);
         if (tag === SealedKeygenCodec.tag) onKeygen(from, message);
         else if (SIGNING_TAGS.has(tag)) {
-          // Each engine takes only its own epoch's messages.
-          for (const engine of engines.values())
-            dispatchSigning(engine.receive(from, message, options.clock.now()));
+          // Each engine takes only its own epoch's messages, and only from that epoch's members
+          // (a validator removed by a set change is no one to the new keyset's engines).
+          for (const [epoch, engine] of engines) {
+            const sender = membersAt(epoch).memberOfPeer(from);
+            if (sender !== undefined)
+              dispatchSigning(epoch, engine.receive(sender, message, options.clock.now()));
+          }
         } else if (tag === CertificateAnnouncementCodec.tag) onAnnouncement(message);
         else if (tag === HandoverCertificateCodec.tag) onHandover(message);
       } catch (error) {
@@ -847,7 +1022,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       highestHeight = Math.max(highestHeight, height);
       if (epochBlocks > 0 && height > 0 && height % epochBlocks === 0) startRefresh();
       const engine = engines.get(key.epoch);
-      if (engine === undefined || height % options.everyBlocks !== 0) return;
+      if (!member || engine === undefined || height % options.everyBlocks !== 0) return;
+      const participants = membersAt(key.epoch).keys.length;
       options.assets.forEach((asset, assetIndex) => {
         const price = prices.find((p) => p.assetId === asset.assetId);
         if (price === undefined || price.priceTicks <= 0n || (price.flags & AggregateFlag.STALE) !== 0)
@@ -876,8 +1052,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         pending.set(digestHex, { report, asset, height, createdMs: options.clock.now(), epoch: key!.epoch });
         while (pending.size > MAX_PENDING_REPORTS) pending.delete(pending.keys().next().value as string);
         sessionsStarted++;
-        const base = (Math.floor(height / options.everyBlocks) + assetIndex) % n;
-        dispatchSigning(engine.open(digest, base, options.clock.now()));
+        const base = (Math.floor(height / options.everyBlocks) + assetIndex) % participants;
+        dispatchSigning(key!.epoch, engine.open(digest, base, options.clock.now()));
       });
     },
 
@@ -899,11 +1075,13 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       const badShares: Record<number, number> = {};
       const silentSigners: Record<number, number> = {};
       let signingAttempts = 0;
-      for (const engine of engines.values()) {
+      for (const [epoch, engine] of engines) {
         const engineStats = engine.stats();
         signingAttempts += engineStats.attemptsStarted;
         for (const [validator, record] of Object.entries(engineStats.faults)) {
-          const v = Number(validator);
+          // Engines count by member index; stats name transport peers, the same across epochs.
+          const v = membersAt(epoch).peerOfMember(Number(validator));
+          if (v === undefined) continue;
           if (record.badShares > 0) badShares[v] = (badShares[v] ?? 0) + record.badShares;
           if (record.silent > 0) silentSigners[v] = (silentSigners[v] ?? 0) + record.silent;
         }
@@ -913,8 +1091,10 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         dkgCulprits: dkgDisqualified.map((d) => d.dealer),
         dkgDisqualified: dkgDisqualified.map((d) => ({ ...d })),
         refreshDisqualified: refreshDisqualified.map((d) => ({ ...d })),
-        lastAssembled: lastAssembled === null ? null : { ...lastAssembled, signers: [...lastAssembled.signers] },
-        suspectedSigners: health.suspectedSigners(options.clock.now()),
+        lastAssembled:
+          lastAssembled === null ? null : { ...lastAssembled, signers: [...lastAssembled.signers] },
+        suspectedSigners:
+          key === undefined ? [] : (healthOf.get(key.epoch)?.suspectedSigners(options.clock.now()) ?? []),
         sessionsStarted,
         certificates,
         failedSessions,
@@ -922,6 +1102,9 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         silentSigners,
         signingAttempts,
         refreshes,
+        reshares,
+        reshareDisqualified: reshareDisqualified.map((d) => ({ ...d })),
+        member,
       };
     },
 
@@ -932,8 +1115,19 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       if (!running || engine === undefined) return false;
       external.set(toHex(digest), onSigned);
       while (external.size > MAX_PENDING_REPORTS) external.delete(external.keys().next().value as string);
-      dispatchSigning(engine.open(digest, base % n, options.clock.now()));
+      dispatchSigning(epoch, engine.open(digest, base % membersAt(epoch).keys.length, options.clock.now()));
       return true;
+    },
+
+    changeValidators(height, keys) {
+      invariant(Number.isSafeInteger(height) && height > 0, 'a set change applies at a boundary height');
+      if (key === undefined || !member) return;
+      const members = epochMembers(keys, directory);
+      if (sameMembers(members.keys, membersAt(key.epoch).keys)) return; // replayed, already ours
+      if (pendingChange?.height === height) return;
+      const unreachable = members.keys.filter((_, i) => members.peerOfMember(i) === undefined).length;
+      if (unreachable > 0) log('warn', 'new validators the transport cannot reach', { height, unreachable });
+      pendingChange = { height, epoch: key.epoch + 1, members };
     },
 
     closeDigest(digest, epoch) {

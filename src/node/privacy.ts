@@ -28,6 +28,7 @@ import { ACCOUNT_TREE_STATE_KEY, type Engine } from '../execution/engine.ts';
 import type { MarginStatement, SeriesMark } from '../privacy/margin-proof.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
 import type { LightClient } from './light-client.ts';
+import { quoteDecimal } from './view.ts';
 
 /** Heights kept: a verifier needs height + 16 finalized first, and some time to ask. */
 export const PRIVACY_CHECKPOINTS_KEPT = 256;
@@ -75,6 +76,7 @@ export function createPrivacyCheckpoints(
         height: current.height,
         index: witness.index,
         leafBalance: witness.leaf === undefined ? null : witness.leaf.balance.toString(),
+        leafBalanceDecimal: witness.leaf === undefined ? null : quoteDecimal(witness.leaf.balance),
         positions: witness.leaf?.positions.map((p) => ({ seriesId: p.seriesId, lots: p.lots })) ?? [],
         commitment: witness.commitment.toString(),
         siblings: witness.path.siblings.map(String),

@@ -38,6 +38,7 @@ import { ONE as FIXED_ONE, type Fixed } from '../std/fixed.ts';
 import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
 import type { KeyLifecycleJson } from './api/keys.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
+import type { ValidatorSetProofJson } from './validator-set-proofs.ts';
 
 /** "0x" followed by lower-case hex digits, two per byte. */
 export type Hex = string;
@@ -621,6 +622,11 @@ export interface NodeView {
   privacyCheckpoint?(height: number): MaybePromise<PrivacyCheckpointJson | undefined>;
   /** A certified withdrawals checkpoint (src/node/checkpoint-signing.ts); absent: no bridge. */
   checkpoint?(height: number | 'latest'): MaybePromise<CheckpointJson | undefined>;
+  /**
+   * At validator-set boundary `height`, the set record under the root that block commits, proven
+   * (src/node/validator-set-proofs.ts); undefined when no boundary or not kept. Absent: no epochs.
+   */
+  validatorSetProof?(height: number): MaybePromise<ValidatorSetProofJson | undefined>;
   /** A withdrawal's leaf, proof and checkpoint; undefined when in no certified checkpoint kept. */
   withdrawalProof?(id: number): MaybePromise<WithdrawalProofJson | undefined>;
   /** A registered account's leaf inputs and Merkle path at the node's height. */

@@ -107,7 +107,11 @@ export const keyLifecycleSchema = object({
   lastAssembled: {
     anyOf: [
       { type: 'null' },
-      object({ height: count, epoch: count, signers: { type: 'array', items: count, maxItems: MAX_VALIDATORS } }),
+      object({
+        height: count,
+        epoch: count,
+        signers: { type: 'array', items: count, maxItems: MAX_VALIDATORS },
+      }),
     ],
   },
   suspectedSigners: { type: 'array', items: count, maxItems: MAX_VALIDATORS },

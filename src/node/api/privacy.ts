@@ -21,7 +21,14 @@ import type { JsonSchema } from '../../codec/json.ts';
 import { fromHex } from '../../crypto/bytes.ts';
 import type { NodeView } from '../view.ts';
 import { ApiError } from './errors.ts';
-import { BYTES32_PATTERN, errorSchema, object } from './schemas.ts';
+import {
+  BASE_UNITS_PATTERN,
+  BYTES32_PATTERN,
+  errorSchema,
+  FIELD_ELEMENT_PATTERN,
+  object,
+  UNIT_DECIMAL_PATTERN,
+} from './schemas.ts';
 
 export interface PrivacyCheckpointJson {
   height: number;
@@ -45,6 +52,8 @@ export interface PrivacyWitnessJson {
    * state does not fit the circuit (its leaf is empty).
    */
   leafBalance: string | null;
+  /** `leafBalance` in whole quote units (docs/api.md, "Numbers"); null with it. */
+  leafBalanceDecimal: string | null;
   positions: Array<{ seriesId: number; lots: number }>;
   /** The registered commitment, decimal. */
   commitment: string;
@@ -55,7 +64,7 @@ export interface PrivacyWitnessJson {
 
 const count: JsonSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
 const hexBytes: JsonSchema = { type: 'string', pattern: '^0x([0-9a-f]{2})*$' };
-const decimal: JsonSchema = { type: 'string', pattern: '^(0|[1-9][0-9]{0,77})$' };
+const fieldElement: JsonSchema = { type: 'string', pattern: FIELD_ELEMENT_PATTERN };
 
 export const privacyCheckpointSchema = object({
   height: count,
@@ -69,7 +78,8 @@ export const privacyCheckpointSchema = object({
 export const privacyWitnessSchema = object({
   height: count,
   index: count,
-  leafBalance: { anyOf: [{ type: 'null' }, decimal] },
+  leafBalance: { anyOf: [{ type: 'null' }, { type: 'string', pattern: BASE_UNITS_PATTERN }] },
+  leafBalanceDecimal: { anyOf: [{ type: 'null' }, { type: 'string', pattern: UNIT_DECIMAL_PATTERN }] },
   positions: {
     type: 'array',
     maxItems: 1024,
@@ -78,8 +88,8 @@ export const privacyWitnessSchema = object({
       lots: { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
     }),
   },
-  commitment: decimal,
-  siblings: { type: 'array', items: decimal, maxItems: 32 },
+  commitment: fieldElement,
+  siblings: { type: 'array', items: fieldElement, maxItems: 32 },
   pathBits: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 1 }, maxItems: 32 },
 });
 

@@ -10,7 +10,8 @@
  * decimal string of the integer (`baseUnits`, `signedBaseUnits`), and beside each one a person
  * reads, `<name>Decimal` is the same value in whole units (`unitDecimal`); every other integer is
  * a JSON number whose schema bounds it within ±(2^53 − 1). `MONEY_FIELDS` names the money fields;
- * a test walks every schema of the OpenAPI document against the rule.
+ * `FIELD_ELEMENT_FIELDS` the proof field elements (decimal strings, above 2^53); a test walks every
+ * schema of the OpenAPI document, and another every response of every GET route, against the rule.
  */
 import { CertificateType, EvidenceType } from '../../codec/consensus.ts';
 import { type JsonSchema, type JsonValue, jsonSchema } from '../../codec/json.ts';
@@ -52,7 +53,25 @@ export const MONEY_FIELDS = Object.freeze([
   'cash',
   'lossShare',
   'amount',
+  'leafBalance',
 ] as const);
+
+/**
+ * Field elements of the margin proofs (BN254 scalars, up to 2^254): decimal strings, as circom and
+ * snarkjs take them. They are not amounts: no `<name>Decimal` goes beside them.
+ */
+export const FIELD_ELEMENT_FIELDS = Object.freeze(['commitment', 'siblings'] as const);
+/** A BN254 scalar in decimal (at most 78 digits). */
+export const FIELD_ELEMENT_PATTERN = '^(0|[1-9][0-9]{0,77})$';
+
+/**
+ * String maps whose values are kept as the strings they were recorded (and, for the audit log,
+ * hashed) with, integers included: findings' `metadata` and audit entries' `details`.
+ */
+export const STRING_MAP_FIELDS = Object.freeze(['metadata', 'details'] as const);
+
+/** The numbers that are not integers: a transport score (it decays) and a measured latency. */
+export const NON_INTEGER_NUMBER_FIELDS = Object.freeze(['score', 'finalityLatencyMs'] as const);
 
 const hexString: JsonSchema = { type: 'string', pattern: '^0x([0-9a-f]{2})*$' };
 const bytes32: JsonSchema = { type: 'string', pattern: BYTES32_PATTERN };

@@ -21,6 +21,8 @@ import { API_ERRORS } from './errors.ts';
 import { createFixtureNode, type FixtureNode } from './fixture-node.ts';
 import {
   BASE_UNITS_PATTERN,
+  FIELD_ELEMENT_FIELDS,
+  FIELD_ELEMENT_PATTERN,
   MONEY_FIELDS,
   SIGNED_BASE_UNITS_PATTERN,
   UNIT_DECIMAL_PATTERN,
@@ -677,6 +679,10 @@ function numberRuleProblems(document: { paths: Record<string, Record<string, Sch
         maximum <= Number.MAX_SAFE_INTEGER;
       if (!bounded) problems.push(`${where}: ${name} is not bounded within ±(2^53 − 1)`);
       if (money.has(name)) problems.push(`${where}: money field ${name} is a number`);
+    } else if (schema.type === 'string' && schema.pattern === FIELD_ELEMENT_PATTERN) {
+      kinds.set(name, (kinds.get(name) ?? new Set()).add('string'));
+      if (!(FIELD_ELEMENT_FIELDS as readonly string[]).includes(name))
+        problems.push(`${where}: ${name} is a field element string but not a field element`);
     } else if (schema.type === 'string' && decimalPatterns.has(schema.pattern as string)) {
       kinds.set(name, (kinds.get(name) ?? new Set()).add('string'));
       if (!money.has(name)) problems.push(`${where}: ${name} is a decimal string but not a money field`);

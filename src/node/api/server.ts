@@ -17,6 +17,7 @@
  *   GET  /v1/bridge/checkpoints/latest|:height, /v1/bridge/withdrawals/:id   withdrawals (bridge.ts)
  *   GET  /v1/privacy/checkpoints/:height   account tree record, state proof, opening (privacy.ts)
  *   GET  /v1/privacy/accounts/:key/witness a registered account's leaf inputs and Merkle path
+ *   GET  /v1/validators/boundaries/:height the validator-set record at a boundary, proven (validators.ts)
  *   GET  /v1/stream (WebSocket)            blocks, fills, prices (see stream.ts)
  *   GET  /v1/openapi.json                  this API as an OpenAPI 3.1 document
  *   GET  /v1/docs                          the same document as a browsable page (Swagger UI)
@@ -83,6 +84,7 @@ import {
   transactionLookupSchema,
 } from './schemas.ts';
 import { createStreamHub, DEFAULT_STREAM_LIMITS, parseTopics, type StreamLimits } from './stream.ts';
+import { registerValidators } from './validators.ts';
 
 export interface ApiLimits {
   /** Largest request body: a transaction is at most ~4.3 KB, ~8.7 KB as JSON hex. */
@@ -590,6 +592,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     registerKeys(api, view);
     registerPrivacy(api, view);
     registerBridge(api, view);
+    registerValidators(api, view);
     registerNetwork(api, options.network);
 
     // Prometheus text exposition, not JSON: there is no JSON Schema to give it.

@@ -94,12 +94,19 @@ test('the signers panel names who signed the latest certificate and who suspects
     ['http://v0', { ...lifecycle(2, 1210), lastAssembled: { height: 1203, epoch: 2, signers: [0, 1, 2] } }],
     [
       'http://v1',
-      { ...lifecycle(2, 1210), lastAssembled: { height: 1207, epoch: 2, signers: [0, 1, 3] }, suspectedSigners: [2] },
+      {
+        ...lifecycle(2, 1210),
+        lastAssembled: { height: 1207, epoch: 2, signers: [0, 1, 3] },
+        suspectedSigners: [2],
+      },
     ],
     ['http://v3', { ...lifecycle(2, 1209), suspectedSigners: [2] }],
   ]);
   const apps = new Map(
-    [...served].map(([url, keys]) => [url, createApiServer({ view: { ...node.view, keyLifecycle: () => keys } })]),
+    [...served].map(([url, keys]) => [
+      url,
+      createApiServer({ view: { ...node.view, keyLifecycle: () => keys } }),
+    ]),
   );
   const get = async (apiUrl: string) => {
     const response = await apps.get(apiUrl)!.inject('/v1/keys');
@@ -127,7 +134,9 @@ test('the signers panel names who signed the latest certificate and who suspects
       ],
     );
     // Nobody assembled anything yet: no last certificate, and nobody suspected.
-    const quiet = await pollKeys([{ index: 3, apiUrl: 'http://v3', up: true }], async () => lifecycle(2, 1209));
+    const quiet = await pollKeys([{ index: 3, apiUrl: 'http://v3', up: true }], async () =>
+      lifecycle(2, 1209),
+    );
     assert.equal(quiet?.lastCertificate, null);
     assert.ok(quiet?.signers.every((signer) => signer.suspectedBy.length === 0));
   } finally {

@@ -87,7 +87,8 @@ export async function pollKeys(
   let lastCertificate: DashboardKeys['lastCertificate'] = null;
   answers.forEach((answer, position) => {
     const reporter = validators[position]!.index;
-    for (const signer of answer?.suspectedSigners ?? []) suspectedBy.set(signer, [...(suspectedBy.get(signer) ?? []), reporter]);
+    for (const signer of answer?.suspectedSigners ?? [])
+      suspectedBy.set(signer, [...(suspectedBy.get(signer) ?? []), reporter]);
     const assembled = answer?.lastAssembled;
     if (assembled != null && (lastCertificate === null || assembled.height > lastCertificate.height))
       lastCertificate = { ...assembled, signers: [...assembled.signers], assembledBy: reporter };

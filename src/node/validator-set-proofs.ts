@@ -1,0 +1,102 @@
+/**
+ * What a light client needs at each validator-set boundary (src/execution/validator-set.ts), kept
+ * by the node that executed it: the validator-set record under the state root that the boundary
+ * block commits, with its state proof and the opening of that node state root.
+ *
+ * Boundary block H (a multiple of `epochBlocks`) is the last block the outgoing set finalizes, and
+ * its payload commits the node state root after `stateRootHeightFor(H)` = H − 16 (0 for H ≤ 16). A
+ * change takes effect at H only if it executed at or before H − 16, so the record in that root
+ * names it as pending (or names none): the set after H follows from the record alone, and the
+ * record is certified by the old set's 2f + 1 through the boundary block. The node therefore
+ * records the proof when it has executed height H − 16 (and at genesis, for the boundaries at or
+ * below 16), and persists it, so that a light client starting from genesis can ask for every
+ * boundary. Nothing here is trusted by its reader (src/node/light-client.ts `acceptValidatorSet`).
+ */
+import { STATE_ROOT_LAG_BLOCKS, stateRootHeightFor } from '../chain/block-rule.ts';
+import { AggregatePriceType, type AggregatePriceValue } from '../codec/oracle.ts';
+import { toHex } from '../crypto/bytes.ts';
+import { encodeStateProof } from '../crypto/state-commitment.ts';
+import type { Engine } from '../execution/engine.ts';
+import { VALIDATOR_SET_STATE_KEY } from '../execution/records.ts';
+import type { Storage } from '../runtime/types.ts';
+
+/** Boundary proofs kept per node (oldest dropped): 4,096 epochs, years at the devnet's 600 blocks. */
+export const VALIDATOR_SET_PROOFS_KEPT = 4096;
+const PREFIX = 'validator-set-proof/';
+
+/** `GET /v1/validators/boundaries/:height`. */
+export interface ValidatorSetProofJson {
+  /** The boundary block H. */
+  boundaryHeight: number;
+  /** The height whose state the proof opens: H − 16 (0 for H ≤ 16), the root block H commits. */
+  height: number;
+  /** Engine state root after `height`, 0x-hex. */
+  engineStateRoot: string;
+  /** Each oracle aggregate after `height` (`AggregatePriceType` SSZ), 0x-hex, ascending asset id. */
+  prices: string[];
+  /** `ValidatorSetRecordCodec` bytes: the value under `VALIDATOR_SET_STATE_KEY`. */
+  record: string;
+  /** `StateProofCodec` bytes of that key under `engineStateRoot`. */
+  proof: string;
+}
+
+export interface ValidatorSetProofs {
+  /** Records the state after the block just applied, or genesis (call from `onApplied` and at start). */
+  record(): void;
+  /** The proof for boundary `height`; undefined when it is no boundary or not kept here. */
+  proof(height: number): ValidatorSetProofJson | undefined;
+}
+
+const hex = (bytes: Uint8Array): string => `0x${toHex(bytes)}`;
+const keyOf = (height: number) => `${PREFIX}${height.toString(16).padStart(13, '0')}`;
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+/**
+ * The node's boundary proofs over its engine, price book and storage.
+ * @example const proofs = createValidatorSetProofs(storage, () => app.engine, () => app.priceBook.latest().values());
+ */
+export function createValidatorSetProofs(
+  storage: Storage,
+  engine: () => Engine,
+  prices: () => Iterable<AggregatePriceValue>,
+  kept = VALIDATOR_SET_PROOFS_KEPT,
+): ValidatorSetProofs {
+  return {
+    record() {
+      const current = engine();
+      const set = current.validatorSet();
+      if (set === undefined) return;
+      const height = current.height;
+      // Only the roots a boundary block commits: genesis, and B·k − 16.
+      if (height !== 0 && (height + STATE_ROOT_LAG_BLOCKS) % set.epochBlocks !== 0) return;
+      const value = current.stateValue(VALIDATOR_SET_STATE_KEY);
+      if (value === undefined) return;
+      const sorted = [...prices()].sort((a, b) => a.assetId - b.assetId);
+      const entry = {
+        height,
+        engineStateRoot: hex(current.stateRoot()),
+        prices: sorted.map((price) => hex(AggregatePriceType.serialize(price))),
+        record: hex(value),
+        proof: hex(encodeStateProof(current.prove(VALIDATOR_SET_STATE_KEY))),
+      };
+      storage.put(keyOf(height), textEncoder.encode(JSON.stringify(entry)));
+      const keys = storage.keys(PREFIX);
+      for (const stale of keys.slice(0, Math.max(0, keys.length - kept))) storage.delete(stale);
+    },
+    proof(boundaryHeight) {
+      const set = engine().validatorSet();
+      if (set === undefined || !Number.isSafeInteger(boundaryHeight) || boundaryHeight <= 0) return undefined;
+      if (boundaryHeight % set.epochBlocks !== 0) return undefined;
+      const height = stateRootHeightFor(boundaryHeight);
+      const bytes = storage.get(keyOf(height));
+      if (bytes === undefined) return undefined;
+      try {
+        const entry = JSON.parse(textDecoder.decode(bytes)) as Omit<ValidatorSetProofJson, 'boundaryHeight'>;
+        return entry.height === height ? { boundaryHeight, ...entry } : undefined;
+      } catch {
+        return undefined; // a torn record: the reader asks another node
+      }
+    },
+  };
+}
