@@ -24,6 +24,11 @@
  *   checkpoint period), the next withdrawal id, the checkpoint height the entries belong to, the
  *   entries (ascending id) and their root in the vault's leaf layout. Part of the state root, so a
  *   state proof of it proves the withdrawals root a checkpoint certifies.
+ * `CheckpointRecord` — a validator's stored checkpoint (src/node/checkpoint-signing.ts, node
+ *   storage only, never on the wire): the checkpoint the keyset signs (height, block hash, state
+ *   root, withdrawals root, epoch), the vault its leaves name, the period's withdrawals (ascending
+ *   id) and, once certified, the encoded 0x0451 certificate (else empty). It is what the API needs
+ *   to serve a withdrawal's proof after a restart.
  */
 import {
   ByteListType,
@@ -195,6 +200,49 @@ export const WithdrawalsRecordCodec = defineMessage({
       const entry = value.entries[i]!;
       if (entry.id < 1 || entry.id >= value.nextId)
         return { field: `entries[${i}].id`, reason: 'must be an id already given' };
+      if (i > 0 && entry.id <= value.entries[i - 1]!.id)
+        return { field: `entries[${i}].id`, reason: 'must ascend strictly' };
+    }
+    return undefined;
+  },
+});
+
+/**
+ * Room for one encoded `CheckpointCertificate` (0x0451: 3 envelope bytes and a 205-byte body);
+ * the codec layer cannot import the interop codec, so the bound is stated here with slack.
+ */
+export const MAX_CHECKPOINT_CERTIFICATE_BYTES = 256;
+
+export const CheckpointRecordType = new ContainerType(
+  {
+    height: Uint64,
+    blockHash: Bytes32,
+    stateRoot: Bytes32,
+    withdrawalsRoot: Bytes32,
+    epoch: Uint64,
+    evmChainId: Uint64,
+    vault: Address20,
+    token: Address20,
+    checkpointEveryBlocks: Uint64,
+    entries: new ListCompositeType(WithdrawalEntryType, MAX_WITHDRAWALS_PER_CHECKPOINT),
+    /** The encoded certificate, or empty while the checkpoint is not certified. */
+    certificate: new ByteListType(MAX_CHECKPOINT_CERTIFICATE_BYTES),
+  },
+  { typeName: 'CheckpointRecord' },
+);
+export type CheckpointRecordValue = ValueOf<typeof CheckpointRecordType>;
+
+export const CheckpointRecordCodec = defineMessage({
+  name: 'CheckpointRecord',
+  tag: 0x0465,
+  type: CheckpointRecordType,
+  validate: (value) => {
+    if (value.height < 1) return { field: 'height', reason: 'checkpoints start after genesis' };
+    if (value.checkpointEveryBlocks < 1 || value.height % value.checkpointEveryBlocks !== 0)
+      return { field: 'checkpointEveryBlocks', reason: 'must be positive and divide the height' };
+    for (let i = 0; i < value.entries.length; i++) {
+      const entry = value.entries[i]!;
+      if (entry.id < 1) return { field: `entries[${i}].id`, reason: 'ids start at 1' };
       if (i > 0 && entry.id <= value.entries[i - 1]!.id)
         return { field: `entries[${i}].id`, reason: 'must ascend strictly' };
     }

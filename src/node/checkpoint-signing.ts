@@ -16,12 +16,23 @@
  * it computed for that height. Each checkpoint keeps its withdrawals list, so the API serves a
  * withdrawal's leaf, Merkle proof and checkpoint (what `palisade withdraw` submits to the vault).
  * At most `retainCheckpoints` checkpoints are kept (oldest forgotten first).
+ *
+ * Records persist. Given the node's storage, each checkpoint is written under
+ * `bridge/checkpoint/<height>` as a `CheckpointRecord` (src/codec/bridge.ts) when it is computed
+ * and again when its certificate is kept, and every record is read back at start. Without that, a
+ * restarted validator would serve proofs only for checkpoints it replays after its price key
+ * loads, and none for blocks below a restored snapshot. A record read back is kept only when it
+ * decodes, its entries hash to its withdrawals root, and its certificate (if any) certifies
+ * exactly that checkpoint in our domain; anything else (a torn write, an edited file) is deleted.
+ * The signature is not checked again at start (the key may not be loaded yet): it was checked
+ * before it was first kept, and the vault checks it on every claim.
  */
+import { CheckpointRecordCodec } from '../codec/bridge.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
 import type { WithdrawalsView } from '../execution/engine.ts';
 import type { WithdrawalEntry } from '../execution/state.ts';
 import type { EngineBridge } from '../execution/types.ts';
-import { withdrawalsTree } from '../execution/withdrawals.ts';
+import { withdrawalsRootOf, withdrawalsTree } from '../execution/withdrawals.ts';
 import { type Checkpoint, checkpointDigest } from '../interop/evm/certificates.ts';
 import {
   type CheckpointCertificate,
@@ -30,6 +41,7 @@ import {
   verifyCheckpointCertificate,
 } from '../interop/evm/checkpoint.ts';
 import type { CertificateDomain } from '../interop/price-certificate.ts';
+import type { Storage } from '../runtime/types.ts';
 import type { PriceSigner } from './price-signing.ts';
 
 /** Checkpoints kept by default: a day of them at one block a second and k = 10. */
@@ -44,6 +56,8 @@ export interface CheckpointSignerOptions {
   broadcast(message: Uint8Array): void;
   log?: (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) => void;
   retainCheckpoints?: number;
+  /** The node's storage: records are written there and read back at start. */
+  storage?: Storage;
 }
 
 export interface CheckpointRecord {
@@ -84,6 +98,72 @@ export interface CheckpointSigner {
   stats(): { opened: number; certified: number; dropped: number };
 }
 
+const RECORD_PREFIX = 'bridge/checkpoint/';
+const recordKey = (height: number) => `${RECORD_PREFIX}${height.toString(16).padStart(12, '0')}`;
+
+function encodeRecord(record: CheckpointRecord): Uint8Array {
+  const { checkpoint, bridge } = record;
+  return CheckpointRecordCodec.encode({
+    height: Number(checkpoint.height),
+    blockHash: checkpoint.blockHash,
+    stateRoot: checkpoint.stateRoot,
+    withdrawalsRoot: checkpoint.withdrawalsRoot,
+    epoch: Number(checkpoint.epoch),
+    evmChainId: bridge.evmChainId,
+    vault: bridge.vault,
+    token: bridge.token,
+    checkpointEveryBlocks: bridge.checkpointEveryBlocks,
+    entries: record.entries.map((entry) => ({ ...entry })),
+    certificate: record.certificate ?? new Uint8Array(0),
+  });
+}
+
+/** The record in `bytes` when it is whole and consistent (see the header), else undefined. */
+function decodeRecord(bytes: Uint8Array, domain: CheckpointSignerOptions['domain']): CheckpointRecord | undefined {
+  let value: ReturnType<typeof CheckpointRecordCodec.decode>;
+  try {
+    value = CheckpointRecordCodec.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const bridge = {
+    evmChainId: value.evmChainId,
+    vault: value.vault,
+    token: value.token,
+    checkpointEveryBlocks: value.checkpointEveryBlocks,
+  };
+  const entries = value.entries.map((entry) => ({ ...entry }));
+  if (!bytesEqual(withdrawalsRootOf(bridge, entries), value.withdrawalsRoot)) return undefined;
+  const checkpoint: Checkpoint = {
+    height: BigInt(value.height),
+    blockHash: value.blockHash,
+    stateRoot: value.stateRoot,
+    withdrawalsRoot: value.withdrawalsRoot,
+    epoch: BigInt(value.epoch),
+  };
+  if (value.certificate.length > 0) {
+    let certificate: CheckpointCertificate;
+    try {
+      certificate = decodeCheckpointCertificate(value.certificate);
+    } catch {
+      return undefined;
+    }
+    const certified = certificate.checkpoint;
+    if (
+      certificate.domain.chainId !== domain.chainId ||
+      !bytesEqual(certificate.domain.verifyingContract, domain.verifyingContract) ||
+      !bytesEqual(checkpointDigest(certified, domain), checkpointDigest(checkpoint, domain))
+    )
+      return undefined;
+  }
+  return {
+    checkpoint,
+    bridge,
+    entries,
+    certificate: value.certificate.length > 0 ? value.certificate : undefined,
+  };
+}
+
 /**
  * @example const checkpoints = createCheckpointSigner({ domain, everyBlocks: 10, validators: 4, prices, broadcast });
  */
@@ -96,13 +176,19 @@ export function createCheckpointSigner(options: CheckpointSignerOptions): Checkp
   let opened = 0;
   let certified = 0;
   let dropped = 0;
+  const storage = options.storage;
 
   const forget = () => {
     while (records.size > retain) {
       const [height, record] = records.entries().next().value as [number, CheckpointRecord];
       records.delete(height);
+      storage?.delete(recordKey(height));
       for (const entry of record.entries) heightOfWithdrawal.delete(entry.id);
     }
+  };
+
+  const noteCertified = (height: number) => {
+    if (latestCertified === undefined || height > latestCertified) latestCertified = height;
   };
 
   const keep = (record: CheckpointRecord, certificate: CheckpointCertificate) => {
@@ -110,8 +196,25 @@ export function createCheckpointSigner(options: CheckpointSignerOptions): Checkp
     record.certificate = encodeCheckpointCertificate(certificate);
     certified++;
     const height = Number(record.checkpoint.height);
-    if (latestCertified === undefined || height > latestCertified) latestCertified = height;
+    storage?.put(recordKey(height), encodeRecord(record));
+    noteCertified(height);
   };
+
+  // Keys sort as the heights they encode, so the records load (and are forgotten) oldest first.
+  for (const key of storage?.keys(RECORD_PREFIX) ?? []) {
+    const bytes = storage!.get(key);
+    const record = bytes === undefined ? undefined : decodeRecord(bytes, options.domain);
+    const height = Number.parseInt(key.slice(RECORD_PREFIX.length), 16);
+    if (record === undefined || Number(record.checkpoint.height) !== height) {
+      storage!.delete(key);
+      log('warn', 'dropped a stored checkpoint record that does not read back whole', { key });
+      continue;
+    }
+    records.set(height, record);
+    for (const entry of record.entries) heightOfWithdrawal.set(entry.id, height);
+    if (record.certificate !== undefined) noteCertified(height);
+  }
+  forget();
 
   const groupKeyset = (epoch: bigint) => {
     const keyset = options.prices.keyset();
@@ -140,6 +243,7 @@ export function createCheckpointSigner(options: CheckpointSignerOptions): Checkp
         certificate: undefined,
       };
       records.set(block.height, record);
+      storage?.put(recordKey(block.height), encodeRecord(record));
       for (const entry of entries) heightOfWithdrawal.set(entry.id, block.height);
       forget();
       if (!block.sign) return;

@@ -404,6 +404,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
           prices,
           broadcast: (message) => transport.broadcast(message),
           log: (level, message, details) => logger[level](details ?? {}, message),
+          storage,
         });
 
   const stateSync = createStateSync({
