@@ -9,17 +9,17 @@
  * transaction); ids count up across periods from 1 and are never reused, so the vault's
  * `claimed[id]` pays each once. A period holds at most `MAX_WITHDRAWALS_PER_CHECKPOINT`.
  *
- * Leaf (the vault's `withdrawalLeaf`, OpenZeppelin StandardMerkleTree):
- *   keccak256(keccak256(abi.encode(uint256 evmChainId, address vault, uint64 id, address token,
- *                                  address recipient, uint256 amount)))
- * The chain id and vault in every leaf make a proof for another deployment match nothing there.
+ * Leaves are the vault's `withdrawalLeaf` (src/crypto/withdrawal-leaf.ts, the one place the layout
+ * is written): the chain id and vault in every leaf make a proof for another deployment match
+ * nothing there.
  * An empty list's root is {@link EMPTY_WITHDRAWALS_ROOT}, a hash of a domain tag: never zero
  * (the vault refuses the zero root, Nomad's loss), and no leaf or pair of nodes hashes to it.
  */
 import { MAX_WITHDRAWALS_PER_CHECKPOINT } from '../codec/bridge.ts';
 import { invariant } from '../codec/invariant.ts';
 import { keccak256 } from '../crypto/hash.ts';
-import { createEvmMerkleTree, type EvmMerkleTree, evmLeafHash } from '../crypto/merkle-evm.ts';
+import type { EvmMerkleTree } from '../crypto/merkle-evm.ts';
+import { withdrawalLeafHash as leafHash, withdrawalsMerkleTree } from '../crypto/withdrawal-leaf.ts';
 import type { EngineState, WithdrawalEntry, WithdrawalsState } from './state.ts';
 import type { EngineBridge } from './types.ts';
 
@@ -30,22 +30,9 @@ export const EMPTY_WITHDRAWALS_ROOT: Uint8Array = keccak256(
   new TextEncoder().encode('PALISADE/WITHDRAWALS/EMPTY/v1'),
 );
 
-const LEAF_TYPES = ['uint256', 'address', 'uint64', 'address', 'address', 'uint256'] as const;
-
-function leafValues(bridge: EngineBridge, entry: WithdrawalEntry) {
-  return [
-    BigInt(bridge.evmChainId),
-    bridge.vault,
-    BigInt(entry.id),
-    entry.token,
-    entry.recipient,
-    entry.amount,
-  ];
-}
-
 /** The vault's leaf hash of `entry`. */
 export function withdrawalLeafHash(bridge: EngineBridge, entry: WithdrawalEntry): Uint8Array {
-  return evmLeafHash(LEAF_TYPES, leafValues(bridge, entry));
+  return leafHash(BigInt(bridge.evmChainId), bridge.vault, entry);
 }
 
 /**
@@ -57,10 +44,7 @@ export function withdrawalsTree(
   entries: readonly WithdrawalEntry[],
 ): EvmMerkleTree | undefined {
   if (entries.length === 0) return undefined;
-  return createEvmMerkleTree(
-    LEAF_TYPES,
-    entries.map((entry) => leafValues(bridge, entry)),
-  );
+  return withdrawalsMerkleTree(BigInt(bridge.evmChainId), bridge.vault, entries);
 }
 
 export function withdrawalsRootOf(bridge: EngineBridge, entries: readonly WithdrawalEntry[]): Uint8Array {

@@ -28,7 +28,9 @@ const groupKeyset = { epoch: 1, groupPublicKey: keys[0]!.groupPublicKey };
 function pricesWith(loaded: boolean) {
   return {
     keyset: () =>
-      loaded ? { epoch: 1, groupPublicKey: keys[0]!.groupPublicKey, threshold: 3, participants: 4 } : undefined,
+      loaded
+        ? { epoch: 1, groupPublicKey: keys[0]!.groupPublicKey, threshold: 3, participants: 4 }
+        : undefined,
     signDigest(digest: Uint8Array, _epoch: number, _base: number, onSigned: (signature: Uint8Array) => void) {
       const signers = keys.slice(0, 3);
       const round1 = signers.map((key) => frostCommit(key));
@@ -67,7 +69,13 @@ function block(height: number, list = entries) {
     height,
     blockHash: new Uint8Array(32).fill(height),
     stateRoot: new Uint8Array(32).fill(0xb2),
-    withdrawals: { bridge, nextId: 4, checkpointHeight: height, entries: list, root: withdrawalsRootOf(bridge, list) },
+    withdrawals: {
+      bridge,
+      nextId: 4,
+      checkpointHeight: height,
+      entries: list,
+      root: withdrawalsRootOf(bridge, list),
+    },
     sign: true,
   };
 }
@@ -157,7 +165,13 @@ test('a stored record whose entries do not hash to its certified root is dropped
 test('forgotten checkpoints leave storage too', () => {
   const storage = new SimStorage();
   const first = signerOver(storage, true, 2);
-  for (const height of [2, 4, 6]) first.onBlock(block(height, entries.slice(0, 1).map((e) => ({ ...e, id: height }))));
+  for (const height of [2, 4, 6])
+    first.onBlock(
+      block(
+        height,
+        entries.slice(0, 1).map((e) => ({ ...e, id: height })),
+      ),
+    );
   assert.equal(storage.keys('bridge/checkpoint/').length, 2);
   const restarted = signerOver(storage, false, 2);
   assert.equal(restarted.byHeight(2), undefined);

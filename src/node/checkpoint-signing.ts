@@ -119,7 +119,10 @@ function encodeRecord(record: CheckpointRecord): Uint8Array {
 }
 
 /** The record in `bytes` when it is whole and consistent (see the header), else undefined. */
-function decodeRecord(bytes: Uint8Array, domain: CheckpointSignerOptions['domain']): CheckpointRecord | undefined {
+function decodeRecord(
+  bytes: Uint8Array,
+  domain: CheckpointSignerOptions['domain'],
+): CheckpointRecord | undefined {
   let value: ReturnType<typeof CheckpointRecordCodec.decode>;
   try {
     value = CheckpointRecordCodec.decode(bytes);

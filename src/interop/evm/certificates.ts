@@ -18,19 +18,17 @@
  * keyset of `toEpoch` with an ordinary FROST signature over {@link handoverDigest}; the verifier
  * refuses any later certificate from `fromEpoch`.
  *
- * ## Withdrawal leaves (OpenZeppelin StandardMerkleTree, src/crypto/merkle-evm.ts)
- *
- *   types  = [uint256 chainId, address vault, uint64 id, address token, address recipient, uint256 amount]
- *
- * The chain id and vault address in every leaf make a proof for one deployment worthless on
- * any other.
+ * ## Withdrawal leaves
+ * The layout is src/crypto/withdrawal-leaf.ts (shared with the engine, which commits the root);
+ * the functions here take the vault tooling's argument order.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { invariant } from '../../codec/invariant.ts';
 import { concatBytes } from '../../crypto/bytes.ts';
 import { FROST_POINT_BYTES, FROST_SIGNATURE_BYTES } from '../../crypto/frost.ts';
 import { keccak256 } from '../../crypto/hash.ts';
-import { createEvmMerkleTree, type EvmMerkleTree, type EvmStaticType } from '../../crypto/merkle-evm.ts';
+import type { EvmMerkleTree } from '../../crypto/merkle-evm.ts';
+import { withdrawalLeafValues as leafValues, withdrawalsMerkleTree } from '../../crypto/withdrawal-leaf.ts';
 import { type CertificateDomain, EIP712_DOMAIN_TYPE, type PriceCertificate } from '../price-certificate.ts';
 
 export const BRIDGE_DOMAIN_NAME = 'Palisade Verifier';
@@ -38,14 +36,6 @@ export const BRIDGE_DOMAIN_VERSION = '1';
 export const CHECKPOINT_TYPE =
   'Checkpoint(uint64 height,bytes32 blockHash,bytes32 stateRoot,bytes32 withdrawalsRoot,uint64 epoch)';
 export const HANDOVER_TYPE = 'KeysetHandover(uint64 fromEpoch,uint64 toEpoch,bytes groupPublicKey)';
-export const WITHDRAWAL_LEAF_TYPES: readonly EvmStaticType[] = [
-  'uint256',
-  'address',
-  'uint64',
-  'address',
-  'address',
-  'uint256',
-];
 
 const encoder = new TextEncoder();
 const DOMAIN_TYPEHASH = keccak256(encoder.encode(EIP712_DOMAIN_TYPE));
@@ -204,7 +194,7 @@ export function withdrawalLeafValues(
   chainId: bigint,
   vault: Uint8Array,
 ): [bigint, Uint8Array, bigint, Uint8Array, Uint8Array, bigint] {
-  return [chainId, vault, withdrawal.id, withdrawal.token, withdrawal.recipient, withdrawal.amount];
+  return leafValues(chainId, vault, withdrawal);
 }
 
 /**
@@ -217,10 +207,7 @@ export function withdrawalsTree(
   chainId: bigint,
   vault: Uint8Array,
 ): EvmMerkleTree {
-  return createEvmMerkleTree(
-    WITHDRAWAL_LEAF_TYPES,
-    withdrawals.map((w) => withdrawalLeafValues(w, chainId, vault)),
-  );
+  return withdrawalsMerkleTree(chainId, vault, withdrawals);
 }
 
 /** Re-exported for callers that assemble checkpoints: the compressed form of a point. */
