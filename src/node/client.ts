@@ -42,6 +42,7 @@ import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
 import { API_ERRORS, type ApiErrorCode } from './api/errors.ts';
 import type { KeyLifecycleJson } from './api/keys.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
+import type { DepositState, DepositStatusJson } from './deposit-status.ts';
 import type { ValidatorSetProofJson } from './validator-set-proofs.ts';
 import type {
   AccountRead,
@@ -255,6 +256,10 @@ export interface PalisadeClient {
   validatorSetProof(height: number): Promise<ValidatorSetProofJson>;
   /** A withdrawal's leaf, proof and certified checkpoint; WITHDRAWAL_NOT_FOUND until certified. */
   withdrawal(id: number): Promise<WithdrawalProofJson>;
+  /** A vault deposit's status by its nonce: credited, or pending with its reporters (docs/api.md, Deposits). */
+  deposit(nonce: number): Promise<DepositStatusJson>;
+  /** Vault deposits the node has seen reported, highest nonce first. */
+  deposits(query?: { status?: DepositState; limit?: number }): Promise<DepositStatusJson[]>;
   /** Polls until the withdrawal is in a certified checkpoint; TIMEOUT after `timeoutMs` (default 60 s). */
   waitForWithdrawal(
     id: number,
@@ -616,6 +621,14 @@ export function createClient(options: ClientOptions): PalisadeClient {
     keys: () => call<KeyLifecycleJson>('/v1/keys'),
     validatorSetProof: (height) => call<ValidatorSetProofJson>(`/v1/validators/boundaries/${height}`),
     withdrawal: (id) => call<WithdrawalProofJson>(`/v1/bridge/withdrawals/${id}`),
+    deposit: (nonce) => call<DepositStatusJson>(`/v1/bridge/deposits/${nonce}`),
+    async deposits(query = {}) {
+      const params = new URLSearchParams();
+      if (query.status !== undefined) params.set('status', query.status);
+      if (query.limit !== undefined) params.set('limit', String(query.limit));
+      const suffix = params.size > 0 ? `?${params}` : '';
+      return (await call<{ deposits: DepositStatusJson[] }>(`/v1/bridge/deposits${suffix}`)).deposits;
+    },
     async waitForWithdrawal(id, waitOptions = {}) {
       const deadline = Date.now() + (waitOptions.timeoutMs ?? 60_000);
       for (;;) {

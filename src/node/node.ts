@@ -24,6 +24,8 @@
  * votes are journaled before they are sent and a finalized block is applied again from storage.
  */
 
+import { decodeBlockPayload } from '../chain/block-rule.ts';
+import { BlockCodec } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { peekTag } from '../codec/message.ts';
 import { MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
@@ -58,6 +60,7 @@ import { type ApplicationLimits, createNodeApplication, type NodeApplication } f
 import { auditLogRead, createAuditTrail } from './audit-trail.ts';
 import { createCertificateHistory } from './certificate-history.ts';
 import { createCheckpointSigner } from './checkpoint-signing.ts';
+import { createDepositStatus } from './deposit-status.ts';
 import { catchUpEpochs, followValidatorEpoch, storedBlockView } from './epochs.ts';
 import type { Genesis } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
@@ -590,6 +593,27 @@ export function createNode(options: NodeOptions): PalisadeNode {
     if (epoch !== undefined)
       logger.info({ epoch, height: applied.summary.height }, 'validator epoch scheduled');
   });
+  // Deposit status for the API (src/node/deposit-status.ts), from each block's reports after it applied.
+  const depositStatus =
+    bridge === undefined
+      ? undefined
+      : createDepositStatus({
+          rules: { chainId, validators: keys, bridge },
+          isCredited: (nonce) => app.engine.depositCredited(nonce),
+        });
+  app.onApplied((applied) => {
+    if (depositStatus === undefined) return;
+    const stored = storage.finalizedBlock(applied.summary.height);
+    let reports: readonly Uint8Array[] = [];
+    if (stored !== undefined) {
+      try {
+        reports = decodeBlockPayload(BlockCodec.decode(stored.block).payload)?.deposits ?? [];
+      } catch {
+        // A stored block decoded before it was applied; unreadable now means no reports to show.
+      }
+    }
+    depositStatus.onBlock(applied.summary.height, reports);
+  });
   app.onApplied((applied) => {
     const withdrawals = app.engine.withdrawals();
     if (checkpoints === undefined || withdrawals === undefined) return;
@@ -833,6 +857,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
         ? undefined
         : withdrawalProofJson(proof, checkpointDomain);
     },
+    deposits: (query) => depositStatus?.list(query) ?? [],
+    deposit: (nonce) => depositStatus?.get(nonce),
     privacyWitness: (publicKey) => privacy.witness(publicKey),
     subscribe(listener) {
       subscribers.add(listener);

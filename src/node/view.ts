@@ -38,6 +38,7 @@ import { ONE as FIXED_ONE, type Fixed } from '../std/fixed.ts';
 import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
 import type { KeyLifecycleJson } from './api/keys.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
+import type { DepositStatusJson, DepositStatusQuery } from './deposit-status.ts';
 import type { ValidatorSetProofJson } from './validator-set-proofs.ts';
 
 /** "0x" followed by lower-case hex digits, two per byte. */
@@ -629,6 +630,10 @@ export interface NodeView {
   validatorSetProof?(height: number): MaybePromise<ValidatorSetProofJson | undefined>;
   /** A withdrawal's leaf, proof and checkpoint; undefined when in no certified checkpoint kept. */
   withdrawalProof?(id: number): MaybePromise<WithdrawalProofJson | undefined>;
+  /** Vault deposits seen reported, highest nonce first (src/node/deposit-status.ts); absent: no bridge. */
+  deposits?(query: DepositStatusQuery): MaybePromise<DepositStatusJson[]>;
+  /** One vault deposit's status; undefined when neither credited nor reported. */
+  deposit?(nonce: number): MaybePromise<DepositStatusJson | undefined>;
   /** A registered account's leaf inputs and Merkle path at the node's height. */
   privacyWitness?(publicKey: Uint8Array): MaybePromise<PrivacyWitnessJson | undefined>;
   /** Equivocation evidence this node holds (bounded by the consensus engine). */

@@ -191,18 +191,31 @@ function contentKey(deposit: SignedDepositReport['body']['deposits'][number]): s
   ].join(':');
 }
 
+/** One content reported for a nonce in a block, with the validators that reported exactly it. */
+export interface DepositTally {
+  readonly nonce: number;
+  readonly transactionHash: Uint8Array;
+  readonly logIndex: number;
+  readonly account: Uint8Array;
+  readonly token: Uint8Array;
+  readonly amount: bigint;
+  /** The reporting validators' indexes, ascending. */
+  readonly validators: readonly number[];
+}
+
 /**
- * The deposits a block's reports carry to 2f + 1 (the block rule's step). Reports with a problem
- * count for nothing; each validator counts once per nonce.
- * @example const { deposits } = depositsAtQuorum(rules, block.height, payload.deposits);
+ * Every content a block's valid reports name, per nonce (ascending), most reporters first (ties
+ * by the content's encoding): what `depositsAtQuorum` counts, and what a node shows of deposits
+ * still short of the quorum. Reports with a problem count for nothing; each validator counts
+ * once per nonce.
+ * @example const tallies = depositTallies(rules, block.height, payload.deposits);
  */
-export function depositsAtQuorum(
+export function depositTallies(
   rules: DepositQuorumRules,
   height: number,
   list: readonly Uint8Array[],
-): BlockDeposits {
+): { tallies: Map<number, DepositTally[]>; problems: DepositReportProblem[] } {
   const { valid, problems } = checkReports(rules, height, list);
-  const quorum = depositQuorum(rules.validators.length);
   // nonce → content key → { the deposit, its reporters }
   const byNonce = new Map<
     number,
@@ -222,26 +235,45 @@ export function depositsAtQuorum(
       contents.set(key, entry);
     }
   }
+  const tallies = new Map<number, DepositTally[]>();
+  for (const nonce of [...byNonce.keys()].sort((a, b) => a - b)) {
+    const contents = [...byNonce.get(nonce)!.entries()]
+      .sort(([keyA, a], [keyB, b]) => b.validators.length - a.validators.length || (keyA < keyB ? -1 : 1))
+      .map(([, { deposit, validators }]) => ({
+        nonce,
+        transactionHash: deposit.transactionHash,
+        logIndex: deposit.logIndex,
+        account: deposit.account,
+        token: deposit.token,
+        amount: deposit.amount,
+        validators: [...validators].sort((a, b) => a - b),
+      }));
+    tallies.set(nonce, contents);
+  }
+  return { tallies, problems };
+}
+
+/**
+ * The deposits a block's reports carry to 2f + 1 (the block rule's step). Reports with a problem
+ * count for nothing; each validator counts once per nonce.
+ * @example const { deposits } = depositsAtQuorum(rules, block.height, payload.deposits);
+ */
+export function depositsAtQuorum(
+  rules: DepositQuorumRules,
+  height: number,
+  list: readonly Uint8Array[],
+): BlockDeposits {
+  const { tallies, problems } = depositTallies(rules, height, list);
+  const quorum = depositQuorum(rules.validators.length);
   const deposits: QuorumDeposit[] = [];
   const conflicts: number[] = [];
-  for (const nonce of [...byNonce.keys()].sort((a, b) => a - b)) {
-    const reached = [...byNonce.get(nonce)!.values()].filter((entry) => entry.validators.length >= quorum);
+  for (const [nonce, contents] of tallies) {
+    const reached = contents.filter((entry) => entry.validators.length >= quorum);
     if (reached.length > 1) {
       conflicts.push(nonce);
       continue;
     }
-    const entry = reached[0];
-    if (entry === undefined) continue;
-    const { deposit } = entry;
-    deposits.push({
-      nonce,
-      transactionHash: deposit.transactionHash,
-      logIndex: deposit.logIndex,
-      account: deposit.account,
-      token: deposit.token,
-      amount: deposit.amount,
-      validators: [...entry.validators].sort((a, b) => a - b),
-    });
+    if (reached[0] !== undefined) deposits.push(reached[0]);
   }
   return { deposits, conflicts, problems };
 }

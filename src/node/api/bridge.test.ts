@@ -5,13 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { SignedDepositReportCodec } from '../../codec/bridge.ts';
 import { fromHex } from '../../crypto/bytes.ts';
 import { runLocalDkg } from '../../crypto/dkg.ts';
 import { frostAggregate, frostCommit, frostSignShare } from '../../crypto/frost.ts';
 import { verifyEvmMerkleProof } from '../../crypto/merkle-evm.ts';
+import { testSigner } from '../../execution/fixtures.ts';
 import { withdrawalsRootOf } from '../../execution/withdrawals.ts';
 import { verifyCheckpointCertificate } from '../../interop/evm/checkpoint.ts';
+import { signDepositReport } from '../../interop/evm/deposit-quorum.ts';
 import { createCheckpointSigner } from '../checkpoint-signing.ts';
+import { createDepositStatus } from '../deposit-status.ts';
 import { checkpointJson, withdrawalProofJson } from './bridge.ts';
 import { createFixtureNode } from './fixture-node.ts';
 import { createApiServer } from './server.ts';
@@ -114,6 +118,74 @@ test('checkpoint and withdrawal routes serve what submitCheckpoint and claim tak
     const unknown = await app.inject('/v1/bridge/withdrawals/9');
     assert.equal(unknown.json().error.code, 'WITHDRAWAL_NOT_FOUND');
     assert.equal((await app.inject('/v1/bridge/withdrawals/-1')).statusCode, 400);
+  } finally {
+    await app.close();
+  }
+});
+
+test('deposit routes: pending with its reporters, credited, a typed 404 and bounded queries', async () => {
+  const signers = ['v0', 'v1', 'v2', 'v3'].map(testSigner);
+  const vault = new Uint8Array(20).fill(0x33);
+  const rules = {
+    chainId: 7,
+    validators: signers.map((s) => s.publicKey),
+    bridge: { evmChainId: 31_337, vault },
+  };
+  const credited = new Set<number>();
+  const status = createDepositStatus({ rules, isCredited: (nonce) => credited.has(nonce) });
+  const deposit = (nonce: number) => ({
+    transactionHash: new Uint8Array(32).fill(nonce),
+    logIndex: 0,
+    account: new Uint8Array(32).fill(0x01),
+    token: new Uint8Array(20).fill(0x44),
+    amount: 2_000_000n,
+    nonce,
+  });
+  const report = (signer: (typeof signers)[number], height: number, nonces: number[]) =>
+    SignedDepositReportCodec.encode(
+      signDepositReport(signer, {
+        chainId: 7,
+        height,
+        validator: signer.publicKey,
+        evmChainId: 31_337,
+        vault,
+        deposits: nonces.map(deposit),
+      }),
+    );
+  credited.add(1);
+  status.onBlock(3, [
+    report(signers[0]!, 3, [1, 2]),
+    report(signers[1]!, 3, [1, 2]),
+    report(signers[2]!, 3, [1]),
+  ]);
+  const node = createFixtureNode();
+  const app = createApiServer({
+    view: { ...node.view, deposits: (query) => status.list(query), deposit: (nonce) => status.get(nonce) },
+  });
+  await app.ready();
+  try {
+    const pending = (await app.inject('/v1/bridge/deposits/2')).json();
+    assert.equal(pending.status, 'pending');
+    assert.deepEqual(pending.reporters, [0, 1]);
+    assert.equal(pending.reported, 2);
+    assert.equal(pending.quorum, 3);
+    assert.equal(pending.amount, '2000000');
+    assert.equal(pending.amountDecimal, '2');
+    const done = (await app.inject('/v1/bridge/deposits/1')).json();
+    assert.equal(done.status, 'credited');
+    assert.equal(done.creditedHeight, 3);
+    const list = (await app.inject('/v1/bridge/deposits?status=pending')).json();
+    assert.deepEqual(
+      list.deposits.map((d: { nonce: number }) => d.nonce),
+      [2],
+    );
+    assert.equal((await app.inject('/v1/bridge/deposits')).json().deposits.length, 2);
+    const missing = await app.inject('/v1/bridge/deposits/9');
+    assert.equal(missing.statusCode, 404);
+    assert.equal(missing.json().error.code, 'DEPOSIT_NOT_FOUND');
+    assert.equal((await app.inject('/v1/bridge/deposits/0')).statusCode, 400);
+    assert.equal((await app.inject('/v1/bridge/deposits?limit=501')).statusCode, 400);
+    assert.equal((await app.inject('/v1/bridge/deposits?status=stolen')).statusCode, 400);
   } finally {
     await app.close();
   }

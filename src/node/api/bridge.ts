@@ -6,6 +6,9 @@
  *                                             the genesis `bridge.checkpointEveryBlocks`)
  *   GET /v1/bridge/withdrawals/:id            a withdrawal's leaf fields, the vault's leaf hash, its
  *                                             Merkle proof and the certified checkpoint holding it
+ *   GET /v1/bridge/deposits?status&limit      vault deposits this node has seen reported, highest
+ *                                             nonce first: credited, or pending with its reporters
+ *   GET /v1/bridge/deposits/:nonce            one deposit's status (src/node/deposit-status.ts)
  *
  * Nothing here is trusted: the vault verifies the certificate (`encoded`, src/interop/evm/
  * checkpoint.ts) through PalisadeVerifier and the proof against the root it certified. Numbers
@@ -16,6 +19,7 @@ import type { FastifyInstance } from 'fastify';
 import type { JsonSchema } from '../../codec/json.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import type { CheckpointRecord, WithdrawalProof } from '../checkpoint-signing.ts';
+import type { DepositState, DepositStatusJson } from '../deposit-status.ts';
 import type { NodeView } from '../view.ts';
 import { ApiError } from './errors.ts';
 import { BASE_UNITS_PATTERN, BYTES32_PATTERN, errorSchema, object, UNIT_DECIMAL_PATTERN } from './schemas.ts';
@@ -71,10 +75,34 @@ export const withdrawalProofSchema = object({
   checkpoint: checkpointSchema,
 });
 
+const nullable = (schema: JsonSchema): JsonSchema => ({ anyOf: [{ type: 'null' }, schema] });
+
+export const depositStatusSchema = object({
+  nonce: count,
+  status: { type: 'string', enum: ['pending', 'credited'] },
+  quorum: count,
+  validators: count,
+  reporters: { type: 'array', items: count, maxItems: 1024 },
+  reported: count,
+  contents: count,
+  height: nullable(count),
+  creditedHeight: nullable(count),
+  transactionHash: nullable(bytes32),
+  logIndex: nullable(count),
+  account: nullable(bytes32),
+  token: nullable(address),
+  amount: nullable({ type: 'string', pattern: BASE_UNITS_PATTERN }),
+  amountDecimal: nullable({ type: 'string', pattern: UNIT_DECIMAL_PATTERN }),
+});
+
+/** Deposits one list answer holds at most (and by default). */
+export const DEPOSITS_LIMIT_MAX = 500;
+const DEPOSITS_LIMIT_DEFAULT = 100;
+
 const hex = (bytes: Uint8Array) => `0x${toHex(bytes)}`;
 
 /** Whole units of a 6-decimal quote amount, exactly (docs/api.md `<name>Decimal`). */
-function unitsOf(amount: bigint): string {
+export function unitsOf(amount: bigint): string {
   const whole = amount / 1_000_000n;
   const fraction = (amount % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
   return fraction === '' ? whole.toString() : `${whole}.${fraction}`;
@@ -118,7 +146,8 @@ export function withdrawalProofJson(
 }
 
 /**
- * Registers the three routes on `api`; a view without a bridge answers CHECKPOINT_NOT_FOUND.
+ * Registers the bridge routes on `api`; a view without a bridge answers CHECKPOINT_NOT_FOUND,
+ * DEPOSIT_NOT_FOUND, or an empty deposit list.
  * @example registerBridge(api, view);
  */
 export function registerBridge(api: FastifyInstance, view: NodeView): void {
@@ -173,6 +202,53 @@ export function registerBridge(api: FastifyInstance, view: NodeView): void {
           `withdrawal ${request.params.id} is not in a certified checkpoint this node keeps`,
         );
       return proof;
+    },
+  );
+  api.get<{ Querystring: { status?: DepositState; limit: number } }>(
+    '/v1/bridge/deposits',
+    {
+      schema: {
+        description: 'Vault deposits this node has seen reported, highest nonce first',
+        querystring: object(
+          {
+            status: { type: 'string', enum: ['pending', 'credited'] },
+            limit: {
+              type: 'integer',
+              minimum: 1,
+              maximum: DEPOSITS_LIMIT_MAX,
+              default: DEPOSITS_LIMIT_DEFAULT,
+            },
+          },
+          ['status', 'limit'],
+        ),
+        response: response(object({ deposits: { type: 'array', items: depositStatusSchema } })),
+      },
+    },
+    async (request) => {
+      const { status, limit } = request.query;
+      const deposits: DepositStatusJson[] =
+        (await view.deposits?.({ ...(status === undefined ? {} : { status }), limit })) ?? [];
+      return { deposits };
+    },
+  );
+  api.get<{ Params: { nonce: number } }>(
+    '/v1/bridge/deposits/:nonce',
+    {
+      schema: {
+        description:
+          "A vault deposit's status: credited, or pending with who reported it of the 2f + 1 needed",
+        params: object({ nonce: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } }),
+        response: response(depositStatusSchema),
+      },
+    },
+    async (request) => {
+      const deposit = await view.deposit?.(request.params.nonce);
+      if (deposit === undefined)
+        throw new ApiError(
+          'DEPOSIT_NOT_FOUND',
+          `vault nonce ${request.params.nonce} is neither credited nor reported in a block this node kept`,
+        );
+      return deposit;
     },
   );
 }

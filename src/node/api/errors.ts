@@ -21,6 +21,7 @@ export const API_ERRORS = Object.freeze({
   NO_HISTORY: { status: 404, meaning: 'this node keeps only the latest certificates' },
   CHECKPOINT_NOT_FOUND: { status: 404, meaning: 'no certified withdrawals checkpoint kept there' },
   WITHDRAWAL_NOT_FOUND: { status: 404, meaning: 'the withdrawal is in no certified checkpoint kept' },
+  DEPOSIT_NOT_FOUND: { status: 404, meaning: 'the vault nonce is neither credited nor reported' },
   BOUNDARY_NOT_FOUND: { status: 404, meaning: 'no validator-set proof kept for that boundary height' },
   TOO_MANY_SUBSCRIBERS: { status: 503, meaning: 'the stream is at its subscriber limit' },
   INTERNAL: { status: 500, meaning: 'a bug: the node logged it' },

@@ -79,6 +79,23 @@ test('every GET response keeps the number rule', async () => {
   const node = createFixtureNode();
   const [maker, taker] = node.traders as [(typeof node.traders)[number], (typeof node.traders)[number]];
   const h32 = hex(new Uint8Array(32).fill(3));
+  const depositFixture = {
+    nonce: 1,
+    status: 'pending' as const,
+    quorum: 3,
+    validators: 4,
+    reporters: [0, 2],
+    reported: 2,
+    contents: 1,
+    height: 2,
+    creditedHeight: null,
+    transactionHash: h32,
+    logIndex: 0,
+    account: h32,
+    token: hex(new Uint8Array(20).fill(4)),
+    amount: '2500000',
+    amountDecimal: '2.5',
+  };
   const view: NodeView = {
     ...node.view,
     keyLifecycle: () => ({
@@ -105,6 +122,8 @@ test('every GET response keeps the number rule', async () => {
         },
       ],
     }),
+    deposits: () => [depositFixture],
+    deposit: (nonce) => (nonce === 1 ? depositFixture : undefined),
     validatorSetProof: (height) => ({
       boundaryHeight: height,
       height: Math.max(0, height - 16),
@@ -140,6 +159,7 @@ test('every GET response keeps the number rule', async () => {
       publicKey: hex(maker.publicKey),
       seriesId: '1',
       id: transactionId,
+      nonce: '1',
     };
     const walked: string[] = [];
     const problems: string[] = [];
@@ -169,6 +189,8 @@ test('every GET response keeps the number rule', async () => {
       '/v1/keys',
       '/v1/validators/boundaries/2',
       '/v1/audit-log',
+      '/v1/bridge/deposits',
+      '/v1/bridge/deposits/1',
     ])
       assert.ok(walked.includes(route), `${route} was walked (walked: ${walked.join(', ')})`);
   } finally {
