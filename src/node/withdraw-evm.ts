@@ -55,11 +55,45 @@ export interface ClaimResult {
 const vaultAbi = () => compiledContracts().contracts.get('PalisadeVault')!.abi as Abi;
 
 /**
- * Submits the checkpoint (if the vault lacks it) and claims the withdrawal.
+ * Claims in flight per wallet (RPC URL and address), chained. viem reads the wallet's nonce for
+ * each transaction; two claims from one wallet that read it together send the same nonce, and the
+ * node refuses the second (EDR: "Nonce too low", JSON-RPC -32000, which viem may report as
+ * "Missing or invalid parameters"). One claim at a time per wallet also keeps two of them from
+ * both submitting the same checkpoint. An entry leaves the map when its chain is idle, so the map
+ * holds at most the wallets with a claim in flight.
+ */
+const walletQueues = new Map<string, Promise<unknown>>();
+
+function queuedPerWallet<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const previous = walletQueues.get(key) ?? Promise.resolve();
+  const next = previous.then(work, work);
+  const settled = next.then(
+    () => undefined,
+    () => undefined,
+  );
+  walletQueues.set(key, settled);
+  void settled.then(() => {
+    if (walletQueues.get(key) === settled) walletQueues.delete(key);
+  });
+  return next;
+}
+
+/**
+ * Submits the checkpoint (if the vault lacks it) and claims the withdrawal. Claims from one wallet
+ * run one after another (see `walletQueues`); claims from different wallets run at once.
  * @example await claimOnVault(await client.waitForWithdrawal(id), { rpcUrl, privateKey, vault }, groupPublicKey);
  * @throws WithdrawError VAULT_REVERTED with the vault's error name
  */
-export async function claimOnVault(
+export function claimOnVault(
+  read: WithdrawalProofJson,
+  evm: EvmConnection,
+  groupPublicKey: Uint8Array,
+): Promise<ClaimResult> {
+  const key = `${evm.rpcUrl} ${privateKeyToAccount(evm.privateKey).address.toLowerCase()}`;
+  return queuedPerWallet(key, () => claimNow(read, evm, groupPublicKey));
+}
+
+async function claimNow(
   read: WithdrawalProofJson,
   evm: EvmConnection,
   groupPublicKey: Uint8Array,
