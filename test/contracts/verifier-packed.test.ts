@@ -83,7 +83,7 @@ test('the packed layout: selector first among the verifier’s, 201 bytes, every
 
 test('the packed entry point accepts the certificate verifyPriceReport accepts; an unmodified RFC 9591 verifier accepts the same signature', async (t) => {
   const { verifier, domain } = await setup();
-  for (const overrides of [{}, { price: 1n, exponent: 0 }, { price: -(1n << 63n), exponent: -(2 ** 31) }]) {
+  for (const overrides of [{}, { price: 1n, exponent: 2 ** 31 - 1 }, { price: (1n << 63n) - 1n, exponent: -(2 ** 31) }]) {
     const report = sampleReport(1, overrides);
     const digest = priceReportDigest(report, domain);
     const signature = frostSign(keysetOne, digest);
@@ -93,6 +93,15 @@ test('the packed entry point accepts the certificate verifyPriceReport accepts; 
       packed: true,
     });
   }
+  // A negative price (which the oracle never signs, but int64 allows) takes the packed path's
+  // sign extension: signed over the contract's own ABI digest, both entry points accept it.
+  const negative = { ...sampleReport(1), price: -5n };
+  const negativeDigest = (await verifier.call('priceReportDigest', [negative])).value![0] as string;
+  const negativeSignature = frostSign(keysetOne, Uint8Array.from(Buffer.from(negativeDigest.slice(2), 'hex')));
+  assert.deepEqual(await both(verifier, keysetOf(keysetOne), negative, evmFrostSignature(negativeSignature)), {
+    abi: true,
+    packed: true,
+  });
   // A certificate as the oracle encodes it, through the codec, packed by the client helper.
   const report = sampleReport(1, { price: 123_456_789n });
   const digest = priceReportDigest(report, domain);
