@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { secp256k1, secp256k1_FROST } from '@noble/curves/secp256k1.js';
 import * as fc from 'fast-check';
+import { frostCommit, frostSignShare } from '../../src/crypto/frost.ts';
 import {
   type EvmFrostSignature,
   type EvmKeyset,
@@ -31,7 +32,6 @@ import {
   priceReportDigest,
 } from '../../src/interop/price-certificate.ts';
 import { domainOf, frostSign, keysetOf, keysetOne, keysetTwo, sampleReport } from './fixtures.ts';
-import { frostCommit, frostSignShare } from '../../src/crypto/frost.ts';
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const P = 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2fn;
@@ -77,13 +77,21 @@ test('the packed layout: selector first among the verifier’s, 201 bytes, every
   assert.equal(data.length, PACKED_PRICE_REPORT_BYTES);
   assert.equal(Buffer.from(data.subarray(36, 44)).toString('hex'), 'fffffffffffffffe');
   assert.equal(Buffer.from(data.subarray(52, 56)).toString('hex'), 'fffffff8');
-  assert.throws(() => evmPackedPriceReport(keysetOf(keysetOne), { ...report, epoch: 2 }, { rx: 1n, ry: 2n, z: 3n }));
-  assert.throws(() => evmPackedPriceReport(keysetOf(keysetOne), { ...report, price: 1n << 63n }, { rx: 1n, ry: 2n, z: 3n }));
+  assert.throws(() =>
+    evmPackedPriceReport(keysetOf(keysetOne), { ...report, epoch: 2 }, { rx: 1n, ry: 2n, z: 3n }),
+  );
+  assert.throws(() =>
+    evmPackedPriceReport(keysetOf(keysetOne), { ...report, price: 1n << 63n }, { rx: 1n, ry: 2n, z: 3n }),
+  );
 });
 
 test('the packed entry point accepts the certificate verifyPriceReport accepts; an unmodified RFC 9591 verifier accepts the same signature', async (t) => {
   const { verifier, domain } = await setup();
-  for (const overrides of [{}, { price: 1n, exponent: 2 ** 31 - 1 }, { price: (1n << 63n) - 1n, exponent: -(2 ** 31) }]) {
+  for (const overrides of [
+    {},
+    { price: 1n, exponent: 2 ** 31 - 1 },
+    { price: (1n << 63n) - 1n, exponent: -(2 ** 31) },
+  ]) {
     const report = sampleReport(1, overrides);
     const digest = priceReportDigest(report, domain);
     const signature = frostSign(keysetOne, digest);
@@ -97,11 +105,17 @@ test('the packed entry point accepts the certificate verifyPriceReport accepts; 
   // sign extension: signed over the contract's own ABI digest, both entry points accept it.
   const negative = { ...sampleReport(1), price: -5n };
   const negativeDigest = (await verifier.call('priceReportDigest', [negative])).value![0] as string;
-  const negativeSignature = frostSign(keysetOne, Uint8Array.from(Buffer.from(negativeDigest.slice(2), 'hex')));
-  assert.deepEqual(await both(verifier, keysetOf(keysetOne), negative, evmFrostSignature(negativeSignature)), {
-    abi: true,
-    packed: true,
-  });
+  const negativeSignature = frostSign(
+    keysetOne,
+    Uint8Array.from(Buffer.from(negativeDigest.slice(2), 'hex')),
+  );
+  assert.deepEqual(
+    await both(verifier, keysetOf(keysetOne), negative, evmFrostSignature(negativeSignature)),
+    {
+      abi: true,
+      packed: true,
+    },
+  );
   // A certificate as the oracle encodes it, through the codec, packed by the client helper.
   const report = sampleReport(1, { price: 123_456_789n });
   const digest = priceReportDigest(report, domain);
@@ -165,7 +179,10 @@ test('attack (packed): forged signatures are refused as verifyPriceReport refuse
     { exponent: -7 },
     { feedId: new Uint8Array(32).fill(9) },
   ]) {
-    assert.deepEqual(await both(verifier, keyset, { ...report, ...change }, good), { abi: false, packed: false });
+    assert.deepEqual(await both(verifier, keyset, { ...report, ...change }, good), {
+      abi: false,
+      packed: false,
+    });
   }
 });
 
@@ -183,7 +200,10 @@ test('attack (packed): an impostor keyset, the wrong parity, a wrong epoch and a
   const epochTwo = { ...report, epoch: 2 };
   const signedTwo = evmFrostSignature(frostSign(keysetOne, priceReportDigest(epochTwo, domain)));
   assert.equal(
-    await packedOn(verifier, evmPackedPriceReport({ ...keysetOf(keysetOne), epoch: 2n }, epochTwo, signedTwo)),
+    await packedOn(
+      verifier,
+      evmPackedPriceReport({ ...keysetOf(keysetOne), epoch: 2n }, epochTwo, signedTwo),
+    ),
     false,
   );
   const good = evmPackedPriceReport(keysetOf(keysetOne), report, real);
@@ -205,31 +225,49 @@ test('attack (packed): a certificate for another chain id or another contract is
   const domains = {
     'the devnet domain (chain 7, zero address)': { chainId: 7, verifyingContract: new Uint8Array(20) },
     'another chain id, same address': other.domain,
-    'another verifier on this chain': { chainId: domain.chainId, verifyingContract: new Uint8Array(20).fill(0x11) },
+    'another verifier on this chain': {
+      chainId: domain.chainId,
+      verifyingContract: new Uint8Array(20).fill(0x11),
+    },
     'the bridge domain (a checkpoint-domain signature)': domain,
   };
   for (const [name, foreign] of Object.entries(domains)) {
     const digest =
       name === 'the bridge domain (a checkpoint-domain signature)'
-        ? handoverDigest({ fromEpoch: 1n, toEpoch: 2n, groupPublicKey: keysetTwo[0]!.groupPublicKey }, foreign)
+        ? handoverDigest(
+            { fromEpoch: 1n, toEpoch: 2n, groupPublicKey: keysetTwo[0]!.groupPublicKey },
+            foreign,
+          )
         : priceReportDigest(report, foreign);
     const signature = evmFrostSignature(frostSign(keysetOne, digest));
-    assert.deepEqual(await both(verifier, keysetOf(keysetOne), report, signature), { abi: false, packed: false }, name);
+    assert.deepEqual(
+      await both(verifier, keysetOf(keysetOne), report, signature),
+      { abi: false, packed: false },
+      name,
+    );
   }
   const forOther = evmFrostSignature(frostSign(keysetOne, priceReportDigest(report, other.domain)));
-  assert.deepEqual(await both(other.verifier, keysetOf(keysetOne), report, forOther), { abi: true, packed: true });
+  assert.deepEqual(await both(other.verifier, keysetOf(keysetOne), report, forOther), {
+    abi: true,
+    packed: true,
+  });
 });
 
 test('attack (packed): calldata one byte short, long by a byte or a word, empty, or ABI-encoded is refused with MalformedCalldata', async () => {
-  const { verifier, domain } = await setup();
-  const keyset = keysetOf(keysetOne);
+  // A single-key RFC 9591 signer (noble's), so the search below is quick.
+  const secretKey = secp256k1.utils.randomSecretKey();
+  const groupKey = secp256k1.getPublicKey(secretKey, true);
+  const evm = await createEvmHarness();
+  const verifier = await evm.deploy(await evm.account('deployer'), 'PalisadeVerifier', [1n, groupKey]);
+  const domain = domainOf(evm, verifier);
+  const keyset = evmKeyset(1n, groupKey);
   // A signature whose z ends in a zero byte: cut that byte and calldataload's zero padding would
   // restore it, so only the length check refuses the short form.
   let report = sampleReport(1);
-  let signature = evmFrostSignature(frostSign(keysetOne, priceReportDigest(report, domain)));
+  let signature = evmFrostSignature(secp256k1_FROST.sign(priceReportDigest(report, domain), secretKey));
   for (let price = 1n; (signature.z & 0xffn) !== 0n; price += 1n) {
     report = sampleReport(1, { price });
-    signature = evmFrostSignature(frostSign(keysetOne, priceReportDigest(report, domain)));
+    signature = evmFrostSignature(secp256k1_FROST.sign(priceReportDigest(report, domain), secretKey));
   }
   const good = evmPackedPriceReport(keyset, report, signature);
   assert.equal(good[good.length - 1], 0);
@@ -278,7 +316,10 @@ test('attack (packed): after a handover the retired keyset is refused and the ne
     abi: false,
     packed: false,
   });
-  assert.deepEqual(await both(verifier, keysetOf(keysetTwo), epochTwo, lateOld), { abi: false, packed: false });
+  assert.deepEqual(await both(verifier, keysetOf(keysetTwo), epochTwo, lateOld), {
+    abi: false,
+    packed: false,
+  });
   const fresh = evmFrostSignature(frostSign(keysetTwo, priceReportDigest(epochTwo, domain)));
   assert.deepEqual(await both(verifier, keysetOf(keysetTwo), epochTwo, fresh), { abi: true, packed: true });
 });
@@ -306,7 +347,11 @@ test('attack (packed): any one byte changed in valid calldata is refused, and th
         assert.equal(packed, false, `byte ${index} + ${delta}`);
         // The ABI entry point on the same fields (parity above 1 has no ABI form: uint8 parity
         // is hashed as given, so it is passed as is).
-        const decodedKeyset = { epoch: big(data.subarray(64, 72)), x: big(data.subarray(72, 104)), parity: data[104]! };
+        const decodedKeyset = {
+          epoch: big(data.subarray(64, 72)),
+          x: big(data.subarray(72, 104)),
+          parity: data[104]!,
+        };
         const decodedReport = {
           feedId: data.subarray(4, 36),
           price: signed(data.subarray(36, 44)),
@@ -320,7 +365,11 @@ test('attack (packed): any one byte changed in valid calldata is refused, and th
           ry: big(data.subarray(137, 169)),
           z: big(data.subarray(169, 201)),
         };
-        const abi = await verifier.call('verifyPriceReport', [decodedKeyset, decodedReport, decodedSignature]);
+        const abi = await verifier.call('verifyPriceReport', [
+          decodedKeyset,
+          decodedReport,
+          decodedSignature,
+        ]);
         assert.equal(abi.value![0], packed);
       },
     ),

@@ -326,7 +326,10 @@ export function evmPackedPriceReport(
  * The packed entry point's calldata for a certificate made by src/interop/price-certificate.ts.
  * @throws Error when the signature's R or the group key is not a curve point
  */
-export function evmPackedPriceCertificate(certificate: PriceCertificate, groupPublicKey: Uint8Array): Uint8Array {
+export function evmPackedPriceCertificate(
+  certificate: PriceCertificate,
+  groupPublicKey: Uint8Array,
+): Uint8Array {
   const [keyset, report, signature] = evmPriceCertificateArguments(certificate, groupPublicKey);
   return evmPackedPriceReport(keyset, report, signature);
 }
