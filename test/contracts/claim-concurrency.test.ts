@@ -57,12 +57,24 @@ test('concurrent claims from one wallet are all paid', async () => {
   };
   const recipient = new Uint8Array(20).fill(0x5f);
   const entries = [1, 2, 3, 4].map((id) => ({ id, recipient, token: bridge.token, amount: 1_000_000n }));
-  const signer = createCheckpointSigner({ domain, everyBlocks: 5, validators: 4, prices, broadcast: () => {} });
+  const signer = createCheckpointSigner({
+    domain,
+    everyBlocks: 5,
+    validators: 4,
+    prices,
+    broadcast: () => {},
+  });
   signer.onBlock({
     height: 5,
     blockHash: new Uint8Array(32).fill(0x01),
     stateRoot: new Uint8Array(32).fill(0x02),
-    withdrawals: { bridge, nextId: 5, checkpointHeight: 5, entries, root: withdrawalsRootOf(bridge, entries) },
+    withdrawals: {
+      bridge,
+      nextId: 5,
+      checkpointHeight: 5,
+      entries,
+      root: withdrawalsRootOf(bridge, entries),
+    },
     sign: true,
   });
   const relayer = { rpcUrl: node.url, privateKey: node.accounts[7]!, vault: chain.vault };
