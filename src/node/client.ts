@@ -18,6 +18,7 @@
  * const { id } = await trader.placeOrder({ seriesId: 1, side: 'buy', priceTicks: 600, lots: 10 });
  * const outcome = await client.waitForTransaction(id);
  */
+import { KEY_WAIT_BLOCKS_MAX } from '../chain/fair-batches.ts';
 import { BlockCodec, type Certificate, VoteKind } from '../codec/consensus.ts';
 import { SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
 import { AccountRecordCodec, type ExecutionAction, encodeAction } from '../codec/execution.ts';
@@ -669,7 +670,9 @@ export function createClient(options: ClientOptions): PalisadeClient {
  * as a transaction at `nonce`, encrypted to that height's batch identity under the eon key (96-byte
  * compressed G2, as the validators' keyset publishes it) and wrapped in an envelope signed by the
  * same key (src/crypto/shutter/envelope.ts). Returns the `SignedOrderEnvelope` encoding. Nothing
- * before the block at `targetHeight` is final can open it; it is expired after that height.
+ * before the block at `targetHeight` is final can open it; only the block at that height can
+ * include it. The transaction inside runs later, in the first block that carries the key, so it
+ * expires with the batch: `KEY_WAIT_BLOCKS_MAX` blocks above its target.
  * @throws {CodecError} when `eonPublicKey` is not a point of G2
  */
 export function encrypt(
@@ -687,7 +690,7 @@ export function encrypt(
   const transaction = signTransaction(signer, {
     chainId: input.chainId,
     nonce: input.nonce,
-    expiryHeight: input.targetHeight,
+    expiryHeight: input.targetHeight + KEY_WAIT_BLOCKS_MAX,
     payload: encodeAction(input.action),
   });
   const envelope = sealOrder(signer, {
