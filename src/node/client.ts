@@ -215,6 +215,11 @@ export interface PalisadeClient {
    * per transaction, in order: a refusal is an answer, not an error.
    */
   submitTransactions(transactions: readonly (SignedTransaction | Uint8Array)[]): Promise<BatchSubmitResult[]>;
+  /**
+   * Submits an encrypted order (`encrypt`'s output, `POST /v1/envelopes`); resolves with the slot
+   * it holds. A refusal rejects with a `ClientError` carrying the `ENVELOPE_*` code.
+   */
+  submitEnvelope(envelope: Uint8Array): Promise<{ sender: Hex; nonce: number; targetHeight: number }>;
   transaction(id: Hex): Promise<TransactionLookup>;
   /** Polls until the transaction is finalized; resolves with its outcome. */
   waitForTransaction(
@@ -411,6 +416,19 @@ export function createClient(options: ClientOptions): PalisadeClient {
     return { id: accepted.id };
   }
 
+  async function submitEnvelope(envelope: Uint8Array) {
+    const accepted = await call<{ sender: Hex; nonce: number; targetHeight: number }>(
+      '/v1/envelopes',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Uint8Array.from(envelope),
+      },
+      [202],
+    );
+    return { sender: accepted.sender, nonce: accepted.nonce, targetHeight: accepted.targetHeight };
+  }
+
   async function submitTransactions(
     transactions: readonly (SignedTransaction | Uint8Array)[],
   ): Promise<BatchSubmitResult[]> {
@@ -558,6 +576,7 @@ export function createClient(options: ClientOptions): PalisadeClient {
     status,
     submitTransaction,
     submitTransactions,
+    submitEnvelope,
     transaction: (id) => call<TransactionLookup>(`/v1/transactions/${id}`),
     async waitForTransaction(id, waitOptions = {}) {
       const deadline = performance.now() + (waitOptions.timeoutMs ?? 30_000);

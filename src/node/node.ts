@@ -72,6 +72,7 @@ import {
   blockDetailOf,
   bookToJson,
   type EvidenceEntry,
+  envelopeSubmitResult,
   evidenceToJson,
   fillsOf,
   hex,
@@ -669,6 +670,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
         },
       };
     },
+    // Admitted into this validator's envelope pool only: envelopes are not gossiped yet, so one
+    // reaches a block when this validator leads the height it targets.
+    submitEnvelope: (bytes) => envelopeSubmitResult(app.submitEnvelope(bytes), bytes),
     async submitTransaction(bytes) {
       const [answer] = await view.submitTransactions!([bytes]);
       return answer!;
