@@ -98,6 +98,7 @@ import {
 } from '../chain/block-rule.ts';
 import type { BlockStore } from '../chain/block-store.ts';
 import {
+  encryptionRequired,
   type FairOrderingRules,
   fairPayloadProblem,
   KEY_WAIT_BLOCKS_MAX,
@@ -419,6 +420,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     expectedNonce: (account) => chain.engine.account(account)?.nonce ?? 0,
     accountExists: (account) => hasAccount(chain.engine, options.engineGenesis, account),
     verifySignature: (transaction, encoded) => verifiedTransactions.verify(transaction, encoded),
+    ...(options.fairOrdering?.rules.encryptedOnlySeries === undefined
+      ? {}
+      : {
+          encryptionRequired: (transaction) => encryptionRequired(options.fairOrdering?.rules, transaction),
+        }),
   });
   const known = new Map<string, KnownBlock>();
   const fair = options.fairOrdering;
@@ -1080,6 +1086,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         } catch {
           return refuse('malformed-transaction');
         }
+        if (encryptionRequired(options.fairOrdering?.rules, transaction))
+          return refuse('plain-order-on-encrypted-market');
         const id = toHex(transactionId(transaction));
         if (seen.has(id)) return refuse('repeated-transaction');
         seen.add(id);

@@ -35,7 +35,7 @@ import { keyShareMessageOf } from '../crypto/shutter/envelope.ts';
 import { combineEonKeyset, combineEonSecretShare, dealEon } from '../crypto/shutter/eon-dkg.ts';
 import { shutterIdentityPoint } from '../crypto/shutter/ibe.ts';
 import { batchIdentity, computeKeyShare, keyShareSigningBytes } from '../crypto/shutter/key-shares.ts';
-import { actionTransaction, testGenesis, testSigner } from '../execution/fixtures.ts';
+import { actionTransaction, limitOrder, testGenesis, testSigner } from '../execution/fixtures.ts';
 import type { Storage } from '../runtime/types.ts';
 import { type AppliedBlock, createNodeApplication, type NodeApplication } from './app.ts';
 import { encrypt } from './client.ts';
@@ -90,7 +90,7 @@ interface Network {
 }
 
 /** Four validators; `byzantine` replaces one's eon secret share (a liar signs wrong shares). */
-function network(options: { liar?: number } = {}): Network {
+function network(options: { liar?: number; encryptedOnlySeries?: number[] } = {}): Network {
   const engineGenesis = testGenesis({ chainId: CHAIN_ID, traders });
   const now = { ms: engineGenesis.startTimeMs + 1000 };
   const applied: AppliedBlock[][] = validators.map(() => []);
@@ -107,7 +107,10 @@ function network(options: { liar?: number } = {}): Network {
       observe: () => undefined,
       limits: { emptyBlockIntervalMs: 0, observationWaitMs: 0, snapshotIntervalBlocks: 0 },
       fairOrdering: {
-        rules,
+        rules:
+          options.encryptedOnlySeries === undefined
+            ? rules
+            : { ...rules, encryptedOnlySeries: options.encryptedOnlySeries },
         secretShare: options.liar === self ? secretShares[self]! + 1n : secretShares[self]!,
         signer,
       },
@@ -336,4 +339,68 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
       const roots = net.apps.map((app) => toHex(app.stateRootAt(3)!));
       assert.equal(new Set(roots).size, 1);
     });
+
+  it('a market genesis keeps for encrypted orders: a plain order is refused at admission, in a proposal and on execution; encrypted it runs', async () => {
+    const net = network({ encryptedOnlySeries: [1] });
+    await round(net); // 1
+    const plainOrder = SignedTransactionCodec.encode(
+      actionTransaction(bob, 0, limitOrder(1, 'buy', 2000, 1)),
+    );
+    for (const app of net.apps) {
+      const admitted = app.mempool.admit(plainOrder, { height: 2, nowMs: net.now.ms });
+      assert.equal(admitted.status === 'refused' && admitted.code, 'ENCRYPTION_REQUIRED');
+    }
+    // Another market still takes plain orders.
+    const elsewhere = SignedTransactionCodec.encode(
+      actionTransaction(carol, 0, limitOrder(2, 'buy', 2000, 1)),
+    );
+    assert.equal(net.apps[0]!.mempool.admit(elsewhere, { height: 2, nowMs: net.now.ms }).status, 'accepted');
+    // A Byzantine leader slips the plain order in: every verifier refuses the block.
+    const slipped = await round(net, {
+      leader: 2,
+      rewrite: (payload) => {
+        const decoded = BlockPayloadCodec.decode(payload);
+        return BlockPayloadCodec.encode({ ...decoded, transactions: [...decoded.transactions, plainOrder] });
+      },
+    });
+    assert.deepEqual(
+      slipped.verdicts.filter((_, i) => i !== 2),
+      [false, false, false],
+    );
+    assert.equal(net.apps[0]!.stats().refusedProposals['plain-order-on-encrypted-market'], 1);
+    // Finalized anyway (more than f signed it): the block rule skips it on every validator.
+    const context = contextOf(net, 2);
+    const decoded = BlockPayloadCodec.decode(slipped.payload);
+    const block = {
+      ...context,
+      payload: BlockPayloadCodec.encode({ ...decoded, transactions: [plainOrder] }),
+    };
+    const digest = blockDigest(block);
+    for (const app of net.apps)
+      await app.finalized({
+        block,
+        digest,
+        finalization: { kind: FINALIZE, view: context.view, digest, votes: [] },
+      });
+    net.tip = { digest, view: context.view, height: context.height };
+    for (const app of net.apps) {
+      assert.deepEqual(app.summary(2)!.transactions, []);
+      assert.equal(app.engine.account(bob.publicKey)!.nonce, 0);
+    }
+    vote(net, FINALIZE, context.view, digest);
+    // The same order encrypted goes through the envelope pool and runs once its key is out.
+    submit(net, envelope(bob, 0, 3, limitOrder(1, 'buy', 2000, 1)));
+    await round(net); // 3: included
+    await round(net); // 4: opened
+    const ran = net.apps[0]!.summary(4)!.transactions;
+    // Bob's opened order first, then the plain order on the other market validator 0 held.
+    assert.deepEqual(
+      ran.map((outcome) => [outcome.signer, outcome.nonce]),
+      [
+        [hex(bob.publicKey), 0],
+        [hex(carol.publicKey), 0],
+      ],
+    );
+    assert.equal(net.apps[0]!.engine.account(bob.publicKey)!.nonce, 1);
+  });
 });

@@ -40,6 +40,10 @@ export const API_ERRORS = Object.freeze({
   MEMPOOL_FULL: { status: 503, meaning: 'the mempool is full and nothing can be evicted' },
   // The envelope pool's refusals of an encrypted order (src/node/fair-ordering-pool.ts), and the
   // engine's rule for a market that takes encrypted orders only.
+  ENCRYPTION_REQUIRED: {
+    status: 403,
+    meaning: 'this market takes encrypted orders only (POST /v1/envelopes)',
+  },
   FAIR_ORDERING_DISABLED: { status: 404, meaning: 'this network takes no encrypted orders' },
   ENVELOPE_MALFORMED: { status: 400, meaning: 'not a canonical SignedOrderEnvelope encoding' },
   ENVELOPE_WRONG_CHAIN: { status: 400, meaning: 'the envelope is for another chain id' },
