@@ -125,6 +125,11 @@ export interface NodeOptions {
    * snapshot (state sync) instead of executing every block (0: block sync only).
    */
   stateSyncThresholdBlocks?: number;
+  /**
+   * This validator's share of the genesis eon key (fair ordering, `genesis.fairOrdering`): with
+   * both, the node takes encrypted orders and releases its key shares on its votes.
+   */
+  eonSecretShare?: bigint;
   /** The monitor's thresholds (src/monitor/config.ts), findings kept, and an optional webhook. */
   monitor?: { config?: MonitorConfigOverrides; capacity?: number; webhook?: Omit<WebhookOptions, 'onError'> };
 }
@@ -323,6 +328,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
       ? {}
       : { reportDeposits: (height: number, maxBytes: number) => reporter.report(height, maxBytes) }),
     ...(options.applicationLimits === undefined ? {} : { limits: options.applicationLimits }),
+    ...(genesis.fairOrdering === undefined || options.eonSecretShare === undefined
+      ? {}
+      : { fairOrdering: { rules: genesis.fairOrdering, secretShare: options.eonSecretShare, signer } }),
   });
 
   let consensusHandler: ((from: PeerId, message: Uint8Array) => void) | undefined;
