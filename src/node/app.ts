@@ -281,6 +281,13 @@ export interface NodeFairOrdering {
   readonly signer: ShareSigner;
 }
 
+/** Transactions executed, encrypted (opened from envelopes) and plain, and envelopes admitted. */
+export interface OrderFlow {
+  encryptedExecuted: number;
+  plainExecuted: number;
+  envelopesAdmitted: number;
+}
+
 /** What a block did with encrypted orders, as listeners see it. */
 export interface AppliedFairOrdering {
   /** Envelopes of this block admitted (fee paid, nonce reserved, waiting for the key). */
@@ -360,7 +367,13 @@ export interface NodeApplication {
    * a block final. `processedHeight` and `onApplied` still move only after the sync.
    */
   onExecuted(listener: (executed: AppliedBlock) => void): () => void;
-  stats(): { proposed: number; verified: number; refusedProposals: Record<string, number> };
+  stats(): {
+    proposed: number;
+    verified: number;
+    refusedProposals: Record<string, number>;
+    /** Finalized blocks' order flow since start (replays included): encrypted beside plain. */
+    orderFlow: OrderFlow;
+  };
   /** The node state root after `height`, when we know it (the last few heights, and genesis). */
   stateRootAt(height: number): Uint8Array | undefined;
   /**
@@ -468,6 +481,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const refused: Record<string, number> = {};
   let proposed = 0;
   let verified = 0;
+  const orderFlow: OrderFlow = { encryptedExecuted: 0, plainExecuted: 0, envelopesAdmitted: 0 };
   let durableHeight = 0;
   let tipDigest: Uint8Array = genesisDigest(chainId);
   let tipView = 0;
@@ -696,6 +710,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const execute = (block: Block) => {
     const executed = executeBlock(chain, block);
     recordRoot(block.height, executed.root);
+    orderFlow.encryptedExecuted += executed.fair.transactions.length;
+    orderFlow.plainExecuted += executed.transactions.length;
+    orderFlow.envelopesAdmitted += executed.fair.admitted;
     return executed;
   };
 
@@ -1285,7 +1302,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       return () => executedListeners.delete(listener);
     },
 
-    stats: () => ({ proposed, verified, refusedProposals: { ...refused } }),
+    stats: () => ({ proposed, verified, refusedProposals: { ...refused }, orderFlow: { ...orderFlow } }),
 
     stateRootAt(height) {
       if (height === 0) return genesisRoot;

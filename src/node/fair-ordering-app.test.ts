@@ -335,6 +335,13 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
         summary.transactions.map((outcome) => outcome.status),
         ['OK', 'OK', 'OK', 'OK'],
       );
+      // The order flow every validator counts: four encrypted orders admitted and executed, no plain.
+      for (const app of net.apps)
+        assert.deepEqual(app.stats().orderFlow, {
+          encryptedExecuted: 4,
+          plainExecuted: 0,
+          envelopesAdmitted: 4,
+        });
       // Same blocks, same state on every validator.
       const roots = net.apps.map((app) => toHex(app.stateRootAt(3)!));
       assert.equal(new Set(roots).size, 1);

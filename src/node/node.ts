@@ -857,6 +857,15 @@ export function createNode(options: NodeOptions): PalisadeNode {
         mempoolBytes: mempoolStats.bytes,
         messagesDropped: dropsByReason(),
         transactionsRefused: { ...mempoolStats.refused },
+        orderFlow: (() => {
+          const flow = app.stats().orderFlow;
+          return {
+            encrypted: flow.encryptedExecuted,
+            plain: flow.plainExecuted,
+            envelopesAdmitted: flow.envelopesAdmitted,
+            envelopesPooled: app.pooledEnvelopes(),
+          };
+        })(),
       };
     },
     auditLog: (query) => auditLogRead(app.engine, auditTrail, query, app.priceBook.latest().values()),

@@ -619,6 +619,11 @@ export interface NodeMetrics {
   messagesDropped: Record<string, number>;
   /** Transactions refused at admission since start, by mempool code. */
   transactionsRefused: Record<string, number>;
+  /**
+   * Fair ordering: transactions executed since start by how they arrived (opened from an envelope,
+   * or plain), envelopes admitted into blocks, and envelopes waiting in the pool. Absent: no counts.
+   */
+  orderFlow?: { encrypted: number; plain: number; envelopesAdmitted: number; envelopesPooled: number };
 }
 
 /** What the node pushes to subscribers, once per finalized block, in height order. */
