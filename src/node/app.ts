@@ -751,7 +751,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     if (relay === undefined) return;
     envelopePool?.finalized(height);
     relay.prune(chain.pending[0]?.height ?? height + 1);
+    if (earlyEvidence.size === 0) return;
     const recorded = new Set<string>();
+    // Decoded again only while we hold evidence (rare): the block rule does not hand it back.
     for (const encoded of decodeBlockPayload(payload)?.earlyShares ?? []) {
       try {
         const { share } = EarlyKeyShareCodec.decode(encoded);
