@@ -19,13 +19,13 @@ import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { runLocalKeygen, sealKeygenMessage } from '../crypto/keygen.ts';
 import { KeygenShareCodec, SealedKeygenCodec } from '../crypto/keygen-codec.ts';
+import { commitmentEvaluator, identifierOf, Point, parsePoint, pointBytes } from '../crypto/vss.ts';
 import { followKeysetChain } from '../interop/handover-certificate.ts';
 import { KeysetPackageCodec } from '../interop/keyset-package-codec.ts';
 import { createKeysetRegistry } from '../interop/price-certificate.ts';
-import { commitmentEvaluator, identifierOf, Point, parsePoint, pointBytes } from '../crypto/vss.ts';
 import type { Clock } from '../runtime/types.ts';
-import { createFilePriceKeyStore } from './price-key-files.ts';
 import { createKeysetJoin, KeysetJoinError } from './price-join.ts';
+import { createFilePriceKeyStore } from './price-key-files.ts';
 import { indexedDirectory } from './price-membership.ts';
 import { createPriceSigner, type PriceSigner } from './price-signing.ts';
 
@@ -98,7 +98,9 @@ type Behaviour = 'forges-package' | 'bad-shares-to-joiner' | 'crashed-after';
 function network(name: string, behaviours: Map<number, Behaviour> = new Map(), withStranger = false) {
   const total = GENESIS + 1 + (withStranger ? 1 : 0);
   const { clock, advance } = manualClock();
-  const identities = Array.from({ length: total }, (_, i) => sha256(new TextEncoder().encode(`${name} ${i}`)));
+  const identities = Array.from({ length: total }, (_, i) =>
+    sha256(new TextEncoder().encode(`${name} ${i}`)),
+  );
   const signers = identities.map((seed) => createEd25519Signer(seed));
   const genesisKeys = signers.slice(0, GENESIS).map((s) => s.publicKey);
   const newSet = signers.slice(0, GENESIS + 1).map((s) => s.publicKey);
@@ -150,7 +152,7 @@ function network(name: string, behaviours: Map<number, Behaviour> = new Map(), w
       broadcast: (message) => {
         for (let to = 0; to < total; to++) if (to !== i) outgoing(i, to, message);
       },
-      log: (level, message, details) => {
+      log: (_level, message, details) => {
         if (message === 'refused a keyset package')
           refusedPackages.push({ from: details?.peer as number, code: details?.code as string });
       },
@@ -210,7 +212,11 @@ function network(name: string, behaviours: Map<number, Behaviour> = new Map(), w
         if (p === undefined || silenced.has(i)) return;
         // The stranger reads a set with itself in it (it is not: no one else's chain says so).
         if (height === EPOCH_BLOCKS)
-          p.changeValidators(height, i === STRANGER ? [...newSet, signers[STRANGER]!.publicKey] : newSet, genesisKeys);
+          p.changeValidators(
+            height,
+            i === STRANGER ? [...newSet, signers[STRANGER]!.publicKey] : newSet,
+            genesisKeys,
+          );
         p.onAggregates(height, aggregates, clock.now());
       });
       deliver();
