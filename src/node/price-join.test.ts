@@ -228,6 +228,13 @@ function network(name: string, behaviours: Map<number, Behaviour> = new Map(), w
     silenceCrashedAfter() {
       silenced = new Set([...behaviours].filter(([, b]) => b === 'crashed-after').map(([i]) => i));
     },
+    /** Stops `i` and starts it again from its key files, trusting the genesis key as before. */
+    restart(i: number) {
+      prices[i]!.stop();
+      prices[i] = make(i, i < GENESIS ? undefined : { epoch: 1, groupPublicKey: net.genesisKey });
+      prices[i]!.start();
+      deliver();
+    },
     send(from: number, to: number, message: Uint8Array) {
       queue.push({ from, to, message });
       deliver();
@@ -460,5 +467,16 @@ test('a set change at block 4 (4 → 5): the joiner adopts the new epoch key, si
   const assembled = [0, 1, 2].filter((i, k) => net.prices[i]!.stats().certificates > before[k]!);
   assert.ok(assembled.length > 0);
   for (const i of assembled) assert.ok(net.prices[i]!.stats().lastAssembled!.signers.includes(JOINER));
+  // The joiner restarts: it loads the key file of its latest epoch (naming the five members), runs
+  // no DKG, and is needed again for every certificate.
+  const epochBefore = joiner.keyset()!.epoch;
+  net.restart(JOINER);
+  const restarted = net.prices[JOINER]!;
+  assert.equal(restarted.keyset()!.epoch, epochBefore);
+  assert.equal(restarted.keyset()!.participants, 5);
+  assert.equal(restarted.stats().join, 'joined');
+  blocks(net, 15, 15);
+  net.run(30_000);
+  for (const i of [0, 1, 2, JOINER]) assert.equal(net.prices[i]!.latest()[0]!.height, 15);
   net.stop();
 });
