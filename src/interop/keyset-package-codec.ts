@@ -31,7 +31,10 @@ export const KeysetPackageType = new ContainerType(
     participants: Uint16,
     commitments: new ListCompositeType(Secp256k1Point, MAX_VALIDATORS),
     verifyingShares: new ListCompositeType(Secp256k1Point, MAX_VALIDATORS),
-    handovers: new ListCompositeType(new ByteListType(HandoverCertificateCodec.maxBytes), MAX_PACKAGE_HANDOVERS),
+    handovers: new ListCompositeType(
+      new ByteListType(HandoverCertificateCodec.maxBytes),
+      MAX_PACKAGE_HANDOVERS,
+    ),
   },
   { typeName: 'KeysetPackage' },
 );

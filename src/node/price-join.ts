@@ -135,15 +135,23 @@ export function createKeysetJoin(options: KeysetJoinOptions): KeysetJoin {
   const votes = new Map<number, { digest: string; package: AcceptedPackage }>();
   let accepted: AcceptedPackage | undefined;
 
-  const check = (from: PeerId, bytes: Uint8Array): { digest: string; package: AcceptedPackage; member: number } => {
+  const check = (
+    from: PeerId,
+    bytes: Uint8Array,
+  ): { digest: string; package: AcceptedPackage; member: number } => {
     const key = options.directory.keyOf(from);
     const member = key === undefined ? undefined : memberIndexOf(options.outgoing, key);
     if (member === undefined)
       throw new KeysetJoinError('NOT_OUTGOING_MEMBER', 'from', `peer ${from} is not in the outgoing set`);
     const value = KeysetPackageCodec.decode(bytes);
-    if (value.chainId !== options.chainId) throw new KeysetJoinError('WRONG_CHANGE', 'chainId', 'another chain');
+    if (value.chainId !== options.chainId)
+      throw new KeysetJoinError('WRONG_CHANGE', 'chainId', 'another chain');
     if (value.height !== options.height)
-      throw new KeysetJoinError('WRONG_CHANGE', 'height', `boundary ${value.height}, ours is ${options.height}`);
+      throw new KeysetJoinError(
+        'WRONG_CHANGE',
+        'height',
+        `boundary ${value.height}, ours is ${options.height}`,
+      );
     if (value.participants !== options.outgoing.length)
       throw new KeysetJoinError(
         'WRONG_SET_SIZE',
@@ -158,7 +166,11 @@ export function createKeysetJoin(options: KeysetJoinOptions): KeysetJoin {
     }
     const verdict = followKeysetChain(options.trusted, chain, options.domain);
     if (!verdict.ok)
-      throw new KeysetJoinError('CHAIN_REFUSED', `handovers.${verdict.index}`, `${verdict.reason}: ${verdict.detail}`);
+      throw new KeysetJoinError(
+        'CHAIN_REFUSED',
+        `handovers.${verdict.index}`,
+        `${verdict.reason}: ${verdict.detail}`,
+      );
     if (verdict.keyset.epoch !== value.epoch)
       throw new KeysetJoinError(
         'CHAIN_REFUSED',
@@ -166,10 +178,18 @@ export function createKeysetJoin(options: KeysetJoinOptions): KeysetJoin {
         `the handovers reach epoch ${verdict.keyset.epoch}, the package is of epoch ${value.epoch}`,
       );
     if (!bytesEqual(value.commitments[0]!, verdict.keyset.groupPublicKey))
-      throw new KeysetJoinError('WRONG_GROUP_KEY', 'commitments.0', 'not the group key the handovers certify');
+      throw new KeysetJoinError(
+        'WRONG_GROUP_KEY',
+        'commitments.0',
+        'not the group key the handovers certify',
+      );
     const publicPackage = toFrostPublic(value);
     if (!publicPackageConsistent(publicPackage))
-      throw new KeysetJoinError('INCONSISTENT_PACKAGE', 'verifyingShares', 'not the commitment’s evaluations');
+      throw new KeysetJoinError(
+        'INCONSISTENT_PACKAGE',
+        'verifyingShares',
+        'not the commitment’s evaluations',
+      );
     return {
       digest: packageDigest(value),
       package: { epoch: value.epoch, public: publicPackage, handovers: chain },
