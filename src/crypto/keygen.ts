@@ -933,3 +933,33 @@ export function keygenMessageSession(bytes: Uint8Array): Uint8Array {
   }
   throw new KeygenError('MALFORMED', [], 'not a keygen message');
 }
+
+/**
+ * Whether a keyset's public package is whole and consistent: `signers.min` commitment points (the
+ * Feldman commitment of the keyset's polynomial, C_0 the group key), one verifying share for each
+ * identifier 1…`signers.max` and no other, each equal to the commitment evaluated at its
+ * identifier (Y_j = Σ_k j^k C_k, RFC 9591 App. C.2 `derive_group_info`). A validator that joins at
+ * a reshare checks a package it was sent with this before it deals with anyone under it; never throws.
+ * @example if (!publicPackageConsistent(announced)) refuse();
+ */
+export function publicPackageConsistent(keyset: FrostPublic): boolean {
+  const { min, max } = keyset.signers;
+  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || min > max || max > MAX_VALIDATORS)
+    return false;
+  if (keyset.commitments.length !== min) return false;
+  const points: Point[] = [];
+  for (const bytes of keyset.commitments) {
+    const point = parsePoint(bytes);
+    if (point === undefined) return false;
+    points.push(point);
+  }
+  const identifiers = Object.keys(keyset.verifyingShares);
+  if (identifiers.length !== max) return false;
+  const evaluate = commitmentEvaluator(points);
+  for (let index = 0; index < max; index++) {
+    const share = keyset.verifyingShares[participantIdentifier(index)];
+    if (share === undefined || parsePoint(share) === undefined) return false;
+    if (!bytesEqual(pointBytes(evaluate(identifierOf(index))), share)) return false;
+  }
+  return true;
+}

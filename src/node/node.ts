@@ -672,9 +672,12 @@ export function createNode(options: NodeOptions): PalisadeNode {
     const committed = app.engine.validatorSet();
     const entry = committed?.epochs[committed.epochs.length - 1];
     if (entry === undefined || entry.epoch === 1 || entry.sinceHeight !== applied.summary.height) return;
+    // The set before the change: a validator the change adds learns the outgoing keyset from it.
+    const outgoing = committed?.epochs[committed.epochs.length - 2];
     prices.changeValidators(
       entry.sinceHeight,
       entry.keys.map((hex) => fromHex(hex)!),
+      outgoing?.keys.map((hex) => fromHex(hex)!),
     );
   });
   app.onApplied((applied) => {

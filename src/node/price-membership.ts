@@ -25,6 +25,9 @@
  * messages. (Proactive security assumes the honest old members discard their old shares; the key
  * files of old epochs stay on disk today and should be pruned: see the report of issue 11.)
  *
+ * A validator the change adds holds no old share: it receives only, after it learned the outgoing
+ * keyset's public package from f + 1 old members (src/node/price-join.ts).
+ *
  * The new threshold is 2f' + 1 of the new set (n' − ⌊(n' − 1)/3⌋), the one genesis uses by default.
  */
 import { invariant } from '../codec/invariant.ts';

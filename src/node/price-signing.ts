@@ -50,9 +50,27 @@
  * receive, over the same transport messages, with the same deadlines, re-sending and complaint
  * round. The new keyset keeps the group key and takes the next epoch; its engine numbers the new
  * members (messages are translated to transport peers), the old keyset signs the handover, and a
- * validator that only dealt retires (`stats().member` false) and signs nothing new. A validator
- * added by governance (not among the genesis validators) cannot take part yet: it would need the
- * old keyset's public package to join the session, which nothing sends it.
+ * validator that only dealt retires (`stats().member` false) and signs nothing new.
+ *
+ * Joining. A validator added by governance (not among the genesis validators) starts with no
+ * keyset and runs no DKG. When the change that adds it applies (`changeValidators(H, keys,
+ * outgoing)`), it is a recipient only of the reshare (Wong–Wang–Wing §4: it deals nothing):
+ *   1. every outgoing member sends each joiner the outgoing keyset's public package (tag 0x0452,
+ *      src/interop/keyset-package-codec.ts: commitments, verifying shares, the handovers up to
+ *      its epoch) when it starts the reshare, and again with every re-send of the run;
+ *   2. the joiner counts a package only if its handover chain verifies from the keyset its
+ *      operator trusts (`trustedKeyset`; src/interop/handover-certificate.ts), C_0 is the key the
+ *      chain certifies, and its verifying shares are its commitment's evaluations (RFC 9591 App.
+ *      C.2); it uses the package once f + 1 outgoing members sent the same one (src/node/
+ *      price-join.ts; refusals are typed, logged and in `stats().refusedPackages`);
+ *   3. with it, the joiner computes the session the outgoing members run and receives their deals
+ *      and shares (GJKR complaint round as everyone: a dealer that sends it a bad share is
+ *      accused with its own signed share and disqualified by all), adopts the new epoch's key,
+ *      keeps the handover chain (the package's, then the outgoing keyset's handover into the new
+ *      epoch) and signs in that epoch's engine like any member.
+ * Shares go only to the new set's members (a peer outside it is sent broadcasts, never a share).
+ * A joiner that comes up after the outgoing members finished the reshare does not get the package
+ * (nothing asks for it); it counts among the new set's f faulty until share repair.
  *
  * Signing. After every finalized block whose height is a multiple of `everyBlocks`, every
  * validator holds the same aggregates (a function of finalized blocks), so each knows what to
@@ -70,7 +88,7 @@ import { CertificateAnnouncementCodec } from '../codec/node.ts';
 import type { AggregatePriceValue } from '../codec/oracle.ts';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
-import type { FrostKeyPackage } from '../crypto/frost.ts';
+import { type FrostKeyPackage, participantIdentifier } from '../crypto/frost.ts';
 import {
   createKeygenMachine,
   KeygenError,
@@ -88,8 +106,10 @@ import {
   type HandoverCertificate,
   HandoverCertificateCodec,
   handoverMessage,
+  type Keyset,
   verifyHandover,
 } from '../interop/handover-certificate.ts';
+import { KeysetPackageCodec, MAX_PACKAGE_HANDOVERS } from '../interop/keyset-package-codec.ts';
 import {
   type CertificateDomain,
   decodePriceCertificate,
@@ -115,6 +135,7 @@ import {
 import { AggregateFlag } from '../oracle/aggregate.ts';
 import type { Clock, PeerId } from '../runtime/types.ts';
 import type { OracleAsset } from './genesis.ts';
+import { createKeysetJoin, type KeysetJoin, KeysetJoinError } from './price-join.ts';
 import {
   type EpochMembers,
   epochMembers,
@@ -135,6 +156,12 @@ const MAX_AHEAD_CERTIFICATES = 256;
 const MAX_HANDOVERS = 64;
 /** Keygen messages we sent, kept for re-sending: a deal, n shares, a complaint, answers. */
 const MAX_SENT_KEYGEN = 4 * 256;
+/** Keyset packages a joiner holds before its chain reached the change (one per peer), at most. */
+const MAX_EARLY_PACKAGES = 256;
+/** Handovers a joiner holds until it has a keyset to check them against, at most. */
+const MAX_EARLY_HANDOVERS = 8;
+/** Refused keyset packages remembered for stats. */
+const MAX_REFUSED_PACKAGES = 32;
 
 /**
  * The price keyset's durable store: one sealed key file (text) per epoch. `write` returns only
@@ -215,6 +242,12 @@ export interface PriceSignerOptions {
    * change may name only keys the directory holds; the genesis keyset's members are `validators`.
    */
   directory?: PeerDirectory;
+  /**
+   * The keyset this validator's operator trusts (the genesis keyset, or a later verified one). A
+   * validator not among `validators` (added by governance) needs it to join at a reshare: it
+   * accepts the outgoing keyset's package only through handovers from this keyset (price-join.ts).
+   */
+  trustedKeyset?: Keyset;
 }
 
 export interface LatestCertificate {
@@ -248,6 +281,14 @@ export interface PriceSignerStats {
   reshareDisqualified: { epoch: number; dealer: number; reason: string }[];
   /** False once a reshare moved the keyset to a set without us: we sign nothing new. */
   member: boolean;
+  /**
+   * A validator that is not in genesis: 'waiting' for a set change that adds it, 'package' once one
+   * did and it waits for f + 1 outgoing members' keyset package, 'resharing' in the reshare,
+   * 'joined' once it holds a share. 'genesis' for the genesis validators.
+   */
+  join: 'genesis' | 'waiting' | 'package' | 'resharing' | 'joined';
+  /** Keyset packages refused (price-join.ts), by sender and code; the last 32. */
+  refusedPackages: { peer: number; code: string }[];
   /** The latest price certificate this node assembled as coordinator, and whose shares it holds. */
   lastAssembled: { height: number; epoch: number; signers: number[] } | null;
   /** Validators this node currently passes over as signers (src/interop/signer-health.ts). */
@@ -275,8 +316,10 @@ export interface PriceSigner {
    * `validatorSetChanged`): `keys` is the new set in index order. Call it before
    * `onAggregates(height)`, which then starts a reshare to that set instead of a refresh.
    * Keys the directory cannot reach are recipients that stay silent (at most f' of them).
+   * `outgoing` is the set before the change (index order): a validator that holds no keyset yet
+   * and is in `keys` joins with it (price-join.ts); members ignore it (their keyset names its own).
    */
-  changeValidators(height: number, keys: readonly Uint8Array[]): void;
+  changeValidators(height: number, keys: readonly Uint8Array[], outgoing?: readonly Uint8Array[]): void;
   /**
    * Opens a signing session for another certificate's digest (src/node/checkpoint-signing.ts)
    * on `epoch`'s keyset; every validator must open the same digest. `onSigned` gets the group
@@ -326,6 +369,11 @@ interface KeygenRun {
   readonly sent: KeygenOutput[];
   state: 'running' | 'done' | 'failed';
   readonly digest: Uint8Array;
+  /**
+   * A reshare that adds validators: the outgoing keyset's package (price-join.ts) and the peers of
+   * the joiners it goes to, re-sent with the run's messages.
+   */
+  readonly joinPackage?: { bytes: Uint8Array; peers: readonly PeerId[] };
 }
 
 function fileKey(secretKey: Uint8Array, chainId: number, epoch: number): Buffer {
@@ -433,6 +481,16 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   let member = true;
   let reshares = 0;
   let reshareDisqualified: PriceSignerStats['reshareDisqualified'] = [];
+  /** Not a genesis validator: it has no keyset until a set change adds it (price-join.ts). */
+  const joiner = memberIndexOf(options.validators, options.signer.publicKey) === undefined;
+  let joinState: PriceSignerStats['join'] = joiner ? 'waiting' : 'genesis';
+  /** The change that adds us, while we have no keyset: its new set, outgoing set and package votes. */
+  let joining:
+    | { height: number; index: number; members: EpochMembers; outgoing: EpochMembers; join: KeysetJoin }
+    | undefined;
+  const earlyPackages = new Map<PeerId, Uint8Array>();
+  const earlyHandovers: Uint8Array[] = [];
+  const refusedPackages: PriceSignerStats['refusedPackages'] = [];
   const retryMs = options.retryMs ?? 1000;
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
   const attemptMs = options.attemptMs ?? 2000;
@@ -570,7 +628,12 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   };
 
   const onHandover = (bytes: Uint8Array) => {
-    if (key === undefined) return;
+    if (key === undefined) {
+      // A joiner in its reshare: the handover into the epoch it is about to hold may come first.
+      if (joining !== undefined && earlyHandovers.length < MAX_EARLY_HANDOVERS)
+        earlyHandovers.push(bytes.slice());
+      return;
+    }
     const certificate = decodeHandoverCertificate(bytes);
     // Refresh keeps the group key, so the outgoing keyset's key is ours with its epoch.
     const verdict = verifyHandover(
@@ -630,7 +693,14 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         refreshes++;
         refreshDisqualified = disqualified.map((d) => ({ epoch: run.epoch, ...d }));
       } else reshares++;
+      const wasJoining = key === undefined && joining !== undefined;
       if (key === undefined || result.key.epoch > key.epoch) adopt(result.key, run.recipients);
+      if (wasJoining) {
+        joinState = 'joined';
+        dkgState = 'done';
+        joining = undefined;
+        for (const bytes of earlyHandovers.splice(0, earlyHandovers.length)) onHandover(bytes);
+      }
       log(
         'info',
         `price keyset ${run.kind === 'dkg' ? 'ready' : run.kind === 'refresh' ? 'refreshed' : 'reshared'}`,
@@ -652,8 +722,14 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     }
   };
 
+  const sendJoinPackage = (run: KeygenRun) => {
+    if (run.joinPackage === undefined) return;
+    for (const peer of run.joinPackage.peers) options.send(peer, run.joinPackage.bytes);
+  };
+
   const retransmit = (run: KeygenRun) => {
     if (!running || run.state !== 'running') return;
+    sendJoinPackage(run);
     for (const output of run.sent) transmit(run, output);
     later(retryMs, () => retransmit(run));
   };
@@ -662,6 +738,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   const startRun = (run: KeygenRun) => {
     runs.set(run.epoch, run);
     for (const epoch of [...runs.keys()]) if (epoch < run.epoch - 2) runs.delete(epoch);
+    sendJoinPackage(run);
     dispatchKeygen(run, run.machine!.start());
     later(dkgDealMs, () => {
       if (running && run.state === 'running') dispatchKeygen(run, run.machine!.advance('deals'));
@@ -718,10 +795,106 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       previousKey: key,
       dealingSeed,
     });
+    const joinPackage = next.session.kind === 'reshare' ? packageForJoiners(next.recipients) : undefined;
     startRun({
       epoch,
       kind: next.session.kind as 'refresh' | 'reshare',
       recipients: next.recipients,
+      machine,
+      sent: [],
+      state: 'running',
+      digest: machine.sessionDigest,
+      ...(joinPackage === undefined ? {} : { joinPackage }),
+    });
+  };
+
+  /**
+   * The outgoing keyset's public package and the handovers that certify its epoch, for the new
+   * members that hold no share of it (price-join.ts); undefined when the change adds no one.
+   */
+  const packageForJoiners = (to: EpochMembers) => {
+    if (key === undefined || pendingChange === undefined) return undefined;
+    const current = membersAt(key.epoch);
+    const peers: PeerId[] = [];
+    to.keys.forEach((member, index) => {
+      const peer = to.peerOfMember(index);
+      if (memberIndexOf(current.keys, member) === undefined && peer !== undefined && peer !== options.self)
+        peers.push(peer);
+    });
+    if (peers.length === 0) return undefined;
+    const { min, max } = key.public.signers;
+    const bytes = KeysetPackageCodec.encode({
+      chainId: options.chainId,
+      epoch: key.epoch,
+      height: pendingChange.height,
+      threshold: min,
+      participants: max,
+      commitments: key.public.commitments.map((point) => Uint8Array.from(point)),
+      verifyingShares: Array.from({ length: max }, (_, index) =>
+        Uint8Array.from(key!.public.verifyingShares[participantIdentifier(index)]!),
+      ),
+      handovers: handovers
+        .filter((h) => h.toEpoch <= key!.epoch)
+        .slice(-MAX_PACKAGE_HANDOVERS)
+        .map((h) => encodeHandoverCertificate(h)),
+    });
+    return { bytes, peers };
+  };
+
+  /** A refused package changes nothing; it is logged and counted with its sender. */
+  const refusePackage = (from: PeerId, error: KeysetJoinError) => {
+    refusedPackages.push({ peer: from, code: error.code });
+    while (refusedPackages.length > MAX_REFUSED_PACKAGES) refusedPackages.shift();
+    log('warn', 'refused a keyset package', { peer: from, code: error.code, field: error.field });
+  };
+
+  /**
+   * A keyset package for a joiner (price-join.ts). Before our chain reached the change it is held
+   * (one per peer); once f + 1 outgoing members agree on one we start the reshare as a recipient.
+   */
+  const onPackage = (from: PeerId, bytes: Uint8Array) => {
+    if (!joiner || key !== undefined) return;
+    if (joining === undefined) {
+      if (directory.keyOf(from) === undefined) return;
+      earlyPackages.delete(from);
+      earlyPackages.set(from, bytes.slice());
+      while (earlyPackages.size > MAX_EARLY_PACKAGES)
+        earlyPackages.delete(earlyPackages.keys().next().value as PeerId);
+      return;
+    }
+    let outcome: ReturnType<KeysetJoin['offer']>;
+    try {
+      outcome = joining.join.offer(from, bytes);
+    } catch (error) {
+      if (!(error instanceof KeysetJoinError)) throw error;
+      refusePackage(from, error);
+      return;
+    }
+    if (outcome.status !== 'accepted' || runs.has(outcome.package.epoch + 1)) return;
+    const accepted = outcome.package;
+    const session: KeygenSession = {
+      chainId: options.chainId,
+      epoch: accepted.epoch + 1,
+      kind: 'reshare',
+      dealerKeys: joining.outgoing.keys,
+      recipientKeys: joining.members.keys,
+      threshold: thresholdOfSet(joining.members.keys.length),
+      previous: accepted.public,
+    };
+    // The handovers up to the outgoing epoch verified from the trusted keyset: ours to pass on.
+    for (const encoded of accepted.handovers) keepHandover(decodeHandoverCertificate(encoded));
+    membersOf.set(accepted.epoch, joining.outgoing);
+    const machine = createKeygenMachine(session, {
+      recipient: joining.index,
+      signer: options.signer,
+      dealingSeed,
+    });
+    joinState = 'resharing';
+    log('info', 'joining the price keyset', { epoch: session.epoch, height: joining.height });
+    startRun({
+      epoch: session.epoch,
+      kind: 'reshare',
+      recipients: joining.members,
       machine,
       sent: [],
       state: 'running',
@@ -944,6 +1117,40 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       aheadCertificates.delete(aheadCertificates.keys().next().value as string);
   };
 
+  /** A set change names us and we hold no keyset: collect the outgoing package (price-join.ts). */
+  const joinAt = (
+    height: number,
+    keys: readonly Uint8Array[],
+    outgoing: readonly Uint8Array[] | undefined,
+  ) => {
+    const index = memberIndexOf(keys, options.signer.publicKey);
+    if (index === undefined || joining?.height === height) return;
+    if (outgoing === undefined || options.trustedKeyset === undefined) {
+      log('warn', 'added to the validator set without an outgoing set or a trusted keyset: cannot join', {
+        height,
+      });
+      return;
+    }
+    joining = {
+      height,
+      index,
+      members: epochMembers(keys, directory),
+      outgoing: epochMembers(outgoing, directory),
+      join: createKeysetJoin({
+        chainId: options.chainId,
+        domain: options.domain,
+        trusted: options.trustedKeyset,
+        height,
+        outgoing,
+        directory,
+      }),
+    };
+    joinState = 'package';
+    const held = [...earlyPackages];
+    earlyPackages.clear();
+    for (const [from, bytes] of held) onPackage(from, bytes);
+  };
+
   return {
     start() {
       if (running) return;
@@ -984,11 +1191,17 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
           digest,
         });
         dkgState = 'done';
+        if (joiner) joinState = 'joined';
         adopt(loaded, members);
         // A crash between writing a refresh's file and pruning leaves the older ones: prune now.
         pruneKeyFiles(options.keyStore, latestEpoch);
         startTicking();
         resolveReady();
+        return;
+      }
+      // Not a genesis validator: no DKG; a set change that adds us starts our reshare (joinAt).
+      if (joiner) {
+        log('info', 'not a genesis validator: waiting for a set change that adds us');
         return;
       }
       const machine = createKeygenMachine(session(options.epoch, 'dkg'), {
@@ -1027,6 +1240,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
               dispatchSigning(epoch, engine.receive(sender, message, options.clock.now()));
           }
         } else if (tag === CertificateAnnouncementCodec.tag) onAnnouncement(message);
+        else if (tag === KeysetPackageCodec.tag) onPackage(from, message);
         else if (tag === HandoverCertificateCodec.tag) onHandover(message);
       } catch (error) {
         // Malformed, forged or out-of-session input from a peer changes nothing here.
@@ -1122,6 +1336,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         reshares,
         reshareDisqualified: reshareDisqualified.map((d) => ({ ...d })),
         member,
+        join: joinState,
+        refusedPackages: refusedPackages.map((r) => ({ ...r })),
       };
     },
 
@@ -1136,8 +1352,12 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       return true;
     },
 
-    changeValidators(height, keys) {
+    changeValidators(height, keys, outgoing) {
       invariant(Number.isSafeInteger(height) && height > 0, 'a set change applies at a boundary height');
+      if (key === undefined && joiner) {
+        joinAt(height, keys, outgoing);
+        return;
+      }
       if (key === undefined || !member) return;
       const members = epochMembers(keys, directory);
       if (sameMembers(members.keys, membersAt(key.epoch).keys)) return; // replayed, already ours
