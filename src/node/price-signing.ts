@@ -250,6 +250,8 @@ export interface PriceSignerStats {
   lastAssembled: { height: number; epoch: number; signers: number[] } | null;
   /** Validators this node currently passes over as signers (src/interop/signer-health.ts). */
   suspectedSigners: number[];
+  /** The epoch a refresh or reshare we take part in is producing now; null when none runs. */
+  refreshing: number | null;
   /** Share repair of our own lost share (see "Share repair" in the module header). */
   repair: {
     state: 'idle' | 'running' | 'done' | 'failed';
@@ -1286,6 +1288,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
           lastAssembled === null ? null : { ...lastAssembled, signers: [...lastAssembled.signers] },
         suspectedSigners:
           key === undefined ? [] : (healthOf.get(key.epoch)?.suspectedSigners(options.clock.now()) ?? []),
+        refreshing:
+          [...runs.values()].find((run) => run.kind !== 'dkg' && run.state === 'running')?.epoch ?? null,
         repair: repairStats(),
         sessionsStarted,
         certificates,
