@@ -371,6 +371,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
     signer,
     secretKey: options.secretKey,
     keyStore: createFilePriceKeyStore(options.dataDirectory),
+    // Read at start, after the finalized blocks are replayed: a chain past genesis has a keyset.
+    expectKeyset: () => app.engine.height > 0,
     epoch: genesis.dkg.epoch,
     threshold: genesis.dkg.threshold,
     epochBlocks: genesis.dkg.epochBlocks,

@@ -62,11 +62,12 @@ function manualClock() {
 /** Rewrites (or drops, undefined) a message validator `from` sends to `to`. */
 type Tamper = (from: number, to: number, message: Uint8Array) => Uint8Array | undefined;
 
-function network(n: number, name: string, tamper: Tamper = (_f, _t, m) => m) {
+function network(n: number, name: string, tamper: Tamper = (_f, _t, m) => m, pastGenesis = false) {
   const { clock, advance } = manualClock();
   const identities = Array.from({ length: n }, (_, i) => sha256(new TextEncoder().encode(`${name} ${i}`)));
   const signers = identities.map((seed) => createEd25519Signer(seed));
   const down = new Set<number>();
+  const restarted = new Set<number>(pastGenesis ? Array.from({ length: n }, (_, i) => i) : []);
   const queue: { from: number; to: number; message: Uint8Array }[] = [];
   const outgoing = (from: number, to: number, message: Uint8Array) => {
     if (down.has(from)) return;
@@ -102,6 +103,8 @@ function network(n: number, name: string, tamper: Tamper = (_f, _t, m) => m) {
       sessionTimeoutMs: 15_000,
       repairMs: 2000,
       epochBlocks: EPOCH_BLOCKS,
+      // A restarted validator's chain is past genesis (the node passes finalized height > 0).
+      expectKeyset: () => restarted.has(i),
     });
   const prices: PriceSigner[] = signers.map((_, i) => make(i));
   const deliver = () => {
@@ -131,6 +134,7 @@ function network(n: number, name: string, tamper: Tamper = (_f, _t, m) => m) {
       prices[i]!.stop();
       if (wipe) for (const file of readdirSync(directories[i]!)) rmSync(join(directories[i]!, file));
       down.delete(i);
+      restarted.add(i);
       prices[i] = make(i);
       prices[i]!.start();
       deliver();
@@ -236,6 +240,41 @@ test('a validator restarted with its key directory wiped gets its share back by 
     assert.equal(net.prices[i]!.keyset()?.epoch, 5, `validator ${i} refreshed with the repaired one`);
     assert.equal(net.prices[i]!.stats().badShares[lost] ?? 0, 0, 'no bad signature share from it');
   }
+  net.stop();
+});
+
+test('wiped in epoch 1, where the peers could still replay the genesis DKG: past genesis it repairs, it does not deal again', () => {
+  const net = network(4, 'wiped-genesis');
+  net.start();
+  net.run(20_000);
+  net.blocks(1, 2);
+  const groupKey = net.prices[0]!.keyset()!.groupPublicKey;
+  net.down.add(1);
+  net.restart(1, true);
+  net.run(1000);
+  assert.equal(net.prices[1]!.keyset(), undefined, 'no DKG result: it dealt nothing');
+  net.blocks(3, 3);
+  const stats = net.prices[1]!.stats();
+  assert.equal(stats.repair.state, 'done');
+  assert.equal(stats.repair.epoch, 1);
+  assert.equal(stats.refreshing, null);
+  assert.equal(toHex(net.prices[1]!.keyset()!.groupPublicKey), toHex(groupKey));
+  net.stop();
+});
+
+test('past genesis with no keyset anywhere (every validator lost its files before the DKG ended): they deal the DKG after its deadlines', () => {
+  const net = network(4, 'nobody-has-it', undefined, true);
+  net.start();
+  net.run(7000);
+  assert.ok(
+    net.prices.every((p) => p.keyset() === undefined),
+    'waiting for a repair first',
+  );
+  net.run(20_000);
+  const keys = net.prices.map((p) => p.keyset());
+  assert.ok(keys.every((k) => k?.epoch === 1));
+  assert.ok(keys.every((k) => toHex(k!.groupPublicKey) === toHex(keys[0]!.groupPublicKey)));
+  assert.ok(net.prices.every((p) => p.stats().repair.state === 'idle'));
   net.stop();
 });
 

@@ -204,6 +204,13 @@ export interface PriceSignerOptions {
   /** Deadline of one share-repair attempt (src/interop/share-repair.ts); default 10 s. */
   repairMs?: number;
   /**
+   * Asked at start when no usable key file is found: true when the chain is past genesis (on a
+   * node, its finalized height > 0), so a keyset exists and the share is repaired instead of
+   * dealt again. A DKG replayed by only some peers could end with another qualified set, hence
+   * another (wrong) key; repair checks the share against the keyset the others hold.
+   */
+  expectKeyset?: () => boolean;
+  /**
    * Proactive refresh every this many finalized blocks (0: never): at each multiple, every
    * validator starts a zero-sum refresh into the next epoch; the group key stays.
    */
@@ -1104,6 +1111,24 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     }
   };
 
+  const startGenesisDkg = () => {
+    const machine = createKeygenMachine(session(options.epoch, 'dkg'), {
+      dealer: options.self,
+      recipient: options.self,
+      signer: options.signer,
+      dealingSeed,
+    });
+    startRun({
+      epoch: options.epoch,
+      kind: 'dkg',
+      recipients: genesisMembers,
+      machine,
+      sent: [],
+      state: 'running',
+      digest: machine.sessionDigest,
+    });
+  };
+
   const onRepair = (from: PeerId, bytes: Uint8Array) => {
     const sender = genesisMembers.memberOfPeer(from);
     if (sender === undefined) return; // no validator of the keyset: nothing to say to it
@@ -1166,21 +1191,17 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         resolveReady();
         return;
       }
-      const machine = createKeygenMachine(session(options.epoch, 'dkg'), {
-        dealer: options.self,
-        recipient: options.self,
-        signer: options.signer,
-        dealingSeed,
-      });
-      startRun({
-        epoch: options.epoch,
-        kind: 'dkg',
-        recipients: genesisMembers,
-        machine,
-        sent: [],
-        state: 'running',
-        digest: machine.sessionDigest,
-      });
+      if (options.expectKeyset?.() === true) {
+        // Our chain is past genesis, so a keyset most likely exists: its share comes back by
+        // repair (noteKeysetEpoch), not by dealing again. Only when no validator has announced
+        // a certificate of any epoch by the DKG's deadlines (none holds a keyset) do we deal.
+        log('info', 'no usable price key file past genesis: waiting for share repair');
+        later(dkgDealMs + dkgComplaintMs, () => {
+          if (running && key === undefined && heardEpochs.size === 0) startGenesisDkg();
+        });
+        return;
+      }
+      startGenesisDkg();
     },
 
     stop() {
