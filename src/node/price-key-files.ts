@@ -5,7 +5,16 @@
  * src/node/price-signing.ts (src/crypto/keystore.ts's version-2 threshold key file); this module
  * only stores text.
  */
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { PriceKeyStore } from './price-signing.ts';
 
@@ -52,6 +61,13 @@ export function createFilePriceKeyStore(dataDirectory: string): PriceKeyStore {
         closeSync(fd);
       }
       renameSync(temporary, path);
+    },
+    remove(epoch) {
+      try {
+        unlinkSync(keyFilePath(dataDirectory, epoch));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
     },
   };
 }

@@ -6,7 +6,7 @@
  * signing, an old member dealing bad reshares, an old member crashed during the reshare.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -251,13 +251,19 @@ test('a set change at block 4 (5 → 4 validators): reshared to the new set, han
   assert.equal(registry.verify(early).ok, false, 'the old epoch is retired');
   const after = seen.find((s) => s.height === 6)!.encoded;
   assert.ok(registry.verify(after).ok, 'epoch-2 certificates verify against epoch 2’s key');
-  // The key file of epoch 2 is the versioned, encrypted format, and its members are not in clear.
-  const text = readFileSync(join(net.directories[1]!, 'price-keyset-2.key'), 'utf8');
+  // Only the latest key file stays (a refresh followed the reshare): the epoch-1 share the removed
+  // validator also held is off every remaining member's disk. That file is the versioned,
+  // encrypted format, and its members are not in clear.
+  assert.deepEqual(
+    readdirSync(net.directories[1]!).filter((name) => name.startsWith('price-keyset-')),
+    ['price-keyset-3.key'],
+  );
+  const text = readFileSync(join(net.directories[1]!, 'price-keyset-3.key'), 'utf8');
   const record = JSON.parse(text) as { format: string; version: number };
   assert.equal(record.format, 'palisade-threshold-key');
   assert.equal(record.version, 2);
   for (const signer of net.signers) assert.ok(!text.includes(toHex(signer.publicKey)));
-  // The key file of epoch 2 names the new members; a restart loads it and keeps signing.
+  // The key file names the new members; a restart loads it and keeps signing.
   net.restart(1);
   assert.equal(net.prices[1]!.keyset()!.epoch, 3);
   assert.equal(net.prices[1]!.keyset()!.participants, 4);

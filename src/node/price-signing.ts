@@ -156,6 +156,17 @@ export interface PriceKeyStore {
   /** The key file of `epoch`; undefined when there is none. */
   read(epoch: number): string | undefined;
   write(epoch: number, text: string): void;
+  /** Deletes the key file of `epoch` (nothing when there is none). */
+  remove(epoch: number): void;
+}
+
+/**
+ * Deletes every key file older than `epoch`, once `epoch`'s is durable: a start reads only the
+ * latest file, and a share kept on disk after its refresh is what proactive refresh exists to make
+ * worthless (a disk stolen later must not hold it).
+ */
+function pruneKeyFiles(store: PriceKeyStore, epoch: number): void {
+  for (const old of store.epochs()) if (old < epoch) store.remove(old);
 }
 
 /**
@@ -170,6 +181,9 @@ export function createMemoryPriceKeyStore(): PriceKeyStore {
     read: (epoch) => files.get(epoch),
     write: (epoch, text) => {
       files.set(epoch, text);
+    },
+    remove: (epoch) => {
+      files.delete(epoch);
     },
   };
 }
@@ -641,6 +655,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
           headerOf(run.epoch),
         ),
       );
+      pruneKeyFiles(options.keyStore, run.epoch);
       if (disqualified.length > 0)
         log('warn', `${run.kind} left out dealers`, { epoch: run.epoch, disqualified });
       if (run.kind === 'dkg') {
@@ -1187,6 +1202,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         });
         dkgState = 'done';
         adopt(loaded, members);
+        // A crash between writing a refresh's file and pruning leaves the older ones: prune now.
+        pruneKeyFiles(options.keyStore, latestEpoch);
         startTicking();
         resolveReady();
         return;

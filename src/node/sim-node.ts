@@ -26,6 +26,9 @@ function diskKeyStore(disk: Map<string, string>): PriceKeyStore {
     write: (epoch, text) => {
       disk.set(`${prefix}${epoch}`, text);
     },
+    remove: (epoch) => {
+      disk.delete(`${prefix}${epoch}`);
+    },
   };
 }
 

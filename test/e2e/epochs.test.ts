@@ -9,7 +9,7 @@
  * the refresh (src/node/price-signing.ts, "Crash anywhere") and signs in the new epoch.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fromHex } from '../../src/crypto/bytes.ts';
@@ -95,7 +95,16 @@ test('a validator SIGKILLed in a refresh: certificates continue; restarted, it f
     'all four in epoch 2 after the restart',
     25_000,
   );
-  assert.ok(existsSync(keyFile), 'validator 3 wrote its epoch-2 key file');
+  // It wrote its epoch-2 key file (or a later refresh's, which replaces it), and the epoch-1 share
+  // is gone from its disk.
+  const keyFiles = readdirSync(join(net.devnet.network.directory, 'validator-3', 'data')).filter((name) =>
+    /^price-keyset-\d+\.key$/.test(name),
+  );
+  assert.equal(keyFiles.length, 1, `one key file left: ${keyFiles.join(', ')}`);
+  assert.ok(
+    Number(/^price-keyset-(\d+)\.key$/.exec(keyFiles[0]!)?.[1]) >= 2,
+    `${keyFiles[0]} is of epoch 2 or later`,
+  );
   for (const index of [0, 1, 2, 3]) {
     const keys = (await keysOf(index))!;
     assert.equal(keys.keyset?.groupPublicKey, groupKey, `validator ${index}: refresh keeps the group key`);
