@@ -293,6 +293,7 @@ test('a tampered key file is as good as lost: the validator gets its share back 
   assert.equal(net.prices[lost]!.keyset()?.epoch, 4);
   assert.equal(toHex(net.prices[lost]!.keyset()!.groupPublicKey), toHex(groupKey));
   assert.equal(net.prices[lost]!.stats().repair.state, 'done');
+  assert.deepEqual(readdirSync(net.directories[lost]!), ['price-keyset-4.key'], 'rewritten in place');
   net.restart(lost);
   assert.equal(net.prices[lost]!.keyset()?.epoch, 4, 'the rewritten file reads back');
   net.stop();

@@ -1062,6 +1062,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         headerOf(repaired.epoch),
       ),
     );
+    pruneKeyFiles(options.keyStore, repaired.epoch);
     // A DKG or refresh we were still running from before is superseded: stop re-sending it.
     for (const run of runs.values())
       if (run.state === 'running' && run.epoch <= repaired.epoch) run.state = 'done';
