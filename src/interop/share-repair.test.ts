@@ -62,7 +62,14 @@ function run(n: number, lost: number, tamper: Tamper = (_, o) => o) {
       emit(v, engine.tick(now));
     });
   }
-  return { repaired, keys, seen, stats: engines[lost]!.stats(), threshold };
+  return {
+    repaired,
+    keys,
+    seen,
+    stats: engines[lost]!.stats(),
+    failure: engines[lost]!.failure(),
+    threshold,
+  };
 }
 
 const corruptScalar = (bytes: Uint8Array) => {
@@ -130,6 +137,21 @@ test('a helper that sends the lost validator a wrong sum is named BAD_SUM; repai
     stats.culprits.map((c) => [c.helper, c.fault]),
     [[0, 'BAD_SUM']],
   );
+});
+
+test('too few honest helpers (n = 4, t = 3, one cheater): no share, a typed TOO_FEW_HELPERS naming the convicted one', () => {
+  const { repaired, stats, failure } = run(4, 3, (from, output) => {
+    if (from !== 0 || output.bytes[2] !== (RepairSumCodec.tag & 0xff)) return output;
+    const sum = RepairSumCodec.decode(output.bytes);
+    return { to: output.to, bytes: RepairSumCodec.encode({ ...sum, sum: corruptScalar(sum.sum) }) };
+  });
+  assert.equal(repaired, undefined, 'never repaired from a set holding the cheater');
+  assert.deepEqual(
+    stats.culprits.map((c) => [c.helper, c.fault]),
+    [[0, 'BAD_SUM']],
+  );
+  assert.deepEqual(failure, { epoch: 3, code: 'TOO_FEW_HELPERS', convicted: [0] });
+  assert.equal(stats.attempts, 1, 'gave up rather than retry with the cheater');
 });
 
 test('a helper that accuses an honest one with evidence that does not convict is named FALSE_ACCUSATION', () => {

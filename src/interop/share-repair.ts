@@ -73,6 +73,13 @@ export type RepairFault =
   | 'FALSE_ACCUSATION'
   | 'WRONG_KEYSET';
 
+export interface RepairFailure {
+  readonly epoch: number;
+  readonly code: 'TOO_FEW_HELPERS';
+  /** The helpers convicted so far, who can no longer take part. */
+  readonly convicted: readonly number[];
+}
+
 export interface ShareRepairStats {
   attempts: number;
   repaired: number;
@@ -91,6 +98,11 @@ export interface ShareRepair {
   tick(nowMs: number): RepairOutput[];
   /** Key packages repaired since the last call. */
   takeRepaired(): FrostKeyPackage[];
+  /**
+   * Why the latest request gave up, if it did: fewer than t validators are left once the
+   * convicted ones are taken out (silent ones are tried again, convicted ones never).
+   */
+  failure(): RepairFailure | undefined;
   stats(): ShareRepairStats;
 }
 
@@ -126,6 +138,7 @@ export function createShareRepair(options: ShareRepairOptions): ShareRepair {
   const convicted = new Set<number>();
   const silent = new Set<number>();
   let lost: LostRun | undefined;
+  let failure: RepairFailure | undefined;
   let attemptCounter = 0;
   const helping = new Map<string, HelperRun>();
 
@@ -161,8 +174,10 @@ export function createShareRepair(options: ShareRepairOptions): ShareRepair {
     }
     if (pool.length < threshold) {
       lost = undefined;
+      failure = { epoch, code: 'TOO_FEW_HELPERS', convicted: [...convicted].sort((a, b) => a - b) };
       return [];
     }
+    failure = undefined;
     const helpers = pool.slice(0, threshold).sort((a, b) => a - b);
     attemptCounter = (attemptCounter + 1) % 65_536;
     lost = { epoch, attempt: attemptCounter, helpers, startedMs: nowMs, sums: new Map(), candidates };
@@ -468,6 +483,8 @@ export function createShareRepair(options: ShareRepairOptions): ShareRepair {
     },
 
     takeRepaired: () => repaired.splice(0, repaired.length),
+
+    failure: () => (failure === undefined ? undefined : { ...failure, convicted: [...failure.convicted] }),
 
     stats: () => ({ ...stats, culprits: stats.culprits.map((c) => ({ ...c })) }),
   };

@@ -743,6 +743,8 @@ describe('light client driver: the keyset’s handover chain and checkpoints fro
     disqualified: [],
     refreshDisqualified: [],
     refreshes: 2,
+    refreshing: null,
+    repair: { state: 'idle', epoch: null, repaired: 0, code: null, culprits: [] },
     lastAssembled: null,
     suspectedSigners: [],
     certificates: 0,

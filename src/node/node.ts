@@ -384,6 +384,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
     signer,
     secretKey: options.secretKey,
     keyStore: createFilePriceKeyStore(options.dataDirectory),
+    // Read at start, after the finalized blocks are replayed: a chain past genesis has a keyset.
+    expectKeyset: () => app.engine.height > 0,
     epoch: genesis.dkg.epoch,
     threshold: genesis.dkg.threshold,
     epochBlocks: genesis.dkg.epochBlocks,
@@ -849,6 +851,14 @@ export function createNode(options: NodeOptions): PalisadeNode {
         disqualified: stats.dkgDisqualified,
         refreshDisqualified: stats.refreshDisqualified,
         refreshes: stats.refreshes,
+        refreshing: stats.refreshing,
+        repair: {
+          state: stats.repair.state,
+          epoch: stats.repair.epoch,
+          repaired: stats.repair.repaired,
+          code: stats.repair.code,
+          culprits: stats.repair.culprits,
+        },
         certificates: stats.certificates,
         lastAssembled: stats.lastAssembled,
         suspectedSigners: stats.suspectedSigners,

@@ -40,8 +40,16 @@
  *   - a refresh that failed (too few dealers reached us) starts again at most once per pair of
  *     deadlines when such a sign comes.
  * A validator down across two refreshes or more is not caught up this way (peers keep the
- * messages of the last two runs); it signs no more and counts among the f faulty until share
- * repair (src/crypto/repair.ts) is driven over the network.
+ * messages of the last two runs), nor is one whose key files are gone or fail their checks: it
+ * gets its share of the current epoch back by share repair (below, "Share repair").
+ *
+ * Share repair. With no usable key file (disk lost, key directory wiped, a file that fails its
+ * authentication; a file of an unknown version is refused instead, never overwritten), or two
+ * epochs or more behind, a validator learns the keyset's epoch from the certificates more than
+ * f validators announce and asks t of them to repair its share (src/interop/share-repair.ts,
+ * Laing–Stinson §4): the repaired share is checked against its verifying share, sealed into the
+ * same version-2 key file, and signing resumes. `stats().repair` names helpers that cheated; a
+ * repair left with fewer than t unconvicted helpers ends `failed` with TOO_FEW_HELPERS.
  *
  * Validator-set change. When the execution state applies a set change at boundary block H, the
  * node calls `changeValidators(H, keys)` before `onAggregates(H)`; the boundary then starts a
@@ -99,7 +107,7 @@ import {
   keygenSessionDigest,
 } from '../crypto/keygen.ts';
 import { SealedKeygenCodec } from '../crypto/keygen-codec.ts';
-import { openThresholdKeyFile, sealThresholdKeyFile } from '../crypto/keystore.ts';
+import { KeystoreError, openThresholdKeyFile, sealThresholdKeyFile } from '../crypto/keystore.ts';
 import {
   decodeHandoverCertificate,
   encodeHandoverCertificate,
@@ -120,6 +128,8 @@ import {
   priceReportDigest,
   verifyPriceCertificate,
 } from '../interop/price-certificate.ts';
+import { createShareRepair, type RepairOutput } from '../interop/share-repair.ts';
+import { REPAIR_TAGS } from '../interop/share-repair-codec.ts';
 import { createSignerHealth } from '../interop/signer-health.ts';
 import {
   SigningAttemptRequestCodec,
@@ -232,6 +242,15 @@ export interface PriceSignerOptions {
   attemptMs?: number;
   dkgDealMs?: number;
   dkgComplaintMs?: number;
+  /** Deadline of one share-repair attempt (src/interop/share-repair.ts); default 10 s. */
+  repairMs?: number;
+  /**
+   * Asked at start when no usable key file is found: true when the chain is past genesis (on a
+   * node, its finalized height > 0), so a keyset exists and the share is repaired instead of
+   * dealt again. A DKG replayed by only some peers could end with another qualified set, hence
+   * another (wrong) key; repair checks the share against the keyset the others hold.
+   */
+  expectKeyset?: () => boolean;
   /**
    * Proactive refresh every this many finalized blocks (0: never): at each multiple, every
    * validator starts a zero-sum refresh into the next epoch; the group key stays.
@@ -293,6 +312,22 @@ export interface PriceSignerStats {
   lastAssembled: { height: number; epoch: number; signers: number[] } | null;
   /** Validators this node currently passes over as signers (src/interop/signer-health.ts). */
   suspectedSigners: number[];
+  /** The epoch a refresh or reshare we take part in is producing now; null when none runs. */
+  refreshing: number | null;
+  /** Share repair of our own lost share (see "Share repair" in the module header). */
+  repair: {
+    state: 'idle' | 'running' | 'done' | 'failed';
+    /** The epoch being (or last) repaired. */
+    epoch: number | null;
+    /** Shares repaired since start. */
+    repaired: number;
+    /** Why the latest repair gave up (src/interop/share-repair.ts `failure`). */
+    code: 'TOO_FEW_HELPERS' | null;
+    /** Helpers named in our repairs, by validator index, with what they did. */
+    culprits: { validator: number; fault: string; attempt: number }[];
+    /** Repairs of others we took part in as a helper. */
+    helped: number;
+  };
 }
 
 export interface PriceSigner {
@@ -1061,6 +1096,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     if (!running) return;
     const now = options.clock.now();
     for (const [epoch, engine] of engines) dispatchSigning(epoch, engine.tick(now));
+    dispatchRepair(repair.tick(now));
     for (const [digestHex, entry] of pending) {
       if (now - entry.createdMs <= sessionTimeoutMs) continue;
       failedSessions++;
@@ -1075,9 +1111,10 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     tick();
   };
 
-  const onAnnouncement = (bytes: Uint8Array) => {
-    if (key === undefined) return;
+  const onAnnouncement = (from: PeerId, bytes: Uint8Array) => {
     const announcement = CertificateAnnouncementCodec.decode(bytes);
+    noteKeysetEpoch(from, decodePriceCertificate(announcement.certificate).report.epoch);
+    if (key === undefined) return;
     const asset = options.assets.find((a) => a.assetId === announcement.assetId);
     if (asset === undefined) return;
     const certificate = decodePriceCertificate(announcement.certificate);
@@ -1151,6 +1188,176 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     for (const [from, bytes] of held) onPackage(from, bytes);
   };
 
+  // ------------------------------------------------------------------ share repair
+
+  /**
+   * Share repair (src/interop/share-repair.ts): a validator with no usable key file (disk lost,
+   * key directory wiped, a file that fails its checks), or one two epochs or more behind, gets
+   * its share of the current epoch back from t helpers without any of them learning it. The
+   * keyset's current epoch is what more than f validators say in the price certificates they
+   * announce over the authenticated transport (at least one of them is honest); the repaired
+   * share must match the verifying share the helpers' majority holds for us, and the group key
+   * we held before, if any. Helpers answer only for their current epoch, so a request for an
+   * old epoch gets nothing and shares of two epochs never meet in one repair. The repaired
+   * share is sealed into the same version-2 key file a DKG writes. Only keysets whose members
+   * are the genesis validators are repaired (member index = validator index).
+   */
+  const repairMs = options.repairMs ?? 10_000;
+  const repairF = Math.floor((options.validators.length - 1) / 3);
+  const repair = createShareRepair({
+    chainId: options.chainId,
+    self: options.self,
+    signer: options.signer,
+    validatorKeys: options.validators,
+    threshold: options.threshold,
+    deadlineMs: repairMs,
+    keyOf: (epoch) =>
+      key !== undefined &&
+      member &&
+      key.epoch === epoch &&
+      sameMembers(membersAt(epoch).keys, genesisMembers.keys)
+        ? key
+        : undefined,
+  });
+  /** Validators that announced a certificate of each epoch above ours (bounded: a few epochs). */
+  const heardEpochs = new Map<number, Set<number>>();
+  let repairState: PriceSignerStats['repair']['state'] = 'idle';
+  let repairEpoch: number | null = null;
+  let repairsDone = 0;
+  let repairTicking = false;
+
+  const repairStats = (): PriceSignerStats['repair'] => {
+    const engineStats = repair.stats();
+    return {
+      state: repairState,
+      epoch: repairEpoch,
+      repaired: repairsDone,
+      code: repairState === 'failed' ? (repair.failure()?.code ?? null) : null,
+      culprits: engineStats.culprits.map((c) => ({
+        validator: c.helper,
+        fault: c.fault,
+        attempt: c.attempt,
+      })),
+      helped: engineStats.helped,
+    };
+  };
+
+  const dispatchRepair = (outputs: readonly RepairOutput[]) => {
+    for (const output of outputs) {
+      const peer = genesisMembers.peerOfMember(output.to);
+      if (peer !== undefined && peer !== options.self) options.send(peer, output.bytes);
+    }
+    for (const repaired of repair.takeRepaired()) adoptRepaired(repaired);
+    if (repairState === 'running' && repair.repairing() === undefined && repair.failure() !== undefined) {
+      repairState = 'failed';
+      log('warn', 'share repair failed', { ...repair.failure() });
+    }
+  };
+
+  const adoptRepaired = (repaired: FrostKeyPackage) => {
+    if (key !== undefined && !bytesEqual(key.groupPublicKey, repaired.groupPublicKey)) {
+      repairState = 'failed';
+      log('warn', 'repaired share is of another group key: dropped', { epoch: repaired.epoch });
+      return;
+    }
+    if (key !== undefined && repaired.epoch <= key.epoch) return;
+    options.keyStore.write(
+      repaired.epoch,
+      sealThresholdKeyFile(
+        JSON.stringify(fromKeyPackage(repaired, [], genesisMembers.keys)),
+        fileKey(options.secretKey, options.chainId, repaired.epoch),
+        headerOf(repaired.epoch),
+      ),
+    );
+    pruneKeyFiles(options.keyStore, repaired.epoch);
+    // A DKG or refresh we were still running from before is superseded: stop re-sending it.
+    for (const run of runs.values())
+      if (run.state === 'running' && run.epoch <= repaired.epoch) run.state = 'done';
+    runs.set(repaired.epoch, {
+      epoch: repaired.epoch,
+      kind: 'refresh',
+      recipients: genesisMembers,
+      machine: undefined,
+      sent: [],
+      state: 'done',
+      digest: new Uint8Array(32),
+    });
+    repairState = 'done';
+    repairsDone++;
+    dkgState = 'done';
+    adopt(repaired, genesisMembers);
+    log('info', 'price share repaired', {
+      epoch: repaired.epoch,
+      groupPublicKey: toHex(repaired.groupPublicKey),
+    });
+    startTicking();
+    resolveReady();
+  };
+
+  const repairTick = () => {
+    if (!running || repair.repairing() === undefined) {
+      repairTicking = false;
+      return;
+    }
+    dispatchRepair(repair.tick(options.clock.now()));
+    later(Math.max(1, Math.floor(repairMs / 4)), repairTick);
+  };
+
+  /** A validator announced a certificate of `epoch`: more than f of them for an epoch we lack starts a repair. */
+  const noteKeysetEpoch = (from: PeerId, epoch: number) => {
+    const sender = genesisMembers.memberOfPeer(from);
+    if (sender === undefined || !member || !Number.isSafeInteger(epoch) || epoch < options.epoch) return;
+    if (key !== undefined && epoch < key.epoch + 2) return; // a refresh straggler catches up by itself
+    let heard = heardEpochs.get(epoch);
+    if (heard === undefined) {
+      heard = new Set();
+      heardEpochs.set(epoch, heard);
+      while (heardEpochs.size > 4) heardEpochs.delete(Math.min(...heardEpochs.keys()));
+    }
+    heard.add(sender);
+    if (heard.size <= repairF || repair.repairing() !== undefined) return;
+    if (repairState === 'failed' && repairEpoch === epoch) return; // convicted helpers stay convicted
+    if (!sameMembers(membersAt(key?.epoch ?? options.epoch).keys, genesisMembers.keys)) return;
+    repairState = 'running';
+    repairEpoch = epoch;
+    log('info', 'asking peers for share repair', { epoch, helpers: [...heard] });
+    dispatchRepair(
+      repair.request(
+        epoch,
+        [...heard].sort((a, b) => a - b),
+        options.clock.now(),
+      ),
+    );
+    if (!repairTicking && repair.repairing() !== undefined) {
+      repairTicking = true;
+      later(Math.max(1, Math.floor(repairMs / 4)), repairTick);
+    }
+  };
+
+  const startGenesisDkg = () => {
+    const machine = createKeygenMachine(session(options.epoch, 'dkg'), {
+      dealer: options.self,
+      recipient: options.self,
+      signer: options.signer,
+      dealingSeed,
+    });
+    startRun({
+      epoch: options.epoch,
+      kind: 'dkg',
+      recipients: genesisMembers,
+      machine,
+      sent: [],
+      state: 'running',
+      digest: machine.sessionDigest,
+    });
+  };
+
+  const onRepair = (from: PeerId, bytes: Uint8Array) => {
+    const sender = genesisMembers.memberOfPeer(from);
+    if (sender === undefined) return; // no validator of the keyset: nothing to say to it
+    dispatchRepair(repair.receive(sender, bytes, options.clock.now()));
+  };
+
   return {
     start() {
       if (running) return;
@@ -1160,12 +1367,23 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         .epochs()
         .filter((epoch) => Number.isSafeInteger(epoch) && epoch >= options.epoch)
         .reduce((a, b) => Math.max(a, b), options.epoch);
-      const file = readKeyFile(
-        options.keyStore,
-        latestEpoch,
-        fileKey(options.secretKey, options.chainId, latestEpoch),
-        headerOf(latestEpoch),
-      );
+      let file: KeyFileContents | undefined;
+      try {
+        file = readKeyFile(
+          options.keyStore,
+          latestEpoch,
+          fileKey(options.secretKey, options.chainId, latestEpoch),
+          headerOf(latestEpoch),
+        );
+      } catch (error) {
+        // A file of a format we do not know is refused (a newer release wrote it: never overwrite
+        // it). One that fails its checks is as good as lost: share repair gets the share back.
+        if (!(error instanceof KeystoreError) || error.code === 'KEYSTORE_UNSUPPORTED') throw error;
+        log('warn', 'price key file unreadable: asking peers for share repair', {
+          epoch: latestEpoch,
+          code: error.code,
+        });
+      }
       if (file !== undefined) {
         const loaded = toKeyPackage(file);
         const sent: KeygenOutput[] = (file.sent ?? []).map((entry) =>
@@ -1204,21 +1422,17 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         log('info', 'not a genesis validator: waiting for a set change that adds us');
         return;
       }
-      const machine = createKeygenMachine(session(options.epoch, 'dkg'), {
-        dealer: options.self,
-        recipient: options.self,
-        signer: options.signer,
-        dealingSeed,
-      });
-      startRun({
-        epoch: options.epoch,
-        kind: 'dkg',
-        recipients: genesisMembers,
-        machine,
-        sent: [],
-        state: 'running',
-        digest: machine.sessionDigest,
-      });
+      if (options.expectKeyset?.() === true) {
+        // Our chain is past genesis, so a keyset most likely exists: its share comes back by
+        // repair (noteKeysetEpoch), not by dealing again. Only when no validator has announced
+        // a certificate of any epoch by the DKG's deadlines (none holds a keyset) do we deal.
+        log('info', 'no usable price key file past genesis: waiting for share repair');
+        later(dkgDealMs + dkgComplaintMs, () => {
+          if (running && key === undefined && heardEpochs.size === 0) startGenesisDkg();
+        });
+        return;
+      }
+      startGenesisDkg();
     },
 
     stop() {
@@ -1239,8 +1453,9 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
             if (sender !== undefined)
               dispatchSigning(epoch, engine.receive(sender, message, options.clock.now()));
           }
-        } else if (tag === CertificateAnnouncementCodec.tag) onAnnouncement(message);
+        } else if (tag === CertificateAnnouncementCodec.tag) onAnnouncement(from, message);
         else if (tag === KeysetPackageCodec.tag) onPackage(from, message);
+        else if (REPAIR_TAGS.has(tag)) onRepair(from, message);
         else if (tag === HandoverCertificateCodec.tag) onHandover(message);
       } catch (error) {
         // Malformed, forged or out-of-session input from a peer changes nothing here.
@@ -1326,6 +1541,9 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
           lastAssembled === null ? null : { ...lastAssembled, signers: [...lastAssembled.signers] },
         suspectedSigners:
           key === undefined ? [] : (healthOf.get(key.epoch)?.suspectedSigners(options.clock.now()) ?? []),
+        refreshing:
+          [...runs.values()].find((run) => run.kind !== 'dkg' && run.state === 'running')?.epoch ?? null,
+        repair: repairStats(),
         sessionsStarted,
         certificates,
         failedSessions,

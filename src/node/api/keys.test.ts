@@ -79,6 +79,8 @@ function lifecycle(): KeyLifecycleJson {
     disqualified: [],
     refreshDisqualified: [{ epoch: 3, dealer: 1, reason: 'SILENT' }],
     refreshes: 2,
+    refreshing: null,
+    repair: { state: 'idle', epoch: null, repaired: 0, code: null, culprits: [] },
     certificates: 17,
     lastAssembled: { height: 1190, epoch: 3, signers: [0, 2, 3] },
     suspectedSigners: [1],

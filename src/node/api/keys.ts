@@ -58,6 +58,20 @@ export interface KeyLifecycleJson {
   refreshDisqualified: { epoch: number; dealer: number; reason: string }[];
   /** Refreshes this node completed since it started. */
   refreshes: number;
+  /** The epoch a refresh (or reshare) this node takes part in is producing now; null when none runs. */
+  refreshing: number | null;
+  /**
+   * Repair of this node's own share when its key file was lost or unreadable: `done` once the
+   * share of `epoch` came back from t helpers, `failed` (code TOO_FEW_HELPERS) when too few
+   * honest helpers were left; `culprits` are helpers caught cheating or silent.
+   */
+  repair: {
+    state: 'idle' | 'running' | 'done' | 'failed';
+    epoch: number | null;
+    repaired: number;
+    code: 'TOO_FEW_HELPERS' | null;
+    culprits: { validator: number; fault: string; attempt: number }[];
+  };
   /** Price certificates this node assembled or accepted since it started. */
   certificates: number;
   /** The latest price certificate this node assembled as coordinator, and whose shares it holds. */
@@ -103,6 +117,17 @@ export const keyLifecycleSchema = object({
     items: object({ epoch: count, dealer: count, reason: { type: 'string' } }),
   },
   refreshes: count,
+  refreshing: nullableCount,
+  repair: object({
+    state: { type: 'string', enum: ['idle', 'running', 'done', 'failed'] },
+    epoch: nullableCount,
+    repaired: count,
+    code: { anyOf: [{ type: 'null' }, { type: 'string', enum: ['TOO_FEW_HELPERS'] }] },
+    culprits: {
+      type: 'array',
+      items: object({ validator: count, fault: { type: 'string' }, attempt: count }),
+    },
+  }),
   certificates: count,
   lastAssembled: {
     anyOf: [

@@ -109,6 +109,8 @@ test('every GET response keeps the number rule', async () => {
       disqualified: [{ dealer: 3, reason: 'SILENT' }],
       refreshDisqualified: [],
       refreshes: 1,
+      refreshing: null,
+      repair: { state: 'idle', epoch: null, repaired: 0, code: null, culprits: [] },
       certificates: 3,
       lastAssembled: { height: 3, epoch: 2, signers: [0, 1, 2] },
       suspectedSigners: [3],

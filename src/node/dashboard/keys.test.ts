@@ -25,6 +25,8 @@ function lifecycle(epoch: number, height: number): KeyLifecycleJson {
     disqualified: [],
     refreshDisqualified: epoch === 3 ? [{ epoch: 3, dealer: 2, reason: 'SILENT' }] : [],
     refreshes: epoch - 1,
+    refreshing: null,
+    repair: { state: 'idle', epoch: null, repaired: 0, code: null, culprits: [] },
     certificates: 10,
     lastAssembled: null,
     suspectedSigners: [],
