@@ -110,6 +110,12 @@ export interface SimOpenedReport {
   height: number;
   assetId: number;
   priceTicks: bigint;
+  /**
+   * The rest of the signed report: a report equal to an earlier one (same price, confidence and
+   * publish second, as under a quiet index) shares that one's session and certificate.
+   */
+  confidenceTicks: bigint;
+  publishTime: number;
 }
 
 /** The price certificates' EIP-712 domain in the simulator. */
@@ -666,6 +672,12 @@ export class VenueChecker {
       if ((result.filledLots ?? 0) > 0) this.afterHeal.fills++;
       if (result.orderId !== undefined) this.afterHeal.acceptedOrders++;
     }
+  }
+
+  /** Judges fresh marks over the blocks from here on only (after a scripted attack: network-venue.ts). */
+  restartMarkCount(): void {
+    this.afterHeal.blocks = 0;
+    this.afterHeal.freshMarks = 0;
   }
 
   /** The liveness of the market after the heal (a run that met the consensus target). */
