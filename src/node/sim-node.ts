@@ -48,7 +48,7 @@ export const createSimNode: SimNodeFactory = (parameters) => {
     monotonicClock: () => parameters.clock.now(),
     clock: parameters.clock,
     observe: parameters.observe,
-    limits: SIM_APPLICATION_LIMITS,
+    limits: { ...SIM_APPLICATION_LIMITS, ...parameters.applicationLimits },
   });
   const signing = parameters.priceSigning;
   const prices = createPriceSigner({

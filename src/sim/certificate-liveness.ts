@@ -138,11 +138,7 @@ export class CertificateLiveness {
     let count = 0;
     for (const witness of witnesses)
       for (const report of witness.opened)
-        if (
-          report.height > afterHeight &&
-          report.height <= toHeight &&
-          this.#candidates(report).length === 0
-        )
+        if (report.height > afterHeight && report.height <= toHeight && this.#candidates(report).length === 0)
           count++;
     return count;
   }

@@ -112,9 +112,16 @@ function isSyncResponse(message: Uint8Array): boolean {
 /**
  * Bugs put in on purpose, to show an invariant catches each: 'finalize-after-nullify' in honest
  * consensus engines; 'no-signing-retry' (price signing never retries an attempt); 'no-price-band'
- * (whole node: the genesis's price band removed, `NO_PRICE_BAND`).
+ * (whole node: the genesis's price band removed, `NO_PRICE_BAND`); 'no-observation-wait' (whole
+ * node: a proposer does not wait for fresh observations, the defence against oracle-liar's stale
+ * lie).
  */
-export const MUTATIONS = ['finalize-after-nullify', 'no-signing-retry', 'no-price-band'] as const;
+export const MUTATIONS = [
+  'finalize-after-nullify',
+  'no-signing-retry',
+  'no-price-band',
+  'no-observation-wait',
+] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
 /** Events one run may execute; a run that needs more has a livelock and fails. */
@@ -582,6 +589,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       secretKey: identitySeed(seed, validator.index),
       disk: instance.disk,
       priceSigning,
+      ...(options.mutation === 'no-observation-wait' ? { applicationLimits: { observationWaitMs: 0 } } : {}),
       send: instance.sendPrices.send,
       broadcast: instance.sendPrices.broadcast,
     });

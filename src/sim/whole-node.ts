@@ -164,6 +164,11 @@ export interface SimNodeParameters {
   /** Files on this validator's disk: they survive its crashes, each written whole or not at all. */
   disk: Map<string, string>;
   priceSigning: SimPriceSigning;
+  /**
+   * A defence switched off by an injected bug (harness `MUTATIONS`): the proposer's wait for
+   * fresh observations (0: none).
+   */
+  applicationLimits?: { observationWaitMs?: number };
   /** Price-signing messages to peers over the simulated network. */
   send(to: number, message: Uint8Array): void;
   broadcast(message: Uint8Array): void;

@@ -168,7 +168,9 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     run: (context) => runIncident(INCIDENTS['hyperliquid-eth-2025']!, context),
   },
   // The same incidents through the whole node: mempools, consensus, the block rule, observations on votes.
-  ...(['mango-2022', 'bzx-2020', 'venus-luna-2022', 'kiloex-jelly-2025', 'hyperliquid-eth-2025'] as const).map(
+  ...(
+    ['mango-2022', 'bzx-2020', 'venus-luna-2022', 'kiloex-jelly-2025', 'hyperliquid-eth-2025'] as const
+  ).map(
     (incident): CatalogueEntry => ({
       id: `${incident}-network`,
       incident: `${incidentTitles[incident]}, through the whole node`,

@@ -22,14 +22,15 @@
  * (safety, conservation, no loss without a position, liveness, certificates) is a success of the
  * attack, named with the command that replays it.
  */
+
+import type { ExecutionAction } from '../../codec/execution.ts';
 import { SignedTransactionCodec } from '../../codec/transaction.ts';
 import { toHex } from '../../crypto/bytes.ts';
-import type { ExecutionAction } from '../../codec/execution.ts';
 import type { Engine } from '../../execution/engine.ts';
 import { actionTransaction } from '../../execution/fixtures.ts';
 import type { BlockResult } from '../../execution/types.ts';
 import { encodeVoteExtension, signObservation } from '../../oracle/observation.ts';
-import { SIM_CHAIN_ID, type SimControl, type SimScenario, runSimulation } from '../harness.ts';
+import { runSimulation, SIM_CHAIN_ID, type SimControl, type SimScenario } from '../harness.ts';
 import { profileByName } from '../profiles.ts';
 import { SIM_ASSET, type SimApplied, type SimNodeFactory } from '../whole-node.ts';
 import type { EconomicContext, Incident } from './economic.ts';
