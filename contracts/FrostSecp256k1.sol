@@ -48,7 +48,7 @@ library FrostSecp256k1 {
             m := mload(0x40)
             mstore(add(m, 130), message)
         }
-        return _verifyAt(m, 32, keyX, keyParity, signature);
+        return verifyPlaced(m, 32, keyX, keyParity, signature);
     }
 
     /// @notice `verify` for a message of any length (RFC 9591's test vectors sign "test"); the
@@ -63,12 +63,16 @@ library FrostSecp256k1 {
             m := mload(0x40)
             mcopy(add(m, 130), add(message, 0x20), mload(message))
         }
-        return _verifyAt(m, message.length, keyX, keyParity, signature);
+        return verifyPlaced(m, message.length, keyX, keyParity, signature);
     }
 
-    /// @dev The check itself, with the message already at m + 130 (`length` bytes) in free memory.
-    function _verifyAt(uint256 m, uint256 length, uint256 keyX, uint256 keyParity, Signature calldata signature)
-        private
+    /// @notice The check itself, for a caller that has already written the message (`length`
+    /// bytes) at m + 130, where [m, m + 163 + length) is memory it may overwrite (free memory, or
+    /// a fixed region of a function that returns straight after). `verify` and `verifyBytes` call
+    /// this; PalisadeVerifier's packed entry point calls it with a constant m so that every
+    /// address below folds to a constant.
+    function verifyPlaced(uint256 m, uint256 length, uint256 keyX, uint256 keyParity, Signature calldata signature)
+        internal
         view
         returns (bool ok)
     {
@@ -79,46 +83,46 @@ library FrostSecp256k1 {
             // R is a curve point (y² = x³ + 7 over F_p) and z a canonical scalar (RFC 9591 §4.1).
             ok := and(and(lt(rx, P), lt(ry, P)), lt(z, N))
             ok := and(ok, eq(mulmod(ry, ry, P), addmod(mulmod(mulmod(rx, rx, P), rx, P), 7, P)))
-            if ok {
-                // b_0 = SHA-256(Z_pad(64) ‖ R ‖ PK ‖ msg ‖ I2OSP(48, 2) ‖ 0x00 ‖ DST ‖ I2OSP(29, 1)).
-                // Unaligned stores go left to right, each single byte after the word it follows;
-                // none reaches the message at m + 130.
-                mstore(m, 0)
-                mstore(add(m, 0x20), 0)
-                mstore(add(m, 65), rx)
-                mstore8(add(m, 64), add(2, and(ry, 1)))
-                mstore(add(m, 98), keyX)
-                mstore8(add(m, 97), add(2, keyParity))
-                let tail := add(add(m, 130), length)
-                mstore(tail, B0_TAIL)
-                mstore8(add(tail, 32), 29)
-                ok := staticcall(gas(), 0x02, m, add(163, length), m, 0x20)
-                let b0 := mload(m)
-                // b_1 = SHA-256(b_0 ‖ 0x01 ‖ DST ‖ I2OSP(29, 1)).
-                mstore(add(m, 0x20), B1_TAIL)
-                ok := and(ok, staticcall(gas(), 0x02, m, 63, add(m, 0x40), 0x20))
-                let b1 := mload(add(m, 0x40))
-                // b_2 = SHA-256((b_0 XOR b_1) ‖ 0x02 ‖ DST ‖ I2OSP(29, 1)).
-                mstore(m, xor(b0, b1))
-                mstore(add(m, 0x20), B2_TAIL)
-                ok := and(ok, staticcall(gas(), 0x02, m, 63, add(m, 0x40), 0x20))
-                let b2 := mload(add(m, 0x40))
-                // c = OS2IP(b_1 ‖ b_2[0..16]) mod n.
-                let c := addmod(mulmod(b1, 0x100000000000000000000000000000000, N), shr(128, b2), N)
-                // ecrecover(−z·PK.x, 27 + parity, PK.x, −c·PK.x) = address(z·G − c·PK); c = 0 makes
-                // s = 0, which ecrecover refuses (empty output, so the zero below stays).
-                mstore(m, mulmod(sub(N, z), keyX, N))
-                mstore(add(m, 0x20), add(27, keyParity))
-                mstore(add(m, 0x40), keyX)
-                mstore(add(m, 0x60), mulmod(sub(N, c), keyX, N))
-                mstore(0x00, 0)
-                ok := and(ok, staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20))
-                let recovered := mload(0x00)
-                mstore(m, rx)
-                mstore(add(m, 0x20), ry)
-                let expected := and(keccak256(m, 0x40), 0xffffffffffffffffffffffffffffffffffffffff)
-                ok := and(ok, and(iszero(iszero(recovered)), eq(recovered, expected)))
-            }
+            // Straight-line code, no branch: a bad R or z still runs the hashes and ecrecover (on
+            // garbage, which cannot revert) and the flags above keep the answer false.
+            // b_0 = SHA-256(Z_pad(64) ‖ R ‖ PK ‖ msg ‖ I2OSP(48, 2) ‖ 0x00 ‖ DST ‖ I2OSP(29, 1)).
+            // Unaligned stores go left to right, each single byte after the word it follows;
+            // none reaches the message at m + 130.
+            mstore(m, 0)
+            mstore(add(m, 0x20), 0)
+            mstore(add(m, 65), rx)
+            mstore8(add(m, 64), add(2, and(ry, 1)))
+            mstore(add(m, 98), keyX)
+            mstore8(add(m, 97), add(2, keyParity))
+            let tail := add(add(m, 130), length)
+            mstore(tail, B0_TAIL)
+            mstore8(add(tail, 32), 29)
+            ok := and(ok, staticcall(gas(), 0x02, m, add(163, length), m, 0x20))
+            let b0 := mload(m)
+            // b_1 = SHA-256(b_0 ‖ 0x01 ‖ DST ‖ I2OSP(29, 1)).
+            mstore(add(m, 0x20), B1_TAIL)
+            ok := and(ok, staticcall(gas(), 0x02, m, 63, add(m, 0x40), 0x20))
+            let b1 := mload(add(m, 0x40))
+            // b_2 = SHA-256((b_0 XOR b_1) ‖ 0x02 ‖ DST ‖ I2OSP(29, 1)).
+            mstore(m, xor(b0, b1))
+            mstore(add(m, 0x20), B2_TAIL)
+            ok := and(ok, staticcall(gas(), 0x02, m, 63, add(m, 0x40), 0x20))
+            let b2 := mload(add(m, 0x40))
+            // c = OS2IP(b_1 ‖ b_2[0..16]) mod n.
+            let c := addmod(mulmod(b1, 0x100000000000000000000000000000000, N), shr(128, b2), N)
+            // ecrecover(−z·PK.x, 27 + parity, PK.x, −c·PK.x) = address(z·G − c·PK); c = 0 makes
+            // s = 0, which ecrecover refuses (empty output, so the zero below stays).
+            mstore(m, mulmod(sub(N, z), keyX, N))
+            mstore(add(m, 0x20), add(27, keyParity))
+            mstore(add(m, 0x40), keyX)
+            mstore(add(m, 0x60), mulmod(sub(N, c), keyX, N))
+            mstore(0x00, 0)
+            ok := and(ok, staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20))
+            let recovered := mload(0x00)
+            mstore(m, rx)
+            mstore(add(m, 0x20), ry)
+            let expected := and(keccak256(m, 0x40), 0xffffffffffffffffffffffffffffffffffffffff)
+            ok := and(ok, and(iszero(iszero(recovered)), eq(recovered, expected)))
         }
     }
 

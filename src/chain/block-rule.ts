@@ -10,7 +10,9 @@
  *                validators signed it) executes as an empty block.
  *   2. time      max(payload time, previous block time, genesis start): a deterministic clamp, so
  *                a block whose parent a validator never saw can never move the engine's clock back.
- *   3. transactions  each encoding decoded; one that does not decode is skipped. The bytes are
+ *   3. transactions  each encoding decoded; one that does not decode is skipped, and so is a plain
+ *                `placeOrder` on a market genesis keeps for encrypted orders (`encryptedOnlySeries`,
+ *                ./fair-batches.ts; verifiers refuse a block carrying one). The bytes are
  *                remembered for the signature check (`ChainOptions.verifySignature`), so a node can
  *                answer it from the verification its mempool made at admission.
  *   4. oracle    the observations aggregated by `aggregateBlock` against the previous aggregate per
@@ -72,6 +74,7 @@ import { createPriceBook, type PriceBook } from '../oracle/price-book.ts';
 import {
   admitEnvelopes,
   earlyShareOffender,
+  encryptionRequired,
   type FairChainContext,
   type FairOrderingRules,
   type OpenedBatch,
@@ -419,6 +422,8 @@ export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBloc
   for (const bytes of payload.transactions) {
     try {
       const transaction = SignedTransactionCodec.decode(bytes);
+      // A plain order on a market that takes encrypted orders only never runs (step 3).
+      if (encryptionRequired(rules.fairOrdering, transaction)) continue;
       state.encodings.set(transaction, bytes);
       transactions.push(transaction);
     } catch (error) {

@@ -30,11 +30,16 @@
  * (`withheldBatch`, used by src/node/app.ts): a block with plain transactions must carry the key
  * of every pending batch whose 2f + 1 shares the verifier itself holds.
  *
+ * Markets for encrypted orders only (`encryptedOnlySeries`, from genesis): a plain `placeOrder` on
+ * one is refused by the mempool (ENCRYPTION_REQUIRED) and by verifiers, and skipped on execution, so
+ * no order on such a market can be read by the leader before its place is fixed.
+ *
  * Early-share evidence (`earlyShares`): an `EarlyKeyShare` in block H proves its signer Byzantine
  * when the share is for a batch at or above H (no such block can be final before H is) and its
  * `finalizedHeightAtRecord` is H − 1, the chain's own finalized height when it is recorded.
  */
 import { type EarlyKeyShare, EarlyKeyShareCodec, SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
+import { decodeAction } from '../codec/execution.ts';
 import type { BatchKey } from '../codec/node.ts';
 import {
   MAX_PENDING_BATCH_BYTES,
@@ -61,6 +66,30 @@ export interface FairOrderingRules {
   readonly eonPublicKey: G2Point;
   /** Eon public shares P_i by validator index (early-share evidence is checked against them). */
   readonly publicShares: readonly G2Point[];
+  /**
+   * Series (markets) that take encrypted orders only: a plain `placeOrder` on one is refused by
+   * the mempool and by verifiers, and skipped on execution (`encryptionRequired`).
+   */
+  readonly encryptedOnlySeries?: readonly number[];
+}
+
+/**
+ * Whether `transaction`, sent plain, is an order on a market that takes encrypted orders only.
+ * A payload that does not decode is the engine's to refuse (MALFORMED_PAYLOAD), not this rule's.
+ */
+export function encryptionRequired(
+  rules: FairOrderingRules | undefined,
+  transaction: SignedTransaction,
+): boolean {
+  const series = rules?.encryptedOnlySeries;
+  if (series === undefined || series.length === 0) return false;
+  let action: ReturnType<typeof decodeAction>;
+  try {
+    action = decodeAction(transaction.body.payload);
+  } catch {
+    return false;
+  }
+  return action.kind === 'placeOrder' && series.includes(action.value.seriesId);
 }
 
 export interface FairChainContext {

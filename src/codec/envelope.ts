@@ -16,9 +16,11 @@
  * w + 1 envelopes with the same nonce: the first included consumes it, the others are replays.
  *
  * A decryption-key share (`SignedKeyShareMessage`) and the evidence of one released early
- * (`EarlyKeyShareEvidence`) are here too: the bytes a validator sends and the chain records.
+ * (`EarlyKeyShareEvidence`) are here too: the bytes a validator sends and the chain records, and
+ * the vote extension that carries a validator's shares (`KeyShareVoteExtension`).
  */
-import { ByteListType, ByteVectorType, ContainerType, type ValueOf } from '@chainsafe/ssz';
+import { ByteListType, ByteVectorType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
+import { MAX_EXTENSION_BYTES } from './consensus.ts';
 import { defineMessage } from './message.ts';
 import { Bytes32, Bytes64, Uint16, Uint32, Uint64 } from './primitives.ts';
 import { SignedTransactionCodec } from './transaction.ts';
@@ -128,3 +130,37 @@ export const EarlyKeyShareCodec = defineMessage({
   tag: 0x0123,
   type: EarlyKeyShareType,
 });
+
+/** Key shares one vote carries, at most: a backlog of finalized batches drains this many per vote. */
+export const MAX_VOTE_KEY_SHARES = 4;
+
+/**
+ * A vote's extension when the validator releases decryption-key shares: `inner` is what the vote
+ * would carry without them (a bare `SignedObservation`, a bridge `VoteExtension`, or nothing) and
+ * `shares` the validator's own `SignedKeyShareMessage` encodings for finalized blocks. A vote with
+ * no share to release carries `inner` bare, as before.
+ */
+export const KeyShareVoteExtensionType = new ContainerType(
+  {
+    inner: new ByteListType(MAX_EXTENSION_BYTES),
+    shares: new ListCompositeType(new ByteListType(SignedKeyShareCodec.maxBytes), MAX_VOTE_KEY_SHARES),
+  },
+  { typeName: 'KeyShareVoteExtension' },
+);
+export type KeyShareVoteExtension = ValueOf<typeof KeyShareVoteExtensionType>;
+
+export const KeyShareVoteExtensionCodec = defineMessage({
+  name: 'KeyShareVoteExtension',
+  tag: 0x0124,
+  type: KeyShareVoteExtensionType,
+  maxBytes: MAX_EXTENSION_BYTES,
+  validate: (value) =>
+    value.shares.length === 0
+      ? { field: 'shares', reason: 'a vote without key shares carries its inner extension bare' }
+      : undefined,
+});
+
+/** Bytes a `KeyShareVoteExtension` adds around its parts (envelope, two offsets, one per share). */
+export function keyShareExtensionOverhead(shares: number): number {
+  return 3 + 2 * 4 + 4 * shares;
+}

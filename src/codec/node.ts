@@ -115,6 +115,31 @@ export const TransactionGossipCodec = defineMessage({
   maxBytes: 4 * 1024 * 1024,
 });
 
+/** Envelopes in one gossip message. */
+export const MAX_GOSSIP_ENVELOPES = 32;
+
+/**
+ * Encrypted-order envelopes a validator admitted from a client, sent on to the other validators so
+ * that whoever leads the height an envelope targets holds it.
+ */
+export const EnvelopeGossipType = new ContainerType(
+  {
+    envelopes: new ListCompositeType(
+      new ByteListType(SignedOrderEnvelopeCodec.maxBytes),
+      MAX_GOSSIP_ENVELOPES,
+    ),
+  },
+  { typeName: 'EnvelopeGossip' },
+);
+export type EnvelopeGossip = ValueOf<typeof EnvelopeGossipType>;
+
+export const EnvelopeGossipCodec = defineMessage({
+  name: 'EnvelopeGossip',
+  tag: 0x0509,
+  type: EnvelopeGossipType,
+  maxBytes: 4 * 1024 * 1024,
+});
+
 export const SigningCommitmentType = new ContainerType(
   { signer: Uint16, hiding: Secp256k1Point, binding: Secp256k1Point },
   { typeName: 'SigningCommitment' },

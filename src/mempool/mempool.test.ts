@@ -132,6 +132,7 @@ test('the refusal codes are the documented list', () => {
   assert.deepEqual([...MEMPOOL_REFUSAL_CODES].sort(), [
     'BAD_SIGNATURE',
     'DUPLICATE',
+    'ENCRYPTION_REQUIRED',
     'EXPIRED',
     'GLOBAL_RATE_LIMITED',
     'MALFORMED',

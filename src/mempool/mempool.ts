@@ -9,6 +9,7 @@
  *   WRONG_CHAIN    signed for another chain id
  *   EXPIRED        its `expiryHeight` is below the height of the next block
  *   DUPLICATE      a transaction with the same id (hash of the body) is already pending
+ *   ENCRYPTION_REQUIRED an order on a market that takes encrypted orders only (`encryptionRequired`)
  *   NO_ACCOUNT     the signer has no account (`accountExists`, when configured): the engine refuses
  *                  every action from such a key (a deposit credits an account, but only the
  *                  operator, which the node counts as existing, may sign one), and fresh keys cost
@@ -68,6 +69,7 @@ export const MEMPOOL_REFUSAL_CODES = Object.freeze([
   'NO_ACCOUNT',
   'BAD_SIGNATURE',
   'MEMPOOL_FULL',
+  'ENCRYPTION_REQUIRED',
 ] as const);
 export type MempoolRefusalCode = (typeof MEMPOOL_REFUSAL_CODES)[number];
 
@@ -111,6 +113,11 @@ export interface MempoolConfig {
    * engine need not verify the same bytes again.
    */
   verifySignature?: (transaction: SignedTransaction, encoded: Uint8Array) => boolean;
+  /**
+   * Whether the block rule takes this transaction only encrypted (an order on a market genesis
+   * keeps for encrypted orders, src/chain/fair-batches.ts): refused ENCRYPTION_REQUIRED.
+   */
+  encryptionRequired?: (transaction: SignedTransaction) => boolean;
 }
 
 export interface TokenBucketLimit {
@@ -349,6 +356,8 @@ export function createMempool(config: MempoolConfig): Mempool {
     const id = toHex(transactionId(transaction));
     if (byId.has(id)) return refuse('DUPLICATE', `transaction ${id} is already pending`);
     const account = toHex(body.signer);
+    if (config.encryptionRequired?.(transaction) === true)
+      return refuse('ENCRYPTION_REQUIRED', 'this market takes encrypted orders only: send it with encrypt');
     if (config.accountExists !== undefined && !config.accountExists(body.signer)) {
       return refuse('NO_ACCOUNT', 'the signer has no account; the operator deposits to open one');
     }

@@ -98,6 +98,13 @@ import {
 } from '../chain/block-rule.ts';
 import type { BlockStore } from '../chain/block-store.ts';
 import {
+  encryptionRequired,
+  type FairOrderingRules,
+  fairPayloadProblem,
+  KEY_WAIT_BLOCKS_MAX,
+  withheldBatch,
+} from '../chain/fair-batches.ts';
+import {
   SignedDepositReportCodec,
   VOTE_EXTENSION_OVERHEAD_BYTES,
   VoteExtensionCodec,
@@ -110,14 +117,30 @@ import {
   MAX_EXTENSION_BYTES,
   VoteKind,
 } from '../codec/consensus.ts';
+import {
+  type EarlyKeyShare,
+  EarlyKeyShareCodec,
+  KeyShareVoteExtensionCodec,
+  keyShareExtensionOverhead,
+  MAX_VOTE_KEY_SHARES,
+  SignedKeyShareCodec,
+} from '../codec/envelope.ts';
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
-import { BlockPayloadCodec, MAX_BLOCK_OBSERVATIONS } from '../codec/node.ts';
+import {
+  type BatchKey,
+  BlockPayloadCodec,
+  MAX_BLOCK_BATCH_KEYS,
+  MAX_BLOCK_EARLY_SHARES,
+  MAX_BLOCK_OBSERVATIONS,
+} from '../codec/node.ts';
 import { SignedObservationCodec } from '../codec/oracle.ts';
+import { MAX_PENDING_BATCH_BYTES } from '../codec/snapshot.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import type { BlockContext, FinalizedBlock, Verdict } from '../consensus/engine.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
+import type { ShareSigner } from '../crypto/shutter/key-shares.ts';
 import { transactionId } from '../crypto/transaction.ts';
 import { type Engine, SnapshotError } from '../execution/engine.ts';
 import type { BlockResult, EngineGenesis } from '../execution/types.ts';
@@ -128,6 +151,8 @@ import type { PriceBook } from '../oracle/price-book.ts';
 import { createRealClock } from '../runtime/real/clock.ts';
 import type { Clock } from '../runtime/types.ts';
 import { epochGateHeight } from './epochs.ts';
+import { createKeyShareRelay } from './fair-ordering.ts';
+import { createEnvelopePool, type EnvelopeAdmission } from './fair-ordering-pool.ts';
 import type { OracleAsset } from './genesis.ts';
 import { createVerifiedTransactions } from './verified-transactions.ts';
 import { type BlockSummary, hex, outcomeOf, type TransactionOutcome } from './view.ts';
@@ -190,6 +215,13 @@ export interface ApplicationLimits {
    * marks). Keep it well under the consensus leader timeout.
    */
   observationWaitMs: number;
+  /** Fair ordering: how far above the next height an envelope's target may be at admission. */
+  envelopeAheadBlocks: number;
+  /** Fair ordering: byte budget of a block's envelopes. */
+  maxBlockEnvelopeBytes: number;
+  /** Fair ordering: envelopes the pool holds, in all and per sender. */
+  maxPooledEnvelopes: number;
+  maxPooledEnvelopesPerSender: number;
 }
 
 export const DEFAULT_APPLICATION_LIMITS: ApplicationLimits = Object.freeze({
@@ -200,6 +232,10 @@ export const DEFAULT_APPLICATION_LIMITS: ApplicationLimits = Object.freeze({
   snapshotIntervalBlocks: 100,
   stateRootWaitMs: 5000,
   observationWaitMs: 200,
+  envelopeAheadBlocks: 8,
+  maxBlockEnvelopeBytes: 256 * 1024,
+  maxPooledEnvelopes: 8192,
+  maxPooledEnvelopesPerSender: 16,
 });
 /** Snapshots kept: the latest and the one before it, in case the latest cannot be restored. */
 const SNAPSHOTS_KEPT = 2;
@@ -232,6 +268,36 @@ export interface NodeApplicationOptions {
   reportDeposits?: (height: number, maxBytes: number) => Uint8Array | undefined;
   limits?: Partial<ApplicationLimits>;
   mempoolLimits?: Partial<typeof DEFAULT_MEMPOOL_LIMITS>;
+  /** Fair ordering (issue 14): the genesis eon keyset and our share of it; absent: none. */
+  fairOrdering?: NodeFairOrdering;
+}
+
+/** A validator's part in fair ordering: the chain's eon keyset and its own share of it. */
+export interface NodeFairOrdering {
+  readonly rules: FairOrderingRules;
+  /** Our eon secret share s_i (the eon DKG's output for our index). */
+  readonly secretShare: bigint;
+  /** Signs our key shares: our validator identity key (`validators[self]`). */
+  readonly signer: ShareSigner;
+}
+
+/** Transactions executed, encrypted (opened from envelopes) and plain, and envelopes admitted. */
+export interface OrderFlow {
+  encryptedExecuted: number;
+  plainExecuted: number;
+  envelopesAdmitted: number;
+}
+
+/** What a block did with encrypted orders, as listeners see it. */
+export interface AppliedFairOrdering {
+  /** Envelopes of this block admitted (fee paid, nonce reserved, waiting for the key). */
+  admitted: number;
+  /** Earlier blocks' encrypted transactions that ran first in this block. */
+  executed: number;
+  /** Heights of the batches this block opened. */
+  openedHeights: number[];
+  /** Validators this block's early-share evidence proves Byzantine. */
+  earlyShareOffenders: number[];
 }
 
 /** What one finalized block did, as listeners see it. */
@@ -243,6 +309,7 @@ export interface AppliedBlock {
   finalityLatencyMs: number | null;
   /** True while replaying stored blocks at start-up. */
   replay: boolean;
+  fair: AppliedFairOrdering;
 }
 
 interface KnownBlock {
@@ -250,6 +317,8 @@ interface KnownBlock {
   parentHex: string;
   timeMs: number;
   transactionIds: string[];
+  /** Heights of the batch keys the block carries. */
+  batchKeyHeights: number[];
   seenAtMs: number;
 }
 
@@ -262,6 +331,13 @@ export interface NodeApplication {
    * so admission and execution answer from the record instead of verifying again.
    */
   recordVerified(encoded: Uint8Array): void;
+  /**
+   * An encrypted-order envelope (`SignedOrderEnvelope` encoding) for the envelope pool, judged
+   * against the next height. Never throws; 'FAIR_ORDERING_DISABLED' without an eon keyset.
+   */
+  submitEnvelope(bytes: Uint8Array): EnvelopeAdmission | { ok: false; code: 'FAIR_ORDERING_DISABLED' };
+  /** Envelopes waiting in the pool. */
+  pooledEnvelopes(): number;
   /**
    * Restores the latest stored snapshot, if any, and replays the stored finalized blocks after it
    * into the engine; call once before consensus starts.
@@ -291,7 +367,13 @@ export interface NodeApplication {
    * a block final. `processedHeight` and `onApplied` still move only after the sync.
    */
   onExecuted(listener: (executed: AppliedBlock) => void): () => void;
-  stats(): { proposed: number; verified: number; refusedProposals: Record<string, number> };
+  stats(): {
+    proposed: number;
+    verified: number;
+    refusedProposals: Record<string, number>;
+    /** Finalized blocks' order flow since start (replays included): encrypted beside plain. */
+    orderFlow: OrderFlow;
+  };
   /** The node state root after `height`, when we know it (the last few heights, and genesis). */
   stateRootAt(height: number): Uint8Array | undefined;
   /**
@@ -340,6 +422,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       assets: options.assets,
       engineGenesis: options.engineGenesis,
       ...(options.bridge === undefined ? {} : { bridge: options.bridge }),
+      ...(options.fairOrdering === undefined ? {} : { fairOrdering: options.fairOrdering.rules }),
     },
     { verifySignature: (transaction, encoded) => verifiedTransactions.check(transaction, encoded) },
   );
@@ -350,8 +433,45 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     expectedNonce: (account) => chain.engine.account(account)?.nonce ?? 0,
     accountExists: (account) => hasAccount(chain.engine, options.engineGenesis, account),
     verifySignature: (transaction, encoded) => verifiedTransactions.verify(transaction, encoded),
+    ...(options.fairOrdering?.rules.encryptedOnlySeries === undefined
+      ? {}
+      : {
+          encryptionRequired: (transaction) => encryptionRequired(options.fairOrdering?.rules, transaction),
+        }),
   });
   const known = new Map<string, KnownBlock>();
+  const fair = options.fairOrdering;
+  // t = 2f + 1 of n = 3f + 1 (or more): the shares that combine into a block's key.
+  const keyThreshold = 2 * Math.floor((options.validators.length - 1) / 3) + 1;
+  const relay =
+    fair === undefined
+      ? undefined
+      : createKeyShareRelay({
+          context: {
+            chainId,
+            eon: fair.rules.eon,
+            threshold: keyThreshold,
+            eonPublicKey: fair.rules.eonPublicKey,
+            validatorKeys: options.validators,
+            publicShares: fair.rules.publicShares,
+          },
+          self: options.self,
+          secretShare: fair.secretShare,
+          signer: fair.signer,
+        });
+  const envelopePool =
+    fair === undefined
+      ? undefined
+      : createEnvelopePool({
+          chainId,
+          eon: fair.rules.eon,
+          aheadMax: limits.envelopeAheadBlocks,
+          maxEnvelopes: limits.maxPooledEnvelopes,
+          maxPerSender: limits.maxPooledEnvelopesPerSender,
+          nextNonce: (sender) => chain.engine.account(sender)?.nonce ?? 0,
+        });
+  /** Early-share evidence to record on chain, by "validator:batch" (until its batch is reached). */
+  const earlyEvidence = new Map<string, EarlyKeyShare>();
   /** Observations by height, then by validator index (first valid one wins). */
   const observations = new Map<number, Map<number, Uint8Array>>();
   /** Deposit reports by height, then by validator index (first valid one wins). */
@@ -361,6 +481,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const refused: Record<string, number> = {};
   let proposed = 0;
   let verified = 0;
+  const orderFlow: OrderFlow = { encryptedExecuted: 0, plainExecuted: 0, envelopesAdmitted: 0 };
   let durableHeight = 0;
   let tipDigest: Uint8Array = genesisDigest(chainId);
   let tipView = 0;
@@ -440,6 +561,95 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     return undefined;
   };
 
+  /**
+   * Fair ordering: the pending batches (finalized, executed here, still waiting for their key) that
+   * no block between our executed tip and `parentHex` carries the key of, ascending; undefined when
+   * one of those blocks is unknown here (then what it carries is unknown too).
+   */
+  const waitingBatches = (parentHex: string): number[] | undefined => {
+    const carried = new Set<number>();
+    let cursorHex = parentHex;
+    for (let steps = 0; ; steps++) {
+      if (steps >= MAX_KNOWN_BLOCKS) return undefined;
+      if (cursorHex === toHex(tipDigest)) break;
+      const cursor = known.get(cursorHex);
+      if (cursor === undefined) return undefined;
+      if (cursor.height <= chain.engine.height) break;
+      for (const height of cursor.batchKeyHeights) carried.add(height);
+      cursorHex = cursor.parentHex;
+    }
+    return chain.pending.map((batch) => batch.height).filter((height) => !carried.has(height));
+  };
+
+  /** Block `height`'s key when it is final here and 2f + 1 good shares are held; else undefined. */
+  const heldKey = (height: number): Uint8Array | undefined => {
+    if (relay === undefined || height > chain.engine.height) return undefined;
+    // Combining costs pairings: not before enough shares are held to succeed.
+    if (relay.held(height) < keyThreshold) return undefined;
+    const outcome = relay.key(height, chain.engine.height);
+    return outcome?.ok ? outcome.key : undefined;
+  };
+
+  /**
+   * Our signed shares for the pending batches (every one final: they are executed here), oldest
+   * first, within `room` bytes and `MAX_VOTE_KEY_SHARES`. A block that is only voted for, not
+   * final, is never among them: its envelopes are not a pending batch until it executes.
+   */
+  const ownShares = (room: number): Uint8Array[] => {
+    const shares: Uint8Array[] = [];
+    if (relay === undefined) return shares;
+    let used = keyShareExtensionOverhead(0);
+    for (const batch of chain.pending) {
+      if (shares.length >= MAX_VOTE_KEY_SHARES) break;
+      const bytes = relay.attach(batch.height, chain.engine.height);
+      if (bytes === undefined) continue;
+      if (used + bytes.length + 4 > room) break;
+      shares.push(bytes);
+      used += bytes.length + 4;
+    }
+    return shares;
+  };
+
+  /**
+   * A peer's key share from its vote: its own (a vote carries only its signer's shares), signed by
+   * it; held for its batch. A valid share for a height above our finalized one is kept as evidence
+   * against its signer. Shares far outside the heights we collect for are accepted and not kept.
+   */
+  const acceptKeyShare = (signer: number, bytes: Uint8Array): boolean => {
+    if (relay === undefined) return false;
+    let message: ReturnType<typeof SignedKeyShareCodec.decode>;
+    try {
+      message = SignedKeyShareCodec.decode(bytes);
+    } catch {
+      return false;
+    }
+    if (message.validatorIndex !== signer) return false;
+    const batch = Number(message.batch);
+    const finalized = chain.engine.height;
+    if (batch > finalized + OBSERVATION_WINDOW || batch + KEY_WAIT_BLOCKS_MAX < finalized) return true;
+    const verdict = relay.receive(bytes, finalized);
+    if (!verdict.ok) return verdict.code === 'DUPLICATE';
+    if (verdict.early === true) {
+      const caught = relay.evidence[relay.evidence.length - 1]!;
+      const key = `${signer}:${batch}`;
+      if (!earlyEvidence.has(key) && earlyEvidence.size < 4 * MAX_BLOCK_EARLY_SHARES)
+        earlyEvidence.set(key, caught);
+    }
+    return true;
+  };
+
+  /** The early-share evidence a block at `height` can record (its batch not below `height`). */
+  const earlySharesFor = (height: number): Uint8Array[] => {
+    const list: Uint8Array[] = [];
+    for (const evidence of earlyEvidence.values()) {
+      if (list.length >= MAX_BLOCK_EARLY_SHARES) break;
+      if (Number(evidence.share.batch) < height) continue;
+      // The block rule stamps evidence with the chain's own finalized height below the block.
+      list.push(EarlyKeyShareCodec.encode({ share: evidence.share, finalizedHeightAtRecord: height - 1 }));
+    }
+    return list;
+  };
+
   const parentTime = (parentHex: string): number | undefined => {
     if (parentHex === toHex(tipDigest)) return chain.engine.timeMs;
     return known.get(parentHex)?.timeMs;
@@ -500,6 +710,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const execute = (block: Block) => {
     const executed = executeBlock(chain, block);
     recordRoot(block.height, executed.root);
+    orderFlow.encryptedExecuted += executed.fair.transactions.length;
+    orderFlow.plainExecuted += executed.transactions.length;
+    orderFlow.envelopesAdmitted += executed.fair.admitted;
     return executed;
   };
 
@@ -515,10 +728,43 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     proposer: block.proposer,
     timeMs: executed.timeMs,
     stateRoot: hex(executed.result.stateRoot),
-    transactions: executed.transactions.map((tx, i) =>
-      outcomeOf(executed.ids[i]!, tx.body, executed.result.results[i]!),
-    ),
+    // Execution order: earlier blocks' encrypted orders opened here run first.
+    transactions: [
+      ...executed.fair.transactions.map((tx, i) =>
+        outcomeOf(executed.fair.ids[i]!, tx.body, executed.result.encryptedResults[i]!),
+      ),
+      ...executed.transactions.map((tx, i) =>
+        outcomeOf(executed.ids[i]!, tx.body, executed.result.results[i]!),
+      ),
+    ],
   });
+
+  const fairOf = (executed: ReturnType<typeof execute>): AppliedFairOrdering => ({
+    admitted: executed.fair.admitted,
+    executed: executed.fair.transactions.length,
+    openedHeights: executed.fair.opened.map((batch) => batch.height),
+    earlyShareOffenders: executed.fair.earlyShareOffenders,
+  });
+
+  /** After block `height` executed: envelopes, shares and evidence that can no longer be used go. */
+  const pruneFair = (height: number, payload: Uint8Array) => {
+    if (relay === undefined) return;
+    envelopePool?.finalized(height);
+    relay.prune(chain.pending[0]?.height ?? height + 1);
+    if (earlyEvidence.size === 0) return;
+    const recorded = new Set<string>();
+    // Decoded again only while we hold evidence (rare): the block rule does not hand it back.
+    for (const encoded of decodeBlockPayload(payload)?.earlyShares ?? []) {
+      try {
+        const { share } = EarlyKeyShareCodec.decode(encoded);
+        recorded.add(`${share.validatorIndex}:${share.batch}`);
+      } catch {
+        // A verifier refused it unless more than f signed the block: nothing to forget.
+      }
+    }
+    for (const [key, evidence] of [...earlyEvidence])
+      if (recorded.has(key) || Number(evidence.share.batch) <= height) earlyEvidence.delete(key);
+  };
 
   const emit = (applied: AppliedBlock) => {
     for (const listener of listeners) listener(applied);
@@ -602,6 +848,77 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     return true;
   };
 
+  /** Our observation for the height after the block a vote names (none on a nullify). */
+  const ownObservation = (
+    kind: number,
+    digest: Uint8Array,
+  ): { target: number | undefined; observation: Uint8Array | undefined } => {
+    // A nullify names no block, so there is no next height to observe for.
+    if (kind === 1) return { target: undefined, observation: undefined };
+    const digestHex = toHex(digest);
+    const height = digestHex === toHex(tipDigest) ? chain.engine.height : known.get(digestHex)?.height;
+    if (height === undefined) return { target: undefined, observation: undefined };
+    const target = height + 1;
+    if (target <= chain.engine.height || target > chain.engine.height + OBSERVATION_WINDOW)
+      return { target: undefined, observation: undefined };
+    const pool = observations.get(target);
+    // One observation per height: a second, different one would be equivocation (aggregate.ts).
+    let observation = pool?.get(options.self);
+    if (observation === undefined) {
+      observation = options.observe(target);
+      if (observation !== undefined) {
+        const map = pool ?? new Map<number, Uint8Array>();
+        map.set(options.self, observation);
+        observations.set(target, map);
+      }
+    }
+    return { target, observation };
+  };
+
+  /** Our deposit report for `target`, in the room the observation and `reserved` bytes leave. */
+  const ownDepositReport = (
+    target: number,
+    observation: Uint8Array | undefined,
+    reserved: number,
+  ): Uint8Array | undefined => {
+    // One deposit report per height too: the votes of both kinds carry the same bytes.
+    const reportPool = depositReports.get(target);
+    let report = reportPool?.get(options.self);
+    if (report === undefined && options.reportDeposits !== undefined) {
+      const room =
+        MAX_EXTENSION_BYTES - VOTE_EXTENSION_OVERHEAD_BYTES - (observation?.length ?? 0) - reserved;
+      report = options.reportDeposits(target, room);
+      if (report !== undefined) {
+        const map = reportPool ?? new Map<number, Uint8Array>();
+        map.set(options.self, report);
+        depositReports.set(target, map);
+      }
+    }
+    return report;
+  };
+
+  /** A peer's extension without key shares: a bare observation, or a `VoteExtension`. */
+  const verifyBaseExtension = (signer: number, extension: Uint8Array): boolean => {
+    if (extension.length === 0) return true;
+    let observationBytes = extension;
+    if (
+      extension.length >= 3 &&
+      extension[1] === VoteExtensionCodec.tag >> 8 &&
+      extension[2] === (VoteExtensionCodec.tag & 0xff)
+    ) {
+      let composite: ReturnType<typeof VoteExtensionCodec.decode>;
+      try {
+        composite = VoteExtensionCodec.decode(extension);
+      } catch {
+        return false;
+      }
+      if (!acceptDepositReport(signer, composite.deposits)) return false;
+      observationBytes = composite.observation;
+      if (observationBytes.length === 0) return true;
+    }
+    return acceptObservation(signer, observationBytes);
+  };
+
   const app: NodeApplication = {
     get engine() {
       return chain.engine;
@@ -631,6 +948,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           aggregate: executed.aggregate,
           finalityLatencyMs: null,
           replay: true,
+          fair: fairOf(executed),
         });
       }
       return { snapshotHeight, replayedBlocks: latest - snapshotHeight };
@@ -666,6 +984,18 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       // The honest observations are on their way on the remaining votes; wait for them, bounded.
       const observationsUntil = options.wallClock() + limits.observationWaitMs;
       while (options.wallClock() < observationsUntil && lacksFreshQuorum(context.height, parentMs)) {
+        await new Promise<void>((resolve) => clock.setTimer(PROPOSE_POLL_MS, resolve));
+      }
+      // A verifier holding a waiting batch's key refuses a block with plain transactions that leaves
+      // it out. The shares for a batch two or more blocks down have been on votes for a round: wait
+      // for them as for observations (bounded), rather than propose a block that may be refused.
+      const lacksKey = () =>
+        relay !== undefined &&
+        (waitingBatches(parentHex) ?? []).some(
+          (height) => height <= context.height - 2 && heldKey(height) === undefined,
+        );
+      const keysUntil = options.wallClock() + limits.observationWaitMs;
+      while (options.wallClock() < keysUntil && lacksKey()) {
         await new Promise<void>((resolve) => clock.setTimer(PROPOSE_POLL_MS, resolve));
       }
       const timeMs = Math.max(
@@ -710,10 +1040,21 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         transactions.push(pending.bytes);
         ids.push(pending.id);
       }
+      const batchKeys: BatchKey[] = [];
+      for (const height of waitingBatches(parentHex) ?? []) {
+        if (batchKeys.length >= MAX_BLOCK_BATCH_KEYS) break;
+        const key = heldKey(height);
+        if (key !== undefined) batchKeys.push({ height, key });
+      }
+      const envelopes =
+        envelopePool?.select(
+          context.height,
+          Math.min(limits.maxBlockEnvelopeBytes, MAX_PENDING_BATCH_BYTES),
+        ) ?? [];
       const payload = BlockPayloadCodec.encode({
-        envelopes: [],
-        batchKeys: [],
-        earlyShares: [],
+        envelopes,
+        batchKeys,
+        earlyShares: relay === undefined ? [] : earlySharesFor(context.height),
         timeMs,
         transactions,
         observations: ownObservations,
@@ -734,6 +1075,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         parentHex,
         timeMs,
         transactionIds: ids,
+        batchKeyHeights: batchKeys.map((key) => key.height),
         seenAtMs: options.monotonicClock(),
       });
       proposed++;
@@ -763,6 +1105,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         } catch {
           return refuse('malformed-transaction');
         }
+        if (encryptionRequired(options.fairOrdering?.rules, transaction))
+          return refuse('plain-order-on-encrypted-market');
         const id = toHex(transactionId(transaction));
         if (seen.has(id)) return refuse('repeated-transaction');
         seen.add(id);
@@ -773,6 +1117,16 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         return refuse('bad-observation');
       if (depositProblems(chain.rules, context.height, payload.deposits).length > 0)
         return refuse('bad-deposit-report');
+      const fairProblem = fairPayloadProblem(chain.rules, context.height, payload);
+      if (fairProblem !== undefined) return refuse(fairProblem);
+      // A leader holding a batch's key that leaves it out so its plain transactions run ahead of
+      // orders it has read: refused when we hold the key ourselves (src/chain/fair-batches.ts).
+      const waiting = relay === undefined ? undefined : waitingBatches(parentHex);
+      if (
+        waiting !== undefined &&
+        withheldBatch(waiting, (height) => heldKey(height) !== undefined, payload) !== undefined
+      )
+        return refuse('withheld-batch-key');
       const rootHeight = stateRootHeightFor(context.height);
       if (payload.stateRootHeight !== rootHeight) return refuse('wrong-state-root-height');
       // Not knowing the root (our execution is behind it, or restored from a snapshot above it) is
@@ -790,6 +1144,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           parentHex,
           timeMs: payload.timeMs,
           transactionIds: ids,
+          batchKeyHeights: payload.batchKeys.map((key) => key.height),
           seenAtMs: options.monotonicClock(),
         });
         verified++;
@@ -819,6 +1174,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       // longer excludes its transactions, and a proposal made during the sync would carry them
       // again (executed as BAD_NONCE, and their id index pointing at the failed copy).
       mempool.removeFinalized({ height: block.height, transactionIds: executed.ids.map((id) => toHex(id)) });
+      pruneFair(block.height, block.payload);
       const summary = summarize(block, digest, executed);
       storage.putFinalizedBlock({
         height: block.height,
@@ -827,7 +1183,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         certificate: CertificateCodec.encode(finalized.finalization),
       });
       storage.put(heightKey(SUMMARY_PREFIX, block.height), textEncoder.encode(JSON.stringify(summary)));
-      executed.ids.forEach((id, index) => {
+      [...executed.fair.ids, ...executed.ids].forEach((id, index) => {
         // A transaction's location is where it first executed; a later copy a faulty leader
         // slipped into a block (refused by the engine as BAD_NONCE) must not replace it.
         const key = TX_PREFIX + toHex(id);
@@ -844,6 +1200,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         aggregate: executed.aggregate,
         finalityLatencyMs: seenAt === undefined ? null : Math.max(0, options.monotonicClock() - seenAt),
         replay: false,
+        fair: fairOf(executed),
       };
       for (const listener of executedListeners) listener(executedEvent);
       await storage.sync();
@@ -860,68 +1217,56 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         aggregate: executed.aggregate,
         finalityLatencyMs: seenAt === undefined ? null : Math.max(0, options.monotonicClock() - seenAt),
         replay: false,
+        fair: fairOf(executed),
       });
     },
 
     processedHeight: () => durableHeight,
 
     extension(kind, _view, digest) {
-      // A nullify names no block, so there is no next height to observe for.
-      if (kind === 1) return new Uint8Array(0);
-      const digestHex = toHex(digest);
-      const height = digestHex === toHex(tipDigest) ? chain.engine.height : known.get(digestHex)?.height;
-      if (height === undefined) return new Uint8Array(0);
-      const target = height + 1;
-      if (target <= chain.engine.height || target > chain.engine.height + OBSERVATION_WINDOW)
-        return new Uint8Array(0);
-      const pool = observations.get(target);
-      // One observation per height: a second, different one would be equivocation (aggregate.ts).
-      let observation = pool?.get(options.self);
-      if (observation === undefined) {
-        observation = options.observe(target);
-        if (observation !== undefined) {
-          const map = pool ?? new Map<number, Uint8Array>();
-          map.set(options.self, observation);
-          observations.set(target, map);
-        }
-      }
-      // One deposit report per height too: the votes of both kinds carry the same bytes.
-      const reportPool = depositReports.get(target);
-      let report = reportPool?.get(options.self);
-      if (report === undefined && options.reportDeposits !== undefined) {
-        // The observation goes first; the report takes the room left in the extension.
-        const room = MAX_EXTENSION_BYTES - VOTE_EXTENSION_OVERHEAD_BYTES - (observation?.length ?? 0);
-        report = options.reportDeposits(target, room);
-        if (report !== undefined) {
-          const map = reportPool ?? new Map<number, Uint8Array>();
-          map.set(options.self, report);
-          depositReports.set(target, map);
-        }
-      }
-      if (report === undefined) return observation ?? new Uint8Array(0);
-      return VoteExtensionCodec.encode({ observation: observation ?? new Uint8Array(0), deposits: report });
+      const { target, observation } = ownObservation(kind, digest);
+      // Our key shares for finalized blocks ride on any vote, after the observation; a deposit
+      // report takes the room left.
+      const shares = ownShares(
+        MAX_EXTENSION_BYTES - VOTE_EXTENSION_OVERHEAD_BYTES - (observation?.length ?? 0),
+      );
+      const sharesBytes =
+        shares.length === 0
+          ? 0
+          : keyShareExtensionOverhead(shares.length) + shares.reduce((sum, bytes) => sum + bytes.length, 0);
+      const report = target === undefined ? undefined : ownDepositReport(target, observation, sharesBytes);
+      const inner =
+        report === undefined
+          ? (observation ?? new Uint8Array(0))
+          : VoteExtensionCodec.encode({ observation: observation ?? new Uint8Array(0), deposits: report });
+      if (shares.length === 0) return inner;
+      return KeyShareVoteExtensionCodec.encode({ inner, shares });
     },
 
     verifyExtension(signer, _kind, _view, _digest, extension) {
-      if (extension.length === 0) return true;
-      let observationBytes = extension;
       if (
         extension.length >= 3 &&
-        extension[1] === VoteExtensionCodec.tag >> 8 &&
-        extension[2] === (VoteExtensionCodec.tag & 0xff)
+        extension[1] === KeyShareVoteExtensionCodec.tag >> 8 &&
+        extension[2] === (KeyShareVoteExtensionCodec.tag & 0xff)
       ) {
-        let composite: ReturnType<typeof VoteExtensionCodec.decode>;
+        let composite: ReturnType<typeof KeyShareVoteExtensionCodec.decode>;
         try {
-          composite = VoteExtensionCodec.decode(extension);
+          composite = KeyShareVoteExtensionCodec.decode(extension);
         } catch {
           return false;
         }
-        if (!acceptDepositReport(signer, composite.deposits)) return false;
-        observationBytes = composite.observation;
-        if (observationBytes.length === 0) return true;
+        for (const share of composite.shares) if (!acceptKeyShare(signer, share)) return false;
+        return verifyBaseExtension(signer, composite.inner);
       }
-      return acceptObservation(signer, observationBytes);
+      return verifyBaseExtension(signer, extension);
     },
+
+    submitEnvelope(bytes) {
+      if (envelopePool === undefined) return { ok: false, code: 'FAIR_ORDERING_DISABLED' };
+      return envelopePool.submit(bytes, chain.engine.height + 1);
+    },
+
+    pooledEnvelopes: () => envelopePool?.size ?? 0,
 
     tip: () => ({
       height: chain.engine.height,
@@ -959,7 +1304,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       return () => executedListeners.delete(listener);
     },
 
-    stats: () => ({ proposed, verified, refusedProposals: { ...refused } }),
+    stats: () => ({ proposed, verified, refusedProposals: { ...refused }, orderFlow: { ...orderFlow } }),
 
     stateRootAt(height) {
       if (height === 0) return genesisRoot;

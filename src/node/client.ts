@@ -18,6 +18,7 @@
  * const { id } = await trader.placeOrder({ seriesId: 1, side: 'buy', priceTicks: 600, lots: 10 });
  * const outcome = await client.waitForTransaction(id);
  */
+import { KEY_WAIT_BLOCKS_MAX } from '../chain/fair-batches.ts';
 import { BlockCodec, type Certificate, VoteKind } from '../codec/consensus.ts';
 import { SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
 import { AccountRecordCodec, type ExecutionAction, encodeAction } from '../codec/execution.ts';
@@ -214,6 +215,11 @@ export interface PalisadeClient {
    * per transaction, in order: a refusal is an answer, not an error.
    */
   submitTransactions(transactions: readonly (SignedTransaction | Uint8Array)[]): Promise<BatchSubmitResult[]>;
+  /**
+   * Submits an encrypted order (`encrypt`'s output, `POST /v1/envelopes`); resolves with the slot
+   * it holds. A refusal rejects with a `ClientError` carrying the `ENVELOPE_*` code.
+   */
+  submitEnvelope(envelope: Uint8Array): Promise<{ sender: Hex; nonce: number; targetHeight: number }>;
   transaction(id: Hex): Promise<TransactionLookup>;
   /** Polls until the transaction is finalized; resolves with its outcome. */
   waitForTransaction(
@@ -410,6 +416,19 @@ export function createClient(options: ClientOptions): PalisadeClient {
     return { id: accepted.id };
   }
 
+  async function submitEnvelope(envelope: Uint8Array) {
+    const accepted = await call<{ sender: Hex; nonce: number; targetHeight: number }>(
+      '/v1/envelopes',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Uint8Array.from(envelope),
+      },
+      [202],
+    );
+    return { sender: accepted.sender, nonce: accepted.nonce, targetHeight: accepted.targetHeight };
+  }
+
   async function submitTransactions(
     transactions: readonly (SignedTransaction | Uint8Array)[],
   ): Promise<BatchSubmitResult[]> {
@@ -557,6 +576,7 @@ export function createClient(options: ClientOptions): PalisadeClient {
     status,
     submitTransaction,
     submitTransactions,
+    submitEnvelope,
     transaction: (id) => call<TransactionLookup>(`/v1/transactions/${id}`),
     async waitForTransaction(id, waitOptions = {}) {
       const deadline = performance.now() + (waitOptions.timeoutMs ?? 30_000);
@@ -669,7 +689,9 @@ export function createClient(options: ClientOptions): PalisadeClient {
  * as a transaction at `nonce`, encrypted to that height's batch identity under the eon key (96-byte
  * compressed G2, as the validators' keyset publishes it) and wrapped in an envelope signed by the
  * same key (src/crypto/shutter/envelope.ts). Returns the `SignedOrderEnvelope` encoding. Nothing
- * before the block at `targetHeight` is final can open it; it is expired after that height.
+ * before the block at `targetHeight` is final can open it; only the block at that height can
+ * include it. The transaction inside runs later, in the first block that carries the key, so it
+ * expires with the batch: `KEY_WAIT_BLOCKS_MAX` blocks above its target.
  * @throws {CodecError} when `eonPublicKey` is not a point of G2
  */
 export function encrypt(
@@ -687,7 +709,7 @@ export function encrypt(
   const transaction = signTransaction(signer, {
     chainId: input.chainId,
     nonce: input.nonce,
-    expiryHeight: input.targetHeight,
+    expiryHeight: input.targetHeight + KEY_WAIT_BLOCKS_MAX,
     payload: encodeAction(input.action),
   });
   const envelope = sealOrder(signer, {

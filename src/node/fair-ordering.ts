@@ -80,6 +80,8 @@ export type CombineOutcome =
 
 export interface BatchKeyCollector {
   readonly batch: number;
+  /** Shares held: signed, not yet found lying. */
+  readonly held: number;
   /** A share from a peer, decoded or as its `SignedKeyShareMessage` encoding. Never throws. */
   offer(share: SignedKeyShare | Uint8Array): OfferVerdict;
   /** Checks the held shares and combines the key when t of them are good. */
@@ -94,6 +96,9 @@ export function createBatchKeyCollector(context: BatchKeyContext, batch: number)
   const liars = new Map<number, SignedKeyShare>();
   return {
     batch,
+    get held() {
+      return held.size;
+    },
     offer(input) {
       let share: SignedKeyShare;
       try {
@@ -171,8 +176,8 @@ export type { SignedKeyShareMessage };
  *   caught early a peer's valid share for a height above our finalized one is held (it is real
  *                key material), and the `EarlyKeyShare` evidence against its signer is recorded.
  *
- * Attaching it to the vote extension and recording evidence in a block are the app's (not wired
- * yet: src/node/app.ts and the VoteExtension codec belong to others).
+ * src/node/app.ts attaches the shares to its votes (a `KeyShareVoteExtension`, src/codec/envelope.ts)
+ * and puts the keys and the evidence in its proposals.
  */
 export interface KeyShareRelay {
   /** Our encoded share for block `height`, or undefined when it is not final. */
@@ -181,11 +186,16 @@ export interface KeyShareRelay {
   receive(bytes: Uint8Array, finalizedHeight: number): OfferVerdict & { readonly early?: true };
   /** Block `height`'s key, once final and 2f + 1 good shares are held. */
   key(height: number, finalizedHeight: number): CombineOutcome | undefined;
-  /** Evidence of early releases seen so far. */
+  /** Shares held for block `height` (signed, not found lying), ours included. */
+  held(height: number): number;
+  /** Evidence of early releases seen, the latest `MAX_EARLY_EVIDENCE_KEPT`. */
   readonly evidence: readonly EarlyKeyShare[];
   /** Forgets collectors and shares of heights below `height`. */
   prune(height: number): void;
 }
+
+/** Early-share evidence a relay keeps, at most (the oldest goes first). */
+export const MAX_EARLY_EVIDENCE_KEPT = 256;
 
 /** A `SignedKeyShareMessage` encoding: header, 8 + 8 + 8 + 2 + 32 + 48 + 64 bytes. */
 export const MAX_KEY_SHARE_ATTACHMENT_BYTES = SignedKeyShareCodec.maxBytes;
@@ -211,6 +221,7 @@ export function createKeyShareRelay(options: {
   };
   return {
     evidence,
+    held: (height) => collectors.get(height)?.held ?? 0,
     attach(height, finalizedHeight) {
       const cached = own.get(height);
       if (cached !== undefined) return cached;
@@ -242,6 +253,7 @@ export function createKeyShareRelay(options: {
       const caught = earlyShareEvidence(share, finalizedHeight, context);
       if (caught === undefined) return verdict;
       evidence.push(caught);
+      if (evidence.length > MAX_EARLY_EVIDENCE_KEPT) evidence.shift();
       return { ...verdict, early: true };
     },
     key(height, finalizedHeight) {

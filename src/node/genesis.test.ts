@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { toHex } from '../crypto/bytes.ts';
+import { combineEonKeyset, dealEon } from '../crypto/shutter/eon-dkg.ts';
 import { OPERATOR, testGovernance, testSigner } from '../execution/fixtures.ts';
 import { ConfigError, parseNodeConfig } from './config.ts';
 import { buildGenesis, GenesisError, genesisToJson, parseGenesis } from './genesis.ts';
@@ -116,4 +117,47 @@ test('configs resolve paths against their directory and refuse unknown fields', 
     () => parseNodeConfig({ format: 'palisade-node-config/1', surprise: 1 }, '/'),
     (error: unknown) => error instanceof ConfigError && error.field === 'surprise',
   );
+});
+
+test('fair ordering: the eon keyset and encrypted-only series round-trip; wrong points, counts and repeats are refused', () => {
+  const dealings = [0, 1, 2, 3].map((j) => dealEon(j, 3, 4));
+  const keyset = combineEonKeyset(dealings, 3, 4);
+  const withFair = {
+    ...genesis,
+    fairOrdering: {
+      eon: 1,
+      eonPublicKey: keyset.eonPublicKey,
+      publicShares: [...keyset.publicShares],
+      encryptedOnlySeries: [1, 3],
+    },
+  };
+  const parsed = roundTrip(genesisToJson(withFair));
+  assert.equal(parsed.fairOrdering!.eonPublicKey.equals(keyset.eonPublicKey), true);
+  assert.deepEqual(parsed.fairOrdering!.encryptedOnlySeries, [1, 3]);
+  assert.equal(
+    parsed.fairOrdering!.publicShares.every((share, i) => share.equals(keyset.publicShares[i]!)),
+    true,
+  );
+  // Without the section: no fair ordering, as before.
+  assert.equal(roundTrip(genesisToJson(genesis)).fairOrdering, undefined);
+  const broken = (edit: (fair: JsonDocument) => void) => {
+    const document = JSON.parse(JSON.stringify(genesisToJson(withFair))) as JsonDocument;
+    edit(document.fairOrdering);
+    return () => parseGenesis(document);
+  };
+  const notOnCurve = `0x${'ff'.repeat(96)}`;
+  const cases: [string, (fair: JsonDocument) => void, string][] = [
+    ['a key off the curve', (fair) => (fair.eonPublicKey = notOnCurve), 'fairOrdering.eonPublicKey'],
+    ['a short share', (fair) => (fair.publicShares[2] = '0x01'), 'fairOrdering.publicShares[2]'],
+    ['a share missing', (fair) => fair.publicShares.pop(), 'fairOrdering.publicShares'],
+    ['a series twice', (fair) => (fair.encryptedOnlySeries = [2, 2]), 'fairOrdering.encryptedOnlySeries'],
+    ['series 0', (fair) => (fair.encryptedOnlySeries = [0]), 'fairOrdering.encryptedOnlySeries[0]'],
+    ['an unknown field', (fair) => (fair.extra = 1), 'fairOrdering.extra'],
+  ];
+  for (const [name, edit, field] of cases)
+    assert.throws(
+      broken(edit),
+      (error: unknown) => error instanceof GenesisError && error.field === field,
+      name,
+    );
 });

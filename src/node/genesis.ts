@@ -34,11 +34,18 @@
  *                     PalisadeVerifier the vault calls), whose chainId must then be `evmChainId`.
  *                     A genesis with a bridge names no operator: `engine.operator` must be 64
  *                     zeros (no key), so no single key can mint
+ *   fairOrdering      optional { eon, eonPublicKey, publicShares, encryptedOnlySeries? }: the eon
+ *                     keyset orders are encrypted to (issue 14; 96-byte compressed G2 hex, one
+ *                     public share per validator in index order) and the series that take
+ *                     encrypted orders only. A validator enables it with its own eon share
+ *                     (`NodeOptions.eonSecretShare`)
  */
 
+import type { FairOrderingRules } from '../chain/fair-batches.ts';
 import { GOVERNANCE_KEYS_MAX } from '../codec/execution.ts';
 import type { EngineTimeouts } from '../consensus/engine.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
+import { decodeG2 } from '../crypto/shutter/ibe.ts';
 import { ADAPTIVE_PARAMETER_DEFAULTS } from '../execution/adaptive-defaults.ts';
 import { MAX_POSITIONS_PER_ACCOUNT } from '../execution/engine.ts';
 import { BTC, btcSeries, DEFAULT_ENGINE_PARAMETERS, USDC } from '../execution/fixtures.ts';
@@ -114,6 +121,8 @@ export interface Genesis {
   consensus: EngineTimeouts;
   /** The EVM vault the validators follow; absent: no bridge. */
   bridge?: GenesisBridge;
+  /** The eon keyset for encrypted orders; absent: none (src/chain/fair-batches.ts). */
+  fairOrdering?: FairOrderingRules;
 }
 
 /** The `bridge` section. */
@@ -229,6 +238,18 @@ export function genesisToJson(genesis: Genesis): Json {
             fromBlock: genesis.bridge.fromBlock,
             confirmations: genesis.bridge.confirmations,
             checkpointEveryBlocks: genesis.bridge.checkpointEveryBlocks,
+          },
+        }),
+    ...(genesis.fairOrdering === undefined
+      ? {}
+      : {
+          fairOrdering: {
+            eon: genesis.fairOrdering.eon,
+            eonPublicKey: hex(genesis.fairOrdering.eonPublicKey.toBytes(true)),
+            publicShares: genesis.fairOrdering.publicShares.map((share) => hex(share.toBytes(true))),
+            ...(genesis.fairOrdering.encryptedOnlySeries === undefined
+              ? {}
+              : { encryptedOnlySeries: [...genesis.fairOrdering.encryptedOnlySeries] }),
           },
         }),
   };
@@ -560,7 +581,7 @@ export function parseGenesis(document: unknown): Genesis {
     document,
     'genesis',
     ['format', 'chainId', 'validators', 'engine', 'oracle', 'dkg', 'priceCertificates', 'consensus'],
-    ['bridge'],
+    ['bridge', 'fairOrdering'],
   );
   if (record.format !== GENESIS_FORMAT) throw new GenesisError('format', `must be "${GENESIS_FORMAT}"`);
   const chainId = integer(record.chainId, 'chainId');
@@ -635,8 +656,11 @@ export function parseGenesis(document: unknown): Genesis {
       'priceCertificates.chainId',
       'with a bridge, certificates name its EVM chain (bridge.evmChainId): the vault verifies checkpoints there',
     );
+  const fairOrdering =
+    record.fairOrdering === undefined ? undefined : parseFairOrdering(record.fairOrdering, validators.length);
   return {
     ...(bridge === undefined ? {} : { bridge }),
+    ...(fairOrdering === undefined ? {} : { fairOrdering }),
     chainId,
     validators,
     // With epochs, the engine commits the validator set governance may change (src/node/epochs.ts).
@@ -658,6 +682,46 @@ export function parseGenesis(document: unknown): Genesis {
       nullifyRetryMs: integer(consensusRecord.nullifyRetryMs, 'consensus.nullifyRetryMs', 1, 600_000),
       syncRetryMs: integer(consensusRecord.syncRetryMs, 'consensus.syncRetryMs', 1, 600_000),
     },
+  };
+}
+
+/** `fairOrdering`: the eon keyset (points checked on G2) and the encrypted-only series. */
+function parseFairOrdering(value: unknown, validatorCount: number): FairOrderingRules {
+  const record = object(
+    value,
+    'fairOrdering',
+    ['eon', 'eonPublicKey', 'publicShares'],
+    ['encryptedOnlySeries'],
+  );
+  const point = (text: unknown, field: string) => {
+    try {
+      return decodeG2(bytes(text, field, 96), field);
+    } catch (error) {
+      if (error instanceof GenesisError) throw error;
+      throw new GenesisError(field, 'is not a compressed G2 point');
+    }
+  };
+  const publicShares = array(record.publicShares, 'fairOrdering.publicShares', MAX_GENESIS_VALIDATORS).map(
+    (share, i) => point(share, `fairOrdering.publicShares[${i}]`),
+  );
+  if (publicShares.length !== validatorCount)
+    throw new GenesisError(
+      'fairOrdering.publicShares',
+      'needs one public share per validator, in index order',
+    );
+  const series =
+    record.encryptedOnlySeries === undefined
+      ? undefined
+      : array(record.encryptedOnlySeries, 'fairOrdering.encryptedOnlySeries', 10_000).map((id, i) =>
+          integer(id, `fairOrdering.encryptedOnlySeries[${i}]`, 1, 0xffff_ffff),
+        );
+  if (series !== undefined && new Set(series).size !== series.length)
+    throw new GenesisError('fairOrdering.encryptedOnlySeries', 'names a series twice');
+  return {
+    eon: integer(record.eon, 'fairOrdering.eon', 0, 0xffff_ffff),
+    eonPublicKey: point(record.eonPublicKey, 'fairOrdering.eonPublicKey'),
+    publicShares,
+    ...(series === undefined ? {} : { encryptedOnlySeries: series }),
   };
 }
 

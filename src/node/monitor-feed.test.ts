@@ -84,6 +84,7 @@ function setup(overrides: { refusals?: Record<string, number>; quotes?: Quote[] 
         } as never,
         finalityLatencyMs: 10,
         replay: applied.replay ?? false,
+        fair: { admitted: 0, executed: 0, openedHeights: [], earlyShareOffenders: [] },
       });
   };
   return { monitor, feed, apply, timers };

@@ -4,8 +4,9 @@
  *   transport (mutual TLS 1.3, one connection per validator pair)
  *     ├─ 0x02xx → consensus (Simplex; vote journal and finalized blocks in SQLite)
  *     ├─ 0x04xx → price keyset DKG and FROST signing (price-signing.ts)
- *     └─ 0x05xx → transaction gossip (here), signing requests/announcements (price-signing.ts)
- *                 and state sync, 0x0505–0x0508 (state-sync.ts)
+ *     └─ 0x05xx → transaction gossip and envelope gossip 0x0509 (here), signing
+ *                 requests/announcements (price-signing.ts) and state sync, 0x0505–0x0508
+ *                 (state-sync.ts)
  *   consensus ⇄ application (app.ts: the block rule — time, transactions, oracle observations —
  *     execution, persistence of finalized blocks with certificates)
  *   mempool ← API submissions and peers' gossip; the proposer selects from it
@@ -26,7 +27,7 @@
 
 import { CodecError } from '../codec/errors.ts';
 import { peekTag } from '../codec/message.ts';
-import { MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
+import { EnvelopeGossipCodec, MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
 import { createEngine as createConsensus, type SimplexEngine } from '../consensus/engine.ts';
 import { createValidatorSchedule } from '../consensus/epochs.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
@@ -72,6 +73,7 @@ import {
   blockDetailOf,
   bookToJson,
   type EvidenceEntry,
+  envelopeSubmitResult,
   evidenceToJson,
   fillsOf,
   hex,
@@ -123,6 +125,11 @@ export interface NodeOptions {
    * snapshot (state sync) instead of executing every block (0: block sync only).
    */
   stateSyncThresholdBlocks?: number;
+  /**
+   * This validator's share of the genesis eon key (fair ordering, `genesis.fairOrdering`): with
+   * both, the node takes encrypted orders and releases its key shares on its votes.
+   */
+  eonSecretShare?: bigint;
   /** The monitor's thresholds (src/monitor/config.ts), findings kept, and an optional webhook. */
   monitor?: { config?: MonitorConfigOverrides; capacity?: number; webhook?: Omit<WebhookOptions, 'onError'> };
 }
@@ -321,6 +328,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
       ? {}
       : { reportDeposits: (height: number, maxBytes: number) => reporter.report(height, maxBytes) }),
     ...(options.applicationLimits === undefined ? {} : { limits: options.applicationLimits }),
+    ...(genesis.fairOrdering === undefined || options.eonSecretShare === undefined
+      ? {}
+      : { fairOrdering: { rules: genesis.fairOrdering, secretShare: options.eonSecretShare, signer } }),
   });
 
   let consensusHandler: ((from: PeerId, message: Uint8Array) => void) | undefined;
@@ -469,6 +479,29 @@ export function createNode(options: NodeOptions): PalisadeNode {
     });
   };
 
+  /**
+   * Envelopes a peer admitted from its clients (fair ordering). Each goes into our envelope pool as
+   * a client's would; one we already hold or that is already stale is refused quietly, and only
+   * junk (undecodable, badly signed, a ciphertext the envelope does not sign) is the sender's fault.
+   * Not relayed further: the validator that admitted it sent it to every validator.
+   */
+  const onEnvelopeGossip = (from: PeerId, message: Uint8Array) => {
+    const gossip = EnvelopeGossipCodec.decode(message);
+    let junk = false;
+    for (const bytes of gossip.envelopes) {
+      const admission = app.submitEnvelope(bytes);
+      if (
+        !admission.ok &&
+        (admission.code === 'MALFORMED' ||
+          admission.code === 'BAD_SIGNATURE' ||
+          admission.code === 'CIPHERTEXT_MISMATCH' ||
+          admission.code === 'MALFORMED_CIPHERTEXT')
+      )
+        junk = true;
+    }
+    if (junk && running) transport.penalize(from, 'bad-gossip', 2);
+  };
+
   const onStateSync = (from: PeerId, message: Uint8Array) => {
     if (stateSync.receive(from, message) === 'reject') transport.penalize(from, 'bad-state-sync', 10);
   };
@@ -487,6 +520,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       else if (tag === CheckpointCertificateCodec.tag) checkpoints?.receive(from, message);
       else if (range === 0x04 || tag === 0x0503 || tag === 0x0504) prices.receive(from, message);
       else if (tag === TransactionGossipCodec.tag) onGossip(from, message);
+      else if (tag === EnvelopeGossipCodec.tag) onEnvelopeGossip(from, message);
       else if (tag >= 0x0505 && tag <= 0x0508) onStateSync(from, message);
       else transport.penalize(from, 'unknown-type', 5);
     } catch (error) {
@@ -669,6 +703,14 @@ export function createNode(options: NodeOptions): PalisadeNode {
         },
       };
     },
+    // Admitted into our envelope pool and sent to every validator, so whoever leads its target
+    // height holds it.
+    submitEnvelope(bytes) {
+      const admission = app.submitEnvelope(bytes);
+      if (admission.ok && n >= 2)
+        transport.broadcast(EnvelopeGossipCodec.encode({ envelopes: [bytes.slice()] }));
+      return envelopeSubmitResult(admission, bytes);
+    },
     async submitTransaction(bytes) {
       const [answer] = await view.submitTransactions!([bytes]);
       return answer!;
@@ -815,6 +857,15 @@ export function createNode(options: NodeOptions): PalisadeNode {
         mempoolBytes: mempoolStats.bytes,
         messagesDropped: dropsByReason(),
         transactionsRefused: { ...mempoolStats.refused },
+        orderFlow: (() => {
+          const flow = app.stats().orderFlow;
+          return {
+            encrypted: flow.encryptedExecuted,
+            plain: flow.plainExecuted,
+            envelopesAdmitted: flow.envelopesAdmitted,
+            envelopesPooled: app.pooledEnvelopes(),
+          };
+        })(),
       };
     },
     auditLog: (query) => auditLogRead(app.engine, auditTrail, query, app.priceBook.latest().values()),

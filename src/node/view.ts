@@ -22,6 +22,7 @@
  * node, the tests and any other implementer produce exactly the same JSON.
  */
 import { type Certificate, CertificateType, type Evidence, EvidenceType } from '../codec/consensus.ts';
+import { SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
 import { fromJson, toJson } from '../codec/json.ts';
 import { PriceCertificateCodec, PriceCertificateType, type PriceCertificateValue } from '../codec/oracle.ts';
 import type { StateProof } from '../codec/state-proof.ts';
@@ -38,6 +39,7 @@ import { ONE as FIXED_ONE, type Fixed } from '../std/fixed.ts';
 import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
 import type { KeyLifecycleJson } from './api/keys.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
+import type { EnvelopeAdmission } from './fair-ordering-pool.ts';
 import type { ValidatorSetProofJson } from './validator-set-proofs.ts';
 
 /** "0x" followed by lower-case hex digits, two per byte. */
@@ -103,6 +105,66 @@ export interface SyncStatusJson {
   stateSyncs: number;
   /** Height of the last snapshot installed by state sync, or null. */
   stateSyncHeight: number | null;
+}
+
+/** Why the envelope pool (src/node/fair-ordering-pool.ts) refused an encrypted order. */
+export type EnvelopeRefusalCode =
+  | 'FAIR_ORDERING_DISABLED'
+  | 'ENVELOPE_MALFORMED'
+  | 'ENVELOPE_WRONG_CHAIN'
+  | 'ENVELOPE_WRONG_EON'
+  | 'ENVELOPE_EXPIRED'
+  | 'ENVELOPE_TOO_FAR_AHEAD'
+  | 'ENVELOPE_REPLAYED_NONCE'
+  | 'ENVELOPE_MALFORMED_CIPHERTEXT'
+  | 'ENVELOPE_BAD_SIGNATURE'
+  | 'ENVELOPE_CIPHERTEXT_MISMATCH'
+  | 'ENVELOPE_SLOT_TAKEN'
+  | 'ENVELOPE_SENDER_LIMIT'
+  | 'ENVELOPE_POOL_FULL';
+
+/** `POST /v1/envelopes`: what the envelope pool said about an encrypted order. */
+export type EnvelopeSubmitResult =
+  | { status: 'accepted'; sender: Hex; nonce: number; targetHeight: number }
+  | { status: 'refused'; code: EnvelopeRefusalCode; reason: string };
+
+const ENVELOPE_REASONS: Record<EnvelopeRefusalCode, string> = {
+  FAIR_ORDERING_DISABLED: 'this network has no eon key: it takes no encrypted orders',
+  ENVELOPE_MALFORMED: 'not a canonical SignedOrderEnvelope encoding',
+  ENVELOPE_WRONG_CHAIN: 'the envelope is for another chain id',
+  ENVELOPE_WRONG_EON: 'encrypted to another eon than the current one',
+  ENVELOPE_EXPIRED: 'its target height is below the next block',
+  ENVELOPE_TOO_FAR_AHEAD: 'its target height is too far above the next block',
+  ENVELOPE_REPLAYED_NONCE: 'the account has already used this nonce',
+  ENVELOPE_MALFORMED_CIPHERTEXT: 'the ciphertext is not a Shutter ciphertext',
+  ENVELOPE_BAD_SIGNATURE: 'the signature is not the sender’s over this envelope',
+  ENVELOPE_CIPHERTEXT_MISMATCH: 'the ciphertext does not match the size and hash the envelope signs',
+  ENVELOPE_SLOT_TAKEN: 'an envelope of this sender, nonce and target is already pending',
+  ENVELOPE_SENDER_LIMIT: 'the sender has the most envelopes pending it may',
+  ENVELOPE_POOL_FULL: 'the envelope pool is full',
+};
+
+/** The API's answer for the envelope pool's verdict on `bytes`. */
+export function envelopeSubmitResult(
+  admission: EnvelopeAdmission | { ok: false; code: 'FAIR_ORDERING_DISABLED' },
+  bytes: Uint8Array,
+): EnvelopeSubmitResult {
+  if (admission.ok) {
+    const { body } = SignedOrderEnvelopeCodec.decode(bytes);
+    return {
+      status: 'accepted',
+      sender: hex(body.sender),
+      nonce: body.nonce,
+      targetHeight: body.targetHeight,
+    };
+  }
+  const code: EnvelopeRefusalCode =
+    admission.code === 'FAIR_ORDERING_DISABLED' ? admission.code : `ENVELOPE_${admission.code}`;
+  const reason =
+    admission.code === 'MALFORMED'
+      ? `${ENVELOPE_REASONS[code]} (${'codec' in admission ? `${admission.codec} at ${admission.field}` : ''})`
+      : ENVELOPE_REASONS[code];
+  return { status: 'refused', code, reason };
 }
 
 /** `POST /v1/transactions`: what the mempool said about a submitted transaction. */
@@ -557,6 +619,11 @@ export interface NodeMetrics {
   messagesDropped: Record<string, number>;
   /** Transactions refused at admission since start, by mempool code. */
   transactionsRefused: Record<string, number>;
+  /**
+   * Fair ordering: transactions executed since start by how they arrived (opened from an envelope,
+   * or plain), envelopes admitted into blocks, and envelopes waiting in the pool. Absent: no counts.
+   */
+  orderFlow?: { encrypted: number; plain: number; envelopesAdmitted: number; envelopesPooled: number };
 }
 
 /** What the node pushes to subscribers, once per finalized block, in height order. */
@@ -592,6 +659,8 @@ export interface NodeView {
   submitTransaction(bytes: Uint8Array): MaybePromise<SubmitResult>;
   /** Many at once, answered in order (a node verifies their signatures together); optional. */
   submitTransactions?(list: readonly Uint8Array[]): MaybePromise<SubmitResult[]>;
+  /** An encrypted order's envelope for the envelope pool; absent: the node takes none. */
+  submitEnvelope?(bytes: Uint8Array): MaybePromise<EnvelopeSubmitResult>;
   transaction(id: Hex): MaybePromise<TransactionLookup | undefined>;
   /** A finalized block with its finality certificate, or undefined above the finalized height. */
   block(height: number): MaybePromise<BlockDetail | undefined>;

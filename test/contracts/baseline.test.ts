@@ -39,9 +39,12 @@ test('attack: the ECDSA set refuses too few signers, a signer counted twice, and
 });
 
 test('gas table: one FROST certificate costs less than each ECDSA set, and the gap grows with n', async (t) => {
-  const { measureGas } = await import('../../bench/gas.ts');
+  const { measureGas, PRICE_VERIFY_GAS_GOAL } = await import('../../bench/gas.ts');
   const rows = await measureGas();
   const frost = rows[0]!;
+  assert.match(frost.name, /packed/);
+  assert.ok(frost.executionGas <= Number(PRICE_VERIFY_GAS_GOAL), `${frost.name}: ${frost.executionGas}`);
+  assert.ok(frost.executionGas < rows[1]!.executionGas, 'the packed entry point costs less than the ABI one');
   const sets = rows.filter((row) => row.name.startsWith('ECDSA'));
   assert.equal(sets.length, 3);
   for (const row of sets)

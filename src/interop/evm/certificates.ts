@@ -31,7 +31,12 @@ import { concatBytes } from '../../crypto/bytes.ts';
 import { FROST_POINT_BYTES, FROST_SIGNATURE_BYTES } from '../../crypto/frost.ts';
 import { keccak256 } from '../../crypto/hash.ts';
 import { createEvmMerkleTree, type EvmMerkleTree, type EvmStaticType } from '../../crypto/merkle-evm.ts';
-import { type CertificateDomain, EIP712_DOMAIN_TYPE, type PriceCertificate } from '../price-certificate.ts';
+import {
+  type CertificateDomain,
+  EIP712_DOMAIN_TYPE,
+  type PriceCertificate,
+  type PriceReport,
+} from '../price-certificate.ts';
 
 export const BRIDGE_DOMAIN_NAME = 'Palisade Verifier';
 export const BRIDGE_DOMAIN_VERSION = '1';
@@ -261,4 +266,70 @@ export function evmPriceCertificateArguments(
     },
     evmFrostSignature(certificate.signature),
   ];
+}
+
+/**
+ * The cheaper entry point's selector: `verifyPriceReportPacked_8ivd()` hashes to 0x00000dc0, below
+ * every other selector of the verifier, so solc's dispatcher tests it first. The suffix was
+ * searched for that property only; the function takes no ABI arguments and reads the layout below.
+ */
+export const PACKED_PRICE_REPORT_FUNCTION = 'verifyPriceReportPacked_8ivd';
+export const PACKED_PRICE_REPORT_SELECTOR = Uint8Array.of(0x00, 0x00, 0x0d, 0xc0);
+/** selector 4 ‖ feedId 32 ‖ price 8 ‖ confidence 8 ‖ exponent 4 ‖ publishTime 8 ‖ epoch 8 ‖ x 32 ‖ parity 1 ‖ rx 32 ‖ ry 32 ‖ z 32. */
+export const PACKED_PRICE_REPORT_BYTES = 201;
+
+function fixedBytes(value: bigint, size: number, signed: boolean, field: string): Uint8Array {
+  const bits = BigInt(size * 8);
+  const min = signed ? -(1n << (bits - 1n)) : 0n;
+  const max = signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
+  invariant(typeof value === 'bigint' && value >= min && value <= max, `${field} does not fit ${size} bytes`);
+  const unsigned = value < 0n ? value + (1n << bits) : value;
+  return Uint8Array.from(Buffer.from(unsigned.toString(16).padStart(size * 2, '0'), 'hex'));
+}
+
+/**
+ * The calldata of the packed entry point for one certificate: the same report, keyset and
+ * signature as `verifyPriceReport` takes, each field at its type's width (big-endian, signed
+ * fields two's complement), the epoch once (the report's must be the keyset's). The contract
+ * widens every field to the EIP-712 word itself, so any 201 bytes name exactly one report, and
+ * it refuses calldata of any other length.
+ * @example const data = evmPackedPriceReport(keyset, report, evmFrostSignature(signature));
+ * @throws InvariantError when a field does not fit its type or the two epochs differ
+ */
+export function evmPackedPriceReport(
+  keyset: EvmKeyset,
+  report: EvmPriceReport | PriceReport,
+  signature: EvmFrostSignature,
+): Uint8Array {
+  const epoch = BigInt(report.epoch);
+  invariant(epoch === keyset.epoch, 'the report names another epoch than the keyset');
+  invariant(keyset.parity === 0 || keyset.parity === 1, 'parity must be 0 or 1');
+  const out = concatBytes(
+    PACKED_PRICE_REPORT_SELECTOR,
+    bytes32(report.feedId, 'feedId'),
+    fixedBytes(report.price, 8, true, 'price'),
+    fixedBytes(report.confidence, 8, false, 'confidence'),
+    fixedBytes(BigInt(report.exponent), 4, true, 'exponent'),
+    fixedBytes(BigInt(report.publishTime), 8, false, 'publishTime'),
+    fixedBytes(epoch, 8, false, 'epoch'),
+    word(keyset.x),
+    Uint8Array.of(keyset.parity),
+    word(signature.rx),
+    word(signature.ry),
+    word(signature.z),
+  );
+  invariant(out.length === PACKED_PRICE_REPORT_BYTES, 'packed price report has the wrong length');
+  return out;
+}
+
+/**
+ * The packed entry point's calldata for a certificate made by src/interop/price-certificate.ts.
+ * @throws Error when the signature's R or the group key is not a curve point
+ */
+export function evmPackedPriceCertificate(
+  certificate: PriceCertificate,
+  groupPublicKey: Uint8Array,
+): Uint8Array {
+  const [keyset, report, signature] = evmPriceCertificateArguments(certificate, groupPublicKey);
+  return evmPackedPriceReport(keyset, report, signature);
 }

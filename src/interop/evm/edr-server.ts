@@ -89,6 +89,21 @@ interface JournalEntry {
 
 let context: EdrContext | undefined;
 
+/**
+ * A reverted `eth_call` or `eth_estimateGas` answered the way geth and the other public nodes do:
+ * code 3, "execution reverted", the revert data as `data`. EDR answers -32000 with the data nested
+ * (`data.data`), which clients read as a bad request and lose the vault's custom error (viem:
+ * "Missing or invalid parameters"); with `bailOnCallFailure` off instead, it answers the revert data
+ * as the call's result, so a client would take a refused call for a successful one.
+ */
+function asNodeRevert(answer: { result?: unknown; error?: unknown }): { result?: unknown; error?: unknown } {
+  const error = answer.error as { data?: { data?: unknown; reason?: Record<string, unknown> } } | undefined;
+  const reverted = error?.data?.reason !== undefined && 'Revert' in error.data.reason;
+  const data = error?.data?.data;
+  if (!reverted || typeof data !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(data)) return answer;
+  return { error: { code: 3, message: 'execution reverted', data } };
+}
+
 async function createProvider(chainId: bigint): Promise<Provider> {
   if (context === undefined) {
     context = new EdrContext();
@@ -99,7 +114,7 @@ async function createProvider(chainId: bigint): Promise<Provider> {
     {
       allowBlocksWithSameTimestamp: false,
       allowUnlimitedContractSize: false,
-      bailOnCallFailure: false,
+      bailOnCallFailure: true,
       bailOnTransactionFailure: false,
       chainId,
       coinbase: new Uint8Array(20),
@@ -235,7 +250,7 @@ export async function startEdrServer(options: EdrServerOptions = {}): Promise<Ed
       const answer = JOURNALED.has(method)
         ? await mutating({ method, params })
         : await call({ ...body, method, params });
-      return { id, answer };
+      return { id, answer: asNodeRevert(answer) };
     } catch (error) {
       return { id, answer: { error: { code: -32700, message: String(error) } } };
     }

@@ -88,6 +88,13 @@ export interface DeployedContract {
   call(functionName: string, args?: readonly unknown[], from?: EvmAccount): Promise<CallResult>;
   /** A signed transaction from `from`, mined in its own block. */
   send(from: EvmAccount, functionName: string, args?: readonly unknown[]): Promise<SendResult>;
+  /**
+   * `call` with calldata given byte for byte (an entry point that reads its own layout, or
+   * malformed input); the return data is decoded as `decodeAs`'s outputs.
+   */
+  callData(data: Uint8Array, decodeAs: string, from?: EvmAccount): Promise<CallResult>;
+  /** `send` with calldata given byte for byte; the return data decoded as `decodeAs`'s outputs. */
+  sendData(from: EvmAccount, data: Uint8Array, decodeAs: string): Promise<SendResult>;
 }
 
 export interface EvmHarness {
@@ -249,61 +256,65 @@ export async function createEvmHarness(
   const bind = (name: string, address: Uint8Array): DeployedContract => {
     const contract = interfaceOf(artifactOf(name));
     byAddress.set(hexOf(address), contract);
+    const callData: DeployedContract['callData'] = async (data, functionName, from) => {
+      // A real transaction (so precompiles and the sender start warm and everything else cold,
+      // as on chain) whose state changes are thrown away; it does not move the clock.
+      const caller = from ?? (await callerAccount());
+      const tx = createLegacyTx(
+        { nonce: 0n, gasPrice: GAS_PRICE, gasLimit: TRANSACTION_GAS_LIMIT, to: new Address(address), data },
+        { common },
+      ).sign(caller.secretKey);
+      await vm.stateManager.checkpoint();
+      let exec: Awaited<ReturnType<typeof runTx>>['execResult'];
+      try {
+        const result = await runTx(vm, { tx, block: currentBlock(), skipNonce: true, skipBalance: true });
+        exec = result.execResult;
+      } finally {
+        await vm.stateManager.revert();
+      }
+      if (exec.exceptionError !== undefined) {
+        return {
+          ok: false,
+          revert: decodeRevert(exec.returnValue, contract),
+          value: undefined,
+          executionGas: exec.executionGasUsed,
+        };
+      }
+      return {
+        ok: true,
+        revert: undefined,
+        value: contract.decodeFunctionResult(functionName, hexOf(exec.returnValue)),
+        executionGas: exec.executionGasUsed,
+      };
+    };
+    const sendData: DeployedContract['sendData'] = async (from, data, functionName) => {
+      const { result, block, transactionHash, rawLogs } = await sendRaw(from, address, data);
+      const exec = result.execResult;
+      const ok = exec.exceptionError === undefined;
+      const logs = (ok ? (exec.logs ?? []) : []) as [Uint8Array, Uint8Array[], Uint8Array][];
+      return {
+        ok,
+        revert: ok ? undefined : decodeRevert(exec.returnValue, contract),
+        executionGas: exec.executionGasUsed,
+        transactionGas: result.totalGasSpent,
+        logs: decodeLogs(logs),
+        rawLogs,
+        returned: ok ? contract.decodeFunctionResult(functionName, hexOf(exec.returnValue)) : undefined,
+        block,
+        transactionHash,
+      };
+    };
     return {
       name,
       address,
       hex: hexOf(address),
       interface: contract,
-      async call(functionName, args = [], from) {
-        const data = bytesOf(contract.encodeFunctionData(functionName, args));
-        // A real transaction (so precompiles and the sender start warm and everything else cold,
-        // as on chain) whose state changes are thrown away; it does not move the clock.
-        const caller = from ?? (await callerAccount());
-        const tx = createLegacyTx(
-          { nonce: 0n, gasPrice: GAS_PRICE, gasLimit: TRANSACTION_GAS_LIMIT, to: new Address(address), data },
-          { common },
-        ).sign(caller.secretKey);
-        await vm.stateManager.checkpoint();
-        let exec: Awaited<ReturnType<typeof runTx>>['execResult'];
-        try {
-          const result = await runTx(vm, { tx, block: currentBlock(), skipNonce: true, skipBalance: true });
-          exec = result.execResult;
-        } finally {
-          await vm.stateManager.revert();
-        }
-        if (exec.exceptionError !== undefined) {
-          return {
-            ok: false,
-            revert: decodeRevert(exec.returnValue, contract),
-            value: undefined,
-            executionGas: exec.executionGasUsed,
-          };
-        }
-        return {
-          ok: true,
-          revert: undefined,
-          value: contract.decodeFunctionResult(functionName, hexOf(exec.returnValue)),
-          executionGas: exec.executionGasUsed,
-        };
-      },
-      async send(from, functionName, args = []) {
-        const data = bytesOf(contract.encodeFunctionData(functionName, args));
-        const { result, block, transactionHash, rawLogs } = await sendRaw(from, address, data);
-        const exec = result.execResult;
-        const ok = exec.exceptionError === undefined;
-        const logs = (ok ? (exec.logs ?? []) : []) as [Uint8Array, Uint8Array[], Uint8Array][];
-        return {
-          ok,
-          revert: ok ? undefined : decodeRevert(exec.returnValue, contract),
-          executionGas: exec.executionGasUsed,
-          transactionGas: result.totalGasSpent,
-          logs: decodeLogs(logs),
-          rawLogs,
-          returned: ok ? contract.decodeFunctionResult(functionName, hexOf(exec.returnValue)) : undefined,
-          block,
-          transactionHash,
-        };
-      },
+      call: (functionName, args = [], from) =>
+        callData(bytesOf(contract.encodeFunctionData(functionName, args)), functionName, from),
+      callData,
+      send: (from, functionName, args = []) =>
+        sendData(from, bytesOf(contract.encodeFunctionData(functionName, args)), functionName),
+      sendData,
     };
   };
 

@@ -38,6 +38,28 @@ export const API_ERRORS = Object.freeze({
   NO_ACCOUNT: { status: 403, meaning: 'the signer has no account: a deposit opens one' },
   BAD_SIGNATURE: { status: 400, meaning: 'the signature is not the signer’s over this body' },
   MEMPOOL_FULL: { status: 503, meaning: 'the mempool is full and nothing can be evicted' },
+  // The envelope pool's refusals of an encrypted order (src/node/fair-ordering-pool.ts), and the
+  // engine's rule for a market that takes encrypted orders only.
+  ENCRYPTION_REQUIRED: {
+    status: 403,
+    meaning: 'this market takes encrypted orders only (POST /v1/envelopes)',
+  },
+  FAIR_ORDERING_DISABLED: { status: 404, meaning: 'this network takes no encrypted orders' },
+  ENVELOPE_MALFORMED: { status: 400, meaning: 'not a canonical SignedOrderEnvelope encoding' },
+  ENVELOPE_WRONG_CHAIN: { status: 400, meaning: 'the envelope is for another chain id' },
+  ENVELOPE_WRONG_EON: { status: 400, meaning: 'encrypted to another eon than the current one' },
+  ENVELOPE_EXPIRED: { status: 400, meaning: 'its target height is below the next block' },
+  ENVELOPE_TOO_FAR_AHEAD: { status: 422, meaning: 'its target height is too far above the next block' },
+  ENVELOPE_REPLAYED_NONCE: { status: 409, meaning: 'the account has already used this nonce' },
+  ENVELOPE_MALFORMED_CIPHERTEXT: { status: 400, meaning: 'the ciphertext is not a Shutter ciphertext' },
+  ENVELOPE_BAD_SIGNATURE: { status: 400, meaning: 'the signature is not the sender’s over this envelope' },
+  ENVELOPE_CIPHERTEXT_MISMATCH: {
+    status: 400,
+    meaning: 'the ciphertext does not match what the envelope signs',
+  },
+  ENVELOPE_SLOT_TAKEN: { status: 409, meaning: 'an envelope of this sender, nonce and target is pending' },
+  ENVELOPE_SENDER_LIMIT: { status: 429, meaning: 'the sender has the most envelopes pending it may' },
+  ENVELOPE_POOL_FULL: { status: 503, meaning: 'the envelope pool is full' },
 } as const satisfies Record<string, { status: number; meaning: string }> &
   Record<MempoolRefusalCode, { status: number; meaning: string }>);
 

@@ -44,6 +44,7 @@ import { SimStorage } from '../../runtime/sim/storage.ts';
 import { DEFAULT_APPLICATION_LIMITS } from '../app.ts';
 import { auditLogRead, createAuditTrail } from '../audit-trail.ts';
 import { createCertificateHistory } from '../certificate-history.ts';
+import { createEnvelopePool } from '../fair-ordering-pool.ts';
 import {
   type AccountRead,
   accountToJson,
@@ -52,6 +53,7 @@ import {
   bookToJson,
   certificateToJson,
   type EvidenceEntry,
+  envelopeSubmitResult,
   evidenceToJson,
   fillsOf,
   hex,
@@ -97,7 +99,14 @@ export interface FixtureNode {
   countDrop(reason: string): void;
 }
 
-export function createFixtureNode(options: { traders?: number; startPriceUsdc?: number } = {}): FixtureNode {
+export function createFixtureNode(
+  options: {
+    traders?: number;
+    startPriceUsdc?: number;
+    /** Takes encrypted orders for this eon into a real envelope pool (src/node/fair-ordering-pool.ts). */
+    fairOrderingEon?: number;
+  } = {},
+): FixtureNode {
   const traders = Array.from({ length: options.traders ?? 3 }, (_, i) => testSigner(`api-trader-${i}`));
   const genesis = testGenesis({ traders });
   const chainId = genesis.chainId;
@@ -119,6 +128,17 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
     expectedNonce: (account) => engine.account(account)?.nonce ?? 0,
     accountExists: (account) => hasAccount(engine, genesis, account),
   });
+  const envelopePool =
+    options.fairOrderingEon === undefined
+      ? undefined
+      : createEnvelopePool({
+          chainId,
+          eon: options.fairOrderingEon,
+          aheadMax: DEFAULT_APPLICATION_LIMITS.envelopeAheadBlocks,
+          maxEnvelopes: DEFAULT_APPLICATION_LIMITS.maxPooledEnvelopes,
+          maxPerSender: DEFAULT_APPLICATION_LIMITS.maxPooledEnvelopesPerSender,
+          nextNonce: (sender) => engine.account(sender)?.nonce ?? 0,
+        });
   const validatorSet = createValidatorSet(validators.map((signer) => signer.publicKey));
   const frostKeys = runLocalDkg({ chainId, epoch: 1, participants: VALIDATORS, threshold: QUORUM });
   const keyset = { epoch: 1, groupPublicKey: frostKeys[0]!.groupPublicKey };
@@ -237,6 +257,12 @@ export function createFixtureNode(options: { traders?: number; startPriceUsdc?: 
         ? { status: 'accepted', id: `0x${result.id}` }
         : { status: 'refused', code: result.code, reason: result.reason };
     },
+    ...(envelopePool === undefined
+      ? {}
+      : {
+          submitEnvelope: (bytes: Uint8Array) =>
+            envelopeSubmitResult(envelopePool.submit(bytes, engine.height + 1), bytes),
+        }),
     transaction(id) {
       const key = id.slice(2);
       if (mempool.has(key)) return { id, status: 'pending' };

@@ -84,6 +84,36 @@ export function createApiMetrics(
         this.inc({ code }, total);
     },
   });
+  // Fair ordering: encrypted beside plain flow (executed transactions, envelopes into blocks).
+  new Counter({
+    name: 'palisade_transactions_executed_total',
+    help: 'Transactions executed in finalized blocks since start, by how they arrived (encrypted, plain)',
+    labelNames: ['arrival'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const flow = view.metrics().orderFlow;
+      this.inc({ arrival: 'encrypted' }, flow?.encrypted ?? 0);
+      this.inc({ arrival: 'plain' }, flow?.plain ?? 0);
+    },
+  });
+  new Counter({
+    name: 'palisade_envelopes_admitted_total',
+    help: 'Encrypted-order envelopes admitted into finalized blocks since start (fee paid, nonce used)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(view.metrics().orderFlow?.envelopesAdmitted ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'palisade_envelopes_pooled',
+    help: 'Encrypted-order envelopes waiting in the envelope pool',
+    registers: [registry],
+    collect() {
+      this.set(view.metrics().orderFlow?.envelopesPooled ?? 0);
+    },
+  });
   new Gauge({
     name: 'palisade_api_stream_subscribers',
     help: 'Open WebSocket stream subscribers',

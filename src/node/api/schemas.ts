@@ -14,6 +14,7 @@
  * schema of the OpenAPI document, and another every response of every GET route, against the rule.
  */
 import { CertificateType, EvidenceType } from '../../codec/consensus.ts';
+import { SignedOrderEnvelopeCodec } from '../../codec/envelope.ts';
 import { type JsonSchema, type JsonValue, jsonSchema } from '../../codec/json.ts';
 import { PriceCertificateType } from '../../codec/oracle.ts';
 import { StateProofType } from '../../codec/state-proof.ts';
@@ -212,6 +213,23 @@ export const submitRequestSchema = object({
     // schema before anyone parses them.
     maxLength: 2 + 2 * SignedTransactionCodec.maxBytes,
   },
+});
+
+/** `POST /v1/envelopes` as JSON: one `SignedOrderEnvelope` encoding in hex. */
+export const submitEnvelopeRequestSchema = object({
+  envelope: {
+    type: 'string',
+    pattern: '^0x([0-9a-fA-F]{2})*$',
+    maxLength: 2 + 2 * SignedOrderEnvelopeCodec.maxBytes,
+  },
+});
+
+/** An admitted envelope: the slot it holds (sender, nonce, the one height it is for). */
+export const submitEnvelopeAcceptedSchema = object({
+  status: { type: 'string', enum: ['accepted'] },
+  sender: bytes32,
+  nonce: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+  targetHeight: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
 });
 
 export const submitAcceptedSchema = object({ id: bytes32, status: { type: 'string', enum: ['accepted'] } });

@@ -2,6 +2,7 @@
  * The node's HTTP and WebSocket API (Fastify), over a `NodeView`.
  *
  *   POST /v1/transactions                  submit: {"transaction":"0x…"} or raw octet-stream bytes
+ *   POST /v1/envelopes                     submit an encrypted order: {"envelope":"0x…"} or raw bytes
  *   GET  /v1/transactions/:id              pending, or finalized with its outcome
  *   GET  /v1/status                        height, finalized hash, view, validators and connections
  *   GET  /v1/blocks?from&limit             finalized blocks, ascending (latest page without `from`)
@@ -80,6 +81,8 @@ import {
   submitAcceptedSchema,
   submitBatchRequestSchema,
   submitBatchResultSchema,
+  submitEnvelopeAcceptedSchema,
+  submitEnvelopeRequestSchema,
   submitRequestSchema,
   transactionLookupSchema,
 } from './schemas.ts';
@@ -307,6 +310,35 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
           throw new ApiError('INVALID_REQUEST', 'transaction is not hex', 'body/transaction');
         const result = await view.submitTransaction(bytes);
         if (result.status === 'accepted') return reply.code(202).send({ id: result.id, status: 'accepted' });
+        return reply.code(API_ERRORS[result.code].status).send(errorBody(result.code, result.reason));
+      },
+    );
+
+    // An encrypted order (issue 14): its public envelope and ciphertext, for the envelope pool.
+    api.post<{ Body: { envelope: string } | Buffer }>(
+      '/v1/envelopes',
+      {
+        schema: {
+          body: {
+            content: {
+              'application/json': { schema: submitEnvelopeRequestSchema },
+              'application/octet-stream': { schema: {} },
+            },
+          },
+          response: { 202: submitEnvelopeAcceptedSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const bytes = Buffer.isBuffer(body)
+          ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+          : fromHex(body.envelope);
+        if (bytes === undefined)
+          throw new ApiError('INVALID_REQUEST', 'envelope is not hex', 'body/envelope');
+        if (view.submitEnvelope === undefined)
+          throw new ApiError('FAIR_ORDERING_DISABLED', 'this node takes no encrypted orders');
+        const result = await view.submitEnvelope(bytes);
+        if (result.status === 'accepted') return reply.code(202).send(result);
         return reply.code(API_ERRORS[result.code].status).send(errorBody(result.code, result.reason));
       },
     );

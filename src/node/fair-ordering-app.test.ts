@@ -1,0 +1,413 @@
+/**
+ * Fair ordering through four validators' applications (src/node/app.ts), in process, n = 4, f = 1,
+ * t = 3. Each round is what consensus does with one block: the leader proposes, every validator
+ * verifies, the notarize votes (with their extensions) go to everyone, the block is finalized and
+ * executed, the finalize votes (with theirs) go to everyone. The attacks come first:
+ *
+ *   never early        a validator voting for a block that is not final attaches no share for it;
+ *                      a peer's share for a height above ours is evidence, recorded in the next
+ *                      block, and the block rule names its signer
+ *   withholding leader a leader that leaves out a key its verifiers hold, so that plain
+ *                      transactions run ahead of orders it has read, is refused
+ *   f bad keypers      one validator withholding its shares, or sending wrong ones (signed), does
+ *                      not stop the key: the three others' combine
+ *
+ * and the flow: envelopes submitted in one order reach the block in the leader's order (fixed while
+ * nobody could read them), are decrypted after finality and execute first in the block that
+ * carries the key, in that order.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createKvBlockStore } from '../chain/block-store.ts';
+import type { FairOrderingRules } from '../chain/fair-batches.ts';
+import {
+  KeyShareVoteExtensionCodec,
+  SignedKeyShareCodec,
+  SignedOrderEnvelopeCodec,
+} from '../codec/envelope.ts';
+import type { ExecutionAction } from '../codec/execution.ts';
+import { BlockPayloadCodec } from '../codec/node.ts';
+import { SignedTransactionCodec } from '../codec/transaction.ts';
+import type { BlockContext } from '../consensus/engine.ts';
+import { blockDigest, genesisDigest } from '../consensus/votes.ts';
+import { toHex } from '../crypto/bytes.ts';
+import { keyShareMessageOf } from '../crypto/shutter/envelope.ts';
+import { combineEonKeyset, combineEonSecretShare, dealEon } from '../crypto/shutter/eon-dkg.ts';
+import { shutterIdentityPoint } from '../crypto/shutter/ibe.ts';
+import { batchIdentity, computeKeyShare, keyShareSigningBytes } from '../crypto/shutter/key-shares.ts';
+import { actionTransaction, limitOrder, testGenesis, testSigner } from '../execution/fixtures.ts';
+import type { Storage } from '../runtime/types.ts';
+import { type AppliedBlock, createNodeApplication, type NodeApplication } from './app.ts';
+import { encrypt } from './client.ts';
+import { hex } from './view.ts';
+
+const N = 4;
+const THRESHOLD = 3;
+const CHAIN_ID = 7;
+const EON = 1;
+const NOTARIZE = 0;
+const FINALIZE = 2;
+
+const dealings = Array.from({ length: N }, (_, j) => dealEon(j, THRESHOLD, N));
+const keyset = combineEonKeyset(dealings, THRESHOLD, N);
+const secretShares = Array.from({ length: N }, (_, i) => combineEonSecretShare(dealings, i));
+const validators = Array.from({ length: N }, (_, i) => testSigner(`fair-app/validator-${i}`));
+const rules: FairOrderingRules = {
+  eon: EON,
+  eonPublicKey: keyset.eonPublicKey,
+  publicShares: keyset.publicShares,
+};
+const traders = ['alice', 'bob', 'carol', 'dave'].map((name) => testSigner(`fair-app/${name}`));
+const [alice, bob, carol, dave] = traders as [
+  (typeof traders)[0],
+  (typeof traders)[0],
+  (typeof traders)[0],
+  (typeof traders)[0],
+];
+const CANCEL_ALL: ExecutionAction = { kind: 'cancelAll', value: { seriesId: 0 } };
+
+function memoryStorage(): Storage {
+  const map = new Map<string, Uint8Array>();
+  return {
+    get: (key) => map.get(key),
+    keys: (prefix) => [...map.keys()].filter((key) => key.startsWith(prefix)).sort(),
+    put: (key, value) => {
+      map.set(key, value.slice());
+    },
+    delete: (key) => {
+      map.delete(key);
+    },
+    sync: async () => {},
+  };
+}
+
+interface Network {
+  apps: NodeApplication[];
+  applied: AppliedBlock[][];
+  /** The finalized tip: digest and view. */
+  tip: { digest: Uint8Array; view: number; height: number };
+  now: { ms: number };
+}
+
+/** Four validators; `byzantine` replaces one's eon secret share (a liar signs wrong shares). */
+function network(options: { liar?: number; encryptedOnlySeries?: number[] } = {}): Network {
+  const engineGenesis = testGenesis({ chainId: CHAIN_ID, traders });
+  const now = { ms: engineGenesis.startTimeMs + 1000 };
+  const applied: AppliedBlock[][] = validators.map(() => []);
+  const apps = validators.map((signer, self) => {
+    const app = createNodeApplication({
+      chainId: CHAIN_ID,
+      validators: validators.map((v) => v.publicKey),
+      self,
+      engineGenesis,
+      assets: [],
+      storage: createKvBlockStore(memoryStorage()),
+      wallClock: () => now.ms,
+      monotonicClock: () => now.ms,
+      observe: () => undefined,
+      limits: { emptyBlockIntervalMs: 0, observationWaitMs: 0, snapshotIntervalBlocks: 0 },
+      fairOrdering: {
+        rules:
+          options.encryptedOnlySeries === undefined
+            ? rules
+            : { ...rules, encryptedOnlySeries: options.encryptedOnlySeries },
+        secretShare: options.liar === self ? secretShares[self]! + 1n : secretShares[self]!,
+        signer,
+      },
+    });
+    app.open();
+    app.onApplied((block) => applied[self]!.push(block));
+    return app;
+  });
+  return { apps, applied, tip: { digest: genesisDigest(CHAIN_ID), view: 0, height: 0 }, now };
+}
+
+interface RoundOptions {
+  leader?: number;
+  /** What the leader proposes instead of its own payload (a Byzantine leader). */
+  rewrite?: (payload: Uint8Array) => Uint8Array;
+  /** Validators whose extensions never reach anyone (withholding). */
+  silent?: ReadonlySet<number> | undefined;
+  /** Stop after the notarize votes: the block is not finalized. */
+  notarizeOnly?: boolean;
+}
+
+function contextOf(net: Network, leader: number): BlockContext {
+  const height = net.tip.height + 1;
+  return {
+    view: net.tip.view + 1,
+    height,
+    parentView: net.tip.view,
+    parent: net.tip.digest,
+    proposer: leader,
+  };
+}
+
+/** Every validator's extension for a vote of `kind` on `digest`, delivered to every other one. */
+function vote(net: Network, kind: number, view: number, digest: Uint8Array, silent?: ReadonlySet<number>) {
+  const extensions = net.apps.map((app) => app.extension(kind, view, digest));
+  extensions.forEach((extension, signer) => {
+    if (silent?.has(signer)) return;
+    net.apps.forEach((app, receiver) => {
+      if (receiver === signer) return;
+      assert.equal(app.verifyExtension(signer, kind, view, digest, extension), true, `vote of ${signer}`);
+    });
+  });
+  return extensions;
+}
+
+async function round(net: Network, options: RoundOptions = {}) {
+  net.now.ms += 1000;
+  const leader = options.leader ?? (net.tip.height + 1) % N;
+  const context = contextOf(net, leader);
+  const own = await net.apps[leader]!.propose(context);
+  assert.ok(own, 'the leader proposes');
+  const payload = options.rewrite === undefined ? own : options.rewrite(own);
+  const verdicts = await Promise.all(
+    net.apps.map((app, i) => (i === leader ? true : app.verify(context, payload))),
+  );
+  const block = { ...context, payload };
+  const digest = blockDigest(block);
+  const notarizeExtensions = verdicts.every((v) => v === true)
+    ? vote(net, NOTARIZE, context.view, digest, options.silent)
+    : [];
+  if (options.notarizeOnly === true || verdicts.some((v) => v !== true))
+    return { verdicts, payload, digest, notarizeExtensions, context };
+  for (const app of net.apps)
+    await app.finalized({
+      block,
+      digest,
+      finalization: { kind: FINALIZE, view: context.view, digest, votes: [] },
+    });
+  net.tip = { digest, view: context.view, height: context.height };
+  const finalizeExtensions = vote(net, FINALIZE, context.view, digest, options.silent);
+  return { verdicts, payload, digest, notarizeExtensions, finalizeExtensions, context };
+}
+
+/** The key-share batches an extension carries. */
+function sharedBatches(extension: Uint8Array): number[] {
+  if (extension.length < 3 || extension[1] !== KeyShareVoteExtensionCodec.tag >> 8) return [];
+  if (extension[2] !== (KeyShareVoteExtensionCodec.tag & 0xff)) return [];
+  return KeyShareVoteExtensionCodec.decode(extension).shares.map(
+    (bytes) => SignedKeyShareCodec.decode(bytes).batch,
+  );
+}
+
+function envelope(signer: typeof alice, nonce: number, targetHeight: number, action = CANCEL_ALL) {
+  return encrypt(signer, {
+    chainId: CHAIN_ID,
+    eon: EON,
+    eonPublicKey: keyset.eonPublicKey.toBytes(true),
+    targetHeight,
+    nonce,
+    fee: 10,
+    action,
+  });
+}
+
+/** Submits to every validator (gossip), expecting admission. */
+function submit(net: Network, bytes: Uint8Array) {
+  for (const app of net.apps) assert.deepEqual(app.submitEnvelope(bytes).ok, true);
+}
+
+function innerIds(bytes: readonly Uint8Array[]): string[] {
+  // The plaintext is hidden; the envelope names the transaction only through the sender and nonce.
+  return bytes.map((encoded) => {
+    const { body } = SignedOrderEnvelopeCodec.decode(encoded);
+    return `${toHex(body.sender)}:${body.nonce}`;
+  });
+}
+
+describe('fair ordering through the validators (4 apps, f = 1)', () => {
+  it('never early: a vote for a block that is not final carries no share for it; after finality the next vote does', async () => {
+    const net = network();
+    await round(net); // height 1
+    submit(net, envelope(alice, 0, 2));
+    const pending = await round(net, { notarizeOnly: true });
+    assert.equal(BlockPayloadCodec.decode(pending.payload).envelopes.length, 1);
+    // Every validator verified block 2 and voted for it; none released a share of its key.
+    for (const extension of pending.notarizeExtensions) assert.deepEqual(sharedBatches(extension), []);
+    // Its finalize votes (still not final) carry none either.
+    for (const app of net.apps)
+      assert.deepEqual(sharedBatches(app.extension(FINALIZE, 2, pending.digest)), []);
+    const block = { ...pending.context, payload: pending.payload };
+    for (const app of net.apps)
+      await app.finalized({
+        block,
+        digest: pending.digest,
+        finalization: { kind: FINALIZE, view: 2, digest: pending.digest, votes: [] },
+      });
+    net.tip = { digest: pending.digest, view: 2, height: 2 };
+    // Final and executed: the next vote of every validator carries its share for block 2.
+    for (const app of net.apps)
+      assert.deepEqual(sharedBatches(app.extension(FINALIZE, 2, pending.digest)), [2]);
+  });
+
+  it('an early share from a peer is evidence: the next block records it and the block rule names the signer', async () => {
+    const net = network();
+    await round(net); // height 1
+    // Validator 3 releases its share for block 3 while only block 1 is final.
+    const batch = 3;
+    const identity = batchIdentity(CHAIN_ID, batch);
+    const statement = {
+      chainId: CHAIN_ID,
+      eon: EON,
+      batch,
+      validatorIndex: 3,
+      identity,
+      share: computeKeyShare(secretShares[3]!, shutterIdentityPoint(identity)),
+    };
+    const share = { ...statement, signature: validators[3]!.sign(keyShareSigningBytes(statement)) };
+    const extension = KeyShareVoteExtensionCodec.encode({
+      inner: new Uint8Array(0),
+      shares: [SignedKeyShareCodec.encode(keyShareMessageOf(share))],
+    });
+    // The vote itself is fine (the share is real and signed): taken, and kept as evidence.
+    assert.equal(net.apps[2]!.verifyExtension(3, NOTARIZE, 1, net.tip.digest, extension), true);
+    // A share on a vote must be its signer's own: validator 1 cannot pass off validator 3's.
+    assert.equal(net.apps[0]!.verifyExtension(1, NOTARIZE, 1, net.tip.digest, extension), false);
+    const recorded = await round(net, { leader: 2 }); // height 2, validator 2 leads
+    assert.equal(BlockPayloadCodec.decode(recorded.payload).earlyShares.length, 1);
+    assert.deepEqual(recorded.verdicts, [true, true, true, true]);
+    for (const list of net.applied) assert.deepEqual(list.at(-1)!.fair.earlyShareOffenders, [3]);
+  });
+
+  it('a leader that leaves out a key its verifiers hold, carrying plain transactions, is refused; the next leader carries it', async () => {
+    const net = network();
+    await round(net); // 1
+    submit(net, envelope(alice, 0, 2));
+    await round(net); // 2: the envelope is included, paid, waiting
+    // A plain transaction for the Byzantine leader to run ahead of the order it can now read.
+    const plain = SignedTransactionCodec.encode(actionTransaction(bob, 0, CANCEL_ALL));
+    for (const app of net.apps)
+      assert.equal(app.mempool.admit(plain, { height: 3, nowMs: net.now.ms }).status, 'accepted');
+    const stripKeys = (payload: Uint8Array) =>
+      BlockPayloadCodec.encode({ ...BlockPayloadCodec.decode(payload), batchKeys: [] });
+    const withheld = await round(net, { leader: 3, rewrite: stripKeys });
+    assert.equal(BlockPayloadCodec.decode(withheld.payload).transactions.length, 1);
+    assert.deepEqual(withheld.verdicts.slice(0, 3), [false, false, false]);
+    for (const app of net.apps.slice(0, 3))
+      assert.equal(app.stats().refusedProposals['withheld-batch-key'], 1);
+    // The honest payload of the same leader carries the key and passes (view moves on, same height).
+    net.tip = { ...net.tip, view: net.tip.view + 1 };
+    const honest = await round(net, { leader: 0 });
+    assert.deepEqual(honest.verdicts, [true, true, true, true]);
+    assert.deepEqual(
+      BlockPayloadCodec.decode(honest.payload).batchKeys.map((key) => key.height),
+      [2],
+    );
+    // Order fixed first: alice's encrypted order ran before bob's plain one.
+    const summary = net.apps[1]!.summary(3)!;
+    assert.deepEqual(
+      summary.transactions.map((outcome) => outcome.signer),
+      [hex(alice.publicKey), hex(bob.publicKey)],
+    );
+  });
+
+  for (const fault of ['withholding', 'lying'] as const)
+    it(`envelopes decrypt and execute in the order fixed at inclusion, with one ${fault} validator`, async () => {
+      const net = network(fault === 'lying' ? { liar: 1 } : {});
+      const silent = fault === 'withholding' ? new Set([1]) : undefined;
+      await round(net, { silent }); // 1
+      // Arrival order dave, carol, bob, alice: the leader orders by arrival; nobody can read them.
+      const sent = [dave, carol, bob, alice].map((trader) => envelope(trader, 0, 2));
+      for (const bytes of sent) submit(net, bytes);
+      const included = await round(net, { silent }); // 2
+      const fixed = BlockPayloadCodec.decode(included.payload).envelopes;
+      assert.deepEqual(innerIds(fixed), innerIds(sent));
+      for (const list of net.applied) assert.equal(list.at(-1)!.fair.admitted, 4);
+      // Block 3 carries block 2's key, combined from the shares on the finalize votes of block 2.
+      const opened = await round(net, { silent });
+      assert.deepEqual(
+        BlockPayloadCodec.decode(opened.payload).batchKeys.map((key) => key.height),
+        [2],
+      );
+      for (const [i, list] of net.applied.entries()) {
+        assert.deepEqual(list.at(-1)!.fair.openedHeights, [2], `validator ${i}`);
+        assert.equal(list.at(-1)!.fair.executed, 4);
+      }
+      const summary = net.apps[0]!.summary(3)!;
+      assert.deepEqual(
+        summary.transactions.map((outcome) => outcome.signer),
+        [dave, carol, bob, alice].map((t) => hex(t.publicKey)),
+      );
+      assert.deepEqual(
+        summary.transactions.map((outcome) => outcome.status),
+        ['OK', 'OK', 'OK', 'OK'],
+      );
+      // The order flow every validator counts: four encrypted orders admitted and executed, no plain.
+      for (const app of net.apps)
+        assert.deepEqual(app.stats().orderFlow, {
+          encryptedExecuted: 4,
+          plainExecuted: 0,
+          envelopesAdmitted: 4,
+        });
+      // Same blocks, same state on every validator.
+      const roots = net.apps.map((app) => toHex(app.stateRootAt(3)!));
+      assert.equal(new Set(roots).size, 1);
+    });
+
+  it('a market genesis keeps for encrypted orders: a plain order is refused at admission, in a proposal and on execution; encrypted it runs', async () => {
+    const net = network({ encryptedOnlySeries: [1] });
+    await round(net); // 1
+    const plainOrder = SignedTransactionCodec.encode(
+      actionTransaction(bob, 0, limitOrder(1, 'buy', 2000, 1)),
+    );
+    for (const app of net.apps) {
+      const admitted = app.mempool.admit(plainOrder, { height: 2, nowMs: net.now.ms });
+      assert.equal(admitted.status === 'refused' && admitted.code, 'ENCRYPTION_REQUIRED');
+    }
+    // Another market still takes plain orders.
+    const elsewhere = SignedTransactionCodec.encode(
+      actionTransaction(carol, 0, limitOrder(2, 'buy', 2000, 1)),
+    );
+    assert.equal(net.apps[0]!.mempool.admit(elsewhere, { height: 2, nowMs: net.now.ms }).status, 'accepted');
+    // A Byzantine leader slips the plain order in: every verifier refuses the block.
+    const slipped = await round(net, {
+      leader: 2,
+      rewrite: (payload) => {
+        const decoded = BlockPayloadCodec.decode(payload);
+        return BlockPayloadCodec.encode({ ...decoded, transactions: [...decoded.transactions, plainOrder] });
+      },
+    });
+    assert.deepEqual(
+      slipped.verdicts.filter((_, i) => i !== 2),
+      [false, false, false],
+    );
+    assert.equal(net.apps[0]!.stats().refusedProposals['plain-order-on-encrypted-market'], 1);
+    // Finalized anyway (more than f signed it): the block rule skips it on every validator.
+    const context = contextOf(net, 2);
+    const decoded = BlockPayloadCodec.decode(slipped.payload);
+    const block = {
+      ...context,
+      payload: BlockPayloadCodec.encode({ ...decoded, transactions: [plainOrder] }),
+    };
+    const digest = blockDigest(block);
+    for (const app of net.apps)
+      await app.finalized({
+        block,
+        digest,
+        finalization: { kind: FINALIZE, view: context.view, digest, votes: [] },
+      });
+    net.tip = { digest, view: context.view, height: context.height };
+    for (const app of net.apps) {
+      assert.deepEqual(app.summary(2)!.transactions, []);
+      assert.equal(app.engine.account(bob.publicKey)!.nonce, 0);
+    }
+    vote(net, FINALIZE, context.view, digest);
+    // The same order encrypted goes through the envelope pool and runs once its key is out.
+    submit(net, envelope(bob, 0, 3, limitOrder(1, 'buy', 2000, 1)));
+    await round(net); // 3: included
+    await round(net); // 4: opened
+    const ran = net.apps[0]!.summary(4)!.transactions;
+    // Bob's opened order first, then the plain order on the other market validator 0 held.
+    assert.deepEqual(
+      ran.map((outcome) => [outcome.signer, outcome.nonce]),
+      [
+        [hex(bob.publicKey), 0],
+        [hex(carol.publicKey), 0],
+      ],
+    );
+    assert.equal(net.apps[0]!.engine.account(bob.publicKey)!.nonce, 1);
+  });
+});
