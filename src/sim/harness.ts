@@ -114,13 +114,15 @@ function isSyncResponse(message: Uint8Array): boolean {
  * consensus engines; 'no-signing-retry' (price signing never retries an attempt); 'no-price-band'
  * (whole node: the genesis's price band removed, `NO_PRICE_BAND`); 'no-observation-wait' (whole
  * node: a proposer does not wait for fresh observations, the defence against oracle-liar's stale
- * lie).
+ * lie); 'no-gossip' (whole node: a trader's transaction reaches one validator's mempool, the
+ * highest-numbered one that is up, instead of all of them: the defence against a censoring leader).
  */
 export const MUTATIONS = [
   'finalize-after-nullify',
   'no-signing-retry',
   'no-price-band',
   'no-observation-wait',
+  'no-gossip',
 ] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
@@ -540,7 +542,9 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   const venue =
     world === undefined
       ? undefined
-      : new VenueChecker((invariant, detail) => checker.fail(invariant, detail), world);
+      : new VenueChecker((invariant, detail) => checker.fail(invariant, detail), world, {
+          censorship: scenario === undefined,
+        });
   const scenarioListeners: ((applied: SimApplied) => void)[] = [];
   const venueValidator = honest[0];
   let attackerLedger: { ledger: FairValueLedger; engine: SimNode['engine'] } | undefined;
@@ -830,7 +834,8 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     const send = (bytes: Uint8Array) => {
       let admitted = 0;
       let code: string | undefined;
-      for (const instance of upNodes()) {
+      const reached = upNodes();
+      for (const instance of options.mutation === 'no-gossip' ? reached.slice(-1) : reached) {
         const verdict = instance.node!.admit(bytes, scheduler.now());
         if (verdict.status === 'accepted') admitted++;
         else code ??= verdict.code ?? verdict.status;

@@ -253,6 +253,23 @@ test('front-runner: f Byzantine leaders that sandwich, censor or reorder leave e
   assert.deepEqual(failures, []);
 });
 
+test('no-censorship catches a censoring leader once transactions stop reaching every mempool', async () => {
+  // The defence switched off (`--mutation no-gossip`): each transaction reaches only the highest-
+  // numbered validator, the Byzantine front-runner, whose censor strategy drops one taker for good.
+  const result = await runSimulation({
+    seed: FRONT_RUN_SEEDS.censor,
+    validators: 4,
+    profile: profileByName('front-runner')!,
+    node: createSimNode,
+    mutation: 'no-gossip',
+  });
+  assert.equal(result.market!.frontRunner!.strategy, 'censor');
+  assert.deepEqual(
+    result.violations.map((violation) => violation.invariant),
+    ['no-censorship'],
+  );
+});
+
 /** The colluders' CI seeds: 4 and 6 search greedily, 5 at random (src/sim/colluders.ts). */
 const COLLUDER_SEEDS = { start: 4, count: 3 } as const;
 
