@@ -48,7 +48,7 @@ export const createSimNode: SimNodeFactory = (parameters) => {
     monotonicClock: () => parameters.clock.now(),
     clock: parameters.clock,
     observe: parameters.observe,
-    limits: SIM_APPLICATION_LIMITS,
+    limits: { ...SIM_APPLICATION_LIMITS, ...parameters.applicationLimits },
   });
   const signing = parameters.priceSigning;
   const prices = createPriceSigner({
@@ -80,7 +80,13 @@ export const createSimNode: SimNodeFactory = (parameters) => {
     if (prices.keyset() !== undefined && height % signing.everyBlocks === 0)
       for (const price of applied.aggregate.prices)
         if (price.priceTicks > 0n && (price.flags & AggregateFlag.STALE) === 0)
-          opened.push({ height, assetId: price.assetId, priceTicks: price.priceTicks });
+          opened.push({
+            height,
+            assetId: price.assetId,
+            priceTicks: price.priceTicks,
+            confidenceTicks: price.confidenceTicks,
+            publishTime: Math.floor(price.publishTimeMs / 1000),
+          });
     prices.onAggregates(height, applied.aggregate.prices, parameters.clock.now());
   });
   const node: SimNode = {

@@ -51,6 +51,8 @@ export class CertificateLiveness {
   readonly #honest: ReadonlySet<number>;
   readonly #fail: (invariant: string, detail: string) => void;
   readonly #announced = new Map<string, Announced[]>();
+  /** The same announcements by what they certify: asset, price, confidence and publish second. */
+  readonly #byReport = new Map<string, Announced[]>();
   readonly #verdicts = new Map<string, boolean>();
 
   constructor(
@@ -79,11 +81,31 @@ export class CertificateLiveness {
     if (list.some((entry) => toHex(entry.encoded) === hex) || list.length >= MAX_ENCODINGS_PER_REPORT) return;
     list.push({ from, encoded });
     this.#announced.set(key, list);
+    let content: string;
+    try {
+      const { report } = decodePriceCertificate(encoded);
+      content = `${announcement.assetId}/${report.price}/${report.confidence}/${report.publishTime}`;
+    } catch {
+      return;
+    }
+    const same = this.#byReport.get(content) ?? [];
+    if (same.length < MAX_ENCODINGS_PER_REPORT) same.push({ from, encoded });
+    this.#byReport.set(content, same);
+  }
+
+  /** Announcements that may certify `report`: for its height, or for an equal report at another height. */
+  #candidates(report: SimOpenedReport): Announced[] {
+    return [
+      ...(this.#announced.get(`${report.assetId}/${report.height}`) ?? []),
+      ...(this.#byReport.get(
+        `${report.assetId}/${report.priceTicks}/${report.confidenceTicks}/${report.publishTime}`,
+      ) ?? []),
+    ];
   }
 
   /** Whether a certificate for `report` verifies under `groupPublicKey` and certifies its price. */
   #certified(report: SimOpenedReport, keyset: { epoch: number; groupPublicKey: Uint8Array }): boolean {
-    for (const entry of this.#announced.get(`${report.assetId}/${report.height}`) ?? [])
+    for (const entry of this.#candidates(report))
       if (this.#verifies(entry.encoded, keyset, report.priceTicks)) return true;
     return false;
   }
@@ -116,11 +138,7 @@ export class CertificateLiveness {
     let count = 0;
     for (const witness of witnesses)
       for (const report of witness.opened)
-        if (
-          report.height > afterHeight &&
-          report.height <= toHeight &&
-          !this.#announced.has(`${report.assetId}/${report.height}`)
-        )
+        if (report.height > afterHeight && report.height <= toHeight && this.#candidates(report).length === 0)
           count++;
     return count;
   }

@@ -19,6 +19,7 @@
  * consensus, as src/node/node.ts routes them; a consensus adversary's wrapper sees only the latter.
  */
 import { createHash } from 'node:crypto';
+import type { ChainAsset } from '../chain/block-rule.ts';
 import { createKvBlockStore } from '../chain/block-store.ts';
 import { ProposalCodec, SyncResponseCodec } from '../codec/consensus.ts';
 import { peekTag } from '../codec/message.ts';
@@ -37,6 +38,8 @@ import type { SignatureVerifier } from '../consensus/votes.ts';
 import { toHex } from '../crypto/bytes.ts';
 import type { DomainTagValue } from '../crypto/domain.ts';
 import { createEd25519Signer, type Ed25519Signer, verifyInDomain } from '../crypto/ed25519.ts';
+import type { Engine } from '../execution/engine.ts';
+import type { EngineGenesis } from '../execution/types.ts';
 import { SigningAttemptShareCodec } from '../interop/signing-codec.ts';
 import { type SimEndpoint, SimNetwork } from '../runtime/sim/network.ts';
 import { createSimRng, type SimRng } from '../runtime/sim/rng.ts';
@@ -65,6 +68,7 @@ import {
   NO_PRICE_BAND,
   SIM_ASSET,
   SIM_PRICE_DOMAIN,
+  type SimApplied,
   type SimMarketWorld,
   type SimNode,
   type SimNodeFactory,
@@ -108,9 +112,18 @@ function isSyncResponse(message: Uint8Array): boolean {
 /**
  * Bugs put in on purpose, to show an invariant catches each: 'finalize-after-nullify' in honest
  * consensus engines; 'no-signing-retry' (price signing never retries an attempt); 'no-price-band'
- * (whole node: the genesis's price band removed, `NO_PRICE_BAND`).
+ * (whole node: the genesis's price band removed, `NO_PRICE_BAND`); 'no-observation-wait' (whole
+ * node: a proposer does not wait for fresh observations, the defence against oracle-liar's stale
+ * lie); 'no-gossip' (whole node: a trader's transaction reaches one validator's mempool, the
+ * highest-numbered one that is up, instead of all of them: the defence against a censoring leader).
  */
-export const MUTATIONS = ['finalize-after-nullify', 'no-signing-retry', 'no-price-band'] as const;
+export const MUTATIONS = [
+  'finalize-after-nullify',
+  'no-signing-retry',
+  'no-price-band',
+  'no-observation-wait',
+  'no-gossip',
+] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
 /** Events one run may execute; a run that needs more has a livelock and fails. */
@@ -132,6 +145,41 @@ export interface RunOptions {
   livenessBlocks?: number | undefined;
   /** Runs the whole node this factory builds for every validator instead of the hash chain. */
   node?: SimNodeFactory | undefined;
+  /** A scripted world in place of the seeded market and its traders (whole node only). */
+  scenario?: SimScenario | undefined;
+}
+
+/**
+ * A scripted world for a whole-node run, in place of the seeded market and its traders: the red
+ * team's network venue (src/sim/redteam/network-venue.ts) plays an incident through it, every
+ * transaction sent to the validators' mempools, ordered by consensus and executed by the block
+ * rule. The script runs once the network has healed; the run then needs its liveness blocks
+ * (with fresh marks judged over them) and keeps every invariant, as any whole-node run.
+ */
+export interface SimScenario {
+  readonly engineGenesis: EngineGenesis;
+  readonly assets: readonly ChainAsset[];
+  /** Keys (hex) of the honest traders: market-liveness counts their accepted orders. */
+  readonly honestTraders: ReadonlySet<string>;
+  /** Validator `index`'s signed observation for `height` at wall time `wallMs` (undefined: none). */
+  observe(index: number, signer: Ed25519Signer, height: number, wallMs: number): Uint8Array | undefined;
+  /** Added to every validator's wall clock: the script's block time runs ahead of the network's. */
+  clockOffsetMs(): number;
+  drive(control: SimControl): Promise<void>;
+}
+
+/** What a scenario's script may do with the running simulation. */
+export interface SimControl {
+  /** Virtual ms since the run began. */
+  now(): number;
+  /** Sends one transaction to every validator that is up: how many admitted it, and a refusal code. */
+  submit(bytes: Uint8Array): { admitted: number; code: string | undefined };
+  /** The engine of the honest validator the venue invariants follow. */
+  engine(): Engine | undefined;
+  /** Every block that validator finalizes from now on (replays excluded), after the venue checks. */
+  onApplied(listener: (applied: SimApplied) => void): void;
+  /** Runs the simulation until `done()` holds or `maxMs` more virtual ms pass; whether it held. */
+  run(done: () => boolean, maxMs: number): Promise<boolean>;
 }
 
 /** What the front-runner did and made (USDC: balance plus positions at the mark, less its deposit). */
@@ -446,8 +494,9 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
 
   const honest = validators.filter((validator) => !validator.byzantine);
   // The market has a generator of its own, so the consensus-only runs keep their seeds' traces.
+  const scenario = options.node === undefined ? undefined : options.scenario;
   const market =
-    options.node === undefined
+    options.node === undefined || scenario !== undefined
       ? undefined
       : createSimMarket({
           chainId: SIM_CHAIN_ID,
@@ -486,10 +535,17 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       .filter((validator) => !validator.byzantine)
       .map((validator) => toHex(validator.signer.publicKey)),
   );
+  const world =
+    scenario !== undefined
+      ? { idle: [], honestTraders: scenario.honestTraders, engineGenesis: scenario.engineGenesis }
+      : market;
   const venue =
-    market === undefined
+    world === undefined
       ? undefined
-      : new VenueChecker((invariant, detail) => checker.fail(invariant, detail), market);
+      : new VenueChecker((invariant, detail) => checker.fail(invariant, detail), world, {
+          censorship: scenario === undefined,
+        });
+  const scenarioListeners: ((applied: SimApplied) => void)[] = [];
   const venueValidator = honest[0];
   let attackerLedger: { ledger: FairValueLedger; engine: SimNode['engine'] } | undefined;
   const startNode = (validator: Validator, instance: Instance, factory: SimNodeFactory): Application => {
@@ -515,24 +571,29 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
         throw error;
       }
     };
+    const genesis = (scenario ?? market!).engineGenesis;
+    const wallClock = () => genesis.startTimeMs + instance.clock.now() + (scenario?.clockOffsetMs() ?? 0);
     const node = factory({
       chainId: SIM_CHAIN_ID,
       validators: signers.map((signer) => signer.publicKey),
       self: validator.index,
-      engineGenesis: market!.engineGenesis,
-      assets: market!.assets,
+      engineGenesis: genesis,
+      assets: (scenario ?? market!).assets,
       // A fresh view of the storage after each (re)start: what was buffered died with the process.
       storage: createKvBlockStore(instance.storage),
       clock: instance.clock,
-      wallClock: () => market!.engineGenesis.startTimeMs + instance.clock.now(),
+      wallClock,
       observe: (height) =>
-        liars && validator.byzantine
-          ? market!.lie(validator.signer, height, instance.clock.now(), lieStrategy)
-          : market!.observation(validator.signer, validator.index, height, instance.clock.now()),
+        scenario !== undefined
+          ? scenario.observe(validator.index, validator.signer, height, wallClock())
+          : liars && validator.byzantine
+            ? market!.lie(validator.signer, height, instance.clock.now(), lieStrategy)
+            : market!.observation(validator.signer, validator.index, height, instance.clock.now()),
       signer: validator.signer,
       secretKey: identitySeed(seed, validator.index),
       disk: instance.disk,
       priceSigning,
+      ...(options.mutation === 'no-observation-wait' ? { applicationLimits: { observationWaitMs: 0 } } : {}),
       send: instance.sendPrices.send,
       broadcast: instance.sendPrices.broadcast,
     });
@@ -545,9 +606,10 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
         const range = executing?.height === applied.height ? executing.range : undefined;
         if (applied.replay) return;
         venue!.applied(node.engine, applied, range);
-        if (attackerLedger === undefined && market!.attackers.length > 0) {
-          const keys = market!.attackers.map((signer) => toHex(signer.publicKey));
-          const deposits = market!.engineGenesis.accounts
+        for (const listener of scenarioListeners) listener(applied);
+        if (attackerLedger === undefined && market !== undefined && market.attackers.length > 0) {
+          const keys = market.attackers.map((signer) => toHex(signer.publicKey));
+          const deposits = market.engineGenesis.accounts
             .filter((entry) => keys.includes(toHex(entry.publicKey)))
             .reduce((sum, entry) => sum + entry.balance, 0n);
           attackerLedger = { ledger: new FairValueLedger(keys, node.engine, deposits), engine: node.engine };
@@ -750,8 +812,8 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     scheduler.schedule(CACHE_CHECK_MS, checkCaches);
   };
   scheduler.schedule(CACHE_CHECK_MS, checkCaches);
-  if (market !== undefined) {
-    const traderClock = scheduler.clockFor();
+  let control: SimControl | undefined;
+  if (options.node !== undefined) {
     const upNodes = () =>
       validators.flatMap((validator) =>
         validator.instances.filter((instance) => instance.up && instance.node !== undefined),
@@ -769,19 +831,47 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       }
       return best?.engine;
     };
-    const submit = (bytes: Uint8Array) => {
+    const send = (bytes: Uint8Array) => {
       let admitted = 0;
-      for (const instance of upNodes())
-        if (instance.node!.admit(bytes, scheduler.now()).status === 'accepted') admitted++;
-      return admitted;
+      let code: string | undefined;
+      const reached = upNodes();
+      for (const instance of options.mutation === 'no-gossip' ? reached.slice(-1) : reached) {
+        const verdict = instance.node!.admit(bytes, scheduler.now());
+        if (verdict.status === 'accepted') admitted++;
+        else code ??= verdict.code ?? verdict.status;
+      }
+      return { admitted, code };
     };
-    marketStats = market.startTraders({ clock: traderClock, reference, submit });
-    colluders?.start({
-      clock: scheduler.clockFor(),
-      reference,
-      submit,
-      pump: (bps) => market.shiftIndex(bps, scheduler.now()),
-    });
+    const submit = (bytes: Uint8Array) => send(bytes).admitted;
+    if (market !== undefined) {
+      marketStats = market.startTraders({ clock: scheduler.clockFor(), reference, submit });
+      colluders?.start({
+        clock: scheduler.clockFor(),
+        reference,
+        submit,
+        pump: (bps) => market.shiftIndex(bps, scheduler.now()),
+      });
+    }
+    control = {
+      now: () => scheduler.now(),
+      submit: send,
+      engine: () => venueValidator?.instances[0]?.node?.engine,
+      onApplied: (listener) => {
+        scenarioListeners.push(listener);
+      },
+      run: async (done, maxMs) => {
+        const until = scheduler.now() + maxMs;
+        while (!done()) {
+          if (scheduler.executed() >= MAX_EVENTS_PER_RUN) return false;
+          if (!scheduler.step(until)) {
+            scheduler.advanceTo(until);
+            return done();
+          }
+          await settle();
+        }
+        return true;
+      },
+    };
   }
   let healHeight = 0;
   scheduler.schedule(profile.healAtMs, () => {
@@ -797,10 +887,21 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     }
     target = Math.max(0, ...heights()) + livenessBlocks;
   });
-  const deadline = profile.healAtMs + LIVENESS_WINDOW_MS;
+  let deadline = profile.healAtMs + LIVENESS_WINDOW_MS;
   let live = false;
   // Engines start with work queued as promise continuations; it runs at time 0, before any event.
   await settle();
+  if (scenario !== undefined && control !== undefined) {
+    // The script runs on the healed network; then the chain must go on for its liveness blocks,
+    // with fresh marks judged over those (a script may stop every source on purpose).
+    await control.run(() => healed, profile.healAtMs + 1);
+    await scenario.drive(control);
+    if (scheduler.executed() >= MAX_EVENTS_PER_RUN)
+      checker.fail('event-budget', `more than ${MAX_EVENTS_PER_RUN} events: a livelock`);
+    target = Math.max(0, ...heights()) + livenessBlocks;
+    deadline = scheduler.now() + LIVENESS_WINDOW_MS;
+    venue?.restartMarkCount();
+  }
   while (scheduler.step(deadline)) {
     await settle();
     if (scheduler.executed() >= MAX_EVENTS_PER_RUN) {

@@ -19,6 +19,8 @@
  *   no-invariant-thrown an application call that throws (an engine invariant, a bug) is reported;
  *   market-liveness     after the heal the honest traders' orders are accepted and finalized, and
  *                       marks keep coming;
+ *   no-censorship       after the heal every honest trader (they send all the time, to every
+ *                       mempool) has a transaction executed: f censoring leaders cannot shut one out;
  *   no-account-without-deposit  nobody gets an account record without a deposit (fresh keys);
  *   attacker-withdrawal the hostile traders (griefer, front-runner) take out no more than their
  *                       deposits plus what the market paid them at fair prices: fills valued within
@@ -110,6 +112,12 @@ export interface SimOpenedReport {
   height: number;
   assetId: number;
   priceTicks: bigint;
+  /**
+   * The rest of the signed report: a report equal to an earlier one (same price, confidence and
+   * publish second, as under a quiet index) shares that one's session and certificate.
+   */
+  confidenceTicks: bigint;
+  publishTime: number;
 }
 
 /** The price certificates' EIP-712 domain in the simulator. */
@@ -158,6 +166,11 @@ export interface SimNodeParameters {
   /** Files on this validator's disk: they survive its crashes, each written whole or not at all. */
   disk: Map<string, string>;
   priceSigning: SimPriceSigning;
+  /**
+   * A defence switched off by an injected bug (harness `MUTATIONS`): the proposer's wait for
+   * fresh observations (0: none).
+   */
+  applicationLimits?: { observationWaitMs?: number };
   /** Price-signing messages to peers over the simulated network. */
   send(to: number, message: Uint8Array): void;
   broadcast(message: Uint8Array): void;
@@ -581,12 +594,22 @@ export class VenueChecker {
   readonly #honestTraders: ReadonlySet<string>;
   readonly #accountsMax: number;
 
+  /** Honest traders seen executing after the heal (no-censorship), when that is judged. */
+  readonly #included: Set<string> | undefined;
+
+  /**
+   * @param options.censorship judge no-censorship: every honest trader has a transaction executed
+   *   in the blocks after the heal (the seeded market's traders send all the time; a script's
+   *   bystanders do not, so network-venue.ts runs leave it off)
+   */
   constructor(
     fail: (invariant: string, detail: string) => void,
     market: Pick<SimMarketWorld, 'idle' | 'honestTraders' | 'engineGenesis'>,
+    options: { censorship?: boolean } = {},
   ) {
     const { idle, engineGenesis: genesis } = market;
     this.#fail = fail;
+    this.#included = options.censorship === true ? new Set() : undefined;
     this.#honestTraders = market.honestTraders;
     // No deposits happen in the simulation: the genesis accounts and the operator's are all there are.
     this.#accountsMax = genesis.accounts.length + 2;
@@ -661,11 +684,18 @@ export class VenueChecker {
     const price = applied.aggregate.prices.find((entry) => entry.assetId === SIM_ASSET.assetId);
     if (price !== undefined && (price.flags & AggregateFlag.STALE) === 0 && price.priceTicks > 0n)
       this.afterHeal.freshMarks++;
+    for (const signer of applied.signers) if (this.#honestTraders.has(signer)) this.#included?.add(signer);
     for (const [index, result] of applied.result.results.entries()) {
       if (result.status !== 'OK' || !this.#honestTraders.has(applied.signers[index] ?? '')) continue;
       if ((result.filledLots ?? 0) > 0) this.afterHeal.fills++;
       if (result.orderId !== undefined) this.afterHeal.acceptedOrders++;
     }
+  }
+
+  /** Judges fresh marks over the blocks from here on only (after a scripted attack: network-venue.ts). */
+  restartMarkCount(): void {
+    this.afterHeal.blocks = 0;
+    this.afterHeal.freshMarks = 0;
   }
 
   /** The liveness of the market after the heal (a run that met the consensus target). */
@@ -679,5 +709,12 @@ export class VenueChecker {
         'market-liveness',
         `only ${freshMarks} of the ${blocks} blocks after the heal carried a fresh mark`,
       );
+    if (this.#included !== undefined)
+      for (const trader of [...this.#honestTraders].sort())
+        if (!this.#included.has(trader))
+          this.#fail(
+            'no-censorship',
+            `honest trader ${trader.slice(0, 16)} had no transaction executed in the ${blocks} blocks after the heal`,
+          );
   }
 }

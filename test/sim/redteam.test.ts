@@ -15,6 +15,7 @@ import { NO_BAND } from '../../src/node/commands/redteam.ts';
 import { createSimNode } from '../../src/node/sim-node.ts';
 import { CATALOGUE, runCatalogue } from '../../src/sim/redteam/catalogue.ts';
 import { withholderSigner } from '../../src/sim/redteam/withholder-signer.ts';
+import type { SimNodeFactory } from '../../src/sim/whole-node.ts';
 
 test('every catalogue entry is refused on the simulated network, venue and certificates', async () => {
   const results = await runCatalogue({ seeds: 1, seedStart: 1, node: createSimNode });
@@ -58,6 +59,49 @@ test('injected bug: with the price band removed, the Mango entry succeeds and na
     banded.map((result) => result.verdict),
     Array(seeds).fill('refused'),
   );
+});
+
+test('the economic incidents through the whole node: the band removed, Mango succeeds through mempools and consensus; a validator on another rule turns an entry into succeeded', async () => {
+  const [mango] = await runCatalogue({
+    seeds: 1,
+    seedStart: 1,
+    params: NO_BAND,
+    node: createSimNode,
+    only: ['mango-2022-network'],
+  });
+  assert.equal(mango!.target, 'network');
+  assert.equal(mango!.verdict, 'succeeded', mango!.summary);
+  assert.ok(Number(mango!.loss) > 1000, `loss ${mango!.loss}`);
+  assert.ok(Number(mango!.evidence.fairValue!.unfairFlows) > 0);
+  assert.ok(
+    mango!.evidence.facts.some((fact) => /whole node at n = 4 .*every invariant kept/.test(fact)),
+    mango!.evidence.facts.join('\n'),
+  );
+  // Validator 1 executes with another taker fee: the whole-node run's state-agreement invariant
+  // breaks under the entry's script, and the entry says so rather than `refused`.
+  const divergent: SimNodeFactory = (parameters) =>
+    createSimNode(
+      parameters.self !== 1
+        ? parameters
+        : {
+            ...parameters,
+            engineGenesis: {
+              ...parameters.engineGenesis,
+              params: {
+                ...parameters.engineGenesis.params,
+                takerFeeBps: parameters.engineGenesis.params.takerFeeBps + 1,
+              },
+            },
+          },
+    );
+  const [broken] = await runCatalogue({
+    seeds: 1,
+    seedStart: 1,
+    node: divergent,
+    only: ['mango-2022-network'],
+  });
+  assert.equal(broken!.verdict, 'succeeded');
+  assert.match(broken!.summary, /state-agreement/);
 });
 
 async function capture(args: string[]): Promise<{ code: number; output: string }> {

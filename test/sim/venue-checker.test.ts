@@ -154,3 +154,27 @@ test('after the heal, no honest order or mostly stale marks fail market-liveness
   venue.finish();
   assert.deepEqual(failed, ['market-liveness', 'market-liveness']);
 });
+
+test('after the heal, an honest trader with nothing executed fails no-censorship (when judged)', () => {
+  const failed: string[] = [];
+  const venue = new VenueChecker((invariant) => failed.push(invariant), market, { censorship: true });
+  venue.healed = true;
+  const [first, ...others] = [...market.honestTraders];
+  for (let height = 1; height <= 4; height++)
+    venue.applied(engineWith(genesisViews()), block(height, { signers: others }));
+  venue.finish();
+  assert.ok(first !== undefined && others.length > 0);
+  assert.deepEqual(
+    failed.filter((invariant) => invariant === 'no-censorship'),
+    ['no-censorship'],
+  );
+  const judged: string[] = [];
+  const fair = new VenueChecker((invariant) => judged.push(invariant), market, { censorship: true });
+  fair.healed = true;
+  fair.applied(engineWith(genesisViews()), block(1, { signers: [first, ...others] }));
+  fair.finish();
+  assert.deepEqual(
+    judged.filter((invariant) => invariant === 'no-censorship'),
+    [],
+  );
+});

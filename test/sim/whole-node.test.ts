@@ -92,6 +92,27 @@ test('oracle-liar: f lying validators keep neither marks out of the honest range
   assert.deepEqual(failures, []);
 });
 
+test('market-liveness catches a proposer that does not wait for fresh observations: the stale lie leaves the marks stale', async () => {
+  // The defence against oracle-liar's 'stale' lie (app.ts observationWaitMs) switched off: the
+  // liar's hour-old observations arrive first and are carried in place of honest ones.
+  const result = await runSimulation({
+    seed: LIAR_SEEDS.stale,
+    validators: 4,
+    profile: profileByName('oracle-liar')!,
+    node: createSimNode,
+    mutation: 'no-observation-wait',
+  });
+  const caught = result.violations.filter((violation) => violation.invariant === 'market-liveness');
+  assert.match(
+    caught[0]?.detail ?? JSON.stringify(result.violations),
+    /blocks after the heal carried a fresh mark/,
+  );
+  assert.match(
+    replayCommand(result),
+    /--profile oracle-liar --mode whole-node --mutation no-observation-wait$/,
+  );
+});
+
 test('withholder-signer: f validators that deal and commit and never send a share leave certificates live and verifying (n = 4 and 7)', async () => {
   const failures: string[] = [];
   for (const { seed, validators } of [
@@ -230,6 +251,23 @@ test('front-runner: f Byzantine leaders that sandwich, censor or reorder leave e
       failures.push(`${JSON.stringify(result.violations)}\n  replay: ${replayCommand(result)}`);
   }
   assert.deepEqual(failures, []);
+});
+
+test('no-censorship catches a censoring leader once transactions stop reaching every mempool', async () => {
+  // The defence switched off (`--mutation no-gossip`): each transaction reaches only the highest-
+  // numbered validator, the Byzantine front-runner, whose censor strategy drops one taker for good.
+  const result = await runSimulation({
+    seed: FRONT_RUN_SEEDS.censor,
+    validators: 4,
+    profile: profileByName('front-runner')!,
+    node: createSimNode,
+    mutation: 'no-gossip',
+  });
+  assert.equal(result.market!.frontRunner!.strategy, 'censor');
+  assert.deepEqual(
+    result.violations.map((violation) => violation.invariant),
+    ['no-censorship'],
+  );
 });
 
 /** The colluders' CI seeds: 4 and 6 search greedily, 5 at random (src/sim/colluders.ts). */

@@ -27,7 +27,7 @@ export const usage = `usage: palisade sim [--seeds N] [--seed-start S] [--valida
                 the validators' application and price signing with traders and a seeded market;
                 venue invariants and certificate-liveness too)
   --mutation    a bug put in on purpose, to see an invariant catch it (tests and replays only):
-                ${MUTATIONS.join(', ')}; the last two need --mode whole-node
+                ${MUTATIONS.join(', ')}; all but the first need --mode whole-node
   --json        print one JSON document instead of progress`;
 
 /** Largest seed count one invocation accepts. */
@@ -157,7 +157,7 @@ function parse(args: string[]) {
   const mutation = typeof values.mutation === 'string' ? values.mutation : undefined;
   if (mutation !== undefined && !(MUTATIONS as readonly string[]).includes(mutation))
     throw new UsageError(`unknown mutation '${mutation}' (one of: ${MUTATIONS.join(', ')})`);
-  if ((mutation === 'no-price-band' || mutation === 'no-signing-retry') && mode !== 'whole-node')
+  if (mutation !== undefined && mutation !== 'finalize-after-nullify' && mode !== 'whole-node')
     throw new UsageError(`mutation '${mutation}' needs --mode whole-node`);
   return {
     mode: mode as (typeof MODES)[number],

@@ -23,6 +23,7 @@ import { harmony, nomad, ronin, wormhole } from './certificates.ts';
 import { colluders } from './colluders.ts';
 import { depositOtherChainOrVault, depositReorgedAway, depositReplayed, fakeDepositByF } from './deposits.ts';
 import { INCIDENTS, runIncident } from './economic.ts';
+import { runIncidentOnNetwork } from './network-venue.ts';
 import { type Outcome, usdc } from './scenario.ts';
 import { withholderSigner } from './withholder-signer.ts';
 
@@ -114,6 +115,14 @@ async function networkRun(
   };
 }
 
+const incidentTitles = {
+  'mango-2022': 'Mango Markets, Oct 2022',
+  'bzx-2020': 'bZx, Feb 2020',
+  'venus-luna-2022': 'Venus / LUNA, May 2022',
+  'kiloex-jelly-2025': 'KiloEx and Hyperliquid JELLY, 2025',
+  'hyperliquid-eth-2025': 'Hyperliquid ETH, Mar 2025',
+} as const;
+
 export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   {
     id: 'mango-2022',
@@ -158,6 +167,27 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
       'a short whale withdraws to initial margin, its partner rests offers far above the mark for the liquidation to buy, the index rises 8%',
     run: (context) => runIncident(INCIDENTS['hyperliquid-eth-2025']!, context),
   },
+  // The same incidents through the whole node: mempools, consensus, the block rule, observations on votes.
+  ...(
+    ['mango-2022', 'bzx-2020', 'venus-luna-2022', 'kiloex-jelly-2025', 'hyperliquid-eth-2025'] as const
+  ).map(
+    (incident): CatalogueEntry => ({
+      id: `${incident}-network`,
+      incident: `${incidentTitles[incident]}, through the whole node`,
+      target: 'network',
+      apiLimit: NEEDS_INDEX,
+      adaptation:
+        'the venue entry’s script played on 4 simulated validators running the whole node: each transaction sent to every mempool, ordered by consensus, executed by the block rule, the index read by every validator’s sources (liars are the run’s Byzantine validators); judged by the fair-value ledger and every whole-node invariant',
+      run: (context) => {
+        if (context.node === undefined) throw new Error('a whole-node entry needs the node factory');
+        return runIncidentOnNetwork(`${incident}-network`, INCIDENTS[incident]!, {
+          seed: context.seed,
+          params: context.params,
+          node: context.node,
+        });
+      },
+    }),
+  ),
   {
     id: 'issue9-many-resting-sells',
     apiLimit: NEEDS_INDEX,

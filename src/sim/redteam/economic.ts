@@ -29,6 +29,8 @@ export interface Incident {
   script(s: Scenario): Promise<void>;
   /** The summary of a `refused` verdict: what stopped it. */
   refusedBecause: string;
+  /** Validators whose observations the script may make lie (`venue.liars`); the network venue runs them as Byzantine. */
+  lyingValidators?: number;
 }
 
 const WEEK = REDTEAM_START_MS + 7 * MS_PER_DAY;
@@ -224,6 +226,7 @@ const oracleSqueeze: Incident = {
   },
   refusedBecause:
     'the median of 4 observations ignores one liar; the sale fills within the band around the honest mark',
+  lyingValidators: 1,
 };
 
 /**
