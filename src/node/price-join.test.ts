@@ -23,7 +23,7 @@ import { commitmentEvaluator, identifierOf, Point, parsePoint, pointBytes } from
 import { followKeysetChain } from '../interop/handover-certificate.ts';
 import { KeysetPackageCodec } from '../interop/keyset-package-codec.ts';
 import { createKeysetRegistry } from '../interop/price-certificate.ts';
-import type { Clock } from '../runtime/types.ts';
+import { manualClock } from './manual-clock.ts';
 import { createKeysetJoin, KeysetJoinError } from './price-join.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
 import { indexedDirectory } from './price-membership.ts';
@@ -38,36 +38,6 @@ const EPOCH_BLOCKS = 4;
 const GENESIS = 4;
 const JOINER = 4;
 const STRANGER = 5;
-
-function manualClock() {
-  let now = 0;
-  let sequence = 0;
-  const timers = new Map<number, { at: number; callback: () => void }>();
-  const clock: Clock = {
-    now: () => now,
-    setTimer(delayMs, callback) {
-      const id = sequence++;
-      timers.set(id, { at: now + delayMs, callback });
-      return () => timers.delete(id);
-    },
-  };
-  const advance = (ms: number, between: () => void) => {
-    const end = now + ms;
-    for (;;) {
-      const due = [...timers.entries()]
-        .filter(([, t]) => t.at <= end)
-        .sort((a, b) => a[1].at - b[1].at || a[0] - b[0]);
-      if (due.length === 0) break;
-      const [id, timer] = due[0]!;
-      timers.delete(id);
-      now = Math.max(now, timer.at);
-      timer.callback();
-      between();
-    }
-    now = end;
-  };
-  return { clock, advance };
-}
 
 /** A whole, consistent public package of another keyset (4 members, t = 3): a wrong group key. */
 function otherKeysetPackage(name: string) {

@@ -11,7 +11,7 @@ import { sha256 } from '../crypto/hash.ts';
 import { followKeysetChain } from '../interop/handover-certificate.ts';
 import { verifyPriceCertificate } from '../interop/price-certificate.ts';
 import { SigningAttemptShareCodec } from '../interop/signing-codec.ts';
-import type { Clock } from '../runtime/types.ts';
+import { manualClock } from './manual-clock.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
 import { createPriceSigner, type PriceSigner } from './price-signing.ts';
 
@@ -19,37 +19,6 @@ const root = mkdtempSync(join(tmpdir(), 'palisade-price-signing-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const domain = { chainId: 42161, verifyingContract: new Uint8Array(20).fill(0x11) };
-
-/** A clock whose time moves only when the test says so; timers fire in due order. */
-function manualClock() {
-  let now = 0;
-  let sequence = 0;
-  const timers = new Map<number, { at: number; callback: () => void }>();
-  const clock: Clock = {
-    now: () => now,
-    setTimer(delayMs, callback) {
-      const id = sequence++;
-      timers.set(id, { at: now + delayMs, callback });
-      return () => timers.delete(id);
-    },
-  };
-  const advance = (ms: number, between: () => void) => {
-    const end = now + ms;
-    for (;;) {
-      const due = [...timers.entries()]
-        .filter(([, t]) => t.at <= end)
-        .sort((a, b) => a[1].at - b[1].at || a[0] - b[0]);
-      if (due.length === 0) break;
-      const [id, timer] = due[0]!;
-      timers.delete(id);
-      now = Math.max(now, timer.at);
-      timer.callback();
-      between();
-    }
-    now = end;
-  };
-  return { clock, advance };
-}
 
 type Fault = 'crashed' | 'withholds-shares' | 'bad-shares';
 
