@@ -10,13 +10,15 @@ import { type Abi, createPublicClient, type Hex, http } from 'viem';
 import { fromHex } from '../../src/crypto/bytes.ts';
 import { frostAggregate, frostCommit, frostSignShare } from '../../src/crypto/frost.ts';
 import { withdrawalsRootOf } from '../../src/execution/withdrawals.ts';
+import { handoverDigest } from '../../src/interop/evm/certificates.ts';
 import { compiledContracts } from '../../src/interop/evm/compile.ts';
+import { encodeHandoverCertificate } from '../../src/interop/handover-certificate.ts';
 import { withdrawalProofJson } from '../../src/node/api/bridge.ts';
 import { createCheckpointSigner } from '../../src/node/checkpoint-signing.ts';
 import { claimOnVault, WithdrawError } from '../../src/node/withdraw-evm.ts';
 import { type EdrNode, startEdrNode } from './edr-node.ts';
 import { deployOnEdr } from './edr-vault.ts';
-import { keysetOne } from './fixtures.ts';
+import { frostSign, keysetOne, keysetTwo } from './fixtures.ts';
 
 let node: EdrNode | undefined;
 after(() => node?.close());
@@ -128,4 +130,100 @@ test('claimOnVault submits the checkpoint once and claims over JSON-RPC; a repla
     claimOnVault(withdrawalProofJson(foreign.proof(7)!, domain), relayer, groupKey),
     (error: unknown) => error instanceof WithdrawError && /InvalidProof/.test(error.message),
   );
+});
+
+test('after the keyset moves on, a claim brings the verifier along the handover chain; no chain, a forged or a foreign handover moves nothing', async () => {
+  node ??= await startEdrNode();
+  const chain = await deployOnEdr(node);
+  await chain.deposit(50_000_000n, new Uint8Array(32).fill(0xad));
+  const publicClient = createPublicClient({ transport: http(node.url, { retryCount: 0 }) });
+  const contracts = compiledContracts().contracts;
+  const verifier = (await publicClient.readContract({
+    abi: contracts.get('PalisadeVault')!.abi as Abi,
+    address: chain.vault,
+    functionName: 'verifier',
+  })) as Hex;
+  const activeEpoch = async () =>
+    (
+      (await publicClient.readContract({
+        abi: contracts.get('PalisadeVerifier')!.abi as Abi,
+        address: verifier,
+        functionName: 'activeKeyset',
+      })) as { epoch: bigint }
+    ).epoch;
+  const domain = { chainId: Number(node.chainId), verifyingContract: fromHex(verifier)! };
+  const bridge = {
+    evmChainId: Number(node.chainId),
+    vault: fromHex(chain.vault)!,
+    token: fromHex(chain.token)!,
+    checkpointEveryBlocks: 5,
+  };
+  // The validators are in epoch 2 (a refresh or a set change): their checkpoints are signed by it.
+  const epochTwo = {
+    keyset: () => ({ epoch: 2, groupPublicKey: keysetTwo[0]!.groupPublicKey, threshold: 3, participants: 4 }),
+    signDigest(digest: Uint8Array, _epoch: number, _base: number, onSigned: (signature: Uint8Array) => void) {
+      onSigned(frostSign(keysetTwo, digest));
+      return true;
+    },
+    closeDigest: () => {},
+  };
+  const recipient = new Uint8Array(20).fill(0x6e);
+  const entries = [{ id: 1, recipient, token: bridge.token, amount: 2_000_000n }];
+  const signer = createCheckpointSigner({
+    domain,
+    everyBlocks: 5,
+    validators: 4,
+    prices: epochTwo,
+    broadcast: () => {},
+  });
+  signer.onBlock({
+    height: 5,
+    blockHash: new Uint8Array(32).fill(0x05),
+    stateRoot: new Uint8Array(32).fill(0x06),
+    withdrawals: {
+      bridge,
+      nextId: 2,
+      checkpointHeight: 5,
+      entries,
+      root: withdrawalsRootOf(bridge, entries),
+    },
+    sign: true,
+  });
+  const read = withdrawalProofJson(signer.proof(1)!, domain);
+  const relayer = { rpcUrl: node.url, privateKey: node.accounts[7]!, vault: chain.vault };
+  const next = keysetTwo[0]!.groupPublicKey;
+  const handover = (signedBy: typeof keysetOne, where = domain) =>
+    encodeHandoverCertificate({
+      domain: where,
+      fromEpoch: 1,
+      toEpoch: 2,
+      groupPublicKey: next,
+      signature: frostSign(
+        signedBy,
+        handoverDigest({ fromEpoch: 1n, toEpoch: 2n, groupPublicKey: next }, where),
+      ),
+    });
+
+  // Without the chain the claim cannot go on (before: the vault refused every claim after a refresh).
+  await assert.rejects(
+    claimOnVault(read, relayer, next),
+    (error: unknown) => error instanceof WithdrawError && error.code === 'KEYSET_BEHIND',
+  );
+  // A handover the new keyset signed itself, or one for another verifier, is not offered to it
+  // (the verifier would refuse them: test/contracts/verifier.test.ts).
+  await assert.rejects(
+    claimOnVault(read, relayer, next, [handover(keysetTwo)]),
+    (error: unknown) => error instanceof WithdrawError && error.code === 'KEYSET_BEHIND',
+  );
+  const elsewhere = { ...domain, verifyingContract: new Uint8Array(20).fill(0x77) };
+  await assert.rejects(
+    claimOnVault(read, relayer, next, [handover(keysetOne, elsewhere)]),
+    (error: unknown) => error instanceof WithdrawError && error.code === 'KEYSET_BEHIND',
+  );
+  assert.equal(await activeEpoch(), 1n, 'nothing moved the verifier');
+
+  // The chain, behind a forged step a node put first: epoch 1 signed the move to epoch 2; paid.
+  const paid = await claimOnVault(read, relayer, next, [handover(keysetTwo), handover(keysetOne)]);
+  assert.equal(paid.paid, true);
+  assert.equal(await activeEpoch(), 2n);
 });

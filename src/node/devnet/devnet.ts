@@ -38,7 +38,7 @@ import {
 } from '../../interop/evm/vault-setup.ts';
 import type { PalisadeClient, Trader } from '../client.ts';
 import { createDashboardServer, type RunningDashboard } from '../dashboard/server.ts';
-import { claimOnVault } from '../withdraw-evm.ts';
+import { claimOnVault, servedHandovers } from '../withdraw-evm.ts';
 import { type BotAccount, type RunningBots, startBots } from './bots.ts';
 import { type EvmProcess, startEvmProcess } from './evm.ts';
 import { DevnetError, type DevnetNetwork, ensureNetwork, readNetwork, setEvmRpc } from './network.ts';
@@ -641,6 +641,7 @@ function botWithdrawals(
               read,
               { rpcUrl: deployment.rpc, privateKey: EDR_ACCOUNT_KEYS[wallet]!, vault: deployment.vault },
               Uint8Array.from(Buffer.from(keyset.groupPublicKey.slice(2), 'hex')),
+              await servedHandovers(client),
             );
             break;
           } catch (error) {
