@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { type Abi, createPublicClient, type Hex, http } from 'viem';
 import { fromHex } from '../../src/crypto/bytes.ts';
-import { frostAggregate, frostCommit, frostSignShare } from '../../src/crypto/frost.ts';
 import { withdrawalsRootOf } from '../../src/execution/withdrawals.ts';
 import { compiledContracts } from '../../src/interop/evm/compile.ts';
 import { withdrawalProofJson } from '../../src/node/api/bridge.ts';
@@ -17,25 +16,13 @@ import { createCheckpointSigner } from '../../src/node/checkpoint-signing.ts';
 import { claimOnVault } from '../../src/node/withdraw-evm.ts';
 import { type EdrNode, startEdrNode } from './edr-node.ts';
 import { deployOnEdr } from './edr-vault.ts';
-import { keysetOne } from './fixtures.ts';
+import { keysetOne, keysetSigner } from './fixtures.ts';
 
 let node: EdrNode | undefined;
 after(() => node?.close());
 
-const prices = {
-  keyset: () => ({ epoch: 1, groupPublicKey: keysetOne[0]!.groupPublicKey, threshold: 3, participants: 4 }),
-  signDigest(digest: Uint8Array, _epoch: number, _base: number, onSigned: (signature: Uint8Array) => void) {
-    const signers = keysetOne.slice(0, 3);
-    const round1 = signers.map((key) => frostCommit(key));
-    const commitments = round1.map((x) => x.commitment);
-    const shares = new Map(
-      signers.map((key, i) => [key.index, frostSignShare(key, round1[i]!.nonces, commitments, digest)]),
-    );
-    onSigned(frostAggregate(keysetOne[0]!.public, commitments, digest, shares));
-    return true;
-  },
-  closeDigest: () => {},
-};
+/** The test keyset standing in for the validators' price signer (threshold 3 of 4). */
+const prices = keysetSigner(keysetOne, 1);
 
 test('concurrent claims from one wallet are all paid', async () => {
   node = await startEdrNode();

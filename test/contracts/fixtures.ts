@@ -37,6 +37,26 @@ export function frostSign(
   return frostAggregate(keys[0]!.public, commitments, digest, shares);
 }
 
+/**
+ * A stand-in for the validators' price signer (what src/node/checkpoint-signing.ts asks of it):
+ * the keyset of `epoch` is `keys`, and every digest is signed at once by its first three members.
+ */
+export function keysetSigner(keys: readonly FrostKeyPackage[], epoch: number) {
+  return {
+    keyset: () => ({
+      epoch,
+      groupPublicKey: keys[0]!.groupPublicKey,
+      threshold: 3,
+      participants: keys.length,
+    }),
+    signDigest(digest: Uint8Array, _epoch: number, _base: number, onSigned: (signature: Uint8Array) => void) {
+      onSigned(frostSign(keys, digest));
+      return true;
+    },
+    closeDigest: () => {},
+  };
+}
+
 export function keysetOf(keys: readonly FrostKeyPackage[]) {
   const key = keys[0]!;
   return evmKeyset(BigInt(key.epoch), key.groupPublicKey);

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { type Abi, createPublicClient, type Hex, http } from 'viem';
 import { fromHex } from '../../src/crypto/bytes.ts';
-import { frostAggregate, frostCommit, frostSignShare } from '../../src/crypto/frost.ts';
 import { withdrawalsRootOf } from '../../src/execution/withdrawals.ts';
 import { handoverDigest } from '../../src/interop/evm/certificates.ts';
 import { compiledContracts } from '../../src/interop/evm/compile.ts';
@@ -18,26 +17,13 @@ import { createCheckpointSigner } from '../../src/node/checkpoint-signing.ts';
 import { claimOnVault, WithdrawError } from '../../src/node/withdraw-evm.ts';
 import { type EdrNode, startEdrNode } from './edr-node.ts';
 import { deployOnEdr } from './edr-vault.ts';
-import { frostSign, keysetOne, keysetTwo } from './fixtures.ts';
+import { frostSign, keysetOne, keysetSigner, keysetTwo } from './fixtures.ts';
 
 let node: EdrNode | undefined;
 after(() => node?.close());
 
 /** The test keyset standing in for the validators' price signer (threshold 3 of 4). */
-const prices = {
-  keyset: () => ({ epoch: 1, groupPublicKey: keysetOne[0]!.groupPublicKey, threshold: 3, participants: 4 }),
-  signDigest(digest: Uint8Array, _epoch: number, _base: number, onSigned: (signature: Uint8Array) => void) {
-    const signers = keysetOne.slice(0, 3);
-    const round1 = signers.map((key) => frostCommit(key));
-    const commitments = round1.map((x) => x.commitment);
-    const shares = new Map(
-      signers.map((key, i) => [key.index, frostSignShare(key, round1[i]!.nonces, commitments, digest)]),
-    );
-    onSigned(frostAggregate(keysetOne[0]!.public, commitments, digest, shares));
-    return true;
-  },
-  closeDigest: () => {},
-};
+const prices = keysetSigner(keysetOne, 1);
 
 test('claimOnVault submits the checkpoint once and claims over JSON-RPC; a replay reverts', async () => {
   node = await startEdrNode();
@@ -159,14 +145,8 @@ test('after the keyset moves on, a claim brings the verifier along the handover 
     checkpointEveryBlocks: 5,
   };
   // The validators are in epoch 2 (a refresh or a set change): their checkpoints are signed by it.
-  const epochTwo = {
-    keyset: () => ({ epoch: 2, groupPublicKey: keysetTwo[0]!.groupPublicKey, threshold: 3, participants: 4 }),
-    signDigest(digest: Uint8Array, _epoch: number, _base: number, onSigned: (signature: Uint8Array) => void) {
-      onSigned(frostSign(keysetTwo, digest));
-      return true;
-    },
-    closeDigest: () => {},
-  };
+  const epochTwo = keysetSigner(keysetTwo, 2);
+
   const recipient = new Uint8Array(20).fill(0x6e);
   const entries = [{ id: 1, recipient, token: bridge.token, amount: 2_000_000n }];
   const signer = createCheckpointSigner({
