@@ -54,6 +54,24 @@ function certificatesText(certificates: NonNullable<RunResult['market']>['certif
   return ` certificates ${certificates.certified}/${certificates.opened}`;
 }
 
+/** The front-runner's take and fair ordering's flow, when the run has them. */
+function frontRunnerText(market: NonNullable<RunResult['market']>): string {
+  const front = market.frontRunner;
+  const fair = market.fairOrdering;
+  const parts: string[] = [];
+  if (front !== undefined)
+    parts.push(
+      ` front-runner ${front.strategy} read ${front.frontRun} guessed ${front.guessed} taken-from-victims ${front.takenFromVictimsUsdc} USDC edge ${front.edgeUsdc} profit ${front.profitUsdc}`,
+    );
+  if (fair !== undefined) {
+    const delay = fair.finalityToExecutionBlocks;
+    parts.push(
+      ` encrypted ${fair.executed}/${fair.sealed} executed, finality→execution ${delay === undefined ? '-' : `${delay.min}..${delay.max} blocks (mean ${delay.mean})`}`,
+    );
+  }
+  return parts.join('');
+}
+
 export async function run(args: string[]): Promise<number> {
   const options = parse(args);
   if (options === undefined) {
@@ -78,7 +96,7 @@ export async function run(args: string[]): Promise<number> {
       const market =
         result.market === undefined
           ? ''
-          : ` orders ${result.market.acceptedOrders} fills ${result.market.fills} marks ${result.market.freshMarks}/${result.market.blocksAfterHeal}${certificatesText(result.market.certificates)}`;
+          : ` orders ${result.market.acceptedOrders} fills ${result.market.fills} marks ${result.market.freshMarks}/${result.market.blocksAfterHeal}${certificatesText(result.market.certificates)}${frontRunnerText(result.market)}`;
       console.log(
         `seed ${seed} ${profile.name.padEnd(11)} finalized ${result.finalizedMin}..${result.finalizedMax} nullified ${result.viewsNullified}${market} trace ${result.traceHash.slice(0, 16)} ${verdict}`,
       );
