@@ -570,6 +570,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
           strategy:
             FRONT_RUN_STRATEGIES[createSimRng(seed ^ 0x66726f6e).nextInt(FRONT_RUN_STRATEGIES.length)]!,
           censored: market.takers[0]!.publicKey,
+          takersOnly: true,
           encryption:
             encryption === undefined ? undefined : { ...encryption, rng: createSimRng(seed ^ 0x626c696e) },
         });
@@ -1130,6 +1131,50 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
                 }),
           },
         }),
+  };
+}
+
+/** A sample's mean and the standard error of that mean (USDC, 2 decimals). */
+export interface MeanAndError {
+  mean: number;
+  standardError: number;
+}
+
+function meanAndError(values: readonly number[]): MeanAndError {
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  const variance =
+    values.length < 2 ? 0 : values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1);
+  const round = (value: number) => Math.round(value * 100) / 100;
+  return { mean: round(mean), standardError: round(Math.sqrt(variance / values.length)) };
+}
+
+/**
+ * The front-runner's figures over the runs whose strategy was `sandwich` (the others do not
+ * trade): per seed, what its victims paid it beyond the mark and its profit, as means with their
+ * standard errors, so that "zero within noise" reads as a mean within two standard errors of 0.
+ */
+export interface FrontRunAggregate {
+  seeds: number[];
+  read: number;
+  guessed: number;
+  victimFills: number;
+  takenFromVictimsUsdc: MeanAndError;
+  edgeUsdc: MeanAndError;
+  profitUsdc: MeanAndError;
+}
+
+export function aggregateFrontRunner(results: readonly RunResult[]): FrontRunAggregate | undefined {
+  const runs = results.filter((result) => result.market?.frontRunner?.strategy === 'sandwich');
+  if (runs.length === 0) return undefined;
+  const fronts = runs.map((result) => result.market!.frontRunner!);
+  return {
+    seeds: runs.map((result) => result.seed),
+    read: fronts.reduce((sum, front) => sum + front.frontRun, 0),
+    guessed: fronts.reduce((sum, front) => sum + front.guessed, 0),
+    victimFills: fronts.reduce((sum, front) => sum + front.victimFills, 0),
+    takenFromVictimsUsdc: meanAndError(fronts.map((front) => front.takenFromVictimsUsdc)),
+    edgeUsdc: meanAndError(fronts.map((front) => front.edgeUsdc)),
+    profitUsdc: meanAndError(fronts.map((front) => front.profitUsdc)),
   };
 }
 

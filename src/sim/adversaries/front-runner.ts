@@ -3,9 +3,10 @@
  * selected for its proposal and rewrites the list before proposing — the baseline fair ordering
  * drives to zero. Its consensus messages are honest; only its payloads lie.
  * Strategies, one per run from the seed:
- *   sandwich  ahead of every large marketable order (immediate-or-cancel, ≥ 0.3 contract) it
- *             inserts its own trader's order on the same side at the victim's limit, sized to take
- *             every resting lot up to that limit, and an order on the other side at that limit, of
+ *   sandwich  ahead of every large order (≥ 0.3 contract; with `takersOnly`, immediate-or-cancel
+ *             ones only: a resting quote has nothing to sandwich) it inserts its own trader's order
+ *             on the same side at the victim's limit, sized to take every resting lot up to that
+ *             limit (at least the victim's size), and an order on the other side at that limit, of
  *             the victim's size, for the victim to fill against; a cancel-all after the victim;
  *   censor    drops every transaction of one honest taker;
  *   reorder   puts the transactions in reverse order (cancels after the orders they meant to
@@ -80,6 +81,8 @@ export function createFrontRunner(options: {
   strategy: FrontRunStrategy;
   /** The honest taker whose transactions `censor` drops. */
   censored: Uint8Array;
+  /** Sandwich only immediate-or-cancel orders (the simulator's market: its maker's quotes rest). */
+  takersOnly?: boolean;
   /** Fair ordering: the eon the takers seal to (to size a sealed order), and its guesses' source. */
   encryption?: { eon: number; eonPublicKey: G2Point; rng: SimRng } | undefined;
 }): FrontRunner {
@@ -121,23 +124,18 @@ export function createFrontRunner(options: {
       if (victim.side === 0 ? priceTicks > limitTicks : priceTicks < limitTicks) break;
       lots += levelLots;
     }
-    const takeE6 = Math.min(TAKE_MAX_E6, lots * series.lotSizeE6);
+    const takeE6 = Math.max(victim.sizeE6, Math.min(TAKE_MAX_E6, lots * series.lotSizeE6));
     const common = { postOnly: false, reduceOnly: false, clientOrderId: 0 };
-    const out: Uint8Array[] = [];
-    if (takeE6 > 0)
-      out.push(
-        own(engine, {
-          kind: 'placeOrder',
-          value: { ...victim, ...common, sizeE6: takeE6, timeInForce: IMMEDIATE_OR_CANCEL },
-        }),
-      );
-    out.push(
+    return [
+      own(engine, {
+        kind: 'placeOrder',
+        value: { ...victim, ...common, sizeE6: takeE6, timeInForce: IMMEDIATE_OR_CANCEL },
+      }),
       own(engine, {
         kind: 'placeOrder',
         value: { ...victim, ...common, side: victim.side === 0 ? 1 : 0, timeInForce: 0 },
       }),
-    );
-    return out;
+    ];
   };
   /** The ciphertext size of a sealed order (every `placeOrder` encodes to the same length). */
   const sealedOrderBytes = (encryption: NonNullable<typeof options.encryption>): number => {
@@ -252,7 +250,7 @@ export function createFrontRunner(options: {
           if (
             action?.kind === 'placeOrder' &&
             action.value.sizeE6 >= LARGE_ORDER_E6 &&
-            action.value.timeInForce === IMMEDIATE_OR_CANCEL &&
+            (options.takersOnly !== true || action.value.timeInForce === IMMEDIATE_OR_CANCEL) &&
             !bytesEqual(entry.transaction!.body.signer, signer.publicKey)
           ) {
             transactions.push(...legs(engine, action.value));
