@@ -317,36 +317,36 @@ export async function proofForAnotherRoot(): Promise<Outcome> {
       keys,
       height: 101n,
     });
-    await world.attempt("the thief's own tree's proof against the genuine root", () =>
-      claimOnHarness(deployment, thief, own, GENUINE_HEIGHT, uncertified.tree.proof(0)),
-    );
-    await world.attempt('the same at a height with no checkpoint', () =>
-      claimOnHarness(deployment, thief, own, 101n, uncertified.tree.proof(0)),
-    );
-    await world.attempt('its genuine leaf with the amount raised', () =>
-      claimOnHarness(
-        deployment,
-        thief,
+    const genuineProof = world.genuine.tree.proof;
+    const attempts: [string, Withdrawal, bigint, Uint8Array[]][] = [
+      [
+        "the thief's own tree's proof against the genuine root",
+        own,
+        GENUINE_HEIGHT,
+        uncertified.tree.proof(0),
+      ],
+      ['the same at a height with no checkpoint', own, 101n, uncertified.tree.proof(0)],
+      [
+        'its genuine leaf with the amount raised',
         world.withdrawal(1n, thief.address, STEAL),
         GENUINE_HEIGHT,
-        world.genuine.tree.proof(0),
-      ),
-    );
-    await world.attempt("alice's leaf with the recipient changed to the thief", () =>
-      claimOnHarness(
-        deployment,
-        thief,
+        genuineProof(0),
+      ],
+      [
+        "alice's leaf with the recipient changed to the thief",
         world.withdrawal(2n, thief.address, ALICE_DUE),
         GENUINE_HEIGHT,
-        world.genuine.tree.proof(1),
-      ),
-    );
-    await world.attempt('a leaf never listed (id 5) with both genuine proofs concatenated', () =>
-      claimOnHarness(deployment, thief, world.withdrawal(5n, thief.address, THIEF_DUE), GENUINE_HEIGHT, [
-        ...world.genuine.tree.proof(0),
-        ...world.genuine.tree.proof(1),
-      ]),
-    );
+        genuineProof(1),
+      ],
+      [
+        'a leaf never listed (id 5) with both genuine proofs concatenated',
+        world.withdrawal(5n, thief.address, THIEF_DUE),
+        GENUINE_HEIGHT,
+        [...genuineProof(0), ...genuineProof(1)],
+      ],
+    ];
+    for (const [what, withdrawal, height, proof] of attempts)
+      await world.attempt(what, () => claimOnHarness(deployment, thief, withdrawal, height, proof));
     await world.payGenuine();
     return 'a proof pays only the leaf the certified root holds, at its height';
   });
