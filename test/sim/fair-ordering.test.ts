@@ -31,7 +31,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { G2 } from '../../src/crypto/shutter/ibe.ts';
 import { createSimNode } from '../../src/node/sim-node.ts';
+import { simEonKeyset } from '../../src/sim/eon-keyset.ts';
 import { type RunResult, replayCommand, runSimulation } from '../../src/sim/harness.ts';
 import { profileByName } from '../../src/sim/profiles.ts';
 
@@ -76,4 +78,16 @@ test('front-runner: sandwiches pay with plain orders; with encrypted orders the 
       `seed ${seed}: encrypted orders: ${fair.sealed} sealed, ${fair.included} included, ${fair.executed} executed; finality to execution ${fair.finalityToExecutionBlocks.min}..${fair.finalityToExecutionBlocks.max} blocks (mean ${fair.finalityToExecutionBlocks.mean})`,
     );
   }
+});
+
+test("the simulator's eon keyset: dealt from the seed (a replay holds the same keys), each share under its public share", () => {
+  const keyset = simEonKeyset(3, 4);
+  const again = simEonKeyset(3, 4);
+  const other = simEonKeyset(4, 4);
+  assert.equal(keyset.threshold, 3);
+  assert.ok(keyset.rules.eonPublicKey.equals(again.rules.eonPublicKey));
+  assert.deepEqual(keyset.secretShares, again.secretShares);
+  assert.ok(!keyset.rules.eonPublicKey.equals(other.rules.eonPublicKey));
+  for (const [index, share] of keyset.secretShares.entries())
+    assert.ok(G2.BASE.multiply(share).equals(keyset.rules.publicShares[index]!), `share ${index}`);
 });
