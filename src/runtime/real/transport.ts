@@ -953,7 +953,7 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
     },
     broadcast(message: Uint8Array): void {
       if (stopped) return;
-      for (const peer of peers) if (peer !== undefined && peer.admitted) enqueue(peer, message);
+      for (const peer of peers) if (peer?.admitted) enqueue(peer, message);
     },
     onMessage(receiver: (from: PeerId, message: Uint8Array) => void): void {
       handler = receiver;
