@@ -121,7 +121,7 @@ test('attack: a removed validator is admitted only while the reshare it deals in
   assert.ok(hexes(membership(true).admitted).includes(toHex(removed)), 'while the reshare runs');
   assert.ok(!hexes(membership(false).admitted).includes(toHex(removed)), 'refused once it ended here');
   // A reshare still "running" an epoch later (stuck) does not keep it in.
-  for (let guard = 0; execution.height < boundary + EPOCH_BLOCKS; guard++) block();
+  while (execution.height < boundary + EPOCH_BLOCKS) block();
   assert.ok(!hexes(membership(true).admitted).includes(toHex(removed)), 'not past its removal epoch');
   // It stays in the directory (ids never move), just not admitted.
   assert.ok(membership(false).peers.some((peer) => toHex(peer.publicKey) === toHex(removed)));
