@@ -41,7 +41,7 @@ function chain(timelockMs: number, validators: number) {
     validatorSet: validatorSetGenesis(validatorsOf(validators), EPOCH_BLOCKS)!,
   });
   const txs = createTransactionBuilder();
-  const block = (transactions: Uint8Array[] = [], advanceMs = 1000) =>
+  const block = (transactions: ReturnType<typeof txs.next>[] = [], advanceMs = 1000) =>
     execution.applyBlock({
       height: execution.height + 1,
       timeMs: execution.timeMs + advanceMs,
