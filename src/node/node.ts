@@ -951,14 +951,11 @@ export function createNode(options: NodeOptions): PalisadeNode {
                 threshold: keyset.threshold,
                 participants: keyset.participants,
               },
-        // Every validator of genesis is a recipient of every keygen, so each holds a share.
-        signers:
-          keyset === undefined
-            ? []
-            : keys.slice(0, keyset.participants).map((publicKey, signerIndex) => ({
-                index: signerIndex,
-                publicKey: hex(publicKey),
-              })),
+        // The keyset's members (the validator set it was last dealt to), by member index.
+        signers: (prices.members() ?? []).map((publicKey, signerIndex) => ({
+          index: signerIndex,
+          publicKey: hex(publicKey),
+        })),
         keygen: stats.dkg,
         disqualified: stats.dkgDisqualified,
         refreshDisqualified: stats.refreshDisqualified,

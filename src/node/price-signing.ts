@@ -351,6 +351,8 @@ export interface PriceSigner {
     | { epoch: number; groupPublicKey: Uint8Array; threshold: number; participants: number }
     | undefined;
   latest(): LatestCertificate[];
+  /** The current keyset's members (identity keys) in member order; undefined without a keyset. */
+  members(): readonly Uint8Array[] | undefined;
   /** Handover certificates from each refreshed epoch to the next, oldest first (the last 64). */
   handovers(): (HandoverCertificate & { encoded: Uint8Array })[];
   stats(): PriceSignerStats;
@@ -1571,6 +1573,9 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
           },
 
     latest: () => [...latestByAsset.values()].sort((a, b) => a.assetId - b.assetId),
+
+    members: () =>
+      key === undefined ? undefined : membersAt(key.epoch).keys.map((member) => member.slice()),
 
     handovers: () => handovers.map((h) => ({ ...h, encoded: encodeHandoverCertificate(h) })),
 
