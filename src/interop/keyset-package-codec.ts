@@ -55,3 +55,23 @@ export const KeysetPackageCodec = defineMessage({
     return undefined;
   },
 });
+
+/**
+ * A joiner's request for the package of the change at `height` (tag 0x0453: chainId u64 ‖ height
+ * u64). A joiner that came up after the outgoing members finished the reshare would otherwise wait
+ * forever: nothing re-sends a finished run unprompted. A member answers a joiner of that change
+ * (and no one else), at most once per retry interval, with the package and what its run sent it.
+ */
+export const KeysetPackageRequestType = new ContainerType(
+  { chainId: Uint64, height: Uint64 },
+  { typeName: 'KeysetPackageRequest' },
+);
+export type KeysetPackageRequest = ValueOf<typeof KeysetPackageRequestType>;
+
+export const KeysetPackageRequestCodec = defineMessage({
+  name: 'KeysetPackageRequest',
+  tag: 0x0453,
+  type: KeysetPackageRequestType,
+  validate: (value) =>
+    value.height < 1 ? { field: 'height', reason: 'a change applies at a boundary ≥ 1' } : undefined,
+});

@@ -5,7 +5,8 @@
  *
  *   format          "palisade-node-config/1"
  *   genesis         path of genesis.json
- *   index           this validator's index in genesis.validators
+ *   index           this validator's index in genesis.validators; a validator that is not in
+ *                   genesis (added by governance later, `join`) gives genesis.validators.length
  *   keystore        path of its EIP-2335 keystore (the identity key the genesis lists)
  *   passwordFile    optional: first line is the keystore password; otherwise the environment
  *                   variable PALISADE_KEYSTORE_PASSWORD
@@ -20,9 +21,15 @@
  *                   first price on this validator (src/oracle/source.ts stuckSource)
  *   logLevel        optional pino level (default "info")
  *   monitor         optional findings settings: capacity, thresholds, webhook (src/monitor/settings.ts)
+ *   join            optional, only for a validator that is not in genesis:
+ *                   { "trustedKeyset": { "epoch": N, "groupPublicKey": "<33-byte hex>" } }, the price
+ *                   keyset its operator trusts (the genesis keyset, or a later one verified by
+ *                   hand, as an EVM verifier is deployed with one). It accepts the keyset it joins
+ *                   only through handover certificates from this one (src/node/price-join.ts).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { fromHex, toHex } from '../crypto/bytes.ts';
 import { MonitorError } from '../monitor/finding.ts';
 import { type MonitorSettings, parseMonitorSettings } from '../monitor/settings.ts';
 import { GenesisError, parseHostPort } from './genesis.ts';
@@ -61,6 +68,8 @@ export interface NodeConfig {
   monitor?: MonitorSettings | undefined;
   /** `evmRpc`: the bridge's EVM JSON-RPC URL (genesis `bridge`); undefined: report no deposits. */
   evmRpcUrl?: string | undefined;
+  /** `join`: a validator not in genesis, with the price keyset its operator trusts. */
+  join?: { trustedKeyset: { epoch: number; groupPublicKey: Uint8Array } } | undefined;
 }
 
 const KEYS = ['format', 'genesis', 'index', 'keystore', 'dataDirectory', 'p2pListen', 'apiListen'];
@@ -72,7 +81,34 @@ const OPTIONAL = [
   'stateSyncThresholdBlocks',
   'monitor',
   'evmRpc',
+  'join',
 ];
+
+/** The `join` section: `{ trustedKeyset: { epoch, groupPublicKey } }`. */
+function joinSection(value: unknown): NonNullable<NodeConfig['join']> {
+  const shape = 'must be { "trustedKeyset": { "epoch": N, "groupPublicKey": "<33-byte hex>" } }';
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ConfigError('join', shape);
+  const record = value as Record<string, unknown>;
+  if (Object.keys(record).some((key) => key !== 'trustedKeyset')) throw new ConfigError('join', shape);
+  const trusted = record.trustedKeyset as Record<string, unknown> | undefined;
+  if (typeof trusted !== 'object' || trusted === null || Array.isArray(trusted))
+    throw new ConfigError('join.trustedKeyset', shape);
+  if (Object.keys(trusted).some((key) => key !== 'epoch' && key !== 'groupPublicKey'))
+    throw new ConfigError('join.trustedKeyset', shape);
+  const epoch = trusted.epoch;
+  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 1)
+    throw new ConfigError('join.trustedKeyset.epoch', 'must be a keyset epoch (1 or more)');
+  const text = trusted.groupPublicKey;
+  const hex = typeof text === 'string' ? text.replace(/^0x/, '') : '';
+  const key = /^(02|03)[0-9a-fA-F]{64}$/.test(hex) ? fromHex(hex) : undefined;
+  if (key === undefined)
+    throw new ConfigError(
+      'join.trustedKeyset.groupPublicKey',
+      'must be a compressed secp256k1 point (33 bytes, hex)',
+    );
+  return { trustedKeyset: { epoch, groupPublicKey: key } };
+}
 
 function path(value: unknown, field: string, base: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 4096)
@@ -170,6 +206,7 @@ export function parseNodeConfig(document: unknown, base: string): NodeConfig {
     stateSyncThresholdBlocks: threshold as number | undefined,
     monitor,
     ...(evmRpc === undefined ? {} : { evmRpcUrl: evmRpc as string }),
+    ...(record.join === undefined ? {} : { join: joinSection(record.join) }),
   };
 }
 
@@ -220,5 +257,15 @@ export function nodeConfigToJson(config: NodeConfig, base: string): Record<strin
       ? {}
       : { stateSyncThresholdBlocks: config.stateSyncThresholdBlocks }),
     ...(config.evmRpcUrl === undefined ? {} : { evmRpc: config.evmRpcUrl }),
+    ...(config.join === undefined
+      ? {}
+      : {
+          join: {
+            trustedKeyset: {
+              epoch: config.join.trustedKeyset.epoch,
+              groupPublicKey: toHex(config.join.trustedKeyset.groupPublicKey),
+            },
+          },
+        }),
   };
 }

@@ -15,7 +15,9 @@
  *   - Restart: replayed blocks schedule their epochs as live ones do, and the epochs committed
  *     before the restored snapshot are scheduled from the record and the stored boundary blocks.
  * The peers of a set are the genesis validators' transport indices; a validator added by
- * governance joins the engine's peer directory after them (the TLS transport does not yet dial it).
+ * governance joins the engine's peer directory after them, and the TLS transport's in the same
+ * order (src/node/price-membership.ts `networkMembership`), which admits and dials it from the
+ * block that schedules its change.
  */
 import { BlockCodec } from '../codec/consensus.ts';
 import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';

@@ -28,6 +28,7 @@
 import { decodeBlockPayload } from '../chain/block-rule.ts';
 import { BlockCodec } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
+import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { peekTag } from '../codec/message.ts';
 import { EnvelopeGossipCodec, MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
 import { createEngine as createConsensus, type SimplexEngine } from '../consensus/engine.ts';
@@ -36,10 +37,12 @@ import { createValidatorSet } from '../consensus/validators.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { accountStateKey } from '../execution/engine.ts';
+import { VALIDATOR_SET_STATE_KEY } from '../execution/records.ts';
 import { CheckpointCertificateCodec } from '../interop/evm/checkpoint.ts';
 import { createDepositReporter, type DepositReporter } from '../interop/evm/deposit-quorum.ts';
 import { createRpcDepositFollower } from '../interop/evm/follower-rpc.ts';
 import { createEvmReader } from '../interop/evm/rpc.ts';
+import type { Keyset } from '../interop/handover-certificate.ts';
 import type { MonitorConfigOverrides } from '../monitor/config.ts';
 import { severityRank } from '../monitor/finding.ts';
 import { createMonitor } from '../monitor/monitor.ts';
@@ -63,9 +66,10 @@ import { createCertificateHistory } from './certificate-history.ts';
 import { createCheckpointSigner } from './checkpoint-signing.ts';
 import { createDepositStatus } from './deposit-status.ts';
 import { catchUpEpochs, followValidatorEpoch, storedBlockView } from './epochs.ts';
-import type { Genesis } from './genesis.ts';
+import { type Genesis, parseHostPort } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
+import { networkMembership } from './price-membership.ts';
 import { createPriceSigner, type LatestCertificate, type PriceSigner } from './price-signing.ts';
 import { createPrivacyCheckpoints } from './privacy.ts';
 import { createSignaturePool, defaultSignatureThreads } from './signature-pool.ts';
@@ -98,7 +102,18 @@ export interface NodeLogger {
 
 export interface NodeOptions {
   genesis: Genesis;
+  /**
+   * This validator's index in `genesis.validators`; for a validator that is not in genesis
+   * (`join`), `genesis.validators.length`: its own peer id, after the genesis validators.
+   */
   index: number;
+  /**
+   * A validator that is not in genesis and joins when governance adds it at an epoch boundary
+   * (issue 11): the price keyset its operator trusts, from which the keyset it joins must be
+   * reached by handover certificates (src/node/price-join.ts). Until a change adds it, every
+   * validator's transport refuses it, and it follows the chain without voting.
+   */
+  join?: { trustedKeyset: Keyset } | undefined;
   /** The validator's 32-byte Ed25519 seed (from its keystore). */
   secretKey: Uint8Array;
   dataDirectory: string;
@@ -200,20 +215,38 @@ export function createNode(options: NodeOptions): PalisadeNode {
   const wallClock = options.wallClock ?? Date.now;
   const clock = createRealClock();
   const signer = createEd25519Signer(options.secretKey);
+  /** The genesis validators' keys: the block rule's validators and the genesis keyset's members. */
   const keys = genesis.validators.map((v) => v.publicKey);
-  if (keys[index] === undefined || toHex(keys[index]) !== toHex(signer.publicKey))
-    throw new TypeError(`the secret key is not the key of validator ${index} in genesis`);
   const n = keys.length;
+  /** Not a genesis validator: added by governance at a boundary (see `join`). */
+  const joining = !keys.some((key) => toHex(key) === toHex(signer.publicKey));
+  if (joining) {
+    if (options.join === undefined)
+      throw new TypeError(
+        'the secret key is not a genesis validator’s: a validator added later needs `join`',
+      );
+    if (index !== n)
+      throw new TypeError(
+        `a validator that is not in genesis takes index ${n} (after the genesis validators)`,
+      );
+  } else if (keys[index] === undefined || toHex(keys[index]) !== toHex(signer.publicKey))
+    throw new TypeError(`the secret key is not the key of validator ${index} in genesis`);
+  /** The peer directory at start: the genesis validators, then a joiner's own key. */
+  const startKeys = joining ? [...keys, signer.publicKey] : keys;
   const chainId = genesis.chainId;
 
   const storage: SqliteStorage = openSqliteStorage({ dataDirectory: options.dataDirectory });
   const transport = createTlsTransport({
     selfIndex: index,
     secretKey: options.secretKey,
-    validators: genesis.validators.map((v, i) => ({
-      publicKey: v.publicKey,
-      address: options.peers?.get(i) ?? v.p2p,
-    })),
+    validators: [
+      ...genesis.validators.map((v, i) => ({
+        publicKey: v.publicKey,
+        address: options.peers?.get(i) ?? v.p2p,
+      })),
+      ...(joining ? [{ publicKey: signer.publicKey }] : []),
+    ],
+    genesisValidators: n,
     listen: options.p2pListen,
     ...(options.transportLimits === undefined ? {} : { limits: options.transportLimits }),
     clock,
@@ -258,7 +291,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
     });
   };
   const observe = (height: number): Uint8Array | undefined => {
-    if (!oracleEnabled || quotes.length === 0) return undefined;
+    // The block rule aggregates the genesis validators' observations only: an added validator's
+    // would make its votes fail the others' extension check, so it observes nothing.
+    if (!oracleEnabled || joining || quotes.length === 0) return undefined;
     const { body } = buildObservation({
       chainId,
       height,
@@ -278,7 +313,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
   let reporter: DepositReporter | undefined;
   let pollDeposits: (() => Promise<unknown>) | undefined;
   let cancelBridgePoll: (() => void) | undefined;
-  if (bridge !== undefined && options.evmRpcUrl !== undefined) {
+  // Deposit reports count the genesis validators' too (src/interop/evm/deposit-quorum.ts).
+  if (bridge !== undefined && options.evmRpcUrl !== undefined && !joining) {
     const depositReporter = createDepositReporter({
       signer,
       chainId,
@@ -347,7 +383,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
   let inflight: Promise<void> = Promise.resolve();
   const consensus = createConsensus({
     chainId,
-    validators: createValidatorSet(keys),
+    // The start of the engine's peer directory, as the transport's; epoch 1 is the genesis set.
+    validators: createValidatorSet(startKeys),
     schedule: createValidatorSchedule({ epoch: 1, firstView: 1, validators: createValidatorSet(keys) }),
     self: index,
     signer,
@@ -381,6 +418,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
     chainId,
     self: index,
     validators: keys,
+    directory: { peerOf: (key) => transport.peerOf(key), keyOf: (peer) => transport.keyOf(peer) },
+    ...(options.join === undefined ? {} : { trustedKeyset: options.join.trustedKeyset }),
     signer,
     secretKey: options.secretKey,
     keyStore: createFilePriceKeyStore(options.dataDirectory),
@@ -671,6 +710,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
   // A set change applied at this boundary: the price keyset is reshared to the new set there
   // (src/node/price-membership.ts), started by the onAggregates of the same block below.
   app.onApplied((applied) => {
+    // Keys the change names join the peer directory first: the reshare addresses them by peer.
+    syncDirectory();
     const committed = app.engine.validatorSet();
     const entry = committed?.epochs[committed.epochs.length - 1];
     if (entry === undefined || entry.epoch === 1 || entry.sinceHeight !== applied.summary.height) return;
@@ -689,6 +730,77 @@ export function createNode(options: NodeOptions): PalisadeNode {
     logger.debug({ height: summary.height, transactions: summary.transactions.length }, 'finalized');
     publish({ topic: 'prices', height: summary.height, prices: priceList() });
   });
+  // After the block's reshare started (onAggregates above): who the transport admits now.
+  app.onApplied(() => syncMembership());
+
+  // ---------------------------------------------------------------- membership (issue 11)
+
+  /** The committed validator-set record, or undefined (a genesis without epochs). */
+  const membershipRecord = () => {
+    const bytes = app.engine.stateValue(VALIDATOR_SET_STATE_KEY);
+    if (bytes === undefined) return undefined;
+    try {
+      return ValidatorSetRecordCodec.decode(bytes);
+    } catch {
+      return undefined;
+    }
+  };
+  const membershipNow = () => {
+    const record = membershipRecord();
+    return record === undefined
+      ? undefined
+      : {
+          record,
+          membership: networkMembership(record, app.engine.height, prices.stats().refreshing !== null),
+        };
+  };
+  const addressOf = (p2p: string | undefined) => {
+    if (p2p === undefined) return undefined;
+    try {
+      return parseHostPort(p2p, 'p2p');
+    } catch {
+      return undefined;
+    }
+  };
+  /** Every key of the kept epochs and the pending change joins the transport's directory. */
+  const syncDirectory = () => {
+    const now = membershipNow();
+    if (now === undefined) return undefined;
+    for (const peer of now.membership.peers) transport.addPeer(peer.publicKey, addressOf(peer.p2p));
+    return now;
+  };
+  let admittedNow = '';
+  const selfHex = toHex(signer.publicKey);
+  /**
+   * The transport admits the current and next epoch's validators (price-membership.ts
+   * `networkMembership`); a joiner whose chain already holds the change that added it (a restart,
+   * a restored snapshot) starts joining from the record.
+   */
+  const syncMembership = () => {
+    const now = syncDirectory();
+    if (now === undefined) return;
+    const admitted = now.membership.admitted
+      .map((key) => transport.peerOf(key))
+      .filter((peer): peer is number => peer !== undefined && peer !== index)
+      .sort((a, b) => a - b);
+    const summary = admitted.join(',');
+    if (summary !== admittedNow) {
+      admittedNow = summary;
+      transport.setAdmitted(admitted);
+      logger.info(
+        { admitted, height: app.engine.height },
+        'transport admits the current and next validators',
+      );
+    }
+    if (!joining || prices.stats().join !== 'waiting') return;
+    const epochs = now.record.epochs;
+    const holdsUs = (entry: (typeof epochs)[number]) => entry.keys.some((key) => toHex(key) === selfHex);
+    for (let i = epochs.length - 1; i >= 1; i--)
+      if (holdsUs(epochs[i]!) && !holdsUs(epochs[i - 1]!)) {
+        prices.changeValidators(epochs[i]!.sinceHeight, epochs[i]!.keys, epochs[i - 1]!.keys);
+        break;
+      }
+  };
 
   const dropsByReason = (): Record<string, number> => {
     const out: Record<string, number> = { ...transport.status().drops };
@@ -839,14 +951,11 @@ export function createNode(options: NodeOptions): PalisadeNode {
                 threshold: keyset.threshold,
                 participants: keyset.participants,
               },
-        // Every validator of genesis is a recipient of every keygen, so each holds a share.
-        signers:
-          keyset === undefined
-            ? []
-            : keys.slice(0, keyset.participants).map((publicKey, signerIndex) => ({
-                index: signerIndex,
-                publicKey: hex(publicKey),
-              })),
+        // The keyset's members (the validator set it was last dealt to), by member index.
+        signers: (prices.members() ?? []).map((publicKey, signerIndex) => ({
+          index: signerIndex,
+          publicKey: hex(publicKey),
+        })),
         keygen: stats.dkg,
         disqualified: stats.dkgDisqualified,
         refreshDisqualified: stats.refreshDisqualified,
@@ -949,6 +1058,15 @@ export function createNode(options: NodeOptions): PalisadeNode {
 
   let running = false;
   let api: RunningApiServer | undefined;
+  let cancelMembership: (() => void) | undefined;
+  /** Once a second: a reshare that ended here lets the validators it removed go. */
+  const scheduleMembership = () => {
+    cancelMembership = clock.setTimer(1000, () => {
+      if (!running) return;
+      syncMembership();
+      scheduleMembership();
+    });
+  };
   let cancelPenalties: (() => void) | undefined;
   const penalties = createDropCounterPenalties(transport, CONSENSUS_PENALTIES);
   const chargePenalties = () => {
@@ -980,8 +1098,10 @@ export function createNode(options: NodeOptions): PalisadeNode {
         },
         'restored the latest snapshot and replayed the finalized blocks after it',
       );
+      syncMembership();
       const p2p = await transport.listen();
       transport.start();
+      scheduleMembership();
       await consensus.start();
       if (oracleEnabled) {
         await pollMarket();
@@ -1018,6 +1138,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       cancelPoll?.();
       cancelBridgePoll?.();
       cancelPenalties?.();
+      cancelMembership?.();
       monitorFeed.stop();
       webhook?.close();
       cancelGossip?.();

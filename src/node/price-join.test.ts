@@ -21,7 +21,7 @@ import { runLocalKeygen, sealKeygenMessage } from '../crypto/keygen.ts';
 import { KeygenShareCodec, SealedKeygenCodec } from '../crypto/keygen-codec.ts';
 import { commitmentEvaluator, identifierOf, Point, parsePoint, pointBytes } from '../crypto/vss.ts';
 import { followKeysetChain } from '../interop/handover-certificate.ts';
-import { KeysetPackageCodec } from '../interop/keyset-package-codec.ts';
+import { KeysetPackageCodec, KeysetPackageRequestCodec } from '../interop/keyset-package-codec.ts';
 import { createKeysetRegistry } from '../interop/price-certificate.ts';
 import { manualClock } from './manual-clock.ts';
 import { createKeysetJoin, KeysetJoinError } from './price-join.ts';
@@ -65,7 +65,12 @@ function otherKeysetPackage(name: string) {
  */
 type Behaviour = 'forges-package' | 'bad-shares-to-joiner' | 'crashed-after';
 
-function network(name: string, behaviours: Map<number, Behaviour> = new Map(), withStranger = false) {
+function network(
+  name: string,
+  behaviours: Map<number, Behaviour> = new Map(),
+  withStranger = false,
+  lateJoiner = false,
+) {
   const total = GENESIS + 1 + (withStranger ? 1 : 0);
   const { clock, advance } = manualClock();
   const identities = Array.from({ length: total }, (_, i) =>
@@ -159,9 +164,20 @@ function network(name: string, behaviours: Map<number, Behaviour> = new Map(), w
       deliver();
       net.genesisKey = Uint8Array.from(prices[0]!.keyset()!.groupPublicKey);
       for (let i = GENESIS; i < total; i++) {
+        if (lateJoiner && i === JOINER) continue;
         prices[i] = make(i, { epoch: 1, groupPublicKey: net.genesisKey });
         prices[i]!.start();
       }
+      deliver();
+    },
+    /**
+     * The joiner comes up late (everything sent to it so far was lost) and its chain, caught up,
+     * applies the change that added it: as a node's block sync (or restored snapshot) makes it do.
+     */
+    startLateJoiner() {
+      prices[JOINER] = make(JOINER, { epoch: 1, groupPublicKey: net.genesisKey });
+      prices[JOINER]!.start();
+      prices[JOINER]!.changeValidators(EPOCH_BLOCKS, newSet, genesisKeys);
       deliver();
     },
     /** Block `height`: at the first boundary every validator's chain applies the change. */
@@ -448,5 +464,41 @@ test('a set change at block 4 (4 → 5): the joiner adopts the new epoch key, si
   blocks(net, 15, 15);
   net.run(30_000);
   for (const i of [0, 1, 2, JOINER]) assert.equal(net.prices[i]!.latest()[0]!.height, 15);
+  net.stop();
+});
+
+test('a late joiner (up after the reshare that added it ended) asks for the package, gets its share and signs', () => {
+  const net = network('late', new Map(), false, true);
+  net.start();
+  blocks(net, 1, 10);
+  net.run(30_000);
+  // The four reshared to the five without it: it was silent, one of f' = 1.
+  for (let i = 0; i < GENESIS; i++) assert.equal(net.prices[i]!.keyset()!.participants, 5);
+  assert.equal(net.prices[0]!.stats().refreshing, null, 'the reshare is over');
+  // A request from someone who is not a joiner of that change is answered with nothing.
+  const request = KeysetPackageRequestCodec.encode({ chainId: CHAIN_ID, height: EPOCH_BLOCKS });
+  const heardBefore = net.delivered[1]!.length;
+  net.send(1, 0, request);
+  net.run(2000);
+  assert.ok(
+    net.delivered[1]!.slice(heardBefore).every((m) => peekTag(m) !== KeysetPackageCodec.tag),
+    'no package to a validator the change did not add',
+  );
+  net.startLateJoiner();
+  net.run(30_000);
+  const joiner = net.prices[JOINER]!;
+  assert.equal(joiner.stats().join, 'joined', `join state ${joiner.stats().join}`);
+  const keyset = joiner.keyset()!;
+  assert.equal(keyset.participants, 5);
+  assert.equal(keyset.epoch, net.prices[0]!.keyset()!.epoch);
+  assert.equal(toHex(keyset.groupPublicKey), toHex(net.genesisKey));
+  // It holds the handover into its epoch, and signs: every certificate needs four of the five, and
+  // the joiner's share is in those it coordinates.
+  blocks(net, 11, 14);
+  net.run(30_000);
+  for (let i = 0; i <= JOINER; i++) assert.equal(net.prices[i]!.latest()[0]!.height, 14);
+  assertVerifiesFromGenesis(net, JOINER);
+  assert.ok(joiner.stats().certificates > 0, 'the late joiner assembled certificates');
+  assert.ok(joiner.stats().lastAssembled!.signers.includes(JOINER));
   net.stop();
 });

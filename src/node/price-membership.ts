@@ -93,3 +93,70 @@ export function epochMembers(keys: readonly Uint8Array[], directory: PeerDirecto
 export function sameMembers(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
   return a.length === b.length && a.every((key, i) => bytesEqual(key, b[i]!));
 }
+
+/**
+ * Who a node's transport knows and admits, from the committed validator-set record
+ * (src/execution/validator-set.ts, under `VALIDATOR_SET_STATE_KEY`). Issue 11: a validator is
+ * accepted once it is in the current or the next epoch's set, and no longer once it left:
+ *   - `peers`: every key of the kept epochs in epoch order, then the pending addition, each with the
+ *     transport address its record names: the order the consensus engine's peer directory grows in
+ *     (src/consensus/engine.ts), so a key gets the same peer id in both;
+ *   - `admitted`: the current members, the key a pending change adds (it catches up before its
+ *     boundary), and, while the reshare into the current epoch is still running here
+ *     (`outgoingResharing`, at most one epoch long), the members the change removed: they deal in
+ *     that reshare. A removed validator is refused from then on.
+ */
+export interface NetworkMembership {
+  peers: { publicKey: Uint8Array; p2p: string | undefined }[];
+  admitted: Uint8Array[];
+}
+
+/** What of the record {@link networkMembership} reads (ValidatorSetRecordCodec's value). */
+export interface MembershipRecord {
+  epochBlocks: number;
+  members: readonly { publicKey: Uint8Array; p2p: Uint8Array }[];
+  pending: readonly { change: { op: number; publicKey: Uint8Array; p2p: Uint8Array } }[];
+  epochs: readonly { epoch: number; sinceHeight: number; keys: readonly Uint8Array[] }[];
+}
+
+/** `ChangeValidators.op` of an addition (src/codec/execution.ts VALIDATOR_CHANGE.add). */
+const OP_ADD = 0;
+
+/** @example const { peers, admitted } = networkMembership(record, height, prices.stats().refreshing !== null); */
+export function networkMembership(
+  record: MembershipRecord,
+  height: number,
+  outgoingResharing: boolean,
+): NetworkMembership {
+  const text = new TextDecoder();
+  const address = new Map<string, string>();
+  for (const member of record.members) address.set(toHex(member.publicKey), text.decode(member.p2p));
+  const pendingAdd = record.pending.find((entry) => entry.change.op === OP_ADD)?.change;
+  if (pendingAdd !== undefined) address.set(toHex(pendingAdd.publicKey), text.decode(pendingAdd.p2p));
+  const seen = new Set<string>();
+  const peers: NetworkMembership['peers'] = [];
+  const note = (key: Uint8Array) => {
+    const hex = toHex(key);
+    if (seen.has(hex)) return;
+    seen.add(hex);
+    peers.push({ publicKey: Uint8Array.from(key), p2p: address.get(hex) });
+  };
+  for (const entry of record.epochs) for (const key of entry.keys) note(key);
+  for (const member of record.members) note(member.publicKey);
+  if (pendingAdd !== undefined) note(pendingAdd.publicKey);
+
+  const admitted = new Map<string, Uint8Array>();
+  for (const member of record.members) admitted.set(toHex(member.publicKey), member.publicKey);
+  if (pendingAdd !== undefined) admitted.set(toHex(pendingAdd.publicKey), pendingAdd.publicKey);
+  const current = record.epochs[record.epochs.length - 1];
+  const previous = record.epochs[record.epochs.length - 2];
+  if (
+    outgoingResharing &&
+    current !== undefined &&
+    previous !== undefined &&
+    current.sinceHeight > 0 &&
+    height < current.sinceHeight + record.epochBlocks
+  )
+    for (const key of previous.keys) if (!admitted.has(toHex(key))) admitted.set(toHex(key), key);
+  return { peers, admitted: [...admitted.values()].map((key) => Uint8Array.from(key)) };
+}

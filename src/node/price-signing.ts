@@ -77,8 +77,12 @@
  *      keeps the handover chain (the package's, then the outgoing keyset's handover into the new
  *      epoch) and signs in that epoch's engine like any member.
  * Shares go only to the new set's members (a peer outside it is sent broadcasts, never a share).
- * A joiner that comes up after the outgoing members finished the reshare does not get the package
- * (nothing asks for it); it counts among the new set's f faulty until share repair.
+ * A joiner that comes up after the outgoing members started or finished the reshare asks for it:
+ * from the change on, it sends the outgoing members a package request (tag 0x0453) every
+ * `retryMs` until it holds its share, and each answers a joiner of that change with the package
+ * and, once its run is over, everything the run sent that joiner (the straggler answer: deals,
+ * shares addressed to it, complaints and answers, the handover). Members keep the runs of the
+ * last two epochs, so a joiner more than two keyset epochs late is not served this way.
  *
  * Signing. After every finalized block whose height is a multiple of `everyBlocks`, every
  * validator holds the same aggregates (a function of finalized blocks), so each knows what to
@@ -117,7 +121,11 @@ import {
   type Keyset,
   verifyHandover,
 } from '../interop/handover-certificate.ts';
-import { KeysetPackageCodec, MAX_PACKAGE_HANDOVERS } from '../interop/keyset-package-codec.ts';
+import {
+  KeysetPackageCodec,
+  KeysetPackageRequestCodec,
+  MAX_PACKAGE_HANDOVERS,
+} from '../interop/keyset-package-codec.ts';
 import {
   type CertificateDomain,
   decodePriceCertificate,
@@ -166,6 +174,8 @@ const MAX_AHEAD_CERTIFICATES = 256;
 const MAX_HANDOVERS = 64;
 /** Keygen messages we sent, kept for re-sending: a deal, n shares, a complaint, answers. */
 const MAX_SENT_KEYGEN = 4 * 256;
+/** Package requests remembered for rate limiting (joiners × runs). */
+const MAX_PACKAGE_ANSWERS = 1024;
 /** Keyset packages a joiner holds before its chain reached the change (one per peer), at most. */
 const MAX_EARLY_PACKAGES = 256;
 /** Handovers a joiner holds until it has a keyset to check them against, at most. */
@@ -341,6 +351,8 @@ export interface PriceSigner {
     | { epoch: number; groupPublicKey: Uint8Array; threshold: number; participants: number }
     | undefined;
   latest(): LatestCertificate[];
+  /** The current keyset's members (identity keys) in member order; undefined without a keyset. */
+  members(): readonly Uint8Array[] | undefined;
   /** Handover certificates from each refreshed epoch to the next, oldest first (the last 64). */
   handovers(): (HandoverCertificate & { encoded: Uint8Array })[];
   stats(): PriceSignerStats;
@@ -409,6 +421,8 @@ interface KeygenRun {
    * the joiners it goes to, re-sent with the run's messages.
    */
   readonly joinPackage?: { bytes: Uint8Array; peers: readonly PeerId[] };
+  /** A reshare's boundary block: a late joiner's package request names it. */
+  readonly changeHeight?: number;
 }
 
 function fileKey(secretKey: Uint8Array, chainId: number, epoch: number): Buffer {
@@ -840,6 +854,9 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       state: 'running',
       digest: machine.sessionDigest,
       ...(joinPackage === undefined ? {} : { joinPackage }),
+      ...(next.session.kind === 'reshare' && pendingChange !== undefined
+        ? { changeHeight: pendingChange.height }
+        : {}),
     });
   };
 
@@ -983,6 +1000,46 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     // A straggler that finishes on these missed the handover into this epoch: send it after them.
     const handover = handovers.find((h) => h.toEpoch === run.epoch);
     if (handover !== undefined) options.send(from, encodeHandoverCertificate(handover));
+  };
+
+  /**
+   * A joiner asks for the package of the change that added it (it came up after our reshare
+   * started, or after it ended): the package, and, once our run is over, what it sent the joiner
+   * (the straggler answer); a running run re-sends everything anyway. Only the joiners of that
+   * change are answered, at most once per retry interval each.
+   */
+  const lastPackageAnswerMs = new Map<number, number>();
+  const onPackageRequest = (from: PeerId, bytes: Uint8Array) => {
+    const request = KeysetPackageRequestCodec.decode(bytes);
+    if (request.chainId !== options.chainId) return;
+    for (const run of runs.values()) {
+      if (run.kind !== 'reshare' || run.changeHeight !== request.height || run.joinPackage === undefined)
+        continue;
+      if (!run.joinPackage.peers.includes(from)) return;
+      const now = options.clock.now();
+      const slot = from * 65_536 + run.epoch;
+      if (now - (lastPackageAnswerMs.get(slot) ?? Number.NEGATIVE_INFINITY) < retryMs) return;
+      lastPackageAnswerMs.set(slot, now);
+      while (lastPackageAnswerMs.size > MAX_PACKAGE_ANSWERS)
+        lastPackageAnswerMs.delete(lastPackageAnswerMs.keys().next().value as number);
+      options.send(from, run.joinPackage.bytes);
+      if (run.state !== 'running') answerStraggler(from, run);
+      return;
+    }
+  };
+
+  /**
+   * A joiner asks the outgoing members for the package every retry interval until it holds its
+   * share: a change that added us while we were down or behind has no one re-sending it to us.
+   */
+  const requestPackage = (height: number) => {
+    if (!running || key !== undefined || joining?.height !== height) return;
+    const request = KeysetPackageRequestCodec.encode({ chainId: options.chainId, height });
+    joining.outgoing.keys.forEach((_, member) => {
+      const peer = joining!.outgoing.peerOfMember(member);
+      if (peer !== undefined && peer !== options.self) options.send(peer, request);
+    });
+    later(retryMs, () => requestPackage(height));
   };
 
   const onKeygen = (from: number, bytes: Uint8Array) => {
@@ -1186,6 +1243,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     const held = [...earlyPackages];
     earlyPackages.clear();
     for (const [from, bytes] of held) onPackage(from, bytes);
+    later(retryMs, () => requestPackage(height));
   };
 
   // ------------------------------------------------------------------ share repair
@@ -1455,6 +1513,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
           }
         } else if (tag === CertificateAnnouncementCodec.tag) onAnnouncement(from, message);
         else if (tag === KeysetPackageCodec.tag) onPackage(from, message);
+        else if (tag === KeysetPackageRequestCodec.tag) onPackageRequest(from, message);
         else if (REPAIR_TAGS.has(tag)) onRepair(from, message);
         else if (tag === HandoverCertificateCodec.tag) onHandover(message);
       } catch (error) {
@@ -1514,6 +1573,9 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
           },
 
     latest: () => [...latestByAsset.values()].sort((a, b) => a.assetId - b.assetId),
+
+    members: () =>
+      key === undefined ? undefined : membersAt(key.epoch).keys.map((member) => member.slice()),
 
     handovers: () => handovers.map((h) => ({ ...h, encoded: encodeHandoverCertificate(h) })),
 

@@ -15,7 +15,7 @@ import { btcSeries } from '../../execution/fixtures.ts';
 import { MS_PER_DAY } from '../../execution/margin.ts';
 import { createFixtureNode } from '../api/fixture-node.ts';
 import { startApiServer } from '../api/server.ts';
-import { type ProposalFile, run } from './governance.ts';
+import { governanceActionOf, type ProposalFile, run } from './governance.ts';
 
 const PASSWORD = 'governance test password';
 
@@ -93,4 +93,25 @@ test('governance CLI: two signatures list nothing, three list the series, a repe
   } finally {
     await api.close();
   }
+});
+
+test('governance CLI: a changeValidators action reads from JSON (op by name, key hex, addresses text); a bad op is refused', () => {
+  const key = 'ab'.repeat(32);
+  const action = governanceActionOf({
+    kind: 'changeValidators',
+    value: { op: 'add', publicKey: key, p2p: '10.0.0.5:26600', api: 'http://10.0.0.5:26700' },
+  });
+  assert.equal(action.kind, 'changeValidators');
+  if (action.kind !== 'changeValidators') return;
+  assert.equal(action.value.op, 0);
+  assert.equal(Buffer.from(action.value.publicKey).toString('hex'), key);
+  assert.equal(new TextDecoder().decode(action.value.p2p), '10.0.0.5:26600');
+  const removal = governanceActionOf({ kind: 'changeValidators', value: { op: 'remove', publicKey: key } });
+  assert.equal(removal.kind === 'changeValidators' && removal.value.op, 1);
+  assert.throws(() =>
+    governanceActionOf({ kind: 'changeValidators', value: { op: 'swap', publicKey: key } }),
+  );
+  assert.throws(() =>
+    governanceActionOf({ kind: 'changeValidators', value: { op: 'add', publicKey: 'zz' } }),
+  );
 });

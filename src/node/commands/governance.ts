@@ -10,7 +10,9 @@
  *            sends it in a transaction signed by KEY (a governor, guardian or funded account)
  *
  * The action JSON is `{"kind": …, "value": …}` with a kind of src/codec/execution.ts's
- * `GovernanceAction`; bytes are hex (`setGovernance` keys) and `setParameter`'s name is text. Nothing
+ * `GovernanceAction`; bytes are hex (`setGovernance` keys, `changeValidators` publicKey) and
+ * `setParameter`'s name and `changeValidators`' p2p and api are text: `{"kind": "changeValidators",
+ * "value": {"op": "add", "publicKey": "<hex>", "p2p": "10.0.0.5:26600", "api": "http://…"}}`. Nothing
  * here decides whether signatures suffice: the engine counts them, and `submit` prints its answer.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -92,6 +94,25 @@ export function governanceActionOf(json: unknown): GovernanceAction {
         ...value,
         governors: keys(value.governors, 'governors'),
         guardians: keys(value.guardians, 'guardians'),
+      },
+    };
+  } else if (kind === 'changeValidators') {
+    // {"op": "add" | "remove", "publicKey": hex, "p2p": "host:port", "api": URL}; a removal names the key alone.
+    const op = value.op === 'add' || value.op === 0 ? 0 : value.op === 'remove' || value.op === 1 ? 1 : -1;
+    if (op < 0) throw new UsageError('changeValidators op must be "add" or "remove"');
+    const textOf = (field: 'p2p' | 'api') => {
+      const given = value[field];
+      if (given !== undefined && typeof given !== 'string')
+        throw new UsageError(`changeValidators ${field} must be text`);
+      return new TextEncoder().encode(given ?? '');
+    };
+    action = {
+      kind,
+      value: {
+        op,
+        publicKey: hexBytes(value.publicKey, 'publicKey'),
+        p2p: textOf('p2p'),
+        api: textOf('api'),
       },
     };
   } else action = { kind, value };

@@ -57,6 +57,7 @@ async function packageVersion(): Promise<string> {
 export async function run(args: string[]): Promise<number> {
   let config: ReturnType<typeof readNodeConfig>;
   let secretKey: Uint8Array;
+  let publicKey: Uint8Array;
   let genesis: ReturnType<typeof parseGenesis>;
   let offsetMs: number;
   try {
@@ -77,7 +78,10 @@ export async function run(args: string[]): Promise<number> {
       if (error instanceof GenesisError) throw error;
       throw new ConfigError('genesis', `cannot read ${config.genesisPath}: ${(error as Error).message}`);
     }
-    if (config.index >= genesis.validators.length)
+    // A validator added by governance later (`join`) is not in genesis: it takes the index after them.
+    if (config.join !== undefined && config.index !== genesis.validators.length)
+      throw new ConfigError('index', `a joining validator takes index ${genesis.validators.length}`);
+    if (config.join === undefined && config.index >= genesis.validators.length)
       throw new ConfigError('index', `genesis lists ${genesis.validators.length} validators`);
     const password =
       config.passwordFile !== undefined
@@ -86,8 +90,12 @@ export async function run(args: string[]): Promise<number> {
     if (password === undefined)
       throw new UsageError(`no password: set passwordFile in the config or ${PASSWORD_ENVIRONMENT_VARIABLE}`);
     const pair = await loadEd25519Keystore(await readFile(config.keystorePath, 'utf8'), password);
-    if (toHex(pair.publicKey) !== toHex(genesis.validators[config.index]!.publicKey))
+    if (config.join !== undefined) {
+      if (genesis.validators.some((v) => toHex(v.publicKey) === toHex(pair.publicKey)))
+        throw new ConfigError('join', 'its key is a genesis validator’s: remove `join`');
+    } else if (toHex(pair.publicKey) !== toHex(genesis.validators[config.index]!.publicKey))
       throw new ConfigError('keystore', `its key is not validator ${config.index}'s key in genesis`);
+    publicKey = pair.publicKey;
     secretKey = pair.secretKey;
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError || error instanceof GenesisError) {
@@ -115,6 +123,7 @@ export async function run(args: string[]): Promise<number> {
     oracleEnabled: config.oracleEnabled,
     oracleStuckSources: config.oracleStuckSources,
     evmRpcUrl: config.evmRpcUrl,
+    ...(config.join === undefined ? {} : { join: config.join }),
     ...(config.stateSyncThresholdBlocks === undefined
       ? {}
       : { stateSyncThresholdBlocks: config.stateSyncThresholdBlocks }),
@@ -155,7 +164,7 @@ export async function run(args: string[]): Promise<number> {
             index: config.index,
             pid: process.pid,
             chainId: genesis.chainId,
-            publicKey: toHex(genesis.validators[config.index]!.publicKey),
+            publicKey: toHex(publicKey),
             p2p: `${host}:${addresses.p2p.port}`,
             api: addresses.api ?? null,
           })}\n`,

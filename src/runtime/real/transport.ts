@@ -13,8 +13,19 @@
  * delivered. (Node offers no hook to abort mid-handshake on the server side; in TLS 1.3 the
  * server sees the client certificate only in the client's final flight anyway.)
  *
- * Dialing rule: the validator with the lower index dials the higher one, so each pair has exactly
- * one connection. A new authenticated connection from a peer replaces the old one: after a crash
+ * Membership. The peers are a directory that only grows: the genesis validators in index order,
+ * then validators governance adds (`addPeer`; a validator that is not in genesis starts with its
+ * own key after the genesis ones). Who may connect is a second, narrower set: `setAdmitted` names
+ * the peers in the current or the next epoch's validator set (the node derives it from the
+ * finalized chain, src/node/node.ts). A directory peer outside it is refused at the handshake
+ * (`not_admitted`), not dialed, sent nothing, and cut off when it leaves the set; a key outside
+ * the directory is a stranger (`unknown_key`). Until `setAdmitted` is called, every directory peer
+ * is admitted (a network without validator-set changes).
+ *
+ * Dialing rule: between genesis validators, the lower index dials the higher one; a genesis
+ * validator dials every added one; between two added validators, the lower key (bytewise) dials.
+ * Each pair has exactly one connection whatever order each side's directory lists the added ones
+ * in (a joiner numbers itself first, before it learns of others added earlier). A new authenticated connection from a peer replaces the old one: after a crash
  * the old socket may be half-open, and the newest connection is the one the peer is using.
  *
  * Framing: `length (u32, big-endian) ‖ payload`. A zero length is a heartbeat, sent every
@@ -154,6 +165,8 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze
   handshakeAttemptBurstPerAddress: 8,
   maxReservedHandshakes: 64,
 });
+/** Peers a directory holds at most (genesis and added validators over the chain's life). */
+const MAX_DIRECTORY_PEERS = 1024;
 /** Stranger addresses whose attempt buckets are remembered; the least recently seen go first. */
 const MAX_TRACKED_ADDRESSES = 4096;
 
@@ -186,8 +199,13 @@ export interface TransportOptions {
   selfIndex: number;
   /** This validator's 32-byte Ed25519 seed; its public key must be `validators[selfIndex]`. */
   secretKey: Uint8Array;
-  /** The genesis validator set, in index order. */
+  /**
+   * The peer directory at start: the genesis validators in index order, then (for a validator
+   * that is not in genesis) this validator's own key. Later peers join with `addPeer`.
+   */
   validators: readonly TransportValidator[];
+  /** How many of `validators` are genesis validators (default: all); see the dialing rule. */
+  genesisValidators?: number;
   /** Where to accept connections; port 0 picks a free one (see `listen`). */
   listen: PeerAddress;
   limits?: Partial<TransportLimits>;
@@ -208,8 +226,10 @@ export interface PeerStatus {
   peer: PeerId;
   publicKey: string;
   connected: boolean;
-  /** Whether we dial this peer (it has a higher index) or it dials us. */
+  /** Whether we dial this peer (see the dialing rule) or it dials us. */
   direction: 'outbound' | 'inbound';
+  /** Whether it may connect now (in the current or next epoch's set; see `setAdmitted`). */
+  admitted: boolean;
   score: number;
   banned: boolean;
   bannedForMs: number;
@@ -243,6 +263,22 @@ export interface TlsTransport extends Network {
   start(): void;
   /** Sets or changes where `peer` listens; dials it if started and it is ours to dial. */
   setPeerAddress(peer: PeerId, address: PeerAddress): void;
+  /**
+   * Adds a validator to the directory (not admitted until `setAdmitted` names it) and returns its
+   * peer id; a key already there keeps its id (and gets `address` if given).
+   * @throws TypeError when the key is not 32 bytes or the directory is full
+   */
+  addPeer(publicKey: Uint8Array, address?: PeerAddress): PeerId;
+  /**
+   * The peers that may connect from now on (see the header's Membership): the others are cut off,
+   * refused and sent nothing; newly admitted ones are dialed when ours to dial.
+   * @throws RangeError for a peer id outside the directory
+   */
+  setAdmitted(peers: Iterable<PeerId>): void;
+  /** The peer id of a directory key, or undefined. */
+  peerOf(publicKey: Uint8Array): PeerId | undefined;
+  /** The key of a directory peer (ourselves included), or undefined. */
+  keyOf(peer: PeerId): Uint8Array | undefined;
   /** Lowers `peer`'s score for a bad message (e.g. consensus failing to decode or verify it). */
   penalize(peer: PeerId, reason: string, points?: number): void;
   isConnected(peer: PeerId): boolean;
@@ -255,6 +291,7 @@ interface PeerState {
   readonly index: PeerId;
   readonly publicKeyHex: string;
   readonly weDial: boolean;
+  admitted: boolean;
   address: PeerAddress | undefined;
   socket: TLSSocket | undefined;
   /** A dial in flight (socket not yet authenticated). */
@@ -329,15 +366,23 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
   if (!Number.isInteger(selfIndex) || selfIndex < 0 || selfIndex >= validators.length) {
     throw new TypeError(`selfIndex ${selfIndex} is not an index of the ${validators.length} validators`);
   }
+  const genesisCount = options.genesisValidators ?? validators.length;
+  if (!Number.isInteger(genesisCount) || genesisCount < 1 || genesisCount > validators.length)
+    throw new TypeError(`genesisValidators ${genesisCount} is not 1..${validators.length}`);
+  if (validators.length > MAX_DIRECTORY_PEERS)
+    throw new TypeError(`more than ${MAX_DIRECTORY_PEERS} validators`);
   const identity = createValidatorTlsIdentity(options.secretKey);
   const selfKeyHex = toHex(identity.publicKey);
   const indexByKey = new Map<string, PeerId>();
+  /** Every directory key by peer id, ourselves included. */
+  const directoryKeys: Uint8Array[] = [];
   validators.forEach((validator, index) => {
     const hex = toHex(validator.publicKey);
     if (validator.publicKey.length !== 32) throw new TypeError(`validator ${index}: key is not 32 bytes`);
     if (indexByKey.has(hex))
       throw new TypeError(`validator ${index}: key repeats validator ${indexByKey.get(hex)}`);
     indexByKey.set(hex, index);
+    directoryKeys.push(Uint8Array.from(validator.publicKey));
   });
   if (indexByKey.get(selfKeyHex) !== selfIndex) {
     throw new TypeError(`secretKey is not the key of validator ${selfIndex}`);
@@ -346,14 +391,28 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
   const rng = options.rng ?? createRealRng();
   const emit = options.onEvent ?? (() => {});
 
-  const peers: (PeerState | undefined)[] = validators.map((validator, index) => {
-    if (index === selfIndex) return undefined;
+  /** The dialing rule (header): genesis by index, genesis dials added, added by key. */
+  const weDialPeer = (index: PeerId, publicKeyHex: string): boolean => {
+    const selfGenesis = selfIndex < genesisCount;
+    const peerGenesis = index < genesisCount;
+    if (selfGenesis && peerGenesis) return selfIndex < index;
+    if (selfGenesis !== peerGenesis) return selfGenesis;
+    return selfKeyHex < publicKeyHex;
+  };
+
+  const newPeerState = (
+    index: PeerId,
+    publicKey: Uint8Array,
+    address: PeerAddress | undefined,
+  ): PeerState => {
     const startMs = clock.now();
+    const publicKeyHex = toHex(publicKey);
     return {
       index,
-      publicKeyHex: toHex(validator.publicKey),
-      weDial: selfIndex < index,
-      address: validator.address,
+      publicKeyHex,
+      weDial: weDialPeer(index, publicKeyHex),
+      admitted: index < validators.length,
+      address,
       socket: undefined,
       dialing: undefined,
       queue: [],
@@ -381,7 +440,10 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
       drops: new Map(),
       penalties: new Map(),
     };
-  });
+  };
+  const peers: (PeerState | undefined)[] = validators.map((validator, index) =>
+    index === selfIndex ? undefined : newPeerState(index, validator.publicKey, validator.address),
+  );
   const totalDrops = new Map<string, number>();
   const refusals = new Map<string, number>();
   let handler: ((from: PeerId, message: Uint8Array) => void) | undefined;
@@ -612,6 +674,10 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
   // ---- outbound ----
 
   function enqueue(peer: PeerState, message: Uint8Array): void {
+    if (!peer.admitted) {
+      drop(peer, 'not_admitted');
+      return;
+    }
     if (message.length > limits.maxFrameBytes) {
       drop(peer, 'outbound_too_large');
       return;
@@ -669,7 +735,7 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
   // ---- connections ----
 
   function dial(peer: PeerState): void {
-    if (stopped || !started || !peer.weDial || peer.address === undefined) return;
+    if (stopped || !started || !peer.weDial || !peer.admitted || peer.address === undefined) return;
     if (peer.socket !== undefined || peer.dialing !== undefined || peer.cancelReconnect !== undefined) return;
     if (isBanned(peer)) return;
     let failure = 'closed';
@@ -727,7 +793,8 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
   }
 
   function scheduleReconnect(peer: PeerState): void {
-    if (stopped || !peer.weDial || peer.cancelReconnect !== undefined || isBanned(peer)) return;
+    if (stopped || !peer.weDial || !peer.admitted || peer.cancelReconnect !== undefined || isBanned(peer))
+      return;
     const exponent = Math.min(peer.reconnectAttempt, 30);
     const ceilingMs = Math.min(limits.reconnectMaxMs, limits.reconnectBaseMs * 2 ** exponent);
     const halfMs = Math.floor(ceilingMs / 2);
@@ -760,6 +827,10 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
       return;
     }
     const peer = peerState(index);
+    if (!peer.admitted) {
+      refuse(socket, 'not_admitted', index);
+      return;
+    }
     if (peer.weDial) {
       refuse(socket, 'wrong_direction', index);
       return;
@@ -882,7 +953,7 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
     },
     broadcast(message: Uint8Array): void {
       if (stopped) return;
-      for (const peer of peers) if (peer !== undefined) enqueue(peer, message);
+      for (const peer of peers) if (peer?.admitted) enqueue(peer, message);
     },
     onMessage(receiver: (from: PeerId, message: Uint8Array) => void): void {
       handler = receiver;
@@ -940,6 +1011,61 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
       noteValidatorHost(address.host);
       dial(state);
     },
+    addPeer(publicKey: Uint8Array, address?: PeerAddress): PeerId {
+      if (publicKey.length !== 32) throw new TypeError('a validator key is 32 bytes');
+      const hex = toHex(publicKey);
+      const known = indexByKey.get(hex);
+      if (known !== undefined) {
+        const state = peers[known];
+        if (state !== undefined && address !== undefined && state.address === undefined) {
+          state.address = { host: address.host, port: address.port };
+          noteValidatorHost(address.host);
+          dial(state);
+        }
+        return known;
+      }
+      if (directoryKeys.length >= MAX_DIRECTORY_PEERS)
+        throw new TypeError(`the directory holds ${MAX_DIRECTORY_PEERS} peers already`);
+      const index = directoryKeys.length;
+      directoryKeys.push(Uint8Array.from(publicKey));
+      indexByKey.set(hex, index);
+      const state = newPeerState(
+        index,
+        publicKey,
+        address === undefined ? undefined : { host: address.host, port: address.port },
+      );
+      state.admitted = false;
+      peers[index] = state;
+      if (address !== undefined) noteValidatorHost(address.host);
+      return index;
+    },
+    setAdmitted(admitted: Iterable<PeerId>): void {
+      const next = new Set<PeerId>();
+      for (const peer of admitted) {
+        if (peer === selfIndex) continue;
+        peerState(peer);
+        next.add(peer);
+      }
+      for (const peer of peers) {
+        if (peer === undefined) continue;
+        const now = next.has(peer.index);
+        if (now === peer.admitted) continue;
+        peer.admitted = now;
+        if (now) {
+          peer.reconnectAttempt = 0;
+          dial(peer);
+          continue;
+        }
+        // Out of the set: cut off, and nothing queued for it is kept.
+        peer.cancelReconnect?.();
+        peer.cancelReconnect = undefined;
+        peer.dialing?.destroy();
+        peer.socket?.destroy();
+        while (dequeue(peer) !== undefined) drop(peer, 'not_admitted');
+      }
+    },
+    peerOf: (publicKey) => indexByKey.get(toHex(publicKey)),
+    keyOf: (peer) => (Number.isInteger(peer) ? directoryKeys[peer]?.slice() : undefined),
     penalize(peer: PeerId, reason: string, points: number = DEFAULT_PENALTY_POINTS): void {
       if (!Number.isFinite(points) || points < 0) throw new RangeError('penalty points must be >= 0');
       penalizePeer(peerState(peer), reason, points);
@@ -961,6 +1087,7 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
                   publicKey: peer.publicKeyHex,
                   connected: peer.socket !== undefined,
                   direction: peer.weDial ? 'outbound' : 'inbound',
+                  admitted: peer.admitted,
                   score: currentScore(peer),
                   banned: peer.bannedUntilMs > nowMs,
                   bannedForMs: Math.max(0, peer.bannedUntilMs - nowMs),
