@@ -9,7 +9,7 @@
  */
 import { AggregateFlag } from '../oracle/aggregate.ts';
 import type { SimNode, SimNodeFactory, SimOpenedReport } from '../sim/whole-node.ts';
-import { SIM_APPLICATION_LIMITS } from '../sim/whole-node.ts';
+import { SIM_APPLICATION_LIMITS, SIM_MEMPOOL_LIMITS } from '../sim/whole-node.ts';
 import { createNodeApplication } from './app.ts';
 import { createPriceSigner, type PriceKeyStore } from './price-signing.ts';
 
@@ -49,6 +49,8 @@ export const createSimNode: SimNodeFactory = (parameters) => {
     clock: parameters.clock,
     observe: parameters.observe,
     limits: { ...SIM_APPLICATION_LIMITS, ...parameters.applicationLimits },
+    mempoolLimits: SIM_MEMPOOL_LIMITS,
+    ...(parameters.admitWithoutAccount === true ? { admitWithoutAccount: true } : {}),
   });
   const signing = parameters.priceSigning;
   const prices = createPriceSigner({

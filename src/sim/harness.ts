@@ -24,6 +24,7 @@ import { createKvBlockStore } from '../chain/block-store.ts';
 import { ProposalCodec, SyncResponseCodec } from '../codec/consensus.ts';
 import { peekTag } from '../codec/message.ts';
 import { CertificateAnnouncementCodec } from '../codec/node.ts';
+import { SignedTransactionCodec } from '../codec/transaction.ts';
 import type { Application } from '../consensus/engine.ts';
 import {
   createEngine,
@@ -53,6 +54,7 @@ import {
   type FrontRunStats,
   type FrontRunStrategy,
 } from './adversaries/front-runner.ts';
+import type { GrieferStats } from './adversaries/griefer.ts';
 import { ADVERSARIES, type AdversaryName, MIX_ADVERSARY_NAMES } from './adversaries/index.ts';
 import { SimApplication } from './app.ts';
 import { CertificateLiveness, type CertificateSummary } from './certificate-liveness.ts';
@@ -61,6 +63,7 @@ import { InvariantChecker, type Violation } from './invariants.ts';
 import { CALM_LINK, LIVENESS_BLOCKS, LIVENESS_WINDOW_MS, type Profile } from './profiles.ts';
 import { FairValueLedger } from './redteam/fair-value.ts';
 import {
+  CAPACITY_REFUSALS,
   createSimMarket,
   type HonestRange,
   honestRangeOf,
@@ -74,6 +77,7 @@ import {
   type SimNodeFactory,
   type SimPriceSigning,
   simPriceSigning,
+  type TraderStats,
   VenueChecker,
   WHOLE_NODE_LIVENESS_BLOCKS,
 } from './whole-node.ts';
@@ -101,6 +105,15 @@ function isProposal(message: Uint8Array): boolean {
   }
 }
 
+/** The signer of an encoded transaction (lowercase hex), or '' when it does not decode. */
+function signerHex(bytes: Uint8Array): string {
+  try {
+    return toHex(SignedTransactionCodec.decode(bytes).body.signer);
+  } catch {
+    return '';
+  }
+}
+
 function isSyncResponse(message: Uint8Array): boolean {
   try {
     return peekTag(message) === SyncResponseCodec.tag;
@@ -115,7 +128,9 @@ function isSyncResponse(message: Uint8Array): boolean {
  * (whole node: the genesis's price band removed, `NO_PRICE_BAND`); 'no-observation-wait' (whole
  * node: a proposer does not wait for fresh observations, the defence against oracle-liar's stale
  * lie); 'no-gossip' (whole node: a trader's transaction reaches one validator's mempool, the
- * highest-numbered one that is up, instead of all of them: the defence against a censoring leader).
+ * highest-numbered one that is up, instead of all of them: the defence against a censoring leader);
+ * 'admit-unfunded' (whole node: the mempool admits keys without an account, so the griefer's fresh
+ * keys spend the admission budget honest traders share: no-crowding-out catches it).
  */
 export const MUTATIONS = [
   'finalize-after-nullify',
@@ -123,6 +138,7 @@ export const MUTATIONS = [
   'no-price-band',
   'no-observation-wait',
   'no-gossip',
+  'admit-unfunded',
 ] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
@@ -216,6 +232,8 @@ export interface MarketSummary {
   admitted: number;
   frontRunner?: FrontRunSummary;
   colluders?: ColludeStats;
+  /** What the griefer sent and what the validators admitted of it. */
+  griefer?: GrieferStats;
   /** The attacker-withdrawal invariant's ledger: flows with honest accounts, those off the fair band, and the excess (USDC; ≤ 0 holds). */
   attackers?: { outsideFlows: number; unfairFlows: number; excessUsdc: number };
   /** Price signing (certificate-liveness): reports opened after the heal and certified, and the signers named silent. */
@@ -594,6 +612,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       disk: instance.disk,
       priceSigning,
       ...(options.mutation === 'no-observation-wait' ? { applicationLimits: { observationWaitMs: 0 } } : {}),
+      ...(options.mutation === 'admit-unfunded' ? { admitWithoutAccount: true } : {}),
       send: instance.sendPrices.send,
       broadcast: instance.sendPrices.broadcast,
     });
@@ -739,7 +758,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
 
   const faultRng = rng.fork();
   let healed = false;
-  let marketStats: { submitted: number; admitted: number } | undefined;
+  let marketStats: TraderStats | undefined;
   if (profile.partitions) {
     const repartition = () => {
       if (healed) return;
@@ -833,14 +852,17 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     };
     const send = (bytes: Uint8Array) => {
       let admitted = 0;
-      let code: string | undefined;
+      const codes: string[] = [];
       const reached = upNodes();
       for (const instance of options.mutation === 'no-gossip' ? reached.slice(-1) : reached) {
         const verdict = instance.node!.admit(bytes, scheduler.now());
         if (verdict.status === 'accepted') admitted++;
-        else code ??= verdict.code ?? verdict.status;
+        else codes.push(verdict.code ?? verdict.status);
       }
-      return { admitted, code };
+      // no-crowding-out: only a capacity refusal costs the decode of the signer.
+      if (admitted === 0 && venue !== undefined && codes.some((code) => CAPACITY_REFUSALS.has(code)))
+        venue.refused(signerHex(bytes), codes, scheduler.now());
+      return { admitted, code: codes[0] };
     };
     const submit = (bytes: Uint8Array) => send(bytes).admitted;
     if (market !== undefined) {
@@ -1009,6 +1031,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
             fills: venue.afterHeal.fills,
             submitted: marketStats?.submitted ?? 0,
             admitted: marketStats?.admitted ?? 0,
+            ...(marketStats?.griefer === undefined ? {} : { griefer: { ...marketStats.griefer } }),
             ...(certificateSummary === undefined
               ? {}
               : {
