@@ -49,7 +49,7 @@ export const createSimNode: SimNodeFactory = (parameters) => {
     clock: parameters.clock,
     observe: parameters.observe,
     limits: { ...SIM_APPLICATION_LIMITS, ...parameters.applicationLimits },
-    mempoolLimits: SIM_MEMPOOL_LIMITS,
+    mempoolLimits: { ...SIM_MEMPOOL_LIMITS, ...parameters.mempoolLimits },
     ...(parameters.admitWithoutAccount === true ? { admitWithoutAccount: true } : {}),
   });
   const signing = parameters.priceSigning;

@@ -68,6 +68,7 @@ import {
   type HonestRange,
   honestRangeOf,
   LIE_STRATEGIES,
+  NO_ACCOUNT_RATE_LIMIT,
   NO_PRICE_BAND,
   SIM_ASSET,
   SIM_PRICE_DOMAIN,
@@ -130,7 +131,8 @@ function isSyncResponse(message: Uint8Array): boolean {
  * lie); 'no-gossip' (whole node: a trader's transaction reaches one validator's mempool, the
  * highest-numbered one that is up, instead of all of them: the defence against a censoring leader);
  * 'admit-unfunded' (whole node: the mempool admits keys without an account, so the griefer's fresh
- * keys spend the admission budget honest traders share: no-crowding-out catches it).
+ * keys spend the admission budget honest traders share: no-crowding-out catches it); 'no-rate-limit'
+ * (whole node: no per-account rate limit, so the griefer's funded account alone spends that budget).
  */
 export const MUTATIONS = [
   'finalize-after-nullify',
@@ -139,6 +141,7 @@ export const MUTATIONS = [
   'no-observation-wait',
   'no-gossip',
   'admit-unfunded',
+  'no-rate-limit',
 ] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
@@ -613,6 +616,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       priceSigning,
       ...(options.mutation === 'no-observation-wait' ? { applicationLimits: { observationWaitMs: 0 } } : {}),
       ...(options.mutation === 'admit-unfunded' ? { admitWithoutAccount: true } : {}),
+      ...(options.mutation === 'no-rate-limit' ? { mempoolLimits: NO_ACCOUNT_RATE_LIMIT } : {}),
       send: instance.sendPrices.send,
       broadcast: instance.sendPrices.broadcast,
     });

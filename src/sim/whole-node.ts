@@ -72,6 +72,7 @@ import {
 import { MS_PER_DAY } from '../execution/margin.ts';
 import type { BlockResult, EngineGenesis, EngineParameters } from '../execution/types.ts';
 import type { CertificateDomain } from '../interop/price-certificate.ts';
+import type { MempoolLimits } from '../mempool/mempool.ts';
 import { AggregateFlag, type BlockAggregate } from '../oracle/aggregate.ts';
 import { encodeVoteExtension, signObservation } from '../oracle/observation.ts';
 import type { SimRng } from '../runtime/sim/rng.ts';
@@ -181,6 +182,8 @@ export interface SimNodeParameters {
    * keys without an account, so they spend the validator's admission budget.
    */
   admitWithoutAccount?: boolean;
+  /** Mempool limits replaced over {@link SIM_MEMPOOL_LIMITS} (`--mutation no-rate-limit`). */
+  mempoolLimits?: Partial<MempoolLimits>;
   /** Price-signing messages to peers over the simulated network. */
   send(to: number, message: Uint8Array): void;
   broadcast(message: Uint8Array): void;
@@ -229,6 +232,14 @@ export const SIM_APPLICATION_LIMITS = Object.freeze({
  */
 export const SIM_MEMPOOL_LIMITS = Object.freeze({
   globalRateLimit: Object.freeze({ transactionsPerSecond: 500, burst: 250 }),
+});
+
+/**
+ * The injected bug `--mutation no-rate-limit`: a per-account rate limit so high it is none (the
+ * nonce window still holds).
+ */
+export const NO_ACCOUNT_RATE_LIMIT: Partial<MempoolLimits> = Object.freeze({
+  rateLimit: Object.freeze({ transactions: 1_000_000_000, windowMs: 1000 }),
 });
 
 /**

@@ -2,8 +2,9 @@
  * The griefer in CI (src/sim/adversaries/griefer.ts): a funded hostile trader's order floods and
  * cancel storms, undecodable spam, and a flood of orders signed by fresh keys at four times a
  * validator's admission budget leave every invariant clean, no-crowding-out included; and with
- * the defence it depends on removed — the mempool's NO_ACCOUNT refusal, which comes before a
- * fresh key may spend the budget — the same seed fails within the CI budget and prints its replay.
+ * either defence it depends on removed — the mempool's NO_ACCOUNT refusal, which comes before a
+ * fresh key may spend the budget, or the per-account rate limit — the first CI seed fails, honest
+ * traders crowded out, and prints its replay.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -92,4 +93,32 @@ test('injected bug: a mempool that admits keys without an account lets the fresh
   const usage = await capture(['--mutation', 'admit-unfunded']);
   assert.equal(usage.code, 2);
   assert.match(usage.output, /needs --mode whole-node/);
+});
+
+test('injected bug: without the per-account rate limit the griefer’s one funded account crowds honest traders out, caught on the first CI seed', async () => {
+  // `--mutation no-rate-limit`: the nonce window alone lets one account be admitted up to 64
+  // transactions a block, more than the validators' shared budget refills.
+  const result = await runSimulation({
+    seed: GRIEFER_SEEDS[0],
+    validators: 4,
+    profile: profileByName('griefer')!,
+    node: createSimNode,
+    mutation: 'no-rate-limit',
+  });
+  const crowding = result.violations.find((violation) => violation.invariant === 'no-crowding-out');
+  assert.match(
+    crowding?.detail ?? JSON.stringify(result.violations),
+    /honest trader [0-9a-f]{16} was refused GLOBAL_RATE_LIMITED by 4 of 4 validators/,
+  );
+  assert.ok(
+    result.violations.some((violation) => violation.invariant === 'market-liveness'),
+    JSON.stringify(result.violations),
+  );
+  // The funded account did it alone: no fresh key was admitted.
+  const griefer = result.market!.griefer!;
+  assert.ok(
+    griefer.fundedAdmitted > griefer.funded / 2 && griefer.freshAdmitted === 0,
+    JSON.stringify(griefer),
+  );
+  assert.match(replayCommand(result), /--profile griefer --mode whole-node --mutation no-rate-limit$/);
 });

@@ -1,32 +1,38 @@
 /**
  * The griefer: a hostile trader of the whole-node profile (src/sim/whole-node.ts), against the
- * validators' mempools rather than consensus. Every 20 virtual ms it
- *   - floods resting orders far from the mark from its funded account, at several times the
- *     per-account admission rate, and sends cancel storms (`cancelAll`) among them;
+ * validators' mempools rather than consensus. It
+ *   - floods resting orders far from the mark from its funded account, one every virtual ms (ten
+ *     times the per-account rate limit, within the nonce window, its nonce moving on only when a
+ *     validator admits one), and sends cancel storms (`cancelAll`) among them every 20 ms;
  *   - floods orders signed by fresh keys nobody funded, `FRESH_PER_MS` every virtual ms, each key
  *     signing a run of nonces from 0 (the nonces an unknown account may use): four times the
  *     simulator's per-validator admission budget (`SIM_MEMPOOL_LIMITS.globalRateLimit`);
- *   - spams undecodable bytes.
+ *   - spams undecodable bytes every 20 ms.
+ * The floods' ticks are set ahead of time, so at any instant they run before other traffic.
  *
- * What it is up against: the per-account rate limit and nonce window bound its funded account,
- * and the mempool refuses a key without an account (NO_ACCOUNT) before it may spend the
- * validator's admission budget, so fresh keys cost a validator a decode and nothing else. With
- * that refusal removed (`--mutation admit-unfunded`), the fresh keys spend the budget every
- * validator shares with honest traders, and the honest traders' transactions are refused
- * GLOBAL_RATE_LIMITED: the no-crowding-out invariant (whole-node.ts `VenueChecker.refused`)
- * reports it.
+ * What it is up against, two defences of the mempool that each keep the validator's admission
+ * budget (shared by every sender) for honest traders:
+ *   - the per-account rate limit holds its funded account to 100 a second; without it
+ *     (`--mutation no-rate-limit`) that one account, up to its 64-nonce window a block, spends
+ *     the budget;
+ *   - a key without an account is refused (NO_ACCOUNT) before it may spend the budget, so fresh
+ *     keys cost a validator a decode and nothing else; without that refusal (`--mutation
+ *     admit-unfunded`) the fresh keys spend it.
+ * Either way honest transactions are refused GLOBAL_RATE_LIMITED by every validator: the
+ * no-crowding-out invariant (whole-node.ts `VenueChecker.refused`) reports it.
  */
 import { SignedTransactionCodec } from '../../codec/transaction.ts';
 import type { Ed25519Signer } from '../../crypto/ed25519.ts';
 import type { Engine } from '../../execution/engine.ts';
 import { actionTransaction, limitOrder, testSigner, USDC } from '../../execution/fixtures.ts';
+import { DEFAULT_MEMPOOL_LIMITS } from '../../mempool/mempool.ts';
 import type { SimRng } from '../../runtime/sim/rng.ts';
 import type { Clock } from '../../runtime/types.ts';
 
 /** How often the griefer acts, virtual ms. */
 export const GRIEF_PERIOD_MS = 20;
-/** Orders from its funded account per tick (the per-account limit admits about 2 of them). */
-const FUNDED_PER_TICK = 8;
+/** The mempool's nonce window (DEFAULT_MEMPOOL_LIMITS.maxPendingPerAccount): the funded flood stays in it. */
+const NONCE_WINDOW = DEFAULT_MEMPOOL_LIMITS.maxPendingPerAccount;
 /** Orders signed by fresh keys per virtual ms: 2,000 a second, four times the simulator's budget. */
 export const FRESH_PER_MS = 2;
 /**
@@ -73,10 +79,17 @@ export function startGriefer(
   let stranger: Ed25519Signer | undefined;
   let strangerNonce = NONCES_PER_FRESH_KEY;
   /** The series and mark the fresh keys' orders use, from the last tick that saw a mark. */
-  let target: { seriesId: number; markUsdc: number } | undefined;
-  const sendFunded = (bytes: Uint8Array) => {
+  let target: { seriesId: number; markUsdc: number; tickUsdc: number } | undefined;
+  /** The funded account's committed nonce as last seen. */
+  let committed = 0;
+  /** Sends an action from the funded account; the nonce moves on only when some validator admits it. */
+  const sendFunded = (action: Parameters<typeof actionTransaction>[2]) => {
+    if (nonce === undefined) return;
     stats.funded++;
-    if (submit(bytes) > 0) stats.fundedAdmitted++;
+    if (submit(SignedTransactionCodec.encode(actionTransaction(griefer, nonce, action, { chainId }))) > 0) {
+      stats.fundedAdmitted++;
+      nonce++;
+    }
   };
   const act = () => {
     const engine = reference();
@@ -87,22 +100,18 @@ export function startGriefer(
       const tickUsdc = chosen.tickSize / USDC;
       const markUsdc = Math.round(Number(chosen.markPrice) / USDC / tickUsdc) * tickUsdc;
       if (account !== undefined) {
-        if (nonce === undefined || nonce < account.nonce || rng.nextInt(10) === 0) nonce = account.nonce;
-        for (let i = 0; i < FUNDED_PER_TICK; i++) {
-          const away = tickUsdc * (20 + rng.nextInt(40));
-          const side = rng.nextInt(2) === 0 ? 'buy' : 'sell';
-          const price = side === 'buy' ? Math.max(tickUsdc, markUsdc - away) : markUsdc + away;
-          const order = limitOrder(chosen.seriesId, side, price, 0.1, { postOnly: true });
-          sendFunded(SignedTransactionCodec.encode(actionTransaction(griefer, nonce++, order, { chainId })));
-        }
-        if (rng.nextInt(2) === 0)
-          sendFunded(
-            SignedTransactionCodec.encode(
-              actionTransaction(griefer, nonce++, { kind: 'cancelAll', value: { seriesId: 0 } }, { chainId }),
-            ),
-          );
+        committed = account.nonce;
+        // Back to the committed nonce when it passed ours, or now and then when the window is full
+        // (what it holds above a gap — an expired order — never executes).
+        if (
+          nonce === undefined ||
+          nonce < account.nonce ||
+          (nonce >= account.nonce + NONCE_WINDOW && rng.nextInt(10) === 0)
+        )
+          nonce = account.nonce;
+        if (rng.nextInt(2) === 0) sendFunded({ kind: 'cancelAll', value: { seriesId: 0 } });
       }
-      target = { seriesId: chosen.seriesId, markUsdc };
+      target = { seriesId: chosen.seriesId, markUsdc, tickUsdc };
     }
     stats.spam++;
     submit(Uint8Array.from({ length: 1 + rng.nextInt(300) }, () => rng.nextInt(256)));
@@ -113,6 +122,15 @@ export function startGriefer(
   // runs before whatever else happens then: a flood always in flight takes each token of the
   // budget as it refills, before anyone else asks for it.
   const flood = () => {
+    // A resting order far from the mark from the funded account, within its nonce window.
+    if (target !== undefined && nonce !== undefined && nonce < committed + NONCE_WINDOW) {
+      const away = target.tickUsdc * (20 + rng.nextInt(40));
+      const side = rng.nextInt(2) === 0 ? 'buy' : 'sell';
+      const price =
+        side === 'buy' ? Math.max(target.tickUsdc, target.markUsdc - away) : target.markUsdc + away;
+      const order = limitOrder(target.seriesId, side, price, 0.1, { postOnly: true });
+      sendFunded(order);
+    }
     if (target !== undefined)
       for (let i = 0; i < FRESH_PER_MS; i++) {
         if (stranger === undefined || strangerNonce >= NONCES_PER_FRESH_KEY) {
