@@ -127,7 +127,21 @@ export interface TokenBucketLimit {
   burst: number;
 }
 
-export const DEFAULT_MEMPOOL_LIMITS = Object.freeze({
+/** The mempool's bounds: what a node configures beside the chain and the committed state. */
+export type MempoolLimits = Readonly<
+  Pick<
+    MempoolConfig,
+    | 'maxTransactions'
+    | 'maxBytes'
+    | 'maxTransactionBytes'
+    | 'maxPendingPerAccount'
+    | 'rateLimit'
+    | 'maxTrackedAdmissions'
+    | 'globalRateLimit'
+  >
+>;
+
+export const DEFAULT_MEMPOOL_LIMITS: MempoolLimits = Object.freeze({
   maxTransactions: 50_000,
   maxBytes: 64 * 1024 * 1024,
   maxTransactionBytes: SignedTransactionCodec.maxBytes,

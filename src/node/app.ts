@@ -268,6 +268,11 @@ export interface NodeApplicationOptions {
   reportDeposits?: (height: number, maxBytes: number) => Uint8Array | undefined;
   limits?: Partial<ApplicationLimits>;
   mempoolLimits?: Partial<typeof DEFAULT_MEMPOOL_LIMITS>;
+  /**
+   * An injected bug, for the simulator's mutation test only (`palisade sim --mutation
+   * admit-unfunded`): the mempool admits keys without an account (no NO_ACCOUNT refusal).
+   */
+  admitWithoutAccount?: boolean;
   /** Fair ordering (issue 14): the genesis eon keyset and our share of it; absent: none. */
   fairOrdering?: NodeFairOrdering;
 }
@@ -431,7 +436,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     chainId,
     ...mempoolLimits,
     expectedNonce: (account) => chain.engine.account(account)?.nonce ?? 0,
-    accountExists: (account) => hasAccount(chain.engine, options.engineGenesis, account),
+    ...(options.admitWithoutAccount === true
+      ? {}
+      : { accountExists: (account: Uint8Array) => hasAccount(chain.engine, options.engineGenesis, account) }),
     verifySignature: (transaction, encoded) => verifiedTransactions.verify(transaction, encoded),
     ...(options.fairOrdering?.rules.encryptedOnlySeries === undefined
       ? {}

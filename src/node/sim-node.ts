@@ -9,7 +9,7 @@
  */
 import { AggregateFlag } from '../oracle/aggregate.ts';
 import type { SimNode, SimNodeFactory, SimOpenedReport } from '../sim/whole-node.ts';
-import { SIM_APPLICATION_LIMITS } from '../sim/whole-node.ts';
+import { SIM_APPLICATION_LIMITS, SIM_MEMPOOL_LIMITS } from '../sim/whole-node.ts';
 import { createNodeApplication } from './app.ts';
 import { createPriceSigner, type PriceKeyStore } from './price-signing.ts';
 
@@ -49,6 +49,8 @@ export const createSimNode: SimNodeFactory = (parameters) => {
     clock: parameters.clock,
     observe: parameters.observe,
     limits: { ...SIM_APPLICATION_LIMITS, ...parameters.applicationLimits },
+    mempoolLimits: { ...SIM_MEMPOOL_LIMITS, ...parameters.mempoolLimits },
+    ...(parameters.admitWithoutAccount === true ? { admitWithoutAccount: true } : {}),
     // Fair ordering as a validator runs it: key shares on votes, the envelope pool, the block rule's decryption.
     ...(parameters.fairOrdering === undefined
       ? {}

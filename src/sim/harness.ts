@@ -25,6 +25,7 @@ import { ProposalCodec, SyncResponseCodec } from '../codec/consensus.ts';
 import { SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
 import { peekTag } from '../codec/message.ts';
 import { BlockPayloadCodec, CertificateAnnouncementCodec } from '../codec/node.ts';
+import { SignedTransactionCodec } from '../codec/transaction.ts';
 import type { Application } from '../consensus/engine.ts';
 import {
   createEngine,
@@ -55,6 +56,7 @@ import {
   type FrontRunStats,
   type FrontRunStrategy,
 } from './adversaries/front-runner.ts';
+import type { GrieferStats } from './adversaries/griefer.ts';
 import { ADVERSARIES, type AdversaryName, MIX_ADVERSARY_NAMES } from './adversaries/index.ts';
 import { SimApplication } from './app.ts';
 import { CertificateLiveness, type CertificateSummary } from './certificate-liveness.ts';
@@ -64,10 +66,12 @@ import { InvariantChecker, type Violation } from './invariants.ts';
 import { CALM_LINK, LIVENESS_BLOCKS, LIVENESS_WINDOW_MS, type Profile } from './profiles.ts';
 import { FairValueLedger } from './redteam/fair-value.ts';
 import {
+  CAPACITY_REFUSALS,
   createSimMarket,
   type HonestRange,
   honestRangeOf,
   LIE_STRATEGIES,
+  NO_ACCOUNT_RATE_LIMIT,
   NO_PRICE_BAND,
   SIM_ASSET,
   SIM_PRICE_DOMAIN,
@@ -104,6 +108,15 @@ function isProposal(message: Uint8Array): boolean {
   }
 }
 
+/** The signer of an encoded transaction (lowercase hex), or '' when it does not decode. */
+function signerHex(bytes: Uint8Array): string {
+  try {
+    return toHex(SignedTransactionCodec.decode(bytes).body.signer);
+  } catch {
+    return '';
+  }
+}
+
 function isSyncResponse(message: Uint8Array): boolean {
   try {
     return peekTag(message) === SyncResponseCodec.tag;
@@ -118,7 +131,10 @@ function isSyncResponse(message: Uint8Array): boolean {
  * (whole node: the genesis's price band removed, `NO_PRICE_BAND`); 'no-observation-wait' (whole
  * node: a proposer does not wait for fresh observations, the defence against oracle-liar's stale
  * lie); 'no-gossip' (whole node: a trader's transaction reaches one validator's mempool, the
- * highest-numbered one that is up, instead of all of them: the defence against a censoring leader).
+ * highest-numbered one that is up, instead of all of them: the defence against a censoring leader);
+ * 'admit-unfunded' (whole node: the mempool admits keys without an account, so the griefer's fresh
+ * keys spend the admission budget honest traders share: no-crowding-out catches it); 'no-rate-limit'
+ * (whole node: no per-account rate limit, so the griefer's funded account alone spends that budget).
  */
 export const MUTATIONS = [
   'finalize-after-nullify',
@@ -126,6 +142,8 @@ export const MUTATIONS = [
   'no-price-band',
   'no-observation-wait',
   'no-gossip',
+  'admit-unfunded',
+  'no-rate-limit',
 ] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
@@ -254,6 +272,8 @@ export interface MarketSummary {
   /** Fair ordering (profiles with `encryptedOrders`): the takers' sealed orders and how long they waited. */
   fairOrdering?: FairOrderingSummary;
   colluders?: ColludeStats;
+  /** What the griefer sent and what the validators admitted of it. */
+  griefer?: GrieferStats;
   /** The attacker-withdrawal invariant's ledger: flows with honest accounts, those off the fair band, and the excess (USDC; ≤ 0 holds). */
   attackers?: { outsideFlows: number; unfairFlows: number; excessUsdc: number };
   /** Price signing (certificate-liveness): reports opened after the heal and certified, and the signers named silent. */
@@ -645,6 +665,8 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
         ? {}
         : { fairOrdering: { rules: eon.rules, secretShare: eon.secretShares[validator.index]! } }),
       ...(options.mutation === 'no-observation-wait' ? { applicationLimits: { observationWaitMs: 0 } } : {}),
+      ...(options.mutation === 'admit-unfunded' ? { admitWithoutAccount: true } : {}),
+      ...(options.mutation === 'no-rate-limit' ? { mempoolLimits: NO_ACCOUNT_RATE_LIMIT } : {}),
       send: instance.sendPrices.send,
       broadcast: instance.sendPrices.broadcast,
     });
@@ -899,14 +921,17 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     };
     const send = (bytes: Uint8Array) => {
       let admitted = 0;
-      let code: string | undefined;
+      const codes: string[] = [];
       const reached = upNodes();
       for (const instance of options.mutation === 'no-gossip' ? reached.slice(-1) : reached) {
         const verdict = instance.node!.admit(bytes, scheduler.now());
         if (verdict.status === 'accepted') admitted++;
-        else code ??= verdict.code ?? verdict.status;
+        else codes.push(verdict.code ?? verdict.status);
       }
-      return { admitted, code };
+      // no-crowding-out: only a capacity refusal costs the decode of the signer.
+      if (admitted === 0 && venue !== undefined && codes.some((code) => CAPACITY_REFUSALS.has(code)))
+        venue.refused(signerHex(bytes), codes, scheduler.now());
+      return { admitted, code: codes[0] };
     };
     const submit = (bytes: Uint8Array) => send(bytes).admitted;
     /** An order envelope to every validator's envelope pool (the gossip a real node does). */
@@ -1083,6 +1108,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
             fills: venue.afterHeal.fills,
             submitted: marketStats?.submitted ?? 0,
             admitted: marketStats?.admitted ?? 0,
+            ...(marketStats?.griefer === undefined ? {} : { griefer: { ...marketStats.griefer } }),
             ...(certificateSummary === undefined
               ? {}
               : {

@@ -22,6 +22,9 @@
  *   no-censorship       after the heal every honest trader (they send all the time, to every
  *                       mempool) has a transaction executed: f censoring leaders cannot shut one out;
  *   no-account-without-deposit  nobody gets an account record without a deposit (fresh keys);
+ *   no-crowding-out     no honest trader's transaction is refused by every validator for want of
+ *                       capacity (GLOBAL_RATE_LIMITED, MEMPOOL_FULL): they send far below every
+ *                       per-account limit, so only others spending the shared budget could cause it;
  *   attacker-withdrawal the hostile traders (griefer, front-runner) take out no more than their
  *                       deposits plus what the market paid them at fair prices: fills valued within
  *                       the reference band around the honest mark (src/sim/redteam/fair-value.ts
@@ -39,7 +42,8 @@
  *                above or below the index with a tiny confidence, a confidence as wide as the
  *                price, source times an hour old (to void samples), or a mix per height;
  *   griefer      a funded hostile trader floods resting orders and cancel storms at many times the
- *                per-account rate, spams undecodable bytes, and signs orders from fresh keys;
+ *                per-account rate, spams undecodable bytes, and floods orders signed by fresh keys
+ *                at four times a validator's admission budget (src/sim/adversaries/griefer.ts);
  *   front-runner the f Byzantine leaders rewrite their proposals (src/sim/adversaries/front-runner.ts):
  *                their funded trader's orders sandwich large ones, a taker is censored, or the
  *                order is reversed; the trader's profit is in the run summary; in these runs a
@@ -81,10 +85,12 @@ import {
 import { MS_PER_DAY } from '../execution/margin.ts';
 import type { BlockResult, EngineGenesis, EngineParameters } from '../execution/types.ts';
 import type { CertificateDomain } from '../interop/price-certificate.ts';
+import type { MempoolLimits } from '../mempool/mempool.ts';
 import { AggregateFlag, type BlockAggregate } from '../oracle/aggregate.ts';
 import { encodeVoteExtension, signObservation } from '../oracle/observation.ts';
 import type { SimRng } from '../runtime/sim/rng.ts';
 import type { Clock } from '../runtime/types.ts';
+import { type GrieferStats, startGriefer } from './adversaries/griefer.ts';
 
 /**
  * Price signing in a whole-node run (src/node/price-signing.ts, driven by every validator): the
@@ -189,6 +195,13 @@ export interface SimNodeParameters {
    * fresh observations (0: none).
    */
   applicationLimits?: { observationWaitMs?: number };
+  /**
+   * A defence switched off by an injected bug (`--mutation admit-unfunded`): the mempool admits
+   * keys without an account, so they spend the validator's admission budget.
+   */
+  admitWithoutAccount?: boolean;
+  /** Mempool limits replaced over {@link SIM_MEMPOOL_LIMITS} (`--mutation no-rate-limit`). */
+  mempoolLimits?: Partial<MempoolLimits>;
   /** Price-signing messages to peers over the simulated network. */
   send(to: number, message: Uint8Array): void;
   broadcast(message: Uint8Array): void;
@@ -236,6 +249,32 @@ export const SIM_APPLICATION_LIMITS = Object.freeze({
   snapshotIntervalBlocks: 16,
   maxFutureBlockMs: 2000,
 });
+
+/**
+ * Mempool limits scaled to the simulator's traffic as the application's are to its links: the
+ * per-validator admission budget (src/mempool/mempool.ts `globalRateLimit`) at 500 a second with
+ * a burst of 250: about three times what the seeded market's honest traders (some 70 a second)
+ * and a funded hostile account held to the per-account rate (100 a second) send together, as the
+ * production budget is several times what a devnet finalizes. The other limits are production's.
+ */
+export const SIM_MEMPOOL_LIMITS = Object.freeze({
+  globalRateLimit: Object.freeze({ transactionsPerSecond: 500, burst: 250 }),
+});
+
+/**
+ * The injected bug `--mutation no-rate-limit`: a per-account rate limit so high it is none (the
+ * nonce window still holds).
+ */
+export const NO_ACCOUNT_RATE_LIMIT: Partial<MempoolLimits> = Object.freeze({
+  rateLimit: Object.freeze({ transactions: 1_000_000_000, windowMs: 1000 }),
+});
+
+/**
+ * Mempool refusals that say the validator's capacity is spent, not that the transaction or its
+ * sender is at fault: an honest trader, far below every per-account limit, must never get one
+ * (no-crowding-out).
+ */
+export const CAPACITY_REFUSALS: ReadonlySet<string> = new Set(['GLOBAL_RATE_LIMITED', 'MEMPOOL_FULL']);
 
 /**
  * The injected bug the venue's invariants must catch: a price band so wide it is none (orders at
@@ -333,6 +372,8 @@ export interface TraderStats {
   /** Orders the takers sent sealed (fair ordering), and how many of those some validator admitted. */
   sealed: number;
   sealedAdmitted: number;
+  /** What the griefer sent and got admitted, when the run has one. */
+  griefer?: GrieferStats;
 }
 
 /** The seeded market of one run. */
@@ -560,62 +601,10 @@ export function createSimMarket(options: {
         clock.setTimer(50 + position * 7, act);
       }
       if (griefer !== undefined)
-        startGriefer(griefer, { clock, reference, submit, rng: traderRng.fork(), chainId });
+        stats.griefer = startGriefer(griefer, { clock, reference, submit, rng: traderRng.fork(), chainId });
       return stats;
     },
   };
-}
-
-/** Griefing every 20 virtual ms: far resting orders, cancel storms, undecodable spam, fresh keys. */
-function startGriefer(
-  griefer: Ed25519Signer,
-  context: {
-    clock: Clock;
-    reference: () => Engine | undefined;
-    submit: (bytes: Uint8Array) => number;
-    rng: SimRng;
-    chainId: number;
-  },
-): void {
-  const { clock, reference, submit, rng, chainId } = context;
-  let nonce: number | undefined;
-  let fresh = 0;
-  const act = () => {
-    const engine = reference();
-    const account = engine?.account(griefer.publicKey);
-    if (engine !== undefined && account !== undefined) {
-      if (nonce === undefined || nonce < account.nonce || rng.nextInt(10) === 0) nonce = account.nonce;
-      const series = engine.series().filter((entry) => entry.status === 'active' && entry.markPrice);
-      const chosen = series[rng.nextInt(Math.max(1, series.length))];
-      if (chosen?.markPrice !== undefined) {
-        const tickUsdc = chosen.tickSize / USDC;
-        const markUsdc = Math.round(Number(chosen.markPrice) / USDC / tickUsdc) * tickUsdc;
-        for (let i = 0; i < 8; i++) {
-          const away = tickUsdc * (20 + rng.nextInt(40));
-          const side = rng.nextInt(2) === 0 ? 'buy' : 'sell';
-          const price = side === 'buy' ? Math.max(tickUsdc, markUsdc - away) : markUsdc + away;
-          const order = limitOrder(chosen.seriesId, side, price, 0.1, { postOnly: true });
-          submit(SignedTransactionCodec.encode(actionTransaction(griefer, nonce++, order, { chainId })));
-        }
-        if (rng.nextInt(2) === 0)
-          submit(
-            SignedTransactionCodec.encode(
-              actionTransaction(griefer, nonce++, { kind: 'cancelAll', value: { seriesId: 0 } }, { chainId }),
-            ),
-          );
-        // An account nobody funded, signing a valid order.
-        const stranger = testSigner(`sim-stranger/${fresh++}`);
-        submit(
-          SignedTransactionCodec.encode(
-            actionTransaction(stranger, 0, limitOrder(chosen.seriesId, 'buy', markUsdc, 0.1), { chainId }),
-          ),
-        );
-      }
-    }
-    submit(Uint8Array.from({ length: 1 + rng.nextInt(300) }, () => rng.nextInt(256)));
-    clock.setTimer(20, act);
-  };
-  clock.setTimer(40, act);
 }
 
 /** The honest observations' range in one block: what a fresh aggregate must lie within. */
@@ -775,6 +764,20 @@ export class VenueChecker {
       if ((result.filledLots ?? 0) > 0) this.afterHeal.fills++;
       if (result.orderId !== undefined) this.afterHeal.acceptedOrders++;
     }
+  }
+
+  /**
+   * An honest trader's transaction that no validator admitted, with the refusals each gave
+   * (no-crowding-out): a capacity refusal means someone else spent what the trader was owed.
+   */
+  refused(signer: string, codes: readonly string[], nowMs: number): void {
+    if (!this.#honestTraders.has(signer)) return;
+    const capacity = codes.filter((code) => CAPACITY_REFUSALS.has(code));
+    if (capacity.length > 0)
+      this.#fail(
+        'no-crowding-out',
+        `at ${nowMs} ms honest trader ${signer.slice(0, 16)} was refused ${[...new Set(capacity)].join(', ')} by ${capacity.length} of ${codes.length} validators`,
+      );
   }
 
   /** Judges fresh marks over the blocks from here on only (after a scripted attack: network-venue.ts). */

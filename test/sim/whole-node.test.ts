@@ -208,20 +208,7 @@ test('certificate-liveness catches a validator that holds another group key, and
   );
 });
 
-test('griefer: order floods, cancel storms, spam and fresh keys leave the honest market live', async () => {
-  const failures: string[] = [];
-  for (const seed of [31_000, 31_001]) {
-    const result = await runSimulation({
-      seed,
-      validators: 4,
-      profile: profileByName('griefer')!,
-      node: createSimNode,
-    });
-    if (result.violations.length > 0 || result.market!.acceptedOrders === 0)
-      failures.push(`${JSON.stringify(result.violations)}\n  replay: ${replayCommand(result)}`);
-  }
-  assert.deepEqual(failures, []);
-});
+// The griefer's runs and its mutation test: test/sim/griefer.test.ts.
 
 /** One seed per strategy (drawn from the seed: src/sim/adversaries/front-runner.ts). */
 const FRONT_RUN_SEEDS = { censor: 1, sandwich: 3, reorder: 11 } as const;

@@ -405,10 +405,11 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
   {
     id: 'whole-node-griefer',
     apiLimit:
-      'floods every validator’s mempool from many funded and fresh keys for a simulated minute; against a shared devnet that is a denial of service, not a test (the API’s rate limits are tested in test/e2e)',
+      'floods every validator’s mempool from a funded key and thousands of fresh keys at several times its admission budget; against a shared devnet that is a denial of service, not a test (the API’s rate limits are tested in test/e2e)',
     incident: 'issue 12: spam, order floods, cancel storms, fresh keys',
     target: 'network',
-    adaptation: 'the whole node on every validator; a funded hostile trader floods the mempools',
+    adaptation:
+      'the whole node on every validator; a funded hostile trader floods the mempools with orders and cancel storms, and fresh keys flood them at four times the admission budget (src/sim/adversaries/griefer.ts); refused when every invariant holds, no-crowding-out included (no honest transaction refused for capacity)',
     run: (context: CatalogueContext) => networkRun(context, 'griefer', true, 1),
   },
 ]);
