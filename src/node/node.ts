@@ -901,6 +901,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
             encrypted: flow.encryptedExecuted,
             plain: flow.plainExecuted,
             envelopesAdmitted: flow.envelopesAdmitted,
+            envelopesDecrypted: flow.envelopesDecrypted,
+            envelopesUndecryptable: flow.envelopesUndecryptable,
             envelopesPooled: app.pooledEnvelopes(),
           };
         })(),

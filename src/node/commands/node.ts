@@ -23,6 +23,7 @@ import { withWebhookSecret } from '../../monitor/settings.ts';
 import { parseOptions, UsageError } from '../args.ts';
 import { ConfigError, readNodeConfig } from '../config.ts';
 import { GenesisError, parseGenesis } from '../genesis.ts';
+import { EonShareError, loadEonShare } from '../eon-key-file.ts';
 import { createNode } from '../node.ts';
 import { PASSWORD_ENVIRONMENT_VARIABLE } from './genesis.ts';
 
@@ -59,6 +60,7 @@ export async function run(args: string[]): Promise<number> {
   let secretKey: Uint8Array;
   let genesis: ReturnType<typeof parseGenesis>;
   let offsetMs: number;
+  let eonSecretShare: bigint | undefined;
   try {
     offsetMs = clockOffsetMs();
     const { values } = parseOptions(args, {
@@ -89,7 +91,19 @@ export async function run(args: string[]): Promise<number> {
     if (toHex(pair.publicKey) !== toHex(genesis.validators[config.index]!.publicKey))
       throw new ConfigError('keystore', `its key is not validator ${config.index}'s key in genesis`);
     secretKey = pair.secretKey;
+    if (genesis.fairOrdering !== undefined)
+      eonSecretShare = loadEonShare(
+        config.dataDirectory,
+        secretKey,
+        genesis.chainId,
+        config.index,
+        genesis.fairOrdering,
+      );
   } catch (error) {
+    if (error instanceof EonShareError) {
+      console.error(`palisade node: ${error.code}: ${error.message}`);
+      return 2;
+    }
     if (error instanceof UsageError || error instanceof ConfigError || error instanceof GenesisError) {
       console.error(`palisade node: ${error.message}\n${USAGE}`);
       return 2;
@@ -115,6 +129,7 @@ export async function run(args: string[]): Promise<number> {
     oracleEnabled: config.oracleEnabled,
     oracleStuckSources: config.oracleStuckSources,
     evmRpcUrl: config.evmRpcUrl,
+    ...(eonSecretShare === undefined ? {} : { eonSecretShare }),
     ...(config.stateSyncThresholdBlocks === undefined
       ? {}
       : { stateSyncThresholdBlocks: config.stateSyncThresholdBlocks }),
