@@ -40,7 +40,13 @@ export function eonShareFileOf(dataDirectory: string, eon: number): string {
 
 function fileKey(identitySeed: Uint8Array, header: EonShareHeader): Buffer {
   return Buffer.from(
-    hkdfSync('sha256', identitySeed, Buffer.from(`chain ${header.chainId}`), `palisade/eon-share/v1/eon ${header.eon}`, 32),
+    hkdfSync(
+      'sha256',
+      identitySeed,
+      Buffer.from(`chain ${header.chainId}`),
+      `palisade/eon-share/v1/eon ${header.eon}`,
+      32,
+    ),
   );
 }
 

@@ -22,8 +22,8 @@ import { KeystoreError, loadEd25519Keystore } from '../../crypto/keystore.ts';
 import { withWebhookSecret } from '../../monitor/settings.ts';
 import { parseOptions, UsageError } from '../args.ts';
 import { ConfigError, readNodeConfig } from '../config.ts';
-import { GenesisError, parseGenesis } from '../genesis.ts';
 import { EonShareError, loadEonShare } from '../eon-key-file.ts';
+import { GenesisError, parseGenesis } from '../genesis.ts';
 import { createNode } from '../node.ts';
 import { PASSWORD_ENVIRONMENT_VARIABLE } from './genesis.ts';
 

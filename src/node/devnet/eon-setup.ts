@@ -53,7 +53,8 @@ export function encryptedMarketOf(genesis: {
   if (series.length === 0) throw new DevnetError('GENESIS_FAILED', 'the genesis lists no series');
   const asset = genesis.oracle.market?.assets[0];
   // Price ticks carry `decimals` digits, as strikes carry the quote asset's 6.
-  const spot = asset === undefined ? 0n : (BigInt(asset.initialPriceTicks) * 10n ** 6n) / 10n ** BigInt(asset.decimals);
+  const spot =
+    asset === undefined ? 0n : (BigInt(asset.initialPriceTicks) * 10n ** 6n) / 10n ** BigInt(asset.decimals);
   const nearest = Math.min(...series.map((s) => s.expiryMs));
   let best = -1;
   let bestDistance = 0n;
