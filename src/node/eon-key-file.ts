@@ -11,7 +11,7 @@
  * fair-ordering rules and fork, so `loadEonShare` refuses both instead of starting.
  */
 import { hkdfSync } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FairOrderingRules } from '../chain/fair-batches.ts';
 import { openThresholdKeyFile, sealThresholdKeyFile } from '../crypto/keystore.ts';
@@ -94,8 +94,9 @@ export function openEonShare(
   return share;
 }
 
-/** Writes the sealed share (mode 0600). */
+/** Writes the sealed share (mode 0600), making the data directory (0700) when it is missing. */
 export function writeEonShare(dataDirectory: string, text: string, eon: number): void {
+  mkdirSync(dataDirectory, { recursive: true, mode: 0o700 });
   writeFileSync(eonShareFileOf(dataDirectory, eon), text, { mode: 0o600 });
 }
 

@@ -90,7 +90,7 @@ export interface BotEncryption {
 /** An envelope's fee: paid whatever its plaintext, so an envelope is never a free option. */
 export const ENVELOPE_FEE = 1000;
 /** Envelopes target the block this many above the finalized height: time to reach the leader. */
-export const ENVELOPE_LEAD_BLOCKS = 2;
+export const ENVELOPE_LEAD_BLOCKS = 3;
 /** Past its target by this many blocks without its order having run, an envelope is missed. */
 const ENVELOPE_MISSED_BLOCKS = 4;
 

@@ -103,8 +103,9 @@ export interface DevnetOptions {
   evmPort?: number | undefined;
   /**
    * A new network's genesis gets an eon keyset (a set-up DKG run here, eon-setup.ts) and one
-   * market that takes encrypted orders only, which the bots trade encrypted (default true).
-   * An existing network keeps what it was made with.
+   * market that takes encrypted orders only, which the bots trade encrypted (default false here;
+   * `palisade devnet` passes true unless --no-fair-ordering). An existing network keeps what it
+   * was made with.
    */
   fairOrdering?: boolean;
   /** Dashboard poll period (default 1000 ms). */

@@ -54,8 +54,8 @@ export interface DevnetNetworkOptions {
    */
   bridgeFile?: string;
   /**
-   * The eon keyset and one encrypted-only market in a new genesis (eon-setup.ts); default true.
-   * False: a network without fair ordering (every order plain).
+   * The eon keyset and one encrypted-only market in a new genesis (eon-setup.ts); default false
+   * (every order plain). `palisade devnet` passes true unless --no-fair-ordering.
    */
   fairOrdering?: boolean;
 }
@@ -204,7 +204,7 @@ export async function ensureNetwork(
     await rm(scratch, { recursive: true, force: true });
     throw new DevnetError('GENESIS_FAILED', `palisade genesis exited with ${code}: ${stderr.trim()}`);
   }
-  if (options.fairOrdering !== false) {
+  if (options.fairOrdering === true) {
     const password = (await readFile(passwordFile, 'utf8')).split(/\r?\n/)[0] ?? '';
     try {
       await setUpEonKeyset(scratch, password, options.validators);
