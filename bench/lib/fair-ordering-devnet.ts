@@ -9,7 +9,9 @@
  * bids of one lot), waits until all of them ran, and sends the next. The plain group sends signed
  * transactions (`POST /v1/transactions/batch`) on a plain market; the encrypted group sends the
  * same actions as envelopes (`encrypt` + `POST /v1/envelopes`) for the block `leadBlocks` above the
- * finalized height, on the encrypted-only market. Executions are seen on validator 0's block
+ * finalized height — plus one block per block interval the round's encryption takes, since the
+ * block is named inside the ciphertext — on the encrypted-only market; latency runs from the
+ * start of a round (before signing or encrypting), so the client's encryption is in it. Executions are seen on validator 0's block
  * stream; over the measured window (after `warmupSeconds`) the run reports per group
  *
  *   throughput              orders executed per second
@@ -27,13 +29,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { ExecutionAction } from '../../src/codec/execution.ts';
 import { encodeAction } from '../../src/codec/execution.ts';
 import { toHex } from '../../src/crypto/bytes.ts';
 import { createEd25519Signer, type Ed25519Signer } from '../../src/crypto/ed25519.ts';
 import { loadEd25519Keystore } from '../../src/crypto/keystore.ts';
 import { signTransaction, transactionId } from '../../src/crypto/transaction.ts';
-import { createClient, encrypt, encryptedOrderId, type PalisadeClient } from '../../src/node/client.ts';
+import { createClient, type encrypt, encryptedOrderId, type PalisadeClient } from '../../src/node/client.ts';
 import { BOT_ROLES, startDevnet } from '../../src/node/devnet/devnet.ts';
 import { freeBasePort } from '../../src/node/devnet/ports.ts';
 import type { MarketJson } from '../../src/node/view.ts';
@@ -49,8 +52,8 @@ export interface DevnetFairOptions {
 }
 
 export const DEVNET_FAIR_DEFAULTS = Object.freeze({
-  traders: 4,
-  batch: 8,
+  traders: 2,
+  batch: 2,
   leadBlocks: 2,
   warmupSeconds: 5,
   seconds: 30,
@@ -74,6 +77,7 @@ interface Execution {
 }
 
 const KEY_POLL_MS = 20;
+const ENCRYPT_THREADS = 2;
 /** Past its block by this many without running, an envelope is missed. */
 const MISSED_AFTER_BLOCKS = 3;
 const ROUND_TIMEOUT_MS = 15_000;
@@ -111,10 +115,35 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
     const chainId = network.genesis.chainId;
     const password = (await readFile(network.passwordFile, 'utf8')).split(/\r?\n/)[0] ?? '';
     const signers: Ed25519Signer[] = [];
+    const seeds = new Map<Ed25519Signer, Uint8Array>();
     for (const path of network.traderKeystores.slice(BOT_ROLES.length)) {
       const pair = await loadEd25519Keystore(await readFile(path, 'utf8'), password);
-      signers.push(createEd25519Signer(pair.secretKey));
+      const signer = createEd25519Signer(pair.secretKey);
+      signers.push(signer);
+      seeds.set(signer, pair.secretKey);
     }
+    // Encryption runs on worker threads, as a trader's client would on its own machine.
+    const workers = Array.from(
+      { length: ENCRYPT_THREADS },
+      () =>
+        new Worker(new URL('./encrypt-worker.ts', import.meta.url), {
+          workerData: { encryptThread: true },
+          execArgv: [],
+        }),
+    );
+    const replies = new Map<number, (envelopes: Uint8Array[]) => void>();
+    for (const worker of workers)
+      worker.on('message', (reply: { id: number; envelopes: Uint8Array[] }) => {
+        replies.get(reply.id)?.(reply.envelopes);
+        replies.delete(reply.id);
+      });
+    let nextRequest = 0;
+    const encryptOff = (signer: Ed25519Signer, inputs: Parameters<typeof encrypt>[1][]) =>
+      new Promise<Uint8Array[]>((resolve) => {
+        const id = nextRequest++;
+        replies.set(id, resolve);
+        workers[id % workers.length]!.postMessage({ id, seed: seeds.get(signer)!, inputs });
+      });
     const apiUrls = network.validators.map((validator) => validator.api);
     const observer = createClient({ url: apiUrls[0]! });
     let markets: MarketJson[] = [];
@@ -155,6 +184,24 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       }
     });
     await stream.ready;
+    // The highest height any validator executed: validator 0 (which the stream and the load
+    // generator share) may lag, and an envelope for a block already past elsewhere is refused.
+    const statusClients = apiUrls.map((url) => createClient({ url, timeoutMs: 1000 }));
+    let polling = true;
+    const pollHeights = (async () => {
+      while (polling) {
+        const heights = await Promise.all(
+          statusClients.map((c) =>
+            c.status().then(
+              (s) => s.height,
+              () => 0,
+            ),
+          ),
+        );
+        height = Math.max(height, ...heights);
+        await delay(100);
+      }
+    })();
 
     const actionsFor = (market: MarketJson): ExecutionAction[] => [
       { kind: 'cancelAll', value: { seriesId: market.seriesId } },
@@ -178,13 +225,17 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
     ];
 
     const missed = { count: 0 };
+    const encryptMs = { perOrder: 0, samples: 0, all: [] as number[] };
+    const leads: number[] = [];
+    /** Envelopes the API refused, by code. */
+    const refusedEnvelopes: Record<string, number> = {};
     let running = true;
-    const waitAll = (ids: string[], group: Sent['group'], targetHeight?: number) =>
+    const waitAll = (ids: string[], group: Sent['group'], startedMs: number, targetHeight?: number) =>
       Promise.all(
         ids.map(
           (id) =>
             new Promise<boolean>((resolve) => {
-              const submittedMs = performance.now();
+              const submittedMs = startedMs;
               const entry: Sent = {
                 group,
                 submittedMs,
@@ -215,6 +266,7 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
     const plainTrader = async (signer: Ed25519Signer, client: PalisadeClient) => {
       let nonce = await nonceOf(client, signer);
       while (running) {
+        const startedMs = performance.now();
         const transactions = actionsFor(plainMarket).map((action, offset) =>
           signTransaction(signer, {
             chainId,
@@ -224,7 +276,7 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
           }),
         );
         const ids = transactions.map((transaction) => `0x${toHex(transactionId(transaction))}`);
-        const pending = waitAll(ids, 'plain');
+        const pending = waitAll(ids, 'plain', startedMs);
         const answers = await client.submitTransactions(transactions).catch(() => []);
         const ran = await pending;
         if (answers.every((answer) => answer.status === 'accepted') && ran.every(Boolean))
@@ -236,7 +288,16 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
     const encryptedTrader = async (signer: Ed25519Signer, client: PalisadeClient) => {
       let nonce = await nonceOf(client, signer);
       while (running) {
-        const targetHeight = height + options.leadBlocks;
+        const startedMs = performance.now();
+        // The envelope names its block inside the ciphertext, so the block must still be ahead
+        // once the whole round is encrypted: one more block per block interval encryption takes.
+        const recent = blockTimes.slice(-11);
+        const intervalMs = recent.length < 2 ? 1000 : (recent.at(-1)! - recent[0]!) / (recent.length - 1);
+        const extra = Math.ceil((encryptMs.perOrder * options.batch) / Math.max(1, intervalMs));
+        // At most 8 ahead: the envelope pool's admission window (ApplicationLimits.envelopeAheadBlocks).
+        const lead = Math.min(8, options.leadBlocks + extra);
+        leads.push(lead);
+        const targetHeight = height + lead;
         const inputs = actionsFor(encryptedMarket).map((action, offset) => ({
           chainId,
           eon: fair.eon,
@@ -247,22 +308,39 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
           action,
         }));
         const ids = inputs.map((input) => encryptedOrderId(signer, input));
-        const pending = waitAll(ids, 'encrypted', targetHeight);
-        let accepted = true;
-        for (const input of inputs) {
-          try {
-            await client.submitEnvelope(encrypt(signer, input));
-          } catch {
-            accepted = false;
-            break;
+        // Encrypted first (on a worker), then sent together: the pool orders a sender's envelopes by nonce.
+        const sealStart = performance.now();
+        const sealed = await encryptOff(signer, inputs);
+        const perOrder = (performance.now() - sealStart) / inputs.length;
+        encryptMs.perOrder = encryptMs.samples === 0 ? perOrder : 0.8 * encryptMs.perOrder + 0.2 * perOrder;
+        encryptMs.samples++;
+        encryptMs.all.push(perOrder);
+        const pending = waitAll(ids, 'encrypted', startedMs, targetHeight);
+        const answers = await Promise.allSettled(sealed.map((bytes) => client.submitEnvelope(bytes)));
+        const accepted = answers.every((answer) => answer.status === 'fulfilled');
+        for (const answer of answers)
+          if (answer.status === 'rejected') {
+            const code = (answer.reason as { code?: string }).code ?? 'ERROR';
+            refusedEnvelopes[code] = (refusedEnvelopes[code] ?? 0) + 1;
           }
-        }
         const ran = await pending;
         if (accepted && ran.every(Boolean)) nonce += inputs.length;
         else nonce = await nonceOf(client, signer);
       }
     };
 
+    // Warm each worker (noble's tables, the JIT) before the clock starts.
+    const warmInput = {
+      chainId,
+      eon: fair.eon,
+      eonPublicKey: fair.eonPublicKey.toBytes(true),
+      targetHeight: 1,
+      nonce: 0,
+      fee: 0,
+      action: { kind: 'cancelAll', value: { seriesId: 0 } } as ExecutionAction,
+    };
+    for (let round = 0; round < 2; round++)
+      await Promise.all(workers.map(() => encryptOff(signers[0]!, [warmInput, warmInput])));
     const plainSigners = signers.slice(0, options.traders);
     const encryptedSigners = signers.slice(options.traders, 2 * options.traders);
     options.say(
@@ -280,7 +358,10 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
     await delay((options.warmupSeconds + options.seconds) * 1000);
     running = false;
     await Promise.all(loops);
+    polling = false;
+    await pollHeights;
     stream.close();
+    await Promise.all(workers.map((worker) => worker.terminate()));
 
     const windowStart = startMs + options.warmupSeconds * 1000;
     const windowEnd = windowStart + options.seconds * 1000;
@@ -344,6 +425,9 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       plain,
       encrypted,
       envelopesMissed: missed.count,
+      envelopesRefused: refusedEnvelopes,
+      clientEncryptMsPerOrderMedian: round2(percentile(encryptMs.all, 0.5)),
+      leadBlocksMedian: percentile(leads, 0.5),
       goals: {
         throughput: {
           ratioEncryptedToPlain: throughputRatio,
@@ -375,7 +459,8 @@ export function devnetFairLines(result: DevnetFairResult): string[] {
   return [
     `devnet n=${result.validators}, ${result.traders} + ${result.traders} traders × ${result.batch} per round, ${result.seconds} s: ${result.blocks} blocks (${result.blockIntervalMs} ms apart)`,
     `  plain:     ${plain.perSecond} orders/s, submit→execution ${plain.latencyMsMedian} ms median (p95 ${plain.latencyMsP95}), ${plain.latencyBlocksMedian} block(s)`,
-    `  encrypted: ${encrypted.perSecond} orders/s, submit→execution ${encrypted.latencyMsMedian} ms median (p95 ${encrypted.latencyMsP95}), ${encrypted.latencyBlocksMedian} block(s); finality→execution ${encrypted.finalityToExecutionBlocksMedian} block(s) median, ${encrypted.finalityToExecutionBlocksMax} max; ${result.envelopesMissed} envelopes missed their block`,
+    `  encrypted: ${encrypted.perSecond} orders/s, submit→execution ${encrypted.latencyMsMedian} ms median (p95 ${encrypted.latencyMsP95}), ${encrypted.latencyBlocksMedian} block(s); finality→execution ${encrypted.finalityToExecutionBlocksMedian} block(s) median, ${encrypted.finalityToExecutionBlocksMax} max; ${result.envelopesMissed} envelopes missed their block; refused ${JSON.stringify(result.envelopesRefused)}`,
+    `  client encryption ${result.clientEncryptMsPerOrderMedian} ms per order (noble) → envelopes ${result.leadBlocksMedian} block(s) ahead (median)`,
     `  throughput encrypted/plain ×${goals.throughput.ratioEncryptedToPlain} (goal ≥ 0.5: ×${goals.throughput.ratioToGoal} of it)`,
     `  added latency ${goals.addedLatency.blocks} block(s), ${goals.addedLatency.ms} ms = ${goals.addedLatency.msInBlocks} block intervals (goal ≤ 1 block)`,
   ];

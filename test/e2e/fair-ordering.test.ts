@@ -25,7 +25,7 @@ import { loadEd25519Keystore } from '../../src/crypto/keystore.ts';
 import { combineEonKeyset, dealEon } from '../../src/crypto/shutter/eon-dkg.ts';
 import { signTransaction } from '../../src/crypto/transaction.ts';
 import { createClient, encrypt, encryptedOrderId } from '../../src/node/client.ts';
-import type { FillJson, MarketJson } from '../../src/node/view.ts';
+import type { FillJson, MarketJson, TransactionOutcome } from '../../src/node/view.ts';
 import { startTestDevnet, type TestDevnet, waitFor } from './harness.ts';
 
 let net: TestDevnet;
@@ -49,6 +49,29 @@ function fairRules() {
   assert.ok(fair !== undefined, 'the devnet genesis has fair ordering');
   assert.equal(fair.encryptedOnlySeries?.length, 1, 'one encrypted-only market');
   return { fair, seriesId: fair.encryptedOnlySeries[0]! };
+}
+
+/**
+ * Encrypts `input` for a block a few above the current height and submits it, again with a fresh
+ * height when the chain passed that block meanwhile (encrypting takes a while on a busy machine).
+ */
+async function submitFresh(
+  client: ReturnType<typeof createClient>,
+  signer: Ed25519Signer,
+  input: Omit<Parameters<typeof encrypt>[1], 'targetHeight'>,
+) {
+  for (let attempt = 1; ; attempt++) {
+    // The highest height any validator executed: one that lags would name a block already past.
+    const heights = await net.heights(net.apiUrls.map((_, index) => index));
+    const sealed = { ...input, targetHeight: Math.max(...heights.map((h) => h ?? 0)) + 4 };
+    const bytes = encrypt(signer, sealed);
+    try {
+      await client.submitEnvelope(bytes);
+      return { input: sealed, bytes };
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ENVELOPE_EXPIRED' || attempt >= 5) throw error;
+    }
+  }
 }
 
 async function accountOf(url: string, signer: Ed25519Signer) {
@@ -106,17 +129,14 @@ test('attacks: a plain order on the encrypted market is refused; garbage under a
     4,
   ).eonPublicKey.toBytes(true);
   const fee = 1234;
-  const garbageInput = {
+  const { input: garbageInput, bytes: garbage } = await submitFresh(client, intruder, {
     chainId,
     eon: fair.eon,
     eonPublicKey: otherKey,
-    targetHeight: (await client.status()).height + 4,
     nonce: start.nonce,
     fee,
     action: order,
-  };
-  const garbage = encrypt(intruder, garbageInput);
-  await client.submitEnvelope(garbage);
+  });
   await waitFor(
     async () => (await accountOf(first, intruder)).nonce > start.nonce,
     'the garbage envelope charged',
@@ -137,24 +157,29 @@ test('attacks: a plain order on the encrypted market is refused; garbage under a
     );
 
   // A valid envelope submitted to two validators (a relay replaying it) runs once.
-  const validInput = {
+  const { input: validInput, bytes: valid } = await submitFresh(client, intruder, {
     chainId,
     eon: fair.eon,
     eonPublicKey: fair.eonPublicKey.toBytes(true),
-    targetHeight: (await client.status()).height + 4,
     nonce: charged.nonce,
     fee,
     action: order,
-  };
-  const valid = encrypt(intruder, validInput);
-  await client.submitEnvelope(valid);
+  });
   await createClient({ url: second })
     .submitEnvelope(valid)
     .catch(() => undefined); // taken already by gossip, or taken here: either way one slot
-  const outcome = await client.waitForTransaction(encryptedOrderId(intruder, validInput), {
-    timeoutMs: 30_000,
-  });
-  assert.equal(outcome.status, 'OK');
+  // Unknown to the node until its block's key opened it: NOT_FOUND until then.
+  let outcome: TransactionOutcome | undefined;
+  await waitFor(
+    async () => {
+      const found = await client.transaction(encryptedOrderId(intruder, validInput)).catch(() => undefined);
+      if (found?.status === 'finalized') outcome = found.outcome;
+      return outcome !== undefined;
+    },
+    'the valid envelope executing',
+    30_000,
+  );
+  assert.equal(outcome!.status, 'OK');
   const after = await accountOf(first, intruder);
   assert.equal(after.nonce, charged.nonce + 1, 'one nonce for one order, however often it was sent');
   // Every validator counted the garbage as undecryptable.
