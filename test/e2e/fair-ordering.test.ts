@@ -99,7 +99,8 @@ test('attacks: a plain order on the encrypted market is refused; garbage under a
       timeInForce: 0,
       postOnly: true,
       reduceOnly: false,
-      price: market.tickSize,
+      // A bid two ticks under the mark: inside the price band, resting (post-only).
+      price: Math.max(1, Math.floor(Number(market.markPrice ?? 0) / market.tickSize) - 2) * market.tickSize,
       sizeE6: market.lotSizeE6,
       clientOrderId: 0,
     },
