@@ -49,6 +49,16 @@ export const createSimNode: SimNodeFactory = (parameters) => {
     clock: parameters.clock,
     observe: parameters.observe,
     limits: { ...SIM_APPLICATION_LIMITS, ...parameters.applicationLimits },
+    // Fair ordering as a validator runs it: key shares on votes, the envelope pool, the block rule's decryption.
+    ...(parameters.fairOrdering === undefined
+      ? {}
+      : {
+          fairOrdering: {
+            rules: parameters.fairOrdering.rules,
+            secretShare: parameters.fairOrdering.secretShare,
+            signer: parameters.signer,
+          },
+        }),
   });
   const signing = parameters.priceSigning;
   const prices = createPriceSigner({
@@ -111,6 +121,10 @@ export const createSimNode: SimNodeFactory = (parameters) => {
         ? { status: result.status }
         : { status: result.status, code: result.code };
     },
+    submitEnvelope(bytes) {
+      const admission = app.submitEnvelope(bytes);
+      return admission.ok ? { status: 'accepted' } : { status: 'refused', code: admission.code };
+    },
     stateRootAt: (height) => app.stateRootAt(height),
     prices: {
       start: () => prices.start(),
@@ -128,7 +142,9 @@ export const createSimNode: SimNodeFactory = (parameters) => {
           signers: applied.summary.transactions.map((outcome) =>
             outcome.signer.replace(/^0x/, '').toLowerCase(),
           ),
+          nonces: applied.summary.transactions.map((outcome) => outcome.nonce),
           replay: applied.replay,
+          fair: { admitted: applied.fair.admitted, openedHeights: applied.fair.openedHeights },
         });
       });
     },

@@ -22,8 +22,9 @@ import { createHash } from 'node:crypto';
 import type { ChainAsset } from '../chain/block-rule.ts';
 import { createKvBlockStore } from '../chain/block-store.ts';
 import { ProposalCodec, SyncResponseCodec } from '../codec/consensus.ts';
+import { SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
 import { peekTag } from '../codec/message.ts';
-import { CertificateAnnouncementCodec } from '../codec/node.ts';
+import { BlockPayloadCodec, CertificateAnnouncementCodec } from '../codec/node.ts';
 import type { Application } from '../consensus/engine.ts';
 import {
   createEngine,
@@ -49,6 +50,7 @@ import type { Network, PeerId } from '../runtime/types.ts';
 import {
   createFrontRunner,
   FRONT_RUN_STRATEGIES,
+  FrontRunEdge,
   type FrontRunner,
   type FrontRunStats,
   type FrontRunStrategy,
@@ -57,6 +59,7 @@ import { ADVERSARIES, type AdversaryName, MIX_ADVERSARY_NAMES } from './adversar
 import { SimApplication } from './app.ts';
 import { CertificateLiveness, type CertificateSummary } from './certificate-liveness.ts';
 import { COLLUDE_STRATEGIES, COLLUDERS, type ColludeStats, createColluders } from './colluders.ts';
+import { SIM_EON, simEonKeyset } from './eon-keyset.ts';
 import { InvariantChecker, type Violation } from './invariants.ts';
 import { CALM_LINK, LIVENESS_BLOCKS, LIVENESS_WINDOW_MS, type Profile } from './profiles.ts';
 import { FairValueLedger } from './redteam/fair-value.ts';
@@ -182,16 +185,26 @@ export interface SimControl {
   run(done: () => boolean, maxMs: number): Promise<boolean>;
 }
 
-/** What the front-runner did and made (USDC: balance plus positions at the mark, less its deposit). */
+/**
+ * What the front-runner did and made, in USDC: `profitUsdc` is its balance plus its positions at
+ * the honest mark at the end, less its deposit (what it could withdraw after closing at the mark);
+ * `edgeUsdc` the value its fills took at the mark of their block, net of its fees (`FrontRunEdge`).
+ */
 export interface FrontRunSummary extends FrontRunStats {
   strategy: FrontRunStrategy;
   profitUsdc: number;
+  edgeUsdc: number;
+  fills: number;
+  /** What the orders it sandwiched (read or guessed) paid it beyond the honest mark, and over how many fills. */
+  takenFromVictimsUsdc: number;
+  victimFills: number;
 }
 
 function frontRunnerSummary(
   frontRunner: FrontRunner,
   market: SimMarketWorld,
   engine: NonNullable<Instance['node']>['engine'],
+  edge: FrontRunEdge,
 ): FrontRunSummary {
   const key = toHex(frontRunner.signer.publicKey);
   const deposit =
@@ -203,7 +216,30 @@ function frontRunnerSummary(
     value +=
       (BigInt(position.lots) * BigInt(series?.lotSizeE6 ?? 0) * (series?.markPrice ?? 0n)) / 1_000_000n;
   }
-  return { strategy: frontRunner.strategy, ...frontRunner.stats, profitUsdc: Number(value - deposit) / 1e6 };
+  return {
+    strategy: frontRunner.strategy,
+    ...frontRunner.stats,
+    profitUsdc: Number(value - deposit) / 1e6,
+    edgeUsdc: Number(edge.edge) / 1e6,
+    fills: edge.fills,
+    takenFromVictimsUsdc: Number(edge.taken) / 1e6,
+    victimFills: edge.victimFills,
+  };
+}
+
+/**
+ * Fair ordering in a whole-node run, on the honest validator the venue invariants follow: orders
+ * the takers sealed and some validator admitted to its envelope pool, envelopes blocks included
+ * (fee paid, nonce reserved), encrypted orders executed, and for every batch opened the blocks from
+ * its block (final when it executed) to the block that executed its orders.
+ */
+export interface FairOrderingSummary {
+  sealed: number;
+  pooled: number;
+  included: number;
+  executed: number;
+  batchesOpened: number;
+  finalityToExecutionBlocks: { min: number; mean: number; max: number } | undefined;
 }
 
 /** What the market did in a whole-node run, after the heal. */
@@ -215,6 +251,8 @@ export interface MarketSummary {
   submitted: number;
   admitted: number;
   frontRunner?: FrontRunSummary;
+  /** Fair ordering (profiles with `encryptedOrders`): the takers' sealed orders and how long they waited. */
+  fairOrdering?: FairOrderingSummary;
   colluders?: ColludeStats;
   /** The attacker-withdrawal invariant's ledger: flows with honest accounts, those off the fair band, and the excess (USDC; ≤ 0 holds). */
   attackers?: { outsideFlows: number; unfairFlows: number; excessUsdc: number };
@@ -495,6 +533,10 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   const honest = validators.filter((validator) => !validator.byzantine);
   // The market has a generator of its own, so the consensus-only runs keep their seeds' traces.
   const scenario = options.node === undefined ? undefined : options.scenario;
+  // Fair ordering: the eon keyset every validator holds a share of, dealt in process from the seed.
+  const eon =
+    options.node !== undefined && profile.encryptedOrders === true ? simEonKeyset(seed, n) : undefined;
+  const encryption = eon === undefined ? undefined : { eon: SIM_EON, eonPublicKey: eon.rules.eonPublicKey };
   const market =
     options.node === undefined || scenario !== undefined
       ? undefined
@@ -505,6 +547,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
           frontRunner: profile.nodeAdversary === 'front-runner',
           colluders: profile.nodeAdversary === 'colluders' ? COLLUDERS : 0,
           params: options.mutation === 'no-price-band' ? NO_PRICE_BAND : undefined,
+          encryption,
         });
   const colluders =
     market === undefined || market.colluders.length === 0
@@ -527,6 +570,9 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
           strategy:
             FRONT_RUN_STRATEGIES[createSimRng(seed ^ 0x66726f6e).nextInt(FRONT_RUN_STRATEGIES.length)]!,
           censored: market.takers[0]!.publicKey,
+          takersOnly: true,
+          encryption:
+            encryption === undefined ? undefined : { ...encryption, rng: createSimRng(seed ^ 0x626c696e) },
         });
   const liars = profile.nodeAdversary === 'oracle-liar' && !aboveF;
   const lieStrategy = LIE_STRATEGIES[createSimRng(seed ^ 0x6c696172).nextInt(LIE_STRATEGIES.length)]!;
@@ -546,6 +592,8 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
           censorship: scenario === undefined,
         });
   const scenarioListeners: ((applied: SimApplied) => void)[] = [];
+  const fairBlocks = new FairBlocks();
+  const frontRunEdge = frontRunner === undefined ? undefined : new FrontRunEdge(frontRunner);
   const venueValidator = honest[0];
   let attackerLedger: { ledger: FairValueLedger; engine: SimNode['engine'] } | undefined;
   const startNode = (validator: Validator, instance: Instance, factory: SimNodeFactory): Application => {
@@ -593,19 +641,36 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       secretKey: identitySeed(seed, validator.index),
       disk: instance.disk,
       priceSigning,
+      ...(eon === undefined
+        ? {}
+        : { fairOrdering: { rules: eon.rules, secretShare: eon.secretShares[validator.index]! } }),
       ...(options.mutation === 'no-observation-wait' ? { applicationLimits: { observationWaitMs: 0 } } : {}),
       send: instance.sendPrices.send,
       broadcast: instance.sendPrices.broadcast,
     });
     instance.prices = (from, message) =>
       guarded(`taking a price-signing message from ${from}`, () => node.prices.receive(from, message));
-    /** The honest observations of the block being executed, for the oracle invariant. */
-    let executing: { height: number; range: HonestRange | undefined } | undefined;
+    /**
+     * The block being executed: its honest observations (the oracle invariant) and the senders of
+     * its envelopes (each pays its fee in this block: it signed for it, as for a transaction).
+     */
+    let executing:
+      | { height: number; range: HonestRange | undefined; envelopeSenders: readonly string[] }
+      | undefined;
     if (isHonest && validator === venueValidator)
       node.onApplied((applied) => {
-        const range = executing?.height === applied.height ? executing.range : undefined;
+        const current = executing?.height === applied.height ? executing : undefined;
+        const range = current?.range;
         if (applied.replay) return;
-        venue!.applied(node.engine, applied, range);
+        fairBlocks.record(applied);
+        frontRunEdge?.block(applied.height, applied.result, node.engine, applied);
+        venue!.applied(
+          node.engine,
+          current === undefined || current.envelopeSenders.length === 0
+            ? applied
+            : { ...applied, signers: [...applied.signers, ...current.envelopeSenders] },
+          range,
+        );
         for (const listener of scenarioListeners) listener(applied);
         if (attackerLedger === undefined && market !== undefined && market.attackers.length > 0) {
           const keys = market.attackers.map((signer) => toHex(signer.publicKey));
@@ -634,6 +699,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
           executing = {
             height: finalized.block.height,
             range: honestRangeOf(finalized.block.payload, honestKeys, SIM_ASSET.assetId),
+            envelopeSenders: eon === undefined ? [] : envelopeSendersOf(finalized.block.payload),
           };
         try {
           await inner.finalized(finalized);
@@ -739,7 +805,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
 
   const faultRng = rng.fork();
   let healed = false;
-  let marketStats: { submitted: number; admitted: number } | undefined;
+  let marketStats: ReturnType<SimMarketWorld['startTraders']> | undefined;
   if (profile.partitions) {
     const repartition = () => {
       if (healed) return;
@@ -843,8 +909,16 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       return { admitted, code };
     };
     const submit = (bytes: Uint8Array) => send(bytes).admitted;
+    /** An order envelope to every validator's envelope pool (the gossip a real node does). */
+    const submitEnvelope = (bytes: Uint8Array) => {
+      let admitted = 0;
+      const reached = upNodes();
+      for (const instance of options.mutation === 'no-gossip' ? reached.slice(-1) : reached)
+        if (instance.node!.submitEnvelope(bytes).status === 'accepted') admitted++;
+      return admitted;
+    };
     if (market !== undefined) {
-      marketStats = market.startTraders({ clock: scheduler.clockFor(), reference, submit });
+      marketStats = market.startTraders({ clock: scheduler.clockFor(), reference, submit, submitEnvelope });
       colluders?.start({
         clock: scheduler.clockFor(),
         reference,
@@ -1037,6 +1111,14 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
                   },
                 }),
             ...(colluders === undefined ? {} : { colluders: { ...colluders.stats } }),
+            ...(eon === undefined
+              ? {}
+              : {
+                  fairOrdering: fairBlocks.summary(
+                    marketStats?.sealed ?? 0,
+                    marketStats?.sealedAdmitted ?? 0,
+                  ),
+                }),
             ...(frontRunner === undefined || venueValidator?.instances[0]?.node === undefined
               ? {}
               : {
@@ -1044,11 +1126,108 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
                     frontRunner,
                     market!,
                     venueValidator.instances[0].node.engine,
+                    frontRunEdge!,
                   ),
                 }),
           },
         }),
   };
+}
+
+/** A sample's mean and the standard error of that mean (USDC, 2 decimals). */
+export interface MeanAndError {
+  mean: number;
+  standardError: number;
+}
+
+function meanAndError(values: readonly number[]): MeanAndError {
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  const variance =
+    values.length < 2 ? 0 : values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1);
+  const round = (value: number) => Math.round(value * 100) / 100;
+  return { mean: round(mean), standardError: round(Math.sqrt(variance / values.length)) };
+}
+
+/**
+ * The front-runner's figures over the runs whose strategy was `sandwich` (the others do not
+ * trade): per seed, what its victims paid it beyond the mark and its profit, as means with their
+ * standard errors, so that "zero within noise" reads as a mean within two standard errors of 0.
+ */
+export interface FrontRunAggregate {
+  seeds: number[];
+  read: number;
+  guessed: number;
+  victimFills: number;
+  takenFromVictimsUsdc: MeanAndError;
+  edgeUsdc: MeanAndError;
+  profitUsdc: MeanAndError;
+}
+
+export function aggregateFrontRunner(results: readonly RunResult[]): FrontRunAggregate | undefined {
+  const runs = results.filter((result) => result.market?.frontRunner?.strategy === 'sandwich');
+  if (runs.length === 0) return undefined;
+  const fronts = runs.map((result) => result.market!.frontRunner!);
+  return {
+    seeds: runs.map((result) => result.seed),
+    read: fronts.reduce((sum, front) => sum + front.frontRun, 0),
+    guessed: fronts.reduce((sum, front) => sum + front.guessed, 0),
+    victimFills: fronts.reduce((sum, front) => sum + front.victimFills, 0),
+    takenFromVictimsUsdc: meanAndError(fronts.map((front) => front.takenFromVictimsUsdc)),
+    edgeUsdc: meanAndError(fronts.map((front) => front.edgeUsdc)),
+    profitUsdc: meanAndError(fronts.map((front) => front.profitUsdc)),
+  };
+}
+
+/** The senders (lowercase hex) of the envelopes a block payload carries. */
+function envelopeSendersOf(payload: Uint8Array): string[] {
+  let envelopes: Uint8Array[];
+  try {
+    envelopes = BlockPayloadCodec.decode(payload).envelopes;
+  } catch {
+    return [];
+  }
+  const senders: string[] = [];
+  for (const bytes of envelopes) {
+    try {
+      senders.push(toHex(SignedOrderEnvelopeCodec.decode(bytes).body.sender));
+    } catch {
+      // Not an envelope: the block rule drops it uncharged.
+    }
+  }
+  return senders;
+}
+
+/** Fair ordering's counts over the venue validator's blocks (`FairOrderingSummary`). */
+class FairBlocks {
+  included = 0;
+  executed = 0;
+  readonly delays: number[] = [];
+
+  record(applied: SimApplied): void {
+    if (applied.fair === undefined) return;
+    this.included += applied.fair.admitted;
+    this.executed += applied.result.encryptedResults.length;
+    for (const opened of applied.fair.openedHeights) this.delays.push(applied.height - opened);
+  }
+
+  summary(sealed: number, pooled: number): FairOrderingSummary {
+    const { delays } = this;
+    return {
+      sealed,
+      pooled,
+      included: this.included,
+      executed: this.executed,
+      batchesOpened: delays.length,
+      finalityToExecutionBlocks:
+        delays.length === 0
+          ? undefined
+          : {
+              min: Math.min(...delays),
+              mean: Number((delays.reduce((sum, delay) => sum + delay, 0) / delays.length).toFixed(2)),
+              max: Math.max(...delays),
+            },
+    };
+  }
 }
 
 /** The one command that replays a run. */

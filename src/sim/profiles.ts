@@ -33,6 +33,12 @@ export interface Profile {
    * adds three colluding traders that search for value extraction (src/sim/colluders.ts).
    */
   readonly nodeAdversary?: NodeAdversaryName;
+  /**
+   * Fair ordering (issue 14, whole-node mode only): the validators hold an eon keyset
+   * (src/sim/eon-keyset.ts), the takers seal every order to it, and the node decrypts and executes
+   * them once their block is final.
+   */
+  readonly encryptedOrders?: boolean;
 }
 
 /** Adversaries that need the whole node (src/sim/whole-node.ts). */
@@ -141,6 +147,15 @@ export const NODE_PROFILES: readonly Profile[] = Object.freeze([
       "f Byzantine leaders rewrite their proposals: their own trader's orders ahead of large ones (sandwich), one taker censored, or the order reversed",
     byzantineByDefault: true,
     nodeAdversary: 'front-runner' as const,
+  },
+  {
+    ...base,
+    name: 'front-runner-encrypted',
+    description:
+      "front-runner with fair ordering: the takers seal their orders to the validators' eon key, so the Byzantine leaders see envelopes (sender, nonce, fee, size, target) and guess",
+    byzantineByDefault: true,
+    nodeAdversary: 'front-runner' as const,
+    encryptedOrders: true,
   },
   {
     ...base,

@@ -42,7 +42,14 @@
  *                per-account rate, spams undecodable bytes, and signs orders from fresh keys;
  *   front-runner the f Byzantine leaders rewrite their proposals (src/sim/adversaries/front-runner.ts):
  *                their funded trader's orders sandwich large ones, a taker is censored, or the
- *                order is reversed; the trader's profit is in the run summary;
+ *                order is reversed; the trader's profit is in the run summary; in these runs a
+ *                large taker accepts 20 to 40 ticks of slippage, the value a sandwich can take;
+ *   front-runner-encrypted the same with fair ordering (issue 14): the validators hold an eon
+ *                keyset (src/sim/eon-keyset.ts), the takers seal every order to it (the client's
+ *                `encrypt`: src/crypto/shutter/envelope.ts `sealOrder`) and send the envelope to
+ *                every validator's envelope pool, and the node does the rest as a validator does
+ *                (key shares on votes once a block is final, the block rule's decryption); the
+ *                leaders see envelopes only, and guess;
  *   withholder-signer the f Byzantine validators run price signing (they deal in the DKG and send
  *                nonce commitments in every session) and never send a signature share (the
  *                harness drops them on the way out and counts them).
@@ -50,12 +57,18 @@
 
 import type { ChainAsset } from '../chain/block-rule.ts';
 import type { BlockStore } from '../chain/block-store.ts';
+import { type FairOrderingRules, KEY_WAIT_BLOCKS_MAX } from '../chain/fair-batches.ts';
+import { SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
+import { encodeAction } from '../codec/execution.ts';
 import { BlockPayloadCodec } from '../codec/node.ts';
 import { SignedObservationCodec } from '../codec/oracle.ts';
 import { SignedTransactionCodec } from '../codec/transaction.ts';
 import type { Application } from '../consensus/engine.ts';
 import { toHex } from '../crypto/bytes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
+import { sealOrder } from '../crypto/shutter/envelope.ts';
+import type { G2Point } from '../crypto/shutter/ibe.ts';
+import { signTransaction } from '../crypto/transaction.ts';
 import type { Engine } from '../execution/engine.ts';
 import {
   actionTransaction,
@@ -167,6 +180,11 @@ export interface SimNodeParameters {
   disk: Map<string, string>;
   priceSigning: SimPriceSigning;
   /**
+   * Fair ordering (issue 14): the chain's eon keyset and this validator's secret share of it
+   * (src/sim/eon-keyset.ts); absent: plain orders only.
+   */
+  fairOrdering?: { rules: FairOrderingRules; secretShare: bigint };
+  /**
    * A defence switched off by an injected bug (harness `MUTATIONS`): the proposer's wait for
    * fresh observations (0: none).
    */
@@ -181,9 +199,16 @@ export interface SimApplied {
   height: number;
   result: BlockResult;
   aggregate: BlockAggregate;
-  /** The signer of each transaction, in block order (lowercase hex, no prefix). */
+  /**
+   * The signer of each transaction, in execution order (lowercase hex, no prefix): the encrypted
+   * orders opened in this block first (`result.encryptedResults`), then the plain ones (`result.results`).
+   */
   signers: readonly string[];
+  /** Each transaction's nonce, in the same order (when the node reports them). */
+  nonces?: readonly number[];
   replay: boolean;
+  /** Fair ordering: envelopes admitted in this block, and the earlier blocks whose orders it opened. */
+  fair?: { admitted: number; openedHeights: readonly number[] };
 }
 
 export interface SimNode {
@@ -194,6 +219,8 @@ export interface SimNode {
   open(): void;
   /** Admits an encoded transaction into the mempool at virtual time `nowMs`. */
   admit(bytes: Uint8Array, nowMs: number): { status: string; code?: string };
+  /** Admits an encoded order envelope into the envelope pool (fair ordering; refused without it). */
+  submitEnvelope(bytes: Uint8Array): { status: string; code?: string };
   stateRootAt(height: number): Uint8Array | undefined;
   onApplied(listener: (applied: SimApplied) => void): void;
   readonly prices: SimPriceSigner;
@@ -237,6 +264,22 @@ const COLLUDER_BALANCE_USDC = 100_000;
 /** How often each trader acts, virtual ms, and how long it waits for its nonce to move. */
 const TRADER_PERIOD_MS = 60;
 const TRADER_RESYNC_MS = 300;
+/**
+ * Slippage a large taker accepts in the front-runner profiles: 20 to 40 ticks past the mark, as a
+ * market order sized for a thin book does (the other profiles' takers cross by 3 to 5 ticks, which
+ * the taker fee alone makes worthless to sandwich). It is the value a leader that reads the order
+ * can take: fill the book up to the taker's limit, then sell it back there.
+ */
+const LARGE_TAKER_SLIPPAGE_TICKS_MIN = 20;
+const LARGE_TAKER_SLIPPAGE_TICKS_SPAN = 21;
+/** Orders of at least this size (contracts × 10⁶) are large (the front-runner's victims). */
+const LARGE_TAKER_SIZE_E6 = 300_000;
+/**
+ * Fair ordering: a taker seals its order for the height two above the best finalized one (one is
+ * usually proposed already) and pays this fee (base units) for the inclusion.
+ */
+const ENVELOPE_TARGET_AHEAD = 3;
+export const SIM_ENVELOPE_FEE = 1000;
 /** Blocks every honest validator must finalize after the heal in a whole-node run (market liveness is judged over them). */
 export const WHOLE_NODE_LIVENESS_BLOCKS = 20;
 
@@ -271,17 +314,25 @@ export interface SimMarketWorld {
   indexAt(nowMs: number): bigint;
   /** Validator `index`'s signed observation for `height` at virtual time `nowMs`. */
   observation(signer: Ed25519Signer, index: number, height: number, nowMs: number): Uint8Array;
-  /** Starts the traders; `submit` sends one encoding to every validator, returning how many admitted it. */
+  /**
+   * Starts the traders; `submit` sends one encoding to every validator, returning how many admitted
+   * it, and `submitEnvelope` one order envelope (the takers seal their orders when the market was
+   * made with `encryption`).
+   */
   startTraders(options: {
     clock: Clock;
     reference: () => Engine | undefined;
     submit: (bytes: Uint8Array) => number;
+    submitEnvelope?: (bytes: Uint8Array) => number;
   }): TraderStats;
 }
 
 export interface TraderStats {
   submitted: number;
   admitted: number;
+  /** Orders the takers sent sealed (fair ordering), and how many of those some validator admitted. */
+  sealed: number;
+  sealedAdmitted: number;
 }
 
 /** The seeded market of one run. */
@@ -293,6 +344,8 @@ export function createSimMarket(options: {
   colluders?: number;
   /** Engine parameters replaced in the genesis (an injected bug: the price band removed). */
   params?: Partial<EngineParameters> | undefined;
+  /** Fair ordering: the takers seal every order to this eon key (src/sim/eon-keyset.ts). */
+  encryption?: { eon: number; eonPublicKey: G2Point } | undefined;
 }): SimMarketWorld {
   const { chainId } = options;
   const colluders = Array.from({ length: options.colluders ?? 0 }, (_, i) =>
@@ -302,6 +355,9 @@ export function createSimMarket(options: {
   const frontRunner = options.frontRunner === true ? testSigner(`sim-front-runner/${chainId}`) : undefined;
   const walk = options.rng.fork();
   const traderRng = options.rng.fork();
+  // Forked only when used, so the runs without them keep their seeds' traces.
+  const sigmaRng = options.encryption === undefined ? undefined : options.rng.fork();
+  const slippage = frontRunner !== undefined;
   const maker = testSigner(`sim-maker/${chainId}`);
   const takers = Array.from({ length: TAKERS }, (_, i) => testSigner(`sim-taker/${i}`));
   const idle = Array.from({ length: IDLE_ACCOUNTS }, (_, i) => testSigner(`sim-idle/${i}`));
@@ -425,8 +481,9 @@ export function createSimMarket(options: {
         }),
       );
     },
-    startTraders({ clock, reference, submit }) {
-      const stats: TraderStats = { submitted: 0, admitted: 0 };
+    startTraders({ clock, reference, submit, submitEnvelope }) {
+      const stats: TraderStats = { submitted: 0, admitted: 0, sealed: 0, sealedAdmitted: 0 };
+      const encryption = options.encryption;
       const all = [maker, ...takers];
       for (const [position, signer] of all.entries()) {
         let nextNonce: number | undefined;
@@ -435,6 +492,30 @@ export function createSimMarket(options: {
           const bytes = SignedTransactionCodec.encode(actionTransaction(signer, nonce, action, { chainId }));
           stats.submitted++;
           if (submit(bytes) > 0) stats.admitted++;
+        };
+        /** A taker's order sealed to the eon key for one height (what the client's `encrypt` does). */
+        const seal = (engine: Engine, nonce: number, action: Parameters<typeof actionTransaction>[2]) => {
+          const targetHeight = engine.height + ENVELOPE_TARGET_AHEAD;
+          const envelope = sealOrder(signer, {
+            chainId,
+            eon: encryption!.eon,
+            eonPublicKey: encryption!.eonPublicKey,
+            targetHeight,
+            fee: SIM_ENVELOPE_FEE,
+            transaction: signTransaction(signer, {
+              chainId,
+              nonce,
+              expiryHeight: targetHeight + KEY_WAIT_BLOCKS_MAX,
+              payload: encodeAction(action),
+            }),
+            sigma: Uint8Array.from({ length: 32 }, () => sigmaRng!.nextInt(256)),
+          });
+          stats.submitted++;
+          stats.sealed++;
+          if ((submitEnvelope?.(SignedOrderEnvelopeCodec.encode(envelope)) ?? 0) > 0) {
+            stats.admitted++;
+            stats.sealedAdmitted++;
+          }
         };
         const act = () => {
           const engine = reference();
@@ -459,14 +540,16 @@ export function createSimMarket(options: {
                   send(nextNonce++, limitOrder(chosen.seriesId, 'sell', markUsdc + halfSpread, 1));
                 } else {
                   const side = traderRng.nextInt(2) === 0 ? 'buy' : 'sell';
-                  const crossUsdc = tickUsdc * (3 + traderRng.nextInt(3));
+                  let crossUsdc = tickUsdc * (3 + traderRng.nextInt(3));
+                  const contracts = (1 + traderRng.nextInt(5)) / 10;
+                  if (slippage && contracts * 1_000_000 >= LARGE_TAKER_SIZE_E6)
+                    crossUsdc =
+                      tickUsdc *
+                      (LARGE_TAKER_SLIPPAGE_TICKS_MIN + traderRng.nextInt(LARGE_TAKER_SLIPPAGE_TICKS_SPAN));
                   const price = side === 'buy' ? markUsdc + crossUsdc : markUsdc - crossUsdc;
-                  send(
-                    nextNonce++,
-                    limitOrder(chosen.seriesId, side, price, (1 + traderRng.nextInt(5)) / 10, {
-                      timeInForce: 1,
-                    }),
-                  );
+                  const order = limitOrder(chosen.seriesId, side, price, contracts, { timeInForce: 1 });
+                  if (encryption === undefined) send(nextNonce++, order);
+                  else seal(engine, nextNonce++, order);
                 }
                 waitingSince = clock.now();
               }
@@ -685,7 +768,9 @@ export class VenueChecker {
     if (price !== undefined && (price.flags & AggregateFlag.STALE) === 0 && price.priceTicks > 0n)
       this.afterHeal.freshMarks++;
     for (const signer of applied.signers) if (this.#honestTraders.has(signer)) this.#included?.add(signer);
-    for (const [index, result] of applied.result.results.entries()) {
+    // `signers` is in execution order: the encrypted orders opened here, then the plain ones.
+    const results = [...applied.result.encryptedResults, ...applied.result.results];
+    for (const [index, result] of results.entries()) {
       if (result.status !== 'OK' || !this.#honestTraders.has(applied.signers[index] ?? '')) continue;
       if ((result.filledLots ?? 0) > 0) this.afterHeal.fills++;
       if (result.orderId !== undefined) this.afterHeal.acceptedOrders++;

@@ -67,18 +67,24 @@ export function evaluateG2Commitment(commitment: readonly G2Point[], x: bigint):
 
 /**
  * A dealer's dealing for `count` validators at threshold `threshold`. `constant` is the secret
- * term: random for a fresh eon, 0 for a proactive refresh.
+ * term: random for a fresh eon, 0 for a proactive refresh. `scalar` draws the other coefficients:
+ * OS randomness unless a caller that must replay bit for bit (the simulator) passes a seeded one.
  */
 export function dealEon(
   dealerIndex: number,
   threshold: number,
   count: number,
   constant: bigint = randomEonScalar(),
+  scalar: () => bigint = randomEonScalar,
 ): EonDealing {
   invariant(Number.isInteger(threshold) && threshold >= 1 && threshold <= count, 'need 1 ≤ t ≤ n');
   invariant(constant >= 0n && constant < Fr.ORDER, 'constant must be a scalar');
   const coefficients = [constant];
-  for (let k = 1; k < threshold; k++) coefficients.push(randomEonScalar());
+  for (let k = 1; k < threshold; k++) {
+    const coefficient = scalar();
+    invariant(coefficient > 0n && coefficient < Fr.ORDER, 'coefficient must be a non-zero scalar');
+    coefficients.push(coefficient);
+  }
   const commitment = coefficients.map((a) => (a === 0n ? G2.ZERO : G2.BASE.multiply(a)));
   const shares: bigint[] = [];
   for (let i = 0; i < count; i++) {

@@ -7,7 +7,14 @@
  * any run violates an invariant (including liveness), 2 on a usage error.
  */
 import { createHash } from 'node:crypto';
-import { MUTATIONS, type Mutation, type RunResult, replayCommand, runSimulation } from '../../sim/harness.ts';
+import {
+  aggregateFrontRunner,
+  MUTATIONS,
+  type Mutation,
+  type RunResult,
+  replayCommand,
+  runSimulation,
+} from '../../sim/harness.ts';
 import { NODE_PROFILES, PROFILES, profileByName } from '../../sim/profiles.ts';
 import { numberOption, parseOptions, UsageError } from '../args.ts';
 import { createSimNode } from '../sim-node.ts';
@@ -54,6 +61,24 @@ function certificatesText(certificates: NonNullable<RunResult['market']>['certif
   return ` certificates ${certificates.certified}/${certificates.opened}`;
 }
 
+/** The front-runner's take and fair ordering's flow, when the run has them. */
+function frontRunnerText(market: NonNullable<RunResult['market']>): string {
+  const front = market.frontRunner;
+  const fair = market.fairOrdering;
+  const parts: string[] = [];
+  if (front !== undefined)
+    parts.push(
+      ` front-runner ${front.strategy} read ${front.frontRun} guessed ${front.guessed} taken-from-victims ${front.takenFromVictimsUsdc} USDC edge ${front.edgeUsdc} profit ${front.profitUsdc}`,
+    );
+  if (fair !== undefined) {
+    const delay = fair.finalityToExecutionBlocks;
+    parts.push(
+      ` encrypted ${fair.executed}/${fair.sealed} executed, finality→execution ${delay === undefined ? '-' : `${delay.min}..${delay.max} blocks (mean ${delay.mean})`}`,
+    );
+  }
+  return parts.join('');
+}
+
 export async function run(args: string[]): Promise<number> {
   const options = parse(args);
   if (options === undefined) {
@@ -78,7 +103,7 @@ export async function run(args: string[]): Promise<number> {
       const market =
         result.market === undefined
           ? ''
-          : ` orders ${result.market.acceptedOrders} fills ${result.market.fills} marks ${result.market.freshMarks}/${result.market.blocksAfterHeal}${certificatesText(result.market.certificates)}`;
+          : ` orders ${result.market.acceptedOrders} fills ${result.market.fills} marks ${result.market.freshMarks}/${result.market.blocksAfterHeal}${certificatesText(result.market.certificates)}${frontRunnerText(result.market)}`;
       console.log(
         `seed ${seed} ${profile.name.padEnd(11)} finalized ${result.finalizedMin}..${result.finalizedMax} nullified ${result.viewsNullified}${market} trace ${result.traceHash.slice(0, 16)} ${verdict}`,
       );
@@ -90,6 +115,7 @@ export async function run(args: string[]): Promise<number> {
     }
   }
   const failed = results.filter((result) => result.violations.length > 0);
+  const frontRunner = aggregateFrontRunner(results);
   const elapsedMs = performance.now() - startedMs;
   const summary = {
     runs: results.length,
@@ -110,6 +136,7 @@ export async function run(args: string[]): Promise<number> {
     evidence: results.reduce((sum, result) => sum + result.evidence, 0),
     droppedMessages: results.reduce((sum, result) => sum + result.drops, 0),
     traceHash: combined.digest('hex'),
+    ...(frontRunner === undefined ? {} : { frontRunner }),
     seeds: results.map((result) => ({
       seed: result.seed,
       profile: result.profile,
@@ -126,6 +153,13 @@ export async function run(args: string[]): Promise<number> {
     console.log(
       `${summary.runs} ${mode} runs (${summary.seedsPerSecond} seeds/s), ${failed.length} failed, finalized at least ${summary.finalizedBlocksMin} blocks per honest validator, ${summary.viewsNullified} views nullified, trace ${summary.traceHash}`,
     );
+    if (frontRunner !== undefined) {
+      const figure = (value: { mean: number; standardError: number }) =>
+        `${value.mean} ± ${value.standardError}`;
+      console.log(
+        `front-runner over the sandwich seeds ${frontRunner.seeds.join(',')}: ${frontRunner.read} orders read, ${frontRunner.guessed} guessed blind, ${frontRunner.victimFills} victim fills; per seed (mean ± standard error, USDC) taken from victims ${figure(frontRunner.takenFromVictimsUsdc)}, edge ${figure(frontRunner.edgeUsdc)}, profit ${figure(frontRunner.profitUsdc)}`,
+      );
+    }
   }
   return failed.length === 0 ? 0 : 1;
 }
