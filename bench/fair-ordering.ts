@@ -1,7 +1,10 @@
 /**
- * `palisade bench fair-ordering [--json] [--quick] [--full] [--per-block] [--validators=N]`: what one validator
+ * `palisade bench fair-ordering [--json] [--quick] [--full] [--per-block] [--validators=N]
+ *   [--no-devnet | --devnet-only] [--seconds=S] [--traders=N] [--batch=K] [--lead=B]`: what one validator
  * spends per block to open k encrypted orders (k = 1, 100, 1,000), each figure beside a peer
- * measured in the same run, as a ratio.
+ * measured in the same run, as a ratio; then, unless --no-devnet, a devnet with fair ordering
+ * carrying encrypted beside plain order flow in one run: throughput, submit-to-execution latency
+ * and finality-to-execution delay, each beside the issue's goal (./lib/fair-ordering-devnet.ts).
  *
  * Per block of k orders from k senders (one identity each, src/crypto/shutter/key-shares.ts):
  * - identities: k hash-to-G1 (RFC 9380, Shutter's DST);
@@ -61,6 +64,7 @@ import {
 import { signTransaction, verifyTransactionSignature } from '../src/crypto/transaction.ts';
 import { createBatchKeyCollector } from '../src/node/fair-ordering.ts';
 import { createDecryptPool } from '../src/node/fair-ordering-decrypt.ts';
+import { DEVNET_FAIR_DEFAULTS, devnetFairLines, runDevnetFairOrdering } from './lib/fair-ordering-devnet.ts';
 
 const DECRYPT_SAMPLE = 100;
 const round = (value: number) => Number(value.toFixed(value < 10 ? 2 : 1));
@@ -95,6 +99,41 @@ export async function run(args: string[]): Promise<number> {
   if (!Number.isInteger(validators) || validators < 4 || validators > 64) {
     console.error('palisade bench fair-ordering: --validators must be an integer in [4, 64]');
     return 2;
+  }
+  const numberArgument = (name: string, fallback: number, min: number, max: number) => {
+    const raw = args.find((arg) => arg.startsWith(`--${name}=`));
+    const value = raw === undefined ? fallback : Number(raw.slice(name.length + 3));
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new RangeError(`--${name} must be an integer in [${min}, ${max}]`);
+    return value;
+  };
+  const devnetOnly = args.includes('--devnet-only');
+  const withDevnet = devnetOnly || !args.includes('--no-devnet');
+  let devnetOptions: Omit<Parameters<typeof runDevnetFairOrdering>[0], 'say'>;
+  try {
+    devnetOptions = {
+      validators,
+      traders: numberArgument('traders', DEVNET_FAIR_DEFAULTS.traders, 1, 64),
+      batch: numberArgument('batch', DEVNET_FAIR_DEFAULTS.batch, 1, 64),
+      leadBlocks: numberArgument('lead', DEVNET_FAIR_DEFAULTS.leadBlocks, 1, 8),
+      warmupSeconds: DEVNET_FAIR_DEFAULTS.warmupSeconds,
+      seconds: numberArgument('seconds', quick ? 10 : DEVNET_FAIR_DEFAULTS.seconds, 2, 3600),
+    };
+  } catch (error) {
+    console.error(`palisade bench fair-ordering: ${(error as Error).message}`);
+    return 2;
+  }
+  if (devnetOnly) {
+    const devnet = await runDevnetFairOrdering({
+      ...devnetOptions,
+      say: (text) => {
+        if (!json) process.stderr.write(`${text}\n`);
+      },
+    });
+    if (json)
+      console.log(JSON.stringify({ benchmark: 'fair-ordering', node: process.version, devnet }, null, 2));
+    else for (const line of devnetFairLines(devnet)) console.log(line);
+    return 0;
   }
   const f = Math.floor((validators - 1) / 3);
   const threshold = 2 * f + 1;
@@ -343,6 +382,7 @@ export async function run(args: string[]): Promise<number> {
   const q = G2.BASE.multiply(randomEonScalar()).toBytes(true);
   const pairingNoble = perItem(10, 10, () => nobleBackend.pairingBytes(p, q));
   const pairingMcl = perItem(10, 10, () => mcl.pairingBytes(p, q));
+  const devnet = withDevnet ? await runDevnetFairOrdering({ ...devnetOptions, say: progress }) : undefined;
   const result = {
     benchmark: 'fair-ordering',
     node: process.version,
@@ -355,6 +395,7 @@ export async function run(args: string[]): Promise<number> {
     },
     blocks,
     perBlockIdentity,
+    ...(devnet === undefined ? {} : { devnet }),
   };
   if (json) {
     console.log(JSON.stringify(result, null, 2));
@@ -386,5 +427,6 @@ export async function run(args: string[]): Promise<number> {
     );
   if (!full)
     console.log(`per-item figures above 20 items are timed on a sample and scaled (--full times all)`);
+  if (devnet !== undefined) for (const line of devnetFairLines(devnet)) console.log(line);
   return 0;
 }

@@ -291,6 +291,10 @@ export interface OrderFlow {
   encryptedExecuted: number;
   plainExecuted: number;
   envelopesAdmitted: number;
+  /** Admitted envelopes opened under their block's key whose order ran. */
+  envelopesDecrypted: number;
+  /** Opened but charged and dropped: undecryptable or an invalid plaintext (fee and nonce spent). */
+  envelopesUndecryptable: number;
 }
 
 /** What a block did with encrypted orders, as listeners see it. */
@@ -488,7 +492,13 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const refused: Record<string, number> = {};
   let proposed = 0;
   let verified = 0;
-  const orderFlow: OrderFlow = { encryptedExecuted: 0, plainExecuted: 0, envelopesAdmitted: 0 };
+  const orderFlow: OrderFlow = {
+    encryptedExecuted: 0,
+    plainExecuted: 0,
+    envelopesAdmitted: 0,
+    envelopesDecrypted: 0,
+    envelopesUndecryptable: 0,
+  };
   let durableHeight = 0;
   let tipDigest: Uint8Array = genesisDigest(chainId);
   // The block the engine has executed but not yet synced (between `execute` and `storage.sync()`
@@ -724,6 +734,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     orderFlow.encryptedExecuted += executed.fair.transactions.length;
     orderFlow.plainExecuted += executed.transactions.length;
     orderFlow.envelopesAdmitted += executed.fair.admitted;
+    for (const batch of executed.fair.opened)
+      for (const outcome of batch.outcomes) {
+        if (outcome.kind === 'execute') orderFlow.envelopesDecrypted++;
+        else if (outcome.kind === 'charged') orderFlow.envelopesUndecryptable++;
+      }
     return executed;
   };
 

@@ -33,7 +33,7 @@ import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { sealOrder } from '../crypto/shutter/envelope.ts';
 import { decodeG2 } from '../crypto/shutter/ibe.ts';
 import { verifyStateProof } from '../crypto/state-commitment.ts';
-import { signTransaction } from '../crypto/transaction.ts';
+import { signTransaction, transactionId } from '../crypto/transaction.ts';
 import { accountStateKey } from '../execution/engine.ts';
 import { verifyPriceCertificate as verifyFrostPriceCertificate } from '../interop/price-certificate.ts';
 import type { Finding } from '../monitor/finding.ts';
@@ -735,6 +735,25 @@ export function encrypt(
     sigma: globalThis.crypto.getRandomValues(new Uint8Array(32)),
   });
   return SignedOrderEnvelopeCodec.encode(envelope);
+}
+
+/**
+ * The id the order inside `encrypt(signer, input)` has once it runs (`GET /v1/transactions/:id`
+ * finds it in the block that executed it): the same transaction, signed the same way (Ed25519
+ * signatures are deterministic), whatever random the envelope's encryption drew.
+ * @example const id = encryptedOrderId(signer, input); await client.submitEnvelope(encrypt(signer, input)); await client.waitForTransaction(id);
+ */
+export function encryptedOrderId(
+  signer: Ed25519Signer,
+  input: { chainId: number; targetHeight: number; nonce: number; action: ExecutionAction },
+): Hex {
+  const transaction = signTransaction(signer, {
+    chainId: input.chainId,
+    nonce: input.nonce,
+    expiryHeight: input.targetHeight + KEY_WAIT_BLOCKS_MAX,
+    payload: encodeAction(input.action),
+  });
+  return hexOf(transactionId(transaction));
 }
 
 /** A validator set from its public keys in index order (e.g. from genesis, or `/v1/status`). */

@@ -341,11 +341,47 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
           encryptedExecuted: 4,
           plainExecuted: 0,
           envelopesAdmitted: 4,
+          envelopesDecrypted: 4,
+          envelopesUndecryptable: 0,
         });
       // Same blocks, same state on every validator.
       const roots = net.apps.map((app) => toHex(app.stateRootAt(3)!));
       assert.equal(new Set(roots).size, 1);
     });
+
+  it('garbage under the envelope (encrypted to another key) is charged: fee paid, nonce spent, counted undecryptable; its replay is refused', async () => {
+    const net = network();
+    await round(net); // 1
+    const otherDealings = Array.from({ length: N }, (_, j) => dealEon(j, THRESHOLD, N));
+    const wrongKey = combineEonKeyset(otherDealings, THRESHOLD, N).eonPublicKey.toBytes(true);
+    const garbage = encrypt(alice, {
+      chainId: CHAIN_ID,
+      eon: EON,
+      eonPublicKey: wrongKey,
+      targetHeight: 2,
+      nonce: 0,
+      fee: 10,
+      action: CANCEL_ALL,
+    });
+    const before = net.apps[0]!.engine.account(alice.publicKey)!.balance;
+    submit(net, garbage); // nobody can tell before the key is out
+    await round(net); // 2: included
+    await round(net); // 3: opened, nothing to run
+    for (const app of net.apps) {
+      assert.equal(app.engine.account(alice.publicKey)!.nonce, 1);
+      assert.equal(app.engine.account(alice.publicKey)!.balance, before - 10n);
+      const flow = app.stats().orderFlow;
+      assert.equal(flow.envelopesAdmitted, 1);
+      assert.equal(flow.envelopesDecrypted, 0);
+      assert.equal(flow.envelopesUndecryptable, 1);
+      assert.equal(flow.encryptedExecuted, 0);
+      // The same bytes again: its nonce is spent, so the pool refuses them (no second charge).
+      const again = app.submitEnvelope(garbage);
+      assert.equal(again.ok, false);
+    }
+    await round(net); // 4
+    for (const app of net.apps) assert.equal(app.engine.account(alice.publicKey)!.balance, before - 10n);
+  });
 
   it('a market genesis keeps for encrypted orders: a plain order is refused at admission, in a proposal and on execution; encrypted it runs', async () => {
     const net = network({ encryptedOnlySeries: [1] });

@@ -1010,6 +1010,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
             encrypted: flow.encryptedExecuted,
             plain: flow.plainExecuted,
             envelopesAdmitted: flow.envelopesAdmitted,
+            envelopesDecrypted: flow.envelopesDecrypted,
+            envelopesUndecryptable: flow.envelopesUndecryptable,
             envelopesPooled: app.pooledEnvelopes(),
           };
         })(),

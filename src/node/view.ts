@@ -624,7 +624,15 @@ export interface NodeMetrics {
    * Fair ordering: transactions executed since start by how they arrived (opened from an envelope,
    * or plain), envelopes admitted into blocks, and envelopes waiting in the pool. Absent: no counts.
    */
-  orderFlow?: { encrypted: number; plain: number; envelopesAdmitted: number; envelopesPooled: number };
+  orderFlow?: {
+    encrypted: number;
+    plain: number;
+    envelopesAdmitted: number;
+    /** Opened envelopes whose order ran, and those charged and dropped (undecryptable, invalid). */
+    envelopesDecrypted?: number;
+    envelopesUndecryptable?: number;
+    envelopesPooled: number;
+  };
 }
 
 /** What the node pushes to subscribers, once per finalized block, in height order. */

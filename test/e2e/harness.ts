@@ -76,6 +76,10 @@ export async function startTestDevnet(
     keygenComplaintMs?: number;
     /** Declared validator metadata for genesis (palisade genesis --validator-metadata), one per validator. */
     validatorMetadata?: ReadonlyArray<Record<string, string>>;
+    /** Funded accounts beyond the bots' (keystores after theirs). */
+    extraTraders?: number;
+    /** An eon keyset and one encrypted-only market in genesis (the CLI's default; off here). */
+    fairOrdering?: boolean;
   } = {},
 ): Promise<TestDevnet> {
   const validators = options.validators ?? 4;
@@ -99,6 +103,8 @@ export async function startTestDevnet(
       keygenDealMs: options.keygenDealMs,
       keygenComplaintMs: options.keygenComplaintMs,
       validatorMetadataFile,
+      ...(options.extraTraders === undefined ? {} : { extraTraders: options.extraTraders }),
+      ...(options.fairOrdering === undefined ? {} : { fairOrdering: options.fairOrdering }),
       restart: false,
     });
   } catch (error) {

@@ -106,6 +106,18 @@ export function createApiMetrics(
       this.inc(view.metrics().orderFlow?.envelopesAdmitted ?? 0);
     },
   });
+  new Counter({
+    name: 'palisade_envelopes_opened_total',
+    help: 'Admitted envelopes opened under their block key since start, by outcome (decrypted: the order ran; undecryptable: charged and dropped)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const flow = view.metrics().orderFlow;
+      this.inc({ outcome: 'decrypted' }, flow?.envelopesDecrypted ?? 0);
+      this.inc({ outcome: 'undecryptable' }, flow?.envelopesUndecryptable ?? 0);
+    },
+  });
   new Gauge({
     name: 'palisade_envelopes_pooled',
     help: 'Encrypted-order envelopes waiting in the envelope pool',

@@ -19,7 +19,7 @@ import { MAX_EPOCH_BLOCKS } from '../genesis.ts';
 export const usage = `usage: palisade devnet [--validators N] [--data DIR] [--reset] [--base-port PORT]
                       [--dashboard-port PORT] [--no-bots] [--leader-timeout-ms MS]
                       [--epoch-blocks N] [--validator-metadata FILE] [--no-evm] [--evm-port PORT]
-                      [--json]
+                      [--no-fair-ordering] [--json]
   defaults: 4 validators, data in ./.palisade/devnet, base port 26600, dashboard on base port + 200
   validator i: p2p 127.0.0.1:(PORT+i), API http://127.0.0.1:(PORT+100+i)
   starting again resumes from DIR; --reset deletes DIR first. Ctrl-C stops everything.
@@ -30,8 +30,12 @@ export const usage = `usage: palisade devnet [--validators N] [--data DIR] [--re
   the bridge (default): a local EVM node (Hardhat's EDR) on --evm-port (default base port + 300)
     with the test stablecoin, the vault and the verifier; the bots deposit through the vault and
     are credited by 2f + 1 validators. --no-evm makes a network without it (genesis-funded bots).
-  --base-port, --leader-timeout-ms, --epoch-blocks, --validator-metadata and --no-evm apply when
-    the network is made (first start or --reset).`;
+  fair ordering (default): the genesis holds an eon keyset (a set-up DKG run by the launcher; each
+    validator's share sealed in its data directory) and one market, the nearest-expiry call at the
+    money, takes encrypted orders only; the bots trade it encrypted, every other market plain.
+    --no-fair-ordering makes a network without it.
+  --base-port, --leader-timeout-ms, --epoch-blocks, --validator-metadata, --no-evm and
+    --no-fair-ordering apply when the network is made (first start or --reset).`;
 
 const STATUS_INTERVAL_MS = 15_000;
 
@@ -72,6 +76,7 @@ export async function run(args: string[]): Promise<number> {
     'epoch-blocks': { type: 'string' },
     'validator-metadata': { type: 'string' },
     'no-evm': { type: 'boolean', default: false },
+    'no-fair-ordering': { type: 'boolean', default: false },
     'evm-port': { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -116,6 +121,7 @@ export async function run(args: string[]): Promise<number> {
     epochBlocks,
     validatorMetadataFile: values['validator-metadata'],
     evm: values['no-evm'] !== true,
+    fairOrdering: values['no-fair-ordering'] !== true,
     evmPort:
       values['evm-port'] === undefined ? undefined : integer('evm-port', values['evm-port'], 0, 65_535),
     onProgress: say,
@@ -193,7 +199,11 @@ async function supervise(
     }
     console.log(
       options.bots
-        ? `bots         ${record.bots.map((bot) => bot.role).join(', ')} trading the series nearest the money`
+        ? `bots         ${record.bots.map((bot) => bot.role).join(', ')} trading the series nearest the money${
+            devnet.network.genesis.fairOrdering?.encryptedOnlySeries === undefined
+              ? ''
+              : ` (series ${devnet.network.genesis.fairOrdering.encryptedOnlySeries.join(', ')} encrypted)`
+          }`
         : 'bots         off (--no-bots)',
     );
     console.log(`devnet.json  ${record.dataDirectory}/devnet.json`);
@@ -211,7 +221,7 @@ async function supervise(
           const trading =
             bots === undefined
               ? ''
-              : ` · bots ${funded}${bots.finalized} transactions finalized, ${bots.filledLots} lots filled`;
+              : ` · bots ${funded}${bots.finalized} transactions finalized, ${bots.encryptedExecuted} encrypted orders run, ${bots.filledLots} lots filled`;
           const keys = snapshot.keys;
           const epoch =
             keys === null

@@ -22,6 +22,7 @@ import { KeystoreError, loadEd25519Keystore } from '../../crypto/keystore.ts';
 import { withWebhookSecret } from '../../monitor/settings.ts';
 import { parseOptions, UsageError } from '../args.ts';
 import { ConfigError, readNodeConfig } from '../config.ts';
+import { EonShareError, loadEonShare } from '../eon-key-file.ts';
 import { GenesisError, parseGenesis } from '../genesis.ts';
 import { createNode } from '../node.ts';
 import { PASSWORD_ENVIRONMENT_VARIABLE } from './genesis.ts';
@@ -60,6 +61,7 @@ export async function run(args: string[]): Promise<number> {
   let publicKey: Uint8Array;
   let genesis: ReturnType<typeof parseGenesis>;
   let offsetMs: number;
+  let eonSecretShare: bigint | undefined;
   try {
     offsetMs = clockOffsetMs();
     const { values } = parseOptions(args, {
@@ -97,7 +99,19 @@ export async function run(args: string[]): Promise<number> {
       throw new ConfigError('keystore', `its key is not validator ${config.index}'s key in genesis`);
     publicKey = pair.publicKey;
     secretKey = pair.secretKey;
+    if (genesis.fairOrdering !== undefined)
+      eonSecretShare = loadEonShare(
+        config.dataDirectory,
+        secretKey,
+        genesis.chainId,
+        config.index,
+        genesis.fairOrdering,
+      );
   } catch (error) {
+    if (error instanceof EonShareError) {
+      console.error(`palisade node: ${error.code}: ${error.message}`);
+      return 2;
+    }
     if (error instanceof UsageError || error instanceof ConfigError || error instanceof GenesisError) {
       console.error(`palisade node: ${error.message}\n${USAGE}`);
       return 2;
@@ -124,6 +138,7 @@ export async function run(args: string[]): Promise<number> {
     oracleStuckSources: config.oracleStuckSources,
     evmRpcUrl: config.evmRpcUrl,
     ...(config.join === undefined ? {} : { join: config.join }),
+    ...(eonSecretShare === undefined ? {} : { eonSecretShare }),
     ...(config.stateSyncThresholdBlocks === undefined
       ? {}
       : { stateSyncThresholdBlocks: config.stateSyncThresholdBlocks }),

@@ -9,7 +9,8 @@
  *   GET /                 the page
  *   GET /app.js           its module (and /findings-panel.js, the findings panel: findings.ts;
  *                         /keys-panel.js, the price keyset's epoch and signers: keys.ts;
- *                         /bridge-panel.js, the vault's deposits, limits and pause: bridge.ts)
+ *                         /bridge-panel.js, the vault's deposits, limits and pause: bridge.ts;
+ *                         /order-flow-panel.js, encrypted beside plain orders: order-flow.ts)
  *   GET /risk             the live risk report of the network (src/risk, `palisade risk --html`)
  *   GET /api/snapshot     the latest snapshot (JSON)
  *   GET /api/events       text/event-stream of snapshots, one per poll
@@ -30,6 +31,7 @@ import type { BookJson, FillJson, MarketJson, NodeStatus, PriceJson } from '../v
 import { type DashboardBridge, pollBridge } from './bridge.ts';
 import { type DashboardFinding, fetchFindings, pollFindings } from './findings.ts';
 import { type DashboardKeys, fetchKeys, pollKeys } from './keys.ts';
+import { createOrderFlowTracker, type DashboardOrderFlow } from './order-flow.ts';
 
 export interface DashboardValidator {
   index: number;
@@ -94,6 +96,8 @@ export interface DashboardSnapshot {
   keys: DashboardKeys | null;
   /** The vault on the EVM node and the latest checkpoint's withdrawals; null without a bridge. */
   bridge: DashboardBridge | null;
+  /** Encrypted beside plain order flow (fair ordering); null while no validator answers. */
+  orderFlow: DashboardOrderFlow | null;
 }
 
 export interface RunningDashboard {
@@ -137,13 +141,15 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
   const historyLength = options.historyLength ?? 300;
   const booksShown = options.books ?? 4;
-  const [page, script, findingsScript, keysScript, bridgeScript] = await Promise.all([
+  const [page, script, findingsScript, keysScript, bridgeScript, orderFlowScript] = await Promise.all([
     readFile(join(STATIC_DIRECTORY, 'index.html')),
     readFile(join(STATIC_DIRECTORY, 'app.js')),
     readFile(join(STATIC_DIRECTORY, 'findings-panel.js')),
     readFile(join(STATIC_DIRECTORY, 'keys-panel.js')),
     readFile(join(STATIC_DIRECTORY, 'bridge-panel.js')),
+    readFile(join(STATIC_DIRECTORY, 'order-flow-panel.js')),
   ]);
+  const orderFlow = createOrderFlowTracker();
 
   const latency = new Map<number, LatencyCounters>();
   const history: HistorySample[] = [];
@@ -170,6 +176,7 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
     findings: [],
     keys: null,
     bridge: null,
+    orderFlow: null,
   };
   const clients = new Set<ServerResponse>();
 
@@ -182,6 +189,7 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
   async function pollValidator(validator: DashboardValidator): Promise<{
     snapshot: ValidatorSnapshot;
     status?: NodeStatus;
+    metrics?: string;
   }> {
     try {
       const [status, metrics] = await Promise.all([
@@ -199,6 +207,7 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
       }
       return {
         status,
+        metrics,
         snapshot: {
           index: validator.index,
           apiUrl: validator.apiUrl,
@@ -282,6 +291,21 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
             requestTimeoutMs,
           );
     const timeMs = Date.now();
+    const flow =
+      orderFlow.update(
+        up.flatMap((result) =>
+          result.metrics === undefined
+            ? []
+            : [
+                {
+                  index: result.snapshot.index,
+                  height: result.snapshot.height ?? 0,
+                  metrics: result.metrics,
+                },
+              ],
+        ),
+        timeMs,
+      ) ?? current.orderFlow;
     history.push({
       timeMs,
       height,
@@ -303,6 +327,7 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
       findings,
       keys,
       bridge,
+      orderFlow: flow,
     };
     broadcast();
   }
@@ -353,6 +378,10 @@ export async function createDashboardServer(options: DashboardServerOptions): Pr
       case '/bridge-panel.js':
         response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', ...security });
         response.end(bridgeScript);
+        return;
+      case '/order-flow-panel.js':
+        response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', ...security });
+        response.end(orderFlowScript);
         return;
       case '/risk':
         // The live risk report (palisade risk --html), from the first validator that answers.

@@ -18,11 +18,28 @@
  * restarts. Accounts are funded in genesis (`palisade genesis --traders`), or, on a devnet with
  * the bridge, by `prepare`: each bot first runs it (the devnet's deposits through the vault, then
  * a wait for the 2f + 1 credit), retrying every few seconds until it succeeds, and trades after.
+ *
+ * With `encryption` (a devnet whose genesis has fair ordering), the bots' orders on the
+ * encrypted-only series go as encrypted orders (the client's `encrypt` + `submitEnvelope`), the
+ * rest plain. An envelope takes the sender's next nonce but is known to the chain only once its
+ * block is final, so a bot never mixes the two in flight: each cycle sends its plain transactions,
+ * waits for the last to be final, then reads its nonce from the chain and sends its envelopes, all
+ * for one height `ENVELOPE_LEAD_BLOCKS` ahead, and waits for their orders to run (found by id:
+ * `encryptedOrderId`). An envelope whose height passed without it (the leader had not received
+ * it) is counted missed; its nonce was never used, and the next cycle reads the nonce again.
  */
+import type { ExecutionAction } from '../../codec/execution.ts';
 import type { Ed25519Signer } from '../../crypto/ed25519.ts';
 import { createSeededRandom } from '../../execution/fixtures.ts';
-import { ClientError, createClient, type PalisadeClient, type Trader } from '../client.ts';
-import type { AccountRead, MarketJson, PriceJson } from '../view.ts';
+import {
+  ClientError,
+  createClient,
+  encrypt,
+  encryptedOrderId,
+  type PalisadeClient,
+  type Trader,
+} from '../client.ts';
+import type { AccountRead, MarketJson, PriceJson, TransactionOutcome } from '../view.ts';
 
 export interface BotAccount {
   role: 'maker' | 'taker';
@@ -55,7 +72,27 @@ export interface BotsOptions {
   };
   /** Errors worth telling an operator about (a node down, a refusal), at most one per bot per 10 s. */
   onError?: (bot: string, message: string) => void;
+  /** Encrypted orders on `seriesIds` (the genesis' encrypted-only series); absent: all plain. */
+  encryption?: BotEncryption;
 }
+
+/** What a bot needs to encrypt orders: the genesis' eon keyset (`fairOrdering`). */
+export interface BotEncryption {
+  chainId: number;
+  eon: number;
+  /** 96-byte compressed G2. */
+  eonPublicKey: Uint8Array;
+  seriesIds: readonly number[];
+  /** Each envelope's fee in quote base units (default ENVELOPE_FEE). */
+  fee?: number;
+}
+
+/** An envelope's fee: paid whatever its plaintext, so an envelope is never a free option. */
+export const ENVELOPE_FEE = 1000;
+/** Envelopes target the block this many above the finalized height: time to reach the leader. */
+export const ENVELOPE_LEAD_BLOCKS = 3;
+/** Past its target by this many blocks without its order having run, an envelope is missed. */
+const ENVELOPE_MISSED_BLOCKS = 4;
 
 export interface BotStats {
   /** Transactions the API accepted. */
@@ -72,6 +109,14 @@ export interface BotStats {
   prepared: number;
   /** `withdraw` steps that succeeded. */
   withdrawals: number;
+  /** Envelopes the API admitted (encrypted orders). */
+  envelopesSubmitted: number;
+  /** Of those, orders that ran (decrypted and executed, any outcome). */
+  encryptedExecuted: number;
+  /** Lots the takers' encrypted orders filled. */
+  encryptedFilledLots: number;
+  /** Envelopes whose height passed without them. */
+  envelopesMissed: number;
 }
 
 export interface RunningBots {
@@ -139,6 +184,30 @@ export function quoteTicks(
   return { bid, ask };
 }
 
+/** A limit order as an execution action (what `Trader.placeOrder` signs), for `encrypt`. */
+export function orderAction(
+  market: Pick<MarketJson, 'seriesId' | 'tickSize' | 'lotSizeE6'>,
+  side: 'buy' | 'sell',
+  priceTicks: number,
+  lots: number,
+  style: 'post-only' | 'ioc',
+): ExecutionAction {
+  return {
+    kind: 'placeOrder',
+    value: {
+      seriesId: market.seriesId,
+      side: side === 'buy' ? 0 : 1,
+      kind: 0,
+      timeInForce: style === 'ioc' ? 1 : 0,
+      postOnly: style === 'post-only',
+      reduceOnly: false,
+      price: priceTicks * market.tickSize,
+      sizeE6: lots * market.lotSizeE6,
+      clientOrderId: 0,
+    },
+  };
+}
+
 function positionOf(account: AccountRead | undefined, seriesId: number): number {
   return account?.account?.positions.find((position) => position.seriesId === seriesId)?.lots ?? 0;
 }
@@ -165,7 +234,12 @@ export function startBots(options: BotsOptions): RunningBots {
     errors: {},
     prepared: 0,
     withdrawals: 0,
+    envelopesSubmitted: 0,
+    encryptedExecuted: 0,
+    encryptedFilledLots: 0,
+    envelopesMissed: 0,
   };
+  const encryptedSeries = new Set(options.encryption?.seriesIds ?? []);
   let stopped = false;
   const wakers = new Set<() => void>();
 
@@ -250,6 +324,74 @@ export function startBots(options: BotsOptions): RunningBots {
       return undefined;
     };
 
+    /**
+     * Sends `actions` as envelopes for one height, nonces from the chain's, and waits for their
+     * orders to run; the outcomes of those that ran, in order.
+     */
+    const sendEncrypted = async (actions: readonly ExecutionAction[]): Promise<TransactionOutcome[]> => {
+      const encryption = options.encryption;
+      if (encryption === undefined || actions.length === 0) return [];
+      let ids: string[];
+      let targetHeight: number;
+      try {
+        const [me, status] = await Promise.all([
+          client.account(trader.publicKey).catch(() => undefined),
+          client.status(),
+        ]);
+        const firstNonce = me?.account?.nonce ?? 0;
+        targetHeight = status.height + ENVELOPE_LEAD_BLOCKS;
+        ids = [];
+        for (const [offset, action] of actions.entries()) {
+          const input = {
+            chainId: encryption.chainId,
+            eon: encryption.eon,
+            eonPublicKey: encryption.eonPublicKey,
+            targetHeight,
+            nonce: firstNonce + offset,
+            fee: encryption.fee ?? ENVELOPE_FEE,
+            action,
+          };
+          await client.submitEnvelope(encrypt(account.signer, input));
+          stats.envelopesSubmitted++;
+          ids.push(encryptedOrderId(account.signer, input));
+        }
+      } catch (error) {
+        fail(error);
+        return [];
+      } finally {
+        // The plain side's nonce count no longer matches the chain's: read it again next time.
+        trader.resync();
+      }
+      const outcomes: TransactionOutcome[] = [];
+      for (const id of ids) {
+        while (!stopped) {
+          try {
+            const found = await client.transaction(id as `0x${string}`);
+            if (found.status === 'finalized') {
+              stats.encryptedExecuted++;
+              outcomes.push(found.outcome);
+              break;
+            }
+          } catch (error) {
+            if (!(error instanceof ClientError && error.code === 'TRANSACTION_NOT_FOUND')) {
+              fail(error);
+              return outcomes;
+            }
+          }
+          const height = await client.status().then(
+            (status) => status.height,
+            () => targetHeight,
+          );
+          if (height > targetHeight + ENVELOPE_MISSED_BLOCKS) {
+            stats.envelopesMissed++;
+            break;
+          }
+          await sleep(FINALITY_POLL_MS);
+        }
+      }
+      return outcomes;
+    };
+
     const quoteCycle = async () => {
       const [markets, prices, me] = await Promise.all([
         client.markets(),
@@ -260,6 +402,7 @@ export function startBots(options: BotsOptions): RunningBots {
       if (series.length === 0) return;
       const spreadBps = settings.spreadBps * (1 + makerOrdinal);
       let last = await submit(() => trader.cancelAll());
+      const sealed: ExecutionAction[] = [];
       for (const market of series) {
         const { bid, ask } = quoteTicks(market, spreadBps, {
           bid: random.below(2),
@@ -273,6 +416,10 @@ export function startBots(options: BotsOptions): RunningBots {
           if (side === 'buy' && position >= settings.maxInventoryLots) continue;
           if (side === 'sell' && position <= -settings.maxInventoryLots) continue;
           const lots = 2 + random.below(4);
+          if (encryptedSeries.has(market.seriesId)) {
+            sealed.push(orderAction(market, side, priceTicks, lots, 'post-only'));
+            continue;
+          }
           const id = await submit(() =>
             trader.placeOrder({ seriesId: market.seriesId, side, priceTicks, lots, postOnly: true }, market),
           );
@@ -283,6 +430,8 @@ export function startBots(options: BotsOptions): RunningBots {
         }
       }
       await awaitFinal(last);
+      const ran = await sendEncrypted(sealed);
+      stats.quotes += ran.length;
     };
 
     const takeCycle = async () => {
@@ -302,6 +451,15 @@ export function startBots(options: BotsOptions): RunningBots {
       const level = side === 'buy' ? book.asks[0] : book.bids[0];
       if (level === undefined) return;
       const lots = 1 + random.below(3);
+      if (encryptedSeries.has(market.seriesId)) {
+        const [outcome] = await sendEncrypted([orderAction(market, side, level.priceTicks, lots, 'ioc')]);
+        if (outcome !== undefined) {
+          stats.takerOrders++;
+          stats.filledLots += outcome.filledLots ?? 0;
+          stats.encryptedFilledLots += outcome.filledLots ?? 0;
+        }
+        return;
+      }
       const id = await submit(() =>
         trader.placeOrder(
           { seriesId: market.seriesId, side, priceTicks: level.priceTicks, lots, timeInForce: 'ioc' },

@@ -101,6 +101,13 @@ export interface DevnetOptions {
   evm?: boolean;
   /** The EVM node's JSON-RPC port, 0 for any free one; default the network's base port + 300. */
   evmPort?: number | undefined;
+  /**
+   * A new network's genesis gets an eon keyset (a set-up DKG run here, eon-setup.ts) and one
+   * market that takes encrypted orders only, which the bots trade encrypted (default false here;
+   * `palisade devnet` passes true unless --no-fair-ordering). An existing network keeps what it
+   * was made with.
+   */
+  fairOrdering?: boolean;
   /** Dashboard poll period (default 1000 ms). */
   dashboardPollMs?: number;
   onProgress?: (message: string) => void;
@@ -339,6 +346,7 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
       ...(options.keygenDealMs === undefined ? {} : { keygenDealMs: options.keygenDealMs }),
       ...(options.keygenComplaintMs === undefined ? {} : { keygenComplaintMs: options.keygenComplaintMs }),
       ...(bridgeFile === undefined ? {} : { bridgeFile }),
+      ...(options.fairOrdering === undefined ? {} : { fairOrdering: options.fairOrdering }),
     });
     if (evm !== undefined) await setEvmRpc(ensured.network, evm.rpc);
   } catch (error) {
@@ -437,10 +445,21 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
       botAccounts.push({ role, signer: createEd25519Signer(pair.secretKey) });
       pair.secretKey.fill(0);
     }
+    const fair = network.genesis.fairOrdering;
     if (options.bots && botAccounts.length > 0) {
       bots = startBots({
         apiUrls: network.validators.map((validator) => validator.api),
         accounts: botAccounts,
+        ...(fair?.encryptedOnlySeries === undefined
+          ? {}
+          : {
+              encryption: {
+                chainId: network.genesis.chainId,
+                eon: fair.eon,
+                eonPublicKey: fair.eonPublicKey.toBytes(true),
+                seriesIds: fair.encryptedOnlySeries,
+              },
+            }),
         ...(options.onBotError === undefined ? {} : { onError: options.onBotError }),
         ...(evm === undefined
           ? {}

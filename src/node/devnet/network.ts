@@ -17,6 +17,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join, resolve } from 'node:path';
 import { toHex } from '../../crypto/bytes.ts';
 import { type Genesis, parseGenesis } from '../genesis.ts';
+import { setUpEonKeyset } from './eon-setup.ts';
 
 /** `bin/palisade.js`, which child processes run with this same Node (`process.execPath`). */
 export const PALISADE_BIN = new URL('../../../bin/palisade.js', import.meta.url).pathname;
@@ -52,6 +53,11 @@ export interface DevnetNetworkOptions {
    * so its traders start unfunded (the bots deposit).
    */
   bridgeFile?: string;
+  /**
+   * The eon keyset and one encrypted-only market in a new genesis (eon-setup.ts); default false
+   * (every order plain). `palisade devnet` passes true unless --no-fair-ordering.
+   */
+  fairOrdering?: boolean;
 }
 
 export interface DevnetValidatorEntry {
@@ -197,6 +203,15 @@ export async function ensureNetwork(
   if (code !== 0) {
     await rm(scratch, { recursive: true, force: true });
     throw new DevnetError('GENESIS_FAILED', `palisade genesis exited with ${code}: ${stderr.trim()}`);
+  }
+  if (options.fairOrdering === true) {
+    const password = (await readFile(passwordFile, 'utf8')).split(/\r?\n/)[0] ?? '';
+    try {
+      await setUpEonKeyset(scratch, password, options.validators);
+    } catch (error) {
+      await rm(scratch, { recursive: true, force: true });
+      throw error;
+    }
   }
   await rename(scratch, networkDirectoryOf(dataDirectory));
   const network = await readNetwork(dataDirectory);

@@ -1,0 +1,22 @@
+/**
+ * A worker thread that encrypts orders for the fair-ordering devnet benchmark
+ * (./fair-ordering-devnet.ts): a trader's client encrypts on its own machine, so the load
+ * generator encrypts off its event loop, which must stay free to send and to watch blocks.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createEd25519Signer } from '../../src/crypto/ed25519.ts';
+import { encrypt } from '../../src/node/client.ts';
+
+export interface EncryptRequest {
+  id: number;
+  seed: Uint8Array;
+  inputs: Parameters<typeof encrypt>[1][];
+}
+
+if (parentPort !== null && (workerData as { encryptThread?: boolean } | undefined)?.encryptThread) {
+  const port = parentPort;
+  port.on('message', (request: EncryptRequest) => {
+    const signer = createEd25519Signer(request.seed);
+    port.postMessage({ id: request.id, envelopes: request.inputs.map((input) => encrypt(signer, input)) });
+  });
+}

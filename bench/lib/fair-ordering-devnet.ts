@@ -1,0 +1,467 @@
+/**
+ * The devnet part of `palisade bench fair-ordering` (`--devnet`, or `--devnet-only`): encrypted
+ * beside plain order flow on one running devnet, in one run, so both see the same machine, the
+ * same validators and the same blocks.
+ *
+ * A devnet of `validators` processes is made with fair ordering (an eon keyset, one
+ * encrypted-only market). Two groups of `traders` funded accounts trade at the same time in a
+ * closed loop: each trader sends a round of `batch` actions (a cancel of its series, then post-only
+ * bids of one lot), waits until all of them ran, and sends the next. The plain group sends signed
+ * transactions (`POST /v1/transactions/batch`) on a plain market; the encrypted group sends the
+ * same actions as envelopes (`encrypt` + `POST /v1/envelopes`) for the block `leadBlocks` above the
+ * finalized height — plus one block per block interval the round's encryption takes, since the
+ * block is named inside the ciphertext — on the encrypted-only market; latency runs from the
+ * start of a round (before signing or encrypting), so the client's encryption is in it. Executions are seen on validator 0's block
+ * stream; over the measured window (after `warmupSeconds`) the run reports per group
+ *
+ *   throughput              orders executed per second
+ *   submit-to-execution     ms (median, p95) and blocks (execution height − finalized height at
+ *                           submission, median)
+ *   finality-to-execution   encrypted only: execution height − the envelope's block height, the
+ *                           blocks an order waits after its place is final for its key (median, max)
+ *
+ * each beside the issue's goal: encrypted throughput ≥ 0.5 × plain, and added latency ≤ one block
+ * (the median encrypted minus the median plain, in blocks, and in ms over the mean block
+ * interval of the run). Envelopes whose block passed without them (the leader had not received
+ * them yet) are counted as missed; their nonces were never used and the trader resends.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ExecutionAction } from '../../src/codec/execution.ts';
+import { encodeAction } from '../../src/codec/execution.ts';
+import { toHex } from '../../src/crypto/bytes.ts';
+import { createEd25519Signer, type Ed25519Signer } from '../../src/crypto/ed25519.ts';
+import { loadEd25519Keystore } from '../../src/crypto/keystore.ts';
+import { signTransaction, transactionId } from '../../src/crypto/transaction.ts';
+import { createClient, type encrypt, encryptedOrderId, type PalisadeClient } from '../../src/node/client.ts';
+import { BOT_ROLES, startDevnet } from '../../src/node/devnet/devnet.ts';
+import { freeBasePort } from '../../src/node/devnet/ports.ts';
+import type { MarketJson } from '../../src/node/view.ts';
+
+export interface DevnetFairOptions {
+  validators: number;
+  traders: number;
+  batch: number;
+  leadBlocks: number;
+  warmupSeconds: number;
+  seconds: number;
+  say: (message: string) => void;
+}
+
+export const DEVNET_FAIR_DEFAULTS = Object.freeze({
+  traders: 2,
+  batch: 2,
+  leadBlocks: 2,
+  warmupSeconds: 5,
+  seconds: 30,
+});
+
+interface Sent {
+  group: 'plain' | 'encrypted';
+  submittedMs: number;
+  submitHeight: number;
+  /** The envelope's block (encrypted only). */
+  targetHeight?: number;
+  resolve: () => void;
+}
+
+interface Execution {
+  group: 'plain' | 'encrypted';
+  atMs: number;
+  latencyMs: number;
+  latencyBlocks: number;
+  finalityToExecutionBlocks?: number;
+}
+
+const KEY_POLL_MS = 20;
+const ENCRYPT_THREADS = 2;
+/** Past its block by this many without running, an envelope is missed. */
+const MISSED_AFTER_BLOCKS = 3;
+const ROUND_TIMEOUT_MS = 15_000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function percentile(values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p + 0.5))]!;
+}
+
+const round2 = (value: number | null) => (value === null ? null : Number(value.toFixed(2)));
+
+export async function runDevnetFairOrdering(options: DevnetFairOptions) {
+  const dataDirectory = mkdtempSync(join(tmpdir(), 'palisade-bench-fair-'));
+  options.say(`devnet: ${options.validators} validators with fair ordering in ${dataDirectory}`);
+  const devnet = await startDevnet({
+    dataDirectory,
+    validators: options.validators,
+    basePort: await freeBasePort(options.validators),
+    dashboardPort: 0,
+    bots: false,
+    reset: false,
+    restart: false,
+    fairOrdering: true,
+    extraTraders: 2 * options.traders,
+  });
+  try {
+    const network = devnet.network;
+    const fair = network.genesis.fairOrdering!;
+    const encryptedSeries = fair.encryptedOnlySeries![0]!;
+    const chainId = network.genesis.chainId;
+    const password = (await readFile(network.passwordFile, 'utf8')).split(/\r?\n/)[0] ?? '';
+    const signers: Ed25519Signer[] = [];
+    const seeds = new Map<Ed25519Signer, Uint8Array>();
+    for (const path of network.traderKeystores.slice(BOT_ROLES.length)) {
+      const pair = await loadEd25519Keystore(await readFile(path, 'utf8'), password);
+      const signer = createEd25519Signer(pair.secretKey);
+      signers.push(signer);
+      seeds.set(signer, pair.secretKey);
+    }
+    // Encryption runs on worker threads, as a trader's client would on its own machine.
+    const workers = Array.from(
+      { length: ENCRYPT_THREADS },
+      () =>
+        new Worker(new URL('./encrypt-worker.ts', import.meta.url), {
+          workerData: { encryptThread: true },
+          execArgv: [],
+        }),
+    );
+    const replies = new Map<number, (envelopes: Uint8Array[]) => void>();
+    for (const worker of workers)
+      worker.on('message', (reply: { id: number; envelopes: Uint8Array[] }) => {
+        replies.get(reply.id)?.(reply.envelopes);
+        replies.delete(reply.id);
+      });
+    let nextRequest = 0;
+    const encryptOff = (signer: Ed25519Signer, inputs: Parameters<typeof encrypt>[1][]) =>
+      new Promise<Uint8Array[]>((resolve) => {
+        const id = nextRequest++;
+        replies.set(id, resolve);
+        workers[id % workers.length]!.postMessage({ id, seed: seeds.get(signer)!, inputs });
+      });
+    const apiUrls = network.validators.map((validator) => validator.api);
+    const observer = createClient({ url: apiUrls[0]! });
+    let markets: MarketJson[] = [];
+    for (let attempt = 0; attempt < 300 && markets.length === 0; attempt++) {
+      markets = (await observer.markets()).filter((m) => m.markPrice !== null && m.status === 'active');
+      if (markets.length === 0) await delay(200);
+    }
+    const encryptedMarket = markets.find((m) => m.seriesId === encryptedSeries);
+    const plainMarket = markets.find(
+      (m) => m.seriesId !== encryptedSeries && m.expiryMs === encryptedMarket?.expiryMs,
+    );
+    if (encryptedMarket === undefined || plainMarket === undefined)
+      throw new Error('no marked series to trade');
+
+    const sent = new Map<string, Sent>();
+    const executions: Execution[] = [];
+    const blockTimes: number[] = [];
+    let height = (await observer.status()).height;
+    const stream = observer.stream(['blocks'], (event) => {
+      if (event.topic !== 'blocks') return;
+      const now = performance.now();
+      height = Math.max(height, event.block.height);
+      blockTimes.push(now);
+      for (const outcome of event.block.transactions) {
+        const entry = sent.get(outcome.id);
+        if (entry === undefined) continue;
+        sent.delete(outcome.id);
+        executions.push({
+          group: entry.group,
+          atMs: now,
+          latencyMs: now - entry.submittedMs,
+          latencyBlocks: event.block.height - entry.submitHeight,
+          ...(entry.targetHeight === undefined
+            ? {}
+            : { finalityToExecutionBlocks: event.block.height - entry.targetHeight }),
+        });
+        entry.resolve();
+      }
+    });
+    await stream.ready;
+    // The highest height any validator executed: validator 0 (which the stream and the load
+    // generator share) may lag, and an envelope for a block already past elsewhere is refused.
+    const statusClients = apiUrls.map((url) => createClient({ url, timeoutMs: 1000 }));
+    let polling = true;
+    const pollHeights = (async () => {
+      while (polling) {
+        const heights = await Promise.all(
+          statusClients.map((c) =>
+            c.status().then(
+              (s) => s.height,
+              () => 0,
+            ),
+          ),
+        );
+        height = Math.max(height, ...heights);
+        await delay(100);
+      }
+    })();
+
+    const actionsFor = (market: MarketJson): ExecutionAction[] => [
+      { kind: 'cancelAll', value: { seriesId: market.seriesId } },
+      ...Array.from(
+        { length: options.batch - 1 },
+        (): ExecutionAction => ({
+          kind: 'placeOrder',
+          value: {
+            seriesId: market.seriesId,
+            side: 0,
+            kind: 0,
+            timeInForce: 0,
+            postOnly: true,
+            reduceOnly: false,
+            price: market.tickSize,
+            sizeE6: market.lotSizeE6,
+            clientOrderId: 0,
+          },
+        }),
+      ),
+    ];
+
+    const missed = { count: 0 };
+    const encryptMs = { perOrder: 0, samples: 0, all: [] as number[] };
+    const leads: number[] = [];
+    /** Envelopes the API refused, by code. */
+    const refusedEnvelopes: Record<string, number> = {};
+    let running = true;
+    const waitAll = (ids: string[], group: Sent['group'], startedMs: number, targetHeight?: number) =>
+      Promise.all(
+        ids.map(
+          (id) =>
+            new Promise<boolean>((resolve) => {
+              const submittedMs = startedMs;
+              const entry: Sent = {
+                group,
+                submittedMs,
+                submitHeight: height,
+                ...(targetHeight === undefined ? {} : { targetHeight }),
+                resolve: () => resolve(true),
+              };
+              sent.set(id, entry);
+              const check = () => {
+                if (!sent.has(id)) return;
+                const late = targetHeight !== undefined && height > targetHeight + MISSED_AFTER_BLOCKS;
+                if (late || performance.now() - submittedMs > ROUND_TIMEOUT_MS || !running) {
+                  sent.delete(id);
+                  if (late) missed.count++;
+                  resolve(false);
+                  return;
+                }
+                setTimeout(check, KEY_POLL_MS * 5);
+              };
+              setTimeout(check, KEY_POLL_MS * 5);
+            }),
+        ),
+      );
+
+    const nonceOf = async (client: PalisadeClient, signer: Ed25519Signer) =>
+      (await client.account(signer.publicKey).catch(() => undefined))?.account?.nonce ?? 0;
+
+    const plainTrader = async (signer: Ed25519Signer, client: PalisadeClient) => {
+      let nonce = await nonceOf(client, signer);
+      while (running) {
+        const startedMs = performance.now();
+        const transactions = actionsFor(plainMarket).map((action, offset) =>
+          signTransaction(signer, {
+            chainId,
+            nonce: nonce + offset,
+            expiryHeight: height + 100,
+            payload: encodeAction(action),
+          }),
+        );
+        const ids = transactions.map((transaction) => `0x${toHex(transactionId(transaction))}`);
+        const pending = waitAll(ids, 'plain', startedMs);
+        const answers = await client.submitTransactions(transactions).catch(() => []);
+        const ran = await pending;
+        if (answers.every((answer) => answer.status === 'accepted') && ran.every(Boolean))
+          nonce += transactions.length;
+        else nonce = await nonceOf(client, signer);
+      }
+    };
+
+    const encryptedTrader = async (signer: Ed25519Signer, client: PalisadeClient) => {
+      let nonce = await nonceOf(client, signer);
+      while (running) {
+        const startedMs = performance.now();
+        // The envelope names its block inside the ciphertext, so the block must still be ahead
+        // once the whole round is encrypted: one more block per block interval encryption takes.
+        const recent = blockTimes.slice(-11);
+        const intervalMs = recent.length < 2 ? 1000 : (recent.at(-1)! - recent[0]!) / (recent.length - 1);
+        const extra = Math.ceil((encryptMs.perOrder * options.batch) / Math.max(1, intervalMs));
+        // At most 8 ahead: the envelope pool's admission window (ApplicationLimits.envelopeAheadBlocks).
+        const lead = Math.min(8, options.leadBlocks + extra);
+        leads.push(lead);
+        const targetHeight = height + lead;
+        const inputs = actionsFor(encryptedMarket).map((action, offset) => ({
+          chainId,
+          eon: fair.eon,
+          eonPublicKey: fair.eonPublicKey.toBytes(true),
+          targetHeight,
+          nonce: nonce + offset,
+          fee: 1000,
+          action,
+        }));
+        const ids = inputs.map((input) => encryptedOrderId(signer, input));
+        // Encrypted first (on a worker), then sent together: the pool orders a sender's envelopes by nonce.
+        const sealStart = performance.now();
+        const sealed = await encryptOff(signer, inputs);
+        const perOrder = (performance.now() - sealStart) / inputs.length;
+        encryptMs.perOrder = encryptMs.samples === 0 ? perOrder : 0.8 * encryptMs.perOrder + 0.2 * perOrder;
+        encryptMs.samples++;
+        encryptMs.all.push(perOrder);
+        const pending = waitAll(ids, 'encrypted', startedMs, targetHeight);
+        const answers = await Promise.allSettled(sealed.map((bytes) => client.submitEnvelope(bytes)));
+        const accepted = answers.every((answer) => answer.status === 'fulfilled');
+        for (const answer of answers)
+          if (answer.status === 'rejected') {
+            const code = (answer.reason as { code?: string }).code ?? 'ERROR';
+            refusedEnvelopes[code] = (refusedEnvelopes[code] ?? 0) + 1;
+          }
+        const ran = await pending;
+        if (accepted && ran.every(Boolean)) nonce += inputs.length;
+        else nonce = await nonceOf(client, signer);
+      }
+    };
+
+    // Warm each worker (noble's tables, the JIT) before the clock starts.
+    const warmInput = {
+      chainId,
+      eon: fair.eon,
+      eonPublicKey: fair.eonPublicKey.toBytes(true),
+      targetHeight: 1,
+      nonce: 0,
+      fee: 0,
+      action: { kind: 'cancelAll', value: { seriesId: 0 } } as ExecutionAction,
+    };
+    for (let round = 0; round < 2; round++)
+      await Promise.all(workers.map(() => encryptOff(signers[0]!, [warmInput, warmInput])));
+    const plainSigners = signers.slice(0, options.traders);
+    const encryptedSigners = signers.slice(options.traders, 2 * options.traders);
+    options.say(
+      `load: ${options.traders} plain traders on series ${plainMarket.seriesId} beside ${options.traders} encrypted on series ${encryptedSeries}, ${options.batch} actions per round, envelopes ${options.leadBlocks} block(s) ahead; ${options.warmupSeconds} s warm-up, ${options.seconds} s measured`,
+    );
+    const startMs = performance.now();
+    const loops = [
+      ...plainSigners.map((signer, i) =>
+        plainTrader(signer, createClient({ url: apiUrls[i % apiUrls.length]! })),
+      ),
+      ...encryptedSigners.map((signer, i) =>
+        encryptedTrader(signer, createClient({ url: apiUrls[i % apiUrls.length]! })),
+      ),
+    ];
+    await delay((options.warmupSeconds + options.seconds) * 1000);
+    running = false;
+    await Promise.all(loops);
+    polling = false;
+    await pollHeights;
+    stream.close();
+    await Promise.all(workers.map((worker) => worker.terminate()));
+
+    const windowStart = startMs + options.warmupSeconds * 1000;
+    const windowEnd = windowStart + options.seconds * 1000;
+    const inWindow = executions.filter((e) => e.atMs >= windowStart && e.atMs < windowEnd);
+    const blocksInWindow = blockTimes.filter((t) => t >= windowStart && t < windowEnd).length;
+    const blockIntervalMs = blocksInWindow === 0 ? null : (options.seconds * 1000) / blocksInWindow;
+    const group = (name: Execution['group']) => {
+      const list = inWindow.filter((e) => e.group === name);
+      return {
+        executed: list.length,
+        perSecond: round2(list.length / options.seconds)!,
+        latencyMsMedian: round2(
+          percentile(
+            list.map((e) => e.latencyMs),
+            0.5,
+          ),
+        ),
+        latencyMsP95: round2(
+          percentile(
+            list.map((e) => e.latencyMs),
+            0.95,
+          ),
+        ),
+        latencyBlocksMedian: percentile(
+          list.map((e) => e.latencyBlocks),
+          0.5,
+        ),
+        ...(name === 'encrypted'
+          ? {
+              finalityToExecutionBlocksMedian: percentile(
+                list.map((e) => e.finalityToExecutionBlocks ?? 0),
+                0.5,
+              ),
+              finalityToExecutionBlocksMax: list.reduce(
+                (max, e) => Math.max(max, e.finalityToExecutionBlocks ?? 0),
+                0,
+              ),
+            }
+          : {}),
+      };
+    };
+    const plain = group('plain');
+    const encrypted = group('encrypted');
+    const addedBlocks =
+      plain.latencyBlocksMedian === null || encrypted.latencyBlocksMedian === null
+        ? null
+        : encrypted.latencyBlocksMedian - plain.latencyBlocksMedian;
+    const addedMs =
+      plain.latencyMsMedian === null || encrypted.latencyMsMedian === null
+        ? null
+        : encrypted.latencyMsMedian - plain.latencyMsMedian;
+    const throughputRatio = plain.perSecond === 0 ? null : round2(encrypted.perSecond / plain.perSecond);
+    return {
+      validators: options.validators,
+      traders: options.traders,
+      batch: options.batch,
+      leadBlocks: options.leadBlocks,
+      seconds: options.seconds,
+      blocks: blocksInWindow,
+      blockIntervalMs: round2(blockIntervalMs),
+      plain,
+      encrypted,
+      envelopesMissed: missed.count,
+      envelopesRefused: refusedEnvelopes,
+      clientEncryptMsPerOrderMedian: round2(percentile(encryptMs.all, 0.5)),
+      leadBlocksMedian: percentile(leads, 0.5),
+      goals: {
+        throughput: {
+          ratioEncryptedToPlain: throughputRatio,
+          goalAtLeast: 0.5,
+          // How far the figure is from its goal: ≥ 1 meets it.
+          ratioToGoal: throughputRatio === null ? null : round2(throughputRatio / 0.5),
+        },
+        addedLatency: {
+          blocks: addedBlocks,
+          ms: round2(addedMs),
+          msInBlocks: addedMs === null || blockIntervalMs === null ? null : round2(addedMs / blockIntervalMs),
+          goalAtMostBlocks: 1,
+          // ≤ 1 meets it.
+          ratioToGoal: addedBlocks === null ? null : round2(addedBlocks / 1),
+        },
+      },
+    };
+  } finally {
+    await devnet.stop();
+    rmSync(dataDirectory, { recursive: true, force: true });
+  }
+}
+
+export type DevnetFairResult = Awaited<ReturnType<typeof runDevnetFairOrdering>>;
+
+/** The lines printed for a run. */
+export function devnetFairLines(result: DevnetFairResult): string[] {
+  const { plain, encrypted, goals } = result;
+  return [
+    `devnet n=${result.validators}, ${result.traders} + ${result.traders} traders × ${result.batch} per round, ${result.seconds} s: ${result.blocks} blocks (${result.blockIntervalMs} ms apart)`,
+    `  plain:     ${plain.perSecond} orders/s, submit→execution ${plain.latencyMsMedian} ms median (p95 ${plain.latencyMsP95}), ${plain.latencyBlocksMedian} block(s)`,
+    `  encrypted: ${encrypted.perSecond} orders/s, submit→execution ${encrypted.latencyMsMedian} ms median (p95 ${encrypted.latencyMsP95}), ${encrypted.latencyBlocksMedian} block(s); finality→execution ${encrypted.finalityToExecutionBlocksMedian} block(s) median, ${encrypted.finalityToExecutionBlocksMax} max; ${result.envelopesMissed} envelopes missed their block; refused ${JSON.stringify(result.envelopesRefused)}`,
+    `  client encryption ${result.clientEncryptMsPerOrderMedian} ms per order (noble) → envelopes ${result.leadBlocksMedian} block(s) ahead (median)`,
+    `  throughput encrypted/plain ×${goals.throughput.ratioEncryptedToPlain} (goal ≥ 0.5: ×${goals.throughput.ratioToGoal} of it)`,
+    `  added latency ${goals.addedLatency.blocks} block(s), ${goals.addedLatency.ms} ms = ${goals.addedLatency.msInBlocks} block intervals (goal ≤ 1 block)`,
+  ];
+}
