@@ -88,6 +88,7 @@ import {
   decodeBlockPayload,
   depositProblems,
   observationProblems as droppedObservations,
+  epochRules,
   executeBlock,
   hasAccount,
   nodeStateRoot,
@@ -678,7 +679,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
 
   /** Observations `aggregateBlock` would drop, for this height and block time. */
   const observationProblems = (height: number, timeMs: number, list: readonly Uint8Array[]) =>
-    droppedObservations(chain.rules, height, timeMs, list);
+    droppedObservations(epochRules(chain), height, timeMs, list);
 
   /**
    * Whether we hold observations for `height` but, at a block time of now, fewer than 2f + 1 of
@@ -867,7 +868,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     if (expected === undefined || !bytesEqual(report.body.validator, expected)) return false;
     const height = report.body.height;
     if (height <= chain.engine.height || height > chain.engine.height + OBSERVATION_WINDOW) return true;
-    if (depositProblems(chain.rules, height, [bytes]).length > 0) return false;
+    if (depositProblems(epochRules(chain), height, [bytes]).length > 0) return false;
     const map = depositReports.get(height) ?? new Map<number, Uint8Array>();
     if (!map.has(signer)) map.set(signer, bytes.slice());
     depositReports.set(height, map);
@@ -1044,7 +1045,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       const reportPool = depositReports.get(context.height);
       if (reportPool !== undefined) {
         for (const [, bytes] of [...reportPool.entries()].sort((a, b) => a[0] - b[0]))
-          if (depositProblems(chain.rules, context.height, [bytes]).length === 0) ownDeposits.push(bytes);
+          if (depositProblems(epochRules(chain), context.height, [bytes]).length === 0)
+            ownDeposits.push(bytes);
       }
       const observationBytes = [...ownObservations, ...ownDeposits].reduce(
         (sum, bytes) => sum + bytes.length + 4,
@@ -1112,8 +1114,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       const payload = decodeBlockPayload(bytes);
       if (payload === undefined) return refuse('malformed');
       if (payload.transactions.length > limits.maxBlockTransactions) return refuse('too-many-transactions');
-      if (payload.observations.length > options.validators.length) return refuse('too-many-observations');
-      if (payload.deposits.length > options.validators.length) return refuse('too-many-deposit-reports');
+      const members = epochRules(chain).validators.length;
+      if (payload.observations.length > members) return refuse('too-many-observations');
+      if (payload.deposits.length > members) return refuse('too-many-deposit-reports');
       const parentHex = toHex(context.parent);
       const parentMs = parentTime(parentHex);
       if (parentMs !== undefined && payload.timeMs <= parentMs) return refuse('time-not-after-parent');
@@ -1141,7 +1144,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (transactionBytes > limits.maxBlockTransactionBytes) return refuse('too-many-bytes');
       if (observationProblems(context.height, payload.timeMs, payload.observations).length > 0)
         return refuse('bad-observation');
-      if (depositProblems(chain.rules, context.height, payload.deposits).length > 0)
+      if (depositProblems(epochRules(chain), context.height, payload.deposits).length > 0)
         return refuse('bad-deposit-report');
       const fairProblem = fairPayloadProblem(chain.rules, context.height, payload);
       if (fairProblem !== undefined) return refuse(fairProblem);
