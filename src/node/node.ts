@@ -454,7 +454,6 @@ export function createNode(options: NodeOptions): PalisadeNode {
       : createCheckpointSigner({
           domain: checkpointDomain,
           everyBlocks: genesis.bridge.checkpointEveryBlocks,
-          validators: keys.length,
           prices,
           broadcast: (message) => transport.broadcast(message),
           log: (level, message, details) => logger[level](details ?? {}, message),
