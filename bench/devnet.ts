@@ -1,6 +1,6 @@
 /**
  * `palisade bench devnet [--json] [--seconds S] [--accounts N] [--validators 4,7,10]
- * [--submit batch|single] [--no-profile]`: real devnets of n validators on this machine (each
+ * [--submit batch|single] [--no-profile] [--rate R] [--keep DIR]`: real devnets of n validators on this machine (each
  * validator its own process, on loopback; n = 4, 7 and 10 by default, one after the other) under a
  * load generator that signs orders and submits them over HTTP to every API: in batches (`POST
  * /v1/transactions/batch`, what every ~2 ms brings per node) by default, one per request with
@@ -11,6 +11,9 @@
  *                rate limit; figure: finalized transactions per second.
  *   half load    open loop at half the saturated throughput, transactions sent on a schedule
  *                whatever the answers; figures: submit-to-finality latency p50 and p99.
+ *   --rate R     no saturation phase: the open loop runs at R tx/s instead (latency at a light,
+ *                fixed load, where waits show rather than CPU); --keep DIR keeps the validators'
+ *                data directories and logs under DIR.
  *
  * Submit-to-finality is measured from just before the HTTP POST to the moment validator 0's
  * WebSocket stream delivers the finalized block that carries the transaction.
