@@ -181,7 +181,7 @@ test('a leader whose parent it never checked proposes its mempool as soon as the
   storage.close();
 });
 
-test('a finalized block reaches onExecuted before its sync; processedHeight and onApplied wait for the sync', async () => {
+test('a finalized block reaches onExecuted before its sync; processedHeight and onApplied wait for the sync; the tip names it at once', async () => {
   // Fails before: there was no way to see a finalized block before this validator's own fsync, so
   // the block stream (and a trader's finality) waited one more disk sync after the certificate.
   const storage = openSqliteStorage({ dataDirectory: join(root, 'executed-first') });
@@ -230,6 +230,12 @@ test('a finalized block reaches onExecuted before its sync; processedHeight and 
   assert.equal(app.processedHeight(), 0, 'processedHeight moved before the block was durable');
   // What the stream announces can already be looked up (reads see the buffered writes).
   assert.equal(app.transactionLocation(toHex(transactionId(order)))?.height, 1);
+  // GET /v1/status reads tip(): the height the engine executed with that block's digest, not the
+  // digest of the block below (which read as two validators on different chains at one height).
+  assert.deepEqual(
+    { height: app.tip().height, digest: toHex(app.tip().digest), view: app.tip().view },
+    { height: 1, digest: toHex(blockDigest(block)), view: 1 },
+  );
   release!();
   await done;
   assert.deepEqual(seen, ['executed 1', 'applied 1']);

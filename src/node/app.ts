@@ -508,6 +508,10 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const orderFlow: OrderFlow = { encryptedExecuted: 0, plainExecuted: 0, envelopesAdmitted: 0 };
   let durableHeight = 0;
   let tipDigest: Uint8Array = genesisDigest(chainId);
+  // The block the engine has executed but not yet synced (between `execute` and `storage.sync()`
+  // in `finalized`): `tip()` names it, so a status never pairs the engine's height with the
+  // digest of the block below it.
+  let executedUnsynced: { digest: Uint8Array; view: number } | undefined;
   let tipView = 0;
   let opened = false;
   /** Node state roots of recent heights (the block rule's state root); older ones in storage. */
@@ -1199,6 +1203,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         `finalized height ${block.height} skips ${chain.engine.height + 1}`,
       );
       const executed = execute(block);
+      executedUnsynced = { digest, view: block.view };
       // Out of the mempool as soon as the engine has executed them, not after the sync below: in
       // between, the engine's height already counts this block, so `ancestorTransactions` no
       // longer excludes its transactions, and a proposal made during the sync would carry them
@@ -1241,6 +1246,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       durableHeight = block.height;
       tipDigest = digest;
       tipView = block.view;
+      executedUnsynced = undefined;
       for (const [key, entry] of known) if (entry.height <= block.height) known.delete(key);
       pruneObservations();
       wakeProposers();
@@ -1303,8 +1309,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
 
     tip: () => ({
       height: chain.engine.height,
-      digest: tipDigest.slice(),
-      view: tipView,
+      digest: (executedUnsynced?.digest ?? tipDigest).slice(),
+      view: executedUnsynced?.view ?? tipView,
       timeMs: chain.engine.timeMs,
     }),
 
@@ -1402,6 +1408,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       recordRoot(block.height, root);
       tipDigest = digest.slice();
       tipView = block.view;
+      executedUnsynced = undefined;
       durableHeight = block.height;
       known.clear();
       pruneObservations();

@@ -12,12 +12,12 @@ import {
   type CheckpointSigner,
   createCheckpointSigner,
 } from '../../src/node/checkpoint-signing.ts';
+import { manualClock } from '../../src/node/manual-clock.ts';
 import {
   createMemoryPriceKeyStore,
   createPriceSigner,
   type PriceSigner,
 } from '../../src/node/price-signing.ts';
-import type { Clock } from '../../src/runtime/types.ts';
 
 export interface CheckpointNetwork {
   prices: PriceSigner[];
@@ -40,17 +40,7 @@ export async function startCheckpointNetwork(options: {
   name: string;
 }): Promise<CheckpointNetwork> {
   const n = 4;
-  let now = 0;
-  let sequence = 0;
-  const timers = new Map<number, { at: number; callback: () => void }>();
-  const clock: Clock = {
-    now: () => now,
-    setTimer(delayMs, callback) {
-      const id = sequence++;
-      timers.set(id, { at: now + delayMs, callback });
-      return () => timers.delete(id);
-    },
-  };
+  const { clock, advance } = manualClock();
   const queue: { from: number; to: number; message: Uint8Array }[] = [];
   const crashed = new Set<number>();
   const post = (from: number, to: number, message: Uint8Array) => {
@@ -106,20 +96,8 @@ export async function startCheckpointNetwork(options: {
     }
   };
   const run = (ms: number) => {
-    const end = now + ms;
     deliver();
-    for (;;) {
-      const due = [...timers.entries()]
-        .filter(([, t]) => t.at <= end)
-        .sort((a, b) => a[1].at - b[1].at || a[0] - b[0]);
-      if (due.length === 0) break;
-      const [id, timer] = due[0]!;
-      timers.delete(id);
-      now = Math.max(now, timer.at);
-      timer.callback();
-      deliver();
-    }
-    now = end;
+    advance(ms, deliver);
   };
   for (const price of prices) price.start();
   run(5_000);

@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict';
 import { type Abi, createPublicClient, createWalletClient, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { fromHex } from '../../src/crypto/bytes.ts';
+import type { WithdrawalEntry } from '../../src/execution/state.ts';
+import type { EngineBridge } from '../../src/execution/types.ts';
+import { withdrawalsRootOf } from '../../src/execution/withdrawals.ts';
 import { compiledContracts } from '../../src/interop/evm/compile.ts';
+import type { CertificateDomain } from '../../src/interop/price-certificate.ts';
+import { createCheckpointSigner } from '../../src/node/checkpoint-signing.ts';
 import type { EdrNode } from './edr-node.ts';
 import { keysetOne } from './fixtures.ts';
 
@@ -127,4 +133,79 @@ export async function deployOnEdr(node: EdrNode): Promise<Chain> {
       assert.equal(await node.request('evm_revert', [id]), true);
     },
   };
+}
+
+/** What a claim test reads off a deployed chain: the verifier's domain and the engine's bridge. */
+export interface ClaimSetup {
+  publicClient: ReturnType<typeof createPublicClient>;
+  verifier: Hex;
+  domain: CertificateDomain;
+  bridge: EngineBridge;
+  /** The test token's balance of a 20-byte EVM address. */
+  tokenBalance(recipient: Uint8Array): Promise<bigint>;
+}
+
+/** Reads the vault's verifier and names the checkpoint domain and engine bridge (every 5 blocks). */
+export async function claimSetup(chain: Chain): Promise<ClaimSetup> {
+  const contracts = compiledContracts().contracts;
+  const publicClient = createPublicClient({ transport: http(chain.node.url, { retryCount: 0 }) });
+  const verifier = (await publicClient.readContract({
+    abi: contracts.get('PalisadeVault')!.abi as Abi,
+    address: chain.vault,
+    functionName: 'verifier',
+  })) as Hex;
+  return {
+    publicClient,
+    verifier,
+    domain: { chainId: Number(chain.node.chainId), verifyingContract: fromHex(verifier)! },
+    bridge: {
+      evmChainId: Number(chain.node.chainId),
+      vault: fromHex(chain.vault)!,
+      token: fromHex(chain.token)!,
+      checkpointEveryBlocks: 5,
+    },
+    async tokenBalance(recipient) {
+      return (await publicClient.readContract({
+        abi: contracts.get('TestToken')!.abi as Abi,
+        address: chain.token,
+        functionName: 'balanceOf',
+        args: [`0x${Buffer.from(recipient).toString('hex')}`],
+      })) as bigint;
+    },
+  };
+}
+
+/**
+ * The validators' checkpoint signer (src/node/checkpoint-signing.ts) over `prices`, fed one
+ * checkpoint block at `height` holding `entries` for `bridge`'s vault; its proofs are what
+ * GET /v1/bridge/withdrawals/:id serves.
+ */
+export function signedCheckpoint(
+  setup: Pick<ClaimSetup, 'domain'>,
+  prices: Parameters<typeof createCheckpointSigner>[0]['prices'],
+  bridge: EngineBridge,
+  entries: WithdrawalEntry[],
+  height = 5,
+) {
+  const signer = createCheckpointSigner({
+    domain: setup.domain,
+    everyBlocks: 5,
+    validators: 4,
+    prices,
+    broadcast: () => {},
+  });
+  signer.onBlock({
+    height,
+    blockHash: new Uint8Array(32).fill(height),
+    stateRoot: new Uint8Array(32).fill(height + 1),
+    withdrawals: {
+      bridge,
+      nextId: Math.max(...entries.map((entry) => entry.id)) + 1,
+      checkpointHeight: height,
+      entries,
+      root: withdrawalsRootOf(bridge, entries),
+    },
+    sign: true,
+  });
+  return signer;
 }

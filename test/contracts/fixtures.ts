@@ -3,21 +3,23 @@
  * verifier + vault + test token with governors and guardians, all in one in-process EVM.
  */
 import { runLocalDkg } from '../../src/crypto/dkg.ts';
-import { type FrostKeyPackage, frostAggregate, frostCommit, frostSignShare } from '../../src/crypto/frost.ts';
+import type { FrostKeyPackage } from '../../src/crypto/frost.ts';
+import type { Withdrawal } from '../../src/interop/evm/certificates.ts';
+import type { EvmHarness } from '../../src/interop/evm/harness.ts';
 import {
-  type Checkpoint,
-  checkpointDigest,
-  evmFrostSignature,
-  evmKeyset,
-  type Withdrawal,
-  withdrawalsTree,
-} from '../../src/interop/evm/certificates.ts';
-import {
-  createEvmHarness,
-  type DeployedContract,
-  type EvmAccount,
-  type EvmHarness,
-} from '../../src/interop/evm/harness.ts';
+  byAllGovernors,
+  certifyHarnessCheckpoint,
+  checkpointArgs,
+  deployHarnessVault,
+  frostSignDigest,
+  fundHarnessVault,
+  type HarnessVault,
+  type HarnessVaultLimits,
+  harnessDomain,
+  keysetOfPackages,
+  proofArgs,
+  withdrawalArgs,
+} from '../../src/interop/evm/harness-vault.ts';
 import { type CertificateDomain, feedIdOf, type PriceReport } from '../../src/interop/price-certificate.ts';
 
 export const keysetOne = runLocalDkg({ chainId: 7, epoch: 1, participants: 4, threshold: 3 });
@@ -29,12 +31,7 @@ export function frostSign(
   digest: Uint8Array,
   signers = keys.slice(0, 3),
 ): Uint8Array {
-  const round1 = signers.map((key) => frostCommit(key));
-  const commitments = round1.map((x) => x.commitment);
-  const shares = new Map(
-    signers.map((key, i) => [key.index, frostSignShare(key, round1[i]!.nonces, commitments, digest)]),
-  );
-  return frostAggregate(keys[0]!.public, commitments, digest, shares);
+  return frostSignDigest(keys, digest, signers);
 }
 
 /**
@@ -57,10 +54,7 @@ export function keysetSigner(keys: readonly FrostKeyPackage[], epoch: number) {
   };
 }
 
-export function keysetOf(keys: readonly FrostKeyPackage[]) {
-  const key = keys[0]!;
-  return evmKeyset(BigInt(key.epoch), key.groupPublicKey);
-}
+export const keysetOf = keysetOfPackages;
 
 export function sampleReport(epoch: number, overrides: Partial<PriceReport> = {}): PriceReport {
   return {
@@ -74,9 +68,7 @@ export function sampleReport(epoch: number, overrides: Partial<PriceReport> = {}
   };
 }
 
-export function domainOf(evm: EvmHarness, contract: DeployedContract): CertificateDomain {
-  return { chainId: Number(evm.chainId), verifyingContract: contract.address };
-}
+export const domainOf = harnessDomain;
 
 export const GOVERNOR_COUNT = 3;
 export const GUARDIAN_COUNT = 3;
@@ -90,69 +82,37 @@ export const DELAY_THRESHOLD = 5_000_000_000n;
 export const GLOBAL_CAPACITY = 20_000_000_000n;
 export const GLOBAL_RATE = 2_000_000n;
 
-export interface Deployment {
-  evm: EvmHarness;
-  deployer: EvmAccount;
-  governors: EvmAccount[];
-  guardians: EvmAccount[];
-  verifier: DeployedContract;
-  vault: DeployedContract;
-  token: DeployedContract;
-}
+export type Deployment = HarnessVault;
 
-/** Sends `functionName(args)` from every governor in turn; returns the last result. */
-export async function byAllGovernors(deployment: Deployment, functionName: string, args: readonly unknown[]) {
-  let last: Awaited<ReturnType<DeployedContract['send']>> | undefined;
-  for (const governor of deployment.governors) {
-    last = await deployment.vault.send(governor, functionName, args);
-    if (!last.ok) throw new Error(`${functionName} by governor failed: ${last.revert?.name}`);
-  }
-  return last!;
-}
+export const LIMITS: HarnessVaultLimits = {
+  governors: GOVERNOR_COUNT,
+  guardians: GUARDIAN_COUNT,
+  guardianThreshold: GUARDIAN_THRESHOLD,
+  delaySeconds: DELAY_SECONDS,
+  tokenCapacity: TOKEN_CAPACITY,
+  tokenRatePerSecond: TOKEN_RATE,
+  delayThreshold: DELAY_THRESHOLD,
+  valueWeight: 10n ** 18n,
+  globalCapacity: GLOBAL_CAPACITY,
+  globalRatePerSecond: GLOBAL_RATE,
+};
+
+export { byAllGovernors, checkpointArgs, proofArgs, withdrawalArgs };
 
 /** `groupPublicKey`: the verifier's epoch-1 keyset (default keysetOne's); `evm`: deploy beside another. */
-export async function deploy(
+export function deploy(
   options: { chainId?: bigint; groupPublicKey?: Uint8Array; evm?: EvmHarness } = {},
 ): Promise<Deployment> {
-  const evm = options.evm ?? (await createEvmHarness({ chainId: options.chainId ?? 31337n }));
-  const deployer = await evm.account('deployer');
-  const governors = await Promise.all(
-    Array.from({ length: GOVERNOR_COUNT }, (_, i) => evm.account(`governor ${i}`)),
-  );
-  const guardians = await Promise.all(
-    Array.from({ length: GUARDIAN_COUNT }, (_, i) => evm.account(`guardian ${i}`)),
-  );
-  const verifier = await evm.deploy(deployer, 'PalisadeVerifier', [
-    1n,
-    options.groupPublicKey ?? keysetOne[0]!.groupPublicKey,
-  ]);
-  const vault = await evm.deploy(deployer, 'PalisadeVault', [
-    verifier.hex,
-    governors.map((g) => g.hex),
-    guardians.map((g) => g.hex),
-    BigInt(GUARDIAN_THRESHOLD),
-    DELAY_SECONDS,
-    GLOBAL_CAPACITY,
-    GLOBAL_RATE,
-  ]);
-  const token = await evm.deploy(deployer, 'TestToken', ['Palisade Test USD', 'pUSD', 6n]);
-  const deployment = { evm, deployer, governors, guardians, verifier, vault, token };
-  await byAllGovernors(deployment, 'configureToken', [
-    token.hex,
-    TOKEN_CAPACITY,
-    TOKEN_RATE,
-    DELAY_THRESHOLD,
-    10n ** 18n,
-  ]);
-  return deployment;
+  return deployHarnessVault({
+    groupPublicKey: options.groupPublicKey ?? keysetOne[0]!.groupPublicKey,
+    limits: LIMITS,
+    ...(options.chainId === undefined ? {} : { chainId: options.chainId }),
+    ...(options.evm === undefined ? {} : { evm: options.evm }),
+  });
 }
 
 /** Mints `amount` to `who` and deposits it into the vault for `account`. */
-export async function fund(deployment: Deployment, who: EvmAccount, amount: bigint, account: Uint8Array) {
-  await deployment.token.send(who, 'mint', [who.hex, amount]);
-  await deployment.token.send(who, 'approve', [deployment.vault.hex, amount]);
-  return deployment.vault.send(who, 'deposit', [deployment.token.hex, amount, account]);
-}
+export const fund = fundHarnessVault;
 
 /** A checkpoint over `withdrawals` for this vault, certified by `keys` for `domain` (default: the verifier's). */
 export function certifiedCheckpoint(
@@ -166,46 +126,5 @@ export function certifiedCheckpoint(
     leafVault?: Uint8Array;
   } = {},
 ) {
-  const keys = options.keys ?? keysetOne;
-  const tree = withdrawalsTree(
-    withdrawals,
-    options.leafChainId ?? deployment.evm.chainId,
-    options.leafVault ?? deployment.vault.address,
-  );
-  const checkpoint: Checkpoint = {
-    height: options.height ?? 100n,
-    blockHash: new Uint8Array(32).fill(0xbb),
-    stateRoot: new Uint8Array(32).fill(0x55),
-    withdrawalsRoot: tree.root,
-    epoch: BigInt(keys[0]!.epoch),
-  };
-  const digest = checkpointDigest(
-    checkpoint,
-    options.domain ?? domainOf(deployment.evm, deployment.verifier),
-  );
-  const signature = evmFrostSignature(frostSign(keys, digest));
-  return { checkpoint, signature, tree, keyset: keysetOf(keys) };
-}
-
-export function withdrawalArgs(withdrawal: Withdrawal) {
-  return {
-    id: withdrawal.id,
-    token: `0x${Buffer.from(withdrawal.token).toString('hex')}`,
-    recipient: `0x${Buffer.from(withdrawal.recipient).toString('hex')}`,
-    amount: withdrawal.amount,
-  };
-}
-
-export function proofArgs(proof: readonly Uint8Array[]): string[] {
-  return proof.map((p) => `0x${Buffer.from(p).toString('hex')}`);
-}
-
-export function checkpointArgs(checkpoint: Checkpoint) {
-  return {
-    height: checkpoint.height,
-    blockHash: checkpoint.blockHash,
-    stateRoot: checkpoint.stateRoot,
-    withdrawalsRoot: checkpoint.withdrawalsRoot,
-    epoch: checkpoint.epoch,
-  };
+  return certifyHarnessCheckpoint(deployment, withdrawals, { ...options, keys: options.keys ?? keysetOne });
 }

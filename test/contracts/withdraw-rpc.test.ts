@@ -6,17 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { type Abi, createPublicClient, type Hex, http } from 'viem';
-import { fromHex } from '../../src/crypto/bytes.ts';
-import { withdrawalsRootOf } from '../../src/execution/withdrawals.ts';
+import type { Abi } from 'viem';
 import { handoverDigest } from '../../src/interop/evm/certificates.ts';
 import { compiledContracts } from '../../src/interop/evm/compile.ts';
 import { encodeHandoverCertificate } from '../../src/interop/handover-certificate.ts';
 import { withdrawalProofJson } from '../../src/node/api/bridge.ts';
-import { createCheckpointSigner } from '../../src/node/checkpoint-signing.ts';
 import { claimOnVault, WithdrawError } from '../../src/node/withdraw-evm.ts';
 import { type EdrNode, startEdrNode } from './edr-node.ts';
-import { deployOnEdr } from './edr-vault.ts';
+import { claimSetup, deployOnEdr, signedCheckpoint } from './edr-vault.ts';
 import { frostSign, keysetOne, keysetSigner, keysetTwo } from './fixtures.ts';
 
 let node: EdrNode | undefined;
@@ -29,45 +26,14 @@ test('claimOnVault submits the checkpoint once and claims over JSON-RPC; a repla
   node = await startEdrNode();
   const chain = await deployOnEdr(node);
   await chain.deposit(50_000_000n, new Uint8Array(32).fill(0xac));
-  const publicClient = createPublicClient({ transport: http(node.url, { retryCount: 0 }) });
-  const contracts = compiledContracts().contracts;
-  const verifier = (await publicClient.readContract({
-    abi: contracts.get('PalisadeVault')!.abi as Abi,
-    address: chain.vault,
-    functionName: 'verifier',
-  })) as Hex;
-  const domain = { chainId: Number(node.chainId), verifyingContract: fromHex(verifier)! };
-  const bridge = {
-    evmChainId: Number(node.chainId),
-    vault: fromHex(chain.vault)!,
-    token: fromHex(chain.token)!,
-    checkpointEveryBlocks: 5,
-  };
+  const setup = await claimSetup(chain);
+  const { domain, bridge } = setup;
   const recipient = new Uint8Array(20).fill(0x5e);
   const entries = [
     { id: 1, recipient, token: bridge.token, amount: 3_000_000n },
     { id: 2, recipient, token: bridge.token, amount: 4_000_000n },
   ];
-  const signer = createCheckpointSigner({
-    domain,
-    everyBlocks: 5,
-    validators: 4,
-    prices,
-    broadcast: () => {},
-  });
-  signer.onBlock({
-    height: 5,
-    blockHash: new Uint8Array(32).fill(0x01),
-    stateRoot: new Uint8Array(32).fill(0x02),
-    withdrawals: {
-      bridge,
-      nextId: 3,
-      checkpointHeight: 5,
-      entries,
-      root: withdrawalsRootOf(bridge, entries),
-    },
-    sign: true,
-  });
+  const signer = signedCheckpoint(setup, prices, bridge, entries);
   const relayer = { rpcUrl: node.url, privateKey: node.accounts[6]!, vault: chain.vault };
   const groupKey = keysetOne[0]!.groupPublicKey;
   const first = await claimOnVault(withdrawalProofJson(signer.proof(1)!, domain), relayer, groupKey);
@@ -75,12 +41,7 @@ test('claimOnVault submits the checkpoint once and claims over JSON-RPC; a repla
   assert.equal(first.paid, true);
   const second = await claimOnVault(withdrawalProofJson(signer.proof(2)!, domain), relayer, groupKey);
   assert.equal(second.checkpointTransaction, undefined, 'the checkpoint is submitted once');
-  const balance = (await publicClient.readContract({
-    abi: contracts.get('TestToken')!.abi as Abi,
-    address: chain.token,
-    functionName: 'balanceOf',
-    args: [`0x${'5e'.repeat(20)}`],
-  })) as bigint;
+  const balance = await setup.tokenBalance(recipient);
   assert.equal(balance, 7_000_000n);
   await assert.rejects(
     claimOnVault(withdrawalProofJson(signer.proof(1)!, domain), relayer, groupKey),
@@ -91,27 +52,8 @@ test('claimOnVault submits the checkpoint once and claims over JSON-RPC; a repla
   );
   // A proof served for another vault's leaves (same keyset, same chain) proves nothing here.
   const elsewhere = { ...bridge, vault: new Uint8Array(20).fill(0x99) };
-  const foreign = createCheckpointSigner({
-    domain,
-    everyBlocks: 5,
-    validators: 4,
-    prices,
-    broadcast: () => {},
-  });
   const stolen = [{ id: 7, recipient, token: bridge.token, amount: 9_000_000n }];
-  foreign.onBlock({
-    height: 10,
-    blockHash: new Uint8Array(32).fill(0x03),
-    stateRoot: new Uint8Array(32).fill(0x04),
-    withdrawals: {
-      bridge: elsewhere,
-      nextId: 8,
-      checkpointHeight: 10,
-      entries: stolen,
-      root: withdrawalsRootOf(elsewhere, stolen),
-    },
-    sign: true,
-  });
+  const foreign = signedCheckpoint(setup, prices, elsewhere, stolen, 10);
   await assert.rejects(
     claimOnVault(withdrawalProofJson(foreign.proof(7)!, domain), relayer, groupKey),
     (error: unknown) => error instanceof WithdrawError && /InvalidProof/.test(error.message),
@@ -122,13 +64,9 @@ test('after the keyset moves on, a claim brings the verifier along the handover 
   node ??= await startEdrNode();
   const chain = await deployOnEdr(node);
   await chain.deposit(50_000_000n, new Uint8Array(32).fill(0xad));
-  const publicClient = createPublicClient({ transport: http(node.url, { retryCount: 0 }) });
+  const setup = await claimSetup(chain);
+  const { domain, bridge, publicClient, verifier } = setup;
   const contracts = compiledContracts().contracts;
-  const verifier = (await publicClient.readContract({
-    abi: contracts.get('PalisadeVault')!.abi as Abi,
-    address: chain.vault,
-    functionName: 'verifier',
-  })) as Hex;
   const activeEpoch = async () =>
     (
       (await publicClient.readContract({
@@ -137,38 +75,12 @@ test('after the keyset moves on, a claim brings the verifier along the handover 
         functionName: 'activeKeyset',
       })) as { epoch: bigint }
     ).epoch;
-  const domain = { chainId: Number(node.chainId), verifyingContract: fromHex(verifier)! };
-  const bridge = {
-    evmChainId: Number(node.chainId),
-    vault: fromHex(chain.vault)!,
-    token: fromHex(chain.token)!,
-    checkpointEveryBlocks: 5,
-  };
   // The validators are in epoch 2 (a refresh or a set change): their checkpoints are signed by it.
   const epochTwo = keysetSigner(keysetTwo, 2);
 
   const recipient = new Uint8Array(20).fill(0x6e);
   const entries = [{ id: 1, recipient, token: bridge.token, amount: 2_000_000n }];
-  const signer = createCheckpointSigner({
-    domain,
-    everyBlocks: 5,
-    validators: 4,
-    prices: epochTwo,
-    broadcast: () => {},
-  });
-  signer.onBlock({
-    height: 5,
-    blockHash: new Uint8Array(32).fill(0x05),
-    stateRoot: new Uint8Array(32).fill(0x06),
-    withdrawals: {
-      bridge,
-      nextId: 2,
-      checkpointHeight: 5,
-      entries,
-      root: withdrawalsRootOf(bridge, entries),
-    },
-    sign: true,
-  });
+  const signer = signedCheckpoint(setup, epochTwo, bridge, entries);
   const read = withdrawalProofJson(signer.proof(1)!, domain);
   const relayer = { rpcUrl: node.url, privateKey: node.accounts[7]!, vault: chain.vault };
   const next = keysetTwo[0]!.groupPublicKey;

@@ -10,7 +10,9 @@
  *                consensus-only profile for issue 10's liveness attacks, the whole node for the
  *                venue adversaries; `refused` when the run kept every invariant;
  *   bridge       the deposit path against the committed vault on an in-process EVM (EDR), the
- *                validators' JSON-RPC followers and signed reports, and the block rule (deposits.ts).
+ *                validators' JSON-RPC followers and signed reports, and the block rule (deposits.ts);
+ *                the withdrawal path against the committed verifier and vault on the in-process
+ *                EVM, with checkpoints certified by DKG keysets (vault.ts).
  * Entries take the seed (the venue's keys; the simulator's run seed) and, for venue entries, the
  * engine parameters to run with, so that a bug injected through the genesis (a band removed) shows
  * as a `succeeded`.
@@ -25,6 +27,15 @@ import { depositOtherChainOrVault, depositReorgedAway, depositReplayed, fakeDepo
 import { INCIDENTS, runIncident } from './economic.ts';
 import { runIncidentOnNetwork } from './network-venue.ts';
 import { type Outcome, usdc } from './scenario.ts';
+import {
+  claimReplayed,
+  drainHeldByRateLimit,
+  fakeCheckpointByF,
+  nomadOnVault,
+  oldKeysetAfterHandover,
+  proofForAnotherRoot,
+  wormholeOnVault,
+} from './vault.ts';
 import { withholderSigner } from './withholder-signer.ts';
 
 export type Target = 'venue' | 'certificates' | 'network' | 'bridge';
@@ -54,6 +65,8 @@ const NEEDS_INDEX =
   'needs funded attacker accounts and an index that moves on cue (or lying validators); the public API gives neither: deposits are the operator’s and the index is the sources’';
 const NEEDS_BRIDGE_POWER =
   'needs validator identity keys to sign deposit reports, or control of the EVM chain to reorganize it; the public API offers neither (and the devnet’s EVM node refuses evm_revert)';
+const NEEDS_CHECKPOINT_KEYS =
+  'needs the validators’ FROST shares (or f of them) to certify checkpoints, and governance of a vault to deploy beside it; the public API serves certified checkpoints and proofs only';
 const NEEDS_VALIDATOR =
   'needs to be a validator (a TLS identity in genesis) or to control the network between them; the public API is outside both';
 
@@ -272,6 +285,69 @@ export const CATALOGUE: readonly CatalogueEntry[] = Object.freeze([
     adaptation:
       "deposits into the attacker's own vault on the same chain and into a vault on chain 1; reports naming them, signed by f keys and then by all",
     run: () => depositOtherChainOrVault(),
+  },
+  {
+    id: 'withdrawal-replayed',
+    apiLimit: NEEDS_CHECKPOINT_KEYS,
+    incident: 'replayed bridge messages (Qubit, Jan 2022; the Nomad copycats, Aug 2022)',
+    target: 'bridge',
+    adaptation:
+      'a paid withdrawal claimed again, its checkpoint resubmitted, its id listed in a later checkpoint, and the certificate and proof taken to a second vault behind the same verifier, a vault with its own verifier, and chain 1',
+    run: () => claimReplayed(),
+  },
+  {
+    id: 'withdrawal-proof-for-another-root',
+    apiLimit: NEEDS_CHECKPOINT_KEYS,
+    incident: 'BNB Bridge, Oct 2022: a forged Merkle proof minted 2M BNB',
+    target: 'bridge',
+    adaptation:
+      "the thief's own tree's proof against the certified root, a height without a checkpoint, its genuine leaf with the amount raised, another's leaf with the recipient changed, an over-long proof",
+    run: () => proofForAnotherRoot(),
+  },
+  {
+    id: 'nomad-2022-vault',
+    apiLimit: NEEDS_CHECKPOINT_KEYS,
+    incident: 'Nomad, Aug 2022: the zero root taken as proven',
+    target: 'bridge',
+    adaptation:
+      'a zero withdrawals root signed by the genuine keyset; claims with empty proofs at heights with no root',
+    run: () => nomadOnVault(),
+  },
+  {
+    id: 'ronin-harmony-fake-checkpoint',
+    apiLimit: NEEDS_CHECKPOINT_KEYS,
+    incident: 'Ronin (Mar 2022) and Harmony Horizon (Jun 2022): bridge signers released funds',
+    target: 'bridge',
+    adaptation:
+      "f of 4 and of 7 validators certify a checkpoint paying 150,000 pUSD: their shares alone, the genuine checkpoint's signature, a keyset of their own named as theirs or the verifier's, a handover to it",
+    run: () => fakeCheckpointByF(),
+  },
+  {
+    id: 'wormhole-2022-vault',
+    apiLimit: NEEDS_CHECKPOINT_KEYS,
+    incident: 'Wormhole, Feb 2022: a forged verification',
+    target: 'bridge',
+    adaptation:
+      'a theft checkpoint with random signature words, z negated, R off the curve, the epoch edited, signed for chain 1 and for the zero-address placeholder',
+    run: () => wormholeOnVault(),
+  },
+  {
+    id: 'vault-drain-held',
+    apiLimit: NEEDS_CHECKPOINT_KEYS,
+    incident: 'Ronin, Harmony and Multichain: the whole signer set stolen, the vault drained',
+    target: 'bridge',
+    adaptation:
+      'every share stolen: twenty 1,000 pUSD withdrawals and one of 50,000 certified to the thief; the token bucket, the delay, a guardian stop and the curse',
+    run: () => drainHeldByRateLimit(),
+  },
+  {
+    id: 'old-keyset-after-handover',
+    apiLimit: NEEDS_CHECKPOINT_KEYS,
+    incident: 'Multichain, Jul 2023: keys that outlived their rotation',
+    target: 'bridge',
+    adaptation:
+      "after the handover to epoch 2, epoch 1's stolen shares sign a checkpoint, a handover to the attacker and a claim",
+    run: () => oldKeysetAfterHandover(),
   },
   ...(
     [
