@@ -169,3 +169,56 @@ test('without a bridge a withdrawal debits as before and commits no list', () =>
   assert.equal(engine.withdrawals(), undefined);
   assert.equal(engine.stateValue(WITHDRAWALS_STATE_KEY), undefined);
 });
+
+/** One account's `count` withdrawals of `amount` base units each, nonces in order. */
+function burst(
+  txs: ReturnType<typeof createTransactionBuilder>,
+  signer: ReturnType<typeof testSigner>,
+  count: number,
+  amount: number,
+) {
+  return Array.from({ length: count }, () =>
+    txs.next(signer, { kind: 'withdraw', value: { amount, recipient: RECIPIENT, token: TOKEN } }),
+  );
+}
+
+test('attack: one account cannot fill checkpoint periods with dust and keep an honest withdrawal out', () => {
+  // The griefer holds 100 USDC; 1,024 withdrawals of one base unit (0.001 USDC in all) per period
+  // used to fill every period, so the honest trader's withdrawal was refused period after period.
+  const griefer = testSigner('dust-griefer');
+  const honest = testSigner('honest-trader');
+  const engine = createEngine({
+    ...testGenesis({ traders: [griefer, honest], balanceUsdc: 100 }),
+    bridge: BRIDGE,
+  });
+  const txs = createTransactionBuilder();
+  for (let period = 0; period < 3; period++) {
+    const block = [
+      ...burst(txs, griefer, MAX_WITHDRAWALS_PER_CHECKPOINT, 1),
+      txs.next(honest, withdraw(10)),
+    ];
+    const r = engine.applyBlock(next(engine, block));
+    assert.equal(r.results.at(-1)?.status, 'OK', `the honest withdrawal enters period ${period}`);
+    assert.equal(r.results.filter((x) => x.status === 'OK').length, 1, 'no dust entered');
+    for (let i = 0; i < BRIDGE.checkpointEveryBlocks - 1; i++) engine.applyBlock(next(engine, []));
+  }
+  assert.equal(engine.account(honest.publicKey)!.balance, 70n * BigInt(USDC));
+  assert.equal(engine.account(griefer.publicKey)!.balance, 100n * BigInt(USDC));
+});
+
+test('attack: withdrawals at the minimum from one account take at most its share of a period', () => {
+  const griefer = testSigner('min-griefer');
+  const honest = testSigner('honest-trader');
+  const engine = createEngine({
+    ...testGenesis({ traders: [griefer, honest], balanceUsdc: 20_000 }),
+    bridge: BRIDGE,
+  });
+  const txs = createTransactionBuilder();
+  const block = [
+    ...burst(txs, griefer, MAX_WITHDRAWALS_PER_CHECKPOINT, 10 * USDC),
+    txs.next(honest, withdraw(10)),
+  ];
+  const r = engine.applyBlock(next(engine, block));
+  assert.equal(r.results.at(-1)?.status, 'OK');
+  assert.equal(engine.withdrawals()!.entries.length, 9);
+});
