@@ -15,6 +15,7 @@ import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { transactionId } from '../crypto/transaction.ts';
 import { actionTransaction, testGenesis, testSigner } from '../execution/fixtures.ts';
+import { encodeVoteExtension, signObservation } from '../oracle/observation.ts';
 import { openSqliteStorage } from '../runtime/real/storage.ts';
 import { createNodeApplication } from './app.ts';
 import { createVerifiedTransactions } from './verified-transactions.ts';
@@ -240,5 +241,53 @@ test('a finalized block reaches onExecuted before its sync; processedHeight and 
   await done;
   assert.deepEqual(seen, ['executed 1', 'applied 1']);
   assert.equal(app.processedHeight(), 1);
+  storage.close();
+});
+
+test('after a validator-set change a vote carries its signer’s observation by the signer’s index in that view’s set, not in genesis', () => {
+  // Fails before: the index was looked up in the genesis list, so after B left, C (now index 1)
+  // had its observation refused as B's — and its vote with it — and an added E was never known.
+  const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((name) => testSigner(`app-epoch-${name}`));
+  const genesisSet = [a!, b!, c!, d!].map((s) => s.publicKey);
+  const laterSet = [a!, c!, d!, e!].map((s) => s.publicKey);
+  const storage = openSqliteStorage({ dataDirectory: join(root, 'epoch-signers') });
+  const engineGenesis = testGenesis({ chainId: CHAIN_ID, traders: [trader] });
+  const app = createNodeApplication({
+    chainId: CHAIN_ID,
+    validators: genesisSet,
+    signerKey: (view, signer) => (view >= 10 ? laterSet : genesisSet)[signer],
+    self: 0,
+    engineGenesis,
+    assets: [],
+    storage,
+    wallClock: () => engineGenesis.startTimeMs + 1000,
+    monotonicClock: () => 0,
+    observe: () => undefined,
+  });
+  app.open();
+  const observationOf = (who: typeof a) =>
+    encodeVoteExtension(
+      signObservation(who!, {
+        chainId: CHAIN_ID,
+        height: 1,
+        validator: who!.publicKey,
+        timestampMs: engineGenesis.startTimeMs,
+        entries: [],
+      }),
+    );
+  const digest = new Uint8Array(32).fill(1);
+  assert.equal(app.verifyExtension(1, 0, 10, digest, observationOf(c)), true, 'C at its new index 1');
+  assert.equal(app.verifyExtension(3, 0, 10, digest, observationOf(e)), true, 'the added E at index 3');
+  assert.equal(
+    app.verifyExtension(1, 0, 5, digest, observationOf(c)),
+    false,
+    'index 1 is B before the change',
+  );
+  assert.equal(
+    app.verifyExtension(1, 0, 10, digest, observationOf(b)),
+    false,
+    'B signs as index 1 after it left',
+  );
+  assert.equal(app.verifyExtension(2, 0, 5, digest, observationOf(c)), true, 'C at its genesis index');
   storage.close();
 });

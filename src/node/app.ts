@@ -89,6 +89,7 @@ import {
   depositProblems,
   observationProblems as droppedObservations,
   epochRules,
+  epochValidators,
   executeBlock,
   hasAccount,
   nodeStateRoot,
@@ -241,10 +242,19 @@ export const DEFAULT_APPLICATION_LIMITS: ApplicationLimits = Object.freeze({
 /** Snapshots kept: the latest and the one before it, in case the latest cannot be restored. */
 const SNAPSHOTS_KEPT = 2;
 
+const SELF_SLOT = 'self';
+const bySlot = (a: [string, Uint8Array], b: [string, Uint8Array]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
 export interface NodeApplicationOptions {
   chainId: number;
   /** Ed25519 keys of the validators, by index. */
   validators: readonly Uint8Array[];
+  /**
+   * The key of a vote's signer: consensus numbers a vote's signer by its index in the validator
+   * set of the vote's view's epoch (src/consensus/epochs.ts), which after a set change is not the
+   * genesis index. Default: `validators[signer]`, every view (no set changes).
+   */
+  signerKey?: (view: number, signer: number) => Uint8Array | undefined;
   self: number;
   engineGenesis: EngineGenesis;
   assets: readonly OracleAsset[];
@@ -509,9 +519,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   /** Early-share evidence to record on chain, by "validator:batch" (until its batch is reached). */
   const earlyEvidence = new Map<string, EarlyKeyShare>();
   /** Observations by height, then by validator index (first valid one wins). */
-  const observations = new Map<number, Map<number, Uint8Array>>();
+  // Observations and deposit reports by height, then by slot: SELF_SLOT for ours, the signer's
+  // key (hex) for a peer's.
+  const observations = new Map<number, Map<string, Uint8Array>>();
   /** Deposit reports by height, then by validator index (first valid one wins). */
-  const depositReports = new Map<number, Map<number, Uint8Array>>();
+  const depositReports = new Map<number, Map<string, Uint8Array>>();
   const listeners = new Set<(applied: AppliedBlock) => void>();
   const executedListeners = new Set<(executed: AppliedBlock) => void>();
   const refused: Record<string, number> = {};
@@ -717,7 +729,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const lacksFreshQuorum = (height: number, parentMs: number | undefined): boolean => {
     const pool = observations.get(height);
     if (pool === undefined || pool.size === 0 || options.assets.length === 0) return false;
-    if (pool.size >= options.validators.length) return false;
+    if (pool.size >= epochValidators(chain).length) return false;
     // Asked again on every wake of a waiting leader: aggregate (and verify) only when more arrived.
     if (freshQuorumMemo?.height === height && freshQuorumMemo.held === pool.size)
       return freshQuorumMemo.lacks;
@@ -730,9 +742,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       chainId,
       height,
       blockTimeMs: timeMs,
-      validators: options.validators.map((publicKey) => ({ publicKey, weight: 1n })),
+      validators: epochValidators(chain).map((publicKey) => ({ publicKey, weight: 1n })),
       assets: options.assets.map((asset) => asset.assetId),
-      extensions: [...pool.entries()].sort((a, b) => a[0] - b[0]).map(([, bytes]) => bytes),
+      extensions: [...pool.entries()].sort(bySlot).map(([, bytes]) => bytes),
       previous: chain.priceBook.latest(),
     });
     const lacks = aggregate.prices.some((price) => (price.flags & AggregateFlag.STALE) !== 0);
@@ -864,22 +876,24 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   };
 
   /** A peer's observation from its vote extension: checked, and kept for its height. */
-  const acceptObservation = (signer: number, bytes: Uint8Array): boolean => {
+  const signerKey = options.signerKey ?? ((_view: number, signer: number) => options.validators[signer]);
+  const acceptObservation = (expected: Uint8Array | undefined, bytes: Uint8Array): boolean => {
     let decoded: ReturnType<typeof SignedObservationCodec.decode>;
     try {
       decoded = SignedObservationCodec.decode(bytes);
     } catch {
       return false;
     }
-    const expected = options.validators[signer];
     if (expected === undefined || !bytesEqual(decoded.body.validator, expected)) return false;
     if (decoded.body.chainId !== chainId || !verifyObservationSignature(decoded)) return false;
     const height = decoded.body.height;
     // Valid but outside the window we collect for: accepted (the vote is fine) and not kept.
     if (height <= chain.engine.height || height > chain.engine.height + OBSERVATION_WINDOW) return true;
-    const map = observations.get(height) ?? new Map<number, Uint8Array>();
-    if (!map.has(signer)) {
-      map.set(signer, bytes.slice());
+    // Kept by the signer's key, not its index: indexes shift at a validator-set change.
+    const slot = toHex(decoded.body.validator);
+    const map = observations.get(height) ?? new Map<string, Uint8Array>();
+    if (!map.has(slot)) {
+      map.set(slot, bytes.slice());
       wakeProposers();
     }
     observations.set(height, map);
@@ -887,20 +901,20 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   };
 
   /** A peer's deposit report from its vote extension: checked as a block's verifier will, and kept. */
-  const acceptDepositReport = (signer: number, bytes: Uint8Array): boolean => {
+  const acceptDepositReport = (expected: Uint8Array | undefined, bytes: Uint8Array): boolean => {
     let report: ReturnType<typeof SignedDepositReportCodec.decode>;
     try {
       report = SignedDepositReportCodec.decode(bytes);
     } catch {
       return false;
     }
-    const expected = options.validators[signer];
     if (expected === undefined || !bytesEqual(report.body.validator, expected)) return false;
     const height = report.body.height;
     if (height <= chain.engine.height || height > chain.engine.height + OBSERVATION_WINDOW) return true;
     if (depositProblems(epochRules(chain), height, [bytes]).length > 0) return false;
-    const map = depositReports.get(height) ?? new Map<number, Uint8Array>();
-    if (!map.has(signer)) map.set(signer, bytes.slice());
+    const slot = toHex(report.body.validator);
+    const map = depositReports.get(height) ?? new Map<string, Uint8Array>();
+    if (!map.has(slot)) map.set(slot, bytes.slice());
     depositReports.set(height, map);
     return true;
   };
@@ -920,12 +934,12 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       return { target: undefined, observation: undefined };
     const pool = observations.get(target);
     // One observation per height: a second, different one would be equivocation (aggregate.ts).
-    let observation = pool?.get(options.self);
+    let observation = pool?.get(SELF_SLOT);
     if (observation === undefined) {
       observation = options.observe(target);
       if (observation !== undefined) {
-        const map = pool ?? new Map<number, Uint8Array>();
-        map.set(options.self, observation);
+        const map = pool ?? new Map<string, Uint8Array>();
+        map.set(SELF_SLOT, observation);
         observations.set(target, map);
       }
     }
@@ -940,14 +954,14 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   ): Uint8Array | undefined => {
     // One deposit report per height too: the votes of both kinds carry the same bytes.
     const reportPool = depositReports.get(target);
-    let report = reportPool?.get(options.self);
+    let report = reportPool?.get(SELF_SLOT);
     if (report === undefined && options.reportDeposits !== undefined) {
       const room =
         MAX_EXTENSION_BYTES - VOTE_EXTENSION_OVERHEAD_BYTES - (observation?.length ?? 0) - reserved;
       report = options.reportDeposits(target, room);
       if (report !== undefined) {
-        const map = reportPool ?? new Map<number, Uint8Array>();
-        map.set(options.self, report);
+        const map = reportPool ?? new Map<string, Uint8Array>();
+        map.set(SELF_SLOT, report);
         depositReports.set(target, map);
       }
     }
@@ -955,8 +969,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   };
 
   /** A peer's extension without key shares: a bare observation, or a `VoteExtension`. */
-  const verifyBaseExtension = (signer: number, extension: Uint8Array): boolean => {
+  const verifyBaseExtension = (signer: number, view: number, extension: Uint8Array): boolean => {
     if (extension.length === 0) return true;
+    const expected = signerKey(view, signer);
     let observationBytes = extension;
     if (
       extension.length >= 3 &&
@@ -969,11 +984,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       } catch {
         return false;
       }
-      if (!acceptDepositReport(signer, composite.deposits)) return false;
+      if (!acceptDepositReport(expected, composite.deposits)) return false;
       observationBytes = composite.observation;
       if (observationBytes.length === 0) return true;
     }
-    return acceptObservation(signer, observationBytes);
+    return acceptObservation(expected, observationBytes);
   };
 
   const app: NodeApplication = {
@@ -1064,7 +1079,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       const ownObservations: Uint8Array[] = [];
       const pool = observations.get(context.height);
       if (pool !== undefined) {
-        const candidates = [...pool.entries()].sort((a, b) => a[0] - b[0]).map(([, bytes]) => bytes);
+        const candidates = [...pool.entries()].sort(bySlot).map(([, bytes]) => bytes);
         const dropped = new Set(observationProblems(context.height, timeMs, candidates).map((d) => d.index));
         candidates.forEach((bytes, index) => {
           if (!dropped.has(index) && ownObservations.length < MAX_BLOCK_OBSERVATIONS)
@@ -1074,7 +1089,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       const ownDeposits: Uint8Array[] = [];
       const reportPool = depositReports.get(context.height);
       if (reportPool !== undefined) {
-        for (const [, bytes] of [...reportPool.entries()].sort((a, b) => a[0] - b[0]))
+        for (const [, bytes] of [...reportPool.entries()].sort(bySlot))
           if (depositProblems(epochRules(chain), context.height, [bytes]).length === 0)
             ownDeposits.push(bytes);
       }
@@ -1307,7 +1322,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       return KeyShareVoteExtensionCodec.encode({ inner, shares });
     },
 
-    verifyExtension(signer, _kind, _view, _digest, extension) {
+    verifyExtension(signer, _kind, view, _digest, extension) {
       if (
         extension.length >= 3 &&
         extension[1] === KeyShareVoteExtensionCodec.tag >> 8 &&
@@ -1320,9 +1335,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           return false;
         }
         for (const share of composite.shares) if (!acceptKeyShare(signer, share)) return false;
-        return verifyBaseExtension(signer, composite.inner);
+        return verifyBaseExtension(signer, view, composite.inner);
       }
-      return verifyBaseExtension(signer, extension);
+      return verifyBaseExtension(signer, view, extension);
     },
 
     submitEnvelope(bytes) {

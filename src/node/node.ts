@@ -291,9 +291,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
     });
   };
   const observe = (height: number): Uint8Array | undefined => {
-    // The block rule aggregates the genesis validators' observations only: an added validator's
-    // would make its votes fail the others' extension check, so it observes nothing.
-    if (!oracleEnabled || joining || quotes.length === 0) return undefined;
+    // An added validator observes too: the block rule counts the epoch's set (block-rule.ts
+    // `epochValidators`) and peers read a vote's signer in its view's set (app `signerKey`).
+    if (!oracleEnabled || quotes.length === 0) return undefined;
     const { body } = buildObservation({
       chainId,
       height,
@@ -313,8 +313,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
   let reporter: DepositReporter | undefined;
   let pollDeposits: (() => Promise<unknown>) | undefined;
   let cancelBridgePoll: (() => void) | undefined;
-  // Deposit reports count the genesis validators' too (src/interop/evm/deposit-quorum.ts).
-  if (bridge !== undefined && options.evmRpcUrl !== undefined && !joining) {
+  // Deposit reports count the epoch's validators, an added one's included (deposit-quorum.ts).
+  if (bridge !== undefined && options.evmRpcUrl !== undefined) {
     const depositReporter = createDepositReporter({
       signer,
       chainId,
@@ -351,9 +351,14 @@ export function createNode(options: NodeOptions): PalisadeNode {
 
   // ---------------------------------------------------------------- application and consensus
 
+  // The consensus engine's validator sets by epoch (it adds later epochs to this same schedule):
+  // a vote's signer index names a member of its view's set, which the application needs to tell
+  // whose observation or deposit report a vote carries.
+  const schedule = createValidatorSchedule({ epoch: 1, firstView: 1, validators: createValidatorSet(keys) });
   const app = createNodeApplication({
     chainId,
     validators: keys,
+    signerKey: (view, signer) => schedule.at(view)?.validators.publicKeys[signer],
     self: index,
     engineGenesis: genesis.engine,
     assets: genesis.oracle.assets,
@@ -385,7 +390,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     chainId,
     // The start of the engine's peer directory, as the transport's; epoch 1 is the genesis set.
     validators: createValidatorSet(startKeys),
-    schedule: createValidatorSchedule({ epoch: 1, firstView: 1, validators: createValidatorSet(keys) }),
+    schedule,
     self: index,
     signer,
     clock,
