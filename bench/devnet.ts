@@ -1,6 +1,6 @@
 /**
  * `palisade bench devnet [--json] [--seconds S] [--accounts N] [--validators 4,7,10]
- * [--submit batch|single] [--no-profile]`: real devnets of n validators on this machine (each
+ * [--submit batch|single] [--no-profile] [--rate R] [--keep DIR]`: real devnets of n validators on this machine (each
  * validator its own process, on loopback; n = 4, 7 and 10 by default, one after the other) under a
  * load generator that signs orders and submits them over HTTP to every API: in batches (`POST
  * /v1/transactions/batch`, what every ~2 ms brings per node) by default, one per request with
@@ -11,6 +11,9 @@
  *                rate limit; figure: finalized transactions per second.
  *   half load    open loop at half the saturated throughput, transactions sent on a schedule
  *                whatever the answers; figures: submit-to-finality latency p50 and p99.
+ *   --rate R     no saturation phase: the open loop runs at R tx/s instead (latency at a light,
+ *                fixed load, where waits show rather than CPU); --keep DIR keeps the validators'
+ *                data directories and logs under DIR.
  *
  * Submit-to-finality is measured from just before the HTTP POST to the moment validator 0's
  * WebSocket stream delivers the finalized block that carries the transaction.
@@ -128,6 +131,10 @@ interface Options {
   validators: number[];
   submit: 'batch' | 'single';
   profile: boolean;
+  /** `--rate R`: no saturation phase; the open-loop phase runs at R tx/s (latency at a light load). */
+  rate: number | undefined;
+  /** `--keep DIR`: the validators' data and logs are kept under DIR instead of deleted. */
+  keep: string | undefined;
 }
 
 function parseArgs(args: string[]): Options {
@@ -157,6 +164,8 @@ function parseArgs(args: string[]): Options {
     validators,
     submit,
     profile: !args.includes('--no-profile'),
+    rate: args.includes('--rate') ? value('rate', 1) : undefined,
+    keep: args.includes('--keep') ? String(args[args.indexOf('--keep') + 1] ?? '') || undefined : undefined,
   };
 }
 
@@ -246,6 +255,8 @@ export async function run(args: string[]): Promise<number> {
   };
   const cores = availableParallelism();
   say(`measuring single-core Ed25519 verification rate (${cores} cores)…`);
+  if (options.rate !== undefined)
+    say(`--rate ${options.rate}: no saturation phase; the open-loop phase runs at ${options.rate} tx/s`);
   const rateBefore = verifyRate();
   const results: NetworkResult[] = [];
   const failures: { validators: number; error: string }[] = [];
@@ -323,6 +334,22 @@ export async function run(args: string[]): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
+/** The saturation phase's result when it did not run (`--rate`). */
+function emptyPhase(): PhaseResult {
+  const none = Number.NaN;
+  return {
+    offeredPerSecond: 0,
+    blocks: 0,
+    transactionsPerBlock: 0,
+    submitted: 0,
+    accepted: 0,
+    refused: {},
+    finalized: 0,
+    finalizedPerSecond: none,
+    latencyMs: { p50: none, p99: none, max: none, samples: 0 },
+  };
+}
+
 function refusals(phase: PhaseResult): string {
   return (
     Object.entries(phase.refused)
@@ -338,7 +365,7 @@ async function runNetwork(
   verifiesPerSecond: number,
   say: (message: string) => void,
 ): Promise<NetworkResult> {
-  const dataDirectory = mkdtempSync(join(tmpdir(), 'palisade-bench-devnet-'));
+  const dataDirectory = mkdtempSync(join(options.keep ?? tmpdir(), 'palisade-bench-devnet-'));
   const profileDirectory = join(dataDirectory, 'profiles');
   say(`n = ${validators}: starting validators with ${options.accounts} funded accounts in ${dataDirectory}…`);
   // The validators inherit the environment: profile them, not this process.
@@ -620,36 +647,40 @@ async function runNetwork(
     };
 
     // Saturation: each account submits whenever it has room in its window, paced per account.
-    const saturation = await measure(
-      'saturation',
-      async (endMs) => {
-        const minGapMs = 1000 / ACCOUNT_RATE;
-        await Promise.all(
-          accounts.map(async (account, ordinal) => {
-            let nextAtMs = performance.now() + random.below(1000) / ACCOUNT_RATE;
-            while (performance.now() < endMs) {
-              if (account.inflight >= WINDOW) {
-                await new Promise<void>((resolve) => {
-                  account.wake = resolve;
-                  setTimeout(resolve, 200);
-                });
-                account.wake = undefined;
-                continue;
-              }
-              const waitMs = nextAtMs - performance.now();
-              if (waitMs > 0) await sleep(waitMs);
-              nextAtMs = Math.max(nextAtMs + minGapMs, performance.now());
-              await submit(account, ordinal);
-            }
-          }),
-        );
-      },
-      accounts.length * ACCOUNT_RATE,
-      true,
-    );
+    const fixedRate = options.rate;
+    const saturation =
+      fixedRate !== undefined
+        ? emptyPhase()
+        : await measure(
+            'saturation',
+            async (endMs) => {
+              const minGapMs = 1000 / ACCOUNT_RATE;
+              await Promise.all(
+                accounts.map(async (account, ordinal) => {
+                  let nextAtMs = performance.now() + random.below(1000) / ACCOUNT_RATE;
+                  while (performance.now() < endMs) {
+                    if (account.inflight >= WINDOW) {
+                      await new Promise<void>((resolve) => {
+                        account.wake = resolve;
+                        setTimeout(resolve, 200);
+                      });
+                      account.wake = undefined;
+                      continue;
+                    }
+                    const waitMs = nextAtMs - performance.now();
+                    if (waitMs > 0) await sleep(waitMs);
+                    nextAtMs = Math.max(nextAtMs + minGapMs, performance.now());
+                    await submit(account, ordinal);
+                  }
+                }),
+              );
+            },
+            accounts.length * ACCOUNT_RATE,
+            true,
+          );
 
     // Half load: open loop at half the saturated throughput, spread over the accounts.
-    const halfRate = Math.max(1, saturation.finalizedPerSecond / 2);
+    const halfRate = fixedRate ?? Math.max(1, saturation.finalizedPerSecond / 2);
     const half = await measure(
       'half load',
       async (endMs) => {
@@ -746,6 +777,6 @@ async function runNetwork(
     };
   } finally {
     if (!stopped) await devnet.stop();
-    rmSync(dataDirectory, { recursive: true, force: true });
+    if (options.keep === undefined) rmSync(dataDirectory, { recursive: true, force: true });
   }
 }

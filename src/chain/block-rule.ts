@@ -15,14 +15,15 @@
  *                ./fair-batches.ts; verifiers refuse a block carrying one). The bytes are
  *                remembered for the signature check (`ChainOptions.verifySignature`), so a node can
  *                answer it from the verification its mempool made at admission.
- *   4. oracle    the observations aggregated by `aggregateBlock` against the previous aggregate per
- *                asset (deterministic, integer) and applied to the price book; every non-zero
+ *   4. oracle    the observations of the block's epoch's validators (`epochValidators`, weight 1
+ *                each) aggregated by `aggregateBlock` against the previous aggregate per asset
+ *                (deterministic, integer) and applied to the price book; every non-zero
  *                aggregate of a genesis asset becomes an `OracleUpdate` in engine units (stale ones
  *                flagged, guard flags passed on).
  *   4b. bridge   the deposit reports (`payload.deposits`) counted by `depositsAtQuorum`
  *                (src/interop/evm/deposit-quorum.ts): a vault deposit that 2f + 1 validators
- *                reported identically, for the genesis's EVM chain and vault, goes to the engine,
- *                which credits each vault nonce once; the token must be the genesis's bridged one.
+ *                of the block's epoch reported identically, for the genesis's EVM chain and vault,
+ *                goes to the engine, which credits each vault nonce once; the token must be the genesis's bridged one.
  *   4c. fair ordering (./fair-batches.ts; only with `rules.fairOrdering`) the pending batches whose
  *                keys the block carries are opened (their transactions run first in step 5, in
  *                their own block's order), batches that waited `KEY_WAIT_BLOCKS_MAX` are dropped,
@@ -46,7 +47,7 @@ import { type BlockPayload, BlockPayloadCodec, noFairOrdering } from '../codec/n
 import { AggregatePriceType, type AggregatePriceValue } from '../codec/oracle.ts';
 import { NodeSnapshotCodec, type PendingBatch, SNAPSHOT_UNDERLYINGS_MAX } from '../codec/snapshot.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
-import { bytesEqual } from '../crypto/bytes.ts';
+import { bytesEqual, fromHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { transactionId } from '../crypto/transaction.ts';
 import { accountStateKey, createEngine, type Engine, restoreEngine } from '../execution/engine.ts';
@@ -301,6 +302,35 @@ export function chainStateRoot(state: ChainState): Uint8Array {
   return nodeStateRoot(state.engine.stateRoot(), [...state.priceBook.latest().values()], state.pending);
 }
 
+const epochKeys = new WeakMap<Engine, { epoch: number; keys: readonly Uint8Array[] }>();
+
+/**
+ * The validators whose observations and deposit reports the state's next block counts: the set the
+ * engine has committed after its last block (a boundary block H still belongs to the old epoch, and
+ * the change applies at its start, so the state before H holds the old set and the state after H
+ * the new one), or the genesis list on a chain without epochs. Read from state, so every validator
+ * executing the same blocks gets the same keys.
+ */
+export function epochValidators(state: Pick<ChainState, 'rules' | 'engine'>): readonly Uint8Array[] {
+  const committed = state.engine.validatorSet();
+  if (committed === undefined) return state.rules.validators;
+  const cached = epochKeys.get(state.engine);
+  if (cached !== undefined && cached.epoch === committed.epoch) return cached.keys;
+  const keys = committed.members.map((member) => {
+    const key = fromHex(member.publicKey);
+    invariant(key !== undefined, 'a committed validator key is hex');
+    return key;
+  });
+  epochKeys.set(state.engine, { epoch: committed.epoch, keys });
+  return keys;
+}
+
+/** The rules with the validators of the state's next block (`epochValidators`), for its verifier. */
+export function epochRules(state: Pick<ChainState, 'rules' | 'engine'>): ChainRules {
+  const validators = epochValidators(state);
+  return validators === state.rules.validators ? state.rules : { ...state.rules, validators };
+}
+
 /** The payload, or undefined when it does not decode. */
 export function decodeBlockPayload(bytes: Uint8Array): BlockPayload | undefined {
   try {
@@ -405,11 +435,12 @@ export function executionTime(state: ChainState, payloadTimeMs: number): number 
  * @throws InvariantError when the height does not follow the state's, or the engine breaks an invariant
  */
 export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBlock {
-  const { rules } = state;
   invariant(
     block.height === state.engine.height + 1,
     `block ${block.height} does not follow ${state.engine.height}`,
   );
+  // Observations and deposit reports count from the set of the block's epoch (`epochValidators`).
+  const rules = epochRules(state);
   const payload = decodeBlockPayload(block.payload) ?? {
     timeMs: 0,
     transactions: [],

@@ -21,8 +21,9 @@
  *   to `watermark`, and those above it in `above` (ascending). Part of the state root.
  * `WithdrawalsRecord` — the engine's withdrawals of the current checkpoint period
  *   (src/execution/withdrawals.ts): the vault it pays from (EVM chain id, vault, token, the
- *   checkpoint period), the next withdrawal id, the checkpoint height the entries belong to, the
- *   entries (ascending id) and their root in the vault's leaf layout. Part of the state root, so a
+ *   checkpoint period, the smallest withdrawal and the per-account cap per period), the next
+ *   withdrawal id, the checkpoint height the entries belong to, the entries (ascending id), the
+ *   account index that made each, and their root in the vault's leaf layout. Part of the state root, so a
  *   state proof of it proves the withdrawals root a checkpoint certifies.
  * `CheckpointRecord` — a validator's stored checkpoint (src/node/checkpoint-signing.ts, node
  *   storage only, never on the wire): the checkpoint the keyset signs (height, block hash, state
@@ -180,9 +181,13 @@ export const WithdrawalsRecordType = new ContainerType(
     vault: Address20,
     token: Address20,
     checkpointEveryBlocks: Uint64,
+    minWithdrawal: Uint256,
+    maxWithdrawalsPerAccount: Uint64,
     nextId: Uint64,
     checkpointHeight: Uint64,
     entries: new ListCompositeType(WithdrawalEntryType, MAX_WITHDRAWALS_PER_CHECKPOINT),
+    /** The account index that made each entry (same order): what the per-account cap counts. */
+    withdrawers: new ListBasicType(Uint64, MAX_WITHDRAWALS_PER_CHECKPOINT),
     root: Bytes32,
   },
   { typeName: 'WithdrawalsRecord' },
@@ -196,6 +201,18 @@ export const WithdrawalsRecordCodec = defineMessage({
   validate: (value) => {
     if (value.checkpointEveryBlocks < 1)
       return { field: 'checkpointEveryBlocks', reason: 'must be positive' };
+    if (value.minWithdrawal < 1n) return { field: 'minWithdrawal', reason: 'must be positive' };
+    if (value.maxWithdrawalsPerAccount < 1 || value.maxWithdrawalsPerAccount > MAX_WITHDRAWALS_PER_CHECKPOINT)
+      return { field: 'maxWithdrawalsPerAccount', reason: 'must be 1 to the period bound' };
+    if (value.withdrawers.length !== value.entries.length)
+      return { field: 'withdrawers', reason: 'one account per entry' };
+    const perAccount = new Map<number, number>();
+    for (const [i, index] of value.withdrawers.entries()) {
+      const count = (perAccount.get(index) ?? 0) + 1;
+      if (count > value.maxWithdrawalsPerAccount)
+        return { field: `withdrawers[${i}]`, reason: 'more entries than the per-account cap' };
+      perAccount.set(index, count);
+    }
     for (let i = 0; i < value.entries.length; i++) {
       const entry = value.entries[i]!;
       if (entry.id < 1 || entry.id >= value.nextId)

@@ -398,3 +398,110 @@ test('the next leader reads the observations on votes that arrive after their vi
   const other = await runAs(3);
   assert.deepEqual(other.seen, []);
 });
+
+test('the next leader reads the observations on votes it held below the quorum when the certificate came from elsewhere', async () => {
+  // Fails before: a vote held unverified (one short of a quorum) stayed unverified once another
+  // validator's certificate arrived, so the next leader never saw its extension and waited its
+  // observation timeout for an observation it already held (the trace of issue 18: 1 view in 20).
+  const digest = blockDigest(block);
+  const vote = (i: number, extension: Uint8Array) =>
+    signVote(signers[i]!, chainId, { kind: VoteKind.notarize, view: 1, digest, signerIndex: i, extension });
+  const certified = certificateFromVotes(
+    VoteKind.notarize,
+    1,
+    digest,
+    [0, 1, 3].map((i) => vote(i, new Uint8Array(0))),
+  );
+  const runAs = async (self: number) => {
+    const scheduler = new Scheduler();
+    const network = new CapturingNetwork();
+    const seen: [number, number][] = [];
+    const engine = engineFor(scheduler, new SimStorage(), network, {
+      self,
+      signer: signers[self]!,
+      application: {
+        ...application,
+        verifyExtension: (signer, _kind, _view, _digest, extension) => {
+          seen.push([signer, extension[0]!]);
+          return true;
+        },
+      },
+    });
+    await engine.start();
+    const forged = vote(0, Uint8Array.of(7));
+    forged.signature[3]! ^= 1;
+    const held = self === 1 ? 3 : 1;
+    // Below the quorum: held, not verified (lazy verification).
+    network.handler!(0, VoteCodec.encode(forged));
+    network.handler!(held, VoteCodec.encode(vote(held, Uint8Array.of(9))));
+    await runUntil(scheduler, 1);
+    assert.deepEqual(seen, [], 'a vote below the quorum was verified before the certificate');
+    network.handler!(3, CertificateCodec.encode(certified));
+    await runUntil(scheduler, 2);
+    return { seen, drops: engine.dropCounters(), held };
+  };
+  // Validator 2 leads view 2: the held honest vote's extension is passed on, the forged one charged.
+  const leader = await runAs(2);
+  assert.deepEqual(leader.seen, [[leader.held, 9]]);
+  assert.equal(leader.drops[0]?.['bad-signature'], 1);
+  // Validator 3 does not lead view 2: held votes stay unverified (no CPU spent).
+  const other = await runAs(3);
+  assert.deepEqual(other.seen, []);
+});
+
+test('the next leader reads the observations on votes that arrive after it finalized their view', async () => {
+  // Fails before: a vote for the finalized tip's view is stale and was dropped unread, so a leader
+  // that finalized the tip from a certificate before reading its peers' votes (its loop was busy)
+  // never saw their observations for the next height and waited its observation timeout.
+  const digest = blockDigest(block);
+  const vote = (i: number, kind: 0 | 2, extension: Uint8Array) =>
+    signVote(signers[i]!, chainId, { kind, view: 1, digest, signerIndex: i, extension });
+  const finalization = certificateFromVotes(
+    VoteKind.finalize,
+    1,
+    digest,
+    [0, 1, 3].map((i) => vote(i, VoteKind.finalize, new Uint8Array(0))),
+  );
+  const runAs = async (self: number) => {
+    const scheduler = new Scheduler();
+    const network = new CapturingNetwork();
+    const seen: [number, number, number][] = [];
+    const engine = engineFor(scheduler, new SimStorage(), network, {
+      self,
+      signer: signers[self]!,
+      application: {
+        ...application,
+        verifyExtension: (signer, kind, _view, _digest, extension) => {
+          if (extension.length > 0) seen.push([signer, kind, extension[0]!]);
+          return true;
+        },
+      },
+    });
+    await engine.start();
+    network.handler!(1, ProposalCodec.encode({ block, vote: vote(1, VoteKind.notarize, new Uint8Array(0)) }));
+    network.handler!(1, CertificateCodec.encode(notarization));
+    network.handler!(1, CertificateCodec.encode(finalization));
+    await runUntil(scheduler, 1);
+    assert.equal(engine.status().finalizedHeight, 1);
+    const forged = vote(0, VoteKind.notarize, Uint8Array.of(7));
+    forged.signature[3]! ^= 1;
+    network.handler!(0, VoteCodec.encode(forged));
+    const other = self === 3 ? 2 : 3;
+    network.handler!(other, VoteCodec.encode(vote(other, VoteKind.notarize, Uint8Array.of(9))));
+    network.handler!(other, VoteCodec.encode(vote(other, VoteKind.finalize, Uint8Array.of(8))));
+    // The same vote again is not checked again.
+    network.handler!(other, VoteCodec.encode(vote(other, VoteKind.notarize, Uint8Array.of(9))));
+    await runUntil(scheduler, 2);
+    return { seen, drops: engine.dropCounters(), other };
+  };
+  // Validator 2 leads view 2: both late votes' extensions are passed on, the forged one charged.
+  const leader = await runAs(2);
+  assert.deepEqual(leader.seen, [
+    [3, VoteKind.notarize, 9],
+    [3, VoteKind.finalize, 8],
+  ]);
+  assert.equal(leader.drops[0]?.['bad-signature'], 1);
+  // Validator 3 does not lead view 2: stale votes stay unread (no CPU spent).
+  const notLeader = await runAs(3);
+  assert.deepEqual(notLeader.seen, []);
+});

@@ -395,6 +395,8 @@ export class SimplexEngine {
   readonly #certified = new Map<number, Uint8Array>();
   /** Views holding a proposal not (yet) in the block cache; released when we leave the view. */
   readonly #heldProposals = new Set<number>();
+  /** Late votes for the finalized tip whose extensions were passed on (`#passTipExtension`). */
+  #tipExtensions: { view: number; checked: Set<string> } = { view: -1, checked: new Set() };
   /** Per-peer budgets for answering block and certificate requests (spec §9). */
   readonly #syncBudget: RequestBudget;
   readonly #certificateBudget: RequestBudget;
@@ -1247,7 +1249,10 @@ export class SimplexEngine {
       this.#drop(from, DropReason.senderMismatch);
       return;
     }
-    if (!this.#inWindow(from, vote.view)) return;
+    if (!this.#inWindow(from, vote.view)) {
+      this.#passTipExtension(vote);
+      return;
+    }
     this.#addVote(this.#viewState(vote.view), vote, false);
   }
 
@@ -1325,6 +1330,28 @@ export class SimplexEngine {
     const self = this.#selfIn(next);
     if (set === undefined || self === undefined || leaderOf(set, next) !== self) return;
     this.#verifyNow(entry);
+  }
+
+  /**
+   * A vote for our finalized tip arrives too late to count, but its extension is its signer's
+   * observation for the height after the tip: the next block's, which we propose when we lead the
+   * view after the tip's. A validator whose loop was busy (it finalized the tip from a certificate
+   * before its peers' votes were read) otherwise drops them and waits its observation timeout.
+   * Each signer's vote of each kind is checked once per tip.
+   */
+  #passTipExtension(vote: Vote): void {
+    const tip = this.#tip;
+    if (vote.view !== tip.view || vote.kind === VoteKind.nullify || vote.extension.length === 0) return;
+    if (!bytesEqual(vote.digest, tip.digest)) return;
+    const next = tip.view + 1;
+    const set = this.#setAt(next);
+    const self = this.#selfIn(next);
+    if (set === undefined || self === undefined || leaderOf(set, next) !== self) return;
+    if (this.#tipExtensions.view !== tip.view) this.#tipExtensions = { view: tip.view, checked: new Set() };
+    const key = `${vote.kind}/${vote.signer}`;
+    if (this.#tipExtensions.checked.has(key)) return;
+    this.#tipExtensions.checked.add(key);
+    this.#verifyNow({ vote, digestHex: toHex(vote.digest), verified: false });
   }
 
   #checkQuorum(state: ViewState, kind: VoteKindValue, digestHex: string): void {
@@ -1442,6 +1469,10 @@ export class SimplexEngine {
       else this.#certified.set(certificate.view, certificate.digest);
     }
     if (kind === VoteKind.notarize || kind === VoteKind.finalize) {
+      // Votes held below the quorum when the certificate came from elsewhere were never checked,
+      // so their extensions (observations for the next height) never reached the application; the
+      // next leader checks them now instead of waiting for observations it already holds.
+      for (const entry of state.votes[kind].values()) this.#passLateExtension(state, entry);
       const hex = toHex(certificate.digest);
       // A quorum certified the proposal we hold (even one we never checked): it joins the cache.
       if (state.proposal?.digestHex === hex) this.#storeBlock(hex, state.proposal.block);

@@ -157,7 +157,7 @@ import {
   seriesViews,
 } from './views.ts';
 import { varianceOfVolBps } from './volatility.ts';
-import { initialWithdrawals, rollWithdrawals } from './withdrawals.ts';
+import { initialWithdrawals, resolveBridge, rollWithdrawals } from './withdrawals.ts';
 
 /** What {@link Engine.withdrawals} returns: copies, safe to keep. */
 export interface WithdrawalsView {
@@ -198,13 +198,18 @@ function bridgeOfSnapshot(snapshot: EngineSnapshot): { bridge?: EngineBridge } {
       vault: Uint8Array.from(record.vault),
       token: Uint8Array.from(record.token),
       checkpointEveryBlocks: record.checkpointEveryBlocks,
+      minWithdrawal: record.minWithdrawal,
+      maxWithdrawalsPerAccount: record.maxWithdrawalsPerAccount,
     },
   };
 }
 
 function sameBridge(a: EngineBridge | undefined, b: EngineBridge | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
+  const [x, y] = [resolveBridge(a), resolveBridge(b)];
   return (
+    x.minWithdrawal === y.minWithdrawal &&
+    x.maxWithdrawalsPerAccount === y.maxWithdrawalsPerAccount &&
     a.evmChainId === b.evmChainId &&
     a.checkpointEveryBlocks === b.checkpointEveryBlocks &&
     bytesEqual(a.vault, b.vault) &&

@@ -234,6 +234,10 @@ function loadWithdrawals(s: EngineState, snapshot: EngineSnapshot): void {
     token: Uint8Array.from(entry.token),
     amount: entry.amount,
   }));
+  withdrawals.withdrawers = record.withdrawers.slice();
+  withdrawals.perAccount = new Map();
+  for (const index of withdrawals.withdrawers)
+    withdrawals.perAccount.set(index, (withdrawals.perAccount.get(index) ?? 0) + 1);
   withdrawals.dirty = true;
 }
 

@@ -215,11 +215,16 @@ export interface WithdrawalEntry {
  * the genesis names a bridge; written to the commitment whenever `dirty`.
  */
 export interface WithdrawalsState {
-  readonly bridge: EngineBridge;
+  /** The genesis bridge with its defaults filled in (src/execution/withdrawals.ts `resolveBridge`). */
+  readonly bridge: Required<EngineBridge>;
   nextId: number;
   /** The checkpoint whose withdrawals root covers `entries`. */
   checkpointHeight: number;
   entries: WithdrawalEntry[];
+  /** The account index that made each entry (same order); in the root. */
+  withdrawers: number[];
+  /** Entries per account index this period: derived from `withdrawers`, never committed. */
+  perAccount: Map<number, number>;
   root: Uint8Array;
   dirty: boolean;
 }

@@ -170,7 +170,26 @@ export interface EngineBridge {
   token: Uint8Array;
   /** A checkpoint certifies every height that is a multiple of this (at least 1). */
   checkpointEveryBlocks: number;
+  /**
+   * The smallest withdrawal, in quote base units (default {@link DEFAULT_MIN_WITHDRAWAL}); below it
+   * `WITHDRAWAL_TOO_SMALL`. With the cap below it prices the period's slots (src/execution/withdrawals.ts).
+   */
+  minWithdrawal?: bigint;
+  /**
+   * Withdrawals one account may make in one checkpoint period (1 to 1,024, default
+   * {@link DEFAULT_MAX_WITHDRAWALS_PER_ACCOUNT}); beyond it `WITHDRAWAL_PERIOD_LIMIT`.
+   */
+  maxWithdrawalsPerAccount?: number;
 }
+
+/**
+ * 10 USDC at 6 decimals: the same as the default `minDepositForAccount` (what an account costs), so
+ * a period's 1,024 slots cost at least 10,240 USDC withdrawn, and any honest withdrawal worth a
+ * vault claim's gas is above it.
+ */
+export const DEFAULT_MIN_WITHDRAWAL = 10_000_000n;
+/** 8 per account and period: filling a period's 1,024 slots takes 128 funded accounts. */
+export const DEFAULT_MAX_WITHDRAWALS_PER_ACCOUNT = 8;
 
 export interface OracleUpdate {
   underlyingId: number;
@@ -269,6 +288,8 @@ export const REJECTION_STATUSES = Object.freeze([
   'INVALID_RECIPIENT',
   /** A withdrawal of a token the bridge does not pay out. */
   'UNLISTED_TOKEN',
+  /** A bridged withdrawal below the genesis `bridge.minWithdrawal`. */
+  'WITHDRAWAL_TOO_SMALL',
   'INVALID_SERIES',
   'UNKNOWN_ORDER',
   'UNKNOWN_ACCOUNT',
@@ -325,6 +346,11 @@ export type OutcomeStatus =
   | 'WITHDRAWAL_THROTTLED'
   /** The checkpoint period's withdrawals list is full; the next period takes it (an outcome). */
   | 'WITHDRAWALS_FULL'
+  /**
+   * The account made `bridge.maxWithdrawalsPerAccount` withdrawals in this checkpoint period
+   * already; the next period takes it (an outcome).
+   */
+  | 'WITHDRAWAL_PERIOD_LIMIT'
   /** The account already registered its ownership commitment (src/execution/account-tree.ts): once only. */
   | 'COMMITMENT_ALREADY_SET'
   /** Another account registered this commitment first. */

@@ -88,6 +88,7 @@ import {
   decodeBlockPayload,
   depositProblems,
   observationProblems as droppedObservations,
+  epochRules,
   executeBlock,
   hasAccount,
   nodeStateRoot,
@@ -240,8 +241,6 @@ export const DEFAULT_APPLICATION_LIMITS: ApplicationLimits = Object.freeze({
 });
 /** Snapshots kept: the latest and the one before it, in case the latest cannot be restored. */
 const SNAPSHOTS_KEPT = 2;
-/** How often a waiting leader looks at its mempool again. */
-const PROPOSE_POLL_MS = 5;
 
 export interface NodeApplicationOptions {
   chainId: number;
@@ -452,7 +451,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     { verifySignature: (transaction, encoded) => verifiedTransactions.check(transaction, encoded) },
   );
   const { priceBook } = chain;
-  const mempool = createMempool({
+  const basePool = createMempool({
     chainId,
     ...mempoolLimits,
     expectedNonce: (account) => chain.engine.account(account)?.nonce ?? 0,
@@ -466,6 +465,32 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           encryptionRequired: (transaction) => encryptionRequired(options.fairOrdering?.rules, transaction),
         }),
   });
+  // A leader waiting in `propose` (for transactions, an unknown ancestor, observations or a batch
+  // key) is woken by what it waits for, not by a poll: each waiter is a one-shot callback.
+  const proposerWaiters = new Set<() => void>();
+  const wakeProposers = () => {
+    for (const waiter of [...proposerWaiters]) waiter();
+  };
+  /** Resolves at the next `wakeProposers`, or when the wall clock reaches `untilMs`. */
+  const nextChange = (untilMs: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      let cancel: (() => void) | undefined;
+      const done = () => {
+        proposerWaiters.delete(done);
+        cancel?.();
+        resolve();
+      };
+      proposerWaiters.add(done);
+      cancel = clock.setTimer(Math.max(1, untilMs - options.wallClock()), done);
+    });
+  const mempool: Mempool = {
+    ...basePool,
+    admit(bytes, context) {
+      const result = basePool.admit(bytes, context);
+      if (result.status === 'accepted') wakeProposers();
+      return result;
+    },
+  };
   const known = new Map<string, KnownBlock>();
   const fair = options.fairOrdering;
   // t = 2f + 1 of n = 3f + 1 (or more): the shares that combine into a block's key.
@@ -571,6 +596,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
 
   const remember = (digest: Uint8Array, entry: KnownBlock) => {
     known.set(toHex(digest), entry);
+    // An ancestor a waiting leader could not see past may be this one.
+    wakeProposers();
     if (known.size <= MAX_KNOWN_BLOCKS) return;
     // Forget the lowest heights first: they are finalized or abandoned.
     const sorted = [...known.entries()].sort((a, b) => a[1].height - b[1].height);
@@ -702,6 +729,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (!earlyEvidence.has(key) && earlyEvidence.size < 4 * MAX_BLOCK_EARLY_SHARES)
         earlyEvidence.set(key, caught);
     }
+    wakeProposers();
     return true;
   };
 
@@ -724,7 +752,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
 
   /** Observations `aggregateBlock` would drop, for this height and block time. */
   const observationProblems = (height: number, timeMs: number, list: readonly Uint8Array[]) =>
-    droppedObservations(chain.rules, height, timeMs, list);
+    droppedObservations(epochRules(chain), height, timeMs, list);
 
   /**
    * Whether we hold observations for `height` but, at a block time of now, fewer than 2f + 1 of
@@ -736,7 +764,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     const pool = observations.get(height);
     if (pool === undefined || pool.size === 0 || options.assets.length === 0) return false;
     if (pool.size >= options.validators.length) return false;
-    // Polled every few milliseconds: aggregate (and verify signatures) again only when more arrived.
+    // Asked again on every wake of a waiting leader: aggregate (and verify) only when more arrived.
     if (freshQuorumMemo?.height === height && freshQuorumMemo.held === pool.size)
       return freshQuorumMemo.lacks;
     const timeMs = Math.max(
@@ -896,7 +924,10 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     // Valid but outside the window we collect for: accepted (the vote is fine) and not kept.
     if (height <= chain.engine.height || height > chain.engine.height + OBSERVATION_WINDOW) return true;
     const map = observations.get(height) ?? new Map<number, Uint8Array>();
-    if (!map.has(signer)) map.set(signer, bytes.slice());
+    if (!map.has(signer)) {
+      map.set(signer, bytes.slice());
+      wakeProposers();
+    }
     observations.set(height, map);
     return true;
   };
@@ -913,7 +944,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     if (expected === undefined || !bytesEqual(report.body.validator, expected)) return false;
     const height = report.body.height;
     if (height <= chain.engine.height || height > chain.engine.height + OBSERVATION_WINDOW) return true;
-    if (depositProblems(chain.rules, height, [bytes]).length > 0) return false;
+    if (depositProblems(epochRules(chain), height, [bytes]).length > 0) return false;
     const map = depositReports.get(height) ?? new Map<number, Uint8Array>();
     if (!map.has(signer)) map.set(signer, bytes.slice());
     depositReports.set(height, map);
@@ -1047,7 +1078,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         options.wallClock() < waitUntil &&
         (exclusions === undefined || !hasSelectable(context.height, exclusions))
       ) {
-        await new Promise<void>((resolve) => clock.setTimer(PROPOSE_POLL_MS, resolve));
+        await nextChange(waitUntil);
         exclusions = ancestorTransactions(parentHex);
       }
       const parentMs = parentTime(parentHex);
@@ -1056,7 +1087,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       // The honest observations are on their way on the remaining votes; wait for them, bounded.
       const observationsUntil = options.wallClock() + limits.observationWaitMs;
       while (options.wallClock() < observationsUntil && lacksFreshQuorum(context.height, parentMs)) {
-        await new Promise<void>((resolve) => clock.setTimer(PROPOSE_POLL_MS, resolve));
+        await nextChange(observationsUntil);
       }
       // A verifier holding a waiting batch's key refuses a block with plain transactions that leaves
       // it out. The shares for a batch two or more blocks down have been on votes for a round: wait
@@ -1068,7 +1099,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         );
       const keysUntil = options.wallClock() + limits.observationWaitMs;
       while (options.wallClock() < keysUntil && lacksKey()) {
-        await new Promise<void>((resolve) => clock.setTimer(PROPOSE_POLL_MS, resolve));
+        await nextChange(keysUntil);
       }
       const timeMs = Math.max(
         options.wallClock(),
@@ -1090,7 +1121,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       const reportPool = depositReports.get(context.height);
       if (reportPool !== undefined) {
         for (const [, bytes] of [...reportPool.entries()].sort((a, b) => a[0] - b[0]))
-          if (depositProblems(chain.rules, context.height, [bytes]).length === 0) ownDeposits.push(bytes);
+          if (depositProblems(epochRules(chain), context.height, [bytes]).length === 0)
+            ownDeposits.push(bytes);
       }
       const observationBytes = [...ownObservations, ...ownDeposits].reduce(
         (sum, bytes) => sum + bytes.length + 4,
@@ -1160,8 +1192,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       const payload = decodeBlockPayload(bytes);
       if (payload === undefined) return refuse('malformed');
       if (payload.transactions.length > limits.maxBlockTransactions) return refuse('too-many-transactions');
-      if (payload.observations.length > options.validators.length) return refuse('too-many-observations');
-      if (payload.deposits.length > options.validators.length) return refuse('too-many-deposit-reports');
+      const members = epochRules(chain).validators.length;
+      if (payload.observations.length > members) return refuse('too-many-observations');
+      if (payload.deposits.length > members) return refuse('too-many-deposit-reports');
       const parentHex = toHex(context.parent);
       const parentMs = parentTime(parentHex);
       if (parentMs !== undefined && payload.timeMs <= parentMs) return refuse('time-not-after-parent');
@@ -1189,7 +1222,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (transactionBytes > limits.maxBlockTransactionBytes) return refuse('too-many-bytes');
       if (observationProblems(context.height, payload.timeMs, payload.observations).length > 0)
         return refuse('bad-observation');
-      if (depositProblems(chain.rules, context.height, payload.deposits).length > 0)
+      if (depositProblems(epochRules(chain), context.height, payload.deposits).length > 0)
         return refuse('bad-deposit-report');
       const fairProblem = fairPayloadProblem(chain.rules, context.height, payload);
       if (fairProblem !== undefined) return refuse(fairProblem);
@@ -1251,6 +1284,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       // again (executed as BAD_NONCE, and their id index pointing at the failed copy).
       mempool.removeFinalized({ height: block.height, transactionIds: executed.ids.map((id) => toHex(id)) });
       pruneFair(block.height, block.payload);
+      // Executed: its transactions are known (ancestorTransactions) and batch keys may be held.
+      wakeProposers();
       const summary = summarize(block, digest, executed);
       storage.putFinalizedBlock({
         height: block.height,
@@ -1288,6 +1323,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       executedUnsynced = undefined;
       for (const [key, entry] of known) if (entry.height <= block.height) known.delete(key);
       pruneObservations();
+      wakeProposers();
       emit({
         summary,
         result: executed.result,

@@ -56,7 +56,6 @@ function signerOver(storage: SimStorage, loaded: boolean, retainCheckpoints?: nu
   return createCheckpointSigner({
     domain,
     everyBlocks: 2,
-    validators: 4,
     prices: pricesWith(loaded),
     broadcast: () => {},
     storage,
@@ -109,7 +108,6 @@ test('a checkpoint recorded but not yet certified comes back and takes its certi
   createCheckpointSigner({
     domain,
     everyBlocks: 2,
-    validators: 4,
     prices: pricesWith(true),
     broadcast: (bytes) => {
       broadcast = bytes;
@@ -176,4 +174,24 @@ test('forgotten checkpoints leave storage too', () => {
   const restarted = signerOver(storage, false, 2);
   assert.equal(restarted.byHeight(2), undefined);
   assert.ok(restarted.proof(6));
+});
+
+test('attack: after a validator joins, the added member still starts checkpoint sessions in turn', () => {
+  // The price signer reduces the base by its epoch's member count (five after a join); the
+  // checkpoint signer must not reduce it first by the genesis count, or member 4 never starts one.
+  const members = 5;
+  const starts = new Set<number>();
+  const prices = {
+    ...pricesWith(true),
+    signDigest(_digest: Uint8Array, _epoch: number, base: number) {
+      starts.add(base % members);
+      return true;
+    },
+  };
+  const signer = createCheckpointSigner({ domain, everyBlocks: 2, prices, broadcast: () => {} });
+  for (let height = 2; height <= 2 * members * 2; height += 2) signer.onBlock(block(height));
+  assert.deepEqual(
+    [...starts].sort((a, b) => a - b),
+    [0, 1, 2, 3, 4],
+  );
 });

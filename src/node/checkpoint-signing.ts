@@ -51,7 +51,6 @@ export interface CheckpointSignerOptions {
   /** The verifier's EIP-712 domain (genesis `priceCertificates`: the bridge's EVM chain). */
   domain: CertificateDomain;
   everyBlocks: number;
-  validators: number;
   prices: Pick<PriceSigner, 'keyset' | 'signDigest' | 'closeDigest'>;
   broadcast(message: Uint8Array): void;
   log?: (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) => void;
@@ -168,7 +167,7 @@ function decodeRecord(
 }
 
 /**
- * @example const checkpoints = createCheckpointSigner({ domain, everyBlocks: 10, validators: 4, prices, broadcast });
+ * @example const checkpoints = createCheckpointSigner({ domain, everyBlocks: 10, prices, broadcast });
  */
 export function createCheckpointSigner(options: CheckpointSignerOptions): CheckpointSigner {
   const retain = options.retainCheckpoints ?? DEFAULT_RETAINED_CHECKPOINTS;
@@ -251,7 +250,9 @@ export function createCheckpointSigner(options: CheckpointSignerOptions): Checkp
       forget();
       if (!block.sign) return;
       const digest = checkpointDigest(checkpoint, options.domain);
-      const base = Math.floor(block.height / options.everyBlocks) % options.validators;
+      // The turn, unreduced: the price signer reduces it by the member count of the key's epoch,
+      // which a validator-set change moves away from the genesis count.
+      const base = Math.floor(block.height / options.everyBlocks);
       const started = options.prices.signDigest(digest, keyset.epoch, base, (signature) => {
         const certificate = { domain: options.domain, checkpoint, signature };
         const encoded = encodeCheckpointCertificate(certificate);

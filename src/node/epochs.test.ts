@@ -23,7 +23,13 @@ import {
   testGovernance,
   testSigner,
 } from '../execution/fixtures.ts';
-import { catchUpEpochs, epochGateHeight, followValidatorEpoch, validatorSetGenesis } from './epochs.ts';
+import {
+  catchUpEpochs,
+  currentValidatorStatus,
+  epochGateHeight,
+  followValidatorEpoch,
+  validatorSetGenesis,
+} from './epochs.ts';
 import { buildGenesis, type GenesisValidator, genesisToJson, parseGenesis } from './genesis.ts';
 
 const EPOCH_BLOCKS = 10;
@@ -162,4 +168,73 @@ test('attack: a replay that crosses a later boundary before the earlier epochs a
   assert.equal(schedule.at(40)!.epoch, 2);
   assert.equal(schedule.at(41)!.validators.size, 5);
   assert.equal(followValidatorEpoch(engine, 41, committed), undefined, 'already scheduled');
+});
+
+test('status lists the current epoch: a removed validator drops out, the others keep their transport index', () => {
+  const execution = createEngine({
+    ...testGenesis({ governance: testGovernance({ timelockMs: 0 }) }),
+    validatorSet: validatorSetGenesis(validators, EPOCH_BLOCKS)!,
+  });
+  const txs = createTransactionBuilder();
+  const removal = governed({
+    kind: 'changeValidators',
+    value: {
+      op: VALIDATOR_CHANGE.remove,
+      publicKey: signers[1]!.publicKey,
+      p2p: new Uint8Array(0),
+      api: new Uint8Array(0),
+    },
+  });
+  const directory = signers.map((s) => s.publicKey);
+  const status = () =>
+    currentValidatorStatus({
+      genesisKeys: directory,
+      committed: execution.validatorSet(),
+      self: 0,
+      peerOf: (key) => {
+        const i = directory.findIndex((k) => bytesEqual(k, key));
+        return i < 0 ? undefined : i;
+      },
+      peers: [2, 3, 4].map((peer) => ({ peer, connected: peer !== 4, score: 10 * peer })),
+    });
+  for (let height = 1; height <= BOUNDARY; height++) {
+    if (height === BOUNDARY)
+      assert.deepEqual(
+        status().map((v) => v.index),
+        [0, 1, 2, 3, 4],
+        'before',
+      );
+    execution.applyBlock({
+      height,
+      timeMs: execution.timeMs + 1000,
+      transactions: height === 3 ? [txs.next(GOVERNANCE, removal)] : [],
+      oracle: [],
+    });
+  }
+  const after = status();
+  assert.deepEqual(
+    after.map((v) => v.index),
+    [0, 2, 3, 4],
+  );
+  assert.ok(after.every((v) => !bytesEqual(v.publicKey, signers[1]!.publicKey)));
+  assert.deepEqual(
+    after.map((v) => [v.self, v.connected, v.score]),
+    [
+      [true, true, undefined],
+      [false, true, 20],
+      [false, true, 30],
+      [false, false, 40],
+    ],
+  );
+  // Without epochs, the genesis list.
+  assert.equal(
+    currentValidatorStatus({
+      genesisKeys: directory,
+      committed: undefined,
+      self: 0,
+      peerOf: () => undefined,
+      peers: [],
+    }).length,
+    5,
+  );
 });

@@ -111,3 +111,48 @@ export function followValidatorEpoch(
   engine.scheduleEpoch({ epoch: entry.epoch, firstView: view + 1, validators: setOf(entry.keys) });
   return entry.epoch;
 }
+
+/** One validator as `status().validators` lists it. */
+export interface ValidatorStatus {
+  /** Its transport peer index (genesis validators: their genesis index; added ones after them). */
+  index: number;
+  publicKey: Uint8Array;
+  self: boolean;
+  connected: boolean;
+  score?: number;
+}
+
+/**
+ * The validators of the current epoch as a node reports them: the committed set's members (the
+ * genesis list without epochs), each under its transport index. A removed validator is not listed;
+ * an added one is, once the transport knows its key (a member it does not know yet is left out).
+ */
+export function currentValidatorStatus(options: {
+  genesisKeys: readonly Uint8Array[];
+  committed: ValidatorSetView | undefined;
+  self: number;
+  peerOf(publicKey: Uint8Array): number | undefined;
+  peers: readonly { peer: number; connected: boolean; score: number }[];
+}): ValidatorStatus[] {
+  const keys =
+    options.committed === undefined
+      ? options.genesisKeys.map((key, index) => ({ key, index }))
+      : options.committed.members.map((member) => {
+          const key = fromHex(member.publicKey)!;
+          return { key, index: options.peerOf(key) };
+        });
+  return keys.flatMap(({ key, index }) => {
+    if (index === undefined) return [];
+    const self = index === options.self;
+    const peer = options.peers.find((p) => p.peer === index);
+    return [
+      {
+        index,
+        publicKey: key,
+        self,
+        connected: self || (peer?.connected ?? false),
+        ...(self || peer === undefined ? {} : { score: peer.score }),
+      },
+    ];
+  });
+}

@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import { toHex } from '../crypto/bytes.ts';
 import { combineEonKeyset, dealEon } from '../crypto/shutter/eon-dkg.ts';
 import { OPERATOR, testGovernance, testSigner } from '../execution/fixtures.ts';
+import { DEFAULT_MAX_WITHDRAWALS_PER_ACCOUNT, DEFAULT_MIN_WITHDRAWAL } from '../execution/types.ts';
+import { resolveBridge } from '../execution/withdrawals.ts';
 import { ConfigError, parseNodeConfig } from './config.ts';
 import { buildGenesis, GenesisError, genesisToJson, parseGenesis } from './genesis.ts';
 
@@ -160,4 +162,51 @@ test('fair ordering: the eon keyset and encrypted-only series round-trip; wrong 
       (error: unknown) => error instanceof GenesisError && error.field === field,
       name,
     );
+});
+
+test('bridge: the withdrawal minimum and per-account cap reach the engine; absent, the engine defaults; wrong ones are refused', () => {
+  const bridged = (extra: JsonDocument = {}): JsonDocument => {
+    const document = JSON.parse(JSON.stringify(genesisToJson(genesis))) as JsonDocument;
+    document.engine.operator = '0'.repeat(64);
+    document.priceCertificates.chainId = 31_337;
+    document.bridge = {
+      evmChainId: 31_337,
+      vault: `0x${'a1'.repeat(20)}`,
+      token: `0x${'b2'.repeat(20)}`,
+      fromBlock: 0,
+      confirmations: 2,
+      ...extra,
+    };
+    return document;
+  };
+  const plain = parseGenesis(bridged());
+  assert.equal(plain.bridge?.minWithdrawal, undefined);
+  assert.equal(plain.engine.bridge?.minWithdrawal, undefined);
+  // The engine fills the defaults (src/execution/withdrawals.ts): 10 USDC, 8 per period.
+  assert.deepEqual(
+    [
+      resolveBridge(plain.engine.bridge!).minWithdrawal,
+      resolveBridge(plain.engine.bridge!).maxWithdrawalsPerAccount,
+    ],
+    [DEFAULT_MIN_WITHDRAWAL, DEFAULT_MAX_WITHDRAWALS_PER_ACCOUNT],
+  );
+  const set = parseGenesis(bridged({ minWithdrawal: '2500000', maxWithdrawalsPerAccount: 3 }));
+  assert.equal(set.engine.bridge?.minWithdrawal, 2_500_000n);
+  assert.equal(set.engine.bridge?.maxWithdrawalsPerAccount, 3);
+  assert.deepEqual(roundTrip(genesisToJson(set)), set);
+  const wrong: [JsonDocument, string][] = [
+    [{ minWithdrawal: '0' }, 'bridge.minWithdrawal'],
+    [{ minWithdrawal: 10_000_000 }, 'bridge.minWithdrawal'],
+    [{ minWithdrawal: (1n << 256n).toString() }, 'bridge.minWithdrawal'],
+    [{ maxWithdrawalsPerAccount: 0 }, 'bridge.maxWithdrawalsPerAccount'],
+    [{ maxWithdrawalsPerAccount: 1025 }, 'bridge.maxWithdrawalsPerAccount'],
+    [{ maxWithdrawalsPerAccount: 2.5 }, 'bridge.maxWithdrawalsPerAccount'],
+  ];
+  for (const [extra, field] of wrong) {
+    assert.throws(
+      () => parseGenesis(bridged(extra)),
+      (error: unknown) => error instanceof GenesisError && error.field === field,
+      field,
+    );
+  }
 });

@@ -24,7 +24,7 @@
  *                     threshold-sign each fresh aggregate, and the EIP-712 domain they sign in
  *   consensus         timeouts (ms) every validator uses; all should use the same
  *   bridge            optional { evmChainId, vault, token, fromBlock, confirmations,
- *                     checkpointEveryBlocks? }: the EVM vault the validators follow
+ *                     checkpointEveryBlocks?, minWithdrawal?, maxWithdrawalsPerAccount? }: the EVM vault the validators follow
  *                     (src/interop/evm/deposit-quorum.ts). A deposit is credited when 2f + 1 of them
  *                     report it `confirmations` deep; `token` is the ERC-20 the engine's quote is
  *                     bridged as, `fromBlock` the vault's deployment block. Withdrawals are paid by
@@ -32,6 +32,9 @@
  *                     is a multiple of `checkpointEveryBlocks` (default 10; src/execution/
  *                     withdrawals.ts), in the EIP-712 domain of `priceCertificates` (the
  *                     PalisadeVerifier the vault calls), whose chainId must then be `evmChainId`.
+ *                     `minWithdrawal?` (decimal string of quote base units, default "10000000",
+ *                     10 USDC) and `maxWithdrawalsPerAccount?` (1 to 1,024, default 8 per
+ *                     checkpoint period) keep one account from taking a period's 1,024 slots
  *                     A genesis with a bridge names no operator: `engine.operator` must be 64
  *                     zeros (no key), so no single key can mint
  *   fairOrdering      optional { eon, eonPublicKey, publicShares, encryptedOnlySeries? }: the eon
@@ -42,6 +45,7 @@
  */
 
 import type { FairOrderingRules } from '../chain/fair-batches.ts';
+import { MAX_WITHDRAWALS_PER_CHECKPOINT } from '../codec/bridge.ts';
 import { GOVERNANCE_KEYS_MAX } from '../codec/execution.ts';
 import type { EngineTimeouts } from '../consensus/engine.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
@@ -138,6 +142,10 @@ export interface GenesisBridge {
   confirmations: number;
   /** A withdrawals checkpoint is certified at every multiple of this height. */
   checkpointEveryBlocks: number;
+  /** The smallest withdrawal in quote base units; absent: the engine's default (10 USDC). */
+  minWithdrawal?: bigint;
+  /** Withdrawals per account and checkpoint period (1 to 1,024); absent: the engine's default (8). */
+  maxWithdrawalsPerAccount?: number;
 }
 
 /** Checkpoint period when genesis names none: about ten seconds of blocks on the devnet. */
@@ -238,6 +246,12 @@ export function genesisToJson(genesis: Genesis): Json {
             fromBlock: genesis.bridge.fromBlock,
             confirmations: genesis.bridge.confirmations,
             checkpointEveryBlocks: genesis.bridge.checkpointEveryBlocks,
+            ...(genesis.bridge.minWithdrawal === undefined
+              ? {}
+              : { minWithdrawal: genesis.bridge.minWithdrawal.toString() }),
+            ...(genesis.bridge.maxWithdrawalsPerAccount === undefined
+              ? {}
+              : { maxWithdrawalsPerAccount: genesis.bridge.maxWithdrawalsPerAccount }),
           },
         }),
     ...(genesis.fairOrdering === undefined
@@ -731,7 +745,7 @@ function parseBridge(value: unknown, operator: Uint8Array): GenesisBridge {
     value,
     'bridge',
     ['evmChainId', 'vault', 'token', 'fromBlock', 'confirmations'],
-    ['checkpointEveryBlocks'],
+    ['checkpointEveryBlocks', 'minWithdrawal', 'maxWithdrawalsPerAccount'],
   );
   if (operator.some((byte) => byte !== 0))
     throw new GenesisError('engine.operator', 'a genesis with a bridge names no operator key (64 zeros)');
@@ -745,7 +759,26 @@ function parseBridge(value: unknown, operator: Uint8Array): GenesisBridge {
       record.checkpointEveryBlocks === undefined
         ? DEFAULT_CHECKPOINT_EVERY_BLOCKS
         : integer(record.checkpointEveryBlocks, 'bridge.checkpointEveryBlocks', 1, 100_000),
+    ...(record.minWithdrawal === undefined ? {} : { minWithdrawal: minWithdrawal(record.minWithdrawal) }),
+    ...(record.maxWithdrawalsPerAccount === undefined
+      ? {}
+      : {
+          maxWithdrawalsPerAccount: integer(
+            record.maxWithdrawalsPerAccount,
+            'bridge.maxWithdrawalsPerAccount',
+            1,
+            MAX_WITHDRAWALS_PER_CHECKPOINT,
+          ),
+        }),
   };
+}
+
+/** `bridge.minWithdrawal`: a positive decimal string that fits the record's uint256. */
+function minWithdrawal(value: unknown): bigint {
+  const amount = decimal(value, 'bridge.minWithdrawal');
+  if (amount < 1n || amount >= 1n << 256n)
+    throw new GenesisError('bridge.minWithdrawal', 'must be a positive amount of quote base units');
+  return amount;
 }
 
 /** The engine's side of the bridge: where withdrawals are paid and how often they are certified. */
@@ -755,6 +788,10 @@ export function engineBridge(bridge: GenesisBridge): EngineBridge {
     vault: Uint8Array.from(bridge.vault),
     token: Uint8Array.from(bridge.token),
     checkpointEveryBlocks: bridge.checkpointEveryBlocks,
+    ...(bridge.minWithdrawal === undefined ? {} : { minWithdrawal: bridge.minWithdrawal }),
+    ...(bridge.maxWithdrawalsPerAccount === undefined
+      ? {}
+      : { maxWithdrawalsPerAccount: bridge.maxWithdrawalsPerAccount }),
   };
 }
 

@@ -65,7 +65,7 @@ import { auditLogRead, createAuditTrail } from './audit-trail.ts';
 import { createCertificateHistory } from './certificate-history.ts';
 import { createCheckpointSigner } from './checkpoint-signing.ts';
 import { createDepositStatus } from './deposit-status.ts';
-import { catchUpEpochs, followValidatorEpoch, storedBlockView } from './epochs.ts';
+import { catchUpEpochs, currentValidatorStatus, followValidatorEpoch, storedBlockView } from './epochs.ts';
 import { type Genesis, parseHostPort } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
@@ -454,7 +454,6 @@ export function createNode(options: NodeOptions): PalisadeNode {
       : createCheckpointSigner({
           domain: checkpointDomain,
           everyBlocks: genesis.bridge.checkpointEveryBlocks,
-          validators: keys.length,
           prices,
           broadcast: (message) => transport.broadcast(message),
           log: (level, message, details) => logger[level](details ?? {}, message),
@@ -826,16 +825,13 @@ export function createNode(options: NodeOptions): PalisadeNode {
         view: Math.max(consensusStatus.view, tip.view),
         timeMs: tip.timeMs,
         stateRoot: hex(app.engine.stateRoot()),
-        validators: keys.map((key, i) => {
-          const peer = peers.find((p) => p.peer === i);
-          return {
-            index: i,
-            publicKey: hex(key),
-            self: i === index,
-            connected: i === index || (peer?.connected ?? false),
-            ...(i === index || peer === undefined ? {} : { score: peer.score }),
-          };
-        }),
+        validators: currentValidatorStatus({
+          genesisKeys: keys,
+          committed: app.engine.validatorSet(),
+          self: index,
+          peerOf: (key) => transport.peerOf(key),
+          peers,
+        }).map((entry) => ({ ...entry, publicKey: hex(entry.publicKey) })),
         mempool: { transactions: mempoolStats.transactions, bytes: mempoolStats.bytes },
         sync: {
           targetHeight: Math.max(consensus.syncStatus().targetHeight, tip.height),

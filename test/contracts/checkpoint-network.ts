@@ -79,7 +79,6 @@ export async function startCheckpointNetwork(options: {
         createCheckpointSigner({
           domain,
           everyBlocks: options.everyBlocks,
-          validators: n,
           prices: price,
           broadcast: (message) => {
             for (let to = 0; to < n; to++) if (to !== self) post(self, to, message);

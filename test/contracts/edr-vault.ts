@@ -190,7 +190,6 @@ export function signedCheckpoint(
   const signer = createCheckpointSigner({
     domain: setup.domain,
     everyBlocks: 5,
-    validators: 4,
     prices,
     broadcast: () => {},
   });

@@ -49,7 +49,6 @@ test('checkpoint and withdrawal routes serve what submitCheckpoint and claim tak
   const signer = createCheckpointSigner({
     domain,
     everyBlocks: 2,
-    validators: 4,
     prices,
     broadcast: () => {},
   });
