@@ -126,6 +126,7 @@ import {
   keyShareExtensionOverhead,
   MAX_VOTE_KEY_SHARES,
   SignedKeyShareCodec,
+  SignedOrderEnvelopeCodec,
 } from '../codec/envelope.ts';
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
@@ -330,6 +331,19 @@ export interface AppliedBlock {
   fair: AppliedFairOrdering;
 }
 
+function envelopeNoncesOf(envelopes: readonly Uint8Array[]): KnownBlock['envelopeNonces'] {
+  const nonces: KnownBlock['envelopeNonces'] = [];
+  for (const encoded of envelopes) {
+    try {
+      const { body } = SignedOrderEnvelopeCodec.decode(encoded);
+      nonces.push({ sender: body.sender, nonce: body.nonce });
+    } catch {
+      // Dropped on execution (`admitEnvelopes`): it reserves nothing.
+    }
+  }
+  return nonces;
+}
+
 interface KnownBlock {
   height: number;
   parentHex: string;
@@ -337,6 +351,8 @@ interface KnownBlock {
   transactionIds: string[];
   /** Heights of the batch keys the block carries. */
   batchKeyHeights: number[];
+  /** The (sender, nonce) of each envelope the block carries that decodes, in block order. */
+  envelopeNonces: { sender: Uint8Array; nonce: number }[];
   seenAtMs: number;
 }
 
@@ -619,6 +635,36 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       cursorHex = cursor.parentHex;
     }
     return undefined;
+  };
+
+  /**
+   * Fair ordering: each sender's next envelope nonce once the unexecuted ancestors up to and
+   * including `parentHex` execute. Their envelopes reserve nonces in block order when they run
+   * (`admitEnvelopes`: the next nonce or nothing), replayed here the same way, so a proposal
+   * continues a sender's run instead of leaving a gap until those blocks execute, and never
+   * carries a nonce an ancestor already does. With an ancestor unknown here, the executed state.
+   */
+  const ancestorNextNonce = (parentHex: string): ((sender: Uint8Array) => number) => {
+    const executed = (sender: Uint8Array) => chain.engine.account(sender)?.nonce ?? 0;
+    const path: KnownBlock[] = [];
+    let cursorHex = parentHex;
+    for (let steps = 0; ; steps++) {
+      if (steps >= MAX_KNOWN_BLOCKS) return executed;
+      if (cursorHex === toHex(tipDigest)) break;
+      const cursor = known.get(cursorHex);
+      if (cursor === undefined) return executed;
+      if (cursor.height <= chain.engine.height) break;
+      path.push(cursor);
+      cursorHex = cursor.parentHex;
+    }
+    const next = new Map<string, number>();
+    for (const block of path.reverse())
+      for (const { sender, nonce } of block.envelopeNonces) {
+        const key = toHex(sender);
+        const expected = next.get(key) ?? chain.engine.account(sender)?.nonce;
+        if (expected !== undefined && nonce === expected) next.set(key, expected + 1);
+      }
+    return (sender) => next.get(toHex(sender)) ?? executed(sender);
   };
 
   /**
@@ -1123,6 +1169,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         envelopePool?.select(
           context.height,
           Math.min(limits.maxBlockEnvelopeBytes, MAX_PENDING_BATCH_BYTES),
+          ancestorNextNonce(parentHex),
         ) ?? [];
       const payload = BlockPayloadCodec.encode({
         envelopes,
@@ -1149,6 +1196,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         timeMs,
         transactionIds: ids,
         batchKeyHeights: batchKeys.map((key) => key.height),
+        envelopeNonces: envelopeNoncesOf(envelopes),
         seenAtMs: options.monotonicClock(),
       });
       proposed++;
@@ -1219,6 +1267,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           timeMs: payload.timeMs,
           transactionIds: ids,
           batchKeyHeights: payload.batchKeys.map((key) => key.height),
+          envelopeNonces: envelopeNoncesOf(payload.envelopes),
           seenAtMs: options.monotonicClock(),
         });
         verified++;

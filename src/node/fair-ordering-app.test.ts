@@ -219,6 +219,61 @@ function innerIds(bytes: readonly Uint8Array[]): string[] {
 }
 
 describe('fair ordering through the validators (4 apps, f = 1)', () => {
+  it("a sender's envelopes n, n + 1, n + 2 go into consecutive blocks while the earlier ones are not yet executed; none twice", async () => {
+    const net = network();
+    await round(net); // height 1
+    // Alice's nonce 0 for heights 2, 3 and 4 (a retry), nonce 1 for 3, nonce 2 for 4.
+    submit(net, envelope(alice, 0, 2));
+    submit(net, envelope(alice, 0, 3));
+    submit(net, envelope(alice, 1, 3));
+    submit(net, envelope(alice, 0, 4));
+    submit(net, envelope(alice, 1, 4));
+    submit(net, envelope(alice, 2, 4));
+    // Blocks 2, 3, 4 each on the previous one, notarized but none finalized (so none executed).
+    const blocks: { context: BlockContext; payload: Uint8Array; digest: Uint8Array }[] = [];
+    for (let height = 2; height <= 4; height++) {
+      net.now.ms += 1000;
+      const leader = height % N;
+      const parent = blocks.at(-1);
+      const context: BlockContext = {
+        view: height,
+        height,
+        parentView: parent?.context.view ?? net.tip.view,
+        parent: parent?.digest ?? net.tip.digest,
+        proposer: leader,
+      };
+      const payload = await net.apps[leader]!.propose(context);
+      assert.ok(payload);
+      const verdicts = await Promise.all(
+        net.apps.map((app, i) => (i === leader ? true : app.verify(context, payload))),
+      );
+      assert.deepEqual(verdicts, [true, true, true, true], `block ${height} is accepted`);
+      const digest = blockDigest({ ...context, payload });
+      vote(net, NOTARIZE, context.view, digest);
+      blocks.push({ context, payload, digest });
+    }
+    const nonceOf = (payload: Uint8Array) =>
+      BlockPayloadCodec.decode(payload).envelopes.map(
+        (bytes) => SignedOrderEnvelopeCodec.decode(bytes).body.nonce,
+      );
+    assert.deepEqual(
+      blocks.map((block) => nonceOf(block.payload)),
+      [[0], [1], [2]],
+      'each block carries the next nonce, never one its unexecuted ancestors carry',
+    );
+    for (const { context, payload, digest } of blocks)
+      for (const app of net.apps)
+        await app.finalized({
+          block: { ...context, payload },
+          digest,
+          finalization: { kind: FINALIZE, view: context.view, digest, votes: [] },
+        });
+    // Executed in order, every envelope reserved its nonce: the same on every validator.
+    for (const app of net.apps) assert.equal(app.engine.account(alice.publicKey)!.nonce, 3);
+    const roots = net.apps.map((app) => toHex(app.stateRootAt(4)!));
+    assert.equal(new Set(roots).size, 1);
+  });
+
   it('never early: a vote for a block that is not final carries no share for it; after finality the next vote does', async () => {
     const net = network();
     await round(net); // height 1

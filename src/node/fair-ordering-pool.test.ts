@@ -18,6 +18,8 @@ const eonPublicKey = G2.BASE.multiply(987654321n);
 const alice = testSigner('pool/alice');
 const bob = testSigner('pool/bob');
 const mallory = testSigner('pool/mallory');
+
+const carol = testSigner('pool/carol');
 const sigma = new Uint8Array(32).fill(9);
 
 function envelope(signer: Ed25519Signer, nonce: number, targetHeight: number, fee = 10): Uint8Array {
@@ -116,5 +118,27 @@ describe('envelope pool', () => {
     assert.deepEqual(all, [envelope(bob, 0, 12), envelope(bob, 1, 12), envelope(alice, 0, 12)]);
     assert.deepEqual(pool.select(12, all[0]!.length * 2), all.slice(0, 2));
     assert.deepEqual(pool.select(13, 1 << 20), [], "alice's nonce 1 waits for her nonce 0 to be consumed");
+  });
+
+  it("selects from the parent's next nonce: above the executed one, and never a nonce an ancestor already carries", () => {
+    const pool = createEnvelopePool(options);
+    pool.submit(envelope(alice, 0, 13), 10); // a retry of nonce 0, already in the block at 12
+    pool.submit(envelope(alice, 1, 13), 10);
+    pool.submit(envelope(alice, 2, 13), 10);
+    pool.submit(envelope(bob, 0, 13), 10);
+    // Executed state: nonce 0 for both. The unexecuted block 12 carries alice's nonce 0.
+    const afterParent = (sender: Uint8Array) => (Buffer.from(alice.publicKey).equals(sender) ? 1 : 0);
+    assert.deepEqual(pool.select(13, 1 << 20, afterParent), [
+      envelope(alice, 1, 13),
+      envelope(alice, 2, 13),
+      envelope(bob, 0, 13),
+    ]);
+    // Everything already carried by ancestors (alice's 0 to 2, bob's 0): nothing is selected twice.
+    const allCarried = (sender: Uint8Array) => (Buffer.from(alice.publicKey).equals(sender) ? 3 : 1);
+    assert.deepEqual(pool.select(13, 1 << 20, allCarried), []);
+    // Above the parent's next nonce a gap still stops the run: alice's 1 and 2 wait for her 0.
+    assert.deepEqual(pool.select(13, 1 << 20, () => 0).length, 4);
+    pool.submit(envelope(carol, 1, 13), 10);
+    assert.deepEqual(pool.select(13, 1 << 20, () => 0).length, 4, "carol's nonce 1 waits for her 0");
   });
 });

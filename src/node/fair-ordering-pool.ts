@@ -9,7 +9,8 @@
  *             (sender, nonce, target) — the first wins, so a relay cannot swap in another under the
  *             same slot — at most `maxPerSender` per sender and `maxEnvelopes` in all.
  *   select    the envelopes for `height`: per sender, those whose nonces run on without a gap from
- *             the sender's next nonce; senders in the order their first envelope arrived; within
+ *             the sender's next nonce (as the proposal's parent leaves it: the caller counts the
+ *             envelopes its unexecuted ancestors carry); senders in the order their first envelope arrived; within
  *             `maxBytes`. The leader sees bodies only: sender, nonce, fee, size, target.
  *   finalized forgets envelopes for heights at or below the finalized one (they can never be
  *             included: each names one height) and nonces the chain has consumed.
@@ -48,8 +49,12 @@ export type EnvelopeAdmission = { readonly ok: true; readonly id: string } | Env
 export interface EnvelopePool {
   /** `height` is the next block's height. Never throws. */
   submit(bytes: Uint8Array, height: number): EnvelopeAdmission;
-  /** The envelope encodings a leader of `height` proposes, in block order. */
-  select(height: number, maxBytes: number): Uint8Array[];
+  /**
+   * The envelope encodings a leader of `height` proposes, in block order. `nextNonce` is the
+   * sender's next nonce as the proposal's parent leaves it (counting the envelopes the unexecuted
+   * ancestors carry); without it, `options.nextNonce`. Envelopes below it are never selected.
+   */
+  select(height: number, maxBytes: number, nextNonce?: (sender: Uint8Array) => number): Uint8Array[];
   finalized(height: number): void;
   readonly size: number;
 }
@@ -104,7 +109,7 @@ export function createEnvelopePool(options: EnvelopePoolOptions): EnvelopePool {
       perSender.set(sender, (perSender.get(sender) ?? 0) + 1);
       return { ok: true, id: slot };
     },
-    select(height, maxBytes) {
+    select(height, maxBytes, nextNonce = options.nextNonce) {
       const bySender = new Map<string, Entry[]>();
       for (const entry of entries.values()) {
         if (entry.envelope.body.targetHeight !== height) continue;
@@ -116,9 +121,11 @@ export function createEnvelopePool(options: EnvelopePoolOptions): EnvelopePool {
       const runs: Entry[][] = [];
       for (const list of bySender.values()) {
         list.sort((a, b) => a.envelope.body.nonce - b.envelope.body.nonce);
-        let next = options.nextNonce(list[0]!.envelope.body.sender);
+        let next = nextNonce(list[0]!.envelope.body.sender);
         const run: Entry[] = [];
         for (const entry of list) {
+          // Consumed, or reserved by an envelope an ancestor carries (a retry for a later height).
+          if (entry.envelope.body.nonce < next) continue;
           if (entry.envelope.body.nonce !== next) break;
           run.push(entry);
           next++;
