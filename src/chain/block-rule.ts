@@ -311,7 +311,10 @@ const epochKeys = new WeakMap<Engine, { epoch: number; keys: readonly Uint8Array
  * the new one), or the genesis list on a chain without epochs. Read from state, so every validator
  * executing the same blocks gets the same keys.
  */
-export function epochValidators(state: Pick<ChainState, 'rules' | 'engine'>): readonly Uint8Array[] {
+export function epochValidators(state: {
+  readonly rules: Pick<ChainRules, 'validators'>;
+  readonly engine: Engine;
+}): readonly Uint8Array[] {
   const committed = state.engine.validatorSet();
   if (committed === undefined) return state.rules.validators;
   const cached = epochKeys.get(state.engine);

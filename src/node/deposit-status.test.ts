@@ -110,3 +110,27 @@ test('the kept entries are bounded, credited ones forgotten first', () => {
   assert.equal(status.get(1)?.amount, null, 'nonce 1 forgotten, still credited');
   assert.throws(() => createDepositStatus({ rules, isCredited: () => false, maxEntries: 0 }), RangeError);
 });
+
+test('after a set change the reports count against the epoch’s set: a removed validator adds no reporter, an added one does', () => {
+  const added = testSigner('v4');
+  // Epoch 2: v1 removed, v4 added (index 3 of the new set).
+  const epoch2 = [signers[0]!, signers[2]!, signers[3]!, added].map((s) => s.publicKey);
+  const status = createDepositStatus({ rules, isCredited: () => false });
+  status.onBlock(700, [report(signers[1]!, 700), report(added, 700), report(signers[0]!, 700)], epoch2);
+  const pending = status.get(1)!;
+  // The removed v1's report is outside epoch 2's set; v0 is index 0 and v4 index 3 there.
+  assert.deepEqual(pending.reporters, [0, 3]);
+  assert.equal(pending.reported, 2);
+  assert.equal(pending.validators, 4);
+  assert.equal(pending.quorum, 3);
+  // Under the genesis list the same reports name v0 and v1, and not the joiner.
+  const genesisView = createDepositStatus({ rules, isCredited: () => false });
+  genesisView.onBlock(700, [report(signers[1]!, 700), report(added, 700), report(signers[0]!, 700)]);
+  assert.deepEqual(genesisView.get(1)!.reporters, [0, 1]);
+  // A set of 7 needs 5: a nonce not seen yet reads the latest set's quorum.
+  const seven = [...epoch2, ...['v5', 'v6', 'v7'].map((n) => testSigner(n).publicKey)];
+  status.onBlock(701, [], seven);
+  status.onBlock(702, [report(signers[0]!, 702, { ...honest, nonce: 2 })], seven);
+  assert.equal(status.get(2)!.quorum, 5);
+  assert.equal(status.get(2)!.validators, 7);
+});

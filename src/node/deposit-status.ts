@@ -3,8 +3,10 @@
  * each vault nonce seen in the finalized blocks' deposit reports, whether the engine credited it,
  * or who has reported it so far against the 2f + 1 it needs.
  *
- * Source. After each applied block the node passes the block's reports (`payload.deposits`);
- * they are counted with the block rule's own check (src/interop/evm/deposit-quorum.ts
+ * Source. After each applied block the node passes the block's reports (`payload.deposits`) and
+ * the validator set of the block's epoch (the set before the block applied: a boundary block that
+ * changes the set is still counted by the outgoing one, as the block rule counts it); they are
+ * counted with the block rule's own check (src/interop/evm/deposit-quorum.ts
  * `depositTallies`), so a report that the rule ignores — a key outside the set, another vault or
  * chain, a bad signature — adds no reporter here either. The content shown for a nonce is the one
  * with the most reporters in the latest block that carried reports for it; `contents` counts the
@@ -53,8 +55,11 @@ export interface DepositStatusQuery {
 }
 
 export interface DepositStatus {
-  /** The reports of block `height`, read after the engine applied it. */
-  onBlock(height: number, reports: readonly Uint8Array[]): void;
+  /**
+   * The reports of block `height`, read after the engine applied it, counted against `validators`
+   * (the keys of the block's epoch, by index; default the rules' genesis list).
+   */
+  onBlock(height: number, reports: readonly Uint8Array[], validators?: readonly Uint8Array[]): void;
   /** The status of a vault nonce, or undefined when neither reported nor credited. */
   get(nonce: number): DepositStatusJson | undefined;
   /** Kept nonces, highest first. */
@@ -79,14 +84,14 @@ export function createDepositStatus(options: {
   const maxEntries = options.maxEntries ?? DEFAULT_DEPOSIT_STATUS_ENTRIES;
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 1)
     throw new RangeError('maxEntries must be a positive integer');
-  const validators = options.rules.validators.length;
-  const quorum = depositQuorum(validators);
   const entries = new Map<number, Entry>();
+  /** The size of the set the latest reports were counted against: what a nonce not seen needs. */
+  let setSize = options.rules.validators.length;
 
-  const empty = (nonce: number): DepositStatusJson => ({
+  const empty = (nonce: number, validators = setSize): DepositStatusJson => ({
     nonce,
     status: 'pending',
-    quorum,
+    quorum: depositQuorum(validators),
     validators,
     reporters: [],
     reported: 0,
@@ -117,16 +122,19 @@ export function createDepositStatus(options: {
   };
 
   return {
-    onBlock(height, reports) {
+    onBlock(height, reports, validators = options.rules.validators) {
+      setSize = validators.length;
       if (reports.length > 0 && options.rules.bridge !== undefined) {
-        const { tallies } = depositTallies(options.rules, height, reports);
+        const rules =
+          validators === options.rules.validators ? options.rules : { ...options.rules, validators };
+        const { tallies } = depositTallies(rules, height, reports);
         for (const [nonce, contents] of tallies) {
           const existing = entries.get(nonce);
           if (existing?.json.creditedHeight !== null && existing !== undefined) continue;
           const lead = contents[0]!;
           entries.set(nonce, {
             json: {
-              ...empty(nonce),
+              ...empty(nonce, validators.length),
               reporters: [...lead.validators],
               reported: lead.validators.length,
               contents: contents.length,

@@ -25,7 +25,7 @@
  * votes are journaled before they are sent and a finalized block is applied again from storage.
  */
 
-import { decodeBlockPayload } from '../chain/block-rule.ts';
+import { decodeBlockPayload, epochValidators } from '../chain/block-rule.ts';
 import { BlockCodec } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { ValidatorSetRecordCodec } from '../codec/execution.ts';
@@ -680,8 +680,14 @@ export function createNode(options: NodeOptions): PalisadeNode {
           rules: { chainId, validators: keys, bridge },
           isCredited: (nonce) => app.engine.depositCredited(nonce),
         });
+  // The set a block's reports count against is its epoch's: the one committed before it applied.
+  // (After a snapshot install the set before the first replayed block is the snapshot's.)
+  const committedKeys = () => epochValidators({ rules: { validators: keys }, engine: app.engine });
+  let depositSet = { height: app.engine.height, keys: committedKeys() };
   app.onApplied((applied) => {
     if (depositStatus === undefined) return;
+    const blockSet = depositSet.height + 1 === applied.summary.height ? depositSet.keys : committedKeys();
+    depositSet = { height: applied.summary.height, keys: committedKeys() };
     const stored = storage.finalizedBlock(applied.summary.height);
     let reports: readonly Uint8Array[] = [];
     if (stored !== undefined) {
@@ -691,7 +697,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
         // A stored block decoded before it was applied; unreadable now means no reports to show.
       }
     }
-    depositStatus.onBlock(applied.summary.height, reports);
+    depositStatus.onBlock(applied.summary.height, reports, blockSet);
   });
   app.onApplied((applied) => {
     const withdrawals = app.engine.withdrawals();
