@@ -84,10 +84,12 @@ function network(
       if (faults.get(to) !== 'crashed') prices[to]!.receive(from, message);
     }
   };
-  const honest = prices.filter((_, i) => !faults.has(i));
   return {
     prices,
-    honest,
+    /** The live, non-faulty validators' signers now (a restarted one's new process). */
+    get honest() {
+      return prices.filter((_, i) => !faults.has(i));
+    },
     directories,
     start() {
       prices.forEach((p, i) => {
@@ -392,4 +394,51 @@ test('a Byzantine peer re-announcing an old certificate at a false height cannot
   assert.equal(latest.height, 5, 'later certificates still take over');
   assert.equal(latest.certificate.report.publishTime, Math.floor((1_717_000_000_000 + 5 * 1000) / 1000));
   net.stop();
+});
+
+/**
+ * Crash anywhere, in the genesis DKG. Validator 3 is killed at one of three points — before it
+ * sent anything, after its deal and shares went out, or after the others finished — and restarted
+ * on the same (empty-keyed) disk. Whatever the point, it must end up in the keyset the others
+ * formed (same group key, a share that signs), or, had it dealt nothing in time, be named SILENT
+ * and excluded as a dealer while still getting its share as a member; never a second keyset, never
+ * an equivocation, and no key file removed by hand.
+ */
+function killedMidDkg(name: string, point: 'before-dealing' | 'after-dealing', restartAfterMs: number) {
+  const faults = new Map<number, Fault>();
+  if (point === 'before-dealing') faults.set(3, 'crashed');
+  const net = network(4, faults, name);
+  net.start(); // with 'after-dealing', 3's deal and shares are out before it dies
+  faults.set(3, 'crashed');
+  net.run(restartAfterMs);
+  faults.delete(3);
+  net.restart(3);
+  net.run(20_000);
+  const groupKeys = new Set(net.prices.map((p) => toHex(p.keyset()!.groupPublicKey)));
+  assert.equal(groupKeys.size, 1, 'one keyset, the restarted validator in it');
+  for (const p of net.prices) assert.equal(p.keyset()!.epoch, 1);
+  const disqualified = net.prices.slice(0, 3).map((p) => p.stats().dkgDisqualified);
+  for (const d of disqualified)
+    if (point === 'after-dealing') assert.deepEqual(d, [], 'its deal before the crash counts: no one names it');
+    else if (restartAfterMs >= 8000) assert.deepEqual(d, [{ dealer: 3, reason: 'SILENT' }]);
+  certifiesEveryBlock(net, 4);
+  // Its own certificates' shares verify: it signs with a share of the same key.
+  for (const p of net.prices) assert.equal(p.stats().badShares[3] ?? 0, 0);
+  net.stop();
+}
+
+test('killed in the genesis DKG before dealing, restarted while the others deal: it deals and finishes', () => {
+  killedMidDkg('dkg-before-early', 'before-dealing', 1000);
+});
+
+test('killed in the genesis DKG before dealing, up after the others finished: named SILENT, still gets its share', () => {
+  killedMidDkg('dkg-before-late', 'before-dealing', 20_000);
+});
+
+test('killed in the genesis DKG after dealing, restarted while the others still run it: it finishes', () => {
+  killedMidDkg('dkg-after-early', 'after-dealing', 1000);
+});
+
+test('killed in the genesis DKG after dealing, up after the others finished: it catches up to their keyset', () => {
+  killedMidDkg('dkg-after-late', 'after-dealing', 20_000);
 });
