@@ -719,12 +719,16 @@ export function createNode(options: NodeOptions): PalisadeNode {
   });
   // A set change applied at this boundary: the price keyset is reshared to the new set there
   // (src/node/price-membership.ts), started by the onAggregates of the same block below.
-  app.onApplied((applied) => {
-    // Keys the change names join the peer directory first: the reshare addresses them by peer.
-    syncDirectory();
+  /**
+   * Tells the price signer the latest set change the state commits (idempotent: a change its
+   * keyset already reflects, or one it was told, changes nothing); `onlyAt` limits it to a change
+   * applied at that height.
+   */
+  const signerFollowsSetChange = (onlyAt?: number) => {
     const committed = app.engine.validatorSet();
     const entry = committed?.epochs[committed.epochs.length - 1];
-    if (entry === undefined || entry.epoch === 1 || entry.sinceHeight !== applied.summary.height) return;
+    if (entry === undefined || entry.epoch === 1 || (onlyAt !== undefined && entry.sinceHeight !== onlyAt))
+      return;
     // The set before the change: a validator the change adds learns the outgoing keyset from it.
     const outgoing = committed?.epochs[committed.epochs.length - 2];
     prices.changeValidators(
@@ -732,6 +736,11 @@ export function createNode(options: NodeOptions): PalisadeNode {
       entry.keys.map((hex) => fromHex(hex)!),
       outgoing?.keys.map((hex) => fromHex(hex)!),
     );
+  };
+  app.onApplied((applied) => {
+    // Keys the change names join the peer directory first: the reshare addresses them by peer.
+    syncDirectory();
+    signerFollowsSetChange(applied.summary.height);
   });
   app.onApplied((applied) => {
     if (applied.replay) return;
@@ -1073,6 +1082,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
     cancelMembership = clock.setTimer(1000, () => {
       if (!running) return;
       syncMembership();
+      // A snapshot installed by state sync may hold a change no replayed block applies.
+      if (n >= 2 && prices.keyset() !== undefined) signerFollowsSetChange();
       scheduleMembership();
     });
   };
@@ -1119,6 +1130,11 @@ export function createNode(options: NodeOptions): PalisadeNode {
       scheduleBridgePoll();
       // A DKG needs two participants at least; a single-validator network signs no certificates.
       if (n >= 2) prices.start();
+      // The signer loads its key file in start(), after the replay above: a change replayed then
+      // (or inside the restored snapshot) reaches it now, so a validator killed in a reshare
+      // finishes it (or catches up to it) after the restart. A joiner still waiting is
+      // syncMembership's (it needs the change that added it, not the latest).
+      if (n >= 2 && prices.keyset() !== undefined) signerFollowsSetChange();
       stateSync.start();
       chargePenalties();
       monitorFeed.start();
