@@ -56,7 +56,6 @@
 
 import { nodeStateRoot } from '../chain/block-rule.ts';
 import { type Block, BlockCodec, type Certificate, VoteKind } from '../codec/consensus.ts';
-import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { BlockPayloadCodec } from '../codec/node.ts';
 import type { AggregatePriceValue } from '../codec/oracle.ts';
 import { AggregatePriceType } from '../codec/oracle.ts';
@@ -64,9 +63,6 @@ import { verifyCertificate } from '../consensus/certificate.ts';
 import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
-import { decodeStateProof, verifyStateProof } from '../crypto/state-commitment.ts';
-import { VALIDATOR_SET_STATE_KEY } from '../execution/records.ts';
-import { applyValidatorBoundary, validatorSetFromRecord } from '../execution/validator-set.ts';
 import { type CheckpointCertificate, verifyCheckpointCertificate } from '../interop/evm/checkpoint.ts';
 import {
   decodeHandoverCertificate,
@@ -81,7 +77,7 @@ import {
   verifyPriceCertificate as verifyFrostPriceCertificate,
 } from '../interop/price-certificate.ts';
 import { type ClientOptions, createClient, verifyAccountProof } from './client.ts';
-import type { ValidatorSetProofJson } from './validator-set-proofs.ts';
+import { type BoundaryOpening, followBoundary, type ValidatorSetProofJson } from './validator-set-proofs.ts';
 import { type AccountRead, type BlockDetail, certificateFromJson, hex } from './view.ts';
 
 /** Longest chain of descendants one block may carry (the node's own bound, src/node/app.ts). */
@@ -361,45 +357,43 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
         served: served?.boundaryHeight,
         rootHeight: served?.height,
       });
-    let engineRoot: Uint8Array;
-    let recordBytes: Uint8Array;
-    let record: ReturnType<typeof ValidatorSetRecordCodec.decode>;
-    let proof: ReturnType<typeof decodeStateProof>;
-    let opened: Uint8Array;
+    let opening: BoundaryOpening;
     try {
-      engineRoot = decodeHex(served.engineStateRoot, 'engineStateRoot');
-      const prices = (Array.isArray(served.prices) ? served.prices : []).map((price, i) =>
-        AggregatePriceType.deserialize(decodeHex(price, `prices.${i}`)),
-      );
       if (!Array.isArray(served.prices)) throw new LightClientError('MALFORMED', { field: 'prices' });
-      opened = nodeStateRoot(engineRoot, prices);
-      recordBytes = decodeHex(served.record, 'record');
-      record = ValidatorSetRecordCodec.decode(recordBytes);
-      proof = decodeStateProof(decodeHex(served.proof, 'proof'));
+      opening = {
+        engineStateRoot: decodeHex(served.engineStateRoot, 'engineStateRoot'),
+        prices: served.prices.map((price, i) =>
+          AggregatePriceType.deserialize(decodeHex(price, `prices.${i}`)),
+        ),
+        record: decodeHex(served.record, 'record'),
+        proof: decodeHex(served.proof, 'proof'),
+      };
     } catch (error) {
       if (error instanceof LightClientError) throw error;
       throw new LightClientError('MALFORMED', { field: 'validatorSetProof' }, { cause: error });
     }
-    if (!bytesEqual(opened, pending.root))
-      throw new LightClientError('ROOT_MISMATCH', { height: pending.rootHeight, field: 'opening' });
-    if (!verifyStateProof(engineRoot, VALIDATOR_SET_STATE_KEY, recordBytes, proof))
-      throw new LightClientError('BAD_STATE_PROOF', { height: pending.rootHeight, field: 'record' });
-    // A record under a certified root is the chain's own; disagreeing with what the light client
-    // derived means the genesis it was given is not this chain's.
-    const state = validatorSetFromRecord(record);
-    const keys = state.members.map((member) => member.publicKey);
-    if (
-      state.epoch !== current.epoch ||
-      state.epochBlocks !== epochBlocks ||
-      keys.length !== current.set.publicKeys.length ||
-      keys.some((key, i) => !bytesEqual(key, current.set.publicKeys[i]!))
-    )
-      throw new LightClientError('VALIDATOR_SET_MISMATCH', { epoch: state.epoch, followed: current.epoch });
-    // The execution rule itself turns the record into the next set.
-    const changed = applyValidatorBoundary(state, pending.height) !== undefined;
-    const next = changed
-      ? { epoch: state.epoch, set: createValidatorSet(state.members.map((member) => member.publicKey)) }
-      : current;
+    // The checks are state sync's too (validator-set-proofs.ts `followBoundary`).
+    const verdict = followBoundary(opening, pending.root, pending.height, {
+      epoch: current.epoch,
+      epochBlocks,
+      keys: current.set.publicKeys,
+    });
+    if (!verdict.ok) {
+      const details: Record<string, unknown> =
+        verdict.code === 'ROOT_MISMATCH'
+          ? { height: pending.rootHeight, field: 'opening' }
+          : verdict.code === 'BAD_STATE_PROOF'
+            ? { height: pending.rootHeight, field: 'record' }
+            : verdict.code === 'VALIDATOR_SET_MISMATCH'
+              ? { followed: current.epoch }
+              : { field: 'validatorSetProof' };
+      throw new LightClientError(verdict.code, details);
+    }
+    const changed = verdict.next !== undefined;
+    const next =
+      verdict.next === undefined
+        ? current
+        : { epoch: verdict.next.epoch, set: createValidatorSet(verdict.next.keys) };
     current = next;
     boundary = undefined;
     return { epoch: next.epoch, set: next.set, changed };

@@ -12,12 +12,14 @@
  * below 16), and persists it, so that a light client starting from genesis can ask for every
  * boundary. Nothing here is trusted by its reader (src/node/light-client.ts `acceptValidatorSet`).
  */
-import { STATE_ROOT_LAG_BLOCKS, stateRootHeightFor } from '../chain/block-rule.ts';
+import { nodeStateRoot, STATE_ROOT_LAG_BLOCKS, stateRootHeightFor } from '../chain/block-rule.ts';
+import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { AggregatePriceType, type AggregatePriceValue } from '../codec/oracle.ts';
-import { toHex } from '../crypto/bytes.ts';
-import { encodeStateProof } from '../crypto/state-commitment.ts';
+import { bytesEqual, toHex } from '../crypto/bytes.ts';
+import { decodeStateProof, encodeStateProof, verifyStateProof } from '../crypto/state-commitment.ts';
 import type { Engine } from '../execution/engine.ts';
 import { VALIDATOR_SET_STATE_KEY } from '../execution/records.ts';
+import { applyValidatorBoundary, validatorSetFromRecord } from '../execution/validator-set.ts';
 import type { Storage } from '../runtime/types.ts';
 
 /** Boundary proofs kept per node (oldest dropped): 4,096 epochs, years at the devnet's 600 blocks. */
@@ -99,4 +101,65 @@ export function createValidatorSetProofs(
       }
     },
   };
+}
+
+/** The opening of the node state root a boundary block commits, decoded from a proof's fields. */
+export interface BoundaryOpening {
+  readonly engineStateRoot: Uint8Array;
+  readonly prices: readonly AggregatePriceValue[];
+  /** `ValidatorSetRecordCodec` bytes. */
+  readonly record: Uint8Array;
+  /** `StateProofCodec` bytes of the record under `engineStateRoot`. */
+  readonly proof: Uint8Array;
+}
+
+/** The validator set a reader follows: its epoch, the epoch length and the members' keys in order. */
+export interface FollowedSet {
+  readonly epoch: number;
+  readonly epochBlocks: number;
+  readonly keys: readonly Uint8Array[];
+}
+
+export type BoundaryVerdict =
+  | { ok: true; next: { epoch: number; keys: Uint8Array[] } | undefined }
+  | { ok: false; code: 'MALFORMED' | 'ROOT_MISMATCH' | 'BAD_STATE_PROOF' | 'VALIDATOR_SET_MISMATCH' };
+
+/**
+ * What follows boundary block `boundaryHeight` from the set a reader follows, given the root the
+ * (certified) boundary block commits and its opening: the opening must hash to that root, the
+ * record must be proven under the opened engine root and agree with the followed set, and the
+ * next set is what the execution rule (`applyValidatorBoundary`) makes of the record — `next`
+ * undefined when the set does not change there. Never trusts the server; never throws.
+ * Used by the light client and by state sync.
+ * @example const verdict = followBoundary(opening, payload.stateRoot, 600, { epoch: 1, epochBlocks: 600, keys });
+ */
+export function followBoundary(
+  opening: BoundaryOpening,
+  committedRoot: Uint8Array,
+  boundaryHeight: number,
+  followed: FollowedSet,
+): BoundaryVerdict {
+  let state: ReturnType<typeof validatorSetFromRecord>;
+  try {
+    if (!bytesEqual(nodeStateRoot(opening.engineStateRoot, [...opening.prices]), committedRoot))
+      return { ok: false, code: 'ROOT_MISMATCH' };
+    const proof = decodeStateProof(opening.proof);
+    if (!verifyStateProof(opening.engineStateRoot, VALIDATOR_SET_STATE_KEY, opening.record, proof))
+      return { ok: false, code: 'BAD_STATE_PROOF' };
+    state = validatorSetFromRecord(ValidatorSetRecordCodec.decode(opening.record));
+  } catch {
+    return { ok: false, code: 'MALFORMED' };
+  }
+  // A record under a certified root is the chain's own; one that disagrees with the followed set
+  // means the reader's starting point is not this chain's.
+  const keys = state.members.map((member) => member.publicKey);
+  if (
+    state.epoch !== followed.epoch ||
+    state.epochBlocks !== followed.epochBlocks ||
+    keys.length !== followed.keys.length ||
+    keys.some((key, i) => !bytesEqual(key, followed.keys[i]!))
+  )
+    return { ok: false, code: 'VALIDATOR_SET_MISMATCH' };
+  if (applyValidatorBoundary(state, boundaryHeight) === undefined) return { ok: true, next: undefined };
+  return { ok: true, next: { epoch: state.epoch, keys: state.members.map((member) => member.publicKey) } };
 }
