@@ -30,7 +30,11 @@
  *   `SnapshotOfferRequest`  asks a peer for a snapshot above `minHeight`
  *   `SnapshotOffer`         a stored `NodeSnapshot`'s height, size and hash, and the finalized
  *                           blocks from its height up to one its finality certificate covers,
- *                           among them the block that commits to the snapshot's state root
+ *                           among them the block that commits to the snapshot's state root; and
+ *                           every epoch boundary between the asker's height and that block, each
+ *                           with its own finalization and the validator-set record its committed
+ *                           root holds (`BoundaryProof`), so the asker follows the validator set
+ *                           from the one it knows to the one that signed the offer's certificate
  *   `SnapshotChunkRequest`  asks for one `SNAPSHOT_CHUNK_BYTES` slice of that snapshot
  *   `SnapshotChunk`         the slice (the last one may be shorter)
  */
@@ -208,6 +212,35 @@ export const SnapshotOfferRequestCodec = defineMessage({
   type: SnapshotOfferRequestType,
 });
 
+/** Epoch boundaries one offer carries: beyond them the asker catches up block by block first. */
+export const MAX_OFFER_BOUNDARIES = 64;
+/** Byte budget of one offer's boundary proofs. */
+export const MAX_OFFER_BOUNDARY_BYTES = 8 << 20;
+
+/**
+ * An epoch boundary H as state sync proves it (src/node/state-sync.ts): block H with its own
+ * finalize certificate (signed by the outgoing set), and the opening of the node state root H
+ * commits — the engine state root, the oracle aggregates — with the validator-set record under it
+ * and its state proof (src/node/validator-set-proofs.ts, the light client's `acceptValidatorSet`).
+ */
+export const BoundaryProofType = new ContainerType(
+  {
+    /** `BlockCodec` encoding of boundary block H. */
+    block: new ByteListType(MAX_PAYLOAD_BYTES + 1024),
+    /** `CertificateCodec` encoding of H's own finalization. */
+    finalization: new ByteListType(64 * 1024),
+    engineStateRoot: Bytes32,
+    /** `AggregatePriceType` encodings, ascending asset id. */
+    prices: new ListCompositeType(new ByteListType(1024), 256),
+    /** `ValidatorSetRecordCodec` bytes under `VALIDATOR_SET_STATE_KEY`. */
+    record: new ByteListType(1 << 20),
+    /** `StateProofCodec` bytes of that key under `engineStateRoot`. */
+    proof: new ByteListType(64 * 1024),
+  },
+  { typeName: 'BoundaryProof' },
+);
+export type BoundaryProof = ValueOf<typeof BoundaryProofType>;
+
 export const SnapshotOfferType = new ContainerType(
   {
     height: Uint64,
@@ -218,6 +251,8 @@ export const SnapshotOfferType = new ContainerType(
     blocks: new ListCompositeType(new ByteListType(MAX_OFFER_BLOCK_BYTES), MAX_OFFER_BLOCKS),
     /** `CertificateCodec` encoding of the finalization of the last of `blocks`. */
     finalization: new ByteListType(64 * 1024),
+    /** Every epoch boundary above the asker's height and below the certified block, ascending. */
+    boundaries: new ListCompositeType(BoundaryProofType, MAX_OFFER_BOUNDARIES),
   },
   { typeName: 'SnapshotOffer' },
 );
@@ -227,7 +262,7 @@ export const SnapshotOfferCodec = defineMessage({
   name: 'SnapshotOffer',
   tag: 0x0506,
   type: SnapshotOfferType,
-  maxBytes: MAX_OFFER_BLOCK_BYTES + 4 * MAX_OFFER_BLOCKS + 64 * 1024 + 1024,
+  maxBytes: MAX_OFFER_BLOCK_BYTES + 4 * MAX_OFFER_BLOCKS + 64 * 1024 + MAX_OFFER_BOUNDARY_BYTES + 1024,
   validate: (offer) => {
     if (offer.height === 0) return { field: 'height', reason: 'genesis needs no snapshot' };
     if (offer.snapshotBytes === 0 || offer.snapshotBytes > SNAPSHOT_MAX_BYTES)

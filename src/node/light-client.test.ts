@@ -6,34 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  chainStateRoot,
-  createChainState,
-  executeBlock,
-  STATE_ROOT_LAG_BLOCKS,
-  stateRootHeightFor,
-} from '../chain/block-rule.ts';
-import { type Block, BlockCodec, VoteKind } from '../codec/consensus.ts';
+import { STATE_ROOT_LAG_BLOCKS } from '../chain/block-rule.ts';
+import { type Block, BlockCodec } from '../codec/consensus.ts';
 import { VALIDATOR_CHANGE, ValidatorSetRecordCodec } from '../codec/execution.ts';
-import { BlockPayloadCodec } from '../codec/node.ts';
-import type { AggregatePriceValue } from '../codec/oracle.ts';
-import { SignedTransactionCodec } from '../codec/transaction.ts';
-import { certificateFromVotes } from '../consensus/certificate.ts';
 import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
-import { blockDigest, genesisDigest, signVote } from '../consensus/votes.ts';
 import { bytesEqual, fromHex } from '../crypto/bytes.ts';
 import { runLocalDkg } from '../crypto/dkg.ts';
-import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { type FrostKeyPackage, frostAggregate, frostCommit, frostSignShare } from '../crypto/frost.ts';
-import { accountStateKey } from '../execution/engine.ts';
-import {
-  createTransactionBuilder,
-  GOVERNANCE,
-  governed,
-  testGenesis,
-  testGovernance,
-  testSigner,
-} from '../execution/fixtures.ts';
+import { testSigner } from '../execution/fixtures.ts';
 import { checkpointDigest } from '../interop/evm/certificates.ts';
 import { encodeCheckpointCertificate } from '../interop/evm/checkpoint.ts';
 import {
@@ -48,32 +28,21 @@ import {
   feedIdOf,
   priceReportDigest,
 } from '../interop/price-certificate.ts';
-import { SimStorage } from '../runtime/sim/storage.ts';
 import type { CheckpointJson } from './api/bridge.ts';
 import { createFixtureNode } from './api/fixture-node.ts';
 import type { KeyLifecycleJson } from './api/keys.ts';
 import { startApiServer } from './api/server.ts';
+import { finalized, honestChain, trader, validators } from './epoch-chain-fixtures.ts';
 import {
   createLightClient,
   createLightClientDriver,
   type LightClient,
   type LightClientErrorCode,
-  type StateRootOpening,
 } from './light-client.ts';
-import { createValidatorSetProofs, type ValidatorSetProofJson } from './validator-set-proofs.ts';
-import {
-  type AccountRead,
-  accountToJson,
-  type BlockDetail,
-  certificateToJson,
-  hex,
-  type NodeView,
-  stateProofToJson,
-} from './view.ts';
+import type { ValidatorSetProofJson } from './validator-set-proofs.ts';
+import { type BlockDetail, hex, type NodeView } from './view.ts';
 
-const validators = Array.from({ length: 4 }, (_, i) => testSigner(`light-validator-${i}`));
 const otherValidators = Array.from({ length: 4 }, (_, i) => testSigner(`light-other-validator-${i}`));
-const trader = testSigner('light-trader');
 const domain: CertificateDomain = { chainId: 0, verifyingContract: new Uint8Array(20).fill(0x22) };
 
 function frostSign(keys: FrostKeyPackage[], digest: Uint8Array, signers = 3): Uint8Array {
@@ -84,169 +53,6 @@ function frostSign(keys: FrostKeyPackage[], digest: Uint8Array, signers = 3): Ui
     chosen.map((key, i) => [key.index, frostSignShare(key, round1[i]!.nonces, commitments, digest)]),
   );
   return frostAggregate(chosen[0]!.public, commitments, digest, shares);
-}
-
-/**
- * An honest chain: each block finalized by the first quorum of the set in force (validators 0..2 of
- * the genesis four by default), with the node state roots it committed. With `epochBlocks` the
- * genesis commits a validator set and `change` (a governance ChangeValidators) executes at
- * `changeAtHeight`; the node's own recorder keeps each boundary's validator-set proof.
- */
-function honestChain(
-  blocks: number,
-  options: {
-    signers?: readonly Ed25519Signer[];
-    epochBlocks?: number;
-    change?: { atHeight: number; op: 'add' | 'remove'; signer: Ed25519Signer };
-  } = {},
-) {
-  const members = options.signers ?? validators;
-  const genesis = {
-    ...testGenesis({ traders: [trader], governance: testGovernance() }),
-    ...(options.epochBlocks === undefined
-      ? {}
-      : {
-          validatorSet: {
-            epochBlocks: options.epochBlocks,
-            members: members.map((signer, i) => ({
-              publicKey: signer.publicKey,
-              p2p: `127.0.0.1:${9100 + i}`,
-              api: `http://127.0.0.1:${8100 + i}`,
-            })),
-          },
-        }),
-  };
-  const chainId = genesis.chainId;
-  const chain = createChainState({
-    chainId,
-    validators: members.map((signer) => signer.publicKey),
-    assets: [],
-    engineGenesis: genesis,
-  });
-  const proofs = createValidatorSetProofs(
-    new SimStorage(),
-    () => chain.engine,
-    () => chain.priceBook.latest().values(),
-  );
-  proofs.record();
-  const everyone = [...members, ...(options.change === undefined ? [] : [options.change.signer])];
-  let signing: Ed25519Signer[] = [...members];
-  const txs = createTransactionBuilder(chainId);
-  const roots = new Map<number, Uint8Array>([[0, chainStateRoot(chain)]]);
-  const openings = new Map<number, StateRootOpening>();
-  const reads = new Map<number, AccountRead>();
-  const record = (height: number) => {
-    openings.set(height, {
-      engineStateRoot: chain.engine.stateRoot(),
-      prices: [...chain.priceBook.latest().values()] as AggregatePriceValue[],
-    });
-    const key = accountStateKey(trader.publicKey);
-    const account = chain.engine.account(trader.publicKey);
-    const value = chain.engine.stateValue(key);
-    reads.set(height, {
-      account: account === undefined ? null : accountToJson(account),
-      proof: {
-        height,
-        stateRoot: hex(chain.engine.stateRoot()),
-        key: hex(key),
-        value: value === undefined ? null : hex(value),
-        proof: stateProofToJson(chain.engine.prove(key)),
-      },
-    });
-  };
-  record(0);
-  const details: BlockDetail[] = [];
-  const blockOf = new Map<number, Block>();
-  let tip = { view: 0, digest: genesisDigest(chainId) };
-  for (let height = 1; height <= blocks; height++) {
-    const stateRootHeight = stateRootHeightFor(height);
-    const change = options.change;
-    const transactions =
-      change !== undefined && change.atHeight === height
-        ? [
-            SignedTransactionCodec.encode(
-              txs.next(
-                GOVERNANCE,
-                governed({
-                  kind: 'changeValidators',
-                  value: {
-                    op: VALIDATOR_CHANGE[change.op],
-                    publicKey: change.signer.publicKey,
-                    p2p: new TextEncoder().encode(change.op === 'add' ? '127.0.0.1:9199' : ''),
-                    api: new TextEncoder().encode(change.op === 'add' ? 'http://127.0.0.1:8199' : ''),
-                  },
-                }),
-              ),
-            ),
-          ]
-        : [];
-    const payload = BlockPayloadCodec.encode({
-      envelopes: [],
-      batchKeys: [],
-      earlyShares: [],
-      timeMs: genesis.startTimeMs + height * 1000,
-      transactions,
-      observations: [],
-      deposits: [],
-      stateRootHeight,
-      stateRoot: roots.get(stateRootHeight)!,
-    });
-    const executed = executeBlock(chain, { height, payload });
-    if (transactions.length > 0) assert.equal(executed.result.results[0]!.status, 'OK');
-    roots.set(height, executed.root);
-    record(height);
-    proofs.record();
-    const block: Block = {
-      view: tip.view + 1,
-      height,
-      parentView: tip.view,
-      parent: tip.digest,
-      proposer: (tip.view + 1) % signing.length,
-      payload,
-    };
-    blockOf.set(height, block);
-    // Block `height` is signed by the set in force before it executed (a boundary block by the old set).
-    const quorum = createValidatorSet(signing.map((signer) => signer.publicKey)).quorum;
-    const indices = Array.from({ length: quorum }, (_, i) => i);
-    details.push(finalized(chainId, block, signing.slice(0, quorum), indices));
-    tip = { view: block.view, digest: blockDigest(block) };
-    const committed = chain.engine.validatorSet();
-    if (committed !== undefined)
-      signing = committed.members.map(
-        (member) => everyone.find((signer) => hex(signer.publicKey) === member.publicKey)!,
-      );
-  }
-  return { chainId, details, openings, reads, roots, proofs, blockOf, signing: () => signing };
-}
-
-function finalized(
-  chainId: number,
-  block: Block,
-  signers: readonly Ed25519Signer[],
-  indices: readonly number[],
-): BlockDetail {
-  const digest = blockDigest(block);
-  const votes = signers.map((signer, i) =>
-    signVote(signer, chainId, {
-      kind: VoteKind.finalize,
-      view: block.view,
-      digest,
-      signerIndex: indices[i]!,
-    }),
-  );
-  return {
-    height: block.height,
-    hash: hex(digest),
-    parentHash: hex(block.parent),
-    view: block.view,
-    proposer: block.proposer,
-    timeMs: 0,
-    stateRoot: hex(new Uint8Array(32)),
-    transactions: [],
-    finalization: certificateToJson(certificateFromVotes(VoteKind.finalize, block.view, digest, votes)),
-    encoded: hex(BlockCodec.encode(block)),
-    descendants: [],
-  };
 }
 
 const epoch1Keys = runLocalDkg({ chainId: 0, epoch: 1, participants: 4, threshold: 3 });

@@ -73,7 +73,7 @@ import { networkMembership } from './price-membership.ts';
 import { createPriceSigner, type LatestCertificate, type PriceSigner } from './price-signing.ts';
 import { createPrivacyCheckpoints } from './privacy.ts';
 import { createSignaturePool, defaultSignatureThreads } from './signature-pool.ts';
-import { createStateSync, type StateSync } from './state-sync.ts';
+import { boundaryProofOf, createStateSync, provenBoundaryView, type StateSync } from './state-sync.ts';
 import { createValidatorSetProofs } from './validator-set-proofs.ts';
 import {
   accountToJson,
@@ -467,7 +467,14 @@ export function createNode(options: NodeOptions): PalisadeNode {
 
   const stateSync = createStateSync({
     chainId,
-    validators: createValidatorSet(keys),
+    followedSet: () => {
+      const committed = app.engine.validatorSet();
+      if (committed === undefined) return { epoch: 1, epochBlocks: 0, keys };
+      const members = committed.members.map((member) => fromHex(member.publicKey)!);
+      return { epoch: committed.epoch, epochBlocks: committed.epochBlocks, keys: members };
+    },
+    boundaryProof: (height) => boundaryProofOf(app, validatorSetProofs, height),
+    peers: n,
     self: index,
     app,
     storage,
@@ -662,7 +669,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
   );
   if (app.engine.height === 0) validatorSetProofs.record();
   app.onApplied(() => validatorSetProofs.record());
-  const viewOfStoredBlock = (height: number) => storedBlockView(storage.finalizedBlock(height));
+  // A boundary below a state-sync snapshot is not stored; the state sync kept its proven view.
+  const viewOfStoredBlock = (height: number) =>
+    storedBlockView(storage.finalizedBlock(height)) ?? provenBoundaryView(storage, height);
   // Validator epochs (src/node/epochs.ts): a boundary block that changed the set schedules the
   // next consensus epoch from the view after it, replayed blocks included.
   app.onApplied((applied) => {

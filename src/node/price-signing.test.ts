@@ -419,7 +419,8 @@ function killedMidDkg(name: string, point: 'before-dealing' | 'after-dealing', r
   for (const p of net.prices) assert.equal(p.keyset()!.epoch, 1);
   const disqualified = net.prices.slice(0, 3).map((p) => p.stats().dkgDisqualified);
   for (const d of disqualified)
-    if (point === 'after-dealing') assert.deepEqual(d, [], 'its deal before the crash counts: no one names it');
+    if (point === 'after-dealing')
+      assert.deepEqual(d, [], 'its deal before the crash counts: no one names it');
     else if (restartAfterMs >= 8000) assert.deepEqual(d, [{ dealer: 3, reason: 'SILENT' }]);
   certifiesEveryBlock(net, 4);
   // Its own certificates' shares verify: it signs with a share of the same key.

@@ -42,6 +42,8 @@ const CHAIN_ID = 7;
 const signers = Array.from({ length: 4 }, (_, i) => createEd25519Signer(new Uint8Array(32).fill(0x60 + i)));
 const keys = signers.map((signer) => signer.publicKey);
 const validators = createValidatorSet(keys);
+/** A chain without epochs, asked from genesis: one set, no boundaries to prove. */
+const trust = { processedHeight: 0, epoch: 1, epochBlocks: 0, keys: validators.publicKeys };
 const engineGenesis = testGenesis({ chainId: CHAIN_ID });
 const root = mkdtempSync(join(tmpdir(), 'palisade-redteam-sync-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -89,8 +91,9 @@ async function honestChain() {
     snapshotHash: sha256(snapshot),
     blocks,
     finalization: storage.finalizedBlock(last)!.certificate,
+    boundaries: [],
   };
-  assert.equal(verifyOffer(offer, validators, CHAIN_ID).status, 'valid');
+  assert.equal(verifyOffer(offer, trust, CHAIN_ID).status, 'valid');
   return { app, storage, offer, snapshot };
 }
 
@@ -125,13 +128,17 @@ function victim(scheduler: Scheduler) {
   };
   const sync = createStateSync({
     chainId: CHAIN_ID,
-    validators,
+    followedSet: () => trust,
+    boundaryProof: () => undefined,
+    peers: validators.size,
     self: 0,
     app: fakeApp,
     storage: { finalizedBlock: () => undefined, sync: async () => {} } as unknown as SqliteStorage,
     consensus: {
       syncStatus: () => status,
       installFinalizedTip: () => true,
+      epochAt: () => ({ epoch: 1 }),
+      scheduleEpoch: () => {},
       declineStateSync: () => {
         declined++;
       },
@@ -159,7 +166,7 @@ test('attack: a Byzantine peer that drips a 1 GiB claimed snapshot, one chunk ju
     snapshotBytes: SNAPSHOT_MAX_BYTES,
     snapshotHash: new Uint8Array(32).fill(9),
   };
-  assert.equal(verifyOffer(lie, validators, CHAIN_ID).status, 'valid', 'the offer itself proves its root');
+  assert.equal(verifyOffer(lie, trust, CHAIN_ID).status, 'valid', 'the offer itself proves its root');
   const scheduler = new Scheduler();
   const node = victim(scheduler);
   const chunk = new Uint8Array(SNAPSHOT_CHUNK_BYTES);
@@ -263,7 +270,7 @@ test('attack: f validators forge a chain whose committing block carries their ro
     const certificate = certificateFromVotes(VoteKind.finalize, last.view, digest, votes);
     const check = verifyOffer(
       { ...base, finalization: CertificateCodec.encode(certificate) },
-      validators,
+      trust,
       CHAIN_ID,
     );
     // Too few signers is refused by the codec itself ('malformed'), repeated ones by the check.
@@ -272,11 +279,11 @@ test('attack: f validators forge a chain whose committing block carries their ro
       assert.ok(['malformed', 'bad-certificate'].includes(check.reason), check.reason);
   }
   // The genuine certificate over the honest tip does not cover the forged chain either.
-  assert.deepEqual(verifyOffer(base, validators, CHAIN_ID), { status: 'invalid', reason: 'bad-certificate' });
+  assert.deepEqual(verifyOffer(base, trust, CHAIN_ID), { status: 'invalid', reason: 'bad-certificate' });
   // Nor does a genuine certificate of another height (the honest chain's certificate at 110).
   const { storage } = await honestChain();
   const other = storage.finalizedBlock(110)!.certificate;
-  assert.deepEqual(verifyOffer({ ...offer, finalization: other }, validators, CHAIN_ID), {
+  assert.deepEqual(verifyOffer({ ...offer, finalization: other }, trust, CHAIN_ID), {
     status: 'invalid',
     reason: 'bad-certificate',
   });
@@ -300,7 +307,9 @@ test('attack: a Byzantine peer alternating chunk requests between the two kept s
   const served: number[] = [];
   const responder = createStateSync({
     chainId: CHAIN_ID,
-    validators,
+    followedSet: () => trust,
+    boundaryProof: () => undefined,
+    peers: validators.size,
     self: 0,
     app: responderApp,
     storage: { finalizedBlock: () => undefined, sync: async () => {} } as unknown as SqliteStorage,
@@ -312,6 +321,8 @@ test('attack: a Byzantine peer alternating chunk requests between the two kept s
         rangeSyncedBlocks: 0,
       }),
       installFinalizedTip: () => true,
+      epochAt: () => ({ epoch: 1 }),
+      scheduleEpoch: () => {},
       declineStateSync: () => {},
     },
     send: (_to, message) => {

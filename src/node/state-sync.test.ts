@@ -43,6 +43,8 @@ const CHAIN_ID = 7;
 const signers = Array.from({ length: 4 }, (_, i) => createEd25519Signer(new Uint8Array(32).fill(0x50 + i)));
 const keys = signers.map((signer) => signer.publicKey);
 const validators = createValidatorSet(keys);
+/** A chain without epochs, asked from genesis: one set, no boundaries to prove. */
+const trust = { processedHeight: 0, epoch: 1, epochBlocks: 0, keys: validators.publicKeys };
 const engineGenesis = testGenesis({ chainId: CHAIN_ID });
 const wiring = { chainId: CHAIN_ID, validators, signers };
 const root = mkdtempSync(join(tmpdir(), 'palisade-state-sync-'));
@@ -238,8 +240,9 @@ test('state sync refuses offers that do not prove their root, and snapshots that
     snapshotHash: new Uint8Array(32),
     blocks,
     finalization: storage.finalizedBlock(height + STATE_ROOT_LAG_BLOCKS + 4)!.certificate,
+    boundaries: [],
   };
-  const good = verifyOffer(offer, validators, CHAIN_ID);
+  const good = verifyOffer(offer, trust, CHAIN_ID);
   assert.equal(good.status, 'valid');
   if (good.status !== 'valid') return;
   const decoded = NodeSnapshotCodec.decode(snapshot);
@@ -250,16 +253,16 @@ test('state sync refuses offers that do not prove their root, and snapshots that
   const otherCertificate = storage.finalizedBlock(height + 10)!.certificate;
   const swapped = [...blocks];
   [swapped[3], swapped[4]] = [swapped[4]!, swapped[3]!];
-  assert.deepEqual(verifyOffer({ ...offer, finalization: otherCertificate }, validators, CHAIN_ID), {
+  assert.deepEqual(verifyOffer({ ...offer, finalization: otherCertificate }, trust, CHAIN_ID), {
     status: 'invalid',
     reason: 'bad-certificate',
   });
-  assert.deepEqual(verifyOffer({ ...offer, blocks: swapped }, validators, CHAIN_ID), {
+  assert.deepEqual(verifyOffer({ ...offer, blocks: swapped }, trust, CHAIN_ID), {
     status: 'invalid',
     reason: 'broken-chain',
   });
   assert.deepEqual(
-    verifyOffer({ ...offer, blocks: blocks.slice(0, STATE_ROOT_LAG_BLOCKS) }, validators, CHAIN_ID),
+    verifyOffer({ ...offer, blocks: blocks.slice(0, STATE_ROOT_LAG_BLOCKS) }, trust, CHAIN_ID),
     {
       status: 'invalid',
       reason: 'too-short',
@@ -269,7 +272,7 @@ test('state sync refuses offers that do not prove their root, and snapshots that
   const committing = BlockPayloadCodec.decode(BlockCodec.decode(blocks[STATE_ROOT_LAG_BLOCKS]!).payload);
   assert.equal(committing.stateRootHeight, height);
   // An offer that names another height than its blocks start at is refused.
-  assert.deepEqual(verifyOffer({ ...offer, height: height + 1 }, validators, CHAIN_ID), {
+  assert.deepEqual(verifyOffer({ ...offer, height: height + 1 }, trust, CHAIN_ID), {
     status: 'invalid',
     reason: 'broken-chain',
   });

@@ -20,6 +20,18 @@
  *      certificate a quorum of finalize votes over H, and the block at s + STATE_ROOT_LAG_BLOCKS,
  *      which commits to the node state root after s (app.ts, the block rule). That root is what
  *      2f + 1 validators checked against their own execution, so it is the honest state at s.
+ *      Validator sets (issue 11): H's certificate is checked against the set of H's epoch, which
+ *      the asker learns by following the chain of set changes from the set its own state commits
+ *      (at its processed height p). The offer carries every epoch boundary b with p < b < H
+ *      (`BoundaryProof`): block b with its own finalize certificate, checked against the set in
+ *      force before b, and the validator-set record under the root b commits, with its state
+ *      proof (`followBoundary`, the light client's check). A change proven there gives the set
+ *      from the view after b's. So a certificate of a set that governance removed — the old
+ *      validators signing past their epoch, however many of them — is refused, as is a chain
+ *      with a boundary left out. The changes proven are scheduled on consensus when the snapshot
+ *      is installed (their boundary views kept in storage, `BOUNDARY_VIEW_PREFIX`, for restarts).
+ *      An asker more than MAX_OFFER_BOUNDARIES boundaries behind gets no offer and catches up
+ *      block by block until it is within them.
  *   3. `SnapshotChunkRequest{height, index}` → `SnapshotChunk`, in order, `SNAPSHOT_CHUNK_BYTES`
  *      each, from the peer that made the offer; the whole must hash to the offered hash (a lying
  *      peer wastes one download, then the next peer is asked).
@@ -34,13 +46,18 @@
  * offers and `MAX_CHUNKS_PER_SECOND` chunks per second and drops the rest, and reads and hashes
  * each snapshot it serves once (it holds the two the application keeps).
  */
+import { stateRootHeightFor } from '../chain/block-rule.ts';
 import { type Block, BlockCodec, type Certificate, CertificateCodec, VoteKind } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { peekTag } from '../codec/message.ts';
 import {
   BlockPayloadCodec,
+  type BoundaryProof,
+  BoundaryProofType,
   MAX_OFFER_BLOCK_BYTES,
   MAX_OFFER_BLOCKS,
+  MAX_OFFER_BOUNDARIES,
+  MAX_OFFER_BOUNDARY_BYTES,
   SNAPSHOT_CHUNK_BYTES,
   SnapshotChunkCodec,
   SnapshotChunkRequestCodec,
@@ -48,15 +65,18 @@ import {
   SnapshotOfferCodec,
   SnapshotOfferRequestCodec,
 } from '../codec/node.ts';
+import { AggregatePriceType, type AggregatePriceValue } from '../codec/oracle.ts';
 import { verifyCertificate } from '../consensus/certificate.ts';
 import type { FinalizedBlock, SyncStatus } from '../consensus/engine.ts';
-import type { ValidatorSet } from '../consensus/validators.ts';
+import type { ValidatorEpoch } from '../consensus/epochs.ts';
+import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
 import { blockDigest } from '../consensus/votes.ts';
-import { bytesEqual } from '../crypto/bytes.ts';
+import { bytesEqual, fromHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import type { SqliteStorage } from '../runtime/real/storage.ts';
-import type { Clock, PeerId } from '../runtime/types.ts';
+import type { Clock, PeerId, Storage } from '../runtime/types.ts';
 import { type NodeApplication, STATE_ROOT_LAG_BLOCKS } from './app.ts';
+import { type FollowedSet, followBoundary, type ValidatorSetProofJson } from './validator-set-proofs.ts';
 
 /** Offers one responder answers per peer per second. */
 export const MAX_OFFERS_PER_SECOND = 2;
@@ -75,15 +95,44 @@ const CHUNK_ATTEMPTS = 3;
  */
 export const FETCH_MIN_BYTES_PER_SECOND = 4 << 20;
 
+/** Storage keys of the views of boundary blocks a state sync proved (below its snapshot). */
+export const BOUNDARY_VIEW_PREFIX = 'state-sync/boundary-view/';
+const boundaryViewKey = (height: number) => `${BOUNDARY_VIEW_PREFIX}${height.toString(16).padStart(13, '0')}`;
+
+/**
+ * The view of boundary block `height` as a state sync proved it, or undefined: what restarts
+ * schedule an epoch from when the boundary block itself is below the installed snapshot.
+ */
+export function provenBoundaryView(storage: Pick<Storage, 'get'>, height: number): number | undefined {
+  const bytes = storage.get(boundaryViewKey(height));
+  if (bytes === undefined || bytes.length !== 8) return undefined;
+  const view = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, false));
+  return Number.isSafeInteger(view) ? view : undefined;
+}
+
+/** What the asker trusts when it asks: the set its own state commits at its processed height. */
+export interface OfferTrust extends FollowedSet {
+  /** The asker's processed height when it asked: the offer proves every boundary above it. */
+  readonly processedHeight: number;
+}
+
 export interface StateSyncOptions {
   chainId: number;
-  validators: ValidatorSet;
+  /** The validator set this node's state commits now (its epoch, epoch length and keys). */
+  followedSet: () => FollowedSet;
+  /** Boundary block `height` with its own finalization and its record's proof, if kept here. */
+  boundaryProof: (height: number) => BoundaryProof | undefined;
+  /** Peers asked for offers: transport indices 0 … peers − 1 but our own. */
+  peers: number;
   self: number;
   app: NodeApplication;
   storage: SqliteStorage;
   consensus: {
     syncStatus(): SyncStatus;
     installFinalizedTip(finalized: FinalizedBlock): boolean;
+    /** The latest scheduled epoch, and scheduling the next (src/consensus/epochs.ts). */
+    epochAt(view: number): { epoch: number } | undefined;
+    scheduleEpoch(next: ValidatorEpoch): void;
     /** No snapshot to be had: consensus catches up block by block instead. */
     declineStateSync(): void;
   };
@@ -128,19 +177,35 @@ export interface VerifiedOffer {
   digest: Uint8Array;
   certificate: Certificate;
   committedRoot: Uint8Array;
+  /** The set changes the offer's boundaries prove, ascending: each epoch from its first view. */
+  epochs: (ValidatorEpoch & { boundaryHeight: number })[];
 }
 
 export type OfferCheck =
   | { status: 'valid'; offer: VerifiedOffer }
-  | { status: 'invalid'; reason: 'malformed' | 'broken-chain' | 'too-short' | 'bad-certificate' | 'no-root' };
+  | {
+      status: 'invalid';
+      reason: 'malformed' | 'broken-chain' | 'too-short' | 'bad-certificate' | 'no-root' | 'bad-boundary';
+    };
+
+/** The epoch boundaries an offer certified at `certifiedHeight` must prove to an asker at `processed`. */
+export function boundariesBetween(epochBlocks: number, processed: number, certifiedHeight: number): number[] {
+  if (epochBlocks <= 0) return [];
+  const out: number[] = [];
+  for (let b = (Math.floor(processed / epochBlocks) + 1) * epochBlocks; b < certifiedHeight; b += epochBlocks)
+    out.push(b);
+  return out;
+}
 
 /**
- * Checks a snapshot offer against the validator set: the blocks form a hash chain from the
- * snapshot's height, the certificate finalizes the last, and the block a lag above the snapshot
- * commits to its state root. Never throws.
- * @example const check = verifyOffer(offer, validators, chainId); if (check.status === 'valid') check.offer.committedRoot;
+ * Checks a snapshot offer against what the asker trusts: the blocks form a hash chain from the
+ * snapshot's height; every epoch boundary between the asker's height and the certified block is
+ * proven, each by its own certificate of the set before it and the validator-set record under its
+ * committed root, which gives the next set; the certificate finalizes the last block under the
+ * set so reached; and the block a lag above the snapshot commits to its state root. Never throws.
+ * @example const check = verifyOffer(offer, { processedHeight: 0, epoch: 1, epochBlocks: 0, keys }, chainId); if (check.status === 'valid') check.offer.committedRoot;
  */
-export function verifyOffer(offer: SnapshotOffer, validators: ValidatorSet, chainId: number): OfferCheck {
+export function verifyOffer(offer: SnapshotOffer, trust: OfferTrust, chainId: number): OfferCheck {
   try {
     const blocks = offer.blocks.map((bytes) => BlockCodec.decode(bytes));
     const digests = blocks.map((block) => blockDigest(block));
@@ -153,11 +218,60 @@ export function verifyOffer(offer: SnapshotOffer, validators: ValidatorSet, chai
     if (blocks.length <= STATE_ROOT_LAG_BLOCKS) return { status: 'invalid', reason: 'too-short' };
     const certificate = CertificateCodec.decode(offer.finalization);
     const last = blocks.at(-1)!;
+    // Follow the set from the asker's own through every boundary below the certified block.
+    const expected = boundariesBetween(trust.epochBlocks, trust.processedHeight, last.height);
+    if (offer.boundaries.length !== expected.length) return { status: 'invalid', reason: 'bad-boundary' };
+    let followed: FollowedSet = trust;
+    let set = createValidatorSet(trust.keys);
+    const epochs: VerifiedOffer['epochs'] = [];
+    for (const [i, entry] of offer.boundaries.entries()) {
+      const height = expected[i]!;
+      const block = BlockCodec.decode(entry.block);
+      const digest = blockDigest(block);
+      const own = CertificateCodec.decode(entry.finalization);
+      if (
+        block.height !== height ||
+        own.kind !== VoteKind.finalize ||
+        own.view !== block.view ||
+        !bytesEqual(own.digest, digest) ||
+        !verifyCertificate(set, chainId, own)
+      )
+        return { status: 'invalid', reason: 'bad-boundary' };
+      // A boundary inside the offered chain is that chain's block.
+      const inChain = height - offer.height;
+      if (inChain >= 0 && !bytesEqual(digests[inChain]!, digest))
+        return { status: 'invalid', reason: 'broken-chain' };
+      const payload = BlockPayloadCodec.decode(block.payload);
+      if (payload.stateRootHeight !== stateRootHeightFor(height))
+        return { status: 'invalid', reason: 'bad-boundary' };
+      let prices: AggregatePriceValue[];
+      try {
+        prices = entry.prices.map((price) => AggregatePriceType.deserialize(price));
+      } catch {
+        return { status: 'invalid', reason: 'malformed' };
+      }
+      const verdict = followBoundary(
+        { engineStateRoot: entry.engineStateRoot, prices, record: entry.record, proof: entry.proof },
+        payload.stateRoot,
+        height,
+        followed,
+      );
+      if (!verdict.ok) return { status: 'invalid', reason: 'bad-boundary' };
+      if (verdict.next === undefined) continue;
+      followed = { epoch: verdict.next.epoch, epochBlocks: trust.epochBlocks, keys: verdict.next.keys };
+      set = createValidatorSet(verdict.next.keys);
+      epochs.push({
+        epoch: verdict.next.epoch,
+        firstView: block.view + 1,
+        validators: set,
+        boundaryHeight: height,
+      });
+    }
     if (
       certificate.kind !== VoteKind.finalize ||
       certificate.view !== last.view ||
       !bytesEqual(certificate.digest, digests.at(-1)!) ||
-      !verifyCertificate(validators, chainId, certificate)
+      !verifyCertificate(set, chainId, certificate)
     )
       return { status: 'invalid', reason: 'bad-certificate' };
     const payload = BlockPayloadCodec.decode(blocks[STATE_ROOT_LAG_BLOCKS]!.payload);
@@ -172,12 +286,43 @@ export function verifyOffer(offer: SnapshotOffer, validators: ValidatorSet, chai
         digest: digests[0]!,
         certificate,
         committedRoot: payload.stateRoot,
+        epochs,
       },
     };
   } catch (error) {
     if (error instanceof CodecError) return { status: 'invalid', reason: 'malformed' };
     throw error;
   }
+}
+
+/**
+ * Boundary block `height` as this node can prove it to a state-syncing peer: the block with its
+ * own finalization (a boundary finalized only through a descendant's certificate is not offered),
+ * and the validator-set proof the node recorded for it. Undefined when either is not kept here.
+ */
+export function boundaryProofOf(
+  app: Pick<NodeApplication, 'finalityProof'>,
+  proofs: { proof(height: number): ValidatorSetProofJson | undefined },
+  height: number,
+): BoundaryProof | undefined {
+  const finality = app.finalityProof(height);
+  const served = proofs.proof(height);
+  if (finality === undefined || finality.descendants.length > 0 || served === undefined) return undefined;
+  const bytes = (text: string) => fromHex(text.startsWith('0x') ? text.slice(2) : text);
+  const engineStateRoot = bytes(served.engineStateRoot);
+  const record = bytes(served.record);
+  const proof = bytes(served.proof);
+  const prices = served.prices.map(bytes);
+  if (engineStateRoot === undefined || record === undefined || proof === undefined) return undefined;
+  if (prices.some((price) => price === undefined)) return undefined;
+  return {
+    block: finality.block,
+    finalization: CertificateCodec.encode(finality.certificate),
+    engineStateRoot,
+    prices: prices as Uint8Array[],
+    record,
+    proof,
+  };
 }
 
 interface Fetch {
@@ -195,10 +340,10 @@ interface Fetch {
  * @example const sync = createStateSync({ ...wiring, thresholdBlocks: 4096 }); sync.start();
  */
 export function createStateSync(options: StateSyncOptions): StateSync {
-  const { app, storage, consensus, clock, validators, chainId } = options;
+  const { app, storage, consensus, clock, chainId } = options;
   const pollMs = options.pollMs ?? 1000;
   const timeoutMs = options.requestTimeoutMs ?? 2000;
-  const size = validators.size;
+  const size = options.peers;
   let running = false;
   let phase: StateSyncStatus['phase'] = 'idle';
   let installed = 0;
@@ -207,7 +352,7 @@ export function createStateSync(options: StateSyncOptions): StateSync {
   let cancelPoll: (() => void) | undefined;
   let cancelRequest: (() => void) | undefined;
   /** The peer asked for an offer, and how many have been asked in this round. */
-  let asked: { peer: PeerId; round: number; startedMs: number } | undefined;
+  let asked: { peer: PeerId; round: number; startedMs: number; trust: OfferTrust } | undefined;
   let rotation = 0;
   /** After a round without a usable offer, block sync has its turn until then. */
   let retryAtMs = 0;
@@ -260,8 +405,10 @@ export function createStateSync(options: StateSyncOptions): StateSync {
     }
     const peer = (options.self + 1 + (rotation++ % (size - 1))) % size;
     phase = 'offer';
-    asked = { peer, round, startedMs: asked?.startedMs ?? clock.now() };
-    options.send(peer, SnapshotOfferRequestCodec.encode({ minHeight: app.processedHeight() + 1 }));
+    // What we trust is fixed when we ask: the offer proves the boundaries above this height.
+    const trust: OfferTrust = { ...options.followedSet(), processedHeight: app.processedHeight() };
+    asked = { peer, round, startedMs: asked?.startedMs ?? clock.now(), trust };
+    options.send(peer, SnapshotOfferRequestCodec.encode({ minHeight: trust.processedHeight + 1 }));
     cancelRequest?.();
     cancelRequest = clock.setTimer(timeoutMs, () => askOffer(round + 1));
   };
@@ -330,6 +477,20 @@ export function createStateSync(options: StateSyncOptions): StateSync {
       consensus.declineStateSync();
       return;
     }
+    // The set changes the offer proved: consensus checks the blocks above the snapshot against
+    // them; their boundary views stay for restarts (the boundary blocks are not stored here).
+    for (const epoch of offer.epochs) {
+      const view = new Uint8Array(8);
+      new DataView(view.buffer).setBigUint64(0, BigInt(epoch.firstView - 1), false);
+      storage.put(boundaryViewKey(epoch.boundaryHeight), view);
+      const latest = consensus.epochAt(Number.MAX_SAFE_INTEGER)?.epoch ?? 1;
+      if (epoch.epoch === latest + 1)
+        consensus.scheduleEpoch({
+          epoch: epoch.epoch,
+          firstView: epoch.firstView,
+          validators: epoch.validators,
+        });
+    }
     const tipInstalled = consensus.installFinalizedTip({
       block: offer.block,
       digest: offer.digest,
@@ -351,7 +512,7 @@ export function createStateSync(options: StateSyncOptions): StateSync {
 
   const onOffer = (from: PeerId, offer: SnapshotOffer): StateSyncVerdict => {
     if (phase !== 'offer' || asked === undefined || asked.peer !== from) return 'ignore';
-    const check = verifyOffer(offer, validators, chainId);
+    const check = verifyOffer(offer, asked.trust, chainId);
     if (check.status !== 'valid') {
       log('warn', 'state sync: invalid offer', { peer: from, reason: check.reason });
       askOffer(asked.round + 1);
@@ -444,6 +605,19 @@ export function createStateSync(options: StateSyncOptions): StateSync {
       blocks.push(proof.block, ...proof.descendants);
       bytes += proof.block.length + proof.descendants.reduce((sum, block) => sum + block.length, 0);
       if (blocks.length > MAX_OFFER_BLOCKS || bytes > MAX_OFFER_BLOCK_BYTES) continue;
+      const certifiedHeight = height + blocks.length - 1;
+      const wanted = boundariesBetween(options.followedSet().epochBlocks, minHeight - 1, certifiedHeight);
+      if (wanted.length > MAX_OFFER_BOUNDARIES) continue;
+      const boundaries: BoundaryProof[] = [];
+      let boundaryBytes = 0;
+      for (const b of wanted) {
+        const entry = options.boundaryProof(b);
+        if (entry === undefined) break;
+        boundaryBytes += BoundaryProofType.serialize(entry).length;
+        if (boundaryBytes > MAX_OFFER_BOUNDARY_BYTES) break;
+        boundaries.push(entry);
+      }
+      if (boundaries.length !== wanted.length) continue;
       const snapshot = servedSnapshot(height);
       if (snapshot === undefined) continue;
       return {
@@ -452,6 +626,7 @@ export function createStateSync(options: StateSyncOptions): StateSync {
         snapshotHash: snapshot.hash,
         blocks,
         finalization: CertificateCodec.encode(proof.certificate),
+        boundaries,
       };
     }
     return undefined;
