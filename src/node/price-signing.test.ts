@@ -443,3 +443,28 @@ test('killed in the genesis DKG after dealing, restarted while the others still 
 test('killed in the genesis DKG after dealing, up after the others finished: it catches up to their keyset', () => {
   killedMidDkg('dkg-after-late', 'after-dealing', 20_000);
 });
+
+test('more than f validators down through the genesis DKG: it fails, and forms once they are back (a numbered retry)', () => {
+  const faults = new Map<number, Fault>([
+    [2, 'crashed'],
+    [3, 'crashed'],
+  ]);
+  const net = network(4, faults, 'dkg-retry');
+  net.start();
+  net.run(9000); // both deadlines pass with two dealers of four: below 2f + 1
+  for (const i of [0, 1]) {
+    assert.equal(net.prices[i]!.keyset(), undefined);
+    assert.equal(net.prices[i]!.stats().dkg, 'failed');
+  }
+  faults.clear();
+  net.restart(2);
+  net.restart(3);
+  net.run(30_000);
+  const groupKeys = new Set(
+    net.prices.map((p) => (p.keyset() === undefined ? 'none' : toHex(p.keyset()!.groupPublicKey))),
+  );
+  assert.equal(groupKeys.size, 1, `one keyset among all four (${[...groupKeys].join(', ')})`);
+  assert.ok(!groupKeys.has('none'), 'every validator holds a share');
+  certifiesEveryBlock(net, 3);
+  net.stop();
+});

@@ -10,7 +10,10 @@
  * a peer that is still sending keygen messages after we finished. Deadlines count from our start:
  * `dkgDealMs` for deals and shares, `dkgDealMs + dkgComplaintMs` for complaints and answers. A
  * validator that is silent, sends a bad share or equivocates is named in `stats().dkgCulprits`,
- * and the others finish without it when at least 2f + 1 dealers qualify. The key package is
+ * and the others finish without it when at least 2f + 1 dealers qualify. With more than f
+ * validators down through the deadlines the DKG fails everywhere it ran; when a peer then deals
+ * it (it came up), the failed run starts again — same session, same deal, fresh deadlines — at
+ * most once per pair of deadlines, so the key forms once 2f + 1 validators are up, however late. The key package is
  * written as a version-2 threshold key file (src/crypto/keystore.ts: AES-256-GCM under a key
  * derived with HKDF-SHA-256 from the identity seed, header authenticated) into the `keyStore`: on
  * a node, a file mode 0600, fsynced and renamed into place (src/node/price-key-files.ts); in the
@@ -1047,6 +1050,15 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     for (const run of runs.values()) {
       if (!bytesEqual(run.digest, digest)) continue;
       if (run.state === 'failed' && isNextRefresh(digest)) break;
+      // A genesis DKG that failed (fewer than 2f + 1 dealers reached us by its deadlines) while a
+      // peer still deals it: more validators are up now, so run it again (the same session and
+      // deal, from a fresh machine and fresh deadlines), at most once per pair of deadlines.
+      if (run.state === 'failed' && run.kind === 'dkg' && key === undefined && retryGenesisDkg()) {
+        answerStraggler(from, run);
+        const retry = runs.get(run.epoch);
+        if (retry?.machine !== undefined) dispatchKeygen(retry, retry.machine.receive(bytes));
+        return;
+      }
       if (run.state !== 'running' || run.machine === undefined) answerStraggler(from, run);
       else dispatchKeygen(run, run.machine.receive(bytes));
       return;
@@ -1392,7 +1404,21 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     }
   };
 
+  let genesisDkgStartedMs = Number.NEGATIVE_INFINITY;
+  let genesisDkgAttempts = 0;
+  /** Starts the genesis DKG again when the last attempt began a pair of deadlines ago or more. */
+  const retryGenesisDkg = (): boolean => {
+    if (options.clock.now() - genesisDkgStartedMs < dkgDealMs + dkgComplaintMs) return false;
+    log('info', 'genesis DKG failed earlier; a peer deals it now: running it again', {
+      attempt: genesisDkgAttempts + 1,
+    });
+    startGenesisDkg();
+    return true;
+  };
   const startGenesisDkg = () => {
+    genesisDkgStartedMs = options.clock.now();
+    genesisDkgAttempts++;
+    dkgState = 'running';
     const machine = createKeygenMachine(session(options.epoch, 'dkg'), {
       dealer: options.self,
       recipient: options.self,
