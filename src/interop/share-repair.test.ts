@@ -32,14 +32,12 @@ function run(n: number, lost: number, tamper: Tamper = (_, o) => o) {
   const engines: ShareRepair[] = signers.map((signer, i) =>
     createShareRepair({
       chainId: 7,
-      self: i,
       signer,
-      validatorKeys: publicKeys,
-      threshold,
       deadlineMs: DEADLINE_MS,
-      keyOf: (epoch) => (i !== lost && epoch === 3 ? keys[i] : undefined),
+      held: (epoch) => (i !== lost && epoch === 3 ? { key: keys[i]!, members: publicKeys } : undefined),
     }),
   );
+  const indexOf = (key: Uint8Array) => publicKeys.findIndex((k) => toHex(k) === toHex(key));
   const seen: { from: number; to: number; bytes: Uint8Array }[] = [];
   const queue: { from: number; output: RepairOutput }[] = [];
   const emit = (from: number, outputs: RepairOutput[]) => {
@@ -49,15 +47,16 @@ function run(n: number, lost: number, tamper: Tamper = (_, o) => o) {
     }
   };
   let now = 0;
-  emit(lost, engines[lost]!.request(3, [], now));
+  emit(lost, engines[lost]!.request(3, { members: publicKeys, threshold }, [], now));
   let repaired: FrostKeyPackage | undefined;
   for (; now < 20 * DEADLINE_MS && repaired === undefined; now += 100) {
     while (queue.length > 0) {
       const { from, output } = queue.shift()!;
-      seen.push({ from, to: output.to, bytes: output.bytes });
-      emit(output.to, engines[output.to]!.receive(from, output.bytes, now));
+      const to = indexOf(output.to);
+      seen.push({ from, to, bytes: output.bytes });
+      emit(to, engines[to]!.receive(publicKeys[from]!, output.bytes, now));
     }
-    repaired = engines[lost]!.takeRepaired()[0];
+    repaired = engines[lost]!.takeRepaired()[0]?.key;
     engines.forEach((engine, v) => {
       emit(v, engine.tick(now));
     });
@@ -200,25 +199,21 @@ test('a repair request from anyone but the lost validator itself is ignored', ()
   const { signers, publicKeys, threshold, keys } = setup(4);
   const helper = createShareRepair({
     chainId: 7,
-    self: 0,
     signer: signers[0]!,
-    validatorKeys: publicKeys,
-    threshold,
     deadlineMs: DEADLINE_MS,
-    keyOf: () => keys[0],
+    held: () => ({ key: keys[0]!, members: publicKeys }),
   });
   const asker = createShareRepair({
     chainId: 7,
-    self: 3,
     signer: signers[3]!,
-    validatorKeys: publicKeys,
-    threshold,
     deadlineMs: DEADLINE_MS,
-    keyOf: () => undefined,
+    held: () => undefined,
   });
-  const request = asker.request(3, [], 0).find((o) => o.to === 0)!;
-  assert.deepEqual(helper.receive(1, request.bytes, 0), [], 'relayed by validator 1: no split');
-  assert.ok(helper.receive(3, request.bytes, 0).length > 0, 'from validator 3 itself: splits');
+  const request = asker
+    .request(3, { members: publicKeys, threshold }, [], 0)
+    .find((o) => toHex(o.to) === toHex(publicKeys[0]!))!;
+  assert.deepEqual(helper.receive(publicKeys[1]!, request.bytes, 0), [], 'relayed by validator 1: no split');
+  assert.ok(helper.receive(publicKeys[3]!, request.bytes, 0).length > 0, 'from validator 3 itself: splits');
 });
 
 import { DomainTag } from '../crypto/domain.ts';

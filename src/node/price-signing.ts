@@ -136,7 +136,7 @@ import {
   priceReportDigest,
   verifyPriceCertificate,
 } from '../interop/price-certificate.ts';
-import { createShareRepair, type RepairOutput } from '../interop/share-repair.ts';
+import { createShareRepair, type RepairedShare, type RepairOutput } from '../interop/share-repair.ts';
 import { REPAIR_TAGS } from '../interop/share-repair-codec.ts';
 import { createSignerHealth } from '../interop/signer-health.ts';
 import {
@@ -1249,36 +1249,61 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   // ------------------------------------------------------------------ share repair
 
   /**
-   * Share repair (src/interop/share-repair.ts): a validator with no usable key file (disk lost,
-   * key directory wiped, a file that fails its checks), or one two epochs or more behind, gets
-   * its share of the current epoch back from t helpers without any of them learning it. The
-   * keyset's current epoch is what more than f validators say in the price certificates they
-   * announce over the authenticated transport (at least one of them is honest); the repaired
-   * share must match the verifying share the helpers' majority holds for us, and the group key
-   * we held before, if any. Helpers answer only for their current epoch, so a request for an
-   * old epoch gets nothing and shares of two epochs never meet in one repair. The repaired
-   * share is sealed into the same version-2 key file a DKG writes. Only keysets whose members
-   * are the genesis validators are repaired (member index = validator index).
+   * Share repair (src/interop/share-repair.ts): a member of the current keyset with no usable key
+   * file (disk lost, key directory wiped, a file that fails its checks), one two epochs or more
+   * behind, or a joiner whose reshare is out of its peers' reach, gets its share of the current
+   * epoch back from t helpers without any of them learning it.
+   *
+   * Whose keyset. We repair into the keyset of the latest validator set our chain applied
+   * (`changeValidators`, recorded with or without a key), else the one our key names, else the
+   * genesis validators; we ask only when we are in it. Its members are numbered in set order,
+   * translated to transport peers through the directory as the reshare does, and t is the genesis
+   * threshold for the genesis set, 2f' + 1 for a set a reshare made (price-membership.ts). The
+   * keyset's current epoch is what more than f of its members say in the price certificates they
+   * announce over the authenticated transport (at least one of them is honest); a newer epoch said
+   * so supersedes the one being repaired. Repair messages name the keyset by the digest of its
+   * members and threshold, and helpers answer only for the epoch they sign in now, only members of
+   * that keyset, and only the lost member itself: a request for an old epoch, from a validator a
+   * change removed, or from a stranger gets nothing, and a removed validator's splits or sums count
+   * for no one. While a reshare to our set is still running, the epoch we hear is the outgoing
+   * keyset's, whose members differ: helpers refuse the digest, our attempts time out, and the new
+   * epoch's certificates start the repair that works. The repaired share must match the verifying
+   * share the helpers' majority holds for us, and the group key we held before or the one our
+   * operator trusts (`trustedKeyset`); it is sealed into the same version-2 key file a DKG writes,
+   * with its members. A joiner that repairs is joined: its package requests stop.
    */
   const repairMs = options.repairMs ?? 10_000;
-  const repairF = Math.floor((options.validators.length - 1) / 3);
   const repair = createShareRepair({
     chainId: options.chainId,
-    self: options.self,
     signer: options.signer,
-    validatorKeys: options.validators,
-    threshold: options.threshold,
     deadlineMs: repairMs,
-    keyOf: (epoch) =>
-      key !== undefined &&
-      member &&
-      key.epoch === epoch &&
-      sameMembers(membersAt(epoch).keys, genesisMembers.keys)
-        ? key
+    held: (epoch) =>
+      key !== undefined && member && key.epoch === epoch
+        ? { key, members: membersAt(epoch).keys }
         : undefined,
   });
-  /** Validators that announced a certificate of each epoch above ours (bounded: a few epochs). */
-  const heardEpochs = new Map<number, Set<number>>();
+  /** The latest validator set our chain applied, with or without a key (`changeValidators`). */
+  let chainSet: { height: number; members: EpochMembers } | undefined;
+  const noteChainSet = (height: number, keys: readonly Uint8Array[]) => {
+    if (chainSet !== undefined && chainSet.height >= height) return;
+    chainSet = { height, members: epochMembers(keys, directory) };
+  };
+  /** The keyset we would repair into, and its threshold; undefined when we are not a member of it. */
+  const repairKeyset = (): { members: EpochMembers; threshold: number } | undefined => {
+    const held = key === undefined ? undefined : membersAt(key.epoch);
+    const members = chainSet?.members ?? held ?? (joiner ? undefined : genesisMembers);
+    if (members === undefined || memberIndexOf(members.keys, options.signer.publicKey) === undefined)
+      return undefined;
+    const threshold =
+      held !== undefined && key !== undefined && sameMembers(held.keys, members.keys)
+        ? key.threshold
+        : sameMembers(members.keys, genesisMembers.keys)
+          ? options.threshold
+          : thresholdOfSet(members.keys.length);
+    return threshold < members.keys.length ? { members, threshold } : undefined;
+  };
+  /** Members that announced a certificate of each epoch above ours, by transport peer (a few epochs). */
+  const heardEpochs = new Map<number, Set<PeerId>>();
   let repairState: PriceSignerStats['repair']['state'] = 'idle';
   let repairEpoch: number | null = null;
   let repairsDone = 0;
@@ -1291,50 +1316,58 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       epoch: repairEpoch,
       repaired: repairsDone,
       code: repairState === 'failed' ? (repair.failure()?.code ?? null) : null,
-      culprits: engineStats.culprits.map((c) => ({
-        validator: c.helper,
-        fault: c.fault,
-        attempt: c.attempt,
-      })),
+      // Named by transport peer, as every other stat (the engine names keyset members).
+      culprits: engineStats.culprits.flatMap((c) => {
+        const validator = directory.peerOf(c.key);
+        return validator === undefined ? [] : [{ validator, fault: c.fault, attempt: c.attempt }];
+      }),
       helped: engineStats.helped,
     };
   };
 
   const dispatchRepair = (outputs: readonly RepairOutput[]) => {
     for (const output of outputs) {
-      const peer = genesisMembers.peerOfMember(output.to);
+      const peer = directory.peerOf(output.to);
       if (peer !== undefined && peer !== options.self) options.send(peer, output.bytes);
     }
     for (const repaired of repair.takeRepaired()) adoptRepaired(repaired);
+    // Our share came back another way (a reshare as joiner, a refresh straggler): stop asking.
+    const repairing = repair.repairing();
+    if (repairing !== undefined && key !== undefined && repairing <= key.epoch) {
+      repair.cancel();
+      if (repairState === 'running') repairState = 'idle';
+    }
     if (repairState === 'running' && repair.repairing() === undefined && repair.failure() !== undefined) {
       repairState = 'failed';
       log('warn', 'share repair failed', { ...repair.failure() });
     }
   };
 
-  const adoptRepaired = (repaired: FrostKeyPackage) => {
-    if (key !== undefined && !bytesEqual(key.groupPublicKey, repaired.groupPublicKey)) {
+  const adoptRepaired = (repaired: RepairedShare) => {
+    const groupKey = key?.groupPublicKey ?? options.trustedKeyset?.groupPublicKey;
+    if (groupKey !== undefined && !bytesEqual(groupKey, repaired.key.groupPublicKey)) {
       repairState = 'failed';
-      log('warn', 'repaired share is of another group key: dropped', { epoch: repaired.epoch });
+      log('warn', 'repaired share is of another group key: dropped', { epoch: repaired.key.epoch });
       return;
     }
-    if (key !== undefined && repaired.epoch <= key.epoch) return;
+    if (key !== undefined && repaired.key.epoch <= key.epoch) return;
+    const members = epochMembers(repaired.members, directory);
     options.keyStore.write(
-      repaired.epoch,
+      repaired.key.epoch,
       sealThresholdKeyFile(
-        JSON.stringify(fromKeyPackage(repaired, [], genesisMembers.keys)),
-        fileKey(options.secretKey, options.chainId, repaired.epoch),
-        headerOf(repaired.epoch),
+        JSON.stringify(fromKeyPackage(repaired.key, [], members.keys)),
+        fileKey(options.secretKey, options.chainId, repaired.key.epoch),
+        headerOf(repaired.key.epoch),
       ),
     );
-    pruneKeyFiles(options.keyStore, repaired.epoch);
-    // A DKG or refresh we were still running from before is superseded: stop re-sending it.
+    pruneKeyFiles(options.keyStore, repaired.key.epoch);
+    // A DKG, refresh or reshare we were still running from before is superseded: stop re-sending it.
     for (const run of runs.values())
-      if (run.state === 'running' && run.epoch <= repaired.epoch) run.state = 'done';
-    runs.set(repaired.epoch, {
-      epoch: repaired.epoch,
+      if (run.state === 'running' && run.epoch <= repaired.key.epoch) run.state = 'done';
+    runs.set(repaired.key.epoch, {
+      epoch: repaired.key.epoch,
       kind: 'refresh',
-      recipients: genesisMembers,
+      recipients: members,
       machine: undefined,
       sent: [],
       state: 'done',
@@ -1343,10 +1376,17 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     repairState = 'done';
     repairsDone++;
     dkgState = 'done';
-    adopt(repaired, genesisMembers);
+    member = true;
+    adopt(repaired.key, members);
+    if (joiner && joinState !== 'joined') {
+      joinState = 'joined';
+      joining = undefined;
+      for (const bytes of earlyHandovers.splice(0, earlyHandovers.length)) onHandover(bytes);
+    }
     log('info', 'price share repaired', {
-      epoch: repaired.epoch,
-      groupPublicKey: toHex(repaired.groupPublicKey),
+      epoch: repaired.key.epoch,
+      members: members.keys.length,
+      groupPublicKey: toHex(repaired.key.groupPublicKey),
     });
     startTicking();
     resolveReady();
@@ -1361,28 +1401,43 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     later(Math.max(1, Math.floor(repairMs / 4)), repairTick);
   };
 
-  /** A validator announced a certificate of `epoch`: more than f of them for an epoch we lack starts a repair. */
+  /**
+   * A validator announced a certificate of `epoch`: more than f members of the keyset we would
+   * repair into saying an epoch we lack starts (or moves) a repair of our share of it.
+   */
   const noteKeysetEpoch = (from: PeerId, epoch: number) => {
-    const sender = genesisMembers.memberOfPeer(from);
-    if (sender === undefined || !member || !Number.isSafeInteger(epoch) || epoch < options.epoch) return;
-    if (key !== undefined && epoch < key.epoch + 2) return; // a refresh straggler catches up by itself
+    if (!Number.isSafeInteger(epoch) || epoch < options.epoch) return;
+    if (key !== undefined && (!member || epoch < key.epoch + 2)) return; // a refresh straggler catches up by itself
+    const target = repairKeyset();
+    if (target === undefined || target.members.memberOfPeer(from) === undefined) return;
     let heard = heardEpochs.get(epoch);
     if (heard === undefined) {
       heard = new Set();
       heardEpochs.set(epoch, heard);
       while (heardEpochs.size > 4) heardEpochs.delete(Math.min(...heardEpochs.keys()));
     }
-    heard.add(sender);
-    if (heard.size <= repairF || repair.repairing() !== undefined) return;
+    heard.add(from);
+    const members = [...heard].filter((peer) => target.members.memberOfPeer(peer) !== undefined);
+    const f = Math.floor((target.members.keys.length - 1) / 3);
+    if (members.length <= f) return;
+    const repairing = repair.repairing();
+    if (repairing !== undefined && repairing >= epoch) return;
     if (repairState === 'failed' && repairEpoch === epoch) return; // convicted helpers stay convicted
-    if (!sameMembers(membersAt(key?.epoch ?? options.epoch).keys, genesisMembers.keys)) return;
+    // A joiner in its reshare knows the outgoing keyset's epoch: up to it, no keyset holds us.
+    const outgoingEpoch = joining?.join.accepted()?.epoch;
+    if (outgoingEpoch !== undefined && epoch <= outgoingEpoch) return;
     repairState = 'running';
     repairEpoch = epoch;
-    log('info', 'asking peers for share repair', { epoch, helpers: [...heard] });
+    log('info', 'asking peers for share repair', {
+      epoch,
+      members: target.members.keys.length,
+      heard: members,
+    });
     dispatchRepair(
       repair.request(
         epoch,
-        [...heard].sort((a, b) => a - b),
+        { members: target.members.keys, threshold: target.threshold },
+        members.sort((a, b) => a - b).flatMap((peer) => directory.keyOf(peer) ?? []),
         options.clock.now(),
       ),
     );
@@ -1411,8 +1466,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   };
 
   const onRepair = (from: PeerId, bytes: Uint8Array) => {
-    const sender = genesisMembers.memberOfPeer(from);
-    if (sender === undefined) return; // no validator of the keyset: nothing to say to it
+    const sender = directory.keyOf(from);
+    if (sender === undefined) return; // no one the transport knows: nothing to say to it
     dispatchRepair(repair.receive(sender, bytes, options.clock.now()));
   };
 
@@ -1486,7 +1541,9 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         // a certificate of any epoch by the DKG's deadlines (none holds a keyset) do we deal.
         log('info', 'no usable price key file past genesis: waiting for share repair');
         later(dkgDealMs + dkgComplaintMs, () => {
-          if (running && key === undefined && heardEpochs.size === 0) startGenesisDkg();
+          // A validator our chain removed holds no keyset to deal again either.
+          if (running && key === undefined && heardEpochs.size === 0 && repairKeyset() !== undefined)
+            startGenesisDkg();
         });
         return;
       }
@@ -1634,6 +1691,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
 
     changeValidators(height, keys, outgoing) {
       invariant(Number.isSafeInteger(height) && height > 0, 'a set change applies at a boundary height');
+      noteChainSet(height, keys);
       if (key === undefined && joiner) {
         joinAt(height, keys, outgoing);
         return;
