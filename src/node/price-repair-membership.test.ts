@@ -19,6 +19,7 @@ import { toHex } from '../crypto/bytes.ts';
 import { DomainTag } from '../crypto/domain.ts';
 import { createEd25519Signer, signInDomain } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
+import { followKeysetChain } from '../interop/handover-certificate.ts';
 import { KeysetPackageRequestCodec } from '../interop/keyset-package-codec.ts';
 import { verifyPriceCertificate } from '../interop/price-certificate.ts';
 import { repairKeysetDigest } from '../interop/share-repair.ts';
@@ -243,6 +244,14 @@ function repairedInto(net: Net, i: number, reference: number, members: number) {
     readdirSync(net.directories[i]!).filter((f) => f.startsWith('price-keyset-')),
     [`price-keyset-${keyset.epoch}.key`],
   );
+  // Its handover chain leads from the genesis key to the repaired epoch (the helpers sent theirs).
+  const verdict = followKeysetChain(
+    { epoch: 1, groupPublicKey: net.genesisKey() },
+    p.handovers().map((h) => h.encoded),
+    domain,
+  );
+  assert.ok(verdict.ok, `validator ${i}'s handovers verify from genesis`);
+  assert.equal(verdict.keyset.epoch, keyset.epoch, 'up to the repaired epoch');
 }
 
 // ------------------------------------------------------------------ 4 → 5: the joiner

@@ -44,12 +44,39 @@
  * gets its share of the current epoch back by share repair (below, "Share repair").
  *
  * Share repair. With no usable key file (disk lost, key directory wiped, a file that fails its
- * authentication; a file of an unknown version is refused instead, never overwritten), or two
- * epochs or more behind, a validator learns the keyset's epoch from the certificates more than
- * f validators announce and asks t of them to repair its share (src/interop/share-repair.ts,
- * Laing–Stinson §4): the repaired share is checked against its verifying share, sealed into the
- * same version-2 key file, and signing resumes. `stats().repair` names helpers that cheated; a
- * repair left with fewer than t unconvicted helpers ends `failed` with TOO_FEW_HELPERS.
+ * authentication; a file of an unknown version is refused instead, never overwritten), two
+ * epochs or more behind, or a joiner whose reshare its peers no longer keep, a member of the
+ * current keyset asks t other members to repair its share (src/interop/share-repair.ts,
+ * Laing–Stinson §4). This holds for any keyset, not only the genesis one:
+ *   - the keyset is that of the latest validator set our chain applied (`changeValidators`,
+ *     recorded with or without a key; a node replaying its blocks calls it before `start`), else
+ *     the one our key names, else the genesis validators; its members are numbered in set order
+ *     and translated to transport peers as the reshare does, and its n, f and t (the genesis
+ *     threshold for the genesis set, 2f' + 1 for a reshared one) are the ones used;
+ *   - its epoch is the one more than f of its members announce certificates of; a newer epoch so
+ *     announced supersedes the one being repaired;
+ *   - every repair message names the epoch and the keyset (digest of members and threshold), and
+ *     a helper answers only for the epoch it signs in now, when the digest is its own keyset's,
+ *     and only to the member the request names as lost, authenticated as that member: a request
+ *     for an old epoch, from a validator a change removed, or from a stranger gets nothing, and
+ *     splits and sums count only from members of the run's keyset (a removed validator's answers,
+ *     under the member index it had before the change, are no one's);
+ *   - the repaired share is checked against its verifying share (the package more than f helpers
+ *     agree on) and against the group key we held or our operator trusts (`trustedKeyset`), then
+ *     sealed into the same version-2 key file with the keyset's members, and signing resumes;
+ *   - each helper sends the handover certificates it holds up to its epoch just before its sum;
+ *     those that verify under the repaired group key are kept, so the repaired validator's chain
+ *     (`handovers()`, the package it gives joiners) again leads from the genesis key.
+ * `stats().repair` names helpers that cheated, by transport peer; a repair left with fewer than t
+ * unconvicted helpers ends `failed` with TOO_FEW_HELPERS. While a reshare into our set still runs,
+ * the certificates we hear are the outgoing keyset's, whose members differ from our set: helpers
+ * refuse the digest, the attempts time out (those helpers are noted SILENT, and tried again), and
+ * the new epoch's certificates start the repair that works. A validator our chain removed is in
+ * no keyset: it neither asks nor falls back to a genesis DKG. The chain's set comes only from
+ * `changeValidators`: a node calls it for every boundary it replays (those after its latest
+ * snapshot) and, for a joiner, with the change that added it; a genesis validator restored from a
+ * snapshot taken after the latest change is not told that set by its node today, asks for the
+ * genesis set's keyset, and is refused until a later change is applied.
  *
  * Validator-set change. When the execution state applies a set change at boundary block H, the
  * node calls `changeValidators(H, keys)` before `onAggregates(H)`; the boundary then starts a
@@ -82,7 +109,11 @@
  * `retryMs` until it holds its share, and each answers a joiner of that change with the package
  * and, once its run is over, everything the run sent that joiner (the straggler answer: deals,
  * shares addressed to it, complaints and answers, the handover). Members keep the runs of the
- * last two epochs, so a joiner more than two keyset epochs late is not served this way.
+ * last two epochs, so a joiner more than two keyset epochs late is not served this way: it is a
+ * member of the current keyset with no share, which is the lost-share case, and it gets its share
+ * by share repair (below) once more than f of its set's members announce certificates of an epoch
+ * after the outgoing one (with no package accepted, any epoch they announce); a repaired joiner is
+ * joined and stops asking for the package, and keeps the handovers its helpers send (below).
  *
  * Signing. After every finalized block whose height is a multiple of `everyBlocks`, every
  * validator holds the same aggregates (a function of finalized blocks), so each knows what to
@@ -137,7 +168,7 @@ import {
   verifyPriceCertificate,
 } from '../interop/price-certificate.ts';
 import { createShareRepair, type RepairedShare, type RepairOutput } from '../interop/share-repair.ts';
-import { REPAIR_TAGS } from '../interop/share-repair-codec.ts';
+import { REPAIR_TAGS, RepairSumCodec } from '../interop/share-repair-codec.ts';
 import { createSignerHealth } from '../interop/signer-health.ts';
 import {
   SigningAttemptRequestCodec,
@@ -677,6 +708,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   };
 
   const onHandover = (bytes: Uint8Array) => {
+    holdRepairHandover(bytes);
     if (key === undefined) {
       // A joiner in its reshare: the handover into the epoch it is about to hold may come first.
       if (joining !== undefined && earlyHandovers.length < MAX_EARLY_HANDOVERS)
@@ -1325,10 +1357,45 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     };
   };
 
+  /**
+   * The handovers into the epoch we repair, which repair itself does not carry: each helper sends
+   * the ones it holds up to its epoch just before its sum, and we keep those that verify under the
+   * repaired share's group key (only the group signs one), so our chain again starts at genesis.
+   */
+  const repairHandovers: Uint8Array[] = [];
+  const holdRepairHandover = (bytes: Uint8Array) => {
+    if (repair.repairing() !== undefined && repairHandovers.length < MAX_HANDOVERS)
+      repairHandovers.push(bytes.slice());
+  };
+  const keepRepairHandovers = (repaired: FrostKeyPackage) => {
+    for (const bytes of repairHandovers.splice(0, repairHandovers.length)) {
+      try {
+        const certificate = decodeHandoverCertificate(bytes);
+        const verdict = verifyHandover(
+          bytes,
+          { epoch: certificate.fromEpoch, groupPublicKey: repaired.groupPublicKey },
+          options.domain,
+        );
+        if (
+          verdict.ok &&
+          bytesEqual(verdict.next.groupPublicKey, repaired.groupPublicKey) &&
+          certificate.toEpoch <= repaired.epoch
+        )
+          keepHandover(certificate);
+      } catch {
+        // not a handover certificate: nothing to keep
+      }
+    }
+  };
+
   const dispatchRepair = (outputs: readonly RepairOutput[]) => {
     for (const output of outputs) {
       const peer = directory.peerOf(output.to);
-      if (peer !== undefined && peer !== options.self) options.send(peer, output.bytes);
+      if (peer === undefined || peer === options.self) continue;
+      if (key !== undefined && peekTag(output.bytes) === RepairSumCodec.tag)
+        for (const handover of handovers)
+          if (handover.toEpoch <= key.epoch) options.send(peer, encodeHandoverCertificate(handover));
+      options.send(peer, output.bytes);
     }
     for (const repaired of repair.takeRepaired()) adoptRepaired(repaired);
     // Our share came back another way (a reshare as joiner, a refresh straggler): stop asking.
@@ -1378,6 +1445,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     dkgState = 'done';
     member = true;
     adopt(repaired.key, members);
+    keepRepairHandovers(repaired.key);
     if (joiner && joinState !== 'joined') {
       joinState = 'joined';
       joining = undefined;
