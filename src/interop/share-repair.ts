@@ -111,7 +111,7 @@ export interface RepairCulprit {
 export interface ShareRepairStats {
   attempts: number;
   repaired: number;
-  /** Helpers at fault, with what they did, as seen by the lost validator (us). */
+  /** Helpers at fault, with what they did, as seen by the lost validator (us); the latest 64. */
   culprits: RepairCulprit[];
   /** Runs we helped in. */
   helped: number;
@@ -152,6 +152,8 @@ export interface ShareRepair {
 }
 
 const MAX_HELPER_RUNS = 64;
+/** Culprits remembered in stats (the latest). */
+const MAX_CULPRITS = 64;
 const KEYSET_DIGEST_LABEL = new TextEncoder().encode('PALISADE/REPAIR/KEYSET/v1');
 
 /**
@@ -229,18 +231,14 @@ export function createShareRepair(options: ShareRepairOptions): ShareRepair {
     const key = run.keyset.members[helper]!;
     if (fault === 'SILENT') silent.add(toHex(key));
     else convicted.add(toHex(key));
-    if (
-      !stats.culprits.some(
-        (c) => c.helper === helper && c.epoch === run.epoch && c.fault === fault && c.attempt === run.attempt,
-      )
-    )
-      stats.culprits.push({
-        helper,
-        key: Uint8Array.from(key),
-        epoch: run.epoch,
-        fault,
-        attempt: run.attempt,
-      });
+    const known = stats.culprits.some(
+      (c) => c.helper === helper && c.epoch === run.epoch && c.fault === fault && c.attempt === run.attempt,
+    );
+    if (known) return;
+    stats.culprits.push({ helper, key: Uint8Array.from(key), epoch: run.epoch, fault, attempt: run.attempt });
+    // A repair that keeps timing out (helpers refusing a keyset that is not theirs yet) names its
+    // helpers SILENT at every attempt: the stats keep the latest ones only.
+    while (stats.culprits.length > MAX_CULPRITS) stats.culprits.shift();
   };
   const quiet = (run: LostRun, helper: number) => silent.add(toHex(run.keyset.members[helper]!));
 

@@ -476,3 +476,63 @@ test('after the 5 → 4 change a helper (peer 4, member 3) sends a wrong sum: it
   assert.equal(LOST_MEMBER, REMOVAL.indexOf(LOST));
   net.stop();
 });
+
+test('wiped while the reshare into its set still runs: it hears the outgoing keyset’s epoch first (helpers refuse that digest), then repairs into the new keyset', () => {
+  const net = network({ name: 'removal-during-reshare', genesis: 5, total: 5, change: REMOVAL });
+  net.start();
+  net.blocks(1, 3);
+  // Down from the boundary on: the reshare into epoch 2 waits for it (a silent dealer and recipient).
+  net.down.add(LOST);
+  net.block(4);
+  net.run(1000);
+  net.restart(LOST, true);
+  net.block(5);
+  net.run(1000);
+  assert.equal(net.prices[0]!.keyset()!.epoch, 1, 'the reshare is still running');
+  net.blocks(6, 13);
+  const p = net.prices[LOST]!;
+  assert.ok(net.prices[0]!.keyset()!.epoch >= 2);
+  repairedInto(net, LOST, 0, 4);
+  assert.ok(
+    p.stats().repair.culprits.every((c) => c.fault === 'SILENT'),
+    `only the refused attempts at epoch 1: ${JSON.stringify(p.stats().repair.culprits)}`,
+  );
+  assert.ok(
+    !p.stats().repair.culprits.some((c) => c.validator === REMOVED),
+    'never asked the removed validator',
+  );
+  net.stop();
+});
+
+test('8 → 7 removing validator 1: validator 5 (member 4) wiped, helper 2 (member 1, the removed validator’s peer index) cheats: named BAD_SUM as validator 2, the repair completes from five honest (t = 5)', () => {
+  let armed = false;
+  const cheater = 2;
+  const lost = 5;
+  const net = network({
+    name: 'eight-to-seven',
+    genesis: 8,
+    total: 8,
+    change: [0, 2, 3, 4, 5, 6, 7],
+    tamper: (from, to, message) => {
+      if (!armed || from !== cheater || to !== lost || !isTag(message, RepairSumCodec.tag)) return message;
+      const sum = RepairSumCodec.decode(message);
+      const bad = Uint8Array.from(sum.sum);
+      bad[31]! ^= 1;
+      return RepairSumCodec.encode({ ...sum, sum: bad });
+    },
+  });
+  net.start();
+  net.blocks(1, 9);
+  assert.equal(net.prices[0]!.keyset()!.participants, 7);
+  armed = true;
+  net.down.add(lost);
+  net.restart(lost, true);
+  net.blocks(10, 17);
+  repairedInto(net, lost, 0, 7);
+  assert.equal(net.prices[lost]!.keyset()!.threshold, 5);
+  assert.deepEqual(
+    net.prices[lost]!.stats().repair.culprits.map((c) => [c.validator, c.fault]),
+    [[cheater, 'BAD_SUM']],
+  );
+  net.stop();
+});
