@@ -72,11 +72,11 @@
  * the certificates we hear are the outgoing keyset's, whose members differ from our set: helpers
  * refuse the digest, the attempts time out (those helpers are noted SILENT, and tried again), and
  * the new epoch's certificates start the repair that works. A validator our chain removed is in
- * no keyset: it neither asks nor falls back to a genesis DKG. The chain's set comes only from
- * `changeValidators`: a node calls it for every boundary it replays (those after its latest
- * snapshot) and, for a joiner, with the change that added it; a genesis validator restored from a
- * snapshot taken after the latest change is not told that set by its node today, asks for the
- * genesis set's keyset, and is refused until a later change is applied.
+ * no keyset: it neither asks nor falls back to a genesis DKG. The chain's set comes from
+ * `changeValidators` (every boundary a node applies or replays, and a joiner's own change) and
+ * from `validatorSet(height, keys)`, which only records it: a node restored from a snapshot taken
+ * after the latest change learns the set only through the latter. Until it is told, such a
+ * validator asks for the genesis set's keyset, which members refuse.
  *
  * Validator-set change. When the execution state applies a set change at boundary block H, the
  * node calls `changeValidators(H, keys)` before `onAggregates(H)`; the boundary then starts a
@@ -167,7 +167,12 @@ import {
   priceReportDigest,
   verifyPriceCertificate,
 } from '../interop/price-certificate.ts';
-import { createShareRepair, type RepairedShare, type RepairOutput } from '../interop/share-repair.ts';
+import {
+  createShareRepair,
+  type RepairedShare,
+  type RepairOutput,
+  repairKeysetDigest,
+} from '../interop/share-repair.ts';
 import { REPAIR_TAGS, RepairSumCodec } from '../interop/share-repair-codec.ts';
 import { createSignerHealth } from '../interop/signer-health.ts';
 import {
@@ -398,6 +403,13 @@ export interface PriceSigner {
    * and is in `keys` joins with it (price-join.ts); members ignore it (their keyset names its own).
    */
   changeValidators(height: number, keys: readonly Uint8Array[], outgoing?: readonly Uint8Array[]): void;
+  /**
+   * The validator set the chain holds now: `keys` (index order) since the change applied at
+   * `height`. Share repair repairs into this set's keyset when we hold no share. `changeValidators`
+   * implies it; a node also calls it at start and after blocks, since a restored snapshot skips
+   * the boundary blocks that would have told us. Nothing else changes (no reshare, no join).
+   */
+  validatorSet(height: number, keys: readonly Uint8Array[]): void;
   /**
    * Opens a signing session for another certificate's digest (src/node/checkpoint-signing.ts)
    * on `epoch`'s keyset; every validator must open the same digest. `onSigned` gets the group
@@ -1334,10 +1346,16 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
           : thresholdOfSet(members.keys.length);
     return threshold < members.keys.length ? { members, threshold } : undefined;
   };
-  /** Members that announced a certificate of each epoch above ours, by transport peer (a few epochs). */
-  const heardEpochs = new Map<number, Set<PeerId>>();
+  /**
+   * The highest certificate epoch each validator announced, by transport peer (one entry per
+   * peer the directory knows: a Byzantine one announcing epochs it makes up takes no one else's
+   * place, where a map by epoch evicted the real epoch under a flood of invented ones).
+   */
+  const announcedEpochs = new Map<PeerId, number>();
   let repairState: PriceSignerStats['repair']['state'] = 'idle';
   let repairEpoch: number | null = null;
+  /** The keyset (digest, hex) the repair in progress asks for. */
+  let repairDigest = '';
   let repairsDone = 0;
   let repairTicking = false;
 
@@ -1474,28 +1492,35 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
    * repair into saying an epoch we lack starts (or moves) a repair of our share of it.
    */
   const noteKeysetEpoch = (from: PeerId, epoch: number) => {
-    if (!Number.isSafeInteger(epoch) || epoch < options.epoch) return;
-    if (key !== undefined && (!member || epoch < key.epoch + 2)) return; // a refresh straggler catches up by itself
+    if (!Number.isSafeInteger(epoch) || epoch < options.epoch || directory.keyOf(from) === undefined) return;
+    announcedEpochs.set(from, Math.max(epoch, announcedEpochs.get(from) ?? 0));
+    if (key !== undefined && !member) return;
     const target = repairKeyset();
-    if (target === undefined || target.members.memberOfPeer(from) === undefined) return;
-    let heard = heardEpochs.get(epoch);
-    if (heard === undefined) {
-      heard = new Set();
-      heardEpochs.set(epoch, heard);
-      while (heardEpochs.size > 4) heardEpochs.delete(Math.min(...heardEpochs.keys()));
-    }
-    heard.add(from);
-    const members = [...heard].filter((peer) => target.members.memberOfPeer(peer) !== undefined);
+    if (target === undefined) return;
+    // The (f + 1)-th highest epoch the set's members announced: one of them is honest and signs in
+    // that epoch or a later one, so a keyset of it exists; f liars cannot push it higher.
     const f = Math.floor((target.members.keys.length - 1) / 3);
-    if (members.length <= f) return;
+    const heard = [...announcedEpochs]
+      .filter(([peer]) => target.members.memberOfPeer(peer) !== undefined)
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    if (heard.length <= f) return;
+    epoch = heard[f]![1];
+    if (key !== undefined && epoch < key.epoch + 2) return; // a refresh straggler catches up by itself
+    const members = heard.filter(([, announced]) => announced >= epoch).map(([peer]) => peer);
+    // A newer epoch, or the same one of the keyset our chain's set now names, restarts the repair.
+    const keyset = { members: target.members.keys, threshold: target.threshold };
+    const digest = toHex(repairKeysetDigest(keyset));
     const repairing = repair.repairing();
-    if (repairing !== undefined && repairing >= epoch) return;
-    if (repairState === 'failed' && repairEpoch === epoch) return; // convicted helpers stay convicted
+    if (repairing !== undefined && (repairing > epoch || (repairing === epoch && digest === repairDigest)))
+      return;
+    // Convicted helpers stay convicted: a failed repair of this keyset and epoch is not asked again.
+    if (repairState === 'failed' && repairEpoch === epoch && repairDigest === digest) return;
     // A joiner in its reshare knows the outgoing keyset's epoch: up to it, no keyset holds us.
     const outgoingEpoch = joining?.join.accepted()?.epoch;
     if (outgoingEpoch !== undefined && epoch <= outgoingEpoch) return;
     repairState = 'running';
     repairEpoch = epoch;
+    repairDigest = digest;
     log('info', 'asking peers for share repair', {
       epoch,
       members: target.members.keys.length,
@@ -1504,7 +1529,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     dispatchRepair(
       repair.request(
         epoch,
-        { members: target.members.keys, threshold: target.threshold },
+        keyset,
         members.sort((a, b) => a - b).flatMap((peer) => directory.keyOf(peer) ?? []),
         options.clock.now(),
       ),
@@ -1610,7 +1635,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         log('info', 'no usable price key file past genesis: waiting for share repair');
         later(dkgDealMs + dkgComplaintMs, () => {
           // A validator our chain removed holds no keyset to deal again either.
-          if (running && key === undefined && heardEpochs.size === 0 && repairKeyset() !== undefined)
+          if (running && key === undefined && announcedEpochs.size === 0 && repairKeyset() !== undefined)
             startGenesisDkg();
         });
         return;
@@ -1771,6 +1796,11 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       const unreachable = members.keys.filter((_, i) => members.peerOfMember(i) === undefined).length;
       if (unreachable > 0) log('warn', 'new validators the transport cannot reach', { height, unreachable });
       pendingChange = { height, epoch: key.epoch + 1, members };
+    },
+
+    validatorSet(height, keys) {
+      invariant(Number.isSafeInteger(height) && height >= 0, 'a set holds from a height');
+      noteChainSet(height, keys);
     },
 
     closeDigest(digest, epoch) {
