@@ -1,10 +1,15 @@
 /**
  * Messages of share repair over the validators' channels (src/interop/share-repair.ts), tags
  * 0x0470–0x0473 in the oracle range (the node routes 0x04xx to the price signer). Each names its
- * run by (chain, epoch, lost validator, attempt, helper set), so a message of one run never
- * counts for another. Senders are the transport's authenticated validator indices; a split is
- * also signed by its helper so that the helper receiving it can show it to the lost validator as
- * evidence when it does not match its own commitments.
+ * run by (chain, epoch, keyset, lost member, attempt, helper set), so a message of one run never
+ * counts for another. `keyset` is the digest of the keyset's members and threshold
+ * (share-repair.ts `repairKeysetDigest`): member indices mean something only within one member
+ * list, so a helper whose keyset of that epoch has other members (a set change the lost validator
+ * has not seen, or one it saw before the reshare ended) refuses the run rather than read the
+ * indices against its own list. `lost`, `helper`, `recipient` and `helpers` are member indices of
+ * that keyset; senders are the transport's authenticated identity keys. A split is also signed by
+ * its helper so that the helper receiving it can show it to the lost validator as evidence when
+ * it does not match its own commitments.
  */
 import { ByteListType, ContainerType, ListBasicType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
 import { defineMessage } from '../codec/message.ts';
@@ -14,6 +19,7 @@ import { Bytes32, Bytes64, Uint16, Uint64 } from '../codec/primitives.ts';
 const RunFields = {
   chainId: Uint64,
   epoch: Uint64,
+  keyset: Bytes32,
   lost: Uint16,
   attempt: Uint16,
   helpers: new ListBasicType(Uint16, MAX_VALIDATORS),

@@ -24,7 +24,9 @@ function setup(n: number) {
   return { signers, publicKeys, threshold, keys };
 }
 
-type Tamper = (from: number, output: RepairOutput) => RepairOutput | undefined;
+/** An output as sent; `sender` delivers it as from another identity key than its emitter's. */
+type Sent = RepairOutput & { sender?: Uint8Array };
+type Tamper = (from: number, output: RepairOutput) => Sent | undefined;
 
 /** Validator `lost` has no key; the others help. Returns the repaired key and everything each saw. */
 function run(n: number, lost: number, tamper: Tamper = (_, o) => o) {
@@ -32,16 +34,14 @@ function run(n: number, lost: number, tamper: Tamper = (_, o) => o) {
   const engines: ShareRepair[] = signers.map((signer, i) =>
     createShareRepair({
       chainId: 7,
-      self: i,
       signer,
-      validatorKeys: publicKeys,
-      threshold,
       deadlineMs: DEADLINE_MS,
-      keyOf: (epoch) => (i !== lost && epoch === 3 ? keys[i] : undefined),
+      held: (epoch) => (i !== lost && epoch === 3 ? { key: keys[i]!, members: publicKeys } : undefined),
     }),
   );
+  const indexOf = (key: Uint8Array) => publicKeys.findIndex((k) => toHex(k) === toHex(key));
   const seen: { from: number; to: number; bytes: Uint8Array }[] = [];
-  const queue: { from: number; output: RepairOutput }[] = [];
+  const queue: { from: number; output: Sent }[] = [];
   const emit = (from: number, outputs: RepairOutput[]) => {
     for (const output of outputs) {
       const sent = tamper(from, output);
@@ -49,15 +49,16 @@ function run(n: number, lost: number, tamper: Tamper = (_, o) => o) {
     }
   };
   let now = 0;
-  emit(lost, engines[lost]!.request(3, [], now));
+  emit(lost, engines[lost]!.request(3, { members: publicKeys, threshold }, [], now));
   let repaired: FrostKeyPackage | undefined;
   for (; now < 20 * DEADLINE_MS && repaired === undefined; now += 100) {
     while (queue.length > 0) {
       const { from, output } = queue.shift()!;
-      seen.push({ from, to: output.to, bytes: output.bytes });
-      emit(output.to, engines[output.to]!.receive(from, output.bytes, now));
+      const to = indexOf(output.to);
+      seen.push({ from, to, bytes: output.bytes });
+      emit(to, engines[to]!.receive(output.sender ?? publicKeys[from]!, output.bytes, now));
     }
-    repaired = engines[lost]!.takeRepaired()[0];
+    repaired = engines[lost]!.takeRepaired()[0]?.key;
     engines.forEach((engine, v) => {
       emit(v, engine.tick(now));
     });
@@ -200,25 +201,87 @@ test('a repair request from anyone but the lost validator itself is ignored', ()
   const { signers, publicKeys, threshold, keys } = setup(4);
   const helper = createShareRepair({
     chainId: 7,
-    self: 0,
     signer: signers[0]!,
-    validatorKeys: publicKeys,
-    threshold,
     deadlineMs: DEADLINE_MS,
-    keyOf: () => keys[0],
+    held: () => ({ key: keys[0]!, members: publicKeys }),
   });
   const asker = createShareRepair({
     chainId: 7,
-    self: 3,
     signer: signers[3]!,
-    validatorKeys: publicKeys,
-    threshold,
     deadlineMs: DEADLINE_MS,
-    keyOf: () => undefined,
+    held: () => undefined,
   });
-  const request = asker.request(3, [], 0).find((o) => o.to === 0)!;
-  assert.deepEqual(helper.receive(1, request.bytes, 0), [], 'relayed by validator 1: no split');
-  assert.ok(helper.receive(3, request.bytes, 0).length > 0, 'from validator 3 itself: splits');
+  const request = asker
+    .request(3, { members: publicKeys, threshold }, [], 0)
+    .find((o) => toHex(o.to) === toHex(publicKeys[0]!))!;
+  assert.deepEqual(helper.receive(publicKeys[1]!, request.bytes, 0), [], 'relayed by validator 1: no split');
+  assert.ok(helper.receive(publicKeys[3]!, request.bytes, 0).length > 0, 'from validator 3 itself: splits');
+});
+
+test('keysets, not validators: a request naming another member list or threshold, an epoch the helper does not sign in, or sent by a non-member gets nothing', () => {
+  const { signers, publicKeys, threshold, keys } = setup(4);
+  const stranger = createEd25519Signer(sha256(new TextEncoder().encode('stranger')));
+  const helper = createShareRepair({
+    chainId: 7,
+    signer: signers[0]!,
+    deadlineMs: DEADLINE_MS,
+    held: (epoch) => (epoch === 3 ? { key: keys[0]!, members: publicKeys } : undefined),
+  });
+  const splitsFor = (
+    from: Uint8Array,
+    asker: ShareRepair,
+    epoch: number,
+    members: Uint8Array[],
+    t: number,
+  ) => {
+    const request = asker
+      .request(epoch, { members, threshold: t }, [publicKeys[0]!], 0)
+      .find((o) => toHex(o.to) === toHex(publicKeys[0]!));
+    return request === undefined ? 0 : helper.receive(from, request.bytes, 0).length;
+  };
+  const askerOf = (signer: typeof stranger) =>
+    createShareRepair({ chainId: 7, signer, deadlineMs: DEADLINE_MS, held: () => undefined });
+  // The same four keys in another order: member indices mean other validators.
+  const reordered = [publicKeys[0]!, publicKeys[2]!, publicKeys[1]!, publicKeys[3]!];
+  assert.equal(
+    splitsFor(publicKeys[3]!, askerOf(signers[3]!), 3, reordered, threshold),
+    0,
+    'another member order',
+  );
+  assert.equal(
+    splitsFor(publicKeys[3]!, askerOf(signers[3]!), 3, publicKeys, threshold - 1),
+    0,
+    'another threshold',
+  );
+  assert.equal(splitsFor(publicKeys[3]!, askerOf(signers[3]!), 2, publicKeys, threshold), 0, 'an old epoch');
+  // A stranger that puts itself in the list in place of validator 3.
+  const withStranger = [...publicKeys.slice(0, 3), stranger.publicKey];
+  assert.equal(splitsFor(stranger.publicKey, askerOf(stranger), 3, withStranger, threshold), 0, 'a stranger');
+  assert.ok(splitsFor(publicKeys[3]!, askerOf(signers[3]!), 3, publicKeys, threshold) > 0, 'control: splits');
+});
+
+test('a sum sent by a validator outside the run’s keyset counts for nothing, whatever helper it names', () => {
+  const outsider = createEd25519Signer(sha256(new TextEncoder().encode('outsider')));
+  let replaced = 0;
+  // Helper 0's sum to the lost validator is taken over by an outsider: same fields, a wrong σ.
+  const { repaired, keys, stats } = run(7, 1, (from, output) => {
+    if (from !== 0 || output.bytes[2] !== (RepairSumCodec.tag & 0xff)) return output;
+    replaced++;
+    const sum = RepairSumCodec.decode(output.bytes);
+    return {
+      to: output.to,
+      bytes: RepairSumCodec.encode({ ...sum, sum: corruptScalar(sum.sum) }),
+      sender: outsider.publicKey,
+    };
+  });
+  assert.ok(replaced > 0);
+  assert.ok(repaired, 'repaired without helper 0');
+  assert.equal(toHex(repaired.secret.signingShare), toHex(keys[1]!.secret.signingShare));
+  assert.deepEqual(
+    stats.culprits.map((c) => [c.helper, c.fault]),
+    [[0, 'SILENT']],
+    'helper 0 sent nothing (the outsider’s sum is not its), and no BAD_SUM is charged to it',
+  );
 });
 
 import { DomainTag } from '../crypto/domain.ts';

@@ -18,6 +18,7 @@ import { toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { verifyPriceCertificate } from '../interop/price-certificate.ts';
+import { repairKeysetDigest } from '../interop/share-repair.ts';
 import { RepairRequestCodec, RepairSplitCodec, RepairSumCodec } from '../interop/share-repair-codec.ts';
 import { manualClock } from './manual-clock.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
@@ -326,8 +327,9 @@ test('too few honest helpers (n = 4, one cheater): the repair fails with TOO_FEW
 test('a repair request from a stranger, for someone else, or for an old epoch gets nothing', () => {
   const { net } = afterThreeRefreshes(4, 'strangers');
   const helper = net.prices[0]!;
-  const request = (epoch: number, lost: number) =>
-    RepairRequestCodec.encode({ chainId: 9, epoch, lost, attempt: 1, helpers: [0, 1, 2] });
+  const keyset = repairKeysetDigest({ members: net.signers.map((s) => s.publicKey), threshold: 3 });
+  const request = (epoch: number, lost: number, digest = keyset) =>
+    RepairRequestCodec.encode({ chainId: 9, epoch, keyset: digest, lost, attempt: 1, helpers: [0, 1, 2] });
   const answers = (from: number, message: Uint8Array) => {
     net.queue.length = 0;
     helper.receive(from, message);
@@ -339,6 +341,8 @@ test('a repair request from a stranger, for someone else, or for an old epoch ge
   assert.equal(answers(3, request(4, 2)), 0, 'validator 3 asking for validator 2');
   assert.equal(answers(3, request(3, 3)), 0, 'an old epoch (3) while the keyset is in epoch 4');
   assert.equal(answers(3, request(1, 3)), 0, 'the genesis epoch');
+  const otherKeyset = repairKeysetDigest({ members: net.signers.map((s) => s.publicKey), threshold: 2 });
+  assert.equal(answers(3, request(4, 3, otherKeyset)), 0, 'another keyset (another threshold) of epoch 4');
   assert.equal(
     answers(3, request(4, 3)),
     2,

@@ -47,12 +47,39 @@
  * gets its share of the current epoch back by share repair (below, "Share repair").
  *
  * Share repair. With no usable key file (disk lost, key directory wiped, a file that fails its
- * authentication; a file of an unknown version is refused instead, never overwritten), or two
- * epochs or more behind, a validator learns the keyset's epoch from the certificates more than
- * f validators announce and asks t of them to repair its share (src/interop/share-repair.ts,
- * Laing–Stinson §4): the repaired share is checked against its verifying share, sealed into the
- * same version-2 key file, and signing resumes. `stats().repair` names helpers that cheated; a
- * repair left with fewer than t unconvicted helpers ends `failed` with TOO_FEW_HELPERS.
+ * authentication; a file of an unknown version is refused instead, never overwritten), two
+ * epochs or more behind, or a joiner whose reshare its peers no longer keep, a member of the
+ * current keyset asks t other members to repair its share (src/interop/share-repair.ts,
+ * Laing–Stinson §4). This holds for any keyset, not only the genesis one:
+ *   - the keyset is that of the latest validator set our chain applied (`changeValidators`,
+ *     recorded with or without a key; a node replaying its blocks calls it before `start`), else
+ *     the one our key names, else the genesis validators; its members are numbered in set order
+ *     and translated to transport peers as the reshare does, and its n, f and t (the genesis
+ *     threshold for the genesis set, 2f' + 1 for a reshared one) are the ones used;
+ *   - its epoch is the one more than f of its members announce certificates of; a newer epoch so
+ *     announced supersedes the one being repaired;
+ *   - every repair message names the epoch and the keyset (digest of members and threshold), and
+ *     a helper answers only for the epoch it signs in now, when the digest is its own keyset's,
+ *     and only to the member the request names as lost, authenticated as that member: a request
+ *     for an old epoch, from a validator a change removed, or from a stranger gets nothing, and
+ *     splits and sums count only from members of the run's keyset (a removed validator's answers,
+ *     under the member index it had before the change, are no one's);
+ *   - the repaired share is checked against its verifying share (the package more than f helpers
+ *     agree on) and against the group key we held or our operator trusts (`trustedKeyset`), then
+ *     sealed into the same version-2 key file with the keyset's members, and signing resumes;
+ *   - each helper sends the handover certificates it holds up to its epoch just before its sum;
+ *     those that verify under the repaired group key are kept, so the repaired validator's chain
+ *     (`handovers()`, the package it gives joiners) again leads from the genesis key.
+ * `stats().repair` names helpers that cheated, by transport peer; a repair left with fewer than t
+ * unconvicted helpers ends `failed` with TOO_FEW_HELPERS. While a reshare into our set still runs,
+ * the certificates we hear are the outgoing keyset's, whose members differ from our set: helpers
+ * refuse the digest, the attempts time out (those helpers are noted SILENT, and tried again), and
+ * the new epoch's certificates start the repair that works. A validator our chain removed is in
+ * no keyset: it neither asks nor falls back to a genesis DKG. The chain's set comes from
+ * `changeValidators` (every boundary a node applies or replays, and a joiner's own change) and
+ * from `validatorSet(height, keys)`, which only records it: a node restored from a snapshot taken
+ * after the latest change learns the set only through the latter. Until it is told, such a
+ * validator asks for the genesis set's keyset, which members refuse.
  *
  * Validator-set change. When the execution state applies a set change at boundary block H, the
  * node calls `changeValidators(H, keys)` before `onAggregates(H)`; the boundary then starts a
@@ -85,7 +112,11 @@
  * `retryMs` until it holds its share, and each answers a joiner of that change with the package
  * and, once its run is over, everything the run sent that joiner (the straggler answer: deals,
  * shares addressed to it, complaints and answers, the handover). Members keep the runs of the
- * last two epochs, so a joiner more than two keyset epochs late is not served this way.
+ * last two epochs, so a joiner more than two keyset epochs late is not served this way: it is a
+ * member of the current keyset with no share, which is the lost-share case, and it gets its share
+ * by share repair (below) once more than f of its set's members announce certificates of an epoch
+ * after the outgoing one (with no package accepted, any epoch they announce); a repaired joiner is
+ * joined and stops asking for the package, and keeps the handovers its helpers send (below).
  *
  * Signing. After every finalized block whose height is a multiple of `everyBlocks`, every
  * validator holds the same aggregates (a function of finalized blocks), so each knows what to
@@ -139,8 +170,13 @@ import {
   priceReportDigest,
   verifyPriceCertificate,
 } from '../interop/price-certificate.ts';
-import { createShareRepair, type RepairOutput } from '../interop/share-repair.ts';
-import { REPAIR_TAGS } from '../interop/share-repair-codec.ts';
+import {
+  createShareRepair,
+  type RepairedShare,
+  type RepairOutput,
+  repairKeysetDigest,
+} from '../interop/share-repair.ts';
+import { REPAIR_TAGS, RepairSumCodec } from '../interop/share-repair-codec.ts';
 import { createSignerHealth } from '../interop/signer-health.ts';
 import {
   SigningAttemptRequestCodec,
@@ -370,6 +406,13 @@ export interface PriceSigner {
    * and is in `keys` joins with it (price-join.ts); members ignore it (their keyset names its own).
    */
   changeValidators(height: number, keys: readonly Uint8Array[], outgoing?: readonly Uint8Array[]): void;
+  /**
+   * The validator set the chain holds now: `keys` (index order) since the change applied at
+   * `height`. Share repair repairs into this set's keyset when we hold no share. `changeValidators`
+   * implies it; a node also calls it at start and after blocks, since a restored snapshot skips
+   * the boundary blocks that would have told us. Nothing else changes (no reshare, no join).
+   */
+  validatorSet(height: number, keys: readonly Uint8Array[]): void;
   /**
    * Opens a signing session for another certificate's digest (src/node/checkpoint-signing.ts)
    * on `epoch`'s keyset; every validator must open the same digest. `onSigned` gets the group
@@ -680,6 +723,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   };
 
   const onHandover = (bytes: Uint8Array) => {
+    holdRepairHandover(bytes);
     if (key === undefined) {
       // A joiner in its reshare: the handover into the epoch it is about to hold may come first.
       if (joining !== undefined && earlyHandovers.length < MAX_EARLY_HANDOVERS)
@@ -1261,38 +1305,69 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   // ------------------------------------------------------------------ share repair
 
   /**
-   * Share repair (src/interop/share-repair.ts): a validator with no usable key file (disk lost,
-   * key directory wiped, a file that fails its checks), or one two epochs or more behind, gets
-   * its share of the current epoch back from t helpers without any of them learning it. The
-   * keyset's current epoch is what more than f validators say in the price certificates they
-   * announce over the authenticated transport (at least one of them is honest); the repaired
-   * share must match the verifying share the helpers' majority holds for us, and the group key
-   * we held before, if any. Helpers answer only for their current epoch, so a request for an
-   * old epoch gets nothing and shares of two epochs never meet in one repair. The repaired
-   * share is sealed into the same version-2 key file a DKG writes. Only keysets whose members
-   * are the genesis validators are repaired (member index = validator index).
+   * Share repair (src/interop/share-repair.ts): a member of the current keyset with no usable key
+   * file (disk lost, key directory wiped, a file that fails its checks), one two epochs or more
+   * behind, or a joiner whose reshare is out of its peers' reach, gets its share of the current
+   * epoch back from t helpers without any of them learning it.
+   *
+   * Whose keyset. We repair into the keyset of the latest validator set our chain applied
+   * (`changeValidators`, recorded with or without a key), else the one our key names, else the
+   * genesis validators; we ask only when we are in it. Its members are numbered in set order,
+   * translated to transport peers through the directory as the reshare does, and t is the genesis
+   * threshold for the genesis set, 2f' + 1 for a set a reshare made (price-membership.ts). The
+   * keyset's current epoch is what more than f of its members say in the price certificates they
+   * announce over the authenticated transport (at least one of them is honest); a newer epoch said
+   * so supersedes the one being repaired. Repair messages name the keyset by the digest of its
+   * members and threshold, and helpers answer only for the epoch they sign in now, only members of
+   * that keyset, and only the lost member itself: a request for an old epoch, from a validator a
+   * change removed, or from a stranger gets nothing, and a removed validator's splits or sums count
+   * for no one. While a reshare to our set is still running, the epoch we hear is the outgoing
+   * keyset's, whose members differ: helpers refuse the digest, our attempts time out, and the new
+   * epoch's certificates start the repair that works. The repaired share must match the verifying
+   * share the helpers' majority holds for us, and the group key we held before or the one our
+   * operator trusts (`trustedKeyset`); it is sealed into the same version-2 key file a DKG writes,
+   * with its members. A joiner that repairs is joined: its package requests stop.
    */
   const repairMs = options.repairMs ?? 10_000;
-  const repairF = Math.floor((options.validators.length - 1) / 3);
   const repair = createShareRepair({
     chainId: options.chainId,
-    self: options.self,
     signer: options.signer,
-    validatorKeys: options.validators,
-    threshold: options.threshold,
     deadlineMs: repairMs,
-    keyOf: (epoch) =>
-      key !== undefined &&
-      member &&
-      key.epoch === epoch &&
-      sameMembers(membersAt(epoch).keys, genesisMembers.keys)
-        ? key
+    held: (epoch) =>
+      key !== undefined && member && key.epoch === epoch
+        ? { key, members: membersAt(epoch).keys }
         : undefined,
   });
-  /** Validators that announced a certificate of each epoch above ours (bounded: a few epochs). */
-  const heardEpochs = new Map<number, Set<number>>();
+  /** The latest validator set our chain applied, with or without a key (`changeValidators`). */
+  let chainSet: { height: number; members: EpochMembers } | undefined;
+  const noteChainSet = (height: number, keys: readonly Uint8Array[]) => {
+    if (chainSet !== undefined && chainSet.height >= height) return;
+    chainSet = { height, members: epochMembers(keys, directory) };
+  };
+  /** The keyset we would repair into, and its threshold; undefined when we are not a member of it. */
+  const repairKeyset = (): { members: EpochMembers; threshold: number } | undefined => {
+    const held = key === undefined ? undefined : membersAt(key.epoch);
+    const members = chainSet?.members ?? held ?? (joiner ? undefined : genesisMembers);
+    if (members === undefined || memberIndexOf(members.keys, options.signer.publicKey) === undefined)
+      return undefined;
+    const threshold =
+      held !== undefined && key !== undefined && sameMembers(held.keys, members.keys)
+        ? key.threshold
+        : sameMembers(members.keys, genesisMembers.keys)
+          ? options.threshold
+          : thresholdOfSet(members.keys.length);
+    return threshold < members.keys.length ? { members, threshold } : undefined;
+  };
+  /**
+   * The highest certificate epoch each validator announced, by transport peer (one entry per
+   * peer the directory knows: a Byzantine one announcing epochs it makes up takes no one else's
+   * place, where a map by epoch evicted the real epoch under a flood of invented ones).
+   */
+  const announcedEpochs = new Map<PeerId, number>();
   let repairState: PriceSignerStats['repair']['state'] = 'idle';
   let repairEpoch: number | null = null;
+  /** The keyset (digest, hex) the repair in progress asks for. */
+  let repairDigest = '';
   let repairsDone = 0;
   let repairTicking = false;
 
@@ -1303,50 +1378,93 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       epoch: repairEpoch,
       repaired: repairsDone,
       code: repairState === 'failed' ? (repair.failure()?.code ?? null) : null,
-      culprits: engineStats.culprits.map((c) => ({
-        validator: c.helper,
-        fault: c.fault,
-        attempt: c.attempt,
-      })),
+      // Named by transport peer, as every other stat (the engine names keyset members).
+      culprits: engineStats.culprits.flatMap((c) => {
+        const validator = directory.peerOf(c.key);
+        return validator === undefined ? [] : [{ validator, fault: c.fault, attempt: c.attempt }];
+      }),
       helped: engineStats.helped,
     };
   };
 
+  /**
+   * The handovers into the epoch we repair, which repair itself does not carry: each helper sends
+   * the ones it holds up to its epoch just before its sum, and we keep those that verify under the
+   * repaired share's group key (only the group signs one), so our chain again starts at genesis.
+   */
+  const repairHandovers: Uint8Array[] = [];
+  const holdRepairHandover = (bytes: Uint8Array) => {
+    if (repair.repairing() !== undefined && repairHandovers.length < MAX_HANDOVERS)
+      repairHandovers.push(bytes.slice());
+  };
+  const keepRepairHandovers = (repaired: FrostKeyPackage) => {
+    for (const bytes of repairHandovers.splice(0, repairHandovers.length)) {
+      try {
+        const certificate = decodeHandoverCertificate(bytes);
+        const verdict = verifyHandover(
+          bytes,
+          { epoch: certificate.fromEpoch, groupPublicKey: repaired.groupPublicKey },
+          options.domain,
+        );
+        if (
+          verdict.ok &&
+          bytesEqual(verdict.next.groupPublicKey, repaired.groupPublicKey) &&
+          certificate.toEpoch <= repaired.epoch
+        )
+          keepHandover(certificate);
+      } catch {
+        // not a handover certificate: nothing to keep
+      }
+    }
+  };
+
   const dispatchRepair = (outputs: readonly RepairOutput[]) => {
     for (const output of outputs) {
-      const peer = genesisMembers.peerOfMember(output.to);
-      if (peer !== undefined && peer !== options.self) options.send(peer, output.bytes);
+      const peer = directory.peerOf(output.to);
+      if (peer === undefined || peer === options.self) continue;
+      if (key !== undefined && peekTag(output.bytes) === RepairSumCodec.tag)
+        for (const handover of handovers)
+          if (handover.toEpoch <= key.epoch) options.send(peer, encodeHandoverCertificate(handover));
+      options.send(peer, output.bytes);
     }
     for (const repaired of repair.takeRepaired()) adoptRepaired(repaired);
+    // Our share came back another way (a reshare as joiner, a refresh straggler): stop asking.
+    const repairing = repair.repairing();
+    if (repairing !== undefined && key !== undefined && repairing <= key.epoch) {
+      repair.cancel();
+      if (repairState === 'running') repairState = 'idle';
+    }
     if (repairState === 'running' && repair.repairing() === undefined && repair.failure() !== undefined) {
       repairState = 'failed';
       log('warn', 'share repair failed', { ...repair.failure() });
     }
   };
 
-  const adoptRepaired = (repaired: FrostKeyPackage) => {
-    if (key !== undefined && !bytesEqual(key.groupPublicKey, repaired.groupPublicKey)) {
+  const adoptRepaired = (repaired: RepairedShare) => {
+    const groupKey = key?.groupPublicKey ?? options.trustedKeyset?.groupPublicKey;
+    if (groupKey !== undefined && !bytesEqual(groupKey, repaired.key.groupPublicKey)) {
       repairState = 'failed';
-      log('warn', 'repaired share is of another group key: dropped', { epoch: repaired.epoch });
+      log('warn', 'repaired share is of another group key: dropped', { epoch: repaired.key.epoch });
       return;
     }
-    if (key !== undefined && repaired.epoch <= key.epoch) return;
+    if (key !== undefined && repaired.key.epoch <= key.epoch) return;
+    const members = epochMembers(repaired.members, directory);
     options.keyStore.write(
-      repaired.epoch,
+      repaired.key.epoch,
       sealThresholdKeyFile(
-        JSON.stringify(fromKeyPackage(repaired, [], genesisMembers.keys)),
-        fileKey(options.secretKey, options.chainId, repaired.epoch),
-        headerOf(repaired.epoch),
+        JSON.stringify(fromKeyPackage(repaired.key, [], members.keys)),
+        fileKey(options.secretKey, options.chainId, repaired.key.epoch),
+        headerOf(repaired.key.epoch),
       ),
     );
-    pruneKeyFiles(options.keyStore, repaired.epoch);
-    // A DKG or refresh we were still running from before is superseded: stop re-sending it.
+    pruneKeyFiles(options.keyStore, repaired.key.epoch);
+    // A DKG, refresh or reshare we were still running from before is superseded: stop re-sending it.
     for (const run of runs.values())
-      if (run.state === 'running' && run.epoch <= repaired.epoch) run.state = 'done';
-    runs.set(repaired.epoch, {
-      epoch: repaired.epoch,
+      if (run.state === 'running' && run.epoch <= repaired.key.epoch) run.state = 'done';
+    runs.set(repaired.key.epoch, {
+      epoch: repaired.key.epoch,
       kind: 'refresh',
-      recipients: genesisMembers,
+      recipients: members,
       machine: undefined,
       sent: [],
       state: 'done',
@@ -1355,10 +1473,18 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     repairState = 'done';
     repairsDone++;
     dkgState = 'done';
-    adopt(repaired, genesisMembers);
+    member = true;
+    adopt(repaired.key, members);
+    keepRepairHandovers(repaired.key);
+    if (joiner && joinState !== 'joined') {
+      joinState = 'joined';
+      joining = undefined;
+      for (const bytes of earlyHandovers.splice(0, earlyHandovers.length)) onHandover(bytes);
+    }
     log('info', 'price share repaired', {
-      epoch: repaired.epoch,
-      groupPublicKey: toHex(repaired.groupPublicKey),
+      epoch: repaired.key.epoch,
+      members: members.keys.length,
+      groupPublicKey: toHex(repaired.key.groupPublicKey),
     });
     startTicking();
     resolveReady();
@@ -1373,28 +1499,50 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
     later(Math.max(1, Math.floor(repairMs / 4)), repairTick);
   };
 
-  /** A validator announced a certificate of `epoch`: more than f of them for an epoch we lack starts a repair. */
+  /**
+   * A validator announced a certificate of `epoch`: more than f members of the keyset we would
+   * repair into saying an epoch we lack starts (or moves) a repair of our share of it.
+   */
   const noteKeysetEpoch = (from: PeerId, epoch: number) => {
-    const sender = genesisMembers.memberOfPeer(from);
-    if (sender === undefined || !member || !Number.isSafeInteger(epoch) || epoch < options.epoch) return;
+    if (!Number.isSafeInteger(epoch) || epoch < options.epoch || directory.keyOf(from) === undefined) return;
+    announcedEpochs.set(from, Math.max(epoch, announcedEpochs.get(from) ?? 0));
+    if (key !== undefined && !member) return;
+    const target = repairKeyset();
+    if (target === undefined) return;
+    // The (f + 1)-th highest epoch the set's members announced: one of them is honest and signs in
+    // that epoch or a later one, so a keyset of it exists; f liars cannot push it higher.
+    const f = Math.floor((target.members.keys.length - 1) / 3);
+    const heard = [...announcedEpochs]
+      .filter(([peer]) => target.members.memberOfPeer(peer) !== undefined)
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    if (heard.length <= f) return;
+    epoch = heard[f]![1];
     if (key !== undefined && epoch < key.epoch + 2) return; // a refresh straggler catches up by itself
-    let heard = heardEpochs.get(epoch);
-    if (heard === undefined) {
-      heard = new Set();
-      heardEpochs.set(epoch, heard);
-      while (heardEpochs.size > 4) heardEpochs.delete(Math.min(...heardEpochs.keys()));
-    }
-    heard.add(sender);
-    if (heard.size <= repairF || repair.repairing() !== undefined) return;
-    if (repairState === 'failed' && repairEpoch === epoch) return; // convicted helpers stay convicted
-    if (!sameMembers(membersAt(key?.epoch ?? options.epoch).keys, genesisMembers.keys)) return;
+    const members = heard.filter(([, announced]) => announced >= epoch).map(([peer]) => peer);
+    // A newer epoch, or the same one of the keyset our chain's set now names, restarts the repair.
+    const keyset = { members: target.members.keys, threshold: target.threshold };
+    const digest = toHex(repairKeysetDigest(keyset));
+    const repairing = repair.repairing();
+    if (repairing !== undefined && (repairing > epoch || (repairing === epoch && digest === repairDigest)))
+      return;
+    // Convicted helpers stay convicted: a failed repair of this keyset and epoch is not asked again.
+    if (repairState === 'failed' && repairEpoch === epoch && repairDigest === digest) return;
+    // A joiner in its reshare knows the outgoing keyset's epoch: up to it, no keyset holds us.
+    const outgoingEpoch = joining?.join.accepted()?.epoch;
+    if (outgoingEpoch !== undefined && epoch <= outgoingEpoch) return;
     repairState = 'running';
     repairEpoch = epoch;
-    log('info', 'asking peers for share repair', { epoch, helpers: [...heard] });
+    repairDigest = digest;
+    log('info', 'asking peers for share repair', {
+      epoch,
+      members: target.members.keys.length,
+      heard: members,
+    });
     dispatchRepair(
       repair.request(
         epoch,
-        [...heard].sort((a, b) => a - b),
+        keyset,
+        members.sort((a, b) => a - b).flatMap((peer) => directory.keyOf(peer) ?? []),
         options.clock.now(),
       ),
     );
@@ -1437,8 +1585,8 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
   };
 
   const onRepair = (from: PeerId, bytes: Uint8Array) => {
-    const sender = genesisMembers.memberOfPeer(from);
-    if (sender === undefined) return; // no validator of the keyset: nothing to say to it
+    const sender = directory.keyOf(from);
+    if (sender === undefined) return; // no one the transport knows: nothing to say to it
     dispatchRepair(repair.receive(sender, bytes, options.clock.now()));
   };
 
@@ -1512,7 +1660,9 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         // a certificate of any epoch by the DKG's deadlines (none holds a keyset) do we deal.
         log('info', 'no usable price key file past genesis: waiting for share repair');
         later(dkgDealMs + dkgComplaintMs, () => {
-          if (running && key === undefined && heardEpochs.size === 0) startGenesisDkg();
+          // A validator our chain removed holds no keyset to deal again either.
+          if (running && key === undefined && announcedEpochs.size === 0 && repairKeyset() !== undefined)
+            startGenesisDkg();
         });
         return;
       }
@@ -1660,6 +1810,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
 
     changeValidators(height, keys, outgoing) {
       invariant(Number.isSafeInteger(height) && height > 0, 'a set change applies at a boundary height');
+      noteChainSet(height, keys);
       if (key === undefined && joiner) {
         joinAt(height, keys, outgoing);
         return;
@@ -1671,6 +1822,11 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
       const unreachable = members.keys.filter((_, i) => members.peerOfMember(i) === undefined).length;
       if (unreachable > 0) log('warn', 'new validators the transport cannot reach', { height, unreachable });
       pendingChange = { height, epoch: key.epoch + 1, members };
+    },
+
+    validatorSet(height, keys) {
+      invariant(Number.isSafeInteger(height) && height >= 0, 'a set holds from a height');
+      noteChainSet(height, keys);
     },
 
     closeDigest(digest, epoch) {
