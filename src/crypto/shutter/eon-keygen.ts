@@ -216,10 +216,10 @@ function checkSession(session: EonKeygenSession): void {
   invariant(Number.isSafeInteger(session.chainId) && session.chainId >= 0, 'eon keygen needs a chain id');
   invariant(Number.isSafeInteger(session.eon) && session.eon >= 0, 'eon keygen needs an eon');
   const n = session.validatorKeys.length;
-  invariant(n >= 2 && n <= MAX_VALIDATORS, 'eon keygen needs 2 to MAX_VALIDATORS validators');
+  invariant(n >= 1 && n <= MAX_VALIDATORS, 'eon keygen needs 1 to MAX_VALIDATORS validators');
   invariant(
-    Number.isInteger(session.threshold) && session.threshold >= 2 && session.threshold <= eonQuorum(n),
-    'the eon threshold is between 2 and n − f',
+    Number.isInteger(session.threshold) && session.threshold >= 1 && session.threshold <= eonQuorum(n),
+    'the eon threshold is between 1 and n − f',
   );
 }
 

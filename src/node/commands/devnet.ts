@@ -197,12 +197,13 @@ async function supervise(
         `             vault ${record.evm.vault}  token ${record.evm.token} (pUSD)  verifier ${record.evm.verifier}`,
       );
     }
+    const encryptedSeries =
+      devnet.network.genesis.fairOrdering?.encryptedOnlySeries ??
+      devnet.network.genesis.eonKeygen?.encryptedOnlySeries;
     console.log(
       options.bots
         ? `bots         ${record.bots.map((bot) => bot.role).join(', ')} trading the series nearest the money${
-            devnet.network.genesis.fairOrdering?.encryptedOnlySeries === undefined
-              ? ''
-              : ` (series ${devnet.network.genesis.fairOrdering.encryptedOnlySeries.join(', ')} encrypted)`
+            encryptedSeries === undefined ? '' : ` (series ${encryptedSeries.join(', ')} encrypted)`
           }`
         : 'bots         off (--no-bots)',
     );
