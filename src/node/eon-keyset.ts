@@ -44,7 +44,6 @@ import {
   eonKeygenMessageSession,
   eonThreshold,
 } from '../crypto/shutter/eon-keygen.ts';
-import { SealedEonKeygenCodec } from '../crypto/shutter/eon-keygen-codec.ts';
 import type { Clock, PeerId } from '../runtime/types.ts';
 import { openEonKeyset, sealEonKeyset } from './eon-key-file.ts';
 
@@ -282,7 +281,6 @@ export function createEonKeysetDriver(options: EonKeysetOptions): EonKeysetDrive
     receive(from, message) {
       if (!running || from === options.self) return;
       try {
-        if (SealedEonKeygenCodec.decode(message) === undefined) return;
         const sessionOf = eonKeygenMessageSession(message);
         if (digest !== undefined && !bytesEqual(sessionOf, digest)) return;
         if (state === 'agreed' || machine === undefined) {
