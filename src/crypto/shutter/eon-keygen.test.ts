@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { peekTag } from '../../codec/message.ts';
 import { toHex } from '../bytes.ts';
 import { createEd25519Signer } from '../ed25519.ts';
 import { sha256 } from '../hash.ts';
@@ -23,7 +24,7 @@ import {
   sealEonKeygenMessage,
   verifyEonAttestations,
 } from './eon-keygen.ts';
-import { EonShareCodec } from './eon-keygen-codec.ts';
+import { EonJustificationCodec, EonShareCodec, SealedEonKeygenCodec } from './eon-keygen-codec.ts';
 import { shutterDecrypt, shutterEncrypt, shutterIdentityPoint } from './ibe.ts';
 import { combineKeyShares, computeKeyShare } from './key-shares.ts';
 
@@ -80,6 +81,8 @@ function run(
   byzantine: ReadonlyMap<number, Behaviour> = new Map(),
   equivocators: readonly number[] = [],
   seeds?: readonly Uint8Array[],
+  /** Byzantine validators that also receive (their machine runs; only their outputs are rewritten). */
+  listening: readonly number[] = [],
 ): Run {
   const n = s.validatorKeys.length;
   const machines = Array.from({ length: n }, (_, i) =>
@@ -120,7 +123,7 @@ function run(
       assert.ok(steps < 100_000, 'the network settles');
       const { from, output } = queue.shift()!;
       machines.forEach((machine, r) => {
-        if (r === from || !isHonest(r)) return;
+        if (r === from || (!isHonest(r) && !listening.includes(r))) return;
         if (output.to === 'recipient' && output.recipient !== r) return;
         emit(r, machine.receive(output.bytes));
       });
@@ -242,6 +245,23 @@ test('a lost share: the accused dealer reveals it, stays qualified, and the accu
   const agreements = machines.map((m, index) => ({ index, agreement: m.agreed()! }));
   assert.ok(agreements.every((a) => a.agreement !== undefined));
   assert.ok(decrypts(agreements.slice(1)), 'validator 3 holds a working share from the revealed one');
+});
+
+test('a dealer that withholds a share and answers the complaint to one validator only cannot split QUAL', () => {
+  const s = session(4);
+  const isJustification = (bytes: Uint8Array) =>
+    peekTag(SealedEonKeygenCodec.decode(bytes).payload) === EonJustificationCodec.tag;
+  const splitter: Behaviour = (outputs) =>
+    outputs.flatMap((output): EonKeygenOutput[] => {
+      if (output.to === 'recipient' && output.recipient === 0) return [];
+      if (output.to === 'all' && isJustification(output.bytes))
+        return [{ to: 'recipient', recipient: 1, bytes: output.bytes }];
+      return [output];
+    });
+  const result = run(s, new Map([[3, splitter]]), [], undefined, [3]);
+  // Validator 1 relays the answer: everyone sees it, and everyone keeps dealer 3.
+  const agreement = checkAgreed(result, {});
+  assert.deepEqual(agreement.keyset.qualified, [0, 1, 2, 3]);
 });
 
 test('forged, foreign and misaddressed messages are refused with a typed error and change nothing', () => {

@@ -17,9 +17,10 @@
  *    recipients is seen) and an accusation against every dealer whose share failed — with the
  *    dealer's own signed share as evidence — or never came.
  * 3. Answer. A dealer accused without conclusive evidence reveals that share publicly; everyone
- *    checks it against Γ_j. Whoever sees a complaint whose deal digests differ from its own
- *    re-broadcasts the deal it holds (two signed deals prove equivocation), and re-broadcasts an
- *    accusing complaint once so the accused hears it.
+ *    checks it against Γ_j and re-broadcasts the answer once, so a dealer that answers only some
+ *    validators cannot make them disagree on QUAL. Whoever sees a complaint whose deal digests
+ *    differ from its own re-broadcasts the deal it holds (two signed deals prove equivocation),
+ *    and re-broadcasts an accusing complaint once so the accused hears it.
  * 4. Qualify (GJKR step 2). QUAL: every dealer with a valid deal (t points of G2, Γ_0 not the
  *    identity), no proven bad share, no equivocation, fewer than t accusers, every accusation
  *    answered by a valid reveal. Disqualified dealers are named with their reason and evidence.
@@ -762,7 +763,9 @@ export function createEonKeygenMachine(session: EonKeygenSession, role: EonKeyge
           byRecipient.set(reveal.recipient, valid ? value : undefined);
         }
         answers.set(dealer, byRecipient);
-        return progress();
+        // Relayed once: a dealer that reveals to some validators only cannot split QUAL.
+        const relay: EonKeygenOutput[] = dealer === me ? [] : [{ to: 'all', bytes: bytes.slice() }];
+        return [...relay, ...progress()];
       }
       case 'attestation': {
         const { validator, qualified } = opened.body;
@@ -848,4 +851,41 @@ export function createEonKeygenMachine(session: EonKeygenSession, role: EonKeyge
       };
     },
   };
+}
+
+/**
+ * Runs one session among honest validators in one process (tests, benchmarks): the same messages
+ * and checks as over the network, delivered at once; returns each validator's agreement.
+ * @example const agreements = runLocalEonKeygen(session, signers.map((signer, index) => ({ index, signer })));
+ */
+export function runLocalEonKeygen(
+  session: EonKeygenSession,
+  roles: readonly EonKeygenRole[],
+): EonAgreement[] {
+  const machines = roles.map((role) => createEonKeygenMachine(session, role));
+  const queue: EonKeygenOutput[] = machines.flatMap((machine) => machine.start());
+  const deliver = () => {
+    for (let steps = 0; queue.length > 0; steps++) {
+      invariant(steps < 64 * MAX_VALIDATORS * MAX_VALIDATORS, 'local eon keygen does not settle');
+      const output = queue.shift()!;
+      machines.forEach((machine, i) => {
+        if (output.to === 'recipient' && roles[i]!.index !== output.recipient) return;
+        try {
+          queue.push(...machine.receive(output.bytes));
+        } catch (error) {
+          if (!(error instanceof EonKeygenError && error.code === 'NOT_FOR_US')) throw error;
+        }
+      });
+    }
+  };
+  deliver();
+  for (const deadline of ['deals', 'complaints'] as const) {
+    for (const machine of machines) queue.push(...machine.advance(deadline));
+    deliver();
+  }
+  return machines.map((machine) => {
+    const agreement = machine.agreed();
+    invariant(agreement !== undefined, 'every local validator agreed');
+    return agreement;
+  });
 }
