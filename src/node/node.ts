@@ -214,7 +214,8 @@ const BRIDGE_POLL_MS = 1000;
 /**
  * Builds a validator node; nothing runs until `start()`.
  * @example const node = createNode({ genesis, index: 0, secretKey, dataDirectory: 'data/0', p2pListen: { host: '127.0.0.1', port: 0 } }); await node.start();
- * @throws TypeError when `secretKey` is not the key of validator `index`
+ * @throws TypeError when `secretKey` is not the key of validator `index`; EonShareError
+ *   EON_SHARE_MISSING for a validator added after genesis on a genesis with `eonKeygen`
  */
 export function createNode(options: NodeOptions): PalisadeNode {
   const { genesis, index } = options;
@@ -362,8 +363,14 @@ export function createNode(options: NodeOptions): PalisadeNode {
   // a vote's signer index names a member of its view's set, which the application needs to tell
   // whose observation or deposit report a vote carries.
   const schedule = createValidatorSchedule({ epoch: 1, firstView: 1, validators: createValidatorSet(keys) });
-  // A validator added later takes no part in the genesis eon DKG (it holds no eon share).
-  const eonKeygen = joining ? undefined : genesis.eonKeygen;
+  // A validator added later took no part in the genesis eon DKG and holds no eon share: without
+  // the keyset it would run blocks with envelopes under other rules and fork, so it does not start.
+  if (joining && genesis.eonKeygen !== undefined)
+    throw new EonShareError(
+      'EON_SHARE_MISSING',
+      'a validator added after genesis holds no share of the eon keyset the genesis validators made',
+    );
+  const eonKeygen = genesis.eonKeygen;
   const app = createNodeApplication({
     chainId,
     validators: keys,

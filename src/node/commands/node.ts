@@ -110,7 +110,12 @@ export async function run(args: string[]): Promise<number> {
       );
     // The validators' own eon keyset (genesis `eonKeygen`): a sealed file from an earlier start
     // must hold this validator's share of a keyset n − f validators attested; no file: the DKG runs.
-    if (genesis.eonKeygen !== undefined && config.join === undefined) {
+    if (genesis.eonKeygen !== undefined && config.join !== undefined)
+      throw new EonShareError(
+        'EON_SHARE_MISSING',
+        'a validator added after genesis holds no share of the eon keyset the genesis validators made',
+      );
+    if (genesis.eonKeygen !== undefined) {
       const text = readEonShareText(config.dataDirectory, genesis.eonKeygen.eon);
       if (text !== undefined)
         openEonKeyset(
