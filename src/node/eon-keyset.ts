@@ -13,7 +13,7 @@
  * Messages. Shares go to their recipient only (`send`, the peer's mutual-TLS channel), the rest
  * to everyone. Everything sent is kept and re-sent every `retryMs` until agreement (peers that
  * connect late still get it; every message is idempotent), and afterwards sent again, at most once
- * per `retryMs`, to a peer that still sends DKG messages: what it needs to finish (our deal, its
+ * per `retryMs` and 16 times in all, to a peer that still sends DKG messages: what it needs to finish (our deal, its
  * share, our complaint, answers and attestation, and the n − f attestations we agreed on).
  * Deadlines count from our start: `dealMs` for deals and shares, `dealMs + complaintMs` for
  * complaints and answers.
@@ -49,6 +49,11 @@ import { openEonKeyset, sealEonKeyset } from './eon-key-file.ts';
 
 /** Sealed messages kept for re-sending: a deal, n shares, a complaint, answers and an attestation. */
 const MAX_SENT = 4 * 256;
+/**
+ * Answers to one peer's DKG messages after we agreed, at most (one per `retryMs`): enough for a
+ * straggler to finish, and an end to two agreed peers answering each other.
+ */
+const MAX_STRAGGLER_ANSWERS = 16;
 
 /** Where the sealed keyset file lives (a file in the data directory on a node). */
 export interface EonKeysetStore {
@@ -148,6 +153,7 @@ export function createEonKeysetDriver(options: EonKeysetOptions): EonKeysetDrive
   let running = false;
   const timers: (() => void)[] = [];
   const lastAnswerMs = new Map<PeerId, number>();
+  const answersTo = new Map<PeerId, number>();
   /** Whether a sealed keyset file was found (undefined: not looked yet). */
   let loaded: boolean | undefined;
 
@@ -224,8 +230,12 @@ export function createEonKeysetDriver(options: EonKeysetOptions): EonKeysetDrive
   /** A peer still in the DKG we finished: what it needs from us, at most once per retry interval. */
   const answerStraggler = (from: PeerId) => {
     const now = options.clock.now();
+    const answered = answersTo.get(from) ?? 0;
+    // Two peers that both agreed would otherwise answer each other's answers for ever.
+    if (answered >= MAX_STRAGGLER_ANSWERS) return;
     if (now - (lastAnswerMs.get(from) ?? Number.NEGATIVE_INFINITY) < retryMs) return;
     lastAnswerMs.set(from, now);
+    answersTo.set(from, answered + 1);
     for (const output of sent) transmit(output, from);
     for (const bytes of attestations) options.send(from, bytes);
   };
