@@ -138,7 +138,8 @@ export interface ChainOptions {
 
 /** The state the block rule advances: the engine and the oracle's price book. */
 export interface ChainState {
-  readonly rules: ChainRules;
+  /** Replaced only once, before the first block, when the eon keyset arrives (src/node/app.ts). */
+  rules: ChainRules;
   engine: Engine;
   readonly priceBook: PriceBook;
   /** The bytes each transaction of the block being executed was decoded from. */

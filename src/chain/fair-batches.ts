@@ -78,7 +78,7 @@ export interface FairOrderingRules {
  * A payload that does not decode is the engine's to refuse (MALFORMED_PAYLOAD), not this rule's.
  */
 export function encryptionRequired(
-  rules: FairOrderingRules | undefined,
+  rules: Pick<FairOrderingRules, 'encryptedOnlySeries'> | undefined,
   transaction: SignedTransaction,
 ): boolean {
   const series = rules?.encryptedOnlySeries;

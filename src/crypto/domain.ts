@@ -18,6 +18,7 @@ export const DomainTag = Object.freeze({
   observation: 'PALISADE/ORACLE/OBSERVATION/v1',
   depositReport: 'PALISADE/BRIDGE/DEPOSIT-REPORT/v1',
   dkg: 'PALISADE/ORACLE/DKG/v1',
+  eonDkg: 'PALISADE/SHUTTER/EON-DKG/v1',
   peerHandshake: 'PALISADE/P2P/HANDSHAKE/v1',
   keystore: 'PALISADE/KEYSTORE/v1',
   governanceProposal: 'PALISADE/GOVERNANCE/PROPOSAL/v1',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { secp256k1_FROST } from '@noble/curves/secp256k1.js';
+import { peekTag } from '../codec/message.ts';
 import { toHex } from './bytes.ts';
 import { createEd25519Signer, type Ed25519Signer } from './ed25519.ts';
 import { type FrostKeyPackage, frostAggregate, frostCommit, frostSignShare, frostVerify } from './frost.ts';
@@ -15,7 +16,12 @@ import {
   runLocalKeygen,
   sealKeygenMessage,
 } from './keygen.ts';
-import { KeygenComplaintCodec, KeygenShareCodec } from './keygen-codec.ts';
+import {
+  KeygenComplaintCodec,
+  KeygenJustificationCodec,
+  KeygenShareCodec,
+  SealedKeygenCodec,
+} from './keygen-codec.ts';
 import { identifierOf, parsePoint, verifyProofOfKnowledge } from './vss.ts';
 
 const signers = Array.from({ length: 40 }, (_, i) =>
@@ -278,6 +284,50 @@ test('an honest dealer whose share got lost answers in public and stays qualifie
     deliver();
   }
   checkKeyForms({ machines, results: machines.map((m) => m.result()) }, {});
+});
+
+test('a dealer that withholds a share and answers the complaint to one validator only cannot split QUAL', () => {
+  // Dealer 3 runs its machine but drops its share to 0 and sends its public answer to 1 alone.
+  const session = dkgSession(4);
+  const isAnswer = (bytes: Uint8Array) =>
+    peekTag(SealedKeygenCodec.decode(bytes).payload) === KeygenJustificationCodec.tag;
+  const splitter = (outputs: KeygenOutput[]): KeygenOutput[] =>
+    outputs.flatMap((output): KeygenOutput[] => {
+      if (output.to === 'recipient' && output.recipient === 0) return [];
+      if (output.to === 'all' && isAnswer(output.bytes))
+        return [{ to: 'recipient', recipient: 1, bytes: output.bytes }];
+      return [output];
+    });
+  const machines = Array.from({ length: 4 }, (_, i) =>
+    createKeygenMachine(session, { dealer: i, recipient: i, signer: signers[i]! }),
+  );
+  const queue: { from: number; output: KeygenOutput }[] = [];
+  const emit = (from: number, outputs: KeygenOutput[]) => {
+    for (const output of from === 3 ? splitter(outputs) : outputs) queue.push({ from, output });
+  };
+  machines.forEach((m, i) => emit(i, m.start()));
+  const deliver = () => {
+    while (queue.length > 0) {
+      const { from, output } = queue.shift()!;
+      machines.forEach((m, r) => {
+        if (r === from || (output.to === 'recipient' && output.recipient !== r)) return;
+        emit(r, m.receive(output.bytes));
+      });
+    }
+  };
+  deliver();
+  for (const deadline of ['deals', 'complaints'] as const) {
+    machines.forEach((m, i) => emit(i, m.advance(deadline)));
+    deliver();
+  }
+  // Validator 1 relays the answer, so 0 and 2 see it too: one QUAL, one key.
+  const honest = [0, 1, 2].map((i) => machines[i]!.result()!);
+  assert.equal(
+    new Set(honest.map((r) => toHex(r.transcriptDigest))).size,
+    1,
+    'the honest validators agree on QUAL',
+  );
+  for (const result of honest) assert.deepEqual(result.qualified, [0, 1, 2, 3]);
 });
 
 test('one dealer equivocates its commitment: both signed deals are the evidence, the key forms', () => {

@@ -27,6 +27,8 @@
  *    as evidence — or never came.
  * 3. Answer (GJKR Fig. 2 step 1c). A dealer accused without conclusive evidence answers by
  *    revealing the share f_i(j) publicly; everyone checks it against C_i, and the accuser uses it.
+ *    Every validator re-broadcasts an answer once, so a dealer that answers only some of them
+ *    cannot split QUAL (some counting the accusation answered, others not).
  *    A recipient that sees deal digests differing from its own re-broadcasts the deal it holds
  *    (it is signed by the dealer); two different signed deals are proof of equivocation. A
  *    recipient that sees an accusation re-broadcasts the complaint, so the accused hears it.
@@ -782,7 +784,10 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
           byRecipient.set(reveal.recipient, valid ? value : undefined);
         }
         answers.set(dealer, byRecipient);
-        return progress();
+        // Relayed once (`accepted` drops copies): a dealer that answers some validators only
+        // cannot make them disagree on QUAL.
+        const relay: KeygenOutput[] = dealer === self ? [] : [{ to: 'all', bytes: bytes.slice() }];
+        return [...relay, ...progress()];
       }
     }
   }

@@ -285,6 +285,12 @@ export interface NodeApplicationOptions {
   admitWithoutAccount?: boolean;
   /** Fair ordering (issue 14): the genesis eon keyset and our share of it; absent: none. */
   fairOrdering?: NodeFairOrdering;
+  /**
+   * Fair ordering whose eon keyset the validators are still making (src/node/eon-keyset.ts): the
+   * encrypted-only markets refuse plain orders already, envelopes are refused with
+   * EON_KEY_PENDING, and `enableFairOrdering` brings the keyset in before any block runs.
+   */
+  pendingFairOrdering?: { readonly encryptedOnlySeries?: readonly number[] };
 }
 
 /** A validator's part in fair ordering: the chain's eon keyset and its own share of it. */
@@ -369,7 +375,16 @@ export interface NodeApplication {
    * An encrypted-order envelope (`SignedOrderEnvelope` encoding) for the envelope pool, judged
    * against the next height. Never throws; 'FAIR_ORDERING_DISABLED' without an eon keyset.
    */
-  submitEnvelope(bytes: Uint8Array): EnvelopeAdmission | { ok: false; code: 'FAIR_ORDERING_DISABLED' };
+  submitEnvelope(
+    bytes: Uint8Array,
+  ): EnvelopeAdmission | { ok: false; code: 'FAIR_ORDERING_DISABLED' | 'EON_KEY_PENDING' };
+  /**
+   * The eon keyset the validators agreed on (`pendingFairOrdering`), with our share; call before
+   * consensus runs a block. @throws InvariantError after a block ran, or with fair ordering already on
+   */
+  enableFairOrdering(fair: NodeFairOrdering): void;
+  /** The eon keyset blocks are encrypted to; undefined before it exists or without fair ordering. */
+  fairOrderingRules(): FairOrderingRules | undefined;
   /** Envelopes waiting in the pool. */
   pooledEnvelopes(): number;
   /**
@@ -461,6 +476,13 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     { verifySignature: (transaction, encoded) => verifiedTransactions.check(transaction, encoded) },
   );
   const { priceBook } = chain;
+  /** The encrypted-only markets, known from genesis whether or not the eon keyset exists yet. */
+  const encryptedOnly =
+    options.fairOrdering?.rules.encryptedOnlySeries === undefined
+      ? options.pendingFairOrdering?.encryptedOnlySeries === undefined
+        ? undefined
+        : { encryptedOnlySeries: options.pendingFairOrdering.encryptedOnlySeries }
+      : options.fairOrdering.rules;
   const basePool = createMempool({
     chainId,
     ...mempoolLimits,
@@ -469,11 +491,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       ? {}
       : { accountExists: (account: Uint8Array) => hasAccount(chain.engine, options.engineGenesis, account) }),
     verifySignature: (transaction, encoded) => verifiedTransactions.verify(transaction, encoded),
-    ...(options.fairOrdering?.rules.encryptedOnlySeries === undefined
+    ...(encryptedOnly === undefined
       ? {}
-      : {
-          encryptionRequired: (transaction) => encryptionRequired(options.fairOrdering?.rules, transaction),
-        }),
+      : { encryptionRequired: (transaction) => encryptionRequired(encryptedOnly, transaction) }),
   });
   // A leader waiting in `propose` (for transactions, an unknown ancestor, observations or a batch
   // key) is woken by what it waits for, not by a poll: each waiter is a one-shot callback.
@@ -502,10 +522,10 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     },
   };
   const known = new Map<string, KnownBlock>();
-  const fair = options.fairOrdering;
+  let fair = options.fairOrdering;
   // t = 2f + 1 of n = 3f + 1 (or more): the shares that combine into a block's key.
   const keyThreshold = 2 * Math.floor((options.validators.length - 1) / 3) + 1;
-  const relay =
+  const relayOf = (fair: NodeFairOrdering | undefined) =>
     fair === undefined
       ? undefined
       : createKeyShareRelay({
@@ -521,7 +541,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           secretShare: fair.secretShare,
           signer: fair.signer,
         });
-  const envelopePool =
+  const envelopePoolOf = (fair: NodeFairOrdering | undefined) =>
     fair === undefined
       ? undefined
       : createEnvelopePool({
@@ -532,6 +552,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           maxPerSender: limits.maxPooledEnvelopesPerSender,
           nextNonce: (sender) => chain.engine.account(sender)?.nonce ?? 0,
         });
+  let relay = relayOf(fair);
+  let envelopePool = envelopePoolOf(fair);
   /** Early-share evidence to record on chain, by "validator:batch" (until its batch is reached). */
   const earlyEvidence = new Map<string, EarlyKeyShare>();
   /** Observations by height, then by validator index (first valid one wins). */
@@ -1227,8 +1249,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         } catch {
           return refuse('malformed-transaction');
         }
-        if (encryptionRequired(options.fairOrdering?.rules, transaction))
-          return refuse('plain-order-on-encrypted-market');
+        if (encryptionRequired(encryptedOnly, transaction)) return refuse('plain-order-on-encrypted-market');
         const id = toHex(transactionId(transaction));
         if (seen.has(id)) return refuse('repeated-transaction');
         seen.add(id);
@@ -1390,11 +1411,34 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     },
 
     submitEnvelope(bytes) {
-      if (envelopePool === undefined) return { ok: false, code: 'FAIR_ORDERING_DISABLED' };
+      if (envelopePool === undefined)
+        return {
+          ok: false,
+          code: options.pendingFairOrdering === undefined ? 'FAIR_ORDERING_DISABLED' : 'EON_KEY_PENDING',
+        };
       return envelopePool.submit(bytes, chain.engine.height + 1);
     },
 
     pooledEnvelopes: () => envelopePool?.size ?? 0,
+
+    enableFairOrdering(next) {
+      invariant(
+        fair === undefined && options.pendingFairOrdering !== undefined,
+        'fair ordering is enabled once',
+      );
+      invariant(chain.engine.height === 0, 'the eon keyset comes before the first block');
+      const series = options.pendingFairOrdering.encryptedOnlySeries ?? [];
+      invariant(
+        (next.rules.encryptedOnlySeries ?? []).join() === series.join(),
+        'the keyset keeps the genesis encrypted-only markets',
+      );
+      fair = next;
+      chain.rules = { ...chain.rules, fairOrdering: next.rules };
+      relay = relayOf(next);
+      envelopePool = envelopePoolOf(next);
+    },
+
+    fairOrderingRules: () => chain.rules.fairOrdering,
 
     tip: () => ({
       height: chain.engine.height,

@@ -40,6 +40,7 @@ import type { Finding } from '../monitor/finding.ts';
 import type { FindingQuery } from '../monitor/monitor.ts';
 import { frameTransactions } from './api/batch.ts';
 import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
+import type { EonKeysetJson } from './api/eon.ts';
 import { API_ERRORS, type ApiErrorCode } from './api/errors.ts';
 import type { KeyLifecycleJson } from './api/keys.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
@@ -255,6 +256,11 @@ export interface PalisadeClient {
   checkpoint(height: number | 'latest'): Promise<CheckpointJson>;
   /** The price keyset's lifecycle and its handover chain (`GET /v1/keys`); follow it with a light client. */
   keys(): Promise<KeyLifecycleJson>;
+  /**
+   * The eon keyset orders are encrypted to (`GET /v1/eon`); check it against the genesis
+   * validators with `verifyEonKeysetJson` (src/node/eon-client.ts) before encrypting to it.
+   */
+  eon(): Promise<EonKeysetJson>;
   /**
    * At a validator-set boundary, the set record under the root the boundary block commits, proven;
    * BOUNDARY_NOT_FOUND when not kept. Check it with a light client's `acceptValidatorSet`.
@@ -639,6 +645,7 @@ export function createClient(options: ClientOptions): PalisadeClient {
     privacyCheckpoint: (height) => call<PrivacyCheckpointJson>(`/v1/privacy/checkpoints/${height}`),
     checkpoint: (height) => call<CheckpointJson>(`/v1/bridge/checkpoints/${height}`),
     keys: () => call<KeyLifecycleJson>('/v1/keys'),
+    eon: () => call<EonKeysetJson>('/v1/eon'),
     validatorSetProof: (height) => call<ValidatorSetProofJson>(`/v1/validators/boundaries/${height}`),
     withdrawal: (id) => call<WithdrawalProofJson>(`/v1/bridge/withdrawals/${id}`),
     deposit: (nonce) => call<DepositStatusJson>(`/v1/bridge/deposits/${nonce}`),

@@ -164,6 +164,53 @@ test('fair ordering: the eon keyset and encrypted-only series round-trip; wrong 
     );
 });
 
+test('eonKeygen: the validators make the eon keyset; the section round-trips, deadlines default to dkg, and it excludes a listed keyset', () => {
+  const withKeygen = {
+    ...genesis,
+    eonKeygen: { eon: 2, encryptedOnlySeries: [4], dealMs: 1500, complaintMs: 700 },
+  };
+  const parsed = roundTrip(genesisToJson(withKeygen));
+  assert.deepEqual(parsed.eonKeygen, withKeygen.eonKeygen);
+  assert.equal(parsed.fairOrdering, undefined, 'no key in the genesis');
+  const bare = JSON.parse(JSON.stringify(genesisToJson(genesis))) as JsonDocument;
+  bare.eonKeygen = { eon: 1 };
+  assert.deepEqual(parseGenesis(bare).eonKeygen, {
+    eon: 1,
+    dealMs: genesis.dkg.dealMs,
+    complaintMs: genesis.dkg.complaintMs,
+  });
+  const keyset = combineEonKeyset(
+    [0, 1, 2, 3].map((j) => dealEon(j, 3, 4)),
+    3,
+    4,
+  );
+  const both = JSON.parse(
+    JSON.stringify(
+      genesisToJson({
+        ...withKeygen,
+        fairOrdering: { eon: 1, eonPublicKey: keyset.eonPublicKey, publicShares: [...keyset.publicShares] },
+      }),
+    ),
+  );
+  assert.throws(
+    () => parseGenesis(both),
+    (error: unknown) => error instanceof GenesisError && error.field === 'eonKeygen',
+  );
+  for (const [edit, field] of [
+    [(k: JsonDocument) => (k.encryptedOnlySeries = [1, 1]), 'eonKeygen.encryptedOnlySeries'],
+    [(k: JsonDocument) => (k.dealMs = 5), 'eonKeygen.dealMs'],
+    [(k: JsonDocument) => (k.eonPublicKey = '0x00'), 'eonKeygen.eonPublicKey'],
+  ] as const) {
+    const document = JSON.parse(JSON.stringify(genesisToJson(withKeygen))) as JsonDocument;
+    edit(document.eonKeygen);
+    assert.throws(
+      () => parseGenesis(document),
+      (error: unknown) => error instanceof GenesisError && error.field === field,
+      field,
+    );
+  }
+});
+
 test('bridge: the withdrawal minimum and per-account cap reach the engine; absent, the engine defaults; wrong ones are refused', () => {
   const bridged = (extra: JsonDocument = {}): JsonDocument => {
     const document = JSON.parse(JSON.stringify(genesisToJson(genesis))) as JsonDocument;

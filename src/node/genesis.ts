@@ -40,8 +40,12 @@
  *   fairOrdering      optional { eon, eonPublicKey, publicShares, encryptedOnlySeries? }: the eon
  *                     keyset orders are encrypted to (issue 14; 96-byte compressed G2 hex, one
  *                     public share per validator in index order) and the series that take
- *                     encrypted orders only. A validator enables it with its own eon share
- *                     (`NodeOptions.eonSecretShare`)
+ *                     encrypted orders only: a keyset made before the chain, outside it. A
+ *                     validator enables it with its own eon share (`NodeOptions.eonSecretShare`)
+ *   eonKeygen         optional { eon, encryptedOnlySeries?, dealMs?, complaintMs? }, exclusive
+ *                     with `fairOrdering`: the validators make the eon keyset themselves, by a
+ *                     DKG among them at first start (src/node/eon-keyset.ts), and run no block
+ *                     before they agree on it; the deadlines default to `dkg`'s
  */
 
 import type { FairOrderingRules } from '../chain/fair-batches.ts';
@@ -127,6 +131,16 @@ export interface Genesis {
   bridge?: GenesisBridge;
   /** The eon keyset for encrypted orders; absent: none (src/chain/fair-batches.ts). */
   fairOrdering?: FairOrderingRules;
+  /** Fair ordering whose eon keyset the validators make by DKG at first start. */
+  eonKeygen?: EonKeygenGenesis;
+}
+
+/** The `eonKeygen` section: the eon, its encrypted-only markets and the DKG's deadlines. */
+export interface EonKeygenGenesis {
+  eon: number;
+  encryptedOnlySeries?: number[];
+  dealMs: number;
+  complaintMs: number;
 }
 
 /** The `bridge` section. */
@@ -264,6 +278,18 @@ export function genesisToJson(genesis: Genesis): Json {
             ...(genesis.fairOrdering.encryptedOnlySeries === undefined
               ? {}
               : { encryptedOnlySeries: [...genesis.fairOrdering.encryptedOnlySeries] }),
+          },
+        }),
+    ...(genesis.eonKeygen === undefined
+      ? {}
+      : {
+          eonKeygen: {
+            eon: genesis.eonKeygen.eon,
+            ...(genesis.eonKeygen.encryptedOnlySeries === undefined
+              ? {}
+              : { encryptedOnlySeries: [...genesis.eonKeygen.encryptedOnlySeries] }),
+            dealMs: genesis.eonKeygen.dealMs,
+            complaintMs: genesis.eonKeygen.complaintMs,
           },
         }),
   };
@@ -595,7 +621,7 @@ export function parseGenesis(document: unknown): Genesis {
     document,
     'genesis',
     ['format', 'chainId', 'validators', 'engine', 'oracle', 'dkg', 'priceCertificates', 'consensus'],
-    ['bridge', 'fairOrdering'],
+    ['bridge', 'fairOrdering', 'eonKeygen'],
   );
   if (record.format !== GENESIS_FORMAT) throw new GenesisError('format', `must be "${GENESIS_FORMAT}"`);
   const chainId = integer(record.chainId, 'chainId');
@@ -672,9 +698,16 @@ export function parseGenesis(document: unknown): Genesis {
     );
   const fairOrdering =
     record.fairOrdering === undefined ? undefined : parseFairOrdering(record.fairOrdering, validators.length);
+  if (fairOrdering !== undefined && record.eonKeygen !== undefined)
+    throw new GenesisError(
+      'eonKeygen',
+      'a genesis names its eon keyset (fairOrdering) or has it made (eonKeygen), not both',
+    );
+  const eonKeygen = record.eonKeygen === undefined ? undefined : parseEonKeygen(record.eonKeygen, dkg);
   return {
     ...(bridge === undefined ? {} : { bridge }),
     ...(fairOrdering === undefined ? {} : { fairOrdering }),
+    ...(eonKeygen === undefined ? {} : { eonKeygen }),
     chainId,
     validators,
     // With epochs, the engine commits the validator set governance may change (src/node/epochs.ts).
@@ -696,6 +729,29 @@ export function parseGenesis(document: unknown): Genesis {
       nullifyRetryMs: integer(consensusRecord.nullifyRetryMs, 'consensus.nullifyRetryMs', 1, 600_000),
       syncRetryMs: integer(consensusRecord.syncRetryMs, 'consensus.syncRetryMs', 1, 600_000),
     },
+  };
+}
+
+/** `eonKeygen`: the eon the validators make at first start, its markets and deadlines. */
+function parseEonKeygen(value: unknown, dkg: KeyLifecycleGenesis): EonKeygenGenesis {
+  const record = object(value, 'eonKeygen', ['eon'], ['encryptedOnlySeries', 'dealMs', 'complaintMs']);
+  const series =
+    record.encryptedOnlySeries === undefined
+      ? undefined
+      : array(record.encryptedOnlySeries, 'eonKeygen.encryptedOnlySeries', 10_000).map((id, i) =>
+          integer(id, `eonKeygen.encryptedOnlySeries[${i}]`, 1, 0xffff_ffff),
+        );
+  if (series !== undefined && new Set(series).size !== series.length)
+    throw new GenesisError('eonKeygen.encryptedOnlySeries', 'names a series twice');
+  return {
+    eon: integer(record.eon, 'eonKeygen.eon', 0, 0xffff_ffff),
+    ...(series === undefined ? {} : { encryptedOnlySeries: series }),
+    dealMs:
+      record.dealMs === undefined ? dkg.dealMs : integer(record.dealMs, 'eonKeygen.dealMs', 100, 600_000),
+    complaintMs:
+      record.complaintMs === undefined
+        ? dkg.complaintMs
+        : integer(record.complaintMs, 'eonKeygen.complaintMs', 100, 600_000),
   };
 }
 

@@ -4,6 +4,7 @@
  *   transport (mutual TLS 1.3, one connection per validator pair)
  *     ├─ 0x02xx → consensus (Simplex; vote journal and finalized blocks in SQLite)
  *     ├─ 0x04xx → price keyset DKG and FROST signing (price-signing.ts)
+ *     ├─ 0x0135 → the eon keyset's DKG among the validators (eon-keyset.ts; genesis `eonKeygen`)
  *     └─ 0x05xx → transaction gossip and envelope gossip 0x0509 (here), signing
  *                 requests/announcements (price-signing.ts) and state sync, 0x0505–0x0508
  *                 (state-sync.ts)
@@ -20,7 +21,9 @@
  * Lifecycle: `start()` opens storage, restores the latest engine snapshot and replays the finalized
  * blocks stored after it (app.ts; a snapshot every `applicationLimits.snapshotIntervalBlocks`,
  * default 100), listens, dials, starts consensus, the oracle, the DKG (or loads the keyset) and the
- * API. `stop()` stops consensus, waits for the block being applied,
+ * API. With genesis `eonKeygen`, consensus (and state sync) start only once the validators agreed
+ * on the eon keyset (eon-keyset.ts; loaded from `eon-share-<eon>.key` after the first start), so
+ * no block runs, and no envelope is taken, before the eon key exists. `stop()` stops consensus, waits for the block being applied,
  * syncs and closes storage, closes the API and the transport. `kill -9` at any point is safe:
  * votes are journaled before they are sent and a finalized block is applied again from storage.
  */
@@ -36,6 +39,7 @@ import { createValidatorSchedule } from '../consensus/epochs.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
+import { SealedEonKeygenCodec } from '../crypto/shutter/eon-keygen-codec.ts';
 import { accountStateKey } from '../execution/engine.ts';
 import { VALIDATOR_SET_STATE_KEY } from '../execution/records.ts';
 import { CheckpointCertificateCodec } from '../interop/evm/checkpoint.ts';
@@ -57,6 +61,7 @@ import { openSqliteStorage, type SqliteStorage } from '../runtime/real/storage.t
 import { createTlsTransport, type TlsTransport, type TransportLimits } from '../runtime/real/transport.ts';
 import type { Network, PeerId } from '../runtime/types.ts';
 import { checkpointJson, withdrawalProofJson } from './api/bridge.ts';
+import type { EonKeysetJson } from './api/eon.ts';
 import { nextRefreshHeight } from './api/keys.ts';
 import { networkInfoOf } from './api/network.ts';
 import { type RunningApiServer, startApiServer } from './api/server.ts';
@@ -65,6 +70,8 @@ import { auditLogRead, createAuditTrail } from './audit-trail.ts';
 import { createCertificateHistory } from './certificate-history.ts';
 import { createCheckpointSigner } from './checkpoint-signing.ts';
 import { createDepositStatus } from './deposit-status.ts';
+import { EonShareError, readEonShareText, writeEonShareDurably } from './eon-key-file.ts';
+import { createEonKeysetDriver, type EonKeysetDriver } from './eon-keyset.ts';
 import { catchUpEpochs, currentValidatorStatus, followValidatorEpoch, storedBlockView } from './epochs.ts';
 import { type Genesis, parseHostPort } from './genesis.ts';
 import { createMonitorFeed } from './monitor-feed.ts';
@@ -207,7 +214,8 @@ const BRIDGE_POLL_MS = 1000;
 /**
  * Builds a validator node; nothing runs until `start()`.
  * @example const node = createNode({ genesis, index: 0, secretKey, dataDirectory: 'data/0', p2pListen: { host: '127.0.0.1', port: 0 } }); await node.start();
- * @throws TypeError when `secretKey` is not the key of validator `index`
+ * @throws TypeError when `secretKey` is not the key of validator `index`; EonShareError
+ *   EON_SHARE_MISSING for a validator added after genesis on a genesis with `eonKeygen`
  */
 export function createNode(options: NodeOptions): PalisadeNode {
   const { genesis, index } = options;
@@ -355,6 +363,14 @@ export function createNode(options: NodeOptions): PalisadeNode {
   // a vote's signer index names a member of its view's set, which the application needs to tell
   // whose observation or deposit report a vote carries.
   const schedule = createValidatorSchedule({ epoch: 1, firstView: 1, validators: createValidatorSet(keys) });
+  // A validator added later took no part in the genesis eon DKG and holds no eon share: without
+  // the keyset it would run blocks with envelopes under other rules and fork, so it does not start.
+  if (joining && genesis.eonKeygen !== undefined)
+    throw new EonShareError(
+      'EON_SHARE_MISSING',
+      'a validator added after genesis holds no share of the eon keyset the genesis validators made',
+    );
+  const eonKeygen = genesis.eonKeygen;
   const app = createNodeApplication({
     chainId,
     validators: keys,
@@ -375,6 +391,14 @@ export function createNode(options: NodeOptions): PalisadeNode {
     ...(genesis.fairOrdering === undefined || options.eonSecretShare === undefined
       ? {}
       : { fairOrdering: { rules: genesis.fairOrdering, secretShare: options.eonSecretShare, signer } }),
+    ...(eonKeygen === undefined
+      ? {}
+      : {
+          pendingFairOrdering:
+            eonKeygen.encryptedOnlySeries === undefined
+              ? {}
+              : { encryptedOnlySeries: eonKeygen.encryptedOnlySeries },
+        }),
   });
 
   let consensusHandler: ((from: PeerId, message: Uint8Array) => void) | undefined;
@@ -447,6 +471,51 @@ export function createNode(options: NodeOptions): PalisadeNode {
     log: (level, message, details) => logger[level](details ?? {}, message),
     onCertificate: (entry) => certificateHistory.record(entry),
   });
+
+  // The eon keyset's DKG (genesis `eonKeygen`): consensus waits for its agreement (see `start`).
+  let eonAgreed = eonKeygen === undefined;
+  let startConsensus: (() => void) | undefined;
+  const eonStore = {
+    read: () =>
+      eonKeygen === undefined ? undefined : readEonShareText(options.dataDirectory, eonKeygen.eon),
+    write: (text: string) => {
+      if (eonKeygen !== undefined) writeEonShareDurably(options.dataDirectory, text, eonKeygen.eon);
+    },
+  };
+  const eon: EonKeysetDriver | undefined =
+    eonKeygen === undefined
+      ? undefined
+      : createEonKeysetDriver({
+          chainId,
+          eon: eonKeygen.eon,
+          self: index,
+          validators: keys,
+          signer,
+          secretKey: options.secretKey,
+          store: eonStore,
+          clock,
+          send: (to, message) => transport.send(to, message),
+          broadcast: (message) => transport.broadcast(message),
+          dealMs: eonKeygen.dealMs,
+          complaintMs: eonKeygen.complaintMs,
+          log: (level, message, details) => logger[level](details ?? {}, message),
+          onAgreed: (keyset, secretShare) => {
+            app.enableFairOrdering({
+              rules: {
+                eon: eonKeygen.eon,
+                eonPublicKey: keyset.eonPublicKey,
+                publicShares: keyset.publicShares,
+                ...(eonKeygen.encryptedOnlySeries === undefined
+                  ? {}
+                  : { encryptedOnlySeries: eonKeygen.encryptedOnlySeries }),
+              },
+              secretShare,
+              signer,
+            });
+            eonAgreed = true;
+            startConsensus?.();
+          },
+        });
 
   // Withdrawals checkpoints (src/node/checkpoint-signing.ts), signed in the verifier's domain.
   const checkpointDomain = {
@@ -575,7 +644,10 @@ export function createNode(options: NodeOptions): PalisadeNode {
       if (range === 0x02) consensusHandler?.(from, message);
       else if (tag === CheckpointCertificateCodec.tag) checkpoints?.receive(from, message);
       else if (range === 0x04 || tag === 0x0503 || tag === 0x0504) prices.receive(from, message);
-      else if (tag === TransactionGossipCodec.tag) onGossip(from, message);
+      else if (tag === SealedEonKeygenCodec.tag) {
+        if (eon === undefined) transport.penalize(from, 'unknown-type', 5);
+        else eon.receive(from, message);
+      } else if (tag === TransactionGossipCodec.tag) onGossip(from, message);
       else if (tag === EnvelopeGossipCodec.tag) onEnvelopeGossip(from, message);
       else if (tag >= 0x0505 && tag <= 0x0508) onStateSync(from, message);
       else transport.penalize(from, 'unknown-type', 5);
@@ -958,6 +1030,24 @@ export function createNode(options: NodeOptions): PalisadeNode {
         .filter((entry) => entry !== undefined)
         .sort((a, b) => a.assetId - b.assetId)
         .map(certificateEntry),
+    eonKeyset(): EonKeysetJson {
+      const rules = app.fairOrderingRules();
+      const status = eon?.status();
+      const series = rules?.encryptedOnlySeries ?? eonKeygen?.encryptedOnlySeries ?? [];
+      return {
+        state: rules !== undefined ? 'ready' : eonKeygen !== undefined ? 'pending' : 'disabled',
+        source: eonKeygen !== undefined ? 'dkg' : rules !== undefined ? 'genesis' : null,
+        eon: rules?.eon ?? eonKeygen?.eon ?? null,
+        eonPublicKey: rules === undefined ? null : hex(rules.eonPublicKey.toBytes(true)),
+        threshold: rules === undefined ? null : 2 * Math.floor((n - 1) / 3) + 1,
+        publicShares: rules === undefined ? [] : rules.publicShares.map((share) => hex(share.toBytes(true))),
+        encryptedOnlySeries: [...series],
+        qualified: status?.keyset === undefined ? [] : [...status.keyset.qualified],
+        commitment: (status?.commitment ?? []).map((point) => hex(point)),
+        attestations: (status?.attestations ?? []).map((bytes) => hex(bytes)),
+        disqualified: status?.disqualified ?? [],
+      };
+    },
     keyLifecycle() {
       const keyset = prices.keyset();
       const stats = prices.stats();
@@ -1116,6 +1206,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
     async start() {
       running = true;
       const replayStarted = clock.now();
+      // The agreed eon keyset first: the stored blocks replay under its rules. A file that fails
+      // its checks stops the start here.
+      const eonLoaded = eon?.load() ?? false;
       const opened = app.open();
       catchUpEpochs(consensus, app.engine.validatorSet(), viewOfStoredBlock);
       logger.info(
@@ -1128,10 +1221,33 @@ export function createNode(options: NodeOptions): PalisadeNode {
         'restored the latest snapshot and replayed the finalized blocks after it',
       );
       syncMembership();
+      // A chain past genesis ran its blocks with the agreed eon key: a new DKG would make another.
+      if (eon !== undefined && app.engine.height > 0 && !eonLoaded)
+        throw new EonShareError(
+          'EON_SHARE_MISSING',
+          `the chain is at height ${app.engine.height} and this validator's eon share file is missing`,
+        );
       const p2p = await transport.listen();
       transport.start();
       scheduleMembership();
-      await consensus.start();
+      // Without a sealed keyset: the DKG among the validators, now that the transport runs.
+      eon?.start();
+      const consensusReady = new Promise<void>((resolve) => {
+        startConsensus = () => {
+          startConsensus = undefined;
+          if (!running) return resolve();
+          consensus
+            .start()
+            .then(() => {
+              if (running) stateSync.start();
+            })
+            .catch((error: Error) => logger.error({ error: error.message }, 'consensus failed to start'))
+            .finally(resolve);
+        };
+      });
+      if (eonAgreed) startConsensus!();
+      else logger.info({ eon: eonKeygen?.eon }, 'waiting for the eon keyset before running blocks');
+      if (eonAgreed) await consensusReady;
       if (oracleEnabled) {
         await pollMarket();
         schedulePoll();
@@ -1144,7 +1260,6 @@ export function createNode(options: NodeOptions): PalisadeNode {
       // finishes it (or catches up to it) after the restart. A joiner still waiting is
       // syncMembership's (it needs the change that added it, not the latest).
       if (n >= 2 && prices.keyset() !== undefined) signerFollowsSetChange();
-      stateSync.start();
       chargePenalties();
       monitorFeed.start();
       if (options.apiListen !== undefined) {
@@ -1166,9 +1281,11 @@ export function createNode(options: NodeOptions): PalisadeNode {
       // transaction it did accept is relayed before the transport closes: a 202 must not be
       // lost with this process (the mempool is not persisted; peers hold it from here).
       if (api !== undefined) await api.close();
+      startConsensus = undefined;
       consensus.stop();
       stateSync.stop();
       prices.stop();
+      eon?.stop();
       cancelPoll?.();
       cancelBridgePoll?.();
       cancelPenalties?.();

@@ -37,6 +37,7 @@ import type { Finding } from '../monitor/finding.ts';
 import type { FindingCount, FindingQuery } from '../monitor/monitor.ts';
 import { ONE as FIXED_ONE, type Fixed } from '../std/fixed.ts';
 import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
+import type { EonKeysetJson } from './api/eon.ts';
 import type { KeyLifecycleJson } from './api/keys.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
 import type { DepositStatusJson, DepositStatusQuery } from './deposit-status.ts';
@@ -111,6 +112,7 @@ export interface SyncStatusJson {
 /** Why the envelope pool (src/node/fair-ordering-pool.ts) refused an encrypted order. */
 export type EnvelopeRefusalCode =
   | 'FAIR_ORDERING_DISABLED'
+  | 'EON_KEY_PENDING'
   | 'ENVELOPE_MALFORMED'
   | 'ENVELOPE_WRONG_CHAIN'
   | 'ENVELOPE_WRONG_EON'
@@ -131,6 +133,7 @@ export type EnvelopeSubmitResult =
 
 const ENVELOPE_REASONS: Record<EnvelopeRefusalCode, string> = {
   FAIR_ORDERING_DISABLED: 'this network has no eon key: it takes no encrypted orders',
+  EON_KEY_PENDING: 'the validators are still making the eon key (GET /v1/eon): no encrypted orders yet',
   ENVELOPE_MALFORMED: 'not a canonical SignedOrderEnvelope encoding',
   ENVELOPE_WRONG_CHAIN: 'the envelope is for another chain id',
   ENVELOPE_WRONG_EON: 'encrypted to another eon than the current one',
@@ -147,7 +150,7 @@ const ENVELOPE_REASONS: Record<EnvelopeRefusalCode, string> = {
 
 /** The API's answer for the envelope pool's verdict on `bytes`. */
 export function envelopeSubmitResult(
-  admission: EnvelopeAdmission | { ok: false; code: 'FAIR_ORDERING_DISABLED' },
+  admission: EnvelopeAdmission | { ok: false; code: 'FAIR_ORDERING_DISABLED' | 'EON_KEY_PENDING' },
   bytes: Uint8Array,
 ): EnvelopeSubmitResult {
   if (admission.ok) {
@@ -160,7 +163,9 @@ export function envelopeSubmitResult(
     };
   }
   const code: EnvelopeRefusalCode =
-    admission.code === 'FAIR_ORDERING_DISABLED' ? admission.code : `ENVELOPE_${admission.code}`;
+    admission.code === 'FAIR_ORDERING_DISABLED' || admission.code === 'EON_KEY_PENDING'
+      ? admission.code
+      : `ENVELOPE_${admission.code}`;
   const reason =
     admission.code === 'MALFORMED'
       ? `${ENVELOPE_REASONS[code]} (${'codec' in admission ? `${admission.codec} at ${admission.field}` : ''})`
@@ -696,6 +701,8 @@ export interface NodeView {
   priceCertificatesAt?(query: { height: number } | { time: number }): MaybePromise<PriceCertificateEntry[]>;
   /** The price keyset's epoch, signers and handover chain (absent: the node runs no keyset). */
   keyLifecycle?(): MaybePromise<KeyLifecycleJson>;
+  /** The fair-ordering eon keyset (`GET /v1/eon`); absent: not served. */
+  eonKeyset?(): MaybePromise<EonKeysetJson>;
   /** The account tree's checkpoint at `height` for margin proofs (src/node/privacy.ts); absent: none kept. */
   privacyCheckpoint?(height: number): MaybePromise<PrivacyCheckpointJson | undefined>;
   /** A certified withdrawals checkpoint (src/node/checkpoint-signing.ts); absent: no bridge. */

@@ -1,6 +1,6 @@
 /**
- * Fair ordering on a devnet of real validator processes (issue 14): the devnet makes an eon
- * keyset and names one market encrypted-only; its bots trade that market with encrypted orders
+ * Fair ordering on a devnet of real validator processes (issue 14): the validators make the eon
+ * keyset by a DKG among themselves (the launcher deals nothing) and one market is encrypted-only; its bots trade that market with encrypted orders
  * and every other plain. The attacks on that flow come first, from a trader of our own:
  *
  *   plain on the encrypted market  refused at the API (ENCRYPTION_REQUIRED), nonce untouched
@@ -25,6 +25,7 @@ import { loadEd25519Keystore } from '../../src/crypto/keystore.ts';
 import { combineEonKeyset, dealEon } from '../../src/crypto/shutter/eon-dkg.ts';
 import { signTransaction } from '../../src/crypto/transaction.ts';
 import { createClient, encrypt, encryptedOrderId } from '../../src/node/client.ts';
+import { verifyEonKeysetJson } from '../../src/node/eon-client.ts';
 import type { FillJson, MarketJson, TransactionOutcome } from '../../src/node/view.ts';
 import { startTestDevnet, type TestDevnet, waitFor } from './harness.ts';
 
@@ -44,11 +45,26 @@ after(async () => {
   await net?.close();
 });
 
-function fairRules() {
-  const fair = net.devnet.network.genesis.fairOrdering;
-  assert.ok(fair !== undefined, 'the devnet genesis has fair ordering');
-  assert.equal(fair.encryptedOnlySeries?.length, 1, 'one encrypted-only market');
-  return { fair, seriesId: fair.encryptedOnlySeries[0]! };
+/**
+ * The eon keyset as a client gets it: the genesis names only the eon and its encrypted-only
+ * market; the key is the one the validators made among themselves, served by a node and checked
+ * against n − f validators' attestations (no launcher ever held a share).
+ */
+async function fairRules() {
+  const genesis = net.devnet.network.genesis;
+  assert.equal(genesis.fairOrdering, undefined, 'the genesis lists no eon key: the validators make it');
+  const keygen = genesis.eonKeygen;
+  assert.ok(keygen !== undefined, 'the devnet genesis has fair ordering');
+  assert.equal(keygen.encryptedOnlySeries?.length, 1, 'one encrypted-only market');
+  const served = await createClient({ url: net.apiUrls[1]! }).eon();
+  assert.equal(served.state, 'ready');
+  assert.equal(served.source, 'dkg');
+  const verified = verifyEonKeysetJson(served, {
+    chainId: genesis.chainId,
+    validators: genesis.validators.map((validator) => validator.publicKey),
+  });
+  const fair = { eon: verified.eon, eonPublicKey: verified.eonPublicKey };
+  return { fair, seriesId: keygen.encryptedOnlySeries[0]! };
 }
 
 /**
@@ -84,7 +100,7 @@ async function accountOf(url: string, signer: Ed25519Signer) {
 test('attacks: a plain order on the encrypted market is refused; garbage under an envelope is charged once; replays are refused', {
   timeout: 120_000,
 }, async () => {
-  const { fair, seriesId } = fairRules();
+  const { fair, seriesId } = await fairRules();
   const chainId = net.devnet.network.genesis.chainId;
   const [first, second] = net.apiUrls as [string, string];
   const client = createClient({ url: first });
@@ -194,7 +210,7 @@ test('attacks: a plain order on the encrypted market is refused; garbage under a
 test("the bots' encrypted orders run and fill on the encrypted-only market; the dashboard shows encrypted beside plain flow", {
   timeout: 240_000,
 }, async () => {
-  const { seriesId } = fairRules();
+  const { seriesId } = await fairRules();
   const client = createClient({ url: net.apiUrls[0]! });
   let fills: FillJson[] = [];
   await waitFor(

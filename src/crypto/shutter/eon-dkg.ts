@@ -16,8 +16,9 @@
  * dealer; the dealer answers by revealing that share, and is disqualified when the revealed share
  * also fails (or it does not answer). Everyone can re-run the check on the revealed share, so an
  * honest dealer is never disqualified by a false accusation. Refresh and resharing of this keyset
- * reuse the same checks with a zero (refresh) or a Lagrange-weighted (resharing) constant term; the
- * key-lifecycle driver that schedules them is not here.
+ * reuse the same checks with a zero (refresh) or a Lagrange-weighted (resharing) constant term.
+ * The validators run these rounds over the network, with signed messages and an attestation round,
+ * through ./eon-keygen.ts.
  */
 import { invariant } from '../../codec/invariant.ts';
 import { Fr, G2, type G2Point } from './ibe.ts';

@@ -46,6 +46,7 @@ export const API_ERRORS = Object.freeze({
     meaning: 'this market takes encrypted orders only (POST /v1/envelopes)',
   },
   FAIR_ORDERING_DISABLED: { status: 404, meaning: 'this network takes no encrypted orders' },
+  EON_KEY_PENDING: { status: 503, meaning: 'the validators are still making the eon key' },
   ENVELOPE_MALFORMED: { status: 400, meaning: 'not a canonical SignedOrderEnvelope encoding' },
   ENVELOPE_WRONG_CHAIN: { status: 400, meaning: 'the envelope is for another chain id' },
   ENVELOPE_WRONG_EON: { status: 400, meaning: 'encrypted to another eon than the current one' },

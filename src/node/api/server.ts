@@ -14,6 +14,7 @@
  *   GET  /v1/oracle/prices                 latest aggregated price per asset
  *   GET  /v1/oracle/certificates           latest price certificate per asset, with the keyset
  *   GET  /v1/keys                          keyset epoch, group key, signers, handover chain (keys.ts)
+ *   GET  /v1/eon                           the eon keyset orders are encrypted to, with its attestations (eon.ts)
  *   GET  /v1/evidence                      equivocation evidence
  *   GET  /v1/bridge/checkpoints/latest|:height, /v1/bridge/withdrawals/:id   withdrawals (bridge.ts)
  *   GET  /v1/privacy/checkpoints/:height   account tree record, state proof, opening (privacy.ts)
@@ -57,6 +58,7 @@ import {
 import { registerAuditLog } from './audit-log.ts';
 import { splitFramedTransactions } from './batch.ts';
 import { registerBridge } from './bridge.ts';
+import { registerEon } from './eon.ts';
 import { API_ERRORS, ApiError, errorBody } from './errors.ts';
 import { registerFindings } from './findings.ts';
 import { registerKeys } from './keys.ts';
@@ -622,6 +624,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     registerFindings(api, view, metrics.registry);
     registerAuditLog(api, view);
     registerKeys(api, view);
+    registerEon(api, view);
     registerPrivacy(api, view);
     registerBridge(api, view);
     registerValidators(api, view);

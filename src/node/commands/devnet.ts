@@ -30,9 +30,10 @@ export const usage = `usage: palisade devnet [--validators N] [--data DIR] [--re
   the bridge (default): a local EVM node (Hardhat's EDR) on --evm-port (default base port + 300)
     with the test stablecoin, the vault and the verifier; the bots deposit through the vault and
     are credited by 2f + 1 validators. --no-evm makes a network without it (genesis-funded bots).
-  fair ordering (default): the genesis holds an eon keyset (a set-up DKG run by the launcher; each
-    validator's share sealed in its data directory) and one market, the nearest-expiry call at the
-    money, takes encrypted orders only; the bots trade it encrypted, every other market plain.
+  fair ordering (default): the validators make the eon keyset by a DKG among themselves at first
+    start (each seals only its own share in its data directory; no block runs before they agree,
+    GET /v1/eon serves it) and one market, the nearest-expiry call at the money, takes encrypted
+    orders only; the bots trade it encrypted, every other market plain.
     --no-fair-ordering makes a network without it.
   --base-port, --leader-timeout-ms, --epoch-blocks, --validator-metadata, --no-evm and
     --no-fair-ordering apply when the network is made (first start or --reset).`;
@@ -197,12 +198,13 @@ async function supervise(
         `             vault ${record.evm.vault}  token ${record.evm.token} (pUSD)  verifier ${record.evm.verifier}`,
       );
     }
+    const encryptedSeries =
+      devnet.network.genesis.fairOrdering?.encryptedOnlySeries ??
+      devnet.network.genesis.eonKeygen?.encryptedOnlySeries;
     console.log(
       options.bots
         ? `bots         ${record.bots.map((bot) => bot.role).join(', ')} trading the series nearest the money${
-            devnet.network.genesis.fairOrdering?.encryptedOnlySeries === undefined
-              ? ''
-              : ` (series ${devnet.network.genesis.fairOrdering.encryptedOnlySeries.join(', ')} encrypted)`
+            encryptedSeries === undefined ? '' : ` (series ${encryptedSeries.join(', ')} encrypted)`
           }`
         : 'bots         off (--no-bots)',
     );

@@ -22,7 +22,8 @@ import { KeystoreError, loadEd25519Keystore } from '../../crypto/keystore.ts';
 import { withWebhookSecret } from '../../monitor/settings.ts';
 import { parseOptions, UsageError } from '../args.ts';
 import { ConfigError, readNodeConfig } from '../config.ts';
-import { EonShareError, loadEonShare } from '../eon-key-file.ts';
+import { EonShareError, loadEonShare, openEonKeyset, readEonShareText } from '../eon-key-file.ts';
+import { eonKeygenSessionOf } from '../eon-keyset.ts';
 import { GenesisError, parseGenesis } from '../genesis.ts';
 import { createNode } from '../node.ts';
 import { PASSWORD_ENVIRONMENT_VARIABLE } from './genesis.ts';
@@ -107,6 +108,27 @@ export async function run(args: string[]): Promise<number> {
         config.index,
         genesis.fairOrdering,
       );
+    // The validators' own eon keyset (genesis `eonKeygen`): a sealed file from an earlier start
+    // must hold this validator's share of a keyset n − f validators attested; no file: the DKG runs.
+    if (genesis.eonKeygen !== undefined && config.join !== undefined)
+      throw new EonShareError(
+        'EON_SHARE_MISSING',
+        'a validator added after genesis holds no share of the eon keyset the genesis validators made',
+      );
+    if (genesis.eonKeygen !== undefined) {
+      const text = readEonShareText(config.dataDirectory, genesis.eonKeygen.eon);
+      if (text !== undefined)
+        openEonKeyset(
+          text,
+          secretKey,
+          { chainId: genesis.chainId, eon: genesis.eonKeygen.eon, index: config.index },
+          eonKeygenSessionOf(
+            genesis.chainId,
+            genesis.eonKeygen.eon,
+            genesis.validators.map((v) => v.publicKey),
+          ),
+        );
+    }
   } catch (error) {
     if (error instanceof EonShareError) {
       console.error(`palisade node: ${error.code}: ${error.message}`);

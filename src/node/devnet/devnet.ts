@@ -40,6 +40,7 @@ import type { PalisadeClient, Trader } from '../client.ts';
 import { createDashboardServer, type RunningDashboard } from '../dashboard/server.ts';
 import { claimOnVault, servedHandovers } from '../withdraw-evm.ts';
 import { type BotAccount, type RunningBots, startBots } from './bots.ts';
+import { awaitEonKeyset } from './eon-setup.ts';
 import { type EvmProcess, startEvmProcess } from './evm.ts';
 import { DevnetError, type DevnetNetwork, ensureNetwork, readNetwork, setEvmRpc } from './network.ts';
 import {
@@ -61,6 +62,8 @@ const CREDIT_WAIT_MS = 60_000;
 /** On a bridged devnet each bot withdraws this much to its EVM wallet this often, and claims it. */
 export const BOT_WITHDRAWAL = 1_000n * 10n ** 6n;
 const BOT_WITHDRAW_EVERY_MS = 45_000;
+/** Beyond the eon DKG's own deadlines: start-up of the validators and their connections. */
+const EON_KEYSET_WAIT_SLACK_MS = 60_000;
 const CLAIM_ATTEMPTS = 3;
 
 export interface DevnetOptions {
@@ -102,8 +105,8 @@ export interface DevnetOptions {
   /** The EVM node's JSON-RPC port, 0 for any free one; default the network's base port + 300. */
   evmPort?: number | undefined;
   /**
-   * A new network's genesis gets an eon keyset (a set-up DKG run here, eon-setup.ts) and one
-   * market that takes encrypted orders only, which the bots trade encrypted (default false here;
+   * A new network's genesis gets fair ordering: the validators make its eon keyset by a DKG among
+   * themselves at first start (eon-setup.ts), and one market takes encrypted orders only, which the bots trade encrypted (default false here;
    * `palisade devnet` passes true unless --no-fair-ordering). An existing network keeps what it
    * was made with.
    */
@@ -445,7 +448,28 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
       botAccounts.push({ role, signer: createEd25519Signer(pair.secretKey) });
       pair.secretKey.fill(0);
     }
-    const fair = network.genesis.fairOrdering;
+    // The eon key: from the genesis (a network made before the validators' eon DKG), or served by
+    // the validators once they agreed on it, checked against their attestations.
+    let fair: { eon: number; eonPublicKey: Uint8Array; encryptedOnlySeries?: readonly number[] } | undefined;
+    const listed = network.genesis.fairOrdering;
+    const keygen = network.genesis.eonKeygen;
+    if (listed !== undefined) fair = { ...listed, eonPublicKey: listed.eonPublicKey.toBytes(true) };
+    else if (keygen !== undefined && options.bots && botAccounts.length > 0) {
+      progress('waiting for the validators to agree on the eon keyset');
+      const agreed = await awaitEonKeyset(
+        network.validators.map((validator) => validator.api),
+        network.genesis,
+        EON_KEYSET_WAIT_SLACK_MS + keygen.dealMs + keygen.complaintMs,
+      );
+      progress(
+        `the eon keyset is agreed (${agreed.eonPublicKeyBytes.length}-byte key, threshold ${agreed.threshold})`,
+      );
+      fair = {
+        eon: agreed.eon,
+        eonPublicKey: agreed.eonPublicKeyBytes,
+        encryptedOnlySeries: agreed.encryptedOnlySeries,
+      };
+    }
     if (options.bots && botAccounts.length > 0) {
       bots = startBots({
         apiUrls: network.validators.map((validator) => validator.api),
@@ -456,7 +480,7 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
               encryption: {
                 chainId: network.genesis.chainId,
                 eon: fair.eon,
-                eonPublicKey: fair.eonPublicKey.toBytes(true),
+                eonPublicKey: fair.eonPublicKey,
                 seriesIds: fair.encryptedOnlySeries,
               },
             }),

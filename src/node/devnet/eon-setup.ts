@@ -1,34 +1,16 @@
 /**
- * The devnet's eon keyset (fair ordering, issue 14), made when the network is made.
- *
- * This is a devnet set-up, not the validators' own DKG: the launcher plays every validator's part
- * of the joint-Feldman eon DKG (src/crypto/shutter/eon-dkg.ts) in one process — each validator j
- * deals, each recipient i checks its share against j's commitment, the qualified dealings combine
- * — and writes
- *
- *   genesis.json `fairOrdering`          eon 1, the eon key, every validator's public share, and
- *                                        the one market that takes encrypted orders only
- *   validator-<i>/data/eon-share-1.key   validator i's secret share, sealed under a key derived
- *                                        from its identity seed (src/node/eon-key-file.ts)
- *
- * The launcher therefore saw every share: on a devnet, where it also holds every validator's
- * keystore and password, that changes nothing; a real network runs the DKG among its validators.
- * It runs on the network's scratch directory before it is renamed into place, so an interrupted
- * first start leaves no genesis without its shares.
+ * The devnet's fair ordering (issue 14). The launcher deals nothing: a new network's genesis gets
+ * `eonKeygen` (eon 1 and the one market that takes encrypted orders only), and at first start the
+ * validators make the eon keyset by a DKG among themselves over their mutual-TLS channels
+ * (src/node/eon-keyset.ts), each sealing its own share into validator-<i>/data/eon-share-1.key.
+ * No process but validator i ever sees share i. The launcher then reads the key as any client
+ * does (`awaitEonKeyset`: served by a validator, checked against n − f validators' attestations)
+ * and gives it to the bots.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toHex } from '../../crypto/bytes.ts';
-import { loadEd25519Keystore } from '../../crypto/keystore.ts';
-import {
-  combineEonKeyset,
-  combineEonSecretShare,
-  dealEon,
-  type EonDealing,
-  verifyEonShare,
-} from '../../crypto/shutter/eon-dkg.ts';
-import { readNodeConfig } from '../config.ts';
-import { sealEonShare, writeEonShare } from '../eon-key-file.ts';
+import { createClient } from '../client.ts';
+import { type VerifiedEonKeyset, verifyEonKeysetJson } from '../eon-client.ts';
 import { DevnetError } from './network.ts';
 
 /** The eon a new devnet starts in. */
@@ -71,55 +53,53 @@ export function encryptedMarketOf(genesis: {
 }
 
 /**
- * Runs the eon DKG for the network in `directory` (what `palisade genesis --out` wrote) and
- * writes its outputs; returns the encrypted-only series.
- * @throws DevnetError GENESIS_FAILED when a dealt share fails its check (a bug here)
+ * Declares the validators' eon DKG in the network in `directory` (what `palisade genesis --out`
+ * wrote): genesis `eonKeygen` with the devnet's eon and its encrypted-only series, no key. Returns
+ * the series.
+ * @throws DevnetError GENESIS_FAILED when the genesis lists no series
  */
-export async function setUpEonKeyset(
-  directory: string,
-  password: string,
-  validators: number,
-): Promise<{ seriesId: number; threshold: number }> {
+export async function declareEonKeygen(directory: string): Promise<{ seriesId: number }> {
   const genesisPath = join(directory, 'genesis.json');
   const genesis = JSON.parse(await readFile(genesisPath, 'utf8')) as Record<string, unknown> & {
-    chainId: number;
     engine: { series: GenesisSeriesRecord[] };
     oracle: { market?: { assets: Array<{ initialPriceTicks: string | number; decimals: number }> } };
   };
-  const threshold = 2 * Math.floor((validators - 1) / 3) + 1;
-  const dealings: EonDealing[] = [];
-  for (let dealer = 0; dealer < validators; dealer++) {
-    const dealing = dealEon(dealer, threshold, validators);
-    // Each recipient's Feldman check; a dealer with a failing share would be disqualified.
-    for (let recipient = 0; recipient < validators; recipient++)
-      if (!verifyEonShare(dealing.commitment, recipient, dealing.shares[recipient]!))
-        throw new DevnetError('GENESIS_FAILED', `eon dealing ${dealer} fails its check at ${recipient}`);
-    dealings.push(dealing);
-  }
-  const keyset = combineEonKeyset(dealings, threshold, validators);
   const seriesId = encryptedMarketOf(genesis);
-  genesis.fairOrdering = {
-    eon: DEVNET_EON,
-    eonPublicKey: toHex(keyset.eonPublicKey.toBytes(true)),
-    publicShares: keyset.publicShares.map((share) => toHex(share.toBytes(true))),
-    encryptedOnlySeries: [seriesId],
-  };
-  for (let index = 0; index < validators; index++) {
-    const config = readNodeConfig(join(directory, `validator-${index}`, 'config.json'));
-    const pair = await loadEd25519Keystore(await readFile(config.keystorePath, 'utf8'), password);
-    try {
-      const text = sealEonShare(combineEonSecretShare(dealings, index), pair.secretKey, {
-        chainId: genesis.chainId,
-        eon: DEVNET_EON,
-        index,
-      });
-      writeEonShare(config.dataDirectory, text, DEVNET_EON);
-    } finally {
-      pair.secretKey.fill(0);
-    }
-  }
+  genesis.eonKeygen = { eon: DEVNET_EON, encryptedOnlySeries: [seriesId] };
   const scratch = `${genesisPath}.${process.pid}.tmp`;
   await writeFile(scratch, `${JSON.stringify(genesis, null, 2)}\n`);
   await rename(scratch, genesisPath);
-  return { seriesId, threshold };
+  return { seriesId };
+}
+
+/**
+ * The eon keyset the validators agreed on, as a client gets it: `GET /v1/eon` from each validator
+ * in turn until one serves a keyset that n − f genesis validators attested (src/node/eon-client.ts;
+ * the launcher trusts no single validator's word either). The validators run no block before it
+ * exists, so nothing trades encrypted earlier.
+ * @throws DevnetError EON_KEYSET_TIMEOUT when none serves one within `timeoutMs`
+ */
+export async function awaitEonKeyset(
+  apiUrls: readonly string[],
+  genesis: { chainId: number; validators: readonly { publicKey: Uint8Array }[] },
+  timeoutMs: number,
+): Promise<VerifiedEonKeyset> {
+  const deadline = performance.now() + timeoutMs;
+  const keys = genesis.validators.map((validator) => validator.publicKey);
+  let last = 'no answer yet';
+  for (let round = 0; ; round++) {
+    for (const url of apiUrls) {
+      try {
+        return verifyEonKeysetJson(await createClient({ url }).eon(), {
+          chainId: genesis.chainId,
+          validators: keys,
+        });
+      } catch (error) {
+        last = (error as Error).message;
+      }
+    }
+    if (performance.now() > deadline)
+      throw new DevnetError('EON_KEYSET_TIMEOUT', `no validator served an attested eon keyset: ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * (round + 1))));
+  }
 }

@@ -17,7 +17,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join, resolve } from 'node:path';
 import { toHex } from '../../crypto/bytes.ts';
 import { type Genesis, parseGenesis } from '../genesis.ts';
-import { setUpEonKeyset } from './eon-setup.ts';
+import { declareEonKeygen } from './eon-setup.ts';
 
 /** `bin/palisade.js`, which child processes run with this same Node (`process.execPath`). */
 export const PALISADE_BIN = new URL('../../../bin/palisade.js', import.meta.url).pathname;
@@ -54,7 +54,8 @@ export interface DevnetNetworkOptions {
    */
   bridgeFile?: string;
   /**
-   * The eon keyset and one encrypted-only market in a new genesis (eon-setup.ts); default false
+   * Fair ordering in a new genesis: `eonKeygen` (the validators' eon DKG at first start) and one
+   * encrypted-only market (eon-setup.ts); default false
    * (every order plain). `palisade devnet` passes true unless --no-fair-ordering.
    */
   fairOrdering?: boolean;
@@ -205,9 +206,8 @@ export async function ensureNetwork(
     throw new DevnetError('GENESIS_FAILED', `palisade genesis exited with ${code}: ${stderr.trim()}`);
   }
   if (options.fairOrdering === true) {
-    const password = (await readFile(passwordFile, 'utf8')).split(/\r?\n/)[0] ?? '';
     try {
-      await setUpEonKeyset(scratch, password, options.validators);
+      await declareEonKeygen(scratch);
     } catch (error) {
       await rm(scratch, { recursive: true, force: true });
       throw error;

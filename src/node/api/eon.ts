@@ -1,0 +1,78 @@
+/**
+ * `GET /v1/eon`: the fair-ordering eon keyset clients encrypt orders to (issue 14), as this
+ * validator holds it.
+ *
+ *   state        'disabled' (the network takes no encrypted orders), 'pending' (the validators'
+ *                eon DKG is still running: envelopes are refused with EON_KEY_PENDING, no block
+ *                runs yet) or 'ready'
+ *   source       'genesis' (the genesis lists the keyset) or 'dkg' (the validators made it)
+ *   eonPublicKey, threshold, publicShares   the keyset (96-byte compressed G2, 0x-hex)
+ *   qualified, commitment, attestations      for 'dkg': the dealers combined, Σ Γ_j (t points) and
+ *                n − f validators' sealed attestations of that transcript — what a client checks
+ *                against the genesis validators' keys with `verifyEonKeysetJson` (src/node/
+ *                client.ts) instead of trusting this node
+ *   disqualified dealers this validator's DKG left out, with why
+ */
+import type { FastifyInstance } from 'fastify';
+import type { JsonSchema } from '../../codec/json.ts';
+import { MAX_VALIDATORS } from '../../codec/oracle.ts';
+import type { NodeView } from '../view.ts';
+import { ApiError } from './errors.ts';
+import { errorSchema, object } from './schemas.ts';
+
+export interface EonKeysetJson {
+  state: 'disabled' | 'pending' | 'ready';
+  source: 'genesis' | 'dkg' | null;
+  eon: number | null;
+  /** 96-byte compressed G2, 0x-hex; null until ready. */
+  eonPublicKey: string | null;
+  threshold: number | null;
+  /** P_i by validator index. */
+  publicShares: string[];
+  encryptedOnlySeries: number[];
+  qualified: number[];
+  commitment: string[];
+  /** `SealedEonKeygen` encodings, 0x-hex. */
+  attestations: string[];
+  disqualified: { dealer: number; reason: string }[];
+}
+
+const count: JsonSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
+const nullableCount: JsonSchema = { anyOf: [{ type: 'null' }, count] };
+const g2: JsonSchema = { type: 'string', pattern: '^0x[0-9a-f]{192}$' };
+const list = (items: JsonSchema): JsonSchema => ({ type: 'array', items, maxItems: MAX_VALIDATORS });
+
+export const eonKeysetSchema = object({
+  state: { type: 'string', enum: ['disabled', 'pending', 'ready'] },
+  source: { anyOf: [{ type: 'null' }, { type: 'string', enum: ['genesis', 'dkg'] }] },
+  eon: nullableCount,
+  eonPublicKey: { anyOf: [{ type: 'null' }, g2] },
+  threshold: nullableCount,
+  publicShares: list(g2),
+  encryptedOnlySeries: { type: 'array', items: count, maxItems: 10_000 },
+  qualified: list(count),
+  commitment: list(g2),
+  attestations: list({ type: 'string', pattern: '^0x([0-9a-f]{2})*$' }),
+  disqualified: list(object({ dealer: count, reason: { type: 'string' } })),
+});
+
+/**
+ * Registers `GET /v1/eon` on `api`. A view without it (a fixture) answers 404.
+ * @example registerEon(api, view);
+ */
+export function registerEon(api: FastifyInstance, view: NodeView): void {
+  api.get(
+    '/v1/eon',
+    {
+      schema: {
+        description: 'The fair-ordering eon keyset orders are encrypted to, and how the validators made it',
+        response: { 200: eonKeysetSchema, '4xx': errorSchema, '5xx': errorSchema },
+      },
+    },
+    async () => {
+      const eon = await view.eonKeyset?.();
+      if (eon === undefined) throw new ApiError('NOT_FOUND', 'this node serves no eon keyset');
+      return eon;
+    },
+  );
+}
