@@ -305,7 +305,9 @@ test('a dealer that withholds a share and answers the complaint to one validator
   const emit = (from: number, outputs: KeygenOutput[]) => {
     for (const output of from === 3 ? splitter(outputs) : outputs) queue.push({ from, output });
   };
-  machines.forEach((m, i) => emit(i, m.start()));
+  machines.forEach((m, i) => {
+    emit(i, m.start());
+  });
   const deliver = () => {
     while (queue.length > 0) {
       const { from, output } = queue.shift()!;
@@ -317,7 +319,9 @@ test('a dealer that withholds a share and answers the complaint to one validator
   };
   deliver();
   for (const deadline of ['deals', 'complaints'] as const) {
-    machines.forEach((m, i) => emit(i, m.advance(deadline)));
+    machines.forEach((m, i) => {
+      emit(i, m.advance(deadline));
+    });
     deliver();
   }
   // Validator 1 relays the answer, so 0 and 2 see it too: one QUAL, one key.
