@@ -1,10 +1,12 @@
 /**
  * A worker thread that encrypts orders for the fair-ordering devnet benchmark
  * (./fair-ordering-devnet.ts): a trader's client encrypts on its own machine, so the load
- * generator encrypts off its event loop, which must stay free to send and to watch blocks.
+ * generator encrypts off its event loop, which must stay free to send and to watch blocks. It
+ * encrypts on mcl-wasm, and orders to one block share its pairing (src/crypto/shutter/envelope.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEd25519Signer } from '../../src/crypto/ed25519.ts';
+import { createMclBackend } from '../../src/crypto/shutter/pairing-backend.ts';
 import { encrypt } from '../../src/node/client.ts';
 
 export interface EncryptRequest {
@@ -15,8 +17,13 @@ export interface EncryptRequest {
 
 if (parentPort !== null && (workerData as { encryptThread?: boolean } | undefined)?.encryptThread) {
   const port = parentPort;
+  // mcl-wasm, as the devnet's bots use: the same bytes as noble (pairing-backend.test.ts), faster.
+  const backend = await createMclBackend();
   port.on('message', (request: EncryptRequest) => {
     const signer = createEd25519Signer(request.seed);
-    port.postMessage({ id: request.id, envelopes: request.inputs.map((input) => encrypt(signer, input)) });
+    port.postMessage({
+      id: request.id,
+      envelopes: request.inputs.map((input) => encrypt(signer, input, { backend })),
+    });
   });
 }

@@ -32,6 +32,7 @@ import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { sealOrder } from '../crypto/shutter/envelope.ts';
 import { decodeG2 } from '../crypto/shutter/ibe.ts';
+import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 import { verifyStateProof } from '../crypto/state-commitment.ts';
 import { signTransaction, transactionId } from '../crypto/transaction.ts';
 import { accountStateKey } from '../execution/engine.ts';
@@ -718,6 +719,13 @@ export function encrypt(
     fee: number;
     action: ExecutionAction;
   },
+  options: {
+    /**
+     * Runs the pairing work: default noble; `await createMclBackend()` gives the same bytes several
+     * times faster. Orders to one target block share its pairing (cached), whatever the backend.
+     */
+    backend?: PairingBackend;
+  } = {},
 ): Uint8Array {
   const transaction = signTransaction(signer, {
     chainId: input.chainId,
@@ -733,6 +741,7 @@ export function encrypt(
     fee: input.fee,
     transaction,
     sigma: globalThis.crypto.getRandomValues(new Uint8Array(32)),
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
   });
   return SignedOrderEnvelopeCodec.encode(envelope);
 }
