@@ -48,6 +48,11 @@ export interface DevnetFairOptions {
   leadBlocks: number;
   warmupSeconds: number;
   seconds: number;
+  /**
+   * The devnet's base port: p2p on base..base+n−1, APIs on base+100.. (no dashboard, no EVM);
+   * default a free block found at random (src/node/devnet/ports.ts).
+   */
+  basePort?: number;
   say: (message: string) => void;
 }
 
@@ -100,7 +105,7 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
   const devnet = await startDevnet({
     dataDirectory,
     validators: options.validators,
-    basePort: await freeBasePort(options.validators),
+    basePort: options.basePort ?? (await freeBasePort(options.validators)),
     dashboardPort: 0,
     bots: false,
     reset: false,
@@ -329,7 +334,7 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       }
     };
 
-    // Warm each worker (noble's tables, the JIT) before the clock starts.
+    // Warm each worker (mcl's tables, the JIT) before the clock starts.
     const warmInput = {
       chainId,
       eon: fair.eon,
@@ -460,7 +465,7 @@ export function devnetFairLines(result: DevnetFairResult): string[] {
     `devnet n=${result.validators}, ${result.traders} + ${result.traders} traders × ${result.batch} per round, ${result.seconds} s: ${result.blocks} blocks (${result.blockIntervalMs} ms apart)`,
     `  plain:     ${plain.perSecond} orders/s, submit→execution ${plain.latencyMsMedian} ms median (p95 ${plain.latencyMsP95}), ${plain.latencyBlocksMedian} block(s)`,
     `  encrypted: ${encrypted.perSecond} orders/s, submit→execution ${encrypted.latencyMsMedian} ms median (p95 ${encrypted.latencyMsP95}), ${encrypted.latencyBlocksMedian} block(s); finality→execution ${encrypted.finalityToExecutionBlocksMedian} block(s) median, ${encrypted.finalityToExecutionBlocksMax} max; ${result.envelopesMissed} envelopes missed their block; refused ${JSON.stringify(result.envelopesRefused)}`,
-    `  client encryption ${result.clientEncryptMsPerOrderMedian} ms per order (noble) → envelopes ${result.leadBlocksMedian} block(s) ahead (median)`,
+    `  client encryption ${result.clientEncryptMsPerOrderMedian} ms per order (mcl-wasm, one pairing per target block) → envelopes ${result.leadBlocksMedian} block(s) ahead (median)`,
     `  throughput encrypted/plain ×${goals.throughput.ratioEncryptedToPlain} (goal ≥ 0.5: ×${goals.throughput.ratioToGoal} of it)`,
     `  added latency ${goals.addedLatency.blocks} block(s), ${goals.addedLatency.ms} ms = ${goals.addedLatency.msInBlocks} block intervals (goal ≤ 1 block)`,
   ];

@@ -36,6 +36,7 @@ import { createValidatorSchedule } from '../consensus/epochs.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
+import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 import { accountStateKey } from '../execution/engine.ts';
 import { VALIDATOR_SET_STATE_KEY } from '../execution/records.ts';
 import { CheckpointCertificateCodec } from '../interop/evm/checkpoint.ts';
@@ -148,6 +149,11 @@ export interface NodeOptions {
    * both, the node takes encrypted orders and releases its key shares on its votes.
    */
   eonSecretShare?: bigint;
+  /**
+   * Runs fair ordering's pairings in the block rule (decryption, key checks): default noble;
+   * `palisade node` passes mcl-wasm (`createMclBackend`), which gives the same bytes faster.
+   */
+  pairingBackend?: PairingBackend;
   /** The monitor's thresholds (src/monitor/config.ts), findings kept, and an optional webhook. */
   monitor?: { config?: MonitorConfigOverrides; capacity?: number; webhook?: Omit<WebhookOptions, 'onError'> };
 }
@@ -374,7 +380,14 @@ export function createNode(options: NodeOptions): PalisadeNode {
     ...(options.applicationLimits === undefined ? {} : { limits: options.applicationLimits }),
     ...(genesis.fairOrdering === undefined || options.eonSecretShare === undefined
       ? {}
-      : { fairOrdering: { rules: genesis.fairOrdering, secretShare: options.eonSecretShare, signer } }),
+      : {
+          fairOrdering: {
+            rules: genesis.fairOrdering,
+            secretShare: options.eonSecretShare,
+            signer,
+            ...(options.pairingBackend === undefined ? {} : { pairingBackend: options.pairingBackend }),
+          },
+        }),
   });
 
   let consensusHandler: ((from: PeerId, message: Uint8Array) => void) | undefined;
@@ -409,6 +422,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
         return done;
       },
       processedHeight: () => app.processedHeight(),
+      finalizedAhead: (block) => app.finalizedAhead(block),
       extension: (kind, view, digest) => app.extension(kind, view, digest),
       verifyExtension: (signerIndex, kind, view, digest, extension) =>
         app.verifyExtension(signerIndex, kind, view, digest, extension),
