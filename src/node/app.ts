@@ -531,6 +531,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
             eonPublicKey: fair.rules.eonPublicKey,
             validatorKeys: options.validators,
             publicShares: fair.rules.publicShares,
+            ...(fair.pairingBackend === undefined ? {} : { backend: fair.pairingBackend }),
           },
           self: options.self,
           secretShare: fair.secretShare,
