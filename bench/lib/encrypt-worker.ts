@@ -7,7 +7,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEd25519Signer } from '../../src/crypto/ed25519.ts';
 import { createMclBackend } from '../../src/crypto/shutter/pairing-backend.ts';
-import { encrypt } from '../../src/node/client.ts';
+import { encrypt, prepareEncryption } from '../../src/node/client.ts';
+
+/** The blocks this worker will encrypt to next: their pairings are done ahead, while it idles. */
+export interface PrepareRequest {
+  prepare: { chainId: number; eonPublicKey: Uint8Array; targetHeights: number[] };
+}
 
 export interface EncryptRequest {
   id: number;
@@ -19,7 +24,12 @@ if (parentPort !== null && (workerData as { encryptThread?: boolean } | undefine
   const port = parentPort;
   // mcl-wasm, as the devnet's bots use: the same bytes as noble (pairing-backend.test.ts), faster.
   const backend = await createMclBackend();
-  port.on('message', (request: EncryptRequest) => {
+  port.on('message', (request: EncryptRequest | PrepareRequest) => {
+    if ('prepare' in request) {
+      for (const targetHeight of request.prepare.targetHeights)
+        prepareEncryption({ ...request.prepare, targetHeight }, { backend });
+      return;
+    }
     const signer = createEd25519Signer(request.seed);
     port.postMessage({
       id: request.id,

@@ -30,7 +30,7 @@ import { createValidatorSet, type ValidatorSet } from '../consensus/validators.t
 import { blockDigest } from '../consensus/votes.ts';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
-import { sealOrder } from '../crypto/shutter/envelope.ts';
+import { prepareOrderSealing, sealOrder } from '../crypto/shutter/envelope.ts';
 import { decodeG2 } from '../crypto/shutter/ibe.ts';
 import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 import { verifyStateProof } from '../crypto/state-commitment.ts';
@@ -704,8 +704,8 @@ export function createClient(options: ClientOptions): PalisadeClient {
  * compressed G2, as the validators' keyset publishes it) and wrapped in an envelope signed by the
  * same key (src/crypto/shutter/envelope.ts). Returns the `SignedOrderEnvelope` encoding. Nothing
  * before the block at `targetHeight` is final can open it; only the block at that height can
- * include it. The transaction inside runs later, in the first block that carries the key, so it
- * expires with the batch: `KEY_WAIT_BLOCKS_MAX` blocks above its target.
+ * include it. The transaction inside runs at the start of the next block, which opens the batch
+ * with its key; its expiry is `KEY_WAIT_BLOCKS_MAX` blocks above its target.
  * @throws {CodecError} when `eonPublicKey` is not a point of G2
  */
 export function encrypt(
@@ -744,6 +744,24 @@ export function encrypt(
     ...(options.backend === undefined ? {} : { backend: options.backend }),
   });
   return SignedOrderEnvelopeCodec.encode(envelope);
+}
+
+/**
+ * Prepares `encrypt` for orders to `targetHeight` before they exist: the block's pairing, the bulk
+ * of the first order's cost, is done now (while the client waits for its next round) and kept.
+ * @example prepareEncryption({ chainId, eonPublicKey, targetHeight: height + 3 }, { backend });
+ * @throws {CodecError} when `eonPublicKey` is not a point of G2
+ */
+export function prepareEncryption(
+  input: { chainId: number; eonPublicKey: Uint8Array; targetHeight: number },
+  options: { backend?: PairingBackend } = {},
+): void {
+  prepareOrderSealing({
+    chainId: input.chainId,
+    eonPublicKey: decodeG2(input.eonPublicKey, 'eonPublicKey'),
+    targetHeight: input.targetHeight,
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
+  });
 }
 
 /**

@@ -62,7 +62,9 @@ const encryptors = new Map<string, ShutterEncryptor>();
  * same for every order to that block (one identity per block), so the next orders to it cost a
  * power in GT instead of a hash to G1 and a pairing.
  */
-function encryptorFor(input: SealOrderInput): ShutterEncryptor {
+function encryptorFor(
+  input: Pick<SealOrderInput, 'chainId' | 'eonPublicKey' | 'targetHeight' | 'backend'>,
+): ShutterEncryptor {
   const backend = input.backend ?? nobleBackend;
   const key = `${backend.name}:${input.eonPublicKey.toHex(true)}:${input.chainId}:${input.targetHeight}`;
   let encryptor = encryptors.get(key);
@@ -96,6 +98,17 @@ export function sealOrder(signer: Ed25519Signer, input: SealOrderInput): SignedO
     ciphertextHash: sha256(ciphertext),
   };
   return { body, signature: signer.sign(envelopeSigningBytes(body)), ciphertext };
+}
+
+/**
+ * Does the per-block work of sealing orders to `targetHeight` ahead of time (the hash to G1 and
+ * the pairing, ~a pairing): a client that knows which blocks it will target prepares them while
+ * it waits, and sealing an order to one then costs a power in GT. Kept as `sealOrder` keeps it.
+ */
+export function prepareOrderSealing(
+  input: Pick<SealOrderInput, 'chainId' | 'eonPublicKey' | 'targetHeight' | 'backend'>,
+): void {
+  encryptorFor(input);
 }
 
 /** The exact bytes the sender signs. */
