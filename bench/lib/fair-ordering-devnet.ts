@@ -172,9 +172,13 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
     // A trader's client knows the blocks it will target next and does their pairings while it
     // waits (src/node/client.ts prepareEncryption): each new height, the next few targets.
     let prepared = 0;
+    /** The lead (blocks ahead) of each encrypted round, in order. */
+    const leads: number[] = [];
     const prepareAhead = () => {
       const targetHeights: number[] = [];
-      for (let ahead = options.leadBlocks; ahead <= options.leadBlocks + 2; ahead++)
+      // Around the lead the traders use now (it follows the encryption time).
+      const lead = leads.at(-1) ?? options.leadBlocks;
+      for (let ahead = lead; ahead <= lead + 2; ahead++)
         if (height + ahead > prepared) targetHeights.push(height + ahead);
       if (targetHeights.length === 0) return;
       prepared = targetHeights.at(-1)!;
@@ -249,7 +253,6 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
 
     const missed = { count: 0 };
     const encryptMs = { perOrder: 0, samples: 0, all: [] as number[] };
-    const leads: number[] = [];
     /** Envelopes the API refused, by code. */
     const refusedEnvelopes: Record<string, number> = {};
     let running = true;
