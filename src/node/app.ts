@@ -388,6 +388,13 @@ export interface NodeApplication {
   propose(context: BlockContext): Promise<Uint8Array | undefined>;
   verify(context: BlockContext, payload: Uint8Array): Verdict | Promise<Verdict>;
   finalized(block: FinalizedBlock): Promise<void>;
+  /**
+   * Whether `finalized` is waiting for the key of the batch below its block (the shares on later
+   * votes, or a later block's record). State sync need not wait for such a block to be applied.
+   */
+  awaitingBatchKey(): boolean;
+  /** Ends any wait in `finalized` (the node stops); the block waiting is not executed. */
+  close(): void;
   /** A block just finalized, before `finalized` gets it: the batch keys it records are learnt. */
   finalizedAhead(block: Block): void;
   processedHeight(): number;
@@ -579,6 +586,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     envelopesUndecryptable: 0,
   };
   let durableHeight = 0;
+  /** `finalized` is waiting for a batch key (see there); `close` ends such a wait. */
+  let awaitingKey = false;
+  let closed = false;
   let tipDigest: Uint8Array = genesisDigest(chainId);
   // The block the engine has executed but not yet synced (between `execute` and `storage.sync()`
   // in `finalized`): `tip()` names it, so a status never pairs the engine's height with the
@@ -1342,12 +1352,19 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       // missed them finds the key recorded in a later finalized block (`finalizedAhead`).
       const needed = batchKeyNeeded(chain.pending, block.height);
       let batchKey: Uint8Array | undefined;
-      while (needed !== undefined) {
-        batchKey = heldKey(needed);
-        if (batchKey !== undefined) break;
-        await nextChange(options.wallClock() + BATCH_KEY_POLL_MS);
-        // State sync replaced the state meanwhile: this block is below it.
-        if (generation !== startGeneration || block.height !== chain.engine.height + 1) return;
+      try {
+        awaitingKey = needed !== undefined;
+        while (needed !== undefined) {
+          batchKey = heldKey(needed);
+          if (batchKey !== undefined) break;
+          // Closed (the node stops): left unexecuted; consensus redelivers it after a restart.
+          if (closed) return;
+          await nextChange(options.wallClock() + BATCH_KEY_POLL_MS);
+          // State sync replaced the state meanwhile: this block is below it.
+          if (generation !== startGeneration || block.height !== chain.engine.height + 1) return;
+        }
+      } finally {
+        awaitingKey = false;
       }
       const executed = execute(block, batchKey);
       executedUnsynced = { digest, view: block.view };
@@ -1409,6 +1426,13 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     },
 
     processedHeight: () => durableHeight,
+
+    awaitingBatchKey: () => awaitingKey,
+
+    close() {
+      closed = true;
+      wakeProposers();
+    },
 
     finalizedAhead(block) {
       if (relay === undefined || block.height <= chain.engine.height) return;

@@ -365,7 +365,7 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
     assert.equal(new Set(roots).size, 1);
   });
 
-  it('a validator that missed every share waits for the key, never executes without it, and finds it recorded in a later block', async () => {
+  it('a validator that missed every share waits for the key, never executes without it, and finds it recorded in a later block; stopping ends the wait', async () => {
     const net = network();
     await round(net); // 1
     submit(net, envelope(alice, 0, 2));
@@ -410,6 +410,8 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
     assert.equal(done, false);
     assert.equal(deaf.engine.height, 2, 'not executed without the key');
     assert.equal(deaf.processedHeight(), 2);
+    assert.equal(deaf.awaitingBatchKey(), true);
+    submit(net, envelope(bob, 0, 4));
     const four = await roundWithout();
     assert.deepEqual(
       BlockPayloadCodec.decode(four.block.payload).batchKeys.map((key) => key.height),
@@ -421,6 +423,16 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
     assert.equal(deaf.engine.height, 3);
     assert.equal(toHex(deaf.stateRootAt(3)!), toHex(net.apps[0]!.stateRootAt(3)!));
     assert.equal(deaf.summary(3)!.transactions[0]!.signer, hex(alice.publicKey));
+    // Block 5 waits for block 4's key; the node stopping ends the wait and executes nothing.
+    await deaf.finalized(four);
+    const five = await roundWithout();
+    const waiting = deaf.finalized(five);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(deaf.awaitingBatchKey(), true);
+    deaf.close();
+    await waiting;
+    assert.equal(deaf.engine.height, 4);
+    assert.equal(deaf.awaitingBatchKey(), false);
   });
 
   it('a Byzantine leader repeats an envelope of an unexecuted ancestor, skips a nonce and replays one: none runs twice or out of order', async () => {

@@ -489,7 +489,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
     send: (to, message) => transport.send(to, message),
     clock,
     thresholdBlocks: options.stateSyncThresholdBlocks ?? DEFAULT_STATE_SYNC_THRESHOLD_BLOCKS,
-    idle: () => inflight,
+    // A block waiting for its batch key may wait for blocks that a state sync replaces.
+    idle: () => (app.awaitingBatchKey() ? Promise.resolve() : inflight),
     log: (level, message, details) => logger[level](details, message),
   });
 
@@ -1160,6 +1161,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       webhook?.close();
       cancelGossip?.();
       flushGossip();
+      app.close();
       await inflight;
       await storage.sync();
       storage.close();
