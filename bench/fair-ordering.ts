@@ -1,7 +1,7 @@
 /**
  * `palisade bench fair-ordering [--json] [--quick] [--full] [--per-block] [--validators=N]
- *   [--no-devnet | --devnet-only] [--seconds=S] [--traders=N] [--batch=K] [--lead=B]`: what one validator
- * spends per block to open k encrypted orders (k = 1, 100, 1,000), each figure beside a peer
+ *   [--no-devnet | --devnet-only] [--seconds=S] [--traders=N] [--batch=K] [--lead=B] [--base-port=P]`:
+ * what one validator spends per block to open k encrypted orders (k = 1, 100, 1,000), each figure beside a peer
  * measured in the same run, as a ratio; then, unless --no-devnet, a devnet with fair ordering
  * carrying encrypted beside plain order flow in one run: throughput, submit-to-execution latency
  * and finality-to-execution delay, each beside the issue's goal (./lib/fair-ordering-devnet.ts).
@@ -118,6 +118,9 @@ export async function run(args: string[]): Promise<number> {
       leadBlocks: numberArgument('lead', DEVNET_FAIR_DEFAULTS.leadBlocks, 1, 8),
       warmupSeconds: DEVNET_FAIR_DEFAULTS.warmupSeconds,
       seconds: numberArgument('seconds', quick ? 10 : DEVNET_FAIR_DEFAULTS.seconds, 2, 3600),
+      ...(args.some((arg) => arg.startsWith('--base-port='))
+        ? { basePort: numberArgument('base-port', 0, 1024, 65_000) }
+        : {}),
     };
   } catch (error) {
     console.error(`palisade bench fair-ordering: ${(error as Error).message}`);

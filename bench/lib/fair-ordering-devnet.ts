@@ -38,6 +38,7 @@ import { loadEd25519Keystore } from '../../src/crypto/keystore.ts';
 import { signTransaction, transactionId } from '../../src/crypto/transaction.ts';
 import { createClient, type encrypt, encryptedOrderId, type PalisadeClient } from '../../src/node/client.ts';
 import { BOT_ROLES, startDevnet } from '../../src/node/devnet/devnet.ts';
+import { awaitEonKeyset } from '../../src/node/devnet/eon-setup.ts';
 import { freeBasePort } from '../../src/node/devnet/ports.ts';
 import type { MarketJson } from '../../src/node/view.ts';
 
@@ -48,6 +49,11 @@ export interface DevnetFairOptions {
   leadBlocks: number;
   warmupSeconds: number;
   seconds: number;
+  /**
+   * The devnet's base port: p2p on base..base+n−1, APIs on base+100.. (no dashboard, no EVM);
+   * default a free block found at random (src/node/devnet/ports.ts).
+   */
+  basePort?: number;
   say: (message: string) => void;
 }
 
@@ -100,7 +106,7 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
   const devnet = await startDevnet({
     dataDirectory,
     validators: options.validators,
-    basePort: await freeBasePort(options.validators),
+    basePort: options.basePort ?? (await freeBasePort(options.validators)),
     dashboardPort: 0,
     bots: false,
     reset: false,
@@ -110,7 +116,12 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
   });
   try {
     const network = devnet.network;
-    const fair = network.genesis.fairOrdering!;
+    // The validators make the eon keyset among themselves: read it as a client does, attested.
+    const fair = await awaitEonKeyset(
+      network.validators.map((validator) => validator.api),
+      network.genesis,
+      120_000,
+    );
     const encryptedSeries = fair.encryptedOnlySeries![0]!;
     const chainId = network.genesis.chainId;
     const password = (await readFile(network.passwordFile, 'utf8')).split(/\r?\n/)[0] ?? '';
@@ -142,7 +153,9 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       new Promise<Uint8Array[]>((resolve) => {
         const id = nextRequest++;
         replies.set(id, resolve);
-        workers[id % workers.length]!.postMessage({ id, seed: seeds.get(signer)!, inputs });
+        // By target block, so the worker that prepared a block's pairing encrypts to it.
+        const worker = workers[(inputs[0]?.targetHeight ?? id) % workers.length]!;
+        worker.postMessage({ id, seed: seeds.get(signer)!, inputs });
       });
     const apiUrls = network.validators.map((validator) => validator.api);
     const observer = createClient({ url: apiUrls[0]! });
@@ -162,10 +175,29 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
     const executions: Execution[] = [];
     const blockTimes: number[] = [];
     let height = (await observer.status()).height;
+    // A trader's client knows the blocks it will target next and does their pairings while it
+    // waits (src/node/client.ts prepareEncryption): each new height, the next few targets.
+    let prepared = 0;
+    /** The lead (blocks ahead) of each encrypted round, in order. */
+    const leads: number[] = [];
+    const prepareAhead = () => {
+      const targetHeights: number[] = [];
+      // Around the lead the traders use now (it follows the encryption time).
+      const lead = leads.at(-1) ?? options.leadBlocks;
+      for (let ahead = lead; ahead <= lead + 2; ahead++)
+        if (height + ahead > prepared) targetHeights.push(height + ahead);
+      if (targetHeights.length === 0) return;
+      prepared = targetHeights.at(-1)!;
+      for (const target of targetHeights)
+        workers[target % workers.length]!.postMessage({
+          prepare: { chainId, eonPublicKey: fair.eonPublicKey.toBytes(true), targetHeights: [target] },
+        });
+    };
     const stream = observer.stream(['blocks'], (event) => {
       if (event.topic !== 'blocks') return;
       const now = performance.now();
       height = Math.max(height, event.block.height);
+      prepareAhead();
       blockTimes.push(now);
       for (const outcome of event.block.transactions) {
         const entry = sent.get(outcome.id);
@@ -199,6 +231,7 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
           ),
         );
         height = Math.max(height, ...heights);
+        prepareAhead();
         await delay(100);
       }
     })();
@@ -226,7 +259,6 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
 
     const missed = { count: 0 };
     const encryptMs = { perOrder: 0, samples: 0, all: [] as number[] };
-    const leads: number[] = [];
     /** Envelopes the API refused, by code. */
     const refusedEnvelopes: Record<string, number> = {};
     let running = true;
@@ -329,7 +361,7 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       }
     };
 
-    // Warm each worker (noble's tables, the JIT) before the clock starts.
+    // Warm each worker (mcl's tables, the JIT) before the clock starts.
     const warmInput = {
       chainId,
       eon: fair.eon,
@@ -460,7 +492,7 @@ export function devnetFairLines(result: DevnetFairResult): string[] {
     `devnet n=${result.validators}, ${result.traders} + ${result.traders} traders × ${result.batch} per round, ${result.seconds} s: ${result.blocks} blocks (${result.blockIntervalMs} ms apart)`,
     `  plain:     ${plain.perSecond} orders/s, submit→execution ${plain.latencyMsMedian} ms median (p95 ${plain.latencyMsP95}), ${plain.latencyBlocksMedian} block(s)`,
     `  encrypted: ${encrypted.perSecond} orders/s, submit→execution ${encrypted.latencyMsMedian} ms median (p95 ${encrypted.latencyMsP95}), ${encrypted.latencyBlocksMedian} block(s); finality→execution ${encrypted.finalityToExecutionBlocksMedian} block(s) median, ${encrypted.finalityToExecutionBlocksMax} max; ${result.envelopesMissed} envelopes missed their block; refused ${JSON.stringify(result.envelopesRefused)}`,
-    `  client encryption ${result.clientEncryptMsPerOrderMedian} ms per order (noble) → envelopes ${result.leadBlocksMedian} block(s) ahead (median)`,
+    `  client encryption ${result.clientEncryptMsPerOrderMedian} ms per order (mcl-wasm, target blocks prepared ahead) → envelopes ${result.leadBlocksMedian} block(s) ahead (median)`,
     `  throughput encrypted/plain ×${goals.throughput.ratioEncryptedToPlain} (goal ≥ 0.5: ×${goals.throughput.ratioToGoal} of it)`,
     `  added latency ${goals.addedLatency.blocks} block(s), ${goals.addedLatency.ms} ms = ${goals.addedLatency.msInBlocks} block intervals (goal ≤ 1 block)`,
   ];

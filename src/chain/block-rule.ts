@@ -24,10 +24,10 @@
  *                (src/interop/evm/deposit-quorum.ts): a vault deposit that 2f + 1 validators
  *                of the block's epoch reported identically, for the genesis's EVM chain and vault,
  *                goes to the engine, which credits each vault nonce once; the token must be the genesis's bridged one.
- *   4c. fair ordering (./fair-batches.ts; only with `rules.fairOrdering`) the pending batches whose
- *                keys the block carries are opened (their transactions run first in step 5, in
- *                their own block's order), batches that waited `KEY_WAIT_BLOCKS_MAX` are dropped,
- *                and the block's own envelopes are admitted: each pays its fee and reserves its
+ *   4c. fair ordering (./fair-batches.ts; only with `rules.fairOrdering`) the batch of the block
+ *                below, if any, is opened with `block.batchKey` (its transactions run first in
+ *                step 5, in their own block's order), and the block's own envelopes are admitted:
+ *                each pays its fee and reserves its
  *                nonce in step 5, and they wait as this block's batch for its key. Early-share
  *                evidence names its offenders.
  *   5. execution the engine applies the block (statuses for bad transactions; only a broken
@@ -49,6 +49,7 @@ import { NodeSnapshotCodec, type PendingBatch, SNAPSHOT_UNDERLYINGS_MAX } from '
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import { bytesEqual, fromHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
+import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 import { transactionId } from '../crypto/transaction.ts';
 import { accountStateKey, createEngine, type Engine, restoreEngine } from '../execution/engine.ts';
 import { isGovernanceKey } from '../execution/governance.ts';
@@ -134,6 +135,11 @@ export interface ChainOptions {
    * own Ed25519 verification). It must give the engine's verdicts.
    */
   verifySignature?: (transaction: SignedTransaction, encoded: Uint8Array) => boolean;
+  /**
+   * Runs fair ordering's pairings (decryption, the key check): noble by default, or mcl-wasm,
+   * which gives the same bytes faster (src/crypto/shutter/pairing-backend.ts).
+   */
+  pairingBackend?: PairingBackend;
 }
 
 /** The state the block rule advances: the engine and the oracle's price book. */
@@ -153,6 +159,13 @@ export interface ChainState {
 export interface ChainBlock {
   readonly height: number;
   readonly payload: Uint8Array;
+  /**
+   * The key of the batch of block `height − 1` (48-byte compressed G1), which block `height` opens
+   * (./fair-batches.ts). Required exactly when that batch is pending (`batchKeyNeeded`); it comes
+   * from outside the block: the shares on the votes after `height − 1` was final, a later block's
+   * record, or the executor's storage.
+   */
+  readonly batchKey?: Uint8Array;
 }
 
 export interface ExecutedBlock {
@@ -453,6 +466,8 @@ export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBloc
     ...noFairOrdering(),
   };
   const timeMs = executionTime(state, payload.timeMs);
+  // First, before anything moves: without the key of the batch below, the block does not execute.
+  const fair = fairStep(state, block.height, payload, block.batchKey);
   const transactions: SignedTransaction[] = [];
   for (const bytes of payload.transactions) {
     try {
@@ -475,7 +490,6 @@ export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBloc
     previous: state.priceBook.latest(),
   });
   state.priceBook.apply(aggregate);
-  const fair = fairStep(state, block.height, payload);
   const result = state.engine.applyBlock({
     height: block.height,
     timeMs,
@@ -512,6 +526,7 @@ function fairStep(
   state: ChainState,
   height: number,
   payload: Pick<BlockPayload, 'envelopes' | 'batchKeys' | 'earlyShares'>,
+  batchKey: Uint8Array | undefined,
 ) {
   const fairOrdering = state.rules.fairOrdering;
   if (fairOrdering === undefined)
@@ -528,7 +543,10 @@ function fairStep(
     fairOrdering,
   };
   const verify = engineOptionsOf(state.encodings, state.options).verifySignature;
-  const opened = openBatches(context, state.pending, height, payload.batchKeys, verify);
+  const opened = openBatches(context, state.pending, height, batchKey, {
+    ...(verify === undefined ? {} : { verifySignature: verify }),
+    ...(state.options.pairingBackend === undefined ? {} : { backend: state.options.pairingBackend }),
+  });
   // Only an account with a record can pay and reserve (a genesis key gets one with its first plain action).
   const admitted = admitEnvelopes(
     context,

@@ -14,21 +14,27 @@
  *                              pending batches (`MAX_PENDING_BATCHES`, `MAX_PENDING_BATCH_BYTES`)
  *   admitted                   fee paid, nonce reserved, kept as block h's pending batch
  *
- * After h is final the validators release their shares of h's key on their votes, and a later
- * block at height H > h carries the combined key in `batchKeys`. On H's execution `openBatches`
- * takes each carried key that is the key of a pending batch (the pairing check against the eon
- * key; a wrong key opens nothing and the batch keeps waiting) and opens that batch with
- * `openEncryptedBatch` (./encrypted-batch.ts): the transactions that decrypt, decode, are the
- * sender's, match the envelope and verify run at the start of H, before H's own transactions, in
- * h's order; the rest stay charged. A batch whose key has not come within `KEY_WAIT_BLOCKS_MAX`
- * blocks is dropped (its fees stay paid: they paid for the inclusion).
+ * After h is final the validators release their shares of h's key on their votes (the votes on
+ * h + 1 carry them: a validator votes to finalize h + 1 after it saw h final), 2f + 1 combine into
+ * the key, and **block h + 1 opens batch h**: `openBatches` takes the key of the one pending batch,
+ * h, as an input of h + 1's execution, not from h + 1's payload (h + 1 was proposed before h was
+ * final, so no one could put the key in it). The key is checked by the pairing equation against
+ * the eon key, and only one key passes it (K = s·H1(id) is unique), so where the executor got it
+ * (its votes, a later block's record, its storage) cannot change the outcome: every validator
+ * opens h at h + 1 with the same key. A validator without the key waits for it before it executes
+ * h + 1 (src/node/app.ts); it never executes h + 1 without it. The transactions that decrypt,
+ * decode, are the sender's, match the envelope and verify run at the start of h + 1, before
+ * h + 1's own transactions, in h's order; the rest stay charged.
  *
- * Why first: everyone can read h's orders once the key is out, and H's proposer holds it. Running
- * them before H's plain transactions means nobody who read them can get ahead of them in H. What
- * the rule cannot see deterministically is a proposer who holds the key and leaves it out, so that
- * its own plain transactions run ahead of orders it has read; verifiers refuse that block
- * (`withheldBatch`, used by src/node/app.ts): a block with plain transactions must carry the key
- * of every pending batch whose 2f + 1 shares the verifier itself holds.
+ * Why first: everyone can read h's orders once the key is out. h + 1's proposer could not: it
+ * proposed before h was final, when no share of h's key had been released. Its plain transactions
+ * run after h's orders, so nobody gets ahead of an order they read; reacting after it is allowed
+ * (it is not front-running). No later leader decides when h opens, so none can withhold the key.
+ *
+ * Records: a block may carry keys of earlier batches in `batchKeys` (each checked by the pairing
+ * equation, ascending, below the block). They open nothing; they are there for a validator that
+ * missed the votes (it was down, or syncs): it finds the key it waits for in a later finalized
+ * block (consensus hands the application each finalized block before it is executed).
  *
  * Markets for encrypted orders only (`encryptedOnlySeries`, from genesis): a plain `placeOrder` on
  * one is refused by the mempool (ENCRYPTION_REQUIRED) and by verifiers, and skipped on execution, so
@@ -40,6 +46,7 @@
  */
 import { type EarlyKeyShare, EarlyKeyShareCodec, SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
 import { decodeAction } from '../codec/execution.ts';
+import { invariant } from '../codec/invariant.ts';
 import type { BatchKey } from '../codec/node.ts';
 import {
   MAX_PENDING_BATCH_BYTES,
@@ -49,14 +56,19 @@ import {
 } from '../codec/snapshot.ts';
 import type { SignedTransaction } from '../codec/transaction.ts';
 import { verifyEarlyKeyShare } from '../consensus/evidence.ts';
-import { toHex } from '../crypto/bytes.ts';
+import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { verifyEnvelope, wellFormedCiphertext } from '../crypto/shutter/envelope.ts';
 import type { G2Point } from '../crypto/shutter/ibe.ts';
+import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 import type { EnvelopeReservation } from '../execution/types.ts';
 import { type EncryptedOrderOutcome, isBatchKey, openEncryptedBatch } from './encrypted-batch.ts';
 
-/** Blocks a pending batch waits for its key before it is dropped. */
+/**
+ * The window, in blocks, of an encrypted order's batch: the inner transaction expires this far above
+ * its target (src/node/client.ts `encrypt`), and validators keep key shares no further below their
+ * executed height.
+ */
 export const KEY_WAIT_BLOCKS_MAX = 64;
 const PENDING_ROOT_LABEL = new TextEncoder().encode('PALISADE/NODE/PENDING-BATCHES/v1');
 
@@ -152,46 +164,55 @@ export interface OpenedBatches {
   /** The transactions to run first, in batch then block order. */
   readonly transactions: SignedTransaction[];
   readonly opened: OpenedBatch[];
-  /** The pending batches after this block: opened and expired ones removed. */
+  /** The pending batches after the opening (none: the one there was is open). */
   readonly pending: PendingBatch[];
 }
 
 /**
- * Opens the pending batches whose keys block `height` carries, and drops those that waited too
- * long. `verifySignature` answers the inner transactions' Ed25519 checks (a node's cache).
+ * Opens the pending batch of block `height − 1` at the start of block `height` with `key`, its
+ * key (see the header). Pending batches are only ever of the block below: each opens at the next.
+ * `verifySignature` answers the inner transactions' Ed25519 checks (a node's cache); `backend`
+ * runs the pairings (noble or mcl-wasm: the same bytes, ../crypto/shutter/pairing-backend.ts).
+ * @throws InvariantError when a batch is pending and `key` is missing or not its key: the caller
+ * must wait for the key and check it (`isBatchKey`) before it executes the block.
  */
 export function openBatches(
   context: FairChainContext,
   pending: readonly PendingBatch[],
   height: number,
-  keys: readonly BatchKey[],
-  verifySignature?: (transaction: SignedTransaction) => boolean,
+  key: Uint8Array | undefined,
+  options: {
+    readonly verifySignature?: (transaction: SignedTransaction) => boolean;
+    readonly backend?: PairingBackend;
+  } = {},
 ): OpenedBatches {
   const transactions: SignedTransaction[] = [];
   const opened: OpenedBatch[] = [];
-  const remaining: PendingBatch[] = [];
   const { eon, eonPublicKey } = context.fairOrdering;
   for (const batch of pending) {
-    const key = keys.find((candidate) => candidate.height === batch.height);
-    const result =
-      key === undefined
-        ? undefined
-        : openEncryptedBatch({
-            chainId: context.chainId,
-            eon,
-            eonPublicKey,
-            height: batch.height,
-            envelopes: batch.envelopes,
-            key: key.key,
-            nextNonce: reservedNonces(batch),
-            ...(verifySignature === undefined ? {} : { verifySignature }),
-          });
-    if (result?.ok === true) {
-      transactions.push(...result.transactions);
-      opened.push({ height: batch.height, outcomes: result.outcomes });
-    } else if (batch.height + KEY_WAIT_BLOCKS_MAX >= height) remaining.push(batch);
+    invariant(batch.height === height - 1, `batch ${batch.height} still pending at block ${height}`);
+    invariant(key !== undefined, `block ${height} executes only with the key of batch ${batch.height}`);
+    const result = openEncryptedBatch({
+      chainId: context.chainId,
+      eon,
+      eonPublicKey,
+      height: batch.height,
+      envelopes: batch.envelopes,
+      key,
+      nextNonce: reservedNonces(batch),
+      ...(options.verifySignature === undefined ? {} : { verifySignature: options.verifySignature }),
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
+    });
+    invariant(result.ok, `the key given for batch ${batch.height} is not its key`);
+    transactions.push(...result.transactions);
+    opened.push({ height: batch.height, outcomes: result.outcomes });
   }
-  return { transactions, opened, pending: remaining };
+  return { transactions, opened, pending: [] };
+}
+
+/** Whether executing block `height` needs a batch key: the batch of `height − 1` is pending. */
+export function batchKeyNeeded(pending: readonly PendingBatch[], height: number): number | undefined {
+  return pending.find((batch) => batch.height === height - 1)?.height;
 }
 
 /** Each sender's first reserved nonce in the batch: what `openEncryptedBatch` expects first. */
@@ -214,14 +235,16 @@ export function pendingBatchesRoot(pending: readonly PendingBatch[]): Uint8Array
 export type FairPayloadProblem =
   | 'fair-ordering-disabled'
   | 'bad-envelope'
+  | 'envelope-nonce-order'
   | 'batch-keys-not-ascending'
   | 'batch-key-not-below-block'
   | 'bad-batch-key'
   | 'bad-early-share';
 
 /**
- * The stateless checks of a proposal's fair-ordering fields at `height`: envelopes decode and are
- * for this height, chain and eon; keys ascend, are for lower heights and pass the pairing check;
+ * The stateless checks of a proposal's fair-ordering fields at `height`: envelopes decode, are
+ * for this height, chain and eon, are signed by their senders over their ciphertexts, and each
+ * sender's run ascends by one; keys ascend, are for lower heights and pass the pairing check;
  * early-share evidence proves what it claims (see the header).
  */
 export function fairPayloadProblem(
@@ -236,27 +259,49 @@ export function fairPayloadProblem(
     batchKeys: readonly BatchKey[];
     earlyShares: readonly Uint8Array[];
   },
+  options: {
+    /** Runs the key records' pairing checks (default noble). */
+    readonly backend?: PairingBackend;
+    /** A key the caller already holds for a height (checked before): a record equal to it passes. */
+    readonly knownKey?: (height: number) => Uint8Array | undefined;
+  } = {},
 ): FairPayloadProblem | undefined {
   const rules = context.fairOrdering;
   if (rules === undefined)
     return payload.envelopes.length + payload.batchKeys.length + payload.earlyShares.length === 0
       ? undefined
       : 'fair-ordering-disabled';
+  // A sender's envelopes in one block carry consecutive nonces, ascending: a second envelope for a
+  // nonce, or one before its predecessor, could only be dropped on execution.
+  const lastNonce = new Map<string, number>();
   for (const encoded of payload.envelopes) {
+    let envelope: ReturnType<typeof SignedOrderEnvelopeCodec.decode>;
     try {
-      const { body, ciphertext } = SignedOrderEnvelopeCodec.decode(encoded);
-      if (body.chainId !== context.chainId || body.eon !== rules.eon || body.targetHeight !== height)
-        return 'bad-envelope';
-      if (!wellFormedCiphertext(ciphertext)) return 'bad-envelope';
+      envelope = SignedOrderEnvelopeCodec.decode(encoded);
     } catch {
       return 'bad-envelope';
     }
+    const { body, ciphertext } = envelope;
+    if (body.chainId !== context.chainId || body.eon !== rules.eon || body.targetHeight !== height)
+      return 'bad-envelope';
+    if (!wellFormedCiphertext(ciphertext) || verifyEnvelope(envelope) !== 'ok') return 'bad-envelope';
+    const sender = toHex(body.sender);
+    const previous = lastNonce.get(sender);
+    if (previous !== undefined && body.nonce !== previous + 1) return 'envelope-nonce-order';
+    lastNonce.set(sender, body.nonce);
   }
   for (let i = 0; i < payload.batchKeys.length; i++) {
     const key = payload.batchKeys[i]!;
     if (i > 0 && key.height <= payload.batchKeys[i - 1]!.height) return 'batch-keys-not-ascending';
     if (key.height >= height) return 'batch-key-not-below-block';
-    if (!isBatchKey(context.chainId, key.height, key.key, rules.eonPublicKey)) return 'bad-batch-key';
+    const held = options.knownKey?.(key.height);
+    // Only one key passes the pairing check: a record other than the one held is wrong.
+    if (
+      held !== undefined
+        ? !bytesEqual(held, key.key)
+        : !isBatchKey(context.chainId, key.height, key.key, rules.eonPublicKey, options.backend)
+    )
+      return 'bad-batch-key';
   }
   for (const encoded of payload.earlyShares)
     if (earlyShareOffender({ ...context, fairOrdering: rules }, height, encoded) === undefined)
@@ -283,19 +328,4 @@ export function earlyShareOffender(
     validatorKeys: context.validators,
     publicShares: context.fairOrdering.publicShares,
   });
-}
-
-/**
- * The verifier's rule against a proposer who withholds a key (see the header): the height of the
- * first batch still waiting for its key (`waiting`, ascending) whose key this verifier holds
- * (`held`) and the block leaves out although it carries plain transactions; undefined when none.
- */
-export function withheldBatch(
-  waiting: readonly number[],
-  held: (height: number) => boolean,
-  payload: { transactions: readonly Uint8Array[]; batchKeys: readonly BatchKey[] },
-): number | undefined {
-  if (payload.transactions.length === 0) return undefined;
-  const carried = new Set(payload.batchKeys.map((key) => key.height));
-  return waiting.find((height) => !carried.has(height) && held(height));
 }

@@ -16,8 +16,9 @@
  *                 the proposer fixed: encrypted orders whose contents nobody can read until this
  *                 block is final (fair ordering, src/chain/fair-batches.ts)
  *   batchKeys     decryption keys (height, compressed G1) of earlier blocks' encrypted orders, each
- *                 combined from 2f + 1 validators' shares after its block was final; the block that
- *                 carries h's key executes h's orders first, before its own transactions
+ *                 combined from 2f + 1 validators' shares after its block was final: records for
+ *                 validators that missed the votes; they open nothing (block h + 1 opens h's
+ *                 orders with the key its executor holds, src/chain/fair-batches.ts)
  *   earlyShares   `EarlyKeyShare` evidence: a validator's signed share for a block that was not yet
  *                 final when it reached the proposer
  *   stateRootHeight, stateRoot

@@ -107,6 +107,12 @@ export interface Application {
    * application's own sync then makes durable before `processedHeight` passes the block.
    */
   finalized(block: FinalizedBlock): Promise<void> | void;
+  /**
+   * Told of each block as soon as it is finalized, before `finalized` is called for it (which may
+   * be later: the application is still processing an earlier block). It may read what the block
+   * carries (e.g. a record another block's processing waits for); nothing is applied yet.
+   */
+  finalizedAhead?(block: Block): void;
   /** Height of the last finalized block the application has durably processed (0 = genesis). */
   processedHeight(): number;
   /** Opaque bytes to attach to one of our votes (oracle observations, decryption shares). */
@@ -1582,6 +1588,7 @@ export class SimplexEngine {
       storage.put(DIGEST_PREFIX + toHex(blockHash), heightBytes(block.height));
       this.#deliveries.push({ block, digest: blockHash, finalization: proof });
     }
+    for (const { block } of path) this.#config.application.finalizedAhead?.(block);
     const last = path.at(-1)!;
     this.#tip = { height: last.block.height, view: last.block.view, digest: last.digest };
     this.#tipProof = target;

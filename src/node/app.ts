@@ -99,12 +99,13 @@ import {
   stateRootHeightFor,
 } from '../chain/block-rule.ts';
 import type { BlockStore } from '../chain/block-store.ts';
+import { isBatchKey } from '../chain/encrypted-batch.ts';
 import {
+  batchKeyNeeded,
   encryptionRequired,
   type FairOrderingRules,
   fairPayloadProblem,
   KEY_WAIT_BLOCKS_MAX,
-  withheldBatch,
 } from '../chain/fair-batches.ts';
 import {
   SignedDepositReportCodec,
@@ -144,6 +145,7 @@ import type { BlockContext, FinalizedBlock, Verdict } from '../consensus/engine.
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import type { ShareSigner } from '../crypto/shutter/key-shares.ts';
+import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 import { transactionId } from '../crypto/transaction.ts';
 import { type Engine, SnapshotError } from '../execution/engine.ts';
 import type { BlockResult, EngineGenesis } from '../execution/types.ts';
@@ -168,6 +170,10 @@ const SUMMARY_PREFIX = 'node/summary/';
 const TX_PREFIX = 'node/tx/';
 /** The node state root after each recent height (see the block rule's state root). */
 const ROOT_PREFIX = 'node/root/';
+/** The batch key block h executed with (that of batch h − 1), so a restart replays it the same. */
+const BATCH_KEY_PREFIX = 'node/batch-key/';
+/** How long a block waiting for its batch key sleeps between looks when nothing wakes it. */
+const BATCH_KEY_POLL_MS = 1000;
 
 // The block rule itself (execution, the node state root and its lag) lives in src/chain/block-rule.ts.
 export { hasAccount, nodeStateRoot, STATE_ROOT_LAG_BLOCKS, stateRootHeightFor };
@@ -300,6 +306,8 @@ export interface NodeFairOrdering {
   readonly secretShare: bigint;
   /** Signs our key shares: our validator identity key (`validators[self]`). */
   readonly signer: ShareSigner;
+  /** Runs the block rule's pairings (decryption, key checks); default noble. mcl-wasm is faster. */
+  readonly pairingBackend?: PairingBackend;
 }
 
 /** Transactions executed, encrypted (opened from envelopes) and plain, and envelopes admitted. */
@@ -395,6 +403,15 @@ export interface NodeApplication {
   propose(context: BlockContext): Promise<Uint8Array | undefined>;
   verify(context: BlockContext, payload: Uint8Array): Verdict | Promise<Verdict>;
   finalized(block: FinalizedBlock): Promise<void>;
+  /**
+   * Whether `finalized` is waiting for the key of the batch below its block (the shares on later
+   * votes, or a later block's record). State sync need not wait for such a block to be applied.
+   */
+  awaitingBatchKey(): boolean;
+  /** Ends any wait in `finalized` (the node stops); the block waiting is not executed. */
+  close(): void;
+  /** A block just finalized, before `finalized` gets it: the batch keys it records are learnt. */
+  finalizedAhead(block: Block): void;
   processedHeight(): number;
   extension(kind: number, view: number, digest: Uint8Array): Uint8Array;
   verifyExtension(
@@ -473,7 +490,12 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       ...(options.bridge === undefined ? {} : { bridge: options.bridge }),
       ...(options.fairOrdering === undefined ? {} : { fairOrdering: options.fairOrdering.rules }),
     },
-    { verifySignature: (transaction, encoded) => verifiedTransactions.check(transaction, encoded) },
+    {
+      verifySignature: (transaction, encoded) => verifiedTransactions.check(transaction, encoded),
+      ...(options.fairOrdering?.pairingBackend === undefined
+        ? {}
+        : { pairingBackend: options.fairOrdering.pairingBackend }),
+    },
   );
   const { priceBook } = chain;
   /** The encrypted-only markets, known from genesis whether or not the eon keyset exists yet. */
@@ -536,6 +558,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
             eonPublicKey: fair.rules.eonPublicKey,
             validatorKeys: options.validators,
             publicShares: fair.rules.publicShares,
+            ...(fair.pairingBackend === undefined ? {} : { backend: fair.pairingBackend }),
           },
           self: options.self,
           secretShare: fair.secretShare,
@@ -554,6 +577,16 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         });
   let relay = relayOf(fair);
   let envelopePool = envelopePoolOf(fair);
+  /**
+   * Batch keys from outside our relay, by height: records in blocks we verified or saw finalized
+   * (each passed the pairing check) and, on a restart, the ones stored with the blocks they opened.
+   */
+  const knownKeys = new Map<number, Uint8Array>();
+  /**
+   * Keys of batches opened here that no block at or below our executed height records yet: a
+   * leader records them (`batchKeys`) for validators that missed the votes.
+   */
+  const unrecorded = new Map<number, Uint8Array>();
   /** Early-share evidence to record on chain, by "validator:batch" (until its batch is reached). */
   const earlyEvidence = new Map<string, EarlyKeyShare>();
   /** Observations by height, then by validator index (first valid one wins). */
@@ -575,6 +608,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     envelopesUndecryptable: 0,
   };
   let durableHeight = 0;
+  /** `finalized` is waiting for a batch key (see there); `close` ends such a wait. */
+  let awaitingKey = false;
+  let closed = false;
   let tipDigest: Uint8Array = genesisDigest(chainId);
   // The block the engine has executed but not yet synced (between `execute` and `storage.sync()`
   // in `finalized`): `tip()` names it, so a status never pairs the engine's height with the
@@ -690,11 +726,10 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   };
 
   /**
-   * Fair ordering: the pending batches (finalized, executed here, still waiting for their key) that
-   * no block between our executed tip and `parentHex` carries the key of, ascending; undefined when
-   * one of those blocks is unknown here (then what it carries is unknown too).
+   * Fair ordering: heights of the batch keys the unexecuted ancestors up to `parentHex` record;
+   * undefined when one of them is unknown here (then what it records is unknown too).
    */
-  const waitingBatches = (parentHex: string): number[] | undefined => {
+  const recordedAbove = (parentHex: string): Set<number> | undefined => {
     const carried = new Set<number>();
     let cursorHex = parentHex;
     for (let steps = 0; ; steps++) {
@@ -706,16 +741,30 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       for (const height of cursor.batchKeyHeights) carried.add(height);
       cursorHex = cursor.parentHex;
     }
-    return chain.pending.map((batch) => batch.height).filter((height) => !carried.has(height));
+    return carried;
   };
 
-  /** Block `height`'s key when it is final here and 2f + 1 good shares are held; else undefined. */
+  /**
+   * Block `height`'s key once it is final here: from 2f + 1 good shares (ours added first: `height`
+   * is executed, so releasing it is allowed), or a record or stored key; else undefined.
+   */
   const heldKey = (height: number): Uint8Array | undefined => {
     if (relay === undefined || height > chain.engine.height) return undefined;
+    const recorded = knownKeys.get(height);
+    if (recorded !== undefined) return recorded;
+    relay.attach(height, chain.engine.height);
     // Combining costs pairings: not before enough shares are held to succeed.
     if (relay.held(height) < keyThreshold) return undefined;
     const outcome = relay.key(height, chain.engine.height);
     return outcome?.ok ? outcome.key : undefined;
+  };
+
+  /** A record of batch `height`'s key from a block: kept when it may still be needed and checks. */
+  const learnKey = (height: number, key: Uint8Array, checked: boolean) => {
+    if (fair === undefined || knownKeys.has(height) || height + 2 < chain.engine.height) return;
+    if (!checked && !isBatchKey(chainId, height, key, fair.rules.eonPublicKey, fair.pairingBackend)) return;
+    knownKeys.set(height, key.slice());
+    wakeProposers();
   };
 
   /**
@@ -836,8 +885,12 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
    * state root. Everything is a function of the block and the state before it, so every validator
    * computes the same root.
    */
-  const execute = (block: Block) => {
-    const executed = executeBlock(chain, block);
+  const execute = (block: Block, batchKey: Uint8Array | undefined) => {
+    const executed = executeBlock(chain, {
+      height: block.height,
+      payload: block.payload,
+      ...(batchKey === undefined ? {} : { batchKey }),
+    });
     recordRoot(block.height, executed.root);
     orderFlow.encryptedExecuted += executed.fair.transactions.length;
     orderFlow.plainExecuted += executed.transactions.length;
@@ -880,11 +933,22 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     earlyShareOffenders: executed.fair.earlyShareOffenders,
   });
 
-  /** After block `height` executed: envelopes, shares and evidence that can no longer be used go. */
-  const pruneFair = (height: number, payload: Uint8Array) => {
+  /**
+   * After block `height` executed (with `batchKey`, the key of batch height − 1, if it opened one):
+   * the key waits to be recorded; envelopes, shares, keys and evidence that can no longer be used go.
+   */
+  const pruneFair = (height: number, payload: Uint8Array, digest: Uint8Array, batchKey?: Uint8Array) => {
     if (relay === undefined) return;
     envelopePool?.finalized(height);
     relay.prune(chain.pending[0]?.height ?? height + 1);
+    if (batchKey !== undefined) unrecorded.set(height - 1, batchKey);
+    const records =
+      known.get(toHex(digest))?.batchKeyHeights ??
+      (decodeBlockPayload(payload)?.batchKeys ?? []).map((key) => key.height);
+    for (const recordedHeight of records) unrecorded.delete(recordedHeight);
+    for (const map of [unrecorded, knownKeys])
+      for (const keyHeight of [...map.keys()])
+        if (keyHeight + (map === knownKeys ? 2 : KEY_WAIT_BLOCKS_MAX) < height) map.delete(keyHeight);
     if (earlyEvidence.size === 0) return;
     const recorded = new Set<string>();
     // Decoded again only while we hold evidence (rare): the block rule does not hand it back.
@@ -1077,7 +1141,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         // Finalized blocks are written in order and synced together, so the stored chain is contiguous.
         invariant(record !== undefined, `finalized block ${height} missing below ${latest}`);
         const block = BlockCodec.decode(record.block);
-        const executed = execute(block);
+        const needed = batchKeyNeeded(chain.pending, height);
+        const batchKey = needed === undefined ? undefined : storage.get(heightKey(BATCH_KEY_PREFIX, height));
+        invariant(needed === undefined || batchKey !== undefined, `batch key of block ${height} missing`);
+        const executed = execute(block, batchKey);
+        pruneFair(height, block.payload, record.hash, batchKey);
         const summary = summarize(block, record.hash, executed);
         tipDigest = record.hash;
         tipView = block.view;
@@ -1126,18 +1194,6 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       while (options.wallClock() < observationsUntil && lacksFreshQuorum(context.height, parentMs)) {
         await nextChange(observationsUntil);
       }
-      // A verifier holding a waiting batch's key refuses a block with plain transactions that leaves
-      // it out. The shares for a batch two or more blocks down have been on votes for a round: wait
-      // for them as for observations (bounded), rather than propose a block that may be refused.
-      const lacksKey = () =>
-        relay !== undefined &&
-        (waitingBatches(parentHex) ?? []).some(
-          (height) => height <= context.height - 2 && heldKey(height) === undefined,
-        );
-      const keysUntil = options.wallClock() + limits.observationWaitMs;
-      while (options.wallClock() < keysUntil && lacksKey()) {
-        await nextChange(keysUntil);
-      }
       const timeMs = Math.max(
         options.wallClock(),
         (parentMs ?? chain.engine.timeMs) + 1,
@@ -1181,12 +1237,15 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         transactions.push(pending.bytes);
         ids.push(pending.id);
       }
+      // Records for validators that missed the votes: keys of opened batches no ancestor records.
       const batchKeys: BatchKey[] = [];
-      for (const height of waitingBatches(parentHex) ?? []) {
-        if (batchKeys.length >= MAX_BLOCK_BATCH_KEYS) break;
-        const key = heldKey(height);
-        if (key !== undefined) batchKeys.push({ height, key });
-      }
+      const recorded = recordedAbove(parentHex);
+      if (recorded !== undefined)
+        for (const height of [...unrecorded.keys()].sort((a, b) => a - b)) {
+          if (batchKeys.length >= MAX_BLOCK_BATCH_KEYS) break;
+          if (height < context.height && !recorded.has(height))
+            batchKeys.push({ height, key: unrecorded.get(height)! });
+        }
       const envelopes =
         envelopePool?.select(
           context.height,
@@ -1260,16 +1319,13 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         return refuse('bad-observation');
       if (depositProblems(epochRules(chain), context.height, payload.deposits).length > 0)
         return refuse('bad-deposit-report');
-      const fairProblem = fairPayloadProblem(chain.rules, context.height, payload);
+      const fairProblem = fairPayloadProblem(chain.rules, context.height, payload, {
+        ...(fair?.pairingBackend === undefined ? {} : { backend: fair.pairingBackend }),
+        knownKey: (height) => knownKeys.get(height) ?? unrecorded.get(height),
+      });
       if (fairProblem !== undefined) return refuse(fairProblem);
-      // A leader holding a batch's key that leaves it out so its plain transactions run ahead of
-      // orders it has read: refused when we hold the key ourselves (src/chain/fair-batches.ts).
-      const waiting = relay === undefined ? undefined : waitingBatches(parentHex);
-      if (
-        waiting !== undefined &&
-        withheldBatch(waiting, (height) => heldKey(height) !== undefined, payload) !== undefined
-      )
-        return refuse('withheld-batch-key');
+      // Each record passed its pairing check just now: one a validator behind us may wait for.
+      for (const record of payload.batchKeys) learnKey(record.height, record.key, true);
       const rootHeight = stateRootHeightFor(context.height);
       if (payload.stateRootHeight !== rootHeight) return refuse('wrong-state-root-height');
       // Not knowing the root (our execution is behind it, or restored from a snapshot above it) is
@@ -1312,14 +1368,33 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         block.height === chain.engine.height + 1,
         `finalized height ${block.height} skips ${chain.engine.height + 1}`,
       );
-      const executed = execute(block);
+      // Block h + 1 opens batch h with its key (src/chain/fair-batches.ts): never without it. The
+      // shares ride the votes after h was final (on h + 1's, mostly already here); a validator that
+      // missed them finds the key recorded in a later finalized block (`finalizedAhead`).
+      const needed = batchKeyNeeded(chain.pending, block.height);
+      let batchKey: Uint8Array | undefined;
+      try {
+        awaitingKey = needed !== undefined;
+        while (needed !== undefined) {
+          batchKey = heldKey(needed);
+          if (batchKey !== undefined) break;
+          // Closed (the node stops): left unexecuted; consensus redelivers it after a restart.
+          if (closed) return;
+          await nextChange(options.wallClock() + BATCH_KEY_POLL_MS);
+          // State sync replaced the state meanwhile: this block is below it.
+          if (generation !== startGeneration || block.height !== chain.engine.height + 1) return;
+        }
+      } finally {
+        awaitingKey = false;
+      }
+      const executed = execute(block, batchKey);
       executedUnsynced = { digest, view: block.view };
       // Out of the mempool as soon as the engine has executed them, not after the sync below: in
       // between, the engine's height already counts this block, so `ancestorTransactions` no
       // longer excludes its transactions, and a proposal made during the sync would carry them
       // again (executed as BAD_NONCE, and their id index pointing at the failed copy).
       mempool.removeFinalized({ height: block.height, transactionIds: executed.ids.map((id) => toHex(id)) });
-      pruneFair(block.height, block.payload);
+      pruneFair(block.height, block.payload, digest, batchKey);
       // Executed: its transactions are known (ancestorTransactions) and batch keys may be held.
       wakeProposers();
       const summary = summarize(block, digest, executed);
@@ -1330,6 +1405,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         certificate: CertificateCodec.encode(finalized.finalization),
       });
       storage.put(heightKey(SUMMARY_PREFIX, block.height), textEncoder.encode(JSON.stringify(summary)));
+      if (batchKey !== undefined) storage.put(heightKey(BATCH_KEY_PREFIX, block.height), batchKey);
       [...executed.fair.ids, ...executed.ids].forEach((id, index) => {
         // A transaction's location is where it first executed; a later copy a faulty leader
         // slipped into a block (refused by the engine as BAD_NONCE) must not replace it.
@@ -1371,6 +1447,19 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     },
 
     processedHeight: () => durableHeight,
+
+    awaitingBatchKey: () => awaitingKey,
+
+    close() {
+      closed = true;
+      wakeProposers();
+    },
+
+    finalizedAhead(block) {
+      if (relay === undefined || block.height <= chain.engine.height) return;
+      for (const record of decodeBlockPayload(block.payload)?.batchKeys ?? [])
+        learnKey(record.height, record.key, false);
+    },
 
     extension(kind, _view, digest) {
       const { target, observation } = ownObservation(kind, digest);

@@ -30,8 +30,9 @@ import { createValidatorSet, type ValidatorSet } from '../consensus/validators.t
 import { blockDigest } from '../consensus/votes.ts';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
-import { sealOrder } from '../crypto/shutter/envelope.ts';
+import { prepareOrderSealing, sealOrder } from '../crypto/shutter/envelope.ts';
 import { decodeG2 } from '../crypto/shutter/ibe.ts';
+import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 import { verifyStateProof } from '../crypto/state-commitment.ts';
 import { signTransaction, transactionId } from '../crypto/transaction.ts';
 import { accountStateKey } from '../execution/engine.ts';
@@ -710,8 +711,8 @@ export function createClient(options: ClientOptions): PalisadeClient {
  * compressed G2, as the validators' keyset publishes it) and wrapped in an envelope signed by the
  * same key (src/crypto/shutter/envelope.ts). Returns the `SignedOrderEnvelope` encoding. Nothing
  * before the block at `targetHeight` is final can open it; only the block at that height can
- * include it. The transaction inside runs later, in the first block that carries the key, so it
- * expires with the batch: `KEY_WAIT_BLOCKS_MAX` blocks above its target.
+ * include it. The transaction inside runs at the start of the next block, which opens the batch
+ * with its key; its expiry is `KEY_WAIT_BLOCKS_MAX` blocks above its target.
  * @throws {CodecError} when `eonPublicKey` is not a point of G2
  */
 export function encrypt(
@@ -725,6 +726,13 @@ export function encrypt(
     fee: number;
     action: ExecutionAction;
   },
+  options: {
+    /**
+     * Runs the pairing work: default noble; `await createMclBackend()` gives the same bytes several
+     * times faster. Orders to one target block share its pairing (cached), whatever the backend.
+     */
+    backend?: PairingBackend;
+  } = {},
 ): Uint8Array {
   const transaction = signTransaction(signer, {
     chainId: input.chainId,
@@ -740,8 +748,27 @@ export function encrypt(
     fee: input.fee,
     transaction,
     sigma: globalThis.crypto.getRandomValues(new Uint8Array(32)),
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
   });
   return SignedOrderEnvelopeCodec.encode(envelope);
+}
+
+/**
+ * Prepares `encrypt` for orders to `targetHeight` before they exist: the block's pairing, the bulk
+ * of the first order's cost, is done now (while the client waits for its next round) and kept.
+ * @example prepareEncryption({ chainId, eonPublicKey, targetHeight: height + 3 }, { backend });
+ * @throws {CodecError} when `eonPublicKey` is not a point of G2
+ */
+export function prepareEncryption(
+  input: { chainId: number; eonPublicKey: Uint8Array; targetHeight: number },
+  options: { backend?: PairingBackend } = {},
+): void {
+  prepareOrderSealing({
+    chainId: input.chainId,
+    eonPublicKey: decodeG2(input.eonPublicKey, 'eonPublicKey'),
+    targetHeight: input.targetHeight,
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
+  });
 }
 
 /**

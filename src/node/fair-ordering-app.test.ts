@@ -7,14 +7,18 @@
  *   never early        a validator voting for a block that is not final attaches no share for it;
  *                      a peer's share for a height above ours is evidence, recorded in the next
  *                      block, and the block rule names its signer
- *   withholding leader a leader that leaves out a key its verifiers hold, so that plain
- *                      transactions run ahead of orders it has read, is refused
+ *   next leader        block h + 1 opens h's batch first, whatever its leader puts in it or leaves
+ *                      out: its plain transactions run after the orders
+ *   missed votes       a validator that got none of the shares waits for the key, never executes
+ *                      without it, and finds it recorded in a later finalized block
+ *   Byzantine leader   an envelope repeated across a block and its unexecuted ancestor, a nonce
+ *                      skipped, a replay: none runs twice or out of order, none is charged twice
  *   f bad keypers      one validator withholding its shares, or sending wrong ones (signed), does
  *                      not stop the key: the three others' combine
  *
  * and the flow: envelopes submitted in one order reach the block in the leader's order (fixed while
- * nobody could read them), are decrypted after finality and execute first in the block that
- * carries the key, in that order.
+ * nobody could read them), are decrypted after finality and execute first in the next block, in
+ * that order.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -261,13 +265,16 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
       [[0], [1], [2]],
       'each block carries the next nonce, never one its unexecuted ancestors carry',
     );
-    for (const { context, payload, digest } of blocks)
+    for (const { context, payload, digest } of blocks) {
       for (const app of net.apps)
         await app.finalized({
           block: { ...context, payload },
           digest,
           finalization: { kind: FINALIZE, view: context.view, digest, votes: [] },
         });
+      // The shares of this block's key ride the next votes: the next block opens its batch.
+      vote(net, FINALIZE, context.view, digest);
+    }
     // Executed in order, every envelope reserved its nonce: the same on every validator.
     for (const app of net.apps) assert.equal(app.engine.account(alice.publicKey)!.nonce, 3);
     const roots = net.apps.map((app) => toHex(app.stateRootAt(4)!));
@@ -327,36 +334,158 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
     for (const list of net.applied) assert.deepEqual(list.at(-1)!.fair.earlyShareOffenders, [3]);
   });
 
-  it('a leader that leaves out a key its verifiers hold, carrying plain transactions, is refused; the next leader carries it', async () => {
+  it("the next block's leader cannot run ahead: block 3 opens block 2's batch first, whatever it carries or leaves out", async () => {
     const net = network();
     await round(net); // 1
     submit(net, envelope(alice, 0, 2));
     await round(net); // 2: the envelope is included, paid, waiting
-    // A plain transaction for the Byzantine leader to run ahead of the order it can now read.
+    // A plain transaction for the leader of 3 to run ahead of the order (here it even holds the
+    // key: the test's rounds deliver block 2's finalize votes before block 3 is proposed).
     const plain = SignedTransactionCodec.encode(actionTransaction(bob, 0, CANCEL_ALL));
     for (const app of net.apps)
       assert.equal(app.mempool.admit(plain, { height: 3, nowMs: net.now.ms }).status, 'accepted');
     const stripKeys = (payload: Uint8Array) =>
       BlockPayloadCodec.encode({ ...BlockPayloadCodec.decode(payload), batchKeys: [] });
-    const withheld = await round(net, { leader: 3, rewrite: stripKeys });
-    assert.equal(BlockPayloadCodec.decode(withheld.payload).transactions.length, 1);
-    assert.deepEqual(withheld.verdicts.slice(0, 3), [false, false, false]);
-    for (const app of net.apps.slice(0, 3))
-      assert.equal(app.stats().refusedProposals['withheld-batch-key'], 1);
-    // The honest payload of the same leader carries the key and passes (view moves on, same height).
-    net.tip = { ...net.tip, view: net.tip.view + 1 };
-    const honest = await round(net, { leader: 0 });
-    assert.deepEqual(honest.verdicts, [true, true, true, true]);
-    assert.deepEqual(
-      BlockPayloadCodec.decode(honest.payload).batchKeys.map((key) => key.height),
-      [2],
-    );
+    const third = await round(net, { leader: 3, rewrite: stripKeys });
+    assert.deepEqual(third.verdicts, [true, true, true, true]);
+    for (const list of net.applied) assert.deepEqual(list.at(-1)!.fair.openedHeights, [2]);
     // Order fixed first: alice's encrypted order ran before bob's plain one.
     const summary = net.apps[1]!.summary(3)!;
     assert.deepEqual(
       summary.transactions.map((outcome) => outcome.signer),
       [hex(alice.publicKey), hex(bob.publicKey)],
     );
+    // Block 4 records block 2's key for anyone who missed the votes; it opens nothing more.
+    const fourth = await round(net);
+    assert.deepEqual(
+      BlockPayloadCodec.decode(fourth.payload).batchKeys.map((key) => key.height),
+      [2],
+    );
+    const roots = net.apps.map((app) => toHex(app.stateRootAt(4)!));
+    assert.equal(new Set(roots).size, 1);
+  });
+
+  it('a validator that missed every share waits for the key, never executes without it, and finds it recorded in a later block; stopping ends the wait', async () => {
+    const net = network();
+    await round(net); // 1
+    submit(net, envelope(alice, 0, 2));
+    // Validator 3 hears no one's votes from block 2 on: it gets blocks, never shares.
+    const deaf = net.apps[3]!;
+    const hearing = net.apps.slice(0, 3);
+    const roundWithout = async () => {
+      net.now.ms += 1000;
+      const leader = (net.tip.height + 1) % 3;
+      const context = contextOf(net, leader);
+      const payload = (await hearing[leader]!.propose(context))!;
+      const verdicts = await Promise.all(
+        hearing.map((app, i) => (i === leader ? true : app.verify(context, payload))),
+      );
+      assert.deepEqual(verdicts, [true, true, true]);
+      const digest = blockDigest({ ...context, payload });
+      const finalizedBlock = {
+        block: { ...context, payload },
+        digest,
+        finalization: { kind: FINALIZE, view: context.view, digest, votes: [] },
+      };
+      for (const app of hearing) await app.finalized(finalizedBlock);
+      net.tip = { digest, view: context.view, height: context.height };
+      const extensions = hearing.map((app) => app.extension(FINALIZE, context.view, digest));
+      extensions.forEach((extension, signer) => {
+        hearing.forEach((app, receiver) => {
+          if (receiver !== signer)
+            assert.ok(app.verifyExtension(signer, FINALIZE, context.view, digest, extension));
+        });
+      });
+      return finalizedBlock;
+    };
+    const two = await roundWithout();
+    await deaf.finalized(two);
+    const three = await roundWithout();
+    // Block 3 opens batch 2: validator 3 holds only its own share, so it waits.
+    let done = false;
+    const executing = deaf.finalized(three).then(() => {
+      done = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(done, false);
+    assert.equal(deaf.engine.height, 2, 'not executed without the key');
+    assert.equal(deaf.processedHeight(), 2);
+    assert.equal(deaf.awaitingBatchKey(), true);
+    submit(net, envelope(bob, 0, 4));
+    const four = await roundWithout();
+    assert.deepEqual(
+      BlockPayloadCodec.decode(four.block.payload).batchKeys.map((key) => key.height),
+      [2],
+    );
+    // Consensus hands it block 4 as soon as it is final: the record there is the key it waits for.
+    deaf.finalizedAhead(four.block);
+    await executing;
+    assert.equal(deaf.engine.height, 3);
+    assert.equal(toHex(deaf.stateRootAt(3)!), toHex(net.apps[0]!.stateRootAt(3)!));
+    assert.equal(deaf.summary(3)!.transactions[0]!.signer, hex(alice.publicKey));
+    // Block 5 waits for block 4's key; the node stopping ends the wait and executes nothing.
+    await deaf.finalized(four);
+    const five = await roundWithout();
+    const waiting = deaf.finalized(five);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(deaf.awaitingBatchKey(), true);
+    deaf.close();
+    await waiting;
+    assert.equal(deaf.engine.height, 4);
+    assert.equal(deaf.awaitingBatchKey(), false);
+  });
+
+  it('a Byzantine leader repeats an envelope of an unexecuted ancestor, skips a nonce and replays one: none runs twice or out of order', async () => {
+    const net = network();
+    await round(net); // 1
+    // Alice's nonce 0 for height 2, her retry of nonce 0 for 3 and her nonce 2 for 3 (a gap).
+    const first = envelope(alice, 0, 2);
+    const retry = envelope(alice, 0, 3);
+    const gap = envelope(alice, 2, 3);
+    submit(net, first);
+    const balance = net.apps[0]!.engine.account(alice.publicKey)!.balance;
+    // Block 2 carries nonce 0; notarized, not yet final (so not executed).
+    const two = await round(net, { notarizeOnly: true });
+    assert.deepEqual(innerIds(BlockPayloadCodec.decode(two.payload).envelopes), innerIds([first]));
+    // The Byzantine leader of 3 builds on 2 with the retry of nonce 0 and the nonce-2 envelope.
+    net.now.ms += 1000;
+    const context: BlockContext = { view: 3, height: 3, parentView: 2, parent: two.digest, proposer: 3 };
+    const own = (await net.apps[3]!.propose(context))!;
+    assert.deepEqual(BlockPayloadCodec.decode(own).envelopes, [], 'an honest leader proposes neither');
+    const byzantine = BlockPayloadCodec.encode({ ...BlockPayloadCodec.decode(own), envelopes: [retry, gap] });
+    // Out of order within the block: refused by every verifier.
+    const verdicts = await Promise.all(net.apps.slice(0, 3).map((app) => app.verify(context, byzantine)));
+    assert.deepEqual(verdicts, [false, false, false]);
+    assert.equal(net.apps[0]!.stats().refusedProposals['envelope-nonce-order'], 1);
+    // The retry alone passes the stateless checks; finalized, it runs nothing and pays nothing.
+    const repeat = BlockPayloadCodec.encode({ ...BlockPayloadCodec.decode(own), envelopes: [retry] });
+    const accepted = await Promise.all(net.apps.slice(0, 3).map((app) => app.verify(context, repeat)));
+    assert.deepEqual(accepted, [true, true, true]);
+    const twoBlock = { ...two.context, payload: two.payload };
+    const threeBlock = { ...context, payload: repeat };
+    const threeDigest = blockDigest(threeBlock);
+    for (const app of net.apps)
+      await app.finalized({
+        block: twoBlock,
+        digest: two.digest,
+        finalization: { kind: FINALIZE, view: 2, digest: two.digest, votes: [] },
+      });
+    vote(net, FINALIZE, 2, two.digest);
+    for (const app of net.apps)
+      await app.finalized({
+        block: threeBlock,
+        digest: threeDigest,
+        finalization: { kind: FINALIZE, view: 3, digest: threeDigest, votes: [] },
+      });
+    for (const [i, app] of net.apps.entries()) {
+      const account = app.engine.account(alice.publicKey)!;
+      assert.equal(account.nonce, 1, `validator ${i}: nonce 0 used once`);
+      assert.equal(account.balance, balance - 10n, 'one fee');
+      assert.equal(app.stats().orderFlow.encryptedExecuted, 1);
+      assert.equal(app.stats().orderFlow.envelopesAdmitted, 1);
+      // The spent nonce's envelopes are refused at the door from now on; the gap is not hers to fill.
+      assert.equal(app.submitEnvelope(envelope(alice, 0, 5)).ok, false);
+    }
   });
 
   for (const fault of ['withholding', 'lying'] as const)
@@ -371,12 +500,10 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
       const fixed = BlockPayloadCodec.decode(included.payload).envelopes;
       assert.deepEqual(innerIds(fixed), innerIds(sent));
       for (const list of net.applied) assert.equal(list.at(-1)!.fair.admitted, 4);
-      // Block 3 carries block 2's key, combined from the shares on the finalize votes of block 2.
+      // Block 3 opens batch 2 with the key combined from the shares on block 2's finalize votes;
+      // it records no key (its leader proposed it before it could hold one).
       const opened = await round(net, { silent });
-      assert.deepEqual(
-        BlockPayloadCodec.decode(opened.payload).batchKeys.map((key) => key.height),
-        [2],
-      );
+      assert.deepEqual(BlockPayloadCodec.decode(opened.payload).batchKeys, []);
       for (const [i, list] of net.applied.entries()) {
         assert.deepEqual(list.at(-1)!.fair.openedHeights, [2], `validator ${i}`);
         assert.equal(list.at(-1)!.fair.executed, 4);

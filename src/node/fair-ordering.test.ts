@@ -13,6 +13,7 @@ import { EarlyKeyShareCodec, SignedKeyShareCodec, SignedOrderEnvelopeCodec } fro
 import { BlockPayloadCodec } from '../codec/node.ts';
 import { SignedTransactionCodec } from '../codec/transaction.ts';
 import { verifyEarlyKeyShare } from '../consensus/evidence.ts';
+import { toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { envelopeSigningBytes, keyShareMessageOf } from '../crypto/shutter/envelope.ts';
@@ -26,6 +27,7 @@ import {
   releaseBatchKeyShare,
   type SignedKeyShare,
 } from '../crypto/shutter/key-shares.ts';
+import { createMclBackend } from '../crypto/shutter/pairing-backend.ts';
 import { createEngine } from '../execution/engine.ts';
 import { actionTransaction, limitOrder, testGenesis, testSigner, USDC } from '../execution/fixtures.ts';
 import { MS_PER_DAY } from '../execution/margin.ts';
@@ -139,6 +141,26 @@ describe('batch key shares', () => {
     assert.ok(isBatchKey(CHAIN_ID, height, combined.key, keyset.eonPublicKey));
     // A liar cannot try again with a good share once caught.
     assert.deepEqual(collector.offer(release(1, height)), { ok: false, code: 'DUPLICATE' });
+  });
+
+  it('on mcl-wasm the collector gives the same key, and a liar among the first t shares is named', async () => {
+    const backend = await createMclBackend();
+    const height = 43;
+    const onMcl = createBatchKeyCollector({ ...context, backend }, height);
+    const onNoble = createBatchKeyCollector(context, height);
+    // Validator 0's share is wrong and sorts first, so the optimistic t-share combine fails on it.
+    for (const collector of [onMcl, onNoble]) {
+      collector.offer(garbage(0, height));
+      for (const i of [1, 2, 3, 4, 5]) collector.offer(release(i, height));
+    }
+    const [fromMcl, fromNoble] = [onMcl.combine(), onNoble.combine()];
+    assert.ok(fromMcl.ok && fromNoble.ok);
+    assert.equal(toHex(fromMcl.key), toHex(fromNoble.key));
+    assert.deepEqual(
+      fromMcl.liars.map((s) => s.validatorIndex),
+      [0],
+    );
+    assert.ok(isBatchKey(CHAIN_ID, height, fromMcl.key, keyset.eonPublicKey));
   });
 
   it('with only 2f honest shares beside f garbage ones there is no key, and the liars are still named', () => {

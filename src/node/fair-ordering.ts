@@ -10,12 +10,15 @@
  *   refused at once   another chain, eon or height, an identity that is not h's, an unknown
  *                     validator, a second share of one validator, a bad Ed25519 signature
  *   held              everything else, until `combine`
- *   combine           one batched pairing check of all held shares against the validators' eon
- *                     public shares P_i (two pairings, whatever their number); only when it fails,
- *                     one check per share, so the liars are named. A liar's share is signed by it,
- *                     so its own bytes are proof that it sent a wrong share. Then t = 2f + 1 good
- *                     shares are interpolated at 0 into K = s·Q, which is checked against the eon
- *                     key before it is handed out.
+ *   combine           first the optimistic path: the first t = 2f + 1 held shares (by index)
+ *                     interpolated at 0 into K and K checked against the eon key (two pairings);
+ *                     a K that passes is s·Q whatever the other shares are. Otherwise one batched
+ *                     pairing check of all held shares against the validators' eon public shares
+ *                     P_i (two pairings, whatever their number); only when it fails, one check per
+ *                     share, so the liars are named. A liar's share is signed by it, so its own
+ *                     bytes are proof that it sent a wrong share. Then t good shares are
+ *                     interpolated into K, which is checked against the eon key before it is
+ *                     handed out. The checks run on `context.backend` (noble by default).
  *
  * The collector never reads a clock; when to give up waiting for shares is the caller's.
  */
@@ -23,7 +26,12 @@ import { type EarlyKeyShare, SignedKeyShareCodec, type SignedKeyShareMessage } f
 import { bytesEqual } from '../crypto/bytes.ts';
 import { ed25519Verify } from '../crypto/ed25519.ts';
 import { keyShareMessageOf, keyShareOfMessage } from '../crypto/shutter/envelope.ts';
-import { type G2Point, shutterIdentityPoint, verifyShutterDecryptionKey } from '../crypto/shutter/ibe.ts';
+import {
+  type G1Point,
+  type G2Point,
+  shutterIdentityPoint,
+  verifyShutterDecryptionKey,
+} from '../crypto/shutter/ibe.ts';
 import {
   batchIdentity,
   checkSignedKeyShare,
@@ -34,6 +42,7 @@ import {
   type ShareSigner,
   type SignedKeyShare,
 } from '../crypto/shutter/key-shares.ts';
+import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 
 export interface BatchKeyContext {
   readonly chainId: number;
@@ -45,6 +54,8 @@ export interface BatchKeyContext {
   readonly validatorKeys: readonly Uint8Array[];
   /** Eon public shares P_i = s_i·g2 by validator index. */
   readonly publicShares: readonly G2Point[];
+  /** Runs the key checks (mcl-wasm gives noble's verdicts, faster); default noble. */
+  readonly backend?: PairingBackend;
 }
 
 export type ShareRefusal =
@@ -94,6 +105,14 @@ export function createBatchKeyCollector(context: BatchKeyContext, batch: number)
   const identityPoint = shutterIdentityPoint(identity);
   const held = new Map<number, SignedKeyShare>();
   const liars = new Map<number, SignedKeyShare>();
+  const keyChecks = (key: G1Point) =>
+    context.backend === undefined
+      ? verifyShutterDecryptionKey(key, context.eonPublicKey, identityPoint)
+      : context.backend.pairingEquals(
+          key.toBytes(true),
+          identityPoint.toBytes(true),
+          context.eonPublicKey.toBytes(true),
+        );
   return {
     batch,
     get held() {
@@ -126,6 +145,15 @@ export function createBatchKeyCollector(context: BatchKeyContext, batch: number)
       return { ok: true, held: held.size };
     },
     combine() {
+      const ordered = [...held.values()].sort((a, b) => a.validatorIndex - b.validatorIndex);
+      if (ordered.length >= context.threshold) {
+        const optimistic = combineKeyShares(ordered, context.threshold);
+        if (optimistic.ok && keyChecks(optimistic.key)) {
+          const named = [...liars.values()].sort((a, b) => a.validatorIndex - b.validatorIndex);
+          const used = ordered.slice(0, context.threshold).map((s) => s.validatorIndex);
+          return { ok: true, key: optimistic.key.toBytes(true), used, liars: named };
+        }
+      }
       const candidates = [...held.values()];
       const bad = new Set(findBadKeyShares(candidates, context.publicShares, identityPoint));
       for (const share of candidates)
@@ -139,7 +167,7 @@ export function createBatchKeyCollector(context: BatchKeyContext, batch: number)
       if (!combined.ok) return { ok: false, code: 'TOO_FEW_SHARES', good: good.length, liars: named };
       const used = good.slice(0, context.threshold).map((s) => s.validatorIndex);
       // Every used share passed its pairing check, so this holds unless the keyset is inconsistent.
-      if (!verifyShutterDecryptionKey(combined.key, context.eonPublicKey, identityPoint))
+      if (!keyChecks(combined.key))
         throw new Error('batch key failed its check although every share passed: keyset inconsistent');
       return { ok: true, key: combined.key.toBytes(true), used, liars: named };
     },

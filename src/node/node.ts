@@ -40,6 +40,7 @@ import { createValidatorSet } from '../consensus/validators.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { SealedEonKeygenCodec } from '../crypto/shutter/eon-keygen-codec.ts';
+import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 import { accountStateKey } from '../execution/engine.ts';
 import { VALIDATOR_SET_STATE_KEY } from '../execution/records.ts';
 import { CheckpointCertificateCodec } from '../interop/evm/checkpoint.ts';
@@ -155,6 +156,11 @@ export interface NodeOptions {
    * both, the node takes encrypted orders and releases its key shares on its votes.
    */
   eonSecretShare?: bigint;
+  /**
+   * Runs fair ordering's pairings in the block rule (decryption, key checks): default noble;
+   * `palisade node` passes mcl-wasm (`createMclBackend`), which gives the same bytes faster.
+   */
+  pairingBackend?: PairingBackend;
   /** The monitor's thresholds (src/monitor/config.ts), findings kept, and an optional webhook. */
   monitor?: { config?: MonitorConfigOverrides; capacity?: number; webhook?: Omit<WebhookOptions, 'onError'> };
 }
@@ -390,7 +396,14 @@ export function createNode(options: NodeOptions): PalisadeNode {
     ...(options.applicationLimits === undefined ? {} : { limits: options.applicationLimits }),
     ...(genesis.fairOrdering === undefined || options.eonSecretShare === undefined
       ? {}
-      : { fairOrdering: { rules: genesis.fairOrdering, secretShare: options.eonSecretShare, signer } }),
+      : {
+          fairOrdering: {
+            rules: genesis.fairOrdering,
+            secretShare: options.eonSecretShare,
+            signer,
+            ...(options.pairingBackend === undefined ? {} : { pairingBackend: options.pairingBackend }),
+          },
+        }),
     ...(eonKeygen === undefined
       ? {}
       : {
@@ -433,6 +446,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
         return done;
       },
       processedHeight: () => app.processedHeight(),
+      finalizedAhead: (block) => app.finalizedAhead(block),
       extension: (kind, view, digest) => app.extension(kind, view, digest),
       verifyExtension: (signerIndex, kind, view, digest, extension) =>
         app.verifyExtension(signerIndex, kind, view, digest, extension),
@@ -511,6 +525,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
               },
               secretShare,
               signer,
+              ...(options.pairingBackend === undefined ? {} : { pairingBackend: options.pairingBackend }),
             });
             eonAgreed = true;
             startConsensus?.();
@@ -551,7 +566,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
     send: (to, message) => transport.send(to, message),
     clock,
     thresholdBlocks: options.stateSyncThresholdBlocks ?? DEFAULT_STATE_SYNC_THRESHOLD_BLOCKS,
-    idle: () => inflight,
+    // A block waiting for its batch key may wait for blocks that a state sync replaces.
+    idle: () => (app.awaitingBatchKey() ? Promise.resolve() : inflight),
     log: (level, message, details) => logger[level](details, message),
   });
 
@@ -1294,6 +1310,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       webhook?.close();
       cancelGossip?.();
       flushGossip();
+      app.close();
       await inflight;
       await storage.sync();
       storage.close();

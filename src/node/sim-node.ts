@@ -107,6 +107,7 @@ export const createSimNode: SimNodeFactory = (parameters) => {
       verify: (context, payload) => app.verify(context, payload),
       finalized: (block) => app.finalized(block),
       processedHeight: () => app.processedHeight(),
+      finalizedAhead: (block) => app.finalizedAhead(block),
       extension: (kind, view, digest) => app.extension(kind, view, digest),
       verifyExtension: (signer, kind, view, digest, extension) =>
         app.verifyExtension(signer, kind, view, digest, extension),

@@ -27,13 +27,14 @@ import { bytesEqual } from '../bytes.ts';
 import { type Ed25519Signer, ed25519Verify } from '../ed25519.ts';
 import { sha256 } from '../hash.ts';
 import {
+  createShutterEncryptor,
   decodeG1,
-  encodeShutterCiphertext,
   type G2Point,
-  shutterEncrypt,
+  type ShutterEncryptor,
   shutterIdentityPoint,
 } from './ibe.ts';
 import { batchIdentity, ShutterDomainTag, type SignedKeyShare, shutterDomainBytes } from './key-shares.ts';
+import { nobleBackend, type PairingBackend } from './pairing-backend.ts';
 
 export interface SealOrderInput {
   readonly chainId: number;
@@ -45,6 +46,36 @@ export interface SealOrderInput {
   readonly transaction: SignedTransaction;
   /** 32 fresh secret random bytes (the Fujisaki–Okamoto σ). */
   readonly sigma: Uint8Array;
+  /**
+   * Runs the encryption's pairing work (default noble); mcl-wasm (`createMclBackend`) gives the
+   * same bytes, several times faster.
+   */
+  readonly backend?: PairingBackend;
+}
+
+/** Encryptors kept per (backend, eon key, chain, target height): a client's recent target blocks. */
+const ENCRYPTORS_KEPT = 16;
+const encryptors = new Map<string, ShutterEncryptor>();
+
+/**
+ * The encryptor for one target block, made once: H1 of the block's identity and e(Q, P) are the
+ * same for every order to that block (one identity per block), so the next orders to it cost a
+ * power in GT instead of a hash to G1 and a pairing.
+ */
+function encryptorFor(
+  input: Pick<SealOrderInput, 'chainId' | 'eonPublicKey' | 'targetHeight' | 'backend'>,
+): ShutterEncryptor {
+  const backend = input.backend ?? nobleBackend;
+  const key = `${backend.name}:${input.eonPublicKey.toHex(true)}:${input.chainId}:${input.targetHeight}`;
+  let encryptor = encryptors.get(key);
+  if (encryptor === undefined) {
+    const identity = shutterIdentityPoint(batchIdentity(input.chainId, input.targetHeight));
+    encryptor = createShutterEncryptor(input.eonPublicKey, identity, backend);
+    encryptors.set(key, encryptor);
+    // Oldest first out: Map iterates in insertion order.
+    if (encryptors.size > ENCRYPTORS_KEPT) encryptors.delete(encryptors.keys().next().value!);
+  }
+  return encryptor;
 }
 
 /**
@@ -52,14 +83,9 @@ export interface SealOrderInput {
  * @example const envelope = sealOrder(signer, { chainId, eon, eonPublicKey, targetHeight, fee, transaction, sigma });
  */
 export function sealOrder(signer: Ed25519Signer, input: SealOrderInput): SignedOrderEnvelope {
-  const identity = shutterIdentityPoint(batchIdentity(input.chainId, input.targetHeight));
-  const ciphertext = encodeShutterCiphertext(
-    shutterEncrypt(
-      SignedTransactionCodec.encode(input.transaction),
-      input.eonPublicKey,
-      identity,
-      input.sigma,
-    ),
+  const ciphertext = encryptorFor(input).encrypt(
+    SignedTransactionCodec.encode(input.transaction),
+    input.sigma,
   );
   const body = {
     chainId: input.chainId,
@@ -72,6 +98,17 @@ export function sealOrder(signer: Ed25519Signer, input: SealOrderInput): SignedO
     ciphertextHash: sha256(ciphertext),
   };
   return { body, signature: signer.sign(envelopeSigningBytes(body)), ciphertext };
+}
+
+/**
+ * Does the per-block work of sealing orders to `targetHeight` ahead of time (the hash to G1 and
+ * the pairing, ~a pairing): a client that knows which blocks it will target prepares them while
+ * it waits, and sealing an order to one then costs a power in GT. Kept as `sealOrder` keeps it.
+ */
+export function prepareOrderSealing(
+  input: Pick<SealOrderInput, 'chainId' | 'eonPublicKey' | 'targetHeight' | 'backend'>,
+): void {
+  encryptorFor(input);
 }
 
 /** The exact bytes the sender signs. */

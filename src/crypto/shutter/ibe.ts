@@ -155,6 +155,46 @@ export function shutterEncrypt(
   return Object.freeze({ c1: G2.BASE.multiply(r), c2, c3: Object.freeze(c3) });
 }
 
+/** Encrypts to one identity under one eon key; see `createShutterEncryptor`. */
+export interface ShutterEncryptor {
+  /** The wire form (`encodeShutterCiphertext`) of `message` encrypted with the 32 bytes `sigma`. */
+  encrypt(message: Uint8Array, sigma: Uint8Array): Uint8Array;
+}
+
+/**
+ * Encryption to `identity` under `eonPublicKey` on `backend`, with the work that depends on them
+ * alone done once: e(Q, P). Each message then costs a power of it in GT, r·g2 and hashes, instead
+ * of a pairing (e(Q, P)^r = e(r·Q, P), the same GT element, so the same bytes as `shutterEncrypt`
+ * for the same σ: ./pairing-backend.test.ts). Orders to one block share its identity, so a client
+ * keeps one encryptor per target block.
+ * @example const encryptor = createShutterEncryptor(eonKey, shutterIdentityPoint(id), await createMclBackend());
+ */
+export function createShutterEncryptor(
+  eonPublicKey: G2Point,
+  identity: G1Point,
+  backend: PairingBackend = nobleBackend,
+): ShutterEncryptor {
+  invariant(!eonPublicKey.is0() && !identity.is0(), 'eon key and identity must not be the identity point');
+  const power = backend.preparePairing(identity.toBytes(true), eonPublicKey.toBytes(true));
+  invariant(power !== undefined, 'the eon key and the identity are points of their groups');
+  return Object.freeze({
+    encrypt(message: Uint8Array, sigma: Uint8Array): Uint8Array {
+      invariant(sigma.length === SHUTTER_BLOCK_BYTES, 'sigma must be 32 bytes');
+      const r = hashToScalar(sigma, message);
+      invariant(r !== 0n, 'r = 0 (probability 2^-255)');
+      const blocks = pad(message);
+      const out = new Uint8Array(HEADER_BYTES + blocks.length * SHUTTER_BLOCK_BYTES);
+      out[0] = SHUTTER_CIPHERTEXT_VERSION;
+      out.set(backend.g2BaseMultiply(r), 1);
+      out.set(xor(sigma, hashGtBytes(power(r))), 1 + G2_COMPRESSED_BYTES);
+      blocks.forEach((block, i) => {
+        out.set(xor(block, blockKey(sigma, i)), HEADER_BYTES + i * SHUTTER_BLOCK_BYTES);
+      });
+      return out;
+    },
+  });
+}
+
 /**
  * Decrypts with the identity's decryption key. A ciphertext that does not decrypt under it
  * (tampered, or made for another identity or key) returns `{ ok: false }`; it never throws.

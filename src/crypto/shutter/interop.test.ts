@@ -17,6 +17,7 @@ import { before, describe, it } from 'node:test';
 import { toHex } from '../bytes.ts';
 import { combineEonKeyset, combineEonSecretShare, dealEon } from './eon-dkg.ts';
 import {
+  createShutterEncryptor,
   decodeG1,
   decodeShutterCiphertext,
   encodeShutterCiphertext,
@@ -26,6 +27,7 @@ import {
   verifyShutterDecryptionKey,
 } from './ibe.ts';
 import { combineKeyShares, computeKeyShare, findBadKeyShares, orderIdentity } from './key-shares.ts';
+import { createMclBackend, nobleBackend } from './pairing-backend.ts';
 
 type Hex = `0x${string}`;
 interface ShutterSdk {
@@ -108,6 +110,29 @@ describe('interop with @shutter-network/shutter-sdk (BLS12-381, blst WASM)', () 
       const key = thresholdKey(identityPreimage);
       const plaintext = await sdk.decrypt(hexOf(wire), hexOf(key.toBytes(true)));
       assert.equal(plaintext, hexOf(message), `length ${length}`);
+    }
+  });
+
+  it("the cached encryptor, on noble and on mcl-wasm, makes the SDK's bytes for the same sigma, and the SDK decrypts them", async () => {
+    const mcl = await createMclBackend();
+    const identity = shutterIdentityPoint(identityPreimage);
+    const key = thresholdKey(identityPreimage);
+    for (const backend of [nobleBackend, mcl]) {
+      const encryptor = createShutterEncryptor(keyset.eonPublicKey, identity, backend);
+      // Several messages through one encryptor: the cached pairing is reused, never a stale mask.
+      for (const length of [0, 33, 300]) {
+        const message = new Uint8Array(randomBytes(length));
+        const sigma = new Uint8Array(randomBytes(32));
+        const ours = encryptor.encrypt(message, sigma);
+        const theirs = await sdk.encryptData(
+          hexOf(message),
+          hexOf(identityPreimage),
+          hexOf(keyset.eonPublicKey.toBytes(true)),
+          hexOf(sigma),
+        );
+        assert.equal(hexOf(ours), theirs, `${backend.name}, length ${length}`);
+        assert.equal(await sdk.decrypt(hexOf(ours), hexOf(key.toBytes(true))), hexOf(message));
+      }
     }
   });
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { combineEonKeyset, combineEonSecretShare, dealEon, randomEonScalar } from './eon-dkg.ts';
 import {
+  createShutterEncryptor,
   encodeShutterCiphertext,
   G1,
   G2,
@@ -42,6 +43,38 @@ describe('pairing backends agree', () => {
       assert.equal(hexOf(mcl.pairingBytes(p, q)), hexOf(nobleBackend.pairingBytes(p, q)));
       assert.equal(hexOf(mcl.g2BaseMultiply(scalar)), hexOf(nobleBackend.g2BaseMultiply(scalar)));
       assert.equal(hexOf(mcl.g1Multiply(p, scalar)), hexOf(nobleBackend.g1Multiply(p, scalar)));
+    }
+  });
+
+  it('on prepared pairings raised to a scalar: e(P, Q)^r = e(r·P, Q), the same bytes; bad points refused', () => {
+    for (let round = 0; round < 2; round++) {
+      const p = G1.BASE.multiply(randomEonScalar()).toBytes(true);
+      const q = G2.BASE.multiply(randomEonScalar()).toBytes(true);
+      const expected = [randomEonScalar(), randomEonScalar()].map((r) => ({
+        r,
+        bytes: hexOf(nobleBackend.pairingBytes(nobleBackend.g1Multiply(p, r)!, q)),
+      }));
+      for (const backend of [nobleBackend, mcl]) {
+        const power = backend.preparePairing(p, q);
+        assert.ok(power, backend.name);
+        for (const { r, bytes } of expected) assert.equal(hexOf(power(r)), bytes, backend.name);
+      }
+    }
+    for (const backend of [nobleBackend, mcl])
+      assert.equal(backend.preparePairing(G1.ZERO.toBytes(true), G2.BASE.toBytes(true)), undefined);
+  });
+
+  it("the cached encryptor gives shutterEncrypt's bytes for the same sigma, on both backends", () => {
+    const eonKey = G2.BASE.multiply(randomEonScalar());
+    const identity = shutterIdentityPoint(new Uint8Array(randomBytes(32)));
+    const encryptors = [nobleBackend, mcl].map((backend) =>
+      createShutterEncryptor(eonKey, identity, backend),
+    );
+    for (const length of [0, 31, 32, 70]) {
+      const message = new Uint8Array(randomBytes(length));
+      const sigma = new Uint8Array(randomBytes(32));
+      const reference = hexOf(encodeShutterCiphertext(shutterEncrypt(message, eonKey, identity, sigma)));
+      for (const encryptor of encryptors) assert.equal(hexOf(encryptor.encrypt(message, sigma)), reference);
     }
   });
 

@@ -28,6 +28,12 @@ export interface PairingBackend {
   g1MultiScalar(points: readonly Uint8Array[], scalars: readonly bigint[]): Uint8Array | undefined;
   /** e(A, g2) = e(B, Q): the check every key and share verification reduces to. `false` on bad input. */
   pairingEquals(a: Uint8Array, b: Uint8Array, q: Uint8Array): boolean;
+  /**
+   * e(P, Q) computed once; the function returned raises it to a scalar, in shcrypto's 576-byte
+   * order: e(P, Q)^r = e(r·P, Q), what encryption to one identity needs per message. A power in
+   * GT costs less than a pairing (mcl-wasm: about a fifth, measured). `undefined` on bad points.
+   */
+  preparePairing(g1: Uint8Array, g2: Uint8Array): ((scalar: bigint) => Uint8Array) | undefined;
 }
 
 const Fp = bls12_381.fields.Fp;
@@ -97,7 +103,20 @@ export const nobleBackend: PairingBackend = Object.freeze({
     ]);
     return Fp12.eql(product, Fp12.ONE);
   },
+  preparePairing(g1: Uint8Array, g2: Uint8Array) {
+    const p = tryDecode(() => G1.fromBytes(g1));
+    const q = tryDecode(() => G2.fromBytes(g2));
+    if (p === undefined || q === undefined || p.is0() || q.is0()) return undefined;
+    const value = bls12_381.pairing(p, q);
+    // A generic square-and-multiply in Fp12: about 0.8 of a pairing on noble (measured).
+    return (scalar: bigint) => nobleGtBytes(bls12_381.fields.Fp12.pow(value, scalarOf(scalar)));
+  },
 } as const);
+
+function scalarOf(scalar: bigint): bigint {
+  invariant(scalar > 0n && scalar < bls12_381.fields.Fr.ORDER, 'scalar must be in [1, q)');
+  return scalar;
+}
 
 function scalarBytes(scalar: bigint): Uint8Array {
   invariant(scalar > 0n && scalar < bls12_381.fields.Fr.ORDER, 'scalar must be in [1, q)');
@@ -133,23 +152,33 @@ export async function createMclBackend(): Promise<PairingBackend> {
       point.deserialize(bytes);
       return point.isZero() ? undefined : point;
     });
+  // mcl writes half h, slot k, each Fp2 as (c1, c0); shcrypto wants slot k, half h, (c0, c1).
+  const gtBytes = (value: InstanceType<typeof mcl.GT>) => {
+    const raw = value.serialize();
+    invariant(raw.length === GT_BYTES, 'mcl GT size');
+    const out = new Uint8Array(GT_BYTES);
+    for (let half = 0; half < 2; half++)
+      for (let slot = 0; slot < 3; slot++)
+        for (let component = 0; component < 2; component++) {
+          const from = (half * 6 + slot * 2 + (1 - component)) * 48;
+          out.set(raw.subarray(from, from + 48), (slot * 4 + half * 2 + component) * 48);
+        }
+    return out;
+  };
   return Object.freeze({
     name: 'mcl-wasm' as const,
     pairingBytes(g1: Uint8Array, g2: Uint8Array) {
       const p = g1Of(g1);
       const q = g2Of(g2);
       if (p === undefined || q === undefined) return undefined;
-      // mcl writes half h, slot k, each Fp2 as (c1, c0); shcrypto wants slot k, half h, (c0, c1).
-      const raw = mcl.pairing(p, q).serialize();
-      invariant(raw.length === GT_BYTES, 'mcl GT size');
-      const out = new Uint8Array(GT_BYTES);
-      for (let half = 0; half < 2; half++)
-        for (let slot = 0; slot < 3; slot++)
-          for (let component = 0; component < 2; component++) {
-            const from = (half * 6 + slot * 2 + (1 - component)) * 48;
-            out.set(raw.subarray(from, from + 48), (slot * 4 + half * 2 + component) * 48);
-          }
-      return out;
+      return gtBytes(mcl.pairing(p, q));
+    },
+    preparePairing(g1: Uint8Array, g2: Uint8Array) {
+      const p = g1Of(g1);
+      const q = g2Of(g2);
+      if (p === undefined || q === undefined) return undefined;
+      const value = mcl.pairing(p, q);
+      return (scalar: bigint) => gtBytes(mcl.pow(value, fr(scalar)));
     },
     g2BaseMultiply(scalar: bigint) {
       return mcl.mul(g2Base, fr(scalar)).serialize();

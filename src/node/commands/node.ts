@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { toHex } from '../../crypto/bytes.ts';
 import { KeystoreError, loadEd25519Keystore } from '../../crypto/keystore.ts';
+import { createMclBackend } from '../../crypto/shutter/pairing-backend.ts';
 import { withWebhookSecret } from '../../monitor/settings.ts';
 import { parseOptions, UsageError } from '../args.ts';
 import { ConfigError, readNodeConfig } from '../config.ts';
@@ -161,6 +162,8 @@ export async function run(args: string[]): Promise<number> {
     evmRpcUrl: config.evmRpcUrl,
     ...(config.join === undefined ? {} : { join: config.join }),
     ...(eonSecretShare === undefined ? {} : { eonSecretShare }),
+    // The block rule's decryption on mcl-wasm: the same bytes as noble (pairing-backend.test.ts), faster.
+    ...(genesis.fairOrdering === undefined ? {} : { pairingBackend: await createMclBackend() }),
     ...(config.stateSyncThresholdBlocks === undefined
       ? {}
       : { stateSyncThresholdBlocks: config.stateSyncThresholdBlocks }),

@@ -30,6 +30,7 @@
  */
 import type { ExecutionAction } from '../../codec/execution.ts';
 import type { Ed25519Signer } from '../../crypto/ed25519.ts';
+import { createMclBackend, type PairingBackend } from '../../crypto/shutter/pairing-backend.ts';
 import { createSeededRandom } from '../../execution/fixtures.ts';
 import {
   ClientError,
@@ -215,6 +216,13 @@ function positionOf(account: AccountRead | undefined, seriesId: number): number 
 /**
  * @example const bots = startBots({ apiUrls, accounts: [{ role: 'maker', signer }, { role: 'taker', signer: other }] });
  */
+/** mcl-wasm for the bots' encryption (the same bytes as noble, several times faster), loaded once. */
+let encryptionBackendLoad: Promise<PairingBackend> | undefined;
+const encryptionBackend = () => {
+  encryptionBackendLoad ??= createMclBackend();
+  return encryptionBackendLoad;
+};
+
 export function startBots(options: BotsOptions): RunningBots {
   if (options.apiUrls.length === 0) throw new RangeError('bots need at least one API URL');
   const settings = {
@@ -351,7 +359,7 @@ export function startBots(options: BotsOptions): RunningBots {
             fee: encryption.fee ?? ENVELOPE_FEE,
             action,
           };
-          await client.submitEnvelope(encrypt(account.signer, input));
+          await client.submitEnvelope(encrypt(account.signer, input, { backend: await encryptionBackend() }));
           stats.envelopesSubmitted++;
           ids.push(encryptedOrderId(account.signer, input));
         }
