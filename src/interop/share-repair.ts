@@ -6,9 +6,10 @@
  * refinement of repairable threshold schemes", J. Math. Cryptol. 2018, §4, with public
  * commitments); this file runs it between validators:
  *
- *   lost validator r, epoch e, helper set H (|H| = t, r ∉ H), attempt k
- *   0. r sends RepairRequest(e, k, H) to every helper (it chooses H among the validators it
- *      has heard from in epoch e, leaving out those named in earlier attempts);
+ *   lost member r of keyset K (digest of its members and threshold), epoch e, helper set H
+ *   (|H| = t, r ∉ H), attempt k
+ *   0. r sends RepairRequest(e, K, k, H) to every helper (it chooses H among the members it has
+ *      heard from in epoch e first, leaving out those named in earlier attempts);
  *   1. helper i (holding its share of epoch e) runs `repairSplit`: a private, signed RepairSplit
  *      (δ_{i,j}, D_{i,·}) to every other helper j (Laing–Stinson §4 step 1);
  *   2. helper j, with every split in, runs `repairSum` (checks Σ_j D_{i,j} = ζ_i·Y_i and
