@@ -1,6 +1,6 @@
 /**
  * `palisade bench devnet [--json] [--seconds S] [--accounts N] [--validators 4,7,10]
- * [--submit batch|single] [--no-profile] [--rate R] [--keep DIR]`: real devnets of n validators on this machine (each
+ * [--submit batch|single] [--no-profile] [--rate R] [--keep DIR] [--base-port P]`: real devnets of n validators on this machine (each
  * validator its own process, on loopback; n = 4, 7 and 10 by default, one after the other) under a
  * load generator that signs orders and submits them over HTTP to every API: in batches (`POST
  * /v1/transactions/batch`, what every ~2 ms brings per node) by default, one per request with
@@ -14,6 +14,9 @@
  *   --rate R     no saturation phase: the open loop runs at R tx/s instead (latency at a light,
  *                fixed load, where waits show rather than CPU); --keep DIR keeps the validators'
  *                data directories and logs under DIR.
+ *   --base-port P  the networks listen on P.. (p2p P + i, API P + 100 + i, EVM P + 300), checked
+ *                free first; without it a free block is picked at random in 20,000–32,400. For
+ *                a machine where others own port ranges.
  *
  * Submit-to-finality is measured from just before the HTTP POST to the moment validator 0's
  * WebSocket stream delivers the finalized block that carries the transaction.
@@ -39,7 +42,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +57,7 @@ import { createSeededRandom } from '../src/execution/fixtures.ts';
 import { frameTransactions } from '../src/node/api/batch.ts';
 import { createClient } from '../src/node/client.ts';
 import { BOT_ROLES, startDevnet } from '../src/node/devnet/devnet.ts';
-import { freeBasePort } from '../src/node/devnet/ports.ts';
+import { basePortFree, freeBasePort } from '../src/node/devnet/ports.ts';
 import type { MarketJson } from '../src/node/view.ts';
 import { CATEGORIES, type Category, summarizeProfile } from './lib/cpu-profile.ts';
 
@@ -135,7 +138,13 @@ interface Options {
   rate: number | undefined;
   /** `--keep DIR`: the validators' data and logs are kept under DIR instead of deleted. */
   keep: string | undefined;
+  /** `--base-port P`: the ports the networks use start at P (see the header). */
+  basePort: number | undefined;
 }
+
+const USAGE = `usage: palisade bench devnet [--json] [--seconds S] [--accounts N] [--validators 4,7,10]
+                             [--submit batch|single] [--no-profile] [--rate R] [--keep DIR]
+                             [--base-port P]`;
 
 function parseArgs(args: string[]): Options {
   const value = (name: string, fallback: number) => {
@@ -166,6 +175,7 @@ function parseArgs(args: string[]): Options {
     profile: !args.includes('--no-profile'),
     rate: args.includes('--rate') ? value('rate', 1) : undefined,
     keep: args.includes('--keep') ? String(args[args.indexOf('--keep') + 1] ?? '') || undefined : undefined,
+    basePort: args.includes('--base-port') ? value('base-port', 1) : undefined,
   };
 }
 
@@ -249,7 +259,13 @@ interface NetworkResult {
  * @example process.exitCode = await run(['--json', '--validators', '4']);
  */
 export async function run(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
   const options = parseArgs(args);
+  if (options.basePort !== undefined && options.basePort + 300 > 65_535)
+    throw new Error('--base-port leaves no room for the ports above it (P + 300 ≤ 65535)');
   const say = (message: string) => {
     if (!options.json) console.log(message);
   };
@@ -365,6 +381,8 @@ async function runNetwork(
   verifiesPerSecond: number,
   say: (message: string) => void,
 ): Promise<NetworkResult> {
+  if (options.basePort !== undefined && !(await basePortFree(options.basePort, validators)))
+    throw new Error(`--base-port ${options.basePort}: a port of the block is taken`);
   const dataDirectory = mkdtempSync(join(options.keep ?? tmpdir(), 'palisade-bench-devnet-'));
   const profileDirectory = join(dataDirectory, 'profiles');
   say(`n = ${validators}: starting validators with ${options.accounts} funded accounts in ${dataDirectory}…`);
@@ -378,7 +396,7 @@ async function runNetwork(
     devnet = await startDevnet({
       dataDirectory,
       validators,
-      basePort: await freeBasePort(validators),
+      basePort: options.basePort ?? (await freeBasePort(validators)),
       dashboardPort: 0,
       bots: false,
       reset: false,
@@ -717,6 +735,12 @@ async function runNetwork(
     let split: Split | undefined;
     if (options.profile && cpuWindow !== undefined) {
       const files = readdirSync(profileDirectory);
+      // Kept networks keep the window too, for reading the profiles afterwards.
+      if (options.keep !== undefined)
+        writeFileSync(
+          join(profileDirectory, 'saturation-window.json'),
+          JSON.stringify({ fromUs: cpuWindow.fromUs, toUs: cpuWindow.toUs, pids }),
+        );
       const splits: Split[] = [];
       pids.forEach((pid, index) => {
         // CPU.<date>.<time>.<pid>.<thread>.<sequence>.cpuprofile: the main thread is 0.
