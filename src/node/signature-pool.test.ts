@@ -66,3 +66,39 @@ test('a recorded encoding answers verify without a second verification; a copy w
   assert.equal(verified.size(), 0);
   assert.equal(verified.check(transaction, bytes!), true);
 });
+
+test("views into one frame verify on threads as they would inline, and the caller's bytes stay intact", async () => {
+  const good = encodings(12);
+  // As a gossip frame delivers them: views into one larger buffer, at odd offsets, one empty.
+  const frame = new Uint8Array(good.reduce((sum, bytes) => sum + bytes.length + 3, 5));
+  let at = 5;
+  const views = good.map((bytes) => {
+    frame.set(bytes, at);
+    const view = frame.subarray(at, at + bytes.length);
+    at += bytes.length + 3;
+    return view;
+  });
+  views[4]![80]! ^= 1;
+  const list = [...views.slice(0, 6), frame.subarray(0, 0), ...views.slice(6)];
+  const before = new Uint8Array(frame);
+  const expected = list.map((bytes) => {
+    try {
+      return verifyTransactionSignature(SignedTransactionCodec.decode(bytes));
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(
+    expected.map((verdict) => (verdict ? 1 : 0)),
+    [1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1],
+  );
+  const pool = createSignaturePool({ threads: 2 });
+  try {
+    assert.deepEqual(await pool.verify(list), expected);
+  } finally {
+    await pool.close();
+  }
+  // Packing copies: nothing of the caller's was transferred away or changed.
+  assert.equal(frame.buffer.byteLength, before.length);
+  assert.deepEqual(frame, before);
+});
