@@ -139,12 +139,11 @@ import {
 } from '../codec/node.ts';
 import { SignedObservationCodec } from '../codec/oracle.ts';
 import { MAX_PENDING_BATCH_BYTES } from '../codec/snapshot.ts';
-import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import type { BlockContext, FinalizedBlock, Verdict } from '../consensus/engine.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import type { ShareSigner } from '../crypto/shutter/key-shares.ts';
-import { transactionId } from '../crypto/transaction.ts';
+import type { DecodedTransaction } from '../crypto/transaction.ts';
 import { type Engine, SnapshotError } from '../execution/engine.ts';
 import type { BlockResult, EngineGenesis } from '../execution/types.ts';
 import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../mempool/mempool.ts';
@@ -157,6 +156,7 @@ import { epochGateHeight } from './epochs.ts';
 import { createKeyShareRelay } from './fair-ordering.ts';
 import { createEnvelopePool, type EnvelopeAdmission } from './fair-ordering-pool.ts';
 import type { OracleAsset } from './genesis.ts';
+import { createTransactionCache } from './transaction-cache.ts';
 import { createVerifiedTransactions } from './verified-transactions.ts';
 import { type BlockSummary, hex, outcomeOf, type TransactionOutcome } from './view.ts';
 
@@ -448,6 +448,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   // Each signature is verified once here: at admission, recorded by its whole encoding; the
   // engine's check of a finalized block's transaction is answered from that record.
   const verifiedTransactions = createVerifiedTransactions({ maxEntries: 2 * mempoolLimits.maxTransactions });
+  // Each encoding decoded once here: at admission; the proposal check and execution ask again.
+  const transactionCache = createTransactionCache();
   const clock = options.clock ?? createRealClock();
   const chain = createChainState(
     {
@@ -458,17 +460,21 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       ...(options.bridge === undefined ? {} : { bridge: options.bridge }),
       ...(options.fairOrdering === undefined ? {} : { fairOrdering: options.fairOrdering.rules }),
     },
-    { verifySignature: (transaction, encoded) => verifiedTransactions.check(transaction, encoded) },
+    {
+      verifySignature: (transaction, encoded) => verifiedTransactions.check(transaction, encoded),
+      decodeTransaction: transactionCache.decode,
+    },
   );
   const { priceBook } = chain;
   const basePool = createMempool({
     chainId,
     ...mempoolLimits,
-    expectedNonce: (account) => chain.engine.account(account)?.nonce ?? 0,
+    expectedNonce: (account) => chain.engine.nonceOf(account) ?? 0,
     ...(options.admitWithoutAccount === true
       ? {}
       : { accountExists: (account: Uint8Array) => hasAccount(chain.engine, options.engineGenesis, account) }),
     verifySignature: (transaction, encoded) => verifiedTransactions.verify(transaction, encoded),
+    decodeTransaction: transactionCache.decode,
     ...(options.fairOrdering?.rules.encryptedOnlySeries === undefined
       ? {}
       : {
@@ -530,7 +536,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           aheadMax: limits.envelopeAheadBlocks,
           maxEnvelopes: limits.maxPooledEnvelopes,
           maxPerSender: limits.maxPooledEnvelopesPerSender,
-          nextNonce: (sender) => chain.engine.account(sender)?.nonce ?? 0,
+          nextNonce: (sender) => chain.engine.nonceOf(sender) ?? 0,
         });
   /** Early-share evidence to record on chain, by "validator:batch" (until its batch is reached). */
   const earlyEvidence = new Map<string, EarlyKeyShare>();
@@ -645,7 +651,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
    * carries a nonce an ancestor already does. With an ancestor unknown here, the executed state.
    */
   const ancestorNextNonce = (parentHex: string): ((sender: Uint8Array) => number) => {
-    const executed = (sender: Uint8Array) => chain.engine.account(sender)?.nonce ?? 0;
+    const executed = (sender: Uint8Array) => chain.engine.nonceOf(sender) ?? 0;
     const path: KnownBlock[] = [];
     let cursorHex = parentHex;
     for (let steps = 0; ; steps++) {
@@ -661,7 +667,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     for (const block of path.reverse())
       for (const { sender, nonce } of block.envelopeNonces) {
         const key = toHex(sender);
-        const expected = next.get(key) ?? chain.engine.account(sender)?.nonce;
+        const expected = next.get(key) ?? chain.engine.nonceOf(sender);
         if (expected !== undefined && nonce === expected) next.set(key, expected + 1);
       }
     return (sender) => next.get(toHex(sender)) ?? executed(sender);
@@ -1221,15 +1227,15 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       const seen = ancestorTransactions(parentHex) ?? new Set<string>();
       for (const encoded of payload.transactions) {
         transactionBytes += encoded.length;
-        let transaction: SignedTransaction;
+        let decoded: DecodedTransaction;
         try {
-          transaction = SignedTransactionCodec.decode(encoded);
+          decoded = transactionCache.decode(encoded);
         } catch {
           return refuse('malformed-transaction');
         }
-        if (encryptionRequired(options.fairOrdering?.rules, transaction))
+        if (encryptionRequired(options.fairOrdering?.rules, decoded.transaction))
           return refuse('plain-order-on-encrypted-market');
-        const id = toHex(transactionId(transaction));
+        const id = decoded.idHex;
         if (seen.has(id)) return refuse('repeated-transaction');
         seen.add(id);
         ids.push(id);
