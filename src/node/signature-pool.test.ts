@@ -102,3 +102,31 @@ test("views into one frame verify on threads as they would inline, and the calle
   assert.equal(frame.buffer.byteLength, before.length);
   assert.deepEqual(frame, before);
 });
+
+test('requests made in one event-loop turn travel together and each gets its own verdicts, in order', async () => {
+  const good = encodings(30);
+  const forged = good.map((bytes, index) => {
+    if (index % 4 !== 1) return bytes;
+    const copy = new Uint8Array(bytes);
+    copy[3 + 4 + 10]! ^= 1;
+    return copy;
+  });
+  const requests = [forged.slice(0, 1), forged.slice(1, 9), [], forged.slice(9, 10), forged.slice(10)];
+  const pool = createSignaturePool({ threads: 2 });
+  try {
+    const answers = await Promise.all(requests.map((list) => pool.verify(list)));
+    assert.deepEqual(
+      answers,
+      requests.map((list) =>
+        list.map((bytes) => verifyTransactionSignature(SignedTransactionCodec.decode(bytes))),
+      ),
+    );
+    assert.ok(answers.flat().includes(false) && answers.flat().includes(true));
+    // A request made while the pool closes is still answered, inline.
+    const late = pool.verify(forged.slice(0, 3));
+    await pool.close();
+    assert.deepEqual(await late, [true, false, true]);
+  } finally {
+    await pool.close();
+  }
+});
