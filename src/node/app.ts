@@ -366,6 +366,14 @@ export interface NodeApplication {
    */
   recordVerified(encoded: Uint8Array): void;
   /**
+   * The transaction encodings of a finalized block not yet to execute whose signatures are not in
+   * the record: those this validator has not admitted (it fell behind, or the block outran their
+   * gossip). A node verifies them on its signature pool and records them before `finalized`, so
+   * that execution does not verify them one by one on the event loop. Empty for a block at or
+   * below the executed height.
+   */
+  unverifiedTransactions(block: Block): Uint8Array[];
+  /**
    * An encrypted-order envelope (`SignedOrderEnvelope` encoding) for the envelope pool, judged
    * against the next height. Never throws; 'FAIR_ORDERING_DISABLED' without an eon keyset.
    */
@@ -1050,6 +1058,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     mempool,
     priceBook,
     recordVerified: (encoded) => verifiedTransactions.record(encoded),
+    unverifiedTransactions(block) {
+      if (block.height <= chain.engine.height) return [];
+      const transactions = decodeBlockPayload(block.payload)?.transactions ?? [];
+      return transactions.filter((encoded) => !verifiedTransactions.has(encoded));
+    },
 
     open() {
       invariant(!opened, 'open() runs once');

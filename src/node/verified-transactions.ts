@@ -36,6 +36,8 @@ export interface VerifiedTransactions {
    * signature verifies now. The same answer `verifyTransactionSignature` gives.
    */
   check(transaction: SignedTransaction, encoded: Uint8Array): boolean;
+  /** Whether `encoded` is remembered (nothing is consumed or verified). */
+  has(encoded: Uint8Array): boolean;
   size(): number;
 }
 
@@ -75,6 +77,7 @@ export function createVerifiedTransactions(options: { maxEntries: number }): Ver
       if (verified.delete(keyOf(encoded))) return true;
       return verifyTransactionSignature(transaction);
     },
+    has: (encoded) => verified.has(keyOf(encoded)),
     size: () => verified.size,
   };
 }
