@@ -1,6 +1,6 @@
 /**
  * `palisade bench devnet [--json] [--seconds S] [--accounts N] [--validators 4,7,10]
- * [--submit batch|single] [--no-profile] [--rate R] [--keep DIR]`: real devnets of n validators on this machine (each
+ * [--submit batch|single] [--no-profile] [--rate R] [--keep DIR] [--base-port P]`: real devnets of n validators on this machine (each
  * validator its own process, on loopback; n = 4, 7 and 10 by default, one after the other) under a
  * load generator that signs orders and submits them over HTTP to every API: in batches (`POST
  * /v1/transactions/batch`, what every ~2 ms brings per node) by default, one per request with
@@ -14,6 +14,9 @@
  *   --rate R     no saturation phase: the open loop runs at R tx/s instead (latency at a light,
  *                fixed load, where waits show rather than CPU); --keep DIR keeps the validators'
  *                data directories and logs under DIR.
+ *   --base-port P  the networks listen on P.. (p2p P + i, API P + 100 + i, EVM P + 300), checked
+ *                free first; without it a free block is picked at random in 20,000–32,400. For
+ *                a machine where others own port ranges.
  *
  * Submit-to-finality is measured from just before the HTTP POST to the moment validator 0's
  * WebSocket stream delivers the finalized block that carries the transaction.
@@ -31,7 +34,9 @@
  * split by category with each validator's CPU profile (`--cpu-prof`, samples inside the window only;
  * bench/lib/cpu-profile.ts): signature, decode, execution, state root, storage, network, HTTP/JSON,
  * consensus, oracle/prices, GC, other; "threads" is process CPU beyond the main thread's (the
- * storage commit thread, the signature pool, V8's and libuv's helpers).
+ * storage commit thread, the signature pool, V8's and libuv's helpers). The CPU profiler's own
+ * sampling thread (`v8:ProfEvntProc`, present only under --cpu-prof) is measurement, not the
+ * pipeline: it is left out of every figure and printed beside them.
  *
  * Orders: a few accounts quote post-only around the mark (cancelling all every 20 orders, so
  * books stay bounded); the rest send immediate-or-cancel orders near the mark, so blocks carry
@@ -39,7 +44,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +59,7 @@ import { createSeededRandom } from '../src/execution/fixtures.ts';
 import { frameTransactions } from '../src/node/api/batch.ts';
 import { createClient } from '../src/node/client.ts';
 import { BOT_ROLES, startDevnet } from '../src/node/devnet/devnet.ts';
-import { freeBasePort } from '../src/node/devnet/ports.ts';
+import { basePortFree, freeBasePort } from '../src/node/devnet/ports.ts';
 import type { MarketJson } from '../src/node/view.ts';
 import { CATEGORIES, type Category, summarizeProfile } from './lib/cpu-profile.ts';
 
@@ -106,6 +111,23 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * CPU µs of one Ed25519 verification on this thread, right now (`count` of them, timed by the
+ * thread's own CPU clock): on a machine other work shares, a core's CPU time per operation moves
+ * with the load (caches and sibling hyperthreads are shared), so the benchmark measures it inside
+ * the saturation window and expresses CPU per transaction in verifications too.
+ */
+function verifyCpuUs(count = 1500): number {
+  const signer = createEd25519Signer(sha256(new TextEncoder().encode('bench devnet bound')));
+  const message = new Uint8Array(150).fill(7);
+  const signature = signer.sign(message);
+  for (let i = 0; i < 100; i++) ed25519Verify(signer.publicKey, message, signature);
+  const start = process.threadCpuUsage();
+  for (let i = 0; i < count; i++) ed25519Verify(signer.publicKey, message, signature);
+  const used = process.threadCpuUsage(start);
+  return (used.user + used.system) / count;
+}
+
 /** Single-core Ed25519 verifications per second (node:crypto, cached public key), ~1 s. */
 function verifyRate(): number {
   const signer = createEd25519Signer(sha256(new TextEncoder().encode('bench devnet bound')));
@@ -135,7 +157,13 @@ interface Options {
   rate: number | undefined;
   /** `--keep DIR`: the validators' data and logs are kept under DIR instead of deleted. */
   keep: string | undefined;
+  /** `--base-port P`: the ports the networks use start at P (see the header). */
+  basePort: number | undefined;
 }
+
+const USAGE = `usage: palisade bench devnet [--json] [--seconds S] [--accounts N] [--validators 4,7,10]
+                             [--submit batch|single] [--no-profile] [--rate R] [--keep DIR]
+                             [--base-port P]`;
 
 function parseArgs(args: string[]): Options {
   const value = (name: string, fallback: number) => {
@@ -166,6 +194,7 @@ function parseArgs(args: string[]): Options {
     profile: !args.includes('--no-profile'),
     rate: args.includes('--rate') ? value('rate', 1) : undefined,
     keep: args.includes('--keep') ? String(args[args.indexOf('--keep') + 1] ?? '') || undefined : undefined,
+    basePort: args.includes('--base-port') ? value('base-port', 1) : undefined,
   };
 }
 
@@ -199,8 +228,8 @@ function processCpuUs(pid: number, ticks: number, mainThread = false): number {
  * (the storage commit thread, the signature pool), V8's helpers (garbage collection, compilers),
  * and the rest (libuv's pool, the inspector).
  */
-function threadCpuUs(pid: number, ticks: number): { workers: number; v8: number; rest: number } {
-  const out = { workers: 0, v8: 0, rest: 0 };
+function threadCpuUs(pid: number, ticks: number): Threads {
+  const out = { workers: 0, v8: 0, profiler: 0, rest: 0 };
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       if (tid === String(pid)) continue;
@@ -211,6 +240,8 @@ function threadCpuUs(pid: number, ticks: number): { workers: number; v8: number;
         const us = ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticks;
         if (name === 'WorkerThread') out.workers += us;
         else if (name.startsWith('V8')) out.v8 += us;
+        // The CPU profiler's sampling thread exists only under --cpu-prof: measurement, not work.
+        else if (name === 'v8:ProfEvntProc') out.profiler += us;
         else out.rest += us;
       } catch {
         // The thread ended meanwhile.
@@ -228,8 +259,16 @@ function monotonicUs(): number {
 }
 
 type Split = Record<Category | 'threads', number> & {
-  threadKinds: { workers: number; v8: number; rest: number };
+  threadKinds: Threads;
 };
+
+/** CPU of a process's threads beyond the main one, by kind (see threadCpuUs). */
+interface Threads {
+  workers: number;
+  v8: number;
+  profiler: number;
+  rest: number;
+}
 
 interface NetworkResult {
   validators: number;
@@ -237,8 +276,18 @@ interface NetworkResult {
   saturation: PhaseResult;
   halfLoad: PhaseResult;
   ratioToBound: number;
-  /** µs of CPU per finalized transaction per validator, saturation window, mean over validators. */
+  /**
+   * µs of CPU per finalized transaction per validator, saturation window, mean over validators;
+   * without the CPU profiler's own thread, which `profilerUsPerTransaction` counts.
+   */
   cpuUsPerTransaction: number;
+  profilerUsPerTransaction: number;
+  /**
+   * CPU µs of one Ed25519 verification measured inside the saturation window: the bound's unit
+   * at that moment's load; `cpuUsPerTransaction / verifyCpuUs` is what a transaction costs a
+   * validator in verifications (1 would be the bound).
+   */
+  verifyCpuUs: number;
   /** The same split by category (profiles), or undefined without --cpu-prof. */
   split: Split | undefined;
   goals: { ratioToBound: boolean; halfLoadP50Ms: boolean; halfLoadP99Ms: boolean };
@@ -249,7 +298,13 @@ interface NetworkResult {
  * @example process.exitCode = await run(['--json', '--validators', '4']);
  */
 export async function run(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
   const options = parseArgs(args);
+  if (options.basePort !== undefined && options.basePort + 300 > 65_535)
+    throw new Error('--base-port leaves no room for the ports above it (P + 300 ≤ 65535)');
   const say = (message: string) => {
     if (!options.json) console.log(message);
   };
@@ -329,7 +384,16 @@ export async function run(args: string[]): Promise<number> {
             .join(
               ', ',
             )} (worker threads ${f(split.threadKinds.workers)}, V8 helpers ${f(split.threadKinds.v8)}, rest ${f(split.threadKinds.rest)})`;
-    console.log(`  CPU µs/tx per validator at saturation ${f(result.cpuUsPerTransaction)}${parts}`);
+    const profiler =
+      result.profilerUsPerTransaction > 0
+        ? ` [the profiler's own thread: ${f(result.profilerUsPerTransaction)} more]`
+        : '';
+    console.log(
+      `  CPU µs/tx per validator at saturation ${f(result.cpuUsPerTransaction)}${parts}${profiler}`,
+    );
+    console.log(
+      `  in verifications: ${f(result.cpuUsPerTransaction / result.verifyCpuUs, 2)} per transaction per validator (one Ed25519 verification took ${f(result.verifyCpuUs)} CPU µs in the window; the bound counts 1)`,
+    );
   }
   return failures.length === 0 ? 0 : 1;
 }
@@ -365,6 +429,8 @@ async function runNetwork(
   verifiesPerSecond: number,
   say: (message: string) => void,
 ): Promise<NetworkResult> {
+  if (options.basePort !== undefined && !(await basePortFree(options.basePort, validators)))
+    throw new Error(`--base-port ${options.basePort}: a port of the block is taken`);
   const dataDirectory = mkdtempSync(join(options.keep ?? tmpdir(), 'palisade-bench-devnet-'));
   const profileDirectory = join(dataDirectory, 'profiles');
   say(`n = ${validators}: starting validators with ${options.accounts} funded accounts in ${dataDirectory}…`);
@@ -378,7 +444,7 @@ async function runNetwork(
     devnet = await startDevnet({
       dataDirectory,
       validators,
-      basePort: await freeBasePort(validators),
+      basePort: options.basePort ?? (await freeBasePort(validators)),
       dashboardPort: 0,
       bots: false,
       reset: false,
@@ -563,8 +629,9 @@ async function runNetwork(
       if (!nonceTaken && account.nonce === transaction.body.nonce + 1) account.nonce--;
     };
 
+    /** CPU µs of one verification, measured by this process in the middle of the saturation window. */
+    let verifyCpuInWindow = Number.NaN;
     /** CPU of each validator over the saturation window, and the window on the profiles' clock. */
-    type Threads = { workers: number; v8: number; rest: number };
     let cpuWindow:
       | { fromUs: number; toUs: number; cpuUs: number[]; mainUs: number[]; threads: Threads[] }
       | undefined;
@@ -587,6 +654,12 @@ async function runNetwork(
       const timers: ReturnType<typeof setTimeout>[] = [];
       if (sampleCpu) {
         timers.push(
+          setTimeout(
+            () => {
+              verifyCpuInWindow = verifyCpuUs();
+            },
+            warmupMs + (options.seconds * 1000) / 2,
+          ),
           setTimeout(() => {
             cpuAtStart = {
               us: monotonicUs(),
@@ -611,6 +684,7 @@ async function runNetwork(
                   return {
                     workers: now.workers - then.workers,
                     v8: now.v8 - then.v8,
+                    profiler: now.profiler - then.profiler,
                     rest: now.rest - then.rest,
                   };
                 }),
@@ -709,14 +783,27 @@ async function runNetwork(
     await devnet.stop();
     stopped = true;
 
-    const perValidatorUs = (cpuWindow?.cpuUs ?? []).map((cpu) => cpu / Math.max(1, saturation.finalized));
-    const cpuUsPerTransaction =
-      perValidatorUs.length === 0
-        ? Number.NaN
-        : perValidatorUs.reduce((a, b) => a + b, 0) / perValidatorUs.length;
+    // The profiler's own thread (--cpu-prof only) is measurement, not the pipeline: left out of
+    // the figure and reported beside it.
+    const profilerUs = (index: number) => cpuWindow?.threads[index]?.profiler ?? 0;
+    const perTransaction = (values: number[]) =>
+      values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
+    const finalizedMin1 = Math.max(1, saturation.finalized);
+    const cpuUsPerTransaction = perTransaction(
+      (cpuWindow?.cpuUs ?? []).map((cpu, index) => (cpu - profilerUs(index)) / finalizedMin1),
+    );
+    const profilerUsPerTransaction = perTransaction(
+      (cpuWindow?.cpuUs ?? []).map((_, index) => profilerUs(index) / finalizedMin1),
+    );
     let split: Split | undefined;
     if (options.profile && cpuWindow !== undefined) {
       const files = readdirSync(profileDirectory);
+      // Kept networks keep the window too, for reading the profiles afterwards.
+      if (options.keep !== undefined)
+        writeFileSync(
+          join(profileDirectory, 'saturation-window.json'),
+          JSON.stringify({ fromUs: cpuWindow.fromUs, toUs: cpuWindow.toUs, pids }),
+        );
       const splits: Split[] = [];
       pids.forEach((pid, index) => {
         // CPU.<date>.<time>.<pid>.<thread>.<sequence>.cpuprofile: the main thread is 0.
@@ -737,11 +824,15 @@ async function runNetwork(
             (share(summary.byCategory[category]) * mainCpu) / transactions,
           ]),
         ) as unknown as Split;
-        one.threads = Math.max(0, ((cpuWindow!.cpuUs[index] ?? mainCpu) - mainCpu) / transactions);
-        const kinds = cpuWindow!.threads[index] ?? { workers: 0, v8: 0, rest: 0 };
+        one.threads = Math.max(
+          0,
+          ((cpuWindow!.cpuUs[index] ?? mainCpu) - mainCpu - profilerUs(index)) / transactions,
+        );
+        const kinds = cpuWindow!.threads[index] ?? { workers: 0, v8: 0, profiler: 0, rest: 0 };
         one.threadKinds = {
           workers: kinds.workers / transactions,
           v8: kinds.v8 / transactions,
+          profiler: kinds.profiler / transactions,
           rest: kinds.rest / transactions,
         };
         splits.push(one);
@@ -756,6 +847,7 @@ async function runNetwork(
           threadKinds: {
             workers: mean((one) => one.threadKinds.workers),
             v8: mean((one) => one.threadKinds.v8),
+            profiler: mean((one) => one.threadKinds.profiler),
             rest: mean((one) => one.threadKinds.rest),
           },
         };
@@ -768,6 +860,8 @@ async function runNetwork(
       halfLoad: half,
       ratioToBound: 0,
       cpuUsPerTransaction,
+      profilerUsPerTransaction,
+      verifyCpuUs: verifyCpuInWindow,
       split,
       goals: {
         ratioToBound: false,

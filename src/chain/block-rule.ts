@@ -50,8 +50,8 @@ import { type SignedTransaction, SignedTransactionCodec } from '../codec/transac
 import { bytesEqual, fromHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
-import { transactionId } from '../crypto/transaction.ts';
-import { accountStateKey, createEngine, type Engine, restoreEngine } from '../execution/engine.ts';
+import { decodeTransaction, type TransactionDecoder, transactionId } from '../crypto/transaction.ts';
+import { createEngine, type Engine, restoreEngine } from '../execution/engine.ts';
 import { isGovernanceKey } from '../execution/governance.ts';
 import type {
   BlockResult,
@@ -140,6 +140,12 @@ export interface ChainOptions {
    * which gives the same bytes faster (src/crypto/shutter/pairing-backend.ts).
    */
   pairingBackend?: PairingBackend;
+  /**
+   * Decodes a transaction encoding with its id (default: `decodeTransaction`, uncached). It must
+   * give that function's answers; a node passes its transaction cache, which decoded the same
+   * bytes at admission.
+   */
+  decodeTransaction?: TransactionDecoder;
 }
 
 /** The state the block rule advances: the engine and the oracle's price book. */
@@ -216,18 +222,19 @@ export function stateRootHeightFor(height: number): number {
 
 /**
  * Whether the engine holds an account for `publicKey`, as the mempool's `accountExists` asks: one
- * lookup in the state commitment (not a margin assessment, as `account()` is). The genesis
- * operator, governors and guardians count as existing although their record appears only with their
- * first accepted action: without that, the mempool would refuse their first transaction.
+ * map lookup (`Engine.hasAccount`, the answer the state commitment gives between blocks; not a
+ * margin assessment, as `account()` is). The genesis operator, governors and guardians count as
+ * existing although their record appears only with their first accepted action: without that, the
+ * mempool would refuse their first transaction.
  */
 export function hasAccount(
-  engine: Pick<Engine, 'stateValue'>,
+  engine: Pick<Engine, 'hasAccount'>,
   genesis: Pick<EngineGenesis, 'operator' | 'governance'>,
   publicKey: Uint8Array,
 ): boolean {
   return (
     bytesEqual(publicKey, genesis.operator) ||
-    engine.stateValue(accountStateKey(publicKey)) !== undefined ||
+    engine.hasAccount(publicKey) ||
     isGovernanceKey(genesis.governance, publicKey)
   );
 }
@@ -469,13 +476,16 @@ export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBloc
   // First, before anything moves: without the key of the batch below, the block does not execute.
   const fair = fairStep(state, block.height, payload, block.batchKey);
   const transactions: SignedTransaction[] = [];
+  const ids: Uint8Array[] = [];
+  const decode = state.options.decodeTransaction ?? decodeTransaction;
   for (const bytes of payload.transactions) {
     try {
-      const transaction = SignedTransactionCodec.decode(bytes);
+      const { transaction, id } = decode(bytes);
       // A plain order on a market that takes encrypted orders only never runs (step 3).
       if (encryptionRequired(rules.fairOrdering, transaction)) continue;
       state.encodings.set(transaction, bytes);
       transactions.push(transaction);
+      ids.push(id);
     } catch (error) {
       if (!(error instanceof CodecError)) throw error;
     }
@@ -501,7 +511,6 @@ export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBloc
   });
   state.pending = fair.pending;
   const root = nodeStateRoot(result.stateRoot, [...state.priceBook.latest().values()], state.pending);
-  const ids = transactions.map((transaction) => transactionId(transaction));
   return {
     height: block.height,
     timeMs,
@@ -548,12 +557,8 @@ function fairStep(
     ...(state.options.pairingBackend === undefined ? {} : { backend: state.options.pairingBackend }),
   });
   // Only an account with a record can pay and reserve (a genesis key gets one with its first plain action).
-  const admitted = admitEnvelopes(
-    context,
-    opened.pending,
-    height,
-    payload.envelopes,
-    (sender) => state.engine.account(sender)?.nonce,
+  const admitted = admitEnvelopes(context, opened.pending, height, payload.envelopes, (sender) =>
+    state.engine.nonceOf(sender),
   );
   const pending =
     admitted.admitted.length === 0

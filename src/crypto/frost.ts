@@ -209,6 +209,42 @@ export function frostAggregate(
   return signature;
 }
 
+/**
+ * Aggregates shares the caller has already verified one by one (`frostVerifyShare` as each
+ * arrived), without verifying each again as `frostAggregate` does: the coordinator of a signing
+ * session checked every share on arrival, and a second pass over all t shares was the largest
+ * cost of a price-signing round on its event loop. The aggregate signature itself is still
+ * verified (by @noble/curves' `aggregate`) before it is returned, so nothing that does not verify
+ * under the group key ever leaves; should it fail, the shares are checked again to name the signers.
+ * @throws FrostError as `frostAggregate`
+ */
+export function frostAggregateVerifiedShares(
+  publicPackage: FrostPublic,
+  commitments: readonly FrostCommitment[],
+  message: Uint8Array,
+  shares: ReadonlyMap<number, Uint8Array>,
+): Uint8Array {
+  const missing = commitments.filter((c) => !shares.has(c.signer)).map((c) => c.signer);
+  if (missing.length > 0)
+    throw new FrostError(
+      'MISSING_SIGNATURE_SHARE',
+      missing.sort((a, b) => a - b),
+      'no share',
+    );
+  const list = commitmentList(publicPackage, commitments);
+  const byIdentifier: Record<string, Uint8Array> = {};
+  for (const c of commitments) byIdentifier[participantIdentifier(c.signer)] = shares.get(c.signer)!;
+  let signature: Uint8Array;
+  try {
+    signature = secp256k1_FROST.aggregate(publicPackage, list, message, byIdentifier);
+  } catch {
+    // The slow path, only for a share the caller should not have passed as verified.
+    return frostAggregate(publicPackage, commitments, message, shares);
+  }
+  invariant(signature.length === FROST_SIGNATURE_BYTES, 'FROST signature must be 65 bytes');
+  return signature;
+}
+
 /** Verifies a FROST signature against a group public key; `false`, never a throw, on bad input. */
 export function frostVerify(signature: Uint8Array, message: Uint8Array, groupPublicKey: Uint8Array): boolean {
   try {

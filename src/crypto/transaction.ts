@@ -8,6 +8,7 @@ import {
   SignedTransactionCodec,
   TransactionBodyCodec,
 } from '../codec/transaction.ts';
+import { toHex } from './bytes.ts';
 import { DomainTag, domainMessage } from './domain.ts';
 import { type Ed25519Signer, ed25519Verify } from './ed25519.ts';
 import { sha256 } from './hash.ts';
@@ -37,6 +38,41 @@ export function signTransaction(signer: Ed25519Signer, unsigned: UnsignedTransac
 /** The transaction id: SHA-256 of the encoded body (the signature is not part of the identity). */
 export function transactionId(tx: SignedTransaction): Uint8Array {
   return sha256(TransactionBodyCodec.encode(tx.body));
+}
+
+/**
+ * A transaction decoded from its canonical encoding, with what every consumer derives from it: the
+ * mempool at admission, a verifier of a proposal, the block rule at execution. Frozen: the same
+ * object may be handed to all of them (src/node/transaction-cache.ts), so none may change it.
+ */
+export interface DecodedTransaction {
+  readonly transaction: SignedTransaction;
+  /** `transactionId(transaction)`. */
+  readonly id: Uint8Array;
+  /** The id as lowercase hex without a prefix: the mempool's key. */
+  readonly idHex: string;
+  /** The signer's public key as lowercase hex without a prefix: the mempool's account key. */
+  readonly signerHex: string;
+}
+
+/**
+ * Decodes a canonical `SignedTransaction` encoding with its id; any implementation must give
+ * exactly what {@link decodeTransaction} gives (a node may answer from a cache keyed by the bytes).
+ * @throws CodecError exactly when `SignedTransactionCodec.decode` does
+ */
+export type TransactionDecoder = (bytes: Uint8Array) => DecodedTransaction;
+
+/**
+ * Decodes `bytes` and derives the id, uncached.
+ * @example const { transaction, idHex } = decodeTransaction(bytes);
+ * @throws CodecError when the bytes are not a canonical SignedTransaction encoding
+ */
+export function decodeTransaction(bytes: Uint8Array): DecodedTransaction {
+  const transaction = SignedTransactionCodec.decode(bytes);
+  Object.freeze(transaction.body);
+  Object.freeze(transaction);
+  const id = transactionId(transaction);
+  return Object.freeze({ transaction, id, idHex: toHex(id), signerHex: toHex(transaction.body.signer) });
 }
 
 /** True when the signature is the signer's over this body on this body's chain; never throws. */

@@ -437,6 +437,37 @@ test('governance lists a series and sets its mark volatility within the band; th
   );
 });
 
+test('nonceOf and hasAccount answer what account() and the state commitment say, block after block', () => {
+  const engine = createEngine(deepCallGenesis({ balances: { alice: 21_000, bob: 1_000_000 } }));
+  const txs = createTransactionBuilder();
+  const stranger = testSigner('stranger');
+  const dave = testSigner('dave');
+  const keys = [alice, bob, carol, dave, OPERATOR, GOVERNANCE, stranger].map((signer) => signer.publicKey);
+  const agree = () => {
+    for (const key of keys) {
+      assert.equal(engine.nonceOf(key), engine.account(key)?.nonce);
+      assert.equal(engine.hasAccount(key), engine.stateValue(accountStateKey(key)) !== undefined);
+    }
+  };
+  agree();
+  assert.equal(engine.hasAccount(dave.publicKey), false);
+  engine.applyBlock(
+    block(engine, [
+      txs.next(bob, limitOrder(1, 'buy', 10_000, 1)),
+      txs.next(OPERATOR, { kind: 'deposit', value: { account: dave.publicKey, amount: 5_000 * USDC } }),
+      // Refused (no such series): a refusal changes nothing, the nonce included.
+      txs.next(alice, limitOrder(99, 'buy', 10_000, 1)),
+    ]),
+  );
+  agree();
+  assert.equal(engine.hasAccount(dave.publicKey), true);
+  assert.equal(engine.nonceOf(bob.publicKey), 1);
+  assert.equal(engine.nonceOf(stranger.publicKey), undefined);
+  engine.applyBlock(block(engine, [txs.next(dave, limitOrder(1, 'sell', 10_000, 1, { timeInForce: 1 }))]));
+  agree();
+  assert.equal(engine.nonceOf(dave.publicKey), 1);
+});
+
 test('reduce-only is checked again when a resting reduce-only order fills as maker: it never flips the position', () => {
   const engine = createEngine(
     deepCallGenesis({ balances: { alice: 100_000, bob: 1_000_000, carol: 1_000_000 } }),

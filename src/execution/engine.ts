@@ -267,6 +267,18 @@ export interface Engine {
   /** The committed value under a state key (an encoded record), if any. */
   stateValue(key: Uint8Array): Uint8Array | undefined;
   account(publicKey: Uint8Array | string): AccountView | undefined;
+  /**
+   * The nonce the account of `publicKey` expects next (what `account(publicKey)?.nonce` says),
+   * without building its view and margin: the mempool asks for every admission and every pending
+   * account of every proposal. Undefined for a key without an account.
+   */
+  nonceOf(publicKey: Uint8Array): number | undefined;
+  /**
+   * Whether the state holds an account for `publicKey`. Between blocks the same answer as
+   * `stateValue(accountStateKey(publicKey)) !== undefined` (every account is committed at the end
+   * of the block that created it, and none is ever removed), without hashing the key.
+   */
+  hasAccount(publicKey: Uint8Array): boolean;
   accounts(): AccountView[];
   series(): SeriesView[];
   book(
@@ -545,6 +557,8 @@ function engineOver(s: EngineState): Engine {
       const account = bytes === undefined ? undefined : s.accounts.get(hexKey(bytes));
       return account === undefined ? undefined : accountView(s, account);
     },
+    nonceOf: (publicKey) => s.accounts.get(hexKey(publicKey))?.nonce,
+    hasAccount: (publicKey) => s.accounts.has(hexKey(publicKey)),
     accounts: () => s.accountsByIndex.map((account) => accountView(s, account)),
     series: () => seriesViews(s),
     book(seriesId, maxLevels = 50) {

@@ -39,7 +39,7 @@ import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import {
   type FrostCommitment,
   type FrostKeyPackage,
-  frostAggregate,
+  frostAggregateVerifiedShares,
   frostCommit,
   frostSignShare,
   frostVerifyShare,
@@ -296,7 +296,13 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
     health.signerDelivered(signer);
     current.shares.set(signer, share);
     if (current.shares.size < current.chosen.length) return [];
-    const signature = frostAggregate(key.public, current.chosen, session.message, current.shares);
+    // Each share passed frostVerifyShare above as it arrived (ours included).
+    const signature = frostAggregateVerifiedShares(
+      key.public,
+      current.chosen,
+      session.message,
+      current.shares,
+    );
     session.done = true;
     stats.completed++;
     completions.push({

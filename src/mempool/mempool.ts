@@ -52,8 +52,12 @@
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
-import { toHex } from '../crypto/bytes.ts';
-import { checkTransaction, transactionId, verifyTransactionSignature } from '../crypto/transaction.ts';
+import {
+  checkTransaction,
+  decodeTransaction,
+  type TransactionDecoder,
+  verifyTransactionSignature,
+} from '../crypto/transaction.ts';
 
 export const MEMPOOL_REFUSAL_CODES = Object.freeze([
   'MALFORMED',
@@ -113,6 +117,12 @@ export interface MempoolConfig {
    * engine need not verify the same bytes again.
    */
   verifySignature?: (transaction: SignedTransaction, encoded: Uint8Array) => boolean;
+  /**
+   * Decodes an encoding with its id (default: `decodeTransaction`, uncached). A node passes its
+   * transaction cache (src/node/transaction-cache.ts), which gives the same answers, so that the
+   * precheck, `admit`, the proposal check and execution decode each encoding once.
+   */
+  decodeTransaction?: TransactionDecoder;
   /**
    * Whether the block rule takes this transaction only encrypted (an order on a market genesis
    * keeps for encrypted orders, src/chain/fair-batches.ts): refused ENCRYPTION_REQUIRED.
@@ -249,6 +259,7 @@ export function createMempool(config: MempoolConfig): Mempool {
   invariant(Number.isSafeInteger(config.chainId) && config.chainId >= 0, 'chainId must be a safe integer');
 
   const verifySignature = config.verifySignature ?? verifyTransactionSignature;
+  const decode = config.decodeTransaction ?? decodeTransaction;
   const byId = new Map<string, PendingTransaction>();
   const accounts = new Map<string, AccountQueue>();
   let totalBytes = 0;
@@ -352,14 +363,15 @@ export function createMempool(config: MempoolConfig): Mempool {
     if (bytes.length > config.maxTransactionBytes) {
       return refuse('TOO_LARGE', `${bytes.length} bytes, maximum ${config.maxTransactionBytes}`);
     }
-    let transaction: SignedTransaction;
+    let decoded: ReturnType<TransactionDecoder>;
     try {
-      transaction = SignedTransactionCodec.decode(bytes);
+      decoded = decode(bytes);
     } catch (error) {
       if (!(error instanceof CodecError)) throw error;
       if (error.code === 'MESSAGE_TOO_LARGE') return refuse('TOO_LARGE', error.message);
       return refuse('MALFORMED', error.message);
     }
+    const { transaction, idHex: id, signerHex: account } = decoded;
     const { body } = transaction;
     if (body.chainId !== config.chainId) {
       return refuse('WRONG_CHAIN', `chain ${body.chainId}, this network is ${config.chainId}`);
@@ -367,9 +379,7 @@ export function createMempool(config: MempoolConfig): Mempool {
     if (body.expiryHeight < context.height) {
       return refuse('EXPIRED', `expired at height ${body.expiryHeight}, next block is ${context.height}`);
     }
-    const id = toHex(transactionId(transaction));
     if (byId.has(id)) return refuse('DUPLICATE', `transaction ${id} is already pending`);
-    const account = toHex(body.signer);
     if (config.encryptionRequired?.(transaction) === true)
       return refuse('ENCRYPTION_REQUIRED', 'this market takes encrypted orders only: send it with encrypt');
     if (config.accountExists !== undefined && !config.accountExists(body.signer)) {

@@ -67,11 +67,14 @@ test('a copy of an admitted transaction with another signature is still refused 
     stateRoot: new Uint8Array(32),
   });
   const block = { view: 1, height: 1, parentView: 0, parent: genesisDigest(CHAIN_ID), proposer: 0, payload };
+  // What a node verifies on its pool before execution: what it never admitted, the forged copy.
+  assert.deepEqual(app.unverifiedTransactions(block), [forgedBytes]);
   await app.finalized({
     block,
     digest: blockDigest(block),
     finalization: { kind: 2, view: 1, digest: blockDigest(block), votes: [] },
   });
+  assert.deepEqual(app.unverifiedTransactions(block), [], 'a block at the executed height needs nothing');
   const summary = app.summary(1);
   assert.ok(summary);
   assert.deepEqual(

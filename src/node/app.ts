@@ -140,13 +140,12 @@ import {
 } from '../codec/node.ts';
 import { SignedObservationCodec } from '../codec/oracle.ts';
 import { MAX_PENDING_BATCH_BYTES } from '../codec/snapshot.ts';
-import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import type { BlockContext, FinalizedBlock, Verdict } from '../consensus/engine.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import type { ShareSigner } from '../crypto/shutter/key-shares.ts';
 import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
-import { transactionId } from '../crypto/transaction.ts';
+import type { DecodedTransaction } from '../crypto/transaction.ts';
 import { type Engine, SnapshotError } from '../execution/engine.ts';
 import type { BlockResult, EngineGenesis } from '../execution/types.ts';
 import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../mempool/mempool.ts';
@@ -159,6 +158,7 @@ import { epochGateHeight } from './epochs.ts';
 import { createKeyShareRelay } from './fair-ordering.ts';
 import { createEnvelopePool, type EnvelopeAdmission } from './fair-ordering-pool.ts';
 import type { OracleAsset } from './genesis.ts';
+import { createTransactionCache } from './transaction-cache.ts';
 import { createVerifiedTransactions } from './verified-transactions.ts';
 import { type BlockSummary, hex, outcomeOf, type TransactionOutcome } from './view.ts';
 
@@ -380,6 +380,14 @@ export interface NodeApplication {
    */
   recordVerified(encoded: Uint8Array): void;
   /**
+   * The transaction encodings of a finalized block not yet to execute whose signatures are not in
+   * the record: those this validator has not admitted (it fell behind, or the block outran their
+   * gossip). A node verifies them on its signature pool and records them before `finalized`, so
+   * that execution does not verify them one by one on the event loop. Empty for a block at or
+   * below the executed height.
+   */
+  unverifiedTransactions(block: Block): Uint8Array[];
+  /**
    * An encrypted-order envelope (`SignedOrderEnvelope` encoding) for the envelope pool, judged
    * against the next height. Never throws; 'FAIR_ORDERING_DISABLED' without an eon keyset.
    */
@@ -480,6 +488,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   // Each signature is verified once here: at admission, recorded by its whole encoding; the
   // engine's check of a finalized block's transaction is answered from that record.
   const verifiedTransactions = createVerifiedTransactions({ maxEntries: 2 * mempoolLimits.maxTransactions });
+  // Each encoding decoded once here: at admission; the proposal check and execution ask again.
+  const transactionCache = createTransactionCache();
   const clock = options.clock ?? createRealClock();
   const chain = createChainState(
     {
@@ -495,6 +505,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       ...(options.fairOrdering?.pairingBackend === undefined
         ? {}
         : { pairingBackend: options.fairOrdering.pairingBackend }),
+      decodeTransaction: transactionCache.decode,
     },
   );
   const { priceBook } = chain;
@@ -508,11 +519,12 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const basePool = createMempool({
     chainId,
     ...mempoolLimits,
-    expectedNonce: (account) => chain.engine.account(account)?.nonce ?? 0,
+    expectedNonce: (account) => chain.engine.nonceOf(account) ?? 0,
     ...(options.admitWithoutAccount === true
       ? {}
       : { accountExists: (account: Uint8Array) => hasAccount(chain.engine, options.engineGenesis, account) }),
     verifySignature: (transaction, encoded) => verifiedTransactions.verify(transaction, encoded),
+    decodeTransaction: transactionCache.decode,
     ...(encryptedOnly === undefined
       ? {}
       : { encryptionRequired: (transaction) => encryptionRequired(encryptedOnly, transaction) }),
@@ -573,7 +585,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           aheadMax: limits.envelopeAheadBlocks,
           maxEnvelopes: limits.maxPooledEnvelopes,
           maxPerSender: limits.maxPooledEnvelopesPerSender,
-          nextNonce: (sender) => chain.engine.account(sender)?.nonce ?? 0,
+          nextNonce: (sender) => chain.engine.nonceOf(sender) ?? 0,
         });
   let relay = relayOf(fair);
   let envelopePool = envelopePoolOf(fair);
@@ -703,7 +715,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
    * carries a nonce an ancestor already does. With an ancestor unknown here, the executed state.
    */
   const ancestorNextNonce = (parentHex: string): ((sender: Uint8Array) => number) => {
-    const executed = (sender: Uint8Array) => chain.engine.account(sender)?.nonce ?? 0;
+    const executed = (sender: Uint8Array) => chain.engine.nonceOf(sender) ?? 0;
     const path: KnownBlock[] = [];
     let cursorHex = parentHex;
     for (let steps = 0; ; steps++) {
@@ -719,7 +731,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     for (const block of path.reverse())
       for (const { sender, nonce } of block.envelopeNonces) {
         const key = toHex(sender);
-        const expected = next.get(key) ?? chain.engine.account(sender)?.nonce;
+        const expected = next.get(key) ?? chain.engine.nonceOf(sender);
         if (expected !== undefined && nonce === expected) next.set(key, expected + 1);
       }
     return (sender) => next.get(toHex(sender)) ?? executed(sender);
@@ -1130,6 +1142,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     mempool,
     priceBook,
     recordVerified: (encoded) => verifiedTransactions.record(encoded),
+    unverifiedTransactions(block) {
+      if (block.height <= chain.engine.height) return [];
+      const transactions = decodeBlockPayload(block.payload)?.transactions ?? [];
+      return transactions.filter((encoded) => !verifiedTransactions.has(encoded));
+    },
 
     open() {
       invariant(!opened, 'open() runs once');
@@ -1302,14 +1319,15 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       const seen = ancestorTransactions(parentHex) ?? new Set<string>();
       for (const encoded of payload.transactions) {
         transactionBytes += encoded.length;
-        let transaction: SignedTransaction;
+        let decoded: DecodedTransaction;
         try {
-          transaction = SignedTransactionCodec.decode(encoded);
+          decoded = transactionCache.decode(encoded);
         } catch {
           return refuse('malformed-transaction');
         }
-        if (encryptionRequired(encryptedOnly, transaction)) return refuse('plain-order-on-encrypted-market');
-        const id = toHex(transactionId(transaction));
+        if (encryptionRequired(encryptedOnly, decoded.transaction))
+          return refuse('plain-order-on-encrypted-market');
+        const id = decoded.idHex;
         if (seen.has(id)) return refuse('repeated-transaction');
         seen.add(id);
         ids.push(id);

@@ -29,7 +29,7 @@
  */
 
 import { decodeBlockPayload, epochValidators } from '../chain/block-rule.ts';
-import { BlockCodec } from '../codec/consensus.ts';
+import { type Block, BlockCodec } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { peekTag } from '../codec/message.ts';
@@ -441,7 +441,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       propose: (context) => app.propose(context),
       verify: (context, payload) => app.verify(context, payload),
       finalized: (block) => {
-        const done = app.finalized(block);
+        const done = verifyAhead(block.block).then(() => app.finalized(block));
         inflight = done.catch(() => {});
         return done;
       },
@@ -605,6 +605,26 @@ export function createNode(options: NodeOptions): PalisadeNode {
       if (verdicts[index] === true) app.recordVerified(bytes);
     });
     return list.map((bytes, index) => early[index] ?? admit(bytes));
+  };
+
+  /**
+   * A finalized block's transactions this validator never admitted (it fell behind, or the block
+   * outran their gossip) are verified on the signature pool and recorded before the block
+   * executes; the engine then answers from the record instead of verifying each on the event loop
+   * (a lagging validator spent half its event loop there at saturation). Only true verdicts are
+   * recorded, so execution's verdicts are unchanged; should the pool fail, execution verifies.
+   */
+  const verifyAhead = async (block: Block): Promise<void> => {
+    const missing = app.unverifiedTransactions(block);
+    if (missing.length === 0) return;
+    try {
+      const verdicts = await signatures.verify(missing);
+      missing.forEach((bytes, index) => {
+        if (verdicts[index] === true) app.recordVerified(bytes);
+      });
+    } catch (error) {
+      logger.warn({ error: (error as Error).message }, 'signature pool failed; execution verifies');
+    }
   };
 
   const onGossip = (from: PeerId, message: Uint8Array) => {

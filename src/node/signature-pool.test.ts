@@ -66,3 +66,67 @@ test('a recorded encoding answers verify without a second verification; a copy w
   assert.equal(verified.size(), 0);
   assert.equal(verified.check(transaction, bytes!), true);
 });
+
+test("views into one frame verify on threads as they would inline, and the caller's bytes stay intact", async () => {
+  const good = encodings(12);
+  // As a gossip frame delivers them: views into one larger buffer, at odd offsets, one empty.
+  const frame = new Uint8Array(good.reduce((sum, bytes) => sum + bytes.length + 3, 5));
+  let at = 5;
+  const views = good.map((bytes) => {
+    frame.set(bytes, at);
+    const view = frame.subarray(at, at + bytes.length);
+    at += bytes.length + 3;
+    return view;
+  });
+  views[4]![80]! ^= 1;
+  const list = [...views.slice(0, 6), frame.subarray(0, 0), ...views.slice(6)];
+  const before = new Uint8Array(frame);
+  const expected = list.map((bytes) => {
+    try {
+      return verifyTransactionSignature(SignedTransactionCodec.decode(bytes));
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(
+    expected.map((verdict) => (verdict ? 1 : 0)),
+    [1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1],
+  );
+  const pool = createSignaturePool({ threads: 2 });
+  try {
+    assert.deepEqual(await pool.verify(list), expected);
+  } finally {
+    await pool.close();
+  }
+  // Packing copies: nothing of the caller's was transferred away or changed.
+  assert.equal(frame.buffer.byteLength, before.length);
+  assert.deepEqual(frame, before);
+});
+
+test('requests made in one event-loop turn travel together and each gets its own verdicts, in order', async () => {
+  const good = encodings(30);
+  const forged = good.map((bytes, index) => {
+    if (index % 4 !== 1) return bytes;
+    const copy = new Uint8Array(bytes);
+    copy[3 + 4 + 10]! ^= 1;
+    return copy;
+  });
+  const requests = [forged.slice(0, 1), forged.slice(1, 9), [], forged.slice(9, 10), forged.slice(10)];
+  const pool = createSignaturePool({ threads: 2 });
+  try {
+    const answers = await Promise.all(requests.map((list) => pool.verify(list)));
+    assert.deepEqual(
+      answers,
+      requests.map((list) =>
+        list.map((bytes) => verifyTransactionSignature(SignedTransactionCodec.decode(bytes))),
+      ),
+    );
+    assert.ok(answers.flat().includes(false) && answers.flat().includes(true));
+    // A request made while the pool closes is still answered, inline.
+    const late = pool.verify(forged.slice(0, 3));
+    await pool.close();
+    assert.deepEqual(await late, [true, false, true]);
+  } finally {
+    await pool.close();
+  }
+});

@@ -17,8 +17,7 @@
  */
 import { invariant } from '../codec/invariant.ts';
 import type { SignedTransaction } from '../codec/transaction.ts';
-import { toHex } from '../crypto/bytes.ts';
-import { sha256 } from '../crypto/hash.ts';
+import { sha256Hex } from '../crypto/hash.ts';
 import { verifyTransactionSignature } from '../crypto/transaction.ts';
 
 export interface VerifiedTransactions {
@@ -37,6 +36,8 @@ export interface VerifiedTransactions {
    * signature verifies now. The same answer `verifyTransactionSignature` gives.
    */
   check(transaction: SignedTransaction, encoded: Uint8Array): boolean;
+  /** Whether `encoded` is remembered (nothing is consumed or verified). */
+  has(encoded: Uint8Array): boolean;
   size(): number;
 }
 
@@ -51,7 +52,7 @@ export function createVerifiedTransactions(options: { maxEntries: number }): Ver
   );
   /** Hex SHA-256 of verified encodings, oldest first (a Set iterates in insertion order). */
   const verified = new Set<string>();
-  const keyOf = (encoded: Uint8Array) => toHex(sha256(encoded));
+  const keyOf = (encoded: Uint8Array) => sha256Hex(encoded);
   const remember = (key: string) => {
     verified.delete(key);
     verified.add(key);
@@ -76,6 +77,7 @@ export function createVerifiedTransactions(options: { maxEntries: number }): Ver
       if (verified.delete(keyOf(encoded))) return true;
       return verifyTransactionSignature(transaction);
     },
+    has: (encoded) => verified.has(keyOf(encoded)),
     size: () => verified.size,
   };
 }

@@ -125,7 +125,7 @@ export function createFixtureNode(
   const mempool = createMempool({
     ...DEFAULT_MEMPOOL_LIMITS,
     chainId,
-    expectedNonce: (account) => engine.account(account)?.nonce ?? 0,
+    expectedNonce: (account) => engine.nonceOf(account) ?? 0,
     accountExists: (account) => hasAccount(engine, genesis, account),
   });
   const envelopePool =
@@ -137,7 +137,7 @@ export function createFixtureNode(
           aheadMax: DEFAULT_APPLICATION_LIMITS.envelopeAheadBlocks,
           maxEnvelopes: DEFAULT_APPLICATION_LIMITS.maxPooledEnvelopes,
           maxPerSender: DEFAULT_APPLICATION_LIMITS.maxPooledEnvelopesPerSender,
-          nextNonce: (sender) => engine.account(sender)?.nonce ?? 0,
+          nextNonce: (sender) => engine.nonceOf(sender) ?? 0,
         });
   const validatorSet = createValidatorSet(validators.map((signer) => signer.publicKey));
   const frostKeys = runLocalDkg({ chainId, epoch: 1, participants: VALIDATORS, threshold: QUORUM });

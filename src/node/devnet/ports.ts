@@ -12,6 +12,20 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+function devnetPorts(base: number, validators: number): number[] {
+  const ports = [base + 200];
+  for (let i = 0; i < validators; i++) ports.push(base + i, base + 100 + i);
+  return ports;
+}
+
+/**
+ * Whether the ports a devnet of `validators` at `base` listens on (see freeBasePort) are all free.
+ * @example if (!(await basePortFree(33000, 4))) throw new Error('taken');
+ */
+export async function basePortFree(base: number, validators: number): Promise<boolean> {
+  return (await Promise.all(devnetPorts(base, validators).map(portFree))).every(Boolean);
+}
+
 /**
  * A base port P with P..P+n-1 (p2p), P+100..P+100+n-1 (API) and P+200 (dashboard) all free on
  * 127.0.0.1, chosen at random so that concurrent callers rarely try the same block; within
@@ -24,10 +38,7 @@ export async function freeBasePort(validators: number): Promise<number> {
   const [low, span] = portRange(validators);
   for (let attempt = 0; attempt < 200; attempt++) {
     const base = low + Math.floor(Math.random() * span);
-    const ports = [base + 200];
-    for (let i = 0; i < validators; i++) ports.push(base + i, base + 100 + i);
-    const free = await Promise.all(ports.map(portFree));
-    if (free.every(Boolean)) return base;
+    if (await basePortFree(base, validators)) return base;
   }
   throw new Error('no free block of ports on 127.0.0.1');
 }
