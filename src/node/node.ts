@@ -846,6 +846,13 @@ export function createNode(options: NodeOptions): PalisadeNode {
     const entry = committed?.epochs[committed.epochs.length - 1];
     if (entry === undefined || entry.epoch === 1 || (onlyAt !== undefined && entry.sinceHeight !== onlyAt))
       return;
+    // The set the state commits, for share repair even without a key (a node restored from a
+    // snapshot past the change learns it only here): price-signing.ts "Share repair".
+    prices.validatorSet(
+      entry.sinceHeight,
+      entry.keys.map((hex) => fromHex(hex)!),
+    );
+    if (onlyAt === undefined && prices.keyset() === undefined) return;
     // The set before the change: a validator the change adds learns the outgoing keyset from it.
     const outgoing = committed?.epochs[committed.epochs.length - 2];
     prices.changeValidators(
@@ -1218,7 +1225,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       if (!running) return;
       syncMembership();
       // A snapshot installed by state sync may hold a change no replayed block applies.
-      if (n >= 2 && prices.keyset() !== undefined) signerFollowsSetChange();
+      if (n >= 2) signerFollowsSetChange();
       scheduleMembership();
     });
   };
@@ -1295,7 +1302,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       // (or inside the restored snapshot) reaches it now, so a validator killed in a reshare
       // finishes it (or catches up to it) after the restart. A joiner still waiting is
       // syncMembership's (it needs the change that added it, not the latest).
-      if (n >= 2 && prices.keyset() !== undefined) signerFollowsSetChange();
+      if (n >= 2) signerFollowsSetChange();
       chargePenalties();
       monitorFeed.start();
       if (options.apiListen !== undefined) {
