@@ -846,18 +846,16 @@ export function createNode(options: NodeOptions): PalisadeNode {
     const entry = committed?.epochs[committed.epochs.length - 1];
     if (entry === undefined || entry.epoch === 1 || (onlyAt !== undefined && entry.sinceHeight !== onlyAt))
       return;
+    const keysNow = entry.keys.map((hex) => fromHex(hex)!);
     // The set the state commits, for share repair even without a key (a node restored from a
     // snapshot past the change learns it only here): price-signing.ts "Share repair".
-    prices.validatorSet(
-      entry.sinceHeight,
-      entry.keys.map((hex) => fromHex(hex)!),
-    );
+    prices.validatorSet(entry.sinceHeight, keysNow);
     if (onlyAt === undefined && prices.keyset() === undefined) return;
     // The set before the change: a validator the change adds learns the outgoing keyset from it.
     const outgoing = committed?.epochs[committed.epochs.length - 2];
     prices.changeValidators(
       entry.sinceHeight,
-      entry.keys.map((hex) => fromHex(hex)!),
+      keysNow,
       outgoing?.keys.map((hex) => fromHex(hex)!),
     );
   };

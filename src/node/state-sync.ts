@@ -69,7 +69,7 @@ import { AggregatePriceType, type AggregatePriceValue } from '../codec/oracle.ts
 import { verifyCertificate } from '../consensus/certificate.ts';
 import type { FinalizedBlock, SyncStatus } from '../consensus/engine.ts';
 import type { ValidatorEpoch } from '../consensus/epochs.ts';
-import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
+import { createValidatorSet } from '../consensus/validators.ts';
 import { blockDigest } from '../consensus/votes.ts';
 import { bytesEqual, fromHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
@@ -308,18 +308,21 @@ export function boundaryProofOf(
   const finality = app.finalityProof(height);
   const served = proofs.proof(height);
   if (finality === undefined || finality.descendants.length > 0 || served === undefined) return undefined;
-  const bytes = (text: string) => fromHex(text.startsWith('0x') ? text.slice(2) : text);
-  const engineStateRoot = bytes(served.engineStateRoot);
-  const record = bytes(served.record);
-  const proof = bytes(served.proof);
-  const prices = served.prices.map(bytes);
+  const engineStateRoot = fromHex(served.engineStateRoot);
+  const record = fromHex(served.record);
+  const proof = fromHex(served.proof);
+  const prices: Uint8Array[] = [];
+  for (const price of served.prices) {
+    const decoded = fromHex(price);
+    if (decoded === undefined) return undefined;
+    prices.push(decoded);
+  }
   if (engineStateRoot === undefined || record === undefined || proof === undefined) return undefined;
-  if (prices.some((price) => price === undefined)) return undefined;
   return {
     block: finality.block,
     finalization: CertificateCodec.encode(finality.certificate),
     engineStateRoot,
-    prices: prices as Uint8Array[],
+    prices,
     record,
     proof,
   };
