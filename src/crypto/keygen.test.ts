@@ -450,6 +450,36 @@ test('a dealer that times its answer at the complaint deadline cannot leave hone
   }
 });
 
+test('attestations: one counts per recipient, a forged or malformed one changes nothing, f of them form no keyset', () => {
+  const session = dkgSession(4);
+  const digest = keygenSessionDigest(session);
+  const machine = createKeygenMachine(session, { dealer: 0, recipient: 0, signer: signers[0]! });
+  machine.start();
+  const attest = (signer: number, recipient: number, qualified: number[], transcript: Uint8Array) =>
+    sealKeygenMessage(
+      signers[signer]!,
+      session.chainId,
+      KeygenAttestationCodec.encode({ session: digest, recipient, qualified, transcript }),
+    );
+  const fake = sha256(new TextEncoder().encode('a transcript nobody computed'));
+  // Signed by 1 but claiming to be 2: refused by signature.
+  assert.throws(
+    () => machine.receive(attest(1, 2, [0, 1, 2], fake)),
+    (e: unknown) => (e as { code?: string }).code === 'BAD_AUTHENTICATION',
+  );
+  // QUAL not ascending, or below the minimum: ignored.
+  assert.deepEqual(machine.receive(attest(1, 1, [2, 1, 0], fake)), []);
+  assert.deepEqual(machine.receive(attest(2, 2, [0, 1], fake)), []);
+  assert.deepEqual(machine.waitingFor().attestations, [0, 1, 2, 3]);
+  // A quorum's worth of attestations of a transcript this machine cannot compute: nothing forms.
+  for (const r of [1, 2, 3]) machine.receive(attest(r, r, [0, 1, 2], fake));
+  // A second, different attestation from 1 is not counted again.
+  machine.receive(attest(1, 1, [0, 1, 2, 3], fake));
+  assert.notEqual(machine.phase, 'done');
+  assert.equal(machine.result(), undefined);
+  assert.deepEqual(machine.waitingFor().attestations, [0]);
+});
+
 test('one dealer equivocates its commitment: both signed deals are the evidence, the key forms', () => {
   const result = checkKeyForms(run(dkgSession(4), new Map(), [1]), { 1: 'EQUIVOCATION' });
   assert.equal(result.disqualified[0]!.evidence.length, 2);
