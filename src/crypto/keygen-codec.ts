@@ -1,12 +1,19 @@
 /**
- * Wire messages of the complaint-capable key generation (src/crypto/keygen.ts), tags 0x0430–0x0434
+ * Wire messages of the complaint-capable key generation (src/crypto/keygen.ts), tags 0x0430–0x0435
  * in the oracle range (the price keyset is the oracle's). Every body names its session by a
  * 32-byte digest of the session's parameters, so a package for another epoch, kind, threshold or
  * validator set never fits. Each body travels sealed: encoded, then signed by its author's Ed25519
  * identity key in the `PALISADE/ORACLE/DKG/v1` domain, so any validator can show it to the others
  * as evidence (a dealer's signed share that fails its own commitment convicts the dealer).
  */
-import { ByteListType, ByteVectorType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
+import {
+  ByteListType,
+  ByteVectorType,
+  ContainerType,
+  ListBasicType,
+  ListCompositeType,
+  type ValueOf,
+} from '@chainsafe/ssz';
 import { defineMessage } from '../codec/message.ts';
 import { MAX_VALIDATORS, Secp256k1Point } from '../codec/oracle.ts';
 import { Bytes32, Bytes64, Uint16 } from '../codec/primitives.ts';
@@ -77,6 +84,19 @@ export const KeygenJustificationType = new ContainerType(
 );
 export type KeygenJustification = ValueOf<typeof KeygenJustificationType>;
 
+export const KeygenAttestationType = new ContainerType(
+  {
+    session: Bytes32,
+    recipient: Uint16,
+    /** The qualified dealers, ascending. */
+    qualified: new ListBasicType(Uint16, MAX_VALIDATORS),
+    /** SHA-256 over QUAL and the combined commitment (`KeygenResult.transcriptDigest`). */
+    transcript: Bytes32,
+  },
+  { typeName: 'KeygenAttestation' },
+);
+export type KeygenAttestation = ValueOf<typeof KeygenAttestationType>;
+
 export const SealedKeygenType = new ContainerType(
   { payload: new ByteListType(MAX_SEALED_KEYGEN_BYTES), signature: Bytes64 },
   { typeName: 'SealedKeygen' },
@@ -95,3 +115,8 @@ export const KeygenJustificationCodec = defineMessage({
   type: KeygenJustificationType,
 });
 export const SealedKeygenCodec = defineMessage({ name: 'SealedKeygen', tag: 0x0434, type: SealedKeygenType });
+export const KeygenAttestationCodec = defineMessage({
+  name: 'KeygenAttestation',
+  tag: 0x0435,
+  type: KeygenAttestationType,
+});

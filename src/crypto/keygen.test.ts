@@ -17,6 +17,7 @@ import {
   sealKeygenMessage,
 } from './keygen.ts';
 import {
+  KeygenAttestationCodec,
   KeygenComplaintCodec,
   KeygenJustificationCodec,
   KeygenShareCodec,
@@ -332,6 +333,151 @@ test('a dealer that withholds a share and answers the complaint to one validator
     'the honest validators agree on QUAL',
   );
   for (const result of honest) assert.deepEqual(result.qualified, [0, 1, 2, 3]);
+});
+
+/**
+ * Dealer 3 withholds its share to 0 and times its public answer to 0's complaint at the
+ * complaint deadline: validator 1 holds it before its deadline (and finishes with 3 in QUAL),
+ * 0 and 2 only after theirs (3 unanswered, out of QUAL). `attest3` is what 3 attests.
+ */
+function deadlineSplit(attest3: 'with-3' | 'without-3' | 'nothing') {
+  const session = dkgSession(4);
+  const tagOf = (bytes: Uint8Array) => peekTag(SealedKeygenCodec.decode(bytes).payload);
+  const machines = Array.from({ length: 4 }, (_, i) =>
+    createKeygenMachine(session, { dealer: i, recipient: i, signer: signers[i]! }),
+  );
+  // 3's view of the round without itself, for the attestation it sends when it sides with 0 and 2.
+  const queue: { from: number; output: KeygenOutput }[] = [];
+  const held: { from: number; output: KeygenOutput }[] = [];
+  let answerOut = false;
+  const emit = (from: number, outputs: KeygenOutput[]) => {
+    for (const output of outputs) {
+      if (from === 3) {
+        if (output.to === 'recipient' && output.recipient === 0) continue;
+        const tag = tagOf(output.bytes);
+        if (tag === KeygenJustificationCodec.tag) {
+          held.push({ from, output: { to: 'recipient', recipient: 1, bytes: output.bytes } });
+          continue;
+        }
+        if (tag === KeygenAttestationCodec.tag) continue; // 3 attests by hand, below
+      }
+      // Whatever 1 relays once it holds the answer reaches the others after their deadline.
+      if (answerOut && from === 1) {
+        held.push({ from, output });
+        continue;
+      }
+      queue.push({ from, output });
+    }
+  };
+  machines.forEach((m, i) => {
+    emit(i, m.start());
+  });
+  const deliver = (only?: number) => {
+    while (queue.length > 0) {
+      const { from, output } = queue.shift()!;
+      machines.forEach((m, r) => {
+        if (r === from || (output.to === 'recipient' && output.recipient !== r)) return;
+        if (only !== undefined && r !== only) return;
+        emit(r, m.receive(output.bytes));
+      });
+    }
+  };
+  deliver();
+  machines.forEach((m, i) => {
+    emit(i, m.advance('deals'));
+  });
+  deliver();
+  // The complaint deadline: 1 gets 3's answer just before its own, 0 and 2 just after theirs.
+  answerOut = true;
+  queue.push(...held.splice(0, held.length));
+  deliver(1);
+  emit(1, machines[1]!.advance('complaints'));
+  for (const i of [0, 2]) emit(i, machines[i]!.advance('complaints'));
+  answerOut = false;
+  queue.push(...held.splice(0, held.length));
+  if (attest3 !== 'nothing') {
+    const view = attest3 === 'with-3' ? machines[1]! : machines[0]!;
+    const agreed = (view.phase === 'attesting' || view.phase === 'done') && view;
+    assert.ok(agreed, 'the view 3 copies has attested');
+    // 3 signs the transcript of the view it sides with (it knows both).
+    const theirs = queue.find(
+      (q) =>
+        q.from === (attest3 === 'with-3' ? 1 : 0) && tagOf(q.output.bytes) === KeygenAttestationCodec.tag,
+    );
+    assert.ok(theirs !== undefined);
+    const body = KeygenAttestationCodec.decode(SealedKeygenCodec.decode(theirs.output.bytes).payload);
+    const sealed = sealKeygenMessage(
+      signers[3]!,
+      session.chainId,
+      KeygenAttestationCodec.encode({ ...body, recipient: 3 }),
+    );
+    queue.push({ from: 3, output: { to: 'all', bytes: sealed } });
+  }
+  deliver();
+  return [0, 1, 2].map((i) => machines[i]!);
+}
+
+test('a dealer that times its answer at the complaint deadline cannot leave honest validators with two keys', () => {
+  for (const attest3 of ['with-3', 'without-3', 'nothing'] as const) {
+    const honest = deadlineSplit(attest3);
+    const results = honest.map((m) => (m.phase === 'done' ? m.result() : undefined));
+    const finished = results.filter((r): r is KeygenResult => r !== undefined);
+    assert.ok(
+      new Set(finished.map((r) => toHex(r.transcriptDigest))).size <= 1,
+      `${attest3}: every honest validator that finished holds one transcript`,
+    );
+    for (const result of finished) assert.ok(result.attestations.length >= 3, 'a quorum attested it');
+    if (attest3 !== 'without-3') {
+      // 0 and 2 attest one transcript, 1 (and 3) the other: no quorum, nobody finishes, nobody
+      // holds a key the others do not. The old keyset stays in use (refresh) or none forms (DKG).
+      assert.equal(finished.length, 0, `${attest3}: no quorum`);
+      for (const m of honest) {
+        assert.equal(m.phase, 'attesting');
+        assert.deepEqual(m.waitingFor().attestations, attest3 === 'nothing' ? [3] : []);
+      }
+      continue;
+    }
+    // 3 sides with 0 and 2: that quorum forms and all three honest validators adopt it, 1 too.
+    assert.equal(finished.length, 3, `${attest3}: all honest finish`);
+    assert.deepEqual(finished[0]!.qualified, [0, 1, 2]);
+    assert.equal(finished[1]!.disqualified[0]?.reason, 'LEFT_OUT_BY_QUORUM');
+    assert.ok(
+      signs(
+        finished.map((r) => r.key!),
+        finished[0]!.groupPublicKey,
+      ),
+    );
+  }
+});
+
+test('attestations: one counts per recipient, a forged or malformed one changes nothing, f of them form no keyset', () => {
+  const session = dkgSession(4);
+  const digest = keygenSessionDigest(session);
+  const machine = createKeygenMachine(session, { dealer: 0, recipient: 0, signer: signers[0]! });
+  machine.start();
+  const attest = (signer: number, recipient: number, qualified: number[], transcript: Uint8Array) =>
+    sealKeygenMessage(
+      signers[signer]!,
+      session.chainId,
+      KeygenAttestationCodec.encode({ session: digest, recipient, qualified, transcript }),
+    );
+  const fake = sha256(new TextEncoder().encode('a transcript nobody computed'));
+  // Signed by 1 but claiming to be 2: refused by signature.
+  assert.throws(
+    () => machine.receive(attest(1, 2, [0, 1, 2], fake)),
+    (e: unknown) => (e as { code?: string }).code === 'BAD_AUTHENTICATION',
+  );
+  // QUAL not ascending, or below the minimum: ignored.
+  assert.deepEqual(machine.receive(attest(1, 1, [2, 1, 0], fake)), []);
+  assert.deepEqual(machine.receive(attest(2, 2, [0, 1], fake)), []);
+  assert.deepEqual(machine.waitingFor().attestations, [0, 1, 2, 3]);
+  // A quorum's worth of attestations of a transcript this machine cannot compute: nothing forms.
+  for (const r of [1, 2, 3]) machine.receive(attest(r, r, [0, 1, 2], fake));
+  // A second, different attestation from 1 is not counted again.
+  machine.receive(attest(1, 1, [0, 1, 2, 3], fake));
+  assert.notEqual(machine.phase, 'done');
+  assert.equal(machine.result(), undefined);
+  assert.deepEqual(machine.waitingFor().attestations, [0]);
 });
 
 test('one dealer equivocates its commitment: both signed deals are the evidence, the key forms', () => {

@@ -44,11 +44,22 @@
  *      over QUAL's old identifiers, RFC 9591 §4.2; C_0 = Σ λ_i Y_i = the old group key)
  *    and the verifying share of every recipient is C evaluated at its identifier. The output is a
  *    noble FROST key package (RFC 9591 signing works unchanged).
+ * 6. Attest. Each recipient signs (QUAL, transcript), transcript = SHA-256(QUAL, C), and
+ *    broadcasts it. The keyset is the machine's result only once n − f recipients attested one
+ *    transcript and we can compute it (its deals, and our share from each of its dealers, verified
+ *    or publicly answered) — possibly not our own QUAL. Two quorums of n − f share f + 1
+ *    recipients, one of them honest, and an honest recipient attests once: no two honest
+ *    validators ever hold keys of different transcripts.
  *
  * Timing (GJKR's synchronous broadcast). The machine moves on when everything it waits for has
- * come, or when the driver calls `advance()` at the phase's deadline. Honest recipients agree on
- * QUAL when every broadcast reaches every honest validator before the deadlines; the result
- * carries `transcriptDigest` (QUAL and the combined commitment) so drivers can see if they differ.
+ * come, or when the driver calls `advance()` at the phase's deadline. Deadlines are local, so a
+ * dealer can time an answer to reach some validators before theirs and others after: their QUALs
+ * differ. Without step 6 each would keep its own key (a split: no t shares of one key, certificates
+ * stop for good). With it, the dealer can only choose between letting one view reach a quorum,
+ * which everyone adopts, and leaving the session without one: it never finishes (a refresh keeps
+ * the keyset it had; a genesis DKG stays pending, `waitingFor().attestations`). That stall is the
+ * price of agreeing without a consensus round; the same holds for the eon keyset
+ * (src/crypto/shutter/eon-keygen.ts).
  */
 import type { FrostPublic } from '@noble/curves/abstract/frost.js';
 import { secp256k1_FROST } from '@noble/curves/secp256k1.js';
@@ -64,6 +75,8 @@ import { type Ed25519Signer, signInDomain, verifyInDomain } from './ed25519.ts';
 import { type FrostKeyPackage, participantIdentifier } from './frost.ts';
 import { sha256 } from './hash.ts';
 import {
+  type KeygenAttestation,
+  KeygenAttestationCodec,
   type KeygenComplaint,
   KeygenComplaintCodec,
   type KeygenDeal,
@@ -118,7 +131,9 @@ export type DisqualificationReason =
   /** An accusation without a valid public answer by the deadline. */
   | 'UNANSWERED_COMPLAINT'
   /** t or more recipients accuse it: answering would reveal its polynomial. */
-  | 'TOO_MANY_COMPLAINTS';
+  | 'TOO_MANY_COMPLAINTS'
+  /** Left out of the QUAL a quorum attested, though our own view of the round kept it. */
+  | 'LEFT_OUT_BY_QUORUM';
 
 export interface Disqualification {
   readonly dealer: number;
@@ -209,7 +224,7 @@ export type KeygenOutput =
   | { readonly to: 'all'; readonly bytes: Uint8Array }
   | { readonly to: 'recipient'; readonly recipient: number; readonly bytes: Uint8Array };
 
-export type KeygenPhase = 'dealing' | 'complaining' | 'done';
+export type KeygenPhase = 'dealing' | 'complaining' | 'attesting' | 'done';
 
 export interface KeygenResult {
   readonly qualified: readonly number[];
@@ -222,6 +237,8 @@ export interface KeygenResult {
   readonly key?: FrostKeyPackage;
   /** SHA-256 over QUAL and the combined commitment: equal at every honest recipient. */
   readonly transcriptDigest: Uint8Array;
+  /** The sealed attestations of a quorum of recipients to this transcript, ascending by recipient. */
+  readonly attestations: readonly Uint8Array[];
 }
 
 export interface KeygenMachine {
@@ -242,10 +259,19 @@ export interface KeygenMachine {
    * we have. Drivers keep both deadlines relative to the session's start, the same everywhere.
    */
   advance(deadline: 'deals' | 'complaints'): KeygenOutput[];
-  /** The outcome once `phase` is 'done'. @throws KeygenError NOT_ENOUGH_QUALIFIED */
+  /**
+   * The outcome once `phase` is 'done': the keyset a quorum of recipients attested.
+   * @throws KeygenError NOT_ENOUGH_QUALIFIED
+   */
   result(): KeygenResult | undefined;
   /** Who we are still waiting for, for logs and tests. */
-  waitingFor(): { deals: number[]; shares: number[]; complaints: number[]; answers: number[] };
+  waitingFor(): {
+    deals: number[];
+    shares: number[];
+    complaints: number[];
+    answers: number[];
+    attestations: number[];
+  };
 }
 
 const KIND_BYTE: Record<KeygenKind, number> = { dkg: 1, refresh: 2, reshare: 3 };
@@ -319,7 +345,8 @@ type Opened =
   | { kind: 'deal'; body: KeygenDeal }
   | { kind: 'share'; body: KeygenShare }
   | { kind: 'complaint'; body: KeygenComplaint }
-  | { kind: 'justification'; body: KeygenJustification };
+  | { kind: 'justification'; body: KeygenJustification }
+  | { kind: 'attestation'; body: KeygenAttestation };
 
 /** Signs an encoded keygen body with the author's identity key (the authenticated channel). */
 export function sealKeygenMessage(signer: Ed25519Signer, chainId: number, payload: Uint8Array): Uint8Array {
@@ -350,6 +377,8 @@ export function openKeygenMessage(
       opened = { kind: 'complaint', body: KeygenComplaintCodec.decode(payload) };
     else if (tag === KeygenJustificationCodec.tag)
       opened = { kind: 'justification', body: KeygenJustificationCodec.decode(payload) };
+    else if (tag === KeygenAttestationCodec.tag)
+      opened = { kind: 'attestation', body: KeygenAttestationCodec.decode(payload) };
     else throw new CodecError('UNKNOWN_TYPE', 'payload', `tag 0x${tag.toString(16)} is not a keygen message`);
   } catch (cause) {
     throw new KeygenError('MALFORMED', [], cause instanceof CodecError ? cause.message : 'undecodable', {
@@ -358,13 +387,22 @@ export function openKeygenMessage(
   }
   if (!bytesEqual(opened.body.session, sessionDigest))
     throw new KeygenError('WRONG_SESSION', [], `${opened.kind} for another session`);
-  const author = opened.kind === 'complaint' ? opened.body.recipient : opened.body.dealer;
-  const keys = opened.kind === 'complaint' ? session.recipientKeys : session.dealerKeys;
+  const byRecipient = opened.kind === 'complaint' || opened.kind === 'attestation';
+  const author =
+    opened.kind === 'complaint' || opened.kind === 'attestation' ? opened.body.recipient : opened.body.dealer;
+  const keys = byRecipient ? session.recipientKeys : session.dealerKeys;
   const key = keys[author];
   if (key === undefined) throw new KeygenError('UNKNOWN_SENDER', [], `${opened.kind} from ${author}`);
   if (!verifyInDomain(key, DomainTag.dkg, session.chainId, payload, signature))
     throw new KeygenError('BAD_AUTHENTICATION', [], `${opened.kind} claiming ${author} is not signed by it`);
   return opened;
+}
+
+/** GJKR step 2's outcome: who deals into the keyset, and who is left out and why. */
+interface Qualification {
+  readonly qualified: readonly number[];
+  readonly disqualified: readonly Disqualification[];
+  readonly falseAccusers: readonly number[];
 }
 
 interface DealRecord {
@@ -428,6 +466,12 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
   const convicted = new Set<number>();
   /** SHA-256 of every sealed message accepted, so a relayed copy costs a hash, not a signature check. */
   const accepted = new Set<string>();
+  /** The first attestation of each recipient (a second, different one is ignored). */
+  const attestations = new Map<number, { body: KeygenAttestation; sealed: Uint8Array }>();
+  /** n − f of the recipients: two such quorums share an honest recipient, which attests once. */
+  const quorum = recipientCount - Math.floor((recipientCount - 1) / 3);
+  /** What our own view of the round qualified, once the complaint round is over. */
+  let ownQualification: Qualification | undefined;
   let outcome: KeygenResult | KeygenError | undefined;
 
   // ---------------------------------------------------------------- deals
@@ -595,21 +639,83 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
       phase = 'complaining';
       return [...complain(), ...progress()];
     }
-    if (phase === 'complaining' && complained === (me !== undefined) && complaintRoundSettled()) finish();
+    if (phase === 'complaining' && complained === (me !== undefined) && complaintRoundSettled())
+      return finish();
+    return checkAgreement();
+  };
+
+  /**
+   * The complaint round is over: qualify by what we hold, attest the transcript (recipients), and
+   * wait for a quorum's attestations. An honest recipient attests one transcript only.
+   */
+  const finish = (): KeygenOutput[] => {
+    let computed: KeygenResult | undefined;
+    try {
+      ownQualification = qualify();
+      computed = combineFor(ownQualification);
+    } catch (error) {
+      if (!(error instanceof KeygenError)) throw error;
+      phase = 'done';
+      outcome = error;
+      return [];
+    }
+    invariant(computed !== undefined, 'our own QUAL gave us every share');
+    phase = 'attesting';
+    if (me === undefined) return checkAgreement();
+    const sealed = sealKeygenMessage(
+      role.signer,
+      session.chainId,
+      KeygenAttestationCodec.encode({
+        session: sessionDigest,
+        recipient: me,
+        qualified: [...computed.qualified],
+        transcript: computed.transcriptDigest,
+      }),
+    );
+    return [{ to: 'all', bytes: sealed }, ...receiveInternal(sealed)];
+  };
+
+  /**
+   * Agreement: a quorum of recipients attested one transcript, and we can compute it (its deals,
+   * and a verified share or public answer from each of its dealers for us). It need not be our own
+   * QUAL: a dealer's answer timed at the complaint deadline reaches some before it and others
+   * after, and the quorum's transcript is the one every honest validator then holds.
+   */
+  const checkAgreement = (): KeygenOutput[] => {
+    if (phase === 'done' || attestations.size < quorum) return [];
+    const groups = new Map<string, { qualified: readonly number[]; sealed: Uint8Array[] }>();
+    for (const [, { body, sealed }] of [...attestations].sort((a, b) => a[0] - b[0])) {
+      const name = toHex(body.transcript);
+      const group = groups.get(name) ?? { qualified: body.qualified, sealed: [] };
+      group.sealed.push(sealed);
+      groups.set(name, group);
+    }
+    for (const [name, group] of groups) {
+      if (group.sealed.length < quorum) continue;
+      const own = ownQualification;
+      const leftOut = (dealer: number): Disqualification =>
+        own?.disqualified.find((d) => d.dealer === dealer) ?? {
+          dealer,
+          reason: 'LEFT_OUT_BY_QUORUM',
+          evidence: [],
+        };
+      const computed = combineFor({
+        qualified: group.qualified,
+        disqualified: Array.from({ length: dealerCount }, (_, dealer) => dealer)
+          .filter((dealer) => !group.qualified.includes(dealer))
+          .map(leftOut),
+        falseAccusers: own?.falseAccusers ?? [],
+      });
+      if (computed === undefined || toHex(computed.transcriptDigest) !== name) continue;
+      phase = 'done';
+      outcome = Object.freeze({ ...computed, attestations: Object.freeze(group.sealed) });
+      return [];
+    }
     return [];
   };
 
-  const finish = () => {
-    phase = 'done';
-    try {
-      outcome = combine();
-    } catch (error) {
-      if (!(error instanceof KeygenError)) throw error;
-      outcome = error;
-    }
-  };
-
-  const combine = (): KeygenResult => {
+  /** QUAL by GJKR step 2 over what we hold. @throws KeygenError NOT_ENOUGH_QUALIFIED */
+  const qualify = (): Qualification => {
     const disqualified: Disqualification[] = [];
     const falseAccusers = new Set<number>();
     const qualified: number[] = [];
@@ -656,7 +762,24 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
         disqualified.map((d) => d.dealer),
         `${qualified.length} qualified dealers, ${minimum} needed`,
       );
+    return { qualified, disqualified, falseAccusers: [...falseAccusers].sort((a, b) => a - b) };
+  };
 
+  /**
+   * GJKR step 3 for a QUAL: the combined commitment, every verifying share and ours. Undefined
+   * while a piece is missing here (a deal, or our share from one of its dealers).
+   */
+  const combineFor = ({
+    qualified,
+    disqualified,
+    falseAccusers,
+  }: Qualification): KeygenResult | undefined => {
+    if (qualified.length < minimum) return undefined;
+    for (const dealer of qualified) {
+      if (deals.get(dealer)?.commitment === undefined || equivocations.has(dealer)) return undefined;
+      if (me !== undefined && (myShareValue(dealer) ?? answers.get(dealer)?.get(me)) === undefined)
+        return undefined;
+    }
     const commitments = qualified.map((dealer) => deals.get(dealer)!.commitment!);
     let weights: bigint[] | undefined;
     if (session.kind === 'reshare') {
@@ -713,13 +836,14 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
       ...commitmentBytes,
     );
     return Object.freeze({
-      qualified,
+      qualified: [...qualified],
       disqualified,
-      falseAccusers: [...falseAccusers].sort((a, b) => a - b),
+      falseAccusers,
       groupPublicKey,
       public: publicPackage,
       ...(key === undefined ? {} : { key }),
       transcriptDigest,
+      attestations: [],
     });
   };
 
@@ -732,6 +856,16 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
     if (accepted.size < 16 * MAX_VALIDATORS * MAX_VALIDATORS) accepted.add(fingerprint);
     if (phase === 'done') return [];
     switch (opened.kind) {
+      case 'attestation': {
+        const { recipient, qualified } = opened.body;
+        if (attestations.has(recipient)) return [];
+        const ascending = qualified.every(
+          (dealer, i) => dealer < dealerCount && (i === 0 || qualified[i - 1]! < dealer),
+        );
+        if (!ascending || qualified.length < minimum) return [];
+        attestations.set(recipient, { body: opened.body, sealed: bytes.slice() });
+        return checkAgreement();
+      }
       case 'deal':
         return takeDeal(bytes, opened.body);
       case 'share': {
@@ -865,7 +999,7 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
         phase = 'complaining';
         out.push(...complain(), ...progress());
       }
-      if (deadline === 'complaints' && phase === 'complaining') finish();
+      if (deadline === 'complaints' && phase === 'complaining') out.push(...finish());
       return out;
     },
 
@@ -881,6 +1015,7 @@ export function createKeygenMachine(session: KeygenSession, role: KeygenRole): K
         shares: me === undefined ? [] : all(dealerCount).filter((d) => !myShares.has(d)),
         complaints: all(recipientCount).filter((r) => !complaints.has(r)),
         answers: [...answers.keys()],
+        attestations: all(recipientCount).filter((r) => !attestations.has(r)),
       };
     },
   };
@@ -933,6 +1068,7 @@ export function keygenMessageSession(bytes: Uint8Array): Uint8Array {
     if (tag === KeygenShareCodec.tag) return KeygenShareCodec.decode(payload).session;
     if (tag === KeygenComplaintCodec.tag) return KeygenComplaintCodec.decode(payload).session;
     if (tag === KeygenJustificationCodec.tag) return KeygenJustificationCodec.decode(payload).session;
+    if (tag === KeygenAttestationCodec.tag) return KeygenAttestationCodec.decode(payload).session;
   } catch (cause) {
     throw new KeygenError('MALFORMED', [], 'undecodable keygen message', { cause });
   }
