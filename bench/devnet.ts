@@ -60,6 +60,7 @@ import { frameTransactions } from '../src/node/api/batch.ts';
 import { createClient } from '../src/node/client.ts';
 import { BOT_ROLES, startDevnet } from '../src/node/devnet/devnet.ts';
 import { basePortFree, freeBasePort } from '../src/node/devnet/ports.ts';
+import { setTraceLabel, trace, tracedIds, tracedTransaction, tracing } from '../src/node/trace.ts';
 import type { MarketJson } from '../src/node/view.ts';
 import { CATEGORIES, type Category, summarizeProfile } from './lib/cpu-profile.ts';
 
@@ -303,6 +304,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const options = parseArgs(args);
+  setTraceLabel('bench');
   if (options.basePort !== undefined && options.basePort + 300 > 65_535)
     throw new Error('--base-port leaves no room for the ports above it (P + 300 ≤ 65535)');
   const say = (message: string) => {
@@ -527,6 +529,11 @@ async function runNetwork(
         if (event.topic !== 'blocks') return;
         const nowMs = performance.now();
         if (window !== undefined && nowMs >= window.startMs && nowMs < window.endMs) blocksInWindow++;
+        if (tracing)
+          trace('seen', {
+            height: event.block.height,
+            ids: tracedIds(event.block.transactions.map((outcome) => outcome.id)),
+          });
         for (const outcome of event.block.transactions) {
           const entry = sent.get(outcome.id);
           if (entry === undefined) continue;
@@ -546,12 +553,16 @@ async function runNetwork(
     await stream.ready;
 
     // Per node, what was signed in the last BATCH_WINDOW_MS, posted together.
-    const queues = apiUrls.map(() => [] as { bytes: Uint8Array; answer: (code: string) => void }[]);
+    const queues = apiUrls.map(
+      () => [] as { bytes: Uint8Array; answer: (code: string) => void; traced: string[] }[],
+    );
     const flushTimers: (ReturnType<typeof setTimeout> | undefined)[] = apiUrls.map(() => undefined);
     const flush = async (node: number): Promise<void> => {
       flushTimers[node] = undefined;
       const queue = queues[node]!.splice(0, queues[node]!.length);
       if (queue.length === 0) return;
+      if (tracing)
+        trace('posted', { node, batch: queue.length, ids: queue.flatMap((entry) => entry.traced) });
       let codes: string[];
       try {
         const response = await fetch(`${apiUrls[node]}/v1/transactions/batch`, {
@@ -572,9 +583,11 @@ async function runNetwork(
       } catch {
         codes = queue.map(() => 'NETWORK');
       }
+      if (tracing)
+        trace('answered', { node, batch: queue.length, ids: queue.flatMap((entry) => entry.traced) });
       for (const [index, entry] of queue.entries()) entry.answer(codes[index] ?? 'NETWORK');
     };
-    const post = (node: number, bytes: Uint8Array): Promise<string> => {
+    const post = (node: number, bytes: Uint8Array, id: string): Promise<string> => {
       if (options.submit === 'single') {
         return fetch(`${apiUrls[node]}/v1/transactions`, {
           method: 'POST',
@@ -589,7 +602,7 @@ async function runNetwork(
       }
       return new Promise<string>((answer) => {
         const queue = queues[node]!;
-        queue.push({ bytes, answer });
+        queue.push({ bytes, answer, traced: tracedTransaction(id) ? [id.slice(2)] : [] });
         if (queue.length >= MAX_BATCH) {
           clearTimeout(flushTimers[node]);
           void flush(node);
@@ -612,11 +625,13 @@ async function runNetwork(
       const bytes = SignedTransactionCodec.encode(transaction);
       const id = `0x${toHex(transactionId(transaction))}`;
       const sentAtMs = performance.now();
+      if (tracing && tracedTransaction(id))
+        trace('sent', { id: id.slice(2), node: ordinal % apiUrls.length });
       sent.set(id, { account, sentAtMs });
       account.inflight++;
       account.nonce++;
       submitted++;
-      const code = await post(ordinal % apiUrls.length, bytes);
+      const code = await post(ordinal % apiUrls.length, bytes, id);
       if (code === 'ACCEPTED') {
         accepted++;
         return;
@@ -695,6 +710,16 @@ async function runNetwork(
         );
       }
       say(`n = ${validators}, ${name}: ${warmupMs / 1000} s warm-up, ${options.seconds} s measured…`);
+      if (tracing)
+        trace('window', {
+          phase: name,
+          validators,
+          from: performance.timeOrigin + window.startMs,
+          to: performance.timeOrigin + window.endMs,
+          // The CPU profiles' clock (monotonic µs), to read a kept run's profiles in this window.
+          fromUs: monotonicUs() + (window.startMs - performance.now()) * 1000,
+          toUs: monotonicUs() + (window.endMs - performance.now()) * 1000,
+        });
       await drive(window.endMs);
       // Let what was sent inside the window finalize before reading latencies.
       const drainUntil = performance.now() + 10_000;
