@@ -46,6 +46,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ExecutionAction, encodeAction } from '../src/codec/execution.ts';
@@ -60,6 +61,14 @@ import { frameTransactions } from '../src/node/api/batch.ts';
 import { createClient } from '../src/node/client.ts';
 import { BOT_ROLES, startDevnet } from '../src/node/devnet/devnet.ts';
 import { basePortFree, freeBasePort } from '../src/node/devnet/ports.ts';
+import {
+  setTraceLabel,
+  trace,
+  tracedIds,
+  tracedTransaction,
+  traceEventLoop,
+  tracing,
+} from '../src/node/trace.ts';
 import type { MarketJson } from '../src/node/view.ts';
 import { CATEGORIES, type Category, summarizeProfile } from './lib/cpu-profile.ts';
 
@@ -105,6 +114,42 @@ interface PhaseResult {
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/**
+ * POSTs `body` and resolves with the status and the parsed JSON answer. node:http on a keep-alive
+ * agent, not `fetch`: at half load the generator posts several hundred small batches a second, and
+ * `fetch` cost its event loop most of a core (traced: loop utilization 0.57, tens of ms between a
+ * batch's send and the node's handler), which the latency figures then counted as the pipeline's.
+ */
+function postJson(agent: Agent, url: string, body: Uint8Array): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': body.length },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          try {
+            resolve({
+              status: response.statusCode ?? 0,
+              json: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+            });
+          } catch (error) {
+            reject(error as Error);
+          }
+        });
+        response.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 function sleep(ms: number): Promise<void> {
@@ -303,6 +348,8 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const options = parseArgs(args);
+  setTraceLabel('bench');
+  traceEventLoop();
   if (options.basePort !== undefined && options.basePort + 300 > 65_535)
     throw new Error('--base-port leaves no room for the ports above it (P + 300 ≤ 65535)');
   const say = (message: string) => {
@@ -527,6 +574,11 @@ async function runNetwork(
         if (event.topic !== 'blocks') return;
         const nowMs = performance.now();
         if (window !== undefined && nowMs >= window.startMs && nowMs < window.endMs) blocksInWindow++;
+        if (tracing)
+          trace('seen', {
+            height: event.block.height,
+            ids: tracedIds(event.block.transactions.map((outcome) => outcome.id)),
+          });
         for (const outcome of event.block.transactions) {
           const entry = sent.get(outcome.id);
           if (entry === undefined) continue;
@@ -546,20 +598,25 @@ async function runNetwork(
     await stream.ready;
 
     // Per node, what was signed in the last BATCH_WINDOW_MS, posted together.
-    const queues = apiUrls.map(() => [] as { bytes: Uint8Array; answer: (code: string) => void }[]);
+    const queues = apiUrls.map(
+      () => [] as { bytes: Uint8Array; answer: (code: string) => void; traced: string[] }[],
+    );
     const flushTimers: (ReturnType<typeof setTimeout> | undefined)[] = apiUrls.map(() => undefined);
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
     const flush = async (node: number): Promise<void> => {
       flushTimers[node] = undefined;
       const queue = queues[node]!.splice(0, queues[node]!.length);
       if (queue.length === 0) return;
+      if (tracing)
+        trace('posted', { node, batch: queue.length, ids: queue.flatMap((entry) => entry.traced) });
       let codes: string[];
       try {
-        const response = await fetch(`${apiUrls[node]}/v1/transactions/batch`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/octet-stream' },
-          body: frameTransactions(queue.map((entry) => entry.bytes)),
-        });
-        const body = (await response.json()) as {
+        const response = await postJson(
+          agent,
+          `${apiUrls[node]}/v1/transactions/batch`,
+          frameTransactions(queue.map((entry) => entry.bytes)),
+        );
+        const body = response.json as {
           results?: { status: string; code?: string }[];
           error?: { code?: string };
         };
@@ -572,9 +629,11 @@ async function runNetwork(
       } catch {
         codes = queue.map(() => 'NETWORK');
       }
+      if (tracing)
+        trace('answered', { node, batch: queue.length, ids: queue.flatMap((entry) => entry.traced) });
       for (const [index, entry] of queue.entries()) entry.answer(codes[index] ?? 'NETWORK');
     };
-    const post = (node: number, bytes: Uint8Array): Promise<string> => {
+    const post = (node: number, bytes: Uint8Array, id: string): Promise<string> => {
       if (options.submit === 'single') {
         return fetch(`${apiUrls[node]}/v1/transactions`, {
           method: 'POST',
@@ -589,7 +648,7 @@ async function runNetwork(
       }
       return new Promise<string>((answer) => {
         const queue = queues[node]!;
-        queue.push({ bytes, answer });
+        queue.push({ bytes, answer, traced: tracedTransaction(id) ? [id.slice(2)] : [] });
         if (queue.length >= MAX_BATCH) {
           clearTimeout(flushTimers[node]);
           void flush(node);
@@ -612,11 +671,13 @@ async function runNetwork(
       const bytes = SignedTransactionCodec.encode(transaction);
       const id = `0x${toHex(transactionId(transaction))}`;
       const sentAtMs = performance.now();
+      if (tracing && tracedTransaction(id))
+        trace('sent', { id: id.slice(2), node: ordinal % apiUrls.length });
       sent.set(id, { account, sentAtMs });
       account.inflight++;
       account.nonce++;
       submitted++;
-      const code = await post(ordinal % apiUrls.length, bytes);
+      const code = await post(ordinal % apiUrls.length, bytes, id);
       if (code === 'ACCEPTED') {
         accepted++;
         return;
@@ -695,6 +756,16 @@ async function runNetwork(
         );
       }
       say(`n = ${validators}, ${name}: ${warmupMs / 1000} s warm-up, ${options.seconds} s measured…`);
+      if (tracing)
+        trace('window', {
+          phase: name,
+          validators,
+          from: performance.timeOrigin + window.startMs,
+          to: performance.timeOrigin + window.endMs,
+          // The CPU profiles' clock (monotonic µs), to read a kept run's profiles in this window.
+          fromUs: monotonicUs() + (window.startMs - performance.now()) * 1000,
+          toUs: monotonicUs() + (window.endMs - performance.now()) * 1000,
+        });
       await drive(window.endMs);
       // Let what was sent inside the window finalize before reading latencies.
       const drainUntil = performance.now() + 10_000;
@@ -763,8 +834,10 @@ async function runNetwork(
         let ordinal = 0;
         const pending: Promise<void>[] = [];
         while (performance.now() < endMs) {
+          // Always yield: a wait under a millisecond used to spin here, holding the event loop
+          // that reads the answers and the block stream (the generator's own latency, traced).
           const waitMs = nextAtMs - performance.now();
-          if (waitMs > 1) await sleep(waitMs);
+          if (waitMs > 0) await sleep(waitMs);
           // Send every transaction whose time has come (timers are coarser than the gap).
           while (nextAtMs <= performance.now()) {
             const account = accounts[ordinal % accounts.length]!;
@@ -780,6 +853,7 @@ async function runNetwork(
       false,
     );
     stream.close();
+    agent.destroy();
     await devnet.stop();
     stopped = true;
 

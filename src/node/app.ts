@@ -158,6 +158,7 @@ import { epochGateHeight } from './epochs.ts';
 import { createKeyShareRelay } from './fair-ordering.ts';
 import { createEnvelopePool, type EnvelopeAdmission } from './fair-ordering-pool.ts';
 import type { OracleAsset } from './genesis.ts';
+import { trace, tracedIds, traceNow, tracing } from './trace.ts';
 import { createTransactionCache } from './transaction-cache.ts';
 import { createVerifiedTransactions } from './verified-transactions.ts';
 import { type BlockSummary, hex, outcomeOf, type TransactionOutcome } from './view.ts';
@@ -1195,6 +1196,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       // be proposed over it; it becomes known when it finalizes, a round later. So the ancestors are
       // looked up again on every poll: the mempool goes into this block as soon as they are known,
       // instead of an empty block now (and the mempool a view later).
+      const proposeStartMs = tracing ? traceNow() : 0;
       let exclusions = ancestorTransactions(parentHex);
       while (
         options.wallClock() < waitUntil &&
@@ -1204,6 +1206,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         exclusions = ancestorTransactions(parentHex);
       }
       const parentMs = parentTime(parentHex);
+      const mempoolWaitedMs = tracing ? traceNow() : 0;
       // f validators can answer first with observations that count for nothing (sources hours old):
       // carried in place of honest ones, they leave fewer than 2f + 1 fresh and the marks stale.
       // The honest observations are on their way on the remaining votes; wait for them, bounded.
@@ -1254,6 +1257,18 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         transactions.push(pending.bytes);
         ids.push(pending.id);
       }
+      if (tracing)
+        trace('propose-selected', {
+          view: context.view,
+          height: context.height,
+          startedAt: proposeStartMs,
+          mempoolWaitedAt: mempoolWaitedMs,
+          ancestorsKnown: exclude !== undefined,
+          excluded: exclude?.size ?? -1,
+          pool: mempool.stats().transactions,
+          transactions: ids.length,
+          ids: tracedIds(ids),
+        });
       // Records for validators that missed the votes: keys of opened batches no ancestor records.
       const batchKeys: BatchKey[] = [];
       const recorded = recordedAbove(parentHex);
@@ -1405,6 +1420,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       } finally {
         awaitingKey = false;
       }
+      if (tracing) trace('execute-start', { height: block.height, keyed: needed !== undefined });
       const executed = execute(block, batchKey);
       executedUnsynced = { digest, view: block.view };
       // Out of the mempool as soon as the engine has executed them, not after the sync below: in

@@ -29,7 +29,7 @@
  */
 
 import { decodeBlockPayload, epochValidators } from '../chain/block-rule.ts';
-import { type Block, BlockCodec } from '../codec/consensus.ts';
+import { type Block, BlockCodec, CertificateCodec, ProposalCodec, VoteCodec } from '../codec/consensus.ts';
 import { CodecError } from '../codec/errors.ts';
 import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { peekTag } from '../codec/message.ts';
@@ -82,6 +82,15 @@ import { createPriceSigner, type LatestCertificate, type PriceSigner } from './p
 import { createPrivacyCheckpoints } from './privacy.ts';
 import { createSignaturePool, defaultSignatureThreads } from './signature-pool.ts';
 import { boundaryProofOf, createStateSync, provenBoundaryView, type StateSync } from './state-sync.ts';
+import {
+  setTraceLabel,
+  trace,
+  tracedIds,
+  tracedTransaction,
+  traceEventLoop,
+  traceNow,
+  tracing,
+} from './trace.ts';
 import { createValidatorSetProofs } from './validator-set-proofs.ts';
 import {
   accountToJson,
@@ -250,6 +259,22 @@ export function createNode(options: NodeOptions): PalisadeNode {
   const chainId = genesis.chainId;
 
   const storage: SqliteStorage = openSqliteStorage({ dataDirectory: options.dataDirectory });
+  if (tracing) {
+    // Each sync's wait (call → on disk), and the commit thread's own time per commit.
+    const untraced = storage.sync.bind(storage);
+    storage.sync = () => {
+      const calledAt = traceNow();
+      const before = storage.commitStats();
+      return untraced().then(() => {
+        const after = storage.commitStats();
+        trace('sync', {
+          waitedMs: traceNow() - calledAt,
+          commits: after.commits - before.commits,
+          commitMs: after.totalMs - before.totalMs,
+        });
+      });
+    };
+  }
   const transport = createTlsTransport({
     selfIndex: index,
     secretKey: options.secretKey,
@@ -415,9 +440,19 @@ export function createNode(options: NodeOptions): PalisadeNode {
   });
 
   let consensusHandler: ((from: PeerId, message: Uint8Array) => void) | undefined;
+  if (tracing) {
+    setTraceLabel(`v${index}`);
+    traceEventLoop();
+  }
   const consensusNetwork: Network = {
-    send: (to, message) => transport.send(to, message),
-    broadcast: (message) => transport.broadcast(message),
+    send: (to, message) => {
+      if (tracing) traceConsensus('out', message, to);
+      transport.send(to, message);
+    },
+    broadcast: (message) => {
+      if (tracing) traceConsensus('out', message);
+      transport.broadcast(message);
+    },
     onMessage: (handler) => {
       consensusHandler = handler;
     },
@@ -438,9 +473,17 @@ export function createNode(options: NodeOptions): PalisadeNode {
     applicationSyncsStorage: true,
     stateSyncThresholdBlocks: options.stateSyncThresholdBlocks ?? DEFAULT_STATE_SYNC_THRESHOLD_BLOCKS,
     application: {
-      propose: (context) => app.propose(context),
+      propose: (context) => {
+        if (!tracing) return app.propose(context);
+        trace('propose-start', { view: context.view, height: context.height });
+        return app.propose(context).then((payload) => {
+          trace('propose-done', { view: context.view, height: context.height, bytes: payload?.length ?? -1 });
+          return payload;
+        });
+      },
       verify: (context, payload) => app.verify(context, payload),
       finalized: (block) => {
+        if (tracing) trace('finalized', { view: block.block.view, height: block.block.height });
         const done = verifyAhead(block.block).then(() => app.finalized(block));
         inflight = done.catch(() => {});
         return done;
@@ -574,6 +617,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
   // ---------------------------------------------------------------- transaction gossip
 
   let gossipQueue: Uint8Array[] = [];
+  /** Traced ids waiting in `gossipQueue` (tracing only). */
+  const gossipTraced: string[] = [];
   let cancelGossip: (() => void) | undefined;
   const flushGossip = () => {
     cancelGossip = undefined;
@@ -581,11 +626,13 @@ export function createNode(options: NodeOptions): PalisadeNode {
       const batch = gossipQueue.slice(0, MAX_GOSSIP_TRANSACTIONS);
       gossipQueue = gossipQueue.slice(batch.length);
       transport.broadcast(TransactionGossipCodec.encode({ transactions: batch }));
+      if (tracing) trace('gossip-out', { transactions: batch.length, ids: gossipTraced.splice(0) });
     }
   };
-  const relay = (bytes: Uint8Array) => {
+  const relay = (bytes: Uint8Array, id?: string) => {
     if (n < 2 || gossipQueue.length >= MAX_GOSSIP_QUEUE) return;
     gossipQueue.push(bytes);
+    if (tracing && id !== undefined && tracedTransaction(id)) gossipTraced.push(id);
     // Batching for a few milliseconds turns a burst of submissions into one frame per peer.
     if (cancelGossip === undefined) cancelGossip = clock.setTimer(GOSSIP_FLUSH_MS, flushGossip);
   };
@@ -616,6 +663,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
    */
   const verifyAhead = async (block: Block): Promise<void> => {
     const missing = app.unverifiedTransactions(block);
+    if (tracing) trace('verify-ahead', { height: block.height, missing: missing.length });
     if (missing.length === 0) return;
     try {
       const verdicts = await signatures.verify(missing);
@@ -629,7 +677,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
 
   const onGossip = (from: PeerId, message: Uint8Array) => {
     const gossip = TransactionGossipCodec.decode(message);
+    const receivedAt = tracing ? traceNow() : 0;
     void admitMany(gossip.transactions).then((results) => {
+      if (tracing) traceAdmitted('gossip-admitted', receivedAt, results, from);
       // A transaction we already hold or that is already final is refused quietly; only junk
       // (undecodable or badly signed) is the sender's fault.
       const junk = results.some(
@@ -663,6 +713,36 @@ export function createNode(options: NodeOptions): PalisadeNode {
     if (junk && running) transport.penalize(from, 'bad-gossip', 2);
   };
 
+  /** Tracing: the traced transactions among `results` that were admitted, with when they arrived. */
+  const traceAdmitted = (
+    event: string,
+    receivedAt: number,
+    results: readonly { status: string; id?: string }[],
+    from?: PeerId,
+  ) => {
+    const ids = tracedIds(results.flatMap((result) => (result.status === 'accepted' ? [result.id!] : [])));
+    trace(event, { receivedAt, batch: results.length, ids, ...(from === undefined ? {} : { from }) });
+  };
+  /** Tracing: a consensus message sent (`to` undefined: broadcast) or received. */
+  const traceConsensus = (direction: 'out' | 'in', message: Uint8Array, peer?: PeerId) => {
+    try {
+      const tag = peekTag(message);
+      const where = peer === undefined ? {} : { peer };
+      if (tag === VoteCodec.tag) {
+        const vote = VoteCodec.decode(message);
+        trace(`vote-${direction}`, { kind: vote.kind, view: vote.view, signer: vote.signer, ...where });
+      } else if (tag === ProposalCodec.tag) {
+        const { block } = ProposalCodec.decode(message);
+        trace(`proposal-${direction}`, { view: block.view, height: block.height, ...where });
+      } else if (tag === CertificateCodec.tag) {
+        const certificate = CertificateCodec.decode(message);
+        trace(`certificate-${direction}`, { kind: certificate.kind, view: certificate.view, ...where });
+      }
+    } catch {
+      // Not ours to judge here: the engine refuses what does not decode.
+    }
+  };
+
   const onStateSync = (from: PeerId, message: Uint8Array) => {
     if (stateSync.receive(from, message) === 'reject') transport.penalize(from, 'bad-state-sync', 10);
   };
@@ -677,8 +757,10 @@ export function createNode(options: NodeOptions): PalisadeNode {
     }
     const range = tag >> 8;
     try {
-      if (range === 0x02) consensusHandler?.(from, message);
-      else if (tag === CheckpointCertificateCodec.tag) checkpoints?.receive(from, message);
+      if (range === 0x02) {
+        if (tracing) traceConsensus('in', message, from);
+        consensusHandler?.(from, message);
+      } else if (tag === CheckpointCertificateCodec.tag) checkpoints?.receive(from, message);
       else if (range === 0x04 || tag === 0x0503 || tag === 0x0504) prices.receive(from, message);
       else if (tag === SealedEonKeygenCodec.tag) {
         if (eon === undefined) transport.penalize(from, 'unknown-type', 5);
@@ -830,6 +912,13 @@ export function createNode(options: NodeOptions): PalisadeNode {
   // Blocks and fills reach subscribers once executed, without waiting for our sync (app.ts onExecuted).
   app.onExecuted((executed) => {
     const { summary, result } = executed;
+    if (tracing)
+      trace('executed', {
+        height: summary.height,
+        view: summary.view,
+        transactions: summary.transactions.length,
+        ids: tracedIds(summary.transactions.map((outcome) => outcome.id)),
+      });
     publish({ topic: 'blocks', block: summary, finalityLatencyMs: executed.finalityLatencyMs });
     const fills = fillsOf(result.events, summary.height, summary.timeMs);
     if (fills.length > 0) publish({ topic: 'fills', fills });
@@ -996,11 +1085,13 @@ export function createNode(options: NodeOptions): PalisadeNode {
       return answer!;
     },
     async submitTransactions(list) {
+      const receivedAt = tracing ? traceNow() : 0;
       const results = await admitMany(list);
+      if (tracing) traceAdmitted('http-admitted', receivedAt, results);
       return results.map((result, index) => {
         if (result.status === 'refused')
           return { status: 'refused', code: result.code, reason: result.reason };
-        relay(list[index]!.slice());
+        relay(list[index]!.slice(), result.id);
         return { status: 'accepted', id: `0x${result.id}` };
       });
     },

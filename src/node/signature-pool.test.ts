@@ -4,7 +4,7 @@ import { encodeAction } from '../codec/execution.ts';
 import { SignedTransactionCodec } from '../codec/transaction.ts';
 import { signTransaction, verifyTransactionSignature } from '../crypto/transaction.ts';
 import { testSigner } from '../execution/fixtures.ts';
-import { createSignaturePool } from './signature-pool.ts';
+import { createSignaturePool, INLINE_MAX } from './signature-pool.ts';
 import { createVerifiedTransactions } from './verified-transactions.ts';
 
 function encodings(count: number): Uint8Array[] {
@@ -128,5 +128,39 @@ test('requests made in one event-loop turn travel together and each gets its own
     assert.deepEqual(await late, [true, false, true]);
   } finally {
     await pool.close();
+  }
+});
+
+test('a turn of a few encodings is verified on the event loop, a larger one on the threads, with the same verdicts', async () => {
+  const good = encodings(INLINE_MAX + 4);
+  const forged = good.map((bytes, index) => {
+    if (index % 2 === 0) return bytes;
+    const copy = new Uint8Array(bytes);
+    copy[copy.length - 1]! ^= 1;
+    return copy;
+  });
+  const expected = forged.map((bytes) => verifyTransactionSignature(SignedTransactionCodec.decode(bytes)));
+  const pool = createSignaturePool({ threads: 1 });
+  try {
+    // Two requests of one turn that together stay at INLINE_MAX: no thread is asked.
+    const small = await Promise.all([
+      pool.verify(forged.slice(0, 3)),
+      pool.verify(forged.slice(3, INLINE_MAX)),
+    ]);
+    assert.deepEqual(small.flat(), expected.slice(0, INLINE_MAX));
+    assert.deepEqual(pool.stats(), { inline: INLINE_MAX, threaded: 0 });
+    // One more in the same turn and the whole turn goes to the thread.
+    assert.deepEqual(await pool.verify(forged.slice(0, INLINE_MAX + 1)), expected.slice(0, INLINE_MAX + 1));
+    assert.deepEqual(pool.stats(), { inline: INLINE_MAX, threaded: INLINE_MAX + 1 });
+  } finally {
+    await pool.close();
+  }
+  // inlineMax 0: every turn goes to the threads, as before the threshold existed.
+  const threadedOnly = createSignaturePool({ threads: 1, inlineMax: 0 });
+  try {
+    assert.deepEqual(await threadedOnly.verify(forged.slice(0, 1)), expected.slice(0, 1));
+    assert.deepEqual(threadedOnly.stats(), { inline: 0, threaded: 1 });
+  } finally {
+    await threadedOnly.close();
   }
 });

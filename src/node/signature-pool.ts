@@ -13,6 +13,12 @@
  * along) cost the event loop more than the verification it handed off. A pool with zero threads verifies
  * inline (the simulator and tests need no threads). A thread that dies fails its outstanding
  * batches with an error, never with a verdict.
+ *
+ * A turn that brings only a few encodings (at most `inlineMax`, default INLINE_MAX) is verified
+ * inline on the event loop: a round trip to a thread costs the event loop about as much as one
+ * verification (the message out, the answer in) and the transaction two thread wake-ups, which on
+ * a machine whose cores are busy are milliseconds each (docs/performance.md, ninth session). Under
+ * load a turn brings more and goes to the threads, so parallelism is kept where it pays.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -25,12 +31,16 @@ export interface SignaturePool {
   verify(encodings: readonly Uint8Array[]): Promise<boolean[]>;
   /** Stops the threads; later calls verify inline. */
   close(): Promise<void>;
+  /** Encodings verified so far on the event loop and on the threads. */
+  stats(): { inline: number; threaded: number };
 }
 
 /** Below this many, a batch is not split further (a message costs more than a few verifications). */
 const MIN_CHUNK = 8;
 /** Encodings collected from one event-loop turn before they are sent without waiting for its end. */
 const MAX_QUEUED = 4096;
+/** Most encodings of one turn verified on the event loop rather than sent (≈ 0.1 ms each). */
+export const INLINE_MAX = 8;
 
 /** Default thread count: the machine's cores less the event loop's, at least one, at most four. */
 export function defaultSignatureThreads(): number {
@@ -41,8 +51,11 @@ export function defaultSignatureThreads(): number {
  * @example const pool = createSignaturePool({ threads: 2 }); const [ok] = await pool.verify([bytes]);
  * @throws InvariantError when `threads` is not a non-negative integer
  */
-export function createSignaturePool(options: { threads: number }): SignaturePool {
+export function createSignaturePool(options: { threads: number; inlineMax?: number }): SignaturePool {
   invariant(Number.isSafeInteger(options.threads) && options.threads >= 0, 'threads must be >= 0');
+  const inlineMax = options.inlineMax ?? INLINE_MAX;
+  invariant(Number.isSafeInteger(inlineMax) && inlineMax >= 0, 'inlineMax must be >= 0');
+  const counts = { inline: 0, threaded: 0 };
   interface Outstanding {
     resolve: (verdicts: boolean[]) => void;
     reject: (error: Error) => void;
@@ -75,7 +88,11 @@ export function createSignaturePool(options: { threads: number }): SignaturePool
   }
 
   function send(chunk: readonly Uint8Array[]): Promise<boolean[]> {
-    if (closed || workers.length === 0) return Promise.resolve(chunk.map(verifyEncodedTransaction));
+    if (closed || workers.length === 0) {
+      counts.inline += chunk.length;
+      return Promise.resolve(chunk.map(verifyEncodedTransaction));
+    }
+    counts.threaded += chunk.length;
     const entry = workers[nextWorker++ % workers.length]!;
     const id = nextId++;
     const batch = packBatch(chunk);
@@ -114,6 +131,16 @@ export function createSignaturePool(options: { threads: number }): SignaturePool
     queuedCount = 0;
     if (requests.length === 0) return;
     const all = requests.flatMap((request) => request.encodings);
+    if (all.length <= inlineMax) {
+      counts.inline += all.length;
+      let at = 0;
+      const verdicts = all.map(verifyEncodedTransaction);
+      for (const request of requests) {
+        request.resolve(verdicts.slice(at, at + request.encodings.length));
+        at += request.encodings.length;
+      }
+      return;
+    }
     verifyNow(all).then(
       (verdicts) => {
         invariant(verdicts.length === all.length, 'one verdict per encoding');
@@ -133,7 +160,10 @@ export function createSignaturePool(options: { threads: number }): SignaturePool
     threads: options.threads,
     verify(encodings) {
       if (encodings.length === 0) return Promise.resolve([]);
-      if (closed || workers.length === 0) return Promise.resolve(encodings.map(verifyEncodedTransaction));
+      if (closed || workers.length === 0) {
+        counts.inline += encodings.length;
+        return Promise.resolve(encodings.map(verifyEncodedTransaction));
+      }
       return new Promise<boolean[]>((resolve, reject) => {
         queued.push({ encodings, resolve, reject });
         queuedCount += encodings.length;
@@ -145,6 +175,7 @@ export function createSignaturePool(options: { threads: number }): SignaturePool
         }
       });
     },
+    stats: () => ({ ...counts }),
     async close() {
       closed = true;
       await Promise.all(workers.splice(0).map(({ worker }) => worker.terminate()));
