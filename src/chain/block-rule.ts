@@ -83,11 +83,11 @@ import {
 } from './eon-schedule.ts';
 import {
   admitEnvelopes,
+  type ChainFairOrdering,
   earlyShareOffender,
   encryptionRequired,
   eonScheduleRules,
   type FairChainContext,
-  type FairOrderingRules,
   type OpenedBatch,
   openBatches,
   pendingBatchesRoot,
@@ -126,7 +126,7 @@ export interface ChainRules {
   /** The EVM vault the validators follow; absent: no bridge, and a block with reports is refused. */
   readonly bridge?: ChainBridge;
   /** The eon keyset orders are encrypted to; absent: no encrypted orders (envelopes are ignored). */
-  readonly fairOrdering?: FairOrderingRules;
+  readonly fairOrdering?: ChainFairOrdering;
 }
 
 /** The bridge's EVM side, from genesis. */

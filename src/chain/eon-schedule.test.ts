@@ -75,7 +75,6 @@ const eon2 = dkg(2, nextSigners);
 const eon3 = dkg(3, nextSigners);
 
 function rules(): ChainRules {
-  const keyset = eon1[0]!.keyset;
   return {
     chainId: CHAIN_ID,
     validators: genesisSigners.map((s) => s.publicKey),
@@ -107,12 +106,7 @@ function rules(): ChainRules {
         })),
       },
     },
-    fairOrdering: {
-      eon: 1,
-      eonPublicKey: keyset.eonPublicKey,
-      publicShares: keyset.publicShares,
-      eonEpochBlocks: E,
-    },
+    fairOrdering: { eon: 1, eonEpochBlocks: E },
   };
 }
 
@@ -147,11 +141,15 @@ const removal = () =>
     ),
   );
 
-/** Block 1 schedules V4's removal for boundary 20; the chain then runs to `height`. */
+/**
+ * Block 1 records eon 1 (W_0's keyset, the genesis validators' DKG) and schedules V4's removal for
+ * boundary 20; the chain then runs to `height`.
+ */
 function chainTo(height: number): ChainState {
   const state = createChainState(rules());
-  const first = block(state, { transactions: [removal()] });
+  const first = block(state, { transactions: [removal()], eonActivations: [activation(eon1, 1)] });
   assert.equal(first.result.results[0]!.status, 'OK');
+  assert.equal(state.eons?.[0]?.fromHeight, 2, 'W_0 applies from the block after its record');
   assert.equal(state.engine.validatorSet()!.pending?.effectiveHeight, 20);
   while (state.engine.height < height) block(state);
   return state;
@@ -288,7 +286,11 @@ describe('the eon keyset follows the validator epochs (adversary first)', () => 
     assert.equal(judge(new Uint8Array([1, 2, 3])), 'eon-activation-malformed');
     for (const forged of [few, activation(oldSet, 2), otherKey]) {
       block(state, { eonActivations: [forged] });
-      assert.equal(state.eons?.length ?? 0, 0, 'executed, a forged record records nothing');
+      assert.deepEqual(
+        state.eons!.map((e) => e.eon),
+        [1],
+        'executed, a forged record records nothing',
+      );
     }
     // The genuine one passes and is recorded once.
     assert.equal(
@@ -296,14 +298,17 @@ describe('the eon keyset follows the validator epochs (adversary first)', () => 
       undefined,
     );
     block(state, { eonActivations: [activation(eon2, 2)] });
-    assert.equal(state.eons!.length, 1);
+    assert.deepEqual(
+      state.eons!.map((e) => e.eon),
+      [1, 2],
+    );
     assert.equal(
       fairPayloadProblem(verifierContext(state), 10, payloadOf({ eonActivations: [activation(eon2, 2)] })),
       'eon-activation-recorded',
     );
     // Unsettled: on a chain without a pending change, W_1's set at height 2 may still change.
     const quiet = createChainState(rules());
-    block(quiet);
+    block(quiet, { eonActivations: [activation(eon1, 1)] });
     const quietEon2 = dkg(2, genesisSigners);
     assert.equal(
       fairPayloadProblem(
@@ -390,7 +395,7 @@ describe('the eon keyset follows the validator epochs (adversary first)', () => 
     );
     // Recorded late, in block 25: it applies from 26, within its window.
     block(state, { eonActivations: [activation(eon2, 2)] });
-    assert.equal(state.eons![0]!.fromHeight, 26);
+    assert.equal(state.eons!.find((e) => e.eon === 2)!.fromHeight, 26);
     assert.equal(eonAt(rulesOf(), state.eons!, 25), undefined);
     assert.equal(eonAt(rulesOf(), state.eons!, 26)!.eon, 2);
     assert.equal(block(state, { envelopes: [envelope(2, eon2, 26)] }).fair.admitted, 1);
@@ -408,8 +413,14 @@ describe('the eon keyset follows the validator epochs (adversary first)', () => 
     assert.notDeepEqual(before, withEon);
     const restored = restoreChainSnapshot(createChainState(rules()), snapshotChainState(state));
     assert.deepEqual(restored.root, withEon);
-    assert.equal(restored.eons[0]!.keyset.eonPublicKey.equals(eon2[0]!.keyset.eonPublicKey), true);
-    assert.equal(restored.eons[0]!.keyset.publicShares[3]!.equals(eon2[0]!.keyset.publicShares[3]!), true);
+    assert.equal(restored.eons[1]!.keyset.eonPublicKey.equals(eon2[0]!.keyset.eonPublicKey), true);
+    assert.equal(restored.eons[1]!.keyset.publicShares[3]!.equals(eon2[0]!.keyset.publicShares[3]!), true);
+    while (state.engine.height < 40) block(state);
+    assert.deepEqual(
+      state.eons!.map((e) => e.eon),
+      [2],
+      'W_0 is two windows back at height 40',
+    );
     while (state.engine.height < 60) block(state);
     assert.equal(state.eons!.length, 0, 'W_1 is two windows back at height 60');
   });

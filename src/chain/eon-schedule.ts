@@ -3,7 +3,7 @@
  * ordering, issue 14). Pure, a function of the chain state and the blocks, like the rest of
  * src/chain.
  *
- * Windows. With eon epochs on (`FairOrderingRules.eonEpochBlocks` = the validator-set epoch length
+ * Windows. With eon epochs on (`EonEpochRules.eonEpochBlocks` = the validator-set epoch length
  * E), the heights split into windows W_k = [kE, (k+1)E − 1] (W_0 = [1, E − 1]). Block h's key is
  * released on the votes of block h + 1 (src/node/fair-ordering.ts), and the votes on heights kE + 1
  * … (k + 1)E are the set that holds after boundary kE (src/execution/validator-set.ts: block kE is
@@ -12,10 +12,11 @@
  * to the new eon: no height's key ever needs a validator that has left, and the last block of an
  * epoch before a set change is solved rather than refused.
  *
- * Eon numbers. W_k's eon is the genesis eon + k; W_0's keyset is the genesis one (the eon DKG of
- * src/node/eon-keyset.ts at first start). Every later window's keyset is made by a fresh DKG among
- * its own set (the same machine, src/crypto/shutter/eon-keygen.ts, a session per eon) and applies
- * only once a finalized block records it:
+ * Eon numbers. W_k's eon is the genesis eon + k. Every window's keyset, W_0's included (the eon DKG
+ * the genesis validators run at first start, src/node/eon-keyset.ts), is made by a DKG among the
+ * window's own set (the same machine, src/crypto/shutter/eon-keygen.ts, a session per eon) and
+ * applies only once a finalized block records it, so the chain itself says which key applies where
+ * and a validator that joins later, or a light client, needs nothing from outside it:
  *
  *   `EonActivation` in block R   { eon, QUAL, Σ Γ_j over QUAL (the combined commitment: the eon
  *                                key and, evaluated, every public share), n − f sealed attestations }
@@ -93,15 +94,22 @@ export function eonOfWindow(genesisEon: number, window: number): number {
 }
 
 /** The genesis part the schedule needs. */
-export interface EonScheduleRules {
-  readonly genesisEon: number;
-  readonly genesisEonPublicKey: G2Point;
-  readonly genesisPublicShares: readonly G2Point[];
-  /** The genesis validators: W_0's keypers. */
-  readonly genesisValidators: readonly Uint8Array[];
-  /** Absent: the genesis eon applies at every height. */
-  readonly epochBlocks?: number;
-}
+export type EonScheduleRules =
+  | {
+      /** One fixed keyset (the genesis names it, or made once): it applies at every height. */
+      readonly genesisEon: number;
+      readonly genesisEonPublicKey: G2Point;
+      readonly genesisPublicShares: readonly G2Point[];
+      /** The genesis validators: its keypers. */
+      readonly genesisValidators: readonly Uint8Array[];
+      readonly epochBlocks?: undefined;
+    }
+  | {
+      /** Window 0's eon; every window's keyset, W_0's included, comes from a record. */
+      readonly genesisEon: number;
+      readonly genesisValidators: readonly Uint8Array[];
+      readonly epochBlocks: number;
+    };
 
 /** The eon that applies at `height`, or undefined when its window's eon is not recorded yet. */
 export function eonAt(
@@ -109,16 +117,15 @@ export function eonAt(
   recorded: readonly ScheduledEon[],
   height: number,
 ): EonAtHeight | undefined {
-  const genesis = (): EonAtHeight => ({
-    eon: rules.genesisEon,
-    eonPublicKey: rules.genesisEonPublicKey,
-    publicShares: rules.genesisPublicShares,
-    validators: rules.genesisValidators,
-    threshold: eonThreshold(rules.genesisValidators.length),
-  });
-  if (rules.epochBlocks === undefined) return genesis();
+  if (rules.epochBlocks === undefined)
+    return {
+      eon: rules.genesisEon,
+      eonPublicKey: rules.genesisEonPublicKey,
+      publicShares: rules.genesisPublicShares,
+      validators: rules.genesisValidators,
+      threshold: eonThreshold(rules.genesisValidators.length),
+    };
   const window = eonWindowOf(rules.epochBlocks, height);
-  if (window === 0) return genesis();
   const entry = recorded.find((e) => e.window === window);
   if (entry === undefined || height < entry.fromHeight) return undefined;
   return {
@@ -136,7 +143,7 @@ export function eonByNumber(
   recorded: readonly ScheduledEon[],
   eon: number,
 ): EonAtHeight | undefined {
-  if (eon === rules.genesisEon) return eonAt(rules, [], 1);
+  if (rules.epochBlocks === undefined) return eon === rules.genesisEon ? eonAt(rules, [], 1) : undefined;
   const entry = recorded.find((e) => e.eon === eon);
   return entry === undefined ? undefined : eonAt(rules, recorded, Math.max(entry.fromHeight, 1));
 }
@@ -218,7 +225,7 @@ export function judgeEonActivation(
   const window = eon - rules.genesisEon;
   if (window !== here && window !== here + 1) return { ok: false, problem: 'eon-activation-wrong-eon' };
   // A window's last height is opened by the next window's set: recording then applies to nothing.
-  if (window === 0 || (window === here && height >= (window + 1) * epochBlocks - 1))
+  if (window < 0 || (window === here && height >= (window + 1) * epochBlocks - 1))
     return { ok: false, problem: 'eon-activation-wrong-eon' };
   if (input.recorded.some((e) => e.window === window))
     return { ok: false, problem: 'eon-activation-recorded' };
@@ -301,7 +308,7 @@ export function scheduledEonOfRecord(rules: EonScheduleRules, record: ScheduledE
   const activation = EonActivationCodec.decode(record.activation);
   const commitment = activation.commitment.map((bytes) => decodeG2(bytes, 'commitment'));
   const window = activation.eon - rules.genesisEon;
-  invariant(window >= 1, 'a recorded eon is after the genesis one');
+  invariant(window >= 0, 'a recorded eon is of a window');
   return {
     eon: activation.eon,
     window,

@@ -95,29 +95,42 @@ export interface FairOrderingRules {
    * the mempool and by verifiers, and skipped on execution (`encryptionRequired`).
    */
   readonly encryptedOnlySeries?: readonly number[];
-  /**
-   * The validator-set epoch length when the eon follows the validator epochs (a fresh eon DKG per
-   * window, ./eon-schedule.ts); absent: this eon applies at every height.
-   */
-  readonly eonEpochBlocks?: number;
+  readonly eonEpochBlocks?: undefined;
 }
+
+/**
+ * Fair ordering whose eon follows the validator epochs (./eon-schedule.ts): every window's eon,
+ * the first included, is made by its validators' DKG and applies once a finalized block records
+ * it, so the rules name no key.
+ */
+export interface EonEpochRules {
+  /** The eon of window 0; window k's is `eon + k`. */
+  readonly eon: number;
+  /** The validator-set epoch length E (the windows' length). */
+  readonly eonEpochBlocks: number;
+  readonly encryptedOnlySeries?: readonly number[];
+}
+
+/** What the block rule knows of fair ordering: a fixed genesis keyset, or eons per window. */
+export type ChainFairOrdering = FairOrderingRules | EonEpochRules;
 
 /** The eon schedule's genesis part of a chain's fair-ordering rules. */
 export function eonScheduleRules(
-  rules: FairOrderingRules,
+  rules: ChainFairOrdering,
   genesisValidators: readonly Uint8Array[],
 ): EonScheduleRules {
-  return {
-    genesisEon: rules.eon,
-    genesisEonPublicKey: rules.eonPublicKey,
-    genesisPublicShares: rules.publicShares,
-    genesisValidators,
-    ...(rules.eonEpochBlocks === undefined ? {} : { epochBlocks: rules.eonEpochBlocks }),
-  };
+  return rules.eonEpochBlocks === undefined
+    ? {
+        genesisEon: rules.eon,
+        genesisEonPublicKey: rules.eonPublicKey,
+        genesisPublicShares: rules.publicShares,
+        genesisValidators,
+      }
+    : { genesisEon: rules.eon, genesisValidators, epochBlocks: rules.eonEpochBlocks };
 }
 
 /** The eon number envelopes for `height` must name: fixed by the height alone (./eon-schedule.ts). */
-export function envelopeEonFor(rules: FairOrderingRules, height: number): number {
+export function envelopeEonFor(rules: ChainFairOrdering, height: number): number {
   return rules.eonEpochBlocks === undefined
     ? rules.eon
     : eonOfWindow(rules.eon, eonWindowOf(rules.eonEpochBlocks, height));
@@ -133,7 +146,7 @@ export function eonAtHeight(context: FairChainContext, height: number): EonAtHei
  * A payload that does not decode is the engine's to refuse (MALFORMED_PAYLOAD), not this rule's.
  */
 export function encryptionRequired(
-  rules: Pick<FairOrderingRules, 'encryptedOnlySeries'> | undefined,
+  rules: Pick<ChainFairOrdering, 'encryptedOnlySeries'> | undefined,
   transaction: SignedTransaction,
 ): boolean {
   const series = rules?.encryptedOnlySeries;
@@ -151,7 +164,7 @@ export interface FairChainContext {
   readonly chainId: number;
   /** The genesis validators: the genesis eon's keypers. */
   readonly genesisValidators: readonly Uint8Array[];
-  readonly fairOrdering: FairOrderingRules;
+  readonly fairOrdering: ChainFairOrdering;
   /** The eons recorded on chain (./eon-schedule.ts); absent: none. */
   readonly eons?: readonly ScheduledEon[];
 }
@@ -305,7 +318,7 @@ export function fairPayloadProblem(
   context: {
     readonly chainId: number;
     readonly validators: readonly Uint8Array[];
-    readonly fairOrdering?: FairOrderingRules;
+    readonly fairOrdering?: ChainFairOrdering;
     /** The eons recorded as of `executedHeight` (./eon-schedule.ts). */
     readonly eons?: readonly ScheduledEon[];
     /** The verifier's executed height; with it and `committed`, eon activations are judged. */

@@ -103,9 +103,9 @@ import { isBatchKey } from '../chain/encrypted-batch.ts';
 import { type EonAtHeight, eonAt, judgeEonActivation, type ScheduledEon } from '../chain/eon-schedule.ts';
 import {
   batchKeyNeeded,
+  type ChainFairOrdering,
   encryptionRequired,
   eonScheduleRules,
-  type FairOrderingRules,
   fairPayloadProblem,
   KEY_WAIT_BLOCKS_MAX,
 } from '../chain/fair-batches.ts';
@@ -303,9 +303,12 @@ export interface NodeApplicationOptions {
 
 /** A validator's part in fair ordering: the chain's eon keyset and its own share of it. */
 export interface NodeFairOrdering {
-  readonly rules: FairOrderingRules;
-  /** Our eon secret share s_i (the eon DKG's output for our index). */
-  readonly secretShare: bigint;
+  readonly rules: ChainFairOrdering;
+  /**
+   * Our share of the fixed keyset s_i (the eon DKG's output for our index); absent with eon
+   * epochs, whose shares come per eon (`addEon`), and for a validator that holds none.
+   */
+  readonly secretShare?: bigint;
   /** Signs our key shares: our validator identity key (`validators[self]`). */
   readonly signer: ShareSigner;
   /** Runs the block rule's pairings (decryption, key checks); default noble. mcl-wasm is faster. */
@@ -404,7 +407,7 @@ export interface NodeApplication {
    */
   enableFairOrdering(fair: NodeFairOrdering): void;
   /** The eon keyset blocks are encrypted to; undefined before it exists or without fair ordering. */
-  fairOrderingRules(): FairOrderingRules | undefined;
+  fairOrderingRules(): ChainFairOrdering | undefined;
   /**
    * A later window's eon keyset our set agreed on (src/node/eon-keyset.ts): its activation record,
    * which our proposals carry until a finalized block records it, and our share of it when we
@@ -592,7 +595,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     if (existing !== undefined) return existing;
     const ownKey = fair.publicKey ?? options.validators[options.self];
     const self = ownKey === undefined ? -1 : eon.validators.findIndex((key) => bytesEqual(key, ownKey));
-    const share = eon.eon === fair.rules.eon ? fair.secretShare : eonShares.get(eon.eon);
+    const share = fair.rules.eonEpochBlocks === undefined ? fair.secretShare : eonShares.get(eon.eon);
     const created = createKeyShareRelay({
       context: {
         chainId,
