@@ -31,6 +31,14 @@
  * run after h's orders, so nobody gets ahead of an order they read; reacting after it is allowed
  * (it is not front-running). No later leader decides when h opens, so none can withhold the key.
  *
+ * Which eon. Without eon epochs the genesis keyset applies at every height. With them
+ * (`EonEpochRules`, ./eon-schedule.ts) each window of the validator epochs has its own eon, made
+ * by its own set: an envelope must name the eon of its target height's window (a verifier refuses
+ * another, `envelope-wrong-eon`; execution drops it uncharged), a height whose eon no finalized
+ * block recorded yet takes no envelope (`eon-key-pending`), and a batch opens under the eon of its
+ * own height, whatever eon applies at the block that opens it. Early-share evidence is checked
+ * against the keyset of the eon it names.
+ *
  * Records: a block may carry keys of earlier batches in `batchKeys` (each checked by the pairing
  * equation, ascending, below the block). They open nothing; they are there for a validator that
  * missed the votes (it was down, or syncs): it finds the key it waits for in a later finalized

@@ -4,7 +4,8 @@
  *   transport (mutual TLS 1.3, one connection per validator pair)
  *     ├─ 0x02xx → consensus (Simplex; vote journal and finalized blocks in SQLite)
  *     ├─ 0x04xx → price keyset DKG and FROST signing (price-signing.ts)
- *     ├─ 0x0135 → the eon keyset's DKG among the validators (eon-keyset.ts; genesis `eonKeygen`)
+ *     ├─ 0x0135 → the eon keyset's DKG among the validators (eon-keyset.ts; genesis `eonKeygen`),
+ *                 with validator epochs one per window among its own set (eon-epochs.ts)
  *     └─ 0x05xx → transaction gossip and envelope gossip 0x0509 (here), signing
  *                 requests/announcements (price-signing.ts) and state sync, 0x0505–0x0508
  *                 (state-sync.ts)
@@ -23,7 +24,11 @@
  * default 100), listens, dials, starts consensus, the oracle, the DKG (or loads the keyset) and the
  * API. With genesis `eonKeygen`, consensus (and state sync) start only once the validators agreed
  * on the eon keyset (eon-keyset.ts; loaded from `eon-share-<eon>.key` after the first start), so
- * no block runs, and no envelope is taken, before the eon key exists. `stop()` stops consensus, waits for the block being applied,
+ * no block runs, and no envelope is taken, before the eon key exists. With `eonKeygen` and
+ * validator epochs (`--epoch-blocks`), the eon follows the epochs instead (eon-epochs.ts,
+ * src/chain/eon-schedule.ts): consensus starts at once, each window's eon (the first included) is
+ * made by its own validators and applies from a finalized block that records it, and a validator
+ * added by governance starts and is a keyper from its first window. `stop()` stops consensus, waits for the block being applied,
  * syncs and closes storage, closes the API and the transport. `kill -9` at any point is safe:
  * votes are journaled before they are sent and a finalized block is applied again from storage.
  */

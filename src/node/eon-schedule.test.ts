@@ -1,5 +1,5 @@
 /**
- * The eon keyset follows the validator epochs (./eon-schedule.ts), in the block rule, attacks first.
+ * The eon keyset follows the validator epochs (src/chain/eon-schedule.ts), in the block rule, attacks first.
  * Five genesis validators; governance removes V4 at boundary 20 (E = 20), so W_0 = [1, 19] is eon
  * 1 among V0–V4 and W_1 = [20, 39] is eon 2 among V0–V3, made by its own DKG and recorded on chain.
  *
@@ -17,6 +17,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import {
+  type ChainRules,
+  type ChainState,
+  chainStateRoot,
+  createChainState,
+  executeBlock,
+  restoreChainSnapshot,
+  snapshotChainState,
+} from '../chain/block-rule.ts';
+import { eonActivationOf, eonAt, windowSetKeys } from '../chain/eon-schedule.ts';
+import { eonScheduleRules, fairPayloadProblem } from '../chain/fair-batches.ts';
 import { SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
 import { VALIDATOR_CHANGE } from '../codec/execution.ts';
 import { type BatchKey, type BlockPayload, BlockPayloadCodec, noFairOrdering } from '../codec/node.ts';
@@ -39,19 +50,8 @@ import {
   USDC,
 } from '../execution/fixtures.ts';
 import { MS_PER_DAY } from '../execution/margin.ts';
-import { createBatchKeyCollector } from '../node/fair-ordering.ts';
-import { createEnvelopePool } from '../node/fair-ordering-pool.ts';
-import {
-  type ChainRules,
-  type ChainState,
-  chainStateRoot,
-  createChainState,
-  executeBlock,
-  restoreChainSnapshot,
-  snapshotChainState,
-} from './block-rule.ts';
-import { eonActivationOf, eonAt, windowSetKeys } from './eon-schedule.ts';
-import { eonScheduleRules, fairPayloadProblem } from './fair-batches.ts';
+import { createBatchKeyCollector } from './fair-ordering.ts';
+import { createEnvelopePool } from './fair-ordering-pool.ts';
 
 const CHAIN_ID = 7;
 const E = 20;
