@@ -186,4 +186,28 @@ describe('the per-window eon DKG driver', () => {
     again.epochs.executed(60, set, []);
     assert.equal(net.files.has('1/2'), false);
   });
+
+  it('a keyper killed in the middle of the DKG comes back without a file and adopts the agreed eon', () => {
+    const net = bus();
+    const keypers = [0, 1, 2, 3].map((i) => net.make(i));
+    const set: CommittedSet = {
+      members: [0, 1, 2, 3].map((i) => ({ publicKey: hex(people[i]!.publicKey) })),
+      pending: undefined,
+    };
+    for (const k of keypers) k.epochs.executed(5, set, []);
+    // Keyper 3's deals and shares are out, then it dies before anything comes back to it.
+    keypers[3]!.epochs.stop();
+    net.keypers.delete(3);
+    net.deliver();
+    net.advance(10_000);
+    for (const i of [0, 1, 2]) assert.ok(keypers[i]!.agreed.has(2), `keyper ${i} agreed`);
+    assert.equal(net.files.has('3/2'), false, 'it sealed nothing');
+    const back = net.make(3);
+    back.epochs.executed(7, set, []);
+    net.deliver();
+    net.advance(5000);
+    assert.ok(back.agreed.has(2), 'it adopted the agreed keyset');
+    assert.deepEqual(back.agreed.get(2)!.activation, keypers[0]!.agreed.get(2)!.activation);
+    assert.ok(net.files.has('3/2'), 'and sealed its share');
+  });
 });
