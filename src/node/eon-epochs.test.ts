@@ -21,6 +21,7 @@ import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { OPERATOR, testGovernance, testSigner, USDC } from '../execution/fixtures.ts';
 import { encrypt, encryptedOrderId } from './client.ts';
+import { eonResolver } from './devnet/eon-setup.ts';
 import { verifyEonKeysetJson } from './eon-client.ts';
 import { buildGenesis, type Genesis } from './genesis.ts';
 import { createNode, type PalisadeNode } from './node.ts';
@@ -29,6 +30,7 @@ const CHAIN_ID = 7;
 const N = 4;
 const E = 20;
 const BASE_PORT = 34_300;
+const API_PORT = 34_310;
 const root = mkdtempSync(join(tmpdir(), 'palisade-eon-epochs-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -75,6 +77,8 @@ const start = (index: number) =>
     secretKey: seeds[index]!,
     dataDirectory: dataOf(index),
     p2pListen: genesis.validators[index]!.p2p,
+    // Validator 0 serves the API: the devnet bots' resolver reads each window's eon from it.
+    ...(index === 0 ? { apiListen: { host: '127.0.0.1', port: API_PORT } } : {}),
     transportLimits: { reconnectBaseMs: 50, reconnectMaxMs: 500 },
     // Slow enough empty blocks that a window outlasts a DKG on a loaded machine.
     applicationLimits: { emptyBlockIntervalMs: 150 },
@@ -147,6 +151,13 @@ test('one eon per validator epoch: orders run under eons 1, 2 and 3 across two b
   const live = nodes.slice(0, 3);
   eonKeys.push(await encryptedOrderRuns(live, 2));
   assert.notEqual(eonKeys[1], eonKeys[0], 'a fresh key per eon');
+  // The devnet bots' resolver finds the same key for a W_1 height over HTTP, checked by attestations.
+  const resolved = await eonResolver(
+    [`http://127.0.0.1:${API_PORT}`],
+    CHAIN_ID,
+  )(live[0]!.app.engine.height + 2);
+  assert.equal(resolved?.eon, 2);
+  assert.equal(`0x${toHex(resolved!.eonPublicKey)}`, eonKeys[1]);
   await waitFor('height 41', () => live.every((node) => node.app.engine.height >= 41), 120_000);
   eonKeys.push(await encryptedOrderRuns(live, 3));
   assert.equal(new Set(eonKeys).size, 3);
