@@ -1362,17 +1362,20 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           if (height < context.height && !recorded.has(height))
             batchKeys.push({ height, key: unrecorded.get(height)! });
         }
+      // An eon activation (a few hundred bytes per validator) takes its room from the envelopes'.
+      const eonActivations = eonActivationFor(context.height);
+      const activationBytes = eonActivations.reduce((sum, bytes) => sum + bytes.length, 0);
       const envelopes =
         envelopePool?.select(
           context.height,
-          Math.min(limits.maxBlockEnvelopeBytes, MAX_PENDING_BATCH_BYTES),
+          Math.max(0, Math.min(limits.maxBlockEnvelopeBytes, MAX_PENDING_BATCH_BYTES) - activationBytes),
           ancestorNextNonce(parentHex),
         ) ?? [];
       const payload = BlockPayloadCodec.encode({
         envelopes,
         batchKeys,
         earlyShares: fair === undefined ? [] : earlySharesFor(context.height),
-        eonActivations: eonActivationFor(context.height),
+        eonActivations,
         timeMs,
         transactions,
         observations: ownObservations,
