@@ -673,6 +673,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
    * (each passed the pairing check) and, on a restart, the ones stored with the blocks they opened.
    */
   const knownKeys = new Map<number, Uint8Array>();
+  /** Records of keys for heights whose eon is not recorded in our executed state yet (unchecked). */
+  const uncheckedKeys = new Map<number, Uint8Array>();
   /**
    * Keys of batches opened here that no block at or below our executed height records yet: a
    * leader records them (`batchKeys`) for validators that missed the votes.
@@ -844,6 +846,14 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     const recorded = knownKeys.get(height);
     if (recorded !== undefined) return recorded;
     const eon = eonHere(height);
+    const unchecked = uncheckedKeys.get(height);
+    if (unchecked !== undefined && eon !== undefined) {
+      uncheckedKeys.delete(height);
+      if (isBatchKey(chainId, height, unchecked, eon.eonPublicKey, fair.pairingBackend)) {
+        knownKeys.set(height, unchecked);
+        return unchecked;
+      }
+    }
     const relay = eon === undefined ? undefined : relayOfEon(eon);
     if (relay === undefined || eon === undefined) return undefined;
     relay.attach(height, chain.engine.height);
@@ -858,8 +868,14 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     if (fair === undefined || knownKeys.has(height) || height + 2 < chain.engine.height) return;
     if (!checked) {
       const eon = eonHere(height);
-      if (eon === undefined || !isBatchKey(chainId, height, key, eon.eonPublicKey, fair.pairingBackend))
+      // Eon epochs: a record for a height whose eon our execution has not reached yet (a validator
+      // catching up sees later blocks first) waits unchecked until that eon is known (`heldKey`).
+      if (eon === undefined) {
+        if (height > chain.engine.height && uncheckedKeys.size < KEY_WAIT_BLOCKS_MAX)
+          uncheckedKeys.set(height, key.slice());
         return;
+      }
+      if (!isBatchKey(chainId, height, key, eon.eonPublicKey, fair.pairingBackend)) return;
     }
     knownKeys.set(height, key.slice());
     wakeProposers();
@@ -1057,9 +1073,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       known.get(toHex(digest))?.batchKeyHeights ??
       (decodeBlockPayload(payload)?.batchKeys ?? []).map((key) => key.height);
     for (const recordedHeight of records) unrecorded.delete(recordedHeight);
-    for (const map of [unrecorded, knownKeys])
+    for (const map of [unrecorded, knownKeys, uncheckedKeys])
       for (const keyHeight of [...map.keys()])
-        if (keyHeight + (map === knownKeys ? 2 : KEY_WAIT_BLOCKS_MAX) < height) map.delete(keyHeight);
+        if (keyHeight + (map === unrecorded ? KEY_WAIT_BLOCKS_MAX : 2) < height) map.delete(keyHeight);
     if (earlyEvidence.size === 0) return;
     const recorded = new Set<string>();
     // Decoded again only while we hold evidence (rare): the block rule does not hand it back.

@@ -171,7 +171,13 @@ test('one eon per validator epoch: orders run under eons 1, 2 and 3 across two b
   nodes[3] = restarted;
   await restarted.start();
   const target = Math.max(...live.map((node) => node.app.engine.height));
-  await waitFor('validator 3 catches up', () => restarted.app.engine.height >= target, 120_000);
+  await waitFor(
+    `validator 3 catches up (at ${restarted.app.engine.height}, target ${target})`,
+    () => restarted.app.engine.height >= target,
+    120_000,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; now at ${restarted.app.engine.height}, awaiting key ${restarted.app.awaitingBatchKey()}`);
+  });
   // Eon 3 may have been recorded late (three keypers wait for the absent one's deadlines): it
   // applies from the block after its record, the same on every node.
   const recorded = live[0]!.app.recordedEons().find((e) => e.eon === 3)!;
