@@ -85,6 +85,7 @@ function block(
     envelopes: [],
     batchKeys: [],
     earlyShares: [],
+    eonActivations: [],
     timeMs: timeOf(state, height),
     transactions: parts.transactions ?? [],
     observations: parts.observations ?? [],

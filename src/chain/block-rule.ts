@@ -74,11 +74,20 @@ import {
 } from '../oracle/aggregate.ts';
 import { createPriceBook, type PriceBook } from '../oracle/price-book.ts';
 import {
+  eonScheduleRoot,
+  judgeEonActivation,
+  pruneEons,
+  type ScheduledEon,
+  scheduledEonOfRecord,
+  scheduledEonRecord,
+} from './eon-schedule.ts';
+import {
   admitEnvelopes,
+  type ChainFairOrdering,
   earlyShareOffender,
   encryptionRequired,
+  eonScheduleRules,
   type FairChainContext,
-  type FairOrderingRules,
   type OpenedBatch,
   openBatches,
   pendingBatchesRoot,
@@ -117,7 +126,7 @@ export interface ChainRules {
   /** The EVM vault the validators follow; absent: no bridge, and a block with reports is refused. */
   readonly bridge?: ChainBridge;
   /** The eon keyset orders are encrypted to; absent: no encrypted orders (envelopes are ignored). */
-  readonly fairOrdering?: FairOrderingRules;
+  readonly fairOrdering?: ChainFairOrdering;
 }
 
 /** The bridge's EVM side, from genesis. */
@@ -159,6 +168,11 @@ export interface ChainState {
   readonly options: ChainOptions;
   /** Finalized blocks' encrypted orders waiting for their keys, ascending by height. */
   pending: PendingBatch[];
+  /**
+   * The eon keysets finalized blocks recorded (./eon-schedule.ts), still needed; absent or empty
+   * without eon epochs or before the first record.
+   */
+  eons?: ScheduledEon[];
 }
 
 /** A finalized block as the rule sees it: its height and its `BlockPayload` encoding. */
@@ -207,12 +221,16 @@ export function nodeStateRoot(
   engineStateRoot: Uint8Array,
   prices: readonly AggregatePriceValue[],
   pending: readonly PendingBatch[] = [],
+  eons: readonly ScheduledEon[] = [],
 ): Uint8Array {
   const sorted = [...prices].sort((a, b) => a.assetId - b.assetId);
   const priceRoot = sha256(PriceListType.serialize(sorted));
-  // Without pending batches the root is the one chains without fair ordering have always had.
-  if (pending.length === 0) return sha256(STATE_ROOT_LABEL, engineStateRoot, priceRoot);
-  return sha256(STATE_ROOT_LABEL, engineStateRoot, priceRoot, pendingBatchesRoot(pending));
+  // Without pending batches or recorded eons the root is the one chains without fair ordering have always had.
+  const extra = [
+    ...(pending.length === 0 ? [] : [pendingBatchesRoot(pending)]),
+    ...(eons.length === 0 ? [] : [eonScheduleRoot(eons)]),
+  ];
+  return sha256(STATE_ROOT_LABEL, engineStateRoot, priceRoot, ...extra);
 }
 
 /** The height whose state root a block at `height` commits to. */
@@ -265,6 +283,7 @@ export interface RestoredChain {
   readonly engine: Engine;
   readonly prices: readonly AggregatePriceValue[];
   readonly pending: readonly PendingBatch[];
+  readonly eons: readonly ScheduledEon[];
   /** The node state root of the restored state. */
   readonly root: Uint8Array;
 }
@@ -281,12 +300,20 @@ export function restoreChainSnapshot(state: ChainState, encoded: Uint8Array): Re
     state.rules.engineGenesis,
     engineOptionsOf(state.encodings, state.options),
   );
+  const fairOrdering = state.rules.fairOrdering;
+  const eons =
+    fairOrdering === undefined || snapshot.eons.length === 0
+      ? []
+      : snapshot.eons.map((record) =>
+          scheduledEonOfRecord(eonScheduleRules(fairOrdering, state.rules.validators), record),
+        );
   return {
     height: snapshot.height,
     engine,
     prices: snapshot.prices,
     pending: snapshot.pendingBatches,
-    root: nodeStateRoot(engine.stateRoot(), snapshot.prices, snapshot.pendingBatches),
+    eons,
+    root: nodeStateRoot(engine.stateRoot(), snapshot.prices, snapshot.pendingBatches, eons),
   };
 }
 
@@ -298,6 +325,7 @@ export function adoptChainSnapshot(state: ChainState, restored: RestoredChain): 
   invariant(restored.engine.height === restored.height, 'a restored snapshot is at its own height');
   state.engine = restored.engine;
   state.pending = [...restored.pending];
+  state.eons = [...restored.eons];
   state.priceBook.apply({
     height: restored.height,
     prices: [...restored.prices],
@@ -315,12 +343,18 @@ export function snapshotChainState(state: ChainState): Uint8Array {
     engine: state.engine.snapshot(),
     prices,
     pendingBatches: state.pending,
+    eons: (state.eons ?? []).map(scheduledEonRecord),
   });
 }
 
 /** The node state root of the state as it is (after its last block). */
 export function chainStateRoot(state: ChainState): Uint8Array {
-  return nodeStateRoot(state.engine.stateRoot(), [...state.priceBook.latest().values()], state.pending);
+  return nodeStateRoot(
+    state.engine.stateRoot(),
+    [...state.priceBook.latest().values()],
+    state.pending,
+    state.eons ?? [],
+  );
 }
 
 const epochKeys = new WeakMap<Engine, { epoch: number; keys: readonly Uint8Array[] }>();
@@ -510,7 +544,18 @@ export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBloc
     envelopeReservations: fair.reservations,
   });
   state.pending = fair.pending;
-  const root = nodeStateRoot(result.stateRoot, [...state.priceBook.latest().values()], state.pending);
+  if (state.eons !== undefined && rules.fairOrdering !== undefined)
+    state.eons = pruneEons(
+      eonScheduleRules(rules.fairOrdering, state.rules.validators),
+      state.eons,
+      block.height,
+    );
+  const root = nodeStateRoot(
+    result.stateRoot,
+    [...state.priceBook.latest().values()],
+    state.pending,
+    state.eons ?? [],
+  );
   return {
     height: block.height,
     timeMs,
@@ -534,7 +579,7 @@ export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBloc
 function fairStep(
   state: ChainState,
   height: number,
-  payload: Pick<BlockPayload, 'envelopes' | 'batchKeys' | 'earlyShares'>,
+  payload: Pick<BlockPayload, 'envelopes' | 'batchKeys' | 'earlyShares' | 'eonActivations'>,
   batchKey: Uint8Array | undefined,
 ) {
   const fairOrdering = state.rules.fairOrdering;
@@ -548,9 +593,32 @@ function fairStep(
     };
   const context: FairChainContext = {
     chainId: state.rules.chainId,
-    validators: state.rules.validators,
+    genesisValidators: state.rules.validators,
     fairOrdering,
+    eons: state.eons ?? [],
   };
+  // The next eon's activation, judged on the state after the block below; one that fails its
+  // checks records nothing (verifiers refuse it; should one be finalized anyway it is ignored).
+  const activation = payload.eonActivations[0];
+  if (activation !== undefined && fairOrdering.eonEpochBlocks !== undefined) {
+    const committed = state.engine.validatorSet();
+    const verdict = judgeEonActivation(
+      {
+        chainId: state.rules.chainId,
+        rules: eonScheduleRules(fairOrdering, state.rules.validators),
+        recorded: context.eons!,
+        committed,
+      },
+      height,
+      activation,
+    );
+    if (verdict.ok)
+      state.eons = pruneEons(
+        eonScheduleRules(fairOrdering, state.rules.validators),
+        [...(state.eons ?? []), verdict.scheduled],
+        height,
+      );
+  }
   const verify = engineOptionsOf(state.encodings, state.options).verifySignature;
   const opened = openBatches(context, state.pending, height, batchKey, {
     ...(verify === undefined ? {} : { verifySignature: verify }),

@@ -242,7 +242,12 @@ describe("a Byzantine leader's envelopes", () => {
     validators: rules().validators,
     fairOrdering: rules().fairOrdering!,
   });
-  const payloadOf = (envelopes: Uint8Array[]) => ({ envelopes, batchKeys: [], earlyShares: [] });
+  const payloadOf = (envelopes: Uint8Array[]) => ({
+    envelopes,
+    batchKeys: [],
+    earlyShares: [],
+    eonActivations: [],
+  });
 
   it("a sender's nonces repeated or out of order in one block are refused; a forged signature too", () => {
     const zero = sealed(victim, 0, TAKE, 4);
@@ -354,7 +359,7 @@ describe('keys, evidence, snapshots', () => {
       validators: rules().validators,
       fairOrdering: rules().fairOrdering!,
     };
-    const payload = { envelopes: [], batchKeys: [wrong], earlyShares: [] };
+    const payload = { envelopes: [], batchKeys: [wrong], earlyShares: [], eonActivations: [] };
     assert.equal(fairPayloadProblem(context, 3, payload), 'bad-batch-key');
     assert.equal(fairPayloadProblem(context, 3, { ...payload, batchKeys: [keyOf(1)] }), undefined);
     assert.equal(
@@ -379,7 +384,12 @@ describe('keys, evidence, snapshots', () => {
     };
     const envelope = sealed(victim, 0, TAKE, 9);
     assert.equal(
-      fairPayloadProblem(context, 8, { envelopes: [envelope], batchKeys: [], earlyShares: [] }),
+      fairPayloadProblem(context, 8, {
+        envelopes: [envelope],
+        batchKeys: [],
+        earlyShares: [],
+        eonActivations: [],
+      }),
       'bad-envelope',
     );
     const state = createChainState(rules());
@@ -389,6 +399,7 @@ describe('keys, evidence, snapshots', () => {
         envelopes: [envelope],
         batchKeys: [],
         earlyShares: [],
+        eonActivations: [],
       }),
       'fair-ordering-disabled',
     );

@@ -31,6 +31,14 @@
  * run after h's orders, so nobody gets ahead of an order they read; reacting after it is allowed
  * (it is not front-running). No later leader decides when h opens, so none can withhold the key.
  *
+ * Which eon. Without eon epochs the genesis keyset applies at every height. With them
+ * (`EonEpochRules`, ./eon-schedule.ts) each window of the validator epochs has its own eon, made
+ * by its own set: an envelope must name the eon of its target height's window (a verifier refuses
+ * another, `envelope-wrong-eon`; execution drops it uncharged), a height whose eon no finalized
+ * block recorded yet takes no envelope (`eon-key-pending`), and a batch opens under the eon of its
+ * own height, whatever eon applies at the block that opens it. Early-share evidence is checked
+ * against the keyset of the eon it names.
+ *
  * Records: a block may carry keys of earlier batches in `batchKeys` (each checked by the pairing
  * equation, ascending, below the block). They open nothing; they are there for a validator that
  * missed the votes (it was down, or syncs): it finds the key it waits for in a later finalized
@@ -63,6 +71,18 @@ import type { G2Point } from '../crypto/shutter/ibe.ts';
 import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 import type { EnvelopeReservation } from '../execution/types.ts';
 import { type EncryptedOrderOutcome, isBatchKey, openEncryptedBatch } from './encrypted-batch.ts';
+import {
+  type CommittedSet,
+  type EonActivationProblem,
+  type EonAtHeight,
+  type EonScheduleRules,
+  eonAt,
+  eonByNumber,
+  eonOfWindow,
+  eonWindowOf,
+  judgeEonActivation,
+  type ScheduledEon,
+} from './eon-schedule.ts';
 
 /**
  * The window, in blocks, of an encrypted order's batch: the inner transaction expires this far above
@@ -83,6 +103,50 @@ export interface FairOrderingRules {
    * the mempool and by verifiers, and skipped on execution (`encryptionRequired`).
    */
   readonly encryptedOnlySeries?: readonly number[];
+  readonly eonEpochBlocks?: undefined;
+}
+
+/**
+ * Fair ordering whose eon follows the validator epochs (./eon-schedule.ts): every window's eon,
+ * the first included, is made by its validators' DKG and applies once a finalized block records
+ * it, so the rules name no key.
+ */
+export interface EonEpochRules {
+  /** The eon of window 0; window k's is `eon + k`. */
+  readonly eon: number;
+  /** The validator-set epoch length E (the windows' length). */
+  readonly eonEpochBlocks: number;
+  readonly encryptedOnlySeries?: readonly number[];
+}
+
+/** What the block rule knows of fair ordering: a fixed genesis keyset, or eons per window. */
+export type ChainFairOrdering = FairOrderingRules | EonEpochRules;
+
+/** The eon schedule's genesis part of a chain's fair-ordering rules. */
+export function eonScheduleRules(
+  rules: ChainFairOrdering,
+  genesisValidators: readonly Uint8Array[],
+): EonScheduleRules {
+  return rules.eonEpochBlocks === undefined
+    ? {
+        genesisEon: rules.eon,
+        genesisEonPublicKey: rules.eonPublicKey,
+        genesisPublicShares: rules.publicShares,
+        genesisValidators,
+      }
+    : { genesisEon: rules.eon, genesisValidators, epochBlocks: rules.eonEpochBlocks };
+}
+
+/** The eon number envelopes for `height` must name: fixed by the height alone (./eon-schedule.ts). */
+export function envelopeEonFor(rules: ChainFairOrdering, height: number): number {
+  return rules.eonEpochBlocks === undefined
+    ? rules.eon
+    : eonOfWindow(rules.eon, eonWindowOf(rules.eonEpochBlocks, height));
+}
+
+/** The eon that applies at `height` on a chain context, or undefined while it is not recorded. */
+export function eonAtHeight(context: FairChainContext, height: number): EonAtHeight | undefined {
+  return eonAt(eonScheduleRules(context.fairOrdering, context.genesisValidators), context.eons ?? [], height);
 }
 
 /**
@@ -90,7 +154,7 @@ export interface FairOrderingRules {
  * A payload that does not decode is the engine's to refuse (MALFORMED_PAYLOAD), not this rule's.
  */
 export function encryptionRequired(
-  rules: Pick<FairOrderingRules, 'encryptedOnlySeries'> | undefined,
+  rules: Pick<ChainFairOrdering, 'encryptedOnlySeries'> | undefined,
   transaction: SignedTransaction,
 ): boolean {
   const series = rules?.encryptedOnlySeries;
@@ -106,8 +170,11 @@ export function encryptionRequired(
 
 export interface FairChainContext {
   readonly chainId: number;
-  readonly validators: readonly Uint8Array[];
-  readonly fairOrdering: FairOrderingRules;
+  /** The genesis validators: the genesis eon's keypers. */
+  readonly genesisValidators: readonly Uint8Array[];
+  readonly fairOrdering: ChainFairOrdering;
+  /** The eons recorded on chain (./eon-schedule.ts); absent: none. */
+  readonly eons?: readonly ScheduledEon[];
 }
 
 /** The engine's view the admission reads: a sender's account nonce, or undefined without one. */
@@ -130,6 +197,9 @@ export function admitEnvelopes(
   const reservations: EnvelopeReservation[] = [];
   const admitted: Uint8Array[] = [];
   if (envelopes.length === 0 || pending.length >= MAX_PENDING_BATCHES) return { reservations, admitted };
+  // A height whose eon is not recorded takes no envelope: nobody could release its key.
+  const eon = eonAtHeight(context, height);
+  if (eon === undefined) return { reservations, admitted };
   const nonces = new Map<string, number>();
   let bytes = 0;
   for (const encoded of envelopes) {
@@ -141,7 +211,7 @@ export function admitEnvelopes(
       continue;
     }
     const { body } = envelope;
-    if (body.chainId !== context.chainId || body.eon !== context.fairOrdering.eon) continue;
+    if (body.chainId !== context.chainId || body.eon !== eon.eon) continue;
     if (body.targetHeight !== height || !wellFormedCiphertext(envelope.ciphertext)) continue;
     const sender = toHex(body.sender);
     const expected = nonces.get(sender) ?? accountNonce(body.sender);
@@ -188,10 +258,12 @@ export function openBatches(
 ): OpenedBatches {
   const transactions: SignedTransaction[] = [];
   const opened: OpenedBatch[] = [];
-  const { eon, eonPublicKey } = context.fairOrdering;
   for (const batch of pending) {
     invariant(batch.height === height - 1, `batch ${batch.height} still pending at block ${height}`);
     invariant(key !== undefined, `block ${height} executes only with the key of batch ${batch.height}`);
+    const at = eonAtHeight(context, batch.height);
+    invariant(at !== undefined, `batch ${batch.height} is pending without its eon`);
+    const { eon, eonPublicKey } = at;
     const result = openEncryptedBatch({
       chainId: context.chainId,
       eon,
@@ -235,6 +307,9 @@ export function pendingBatchesRoot(pending: readonly PendingBatch[]): Uint8Array
 export type FairPayloadProblem =
   | 'fair-ordering-disabled'
   | 'bad-envelope'
+  | 'envelope-wrong-eon'
+  | 'eon-key-pending'
+  | EonActivationProblem
   | 'envelope-nonce-order'
   | 'batch-keys-not-ascending'
   | 'batch-key-not-below-block'
@@ -251,13 +326,19 @@ export function fairPayloadProblem(
   context: {
     readonly chainId: number;
     readonly validators: readonly Uint8Array[];
-    readonly fairOrdering?: FairOrderingRules;
+    readonly fairOrdering?: ChainFairOrdering;
+    /** The eons recorded as of `executedHeight` (./eon-schedule.ts). */
+    readonly eons?: readonly ScheduledEon[];
+    /** The verifier's executed height; with it and `committed`, eon activations are judged. */
+    readonly executedHeight?: number;
+    readonly committed?: CommittedSet;
   },
   height: number,
   payload: {
     envelopes: readonly Uint8Array[];
     batchKeys: readonly BatchKey[];
     earlyShares: readonly Uint8Array[];
+    eonActivations?: readonly Uint8Array[];
   },
   options: {
     /** Runs the key records' pairing checks (default noble). */
@@ -267,10 +348,27 @@ export function fairPayloadProblem(
   } = {},
 ): FairPayloadProblem | undefined {
   const rules = context.fairOrdering;
+  const activations = payload.eonActivations ?? [];
   if (rules === undefined)
-    return payload.envelopes.length + payload.batchKeys.length + payload.earlyShares.length === 0
+    return payload.envelopes.length +
+      payload.batchKeys.length +
+      payload.earlyShares.length +
+      activations.length ===
+      0
       ? undefined
       : 'fair-ordering-disabled';
+  const chain: FairChainContext = {
+    chainId: context.chainId,
+    genesisValidators: context.validators,
+    fairOrdering: rules,
+    eons: context.eons ?? [],
+  };
+  // The eon an envelope names is fixed by its height; whether it applies is known once the
+  // verifier executed the block below (a lagging verifier leaves that to execution, which drops it).
+  const envelopeEon = envelopeEonFor(rules, height);
+  const applies = eonAtHeight(chain, height);
+  const settled = context.executedHeight !== undefined && context.executedHeight >= height - 1;
+  if (payload.envelopes.length > 0 && applies === undefined && settled) return 'eon-key-pending';
   // A sender's envelopes in one block carry consecutive nonces, ascending: a second envelope for a
   // nonce, or one before its predecessor, could only be dropped on execution.
   const lastNonce = new Map<string, number>();
@@ -282,8 +380,8 @@ export function fairPayloadProblem(
       return 'bad-envelope';
     }
     const { body, ciphertext } = envelope;
-    if (body.chainId !== context.chainId || body.eon !== rules.eon || body.targetHeight !== height)
-      return 'bad-envelope';
+    if (body.chainId !== context.chainId || body.targetHeight !== height) return 'bad-envelope';
+    if (body.eon !== envelopeEon) return 'envelope-wrong-eon';
     if (!wellFormedCiphertext(ciphertext) || verifyEnvelope(envelope) !== 'ok') return 'bad-envelope';
     const sender = toHex(body.sender);
     const previous = lastNonce.get(sender);
@@ -295,17 +393,32 @@ export function fairPayloadProblem(
     if (i > 0 && key.height <= payload.batchKeys[i - 1]!.height) return 'batch-keys-not-ascending';
     if (key.height >= height) return 'batch-key-not-below-block';
     const held = options.knownKey?.(key.height);
-    // Only one key passes the pairing check: a record other than the one held is wrong.
+    const eon = eonAtHeight(chain, key.height);
+    // Only one key passes the pairing check: a record other than the one held is wrong. A height
+    // whose eon this verifier has not seen recorded is left to the executors' own checks.
     if (
       held !== undefined
         ? !bytesEqual(held, key.key)
-        : !isBatchKey(context.chainId, key.height, key.key, rules.eonPublicKey, options.backend)
+        : eon !== undefined &&
+          !isBatchKey(context.chainId, key.height, key.key, eon.eonPublicKey, options.backend)
     )
       return 'bad-batch-key';
   }
   for (const encoded of payload.earlyShares)
-    if (earlyShareOffender({ ...context, fairOrdering: rules }, height, encoded) === undefined)
-      return 'bad-early-share';
+    if (earlyShareOffender(chain, height, encoded) === undefined) return 'bad-early-share';
+  if (activations.length > 0 && settled && context.committed !== undefined) {
+    const verdict = judgeEonActivation(
+      {
+        chainId: context.chainId,
+        rules: eonScheduleRules(rules, context.validators),
+        recorded: chain.eons!,
+        committed: context.committed,
+      },
+      height,
+      activations[0]!,
+    );
+    if (!verdict.ok) return verdict.problem;
+  }
   return undefined;
 }
 
@@ -322,10 +435,17 @@ export function earlyShareOffender(
     return undefined;
   }
   if (evidence.share.batch < height || evidence.finalizedHeightAtRecord !== height - 1) return undefined;
+  // Checked against the keyset of the eon the share names, whose keypers' indices it carries.
+  const eon = eonByNumber(
+    eonScheduleRules(context.fairOrdering, context.genesisValidators),
+    context.eons ?? [],
+    evidence.share.eon,
+  );
+  if (eon === undefined) return undefined;
   return verifyEarlyKeyShare(evidence, {
     chainId: context.chainId,
-    eon: context.fairOrdering.eon,
-    validatorKeys: context.validators,
-    publicShares: context.fairOrdering.publicShares,
+    eon: eon.eon,
+    validatorKeys: eon.validators,
+    publicShares: eon.publicShares,
   });
 }

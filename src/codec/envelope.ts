@@ -18,10 +18,22 @@
  * A decryption-key share (`SignedKeyShareMessage`) and the evidence of one released early
  * (`EarlyKeyShareEvidence`) are here too: the bytes a validator sends and the chain records, and
  * the vote extension that carries a validator's shares (`KeyShareVoteExtension`).
+ *
+ * `EonActivation`: a window's eon keyset as a block records it (src/chain/eon-schedule.ts): the
+ * eon, QUAL, the combined commitment (compressed G2, the eon key first) and the n − f sealed
+ * attestations of the window's validators (src/crypto/shutter/eon-keygen-codec.ts `SealedEonKeygen`).
  */
-import { ByteListType, ByteVectorType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
+import {
+  ByteListType,
+  ByteVectorType,
+  ContainerType,
+  ListBasicType,
+  ListCompositeType,
+  type ValueOf,
+} from '@chainsafe/ssz';
 import { MAX_EXTENSION_BYTES } from './consensus.ts';
 import { defineMessage } from './message.ts';
+import { MAX_VALIDATORS } from './oracle.ts';
 import { Bytes32, Bytes64, Uint16, Uint32, Uint64 } from './primitives.ts';
 import { SignedTransactionCodec } from './transaction.ts';
 
@@ -164,3 +176,26 @@ export const KeyShareVoteExtensionCodec = defineMessage({
 export function keyShareExtensionOverhead(shares: number): number {
   return 3 + 2 * 4 + 4 * shares;
 }
+
+/** A sealed eon DKG attestation is a few hundred bytes (session, index, QUAL, transcript, signature). */
+export const MAX_SEALED_ATTESTATION_BYTES = 640;
+
+export const EonActivationType = new ContainerType(
+  {
+    eon: Uint64,
+    /** QUAL, ascending. */
+    qualified: new ListBasicType(Uint16, MAX_VALIDATORS),
+    /** Σ_{j∈QUAL} Γ_j: t compressed G2 points, the first the eon key. */
+    commitment: new ListCompositeType(new ByteVectorType(96), MAX_VALIDATORS),
+    /** n − f `SealedEonKeygen` attestations of the window's set. */
+    attestations: new ListCompositeType(new ByteListType(MAX_SEALED_ATTESTATION_BYTES), MAX_VALIDATORS),
+  },
+  { typeName: 'EonActivation' },
+);
+export type EonActivation = ValueOf<typeof EonActivationType>;
+
+export const EonActivationCodec = defineMessage({
+  name: 'EonActivation',
+  tag: 0x0125,
+  type: EonActivationType,
+});

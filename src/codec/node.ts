@@ -21,6 +21,8 @@
  *                 orders with the key its executor holds, src/chain/fair-batches.ts)
  *   earlyShares   `EarlyKeyShare` evidence: a validator's signed share for a block that was not yet
  *                 final when it reached the proposer
+ *   eonActivations the next window's eon keyset as its set agreed on it (src/chain/eon-schedule.ts),
+ *                 at most one: from a finalized record on, that window's envelopes are taken
  *   stateRootHeight, stateRoot
  *                 the node state root (engine state root and oracle aggregation state, see
  *                 src/node/app.ts) after height `stateRootHeight`, a fixed lag below the block, so
@@ -42,7 +44,7 @@
 import { ByteListType, ByteVectorType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
 import { SignedDepositReportCodec } from './bridge.ts';
 import { MAX_EXTENSION_BYTES, MAX_PAYLOAD_BYTES } from './consensus.ts';
-import { EarlyKeyShareCodec, SignedOrderEnvelopeCodec } from './envelope.ts';
+import { EarlyKeyShareCodec, EonActivationCodec, SignedOrderEnvelopeCodec } from './envelope.ts';
 import { defineMessage } from './message.ts';
 import { PriceCertificateCodec, Secp256k1Point } from './oracle.ts';
 import { Bytes32, Uint16, Uint32, Uint64 } from './primitives.ts';
@@ -91,13 +93,18 @@ export const BlockPayloadType = new ContainerType(
     ),
     batchKeys: new ListCompositeType(BatchKeyType, MAX_BLOCK_BATCH_KEYS),
     earlyShares: new ListCompositeType(new ByteListType(EarlyKeyShareCodec.maxBytes), MAX_BLOCK_EARLY_SHARES),
+    /** `EonActivation` encodings (src/chain/eon-schedule.ts): the next eon keyset, at most one. */
+    eonActivations: new ListCompositeType(new ByteListType(EonActivationCodec.maxBytes), 1),
   },
   { typeName: 'BlockPayload' },
 );
 export type BlockPayload = ValueOf<typeof BlockPayloadType>;
 /** The fair-ordering fields of a payload that carries none (fresh arrays each call). */
-export function noFairOrdering(): Pick<BlockPayload, 'envelopes' | 'batchKeys' | 'earlyShares'> {
-  return { envelopes: [], batchKeys: [], earlyShares: [] };
+export function noFairOrdering(): Pick<
+  BlockPayload,
+  'envelopes' | 'batchKeys' | 'earlyShares' | 'eonActivations'
+> {
+  return { envelopes: [], batchKeys: [], earlyShares: [], eonActivations: [] };
 }
 
 export const BlockPayloadCodec = defineMessage({

@@ -17,7 +17,7 @@
  */
 import { ByteListType, ContainerType, ListCompositeType, UintBigintType, type ValueOf } from '@chainsafe/ssz';
 import { CreditedDepositsRecordType, WithdrawalsRecordType } from './bridge.ts';
-import { SignedOrderEnvelopeCodec } from './envelope.ts';
+import { EonActivationCodec, SignedOrderEnvelopeCodec } from './envelope.ts';
 import {
   AccountRecordType,
   GovernanceRecordType,
@@ -345,6 +345,23 @@ export const PendingBatchType = new ContainerType(
 export type PendingBatch = ValueOf<typeof PendingBatchType>;
 export const PendingBatchListType = new ListCompositeType(PendingBatchType, MAX_PENDING_BATCHES);
 
+/** Recorded eons a state keeps at most: the previous, the current and the next window's. */
+export const MAX_SCHEDULED_EONS = 4;
+
+/** An eon keyset a block recorded (src/chain/eon-schedule.ts), as a snapshot keeps it. */
+export const ScheduledEonType = new ContainerType(
+  {
+    fromHeight: Uint64,
+    recordedAt: Uint64,
+    /** The `EonActivation` encoding the block carried. */
+    activation: new ByteListType(EonActivationCodec.maxBytes),
+    /** The window's validator identity keys, by keyper index. */
+    validators: new ListCompositeType(Bytes32, 256),
+  },
+  { typeName: 'ScheduledEon' },
+);
+export type ScheduledEonRecord = ValueOf<typeof ScheduledEonType>;
+
 /**
  * What a validator stores every K finalized blocks: the engine snapshot, the oracle aggregation
  * state the next block's aggregate depends on (the previous aggregate per asset, EMA included),
@@ -358,6 +375,8 @@ export const NodeSnapshotType = new ContainerType(
     /** Previous aggregate per asset, ascending asset id, as `aggregateBlock` wants them. */
     prices: new ListCompositeType(AggregatePriceType, SNAPSHOT_UNDERLYINGS_MAX),
     pendingBatches: PendingBatchListType,
+    /** The eons recorded on chain and still needed, ascending (src/chain/eon-schedule.ts). */
+    eons: new ListCompositeType(ScheduledEonType, MAX_SCHEDULED_EONS),
   },
   { typeName: 'NodeSnapshot' },
 );
@@ -366,7 +385,11 @@ export const NodeSnapshotCodec = defineMessage({
   name: 'NodeSnapshot',
   tag: 0x0580,
   type: NodeSnapshotType,
-  maxBytes: SNAPSHOT_MAX_BYTES + 64 * 1024 + MAX_PENDING_BATCHES * MAX_PENDING_BATCH_BYTES,
+  maxBytes:
+    SNAPSHOT_MAX_BYTES +
+    64 * 1024 +
+    MAX_PENDING_BATCHES * MAX_PENDING_BATCH_BYTES +
+    MAX_SCHEDULED_EONS * (EonActivationCodec.maxBytes + 256 * 32 + 64),
   validate(value) {
     for (let i = 0; i < value.pendingBatches.length; i++) {
       const batch = value.pendingBatches[i]!;

@@ -58,6 +58,7 @@ test('a copy of an admitted transaction with another signature is still refused 
     batchKeys: [],
 
     earlyShares: [],
+    eonActivations: [],
     timeMs: engineGenesis.startTimeMs + 1000,
     transactions: [forgedBytes, admittedBytes],
     observations: [],
@@ -158,6 +159,7 @@ test('a leader whose parent it never checked proposes its mempool as soon as the
     envelopes: [],
     batchKeys: [],
     earlyShares: [],
+    eonActivations: [],
     stateRootHeight: 0,
     stateRoot: new Uint8Array(32),
   });
@@ -220,6 +222,7 @@ test('a finalized block reaches onExecuted before its sync; processedHeight and 
     envelopes: [],
     batchKeys: [],
     earlyShares: [],
+    eonActivations: [],
     stateRootHeight: 0,
     stateRoot: new Uint8Array(32),
   });

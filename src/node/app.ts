@@ -100,10 +100,12 @@ import {
 } from '../chain/block-rule.ts';
 import type { BlockStore } from '../chain/block-store.ts';
 import { isBatchKey } from '../chain/encrypted-batch.ts';
+import { type EonAtHeight, eonAt, judgeEonActivation, type ScheduledEon } from '../chain/eon-schedule.ts';
 import {
   batchKeyNeeded,
+  type ChainFairOrdering,
   encryptionRequired,
-  type FairOrderingRules,
+  eonScheduleRules,
   fairPayloadProblem,
   KEY_WAIT_BLOCKS_MAX,
 } from '../chain/fair-batches.ts';
@@ -155,7 +157,7 @@ import type { PriceBook } from '../oracle/price-book.ts';
 import { createRealClock } from '../runtime/real/clock.ts';
 import type { Clock } from '../runtime/types.ts';
 import { epochGateHeight } from './epochs.ts';
-import { createKeyShareRelay } from './fair-ordering.ts';
+import { createKeyShareRelay, type KeyShareRelay } from './fair-ordering.ts';
 import { createEnvelopePool, type EnvelopeAdmission } from './fair-ordering-pool.ts';
 import type { OracleAsset } from './genesis.ts';
 import { trace, tracedIds, traceNow, tracing } from './trace.ts';
@@ -302,13 +304,18 @@ export interface NodeApplicationOptions {
 
 /** A validator's part in fair ordering: the chain's eon keyset and its own share of it. */
 export interface NodeFairOrdering {
-  readonly rules: FairOrderingRules;
-  /** Our eon secret share s_i (the eon DKG's output for our index). */
-  readonly secretShare: bigint;
+  readonly rules: ChainFairOrdering;
+  /**
+   * Our share of the fixed keyset s_i (the eon DKG's output for our index); absent with eon
+   * epochs, whose shares come per eon (`addEon`), and for a validator that holds none.
+   */
+  readonly secretShare?: bigint;
   /** Signs our key shares: our validator identity key (`validators[self]`). */
   readonly signer: ShareSigner;
   /** Runs the block rule's pairings (decryption, key checks); default noble. mcl-wasm is faster. */
   readonly pairingBackend?: PairingBackend;
+  /** Our identity key (a keyper is found by it in each eon's set); default `validators[self]`. */
+  readonly publicKey?: Uint8Array;
 }
 
 /** Transactions executed, encrypted (opened from envelopes) and plain, and envelopes admitted. */
@@ -401,7 +408,17 @@ export interface NodeApplication {
    */
   enableFairOrdering(fair: NodeFairOrdering): void;
   /** The eon keyset blocks are encrypted to; undefined before it exists or without fair ordering. */
-  fairOrderingRules(): FairOrderingRules | undefined;
+  fairOrderingRules(): ChainFairOrdering | undefined;
+  /**
+   * A later window's eon keyset our set agreed on (src/node/eon-keyset.ts): its activation record,
+   * which our proposals carry until a finalized block records it, and our share of it when we
+   * are one of its keypers. Idempotent.
+   */
+  addEon(eon: number, activation: Uint8Array, secretShare?: bigint): void;
+  /** The eon that applies at `height` on our executed chain (undefined: not recorded, or no fair ordering). */
+  eonAt(height: number): EonAtHeight | undefined;
+  /** The eons finalized blocks recorded that the state still keeps (src/chain/eon-schedule.ts). */
+  recordedEons(): readonly ScheduledEon[];
   /** Envelopes waiting in the pool. */
   pooledEnvelopes(): number;
   /**
@@ -558,43 +575,107 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   };
   const known = new Map<string, KnownBlock>();
   let fair = options.fairOrdering;
-  // t = 2f + 1 of n = 3f + 1 (or more): the shares that combine into a block's key.
-  const keyThreshold = 2 * Math.floor((options.validators.length - 1) / 3) + 1;
-  const relayOf = (fair: NodeFairOrdering | undefined) =>
-    fair === undefined
+  /** Our shares of the eons after the genesis one (each made by its window's DKG), by eon. */
+  const eonShares = new Map<number, bigint>();
+  /** Activation records of agreed eon keysets, by eon: a leader records each once (eon-schedule.ts). */
+  const offeredActivations = new Map<number, Uint8Array>();
+  const scheduleRules = () =>
+    chain.rules.fairOrdering === undefined
       ? undefined
-      : createKeyShareRelay({
-          context: {
-            chainId,
-            eon: fair.rules.eon,
-            threshold: keyThreshold,
-            eonPublicKey: fair.rules.eonPublicKey,
-            validatorKeys: options.validators,
-            publicShares: fair.rules.publicShares,
-            ...(fair.pairingBackend === undefined ? {} : { backend: fair.pairingBackend }),
-          },
-          self: options.self,
-          secretShare: fair.secretShare,
-          signer: fair.signer,
-        });
+      : eonScheduleRules(chain.rules.fairOrdering, options.validators);
+  /** The eon that applies at `height` as our executed chain knows it. */
+  const eonHere = (height: number): EonAtHeight | undefined => {
+    const rules = scheduleRules();
+    return rules === undefined ? undefined : eonAt(rules, chain.eons ?? [], height);
+  };
+  /** One share relay per eon: its keypers, its threshold, our share of it if we hold one. */
+  const relays = new Map<number, KeyShareRelay>();
+  const relayOfEon = (eon: EonAtHeight): KeyShareRelay | undefined => {
+    if (fair === undefined) return undefined;
+    const existing = relays.get(eon.eon);
+    if (existing !== undefined) return existing;
+    const ownKey = fair.publicKey ?? options.validators[options.self];
+    const self = ownKey === undefined ? -1 : eon.validators.findIndex((key) => bytesEqual(key, ownKey));
+    const share = fair.rules.eonEpochBlocks === undefined ? fair.secretShare : eonShares.get(eon.eon);
+    const created = createKeyShareRelay({
+      context: {
+        chainId,
+        eon: eon.eon,
+        threshold: eon.threshold,
+        eonPublicKey: eon.eonPublicKey,
+        validatorKeys: eon.validators,
+        publicShares: eon.publicShares,
+        ...(fair.pairingBackend === undefined ? {} : { backend: fair.pairingBackend }),
+      },
+      self: Math.max(self, 0),
+      ...(self >= 0 && share !== undefined ? { secretShare: share } : {}),
+      signer: fair.signer,
+    });
+    relays.set(eon.eon, created);
+    return created;
+  };
+  /** The relay of the eon of block `height`; undefined without fair ordering or an eon there. */
+  const relayAt = (height: number): KeyShareRelay | undefined => {
+    const eon = eonHere(height);
+    return eon === undefined ? undefined : relayOfEon(eon);
+  };
   const envelopePoolOf = (fair: NodeFairOrdering | undefined) =>
     fair === undefined
       ? undefined
       : createEnvelopePool({
           chainId,
           eon: fair.rules.eon,
+          ...(fair.rules.eonEpochBlocks === undefined
+            ? {}
+            : { eonAt: (target: number) => eonHere(target)?.eon }),
           aheadMax: limits.envelopeAheadBlocks,
           maxEnvelopes: limits.maxPooledEnvelopes,
           maxPerSender: limits.maxPooledEnvelopesPerSender,
           nextNonce: (sender) => chain.engine.nonceOf(sender) ?? 0,
         });
-  let relay = relayOf(fair);
+  /** The context a verifier judges a proposal's fair-ordering fields in (eons as executed here). */
+  const fairVerifierContext = () => {
+    const committed = chain.engine.validatorSet();
+    return {
+      ...chain.rules,
+      eons: chain.eons ?? [],
+      executedHeight: chain.engine.height,
+      ...(committed === undefined ? {} : { committed }),
+    };
+  };
+  /**
+   * The activation a leader of `height` records: an offered one that passes the block rule on our
+   * state, which must be the parent's (we executed `height − 1`); offers for windows passed go.
+   */
+  const eonActivationFor = (height: number): Uint8Array[] => {
+    const rules = chain.rules.fairOrdering;
+    if (rules?.eonEpochBlocks === undefined || offeredActivations.size === 0) return [];
+    if (chain.engine.height !== height - 1) return [];
+    const committed = chain.engine.validatorSet();
+    for (const [eon, bytes] of [...offeredActivations].sort((a, b) => a[0] - b[0])) {
+      const verdict = judgeEonActivation(
+        {
+          chainId,
+          rules: eonScheduleRules(rules, options.validators),
+          recorded: chain.eons ?? [],
+          committed,
+        },
+        height,
+        bytes,
+      );
+      if (verdict.ok) return [bytes];
+      if (verdict.problem !== 'eon-activation-set-unsettled') offeredActivations.delete(eon);
+    }
+    return [];
+  };
   let envelopePool = envelopePoolOf(fair);
   /**
    * Batch keys from outside our relay, by height: records in blocks we verified or saw finalized
    * (each passed the pairing check) and, on a restart, the ones stored with the blocks they opened.
    */
   const knownKeys = new Map<number, Uint8Array>();
+  /** Records of keys for heights whose eon is not recorded in our executed state yet (unchecked). */
+  const uncheckedKeys = new Map<number, Uint8Array>();
   /**
    * Keys of batches opened here that no block at or below our executed height records yet: a
    * leader records them (`batchKeys`) for validators that missed the votes.
@@ -762,12 +843,23 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
    * is executed, so releasing it is allowed), or a record or stored key; else undefined.
    */
   const heldKey = (height: number): Uint8Array | undefined => {
-    if (relay === undefined || height > chain.engine.height) return undefined;
+    if (fair === undefined || height > chain.engine.height) return undefined;
     const recorded = knownKeys.get(height);
     if (recorded !== undefined) return recorded;
+    const eon = eonHere(height);
+    const unchecked = uncheckedKeys.get(height);
+    if (unchecked !== undefined && eon !== undefined) {
+      uncheckedKeys.delete(height);
+      if (isBatchKey(chainId, height, unchecked, eon.eonPublicKey, fair.pairingBackend)) {
+        knownKeys.set(height, unchecked);
+        return unchecked;
+      }
+    }
+    const relay = eon === undefined ? undefined : relayOfEon(eon);
+    if (relay === undefined || eon === undefined) return undefined;
     relay.attach(height, chain.engine.height);
     // Combining costs pairings: not before enough shares are held to succeed.
-    if (relay.held(height) < keyThreshold) return undefined;
+    if (relay.held(height) < eon.threshold) return undefined;
     const outcome = relay.key(height, chain.engine.height);
     return outcome?.ok ? outcome.key : undefined;
   };
@@ -775,7 +867,17 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   /** A record of batch `height`'s key from a block: kept when it may still be needed and checks. */
   const learnKey = (height: number, key: Uint8Array, checked: boolean) => {
     if (fair === undefined || knownKeys.has(height) || height + 2 < chain.engine.height) return;
-    if (!checked && !isBatchKey(chainId, height, key, fair.rules.eonPublicKey, fair.pairingBackend)) return;
+    if (!checked) {
+      const eon = eonHere(height);
+      // Eon epochs: a record for a height whose eon our execution has not reached yet (a validator
+      // catching up sees later blocks first) waits unchecked until that eon is known (`heldKey`).
+      if (eon === undefined) {
+        if (height > chain.engine.height && uncheckedKeys.size < KEY_WAIT_BLOCKS_MAX)
+          uncheckedKeys.set(height, key.slice());
+        return;
+      }
+      if (!isBatchKey(chainId, height, key, eon.eonPublicKey, fair.pairingBackend)) return;
+    }
     knownKeys.set(height, key.slice());
     wakeProposers();
   };
@@ -787,11 +889,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
    */
   const ownShares = (room: number): Uint8Array[] => {
     const shares: Uint8Array[] = [];
-    if (relay === undefined) return shares;
+    if (fair === undefined) return shares;
     let used = keyShareExtensionOverhead(0);
     for (const batch of chain.pending) {
       if (shares.length >= MAX_VOTE_KEY_SHARES) break;
-      const bytes = relay.attach(batch.height, chain.engine.height);
+      const bytes = relayAt(batch.height)?.attach(batch.height, chain.engine.height);
       if (bytes === undefined) continue;
       if (used + bytes.length + 4 > room) break;
       shares.push(bytes);
@@ -806,7 +908,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
    * against its signer. Shares far outside the heights we collect for are accepted and not kept.
    */
   const acceptKeyShare = (signer: number, bytes: Uint8Array): boolean => {
-    if (relay === undefined) return false;
+    if (fair === undefined) return false;
     let message: ReturnType<typeof SignedKeyShareCodec.decode>;
     try {
       message = SignedKeyShareCodec.decode(bytes);
@@ -817,6 +919,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     const batch = Number(message.batch);
     const finalized = chain.engine.height;
     if (batch > finalized + OBSERVATION_WINDOW || batch + KEY_WAIT_BLOCKS_MAX < finalized) return true;
+    // A batch whose eon we have not seen recorded (ahead of our execution): accepted, not kept.
+    const relay = relayAt(batch);
+    if (relay === undefined) return true;
     const verdict = relay.receive(bytes, finalized);
     if (!verdict.ok) return verdict.code === 'DUPLICATE';
     if (verdict.early === true) {
@@ -951,17 +1056,27 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
    * the key waits to be recorded; envelopes, shares, keys and evidence that can no longer be used go.
    */
   const pruneFair = (height: number, payload: Uint8Array, digest: Uint8Array, batchKey?: Uint8Array) => {
-    if (relay === undefined) return;
+    if (fair === undefined) return;
     envelopePool?.finalized(height);
-    relay.prune(chain.pending[0]?.height ?? height + 1);
+    const lowest = chain.pending[0]?.height ?? height + 1;
+    // An eon older than the one of the lowest height still to open is needed no more: its relay
+    // and our share of it go (the sealed key file stays until the node prunes it).
+    const oldest = eonHere(lowest)?.eon;
+    for (const [eon, relay] of [...relays]) {
+      relay.prune(lowest);
+      if (oldest !== undefined && eon < oldest) {
+        relays.delete(eon);
+        eonShares.delete(eon);
+      }
+    }
     if (batchKey !== undefined) unrecorded.set(height - 1, batchKey);
     const records =
       known.get(toHex(digest))?.batchKeyHeights ??
       (decodeBlockPayload(payload)?.batchKeys ?? []).map((key) => key.height);
     for (const recordedHeight of records) unrecorded.delete(recordedHeight);
-    for (const map of [unrecorded, knownKeys])
+    for (const map of [unrecorded, knownKeys, uncheckedKeys])
       for (const keyHeight of [...map.keys()])
-        if (keyHeight + (map === knownKeys ? 2 : KEY_WAIT_BLOCKS_MAX) < height) map.delete(keyHeight);
+        if (keyHeight + (map === unrecorded ? KEY_WAIT_BLOCKS_MAX : 2) < height) map.delete(keyHeight);
     if (earlyEvidence.size === 0) return;
     const recorded = new Set<string>();
     // Decoded again only while we hold evidence (rare): the block rule does not hand it back.
@@ -1278,16 +1393,20 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           if (height < context.height && !recorded.has(height))
             batchKeys.push({ height, key: unrecorded.get(height)! });
         }
+      // An eon activation (a few hundred bytes per validator) takes its room from the envelopes'.
+      const eonActivations = eonActivationFor(context.height);
+      const activationBytes = eonActivations.reduce((sum, bytes) => sum + bytes.length, 0);
       const envelopes =
         envelopePool?.select(
           context.height,
-          Math.min(limits.maxBlockEnvelopeBytes, MAX_PENDING_BATCH_BYTES),
+          Math.max(0, Math.min(limits.maxBlockEnvelopeBytes, MAX_PENDING_BATCH_BYTES) - activationBytes),
           ancestorNextNonce(parentHex),
         ) ?? [];
       const payload = BlockPayloadCodec.encode({
         envelopes,
         batchKeys,
-        earlyShares: relay === undefined ? [] : earlySharesFor(context.height),
+        earlyShares: fair === undefined ? [] : earlySharesFor(context.height),
+        eonActivations,
         timeMs,
         transactions,
         observations: ownObservations,
@@ -1352,7 +1471,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
         return refuse('bad-observation');
       if (depositProblems(epochRules(chain), context.height, payload.deposits).length > 0)
         return refuse('bad-deposit-report');
-      const fairProblem = fairPayloadProblem(chain.rules, context.height, payload, {
+      const fairProblem = fairPayloadProblem(fairVerifierContext(), context.height, payload, {
         ...(fair?.pairingBackend === undefined ? {} : { backend: fair.pairingBackend }),
         knownKey: (height) => knownKeys.get(height) ?? unrecorded.get(height),
       });
@@ -1490,7 +1609,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     },
 
     finalizedAhead(block) {
-      if (relay === undefined || block.height <= chain.engine.height) return;
+      if (fair === undefined || block.height <= chain.engine.height) return;
       for (const record of decodeBlockPayload(block.payload)?.batchKeys ?? [])
         learnKey(record.height, record.key, false);
     },
@@ -1557,11 +1676,26 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       );
       fair = next;
       chain.rules = { ...chain.rules, fairOrdering: next.rules };
-      relay = relayOf(next);
+      relays.clear();
       envelopePool = envelopePoolOf(next);
     },
 
     fairOrderingRules: () => chain.rules.fairOrdering,
+
+    addEon(eon, activation, secretShare) {
+      if (!offeredActivations.has(eon) && !(chain.eons ?? []).some((e) => e.eon === eon))
+        offeredActivations.set(eon, activation.slice());
+      if (secretShare !== undefined && !eonShares.has(eon)) {
+        eonShares.set(eon, secretShare);
+        // A relay made before we held the share only collected: remade, it releases ours too.
+        relays.delete(eon);
+      }
+      wakeProposers();
+    },
+
+    eonAt: (height) => eonHere(height),
+
+    recordedEons: () => chain.eons ?? [],
 
     tip: () => ({
       height: chain.engine.height,

@@ -49,6 +49,7 @@ function emptyPayload(height: number, startTimeMs: number, rootHeight: number, s
     envelopes: [],
     batchKeys: [],
     earlyShares: [],
+    eonActivations: [],
     timeMs: startTimeMs + height,
     transactions: [],
     observations: [],
@@ -188,6 +189,7 @@ export async function buildBareChain(options: BareChainOptions): Promise<BareCha
     engine: engine.snapshot(),
     prices: [],
     pendingBatches: [],
+    eons: [],
   });
   return { digests, tip, snapshot, roots };
 }

@@ -29,6 +29,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -285,4 +286,9 @@ export function writeEonShareDurably(dataDirectory: string, text: string, eon: n
     closeSync(fd);
   }
   renameSync(temporary, path);
+}
+
+/** Deletes eon `eon`'s key file (a past window's: no block of it can still need opening). */
+export function removeEonShare(dataDirectory: string, eon: number): void {
+  rmSync(eonShareFileOf(dataDirectory, eon), { force: true });
 }

@@ -4,11 +4,15 @@
  * src/node/price-signing.ts runs the price keyset's keygen.
  *
  * When it runs. A genesis with `eonKeygen` names the eon and the encrypted-only markets but no
- * key: at first start every genesis validator runs one DKG session for that eon (threshold
- * 2f + 1, all validators deal and receive), and the node starts consensus only once the keyset
- * is **agreed** (n − f validators attested the same transcript and this validator holds its share
- * of it), so every block, the first included, runs with the same eon key at every validator and no
- * envelope is taken before the key exists (the API answers EON_KEY_PENDING meanwhile).
+ * key. Without validator epochs, at first start every genesis validator runs one DKG session for
+ * that eon (threshold 2f + 1, all validators deal and receive), and the node starts consensus only
+ * once the keyset is **agreed** (n − f validators attested the same transcript and this validator
+ * holds its share of it), so every block, the first included, runs with the same eon key at every
+ * validator and no envelope is taken before the key exists (the API answers EON_KEY_PENDING
+ * meanwhile). With validator epochs, src/node/eon-epochs.ts runs one such driver per window, among
+ * that window's validators (`validators` and `self` are then the window's set and our index in
+ * it, and `send` a keyper index, which it maps to the transport), and the chain records each
+ * agreed keyset (src/chain/eon-schedule.ts) instead of waiting for it.
  *
  * Messages. Shares go to their recipient only (`send`, the peer's mutual-TLS channel), the rest
  * to everyone. Everything sent is kept and re-sent every `retryMs` until agreement (peers that

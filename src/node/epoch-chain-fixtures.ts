@@ -140,6 +140,7 @@ export function honestChain(
       envelopes: [],
       batchKeys: [],
       earlyShares: [],
+      eonActivations: [],
       timeMs: genesis.startTimeMs + height * 1000,
       transactions,
       observations: [],

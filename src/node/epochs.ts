@@ -14,6 +14,8 @@
  *     index by the engine (SimplexEngine.scheduleEpoch).
  *   - Restart: replayed blocks schedule their epochs as live ones do, and the epochs committed
  *     before the restored snapshot are scheduled from the record and the stored boundary blocks.
+ *   - Eons: with genesis `eonKeygen` the fair-ordering eon follows these epochs, one per window of
+ *     `epochBlocks` (src/chain/eon-schedule.ts, src/node/eon-epochs.ts).
  * The peers of a set are the genesis validators' transport indices; a validator added by
  * governance joins the engine's peer directory after them, and the TLS transport's in the same
  * order (src/node/price-membership.ts `networkMembership`), which admits and dials it from the

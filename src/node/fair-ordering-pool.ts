@@ -3,7 +3,9 @@
  * for a height. It sits beside the plain mempool (src/mempool/mempool.ts) rather than inside it:
  * an envelope has no payload to judge, only a public body, and it belongs to exactly one height.
  *
- *   submit    decode (typed CodecError codes: MESSAGE_TOO_LARGE, MALFORMED_FIELD, …), then
+ *   submit    decode (typed CodecError codes: MESSAGE_TOO_LARGE, MALFORMED_FIELD, …), then, with eon
+ *             epochs, the eon that applies at the envelope's target (EON_KEY_PENDING while it is not
+ *             recorded, WRONG_EON for another; src/chain/eon-schedule.ts), then
  *             `checkEnvelope` (src/crypto/shutter/envelope.ts: chain, eon, target window, replayed
  *             nonce, signature, ciphertext hash), then the pool's own bounds: one envelope per
  *             (sender, nonce, target) — the first wins, so a relay cannot swap in another under the
@@ -23,7 +25,14 @@ import { checkEnvelope, type EnvelopeCheck } from '../crypto/shutter/envelope.ts
 
 export interface EnvelopePoolOptions {
   readonly chainId: number;
+  /** The eon envelopes must name, whatever their target (without eon epochs). */
   readonly eon: number;
+  /**
+   * With eon epochs (src/chain/eon-schedule.ts): the eon that applies at a target height, as the
+   * executed chain knows it, or undefined while that height's eon is not recorded (EON_KEY_PENDING:
+   * nobody could release the key). Overrides `eon`.
+   */
+  readonly eonAt?: (targetHeight: number) => number | undefined;
   /** How far above the next height a target may be. */
   readonly aheadMax: number;
   readonly maxEnvelopes: number;
@@ -41,7 +50,12 @@ export type EnvelopeRefusal =
     }
   | {
       readonly ok: false;
-      readonly code: Exclude<EnvelopeCheck, 'ok'> | 'SLOT_TAKEN' | 'SENDER_LIMIT' | 'POOL_FULL';
+      readonly code:
+        | Exclude<EnvelopeCheck, 'ok'>
+        | 'EON_KEY_PENDING'
+        | 'SLOT_TAKEN'
+        | 'SENDER_LIMIT'
+        | 'POOL_FULL';
     };
 
 export type EnvelopeAdmission = { readonly ok: true; readonly id: string } | EnvelopeRefusal;
@@ -97,9 +111,13 @@ export function createEnvelopePool(options: EnvelopePoolOptions): EnvelopePool {
       const sender = toHex(envelope.body.sender);
       if ((perSender.get(sender) ?? 0) >= options.maxPerSender) return { ok: false, code: 'SENDER_LIMIT' };
       if (entries.size >= options.maxEnvelopes) return { ok: false, code: 'POOL_FULL' };
+      // An envelope for a height whose eon is not recorded could never be opened: refused, as is
+      // one for another eon than the one that applies at its target (WRONG_EON).
+      const eon = options.eonAt === undefined ? options.eon : options.eonAt(envelope.body.targetHeight);
+      if (eon === undefined) return { ok: false, code: 'EON_KEY_PENDING' };
       const verdict = checkEnvelope(envelope, {
         chainId: options.chainId,
-        eon: options.eon,
+        eon,
         height,
         aheadMax: options.aheadMax,
         nextNonce: options.nextNonce,

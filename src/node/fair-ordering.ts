@@ -231,7 +231,8 @@ export const MAX_KEY_SHARE_ATTACHMENT_BYTES = SignedKeyShareCodec.maxBytes;
 export function createKeyShareRelay(options: {
   readonly context: BatchKeyContext;
   readonly self: number;
-  readonly secretShare: bigint;
+  /** Our share of this eon's key; absent when we are no keyper of it (we collect and combine only). */
+  readonly secretShare?: bigint;
   readonly signer: ShareSigner;
 }): KeyShareRelay {
   const { context } = options;
@@ -253,6 +254,7 @@ export function createKeyShareRelay(options: {
     attach(height, finalizedHeight) {
       const cached = own.get(height);
       if (cached !== undefined) return cached;
+      if (options.secretShare === undefined) return undefined;
       const released = releaseBatchKeyShare(
         {
           chainId: context.chainId,

@@ -4,7 +4,8 @@
  *   transport (mutual TLS 1.3, one connection per validator pair)
  *     ├─ 0x02xx → consensus (Simplex; vote journal and finalized blocks in SQLite)
  *     ├─ 0x04xx → price keyset DKG and FROST signing (price-signing.ts)
- *     ├─ 0x0135 → the eon keyset's DKG among the validators (eon-keyset.ts; genesis `eonKeygen`)
+ *     ├─ 0x0135 → the eon keyset's DKG among the validators (eon-keyset.ts; genesis `eonKeygen`),
+ *                 with validator epochs one per window among its own set (eon-epochs.ts)
  *     └─ 0x05xx → transaction gossip and envelope gossip 0x0509 (here), signing
  *                 requests/announcements (price-signing.ts) and state sync, 0x0505–0x0508
  *                 (state-sync.ts)
@@ -23,13 +24,19 @@
  * default 100), listens, dials, starts consensus, the oracle, the DKG (or loads the keyset) and the
  * API. With genesis `eonKeygen`, consensus (and state sync) start only once the validators agreed
  * on the eon keyset (eon-keyset.ts; loaded from `eon-share-<eon>.key` after the first start), so
- * no block runs, and no envelope is taken, before the eon key exists. `stop()` stops consensus, waits for the block being applied,
+ * no block runs, and no envelope is taken, before the eon key exists. With `eonKeygen` and
+ * validator epochs (`--epoch-blocks`), the eon follows the epochs instead (eon-epochs.ts,
+ * src/chain/eon-schedule.ts): consensus starts at once, each window's eon (the first included) is
+ * made by its own validators and applies from a finalized block that records it, and a validator
+ * added by governance starts and is a keyper from its first window. `stop()` stops consensus, waits for the block being applied,
  * syncs and closes storage, closes the API and the transport. `kill -9` at any point is safe:
  * votes are journaled before they are sent and a finalized block is applied again from storage.
  */
 
 import { decodeBlockPayload, epochValidators } from '../chain/block-rule.ts';
+import { eonOfWindow, eonWindowOf, type ScheduledEon } from '../chain/eon-schedule.ts';
 import { type Block, BlockCodec, CertificateCodec, ProposalCodec, VoteCodec } from '../codec/consensus.ts';
+import { EonActivationCodec } from '../codec/envelope.ts';
 import { CodecError } from '../codec/errors.ts';
 import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { peekTag } from '../codec/message.ts';
@@ -71,7 +78,8 @@ import { auditLogRead, createAuditTrail } from './audit-trail.ts';
 import { createCertificateHistory } from './certificate-history.ts';
 import { createCheckpointSigner } from './checkpoint-signing.ts';
 import { createDepositStatus } from './deposit-status.ts';
-import { EonShareError, readEonShareText, writeEonShareDurably } from './eon-key-file.ts';
+import { createEonEpochs } from './eon-epochs.ts';
+import { EonShareError, readEonShareText, removeEonShare, writeEonShareDurably } from './eon-key-file.ts';
 import { createEonKeysetDriver, type EonKeysetDriver } from './eon-keyset.ts';
 import { catchUpEpochs, currentValidatorStatus, followValidatorEpoch, storedBlockView } from './epochs.ts';
 import { type Genesis, parseHostPort } from './genesis.ts';
@@ -394,9 +402,14 @@ export function createNode(options: NodeOptions): PalisadeNode {
   // a vote's signer index names a member of its view's set, which the application needs to tell
   // whose observation or deposit report a vote carries.
   const schedule = createValidatorSchedule({ epoch: 1, firstView: 1, validators: createValidatorSet(keys) });
-  // A validator added later took no part in the genesis eon DKG and holds no eon share: without
-  // the keyset it would run blocks with envelopes under other rules and fork, so it does not start.
-  if (joining && genesis.eonKeygen !== undefined)
+  // With validator epochs the eon follows them (src/node/eon-epochs.ts): a fresh eon per window,
+  // recorded on chain, so a validator added later is a keyper from its first window on.
+  const eonEpochBlocks =
+    genesis.eonKeygen !== undefined && genesis.dkg.epochBlocks > 0 ? genesis.dkg.epochBlocks : undefined;
+  // Without them, a validator added later took no part in the genesis eon DKG and holds no eon
+  // share: without the keyset it would run blocks with envelopes under other rules and fork, so it
+  // does not start.
+  if (joining && genesis.eonKeygen !== undefined && eonEpochBlocks === undefined)
     throw new EonShareError(
       'EON_SHARE_MISSING',
       'a validator added after genesis holds no share of the eon keyset the genesis validators made',
@@ -431,12 +444,28 @@ export function createNode(options: NodeOptions): PalisadeNode {
         }),
     ...(eonKeygen === undefined
       ? {}
-      : {
-          pendingFairOrdering:
-            eonKeygen.encryptedOnlySeries === undefined
-              ? {}
-              : { encryptedOnlySeries: eonKeygen.encryptedOnlySeries },
-        }),
+      : eonEpochBlocks !== undefined
+        ? {
+            // Fair ordering from the first block; each window's eon applies once a block records it.
+            fairOrdering: {
+              rules: {
+                eon: eonKeygen.eon,
+                eonEpochBlocks,
+                ...(eonKeygen.encryptedOnlySeries === undefined
+                  ? {}
+                  : { encryptedOnlySeries: eonKeygen.encryptedOnlySeries }),
+              },
+              signer,
+              publicKey: signer.publicKey,
+              ...(options.pairingBackend === undefined ? {} : { pairingBackend: options.pairingBackend }),
+            },
+          }
+        : {
+            pendingFairOrdering:
+              eonKeygen.encryptedOnlySeries === undefined
+                ? {}
+                : { encryptedOnlySeries: eonKeygen.encryptedOnlySeries },
+          }),
   });
 
   let consensusHandler: ((from: PeerId, message: Uint8Array) => void) | undefined;
@@ -529,8 +558,10 @@ export function createNode(options: NodeOptions): PalisadeNode {
     onCertificate: (entry) => certificateHistory.record(entry),
   });
 
-  // The eon keyset's DKG (genesis `eonKeygen`): consensus waits for its agreement (see `start`).
-  let eonAgreed = eonKeygen === undefined;
+  // The eon keyset's DKG (genesis `eonKeygen` without validator epochs): consensus waits for its
+  // agreement (see `start`). With epochs, every window's DKG is src/node/eon-epochs.ts's and the
+  // chain never waits for one.
+  let eonAgreed = eonKeygen === undefined || eonEpochBlocks !== undefined;
   let startConsensus: (() => void) | undefined;
   const eonStore = {
     read: () =>
@@ -539,8 +570,31 @@ export function createNode(options: NodeOptions): PalisadeNode {
       if (eonKeygen !== undefined) writeEonShareDurably(options.dataDirectory, text, eonKeygen.eon);
     },
   };
+  const eonEpochs =
+    eonKeygen === undefined || eonEpochBlocks === undefined
+      ? undefined
+      : createEonEpochs({
+          chainId,
+          genesisEon: eonKeygen.eon,
+          epochBlocks: eonEpochBlocks,
+          publicKey: signer.publicKey,
+          signer,
+          secretKey: options.secretKey,
+          clock,
+          store: (eon) => ({
+            read: () => readEonShareText(options.dataDirectory, eon),
+            write: (text) => writeEonShareDurably(options.dataDirectory, text, eon),
+          }),
+          forget: (eon) => removeEonShare(options.dataDirectory, eon),
+          peerOf: (key) => transport.peerOf(key),
+          send: (to, message) => transport.send(to, message),
+          onAgreed: (eon, activation, secretShare) => app.addEon(eon, activation, secretShare),
+          dealMs: eonKeygen.dealMs,
+          complaintMs: eonKeygen.complaintMs,
+          log: (level, message, details) => logger[level](details ?? {}, message),
+        });
   const eon: EonKeysetDriver | undefined =
-    eonKeygen === undefined
+    eonKeygen === undefined || eonEpochs !== undefined
       ? undefined
       : createEonKeysetDriver({
           chainId,
@@ -763,7 +817,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
       } else if (tag === CheckpointCertificateCodec.tag) checkpoints?.receive(from, message);
       else if (range === 0x04 || tag === 0x0503 || tag === 0x0504) prices.receive(from, message);
       else if (tag === SealedEonKeygenCodec.tag) {
-        if (eon === undefined) transport.penalize(from, 'unknown-type', 5);
+        // A session of a window we have not reached yet is dropped; its keyper re-sends.
+        if (eonEpochs !== undefined) eonEpochs.receive(from, message);
+        else if (eon === undefined) transport.penalize(from, 'unknown-type', 5);
         else eon.receive(from, message);
       } else if (tag === TransactionGossipCodec.tag) onGossip(from, message);
       else if (tag === EnvelopeGossipCodec.tag) onEnvelopeGossip(from, message);
@@ -864,6 +920,57 @@ export function createNode(options: NodeOptions): PalisadeNode {
     storedBlockView(storage.finalizedBlock(height)) ?? provenBoundaryView(storage, height);
   // Validator epochs (src/node/epochs.ts): a boundary block that changed the set schedules the
   // next consensus epoch from the view after it, replayed blocks included.
+  // Eon epochs: each executed block may settle the next window's set or record an eon.
+  // Not while the stored blocks replay at start: the transport is not up, and start() catches up.
+  let eonLive = false;
+  app.onApplied((applied) => {
+    if (eonLive) eonEpochs?.executed(applied.summary.height, app.engine.validatorSet(), app.recordedEons());
+  });
+  /** `GET /v1/eon` with eon epochs: the eon of the next height as recorded, and the next one. */
+  const eonEpochJson = (): EonKeysetJson => {
+    const epochBlocks = eonEpochBlocks!;
+    const series = [...(eonKeygen?.encryptedOnlySeries ?? [])];
+    const jsonOf = (entry: ScheduledEon): EonKeysetJson => {
+      const record = EonActivationCodec.decode(entry.activation);
+      return {
+        state: 'ready',
+        source: 'dkg',
+        eon: entry.eon,
+        eonPublicKey: hex(entry.keyset.eonPublicKey.toBytes(true)),
+        threshold: entry.keyset.threshold,
+        publicShares: entry.keyset.publicShares.map((share) => hex(share.toBytes(true))),
+        encryptedOnlySeries: series,
+        qualified: [...record.qualified],
+        commitment: record.commitment.map((point) => hex(point)),
+        attestations: record.attestations.map((bytes) => hex(bytes)),
+        disqualified: [],
+        fromHeight: entry.fromHeight,
+        untilHeight: (entry.window + 1) * epochBlocks - 1,
+        validators: entry.validators.map((key) => hex(key)),
+      };
+    };
+    const height = app.engine.height + 1;
+    const window = eonWindowOf(epochBlocks, height);
+    const recorded = app.recordedEons();
+    const current = recorded.find((e) => e.window === window && e.fromHeight <= height);
+    const following = recorded.find((e) => e !== current && e.window >= window);
+    const next = following === undefined ? null : jsonOf(following);
+    if (current !== undefined) return { ...jsonOf(current), next };
+    return {
+      state: 'pending',
+      source: 'dkg',
+      eon: eonOfWindow(eonKeygen!.eon, window),
+      eonPublicKey: null,
+      threshold: null,
+      publicShares: [],
+      encryptedOnlySeries: series,
+      qualified: [],
+      commitment: [],
+      attestations: [],
+      disqualified: [],
+      next,
+    };
+  };
   app.onApplied((applied) => {
     // Epochs committed before a restored snapshot first (a replay may cross a later boundary).
     catchUpEpochs(consensus, app.engine.validatorSet(), viewOfStoredBlock);
@@ -1163,6 +1270,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
         .sort((a, b) => a.assetId - b.assetId)
         .map(certificateEntry),
     eonKeyset(): EonKeysetJson {
+      if (eonEpochBlocks !== undefined) return eonEpochJson();
       const rules = app.fairOrderingRules();
       const status = eon?.status();
       const series = rules?.encryptedOnlySeries ?? eonKeygen?.encryptedOnlySeries ?? [];
@@ -1170,9 +1278,15 @@ export function createNode(options: NodeOptions): PalisadeNode {
         state: rules !== undefined ? 'ready' : eonKeygen !== undefined ? 'pending' : 'disabled',
         source: eonKeygen !== undefined ? 'dkg' : rules !== undefined ? 'genesis' : null,
         eon: rules?.eon ?? eonKeygen?.eon ?? null,
-        eonPublicKey: rules === undefined ? null : hex(rules.eonPublicKey.toBytes(true)),
+        eonPublicKey:
+          rules?.eonEpochBlocks !== undefined || rules === undefined
+            ? null
+            : hex(rules.eonPublicKey.toBytes(true)),
         threshold: rules === undefined ? null : 2 * Math.floor((n - 1) / 3) + 1,
-        publicShares: rules === undefined ? [] : rules.publicShares.map((share) => hex(share.toBytes(true))),
+        publicShares:
+          rules?.eonEpochBlocks !== undefined || rules === undefined
+            ? []
+            : rules.publicShares.map((share) => hex(share.toBytes(true))),
         encryptedOnlySeries: [...series],
         qualified: status?.keyset === undefined ? [] : [...status.keyset.qualified],
         commitment: (status?.commitment ?? []).map((point) => hex(point)),
@@ -1364,6 +1478,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
       scheduleMembership();
       // Without a sealed keyset: the DKG among the validators, now that the transport runs.
       eon?.start();
+      eonLive = true;
+      eonEpochs?.executed(app.engine.height, app.engine.validatorSet(), app.recordedEons());
       const consensusReady = new Promise<void>((resolve) => {
         startConsensus = () => {
           startConsensus = undefined;
@@ -1418,6 +1534,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       stateSync.stop();
       prices.stop();
       eon?.stop();
+      eonEpochs?.stop();
       cancelPoll?.();
       cancelBridgePoll?.();
       cancelPenalties?.();

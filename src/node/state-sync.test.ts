@@ -296,6 +296,7 @@ test('state sync refuses offers that do not prove their root, and snapshots that
     engine: fresh.app.engine.snapshot(),
     prices: [],
     pendingBatches: [],
+    eons: [],
   });
   const before = toHex(fresh.app.engine.stateRoot());
   const refused = fresh.app.installSnapshot(relabeled, {

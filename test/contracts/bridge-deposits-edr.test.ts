@@ -83,6 +83,7 @@ describe('EVM deposit → 2f + 1 reports → credited, against EDR on 127.0.0.1'
         envelopes: [],
         batchKeys: [],
         earlyShares: [],
+        eonActivations: [],
         timeMs: engineGenesis.startTimeMs + height * 1000,
         transactions: [],
         observations: [],

@@ -86,6 +86,7 @@ function block(state: ChainState, reports: Uint8Array[]) {
     envelopes: [],
     batchKeys: [],
     earlyShares: [],
+    eonActivations: [],
     timeMs: state.rules.engineGenesis.startTimeMs + height * 1000,
     transactions: [],
     observations: [],

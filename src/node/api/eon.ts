@@ -12,6 +12,12 @@
  *                against the genesis validators' keys with `verifyEonKeysetJson` (src/node/
  *                client.ts) instead of trusting this node
  *   disqualified dealers this validator's DKG left out, with why
+ *   fromHeight, untilHeight, validators, next   with eon epochs (a fresh eon per validator
+ *                epoch, src/chain/eon-schedule.ts): the eon served is the one that applies at the
+ *                next height, as a finalized block recorded it; its attestations are checked
+ *                against `validators` (its window's set); `next` is the next window's once
+ *                recorded, so a client encrypting for a height past `untilHeight` uses it. While no
+ *                eon applies at the next height the state is 'pending'
  */
 import type { FastifyInstance } from 'fastify';
 import type { JsonSchema } from '../../codec/json.ts';
@@ -35,6 +41,15 @@ export interface EonKeysetJson {
   /** `SealedEonKeygen` encodings, 0x-hex. */
   attestations: string[];
   disqualified: { dealer: number; reason: string }[];
+  /**
+   * With eon epochs (src/chain/eon-schedule.ts): the heights this eon applies at (from a recorded
+   * block, up to its window's end), the keys of its keypers (its window's validators: what its
+   * attestations are checked against), and the next window's eon once recorded (null before).
+   */
+  fromHeight?: number;
+  untilHeight?: number;
+  validators?: string[];
+  next?: EonKeysetJson | null;
 }
 
 const count: JsonSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
@@ -42,7 +57,9 @@ const nullableCount: JsonSchema = { anyOf: [{ type: 'null' }, count] };
 const g2: JsonSchema = { type: 'string', pattern: '^0x[0-9a-f]{192}$' };
 const list = (items: JsonSchema): JsonSchema => ({ type: 'array', items, maxItems: MAX_VALIDATORS });
 
-export const eonKeysetSchema = object({
+const ed25519Key: JsonSchema = { type: 'string', pattern: '^0x[0-9a-f]{64}$' };
+
+const eonKeysetProperties: { [key: string]: JsonSchema } = {
   state: { type: 'string', enum: ['disabled', 'pending', 'ready'] },
   source: { anyOf: [{ type: 'null' }, { type: 'string', enum: ['genesis', 'dkg'] }] },
   eon: nullableCount,
@@ -54,7 +71,16 @@ export const eonKeysetSchema = object({
   commitment: list(g2),
   attestations: list({ type: 'string', pattern: '^0x([0-9a-f]{2})*$' }),
   disqualified: list(object({ dealer: count, reason: { type: 'string' } })),
-});
+  fromHeight: count,
+  untilHeight: count,
+  validators: list(ed25519Key),
+};
+const epochFields = ['fromHeight', 'untilHeight', 'validators'];
+
+export const eonKeysetSchema = object(
+  { ...eonKeysetProperties, next: { anyOf: [{ type: 'null' }, object(eonKeysetProperties, epochFields)] } },
+  [...epochFields, 'next'],
+);
 
 /**
  * Registers `GET /v1/eon` on `api`. A view without it (a fixture) answers 404.

@@ -357,6 +357,7 @@ export function createFixtureNode(
         envelopes: [],
         batchKeys: [],
         earlyShares: [],
+        eonActivations: [],
         timeMs,
         transactions: pending.map((entry) => entry.bytes),
         observations: observations(height, timeMs),

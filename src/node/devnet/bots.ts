@@ -86,6 +86,11 @@ export interface BotEncryption {
   seriesIds: readonly number[];
   /** Each envelope's fee in quote base units (default ENVELOPE_FEE). */
   fee?: number;
+  /**
+   * With eon epochs: the eon keyset of a target height (a fresh eon per validator epoch,
+   * src/chain/eon-schedule.ts), in place of `eon` and `eonPublicKey`; undefined: none yet.
+   */
+  eonAt?: (targetHeight: number) => Promise<{ eon: number; eonPublicKey: Uint8Array } | undefined>;
 }
 
 /** An envelope's fee: paid whatever its plaintext, so an envelope is never a free option. */
@@ -349,11 +354,14 @@ export function startBots(options: BotsOptions): RunningBots {
         const firstNonce = me?.account?.nonce ?? 0;
         targetHeight = status.height + ENVELOPE_LEAD_BLOCKS;
         ids = [];
+        const key = encryption.eonAt === undefined ? encryption : await encryption.eonAt(targetHeight);
+        // No eon for that height yet (its window's DKG is not recorded): nothing to encrypt to.
+        if (key === undefined) return [];
         for (const [offset, action] of actions.entries()) {
           const input = {
             chainId: encryption.chainId,
-            eon: encryption.eon,
-            eonPublicKey: encryption.eonPublicKey,
+            eon: key.eon,
+            eonPublicKey: key.eonPublicKey,
             targetHeight,
             nonce: firstNonce + offset,
             fee: encryption.fee ?? ENVELOPE_FEE,

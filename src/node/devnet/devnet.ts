@@ -40,7 +40,7 @@ import type { PalisadeClient, Trader } from '../client.ts';
 import { createDashboardServer, type RunningDashboard } from '../dashboard/server.ts';
 import { claimOnVault, servedHandovers } from '../withdraw-evm.ts';
 import { type BotAccount, type RunningBots, startBots } from './bots.ts';
-import { awaitEonKeyset } from './eon-setup.ts';
+import { awaitEonKeyset, eonResolver } from './eon-setup.ts';
 import { type EvmProcess, startEvmProcess } from './evm.ts';
 import { DevnetError, type DevnetNetwork, ensureNetwork, readNetwork, setEvmRpc } from './network.ts';
 import {
@@ -482,6 +482,15 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
                 eon: fair.eon,
                 eonPublicKey: fair.eonPublicKey,
                 seriesIds: fair.encryptedOnlySeries,
+                // With validator epochs the eon follows them: the bots read each window's.
+                ...(keygen !== undefined && network.genesis.dkg.epochBlocks > 0
+                  ? {
+                      eonAt: eonResolver(
+                        network.validators.map((validator) => validator.api),
+                        network.genesis.chainId,
+                      ),
+                    }
+                  : {}),
               },
             }),
         ...(options.onBotError === undefined ? {} : { onError: options.onBotError }),

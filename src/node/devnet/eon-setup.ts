@@ -9,6 +9,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fromHex } from '../../crypto/bytes.ts';
 import { createClient } from '../client.ts';
 import { type VerifiedEonKeyset, verifyEonKeysetJson } from '../eon-client.ts';
 import { DevnetError } from './network.ts';
@@ -102,4 +103,48 @@ export async function awaitEonKeyset(
       throw new DevnetError('EON_KEYSET_TIMEOUT', `no validator served an attested eon keyset: ${last}`);
     await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * (round + 1))));
   }
+}
+
+/**
+ * With eon epochs (src/chain/eon-schedule.ts): the eon keyset a target height's envelopes must be
+ * encrypted to, read from the validators' `GET /v1/eon` (the eon of their next height, or the
+ * `next` one) and checked against the attestations of the window's validators it names — taken
+ * on the node's word beyond the genesis window (the launcher runs the validators; a light client
+ * follows the sets itself). Cached per eon; undefined while no validator serves one for that height
+ * (EON_KEY_PENDING: the bot sends nothing then).
+ */
+export function eonResolver(
+  apiUrls: readonly string[],
+  chainId: number,
+): (targetHeight: number) => Promise<{ eon: number; eonPublicKey: Uint8Array } | undefined> {
+  const verified = new Map<number, { eon: number; eonPublicKey: Uint8Array; from: number; until: number }>();
+  const covers = (entry: { from: number; until: number }, height: number) =>
+    entry.from <= height && height <= entry.until;
+  return async (targetHeight) => {
+    for (const entry of verified.values()) if (covers(entry, targetHeight)) return entry;
+    for (const url of apiUrls) {
+      try {
+        const served = await createClient({ url }).eon();
+        for (const json of [served, served.next ?? undefined]) {
+          if (json === undefined || json.state !== 'ready' || json.validators === undefined) continue;
+          const keyset = verifyEonKeysetJson(json, {
+            chainId,
+            validators: json.validators.map((key) => fromHex(key)!),
+          });
+          const entry = {
+            eon: keyset.eon,
+            eonPublicKey: keyset.eonPublicKeyBytes,
+            from: json.fromHeight ?? 0,
+            until: json.untilHeight ?? Number.MAX_SAFE_INTEGER,
+          };
+          verified.set(entry.eon, entry);
+          if (verified.size > 4) verified.delete(Math.min(...verified.keys()));
+        }
+      } catch {
+        // This validator is down or serves nothing checkable: the next one.
+      }
+      for (const entry of verified.values()) if (covers(entry, targetHeight)) return entry;
+    }
+    return undefined;
+  };
 }

@@ -124,6 +124,7 @@ async function startWorld(n: number, label: string): Promise<World> {
         envelopes: [],
         batchKeys: [],
         earlyShares: [],
+        eonActivations: [],
       });
       for (const state of states) executeBlock(state, { height, payload });
       const after = states[0]!.engine.account(MALLORY)?.balance ?? 0n;
