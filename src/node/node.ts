@@ -830,7 +830,12 @@ export function createNode(options: NodeOptions): PalisadeNode {
   // Blocks and fills reach subscribers once executed, without waiting for our sync (app.ts onExecuted).
   app.onExecuted((executed) => {
     const { summary, result } = executed;
-    publish({ topic: 'blocks', block: summary, finalityLatencyMs: executed.finalityLatencyMs });
+    publish({
+      topic: 'blocks',
+      block: summary,
+      finalityLatencyMs: executed.finalityLatencyMs,
+      proposalHeight: Math.max(consensus.status().proposalHeight, summary.height + 1),
+    });
     const fills = fillsOf(result.events, summary.height, summary.timeMs);
     if (fills.length > 0) publish({ topic: 'fills', fills });
   });
@@ -965,6 +970,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
         finalizedHash: hex(tip.digest),
         finalizedView: tip.view,
         view: Math.max(consensusStatus.view, tip.view),
+        proposalHeight: Math.max(consensusStatus.proposalHeight, tip.height + 1),
+        proposalLeader:
+          consensusStatus.proposalLeader === undefined ? null : hex(consensusStatus.proposalLeader),
         timeMs: tip.timeMs,
         stateRoot: hex(app.engine.stateRoot()),
         validators: currentValidatorStatus({
