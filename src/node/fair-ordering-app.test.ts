@@ -706,7 +706,7 @@ describe('a leader waiting for envelopes named for its height (manual clock)', (
     await settle();
     assert.equal(proposal.result(), undefined, 'nothing to carry yet: the leader waits');
     const bytes = envelope(alice, 0, 1);
-    net.apps.forEach((app) => assert.equal(app.submitEnvelope(bytes).ok, true));
+    for (const app of net.apps) assert.equal(app.submitEnvelope(bytes).ok, true);
     await settle();
     const payload = proposal.result();
     assert.ok(payload, 'still waiting with an envelope for its height in the pool');
@@ -738,12 +738,12 @@ describe('a leader waiting for envelopes named for its height (manual clock)', (
     const first = proposeFirst(net);
     await settle();
     const early = envelope(alice, 0, 1);
-    net.apps.forEach((app) => assert.equal(app.submitEnvelope(early).ok, true));
+    for (const app of net.apps) assert.equal(app.submitEnvelope(early).ok, true);
     await settle();
     assert.deepEqual(envelopesOf(first.result()!), [`${toHex(alice.publicKey)}:0`]);
     // Just too late on purpose: bob's, for the same height, after the choice.
     const late = envelope(bob, 0, 1);
-    net.apps.forEach((app) => assert.equal(app.submitEnvelope(late).ok, true));
+    for (const app of net.apps) assert.equal(app.submitEnvelope(late).ok, true);
     await settle();
     assert.deepEqual(envelopesOf(first.result()!), [`${toHex(alice.publicKey)}:0`], 'the proposal is fixed');
     // View 1 nullified: view 2's leader proposes height 1 again, at once, with both.
