@@ -1,6 +1,6 @@
 /**
  * `palisade bench fair-ordering [--json] [--quick] [--full] [--per-block] [--validators=N]
- *   [--no-devnet | --devnet-only] [--seconds=S] [--traders=N] [--batch=K] [--lead=B] [--base-port=P]`:
+ *   [--no-devnet | --devnet-only] [--seconds=S] [--traders=N] [--batch=K] [--base-port=P]`:
  * what one validator spends per block to open k encrypted orders (k = 1, 100, 1,000), each figure beside a peer
  * measured in the same run, as a ratio; then, unless --no-devnet, a devnet with fair ordering
  * carrying encrypted beside plain order flow in one run: throughput, submit-to-execution latency
@@ -115,7 +115,6 @@ export async function run(args: string[]): Promise<number> {
       validators,
       traders: numberArgument('traders', DEVNET_FAIR_DEFAULTS.traders, 1, 64),
       batch: numberArgument('batch', DEVNET_FAIR_DEFAULTS.batch, 1, 64),
-      leadBlocks: numberArgument('lead', DEVNET_FAIR_DEFAULTS.leadBlocks, 1, 8),
       warmupSeconds: DEVNET_FAIR_DEFAULTS.warmupSeconds,
       seconds: numberArgument('seconds', quick ? 10 : DEVNET_FAIR_DEFAULTS.seconds, 2, 3600),
       ...(args.some((arg) => arg.startsWith('--base-port='))

@@ -8,9 +8,10 @@
  * closed loop: each trader sends a round of `batch` actions (a cancel of its series, then post-only
  * bids of one lot), waits until all of them ran, and sends the next. The plain group sends signed
  * transactions (`POST /v1/transactions/batch`) on a plain market; the encrypted group sends the
- * same actions as envelopes (`encrypt` + `POST /v1/envelopes`) for the block `leadBlocks` above the
- * finalized height — plus one block per block interval the round's encryption takes, since the
- * block is named inside the ciphertext — on the encrypted-only market; latency runs from the
+ * same actions as envelopes (`encrypt` + `POST /v1/envelopes`) for the height the client's
+ * `envelopeTargetHeight` names from the validator's `proposalHeight` (the next proposal's, or a
+ * later one when the round would reach the leader late in its block interval), on the
+ * encrypted-only market; latency runs from the
  * start of a round (before signing or encrypting), so the client's encryption is in it. Executions are seen on validator 0's block
  * stream; over the measured window (after `warmupSeconds`) the run reports per group
  *
@@ -23,7 +24,8 @@
  * each beside the issue's goal: encrypted throughput ≥ 0.5 × plain, and added latency ≤ one block
  * (the median encrypted minus the median plain, in blocks, and in ms over the mean block
  * interval of the run). Envelopes whose block passed without them (the leader had not received
- * them yet) are counted as missed; their nonces were never used and the trader resends.
+ * them yet) are counted as missed once the block after it ran without their orders (it opens
+ * that batch first); their nonces were never used and the trader resends at once.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -36,17 +38,22 @@ import { toHex } from '../../src/crypto/bytes.ts';
 import { createEd25519Signer, type Ed25519Signer } from '../../src/crypto/ed25519.ts';
 import { loadEd25519Keystore } from '../../src/crypto/keystore.ts';
 import { signTransaction, transactionId } from '../../src/crypto/transaction.ts';
-import { createClient, type encrypt, encryptedOrderId, type PalisadeClient } from '../../src/node/client.ts';
+import {
+  createClient,
+  type encrypt,
+  encryptedOrderId,
+  envelopeTargetHeight,
+  type PalisadeClient,
+} from '../../src/node/client.ts';
 import { BOT_ROLES, startDevnet } from '../../src/node/devnet/devnet.ts';
 import { awaitEonKeyset } from '../../src/node/devnet/eon-setup.ts';
 import { freeBasePort } from '../../src/node/devnet/ports.ts';
-import type { MarketJson } from '../../src/node/view.ts';
+import type { MarketJson, NodeStatus } from '../../src/node/view.ts';
 
 export interface DevnetFairOptions {
   validators: number;
   traders: number;
   batch: number;
-  leadBlocks: number;
   warmupSeconds: number;
   seconds: number;
   /**
@@ -60,7 +67,6 @@ export interface DevnetFairOptions {
 export const DEVNET_FAIR_DEFAULTS = Object.freeze({
   traders: 2,
   batch: 2,
-  leadBlocks: 2,
   warmupSeconds: 5,
   seconds: 30,
 });
@@ -71,7 +77,8 @@ interface Sent {
   submitHeight: number;
   /** The envelope's block (encrypted only). */
   targetHeight?: number;
-  resolve: () => void;
+  /** Ran (true), or missed its block (false). */
+  resolve: (ran: boolean) => void;
 }
 
 interface Execution {
@@ -172,20 +179,31 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       throw new Error('no marked series to trade');
 
     const sent = new Map<string, Sent>();
+    const missed = { count: 0 };
     const executions: Execution[] = [];
     const blockTimes: number[] = [];
-    let height = (await observer.status()).height;
+    const initial = await observer.status();
+    let height = initial.height;
+    /** The highest next-proposal height seen (`proposalHeight`), and when it was seen. */
+    const proposal = { height: initial.proposalHeight, atMs: performance.now() };
+    const seeProposal = (proposalHeight: number, atMs: number) => {
+      if (proposalHeight > proposal.height) {
+        proposal.height = proposalHeight;
+        proposal.atMs = atMs;
+      }
+    };
     // A trader's client knows the blocks it will target next and does their pairings while it
     // waits (src/node/client.ts prepareEncryption): each new height, the next few targets.
     let prepared = 0;
     /** The lead (blocks ahead) of each encrypted round, in order. */
     const leads: number[] = [];
+    /** The same above the next proposal's height as the trader knew it when it sent. */
+    const proposalLeads: number[] = [];
     const prepareAhead = () => {
       const targetHeights: number[] = [];
-      // Around the lead the traders use now (it follows the encryption time).
-      const lead = leads.at(-1) ?? options.leadBlocks;
-      for (let ahead = lead; ahead <= lead + 2; ahead++)
-        if (height + ahead > prepared) targetHeights.push(height + ahead);
+      // The next proposal's height and the two above it: what envelopeTargetHeight names.
+      for (let ahead = 0; ahead <= 2; ahead++)
+        if (proposal.height + ahead > prepared) targetHeights.push(proposal.height + ahead);
       if (targetHeights.length === 0) return;
       prepared = targetHeights.at(-1)!;
       for (const target of targetHeights)
@@ -197,6 +215,7 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       if (event.topic !== 'blocks') return;
       const now = performance.now();
       height = Math.max(height, event.block.height);
+      seeProposal(event.proposalHeight, now);
       prepareAhead();
       blockTimes.push(now);
       for (const outcome of event.block.transactions) {
@@ -212,13 +231,33 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
             ? {}
             : { finalityToExecutionBlocks: event.block.height - entry.targetHeight }),
         });
-        entry.resolve();
+        entry.resolve(true);
       }
+      // Block h + 1 opens batch h first: an envelope for a height below this block that did not
+      // run in it missed its block (no nonce spent), and the trader resends at once.
+      for (const [id, entry] of sent)
+        if (entry.targetHeight !== undefined && entry.targetHeight < event.block.height) {
+          sent.delete(id);
+          missed.count++;
+          entry.resolve(false);
+        }
     });
     await stream.ready;
     // The highest height any validator executed: validator 0 (which the stream and the load
     // generator share) may lag, and an envelope for a block already past elsewhere is refused.
     const statusClients = apiUrls.map((url) => createClient({ url, timeoutMs: 1000 }));
+    /** Each validator's API client by its public key (the status lists them in index order). */
+    const validatorKeys = initial.validators.map((validator) => validator.publicKey);
+    const clientOfKey = new Map(validatorKeys.map((key, index) => [key, statusClients[index]!]));
+    /** The validator expected to propose `targetHeight`, from a status (round robin, no nullified view). */
+    const leaderFor = (status: NodeStatus | undefined, targetHeight: number) => {
+      const index =
+        status?.proposalLeader === null ? -1 : validatorKeys.indexOf(status?.proposalLeader ?? '0x');
+      if (status === undefined || index < 0) return undefined;
+      return clientOfKey.get(
+        validatorKeys[(index + targetHeight - status.proposalHeight) % validatorKeys.length]!,
+      );
+    };
     let polling = true;
     const pollHeights = (async () => {
       while (polling) {
@@ -257,7 +296,8 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       ),
     ];
 
-    const missed = { count: 0 };
+    /** Round trip of one envelope submission, ms (moving average). */
+    const submitMs = { mean: 2 };
     const encryptMs = { perOrder: 0, samples: 0, all: [] as number[] };
     /** Envelopes the API refused, by code. */
     const refusedEnvelopes: Record<string, number> = {};
@@ -273,7 +313,7 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
                 submittedMs,
                 submitHeight: height,
                 ...(targetHeight === undefined ? {} : { targetHeight }),
-                resolve: () => resolve(true),
+                resolve,
               };
               sent.set(id, entry);
               const check = () => {
@@ -321,37 +361,81 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       let nonce = await nonceOf(client, signer);
       while (running) {
         const startedMs = performance.now();
-        // The envelope names its block inside the ciphertext, so the block must still be ahead
-        // once the whole round is encrypted: one more block per block interval encryption takes.
+        // The envelope names its block inside the ciphertext: the next proposal's height, or a
+        // later one when the envelopes would reach the leader late in its interval
+        // (envelopeTargetHeight). The round is sealed for the height named from what is known now
+        // and for the one after, at once (one on each worker), and the status is read again once
+        // both are sealed: the set for the height named then is sent, the other dropped unseen. So
+        // the encryption is not between the last look at the chain and the submission.
         const recent = blockTimes.slice(-11);
-        const intervalMs = recent.length < 2 ? 1000 : (recent.at(-1)! - recent[0]!) / (recent.length - 1);
-        const extra = Math.ceil((encryptMs.perOrder * options.batch) / Math.max(1, intervalMs));
-        // At most 8 ahead: the envelope pool's admission window (ApplicationLimits.envelopeAheadBlocks).
-        const lead = Math.min(8, options.leadBlocks + extra);
-        leads.push(lead);
-        const targetHeight = height + lead;
-        const inputs = actionsFor(encryptedMarket).map((action, offset) => ({
-          chainId,
-          eon: fair.eon,
-          eonPublicKey: fair.eonPublicKey.toBytes(true),
-          targetHeight,
-          nonce: nonce + offset,
-          fee: 1000,
-          action,
-        }));
-        const ids = inputs.map((input) => encryptedOrderId(signer, input));
-        // Encrypted first (on a worker), then sent together: the pool orders a sender's envelopes by nonce.
+        const intervalMs = Math.max(
+          1,
+          recent.length < 2 ? 1000 : (recent.at(-1)! - recent[0]!) / (recent.length - 1),
+        );
+        const early = envelopeTargetHeight({
+          proposalHeight: proposal.height,
+          ageMs: performance.now() - proposal.atMs,
+          sendMs: encryptMs.perOrder * options.batch + 2 * submitMs.mean,
+          blockIntervalMs: intervalMs,
+        });
+        const inputsFor = (targetHeight: number) =>
+          actionsFor(encryptedMarket).map((action, offset) => ({
+            chainId,
+            eon: fair.eon,
+            eonPublicKey: fair.eonPublicKey.toBytes(true),
+            targetHeight,
+            nonce: nonce + offset,
+            fee: 1000,
+            action,
+          }));
         const sealStart = performance.now();
-        const sealed = await encryptOff(signer, inputs);
-        const perOrder = (performance.now() - sealStart) / inputs.length;
+        const candidates = await Promise.all(
+          [early, early + 1].map(async (targetHeight) => {
+            const inputs = inputsFor(targetHeight);
+            return { targetHeight, inputs, sealed: await encryptOff(signer, inputs) };
+          }),
+        );
+        const perOrder = (performance.now() - sealStart) / options.batch;
         encryptMs.perOrder = encryptMs.samples === 0 ? perOrder : 0.8 * encryptMs.perOrder + 0.2 * perOrder;
         encryptMs.samples++;
         encryptMs.all.push(perOrder);
+        const asked = performance.now();
+        const status = await client.status().catch(() => undefined);
+        submitMs.mean = 0.8 * submitMs.mean + 0.2 * (performance.now() - asked);
+        if (status !== undefined) seeProposal(status.proposalHeight, asked);
+        const named = envelopeTargetHeight({
+          proposalHeight: proposal.height,
+          ageMs: performance.now() - proposal.atMs,
+          sendMs: submitMs.mean,
+          blockIntervalMs: intervalMs,
+        });
+        let chosen = candidates.find((candidate) => candidate.targetHeight === named) ?? candidates[0]!;
+        if (named > early + 1) {
+          const inputs = inputsFor(named);
+          chosen = { targetHeight: named, inputs, sealed: await encryptOff(signer, inputs) };
+        }
+        const { targetHeight, inputs, sealed } = chosen;
+        leads.push(targetHeight - height);
+        proposalLeads.push(targetHeight - proposal.height);
+        const ids = inputs.map((input) => encryptedOrderId(signer, input));
         const pending = waitAll(ids, 'encrypted', startedMs, targetHeight);
+        // All at once: one after another would leave the later nonces a round trip behind, and a
+        // leader that proposes in between carries the first alone (the pool selects a sender's
+        // nonces without a gap, so a later one arriving first just waits for the earlier). To our
+        // validator, which gossips them to all, and to the expected leader of their height as well
+        // (`proposalLeader`), which saves the gossip hop; its answers do not count (the gossip may
+        // have brought it the same envelope first).
+        const leader =
+          targetHeight >= (status?.proposalHeight ?? 0) ? leaderFor(status, targetHeight) : undefined;
+        if (leader !== undefined && leader !== client)
+          for (const bytes of sealed) void leader.submitEnvelope(bytes).catch(() => undefined);
         const answers = await Promise.allSettled(sealed.map((bytes) => client.submitEnvelope(bytes)));
-        const accepted = answers.every((answer) => answer.status === 'fulfilled');
+        // SLOT_TAKEN: the leader had it from us directly and gossiped it here first; it is pooled.
+        const taken = (answer: PromiseSettledResult<unknown>) =>
+          answer.status === 'rejected' && (answer.reason as { code?: string }).code === 'ENVELOPE_SLOT_TAKEN';
+        const accepted = answers.every((answer) => answer.status === 'fulfilled' || taken(answer));
         for (const answer of answers)
-          if (answer.status === 'rejected') {
+          if (answer.status === 'rejected' && !taken(answer)) {
             const code = (answer.reason as { code?: string }).code ?? 'ERROR';
             refusedEnvelopes[code] = (refusedEnvelopes[code] ?? 0) + 1;
           }
@@ -376,16 +460,14 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
     const plainSigners = signers.slice(0, options.traders);
     const encryptedSigners = signers.slice(options.traders, 2 * options.traders);
     options.say(
-      `load: ${options.traders} plain traders on series ${plainMarket.seriesId} beside ${options.traders} encrypted on series ${encryptedSeries}, ${options.batch} actions per round, envelopes ${options.leadBlocks} block(s) ahead; ${options.warmupSeconds} s warm-up, ${options.seconds} s measured`,
+      `load: ${options.traders} plain traders on series ${plainMarket.seriesId} beside ${options.traders} encrypted on series ${encryptedSeries}, ${options.batch} actions per round, envelopes for the next proposal's height (envelopeTargetHeight); ${options.warmupSeconds} s warm-up, ${options.seconds} s measured`,
     );
     const startMs = performance.now();
     const loops = [
       ...plainSigners.map((signer, i) =>
         plainTrader(signer, createClient({ url: apiUrls[i % apiUrls.length]! })),
       ),
-      ...encryptedSigners.map((signer, i) =>
-        encryptedTrader(signer, createClient({ url: apiUrls[i % apiUrls.length]! })),
-      ),
+      ...encryptedSigners.map((signer, i) => encryptedTrader(signer, statusClients[i % apiUrls.length]!)),
     ];
     await delay((options.warmupSeconds + options.seconds) * 1000);
     running = false;
@@ -450,7 +532,6 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       validators: options.validators,
       traders: options.traders,
       batch: options.batch,
-      leadBlocks: options.leadBlocks,
       seconds: options.seconds,
       blocks: blocksInWindow,
       blockIntervalMs: round2(blockIntervalMs),
@@ -460,6 +541,10 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       envelopesRefused: refusedEnvelopes,
       clientEncryptMsPerOrderMedian: round2(percentile(encryptMs.all, 0.5)),
       leadBlocksMedian: percentile(leads, 0.5),
+      proposalLeadBlocksMedian: percentile(proposalLeads, 0.5),
+      proposalLeadBlocksMean: round2(
+        proposalLeads.length === 0 ? null : proposalLeads.reduce((a, b) => a + b, 0) / proposalLeads.length,
+      ),
       goals: {
         throughput: {
           ratioEncryptedToPlain: throughputRatio,
@@ -492,7 +577,7 @@ export function devnetFairLines(result: DevnetFairResult): string[] {
     `devnet n=${result.validators}, ${result.traders} + ${result.traders} traders × ${result.batch} per round, ${result.seconds} s: ${result.blocks} blocks (${result.blockIntervalMs} ms apart)`,
     `  plain:     ${plain.perSecond} orders/s, submit→execution ${plain.latencyMsMedian} ms median (p95 ${plain.latencyMsP95}), ${plain.latencyBlocksMedian} block(s)`,
     `  encrypted: ${encrypted.perSecond} orders/s, submit→execution ${encrypted.latencyMsMedian} ms median (p95 ${encrypted.latencyMsP95}), ${encrypted.latencyBlocksMedian} block(s); finality→execution ${encrypted.finalityToExecutionBlocksMedian} block(s) median, ${encrypted.finalityToExecutionBlocksMax} max; ${result.envelopesMissed} envelopes missed their block; refused ${JSON.stringify(result.envelopesRefused)}`,
-    `  client encryption ${result.clientEncryptMsPerOrderMedian} ms per order (mcl-wasm, target blocks prepared ahead) → envelopes ${result.leadBlocksMedian} block(s) ahead (median)`,
+    `  client encryption ${result.clientEncryptMsPerOrderMedian} ms per order (mcl-wasm, target blocks prepared ahead) → envelopes ${result.leadBlocksMedian} block(s) above the executed height, ${result.proposalLeadBlocksMedian} above the next proposal (median; mean ${result.proposalLeadBlocksMean})`,
     `  throughput encrypted/plain ×${goals.throughput.ratioEncryptedToPlain} (goal ≥ 0.5: ×${goals.throughput.ratioToGoal} of it)`,
     `  added latency ${goals.addedLatency.blocks} block(s), ${goals.addedLatency.ms} ms = ${goals.addedLatency.msInBlocks} block intervals (goal ≤ 1 block)`,
   ];

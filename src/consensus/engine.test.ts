@@ -505,3 +505,48 @@ test('the next leader reads the observations on votes that arrive after it final
   const notLeader = await runAs(3);
   assert.deepEqual(notLeader.seen, []);
 });
+
+test('status reports the height the next proposal carries and its expected leader, and reading it asks the network for nothing', async () => {
+  const scheduler = new Scheduler();
+  const network = new CapturingNetwork();
+  const engine = engineFor(scheduler, new SimStorage(), network);
+  await engine.start();
+  await runUntil(scheduler, 1);
+  // View 1, no proposal yet: block 1, from view 1's leader (validator 1).
+  assert.equal(engine.status().proposalHeight, 1);
+  assert.deepEqual(engine.status().proposalLeader, signers[1]!.publicKey);
+  // The proposal arrives: the next one is block 2, from view 2's leader.
+  const proposerVote = signVote(signers[1]!, chainId, {
+    kind: VoteKind.notarize,
+    view: 1,
+    digest: blockDigest(block),
+    signerIndex: 1,
+  });
+  network.handler!(1, ProposalCodec.encode({ block, vote: proposerVote }));
+  await runUntil(scheduler, 2);
+  assert.equal(engine.status().proposalHeight, 2);
+  assert.deepEqual(engine.status().proposalLeader, signers[2]!.publicKey);
+  // Notarized (view 2 begins, no proposal in it yet): still block 2, from validator 2.
+  network.handler!(2, CertificateCodec.encode(notarization));
+  await runUntil(scheduler, 3);
+  assert.equal(engine.status().view, 2);
+  assert.equal(engine.status().proposalHeight, 2);
+  assert.deepEqual(engine.status().proposalLeader, signers[2]!.publicKey);
+});
+
+test('a flood of status reads over a certified block this validator lacks sends no block or certificate requests', async () => {
+  // The adversary: a client polling /v1/status as fast as it can while consensus is missing a
+  // block. Were the next proposal's height found the way a proposal finds its parent, each read
+  // would ask peers for the block; it must be read from what the engine holds.
+  const scheduler = new Scheduler();
+  const network = new CapturingNetwork();
+  const engine = engineFor(scheduler, new SimStorage(), network);
+  await engine.start();
+  network.handler!(2, CertificateCodec.encode(notarization));
+  await runUntil(scheduler, 1);
+  const sentBefore = network.sent.length;
+  for (let read = 0; read < 1000; read++) engine.status();
+  assert.equal(network.sent.length, sentBefore, 'status reads sent messages');
+  // Not knowing block 1's height yet, it reports one above the finalized tip.
+  assert.equal(engine.status().proposalHeight, 1);
+});

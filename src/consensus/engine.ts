@@ -207,6 +207,20 @@ export interface EngineStatus {
   finalizedHeight: number;
   finalizedView: number;
   finalizedDigest: Uint8Array;
+  /**
+   * The height the next proposal carries as this validator sees consensus: one above the current
+   * view's proposal once it has one, else one above the block a proposal in the current view
+   * extends (the highest certified block below it, or the finalized tip). Finalization and
+   * execution run a block or two below it; a client that names a height for its order (fair
+   * ordering's envelopes) names this one or above.
+   */
+  proposalHeight: number;
+  /**
+   * The public key of the leader expected to propose `proposalHeight` (the current view's leader
+   * while the view has no proposal, else the next view's), were no view nullified; a client may
+   * send what that proposal should carry to it directly. Undefined where no set is known.
+   */
+  proposalLeader: Uint8Array | undefined;
   /** Finalizations seen that conflict with our finalized chain: only possible beyond f faults. */
   conflictingFinalizations: number;
 }
@@ -604,8 +618,29 @@ export class SimplexEngine {
       finalizedHeight: this.#tip.height,
       finalizedView: this.#tip.view,
       finalizedDigest: this.#tip.digest.slice(),
+      proposalHeight: this.#proposalHeight(),
+      proposalLeader: this.#proposalLeader(),
       conflictingFinalizations: this.#conflictingFinalizations,
     };
+  }
+
+  /**
+   * `EngineStatus.proposalHeight`, read only (no block or certificate requests, unlike
+   * `#parentFor`): costs the unfinalized certified views, as `#viewsBelow` does.
+   */
+  #proposalLeader(): Uint8Array | undefined {
+    const view = this.#views.get(this.#view)?.proposal === undefined ? this.#view : this.#view + 1;
+    const set = this.#setAt(view);
+    return set === undefined ? undefined : set.publicKeys[leaderOf(set, view)]?.slice();
+  }
+
+  #proposalHeight(): number {
+    const proposal = this.#views.get(this.#view)?.proposal;
+    if (proposal !== undefined) return Math.max(proposal.block.height, this.#tip.height) + 1;
+    const { certifiedView } = this.#viewsBelow(this.#view);
+    const certified = this.#certified.get(certifiedView);
+    const parent = certified === undefined ? undefined : this.#blocks.get(toHex(certified));
+    return Math.max(parent?.height ?? 0, this.#tip.height) + 1;
   }
 
   /**

@@ -366,6 +366,13 @@ function envelopeNoncesOf(envelopes: readonly Uint8Array[]): KnownBlock['envelop
   return nonces;
 }
 
+/** A leader of `height` waiting in `propose`; `ready` once an envelope it would carry is pooled. */
+interface EnvelopeWait {
+  readonly height: number;
+  readonly nextNonce: (sender: Uint8Array) => number;
+  ready: boolean;
+}
+
 interface KnownBlock {
   height: number;
   parentHex: string;
@@ -550,6 +557,8 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   // A leader waiting in `propose` (for transactions, an unknown ancestor, observations or a batch
   // key) is woken by what it waits for, not by a poll: each waiter is a one-shot callback.
   const proposerWaiters = new Set<() => void>();
+  /** Leaders waiting in `propose` for something to carry, with what an envelope must be to end it. */
+  const envelopeWaits = new Set<EnvelopeWait>();
   const wakeProposers = () => {
     for (const waiter of [...proposerWaiters]) waiter();
   };
@@ -987,6 +996,22 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     return lacks;
   };
 
+  /**
+   * An admitted envelope ends the wait of a leader of its height when its nonce is its sender's
+   * next one as that leader's parent leaves it (so `select` carries it). At most a few waits are
+   * open (one per proposal under way): one decode and a nonce lookup per wait.
+   */
+  const wakeForEnvelope = (bytes: Uint8Array) => {
+    const { body } = SignedOrderEnvelopeCodec.decode(bytes);
+    let woken = false;
+    for (const wait of envelopeWaits)
+      if (!wait.ready && wait.height === body.targetHeight && wait.nextNonce(body.sender) === body.nonce) {
+        wait.ready = true;
+        woken = true;
+      }
+    if (woken) wakeProposers();
+  };
+
   /** Whether the mempool holds a transaction a block at `height` could carry (not already above us). */
   const hasSelectable = (height: number, exclude: ReadonlySet<string>): boolean => {
     if (mempool.stats().transactions === 0) return false;
@@ -1311,14 +1336,33 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       // be proposed over it; it becomes known when it finalizes, a round later. So the ancestors are
       // looked up again on every poll: the mempool goes into this block as soon as they are known,
       // instead of an empty block now (and the mempool a view later).
+      //
+      // An envelope named for this height is a reason to propose as much as a transaction: it can
+      // go in no other block. The pool is asked once; then each admitted envelope for this height
+      // at its sender's next nonce marks the wait done (`submitEnvelope`, one nonce lookup each),
+      // so a flood of envelopes for this height costs no rescans, and envelopes that can never be
+      // selected (nonce gaps) wake nobody: they neither hold the proposal back nor hurry it.
       const proposeStartMs = tracing ? traceNow() : 0;
       let exclusions = ancestorTransactions(parentHex);
-      while (
-        options.wallClock() < waitUntil &&
-        (exclusions === undefined || !hasSelectable(context.height, exclusions))
-      ) {
-        await nextChange(waitUntil);
-        exclusions = ancestorTransactions(parentHex);
+      const envelopeWait: EnvelopeWait | undefined =
+        envelopePool === undefined
+          ? undefined
+          : { height: context.height, nextNonce: ancestorNextNonce(parentHex), ready: false };
+      if (envelopeWait !== undefined) {
+        envelopeWait.ready = envelopePool!.selectable(context.height, envelopeWait.nextNonce);
+        envelopeWaits.add(envelopeWait);
+      }
+      try {
+        while (
+          options.wallClock() < waitUntil &&
+          (exclusions === undefined ||
+            (!hasSelectable(context.height, exclusions) && envelopeWait?.ready !== true))
+        ) {
+          await nextChange(waitUntil);
+          exclusions = ancestorTransactions(parentHex);
+        }
+      } finally {
+        if (envelopeWait !== undefined) envelopeWaits.delete(envelopeWait);
       }
       const parentMs = parentTime(parentHex);
       const mempoolWaitedMs = tracing ? traceNow() : 0;
@@ -1658,7 +1702,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
           ok: false,
           code: options.pendingFairOrdering === undefined ? 'FAIR_ORDERING_DISABLED' : 'EON_KEY_PENDING',
         };
-      return envelopePool.submit(bytes, chain.engine.height + 1);
+      const admission = envelopePool.submit(bytes, chain.engine.height + 1);
+      if (admission.ok && envelopeWaits.size > 0) wakeForEnvelope(bytes);
+      return admission;
     },
 
     pooledEnvelopes: () => envelopePool?.size ?? 0,

@@ -39,6 +39,7 @@ import { accountStateKey } from '../execution/engine.ts';
 import { verifyPriceCertificate as verifyFrostPriceCertificate } from '../interop/price-certificate.ts';
 import type { Finding } from '../monitor/finding.ts';
 import type { FindingQuery } from '../monitor/monitor.ts';
+import { invariant } from '../std/invariant.ts';
 import { frameTransactions } from './api/batch.ts';
 import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
 import type { EonKeysetJson } from './api/eon.ts';
@@ -772,6 +773,40 @@ export function encrypt(
     ...(options.backend === undefined ? {} : { backend: options.backend }),
   });
   return SignedOrderEnvelopeCodec.encode(envelope);
+}
+
+/**
+ * The share of a block interval an envelope may still spend on its way (encryption, the request,
+ * gossip to the leader) and be counted on to make the height `proposalHeight` names: the leader of
+ * that height proposes once the block below is notarized, which is mostly within the first part of
+ * the interval. Above it the next height is named: a miss costs the whole round (several blocks),
+ * one height later costs one block.
+ */
+export const ENVELOPE_ON_TIME_INTERVAL_SHARE = 1 / 3;
+
+/**
+ * The height to name in `encrypt` for orders sent now (issue 14): the block the next proposal
+ * carries (`NodeStatus.proposalHeight`, or a block event's) when the envelopes reach the leader well
+ * within its block interval, else one height later per interval they take. The envelope runs in the
+ * block after the one it names, so naming the next proposal adds one block to a plain order's
+ * latency, and each height further adds one more; naming a height already proposed misses (no
+ * nonce is spent; the order is sent again). `ageMs` is how old `proposalHeight` is; `sendMs` the
+ * time until the last envelope of the round is at the validators (its encryption, the request).
+ * @example const target = envelopeTargetHeight({ proposalHeight: (await client.status()).proposalHeight, ageMs: 0, sendMs: 2 * encryptMs + 5, blockIntervalMs: 100 });
+ */
+export function envelopeTargetHeight(input: {
+  proposalHeight: number;
+  ageMs: number;
+  sendMs: number;
+  blockIntervalMs: number;
+}): number {
+  invariant(Number.isSafeInteger(input.proposalHeight) && input.proposalHeight >= 1, 'a proposal height');
+  invariant(input.blockIntervalMs > 0, 'a positive block interval');
+  const spentMs = Math.max(0, input.ageMs) + Math.max(0, input.sendMs);
+  const heightsPassed = Math.floor(
+    (spentMs + (1 - ENVELOPE_ON_TIME_INTERVAL_SHARE) * input.blockIntervalMs) / input.blockIntervalMs,
+  );
+  return input.proposalHeight + heightsPassed;
 }
 
 /**

@@ -176,7 +176,9 @@ test('one eon per validator epoch: orders run under eons 1, 2 and 3 across two b
     () => restarted.app.engine.height >= target,
     120_000,
   ).catch((error: Error) => {
-    throw new Error(`${error.message}; now at ${restarted.app.engine.height}, awaiting key ${restarted.app.awaitingBatchKey()}`);
+    throw new Error(
+      `${error.message}; now at ${restarted.app.engine.height}, awaiting key ${restarted.app.awaitingBatchKey()}`,
+    );
   });
   // Eon 3 may have been recorded late (three keypers wait for the absent one's deadlines): it
   // applies from the block after its record, the same on every node.

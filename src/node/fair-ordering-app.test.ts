@@ -40,7 +40,7 @@ import { combineEonKeyset, combineEonSecretShare, dealEon } from '../crypto/shut
 import { shutterIdentityPoint } from '../crypto/shutter/ibe.ts';
 import { batchIdentity, computeKeyShare, keyShareSigningBytes } from '../crypto/shutter/key-shares.ts';
 import { actionTransaction, limitOrder, testGenesis, testSigner } from '../execution/fixtures.ts';
-import type { Storage } from '../runtime/types.ts';
+import type { Clock, Storage } from '../runtime/types.ts';
 import { type AppliedBlock, createNodeApplication, type NodeApplication } from './app.ts';
 import { encrypt } from './client.ts';
 import { hex } from './view.ts';
@@ -94,7 +94,15 @@ interface Network {
 }
 
 /** Four validators; `byzantine` replaces one's eon secret share (a liar signs wrong shares). */
-function network(options: { liar?: number; encryptedOnlySeries?: number[] } = {}): Network {
+function network(
+  options: {
+    liar?: number;
+    encryptedOnlySeries?: number[];
+    /** With it, the apps' timers run on `clock` (a test moves `now` and fires them). */
+    clock?: Clock;
+    emptyBlockIntervalMs?: number;
+  } = {},
+): Network {
   const engineGenesis = testGenesis({ chainId: CHAIN_ID, traders });
   const now = { ms: engineGenesis.startTimeMs + 1000 };
   const applied: AppliedBlock[][] = validators.map(() => []);
@@ -108,8 +116,13 @@ function network(options: { liar?: number; encryptedOnlySeries?: number[] } = {}
       storage: createKvBlockStore(memoryStorage()),
       wallClock: () => now.ms,
       monotonicClock: () => now.ms,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
       observe: () => undefined,
-      limits: { emptyBlockIntervalMs: 0, observationWaitMs: 0, snapshotIntervalBlocks: 0 },
+      limits: {
+        emptyBlockIntervalMs: options.emptyBlockIntervalMs ?? 0,
+        observationWaitMs: 0,
+        snapshotIntervalBlocks: 0,
+      },
       fairOrdering: {
         rules:
           options.encryptedOnlySeries === undefined
@@ -627,5 +640,119 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
       ],
     );
     assert.equal(net.apps[0]!.engine.account(bob.publicKey)!.nonce, 1);
+  });
+});
+
+/**
+ * A leader waiting for something to carry (an empty mempool, up to `emptyBlockIntervalMs`) and the
+ * envelopes named for its height. Attacks first: a Byzantine client's envelopes that can never be
+ * selected (nonce gaps, many senders) must neither hold the proposal back nor hurry it, and an
+ * envelope sent just after the leader chose must not make it wait or choose again.
+ */
+describe('a leader waiting for envelopes named for its height (manual clock)', () => {
+  const INTERVAL_MS = 10_000;
+  function waitingNetwork() {
+    const timers: { at: number; callback: () => void }[] = [];
+    const holder: { now?: { ms: number } } = {};
+    const clock: Clock = {
+      now: () => holder.now!.ms,
+      setTimer(delayMs, callback) {
+        const timer = { at: holder.now!.ms + delayMs, callback };
+        timers.push(timer);
+        return () => {
+          const index = timers.indexOf(timer);
+          if (index >= 0) timers.splice(index, 1);
+        };
+      },
+    };
+    const net = network({ clock, emptyBlockIntervalMs: INTERVAL_MS });
+    holder.now = net.now;
+    const advance = async (ms: number) => {
+      net.now.ms += ms;
+      for (const due of timers.filter((timer) => timer.at <= net.now.ms)) {
+        timers.splice(timers.indexOf(due), 1);
+        due.callback();
+      }
+      await settle();
+    };
+    return { net, advance };
+  }
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  /** Starts block 1's proposal on its leader; `result()` is its payload once proposed. */
+  function proposeFirst(net: Network, view = 1) {
+    const leader = view % N;
+    const context: BlockContext = {
+      view,
+      height: 1,
+      parentView: 0,
+      parent: net.tip.digest,
+      proposer: leader,
+    };
+    let payload: Uint8Array | undefined;
+    void net.apps[leader]!.propose(context).then((bytes) => {
+      payload = bytes;
+    });
+    return { leader, result: () => payload };
+  }
+  const envelopesOf = (payload: Uint8Array) => innerIds(BlockPayloadCodec.decode(payload).envelopes);
+
+  it('an envelope at its sender’s next nonce for the height ends the wait: proposed at once, carrying it', async () => {
+    // Fails before: the leader waited for a transaction or the whole interval, and an encrypted
+    // order named for its height missed it whenever no plain order came.
+    const { net } = waitingNetwork();
+    const proposal = proposeFirst(net);
+    await settle();
+    assert.equal(proposal.result(), undefined, 'nothing to carry yet: the leader waits');
+    const bytes = envelope(alice, 0, 1);
+    for (const app of net.apps) assert.equal(app.submitEnvelope(bytes).ok, true);
+    await settle();
+    const payload = proposal.result();
+    assert.ok(payload, 'still waiting with an envelope for its height in the pool');
+    assert.deepEqual(envelopesOf(payload), [`${toHex(alice.publicKey)}:0`]);
+  });
+
+  it('a flood of envelopes that cannot be selected (nonce gaps, other heights) neither wakes the leader nor holds it past its interval', async () => {
+    // The adversary: Sybil senders with envelopes for the waiting leader's height at nonces above
+    // their next (never selectable), and envelopes for the next height. Were any envelope for the
+    // height taken as a reason to propose, each would hurry an empty block; were the leader to
+    // wait for the gaps to fill, they would hold it. Neither.
+    const { net, advance } = waitingNetwork();
+    const proposal = proposeFirst(net);
+    await settle();
+    const sybils = Array.from({ length: 6 }, (_, i) => testSigner(`fair-app/sybil-${i}`));
+    for (const sybil of sybils)
+      for (const bytes of [envelope(sybil, 1, 1), envelope(sybil, 2, 1), envelope(sybil, 0, 2)])
+        assert.equal(net.apps[proposal.leader]!.submitEnvelope(bytes).ok, true);
+    await settle();
+    assert.equal(proposal.result(), undefined, 'envelopes it cannot carry woke the leader');
+    await advance(INTERVAL_MS);
+    const payload = proposal.result();
+    assert.ok(payload, 'the gaps held the leader past its interval');
+    assert.deepEqual(envelopesOf(payload), []);
+  });
+
+  it('an envelope sent just after the leader chose changes nothing there; a later view at the same height carries it', async () => {
+    const { net } = waitingNetwork();
+    const first = proposeFirst(net);
+    await settle();
+    const early = envelope(alice, 0, 1);
+    for (const app of net.apps) assert.equal(app.submitEnvelope(early).ok, true);
+    await settle();
+    assert.deepEqual(envelopesOf(first.result()!), [`${toHex(alice.publicKey)}:0`]);
+    // Just too late on purpose: bob's, for the same height, after the choice.
+    const late = envelope(bob, 0, 1);
+    for (const app of net.apps) assert.equal(app.submitEnvelope(late).ok, true);
+    await settle();
+    assert.deepEqual(envelopesOf(first.result()!), [`${toHex(alice.publicKey)}:0`], 'the proposal is fixed');
+    // View 1 nullified: view 2's leader proposes height 1 again, at once, with both.
+    const second = proposeFirst(net, 2);
+    await settle();
+    assert.ok(second.result(), 'the re-proposal of height 1 waited');
+    assert.deepEqual(
+      new Set(envelopesOf(second.result()!)),
+      new Set([`${toHex(alice.publicKey)}:0`, `${toHex(bob.publicKey)}:0`]),
+    );
   });
 });

@@ -69,6 +69,11 @@ export interface EnvelopePool {
    * ancestors carry); without it, `options.nextNonce`. Envelopes below it are never selected.
    */
   select(height: number, maxBytes: number, nextNonce?: (sender: Uint8Array) => number): Uint8Array[];
+  /**
+   * Whether `select(height, …, nextNonce)` would carry anything: some envelope for `height` at its
+   * sender's next nonce. Costs the envelopes held for `height`, never the whole pool.
+   */
+  selectable(height: number, nextNonce?: (sender: Uint8Array) => number): boolean;
   finalized(height: number): void;
   readonly size: number;
 }
@@ -82,12 +87,17 @@ interface Entry {
 export function createEnvelopePool(options: EnvelopePoolOptions): EnvelopePool {
   /** By slot "sender:nonce:target". */
   const entries = new Map<string, Entry>();
+  /** The slots of each target height: a leader reads its own height's envelopes only. */
+  const byHeight = new Map<number, Set<string>>();
   const perSender = new Map<string, number>();
   let arrivals = 0;
   const slotOf = (envelope: SignedOrderEnvelope) =>
     `${toHex(envelope.body.sender)}:${envelope.body.nonce}:${envelope.body.targetHeight}`;
   const remove = (slot: string, entry: Entry) => {
     entries.delete(slot);
+    const slots = byHeight.get(entry.envelope.body.targetHeight);
+    slots?.delete(slot);
+    if (slots?.size === 0) byHeight.delete(entry.envelope.body.targetHeight);
     const sender = toHex(entry.envelope.body.sender);
     const count = (perSender.get(sender) ?? 1) - 1;
     if (count === 0) perSender.delete(sender);
@@ -124,13 +134,16 @@ export function createEnvelopePool(options: EnvelopePoolOptions): EnvelopePool {
       });
       if (verdict !== 'ok') return { ok: false, code: verdict };
       entries.set(slot, { bytes, envelope, arrival: arrivals++ });
+      const slots = byHeight.get(envelope.body.targetHeight) ?? new Set<string>();
+      slots.add(slot);
+      byHeight.set(envelope.body.targetHeight, slots);
       perSender.set(sender, (perSender.get(sender) ?? 0) + 1);
       return { ok: true, id: slot };
     },
     select(height, maxBytes, nextNonce = options.nextNonce) {
       const bySender = new Map<string, Entry[]>();
-      for (const entry of entries.values()) {
-        if (entry.envelope.body.targetHeight !== height) continue;
+      for (const slot of byHeight.get(height) ?? []) {
+        const entry = entries.get(slot)!;
         const sender = toHex(entry.envelope.body.sender);
         const list = bySender.get(sender) ?? [];
         list.push(entry);
@@ -160,6 +173,13 @@ export function createEnvelopePool(options: EnvelopePoolOptions): EnvelopePool {
           bytes += entry.bytes.length;
         }
       return chosen;
+    },
+    selectable(height, nextNonce = options.nextNonce) {
+      for (const slot of byHeight.get(height) ?? []) {
+        const { sender, nonce } = entries.get(slot)!.envelope.body;
+        if (nonce === nextNonce(sender)) return true;
+      }
+      return false;
     },
     finalized(height) {
       for (const [slot, entry] of [...entries]) {

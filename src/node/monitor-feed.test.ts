@@ -53,6 +53,8 @@ function setup(overrides: { refusals?: Record<string, number>; quotes?: Quote[] 
         finalizedHeight: 5,
         finalizedView: 10,
         finalizedDigest: new Uint8Array(32),
+        proposalHeight: 7,
+        proposalLeader: undefined,
         conflictingFinalizations: 0,
       }),
       dropCounters: () => ({ 2: { 'bad-signature': 25 } }),

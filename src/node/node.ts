@@ -1026,7 +1026,12 @@ export function createNode(options: NodeOptions): PalisadeNode {
         transactions: summary.transactions.length,
         ids: tracedIds(summary.transactions.map((outcome) => outcome.id)),
       });
-    publish({ topic: 'blocks', block: summary, finalityLatencyMs: executed.finalityLatencyMs });
+    publish({
+      topic: 'blocks',
+      block: summary,
+      finalityLatencyMs: executed.finalityLatencyMs,
+      proposalHeight: Math.max(consensus.status().proposalHeight, summary.height + 1),
+    });
     const fills = fillsOf(result.events, summary.height, summary.timeMs);
     if (fills.length > 0) publish({ topic: 'fills', fills });
   });
@@ -1161,6 +1166,9 @@ export function createNode(options: NodeOptions): PalisadeNode {
         finalizedHash: hex(tip.digest),
         finalizedView: tip.view,
         view: Math.max(consensusStatus.view, tip.view),
+        proposalHeight: Math.max(consensusStatus.proposalHeight, tip.height + 1),
+        proposalLeader:
+          consensusStatus.proposalLeader === undefined ? null : hex(consensusStatus.proposalLeader),
         timeMs: tip.timeMs,
         stateRoot: hex(app.engine.stateRoot()),
         validators: currentValidatorStatus({

@@ -87,6 +87,14 @@ export interface NodeStatus {
   finalizedView: number;
   /** The consensus view this node is in now (≥ `finalizedView`). */
   view: number;
+  /**
+   * The height the next block proposal carries as this node sees consensus (> `height`): one above
+   * the current view's proposal once it has one, else one above the highest certified block. The
+   * earliest block an encrypted order submitted now can still name (`envelopeTargetHeight`).
+   */
+  proposalHeight: number;
+  /** The validator expected to propose `proposalHeight` (were no view nullified); null where unknown. */
+  proposalLeader: Hex | null;
   /** Block time (ms since the Unix epoch) of the last applied block. */
   timeMs: number;
   /** The engine's state root after applying block `height`. */
@@ -650,6 +658,8 @@ export type NodeEvent =
        * node's monotonic clock; null when the block arrived through sync (no proposal seen).
        */
       finalityLatencyMs: number | null;
+      /** `NodeStatus.proposalHeight` as this block executed: a block stream is all a client polls. */
+      proposalHeight: number;
     }
   | { topic: 'fills'; fills: FillJson[] }
   | { topic: 'prices'; height: number; prices: PriceJson[] }

@@ -237,6 +237,8 @@ export function createFixtureNode(
         finalizedHash: hex(tip.digest),
         finalizedView: tip.view,
         view: tip.view + 1,
+        proposalHeight: engine.height + 1,
+        proposalLeader: null,
         timeMs: engine.timeMs,
         stateRoot: last?.stateRoot ?? hex(engine.stateRoot()),
         validators: validators.map((signer, index) => ({
@@ -426,7 +428,12 @@ export function createFixtureNode(
         certificates = [certifyPrice(height, fresh.priceTicks, fresh.confidenceTicks, fresh.publishTimeMs)];
       }
 
-      emit({ topic: 'blocks', block: summaryOf(detail), finalityLatencyMs: performance.now() - started });
+      emit({
+        topic: 'blocks',
+        block: summaryOf(detail),
+        finalityLatencyMs: performance.now() - started,
+        proposalHeight: detail.height + 1,
+      });
       auditTrail.append(result.events, height, timeMs);
       const fills = fillsOf(result.events, height, timeMs);
       if (fills.length > 0) emit({ topic: 'fills', fills });

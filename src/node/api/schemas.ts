@@ -193,6 +193,16 @@ export const statusSchema = object({
   finalizedHash: bytes32,
   finalizedView: count,
   view: count,
+  proposalHeight: {
+    ...count,
+    description:
+      "The height the next block proposal carries as this validator sees consensus (one above the current view's proposal once it has one, else one above the highest certified block); `height` (executed) runs a block or two below it. An encrypted order names this height or a later one (client `envelopeTargetHeight`).",
+  },
+  proposalLeader: {
+    ...nullable(bytes32),
+    description:
+      'The public key of the validator expected to propose `proposalHeight` (were no view nullified): a client may send an encrypted order for that height to it directly as well. Null where unknown.',
+  },
   timeMs: count,
   stateRoot: bytes32,
   validators: array(validatorStatusSchema),

@@ -7,7 +7,7 @@
  *                     (topics may also be given at connect time: /v1/stream?topics=blocks,fills)
  *   server → client   {"type":"subscribed","topics":[...]}             the current subscription
  *                     {"type":"error","error":{"code","message"}}      a bad client frame
- *                     {"topic":"blocks","block":{...},"finalityLatencyMs":12}
+ *                     {"topic":"blocks","block":{...},"finalityLatencyMs":12,"proposalHeight":9}
  *                     {"topic":"fills","fills":[...]}
  *                     {"topic":"prices","height":7,"prices":[...]}
  *                     {"topic":"findings","findings":[...]}            the monitor's new findings
