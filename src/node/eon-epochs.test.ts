@@ -104,29 +104,43 @@ async function encryptedOrderRuns(among: readonly PalisadeNode[], expectedEon: n
     keys.map((key) => `0x${toHex(key)}`),
   );
   const eon = verifyEonKeysetJson(served, { chainId: CHAIN_ID, validators: keys });
-  const height = Math.max(...among.map((node) => node.app.engine.height));
-  const targetHeight = Math.min(height + 3, served.untilHeight!);
-  assert.ok(targetHeight > height, 'a target inside the window');
-  const input = {
-    chainId: CHAIN_ID,
-    eon: eon.eon,
-    eonPublicKey: eon.eonPublicKeyBytes,
-    targetHeight,
-    nonce,
-    fee: 1000,
-    action: {
-      kind: 'withdraw' as const,
-      value: { amount: USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
-    },
-  };
-  const submitted = await among[0]!.view.submitEnvelope!(encrypt(trader, input));
-  assert.equal(submitted.status, 'accepted', JSON.stringify(submitted));
-  const id = encryptedOrderId(trader, input);
-  await waitFor(`the eon-${expectedEon} order runs after its block is final, everywhere`, () =>
-    among.every(
-      (node) => (node.view.transaction(id) as { status?: string } | undefined)?.status === 'finalized',
-    ),
-  );
+  // On a loaded machine the named block can be proposed before the envelope reaches its leader;
+  // it then never runs (and consumes nothing), so the order is sealed again for a later block.
+  for (let attempt = 1; ; attempt++) {
+    const height = Math.max(...among.map((node) => node.app.engine.height));
+    const targetHeight = Math.min(height + 3, served.untilHeight!);
+    assert.ok(targetHeight > height, 'a target inside the window');
+    const input = {
+      chainId: CHAIN_ID,
+      eon: eon.eon,
+      eonPublicKey: eon.eonPublicKeyBytes,
+      targetHeight,
+      nonce,
+      fee: 1000,
+      action: {
+        kind: 'withdraw' as const,
+        value: { amount: USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
+      },
+    };
+    const submitted = await among[0]!.view.submitEnvelope!(encrypt(trader, input));
+    assert.equal(submitted.status, 'accepted', JSON.stringify(submitted));
+    const id = encryptedOrderId(trader, input);
+    const ran = () =>
+      among.every(
+        (node) => (node.view.transaction(id) as { status?: string } | undefined)?.status === 'finalized',
+      );
+    // Settled once it ran everywhere, or once every node executed two blocks past the target
+    // without it (its key is released at target + 1, so it would have run by then).
+    await waitFor(`the eon-${expectedEon} order for height ${targetHeight} runs or is passed`, () =>
+      ran() || among.every((node) => node.app.engine.height >= targetHeight + 2) ? true : undefined,
+    );
+    if (ran()) break;
+    assert.ok(attempt < 5, `the eon-${expectedEon} order missed ${attempt} blocks in a row`);
+    assert.ok(
+      among.every((node) => node.app.engine.account(trader.publicKey)!.nonce === nonce),
+      'a missed envelope consumes no nonce',
+    );
+  }
   nonce++;
   for (const node of among) assert.equal(node.app.engine.account(trader.publicKey)!.nonce, nonce);
   return served.eonPublicKey!;
