@@ -8,11 +8,13 @@
  * closed loop: each trader sends a round of `batch` actions (a cancel of its series, then post-only
  * bids of one lot), waits until all of them ran, and sends the next. The plain group sends signed
  * transactions (`POST /v1/transactions/batch`) on a plain market; the encrypted group sends the
- * same actions as envelopes (`encrypt` + `POST /v1/envelopes`) for the height the client's
- * `envelopeTargetHeight` names from the validator's `proposalHeight` (the next proposal's, or a
- * later one when the round would reach the leader late in its block interval), on the
- * encrypted-only market; latency runs from the
- * start of a round (before signing or encrypting), so the client's encryption is in it. Executions are seen on validator 0's block
+ * same actions as envelopes (`encrypt` + `POST /v1/envelopes`) on the encrypted-only market,
+ * each sealed twice, with one nonce: for the height the client's `envelopeTargetHeight` names from
+ * the validator's `proposalHeight` (the next proposal's) and for the one after, so an order that
+ * just misses the next proposal runs a block later instead of being resent (the first copy
+ * included runs; the other is a replay no leader selects). Latency runs from the start of a round
+ * (before signing or encrypting), so the client's encryption is in it. Executions are seen on
+ * validator 0's block
  * stream; over the measured window (after `warmupSeconds`) the run reports per group
  *
  *   throughput              orders executed per second
@@ -23,9 +25,9 @@
  *
  * each beside the issue's goal: encrypted throughput ≥ 0.5 × plain, and added latency ≤ one block
  * (the median encrypted minus the median plain, in blocks, and in ms over the mean block
- * interval of the run). Envelopes whose block passed without them (the leader had not received
- * them yet) are counted as missed once the block after it ran without their orders (it opens
- * that batch first); their nonces were never used and the trader resends at once.
+ * interval of the run). An order both of whose blocks passed without it (their leaders had not
+ * received it yet) is counted as missed once the block after the later one ran without it (it
+ * opens that batch first); its nonce was never used and the trader resends at once.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -71,13 +73,16 @@ export const DEVNET_FAIR_DEFAULTS = Object.freeze({
   seconds: 30,
 });
 
-interface Sent {
+/** One order in flight: plain, or encrypted as one envelope per height it was sealed for. */
+interface Order {
   group: 'plain' | 'encrypted';
   submittedMs: number;
   submitHeight: number;
-  /** The envelope's block (encrypted only). */
-  targetHeight?: number;
-  /** Ran (true), or missed its block (false). */
+  /** Its transaction ids, one per envelope copy (plain: one). */
+  ids: string[];
+  /** The copies' blocks (encrypted only), by id. */
+  targetHeights?: Map<string, number>;
+  /** Ran (true), or missed every block it was sealed for (false). */
   resolve: (ran: boolean) => void;
 }
 
@@ -87,6 +92,8 @@ interface Execution {
   latencyMs: number;
   latencyBlocks: number;
   finalityToExecutionBlocks?: number;
+  /** Encrypted: it ran on the copy for the earlier of its two heights. */
+  firstCopy?: boolean;
 }
 
 const KEY_POLL_MS = 20;
@@ -178,7 +185,12 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
     if (encryptedMarket === undefined || plainMarket === undefined)
       throw new Error('no marked series to trade');
 
-    const sent = new Map<string, Sent>();
+    /** Orders in flight by transaction id (an encrypted order under each of its copies' ids). */
+    const sent = new Map<string, Order>();
+    const settle = (order: Order, ran: boolean) => {
+      for (const id of order.ids) sent.delete(id);
+      order.resolve(ran);
+    };
     const missed = { count: 0 };
     const executions: Execution[] = [];
     const blockTimes: number[] = [];
@@ -219,27 +231,30 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       prepareAhead();
       blockTimes.push(now);
       for (const outcome of event.block.transactions) {
-        const entry = sent.get(outcome.id);
-        if (entry === undefined) continue;
-        sent.delete(outcome.id);
+        const order = sent.get(outcome.id);
+        if (order === undefined) continue;
+        const targetHeight = order.targetHeights?.get(outcome.id);
         executions.push({
-          group: entry.group,
+          group: order.group,
           atMs: now,
-          latencyMs: now - entry.submittedMs,
-          latencyBlocks: event.block.height - entry.submitHeight,
-          ...(entry.targetHeight === undefined
+          latencyMs: now - order.submittedMs,
+          latencyBlocks: event.block.height - order.submitHeight,
+          ...(targetHeight === undefined
             ? {}
-            : { finalityToExecutionBlocks: event.block.height - entry.targetHeight }),
+            : { finalityToExecutionBlocks: event.block.height - targetHeight }),
         });
-        entry.resolve(true);
+        settle(order, true);
       }
-      // Block h + 1 opens batch h first: an envelope for a height below this block that did not
-      // run in it missed its block (no nonce spent), and the trader resends at once.
-      for (const [id, entry] of sent)
-        if (entry.targetHeight !== undefined && entry.targetHeight < event.block.height) {
-          sent.delete(id);
+      // Block h + 1 opens batch h first: an order none of whose copies' heights is at or above
+      // this block, and that did not run in it, missed all its blocks (no nonce spent); the trader
+      // resends at once.
+      for (const order of new Set(sent.values()))
+        if (
+          order.targetHeights !== undefined &&
+          Math.max(...order.targetHeights.values()) < event.block.height
+        ) {
           missed.count++;
-          entry.resolve(false);
+          settle(order, false);
         }
     });
     await stream.ready;
@@ -302,27 +317,35 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
     /** Envelopes the API refused, by code. */
     const refusedEnvelopes: Record<string, number> = {};
     let running = true;
-    const waitAll = (ids: string[], group: Sent['group'], startedMs: number, targetHeight?: number) =>
+    /** Resolves, per order, once one of its ids ran (true) or it timed out or missed (false). */
+    const waitAll = (
+      orders: readonly (readonly string[])[],
+      group: Order['group'],
+      startedMs: number,
+      targetHeightsOf?: (id: string) => number,
+    ) =>
       Promise.all(
-        ids.map(
-          (id) =>
+        orders.map(
+          (ids) =>
             new Promise<boolean>((resolve) => {
-              const submittedMs = startedMs;
-              const entry: Sent = {
+              const order: Order = {
                 group,
-                submittedMs,
+                submittedMs: startedMs,
                 submitHeight: height,
-                ...(targetHeight === undefined ? {} : { targetHeight }),
+                ids: [...ids],
+                ...(targetHeightsOf === undefined
+                  ? {}
+                  : { targetHeights: new Map(ids.map((id) => [id, targetHeightsOf(id)])) }),
                 resolve,
               };
-              sent.set(id, entry);
+              for (const id of ids) sent.set(id, order);
+              const last = targetHeightsOf === undefined ? undefined : Math.max(...ids.map(targetHeightsOf));
               const check = () => {
-                if (!sent.has(id)) return;
-                const late = targetHeight !== undefined && height > targetHeight + MISSED_AFTER_BLOCKS;
-                if (late || performance.now() - submittedMs > ROUND_TIMEOUT_MS || !running) {
-                  sent.delete(id);
+                if (!sent.has(ids[0]!)) return;
+                const late = last !== undefined && height > last + MISSED_AFTER_BLOCKS;
+                if (late || performance.now() - startedMs > ROUND_TIMEOUT_MS || !running) {
                   if (late) missed.count++;
-                  resolve(false);
+                  settle(order, false);
                   return;
                 }
                 setTimeout(check, KEY_POLL_MS * 5);
@@ -348,7 +371,11 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
           }),
         );
         const ids = transactions.map((transaction) => `0x${toHex(transactionId(transaction))}`);
-        const pending = waitAll(ids, 'plain', startedMs);
+        const pending = waitAll(
+          ids.map((id) => [id]),
+          'plain',
+          startedMs,
+        );
         const answers = await client.submitTransactions(transactions).catch(() => []);
         const ran = await pending;
         if (answers.every((answer) => answer.status === 'accepted') && ran.every(Boolean))
@@ -361,12 +388,13 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       let nonce = await nonceOf(client, signer);
       while (running) {
         const startedMs = performance.now();
-        // The envelope names its block inside the ciphertext: the next proposal's height, or a
-        // later one when the envelopes would reach the leader late in its interval
-        // (envelopeTargetHeight). The round is sealed for the height named from what is known now
-        // and for the one after, at once (one on each worker), and the status is read again once
-        // both are sealed: the set for the height named then is sent, the other dropped unseen. So
-        // the encryption is not between the last look at the chain and the submission.
+        // The envelope names its block inside the ciphertext. The round is sealed for two heights
+        // at once (one on each worker): the one envelopeTargetHeight names from what is known now,
+        // and the one after. Once both are sealed the status is read again, and every copy whose
+        // height is not yet passed is sent. Copies share their nonces: the first included runs,
+        // a later one is a replay its leader does not select (src/node/fair-ordering-pool.ts), so
+        // an order that just misses the next proposal runs one block later instead of being
+        // resent. The encryption is thus not between the last look at the chain and the send.
         const recent = blockTimes.slice(-11);
         const intervalMs = Math.max(
           1,
@@ -375,7 +403,8 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
         const early = envelopeTargetHeight({
           proposalHeight: proposal.height,
           ageMs: performance.now() - proposal.atMs,
-          sendMs: encryptMs.perOrder * options.batch + 2 * submitMs.mean,
+          // Not the encryption: the copies are chosen after it, from a fresh status.
+          sendMs: 2 * submitMs.mean,
           blockIntervalMs: intervalMs,
         });
         const inputsFor = (targetHeight: number) =>
@@ -388,13 +417,15 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
             fee: 1000,
             action,
           }));
+        const seal = (targets: readonly number[]) =>
+          Promise.all(
+            targets.map(async (targetHeight) => {
+              const inputs = inputsFor(targetHeight);
+              return { targetHeight, inputs, sealed: await encryptOff(signer, inputs) };
+            }),
+          );
         const sealStart = performance.now();
-        const candidates = await Promise.all(
-          [early, early + 1].map(async (targetHeight) => {
-            const inputs = inputsFor(targetHeight);
-            return { targetHeight, inputs, sealed: await encryptOff(signer, inputs) };
-          }),
-        );
+        let copies = await seal([early, early + 1]);
         const perOrder = (performance.now() - sealStart) / options.batch;
         encryptMs.perOrder = encryptMs.samples === 0 ? perOrder : 0.8 * encryptMs.perOrder + 0.2 * perOrder;
         encryptMs.samples++;
@@ -409,38 +440,51 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
           sendMs: submitMs.mean,
           blockIntervalMs: intervalMs,
         });
-        let chosen = candidates.find((candidate) => candidate.targetHeight === named) ?? candidates[0]!;
-        if (named > early + 1) {
-          const inputs = inputsFor(named);
-          chosen = { targetHeight: named, inputs, sealed: await encryptOff(signer, inputs) };
-        }
-        const { targetHeight, inputs, sealed } = chosen;
-        leads.push(targetHeight - height);
-        proposalLeads.push(targetHeight - proposal.height);
-        const ids = inputs.map((input) => encryptedOrderId(signer, input));
-        const pending = waitAll(ids, 'encrypted', startedMs, targetHeight);
+        // A copy for the height the validator still names may just miss; it costs nothing then.
+        copies = copies.filter(
+          (copy) => copy.targetHeight >= Math.min(named, status?.proposalHeight ?? named),
+        );
+        if (copies.length === 0) copies = await seal([named, named + 1]);
+        const first = copies[0]!.targetHeight;
+        leads.push(first - height);
+        proposalLeads.push(first - proposal.height);
+        const targetOf = new Map<string, number>();
+        const orders = inputsFor(first).map((_, offset) =>
+          copies.map((copy) => {
+            const id = encryptedOrderId(signer, copy.inputs[offset]!);
+            targetOf.set(id, copy.targetHeight);
+            return id;
+          }),
+        );
+        const pending = waitAll(orders, 'encrypted', startedMs, (id) => targetOf.get(id)!);
         // All at once: one after another would leave the later nonces a round trip behind, and a
         // leader that proposes in between carries the first alone (the pool selects a sender's
         // nonces without a gap, so a later one arriving first just waits for the earlier). To our
-        // validator, which gossips them to all, and to the expected leader of their height as well
-        // (`proposalLeader`), which saves the gossip hop; its answers do not count (the gossip may
-        // have brought it the same envelope first).
-        const leader =
-          targetHeight >= (status?.proposalHeight ?? 0) ? leaderFor(status, targetHeight) : undefined;
-        if (leader !== undefined && leader !== client)
-          for (const bytes of sealed) void leader.submitEnvelope(bytes).catch(() => undefined);
-        const answers = await Promise.allSettled(sealed.map((bytes) => client.submitEnvelope(bytes)));
+        // validator, which gossips them to all, and to the expected leader of each copy's height
+        // as well (`proposalLeader`), which saves the gossip hop; its answers do not count (the
+        // gossip may have brought it the same envelope first).
+        for (const copy of copies) {
+          const leader = leaderFor(status, copy.targetHeight);
+          if (leader !== undefined && leader !== client)
+            for (const bytes of copy.sealed) void leader.submitEnvelope(bytes).catch(() => undefined);
+        }
+        const answers = await Promise.all(
+          copies.map((copy) => Promise.allSettled(copy.sealed.map((bytes) => client.submitEnvelope(bytes)))),
+        );
         // SLOT_TAKEN: the leader had it from us directly and gossiped it here first; it is pooled.
         const taken = (answer: PromiseSettledResult<unknown>) =>
           answer.status === 'rejected' && (answer.reason as { code?: string }).code === 'ENVELOPE_SLOT_TAKEN';
-        const accepted = answers.every((answer) => answer.status === 'fulfilled' || taken(answer));
-        for (const answer of answers)
+        const pooled = (answer: PromiseSettledResult<unknown>) =>
+          answer.status === 'fulfilled' || taken(answer);
+        // Each order needs one copy pooled; a copy refused for a height passed meanwhile is spare.
+        const accepted = orders.every((_, offset) => answers.some((copy) => pooled(copy[offset]!)));
+        for (const answer of answers.flat())
           if (answer.status === 'rejected' && !taken(answer)) {
             const code = (answer.reason as { code?: string }).code ?? 'ERROR';
             refusedEnvelopes[code] = (refusedEnvelopes[code] ?? 0) + 1;
           }
         const ran = await pending;
-        if (accepted && ran.every(Boolean)) nonce += inputs.length;
+        if (accepted && ran.every(Boolean)) nonce += orders.length;
         else nonce = await nonceOf(client, signer);
       }
     };
@@ -509,6 +553,7 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
                 list.map((e) => e.finalityToExecutionBlocks ?? 0),
                 0.5,
               ),
+              ranOnFirstCopy: list.filter((e) => e.firstCopy === true).length,
               finalityToExecutionBlocksMax: list.reduce(
                 (max, e) => Math.max(max, e.finalityToExecutionBlocks ?? 0),
                 0,
@@ -576,7 +621,7 @@ export function devnetFairLines(result: DevnetFairResult): string[] {
   return [
     `devnet n=${result.validators}, ${result.traders} + ${result.traders} traders × ${result.batch} per round, ${result.seconds} s: ${result.blocks} blocks (${result.blockIntervalMs} ms apart)`,
     `  plain:     ${plain.perSecond} orders/s, submit→execution ${plain.latencyMsMedian} ms median (p95 ${plain.latencyMsP95}), ${plain.latencyBlocksMedian} block(s)`,
-    `  encrypted: ${encrypted.perSecond} orders/s, submit→execution ${encrypted.latencyMsMedian} ms median (p95 ${encrypted.latencyMsP95}), ${encrypted.latencyBlocksMedian} block(s); finality→execution ${encrypted.finalityToExecutionBlocksMedian} block(s) median, ${encrypted.finalityToExecutionBlocksMax} max; ${result.envelopesMissed} envelopes missed their block; refused ${JSON.stringify(result.envelopesRefused)}`,
+    `  encrypted: ${encrypted.perSecond} orders/s, submit→execution ${encrypted.latencyMsMedian} ms median (p95 ${encrypted.latencyMsP95}), ${encrypted.latencyBlocksMedian} block(s); finality→execution ${encrypted.finalityToExecutionBlocksMedian} block(s) median, ${encrypted.finalityToExecutionBlocksMax} max; ${encrypted.ranOnFirstCopy} of ${encrypted.executed} ran on the copy for the earlier height; ${result.envelopesMissed} orders missed both; refused ${JSON.stringify(result.envelopesRefused)}`,
     `  client encryption ${result.clientEncryptMsPerOrderMedian} ms per order (mcl-wasm, target blocks prepared ahead) → envelopes ${result.leadBlocksMedian} block(s) above the executed height, ${result.proposalLeadBlocksMedian} above the next proposal (median; mean ${result.proposalLeadBlocksMean})`,
     `  throughput encrypted/plain ×${goals.throughput.ratioEncryptedToPlain} (goal ≥ 0.5: ×${goals.throughput.ratioToGoal} of it)`,
     `  added latency ${goals.addedLatency.blocks} block(s), ${goals.addedLatency.ms} ms = ${goals.addedLatency.msInBlocks} block intervals (goal ≤ 1 block)`,
