@@ -346,7 +346,6 @@ function deadlineSplit(attest3: 'with-3' | 'without-3' | 'nothing') {
   const machines = Array.from({ length: 4 }, (_, i) =>
     createKeygenMachine(session, { dealer: i, recipient: i, signer: signers[i]! }),
   );
-  // 3's view of the round without itself, for the attestation it sends when it sides with 0 and 2.
   const queue: { from: number; output: KeygenOutput }[] = [];
   const held: { from: number; output: KeygenOutput }[] = [];
   let answerOut = false;
