@@ -241,8 +241,19 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
           latencyBlocks: event.block.height - order.submitHeight,
           ...(targetHeight === undefined
             ? {}
-            : { finalityToExecutionBlocks: event.block.height - targetHeight }),
+            : {
+                finalityToExecutionBlocks: event.block.height - targetHeight,
+                firstCopy: targetHeight === Math.min(...order.targetHeights!.values()),
+              }),
         });
+        if (process.env.FAIR_DEBUG && targetHeight !== undefined)
+          console.log(
+            'ran',
+            event.block.height,
+            targetHeight,
+            [...order.targetHeights!.values()],
+            order.submitHeight,
+          );
         settle(order, true);
       }
       // Block h + 1 opens batch h first: an order none of whose copies' heights is at or above
@@ -547,6 +558,11 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
           list.map((e) => e.latencyBlocks),
           0.5,
         ),
+        /** Orders by submit-to-execution blocks. */
+        latencyBlocksCounts: list.reduce<Record<number, number>>((counts, e) => {
+          counts[e.latencyBlocks] = (counts[e.latencyBlocks] ?? 0) + 1;
+          return counts;
+        }, {}),
         ...(name === 'encrypted'
           ? {
               finalityToExecutionBlocksMedian: percentile(
@@ -620,8 +636,8 @@ export function devnetFairLines(result: DevnetFairResult): string[] {
   const { plain, encrypted, goals } = result;
   return [
     `devnet n=${result.validators}, ${result.traders} + ${result.traders} traders × ${result.batch} per round, ${result.seconds} s: ${result.blocks} blocks (${result.blockIntervalMs} ms apart)`,
-    `  plain:     ${plain.perSecond} orders/s, submit→execution ${plain.latencyMsMedian} ms median (p95 ${plain.latencyMsP95}), ${plain.latencyBlocksMedian} block(s)`,
-    `  encrypted: ${encrypted.perSecond} orders/s, submit→execution ${encrypted.latencyMsMedian} ms median (p95 ${encrypted.latencyMsP95}), ${encrypted.latencyBlocksMedian} block(s); finality→execution ${encrypted.finalityToExecutionBlocksMedian} block(s) median, ${encrypted.finalityToExecutionBlocksMax} max; ${encrypted.ranOnFirstCopy} of ${encrypted.executed} ran on the copy for the earlier height; ${result.envelopesMissed} orders missed both; refused ${JSON.stringify(result.envelopesRefused)}`,
+    `  plain:     ${plain.perSecond} orders/s, submit→execution ${plain.latencyMsMedian} ms median (p95 ${plain.latencyMsP95}), ${plain.latencyBlocksMedian} block(s) median (orders by blocks ${JSON.stringify(plain.latencyBlocksCounts)})`,
+    `  encrypted: ${encrypted.perSecond} orders/s, submit→execution ${encrypted.latencyMsMedian} ms median (p95 ${encrypted.latencyMsP95}), ${encrypted.latencyBlocksMedian} block(s) median (orders by blocks ${JSON.stringify(encrypted.latencyBlocksCounts)}); finality→execution ${encrypted.finalityToExecutionBlocksMedian} block(s) median, ${encrypted.finalityToExecutionBlocksMax} max; ${encrypted.ranOnFirstCopy} of ${encrypted.executed} ran on the copy for the earlier height; ${result.envelopesMissed} orders missed both; refused ${JSON.stringify(result.envelopesRefused)}`,
     `  client encryption ${result.clientEncryptMsPerOrderMedian} ms per order (mcl-wasm, target blocks prepared ahead) → envelopes ${result.leadBlocksMedian} block(s) above the executed height, ${result.proposalLeadBlocksMedian} above the next proposal (median; mean ${result.proposalLeadBlocksMean})`,
     `  throughput encrypted/plain ×${goals.throughput.ratioEncryptedToPlain} (goal ≥ 0.5: ×${goals.throughput.ratioToGoal} of it)`,
     `  added latency ${goals.addedLatency.blocks} block(s), ${goals.addedLatency.ms} ms = ${goals.addedLatency.msInBlocks} block intervals (goal ≤ 1 block)`,
