@@ -892,16 +892,39 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   };
 
   /**
-   * Our signed shares for the pending batches (every one final: they are executed here), oldest
-   * first, within `room` bytes and `MAX_VOTE_KEY_SHARES`. A block that is only voted for, not
-   * final, is never among them: its envelopes are not a pending batch until it executes.
+   * The highest batch whose key shares a vote of `kind` on `digest` may carry: the batches whose
+   * next block's contents are fixed for good, as the vote itself shows. A finalize vote for a block
+   * at height H is cast after seeing it notarized, and a notarize vote for one at H extends a
+   * notarized block at H − 1; a notarized block stays in the chain (every later proposal extends
+   * the highest certified view), so in both cases the block after batch h ≤ H − 1 (resp. H − 2) can
+   * no longer change. Nullify votes carry none, and neither do votes for a block we do not know.
+   *
+   * Why: a batch's key opens every envelope sealed for its height, those its block left out too.
+   * If shares rode on any vote, a leader of h + 1 could stall its view (the nullify votes would
+   * bring it h's key) or send its proposal to 2f others and withhold its own vote (their
+   * notarize votes would), read the envelopes h missed, and have the next leader's block h + 1
+   * carry its plain orders ahead of their copies for h + 1. The key needs f + 1 honest shares, so
+   * with this rule it exists only once some honest validator saw the block after h notarized.
    */
-  const ownShares = (room: number): Uint8Array[] => {
+  const shareableBatchMax = (kind: number, digest: Uint8Array): number => {
+    if (kind === VoteKind.nullify) return -1;
+    const block = known.get(toHex(digest));
+    if (block === undefined) return -1;
+    return kind === VoteKind.finalize ? block.height - 1 : block.height - 2;
+  };
+
+  /**
+   * Our signed shares for the pending batches (every one final: they are executed here) up to
+   * batch `maxBatch` (`shareableBatchMax`), oldest first, within `room` bytes and
+   * `MAX_VOTE_KEY_SHARES`. A block that is only voted for, not final, is never among them: its
+   * envelopes are not a pending batch until it executes.
+   */
+  const ownShares = (room: number, maxBatch: number): Uint8Array[] => {
     const shares: Uint8Array[] = [];
     if (fair === undefined) return shares;
     let used = keyShareExtensionOverhead(0);
     for (const batch of chain.pending) {
-      if (shares.length >= MAX_VOTE_KEY_SHARES) break;
+      if (shares.length >= MAX_VOTE_KEY_SHARES || batch.height > maxBatch) break;
       const bytes = relayAt(batch.height)?.attach(batch.height, chain.engine.height);
       if (bytes === undefined) continue;
       if (used + bytes.length + 4 > room) break;
@@ -1660,10 +1683,11 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
 
     extension(kind, _view, digest) {
       const { target, observation } = ownObservation(kind, digest);
-      // Our key shares for finalized blocks ride on any vote, after the observation; a deposit
-      // report takes the room left.
+      // Our key shares for executed blocks ride after the observation, on the votes that show the
+      // next block fixed (`shareableBatchMax`); a deposit report takes the room left.
       const shares = ownShares(
         MAX_EXTENSION_BYTES - VOTE_EXTENSION_OVERHEAD_BYTES - (observation?.length ?? 0),
+        shareableBatchMax(kind, digest),
       );
       const sharesBytes =
         shares.length === 0

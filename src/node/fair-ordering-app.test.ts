@@ -51,6 +51,7 @@ const CHAIN_ID = 7;
 const EON = 1;
 const NOTARIZE = 0;
 const FINALIZE = 2;
+const NULLIFY = 1;
 
 const dealings = Array.from({ length: N }, (_, j) => dealEon(j, THRESHOLD, N));
 const keyset = combineEonKeyset(dealings, THRESHOLD, N);
@@ -190,6 +191,9 @@ async function round(net: Network, options: RoundOptions = {}) {
     : [];
   if (options.notarizeOnly === true || verdicts.some((v) => v !== true))
     return { verdicts, payload, digest, notarizeExtensions, context };
+  // Notarized: the finalize votes go out (carrying the shares of the batches below it), then the
+  // block is final and executes, as consensus orders them.
+  const finalizeExtensions = vote(net, FINALIZE, context.view, digest, options.silent);
   for (const app of net.apps)
     await app.finalized({
       block,
@@ -197,7 +201,6 @@ async function round(net: Network, options: RoundOptions = {}) {
       finalization: { kind: FINALIZE, view: context.view, digest, votes: [] },
     });
   net.tip = { digest, view: context.view, height: context.height };
-  const finalizeExtensions = vote(net, FINALIZE, context.view, digest, options.silent);
   return { verdicts, payload, digest, notarizeExtensions, finalizeExtensions, context };
 }
 
@@ -279,14 +282,15 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
       'each block carries the next nonce, never one its unexecuted ancestors carry',
     );
     for (const { context, payload, digest } of blocks) {
+      // The finalize votes on a block carry the shares of the batch below it (executed): the
+      // block opens that batch as it executes.
+      vote(net, FINALIZE, context.view, digest);
       for (const app of net.apps)
         await app.finalized({
           block: { ...context, payload },
           digest,
           finalization: { kind: FINALIZE, view: context.view, digest, votes: [] },
         });
-      // The shares of this block's key ride the next votes: the next block opens its batch.
-      vote(net, FINALIZE, context.view, digest);
     }
     // Executed in order, every envelope reserved its nonce: the same on every validator.
     for (const app of net.apps) assert.equal(app.engine.account(alice.publicKey)!.nonce, 3);
@@ -294,7 +298,7 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
     assert.equal(new Set(roots).size, 1);
   });
 
-  it('never early: a vote for a block that is not final carries no share for it; after finality the next vote does', async () => {
+  it('never early: no vote carries a share of block h before h is final and the block after it is notarized (no nullify or notarize vote, no vote on h itself)', async () => {
     const net = network();
     await round(net); // height 1
     submit(net, envelope(alice, 0, 2));
@@ -313,9 +317,23 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
         finalization: { kind: FINALIZE, view: 2, digest: pending.digest, votes: [] },
       });
     net.tip = { digest: pending.digest, view: 2, height: 2 };
-    // Final and executed: the next vote of every validator carries its share for block 2.
+    // Final and executed: still no vote on block 2 itself carries its share.
     for (const app of net.apps)
-      assert.deepEqual(sharedBatches(app.extension(FINALIZE, 2, pending.digest)), [2]);
+      assert.deepEqual(sharedBatches(app.extension(FINALIZE, 2, pending.digest)), []);
+    // Block 3 is proposed and every validator checks it. Voting to notarize it is not enough:
+    // a view whose notarize votes carried block 2's shares could still be nullified, and the next
+    // leader's block 3 would be chosen after block 2's key, which opens what block 2 left out.
+    const three = await round(net, { notarizeOnly: true });
+    for (const extension of three.notarizeExtensions) assert.deepEqual(sharedBatches(extension), []);
+    // A stalled view: nullify votes never carry a share (a leader that stalls learns nothing).
+    for (const app of net.apps)
+      assert.deepEqual(sharedBatches(app.extension(NULLIFY, 3, new Uint8Array(32))), []);
+    // A vote on a block we never saw carries none either.
+    for (const app of net.apps)
+      assert.deepEqual(sharedBatches(app.extension(FINALIZE, 3, new Uint8Array(32).fill(7))), []);
+    // Block 3 notarized: its finalize votes show its contents fixed, and carry block 2's share.
+    for (const app of net.apps)
+      assert.deepEqual(sharedBatches(app.extension(FINALIZE, 3, three.digest)), [2]);
   });
 
   it('an early share from a peer is evidence: the next block records it and the block rule names the signer', async () => {
@@ -400,8 +418,6 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
         digest,
         finalization: { kind: FINALIZE, view: context.view, digest, votes: [] },
       };
-      for (const app of hearing) await app.finalized(finalizedBlock);
-      net.tip = { digest, view: context.view, height: context.height };
       const extensions = hearing.map((app) => app.extension(FINALIZE, context.view, digest));
       extensions.forEach((extension, signer) => {
         hearing.forEach((app, receiver) => {
@@ -409,6 +425,8 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
             assert.ok(app.verifyExtension(signer, FINALIZE, context.view, digest, extension));
         });
       });
+      for (const app of hearing) await app.finalized(finalizedBlock);
+      net.tip = { digest, view: context.view, height: context.height };
       return finalizedBlock;
     };
     const two = await roundWithout();
@@ -483,7 +501,9 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
         digest: two.digest,
         finalization: { kind: FINALIZE, view: 2, digest: two.digest, votes: [] },
       });
-    vote(net, FINALIZE, 2, two.digest);
+    // Block 3's finalize votes carry the shares of batch 2 (validator 3 never verified this block
+    // 3, so its vote carries none: three shares are the threshold).
+    vote(net, FINALIZE, 3, threeDigest);
     for (const app of net.apps)
       await app.finalized({
         block: threeBlock,
