@@ -54,7 +54,7 @@
  * could otherwise hide a recent change behind a true but old state.
  */
 
-import { nodeStateRoot } from '../chain/block-rule.ts';
+import { NODE_STATE_ROOT_FAIR_PARTS_MAX, nodeStateRootOfParts } from '../chain/block-rule.ts';
 import { type Block, BlockCodec, type Certificate, VoteKind } from '../codec/consensus.ts';
 import { BlockPayloadCodec } from '../codec/node.ts';
 import type { AggregatePriceValue } from '../codec/oracle.ts';
@@ -174,6 +174,24 @@ export interface FinalizedBlock {
 export interface StateRootOpening {
   engineStateRoot: Uint8Array;
   prices: readonly AggregatePriceValue[];
+  /**
+   * With fair ordering: the pending batches' and recorded eons' digests the root hashes after the
+   * price root (src/chain/block-rule.ts `nodeStateRootFairParts`); absent when neither exists.
+   */
+  fairParts?: readonly Uint8Array[];
+}
+
+/** The node state root an opening hashes to, or MALFORMED. */
+function openedRoot(opening: StateRootOpening): Uint8Array {
+  try {
+    const fairParts = opening.fairParts ?? [];
+    if (fairParts.length > NODE_STATE_ROOT_FAIR_PARTS_MAX || fairParts.some((part) => part.length !== 32))
+      throw new LightClientError('MALFORMED', { field: 'opening.fairParts' });
+    return nodeStateRootOfParts(opening.engineStateRoot, opening.prices, fairParts);
+  } catch (error) {
+    if (error instanceof LightClientError) throw error;
+    throw new LightClientError('MALFORMED', { field: 'opening' }, { cause: error });
+  }
 }
 
 export interface LightClient {
@@ -367,7 +385,12 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
         ),
         record: decodeHex(served.record, 'record'),
         proof: decodeHex(served.proof, 'proof'),
+        fairParts: (Array.isArray(served.fairParts) ? served.fairParts : []).map((part, i) =>
+          decodeHex(part, `fairParts.${i}`),
+        ),
       };
+      if (served.fairParts !== undefined && !Array.isArray(served.fairParts))
+        throw new LightClientError('MALFORMED', { field: 'fairParts' });
     } catch (error) {
       if (error instanceof LightClientError) throw error;
       throw new LightClientError('MALFORMED', { field: 'validatorSetProof' }, { cause: error });
@@ -409,12 +432,7 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
       throw new LightClientError('STALE_ROOT', { height: proof.height, newest: newestRootHeight });
     const committed = roots.get(proof.height);
     if (committed === undefined) throw new LightClientError('ROOT_NOT_COMMITTED', { height: proof.height });
-    let opened: Uint8Array;
-    try {
-      opened = nodeStateRoot(opening.engineStateRoot, opening.prices);
-    } catch (error) {
-      throw new LightClientError('MALFORMED', { field: 'opening' }, { cause: error });
-    }
+    const opened = openedRoot(opening);
     if (!bytesEqual(opened, committed))
       throw new LightClientError('ROOT_MISMATCH', { height: proof.height, field: 'opening' });
     const engineRoot = hex(opening.engineStateRoot);
@@ -461,12 +479,7 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
       // The certified engine root must be the one finality committed for that height (block + 16).
       const committed = roots.get(Number(height));
       if (committed === undefined) throw new LightClientError('ROOT_NOT_COMMITTED', { height });
-      let opened: Uint8Array;
-      try {
-        opened = nodeStateRoot(opening.engineStateRoot, opening.prices);
-      } catch (error) {
-        throw new LightClientError('MALFORMED', { field: 'opening' }, { cause: error });
-      }
+      const opened = openedRoot(opening);
       if (
         !bytesEqual(opened, committed) ||
         !bytesEqual(opening.engineStateRoot, verdict.certificate.checkpoint.stateRoot)
