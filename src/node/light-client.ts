@@ -93,11 +93,9 @@ import { type ClientOptions, createClient, verifyAccountProof } from './client.t
 import { createLightEons, type EonRecordFields, type LightEon, type LightEons } from './light-eons.ts';
 import { type BoundaryOpening, followBoundary, type ValidatorSetProofJson } from './validator-set-proofs.ts';
 
-export type { LightEon } from './light-eons.ts';
-
 import { type AccountRead, type BlockDetail, certificateFromJson, hex } from './view.ts';
 
-export type { LightEon } from './light-eons.ts';
+export type { LightEon };
 
 /** Longest chain of descendants one block may carry (the node's own bound, src/node/app.ts). */
 export const LIGHT_CLIENT_MAX_DESCENDANTS = 8192;
