@@ -61,16 +61,14 @@ const liarEon: EonKeysetJson = {
 /** The chain's block `height`, certified by the fakes instead of the validators. */
 function recertified(detail: BlockDetail): BlockDetail {
   const digest = fromHex(detail.hash)!;
-  const votes = fakes
-    .slice(0, 3)
-    .map((signer, signerIndex) =>
-      signVote(signer, chain.rules.chainId, {
-        kind: VoteKind.finalize,
-        view: detail.view,
-        digest,
-        signerIndex,
-      }),
-    );
+  const votes = fakes.slice(0, 3).map((signer, signerIndex) =>
+    signVote(signer, chain.rules.chainId, {
+      kind: VoteKind.finalize,
+      view: detail.view,
+      digest,
+      signerIndex,
+    }),
+  );
   return {
     ...detail,
     finalization: certificateToJson(certificateFromVotes(VoteKind.finalize, detail.view, digest, votes)),
