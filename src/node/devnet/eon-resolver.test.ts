@@ -16,12 +16,14 @@ import { createServer, type Server } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { VoteKind } from '../../codec/consensus.ts';
 import { certificateFromVotes } from '../../consensus/certificate.ts';
+import { createValidatorSet } from '../../consensus/validators.ts';
 import { blockDigest, signVote } from '../../consensus/votes.ts';
 import { fromHex, toHex } from '../../crypto/bytes.ts';
 import { testSigner } from '../../execution/fixtures.ts';
 import type { EonKeysetJson } from '../api/eon.ts';
 import { eon2, eon3, eonChain, eonDkg, eonValidators } from '../eon-chain-fixtures.ts';
 import { verifyEonKeysetJson } from '../eon-client.ts';
+import { createLightClient, createLightClientDriver } from '../light-client.ts';
 import { type BlockDetail, certificateToJson } from '../view.ts';
 import { eonResolver } from './eon-setup.ts';
 
@@ -138,5 +140,26 @@ describe('the bots’ eon resolver follows the chain, not a node’s word', () =
       assert.equal(await resolve(1), undefined, 'height 1 precedes eon 1’s record');
       assert.equal(await resolve(65), undefined, 'W_3 is recorded by no followed block');
     }
+  });
+
+  it('the light client driver gives a height’s eon after following the chain to it', async () => {
+    const light = createLightClient({
+      chainId: genesis.chainId,
+      validators: createValidatorSet(genesis.validators.map((v) => v.publicKey)),
+      epochBlocks: 20,
+      keyset: { epoch: 1, groupPublicKey: new Uint8Array(33) },
+      keysetDomain: { chainId: 1, verifyingContract: new Uint8Array(20) },
+      eonEpochs: { genesisEon: 1 },
+    });
+    const driver = createLightClientDriver(light, { nodes: [{ url: liarUrl }, { url: honestUrl }] });
+    const eon = await driver.eonAt(45);
+    assert.equal(eon.eon, 3);
+    assert.equal(eon.recordedAt, 30);
+    assert.equal(light.tip.height, chain.details.length, 'it followed the chain');
+    assert.ok(driver.faults().some((fault) => fault.node === liarUrl && fault.code === 'BAD_CERTIFICATE'));
+    await assert.rejects(
+      driver.eonAt(65),
+      (error: unknown) => (error as { code?: string }).code === 'EON_NOT_RECORDED',
+    );
   });
 });
