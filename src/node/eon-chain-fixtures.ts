@@ -171,34 +171,38 @@ export function encryptedOrder(eon: number, agreements: EonAgreement[], targetHe
   );
 }
 
-/** What block `height` carries beyond the timing and the state root, on the honest chain. */
-function contentOf(height: number): { fields: Partial<BlockPayload>; batchKey?: Uint8Array } {
+/** What a block carries beyond its timing and state root, and the batch key its votes gave. */
+export interface BlockContent {
+  fields: Partial<BlockPayload>;
+  batchKey?: Uint8Array;
+}
+
+/** V4's removal, scheduled for the next boundary at least 16 blocks on. */
+export function removalOfV4(): Uint8Array {
+  return SignedTransactionCodec.encode(
+    createTransactionBuilder(EON_CHAIN_ID).next(
+      GOVERNANCE,
+      governed(
+        {
+          kind: 'changeValidators',
+          value: {
+            op: VALIDATOR_CHANGE.remove,
+            publicKey: eonValidators[REMOVED_VALIDATOR]!.publicKey,
+            p2p: new Uint8Array(0),
+            api: new Uint8Array(0),
+          },
+        },
+        { chainId: EON_CHAIN_ID },
+      ),
+    ),
+  );
+}
+
+/** What block `height` carries on the honest chain. */
+function contentOf(height: number): BlockContent {
   switch (height) {
     case 1:
-      return {
-        fields: {
-          transactions: [
-            SignedTransactionCodec.encode(
-              createTransactionBuilder(EON_CHAIN_ID).next(
-                GOVERNANCE,
-                governed(
-                  {
-                    kind: 'changeValidators',
-                    value: {
-                      op: VALIDATOR_CHANGE.remove,
-                      publicKey: eonValidators[REMOVED_VALIDATOR]!.publicKey,
-                      p2p: new Uint8Array(0),
-                      api: new Uint8Array(0),
-                    },
-                  },
-                  { chainId: EON_CHAIN_ID },
-                ),
-              ),
-            ),
-          ],
-          eonActivations: [activationOf(eon1, 1)],
-        },
-      };
+      return { fields: { transactions: [removalOfV4()], eonActivations: [activationOf(eon1, 1)] } };
     case 6:
       return { fields: { eonActivations: [activationOf(eon2, 2)] } };
     case 24:
@@ -233,10 +237,15 @@ export interface EonChain {
 }
 
 /**
- * The honest chain up to `blocks`, its state snapshotted after `snapshotAt`.
+ * The honest chain up to `blocks`, its state snapshotted after `snapshotAt`; with `content`, the
+ * blocks carry what it gives instead (a chain that shows another schedule or an attack).
  * @example const chain = eonChain(70, 42);
  */
-export function eonChain(blocks: number, snapshotAt: number): EonChain {
+export function eonChain(
+  blocks: number,
+  snapshotAt: number,
+  content?: (height: number) => BlockContent,
+): EonChain {
   const rules = eonChainRules();
   const state = createChainState(rules);
   const roots = new Map<number, Uint8Array>([[0, chainStateRoot(state)]]);
@@ -258,7 +267,7 @@ export function eonChain(blocks: number, snapshotAt: number): EonChain {
   let tip = { view: 0, digest: genesisDigest(EON_CHAIN_ID) };
   for (let height = 1; height <= blocks; height++) {
     const stateRootHeight = stateRootHeightFor(height);
-    const { fields, batchKey } = contentOf(height);
+    const { fields, batchKey } = (content ?? contentOf)(height);
     const payload = BlockPayloadCodec.encode({
       ...noFairOrdering(),
       timeMs: START + height * 1000,
@@ -274,10 +283,10 @@ export function eonChain(blocks: number, snapshotAt: number): EonChain {
       payload,
       ...(batchKey === undefined ? {} : { batchKey }),
     });
-    if (height === 1) assert.equal(executed.result.results[0]!.status, 'OK');
-    if (height === 24 || height === 50)
+    for (const result of executed.result.results) assert.equal(result.status, 'OK', `block ${height}`);
+    if (content === undefined && (height === 24 || height === 50))
       assert.equal(executed.fair.admitted, 1, `block ${height} admits its order`);
-    if (height === 25 || height === 51)
+    if (content === undefined && (height === 25 || height === 51))
       assert.equal(executed.fair.transactions.length, 1, `block ${height} runs the order it opened`);
     if (batchKey !== undefined) batchKeys.set(height, batchKey);
     roots.set(height, executed.root);

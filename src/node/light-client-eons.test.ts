@@ -15,7 +15,12 @@
  *                  other heights beside it: refused;
  *   forged records a finalized block carrying a forged record (few attestations, the old set's,
  *                  two windows ahead, malformed, unsettled) teaches the light client nothing, as
- *                  the block rule records nothing.
+ *                  the block rule records nothing;
+ *   premature      the one record the light client cannot judge as the block rule does — W_1's
+ *                  four attest eon 2 in block 2, before the change to them executed in block 3, so
+ *                  the rule calls the set unsettled and records nothing (more than f of the new set
+ *                  colluding: honest keypers start only once the set is settled) — is caught at
+ *                  boundary 20: the eons it would hold disagree with the certified root's.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -37,6 +42,7 @@ import {
   eonDkg,
   eonValidators,
   laterValidators,
+  removalOfV4,
 } from './eon-chain-fixtures.ts';
 import { createLightClient, type LightClient, type LightClientErrorCode } from './light-client.ts';
 import { createLightEons } from './light-eons.ts';
@@ -280,5 +286,27 @@ describe('a light client learns the eon keys from the chain (adversary first)', 
     quiet.noteBlock(5, [activationOf(quietEon2, 2)]);
     quiet.learnWindowSet(1, five);
     assert.equal(quiet.eonAt(20)?.eon, 2, 'settled once no change can come for 20');
+  });
+
+  it('a record the block rule refused but the light client would take is caught at the boundary', () => {
+    const premature = eonChain(25, 10, (height) => {
+      if (height === 1) return { fields: { eonActivations: [activationOf(eon1, 1)] } };
+      if (height === 2) return { fields: { eonActivations: [activationOf(eon2, 2)] } };
+      if (height === 3) return { fields: { transactions: [removalOfV4()] } };
+      return { fields: {} };
+    });
+    assert.deepEqual(
+      premature.state.eons!.map((e) => e.eon),
+      [1],
+      'the chain recorded eon 1 and no eon 2',
+    );
+    const light = lightClient();
+    while (light.tip.height < 20) light.acceptBlock(premature.details[light.tip.height]!);
+    assert.equal(light.pendingBoundary, 20);
+    refuses('EON_SCHEDULE_MISMATCH', () => light.acceptValidatorSet(premature.proofs.proof(20)!));
+    // Nothing changed: still at the boundary, eon 2 not taken.
+    assert.equal(light.pendingBoundary, 20);
+    assert.equal(light.validators.epoch, 1);
+    refuses('EON_UNKNOWN_WINDOW', () => light.verifyEonActivation(activationOf(eon2, 2)));
   });
 });

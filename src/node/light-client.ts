@@ -134,6 +134,8 @@ export const LIGHT_CLIENT_ERRORS = Object.freeze({
   EON_BAD_ATTESTATIONS:
     'the eon keyset is not attested by n − f of its window’s validators as the light client knows them',
   EON_MISMATCH: 'the eon keyset is not the one a finalized block recorded for its window',
+  EON_SCHEDULE_MISMATCH:
+    'the eons the light client judged recorded disagree with those the certified state root commits',
 } as const);
 
 export type LightClientErrorCode = keyof typeof LIGHT_CLIENT_ERRORS;
@@ -237,8 +239,10 @@ export interface LightClient {
   readonly keyset: Keyset;
   /**
    * Proves the set after the pending boundary from the record under the root that block commits.
+   * With eon epochs, the eons judged recorded as of the opened height must hash to the eon-schedule
+   * root the opening carries.
    * @throws LightClientError (NO_BOUNDARY_PENDING, MALFORMED, ROOT_MISMATCH, BAD_STATE_PROOF,
-   *   VALIDATOR_SET_MISMATCH); nothing changes then
+   *   VALIDATOR_SET_MISMATCH, EON_SCHEDULE_MISMATCH); nothing changes then
    */
   acceptValidatorSet(proof: ValidatorSetProofJson): { epoch: number; set: ValidatorSet; changed: boolean };
   /**
@@ -487,10 +491,24 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
       verdict.next === undefined
         ? current
         : { epoch: verdict.next.epoch, set: createValidatorSet(verdict.next.keys) };
+    // The set after boundary wE holds window w's keypers: its eon records can be judged now. The
+    // eons the light client then holds as of the opened height must be what that certified root
+    // commits (its last fair-ordering part is the eon-schedule root whenever eons are kept).
+    if (eons !== undefined) {
+      const parts = opening.fairParts ?? [];
+      const agrees = eons.learnWindowSet(pending.height / epochBlocks, next.set.publicKeys, (rootAfter) => {
+        const expected = rootAfter(pending.rootHeight);
+        if (expected === undefined) return parts.length < 2;
+        return parts.length >= 1 && bytesEqual(parts[parts.length - 1]!, expected);
+      });
+      if (!agrees)
+        throw new LightClientError('EON_SCHEDULE_MISMATCH', {
+          boundary: pending.height,
+          height: pending.rootHeight,
+        });
+    }
     current = next;
     boundary = undefined;
-    // The set after boundary wE holds window w's keypers: its eon records can be judged now.
-    eons?.learnWindowSet(pending.height / epochBlocks, next.set.publicKeys);
     return { epoch: next.epoch, set: next.set, changed };
   }
 

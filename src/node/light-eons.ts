@@ -30,6 +30,7 @@
  * window's DKG only once its set is settled on their executed chain, and the block carrying their
  * attestations is proposed after that (src/node/eon-epochs.ts).
  */
+import { eonScheduleRoot } from '../chain/eon-schedule.ts';
 import { type EonActivation, EonActivationCodec } from '../codec/envelope.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
 import type { EonKeyset } from '../crypto/shutter/eon-dkg.ts';
@@ -86,8 +87,17 @@ export type EonCheck =
 export interface LightEons {
   /** Block `height` (accepted) carried these `EonActivation` encodings. */
   noteBlock(height: number, activations: readonly Uint8Array[]): void;
-  /** The set of window `window` (the set after boundary window·E) is proven. */
-  learnWindowSet(window: number, keys: readonly Uint8Array[]): void;
+  /**
+   * The set of window `window` (the set after boundary window·E) is proven. With `accept`, the
+   * records it settles are kept only when `accept` approves the schedule they give (it is shown the
+   * eon-schedule root the chain's state would commit after a height); otherwise nothing changes and
+   * false is returned.
+   */
+  learnWindowSet(
+    window: number,
+    keys: readonly Uint8Array[],
+    accept?: (scheduleRootAfter: (height: number) => Uint8Array | undefined) => boolean,
+  ): boolean;
   /** The recorded eon that applies at `height`, or undefined. */
   eonAt(height: number): LightEon | undefined;
   /** Checks a record's fields against the window's set and the chain's record of that window. */
@@ -190,6 +200,34 @@ export function createLightEons(options: {
     }
   }
 
+  /**
+   * What the block rule's state after `height` keeps of the eons (recorded by then, of its window
+   * or later or the one before: `pruneEons`), in recording order, hashed as the node state root
+   * hashes it (`eonScheduleRoot`); undefined when it keeps none.
+   */
+  function scheduleRootAfter(height: number): Uint8Array | undefined {
+    const kept = [...recorded.values()]
+      .filter((e) => e.recordedAt <= height && e.window >= windowOf(height) - 1)
+      .sort((a, b) => a.recordedAt - b.recordedAt);
+    if (kept.length === 0) return undefined;
+    return eonScheduleRoot(
+      kept.map((e) => ({
+        eon: e.eon,
+        window: e.window,
+        fromHeight: e.fromHeight,
+        recordedAt: e.recordedAt,
+        keyset: {
+          threshold: e.threshold,
+          eonPublicKey: e.eonPublicKey,
+          publicShares: e.publicShares,
+          qualified: e.record.qualified,
+        },
+        validators: e.validators,
+        activation: e.activation,
+      })),
+    );
+  }
+
   function prune(newest: number): void {
     for (const window of [...sets.keys()]) if (window < newest - LIGHT_EON_WINDOWS_KEPT) sets.delete(window);
     for (const window of [...recorded.keys()])
@@ -220,13 +258,27 @@ export function createLightEons(options: {
       prune(here);
     },
 
-    learnWindowSet(window, keys) {
+    learnWindowSet(window, keys, accept) {
+      const before = { sets: new Map(sets), recorded: new Map(recorded), candidates: [...candidates] };
       sets.set(
         window,
         keys.map((key) => key.slice()),
       );
       settle();
+      if (accept !== undefined && !accept(scheduleRootAfter)) {
+        for (const [map, saved] of [
+          [sets, before.sets],
+          [recorded, before.recorded],
+        ] as const) {
+          map.clear();
+          for (const [key, value] of saved as Map<number, never>)
+            (map as Map<number, unknown>).set(key, value);
+        }
+        candidates.splice(0, candidates.length, ...before.candidates);
+        return false;
+      }
       prune(window);
+      return true;
     },
 
     eonAt(height) {
