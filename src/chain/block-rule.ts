@@ -223,14 +223,46 @@ export function nodeStateRoot(
   pending: readonly PendingBatch[] = [],
   eons: readonly ScheduledEon[] = [],
 ): Uint8Array {
-  const sorted = [...prices].sort((a, b) => a.assetId - b.assetId);
-  const priceRoot = sha256(PriceListType.serialize(sorted));
-  // Without pending batches or recorded eons the root is the one chains without fair ordering have always had.
-  const extra = [
+  return nodeStateRootOfParts(engineStateRoot, prices, nodeStateRootFairParts(pending, eons));
+}
+
+/**
+ * The fair-ordering digests the node state root hashes after the price root, in order: the pending
+ * batches' root when any batch is pending, then the recorded eons' root when any eon is recorded.
+ * Without them the root is the one chains without fair ordering have always had. A reader that
+ * opens a committed root (a light client, state sync) is given these 32-byte digests rather than
+ * the lists: they are preimage parts of a SHA-256, so they bind the engine root as the lists do.
+ */
+export function nodeStateRootFairParts(
+  pending: readonly PendingBatch[],
+  eons: readonly ScheduledEon[],
+): Uint8Array[] {
+  return [
     ...(pending.length === 0 ? [] : [pendingBatchesRoot(pending)]),
     ...(eons.length === 0 ? [] : [eonScheduleRoot(eons)]),
   ];
-  return sha256(STATE_ROOT_LABEL, engineStateRoot, priceRoot, ...extra);
+}
+
+/** Most fair-ordering digests a node state root hashes (`nodeStateRootFairParts`). */
+export const NODE_STATE_ROOT_FAIR_PARTS_MAX = 2;
+
+/**
+ * The node state root from its parts: the engine root, the prices and the fair-ordering digests
+ * (`nodeStateRootFairParts`). What a reader recomputes from an opening.
+ */
+export function nodeStateRootOfParts(
+  engineStateRoot: Uint8Array,
+  prices: readonly AggregatePriceValue[],
+  fairParts: readonly Uint8Array[],
+): Uint8Array {
+  invariant(fairParts.length <= NODE_STATE_ROOT_FAIR_PARTS_MAX, 'at most two fair-ordering parts');
+  invariant(
+    fairParts.every((part) => part.length === 32),
+    'fair-ordering parts are SHA-256 digests',
+  );
+  const sorted = [...prices].sort((a, b) => a.assetId - b.assetId);
+  const priceRoot = sha256(PriceListType.serialize(sorted));
+  return sha256(STATE_ROOT_LABEL, engineStateRoot, priceRoot, ...fairParts);
 }
 
 /** The height whose state root a block at `height` commits to. */

@@ -244,6 +244,11 @@ export const BoundaryProofType = new ContainerType(
     record: new ByteListType(1 << 20),
     /** `StateProofCodec` bytes of that key under `engineStateRoot`. */
     proof: new ByteListType(64 * 1024),
+    /**
+     * The fair-ordering digests the committed root hashes after the price root (pending batches,
+     * recorded eons; src/chain/block-rule.ts `nodeStateRootFairParts`).
+     */
+    fairParts: new ListCompositeType(Bytes32, 2),
   },
   { typeName: 'BoundaryProof' },
 );

@@ -2,7 +2,8 @@
  * A client's check of the served eon keyset (src/node/eon-client.ts). A node that lies about the
  * eon key would read every order encrypted to it; what it could try, each refused with a code:
  * another key under real attestations, public shares that are not the commitment's, too few
- * attestations, attestations of another chain or validator set, a keyset still pending.
+ * attestations, attestations of another chain or validator set, a keyset still pending, and its
+ * own "validators" listed beside a key they attested (checked against the set the caller trusts).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -20,10 +21,14 @@ const signers = Array.from({ length: 4 }, (_, i) =>
 const keys = signers.map((s) => s.publicKey);
 const hex = (bytes: Uint8Array) => `0x${toHex(bytes)}`;
 
-function served(chainId: number, eon: number): EonKeysetJson {
+function served(chainId: number, eon: number, by: typeof signers = signers): EonKeysetJson {
   const [agreement] = runLocalEonKeygen(
-    eonKeygenSessionOf(chainId, eon, keys),
-    signers.map((signer, index) => ({ index, signer })),
+    eonKeygenSessionOf(
+      chainId,
+      eon,
+      by.map((s) => s.publicKey),
+    ),
+    by.map((signer, index) => ({ index, signer })),
   );
   const { keyset } = agreement!;
   return {
@@ -76,4 +81,32 @@ test('a lying node is caught: another key, other public shares, too few or forei
   refused({ ...honest, qualified: [0, 1, 2] }, 'EON_UNATTESTED');
   refused({ ...honest, state: 'pending', eonPublicKey: null }, 'EON_NOT_READY');
   refused({ ...honest, commitment: ['0x00'] }, 'EON_MALFORMED');
+});
+
+test('a lying node that lists its own validators beside a key they attested is refused', () => {
+  // Four keys the node holds: their DKG of eon 2 attests a key whose shares the node has.
+  const fakes = Array.from({ length: 4 }, (_, i) =>
+    createEd25519Signer(sha256(new TextEncoder().encode(`eon client fake ${i}`))),
+  );
+  const lie: EonKeysetJson = {
+    ...served(7, 2, fakes),
+    validators: fakes.map((s) => hex(s.publicKey)),
+    fromHeight: 20,
+    untilHeight: 39,
+  };
+  // What a check against the served list (the bots' resolver before) took: the node's own word.
+  const fooled = verifyEonKeysetJson(lie, { chainId: 7, validators: fakes.map((s) => s.publicKey) });
+  assert.equal(hex(fooled.eonPublicKeyBytes), lie.eonPublicKey);
+  // Against the set the client trusts: the listed set is not it, and without the list the
+  // attestations are not the trusted validators'.
+  refused(lie, 'EON_WRONG_SET');
+  const { validators: _listed, ...unlisted } = lie;
+  refused(unlisted, 'EON_UNATTESTED');
+  refused({ ...lie, validators: keys.map(hex) }, 'EON_UNATTESTED');
+  // The honest keyset with its set listed passes; listed in another order it does not.
+  assert.equal(
+    verifyEonKeysetJson({ ...honest, validators: keys.map(hex) }, { chainId: 7, validators: keys }).eon,
+    1,
+  );
+  refused({ ...honest, validators: [...keys].reverse().map(hex) }, 'EON_WRONG_SET');
 });

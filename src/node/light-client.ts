@@ -51,11 +51,22 @@
  * the block at H + 16 is final: the node opens the committed root (engine root and aggregates, a
  * hash preimage the node cannot forge) and the account's proof is checked against that engine root.
  * A proof older than `maxStaleBlocks` below the newest committed root is refused as stale: a node
- * could otherwise hide a recent change behind a true but old state.
+ * could otherwise hide a recent change behind a true but old state. With fair ordering the root
+ * also hashes the pending batches' and the recorded eons' digests (`StateRootOpening.fairParts`).
+ *
+ * ## Eon keysets (fair ordering, src/chain/eon-schedule.ts)
+ * With `eonEpochs` the light client learns the eon key of every window from the chain itself: the
+ * `EonActivation` a finalized block carries is judged as the block rule judges it, its attestations
+ * checked against that window's validator set as the light client proved it (the genesis set for
+ * W_0, the set after boundary wE for W_w), never against a set a node lists (./light-eons.ts).
+ * `eonAt(height)` answers only from such records; `verifyEonKeyset` and `verifyEonActivation`
+ * accept a served or relayed keyset only when it is the recorded one: one signed by a removed
+ * validator, by fewer than n − f of the window's set, or for another window, is refused.
  */
 
-import { nodeStateRoot } from '../chain/block-rule.ts';
+import { NODE_STATE_ROOT_FAIR_PARTS_MAX, nodeStateRootOfParts } from '../chain/block-rule.ts';
 import { type Block, BlockCodec, type Certificate, VoteKind } from '../codec/consensus.ts';
+import { EonActivationCodec } from '../codec/envelope.ts';
 import { BlockPayloadCodec } from '../codec/node.ts';
 import type { AggregatePriceValue } from '../codec/oracle.ts';
 import { AggregatePriceType } from '../codec/oracle.ts';
@@ -63,6 +74,7 @@ import { verifyCertificate } from '../consensus/certificate.ts';
 import { createValidatorSet, type ValidatorSet } from '../consensus/validators.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
+import { decodeG2, type G2Point } from '../crypto/shutter/ibe.ts';
 import { type CheckpointCertificate, verifyCheckpointCertificate } from '../interop/evm/checkpoint.ts';
 import {
   decodeHandoverCertificate,
@@ -76,9 +88,14 @@ import {
   type PriceCertificate,
   verifyPriceCertificate as verifyFrostPriceCertificate,
 } from '../interop/price-certificate.ts';
+import type { EonKeysetJson } from './api/eon.ts';
 import { type ClientOptions, createClient, verifyAccountProof } from './client.ts';
+import { createLightEons, type EonRecordFields, type LightEon, type LightEons } from './light-eons.ts';
 import { type BoundaryOpening, followBoundary, type ValidatorSetProofJson } from './validator-set-proofs.ts';
+
 import { type AccountRead, type BlockDetail, certificateFromJson, hex } from './view.ts';
+
+export type { LightEon };
 
 /** Longest chain of descendants one block may carry (the node's own bound, src/node/app.ts). */
 export const LIGHT_CLIENT_MAX_DESCENDANTS = 8192;
@@ -110,6 +127,15 @@ export const LIGHT_CLIENT_ERRORS = Object.freeze({
     'the checkpoint names a height the light client has not followed (or no longer remembers)',
   CHECKPOINT_FORK: 'the checkpoint names another block than the finalized one at its height',
   UNAVAILABLE: 'no node served the next answer in a form that verifies (each refusal is in `details`)',
+  EON_EPOCHS_OFF: 'the light client follows no eon epochs (genesis `eonEpochs`)',
+  EON_NOT_RECORDED: 'no finalized block followed so far records an eon that applies at that height',
+  EON_UNKNOWN_WINDOW: 'the eon is of a window whose validator set the light client has not proven yet',
+  EON_WRONG_WINDOW: 'the eon is not of the window of the height it is offered for',
+  EON_BAD_ATTESTATIONS:
+    'the eon keyset is not attested by n − f of its window’s validators as the light client knows them',
+  EON_MISMATCH: 'the eon keyset is not the one a finalized block recorded for its window',
+  EON_SCHEDULE_MISMATCH:
+    'the eons the light client judged recorded disagree with those the certified state root commits',
 } as const);
 
 export type LightClientErrorCode = keyof typeof LIGHT_CLIENT_ERRORS;
@@ -122,6 +148,9 @@ const NOT_YET_CODES: ReadonlySet<LightClientErrorCode> = new Set<LightClientErro
   'STALE_ROOT',
   'CHECKPOINT_NOT_FOLLOWED',
   'UNAVAILABLE',
+  'EON_EPOCHS_OFF',
+  'EON_NOT_RECORDED',
+  'EON_UNKNOWN_WINDOW',
 ]);
 
 /** A refused answer: nothing the light client holds changed. */
@@ -157,6 +186,12 @@ export interface LightClientGenesis {
   priceDomain?: CertificateDomain;
   /** How far below the newest committed root an account proof may be; default 16 heights. */
   maxStaleBlocks?: number;
+  /**
+   * The eon keyset follows the validator epochs (genesis `eonKeygen` with `dkg.epochBlocks`,
+   * src/chain/eon-schedule.ts): window 0's eon number. The light client then learns each window's
+   * eon key from the `EonActivation`s of the blocks it follows (./light-eons.ts).
+   */
+  eonEpochs?: { genesisEon: number };
 }
 
 export interface FinalizedBlock {
@@ -174,6 +209,24 @@ export interface FinalizedBlock {
 export interface StateRootOpening {
   engineStateRoot: Uint8Array;
   prices: readonly AggregatePriceValue[];
+  /**
+   * With fair ordering: the pending batches' and recorded eons' digests the root hashes after the
+   * price root (src/chain/block-rule.ts `nodeStateRootFairParts`); absent when neither exists.
+   */
+  fairParts?: readonly Uint8Array[];
+}
+
+/** The node state root an opening hashes to, or MALFORMED. */
+function openedRoot(opening: StateRootOpening): Uint8Array {
+  try {
+    const fairParts = opening.fairParts ?? [];
+    if (fairParts.length > NODE_STATE_ROOT_FAIR_PARTS_MAX || fairParts.some((part) => part.length !== 32))
+      throw new LightClientError('MALFORMED', { field: 'opening.fairParts' });
+    return nodeStateRootOfParts(opening.engineStateRoot, opening.prices, fairParts);
+  } catch (error) {
+    if (error instanceof LightClientError) throw error;
+    throw new LightClientError('MALFORMED', { field: 'opening' }, { cause: error });
+  }
 }
 
 export interface LightClient {
@@ -186,8 +239,10 @@ export interface LightClient {
   readonly keyset: Keyset;
   /**
    * Proves the set after the pending boundary from the record under the root that block commits.
+   * With eon epochs, the eons judged recorded as of the opened height must hash to the eon-schedule
+   * root the opening carries.
    * @throws LightClientError (NO_BOUNDARY_PENDING, MALFORMED, ROOT_MISMATCH, BAD_STATE_PROOF,
-   *   VALIDATOR_SET_MISMATCH); nothing changes then
+   *   VALIDATOR_SET_MISMATCH, EON_SCHEDULE_MISMATCH); nothing changes then
    */
   acceptValidatorSet(proof: ValidatorSetProofJson): { epoch: number; set: ValidatorSet; changed: boolean };
   /**
@@ -225,6 +280,26 @@ export interface LightClient {
    * @throws LightClientError HANDOVER_REFUSED with the index and reason
    */
   followHandovers(handovers: readonly Uint8Array[]): Keyset;
+  /**
+   * The eon keyset orders for `height` are encrypted to, as a finalized block the light client
+   * followed recorded it (attestations checked against that window's set as the light client knows it).
+   * @throws LightClientError EON_EPOCHS_OFF, EON_NOT_RECORDED (not recorded as of the tip, or the
+   *   height precedes a late record)
+   */
+  eonAt(height: number): LightEon;
+  /**
+   * Checks a keyset a node serves (`GET /v1/eon`, or its `next`), optionally for `height`: the
+   * chain's record of its window, never the node's word (its `validators`, key and heights must be
+   * the recorded ones). Returns the recorded eon.
+   * @throws LightClientError EON_EPOCHS_OFF, EON_NOT_RECORDED, EON_UNKNOWN_WINDOW, MALFORMED,
+   *   EON_WRONG_WINDOW, EON_BAD_ATTESTATIONS, EON_MISMATCH
+   */
+  verifyEonKeyset(served: EonKeysetJson, height?: number): LightEon;
+  /**
+   * Checks a relayed `EonActivation` encoding, optionally for `height`, as `verifyEonKeyset`.
+   * @throws LightClientError as verifyEonKeyset
+   */
+  verifyEonActivation(encoded: Uint8Array, height?: number): LightEon;
 }
 
 function decodeHex(value: unknown, field: string): Uint8Array {
@@ -262,6 +337,22 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
   let newestRootHeight = -1;
   let tip = { height: 0, hash: genesisDigest(chainId), epoch: 1 };
   let keyset: Keyset = { epoch: genesis.keyset.epoch, groupPublicKey: genesis.keyset.groupPublicKey.slice() };
+  if (
+    genesis.eonEpochs !== undefined &&
+    (epochBlocks === 0 ||
+      !Number.isSafeInteger(genesis.eonEpochs.genesisEon) ||
+      genesis.eonEpochs.genesisEon < 0)
+  )
+    throw new LightClientError('MALFORMED', { field: 'eonEpochs' });
+  const eons: LightEons | undefined =
+    genesis.eonEpochs === undefined
+      ? undefined
+      : createLightEons({
+          chainId,
+          genesisEon: genesis.eonEpochs.genesisEon,
+          epochBlocks,
+          genesisSet: genesis.validators.publicKeys,
+        });
 
   /** The last height the current set signs: the next boundary at or above `height`. */
   const lastHeightOfEpoch = (height: number) =>
@@ -342,6 +433,7 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
     hashes.set(height, digest);
     if (hashes.size > LIGHT_CLIENT_MAX_ROOTS) hashes.delete(hashes.keys().next().value!);
     tip = { height, hash: digest, epoch };
+    eons?.noteBlock(height, payload.eonActivations);
     return finalized;
   }
 
@@ -367,7 +459,12 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
         ),
         record: decodeHex(served.record, 'record'),
         proof: decodeHex(served.proof, 'proof'),
+        fairParts: (Array.isArray(served.fairParts) ? served.fairParts : []).map((part, i) =>
+          decodeHex(part, `fairParts.${i}`),
+        ),
       };
+      if (served.fairParts !== undefined && !Array.isArray(served.fairParts))
+        throw new LightClientError('MALFORMED', { field: 'fairParts' });
     } catch (error) {
       if (error instanceof LightClientError) throw error;
       throw new LightClientError('MALFORMED', { field: 'validatorSetProof' }, { cause: error });
@@ -394,6 +491,22 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
       verdict.next === undefined
         ? current
         : { epoch: verdict.next.epoch, set: createValidatorSet(verdict.next.keys) };
+    // The set after boundary wE holds window w's keypers: its eon records can be judged now. The
+    // eons the light client then holds as of the opened height must be what that certified root
+    // commits (its last fair-ordering part is the eon-schedule root whenever eons are kept).
+    if (eons !== undefined) {
+      const parts = opening.fairParts ?? [];
+      const agrees = eons.learnWindowSet(pending.height / epochBlocks, next.set.publicKeys, (rootAfter) => {
+        const expected = rootAfter(pending.rootHeight);
+        if (expected === undefined) return parts.length < 2;
+        return parts.length >= 1 && bytesEqual(parts[parts.length - 1]!, expected);
+      });
+      if (!agrees)
+        throw new LightClientError('EON_SCHEDULE_MISMATCH', {
+          boundary: pending.height,
+          height: pending.rootHeight,
+        });
+    }
     current = next;
     boundary = undefined;
     return { epoch: next.epoch, set: next.set, changed };
@@ -409,12 +522,7 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
       throw new LightClientError('STALE_ROOT', { height: proof.height, newest: newestRootHeight });
     const committed = roots.get(proof.height);
     if (committed === undefined) throw new LightClientError('ROOT_NOT_COMMITTED', { height: proof.height });
-    let opened: Uint8Array;
-    try {
-      opened = nodeStateRoot(opening.engineStateRoot, opening.prices);
-    } catch (error) {
-      throw new LightClientError('MALFORMED', { field: 'opening' }, { cause: error });
-    }
+    const opened = openedRoot(opening);
     if (!bytesEqual(opened, committed))
       throw new LightClientError('ROOT_MISMATCH', { height: proof.height, field: 'opening' });
     const engineRoot = hex(opening.engineStateRoot);
@@ -461,12 +569,7 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
       // The certified engine root must be the one finality committed for that height (block + 16).
       const committed = roots.get(Number(height));
       if (committed === undefined) throw new LightClientError('ROOT_NOT_COMMITTED', { height });
-      let opened: Uint8Array;
-      try {
-        opened = nodeStateRoot(opening.engineStateRoot, opening.prices);
-      } catch (error) {
-        throw new LightClientError('MALFORMED', { field: 'opening' }, { cause: error });
-      }
+      const opened = openedRoot(opening);
       if (
         !bytesEqual(opened, committed) ||
         !bytesEqual(opening.engineStateRoot, verdict.certificate.checkpoint.stateRoot)
@@ -490,6 +593,91 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
     return keyset;
   }
 
+  function eonsOrThrow(): LightEons {
+    if (eons === undefined) throw new LightClientError('EON_EPOCHS_OFF');
+    return eons;
+  }
+
+  function eonAt(height: number): LightEon {
+    const schedule = eonsOrThrow();
+    if (!Number.isSafeInteger(height) || height < 0)
+      throw new LightClientError('MALFORMED', { field: 'height' });
+    const eon = schedule.eonAt(height);
+    if (eon === undefined) throw new LightClientError('EON_NOT_RECORDED', { height, tip: tip.height });
+    return eon;
+  }
+
+  function checkEonRecord(fields: EonRecordFields, height: number | undefined): LightEon {
+    const verdict = eonsOrThrow().check(fields, height);
+    if (!verdict.ok) throw new LightClientError(verdict.code, { ...verdict.details, tip: tip.height });
+    return verdict.eon;
+  }
+
+  function verifyEonKeyset(served: EonKeysetJson, height?: number): LightEon {
+    eonsOrThrow();
+    if (served === null || typeof served !== 'object')
+      throw new LightClientError('MALFORMED', { field: 'eon' });
+    if (served.state !== 'ready' || served.eon === null || !Number.isSafeInteger(served.eon))
+      throw new LightClientError('EON_NOT_RECORDED', { state: served.state, height });
+    let fields: EonRecordFields;
+    let servedKey: Uint8Array;
+    let servedShares: Uint8Array[];
+    try {
+      fields = {
+        eon: served.eon,
+        qualified: [...served.qualified],
+        commitment: served.commitment.map((text, k) =>
+          decodeG2(decodeHex(text, `commitment.${k}`), `commitment.${k}`),
+        ),
+        attestations: served.attestations.map((text, i) => decodeHex(text, `attestations.${i}`)),
+      };
+      servedKey = decodeHex(served.eonPublicKey, 'eonPublicKey');
+      servedShares = served.publicShares.map((text, i) => decodeHex(text, `publicShares.${i}`));
+    } catch (error) {
+      if (error instanceof LightClientError) throw error;
+      throw new LightClientError('MALFORMED', { field: 'eon' }, { cause: error });
+    }
+    const eon = checkEonRecord(fields, height);
+    // The rest of the answer must be the record's too: a client encrypts to the key it is shown.
+    const mismatch = (field: string) => new LightClientError('EON_MISMATCH', { eon: eon.eon, field });
+    if (!bytesEqual(servedKey, eon.eonPublicKeyBytes)) throw mismatch('eonPublicKey');
+    if (
+      servedShares.length !== eon.publicShares.length ||
+      servedShares.some((share, i) => !bytesEqual(share, eon.publicShares[i]!.toBytes(true)))
+    )
+      throw mismatch('publicShares');
+    if (served.validators !== undefined) {
+      const listed = served.validators.map((text) => fromHex(text));
+      if (
+        listed.length !== eon.validators.length ||
+        listed.some((key, i) => key === undefined || !bytesEqual(key, eon.validators[i]!))
+      )
+        throw mismatch('validators');
+    }
+    if (served.fromHeight !== undefined && served.fromHeight !== eon.fromHeight) throw mismatch('fromHeight');
+    if (served.untilHeight !== undefined && served.untilHeight !== eon.untilHeight)
+      throw mismatch('untilHeight');
+    return eon;
+  }
+
+  function verifyEonActivation(encoded: Uint8Array, height?: number): LightEon {
+    eonsOrThrow();
+    let fields: EonRecordFields;
+    try {
+      const record = EonActivationCodec.decode(encoded);
+      const commitment: G2Point[] = record.commitment.map((bytes) => decodeG2(bytes, 'commitment'));
+      fields = {
+        eon: record.eon,
+        qualified: record.qualified,
+        commitment,
+        attestations: record.attestations,
+      };
+    } catch (error) {
+      throw new LightClientError('MALFORMED', { field: 'activation' }, { cause: error });
+    }
+    return checkEonRecord(fields, height);
+  }
+
   return {
     get tip() {
       return { height: tip.height, hash: tip.hash.slice(), epoch: tip.epoch };
@@ -510,6 +698,9 @@ export function createLightClient(genesis: LightClientGenesis): LightClient {
     verifyPriceCertificate,
     verifyCheckpoint,
     followHandovers,
+    eonAt,
+    verifyEonKeyset,
+    verifyEonActivation,
   };
 }
 
@@ -544,6 +735,12 @@ export interface LightClientDriver {
   followKeyset(): Promise<Keyset>;
   /** A certified withdrawals checkpoint, verified against the keyset and the followed block at its height. */
   checkpoint(height: number | 'latest', domain: CertificateDomain): Promise<CheckpointCertificate>;
+  /**
+   * The eon keyset of `height` from the chain: follows finality (as `sync`) and answers from the
+   * blocks followed (`LightClient.eonAt`); no node's `GET /v1/eon` is taken on its word.
+   * @throws LightClientError EON_NOT_RECORDED while no followed block records it, or as `sync`
+   */
+  eonAt(height: number, maxBlocks?: number): Promise<LightEon>;
   /** Answers set aside so far, oldest first (at most 256). */
   faults(): readonly NodeFault[];
 }
@@ -603,42 +800,53 @@ export function createLightClientDriver(light: LightClient, options: LightClient
     );
   }
 
+  async function sync(maxBlocks = 1024): Promise<number> {
+    // With one node its error is the answer, as a plain client would see it; with several, a
+    // node that does not answer claims nothing. A claim is only a target: blocks are verified.
+    const claims =
+      nodes.length === 1
+        ? [(await nodes[0]!.client.status()).height]
+        : await Promise.all(
+            nodes.map(async (node, index) => {
+              if (setAside.has(index)) return undefined;
+              try {
+                return (await node.client.status()).height;
+              } catch (error) {
+                fault(index, 'status', error);
+                return undefined;
+              }
+            }),
+          );
+    const answered = claims.filter((claim): claim is number => Number.isSafeInteger(claim));
+    if (answered.length === 0)
+      throw new LightClientError('UNAVAILABLE', { asked: 'status', faults: faults.slice(-nodes.length) });
+    const target = Math.max(...answered);
+    await proveBoundary();
+    let accepted = 0;
+    while (light.tip.height < target && accepted < maxBlocks) {
+      const height = light.tip.height + 1;
+      await ask(
+        `block ${height}`,
+        (client) => client.block(height),
+        (detail) => light.acceptBlock(detail),
+      );
+      accepted++;
+      await proveBoundary();
+    }
+    return accepted;
+  }
+
   return {
     light,
-    async sync(maxBlocks = 1024) {
-      // With one node its error is the answer, as a plain client would see it; with several, a
-      // node that does not answer claims nothing. A claim is only a target: blocks are verified.
-      const claims =
-        nodes.length === 1
-          ? [(await nodes[0]!.client.status()).height]
-          : await Promise.all(
-              nodes.map(async (node, index) => {
-                if (setAside.has(index)) return undefined;
-                try {
-                  return (await node.client.status()).height;
-                } catch (error) {
-                  fault(index, 'status', error);
-                  return undefined;
-                }
-              }),
-            );
-      const answered = claims.filter((claim): claim is number => Number.isSafeInteger(claim));
-      if (answered.length === 0)
-        throw new LightClientError('UNAVAILABLE', { asked: 'status', faults: faults.slice(-nodes.length) });
-      const target = Math.max(...answered);
-      await proveBoundary();
-      let accepted = 0;
-      while (light.tip.height < target && accepted < maxBlocks) {
-        const height = light.tip.height + 1;
-        await ask(
-          `block ${height}`,
-          (client) => client.block(height),
-          (detail) => light.acceptBlock(detail),
-        );
-        accepted++;
-        await proveBoundary();
+    sync,
+    async eonAt(height, maxBlocks) {
+      try {
+        return light.eonAt(height);
+      } catch (error) {
+        if (!(error instanceof LightClientError) || error.code !== 'EON_NOT_RECORDED') throw error;
       }
-      return accepted;
+      await sync(maxBlocks);
+      return light.eonAt(height);
     },
     priceCertificates(query) {
       return ask(

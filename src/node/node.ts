@@ -33,7 +33,7 @@
  * votes are journaled before they are sent and a finalized block is applied again from storage.
  */
 
-import { decodeBlockPayload, epochValidators } from '../chain/block-rule.ts';
+import { decodeBlockPayload, epochValidators, nodeStateRootFairParts } from '../chain/block-rule.ts';
 import { eonOfWindow, eonWindowOf, type ScheduledEon } from '../chain/eon-schedule.ts';
 import { type Block, BlockCodec, CertificateCodec, ProposalCodec, VoteCodec } from '../codec/consensus.ts';
 import { EonActivationCodec } from '../codec/envelope.ts';
@@ -41,6 +41,7 @@ import { CodecError } from '../codec/errors.ts';
 import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { peekTag } from '../codec/message.ts';
 import { EnvelopeGossipCodec, MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
+import type { PendingBatch } from '../codec/snapshot.ts';
 import { createEngine as createConsensus, type SimplexEngine } from '../consensus/engine.ts';
 import { createValidatorSchedule } from '../consensus/epochs.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
@@ -240,6 +241,17 @@ const BRIDGE_POLL_MS = 1000;
  * @throws TypeError when `secretKey` is not the key of validator `index`; EonShareError
  *   EON_SHARE_MISSING for a validator added after genesis on a genesis with `eonKeygen`
  */
+/**
+ * The batches pending on the executed chain, for the validator-set proofs' opening of the committed
+ * root. The application does not list them yet (NodeApplication has no accessor; the lead adds
+ * `pendingBatches()`): until it does, none is assumed, and the recorder's check against our own
+ * committed root leaves out a proof whose root also hashes pending batches.
+ */
+function pendingBatchesOf(app: NodeApplication): readonly PendingBatch[] {
+  const withPending = app as NodeApplication & { pendingBatches?: () => readonly PendingBatch[] };
+  return withPending.pendingBatches?.() ?? [];
+}
+
 export function createNode(options: NodeOptions): PalisadeNode {
   const { genesis, index } = options;
   const logger = options.logger ?? silentLogger;
@@ -908,10 +920,16 @@ export function createNode(options: NodeOptions): PalisadeNode {
   app.onApplied(() => privacy.record());
   // Validator-set boundary proofs for light clients (src/node/validator-set-proofs.ts), persisted;
   // genesis first, for the boundaries at or below the state-root lag.
+  // With fair ordering the committed root also hashes the pending batches and the recorded eons;
+  // a proof is recorded only when its opening is our own committed root (never a wrong one).
   const validatorSetProofs = createValidatorSetProofs(
     storage,
     () => app.engine,
     () => app.priceBook.latest().values(),
+    {
+      fairParts: () => nodeStateRootFairParts(pendingBatchesOf(app), app.recordedEons()),
+      committedRoot: (height) => app.stateRootAt(height),
+    },
   );
   if (app.engine.height === 0) validatorSetProofs.record();
   app.onApplied(() => validatorSetProofs.record());

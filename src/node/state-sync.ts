@@ -251,7 +251,13 @@ export function verifyOffer(offer: SnapshotOffer, trust: OfferTrust, chainId: nu
         return { status: 'invalid', reason: 'malformed' };
       }
       const verdict = followBoundary(
-        { engineStateRoot: entry.engineStateRoot, prices, record: entry.record, proof: entry.proof },
+        {
+          engineStateRoot: entry.engineStateRoot,
+          prices,
+          record: entry.record,
+          proof: entry.proof,
+          fairParts: entry.fairParts,
+        },
         payload.stateRoot,
         height,
         followed,
@@ -317,6 +323,12 @@ export function boundaryProofOf(
     if (decoded === undefined) return undefined;
     prices.push(decoded);
   }
+  const fairParts: Uint8Array[] = [];
+  for (const part of served.fairParts ?? []) {
+    const decoded = fromHex(part);
+    if (decoded === undefined || decoded.length !== 32) return undefined;
+    fairParts.push(decoded);
+  }
   if (engineStateRoot === undefined || record === undefined || proof === undefined) return undefined;
   return {
     block: finality.block,
@@ -325,6 +337,7 @@ export function boundaryProofOf(
     prices,
     record,
     proof,
+    fairParts,
   };
 }
 

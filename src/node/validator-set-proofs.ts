@@ -11,8 +11,18 @@
  * records the proof when it has executed height H − 16 (and at genesis, for the boundaries at or
  * below 16), and persists it, so that a light client starting from genesis can ask for every
  * boundary. Nothing here is trusted by its reader (src/node/light-client.ts `acceptValidatorSet`).
+ *
+ * With fair ordering the node state root also hashes the pending batches' root and the recorded
+ * eons' root (src/chain/block-rule.ts `nodeStateRootFairParts`); the proof carries those two
+ * digests (`fairParts`), without which no opening of such a root could verify and neither a light
+ * client nor state sync could cross a boundary of a chain that records eons.
  */
-import { nodeStateRoot, STATE_ROOT_LAG_BLOCKS, stateRootHeightFor } from '../chain/block-rule.ts';
+import {
+  NODE_STATE_ROOT_FAIR_PARTS_MAX,
+  nodeStateRootOfParts,
+  STATE_ROOT_LAG_BLOCKS,
+  stateRootHeightFor,
+} from '../chain/block-rule.ts';
 import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { AggregatePriceType, type AggregatePriceValue } from '../codec/oracle.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
@@ -40,6 +50,12 @@ export interface ValidatorSetProofJson {
   record: string;
   /** `StateProofCodec` bytes of that key under `engineStateRoot`. */
   proof: string;
+  /**
+   * With fair ordering: the digests the node state root hashes after the price root (the pending
+   * batches' root, the recorded eons' root, each when not empty; `nodeStateRootFairParts`), 0x-hex.
+   * Absent or empty on a chain without pending batches or recorded eons at `height`.
+   */
+  fairParts?: string[];
 }
 
 export interface ValidatorSetProofs {
@@ -62,8 +78,19 @@ export function createValidatorSetProofs(
   storage: Storage,
   engine: () => Engine,
   prices: () => Iterable<AggregatePriceValue>,
-  kept = VALIDATOR_SET_PROOFS_KEPT,
+  options: {
+    /** Boundary proofs kept (oldest dropped); default VALIDATOR_SET_PROOFS_KEPT. */
+    kept?: number;
+    /** The fair-ordering parts of the node state root after the engine's height (`nodeStateRootFairParts`). */
+    fairParts?: () => Uint8Array[];
+    /**
+     * The node state root after `height` as this node committed it: when given, a proof whose
+     * opening does not hash to it is not recorded (a reader asks another node, or block sync runs).
+     */
+    committedRoot?: (height: number) => Uint8Array | undefined;
+  } = {},
 ): ValidatorSetProofs {
+  const kept = options.kept ?? VALIDATOR_SET_PROOFS_KEPT;
   return {
     record() {
       const current = engine();
@@ -75,12 +102,23 @@ export function createValidatorSetProofs(
       const value = current.stateValue(VALIDATOR_SET_STATE_KEY);
       if (value === undefined) return;
       const sorted = [...prices()].sort((a, b) => a.assetId - b.assetId);
+      const fairParts = options.fairParts?.() ?? [];
+      const engineRoot = current.stateRoot();
+      if (options.committedRoot !== undefined) {
+        const committed = options.committedRoot(height);
+        if (
+          committed === undefined ||
+          !bytesEqual(committed, nodeStateRootOfParts(engineRoot, sorted, fairParts))
+        )
+          return;
+      }
       const entry = {
         height,
-        engineStateRoot: hex(current.stateRoot()),
+        engineStateRoot: hex(engineRoot),
         prices: sorted.map((price) => hex(AggregatePriceType.serialize(price))),
         record: hex(value),
         proof: hex(encodeStateProof(current.prove(VALIDATOR_SET_STATE_KEY))),
+        ...(fairParts.length === 0 ? {} : { fairParts: fairParts.map(hex) }),
       };
       storage.put(keyOf(height), textEncoder.encode(JSON.stringify(entry)));
       const keys = storage.keys(PREFIX);
@@ -111,6 +149,8 @@ export interface BoundaryOpening {
   readonly record: Uint8Array;
   /** `StateProofCodec` bytes of the record under `engineStateRoot`. */
   readonly proof: Uint8Array;
+  /** The fair-ordering digests the root hashes after the price root (`nodeStateRootFairParts`). */
+  readonly fairParts?: readonly Uint8Array[];
 }
 
 /** The validator set a reader follows: its epoch, the epoch length and the members' keys in order. */
@@ -141,7 +181,15 @@ export function followBoundary(
 ): BoundaryVerdict {
   let state: ReturnType<typeof validatorSetFromRecord>;
   try {
-    if (!bytesEqual(nodeStateRoot(opening.engineStateRoot, [...opening.prices]), committedRoot))
+    const fairParts = opening.fairParts ?? [];
+    if (fairParts.length > NODE_STATE_ROOT_FAIR_PARTS_MAX || fairParts.some((part) => part.length !== 32))
+      return { ok: false, code: 'MALFORMED' };
+    if (
+      !bytesEqual(
+        nodeStateRootOfParts(opening.engineStateRoot, [...opening.prices], fairParts),
+        committedRoot,
+      )
+    )
       return { ok: false, code: 'ROOT_MISMATCH' };
     const proof = decodeStateProof(opening.proof);
     if (!verifyStateProof(opening.engineStateRoot, VALIDATOR_SET_STATE_KEY, opening.record, proof))

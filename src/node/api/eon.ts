@@ -9,13 +9,15 @@
  *   eonPublicKey, threshold, publicShares   the keyset (96-byte compressed G2, 0x-hex)
  *   qualified, commitment, attestations      for 'dkg': the dealers combined, Σ Γ_j (t points) and
  *                n − f validators' sealed attestations of that transcript — what a client checks
- *                against the genesis validators' keys with `verifyEonKeysetJson` (src/node/
- *                client.ts) instead of trusting this node
+ *                against the keys of a set it trusts (the genesis validators for the genesis eon)
+ *                with `verifyEonKeysetJson` (src/node/eon-client.ts), or through a light client
+ *                (src/node/light-client.ts `verifyEonKeyset`), instead of trusting this node
  *   disqualified dealers this validator's DKG left out, with why
  *   fromHeight, untilHeight, validators, next   with eon epochs (a fresh eon per validator
  *                epoch, src/chain/eon-schedule.ts): the eon served is the one that applies at the
- *                next height, as a finalized block recorded it; its attestations are checked
- *                against `validators` (its window's set); `next` is the next window's once
+ *                next height, as a finalized block recorded it; `validators` is its window's set
+ *                as this node says (a client checks the attestations against the set it follows
+ *                itself, never against this list); `next` is the next window's once
  *                recorded, so a client encrypting for a height past `untilHeight` uses it. While no
  *                eon applies at the next height the state is 'pending'
  */

@@ -1,8 +1,8 @@
 /**
  * `GET /v1/validators/boundaries/:height`: at a validator-set boundary H (a multiple of genesis
  * `dkg.epochBlocks`), the validator-set record under the state root block H commits (the root
- * after H − 16), its state proof and the opening of that node state root
- * (src/node/validator-set-proofs.ts). A light client that followed finality to block H — signed by
+ * after H − 16), its state proof and the opening of that node state root — engine root, prices and,
+ * with fair ordering, `fairParts` (src/node/validator-set-proofs.ts). A light client that followed finality to block H — signed by
  * the outgoing set — derives the next set from it (src/node/light-client.ts `acceptValidatorSet`);
  * it trusts none of it before checking it against the root block H commits.
  *
@@ -22,14 +22,21 @@ export { VALIDATOR_SET_PROOFS_KEPT };
 const count: JsonSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
 const hexBytes: JsonSchema = { type: 'string', pattern: '^0x([0-9a-f]{2})*$' };
 
-export const validatorSetProofSchema = object({
-  boundaryHeight: count,
-  height: count,
-  engineStateRoot: { type: 'string', pattern: '^0x[0-9a-f]{64}$' },
-  prices: { type: 'array', items: hexBytes, maxItems: 256 },
-  record: hexBytes,
-  proof: hexBytes,
-});
+const digest: JsonSchema = { type: 'string', pattern: '^0x[0-9a-f]{64}$' };
+
+export const validatorSetProofSchema = object(
+  {
+    boundaryHeight: count,
+    height: count,
+    engineStateRoot: digest,
+    prices: { type: 'array', items: hexBytes, maxItems: 256 },
+    record: hexBytes,
+    proof: hexBytes,
+    // With fair ordering: the pending batches' and recorded eons' digests the root also hashes.
+    fairParts: { type: 'array', items: digest, maxItems: 2 },
+  },
+  ['fairParts'],
+);
 
 /**
  * Registers the route on `api`; a view without it answers BOUNDARY_NOT_FOUND.

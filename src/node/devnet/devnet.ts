@@ -487,7 +487,7 @@ export async function startDevnet(options: DevnetOptions): Promise<RunningDevnet
                   ? {
                       eonAt: eonResolver(
                         network.validators.map((validator) => validator.api),
-                        network.genesis.chainId,
+                        network.genesis,
                       ),
                     }
                   : {}),

@@ -9,9 +9,10 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fromHex } from '../../crypto/bytes.ts';
+import { createValidatorSet } from '../../consensus/validators.ts';
 import { createClient } from '../client.ts';
 import { type VerifiedEonKeyset, verifyEonKeysetJson } from '../eon-client.ts';
+import { createLightClient, createLightClientDriver, LightClientError } from '../light-client.ts';
 import { DevnetError } from './network.ts';
 
 /** The eon a new devnet starts in. */
@@ -105,46 +106,69 @@ export async function awaitEonKeyset(
   }
 }
 
+/** What the resolver's light client trusts: the genesis file's parts it follows from. */
+export interface EonResolverGenesis {
+  readonly chainId: number;
+  readonly validators: readonly { readonly publicKey: Uint8Array }[];
+  readonly dkg: { readonly epoch: number; readonly epochBlocks: number };
+  readonly priceCertificates: { readonly chainId: number; readonly verifyingContract: Uint8Array };
+  readonly eonKeygen?: { readonly eon: number } | undefined;
+}
+
+/** Blocks the resolver's light client follows per call, at most (it resumes on the next call). */
+const RESOLVER_SYNC_BLOCKS = 4096;
+
 /**
  * With eon epochs (src/chain/eon-schedule.ts): the eon keyset a target height's envelopes must be
- * encrypted to, read from the validators' `GET /v1/eon` (the eon of their next height, or the
- * `next` one) and checked against the attestations of the window's validators it names — taken
- * on the node's word beyond the genesis window (the launcher runs the validators; a light client
- * follows the sets itself). Cached per eon; undefined while no validator serves one for that height
- * (EON_KEY_PENDING: the bot sends nothing then).
+ * encrypted to, as the chain recorded it. A light client (src/node/light-client.ts) follows
+ * finality from the genesis validators over the validators' APIs, proves each boundary's next set,
+ * and judges every block's `EonActivation` against the set of its window as it proved it — so no
+ * API node's `validators` list or `GET /v1/eon` answer is taken on its word (a node that serves
+ * its own "validators" and a key they attested is not followed). Undefined while no followed block
+ * records an eon for that height (EON_KEY_PENDING: the bot sends nothing then), or while no node
+ * serves the next block or boundary proof verifiably. One sync at a time: concurrent calls share it.
+ * @example const eonAt = eonResolver(apiUrls, genesis); const eon = await eonAt(height + 2);
  */
 export function eonResolver(
   apiUrls: readonly string[],
-  chainId: number,
+  genesis: EonResolverGenesis,
 ): (targetHeight: number) => Promise<{ eon: number; eonPublicKey: Uint8Array } | undefined> {
-  const verified = new Map<number, { eon: number; eonPublicKey: Uint8Array; from: number; until: number }>();
-  const covers = (entry: { from: number; until: number }, height: number) =>
-    entry.from <= height && height <= entry.until;
-  return async (targetHeight) => {
-    for (const entry of verified.values()) if (covers(entry, targetHeight)) return entry;
-    for (const url of apiUrls) {
-      try {
-        const served = await createClient({ url }).eon();
-        for (const json of [served, served.next ?? undefined]) {
-          if (json === undefined || json.state !== 'ready' || json.validators === undefined) continue;
-          const keyset = verifyEonKeysetJson(json, {
-            chainId,
-            validators: json.validators.map((key) => fromHex(key)!),
-          });
-          const entry = {
-            eon: keyset.eon,
-            eonPublicKey: keyset.eonPublicKeyBytes,
-            from: json.fromHeight ?? 0,
-            until: json.untilHeight ?? Number.MAX_SAFE_INTEGER,
-          };
-          verified.set(entry.eon, entry);
-          if (verified.size > 4) verified.delete(Math.min(...verified.keys()));
-        }
-      } catch {
-        // This validator is down or serves nothing checkable: the next one.
-      }
-      for (const entry of verified.values()) if (covers(entry, targetHeight)) return entry;
+  if (genesis.eonKeygen === undefined || genesis.dkg.epochBlocks <= 0)
+    throw new DevnetError('GENESIS_FAILED', 'eon epochs need genesis eonKeygen and dkg.epochBlocks');
+  const light = createLightClient({
+    chainId: genesis.chainId,
+    validators: createValidatorSet(genesis.validators.map((validator) => validator.publicKey)),
+    epochBlocks: genesis.dkg.epochBlocks,
+    // The price keyset is not followed here (no certificate is checked): any point stands in.
+    keyset: { epoch: genesis.dkg.epoch, groupPublicKey: new Uint8Array(33) },
+    keysetDomain: {
+      chainId: genesis.priceCertificates.chainId,
+      verifyingContract: genesis.priceCertificates.verifyingContract,
+    },
+    eonEpochs: { genesisEon: genesis.eonKeygen.eon },
+  });
+  const driver = createLightClientDriver(light, { nodes: apiUrls.map((url) => ({ url })) });
+  let syncing: Promise<unknown> | undefined;
+  const known = (height: number) => {
+    try {
+      const eon = light.eonAt(height);
+      return { eon: eon.eon, eonPublicKey: eon.eonPublicKeyBytes };
+    } catch (error) {
+      if (error instanceof LightClientError && error.code === 'EON_NOT_RECORDED') return undefined;
+      throw error;
     }
-    return undefined;
+  };
+  return async (targetHeight) => {
+    const cached = known(targetHeight);
+    if (cached !== undefined) return cached;
+    syncing ??= driver.sync(RESOLVER_SYNC_BLOCKS).finally(() => {
+      syncing = undefined;
+    });
+    try {
+      await syncing;
+    } catch {
+      // No node served the next block or proof verifiably: what is followed so far answers.
+    }
+    return known(targetHeight);
   };
 }
