@@ -141,7 +141,7 @@ import {
   MAX_BLOCK_OBSERVATIONS,
 } from '../codec/node.ts';
 import { SignedObservationCodec } from '../codec/oracle.ts';
-import { MAX_PENDING_BATCH_BYTES } from '../codec/snapshot.ts';
+import { MAX_PENDING_BATCH_BYTES, type PendingBatch } from '../codec/snapshot.ts';
 import type { BlockContext, FinalizedBlock, Verdict } from '../consensus/engine.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
@@ -426,6 +426,8 @@ export interface NodeApplication {
   eonAt(height: number): EonAtHeight | undefined;
   /** The eons finalized blocks recorded that the state still keeps (src/chain/eon-schedule.ts). */
   recordedEons(): readonly ScheduledEon[];
+  /** The batches pending on the executed chain (what the node state root hashes beside the eons). */
+  pendingBatches(): readonly PendingBatch[];
   /** Envelopes waiting in the pool. */
   pooledEnvelopes(): number;
   /**
@@ -1766,6 +1768,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     eonAt: (height) => eonHere(height),
 
     recordedEons: () => chain.eons ?? [],
+    pendingBatches: () => chain.pending,
 
     tip: () => ({
       height: chain.engine.height,

@@ -41,7 +41,6 @@ import { CodecError } from '../codec/errors.ts';
 import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { peekTag } from '../codec/message.ts';
 import { EnvelopeGossipCodec, MAX_GOSSIP_TRANSACTIONS, TransactionGossipCodec } from '../codec/node.ts';
-import type { PendingBatch } from '../codec/snapshot.ts';
 import { createEngine as createConsensus, type SimplexEngine } from '../consensus/engine.ts';
 import { createValidatorSchedule } from '../consensus/epochs.ts';
 import { createValidatorSet } from '../consensus/validators.ts';
@@ -241,17 +240,6 @@ const BRIDGE_POLL_MS = 1000;
  * @throws TypeError when `secretKey` is not the key of validator `index`; EonShareError
  *   EON_SHARE_MISSING for a validator added after genesis on a genesis with `eonKeygen`
  */
-/**
- * The batches pending on the executed chain, for the validator-set proofs' opening of the committed
- * root. The application does not list them yet (NodeApplication has no accessor; the lead adds
- * `pendingBatches()`): until it does, none is assumed, and the recorder's check against our own
- * committed root leaves out a proof whose root also hashes pending batches.
- */
-function pendingBatchesOf(app: NodeApplication): readonly PendingBatch[] {
-  const withPending = app as NodeApplication & { pendingBatches?: () => readonly PendingBatch[] };
-  return withPending.pendingBatches?.() ?? [];
-}
-
 export function createNode(options: NodeOptions): PalisadeNode {
   const { genesis, index } = options;
   const logger = options.logger ?? silentLogger;
@@ -927,7 +915,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     () => app.engine,
     () => app.priceBook.latest().values(),
     {
-      fairParts: () => nodeStateRootFairParts(pendingBatchesOf(app), app.recordedEons()),
+      fairParts: () => nodeStateRootFairParts(app.pendingBatches(), app.recordedEons()),
       committedRoot: (height) => app.stateRootAt(height),
     },
   );
