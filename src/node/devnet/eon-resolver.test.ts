@@ -17,7 +17,7 @@ import { after, describe, it } from 'node:test';
 import { VoteKind } from '../../codec/consensus.ts';
 import { certificateFromVotes } from '../../consensus/certificate.ts';
 import { createValidatorSet } from '../../consensus/validators.ts';
-import { blockDigest, signVote } from '../../consensus/votes.ts';
+import { signVote } from '../../consensus/votes.ts';
 import { fromHex, toHex } from '../../crypto/bytes.ts';
 import { testSigner } from '../../execution/fixtures.ts';
 import type { EonKeysetJson } from '../api/eon.ts';
