@@ -195,7 +195,8 @@ export type { SignedKeyShareMessage };
 
 /**
  * What a validator's application does with key shares on its votes, sans IO: after block h is
- * final, its next votes carry its signed share for h (`attach`, encoded, at most
+ * final, its votes that show the block after h notarized (src/node/app.ts `shareableBatchMax`)
+ * carry its signed share for h (`attach`, encoded, at most
  * MAX_KEY_SHARE_ATTACHMENT_BYTES so it fits a vote extension beside an observation); shares on
  * peers' votes go to `receive`; `key(h)` combines once 2f + 1 good ones are held and h is final.
  *
