@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { openSqliteStorage, type StorageError } from './storage.ts';
+import { openSqliteStorage, type StorageError, VOTE_BATCHES_AHEAD_MAX } from './storage.ts';
 
 const directories: string[] = [];
 after(() => {
@@ -243,4 +243,204 @@ test('group commit: syncs made while a commit is on its way share the next one, 
   assert.deepEqual(reader.keys('journal/').length, 50);
   storage.close();
   reader.close();
+});
+
+test('vote lane: a vote sync commits ahead of the other lane’s queued batch, and without its writes', async () => {
+  const dataDirectory = freshDirectory();
+  const storage = openSqliteStorage({ dataDirectory });
+  const votes = storage.voteLane();
+  const reader = openSqliteStorage({ dataDirectory, commits: 'inline' });
+  try {
+    const big = new Uint8Array(4 * 1024 * 1024).fill(7);
+    const order: string[] = [];
+    // A finalized block's batch on its way to disk, and the next one queued behind it.
+    storage.putFinalizedBlock({ height: 1, hash: bytes(1), block: big, certificate: bytes(1) });
+    storage.put('summary/1', big);
+    const first = storage.sync().then(() => order.push('block 1'));
+    storage.putFinalizedBlock({ height: 2, hash: bytes(2), block: big, certificate: bytes(2) });
+    storage.put('summary/2', big);
+    const second = storage.sync().then(() => {
+      order.push('block 2');
+      assert.ok(reader.get('summary/2') !== undefined);
+    });
+    // A vote journaled after both: it must not wait for block 2's batch.
+    votes.put('journal/1', bytes(9));
+    const vote = votes.sync().then(() => {
+      order.push('vote');
+      assert.deepEqual(reader.get('journal/1'), bytes(9), 'the vote is in the file when its sync resolves');
+      assert.equal(reader.get('summary/2'), undefined, 'the vote batch did not carry the queued block');
+      assert.equal(reader.finalizedBlock(2), undefined);
+    });
+    // Until then both lanes read alike: the vote lane sees the other lane's writes and the reverse.
+    assert.deepEqual(votes.get('summary/2'), big);
+    assert.deepEqual(storage.get('journal/1'), bytes(9));
+    assert.deepEqual(storage.keys('journal/'), ['journal/1']);
+    await Promise.all([first, second, vote]);
+    assert.deepEqual(order, ['block 1', 'vote', 'block 2']);
+    const stats = storage.commitStats();
+    assert.equal(stats.commits, 3);
+    assert.equal(stats.voteCommits, 1);
+  } finally {
+    storage.close();
+    reader.close();
+  }
+});
+
+test('vote lane: a plain sync carries the vote lane too, and a key written on both lanes keeps its newest value', async () => {
+  const dataDirectory = freshDirectory();
+  const storage = openSqliteStorage({ dataDirectory });
+  const votes = storage.voteLane();
+  assert.equal(storage.voteLane(), votes);
+  const reader = openSqliteStorage({ dataDirectory, commits: 'inline' });
+  try {
+    votes.put('journal/1', bytes(1));
+    storage.put('summary/1', bytes(2));
+    await storage.sync();
+    assert.deepEqual(reader.get('journal/1'), bytes(1));
+    assert.deepEqual(reader.get('summary/1'), bytes(2));
+
+    // Other lane first, then the vote lane: the vote sync makes the newer value durable.
+    storage.put('shared/a', bytes(1));
+    votes.put('shared/a', bytes(2));
+    await votes.sync();
+    assert.deepEqual(reader.get('shared/a'), bytes(2));
+    await storage.sync();
+    assert.deepEqual(reader.get('shared/a'), bytes(2));
+
+    // Vote lane first, then the other lane: the key stays on the vote lane, so a vote sync cannot
+    // leave the older value as the last one written.
+    votes.put('shared/b', bytes(1));
+    storage.put('shared/b', bytes(2));
+    assert.deepEqual(votes.get('shared/b'), bytes(2));
+    await votes.sync();
+    assert.deepEqual(reader.get('shared/b'), bytes(2));
+    await storage.sync();
+    assert.deepEqual(reader.get('shared/b'), bytes(2));
+
+    // Deletes follow the same rule.
+    storage.put('shared/c', bytes(1));
+    votes.delete('shared/c');
+    assert.equal(storage.get('shared/c'), undefined);
+    await votes.sync();
+    assert.equal(reader.get('shared/c'), undefined);
+    await storage.sync();
+    assert.equal(reader.get('shared/c'), undefined);
+    assert.deepEqual(reader.keys('shared/'), ['shared/a', 'shared/b']);
+
+    // Nothing pending on the vote lane: its sync resolves at once, without sealing the other lane.
+    storage.put('summary/2', bytes(3));
+    await votes.sync();
+    assert.equal(reader.get('summary/2'), undefined);
+    await storage.sync();
+    assert.deepEqual(reader.get('summary/2'), bytes(3));
+  } finally {
+    storage.close();
+    reader.close();
+  }
+});
+
+test('vote lane: votes arriving during every vote commit hold the other lane back VOTE_BATCHES_AHEAD_MAX batches at most', async () => {
+  const dataDirectory = freshDirectory();
+  const storage = openSqliteStorage({ dataDirectory });
+  const votes = storage.voteLane();
+  try {
+    storage.put('summary/0', new Uint8Array(1024 * 1024));
+    const first = storage.sync();
+    storage.put('summary/1', bytes(1));
+    let voteCommitsAhead = -1;
+    const waiting = storage.sync().then(() => {
+      voteCommitsAhead = storage.commitStats().voteCommits;
+    });
+    // A voter that journals a vote and syncs it every millisecond until block 1 is durable (for
+    // 5,000 votes at most), so that a vote sync is waiting whenever a commit ends.
+    let view = 0;
+    let blockDone = false;
+    void waiting.then(() => {
+      blockDone = true;
+    });
+    const voted: Promise<void>[] = [];
+    while (!blockDone && view < 5000) {
+      view += 1;
+      votes.put(`journal/${String(view).padStart(6, '0')}`, bytes(view % 251));
+      voted.push(votes.sync());
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all([first, waiting, ...voted]);
+    assert.ok(view < 5000, 'block 1 became durable while votes kept coming');
+    // Votes went ahead of the waiting batch, but no more than VOTE_BATCHES_AHEAD_MAX of them.
+    assert.ok(voteCommitsAhead >= 1, `${voteCommitsAhead} vote batches went ahead`);
+    assert.ok(voteCommitsAhead <= VOTE_BATCHES_AHEAD_MAX, `${voteCommitsAhead} vote batches went ahead`);
+    assert.equal(storage.keys('journal/').length, view);
+  } finally {
+    storage.close();
+  }
+});
+
+test('vote lane: after SIGKILL each lane holds a prefix of its writes, every acknowledged vote survives, and no block outruns the votes journaled before it', async () => {
+  const dataDirectory = freshDirectory();
+  const moduleUrl = pathToFileURL(join(import.meta.dirname, 'storage.ts')).href;
+  // Step h journals vote h on the vote lane, then buffers block h and its summary on the other
+  // lane; it waits for the vote only (as consensus does) and prints acknowledgements as they come.
+  const child = `
+    const { openSqliteStorage } = await import(${JSON.stringify(moduleUrl)});
+    const storage = openSqliteStorage({ dataDirectory: ${JSON.stringify(dataDirectory)} });
+    const votes = storage.voteLane();
+    for (let height = 0; ; height += 1) {
+      const key = String(height).padStart(8, '0');
+      const value = new Uint8Array(height % 3 === 0 ? 65536 : 512).fill(height % 251);
+      votes.put('journal/' + key, new Uint8Array([height % 251]));
+      const vote = votes.sync();
+      storage.put('summary/' + key, value);
+      storage.putFinalizedBlock({ height, hash: new Uint8Array([height % 251]), block: value, certificate: value });
+      storage.sync().then(() => process.stdout.write('b ' + height + '\\n'), () => {});
+      await vote;
+      process.stdout.write('v ' + height + '\\n');
+    }`;
+  const process_ = spawn(process.execPath, ['--input-type=module', '-e', child], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  const confirmed = await new Promise<{ vote: number; block: number }>((resolve, reject) => {
+    process_.on('error', reject);
+    process_.on('exit', (code, signal) => {
+      if (signal !== 'SIGKILL') reject(new Error(`child exited early: ${code ?? signal}`));
+    });
+    process_.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const lines = output.split('\n').filter((line) => line !== '');
+      if (lines.filter((line) => line.startsWith('v ')).length >= 60) {
+        process_.kill('SIGKILL');
+        const last = (kind: string) =>
+          Math.max(-1, ...lines.filter((line) => line.startsWith(kind)).map((line) => Number(line.slice(2))));
+        resolve({ vote: last('v '), block: last('b ') });
+      }
+    });
+  });
+  await new Promise((resolve) => process_.once('close', resolve));
+
+  const storage = openSqliteStorage({ dataDirectory });
+  assert.deepEqual(storage.integrityCheck(), ['ok']);
+  const journal = storage.keys('journal/').map((key) => Number(key.slice('journal/'.length)));
+  const summaries = storage.keys('summary/').map((key) => Number(key.slice('summary/'.length)));
+  // Prefixes of each lane's writes: no gaps.
+  assert.deepEqual(
+    journal,
+    Array.from({ length: journal.length }, (_, height) => height),
+  );
+  assert.deepEqual(
+    summaries,
+    Array.from({ length: summaries.length }, (_, height) => height),
+  );
+  assert.ok(journal.length >= confirmed.vote + 1, `${journal.length} votes, acknowledged ${confirmed.vote}`);
+  assert.ok(
+    summaries.length >= confirmed.block + 1,
+    `${summaries.length} blocks, acknowledged ${confirmed.block}`,
+  );
+  // A block's batch carries every vote journaled before it, and the block with its summary.
+  assert.ok(summaries.length <= journal.length, `${summaries.length} blocks outran ${journal.length} votes`);
+  assert.equal(storage.latestFinalizedHeight() ?? -1, summaries.length - 1);
+  for (const height of journal)
+    assert.deepEqual(storage.get(`journal/${String(height).padStart(8, '0')}`), bytes(height % 251));
+  // The vote lane did go ahead at times: some vote was durable before the block written with it.
+  storage.close();
 });
