@@ -67,7 +67,7 @@ import { createRealClock } from '../runtime/real/clock.ts';
 import { createDropCounterPenalties } from '../runtime/real/penalties.ts';
 import { openSqliteStorage, type SqliteStorage } from '../runtime/real/storage.ts';
 import { createTlsTransport, type TlsTransport, type TransportLimits } from '../runtime/real/transport.ts';
-import type { Network, PeerId, Storage } from '../runtime/types.ts';
+import type { Network, PeerId } from '../runtime/types.ts';
 import { checkpointJson, withdrawalProofJson } from './api/bridge.ts';
 import type { EonKeysetJson } from './api/eon.ts';
 import { nextRefreshHeight } from './api/keys.ts';
@@ -267,32 +267,20 @@ export function createNode(options: NodeOptions): PalisadeNode {
   const chainId = genesis.chainId;
 
   const storage: SqliteStorage = openSqliteStorage({ dataDirectory: options.dataDirectory });
-  // Consensus journals its votes on the storage's vote lane: a vote's sync commits ahead of the
-  // finalized blocks' batches instead of queueing behind them (src/runtime/real/storage.ts).
-  let consensusStorage: Storage = storage.voteLane();
   if (tracing) {
     // Each sync's wait (call → on disk), and the commit thread's own time per commit.
-    const traced = (lane: 'votes' | 'all', untraced: () => Promise<void>) => () => {
+    const untraced = storage.sync.bind(storage);
+    storage.sync = () => {
       const calledAt = traceNow();
       const before = storage.commitStats();
       return untraced().then(() => {
         const after = storage.commitStats();
         trace('sync', {
-          lane,
           waitedMs: traceNow() - calledAt,
           commits: after.commits - before.commits,
           commitMs: after.totalMs - before.totalMs,
         });
       });
-    };
-    storage.sync = traced('all', storage.sync.bind(storage));
-    const lane = consensusStorage;
-    consensusStorage = {
-      get: lane.get,
-      keys: lane.keys,
-      put: lane.put,
-      delete: lane.delete,
-      sync: traced('votes', lane.sync),
     };
   }
   const transport = createTlsTransport({
@@ -508,7 +496,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     signer,
     clock,
     network: consensusNetwork,
-    storage: consensusStorage,
+    storage,
     timeouts: genesis.consensus,
     // app.finalized syncs this storage before processedHeight moves (one fsync per block).
     applicationSyncsStorage: true,

@@ -19,21 +19,6 @@
  * committed, then the file. A failed commit fails every later `sync()` too (the file then holds a
  * prefix of the batches and nothing after the failure is ever acknowledged).
  *
- * The vote lane (`voteLane()`): consensus writes through a view of this storage whose writes are
- * kept apart from the others and whose `sync()` seals only them, ahead of the queue. A vote's sync
- * therefore never waits behind a finalized block's batch (its summary, transaction locations,
- * snapshot) that is queued or still being buffered: when a commit ends, a waiting vote-lane batch
- * commits first, then everything else. A plain `sync()` seals both lanes, so a finalized block the
- * application has made durable always has consensus's own writes made before it (its copy of the
- * block, the journal deletions of its pruning) durable too. Ordering: each lane's writes reach the
- * file as a prefix of that lane's writes (consensus's journal and finalized chain stay contiguous
- * on disk), and the vote lane is never behind: every batch that carries other writes carries every
- * vote-lane write made before it. The lanes are disjoint by key (consensus's prefixes are its own):
- * a key written on the vote lane leaves the other lane's pending writes, and a key pending on the
- * vote lane stays there whoever writes it next, so each key has at most one pending value and the
- * newest write wins. A vote-lane sync waits at most for the batch already on its way, and the
- * other lane's for VOTE_BATCHES_AHEAD_MAX vote batches.
- *
  * Tables:
  *   kv               — the `Storage` interface's key-value pairs (the consensus journal lives here);
  *                      keys are stored as UTF-8 blobs, so SQLite's memcmp order is byte order
@@ -55,8 +40,6 @@ export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
 /** Most finalized blocks one `finalizedBlocks` call returns (block sync pages through more). */
 export const MAX_BLOCKS_PER_READ = 1024;
 const MAX_KEY_BYTES = 1024;
-/** Vote-lane batches that may go ahead of a waiting batch of both lanes, in a row. */
-export const VOTE_BATCHES_AHEAD_MAX = 2;
 
 export type StorageErrorCode =
   | 'CLOSED'
@@ -115,18 +98,8 @@ export interface SqliteStorage extends Storage {
   integrityCheck(): string[];
   /** Closes the database; unsynced writes are discarded, exactly as a crash would. */
   close(): void;
-  /**
-   * The same storage as consensus must see it: reads are this storage's, writes go to the vote
-   * lane, and `sync()` resolves once every vote-lane write before it is on disk, without waiting
-   * for the other lane's writes (see the header). Always the same object.
-   * @example const journal = storage.voteLane(); journal.put('journal/…', vote); await journal.sync();
-   */
-  voteLane(): Storage;
-  /**
-   * Commits so far and their durations (ms, on the commit thread or inline): group-commit figures.
-   * `voteCommits` counts the batches that carried only vote-lane writes, `voteSyncs` the lane's syncs.
-   */
-  commitStats(): { commits: number; syncs: number; totalMs: number; voteCommits: number; voteSyncs: number };
+  /** Commits so far and their durations (ms, on the commit thread or inline): group-commit figures. */
+  commitStats(): { commits: number; syncs: number; totalMs: number };
 }
 
 export interface OpenStorageOptions {
@@ -196,9 +169,6 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
 
   /** Unsynced key-value writes; `null` marks a delete. */
   let pendingKv = new Map<string, Uint8Array | null>();
-  /** Unsynced vote-lane writes (disjoint from `pendingKv` by key). */
-  let pendingVoteKv = new Map<string, Uint8Array | null>();
-  let pendingVoteBytes = 0;
   let pendingBlocks = new Map<number, FinalizedBlockRecord>();
   let pendingSnapshots = new Map<number, SnapshotRecord>();
   let pendingSnapshotFloor: number | undefined;
@@ -212,23 +182,16 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
     blocks: Map<number, FinalizedBlockRecord>;
     snapshots: Map<number, SnapshotRecord>;
     snapshotFloor: number | undefined;
-    /** Only vote-lane writes (see `voteLane`). */
-    votesOnly: boolean;
     done: Promise<void>;
     resolve: () => void;
     reject: (error: Error) => void;
   }
   let committing: Sealed | undefined;
-  type Waiters = { done: Promise<void>; resolve: () => void; reject: (error: Error) => void };
-  /** Syncs waiting for a batch of both lanes after `committing`. */
-  let next: Waiters | undefined;
-  /** Vote-lane syncs waiting for a vote-lane batch after `committing` (it goes first). */
-  let nextVotes: Waiters | undefined;
+  /** Syncs waiting for the batch after `committing`. */
+  let next: { done: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
   let failure: StorageError | undefined;
   let nextBatchId = 1;
-  /** Vote-lane batches committed in a row while a batch of both lanes was waiting. */
-  let voteBatchesAhead = 0;
-  const stats = { commits: 0, syncs: 0, totalMs: 0, voteCommits: 0, voteSyncs: 0 };
+  const stats = { commits: 0, syncs: 0, totalMs: 0 };
   const useThread = (options.commits ?? (options.durability === 'off' ? 'inline' : 'thread')) === 'thread';
   const inlineWrites = useThread ? undefined : prepareWrites(database);
   let worker: Worker | undefined;
@@ -259,68 +222,31 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
   function hasPending(): boolean {
     return (
       pendingKv.size > 0 ||
-      pendingVoteKv.size > 0 ||
       pendingBlocks.size > 0 ||
       pendingSnapshots.size > 0 ||
       pendingSnapshotFloor !== undefined
     );
   }
 
-  /** Resolves or rejects both sets of waiters as one. */
-  function joined(first: Waiters, second: Waiters | undefined): Waiters {
-    if (second === undefined) return first;
-    return {
-      done: first.done,
-      resolve: () => {
-        first.resolve();
-        second.resolve();
-      },
-      reject: (error) => {
-        first.reject(error);
-        second.reject(error);
-      },
+  /** Seals every unsynced write into one batch and hands it to the commit thread (or commits it). */
+  function startCommit(waiters: {
+    done: Promise<void>;
+    resolve: () => void;
+    reject: (error: Error) => void;
+  }) {
+    const sealed: Sealed = {
+      id: nextBatchId++,
+      kv: pendingKv,
+      blocks: pendingBlocks,
+      snapshots: pendingSnapshots,
+      snapshotFloor: pendingSnapshotFloor,
+      ...waiters,
     };
-  }
-
-  /**
-   * Seals the unsynced writes into one batch and hands it to the commit thread (or commits it):
-   * the vote lane's only (`votesOnly`), or every write of both lanes. A batch of both lanes also
-   * answers the vote-lane syncs waiting, since it carries their writes.
-   */
-  function startCommit(waiters: Waiters, votesOnly: boolean) {
-    let sealed: Sealed;
-    if (votesOnly) {
-      sealed = {
-        id: nextBatchId++,
-        kv: pendingVoteKv,
-        blocks: new Map(),
-        snapshots: new Map(),
-        snapshotFloor: undefined,
-        votesOnly: true,
-        ...waiters,
-      };
-    } else {
-      const kv = pendingKv;
-      // Disjoint by key (see `laneOf`), so the order of the two lanes in one batch is immaterial.
-      for (const [key, value] of pendingVoteKv) kv.set(key, value);
-      sealed = {
-        id: nextBatchId++,
-        kv,
-        blocks: pendingBlocks,
-        snapshots: pendingSnapshots,
-        snapshotFloor: pendingSnapshotFloor,
-        votesOnly: false,
-        ...joined(waiters, nextVotes),
-      };
-      nextVotes = undefined;
-      pendingKv = new Map();
-      pendingBlocks = new Map();
-      pendingSnapshots = new Map();
-      pendingSnapshotFloor = undefined;
-      pendingBytes = 0;
-    }
-    pendingVoteKv = new Map();
-    pendingVoteBytes = 0;
+    pendingKv = new Map();
+    pendingBlocks = new Map();
+    pendingSnapshots = new Map();
+    pendingSnapshotFloor = undefined;
+    pendingBytes = 0;
     committing = sealed;
     const batch: CommitBatch = {
       id: sealed.id,
@@ -355,57 +281,31 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
       failure = new StorageError('COMMIT_FAILED', `${path}: ${answer.error}`);
       // The failed batch stays readable (it is what this process wrote), and nothing after it is
       // ever acknowledged: a validator that cannot write stops voting instead of voting unjournaled.
-      // A key written again since it was sealed keeps its newer value.
-      for (const [key, value] of sealed.kv)
-        if (!pendingKv.has(key) && !pendingVoteKv.has(key)) pendingKv.set(key, value);
+      pendingKv = new Map([...sealed.kv, ...pendingKv]);
       pendingBlocks = new Map([...sealed.blocks, ...pendingBlocks]);
       pendingSnapshots = new Map([...sealed.snapshots, ...pendingSnapshots]);
       sealed.reject(failure);
-      for (const waiting of [next, nextVotes]) waiting?.reject(failure);
-      next = undefined;
-      nextVotes = undefined;
+      if (next !== undefined) {
+        next.reject(failure);
+        next = undefined;
+      }
       return;
     }
     stats.commits += 1;
-    if (sealed.votesOnly) stats.voteCommits += 1;
     stats.totalMs += answer.ms;
     sealed.resolve();
-    if (closed) return;
-    // Votes first: a vote-lane batch is a few small writes, and a vote waits on it to be sent. The
-    // other lane goes ahead of them after VOTE_BATCHES_AHEAD_MAX in a row (its batch carries their
-    // writes too), so votes arriving during every vote commit cannot hold it back for ever.
-    if (nextVotes !== undefined && (next === undefined || voteBatchesAhead < VOTE_BATCHES_AHEAD_MAX)) {
-      const waiters = nextVotes;
-      nextVotes = undefined;
-      if (next !== undefined) voteBatchesAhead += 1;
-      startCommit(waiters, true);
-    } else if (next !== undefined) {
-      voteBatchesAhead = 0;
+    if (next !== undefined && !closed) {
       const waiters = next;
       next = undefined;
-      startCommit(waiters, false);
+      startCommit(waiters);
     }
   }
 
   /** The newest unsynced or committing value of `key`: a value, `null` (deleted) or undefined. */
   function bufferedKv(key: string): Uint8Array | null | undefined {
-    if (pendingVoteKv.has(key)) return pendingVoteKv.get(key);
     if (pendingKv.has(key)) return pendingKv.get(key);
     if (committing?.kv.has(key)) return committing.kv.get(key);
     return undefined;
-  }
-
-  /**
-   * Where a write of `key` is buffered: a vote-lane write always on the vote lane (leaving the
-   * other lane, whose older value it replaces), any write of a key pending on the vote lane there
-   * too, so that each key has one pending value and no sync can make an older one durable last.
-   */
-  function laneOf(key: string, votes: boolean): Map<string, Uint8Array | null> {
-    if (votes) {
-      pendingKv.delete(key);
-      return pendingVoteKv;
-    }
-    return pendingVoteKv.has(key) ? pendingVoteKv : pendingKv;
   }
 
   function assertOpen(): void {
@@ -427,105 +327,15 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
     }
   }
 
-  function reserve(bytes: number, votes = false): void {
-    if (pendingBytes + pendingVoteBytes + bytes > maxPendingBytes) {
+  function reserve(bytes: number): void {
+    if (pendingBytes + bytes > maxPendingBytes) {
       throw new StorageError(
         'BATCH_TOO_LARGE',
-        `${pendingBytes + pendingVoteBytes + bytes} unsynced bytes would exceed ${maxPendingBytes}; sync more often`,
+        `${pendingBytes + bytes} unsynced bytes would exceed ${maxPendingBytes}; sync more often`,
       );
     }
-    if (votes) pendingVoteBytes += bytes;
-    else pendingBytes += bytes;
+    pendingBytes += bytes;
   }
-
-  function put(key: string, value: Uint8Array, votes: boolean): void {
-    assertOpen();
-    const bytes = keyBytes(key);
-    const stored = copy(value);
-    const lane = laneOf(key, votes);
-    reserve(bytes.length + stored.length, lane === pendingVoteKv);
-    lane.set(key, stored);
-  }
-
-  function remove(key: string, votes: boolean): void {
-    assertOpen();
-    const bytes = keyBytes(key);
-    const lane = laneOf(key, votes);
-    reserve(bytes.length, lane === pendingVoteKv);
-    lane.set(key, null);
-  }
-
-  function get(key: string): Uint8Array | undefined {
-    assertOpen();
-    const bytes = keyBytes(key);
-    const buffered = bufferedKv(key);
-    if (buffered !== undefined) return buffered === null ? undefined : new Uint8Array(buffered);
-    const row = statements.get.get(bytes);
-    return row === undefined ? undefined : new Uint8Array(row.value as Uint8Array);
-  }
-
-  function keys(prefix: string): string[] {
-    assertOpen();
-    if (typeof prefix !== 'string') throw new StorageError('INVALID_KEY', 'prefix must be a string');
-    const start = Buffer.from(prefix, 'utf8');
-    const end = prefixEnd(start);
-    const rows = end === undefined ? statements.keysFrom.all(start) : statements.keysBetween.all(start, end);
-    const keys = new Set(rows.map((row) => Buffer.from(row.key as Uint8Array).toString('utf8')));
-    // Oldest layer first; the two pending lanes are disjoint by key, so their order is immaterial.
-    const layers =
-      committing === undefined ? [pendingKv, pendingVoteKv] : [committing.kv, pendingKv, pendingVoteKv];
-    for (const layer of layers) {
-      for (const [key, value] of layer) {
-        if (!key.startsWith(prefix)) continue;
-        if (value === null) keys.delete(key);
-        else keys.add(key);
-      }
-    }
-    return [...keys].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
-  }
-
-  function syncAll(): Promise<void> {
-    assertOpen();
-    if (failure !== undefined) return Promise.reject(failure);
-    stats.syncs += 1;
-    if (!hasPending()) {
-      // Everything written is sealed already: done once the batch being committed is.
-      return committing === undefined ? Promise.resolve() : committing.done;
-    }
-    if (committing !== undefined) {
-      // Group commit: what is written now goes in the batch after the one on its way to disk.
-      next ??= deferred();
-      return next.done;
-    }
-    const waiters = deferred();
-    startCommit(waiters, false);
-    return waiters.done;
-  }
-
-  function syncVotes(): Promise<void> {
-    assertOpen();
-    if (failure !== undefined) return Promise.reject(failure);
-    stats.voteSyncs += 1;
-    if (pendingVoteKv.size === 0) {
-      // Every vote-lane write is sealed already, into the batch being committed at the latest.
-      return committing === undefined ? Promise.resolve() : committing.done;
-    }
-    if (committing !== undefined) {
-      nextVotes ??= deferred();
-      return nextVotes.done;
-    }
-    const waiters = deferred();
-    startCommit(waiters, true);
-    return waiters.done;
-  }
-
-  const voteLane: Storage = Object.freeze({
-    get,
-    keys,
-    put: (key: string, value: Uint8Array) => put(key, value, true),
-    delete: (key: string) => remove(key, true),
-    sync: syncVotes,
-  });
 
   function copy(bytes: Uint8Array): Uint8Array {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('value must be a Uint8Array');
@@ -560,11 +370,61 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
 
   return {
     path,
-    get,
-    keys,
-    put: (key: string, value: Uint8Array) => put(key, value, false),
-    delete: (key: string) => remove(key, false),
-    sync: syncAll,
+    get(key: string): Uint8Array | undefined {
+      assertOpen();
+      const bytes = keyBytes(key);
+      const buffered = bufferedKv(key);
+      if (buffered !== undefined) return buffered === null ? undefined : new Uint8Array(buffered);
+      const row = statements.get.get(bytes);
+      return row === undefined ? undefined : new Uint8Array(row.value as Uint8Array);
+    },
+    keys(prefix: string): string[] {
+      assertOpen();
+      if (typeof prefix !== 'string') throw new StorageError('INVALID_KEY', 'prefix must be a string');
+      const start = Buffer.from(prefix, 'utf8');
+      const end = prefixEnd(start);
+      const rows =
+        end === undefined ? statements.keysFrom.all(start) : statements.keysBetween.all(start, end);
+      const keys = new Set(rows.map((row) => Buffer.from(row.key as Uint8Array).toString('utf8')));
+      for (const layer of committing === undefined ? [pendingKv] : [committing.kv, pendingKv]) {
+        for (const [key, value] of layer) {
+          if (!key.startsWith(prefix)) continue;
+          if (value === null) keys.delete(key);
+          else keys.add(key);
+        }
+      }
+      return [...keys].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+    },
+    put(key: string, value: Uint8Array): void {
+      assertOpen();
+      const bytes = keyBytes(key);
+      const stored = copy(value);
+      reserve(bytes.length + stored.length);
+      pendingKv.set(key, stored);
+    },
+    delete(key: string): void {
+      assertOpen();
+      reserve(keyBytes(key).length);
+      pendingKv.set(key, null);
+    },
+    sync(): Promise<void> {
+      assertOpen();
+      if (failure !== undefined) return Promise.reject(failure);
+      stats.syncs += 1;
+      if (!hasPending()) {
+        // Everything written is sealed already: done once the batch being committed is.
+        if (next !== undefined) return next.done;
+        return committing === undefined ? Promise.resolve() : committing.done;
+      }
+      if (committing !== undefined) {
+        // Group commit: what is written now goes in the batch after the one on its way to disk.
+        next ??= deferred();
+        return next.done;
+      }
+      const waiters = deferred();
+      startCommit(waiters);
+      return waiters.done;
+    },
     putFinalizedBlock(record: FinalizedBlockRecord): void {
       assertOpen();
       assertHeight(record.height);
@@ -681,7 +541,6 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
       // outside that is a crash just after that commit. Syncs not yet sealed never resolve.
       worker?.postMessage('close');
     },
-    voteLane: () => voteLane,
     commitStats: () => ({ ...stats }),
   };
 }
