@@ -17,7 +17,7 @@
  * A turn that brings only a few encodings (at most `inlineMax`, default INLINE_MAX) is verified
  * inline on the event loop: a round trip to a thread costs the event loop about as much as one
  * verification (the message out, the answer in) and the transaction two thread wake-ups, which on
- * a machine whose cores are busy are milliseconds each (docs/performance.md, ninth session). Under
+ * a machine whose cores are busy are milliseconds each (docs/performance.md, eleventh session). Under
  * load a turn brings more and goes to the threads, so parallelism is kept where it pays.
  */
 import { availableParallelism } from 'node:os';
