@@ -70,6 +70,8 @@ export function auditLogRead(
   trail: AuditTrail,
   query: { from: number; limit: number },
   prices: Iterable<AggregatePriceValue>,
+  /** The fair-ordering digests the node state root hashes now (src/chain/block-rule.ts). */
+  fairParts: readonly Uint8Array[] = [],
 ): AuditLogRead {
   const value = engine.stateValue(AUDIT_HEAD_STATE_KEY);
   const sorted = [...prices].sort((a, b) => a.assetId - b.assetId);
@@ -87,6 +89,7 @@ export function auditLogRead(
     opening: {
       engineStateRoot: `0x${toHex(engine.stateRoot())}`,
       prices: sorted.map((price) => `0x${toHex(AggregatePriceType.serialize(price))}`),
+      ...(fairParts.length === 0 ? {} : { fairParts: fairParts.map((part) => `0x${toHex(part)}` as const) }),
     },
   };
 }

@@ -901,9 +901,11 @@ export function createNode(options: NodeOptions): PalisadeNode {
     if (auditTrail.head().hash !== app.engine.auditHead().hash) auditTrail.reset(engineAuditHead());
   });
   // Account tree checkpoints for margin proofs (src/node/privacy.ts), replayed blocks included.
+  const fairPartsNow = () => nodeStateRootFairParts(app.pendingBatches(), app.recordedEons());
   const privacy = createPrivacyCheckpoints(
     () => app.engine,
     () => app.priceBook.latest().values(),
+    fairPartsNow,
   );
   app.onApplied(() => privacy.record());
   // Validator-set boundary proofs for light clients (src/node/validator-set-proofs.ts), persisted;
@@ -915,7 +917,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
     () => app.engine,
     () => app.priceBook.latest().values(),
     {
-      fairParts: () => nodeStateRootFairParts(app.pendingBatches(), app.recordedEons()),
+      fairParts: fairPartsNow,
       committedRoot: (height) => app.stateRootAt(height),
     },
   );
@@ -1392,7 +1394,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
         })(),
       };
     },
-    auditLog: (query) => auditLogRead(app.engine, auditTrail, query, app.priceBook.latest().values()),
+    auditLog: (query) =>
+      auditLogRead(app.engine, auditTrail, query, app.priceBook.latest().values(), fairPartsNow()),
     findings: (query) => monitor.findings(query),
     findingCounts: () => monitor.counts(),
     privacyCheckpoint: (height) => privacy.checkpoint(height),

@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nodeStateRoot } from '../chain/block-rule.ts';
+import { nodeStateRoot, nodeStateRootFairParts } from '../chain/block-rule.ts';
 import { AccountTreeRecordCodec } from '../codec/account-tree.ts';
+import type { PendingBatch } from '../codec/snapshot.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { ownerCommitment, syncPoseidon } from '../crypto/poseidon-tree.ts';
 import { fieldToBytes } from '../execution/account-tree.ts';
@@ -78,4 +79,43 @@ test('a checkpoint whose opening is the committed root verifies; anything else i
   // A height the followed chain has not committed yet, and bytes that do not decode.
   refused('ROOT_NOT_COMMITTED', () => verifyAccountTreeCheckpoint(light, 4, at2));
   refused('MALFORMED', () => verifyAccountTreeCheckpoint(light, 2, { ...at2, proof: '0x00' }));
+});
+
+test('on a chain with fair ordering the opening carries the pending batches digest: it verifies, and a node cannot drop, change or add parts', () => {
+  // The node state root after each height also hashes the batches pending then (here one, waiting
+  // for its key): before, the served opening left that digest out, so every checkpoint taken while
+  // a batch was pending failed OPENING_MISMATCH on a fair-ordering chain (the devnet's).
+  const pending: PendingBatch[] = [{ height: 3, envelopes: [new Uint8Array([1, 2, 3])] }];
+  const fair = createPrivacyCheckpoints(
+    () => engine,
+    () => [],
+    () => nodeStateRootFairParts(pending, []),
+  );
+  fair.record();
+  const at3 = fair.checkpoint(3)!;
+  assert.equal(at3.fairParts?.length, 1);
+  const committed = nodeStateRoot(engine.stateRoot(), [], pending);
+  const fairLight = {
+    committedRoot: (height: number) => (height === 3 ? committed : undefined),
+  } as unknown as LightClient;
+  assert.equal(verifyAccountTreeCheckpoint(fairLight, 3, at3).leaves, 1);
+  const { fairParts: _dropped, ...without } = at3;
+  refused('OPENING_MISMATCH', () => verifyAccountTreeCheckpoint(fairLight, 3, without));
+  const flipped = fromHex(at3.fairParts![0]!)!;
+  flipped[0]! ^= 1;
+  refused('OPENING_MISMATCH', () =>
+    verifyAccountTreeCheckpoint(fairLight, 3, { ...at3, fairParts: [`0x${toHex(flipped)}`] }),
+  );
+  refused('OPENING_MISMATCH', () =>
+    verifyAccountTreeCheckpoint(fairLight, 3, { ...at3, fairParts: [...at3.fairParts!, at3.fairParts![0]!] }),
+  );
+  refused('MALFORMED', () =>
+    verifyAccountTreeCheckpoint(fairLight, 3, {
+      ...at3,
+      fairParts: [at3.fairParts![0]!, at3.fairParts![0]!, at3.fairParts![0]!],
+    }),
+  );
+  refused('MALFORMED', () => verifyAccountTreeCheckpoint(fairLight, 3, { ...at3, fairParts: ['0x00'] }));
+  // A chain without fair ordering serves no parts at all (the opening it always served).
+  assert.equal(checkpoints.checkpoint(3)!.fairParts, undefined);
 });

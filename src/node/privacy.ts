@@ -17,7 +17,7 @@
  * or the node said on their own.
  */
 
-import { nodeStateRoot } from '../chain/block-rule.ts';
+import { NODE_STATE_ROOT_FAIR_PARTS_MAX, nodeStateRootOfParts } from '../chain/block-rule.ts';
 import { AccountTreeRecordCodec, type MarkTable, MarkTableCodec } from '../codec/account-tree.ts';
 import { AggregatePriceType, type AggregatePriceValue } from '../codec/oracle.ts';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.ts';
@@ -49,6 +49,8 @@ export interface PrivacyCheckpoints {
 export function createPrivacyCheckpoints(
   engine: () => Engine,
   prices: () => Iterable<AggregatePriceValue>,
+  /** The fair-ordering digests the node state root hashes now (none without fair ordering). */
+  fairParts: () => readonly Uint8Array[] = () => [],
 ): PrivacyCheckpoints {
   const kept = new Map<number, PrivacyCheckpointJson>();
   return {
@@ -61,6 +63,7 @@ export function createPrivacyCheckpoints(
         height: tree.height,
         engineStateRoot: hex(current.stateRoot()),
         prices: sorted.map((price) => hex(AggregatePriceType.serialize(price))),
+        ...fairPartsJson(fairParts()),
         record: hex(tree.record),
         proof: hex(encodeStateProof(current.prove(ACCOUNT_TREE_STATE_KEY))),
         markTable: hex(tree.markTable),
@@ -84,6 +87,11 @@ export function createPrivacyCheckpoints(
       };
     },
   };
+}
+
+/** `fairParts` as an opening serves them: left out when there are none (the pre-fair-ordering form). */
+export function fairPartsJson(parts: readonly Uint8Array[]): { fairParts?: string[] } {
+  return parts.length === 0 ? {} : { fairParts: parts.map(hex) };
 }
 
 export type CheckpointRefusal =
@@ -125,6 +133,12 @@ export interface StateRootOpeningJson {
   engineStateRoot: string;
   /** Each oracle aggregate after the height (`AggregatePriceType` SSZ), ascending asset id. */
   prices: string[];
+  /**
+   * With fair ordering: the pending batches' and the recorded eons' digests the root also hashes
+   * after the height (src/chain/block-rule.ts `nodeStateRootFairParts`), 0x-hex; absent or empty
+   * when there are none.
+   */
+  fairParts?: string[];
 }
 
 /**
@@ -145,13 +159,21 @@ export function openCommittedEngineRoot(
     return { refusal: 'ROOT_NOT_COMMITTED', detail: 'no followed block commits this height' };
   let engineRoot: Uint8Array;
   let prices: AggregatePriceValue[];
+  let fairParts: Uint8Array[];
   try {
     engineRoot = bytesOf(opening.engineStateRoot, height, 'engineStateRoot');
     prices = opening.prices.map((p, i) => AggregatePriceType.deserialize(bytesOf(p, height, `prices[${i}]`)));
+    const served = opening.fairParts ?? [];
+    if (!Array.isArray(served) || served.length > NODE_STATE_ROOT_FAIR_PARTS_MAX)
+      throw new Error('fairParts');
+    fairParts = served.map((part, i) => bytesOf(part, height, `fairParts[${i}]`));
+    if (fairParts.some((part) => part.length !== 32)) throw new Error('fairParts');
   } catch {
     return { refusal: 'MALFORMED', detail: 'the opening does not decode' };
   }
-  if (!bytesEqual(nodeStateRoot(engineRoot, prices), committed))
+  // The fair-ordering digests are SHA-256 preimage parts beside the engine root: a node cannot
+  // pick them to open another engine root.
+  if (!bytesEqual(nodeStateRootOfParts(engineRoot, prices, fairParts), committed))
     return { refusal: 'OPENING_MISMATCH', detail: 'the opening is not the committed root' };
   return { engineRoot };
 }

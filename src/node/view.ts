@@ -332,7 +332,7 @@ export interface AuditLogRead {
    * and each oracle aggregate (`AggregatePriceType` SSZ, ascending asset id), which the block at
    * `proof.height` + 16 commits; a light client checks it (src/node/privacy.ts `openCommittedEngineRoot`).
    */
-  opening: { engineStateRoot: Hex; prices: Hex[] };
+  opening: { engineStateRoot: Hex; prices: Hex[]; fairParts?: Hex[] };
 }
 
 export interface AccountRead {

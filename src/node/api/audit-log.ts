@@ -52,10 +52,14 @@ export function registerAuditLog(api: FastifyInstance, view: NodeView): void {
               value: nullableHex,
               proof: jsonSchema(StateProofType),
             }),
-            opening: object({
-              engineStateRoot: hash,
-              prices: { type: 'array', items: { type: 'string', pattern: '^0x([0-9a-f]{2})*$' } },
-            }),
+            opening: object(
+              {
+                engineStateRoot: hash,
+                prices: { type: 'array', items: { type: 'string', pattern: '^0x([0-9a-f]{2})*$' } },
+                fairParts: { type: 'array', items: hash, maxItems: 2 },
+              },
+              ['fairParts'],
+            ),
           }),
           '4xx': errorSchema,
           '5xx': errorSchema,

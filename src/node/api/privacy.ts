@@ -36,6 +36,8 @@ export interface PrivacyCheckpointJson {
   engineStateRoot: string;
   /** Each oracle aggregate after `height` (`AggregatePriceType` SSZ), 0x-hex, ascending asset id. */
   prices: string[];
+  /** With fair ordering: the pending batches' and recorded eons' digests the root also hashes. */
+  fairParts?: string[];
   /** `AccountTreeRecordCodec` bytes: the value under `ACCOUNT_TREE_STATE_KEY`. */
   record: string;
   /** `StateProofCodec` bytes of that key under `engineStateRoot`. */
@@ -66,14 +68,18 @@ const count: JsonSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAF
 const hexBytes: JsonSchema = { type: 'string', pattern: '^0x([0-9a-f]{2})*$' };
 const fieldElement: JsonSchema = { type: 'string', pattern: FIELD_ELEMENT_PATTERN };
 
-export const privacyCheckpointSchema = object({
-  height: count,
-  engineStateRoot: hexBytes,
-  prices: { type: 'array', items: hexBytes, maxItems: 256 },
-  record: hexBytes,
-  proof: hexBytes,
-  markTable: hexBytes,
-});
+export const privacyCheckpointSchema = object(
+  {
+    height: count,
+    engineStateRoot: hexBytes,
+    prices: { type: 'array', items: hexBytes, maxItems: 256 },
+    fairParts: { type: 'array', items: { type: 'string', pattern: '^0x[0-9a-f]{64}$' }, maxItems: 2 },
+    record: hexBytes,
+    proof: hexBytes,
+    markTable: hexBytes,
+  },
+  ['fairParts'],
+);
 
 export const privacyWitnessSchema = object({
   height: count,
