@@ -11,7 +11,7 @@ import { auditEntryHash, auditRecordOf } from '../execution/audit.ts';
 import type { Engine } from '../execution/engine.ts';
 import { AUDIT_HEAD_STATE_KEY } from '../execution/records.ts';
 import type { EngineEvent } from '../execution/types.ts';
-import { type AuditEntryJson, type AuditLogRead, stateProofToJson } from './view.ts';
+import { type AuditEntryJson, type AuditLogRead, fairPartsJson, stateProofToJson } from './view.ts';
 
 export const AUDIT_TRAIL_CAPACITY = 100_000;
 
@@ -89,7 +89,7 @@ export function auditLogRead(
     opening: {
       engineStateRoot: `0x${toHex(engine.stateRoot())}`,
       prices: sorted.map((price) => `0x${toHex(AggregatePriceType.serialize(price))}`),
-      ...(fairParts.length === 0 ? {} : { fairParts: fairParts.map((part) => `0x${toHex(part)}` as const) }),
+      ...fairPartsJson(fairParts),
     },
   };
 }

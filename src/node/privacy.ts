@@ -28,7 +28,7 @@ import { ACCOUNT_TREE_STATE_KEY, type Engine } from '../execution/engine.ts';
 import type { MarginStatement, SeriesMark } from '../privacy/margin-proof.ts';
 import type { PrivacyCheckpointJson, PrivacyWitnessJson } from './api/privacy.ts';
 import type { LightClient } from './light-client.ts';
-import { quoteDecimal } from './view.ts';
+import { fairPartsJson, quoteDecimal } from './view.ts';
 
 /** Heights kept: a verifier needs height + 16 finalized first, and some time to ask. */
 export const PRIVACY_CHECKPOINTS_KEPT = 256;
@@ -87,11 +87,6 @@ export function createPrivacyCheckpoints(
       };
     },
   };
-}
-
-/** `fairParts` as an opening serves them: left out when there are none (the pre-fair-ordering form). */
-export function fairPartsJson(parts: readonly Uint8Array[]): { fairParts?: string[] } {
-  return parts.length === 0 ? {} : { fairParts: parts.map(hex) };
 }
 
 export type CheckpointRefusal =

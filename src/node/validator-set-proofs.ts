@@ -31,6 +31,7 @@ import type { Engine } from '../execution/engine.ts';
 import { VALIDATOR_SET_STATE_KEY } from '../execution/records.ts';
 import { applyValidatorBoundary, validatorSetFromRecord } from '../execution/validator-set.ts';
 import type { Storage } from '../runtime/types.ts';
+import { fairPartsJson } from './view.ts';
 
 /** Boundary proofs kept per node (oldest dropped): 4,096 epochs, years at the devnet's 600 blocks. */
 export const VALIDATOR_SET_PROOFS_KEPT = 4096;
@@ -118,7 +119,7 @@ export function createValidatorSetProofs(
         prices: sorted.map((price) => hex(AggregatePriceType.serialize(price))),
         record: hex(value),
         proof: hex(encodeStateProof(current.prove(VALIDATOR_SET_STATE_KEY))),
-        ...(fairParts.length === 0 ? {} : { fairParts: fairParts.map(hex) }),
+        ...fairPartsJson(fairParts),
       };
       storage.put(keyOf(height), textEncoder.encode(JSON.stringify(entry)));
       const keys = storage.keys(PREFIX);

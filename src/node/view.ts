@@ -1084,3 +1084,12 @@ export function outcomeOf(
 export function hex(bytes: Uint8Array): Hex {
   return `0x${toHex(bytes)}`;
 }
+
+/**
+ * A state-root opening's fair-ordering digests as served (src/chain/block-rule.ts
+ * `nodeStateRootFairParts`): left out when there are none, the opening chains without fair
+ * ordering have always served.
+ */
+export function fairPartsJson(parts: readonly Uint8Array[]): { fairParts?: Hex[] } {
+  return parts.length === 0 ? {} : { fairParts: parts.map(hex) };
+}
