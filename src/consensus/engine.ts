@@ -188,6 +188,15 @@ export interface EngineConfig {
    */
   applicationSyncsStorage?: boolean;
   /**
+   * Where finalized blocks and their proofs are kept, when the node keeps them itself (its
+   * `finalized_blocks` table): the engine writes each finalized block there once, and the
+   * application's own write of the same block is a no-op, instead of a second copy under the
+   * engine's keys. It must be `storage` itself, so that one sync makes a block durable with the
+   * journal pruning that follows its finality (a pruned journal without its block could let a
+   * restarted validator vote again in a view it voted in). Absent: the engine's own keys in `storage`.
+   */
+  blocks?: FinalizedBlockStore;
+  /**
    * A deliberately broken rule, only for proving that the simulator catches one: with
    * 'finalize-after-nullify' the engine signs finalize in a view it nullified (violates spec §3).
    */
@@ -289,6 +298,25 @@ export const RANGE_REQUEST_BLOCKS = 256;
  */
 export const MAX_RANGE_RUN_BLOCKS = MAX_BLOCKS_IN_MEMORY;
 export const MAX_RANGE_RUN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A store of finalized blocks by height (src/chain/block-store.ts `BlockStore` and the SQLite
+ * storage implement it). Records hold the `BlockCodec` and `CertificateCodec` encodings.
+ */
+export interface FinalizedBlockStore {
+  /** Buffers until the next sync; the same block again is a no-op. */
+  putFinalizedBlock(record: {
+    height: number;
+    hash: Uint8Array;
+    block: Uint8Array;
+    certificate: Uint8Array;
+  }): void;
+  finalizedBlock(
+    height: number,
+  ): { hash: Uint8Array; block: Uint8Array; certificate: Uint8Array } | undefined;
+  /** The highest height stored or buffered. */
+  latestFinalizedHeight(): number | undefined;
+}
 
 const JOURNAL_PREFIX = 'consensus/vote/';
 const BLOCK_PREFIX = 'consensus/block/';
@@ -457,6 +485,10 @@ export class SimplexEngine {
     // its view's epoch: both are sized for the most validators a set can have.
     const peers = config.schedule === undefined ? config.validators.size : MAX_VALIDATORS;
     this.#drops = Array.from({ length: peers }, () => new Map<string, number>());
+    invariant(
+      config.blocks === undefined || (config.blocks as unknown) === config.storage,
+      'the finalized-block store must be the engine storage itself (one sync for both)',
+    );
     this.#evidence = new EvidenceStore(config.storage, peers);
     this.#syncBudget = new RequestBudget(config.clock, peers);
     this.#certificateBudget = new RequestBudget(config.clock, peers);
@@ -716,10 +748,7 @@ export class SimplexEngine {
     if (!bytesEqual(digest, finalized.digest)) return false;
     if (finalization.kind !== VoteKind.finalize || finalization.view < block.view) return false;
     if (!this.#verifyCertificate(finalization)) return false;
-    const storage = this.#config.storage;
-    storage.put(BLOCK_PREFIX + pad(block.height), BlockCodec.encode(block));
-    storage.put(PROOF_PREFIX + pad(block.height), CertificateCodec.encode(finalization));
-    storage.put(DIGEST_PREFIX + toHex(digest), heightBytes(block.height));
+    putFinalizedBlock(this.#config.storage, block, finalization, this.#config.blocks);
     this.#tip = { height: block.height, view: block.view, digest };
     this.#tipProof = finalization;
     this.#targetHeight = Math.max(this.#targetHeight, block.height);
@@ -768,11 +797,17 @@ export class SimplexEngine {
 
   #recoverFinalized(): void {
     const storage = this.#config.storage;
-    const keys = storage.keys(BLOCK_PREFIX);
+    const latest = this.#config.blocks?.latestFinalizedHeight();
+    const heights =
+      this.#config.blocks === undefined
+        ? storage.keys(BLOCK_PREFIX).map((key) => Number(key.slice(BLOCK_PREFIX.length)))
+        : latest === undefined
+          ? []
+          : [latest];
     // Writes become durable in order, so the finalized chain on disk is contiguous; a torn or
     // missing last entry is skipped and the block is simply fetched and finalized again.
-    for (let i = keys.length - 1; i >= 0; i--) {
-      const height = Number(keys[i]!.slice(BLOCK_PREFIX.length));
+    for (let i = heights.length - 1; i >= 0; i--) {
+      const height = heights[i]!;
       const block = this.#readFinalizedBlock(height);
       const proof = this.#readProof(height);
       if (block === undefined || proof === undefined) continue;
@@ -783,8 +818,16 @@ export class SimplexEngine {
     }
   }
 
+  /** The stored encoding of the finalized block at `height`, wherever this engine keeps blocks. */
+  #finalizedBlockBytes(height: number): Uint8Array | undefined {
+    const blocks = this.#config.blocks;
+    return blocks === undefined
+      ? this.#config.storage.get(BLOCK_PREFIX + pad(height))
+      : blocks.finalizedBlock(height)?.block;
+  }
+
   #readFinalizedBlock(height: number): Block | undefined {
-    const bytes = this.#config.storage.get(BLOCK_PREFIX + pad(height));
+    const bytes = this.#finalizedBlockBytes(height);
     if (bytes === undefined) return undefined;
     try {
       const block = BlockCodec.decode(bytes);
@@ -795,7 +838,11 @@ export class SimplexEngine {
   }
 
   #readProof(height: number): Certificate | undefined {
-    const bytes = this.#config.storage.get(PROOF_PREFIX + pad(height));
+    const blocks = this.#config.blocks;
+    const bytes =
+      blocks === undefined
+        ? this.#config.storage.get(PROOF_PREFIX + pad(height))
+        : blocks.finalizedBlock(height)?.certificate;
     if (bytes === undefined) return undefined;
     try {
       return CertificateCodec.decode(bytes);
@@ -1618,9 +1665,7 @@ export class SimplexEngine {
     for (const { block, digest: blockHash } of path) {
       const own = this.#views.get(block.view)?.certificates[VoteKind.finalize];
       const proof = own !== undefined && bytesEqual(own.digest, blockHash) ? own : target;
-      storage.put(BLOCK_PREFIX + pad(block.height), BlockCodec.encode(block));
-      storage.put(PROOF_PREFIX + pad(block.height), CertificateCodec.encode(proof));
-      storage.put(DIGEST_PREFIX + toHex(blockHash), heightBytes(block.height));
+      putFinalizedBlock(storage, block, proof, this.#config.blocks, blockHash);
       this.#deliveries.push({ block, digest: blockHash, finalization: proof });
     }
     for (const { block } of path) this.#config.application.finalizedAhead?.(block);
@@ -1948,7 +1993,7 @@ export class SimplexEngine {
     const sizes: number[] = [];
     let bytes = 0;
     for (let height = request.fromHeight; height <= last; height++) {
-      const encoded = this.#config.storage.get(BLOCK_PREFIX + pad(height));
+      const encoded = this.#finalizedBlockBytes(height);
       const block = this.#readFinalizedBlock(height);
       if (encoded === undefined || block === undefined) break;
       if (bytes + encoded.length > byteLimit) {
@@ -2071,14 +2116,31 @@ function heightBytes(height: number): Uint8Array {
 
 /**
  * Writes a finalized block and its proof in the engine's storage layout, as the engine itself does
- * when it finalizes: for tools and tests that build a chain an engine then serves and recovers.
- * The caller syncs.
- * @example putFinalizedBlock(storage, block, finalization); await storage.sync();
+ * when it finalizes: into `blocks` when the engine is given one (`EngineConfig.blocks`), else under
+ * the engine's own keys; the digest index is always the engine's. For tools and tests that build a
+ * chain an engine then serves and recovers. The caller syncs.
+ * @example putFinalizedBlock(storage, block, finalization, storage); await storage.sync();
  */
-export function putFinalizedBlock(storage: Storage, block: Block, proof: Certificate): void {
-  storage.put(BLOCK_PREFIX + pad(block.height), BlockCodec.encode(block));
-  storage.put(PROOF_PREFIX + pad(block.height), CertificateCodec.encode(proof));
-  storage.put(DIGEST_PREFIX + toHex(blockDigest(block)), heightBytes(block.height));
+export function putFinalizedBlock(
+  storage: Storage,
+  block: Block,
+  proof: Certificate,
+  blocks?: FinalizedBlockStore,
+  digest: Uint8Array = blockDigest(block),
+): void {
+  const encoded = BlockCodec.encode(block);
+  if (blocks === undefined) {
+    storage.put(BLOCK_PREFIX + pad(block.height), encoded);
+    storage.put(PROOF_PREFIX + pad(block.height), CertificateCodec.encode(proof));
+  } else {
+    blocks.putFinalizedBlock({
+      height: block.height,
+      hash: digest,
+      block: encoded,
+      certificate: CertificateCodec.encode(proof),
+    });
+  }
+  storage.put(DIGEST_PREFIX + toHex(digest), heightBytes(block.height));
 }
 
 /**

@@ -1317,7 +1317,12 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     open() {
       invariant(!opened, 'open() runs once');
       opened = true;
-      const latest = storage.latestFinalizedHeight() ?? 0;
+      // Consensus stores a block once it is final (the engine writes it into this storage), and
+      // execution writes the block's state root in the sync that makes the execution durable: a
+      // block above the last stored root was final but not executed when the node stopped, and
+      // consensus delivers it again (from `processedHeight() + 1`).
+      let latest = storage.latestFinalizedHeight() ?? 0;
+      while (latest > 0 && storage.get(heightKey(ROOT_PREFIX, latest)) === undefined) latest--;
       const snapshotHeight = restoreSnapshot(latest);
       for (let height = snapshotHeight + 1; height <= latest; height++) {
         const record = storage.finalizedBlock(height);

@@ -107,7 +107,7 @@ export async function buildFinalizedChain(options: BuildChainOptions): Promise<U
     const last = batch.at(-1)!;
     const finalization = finalizationOf(chainId, quorum, last.view, parent);
     for (const block of batch) {
-      putFinalizedBlock(storage, block, finalization);
+      putFinalizedBlock(storage, block, finalization, storage);
       await app.finalized({ block, digest: blockDigest(block), finalization });
     }
   }
@@ -176,7 +176,7 @@ export async function buildBareChain(options: BareChainOptions): Promise<BareCha
     roots.delete(height - STATE_ROOT_LAG_BLOCKS - 1);
     if (height % options.certifyEvery === 0 || height === options.length) {
       const finalization = finalizationOf(chainId, quorum, height, parent);
-      for (const stored of pending) putFinalizedBlock(storage, stored, finalization);
+      for (const stored of pending) putFinalizedBlock(storage, stored, finalization, storage);
       tip = { block, digest: parent, finalization };
       pending = [];
       if (height % 1000 < options.certifyEvery) await storage.sync();
@@ -267,6 +267,7 @@ export function simulatedValidator(options: SimulatedValidatorOptions) {
     clock: scheduler.clockFor(),
     network: route.network,
     storage,
+    blocks: storage,
     application,
     timeouts: CATCHUP_TIMEOUTS,
     applicationSyncsStorage: true,

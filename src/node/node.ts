@@ -497,6 +497,8 @@ export function createNode(options: NodeOptions): PalisadeNode {
     clock,
     network: consensusNetwork,
     storage,
+    // Finalized blocks are kept once, in the node's finalized_blocks table.
+    blocks: storage,
     timeouts: genesis.consensus,
     // app.finalized syncs this storage before processedHeight moves (one fsync per block).
     applicationSyncsStorage: true,
