@@ -191,9 +191,12 @@ export interface EngineConfig {
    * Where finalized blocks and their proofs are kept, when the node keeps them itself (its
    * `finalized_blocks` table): the engine writes each finalized block there once, and the
    * application's own write of the same block is a no-op, instead of a second copy under the
-   * engine's keys. It must be `storage` itself, so that one sync makes a block durable with the
-   * journal pruning that follows its finality (a pruned journal without its block could let a
-   * restarted validator vote again in a view it voted in). Absent: the engine's own keys in `storage`.
+   * engine's keys. It must be `storage` itself, and that storage must commit each sync whole or
+   * not at all (the SQLite storage does: one transaction per sync), so that one sync makes a block
+   * durable with the journal pruning that follows its finality: a pruned journal without its block
+   * could let a restarted validator vote again in a view it voted in. A store that buffers blocks
+   * until its sync and writes them last over a prefix-durable `Storage` (src/chain/block-store.ts
+   * `createKvBlockStore`, the simulator's) does not qualify. Absent: the engine's own keys.
    */
   blocks?: FinalizedBlockStore;
   /**
