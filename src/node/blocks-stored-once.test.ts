@@ -19,7 +19,7 @@ import { testGenesis } from '../execution/fixtures.ts';
 import { openSqliteStorage, type SqliteStorage } from '../runtime/real/storage.ts';
 import { Scheduler } from '../runtime/sim/scheduler.ts';
 import { SimStorage } from '../runtime/sim/storage.ts';
-import type { Network } from '../runtime/types.ts';
+import type { Network, Storage } from '../runtime/types.ts';
 import { createNodeApplication, type NodeApplication } from './app.ts';
 import { buildFinalizedChain } from './catchup-fixtures.ts';
 
@@ -119,48 +119,32 @@ test('an engine given the node store keeps finalized blocks only there, and reco
 
   const scheduler = new Scheduler();
   const network: Network = { send: () => {}, broadcast: () => {}, onMessage: () => {} };
-  const engine = createEngine({
-    chainId: CHAIN_ID,
-    validators,
-    self: 0,
-    signer: signers[0]!,
-    clock: scheduler.clockFor(),
-    network,
-    storage,
-    blocks: storage,
-    application: {
-      propose: () => undefined,
-      verify: () => true,
-      finalized: (block) => app.finalized(block),
-      processedHeight: () => app.processedHeight(),
-    },
-    applicationSyncsStorage: true,
-  });
+  /** A validator-0 engine over `engineStorage` that proposes nothing and executes through `app`. */
+  const engineOver = (engineStorage: Storage) =>
+    createEngine({
+      chainId: CHAIN_ID,
+      validators,
+      self: 0,
+      signer: signers[0]!,
+      clock: scheduler.clockFor(),
+      network,
+      storage: engineStorage,
+      blocks: storage,
+      application: {
+        propose: () => undefined,
+        verify: () => true,
+        finalized: (block) => app.finalized(block),
+        processedHeight: () => app.processedHeight(),
+      },
+      applicationSyncsStorage: true,
+    });
+  const engine = engineOver(storage);
   await engine.start();
   assert.equal(engine.status().finalizedHeight, 4, 'the tip comes from the node store');
   engine.stop();
 
   // The store must be the engine's storage: a separate one could sync a pruned journal without
   // the block whose finality pruned it.
-  assert.throws(
-    () =>
-      createEngine({
-        chainId: CHAIN_ID,
-        validators,
-        self: 0,
-        signer: signers[0]!,
-        clock: scheduler.clockFor(),
-        network,
-        storage: new SimStorage(),
-        blocks: storage,
-        application: {
-          propose: () => undefined,
-          verify: () => true,
-          finalized: async () => {},
-          processedHeight: () => 0,
-        },
-      }),
-    /must be the engine storage itself/,
-  );
+  assert.throws(() => engineOver(new SimStorage()), /must be the engine storage itself/);
   storage.close();
 });
