@@ -80,9 +80,13 @@ function stalledGenesisDkg() {
       });
     }
   };
-  machines.forEach((m, i) => emit(i, m.start()));
+  machines.forEach((m, i) => {
+    emit(i, m.start());
+  });
   deliver();
-  machines.forEach((m, i) => emit(i, m.advance('deals')));
+  machines.forEach((m, i) => {
+    emit(i, m.advance('deals'));
+  });
   deliver();
   answerOut = true;
   queue.push(...held.splice(0, held.length));

@@ -178,7 +178,12 @@ test('an eon DKG with three silent validators: its running session names them, w
     validators: keys,
     signer: createEd25519Signer(identities[0]!),
     secretKey: identities[0]!,
-    store: { read: () => file, write: (text) => void (file = text) },
+    store: {
+      read: () => file,
+      write: (text) => {
+        file = text;
+      },
+    },
     clock,
     send: () => {},
     broadcast: () => {},
