@@ -134,7 +134,8 @@ function sampleOf(machine: KeygenMachine, runningMs: number, startedMs = 5): Key
         ];
   return {
     kind: 'keygen',
-    height: 0,
+    // The chain moves on meanwhile: a repeat would be a new finding, not a duplicate id.
+    height: Math.floor(runningMs / 1_000),
     timeMs: 1_700_000_000_000 + startedMs + runningMs,
     sessions: keygenSessionsOf(running, []).map((entry) => ({ ...entry, runningMs })),
   };
