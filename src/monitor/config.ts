@@ -98,7 +98,19 @@ export interface MonitorConfig {
     /** …in a series with at least this much open interest. */
     concentrationLotsMin: number;
   };
+  keygen: {
+    /**
+     * A key generation still running this long after its own deadlines (deals + complaints,
+     * counted from its start) is stalled. Past the complaint deadline an honest session only
+     * waits for the attestation round, one broadcast re-sent every second: a minute is sixty
+     * rounds, far beyond any honest delay, and short next to a genesis that never certifies.
+     */
+    stallGraceMs: number;
+  };
 }
+
+/** Above a day a stall alert is too late to act on (a typo such as an extra zero, more likely). */
+const KEYGEN_STALL_GRACE_MS_MAX = 86_400_000;
 
 export const DEFAULT_MONITOR_CONFIG: MonitorConfig = deepFreeze({
   consensus: { nullificationRunViews: 5, finalityLatencyMsMax: 2_000, finalityBreachesInRow: 3 },
@@ -179,6 +191,7 @@ export const DEFAULT_MONITOR_CONFIG: MonitorConfig = deepFreeze({
     concentrationBps: 5_000,
     concentrationLotsMin: 100,
   },
+  keygen: { stallGraceMs: 60_000 },
 });
 
 export type MonitorConfigOverrides = {
@@ -223,6 +236,8 @@ export function validateMonitorConfig(config: MonitorConfig): void {
         throw new MonitorError('INVALID_CONFIG', field, 'must be a positive integer');
       } else if (name.endsWith('Bps') && value > 1_000_000) {
         throw new MonitorError('INVALID_CONFIG', field, 'must be at most 1,000,000 bps');
+      } else if (field === 'keygen.stallGraceMs' && value > KEYGEN_STALL_GRACE_MS_MAX) {
+        throw new MonitorError('INVALID_CONFIG', field, 'must be at most 86,400,000 ms (a day)');
       }
     }
   }

@@ -14,6 +14,7 @@ import {
   NullificationRunDetector,
 } from './detectors/consensus.ts';
 import { GovernanceDetector } from './detectors/governance.ts';
+import { KeygenStallDetector } from './detectors/keygen.ts';
 import {
   ConcentrationDetector,
   InsuranceDrawdownDetector,
@@ -111,6 +112,7 @@ export function standardDetectors(config: MonitorConfig): Detector[] {
     new ConcentrationDetector(config.ledger),
     new GovernanceDetector(),
     new AutomaticResponseDetector(),
+    new KeygenStallDetector(config.keygen),
   ];
 }
 

@@ -95,7 +95,43 @@ export interface OracleSignal {
   equivocations: ReadonlyArray<{ validator: string }>;
 }
 
+export type KeygenSessionKind = 'price-dkg' | 'price-refresh' | 'price-reshare' | 'eon-dkg';
+
+/** Whom a keygen session still waits for, by transport validator index, per message kind. */
+export interface KeygenWaitingFor {
+  deals: readonly number[];
+  shares: readonly number[];
+  complaints: readonly number[];
+  attestations: readonly number[];
+}
+
+/**
+ * The key generations running on this node now (price keyset DKG, refresh or reshare, eon DKG),
+ * as their drivers' `waitingFor()` reports them. A session absent from the list has finished
+ * (agreed, or failed and given up); an empty list means none runs.
+ */
+export interface KeygenSignal {
+  kind: 'keygen';
+  height: number;
+  timeMs: number;
+  sessions: ReadonlyArray<{
+    keygen: KeygenSessionKind;
+    /** The price epoch or the eon the session produces. */
+    epoch: number;
+    /** When this node started the session, on its runtime clock: names the run (a retry differs). */
+    startedMs: number;
+    /** How long it has run, on that clock (monotonic: a wall-clock step changes nothing). */
+    runningMs: number;
+    /** Deals + complaints deadline from `startedMs`: an honest session is done soon after it. */
+    deadlinesMs: number;
+    /** The machine's phase (`dealing`, `complaining`, `attesting`). */
+    phase: string;
+    waitingFor: KeygenWaitingFor;
+  }>;
+}
+
 export type MonitorSignal =
+  | KeygenSignal
   | BlockSignal
   | OpenInterestSignal
   | ConsensusSignal

@@ -45,6 +45,7 @@ import { decodeG2 } from '../crypto/shutter/ibe.ts';
 import type { Clock, PeerId } from '../runtime/types.ts';
 import {
   createEonKeysetDriver,
+  type EonKeygenProgress,
   type EonKeysetDriver,
   type EonKeysetStore,
   eonKeygenSessionOf,
@@ -87,6 +88,8 @@ export interface EonEpochs {
   /** A sealed eon DKG message: true when it names one of our later eons' sessions (handled here). */
   receive(from: PeerId, message: Uint8Array): boolean;
   status(): EonEpochStatus[];
+  /** The windows' DKGs still running (for the monitor), keypers translated to transport peers. */
+  sessions(): EonKeygenProgress[];
   stop(): void;
 }
 
@@ -191,6 +194,25 @@ export function createEonEpochs(options: EonEpochsOptions): EonEpochs {
       return false;
     },
 
+    sessions: () =>
+      [...running.values()].flatMap((entry) => {
+        const progress = entry.driver.session();
+        if (progress === undefined) return [];
+        const peers = (keypers: readonly number[]) =>
+          keypers.flatMap((keyper) => options.peerOf(entry.keys[keyper]!) ?? []);
+        const waiting = progress.waitingFor;
+        return [
+          {
+            ...progress,
+            waitingFor: {
+              deals: peers(waiting.deals),
+              shares: peers(waiting.shares),
+              complaints: peers(waiting.complaints),
+              attestations: peers(waiting.attestations),
+            },
+          },
+        ];
+      }),
     status: () =>
       [...running.values()].map((entry) => ({
         eon: entry.eon,

@@ -114,6 +114,19 @@ export interface EonKeysetDriver {
   /** A sealed eon DKG message (tag 0x0135) from an authenticated peer. */
   receive(from: PeerId, message: Uint8Array): void;
   status(): EonKeysetStatus;
+  /** The DKG while it runs (for the monitor); undefined once agreed or before it started. */
+  session(): EonKeygenProgress | undefined;
+}
+
+/** A running eon DKG: when it started on our clock, its deadlines, whom it waits for (by index). */
+export interface EonKeygenProgress {
+  eon: number;
+  startedMs: number;
+  /** dealMs + complaintMs, from `startedMs`. */
+  deadlinesMs: number;
+  /** 'attesting' once our own run finished and we wait for n − f matching attestations. */
+  phase: 'dealing' | 'complaining' | 'attesting';
+  waitingFor: { deals: number[]; shares: number[]; complaints: number[]; attestations: number[] };
 }
 
 /** The session every validator of `genesis` runs for `eon`. */
@@ -147,6 +160,7 @@ export function createEonKeysetDriver(options: EonKeysetOptions): EonKeysetDrive
     ),
   );
   let machine: EonKeygenMachine | undefined;
+  let startedMs: number | undefined;
   let digest: Uint8Array | undefined;
   let sent: EonKeygenOutput[] = [];
   let state: EonKeysetStatus['state'] = 'running';
@@ -246,6 +260,7 @@ export function createEonKeysetDriver(options: EonKeysetOptions): EonKeysetDrive
 
   const startDkg = () => {
     machine = createEonKeygenMachine(session, { index: options.self, signer: options.signer, dealingSeed });
+    startedMs = options.clock.now();
     digest = machine.sessionDigest;
     log('info', 'eon DKG started', { eon: options.eon, validators: options.validators.length });
     dispatch(machine.start());
@@ -316,5 +331,16 @@ export function createEonKeysetDriver(options: EonKeysetOptions): EonKeysetDrive
       attestations,
       commitment,
     }),
+
+    session: () => {
+      if (machine === undefined || startedMs === undefined || state !== 'running') return undefined;
+      return {
+        eon: options.eon,
+        startedMs,
+        deadlinesMs: dealMs + complaintMs,
+        phase: machine.phase === 'done' ? 'attesting' : machine.phase,
+        waitingFor: machine.waitingFor(),
+      };
+    },
   };
 }

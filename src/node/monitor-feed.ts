@@ -4,18 +4,21 @@
  *     totals and the oracle aggregate beside this validator's own observation and raw quotes;
  *     every `openInterestEveryBlocks` blocks, open interest by holder;
  *   - once every `sampleIntervalMs` on the node's clock: consensus status and evidence, transport
- *     and consensus drops per peer, refused connections, and the mempool's refusals.
+ *     and consensus drops per peer, refused connections, and the mempool's refusals; and, when
+ *     `keygens` is given, the key generations running (price keyset, eon) and whom they wait for.
  * Nothing here changes what the node does; a sample that throws is logged and the next one runs.
  */
 import type { SimplexEngine } from '../consensus/engine.ts';
 import { DEFAULT_MEMPOOL_LIMITS } from '../mempool/mempool.ts';
 import type { Monitor } from '../monitor/monitor.ts';
-import type { OpenInterestSignal } from '../monitor/signals.ts';
+import type { KeygenSignal, KeygenWaitingFor, OpenInterestSignal } from '../monitor/signals.ts';
 import { observeAsset } from '../oracle/observation.ts';
 import type { Quote } from '../oracle/source.ts';
 import type { TlsTransport } from '../runtime/real/transport.ts';
 import type { Clock } from '../runtime/types.ts';
 import type { AppliedBlock, NodeApplication } from './app.ts';
+import type { EonKeygenProgress } from './eon-keyset.ts';
+import type { PriceKeygenSession } from './price-signing.ts';
 import type { NodeView } from './view.ts';
 
 export interface MonitorFeedOptions {
@@ -28,6 +31,11 @@ export interface MonitorFeedOptions {
   /** This validator's latest source quotes (what its next observation is built from). */
   quotes: () => readonly Quote[];
   assets: readonly { assetId: number }[];
+  /**
+   * The keygen sessions running now (price-signing.ts `keygenSessions`, eon-keyset.ts `session`),
+   * with `startedMs` on `clock` (the drivers' runtime clock): the feed adds how long each has run.
+   */
+  keygens?: () => readonly KeygenSession[];
   clock: Clock;
   wallClock: () => number;
   mempoolTransactionsMax?: number;
@@ -41,6 +49,40 @@ export interface MonitorFeed {
   stop(): void;
   /** Takes one sample of consensus, peers and mempool now (tests; the timer calls it too). */
   sample(): Promise<void>;
+}
+
+type KeygenSession = Omit<KeygenSignal['sessions'][number], 'runningMs'>;
+
+const waitingLists = (waiting: KeygenWaitingFor): KeygenWaitingFor => ({
+  deals: waiting.deals,
+  shares: waiting.shares,
+  complaints: waiting.complaints,
+  attestations: waiting.attestations,
+});
+
+/** The price keyset's and the eon keysets' running sessions, in the signal's terms. */
+export function keygenSessionsOf(
+  price: readonly PriceKeygenSession[],
+  eon: readonly EonKeygenProgress[],
+): KeygenSession[] {
+  return [
+    ...price.map((run) => ({
+      keygen: `price-${run.kind}` as const,
+      epoch: run.epoch,
+      startedMs: run.startedMs,
+      deadlinesMs: run.deadlinesMs,
+      phase: run.phase,
+      waitingFor: waitingLists(run.waitingFor),
+    })),
+    ...eon.map((run) => ({
+      keygen: 'eon-dkg' as const,
+      epoch: run.eon,
+      startedMs: run.startedMs,
+      deadlinesMs: run.deadlinesMs,
+      phase: run.phase,
+      waitingFor: waitingLists(run.waitingFor),
+    })),
+  ];
 }
 
 /** Holders listed per series and side in an open-interest sample: the largest matter. */
@@ -177,6 +219,17 @@ export function createMonitorFeed(options: MonitorFeedOptions): MonitorFeed {
       transactions: mempool.transactions,
       transactionsMax: mempoolTransactionsMax,
     });
+    if (options.keygens !== undefined)
+      monitor.ingest({ kind: 'keygen', height, timeMs, sessions: keygenSessions(options.keygens()) });
+  }
+
+  function keygenSessions(running: readonly KeygenSession[]): KeygenSignal['sessions'] {
+    const nowMs = clock.now();
+    return running.map((session) => ({
+      ...session,
+      startedMs: Math.round(session.startedMs),
+      runningMs: Math.max(0, Math.round(nowMs - session.startedMs)),
+    }));
   }
 
   function schedule(): void {

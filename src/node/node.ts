@@ -83,7 +83,7 @@ import { EonShareError, readEonShareText, removeEonShare, writeEonShareDurably }
 import { createEonKeysetDriver, type EonKeysetDriver } from './eon-keyset.ts';
 import { catchUpEpochs, currentValidatorStatus, followValidatorEpoch, storedBlockView } from './epochs.ts';
 import { type Genesis, parseHostPort } from './genesis.ts';
-import { createMonitorFeed } from './monitor-feed.ts';
+import { createMonitorFeed, keygenSessionsOf } from './monitor-feed.ts';
 import { createFilePriceKeyStore } from './price-key-files.ts';
 import { networkMembership } from './price-membership.ts';
 import { createPriceSigner, type LatestCertificate, type PriceSigner } from './price-signing.ts';
@@ -1431,6 +1431,11 @@ export function createNode(options: NodeOptions): PalisadeNode {
     evidence: view.evidence,
     quotes: () => quotes,
     assets: genesis.oracle.assets,
+    keygens: () =>
+      keygenSessionsOf(prices.keygenSessions(), [
+        ...(eonEpochs?.sessions() ?? []),
+        ...[eon?.session()].filter((run) => run !== undefined),
+      ]),
     clock,
     wallClock,
     log: (message, details) => logger.warn(details, message),

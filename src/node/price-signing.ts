@@ -140,6 +140,7 @@ import {
   KeygenError,
   type KeygenMachine,
   type KeygenOutput,
+  type KeygenPhase,
   type KeygenSession,
   keygenMessageSession,
   keygenSessionDigest,
@@ -379,6 +380,22 @@ export interface PriceSignerStats {
   };
 }
 
+/** A running keygen session as the monitor sees it; validators are transport peers. */
+export interface PriceKeygenSession {
+  kind: 'dkg' | 'refresh' | 'reshare';
+  epoch: number;
+  /** When this node started the run (its clock); both deadlines count from here. */
+  startedMs: number;
+  /** dkgDealMs + dkgComplaintMs: the run's last deadline, from `startedMs`. */
+  deadlinesMs: number;
+  phase: KeygenPhase;
+  /**
+   * The machine's `waitingFor()` in transport peers. Its `answers` (the dealers whose public
+   * answers we hold, not those we wait for) is left out.
+   */
+  waitingFor: Record<'deals' | 'shares' | 'complaints' | 'attestations', number[]>;
+}
+
 export interface PriceSigner {
   start(): void;
   stop(): void;
@@ -395,6 +412,8 @@ export interface PriceSigner {
   /** Handover certificates from each refreshed epoch to the next, oldest first (the last 64). */
   handovers(): (HandoverCertificate & { encoded: Uint8Array })[];
   stats(): PriceSignerStats;
+  /** The keygen sessions running now, for the monitor (src/node/monitor-feed.ts). */
+  keygenSessions(): PriceKeygenSession[];
   /** Resolves once the DKG has produced (or loaded) a key package. */
   ready(): Promise<void>;
   /**
@@ -469,6 +488,8 @@ interface KeygenRun {
   readonly joinPackage?: { bytes: Uint8Array; peers: readonly PeerId[] };
   /** A reshare's boundary block: a late joiner's package request names it. */
   readonly changeHeight?: number;
+  /** When `startRun` started it, on our clock (the monitor judges stalls from it). */
+  startedMs?: number;
 }
 
 function fileKey(secretKey: Uint8Array, chainId: number, epoch: number): Buffer {
@@ -832,6 +853,7 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
 
   /** Starts a keygen run: the machine's first messages, its two deadlines and re-sending. */
   const startRun = (run: KeygenRun) => {
+    run.startedMs = options.clock.now();
     runs.set(run.epoch, run);
     for (const epoch of [...runs.keys()]) if (epoch < run.epoch - 2) runs.delete(epoch);
     sendJoinPackage(run);
@@ -1796,6 +1818,31 @@ export function createPriceSigner(options: PriceSignerOptions): PriceSigner {
         refusedPackages: refusedPackages.map((r) => ({ ...r })),
       };
     },
+
+    keygenSessions: () =>
+      [...runs.values()].flatMap((run) => {
+        if (run.state !== 'running' || run.machine === undefined || run.startedMs === undefined) return [];
+        // Dealers are the keyset being refreshed or reshared (the genesis members for the DKG).
+        const dealers = run.kind === 'dkg' ? run.recipients : membersAt(run.epoch - 1);
+        const peers = (members: EpochMembers, indices: readonly number[]) =>
+          indices.flatMap((index) => members.peerOfMember(index) ?? []);
+        const waiting = run.machine.waitingFor();
+        return [
+          {
+            kind: run.kind,
+            epoch: run.epoch,
+            startedMs: run.startedMs,
+            deadlinesMs: dkgDealMs + dkgComplaintMs,
+            phase: run.machine.phase,
+            waitingFor: {
+              deals: peers(dealers, waiting.deals),
+              shares: peers(dealers, waiting.shares),
+              complaints: peers(run.recipients, waiting.complaints),
+              attestations: peers(run.recipients, waiting.attestations),
+            },
+          },
+        ];
+      }),
 
     ready: () => readyPromise,
 
