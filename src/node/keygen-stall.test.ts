@@ -22,12 +22,12 @@ import {
   KeygenJustificationCodec,
   SealedKeygenCodec,
 } from '../crypto/keygen-codec.ts';
-import { keygenSessionsOf } from '../node/monitor-feed.ts';
-import { DEFAULT_MONITOR_CONFIG, resolveMonitorConfig } from './config.ts';
-import type { Finding } from './finding.ts';
-import { createMonitor } from './monitor.ts';
-import { parseMonitorSettings } from './settings.ts';
-import type { KeygenSignal } from './signals.ts';
+import { DEFAULT_MONITOR_CONFIG, resolveMonitorConfig } from '../monitor/config.ts';
+import type { Finding } from '../monitor/finding.ts';
+import { createMonitor } from '../monitor/monitor.ts';
+import { parseMonitorSettings } from '../monitor/settings.ts';
+import type { KeygenSignal } from '../monitor/signals.ts';
+import { keygenSessionsOf } from './monitor-feed.ts';
 
 const signers = Array.from({ length: 4 }, (_, i) =>
   createEd25519Signer(sha256(new TextEncoder().encode(`validator ${i}`))),
