@@ -8,49 +8,49 @@
  * closed loop: each trader sends a round of `batch` actions (a cancel of its series, then post-only
  * bids of one lot), waits until all of them ran, and sends the next. The plain group sends signed
  * transactions (`POST /v1/transactions/batch`) on a plain market; the encrypted group sends the
- * same actions as envelopes (`encrypt` + `POST /v1/envelopes`) on the encrypted-only market,
- * each sealed twice, with one nonce: for the height the client's `envelopeTargetHeight` names from
- * the validator's `proposalHeight` (the next proposal's) and for the one after, so an order that
- * just misses the next proposal runs a block later instead of being resent (the first copy
- * included runs; the other is a replay no leader selects). Latency runs from the start of a round
- * (before signing or encrypting), so the client's encryption is in it. Executions are seen on
- * validator 0's block
- * stream; over the measured window (after `warmupSeconds`) the run reports per group
+ * same actions as envelopes (`encrypt` + `POST /v1/envelopes`) on the encrypted-only market.
+ * Each order is sealed once, to its own identity (a fresh prefix, src/node/client.ts), with
+ * `expiryHeight` = the highest executed height the trader knows + ENVELOPE_LEAD_BLOCKS: any block
+ * up to that may include it, so the client no longer guesses which block comes next. The prefixes'
+ * pairings are done ahead on the encryption worker while it idles (./encrypt-worker.ts: a small
+ * queue per trader), so sealing an order costs a power in GT and a signature. Each envelope goes to
+ * the trader's validator, which gossips it, and to the expected leaders of the next two proposals.
+ * Latency runs from the start of a round (before signing or encrypting), so the client's
+ * encryption is in it. Executions are seen on validator 0's block stream; over the measured window
+ * (after `warmupSeconds`) the run reports per group
  *
  *   throughput              orders executed per second
- *   submit-to-execution     ms (median, p95) and blocks (execution height − finalized height at
+ *   submit-to-execution     ms (median, p95) and blocks (execution height − executed height at
  *                           submission, median)
- *   finality-to-execution   encrypted only: execution height − the envelope's block height, the
- *                           blocks an order waits after its place is final for its key (median, max)
  *
  * each beside the issue's goal: encrypted throughput ≥ 0.5 × plain, and added latency ≤ one block
  * (the median encrypted minus the median plain, in blocks, and in ms over the mean block
- * interval of the run). An order both of whose blocks passed without it (their leaders had not
- * received it yet) is counted as missed once the block after the later one ran without it (it
- * opens that batch first); its nonce was never used and the trader resends at once.
+ * interval of the run); and the client's encryption per order, how many orders had a prefix
+ * prepared ahead, and the envelopes that expired without running: an order not run by the time
+ * the stream shows block expiryHeight + 1 + EXPIRED_AFTER_BLOCKS (a batch runs in the block after
+ * the one that includes it) is counted expired and its round resent with the account's nonce.
+ * Should be 0: an honest leader includes a pooled envelope in the next block it proposes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { BlockCodec } from '../../src/codec/consensus.ts';
+import { SignedOrderEnvelopeCodec } from '../../src/codec/envelope.ts';
 import type { ExecutionAction } from '../../src/codec/execution.ts';
 import { encodeAction } from '../../src/codec/execution.ts';
-import { toHex } from '../../src/crypto/bytes.ts';
+import { BlockPayloadCodec } from '../../src/codec/node.ts';
+import { fromHex, toHex } from '../../src/crypto/bytes.ts';
 import { createEd25519Signer, type Ed25519Signer } from '../../src/crypto/ed25519.ts';
 import { loadEd25519Keystore } from '../../src/crypto/keystore.ts';
 import { signTransaction, transactionId } from '../../src/crypto/transaction.ts';
-import {
-  createClient,
-  type encrypt,
-  encryptedOrderId,
-  envelopeTargetHeight,
-  type PalisadeClient,
-} from '../../src/node/client.ts';
+import { createClient, encryptedOrderId, type PalisadeClient } from '../../src/node/client.ts';
 import { BOT_ROLES, startDevnet } from '../../src/node/devnet/devnet.ts';
 import { awaitEonKeyset } from '../../src/node/devnet/eon-setup.ts';
 import { freeBasePort } from '../../src/node/devnet/ports.ts';
 import type { MarketJson, NodeStatus } from '../../src/node/view.ts';
+import type { EncryptReply, EncryptRequest, PrepareRequest } from './encrypt-worker.ts';
 
 export interface DevnetFairOptions {
   validators: number;
@@ -73,16 +73,16 @@ export const DEVNET_FAIR_DEFAULTS = Object.freeze({
   seconds: 30,
 });
 
-/** One order in flight: plain, or encrypted as one envelope per height it was sealed for. */
+/** One order in flight: a plain transaction, or one envelope. */
 interface Order {
   group: 'plain' | 'encrypted';
   submittedMs: number;
   submitHeight: number;
-  /** Its transaction ids, one per envelope copy (plain: one). */
-  ids: string[];
-  /** The copies' blocks (encrypted only), by id. */
-  targetHeights?: Map<string, number>;
-  /** Ran (true), or missed every block it was sealed for (false). */
+  /** Its transaction id (an envelope's: the id of the transaction inside). */
+  id: string;
+  /** Encrypted only: the highest height that may include its envelope. */
+  expiryHeight?: number;
+  /** Ran (true), or expired or timed out (false). */
   resolve: (ran: boolean) => void;
 }
 
@@ -91,15 +91,19 @@ interface Execution {
   atMs: number;
   latencyMs: number;
   latencyBlocks: number;
-  finalityToExecutionBlocks?: number;
-  /** Encrypted: it ran on the copy for the earlier of its two heights. */
-  firstCopy?: boolean;
 }
 
 const KEY_POLL_MS = 20;
 const ENCRYPT_THREADS = 2;
-/** Past its block by this many without running, an envelope is missed. */
-const MISSED_AFTER_BLOCKS = 3;
+/** An envelope's expiry: this many blocks above the highest executed height its trader knows. */
+export const ENVELOPE_LEAD_BLOCKS = 6;
+/**
+ * Blocks past expiryHeight + 1 (where the last batch that may hold it runs) before an order not
+ * run counts as expired: slack for a batch whose key comes late.
+ */
+const EXPIRED_AFTER_BLOCKS = 2;
+/** Prefixes kept prepared per encrypted trader (bounded by the encryptor cache, 64 per worker). */
+const PREPARED_PER_TRADER_MAX = 16;
 const ROUND_TIMEOUT_MS = 15_000;
 
 function delay(ms: number): Promise<void> {
@@ -113,6 +117,32 @@ function percentile(values: readonly number[], p: number): number | null {
 }
 
 const round2 = (value: number | null) => (value === null ? null : Number(value.toFixed(2)));
+
+/** FAIR_DEBUG: what blocks `from`..`to` carried (envelopes by sender, nonce and expiry; batch keys). */
+async function debugBlocks(client: PalisadeClient, from: number, to: number): Promise<void> {
+  for (let at = from; at <= to; at++) {
+    const detail = await client.block(at).catch(() => undefined);
+    if (detail === undefined) continue;
+    const block = BlockCodec.decode(fromHex(detail.encoded.slice(2))!);
+    const payload = BlockPayloadCodec.decode(block.payload);
+    const envelopes = payload.envelopes.map((bytes) => {
+      const { body } = SignedOrderEnvelopeCodec.decode(bytes);
+      return `${toHex(body.sender).slice(0, 8)}/${body.nonce}/exp${body.expiryHeight}`;
+    });
+    console.error(
+      'block',
+      at,
+      'view',
+      block.view,
+      'envelopes',
+      envelopes.join(' '),
+      'keys',
+      payload.batchKeys.map((k) => k.height).join(','),
+      'txs',
+      detail.transactions.length,
+    );
+  }
+}
 
 export async function runDevnetFairOrdering(options: DevnetFairOptions) {
   const dataDirectory = mkdtempSync(join(tmpdir(), 'palisade-bench-fair-'));
@@ -156,20 +186,21 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
           execArgv: [],
         }),
     );
-    const replies = new Map<number, (envelopes: Uint8Array[]) => void>();
+    const replies = new Map<number, (reply: EncryptReply) => void>();
     for (const worker of workers)
-      worker.on('message', (reply: { id: number; envelopes: Uint8Array[] }) => {
-        replies.get(reply.id)?.(reply.envelopes);
+      worker.on('message', (reply: EncryptReply) => {
+        replies.get(reply.id)?.(reply);
         replies.delete(reply.id);
       });
     let nextRequest = 0;
-    const encryptOff = (signer: Ed25519Signer, inputs: Parameters<typeof encrypt>[1][]) =>
-      new Promise<Uint8Array[]>((resolve) => {
+    /** Each trader's worker, fixed: the prefixes it prepared live in that worker. */
+    const workerOf = new Map<Ed25519Signer, Worker>();
+    const encryptOff = (signer: Ed25519Signer, inputs: EncryptRequest['inputs']) =>
+      new Promise<EncryptReply>((resolve) => {
         const id = nextRequest++;
         replies.set(id, resolve);
-        // By target block, so the worker that prepared a block's pairing encrypts to it.
-        const worker = workers[(inputs[0]?.targetHeight ?? id) % workers.length]!;
-        worker.postMessage({ id, seed: seeds.get(signer)!, inputs });
+        const request: EncryptRequest = { id, seed: seeds.get(signer)!, inputs };
+        (workerOf.get(signer) ?? workers[0]!).postMessage(request);
       });
     const apiUrls = network.validators.map((validator) => validator.api);
     const observer = createClient({ url: apiUrls[0]! });
@@ -185,86 +216,67 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
     if (encryptedMarket === undefined || plainMarket === undefined)
       throw new Error('no marked series to trade');
 
-    /** Orders in flight by transaction id (an encrypted order under each of its copies' ids). */
+    /** Orders in flight by transaction id. */
     const sent = new Map<string, Order>();
     const settle = (order: Order, ran: boolean) => {
-      for (const id of order.ids) sent.delete(id);
+      sent.delete(order.id);
       order.resolve(ran);
     };
-    const missed = { count: 0 };
+    /** Envelopes not run by expiryHeight + 1 + EXPIRED_AFTER_BLOCKS, by the stream. */
+    const expired = { count: 0 };
     const executions: Execution[] = [];
     const blockTimes: number[] = [];
     const initial = await observer.status();
     let height = initial.height;
-    /** The highest next-proposal height seen (`proposalHeight`), and when it was seen. */
-    const proposal = { height: initial.proposalHeight, atMs: performance.now() };
-    const seeProposal = (proposalHeight: number, atMs: number) => {
-      if (proposalHeight > proposal.height) {
-        proposal.height = proposalHeight;
-        proposal.atMs = atMs;
-      }
+    /** The highest next-proposal height seen (`proposalHeight`), from the stream and the polls. */
+    const proposal = { height: initial.proposalHeight };
+    /** The latest status polled: whom it expects to propose next (`proposalLeader`). */
+    let latestStatus: NodeStatus | undefined = initial;
+    const seeProposal = (proposalHeight: number) => {
+      proposal.height = Math.max(proposal.height, proposalHeight);
     };
-    // A trader's client knows the blocks it will target next and does their pairings while it
-    // waits (src/node/client.ts prepareEncryption): each new height, the next few targets.
-    let prepared = 0;
-    /** The lead (blocks ahead) of each encrypted round, in order. */
+    /** Each encrypted envelope's expiry above the executed height at the time it was sent. */
     const leads: number[] = [];
-    /** The same above the next proposal's height as the trader knew it when it sent. */
-    const proposalLeads: number[] = [];
-    const prepareAhead = () => {
-      const targetHeights: number[] = [];
-      // The next proposal's height and the two above it: what envelopeTargetHeight names.
-      for (let ahead = 0; ahead <= 2; ahead++)
-        if (proposal.height + ahead > prepared) targetHeights.push(proposal.height + ahead);
-      if (targetHeights.length === 0) return;
-      prepared = targetHeights.at(-1)!;
-      for (const target of targetHeights)
-        workers[target % workers.length]!.postMessage({
-          prepare: { chainId, eonPublicKey: fair.eonPublicKey.toBytes(true), targetHeights: [target] },
-        });
-    };
     const stream = observer.stream(['blocks'], (event) => {
       if (event.topic !== 'blocks') return;
       const now = performance.now();
       height = Math.max(height, event.block.height);
-      seeProposal(event.proposalHeight, now);
-      prepareAhead();
+      seeProposal(event.proposalHeight);
       blockTimes.push(now);
       for (const outcome of event.block.transactions) {
         const order = sent.get(outcome.id);
         if (order === undefined) continue;
-        const targetHeight = order.targetHeights?.get(outcome.id);
         executions.push({
           group: order.group,
           atMs: now,
           latencyMs: now - order.submittedMs,
           latencyBlocks: event.block.height - order.submitHeight,
-          ...(targetHeight === undefined
-            ? {}
-            : {
-                finalityToExecutionBlocks: event.block.height - targetHeight,
-                firstCopy: targetHeight === Math.min(...order.targetHeights!.values()),
-              }),
         });
-        if (process.env.FAIR_DEBUG && targetHeight !== undefined)
-          console.log(
-            'ran',
-            event.block.height,
-            targetHeight,
-            [...order.targetHeights!.values()],
-            order.submitHeight,
-          );
         settle(order, true);
       }
-      // Block h + 1 opens batch h first: an order none of whose copies' heights is at or above
-      // this block, and that did not run in it, missed all its blocks (no nonce spent); the trader
-      // resends at once.
-      for (const order of new Set(sent.values()))
+      // The last batch that may hold an envelope is its expiryHeight; it runs in the next block.
+      for (const order of [...sent.values()])
         if (
-          order.targetHeights !== undefined &&
-          Math.max(...order.targetHeights.values()) < event.block.height
+          order.expiryHeight !== undefined &&
+          event.block.height > order.expiryHeight + 1 + EXPIRED_AFTER_BLOCKS
         ) {
-          missed.count++;
+          expired.count++;
+          if (process.env.FAIR_DEBUG)
+            setTimeout(() => {
+              void observer.transaction(order.id as `0x${string}`).then(
+                (found) =>
+                  console.error(
+                    'expired',
+                    order.id,
+                    order.expiryHeight,
+                    order.submitHeight,
+                    event.block.height,
+                    JSON.stringify(found),
+                  ),
+                (error: Error) => console.error('expired', order.id, order.expiryHeight, error.message),
+              );
+              void debugBlocks(observer, order.submitHeight, order.expiryHeight! + 2);
+            }, 2000);
           settle(order, false);
         }
     });
@@ -275,28 +287,24 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
     /** Each validator's API client by its public key (the status lists them in index order). */
     const validatorKeys = initial.validators.map((validator) => validator.publicKey);
     const clientOfKey = new Map(validatorKeys.map((key, index) => [key, statusClients[index]!]));
-    /** The validator expected to propose `targetHeight`, from a status (round robin, no nullified view). */
-    const leaderFor = (status: NodeStatus | undefined, targetHeight: number) => {
+    /** The validator expected to propose height `at`, from a status (round robin, no nullified view). */
+    const leaderFor = (status: NodeStatus | undefined, at: number) => {
       const index =
         status?.proposalLeader === null ? -1 : validatorKeys.indexOf(status?.proposalLeader ?? '0x');
       if (status === undefined || index < 0) return undefined;
-      return clientOfKey.get(
-        validatorKeys[(index + targetHeight - status.proposalHeight) % validatorKeys.length]!,
-      );
+      return clientOfKey.get(validatorKeys[(index + at - status.proposalHeight) % validatorKeys.length]!);
     };
     let polling = true;
     const pollHeights = (async () => {
       while (polling) {
-        const heights = await Promise.all(
-          statusClients.map((c) =>
-            c.status().then(
-              (s) => s.height,
-              () => 0,
-            ),
-          ),
-        );
-        height = Math.max(height, ...heights);
-        prepareAhead();
+        const statuses = await Promise.all(statusClients.map((c) => c.status().catch(() => undefined)));
+        for (const status of statuses) {
+          if (status === undefined) continue;
+          height = Math.max(height, status.height);
+          seeProposal(status.proposalHeight);
+          if (latestStatus === undefined || status.proposalHeight >= latestStatus.proposalHeight)
+            latestStatus = status;
+        }
         await delay(100);
       }
     })();
@@ -322,40 +330,35 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       ),
     ];
 
-    /** Round trip of one envelope submission, ms (moving average). */
-    const submitMs = { mean: 2 };
-    const encryptMs = { perOrder: 0, samples: 0, all: [] as number[] };
+    const encryptMs = { all: [] as number[] };
+    /** Orders sealed with a prefix prepared ahead, of all sealed. */
+    const prepared = { ahead: 0, all: 0 };
     /** Envelopes the API refused, by code. */
     const refusedEnvelopes: Record<string, number> = {};
     let running = true;
-    /** Resolves, per order, once one of its ids ran (true) or it timed out or missed (false). */
+    /** Resolves, per order, once it ran (true) or it expired or timed out (false). */
     const waitAll = (
-      orders: readonly (readonly string[])[],
+      ids: readonly string[],
       group: Order['group'],
       startedMs: number,
-      targetHeightsOf?: (id: string) => number,
+      expiryHeight?: number,
     ) =>
       Promise.all(
-        orders.map(
-          (ids) =>
+        ids.map(
+          (id) =>
             new Promise<boolean>((resolve) => {
               const order: Order = {
                 group,
                 submittedMs: startedMs,
                 submitHeight: height,
-                ids: [...ids],
-                ...(targetHeightsOf === undefined
-                  ? {}
-                  : { targetHeights: new Map(ids.map((id) => [id, targetHeightsOf(id)])) }),
+                id,
+                ...(expiryHeight === undefined ? {} : { expiryHeight }),
                 resolve,
               };
-              for (const id of ids) sent.set(id, order);
-              const last = targetHeightsOf === undefined ? undefined : Math.max(...ids.map(targetHeightsOf));
+              sent.set(id, order);
               const check = () => {
-                if (!sent.has(ids[0]!)) return;
-                const late = last !== undefined && height > last + MISSED_AFTER_BLOCKS;
-                if (late || performance.now() - startedMs > ROUND_TIMEOUT_MS || !running) {
-                  if (late) missed.count++;
+                if (sent.get(id) !== order) return;
+                if (performance.now() - startedMs > ROUND_TIMEOUT_MS || !running) {
                   settle(order, false);
                   return;
                 }
@@ -382,11 +385,7 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
           }),
         );
         const ids = transactions.map((transaction) => `0x${toHex(transactionId(transaction))}`);
-        const pending = waitAll(
-          ids.map((id) => [id]),
-          'plain',
-          startedMs,
-        );
+        const pending = waitAll(ids, 'plain', startedMs);
         const answers = await client.submitTransactions(transactions).catch(() => []);
         const ran = await pending;
         if (answers.every((answer) => answer.status === 'accepted') && ran.every(Boolean))
@@ -399,104 +398,67 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       let nonce = await nonceOf(client, signer);
       while (running) {
         const startedMs = performance.now();
-        // The envelope names its block inside the ciphertext. The round is sealed for two heights
-        // at once (one on each worker): the one envelopeTargetHeight names from what is known now,
-        // and the one after. Once both are sealed the status is read again, and every copy whose
-        // height is not yet passed is sent. Copies share their nonces: the first included runs,
-        // a later one is a replay its leader does not select (src/node/fair-ordering-pool.ts), so
-        // an order that just misses the next proposal runs one block later instead of being
-        // resent. The encryption is thus not between the last look at the chain and the send.
-        const recent = blockTimes.slice(-11);
-        const intervalMs = Math.max(
-          1,
-          recent.length < 2 ? 1000 : (recent.at(-1)! - recent[0]!) / (recent.length - 1),
-        );
-        const early = envelopeTargetHeight({
-          proposalHeight: proposal.height,
-          ageMs: performance.now() - proposal.atMs,
-          // Not the encryption: the copies are chosen after it, from a fresh status.
-          sendMs: 2 * submitMs.mean,
-          blockIntervalMs: intervalMs,
-        });
-        const inputsFor = (targetHeight: number) =>
-          actionsFor(encryptedMarket).map((action, offset) => ({
-            chainId,
-            eon: fair.eon,
-            eonPublicKey: fair.eonPublicKey.toBytes(true),
-            targetHeight,
-            nonce: nonce + offset,
-            fee: 1000,
-            action,
-          }));
-        const seal = (targets: readonly number[]) =>
-          Promise.all(
-            targets.map(async (targetHeight) => {
-              const inputs = inputsFor(targetHeight);
-              return { targetHeight, inputs, sealed: await encryptOff(signer, inputs) };
-            }),
-          );
+        // No block to aim at: any block up to the expiry may include the envelope, so the expiry
+        // is set from the executed height the trader knows, without asking the chain again.
+        const expiryHeight = height + ENVELOPE_LEAD_BLOCKS;
+        const inputs = actionsFor(encryptedMarket).map((action, offset) => ({
+          chainId,
+          eon: fair.eon,
+          eonPublicKey: fair.eonPublicKey.toBytes(true),
+          expiryHeight,
+          nonce: nonce + offset,
+          fee: 1000,
+          action,
+        }));
         const sealStart = performance.now();
-        let copies = await seal([early, early + 1]);
-        const perOrder = (performance.now() - sealStart) / options.batch;
-        encryptMs.perOrder = encryptMs.samples === 0 ? perOrder : 0.8 * encryptMs.perOrder + 0.2 * perOrder;
-        encryptMs.samples++;
-        encryptMs.all.push(perOrder);
-        const asked = performance.now();
-        const status = await client.status().catch(() => undefined);
-        submitMs.mean = 0.8 * submitMs.mean + 0.2 * (performance.now() - asked);
-        if (status !== undefined) seeProposal(status.proposalHeight, asked);
-        const named = envelopeTargetHeight({
-          proposalHeight: proposal.height,
-          ageMs: performance.now() - proposal.atMs,
-          sendMs: submitMs.mean,
-          blockIntervalMs: intervalMs,
-        });
-        // A copy for the height the validator still names may just miss; it costs nothing then.
-        copies = copies.filter(
-          (copy) => copy.targetHeight >= Math.min(named, status?.proposalHeight ?? named),
-        );
-        if (copies.length === 0) copies = await seal([named, named + 1]);
-        const first = copies[0]!.targetHeight;
-        leads.push(first - height);
-        proposalLeads.push(first - proposal.height);
-        const targetOf = new Map<string, number>();
-        const orders = inputsFor(first).map((_, offset) =>
-          copies.map((copy) => {
-            const id = encryptedOrderId(signer, copy.inputs[offset]!);
-            targetOf.set(id, copy.targetHeight);
-            return id;
-          }),
-        );
-        const pending = waitAll(orders, 'encrypted', startedMs, (id) => targetOf.get(id)!);
+        const sealed = await encryptOff(signer, inputs);
+        encryptMs.all.push((performance.now() - sealStart) / inputs.length);
+        prepared.ahead += sealed.preparedAhead;
+        prepared.all += inputs.length;
+        leads.push(expiryHeight - height);
+        const ids = inputs.map((input) => encryptedOrderId(signer, input));
+        const pending = waitAll(ids, 'encrypted', startedMs, expiryHeight);
         // All at once: one after another would leave the later nonces a round trip behind, and a
         // leader that proposes in between carries the first alone (the pool selects a sender's
         // nonces without a gap, so a later one arriving first just waits for the earlier). To our
-        // validator, which gossips them to all, and to the expected leader of each copy's height
-        // as well (`proposalLeader`), which saves the gossip hop; its answers do not count (the
-        // gossip may have brought it the same envelope first).
-        for (const copy of copies) {
-          const leader = leaderFor(status, copy.targetHeight);
-          if (leader !== undefined && leader !== client)
-            for (const bytes of copy.sealed) void leader.submitEnvelope(bytes).catch(() => undefined);
-        }
-        const answers = await Promise.all(
-          copies.map((copy) => Promise.allSettled(copy.sealed.map((bytes) => client.submitEnvelope(bytes)))),
+        // validator, which gossips them to all, and to the expected leaders of the next two
+        // proposals (`proposalLeader`), which saves the gossip hop; their answers do not count
+        // (the gossip may have brought them the same envelope first).
+        const leaders = new Set(
+          [proposal.height, proposal.height + 1].map((at) => leaderFor(latestStatus, at)),
         );
-        // SLOT_TAKEN: the leader had it from us directly and gossiped it here first; it is pooled.
+        for (const leader of leaders)
+          if (leader !== undefined && leader !== client)
+            for (const bytes of sealed.envelopes) void leader.submitEnvelope(bytes).catch(() => undefined);
+        const answers = await Promise.allSettled(
+          sealed.envelopes.map((bytes) => client.submitEnvelope(bytes)),
+        );
+        // SLOT_TAKEN: a leader had it from us directly and gossiped it here first; it is pooled.
         const taken = (answer: PromiseSettledResult<unknown>) =>
           answer.status === 'rejected' && (answer.reason as { code?: string }).code === 'ENVELOPE_SLOT_TAKEN';
-        const pooled = (answer: PromiseSettledResult<unknown>) =>
-          answer.status === 'fulfilled' || taken(answer);
-        // Each order needs one copy pooled; a copy refused for a height passed meanwhile is spare.
-        const accepted = orders.every((_, offset) => answers.some((copy) => pooled(copy[offset]!)));
-        for (const answer of answers.flat())
+        const accepted = answers.every((answer) => answer.status === 'fulfilled' || taken(answer));
+        for (const answer of answers)
           if (answer.status === 'rejected' && !taken(answer)) {
             const code = (answer.reason as { code?: string }).code ?? 'ERROR';
             refusedEnvelopes[code] = (refusedEnvelopes[code] ?? 0) + 1;
           }
         const ran = await pending;
-        if (accepted && ran.every(Boolean)) nonce += orders.length;
-        else nonce = await nonceOf(client, signer);
+        if (accepted && ran.every(Boolean)) nonce += ids.length;
+        else {
+          if (process.env.FAIR_DEBUG)
+            console.error(
+              'round failed',
+              toHex(signer.publicKey).slice(0, 8),
+              nonce,
+              expiryHeight,
+              height,
+              JSON.stringify(
+                answers.map((a) => (a.status === 'fulfilled' ? 'ok' : (a.reason as { code?: string }).code)),
+              ),
+              JSON.stringify(ran),
+            );
+          nonce = await nonceOf(client, signer);
+        }
       }
     };
 
@@ -505,17 +467,36 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       chainId,
       eon: fair.eon,
       eonPublicKey: fair.eonPublicKey.toBytes(true),
-      targetHeight: 1,
+      expiryHeight: 1,
       nonce: 0,
       fee: 0,
       action: { kind: 'cancelAll', value: { seriesId: 0 } } as ExecutionAction,
     };
     for (let round = 0; round < 2; round++)
-      await Promise.all(workers.map(() => encryptOff(signers[0]!, [warmInput, warmInput])));
+      await Promise.all(
+        workers.map((worker) => {
+          workerOf.set(signers[0]!, worker);
+          return encryptOff(signers[0]!, [warmInput, warmInput]);
+        }),
+      );
     const plainSigners = signers.slice(0, options.traders);
     const encryptedSigners = signers.slice(options.traders, 2 * options.traders);
+    // Each encrypted trader's worker, and its queue of prepared prefixes there, filled from now on.
+    const tradersPerWorker = Math.ceil(encryptedSigners.length / workers.length);
+    const depth = Math.max(
+      1,
+      Math.min(2 * options.batch, PREPARED_PER_TRADER_MAX, Math.floor(48 / tradersPerWorker)),
+    );
+    encryptedSigners.forEach((signer, i) => {
+      const worker = workers[i % workers.length]!;
+      workerOf.set(signer, worker);
+      const request: PrepareRequest = {
+        prepare: { seed: seeds.get(signer)!, chainId, eonPublicKey: fair.eonPublicKey.toBytes(true), depth },
+      };
+      worker.postMessage(request);
+    });
     options.say(
-      `load: ${options.traders} plain traders on series ${plainMarket.seriesId} beside ${options.traders} encrypted on series ${encryptedSeries}, ${options.batch} actions per round, envelopes for the next proposal's height (envelopeTargetHeight); ${options.warmupSeconds} s warm-up, ${options.seconds} s measured`,
+      `load: ${options.traders} plain traders on series ${plainMarket.seriesId} beside ${options.traders} encrypted on series ${encryptedSeries}, ${options.batch} actions per round, each envelope sealed once, expiry ${ENVELOPE_LEAD_BLOCKS} blocks above the executed height, prefixes prepared ahead (${depth} per trader); ${options.warmupSeconds} s warm-up, ${options.seconds} s measured`,
     );
     const startMs = performance.now();
     const loops = [
@@ -563,19 +544,6 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
           counts[e.latencyBlocks] = (counts[e.latencyBlocks] ?? 0) + 1;
           return counts;
         }, {}),
-        ...(name === 'encrypted'
-          ? {
-              finalityToExecutionBlocksMedian: percentile(
-                list.map((e) => e.finalityToExecutionBlocks ?? 0),
-                0.5,
-              ),
-              ranOnFirstCopy: list.filter((e) => e.firstCopy === true).length,
-              finalityToExecutionBlocksMax: list.reduce(
-                (max, e) => Math.max(max, e.finalityToExecutionBlocks ?? 0),
-                0,
-              ),
-            }
-          : {}),
       };
     };
     const plain = group('plain');
@@ -598,14 +566,13 @@ export async function runDevnetFairOrdering(options: DevnetFairOptions) {
       blockIntervalMs: round2(blockIntervalMs),
       plain,
       encrypted,
-      envelopesMissed: missed.count,
+      envelopesExpired: expired.count,
       envelopesRefused: refusedEnvelopes,
       clientEncryptMsPerOrderMedian: round2(percentile(encryptMs.all, 0.5)),
-      leadBlocksMedian: percentile(leads, 0.5),
-      proposalLeadBlocksMedian: percentile(proposalLeads, 0.5),
-      proposalLeadBlocksMean: round2(
-        proposalLeads.length === 0 ? null : proposalLeads.reduce((a, b) => a + b, 0) / proposalLeads.length,
-      ),
+      clientEncryptMsPerOrderP95: round2(percentile(encryptMs.all, 0.95)),
+      ordersPreparedAhead: prepared.ahead,
+      ordersSealed: prepared.all,
+      expiryLeadBlocksMedian: percentile(leads, 0.5),
       goals: {
         throughput: {
           ratioEncryptedToPlain: throughputRatio,
@@ -637,8 +604,8 @@ export function devnetFairLines(result: DevnetFairResult): string[] {
   return [
     `devnet n=${result.validators}, ${result.traders} + ${result.traders} traders × ${result.batch} per round, ${result.seconds} s: ${result.blocks} blocks (${result.blockIntervalMs} ms apart)`,
     `  plain:     ${plain.perSecond} orders/s, submit→execution ${plain.latencyMsMedian} ms median (p95 ${plain.latencyMsP95}), ${plain.latencyBlocksMedian} block(s) median (orders by blocks ${JSON.stringify(plain.latencyBlocksCounts)})`,
-    `  encrypted: ${encrypted.perSecond} orders/s, submit→execution ${encrypted.latencyMsMedian} ms median (p95 ${encrypted.latencyMsP95}), ${encrypted.latencyBlocksMedian} block(s) median (orders by blocks ${JSON.stringify(encrypted.latencyBlocksCounts)}); finality→execution ${encrypted.finalityToExecutionBlocksMedian} block(s) median, ${encrypted.finalityToExecutionBlocksMax} max; ${encrypted.ranOnFirstCopy} of ${encrypted.executed} ran on the copy for the earlier height; ${result.envelopesMissed} orders missed both; refused ${JSON.stringify(result.envelopesRefused)}`,
-    `  client encryption ${result.clientEncryptMsPerOrderMedian} ms per order (mcl-wasm, target blocks prepared ahead) → envelopes ${result.leadBlocksMedian} block(s) above the executed height, ${result.proposalLeadBlocksMedian} above the next proposal (median; mean ${result.proposalLeadBlocksMean})`,
+    `  encrypted: ${encrypted.perSecond} orders/s, submit→execution ${encrypted.latencyMsMedian} ms median (p95 ${encrypted.latencyMsP95}), ${encrypted.latencyBlocksMedian} block(s) median (orders by blocks ${JSON.stringify(encrypted.latencyBlocksCounts)}); each sealed once; ${result.envelopesExpired} envelopes expired without running (goal 0); refused ${JSON.stringify(result.envelopesRefused)}`,
+    `  client encryption ${result.clientEncryptMsPerOrderMedian} ms per order median (p95 ${result.clientEncryptMsPerOrderP95}; mcl-wasm, worker thread, round trip included), ${result.ordersPreparedAhead} of ${result.ordersSealed} sealed with a prefix prepared ahead; expiry ${result.expiryLeadBlocksMedian} blocks above the executed height`,
     `  throughput encrypted/plain ×${goals.throughput.ratioEncryptedToPlain} (goal ≥ 0.5: ×${goals.throughput.ratioToGoal} of it)`,
     `  added latency ${goals.addedLatency.blocks} block(s), ${goals.addedLatency.ms} ms = ${goals.addedLatency.msInBlocks} block intervals (goal ≤ 1 block)`,
   ];

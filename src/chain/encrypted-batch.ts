@@ -4,25 +4,25 @@
  * after the block was final, the eon key, and the senders' nonces. Nothing here reads a clock or
  * randomness, so every validator reaches the same outcomes.
  *
- * `openEncryptedBatch` first checks the key: it must be s·H1(batchIdentity(chain, height)) for the
- * eon key (the pairing equation, ./../crypto/shutter/ibe.ts); a wrong key opens nothing and the
- * batch waits for a right one (`BAD_KEY`, no outcome at all, nothing charged). Then, in block order:
+ * `openEncryptedBatch` first checks the keys: one per envelope, K_j = s·H1(id_j) for the envelope's
+ * own identity (its sender and prefix, ../crypto/shutter/key-shares.ts `envelopeIdentity`) under the
+ * eon key, all checked by one weighted pairing equation; wrong keys open nothing and the batch
+ * waits for right ones (`BAD_KEY`, no outcome at all, nothing charged). Then, in block order:
  *
  *   not charged (the sender never consented to this inclusion, or it is not theirs to pay):
  *     MALFORMED_ENVELOPE   the bytes are no `SignedOrderEnvelope`
- *     WRONG_CHAIN / WRONG_EON / WRONG_BATCH   signed for another chain, keyset or height: the
- *                          leader included it where it does not belong (it stays usable at its own
- *                          height)
+ *     WRONG_CHAIN / WRONG_EON / EXPIRED   signed for another chain or keyset, or for blocks up to
+ *                          a height below this one: the leader included it where it does not belong
  *     BAD_SIGNATURE / CIPHERTEXT_MISMATCH   not signed by the sender, or its ciphertext swapped
  *     REPLAYED_NONCE / NONCE_GAP   the nonce is not the sender's next (a replay, or one the
  *                          leader put before its predecessor)
  *   charged (fee and nonce consumed: the sender signed this envelope for this block, so there is
  *   no free option to cancel after seeing the key):
- *     UNDECRYPTABLE        the ciphertext does not open under the block's key
+ *     UNDECRYPTABLE        the ciphertext does not open under the envelope's key
  *     INVALID_TRANSACTION  the plaintext is no `SignedTransaction`
- *     SIGNER_MISMATCH      the plaintext is signed by someone else: a copy of another trader's
- *                          ciphertext under the copier's envelope (the copier pays, the copy is
- *                          dropped, the original is untouched)
+ *     SIGNER_MISMATCH      the plaintext is signed by someone else (a copy of another trader's
+ *                          ciphertext under the copier's envelope does not even open: the copy
+ *                          names the copier's identity, so it is UNDECRYPTABLE; the copier pays)
  *     INNER_MISMATCH       the plaintext's chain or nonce differs from the envelope's
  *     INNER_BAD_SIGNATURE  the plaintext's own signature does not verify
  *   execute                the decrypted transaction, to execute in this position; its fee is
@@ -34,16 +34,14 @@
 import { type SignedOrderEnvelope, SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
-import { verifyEnvelope } from '../crypto/shutter/envelope.ts';
+import { identityOfEnvelope, verifyEnvelope } from '../crypto/shutter/envelope.ts';
 import {
   type DecryptResult,
-  decodeG1,
+  G1_COMPRESSED_BYTES,
   type G2Point,
   shutterDecryptBytes,
-  shutterIdentityPoint,
-  verifyShutterDecryptionKey,
 } from '../crypto/shutter/ibe.ts';
-import { batchIdentity } from '../crypto/shutter/key-shares.ts';
+import { identityPointsOf, verifyBlockKeysWith } from '../crypto/shutter/key-shares.ts';
 import { nobleBackend, type PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 import { verifyTransactionSignature } from '../crypto/transaction.ts';
 
@@ -51,7 +49,7 @@ export type UnchargedDrop =
   | 'MALFORMED_ENVELOPE'
   | 'WRONG_CHAIN'
   | 'WRONG_EON'
-  | 'WRONG_BATCH'
+  | 'EXPIRED'
   | 'BAD_SIGNATURE'
   | 'CIPHERTEXT_MISMATCH'
   | 'REPLAYED_NONCE'
@@ -82,11 +80,11 @@ export interface EncryptedBatchInput {
   readonly chainId: number;
   readonly eon: number;
   readonly eonPublicKey: G2Point;
-  /** The finalized block's height: the batch whose identity the key is for. */
+  /** The finalized block's height, which admitted the envelopes. */
   readonly height: number;
-  /** The block's envelope encodings, in block order. */
+  /** The block's admitted envelope encodings, in block order. */
   readonly envelopes: readonly Uint8Array[];
-  /** The combined batch key, compressed G1 (48 bytes). */
+  /** The batch's combined keys, one compressed G1 (48 bytes) per envelope, concatenated in order. */
   readonly key: Uint8Array;
   /** The sender's next nonce before this batch. */
   readonly nextNonce: (sender: Uint8Array) => number;
@@ -119,21 +117,42 @@ export type EncryptedBatchResult =
   | { readonly ok: false; readonly code: 'BAD_KEY' };
 
 /**
- * Is `key` the batch key of `height` under `eonPublicKey`? Deterministic; never throws. With a
- * `backend`, the pairing equation runs on it (mcl-wasm gives noble's verdict, faster).
+ * The identity preimages of a batch's envelope encodings, in order; undefined when one does not
+ * decode (no batch the chain admitted holds such an envelope).
+ */
+export function batchIdentities(envelopes: readonly Uint8Array[]): Uint8Array[] | undefined {
+  const identities: Uint8Array[] = [];
+  for (const bytes of envelopes) {
+    try {
+      identities.push(identityOfEnvelope(SignedOrderEnvelopeCodec.decode(bytes).body));
+    } catch {
+      return undefined;
+    }
+  }
+  return identities;
+}
+
+/** Key `j` of a batch's concatenated keys. */
+export function batchKeyAt(key: Uint8Array, index: number): Uint8Array {
+  return key.subarray(G1_COMPRESSED_BYTES * index, G1_COMPRESSED_BYTES * (index + 1));
+}
+
+/**
+ * Are `key`'s 48-byte parts the keys s·H1(id_j) of `identities` under `eonPublicKey`, one each,
+ * in order? One weighted pairing check for all (../crypto/shutter/key-shares.ts
+ * `verifyBlockKeysWith`): only the right keys pass it, so the verdict is the same on every
+ * validator. Never throws.
  */
 export function isBatchKey(
-  chainId: number,
-  height: number,
+  identities: readonly Uint8Array[],
   key: Uint8Array,
   eonPublicKey: G2Point,
-  backend?: PairingBackend,
+  backend: PairingBackend = nobleBackend,
 ): boolean {
+  if (identities.length === 0 || key.length !== G1_COMPRESSED_BYTES * identities.length) return false;
   try {
-    const identity = shutterIdentityPoint(batchIdentity(chainId, height));
-    if (backend !== undefined)
-      return backend.pairingEquals(key, identity.toBytes(true), eonPublicKey.toBytes(true));
-    return verifyShutterDecryptionKey(decodeG1(key, 'batchKey'), eonPublicKey, identity);
+    const keys = identities.map((_, j) => batchKeyAt(key, j));
+    return verifyBlockKeysWith(backend, keys, identityPointsOf(identities), eonPublicKey.toBytes(true));
   } catch {
     return false;
   }
@@ -141,7 +160,8 @@ export function isBatchKey(
 
 /** Opens and judges a finalized block's encrypted orders. Never throws on untrusted input. */
 export function openEncryptedBatch(input: EncryptedBatchInput): EncryptedBatchResult {
-  if (!isBatchKey(input.chainId, input.height, input.key, input.eonPublicKey, input.backend))
+  const identities = batchIdentities(input.envelopes);
+  if (identities === undefined || !isBatchKey(identities, input.key, input.eonPublicKey, input.backend))
     return { ok: false, code: 'BAD_KEY' };
   const nonces = new Map<string, number>();
   const outcomes = input.envelopes.map((bytes, index) => judge(input, nonces, bytes, index));
@@ -173,7 +193,7 @@ function judge(
   const uncharged = (reason: UnchargedDrop): EncryptedOrderOutcome => ({ kind: 'uncharged', index, reason });
   if (body.chainId !== input.chainId) return uncharged('WRONG_CHAIN');
   if (body.eon !== input.eon) return uncharged('WRONG_EON');
-  if (body.targetHeight !== input.height) return uncharged('WRONG_BATCH');
+  if (body.expiryHeight < input.height) return uncharged('EXPIRED');
   const verdict = verifyEnvelope(envelope);
   if (verdict !== 'ok') return uncharged(verdict);
   const senderKey = toHex(body.sender);
@@ -189,7 +209,7 @@ function judge(
   });
   const opened =
     input.opened?.[index] ??
-    shutterDecryptBytes(envelope.ciphertext, input.key, input.backend ?? nobleBackend);
+    shutterDecryptBytes(envelope.ciphertext, batchKeyAt(input.key, index), input.backend ?? nobleBackend);
   if (!opened.ok) return charged('UNDECRYPTABLE');
   let transaction: SignedTransaction;
   try {

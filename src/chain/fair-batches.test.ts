@@ -14,17 +14,25 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { EarlyKeyShareCodec, SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
+import { EarlyKeyShareCodec, MAX_BATCH_ENVELOPES, SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
 import type { ExecutionAction } from '../codec/execution.ts';
 import { type BatchKey, type BlockPayload, BlockPayloadCodec, noFairOrdering } from '../codec/node.ts';
 import { SignedObservationCodec } from '../codec/oracle.ts';
 import { SignedTransactionCodec } from '../codec/transaction.ts';
+import { verifyEarlyKeyShare } from '../consensus/evidence.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { envelopeSigningBytes, keyShareMessageOf, sealOrder } from '../crypto/shutter/envelope.ts';
 import { combineEonKeyset, combineEonSecretShare, dealEon } from '../crypto/shutter/eon-dkg.ts';
 import { G1 } from '../crypto/shutter/ibe.ts';
-import { combineKeyShares, releaseBatchKeyShare } from '../crypto/shutter/key-shares.ts';
+import {
+  combineBatchKeyShares,
+  envelopeIdentity,
+  identitiesRoot,
+  keyShareSigningBytes,
+  releaseBatchKeyShares,
+  type SignedKeyShare,
+} from '../crypto/shutter/key-shares.ts';
 import { actionTransaction, limitOrder, testGenesis, testSigner, USDC } from '../execution/fixtures.ts';
 import { MS_PER_DAY } from '../execution/margin.ts';
 import { signObservation } from '../oracle/observation.ts';
@@ -37,7 +45,8 @@ import {
   restoreChainSnapshot,
   snapshotChainState,
 } from './block-rule.ts';
-import { batchKeyNeeded, fairPayloadProblem } from './fair-batches.ts';
+import { batchIdentities } from './encrypted-batch.ts';
+import { admitEnvelopes, batchKeyNeeded, earlyShareOffender, fairPayloadProblem } from './fair-batches.ts';
 
 const CHAIN_ID = 7;
 const EON = 1;
@@ -80,25 +89,32 @@ function rules(): ChainRules {
   };
 }
 
-/** Block h's key, combined from t validators' released shares (h final). */
-function keyOf(height: number): BatchKey {
-  const shares = [0, 1, 2].map((i) => {
-    const released = releaseBatchKeyShare(
-      {
-        chainId: CHAIN_ID,
-        eon: EON,
-        validatorIndex: i,
-        secretShare: secretShares[i]!,
-        signer: validators[i]!,
-      },
-      { batch: height, finalizedHeight: height },
-    );
-    assert.ok(released.ok);
-    return released.share;
-  });
-  const combined = combineKeyShares(shares, THRESHOLD);
-  assert.ok(combined.ok);
-  return { height, key: combined.key.toBytes(true) };
+/** Validator i's signed statement for `batch` with the batch's `identities` (the batch final). */
+function statementOf(i: number, batch: number, identities: readonly Uint8Array[]): SignedKeyShare {
+  const released = releaseBatchKeyShares(
+    { chainId: CHAIN_ID, eon: EON, validatorIndex: i, secretShare: secretShares[i]!, signer: validators[i]! },
+    { batch, finalizedHeight: batch, identities },
+  );
+  assert.ok(released.ok);
+  return released.share;
+}
+
+/** The identities of the batch of block `height` pending in `state`. */
+function pendingIdentities(state: ChainState, height: number): Uint8Array[] | undefined {
+  const batch = state.pending.find((b) => b.height === height);
+  return batch === undefined ? undefined : batchIdentities(batch.envelopes);
+}
+
+/** Block h's keys, combined from t validators' released statements (h final). */
+function keyOf(state: ChainState, height: number): BatchKey {
+  const identities = pendingIdentities(state, height);
+  assert.ok(identities !== undefined, `batch ${height} is pending`);
+  const key = combineBatchKeyShares(
+    [0, 1, 2].map((i) => statementOf(i, height, identities)),
+    THRESHOLD,
+  );
+  assert.ok(key !== undefined);
+  return { height, key };
 }
 
 /** Every validator's signed observation of the underlying at 60,000 for `height`. */
@@ -152,7 +168,7 @@ function sealed(
   signer: Ed25519Signer,
   nonce: number,
   action: ExecutionAction,
-  targetHeight: number,
+  expiryHeight: number,
   fee = 2 * USDC,
 ) {
   return SignedOrderEnvelopeCodec.encode(
@@ -160,7 +176,8 @@ function sealed(
       chainId: CHAIN_ID,
       eon: EON,
       eonPublicKey: keyset.eonPublicKey,
-      targetHeight,
+      identityPrefix: new Uint8Array(randomBytes(32)),
+      expiryHeight,
       fee,
       transaction: actionTransaction(signer, nonce, action),
       sigma: new Uint8Array(randomBytes(32)),
@@ -209,7 +226,7 @@ describe("the next block's leader against the batch below it (adversary first)",
     assert.equal(batchKeyNeeded(state.pending, 3), 2);
     // The leader of 3 proposed before 2 was final; whatever it puts in 3 runs after 2's orders,
     // and it records no key (a record opens nothing).
-    const executed = block(state, { transactions: sandwich }, keyOf(2));
+    const executed = block(state, { transactions: sandwich }, keyOf(state, 2));
     assert.deepEqual(
       executed.fair.opened.map((batch) => batch.height),
       [2],
@@ -228,11 +245,16 @@ describe("the next block's leader against the batch below it (adversary first)",
     assert.throws(() => block(state, { transactions: sandwich }), /executes only with the key of batch 2/);
     const wrong: BatchKey = { height: 2, key: G1.BASE.multiply(12345n).toBytes(true) };
     assert.throws(() => block(state, { transactions: sandwich }, wrong), /not its key/);
-    // The key of another height is as wrong.
-    assert.throws(() => block(state, {}, { height: 2, key: keyOf(1).key }), /not its key/);
+    // The key of another envelope (the victim's own, another prefix) is as wrong.
+    const other = envelopeIdentity(CHAIN_ID, victim.publicKey, new Uint8Array(32).fill(1));
+    const otherKey = combineBatchKeyShares(
+      [0, 1, 2].map((i) => statementOf(i, 2, [other])),
+      THRESHOLD,
+    )!;
+    assert.throws(() => block(state, {}, { height: 2, key: otherKey }), /not its key/);
     assert.deepEqual(chainStateRoot(state), root);
     assert.equal(state.engine.height, 2);
-    assert.equal(block(state, {}, keyOf(2)).fair.transactions.length, 1);
+    assert.equal(block(state, {}, keyOf(state, 2)).fair.transactions.length, 1);
   });
 });
 
@@ -283,7 +305,7 @@ describe("a Byzantine leader's envelopes", () => {
     const second = block(
       state,
       { envelopes: [sealed(victim, 0, TAKE, 2), sealed(victim, 2, TAKE, 2)] },
-      keyOf(1),
+      keyOf(state, 1),
     );
     assert.equal(second.fair.admitted, 0);
     assert.equal(second.fair.transactions.length, 1, "block 1's order ran once");
@@ -326,7 +348,8 @@ describe('no free cancel, and who pays', () => {
       nonce: 0,
       fee: USDC,
       eon: EON,
-      targetHeight: 1,
+      identityPrefix: new Uint8Array(32).fill(3),
+      expiryHeight: 1,
       ciphertextBytes: garbage.length,
       ciphertextHash: sha256(garbage),
     };
@@ -340,7 +363,7 @@ describe('no free cancel, and who pays', () => {
       envelopes: [wrapped, sealed(stranger, 0, TAKE, 1), sealed(maker, 5, ASK, 1)],
     });
     assert.equal(first.fair.admitted, 1);
-    const opened = block(state, {}, keyOf(1));
+    const opened = block(state, {}, keyOf(state, 1));
     assert.equal(opened.fair.opened[0]!.outcomes[0]!.kind, 'charged');
     assert.equal(opened.fair.transactions.length, 0);
     assert.equal(state.engine.account(victim.publicKey)!.balance, balance - BigInt(USDC));
@@ -359,30 +382,36 @@ describe('keys, evidence, snapshots', () => {
       validators: rules().validators,
       fairOrdering: rules().fairOrdering!,
     };
+    const known = { batchIdentities: (height: number) => pendingIdentities(state, height) };
     const payload = { envelopes: [], batchKeys: [wrong], earlyShares: [], eonActivations: [] };
-    assert.equal(fairPayloadProblem(context, 3, payload), 'bad-batch-key');
-    assert.equal(fairPayloadProblem(context, 3, { ...payload, batchKeys: [keyOf(1)] }), undefined);
+    assert.equal(fairPayloadProblem(context, 3, payload, known), 'bad-batch-key');
     assert.equal(
-      fairPayloadProblem(context, 1, { ...payload, batchKeys: [keyOf(1)] }),
+      fairPayloadProblem(context, 3, { ...payload, batchKeys: [keyOf(state, 1)] }, known),
+      undefined,
+    );
+    // A verifier that does not know the batch leaves the record to the executors' own check.
+    assert.equal(fairPayloadProblem(context, 3, payload), undefined);
+    assert.equal(
+      fairPayloadProblem(context, 1, { ...payload, batchKeys: [keyOf(state, 1)] }),
       'batch-key-not-below-block',
     );
     assert.equal(
-      fairPayloadProblem(context, 3, { ...payload, batchKeys: [keyOf(1), keyOf(1)] }),
+      fairPayloadProblem(context, 3, { ...payload, batchKeys: [keyOf(state, 1), keyOf(state, 1)] }),
       'batch-keys-not-ascending',
     );
     // Records open nothing: block 2 opens batch 1 with the key its executor holds, whatever it records.
-    const withWrong = block(state, { batchKeys: [wrong] }, keyOf(1));
+    const withWrong = block(state, { batchKeys: [wrong] }, keyOf(state, 1));
     assert.equal(withWrong.fair.transactions.length, 1);
     assert.deepEqual(state.pending, []);
   });
 
-  it('an envelope for another height is refused by verifiers and dropped by the rule', () => {
+  it('an expired envelope is refused by verifiers and dropped by the rule', () => {
     const context = {
       chainId: CHAIN_ID,
       validators: rules().validators,
       fairOrdering: rules().fairOrdering!,
     };
-    const envelope = sealed(victim, 0, TAKE, 9);
+    const envelope = sealed(victim, 0, TAKE, 7);
     assert.equal(
       fairPayloadProblem(context, 8, {
         envelopes: [envelope],
@@ -392,8 +421,18 @@ describe('keys, evidence, snapshots', () => {
       }),
       'bad-envelope',
     );
+    assert.equal(
+      fairPayloadProblem(context, 7, {
+        envelopes: [envelope],
+        batchKeys: [],
+        earlyShares: [],
+        eonActivations: [],
+      }),
+      undefined,
+    );
     const state = createChainState(rules());
-    assert.equal(block(state, { envelopes: [envelope] }).fair.admitted, 0);
+    assert.equal(block(state, { envelopes: [sealed(victim, 0, TAKE, 0)] }).fair.admitted, 0);
+    assert.equal(state.engine.account(victim.publicKey)!.nonce, 0);
     assert.equal(
       fairPayloadProblem({ chainId: CHAIN_ID, validators: [] }, 8, {
         envelopes: [envelope],
@@ -407,7 +446,7 @@ describe('keys, evidence, snapshots', () => {
 
   it('early-share evidence names the validator that released a share for a block not yet final', () => {
     const state = createChainState(rules());
-    const released = releaseBatchKeyShare(
+    const released = releaseBatchKeyShares(
       {
         chainId: CHAIN_ID,
         eon: EON,
@@ -415,7 +454,12 @@ describe('keys, evidence, snapshots', () => {
         secretShare: secretShares[2]!,
         signer: validators[2]!,
       },
-      { batch: 5, finalizedHeight: 5 }, // the liar tells its own guard that 5 is final
+      // The liar tells its own guard that 5 is final.
+      {
+        batch: 5,
+        finalizedHeight: 5,
+        identities: [envelopeIdentity(CHAIN_ID, victim.publicKey, new Uint8Array(32))],
+      },
     );
     assert.ok(released.ok);
     const share = keyShareMessageOf(released.share);
@@ -449,5 +493,146 @@ describe('keys, evidence, snapshots', () => {
     state.pending = [];
     assert.notDeepEqual(chainStateRoot(state), root, 'dropping a pending batch changes the root');
     state.pending = saved;
+  });
+});
+
+describe('expiry and the batch bound', () => {
+  const chain = () => ({
+    chainId: CHAIN_ID,
+    genesisValidators: rules().validators,
+    fairOrdering: rules().fairOrdering!,
+  });
+  const accountNonce = () => 0;
+
+  it('an envelope is admitted in any block up to its expiry height and dropped uncharged above it', () => {
+    const envelope = sealed(victim, 0, TAKE, 3);
+    for (const height of [1, 2, 3]) {
+      const admitted = admitEnvelopes(chain(), [], height, [envelope], accountNonce);
+      assert.deepEqual(admitted.admitted, [envelope], `height ${height}`);
+      assert.equal(admitted.reservations.length, 1);
+    }
+    assert.deepEqual(admitEnvelopes(chain(), [], 4, [envelope], accountNonce), {
+      reservations: [],
+      admitted: [],
+    });
+    // Executed: block 4 drops it, and charges and reserves nothing.
+    const state = createChainState(rules());
+    for (let h = 1; h <= 3; h++) block(state);
+    const before = state.engine.account(victim.publicKey)!;
+    const dropped = block(state, { envelopes: [envelope] });
+    assert.equal(dropped.fair.admitted, 0);
+    assert.deepEqual(state.pending, []);
+    const after = state.engine.account(victim.publicKey)!;
+    assert.equal(after.balance, before.balance);
+    assert.equal(after.nonce, before.nonce);
+    // A verifier refuses it at 4, not at 3.
+    const payload = (envelopes: Uint8Array[]) => ({
+      envelopes,
+      batchKeys: [],
+      earlyShares: [],
+      eonActivations: [],
+    });
+    const context = {
+      chainId: CHAIN_ID,
+      validators: rules().validators,
+      fairOrdering: rules().fairOrdering!,
+    };
+    assert.equal(fairPayloadProblem(context, 3, payload([envelope])), undefined);
+    assert.equal(fairPayloadProblem(context, 4, payload([envelope])), 'bad-envelope');
+  });
+
+  it(`only the first ${MAX_BATCH_ENVELOPES} envelopes of a block are admitted; the rest are not charged and consume no nonce`, () => {
+    const count = MAX_BATCH_ENVELOPES + 3;
+    const envelopes = Array.from({ length: count }, (_, n) => sealed(victim, n, TAKE, 1, USDC));
+    const admitted = admitEnvelopes(chain(), [], 1, envelopes, accountNonce);
+    assert.deepEqual(admitted.admitted, envelopes.slice(0, MAX_BATCH_ENVELOPES));
+    assert.deepEqual(
+      admitted.reservations.map((r) => r.nonce),
+      Array.from({ length: MAX_BATCH_ENVELOPES }, (_, n) => n),
+    );
+    const state = createChainState(rules());
+    const before = state.engine.account(victim.publicKey)!;
+    const included = block(state, { envelopes });
+    assert.equal(included.fair.admitted, MAX_BATCH_ENVELOPES);
+    const after = state.engine.account(victim.publicKey)!;
+    assert.equal(after.nonce, before.nonce + MAX_BATCH_ENVELOPES);
+    assert.equal(after.balance, before.balance - BigInt(MAX_BATCH_ENVELOPES * USDC));
+    // The 17th, sent again in the next block, is the sender's next nonce and is admitted there.
+    const next = block(
+      state,
+      { envelopes: [sealed(victim, MAX_BATCH_ENVELOPES, TAKE, 2, USDC)] },
+      keyOf(state, 1),
+    );
+    assert.equal(next.fair.admitted, 1);
+    assert.equal(next.fair.opened[0]!.outcomes.length, MAX_BATCH_ENVELOPES);
+  });
+});
+
+describe('early-share evidence against batch statements (src/consensus/evidence.ts)', () => {
+  const identities = [envelopeIdentity(CHAIN_ID, victim.publicKey, new Uint8Array(32).fill(4))];
+  const evidenceContext = {
+    chainId: CHAIN_ID,
+    eon: EON,
+    validatorKeys: validators.map((v) => v.publicKey),
+    publicShares: keyset.publicShares,
+  };
+  /** Validator 1's statement for batch 9, signed while the chain had finalized only `finalized`. */
+  const leaked = statementOf(1, 9, identities);
+  const chain = {
+    chainId: CHAIN_ID,
+    genesisValidators: rules().validators,
+    fairOrdering: rules().fairOrdering!,
+  };
+
+  it('convicts its signer when recorded at a finalized height below the batch; not at or above it', () => {
+    const share = keyShareMessageOf(leaked);
+    for (const finalized of [0, 5, 8])
+      assert.equal(verifyEarlyKeyShare({ share, finalizedHeightAtRecord: finalized }, evidenceContext), 1);
+    for (const finalized of [9, 10])
+      assert.equal(
+        verifyEarlyKeyShare({ share, finalizedHeightAtRecord: finalized }, evidenceContext),
+        undefined,
+      );
+    // In a block: recorded at H with finalized H − 1, for a batch ≥ H.
+    const at = (height: number, finalized = height - 1) =>
+      earlyShareOffender(
+        chain,
+        height,
+        EarlyKeyShareCodec.encode({ share, finalizedHeightAtRecord: finalized }),
+      );
+    assert.equal(at(9), 1);
+    assert.equal(at(10), undefined);
+    assert.equal(at(9, 9), undefined, 'a finalized height that is not the chain’s own');
+  });
+
+  it('a forged signature convicts no one, nor a statement relabelled to another batch', () => {
+    const forged = { ...leaked, signature: validators[0]!.sign(keyShareSigningBytes(leaked)) };
+    assert.equal(
+      verifyEarlyKeyShare({ share: keyShareMessageOf(forged), finalizedHeightAtRecord: 0 }, evidenceContext),
+      undefined,
+    );
+    // An honest statement for final batch 3, relabelled as for batch 9 (or renamed to another validator).
+    const honest = statementOf(2, 3, identities);
+    for (const framed of [
+      { ...honest, batch: 9 },
+      { ...honest, batch: 9, validatorIndex: 0 },
+      { ...honest, batch: 9, identitiesRoot: identitiesRoot([new Uint8Array(32)]) },
+    ]) {
+      assert.equal(
+        verifyEarlyKeyShare(
+          { share: keyShareMessageOf(framed), finalizedHeightAtRecord: 3 },
+          evidenceContext,
+        ),
+        undefined,
+      );
+      assert.equal(
+        earlyShareOffender(
+          chain,
+          9,
+          EarlyKeyShareCodec.encode({ share: keyShareMessageOf(framed), finalizedHeightAtRecord: 8 }),
+        ),
+        undefined,
+      );
+    }
   });
 });

@@ -3,44 +3,48 @@
  * a function of the chain state and the block, like the rest of src/chain.
  *
  * A block at height h carries `envelopes` (src/codec/envelope.ts) in the order its proposer fixed,
- * each a `SignedTransaction` encrypted to h's batch identity. On h's execution, `admitEnvelopes`
- * keeps, in block order, the envelopes that belong there, and each pays its fee and reserves its
- * nonce in the engine at once (src/execution/steps/encrypted-orders.ts):
+ * each a `SignedTransaction` encrypted to the envelope's own identity (its sender and a prefix the
+ * sender chose). On h's execution, `admitEnvelopes` keeps, in block order, the envelopes that
+ * belong there, and each pays its fee and reserves its nonce in the engine at once
+ * (src/execution/steps/encrypted-orders.ts):
  *
- *   dropped, charged nothing   not a `SignedOrderEnvelope`, another chain or eon, a target other than
+ *   dropped, charged nothing   not a `SignedOrderEnvelope`, another chain or eon, an expiry below
  *                              h, a malformed ciphertext, a bad signature or swapped ciphertext, a
  *                              sender without an account, a nonce other than the sender's next
  *                              (counting the block's earlier envelopes), or no room left in the
- *                              pending batches (`MAX_PENDING_BATCHES`, `MAX_PENDING_BATCH_BYTES`)
+ *                              batch (`MAX_BATCH_ENVELOPES`) or the pending batches
+ *                              (`MAX_PENDING_BATCHES`, `MAX_PENDING_BATCH_BYTES`)
  *   admitted                   fee paid, nonce reserved, kept as block h's pending batch
  *
- * After h is final the validators release their shares of h's key on their votes (the votes on
- * h + 1 carry them: a validator votes to finalize h + 1 after it saw h final), 2f + 1 combine into
- * the key, and **block h + 1 opens batch h**: `openBatches` takes the key of the one pending batch,
- * h, as an input of h + 1's execution, not from h + 1's payload (h + 1 was proposed before h was
- * final, so no one could put the key in it). The key is checked by the pairing equation against
- * the eon key, and only one key passes it (K = s·H1(id) is unique), so where the executor got it
- * (its votes, a later block's record, its storage) cannot change the outcome: every validator
- * opens h at h + 1 with the same key. A validator without the key waits for it before it executes
- * h + 1 (src/node/app.ts); it never executes h + 1 without it. The transactions that decrypt,
+ * After h is executed (so final) the validators release their shares of the keys of h's admitted
+ * envelopes, and of those only, on their votes (the votes on h + 1 carry them: a validator votes
+ * to finalize h + 1 after it saw h final), 2f + 1 combine into the keys, and **block h + 1 opens
+ * batch h**: `openBatches` takes the keys of the one pending batch, h, as an input of h + 1's
+ * execution, not from h + 1's payload (h + 1 was proposed before h was final, so no one could put
+ * the keys in it). The keys are checked by the pairing equation against the eon key, and only one
+ * key per identity passes it (K = s·H1(id) is unique), so where the executor got them (its votes,
+ * a later block's record, its storage) cannot change the outcome: every validator opens h at h + 1
+ * with the same keys. A validator without them waits for them before it executes h + 1
+ * (src/node/app.ts); it never executes h + 1 without them. The transactions that decrypt,
  * decode, are the sender's, match the envelope and verify run at the start of h + 1, before
  * h + 1's own transactions, in h's order; the rest stay charged.
  *
- * Why first: everyone can read h's orders once the key is out. h + 1's proposer could not: it
- * proposed before h was final, when no share of h's key had been released. Its plain transactions
+ * Why first: everyone can read h's orders once the keys are out. h + 1's proposer could not: it
+ * proposed before h was final, when no share of h's keys had been released. Its plain transactions
  * run after h's orders, so nobody gets ahead of an order they read; reacting after it is allowed
- * (it is not front-running). No later leader decides when h opens, so none can withhold the key.
+ * (it is not front-running). No later leader decides when h opens, so none can withhold the keys.
+ * An envelope no finalized block admitted has no key released at all: it stays unreadable for good.
  *
  * Which eon. Without eon epochs the genesis keyset applies at every height. With them
  * (`EonEpochRules`, ./eon-schedule.ts) each window of the validator epochs has its own eon, made
- * by its own set: an envelope must name the eon of its target height's window (a verifier refuses
+ * by its own set: an envelope must name the eon of its including height's window (a verifier refuses
  * another, `envelope-wrong-eon`; execution drops it uncharged), a height whose eon no finalized
  * block recorded yet takes no envelope (`eon-key-pending`), and a batch opens under the eon of its
  * own height, whatever eon applies at the block that opens it. Early-share evidence is checked
  * against the keyset of the eon it names.
  *
- * Records: a block may carry keys of earlier batches in `batchKeys` (each checked by the pairing
- * equation, ascending, below the block). They open nothing; they are there for a validator that
+ * Records: a block may carry keys of earlier batches in `batchKeys` (each batch's checked by the
+ * pairing equation where the verifier knows the batch, ascending, below the block). They open nothing; they are there for a validator that
  * missed the votes (it was down, or syncs): it finds the key it waits for in a later finalized
  * block (consensus hands the application each finalized block before it is executed).
  *
@@ -52,7 +56,12 @@
  * when the share is for a batch at or above H (no such block can be final before H is) and its
  * `finalizedHeightAtRecord` is H − 1, the chain's own finalized height when it is recorded.
  */
-import { type EarlyKeyShare, EarlyKeyShareCodec, SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
+import {
+  type EarlyKeyShare,
+  EarlyKeyShareCodec,
+  MAX_BATCH_ENVELOPES,
+  SignedOrderEnvelopeCodec,
+} from '../codec/envelope.ts';
 import { decodeAction } from '../codec/execution.ts';
 import { invariant } from '../codec/invariant.ts';
 import type { BatchKey } from '../codec/node.ts';
@@ -86,8 +95,8 @@ import {
 
 /**
  * The window, in blocks, of an encrypted order's batch: the inner transaction expires this far above
- * its target (src/node/client.ts `encrypt`), and validators keep key shares no further below their
- * executed height.
+ * its envelope's expiry (src/node/client.ts `encrypt`), and validators keep key shares no further
+ * below their executed height.
  */
 export const KEY_WAIT_BLOCKS_MAX = 64;
 const PENDING_ROOT_LABEL = new TextEncoder().encode('PALISADE/NODE/PENDING-BATCHES/v1');
@@ -203,7 +212,7 @@ export function admitEnvelopes(
   const nonces = new Map<string, number>();
   let bytes = 0;
   for (const encoded of envelopes) {
-    if (bytes + encoded.length > MAX_PENDING_BATCH_BYTES) break;
+    if (admitted.length >= MAX_BATCH_ENVELOPES || bytes + encoded.length > MAX_PENDING_BATCH_BYTES) break;
     let envelope: ReturnType<typeof SignedOrderEnvelopeCodec.decode>;
     try {
       envelope = SignedOrderEnvelopeCodec.decode(encoded);
@@ -212,7 +221,7 @@ export function admitEnvelopes(
     }
     const { body } = envelope;
     if (body.chainId !== context.chainId || body.eon !== eon.eon) continue;
-    if (body.targetHeight !== height || !wellFormedCiphertext(envelope.ciphertext)) continue;
+    if (body.expiryHeight < height || !wellFormedCiphertext(envelope.ciphertext)) continue;
     const sender = toHex(body.sender);
     const expected = nonces.get(sender) ?? accountNonce(body.sender);
     if (expected === undefined || body.nonce !== expected) continue;
@@ -240,11 +249,11 @@ export interface OpenedBatches {
 
 /**
  * Opens the pending batch of block `height − 1` at the start of block `height` with `key`, its
- * key (see the header). Pending batches are only ever of the block below: each opens at the next.
+ * keys concatenated (see the header). Pending batches are only ever of the block below: each opens at the next.
  * `verifySignature` answers the inner transactions' Ed25519 checks (a node's cache); `backend`
  * runs the pairings (noble or mcl-wasm: the same bytes, ../crypto/shutter/pairing-backend.ts).
  * @throws InvariantError when a batch is pending and `key` is missing or not its key: the caller
- * must wait for the key and check it (`isBatchKey`) before it executes the block.
+ * must wait for the keys and check them (`isBatchKey`) before it executes the block.
  */
 export function openBatches(
   context: FairChainContext,
@@ -318,9 +327,10 @@ export type FairPayloadProblem =
 
 /**
  * The stateless checks of a proposal's fair-ordering fields at `height`: envelopes decode, are
- * for this height, chain and eon, are signed by their senders over their ciphertexts, and each
- * sender's run ascends by one; keys ascend, are for lower heights and pass the pairing check;
- * early-share evidence proves what it claims (see the header).
+ * not expired, are for this chain and eon, are signed by their senders over their ciphertexts, and
+ * each sender's run ascends by one; keys ascend, are for lower heights and pass the pairing check
+ * where the verifier knows their batch (`batchIdentities`); early-share evidence proves what it
+ * claims (see the header).
  */
 export function fairPayloadProblem(
   context: {
@@ -345,6 +355,11 @@ export function fairPayloadProblem(
     readonly backend?: PairingBackend;
     /** A key the caller already holds for a height (checked before): a record equal to it passes. */
     readonly knownKey?: (height: number) => Uint8Array | undefined;
+    /**
+     * The identities of the pending batch of a height, when the caller knows it: a record for a
+     * batch it does not know is left to the executors' own checks (they check before they use it).
+     */
+    readonly batchIdentities?: (height: number) => readonly Uint8Array[] | undefined;
   } = {},
 ): FairPayloadProblem | undefined {
   const rules = context.fairOrdering;
@@ -380,7 +395,7 @@ export function fairPayloadProblem(
       return 'bad-envelope';
     }
     const { body, ciphertext } = envelope;
-    if (body.chainId !== context.chainId || body.targetHeight !== height) return 'bad-envelope';
+    if (body.chainId !== context.chainId || body.expiryHeight < height) return 'bad-envelope';
     if (body.eon !== envelopeEon) return 'envelope-wrong-eon';
     if (!wellFormedCiphertext(ciphertext) || verifyEnvelope(envelope) !== 'ok') return 'bad-envelope';
     const sender = toHex(body.sender);
@@ -394,13 +409,16 @@ export function fairPayloadProblem(
     if (key.height >= height) return 'batch-key-not-below-block';
     const held = options.knownKey?.(key.height);
     const eon = eonAtHeight(chain, key.height);
-    // Only one key passes the pairing check: a record other than the one held is wrong. A height
-    // whose eon this verifier has not seen recorded is left to the executors' own checks.
+    const identities = options.batchIdentities?.(key.height);
+    // Only one key per identity passes the pairing check: a record other than the one held is
+    // wrong. A batch this verifier does not know, or whose eon it has not seen recorded, is left
+    // to the executors' own checks.
     if (
       held !== undefined
         ? !bytesEqual(held, key.key)
         : eon !== undefined &&
-          !isBatchKey(context.chainId, key.height, key.key, eon.eonPublicKey, options.backend)
+          identities !== undefined &&
+          !isBatchKey(identities, key.key, eon.eonPublicKey, options.backend)
     )
       return 'bad-batch-key';
   }

@@ -24,8 +24,12 @@ import { Bytes32, Bytes64, Uint8, Uint16, Uint64 } from './primitives.ts';
 export const MAX_VALIDATORS = 256;
 /** Largest application payload in a block (1 MiB): blocks of orders are far smaller. */
 export const MAX_PAYLOAD_BYTES = 1 << 20;
-/** Largest vote extension (oracle observations, decryption shares). */
-export const MAX_EXTENSION_BYTES = 2048;
+/**
+ * Largest vote extension: the largest observation (`MAX_OBSERVED_ASSETS` prices) beside a full
+ * batch's decryption-key shares (src/codec/envelope.ts `MAX_BATCH_ENVELOPES`) must fit, or the
+ * shares could never ride and the batch would never open.
+ */
+export const MAX_EXTENSION_BYTES = 4096;
 /** Most blocks one sync response carries, and the largest `count` a request may ask for. */
 export const MAX_SYNC_BLOCKS = 32;
 /** Byte budget of one sync response: responders stop adding ancestors before exceeding it. */

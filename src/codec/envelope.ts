@@ -3,17 +3,17 @@
  * ciphertext (src/crypto/shutter/ibe.ts) of a whole `SignedTransaction` encoding:
  *
  *   OrderEnvelopeBody  what admission and the leader see: the sender, the account nonce the order
- *                      consumes, the fee it pays, the eon (keyset) it is encrypted to, the one
- *                      block height it is for (its batch, which is also its expiry), and the
+ *                      consumes, the fee it pays, the eon (keyset) it is encrypted to, the random
+ *                      prefix of its identity, the highest height that may include it, and the
  *                      ciphertext's size and SHA-256
  *   SignedOrderEnvelope the body, the sender's Ed25519 signature over
- *                      `PALISADE/SHUTTER/ENVELOPE/v1 ‖ chain id ‖ encode(OrderEnvelopeBody)`, and
+ *                      `PALISADE/SHUTTER/ENVELOPE/v2 ‖ chain id ‖ encode(OrderEnvelopeBody)`, and
  *                      the ciphertext bytes
  *
- * The ciphertext is encrypted to the identity of its target height (one identity per block,
- * src/crypto/shutter/key-shares.ts `batchIdentity`), so it can only be opened by the key the
- * validators release once that block is final. An order meant for "any of heights h..h+w" is
- * w + 1 envelopes with the same nonce: the first included consumes it, the others are replays.
+ * The ciphertext is encrypted to the envelope's own identity (its sender and prefix,
+ * src/crypto/shutter/key-shares.ts `envelopeIdentity`), so it can only be opened by the key the
+ * validators release once a finalized block has admitted this envelope. Any block up to the
+ * expiry may include it: the sender does not have to guess which block will.
  *
  * A decryption-key share (`SignedKeyShareMessage`) and the evidence of one released early
  * (`EarlyKeyShareEvidence`) are here too: the bytes a validator sends and the chain records, and
@@ -60,8 +60,13 @@ export const OrderEnvelopeBodyType = new ContainerType(
     /** Base units of the settlement asset, charged whether or not the order opens and is valid. */
     fee: Uint64,
     eon: Uint64,
-    /** The only height whose block may include it; it is expired above it. */
-    targetHeight: Uint64,
+    /**
+     * Random, chosen by the sender: with the sender it makes the order's own identity
+     * (src/crypto/shutter/key-shares.ts `envelopeIdentity`), so its key opens this envelope only.
+     */
+    identityPrefix: Bytes32,
+    /** The highest height whose block may include it; it is expired above it. */
+    expiryHeight: Uint64,
     ciphertextBytes: Uint32,
     ciphertextHash: Bytes32,
   },
@@ -101,16 +106,26 @@ export const SignedOrderEnvelopeCodec = defineMessage({
   },
 });
 
-/** A validator's share D_i = s_i·H1(id) of a batch key, as it signs and sends it. */
+/**
+ * Envelopes one block admits, at most: each costs every validator one 48-byte share on a vote, and
+ * a batch's shares ride one vote extension (`MAX_EXTENSION_BYTES`) beside an observation.
+ */
+export const MAX_BATCH_ENVELOPES = 16;
+
+/**
+ * A validator's shares D_ij = s_i·H1(id_j) of a batch's keys, one per admitted envelope in batch
+ * order, as it signs and sends them (src/crypto/shutter/key-shares.ts `keyShareSigningBytes`).
+ */
 export const SignedKeyShareType = new ContainerType(
   {
     chainId: Uint64,
     eon: Uint64,
     batch: Uint64,
     validatorIndex: Uint16,
-    identity: Bytes32,
-    /** Compressed G1 point. */
-    share: new ByteVectorType(48),
+    /** SHA-256 of the batch's identity preimages, in batch order. */
+    identitiesRoot: Bytes32,
+    /** Compressed G1 points. */
+    shares: new ListCompositeType(new ByteVectorType(48), MAX_BATCH_ENVELOPES),
     signature: Bytes64,
   },
   { typeName: 'SignedKeyShareMessage' },
@@ -123,6 +138,8 @@ export const SignedKeyShareCodec = defineMessage({
   type: SignedKeyShareType,
   validate(value) {
     if (value.validatorIndex === 0xffff) return { field: 'validatorIndex', reason: '0xffff is no validator' };
+    if (value.shares.length === 0)
+      return { field: 'shares', reason: 'a statement releases at least one share' };
     return undefined;
   },
 });

@@ -41,10 +41,15 @@
  *   `SnapshotChunkRequest`  asks for one `SNAPSHOT_CHUNK_BYTES` slice of that snapshot
  *   `SnapshotChunk`         the slice (the last one may be shorter)
  */
-import { ByteListType, ByteVectorType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
+import { ByteListType, ContainerType, ListCompositeType, type ValueOf } from '@chainsafe/ssz';
 import { SignedDepositReportCodec } from './bridge.ts';
 import { MAX_EXTENSION_BYTES, MAX_PAYLOAD_BYTES } from './consensus.ts';
-import { EarlyKeyShareCodec, EonActivationCodec, SignedOrderEnvelopeCodec } from './envelope.ts';
+import {
+  EarlyKeyShareCodec,
+  EonActivationCodec,
+  MAX_BATCH_ENVELOPES,
+  SignedOrderEnvelopeCodec,
+} from './envelope.ts';
 import { defineMessage } from './message.ts';
 import { PriceCertificateCodec, Secp256k1Point } from './oracle.ts';
 import { Bytes32, Uint16, Uint32, Uint64 } from './primitives.ts';
@@ -68,9 +73,12 @@ export const MAX_SIGNING_PARTICIPANTS = 128;
 
 const TransactionBytes = new ByteListType(SignedTransactionCodec.maxBytes);
 
-/** A block's decryption key: K = s·H1(batchIdentity(chain, height)), compressed G1. */
+/**
+ * A batch's decryption keys: K_j = s·H1(id_j) for each envelope the block at `height` admitted, in
+ * batch order, compressed G1 concatenated (48 bytes each).
+ */
 export const BatchKeyType = new ContainerType(
-  { height: Uint64, key: new ByteVectorType(48) },
+  { height: Uint64, key: new ByteListType(48 * MAX_BATCH_ENVELOPES) },
   { typeName: 'BatchKey' },
 );
 export type BatchKey = ValueOf<typeof BatchKeyType>;
@@ -132,7 +140,7 @@ export const MAX_GOSSIP_ENVELOPES = 32;
 
 /**
  * Encrypted-order envelopes a validator admitted from a client, sent on to the other validators so
- * that whoever leads the height an envelope targets holds it.
+ * that whoever leads a height the envelope may go in holds it.
  */
 export const EnvelopeGossipType = new ContainerType(
   {

@@ -331,7 +331,7 @@ export const MAX_PENDING_BATCH_ENVELOPES = 2048;
 /** Bytes of one pending batch's envelopes: a block payload's bound. */
 export const MAX_PENDING_BATCH_BYTES = 1 << 20;
 
-/** A finalized block's encrypted orders, in block order, waiting for the block's key. */
+/** A finalized block's admitted encrypted orders, in block order, waiting for their keys. */
 export const PendingBatchType = new ContainerType(
   {
     height: Uint64,

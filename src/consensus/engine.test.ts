@@ -462,7 +462,7 @@ test('the next leader reads the observations on votes that arrive after it final
     digest,
     [0, 1, 3].map((i) => vote(i, VoteKind.finalize, new Uint8Array(0))),
   );
-  const runAs = async (self: number) => {
+  const runAs = async (self: number, wants?: (extension: Uint8Array) => boolean) => {
     const scheduler = new Scheduler();
     const network = new CapturingNetwork();
     const seen: [number, number, number][] = [];
@@ -471,6 +471,7 @@ test('the next leader reads the observations on votes that arrive after it final
       signer: signers[self]!,
       application: {
         ...application,
+        ...(wants === undefined ? {} : { wantsLateExtension: wants }),
         verifyExtension: (signer, kind, _view, _digest, extension) => {
           if (extension.length > 0) seen.push([signer, kind, extension[0]!]);
           return true;
@@ -504,6 +505,11 @@ test('the next leader reads the observations on votes that arrive after it final
   // Validator 3 does not lead view 2: stale votes stay unread (no CPU spent).
   const notLeader = await runAs(3);
   assert.deepEqual(notLeader.seen, []);
+  // Unless the application wants the extension late (decryption-key shares): then it is read
+  // whoever leads, and only the one wanted; a forged vote still passes nothing on.
+  const wanting = await runAs(3, (extension) => extension[0] === 9 || extension[0] === 7);
+  assert.deepEqual(wanting.seen, [[2, VoteKind.notarize, 9]]);
+  assert.equal(wanting.drops[0]?.['bad-signature'], 1);
 });
 
 test('status reports the height the next proposal carries and its expected leader, and reading it asks the network for nothing', async () => {

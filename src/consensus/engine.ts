@@ -117,6 +117,14 @@ export interface Application {
   processedHeight(): number;
   /** Opaque bytes to attach to one of our votes (oracle observations, decryption shares). */
   extension?(kind: VoteKindValue, view: number, digest: Uint8Array): Uint8Array;
+  /**
+   * Whether the application needs `extension` even from a vote that arrives after its view's
+   * certificate formed. Such votes count for nothing and are not verified, so their extensions
+   * are lost; decryption-key shares must not be (a batch opens only with 2f + 1 of them, and the
+   * votes that formed the certificate may not all carry theirs). A vote it wants is verified and
+   * handed to `verifyExtension`; this is asked of late votes only, and must be cheap.
+   */
+  wantsLateExtension?(extension: Uint8Array): boolean;
   /** Checks a peer's extension; called only for votes whose signature verified. */
   verifyExtension?(
     signer: number,
@@ -1412,10 +1420,15 @@ export class SimplexEngine {
    * A vote that arrives after its view's certificate counts for nothing, so it is never verified
    * lazily, but its extension (the signer's oracle observation for the next height) is what the
    * next leader waits for to propose with 2f + 1 fresh prices. When we lead the next view, such a
-   * vote is verified now, which hands its extension to the application.
+   * vote is verified now, which hands its extension to the application; so it is whenever the
+   * application wants the extension (`wantsLateExtension`: decryption-key shares).
    */
   #passLateExtension(state: ViewState, entry: VoteEntry): void {
     if (entry.verified || entry.vote.extension.length === 0) return;
+    if (this.#config.application.wantsLateExtension?.(entry.vote.extension) === true) {
+      this.#verifyNow(entry);
+      return;
+    }
     const next = state.view + 1;
     const set = this.#setAt(next);
     const self = this.#selfIn(next);
@@ -1428,6 +1441,7 @@ export class SimplexEngine {
    * observation for the height after the tip: the next block's, which we propose when we lead the
    * view after the tip's. A validator whose loop was busy (it finalized the tip from a certificate
    * before its peers' votes were read) otherwise drops them and waits its observation timeout.
+   * An extension the application wants late (`wantsLateExtension`) is passed on whoever leads.
    * Each signer's vote of each kind is checked once per tip.
    */
   #passTipExtension(vote: Vote): void {
@@ -1437,7 +1451,8 @@ export class SimplexEngine {
     const next = tip.view + 1;
     const set = this.#setAt(next);
     const self = this.#selfIn(next);
-    if (set === undefined || self === undefined || leaderOf(set, next) !== self) return;
+    const wanted = this.#config.application.wantsLateExtension?.(vote.extension) === true;
+    if (!wanted && (set === undefined || self === undefined || leaderOf(set, next) !== self)) return;
     if (this.#tipExtensions.view !== tip.view) this.#tipExtensions = { view: tip.view, checked: new Set() };
     const key = `${vote.kind}/${vote.signer}`;
     if (this.#tipExtensions.checked.has(key)) return;

@@ -7,10 +7,7 @@ import { type Evidence, type Vote, VoteKind } from '../codec/consensus.ts';
 import type { EarlyKeyShare } from '../codec/envelope.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
 import { keyShareOfMessage } from '../crypto/shutter/envelope.ts';
-import {
-  type ShareVerificationContext,
-  verifyEarlyBatchShareEvidence,
-} from '../crypto/shutter/key-shares.ts';
+import { type ShareVerificationContext, verifyEarlyShareEvidence } from '../crypto/shutter/key-shares.ts';
 import type { ValidatorSet } from './validators.ts';
 import { defaultVerifier, type SignatureVerifier, verifyVote } from './votes.ts';
 
@@ -56,10 +53,9 @@ export function verifyEvidence(
 
 /**
  * `EarlyKeyShare` evidence (issue 14, src/codec/envelope.ts): validator i's own signed
- * decryption-key share for block b, for b's batch identity, recorded while the finalized height
- * was below b. Validators release a block's share only once the block is final, so this proves i
- * Byzantine: it handed out key material that lets its holders read b's orders before their order
- * was fixed. `finalizedHeightAtRecord` must be the recording chain's, never the accuser's. Returns
+ * decryption-key shares for batch b, recorded while the finalized height was below b. Validators
+ * sign a batch's shares only once the block is final, so this proves i Byzantine: it handed out
+ * key material for b's orders before their order was fixed. `finalizedHeightAtRecord` must be the recording chain's, never the accuser's. Returns
  * the offender's index, or undefined when the evidence proves nothing. Never throws.
  */
 export function verifyEarlyKeyShare(
@@ -67,7 +63,7 @@ export function verifyEarlyKeyShare(
   context: ShareVerificationContext,
 ): number | undefined {
   try {
-    const verdict = verifyEarlyBatchShareEvidence(
+    const verdict = verifyEarlyShareEvidence(
       { share: keyShareOfMessage(evidence.share), finalizedHeightAtRecord: evidence.finalizedHeightAtRecord },
       context,
     );

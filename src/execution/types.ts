@@ -218,8 +218,8 @@ export interface Block {
    */
   deposits?: BridgeDeposit[];
   /**
-   * Encrypted orders of an earlier block, opened by the block rule once that block's key was
-   * final (src/chain/fair-batches.ts), in the order that block fixed. They run before
+   * Encrypted orders of an earlier block, opened by the block rule with their keys, released once
+   * that block was final (src/chain/fair-batches.ts), in the order that block fixed. They run before
    * `transactions`; their nonces were reserved when their envelopes were included.
    */
   encrypted?: SignedTransaction[];

@@ -99,7 +99,7 @@ import {
   stateRootHeightFor,
 } from '../chain/block-rule.ts';
 import type { BlockStore } from '../chain/block-store.ts';
-import { isBatchKey } from '../chain/encrypted-batch.ts';
+import { batchIdentities, isBatchKey } from '../chain/encrypted-batch.ts';
 import { type EonAtHeight, eonAt, judgeEonActivation, type ScheduledEon } from '../chain/eon-schedule.ts';
 import {
   batchKeyNeeded,
@@ -127,6 +127,7 @@ import {
   EarlyKeyShareCodec,
   KeyShareVoteExtensionCodec,
   keyShareExtensionOverhead,
+  MAX_BATCH_ENVELOPES,
   MAX_VOTE_KEY_SHARES,
   SignedKeyShareCodec,
   SignedOrderEnvelopeCodec,
@@ -323,7 +324,7 @@ export interface OrderFlow {
   encryptedExecuted: number;
   plainExecuted: number;
   envelopesAdmitted: number;
-  /** Admitted envelopes opened under their block's key whose order ran. */
+  /** Admitted envelopes opened under their keys whose order ran. */
   envelopesDecrypted: number;
   /** Opened but charged and dropped: undecryptable or an invalid plaintext (fee and nonce spent). */
   envelopesUndecryptable: number;
@@ -449,6 +450,19 @@ export interface NodeApplication {
   finalizedAhead(block: Block): void;
   processedHeight(): number;
   extension(kind: number, view: number, digest: Uint8Array): Uint8Array;
+  /** Whether a late vote's extension is still wanted (it carries decryption-key shares). */
+  wantsLateExtension(extension: Uint8Array): boolean;
+  /**
+   * Our signed key-share statement for each batch as soon as we executed its block (the block is
+   * final): the node sends it to every validator at once, rather than only on our next vote, which
+   * may already have gone out before the execution ended. Returns the unsubscribe function.
+   */
+  onKeyShares(listener: (statement: Uint8Array) => void): () => void;
+  /**
+   * A `SignedKeyShareMessage` a peer sent directly (see `onKeyShares`): held for its batch when it
+   * checks. False when it is junk (does not decode or is not signed by the validator it names).
+   */
+  receiveKeyShares(statement: Uint8Array): boolean;
   verifyExtension(
     signer: number,
     kind: number,
@@ -702,6 +716,9 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   const depositReports = new Map<number, Map<string, Uint8Array>>();
   const listeners = new Set<(applied: AppliedBlock) => void>();
   const executedListeners = new Set<(executed: AppliedBlock) => void>();
+  const keyShareListeners = new Set<(statement: Uint8Array) => void>();
+  /** The highest height consensus told us is final (`finalizedAhead`), at least our executed one. */
+  let finalizedSeen = 0;
   const refused: Record<string, number> = {};
   let proposed = 0;
   let verified = 0;
@@ -805,28 +822,37 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
    * including `parentHex` execute. Their envelopes reserve nonces in block order when they run
    * (`admitEnvelopes`: the next nonce or nothing), replayed here the same way, so a proposal
    * continues a sender's run instead of leaving a gap until those blocks execute, and never
-   * carries a nonce an ancestor already does. With an ancestor unknown here, the executed state.
+   * carries a nonce an ancestor already does. Undefined with an ancestor unknown here (it reached
+   * us through sync): what it carries is unknown, and an envelope stays valid for several blocks,
+   * so a proposal over it carries no envelope rather than repeat one of its.
    */
-  const ancestorNextNonce = (parentHex: string): ((sender: Uint8Array) => number) => {
+  const ancestorNextNonce = (parentHex: string): ((sender: Uint8Array) => number) | undefined => {
     const executed = (sender: Uint8Array) => chain.engine.nonceOf(sender) ?? 0;
     const path: KnownBlock[] = [];
     let cursorHex = parentHex;
     for (let steps = 0; ; steps++) {
-      if (steps >= MAX_KNOWN_BLOCKS) return executed;
+      if (steps >= MAX_KNOWN_BLOCKS) return undefined;
       if (cursorHex === toHex(tipDigest)) break;
       const cursor = known.get(cursorHex);
-      if (cursor === undefined) return executed;
+      if (cursor === undefined) return undefined;
       if (cursor.height <= chain.engine.height) break;
       path.push(cursor);
       cursorHex = cursor.parentHex;
     }
     const next = new Map<string, number>();
-    for (const block of path.reverse())
+    for (const block of path.reverse()) {
+      // A block admits at most MAX_BATCH_ENVELOPES (a Byzantine leader may carry more): the rest
+      // reserve nothing, so they must not move the next nonce here either.
+      let admitted = 0;
       for (const { sender, nonce } of block.envelopeNonces) {
+        if (admitted >= MAX_BATCH_ENVELOPES) break;
         const key = toHex(sender);
         const expected = next.get(key) ?? chain.engine.nonceOf(sender);
-        if (expected !== undefined && nonce === expected) next.set(key, expected + 1);
+        if (expected === undefined || nonce !== expected) continue;
+        next.set(key, expected + 1);
+        admitted++;
       }
+    }
     return (sender) => next.get(toHex(sender)) ?? executed(sender);
   };
 
@@ -849,24 +875,45 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     return carried;
   };
 
+  /** The identities of pending batch `height` (executed here, keys not yet used), memoized. */
+  const identitiesMemo = new Map<number, readonly Uint8Array[]>();
+  const pendingIdentities = (height: number): readonly Uint8Array[] | undefined => {
+    const memo = identitiesMemo.get(height);
+    if (memo !== undefined) return memo;
+    const batch = chain.pending.find((pending) => pending.height === height);
+    const identities = batch === undefined ? undefined : batchIdentities(batch.envelopes);
+    if (identities !== undefined) identitiesMemo.set(height, identities);
+    return identities;
+  };
+
+  /** The relay of batch `height`, opened with its identities once the batch is pending here. */
+  const relayOfBatch = (height: number): KeyShareRelay | undefined => {
+    const relay = relayAt(height);
+    if (relay === undefined || relay.opened(height)) return relay;
+    const identities = pendingIdentities(height);
+    if (identities !== undefined) relay.open(height, identities);
+    return relay;
+  };
+
   /**
-   * Block `height`'s key once it is final here: from 2f + 1 good shares (ours added first: `height`
-   * is executed, so releasing it is allowed), or a record or stored key; else undefined.
+   * Batch `height`'s keys once it is final here: from 2f + 1 good statements (ours added first:
+   * `height` is executed, so releasing it is allowed), or a record or stored keys; else undefined.
    */
   const heldKey = (height: number): Uint8Array | undefined => {
     if (fair === undefined || height > chain.engine.height) return undefined;
     const recorded = knownKeys.get(height);
     if (recorded !== undefined) return recorded;
     const eon = eonHere(height);
+    const identities = pendingIdentities(height);
     const unchecked = uncheckedKeys.get(height);
-    if (unchecked !== undefined && eon !== undefined) {
+    if (unchecked !== undefined && eon !== undefined && identities !== undefined) {
       uncheckedKeys.delete(height);
-      if (isBatchKey(chainId, height, unchecked, eon.eonPublicKey, fair.pairingBackend)) {
+      if (isBatchKey(identities, unchecked, eon.eonPublicKey, fair.pairingBackend)) {
         knownKeys.set(height, unchecked);
         return unchecked;
       }
     }
-    const relay = eon === undefined ? undefined : relayOfEon(eon);
+    const relay = eon === undefined ? undefined : relayOfBatch(height);
     if (relay === undefined || eon === undefined) return undefined;
     relay.attach(height, chain.engine.height);
     // Combining costs pairings: not before enough shares are held to succeed.
@@ -875,19 +922,20 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     return outcome?.ok ? outcome.key : undefined;
   };
 
-  /** A record of batch `height`'s key from a block: kept when it may still be needed and checks. */
+  /** A record of batch `height`'s keys from a block: kept when it may still be needed and checks. */
   const learnKey = (height: number, key: Uint8Array, checked: boolean) => {
     if (fair === undefined || knownKeys.has(height) || height + 2 < chain.engine.height) return;
     if (!checked) {
       const eon = eonHere(height);
-      // Eon epochs: a record for a height whose eon our execution has not reached yet (a validator
-      // catching up sees later blocks first) waits unchecked until that eon is known (`heldKey`).
-      if (eon === undefined) {
+      const identities = pendingIdentities(height);
+      // A record for a batch our execution has not reached yet (a validator catching up sees
+      // later blocks first), or whose eon it has not recorded, waits unchecked (`heldKey`).
+      if (eon === undefined || identities === undefined) {
         if (height > chain.engine.height && uncheckedKeys.size < KEY_WAIT_BLOCKS_MAX)
           uncheckedKeys.set(height, key.slice());
         return;
       }
-      if (!isBatchKey(chainId, height, key, eon.eonPublicKey, fair.pairingBackend)) return;
+      if (!isBatchKey(identities, key, eon.eonPublicKey, fair.pairingBackend)) return;
     }
     knownKeys.set(height, key.slice());
     wakeProposers();
@@ -901,12 +949,12 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
    * the highest certified view), so in both cases the block after batch h ≤ H − 1 (resp. H − 2) can
    * no longer change. Nullify votes carry none, and neither do votes for a block we do not know.
    *
-   * Why: a batch's key opens every envelope sealed for its height, those its block left out too.
-   * If shares rode on any vote, a leader of h + 1 could stall its view (the nullify votes would
-   * bring it h's key) or send its proposal to 2f others and withhold its own vote (their
-   * notarize votes would), read the envelopes h missed, and have the next leader's block h + 1
-   * carry its plain orders ahead of their copies for h + 1. The key needs f + 1 honest shares, so
-   * with this rule it exists only once some honest validator saw the block after h notarized.
+   * Why: the keys of batch h open h's admitted envelopes only (each has its own identity), and
+   * those run first in h + 1 whatever h + 1 carries, so a share on any vote after h is final would
+   * leak nothing ahead of its place. The rule is kept because it costs nothing (h + 1 executes
+   * only once final, on the finalize votes that carry the shares) and it keeps the keys of h
+   * unknown until the block that runs after h's orders is fixed: nobody can choose h + 1's plain
+   * transactions after reading h's orders, not even to react to them.
    */
   const shareableBatchMax = (kind: number, digest: Uint8Array): number => {
     if (kind === VoteKind.nullify) return -1;
@@ -927,7 +975,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     let used = keyShareExtensionOverhead(0);
     for (const batch of chain.pending) {
       if (shares.length >= MAX_VOTE_KEY_SHARES || batch.height > maxBatch) break;
-      const bytes = relayAt(batch.height)?.attach(batch.height, chain.engine.height);
+      const bytes = relayOfBatch(batch.height)?.attach(batch.height, chain.engine.height);
       if (bytes === undefined) continue;
       if (used + bytes.length + 4 > room) break;
       shares.push(bytes);
@@ -941,7 +989,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
    * it; held for its batch. A valid share for a height above our finalized one is kept as evidence
    * against its signer. Shares far outside the heights we collect for are accepted and not kept.
    */
-  const acceptKeyShare = (signer: number, bytes: Uint8Array): boolean => {
+  const acceptKeyShare = (signer: number | undefined, bytes: Uint8Array): boolean => {
     if (fair === undefined) return false;
     let message: ReturnType<typeof SignedKeyShareCodec.decode>;
     try {
@@ -949,12 +997,16 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     } catch {
       return false;
     }
-    if (message.validatorIndex !== signer) return false;
+    // On a vote, the statement must be the vote signer's own; sent directly, its signature (the
+    // relay checks it) is all that names its sender.
+    if (signer !== undefined && message.validatorIndex !== signer) return false;
     const batch = Number(message.batch);
-    const finalized = chain.engine.height;
+    // Early is above what consensus has shown us final, not above what we executed: a statement
+    // pushed the moment its sender executed a block we have not executed yet is no early release.
+    const finalized = Math.max(chain.engine.height, finalizedSeen);
     if (batch > finalized + OBSERVATION_WINDOW || batch + KEY_WAIT_BLOCKS_MAX < finalized) return true;
     // A batch whose eon we have not seen recorded (ahead of our execution): accepted, not kept.
-    const relay = relayAt(batch);
+    const relay = relayOfBatch(batch);
     if (relay === undefined) return true;
     const verdict = relay.receive(bytes, finalized);
     if (!verdict.ok) return verdict.code === 'DUPLICATE';
@@ -1030,7 +1082,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     const { body } = SignedOrderEnvelopeCodec.decode(bytes);
     let woken = false;
     for (const wait of envelopeWaits)
-      if (!wait.ready && wait.height === body.targetHeight && wait.nextNonce(body.sender) === body.nonce) {
+      if (!wait.ready && body.expiryHeight >= wait.height && wait.nextNonce(body.sender) === body.nonce) {
         wait.ready = true;
         woken = true;
       }
@@ -1124,6 +1176,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       known.get(toHex(digest))?.batchKeyHeights ??
       (decodeBlockPayload(payload)?.batchKeys ?? []).map((key) => key.height);
     for (const recordedHeight of records) unrecorded.delete(recordedHeight);
+    for (const memo of [...identitiesMemo.keys()]) if (memo < lowest) identitiesMemo.delete(memo);
     for (const map of [unrecorded, knownKeys, uncheckedKeys])
       for (const keyHeight of [...map.keys()])
         if (keyHeight + (map === unrecorded ? KEY_WAIT_BLOCKS_MAX : 2) < height) map.delete(keyHeight);
@@ -1367,17 +1420,22 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       // looked up again on every poll: the mempool goes into this block as soon as they are known,
       // instead of an empty block now (and the mempool a view later).
       //
-      // An envelope named for this height is a reason to propose as much as a transaction: it can
-      // go in no other block. The pool is asked once; then each admitted envelope for this height
-      // at its sender's next nonce marks the wait done (`submitEnvelope`, one nonce lookup each),
-      // so a flood of envelopes for this height costs no rescans, and envelopes that can never be
-      // selected (nonce gaps) wake nobody: they neither hold the proposal back nor hurry it.
+      // An envelope this block could carry is a reason to propose as much as a transaction. The
+      // pool is asked once; then each admitted envelope unexpired at this height at its sender's
+      // next nonce marks the wait done (`submitEnvelope`, one nonce lookup each), so a flood of
+      // envelopes costs no rescans, and envelopes that can never be selected (nonce gaps) wake
+      // nobody: they neither hold the proposal back nor hurry it.
       const proposeStartMs = tracing ? traceNow() : 0;
       let exclusions = ancestorTransactions(parentHex);
       const envelopeWait: EnvelopeWait | undefined =
         envelopePool === undefined
           ? undefined
-          : { height: context.height, nextNonce: ancestorNextNonce(parentHex), ready: false };
+          : {
+              height: context.height,
+              // Over an unknown ancestor no envelope is carried, so none ends the wait.
+              nextNonce: ancestorNextNonce(parentHex) ?? (() => -1),
+              ready: false,
+            };
       if (envelopeWait !== undefined) {
         envelopeWait.ready = envelopePool!.selectable(context.height, envelopeWait.nextNonce);
         envelopeWaits.add(envelopeWait);
@@ -1470,12 +1528,15 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       // An eon activation (a few hundred bytes per validator) takes its room from the envelopes'.
       const eonActivations = eonActivationFor(context.height);
       const activationBytes = eonActivations.reduce((sum, bytes) => sum + bytes.length, 0);
+      const envelopeNonces = ancestorNextNonce(parentHex);
       const envelopes =
-        envelopePool?.select(
-          context.height,
-          Math.max(0, Math.min(limits.maxBlockEnvelopeBytes, MAX_PENDING_BATCH_BYTES) - activationBytes),
-          ancestorNextNonce(parentHex),
-        ) ?? [];
+        envelopeNonces === undefined
+          ? []
+          : (envelopePool?.select(
+              context.height,
+              Math.max(0, Math.min(limits.maxBlockEnvelopeBytes, MAX_PENDING_BATCH_BYTES) - activationBytes),
+              envelopeNonces,
+            ) ?? []);
       const payload = BlockPayloadCodec.encode({
         envelopes,
         batchKeys,
@@ -1548,10 +1609,12 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       const fairProblem = fairPayloadProblem(fairVerifierContext(), context.height, payload, {
         ...(fair?.pairingBackend === undefined ? {} : { backend: fair.pairingBackend }),
         knownKey: (height) => knownKeys.get(height) ?? unrecorded.get(height),
+        batchIdentities: pendingIdentities,
       });
       if (fairProblem !== undefined) return refuse(fairProblem);
-      // Each record passed its pairing check just now: one a validator behind us may wait for.
-      for (const record of payload.batchKeys) learnKey(record.height, record.key, true);
+      // A record one a validator behind us may wait for: kept once it checks against the batch
+      // (the check above is skipped for a batch we do not know, so it is made here again).
+      for (const record of payload.batchKeys) learnKey(record.height, record.key, false);
       const rootHeight = stateRootHeightFor(context.height);
       if (payload.stateRootHeight !== rootHeight) return refuse('wrong-state-root-height');
       // Not knowing the root (our execution is behind it, or restored from a snapshot above it) is
@@ -1624,6 +1687,12 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       pruneFair(block.height, block.payload, digest, batchKey);
       // Executed: its transactions are known (ancestorTransactions) and batch keys may be held.
       wakeProposers();
+      // Its admitted envelopes' key shares go out now, not only on our next vote (which may have
+      // left while this block executed): the next block opens this batch as soon as 2f + 1 are in.
+      if (keyShareListeners.size > 0 && chain.pending.some((batch) => batch.height === block.height)) {
+        const statement = relayOfBatch(block.height)?.attach(block.height, chain.engine.height);
+        if (statement !== undefined) for (const listener of keyShareListeners) listener(statement);
+      }
       const summary = summarize(block, digest, executed);
       storage.putFinalizedBlock({
         height: block.height,
@@ -1683,6 +1752,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     },
 
     finalizedAhead(block) {
+      finalizedSeen = Math.max(finalizedSeen, block.height);
       if (fair === undefined || block.height <= chain.engine.height) return;
       for (const record of decodeBlockPayload(block.payload)?.batchKeys ?? [])
         learnKey(record.height, record.key, false);
@@ -1708,6 +1778,15 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       if (shares.length === 0) return inner;
       return KeyShareVoteExtensionCodec.encode({ inner, shares });
     },
+
+    // Key shares are needed from every validator that sends them, not only from the 2f + 1 votes
+    // that happened to form a certificate first: a batch opens only with 2f + 1 shares, and those
+    // votes may be from validators that had not executed the batch yet.
+    wantsLateExtension: (extension) =>
+      fair !== undefined &&
+      extension.length >= 3 &&
+      extension[1] === KeyShareVoteExtensionCodec.tag >> 8 &&
+      extension[2] === (KeyShareVoteExtensionCodec.tag & 0xff),
 
     verifyExtension(signer, _kind, view, _digest, extension) {
       if (
@@ -1806,6 +1885,13 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onKeyShares(listener) {
+      keyShareListeners.add(listener);
+      return () => keyShareListeners.delete(listener);
+    },
+
+    receiveKeyShares: (statement) => acceptKeyShare(undefined, statement),
+
     onExecuted(listener) {
       executedListeners.add(listener);
       return () => executedListeners.delete(listener);

@@ -39,7 +39,6 @@ import { accountStateKey } from '../execution/engine.ts';
 import { verifyPriceCertificate as verifyFrostPriceCertificate } from '../interop/price-certificate.ts';
 import type { Finding } from '../monitor/finding.ts';
 import type { FindingQuery } from '../monitor/monitor.ts';
-import { invariant } from '../std/invariant.ts';
 import { frameTransactions } from './api/batch.ts';
 import type { CheckpointJson, WithdrawalProofJson } from './api/bridge.ts';
 import type { EonKeysetJson } from './api/eon.ts';
@@ -223,7 +222,7 @@ export interface PalisadeClient {
    * Submits an encrypted order (`encrypt`'s output, `POST /v1/envelopes`); resolves with the slot
    * it holds. A refusal rejects with a `ClientError` carrying the `ENVELOPE_*` code.
    */
-  submitEnvelope(envelope: Uint8Array): Promise<{ sender: Hex; nonce: number; targetHeight: number }>;
+  submitEnvelope(envelope: Uint8Array): Promise<{ sender: Hex; nonce: number; expiryHeight: number }>;
   transaction(id: Hex): Promise<TransactionLookup>;
   /** Polls until the transaction is finalized; resolves with its outcome. */
   waitForTransaction(
@@ -430,7 +429,7 @@ export function createClient(options: ClientOptions): PalisadeClient {
   }
 
   async function submitEnvelope(envelope: Uint8Array) {
-    const accepted = await call<{ sender: Hex; nonce: number; targetHeight: number }>(
+    const accepted = await call<{ sender: Hex; nonce: number; expiryHeight: number }>(
       '/v1/envelopes',
       {
         method: 'POST',
@@ -439,7 +438,7 @@ export function createClient(options: ClientOptions): PalisadeClient {
       },
       [202],
     );
-    return { sender: accepted.sender, nonce: accepted.nonce, targetHeight: accepted.targetHeight };
+    return { sender: accepted.sender, nonce: accepted.nonce, expiryHeight: accepted.expiryHeight };
   }
 
   async function submitTransactions(
@@ -728,13 +727,14 @@ function eonKeyOf(bytes: Uint8Array): ReturnType<typeof decodeG2> {
 }
 
 /**
- * Encrypts an order for the block at `targetHeight` (issue 14, fair ordering): `action` is signed
- * as a transaction at `nonce`, encrypted to that height's batch identity under the eon key (96-byte
- * compressed G2, as the validators' keyset publishes it) and wrapped in an envelope signed by the
- * same key (src/crypto/shutter/envelope.ts). Returns the `SignedOrderEnvelope` encoding. Nothing
- * before the block at `targetHeight` is final can open it; only the block at that height can
- * include it. The transaction inside runs at the start of the next block, which opens the batch
- * with its key; its expiry is `KEY_WAIT_BLOCKS_MAX` blocks above its target.
+ * Encrypts an order (issue 14, fair ordering): `action` is signed as a transaction at `nonce`,
+ * encrypted under the eon key (96-byte compressed G2, as the validators' keyset publishes it) to the
+ * order's own identity, the signer's with `identityPrefix` (32 random bytes: fresh ones unless
+ * given, e.g. a prefix `prepareEncryption` prepared), and wrapped in an envelope signed by the same
+ * key (src/crypto/shutter/envelope.ts). Returns the `SignedOrderEnvelope` encoding. Any block up to
+ * `expiryHeight` may include it; nobody can open it before a finalized block has admitted it, and
+ * if none does, nobody ever can. The transaction inside runs at the start of the block after the
+ * one that admitted it; its own expiry is `KEY_WAIT_BLOCKS_MAX` blocks above the envelope's.
  * @throws {CodecError} when `eonPublicKey` is not a point of G2
  */
 export function encrypt(
@@ -743,15 +743,16 @@ export function encrypt(
     chainId: number;
     eon: number;
     eonPublicKey: Uint8Array;
-    targetHeight: number;
+    expiryHeight: number;
     nonce: number;
     fee: number;
     action: ExecutionAction;
+    identityPrefix?: Uint8Array;
   },
   options: {
     /**
      * Runs the pairing work: default noble; `await createMclBackend()` gives the same bytes several
-     * times faster. Orders to one target block share its pairing (cached), whatever the backend.
+     * times faster. A prefix prepared with `prepareEncryption` has its pairing done already.
      */
     backend?: PairingBackend;
   } = {},
@@ -759,14 +760,15 @@ export function encrypt(
   const transaction = signTransaction(signer, {
     chainId: input.chainId,
     nonce: input.nonce,
-    expiryHeight: input.targetHeight + KEY_WAIT_BLOCKS_MAX,
+    expiryHeight: input.expiryHeight + KEY_WAIT_BLOCKS_MAX,
     payload: encodeAction(input.action),
   });
   const envelope = sealOrder(signer, {
     chainId: input.chainId,
     eon: input.eon,
     eonPublicKey: eonKeyOf(input.eonPublicKey),
-    targetHeight: input.targetHeight,
+    identityPrefix: input.identityPrefix ?? globalThis.crypto.getRandomValues(new Uint8Array(32)),
+    expiryHeight: input.expiryHeight,
     fee: input.fee,
     transaction,
     sigma: globalThis.crypto.getRandomValues(new Uint8Array(32)),
@@ -776,55 +778,25 @@ export function encrypt(
 }
 
 /**
- * The share of a block interval an envelope may still spend on its way (encryption, the request,
- * gossip to the leader) and be counted on to make the height `proposalHeight` names: the leader of
- * that height proposes once the block below is notarized, which is mostly within the first part of
- * the interval. Above it the next height is named: a miss costs the whole round (several blocks),
- * one height later costs one block.
- */
-export const ENVELOPE_ON_TIME_INTERVAL_SHARE = 1 / 3;
-
-/**
- * The height to name in `encrypt` for orders sent now (issue 14): the block the next proposal
- * carries (`NodeStatus.proposalHeight`, or a block event's) when the envelopes reach the leader well
- * within its block interval, else one height later per interval they take. The envelope runs in the
- * block after the one it names, so naming the next proposal adds one block to a plain order's
- * latency, and each height further adds one more; naming a height already proposed misses (no
- * nonce is spent; the order is sent again). `ageMs` is how old `proposalHeight` is; `sendMs` the
- * time until the last envelope of the round is at the validators (its encryption, the request).
- * @example const target = envelopeTargetHeight({ proposalHeight: (await client.status()).proposalHeight, ageMs: 0, sendMs: 2 * encryptMs + 5, blockIntervalMs: 100 });
- */
-export function envelopeTargetHeight(input: {
-  proposalHeight: number;
-  ageMs: number;
-  sendMs: number;
-  blockIntervalMs: number;
-}): number {
-  invariant(Number.isSafeInteger(input.proposalHeight) && input.proposalHeight >= 1, 'a proposal height');
-  invariant(input.blockIntervalMs > 0, 'a positive block interval');
-  const spentMs = Math.max(0, input.ageMs) + Math.max(0, input.sendMs);
-  const heightsPassed = Math.floor(
-    (spentMs + (1 - ENVELOPE_ON_TIME_INTERVAL_SHARE) * input.blockIntervalMs) / input.blockIntervalMs,
-  );
-  return input.proposalHeight + heightsPassed;
-}
-
-/**
- * Prepares `encrypt` for orders to `targetHeight` before they exist: the block's pairing, the bulk
- * of the first order's cost, is done now (while the client waits for its next round) and kept.
- * @example prepareEncryption({ chainId, eonPublicKey, targetHeight: height + 3 }, { backend });
+ * Prepares one future order of `sender` before it exists: picks a fresh identity prefix and does
+ * its identity's pairing (the bulk of an order's encryption) now, while the client waits, and keeps
+ * it. Pass the prefix returned to `encrypt` (once: a prefix is one order's identity).
+ * @example const prefix = prepareEncryption({ chainId, eonPublicKey, sender: signer.publicKey }, { backend });
  * @throws {CodecError} when `eonPublicKey` is not a point of G2
  */
 export function prepareEncryption(
-  input: { chainId: number; eonPublicKey: Uint8Array; targetHeight: number },
+  input: { chainId: number; eonPublicKey: Uint8Array; sender: Uint8Array },
   options: { backend?: PairingBackend } = {},
-): void {
+): Uint8Array {
+  const identityPrefix = globalThis.crypto.getRandomValues(new Uint8Array(32));
   prepareOrderSealing({
     chainId: input.chainId,
     eonPublicKey: eonKeyOf(input.eonPublicKey),
-    targetHeight: input.targetHeight,
+    sender: input.sender,
+    identityPrefix,
     ...(options.backend === undefined ? {} : { backend: options.backend }),
   });
+  return identityPrefix;
 }
 
 /**
@@ -835,12 +807,12 @@ export function prepareEncryption(
  */
 export function encryptedOrderId(
   signer: Ed25519Signer,
-  input: { chainId: number; targetHeight: number; nonce: number; action: ExecutionAction },
+  input: { chainId: number; expiryHeight: number; nonce: number; action: ExecutionAction },
 ): Hex {
   const transaction = signTransaction(signer, {
     chainId: input.chainId,
     nonce: input.nonce,
-    expiryHeight: input.targetHeight + KEY_WAIT_BLOCKS_MAX,
+    expiryHeight: input.expiryHeight + KEY_WAIT_BLOCKS_MAX,
     payload: encodeAction(input.action),
   });
   return hexOf(transactionId(transaction));

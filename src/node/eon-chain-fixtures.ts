@@ -27,6 +27,7 @@ import {
   snapshotChainState,
   stateRootHeightFor,
 } from '../chain/block-rule.ts';
+import { batchIdentities } from '../chain/encrypted-batch.ts';
 import { eonActivationOf } from '../chain/eon-schedule.ts';
 import type { Block } from '../codec/consensus.ts';
 import { SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
@@ -38,7 +39,7 @@ import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { sealOrder } from '../crypto/shutter/envelope.ts';
 import { type EonAgreement, eonThreshold, runLocalEonKeygen } from '../crypto/shutter/eon-keygen.ts';
-import { combineKeyShares, releaseBatchKeyShare } from '../crypto/shutter/key-shares.ts';
+import { combineBatchKeyShares, releaseBatchKeyShares } from '../crypto/shutter/key-shares.ts';
 import {
   actionTransaction,
   createTransactionBuilder,
@@ -128,15 +129,17 @@ export function eonChainRules(): ChainRules {
   };
 }
 
-/** Block `height`'s batch key from keypers 0–2 of `agreements`. */
+/** Batch `height`'s keys (its envelopes `envelopes`) from keypers 0–2 of `agreements`. */
 function batchKeyOf(
   agreements: EonAgreement[],
   eon: number,
   signers: readonly Ed25519Signer[],
   height: number,
+  envelopes: readonly Uint8Array[],
 ) {
+  const identities = batchIdentities(envelopes)!;
   const shares = [0, 1, 2].map((index) => {
-    const released = releaseBatchKeyShare(
+    const released = releaseBatchKeyShares(
       {
         chainId: EON_CHAIN_ID,
         eon,
@@ -144,24 +147,25 @@ function batchKeyOf(
         secretShare: agreements[index]!.secretShare,
         signer: signers[index]!,
       },
-      { batch: height, finalizedHeight: height },
+      { batch: height, finalizedHeight: height, identities },
     );
     assert.ok(released.ok);
     return released.share;
   });
-  const combined = combineKeyShares(shares, agreements[0]!.keyset.threshold);
-  assert.ok(combined.ok);
-  return combined.key.toBytes(true);
+  const combined = combineBatchKeyShares(shares, agreements[0]!.keyset.threshold);
+  assert.ok(combined !== undefined);
+  return combined;
 }
 
-/** An order of the trader encrypted to eon `eon` for block `targetHeight`. */
-export function encryptedOrder(eon: number, agreements: EonAgreement[], targetHeight: number, nonce: number) {
+/** An order of the trader encrypted to eon `eon`, valid up to block `expiryHeight`. */
+export function encryptedOrder(eon: number, agreements: EonAgreement[], expiryHeight: number, nonce: number) {
   return SignedOrderEnvelopeCodec.encode(
     sealOrder(eonTrader, {
       chainId: EON_CHAIN_ID,
       eon,
       eonPublicKey: agreements[0]!.keyset.eonPublicKey,
-      targetHeight,
+      identityPrefix: new Uint8Array(randomBytes(32)),
+      expiryHeight,
       fee: USDC,
       transaction: actionTransaction(eonTrader, nonce, limitOrder(1, 'buy', 100, 1), {
         chainId: EON_CHAIN_ID,
@@ -198,6 +202,17 @@ export function removalOfV4(): Uint8Array {
   );
 }
 
+/** The envelopes of the honest chain's encrypted orders, made once (their prefixes are random). */
+const orders = new Map<number, Uint8Array>();
+function orderAt(height: number, eon: number, agreements: EonAgreement[], nonce: number): Uint8Array {
+  let order = orders.get(height);
+  if (order === undefined) {
+    order = encryptedOrder(eon, agreements, height, nonce);
+    orders.set(height, order);
+  }
+  return order;
+}
+
 /** What block `height` carries on the honest chain. */
 function contentOf(height: number): BlockContent {
   switch (height) {
@@ -206,15 +221,15 @@ function contentOf(height: number): BlockContent {
     case 6:
       return { fields: { eonActivations: [activationOf(eon2, 2)] } };
     case 24:
-      return { fields: { envelopes: [encryptedOrder(2, eon2, 24, 0)] } };
+      return { fields: { envelopes: [orderAt(24, 2, eon2, 0)] } };
     case 25:
-      return { fields: {}, batchKey: batchKeyOf(eon2, 2, laterValidators, 24) };
+      return { fields: {}, batchKey: batchKeyOf(eon2, 2, laterValidators, 24, [orderAt(24, 2, eon2, 0)]) };
     case 30:
       return { fields: { eonActivations: [activationOf(eon3, 3)] } };
     case 50:
-      return { fields: { envelopes: [encryptedOrder(3, eon3, 50, 1)] } };
+      return { fields: { envelopes: [orderAt(50, 3, eon3, 1)] } };
     case 51:
-      return { fields: {}, batchKey: batchKeyOf(eon3, 3, laterValidators, 50) };
+      return { fields: {}, batchKey: batchKeyOf(eon3, 3, laterValidators, 50, [orderAt(50, 3, eon3, 1)]) };
     default:
       return { fields: {} };
   }

@@ -17,9 +17,9 @@ import { describe, it } from 'node:test';
 import { type CommittedSet, judgeEonActivation } from '../chain/eon-schedule.ts';
 import { toHex } from '../crypto/bytes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
-import { sealOrder } from '../crypto/shutter/envelope.ts';
+import { identityOfEnvelope, sealOrder } from '../crypto/shutter/envelope.ts';
 import { shutterDecryptBytes } from '../crypto/shutter/ibe.ts';
-import { combineKeyShares, releaseBatchKeyShare } from '../crypto/shutter/key-shares.ts';
+import { combineBatchKeyShares, releaseBatchKeyShares } from '../crypto/shutter/key-shares.ts';
 import { nobleBackend } from '../crypto/shutter/pairing-backend.ts';
 import { actionTransaction, testSigner } from '../execution/fixtures.ts';
 import { createEonEpochs, type EonEpochs } from './eon-epochs.ts';
@@ -121,8 +121,19 @@ describe('the per-window eon DKG driver', () => {
     // The joiner (keyper 5) with keypers 0 and 1 (t = 2f + 1 = 3 of 6) opens block 25's envelope.
     const height = 25;
     const eonPublicKey = verdict.scheduled.keyset.eonPublicKey;
+    const envelope = sealOrder(people[0]!, {
+      chainId: CHAIN_ID,
+      eon: 2,
+      eonPublicKey,
+      identityPrefix: new Uint8Array(randomBytes(32)),
+      expiryHeight: height,
+      fee: 1,
+      transaction: actionTransaction(people[0]!, 0, { kind: 'cancelAll', value: { seriesId: 1 } }),
+      sigma: new Uint8Array(randomBytes(32)),
+    });
+    const identities = [identityOfEnvelope(envelope.body)];
     const shares = [0, 1, 5].map((i) => {
-      const released = releaseBatchKeyShare(
+      const released = releaseBatchKeyShares(
         {
           chainId: CHAIN_ID,
           eon: 2,
@@ -130,23 +141,14 @@ describe('the per-window eon DKG driver', () => {
           secretShare: keypers[i]!.agreed.get(2)!.share,
           signer: people[i]!,
         },
-        { batch: height, finalizedHeight: height },
+        { batch: height, finalizedHeight: height, identities },
       );
       assert.ok(released.ok);
       return released.share;
     });
-    const key = combineKeyShares(shares, verdict.scheduled.keyset.threshold);
-    assert.ok(key.ok);
-    const envelope = sealOrder(people[0]!, {
-      chainId: CHAIN_ID,
-      eon: 2,
-      eonPublicKey,
-      targetHeight: height,
-      fee: 1,
-      transaction: actionTransaction(people[0]!, 0, { kind: 'cancelAll', value: { seriesId: 1 } }),
-      sigma: new Uint8Array(randomBytes(32)),
-    });
-    assert.equal(shutterDecryptBytes(envelope.ciphertext, key.key.toBytes(true), nobleBackend).ok, true);
+    const key = combineBatchKeyShares(shares, verdict.scheduled.keyset.threshold);
+    assert.ok(key !== undefined);
+    assert.equal(shutterDecryptBytes(envelope.ciphertext, key, nobleBackend).ok, true);
   });
 
   it('a removed validator starts nothing for the window it leaves; the four others agree', () => {

@@ -108,13 +108,13 @@ async function encryptedOrderRuns(among: readonly PalisadeNode[], expectedEon: n
   // it then never runs (and consumes nothing), so the order is sealed again for a later block.
   for (let attempt = 1; ; attempt++) {
     const height = Math.max(...among.map((node) => node.app.engine.height));
-    const targetHeight = Math.min(height + 3, served.untilHeight!);
-    assert.ok(targetHeight > height, 'a target inside the window');
+    const expiryHeight = Math.min(height + 3, served.untilHeight!);
+    assert.ok(expiryHeight > height, 'an expiry inside the window');
     const input = {
       chainId: CHAIN_ID,
       eon: eon.eon,
       eonPublicKey: eon.eonPublicKeyBytes,
-      targetHeight,
+      expiryHeight,
       nonce,
       fee: 1000,
       action: {
@@ -129,10 +129,10 @@ async function encryptedOrderRuns(among: readonly PalisadeNode[], expectedEon: n
       among.every(
         (node) => (node.view.transaction(id) as { status?: string } | undefined)?.status === 'finalized',
       );
-    // Settled once it ran everywhere, or once every node executed two blocks past the target
-    // without it (its key is released at target + 1, so it would have run by then).
-    await waitFor(`the eon-${expectedEon} order for height ${targetHeight} runs or is passed`, () =>
-      ran() || among.every((node) => node.app.engine.height >= targetHeight + 2) ? true : undefined,
+    // Settled once it ran everywhere, or once every node executed two blocks past its expiry
+    // without it (admitted at the expiry at the latest, it would have run by then).
+    await waitFor(`the eon-${expectedEon} order valid up to ${expiryHeight} runs or is passed`, () =>
+      ran() || among.every((node) => node.app.engine.height >= expiryHeight + 2) ? true : undefined,
     );
     if (ran()) break;
     assert.ok(attempt < 5, `the eon-${expectedEon} order missed ${attempt} blocks in a row`);

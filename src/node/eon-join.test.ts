@@ -150,7 +150,7 @@ test('a validator added by governance starts, deals in its first window’s eon 
     chainId: CHAIN_ID,
     eon,
     eonPublicKey: recorded.keyset.eonPublicKey.toBytes(true),
-    targetHeight: height + 3,
+    expiryHeight: height + 3,
     nonce: 0,
     fee: 1000,
     action: {
@@ -158,7 +158,7 @@ test('a validator added by governance starts, deals in its first window’s eon 
       value: { amount: USDC, recipient: new Uint8Array(20), token: new Uint8Array(20) },
     },
   };
-  assert.ok(input.targetHeight < boundary + E, 'inside the window');
+  assert.ok(input.expiryHeight < boundary + E, 'inside the window');
   const sent = await joiner.view.submitEnvelope!(encrypt(trader, input));
   assert.equal(sent.status, 'accepted', JSON.stringify(sent));
   const id = encryptedOrderId(trader, input);

@@ -124,7 +124,7 @@ async function encryptedOrderRuns(
     chainId: CHAIN_ID,
     eon: eon.eon,
     eonPublicKey: eon.eonPublicKeyBytes,
-    targetHeight: Math.max(...among.map((node) => node.app.engine.height)) + 4,
+    expiryHeight: Math.max(...among.map((node) => node.app.engine.height)) + 4,
     nonce: 0,
     fee: 1000,
     action: {

@@ -26,6 +26,7 @@ import {
   restoreChainSnapshot,
   snapshotChainState,
 } from '../chain/block-rule.ts';
+import { batchIdentities } from '../chain/encrypted-batch.ts';
 import { eonActivationOf, eonAt, windowSetKeys } from '../chain/eon-schedule.ts';
 import { eonScheduleRules, fairPayloadProblem } from '../chain/fair-batches.ts';
 import { SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
@@ -36,7 +37,11 @@ import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { sealOrder } from '../crypto/shutter/envelope.ts';
 import { type EonAgreement, eonThreshold, runLocalEonKeygen } from '../crypto/shutter/eon-keygen.ts';
 import { shutterDecryptBytes } from '../crypto/shutter/ibe.ts';
-import { combineKeyShares, releaseBatchKeyShare, type SignedKeyShare } from '../crypto/shutter/key-shares.ts';
+import {
+  combineBatchKeyShares,
+  releaseBatchKeyShares,
+  type SignedKeyShare,
+} from '../crypto/shutter/key-shares.ts';
 import { nobleBackend } from '../crypto/shutter/pairing-backend.ts';
 import {
   actionTransaction,
@@ -163,35 +168,44 @@ const activation = (agreements: EonAgreement[], eon: number, attestations?: read
     attestations ?? agreements[0]!.attestations,
   );
 
-function share(agreements: EonAgreement[], eon: number, index: number, signer: Ed25519Signer, batch: number) {
-  const released = releaseBatchKeyShare(
+function share(
+  agreements: EonAgreement[],
+  eon: number,
+  index: number,
+  signer: Ed25519Signer,
+  batch: number,
+  envelopes: readonly Uint8Array[],
+) {
+  const released = releaseBatchKeyShares(
     { chainId: CHAIN_ID, eon, validatorIndex: index, secretShare: agreements[index]!.secretShare, signer },
-    { batch, finalizedHeight: batch },
+    { batch, finalizedHeight: batch, identities: batchIdentities(envelopes)! },
   );
   assert.ok(released.ok);
   return released.share;
 }
 
-/** Block `height`'s key from keypers 0–2 of `agreements` (eon `eon`). */
+/** Batch `height`'s keys (its envelopes `envelopes`) from keypers 0–2 of `agreements` (eon `eon`). */
 function keyOf(
   agreements: EonAgreement[],
   eon: number,
   signers: readonly Ed25519Signer[],
   height: number,
+  envelopes: readonly Uint8Array[],
 ): BatchKey {
-  const shares = [0, 1, 2].map((i) => share(agreements, eon, i, signers[i]!, height));
-  const combined = combineKeyShares(shares, 3);
-  assert.ok(combined.ok);
-  return { height, key: combined.key.toBytes(true) };
+  const shares = [0, 1, 2].map((i) => share(agreements, eon, i, signers[i]!, height, envelopes));
+  const combined = combineBatchKeyShares(shares, 3);
+  assert.ok(combined !== undefined);
+  return { height, key: combined };
 }
 
-function envelope(eon: number, agreements: EonAgreement[], targetHeight: number, nonce = 0) {
+function envelope(eon: number, agreements: EonAgreement[], expiryHeight: number, nonce = 0) {
   return SignedOrderEnvelopeCodec.encode(
     sealOrder(trader, {
       chainId: CHAIN_ID,
       eon,
       eonPublicKey: agreements[0]!.keyset.eonPublicKey,
-      targetHeight,
+      identityPrefix: new Uint8Array(randomBytes(32)),
+      expiryHeight,
       fee: USDC,
       transaction: actionTransaction(trader, nonce, limitOrder(1, 'buy', 100, 1)),
       sigma: new Uint8Array(randomBytes(32)),
@@ -227,7 +241,8 @@ describe('the eon keyset follows the validator epochs (adversary first)', () => 
 
   it('1: the removed validator and f current ones cannot open a new-eon block', () => {
     const height = 21;
-    const ciphertext = SignedOrderEnvelopeCodec.decode(envelope(2, eon2, height)).ciphertext;
+    const order = envelope(2, eon2, height);
+    const ciphertext = SignedOrderEnvelopeCodec.decode(order).ciphertext;
     // V4's share of eon 1 and V0's share of eon 2: an eon-2 collector takes V0's only.
     const context = {
       chainId: CHAIN_ID,
@@ -237,8 +252,8 @@ describe('the eon keyset follows the validator epochs (adversary first)', () => 
       validatorKeys: nextSigners.map((s) => s.publicKey),
       publicShares: eon2[0]!.keyset.publicShares,
     };
-    const collector = createBatchKeyCollector(context, height);
-    const removedShare = share(eon1, 1, REMOVED, genesisSigners[REMOVED]!, height);
+    const collector = createBatchKeyCollector(context, height, batchIdentities([order])!);
+    const removedShare = share(eon1, 1, REMOVED, genesisSigners[REMOVED]!, height, [order]);
     assert.deepEqual(collector.offer(removedShare), { ok: false, code: 'WRONG_EON' });
     // Relabelled as an eon-2 share it has no keyper behind it (W_1 has four: indices 0–3), and
     // under a keyper's index it is not that keyper's signature.
@@ -247,22 +262,22 @@ describe('the eon keyset follows the validator epochs (adversary first)', () => 
       ok: false,
       code: 'BAD_SIGNATURE',
     });
-    assert.equal(collector.offer(share(eon2, 2, 0, nextSigners[0]!, height)).ok, true);
+    assert.equal(collector.offer(share(eon2, 2, 0, nextSigners[0]!, height, [order])).ok, true);
     assert.equal(collector.combine().ok, false, 'one eon-2 share is not a key');
     // Even interpolated by hand with the coalition's shares, the key opens nothing.
     const mixed: SignedKeyShare[] = [
-      share(eon2, 2, 0, nextSigners[0]!, height),
+      share(eon2, 2, 0, nextSigners[0]!, height, [order]),
       { ...removedShare, validatorIndex: 1 },
-      { ...share(eon1, 1, 0, genesisSigners[0]!, height), validatorIndex: 2 },
+      { ...share(eon1, 1, 0, genesisSigners[0]!, height, [order]), validatorIndex: 2 },
     ];
-    const forced = combineKeyShares(mixed, 3);
-    assert.ok(forced.ok);
-    assert.equal(shutterDecryptBytes(ciphertext, forced.key.toBytes(true), nobleBackend).ok, false);
+    const forced = combineBatchKeyShares(mixed, 3);
+    assert.ok(forced !== undefined);
+    assert.equal(shutterDecryptBytes(ciphertext, forced, nobleBackend).ok, false);
     // Three eon-1 shares (V4 with two more old keypers) make the eon-1 key of that height: useless
     // on an eon-2 ciphertext, and the rule never admits an eon-1 envelope there (test 3).
-    const oldKey = keyOf(eon1, 1, genesisSigners, height);
+    const oldKey = keyOf(eon1, 1, genesisSigners, height, [order]);
     assert.equal(shutterDecryptBytes(ciphertext, oldKey.key, nobleBackend).ok, false);
-    const newKey = keyOf(eon2, 2, nextSigners, height);
+    const newKey = keyOf(eon2, 2, nextSigners, height, [order]);
     assert.equal(shutterDecryptBytes(ciphertext, newKey.key, nobleBackend).ok, true, 'the control opens');
   });
 
@@ -354,7 +369,7 @@ describe('the eon keyset follows the validator epochs (adversary first)', () => 
       undefined,
     );
     assert.equal(block(state, { envelopes: [fresh] }).fair.admitted, 1);
-    const opened = block(state, {}, keyOf(eon2, 2, nextSigners, 22).key);
+    const opened = block(state, {}, keyOf(eon2, 2, nextSigners, 22, [fresh]).key);
     assert.deepEqual(
       opened.fair.opened.map((b) => b.height),
       [22],
@@ -364,7 +379,7 @@ describe('the eon keyset follows the validator epochs (adversary first)', () => 
 
   it('4: no eon recorded by the boundary: plain blocks run on, envelopes wait; a late record applies at once', () => {
     const state = chainTo(19);
-    const pending = envelope(2, eon2, 21);
+    const pending = envelope(2, eon2, 30);
     const rulesOf = () => eonScheduleRules(state.rules.fairOrdering!, state.rules.validators);
     const pool = createEnvelopePool({
       chainId: CHAIN_ID,
@@ -398,8 +413,9 @@ describe('the eon keyset follows the validator epochs (adversary first)', () => 
     assert.equal(state.eons!.find((e) => e.eon === 2)!.fromHeight, 26);
     assert.equal(eonAt(rulesOf(), state.eons!, 25), undefined);
     assert.equal(eonAt(rulesOf(), state.eons!, 26)!.eon, 2);
-    assert.equal(block(state, { envelopes: [envelope(2, eon2, 26)] }).fair.admitted, 1);
-    assert.equal(block(state, {}, keyOf(eon2, 2, nextSigners, 26).key).fair.transactions.length, 1);
+    const late = envelope(2, eon2, 26);
+    assert.equal(block(state, { envelopes: [late] }).fair.admitted, 1);
+    assert.equal(block(state, {}, keyOf(eon2, 2, nextSigners, 26, [late]).key).fair.transactions.length, 1);
   });
 
   it('recorded eons are in the state root and survive a snapshot; they are pruned two windows on', () => {

@@ -26,6 +26,7 @@ import { createKvBlockStore } from '../chain/block-store.ts';
 import type { FairOrderingRules } from '../chain/fair-batches.ts';
 import {
   KeyShareVoteExtensionCodec,
+  MAX_BATCH_ENVELOPES,
   SignedKeyShareCodec,
   SignedOrderEnvelopeCodec,
 } from '../codec/envelope.ts';
@@ -35,10 +36,9 @@ import { SignedTransactionCodec } from '../codec/transaction.ts';
 import type { BlockContext } from '../consensus/engine.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { keyShareMessageOf } from '../crypto/shutter/envelope.ts';
+import { identityOfEnvelope, keyShareMessageOf } from '../crypto/shutter/envelope.ts';
 import { combineEonKeyset, combineEonSecretShare, dealEon } from '../crypto/shutter/eon-dkg.ts';
-import { shutterIdentityPoint } from '../crypto/shutter/ibe.ts';
-import { batchIdentity, computeKeyShare, keyShareSigningBytes } from '../crypto/shutter/key-shares.ts';
+import { releaseBatchKeyShares } from '../crypto/shutter/key-shares.ts';
 import { actionTransaction, limitOrder, testGenesis, testSigner } from '../execution/fixtures.ts';
 import type { Clock, Storage } from '../runtime/types.ts';
 import { type AppliedBlock, createNodeApplication, type NodeApplication } from './app.ts';
@@ -213,12 +213,12 @@ function sharedBatches(extension: Uint8Array): number[] {
   );
 }
 
-function envelope(signer: typeof alice, nonce: number, targetHeight: number, action = CANCEL_ALL) {
+function envelope(signer: typeof alice, nonce: number, expiryHeight: number, action = CANCEL_ALL) {
   return encrypt(signer, {
     chainId: CHAIN_ID,
     eon: EON,
     eonPublicKey: keyset.eonPublicKey.toBytes(true),
-    targetHeight,
+    expiryHeight,
     nonce,
     fee: 10,
     action,
@@ -239,19 +239,20 @@ function innerIds(bytes: readonly Uint8Array[]): string[] {
 }
 
 describe('fair ordering through the validators (4 apps, f = 1)', () => {
-  it("a sender's envelopes n, n + 1, n + 2 go into consecutive blocks while the earlier ones are not yet executed; none twice", async () => {
+  it("a sender's envelopes n, n + 1, n + 2 go into blocks while the earlier ones are not yet executed; none twice", async () => {
     const net = network();
     await round(net); // height 1
-    // Alice's nonce 0 for heights 2, 3 and 4 (a retry), nonce 1 for 3, nonce 2 for 4.
-    submit(net, envelope(alice, 0, 2));
-    submit(net, envelope(alice, 0, 3));
-    submit(net, envelope(alice, 1, 3));
-    submit(net, envelope(alice, 0, 4));
-    submit(net, envelope(alice, 1, 4));
-    submit(net, envelope(alice, 2, 4));
+    // Alice's nonces 0 and 1 before block 2, her nonce 2 before block 3, nothing before block 4:
+    // each is valid up to height 10, so any of the blocks may carry it.
+    const sent: Record<number, Uint8Array[]> = {
+      2: [envelope(alice, 0, 10), envelope(alice, 1, 10)],
+      3: [envelope(alice, 2, 10)],
+      4: [],
+    };
     // Blocks 2, 3, 4 each on the previous one, notarized but none finalized (so none executed).
     const blocks: { context: BlockContext; payload: Uint8Array; digest: Uint8Array }[] = [];
     for (let height = 2; height <= 4; height++) {
+      for (const bytes of sent[height]!) submit(net, bytes);
       net.now.ms += 1000;
       const leader = height % N;
       const parent = blocks.at(-1);
@@ -278,8 +279,8 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
       );
     assert.deepEqual(
       blocks.map((block) => nonceOf(block.payload)),
-      [[0], [1], [2]],
-      'each block carries the next nonce, never one its unexecuted ancestors carry',
+      [[0, 1], [2], []],
+      'each block carries the next nonces, never one its unexecuted ancestors carry',
     );
     for (const { context, payload, digest } of blocks) {
       // The finalize votes on a block carry the shares of the batch below it (executed): the
@@ -320,9 +321,9 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
     // Final and executed: still no vote on block 2 itself carries its share.
     for (const app of net.apps)
       assert.deepEqual(sharedBatches(app.extension(FINALIZE, 2, pending.digest)), []);
-    // Block 3 is proposed and every validator checks it. Voting to notarize it is not enough:
-    // a view whose notarize votes carried block 2's shares could still be nullified, and the next
-    // leader's block 3 would be chosen after block 2's key, which opens what block 2 left out.
+    // Block 3 is proposed and every validator checks it. Voting to notarize it is not enough: the
+    // shares ride only on votes that show the block opening batch 2 fixed (app.ts
+    // `shareableBatchMax`), so batch 2's keys are out only once what runs after its orders is fixed.
     const three = await round(net, { notarizeOnly: true });
     for (const extension of three.notarizeExtensions) assert.deepEqual(sharedBatches(extension), []);
     // A stalled view: nullify votes never carry a share (a leader that stalls learns nothing).
@@ -336,21 +337,157 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
       assert.deepEqual(sharedBatches(app.extension(FINALIZE, 3, three.digest)), [2]);
   });
 
+  it('an envelope a block carried but did not admit gets no key: no vote carries a share of it, and it opens only once admitted', async () => {
+    // Before per-envelope identities one key opened every envelope sealed for a height, so an
+    // envelope its block left out (or carried without admitting) was readable once that block's
+    // key was out, while its nonce was still unused: a leader could read it and trade ahead of
+    // its later inclusion. Now shares are released for admitted envelopes only.
+    const net = network();
+    await round(net); // 1
+    const skipped = envelope(alice, 1, 10); // nonce 1 while alice's next is 0: not admissible yet
+    const carry = (payload: Uint8Array) =>
+      BlockPayloadCodec.encode({ ...BlockPayloadCodec.decode(payload), envelopes: [skipped] });
+    const two = await round(net, { rewrite: carry }); // 2: a Byzantine leader carries it
+    assert.deepEqual(two.verdicts, [true, true, true, true], 'stateless checks pass');
+    for (const list of net.applied) assert.equal(list.at(-1)!.fair.admitted, 0);
+    // Block 3's votes, the ones that would carry batch 2's shares, carry none: nothing to open.
+    const three = await round(net);
+    for (const extension of [...three.notarizeExtensions, ...three.finalizeExtensions!])
+      assert.deepEqual(sharedBatches(extension), []);
+    for (const list of net.applied) assert.deepEqual(list.at(-1)!.fair.openedHeights, []);
+    // Its nonce unused, the same envelope is admitted once alice's nonce 0 goes first, and opens.
+    submit(net, envelope(alice, 0, 10));
+    submit(net, skipped);
+    const four = await round(net); // 4: both admitted
+    assert.equal(BlockPayloadCodec.decode(four.payload).envelopes.length, 2);
+    const five = await round(net); // 5: opens batch 4
+    for (const extension of five.finalizeExtensions!) assert.deepEqual(sharedBatches(extension), [4]);
+    for (const app of net.apps) assert.equal(app.engine.account(alice.publicKey)!.nonce, 2);
+    assert.deepEqual(
+      net.apps[0]!.summary(5)!.transactions.map((outcome) => outcome.nonce),
+      [0, 1],
+    );
+  });
+
+  it('a Byzantine leader carrying more envelopes than a block admits does not make the next leader skip nonces', async () => {
+    const net = network();
+    await round(net); // 1
+    const sent = Array.from({ length: MAX_BATCH_ENVELOPES + 4 }, (_, nonce) => envelope(alice, nonce, 10));
+    // The honest pools hold the four a block cannot admit after the first MAX_BATCH_ENVELOPES.
+    for (const bytes of sent.slice(MAX_BATCH_ENVELOPES)) submit(net, bytes);
+    const carryAll = (payload: Uint8Array) =>
+      BlockPayloadCodec.encode({ ...BlockPayloadCodec.decode(payload), envelopes: sent });
+    const two = await round(net, { rewrite: carryAll, notarizeOnly: true });
+    assert.deepEqual(two.verdicts, [true, true, true, true]);
+    // The next leader builds on the unexecuted block 2: it admits 16, so alice's next is 16, not 20.
+    net.now.ms += 1000;
+    const context: BlockContext = { view: 3, height: 3, parentView: 2, parent: two.digest, proposer: 3 };
+    const three = (await net.apps[3]!.propose(context))!;
+    assert.deepEqual(
+      BlockPayloadCodec.decode(three).envelopes.map(
+        (bytes) => SignedOrderEnvelopeCodec.decode(bytes).body.nonce,
+      ),
+      [16, 17, 18, 19],
+    );
+    for (const app of net.apps)
+      await app.finalized({
+        block: { ...two.context, payload: two.payload },
+        digest: two.digest,
+        finalization: { kind: FINALIZE, view: 2, digest: two.digest, votes: [] },
+      });
+    for (const list of net.applied) assert.equal(list.at(-1)!.fair.admitted, MAX_BATCH_ENVELOPES);
+    for (const app of net.apps) assert.equal(app.engine.account(alice.publicKey)!.nonce, MAX_BATCH_ENVELOPES);
+  });
+
+  it('a leader that does not know an unexecuted ancestor carries no envelope: it cannot tell which ones that block carries', async () => {
+    // Envelopes stay valid for several blocks, so a leader that cannot see what an ancestor
+    // carried would carry its envelopes again (dropped at admission, but taking the block's slots).
+    const net = network();
+    await round(net); // 1
+    const sent = envelope(alice, 0, 10);
+    submit(net, sent);
+    net.now.ms += 1000;
+    const twoContext = contextOf(net, 2);
+    const two = (await net.apps[2]!.propose(twoContext))!;
+    assert.equal(BlockPayloadCodec.decode(two).envelopes.length, 1);
+    // Validators 0 and 1 verify block 2; validator 3 never sees it (it would reach it by sync).
+    for (const i of [0, 1]) assert.equal(await net.apps[i]!.verify(twoContext, two), true);
+    const twoDigest = blockDigest({ ...twoContext, payload: two });
+    const threeContext: BlockContext = {
+      view: twoContext.view + 1,
+      height: 3,
+      parentView: twoContext.view,
+      parent: twoDigest,
+      proposer: 3,
+    };
+    const unaware = (await net.apps[3]!.propose(threeContext))!;
+    assert.deepEqual(BlockPayloadCodec.decode(unaware).envelopes, [], 'an unknown ancestor: no envelope');
+    const aware = (await net.apps[0]!.propose({ ...threeContext, proposer: 0 }))!;
+    assert.deepEqual(BlockPayloadCodec.decode(aware).envelopes, [], 'the ancestor carries it: not again');
+  });
+
+  it('key shares pushed the moment a validator executes a batch open the next block with no vote carrying any', async () => {
+    // The vote after a block's execution may already have left (the finalize vote of the next
+    // block goes out when it is notarized, often while the batch's block still executes): then the
+    // shares waited for a later vote, and the next block's execution with them.
+    const net = network();
+    const everyone = new Set([0, 1, 2, 3]);
+    const pushed: number[] = [];
+    net.apps.forEach((app, from) => {
+      app.onKeyShares((statement) => {
+        pushed.push(from);
+        net.apps.forEach((peer, to) => {
+          if (to !== from) assert.equal(peer.receiveKeyShares(statement), true);
+        });
+      });
+    });
+    await round(net, { silent: everyone }); // 1
+    submit(net, envelope(alice, 0, 10));
+    await round(net, { silent: everyone }); // 2: admitted; each validator pushes its shares
+    assert.deepEqual(pushed.sort(), [0, 1, 2, 3]);
+    await round(net, { silent: everyone }); // 3: opens batch 2 with the pushed shares alone
+    for (const list of net.applied) assert.deepEqual(list.at(-1)!.fair.openedHeights, [2]);
+    for (const app of net.apps) assert.equal(app.stats().orderFlow.encryptedExecuted, 1);
+    // Junk sent directly is refused (the node penalizes its sender): not a statement, or one
+    // signed by another validator than the one it names.
+    assert.equal(net.apps[0]!.receiveKeyShares(Uint8Array.of(1, 1, 0x22, 0)), false);
+    const identities = [identityOfEnvelope(SignedOrderEnvelopeCodec.decode(envelope(bob, 0, 10)).body)];
+    const released = releaseBatchKeyShares(
+      {
+        chainId: CHAIN_ID,
+        eon: EON,
+        validatorIndex: 2,
+        secretShare: secretShares[2]!,
+        signer: validators[1]!,
+      },
+      { batch: 3, finalizedHeight: 3, identities },
+    );
+    assert.ok(released.ok);
+    assert.equal(
+      net.apps[0]!.receiveKeyShares(SignedKeyShareCodec.encode(keyShareMessageOf(released.share))),
+      false,
+    );
+  });
+
   it('an early share from a peer is evidence: the next block records it and the block rule names the signer', async () => {
     const net = network();
     await round(net); // height 1
-    // Validator 3 releases its share for block 3 while only block 1 is final.
+    // Validator 3 releases its shares for block 3's envelope while only block 1 is final (it lies
+    // to its own guard about the finalized height).
     const batch = 3;
-    const identity = batchIdentity(CHAIN_ID, batch);
-    const statement = {
-      chainId: CHAIN_ID,
-      eon: EON,
-      batch,
-      validatorIndex: 3,
-      identity,
-      share: computeKeyShare(secretShares[3]!, shutterIdentityPoint(identity)),
-    };
-    const share = { ...statement, signature: validators[3]!.sign(keyShareSigningBytes(statement)) };
+    const order = SignedOrderEnvelopeCodec.decode(envelope(alice, 0, 10));
+    const released = releaseBatchKeyShares(
+      {
+        chainId: CHAIN_ID,
+        eon: EON,
+        validatorIndex: 3,
+        secretShare: secretShares[3]!,
+        signer: validators[3]!,
+      },
+      { batch, finalizedHeight: batch, identities: [identityOfEnvelope(order.body)] },
+    );
+    assert.ok(released.ok);
+    const share = released.share;
     const extension = KeyShareVoteExtensionCodec.encode({
       inner: new Uint8Array(0),
       shares: [SignedKeyShareCodec.encode(keyShareMessageOf(share))],
@@ -469,10 +606,11 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
   it('a Byzantine leader repeats an envelope of an unexecuted ancestor, skips a nonce and replays one: none runs twice or out of order', async () => {
     const net = network();
     await round(net); // 1
-    // Alice's nonce 0 for height 2, her retry of nonce 0 for 3 and her nonce 2 for 3 (a gap).
-    const first = envelope(alice, 0, 2);
-    const retry = envelope(alice, 0, 3);
-    const gap = envelope(alice, 2, 3);
+    // Alice's nonce 0, a second envelope she signed for nonce 0 (sent elsewhere, another prefix),
+    // and her nonce 2 (a gap).
+    const first = envelope(alice, 0, 10);
+    const retry = envelope(alice, 0, 10);
+    const gap = envelope(alice, 2, 10);
     submit(net, first);
     const balance = net.apps[0]!.engine.account(alice.publicKey)!.balance;
     // Block 2 carries nonce 0; notarized, not yet final (so not executed).
@@ -573,7 +711,7 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
       chainId: CHAIN_ID,
       eon: EON,
       eonPublicKey: wrongKey,
-      targetHeight: 2,
+      expiryHeight: 2,
       nonce: 0,
       fee: 10,
       action: CANCEL_ALL,
@@ -665,11 +803,11 @@ describe('fair ordering through the validators (4 apps, f = 1)', () => {
 
 /**
  * A leader waiting for something to carry (an empty mempool, up to `emptyBlockIntervalMs`) and the
- * envelopes named for its height. Attacks first: a Byzantine client's envelopes that can never be
+ * envelopes it could carry. Attacks first: a Byzantine client's envelopes that can never be
  * selected (nonce gaps, many senders) must neither hold the proposal back nor hurry it, and an
  * envelope sent just after the leader chose must not make it wait or choose again.
  */
-describe('a leader waiting for envelopes named for its height (manual clock)', () => {
+describe('a leader waiting for envelopes it could carry (manual clock)', () => {
   const INTERVAL_MS = 10_000;
   function waitingNetwork() {
     const timers: { at: number; callback: () => void }[] = [];
@@ -720,7 +858,7 @@ describe('a leader waiting for envelopes named for its height (manual clock)', (
 
   it('an envelope at its sender’s next nonce for the height ends the wait: proposed at once, carrying it', async () => {
     // Fails before: the leader waited for a transaction or the whole interval, and an encrypted
-    // order named for its height missed it whenever no plain order came.
+    // order missed it whenever no plain order came.
     const { net } = waitingNetwork();
     const proposal = proposeFirst(net);
     await settle();
@@ -733,17 +871,16 @@ describe('a leader waiting for envelopes named for its height (manual clock)', (
     assert.deepEqual(envelopesOf(payload), [`${toHex(alice.publicKey)}:0`]);
   });
 
-  it('a flood of envelopes that cannot be selected (nonce gaps, other heights) neither wakes the leader nor holds it past its interval', async () => {
-    // The adversary: Sybil senders with envelopes for the waiting leader's height at nonces above
-    // their next (never selectable), and envelopes for the next height. Were any envelope for the
-    // height taken as a reason to propose, each would hurry an empty block; were the leader to
-    // wait for the gaps to fill, they would hold it. Neither.
+  it('a flood of envelopes that cannot be selected (nonce gaps) neither wakes the leader nor holds it past its interval', async () => {
+    // The adversary: Sybil senders with envelopes at nonces above their next (never selectable).
+    // Were any envelope taken as a reason to propose, each would hurry an empty block; were the
+    // leader to wait for the gaps to fill, they would hold it. Neither.
     const { net, advance } = waitingNetwork();
     const proposal = proposeFirst(net);
     await settle();
     const sybils = Array.from({ length: 6 }, (_, i) => testSigner(`fair-app/sybil-${i}`));
     for (const sybil of sybils)
-      for (const bytes of [envelope(sybil, 1, 1), envelope(sybil, 2, 1), envelope(sybil, 0, 2)])
+      for (const bytes of [envelope(sybil, 1, 1), envelope(sybil, 2, 1), envelope(sybil, 3, 2)])
         assert.equal(net.apps[proposal.leader]!.submitEnvelope(bytes).ok, true);
     await settle();
     assert.equal(proposal.result(), undefined, 'envelopes it cannot carry woke the leader');

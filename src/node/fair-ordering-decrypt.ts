@@ -13,14 +13,18 @@
  * This file is also the thread's entry point (when started with `workerData.decryptThread`).
  */
 import { parentPort, Worker, workerData } from 'node:worker_threads';
+import { batchKeyAt } from '../chain/encrypted-batch.ts';
 import { invariant } from '../codec/invariant.ts';
-import { type DecryptResult, shutterDecryptBytes } from '../crypto/shutter/ibe.ts';
+import { type DecryptResult, G1_COMPRESSED_BYTES, shutterDecryptBytes } from '../crypto/shutter/ibe.ts';
 import { createMclBackend, type PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 
 export interface DecryptPool {
   readonly threads: number;
-  /** One result per ciphertext, in order, all under `key` (48-byte compressed G1). */
-  decrypt(ciphertexts: readonly Uint8Array[], key: Uint8Array): Promise<DecryptResult[]>;
+  /**
+   * One result per ciphertext, in order, ciphertext j under key j of `keys` (48-byte compressed G1
+   * points concatenated: a batch's keys, src/chain/encrypted-batch.ts).
+   */
+  decrypt(ciphertexts: readonly Uint8Array[], keys: Uint8Array): Promise<DecryptResult[]>;
   close(): Promise<void>;
 }
 
@@ -54,12 +58,13 @@ export function createDecryptPool(options: { threads: number; inline: PairingBac
     worker.on('exit', (code) => fail(new Error(`decrypt thread exited with code ${code}`)));
     workers.push(entry);
   }
-  const inline = (ciphertexts: readonly Uint8Array[], key: Uint8Array) =>
-    ciphertexts.map((ciphertext) => shutterDecryptBytes(ciphertext, key, options.inline));
+  const inline = (ciphertexts: readonly Uint8Array[], keys: Uint8Array) =>
+    ciphertexts.map((ciphertext, j) => shutterDecryptBytes(ciphertext, batchKeyAt(keys, j), options.inline));
   return {
     threads: options.threads,
-    async decrypt(ciphertexts, key) {
-      if (closed || workers.length === 0 || ciphertexts.length < 2) return inline(ciphertexts, key);
+    async decrypt(ciphertexts, keys) {
+      invariant(keys.length === G1_COMPRESSED_BYTES * ciphertexts.length, 'one 48-byte key per ciphertext');
+      if (closed || workers.length === 0 || ciphertexts.length < 2) return inline(ciphertexts, keys);
       const chunk = Math.ceil(ciphertexts.length / workers.length);
       const parts = workers.map((entry, w) => {
         const slice = ciphertexts.slice(w * chunk, (w + 1) * chunk);
@@ -67,7 +72,11 @@ export function createDecryptPool(options: { threads: number; inline: PairingBac
         const id = nextId++;
         return new Promise<DecryptResult[]>((resolve, reject) => {
           entry.outstanding.set(id, { resolve, reject });
-          entry.worker.postMessage({ id, ciphertexts: slice, key });
+          const part = keys.slice(
+            G1_COMPRESSED_BYTES * w * chunk,
+            G1_COMPRESSED_BYTES * (w * chunk + slice.length),
+          );
+          entry.worker.postMessage({ id, ciphertexts: slice, keys: part });
         });
       });
       return (await Promise.all(parts)).flat();
@@ -82,11 +91,13 @@ export function createDecryptPool(options: { threads: number; inline: PairingBac
 if (parentPort !== null && (workerData as { decryptThread?: boolean } | undefined)?.decryptThread) {
   const port = parentPort;
   const backend = createMclBackend();
-  port.on('message', async (message: { id: number; ciphertexts: Uint8Array[]; key: Uint8Array }) => {
+  port.on('message', async (message: { id: number; ciphertexts: Uint8Array[]; keys: Uint8Array }) => {
     const mcl = await backend;
     port.postMessage({
       id: message.id,
-      results: message.ciphertexts.map((ciphertext) => shutterDecryptBytes(ciphertext, message.key, mcl)),
+      results: message.ciphertexts.map((ciphertext, j) =>
+        shutterDecryptBytes(ciphertext, batchKeyAt(message.keys, j), mcl),
+      ),
     });
   });
 }

@@ -1,30 +1,39 @@
 /**
  * Attacks on the key-release side of fair ordering (./fair-ordering.ts), n = 7, f = 2,
- * t = 2f + 1 = 5: f validators send garbage shares, a share for another height, a share released
- * before its block is final, f colluders pooling their shares early. And the front-runner leader
+ * t = 2f + 1 = 5: f validators send garbage shares, shares for another batch or other identities,
+ * shares released before their block is final, f colluders pooling their shares early, statements
+ * that arrive before their batch is known. And the front-runner leader
  * (src/sim/adversaries/front-runner.ts) fed envelopes instead of plain transactions.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { isBatchKey, openEncryptedBatch } from '../chain/encrypted-batch.ts';
-import { EarlyKeyShareCodec, SignedKeyShareCodec, SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
+import { batchIdentities, isBatchKey, openEncryptedBatch } from '../chain/encrypted-batch.ts';
+import { VOTE_EXTENSION_OVERHEAD_BYTES } from '../codec/bridge.ts';
+import { MAX_EXTENSION_BYTES } from '../codec/consensus.ts';
+import {
+  EarlyKeyShareCodec,
+  keyShareExtensionOverhead,
+  SignedKeyShareCodec,
+  SignedOrderEnvelopeCodec,
+} from '../codec/envelope.ts';
 import { BlockPayloadCodec } from '../codec/node.ts';
+import { SignedObservationCodec } from '../codec/oracle.ts';
 import { SignedTransactionCodec } from '../codec/transaction.ts';
 import { verifyEarlyKeyShare } from '../consensus/evidence.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { createEd25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
-import { envelopeSigningBytes, keyShareMessageOf } from '../crypto/shutter/envelope.ts';
+import { envelopeSigningBytes, identityOfEnvelope, keyShareMessageOf } from '../crypto/shutter/envelope.ts';
 import { combineEonKeyset, combineEonSecretShare, dealEon } from '../crypto/shutter/eon-dkg.ts';
-import { G1, shutterIdentityPoint } from '../crypto/shutter/ibe.ts';
+import { G1 } from '../crypto/shutter/ibe.ts';
 import {
-  batchIdentity,
-  combineKeyShares,
-  computeKeyShare,
+  combineBatchKeyShares,
+  envelopeIdentity,
+  identitiesRoot,
   keyShareSigningBytes,
-  releaseBatchKeyShare,
+  releaseBatchKeyShares,
   type SignedKeyShare,
 } from '../crypto/shutter/key-shares.ts';
 import { createMclBackend } from '../crypto/shutter/pairing-backend.ts';
@@ -61,8 +70,35 @@ const context: BatchKeyContext = {
 };
 const alice = testSigner('fair/alice');
 
-function release(validatorIndex: number, batch: number, finalizedHeight = batch): SignedKeyShare {
-  const result = releaseBatchKeyShare(
+/** `count` client-encrypted orders of alice (nonces from `firstNonce`), valid up to `expiryHeight`. */
+function orders(count: number, expiryHeight = 1000, firstNonce = 0): Uint8Array[] {
+  return Array.from({ length: count }, (_, j) =>
+    encrypt(alice, {
+      chainId: CHAIN_ID,
+      eon: EON,
+      eonPublicKey: keyset.eonPublicKey.toBytes(true),
+      expiryHeight,
+      nonce: firstNonce + j,
+      fee: 100,
+      action: limitOrder(1, 'buy', 100 + j, 1),
+    }),
+  );
+}
+
+/** Random identities standing for a batch's envelopes (the collectors see identities only). */
+function identitiesOf(count: number): Uint8Array[] {
+  return Array.from({ length: count }, () =>
+    envelopeIdentity(CHAIN_ID, alice.publicKey, new Uint8Array(randomBytes(32))),
+  );
+}
+
+function release(
+  validatorIndex: number,
+  batch: number,
+  identities: readonly Uint8Array[],
+  finalizedHeight = batch,
+): SignedKeyShare {
+  const result = releaseBatchKeyShares(
     {
       chainId: CHAIN_ID,
       eon: EON,
@@ -70,67 +106,67 @@ function release(validatorIndex: number, batch: number, finalizedHeight = batch)
       secretShare: secretShares[validatorIndex]!,
       signer: signers[validatorIndex]!,
     },
-    { batch, finalizedHeight },
+    { batch, finalizedHeight, identities },
   );
   assert.ok(result.ok);
   return result.share;
 }
 
-/** A share of a random point, signed by its validator: garbage it cannot deny sending. */
-function garbage(validatorIndex: number, batch: number): SignedKeyShare {
+/** Statements made of random points, signed by their validator: garbage it cannot deny sending. */
+function garbage(validatorIndex: number, batch: number, identities: readonly Uint8Array[]): SignedKeyShare {
   const statement = {
     chainId: CHAIN_ID,
     eon: EON,
     batch,
     validatorIndex,
-    identity: batchIdentity(CHAIN_ID, batch),
-    share: G1.BASE.multiply(BigInt(`0x${Buffer.from(randomBytes(16)).toString('hex')}`) + 1n),
+    identitiesRoot: identitiesRoot(identities),
+    shares: identities.map(() =>
+      G1.BASE.multiply(BigInt(`0x${Buffer.from(randomBytes(16)).toString('hex')}`) + 1n).toBytes(true),
+    ),
   };
   return { ...statement, signature: signers[validatorIndex]!.sign(keyShareSigningBytes(statement)) };
 }
 
 describe('batch key shares', () => {
-  it('2f + 1 honest shares (sent as bytes) combine into the key that opens the client-encrypted order', () => {
+  it('2f + 1 honest statements (sent as bytes) combine into the keys that open every client-encrypted order of the batch', () => {
     const height = 40;
-    const envelope = encrypt(alice, {
-      chainId: CHAIN_ID,
-      eon: EON,
-      eonPublicKey: keyset.eonPublicKey.toBytes(true),
-      targetHeight: height,
-      nonce: 0,
-      fee: 100,
-      action: limitOrder(1, 'buy', 100, 1),
-    });
-    const collector = createBatchKeyCollector(context, height);
+    const envelopes = orders(3);
+    const identities = batchIdentities(envelopes)!;
+    const collector = createBatchKeyCollector(context, height, identities);
     for (let i = 0; i < THRESHOLD; i++)
-      assert.deepEqual(collector.offer(SignedKeyShareCodec.encode(keyShareMessageOf(release(i, height)))), {
-        ok: true,
-        held: i + 1,
-      });
+      assert.deepEqual(
+        collector.offer(SignedKeyShareCodec.encode(keyShareMessageOf(release(i, height, identities)))),
+        { ok: true, held: i + 1 },
+      );
     const combined = collector.combine();
     assert.ok(combined.ok);
     assert.deepEqual(combined.liars, []);
+    assert.equal(combined.key.length, 48 * 3);
     const opened = openEncryptedBatch({
       chainId: CHAIN_ID,
       eon: EON,
       eonPublicKey: keyset.eonPublicKey,
       height,
-      envelopes: [envelope],
+      envelopes,
       key: combined.key,
       nextNonce: () => 0,
     });
     assert.ok(opened.ok);
-    assert.equal(opened.outcomes[0]!.kind, 'execute');
-    assert.deepEqual(opened.transactions[0]!.body.signer, alice.publicKey);
+    assert.deepEqual(
+      opened.outcomes.map((o) => o.kind),
+      ['execute', 'execute', 'execute'],
+    );
+    assert.deepEqual(opened.transactions[2]!.body.signer, alice.publicKey);
   });
 
-  it('f validators send garbage shares: the key still combines from the honest ones and the liars are named', () => {
+  it('f validators send garbage shares: the keys still combine from the honest ones and the liars are named', () => {
     const height = 41;
-    const collector = createBatchKeyCollector(context, height);
-    // The liars answer first, so a naive "first t shares" combiner would use them.
-    collector.offer(garbage(1, height));
-    collector.offer(garbage(4, height));
-    for (const i of [0, 2, 3, 5, 6]) collector.offer(release(i, height));
+    const identities = identitiesOf(4);
+    const collector = createBatchKeyCollector(context, height, identities);
+    // The liars answer first, so a naive "first t statements" combiner would use them.
+    collector.offer(garbage(1, height, identities));
+    collector.offer(garbage(4, height, identities));
+    for (const i of [0, 2, 3, 5, 6]) collector.offer(release(i, height, identities));
     const combined = collector.combine();
     assert.ok(combined.ok);
     assert.deepEqual(
@@ -138,20 +174,78 @@ describe('batch key shares', () => {
       [1, 4],
     );
     assert.deepEqual(combined.used, [0, 2, 3, 5, 6]);
-    assert.ok(isBatchKey(CHAIN_ID, height, combined.key, keyset.eonPublicKey));
-    // A liar cannot try again with a good share once caught.
-    assert.deepEqual(collector.offer(release(1, height)), { ok: false, code: 'DUPLICATE' });
+    assert.ok(isBatchKey(identities, combined.key, keyset.eonPublicKey));
+    // A liar cannot try again with a good statement once caught.
+    assert.deepEqual(collector.offer(release(1, height, identities)), { ok: false, code: 'DUPLICATE' });
   });
 
-  it('on mcl-wasm the collector gives the same key, and a liar among the first t shares is named', async () => {
+  it('one wrong share among a statement of good ones makes its sender a liar', () => {
+    const height = 44;
+    const identities = identitiesOf(5);
+    const honest = release(2, height, identities);
+    // Validator 2 swaps two of its shares: each is a real share, just for the wrong envelope.
+    const swapped = [...honest.shares];
+    [swapped[1], swapped[3]] = [swapped[3]!, swapped[1]!];
+    const statement = { ...honest, shares: swapped };
+    const lying = { ...statement, signature: signers[2]!.sign(keyShareSigningBytes(statement)) };
+    const collector = createBatchKeyCollector(context, height, identities);
+    collector.offer(lying);
+    for (const i of [0, 1, 3, 4, 5]) collector.offer(release(i, height, identities));
+    const combined = collector.combine();
+    assert.ok(combined.ok);
+    assert.deepEqual(
+      combined.liars.map((s) => s.validatorIndex),
+      [2],
+    );
+    assert.ok(isBatchKey(identities, combined.key, keyset.eonPublicKey));
+  });
+
+  it('a signed statement whose shares are not points at all is named like any liar, and the keys still combine', async () => {
+    const height = 45;
+    const identities = identitiesOf(2);
+    const statement = {
+      chainId: CHAIN_ID,
+      eon: EON,
+      batch: height,
+      validatorIndex: 0,
+      identitiesRoot: identitiesRoot(identities),
+      shares: [new Uint8Array(48).fill(0xff), new Uint8Array(48)],
+    };
+    const junk = { ...statement, signature: signers[0]!.sign(keyShareSigningBytes(statement)) };
+    for (const backend of [undefined, await createMclBackend()]) {
+      const collector = createBatchKeyCollector(
+        backend === undefined ? context : { ...context, backend },
+        height,
+        identities,
+      );
+      // Through the wire codec too: the bytes decode (48 each), the points are checked where used.
+      assert.deepEqual(collector.offer(SignedKeyShareCodec.encode(keyShareMessageOf(junk))), {
+        ok: true,
+        held: 1,
+      });
+      for (const i of [1, 2, 3, 4, 5]) collector.offer(release(i, height, identities));
+      const combined = collector.combine();
+      assert.ok(combined.ok);
+      assert.deepEqual(
+        combined.liars.map((s) => s.validatorIndex),
+        [0],
+      );
+      assert.ok(isBatchKey(identities, combined.key, keyset.eonPublicKey));
+    }
+  });
+
+  it('on mcl-wasm the collector gives the same keys, and a liar among the first t statements is named', async () => {
     const backend = await createMclBackend();
     const height = 43;
-    const onMcl = createBatchKeyCollector({ ...context, backend }, height);
-    const onNoble = createBatchKeyCollector(context, height);
-    // Validator 0's share is wrong and sorts first, so the optimistic t-share combine fails on it.
+    const identities = identitiesOf(3);
+    const onMcl = createBatchKeyCollector({ ...context, backend }, height, identities);
+    const onNoble = createBatchKeyCollector(context, height, identities);
+    // Validator 0's statement is wrong and sorts first, so the optimistic combine fails on it.
+    const lie = garbage(0, height, identities);
+    const good = [1, 2, 3, 4, 5].map((i) => release(i, height, identities));
     for (const collector of [onMcl, onNoble]) {
-      collector.offer(garbage(0, height));
-      for (const i of [1, 2, 3, 4, 5]) collector.offer(release(i, height));
+      collector.offer(lie);
+      for (const statement of good) collector.offer(statement);
     }
     const [fromMcl, fromNoble] = [onMcl.combine(), onNoble.combine()];
     assert.ok(fromMcl.ok && fromNoble.ok);
@@ -160,15 +254,16 @@ describe('batch key shares', () => {
       fromMcl.liars.map((s) => s.validatorIndex),
       [0],
     );
-    assert.ok(isBatchKey(CHAIN_ID, height, fromMcl.key, keyset.eonPublicKey));
+    assert.ok(isBatchKey(identities, fromMcl.key, keyset.eonPublicKey));
   });
 
-  it('with only 2f honest shares beside f garbage ones there is no key, and the liars are still named', () => {
+  it('with only 2f honest statements beside f garbage ones there are no keys, and the liars are still named', () => {
     const height = 42;
-    const collector = createBatchKeyCollector(context, height);
-    for (const i of [0, 1, 2, 3]) collector.offer(release(i, height));
-    collector.offer(garbage(5, height));
-    collector.offer(garbage(6, height));
+    const identities = identitiesOf(2);
+    const collector = createBatchKeyCollector(context, height, identities);
+    for (const i of [0, 1, 2, 3]) collector.offer(release(i, height, identities));
+    collector.offer(garbage(5, height, identities));
+    collector.offer(garbage(6, height, identities));
     const combined = collector.combine();
     assert.equal(combined.ok, false);
     assert.deepEqual(
@@ -177,22 +272,31 @@ describe('batch key shares', () => {
     );
   });
 
-  it('refuses a share for another height, for another identity, badly signed, of an unknown validator, repeated', () => {
+  it('refuses a statement for another batch, for other identities, of another length, badly signed, of an unknown validator, repeated', () => {
     const height = 43;
-    const collector = createBatchKeyCollector(context, height);
-    assert.deepEqual(collector.offer(release(0, height + 1)), { ok: false, code: 'WRONG_BATCH' });
-    // The right batch number on another height's share (the signature is the validator's).
-    const other = release(0, height + 1);
-    const relabelled = { ...other, batch: height };
-    const resigned = { ...relabelled, signature: signers[0]!.sign(keyShareSigningBytes(relabelled)) };
-    assert.deepEqual(collector.offer(resigned), { ok: false, code: 'WRONG_IDENTITY' });
-    const share = release(2, height);
+    const identities = identitiesOf(3);
+    const collector = createBatchKeyCollector(context, height, identities);
+    assert.deepEqual(collector.offer(release(0, height + 1, identities)), { ok: false, code: 'WRONG_BATCH' });
+    // The right batch, signed by its validator, but for other identities: keys of someone else's orders.
+    assert.deepEqual(collector.offer(release(0, height, identitiesOf(3))), {
+      ok: false,
+      code: 'WRONG_IDENTITY',
+    });
+    // The batch's identities but one envelope left out (or one added).
+    assert.deepEqual(collector.offer(release(0, height, identities.slice(0, 2))), {
+      ok: false,
+      code: 'WRONG_IDENTITY',
+    });
+    const short = release(1, height, identities);
+    const cut = { ...short, shares: short.shares.slice(0, 2) };
+    assert.deepEqual(collector.offer({ ...cut, signature: signers[1]!.sign(keyShareSigningBytes(cut)) }), {
+      ok: false,
+      code: 'WRONG_IDENTITY',
+    });
+    const share = release(2, height, identities);
     assert.deepEqual(
       collector.offer({ ...share, signature: signers[3]!.sign(keyShareSigningBytes(share)) }),
-      {
-        ok: false,
-        code: 'BAD_SIGNATURE',
-      },
+      { ok: false, code: 'BAD_SIGNATURE' },
     );
     assert.deepEqual(collector.offer({ ...share, validatorIndex: COUNT }), {
       ok: false,
@@ -206,58 +310,102 @@ describe('batch key shares', () => {
 });
 
 describe('never early', () => {
-  it('an honest validator refuses to release a share for a block that is not final', () => {
-    const result = releaseBatchKeyShare(
-      { chainId: CHAIN_ID, eon: EON, validatorIndex: 0, secretShare: secretShares[0]!, signer: signers[0]! },
-      { batch: 51, finalizedHeight: 50 },
+  it('an honest validator refuses to release shares for a block that is not final, or for an empty batch', () => {
+    const parameters = {
+      chainId: CHAIN_ID,
+      eon: EON,
+      validatorIndex: 0,
+      secretShare: secretShares[0]!,
+      signer: signers[0]!,
+    };
+    assert.deepEqual(
+      releaseBatchKeyShares(parameters, { batch: 51, finalizedHeight: 50, identities: identitiesOf(1) }),
+      { ok: false, code: 'BATCH_NOT_FINALIZED', batch: 51, finalizedHeight: 50 },
     );
-    assert.deepEqual(result, { ok: false, code: 'BATCH_NOT_FINALIZED', batch: 51, finalizedHeight: 50 });
+    assert.deepEqual(releaseBatchKeyShares(parameters, { batch: 50, finalizedHeight: 50, identities: [] }), {
+      ok: false,
+      code: 'EMPTY_BATCH',
+      batch: 50,
+      finalizedHeight: 50,
+    });
   });
 
-  it('a share released before its block is final is evidence that verifies and names its signer', () => {
-    const early = release(3, 51, 51); // validator 3 lies to its own guard: the chain is final at 50
+  it('a statement released before its block is final is evidence that verifies and names its signer', () => {
+    const identities = identitiesOf(2);
+    const early = release(3, 51, identities, 51); // validator 3 lies to its own guard: the chain is final at 50
     const evidence = earlyShareEvidence(early, 50, context);
     assert.ok(evidence !== undefined);
     const decoded = EarlyKeyShareCodec.decode(EarlyKeyShareCodec.encode(evidence));
     assert.equal(verifyEarlyKeyShare(decoded, context), 3);
-    // Once the block is final the same share is no evidence.
+    // Once the block is final the same statement is no evidence.
     assert.equal(earlyShareEvidence(early, 51, context), undefined);
     assert.equal(verifyEarlyKeyShare({ ...decoded, finalizedHeightAtRecord: 51 }, context), undefined);
-    // A share "by" validator 3 signed by someone else proves nothing against 3.
+    // A statement "by" validator 3 signed by someone else proves nothing against 3.
     const framed = keyShareMessageOf({ ...early, signature: signers[0]!.sign(keyShareSigningBytes(early)) });
     assert.equal(verifyEarlyKeyShare({ share: framed, finalizedHeightAtRecord: 50 }, context), undefined);
-    // Nor does a signed share that is not the batch key's share (garbage is a different fault).
-    const wrongPoint = garbage(3, 51);
-    assert.equal(
-      verifyEarlyKeyShare({ share: keyShareMessageOf(wrongPoint), finalizedHeightAtRecord: 50 }, context),
-      undefined,
-    );
+    // Nor does its own statement relabelled to a later batch (the signature covers the batch).
+    const relabelled = keyShareMessageOf({ ...early, batch: 60 });
+    assert.equal(verifyEarlyKeyShare({ share: relabelled, finalizedHeightAtRecord: 50 }, context), undefined);
   });
 
-  it('f colluders pooling their shares before finality learn nothing: no key, and interpolating theirs is wrong', () => {
+  it('f colluders pooling their statements before finality learn nothing: no keys, and interpolating theirs is wrong', () => {
     const height = 52;
-    const identity = shutterIdentityPoint(batchIdentity(CHAIN_ID, height));
-    const pooled = [0, 1].map((i) => ({
-      validatorIndex: i,
-      share: computeKeyShare(secretShares[i]!, identity),
-    }));
-    assert.deepEqual(combineKeyShares(pooled, THRESHOLD), { ok: false, code: 'TOO_FEW_SHARES', have: F });
-    const guess = combineKeyShares(pooled, F);
-    assert.ok(guess.ok);
-    assert.equal(isBatchKey(CHAIN_ID, height, guess.key.toBytes(true), keyset.eonPublicKey), false);
+    const identities = identitiesOf(2);
+    const pooled = [0, 1].map((i) => release(i, height, identities));
+    assert.equal(combineBatchKeyShares(pooled, THRESHOLD), undefined);
+    const guess = combineBatchKeyShares(pooled, F);
+    assert.ok(guess !== undefined);
+    assert.equal(isBatchKey(identities, guess, keyset.eonPublicKey), false);
+  });
+
+  it('an envelope no block admitted gets no key: the keys of its batch-mates do not open it', () => {
+    const height = 53;
+    const [admitted, leftOut] = [orders(2), orders(1, 1000, 2)];
+    const identities = batchIdentities(admitted)!;
+    const collector = createBatchKeyCollector(context, height, identities);
+    for (const i of [0, 1, 2, 3, 4]) collector.offer(release(i, height, identities));
+    const combined = collector.combine();
+    assert.ok(combined.ok);
+    // The left-out envelope under each released key: undecryptable, however the keys are lined up.
+    for (const index of [0, 1]) {
+      const opened = openEncryptedBatch({
+        chainId: CHAIN_ID,
+        eon: EON,
+        eonPublicKey: keyset.eonPublicKey,
+        height,
+        envelopes: index === 0 ? [leftOut[0]!, admitted[1]!] : [admitted[0]!, leftOut[0]!],
+        key: combined.key,
+        nextNonce: () => (index === 0 ? 2 : 0),
+      });
+      // The keys are not the keys of this list's identities: nothing opens, nothing is charged.
+      assert.deepEqual(opened, { ok: false, code: 'BAD_KEY' });
+    }
+    assert.notEqual(
+      toHex(identityOfEnvelope(SignedOrderEnvelopeCodec.decode(leftOut[0]!).body)),
+      toHex(identities[0]!),
+    );
   });
 });
 
-describe('shares riding on votes (the relay)', () => {
+describe('statements riding on votes (the relay)', () => {
   const relays = Array.from({ length: COUNT }, (_, i) =>
     createKeyShareRelay({ context, self: i, secretShare: secretShares[i]!, signer: signers[i]! }),
   );
 
-  it('attaches nothing for a block that is not final, then the share; 2f + 1 relayed shares give the key once final', () => {
+  it('attaches nothing for a batch not final or not open, then its statement; 2f + 1 relayed statements give the keys once final', () => {
     const height = 100;
+    const identities = identitiesOf(16);
+    for (const relay of relays) assert.equal(relay.attach(height, height), undefined, 'not open yet');
+    for (const relay of relays) relay.open(height, identities);
     for (const relay of relays) assert.equal(relay.attach(height, height - 1), undefined);
     const attached = relays.slice(1, THRESHOLD).map((relay) => relay.attach(height, height)!);
+    // A full batch's statement fits a vote extension beside the largest observation: were it not,
+    // the shares could never ride a vote and the batch would never open (the chain would halt).
     for (const bytes of attached) assert.ok(bytes.length <= MAX_KEY_SHARE_ATTACHMENT_BYTES);
+    assert.ok(
+      keyShareExtensionOverhead(1) + SignedObservationCodec.maxBytes + MAX_KEY_SHARE_ATTACHMENT_BYTES <=
+        MAX_EXTENSION_BYTES - VOTE_EXTENSION_OVERHEAD_BYTES,
+    );
     const us = relays[0]!;
     assert.ok(us.attach(height, height) !== undefined);
     for (const bytes of attached)
@@ -265,16 +413,50 @@ describe('shares riding on votes (the relay)', () => {
     assert.equal(us.key(height, height - 1), undefined, 'never combined before finality');
     const outcome = us.key(height, height);
     assert.ok(outcome?.ok);
-    assert.ok(isBatchKey(CHAIN_ID, height, outcome.key, keyset.eonPublicKey));
+    assert.ok(isBatchKey(identities, outcome.key, keyset.eonPublicKey));
     assert.deepEqual(us.evidence, []);
   });
 
-  it('a peer whose vote carries a share for a block not yet final is caught: the evidence names it', () => {
+  it('statements that arrive before their batch is open here wait, and count once it opens', () => {
+    const height = 102;
+    const identities = identitiesOf(2);
+    const peers = [1, 2, 3, 4].map((i) => {
+      const relay = createKeyShareRelay({
+        context,
+        self: i,
+        secretShare: secretShares[i]!,
+        signer: signers[i]!,
+      });
+      relay.open(height, identities);
+      return relay.attach(height, height)!;
+    });
+    const us = createKeyShareRelay({ context, self: 0, secretShare: secretShares[0]!, signer: signers[0]! });
+    for (const bytes of peers) assert.deepEqual(us.receive(bytes, height), { ok: true, held: 0 });
+    assert.deepEqual(us.receive(peers[0]!, height), { ok: false, code: 'DUPLICATE' });
+    // A forged one is refused at once, before the batch is known.
+    const forged = SignedKeyShareCodec.decode(peers[1]!);
+    forged.signature = new Uint8Array(64);
+    assert.deepEqual(us.receive(SignedKeyShareCodec.encode(forged), height), {
+      ok: false,
+      code: 'BAD_SIGNATURE',
+    });
+    assert.equal(us.held(height), 0);
+    us.open(height, identities);
+    assert.equal(us.held(height), 4);
+    us.attach(height, height);
+    const outcome = us.key(height, height);
+    assert.ok(outcome?.ok);
+    assert.ok(isBatchKey(identities, outcome.key, keyset.eonPublicKey));
+  });
+
+  it('a peer whose vote carries a statement for a block not yet final is caught: the evidence names it', () => {
     const height = 101;
+    const identities = identitiesOf(1);
     // Validator 6 tells its guard the block is final when the chain's finalized height is 100.
+    relays[6]!.open(height, identities);
     const early = relays[6]!.attach(height, height)!;
     const us = relays[0]!;
-    assert.deepEqual(us.receive(early, height - 1), { ok: true, held: 1, early: true });
+    assert.deepEqual(us.receive(early, height - 1), { ok: true, held: 0, early: true });
     assert.equal(us.evidence.length, 1);
     assert.equal(verifyEarlyKeyShare(us.evidence[0]!, context), 6);
   });
@@ -304,7 +486,7 @@ describe('front-runner leader against envelopes', () => {
       chainId: CHAIN_ID,
       eon: EON,
       eonPublicKey: keyset.eonPublicKey.toBytes(true),
-      targetHeight: 60,
+      expiryHeight: 60,
       nonce: 0,
       fee: 100,
       action: large(side),
@@ -330,13 +512,15 @@ describe('front-runner leader against envelopes', () => {
       const { body, ciphertext } = SignedOrderEnvelopeCodec.decode(bytes);
       return {
         ...body,
+        identityPrefix: undefined,
         ciphertextHash: undefined,
         ciphertextLength: ciphertext.length,
         signature: undefined,
       };
     };
-    // Everything the leader can read without the key is the same for both sides (the hash and the
-    // signature are functions of uniformly random ciphertext bytes).
+    // Everything the leader can read without the key is the same for both sides (the prefix is
+    // fresh random bytes, and the hash and the signature are functions of uniformly random
+    // ciphertext bytes).
     assert.deepEqual(publicView(buy), publicView(sell));
     assert.equal(buy.length, sell.length);
     const runner = createFrontRunner({
@@ -371,21 +555,23 @@ describe("the flow against Shutter's SDK (@shutter-network/shutter-sdk 0.0.2, bl
   };
   const hexOf = (bytes: Uint8Array): Hex => `0x${Buffer.from(bytes).toString('hex')}`;
   const height = 70;
-  const batchKey = () => {
-    const collector = createBatchKeyCollector(context, height);
-    for (const i of [6, 2, 4, 0, 5]) collector.offer(release(i, height));
+  const keysOf = (envelopes: readonly Uint8Array[]) => {
+    const identities = batchIdentities(envelopes)!;
+    const collector = createBatchKeyCollector(context, height, identities);
+    for (const i of [6, 2, 4, 0, 5]) collector.offer(release(i, height, identities));
     const combined = collector.combine();
     assert.ok(combined.ok);
     return combined.key;
   };
 
-  it('an order the SDK encrypts to our eon key and the block identity executes through our rule', async () => {
+  it("an order the SDK encrypts to our eon key and the envelope's identity executes through our rule", async () => {
     const transaction = actionTransaction(alice, 0, limitOrder(1, 'sell', 120, 2));
+    const identityPrefix = new Uint8Array(randomBytes(32));
     const ciphertext = Buffer.from(
       (
         await sdk.encryptData(
           hexOf(SignedTransactionCodec.encode(transaction)),
-          hexOf(batchIdentity(CHAIN_ID, height)),
+          hexOf(envelopeIdentity(CHAIN_ID, alice.publicKey, identityPrefix)),
           hexOf(keyset.eonPublicKey.toBytes(true)),
           hexOf(new Uint8Array(randomBytes(32))),
         )
@@ -398,7 +584,8 @@ describe("the flow against Shutter's SDK (@shutter-network/shutter-sdk 0.0.2, bl
       nonce: 0,
       fee: 100,
       eon: EON,
-      targetHeight: height,
+      identityPrefix,
+      expiryHeight: height,
       ciphertextBytes: ciphertext.length,
       ciphertextHash: sha256(new Uint8Array(ciphertext)),
     };
@@ -413,7 +600,7 @@ describe("the flow against Shutter's SDK (@shutter-network/shutter-sdk 0.0.2, bl
       eonPublicKey: keyset.eonPublicKey,
       height,
       envelopes: [envelope],
-      key: batchKey(),
+      key: keysOf([envelope]),
       nextNonce: () => 0,
     });
     assert.ok(opened.ok);
@@ -423,20 +610,19 @@ describe("the flow against Shutter's SDK (@shutter-network/shutter-sdk 0.0.2, bl
     );
   });
 
-  it("the client's encrypted order opens in the SDK with our threshold-combined block key", async () => {
+  it("the client's encrypted order opens in the SDK with our threshold-combined key", async () => {
     const action = limitOrder(1, 'buy', 90, 3);
-    const envelope = SignedOrderEnvelopeCodec.decode(
-      encrypt(alice, {
-        chainId: CHAIN_ID,
-        eon: EON,
-        eonPublicKey: keyset.eonPublicKey.toBytes(true),
-        targetHeight: height,
-        nonce: 4,
-        fee: 100,
-        action,
-      }),
-    );
-    const plaintext = await sdk.decrypt(hexOf(envelope.ciphertext), hexOf(batchKey()));
+    const bytes = encrypt(alice, {
+      chainId: CHAIN_ID,
+      eon: EON,
+      eonPublicKey: keyset.eonPublicKey.toBytes(true),
+      expiryHeight: height,
+      nonce: 4,
+      fee: 100,
+      action,
+    });
+    const envelope = SignedOrderEnvelopeCodec.decode(bytes);
+    const plaintext = await sdk.decrypt(hexOf(envelope.ciphertext), hexOf(keysOf([bytes])));
     const transaction = SignedTransactionCodec.decode(new Uint8Array(Buffer.from(plaintext.slice(2), 'hex')));
     assert.deepEqual(transaction.body.signer, alice.publicKey);
     assert.equal(transaction.body.nonce, 4);
@@ -533,15 +719,16 @@ describe("the front-runner's profit, executed by the engine", () => {
         chainId: CHAIN_ID,
         eon: EON,
         eonPublicKey: keyset.eonPublicKey.toBytes(true),
-        targetHeight: height,
+        expiryHeight: height,
         nonce: 0,
         fee: 0,
         action: take,
       }),
     ]);
     assert.equal(runner.stats.frontRun, 0);
-    const collector = createBatchKeyCollector(context, height);
-    for (const i of [0, 1, 2, 3, 4]) collector.offer(release(i, height));
+    const identities = batchIdentities(proposed)!;
+    const collector = createBatchKeyCollector(context, height, identities);
+    for (const i of [0, 1, 2, 3, 4]) collector.offer(release(i, height, identities));
     const combined = collector.combine();
     assert.ok(combined.ok);
     const opened = openEncryptedBatch({

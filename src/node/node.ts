@@ -36,7 +36,7 @@
 import { decodeBlockPayload, epochValidators, nodeStateRootFairParts } from '../chain/block-rule.ts';
 import { eonOfWindow, eonWindowOf, type ScheduledEon } from '../chain/eon-schedule.ts';
 import { type Block, BlockCodec, CertificateCodec, ProposalCodec, VoteCodec } from '../codec/consensus.ts';
-import { EonActivationCodec } from '../codec/envelope.ts';
+import { EonActivationCodec, SignedKeyShareCodec } from '../codec/envelope.ts';
 import { CodecError } from '../codec/errors.ts';
 import { ValidatorSetRecordCodec } from '../codec/execution.ts';
 import { peekTag } from '../codec/message.ts';
@@ -522,6 +522,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
       processedHeight: () => app.processedHeight(),
       finalizedAhead: (block) => app.finalizedAhead(block),
       extension: (kind, view, digest) => app.extension(kind, view, digest),
+      wantsLateExtension: (extension) => app.wantsLateExtension(extension),
       verifyExtension: (signerIndex, kind, view, digest, extension) =>
         app.verifyExtension(signerIndex, kind, view, digest, extension),
     },
@@ -825,7 +826,10 @@ export function createNode(options: NodeOptions): PalisadeNode {
         else eon.receive(from, message);
       } else if (tag === TransactionGossipCodec.tag) onGossip(from, message);
       else if (tag === EnvelopeGossipCodec.tag) onEnvelopeGossip(from, message);
-      else if (tag >= 0x0505 && tag <= 0x0508) onStateSync(from, message);
+      else if (tag === SignedKeyShareCodec.tag) {
+        // A peer's key shares for a batch it executed (fair ordering), sent the moment it could.
+        if (!app.receiveKeyShares(message)) transport.penalize(from, 'bad-key-shares', 2);
+      } else if (tag >= 0x0505 && tag <= 0x0508) onStateSync(from, message);
       else transport.penalize(from, 'unknown-type', 5);
     } catch (error) {
       if (!(error instanceof CodecError)) throw error;
@@ -925,6 +929,10 @@ export function createNode(options: NodeOptions): PalisadeNode {
   );
   if (app.engine.height === 0) validatorSetProofs.record();
   app.onApplied(() => validatorSetProofs.record());
+  // Fair ordering: our key shares for a batch go to every validator once we executed its block.
+  app.onKeyShares((statement) => {
+    if (running && n >= 2) transport.broadcast(statement);
+  });
   // A boundary below a state-sync snapshot is not stored; the state sync kept its proven view.
   const viewOfStoredBlock = (height: number) =>
     storedBlockView(storage.finalizedBlock(height)) ?? provenBoundaryView(storage, height);

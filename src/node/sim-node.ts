@@ -109,6 +109,7 @@ export const createSimNode: SimNodeFactory = (parameters) => {
       processedHeight: () => app.processedHeight(),
       finalizedAhead: (block) => app.finalizedAhead(block),
       extension: (kind, view, digest) => app.extension(kind, view, digest),
+      wantsLateExtension: (extension) => app.wantsLateExtension(extension),
       verifyExtension: (signer, kind, view, digest, extension) =>
         app.verifyExtension(signer, kind, view, digest, extension),
     },

@@ -90,7 +90,7 @@ export interface NodeStatus {
   /**
    * The height the next block proposal carries as this node sees consensus (> `height`): one above
    * the current view's proposal once it has one, else one above the highest certified block. The
-   * earliest block an encrypted order submitted now can still name (`envelopeTargetHeight`).
+   * earliest block an order submitted now can be in (an envelope's expiry must not be below it).
    */
   proposalHeight: number;
   /** The validator expected to propose `proposalHeight` (were no view nullified); null where unknown. */
@@ -131,12 +131,13 @@ export type EnvelopeRefusalCode =
   | 'ENVELOPE_BAD_SIGNATURE'
   | 'ENVELOPE_CIPHERTEXT_MISMATCH'
   | 'ENVELOPE_SLOT_TAKEN'
+  | 'ENVELOPE_IDENTITY_REUSED'
   | 'ENVELOPE_SENDER_LIMIT'
   | 'ENVELOPE_POOL_FULL';
 
 /** `POST /v1/envelopes`: what the envelope pool said about an encrypted order. */
 export type EnvelopeSubmitResult =
-  | { status: 'accepted'; sender: Hex; nonce: number; targetHeight: number }
+  | { status: 'accepted'; sender: Hex; nonce: number; expiryHeight: number }
   | { status: 'refused'; code: EnvelopeRefusalCode; reason: string };
 
 const ENVELOPE_REASONS: Record<EnvelopeRefusalCode, string> = {
@@ -145,13 +146,15 @@ const ENVELOPE_REASONS: Record<EnvelopeRefusalCode, string> = {
   ENVELOPE_MALFORMED: 'not a canonical SignedOrderEnvelope encoding',
   ENVELOPE_WRONG_CHAIN: 'the envelope is for another chain id',
   ENVELOPE_WRONG_EON: 'encrypted to another eon than the current one',
-  ENVELOPE_EXPIRED: 'its target height is below the next block',
-  ENVELOPE_TOO_FAR_AHEAD: 'its target height is too far above the next block',
+  ENVELOPE_EXPIRED: 'its expiry height is below the next block',
+  ENVELOPE_TOO_FAR_AHEAD: 'its expiry height is too far above the next block',
   ENVELOPE_REPLAYED_NONCE: 'the account has already used this nonce',
   ENVELOPE_MALFORMED_CIPHERTEXT: 'the ciphertext is not a Shutter ciphertext',
   ENVELOPE_BAD_SIGNATURE: 'the signature is not the sender’s over this envelope',
   ENVELOPE_CIPHERTEXT_MISMATCH: 'the ciphertext does not match the size and hash the envelope signs',
-  ENVELOPE_SLOT_TAKEN: 'an envelope of this sender, nonce and target is already pending',
+  ENVELOPE_SLOT_TAKEN: 'an envelope of this sender and nonce is already pending',
+  ENVELOPE_IDENTITY_REUSED:
+    'another envelope of this sender used this identity prefix: one key would open both, so the second would be readable once the first runs',
   ENVELOPE_SENDER_LIMIT: 'the sender has the most envelopes pending it may',
   ENVELOPE_POOL_FULL: 'the envelope pool is full',
 };
@@ -167,7 +170,7 @@ export function envelopeSubmitResult(
       status: 'accepted',
       sender: hex(body.sender),
       nonce: body.nonce,
-      targetHeight: body.targetHeight,
+      expiryHeight: body.expiryHeight,
     };
   }
   const code: EnvelopeRefusalCode =

@@ -737,6 +737,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       },
       processedHeight: () => inner.processedHeight(),
       extension: (kind, view, digest) => inner.extension(kind, view, digest),
+      wantsLateExtension: (extension) => inner.wantsLateExtension(extension),
       verifyExtension: (signer, kind, view, digest, extension) =>
         inner.verifyExtension(signer, kind, view, digest, extension),
     };

@@ -314,10 +314,10 @@ const LARGE_TAKER_SLIPPAGE_TICKS_SPAN = 21;
 /** Orders of at least this size (contracts × 10⁶) are large (the front-runner's victims). */
 const LARGE_TAKER_SIZE_E6 = 300_000;
 /**
- * Fair ordering: a taker seals its order for the height two above the best finalized one (one is
- * usually proposed already) and pays this fee (base units) for the inclusion.
+ * Fair ordering: a taker's envelope may be included up to this many heights above the best
+ * finalized one, and pays this fee (base units) for the inclusion.
  */
-const ENVELOPE_TARGET_AHEAD = 3;
+const ENVELOPE_EXPIRY_AHEAD = 3;
 export const SIM_ENVELOPE_FEE = 1000;
 /** Blocks every honest validator must finalize after the heal in a whole-node run (market liveness is judged over them). */
 export const WHOLE_NODE_LIVENESS_BLOCKS = 20;
@@ -534,19 +534,20 @@ export function createSimMarket(options: {
           stats.submitted++;
           if (submit(bytes) > 0) stats.admitted++;
         };
-        /** A taker's order sealed to the eon key for one height (what the client's `encrypt` does). */
+        /** A taker's order sealed to the eon key, valid for a few heights (what the client's `encrypt` does). */
         const seal = (engine: Engine, nonce: number, action: Parameters<typeof actionTransaction>[2]) => {
-          const targetHeight = engine.height + ENVELOPE_TARGET_AHEAD;
+          const expiryHeight = engine.height + ENVELOPE_EXPIRY_AHEAD;
           const envelope = sealOrder(signer, {
             chainId,
             eon: encryption!.eon,
             eonPublicKey: encryption!.eonPublicKey,
-            targetHeight,
+            identityPrefix: Uint8Array.from({ length: 32 }, () => sigmaRng!.nextInt(256)),
+            expiryHeight,
             fee: SIM_ENVELOPE_FEE,
             transaction: signTransaction(signer, {
               chainId,
               nonce,
-              expiryHeight: targetHeight + KEY_WAIT_BLOCKS_MAX,
+              expiryHeight: expiryHeight + KEY_WAIT_BLOCKS_MAX,
               payload: encodeAction(action),
             }),
             sigma: Uint8Array.from({ length: 32 }, () => sigmaRng!.nextInt(256)),

@@ -68,18 +68,18 @@ async function fairRules() {
 }
 
 /**
- * Encrypts `input` for a block a few above the current height and submits it, again with a fresh
- * height when the chain passed that block meanwhile (encrypting takes a while on a busy machine).
+ * Encrypts `input`, valid up to a few blocks above the current height, and submits it (again with a
+ * later expiry when the chain passed it meanwhile: encrypting takes a while on a busy machine).
  */
 async function submitFresh(
   client: ReturnType<typeof createClient>,
   signer: Ed25519Signer,
-  input: Omit<Parameters<typeof encrypt>[1], 'targetHeight'>,
+  input: Omit<Parameters<typeof encrypt>[1], 'expiryHeight'>,
 ) {
   for (let attempt = 1; ; attempt++) {
-    // The highest height any validator executed: one that lags would name a block already past.
+    // The highest height any validator executed: one that lags would take an expiry already past.
     const heights = await net.heights(net.apiUrls.map((_, index) => index));
-    const sealed = { ...input, targetHeight: Math.max(...heights.map((h) => h ?? 0)) + 4 };
+    const sealed = { ...input, expiryHeight: Math.max(...heights.map((h) => h ?? 0)) + 6 };
     const bytes = encrypt(signer, sealed);
     try {
       await client.submitEnvelope(bytes);

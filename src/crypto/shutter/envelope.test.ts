@@ -24,11 +24,12 @@ import {
   type EnvelopeCheckContext,
   EnvelopeError,
   envelopeSigningBytes,
+  identityOfEnvelope,
   sealOrder,
 } from './envelope.ts';
 import { randomEonScalar } from './eon-dkg.ts';
 import { decodeShutterCiphertext, G2, shutterDecrypt, shutterIdentityPoint } from './ibe.ts';
-import { batchIdentity } from './key-shares.ts';
+import { envelopeIdentity } from './key-shares.ts';
 
 const CHAIN_ID = 7;
 const EON = 2;
@@ -41,12 +42,17 @@ const mallory = testSigner('envelope/mallory');
 const transactionOf = (signer: Ed25519Signer, nonce: number) =>
   signTransaction(signer, { chainId: CHAIN_ID, nonce, expiryHeight: 100, payload: Uint8Array.of(1, 2, 3) });
 
-function seal(nonce = 0, targetHeight = 10, signer = alice): SignedOrderEnvelope {
+const PREFIX = new Uint8Array(32).fill(0x5a);
+const keyOf = (sender: Uint8Array, prefix: Uint8Array) =>
+  shutterIdentityPoint(envelopeIdentity(CHAIN_ID, sender, prefix)).multiply(secret);
+
+function seal(nonce = 0, expiryHeight = 10, signer = alice, identityPrefix = PREFIX): SignedOrderEnvelope {
   return sealOrder(signer, {
     chainId: CHAIN_ID,
     eon: EON,
     eonPublicKey,
-    targetHeight,
+    identityPrefix,
+    expiryHeight,
     fee: 1000,
     transaction: transactionOf(signer, nonce),
     sigma: new Uint8Array(randomBytes(32)),
@@ -65,15 +71,27 @@ describe('order envelope', () => {
   const envelope = seal();
   const bytes = SignedOrderEnvelopeCodec.encode(envelope);
 
-  it('round-trips and opens with the key of its target height only', () => {
+  it("round-trips and opens with its own identity's key only: not another prefix's, not another sender's", () => {
     const decoded = admitEnvelope(bytes, context);
     assert.deepEqual(decoded.body.sender, alice.publicKey);
-    const key = shutterIdentityPoint(batchIdentity(CHAIN_ID, 10)).multiply(secret);
-    const opened = shutterDecrypt(decodeShutterCiphertext(decoded.ciphertext), key);
+    assert.deepEqual(decoded.body.identityPrefix, PREFIX);
+    assert.deepEqual(identityOfEnvelope(decoded.body), envelopeIdentity(CHAIN_ID, alice.publicKey, PREFIX));
+    const opened = shutterDecrypt(
+      decodeShutterCiphertext(decoded.ciphertext),
+      keyOf(alice.publicKey, PREFIX),
+    );
     assert.ok(opened.ok);
     assert.equal(SignedTransactionCodec.decode(opened.message).body.nonce, 0);
-    const otherKey = shutterIdentityPoint(batchIdentity(CHAIN_ID, 11)).multiply(secret);
-    assert.equal(shutterDecrypt(decodeShutterCiphertext(decoded.ciphertext), otherKey).ok, false);
+    const otherPrefix = new Uint8Array(32).fill(0x5b);
+    for (const otherKey of [keyOf(alice.publicKey, otherPrefix), keyOf(mallory.publicKey, PREFIX)])
+      assert.equal(shutterDecrypt(decodeShutterCiphertext(decoded.ciphertext), otherKey).ok, false);
+  });
+
+  it('the prefix is signed: changing it under the envelope breaks the signature', () => {
+    const moved = { ...envelope, body: { ...envelope.body, identityPrefix: new Uint8Array(32).fill(1) } };
+    assert.equal(checkEnvelope(moved, context), 'BAD_SIGNATURE');
+    const later = { ...envelope, body: { ...envelope.body, expiryHeight: envelope.body.expiryHeight + 1 } };
+    assert.equal(checkEnvelope(later, context), 'BAD_SIGNATURE');
   });
 
   it('refuses malformed, truncated and oversize bytes with a CodecError', () => {
@@ -136,7 +154,7 @@ describe('order envelope', () => {
     );
   });
 
-  it('refuses an expired target, a target too far ahead, another chain and another eon', () => {
+  it('refuses an expired envelope, an expiry too far ahead, another chain and another eon', () => {
     assert.equal(checkEnvelope(envelope, { ...context, height: 11 }), 'EXPIRED');
     assert.equal(checkEnvelope(envelope, { ...context, height: 10 }), 'ok');
     assert.equal(checkEnvelope(seal(0, 8 + 17), context), 'TOO_FAR_AHEAD');
@@ -158,7 +176,8 @@ function sealWith(ciphertext: Uint8Array): SignedOrderEnvelope {
     nonce: 0,
     fee: 1000,
     eon: EON,
-    targetHeight: 10,
+    identityPrefix: PREFIX,
+    expiryHeight: 10,
     ciphertextBytes: ciphertext.length,
     ciphertextHash: sha256(ciphertext),
   };

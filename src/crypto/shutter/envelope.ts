@@ -1,14 +1,16 @@
 /**
  * Sealing and checking encrypted orders (the codec is src/codec/envelope.ts). A trader signs the
- * inner transaction as any other (src/crypto/transaction.ts), encrypts its encoding to the batch
- * identity of the target height under the eon key, and signs the public envelope:
+ * inner transaction as any other (src/crypto/transaction.ts), picks a random identity prefix,
+ * encrypts the transaction's encoding to its own identity (sender, prefix) under the eon key, and
+ * signs the public envelope:
  *
- *   signature = Ed25519(sender, len ‖ "PALISADE/SHUTTER/ENVELOPE/v1" ‖ chain id u64 ‖ encode(body))
+ *   signature = Ed25519(sender, len ‖ "PALISADE/SHUTTER/ENVELOPE/v2" ‖ chain id u64 ‖ encode(body))
  *
  * The body commits to the ciphertext by its SHA-256, so a relay cannot swap the ciphertext under a
  * signed envelope. It does not stop someone from copying a ciphertext under an envelope of their
- * own: the block rule (src/chain/encrypted-batch.ts) refuses to execute a plaintext whose signer
- * is not the envelope's sender.
+ * own, but it gains nothing: the copy names the copier's identity, so the copier's key does not
+ * open it (UNDECRYPTABLE, the copier pays, src/chain/encrypted-batch.ts), and no key for the
+ * original's identity is released by it.
  *
  * `checkEnvelope` is the stateless admission check, cheapest first (the ciphertext's shape too); the nonce verdict needs the
  * sender's next nonce, which the caller reads from its state.
@@ -26,21 +28,18 @@ import { type SignedTransaction, SignedTransactionCodec } from '../../codec/tran
 import { bytesEqual } from '../bytes.ts';
 import { type Ed25519Signer, ed25519Verify } from '../ed25519.ts';
 import { sha256 } from '../hash.ts';
-import {
-  createShutterEncryptor,
-  decodeG1,
-  type G2Point,
-  type ShutterEncryptor,
-  shutterIdentityPoint,
-} from './ibe.ts';
-import { batchIdentity, ShutterDomainTag, type SignedKeyShare, shutterDomainBytes } from './key-shares.ts';
+import { createShutterEncryptor, type G2Point, type ShutterEncryptor, shutterIdentityPoint } from './ibe.ts';
+import { envelopeIdentity, ShutterDomainTag, type SignedKeyShare, shutterDomainBytes } from './key-shares.ts';
 import { nobleBackend, type PairingBackend } from './pairing-backend.ts';
 
 export interface SealOrderInput {
   readonly chainId: number;
   readonly eon: number;
   readonly eonPublicKey: G2Point;
-  readonly targetHeight: number;
+  /** 32 random bytes, fresh per order: with the sender, the order's identity. */
+  readonly identityPrefix: Uint8Array;
+  /** The highest height whose block may include the envelope. */
+  readonly expiryHeight: number;
   readonly fee: number;
   /** The inner transaction, signed by the same key that signs the envelope. */
   readonly transaction: SignedTransaction;
@@ -53,24 +52,26 @@ export interface SealOrderInput {
   readonly backend?: PairingBackend;
 }
 
-/** Encryptors kept per (backend, eon key, chain, target height): a client's recent target blocks. */
-const ENCRYPTORS_KEPT = 16;
+/** Encryptors kept per (backend, eon key, identity): the identities a client prepared lately. */
+const ENCRYPTORS_KEPT = 64;
 const encryptors = new Map<string, ShutterEncryptor>();
 
+type EncryptorInput = Pick<SealOrderInput, 'chainId' | 'eonPublicKey' | 'identityPrefix' | 'backend'> & {
+  readonly sender: Uint8Array;
+};
+
 /**
- * The encryptor for one target block, made once: H1 of the block's identity and e(Q, P) are the
- * same for every order to that block (one identity per block), so the next orders to it cost a
- * power in GT instead of a hash to G1 and a pairing.
+ * The encryptor for one identity, made once: H1 of the identity and e(Q, P) are its per-identity
+ * work, so a client that prepared the identity ahead (`prepareOrderSealing`) then seals an order
+ * to it with a power in GT instead of a hash to G1 and a pairing.
  */
-function encryptorFor(
-  input: Pick<SealOrderInput, 'chainId' | 'eonPublicKey' | 'targetHeight' | 'backend'>,
-): ShutterEncryptor {
+function encryptorFor(input: EncryptorInput): ShutterEncryptor {
   const backend = input.backend ?? nobleBackend;
-  const key = `${backend.name}:${input.eonPublicKey.toHex(true)}:${input.chainId}:${input.targetHeight}`;
+  const identity = envelopeIdentity(input.chainId, input.sender, input.identityPrefix);
+  const key = `${backend.name}:${input.eonPublicKey.toHex(true)}:${Buffer.from(identity).toString('hex')}`;
   let encryptor = encryptors.get(key);
   if (encryptor === undefined) {
-    const identity = shutterIdentityPoint(batchIdentity(input.chainId, input.targetHeight));
-    encryptor = createShutterEncryptor(input.eonPublicKey, identity, backend);
+    encryptor = createShutterEncryptor(input.eonPublicKey, shutterIdentityPoint(identity), backend);
     encryptors.set(key, encryptor);
     // Oldest first out: Map iterates in insertion order.
     if (encryptors.size > ENCRYPTORS_KEPT) encryptors.delete(encryptors.keys().next().value!);
@@ -79,11 +80,11 @@ function encryptorFor(
 }
 
 /**
- * Encrypts `transaction` to the target height's batch identity and signs the envelope.
- * @example const envelope = sealOrder(signer, { chainId, eon, eonPublicKey, targetHeight, fee, transaction, sigma });
+ * Encrypts `transaction` to the sender's identity for `identityPrefix` and signs the envelope.
+ * @example const envelope = sealOrder(signer, { chainId, eon, eonPublicKey, identityPrefix, expiryHeight, fee, transaction, sigma });
  */
 export function sealOrder(signer: Ed25519Signer, input: SealOrderInput): SignedOrderEnvelope {
-  const ciphertext = encryptorFor(input).encrypt(
+  const ciphertext = encryptorFor({ ...input, sender: signer.publicKey }).encrypt(
     SignedTransactionCodec.encode(input.transaction),
     input.sigma,
   );
@@ -93,7 +94,8 @@ export function sealOrder(signer: Ed25519Signer, input: SealOrderInput): SignedO
     nonce: input.transaction.body.nonce,
     fee: input.fee,
     eon: input.eon,
-    targetHeight: input.targetHeight,
+    identityPrefix: input.identityPrefix,
+    expiryHeight: input.expiryHeight,
     ciphertextBytes: ciphertext.length,
     ciphertextHash: sha256(ciphertext),
   };
@@ -101,14 +103,17 @@ export function sealOrder(signer: Ed25519Signer, input: SealOrderInput): SignedO
 }
 
 /**
- * Does the per-block work of sealing orders to `targetHeight` ahead of time (the hash to G1 and
- * the pairing, ~a pairing): a client that knows which blocks it will target prepares them while
- * it waits, and sealing an order to one then costs a power in GT. Kept as `sealOrder` keeps it.
+ * Does the per-identity work of sealing an order ahead of time (the hash to G1 and the pairing,
+ * ~a pairing): a client picks its next orders' prefixes while it waits and prepares them, and
+ * sealing an order to one then costs a power in GT. Kept as `sealOrder` keeps it.
  */
-export function prepareOrderSealing(
-  input: Pick<SealOrderInput, 'chainId' | 'eonPublicKey' | 'targetHeight' | 'backend'>,
-): void {
+export function prepareOrderSealing(input: EncryptorInput): void {
   encryptorFor(input);
+}
+
+/** The identity preimage of an envelope: its sender's, for its prefix. */
+export function identityOfEnvelope(body: SignedOrderEnvelope['body']): Uint8Array {
+  return envelopeIdentity(body.chainId, body.sender, body.identityPrefix);
 }
 
 /** The exact bytes the sender signs. */
@@ -146,22 +151,22 @@ export interface EnvelopeCheckContext {
   readonly eon: number;
   /** The height of the next block (the earliest an admitted envelope can be included in). */
   readonly height: number;
-  /** How far above `height` a target may be (bounds what a mempool holds for later). */
+  /** How far above `height` an expiry may be (bounds how long a mempool holds an envelope). */
   readonly aheadMax: number;
   /** The sender's next unused nonce. */
   readonly nextNonce: (sender: Uint8Array) => number;
 }
 
 /**
- * The admission verdict, cheapest first: chain, eon, target window, nonce, then signature and
+ * The admission verdict, cheapest first: chain, eon, expiry window, nonce, then signature and
  * ciphertext hash. A nonce above the next is allowed (orders queue); one below it was consumed.
  */
 export function checkEnvelope(envelope: SignedOrderEnvelope, context: EnvelopeCheckContext): EnvelopeCheck {
   const { body } = envelope;
   if (body.chainId !== context.chainId) return 'WRONG_CHAIN';
   if (body.eon !== context.eon) return 'WRONG_EON';
-  if (body.targetHeight < context.height) return 'EXPIRED';
-  if (body.targetHeight > context.height + context.aheadMax) return 'TOO_FAR_AHEAD';
+  if (body.expiryHeight < context.height) return 'EXPIRED';
+  if (body.expiryHeight > context.height + context.aheadMax) return 'TOO_FAR_AHEAD';
   if (body.nonce < context.nextNonce(body.sender)) return 'REPLAYED_NONCE';
   if (!wellFormedCiphertext(envelope.ciphertext)) return 'MALFORMED_CIPHERTEXT';
   return verifyEnvelope(envelope);
@@ -197,28 +202,28 @@ export function admitEnvelope(bytes: Uint8Array, context: EnvelopeCheckContext):
   return envelope;
 }
 
-/** The wire form of a signed share. */
+/** The wire form of a signed statement. */
 export function keyShareMessageOf(share: SignedKeyShare): SignedKeyShareMessage {
   return {
     chainId: share.chainId,
     eon: share.eon,
     batch: share.batch,
     validatorIndex: share.validatorIndex,
-    identity: share.identity,
-    share: share.share.toBytes(true),
+    identitiesRoot: share.identitiesRoot,
+    shares: [...share.shares],
     signature: share.signature,
   };
 }
 
-/** A share from the wire. @throws {CodecError} when the point is not in G1. */
+/** A statement from the wire (its points are checked where they are used: the pairing checks). */
 export function keyShareOfMessage(message: SignedKeyShareMessage): SignedKeyShare {
   return Object.freeze({
     chainId: message.chainId,
     eon: message.eon,
     batch: message.batch,
     validatorIndex: message.validatorIndex,
-    identity: message.identity,
-    share: decodeG1(message.share, 'SignedKeyShareMessage.share'),
+    identitiesRoot: message.identitiesRoot,
+    shares: Object.freeze([...message.shares]),
     signature: message.signature,
   });
 }

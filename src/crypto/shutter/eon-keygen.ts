@@ -183,7 +183,7 @@ export function eonQuorum(n: number): number {
   return n - Math.floor((n - 1) / 3);
 }
 
-/** The threshold of an eon keyset among n validators: 2f + 1 shares combine a block's key. */
+/** The threshold of an eon keyset among n validators: 2f + 1 shares combine an envelope's key. */
 export function eonThreshold(n: number): number {
   return 2 * Math.floor((n - 1) / 3) + 1;
 }

@@ -165,8 +165,8 @@ export interface ShutterEncryptor {
  * Encryption to `identity` under `eonPublicKey` on `backend`, with the work that depends on them
  * alone done once: e(Q, P). Each message then costs a power of it in GT, r·g2 and hashes, instead
  * of a pairing (e(Q, P)^r = e(r·Q, P), the same GT element, so the same bytes as `shutterEncrypt`
- * for the same σ: ./pairing-backend.test.ts). Orders to one block share its identity, so a client
- * keeps one encryptor per target block.
+ * for the same σ: ./pairing-backend.test.ts). A client prepares the encryptor of an order's
+ * identity before the order exists (src/crypto/shutter/envelope.ts `prepareOrderSealing`).
  * @example const encryptor = createShutterEncryptor(eonKey, shutterIdentityPoint(id), await createMclBackend());
  */
 export function createShutterEncryptor(

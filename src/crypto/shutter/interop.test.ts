@@ -26,11 +26,12 @@ import {
   shutterIdentityPoint,
   verifyShutterDecryptionKey,
 } from './ibe.ts';
-import { combineKeyShares, computeKeyShare, findBadKeyShares, orderIdentity } from './key-shares.ts';
+import { combineKeyShares, computeKeyShare, envelopeIdentity, findBadKeyShares } from './key-shares.ts';
 import { createMclBackend, nobleBackend } from './pairing-backend.ts';
 
 type Hex = `0x${string}`;
 interface ShutterSdk {
+  computeIdentityP1(preimage: Hex): Promise<{ compress(): Uint8Array }>;
   encryptData(message: Hex, identityPreimage: Hex, eonKey: Hex, sigma: Hex): Promise<Hex>;
   decrypt(ciphertext: Hex, key: Hex): Promise<Hex>;
 }
@@ -56,7 +57,9 @@ const keyset = combineEonKeyset(dealings, THRESHOLD, COUNT);
 const secretShares = Array.from({ length: COUNT }, (_, i) => combineEonSecretShare(dealings, i));
 const CHAIN_ID = 7;
 const sender = new Uint8Array(randomBytes(32));
-const identityPreimage = orderIdentity(CHAIN_ID, 42, sender);
+const prefix = new Uint8Array(randomBytes(32));
+// An envelope's identity (its sender and the prefix it picked), as a client seals to it.
+const identityPreimage = envelopeIdentity(CHAIN_ID, sender, prefix);
 
 /** The key validators 1, 3 and 0 (any t of them) release and combine for the identity. */
 function thresholdKey(preimage: Uint8Array) {
@@ -94,6 +97,11 @@ describe('interop with @shutter-network/shutter-sdk (BLS12-381, blst WASM)', () 
       ok: true,
       message: order,
     });
+  });
+
+  it('the SDK hashes an envelope identity to the same point as we do, so our released key is its key', async () => {
+    const theirs = await sdk.computeIdentityP1(hexOf(identityPreimage));
+    assert.equal(toHex(theirs.compress()), toHex(shutterIdentityPoint(identityPreimage).toBytes(true)));
   });
 
   it('a ciphertext we make decrypts in the SDK with our threshold-combined key', async () => {
@@ -136,16 +144,23 @@ describe('interop with @shutter-network/shutter-sdk (BLS12-381, blst WASM)', () 
     }
   });
 
-  it("the SDK's ciphertext for one sender does not open with the key released for another", async () => {
-    const otherPreimage = orderIdentity(CHAIN_ID, 42, new Uint8Array(32).fill(9));
+  it("the SDK's ciphertext for one envelope opens with no other envelope's key: another sender's with the same prefix, the same sender's with another prefix", async () => {
     const ciphertext = await sdk.encryptData(
       '0x0102',
       hexOf(identityPreimage),
       hexOf(keyset.eonPublicKey.toBytes(true)),
       hexOf(new Uint8Array(randomBytes(32))),
     );
-    const wrongKey = decodeG1(thresholdKey(otherPreimage).toBytes(true), 'key');
-    assert.equal(shutterDecrypt(decodeShutterCiphertext(bytesOf(ciphertext)), wrongKey).ok, false);
+    for (const otherPreimage of [
+      envelopeIdentity(CHAIN_ID, new Uint8Array(32).fill(9), prefix),
+      envelopeIdentity(CHAIN_ID, sender, new Uint8Array(randomBytes(32))),
+    ]) {
+      const wrongKey = decodeG1(thresholdKey(otherPreimage).toBytes(true), 'key');
+      assert.equal(shutterDecrypt(decodeShutterCiphertext(bytesOf(ciphertext)), wrongKey).ok, false);
+      // The SDK checks only the padding, so a wrong key may give it bytes; never the message.
+      const theirs = await sdk.decrypt(ciphertext, hexOf(wrongKey.toBytes(true))).catch(() => undefined);
+      assert.notEqual(theirs, '0x0102');
+    }
   });
 });
 

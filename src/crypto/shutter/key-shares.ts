@@ -1,32 +1,31 @@
 /**
  * Decryption-key shares for Shutter-compatible threshold IBE (see ./ibe.ts for the scheme).
  *
- * Identity. An order from `sender` for batch `batch` (the block height whose order it joins) is
- * encrypted to the 32-byte identity preimage
+ * Identity. Every encrypted order carries its own identity, chosen by its sender: the envelope
+ * names a random 32-byte `identityPrefix`, and the order is encrypted to the identity preimage
  *
- *   id = SHA-256(len ‖ "PALISADE/SHUTTER/IDENTITY/v1" ‖ chain id u64 ‖ batch u64 ‖ sender (32 bytes))
+ *   id = SHA-256(len ‖ "PALISADE/SHUTTER/IDENTITY/v2" ‖ chain id u64 ‖ sender (32 bytes) ‖ prefix)
  *
- * so the key the validators release for one (batch, sender) opens nothing of any other sender's
- * or any other batch's orders, and a key can be asked for only by naming an envelope the chain
- * has ordered. Q = H1(id) as Shutter hashes identities.
+ * (Shutter's Gnosis deployment makes identities the same way, from a sender and a prefix it
+ * picks). Nobody but the sender can make an envelope for it (the envelope is signed), so nobody
+ * can have a key released for another user's orders; the key opens that one envelope and nothing
+ * else, and it is released only for an envelope a finalized block admitted, so an order that was
+ * never included is never readable. Q = H1(id) as Shutter hashes identities.
  *
- * The chain uses the coarser {@link batchIdentity} (one identity per block: one key opens all of
- * block h's orders and nothing of any other block's) because the per-sender form costs a hash,
- * shares and a combine per order; `orderIdentity` stays for the figures that compare the two.
+ * Shares. Validator i holds s_i (./eon-dkg.ts) and releases D_ij = s_i·Q_j for every envelope j
+ * of a finalized batch, all in one signed statement. Shares are checked against the validator's
+ * public share P_i = s_i·g2 by e(D_ij, g2) = e(Q_j, P_i); all of one validator's shares for a batch
+ * are checked at once with random weights ρ_j (Bellare–Garay–Rabin 1998, small exponents):
+ * e(Σρ_j·D_ij, g2) = e(Σρ_j·Q_j, P_i), two pairings whatever their number. t shares of one
+ * identity combine by Lagrange interpolation at 0: K_j = Σ λ_i·D_ij = s·Q_j.
  *
- * Shares. Validator i holds s_i (./eon-dkg.ts) and releases D_i = s_i·Q. It is checked against
- * the validator's public share P_i = s_i·g2 by e(D_i, g2) = e(Q, P_i). Many shares for one
- * identity are checked at once with random weights ρ_i (Bellare–Garay–Rabin 1998, small
- * exponents): e(Σρ_i·D_i, g2) = e(Q, Σρ_i·P_i), two pairings whatever their number; when that
- * fails each share is checked alone to name the bad ones. t shares combine by Lagrange
- * interpolation at 0: K = Σ λ_i·D_i = s·Q.
+ * Signatures. Each validator signs its statement for a batch with its Ed25519 identity key over
  *
- * Signatures. Each released share is signed with the validator's Ed25519 identity key over
+ *   len ‖ "PALISADE/SHUTTER/KEY-SHARE/v2" ‖ chain id u64 ‖ eon u64 ‖ batch u64 ‖ validator u16 ‖
+ *   SHA-256(id_1 ‖ … ‖ id_k) ‖ k u16 ‖ D_i1 ‖ … ‖ D_ik
  *
- *   len ‖ "PALISADE/SHUTTER/KEY-SHARE/v1" ‖ chain id u64 ‖ eon u64 ‖ batch u64 ‖ validator u16 ‖ id ‖ D_i
- *
- * A validator may release shares for batch b only once b is finalized. A valid signed share for
- * a batch that was not final when the chain recorded it is therefore attributable evidence
+ * A validator may sign a statement for batch b only once b is finalized. A signed statement for a
+ * batch that was not final when the chain recorded it is therefore attributable evidence
  * ({@link EarlyShareEvidence}).
  */
 import { createHash } from 'node:crypto';
@@ -45,13 +44,12 @@ import {
   type G2Point,
   shutterIdentityPoint,
 } from './ibe.ts';
-import type { PairingBackend } from './pairing-backend.ts';
+import { nobleBackend, type PairingBackend } from './pairing-backend.ts';
 
 export const ShutterDomainTag = Object.freeze({
-  identity: 'PALISADE/SHUTTER/IDENTITY/v1',
-  batchIdentity: 'PALISADE/SHUTTER/BATCH-IDENTITY/v1',
-  keyShare: 'PALISADE/SHUTTER/KEY-SHARE/v1',
-  envelope: 'PALISADE/SHUTTER/ENVELOPE/v1',
+  identity: 'PALISADE/SHUTTER/IDENTITY/v2',
+  keyShare: 'PALISADE/SHUTTER/KEY-SHARE/v2',
+  envelope: 'PALISADE/SHUTTER/ENVELOPE/v2',
 } as const);
 
 /** Length-prefixed domain tag ‖ chain id u64 ‖ body: the layout of src/crypto/domain.ts. */
@@ -85,29 +83,18 @@ function u64(value: number): Uint8Array {
   return out;
 }
 
-/** The identity preimage of `sender`'s orders in `batch` on `chainId`. */
-export function orderIdentity(chainId: number, batch: number, sender: Uint8Array): Uint8Array {
+export const IDENTITY_PREFIX_BYTES = 32;
+
+/** The identity preimage of `sender`'s envelope that names `prefix`, on `chainId` (see the header). */
+export function envelopeIdentity(chainId: number, sender: Uint8Array, prefix: Uint8Array): Uint8Array {
   invariant(sender.length === SENDER_BYTES, 'sender must be a 32-byte public key');
-  const body = new Uint8Array(8 + SENDER_BYTES);
-  body.set(u64(batch), 0);
-  body.set(sender, 8);
+  invariant(prefix.length === IDENTITY_PREFIX_BYTES, 'identity prefix must be 32 bytes');
+  const body = new Uint8Array(SENDER_BYTES + IDENTITY_PREFIX_BYTES);
+  body.set(sender, 0);
+  body.set(prefix, SENDER_BYTES);
   return new Uint8Array(
     createHash('sha256')
       .update(domainBytes(ShutterDomainTag.identity, chainId, body))
-      .digest(),
-  );
-}
-
-/**
- * The identity preimage of every order in `batch` (the block height whose order it joins) on
- * `chainId`: SHA-256(len ‖ "PALISADE/SHUTTER/BATCH-IDENTITY/v1" ‖ chain id u64 ‖ batch u64). One
- * key per block opens all of that block's orders and nothing of any other block's: the key for
- * height h is s·H1(id(h)), and s·H1(id(h')) for h' ≠ h cannot be computed from it (BDH).
- */
-export function batchIdentity(chainId: number, batch: number): Uint8Array {
-  return new Uint8Array(
-    createHash('sha256')
-      .update(domainBytes(ShutterDomainTag.batchIdentity, chainId, u64(batch)))
       .digest(),
   );
 }
@@ -285,35 +272,57 @@ export function combineKeySharesWith(
   return { ok: true, key };
 }
 
-/** What a validator signs when it releases a share. */
+/**
+ * What a validator signs when it releases its shares of one batch: one share per admitted
+ * envelope, in batch order, each D_ij = s_i·H1(id_j), and the SHA-256 of the identities they are
+ * for (`identitiesRoot`), so the statement names exactly which keys it hands out.
+ */
 export interface KeyShareStatement {
   readonly chainId: number;
   readonly eon: number;
   readonly batch: number;
   readonly validatorIndex: number;
-  readonly identity: Uint8Array;
-  readonly share: G1Point;
+  readonly identitiesRoot: Uint8Array;
+  /** Compressed G1 points, one per identity. */
+  readonly shares: readonly Uint8Array[];
 }
 
 export interface SignedKeyShare extends KeyShareStatement {
   readonly signature: Uint8Array;
 }
 
+/** SHA-256 of the batch's identity preimages, concatenated in batch order. */
+export function identitiesRoot(identities: readonly Uint8Array[]): Uint8Array {
+  const hash = createHash('sha256');
+  for (const identity of identities) {
+    invariant(identity.length === IDENTITY_PREIMAGE_BYTES, 'identity preimage must be 32 bytes');
+    hash.update(identity);
+  }
+  return new Uint8Array(hash.digest());
+}
+
 /** The exact bytes a validator signs for `statement`. */
 export function keyShareSigningBytes(statement: KeyShareStatement): Uint8Array {
-  invariant(statement.identity.length === IDENTITY_PREIMAGE_BYTES, 'identity preimage must be 32 bytes');
+  invariant(statement.identitiesRoot.length === 32, 'identities root must be 32 bytes');
   invariant(
     Number.isInteger(statement.validatorIndex) &&
       statement.validatorIndex >= 0 &&
       statement.validatorIndex < 0xffff,
     'validator index must be a u16',
   );
-  const body = new Uint8Array(8 + 8 + 2 + IDENTITY_PREIMAGE_BYTES + G1_COMPRESSED_BYTES);
+  invariant(statement.shares.length < 0x10000, 'share count must be a u16');
+  const head = 8 + 8 + 2 + 32 + 2;
+  const body = new Uint8Array(head + G1_COMPRESSED_BYTES * statement.shares.length);
   body.set(u64(statement.eon), 0);
   body.set(u64(statement.batch), 8);
-  new DataView(body.buffer).setUint16(16, statement.validatorIndex);
-  body.set(statement.identity, 18);
-  body.set(statement.share.toBytes(true), 18 + IDENTITY_PREIMAGE_BYTES);
+  const view = new DataView(body.buffer);
+  view.setUint16(16, statement.validatorIndex);
+  body.set(statement.identitiesRoot, 18);
+  view.setUint16(50, statement.shares.length);
+  statement.shares.forEach((share, j) => {
+    invariant(share.length === G1_COMPRESSED_BYTES, 'a share is a 48-byte compressed G1 point');
+    body.set(share, head + G1_COMPRESSED_BYTES * j);
+  });
   return domainBytes(ShutterDomainTag.keyShare, statement.chainId, body);
 }
 
@@ -325,69 +334,57 @@ export type ReleaseResult =
   | { readonly ok: true; readonly share: SignedKeyShare }
   | {
       readonly ok: false;
-      readonly code: 'BATCH_NOT_FINALIZED';
+      readonly code: 'BATCH_NOT_FINALIZED' | 'EMPTY_BATCH';
       readonly batch: number;
       readonly finalizedHeight: number;
     };
 
 /**
- * The only way a validator's share leaves it: refused for a batch above the finalized height,
- * whatever the caller's reason (a vote for the block is not finality).
+ * The only way a validator's shares leave it: refused for a batch above the finalized height,
+ * whatever the caller's reason (a vote for the block is not finality). `identities` are the batch's
+ * admitted envelopes' identities ({@link envelopeIdentity}), in batch order; `points` their H1 when
+ * the caller holds them (else hashed here).
  */
-export function releaseKeyShare(
+export function releaseBatchKeyShares(
   parameters: {
     readonly chainId: number;
     readonly eon: number;
     readonly validatorIndex: number;
     readonly secretShare: bigint;
     readonly signer: ShareSigner;
+    readonly backend?: PairingBackend;
   },
-  request: { readonly batch: number; readonly sender: Uint8Array; readonly finalizedHeight: number },
+  request: {
+    readonly batch: number;
+    readonly finalizedHeight: number;
+    readonly identities: readonly Uint8Array[];
+    readonly points?: readonly Uint8Array[];
+  },
 ): ReleaseResult {
-  if (request.batch > request.finalizedHeight)
-    return {
-      ok: false,
-      code: 'BATCH_NOT_FINALIZED',
-      batch: request.batch,
-      finalizedHeight: request.finalizedHeight,
-    };
-  return signShare(
-    parameters,
-    request.batch,
-    orderIdentity(parameters.chainId, request.batch, request.sender),
+  const refusal = (code: 'BATCH_NOT_FINALIZED' | 'EMPTY_BATCH'): ReleaseResult => ({
+    ok: false,
+    code,
+    batch: request.batch,
+    finalizedHeight: request.finalizedHeight,
+  });
+  if (request.batch > request.finalizedHeight) return refusal('BATCH_NOT_FINALIZED');
+  if (request.identities.length === 0) return refusal('EMPTY_BATCH');
+  invariant(
+    parameters.secretShare > 0n && parameters.secretShare < Fr.ORDER,
+    'secret share must be a non-zero scalar',
   );
-}
-
-/**
- * {@link releaseKeyShare} for the block's single identity {@link batchIdentity}: the share every
- * validator releases for block `batch` once it is final, whatever orders the block holds.
- */
-export function releaseBatchKeyShare(
-  parameters: Parameters<typeof releaseKeyShare>[0],
-  request: { readonly batch: number; readonly finalizedHeight: number },
-): ReleaseResult {
-  if (request.batch > request.finalizedHeight)
-    return {
-      ok: false,
-      code: 'BATCH_NOT_FINALIZED',
-      batch: request.batch,
-      finalizedHeight: request.finalizedHeight,
-    };
-  return signShare(parameters, request.batch, batchIdentity(parameters.chainId, request.batch));
-}
-
-function signShare(
-  parameters: Parameters<typeof releaseKeyShare>[0],
-  batch: number,
-  identity: Uint8Array,
-): ReleaseResult {
+  const points = request.points ?? identityPointsOf(request.identities);
+  const shares = points.map((point) => {
+    const share = parameters.backend?.g1Multiply(point, parameters.secretShare);
+    return share ?? computeKeyShare(parameters.secretShare, decodeG1(point, 'identity')).toBytes(true);
+  });
   const statement: KeyShareStatement = {
     chainId: parameters.chainId,
     eon: parameters.eon,
-    batch,
+    batch: request.batch,
     validatorIndex: parameters.validatorIndex,
-    identity,
-    share: computeKeyShare(parameters.secretShare, shutterIdentityPoint(identity)),
+    identitiesRoot: identitiesRoot(request.identities),
+    shares,
   };
   return {
     ok: true,
@@ -398,6 +395,62 @@ function signShare(
   };
 }
 
+/**
+ * The batch's keys from the first `threshold` statements (distinct validators, each with one share
+ * per envelope): K_j = Σ λ_i·D_ij for every envelope j, 48 bytes each, concatenated in batch order.
+ * Undefined when there are too few statements, their share counts differ, or a share is no G1
+ * point. Callers check the shares first (`checkSignedKeyShare`) or the keys after.
+ */
+export function combineBatchKeyShares(
+  statements: readonly Pick<SignedKeyShare, 'validatorIndex' | 'shares'>[],
+  threshold: number,
+  backend: PairingBackend = nobleBackend,
+): Uint8Array | undefined {
+  if (statements.length < threshold) return undefined;
+  const used = statements.slice(0, threshold);
+  const count = used[0]!.shares.length;
+  if (used.some((s) => s.shares.length !== count)) return undefined;
+  const key = new Uint8Array(G1_COMPRESSED_BYTES * count);
+  for (let j = 0; j < count; j++) {
+    let combined: ReturnType<typeof combineKeySharesWith>;
+    try {
+      combined = combineKeySharesWith(
+        backend,
+        used.map((s) => ({ validatorIndex: s.validatorIndex, share: s.shares[j]! })),
+        threshold,
+      );
+    } catch {
+      return undefined;
+    }
+    if (!combined.ok) return undefined;
+    key.set(combined.key, G1_COMPRESSED_BYTES * j);
+  }
+  return key;
+}
+
+/** Identity points H1(id) are the same on every use: kept for the identities seen lately. */
+const IDENTITY_POINTS_KEPT = 8192;
+const identityPoints = new Map<string, Uint8Array>();
+
+/**
+ * H1(id), compressed, for each identity preimage (a hash to G1 each, about 2 ms on noble, so the
+ * last {@link IDENTITY_POINTS_KEPT} are kept: a validator hashes an envelope's identity when it
+ * admits it to its pool, and finds it again when the envelope's batch is released and opened).
+ */
+export function identityPointsOf(identities: readonly Uint8Array[]): Uint8Array[] {
+  return identities.map((identity) => {
+    const key = Buffer.from(identity).toString('hex');
+    let point = identityPoints.get(key);
+    if (point === undefined) {
+      point = shutterIdentityPoint(identity).toBytes(true);
+      identityPoints.set(key, point);
+      if (identityPoints.size > IDENTITY_POINTS_KEPT)
+        identityPoints.delete(identityPoints.keys().next().value!);
+    }
+    return point;
+  });
+}
+
 export interface ShareVerificationContext {
   readonly chainId: number;
   readonly eon: number;
@@ -405,6 +458,7 @@ export interface ShareVerificationContext {
   readonly validatorKeys: readonly Uint8Array[];
   /** Eon public shares P_i by validator index. */
   readonly publicShares: readonly G2Point[];
+  readonly backend?: PairingBackend;
 }
 
 export type SignedShareCheck =
@@ -416,37 +470,69 @@ export type SignedShareCheck =
         | 'WRONG_EON'
         | 'UNKNOWN_VALIDATOR'
         | 'BAD_SIGNATURE'
+        | 'WRONG_IDENTITIES'
         | 'BAD_SHARE'
         | 'MALFORMED';
     };
 
-/** Signature, membership and pairing check of a received share. Never throws. */
-export function checkSignedKeyShare(
+/** Chain, eon, membership and the Ed25519 signature of a received statement. Never throws. */
+export function checkKeyShareSignature(
   share: SignedKeyShare,
-  context: ShareVerificationContext,
+  context: Omit<ShareVerificationContext, 'publicShares'> & { readonly publicShares?: readonly G2Point[] },
 ): SignedShareCheck {
   if (share.chainId !== context.chainId) return { ok: false, code: 'WRONG_CHAIN' };
   if (share.eon !== context.eon) return { ok: false, code: 'WRONG_EON' };
   const key = context.validatorKeys[share.validatorIndex];
-  const publicShare = context.publicShares[share.validatorIndex];
-  if (key === undefined || publicShare === undefined) return { ok: false, code: 'UNKNOWN_VALIDATOR' };
+  if (
+    key === undefined ||
+    (context.publicShares !== undefined && context.publicShares[share.validatorIndex] === undefined)
+  )
+    return { ok: false, code: 'UNKNOWN_VALIDATOR' };
   let bytes: Uint8Array;
   try {
     bytes = keyShareSigningBytes(share);
   } catch {
     return { ok: false, code: 'MALFORMED' };
   }
-  if (!ed25519Verify(key, bytes, share.signature)) return { ok: false, code: 'BAD_SIGNATURE' };
-  if (!verifyKeyShare(share.share, publicShare, shutterIdentityPoint(share.identity)))
-    return { ok: false, code: 'BAD_SHARE' };
-  return { ok: true };
+  return ed25519Verify(key, bytes, share.signature) ? { ok: true } : { ok: false, code: 'BAD_SIGNATURE' };
+}
+
+/**
+ * Signature, membership, identities and the pairing check of a received statement for the batch
+ * whose identities are `identities`: all of its shares at once against P_i (one weighted check).
+ * Never throws.
+ */
+export function checkSignedKeyShare(
+  share: SignedKeyShare,
+  context: ShareVerificationContext,
+  identities: readonly Uint8Array[],
+  points: readonly Uint8Array[] = identityPointsOf(identities),
+): SignedShareCheck {
+  const signed = checkKeyShareSignature(share, context);
+  if (!signed.ok) return signed;
+  if (
+    share.shares.length !== identities.length ||
+    !bytesEqualNoThrow(share.identitiesRoot, identitiesRoot(identities))
+  )
+    return { ok: false, code: 'WRONG_IDENTITIES' };
+  const publicShare = context.publicShares[share.validatorIndex]!.toBytes(true);
+  return verifyBlockKeysWith(context.backend ?? nobleBackend, share.shares, points, publicShare)
+    ? { ok: true }
+    : { ok: false, code: 'BAD_SHARE' };
+}
+
+function bytesEqualNoThrow(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 /**
  * Proof that validator `share.validatorIndex` released key material for batch `share.batch`
- * before that batch was final: its own signed, valid share, recorded by the chain at a point where
- * the finalized height was `finalizedHeightAtRecord` < `share.batch`. The block rule supplies
- * that height from its own state when it includes the evidence, so the accuser cannot choose it.
+ * before that batch was final: its own signed statement for that batch, recorded by the chain at a
+ * point where the finalized height was `finalizedHeightAtRecord` < `share.batch`. The block rule
+ * supplies that height from its own state when it includes the evidence, so the accuser cannot
+ * choose it. An honest validator signs a statement for batch b only once b is final, and no block
+ * at or below b can be added after that, so its signature alone convicts: the shares' own pairing
+ * check is not needed (it would need the identities, which the statement names by their root).
  */
 export interface EarlyShareEvidence {
   readonly share: SignedKeyShare;
@@ -462,30 +548,15 @@ export type EarlyShareVerdict =
 /** Checks evidence of an early release. Never throws. */
 export function verifyEarlyShareEvidence(
   evidence: EarlyShareEvidence,
-  context: ShareVerificationContext,
+  context: Omit<ShareVerificationContext, 'publicShares'> & { readonly publicShares?: readonly G2Point[] },
 ): EarlyShareVerdict {
-  const check = checkSignedKeyShare(evidence.share, context);
-  if (!check.ok) return { ok: false, code: check.code };
   if (evidence.share.batch <= evidence.finalizedHeightAtRecord) return { ok: false, code: 'NOT_EARLY' };
+  const check = checkKeyShareSignature(evidence.share, context);
+  if (!check.ok) return { ok: false, code: check.code };
   return { ok: true, offender: evidence.share.validatorIndex, batch: evidence.share.batch };
 }
 
 /** Decodes a 48-byte compressed share from untrusted bytes. @throws {CodecError} */
 export function decodeKeyShare(bytes: Uint8Array): G1Point {
   return decodeG1(bytes, 'keyShare.share');
-}
-
-/**
- * {@link verifyEarlyShareEvidence} for batch shares: the signed share must also be for its
- * batch's own identity, so what it leaked is the key of a block that was not yet final.
- */
-export function verifyEarlyBatchShareEvidence(
-  evidence: EarlyShareEvidence,
-  context: ShareVerificationContext,
-): EarlyShareVerdict | { readonly ok: false; readonly code: 'WRONG_IDENTITY' } {
-  const expected = batchIdentity(context.chainId, evidence.share.batch);
-  const identity = evidence.share.identity;
-  if (identity.length !== expected.length || identity.some((byte, i) => byte !== expected[i]))
-    return { ok: false, code: 'WRONG_IDENTITY' };
-  return verifyEarlyShareEvidence(evidence, context);
 }

@@ -21,7 +21,7 @@ import {
   combineKeyShares,
   combineKeySharesWith,
   computeKeyShare,
-  orderIdentity,
+  envelopeIdentity,
   verifyBlockKeysWith,
 } from './key-shares.ts';
 import { createMclBackend, nobleBackend, type PairingBackend } from './pairing-backend.ts';
@@ -119,7 +119,7 @@ describe('pairing backends agree', () => {
     const keyset = combineEonKeyset(dealings, 3, 4);
     const secrets = Array.from({ length: 4 }, (_, i) => combineEonSecretShare(dealings, i));
     const identities = Array.from({ length: 5 }, (_, j) =>
-      shutterIdentityPoint(orderIdentity(1, 2, new Uint8Array(32).fill(j))),
+      shutterIdentityPoint(envelopeIdentity(1, new Uint8Array(32).fill(j), new Uint8Array(32).fill(2))),
     );
     const shares = identities.map((q) =>
       [3, 0, 2].map((i) => ({ validatorIndex: i, share: computeKeyShare(secrets[i]!, q) })),

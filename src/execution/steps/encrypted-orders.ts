@@ -2,7 +2,7 @@
  * Block step 3a, fair ordering's side of execution (issue 14; the block rule that decides what
  * reaches here is src/chain/fair-batches.ts):
  *
- *   encrypted     transactions of an earlier block, opened with that block's key, run first and in
+ *   encrypted     transactions of an earlier block, opened with their keys, run first and in
  *                 the order their block fixed. Their nonces were reserved when their envelopes were
  *                 included, so they run with the nonce check already made and advance nothing.
  *   reservations  this block's admitted envelopes: each pays its fee from the sender's balance (at

@@ -45,12 +45,12 @@ describe('POST /v1/envelopes', () => {
     await plainApi.close();
   });
 
-  const seal = (overrides: { targetHeight?: number; nonce?: number; eon?: number; chainId?: number } = {}) =>
+  const seal = (overrides: { expiryHeight?: number; nonce?: number; eon?: number; chainId?: number } = {}) =>
     encrypt(node.traders[0]!, {
       chainId: overrides.chainId ?? node.chainId,
       eon: overrides.eon ?? EON,
       eonPublicKey,
-      targetHeight: overrides.targetHeight ?? node.engine.height + 2,
+      expiryHeight: overrides.expiryHeight ?? node.engine.height + 2,
       nonce: overrides.nonce ?? 0,
       fee: 10,
       action: limitOrder(1, 'buy', 2000, 1),
@@ -62,8 +62,8 @@ describe('POST /v1/envelopes', () => {
       ['not an envelope', Uint8Array.of(1, 2, 3), 'ENVELOPE_MALFORMED', 400],
       ['another chain', seal({ chainId: node.chainId + 1 }), 'ENVELOPE_WRONG_CHAIN', 400],
       ['another eon', seal({ eon: EON + 1 }), 'ENVELOPE_WRONG_EON', 400],
-      ['a target below the next block', seal({ targetHeight: node.engine.height }), 'ENVELOPE_EXPIRED', 400],
-      ['a target far ahead', seal({ targetHeight: target + 100 }), 'ENVELOPE_TOO_FAR_AHEAD', 422],
+      ['an expiry below the next block', seal({ expiryHeight: node.engine.height }), 'ENVELOPE_EXPIRED', 400],
+      ['an expiry far ahead', seal({ expiryHeight: target + 100 }), 'ENVELOPE_TOO_FAR_AHEAD', 422],
     ];
     // The ciphertext swapped for another one of the same size: the signed hash no longer matches.
     const swapped = SignedOrderEnvelopeCodec.decode(seal());
@@ -86,21 +86,21 @@ describe('POST /v1/envelopes', () => {
     for (const [name, bytes, code, status] of cases)
       assert.deepEqual(await refusal(client.submitEnvelope(bytes)), { code, status }, name);
 
-    const envelope = seal({ targetHeight: target });
+    const envelope = seal({ expiryHeight: target });
     assert.deepEqual(await client.submitEnvelope(envelope), {
       sender: hex(node.traders[0]!.publicKey),
       nonce: 0,
-      targetHeight: target,
+      expiryHeight: target,
     });
-    // The slot (sender, nonce, target) is taken now: a second envelope for it is refused.
-    assert.deepEqual(await refusal(client.submitEnvelope(seal({ targetHeight: target }))), {
+    // The slot (sender, nonce) is taken now: a second envelope for it is refused, whatever its expiry.
+    assert.deepEqual(await refusal(client.submitEnvelope(seal({ expiryHeight: target + 1 }))), {
       code: 'ENVELOPE_SLOT_TAKEN',
       status: 409,
     });
   });
 
   test('JSON bodies: hex envelope accepted, non-hex refused by the schema', async () => {
-    const body = JSON.stringify({ envelope: hex(seal({ nonce: 0, targetHeight: node.engine.height + 3 })) });
+    const body = JSON.stringify({ envelope: hex(seal({ nonce: 1, expiryHeight: node.engine.height + 3 })) });
     const accepted = await fetch(`${api.url}/v1/envelopes`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -50,8 +50,8 @@ export const API_ERRORS = Object.freeze({
   ENVELOPE_MALFORMED: { status: 400, meaning: 'not a canonical SignedOrderEnvelope encoding' },
   ENVELOPE_WRONG_CHAIN: { status: 400, meaning: 'the envelope is for another chain id' },
   ENVELOPE_WRONG_EON: { status: 400, meaning: 'encrypted to another eon than the current one' },
-  ENVELOPE_EXPIRED: { status: 400, meaning: 'its target height is below the next block' },
-  ENVELOPE_TOO_FAR_AHEAD: { status: 422, meaning: 'its target height is too far above the next block' },
+  ENVELOPE_EXPIRED: { status: 400, meaning: 'its expiry height is below the next block' },
+  ENVELOPE_TOO_FAR_AHEAD: { status: 422, meaning: 'its expiry height is too far above the next block' },
   ENVELOPE_REPLAYED_NONCE: { status: 409, meaning: 'the account has already used this nonce' },
   ENVELOPE_MALFORMED_CIPHERTEXT: { status: 400, meaning: 'the ciphertext is not a Shutter ciphertext' },
   ENVELOPE_BAD_SIGNATURE: { status: 400, meaning: 'the signature is not the sender’s over this envelope' },
@@ -59,7 +59,11 @@ export const API_ERRORS = Object.freeze({
     status: 400,
     meaning: 'the ciphertext does not match what the envelope signs',
   },
-  ENVELOPE_SLOT_TAKEN: { status: 409, meaning: 'an envelope of this sender, nonce and target is pending' },
+  ENVELOPE_SLOT_TAKEN: { status: 409, meaning: 'an envelope of this sender and nonce is pending' },
+  ENVELOPE_IDENTITY_REUSED: {
+    status: 409,
+    meaning: 'another envelope of this sender used this identity prefix: its key opens both',
+  },
   ENVELOPE_SENDER_LIMIT: { status: 429, meaning: 'the sender has the most envelopes pending it may' },
   ENVELOPE_POOL_FULL: { status: 503, meaning: 'the envelope pool is full' },
 } as const satisfies Record<string, { status: number; meaning: string }> &

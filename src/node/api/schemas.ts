@@ -196,7 +196,7 @@ export const statusSchema = object({
   proposalHeight: {
     ...count,
     description:
-      "The height the next block proposal carries as this validator sees consensus (one above the current view's proposal once it has one, else one above the highest certified block); `height` (executed) runs a block or two below it. An encrypted order names this height or a later one (client `envelopeTargetHeight`).",
+      "The height the next block proposal carries as this validator sees consensus (one above the current view's proposal once it has one, else one above the highest certified block); `height` (executed) runs a block or two below it. An encrypted order's envelope expires at this height or a later one.",
   },
   proposalLeader: {
     ...nullable(bytes32),
@@ -234,12 +234,12 @@ export const submitEnvelopeRequestSchema = object({
   },
 });
 
-/** An admitted envelope: the slot it holds (sender, nonce, the one height it is for). */
+/** An admitted envelope: the slot it holds (sender, nonce) and the highest height that may include it. */
 export const submitEnvelopeAcceptedSchema = object({
   status: { type: 'string', enum: ['accepted'] },
   sender: bytes32,
   nonce: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-  targetHeight: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+  expiryHeight: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
 });
 
 export const submitAcceptedSchema = object({ id: bytes32, status: { type: 'string', enum: ['accepted'] } });

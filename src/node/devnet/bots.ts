@@ -23,10 +23,10 @@
  * encrypted-only series go as encrypted orders (the client's `encrypt` + `submitEnvelope`), the
  * rest plain. An envelope takes the sender's next nonce but is known to the chain only once its
  * block is final, so a bot never mixes the two in flight: each cycle sends its plain transactions,
- * waits for the last to be final, then reads its nonce from the chain and sends its envelopes, all
- * for one height `ENVELOPE_LEAD_BLOCKS` ahead, and waits for their orders to run (found by id:
- * `encryptedOrderId`). An envelope whose height passed without it (the leader had not received
- * it) is counted missed; its nonce was never used, and the next cycle reads the nonce again.
+ * waits for the last to be final, then reads its nonce from the chain and sends its envelopes, each
+ * valid up to `ENVELOPE_LEAD_BLOCKS` above the executed height, and waits for their orders to run
+ * (found by id: `encryptedOrderId`). An envelope that expired without a block admitting it is
+ * counted missed; its nonce was never used, and the next cycle reads the nonce again.
  */
 import type { ExecutionAction } from '../../codec/execution.ts';
 import type { Ed25519Signer } from '../../crypto/ed25519.ts';
@@ -90,13 +90,13 @@ export interface BotEncryption {
    * With eon epochs: the eon keyset of a target height (a fresh eon per validator epoch,
    * src/chain/eon-schedule.ts), in place of `eon` and `eonPublicKey`; undefined: none yet.
    */
-  eonAt?: (targetHeight: number) => Promise<{ eon: number; eonPublicKey: Uint8Array } | undefined>;
+  eonAt?: (height: number) => Promise<{ eon: number; eonPublicKey: Uint8Array } | undefined>;
 }
 
 /** An envelope's fee: paid whatever its plaintext, so an envelope is never a free option. */
 export const ENVELOPE_FEE = 1000;
-/** Envelopes target the block this many above the finalized height: time to reach the leader. */
-export const ENVELOPE_LEAD_BLOCKS = 3;
+/** Envelopes may be included up to this many blocks above the executed height, then expire. */
+export const ENVELOPE_LEAD_BLOCKS = 6;
 /** Past its target by this many blocks without its order having run, an envelope is missed. */
 const ENVELOPE_MISSED_BLOCKS = 4;
 
@@ -345,16 +345,17 @@ export function startBots(options: BotsOptions): RunningBots {
       const encryption = options.encryption;
       if (encryption === undefined || actions.length === 0) return [];
       let ids: string[];
-      let targetHeight: number;
+      let expiryHeight: number;
       try {
         const [me, status] = await Promise.all([
           client.account(trader.publicKey).catch(() => undefined),
           client.status(),
         ]);
         const firstNonce = me?.account?.nonce ?? 0;
-        targetHeight = status.height + ENVELOPE_LEAD_BLOCKS;
+        expiryHeight = status.height + ENVELOPE_LEAD_BLOCKS;
         ids = [];
-        const key = encryption.eonAt === undefined ? encryption : await encryption.eonAt(targetHeight);
+        // The eon of the next block (an envelope is valid only in blocks of its eon's window).
+        const key = encryption.eonAt === undefined ? encryption : await encryption.eonAt(status.height + 1);
         // No eon for that height yet (its window's DKG is not recorded): nothing to encrypt to.
         if (key === undefined) return [];
         for (const [offset, action] of actions.entries()) {
@@ -362,7 +363,7 @@ export function startBots(options: BotsOptions): RunningBots {
             chainId: encryption.chainId,
             eon: key.eon,
             eonPublicKey: key.eonPublicKey,
-            targetHeight,
+            expiryHeight,
             nonce: firstNonce + offset,
             fee: encryption.fee ?? ENVELOPE_FEE,
             action,
@@ -396,9 +397,9 @@ export function startBots(options: BotsOptions): RunningBots {
           }
           const height = await client.status().then(
             (status) => status.height,
-            () => targetHeight,
+            () => expiryHeight,
           );
-          if (height > targetHeight + ENVELOPE_MISSED_BLOCKS) {
+          if (height > expiryHeight + ENVELOPE_MISSED_BLOCKS) {
             stats.envelopesMissed++;
             break;
           }

@@ -144,7 +144,8 @@ export function createFrontRunner(options: {
       chainId,
       eon: encryption.eon,
       eonPublicKey: encryption.eonPublicKey,
-      targetHeight: 1,
+      identityPrefix: new Uint8Array(32),
+      expiryHeight: 1,
       fee: 0,
       transaction: signTransaction(signer, {
         chainId,
