@@ -44,6 +44,7 @@ import { BlockPayloadCodec } from '../../src/codec/node.ts';
 import { fromHex, toHex } from '../../src/crypto/bytes.ts';
 import { createEd25519Signer, type Ed25519Signer } from '../../src/crypto/ed25519.ts';
 import { loadEd25519Keystore } from '../../src/crypto/keystore.ts';
+import { ENVELOPE_LEAD_BLOCKS } from '../../src/crypto/shutter/envelope.ts';
 import { signTransaction, transactionId } from '../../src/crypto/transaction.ts';
 import { createClient, encryptedOrderId, type PalisadeClient } from '../../src/node/client.ts';
 import { BOT_ROLES, startDevnet } from '../../src/node/devnet/devnet.ts';
@@ -95,8 +96,6 @@ interface Execution {
 
 const KEY_POLL_MS = 20;
 const ENCRYPT_THREADS = 2;
-/** An envelope's expiry: this many blocks above the highest executed height its trader knows. */
-export const ENVELOPE_LEAD_BLOCKS = 6;
 /**
  * Blocks past expiryHeight + 1 (where the last batch that may hold it runs) before an order not
  * run counts as expired: slack for a batch whose key comes late.

@@ -70,7 +70,7 @@ import { SignedTransactionCodec } from '../codec/transaction.ts';
 import type { Application } from '../consensus/engine.ts';
 import { toHex } from '../crypto/bytes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
-import { sealOrder } from '../crypto/shutter/envelope.ts';
+import { ENVELOPE_LEAD_BLOCKS, sealOrder } from '../crypto/shutter/envelope.ts';
 import type { G2Point } from '../crypto/shutter/ibe.ts';
 import { signTransaction } from '../crypto/transaction.ts';
 import type { Engine } from '../execution/engine.ts';
@@ -313,11 +313,7 @@ const LARGE_TAKER_SLIPPAGE_TICKS_MIN = 20;
 const LARGE_TAKER_SLIPPAGE_TICKS_SPAN = 21;
 /** Orders of at least this size (contracts × 10⁶) are large (the front-runner's victims). */
 const LARGE_TAKER_SIZE_E6 = 300_000;
-/**
- * Fair ordering: a taker's envelope may be included up to this many heights above the best
- * finalized one, and pays this fee (base units) for the inclusion.
- */
-const ENVELOPE_EXPIRY_AHEAD = 3;
+/** Fair ordering: what a taker's envelope pays (base units) for its inclusion. */
 export const SIM_ENVELOPE_FEE = 1000;
 /** Blocks every honest validator must finalize after the heal in a whole-node run (market liveness is judged over them). */
 export const WHOLE_NODE_LIVENESS_BLOCKS = 20;
@@ -536,7 +532,7 @@ export function createSimMarket(options: {
         };
         /** A taker's order sealed to the eon key, valid for a few heights (what the client's `encrypt` does). */
         const seal = (engine: Engine, nonce: number, action: Parameters<typeof actionTransaction>[2]) => {
-          const expiryHeight = engine.height + ENVELOPE_EXPIRY_AHEAD;
+          const expiryHeight = engine.height + ENVELOPE_LEAD_BLOCKS;
           const envelope = sealOrder(signer, {
             chainId,
             eon: encryption!.eon,

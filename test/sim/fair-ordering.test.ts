@@ -81,6 +81,23 @@ test('front-runner: sandwiches pay with plain orders; with encrypted orders the 
   }
 });
 
+/**
+ * A censoring leader against encrypted orders. Seed 9 draws `censor`; before the fix its taker
+ * sealed each envelope to expire 3 heights above the height it had seen executed, which, with
+ * execution a block behind finality and the next proposals already under way, left the envelope
+ * one proposal to go in, and in this seed that proposal was the censor's every time: the taker
+ * had nothing executed for the 20 blocks after the heal (no-censorship failed). An envelope's
+ * lifetime must span more leaders than f: the taker now uses the client's lead
+ * (ENVELOPE_LEAD_BLOCKS, src/crypto/shutter/envelope.ts), as the devnet bots do.
+ */
+test("front-runner (censor): a leader dropping one taker's envelopes does not shut it out", async () => {
+  const result = await run(9, 'front-runner-encrypted');
+  const front = result.market!.frontRunner!;
+  assert.equal(front.strategy, 'censor');
+  assert.ok(front.censored > 0, `the censor dropped something: ${JSON.stringify(front)}`);
+  assert.deepEqual(result.violations, [], `replay: ${replayCommand(result)}`);
+});
+
 test("the simulator's eon keyset: dealt from the seed (a replay holds the same keys), each share under its public share", () => {
   const keyset = simEonKeyset(3, 4);
   const again = simEonKeyset(3, 4);

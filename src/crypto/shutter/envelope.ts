@@ -146,6 +146,18 @@ export type EnvelopeCheck =
   | 'BAD_SIGNATURE'
   | 'CIPHERTEXT_MISMATCH';
 
+/**
+ * A client's envelope lead: the expiry it gives is this many heights above the highest height it
+ * has seen executed. The heights an envelope can still go in are the proposals it may meet, and a
+ * censoring leader simply leaves it out, so its lifetime must span more leaders than there are
+ * Byzantine ones. The executed height a client knows trails the next proposal by up to three
+ * (execution waits a block for the keys; a proposal is under way while the block before it
+ * finalizes), so 6 leaves at least three proposals: with n = 4 and leaders taken in turn, at
+ * least two are honest. It stays within the default admission window (the node's
+ * `envelopeAheadBlocks`, 8); with larger n it does not span f + 1 leaders (a known bound).
+ */
+export const ENVELOPE_LEAD_BLOCKS = 6;
+
 export interface EnvelopeCheckContext {
   readonly chainId: number;
   readonly eon: number;

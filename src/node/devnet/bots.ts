@@ -30,6 +30,7 @@
  */
 import type { ExecutionAction } from '../../codec/execution.ts';
 import type { Ed25519Signer } from '../../crypto/ed25519.ts';
+import { ENVELOPE_LEAD_BLOCKS } from '../../crypto/shutter/envelope.ts';
 import { createMclBackend, type PairingBackend } from '../../crypto/shutter/pairing-backend.ts';
 import { createSeededRandom } from '../../execution/fixtures.ts';
 import {
@@ -95,8 +96,6 @@ export interface BotEncryption {
 
 /** An envelope's fee: paid whatever its plaintext, so an envelope is never a free option. */
 export const ENVELOPE_FEE = 1000;
-/** Envelopes may be included up to this many blocks above the executed height, then expire. */
-export const ENVELOPE_LEAD_BLOCKS = 6;
 /** Past its target by this many blocks without its order having run, an envelope is missed. */
 const ENVELOPE_MISSED_BLOCKS = 4;
 
