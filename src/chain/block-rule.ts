@@ -44,7 +44,7 @@ import { ListCompositeType } from '@chainsafe/ssz';
 import { CodecError } from '../codec/errors.ts';
 import { invariant } from '../codec/invariant.ts';
 import { type BlockPayload, BlockPayloadCodec, noFairOrdering } from '../codec/node.ts';
-import { AggregatePriceType, type AggregatePriceValue } from '../codec/oracle.ts';
+import { AggregatePriceType, type AggregatePriceValue, type SignedObservation } from '../codec/oracle.ts';
 import { NodeSnapshotCodec, type PendingBatch, SNAPSHOT_UNDERLYINGS_MAX } from '../codec/snapshot.ts';
 import { type SignedTransaction, SignedTransactionCodec } from '../codec/transaction.ts';
 import { bytesEqual, fromHex } from '../crypto/bytes.ts';
@@ -144,6 +144,11 @@ export interface ChainOptions {
    * own Ed25519 verification). It must give the engine's verdicts.
    */
   verifySignature?: (transaction: SignedTransaction, encoded: Uint8Array) => boolean;
+  /**
+   * Checks an observation's signature given its bytes (default: `verifyObservationSignature`); it
+   * must give that function's verdicts (src/oracle/aggregate.ts `verifySignature`).
+   */
+  verifyObservation?: (observation: SignedObservation, encoded: Uint8Array) => boolean;
   /**
    * Runs fair ordering's pairings (decryption, the key check): noble by default, or mcl-wasm,
    * which gives the same bytes faster (src/crypto/shutter/pairing-backend.ts).
@@ -437,6 +442,7 @@ export function observationProblems(
   height: number,
   timeMs: number,
   list: readonly Uint8Array[],
+  verifyObservation?: ChainOptions['verifyObservation'],
 ): readonly DroppedObservation[] {
   return aggregateBlock({
     chainId: rules.chainId,
@@ -446,6 +452,7 @@ export function observationProblems(
     assets: [],
     extensions: list,
     previous: new Map(),
+    ...(verifyObservation === undefined ? {} : { verifySignature: verifyObservation }),
   }).dropped;
 }
 
@@ -564,6 +571,9 @@ export function executeBlock(state: ChainState, block: ChainBlock): ExecutedBloc
     assets: rules.assets.map((asset) => asset.assetId),
     extensions: payload.observations,
     previous: state.priceBook.latest(),
+    ...(state.options.verifyObservation === undefined
+      ? {}
+      : { verifySignature: state.options.verifyObservation }),
   });
   state.priceBook.apply(aggregate);
   const result = state.engine.applyBlock({

@@ -141,7 +141,7 @@ import {
   MAX_BLOCK_EARLY_SHARES,
   MAX_BLOCK_OBSERVATIONS,
 } from '../codec/node.ts';
-import { SignedObservationCodec } from '../codec/oracle.ts';
+import { type SignedObservation, SignedObservationCodec } from '../codec/oracle.ts';
 import { MAX_PENDING_BATCH_BYTES, type PendingBatch } from '../codec/snapshot.ts';
 import type { BlockContext, FinalizedBlock, Verdict } from '../consensus/engine.ts';
 import { blockDigest, genesisDigest } from '../consensus/votes.ts';
@@ -149,6 +149,7 @@ import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import type { ShareSigner } from '../crypto/shutter/key-shares.ts';
 import type { PairingBackend } from '../crypto/shutter/pairing-backend.ts';
 import type { DecodedTransaction } from '../crypto/transaction.ts';
+import { createVerifiedRecord } from '../crypto/verified-record.ts';
 import { type Engine, SnapshotError } from '../execution/engine.ts';
 import type { BlockResult, EngineGenesis } from '../execution/types.ts';
 import { createMempool, DEFAULT_MEMPOOL_LIMITS, type Mempool } from '../mempool/mempool.ts';
@@ -170,6 +171,8 @@ import { type BlockSummary, hex, outcomeOf, type TransactionOutcome } from './vi
 const MAX_KNOWN_BLOCKS = 4096;
 /** Heights ahead of the finalized one for which peers' observations are kept. */
 const OBSERVATION_WINDOW = 64;
+/** Observations remembered as verified: every validator's for twice the window (32 validators at most). */
+const VERIFIED_OBSERVATIONS_KEPT = 2 * 32 * OBSERVATION_WINDOW;
 const SUMMARY_PREFIX = 'node/summary/';
 const TX_PREFIX = 'node/tx/';
 /** The node state root after each recent height (see the block rule's state root). */
@@ -529,6 +532,13 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
   // Each signature is verified once here: at admission, recorded by its whole encoding; the
   // engine's check of a finalized block's transaction is answered from that record.
   const verifiedTransactions = createVerifiedTransactions({ maxEntries: 2 * mempoolLimits.maxTransactions });
+  // Each observation is verified when its vote arrives; the proposal's check, the leader's wait
+  // and execution then answer from this record instead of verifying it three more times.
+  const verifiedObservations = createVerifiedRecord(verifyObservationSignature, {
+    maxEntries: VERIFIED_OBSERVATIONS_KEPT,
+  });
+  const verifyObservation = (observation: SignedObservation, encoded: Uint8Array) =>
+    verifiedObservations.verify(observation, encoded);
   // Each encoding decoded once here: at admission; the proposal check and execution ask again.
   const transactionCache = createTransactionCache();
   const clock = options.clock ?? createRealClock();
@@ -543,6 +553,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
     },
     {
       verifySignature: (transaction, encoded) => verifiedTransactions.check(transaction, encoded),
+      verifyObservation,
       ...(options.fairOrdering?.pairingBackend === undefined
         ? {}
         : { pairingBackend: options.fairOrdering.pairingBackend }),
@@ -1039,7 +1050,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
 
   /** Observations `aggregateBlock` would drop, for this height and block time. */
   const observationProblems = (height: number, timeMs: number, list: readonly Uint8Array[]) =>
-    droppedObservations(epochRules(chain), height, timeMs, list);
+    droppedObservations(epochRules(chain), height, timeMs, list, verifyObservation);
 
   /**
    * Whether we hold observations for `height` but, at a block time of now, fewer than 2f + 1 of
@@ -1067,6 +1078,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       assets: options.assets.map((asset) => asset.assetId),
       extensions: [...pool.entries()].sort(bySlot).map(([, bytes]) => bytes),
       previous: chain.priceBook.latest(),
+      verifySignature: verifyObservation,
     });
     const lacks = aggregate.prices.some((price) => (price.flags & AggregateFlag.STALE) !== 0);
     freshQuorumMemo = { height, held: pool.size, lacks };
@@ -1248,7 +1260,7 @@ export function createNodeApplication(options: NodeApplicationOptions): NodeAppl
       return false;
     }
     if (expected === undefined || !bytesEqual(decoded.body.validator, expected)) return false;
-    if (decoded.body.chainId !== chainId || !verifyObservationSignature(decoded)) return false;
+    if (decoded.body.chainId !== chainId || !verifyObservation(decoded, bytes)) return false;
     const height = decoded.body.height;
     // Valid but outside the window we collect for: accepted (the vote is fine) and not kept.
     if (height <= chain.engine.height || height > chain.engine.height + OBSERVATION_WINDOW) return true;

@@ -15,69 +15,16 @@
  * verified again. An entry is consumed when the engine asks for it (a block executes a
  * transaction once; a repeat is verified afresh).
  */
-import { invariant } from '../codec/invariant.ts';
 import type { SignedTransaction } from '../codec/transaction.ts';
-import { sha256Hex } from '../crypto/hash.ts';
 import { verifyTransactionSignature } from '../crypto/transaction.ts';
+import { createVerifiedRecord, type VerifiedRecord } from '../crypto/verified-record.ts';
 
-export interface VerifiedTransactions {
-  /**
-   * True when `encoded` (the transaction's canonical bytes) is remembered (the record is kept) or
-   * its signature verifies now, which is then remembered.
-   */
-  verify(transaction: SignedTransaction, encoded: Uint8Array): boolean;
-  /**
-   * Remembers `encoded` as verified: only for bytes whose signature was just verified elsewhere
-   * (the signature pool, signature-pool.ts, which answers exactly as `verifyTransactionSignature`).
-   */
-  record(encoded: Uint8Array): void;
-  /**
-   * True when `encoded` was remembered (the record is then consumed) or, failing that, when the
-   * signature verifies now. The same answer `verifyTransactionSignature` gives.
-   */
-  check(transaction: SignedTransaction, encoded: Uint8Array): boolean;
-  /** Whether `encoded` is remembered (nothing is consumed or verified). */
-  has(encoded: Uint8Array): boolean;
-  size(): number;
-}
+export type VerifiedTransactions = VerifiedRecord<SignedTransaction>;
 
 /**
  * @example const verified = createVerifiedTransactions({ maxEntries: 100_000 }); verified.verify(tx, bytes); verified.check(tx, bytes) // true, without a second verification
  * @throws InvariantError when `maxEntries` is not a positive integer
  */
 export function createVerifiedTransactions(options: { maxEntries: number }): VerifiedTransactions {
-  invariant(
-    Number.isSafeInteger(options.maxEntries) && options.maxEntries > 0,
-    'maxEntries must be positive',
-  );
-  /** Hex SHA-256 of verified encodings, oldest first (a Set iterates in insertion order). */
-  const verified = new Set<string>();
-  const keyOf = (encoded: Uint8Array) => sha256Hex(encoded);
-  const remember = (key: string) => {
-    verified.delete(key);
-    verified.add(key);
-    // Each insertion adds one, so one removal keeps the bound.
-    if (verified.size > options.maxEntries) {
-      const oldest = verified.values().next().value;
-      if (oldest !== undefined) verified.delete(oldest);
-    }
-  };
-  return {
-    verify(transaction, encoded) {
-      const key = keyOf(encoded);
-      if (verified.has(key)) return true;
-      if (!verifyTransactionSignature(transaction)) return false;
-      remember(key);
-      return true;
-    },
-    record(encoded) {
-      remember(keyOf(encoded));
-    },
-    check(transaction, encoded) {
-      if (verified.delete(keyOf(encoded))) return true;
-      return verifyTransactionSignature(transaction);
-    },
-    has: (encoded) => verified.has(keyOf(encoded)),
-    size: () => verified.size,
-  };
+  return createVerifiedRecord(verifyTransactionSignature, options);
 }

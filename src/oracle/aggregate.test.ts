@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { AggregatePriceValue, ObservationEntry } from '../codec/oracle.ts';
+import { type AggregatePriceValue, type ObservationEntry, SignedObservationCodec } from '../codec/oracle.ts';
 import { createEd25519Signer, type Ed25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
+import { createVerifiedRecord } from '../crypto/verified-record.ts';
 import { AggregateFlag, aggregateBlock, DEFAULT_AGGREGATION_PARAMS, flagNames } from './aggregate.ts';
-import { encodeVoteExtension, signObservation } from './observation.ts';
+import { encodeVoteExtension, signObservation, verifyObservationSignature } from './observation.ts';
 import { createPriceBook } from './price-book.ts';
 import { maxBigint, minBigint } from './stats.ts';
 
@@ -399,4 +400,65 @@ test('property: with stake weights, liars holding under a third of the weight ca
     ),
     { numRuns: 40 },
   );
+});
+
+test("observations checked from a validator's record of verified ones: a forged copy is still dropped, and each honest one verifies once", () => {
+  const set = pool.slice(0, 4);
+  const honest = set.map((s, i) => extension(s, [entry(1000n + BigInt(i), 2n)]));
+  let verifications = 0;
+  const record = createVerifiedRecord(
+    (observation: Parameters<typeof verifyObservationSignature>[0]) => {
+      verifications++;
+      return verifyObservationSignature(observation);
+    },
+    { maxEntries: 64 },
+  );
+  const verifySignature = (
+    observation: Parameters<typeof verifyObservationSignature>[0],
+    bytes: Uint8Array,
+  ) => record.verify(observation, bytes);
+  // On their votes: each verified once and remembered.
+  for (const bytes of honest) assert.equal(record.verify(SignedObservationCodec.decode(bytes), bytes), true);
+  assert.equal(verifications, 4);
+  // The forgery: validator 0's body (remembered as verified) with another signature, and a lie
+  // about the price under validator 1's name. The record keys whole encodings, so neither is
+  // answered from it: both are verified, fail, and are dropped; nothing false is remembered.
+  const original = SignedObservationCodec.decode(honest[0]!);
+  const forgedSignature = SignedObservationCodec.encode({
+    ...original,
+    signature: new Uint8Array(64).fill(7),
+  });
+  const lie = SignedObservationCodec.decode(extension(set[1]!, [entry(9_000n, 2n)]));
+  const forgedBody = SignedObservationCodec.encode({
+    ...lie,
+    signature: SignedObservationCodec.decode(honest[1]!).signature,
+  });
+  const input = (extensions: Uint8Array[]) => ({
+    chainId: CHAIN,
+    height: HEIGHT,
+    blockTimeMs: NOW,
+    validators: members(set),
+    assets: [ASSET],
+    extensions,
+    previous: new Map<number, AggregatePriceValue>(),
+  });
+  const attacked = [forgedSignature, forgedBody, honest[2]!, honest[3]!];
+  const withRecord = aggregateBlock({ ...input(attacked), verifySignature });
+  const without = aggregateBlock(input(attacked));
+  assert.deepEqual(withRecord, without, 'the record gives the verdicts the signature check gives');
+  assert.deepEqual(
+    withRecord.dropped.map((drop) => drop.reason),
+    ['BAD_SIGNATURE', 'BAD_SIGNATURE'],
+  );
+  assert.equal(
+    verifications,
+    6,
+    'the two forgeries were verified, the two honest ones answered from the record',
+  );
+  assert.equal(record.has(forgedSignature) || record.has(forgedBody), false);
+  // The honest block aggregates (proposal check, then execution) without a single verification.
+  const before = verifications;
+  assert.deepEqual(aggregateBlock({ ...input(honest), verifySignature }), aggregateBlock(input(honest)));
+  aggregateBlock({ ...input(honest), verifySignature });
+  assert.equal(verifications, before);
 });

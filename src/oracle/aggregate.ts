@@ -135,6 +135,13 @@ export interface AggregateBlockInput {
   /** The previous aggregate per asset (absent before the first). */
   readonly previous: ReadonlyMap<number, AggregatePriceValue>;
   readonly params?: AggregationParams;
+  /**
+   * Checks an observation's signature given the bytes it was decoded from (default:
+   * `verifyObservationSignature`). It must give that function's verdicts: a validator answers
+   * from its record of observations it already saw verify (on their votes), so each costs one
+   * verification, not one per aggregation of the same block.
+   */
+  readonly verifySignature?: (observation: SignedObservation, encoded: Uint8Array) => boolean;
 }
 
 export interface BlockAggregate {
@@ -181,7 +188,7 @@ export function aggregateBlock(input: AggregateBlockInput): BlockAggregate {
       continue;
     }
     const validator = toHex(observation.body.validator);
-    const problem = admissionProblem(observation, validator, memberWeight, input, params);
+    const problem = admissionProblem(observation, bytes, validator, memberWeight, input, params);
     if (problem !== undefined) {
       dropped.push({ index, validator, ...problem });
       continue;
@@ -224,6 +231,7 @@ export function aggregateBlock(input: AggregateBlockInput): BlockAggregate {
 
 function admissionProblem(
   observation: SignedObservation,
+  encoded: Uint8Array,
   validator: string,
   memberWeight: ReadonlyMap<string, bigint>,
   input: AggregateBlockInput,
@@ -236,8 +244,11 @@ function admissionProblem(
   if (body.height > input.height)
     return { reason: 'FUTURE_HEIGHT', detail: `height ${body.height} > ${input.height}` };
   if (!memberWeight.has(validator)) return { reason: 'UNKNOWN_SIGNER', detail: 'not in the validator set' };
-  if (!verifyObservationSignature(observation))
-    return { reason: 'BAD_SIGNATURE', detail: 'signature does not verify' };
+  const verified =
+    input.verifySignature === undefined
+      ? verifyObservationSignature(observation)
+      : input.verifySignature(observation, encoded);
+  if (!verified) return { reason: 'BAD_SIGNATURE', detail: 'signature does not verify' };
   if (body.timestampMs > input.blockTimeMs + params.maxFutureSkewMs)
     return {
       reason: 'FUTURE_TIMESTAMP',
