@@ -279,6 +279,7 @@ export function createNode(options: NodeOptions): PalisadeNode {
           waitedMs: traceNow() - calledAt,
           commits: after.commits - before.commits,
           commitMs: after.totalMs - before.totalMs,
+          inline: after.inlineCommits - before.inlineCommits,
         });
       });
     };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { openSqliteStorage, type StorageError } from './storage.ts';
+import { DEFAULT_INLINE_COMMIT_BYTES, openSqliteStorage, type StorageError } from './storage.ts';
 
 const directories: string[] = [];
 after(() => {
@@ -158,7 +158,7 @@ test('the latest engine snapshot wins, and old ones can be pruned', async () => 
 test('after SIGKILL mid-write, every synced batch survives whole and the database opens cleanly', async () => {
   const dataDirectory = freshDirectory();
   const moduleUrl = pathToFileURL(join(import.meta.dirname, 'storage.ts')).href;
-  // Each batch writes a journal entry, a finalized block and a snapshot at the same height, plus
+  // Each batch writes a journal entry, at even heights a finalized block and a snapshot too, plus
   // an unsynced write in flight when the kill lands. It prints a height only after its sync.
   const child = `
     const { openSqliteStorage } = await import(${JSON.stringify(moduleUrl)});
@@ -166,8 +166,11 @@ test('after SIGKILL mid-write, every synced batch survives whole and the databas
     for (let height = 0; ; height += 1) {
       const value = new Uint8Array(2048).fill(height % 251);
       storage.put('journal/' + String(height).padStart(8, '0'), value);
-      storage.putFinalizedBlock({ height, hash: new Uint8Array([height % 251]), block: value, certificate: value });
-      storage.putSnapshot({ height, state: value });
+      // Odd batches are journal entries alone, which commit on this thread (the commit thread idle).
+      if (height % 2 === 0) {
+        storage.putFinalizedBlock({ height, hash: new Uint8Array([height % 251]), block: value, certificate: value });
+        storage.putSnapshot({ height, state: value });
+      }
       await storage.sync();
       process.stdout.write(height + '\\n');
       storage.put('unsynced/' + height, value);
@@ -209,17 +212,19 @@ test('after SIGKILL mid-write, every synced batch survives whole and the databas
     const key = `journal/${String(height).padStart(8, '0')}`;
     assert.equal(journal[height], key);
     assert.deepEqual(storage.get(key), new Uint8Array(2048).fill(height % 251));
-    assert.deepEqual(storage.finalizedBlock(height)?.hash, bytes(height % 251));
+    assert.deepEqual(storage.finalizedBlock(height)?.hash, height % 2 === 0 ? bytes(height % 251) : undefined);
   }
   // Batches are atomic: the block and snapshot of every surviving batch survive, and nothing else.
-  assert.equal(storage.latestFinalizedHeight(), journal.length - 1);
-  assert.equal(storage.latestSnapshot()?.height, journal.length - 1);
+  const lastEven = (journal.length - 1) & ~1;
+  assert.equal(storage.latestFinalizedHeight(), lastEven);
+  assert.equal(storage.latestSnapshot()?.height, lastEven);
   storage.close();
 });
 
 test('group commit: syncs made while a commit is on its way share the next one, and each resolves only once its writes are in the file', async () => {
   const dataDirectory = freshDirectory();
-  const storage = openSqliteStorage({ dataDirectory });
+  // Every batch through the thread (small ones would commit inline, one by one).
+  const storage = openSqliteStorage({ dataDirectory, inlineCommitMaxBytes: 0 });
   const reader = openSqliteStorage({ dataDirectory, commits: 'inline' });
   const seenOnDisk: boolean[] = [];
   const syncs: Promise<void>[] = [];
@@ -241,6 +246,42 @@ test('group commit: syncs made while a commit is on its way share the next one, 
   // The first sync commits alone; the 49 made during it ride together in the next.
   assert.equal(commits, 2);
   assert.deepEqual(reader.keys('journal/').length, 50);
+  storage.close();
+  reader.close();
+});
+
+test('a small batch commits inline only with the commit thread idle and without blocks, and never overtakes a batch on its way', async () => {
+  const dataDirectory = freshDirectory();
+  const storage = openSqliteStorage({ dataDirectory });
+  const reader = openSqliteStorage({ dataDirectory, commits: 'inline' });
+  // A vote-sized batch, thread idle: committed before sync() returns its promise.
+  storage.put('journal/a', bytes(1));
+  const first = storage.sync();
+  assert.deepEqual(reader.get('journal/a'), bytes(1));
+  await first;
+  assert.equal(storage.commitStats().inlineCommits, 1);
+  // A block goes to the thread; a small batch synced meanwhile waits for it, and the key both
+  // batches wrote keeps the newer value.
+  storage.put('journal/b', bytes(2));
+  storage.putFinalizedBlock({ height: 1, hash: bytes(9), block: bytes(9), certificate: bytes(9) });
+  const withBlock = storage.sync();
+  storage.put('journal/b', bytes(3));
+  const later = storage.sync();
+  assert.equal(reader.get('journal/b'), undefined);
+  await withBlock;
+  await later;
+  assert.deepEqual(reader.get('journal/b'), bytes(3));
+  assert.deepEqual(reader.finalizedBlock(1)?.hash, bytes(9));
+  // A batch larger than the limit goes to the thread too.
+  storage.put('journal/c', new Uint8Array(DEFAULT_INLINE_COMMIT_BYTES + 1));
+  const large = storage.sync();
+  assert.equal(reader.get('journal/c'), undefined);
+  await large;
+  assert.equal(reader.get('journal/c')?.length, DEFAULT_INLINE_COMMIT_BYTES + 1);
+  const stats = storage.commitStats();
+  // a inline; the block on the thread; b's newer value inline once the thread answered; c on the thread.
+  assert.equal(stats.commits, 4);
+  assert.equal(stats.inlineCommits, 2);
   storage.close();
   reader.close();
 });

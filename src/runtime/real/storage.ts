@@ -98,8 +98,11 @@ export interface SqliteStorage extends Storage {
   integrityCheck(): string[];
   /** Closes the database; unsynced writes are discarded, exactly as a crash would. */
   close(): void;
-  /** Commits so far and their durations (ms, on the commit thread or inline): group-commit figures. */
-  commitStats(): { commits: number; syncs: number; totalMs: number };
+  /**
+   * Commits so far and their durations (ms, on the commit thread or inline): group-commit figures;
+   * `inlineCommits` counts the small batches a storage with a commit thread committed itself.
+   */
+  commitStats(): { commits: number; syncs: number; totalMs: number; inlineCommits: number };
 }
 
 export interface OpenStorageOptions {
@@ -117,7 +120,23 @@ export interface OpenStorageOptions {
    * event loop never waits on fsync; 'inline' on the calling thread (the default with 'off').
    */
   commits?: 'thread' | 'inline';
+  /**
+   * With commits on the thread: a batch of at most this many bytes (default
+   * DEFAULT_INLINE_COMMIT_BYTES; 0 never) that holds no block or snapshot and finds the thread idle
+   * is committed on the calling thread instead, fsync included.
+   */
+  inlineCommitMaxBytes?: number;
 }
+
+/**
+ * A vote's sync (its journal entry, a notarized proposal) is a few kB and takes ≈ 0.5 ms to commit
+ * on this machine's disk, but 6–11 ms from `sync()` to its answer through the commit thread on
+ * two busy cores (the thread's wake-up, the answer's trip back; docs/performance.md, twelfth and
+ * sixteenth sessions). With the thread idle, no earlier batch is uncommitted, so committing such a
+ * batch here keeps the file a prefix of the batches; blocks, snapshots and anything larger still
+ * go to the thread.
+ */
+export const DEFAULT_INLINE_COMMIT_BYTES = 64 * 1024;
 
 /**
  * Opens (creating if needed) the node's database.
@@ -191,9 +210,10 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
   let next: { done: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
   let failure: StorageError | undefined;
   let nextBatchId = 1;
-  const stats = { commits: 0, syncs: 0, totalMs: 0 };
+  const stats = { commits: 0, syncs: 0, totalMs: 0, inlineCommits: 0 };
   const useThread = (options.commits ?? (options.durability === 'off' ? 'inline' : 'thread')) === 'thread';
-  const inlineWrites = useThread ? undefined : prepareWrites(database);
+  const inlineCommitMaxBytes = useThread ? (options.inlineCommitMaxBytes ?? DEFAULT_INLINE_COMMIT_BYTES) : 0;
+  const inlineWrites = useThread && inlineCommitMaxBytes === 0 ? undefined : prepareWrites(database);
   let worker: Worker | undefined;
   if (useThread) {
     worker = new Worker(new URL('./storage-worker.ts', import.meta.url), {
@@ -242,6 +262,13 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
       snapshotFloor: pendingSnapshotFloor,
       ...waiters,
     };
+    // Only a batch the thread never sees may run here, and only with nothing before it in flight.
+    const inline =
+      worker === undefined ||
+      (pendingBytes <= inlineCommitMaxBytes &&
+        sealed.blocks.size === 0 &&
+        sealed.snapshots.size === 0 &&
+        sealed.snapshotFloor === undefined);
     pendingKv = new Map();
     pendingBlocks = new Map();
     pendingSnapshots = new Map();
@@ -255,10 +282,11 @@ export function openSqliteStorage(options: OpenStorageOptions): SqliteStorage {
       snapshotFloor: sealed.snapshotFloor,
       snapshots: [...sealed.snapshots.values()],
     };
-    if (worker !== undefined) {
-      worker.postMessage(batch);
+    if (!inline) {
+      worker!.postMessage(batch);
       return;
     }
+    if (worker !== undefined) stats.inlineCommits += 1;
     const start = performance.now();
     try {
       applyBatch(database, inlineWrites!, batch);
