@@ -15,8 +15,11 @@
  * committed at a time; a `sync()` called meanwhile seals everything written so far into the next
  * batch once the current one is on disk, so every vote and block synced during one fsync shares the
  * next one. `sync()` still resolves only when its writes are on disk, so a vote is durable before it
- * is sent exactly as before. Reads see, newest first, the unsynced writes, the batch being
- * committed, then the file. A failed commit fails every later `sync()` too (the file then holds a
+ * is sent exactly as before. One exception: a small batch (a vote's journal entry; no block, no
+ * snapshot, at most `inlineCommitMaxBytes`) that finds the thread idle is committed on the calling
+ * thread, because its fsync costs less than the thread's round trip on busy cores; with no batch in
+ * flight, the order of batches in the file is unchanged. Reads see, newest first, the unsynced
+ * writes, the batch being committed, then the file. A failed commit fails every later `sync()` too (the file then holds a
  * prefix of the batches and nothing after the failure is ever acknowledged).
  *
  * Tables:
