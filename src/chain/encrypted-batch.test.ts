@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { type SignedOrderEnvelope, SignedOrderEnvelopeCodec } from '../codec/envelope.ts';
 import { SignedTransactionCodec } from '../codec/transaction.ts';
+import { concatBytes } from '../crypto/bytes.ts';
 import type { Ed25519Signer } from '../crypto/ed25519.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { envelopeSigningBytes, sealOrder } from '../crypto/shutter/envelope.ts';
@@ -50,15 +51,7 @@ function keysFor(envelopes: readonly (SignedOrderEnvelope | Uint8Array)[]): Uint
   assert.ok(identities !== undefined);
   return concat(identities.map(keyOfIdentity));
 }
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
+const concat = (parts: readonly Uint8Array[]): Uint8Array => concatBytes(...parts);
 const randomPrefix = () => new Uint8Array(randomBytes(32));
 const alice = testSigner('batch/alice');
 const bob = testSigner('batch/bob');
