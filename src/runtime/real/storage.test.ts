@@ -212,7 +212,10 @@ test('after SIGKILL mid-write, every synced batch survives whole and the databas
     const key = `journal/${String(height).padStart(8, '0')}`;
     assert.equal(journal[height], key);
     assert.deepEqual(storage.get(key), new Uint8Array(2048).fill(height % 251));
-    assert.deepEqual(storage.finalizedBlock(height)?.hash, height % 2 === 0 ? bytes(height % 251) : undefined);
+    assert.deepEqual(
+      storage.finalizedBlock(height)?.hash,
+      height % 2 === 0 ? bytes(height % 251) : undefined,
+    );
   }
   // Batches are atomic: the block and snapshot of every surviving batch survive, and nothing else.
   const lastEven = (journal.length - 1) & ~1;
