@@ -99,7 +99,18 @@ test('garbage, strangers, half-open connections and oversize frames on the p2p p
   const stranger = tlsClient(generateEd25519KeyPair().secretKey);
   stranger.once('secureConnect', () => stranger.write(frame(randomBytes(100))));
 
-  await within(Promise.all(garbage.map(closed)), 30_000, 'the node to hang up on garbage');
+  await within(Promise.all(garbage.map(closed)), 30_000, 'the node to hang up on garbage').catch(
+    async (error: Error) => {
+      // A CI run once timed out here and no local run has: say what was left, to find out why.
+      const open = garbage.filter((socket) => !socket.destroyed);
+      const status = await net.status(TARGET);
+      throw new Error(
+        `${error.message}; ${open.length} of ${garbage.length} garbage sockets still open ` +
+          `(bytes read ${open.map((socket) => socket.bytesRead).join(',')}, written ${open.map((socket) => socket.bytesWritten).join(',')}); ` +
+          `target ${status === undefined ? 'does not answer /v1/status' : `at height ${status.height}`}`,
+      );
+    },
+  );
   await within(
     Promise.all(silent.flatMap((socket) => (socket === undefined ? [] : [closed(socket)]))),
     30_000,
