@@ -26,10 +26,17 @@ export const DomainTag = Object.freeze({
 
 export type DomainTagValue = (typeof DomainTag)[keyof typeof DomainTag];
 
+/** Each tag's ASCII bytes, encoded once (a message is signed or checked per transaction and vote). */
+const encodedTags = new Map<string, Uint8Array>();
+
 /** The exact bytes that are signed for `message` in domain `tag` on chain `chainId`. */
 export function domainMessage(tag: DomainTagValue, chainId: number, message: Uint8Array): Uint8Array {
   invariant(Number.isSafeInteger(chainId) && chainId >= 0, 'chain id must be a non-negative safe integer');
-  const tagBytes = new TextEncoder().encode(tag);
+  let tagBytes = encodedTags.get(tag);
+  if (tagBytes === undefined) {
+    tagBytes = new TextEncoder().encode(tag);
+    encodedTags.set(tag, tagBytes);
+  }
   invariant(tagBytes.length > 0 && tagBytes.length < 256, 'domain tag length must fit in a u8');
   const out = new Uint8Array(1 + tagBytes.length + 8 + message.length);
   out[0] = tagBytes.length;

@@ -4,6 +4,7 @@
  * engine, which call `checkTransaction` first.
  */
 import {
+  decodeSignedTransaction,
   type SignedTransaction,
   SignedTransactionCodec,
   TransactionBodyCodec,
@@ -68,10 +69,11 @@ export type TransactionDecoder = (bytes: Uint8Array) => DecodedTransaction;
  * @throws CodecError when the bytes are not a canonical SignedTransaction encoding
  */
 export function decodeTransaction(bytes: Uint8Array): DecodedTransaction {
-  const transaction = SignedTransactionCodec.decode(bytes);
+  const { transaction, encodedBody } = decodeSignedTransaction(bytes);
   Object.freeze(transaction.body);
   Object.freeze(transaction);
-  const id = transactionId(transaction);
+  // transactionId(transaction), from the body's encoding the decoder already holds.
+  const id = sha256(encodedBody);
   return Object.freeze({ transaction, id, idHex: toHex(id), signerHex: toHex(transaction.body.signer) });
 }
 
@@ -84,6 +86,21 @@ export function verifyTransactionSignature(tx: SignedTransaction): boolean {
       TransactionBodyCodec.encode(tx.body),
     );
     return ed25519Verify(tx.body.signer, message, tx.signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when `bytes` decode and their signature is the signer's over the body on its chain: exactly
+ * `verifyTransactionSignature(SignedTransactionCodec.decode(bytes))`, false for bytes that do not
+ * decode, without encoding the body again (the decoder hands its canonical bytes over). Never throws.
+ */
+export function verifyEncodedTransaction(bytes: Uint8Array): boolean {
+  try {
+    const { transaction, encodedBody } = decodeSignedTransaction(bytes);
+    const message = domainMessage(DomainTag.transaction, transaction.body.chainId, encodedBody);
+    return ed25519Verify(transaction.body.signer, message, transaction.signature);
   } catch {
     return false;
   }

@@ -23,7 +23,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { invariant } from '../codec/invariant.ts';
-import { packBatch, verifyEncodedTransaction } from './signature-worker.ts';
+import { verifyEncodedTransaction } from '../crypto/transaction.ts';
+import { packBatch } from './signature-worker.ts';
 
 export interface SignaturePool {
   readonly threads: number;

@@ -6,17 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { invariant } from '../codec/invariant.ts';
-import { SignedTransactionCodec } from '../codec/transaction.ts';
-import { verifyTransactionSignature } from '../crypto/transaction.ts';
-
-/** True exactly when `bytes` decode and the signature is the signer's over the body on its chain. */
-export function verifyEncodedTransaction(bytes: Uint8Array): boolean {
-  try {
-    return verifyTransactionSignature(SignedTransactionCodec.decode(bytes));
-  } catch {
-    return false;
-  }
-}
+import { verifyEncodedTransaction } from '../crypto/transaction.ts';
 
 /** A chunk as it travels to a thread: the encodings end to end, and where each ends. */
 export interface PackedBatch {
