@@ -9,7 +9,7 @@ import {
   FrostError,
   type FrostKeyPackage,
   frostAggregate,
-  frostAggregateVerifiedShares,
+  frostAggregateOptimistic,
   frostCommit,
   frostSignShare,
   frostVerify,
@@ -91,33 +91,33 @@ test('a bad signature share names its signer', () => {
   );
 });
 
-test('aggregating shares verified on arrival gives a signature that verifies; a bad or missing share is still named', () => {
+test('aggregating shares unchecked gives a signature that verifies; a bad, malformed or missing share is still named', () => {
   const { commitments, shares } = signWith([keys[0]!, keys[1]!, keys[3]!], message);
-  const signature = frostAggregateVerifiedShares(keys[0]!.public, commitments, message, shares);
+  const signature = frostAggregateOptimistic(keys[0]!.public, commitments, message, shares);
   assert.ok(frostVerify(signature, message, keys[0]!.groupPublicKey));
   assert.equal(
     frostVerify(signature, sha256(new TextEncoder().encode('another report')), keys[0]!.groupPublicKey),
     false,
   );
-  // A share passed as verified that is not: nothing is signed, and its signer is named.
+  // A bad share among them: nothing is signed, and its signer is named.
   const bad = new Map(shares);
   bad.set(
     1,
     Uint8Array.from(shares.get(1)!, (byte, i) => (i === 31 ? byte ^ 1 : byte)),
   );
   assert.throws(
-    () => frostAggregateVerifiedShares(keys[0]!.public, commitments, message, bad),
+    () => frostAggregateOptimistic(keys[0]!.public, commitments, message, bad),
     (error: unknown) =>
       error instanceof FrostError && error.code === 'BAD_SIGNATURE_SHARE' && error.signers.join() === '1',
   );
   bad.set(1, new Uint8Array(5));
   assert.throws(
-    () => frostAggregateVerifiedShares(keys[0]!.public, commitments, message, bad),
+    () => frostAggregateOptimistic(keys[0]!.public, commitments, message, bad),
     (error: unknown) => error instanceof FrostError && error.signers.join() === '1',
   );
   bad.delete(1);
   assert.throws(
-    () => frostAggregateVerifiedShares(keys[0]!.public, commitments, message, bad),
+    () => frostAggregateOptimistic(keys[0]!.public, commitments, message, bad),
     (error: unknown) => error instanceof FrostError && error.code === 'MISSING_SIGNATURE_SHARE',
   );
 });

@@ -210,15 +210,14 @@ export function frostAggregate(
 }
 
 /**
- * Aggregates shares the caller has already verified one by one (`frostVerifyShare` as each
- * arrived), without verifying each again as `frostAggregate` does: the coordinator of a signing
- * session checked every share on arrival, and a second pass over all t shares was the largest
- * cost of a price-signing round on its event loop. The aggregate signature itself is still
- * verified (by @noble/curves' `aggregate`) before it is returned, so nothing that does not verify
- * under the group key ever leaves; should it fail, the shares are checked again to name the signers.
- * @throws FrostError as `frostAggregate`
+ * Aggregates shares without checking each first, as `frostAggregate` does: the aggregate signature
+ * itself is verified (by @noble/curves' `aggregate`) before it is returned, so nothing that does
+ * not verify under the group key ever leaves, and only when it fails are the shares checked one by
+ * one, to name the signers at fault. One group commitment instead of one per share: a signing
+ * session's coordinator, which this is for, saves t share verifications when everyone is honest.
+ * @throws FrostError as `frostAggregate` (BAD_SIGNATURE_SHARE naming every bad share's signer)
  */
-export function frostAggregateVerifiedShares(
+export function frostAggregateOptimistic(
   publicPackage: FrostPublic,
   commitments: readonly FrostCommitment[],
   message: Uint8Array,
@@ -238,7 +237,7 @@ export function frostAggregateVerifiedShares(
   try {
     signature = secp256k1_FROST.aggregate(publicPackage, list, message, byIdentifier);
   } catch {
-    // The slow path, only for a share the caller should not have passed as verified.
+    // The slow path, only when a share is bad: every share is checked, and the bad ones named.
     return frostAggregate(publicPackage, commitments, message, shares);
   }
   invariant(signature.length === FROST_SIGNATURE_BYTES, 'FROST signature must be 65 bytes');

@@ -33,7 +33,7 @@ function keyset(n: number): FrostKeyPackage[] {
 }
 
 /** How a faulty validator treats what its honest engine would send. */
-type Fault = 'crashed' | 'withholds-shares' | 'bad-shares';
+type Fault = 'crashed' | 'withholds-shares' | 'bad-shares' | 'unreduced-shares';
 
 const ATTEMPT_MS = 1000;
 
@@ -57,6 +57,16 @@ function simulate(keys: FrostKeyPackage[], faults: ReadonlyMap<number, Fault>, m
         const share = SigningAttemptShareCodec.decode(output.bytes);
         const corrupted = Uint8Array.from(share.share);
         corrupted[31]! ^= 1;
+        queue.push({
+          from,
+          output: { to: output.to, bytes: SigningAttemptShareCodec.encode({ ...share, share: corrupted }) },
+        });
+        continue;
+      }
+      if (fault === 'unreduced-shares' && output.bytes[2] === (SigningAttemptShareCodec.tag & 0xff)) {
+        // 32 bytes, but no scalar: above the group order, which a parser may reject or reduce.
+        const share = SigningAttemptShareCodec.decode(output.bytes);
+        const corrupted = new Uint8Array(32).fill(0xff);
         queue.push({
           from,
           output: { to: output.to, bytes: SigningAttemptShareCodec.encode({ ...share, share: corrupted }) },
@@ -149,6 +159,41 @@ test('f = 2 of 7 send shares that fail RFC 9591 §5.4: named, excluded at once, 
     0,
   );
   assert.ok(bad >= 1);
+});
+
+test('f = 2 of 7 in one attempt, one flips a bit of its share and one sends no scalar: both named together, every session signs', () => {
+  // The coordinator no longer checks shares as they arrive: it aggregates, and checks them one by
+  // one only when the group signature fails. Both bad signers must still be named from that one
+  // failure and left out of the retry, and no completion may carry a signature that does not verify.
+  const keys = keyset(7);
+  const faults = new Map<number, Fault>([
+    [1, 'bad-shares'],
+    [2, 'unreduced-shares'],
+  ]);
+  const { done, engines } = expectAllSigned(keys, faults, 7);
+  for (const completion of done)
+    assert.ok(!completion.signers.includes(1) && !completion.signers.includes(2));
+  for (const faulty of [1, 2]) {
+    const named = engines.reduce((sum, e) => sum + (e.stats().faults[faulty]?.badShares ?? 0), 0);
+    assert.ok(named >= 1, `validator ${faulty} named for its share`);
+  }
+  // t = 5 of 7 and the first commitments in are the lowest indices: both are chosen together in
+  // at least one first attempt, and that attempt names both at once (one retry, not two).
+  const both = engines.filter(
+    (e) => (e.stats().faults[1]?.badShares ?? 0) > 0 && (e.stats().faults[2]?.badShares ?? 0) > 0,
+  );
+  assert.ok(both.length >= 1, 'some coordinator named both from one failed aggregation');
+  for (const completion of done) {
+    const base =
+      [...Array(7).keys()].find(
+        (i) => Buffer.compare(sha256(new TextEncoder().encode(`report ${i}`)), completion.message) === 0,
+      )! % 7;
+    if (!faults.has(base))
+      assert.ok(
+        completion.attempt <= 1 && completion.atMs === 0,
+        `coordinator ${base}: attempt ${completion.attempt}`,
+      );
+  }
 });
 
 test('f = 2 of 7 crashed, including coordinators: the next validator takes over, every session signs', () => {
