@@ -159,6 +159,24 @@ test('four validators connect pairwise and deliver every message tagged with its
   for (const transport of transports) await transport.close();
 });
 
+test('frames sent to one peer in one turn leave in one write, in order; a later turn writes again', async () => {
+  const { transports, inboxes } = await startNetwork(2);
+  for (const transport of transports)
+    await waitFor(() => transport.status().peers.every((peer) => peer.connected), 'connected');
+  const writesBefore = transports[0]!.status().peers[0]!.writesOut;
+  for (let i = 0; i < 50; i++) transports[0]!.send(1, text(`frame ${i}`));
+  await waitFor(() => inboxes[1]!.length === 50, 'all 50 frames');
+  assert.deepEqual(
+    inboxes[1]!.map((received) => received.text),
+    Array.from({ length: 50 }, (_, i) => `frame ${i}`),
+  );
+  assert.equal(transports[0]!.status().peers[0]!.writesOut - writesBefore, 1, 'one write for the turn');
+  transports[0]!.send(1, text('next turn'));
+  await waitFor(() => inboxes[1]!.length === 51, 'the next turn’s frame');
+  assert.equal(transports[0]!.status().peers[0]!.writesOut - writesBefore, 2);
+  for (const transport of transports) await transport.close();
+});
+
 test('a message to oneself is dropped, as in the simulated network; broadcast skips oneself', async () => {
   const { transports, inboxes } = await startNetwork(2);
   await waitFor(() => transports[0]!.isConnected(1), 'the connection');

@@ -237,6 +237,8 @@ export interface PeerStatus {
   bytesOut: number;
   messagesIn: number;
   messagesOut: number;
+  /** Socket writes that carried `messagesOut` (frames of one turn go out in one write). */
+  writesOut: number;
   queuedMessages: number;
   queuedBytes: number;
   connects: number;
@@ -311,6 +313,9 @@ interface PeerState {
   bytesOut: number;
   messagesIn: number;
   messagesOut: number;
+  writesOut: number;
+  /** A flush is scheduled for the end of the current turn. */
+  flushPending: boolean;
   connects: number;
   drops: Map<string, number>;
   penalties: Map<string, number>;
@@ -436,6 +441,8 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
       bytesOut: 0,
       messagesIn: 0,
       messagesOut: 0,
+      writesOut: 0,
+      flushPending: false,
       connects: 0,
       drops: new Map(),
       penalties: new Map(),
@@ -699,7 +706,15 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
     }
     peer.queue.push(frame);
     peer.queuedBytes += frame.length;
-    flush(peer);
+    // Frames sent to one peer in one turn (a vote, its certificate, gossip, signing messages) go
+    // out together at its end: one TLS record and one write instead of one per frame.
+    if (!peer.flushPending) {
+      peer.flushPending = true;
+      queueMicrotask(() => {
+        peer.flushPending = false;
+        flush(peer);
+      });
+    }
   }
 
   function queueLength(peer: PeerState): number {
@@ -723,6 +738,11 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
   function flush(peer: PeerState): void {
     const socket = peer.socket;
     if (socket === undefined || socket.destroyed) return;
+    if (queueLength(peer) === 0 || socket.writableLength >= limits.socketHighWaterBytes) return;
+    // Corked, the frames below reach the socket as one writev: one TLS record (up to its size
+    // limit) and one system call for all of them.
+    socket.cork();
+    // (`writableLength` counts corked frames too, so the backlog bound holds as before.)
     while (queueLength(peer) > 0 && socket.writableLength < limits.socketHighWaterBytes) {
       const frame = dequeue(peer);
       if (frame === undefined) break;
@@ -730,6 +750,8 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
       peer.bytesOut += frame.length;
       peer.messagesOut += 1;
     }
+    socket.uncork();
+    peer.writesOut += 1;
   }
 
   // ---- connections ----
@@ -1095,6 +1117,7 @@ export function createTlsTransport(options: TransportOptions): TlsTransport {
                   bytesOut: peer.bytesOut,
                   messagesIn: peer.messagesIn,
                   messagesOut: peer.messagesOut,
+                  writesOut: peer.writesOut,
                   queuedMessages: queueLength(peer),
                   queuedBytes: peer.queuedBytes,
                   connects: peer.connects,
