@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createSeededRandom } from '../execution/fixtures.ts';
+import { createPrng } from '../std/prng.ts';
 import { CodecError } from './errors.ts';
 import {
   decodeSignedTransaction,
@@ -19,9 +19,9 @@ import {
   TransactionBodyCodec,
 } from './transaction.ts';
 
-const seeded = createSeededRandom(0x7ac0de);
+const prng = createPrng(0x7ac0de);
 /** Uniform in [0, 1). */
-const random = () => seeded.next() / 2 ** 32;
+const random = () => prng.nextU32() / 2 ** 32;
 const randomBytes = (length: number) => Uint8Array.from({ length }, () => Math.floor(random() * 256));
 
 /** u64 values where readers go wrong: the 32-bit boundary and the last safe integer. */
