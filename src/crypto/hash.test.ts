@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { toHex } from './bytes.ts';
-import { sha256, sha256Hex } from './hash.ts';
+import { sha256, sha256Digest, sha256Hex } from './hash.ts';
 
 const text = (value: string) => new TextEncoder().encode(value);
 
@@ -41,4 +41,18 @@ test('sha256 returns a plain Uint8Array of 32 bytes over its own buffer, not sha
   assert.notEqual(first.buffer, second.buffer);
   first.fill(0);
   assert.equal(toHex(second), VECTORS[1]![1]);
+});
+
+test('sha256Digest agrees with createHash on every byte value, digests with high bytes included', async () => {
+  const { createHash } = await import('node:crypto');
+  // The digest is read through a one-char-per-byte string: any byte ≥ 0x80 read as UTF-8 would differ.
+  let highBytes = 0;
+  for (let length = 0; length < 300; length++) {
+    const input = Uint8Array.from({ length }, (_, i) => (i * 131 + length * 17) & 0xff);
+    const expected = createHash('sha256').update(input).digest();
+    const digest = sha256Digest(input);
+    assert.deepEqual([...digest], [...expected], `input of ${length} bytes`);
+    highBytes += digest.filter((byte) => byte >= 0x80).length;
+  }
+  assert.ok(highBytes > 1000, 'the inputs exercised digest bytes above 0x7f');
 });
