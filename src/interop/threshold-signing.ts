@@ -305,7 +305,16 @@ export function createThresholdSigner(options: ThresholdSigningOptions): Thresho
     try {
       signature = frostAggregateOptimistic(key.public, current.chosen, session.message, current.shares);
     } catch (error) {
-      if (!(error instanceof FrostError) || error.signers.length === 0) throw error;
+      if (
+        !(error instanceof FrostError) ||
+        error.code !== 'BAD_SIGNATURE_SHARE' ||
+        error.signers.length === 0
+      )
+        throw error;
+      for (const c of current.chosen) {
+        // The others' shares verified one by one: as on arrival before, that clears them.
+        if (!error.signers.includes(c.signer)) health.signerDelivered(c.signer);
+      }
       for (const bad of error.signers) {
         fault(bad, 'BAD_SHARE', nowMs);
         session.excluded.add(bad);
