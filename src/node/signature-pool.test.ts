@@ -30,7 +30,13 @@ test('the signature pool answers exactly what verifyTransactionSignature says, i
     copy[copy.length - 1]! ^= 1;
     return copy;
   });
-  const list = [...forged, new Uint8Array([1, 2, 3]), new Uint8Array(0)];
+  // A signature byte, the chain id, and the body offset (no longer canonical: the codec's path).
+  const mutated = [10, 71, 3].map((at) => {
+    const copy = new Uint8Array(good[1]!);
+    copy[at]! ^= 1;
+    return copy;
+  });
+  const list = [...forged, ...mutated, new Uint8Array([1, 2, 3]), new Uint8Array(0)];
   const expected = list.map((bytes) => {
     try {
       return verifyTransactionSignature(SignedTransactionCodec.decode(bytes));
